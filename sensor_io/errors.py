@@ -1,0 +1,27 @@
+"""Errors for bad input: one clear line for the user, never a traceback.
+
+Every layer raises :class:`InputError` (or a subclass) for input it refuses; the
+CLI catches it, prints ``str(err)`` on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Input the software refuses; ``str(err)`` is the one line shown to the user."""
+
+
+class RecordingError(InputError):
+    """A recording file that breaks the format contract (DESIGN.md)."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, sensor: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        where = [w for w in (
+            path,
+            f"sensor {sensor}" if sensor else None,
+            f"row {row}" if row is not None else None,
+        ) if w]
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.path, self.sensor, self.row = path, sensor, row

@@ -1,0 +1,118 @@
+"""The in-memory recording: per-sensor sample arrays plus metadata.
+
+Units are SI throughout (DESIGN.md): time ``t`` in s on the recording's common
+clock, ``acc`` specific force in m/s² (gravity included), ``gyr`` in rad/s,
+``mag`` in µT, all in the *sensor* frame.  Reading and writing files lives in
+:mod:`sensor_io.recording_io`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+PLACEMENTS: tuple[str, ...] = (
+    "pelvis", "thigh_left", "thigh_right", "shank_left", "shank_right",
+    "trunk", "wrist_left", "wrist_right",
+)
+LEGS: tuple[str, ...] = ("left", "right")
+FORMAT_NAME = "stepdown-recording"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SensorStream:
+    """Samples of one sensor.
+
+    t: (N,) s, strictly increasing, common clock.
+    acc: (N, 3) m/s², specific force in the sensor frame.
+    gyr: (N, 3) rad/s, sensor frame.
+    mag: (N, 3) µT in the sensor frame, or None.
+    """
+
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    mag: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def rate_hz(self) -> float:
+        """Median sampling rate in Hz (robust to gaps)."""
+        if len(self.t) < 2:
+            return float("nan")
+        return float(1.0 / np.median(np.diff(self.t)))
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
+
+    def slice_time(self, t0: float, t1: float) -> SensorStream:
+        """Samples with t0 <= t < t1 (s)."""
+        m = (self.t >= t0) & (self.t < t1)
+        return SensorStream(self.t[m], self.acc[m], self.gyr[m],
+                            None if self.mag is None else self.mag[m])
+
+
+@dataclass
+class Athlete:
+    """Body dimensions in m; None where unknown (filled from height later)."""
+
+    id: str | None = None
+    height_m: float | None = None
+    thigh_length_m: float | None = None
+    shank_length_m: float | None = None
+    foot_medial_offset_m: float | None = None
+
+
+@dataclass
+class Recording:
+    """One lateral step-down test: streams keyed by placement, plus metadata.
+
+    ``sensors_meta`` maps placement -> free-form dict (model, rate_hz, ...).
+    ``pain_nrs`` is a list of 0-10 per rep, one number for the whole test, or None.
+    ``extra`` keeps unknown metadata keys so a round trip loses nothing.
+    """
+
+    streams: dict[str, SensorStream]
+    test_leg: str
+    step_height_m: float | None = None
+    athlete: Athlete = field(default_factory=Athlete)
+    sensors_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pain_nrs: list[float] | float | None = None
+    started_at: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def placements(self) -> list[str]:
+        """Placements present, in the canonical order of PLACEMENTS."""
+        return [p for p in PLACEMENTS if p in self.streams]
+
+    @property
+    def swing_leg(self) -> str:
+        return "right" if self.test_leg == "left" else "left"
+
+    def stream(self, segment: str) -> SensorStream | None:
+        """Stream for a segment name ('pelvis', 'thigh', 'shank', 'trunk', 'wrist').
+
+        Leg segments ('thigh', 'shank') refer to the test leg; 'wrist' takes
+        either wrist, test side first.
+        """
+        if segment in ("thigh", "shank"):
+            return self.streams.get(f"{segment}_{self.test_leg}")
+        if segment == "wrist":
+            return (self.streams.get(f"wrist_{self.test_leg}")
+                    or self.streams.get(f"wrist_{self.swing_leg}"))
+        return self.streams.get(segment)
+
+    @property
+    def duration_s(self) -> float:
+        if not self.streams:
+            return 0.0
+        t0 = min(s.t[0] for s in self.streams.values() if len(s))
+        t1 = max(s.t[-1] for s in self.streams.values() if len(s))
+        return float(t1 - t0)

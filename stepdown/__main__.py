@@ -1,0 +1,5 @@
+import sys
+
+from stepdown.cli import main
+
+sys.exit(main())

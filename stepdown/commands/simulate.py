@@ -1,0 +1,1 @@
+"""`stepdown simulate`: write a simulated step-down recording (filled in by the simulator work)."""
