@@ -1,0 +1,32 @@
+"""Where stepdown keeps its files: the data home.
+
+``$STEPDOWN_HOME`` if set, else the platform's user data directory
+(e.g. ``~/.local/share/stepdown`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+
+def data_home() -> Path:
+    """The data home directory, created if missing."""
+    env = os.environ.get("STEPDOWN_HOME")
+    home = Path(env).expanduser() if env else Path(user_data_dir("stepdown", appauthor=False))
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def catalog_path() -> Path:
+    """The SQLite catalog file inside the data home."""
+    return data_home() / "catalog.sqlite3"
+
+
+def recordings_dir() -> Path:
+    """Folder holding the recordings (one Parquet file per test)."""
+    d = data_home() / "recordings"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
