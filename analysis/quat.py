@@ -1,0 +1,136 @@
+"""Quaternions: the one convention of the project, as thin wrappers over scipy.
+
+Convention (used everywhere in stepdown):
+
+- A quaternion is a float array ``[w, x, y, z]`` (scalar first), unit norm.
+  scipy's :class:`~scipy.spatial.transform.Rotation` stores ``[x, y, z, w]``;
+  we convert only at this boundary (:func:`to_scipy`, :func:`from_scipy`).
+- ``q_A_B`` is the orientation of frame B in frame A: it rotates
+  B-coordinates into A-coordinates, ``v_A = qrotate(q_A_B, v_B)``.
+  Example: ``q_global_sensor`` (what the orientation filter returns) maps a
+  vector measured in the sensor frame into the global frame (z up).
+- Composition chains frames: ``q_A_C = qmul(q_A_B, q_B_C)`` (Hamilton product).
+- The relative orientation of ``q`` with respect to a reference pose is
+  ``qrel(q_ref, q) = q_ref⁻¹ ⊗ q``: with ``q_ref = q_G_R`` and ``q = q_G_S``
+  it is ``q_R_S``, the frame S seen from the reference frame R.
+- Angles are in radians.
+
+Every function takes one quaternion ``(4,)`` or a series ``(N, 4)`` and returns
+the matching shape (``(N, 4)`` in, ``(N, 4)`` out; ``(4,)`` in, ``(4,)`` out;
+scalars become ``()`` / ``(N,)``). A single quaternion combined with a series
+broadcasts over the series. ``q`` and ``-q`` are the same rotation; results
+are not sign-canonicalised unless said.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial.transform import Rotation
+
+__all__ = [
+    "angle", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
+    "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "to_matrix", "to_rotvec",
+    "to_scipy",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+def _quat(q: ArrayLike) -> FloatArray:
+    arr = np.asarray(q, dtype=np.float64)
+    if arr.ndim not in (1, 2) or arr.shape[-1] != 4:
+        raise ValueError(f"quaternion must have shape (4,) or (N, 4), got {arr.shape}")
+    return arr
+
+
+def to_scipy(q: ArrayLike) -> Rotation:
+    """Quaternion(s) ``[w x y z]`` (4,) or (N, 4) -> scipy Rotation (normalised)."""
+    return Rotation.from_quat(_quat(q), scalar_first=True)
+
+
+def from_scipy(rot: Rotation) -> FloatArray:
+    """scipy Rotation -> quaternion(s) ``[w x y z]``, (4,) for a single rotation else (N, 4)."""
+    return np.asarray(rot.as_quat(scalar_first=True), dtype=np.float64)
+
+
+def normalise(q: ArrayLike) -> FloatArray:
+    """Unit quaternion(s) of the same shape; a zero-norm quaternion raises ValueError."""
+    arr = _quat(q)
+    norm = np.linalg.norm(arr, axis=-1, keepdims=True)
+    if np.any(norm == 0.0):
+        raise ValueError("cannot normalise a zero quaternion")
+    return arr / norm
+
+
+def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
+    """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast."""
+    return from_scipy(to_scipy(q1) * to_scipy(q2))
+
+
+def qconj(q: ArrayLike) -> FloatArray:
+    """Conjugate ``[w, -x, -y, -z]``; for unit quaternions the inverse: q_A_B -> q_B_A."""
+    return _quat(q) * np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def qinv(q: ArrayLike) -> FloatArray:
+    """Inverse rotation, q_A_B -> q_B_A (normalised conjugate)."""
+    return qconj(normalise(q))
+
+
+def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
+    """Rotate vector(s) by q: ``v_A = qrotate(q_A_B, v_B)``.
+
+    q: (4,) or (N, 4); v: (3,) or (N, 3), any unit (kept). Returns (3,) when both
+    are single, else (N, 3).
+    """
+    return np.asarray(to_scipy(q).apply(np.asarray(v, dtype=np.float64)), dtype=np.float64)
+
+
+def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:
+    """Orientation of q relative to a reference: ``q_ref⁻¹ ⊗ q`` (q_G_R, q_G_S -> q_R_S)."""
+    return qmul(qinv(q_ref), q)
+
+
+def angle(q: ArrayLike) -> FloatArray:
+    """Rotation angle in rad, in [0, π]: () for (4,), (N,) for (N, 4)."""
+    return np.asarray(to_scipy(q).magnitude(), dtype=np.float64)
+
+
+def from_matrix(mat: ArrayLike) -> FloatArray:
+    """Rotation matrix (3, 3) or (N, 3, 3), ``v_A = R_A_B @ v_B`` -> q_A_B (4,) or (N, 4)."""
+    return from_scipy(Rotation.from_matrix(np.asarray(mat, dtype=np.float64)))
+
+
+def to_matrix(q: ArrayLike) -> FloatArray:
+    """q_A_B (4,) or (N, 4) -> rotation matrix R_A_B (3, 3) or (N, 3, 3)."""
+    return np.asarray(to_scipy(q).as_matrix(), dtype=np.float64)
+
+
+def from_rotvec(rotvec: ArrayLike) -> FloatArray:
+    """Rotation vector (axis × angle in rad), (3,) or (N, 3) -> quaternion (4,) or (N, 4)."""
+    return from_scipy(Rotation.from_rotvec(np.asarray(rotvec, dtype=np.float64)))
+
+
+def to_rotvec(q: ArrayLike) -> FloatArray:
+    """Quaternion (4,) or (N, 4) -> rotation vector in rad, (3,) or (N, 3)."""
+    return np.asarray(to_scipy(q).as_rotvec(), dtype=np.float64)
+
+
+def inclination(q: ArrayLike) -> FloatArray:
+    """Tilt of a rotation away from the global vertical (z) axis, rad in [0, π].
+
+    ``2·acos√(w² + z²)`` after normalising: the angle between the rotated and the
+    original z axis. Unchanged by any heading (rotation about global z) applied
+    on the left, so it is the meaningful part of an error without magnetometer.
+    Shape () or (N,).
+    """
+    qn = normalise(q)
+    wz = np.sqrt(qn[..., 0] ** 2 + qn[..., 3] ** 2)
+    return 2.0 * np.arccos(np.clip(wz, 0.0, 1.0))
+
+
+def heading(q: ArrayLike) -> FloatArray:
+    """Heading part of a rotation, ``2·atan|z/w|`` in rad, [0, π]. Shape () or (N,)."""
+    qn = normalise(q)
+    return 2.0 * np.arctan2(np.abs(qn[..., 3]), np.abs(qn[..., 0]))

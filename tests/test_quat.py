@@ -1,0 +1,93 @@
+"""The quaternion convention: [w x y z], q_A_B rotates B-coordinates into A."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from analysis import quat
+
+S = np.sqrt(0.5)
+Q_Z90 = np.array([S, 0.0, 0.0, S])  # 90° about z
+Q_X90 = np.array([S, S, 0.0, 0.0])  # 90° about x
+
+
+def random_quats(n: int, seed: int = 0) -> np.ndarray:
+    return quat.from_scipy(Rotation.random(n, random_state=seed))
+
+
+def test_scalar_first_at_the_scipy_boundary():
+    rot = quat.to_scipy(Q_Z90)
+    assert np.allclose(rot.as_quat(), [0.0, 0.0, S, S])  # scipy is [x y z w]
+    assert np.allclose(quat.from_scipy(rot), Q_Z90)
+
+
+def test_rotate_maps_b_coordinates_into_a():
+    # q_A_B = 90° about z: B's x axis is A's y axis.
+    assert np.allclose(quat.qrotate(Q_Z90, [1.0, 0.0, 0.0]), [0.0, 1.0, 0.0])
+    assert np.allclose(quat.qrotate(Q_X90, [0.0, 1.0, 0.0]), [0.0, 0.0, 1.0])
+
+
+def test_qmul_is_hamilton_product_and_chains_frames():
+    assert np.allclose(quat.qmul([0, 1, 0, 0], [0, 0, 1, 0]), [0, 0, 0, 1])  # i*j = k
+    q_ab, q_bc = random_quats(2, seed=1)
+    v_c = np.array([0.3, -1.2, 2.0])
+    via_b = quat.qrotate(q_ab, quat.qrotate(q_bc, v_c))
+    assert np.allclose(quat.qrotate(quat.qmul(q_ab, q_bc), v_c), via_b)
+
+
+def test_inverse_conjugate_and_relative():
+    q = random_quats(5, seed=2)
+    ident = quat.qmul(q, quat.qinv(q))
+    assert np.allclose(np.abs(ident[:, 0]), 1.0)
+    assert np.allclose(quat.qconj(q[0]), q[0] * [1, -1, -1, -1])
+    q_g_r, q_g_s = q[0], q[1]
+    q_r_s = quat.qrel(q_g_r, q_g_s)
+    assert np.allclose(quat.qrotate(quat.qmul(q_g_r, q_r_s), [1, 2, 3]),
+                       quat.qrotate(q_g_s, [1, 2, 3]))
+    assert np.isclose(quat.angle(quat.qrel(q_g_s, q_g_s)), 0.0, atol=1e-7)
+
+
+def test_shapes_match_single_and_series():
+    q = random_quats(7, seed=3)
+    assert quat.qmul(q[0], q[1]).shape == (4,)
+    assert quat.qmul(q, q).shape == (7, 4)
+    assert quat.qmul(q[0], q).shape == (7, 4)  # broadcast
+    assert quat.qrotate(q[0], [1, 0, 0]).shape == (3,)
+    assert quat.qrotate(q, np.ones((7, 3))).shape == (7, 3)
+    assert quat.angle(q[0]).shape == ()
+    assert quat.angle(q).shape == (7,)
+    assert quat.to_matrix(q).shape == (7, 3, 3)
+    assert quat.to_matrix(q[0]).shape == (3, 3)
+    assert quat.normalise(2 * q).shape == (7, 4)
+    assert quat.inclination(q).shape == (7,)
+    with pytest.raises(ValueError, match="shape"):
+        quat.qmul(np.ones((3, 3)), Q_Z90)
+
+
+def test_matrix_and_rotvec_round_trip():
+    q = random_quats(4, seed=4)
+    mat = quat.to_matrix(q)
+    v = np.array([0.5, 0.1, -0.7])
+    assert np.allclose(mat @ v, quat.qrotate(q, np.tile(v, (4, 1))))
+    back = quat.from_matrix(mat)
+    assert np.allclose(np.abs(np.sum(back * q, axis=1)), 1.0)  # same up to sign
+    assert np.allclose(quat.to_rotvec(Q_Z90), [0, 0, np.pi / 2])
+    assert np.allclose(quat.from_rotvec([0, 0, np.pi / 2]), Q_Z90)
+
+
+def test_angle_normalise():
+    assert np.isclose(quat.angle(Q_Z90), np.pi / 2)
+    assert np.allclose(np.linalg.norm(quat.normalise([2.0, 0, 0, 0])), 1.0)
+    with pytest.raises(ValueError, match="zero"):
+        quat.normalise([0.0, 0, 0, 0])
+
+
+def test_inclination_ignores_heading_and_heading_ignores_nothing():
+    tilt = quat.from_rotvec([np.radians(20), 0, 0])
+    yawed = quat.qmul(quat.from_rotvec([0, 0, np.radians(70)]), tilt)
+    assert np.isclose(np.degrees(quat.inclination(yawed)), 20.0)
+    assert np.isclose(np.degrees(quat.heading(Q_Z90)), 90.0)
+    assert np.isclose(np.degrees(quat.inclination(Q_Z90)), 0.0, atol=1e-6)
+    assert np.isclose(np.degrees(quat.inclination(Q_X90)), 90.0)
