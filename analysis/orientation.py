@@ -1,0 +1,226 @@
+"""Sensor orientation from gyroscope + accelerometer (+ optional magnetometer) with VQF.
+
+A small API over the ``vqf`` package (Laidig & Seel 2023): we never hand-roll a filter.
+
+- :func:`resample_uniform` puts a jittery stream with dropped samples onto the
+  constant sample time vqf needs, and says which grid samples lie in gaps.
+- :func:`estimate_orientation` runs the filter on a whole series, either
+  ``"offline"`` (vqf's acausal ``offlineVQF``: forward-backward, best for files)
+  or ``"causal"`` (``VQF.updateBatch``: exactly what a live stream gives).
+- :class:`OrientationStream` is the causal filter for live use, fed chunk by
+  chunk; it returns the same numbers as ``mode="causal"`` on the whole series.
+
+Frames and units: inputs are in the sensor frame, gyr in rad/s, acc in m/s²
+(specific force, gravity included), mag in µT (any consistent unit works).
+Quaternions follow :mod:`analysis.quat` ([w x y z]): ``quat`` is
+``q_global_sensor``, the sensor's orientation in a global frame with z up.
+Without a magnetometer (6D) the heading of that global frame is arbitrary (it
+is whatever the filter started with) and drifts slowly; only inclination is
+absolute. With ``mag`` (9D) x points to magnetic north-ish (ENU-like).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from vqf import VQF, offlineVQF
+
+from sensor_io.errors import InputError
+
+__all__ = [
+    "GAP_FACTOR", "Orientation", "OrientationStream", "estimate_orientation",
+    "resample_uniform", "vqf_param_names",
+]
+
+FloatArray = NDArray[np.float64]
+
+GAP_FACTOR = 2.5
+"""An interval between samples longer than GAP_FACTOR × the median is a gap."""
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """Filter output for N samples.
+
+    quat: (N, 4) [w x y z] q_global_sensor (z up; heading arbitrary in 6D).
+    rest: (N,) bool, vqf's rest detection (sensor still).
+    bias: (N, 3) rad/s, the filter's gyroscope bias estimate, sensor frame.
+    """
+
+    quat: FloatArray
+    rest: NDArray[np.bool_]
+    bias: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.quat)
+
+
+def vqf_param_names() -> tuple[str, ...]:
+    """Names vqf accepts as tuning parameters (tauAcc, restBiasEstEnabled, ...)."""
+    return tuple(VQF(0.01).params.keys())
+
+
+def resample_uniform(
+    t: ArrayLike, *arrays: ArrayLike, rate_hz: float | None = None,
+) -> tuple[FloatArray, ...]:
+    """Interpolate samples onto a uniform time grid.
+
+    t: (N,) s, strictly increasing (jitter and dropped samples allowed).
+    arrays: each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
+    rate_hz: grid rate; default the median sample rate, 1 / median(diff(t)).
+
+    Returns ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from
+    t[0] on a constant step within [t[0], t[-1]], each array linearly
+    interpolated to (M,) / (M, K), and gap_mask (M,) bool, True for grid samples
+    that fall strictly inside a gap (an interval longer than GAP_FACTOR × the
+    median interval). Inside a gap the values are the straight line between the
+    samples on both sides: the filter keeps integrating a constant-ish rate
+    there, so orientation (and anything measured) over masked samples is a
+    guess that callers should not trust or should report as missing.
+    """
+    t_arr = np.asarray(t, dtype=np.float64)
+    if t_arr.ndim != 1 or len(t_arr) < 2:
+        raise InputError(
+            f"time must be a 1-D series of at least 2 samples, got shape {t_arr.shape}")
+    if not np.all(np.isfinite(t_arr)):
+        first = int(np.argmin(np.isfinite(t_arr)))
+        raise InputError(f"time has a non-finite value at sample {first}")
+    dt = np.diff(t_arr)
+    if np.any(dt <= 0):
+        raise InputError(f"time is not strictly increasing at sample {int(np.argmax(dt <= 0)) + 1}")
+    data = [np.asarray(a, dtype=np.float64) for a in arrays]
+    for i, a in enumerate(data):
+        if a.ndim not in (1, 2) or len(a) != len(t_arr):
+            raise InputError(
+                f"array {i} has shape {a.shape}; expected ({len(t_arr)},) or ({len(t_arr)}, K)")
+    median_dt = float(np.median(dt))
+    if rate_hz is None:
+        rate_hz = 1.0 / median_dt
+    if not rate_hz > 0:
+        raise InputError(f"rate_hz must be positive, got {rate_hz}")
+    n_grid = int(np.floor((t_arr[-1] - t_arr[0]) * rate_hz + 1e-9)) + 1
+    t_u = t_arr[0] + np.arange(n_grid) / rate_hz
+    resampled = [_interp(t_u, t_arr, a) for a in data]
+    left = np.clip(np.searchsorted(t_arr, t_u, side="right") - 1, 0, len(dt) - 1)
+    gap = (dt[left] > GAP_FACTOR * median_dt) & (t_u > t_arr[left]) & (t_u < t_arr[left + 1])
+    return (t_u, *resampled, gap)
+
+
+def _interp(t_new: FloatArray, t: FloatArray, a: FloatArray) -> FloatArray:
+    if a.ndim == 1:
+        return np.interp(t_new, t, a)
+    return np.column_stack([np.interp(t_new, t, a[:, k]) for k in range(a.shape[1])])
+
+
+def _series3(name: str, a: ArrayLike, n: int | None = None) -> FloatArray:
+    arr = np.ascontiguousarray(np.asarray(a, dtype=np.float64))
+    if arr.ndim != 2 or arr.shape[1] != 3 or (n is not None and len(arr) != n):
+        want = f"({n}, 3)" if n is not None else "(N, 3)"
+        raise InputError(f"{name} must have shape {want}, got {arr.shape}")
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise InputError(f"{name} has a non-finite value at sample {int(np.argmax(bad))}")
+    return arr
+
+
+def _check_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    params = dict(params or {})
+    known = vqf_param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise InputError(
+            f"unknown vqf parameter(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return params
+
+
+def _check_rate(rate_hz: float) -> float:
+    if not (np.isfinite(rate_hz) and rate_hz > 0):
+        raise InputError(f"rate_hz must be a positive number, got {rate_hz}")
+    return float(rate_hz)
+
+
+def _from_vqf(out: Mapping[str, np.ndarray], with_mag: bool) -> Orientation:
+    quat = np.asarray(out["quat9D" if with_mag else "quat6D"], dtype=np.float64)
+    return Orientation(
+        quat=quat,
+        rest=np.asarray(out["restDetected"], dtype=bool),
+        bias=np.asarray(out["bias"], dtype=np.float64),
+    )
+
+
+def estimate_orientation(
+    gyr: ArrayLike, acc: ArrayLike, rate_hz: float, mag: ArrayLike | None = None,
+    mode: Literal["offline", "causal"] = "offline", params: Mapping[str, Any] | None = None,
+) -> Orientation:
+    """Orientation of one sensor over a uniformly sampled series.
+
+    gyr: (N, 3) rad/s, acc: (N, 3) m/s², mag: optional (N, 3) µT, all sensor
+    frame, sampled at the constant rate_hz (use :func:`resample_uniform` first
+    for real streams). mode ``"offline"`` runs vqf's acausal offlineVQF (uses
+    the whole series, so the start is as good as the rest); ``"causal"`` runs
+    the real-time filter, identical to :class:`OrientationStream`. params: vqf
+    tuning by vqf's names (``tauAcc`` s, ``restBiasEstEnabled``, ...;
+    :func:`vqf_param_names`); default vqf's own defaults.
+
+    Returns :class:`Orientation` with quat (N, 4) q_global_sensor [w x y z].
+    """
+    rate_hz = _check_rate(rate_hz)
+    gyr_a = _series3("gyr", gyr)
+    acc_a = _series3("acc", acc, len(gyr_a))
+    mag_a = None if mag is None else _series3("mag", mag, len(gyr_a))
+    if len(gyr_a) == 0:
+        raise InputError("no samples to estimate orientation from")
+    params = _check_params(params)
+    if mode == "offline":
+        out = offlineVQF(gyr_a, acc_a, mag_a, 1.0 / rate_hz, params or None)
+    elif mode == "causal":
+        out = VQF(1.0 / rate_hz, **params).updateBatch(gyr_a, acc_a, mag_a)
+    else:
+        raise InputError(f"orientation mode must be 'offline' or 'causal', got {mode!r}")
+    return _from_vqf(out, mag_a is not None)
+
+
+class OrientationStream:
+    """The causal VQF filter for live use, fed chunk by chunk.
+
+    ``stream = OrientationStream(rate_hz=100.0)``; then for each chunk of new
+    samples ``stream.update(gyr, acc)`` returns the :class:`Orientation` of just
+    those samples (quat (n, 4) q_global_sensor). The filter state carries over
+    between chunks, so the concatenated output equals
+    ``estimate_orientation(..., mode="causal")`` on the whole series. Samples
+    must be uniformly spaced at rate_hz (resample gaps before feeding).
+    """
+
+    def __init__(
+        self, rate_hz: float, use_mag: bool = False, params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.rate_hz = _check_rate(rate_hz)
+        self.use_mag = use_mag
+        self.params = _check_params(params)
+        self._vqf = VQF(1.0 / self.rate_hz, **self.params)
+        self.n_samples_ = 0
+
+    def update(
+        self, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
+    ) -> Orientation:
+        """Filter the next chunk: gyr (n, 3) rad/s, acc (n, 3) m/s², mag (n, 3) µT iff use_mag."""
+        gyr_a = _series3("gyr", gyr)
+        acc_a = _series3("acc", acc, len(gyr_a))
+        if self.use_mag != (mag is not None):
+            need = "needs" if self.use_mag else "was created without"
+            raise InputError(f"this orientation stream {need} magnetometer samples")
+        mag_a = None if mag is None else _series3("mag", mag, len(gyr_a))
+        if len(gyr_a) == 0:
+            return Orientation(np.empty((0, 4)), np.empty(0, dtype=bool), np.empty((0, 3)))
+        out = self._vqf.updateBatch(gyr_a, acc_a, mag_a)
+        self.n_samples_ += len(gyr_a)
+        return _from_vqf(out, self.use_mag)
+
+    def reset(self) -> None:
+        """Forget the filter state (start over from identity and zero bias)."""
+        self._vqf.resetState()
+        self.n_samples_ = 0
