@@ -1,0 +1,193 @@
+"""WitMotion BWT901BLE / WT901BLECL (BLE 5.0) protocol.
+
+Published by WitMotion (WT901BLE datasheet, "BLE 5.0 communication protocol"):
+
+- service ``0000ffe5-0000-1000-8000-00805f9a34fb``, notify ``0000ffe4-…``, write ``0000ffe9-…``
+  (note the vendor's non-standard base UUID ``…805f9a34fb``).
+- The device streams a *byte stream* of 20-byte frames, usually one per notification:
+  ``55 61`` then 9 × int16 little-endian: ax ay az (±16 g), wx wy wz (±2000 °/s),
+  roll pitch yaw (±180°); scale = value / 32768 × full scale.  No checksum.
+- ``55 71 RL RH`` + 8 × int16: reply to a register read (``FF AA 27 RL RH``), e.g.
+  register 0x64 = battery voltage in 0.01 V.
+- Commands are 5 bytes ``FF AA REG DL DH``: unlock ``FF AA 69 88 B5``, save ``FF AA 00 00 00``,
+  output rate ``FF AA 03 CODE 00``.
+
+Frames carry no timestamps: the host clock model (:mod:`sensor_io.clock`) times them.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from sensor_io.protocols.common import (
+    DEG,
+    STANDARD_GRAVITY,
+    Command,
+    DecoderStats,
+    DeviceProfile,
+    ProtocolError,
+    Samples,
+)
+
+SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
+NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
+WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
+
+HEADER = 0x55
+FRAME_IMU = 0x61
+FRAME_REGISTER = 0x71
+FRAME_LEN = 20
+
+ACC_FULL_SCALE = 16.0 * STANDARD_GRAVITY  # m/s²
+GYR_FULL_SCALE = 2000.0 * DEG  # rad/s
+ANGLE_FULL_SCALE = 180.0  # deg
+
+REG_SAVE = 0x00
+REG_RATE = 0x03
+REG_READ = 0x27
+REG_BATTERY = 0x64
+REG_UNLOCK = 0x69
+
+# output-rate register codes (Hz -> code)
+RATE_CODES: dict[float, int] = {
+    0.2: 0x01, 0.5: 0x02, 1.0: 0x03, 2.0: 0x04, 5.0: 0x05, 10.0: 0x06,
+    20.0: 0x07, 50.0: 0x08, 100.0: 0x09, 200.0: 0x0B,
+}
+
+
+def command(register: int, value: int) -> bytes:
+    """The 5-byte write ``FF AA REG DL DH`` setting ``register`` to uint16 ``value``."""
+    return bytes([0xFF, 0xAA, register & 0xFF, value & 0xFF, (value >> 8) & 0xFF])
+
+
+def unlock() -> bytes:
+    return command(REG_UNLOCK, 0xB588)
+
+
+def save() -> bytes:
+    return command(REG_SAVE, 0x0000)
+
+
+def set_rate(rate_hz: float) -> bytes:
+    """Output-rate command; ``rate_hz`` must be one of :data:`RATE_CODES`."""
+    if rate_hz not in RATE_CODES:
+        raise ProtocolError(f"WitMotion rate {rate_hz} Hz not supported "
+                            f"(choose from {sorted(RATE_CODES)})")
+    return command(REG_RATE, RATE_CODES[rate_hz])
+
+
+def read_register(register: int) -> bytes:
+    """Ask for 8 registers starting at ``register``; the reply is a ``55 71`` frame."""
+    return command(REG_READ, register)
+
+
+def decode_imu_frames(frames: np.ndarray) -> Samples:
+    """Decode aligned ``55 61`` frames.
+
+    frames: (N, 20) uint8, each row one frame starting with ``55 61``.
+    Returns acc (N, 3) m/s², gyr (N, 3) rad/s, untimed.
+    """
+    frames = np.ascontiguousarray(frames, dtype=np.uint8)
+    if frames.ndim != 2 or frames.shape[1] != FRAME_LEN:
+        raise ProtocolError(f"WitMotion frames must be (N, {FRAME_LEN}) bytes")
+    if len(frames) and not (np.all(frames[:, 0] == HEADER) and np.all(frames[:, 1] == FRAME_IMU)):
+        raise ProtocolError("WitMotion IMU frame does not start with 55 61")
+    raw = frames[:, 2:].copy().view("<i2").astype(np.float64)  # (N, 9)
+    return Samples(acc=raw[:, 0:3] / 32768.0 * ACC_FULL_SCALE,
+                   gyr=raw[:, 3:6] / 32768.0 * GYR_FULL_SCALE)
+
+
+def decode_angles_deg(frame: bytes) -> tuple[float, float, float]:
+    """Roll, pitch, yaw in degrees from one ``55 61`` frame (the device's own fusion)."""
+    if len(frame) < FRAME_LEN or frame[0] != HEADER or frame[1] != FRAME_IMU:
+        raise ProtocolError("not a complete WitMotion 55 61 frame")
+    r, p, y = struct.unpack_from("<3h", frame, 14)
+    return (r / 32768.0 * ANGLE_FULL_SCALE, p / 32768.0 * ANGLE_FULL_SCALE,
+            y / 32768.0 * ANGLE_FULL_SCALE)
+
+
+class WitMotionDecoder:
+    """Stateful framer for the WitMotion byte stream.
+
+    Bytes may arrive split or merged across notifications, and garbage may appear
+    (corruption, a half frame after reconnect).  A frame is accepted when it starts with
+    ``55 61``/``55 71`` and the byte after it, if already received, starts a new frame;
+    otherwise one byte is skipped and the framer resynchronises on the next ``55``.
+    Register replies land in :attr:`registers` (register -> int16 value).
+    """
+
+    def __init__(self, rate_hz: float = 100.0) -> None:
+        self.rate_hz = rate_hz
+        self.stats = DecoderStats()
+        self.registers: dict[int, int] = {}
+        self._buf = bytearray()
+
+    @property
+    def battery_v(self) -> float | None:
+        """Battery voltage in V from the last register-0x64 reply, else None."""
+        v = self.registers.get(REG_BATTERY)
+        return None if v is None else v / 100.0
+
+    def feed(self, char_uuid: str, data: bytes) -> Samples:
+        self._buf += data
+        frames: list[bytes] = []
+        buf = self._buf
+        i = 0
+        n = len(buf)
+        while n - i >= 2:
+            if buf[i] != HEADER or buf[i + 1] not in (FRAME_IMU, FRAME_REGISTER):
+                j = buf.find(HEADER, i + 1)
+                j = n - 1 if j < 0 else j
+                self.stats.skipped_bytes += j - i
+                i = j
+                continue
+            if n - i < FRAME_LEN:
+                break  # wait for the rest of the frame
+            if n - i > FRAME_LEN and buf[i + FRAME_LEN] != HEADER:
+                self.stats.reject(ProtocolError("WitMotion frame not followed by a frame header"))
+                self.stats.skipped_bytes += 1
+                i += 1
+                continue
+            frame = bytes(buf[i:i + FRAME_LEN])
+            i += FRAME_LEN
+            self.stats.packets += 1
+            if frame[1] == FRAME_IMU:
+                frames.append(frame)
+            else:
+                self._register_reply(frame)
+        del buf[:i]
+        if not frames:
+            return Samples.empty()
+        out = decode_imu_frames(np.frombuffer(b"".join(frames), np.uint8).reshape(-1, FRAME_LEN))
+        self.stats.samples += len(out)
+        return out
+
+    def _register_reply(self, frame: bytes) -> None:
+        start = frame[2] | (frame[3] << 8)
+        for k, v in enumerate(struct.unpack_from("<8h", frame, 4)):
+            self.registers[start + k] = v
+
+
+def _start(rate_hz: float) -> list[Command]:
+    return [Command(WRITE_UUID, unlock()), Command(WRITE_UUID, set_rate(rate_hz)),
+            Command(WRITE_UUID, save()), Command(WRITE_UUID, read_register(REG_BATTERY))]
+
+
+def _stop() -> list[Command]:
+    return []  # the device streams whenever notifications are on; unsubscribing stops it
+
+
+PROFILE = DeviceProfile(
+    model="WitMotion BWT901BLE",
+    service_uuid=SERVICE_UUID,
+    notify_uuids=(NOTIFY_UUID,),
+    write_uuid=WRITE_UUID,
+    name_prefixes=("WT901", "BWT901", "WT"),
+    rates_hz=tuple(r for r in RATE_CODES if r >= 10.0),
+    start=_start,
+    stop=_stop,
+    decoder=WitMotionDecoder,
+    timed=False,
+)
