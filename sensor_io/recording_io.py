@@ -1,0 +1,479 @@
+"""Reading and writing recordings: the Parquet contract and its CSV twin (DESIGN.md).
+
+A recording on disk is one long table, one row per sample per sensor, with the
+columns ``sensor`` (string), ``t`` (s), ``ax ay az`` (m/s²), ``gx gy gz``
+(rad/s) and optionally ``mx my mz`` (µT), all float64.  The metadata is the
+JSON object of DESIGN.md: in Parquet the key-value metadata ``stepdown``; beside
+a CSV file the sidecar ``<name>.json``.
+
+Writing is deterministic: sensors in PLACEMENTS order, each sorted by time,
+floats in CSV as Python's shortest exact repr, metadata keys in the contract's
+order.  Writing the same Recording twice gives identical bytes, and a CSV twin
+reads back to exactly the same Recording as its Parquet twin.  Files are
+written to a temporary name and moved into place, so a failed write never
+destroys an existing file.
+
+Where the magnetometer columns exist, a sensor without a magnetometer has them
+empty (null in Parquet, empty cells in CSV, NaN in a DataFrame).  Unknown
+metadata keys are kept in ``Recording.extra``; unknown keys inside ``athlete``
+in ``Recording.extra["athlete"]``; both are written back unchanged.
+
+Loading validates everything (:mod:`sensor_io.validation`); each failure is one
+:class:`~sensor_io.errors.RecordingError` naming file, sensor and 1-based data
+row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sensor_io.errors import RecordingError
+from sensor_io.recording import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    PLACEMENTS,
+    Athlete,
+    Recording,
+    SensorStream,
+)
+from sensor_io.validation import (
+    MAG_COLUMNS,
+    NUMERIC_COLUMNS,
+    REQUIRED_COLUMNS,
+    check_columns,
+    check_metadata,
+    check_minimum_set,
+    check_placement,
+    check_stream,
+)
+
+METADATA_KEY = "stepdown"
+SUFFIXES = (".parquet", ".csv")
+_KNOWN_KEYS = ("format", "version", "test_leg", "step_height_m", "athlete", "sensors",
+               "pain_nrs", "started_at")
+_ATHLETE_FIELDS = tuple(f.name for f in fields(Athlete))
+
+
+# --- public API -----------------------------------------------------------------------
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise RecordingError(f"unsupported file type {path.suffix!r} "
+                             f"(expected {' or '.join(SUFFIXES)})", path=str(path))
+    if not path.is_file():
+        raise RecordingError("no such file", path=str(path))
+    table, meta = _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
+    return _build_recording(table, meta, str(path))
+
+
+def write_recording(rec: Recording, path: str | os.PathLike[str], *,
+                    validate: bool = True) -> None:
+    """Write ``rec`` as ``.parquet``, or as ``.csv`` plus the sidecar ``<name>.json``.
+
+    With ``validate`` (default) the recording is first checked exactly as on
+    load, so what is written always reads back; pass False only to save raw
+    data that must not be lost even though it breaks the contract.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise RecordingError(f"unsupported file type {path.suffix!r} "
+                             f"(expected {' or '.join(SUFFIXES)})", path=str(path))
+    if validate:
+        check_recording(rec, path=str(path))
+    meta = metadata_to_dict(rec)
+    table = _long_table(rec)
+    if suffix == ".parquet":
+        _atomic_write(path, _parquet_bytes(table, meta))
+    else:
+        _atomic_write(path, _csv_bytes(table))
+        _atomic_write(sidecar_path(path), _json_text(meta, indent=2).encode())
+
+
+def recording_to_frame(rec: Recording) -> pd.DataFrame:
+    """The long table as a DataFrame: columns sensor, t, ax..gz[, mx..mz].
+
+    Rows: sensors in PLACEMENTS order, each sorted by t.  Magnetometer columns
+    exist if any sensor has a magnetometer; NaN for sensors without one.
+    """
+    table = _long_table(rec)
+    cols: dict[str, Any] = {"sensor": table.sensor}
+    cols.update(table.values)
+    return pd.DataFrame(cols)
+
+
+def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
+                         path: str | None = None) -> Recording:
+    """Build and validate a Recording from a long table and its metadata dict.
+
+    df: columns sensor (str), t, ax..gz (float64)[, mx..mz (float64, NaN where a
+    sensor has no magnetometer)], rows in any sensor order, each sensor's rows
+    in time order.  ``path`` only names the source in error messages.
+    """
+    columns = [str(c) for c in df.columns]
+    has_mag = check_columns(columns, path=path)
+    for c in NUMERIC_COLUMNS:
+        if c in df.columns and df[c].dtype != np.float64:
+            raise RecordingError(f"column {c} has type {df[c].dtype}, expected float64",
+                                 path=path)
+    sensor = df["sensor"].to_numpy(dtype=object)
+    values = {c: df[c].to_numpy(dtype=np.float64) for c in NUMERIC_COLUMNS if c in df.columns}
+    mag_present = None
+    if has_mag:
+        mag_present = ~np.isnan(np.column_stack([values[c] for c in MAG_COLUMNS])).all(axis=1)
+    return _build_recording(_Table(sensor, values, mag_present), meta, path)
+
+
+def metadata_to_dict(rec: Recording) -> dict[str, Any]:
+    """The metadata JSON object of ``rec``, keys in the contract's order, then extras."""
+    meta: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                            "test_leg": rec.test_leg}
+    if rec.step_height_m is not None:
+        meta["step_height_m"] = rec.step_height_m
+    athlete = {k: getattr(rec.athlete, k) for k in _ATHLETE_FIELDS
+               if getattr(rec.athlete, k) is not None}
+    athlete.update(rec.extra.get("athlete", {}))
+    if athlete:
+        meta["athlete"] = athlete
+    if rec.sensors_meta:
+        order = [p for p in PLACEMENTS if p in rec.sensors_meta]
+        order += sorted(p for p in rec.sensors_meta if p not in PLACEMENTS)
+        meta["sensors"] = {p: rec.sensors_meta[p] for p in order}
+    if rec.pain_nrs is not None:
+        meta["pain_nrs"] = rec.pain_nrs
+    if rec.started_at is not None:
+        meta["started_at"] = rec.started_at
+    for key in sorted(k for k in rec.extra if k != "athlete"):
+        if key in _KNOWN_KEYS:
+            raise RecordingError(f"Recording.extra must not hold the contract key {key!r}")
+        meta[key] = rec.extra[key]
+    return meta
+
+
+def sidecar_path(csv_path: str | os.PathLike[str]) -> Path:
+    """The metadata sidecar of a CSV recording: ``<name>.json`` beside it."""
+    return Path(csv_path).with_suffix(".json")
+
+
+def check_recording(rec: Recording, *, path: str | None = None) -> None:
+    """Validate an in-memory Recording as :func:`read_recording` validates a file.
+
+    Rows in messages are 1-based sample indices within the sensor's stream.
+    """
+    check_metadata(json.loads(_json_text(metadata_to_dict(rec))), path=path)
+    for name in rec.streams:
+        check_placement(name, path=path)
+    for name in rec.placements:
+        s = rec.streams[name]
+        check_stream(name, np.asarray(s.t, dtype=np.float64), np.asarray(s.acc, np.float64),
+                     np.asarray(s.gyr, np.float64),
+                     None if s.mag is None else np.asarray(s.mag, np.float64), path=path)
+    _check_listed_sensors(rec.sensors_meta, rec.streams, path)
+    check_minimum_set(rec.streams, rec.test_leg, path=path)
+
+
+# --- the long table ---------------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """The long table's columns: sensor (R,) object; values name -> (R,) float64.
+
+    mag_present: (R,) bool, whether the row carries magnetometer values; None
+    when the table has no magnetometer columns.
+    """
+
+    sensor: np.ndarray
+    values: dict[str, np.ndarray]
+    mag_present: np.ndarray | None
+
+
+def _long_table(rec: Recording) -> _Table:
+    names = rec.placements + sorted(p for p in rec.streams if p not in PLACEMENTS)
+    streams = [rec.streams[p] for p in names]
+    orders = [np.argsort(np.asarray(s.t), kind="stable") for s in streams]
+    has_mag = any(s.mag is not None for s in streams)
+    sensor = np.array([p for p, s in zip(names, streams, strict=True) for _ in range(len(s))],
+                      dtype=object)
+    t = _concat([np.asarray(s.t, np.float64).reshape(-1, 1)[o]
+                 for s, o in zip(streams, orders, strict=True)], 1)
+    acc = _concat([np.asarray(s.acc, np.float64)[o] for s, o in zip(streams, orders, strict=True)])
+    gyr = _concat([np.asarray(s.gyr, np.float64)[o] for s, o in zip(streams, orders, strict=True)])
+    values = {"t": t[:, 0]}
+    values.update({c: acc[:, i] for i, c in enumerate(("ax", "ay", "az"))})
+    values.update({c: gyr[:, i] for i, c in enumerate(("gx", "gy", "gz"))})
+    mag_present = None
+    if has_mag:
+        mag = _concat([np.full((len(s), 3), np.nan) if s.mag is None
+                       else np.asarray(s.mag, np.float64)[o]
+                       for s, o in zip(streams, orders, strict=True)])
+        mag_present = np.concatenate([np.full(len(s), s.mag is not None, dtype=bool)
+                                      for s in streams]) if streams else np.zeros(0, bool)
+        values.update({c: mag[:, i] for i, c in enumerate(MAG_COLUMNS)})
+    return _Table(sensor, values, mag_present)
+
+
+def _concat(blocks: list[np.ndarray], width: int = 3) -> np.ndarray:
+    return np.concatenate(blocks) if blocks else np.zeros((0, width))
+
+
+def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
+    """Validate the table and metadata, group rows by sensor, build the Recording."""
+    check_metadata(meta, path=path)
+    n_rows = len(table.sensor)
+    if n_rows == 0:
+        raise RecordingError("the recording has no samples", path=path)
+    null = pd.isna(table.sensor)
+    if null.any():
+        raise RecordingError("missing sensor name", path=path, row=int(np.argmax(null)) + 1)
+    codes, names = pd.factorize(table.sensor)
+    firsts = {name: int(np.argmax(codes == k)) for k, name in enumerate(names)}
+    for name, first in sorted(firsts.items(), key=lambda item: item[1]):
+        check_placement(name, path=path, row=first + 1)
+    streams: dict[str, SensorStream] = {}
+    for name in sorted(firsts, key=PLACEMENTS.index):
+        idx = np.flatnonzero(codes == list(names).index(name))
+        streams[name] = _stream_from_rows(name, table, idx, path)
+    _check_listed_sensors(meta.get("sensors") or {}, streams, path)
+    check_minimum_set(streams, meta["test_leg"], path=path)
+    return _recording_from_meta(streams, meta)
+
+
+def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | None
+                      ) -> SensorStream:
+    v = table.values
+    rows = idx + 1
+    t = v["t"][idx]
+    acc = np.column_stack([v[c][idx] for c in ("ax", "ay", "az")])
+    gyr = np.column_stack([v[c][idx] for c in ("gx", "gy", "gz")])
+    mag = None
+    if table.mag_present is not None:
+        present = table.mag_present[idx]
+        if present.all():
+            mag = np.column_stack([v[c][idx] for c in MAG_COLUMNS])
+        elif present.any():
+            raise RecordingError(
+                "magnetometer values missing in this row but present in others of the sensor",
+                path=path, sensor=name, row=int(rows[np.argmin(present)]))
+    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)
+    return SensorStream(t, acc, gyr, mag)
+
+
+def _check_listed_sensors(sensors_meta: dict[str, Any], streams: dict[str, Any],
+                          path: str | None) -> None:
+    for name in sensors_meta:
+        if name not in streams:
+            raise RecordingError("listed in the metadata 'sensors' but has no samples",
+                                 path=path, sensor=name)
+
+
+def _recording_from_meta(streams: dict[str, SensorStream], meta: dict[str, Any]) -> Recording:
+    athlete_meta = dict(meta.get("athlete") or {})
+    athlete = Athlete(**{k: athlete_meta.pop(k) for k in _ATHLETE_FIELDS if k in athlete_meta})
+    extra = {k: v for k, v in meta.items() if k not in _KNOWN_KEYS}
+    if athlete_meta:
+        extra["athlete"] = athlete_meta
+    return Recording(
+        streams=streams, test_leg=meta["test_leg"], step_height_m=meta.get("step_height_m"),
+        athlete=athlete, sensors_meta=dict(meta.get("sensors") or {}),
+        pain_nrs=meta.get("pain_nrs"), started_at=meta.get("started_at"), extra=extra,
+    )
+
+
+# --- Parquet ---------------------------------------------------------------------------
+
+
+def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
+    arrays = [pa.array(table.sensor.tolist(), type=pa.string())]
+    names = list(REQUIRED_COLUMNS)
+    arrays += [pa.array(table.values[c], type=pa.float64()) for c in REQUIRED_COLUMNS[1:]]
+    if table.mag_present is not None:
+        names += list(MAG_COLUMNS)
+        arrays += [pa.array(table.values[c], type=pa.float64(), mask=~table.mag_present)
+                   for c in MAG_COLUMNS]
+    schema = pa.schema([pa.field(n, a.type) for n, a in zip(names, arrays, strict=True)],
+                       metadata={METADATA_KEY: _json_text(meta)})
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buf, compression="zstd")
+    return buf.getvalue()
+
+
+def _read_parquet(path: Path) -> tuple[_Table, Any]:
+    try:
+        arrow = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise RecordingError(f"not a readable Parquet file (truncated or corrupt?): "
+                             f"{_first_line(err)}", path=str(path)) from None
+    raw = (arrow.schema.metadata or {}).get(METADATA_KEY.encode())
+    if raw is None:
+        raise RecordingError(f"no '{METADATA_KEY}' metadata in the Parquet file "
+                             "(not a stepdown recording?)", path=str(path))
+    meta = _parse_json(raw.decode("utf-8", errors="replace"), str(path), "Parquet metadata")
+    check_metadata(meta, path=str(path))
+    has_mag = check_columns(arrow.column_names, path=str(path))
+    sensor_col = arrow.column("sensor")
+    if pa.types.is_dictionary(sensor_col.type):
+        sensor_col = sensor_col.cast(sensor_col.type.value_type)
+    if not (pa.types.is_string(sensor_col.type) or pa.types.is_large_string(sensor_col.type)):
+        raise RecordingError(f"column sensor has type {sensor_col.type}, expected string",
+                             path=str(path))
+    values = {}
+    for c in NUMERIC_COLUMNS:
+        if c not in arrow.column_names:
+            continue
+        col = arrow.column(c)
+        if col.type != pa.float64():
+            raise RecordingError(f"column {c} has type {col.type}, expected float64 (double)",
+                                 path=str(path))
+        if c not in MAG_COLUMNS and col.null_count:
+            row = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False))) + 1
+            raise RecordingError(f"missing value in column {c}", path=str(path), row=row)
+        values[c] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    mag_present = None
+    if has_mag:
+        nulls = np.column_stack([arrow.column(c).is_null().to_numpy(zero_copy_only=False)
+                                 for c in MAG_COLUMNS])
+        mag_present = ~nulls.all(axis=1)
+    sensor = sensor_col.to_numpy(zero_copy_only=False).astype(object)
+    return _Table(sensor, values, mag_present), meta
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _csv_bytes(table: _Table) -> bytes:
+    names = list(REQUIRED_COLUMNS) + (list(MAG_COLUMNS) if table.mag_present is not None else [])
+    cols: list[list[str]] = [table.sensor.tolist()]
+    for c in names[1:]:
+        text = list(map(repr, table.values[c].tolist()))
+        if c in MAG_COLUMNS:
+            text = [s if p else "" for s, p in zip(text, table.mag_present.tolist(), strict=True)]
+        cols.append(text)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(names)
+    writer.writerows(zip(*cols, strict=True))
+    return out.getvalue().encode("utf-8")
+
+
+def _read_csv(path: Path) -> tuple[_Table, Any]:
+    meta = _read_sidecar(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise RecordingError(f"not a readable CSV file (corrupt?): {_first_line(err)}",
+                             path=str(path)) from None
+    while rows and not rows[-1]:
+        rows.pop()
+    if not rows:
+        raise RecordingError("empty CSV file (no header row)", path=str(path))
+    header, data = rows[0], rows[1:]
+    has_mag = check_columns(header, path=str(path))
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    bad = np.flatnonzero(lengths != len(header))
+    if bad.size:
+        i = int(bad[0])
+        raise RecordingError(f"has {lengths[i]} fields, expected {len(header)} "
+                             "(truncated or corrupt file?)", path=str(path), row=i + 1)
+    columns = dict(zip(header, zip(*data, strict=True), strict=True)) if data else {
+        c: () for c in header}
+    mag_present = None
+    if has_mag:
+        empty = np.column_stack([np.asarray(columns[c], dtype=object) == "" for c in MAG_COLUMNS])
+        mag_present = ~empty.all(axis=1) if len(data) else np.zeros(0, bool)
+    values = {c: _parse_floats(columns[c], c, str(path), allow_empty=c in MAG_COLUMNS)
+              for c in NUMERIC_COLUMNS if c in columns}
+    return _Table(np.asarray(columns["sensor"], dtype=object), values, mag_present), meta
+
+
+def _parse_floats(cells: tuple[str, ...], column: str, path: str, *,
+                  allow_empty: bool) -> np.ndarray:
+    """Cells -> (R,) float64, exactly (Python's correctly rounded float parsing)."""
+    if allow_empty:
+        cells = tuple("nan" if c == "" else c for c in cells)
+    try:
+        return np.array(cells, dtype=np.float64).reshape(len(cells))
+    except ValueError:
+        for i, cell in enumerate(cells):
+            try:
+                float(cell)
+            except ValueError:
+                raise RecordingError(f"column {column}: {cell!r} is not a number",
+                                     path=path, row=i + 1) from None
+        raise
+
+
+def _read_sidecar(csv_path: Path) -> Any:
+    side = sidecar_path(csv_path)
+    if not side.is_file():
+        raise RecordingError(f"the metadata sidecar {side.name} is missing "
+                             "(a CSV recording keeps its metadata in <name>.json beside it)",
+                             path=str(csv_path))
+    try:
+        text = side.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordingError(f"metadata sidecar is not UTF-8 text: {_first_line(err)}",
+                             path=str(side)) from None
+    return _parse_json(text, str(side), "metadata sidecar")
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+def _parse_json(text: str, path: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise RecordingError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} "
+                             f"column {err.colno}", path=path) from None
+
+
+def _json_text(meta: dict[str, Any], indent: int | None = None) -> str:
+    text = json.dumps(meta, indent=indent, ensure_ascii=False, allow_nan=False,
+                      default=_json_default)
+    return text + "\n" if indent is not None else text
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic | np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"metadata value {obj!r} of type {type(obj).__name__} is not JSON")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then move it into place.
+
+    A failure at any point leaves an existing file at ``path`` untouched.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
