@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from sensor_io.errors import InputError
+
 PLACEMENTS: tuple[str, ...] = (
     "pelvis", "thigh_left", "thigh_right", "shank_left", "shank_right",
     "trunk", "wrist_left", "wrist_right",
@@ -50,6 +52,16 @@ class SensorStream:
     @property
     def duration_s(self) -> float:
         return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
+
+    def gaps(self, factor: float = 2.5) -> np.ndarray:
+        """Durations (s) of the gaps: sample intervals longer than ``factor`` × the median.
+
+        Returns (G,) float64, in time order; empty when there is no gap.
+        """
+        if len(self.t) < 2:
+            return np.zeros(0)
+        dt = np.diff(self.t)
+        return dt[dt > factor * np.median(dt)]
 
     def slice_time(self, t0: float, t1: float) -> SensorStream:
         """Samples with t0 <= t < t1 (s)."""
@@ -116,3 +128,18 @@ class Recording:
         t0 = min(s.t[0] for s in self.streams.values() if len(s))
         t1 = max(s.t[-1] for s in self.streams.values() if len(s))
         return float(t1 - t0)
+
+
+def pain_per_rep(pain_nrs: list[float] | float | None, n_reps: int) -> list[float | None]:
+    """Pain NRS (0-10) for each of ``n_reps`` reps.
+
+    One number applies to every rep; a list must have exactly one value per rep;
+    None gives None per rep (not reported).
+    """
+    if pain_nrs is None:
+        return [None] * n_reps
+    if not isinstance(pain_nrs, list):
+        return [float(pain_nrs)] * n_reps
+    if len(pain_nrs) != n_reps:
+        raise InputError(f"pain_nrs has {len(pain_nrs)} values but the test has {n_reps} reps")
+    return [float(p) for p in pain_nrs]
