@@ -1,0 +1,101 @@
+"""`stepdown info RECORDING`: what a recording holds, sensor by sensor.
+
+Per sensor: samples, median rate (Hz), duration (s), gaps (a gap is an interval
+longer than 2.5 × the median interval: how many, and the longest in s) and the
+median |a| (m/s², about 9.81 for a worn sensor); then the test leg, athlete,
+step height and reported pain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sensor_io.recording import Recording, SensorStream
+from sensor_io.recording_io import read_recording
+from stepdown.cli import app
+
+GAP_FACTOR = 2.5
+
+
+@dataclass
+class StreamSummary:
+    """Figures of one sensor stream, in SI units."""
+
+    samples: int
+    rate_hz: float
+    duration_s: float
+    gap_count: int
+    longest_gap_s: float
+    acc_norm_median_mps2: float
+    has_mag: bool
+
+
+def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> StreamSummary:
+    """Samples, rate, duration, gaps (interval > gap_factor × median) and median |a|."""
+    gaps = stream.gaps(gap_factor)
+    return StreamSummary(
+        samples=len(stream), rate_hz=stream.rate_hz, duration_s=stream.duration_s,
+        gap_count=len(gaps), longest_gap_s=float(gaps.max()) if len(gaps) else 0.0,
+        acc_norm_median_mps2=float(np.median(np.linalg.norm(stream.acc, axis=1))),
+        has_mag=stream.mag is not None,
+    )
+
+
+def sensor_table(rec: Recording) -> Table:
+    """A rich table with one row per sensor, in PLACEMENTS order."""
+    table = Table(title="sensors")
+    for col in ("sensor", "samples", "rate Hz", "duration s", "gaps", "longest gap s",
+                "|a| median m/s²", "mag"):
+        table.add_column(col, justify="left" if col == "sensor" else "right")
+    for name in rec.placements:
+        s = summarize_stream(rec.streams[name])
+        table.add_row(
+            name, str(s.samples), f"{s.rate_hz:.1f}", f"{s.duration_s:.2f}", str(s.gap_count),
+            f"{s.longest_gap_s:.3f}" if s.gap_count else "-", f"{s.acc_norm_median_mps2:.2f}",
+            "yes" if s.has_mag else "no",
+        )
+    return table
+
+
+def describe_test(rec: Recording) -> list[str]:
+    """Lines about the test: leg, athlete, step height, pain, start time, extras."""
+    a = rec.athlete
+    body = [f"{k} {v:g} m" for k, v in (("height", a.height_m), ("thigh", a.thigh_length_m),
+                                       ("shank", a.shank_length_m),
+                                       ("foot medial offset", a.foot_medial_offset_m))
+            if v is not None]
+    athlete = ", ".join(([a.id] if a.id else []) + body) or "not given"
+    step = f"{rec.step_height_m:.2f} m" if rec.step_height_m is not None else "not given"
+    if rec.pain_nrs is None:
+        pain = "not reported"
+    elif isinstance(rec.pain_nrs, list):
+        pain = "per rep " + " ".join(f"{p:g}" for p in rec.pain_nrs)
+    else:
+        pain = f"{rec.pain_nrs:g} (whole test)"
+    lines = [f"test leg: {rec.test_leg}", f"athlete: {athlete}", f"step height: {step}",
+             f"pain NRS: {pain}", f"duration: {rec.duration_s:.2f} s"]
+    if rec.started_at:
+        lines.append(f"started at: {rec.started_at}")
+    if rec.extra:
+        lines.append(f"other metadata: {', '.join(sorted(rec.extra))}")
+    return lines
+
+
+@app.command()
+def info(
+    recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
+) -> None:
+    """Show the sensors and metadata of a recording."""
+    rec = read_recording(recording)
+    console = Console()
+    console.print(f"[bold]{recording}[/]", highlight=False)
+    for line in describe_test(rec):
+        console.print(line, highlight=False)
+    console.print(sensor_table(rec))
