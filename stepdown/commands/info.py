@@ -50,10 +50,11 @@ def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> St
 
 def sensor_table(rec: Recording) -> Table:
     """A rich table with one row per sensor, in PLACEMENTS order."""
-    table = Table(title="sensors")
-    for col in ("sensor", "samples", "rate Hz", "duration s", "gaps", "longest gap s",
-                "|a| median m/s²", "mag"):
-        table.add_column(col, justify="left" if col == "sensor" else "right")
+    table = Table(title="sensors", caption=f"rate and |a| are medians; a gap is an interval "
+                  f"> {GAP_FACTOR:g} × the median interval")
+    table.add_column("sensor", no_wrap=True, min_width=11)
+    for col in ("samples", "rate Hz", "duration s", "gaps", "longest gap s", "|a| m/s²", "mag"):
+        table.add_column(col, justify="right")
     for name in rec.placements:
         s = summarize_stream(rec.streams[name])
         table.add_row(
