@@ -1,0 +1,271 @@
+"""Forward kinematics of a lateral step-down, foot fixed on the step.
+
+Frames (DESIGN.md): global x forward (the athlete's facing direction), y left,
+z up.  Segment frames follow ISB: x anterior, y superior, z right.  The chain is
+built for a *right* test leg and mirrored for a left one (reflection of the
+global y axis; segment z flipped so it keeps pointing right).
+
+The chain: ankle fixed on the step -> shank (forward tilt = ankle dorsiflexion,
+medial tilt = knee medial collapse) -> thigh (knee flexion; frontal tilt that
+keeps the hip over the foot plus a lateral hip drift; axial = femoral rotation)
+-> pelvis (anterior tilt, obliquity = drop of the swing side, small rotation)
+-> trunk (flexion, lateral lean) -> optional wrist on the test side (hand on the
+waist, abducting when the hand leaves it).
+
+All segment orientations are ``R_global_seg`` (3x3, segment coords -> global);
+positions in m.  Times in s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.optimize import brentq
+from scipy.spatial.transform import Rotation
+
+from sensor_io.anthropometry import Body
+from sensor_io.sim.scenario import RepParams, Scenario
+
+FINE_RATE_HZ = 1000.0
+ANKLE_HEIGHT_M = 0.08
+# Neutral standing: ISB segment axes expressed in the global frame.
+N0 = np.array([[1.0, 0.0, 0.0],
+               [0.0, 0.0, -1.0],
+               [0.0, 1.0, 0.0]])
+MIRROR_GLOBAL = np.diag([1.0, -1.0, 1.0])
+MIRROR_SEGMENT = np.diag([1.0, 1.0, -1.0])
+SEGMENTS = ("shank", "thigh", "pelvis", "trunk", "wrist")
+
+
+def rot_x(a: np.ndarray) -> np.ndarray:
+    """(N,3,3) rotations about x by angles a (rad)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
+                     np.stack([z, s, c], -1)], -2)
+
+
+def rot_y(a: np.ndarray) -> np.ndarray:
+    """(N,3,3) rotations about y by angles a (rad)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
+                     np.stack([-s, z, c], -1)], -2)
+
+
+def rot_z(a: np.ndarray) -> np.ndarray:
+    """(N,3,3) rotations about z by angles a (rad)."""
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
+                     np.stack([z, z, o], -1)], -2)
+
+
+@dataclass
+class RepTiming:
+    """Where a rep sits on the fine time grid (s)."""
+
+    start_s: float
+    bottom_s: float
+    end_s: float
+    params: RepParams
+
+
+@dataclass
+class Kinematics:
+    """Segment trajectories on the fine grid (canonical or mirrored).
+
+    t: (N,) s.  R[seg]: (N,3,3) R_global_seg.  p[seg]: (N,3) m, segment origin
+    (shank: ankle, thigh: hip centre, pelvis: mid-hips, trunk: L5, wrist: wrist).
+    depth: (N,) the rep depth variable s (0 standing, ~1 at the floor).
+    knee_medial_m: (N,) true knee displacement medial to the foot (m).
+    arm_rad: (N,) arm abduction (0 while the hand is on the waist).
+    """
+
+    t: np.ndarray
+    R: dict[str, np.ndarray]
+    p: dict[str, np.ndarray]
+    depth: np.ndarray
+    knee_medial_m: np.ndarray
+    arm_rad: np.ndarray
+    reps: list[RepTiming]
+    impacts_s: list[float]
+    test_leg: str
+
+
+def knee_flexion_for_drop(drop_m: float, body: Body, shank_ratio: float) -> float:
+    """Knee flexion (rad) that lowers the hip by ``drop_m`` with the given ankle share."""
+    def f(theta: float) -> float:
+        a, phi = shank_ratio * theta, (1 - shank_ratio) * theta
+        return body.shank_m * (1 - np.cos(a)) + body.thigh_m * (1 - np.cos(phi)) - drop_m
+    return float(brentq(f, 0.0, 2.5))
+
+
+def _min_jerk(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 0.0, 1.0)
+    return u**3 * (10 - 15 * u + 6 * u**2)
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, sigma_samples: float, amp: float) -> np.ndarray:
+    x = gaussian_filter1d(rng.standard_normal(n), sigma_samples)
+    return amp * x / (np.std(x) + 1e-12)
+
+
+def _descent(u: np.ndarray, uncontrolled: bool, rng: np.random.Generator) -> np.ndarray:
+    """Depth fraction 0..1 over the descent phase u in [0, 1]."""
+    if not uncontrolled:
+        return _min_jerk(u)
+    # Controlled to a break point, then a fast, nearly linear drop to the floor
+    # that ends abruptly (the heel hits the floor).
+    u_b, s_b = rng.uniform(0.55, 0.7), rng.uniform(0.45, 0.6)
+    out = s_b * _min_jerk(u / u_b)
+    late = u > u_b
+    v = (u[late] - u_b) / (1 - u_b)
+    out[late] = s_b + (1 - s_b) * (0.35 * v + 0.65 * v**1.6)
+    return out
+
+
+def build_depth(scn: Scenario, t: np.ndarray, rng: np.random.Generator):
+    """Depth variable s(t) per rep, the rep index at each sample, timings, impacts."""
+    n = len(t)
+    depth = np.zeros(n)
+    rep_of = np.full(n, -1)
+    reps: list[RepTiming] = []
+    impacts: list[float] = []
+    dt = t[1] - t[0]
+    t0 = scn.standing_s
+    for i, r in enumerate(scn.reps):
+        t_bottom0 = t0 + r.descent_s
+        t_end = t_bottom0 + r.bottom_s + r.ascent_s
+        d = (t >= t0) & (t < t_bottom0)
+        depth[d] = r.depth * _descent((t[d] - t0) / r.descent_s, r.uncontrolled, rng)
+        b = (t >= t_bottom0) & (t < t_bottom0 + r.bottom_s)
+        depth[b] = r.depth
+        a = (t >= t_bottom0 + r.bottom_s) & (t < t_end)
+        depth[a] = r.depth * (1 - _min_jerk((t[a] - t_bottom0 - r.bottom_s) / r.ascent_s))
+        rep_of[(t >= t0) & (t < t_end + r.rest_s)] = i
+        if r.uncontrolled:
+            impacts.append(t_bottom0)
+        reps.append(RepTiming(t0, t_bottom0 + r.bottom_s / 2, t_end, r))
+        t0 = t_end + r.rest_s + (1.6 if i in scn.fidget_after else 0.0)
+    # An impact is over in ~10 ms: smooth the velocity step, then add the ringing.
+    depth = gaussian_filter1d(depth, 0.006 / dt)
+    for ti in impacts:
+        k = t >= ti
+        tau = t[k] - ti
+        depth[k] += 0.012 * np.exp(-tau / 0.05) * np.sin(2 * np.pi * 13.0 * tau)
+    depth[rep_of < 0] = 0.0
+    # Timings: 5% of the rep's peak depth marks start and end (documented truth).
+    for i, rt in enumerate(reps):
+        m = rep_of == i
+        s_i, t_i = depth[m], t[m]
+        peak = s_i.max()
+        above = np.flatnonzero(s_i >= 0.05 * peak)
+        rt.start_s = float(t_i[above[0]])
+        rt.end_s = float(t_i[above[-1]])
+        plateau = np.flatnonzero(s_i >= peak - 0.002 * max(peak, 1e-9))
+        rt.bottom_s = float(t_i[plateau].mean()) if len(plateau) else float(t_i[np.argmax(s_i)])
+    return depth, rep_of, reps, impacts
+
+
+def _per_rep(values: list[float], rep_of: np.ndarray) -> np.ndarray:
+    arr = np.asarray(values + [0.0])
+    return arr[rep_of]  # rep_of == -1 picks the trailing 0
+
+
+def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weight shift between reps: pelvis rotation (rad) and a small knee bend (depth)."""
+    rot = np.zeros_like(t)
+    bend = np.zeros_like(t)
+    for i in scn.fidget_after:
+        if i >= len(reps):
+            continue
+        tf = reps[i].end_s + reps[i].params.rest_s * 0.5
+        u = (t - tf) / 1.4
+        m = (u > 0) & (u < 1)
+        bump = np.sin(np.pi * u[m]) ** 2
+        rot[m] = np.deg2rad(6.0) * bump
+        bend[m] = 0.08 * bump
+    return rot, bend
+
+
+def simulate_kinematics(
+    scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
+) -> Kinematics:
+    """Segment trajectories of one test on a 1 kHz grid."""
+    total = scn.standing_s + sum(r.descent_s + r.bottom_s + r.ascent_s + r.rest_s
+                                 for r in scn.reps) + 1.6 * len(scn.fidget_after) + scn.end_standing_s
+    t = np.arange(0.0, total, 1.0 / FINE_RATE_HZ)
+    n = len(t)
+    depth, rep_of, reps, impacts = build_depth(scn, t, rng)
+    fid_rot, fid_bend = _fidget(scn, reps, t)
+    s = depth + fid_bend
+
+    k_max = knee_flexion_for_drop(scn.step_height_m, body, scn.shank_ratio)
+    theta_k = s * k_max
+    alpha = scn.shank_ratio * theta_k
+    phi = theta_k - alpha
+
+    # Fault envelope: 0 standing, 1 at the bottom of a full rep; own timing per rep.
+    peak = _per_rep([r.depth for r in scn.reps], rep_of)
+    shape = _per_rep([r.shape for r in scn.reps], rep_of)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        env = np.where(peak > 0, np.clip(depth / np.where(peak > 0, peak, 1.0), 0, 1.2), 0.0) ** shape
+    env = env * np.minimum(peak, 1.0)  # partial reps carry proportionally smaller faults
+
+    def param(name: str) -> np.ndarray:
+        return _per_rep([float(getattr(r, name)) for r in scn.reps], rep_of) * env
+
+    sway = {k: _smooth_noise(rng, n, 0.4 * FINE_RATE_HZ, np.deg2rad(a))
+            for k, a in (("drop", 0.25), ("lean", 0.3), ("rot", 0.4))}
+    kmd = param("knee_medial_m")
+    beta = np.arcsin(np.clip(kmd / (body.shank_m * np.cos(alpha)), -1, 1))
+    shift = param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002)
+    gamma = np.arcsin(np.clip((shift + body.shank_m * np.cos(alpha) * np.sin(beta))
+                              / (body.thigh_m * np.cos(phi)), -1, 1))
+    d = param("pelvic_drop_rad") + sway["drop"]
+    tau = param("pelvic_tilt_rad")
+    rho = sway["rot"] + fid_rot + np.deg2rad(3.0) * env
+    psi = param("hip_ir_rad")
+    lam = param("trunk_lean_rad") + sway["lean"]
+    zeta = param("trunk_flex_rad")
+    arm = np.where(env > 0, _per_rep([r.arm_rad for r in scn.reps], rep_of)
+                   * np.clip(env * 1.6, 0, 1), 0.0)
+
+    yaw = rot_y(rho)
+    R = {
+        "shank": N0 @ rot_x(-beta) @ rot_z(-alpha),
+        "thigh": N0 @ yaw @ rot_x(gamma) @ rot_z(phi),
+        "pelvis": N0 @ yaw @ rot_x(-d) @ rot_z(-tau),
+        "trunk": N0 @ yaw @ rot_x(lam) @ rot_z(-zeta),
+    }
+    # Femoral rotation is set in the hip's own joint coordinates: the last
+    # (long-axis) angle of the z-x'-y'' sequence becomes exactly psi.
+    rel = np.einsum("nji,njk->nik", R["pelvis"], R["thigh"])
+    rot_now = Rotation.from_matrix(rel).as_euler("ZXY")[:, 2]
+    R["thigh"] = R["thigh"] @ rot_y(psi - rot_now)
+    R["wrist"] = R["trunk"] @ rot_x(-arm) @ rot_y(np.full(n, np.deg2rad(-60.0)))
+    up = lambda L: np.array([0.0, L, 0.0])  # noqa: E731
+    ankle = np.tile([0.0, 0.0, scn.step_height_m + ANKLE_HEIGHT_M], (n, 1))
+    knee = ankle + R["shank"] @ up(body.shank_m)
+    hip = knee + R["thigh"] @ up(body.thigh_m)
+    pelvis = hip - R["pelvis"] @ np.array([0.0, 0.0, body.hip_width_m / 2])
+    trunk = pelvis + R["pelvis"] @ np.array([-0.03, 0.10, 0.0])
+    shoulder = trunk + R["trunk"] @ np.array([0.0, body.trunk_m * 1.45, 0.18])
+    wrist = shoulder + R["trunk"] @ rot_x(-arm) @ np.array([-0.05, -0.42, 0.06])
+    p = {"shank": ankle, "thigh": hip, "pelvis": pelvis, "trunk": trunk, "wrist": wrist}
+    # medial = -z for the right leg, i.e. +y global (left)
+    knee_medial = (knee[:, 1] - ankle[:, 1])
+
+    kin = Kinematics(t, R, p, s, knee_medial, arm, reps, impacts, "right")
+    return mirror(kin) if test_leg == "left" else kin
+
+
+def mirror(kin: Kinematics) -> Kinematics:
+    """Mirror a right-leg test into a left-leg one (global y reflected)."""
+    R = {k: MIRROR_GLOBAL @ v @ MIRROR_SEGMENT for k, v in kin.R.items()}
+    p = {k: v @ MIRROR_GLOBAL for k, v in kin.p.items()}
+    return Kinematics(kin.t, R, p, kin.depth, kin.knee_medial_m, kin.arm_rad, kin.reps,
+                      kin.impacts_s, "left")

@@ -1,0 +1,133 @@
+"""What a simulated test contains: per-rep movement and fault parameters.
+
+A scenario is drawn from a profile (``good``, ``medium``, ``poor``) with a seeded
+random generator; reps differ from each other (depth, speed, pauses, fault size).
+Angles are in rad, distances in m, times in s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PROFILES = ("good", "medium", "poor")
+
+
+@dataclass(frozen=True)
+class RepParams:
+    """One rep. Fault magnitudes are the values reached at the bottom of the rep."""
+
+    descent_s: float
+    bottom_s: float
+    ascent_s: float
+    rest_s: float
+    depth: float = 1.0                 # fraction of the depth that reaches the floor
+    knee_medial_m: float = 0.0         # shank tilt -> knee medial displacement
+    pelvic_drop_rad: float = 0.0       # swing side lower
+    hip_shift_m: float = 0.0           # lateral hip drift over the foot (adds adduction)
+    hip_ir_rad: float = 0.0            # femoral internal rotation
+    trunk_lean_rad: float = 0.0        # lateral trunk inclination toward the stance side
+    trunk_flex_rad: float = 0.30
+    pelvic_tilt_rad: float = 0.10
+    arm_rad: float = 0.0               # arm abduction when the hand leaves the waist
+    uncontrolled: bool = False         # sudden drop late in the descent + heel impact
+    shape: float = 1.0                 # fault timing exponent (fault = s ** shape)
+    partial: bool = False              # an attempt that never reaches the floor
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole test: quiet standing, then reps (and optional fidgets)."""
+
+    reps: tuple[RepParams, ...]
+    standing_s: float = 3.0
+    end_standing_s: float = 1.5
+    fidget_after: tuple[int, ...] = ()  # fidget (weight shift, not a rep) after these reps
+    shank_ratio: float = 0.45           # ankle dorsiflexion share of knee flexion
+    step_height_m: float = 0.20
+    pain_nrs: tuple[float, ...] = field(default=())
+
+
+# Fault distributions per profile: probability the fault is present in a rep and
+# the range of its size when present / absent.  Units: m and deg.
+_FAULTS = {
+    #            knee_cm (p, hi, lo), pelvis_deg, trunk_deg, arm p, uncontrolled p
+    "good":   dict(knee=(0.10, (1.3, 2.5), (-0.5, 0.7)), pelvis=(0.10, (5.8, 8.0), (0.5, 4.0)),
+                   trunk=(0.05, (11.0, 15.0), (1.0, 6.0)), arm=0.05, unc=0.05),
+    "medium": dict(knee=(0.55, (1.4, 4.5), (-0.3, 0.7)), pelvis=(0.45, (5.8, 9.0), (1.0, 4.2)),
+                   trunk=(0.20, (11.0, 16.0), (2.0, 7.0)), arm=0.20, unc=0.15),
+    "poor":   dict(knee=(0.90, (2.0, 7.0), (0.0, 0.7)), pelvis=(0.80, (6.0, 11.0), (1.5, 4.2)),
+                   trunk=(0.55, (11.0, 20.0), (3.0, 8.0)), arm=0.55, unc=0.45),
+}
+
+
+def _per_test_then_rep(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
+    """Fault presence per rep: an athlete tends to repeat a fault (test-level habit)."""
+    habit = rng.random() < p
+    p_rep = 0.85 if habit else 0.12 * p
+    return rng.random(n) < p_rep
+
+
+def draw_scenario(
+    rng: np.random.Generator, profile: str = "medium", n_reps: int | None = None, *,
+    step_height_m: float | None = None, partial_rep: bool | None = None,
+    fidget: bool | None = None,
+) -> Scenario:
+    """Draw a scenario for one test from a profile, with reps that differ."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    f = _FAULTS[profile]
+    n = int(n_reps if n_reps is not None else rng.integers(3, 9))
+    knee_on = _per_test_then_rep(rng, f["knee"][0], n)
+    pel_on = _per_test_then_rep(rng, f["pelvis"][0], n)
+    trunk_on = _per_test_then_rep(rng, f["trunk"][0], n)
+    arm_on = _per_test_then_rep(rng, f["arm"], n)
+    unc_on = _per_test_then_rep(rng, f["unc"], n)
+    speed = rng.uniform(0.75, 1.35)  # athlete's own tempo
+    reps = []
+    for i in range(n):
+        def size(on: bool, spec: tuple) -> float:
+            lo, hi = spec[1] if on else spec[2]
+            return float(rng.uniform(lo, hi))
+        reps.append(RepParams(
+            descent_s=float(rng.uniform(1.1, 2.1) * speed),
+            bottom_s=float(rng.uniform(0.0, 0.5)),
+            ascent_s=float(rng.uniform(0.9, 1.7) * speed),
+            rest_s=float(rng.uniform(0.8, 2.5)),
+            depth=float(rng.uniform(0.9, 1.08)),
+            knee_medial_m=size(knee_on[i], f["knee"]) / 100.0,
+            pelvic_drop_rad=np.deg2rad(size(pel_on[i], f["pelvis"])),
+            hip_shift_m=float(rng.normal(0.0, 0.004)),
+            hip_ir_rad=np.deg2rad(float(rng.uniform(-2.0, 8.0 if profile != "good" else 4.0))),
+            trunk_lean_rad=np.deg2rad(size(trunk_on[i], f["trunk"])),
+            trunk_flex_rad=np.deg2rad(float(rng.uniform(10.0, 30.0))),
+            pelvic_tilt_rad=np.deg2rad(float(rng.uniform(3.0, 12.0))),
+            arm_rad=np.deg2rad(float(rng.uniform(35.0, 70.0))) if arm_on[i] else 0.0,
+            uncontrolled=bool(unc_on[i]),
+            shape=float(rng.uniform(0.8, 1.5)),
+        ))
+    if partial_rep if partial_rep is not None else rng.random() < 0.2:
+        k = int(rng.integers(0, n))
+        p = reps[k]
+        reps.insert(k, RepParams(descent_s=p.descent_s * 0.5, bottom_s=0.1,
+                                 ascent_s=p.ascent_s * 0.5, rest_s=1.2,
+                                 depth=float(rng.uniform(0.2, 0.35)), partial=True,
+                                 trunk_flex_rad=p.trunk_flex_rad, pelvic_tilt_rad=p.pelvic_tilt_rad))
+    n_all = len(reps)
+    fid = ()
+    if fidget if fidget is not None else rng.random() < 0.3:
+        fid = (int(rng.integers(0, max(1, n_all - 1))),)
+    pain_level = {"good": 0.05, "medium": 0.2, "poor": 0.4}[profile]
+    pain = tuple(float(rng.integers(1, 5)) if rng.random() < pain_level else 0.0
+                 for r in reps if not r.partial)
+    return Scenario(
+        reps=tuple(reps),
+        standing_s=float(rng.uniform(2.5, 4.0)),
+        end_standing_s=float(rng.uniform(1.0, 2.0)),
+        fidget_after=fid,
+        shank_ratio=float(rng.uniform(0.38, 0.5)),
+        step_height_m=float(step_height_m if step_height_m is not None
+                            else rng.uniform(0.15, 0.25)),
+        pain_nrs=pain,
+    )

@@ -1,0 +1,118 @@
+"""Physics of the step-down simulator (our test bench must be right)."""
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from sensor_io.sim.imu import GRAVITY_MS2, ideal_imu
+from sensor_io.simulator import SimConfig, simulate, simulate_batch
+
+ALL = ("pelvis", "thigh", "shank", "trunk", "wrist")
+
+
+@pytest.fixture(scope="module")
+def ideal():
+    return simulate(SimConfig(seed=11, sensors=ALL, profile="poor", ideal_sensors=True,
+                              test_leg="right"))
+
+
+def test_sensor_at_rest_reads_gravity(ideal):
+    stand = ideal.scenario.standing_s
+    for name, s in ideal.recording.streams.items():
+        m = (s.t > 0.3) & (s.t < stand - 0.2)
+        norm = np.linalg.norm(s.acc[m], axis=1)
+        assert abs(np.mean(norm) - GRAVITY_MS2) < 0.03, name
+        assert np.max(np.abs(s.gyr[m])) < np.deg2rad(3.0), name
+
+
+def test_specific_force_is_gravity_plus_acceleration():
+    # A sensor moved up at 2 m/s² without rotating reads 9.81 + 2 along global z.
+    t = np.arange(0, 1, 0.001)
+    p = np.column_stack([np.zeros_like(t), np.zeros_like(t), 0.5 * 2.0 * t**2])
+    R = np.tile(np.eye(3), (len(t), 1, 1))
+    gyr, acc = ideal_imu(R, p, 0.001)
+    assert np.allclose(acc[5:-5], [0, 0, GRAVITY_MS2 + 2.0], atol=1e-6)
+    assert np.allclose(gyr, 0)
+
+
+def test_integrated_gyro_reproduces_segment_orientation(ideal):
+    for name, vs in ideal.sensors.items():
+        # integrate the sampled gyro (body frame) with the exponential map
+        t, gyr = vs.t_true, vs.gyr
+        R_true = Rotation.from_matrix(
+            np.stack([np.interp(t, ideal.kinematics.t, vs.R_global_sensor[:, i, j])
+                      for i in range(3) for j in range(3)], -1).reshape(-1, 3, 3))
+        q = R_true[0]
+        w_mid = 0.5 * (gyr[1:] + gyr[:-1]) * np.diff(t)[:, None]
+        steps = Rotation.from_rotvec(w_mid)
+        worst = 0.0
+        for k in range(len(steps)):
+            q = q * steps[k]
+            if k % 50 == 0:
+                worst = max(worst, (R_true[k + 1].inv() * q).magnitude())
+        assert np.rad2deg(worst) < 1.0, (name, np.rad2deg(worst))
+
+
+def test_left_and_mirrored_right_give_the_same_truth():
+    a = simulate(SimConfig(seed=5, test_leg="left", sensors=ALL, profile="poor"))
+    b = simulate(SimConfig(seed=5, test_leg="right", sensors=ALL, profile="poor"))
+    assert len(a.truth["reps"]) == len(b.truth["reps"]) == 5
+    for ra, rb in zip(a.truth["reps"], b.truth["reps"], strict=True):
+        for k, v in ra["measures"].items():
+            assert v == pytest.approx(rb["measures"][k], abs=1e-9), k
+        assert ra["start_s"] == rb["start_s"]
+    # ... while the sensors really sit on opposite sides of the body.
+    pa = a.kinematics.p["pelvis"][0]
+    pb = b.kinematics.p["pelvis"][0]
+    assert pa[1] == pytest.approx(-pb[1]) and abs(pa[1]) > 0.05
+
+
+def test_mounting_is_arbitrary_about_the_normal_and_tilted_at_most_15deg():
+    spins = []
+    for seed in range(12):
+        sim = simulate(SimConfig(seed=seed, sensors=("pelvis", "thigh"), ideal_sensors=True))
+        R = sim.sensors["pelvis"].R_seg_sensor
+        z_sensor = R[:, 2]
+        tilt = np.degrees(np.arccos(np.clip(z_sensor @ np.array([-1.0, 0, 0]), -1, 1)))
+        assert tilt <= 15.0 + 1e-9
+        spins.append(np.degrees(np.arctan2(R[2, 0], R[1, 0])))
+    assert np.ptp(spins) > 180  # spread all around, not a fixed strap direction
+
+
+def test_truth_knee_displacement_and_pelvic_drop_follow_the_fault_parameters(ideal):
+    for rep, params in zip(ideal.truth["reps"], [r for r in ideal.scenario.reps if not r.partial], strict=True):
+        m = rep["measures"]
+        assert m["knee_medial_cm"] == pytest.approx(100 * params.knee_medial_m * min(params.depth, 1),
+                                                    abs=0.35)
+        assert m["pelvic_drop_deg"] == pytest.approx(
+            np.rad2deg(params.pelvic_drop_rad) * min(params.depth, 1), abs=0.8)
+        assert 35 < m["hip_flexion_deg"] < 80
+        assert rep["start_s"] < rep["bottom_s"] < rep["end_s"]
+
+
+def test_real_sensor_errors_are_present():
+    sim = simulate(SimConfig(seed=2, sensors=ALL, partial_rep=True, fidget=True))
+    rates = {round(s.rate_hz) for s in sim.recording.streams.values()}
+    assert rates <= {52, 100, 104, 200}
+    for name, s in sim.recording.streams.items():
+        dt = np.diff(s.t)
+        assert np.all(dt > 0), name
+        assert np.std(dt / np.median(dt)) > 0.01, name  # jitter and dropped samples
+    stand = sim.scenario.standing_s
+    pel = sim.recording.streams["pelvis"]
+    m = (pel.t > 0.3) & (pel.t < stand - 0.2)
+    assert np.linalg.norm(np.mean(pel.gyr[m], axis=0)) > np.deg2rad(0.1)  # a gyro bias
+    assert len(sim.truth["partial_reps"]) == 1
+    assert len(sim.truth["reps"]) == 5
+
+
+def test_same_seed_same_recording_and_batch_varies():
+    a = simulate(SimConfig(seed=9))
+    b = simulate(SimConfig(seed=9))
+    assert np.array_equal(a.recording.streams["pelvis"].acc, b.recording.streams["pelvis"].acc)
+    batch = list(simulate_batch(8, seed=1))
+    assert {s.recording.test_leg for s in batch} == {"left", "right"}
+    assert len({tuple(s.truth["sensors"]) for s in batch}) > 4  # four sets x two legs
+    segs = {frozenset(p.split("_")[0] for p in s.recording.placements) for s in batch}
+    assert len(segs) == 4
+    assert len({len(s.truth["reps"]) for s in batch}) > 1
