@@ -28,6 +28,7 @@ def _register_commands() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
     from stepdown.commands import simulate  # noqa: F401
     from stepdown.commands import info  # noqa: F401
+    from stepdown.commands import live  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

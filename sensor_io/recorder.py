@@ -1,0 +1,222 @@
+"""Crash-safe recorder: live samples go to a journal first, the Parquet recording last.
+
+A :class:`Recorder` takes decoded samples (common clock, SI, sensor frame), raw
+notification bytes, gap markers and events; each is appended to the journal
+(:mod:`sensor_io.journal`) as it arrives and kept in memory for live scoring.
+:meth:`Recorder.finish` writes the recording; :func:`recover` rebuilds one from a
+journal left behind by a crash.  Gaps are written into the recording metadata as
+``extra["gaps"]`` = [{sensor, start_s, end_s, reason}], never filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensor_io.errors import InputError
+from sensor_io.journal import (
+    EVENT,
+    GAP,
+    META,
+    RAW,
+    SAMPLES,
+    JournalWriter,
+    read_journal,
+    samples_body,
+)
+from sensor_io.recording import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LEGS,
+    PLACEMENTS,
+    Athlete,
+    Recording,
+    SensorStream,
+)
+
+
+@dataclass
+class GapMarker:
+    """Samples of ``sensor`` known missing between start_s and end_s (common clock, s)."""
+
+    sensor: str
+    start_s: float
+    end_s: float
+    reason: str
+
+
+@dataclass
+class RecoveryReport:
+    records: int
+    torn_bytes: int
+    samples: dict[str, int] = field(default_factory=dict)
+    problem: str | None = None  # why the rebuilt recording breaks the contract, if it does
+
+
+def _meta_header(rec_meta: dict[str, Any]) -> dict[str, Any]:
+    return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **rec_meta}
+
+
+class Recorder:
+    """Journal-backed sample sink for one test.
+
+    test_leg: 'left' or 'right'; athlete: id and optional body dimensions (m);
+    sensors_meta: placement -> {model, address, rate_hz, ...}.
+    """
+
+    def __init__(
+        self, journal_path: str | Path, *, test_leg: str, athlete: Athlete | None = None,
+        sensors_meta: dict[str, dict[str, Any]] | None = None,
+        step_height_m: float | None = None, started_at: str | None = None,
+        keep_raw: bool = True, sync_interval_s: float = 0.5,
+    ) -> None:
+        if test_leg not in LEGS:
+            raise InputError(f"test leg must be one of {LEGS}, got {test_leg!r}")
+        self.journal = JournalWriter(journal_path, sync_interval_s=sync_interval_s)
+        self.keep_raw = keep_raw
+        self.meta: dict[str, Any] = {
+            "test_leg": test_leg, "step_height_m": step_height_m,
+            "athlete": asdict(athlete or Athlete()),
+            "sensors": dict(sensors_meta or {}), "started_at": started_at,
+        }
+        self.gaps: list[GapMarker] = []
+        self.events: list[dict[str, Any]] = []
+        self._parts: dict[str, list[np.ndarray]] = {}
+        self._last_t: dict[str, float] = {}
+        self.dropped_non_increasing = 0
+        self.journal.append(META, _meta_header(self.meta))
+
+    def update_sensor_meta(self, sensor: str, **fields: Any) -> None:
+        """Add fields (model, rate_hz, battery_v, ...) to a sensor's metadata."""
+        self.meta["sensors"].setdefault(sensor, {}).update(fields)
+        self.journal.append(META, _meta_header(self.meta))
+
+    def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None:
+        if self.keep_raw:
+            self.journal.append(RAW, {"sensor": sensor, "char": char_uuid, "t_host": t_host},
+                                bytes(data))
+
+    def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> int:
+        """Append samples t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s; samples not later
+        than the sensor's last one are dropped (duplicates).  Returns how many were kept."""
+        if sensor not in PLACEMENTS:
+            raise InputError(f"unknown placement {sensor!r} (expected one of {PLACEMENTS})")
+        block = np.column_stack([np.asarray(t, float), np.asarray(acc, float),
+                                 np.asarray(gyr, float)])
+        last = self._last_t.get(sensor, -np.inf)
+        prev_max = np.maximum.accumulate(np.concatenate([[last], block[:-1, 0]]))
+        block = block[block[:, 0] > prev_max]
+        self.dropped_non_increasing += len(t) - len(block)
+        if not len(block):
+            return 0
+        self.journal.append(SAMPLES, {"sensor": sensor, "n": len(block)},
+                            samples_body(block[:, 0], block[:, 1:4], block[:, 4:7]))
+        self._parts.setdefault(sensor, []).append(block)
+        self._last_t[sensor] = float(block[-1, 0])
+        return len(block)
+
+    def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None:
+        gap = GapMarker(sensor, float(start_s), float(end_s), reason)
+        self.gaps.append(gap)
+        self.journal.append(GAP, asdict(gap))
+
+    def add_event(self, what: str, t: float, **fields: Any) -> None:
+        ev = {"what": what, "t": t, **fields}
+        self.events.append(ev)
+        self.journal.append(EVENT, ev)
+
+    def sample_count(self, sensor: str) -> int:
+        return sum(len(p) for p in self._parts.get(sensor, []))
+
+    def recording(self) -> Recording:
+        """The recording so far (in memory; the journal is the durable copy)."""
+        blocks = {s: np.concatenate(p) for s, p in self._parts.items() if p}
+        return _build_recording(self.meta, blocks, self.gaps, self.events)
+
+    def finish(self, path: str | Path) -> tuple[Recording, str | None]:
+        """Close the journal and write the recording to ``path`` (.parquet or .csv).
+
+        Returns the recording and, if it breaks the format contract (e.g. a sensor of the
+        minimum set never connected), the reason; it is then written unvalidated so that
+        nothing recorded is lost.
+        """
+        self.journal.close()
+        rec = self.recording()
+        return rec, write_keeping_everything(rec, path)
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
+                     gaps: list[GapMarker], events: list[dict[str, Any]]) -> Recording:
+    streams: dict[str, SensorStream] = {}
+    for sensor, b in blocks.items():
+        b = b[np.argsort(b[:, 0], kind="stable")]
+        b = b[np.concatenate([[True], np.diff(b[:, 0]) > 0])]
+        streams[sensor] = SensorStream(t=b[:, 0].copy(), acc=b[:, 1:4].copy(),
+                                       gyr=b[:, 4:7].copy())
+    athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
+                         if k in Athlete.__dataclass_fields__})
+    extra: dict[str, Any] = {}
+    if gaps:
+        extra["gaps"] = [asdict(g) for g in gaps]
+    if events:
+        extra["events"] = events
+    return Recording(
+        streams=streams, test_leg=meta["test_leg"], step_height_m=meta.get("step_height_m"),
+        athlete=athlete, sensors_meta={s: m for s, m in meta.get("sensors", {}).items()
+                                       if s in streams},
+        pain_nrs=meta.get("pain_nrs"), started_at=meta.get("started_at"), extra=extra,
+    )
+
+
+def recording_from_journal(journal_path: str | Path) -> tuple[Recording, RecoveryReport]:
+    """Rebuild the recording held by a journal (intact records only)."""
+    contents = read_journal(journal_path)
+    meta: dict[str, Any] | None = None
+    parts: dict[str, list[np.ndarray]] = {}
+    gaps: list[GapMarker] = []
+    events: list[dict[str, Any]] = []
+    for r in contents.records:
+        if r.kind == META:
+            meta = r.header
+        elif r.kind == SAMPLES:
+            parts.setdefault(r.header["sensor"], []).append(r.samples())
+        elif r.kind == GAP:
+            gaps.append(GapMarker(**r.header))
+        elif r.kind == EVENT:
+            events.append(r.header)
+    if meta is None:
+        raise InputError(f"{journal_path}: journal holds no metadata record")
+    blocks = {s: np.concatenate(p) for s, p in parts.items()}
+    if not blocks:
+        raise InputError(f"{journal_path}: journal holds no samples")
+    rec = _build_recording(meta, blocks, gaps, events)
+    report = RecoveryReport(records=len(contents.records), torn_bytes=contents.torn_bytes,
+                            samples={s: len(v) for s, v in rec.streams.items()})
+    return rec, report
+
+
+def write_keeping_everything(rec: Recording, path: str | Path) -> str | None:
+    """Write ``rec`` validated; if it breaks the contract, write it anyway and return why."""
+    from sensor_io.errors import RecordingError
+    from sensor_io.recording_io import write_recording
+
+    try:
+        write_recording(rec, path)
+        return None
+    except RecordingError as err:
+        write_recording(rec, path, validate=False)
+        return str(err)
+
+
+def recover(journal_path: str | Path, out_path: str | Path) -> tuple[Recording, RecoveryReport]:
+    """Write the recording rebuilt from ``journal_path`` to ``out_path`` (.parquet or .csv);
+    ``report.problem`` says why it breaks the contract, if it does."""
+    rec, report = recording_from_journal(journal_path)
+    report.problem = write_keeping_everything(rec, out_path)
+    return rec, report
