@@ -1,0 +1,349 @@
+"""The checklist: per-rep items and totals, the test result, flags and plain explanations.
+
+Combines the rule scorer (:mod:`analysis.rules`), optional classifier items and
+reported pain into the ``reps`` and ``test`` parts of the analysis JSON
+contract (DESIGN.md, Analysis output).
+
+Per rep: an item measured by a rule keeps the rule's value (source ``rule``);
+pain is ``reported``; an item the rules could not assess takes the
+classifier's value when given (source ``classifier``), else stays ``None``
+(JSON null, source ``not_assessed``) and counts 0 in totals. Where both the rule
+and the classifier judged an item and they differ, the rule's value stands and
+a :class:`Disagreement` flag is raised for the coach, never silently.
+
+Test level, by rule (:data:`analysis.rules.TEST_RULES`):
+
+- ``majority`` (default): an item is present when present in more than half
+  of the reps that assessed it (3 of 5, 2 of 3, 4 of 6); for the 3-level knee
+  item, the highest level reached or exceeded in more than half of the reps.
+- ``any``: per item, the highest value of any rep.
+- ``worst``: the items of the single worst rep (highest total; the first of
+  equals).
+
+Totals: ``total`` = sum of the six items (0-8), ``piva_total`` =
+arm + trunk + pelvis + knee (0-6, the published scale without steady stance);
+category 0-1 good, 2-3 medium, 4+ poor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.rules import ITEMS, TEST_RULES, RepItems, RuleConfig, score_rep
+from sensor_io.errors import InputError
+
+__all__ = [
+    "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "TestResult", "aggregate_items",
+    "category", "combine_rep", "compress_reps", "explain", "piva_total", "rep_total", "score_test",
+]
+
+PIVA_ITEMS = ("arm", "trunk", "pelvis", "knee")
+
+Items = Mapping[str, int | None]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Rule and classifier judged the same item of a rep differently (the rule's value stands)."""
+
+    rep_index: int
+    item: str
+    rule: int
+    classifier: int
+    probability: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rep": self.rep_index, "item": self.item, "rule": self.rule,
+                "classifier": self.classifier, "probability": self.probability}
+
+    def text(self) -> str:
+        p = "" if self.probability is None else f", probability {self.probability:.2f}"
+        return (f"rep {self.rep_index}: rule and classifier disagree on {self.item} "
+                f"(rule {self.rule}, classifier {self.classifier}{p}); the rule's value is kept")
+
+
+@dataclass(frozen=True)
+class RepResult:
+    """One scored rep: the contract fields plus reasons and classifier probabilities."""
+
+    index: int
+    start_s: float | None
+    bottom_s: float | None
+    end_s: float | None
+    measures: dict[str, Any]
+    items: dict[str, int | None]
+    sources: dict[str, str]
+    reasons: dict[str, tuple]
+    probabilities: dict[str, float]
+    total: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The rep entry of the analysis contract."""
+        return {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
+                "end_s": self.end_s, "measures": dict(self.measures), "items": dict(self.items),
+                "sources": dict(self.sources), "total": self.total}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The test-level checklist."""
+
+    __test__ = False  # not a pytest class
+
+    rule: str
+    items: dict[str, int | None]
+    total: int
+    piva_total: int
+    category: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "items": dict(self.items), "total": self.total,
+                "piva_total": self.piva_total, "category": self.category}
+
+
+def rep_total(items: Items) -> int:
+    """Sum of the assessed items (None counts 0)."""
+    return int(sum(v for v in items.values() if v is not None))
+
+
+def piva_total(items: Items) -> int:
+    """arm + trunk + pelvis + knee, 0-6 (None counts 0)."""
+    return rep_total({k: items.get(k) for k in PIVA_ITEMS})
+
+
+def category(total: int) -> str:
+    """0-1 good, 2-3 medium, 4+ poor."""
+    if total < 0:
+        raise ValueError(f"a checklist total cannot be negative: {total}")
+    return "good" if total <= 1 else "medium" if total <= 3 else "poor"
+
+
+def combine_rep(
+    rule: RepItems, rep_index: int, classifier_items: Items | None = None,
+    classifier_proba: Mapping[str, float] | None = None,
+) -> tuple[dict[str, int | None], dict[str, str], dict[str, float], list[Disagreement]]:
+    """Merge rule items with classifier items for one rep.
+
+    Returns (items, sources, probabilities of classifier-decided items, flags).
+    classifier_proba[item]: the classifier's probability for the value it gave.
+    """
+    items, sources = dict(rule.items), dict(rule.sources)
+    probs: dict[str, float] = {}
+    flags: list[Disagreement] = []
+    for item, value in (classifier_items or {}).items():
+        if item not in ITEMS:
+            raise InputError(f"classifier gave an unknown item {item!r}")
+        if value is None or item == "pain":
+            continue
+        p = None if classifier_proba is None else classifier_proba.get(item)
+        if sources[item] == "not_assessed":
+            items[item], sources[item] = int(value), "classifier"
+            if p is not None:
+                probs[item] = float(p)
+        elif int(value) != items[item]:
+            flags.append(Disagreement(rep_index, item, int(items[item]), int(value), p))
+    return items, sources, probs, flags
+
+
+def aggregate_items(reps: Sequence[Items], rule: str = "majority") -> dict[str, int | None]:
+    """Test-level items from per-rep items by ``majority``, ``any`` or ``worst``."""
+    if rule not in TEST_RULES:
+        raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
+    if not reps:
+        return dict.fromkeys(ITEMS)
+    if rule == "worst":
+        worst = max(range(len(reps)), key=lambda i: (rep_total(reps[i]), -i))
+        return {item: reps[worst].get(item) for item in ITEMS}
+    out: dict[str, int | None] = {}
+    for item in ITEMS:
+        values = [int(r[item]) for r in reps if r.get(item) is not None]
+        if not values:
+            out[item] = None
+        elif rule == "any":
+            out[item] = max(values)
+        else:
+            levels = [lv for lv in (2, 1) if sum(v >= lv for v in values) * 2 > len(values)]
+            out[item] = levels[0] if levels else 0
+    return out
+
+
+def _pain_per_rep(pain_nrs: float | Sequence[float] | None, n_reps: int) -> list[float | None]:
+    if pain_nrs is None:
+        return [None] * n_reps
+    if isinstance(pain_nrs, int | float):
+        return [float(pain_nrs)] * n_reps
+    values = list(pain_nrs)
+    if len(values) != n_reps:
+        raise InputError(f"pain_nrs has {len(values)} values for {n_reps} reps; "
+                         "give one per rep or one for the whole test")
+    return values
+
+
+def _per_rep(seq: Sequence[Any] | None, n_reps: int, what: str) -> list[Any]:
+    if seq is None:
+        return [None] * n_reps
+    if len(seq) != n_reps:
+        raise InputError(f"{what} has {len(seq)} entries for {n_reps} reps")
+    return list(seq)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """A scored test: reps, test result, disagreement flags, and the rules used."""
+
+    reps: tuple[RepResult, ...]
+    test: TestResult
+    flags: tuple[Disagreement, ...]
+    config: RuleConfig
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``reps`` and ``test`` parts of the analysis contract, exactly."""
+        return {"reps": [r.to_json() for r in self.reps], "test": self.test.to_json()}
+
+    def flags_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.flags]
+
+    def explanations(self, test_leg: str | None = None) -> list[str]:
+        """One plain-language line per fault found (see :func:`explain`)."""
+        return explain(self, test_leg)
+
+
+def score_test(
+    reps: Sequence[Mapping[str, Any]], config: RuleConfig | None = None,
+    pain_nrs: float | Sequence[float] | None = None, rule: str | None = None,
+    classifier_items: Sequence[Items | None] | None = None,
+    classifier_proba: Sequence[Mapping[str, float] | None] | None = None,
+) -> Checklist:
+    """Score every rep and the test.
+
+    reps: per rep a mapping with ``measures`` (dict) and optionally ``index``
+    (default 1, 2, ...), ``start_s``, ``bottom_s``, ``end_s`` (s). pain_nrs: one
+    0-10 value per rep or one for the whole test. rule: test rule, default
+    config.test_rule. classifier_items / classifier_proba: per rep, the
+    classifier's items and probabilities (or None).
+    """
+    config = config or RuleConfig()
+    rule = rule or config.test_rule
+    n = len(reps)
+    pains = _pain_per_rep(pain_nrs, n)
+    cls_items = _per_rep(classifier_items, n, "classifier_items")
+    cls_proba = _per_rep(classifier_proba, n, "classifier_proba")
+    results: list[RepResult] = []
+    flags: list[Disagreement] = []
+    for pos, rep in enumerate(reps):
+        index = int(rep.get("index", pos + 1))
+        measures = dict(rep.get("measures") or {})
+        scored = score_rep(measures, config, pains[pos])
+        items, sources, probs, rep_flags = combine_rep(scored, index, cls_items[pos],
+                                                       cls_proba[pos])
+        flags.extend(rep_flags)
+        results.append(RepResult(index, rep.get("start_s"), rep.get("bottom_s"),
+                                 rep.get("end_s"), measures, items, sources, scored.reasons,
+                                 probs, rep_total(items)))
+    t_items = aggregate_items([r.items for r in results], rule)
+    total = rep_total(t_items)
+    test = TestResult(rule, t_items, total, piva_total(t_items), category(total))
+    return Checklist(tuple(results), test, tuple(flags), config)
+
+
+# -- explanations ------------------------------------------------------------------------------
+
+def compress_reps(indices: Sequence[int]) -> str:
+    """``[2, 3, 4, 5]`` -> "reps 2–5"; ``[1, 3, 4]`` -> "reps 1, 3–4"; ``[2]`` -> "rep 2"."""
+    idx = sorted(set(indices))
+    runs: list[str] = []
+    start = prev = idx[0]
+    for i in [*idx[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        runs.append(str(start) if start == prev else f"{start}–{prev}")
+        if i is not None:
+            start = prev = i
+    return ("rep " if len(idx) == 1 else "reps ") + ", ".join(runs)
+
+
+def _span(values: Sequence[float], digits: int = 1) -> str:
+    lo, hi = min(values), max(values)
+    a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"
+    return a if a == b else f"{a}–{b}"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+_SWING = {"left": "right", "right": "left"}
+_CLASSIFIER_LABEL = {
+    "arm": "hand left the waist", "trunk": "trunk leaned for balance",
+    "pelvis": "pelvis dropped", "knee": "knee moved inside the foot",
+    "descent": "descent not controlled",
+}
+
+
+def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) -> list[str]:
+    """Lines for an item fired by rules; reasons: (rep_index, Reason) pairs that fired."""
+    reps = [i for i, _ in reasons]
+    vals = [r.value for _, r in reasons]
+    where = compress_reps(reps)
+    if item == "pelvis":
+        side = f"on the {_SWING[test_leg]}" if test_leg in _SWING else "on the swing side"
+        return [f"pelvis dropped {_span(vals)}° {side} in {where}; "
+                f"threshold {_num(cfg.pelvis_deg)}° ({cfg.origin_of('pelvis_deg')})"]
+    if item == "trunk":
+        return [f"trunk leaned {_span(vals)}° sideways in {where}; "
+                f"threshold {_num(cfg.trunk_deg)}° ({cfg.origin_of('trunk_deg')})"]
+    if item == "arm":
+        return [f"hand left the waist (wrist moved {_span(vals, 0)}°) in {where}; "
+                f"threshold {_num(cfg.wrist_motion_deg)}° ({cfg.origin_of('wrist_motion_deg')})"]
+    if item == "knee":
+        lines = []
+        for level, what, name in ((2, "inside the entire foot", "knee_cm_2"),
+                                  (1, "inside the second toe", "knee_cm_1")):
+            at = [(i, r) for i, r in reasons if r.level == level]
+            if at:
+                lines.append(
+                    f"knee {what} ({_span([r.value for _, r in at])} cm medial) in "
+                    f"{compress_reps([i for i, _ in at])}; threshold "
+                    f"{_num(getattr(cfg, name))} cm ({cfg.origin_of(name)})")
+        return lines
+    if item == "descent":
+        lines = []
+        for name, what, unit in (("descent_drop_ratio", "sudden drop, descent speed ratio", ""),
+                                 ("impact_ms2", "impact at the bottom", " m/s²")):
+            at = [(i, r) for i, r in reasons if r.measure == name]
+            if at:
+                lines.append(
+                    f"descent not controlled: {what} {_span([r.value for _, r in at])}{unit} in "
+                    f"{compress_reps([i for i, _ in at])}; threshold "
+                    f"{_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})")
+        return lines
+    return [f"pain reported (NRS {_span(vals, 0)}) in {where}; "
+            f"counted from NRS {_num(cfg.pain_nrs_min)}"]
+
+
+def explain(checklist: Checklist, test_leg: str | None = None) -> list[str]:
+    """Plain-language lines, one per fault (and cause) found, in item order.
+
+    E.g. "pelvis dropped 6.2–7.4° on the right in reps 2–5; threshold 5° (default
+    heuristic)". test_leg ("left"/"right") names the swing side for the pelvis.
+    Classifier-decided faults say so, with the probability range.
+    """
+    lines: list[str] = []
+    cfg = checklist.config
+    for item in ITEMS:
+        fired_rule = [(rep.index, reason) for rep in checklist.reps
+                      if rep.sources[item] in ("rule", "reported") and rep.items[item]
+                      for reason in rep.reasons[item] if reason.fired]
+        if fired_rule:
+            lines.extend(_rule_line(item, fired_rule, cfg, test_leg))
+        by_cls = [rep for rep in checklist.reps
+                  if rep.sources[item] == "classifier" and rep.items[item]]
+        if by_cls:
+            probs = [rep.probabilities[item] for rep in by_cls if item in rep.probabilities]
+            p = f", probability {_span(probs, 2)}" if probs else ""
+            lines.append(f"{_CLASSIFIER_LABEL[item]} in {compress_reps([r.index for r in by_cls])} "
+                         f"(classifier{p}; not measured by the sensors worn)")
+    return lines
