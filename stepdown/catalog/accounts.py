@@ -1,0 +1,176 @@
+"""Accounts of the review web app: users, their athletes, and login sessions.
+
+Passwords are stored as scrypt hashes (memory-hard, :func:`hashlib.scrypt`,
+n=2**14, r=8, p=1: 16 MiB per hash).  A session is a random token kept in the
+browser's cookie; the catalog stores only its SHA-256, with the session's CSRF
+token and expiry.  A coach sees only the athletes assigned to them, unless the
+account was created to see all (a head clinician).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.repo import check_athlete_id
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+MIN_PASSWORD_CHARS = 10
+SESSION_HOURS = 12
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    sees_all: bool
+    athletes: frozenset[str]
+
+    def can_see(self, athlete_id: str) -> bool:
+        return self.sees_all or athlete_id in self.athletes
+
+    def visible(self) -> set[str] | None:
+        """Athlete ids this user may see; None means all of them."""
+        return None if self.sees_all else set(self.athletes)
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+
+
+def hash_password(password: str) -> str:
+    """A self-describing scrypt hash: ``scrypt$n$r$p$salt_hex$hash_hex``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R,
+                            p=_SCRYPT_P, dklen=32)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True if ``password`` matches the stored hash (constant-time compare)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=len(digest) // 2)
+    except ValueError:
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def _dummy_hash() -> str:
+    # Verified against when the user does not exist, so both cases take as long.
+    return "scrypt$16384$8$1$" + "00" * 16 + "$" + "00" * 32
+
+
+def add_user(
+    conn: sqlite3.Connection, username: str, password: str, *,
+    athletes: list[str] = (), sees_all: bool = False,
+) -> None:
+    """Create an account; refuses an existing name, a bad name or a short password."""
+    if not USERNAME.match(username):
+        raise CatalogError(
+            f"invalid user name {username!r}: 1-32 lower-case letters, digits, '_', '.' or '-'")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise CatalogError(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
+    for a in athletes:
+        check_athlete_id(a)
+    pw_hash = hash_password(password)
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            raise CatalogError(f"user {username!r} already exists")
+        conn.execute(
+            "INSERT INTO users (username, password_hash, sees_all, created_at) VALUES (?,?,?,?)",
+            (username, pw_hash, int(sees_all), now_utc()),
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            [(username, a) for a in athletes],
+        )
+
+
+def assign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> None:
+    """Give an existing coach access to more athletes."""
+    for a in athletes:
+        check_athlete_id(a)
+    with transaction(conn):
+        if not conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            raise CatalogError(f"no user {username!r}")
+        conn.executemany(
+            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            [(username, a) for a in athletes],
+        )
+
+
+def get_user(conn: sqlite3.Connection, username: str) -> User | None:
+    row = conn.execute("SELECT sees_all FROM users WHERE username = ?", (username,)).fetchone()
+    if row is None:
+        return None
+    athletes = frozenset(r[0] for r in conn.execute(
+        "SELECT athlete_id FROM coach_athletes WHERE username = ?", (username,)))
+    return User(username, bool(row[0]), athletes)
+
+
+def list_users(conn: sqlite3.Connection) -> list[User]:
+    names = [r[0] for r in conn.execute("SELECT username FROM users ORDER BY username")]
+    return [u for u in (get_user(conn, n) for n in names) if u is not None]
+
+
+def count_users(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
+
+
+def authenticate(conn: sqlite3.Connection, username: str, password: str) -> User | None:
+    """The user if the password is right, else None (same work either way)."""
+    row = conn.execute(
+        "SELECT password_hash FROM users WHERE username = ?", (username,)
+    ).fetchone()
+    ok = verify_password(password, row[0] if row else _dummy_hash())
+    return get_user(conn, username) if ok and row else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(conn: sqlite3.Connection, username: str) -> str:
+    """Open a session for a logged-in user; returns the cookie token (kept nowhere else)."""
+    token = secrets.token_urlsafe(32)
+    expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with transaction(conn):
+        conn.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now_utc(),))
+        conn.execute(
+            "INSERT INTO web_sessions (token_sha256, username, csrf_token, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (_token_hash(token), username, secrets.token_urlsafe(32), now_utc(), expires),
+        )
+    return token
+
+
+def get_session(conn: sqlite3.Connection, token: str | None) -> Session | None:
+    """The live session for a cookie token, or None (unknown, expired or user gone)."""
+    if not token:
+        return None
+    row = conn.execute(
+        "SELECT username, csrf_token FROM web_sessions WHERE token_sha256 = ? AND expires_at > ?",
+        (_token_hash(token), now_utc()),
+    ).fetchone()
+    if row is None:
+        return None
+    user = get_user(conn, row[0])
+    return Session(user, row[1]) if user else None
+
+
+def end_session(conn: sqlite3.Connection, token: str | None) -> None:
+    if token:
+        with transaction(conn):
+            conn.execute("DELETE FROM web_sessions WHERE token_sha256 = ?", (_token_hash(token),))

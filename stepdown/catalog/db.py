@@ -1,0 +1,127 @@
+"""Open the catalog: SQLite in WAL mode, foreign keys on, migrated to the newest schema.
+
+Migrations are the files ``migrations/NNNN_name.sql`` of this package, applied in
+the order of their number.  Each applied file is recorded in ``schema_migrations``
+and ``PRAGMA user_version`` holds the highest number applied, so a file numbered
+below one already applied (e.g. another feature's ``0002`` landing after ``0003``)
+is still applied the next time the catalog is opened.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from sensor_io.errors import InputError
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class CatalogError(InputError):
+    """The catalog cannot be opened or refuses an operation."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """All migration scripts shipped with the package, ordered by number."""
+    found = []
+    for entry in resources.files("stepdown.catalog.migrations").iterdir():
+        m = _MIGRATION_NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda mig: mig.number)
+    numbers = [mig.number for mig in found]
+    if len(set(numbers)) != len(numbers):
+        raise CatalogError(f"two catalog migrations share a number: {numbers}")
+    return found
+
+
+def now_utc() -> str:
+    """Current time as ISO 8601 UTC with a Z suffix, second resolution."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def connect(path: Path | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the catalog at ``path``.
+
+    ``path`` defaults to :func:`stepdown.paths.catalog_path`.  The connection has
+    WAL journaling, foreign keys on and rows as :class:`sqlite3.Row`.  It may be
+    used from other threads (the web server), one at a time.
+    """
+    if path is None:
+        from stepdown.paths import catalog_path
+
+        path = catalog_path()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        migrate(conn)
+    except sqlite3.DatabaseError as err:
+        raise CatalogError(f"{path}: not a usable stepdown catalog ({err})") from None
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every migration not yet applied, each in its own transaction.
+
+    Returns the numbers applied now.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+    done = []
+    for mig in migrations():
+        if mig.number in applied:
+            continue
+        # executescript would COMMIT on its own; wrap it so a broken script leaves nothing.
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{mig.sql}\n"
+                f"INSERT INTO schema_migrations VALUES"
+                f" ({mig.number}, '{mig.name}', '{now_utc()}');\n"
+                f"PRAGMA user_version = {max(applied | {mig.number})};\n"
+                "COMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        applied.add(mig.number)
+        done.append(mig.number)
+    return done
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The highest migration number applied (``PRAGMA user_version``)."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: everything inside commits together or not at all."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

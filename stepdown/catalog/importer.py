@@ -1,0 +1,115 @@
+"""Import recordings into the catalog: read, analyse, copy into the data home, store.
+
+Idempotent by content: the SHA-256 of the recording file (and, for a CSV twin, of
+its JSON sidecar) identifies a test, so importing the same file twice changes
+nothing.  Each recording is stored in one transaction; a recording that cannot be
+read or analysed leaves the catalog and the data home exactly as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sensor_io.errors import InputError
+from sensor_io.recording import Recording
+from stepdown.catalog.repo import AthleteInfo, check_athlete_id, find_test_by_hash, store_test
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    test_id: int
+    created: bool  # False: the same recording was already in the catalog
+    category: str | None = None
+    total: int | None = None
+
+
+def _files_of(path: Path) -> list[Path]:
+    """The files making up a recording: the file itself, plus a CSV's sidecar."""
+    files = [path]
+    if path.suffix.lower() == ".csv":
+        from sensor_io.recording_io import sidecar_path
+
+        side = sidecar_path(path)
+        if side.exists():
+            files.append(side)
+    return files
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 (hex) over the recording's file(s)."""
+    h = hashlib.sha256()
+    for f in _files_of(path):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _default_read(path: Path) -> Recording:
+    from sensor_io.recording_io import read_recording
+
+    return read_recording(path)
+
+
+def _default_analyze(rec: Recording) -> dict[str, Any]:
+    from analysis.pipeline import analyze
+
+    return analyze(rec)
+
+
+def import_recording(
+    conn: sqlite3.Connection,
+    path: Path,
+    athlete_id: str,
+    recordings_dir: Path,
+    *,
+    read: Callable[[Path], Recording] = _default_read,
+    analyze: Callable[[Recording], dict[str, Any]] = _default_analyze,
+) -> ImportResult:
+    """Analyse one recording file and store it for ``athlete_id``.
+
+    The file (and a CSV's sidecar) is copied to ``recordings_dir`` under its
+    content hash; the catalog refers to that copy.  Raises
+    :class:`~sensor_io.errors.InputError` for a file that cannot be imported.
+    """
+    check_athlete_id(athlete_id)
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such recording file")
+    digest = content_hash(path)
+    existing = find_test_by_hash(conn, digest)
+    if existing is not None:
+        return ImportResult(path, existing, False)
+    rec = read(path)
+    analysis = analyze(rec)
+    body = rec.athlete
+    athlete = AthleteInfo(athlete_id, height_m=body.height_m, thigh_length_m=body.thigh_length_m,
+                          shank_length_m=body.shank_length_m,
+                          foot_medial_offset_m=body.foot_medial_offset_m)
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+    copies = []
+    try:
+        for f in _files_of(path):
+            dest = recordings_dir / f"{digest[:20]}{''.join(f.suffixes[-1:]).lower()}"
+            if not dest.exists():
+                shutil.copyfile(f, dest)
+                copies.append(dest)
+        test_id, created = store_test(
+            conn, athlete=athlete, analysis=analysis,
+            recording_path=str(recordings_dir / f"{digest[:20]}{path.suffix.lower()}"),
+            content_sha256=digest, started_at=rec.started_at,
+            step_height_m=rec.step_height_m, pain_nrs=rec.pain_nrs,
+        )
+    except BaseException:
+        for c in copies:
+            c.unlink(missing_ok=True)
+        raise
+    test = analysis["test"]
+    return ImportResult(path, test_id, created, test["category"], test["total"])

@@ -1,0 +1,467 @@
+"""The catalog's repository: athletes, tests, reps, items, coach labels and notes.
+
+Every read and write of those tables goes through this module (accounts live in
+:mod:`stepdown.catalog.accounts`).  Functions take an open connection from
+:func:`stepdown.catalog.db.connect` and return plain dataclasses.
+
+A test is stored from its analysis document (the analysis JSON contract of
+DESIGN.md); the document itself is kept verbatim beside the normalised rows.
+Coach labels never overwrite the automatic verdict: they are stored beside it,
+append-only, the newest per rep and item being the current one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepdown.catalog.db import CatalogError, now_utc, transaction
+
+ITEMS: tuple[str, ...] = ("arm", "trunk", "pelvis", "knee", "descent", "pain")
+ITEM_MAX: dict[str, int] = {"arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
+CATEGORIES: tuple[str, ...] = ("good", "medium", "poor")
+ATHLETE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NOTE_MAX_CHARS = 4000
+
+
+class AnalysisContractError(CatalogError):
+    """An analysis document that breaks the analysis JSON contract."""
+
+
+@dataclass(frozen=True)
+class AthleteInfo:
+    """An athlete; body dimensions in m, None where unknown."""
+
+    id: str
+    name: str = ""
+    height_m: float | None = None
+    thigh_length_m: float | None = None
+    shank_length_m: float | None = None
+    foot_medial_offset_m: float | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class TestSummary:
+    """One test as listed: its result and the mean of its reps' peak measures."""
+
+    id: int
+    athlete_id: str
+    started_at: str | None
+    imported_at: str
+    test_leg: str
+    step_height_m: float | None
+    rule: str
+    total: int
+    piva_total: int
+    category: str
+    n_reps: int
+    mean_measures: dict[str, float | None]  # mean over reps of each rep's peak
+    any_pain: bool
+    n_labels: int
+    n_notes: int
+
+    @property
+    def when(self) -> str:
+        """The test's time for display: recording start, else import time."""
+        return self.started_at or self.imported_at
+
+
+@dataclass(frozen=True)
+class AthleteSummary:
+    """An athlete with their tests in time order (oldest first)."""
+
+    athlete: AthleteInfo
+    tests: list[TestSummary]
+
+    @property
+    def latest(self) -> TestSummary | None:
+        return self.tests[-1] if self.tests else None
+
+
+@dataclass(frozen=True)
+class Label:
+    value: int
+    author: str
+    created_at: str
+
+
+@dataclass
+class RepDetail:
+    """One rep: times in s on the recording clock, measures in their named units."""
+
+    index: int
+    start_s: float
+    bottom_s: float | None
+    end_s: float
+    total: int
+    pain_nrs: float | None
+    measures: dict[str, float | None] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)  # current coach label per item
+
+    def reviewed_items(self) -> dict[str, int]:
+        """Items as the coach sees them: the coach label where there is one."""
+        return {k: (self.labels[k].value if k in self.labels else v) for k, v in self.items.items()}
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    rep_index: int | None
+    author: str
+    text: str
+    created_at: str
+
+
+@dataclass
+class TestDetail:
+    summary: TestSummary
+    sensors: list[str]
+    recording_path: str
+    analysis: dict[str, Any]
+    test_items: dict[str, int]
+    reps: list[RepDetail]
+    notes: list[Note]
+
+
+# ---------------------------------------------------------------- athletes
+
+
+def check_athlete_id(athlete_id: str) -> str:
+    """Return ``athlete_id`` if it is a valid id (letters, digits, ``_.-``), else raise."""
+    if not isinstance(athlete_id, str) or not ATHLETE_ID.match(athlete_id):
+        raise CatalogError(
+            f"invalid athlete id {athlete_id!r}: use 1-64 letters, digits, '_', '.' or '-'"
+        )
+    return athlete_id
+
+
+def ensure_athlete(conn: sqlite3.Connection, athlete: AthleteInfo) -> None:
+    """Create the athlete if missing; fill body dimensions that are still unknown."""
+    check_athlete_id(athlete.id)
+    conn.execute(
+        "INSERT INTO athletes (id, name, height_m, thigh_length_m, shank_length_m,"
+        " foot_medial_offset_m, notes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET"
+        " name = CASE WHEN athletes.name = '' THEN excluded.name ELSE athletes.name END,"
+        " height_m = COALESCE(athletes.height_m, excluded.height_m),"
+        " thigh_length_m = COALESCE(athletes.thigh_length_m, excluded.thigh_length_m),"
+        " shank_length_m = COALESCE(athletes.shank_length_m, excluded.shank_length_m),"
+        " foot_medial_offset_m = COALESCE(athletes.foot_medial_offset_m,"
+        " excluded.foot_medial_offset_m)",
+        (athlete.id, athlete.name, athlete.height_m, athlete.thigh_length_m,
+         athlete.shank_length_m, athlete.foot_medial_offset_m, athlete.notes, now_utc()),
+    )
+
+
+def get_athlete(conn: sqlite3.Connection, athlete_id: str) -> AthleteInfo | None:
+    row = conn.execute(
+        "SELECT id, name, height_m, thigh_length_m, shank_length_m, foot_medial_offset_m, notes"
+        " FROM athletes WHERE id = ?", (athlete_id,),
+    ).fetchone()
+    return AthleteInfo(**dict(row)) if row else None
+
+
+def list_athletes(
+    conn: sqlite3.Connection, only: set[str] | None = None
+) -> list[AthleteSummary]:
+    """Athletes ordered by id, each with their tests; ``only`` restricts to those ids."""
+    rows = conn.execute(
+        "SELECT id, name, height_m, thigh_length_m, shank_length_m, foot_medial_offset_m, notes"
+        " FROM athletes ORDER BY id"
+    ).fetchall()
+    tests = list_tests(conn)
+    by_athlete: dict[str, list[TestSummary]] = {}
+    for t in tests:
+        by_athlete.setdefault(t.athlete_id, []).append(t)
+    return [
+        AthleteSummary(AthleteInfo(**dict(r)), by_athlete.get(r["id"], []))
+        for r in rows if only is None or r["id"] in only
+    ]
+
+
+# ---------------------------------------------------------------- tests
+
+
+def find_test_by_hash(conn: sqlite3.Connection, content_sha256: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM tests WHERE content_sha256 = ?", (content_sha256,)
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def check_analysis(doc: Any) -> dict[str, Any]:
+    """Return ``doc`` if it follows the analysis JSON contract closely enough to store."""
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise AnalysisContractError(f"analysis document: {what}")
+
+    need(isinstance(doc, dict), "not a JSON object")
+    need(doc.get("format") == "stepdown-analysis", "format is not 'stepdown-analysis'")
+    need(isinstance(doc.get("version"), int), "version missing")
+    need(doc.get("test_leg") in ("left", "right"), "test_leg is not 'left' or 'right'")
+    need(isinstance(doc.get("reps"), list), "reps is not a list")
+    test = doc.get("test")
+    need(isinstance(test, dict), "test missing")
+    need(test.get("category") in CATEGORIES, f"test category not one of {CATEGORIES}")
+    for key in ("total", "piva_total"):
+        need(isinstance(test.get(key), int), f"test.{key} is not an integer")
+    need(isinstance(test.get("items"), dict), "test.items missing")
+    seen = set()
+    for i, rep in enumerate(doc["reps"]):
+        need(isinstance(rep, dict), f"rep {i + 1} is not an object")
+        need(isinstance(rep.get("index"), int) and rep["index"] not in seen,
+             f"rep {i + 1}: index missing or repeated")
+        seen.add(rep["index"])
+        for key in ("start_s", "end_s"):
+            need(isinstance(rep.get(key), int | float), f"rep {rep['index']}: {key} missing")
+        for key in ("measures", "items", "sources"):
+            need(isinstance(rep.get(key), dict), f"rep {rep['index']}: {key} missing")
+        need(isinstance(rep.get("total"), int), f"rep {rep['index']}: total missing")
+    return doc
+
+
+def _pain_for_rep(pain_nrs: list[float] | float | None, rep_index: int) -> float | None:
+    if pain_nrs is None:
+        return None
+    if isinstance(pain_nrs, int | float):
+        return float(pain_nrs)
+    return float(pain_nrs[rep_index - 1]) if 0 < rep_index <= len(pain_nrs) else None
+
+
+def store_test(
+    conn: sqlite3.Connection,
+    *,
+    athlete: AthleteInfo,
+    analysis: dict[str, Any],
+    recording_path: str,
+    content_sha256: str,
+    started_at: str | None = None,
+    step_height_m: float | None = None,
+    pain_nrs: list[float] | float | None = None,
+) -> tuple[int, bool]:
+    """Store one analysed test in one transaction; returns ``(test_id, created)``.
+
+    Idempotent on ``content_sha256``: a recording already stored is left as it is
+    and ``created`` is False.  ``pain_nrs`` is the recording's 0-10 pain, per rep
+    or one number for the whole test.
+    """
+    check_analysis(analysis)
+    with transaction(conn):
+        existing = find_test_by_hash(conn, content_sha256)
+        if existing is not None:
+            return existing, False
+        ensure_athlete(conn, athlete)
+        test = analysis["test"]
+        cur = conn.execute(
+            "INSERT INTO tests (athlete_id, started_at, imported_at, test_leg, step_height_m,"
+            " sensors, recording_path, content_sha256, analysis_version, analysis_json,"
+            " rule, total, piva_total, category) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (athlete.id, started_at, now_utc(), analysis["test_leg"], step_height_m,
+             json.dumps(list(analysis.get("sensors_used", []))), recording_path,
+             content_sha256, analysis["version"], json.dumps(analysis),
+             str(test.get("rule", "majority")), test["total"], test["piva_total"],
+             test["category"]),
+        )
+        test_id = int(cur.lastrowid)
+        conn.executemany(
+            "INSERT INTO test_items (test_id, item, value) VALUES (?, ?, ?)",
+            [(test_id, k, int(v)) for k, v in test["items"].items() if isinstance(v, int)],
+        )
+        for rep in analysis["reps"]:
+            cur = conn.execute(
+                "INSERT INTO reps (test_id, rep_index, start_s, bottom_s, end_s, total, pain_nrs)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (test_id, rep["index"], rep["start_s"], rep.get("bottom_s"), rep["end_s"],
+                 rep["total"], _pain_for_rep(pain_nrs, rep["index"])),
+            )
+            rep_id = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO rep_measures (rep_id, name, value) VALUES (?, ?, ?)",
+                [(rep_id, k, None if v is None else float(v)) for k, v in rep["measures"].items()],
+            )
+            conn.executemany(
+                "INSERT INTO rep_items (rep_id, item, value, source) VALUES (?, ?, ?, ?)",
+                [(rep_id, k, int(v), str(rep["sources"].get(k, "not_assessed")))
+                 for k, v in rep["items"].items()],
+            )
+    return test_id, True
+
+
+_SUMMARY_SQL = """
+SELECT t.id, t.athlete_id, t.started_at, t.imported_at, t.test_leg, t.step_height_m, t.rule,
+       t.total, t.piva_total, t.category,
+       (SELECT COUNT(*) FROM reps r WHERE r.test_id = t.id) AS n_reps,
+       (SELECT COUNT(*) FROM coach_labels l JOIN reps r ON l.rep_id = r.id
+         WHERE r.test_id = t.id) AS n_labels,
+       (SELECT COUNT(*) FROM notes n WHERE n.test_id = t.id) AS n_notes,
+       EXISTS (SELECT 1 FROM reps r WHERE r.test_id = t.id AND r.pain_nrs > 0) AS any_pain
+FROM tests t
+"""
+
+
+def _summaries(conn: sqlite3.Connection, where: str, params: tuple) -> list[TestSummary]:
+    rows = conn.execute(
+        _SUMMARY_SQL + where + " ORDER BY COALESCE(t.started_at, t.imported_at), t.id", params
+    ).fetchall()
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    marks = ",".join("?" * len(ids))
+    means: dict[int, dict[str, float | None]] = {i: {} for i in ids}
+    for m in conn.execute(
+        "SELECT r.test_id, m.name, AVG(m.value) FROM rep_measures m JOIN reps r ON m.rep_id = r.id"
+        f" WHERE r.test_id IN ({marks}) GROUP BY r.test_id, m.name", ids,
+    ):
+        means[m[0]][m[1]] = m[2]
+    return [
+        TestSummary(**{k: r[k] for k in r.keys() if k != "any_pain"},
+                    mean_measures=means[r["id"]], any_pain=bool(r["any_pain"]))
+        for r in rows
+    ]
+
+
+def list_tests(conn: sqlite3.Connection, athlete_id: str | None = None) -> list[TestSummary]:
+    """Tests in time order (oldest first), of one athlete or of all."""
+    if athlete_id is None:
+        return _summaries(conn, "", ())
+    return _summaries(conn, "WHERE t.athlete_id = ?", (athlete_id,))
+
+
+def test_athlete(conn: sqlite3.Connection, test_id: int) -> str | None:
+    """The athlete a test belongs to, or None if there is no such test."""
+    row = conn.execute("SELECT athlete_id FROM tests WHERE id = ?", (test_id,)).fetchone()
+    return row[0] if row else None
+
+
+def get_test(conn: sqlite3.Connection, test_id: int) -> TestDetail | None:
+    """Everything stored about one test, or None."""
+    found = _summaries(conn, "WHERE t.id = ?", (test_id,))
+    if not found:
+        return None
+    row = conn.execute(
+        "SELECT sensors, recording_path, analysis_json FROM tests WHERE id = ?", (test_id,)
+    ).fetchone()
+    test_items = {r[0]: r[1] for r in conn.execute(
+        "SELECT item, value FROM test_items WHERE test_id = ?", (test_id,))}
+    reps: dict[int, RepDetail] = {}
+    for r in conn.execute(
+        "SELECT id, rep_index, start_s, bottom_s, end_s, total, pain_nrs FROM reps"
+        " WHERE test_id = ? ORDER BY rep_index", (test_id,),
+    ):
+        reps[r["id"]] = RepDetail(r["rep_index"], r["start_s"], r["bottom_s"], r["end_s"],
+                                  r["total"], r["pain_nrs"])
+    for r in conn.execute(
+        "SELECT m.rep_id, m.name, m.value FROM rep_measures m JOIN reps r ON m.rep_id = r.id"
+        " WHERE r.test_id = ?", (test_id,),
+    ):
+        reps[r[0]].measures[r[1]] = r[2]
+    for r in conn.execute(
+        "SELECT i.rep_id, i.item, i.value, i.source FROM rep_items i JOIN reps r"
+        " ON i.rep_id = r.id WHERE r.test_id = ?", (test_id,),
+    ):
+        reps[r[0]].items[r[1]] = r[2]
+        reps[r[0]].sources[r[1]] = r[3]
+    for r in conn.execute(
+        "SELECT l.rep_id, l.item, l.value, l.author, l.created_at FROM coach_labels l"
+        " JOIN reps r ON l.rep_id = r.id WHERE r.test_id = ? ORDER BY l.id", (test_id,),
+    ):
+        reps[r[0]].labels[r[1]] = Label(r[2], r[3], r[4])  # newest wins
+    notes = [Note(**dict(r)) for r in conn.execute(
+        "SELECT id, rep_index, author, text, created_at FROM notes WHERE test_id = ?"
+        " ORDER BY id", (test_id,))]
+    return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"],
+                      json.loads(row["analysis_json"]), test_items, list(reps.values()), notes)
+
+
+# ---------------------------------------------------------------- coach input
+
+
+def add_label(
+    conn: sqlite3.Connection, test_id: int, rep_index: int, item: str, value: int, author: str
+) -> None:
+    """Record a coach's verdict for one item of one rep (kept beside the automatic one)."""
+    if item not in ITEM_MAX:
+        raise CatalogError(f"unknown checklist item {item!r}: one of {', '.join(ITEMS)}")
+    if not isinstance(value, int) or not 0 <= value <= ITEM_MAX[item]:
+        raise CatalogError(f"label for {item} must be an integer 0-{ITEM_MAX[item]}")
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT id FROM reps WHERE test_id = ? AND rep_index = ?", (test_id, rep_index)
+        ).fetchone()
+        if row is None:
+            raise CatalogError(f"test {test_id} has no rep {rep_index}")
+        conn.execute(
+            "INSERT INTO coach_labels (rep_id, item, value, author, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (row[0], item, value, author, now_utc()),
+        )
+
+
+def label_history(
+    conn: sqlite3.Connection, test_id: int, rep_index: int, item: str
+) -> list[Label]:
+    """All labels ever given for one rep item, oldest first."""
+    return [Label(*r) for r in conn.execute(
+        "SELECT l.value, l.author, l.created_at FROM coach_labels l JOIN reps r"
+        " ON l.rep_id = r.id WHERE r.test_id = ? AND r.rep_index = ? AND l.item = ?"
+        " ORDER BY l.id", (test_id, rep_index, item))]
+
+
+def add_note(
+    conn: sqlite3.Connection, test_id: int, author: str, text: str,
+    rep_index: int | None = None,
+) -> int:
+    """Add a coach's note to a test (or to one of its reps); returns the note id."""
+    text = text.strip()
+    if not text:
+        raise CatalogError("a note cannot be empty")
+    if len(text) > NOTE_MAX_CHARS:
+        raise CatalogError(f"a note is limited to {NOTE_MAX_CHARS} characters")
+    with transaction(conn):
+        if test_athlete(conn, test_id) is None:
+            raise CatalogError(f"no test {test_id}")
+        cur = conn.execute(
+            "INSERT INTO notes (test_id, rep_index, author, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (test_id, rep_index, author, text, now_utc()),
+        )
+    return int(cur.lastrowid)
+
+
+# ---------------------------------------------------------------- research export
+
+
+def export_rows(conn: sqlite3.Connection, athlete_ids: set[str] | None = None) -> list[dict]:
+    """One flat dict per rep: test and rep facts, measures, items, sources, coach labels.
+
+    Columns: ``athlete_id, test_id, started_at, test_leg, step_height_m, rule,
+    test_total, category, rep_index, start_s, bottom_s, end_s, rep_total, pain_nrs``,
+    then each measure by name, ``item_<k>``, ``source_<k>`` and ``label_<k>``
+    (the current coach label, empty if none).
+    """
+    out = []
+    for summary in list_tests(conn):
+        if athlete_ids is not None and summary.athlete_id not in athlete_ids:
+            continue
+        detail = get_test(conn, summary.id)
+        assert detail is not None
+        for rep in detail.reps:
+            row: dict[str, Any] = {
+                "athlete_id": summary.athlete_id, "test_id": summary.id,
+                "started_at": summary.started_at, "test_leg": summary.test_leg,
+                "step_height_m": summary.step_height_m, "rule": summary.rule,
+                "test_total": summary.total, "category": summary.category,
+                "rep_index": rep.index, "start_s": rep.start_s, "bottom_s": rep.bottom_s,
+                "end_s": rep.end_s, "rep_total": rep.total, "pain_nrs": rep.pain_nrs,
+            }
+            row.update(rep.measures)
+            for k in ITEMS:
+                row[f"item_{k}"] = rep.items.get(k)
+                row[f"source_{k}"] = rep.sources.get(k)
+                row[f"label_{k}"] = rep.labels[k].value if k in rep.labels else None
+            out.append(row)
+    return out

@@ -1,0 +1,101 @@
+"""The training log in the catalog: add and list an athlete's load entries.
+
+Every read and write of ``training_log`` / ``training_imports`` (migration
+0002) goes through this module. Entries are :class:`analysis.load.entries.LoadEntry`;
+they are validated before anything is written, and a batch (a CSV import) is
+written in one transaction: all of it or nothing. Athletes are created in the
+athletes table (the repository's) on their first entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+
+from analysis.load.entries import LoadEntry, validate_entry
+from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
+
+_COLUMNS = ("athlete_id", "date", "activity", "duration_s", "distance_m", "sets", "reps",
+            "load_kg", "rpe", "pain_nrs", "season_start", "notes")
+
+
+def _row(e: LoadEntry) -> tuple:
+    return (e.athlete_id, e.date.isoformat(), e.activity, e.duration_s, e.distance_m, e.sets,
+            e.reps, e.load_kg, e.rpe, e.pain_nrs, int(e.season_start), e.notes)
+
+
+def _insert(conn: sqlite3.Connection, entries: list[LoadEntry], import_id: int | None) -> None:
+    for athlete_id in sorted({e.athlete_id for e in entries}):
+        ensure_athlete(conn, AthleteInfo(id=athlete_id))
+    marks = ", ".join("?" * (len(_COLUMNS) + 2))
+    conn.executemany(
+        f"INSERT INTO training_log ({', '.join(_COLUMNS)}, import_id, created_at)"
+        f" VALUES ({marks})",
+        [(*_row(e), import_id, now_utc()) for e in entries],
+    )
+
+
+def _checked(entries: Iterable[LoadEntry]) -> list[LoadEntry]:
+    out = list(entries)
+    for e in out:
+        check_athlete_id(e.athlete_id)
+        validate_entry(e, where=f"entry {e.athlete_id} {e.date.isoformat()}")
+    return out
+
+
+def add_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry]) -> int:
+    """Store entries added by hand, all in one transaction; returns how many."""
+    batch = _checked(entries)
+    with transaction(conn):
+        _insert(conn, batch, None)
+    return len(batch)
+
+
+def import_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry], *,
+                   file_name: str, content_sha256: str) -> int:
+    """Store the entries of one imported file, all or nothing; returns how many.
+
+    A file whose content was imported before is refused (:class:`CatalogError`)
+    so that importing it twice cannot double an athlete's load.
+    """
+    batch = _checked(entries)
+    with transaction(conn):
+        seen = conn.execute(
+            "SELECT file_name, imported_at FROM training_imports WHERE content_sha256 = ?",
+            (content_sha256,),
+        ).fetchone()
+        if seen:
+            raise CatalogError(f"{file_name}: this file was already imported "
+                               f"(as {seen[0]} at {seen[1]}); nothing imported")
+        cur = conn.execute(
+            "INSERT INTO training_imports (file_name, content_sha256, n_entries, imported_at)"
+            " VALUES (?, ?, ?, ?)", (file_name, content_sha256, len(batch), now_utc()))
+        _insert(conn, batch, cur.lastrowid)
+    return len(batch)
+
+
+def list_entries(conn: sqlite3.Connection, athlete_id: str | None = None, *,
+                 until: dt.date | None = None) -> list[LoadEntry]:
+    """Entries of one athlete (or all), ordered by athlete, date and insertion."""
+    where, params = [], []
+    if athlete_id is not None:
+        where.append("athlete_id = ?")
+        params.append(athlete_id)
+    if until is not None:
+        where.append("date <= ?")
+        params.append(until.isoformat())
+    sql = (f"SELECT {', '.join(_COLUMNS)} FROM training_log"
+           f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY athlete_id, date, id")
+    return [
+        LoadEntry(**{**dict(r), "date": dt.date.fromisoformat(r["date"]),
+                     "season_start": bool(r["season_start"])})
+        for r in conn.execute(sql, params)
+    ]
+
+
+def logged_athletes(conn: sqlite3.Connection) -> list[str]:
+    """Ids of the athletes with at least one training-log entry."""
+    return [r[0] for r in conn.execute(
+        "SELECT DISTINCT athlete_id FROM training_log ORDER BY athlete_id")]
