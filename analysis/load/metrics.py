@@ -200,13 +200,8 @@ def load_metrics(daily: pd.DataFrame, load: str = "srpe_au") -> pd.DataFrame:
     history_ok = season_day >= HISTORY_DAYS - 1
     shown = history_ok & (miss_28d == 0)
 
-    seg = [daily["athlete_id"].to_numpy(), daily["season"].to_numpy()]
-    series = pd.Series(x, index=daily.index)
-    ewm_kw = {"adjust": False, "ignore_na": True}
-    ewma_a = series.groupby(seg).transform(
-        lambda s: s.ewm(alpha=ewma_lambda(ACUTE_DAYS), **ewm_kw).mean()).to_numpy()
-    ewma_c = series.groupby(seg).transform(
-        lambda s: s.ewm(alpha=ewma_lambda(CHRONIC_DAYS), **ewm_kw).mean()).to_numpy()
+    ewma_a = _segment_ewma(x, season_day, ACUTE_DAYS)
+    ewma_c = _segment_ewma(x, season_day, CHRONIC_DAYS)
     ewma_c_lag = np.concatenate([np.full(7, np.nan), ewma_c[:-7]])[: len(x)]
 
     hide = np.where(shown, 1.0, np.nan)
@@ -236,6 +231,14 @@ _METRIC_COLUMNS = ("sum_7d", "sum_28d", "missing_7d", "missing_28d", "week_chang
                    "progression_2w", "acwr_rolling", "ewma_acute", "ewma_chronic", "acwr_ewma",
                    "chronic_trend_7d", "monotony", "strain", "pain_7d", "pain_change_7d",
                    "ratio_note")
+
+
+def _segment_ewma(x: np.ndarray, season_day: np.ndarray, n_days: int) -> np.ndarray:
+    """EWMA of ``x`` restarted at each season's first day, skipping NaN days (carried)."""
+    segment = np.cumsum(season_day == 0)  # rows are contiguous per athlete and season
+    grouped = pd.Series(x).groupby(segment, sort=True)
+    ewma = grouped.ewm(alpha=ewma_lambda(n_days), adjust=False, ignore_na=True).mean()
+    return ewma.to_numpy()
 
 
 def _monotony(x: np.ndarray, full_7d: np.ndarray) -> np.ndarray:
