@@ -113,11 +113,14 @@ class RuleConfig:
                              origin="the athlete's foot medial offset")
 
     def origin_of(self, name: str) -> str:
-        """Where a threshold comes from, for explanations: 'default heuristic', a file, ..."""
-        notes = dict(self.origins)
-        if name in notes:
-            return notes[name]
-        return DEFAULT_ORIGIN if getattr(self, name) == _DEFAULTS[name] else "configured"
+        """Where a threshold comes from, for explanations.
+
+        "default heuristic" while it has the default value, else the origin
+        recorded by :meth:`override` (a file, the athlete's foot offset, ...).
+        """
+        if getattr(self, name) == _DEFAULTS[name]:
+            return DEFAULT_ORIGIN
+        return dict(self.origins).get(name, "configured")
 
 
 def threshold_names() -> tuple[str, ...]:
