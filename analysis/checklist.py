@@ -85,6 +85,10 @@ class RepResult:
                 "end_s": self.end_s, "measures": dict(self.measures), "items": dict(self.items),
                 "sources": dict(self.sources), "total": self.total}
 
+    def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
+        """Per item, each rule's measure, value, thresholds, fired, origin (for coach review)."""
+        return {item: [r.to_json() for r in reasons] for item, reasons in self.reasons.items()}
+
 
 @dataclass(frozen=True)
 class TestResult:

@@ -91,6 +91,10 @@ def test_score_test_builds_the_contract_exactly():
     assert first["sources"]["pain"] == "reported"
     assert [r["total"] for r in out["reps"]] == [0, 2, 2, 3, 0]
     assert out["reps"][3]["items"]["knee"] == 2
+    why = score_test(reps).reps[3].reasons_json()
+    assert why["knee"] == [{"measure": "knee_medial_cm", "value": 4.0, "thresholds": [1.0, 3.5],
+                            "fired": True, "level": 2, "origin": "default heuristic"}]
+    assert [r["measure"] for r in why["descent"]] == ["descent_drop_ratio", "impact_ms2"]
     assert out["test"] == {"rule": "majority",
                            "items": {"arm": None, "trunk": None, "pelvis": 1, "knee": 0,
                                      "descent": 0, "pain": 0},
