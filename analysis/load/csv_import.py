@@ -108,9 +108,12 @@ def _number(cells: dict[str, str], key: str, scale: float = 1.0) -> float | None
     if not raw:
         return None
     try:
-        return float(raw) * scale
+        value = float(raw)
     except ValueError:
         raise EntryError(f"{key} {raw!r} is not a number") from None
+    if value < 0:  # every number of the layout is >= 0; say so in the file's own unit
+        raise EntryError(f"{key} {raw} is negative")
+    return value * scale
 
 
 def _whole(cells: dict[str, str], key: str) -> int | None:
