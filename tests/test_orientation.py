@@ -157,3 +157,19 @@ def test_broad_inclination_rmse_within_one_degree():
         print(f"  {name:32s} offline {offline:.3f}  causal {causal:.3f}")
         assert offline <= 1.0
         assert causal <= 1.0
+
+
+def test_jittery_stream_with_a_gap_resampled_then_filtered_keeps_the_turn():
+    rng = np.random.default_rng(3)
+    t = np.arange(800) * 0.01 + rng.uniform(-0.002, 0.002, 800)
+    t = np.delete(t, np.arange(100, 140))  # a 0.4 s gap while standing still
+    # smooth 90° turn about z between 3 s and 5 s: rate = (π/2)·(1 - cos)/2 s⁻¹ bump
+    phase = np.clip((t - 3.0) / 2.0, 0.0, 1.0)
+    rate = np.where((t > 3.0) & (t < 5.0), (np.pi / 2) * (1 - np.cos(2 * np.pi * phase)) / 2.0, 0)
+    gyr = np.column_stack([np.zeros_like(t), np.zeros_like(t), rate])
+    acc = np.tile([0.0, 0.0, G], (len(t), 1))
+    t_u, gyr_u, acc_u, gap = resample_uniform(t, gyr, acc)
+    assert gap.any() and not gap[t_u > 2.0].any()
+    ori = estimate_orientation(gyr_u, acc_u, 1.0 / (t_u[1] - t_u[0]))
+    turn = quat.qrel(ori.quat[np.searchsorted(t_u, 2.5)], ori.quat[-1])
+    assert np.degrees(quat.angle(turn)) == pytest.approx(90.0, abs=1.0)
