@@ -305,3 +305,14 @@ def test_contract_doc_fixture_is_not_mutated_by_store(conn):
     snapshot = copy.deepcopy(doc)
     store(conn, doc=doc)
     assert doc == snapshot
+
+
+def test_items_not_assessed_are_stored_as_null(conn):
+    doc = contract_doc()
+    for rep in doc["reps"]:
+        rep["items"]["trunk"] = None
+    doc["test"]["items"]["trunk"] = None
+    test_id, _ = store(conn, doc=doc)
+    t = repo.get_test(conn, test_id)
+    assert t.reps[0].items["trunk"] is None and t.reps[0].sources["trunk"] == "not_assessed"
+    assert t.test_items["trunk"] is None

@@ -70,13 +70,15 @@ def import_recording(
     athlete_id: str,
     recordings_dir: Path,
     *,
-    read: Callable[[Path], Recording] = _default_read,
-    analyze: Callable[[Recording], dict[str, Any]] = _default_analyze,
+    read: Callable[[Path], Recording] | None = None,
+    analyze: Callable[[Recording], dict[str, Any]] | None = None,
 ) -> ImportResult:
     """Analyse one recording file and store it for ``athlete_id``.
 
     The file (and a CSV's sidecar) is copied to ``recordings_dir`` under its
-    content hash; the catalog refers to that copy.  Raises
+    content hash; the catalog refers to that copy.  ``read`` and ``analyze``
+    default to :func:`sensor_io.recording_io.read_recording` and
+    :func:`analysis.pipeline.analyze`.  Raises
     :class:`~sensor_io.errors.InputError` for a file that cannot be imported.
     """
     check_athlete_id(athlete_id)
@@ -87,8 +89,8 @@ def import_recording(
     existing = find_test_by_hash(conn, digest)
     if existing is not None:
         return ImportResult(path, existing, False)
-    rec = read(path)
-    analysis = analyze(rec)
+    rec = (read or _default_read)(path)
+    analysis = (analyze or _default_analyze)(rec)
     body = rec.athlete
     athlete = AthleteInfo(athlete_id, height_m=body.height_m, thigh_length_m=body.thigh_length_m,
                           shank_length_m=body.shank_length_m,

@@ -69,6 +69,11 @@ class TestSummary:
         """The test's time for display: recording start, else import time."""
         return self.started_at or self.imported_at
 
+    @property
+    def when_text(self) -> str:
+        """:attr:`when` for people: ``2026-11-24 17:03`` (UTC)."""
+        return self.when.replace("T", " ")[:16]
+
 
 @dataclass(frozen=True)
 class AthleteSummary:
@@ -100,11 +105,11 @@ class RepDetail:
     total: int
     pain_nrs: float | None
     measures: dict[str, float | None] = field(default_factory=dict)
-    items: dict[str, int] = field(default_factory=dict)
+    items: dict[str, int | None] = field(default_factory=dict)  # None: not assessed
     sources: dict[str, str] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)  # current coach label per item
 
-    def reviewed_items(self) -> dict[str, int]:
+    def reviewed_items(self) -> dict[str, int | None]:
         """Items as the coach sees them: the coach label where there is one."""
         return {k: (self.labels[k].value if k in self.labels else v) for k, v in self.items.items()}
 
@@ -124,7 +129,7 @@ class TestDetail:
     sensors: list[str]
     recording_path: str
     analysis: dict[str, Any]
-    test_items: dict[str, int]
+    test_items: dict[str, int | None]
     reps: list[RepDetail]
     notes: list[Note]
 
@@ -226,6 +231,11 @@ def check_analysis(doc: Any) -> dict[str, Any]:
     return doc
 
 
+def _item(value: Any) -> int | None:
+    """A checklist item value: an integer, or None where not assessed."""
+    return None if value is None else int(value)
+
+
 def _pain_for_rep(pain_nrs: list[float] | float | None, rep_index: int) -> float | None:
     if pain_nrs is None:
         return None
@@ -271,7 +281,7 @@ def store_test(
         test_id = int(cur.lastrowid)
         conn.executemany(
             "INSERT INTO test_items (test_id, item, value) VALUES (?, ?, ?)",
-            [(test_id, k, int(v)) for k, v in test["items"].items() if isinstance(v, int)],
+            [(test_id, k, _item(v)) for k, v in test["items"].items()],
         )
         for rep in analysis["reps"]:
             cur = conn.execute(
@@ -287,7 +297,7 @@ def store_test(
             )
             conn.executemany(
                 "INSERT INTO rep_items (rep_id, item, value, source) VALUES (?, ?, ?, ?)",
-                [(rep_id, k, int(v), str(rep["sources"].get(k, "not_assessed")))
+                [(rep_id, k, _item(v), str(rep["sources"].get(k, "not_assessed")))
                  for k, v in rep["items"].items()],
             )
     return test_id, True

@@ -36,7 +36,7 @@ CREATE INDEX tests_by_athlete ON tests (athlete_id, started_at);
 CREATE TABLE test_items (
     test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
     item    TEXT NOT NULL,
-    value   INTEGER NOT NULL,
+    value   INTEGER,                  -- NULL: not assessed
     PRIMARY KEY (test_id, item)
 );
 
@@ -64,7 +64,7 @@ CREATE TABLE rep_measures (
 CREATE TABLE rep_items (
     rep_id INTEGER NOT NULL REFERENCES reps(id) ON DELETE CASCADE,
     item   TEXT NOT NULL,
-    value  INTEGER NOT NULL,
+    value  INTEGER,                   -- NULL: not assessed (counts 0 in totals)
     source TEXT NOT NULL,             -- rule, classifier, reported, not_assessed
     PRIMARY KEY (rep_id, item)
 );

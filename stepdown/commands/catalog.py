@@ -1,0 +1,157 @@
+"""Catalog commands: `stepdown import`, `athletes`, `tests`, `export`, `users ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+
+from sensor_io.errors import InputError
+from stepdown.cli import app
+
+console = Console()
+users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+def _open():
+    from stepdown.catalog.db import connect
+
+    return connect()
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+@app.command("import")
+def import_(
+    recordings: Annotated[list[Path], typer.Argument(help="Recording files (.parquet or .csv).")],
+    athlete: Annotated[str, typer.Option("--athlete", help="Athlete id the tests belong to.")],
+) -> None:
+    """Analyse recordings and store them in the catalog (importing twice changes nothing)."""
+    from stepdown.catalog.importer import import_recording
+    from stepdown.paths import recordings_dir
+
+    conn = _open()
+    done = 0
+    for path in recordings:
+        try:
+            res = import_recording(conn, path, athlete, recordings_dir())
+        except InputError as err:
+            before = f" ({done} recording(s) before it were imported)" if done else ""
+            raise InputError(f"{path}: not imported: {str(err).removeprefix(f'{path}: ')}"
+                             f"{before}") from None
+        done += 1
+        if res.created:
+            console.print(f"imported {path} as test {res.test_id}: total {res.total}, "
+                          f"{res.category}", highlight=False)
+        else:
+            console.print(f"already in the catalog: {path} (test {res.test_id})",
+                          highlight=False)
+
+
+@app.command()
+def athletes() -> None:
+    """List the athletes in the catalog with their latest test."""
+    from stepdown.catalog.repo import list_athletes
+
+    table = Table("athlete", "name", "tests", "latest total", "category")
+    table.columns.insert(3, Column("last test (UTC)", no_wrap=True))
+    for a in list_athletes(_open()):
+        last = a.latest
+        table.add_row(a.athlete.id, a.athlete.name, str(len(a.tests)),
+                      last.when_text if last else "–", str(last.total) if last else "–",
+                      last.category if last else "–")
+    console.print(table)
+
+
+@app.command()
+def tests(athlete: Annotated[str, typer.Argument(help="Athlete id.")]) -> None:
+    """List one athlete's tests, oldest first."""
+    from stepdown.catalog.repo import get_athlete, list_tests
+
+    conn = _open()
+    if get_athlete(conn, athlete) is None:
+        raise InputError(f"no athlete {athlete!r} in the catalog")
+    table = Table("test", Column("time (UTC)", no_wrap=True), "leg", "reps", "total",
+                  "Piva", Column("category", no_wrap=True), "pelvic drop °", "knee cm",
+                  caption="Piva: 0-6 subtotal; pelvic drop, knee medial: mean of the reps' peaks")
+    for t in list_tests(conn, athlete):
+        table.add_row(str(t.id), t.when_text, t.test_leg, str(t.n_reps), str(t.total),
+                      str(t.piva_total), t.category,
+                      _fmt(t.mean_measures.get("pelvic_drop_deg")),
+                      _fmt(t.mean_measures.get("knee_medial_cm")))
+    console.print(table)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file: .csv or .parquet.")],
+    athlete: Annotated[list[str] | None, typer.Option(
+        "--athlete", help="Only these athletes (repeatable).")] = None,
+) -> None:
+    """Write one row per rep (measures, items, sources, coach labels) for research."""
+    import pandas as pd
+
+    from stepdown.catalog.repo import export_rows
+
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InputError(f"{out}: export writes .csv or .parquet, not {out.suffix!r}")
+    rows = export_rows(_open(), set(athlete) if athlete else None)
+    frame = pd.DataFrame(rows)
+    if suffix == ".csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_parquet(out, index=False)
+    console.print(f"wrote {len(frame)} reps to {out}", highlight=False)
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name (lower case).")],
+    athlete: Annotated[list[str] | None, typer.Option(
+        "--athlete", help="Athlete this coach may see (repeatable).")] = None,
+    all_athletes: Annotated[bool, typer.Option(
+        "--all-athletes", help="This account sees every athlete.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Create a web app account (password asked twice unless --password-stdin)."""
+    from stepdown.catalog.accounts import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    add_user(_open(), username, password, athletes=list(athlete or []), sees_all=all_athletes)
+    sees = "every athlete" if all_athletes else (", ".join(athlete or []) or "no athlete yet")
+    console.print(f"added user {username}: sees {sees}", highlight=False)
+
+
+@users_app.command("assign")
+def users_assign(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    athlete: Annotated[list[str], typer.Argument(help="Athlete ids to give access to.")],
+) -> None:
+    """Let a coach see more athletes."""
+    from stepdown.catalog.accounts import assign
+
+    assign(_open(), username, athlete)
+    console.print(f"{username} now also sees {', '.join(athlete)}", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts and the athletes each sees."""
+    from stepdown.catalog.accounts import list_users
+
+    table = Table("user", "sees")
+    for u in list_users(_open()):
+        table.add_row(u.username, "every athlete" if u.sees_all else ", ".join(sorted(u.athletes)))
+    console.print(table)
