@@ -333,6 +333,7 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
     if not (pa.types.is_string(sensor_col.type) or pa.types.is_large_string(sensor_col.type)):
         raise RecordingError(f"column sensor has type {sensor_col.type}, expected string",
                              path=str(path))
+    sensor = sensor_col.to_numpy(zero_copy_only=False).astype(object)
     values = {}
     for c in NUMERIC_COLUMNS:
         if c not in arrow.column_names:
@@ -342,15 +343,16 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
             raise RecordingError(f"column {c} has type {col.type}, expected float64 (double)",
                                  path=str(path))
         if c not in MAG_COLUMNS and col.null_count:
-            row = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False))) + 1
-            raise RecordingError(f"missing value in column {c}", path=str(path), row=row)
+            i = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False)))
+            name = sensor[i] if isinstance(sensor[i], str) else None
+            raise RecordingError(f"missing value in column {c}", path=str(path),
+                                 sensor=name, row=i + 1)
         values[c] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     mag_present = None
     if has_mag:
         nulls = np.column_stack([arrow.column(c).is_null().to_numpy(zero_copy_only=False)
                                  for c in MAG_COLUMNS])
         mag_present = ~nulls.all(axis=1)
-    sensor = sensor_col.to_numpy(zero_copy_only=False).astype(object)
     return _Table(sensor, values, mag_present), meta
 
 
@@ -415,8 +417,9 @@ def _parse_floats(cells: tuple[str, ...], column: str, path: str, *,
             try:
                 float(cell)
             except ValueError:
-                raise RecordingError(f"column {column}: {cell!r} is not a number",
-                                     path=path, row=i + 1) from None
+                what = (f"empty cell in column {column}" if not cell.strip()
+                        else f"column {column}: {cell!r} is not a number")
+                raise RecordingError(what, path=path, row=i + 1) from None
         raise
 
 
