@@ -377,7 +377,7 @@ def _csv_bytes(table: _Table) -> bytes:
 def _read_csv(path: Path) -> tuple[_Table, Any]:
     meta = _read_sidecar(path)
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (UnicodeDecodeError, csv.Error) as err:
         raise RecordingError(f"not a readable CSV file (corrupt?): {_first_line(err)}",
@@ -400,12 +400,13 @@ def _read_csv(path: Path) -> tuple[_Table, Any]:
     if has_mag:
         empty = np.column_stack([np.asarray(columns[c], dtype=object) == "" for c in MAG_COLUMNS])
         mag_present = ~empty.all(axis=1) if len(data) else np.zeros(0, bool)
-    values = {c: _parse_floats(columns[c], c, str(path), allow_empty=c in MAG_COLUMNS)
+    sensor = np.asarray(columns["sensor"], dtype=object)
+    values = {c: _parse_floats(columns[c], c, sensor, str(path), allow_empty=c in MAG_COLUMNS)
               for c in NUMERIC_COLUMNS if c in columns}
-    return _Table(np.asarray(columns["sensor"], dtype=object), values, mag_present), meta
+    return _Table(sensor, values, mag_present), meta
 
 
-def _parse_floats(cells: tuple[str, ...], column: str, path: str, *,
+def _parse_floats(cells: tuple[str, ...], column: str, sensor: np.ndarray, path: str, *,
                   allow_empty: bool) -> np.ndarray:
     """Cells -> (R,) float64, exactly (Python's correctly rounded float parsing)."""
     if allow_empty:
@@ -419,7 +420,7 @@ def _parse_floats(cells: tuple[str, ...], column: str, path: str, *,
             except ValueError:
                 what = (f"empty cell in column {column}" if not cell.strip()
                         else f"column {column}: {cell!r} is not a number")
-                raise RecordingError(what, path=path, row=i + 1) from None
+                raise RecordingError(what, path=path, sensor=sensor[i], row=i + 1) from None
         raise
 
 

@@ -201,6 +201,14 @@ def test_rewrites_are_byte_identical(tmp_path: Path, suffix: str) -> None:
         assert sidecar_path(a).read_bytes() == sidecar_path(d).read_bytes()
 
 
+def test_csv_from_a_spreadsheet_with_bom_and_crlf(tmp_path: Path) -> None:
+    rec = make_recording()
+    path = tmp_path / "r.csv"
+    write_recording(rec, path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert_same(rec, read_recording(path))
+
+
 def test_rows_may_interleave_sensors(tmp_path: Path) -> None:
     """A file sorted by time across sensors (as a logger writes it) reads the same."""
     rec = make_recording()
@@ -359,14 +367,15 @@ def test_csv_cell_that_is_not_a_number(tmp_path: Path) -> None:
     df["az"] = df["az"].astype(object)
     df.loc[n_pelvis + 9, "az"] = "9.81 m/s2"
     path = write_raw(df, meta, tmp_path / "r.csv")
-    refused(path, "r.csv", f"row {n_pelvis + 10}", "column az: '9.81 m/s2' is not a number")
+    refused(path, "r.csv", f"sensor thigh_left, row {n_pelvis + 10}",
+            "column az: '9.81 m/s2' is not a number")
 
 
 def test_csv_empty_cell(tmp_path: Path) -> None:
     df, meta, _ = base()
     df.loc[2, "gy"] = np.nan  # pandas writes an empty cell
     path = write_raw(df, meta, tmp_path / "r.csv")
-    refused(path, "r.csv", "row 3", "empty cell in column gy")
+    refused(path, "r.csv", "sensor pelvis, row 3", "empty cell in column gy")
 
 
 def test_frame_column_types() -> None:
