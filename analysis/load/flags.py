@@ -53,6 +53,9 @@ class FlagRules:
     stepdown_worsening: bool = True
 
 
+DEFAULT_RULES = FlagRules()
+
+
 def rules_from_toml(path: Path) -> FlagRules:
     """Read clinic thresholds from a TOML file; keys not given keep their defaults.
 
@@ -84,7 +87,7 @@ def rules_from_toml(path: Path) -> FlagRules:
 FLAG_COLUMNS = ("athlete_id", "date", "flag", "value", "threshold", "reason")
 
 
-def load_flags(metrics: pd.DataFrame, rules: FlagRules = FlagRules(),
+def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
                stepdown: pd.DataFrame | None = None) -> pd.DataFrame:
     """All flags raised on all athlete-days of ``metrics``.
 
