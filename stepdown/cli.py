@@ -27,6 +27,7 @@ err_console = Console(stderr=True)
 def _register_commands() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
     from stepdown.commands import simulate  # noqa: F401
+    from stepdown.commands import load  # noqa: F401
     from stepdown.commands import catalog  # noqa: F401
     from stepdown.commands import info  # noqa: F401
     from stepdown.commands import live  # noqa: F401

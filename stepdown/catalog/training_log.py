@@ -13,9 +13,13 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterable
 
-from analysis.load.entries import LoadEntry, validate_entry
+import pandas as pd
+
+from analysis.load.entries import LoadEntry, entries_frame, validate_entry
+from analysis.load.flags import DEFAULT_RULES, FlagRules
+from analysis.load.panel import LoadPanel, load_panel
 from stepdown.catalog.db import CatalogError, now_utc, transaction
-from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
+from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete, list_tests
 
 _COLUMNS = ("athlete_id", "date", "activity", "duration_s", "distance_m", "sets", "reps",
             "load_kg", "rpe", "pain_nrs", "season_start", "notes")
@@ -99,3 +103,32 @@ def logged_athletes(conn: sqlite3.Connection) -> list[str]:
     """Ids of the athletes with at least one training-log entry."""
     return [r[0] for r in conn.execute(
         "SELECT DISTINCT athlete_id FROM training_log ORDER BY athlete_id")]
+
+
+def stepdown_results(conn: sqlite3.Connection, athlete_id: str) -> pd.DataFrame:
+    """The athlete's step-down tests as ``athlete_id``, ``date``, ``total``, ``category``.
+
+    ``date`` is the date part of the test's start (UTC, from the recording) or,
+    without one, of its import time: the local date may differ by one day.
+    """
+    tests = list_tests(conn, athlete_id)
+    return pd.DataFrame({
+        "athlete_id": [t.athlete_id for t in tests],
+        "date": pd.to_datetime([t.when[:10] for t in tests]).astype("datetime64[ns]"),
+        "total": [t.total for t in tests],
+        "category": [t.category for t in tests],
+    })
+
+
+def load_panel_for(conn: sqlite3.Connection, athlete_id: str, *, as_of: dt.date | None = None,
+                   days: int | None = 90, rules: FlagRules = DEFAULT_RULES) -> LoadPanel:
+    """The coach web app's load panel of one athlete, from the catalog.
+
+    See :func:`analysis.load.panel.load_panel`; raises :class:`CatalogError`
+    when the athlete has no training-log entry.
+    """
+    entries = list_entries(conn, athlete_id, until=as_of)
+    if not entries:
+        raise CatalogError(f"no training-log entries for athlete {athlete_id!r}")
+    return load_panel(entries_frame(entries), athlete_id, as_of=as_of, days=days, rules=rules,
+                      stepdown=stepdown_results(conn, athlete_id))
