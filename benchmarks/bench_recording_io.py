@@ -1,0 +1,57 @@
+"""Recording files: write and read (with full validation) time and file size.
+
+Two sizes: a typical test (8 sensors at 100 Hz for 60 s, 48 k rows) and a long
+session (8 sensors at 200 Hz for 10 min, 960 k rows), as Parquet and as CSV.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sensor_io.recording import PLACEMENTS, Recording, SensorStream
+from sensor_io.recording_io import read_recording, write_recording
+
+G = 9.81
+
+
+def synthetic_recording(rate_hz: float, duration_s: float, seed: int = 0) -> Recording:
+    """All 8 placements swaying slowly: |a| ≈ g, |ω| up to ~2 rad/s, µT magnetometer."""
+    rng = np.random.default_rng(seed)
+    streams = {}
+    for i, p in enumerate(PLACEMENTS):
+        t = i * 1e-3 + np.arange(int(rate_hz * duration_s)) / rate_hz
+        theta = 0.3 * np.sin(2 * np.pi * t)
+        acc = G * np.column_stack([np.zeros_like(t), np.sin(theta), np.cos(theta)])
+        gyr = np.column_stack([0.6 * np.pi * np.cos(2 * np.pi * t), np.zeros_like(t),
+                               np.zeros_like(t)])
+        mag = np.array([20.0, 0.0, -40.0]) + rng.normal(0, 0.5, (len(t), 3))
+        streams[p] = SensorStream(t, acc + rng.normal(0, 0.02, acc.shape),
+                                  gyr + rng.normal(0, 0.01, gyr.shape), mag)
+    return Recording(streams=streams, test_leg="left", pain_nrs=[0, 1, 0, 0, 2])
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def run() -> None:
+    cases = (("typical test 8×100 Hz×60 s", 100.0, 60.0),
+             ("long session 8×200 Hz×600 s", 200.0, 600.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, rate, duration in cases:
+            rec = synthetic_recording(rate, duration)
+            rows = sum(len(s) for s in rec.streams.values())
+            print(f"{label}: {rows} rows")
+            for suffix in (".parquet", ".csv"):
+                path = Path(tmp) / f"r{suffix}"
+                w = _timed(lambda p=path, r=rec: write_recording(r, p))
+                r = _timed(lambda p=path: read_recording(p))
+                size_mb = path.stat().st_size / 1e6
+                print(f"  {suffix:8s} write {w:6.2f} s  read+validate {r:6.2f} s  "
+                      f"{size_mb:7.2f} MB  ({rows / r / 1e6:.2f} M rows/s read)")
