@@ -68,3 +68,16 @@ def test_schema_refuses_out_of_range_values_written_around_the_api(conn):
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute("INSERT INTO training_log (athlete_id, date, activity, rpe, created_at)"
                      " VALUES ('x', '2026-01-01', 'run', 14, 'now')")
+
+
+def test_load_panel_from_the_catalog(conn):
+    from stepdown.catalog.training_log import load_panel_for
+
+    add_entries(conn, [LoadEntry("a-1", D + dt.timedelta(i), "run", duration_s=1800.0, rpe=4)
+                       for i in range(3)])
+    panel = load_panel_for(conn, "a-1", as_of=D + dt.timedelta(4))
+    assert panel.dates[0] == D.isoformat() and len(panel.dates) == 5
+    assert panel.daily_load == [120.0, 120.0, 120.0, None, None]
+    assert panel.stepdown == []
+    with pytest.raises(CatalogError, match="no training-log entries for athlete 'zz'"):
+        load_panel_for(conn, "zz")
