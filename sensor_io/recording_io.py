@@ -450,8 +450,11 @@ def _parse_json(text: str, path: str, what: str) -> Any:
 
 
 def _json_text(meta: dict[str, Any], indent: int | None = None) -> str:
-    text = json.dumps(meta, indent=indent, ensure_ascii=False, allow_nan=False,
-                      default=_json_default)
+    try:
+        text = json.dumps(meta, indent=indent, ensure_ascii=False, allow_nan=False,
+                          default=_json_default)
+    except (TypeError, ValueError) as err:
+        raise RecordingError(f"metadata cannot be written as JSON: {err}") from None
     return text + "\n" if indent is not None else text
 
 

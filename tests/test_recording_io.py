@@ -261,6 +261,26 @@ def test_invalid_recording_is_not_written_unless_asked(tmp_path: Path) -> None:
     assert pq.read_table(path).num_rows == len(rec.streams["pelvis"])
 
 
+@pytest.mark.parametrize("extra, expected", [
+    ({"gain": float("nan")}, "Out of range float values are not JSON compliant"),
+    ({"when": object()}, "is not JSON"),
+])
+def test_metadata_that_is_not_json_is_refused_on_write(tmp_path: Path, extra: dict,
+                                                       expected: str) -> None:
+    path = tmp_path / "r.parquet"
+    with pytest.raises(RecordingError, match=expected):
+        write_recording(make_recording(extra=extra), path)
+    assert not path.exists()
+
+
+def test_numpy_numbers_in_metadata_are_written_as_json(tmp_path: Path) -> None:
+    rec = make_recording(sensors_meta={"pelvis": {"rate_hz": np.float64(100.0)}},
+                         pain_nrs=np.int64(2))
+    write_recording(rec, tmp_path / "r.csv")
+    back = read_recording(tmp_path / "r.csv")
+    assert back.sensors_meta == {"pelvis": {"rate_hz": 100.0}} and back.pain_nrs == 2
+
+
 QMT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qmt_full_body" \
     / "full_body_example_data.mat"
 
