@@ -1,0 +1,321 @@
+"""Streaming several BLE IMUs at once through bleak, into a recorder.
+
+Flow per sensor: connect (one sensor at a time: BLE stacks handle concurrent connection
+set-up badly), subscribe, send the vendor's start commands; then all sensors stream
+concurrently.  Notification callbacks only stamp the arrival time and enqueue the raw
+bytes; one decode task journals the raw bytes, decodes them
+(:mod:`sensor_io.protocols`), puts samples on the common clock (:mod:`sensor_io.clock`),
+marks gaps explicitly and hands the samples to the sink.  A supervisor per sensor
+reconnects after a drop with exponential backoff (re-scan, new client through
+``bleak_retry_connector.establish_connection``, resubscribe, restart streams).
+
+Common clock: s since the session started, from the host clock ``clock()`` (default
+``time.monotonic``; the emulated world's clock in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakError
+from bleak_retry_connector import establish_connection
+
+from sensor_io.clock import DeviceClock, HostRateClock
+from sensor_io.errors import InputError
+from sensor_io.protocols import profile_for
+from sensor_io.protocols.common import Decoder, DeviceProfile
+
+GAP_FACTOR = 1.5  # a spacing above 1.5 sample periods is a gap
+
+
+class SampleSink(Protocol):
+    """Where streamed data goes (:class:`sensor_io.recorder.Recorder` fits)."""
+
+    def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None: ...
+    def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray,
+                    gyr: np.ndarray) -> int: ...
+    def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None: ...
+    def add_event(self, what: str, t: float, **fields: Any) -> None: ...
+    def update_sensor_meta(self, sensor: str, **fields: Any) -> None: ...
+
+
+@dataclass
+class FoundDevice:
+    address: str
+    name: str | None
+    model: str | None
+    rssi: int
+
+
+async def scan(timeout_s: float = 5.0, *, backend: type | None = None) -> list[FoundDevice]:
+    """IMUs advertising nearby, strongest signal first (model None if not recognised)."""
+    kw: dict[str, Any] = {"backend": backend} if backend else {}
+    found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **kw)
+    out = []
+    for dev, adv in found.values():
+        prof = profile_for(adv.service_uuids, adv.local_name or dev.name)
+        out.append(FoundDevice(dev.address, adv.local_name or dev.name,
+                               prof.model if prof else None, adv.rssi))
+    return sorted(out, key=lambda d: (d.model is None, -d.rssi))
+
+
+@dataclass
+class SensorSpec:
+    """A sensor to stream: its placement, address, wanted rate (Hz) and, if known, the
+    protocol profile (else found from its advertisement)."""
+
+    placement: str
+    address: str
+    rate_hz: float = 100.0
+    profile: DeviceProfile | None = None
+
+
+@dataclass
+class SensorStatus:
+    """Live figures of one sensor, for the status display."""
+
+    placement: str
+    address: str
+    model: str = "?"
+    state: str = "waiting"  # waiting, connecting, streaming, reconnecting, stopped, failed
+    rate_hz: float = 0.0  # configured
+    samples: int = 0
+    gaps: int = 0
+    reconnects: int = 0
+    bad_packets: int = 0
+    battery_v: float | None = None
+    last_t: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class _Link:
+    spec: SensorSpec
+    status: SensorStatus
+    profile: DeviceProfile | None = None
+    rate_hz: float = 0.0
+    client: BleakClient | None = None
+    decoder: Decoder | None = None
+    device_clock: DeviceClock = field(default_factory=DeviceClock)
+    host_clock: HostRateClock | None = None
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    last_raw: bytes = b""
+    gap_reason: str | None = None
+    closing: bool = False
+
+
+class StreamingSession:
+    """Streams ``specs`` into ``sink`` until asked to stop.
+
+    >>> session = StreamingSession(specs, recorder)
+    >>> await session.connect_all()        # one at a time; InputError names a failure
+    >>> await session.run(stop_event)      # decode + supervise until stop_event is set
+    """
+
+    def __init__(
+        self, specs: list[SensorSpec], sink: SampleSink, *,
+        scanner_backend: type | None = None, client_backend: type | None = None,
+        clock: Callable[[], float] = time.monotonic, connect_attempts: int = 3,
+        scan_timeout_s: float = 10.0, backoff_s: tuple[float, float] = (0.5, 8.0),
+        on_samples: Callable[[str], None] | None = None,
+    ) -> None:
+        placements = [s.placement for s in specs]
+        if len(set(placements)) != len(placements):
+            raise InputError(f"a placement is given twice: {placements}")
+        self.sink = sink
+        self._scanner_kw = {"backend": scanner_backend} if scanner_backend else {}
+        self._client_kw = {"backend": client_backend} if client_backend else {}
+        self._clock = clock
+        self._t0: float | None = None
+        self.connect_attempts = connect_attempts
+        self.scan_timeout_s = scan_timeout_s
+        self.backoff_s = backoff_s
+        self.on_samples = on_samples
+        self.links = {s.placement: _Link(s, SensorStatus(s.placement, s.address)) for s in specs}
+        self._queue: asyncio.Queue[tuple[_Link, str, float, bytes]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def status(self) -> dict[str, SensorStatus]:
+        return {p: link.status for p, link in self.links.items()}
+
+    def now(self) -> float:
+        """Seconds on the common clock (since the session started)."""
+        if self._t0 is None:
+            self._t0 = self._clock()
+        return self._clock() - self._t0
+
+    # -- connecting ----------------------------------------------------------------------
+    async def connect_all(self) -> None:
+        """Connect and start every sensor, one at a time.  Raises InputError naming the
+        sensor that could not be reached (the ones already connected are closed)."""
+        self.now()
+        for link in self.links.values():
+            try:
+                await self._connect(link, attempts=self.connect_attempts)
+            except (BleakError, TimeoutError, InputError) as err:
+                link.status.state, link.status.error = "failed", str(err)
+                await self.close()
+                raise InputError(f"{link.spec.placement} sensor {link.spec.address}: "
+                                 f"could not connect ({_one_line(err)})") from None
+
+    async def _connect(self, link: _Link, attempts: int) -> None:
+        link.status.state = "connecting"
+        device = await BleakScanner.find_device_by_address(
+            link.spec.address, timeout=self.scan_timeout_s, **self._scanner_kw)
+        if device is None:
+            raise InputError(f"not found within {self.scan_timeout_s:g} s")
+        if link.profile is None:
+            link.profile = link.spec.profile or self._profile_from_scan(link, device)
+            link.rate_hz = link.profile.pick_rate(link.spec.rate_hz)
+            link.status.model, link.status.rate_hz = link.profile.model, link.rate_hz
+            if not link.profile.timed:
+                link.host_clock = HostRateClock(link.rate_hz)
+            self.sink.update_sensor_meta(link.spec.placement, model=link.profile.model,
+                                         address=link.spec.address, rate_hz=link.rate_hz)
+        link.lost.clear()
+        client = await establish_connection(
+            BleakClient, device, link.spec.placement,
+            disconnected_callback=lambda _c, link=link: self._on_disconnect(link),
+            max_attempts=attempts, use_services_cache=False, **self._client_kw)
+        link.client = client
+        link.decoder = link.profile.decoder(link.rate_hz)
+        link.last_raw = b""
+        if link.host_clock is not None:
+            link.host_clock.restart()
+        for uuid in link.profile.notify_uuids:
+            await client.start_notify(uuid, lambda ch, data, link=link: self._enqueue(link, ch,
+                                                                                     data))
+        for cmd in link.profile.start(link.rate_hz):
+            await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
+        link.status.state = "streaming"
+
+    def _profile_from_scan(self, link: _Link, device: Any) -> DeviceProfile:
+        prof = profile_for([], device.name)
+        if prof is None:
+            raise InputError(f"device {device.name!r} is not a supported IMU")
+        return prof
+
+    # -- streaming -----------------------------------------------------------------------
+    def _enqueue(self, link: _Link, char: Any, data: bytearray) -> None:
+        """Notification callback: stamp and enqueue, nothing else."""
+        self._queue.put_nowait((link, char.uuid, self.now(), bytes(data)))
+
+    def _on_disconnect(self, link: _Link) -> None:
+        if link.closing:
+            return
+        link.client = None
+        link.status.state = "reconnecting"
+        link.gap_reason = "disconnected"
+        link.lost.set()
+        self.sink.add_event("disconnected", self.now(), sensor=link.spec.placement)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Decode and supervise until ``stop`` is set, then stop every sensor cleanly."""
+        self._tasks = [asyncio.create_task(self._decode_loop())]
+        self._tasks += [asyncio.create_task(self._supervise(link)) for link in self.links.values()]
+        try:
+            await stop.wait()
+        finally:
+            await self.close()
+
+    async def _decode_loop(self) -> None:
+        while True:
+            item = await self._queue.get()
+            self._process(*item)
+            while not self._queue.empty():
+                self._process(*self._queue.get_nowait())
+
+    def drain(self) -> None:
+        """Decode everything already received (called when stopping)."""
+        while not self._queue.empty():
+            self._process(*self._queue.get_nowait())
+
+    def _process(self, link: _Link, uuid: str, t_arrival: float, data: bytes) -> None:
+        placement = link.spec.placement
+        self.sink.add_raw(placement, uuid, t_arrival, data)
+        if link.decoder is None or link.profile is None:
+            return
+        if not link.profile.timed and data == link.last_raw:
+            return  # a repeated notification: no timestamps to tell, identical bytes do
+        link.last_raw = data
+        s = link.decoder.feed(uuid, data)
+        st = link.status
+        st.bad_packets = link.decoder.stats.bad_packets
+        battery = getattr(link.decoder, "battery_v", None)
+        if battery is not None and battery != st.battery_v:
+            st.battery_v = battery
+            self.sink.update_sensor_meta(placement, battery_v=battery)
+        if not len(s):
+            return
+        if s.t_device_s is not None:
+            t = link.device_clock.to_host(s.t_device_s, t_arrival)
+            if st.last_t is not None and t[0] - st.last_t > GAP_FACTOR / link.rate_hz:
+                self._gap(link, st.last_t, t[0])
+        else:
+            assert link.host_clock is not None
+            t, gap = link.host_clock.to_host(len(s), t_arrival)
+            if gap is not None:
+                self._gap(link, gap.start_s, gap.end_s)
+        kept = self.sink.add_samples(placement, t, s.acc, s.gyr)
+        st.samples += kept
+        if kept:
+            st.last_t = float(max(t[-1], st.last_t or -np.inf))
+            if self.on_samples is not None:
+                self.on_samples(placement)
+
+    def _gap(self, link: _Link, start: float, end: float) -> None:
+        link.status.gaps += 1
+        self.sink.add_gap(link.spec.placement, start, end, link.gap_reason or "missing samples")
+        link.gap_reason = None
+
+    async def _supervise(self, link: _Link) -> None:
+        """Reconnect ``link`` whenever it drops, with exponential backoff."""
+        while True:
+            await link.lost.wait()
+            delay = self.backoff_s[0]
+            while True:
+                try:
+                    await self._connect(link, attempts=1)
+                    link.status.reconnects += 1
+                    self.sink.add_event("reconnected", self.now(), sensor=link.spec.placement)
+                    break
+                except (BleakError, TimeoutError, InputError) as err:
+                    link.status.state, link.status.error = "reconnecting", _one_line(err)
+                    await asyncio.sleep(delay)
+                    delay = min(2 * delay, self.backoff_s[1])
+
+    async def close(self) -> None:
+        """Stop streams (vendor stop commands), unsubscribe, disconnect, decode the rest."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for link in self.links.values():
+            link.closing = True
+            client, link.client = link.client, None
+            if client is None or not client.is_connected or link.profile is None:
+                link.status.state = "stopped" if link.status.state != "failed" else "failed"
+                continue
+            try:
+                for cmd in link.profile.stop():
+                    await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
+                for uuid in link.profile.notify_uuids:
+                    await client.stop_notify(uuid)
+            except BleakError:
+                pass
+            finally:
+                await client.disconnect()
+            link.status.state = "stopped"
+        self.drain()
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

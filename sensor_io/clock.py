@@ -1,0 +1,116 @@
+"""Per-sensor clock models: put every sample on the host's common clock (s).
+
+Two cases, as the protocols differ:
+
+- :class:`DeviceClock` for protocols with device timestamps (Movesense, Polar): host time
+  = device time + offset.  The offset follows the *least-latency* packet (arrival minus
+  device time of its last sample: latency only ever adds), relaxes upward by at most
+  ``drift_ppm`` so a slow device clock is followed, and moves down by slewing (at most
+  ``slew`` s per s) so that mapped times never run backwards.
+- :class:`HostRateClock` for protocols without timestamps (WitMotion): samples are
+  counted and spaced 1/rate apart from an anchor set by the least-latency arrival; the
+  rate is fitted to the arrivals (within ±2 % of nominal) and re-anchored on each change
+  so times stay monotonic.  An arrival later than predicted by more than ``gap_s`` starts
+  a new segment and reports the gap explicitly (never interpolated).  A single dropped
+  notification inside BLE jitter cannot be seen without timestamps: it shifts later
+  samples by one period until the rate fit absorbs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Gap:
+    """Samples missing between start_s and end_s (host clock, s)."""
+
+    start_s: float
+    end_s: float
+
+
+class DeviceClock:
+    """Maps device timestamps (s) to host time (s)."""
+
+    def __init__(self, drift_ppm: float = 200.0, slew: float = 0.05) -> None:
+        self.drift = drift_ppm * 1e-6
+        self.slew = slew
+        self.offset: float | None = None  # current host - device, s
+        self._target = 0.0
+        self._last_dev = 0.0
+
+    def to_host(self, t_device: np.ndarray, arrival_s: float) -> np.ndarray:
+        """Host times (N,) s of samples with device times t_device (N,) s that arrived
+        (in one packet) at host time arrival_s."""
+        t_device = np.asarray(t_device, dtype=float)
+        if not len(t_device):
+            return t_device
+        cand = arrival_s - t_device[-1]
+        if self.offset is None:
+            self.offset = self._target = cand
+            self._last_dev = t_device[0]
+        dt = max(0.0, t_device[-1] - self._last_dev)
+        self._target = min(self._target + self.drift * dt, cand)
+        if self._target >= self.offset:
+            offsets = np.full(len(t_device), self._target)
+        else:  # slew down: never faster than `slew` s per s of device time
+            elapsed = np.maximum(t_device - self._last_dev, 0.0)
+            offsets = np.maximum(self._target, self.offset - self.slew * elapsed)
+        self.offset = float(offsets[-1])
+        self._last_dev = float(t_device[-1])
+        return t_device + offsets
+
+
+class HostRateClock:
+    """Times untimed samples from their arrival times and a fitted rate."""
+
+    def __init__(self, rate_hz: float, gap_s: float | None = None) -> None:
+        self.nominal = rate_hz
+        self.rate = rate_hz
+        self.gap_s = gap_s if gap_s is not None else max(5.0 / rate_hz, 0.15)
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget the segment (after a reconnect): the next arrival anchors anew."""
+        self._anchor_t: float | None = None
+        self._anchor_k = 0
+        self._k = 0  # samples in this segment
+        self._first_arrival = 0.0
+        self.last_t: float | None = getattr(self, "last_t", None)
+
+    def to_host(self, n: int, arrival_s: float) -> tuple[np.ndarray, Gap | None]:
+        """Host times (n,) s for n samples that arrived at arrival_s, and the gap that
+        precedes them if one was detected."""
+        gap = None
+        if n == 0:
+            return np.zeros(0), None
+        if self._anchor_t is not None:
+            predicted_last = self._anchor_t + (self._k + n - 1 - self._anchor_k) / self.rate
+            if arrival_s - predicted_last > self.gap_s:
+                self.restart()
+        if self._anchor_t is None:
+            start = arrival_s - (n - 1) / self.rate
+            if self.last_t is not None:
+                start = max(start, self.last_t + 1.0 / self.rate)
+                gap = Gap(self.last_t, start)
+            self._anchor_t, self._anchor_k, self._first_arrival = start, 0, arrival_s
+        else:
+            self._refit(n, arrival_s)
+        idx = self._k + np.arange(n)
+        t = self._anchor_t + (idx - self._anchor_k) / self.rate
+        self._k += n
+        self.last_t = float(t[-1])
+        return t, gap
+
+    def _refit(self, n: int, arrival_s: float) -> None:
+        span = arrival_s - self._first_arrival
+        if span < 2.0:
+            return
+        # samples 0..k+n-1 arrived over `span`; fit, bounded to ±2 % of nominal
+        rate = float(np.clip((self._k + n - 1) / span, 0.98 * self.nominal, 1.02 * self.nominal))
+        if abs(rate - self.rate) > 1e-4 * self.nominal:  # re-anchor: times stay monotonic
+            last = self._anchor_t + (self._k - 1 - self._anchor_k) / self.rate
+            self.rate = rate
+            self._anchor_t, self._anchor_k = last, self._k - 1
