@@ -192,3 +192,9 @@ def test_published_example_same_rolling_ratio_different_ewma_ratios():
     assert round(1000 / 700, 2) == 1.43
     assert results["front"] < results["even"] < results["back"]
     assert results["back"] - results["front"] > 0.3
+
+
+def test_an_empty_log_gives_empty_tables_not_errors():
+    daily = daily_load(entries_frame([]))
+    m = load_metrics(daily)
+    assert len(daily) == 0 and len(m) == 0 and "acwr_ewma" in m.columns
