@@ -72,10 +72,7 @@ _ATHLETE_FIELDS = tuple(f.name for f in fields(Athlete))
 def read_recording(path: str | os.PathLike[str]) -> Recording:
     """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise RecordingError(f"unsupported file type {path.suffix!r} "
-                             f"(expected {' or '.join(SUFFIXES)})", path=str(path))
+    suffix = _suffix(path)
     if not path.is_file():
         raise RecordingError("no such file", path=str(path))
     table, meta = _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
@@ -91,10 +88,7 @@ def write_recording(rec: Recording, path: str | os.PathLike[str], *,
     data that must not be lost even though it breaks the contract.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise RecordingError(f"unsupported file type {path.suffix!r} "
-                             f"(expected {' or '.join(SUFFIXES)})", path=str(path))
+    suffix = _suffix(path)
     if validate:
         check_recording(rec, path=str(path))
     meta = metadata_to_dict(rec)
@@ -439,6 +433,15 @@ def _read_sidecar(csv_path: Path) -> Any:
 
 
 # --- small helpers -----------------------------------------------------------------------
+
+
+def _suffix(path: Path) -> str:
+    """The file type, .parquet or .csv; anything else is refused."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise RecordingError(f"unsupported file type {path.suffix!r} "
+                             f"(expected {' or '.join(SUFFIXES)})", path=str(path))
+    return suffix
 
 
 def _parse_json(text: str, path: str, what: str) -> Any:
