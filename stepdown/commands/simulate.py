@@ -1,1 +1,120 @@
-"""`stepdown simulate`: write a simulated step-down recording (filled in by the simulator work)."""
+"""`stepdown simulate OUT`: write a simulated step-down recording and its ground truth.
+
+The recording goes to ``OUT`` (``.parquet``, or ``.csv`` + ``.json`` sidecar),
+the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.simulation`).
+Options map one to one onto :class:`sensor_io.simulator.SimConfig`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sensor_io.errors import InputError
+from sensor_io.recording_io import SUFFIXES, write_recording
+from sensor_io.sim.scenario import PROFILES
+from sensor_io.simulator import SEGMENT_CHOICES, SimConfig, simulate
+from stepdown.cli import app
+from stepdown.simulation import plot_recording, truth_document, truth_path, write_truth
+
+HEIGHT_RANGE_M = (1.40, 2.10)
+STEP_HEIGHT_RANGE_M = (0.10, 0.30)
+MAX_REPS = 20
+
+
+def parse_sensors(text: str) -> tuple[str, ...]:
+    """``"pelvis,thigh,shank"`` -> segment names; refuses unknown names and a
+    set without the minimum pelvis + thigh."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in SEGMENT_CHOICES]
+    if unknown:
+        raise InputError(f"--sensors: unknown sensor {unknown[0]!r}; "
+                         f"choose from {','.join(SEGMENT_CHOICES)}")
+    missing = [n for n in ("pelvis", "thigh") if n not in names]
+    if missing:
+        raise InputError(f"--sensors: {' and '.join(missing)} missing; the minimum set is "
+                         "pelvis,thigh")
+    return names
+
+
+def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
+               profile: str = "medium", reps: int = 5, height: float | None = None,
+               step_height: float | None = None, ideal: bool = False) -> SimConfig:
+    """Check the command's options and turn them into a SimConfig (units: m)."""
+    leg = leg.lower()
+    if leg not in ("left", "right"):
+        raise InputError(f"--leg must be left or right, not {leg!r}")
+    profile = profile.lower()
+    if profile not in PROFILES:
+        raise InputError(f"--profile must be one of {', '.join(PROFILES)}, not {profile!r}")
+    if not 1 <= reps <= MAX_REPS:
+        raise InputError(f"--reps must be from 1 to {MAX_REPS}, not {reps}")
+    for flag, value, (lo, hi) in (("--height", height, HEIGHT_RANGE_M),
+                                  ("--step-height", step_height, STEP_HEIGHT_RANGE_M)):
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"{flag} {value:g} is outside {lo:g}-{hi:g} m (give metres)")
+    return SimConfig(seed=seed, test_leg=leg, sensors=parse_sensors(sensors), profile=profile,
+                     n_reps=reps, height_m=height, step_height_m=step_height,
+                     ideal_sensors=ideal)
+
+
+def check_output(out: Path, force: bool) -> None:
+    """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
+    if out.suffix.lower() not in SUFFIXES:
+        raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
+    if not out.parent.is_dir():
+        raise InputError(f"{out}: folder {out.parent} does not exist")
+    if not force:
+        for p in (out, truth_path(out)):
+            if p.exists():
+                raise InputError(f"{p} already exists; use --force to overwrite it")
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Argument(help="Recording to write: OUT.parquet or OUT.csv.")],
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same test.")] = 0,
+    leg: Annotated[str, typer.Option(help="Test leg: left or right.")] = "left",
+    sensors: Annotated[str, typer.Option(
+        help="Comma-separated: pelvis,thigh,shank,trunk,wrist (pelvis,thigh required).")
+    ] = "pelvis,thigh",
+    profile: Annotated[str, typer.Option(help="Movement quality: good, medium or poor.")
+                       ] = "medium",
+    reps: Annotated[int, typer.Option(help="Number of full reps.")] = 5,
+    height: Annotated[float | None, typer.Option(
+        help="Athlete height in m (default: drawn from the seed).")] = None,
+    step_height: Annotated[float | None, typer.Option(
+        help="Step height in m (default: drawn, 0.15-0.25).")] = None,
+    ideal: Annotated[bool, typer.Option(
+        "--ideal", help="Perfect sensors: no noise, bias, gaps, jitter or soft tissue.")
+    ] = False,
+    plot: Annotated[Path | None, typer.Option(
+        help="Also write a PNG of the signals with the reps shaded.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
+    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal)
+    check_output(out, force)
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise InputError(f"--plot {plot}: the figure must end in .png")
+    sim = simulate(cfg)
+    doc = truth_document(sim, cfg)
+    write_recording(sim.recording, out)
+    truth_file = write_truth(doc, out)
+    console = Console()
+    rec = sim.recording
+    sensors_text = ", ".join(f"{n} {rec.streams[n].rate_hz:.0f} Hz" for n in rec.placements)
+    console.print(f"wrote [bold]{out}[/] ({rec.duration_s:.1f} s; {sensors_text})",
+                  highlight=False)
+    test = doc["test"]
+    console.print(f"wrote [bold]{truth_file}[/] ({len(doc['reps'])} reps; truth: "
+                  f"{test['category']}, total {test['total']}, items "
+                  + " ".join(f"{k}={v}" for k, v in test["items"].items()) + ")",
+                  highlight=False)
+    if plot is not None:
+        plot_recording(rec, doc, plot)
+        console.print(f"wrote [bold]{plot}[/]", highlight=False)
+
