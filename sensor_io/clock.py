@@ -78,6 +78,7 @@ class HostRateClock:
         self._anchor_k = 0
         self._k = 0  # samples in this segment
         self._first_arrival = 0.0
+        self._first_idx = 0
         self.last_t: float | None = getattr(self, "last_t", None)
 
     def to_host(self, n: int, arrival_s: float) -> tuple[np.ndarray, Gap | None]:
@@ -96,6 +97,7 @@ class HostRateClock:
                 start = max(start, self.last_t + 1.0 / self.rate)
                 gap = Gap(self.last_t, start)
             self._anchor_t, self._anchor_k, self._first_arrival = start, 0, arrival_s
+            self._first_idx = n - 1
         else:
             self._refit(n, arrival_s)
         idx = self._k + np.arange(n)
@@ -108,8 +110,8 @@ class HostRateClock:
         span = arrival_s - self._first_arrival
         if span < 2.0:
             return
-        # samples 0..k+n-1 arrived over `span`; fit, bounded to ±2 % of nominal
-        rate = float(np.clip((self._k + n - 1) / span, 0.98 * self.nominal, 1.02 * self.nominal))
+        # samples first_idx..k+n-1 arrived over `span`; fit, bounded to ±2 % of nominal
+        rate = float(np.clip((self._k + n - 1 - self._first_idx) / span, 0.98 * self.nominal, 1.02 * self.nominal))
         if abs(rate - self.rate) > 1e-4 * self.nominal:  # re-anchor: times stay monotonic
             last = self._anchor_t + (self._k - 1 - self._anchor_k) / self.rate
             self.rate = rate

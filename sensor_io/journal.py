@@ -80,6 +80,7 @@ class JournalWriter:
     def __init__(self, path: str | Path, sync_interval_s: float = 0.5) -> None:
         self.path = Path(path)
         self.sync_interval_s = sync_interval_s
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists() or self.path.stat().st_size == 0
         if not new:
             with open(self.path, "rb") as f:

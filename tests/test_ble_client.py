@@ -1,0 +1,175 @@
+"""Streaming through bleak's own API against emulated vendor peripherals, with faults."""
+
+import asyncio
+
+import numpy as np
+import pytest
+from bleak import BleakClient, BleakScanner
+
+from sensor_io.ble_client import SensorSpec, StreamingSession, scan
+from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, Faults, gravity_signal
+from sensor_io.errors import InputError
+from sensor_io.protocols import movesense, polar, witmotion
+from sensor_io.recorder import Recorder, recording_from_journal
+
+SPEED = 8.0
+ADDR = {"movesense": "EE:00:00:00:00:01", "polar": "EE:00:00:00:00:02",
+        "witmotion": "EE:00:00:00:00:03"}
+PROFILE = {"movesense": movesense.PROFILE, "polar": polar.PROFILE, "witmotion": witmotion.PROFILE}
+
+
+def make_world(**faults):
+    world = EmulatedWorld(speed=SPEED)
+    for vendor, addr in ADDR.items():
+        world.add(EmulatedPeripheral(addr, PROFILE[vendor], gravity_signal(),
+                                     faults=faults.get(vendor, Faults())))
+    return world
+
+
+async def stream(world, specs, tmp_path, seconds, **kw):
+    """Stream for `seconds` of loop time; returns (session, recorder)."""
+    sb, cb = world.backends()
+    rec = Recorder(tmp_path / "live.sdj", test_leg="left")
+    session = StreamingSession(specs, rec, scanner_backend=sb, client_backend=cb,
+                               clock=world.now, backoff_s=(0.05, 0.2), **kw)
+    await session.connect_all()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, stop.set)
+    await session.run(stop)
+    rec.close()
+    return session, rec
+
+
+def world_time(session):
+    return session._t0  # common clock + this = the emulated world's clock
+
+
+def test_scan_lists_models_and_signal_strength():
+    world = make_world()
+    world.get(ADDR["polar"]).rssi = -40
+    sb, _ = world.backends()
+    found = asyncio.run(scan(0.2, backend=sb))
+    assert [d.model for d in found] == ["Polar Verity Sense", "Movesense", "WitMotion BWT901BLE"]
+    assert found[0].rssi == -40 and found[0].address == ADDR["polar"]
+
+
+def test_emulated_backend_speaks_through_plain_bleak():
+    world = make_world()
+    sb, cb = world.backends()
+
+    async def run():
+        dev = await BleakScanner.find_device_by_address(ADDR["movesense"], backend=sb)
+        got = []
+        async with BleakClient(dev, backend=cb) as client:
+            await client.start_notify(movesense.NOTIFY_UUID, lambda c, d: got.append(bytes(d)))
+            await client.write_gatt_char(movesense.WRITE_UUID, movesense.subscribe("Meas/IMU6/52"),
+                                         response=True)
+            await asyncio.sleep(0.3)
+        return got
+
+    got = asyncio.run(run())
+    assert got[0] == bytes([1, movesense.IMU_REF, 200, 0])  # command result 200 OK
+    s = movesense.MovesenseDecoder(52).feed(movesense.NOTIFY_UUID, got[1])
+    np.testing.assert_allclose(s.acc[:, 2], 9.80665, rtol=1e-6)
+
+
+def test_two_vendors_stream_concurrently_onto_the_common_clock(tmp_path):
+    world = make_world()
+    specs = [SensorSpec("pelvis", ADDR["movesense"], 104), SensorSpec("thigh_left", ADDR["polar"], 52)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 1.0))
+    r = rec.recording()
+    for placement, vendor, rate in (("pelvis", "movesense", 104), ("thigh_left", "polar", 52)):
+        s = r.streams[placement]
+        assert s.rate_hz == pytest.approx(rate, rel=1e-3)
+        assert len(s) > 0.8 * SPEED * rate * 0.9
+        assert not [g for g in rec.gaps if g.sensor == placement]
+        # clock model: each sample's common time against the instant the emulated device
+        # sampled it (latency of the emulated link is up to ~half a packet)
+        sent = np.asarray(world.get(ADDR[vendor]).sent_samples) - world_time(session)
+        err = s.t - sent[np.clip(np.searchsorted(sent, s.t), 0, len(sent) - 1)]
+        err = np.where(np.abs(err) < 0.5 / rate, err, err - np.sign(err) / rate)
+        assert np.median(np.abs(err)) < 0.010 and np.max(np.abs(err)) < 0.08
+        # and the values are those of the signal at those instants (after the first
+        # 0.5 s, while the clock slews off the first packet's latency)
+        m = s.t > s.t[0] + 0.5
+        acc, gyr = gravity_signal()(s.t[m] + world_time(session))
+        np.testing.assert_allclose(s.acc[m], acc, atol=0.15)
+        np.testing.assert_allclose(s.gyr[m], gyr, atol=0.1)
+    assert all(st.state == "stopped" for st in session.status.values())
+
+
+def test_drops_are_marked_duplicates_removed_corruption_counted(tmp_path):
+    # GSP has no checksum: a split notification is the detectable corruption
+    world = make_world(movesense=Faults(drop_every=25, duplicate_every=7, split_every=31))
+    specs = [SensorSpec("pelvis", ADDR["movesense"], 104)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 1.0))
+    s = rec.recording().streams["pelvis"]
+    assert np.all(np.diff(s.t) > 0)
+    spacing = np.diff(s.t) * 104
+    holes = int(np.sum(spacing > 1.5))
+    gaps = [g for g in rec.gaps if g.sensor == "pelvis"]
+    assert holes == len(gaps) > 0  # every hole is marked, no marker without a hole
+    assert session.status["pelvis"].bad_packets > 0
+    # nothing invented: every sample time maps to a sample the device sent
+    sent = np.asarray(world.get(ADDR["movesense"]).sent_samples) - world_time(session)
+    nearest = np.min(np.abs(s.t[:, None] - sent[None, :]), axis=1)
+    assert np.max(nearest) < 0.05
+
+
+def test_split_and_corrupted_witmotion_bytes_resync(tmp_path):
+    world = make_world(witmotion=Faults(split_every=5, corrupt_every=13))
+    specs = [SensorSpec("pelvis", ADDR["witmotion"], 100)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 1.0))
+    s = rec.recording().streams["pelvis"]
+    assert len(s) > 0.7 * SPEED * 100
+    # corrupted frames are either caught or decode to bounded values; the good ones match
+    acc_norm = np.linalg.norm(s.acc, axis=1)
+    assert np.mean(np.abs(acc_norm - 9.82) < 0.1) > 0.85
+    assert session.status["pelvis"].battery_v == pytest.approx(3.9)
+
+
+def test_disconnect_for_3_s_loses_nothing_received_before_and_reconnects(tmp_path):
+    world = make_world(movesense=Faults(disconnect_at_s=3.0, down_for_s=3.0))
+    specs = [SensorSpec("pelvis", ADDR["movesense"], 104), SensorSpec("thigh_left", ADDR["polar"], 52)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 1.6))
+    r, _ = recording_from_journal(tmp_path / "live.sdj")  # the durable copy
+    pel = r.streams["pelvis"]
+    sent = np.asarray(world.get(ADDR["movesense"]).sent_samples) - world_time(session)
+    drop_t = 3.0 - world_time(session)
+    before = sent[sent < drop_t]
+    # every sample sent before the drop is in the recording
+    nearest = np.min(np.abs(before[:, None] - pel.t[None, :]), axis=1)
+    assert np.max(nearest) < 0.1 and np.sum(pel.t < drop_t) >= len(before)
+    gaps = [g for g in r.extra["gaps"] if g["sensor"] == "pelvis"]
+    assert len(gaps) == 1 and gaps[0]["reason"] == "disconnected"
+    assert gaps[0]["end_s"] - gaps[0]["start_s"] == pytest.approx(3.0, abs=0.6)
+    assert pel.t[-1] > gaps[0]["end_s"] + 2  # streaming again after the reconnect
+    assert session.status["pelvis"].reconnects == 1
+    assert len(r.streams["thigh_left"]) > 0.9 * 52 * (pel.t[-1] - 0.5)  # the other kept going
+    assert [e["what"] for e in r.extra["events"]] == ["disconnected", "reconnected"]
+
+
+def test_failed_connects_are_retried_then_reported(tmp_path):
+    world = make_world(movesense=Faults(fail_connects=2), polar=Faults(fail_connects=99))
+    session, rec = asyncio.run(stream(world, [SensorSpec("pelvis", ADDR["movesense"], 52)],
+                                      tmp_path, 0.3, connect_attempts=3))
+    assert len(rec.recording().streams["pelvis"]) > 0
+    with pytest.raises(InputError, match="thigh_left sensor EE:00:00:00:00:02: could not connect"):
+        asyncio.run(stream(world, [SensorSpec("thigh_left", ADDR["polar"], 52)],
+                           tmp_path / "x", 0.3, connect_attempts=2))
+
+
+def test_unknown_address_is_one_clear_error(tmp_path):
+    world = make_world()
+    with pytest.raises(InputError, match="not found"):
+        asyncio.run(stream(world, [SensorSpec("pelvis", "EE:00:00:00:00:99", 52)],
+                           tmp_path, 0.2, scan_timeout_s=0.2))
+
+
+def test_silent_sensor_streams_nothing_while_others_record(tmp_path):
+    world = make_world(polar=Faults(silent=True))
+    specs = [SensorSpec("pelvis", ADDR["movesense"], 52), SensorSpec("thigh_left", ADDR["polar"], 52)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 0.5))
+    assert session.status["thigh_left"].samples == 0
+    assert session.status["pelvis"].samples > 100
+    assert "thigh_left" not in rec.recording().streams
