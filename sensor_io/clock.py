@@ -111,7 +111,8 @@ class HostRateClock:
         if span < 2.0:
             return
         # samples first_idx..k+n-1 arrived over `span`; fit, bounded to ±2 % of nominal
-        rate = float(np.clip((self._k + n - 1 - self._first_idx) / span, 0.98 * self.nominal, 1.02 * self.nominal))
+        fitted = (self._k + n - 1 - self._first_idx) / span
+        rate = float(np.clip(fitted, 0.98 * self.nominal, 1.02 * self.nominal))
         if abs(rate - self.rate) > 1e-4 * self.nominal:  # re-anchor: times stay monotonic
             last = self._anchor_t + (self._k - 1 - self._anchor_k) / self.rate
             self.rate = rate
