@@ -1,0 +1,7 @@
+"""Raw sensor frames -> anatomical segment frames (gyro bias, standing pose, functional axes)."""
+
+from calibration.calibrate import Calibration, CalibrationError, SensorCalibration, calibrate
+from calibration.standing import StandingWindow, find_standing_window
+
+__all__ = ["Calibration", "CalibrationError", "SensorCalibration", "StandingWindow", "calibrate",
+           "find_standing_window"]

@@ -1,0 +1,96 @@
+"""Clinical measures from segment orientations (facing frame: x forward, y left, z up).
+
+Definitions (docs/conventions.md has the figure-free version of the same):
+
+- pelvic obliquity: asin of the vertical component of the pelvis' right (z)
+  axis; ``pelvic_drop_deg`` > 0 when the swing side is lower.
+- lateral trunk inclination: the same for the trunk; ``trunk_lean_deg`` is its
+  magnitude.
+- hip angles: thigh relative to pelvis by the ISB joint coordinate system,
+  intrinsic z-x'-y'' (flexion, adduction, internal rotation > 0; adduction and
+  rotation sign-flipped for a left hip so both sides read alike).
+- knee medial displacement: horizontal position of the knee joint centre
+  medial to the ankle (foot fixed on the step).  With a shank sensor it is the
+  shank's long axis times its length; with thigh + pelvis only, the body model
+  assumes the hip centre keeps its standing medio-lateral place over the foot
+  (the athlete balances over the stance foot), so the knee's displacement is
+  the thigh's long axis times its length, seen from the hip.
+- depth: inclination of the thigh's long axis from vertical (rad), the signal
+  rep segmentation works on.
+
+All series are (N,) and absolute; :func:`relative_to` subtracts the standing mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import quat
+
+UP = np.array([0.0, 0.0, 1.0])
+E_Y = np.array([0.0, 1.0, 0.0])
+
+
+def side_sign(test_leg: str) -> float:
+    """+1 for a right test leg, -1 for a left one."""
+    return 1.0 if test_leg == "right" else -1.0
+
+
+def obliquity_rad(q_facing_seg: np.ndarray) -> np.ndarray:
+    """Elevation of the segment's right (z) axis above horizontal, rad, (N,)."""
+    z = quat.qrotate(q_facing_seg, np.array([0.0, 0.0, 1.0]))
+    return np.arcsin(np.clip(z[..., 2], -1.0, 1.0))
+
+
+def pelvic_drop_rad(q_facing_pelvis: np.ndarray, test_leg: str) -> np.ndarray:
+    """Pelvic obliquity, > 0 when the swing side is lower (rad)."""
+    return side_sign(test_leg) * obliquity_rad(q_facing_pelvis)
+
+
+def trunk_inclination_rad(q_facing_trunk: np.ndarray) -> np.ndarray:
+    """Lateral trunk inclination, signed (> 0 toward the left), rad."""
+    return -obliquity_rad(q_facing_trunk)
+
+
+def hip_angles_rad(q_facing_pelvis: np.ndarray, q_facing_thigh: np.ndarray,
+                   test_leg: str) -> np.ndarray:
+    """(N,3) hip flexion, adduction, internal rotation (rad), ISB JCS z-x'-y''."""
+    rel = quat.qrel(q_facing_pelvis, q_facing_thigh)
+    ang = quat.to_scipy(rel).as_euler("ZXY")
+    sg = side_sign(test_leg)
+    return ang * np.array([1.0, sg, sg])
+
+
+def medial_offset_m(q_facing_seg: np.ndarray, length_m: float, test_leg: str) -> np.ndarray:
+    """Medial horizontal offset of the segment's proximal end over its distal end (m).
+
+    Medial is -z(right) of the body: +y (left) in the facing frame for a right leg.
+    """
+    top = quat.qrotate(q_facing_seg, E_Y) * length_m
+    return side_sign(test_leg) * top[..., 1]
+
+
+def knee_medial_from_shank_m(q_facing_shank: np.ndarray, shank_m: float, test_leg: str) -> np.ndarray:
+    """Knee joint centre medial to the ankle (m), from the shank sensor."""
+    return medial_offset_m(q_facing_shank, shank_m, test_leg)
+
+
+def knee_medial_from_thigh_m(q_facing_thigh: np.ndarray, thigh_m: float, test_leg: str) -> np.ndarray:
+    """Knee medial displacement (m) by the thigh + pelvis body model (hip stays over the foot).
+
+    The knee is the hip minus the thigh's long axis; with the hip fixed medio-laterally,
+    the knee moves medially as much as the hip moves medially relative to the knee
+    reversed.  Use relative to standing.
+    """
+    return -medial_offset_m(q_facing_thigh, thigh_m, test_leg)
+
+
+def inclination_rad(q_facing_seg: np.ndarray) -> np.ndarray:
+    """Angle between the segment's long (y) axis and vertical, rad."""
+    y = quat.qrotate(q_facing_seg, E_Y)
+    return np.arccos(np.clip(y[..., 2], -1.0, 1.0))
+
+
+def relative_to(x: np.ndarray, standing: np.ndarray) -> np.ndarray:
+    """Series minus its mean over the standing samples (bool mask)."""
+    return x - np.mean(x[standing], axis=0)

@@ -1,0 +1,135 @@
+"""Per-sample measure series and per-rep peaks (the analysis contract's measures).
+
+One code path for live and offline: both call :func:`measure_series` on a
+:class:`analysis.segments.Motion` and :func:`rep_measures` per rep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from analysis import kinematics as kin
+from analysis import quat
+from analysis.segments import Motion
+from sensor_io.anthropometry import Body
+
+MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
+            "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
+EXTRA = ("wrist_motion_deg", "descent_drop_ratio", "impact_ms2")
+
+
+@dataclass
+class MeasureSeries:
+    """Series on the motion grid, relative to standing; None where no sensor gives it.
+
+    Angles in deg, knee in cm, depth in rad.  ``knee_source`` says how the knee
+    displacement was obtained ("shank" or "thigh+pelvis model").
+    """
+
+    t: np.ndarray
+    depth_rad: np.ndarray
+    series: dict[str, np.ndarray | None]
+    impact_ms2: np.ndarray
+    knee_source: str | None
+
+
+def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) -> np.ndarray:
+    """Rotation of the wrist away from its standing pose relative to the trunk/pelvis (rad).
+
+    The two sensors' facing frames differ by an unknown turn c about the vertical
+    (their headings were aligned on different axes); c is the one that keeps the
+    wrist most rigidly attached to the reference (the hand rests on the waist most
+    of the time): a 1-D search on the median residual.
+    """
+    st = motion.standing
+    step = max(1, len(motion.t) // 600)
+    qr, qw = ref_q[::step], wrist_q[::step]
+
+    def residual(c: float, qr=qr, qw=qw, st=st[::step]) -> np.ndarray:
+        rel = quat.qrel(qr, quat.qmul(quat.from_rotvec(np.array([0.0, 0.0, c])), qw))
+        ref = quat.from_scipy(quat.to_scipy(rel[st]).mean())
+        return quat.angle(quat.qrel(ref, rel))
+
+    grid = np.radians(np.arange(0.0, 360.0, 3.0))
+    c0 = grid[int(np.argmin([np.median(residual(c)) for c in grid]))]
+    fine = c0 + np.radians(np.arange(-3.0, 3.01, 0.25))
+    c = fine[int(np.argmin([np.median(residual(c)) for c in fine]))]
+    return residual(c, ref_q, wrist_q, st)
+
+
+def _impact_series(motion: Motion) -> np.ndarray:
+    """High-passed (>4 Hz) specific-force magnitude, max over pelvis and leg sensors, m/s²."""
+    dt = float(np.median(np.diff(motion.t)))
+    sos = butter(2, 4.0, "highpass", fs=1.0 / dt, output="sos")
+    out = np.zeros(len(motion.t))
+    for p, m in motion.segments.items():
+        if p.startswith(("pelvis", "thigh", "shank")):
+            out = np.maximum(out, np.abs(sosfiltfilt(sos, np.linalg.norm(m.acc_facing, axis=1))))
+    return out
+
+
+def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
+    """Every measure the sensors allow, per sample, relative to standing."""
+    st = motion.standing
+    pelvis = motion.get("pelvis", test_leg)
+    thigh = motion.get("thigh", test_leg)
+    shank = motion.get("shank", test_leg)
+    trunk = motion.get("trunk", test_leg)
+    wrist = motion.get("wrist", test_leg)
+    s: dict[str, np.ndarray | None] = dict.fromkeys(MEASURES + ("wrist_motion_deg",))
+    rel = kin.relative_to
+    s["pelvic_drop_deg"] = np.degrees(rel(kin.pelvic_drop_rad(pelvis.q_facing_seg, test_leg), st))
+    hip = np.degrees(rel(kin.hip_angles_rad(pelvis.q_facing_seg, thigh.q_facing_seg, test_leg), st))
+    s["hip_flexion_deg"], s["hip_adduction_deg"], s["hip_internal_rotation_deg"] = hip.T
+    if shank is not None:
+        knee = kin.knee_medial_from_shank_m(shank.q_facing_seg, body.shank_m, test_leg)
+        source = "shank"
+    else:
+        knee = kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg)
+        source = "thigh+pelvis model"
+    s["knee_medial_cm"] = 100.0 * rel(knee, st)
+    if trunk is not None:
+        s["trunk_lean_deg"] = np.degrees(rel(kin.trunk_inclination_rad(trunk.q_facing_seg), st))
+    if wrist is not None:
+        ref = trunk if trunk is not None else pelvis
+        s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, ref.q_facing_seg,
+                                                             wrist.q_facing_seg))
+    depth = rel(kin.inclination_rad(thigh.q_facing_seg), st)
+    return MeasureSeries(motion.t, depth, s, _impact_series(motion), source)
+
+
+def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_s: float) -> float:
+    """Peak descent speed in the last 40 % of the descent over that of the first 60 %.
+
+    A controlled (smooth, bell-shaped) descent is fastest mid-way: ratio < 1.
+    A sudden drop late in the descent gives a ratio well above 1.
+    """
+    m = (t >= start_s) & (t <= bottom_s)
+    if m.sum() < 6:
+        return float("nan")
+    v = np.gradient(depth[m], t[m])
+    k = int(0.6 * len(v))
+    early = np.max(v[:k]) if k > 0 else np.nan
+    late = np.max(v[k:])
+    return float(late / early) if early > 0 else float("nan")
+
+
+def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
+    """Peaks over one rep (start to end) of every measure, plus the descent features."""
+    m = (ms.t >= start_s) & (ms.t <= end_s)
+    out: dict[str, float | None] = {}
+    for k, v in ms.series.items():
+        if v is None or not m.any():
+            out[k] = None
+        elif k == "trunk_lean_deg":
+            out[k] = round(float(np.max(np.abs(v[m]))), 2)
+        else:
+            out[k] = round(float(np.max(v[m])), 2)
+    near = (ms.t >= bottom_s - 0.6) & (ms.t <= min(bottom_s + 0.3, end_s))
+    out["impact_ms2"] = round(float(np.max(ms.impact_ms2[near])), 2) if near.any() else None
+    ratio = descent_drop_ratio(ms.t, ms.depth_rad, start_s, bottom_s)
+    out["descent_drop_ratio"] = None if np.isnan(ratio) else round(ratio, 3)
+    return out

@@ -1,0 +1,110 @@
+"""The whole analysis of one recording: calibrate -> orient -> measure -> segment -> score.
+
+``analyze(rec)`` returns an :class:`Analysis`; ``Analysis.to_json()`` is the
+analysis contract of DESIGN.md (plus a few documented extra keys: ``body``,
+``skipped``, ``flags``, ``explanations``, ``rules``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.checklist import Checklist, score_test
+from analysis.measures import MeasureSeries, measure_series, rep_measures
+from analysis.rules import RuleConfig
+from analysis.segmentation import RepSegmenter
+from analysis.segments import Motion, segment_motion
+from calibration import Calibration, calibrate
+from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
+from sensor_io.recording import Recording
+
+ANALYSIS_VERSION = 1
+
+
+@dataclass
+class Analysis:
+    """Everything one analysis produced (series kept for plots and review)."""
+
+    recording: Recording
+    calibration: Calibration
+    body: Body
+    body_source: dict[str, str]
+    motion: Motion
+    series: MeasureSeries
+    reps: list[dict[str, Any]]
+    partial: list[dict[str, float]]
+    checklist: Checklist
+    config: RuleConfig = field(default_factory=RuleConfig)
+
+    @property
+    def sensors_used(self) -> list[str]:
+        return list(self.calibration.sensors)
+
+    def to_json(self) -> dict[str, Any]:
+        """The analysis contract (DESIGN.md) with its documented extras."""
+        scored = self.checklist.to_json()
+        return {
+            "format": "stepdown-analysis", "version": ANALYSIS_VERSION,
+            "test_leg": self.recording.test_leg,
+            "sensors_used": self.sensors_used,
+            "calibration": self.calibration.to_json(),
+            "body": {"thigh_length_m": round(self.body.thigh_m, 3),
+                     "shank_length_m": round(self.body.shank_m, 3),
+                     "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
+                     "source": self.body_source,
+                     "knee_medial_from": self.series.knee_source},
+            "reps": scored["reps"],
+            "test": scored["test"],
+            "skipped": [{"start_s": round(p["start_s"], 3), "end_s": round(p["end_s"], 3),
+                         "reason": "partial rep (less than half the usual depth)"}
+                        for p in self.partial],
+            "flags": self.checklist.flags_json(),
+            "explanations": self.checklist.explanations(self.recording.test_leg),
+            "rules": {"note": "thresholds are default heuristics, not validated cut-offs"
+                      if not self.config.origins else "thresholds configured",
+                      "test_rule": self.checklist.test.rule},
+        }
+
+
+def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
+    """Body dimensions from the metadata, filling gaps from height (or the default height)."""
+    a = rec.athlete
+    height = a.height_m or DEFAULT_HEIGHT_M
+    body = Body.from_height(height, thigh_m=a.thigh_length_m, shank_m=a.shank_length_m,
+                            foot_medial_offset_m=a.foot_medial_offset_m)
+    h_src = "height" if a.height_m else f"default height {DEFAULT_HEIGHT_M} m"
+    source = {
+        "thigh_length_m": "recording" if a.thigh_length_m else f"from {h_src}",
+        "shank_length_m": "recording" if a.shank_length_m else f"from {h_src}",
+        "foot_medial_offset_m": "recording" if a.foot_medial_offset_m else "default",
+    }
+    return body, source
+
+
+def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
+            pain_nrs: float | list[float] | None = None, mode: str = "offline") -> Analysis:
+    """Analyse one recording end to end (see module docstring).
+
+    pain_nrs overrides the recording's own pain report; rule overrides the
+    config's test rule ("majority", "any", "worst").
+    """
+    body, body_source = body_of(rec)
+    config = config or RuleConfig()
+    if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
+        config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
+    cal = calibrate(rec)
+    motion = segment_motion(rec, cal, mode=mode)
+    series = measure_series(motion, rec.test_leg, body)
+    seg = RepSegmenter().segment(series.depth_rad, series.t)
+    reps = []
+    for i, r in enumerate(seg.reps_.itertuples(index=False), 1):
+        reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),
+                     "end_s": round(r.end_s, 3),
+                     "measures": rep_measures(series, r.start_s, r.bottom_s, r.end_s)})
+    pain = pain_nrs if pain_nrs is not None else rec.pain_nrs
+    if isinstance(pain, list) and len(pain) != len(reps):
+        pain = max(pain) if pain else None  # per-rep pain that no longer lines up: worst for all
+    checklist = score_test(reps, config, pain_nrs=pain, rule=rule)
+    partial = seg.partial_.to_dict("records")
+    return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config)

@@ -1,0 +1,124 @@
+"""Calibration of a recording: standing window, gyro biases, sensor-to-segment frames.
+
+``calibrate(rec)`` returns a :class:`Calibration` with quality figures, or raises
+:class:`CalibrationError` (one clear line) when the result is not trustworthy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from calibration.segment_frames import (
+    SegmentFrame,
+    frame_from_flexion,
+    frame_from_normal,
+    functional_axis,
+    right_sign_of_normal,
+)
+from calibration.standing import StandingWindow, find_standing_window
+from sensor_io.errors import InputError
+from sensor_io.recording import Recording
+
+GRAVITY_MS2 = 9.81
+MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
+MIN_AXIS_GRAVITY_DEG = 60.0   # the flexion axis must be near horizontal when standing
+MAX_STANDING_GYR_STD = 0.03   # rad/s
+
+
+class CalibrationError(InputError):
+    """The recording cannot be calibrated trustworthily."""
+
+
+@dataclass(frozen=True)
+class SensorCalibration:
+    """One sensor: gyro bias (3,) rad/s sensor frame; R_sensor_seg (3,3); quality."""
+
+    placement: str
+    gyr_bias: np.ndarray
+    R_sensor_seg: np.ndarray
+    gravity_ms2: float
+    method: str                      # "gravity+flexion axis" | "gravity+skin normal" | "none"
+    axis_share: float | None = None
+    axis_gravity_deg: float | None = None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    window: StandingWindow
+    sensors: dict[str, SensorCalibration] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The contract's ``calibration`` block plus quality figures."""
+        return {
+            "window_s": [round(self.window.t0, 3), round(self.window.t1, 3)],
+            "stillness": {"gyr_std_deg_s": round(float(np.degrees(self.window.gyr_std_rad_s)), 3),
+                          "acc_std_ms2": round(self.window.acc_std_ms2, 4)},
+            "sensors": {
+                p: {"method": c.method,
+                    "gyr_bias_deg_s": [round(float(v), 3) for v in np.degrees(c.gyr_bias)],
+                    "gravity_ms2": round(c.gravity_ms2, 3),
+                    **({"flexion_axis_share": round(c.axis_share, 3)} if c.axis_share else {}),
+                    **({"flexion_axis_to_vertical_deg": round(c.axis_gravity_deg, 1)}
+                       if c.axis_gravity_deg else {})}
+                for p, c in self.sensors.items()
+            },
+        }
+
+
+def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray,
+                   test_leg: str) -> tuple[SegmentFrame, str]:
+    segment, _, side = placement.partition("_")
+    if segment in ("thigh", "shank"):
+        try:
+            axis, share = functional_axis(gyr_moving)
+        except ValueError:
+            raise CalibrationError(
+                f"{placement}: too little movement after the standing window to find the knee/hip "
+                "flexion axis; record at least one full step-down") from None
+        return frame_from_flexion(up, axis, right_sign_of_normal(segment, side), share), \
+            "gravity+flexion axis"
+    if segment in ("pelvis", "trunk"):
+        try:
+            return frame_from_normal(up, -1.0 if segment == "pelvis" else 1.0), "gravity+skin normal"
+        except ValueError as err:
+            raise CalibrationError(f"{placement}: {err}") from None
+    return SegmentFrame(np.eye(3)), "none"
+
+
+def calibrate(rec: Recording) -> Calibration:
+    """Calibrate every sensor of a recording (see module docstring)."""
+    win = find_standing_window(rec)
+    if win is None:
+        raise CalibrationError(
+            "no quiet standing found: the recording must start with ≥2 s of standing still "
+            "on the step before the first rep")
+    if win.gyr_std_rad_s > MAX_STANDING_GYR_STD:
+        raise CalibrationError(
+            f"standing window {win.t0:.1f}-{win.t1:.1f} s is not still enough "
+            f"(gyro std {np.degrees(win.gyr_std_rad_s):.2f} °/s)")
+    out = {}
+    for placement in rec.placements:
+        s = rec.streams[placement]
+        m = (s.t >= win.t0) & (s.t <= win.t1)
+        bias = s.gyr[m].mean(axis=0)
+        up = s.acc[m].mean(axis=0)
+        g = float(np.linalg.norm(up))
+        if not 0.9 * GRAVITY_MS2 < g < 1.1 * GRAVITY_MS2:
+            raise CalibrationError(
+                f"{placement}: reads {g:.2f} m/s² while standing still, not gravity (9.81): "
+                "check the accelerometer units and scale")
+        moving = s.gyr[s.t > win.t1] - bias
+        frame, method = _segment_frame(placement, up, moving, rec.test_leg)
+        if frame.axis_share is not None and frame.axis_share < MIN_AXIS_SHARE:
+            raise CalibrationError(
+                f"{placement}: the movement is not dominated by flexion (share "
+                f"{frame.axis_share:.2f} < {MIN_AXIS_SHARE}); is this a step-down recording?")
+        if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < MIN_AXIS_GRAVITY_DEG:
+            raise CalibrationError(
+                f"{placement}: flexion axis is {frame.axis_gravity_deg:.0f}° from vertical "
+                f"(expected near 90°); the sensor may have moved on the body")
+        out[placement] = SensorCalibration(placement, bias, frame.R_sensor_seg, g, method,
+                                           frame.axis_share, frame.axis_gravity_deg)
+    return Calibration(win, out)

@@ -1,0 +1,96 @@
+"""Sensor-to-segment rotations from the standing pose and the movement itself.
+
+Segment frames follow ISB (x anterior, y superior, z right).  For each sensor:
+
+- y (superior) is the direction of gravity's reaction measured in the quiet
+  standing window (the accelerometer reads +g "up" at rest);
+- for the thigh and shank, z (medio-lateral) is the functional flexion axis: the
+  principal axis of the angular velocity during the movement (the step-down is
+  mostly flexion), made orthogonal to y;
+- for the pelvis (sacrum) and trunk (sternum), which barely flex, x (anterior)
+  is the sensor's skin normal (its z axis) made horizontal: the sacral sensor
+  faces backward, the sternal one forward.
+
+Axis signs come from where a sensor sits (DESIGN.md placements), never from
+how a strap was turned: the thigh sensor faces laterally and the shank sensor
+anteromedially, so the sign of the flexion axis is the one that points to the
+right (ISB z) given the side of the leg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SENSOR_NORMAL = np.array([0.0, 0.0, 1.0])   # sensor z axis = out of the skin
+MIN_MOVING_RAD_S = 0.35
+
+
+@dataclass(frozen=True)
+class SegmentFrame:
+    """R_sensor_seg (3x3): columns are the segment's ISB axes in sensor coordinates.
+
+    axis_share: fraction of the angular-velocity energy about the functional
+    axis (1 = pure flexion; None for static-only frames).
+    axis_gravity_deg: angle between the functional axis and the standing
+    vertical before orthogonalisation (90° ideal; None for static-only frames).
+    """
+
+    R_sensor_seg: np.ndarray
+    axis_share: float | None = None
+    axis_gravity_deg: float | None = None
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def functional_axis(gyr: np.ndarray) -> tuple[np.ndarray, float]:
+    """Principal rotation axis (3,) of gyro samples (N,3) rad/s and its energy share."""
+    w = gyr[np.linalg.norm(gyr, axis=1) > MIN_MOVING_RAD_S]
+    if len(w) < 10:
+        raise ValueError("too little movement to find a functional axis")
+    vals, vecs = np.linalg.eigh(w.T @ w)
+    return vecs[:, -1], float(vals[-1] / vals.sum())
+
+
+def frame_from_flexion(up_sensor: np.ndarray, axis_sensor: np.ndarray, right_sign: float,
+                       axis_share: float) -> SegmentFrame:
+    """Frame from the standing vertical and a flexion axis (both sensor coords).
+
+    right_sign: +1 if the sensor normal points to the body's right (ISB +z) for
+    this segment, -1 if to the left; the flexion axis is flipped accordingly.
+    """
+    y = _unit(up_sensor)
+    ang = float(np.degrees(np.arccos(np.clip(abs(axis_sensor @ y), 0, 1))))
+    z = _unit(axis_sensor - (axis_sensor @ y) * y)
+    if (z @ SENSOR_NORMAL) * right_sign < 0:
+        z = -z
+    x = np.cross(y, z)
+    return SegmentFrame(np.column_stack([x, y, z]), axis_share, ang)
+
+
+def frame_from_normal(up_sensor: np.ndarray, anterior_sign: float) -> SegmentFrame:
+    """Frame from the standing vertical and the skin normal (+1 faces forward, -1 backward)."""
+    y = _unit(up_sensor)
+    n = anterior_sign * SENSOR_NORMAL
+    x = n - (n @ y) * y
+    if np.linalg.norm(x) < 0.2:
+        raise ValueError("the sensor's face points up or down; it is not on the body as expected")
+    x = _unit(x)
+    z = np.cross(x, y)
+    return SegmentFrame(np.column_stack([x, y, z]))
+
+
+def right_sign_of_normal(segment: str, side: str) -> float:
+    """Does the sensor normal of a leg sensor point right (+1) or left (-1)?
+
+    thigh: lateral face; shank: anteromedial face.
+    """
+    lateral_is_right = side == "right"
+    if segment == "thigh":
+        return 1.0 if lateral_is_right else -1.0
+    if segment == "shank":
+        return -1.0 if lateral_is_right else 1.0
+    raise ValueError(f"no flexion-axis sign rule for {segment}")

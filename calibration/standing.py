@@ -1,0 +1,84 @@
+"""Find the quiet standing window at the start of a recording.
+
+No fixed length is assumed: the window is the first stretch, common to all
+sensors, in which every sensor is still (gyro and accelerometer barely vary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from sensor_io.recording import Recording
+
+GRID_HZ = 50.0
+MOVING_WINDOW_S = 0.5
+GYR_STD_MAX = 0.035      # rad/s, per axis, over the moving window
+ACC_STD_MAX = 0.20       # m/s², per axis, over the moving window
+GYR_NORM_MAX = 0.15      # rad/s, absolute (bias included)
+MIN_WINDOW_S = 1.5
+TRIM_S = 0.15
+
+
+@dataclass(frozen=True)
+class StandingWindow:
+    """[t0, t1] in s (common clock) and how still the sensors were in it."""
+
+    t0: float
+    t1: float
+    gyr_std_rad_s: float    # worst sensor, rms of per-axis std
+    acc_std_ms2: float      # worst sensor, rms of per-axis std
+
+    @property
+    def duration_s(self) -> float:
+        return self.t1 - self.t0
+
+
+def _moving_std(x: np.ndarray, n: int) -> np.ndarray:
+    m = uniform_filter1d(x, n, axis=0, mode="nearest")
+    m2 = uniform_filter1d(x * x, n, axis=0, mode="nearest")
+    return np.sqrt(np.maximum(m2 - m * m, 0.0)).max(axis=1)
+
+
+def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    """(M,) bool on t_grid: is this sensor still around each grid instant?"""
+    a = np.column_stack([np.interp(t_grid, t, acc[:, i]) for i in range(3)])
+    g = np.column_stack([np.interp(t_grid, t, gyr[:, i]) for i in range(3)])
+    n = max(3, int(MOVING_WINDOW_S * GRID_HZ))
+    inside = (t_grid >= t[0]) & (t_grid <= t[-1])
+    return (inside & (_moving_std(g, n) < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
+            & (np.linalg.norm(g, axis=1) < GYR_NORM_MAX))
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index pairs of True runs."""
+    d = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
+
+
+def find_standing_window(rec: Recording) -> StandingWindow | None:
+    """The first common still stretch of at least MIN_WINDOW_S, or None."""
+    t_start = max(s.t[0] for s in rec.streams.values())
+    t_end = min(s.t[-1] for s in rec.streams.values())
+    if t_end - t_start < MIN_WINDOW_S:
+        return None
+    grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
+    mask = np.ones(len(grid), bool)
+    for s in rec.streams.values():
+        mask &= still_mask(grid, s.t, s.acc, s.gyr)
+    for i0, i1 in _runs(mask):
+        t0, t1 = grid[i0] + TRIM_S, grid[i1 - 1] - TRIM_S
+        if t1 - t0 >= MIN_WINDOW_S:
+            return _describe(rec, t0, t1)
+    return None
+
+
+def _describe(rec: Recording, t0: float, t1: float) -> StandingWindow:
+    g_std = a_std = 0.0
+    for s in rec.streams.values():
+        m = (s.t >= t0) & (s.t <= t1)
+        g_std = max(g_std, float(np.sqrt(np.mean(np.var(s.gyr[m], axis=0)))))
+        a_std = max(a_std, float(np.sqrt(np.mean(np.var(s.acc[m], axis=0)))))
+    return StandingWindow(float(t0), float(t1), g_std, a_std)
