@@ -29,6 +29,7 @@ def _register_commands() -> None:
     from stepdown.commands import simulate  # noqa: F401
     from stepdown.commands import load  # noqa: F401
     from stepdown.commands import catalog  # noqa: F401
+    from stepdown.commands import web  # noqa: F401
     from stepdown.commands import info  # noqa: F401
     from stepdown.commands import live  # noqa: F401
 

@@ -1,0 +1,159 @@
+"""Plotly figure specs (plain dicts, drawn in the browser by the local plotly.min.js).
+
+Units follow the measure names (``_deg``, ``_cm``); thresholds are the rule
+scorer's (:class:`analysis.rules.RuleConfig`), shown as dashed lines and named as
+default heuristics, as DESIGN.md asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stepdown.catalog.repo import RepDetail, TestSummary
+
+CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
+LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    key: str
+    title: str
+    unit: str
+    thresholds: tuple[tuple[float, str], ...]  # (value, label)
+
+
+def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
+    """The charted measures with their rule thresholds (the athlete's foot offset if known)."""
+    from analysis.rules import RuleConfig
+
+    cfg = RuleConfig()
+    knee2 = foot_offset_cm if foot_offset_cm is not None else cfg.knee_cm_2
+    return [
+        MeasureSpec("knee_medial_cm", "Knee moving inside the foot", "cm",
+                    ((cfg.knee_cm_1, f"{cfg.knee_cm_1:g} cm: inside the 2nd toe"),
+                     (knee2, f"{knee2:g} cm: inside the whole foot"))),
+        MeasureSpec("pelvic_drop_deg", "Pelvic drop (swing side lower)", "°",
+                    ((cfg.pelvis_deg, f"{cfg.pelvis_deg:g}°"),)),
+        MeasureSpec("trunk_lean_deg", "Trunk lean sideways", "°",
+                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),)),
+        MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
+    ]
+
+
+def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+    layout = {
+        "title": {"text": title, "font": {"size": 15}},
+        "margin": {"l": 55, "r": 20, "t": 45, "b": 45}, "height": 280,
+        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero", "zeroline": True},
+        "showlegend": False, "plot_bgcolor": "#fafafa",
+    }
+    layout.update(extra)
+    return layout
+
+
+def _threshold_shapes(spec: MeasureSpec) -> tuple[list[dict], list[dict]]:
+    shapes, notes = [], []
+    for value, label in spec.thresholds:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value,
+                       "y1": value, "line": {"color": "#c62828", "dash": "dash", "width": 1.5}})
+        notes.append({"xref": "paper", "x": 1, "y": value, "xanchor": "right",
+                      "yanchor": "bottom", "showarrow": False, "text": f"threshold {label}",
+                      "font": {"size": 11, "color": "#c62828"}})
+    return shapes, notes
+
+
+def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
+    """One bar chart per measure: its peak in each rep, thresholds dashed.
+
+    Bars over the lowest threshold are drawn red.  Measures without any value
+    (no sensor for them) are left out.
+    """
+    figures = []
+    for spec in specs:
+        values = [r.measures.get(spec.key) for r in reps]
+        if all(v is None for v in values):
+            continue
+        lowest = min((t for t, _ in spec.thresholds), default=None)
+        colours = ["#c62828" if lowest is not None and v is not None and v > lowest
+                   else "#607d8b" for v in values]
+        shapes, notes = _threshold_shapes(spec)
+        top = max([v for v in values if v is not None] + [t for t, _ in spec.thresholds])
+        figures.append({
+            "id": spec.key,
+            "data": [{"type": "bar", "x": [f"rep {r.index}" for r in reps], "y": values,
+                      "marker": {"color": colours},
+                      "text": [("–" if v is None else f"{v:.1f}") for v in values],
+                      "textposition": "outside",
+                      "hovertemplate": f"%{{x}}: %{{y:.1f}} {spec.unit}<extra></extra>"}],
+            "layout": _layout(f"{spec.title}, peak per rep", spec.unit, shapes=shapes,
+                              annotations=notes,
+                              yaxis={"title": {"text": spec.unit}, "range": [0, top * 1.25 + 0.5]}),
+        })
+    return figures
+
+
+def _by_leg(tests: list[TestSummary], value) -> list[dict[str, Any]]:
+    traces = []
+    for leg in ("left", "right"):
+        mine = [t for t in tests if t.test_leg == leg]
+        if not mine:
+            continue
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": f"{leg} leg",
+                       "x": [t.when for t in mine], "y": [value(t) for t in mine],
+                       "line": {"color": LEG_COLOURS[leg]}, "marker": {"size": 9}})
+    return traces
+
+
+def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
+    """Trends over the athlete's tests: checklist total, then pelvic drop and knee, by leg."""
+    if not tests:
+        return []
+    bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
+              "fillcolor": CATEGORY_COLOURS[cat], "opacity": 0.08, "line": {"width": 0},
+              "layer": "below"} for cat, lo, hi in (("good", -0.5, 1.5), ("medium", 1.5, 3.5),
+                                                     ("poor", 3.5, 8.5))]
+    labels = [{"xref": "paper", "x": 0, "y": y, "xanchor": "left", "showarrow": False,
+               "text": cat, "font": {"size": 11, "color": CATEGORY_COLOURS[cat]}}
+              for cat, y in (("good", 0.5), ("medium", 2.5), ("poor", 6))]
+    legend = {"showlegend": True, "legend": {"orientation": "h", "y": -0.25}}
+    figures = [{
+        "id": "totals",
+        "data": _by_leg(tests, lambda t: t.total),
+        "layout": _layout("Checklist total (0-8) per test", "total", shapes=bands,
+                          annotations=labels, yaxis={"title": {"text": "total"},
+                                                     "range": [-0.5, 8.5], "dtick": 1},
+                          **legend),
+    }]
+    for spec in specs[:2]:  # knee and pelvis: the two measured faults
+        if all(t.mean_measures.get(spec.key) is None for t in tests):
+            continue
+        shapes, notes = _threshold_shapes(spec)
+        figures.append({
+            "id": f"trend_{spec.key}",
+            "data": _by_leg(tests, lambda t, k=spec.key: t.mean_measures.get(k)),
+            "layout": _layout(f"{spec.title} ({spec.unit}), mean of rep peaks", spec.unit,
+                              shapes=shapes, annotations=notes, **legend),
+        })
+    return figures
+
+
+def load_chart(panel: Any) -> dict[str, Any]:
+    """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines.
+
+    ``panel``: :class:`analysis.load.panel.LoadPanel`.
+    """
+    return {
+        "id": "load",
+        "data": [
+            {"type": "bar", "name": "daily load", "x": panel.dates, "y": panel.daily_load,
+             "marker": {"color": "#90a4ae"}},
+            {"type": "scatter", "mode": "lines", "name": "acute (7-day EWMA)", "x": panel.dates,
+             "y": panel.acute, "line": {"color": "#ef8f00"}},
+            {"type": "scatter", "mode": "lines", "name": "chronic (28-day EWMA)",
+             "x": panel.dates, "y": panel.chronic, "line": {"color": "#1f5fa8"}},
+        ],
+        "layout": _layout(f"Training load per day ({panel.load_unit})", panel.load_unit,
+                          showlegend=True, legend={"orientation": "h", "y": -0.25}),
+    }

@@ -1,0 +1,113 @@
+"""The printable report of one test: self-contained HTML, and the same as a PDF.
+
+Both are drawn with matplotlib (a dependency already): the HTML embeds its
+charts as inline SVG and its style inline, so the file can be saved, mailed and
+opened offline with nothing else; the PDF is one A4 page.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+
+import jinja2
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from stepdown.catalog.repo import ITEMS, AthleteInfo, TestDetail  # noqa: E402
+from stepdown.web import charts, views  # noqa: E402
+
+CATEGORY_WORDS = {"good": "good control", "medium": "some loss of control",
+                  "poor": "poor control"}
+
+
+def _draw_measures(fig: Figure, grid, detail: TestDetail, athlete: AthleteInfo | None) -> None:
+    """Bar charts of up to four measures' peak per rep, into the 2x2 ``grid`` of ``fig``.
+
+    Bars over the lowest threshold are red; thresholds are dashed and labelled.
+    """
+    foot_cm = None if athlete is None or athlete.foot_medial_offset_m is None \
+        else athlete.foot_medial_offset_m * 100
+    specs = [sp for sp in charts.measure_specs(foot_cm)
+             if any(r.measures.get(sp.key) is not None for r in detail.reps)][:4]
+    reps = detail.reps
+    for i, spec in enumerate(specs):
+        ax = fig.add_subplot(grid[i // 2, i % 2])
+        values = [r.measures.get(spec.key) for r in reps]
+        lowest = min((t for t, _ in spec.thresholds), default=None)
+        ax.bar([str(r.index) for r in reps], [0 if v is None else v for v in values],
+               color=["#c62828" if lowest is not None and v is not None and v > lowest
+                      else "#90a4ae" for v in values])
+        for value, label in spec.thresholds:
+            ax.axhline(value, color="#c62828", linestyle="--", linewidth=1)
+            ax.text(len(reps) - 0.5, value, label, ha="right", va="bottom", fontsize=7,
+                    color="#c62828")
+        ax.set_title(f"{spec.title} ({spec.unit})", fontsize=9)
+        ax.set_xlabel("rep", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+
+
+def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
+    """The per-rep measure charts as one inline SVG element."""
+    fig = plt.figure(figsize=(7.5, 4.6))
+    _draw_measures(fig, fig.add_gridspec(2, 2, hspace=0.6, wspace=0.25), detail, athlete)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)  # no outside names at all
+    return svg[svg.index("<svg"):]
+
+
+def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Environment) -> str:
+    """The report as one HTML document with no external reference."""
+    return env.get_template("report.html").render(
+        s=detail.summary, t=detail, athlete=athlete, svg=charts_svg(detail, athlete),
+        explanations=views.explanations(detail), label_lines=views.label_lines(detail),
+        reps=[{"rep": r, "cells": views.item_cells(r)} for r in detail.reps],
+        words=CATEGORY_WORDS, items=ITEMS, item_names=views.ITEM_NAMES,
+        printed=datetime.now(UTC).strftime("%Y-%m-%d"))
+
+
+def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]) -> bytes:
+    """The report as a one-page A4 PDF: result, explanation, per-rep items, charts."""
+    s = detail.summary
+    fig = plt.figure(figsize=(8.27, 11.69))
+    fig.text(0.07, 0.955, f"Lateral step-down test — {s.athlete_id}", fontsize=16,
+             weight="bold")
+    fig.text(0.07, 0.93, f"{s.when_text} UTC · {s.test_leg} leg · {s.n_reps} reps",
+             fontsize=10, color="#455a64")
+    colour = charts.CATEGORY_COLOURS[s.category]
+    fig.text(0.07, 0.885, f"{s.total}/8", fontsize=30, weight="bold", color=colour)
+    fig.text(0.22, 0.897, f"{s.category}: {CATEGORY_WORDS[s.category]}", fontsize=13,
+             color=colour)
+    fig.text(0.22, 0.882, f"Piva 0-6 subtotal {s.piva_total} · {s.rule} rule · "
+             "0-1 good, 2-3 medium, 4+ poor", fontsize=9, color="#455a64")
+    y = 0.85
+    for line in (lines or ["No fault found in more than half of the reps."])[:8]:
+        fig.text(0.07, y, f"• {line}", fontsize=8.5, wrap=True)
+        y -= 0.02
+    rows = [[str(r.index)] + ["–" if v is None else str(v) for v in
+                              (r.reviewed_items().get(k) for k in ITEMS)]
+            + [str(views.coach_total(r))] for r in detail.reps]
+    ax = fig.add_axes((0.07, y - 0.03 - 0.022 * len(rows), 0.86, 0.022 * (len(rows) + 1)))
+    ax.axis("off")
+    table = ax.table(cellText=rows, colLabels=["rep"] + [views.ITEM_NAMES[k] for k in ITEMS]
+                     + ["total"], loc="upper center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(7.5)
+    chart_fig_top = y - 0.06 - 0.022 * len(rows)
+    sub = fig.add_gridspec(2, 2, left=0.09, right=0.95, bottom=0.08, top=chart_fig_top - 0.03,
+                           hspace=0.45, wspace=0.3)
+    _draw_measures(fig, sub, detail, athlete)
+    fig.text(0.07, 0.035, "Items: coach labels where given, else automatic. Thresholds are "
+             "default heuristics, not validated cut-offs.", fontsize=7.5, color="#607d8b")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="pdf")
+    plt.close(fig)
+    return buf.getvalue()

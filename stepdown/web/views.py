@@ -1,0 +1,117 @@
+"""What each page shows, computed from the catalog (no HTTP here).
+
+Plain functions from repository dataclasses to the values the templates print:
+athlete flags, the plain-language explanation of a test, per-rep rows with the
+automatic verdict beside the coach's label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sensor_io.errors import InputError
+from stepdown.catalog.repo import ITEM_MAX, ITEMS, AthleteSummary, RepDetail, TestDetail
+
+ITEM_NAMES = {
+    "arm": "Arm (hand leaves waist)", "trunk": "Trunk lean", "pelvis": "Pelvis drop",
+    "knee": "Knee inside foot", "descent": "Descent control", "pain": "Pain",
+}
+SOURCE_NAMES = {"rule": "measured", "classifier": "classifier", "reported": "athlete",
+                "not_assessed": "not assessed"}
+MEASURE_COLUMNS = (
+    ("knee_medial_cm", "Knee medial", "cm"), ("pelvic_drop_deg", "Pelvic drop", "°"),
+    ("trunk_lean_deg", "Trunk lean", "°"), ("hip_adduction_deg", "Hip adduction", "°"),
+    ("hip_internal_rotation_deg", "Hip int. rotation", "°"),
+    ("hip_flexion_deg", "Hip flexion", "°"),
+)
+
+
+def athlete_flags(a: AthleteSummary) -> list[str]:
+    """Short reasons for a coach to look at this athlete first."""
+    latest = a.latest
+    if latest is None:
+        return ["no test yet"]
+    flags = []
+    if len(a.tests) >= 2 and latest.total > a.tests[-2].total:
+        flags.append(f"total up {a.tests[-2].total} → {latest.total}")
+    if latest.any_pain:
+        flags.append("pain reported")
+    if latest.n_labels == 0 and latest.n_notes == 0:
+        flags.append("not reviewed")
+    return flags
+
+
+def sparkline_svg(values: list[int], width: int = 120, height: int = 28) -> str:
+    """A tiny inline SVG line of checklist totals (0-8), oldest left; '' if fewer than 2."""
+    if len(values) < 2:
+        return ""
+    step = (width - 8) / (len(values) - 1)
+    pts = " ".join(f"{4 + i * step:.1f},{height - 4 - v * (height - 8) / 8:.1f}"
+                   for i, v in enumerate(values))
+    last_x, last_y = pts.split()[-1].split(",")
+    return (f'<svg class="spark" width="{width}" height="{height}" role="img" '
+            f'aria-label="totals {", ".join(map(str, values))}">'
+            f'<polyline fill="none" stroke="#455a64" stroke-width="1.5" points="{pts}"/>'
+            f'<circle cx="{last_x}" cy="{last_y}" r="2.5" fill="#455a64"/></svg>')
+
+
+@dataclass(frozen=True)
+class ItemCell:
+    item: str
+    auto: int | None
+    source: str
+    label: int | None  # the coach's current label, None if none
+    label_by: str | None
+    max_value: int
+
+    @property
+    def shown(self) -> int | None:
+        return self.label if self.label is not None else self.auto
+
+    @property
+    def changed(self) -> bool:
+        return self.label is not None and self.label != self.auto
+
+
+def item_cells(rep: RepDetail) -> list[ItemCell]:
+    return [ItemCell(k, rep.items.get(k), SOURCE_NAMES.get(rep.sources.get(k, ""), "–"),
+                     rep.labels[k].value if k in rep.labels else None,
+                     rep.labels[k].author if k in rep.labels else None, ITEM_MAX[k])
+            for k in ITEMS]
+
+
+def coach_total(rep: RepDetail) -> int:
+    """The rep total with the coach's labels in place of the automatic items."""
+    return sum(v for v in rep.reviewed_items().values() if v is not None)
+
+
+def explanations(detail: TestDetail) -> list[str]:
+    """Plain-language lines: the analysis' own if it stored them, else from its measures.
+
+    Recomputed lines come from :func:`analysis.checklist.explain` on the stored
+    per-rep measures and pain, with the default rules.
+    """
+    stored = detail.analysis.get("explanations")
+    if isinstance(stored, list):
+        return [str(line) for line in stored]
+    from analysis.checklist import score_test
+
+    reps = [{"index": r.index, "start_s": r.start_s, "bottom_s": r.bottom_s, "end_s": r.end_s,
+             "measures": r.measures} for r in detail.reps]
+    pain = [r.pain_nrs or 0.0 for r in detail.reps]
+    try:
+        checklist = score_test(reps, pain_nrs=pain, rule=detail.summary.rule)
+    except (InputError, ValueError, KeyError, TypeError):
+        return []
+    return checklist.explanations(detail.summary.test_leg)
+
+
+def label_lines(detail: TestDetail) -> list[str]:
+    """One line per coach label that differs from the automatic verdict."""
+    lines = []
+    for rep in detail.reps:
+        for cell in item_cells(rep):
+            if cell.changed:
+                lines.append(f"rep {rep.index}, {ITEM_NAMES[cell.item].lower()}: "
+                             f"automatic {cell.auto}, coach {cell.label} ({cell.label_by})")
+    return lines

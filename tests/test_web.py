@@ -1,0 +1,358 @@
+"""The review web app over HTTP (Starlette's test client): access, CSRF, injection, pages."""
+
+from __future__ import annotations
+
+import re
+import sys
+import warnings
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_catalog import contract_doc  # noqa: E402
+
+from stepdown.catalog import accounts, db, repo  # noqa: E402
+from stepdown.web.app import create_app  # noqa: E402
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+PASSWORD = "long enough pw"
+
+
+def make_catalog(path: Path) -> dict[str, int]:
+    """Athlete a-017 (3 tests, coach-a), b-002 (1 test, coach-b); 'head' sees all."""
+    conn = db.connect(path)
+    ids = {}
+    for n, (when, leg, cat, totals) in enumerate([
+        ("2026-10-01T10:00:00Z", "left", "poor", (4, 5, 4, 3, 4)),
+        ("2026-10-20T10:00:00Z", "right", "good", (1, 0, 1, 1, 0)),
+        ("2026-11-01T10:00:00Z", "left", "medium", (2, 2, 1, 3, 2)),
+    ]):
+        doc = contract_doc(total_by_rep=totals, category=cat, leg=leg)
+        doc["test"]["total"] = {"poor": 5, "good": 1, "medium": 3}[cat]
+        ids["latest"], _ = repo.store_test(
+            conn, athlete=repo.AthleteInfo("a-017", name="Maya K.", height_m=1.70,
+                                           foot_medial_offset_m=0.035),
+            analysis=doc, recording_path="/rec/x", content_sha256=f"{n}" * 64,
+            started_at=when, step_height_m=0.2, pain_nrs=[0, 0, 2, 1, 0])
+    ids["other"], _ = repo.store_test(
+        conn, athlete=repo.AthleteInfo("b-002", name="Jonas B."), analysis=contract_doc(),
+        recording_path="/rec/y", content_sha256="f" * 64, started_at="2026-11-03T08:00:00Z")
+    accounts.add_user(conn, "coach-a", PASSWORD, athletes=["a-017"])
+    accounts.add_user(conn, "coach-b", PASSWORD, athletes=["b-002"])
+    accounts.add_user(conn, "head", PASSWORD, sees_all=True)
+    conn.close()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    path = tmp_path_factory.mktemp("web") / "catalog.sqlite3"
+    ids = make_catalog(path)
+    return create_app(path), ids, path
+
+
+def client(app) -> TestClient:
+    return TestClient(app, base_url="https://testserver", follow_redirects=False)
+
+
+def csrf_in(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def logged_in(app, user: str = "coach-a") -> tuple[TestClient, str]:
+    c = client(app)
+    token = csrf_in(c.get("/login").text)
+    r = c.post("/login", data={"csrf": token, "username": user, "password": PASSWORD,
+                               "next": "/athletes"})
+    assert r.status_code == 303 and r.headers["location"] == "/athletes"
+    page = c.get("/athletes")
+    return c, csrf_in(page.text)
+
+
+# ---------------------------------------------------------------- sessions and login
+
+
+def test_requests_without_a_session_are_refused(site):
+    app, ids, _ = site
+    c = client(app)
+    t = ids["latest"]
+    for path in ("/", "/athletes", "/athletes/a-017", f"/tests/{t}", f"/tests/{t}/report",
+                 f"/tests/{t}/report.pdf"):
+        r = c.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+        assert "a-017" not in r.text and "Maya" not in r.text
+    for path in (f"/tests/{t}/labels", f"/tests/{t}/notes", "/logout"):
+        r = c.post(path, data={"csrf": "x", "rep": "1", "item_knee": "2", "text": "hi"})
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+    assert repo.get_test(db.connect(site[2]), t).reps[0].labels == {}
+
+
+def test_a_forged_cookie_is_no_session(site):
+    app, _, _ = site
+    c = client(app)
+    c.cookies.set("stepdown_session", "guessed-token", domain="testserver")
+    assert c.get("/athletes").status_code == 303
+
+
+def test_session_cookie_is_httponly_strict_and_secure(site):
+    app, _, _ = site
+    c = client(app)
+    token = csrf_in(c.get("/login").text)
+    r = c.post("/login", data={"csrf": token, "username": "coach-a", "password": PASSWORD})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(site):
+    app, _, _ = site
+    c = client(app)
+    token = csrf_in(c.get("/login").text)
+    answers = [c.post("/login", data={"csrf": token, "username": u, "password": "wrong pw!!"})
+               for u in ("coach-a", "nobody")]
+    assert [a.status_code for a in answers] == [401, 401]
+    assert all("Wrong user name or password" in a.text for a in answers)
+    assert "set-cookie" not in {k.lower() for k in answers[0].headers if k.lower() != "x"} \
+        or "stepdown_session" not in answers[0].headers.get("set-cookie", "")
+
+
+def test_login_redirect_stays_on_this_site(site):
+    app, _, _ = site
+    c = client(app)
+    token = csrf_in(c.get("/login").text)
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        r = c.post("/login", data={"csrf": token, "username": "coach-a", "password": PASSWORD,
+                                   "next": target})
+        assert r.headers["location"] == "/athletes", target
+
+
+def test_logout_ends_the_session(site):
+    app, _, _ = site
+    c, csrf = logged_in(app)
+    assert c.post("/logout", data={"csrf": csrf}).status_code == 303
+    assert c.get("/athletes").status_code == 303
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def test_form_posts_without_a_valid_csrf_token_are_refused(site):
+    app, ids, path = site
+    c, csrf = logged_in(app)
+    t = ids["latest"]
+    for data in ({}, {"csrf": ""}, {"csrf": csrf[:-1] + ("A" if csrf[-1] != "A" else "B")}):
+        form = {"rep": "1", "item_knee": "2", "text": "note", **data}
+        assert c.post(f"/tests/{t}/labels", data=form).status_code == 403
+        assert c.post(f"/tests/{t}/notes", data=form).status_code == 403
+        assert c.post("/logout", data=form).status_code == 403
+    detail = repo.get_test(db.connect(path), t)
+    assert detail.reps[0].labels == {} and detail.notes == []
+    # Another session's token does not work either.
+    _, other_csrf = logged_in(app, "head")
+    assert c.post(f"/tests/{t}/labels", data={"csrf": other_csrf, "rep": "1",
+                                              "item_knee": "2"}).status_code == 403
+
+
+def test_login_form_needs_its_csrf_token(site):
+    app, _, _ = site
+    c = client(app)
+    c.get("/login")
+    r = c.post("/login", data={"username": "coach-a", "password": PASSWORD})
+    assert r.status_code == 403 and "stepdown_session" not in r.headers.get("set-cookie", "")
+
+
+def test_every_form_carries_a_csrf_token(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "head")
+    for path in ("/athletes", "/athletes/a-017", f"/tests/{ids['latest']}"):
+        html = c.get(path).text
+        forms = re.findall(r"<form\b.*?</form>", html, flags=re.S)
+        assert forms, path
+        for form in forms:
+            assert 'name="csrf"' in form, (path, form[:80])
+
+
+# ---------------------------------------------------------------- access control
+
+
+def test_coach_sees_only_assigned_athletes(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "coach-b")
+    page = c.get("/athletes").text
+    assert "b-002" in page and "a-017" not in page
+    for path in ("/athletes/a-017", f"/tests/{ids['latest']}", f"/tests/{ids['latest']}/report",
+                 f"/tests/{ids['latest']}/report.pdf"):
+        r = c.get(path)
+        assert r.status_code == 404 and "Maya" not in r.text, path
+    # Not found and not allowed look the same.
+    assert c.get("/athletes/zz-999").text == c.get("/athletes/a-017").text
+    assert c.get("/tests/99999").text == c.get(f"/tests/{ids['latest']}").text
+
+
+def test_coach_cannot_write_to_another_coachs_test(site):
+    app, ids, path = site
+    c, csrf = logged_in(app, "coach-b")
+    t = ids["latest"]
+    assert c.post(f"/tests/{t}/labels", data={"csrf": csrf, "rep": "1",
+                                              "item_knee": "0"}).status_code == 404
+    assert c.post(f"/tests/{t}/notes", data={"csrf": csrf, "text": "x"}).status_code == 404
+    detail = repo.get_test(db.connect(path), t)
+    assert detail.reps[0].labels == {} and detail.notes == []
+
+
+# ---------------------------------------------------------------- injection and traversal
+
+ATTACKS = ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fcatalog.sqlite3",
+           "a-017' OR '1'='1", "a-017\"; DROP TABLE tests; --", "1 OR 1=1", "1;DROP TABLE tests",
+           "<script>alert(1)</script>", "%00", "a-017%00"]
+
+
+def test_path_traversal_and_sql_injection_in_urls_are_harmless(site):
+    app, ids, path = site
+    c, _ = logged_in(app, "coach-b")
+    for attack in ATTACKS:
+        for url in (f"/athletes/{attack}", f"/tests/{attack}", f"/tests/{attack}/report",
+                    f"/static/{attack}", f"/static/../../{attack}", f"/athletes?x={attack}"):
+            r = c.get(url)
+            assert r.status_code in (200, 303, 404), (url, r.status_code)
+            assert "Maya" not in r.text and "root:" not in r.text and "SQLite" not in r.text
+            assert "<script>alert(1)</script>" not in r.text
+    conn = db.connect(path)
+    assert len(repo.list_tests(conn)) == 4  # nothing dropped
+
+
+def test_injection_in_form_fields_is_stored_as_text_or_refused(site):
+    app, ids, path = site
+    c, csrf = logged_in(app, "head")
+    t = ids["other"]
+    for attack in ATTACKS:
+        r = c.post(f"/tests/{t}/labels", data={"csrf": csrf, "rep": attack, "item_knee": "1"})
+        assert r.status_code == 400
+        r = c.post(f"/tests/{t}/labels", data={"csrf": csrf, "rep": "1", "item_knee": attack})
+        assert r.status_code == 400
+        r = c.post(f"/tests/{t}/notes", data={"csrf": csrf, "rep": attack, "text": "x"})
+        assert r.status_code == 400
+    r = c.post(f"/tests/{t}/notes", data={"csrf": csrf, "text": ATTACKS[4] + ATTACKS[7]})
+    assert r.status_code == 303
+    page = c.get(f"/tests/{t}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # escaped, not executed
+    assert "<script>alert(1)</script>" not in page
+    conn = db.connect(path)
+    assert len(repo.list_tests(conn)) == 4
+    assert repo.get_test(conn, t).notes[-1].text == ATTACKS[4] + ATTACKS[7]
+    assert c.post("/login", data={"csrf": csrf, "username": "' OR 1=1 --",
+                                  "password": "' OR 1=1 --"}).status_code == 403
+
+
+def test_out_of_range_labels_are_refused(site):
+    app, ids, path = site
+    c, csrf = logged_in(app, "head")
+    t = ids["other"]
+    for form in ({"rep": "1", "item_pelvis": "2"}, {"rep": "1", "item_knee": "3"},
+                 {"rep": "1", "item_knee": "-1"}, {"rep": "42", "item_knee": "1"}):
+        assert c.post(f"/tests/{t}/labels", data={"csrf": csrf, **form}).status_code == 400
+    assert repo.get_test(db.connect(path), t).reps[0].labels == {}
+
+
+def test_oversized_form_is_refused(site):
+    app, ids, _ = site
+    c, csrf = logged_in(app, "head")
+    r = c.post(f"/tests/{ids['other']}/notes", data={"csrf": csrf, "text": "x" * 100_000})
+    assert r.status_code == 413
+
+
+# ---------------------------------------------------------------- pages and headers
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "action", "data", "poster", "srcset") and value:
+                self.urls.append(value)
+
+
+def test_every_page_references_only_local_urls(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "head")
+    t = ids["latest"]
+    pages = ["/login", "/athletes", "/athletes/a-017", "/athletes/b-002", f"/tests/{t}",
+             f"/tests/{t}/report"]
+    for path in pages:
+        r = c.get(path)
+        assert r.status_code == 200, path
+        refs = _Refs()
+        refs.feed(r.text)
+        for url in refs.urls:
+            assert url.startswith(("/", "#")) and not url.startswith("//"), (path, url)
+        assert "http://" not in r.text.replace("http://www.w3.org", "") or path.endswith("report")
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        assert r.headers["x-frame-options"] == "DENY"
+    report = c.get(f"/tests/{t}/report").text
+    refs = _Refs()
+    refs.feed(report)
+    assert refs.urls == []  # self-contained: no link, script or image to fetch
+    assert re.search(r"https?://(?!www\.w3\.org)", report) is None
+
+
+def test_plotly_js_is_served_locally_from_the_package(site):
+    app, _, _ = site
+    c = client(app)
+    r = c.get("/static/plotly.min.js")
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert len(r.content) > 1_000_000 and b"plotly" in r.content[:2000].lower()
+    assert c.get("/static/charts.js").status_code == 200
+    assert c.get("/static/nothing.js").status_code == 404
+
+
+def test_athletes_page_shows_latest_result_trend_and_flags(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "head")
+    html = c.get("/athletes").text
+    row = re.search(r"<tr>\s*<td><a href=\"/athletes/a-017\".*?</tr>", html, flags=re.S).group(0)
+    assert 'class="badge medium"' in row and "2026-11-01 10:00" in row
+    assert "<svg" in row and 'aria-label="totals 5, 1, 3"' in row
+    assert "total up 1 → 3" in row and "pain reported" in row
+
+
+def test_test_page_shows_reps_items_sources_and_explanation(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "head")
+    html = c.get(f"/tests/{ids['latest']}").text
+    assert html.count('<tr id="rep-') == 5
+    assert "auto 1 · measured" in html and "auto 0 · classifier" in html
+    assert "pelvis dropped" in html and "threshold 5°" in html
+    assert "majority rule" in html and "Piva 0–6 subtotal" in html
+    assert 'id="chart-data"' in html and "knee_medial_cm" in html
+
+
+def test_relabel_keeps_automatic_result_and_note_is_listed(site):
+    app, ids, path = site
+    c, csrf = logged_in(app, "head")
+    t = ids["other"]
+    r = c.post(f"/tests/{t}/labels", data={"csrf": csrf, "rep": "3", "item_arm": "0",
+                                           "item_knee": "2", "item_pelvis": "1"})
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/tests/{t}?saved=1")
+    detail = repo.get_test(db.connect(path), t)
+    rep3 = detail.reps[2]
+    assert {k: lab.value for k, lab in rep3.labels.items()} == {"knee": 2}  # only the change
+    assert rep3.items["knee"] == 1
+    html = c.get(f"/tests/{t}").text
+    assert "rep 3, knee inside foot: automatic 1, coach 2 (head)" in html
+
+
+def test_report_html_and_pdf(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "head")
+    html = c.get(f"/tests/{ids['latest']}/report").text
+    assert "<svg" in html and "Lateral step-down test — a-017" in html and "3/8" in html
+    pdf = c.get(f"/tests/{ids['latest']}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-type"] == "application/pdf"
