@@ -108,13 +108,13 @@ def simulate_cmd(
     rec = sim.recording
     sensors_text = ", ".join(f"{n} {rec.streams[n].rate_hz:.0f} Hz" for n in rec.placements)
     console.print(f"wrote [bold]{out}[/] ({rec.duration_s:.1f} s; {sensors_text})",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     test = doc["test"]
     console.print(f"wrote [bold]{truth_file}[/] ({len(doc['reps'])} reps; truth: "
                   f"{test['category']}, total {test['total']}, items "
                   + " ".join(f"{k}={v}" for k, v in test["items"].items()) + ")",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
     if plot is not None:
         plot_recording(rec, doc, plot)
-        console.print(f"wrote [bold]{plot}[/]", highlight=False)
+        console.print(f"wrote [bold]{plot}[/]", highlight=False, soft_wrap=True)
 
