@@ -71,7 +71,7 @@ class Recorder:
         self, journal_path: str | Path, *, test_leg: str, athlete: Athlete | None = None,
         sensors_meta: dict[str, dict[str, Any]] | None = None,
         step_height_m: float | None = None, started_at: str | None = None,
-        keep_raw: bool = True, sync_interval_s: float = 0.5,
+        pain_nrs: list[float] | float | None = None, keep_raw: bool = True, sync_interval_s: float = 0.5,
     ) -> None:
         if test_leg not in LEGS:
             raise InputError(f"test leg must be one of {LEGS}, got {test_leg!r}")
@@ -81,12 +81,18 @@ class Recorder:
             "test_leg": test_leg, "step_height_m": step_height_m,
             "athlete": asdict(athlete or Athlete()),
             "sensors": dict(sensors_meta or {}), "started_at": started_at,
+            "pain_nrs": pain_nrs,
         }
         self.gaps: list[GapMarker] = []
         self.events: list[dict[str, Any]] = []
         self._parts: dict[str, list[np.ndarray]] = {}
         self._last_t: dict[str, float] = {}
         self.dropped_non_increasing = 0
+        self.journal.append(META, _meta_header(self.meta))
+
+    def set_pain(self, pain_nrs: list[float] | float | None) -> None:
+        """The athlete's 0-10 pain per rep (or one number for the whole test)."""
+        self.meta["pain_nrs"] = pain_nrs
         self.journal.append(META, _meta_header(self.meta))
 
     def update_sensor_meta(self, sensor: str, **fields: Any) -> None:

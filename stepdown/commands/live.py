@@ -1,22 +1,306 @@
 """Live commands: `stepdown devices`, `stepdown record`, `stepdown recover`.
 
-`record` streams BLE IMUs into a crash-safe journal (:mod:`sensor_io.recorder`) and writes
-the Parquet recording when it ends (Ctrl-C included); `recover` rebuilds the recording
-from a journal left behind by a crash or power loss.
+`record` streams BLE IMUs (:mod:`sensor_io.ble_client`) into a crash-safe journal
+(:mod:`sensor_io.recorder`): it connects the sensors one at a time, asks the athlete to
+stand still for calibration, then shows per-sensor status and, when a scorer is
+available, each rep's items as it ends; Ctrl-C (or ``--duration``) ends it cleanly and
+the recording is written.  ``--emulate`` streams a simulated test from emulated
+sensors through the same code (a demo, and the end-to-end test).  `recover` rebuilds
+the recording from a journal left behind by a crash or power loss.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
+from sensor_io.errors import InputError
+from sensor_io.recorder import Recorder
 from sensor_io.recorder import recover as recover_journal
+from sensor_io.recording import LEGS, Athlete, Recording
 from stepdown.cli import app
 
 console = Console()
+
+RepScorer = Callable[[Recording], list[dict[str, Any]]]
+"""Per-rep live scoring: the recording so far -> the reps scored so far (analysis JSON
+``reps`` entries: index, start_s, end_s, items, total)."""
+
+ITEMS = ("arm", "trunk", "pelvis", "knee", "descent", "pain")
+
+
+def analysis_scorer() -> RepScorer | None:
+    """The analysis pipeline's rep scorer, or None while it is not installed."""
+    try:
+        from analysis.pipeline import analyze
+    except ImportError:
+        return None
+
+    def score(rec: Recording) -> list[dict[str, Any]]:
+        return analyze(rec).to_json()["reps"]
+
+    return score
+
+
+# -- the record loop (no typer here: testable and reusable) -------------------------------
+@dataclass
+class LiveRun:
+    """One live test: streams ``specs`` into ``recorder`` and reports on ``console``.
+
+    calibration_s: quiet standing asked for before "go" (s, common clock).
+    duration_s: stop after this long on the common clock (None: until Ctrl-C).
+    scorer: called on the recording so far (in a worker thread, one call at a time);
+    reps it returns that were not shown yet are printed with their items.
+    """
+
+    session: StreamingSession
+    recorder: Recorder
+    calibration_s: float = 3.0
+    duration_s: float | None = None
+    scorer: RepScorer | None = None
+    status_every_s: float = 5.0
+    on_calibration_start: Callable[[], None] | None = None
+    shown_reps: list[dict[str, Any]] = field(default_factory=list)
+    score_errors: int = 0
+
+    async def run(self) -> None:
+        session, rec = self.session, self.recorder
+        console.print("connecting the sensors one at a time ...")
+        await session.connect_all()
+        for st in session.status.values():
+            console.print(f"  {st.placement}: {st.model} {st.address} at {st.rate_hz:g} Hz")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        runner = asyncio.create_task(session.run(stop))
+        try:
+            t_cal = session.now()
+            rec.add_event("calibration_start", t_cal)
+            if self.on_calibration_start is not None:
+                self.on_calibration_start()
+            console.print(f"[bold]Stand still[/] on the step, hands on the waist "
+                          f"({self.calibration_s:g} s) ...")
+            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
+            rec.add_event("calibration_end", session.now())
+            if not stop.is_set():
+                console.print("[bold green]Go:[/] 5 slow step-downs")
+            await self._live(stop)
+        finally:
+            stop.set()
+            await runner
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGINT)
+        if self.scorer is not None:
+            await self._score()  # the reps that ended with the recording
+
+    async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+        while not stop.is_set() and not done():
+            await asyncio.sleep(0.05)
+
+    async def _live(self, stop: asyncio.Event) -> None:
+        session = self.session
+        next_status = session.now()
+        scoring: asyncio.Task[None] | None = None
+        while not stop.is_set():
+            if self.duration_s is not None and session.now() >= self.duration_s:
+                break
+            if session.now() >= next_status:
+                console.print(status_line(session.status), highlight=False)
+                next_status = session.now() + self.status_every_s
+            if self.scorer is not None and (scoring is None or scoring.done()):
+                scoring = asyncio.create_task(self._score())
+            await asyncio.sleep(0.1)
+        if scoring is not None:
+            await scoring
+
+    async def _score(self) -> None:
+        assert self.scorer is not None
+        rec = self.recorder.recording()
+        try:
+            reps = await asyncio.to_thread(self.scorer, rec)
+        except InputError:
+            self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
+            return
+        for rep in reps[len(self.shown_reps):]:
+            self.shown_reps.append(rep)
+            console.print(rep_line(rep), highlight=False)
+
+
+def status_line(status: dict[str, SensorStatus]) -> str:
+    """One line: per sensor state, samples, gaps, reconnects, battery."""
+    parts = []
+    for st in status.values():
+        extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        parts.append(f"{st.placement} {st.state} {st.samples} smp {st.gaps} gaps"
+                     f" {st.reconnects} reconn{extra}")
+    return " | ".join(parts)
+
+
+def rep_line(rep: dict[str, Any]) -> str:
+    items = rep.get("items", {})
+    faults = " ".join(f"{k}={items[k]}" for k in ITEMS if items.get(k))
+    return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}"
+
+
+# -- emulation (demo and end-to-end test) ----------------------------------------------------
+EMULATED_VENDOR = {"pelvis": "movesense", "thigh": "polar", "shank": "witmotion",
+                   "trunk": "movesense", "wrist": "polar"}
+
+
+def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
+    """A world streaming a simulated test: returns (world, {segment: address}, simulation,
+    start) where ``start()`` makes the simulated athlete begin the test now (until then
+    the sensors replay the first, standing sample)."""
+    from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
+    from sensor_io.protocols import movesense, polar, witmotion
+    from sensor_io.simulator import SimConfig, placement_name, simulate
+
+    profiles = {"movesense": movesense.PROFILE, "polar": polar.PROFILE,
+                "witmotion": witmotion.PROFILE}
+    sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
+    world = EmulatedWorld(speed=speed)
+    addresses = {}
+    for k, seg in enumerate(segments):
+        addr = f"EE:00:00:00:00:{k + 1:02X}"
+        stream = sim.recording.streams[placement_name(seg, leg)]
+        world.add(EmulatedPeripheral(addr, profiles[EMULATED_VENDOR[seg]],
+                                     stream_signal(stream, t0=0.0)))
+        addresses[seg] = addr
+
+    def start() -> None:
+        t0 = world.now()
+        for seg, addr in addresses.items():
+            stream = sim.recording.streams[placement_name(seg, leg)]
+            world.peripherals[addr].signal = stream_signal(stream, t0=t0)
+
+    return world, addresses, sim, start
+
+
+# -- commands ------------------------------------------------------------------------------
+@app.command()
+def devices(
+    timeout: Annotated[float, typer.Option(help="Scan time in s.")] = 5.0,
+    emulate: Annotated[bool, typer.Option(help="Scan emulated sensors (demo).")] = False,
+) -> None:
+    """List nearby IMUs with their model and signal strength."""
+    backend = None
+    if emulate:
+        world, _, _, _ = emulated_world(["pelvis", "thigh", "shank"], "left", 0, 1.0)
+        backend = world.backends()[0]
+    found = asyncio.run(scan(timeout, backend=backend))
+    if not found:
+        console.print("no BLE devices found")
+    for d in found:
+        model = d.model or "(not a supported IMU)"
+        console.print(f"{d.address}  {d.rssi:4d} dBm  {model:22s} {d.name or ''}", highlight=False)
+
+
+@app.command()
+def record(
+    leg: Annotated[str, typer.Option("--leg", help="Test leg: left or right.")],
+    athlete: Annotated[str, typer.Option("--athlete", help="Athlete id.")],
+    pelvis: Annotated[str | None, typer.Option(help="Pelvis sensor address.")] = None,
+    thigh: Annotated[str | None, typer.Option(help="Test-leg thigh sensor address.")] = None,
+    shank: Annotated[str | None, typer.Option(help="Test-leg shank sensor address.")] = None,
+    trunk: Annotated[str | None, typer.Option(help="Trunk (sternum) sensor address.")] = None,
+    wrist: Annotated[str | None, typer.Option(help="Test-side wrist sensor address.")] = None,
+    rate: Annotated[float, typer.Option(help="Wanted sample rate in Hz.")] = 100.0,
+    out: Annotated[Path | None, typer.Option(help="Recording to write (.parquet/.csv); "
+                                                  "default: the data home.")] = None,
+    calibration: Annotated[float, typer.Option(help="Quiet standing asked for, s.")] = 3.0,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many s "
+                                                        "(default: Ctrl-C).")] = None,
+    pain: Annotated[str | None, typer.Option(help="Pain 0-10 reported by the athlete: one "
+                                                  "number, or one per rep: 0,0,2,1,0")] = None,
+    score: Annotated[bool, typer.Option(help="Score each rep live.")] = True,
+    emulate: Annotated[bool, typer.Option(help="Stream a simulated test from emulated "
+                                               "sensors (demo, tests).")] = False,
+    emulate_speed: Annotated[float, typer.Option(help="Emulated clock speed-up.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
+) -> None:
+    """Record a lateral step-down test from BLE IMUs, live."""
+    if leg not in LEGS:
+        raise InputError(f"--leg must be left or right, not {leg!r}")
+    given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
+    scanner_backend = client_backend = None
+    clock = on_start = None
+    if emulate:
+        segments = [s for s, a in given.items() if a] or ["pelvis", "thigh"]
+        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed)
+        given = {s: addresses.get(s) for s in given}
+        scanner_backend, client_backend = world.backends()
+        clock = world.now
+        if duration is None:
+            duration = sim.recording.duration_s + 4.0  # + connecting
+    if not given["pelvis"] or not given["thigh"]:
+        raise InputError("--pelvis and --thigh are required (the minimum sensor set)")
+    specs = [SensorSpec(f"{seg}_{leg}" if seg in ("thigh", "shank", "wrist") else seg, addr,
+                        rate) for seg, addr in given.items() if addr]
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if out is None:
+        from stepdown.paths import recordings_dir
+
+        out = recordings_dir() / f"{athlete}-{started.replace(':', '')}.parquet"
+    journal = out.with_suffix(".sdj")
+    recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
+                        pain_nrs=parse_pain(pain))
+    kw: dict[str, Any] = {"clock": clock} if clock else {}
+    session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
+                               client_backend=client_backend, **kw)
+    run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
+                  scorer=analysis_scorer() if score else None, on_calibration_start=on_start)
+    try:
+        asyncio.run(run.run())
+    finally:
+        recorder.close()
+    rec, problem = recorder.finish(out)
+    for name, s in rec.streams.items():
+        console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, "
+                      f"{sum(1 for g in rec.extra.get('gaps', []) if g['sensor'] == name)} gaps")
+    if problem:
+        console.print(f"[yellow]warning:[/] written although it breaks the format: {problem}",
+                      highlight=False)
+    console.print(f"wrote {out} (journal {journal})")
+    if score and not problem:
+        console.print(test_line(rec), highlight=False)
+
+
+def parse_pain(text: str | None) -> list[float] | float | None:
+    """'2' -> 2.0; '0,0,2' -> [0.0, 0.0, 2.0]; each 0-10."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"--pain must be numbers 0-10 separated by commas, not {text!r}") from None
+    if any(not 0 <= v <= 10 for v in values):
+        raise InputError(f"--pain values must be within 0-10, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def test_line(rec: Recording) -> str:
+    """The test result of the whole recording, or why there is none."""
+    try:
+        from analysis.pipeline import analyze
+    except ImportError:
+        return "test: not scored (analysis not installed)"
+    try:
+        test = analyze(rec).to_json()["test"]
+    except InputError as err:
+        return f"test: not scored ({err})"
+    return (f"test: total {test['total']} ({test['category']}), "
+            f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}")
 
 
 @app.command()

@@ -1,0 +1,82 @@
+"""`stepdown record` / `devices` end to end through emulated BLE sensors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sensor_io.recording_io import read_recording
+from stepdown.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--emulate", "--emulate-speed", "8"]
+
+
+def test_devices_lists_emulated_imus(capsys):
+    assert main(["devices", "--emulate", "--timeout", "0.2"]) == 0
+    out = capsys.readouterr().out
+    for model in ("Movesense", "Polar Verity Sense", "WitMotion BWT901BLE"):
+        assert model in out
+    assert "dBm" in out
+
+
+def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
+    assert main(["record", "--leg", "up", "--athlete", "a", "--pelvis", "x", "--thigh", "y"]) == 2
+    assert main(["record", "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                 "--out", str(tmp_path / "r.parquet")]) == 2
+    assert main(["record", "--leg", "left", "--athlete", "a", "--pelvis", "x", "--thigh", "y",
+                 "--pain", "11", "--out", str(tmp_path / "r.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "--pain values must be within 0-10" in err
+    assert "--leg must be left or right" in err and "--pelvis and --thigh are required" in err
+    assert "Traceback" not in err
+
+
+def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
+    pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
+    from sensor_io.simulator import SimConfig, simulate
+
+    out = tmp_path / "live.parquet"
+    rc = main(["record", *FAST, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
+               "--thigh", "x", "--seed", "0", "--pain", "0", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "Movesense" in text and "Polar Verity Sense" in text  # two vendors
+    assert "Stand still" in text and "Go:" in text
+    assert sum(line.startswith("rep ") for line in text.splitlines()) == 5  # live, per rep
+    assert "test: total" in text
+    live = read_recording(out)
+    assert not live.extra.get("gaps")
+    sim = simulate(SimConfig(seed=0, test_leg="left", sensors=("pelvis", "thigh")))
+    offline = pipeline.analyze(sim.recording).to_json()
+    streamed = pipeline.analyze(live).to_json()
+    assert [r["items"] for r in streamed["reps"]] == [r["items"] for r in offline["reps"]]
+    assert streamed["test"]["items"] == offline["test"]["items"]
+
+
+def test_ctrl_c_ends_cleanly_and_keeps_everything(tmp_path):
+    out = tmp_path / "int.parquet"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stepdown", "record", *FAST, "--leg", "right", "--athlete", "b",
+         "--pelvis", "x", "--thigh", "x", "--shank", "x", "--no-score", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
+    try:
+        for line in proc.stdout:  # wait until streaming has begun
+            if line.startswith("Go:"):
+                break
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "wrote" in stdout and "Traceback" not in stderr
+    rec = read_recording(out)
+    assert set(rec.streams) == {"pelvis", "thigh_right", "shank_right"}  # WitMotion too
+    assert all(s.duration_s > 8 for s in rec.streams.values())  # 1 s × speed 8 + calibration
+    assert out.with_suffix(".sdj").exists()  # the journal stays beside the recording
