@@ -12,7 +12,10 @@ from stepdown.catalog.repo import AthleteInfo
 
 
 def contract_doc(total_by_rep=(2, 2, 1, 3, 2), category="medium", leg="left") -> dict:
-    """A hand-made analysis document following DESIGN.md's analysis JSON contract."""
+    """A hand-made analysis document following DESIGN.md's analysis JSON contract.
+
+    Every rep has pelvis 1 and knee 1; ``total_by_rep`` above 2 adds pain in that rep.
+    """
     reps = []
     for i, total in enumerate(total_by_rep, start=1):
         reps.append({
@@ -24,8 +27,8 @@ def contract_doc(total_by_rep=(2, 2, 1, 3, 2), category="medium", leg="left") ->
                       "pain": int(total > 2)},
             "sources": {"arm": "classifier", "trunk": "not_assessed", "pelvis": "rule",
                         "knee": "rule", "descent": "rule", "pain": "reported"},
-            "total": total,
         })
+        reps[-1]["total"] = sum(v for v in reps[-1]["items"].values() if v is not None)
     return {
         "format": "stepdown-analysis", "version": 1, "test_leg": leg,
         "sensors_used": ["pelvis", f"thigh_{leg}"], "calibration": {"window_s": [0.4, 3.1]},

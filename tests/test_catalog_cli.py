@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -145,3 +147,31 @@ def test_users_add_assign_list(home, monkeypatch, capsys):
     with sqlite3.connect(home / "catalog.sqlite3") as c:
         (pw_hash,) = c.execute("SELECT password_hash FROM users").fetchone()
     assert pw_hash.startswith("scrypt$") and "a long password" not in pw_hash
+
+
+SAMPLES = Path(__file__).parents[1] / "data"
+
+
+@pytest.mark.skipif(not (SAMPLES / "good_left_pelvis_thigh.parquet").exists(),
+                    reason="sample recordings in data/ are absent")
+def test_import_end_to_end_stores_exactly_what_the_analysis_says(home, capsys):
+    from analysis.pipeline import analyze
+    from sensor_io.recording_io import read_recording
+    from stepdown.catalog import db, repo
+
+    files = [SAMPLES / "good_left_pelvis_thigh.parquet",
+             SAMPLES / "medium_right_pelvis_thigh.parquet"]
+    assert main(["import", *map(str, files), "--athlete", "a-017"]) == 0
+    assert capsys.readouterr().out.count("imported") == 2
+    conn = db.connect(home / "catalog.sqlite3")
+    for test_id, path in enumerate(files, start=1):
+        expected = analyze(read_recording(path)).to_json()
+        stored = repo.get_test(conn, test_id)
+        assert stored.analysis == json.loads(json.dumps(expected))
+        assert stored.summary.total == expected["test"]["total"]
+        assert stored.summary.category == expected["test"]["category"]
+        assert [r.items for r in stored.reps] == [r["items"] for r in expected["reps"]]
+        assert Path(stored.recording_path).read_bytes() == path.read_bytes()
+    before = table_counts(home)
+    assert main(["import", *map(str, files), "--athlete", "a-017"]) == 0
+    assert table_counts(home) == before

@@ -44,6 +44,14 @@ def free_port() -> int:
 def server(tmp_path_factory):
     path = tmp_path_factory.mktemp("web") / "catalog.sqlite3"
     ids = make_catalog(path)
+    sample = Path(__file__).parents[1] / "data" / "medium_left_full_set.parquet"
+    if sample.exists():  # a real recording, so the test page can draw its angle curves
+        from stepdown.catalog import db
+        from stepdown.catalog.importer import import_recording
+
+        conn = db.connect(path)
+        ids["real"] = import_recording(conn, sample, "b-002", path.parent / "recordings").test_id
+        conn.close()
     port = free_port()
     config = uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -163,5 +171,22 @@ def test_every_page_loads_only_local_resources(server, browser):
                  f"/tests/{ids['latest']}/report", "/athletes/b-002"):
         page.goto(base + path)
         page.wait_for_load_state("networkidle")
+    assert page.foreign == [] and page.errors == []
+    context.close()
+
+
+def test_test_page_draws_angle_curves_from_the_stored_recording(server, browser):
+    base, ids = server
+    if "real" not in ids:
+        pytest.skip("data/medium_left_full_set.parquet is absent")
+    context, page = new_page(browser, base)
+    login(page, base, "coach-b")
+    page.goto(f"{base}/tests/{ids['real']}")
+    page.wait_for_selector("#chart-curve_pelvic_drop_deg .main-svg")
+    n_reps = page.locator("table.reps tbody tr").count()
+    assert n_reps >= 3
+    assert page.locator("#chart-curve_pelvic_drop_deg .scatterlayer .trace").count() == n_reps
+    assert page.locator("#chart-curve_pelvic_drop_deg .shapelayer path").count() >= 1
+    page.screenshot(path=str(SCREENS / "test_real.png"), full_page=True)
     assert page.foreign == [] and page.errors == []
     context.close()

@@ -61,7 +61,7 @@ def _default_read(path: Path) -> Recording:
 def _default_analyze(rec: Recording) -> dict[str, Any]:
     from analysis.pipeline import analyze
 
-    return analyze(rec)
+    return analyze(rec).to_json()
 
 
 def import_recording(

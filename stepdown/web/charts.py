@@ -58,9 +58,9 @@ def _threshold_shapes(spec: MeasureSpec) -> tuple[list[dict], list[dict]]:
     for value, label in spec.thresholds:
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value,
                        "y1": value, "line": {"color": "#c62828", "dash": "dash", "width": 1.5}})
-        notes.append({"xref": "paper", "x": 1, "y": value, "xanchor": "right",
+        notes.append({"xref": "paper", "x": 0, "y": value, "xanchor": "left",
                       "yanchor": "bottom", "showarrow": False, "text": f"threshold {label}",
-                      "font": {"size": 11, "color": "#c62828"}})
+                      "font": {"size": 11, "color": "#c62828"}, "bgcolor": "rgba(255,255,255,0.8)"})
     return shapes, notes
 
 
@@ -157,3 +157,44 @@ def load_chart(panel: Any) -> dict[str, Any]:
         "layout": _layout(f"Training load per day ({panel.load_unit})", panel.load_unit,
                           showlegend=True, legend={"orientation": "h", "y": -0.25}),
     }
+
+
+def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
+                     specs: list[MeasureSpec], max_points: int = 200) -> list[dict[str, Any]]:
+    """Curves of each measure over every rep, overlaid from the rep's start, thresholds dashed.
+
+    t: (N,) s on the recording clock; series: measure key -> (N,) values in the
+    key's unit, or None where no sensor gives it (left out).
+    """
+    import numpy as np
+
+    t = np.asarray(t, dtype=float)
+    figures = []
+    for spec in specs:
+        values = series.get(spec.key)
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=float)
+        traces = []
+        for rep in reps:
+            idx = np.flatnonzero((t >= rep.start_s) & (t <= rep.end_s))
+            if len(idx) < 2:
+                continue
+            idx = idx[:: max(1, len(idx) // max_points)]
+            y = [None if not np.isfinite(v) else round(float(v), 2) for v in values[idx]]
+            traces.append({"type": "scatter", "mode": "lines", "name": f"rep {rep.index}",
+                           "x": [round(float(x), 3) for x in t[idx] - rep.start_s], "y": y,
+                           "hovertemplate": f"rep {rep.index}, %{{x:.1f}} s: %{{y:.1f}} "
+                                            f"{spec.unit}<extra></extra>"})
+        if not traces:
+            continue
+        shapes, notes = _threshold_shapes(spec)
+        figures.append({
+            "id": f"curve_{spec.key}",
+            "data": traces,
+            "layout": _layout(f"{spec.title} during each rep", spec.unit, shapes=shapes,
+                              annotations=notes, showlegend=True,
+                              xaxis={"title": {"text": "time from rep start (s)"}},
+                              legend={"orientation": "h", "y": -0.3}, height=320),
+        })
+    return figures

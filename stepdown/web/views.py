@@ -115,3 +115,26 @@ def label_lines(detail: TestDetail) -> list[str]:
                 lines.append(f"rep {rep.index}, {ITEM_NAMES[cell.item].lower()}: "
                              f"automatic {cell.auto}, coach {cell.label} ({cell.label_by})")
     return lines
+
+
+def angle_curves(detail: TestDetail, specs: list) -> list[dict]:
+    """Per-rep curve charts recomputed from the stored recording, or [] if it is unavailable.
+
+    Runs :func:`analysis.pipeline.analyze` on the catalog's copy of the recording
+    (a fraction of a second) to get the measure time series.
+    """
+    from pathlib import Path
+
+    from stepdown.web.charts import rep_curve_charts
+
+    path = Path(detail.recording_path)
+    if not path.is_file():
+        return []
+    from analysis.pipeline import analyze
+    from sensor_io.recording_io import read_recording
+
+    try:
+        result = analyze(read_recording(path))
+    except (InputError, ValueError):
+        return []
+    return rep_curve_charts(result.series.t, result.series.series, detail.reps, specs)
