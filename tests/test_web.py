@@ -356,3 +356,34 @@ def test_report_html_and_pdf(site):
     pdf = c.get(f"/tests/{ids['latest']}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+# ---------------------------------------------------------------- stepdown serve
+
+
+def test_serve_prints_the_address_and_binds_loopback(tmp_path, monkeypatch, capsys):
+    import io
+
+    import uvicorn
+
+    from stepdown.cli import main
+
+    monkeypatch.setenv("STEPDOWN_HOME", str(tmp_path))
+    assert main(["serve"]) == 2
+    assert "no accounts yet" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", "head", "--all-athletes", "--password-stdin"]) == 0
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw, app=app))
+    assert main(["serve", "--port", "8899"]) == 0
+    assert "http://127.0.0.1:8899/" in capsys.readouterr().out
+    assert ran["host"] == "127.0.0.1" and ran["port"] == 8899 and callable(ran["app"])
+
+
+def test_serve_beyond_this_computer_needs_tls(tmp_path, monkeypatch, capsys):
+    from stepdown.cli import main
+
+    monkeypatch.setenv("STEPDOWN_HOME", str(tmp_path))
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "needs HTTPS" in err and len(err.strip().splitlines()) == 1
