@@ -1,0 +1,145 @@
+"""Live path: decode + clock + journal throughput with 6 sensors at ~200 Hz, its CPU
+share, and the latency from a rep's last sample to its score on screen.
+
+1. Offline throughput: 60 s of notifications from 6 emulated sensors (2 WitMotion at
+   200 Hz, 2 Movesense at 208 Hz, 2 Polar at 208 Hz) are pre-encoded, then pushed through
+   the client's processing step (raw journal, decode, clock model, sample journal):
+   samples/s, and the CPU share that real time (1 s of data per s) costs.
+2. Live: the same 6 sensors streamed through bleak + the emulated backend in real time
+   for 5 s; process CPU time / wall time (includes the emulator itself: an upper bound).
+3. Score latency: the record loop polls every 0.1 s and scores the recording so far; the
+   latency is the wait for the next poll plus assembling the recording and analysing it
+   (a simulated 30 s, 2-sensor test): mean = 0.05 s + work, worst = 0.1 s + work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sensor_io.ble_client import SensorSpec, StreamingSession
+from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, gravity_signal
+from sensor_io.protocols import movesense, polar, witmotion
+from sensor_io.recorder import Recorder
+
+SENSORS = [("pelvis", witmotion.PROFILE, 200.0), ("thigh_left", witmotion.PROFILE, 200.0),
+           ("shank_left", movesense.PROFILE, 208.0), ("trunk", movesense.PROFILE, 208.0),
+           ("wrist_left", polar.PROFILE, 208.0), ("thigh_right", polar.PROFILE, 208.0)]
+
+
+def _collector(items: list, clock: dict, uuid: str):
+    """A notify callback recording (uuid, current time, bytes)."""
+    return lambda data: items.append((uuid, clock["t"], bytes(data)))
+
+
+def _encoded(seconds: float) -> list[list[tuple[str, float, bytes]]]:
+    """Per sensor: (char uuid, world time, notification bytes) for `seconds` of data."""
+    out = []
+    for k, (_, profile, rate) in enumerate(SENSORS):
+        p = EmulatedPeripheral(f"EE:00:00:00:01:{k:02X}", profile, gravity_signal())
+        p._rate = rate
+        p._streams = {movesense.IMU_REF} if profile is movesense.PROFILE else \
+            {polar.TYPE_ACC, polar.TYPE_GYRO}
+        p._client = object()  # type: ignore[assignment]
+        items: list[tuple[str, float, bytes]] = []
+        clock = {"t": 0.0}
+        for uuid in profile.notify_uuids:
+            p._subs[uuid] = _collector(items, clock, uuid)
+        per = p._samples_per_packet()
+        n_packets = int(seconds * rate / per)
+        for j in range(n_packets):
+            t = (j * per + np.arange(per)) / rate
+            clock["t"] = t[-1] + 0.004
+            p._emit(t)
+        out.append(items)
+    return out
+
+
+def _throughput(seconds: float = 60.0) -> None:
+    streams = _encoded(seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp) / "bench.sdj", test_leg="left")
+        session = StreamingSession([SensorSpec(p, f"EE:{k}", r, prof) for k, (p, prof, r)
+                                    in enumerate(SENSORS)], rec)
+        for link in session.links.values():
+            prof = link.spec.profile
+            link.profile, link.rate_hz = prof, link.spec.rate_hz
+            link.decoder = prof.decoder(link.rate_hz)
+            if not prof.timed:
+                from sensor_io.clock import HostRateClock
+                link.host_clock = HostRateClock(link.rate_hz)
+        links = list(session.links.values())
+        merged = sorted(((t, i, uuid, data) for i, items in enumerate(streams)
+                         for uuid, t, data in items), key=lambda x: (x[0], x[1]))
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for t, i, uuid, data in merged:
+            session._process(links[i], uuid, t, data)
+        rec.close()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        samples = sum(st.samples for st in session.status.values())
+        size = (Path(tmp) / "bench.sdj").stat().st_size
+    print(f"decode+clock+journal: {samples} samples from {len(merged)} notifications "
+          f"({seconds:.0f} s of 6 sensors) in {wall:.2f} s")
+    print(f"  throughput {samples / wall:,.0f} samples/s; "
+          f"CPU share for real time {100 * cpu / seconds:.1f} % of one core; "
+          f"journal {size / seconds / 1e3:.0f} kB/s")
+
+
+async def _live(seconds: float) -> tuple[int, float, float]:
+    world = EmulatedWorld(speed=1.0)
+    specs = []
+    for k, (placement, prof, rate) in enumerate(SENSORS):
+        addr = f"EE:00:00:00:02:{k:02X}"
+        world.add(EmulatedPeripheral(addr, prof, gravity_signal()))
+        specs.append(SensorSpec(placement, addr, rate))
+    sb, cb = world.backends()
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp) / "live.sdj", test_leg="left")
+        session = StreamingSession(specs, rec, scanner_backend=sb, client_backend=cb,
+                                   clock=world.now)
+        await session.connect_all()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await session.run(stop)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        rec.close()
+    return sum(st.samples for st in session.status.values()), cpu, wall
+
+
+def _latency() -> None:
+    from analysis.pipeline import analyze
+    from sensor_io.simulator import SimConfig, simulate
+
+    sim = simulate(SimConfig(seed=0, test_leg="left", sensors=("pelvis", "thigh")))
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp) / "lat.sdj", test_leg="left")
+        for name, s in sim.recording.streams.items():
+            for i in range(0, len(s), 20):  # arrives in packets, as live
+                rec.add_samples(name, s.t[i:i + 20], s.acc[i:i + 20], s.gyr[i:i + 20])
+        works = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            analyze(rec.recording()).to_json()
+            works.append(time.perf_counter() - t0)
+        rec.close()
+    work = float(np.median(works))
+    print(f"rep score latency (30 s, 2 sensors): analysis of the recording so far "
+          f"{1000 * work:.0f} ms; on screen after the rep's last sample: "
+          f"mean {1000 * (0.05 + work):.0f} ms, worst {1000 * (0.1 + max(works)):.0f} ms "
+          f"(target <= 200 ms)")
+
+
+def run() -> None:
+    _throughput()
+    samples, cpu, wall = asyncio.run(_live(5.0))
+    print(f"live, 6 emulated sensors via bleak for {wall:.1f} s: {samples / wall:,.0f} samples/s, "
+          f"process CPU {100 * cpu / wall:.1f} % of one core (emulator included)")
+    try:
+        _latency()
+    except ImportError:
+        print("rep score latency: analysis.pipeline not available")
