@@ -61,7 +61,7 @@ def _items_text(items: dict[str, Any]) -> str:
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
+    return "-" if x is None else f"{round(x, digits) + 0.0:.{digits}f}"  # no "-0.0"
 
 
 def overview_lines(path: Path, rec: Recording) -> list[str]:
@@ -158,9 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     """Show every sample recording in FOLDER (default data/); returns the exit code."""
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else DATA_DIR
-    console = Console()
+    console = Console(soft_wrap=True)
     if not console.is_terminal:  # piped or captured: do not squeeze the tables to 80 columns
-        console = Console(width=120)
+        console = Console(width=120, soft_wrap=True)
     files = sample_files(folder)
     if not files:
         console.print(f"no recordings in {folder}; make them with python -m stepdown.sample_data")
