@@ -38,7 +38,7 @@ def make_catalog(path: Path) -> dict[str, int]:
             conn, athlete=repo.AthleteInfo("a-017", name="Maya K.", height_m=1.70,
                                            foot_medial_offset_m=0.035),
             analysis=doc, recording_path="/rec/x", content_sha256=f"{n}" * 64,
-            started_at=when, step_height_m=0.2, pain_nrs=[0, 0, 2, 1, 0])
+            started_at=when, step_height_m=0.2, pain_nrs=[0, 0, 0, 2, 0])
     ids["other"], _ = repo.store_test(
         conn, athlete=repo.AthleteInfo("b-002", name="Jonas B."), analysis=contract_doc(),
         recording_path="/rec/y", content_sha256="f" * 64, started_at="2026-11-03T08:00:00Z")
