@@ -42,7 +42,7 @@ def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_pat
 
     out = tmp_path / "live.parquet"
     rc = main(["record", *FAST, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
-               "--thigh", "x", "--seed", "0", "--pain", "0", "--out", str(out)])
+               "--thigh", "x", "--seed", "0", "--out", str(out)])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "Movesense" in text and "Polar Verity Sense" in text  # two vendors

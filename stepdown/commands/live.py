@@ -235,6 +235,7 @@ def record(
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
     scanner_backend = client_backend = None
     clock = on_start = None
+    pain_nrs = parse_pain(pain)
     if emulate:
         segments = [s for s, a in given.items() if a] or ["pelvis", "thigh"]
         world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed)
@@ -243,6 +244,8 @@ def record(
         clock = world.now
         if duration is None:
             duration = sim.recording.duration_s + 4.0  # + connecting
+        if pain_nrs is None:
+            pain_nrs = sim.recording.pain_nrs  # what the simulated athlete reports
     if not given["pelvis"] or not given["thigh"]:
         raise InputError("--pelvis and --thigh are required (the minimum sensor set)")
     specs = [SensorSpec(f"{seg}_{leg}" if seg in ("thigh", "shank", "wrist") else seg, addr,
@@ -254,7 +257,7 @@ def record(
         out = recordings_dir() / f"{athlete}-{started.replace(':', '')}.parquet"
     journal = out.with_suffix(".sdj")
     recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
-                        pain_nrs=parse_pain(pain))
+                        pain_nrs=pain_nrs)
     kw: dict[str, Any] = {"clock": clock} if clock else {}
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
