@@ -35,22 +35,29 @@ def test_specific_force_is_gravity_plus_acceleration():
     assert np.allclose(gyr, 0)
 
 
+def _integrate(q0: Rotation, gyr: np.ndarray, t: np.ndarray) -> Rotation:
+    """Body-frame gyro integrated with the exponential map (midpoint rates)."""
+    steps = Rotation.from_rotvec(0.5 * (gyr[1:] + gyr[:-1]) * np.diff(t)[:, None])
+    out = [q0]
+    for k in range(len(steps)):
+        out.append(out[-1] * steps[k])
+    return Rotation.concatenate(out)
+
+
 def test_integrated_gyro_reproduces_segment_orientation(ideal):
+    kin_t = ideal.kinematics.t
     for name, vs in ideal.sensors.items():
-        # integrate the sampled gyro (body frame) with the exponential map
-        t, gyr = vs.t_true, vs.gyr
-        R_true = Rotation.from_matrix(
-            np.stack([np.interp(t, ideal.kinematics.t, vs.R_global_sensor[:, i, j])
-                      for i in range(3) for j in range(3)], -1).reshape(-1, 3, 3))
-        q = R_true[0]
-        w_mid = 0.5 * (gyr[1:] + gyr[:-1]) * np.diff(t)[:, None]
-        steps = Rotation.from_rotvec(w_mid)
-        worst = 0.0
-        for k in range(len(steps)):
-            q = q * steps[k]
-            if k % 50 == 0:
-                worst = max(worst, (R_true[k + 1].inv() * q).magnitude())
-        assert np.rad2deg(worst) < 1.0, (name, np.rad2deg(worst))
+        # the signal itself (1 kHz model grid): integration is exact up to numerics
+        R_true = Rotation.from_matrix(vs.R_global_sensor)
+        gyr, _ = ideal_imu(vs.R_global_sensor, np.zeros((len(kin_t), 3)), kin_t[1] - kin_t[0])
+        est = _integrate(R_true[0], gyr, kin_t)
+        assert np.rad2deg(np.max((R_true.inv() * est).magnitude())) < 0.2, name
+        # the sampled 100 Hz gyro still reproduces the orientation after the whole test
+        R_s = Rotation.from_matrix(np.stack(
+            [np.interp(vs.t_true, kin_t, vs.R_global_sensor[:, i, j])
+             for i in range(3) for j in range(3)], -1).reshape(-1, 3, 3))
+        est_s = _integrate(R_s[0], vs.gyr, vs.t_true)
+        assert np.rad2deg(np.max((R_s.inv() * est_s).magnitude())) < 2.0, name
 
 
 def test_left_and_mirrored_right_give_the_same_truth():
@@ -80,10 +87,12 @@ def test_mounting_is_arbitrary_about_the_normal_and_tilted_at_most_15deg():
 
 
 def test_truth_knee_displacement_and_pelvic_drop_follow_the_fault_parameters(ideal):
-    for rep, params in zip(ideal.truth["reps"], [r for r in ideal.scenario.reps if not r.partial], strict=True):
+    for rep, params in zip(ideal.truth["reps"], [r for r in ideal.scenario.reps if not r.partial],
+                           strict=True):
         m = rep["measures"]
-        assert m["knee_medial_cm"] == pytest.approx(100 * params.knee_medial_m * min(params.depth, 1),
-                                                    abs=0.35)
+        # a lateral drift of the hip over the foot carries the knee laterally too
+        expected = 100 * (params.knee_medial_m * min(params.depth, 1) - 0.6 * params.hip_shift_m)
+        assert m["knee_medial_cm"] == pytest.approx(expected, abs=0.35)
         assert m["pelvic_drop_deg"] == pytest.approx(
             np.rad2deg(params.pelvic_drop_rad) * min(params.depth, 1), abs=0.8)
         assert 35 < m["hip_flexion_deg"] < 80

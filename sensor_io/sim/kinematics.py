@@ -191,6 +191,30 @@ def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.nda
     return rot, bend
 
 
+def _leg_rotation(ankle: np.ndarray, shank_vec: np.ndarray, thigh_vec: np.ndarray,
+                  shift: np.ndarray, knee_medial: np.ndarray) -> np.ndarray:
+    """(N,3,3) global rotation of the whole leg (shank + thigh) about the ankle.
+
+    The knee is a hinge, so a knee that moves medially does it by the leg plane
+    turning inward about the hip-ankle line (femoral internal rotation and
+    adduction with the foot fixed), not by bending the knee sideways.
+    shank_vec, thigh_vec: (N,3) sagittal ankle->knee and knee->hip vectors (m).
+    shift: (N,) lateral drift of the hip over the foot (m, > 0 lateral).
+    knee_medial: (N,) wanted knee displacement medial to the ankle (m).
+    Canonical right leg: lateral is -y, medial +y.
+    """
+    h = shank_vec + thigh_vec
+    eps = np.arcsin(np.clip(shift / np.linalg.norm(h, axis=1), -1, 1))
+    G1 = rot_x(eps)  # about the forward axis through the ankle: hip moves laterally
+    u = np.einsum("nij,nj->ni", G1, h)
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    k = np.einsum("nij,nj->ni", G1, shank_vec)
+    dist = np.linalg.norm(k - np.sum(k * u, axis=1)[:, None] * u, axis=1)
+    chi = np.arcsin(np.clip(knee_medial / np.maximum(dist, 1e-3), -0.95, 0.95))
+    G2 = Rotation.from_rotvec(u * chi[:, None]).as_matrix()
+    return G2 @ G1
+
+
 def simulate_kinematics(
     scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
 ) -> Kinematics:
@@ -220,35 +244,27 @@ def simulate_kinematics(
 
     sway = {k: _smooth_noise(rng, n, 0.4 * FINE_RATE_HZ, np.deg2rad(a))
             for k, a in (("drop", 0.25), ("lean", 0.3), ("rot", 0.4))}
-    kmd = param("knee_medial_m")
-    beta = np.arcsin(np.clip(kmd / (body.shank_m * np.cos(alpha)), -1, 1))
-    shift = param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002)
-    gamma = np.arcsin(np.clip((shift + body.shank_m * np.cos(alpha) * np.sin(beta))
-                              / (body.thigh_m * np.cos(phi)), -1, 1))
     d = param("pelvic_drop_rad") + sway["drop"]
     tau = param("pelvic_tilt_rad")
     rho = sway["rot"] + fid_rot + np.deg2rad(3.0) * env
-    psi = param("hip_ir_rad")
     lam = param("trunk_lean_rad") + sway["lean"]
     zeta = param("trunk_flex_rad")
     arm = np.where(env > 0, _per_rep([r.arm_rad for r in scn.reps], rep_of)
                    * np.clip(env * 1.6, 0, 1), 0.0)
 
-    yaw = rot_y(rho)
-    R = {
-        "shank": N0 @ rot_x(-beta) @ rot_z(-alpha),
-        "thigh": N0 @ yaw @ rot_x(gamma) @ rot_z(phi),
-        "pelvis": N0 @ yaw @ rot_x(-d) @ rot_z(-tau),
-        "trunk": N0 @ yaw @ rot_x(lam) @ rot_z(-zeta),
-    }
-    # Femoral rotation is set in the hip's own joint coordinates: the last
-    # (long-axis) angle of the z-x'-y'' sequence becomes exactly psi.
-    rel = np.einsum("nji,njk->nik", R["pelvis"], R["thigh"])
-    rot_now = Rotation.from_matrix(rel).as_euler("ZXY")[:, 2]
-    R["thigh"] = R["thigh"] @ rot_y(psi - rot_now)
-    R["wrist"] = R["trunk"] @ rot_x(-arm) @ rot_y(np.full(n, np.deg2rad(-60.0)))
     up = lambda L: np.array([0.0, L, 0.0])  # noqa: E731
     ankle = np.tile([0.0, 0.0, scn.step_height_m + ANKLE_HEIGHT_M], (n, 1))
+    R_leg = _leg_rotation(
+        ankle, N0 @ rot_z(-alpha) @ up(body.shank_m), N0 @ rot_z(phi) @ up(body.thigh_m),
+        shift=param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002),
+        knee_medial=param("knee_medial_m"))
+    R = {
+        "shank": R_leg @ N0 @ rot_z(-alpha),
+        "thigh": R_leg @ N0 @ rot_z(phi),
+        "pelvis": N0 @ rot_y(rho) @ rot_x(-d) @ rot_z(-tau),
+        "trunk": N0 @ rot_y(rho) @ rot_x(lam) @ rot_z(-zeta),
+    }
+    R["wrist"] = R["trunk"] @ rot_x(-arm) @ rot_y(np.full(n, np.deg2rad(-60.0)))
     knee = ankle + R["shank"] @ up(body.shank_m)
     hip = knee + R["thigh"] @ up(body.thigh_m)
     pelvis = hip - R["pelvis"] @ np.array([0.0, 0.0, body.hip_width_m / 2])

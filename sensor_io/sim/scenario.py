@@ -26,7 +26,6 @@ class RepParams:
     knee_medial_m: float = 0.0         # shank tilt -> knee medial displacement
     pelvic_drop_rad: float = 0.0       # swing side lower
     hip_shift_m: float = 0.0           # lateral hip drift over the foot (adds adduction)
-    hip_ir_rad: float = 0.0            # femoral internal rotation
     trunk_lean_rad: float = 0.0        # lateral trunk inclination toward the stance side
     trunk_flex_rad: float = 0.30
     pelvic_tilt_rad: float = 0.10
@@ -98,8 +97,7 @@ def draw_scenario(
             depth=float(rng.uniform(0.9, 1.08)),
             knee_medial_m=size(knee_on[i], f["knee"]) / 100.0,
             pelvic_drop_rad=np.deg2rad(size(pel_on[i], f["pelvis"])),
-            hip_shift_m=float(rng.normal(0.0, 0.004)),
-            hip_ir_rad=np.deg2rad(float(rng.uniform(-2.0, 8.0 if profile != "good" else 4.0))),
+            hip_shift_m=float(rng.normal(0.0, 0.005)),
             trunk_lean_rad=np.deg2rad(size(trunk_on[i], f["trunk"])),
             trunk_flex_rad=np.deg2rad(float(rng.uniform(10.0, 30.0))),
             pelvic_tilt_rad=np.deg2rad(float(rng.uniform(3.0, 12.0))),
