@@ -1,10 +1,14 @@
 """Make the sample recordings in ``data/``: ``python -m stepdown.sample_data [FOLDER]``.
 
-Each sample is made by running the ``stepdown simulate`` command line listed in
-:data:`SAMPLES` (so the command printed in ``data/README.md`` is exactly what
-made the file), then the README's generated section is rewritten: per file the
-command, the sensors with their rates, the duration, the size and the truth's
-checklist. Text outside the markers in the README is kept.
+Each sample in :data:`SAMPLES` gets a seed (:func:`choose_seed`: the first that
+gives the intended category and faults) and is made by running its
+``stepdown simulate`` command line (so the command printed in ``data/README.md``
+is exactly what made the file); then the README's generated section is
+rewritten: per file the command, the sensors with their rates, the duration,
+the size and the truth's checklist. Text outside the markers is kept.
+
+Run it again after any change to the simulator: ``tests/test_sample_data.py``
+fails while the files differ from what the README's commands now produce.
 
 The files are simulated: nothing in ``data/`` was measured on a person.
 """
@@ -14,11 +18,13 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sensor_io.recording_io import read_recording
-from stepdown.simulation import read_truth
+from sensor_io.recording_io import read_recording, write_recording
+from sensor_io.simulator import simulate
+from stepdown.simulation import read_truth, truth_document
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BEGIN, END = "<!-- samples:begin (written by python -m stepdown.sample_data) -->", "<!-- samples:end -->"
@@ -26,48 +32,88 @@ BEGIN, END = "<!-- samples:begin (written by python -m stepdown.sample_data) -->
 
 @dataclass(frozen=True)
 class Sample:
-    """One sample recording: file name, the simulate options, and what it shows."""
+    """One sample recording: file name, simulate options, what it is meant to show.
+
+    The seed is not fixed here: :func:`choose_seed` takes the first seed from
+    ``first_seed`` whose truth has the profile's category, the ``needs`` items
+    at the test level (item -> level) and a file under ``max_bytes``, so the
+    samples stay meaningful when the simulator changes. The README records the
+    seed used.
+    """
 
     name: str
-    seed: int
     leg: str
     sensors: str
     profile: str
     shows: str
+    needs: tuple[tuple[str, int], ...] = ()
     reps: int = 5
+    first_seed: int = 1
+    max_bytes: int = 1_000_000
 
-    def command(self, folder: str = "data") -> str:
+    def command(self, seed: int, folder: str = "data") -> str:
         """The exact ``stepdown simulate`` command line that makes this file."""
-        return (f"stepdown simulate {folder}/{self.name} --seed {self.seed} --leg {self.leg} "
+        return (f"stepdown simulate {folder}/{self.name} --seed {seed} --leg {self.leg} "
                 f"--sensors {self.sensors} --profile {self.profile} --reps {self.reps}")
 
 
 SAMPLES: tuple[Sample, ...] = (
-    Sample("good_left_pelvis_thigh.parquet", 9, "left", "pelvis,thigh", "good",
-           "the minimum sensor set; one rep drops the pelvis, not enough to count for the test"),
-    Sample("medium_right_pelvis_thigh.parquet", 26, "right", "pelvis,thigh", "medium",
-           "pelvic drop and a knee inside the entire foot (knee level 2) on a right test leg"),
-    Sample("poor_left_pelvis_thigh.parquet", 11, "left", "pelvis,thigh", "poor",
-           "arm and trunk faults the minimum set cannot measure directly (no wrist/trunk sensor)"),
-    Sample("medium_left_full_set.parquet", 2, "left", "pelvis,thigh,shank,trunk,wrist", "medium",
-           "every optional sensor; the hand leaves the waist in 4 of 5 reps (wrist sensor)"),
-    Sample("poor_right_full_set.parquet", 16, "right", "pelvis,thigh,shank,trunk,wrist", "poor",
-           "uncontrolled descents with a heel impact, reported pain, knee level 2"),
+    Sample("good_left_pelvis_thigh.parquet", "left", "pelvis,thigh", "good",
+           "the minimum sensor set (pelvis + test-leg thigh) on a good mover",
+           first_seed=9),
+    Sample("medium_right_pelvis_thigh.parquet", "right", "pelvis,thigh", "medium",
+           "a right test leg, pelvic drop and a knee inside the entire foot (knee level 2)",
+           needs=(("pelvis", 1), ("knee", 2)), first_seed=26),
+    Sample("poor_left_pelvis_thigh.parquet", "left", "pelvis,thigh", "poor",
+           "a trunk lean the minimum set cannot measure directly (no trunk sensor)",
+           needs=(("trunk", 1),), first_seed=11),
+    Sample("medium_left_full_set.parquet", "left", "pelvis,thigh,shank,trunk,wrist", "medium",
+           "every optional sensor; the hand leaves the waist (seen by the wrist sensor)",
+           needs=(("arm", 1),), first_seed=2),
+    Sample("poor_right_full_set.parquet", "right", "pelvis,thigh,shank,trunk,wrist", "poor",
+           "every optional sensor on a right test leg; uncontrolled descents with a heel impact",
+           needs=(("descent", 1),), first_seed=16),
 )
 
 
-def make_sample(sample: Sample, folder: Path) -> Path:
+def _fits(sample: Sample, seed: int, scratch: Path) -> bool:
+    """Whether ``seed`` gives the sample's category, needed items and size."""
+    from stepdown.commands.simulate import sim_config
+
+    cfg = sim_config(seed, sample.leg, sample.sensors, sample.profile, sample.reps)
+    sim = simulate(cfg)
+    test = truth_document(sim, cfg)["test"]
+    if test["category"] != sample.profile:
+        return False
+    if any(test["items"][item] != level for item, level in sample.needs):
+        return False
+    write_recording(sim.recording, scratch)
+    return scratch.stat().st_size <= sample.max_bytes
+
+
+def choose_seed(sample: Sample, tries: int = 300) -> int:
+    """The first seed from ``sample.first_seed`` that fits the sample (see :class:`Sample`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "candidate.parquet"
+        for seed in range(sample.first_seed, sample.first_seed + tries):
+            if _fits(sample, seed, scratch):
+                return seed
+    raise RuntimeError(f"no seed in {sample.first_seed}..{sample.first_seed + tries - 1} "
+                       f"gives {sample.name} what it needs; relax Sample.needs")
+
+
+def make_sample(sample: Sample, seed: int, folder: Path) -> Path:
     """Run the sample's ``stepdown simulate`` command into ``folder``; returns the recording path."""
     from stepdown.cli import main
 
-    argv = shlex.split(sample.command(str(folder)))[1:] + ["--force"]
+    argv = shlex.split(sample.command(seed, str(folder)))[1:] + ["--force"]
     rc = main(argv)
     if rc != 0:
-        raise RuntimeError(f"{sample.command()} failed with exit code {rc}")
+        raise RuntimeError(f"{sample.command(seed)} failed with exit code {rc}")
     return folder / sample.name
 
 
-def describe_sample(sample: Sample, folder: Path) -> str:
+def describe_sample(sample: Sample, seed: int, folder: Path) -> str:
     """The README section of one sample (markdown)."""
     path = folder / sample.name
     rec = read_recording(path)
@@ -82,7 +128,7 @@ def describe_sample(sample: Sample, folder: Path) -> str:
         "",
         f"Shows {sample.shows}.",
         "",
-        "```sh", sample.command(), "```", "",
+        "```sh", sample.command(seed), "```", "",
         f"- sensors: {sensors}; {rec.duration_s:.1f} s; "
         f"{path.stat().st_size / 1e6:.2f} MB; step {truth['step_height_m'] * 100:.1f} cm, "
         f"athlete {truth['body']['height_m']:.2f} m",
@@ -115,10 +161,14 @@ and checks that the result still matches the files, so this page cannot rot.
 """
 
 
-def write_readme(folder: Path, samples: tuple[Sample, ...] = SAMPLES) -> Path:
-    """Write (or refresh the generated section of) ``folder/README.md``."""
+def write_readme(folder: Path, seeds: dict[str, int], samples: tuple[Sample, ...] = SAMPLES) -> Path:
+    """Write (or refresh the generated section of) ``folder/README.md``.
+
+    seeds: sample name -> the seed its file was made with.
+    """
     readme = folder / "README.md"
-    section = "\n".join([BEGIN, "", *(describe_sample(s, folder) for s in samples), END])
+    section = "\n".join([BEGIN, "", *(describe_sample(s, seeds[s.name], folder)
+                                      for s in samples), END])
     text = readme.read_text(encoding="utf-8") if readme.exists() else HEADER + BEGIN + END + "\n"
     if BEGIN not in text or END not in text:
         text = text.rstrip("\n") + "\n\n" + BEGIN + END + "\n"
@@ -133,10 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else DATA_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    seeds = {s.name: choose_seed(s) for s in SAMPLES}
     for sample in SAMPLES:
-        make_sample(sample, folder)
-    readme = write_readme(folder)
-    print(json.dumps({"wrote": [s.name for s in SAMPLES], "readme": str(readme)}))
+        make_sample(sample, seeds[sample.name], folder)
+    readme = write_readme(folder, seeds)
+    print(json.dumps({"seeds": seeds, "readme": str(readme)}))
     return 0
 
 
