@@ -92,6 +92,13 @@ class SensorStatus:
     battery_v: float | None = None
     last_t: float | None = None
     error: str | None = None
+    streaming_since: float | None = None
+
+    def silent_for(self, now_s: float) -> float:
+        """How long (s) a streaming sensor has sent no samples; 0 if not streaming."""
+        if self.state != "streaming" or self.streaming_since is None:
+            return 0.0
+        return now_s - max(self.last_t or -np.inf, self.streaming_since)
 
 
 @dataclass
@@ -195,6 +202,7 @@ class StreamingSession:
         for cmd in link.profile.start(link.rate_hz):
             await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
         link.status.state = "streaming"
+        link.status.streaming_since = self.now()
 
     def _profile_from_scan(self, link: _Link, device: Any) -> DeviceProfile:
         prof = profile_for([], device.name)

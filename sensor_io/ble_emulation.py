@@ -109,6 +109,7 @@ class EmulatedPeripheral:
     sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
     notifications: int = 0
     connects: int = 0
+    writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
 
     def __post_init__(self) -> None:
         self.name = self.name or f"{self.profile.name_prefixes[0]} {self.address[-5:]}"
@@ -178,6 +179,7 @@ class EmulatedPeripheral:
 
     # -- commands -----------------------------------------------------------------------
     def on_write(self, uuid: str, data: bytes) -> None:
+        self.writes.append(data)
         if self.profile is witmotion.PROFILE:
             self._witmotion_command(data)
         elif self.profile is movesense.PROFILE:

@@ -96,6 +96,10 @@ def test_two_vendors_stream_concurrently_onto_the_common_clock(tmp_path):
         np.testing.assert_allclose(s.acc[m], acc, atol=0.15)
         np.testing.assert_allclose(s.gyr[m], gyr, atol=0.1)
     assert all(st.state == "stopped" for st in session.status.values())
+    # Polar: both streams were started and, when the session ended, stopped
+    writes = world.get(ADDR["polar"]).writes
+    assert [w[:2] for w in writes] == [b"\x02\x02", b"\x02\x05", b"\x03\x02", b"\x03\x05"]
+    assert world.get(ADDR["movesense"]).writes[-1] == movesense.unsubscribe()
 
 
 def test_drops_are_marked_duplicates_removed_corruption_counted(tmp_path):

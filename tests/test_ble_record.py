@@ -80,3 +80,16 @@ def test_ctrl_c_ends_cleanly_and_keeps_everything(tmp_path):
     assert set(rec.streams) == {"pelvis", "thigh_right", "shank_right"}  # WitMotion too
     assert all(s.duration_s > 8 for s in rec.streams.values())  # 1 s × speed 8 + calibration
     assert out.with_suffix(".sdj").exists()  # the journal stays beside the recording
+
+
+def test_status_line_flags_a_silent_sensor():
+    from sensor_io.ble_client import SensorStatus
+    from stepdown.commands.live import status_line
+
+    ok = SensorStatus("pelvis", "A", state="streaming", samples=500, last_t=9.9,
+                      streaming_since=1.0, battery_v=3.91)
+    silent = SensorStatus("thigh_left", "B", state="streaming", samples=0, streaming_since=1.0)
+    line = status_line({"pelvis": ok, "thigh_left": silent}, now_s=10.0)
+    assert "pelvis streaming 500 smp" in line and "3.91 V" in line
+    assert "thigh_left NO DATA 0 smp" in line
+    assert "NO DATA" not in status_line({"thigh_left": silent}, now_s=2.5)  # 1.5 s: not yet

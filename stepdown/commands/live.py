@@ -116,7 +116,7 @@ class LiveRun:
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
             if session.now() >= next_status:
-                console.print(status_line(session.status), highlight=False)
+                console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()):
                 scoring = asyncio.create_task(self._score())
@@ -137,12 +137,17 @@ class LiveRun:
             console.print(rep_line(rep), highlight=False)
 
 
-def status_line(status: dict[str, SensorStatus]) -> str:
-    """One line: per sensor state, samples, gaps, reconnects, battery."""
+SILENT_S = 2.0
+
+
+def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
+    """One line: per sensor state (NO DATA when silent > 2 s), samples, gaps, reconnects,
+    battery."""
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
-        parts.append(f"{st.placement} {st.state} {st.samples} smp {st.gaps} gaps"
+        state = "NO DATA" if st.silent_for(now_s) > SILENT_S else st.state
+        parts.append(f"{st.placement} {state} {st.samples} smp {st.gaps} gaps"
                      f" {st.reconnects} reconn{extra}")
     return " | ".join(parts)
 
