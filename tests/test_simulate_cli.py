@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -160,3 +162,16 @@ def test_plot_writes_a_png_with_a_row_per_sensor(tmp_path, capsys):
     assert img_small.std() > 0.05  # not a blank canvas
     assert img_big.shape[0] > 2 * img_small.shape[0] * 0.8  # 5 sensor rows vs 2
     assert img_big.shape[1] == img_small.shape[1]
+
+
+def test_readme_example_runs(tmp_path, capsys, monkeypatch):
+    """The `stepdown ...` lines of README.md's "What you get" example work as written."""
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    block = readme.read_text(encoding="utf-8").split("## What you get", 1)[1]
+    lines = [ln for ln in block.split("```")[1].splitlines() if ln.startswith("stepdown ")]
+    assert any(ln.startswith("stepdown simulate ") for ln in lines)
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        assert main(shlex.split(line)[1:]) == 0, capsys.readouterr().err
+    assert (tmp_path / "my.truth.json").is_file() and (tmp_path / "my.png").is_file()
+    assert "trunk" in capsys.readouterr().out
