@@ -125,29 +125,52 @@ class JournalWriter:
 @dataclass
 class JournalContents:
     records: list[Record]
-    torn_bytes: int  # bytes dropped at the tail (a record cut by a crash)
+    torn_bytes: int  # bytes dropped: a record cut by a crash, or damaged ones
+
+
+def _record_at(data: bytes, i: int) -> tuple[Record, int] | None:
+    """The intact record starting at byte i and the offset after it, else None."""
+    if len(data) - i < _PREFIX.size:
+        return None
+    length, crc = _PREFIX.unpack_from(data, i)
+    start = i + _PREFIX.size
+    if length < 3 or length > _MAX_RECORD or start + length > len(data):
+        return None
+    payload = data[start:start + length]
+    if zlib.crc32(payload) != crc:
+        return None
+    kind, hlen = struct.unpack_from("<BH", payload, 0)
+    try:
+        header = json.loads(payload[3:3 + hlen])
+    except ValueError:
+        return None
+    return Record(kind, header, payload[3 + hlen:]), start + length
 
 
 def iter_records(path: str | Path) -> Iterator[Record | int]:
-    """Records of a journal in order; a final int gives the torn-tail byte count."""
+    """Intact records of a journal in order, then one int: the bytes skipped.
+
+    A damaged record (bad CRC) inside the file is skipped by searching for the next
+    intact one, so one bad sector does not cost the rest; a torn tail is dropped.
+    """
     path = Path(path)
     data = path.read_bytes()
     if data[: len(MAGIC)] != MAGIC:
         raise JournalError(f"{path}: not a stepdown journal (bad magic)")
     i = len(MAGIC)
-    while len(data) - i >= _PREFIX.size:
-        length, crc = _PREFIX.unpack_from(data, i)
-        start = i + _PREFIX.size
-        if length < 3 or length > _MAX_RECORD or start + length > len(data):
-            break
-        payload = data[start:start + length]
-        if zlib.crc32(payload) != crc:
-            break
-        kind, hlen = struct.unpack_from("<BH", payload, 0)
-        header = json.loads(payload[3:3 + hlen])
-        yield Record(kind, header, payload[3 + hlen:])
-        i = start + length
-    yield len(data) - i
+    skipped = 0
+    while i < len(data):
+        found = _record_at(data, i)
+        if found is None:
+            j = i + 1
+            while j < len(data) and _record_at(data, j) is None:
+                j += 1
+            skipped += j - i
+            i = j
+            continue
+        record, i = found
+        yield record
+    yield skipped
 
 
 def read_journal(path: str | Path) -> JournalContents:

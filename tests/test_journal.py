@@ -44,15 +44,18 @@ def test_records_roundtrip_and_torn_tail_is_dropped(tmp_path):
         assert [r.kind for r in c.records] == [RAW] and c.torn_bytes > 0
 
 
-def test_corrupted_record_stops_reading_there(tmp_path):
+def test_damaged_record_is_skipped_and_the_rest_kept(tmp_path):
     p = tmp_path / "j.sdj"
     with JournalWriter(p) as j:
-        for i in range(3):
+        for i in range(4):
             j.append(RAW, {"i": i}, b"x" * 10)
     data = bytearray(p.read_bytes())
-    data[-3] ^= 0xFF  # flip a byte in the last record's body: CRC fails
+    rec_len = (len(data) - len(MAGIC)) // 4
+    data[len(MAGIC) + rec_len + 20] ^= 0xFF  # damage record 1: its CRC fails
     p.write_bytes(bytes(data))
-    assert [r.header["i"] for r in read_journal(p).records] == [0, 1]
+    c = read_journal(p)
+    assert [r.header["i"] for r in c.records] == [0, 2, 3]
+    assert c.torn_bytes == rec_len
 
 
 def test_not_a_journal_is_one_clear_error(tmp_path):
