@@ -25,6 +25,7 @@ from sensor_io.recording_io import read_recording
 from stepdown.simulation import read_truth, truth_path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+FAILED: dict[str, Any] = {"failed": True}  # marker: the analysis raised an unexpected error
 ABBREV = {"arm": "arm", "trunk": "trk", "pelvis": "pel", "knee": "knee", "descent": "desc",
           "pain": "pain"}
 
@@ -111,21 +112,26 @@ def show_recording(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
-    Returns (truth document or None, analysis contract or None)."""
+    Returns (truth document or None, analysis contract, None, or FAILED when the
+    analysis raised an unexpected error)."""
     console.rule(f"[bold]{path.name}")
     rec = read_recording(path)
     for line in overview_lines(path, rec):
         console.print(line, highlight=False)
     truth = read_truth(path) if truth_path(path).exists() else None
-    analysis = None
+    analysis, crashed = None, False
     if analyze is not None:
         try:
             analysis = as_contract(analyze(rec))
         except InputError as err:
             console.print(f"[red]analysis refused this recording:[/] {err}", highlight=False)
+        except Exception as err:  # a bug in the analysis: say so, show the other files
+            console.print(f"[bold red]analysis failed (a bug):[/] {type(err).__name__}: {err}",
+                          highlight=False)
+            crashed = True
     if truth is None and analysis is None:
         console.print("no truth file and no analysis yet")
-        return truth, analysis
+        return truth, FAILED if crashed else analysis
     console.print(rep_table(truth, analysis))
     if truth is not None:
         console.print(test_line("truth   ", truth["test"]), highlight=False)
@@ -135,7 +141,7 @@ def show_recording(
         if missing:
             console.print(f"not assessed by the sensors worn: {', '.join(missing)}",
                           highlight=False)
-    return truth, analysis
+    return truth, FAILED if crashed else analysis
 
 
 def not_assessed(analysis: dict[str, Any]) -> list[str]:
@@ -155,7 +161,10 @@ def agreement_line(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Show every sample recording in FOLDER (default data/); returns the exit code."""
+    """Show every sample recording in FOLDER (default data/).
+
+    Returns 0, or 1 when there is no recording or the analysis crashed on a file
+    (the other files are still shown)."""
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else DATA_DIR
     console = Console(soft_wrap=True)
@@ -175,17 +184,21 @@ def main(argv: list[str] | None = None) -> int:
     if analyze is None:
         console.print("[yellow]The analysis (analysis.pipeline) is not there yet: showing the "
                       "recordings and their truth only.[/]")
-    pairs = []
+    pairs, failed = [], 0
     for path in files:
         truth, analysis = show_recording(console, path, analyze)
-        if truth is not None and analysis is not None:
+        if analysis is FAILED:
+            failed += 1
+        elif truth is not None and analysis is not None:
             pairs.append((truth, analysis))
     if pairs:
         console.print("\n" + agreement_line(pairs), highlight=False)
     console.print("\nTry: [bold]stepdown info data/<file>[/], "
                   "[bold]stepdown simulate my.parquet --profile poor --plot my.png[/]",
                   highlight=False)
-    return 0
+    if failed:
+        console.print(f"[bold red]the analysis failed on {failed} file(s)[/]")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

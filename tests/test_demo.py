@@ -64,3 +64,17 @@ def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, monkeypa
     assert demo.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert src.name in out and "no truth file" in out
+
+
+def test_a_crashing_analysis_is_named_and_the_other_files_still_shown(capsys, monkeypatch):
+    def broken(rec):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(demo, "find_analyze", lambda: broken)
+    assert demo.main([]) == 1
+    out = capsys.readouterr().out
+    assert out.count("analysis failed (a bug): ZeroDivisionError") == len(SAMPLES)
+    assert out.count("truth   :") == len(SAMPLES)  # the truth is still shown
+    for s in SAMPLES:
+        assert s.name in out
+    assert f"the analysis failed on {len(SAMPLES)} file(s)" in out
