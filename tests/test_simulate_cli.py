@@ -125,6 +125,7 @@ def test_same_seed_same_files_other_seed_differs(tmp_path, capsys):
     (("--height", "178"), "--height 178 is outside"),
     (("--step-height", "20"), "--step-height 20 is outside"),
     (("--plot", "fig.jpg"), "must end in .png"),
+    (("--plot", "no/such/folder/fig.png"), "folder no/such/folder does not exist"),
 ])
 def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys, args, message):
     out = tmp_path / "t.parquet"

@@ -100,6 +100,8 @@ def simulate_cmd(
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
+    if plot is not None and not plot.parent.is_dir():
+        raise InputError(f"--plot {plot}: folder {plot.parent} does not exist")
     sim = simulate(cfg)
     doc = truth_document(sim, cfg)
     write_recording(sim.recording, out)
