@@ -97,8 +97,13 @@ def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
         ref = trunk if trunk is not None else pelvis
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, ref.q_facing_seg,
                                                              wrist.q_facing_seg))
-    depth = rel(kin.inclination_rad(thigh.q_facing_seg), st)
-    return MeasureSeries(motion.t, depth, s, _impact_series(motion), source)
+    return MeasureSeries(motion.t, depth_rad(motion, test_leg), s, _impact_series(motion), source)
+
+
+def depth_rad(motion: Motion, test_leg: str) -> np.ndarray:
+    """Rep depth signal: the test thigh's inclination from vertical relative to standing (rad)."""
+    thigh = motion.get("thigh", test_leg)
+    return kin.relative_to(kin.inclination_rad(thigh.q_facing_seg), motion.standing)
 
 
 def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_s: float) -> float:

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from analysis.checklist import Checklist, score_test
-from analysis.measures import MeasureSeries, measure_series, rep_measures
+from analysis.measures import MeasureSeries, depth_rad, measure_series, rep_measures
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
-from analysis.segments import Motion, segment_motion
-from calibration import Calibration, calibrate
+from analysis.segments import (
+    Motion,
+    correct_heading_drift,
+    quiet_windows,
+    segment_motion,
+    sensor_orientations,
+)
+from calibration import Calibration, calibrate, gyro_biases, standing_window
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.recording import Recording
 
@@ -93,10 +101,15 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    cal = calibrate(rec)
-    motion = segment_motion(rec, cal, mode=mode)
+    window = standing_window(rec)
+    orientations = sensor_orientations(rec, gyro_biases(rec, window), mode=mode)
+    cal = calibrate(rec, window=window, vertical={p: o.vertical_in_sensor()
+                                                  for p, o in orientations.items()})
+    motion = segment_motion(rec, cal, orientations)
+    seg = RepSegmenter().segment(depth_rad(motion, rec.test_leg), motion.t)
+    spans = sorted((r.start_s, r.end_s) for r in pd.concat([seg.reps_, seg.partial_]).itertuples())
+    motion = correct_heading_drift(motion, quiet_windows(motion, spans))
     series = measure_series(motion, rec.test_leg, body)
-    seg = RepSegmenter().segment(series.depth_rad, series.t)
     reps = []
     for i, r in enumerate(seg.reps_.itertuples(index=False), 1):
         reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),

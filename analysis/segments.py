@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation, Slerp
+from scipy.spatial.transform import Slerp
 
 from analysis import quat
 from analysis.orientation import estimate_orientation, resample_uniform
@@ -71,28 +71,101 @@ def _heading_of_x(q: np.ndarray) -> float:
     return float(np.arctan2(x[1], x[0]))
 
 
-def segment_motion(rec: Recording, cal: Calibration, mode: str = "offline") -> Motion:
-    """Orientation of every calibrated segment on a common 100 Hz grid."""
+@dataclass
+class SensorOrientation:
+    """One sensor on its own uniform grid: t_u (M,) s, q_world_sensor (M,4),
+    acc (M,3) m/s² and bias-corrected gyr (M,3) rad/s in the sensor frame, gap (M,) bool."""
+
+    t_u: np.ndarray
+    q_world_sensor: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    gap: np.ndarray
+
+    def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
+        """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
+        return self.t_u, quat.qrotate(quat.qconj(self.q_world_sensor), np.array([0.0, 0.0, 1.0]))
+
+
+def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
+                        mode: str = "offline") -> dict[str, SensorOrientation]:
+    """vqf orientation of every sensor at its own rate, gyro bias removed first."""
+    out = {}
+    for placement, s in rec.streams.items():
+        t_u, gyr_u, acc_u, gap_u = resample_uniform(s.t, s.gyr - biases[placement], s.acc)
+        ori = estimate_orientation(gyr_u, acc_u, 1.0 / (t_u[1] - t_u[0]), mode=mode)
+        out[placement] = SensorOrientation(t_u, ori.quat, acc_u, gyr_u, gap_u)
+    return out
+
+
+def segment_motion(rec: Recording, cal: Calibration,
+                   orientations: dict[str, SensorOrientation]) -> Motion:
+    """Orientation of every calibrated segment on a common 100 Hz grid, facing frame."""
     t = _common_grid(rec)
     standing = (t >= cal.window.t0) & (t <= cal.window.t1)
     out = {}
     for placement, c in cal.sensors.items():
-        s = rec.streams[placement]
-        t_u, gyr_u, acc_u, gap_u = resample_uniform(s.t, s.gyr - c.gyr_bias, s.acc)
-        rate = 1.0 / (t_u[1] - t_u[0])
-        ori = estimate_orientation(gyr_u, acc_u, rate, mode=mode)
-        rot = Slerp(t_u, quat.to_scipy(ori.quat))(np.clip(t, t_u[0], t_u[-1]))
+        o = orientations[placement]
+        rot = Slerp(o.t_u, quat.to_scipy(o.q_world_sensor))(np.clip(t, o.t_u[0], o.t_u[-1]))
         q_world_sensor = quat.from_scipy(rot)
         q_world_seg = quat.qmul(q_world_sensor, quat.from_matrix(c.R_sensor_seg))
-        stand_mean = quat.from_scipy(Rotation.from_quat(
-            quat.to_scipy(q_world_seg[standing]).as_quat()).mean())
-        h = _heading_of_x(stand_mean)
-        q_fix = quat.from_rotvec(np.array([0.0, 0.0, -h]))
-        q_facing_seg = quat.qmul(q_fix, q_world_seg)
-        q_facing_sensor = quat.qmul(q_fix, q_world_sensor)
-        acc_g = np.column_stack([np.interp(t, t_u, acc_u[:, i]) for i in range(3)])
-        gyr_g = np.column_stack([np.interp(t, t_u, gyr_u[:, i]) for i in range(3)])
-        gap = np.interp(t, t_u, gap_u.astype(float)) > 0
-        out[placement] = SegmentMotion(placement, q_facing_seg,
-                                       quat.qrotate(q_facing_sensor, acc_g), gyr_g, gap)
+        stand_mean = quat.from_scipy(quat.to_scipy(q_world_seg[standing]).mean())
+        q_fix = quat.from_rotvec(np.array([0.0, 0.0, -_heading_of_x(stand_mean)]))
+        acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
+        gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
+        gap = np.interp(t, o.t_u, o.gap.astype(float)) > 0
+        out[placement] = SegmentMotion(placement, quat.qmul(q_fix, q_world_seg),
+                                       quat.qrotate(quat.qmul(q_fix, q_world_sensor), acc_g),
+                                       gyr_g, gap)
     return Motion(t, out, standing)
+
+
+def _heading_series(q: np.ndarray) -> np.ndarray:
+    x = quat.qrotate(q, np.array([1.0, 0.0, 0.0]))
+    return np.arctan2(x[:, 1], x[:, 0])
+
+
+def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
+                  still_rad_s: float = 0.25) -> list[np.ndarray]:
+    """Masks of the standing pauses between and after reps (all sensors still).
+
+    reps: (start_s, end_s) of each rep in time order.
+    """
+    still = np.ones(len(motion.t), bool)
+    for m in motion.segments.values():
+        still &= np.linalg.norm(m.gyr, axis=1) < still_rad_s
+    out = []
+    ends = [e for _, e in reps]
+    starts = [s for s, _ in reps[1:]] + [motion.t[-1] + margin_s]
+    for e, s in zip(ends, starts, strict=True):
+        w = (motion.t > e + margin_s) & (motion.t < s - margin_s) & still
+        if w.sum() >= 20:
+            out.append(w)
+    return out
+
+
+def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
+    """Remove each segment's slow heading drift (6D filters drift about the vertical).
+
+    The athlete's stance foot stays on the step, so in every standing pause
+    between reps the segments face where they faced in the calibration pose.
+    The heading each segment shows in a pause is its drift there; the drift is
+    interpolated linearly between pauses and removed.  Wrist sensors are left
+    alone (the hand may rest differently each time).
+    """
+    if not pauses:
+        return motion
+    t = motion.t
+    anchors_t = [float(np.mean(t[motion.standing]))] + [float(np.mean(t[w])) for w in pauses]
+    out = {}
+    for p, m in motion.segments.items():
+        if p.startswith("wrist"):
+            out[p] = m
+            continue
+        h = _heading_series(m.q_facing_seg)
+        drift = [0.0] + [float(np.angle(np.mean(np.exp(1j * h[w])))) for w in pauses]
+        h_t = np.interp(t, anchors_t, np.unwrap(drift))
+        fix = quat.from_rotvec(np.column_stack([np.zeros_like(t), np.zeros_like(t), -h_t]))
+        out[p] = SegmentMotion(p, quat.qmul(fix, m.q_facing_seg), quat.qrotate(fix, m.acc_facing),
+                               m.gyr, m.gap)
+    return Motion(t, out, motion.standing)

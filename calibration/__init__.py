@@ -1,7 +1,14 @@
 """Raw sensor frames -> anatomical segment frames (gyro bias, standing pose, functional axes)."""
 
-from calibration.calibrate import Calibration, CalibrationError, SensorCalibration, calibrate
+from calibration.calibrate import (
+    Calibration,
+    CalibrationError,
+    SensorCalibration,
+    calibrate,
+    gyro_biases,
+    standing_window,
+)
 from calibration.standing import StandingWindow, find_standing_window
 
 __all__ = ["Calibration", "CalibrationError", "SensorCalibration", "StandingWindow", "calibrate",
-           "find_standing_window"]
+           "find_standing_window", "gyro_biases", "standing_window"]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,8 +88,19 @@ def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray,
     return SegmentFrame(np.eye(3)), "none"
 
 
-def calibrate(rec: Recording) -> Calibration:
-    """Calibrate every sensor of a recording (see module docstring)."""
+def _check_frame(placement: str, frame: SegmentFrame) -> None:
+    if frame.axis_share is not None and frame.axis_share < MIN_AXIS_SHARE:
+        raise CalibrationError(
+            f"{placement}: the movement is not dominated by flexion (share "
+            f"{frame.axis_share:.2f} < {MIN_AXIS_SHARE}); is this a step-down recording?")
+    if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < MIN_AXIS_GRAVITY_DEG:
+        raise CalibrationError(
+            f"{placement}: flexion axis is {frame.axis_gravity_deg:.0f}° from vertical "
+            f"(expected near 90°); the sensor may have moved on the body")
+
+
+def standing_window(rec: Recording) -> StandingWindow:
+    """The calibration window, or CalibrationError when there is no usable one."""
     win = find_standing_window(rec)
     if win is None:
         raise CalibrationError(
@@ -98,27 +110,60 @@ def calibrate(rec: Recording) -> Calibration:
         raise CalibrationError(
             f"standing window {win.t0:.1f}-{win.t1:.1f} s is not still enough "
             f"(gyro std {np.degrees(win.gyr_std_rad_s):.2f} °/s)")
+    return win
+
+
+def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:
+    """Mean gyro (3,) rad/s of every sensor over the standing window."""
+    out = {}
+    for placement, s in rec.streams.items():
+        m = (s.t >= win.t0) & (s.t <= win.t1)
+        out[placement] = s.gyr[m].mean(axis=0)
+    return out
+
+
+def _horizontal_part(gyr: np.ndarray, t: np.ndarray,
+                     vertical: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Angular velocity minus its component about the global vertical (sensor frame).
+
+    A knee that moves in turns the whole leg about the (near-vertical) hip-ankle
+    line; removing rotation about the vertical leaves the flexion the axis is
+    found from.  Without the vertical series the gyro is used as it is.
+    """
+    if vertical is None:
+        return gyr
+    tv, v = vertical
+    vs = np.column_stack([np.interp(t, tv, v[:, i]) for i in range(3)])
+    vs /= np.linalg.norm(vs, axis=1)[:, None]
+    return gyr - np.sum(gyr * vs, axis=1)[:, None] * vs
+
+
+def calibrate(rec: Recording, *, window: StandingWindow | None = None,
+              vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Calibration:
+    """Calibrate every sensor of a recording (see module docstring).
+
+    window: the standing window if already found (:func:`standing_window`).
+    vertical: per placement ``(t, v)``: times (M,) s and the global vertical
+    (M,3) unit vectors in sensor coordinates, from an orientation filter
+    (inclination only, no heading needed); improves the flexion axes.
+    """
+    win = window or standing_window(rec)
+    biases = gyro_biases(rec, win)
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
         m = (s.t >= win.t0) & (s.t <= win.t1)
-        bias = s.gyr[m].mean(axis=0)
         up = s.acc[m].mean(axis=0)
         g = float(np.linalg.norm(up))
         if not 0.9 * GRAVITY_MS2 < g < 1.1 * GRAVITY_MS2:
             raise CalibrationError(
                 f"{placement}: reads {g:.2f} m/s² while standing still, not gravity (9.81): "
                 "check the accelerometer units and scale")
-        moving = s.gyr[s.t > win.t1] - bias
+        after = s.t > win.t1
+        moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
+                                  (vertical or {}).get(placement))
         frame, method = _segment_frame(placement, up, moving, rec.test_leg)
-        if frame.axis_share is not None and frame.axis_share < MIN_AXIS_SHARE:
-            raise CalibrationError(
-                f"{placement}: the movement is not dominated by flexion (share "
-                f"{frame.axis_share:.2f} < {MIN_AXIS_SHARE}); is this a step-down recording?")
-        if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < MIN_AXIS_GRAVITY_DEG:
-            raise CalibrationError(
-                f"{placement}: flexion axis is {frame.axis_gravity_deg:.0f}° from vertical "
-                f"(expected near 90°); the sensor may have moved on the body")
-        out[placement] = SensorCalibration(placement, bias, frame.R_sensor_seg, g, method,
-                                           frame.axis_share, frame.axis_gravity_deg)
+        _check_frame(placement, frame)
+        out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
+                                           method, frame.axis_share, frame.axis_gravity_deg)
     return Calibration(win, out)

@@ -1,0 +1,68 @@
+"""Hold the analysis to a ground truth: rep matching and error tables.
+
+Used by the accuracy tests (simulated truth) and by anyone validating on
+labelled real data: the truth is a dict with ``reps`` holding ``start_s``,
+``bottom_s``, ``end_s`` and ``measures`` (the simulator's truth document).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.measures import MEASURES
+
+MATCH_TOLERANCE_S = 0.5
+
+
+def match_reps(pred: Sequence[dict], truth: Sequence[dict],
+               tol_s: float = MATCH_TOLERANCE_S) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching of reps by bottom time (within tol_s); index pairs."""
+    pairs, used = [], set()
+    for i, p in enumerate(pred):
+        d = [abs(p["bottom_s"] - t["bottom_s"]) if j not in used else np.inf
+             for j, t in enumerate(truth)]
+        if d and min(d) <= tol_s:
+            j = int(np.argmin(d))
+            used.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def rep_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[pd.DataFrame, dict]:
+    """Per matched rep: signed errors (pred - truth) of times and measures.
+
+    Returns the table and counts {n_pred, n_truth, n_matched} for precision/recall.
+    """
+    rows = []
+    pairs = match_reps(pred, truth)
+    for i, j in pairs:
+        p, t = pred[i], truth[j]
+        row = dict(labels)
+        for k in ("start_s", "bottom_s", "end_s"):
+            row[f"{k}_err"] = p[k] - t[k]
+        for k in MEASURES:
+            v = p["measures"].get(k)
+            row[k] = t["measures"][k]
+            row[f"{k}_err"] = np.nan if v is None else v - t["measures"][k]
+        rows.append(row)
+    return pd.DataFrame(rows), {"n_pred": len(pred), "n_truth": len(truth), "n_matched": len(pairs)}
+
+
+def summarize(errors: pd.DataFrame, counts: Iterable[dict], by: str = "sensor_set") -> pd.DataFrame:
+    """MAE per group of every time and measure error; precision and recall of reps overall."""
+    cols = [c for c in errors.columns if c.endswith("_err")]
+    table = errors.groupby(by)[cols].agg(lambda x: np.nanmean(np.abs(x)) if x.notna().any() else np.nan)
+    table.columns = [c.replace("_err", "") for c in table.columns]
+    table["reps"] = errors.groupby(by).size()
+    c = pd.DataFrame(list(counts))
+    table.attrs["precision"] = c.n_matched.sum() / max(c.n_pred.sum(), 1)
+    table.attrs["recall"] = c.n_matched.sum() / max(c.n_truth.sum(), 1)
+    return table
+
+
+def sensor_set_name(placements: Sequence[str]) -> str:
+    """'pelvis+thigh', 'pelvis+thigh+shank', ... (side dropped)."""
+    return "+".join(p.split("_")[0] for p in placements)
