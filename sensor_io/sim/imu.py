@@ -91,12 +91,28 @@ def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
     )
 
 
-def random_mounting(rng: np.random.Generator, normal: np.ndarray,
-                    max_tilt_deg: float = 15.0) -> np.ndarray:
-    """R_seg_sensor (3x3): z along the (tilted) normal, any rotation about it."""
-    perp = np.cross(normal, rng.standard_normal(3))
-    perp /= np.linalg.norm(perp)
-    tilt = Rotation.from_rotvec(perp * np.deg2rad(rng.uniform(0, max_tilt_deg)))
+MIDLINE_TRANSVERSE_TILT_DEG = 5.0
+
+
+def random_mounting(rng: np.random.Generator, normal: np.ndarray, max_tilt_deg: float = 15.0,
+                    midline: bool = False) -> np.ndarray:
+    """R_seg_sensor (3x3): z along the (tilted) normal, any rotation about it.
+
+    Limb sites tilt up to max_tilt_deg in any direction (the thigh and shank
+    surfaces curve both ways).  Midline sites (sacrum, sternum) are left-right
+    symmetric: their slope tilts the sensor up or down by up to max_tilt_deg,
+    sideways by at most MIDLINE_TRANSVERSE_TILT_DEG.
+    """
+    if midline:
+        slope = np.sqrt(max_tilt_deg**2 - MIDLINE_TRANSVERSE_TILT_DEG**2)  # total stays <= max
+        sagittal = Rotation.from_rotvec([0.0, 0.0, np.deg2rad(rng.uniform(-slope, slope))])
+        transverse = Rotation.from_rotvec(
+            [0.0, np.deg2rad(rng.uniform(-MIDLINE_TRANSVERSE_TILT_DEG, MIDLINE_TRANSVERSE_TILT_DEG)), 0.0])
+        tilt = transverse * sagittal
+    else:
+        perp = np.cross(normal, rng.standard_normal(3))
+        perp /= np.linalg.norm(perp)
+        tilt = Rotation.from_rotvec(perp * np.deg2rad(rng.uniform(0, max_tilt_deg)))
     z = tilt.apply(normal)
     spin = Rotation.from_rotvec(z * rng.uniform(-np.pi, np.pi))
     x0 = np.cross([0.0, 1.0, 0.0], z) if abs(z[1]) < 0.9 else np.cross([1.0, 0.0, 0.0], z)
@@ -164,7 +180,7 @@ def sample_sensor(
     mount = mounts(body)[segment]
     side_flip = MIRROR_SEGMENT if kin.test_leg == "left" else np.eye(3)
     pos, normal = side_flip @ mount.pos_m, side_flip @ mount.normal
-    R_seg_sensor = random_mounting(rng, normal)
+    R_seg_sensor = random_mounting(rng, normal, midline=segment in ("pelvis", "trunk"))
     R_seg = kin.R[segment]
     R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng)).as_matrix()
     R_sensor = R_seg @ R_tissue @ R_seg_sensor
