@@ -25,7 +25,7 @@ class RepSegmenter:
     start_s, bottom_s, end_s, depth_deg) and ``partial_`` (same columns).
     """
 
-    min_depth_deg: float = 15.0
+    min_depth_deg: float = 8.0
     partial_ratio: float = 0.5
     edge_ratio: float = 0.05
     min_rep_s: float = 0.8

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from sensor_io.anthropometry import Body
-from sensor_io.sim.kinematics import MIRROR_SEGMENT, Kinematics
+from sensor_io.sim.kinematics import MIRROR_SEGMENT, Kinematics, smooth_onset
 
 GRAVITY_MS2 = 9.81
 RATES_HZ = (52.0, 100.0, 104.0, 200.0)
@@ -55,7 +56,8 @@ class SensorErrors:
     gyr_noise: float = 0.0            # rad/s white-noise std per sample
     acc_bias: np.ndarray = field(default_factory=lambda: np.zeros(3))
     acc_noise: float = 0.0            # m/s² std per sample
-    scale: np.ndarray = field(default_factory=lambda: np.zeros(3))   # relative scale error per axis, both sensors
+    # relative scale error per axis (gyro and accelerometer)
+    scale: np.ndarray = field(default_factory=lambda: np.zeros(3))
     clock_offset_s: float = 0.0
     clock_ppm: float = 0.0
     jitter_s: float = 0.0
@@ -135,7 +137,8 @@ def _tissue_rotation(kin: Kinematics, err: SensorErrors, rng: np.random.Generato
             tau = t[m] - t_k
             f = rng.uniform(9.0, 14.0)
             axis = rng.standard_normal(3)
-            wob = np.deg2rad(err.wobble_deg) * gain * np.exp(-tau / 0.08) * np.sin(2 * np.pi * f * tau)
+            wob = (np.deg2rad(err.wobble_deg) * gain * smooth_onset(tau) * np.exp(-tau / 0.08)
+                   * np.sin(2 * np.pi * f * tau))
             rv[m] += np.outer(wob, axis / np.linalg.norm(axis))
     return rv
 
@@ -187,6 +190,9 @@ def sample_sensor(
     p_sensor = kin.p[segment] + R_seg @ pos
     dt = kin.t[1] - kin.t[0]
     gyr_f, acc_f = ideal_imu(R_sensor, p_sensor, dt)
+    # the sensor's own digital low-pass filter (bandwidth ~0.4 x output rate): no aliasing
+    sos = butter(4, 0.4 * err.rate_hz, fs=1.0 / dt, output="sos")
+    gyr_f, acc_f = sosfiltfilt(sos, gyr_f, axis=0), sosfiltfilt(sos, acc_f, axis=0)
 
     rate = err.rate_hz * (1 + err.clock_ppm * 1e-6)
     t_true = np.arange(rng.uniform(0, 1 / err.rate_hz), kin.t[-1] - 2 * dt, 1 / rate)

@@ -108,6 +108,11 @@ def _min_jerk(u: np.ndarray) -> np.ndarray:
     return u**3 * (10 - 15 * u + 6 * u**2)
 
 
+def smooth_onset(tau: np.ndarray, rise_s: float = 0.012) -> np.ndarray:
+    """0 -> 1 with zero slope at tau = 0: ringing starts without a velocity step."""
+    return (1.0 - np.exp(-tau / rise_s)) ** 2
+
+
 def _smooth_noise(rng: np.random.Generator, n: int, sigma_samples: float, amp: float) -> np.ndarray:
     x = gaussian_filter1d(rng.standard_normal(n), sigma_samples)
     return amp * x / (np.std(x) + 1e-12)
@@ -155,7 +160,7 @@ def build_depth(scn: Scenario, t: np.ndarray, rng: np.random.Generator):
     for ti in impacts:
         k = t >= ti
         tau = t[k] - ti
-        depth[k] += 0.012 * np.exp(-tau / 0.05) * np.sin(2 * np.pi * 13.0 * tau)
+        depth[k] += 0.004 * smooth_onset(tau) * np.exp(-tau / 0.05) * np.sin(2 * np.pi * 13.0 * tau)
     depth[rep_of < 0] = 0.0
     # Timings: 5% of the rep's peak depth marks start and end (documented truth).
     for i, rt in enumerate(reps):
@@ -191,8 +196,15 @@ def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.nda
     return rot, bend
 
 
-def _leg_rotation(ankle: np.ndarray, shank_vec: np.ndarray, thigh_vec: np.ndarray,
-                  shift: np.ndarray, knee_medial: np.ndarray) -> np.ndarray:
+def _knee_off_line_m(shank_vec: np.ndarray, thigh_vec: np.ndarray) -> np.ndarray:
+    """Distance (m) of the knee from the hip-ankle line, (N,)."""
+    h = shank_vec + thigh_vec
+    u = h / np.linalg.norm(h, axis=-1)[..., None]
+    return np.linalg.norm(shank_vec - np.sum(shank_vec * u, axis=-1)[..., None] * u, axis=-1)
+
+
+def _leg_rotation(shank_vec: np.ndarray, thigh_vec: np.ndarray, shift: np.ndarray,
+                  chi: np.ndarray) -> np.ndarray:
     """(N,3,3) global rotation of the whole leg (shank + thigh) about the ankle.
 
     The knee is a hinge, so a knee that moves medially does it by the leg plane
@@ -200,7 +212,7 @@ def _leg_rotation(ankle: np.ndarray, shank_vec: np.ndarray, thigh_vec: np.ndarra
     adduction with the foot fixed), not by bending the knee sideways.
     shank_vec, thigh_vec: (N,3) sagittal ankle->knee and knee->hip vectors (m).
     shift: (N,) lateral drift of the hip over the foot (m, > 0 lateral).
-    knee_medial: (N,) wanted knee displacement medial to the ankle (m).
+    chi: (N,) inward turn of the leg about the hip-ankle line (rad).
     Canonical right leg: lateral is -y, medial +y.
     """
     h = shank_vec + thigh_vec
@@ -208,9 +220,6 @@ def _leg_rotation(ankle: np.ndarray, shank_vec: np.ndarray, thigh_vec: np.ndarra
     G1 = rot_x(eps)  # about the forward axis through the ankle: hip moves laterally
     u = np.einsum("nij,nj->ni", G1, h)
     u /= np.linalg.norm(u, axis=1)[:, None]
-    k = np.einsum("nij,nj->ni", G1, shank_vec)
-    dist = np.linalg.norm(k - np.sum(k * u, axis=1)[:, None] * u, axis=1)
-    chi = np.arcsin(np.clip(knee_medial / np.maximum(dist, 1e-3), -0.95, 0.95))
     G2 = Rotation.from_rotvec(u * chi[:, None]).as_matrix()
     return G2 @ G1
 
@@ -249,15 +258,23 @@ def simulate_kinematics(
     rho = sway["rot"] + fid_rot + np.deg2rad(3.0) * env
     lam = param("trunk_lean_rad") + sway["lean"]
     zeta = param("trunk_flex_rad")
-    arm = np.where(env > 0, _per_rep([r.arm_rad for r in scn.reps], rep_of)
-                   * np.clip(env * 1.6, 0, 1), 0.0)
+    # the hand leaves the waist early in the descent, smoothly (no kink in the angle)
+    arm = _per_rep([r.arm_rad for r in scn.reps], rep_of) * _min_jerk(env * 1.6)
 
     up = lambda L: np.array([0.0, L, 0.0])  # noqa: E731
     ankle = np.tile([0.0, 0.0, scn.step_height_m + ANKLE_HEIGHT_M], (n, 1))
+    # The leg turns in by the angle that puts the knee knee_medial_m inside the
+    # foot at the rep's bottom; the angle (not the distance) follows the envelope,
+    # so the leg never spins while nearly straight.
+    a_b = scn.shank_ratio * np.array([r.depth * k_max for r in scn.reps])
+    p_b = a_b / scn.shank_ratio - a_b
+    off = _knee_off_line_m(np.column_stack([np.sin(a_b), np.cos(a_b)]) * body.shank_m,
+                           np.column_stack([-np.sin(p_b), np.cos(p_b)]) * body.thigh_m)
+    chi_bottom = np.arcsin(np.clip([r.knee_medial_m for r in scn.reps] / off, -0.9, 0.9))
     R_leg = _leg_rotation(
-        ankle, N0 @ rot_z(-alpha) @ up(body.shank_m), N0 @ rot_z(phi) @ up(body.thigh_m),
+        N0 @ rot_z(-alpha) @ up(body.shank_m), N0 @ rot_z(phi) @ up(body.thigh_m),
         shift=param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002),
-        knee_medial=param("knee_medial_m"))
+        chi=_per_rep(list(chi_bottom), rep_of) * env)
     R = {
         "shank": R_leg @ N0 @ rot_z(-alpha),
         "thigh": R_leg @ N0 @ rot_z(phi),

@@ -56,9 +56,9 @@ def rep_truth(kin: Kinematics, standing_s: float) -> list[dict]:
         meas["wrist_motion_deg"] = float(np.max(series["wrist_motion_deg"][m]))
         out.append({
             "start_s": rt.start_s, "bottom_s": rt.bottom_s, "end_s": rt.end_s,
-            "partial": rt.params.partial,
-            "uncontrolled": rt.params.uncontrolled,
-            "hand_off_waist": rt.params.arm_rad > 0,
+            "partial": bool(rt.params.partial),
+            "uncontrolled": bool(rt.params.uncontrolled),
+            "hand_off_waist": bool(rt.params.arm_rad > 0),
             "measures": meas,
         })
     return out
