@@ -3,11 +3,20 @@
 Each group of commands lives in its own module under :mod:`stepdown.commands`
 and registers itself on :data:`app`; this module only wires them together and
 turns refused input into one clear line and a non-zero exit code.
+
+Exit codes: 0 done, 2 refused input or a usage error (missing argument,
+unknown command or option), 1 aborted at a prompt, 130 interrupted (Ctrl-C).
+
+Typer up to 0.2x raised click's exceptions; typer ≥ 0.29 raises those of its
+own vendored copy (``typer._click``) and its own ``typer.Exit``/``typer.Abort``.
+:func:`main` handles both families, so a usage error never prints a traceback
+whichever typer is installed.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,19 +35,46 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
-    from stepdown.commands import simulate  # noqa: F401
-    from stepdown.commands import load  # noqa: F401
-    from stepdown.commands import catalog  # noqa: F401
-    from stepdown.commands import web  # noqa: F401
-    from stepdown.commands import info  # noqa: F401
-    from stepdown.commands import live  # noqa: F401
+    from stepdown.commands import (  # noqa: F401
+        analyze,
+        catalog,
+        info,
+        live,
+        load,
+        simulate,
+        web,
+    )
+
+
+def _family(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes ``names`` of ``module`` that exist (none if it is not installed)."""
+    try:
+        mod = __import__(module, fromlist=list(names))
+    except ImportError:
+        return ()
+    return tuple(cls for name in names if isinstance(cls := getattr(mod, name, None), type))
+
+
+# Usage errors and other "show this to the user" errors, from typer's vendored click and click.
+CLICK_ERRORS = _family("typer._click.exceptions", "ClickException") + _family(
+    "click.exceptions", "ClickException")
+# An explicit exit with a code, and an abort (e.g. end of input at a prompt).
+EXITS = _family("typer", "Exit") + _family("click.exceptions", "Exit")
+ABORTS = _family("typer", "Abort") + _family("click.exceptions", "Abort")
+
+
+def _exit_code(err: BaseException) -> int:
+    code: Any = getattr(err, "exit_code", None)
+    if code is None:
+        code = getattr(err, "code", 0)
+    return int(code or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     _register_commands()
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False, prog_name="stepdown")
     except InputError as err:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         return 2
@@ -48,19 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except SystemExit as err:  # typer/click usage errors and explicit exits
-        return int(err.code or 0)
-    except Exception as err:  # click exceptions carry their own exit code
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            return err.exit_code
-        if isinstance(err, click.exceptions.Abort):
-            return 130
-        raise
+    except SystemExit as err:
+        return _exit_code(err)
+    except CLICK_ERRORS as err:  # usage errors carry their message and exit code (2)
+        err.show()  # type: ignore[attr-defined]
+        return _exit_code(err)
+    except EXITS as err:
+        return _exit_code(err)
+    except ABORTS:
+        err_console.print("aborted")
+        return 1
     return rc if isinstance(rc, int) else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m stepdown.cli`: run the imported module, whose `app`
+    from stepdown.cli import main as _main  # the command modules registered on
+
+    sys.exit(_main())

@@ -1,0 +1,101 @@
+"""The `stepdown` entry point: usage errors, unknown commands and --help end in a message
+and an exit code, never a traceback, whichever click family (click or typer's vendored
+copy) raised them."""
+
+from __future__ import annotations
+
+import click
+import pytest
+import typer
+
+from sensor_io.errors import InputError
+from stepdown import cli
+from stepdown.cli import main
+
+
+def run(capsys, argv):
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return rc, out, err
+
+
+def test_a_missing_argument_is_a_usage_error_not_a_traceback(capsys):
+    rc, out, err = run(capsys, ["info"])
+    assert rc == 2
+    assert "Missing argument" in err and "stepdown info" in err
+    assert out == ""
+
+
+def test_an_unknown_command_is_named(capsys):
+    rc, _, err = run(capsys, ["no-such-command"])
+    assert rc == 2
+    assert "No such command 'no-such-command'" in err
+
+
+def test_an_unknown_option_is_named(capsys, tmp_path):
+    rc, _, err = run(capsys, ["analyze", str(tmp_path / "x.parquet"), "--bogus"])
+    assert rc == 2
+    assert "No such option: --bogus" in err
+
+
+def test_a_bad_option_value_is_a_usage_error(capsys):
+    rc, _, err = run(capsys, ["serve", "--port", "eighty"])
+    assert rc == 2
+    assert "Invalid value for '--port'" in err
+
+
+def test_help_lists_every_command_and_exits_0(capsys):
+    rc, out, _ = run(capsys, ["--help"])
+    assert rc == 0
+    for command in ("analyze", "info", "simulate", "import", "serve", "record", "load"):
+        assert command in out
+
+
+def test_command_help_exits_0(capsys):
+    rc, out, _ = run(capsys, ["analyze", "--help"])
+    assert rc == 0
+    assert "--json" in out and "--plot" in out and "--pain" in out and "--rule" in out
+
+
+def test_no_arguments_shows_the_help_with_exit_2(capsys):
+    rc, out, err = run(capsys, [])
+    assert rc == 2
+    assert "analyze" in out + err
+
+
+def test_a_refused_input_is_one_line_with_exit_2(capsys, tmp_path):
+    rc, out, err = run(capsys, ["info", str(tmp_path / "missing.parquet")])
+    assert rc == 2
+    assert err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "missing.parquet" in err
+
+
+@pytest.mark.parametrize("family", ["typer", "click"])
+def test_both_click_families_are_handled(capsys, monkeypatch, family):
+    """A command raising click's or typer's vendored exceptions: message, exit code, no traceback."""
+    usage = typer.BadParameter if family == "typer" else click.BadParameter
+    abort = typer.Abort if family == "typer" else click.exceptions.Abort
+    exit_ = typer.Exit if family == "typer" else click.exceptions.Exit
+    raised: list[BaseException] = [usage("value looks wrong"), abort(), exit_(3)]
+
+    def fake_app(**kwargs):
+        raise raised.pop(0)
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    rc, _, err = run(capsys, ["whatever"])
+    assert rc == 2 and "value looks wrong" in err
+    rc, _, err = run(capsys, ["whatever"])
+    assert rc == 1 and "aborted" in err
+    rc, _, _ = run(capsys, ["whatever"])
+    assert rc == 3
+
+
+def test_input_errors_from_a_command_exit_2(capsys, monkeypatch):
+    def fake_app(**kwargs):
+        raise InputError("recording x.parquet: sensor pelvis has no samples")
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    rc, _, err = run(capsys, ["whatever"])
+    assert rc == 2
+    assert err == "error: recording x.parquet: sensor pelvis has no samples\n"
