@@ -1,0 +1,192 @@
+"""`stepdown analyze` through stepdown.cli.main: the report, --json, --plot, options, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.pipeline import analyze
+from sensor_io.recording_io import read_recording, write_recording
+from stepdown.cli import main
+from stepdown.commands.analyze import parse_pain
+from stepdown.sample_data import DATA_DIR
+
+FULL = DATA_DIR / "medium_left_full_set.parquet"      # every sensor
+MINIMUM = DATA_DIR / "good_left_pelvis_thigh.parquet"  # pelvis + thigh only
+
+needs_samples = pytest.mark.skipif(not (FULL.exists() and MINIMUM.exists()),
+                                   reason="sample recordings missing from data/ "
+                                          "(python -m stepdown.sample_data)")
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "140")  # keep table cells on one line for the asserts
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(["analyze", *argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def expected_full():
+    return analyze(read_recording(FULL)).to_json()
+
+
+@needs_samples
+def test_json_is_exactly_the_analysis_document(capsys, expected_full):
+    rc, out, _ = run(capsys, str(FULL), "--json")
+    assert rc == 0
+    doc = json.loads(out)  # nothing but the JSON on stdout
+    assert doc == json.loads(json.dumps(expected_full))
+    assert doc["format"] == "stepdown-analysis" and doc["version"] == 1
+    assert {"reps", "test", "calibration", "sensors_used", "test_leg"} <= set(doc)
+    assert len(doc["reps"]) == 5
+
+
+@needs_samples
+def test_report_shows_measures_items_result_and_why(capsys, expected_full):
+    rc, out, _ = run(capsys, str(FULL))
+    assert rc == 0
+    rep1 = expected_full["reps"][0]
+    # the per-rep table shows rep 1's peaks as numbers with units in the headers
+    assert f"{rep1['measures']['pelvic_drop_deg']:.1f}" in out
+    assert f"{rep1['measures']['knee_medial_cm']:.1f}" in out
+    for header in ("knee", "cm", "pelvis", "°", "m/s²", "total", "Piva"):
+        assert header in out
+    test = expected_full["test"]
+    assert f"test result: {test['category'].upper()}, total {test['total']} of 8" in out
+    assert f"Piva {test['piva_total']} of 6; rule majority" in out
+    for line in expected_full["explanations"]:
+        assert line in out
+    assert "sources: arm: rule;" in out and "pain: reported" in out
+    assert "body: thigh" in out and "(from height)" in out and "knee medial displacement from shank" in out
+    assert "calibration: standing still" in out and "gyro sd" in out
+    assert "default heuristics, not validated cut-offs" in out
+
+
+@needs_samples
+def test_missing_measures_are_dashes_with_the_reason(capsys):
+    rc, out, _ = run(capsys, str(MINIMUM))
+    assert rc == 0
+    assert "—*" in out and "—**" in out
+    assert "* lateral trunk lean: needs a trunk sensor (not worn)" in out
+    assert "** wrist motion from the waist: needs a wrist_left sensor (not worn)" in out
+    assert "arm: not assessed; trunk: not assessed" in out
+    assert "thigh+pelvis model" in out
+
+
+@needs_samples
+def test_the_rule_and_pain_options_change_the_result(capsys):
+    rc, out, _ = run(capsys, str(MINIMUM), "--json", "--rule", "any", "--pain", "3")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["test"]["rule"] == "any" and doc["rules"]["test_rule"] == "any"
+    assert all(r["items"]["pain"] == 1 and r["sources"]["pain"] == "reported" for r in doc["reps"])
+    assert doc["test"]["items"]["pain"] == 1
+    # the minimum set's rep 5 drops the pelvis past 5°: "any" counts it, "majority" does not
+    assert doc["test"]["items"]["pelvis"] == 1
+    rc, out, _ = run(capsys, str(MINIMUM), "--json", "--pain", "0,0,0,0,9")
+    doc = json.loads(out)
+    assert [r["items"]["pain"] for r in doc["reps"]] == [0, 0, 0, 0, 1]
+    assert doc["test"]["items"]["pelvis"] == 0 and doc["test"]["rule"] == "majority"
+
+
+@needs_samples
+def test_a_rules_file_moves_a_threshold(capsys, tmp_path):
+    rules = tmp_path / "clinic.toml"
+    rules.write_text("pelvis_deg = 20.0\n")
+    rc, out, _ = run(capsys, str(FULL), "--json", "--rules", str(rules))
+    assert rc == 0
+    doc = json.loads(out)
+    assert all(r["items"]["pelvis"] == 0 for r in doc["reps"])
+    assert doc["rules"]["note"] == "thresholds configured"
+    rc, out, _ = run(capsys, str(FULL), "--rules", str(rules))
+    assert "pelvic drop > 20°" in out
+
+
+@needs_samples
+def test_plot_writes_a_png_and_json_stays_clean(capsys, tmp_path):
+    png = tmp_path / "curves.png"
+    rc, out, err = run(capsys, str(FULL), "--json", "--plot", str(png))
+    assert rc == 0
+    json.loads(out)  # the plot message went to stderr, not into the JSON
+    assert f"plot written to {png}" in err
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_parse_pain():
+    assert parse_pain(None) is None
+    assert parse_pain("2") == 2.0
+    assert parse_pain("0, 0,2,1.5,0") == [0.0, 0.0, 2.0, 1.5, 0.0]
+
+
+# -- refusals: one line on stderr, exit 2 -------------------------------------------------------
+
+def assert_refused(capsys, argv: list[str], *words: str) -> None:
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    for w in words:
+        assert w in lines[0]
+    assert "{" not in out  # no half-printed report or JSON
+
+
+def test_a_missing_file_is_refused(capsys, tmp_path):
+    assert_refused(capsys, [str(tmp_path / "nope.parquet")], "nope.parquet")
+
+
+def test_a_corrupt_file_is_refused(capsys, tmp_path):
+    bad = tmp_path / "corrupt.parquet"
+    bad.write_bytes(b"PAR1" + bytes(range(256)) * 4)
+    assert_refused(capsys, [str(bad), "--json"], "corrupt.parquet")
+
+
+@needs_samples
+def test_a_recording_without_a_standing_window_is_refused(capsys, tmp_path):
+    rec = read_recording(MINIMUM)
+    rng = np.random.default_rng(0)
+    for s in rec.streams.values():  # the sensors never rest
+        s.gyr = s.gyr + 0.6 * np.sin(2 * np.pi * 1.3 * s.t)[:, None] + rng.normal(0, 0.05, s.gyr.shape)
+    fidget = tmp_path / "fidget.parquet"
+    write_recording(rec, fidget)
+    assert_refused(capsys, [str(fidget)], "fidget.parquet", "no quiet standing")
+
+
+@needs_samples
+@pytest.mark.parametrize("pain, words", [
+    ("lots", ["--pain", "'lots'"]),
+    ("11", ["--pain", "0 to 10"]),
+    ("-1", ["--pain", "0 to 10"]),
+    ("1,2", ["--pain gives 2 values", "5 reps"]),
+])
+def test_bad_pain_is_refused(capsys, pain, words):
+    assert_refused(capsys, [str(MINIMUM), "--pain", pain], *words)
+
+
+def test_an_unknown_rule_is_refused(capsys, tmp_path):
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--rule", "median"],
+                   "--rule", "majority, any, worst", "'median'")
+
+
+def test_a_bad_rules_file_is_refused(capsys, tmp_path):
+    rules = tmp_path / "bad.toml"
+    rules.write_text("pelvis_degrees = 6\n")
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--rules", str(rules)],
+                   "bad.toml", "pelvis_degrees")
+
+
+def test_a_plot_path_that_cannot_be_written_is_refused_before_the_analysis(capsys, tmp_path):
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "no" / "p.png")],
+                   "does not exist")
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "p.pdf")],
+                   ".png")
+    assert not Path(tmp_path / "p.pdf").exists()
