@@ -6,12 +6,26 @@ analysis pipeline exists (:func:`analysis.pipeline.analyze`, whose result is or
 gives by ``to_json()`` the analysis JSON contract), each test is also analysed and its per-rep items,
 totals and category are printed next to the truth. That part switches on by
 itself once the module lands.
+
+The demo ends by importing the analysed recordings into a demo catalog under a
+demo data home (``out/demo-home`` by default, ``--home DIR`` to choose; set as
+``STEPDOWN_HOME`` for the demo process only), creating a demo coach account
+``coach`` who sees every athlete (its password is made once, printed and kept in
+``<home>/demo-login.txt``), and printing the exact ``stepdown serve`` command to
+look at the tests in the review web app. A rerun changes nothing in the catalog
+(imports are idempotent by content) and prints the same login.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import secrets
+import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +39,9 @@ from sensor_io.recording_io import read_recording
 from stepdown.simulation import read_truth, truth_path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DEMO_HOME = DATA_DIR.parent / "out" / "demo-home"
+DEMO_USER = "coach"
+LOGIN_FILE = "demo-login.txt"
 FAILED: dict[str, Any] = {"failed": True}  # marker: the analysis raised an unexpected error
 ABBREV = {"arm": "arm", "trunk": "trk", "pelvis": "pel", "knee": "knee", "descent": "desc",
           "pain": "pain"}
@@ -144,6 +161,15 @@ def show_recording(
     return truth, FAILED if crashed else analysis
 
 
+def athlete_id(path: Path) -> str:
+    """The recording's athlete id, else one made from its file name."""
+    try:
+        rec_id = read_recording(path).athlete.id
+    except InputError:
+        rec_id = None
+    return rec_id or "demo-" + "".join(c if c.isalnum() else "-" for c in path.stem.lower())[:40]
+
+
 def not_assessed(analysis: dict[str, Any]) -> list[str]:
     """Items the analysis left unassessed in every rep (no sensor, no classifier)."""
     reps = analysis.get("reps", [])
@@ -160,13 +186,134 @@ def agreement_line(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
             f"test-level items agree in {same} of {len(ITEMS) * len(pairs)}")
 
 
+@dataclass(frozen=True)
+class DemoCatalog:
+    """What the demo put in its catalog: tests imported now, already there, refused."""
+
+    home: Path
+    imported: list[str]
+    already: list[str]
+    refused: list[str]
+    athletes: list[str]
+    password: str | None  # None: the account exists but its password file is gone
+
+
+@contextmanager
+def data_home_env(home: Path) -> Iterator[None]:
+    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error)."""
+    before = os.environ.get("STEPDOWN_HOME")
+    os.environ["STEPDOWN_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("STEPDOWN_HOME", None)
+        else:
+            os.environ["STEPDOWN_HOME"] = before
+
+
+def demo_password(conn: Any, home: Path) -> str | None:
+    """Create the demo coach (sees every athlete) if missing; its password.
+
+    The password is random, made once and kept in ``home/demo-login.txt`` (owner
+    read/write only) so that a rerun prints the same login.
+    """
+    from stepdown.catalog.accounts import add_user, get_user
+
+    login = home / LOGIN_FILE
+    if get_user(conn, DEMO_USER) is not None:
+        return login.read_text().strip() if login.exists() else None
+    password = secrets.token_urlsafe(12)
+    add_user(conn, DEMO_USER, password, sees_all=True)  # what `stepdown users add` does
+    login.write_text(password + "\n")
+    login.chmod(0o600)
+    return password
+
+
+def import_samples(analysed: list[tuple[Path, str, dict[str, Any]]], home: Path) -> DemoCatalog:
+    """Import (path, athlete id, analysis contract) into the catalog under ``home``.
+
+    The analysis already made is stored as it is (not recomputed); a recording the
+    catalog refuses is named in ``refused`` and the others are still imported.
+    """
+    from stepdown.catalog.db import connect
+    from stepdown.catalog.importer import import_recording
+    from stepdown.paths import recordings_dir
+
+    imported, already, refused = [], [], []
+    with data_home_env(home):
+        conn = connect()
+        try:
+            for path, athlete, doc in analysed:
+                try:
+                    res = import_recording(conn, path, athlete, recordings_dir(),
+                                           analyze=lambda rec, doc=doc: doc)
+                except InputError as err:
+                    refused.append(f"{path.name}: {err}")
+                    continue
+                (imported if res.created else already).append(path.name)
+            password = demo_password(conn, home)
+        finally:
+            conn.close()
+    athletes = sorted({a for _, a, _ in analysed})
+    return DemoCatalog(home, imported, already, refused, athletes, password)
+
+
+def stepdown_command() -> str:
+    """How to run ``stepdown`` here: the venv's script (relative when below the
+    current folder), else plain ``stepdown``."""
+    script = Path(sys.executable).parent / "stepdown"
+    if not script.exists():
+        return "stepdown"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def serve_command(home: Path) -> str:
+    """The exact shell command that opens the demo catalog in the review web app."""
+    return f"STEPDOWN_HOME={shlex.quote(str(home))} {shlex.quote(stepdown_command())} serve"
+
+
+def print_catalog(console: Console, cat: DemoCatalog) -> None:
+    """Where the tests went, the demo login, and the serve command."""
+    console.rule("[bold]review web app")
+    console.print(f"demo catalog in {cat.home}: {len(cat.imported)} test(s) imported, "
+                  f"{len(cat.already)} already there; athletes {', '.join(cat.athletes)}",
+                  highlight=False)
+    for line in cat.refused:
+        console.print(f"[red]not imported:[/] {line}", highlight=False)
+    if cat.password is None:
+        console.print(f"login: user [bold]{DEMO_USER}[/]; its password file "
+                      f"{cat.home / LOGIN_FILE} is gone: delete {cat.home} and rerun the demo "
+                      "for a new one", highlight=False)
+    else:
+        console.print(f"login: user [bold]{DEMO_USER}[/], password [bold]{cat.password}[/] "
+                      f"(demo account, kept in {cat.home / LOGIN_FILE})", highlight=False)
+    console.print("Look at the tests in the review web app (this computer only; Ctrl+C stops it):",
+                  highlight=False)
+    console.print(f"  [bold]{serve_command(cat.home)}[/]", highlight=False, soft_wrap=True)
+    console.print("then open http://127.0.0.1:8765/ in a browser.", highlight=False)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m stepdown.demo",
+                                     description="Show, analyse and import the sample recordings.")
+    parser.add_argument("folder", nargs="?", type=Path, default=DATA_DIR,
+                        help="folder of recordings (default data/)")
+    parser.add_argument("--home", type=Path, default=DEMO_HOME,
+                        help="demo data home for the catalog (default out/demo-home)")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Show every sample recording in FOLDER (default data/).
 
     Returns 0, or 1 when there is no recording or the analysis crashed on a file
     (the other files are still shown)."""
-    args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0]) if args else DATA_DIR
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    folder = args.folder
     console = Console(soft_wrap=True)
     if not console.is_terminal:  # piped or captured: do not squeeze the tables to 80 columns
         console = Console(width=120, soft_wrap=True)
@@ -184,20 +331,30 @@ def main(argv: list[str] | None = None) -> int:
     if analyze is None:
         console.print("[yellow]The analysis (analysis.pipeline) is not there yet: showing the "
                       "recordings and their truth only.[/]")
-    pairs, failed = [], 0
+    pairs, failed, analysed = [], 0, []
     for path in files:
         truth, analysis = show_recording(console, path, analyze)
         if analysis is FAILED:
             failed += 1
-        elif truth is not None and analysis is not None:
+            continue
+        if analysis is not None:
+            analysed.append((path, athlete_id(path), analysis))
+        if truth is not None and analysis is not None:
             pairs.append((truth, analysis))
     if pairs:
         console.print("\n" + agreement_line(pairs), highlight=False)
-    console.print("\nTry: [bold]stepdown info data/<file>[/], "
+    if analysed:
+        cat = import_samples(analysed, args.home.resolve())
+        print_catalog(console, cat)
+        failed += len(cat.refused)
+    elif analyze is not None:
+        console.print("no analysed recording to import into the demo catalog")
+    console.print("\nTry: [bold]stepdown analyze data/<file> --plot my.png[/], "
+                  "[bold]stepdown info data/<file>[/], "
                   "[bold]stepdown simulate my.parquet --profile poor --plot my.png[/]",
                   highlight=False)
     if failed:
-        console.print(f"[bold red]the analysis failed on {failed} file(s)[/]")
+        console.print(f"[bold red]the analysis or import failed on {failed} file(s)[/]")
     return 1 if failed else 0
 
 
