@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.checklist import Checklist, score_test
+from analysis.classifier import classifier_inputs
 from analysis.measures import MeasureSeries, depth_rad, measure_series, rep_measures
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
@@ -44,6 +45,7 @@ class Analysis:
     partial: list[dict[str, float]]
     checklist: Checklist
     config: RuleConfig = field(default_factory=RuleConfig)
+    classifier: dict[str, Any] = field(default_factory=dict)  # classifier_inputs' note
 
     @property
     def sensors_used(self) -> list[str]:
@@ -72,6 +74,7 @@ class Analysis:
             "rules": {"note": "thresholds are default heuristics, not validated cut-offs"
                       if not self.config.origins else "thresholds configured",
                       "test_rule": self.checklist.test.rule},
+            "classifier": self.classifier,
         }
 
 
@@ -91,11 +94,13 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
 
 
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
-            pain_nrs: float | list[float] | None = None, mode: str = "offline") -> Analysis:
+            pain_nrs: float | list[float] | None = None, mode: str = "offline",
+            classify: bool = True) -> Analysis:
     """Analyse one recording end to end (see module docstring).
 
     pain_nrs overrides the recording's own pain report; rule overrides the
-    config's test rule ("majority", "any", "worst").
+    config's test rule ("majority", "any", "worst"). classify: use the shipped
+    classifier for items the sensors cannot measure (False: they stay not_assessed).
     """
     body, body_source = body_of(rec)
     config = config or RuleConfig()
@@ -118,6 +123,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     pain = pain_nrs if pain_nrs is not None else rec.pain_nrs
     if isinstance(pain, list) and len(pain) != len(reps):
         pain = max(pain) if pain else None  # per-rep pain that no longer lines up: worst for all
-    checklist = score_test(reps, config, pain_nrs=pain, rule=rule)
+    cls_items, cls_proba, cls_info = (classifier_inputs(reps, series, motion, rec.test_leg, config)
+                                      if classify else (None, None, {"status": "not asked"}))
+    checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
+                           classifier_items=cls_items, classifier_proba=cls_proba)
     partial = seg.partial_.to_dict("records")
-    return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config)
+    return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config,
+                    cls_info)

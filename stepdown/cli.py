@@ -42,6 +42,7 @@ def _register_commands() -> None:
         live,
         load,
         simulate,
+        train,
         web,
     )
 

@@ -1,0 +1,366 @@
+"""The rep classifier: items the worn sensors cannot measure, and an overall rep quality.
+
+Targets (:data:`TARGETS`), each its own scikit-learn ``Pipeline`` on the
+per-rep features of :mod:`analysis.features`:
+
+- ``arm``: the hand leaves the waist, for tests without a wrist sensor
+  (trained without the wrist columns);
+- ``trunk``: the trunk leans > the rule's threshold, for tests without a trunk
+  sensor (trained without the trunk columns);
+- ``quality``: the rep's movement total (arm + trunk + pelvis + knee + descent,
+  pain excluded: it is reported, not observed) is >= :data:`QUALITY_MIN_TOTAL`.
+
+Pipeline: median imputation with missing-value indicators (a sensor not worn
+gives NaN columns) -> standard scaling -> logistic regression -> sigmoid calibration
+(``CalibratedClassifierCV``, its inner folds grouped by athlete), so the
+probabilities are calibrated. Validation: ``GroupKFold`` by athlete, so no
+athlete is in both the training and the validation part of a fold; per target:
+sensitivity, specificity, Cohen's kappa (:func:`grouped_cv`).
+
+Labelled reps come from a recording's analysis plus its truth document
+(``<name>.truth.json`` with per-rep ``items``, as ``stepdown simulate``
+writes), matched by rep bottom time (:func:`labelled_reps`); the application
+builds them from the simulator or a folder (:mod:`stepdown.commands.train`).
+
+Persistence is ``skops`` (never bare pickle); a model records the format
+version and the feature version, and :func:`load_model` refuses another
+version with one clear line. The shipped model is ``data/rep_classifier.skops``
+(:func:`shipped_model`, loaded once); regenerate it with
+``stepdown train --simulate 400 --seed 11 --out data/rep_classifier.skops``
+(see data/MODEL_CARD.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import cohen_kappa_score, confusion_matrix
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from analysis.features import FEATURE_VERSION, FEATURES, features_table
+from analysis.measures import MeasureSeries
+from analysis.rules import RuleConfig, score_rep
+from analysis.segments import Motion
+from sensor_io.errors import InputError
+
+__all__ = [
+    "MODEL_FORMAT", "MODEL_VERSION", "QUALITY_MIN_TOTAL", "SHIPPED_MODEL", "TARGETS",
+    "CVReport", "ModelVersionError", "RepClassifier", "classifier_inputs", "classify_reps",
+    "evaluate", "grouped_cv", "grouped_folds", "labelled_reps", "load_model", "make_pipeline",
+    "save_model", "shipped_model", "target_features", "train",
+]
+
+MODEL_FORMAT = "stepdown-rep-classifier"
+MODEL_VERSION = 1
+TARGETS = ("arm", "trunk", "quality")
+QUALITY_MIN_TOTAL = 2
+MOVEMENT_ITEMS = ("arm", "trunk", "pelvis", "knee", "descent")
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "rep_classifier.skops"
+MATCH_TOLERANCE_S = 0.5
+
+# Columns a target must not see: those of the sensor that measures it directly.
+_SENSOR_COLUMNS = {
+    "arm": ("wrist_",),
+    "trunk": ("trunk_",),
+    "quality": (),
+}
+
+
+class ModelVersionError(InputError):
+    """A model file from another format or feature version."""
+
+
+def target_features(target: str) -> list[str]:
+    """The feature columns the ``target``'s pipeline uses (FEATURES minus its sensor's)."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
+    return [c for c in FEATURES if not c.startswith(_SENSOR_COLUMNS[target])]
+
+
+def make_pipeline(c: float = 0.3) -> Pipeline:
+    """Imputer (with missing indicators) -> scaler -> logistic regression, sigmoid-calibrated.
+
+    c: inverse L2 strength of the regression. Fit under
+    ``sklearn.config_context(enable_metadata_routing=True)`` with ``groups=`` so
+    the calibration folds are grouped by athlete (:func:`_fit`). Chosen over
+    boosted trees and random forests: on 60 simulated athletes it matched or
+    beat them in grouped CV (quality kappa 0.83 vs 0.74-0.75) and fits in
+    a fraction of a second.
+    """
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+        ("scale", StandardScaler()),
+        ("classify", CalibratedClassifierCV(LogisticRegression(C=c, max_iter=2000),
+                                            method="sigmoid", cv=GroupKFold(3))),
+    ])
+
+
+def _fit(pipe: Pipeline, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray) -> Pipeline:
+    with sklearn.config_context(enable_metadata_routing=True):
+        return pipe.fit(x, y, groups=groups)
+
+
+# -- labelled reps -----------------------------------------------------------------------------
+
+def _labels(items: Mapping[str, Any]) -> dict[str, int]:
+    movement = sum(int(items.get(k) or 0) for k in MOVEMENT_ITEMS)
+    return {"arm": int(items.get("arm") or 0), "trunk": int(items.get("trunk") or 0),
+            "quality": int(movement >= QUALITY_MIN_TOTAL)}
+
+
+def labelled_reps(features: pd.DataFrame, truth: Mapping[str, Any], group: str) -> pd.DataFrame:
+    """Feature rows with their true labels (columns ``arm``, ``trunk``, ``quality``, ``group``).
+
+    features: :func:`analysis.features.rep_features` of a recording. truth: its
+    truth document (``reps`` with ``bottom_s`` in s and ``items``). A rep is
+    labelled by the truth rep whose bottom is nearest, within 0.5 s; reps
+    without one are dropped. group: the athlete, for grouped validation.
+    """
+    truth_reps = [r for r in truth.get("reps", []) if "items" in r]
+    if features.empty or not truth_reps:
+        return features.iloc[0:0].assign(**{t: pd.Series(dtype=int) for t in TARGETS}, group="")
+    t_bottom = np.array([r["bottom_s"] for r in truth_reps], dtype=float)
+    dist = np.abs(features["bottom_s"].to_numpy()[:, None] - t_bottom[None, :])
+    nearest = dist.argmin(axis=1)
+    ok = dist[np.arange(len(nearest)), nearest] <= MATCH_TOLERANCE_S
+    labels = pd.DataFrame([_labels(truth_reps[j]["items"]) for j in nearest[ok]],
+                          index=features.index[ok])
+    return features[ok].join(labels).assign(group=str(group))
+
+
+# -- validation --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CVReport:
+    """Grouped cross-validation of one target: counts and agreement with the truth."""
+
+    target: str
+    n_reps: int
+    n_athletes: int
+    n_positive: int
+    sensitivity: float
+    specificity: float
+    kappa: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def _report(target: str, y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> CVReport:
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    sens = tp / (tp + fn) if tp + fn else float("nan")
+    spec = tn / (tn + fp) if tn + fp else float("nan")
+    kappa = cohen_kappa_score(y, pred) if len(set(y) | set(pred)) > 1 else float("nan")
+    return CVReport(target, len(y), len(set(groups)), int(y.sum()), float(sens), float(spec),
+                    float(kappa))
+
+
+def evaluate(target: str, y: Sequence[int], proba: Sequence[float],
+             groups: Sequence[str]) -> CVReport:
+    """Sensitivity, specificity and kappa of probabilities ``proba`` thresholded at 0.5."""
+    y, p = np.asarray(y, dtype=int), np.asarray(proba, dtype=float)
+    return _report(target, y, (p >= 0.5).astype(int), np.asarray(groups))
+
+
+def grouped_folds(groups: Sequence[str], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) index pairs of ``GroupKFold``: no group in both parts."""
+    groups = np.asarray(groups)
+    k = min(n_splits, len(set(groups)))
+    if k < 2:
+        raise InputError("grouped validation needs labelled reps of at least 2 athletes")
+    return list(GroupKFold(k).split(np.zeros(len(groups)), groups=groups))
+
+
+def grouped_cv(table: pd.DataFrame, target: str, n_splits: int = 5,
+               c: float = 0.3) -> CVReport:
+    """Out-of-fold predictions of ``target`` by ``GroupKFold`` on ``table['group']``."""
+    x, y, groups = table[target_features(target)], table[target].to_numpy(int), table["group"].to_numpy()
+    proba = np.full(len(y), np.nan)
+    for train_idx, val_idx in grouped_folds(groups, n_splits):
+        if len(set(y[train_idx])) < 2:
+            proba[val_idx] = float(y[train_idx][0])
+            continue
+        pipe = _fit(make_pipeline(c), x.iloc[train_idx], y[train_idx], groups[train_idx])
+        proba[val_idx] = pipe.predict_proba(x.iloc[val_idx])[:, 1]
+    return evaluate(target, y, proba, groups)
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+@dataclass
+class RepClassifier:
+    """Fitted pipelines per target, with their feature lists, CV figures and provenance."""
+
+    pipelines: dict[str, Pipeline]
+    features: dict[str, list[str]]
+    cv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    feature_version: int = FEATURE_VERSION
+
+    def predict_proba(self, features: pd.DataFrame, target: str) -> np.ndarray:
+        """(K,) probability that ``target`` is present (1) in each row of ``features``."""
+        pipe = self.pipelines[target]
+        if features.empty:
+            return np.zeros(0)
+        proba = pipe.predict_proba(features[self.features[target]].astype(float))
+        classes = list(pipe.classes_)
+        return proba[:, classes.index(1)] if 1 in classes else np.zeros(len(features))
+
+
+def train(table: pd.DataFrame, n_splits: int = 5, c: float = 0.3,
+          source: str = "", progress: Callable[[str], None] | None = None) -> RepClassifier:
+    """Grouped CV per target, then fit each target on all of ``table`` (labelled reps)."""
+    missing = [c for c in (*TARGETS, "group") if c not in table]
+    if missing:
+        raise InputError(f"training table lacks {', '.join(missing)}")
+    pipelines, features, cv = {}, {}, {}
+    groups = table["group"].to_numpy()
+    for target in TARGETS:
+        y = table[target].to_numpy(int)
+        if len(set(y)) < 2:
+            raise InputError(f"cannot train {target}: every labelled rep has {target} = {y[0]}")
+        cv[target] = grouped_cv(table, target, n_splits, c).to_json()
+        if progress:
+            progress(target)
+        features[target] = target_features(target)
+        pipelines[target] = _fit(make_pipeline(c), table[features[target]], y, groups)
+    training = {"source": source, "n_reps": len(table), "n_athletes": int(len(set(groups))),
+                "cv": f"GroupKFold({n_splits}) by athlete", "sklearn": sklearn.__version__}
+    return RepClassifier(pipelines, features, cv, training)
+
+
+def save_model(model: RepClassifier, path: str | os.PathLike[str]) -> Path:
+    """Write ``model`` as a skops file (with format and feature versions); returns the path."""
+    import skops.io as sio
+
+    state = {"format": MODEL_FORMAT, "version": MODEL_VERSION,
+             "feature_version": model.feature_version,
+             "pipelines": model.pipelines, "features": model.features,
+             "cv": json.dumps(model.cv), "training": json.dumps(model.training)}
+    path = Path(path)
+    sio.dump(state, path, compression=8)  # zipfile.ZIP_DEFLATED
+    return path
+
+
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
+
+
+def load_model(path: str | os.PathLike[str]) -> RepClassifier:
+    """Load a model written by :func:`save_model`; refuses other versions in one line.
+
+    Only scikit-learn / numpy / scipy types are trusted; a file naming any other
+    type is refused (skops' safety check, never bare unpickling).
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such model file") from None
+    except Exception as err:  # noqa: BLE001 - any unreadable file is one clear line
+        raise InputError(f"{path}: not a skops model file ({type(err).__name__})") from None
+    foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if foreign:
+        raise InputError(f"{path}: refuses to load untrusted type {foreign[0]}")
+    try:
+        state = sio.load(path, trusted=untrusted)
+    except Exception as err:  # noqa: BLE001
+        raise InputError(f"{path}: cannot load the model ({type(err).__name__}: {err})") from None
+    if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
+        raise ModelVersionError(f"{path}: not a {MODEL_FORMAT} file")
+    if state.get("version") != MODEL_VERSION or state.get("feature_version") != FEATURE_VERSION:
+        raise ModelVersionError(
+            f"{path}: model format v{state.get('version')} with features v"
+            f"{state.get('feature_version')}, but this stepdown needs format v{MODEL_VERSION} with "
+            f"features v{FEATURE_VERSION}; retrain it with `stepdown train`")
+    unknown = sorted({c for cols in state["features"].values() for c in cols} - set(FEATURES))
+    if unknown:
+        raise ModelVersionError(f"{path}: model uses unknown feature {unknown[0]}; retrain it")
+    return RepClassifier(dict(state["pipelines"]), {k: list(v) for k, v in state["features"].items()},
+                         json.loads(state["cv"]), json.loads(state["training"]),
+                         state["feature_version"])
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> RepClassifier | None:
+    """The model in data/ (loaded once), or None when the file is absent."""
+    if not SHIPPED_MODEL.exists():
+        return None
+    return load_model(SHIPPED_MODEL)
+
+
+# -- use in the pipeline -----------------------------------------------------------------------
+
+_MEASURED_BY = {"arm": "arm", "trunk": "trunk"}
+
+
+def classify_reps(
+    features: pd.DataFrame, reps: Sequence[Mapping[str, Any]], model: RepClassifier,
+    config: RuleConfig | None = None,
+) -> tuple[list[dict[str, int]], list[dict[str, float]]]:
+    """Per rep, classifier items and probabilities for ``score_test``.
+
+    features: :func:`analysis.features.rep_features` rows, one per rep, in the
+    order of ``reps`` (each with ``measures``). Items are given only where the
+    rules cannot assess them (source ``not_assessed``), thresholded at 0.5, with
+    the probability of the value given; every rep also gets ``quality``: the
+    probability that its movement total is >= :data:`QUALITY_MIN_TOTAL`.
+    """
+    config = config or RuleConfig()
+    if len(features) != len(reps):
+        raise ValueError(f"{len(features)} feature rows for {len(reps)} reps")
+    proba = {t: model.predict_proba(features, t) for t in TARGETS}
+    items_out: list[dict[str, int]] = []
+    proba_out: list[dict[str, float]] = []
+    for k, rep in enumerate(reps):
+        sources = score_rep(rep.get("measures") or {}, config).sources
+        items: dict[str, int] = {}
+        probs: dict[str, float] = {"quality": round(float(proba["quality"][k]), 3)}
+        for item in _MEASURED_BY:
+            if sources[item] == "not_assessed":
+                p1 = float(proba[item][k])
+                items[item] = int(p1 >= 0.5)
+                probs[item] = round(p1 if items[item] else 1.0 - p1, 3)
+        items_out.append(items)
+        proba_out.append(probs)
+    return items_out, proba_out
+
+
+def classifier_inputs(
+    reps: Sequence[Mapping[str, Any]], series: MeasureSeries, motion: Motion, test_leg: str,
+    config: RuleConfig | None = None,
+) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, dict[str, Any]]:
+    """The shipped model's items and probabilities per rep for ``score_test``, and a note.
+
+    Returns (classifier_items, classifier_proba, info). Without a usable model
+    file both are None (items stay ``not_assessed``) and info says why.
+    """
+    where = f"data/{SHIPPED_MODEL.name}"
+    try:
+        model = shipped_model()
+    except InputError as err:
+        return None, None, {"status": f"model not used: {err}"}
+    if model is None:
+        return None, None, {"status": f"no model file ({where}): items the sensors cannot "
+                                      "measure stay not_assessed"}
+    table = features_table(reps, series, motion, test_leg)
+    items, proba = classify_reps(table, reps, model, config)
+    return items, proba, {
+        "status": "used", "model": where, "trained_on": model.training.get("source", ""),
+        "quality": f"probability that the rep's movement total is >= {QUALITY_MIN_TOTAL}",
+        "quality_proba": [p["quality"] for p in proba]}

@@ -1,0 +1,129 @@
+"""`stepdown train`: rebuild the rep classifier from labelled recordings (or the simulator).
+
+``stepdown train FOLDER`` analyses every recording in FOLDER that has a
+``<name>.truth.json`` beside it (the format ``stepdown simulate`` writes: per
+rep ``bottom_s`` and ``items``), validates the classifier with GroupKFold by
+athlete, fits it on all reps and writes it as a skops file (default: the
+shipped ``data/rep_classifier.skops``). So real labelled data can replace the
+simulation.
+
+``stepdown train --simulate N --seed S`` does the same on N simulated tests
+(:func:`sensor_io.simulator.simulate_batch`); this is how the shipped model is
+made (data/MODEL_CARD.md gives the exact command).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analysis.classifier import SHIPPED_MODEL, TARGETS, labelled_reps, save_model, train
+from analysis.features import rep_features
+from analysis.pipeline import analyze
+from sensor_io.errors import InputError
+from sensor_io.recording_io import read_recording
+from sensor_io.simulator import simulate_batch
+from stepdown.cli import app
+from stepdown.simulation import TRUTH_SUFFIX, read_truth, truth_document
+
+ACCURACY_SEED = 2026  # tests/conftest.py's held-out batch: never train on it
+
+
+def simulated_training_set(n_tests: int, seed: int,
+                           progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Labelled reps of ``n_tests`` varied simulated tests, each its own athlete.
+
+    Labels: the truth items under the default rules (:func:`truth_document`).
+    """
+    if seed == ACCURACY_SEED:
+        raise InputError(f"--seed {ACCURACY_SEED} is the held-out accuracy batch; choose another")
+    tables = []
+    for i, sim in enumerate(simulate_batch(n_tests, seed=seed)):
+        analysis = analyze(sim.recording, classify=False)
+        tables.append(labelled_reps(rep_features(analysis), truth_document(sim),
+                                    sim.recording.athlete.id))
+        if progress:
+            progress(i + 1)
+    return pd.concat(tables, ignore_index=True)
+
+
+def folder_training_set(folder: str | os.PathLike[str],
+                        progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Labelled reps of every recording in ``folder`` with a ``<name>.truth.json``.
+
+    Recordings: ``*.parquet`` or ``*.csv`` (+ ``.json`` sidecar). The group
+    (athlete) is the recording's athlete id, else its file name.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder")
+    tables = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".parquet", ".csv")):
+        truth_file = path.with_name(path.stem + TRUTH_SUFFIX)
+        if not truth_file.exists():
+            continue
+        truth = read_truth(truth_file)
+        rec = read_recording(path)
+        analysis = analyze(rec, classify=False)
+        tables.append(labelled_reps(rep_features(analysis), truth, rec.athlete.id or path.stem))
+        if progress:
+            progress(path.name)
+    if not tables:
+        raise InputError(f"{folder}: no recording with a <name>{TRUTH_SUFFIX} beside it")
+    return pd.concat(tables, ignore_index=True)
+
+
+def _cv_table(cv: dict[str, dict]) -> Table:
+    table = Table(title="grouped cross-validation (GroupKFold by athlete)")
+    for col in ("item", "reps", "athletes", "positive", "sensitivity", "specificity", "kappa"):
+        table.add_column(col, justify="left" if col == "item" else "right")
+    for target in TARGETS:
+        r = cv[target]
+        table.add_row(target, str(r["n_reps"]), str(r["n_athletes"]), str(r["n_positive"]),
+                      f"{r['sensitivity']:.2f}", f"{r['specificity']:.2f}", f"{r['kappa']:.2f}")
+    return table
+
+
+@app.command("train")
+def train_cmd(
+    folder: Annotated[Path | None, typer.Argument(
+        help="Folder of recordings with <name>.truth.json beside each.")] = None,
+    out: Annotated[Path, typer.Option(help="Model file to write (.skops).")] = SHIPPED_MODEL,
+    simulate: Annotated[int | None, typer.Option(
+        help="Train on this many simulated tests instead of a folder.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated batch (with --simulate).")] = 11,
+    folds: Annotated[int, typer.Option(help="GroupKFold splits for validation.")] = 5,
+) -> None:
+    """Rebuild the rep classifier (arm, trunk, rep quality) and report its grouped CV."""
+    if (folder is None) == (simulate is None):
+        raise InputError("give a FOLDER of labelled recordings or --simulate N, not both or neither")
+    if out.suffix != ".skops":
+        raise InputError(f"--out {out}: the model file must end in .skops")
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2, not {folds}")
+    console = Console()
+    if folder is not None:
+        table = folder_training_set(folder, lambda name: console.print(f"analysed {name}",
+                                                                       highlight=False))
+        source = f"folder {folder}"
+    else:
+        if simulate < 2:
+            raise InputError(f"--simulate needs at least 2 tests, not {simulate}")
+        table = simulated_training_set(simulate, seed)
+        source = f"simulate_batch({simulate}, seed={seed})"
+    console.print(f"{len(table)} labelled reps of {table['group'].nunique()} athletes",
+                  highlight=False)
+    model = train(table, n_splits=folds, source=source)
+    save_model(model, out)
+    console.print(_cv_table(model.cv))
+    console.print(f"wrote [bold]{out}[/] ({out.stat().st_size / 1e3:.0f} kB)", highlight=False,
+                  soft_wrap=True)
