@@ -19,6 +19,9 @@ from sensor_io.anthropometry import Body
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
 EXTRA = ("wrist_motion_deg", "descent_drop_ratio", "impact_ms2")
+KINEMATICS_CUTOFF_HZ = 4.0
+"""Step-downs move below ~3 Hz; soft-tissue wobble of the thigh (9-14 Hz) and heel-impact
+ringing would otherwise set the per-rep peaks."""
 
 
 @dataclass
@@ -97,7 +100,16 @@ def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
         ref = trunk if trunk is not None else pelvis
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, ref.q_facing_seg,
                                                              wrist.q_facing_seg))
+    s = {k: None if v is None else lowpass(v, motion.t) for k, v in s.items()}
     return MeasureSeries(motion.t, depth_rad(motion, test_leg), s, _impact_series(motion), source)
+
+
+def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:
+    """Zero-phase Butterworth low-pass of a (N,) series sampled at times t (uniform)."""
+    fs = 1.0 / float(np.median(np.diff(t)))
+    if len(x) < 16 or cutoff_hz >= fs / 2:
+        return x
+    return sosfiltfilt(butter(2, cutoff_hz, fs=fs, output="sos"), x)
 
 
 def depth_rad(motion: Motion, test_leg: str) -> np.ndarray:

@@ -60,9 +60,13 @@ class RuleConfig:
     trunk_deg: lateral trunk lean, deg.
     wrist_motion_deg: wrist-sensor rotation away from its standing pose that
         counts as the hand leaving the waist, deg.
-    descent_drop_ratio: peak-to-median descent speed ratio counted as a
-        sudden drop (dimensionless).
-    impact_ms2: acceleration peak at the bottom counted as an impact, m/s².
+    descent_drop_ratio: peak descent speed in the last 40 % of the descent
+        over that in the first 60 % counted as a sudden drop (dimensionless;
+        a smooth, controlled descent is fastest midway, ratio ~0.6).
+    impact_ms2: peak of the high-passed (> 4 Hz) specific-force magnitude of
+        the pelvis/leg sensors around the bottom counted as an impact, m/s².
+        Both defaults were set on simulated controlled vs uncontrolled reps
+        (controlled: ratio <= 0.8, impact <= 0.8 m/s²; uncontrolled: impact >= 4).
     pain_nrs_min: reported pain NRS (0-10) from which a rep is painful.
     test_rule: how reps combine into the test result: majority, any, worst.
     origins: (name, text) pairs saying where non-default thresholds came from
@@ -74,8 +78,8 @@ class RuleConfig:
     pelvis_deg: float = 5.0
     trunk_deg: float = 10.0
     wrist_motion_deg: float = 25.0
-    descent_drop_ratio: float = 2.5
-    impact_ms2: float = 8.0
+    descent_drop_ratio: float = 1.0
+    impact_ms2: float = 2.0
     pain_nrs_min: float = 1.0
     test_rule: str = "majority"
     origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)

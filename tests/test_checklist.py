@@ -25,7 +25,7 @@ def items(**on):
 def rep(index, **m):
     base = {"knee_medial_cm": 0.0, "hip_adduction_deg": 5.0, "hip_internal_rotation_deg": 2.0,
             "hip_flexion_deg": 40.0, "pelvic_drop_deg": 1.0, "trunk_lean_deg": None,
-            "descent_drop_ratio": 1.0, "impact_ms2": 2.0}
+            "descent_drop_ratio": 0.6, "impact_ms2": 0.5}
     return {"index": index, "start_s": 3.0 * index, "bottom_s": 3.0 * index + 1.2,
             "end_s": 3.0 * index + 2.5, "measures": base | m}
 
@@ -176,9 +176,9 @@ def test_explanations_for_knee_descent_pain_trunk_arm_and_classifier():
         "threshold 4 cm (the athlete's foot medial offset)",
         "knee inside the second toe (1.6 cm medial) in rep 1; threshold 1 cm (default heuristic)",
         "descent not controlled: sudden drop, descent speed ratio 3.1 in rep 2; "
-        "threshold 2.5 (default heuristic)",
+        "threshold 1 (default heuristic)",
         "descent not controlled: impact at the bottom 9.2 m/s² in rep 3; "
-        "threshold 8 m/s² (default heuristic)",
+        "threshold 2 m/s² (default heuristic)",
         "pain reported (NRS 2) in rep 2; counted from NRS 1",
     ]
 
