@@ -39,7 +39,11 @@ def test_movesense_over_bumble_with_mtu_exchange(tmp_path):
     assert [(d.address, d.model) for d in found] == [(PERIPHERAL_ADDRESS, "Movesense")]
     s = rec.recording().streams["pelvis"]
     assert len(s) >= 0.8 * 52 * 1.5 and session.status["pelvis"].bad_packets == 0
-    np.testing.assert_allclose(np.diff(s.t), 1 / 52, atol=1e-3)  # device timestamps
+    # device timestamps: the sample period is the device's; the clock model may slew
+    # a few ms while it learns the link latency (more so on a loaded machine)
+    dt = np.diff(s.t)
+    assert np.median(dt) == pytest.approx(1 / 52, abs=1e-4)
+    assert np.all(np.abs(dt - 1 / 52) < 0.15 / 52)
     np.testing.assert_allclose(s.acc[:, 2], 9.80665, atol=1e-5)
     assert session.status["pelvis"].state == "stopped"
 
