@@ -148,7 +148,7 @@ def measure_legend() -> str:
     """The columns :func:`measures_table` headers do not explain by themselves."""
     return ("pelvis: drop of the swing side; IR: internal rotation; wrist: wrist rotation from "
             "its standing pose (hand off the waist); drop: peak descent speed late/early in the "
-            "descent (a sudden drop > 1); impact: acceleration peak at the bottom")
+            "descent (high: a sudden drop); impact: acceleration peak at the bottom")
 
 
 def _item_cell(value: int | None, source: str) -> Text:
