@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -673,3 +674,17 @@ def test_info_names_the_bad_row(tmp_path: Path, capsys) -> None:
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"sensor thigh_left, row {n_pelvis + 3}: non-finite value nan in column gx" in err
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    t = np.arange(0, 1, 0.01)
+    z = np.zeros((len(t), 3))
+    acc = z + [0, 0, 9.81]
+    rec = Recording({"pelvis": SensorStream(t, acc, z), "thigh_left": SensorStream(t, acc, z)},
+                    test_leg="left")
+    old = os.umask(0o022)
+    try:
+        write_recording(rec, tmp_path / "r.parquet")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "r.parquet").stat().st_mode) == 0o644
