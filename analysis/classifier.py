@@ -109,7 +109,25 @@ def make_pipeline(c: float = 0.3) -> Pipeline:
     ])
 
 
+def _calibration_cv(y: np.ndarray, groups: np.ndarray) -> GroupKFold | int:
+    """Calibration folds grouped by athlete (up to 3) when every fold's training part
+    holds both classes; else ungrouped stratified folds (small training sets)."""
+    k = min(3, len(set(groups)))
+    if k >= 2:
+        folds = GroupKFold(k).split(np.zeros(len(y)), y, groups)
+        if all(len(set(y[tr])) == 2 for tr, _ in folds):
+            return GroupKFold(k)
+    minority = int(min(np.sum(y == 0), np.sum(y == 1)))
+    if minority < 2:
+        raise InputError(f"too few reps of one class to train ({minority}); label more reps")
+    return min(3, minority)
+
+
 def _fit(pipe: Pipeline, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray) -> Pipeline:
+    cv = _calibration_cv(y, groups)
+    pipe.set_params(classify__cv=cv)
+    if not isinstance(cv, GroupKFold):
+        return pipe.fit(x, y)
     with sklearn.config_context(enable_metadata_routing=True):
         return pipe.fit(x, y, groups=groups)
 
@@ -191,8 +209,9 @@ def grouped_cv(table: pd.DataFrame, target: str, n_splits: int = 5,
     x, y, groups = table[target_features(target)], table[target].to_numpy(int), table["group"].to_numpy()
     proba = np.full(len(y), np.nan)
     for train_idx, val_idx in grouped_folds(groups, n_splits):
-        if len(set(y[train_idx])) < 2:
-            proba[val_idx] = float(y[train_idx][0])
+        y_tr = y[train_idx]
+        if min(np.sum(y_tr == 0), np.sum(y_tr == 1)) < 2:  # cannot fit: predict the prevalence
+            proba[val_idx] = float(y_tr.mean())
             continue
         pipe = _fit(make_pipeline(c), x.iloc[train_idx], y[train_idx], groups[train_idx])
         proba[val_idx] = pipe.predict_proba(x.iloc[val_idx])[:, 1]
