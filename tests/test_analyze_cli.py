@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.checklist import score_test
 from analysis.pipeline import analyze
 from sensor_io.recording_io import read_recording, write_recording
 from stepdown.cli import main
-from stepdown.commands.analyze import parse_pain
+from stepdown.commands.analyze import classifier_line, items_table, parse_pain, sources_line
 from stepdown.sample_data import DATA_DIR
 
 FULL = DATA_DIR / "medium_left_full_set.parquet"      # every sensor
@@ -78,8 +79,12 @@ def test_missing_measures_are_dashes_with_the_reason(capsys):
     assert "—*" in out and "—**" in out
     assert "* lateral trunk lean: needs a trunk sensor (not worn)" in out
     assert "** wrist motion from the waist: needs a wrist_left sensor (not worn)" in out
-    assert "arm: not assessed; trunk: not assessed" in out
+    doc = analyze(read_recording(MINIMUM)).to_json()
+    for item in ("arm", "trunk"):  # no wrist, no trunk sensor: classifier if shipped, else none
+        source = doc["reps"][0]["sources"][item].replace("_", " ")
+        assert f"{item}: {source}" in out and source in ("not assessed", "classifier")
     assert "thigh+pelvis model" in out
+    assert f"classifier: {doc['classifier']['status']}" in out or "classifier: data/" in out
 
 
 @needs_samples
@@ -120,6 +125,24 @@ def test_plot_writes_a_png_and_json_stays_clean(capsys, tmp_path):
     assert f"plot written to {png}" in err
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_classifier_items_are_marked_and_named_as_such():
+    reps = [{"index": i, "measures": {"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0}}
+            for i in (1, 2, 3)]
+    checked = score_test(reps, classifier_items=[{"arm": 1}, {"arm": 0}, {"arm": 1}],
+                         classifier_proba=[{"arm": 0.9}, {"arm": 0.8}, {"arm": 0.7}])
+    doc = checked.to_json() | {"classifier": {"status": "used", "model": "data/m.skops",
+                                              "quality_proba": [0.25, 0.5, 0.75]}}
+    assert "arm: classifier; trunk: not assessed; pelvis: rule" in sources_line(doc)
+    from rich.console import Console
+
+    console = Console(width=120, record=True)
+    console.print(items_table(doc))
+    text = console.export_text()
+    assert text.count("1ᶜ") == 2 and text.count("0ᶜ") == 1
+    assert classifier_line(doc) == "classifier: data/m.skops; rep quality (probability): 0.25, 0.50, 0.75"
+    assert classifier_line({"classifier": {"status": "no model file"}}) == "classifier: no model file"
 
 
 def test_parse_pain():

@@ -218,6 +218,21 @@ def sources_line(doc: dict[str, Any]) -> str:
     return "sources: " + "; ".join(parts)
 
 
+def classifier_line(doc: dict[str, Any]) -> str | None:
+    """Whether the classifier judged the items the sensors cannot measure, and with what."""
+    info = doc.get("classifier") or {}
+    status = info.get("status")
+    if not status:
+        return None
+    if status != "used":
+        return f"classifier: {status}"
+    quality = info.get("quality_proba") or []
+    q = (f"; rep quality ({info.get('quality', 'probability')}): "
+         + ", ".join(f"{p:.2f}" for p in quality)) if quality else ""
+    trained = f", trained on {info['trained_on']}" if info.get("trained_on") else ""
+    return f"classifier: {info.get('model', 'model')}{trained}{q}"
+
+
 def body_line(doc: dict[str, Any]) -> str:
     """Body dimensions used and where each came from."""
     body = doc["body"]
@@ -280,6 +295,8 @@ def print_report(console: Console, path: Path, result: Any) -> None:
         console.print(f"  • {line}", highlight=False)
     for flag in result.checklist.flags:
         console.print(f"  [yellow]flag:[/] {flag.text()}", highlight=False)
+    if (line := classifier_line(doc)) is not None:
+        console.print(line, highlight=False)
     console.print(body_line(doc), highlight=False)
     for line in calibration_lines(doc):
         console.print(line, highlight=False)
