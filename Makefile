@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m stepdown.demo
 
+# The suite writes only to tmp dirs and the repo: a throw-away data home and XDG/matplotlib
+# dirs (no stepdown catalog, font cache or browser profile lands in the user's home).
+# Its exit status is pytest's (the EXIT trap keeps it; make itself then exits 2).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "$(PY) -m pytest -q  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
+	STEPDOWN_HOME="$$tmp/stepdown" XDG_DATA_HOME="$$tmp/data" XDG_CONFIG_HOME="$$tmp/config" \
+	XDG_CACHE_HOME="$$tmp/cache" MPLCONFIGDIR="$$tmp/matplotlib" $(PY) -m pytest -q $(PYTEST_ARGS)
 
 quick: $(STAMP)
 	$(PY) -m pytest -q -x -m "not slow"
