@@ -18,7 +18,8 @@ demo: $(STAMP)
 
 # The suite writes only to tmp dirs and the repo: a throw-away data home and XDG/matplotlib
 # dirs (no stepdown catalog, font cache or browser profile lands in the user's home).
-# Its exit status is pytest's (the EXIT trap keeps it; make itself then exits 2).
+# The recipe exits with pytest's status (the EXIT trap keeps it): make prints "Error N" with
+# pytest's N and exits 2; PYTEST_ARGS="..." passes arguments to pytest.
 test: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "$(PY) -m pytest -q  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
