@@ -134,7 +134,9 @@ def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: flo
     still = np.ones(len(motion.t), bool)
     for m in motion.segments.values():
         still &= np.linalg.norm(m.gyr, axis=1) < still_rad_s
-    out = []
+    out: list[np.ndarray] = []
+    if not reps:
+        return out
     ends = [e for _, e in reps]
     starts = [s for s, _ in reps[1:]] + [motion.t[-1] + margin_s]
     for e, s in zip(ends, starts, strict=True):
