@@ -17,6 +17,11 @@ probabilities are calibrated. Validation: ``GroupKFold`` by athlete, so no
 athlete is in both the training and the validation part of a fold; per target:
 sensitivity, specificity, Cohen's kappa (:func:`grouped_cv`).
 
+In the analysis (:func:`classifier_inputs`), an item target decides
+checklist items only when its grouped-CV kappa is >= :data:`MIN_KAPPA`; the
+analysis lists withheld targets and why. ``quality`` is always reported, as a
+probability per rep.
+
 Labelled reps come from a recording's analysis plus its truth document
 (``<name>.truth.json`` with per-rep ``items``, as ``stepdown simulate``
 writes), matched by rep bottom time (:func:`labelled_reps`); the application
@@ -59,7 +64,8 @@ from sensor_io.errors import InputError
 
 __all__ = [
     "MODEL_FORMAT", "MODEL_VERSION", "QUALITY_MIN_TOTAL", "SHIPPED_MODEL", "TARGETS",
-    "CVReport", "ModelVersionError", "RepClassifier", "classifier_inputs", "classify_reps",
+    "MIN_KAPPA", "CVReport", "ModelVersionError", "RepClassifier", "classifier_inputs",
+    "classify_reps", "usable_items",
     "evaluate", "grouped_cv", "grouped_folds", "labelled_reps", "load_model", "make_pipeline",
     "save_model", "shipped_model", "target_features", "train",
 ]
@@ -325,32 +331,48 @@ def shipped_model() -> RepClassifier | None:
 
 # -- use in the pipeline -----------------------------------------------------------------------
 
-_MEASURED_BY = {"arm": "arm", "trunk": "trunk"}
+ITEM_TARGETS = ("arm", "trunk")
+MIN_KAPPA = 0.4
+"""A target decides checklist items only when its grouped-CV kappa reaches this
+(moderate agreement); below, the item stays not_assessed rather than take a
+near-random guess into the totals, and the analysis says so."""
+
+
+def usable_items(model: RepClassifier, min_kappa: float = MIN_KAPPA) -> dict[str, str]:
+    """Per item target, "" when the model may decide it, else why not (its CV kappa)."""
+    out = {}
+    for item in ITEM_TARGETS:
+        kappa = model.cv.get(item, {}).get("kappa")
+        ok = kappa is not None and np.isfinite(kappa) and kappa >= min_kappa
+        out[item] = "" if ok else f"grouped-CV kappa {kappa} below {min_kappa}"
+    return out
 
 
 def classify_reps(
     features: pd.DataFrame, reps: Sequence[Mapping[str, Any]], model: RepClassifier,
-    config: RuleConfig | None = None,
+    config: RuleConfig | None = None, min_kappa: float = MIN_KAPPA,
 ) -> tuple[list[dict[str, int]], list[dict[str, float]]]:
     """Per rep, classifier items and probabilities for ``score_test``.
 
     features: :func:`analysis.features.rep_features` rows, one per rep, in the
     order of ``reps`` (each with ``measures``). Items are given only where the
-    rules cannot assess them (source ``not_assessed``), thresholded at 0.5, with
-    the probability of the value given; every rep also gets ``quality``: the
-    probability that its movement total is >= :data:`QUALITY_MIN_TOTAL`.
+    rules cannot assess them (source ``not_assessed``) and the target's
+    grouped-CV kappa is >= min_kappa, thresholded at 0.5, with the probability
+    of the value given; every rep also gets ``quality``: the probability that
+    its movement total is >= :data:`QUALITY_MIN_TOTAL`.
     """
     config = config or RuleConfig()
     if len(features) != len(reps):
         raise ValueError(f"{len(features)} feature rows for {len(reps)} reps")
-    proba = {t: model.predict_proba(features, t) for t in TARGETS}
+    usable = [item for item, why in usable_items(model, min_kappa).items() if not why]
+    proba = {t: model.predict_proba(features, t) for t in ("quality", *usable)}
     items_out: list[dict[str, int]] = []
     proba_out: list[dict[str, float]] = []
     for k, rep in enumerate(reps):
         sources = score_rep(rep.get("measures") or {}, config).sources
         items: dict[str, int] = {}
         probs: dict[str, float] = {"quality": round(float(proba["quality"][k]), 3)}
-        for item in _MEASURED_BY:
+        for item in usable:
             if sources[item] == "not_assessed":
                 p1 = float(proba[item][k])
                 items[item] = int(p1 >= 0.5)
@@ -379,7 +401,9 @@ def classifier_inputs(
                                       "measure stay not_assessed"}
     table = features_table(reps, series, motion, test_leg)
     items, proba = classify_reps(table, reps, model, config)
+    withheld = {item: why for item, why in usable_items(model).items() if why}
     return items, proba, {
         "status": "used", "model": where, "trained_on": model.training.get("source", ""),
+        "withheld": withheld,
         "quality": f"probability that the rep's movement total is >= {QUALITY_MIN_TOTAL}",
         "quality_proba": [p["quality"] for p in proba]}

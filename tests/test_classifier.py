@@ -139,32 +139,58 @@ def test_a_model_of_another_feature_version_is_refused(tiny_model, tmp_path):
         load_model(tmp_path / "absent.skops")
 
 
+def with_kappa(model: clf.RepClassifier, kappa: float) -> clf.RepClassifier:
+    """The same model claiming grouped-CV kappa ``kappa`` for its item targets."""
+    cv = {t: {**r, "kappa": kappa if t in clf.ITEM_TARGETS else r["kappa"]}
+          for t, r in model.cv.items()}
+    return clf.RepClassifier(model.pipelines, model.features, cv, model.training)
+
+
 def _sim(sensors: tuple[str, ...], seed: int = 77):
     return simulate(SimConfig(seed=seed, sensors=sensors, profile="poor", n_reps=4))
 
 
 def test_classify_reps_fills_only_what_the_sensors_cannot_measure(tiny_model):
+    model = with_kappa(tiny_model, 0.9)
     minimal = analyze(_sim(("pelvis", "thigh")).recording, classify=False)
-    items, proba = classify_reps(rep_features(minimal), minimal.reps, tiny_model)
+    items, proba = classify_reps(rep_features(minimal), minimal.reps, model)
     assert all(set(i) == {"arm", "trunk"} for i in items)
     assert all(set(p) == {"arm", "trunk", "quality"} for p in proba)
     assert all(0.5 <= p["arm"] <= 1.0 for p in proba)  # the probability of the value given
     full = analyze(_sim(("pelvis", "thigh", "trunk", "wrist")).recording, classify=False)
-    items, proba = classify_reps(rep_features(full), full.reps, tiny_model)
+    items, proba = classify_reps(rep_features(full), full.reps, model)
     assert all(i == {} for i in items) and all(set(p) == {"quality"} for p in proba)
 
 
+def test_items_of_a_near_random_target_are_withheld(tiny_model):
+    model = with_kappa(tiny_model, 0.1)
+    assert clf.usable_items(model) == {t: "grouped-CV kappa 0.1 below 0.4" for t in clf.ITEM_TARGETS}
+    minimal = analyze(_sim(("pelvis", "thigh")).recording, classify=False)
+    items, proba = classify_reps(rep_features(minimal), minimal.reps, model)
+    assert all(i == {} for i in items) and all(set(p) == {"quality"} for p in proba)
+    items, _ = classify_reps(rep_features(minimal), minimal.reps, model, min_kappa=0.05)
+    assert all(set(i) == {"arm", "trunk"} for i in items)
+
+
 def test_pipeline_uses_the_model_and_says_so(tiny_model, tmp_path, shipped_at):
-    shipped_at(save_model(tiny_model, tmp_path / "m.skops"))
+    shipped_at(save_model(with_kappa(tiny_model, 0.9), tmp_path / "m.skops"))
     a = analyze(_sim(("pelvis", "thigh")).recording)
     doc = a.to_json()
-    assert doc["classifier"]["status"] == "used"
+    assert doc["classifier"]["status"] == "used" and doc["classifier"]["withheld"] == {}
     assert len(doc["classifier"]["quality_proba"]) == len(doc["reps"])
     for rep in doc["reps"]:
         assert rep["sources"]["arm"] == rep["sources"]["trunk"] == "classifier"
         assert rep["items"]["arm"] in (0, 1) and rep["sources"]["pelvis"] == "rule"
     full = analyze(_sim(("pelvis", "thigh", "trunk", "wrist")).recording).to_json()
     assert all(r["sources"]["arm"] == r["sources"]["trunk"] == "rule" for r in full["reps"])
+
+
+def test_pipeline_names_withheld_targets(tiny_model, tmp_path, shipped_at):
+    shipped_at(save_model(with_kappa(tiny_model, 0.1), tmp_path / "m.skops"))
+    doc = analyze(_sim(("pelvis", "thigh")).recording).to_json()
+    assert set(doc["classifier"]["withheld"]) == {"arm", "trunk"}
+    assert all(r["sources"]["arm"] == "not_assessed" for r in doc["reps"])
+    assert len(doc["classifier"]["quality_proba"]) == len(doc["reps"])
 
 
 def test_pipeline_without_a_model_file_leaves_items_not_assessed(tmp_path, shipped_at):
