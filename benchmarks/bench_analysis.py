@@ -44,7 +44,11 @@ CLI_TARGET_S = 1.5
 SHORT_REPS, LONG_REPS = 6, 60
 REPEATS = 3
 HEAVY_IMPORTS = ("numpy", "pandas", "pyarrow.parquet", "scipy.signal", "scipy.spatial.transform",
-                 "sklearn", "vqf")
+                 "vqf", "sklearn", "skops.io")
+# What an analysis of a file cannot do without (the import floor of `stepdown analyze`),
+# and the classifier's model loading on top of it.
+FLOOR = "numpy, pandas, pyarrow.parquet, scipy.signal, scipy.spatial.transform, vqf, typer, rich"
+CLASSIFIER = "sklearn, skops.io"
 
 
 def _best(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, Any]:
@@ -169,6 +173,10 @@ def run() -> None:
         print(f"  of which: bare interpreter {start_only:.2f} s, importing stepdown.cli + "
               f"analysis.pipeline {imports:.2f} s, `stepdown --help` {help_s:.2f} s")
         alone = {m: cli_wall_s([sys.executable, "-c", f"import {m}"]) for m in HEAVY_IMPORTS}
+        floor = cli_wall_s([sys.executable, "-c", f"import {FLOOR}"])
+        with_cls = cli_wall_s([sys.executable, "-c", f"import {FLOOR}, {CLASSIFIER}"])
+        print(f"  import floor of an analysis ({FLOOR}): {floor:.2f} s; "
+              f"with the classifier's {CLASSIFIER}: {with_cls:.2f} s")
         print("  each import alone in a fresh interpreter (overlapping: scipy and sklearn import "
               "numpy): " + ", ".join(f"{m} {v:.2f} s" for m, v in alone.items()))
 
