@@ -2,7 +2,9 @@
 
 ``analyze(rec)`` returns an :class:`Analysis`; ``Analysis.to_json()`` is the
 analysis contract of DESIGN.md (plus a few documented extra keys: ``body``,
-``skipped``, ``flags``, ``explanations``, ``rules``).
+``skipped``, ``flags``, ``explanations``, ``rules``, ``classifier``: whether the
+shipped rep classifier was used, targets withheld and per-rep quality
+probabilities, see :func:`analysis.classifier.classifier_inputs`).
 """
 
 from __future__ import annotations

@@ -292,3 +292,14 @@ def test_shipped_model_on_the_held_out_batch(accuracy_batch):
               f"(grouped CV kappa {cv['kappa']:.2f})")
         assert r.kappa >= cv["kappa"] - 0.1, (target, r)
         assert r.specificity >= 0.8, (target, r)
+
+
+def test_train_command_names_a_broken_recording(labelled_folder, tmp_path, capsys):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for p in labelled_folder.glob("poor0*"):
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "poor0.parquet").write_bytes(b"PAR1 truncated")
+    assert main(["train", str(folder), "--out", str(tmp_path / "m.skops")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "poor0.parquet" in err and len(err.splitlines()) == 1, err

@@ -69,9 +69,12 @@ def folder_training_set(folder: str | os.PathLike[str],
         truth_file = path.with_name(path.stem + TRUTH_SUFFIX)
         if not truth_file.exists():
             continue
-        truth = read_truth(truth_file)
-        rec = read_recording(path)
-        analysis = analyze(rec, classify=False)
+        try:
+            truth = read_truth(truth_file)
+            rec = read_recording(path)
+            analysis = analyze(rec, classify=False)
+        except InputError as err:  # name the file once, however the error was worded
+            raise InputError(err if path.name in str(err) else f"{path.name}: {err}") from None
         tables.append(labelled_reps(rep_features(analysis), truth, rec.athlete.id or path.stem))
         if progress:
             progress(path.name)
