@@ -77,7 +77,16 @@ class Analysis:
                       if not self.config.origins else "thresholds configured",
                       "test_rule": self.checklist.test.rule},
             "classifier": self.classifier,
+            "completeness": self.completeness(),
         }
+
+    def completeness(self) -> dict[str, Any]:
+        """Which test-level items could not be assessed, and the highest total then possible."""
+        test = self.checklist.test
+        missing = [k for k, v in test.items.items() if v is None]
+        worst = {"knee": 2}
+        return {"not_assessed": missing,
+                "total_upper_bound": test.total + sum(worst.get(k, 1) for k in missing)}
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:

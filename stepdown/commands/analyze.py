@@ -200,6 +200,10 @@ def result_line(doc: dict[str, Any]) -> Text:
     line.append(f", total {test['total']} of 8 (0–1 good, 2–3 medium, 4+ poor), "
                 f"Piva {test['piva_total']} of 6; rule {test['rule']}: "
                 f"{RULE_TEXT.get(test['rule'], '')}")
+    missing = (doc.get("completeness") or {}).get("not_assessed") or []
+    if missing:
+        line.append(f"\n  {' and '.join(missing)} not assessed (no sensor for them): the total is a "
+                    f"lower bound, at most {doc['completeness']['total_upper_bound']}", style="yellow")
     return line
 
 
