@@ -56,15 +56,17 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from analysis import model_info
 from analysis.features import FEATURE_VERSION, FEATURES, features_table
 from analysis.measures import MeasureSeries
+from analysis.model_info import ITEM_TARGETS, MIN_KAPPA, SHIPPED_MODEL, summary_path, usable_items_from_cv
 from analysis.rules import RuleConfig, score_rep
 from analysis.segments import Motion
 from sensor_io.errors import InputError
 
 __all__ = [
     "MODEL_FORMAT", "MODEL_VERSION", "QUALITY_MIN_TOTAL", "SHIPPED_MODEL", "TARGETS",
-    "MIN_KAPPA", "CVReport", "ModelVersionError", "RepClassifier", "classifier_inputs",
+    "ITEM_TARGETS", "MIN_KAPPA", "CVReport", "ModelVersionError", "RepClassifier", "classifier_inputs",
     "classify_reps", "usable_items",
     "evaluate", "grouped_cv", "grouped_folds", "labelled_reps", "load_model", "make_pipeline",
     "save_model", "shipped_model", "target_features", "train",
@@ -75,7 +77,6 @@ MODEL_VERSION = 1
 TARGETS = ("arm", "trunk", "quality")
 QUALITY_MIN_TOTAL = 2
 MOVEMENT_ITEMS = ("arm", "trunk", "pelvis", "knee", "descent")
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "rep_classifier.skops"
 MATCH_TOLERANCE_S = 0.5
 
 # Columns a target must not see: those of the sensor that measures it directly.
@@ -278,6 +279,9 @@ def save_model(model: RepClassifier, path: str | os.PathLike[str]) -> Path:
              "cv": json.dumps(model.cv), "training": json.dumps(model.training)}
     path = Path(path)
     sio.dump(state, path, compression=8)  # zipfile.ZIP_DEFLATED
+    summary = {"format": MODEL_FORMAT, "version": MODEL_VERSION,
+               "feature_version": model.feature_version, "training": model.training, "cv": model.cv}
+    summary_path(path).write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
     return path
 
 
@@ -324,28 +328,17 @@ def load_model(path: str | os.PathLike[str]) -> RepClassifier:
 @lru_cache(maxsize=1)
 def shipped_model() -> RepClassifier | None:
     """The model in data/ (loaded once), or None when the file is absent."""
-    if not SHIPPED_MODEL.exists():
+    path = model_info.shipped_model_path()
+    if not path.exists():
         return None
-    return load_model(SHIPPED_MODEL)
+    return load_model(path)
 
 
 # -- use in the pipeline -----------------------------------------------------------------------
 
-ITEM_TARGETS = ("arm", "trunk")
-MIN_KAPPA = 0.4
-"""A target decides checklist items only when its grouped-CV kappa reaches this
-(moderate agreement); below, the item stays not_assessed rather than take a
-near-random guess into the totals, and the analysis says so."""
-
-
 def usable_items(model: RepClassifier, min_kappa: float = MIN_KAPPA) -> dict[str, str]:
     """Per item target, "" when the model may decide it, else why not (its CV kappa)."""
-    out = {}
-    for item in ITEM_TARGETS:
-        kappa = model.cv.get(item, {}).get("kappa")
-        ok = kappa is not None and np.isfinite(kappa) and kappa >= min_kappa
-        out[item] = "" if ok else f"grouped-CV kappa {kappa} below {min_kappa}"
-    return out
+    return usable_items_from_cv(model.cv, min_kappa)
 
 
 def classify_reps(
@@ -391,7 +384,7 @@ def classifier_inputs(
     Returns (classifier_items, classifier_proba, info). Without a usable model
     file both are None (items stay ``not_assessed``) and info says why.
     """
-    where = f"data/{SHIPPED_MODEL.name}"
+    where = f"data/{model_info.shipped_model_path().name}"
     try:
         model = shipped_model()
     except InputError as err:

@@ -14,9 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import model_info
 from analysis.checklist import Checklist, score_test
-from analysis.classifier import classifier_inputs
 from analysis.measures import MeasureSeries, depth_rad, measure_series, rep_measures
+from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
 from analysis.segments import (
@@ -104,14 +105,41 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
     return body, source
 
 
+SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
+
+
+def _classifier_can_help(rec: Recording) -> bool:
+    """Could the shipped model decide an item the worn sensors cannot measure?
+
+    Unknown (no summary beside the model) counts as yes: the model is then loaded.
+    """
+    summary = read_summary()
+    if summary is None:
+        return True
+    usable = usable_items_from_cv(summary.get("cv", {}))
+    return any(not usable[item] and rec.stream(seg) is None for item, seg in SENSOR_FOR_ITEM.items())
+
+
+def _classifier_not_needed() -> dict[str, Any]:
+    summary = read_summary() or {}
+    withheld = {k: v for k, v in usable_items_from_cv(summary.get("cv", {})).items() if v}
+    return {"status": "not needed: no missing item that the model can judge",
+            "model": f"data/{model_info.shipped_model_path().name}",
+            "trained_on": (summary.get("training") or {}).get("source", ""),
+            "withheld": withheld,
+            "quality": "not computed (ask for it: stepdown analyze --quality)"}
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
-            classify: bool = True) -> Analysis:
+            classify: bool = True, quality: bool = False) -> Analysis:
     """Analyse one recording end to end (see module docstring).
 
     pain_nrs overrides the recording's own pain report; rule overrides the
     config's test rule ("majority", "any", "worst"). classify: use the shipped
     classifier for items the sensors cannot measure (False: they stay not_assessed).
+    quality: also give the classifier's per-rep quality probability (loads the
+    model even when no item needs it).
     """
     body, body_source = body_of(rec)
     config = config or RuleConfig()
@@ -134,8 +162,13 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     pain = pain_nrs if pain_nrs is not None else rec.pain_nrs
     if isinstance(pain, list) and len(pain) != len(reps):
         pain = max(pain) if pain else None  # per-rep pain that no longer lines up: worst for all
-    cls_items, cls_proba, cls_info = (classifier_inputs(reps, series, motion, rec.test_leg, config)
-                                      if classify else (None, None, {"status": "not asked"}))
+    cls_items, cls_proba, cls_info = None, None, {"status": "not asked"}
+    if classify and (quality or _classifier_can_help(rec)):
+        from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import
+
+        cls_items, cls_proba, cls_info = classifier_inputs(reps, series, motion, rec.test_leg, config)
+    elif classify:
+        cls_info = _classifier_not_needed()
     checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
                            classifier_items=cls_items, classifier_proba=cls_proba)
     partial = seg.partial_.to_dict("records")

@@ -33,18 +33,35 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
-def _register_commands() -> None:
-    # Imported for their side effect: each module adds its commands to `app`.
-    from stepdown.commands import (  # noqa: F401
-        analyze,
-        catalog,
-        info,
-        live,
-        load,
-        simulate,
-        train,
-        web,
-    )
+@app.callback()
+def _group() -> None:
+    """Body-worn IMUs scoring the lateral step-down test, rep by rep."""
+    # A callback keeps `stepdown CMD` a command group even when only CMD's module
+    # is loaded (typer runs a lone command without its name otherwise).
+
+
+COMMAND_MODULES: dict[str, str] = {
+    "analyze": "analyze", "import": "catalog", "athletes": "catalog", "tests": "catalog",
+    "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
+    "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
+}
+"""Which module of :mod:`stepdown.commands` defines each top-level command."""
+
+
+def _register_commands(argv: list[str] | None = None) -> None:
+    """Import the command modules; each adds its commands to ``app`` as a side effect.
+
+    A known command imports only its own module (``stepdown analyze`` need not
+    load the web app and the BLE stack: start-up time is part of every run);
+    anything else (help, a typo) imports them all so help and errors list every command.
+    """
+    import importlib
+
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    wanted = {COMMAND_MODULES[first]} if first in COMMAND_MODULES else set(COMMAND_MODULES.values())
+    for module in sorted(wanted):
+        importlib.import_module(f"stepdown.commands.{module}")
 
 
 def _family(module: str, *names: str) -> tuple[type[BaseException], ...]:
@@ -73,7 +90,7 @@ def _exit_code(err: BaseException) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    _register_commands()
+    _register_commands(argv)
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="stepdown")
     except InputError as err:

@@ -88,6 +88,20 @@ def test_missing_measures_are_dashes_with_the_reason(capsys):
 
 
 @needs_samples
+def test_quality_option_adds_the_classifier_rep_quality(capsys):
+    rc, out, _ = run(capsys, str(MINIMUM), "--json")
+    assert rc == 0 and "quality_proba" not in json.loads(out)["classifier"]
+    rc, out, _ = run(capsys, str(MINIMUM), "--json", "--quality")
+    assert rc == 0
+    info = json.loads(out)["classifier"]
+    if info["status"] == "used":  # the shipped model is in data/
+        quality = info["quality_proba"]
+        assert len(quality) == len(json.loads(out)["reps"]) and all(0 <= p <= 1 for p in quality)
+    else:
+        assert "no model file" in info["status"]
+
+
+@needs_samples
 def test_the_rule_and_pain_options_change_the_result(capsys):
     rc, out, _ = run(capsys, str(MINIMUM), "--json", "--rule", "any", "--pain", "3")
     assert rc == 0

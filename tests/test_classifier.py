@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis import classifier as clf
+from analysis import model_info
 from analysis.classifier import (
     TARGETS,
     ModelVersionError,
@@ -50,7 +51,7 @@ def tiny_model(tiny_table) -> clf.RepClassifier:
 def shipped_at(monkeypatch):
     """Point the pipeline's shipped model at another path (cache cleared around the test)."""
     def use(path: Path) -> None:
-        monkeypatch.setattr(clf, "SHIPPED_MODEL", path)
+        monkeypatch.setattr(model_info, "shipped_model_path", lambda: path)
         clf.shipped_model.cache_clear()
     yield use
     clf.shipped_model.cache_clear()
@@ -141,7 +142,7 @@ def test_a_model_of_another_feature_version_is_refused(tiny_model, tmp_path):
 
 def with_kappa(model: clf.RepClassifier, kappa: float) -> clf.RepClassifier:
     """The same model claiming grouped-CV kappa ``kappa`` for its item targets."""
-    cv = {t: {**r, "kappa": kappa if t in clf.ITEM_TARGETS else r["kappa"]}
+    cv = {t: {**r, "kappa": kappa if t in model_info.ITEM_TARGETS else r["kappa"]}
           for t, r in model.cv.items()}
     return clf.RepClassifier(model.pipelines, model.features, cv, model.training)
 
@@ -164,7 +165,7 @@ def test_classify_reps_fills_only_what_the_sensors_cannot_measure(tiny_model):
 
 def test_items_of_a_near_random_target_are_withheld(tiny_model):
     model = with_kappa(tiny_model, 0.1)
-    assert clf.usable_items(model) == {t: "grouped-CV kappa 0.1 below 0.4" for t in clf.ITEM_TARGETS}
+    assert clf.usable_items(model) == {t: "grouped-CV kappa 0.1 below 0.4" for t in model_info.ITEM_TARGETS}
     minimal = analyze(_sim(("pelvis", "thigh")).recording, classify=False)
     items, proba = classify_reps(rep_features(minimal), minimal.reps, model)
     assert all(i == {} for i in items) and all(set(p) == {"quality"} for p in proba)
@@ -187,10 +188,18 @@ def test_pipeline_uses_the_model_and_says_so(tiny_model, tmp_path, shipped_at):
 
 def test_pipeline_names_withheld_targets(tiny_model, tmp_path, shipped_at):
     shipped_at(save_model(with_kappa(tiny_model, 0.1), tmp_path / "m.skops"))
-    doc = analyze(_sim(("pelvis", "thigh")).recording).to_json()
+    rec = _sim(("pelvis", "thigh")).recording
+    doc = analyze(rec).to_json()
+    # nothing the model may judge is missing: it is not even loaded (scikit-learn costs ~1 s)
+    assert doc["classifier"]["status"].startswith("not needed")
     assert set(doc["classifier"]["withheld"]) == {"arm", "trunk"}
     assert all(r["sources"]["arm"] == "not_assessed" for r in doc["reps"])
-    assert len(doc["classifier"]["quality_proba"]) == len(doc["reps"])
+    assert "quality_proba" not in doc["classifier"]
+    asked = analyze(rec, quality=True).to_json()  # rep quality on request
+    assert asked["classifier"]["status"] == "used"
+    assert set(asked["classifier"]["withheld"]) == {"arm", "trunk"}
+    assert all(r["sources"]["arm"] == "not_assessed" for r in asked["reps"])
+    assert len(asked["classifier"]["quality_proba"]) == len(asked["reps"])
 
 
 def test_pipeline_without_a_model_file_leaves_items_not_assessed(tmp_path, shipped_at):
@@ -205,7 +214,7 @@ def test_pipeline_with_a_refused_model_still_analyses(tiny_model, tmp_path, ship
     old = clf.RepClassifier(tiny_model.pipelines, tiny_model.features, tiny_model.cv,
                             tiny_model.training, feature_version=tiny_model.feature_version + 1)
     shipped_at(save_model(old, tmp_path / "old.skops"))
-    doc = analyze(_sim(("pelvis", "thigh")).recording).to_json()
+    doc = analyze(_sim(("pelvis", "thigh")).recording, quality=True).to_json()
     assert doc["classifier"]["status"].startswith("model not used") and "retrain" in \
         doc["classifier"]["status"]
     assert all(r["sources"]["trunk"] == "not_assessed" for r in doc["reps"])

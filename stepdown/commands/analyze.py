@@ -421,7 +421,7 @@ def check_plot_path(out: Path | None) -> None:
 # -- the command -------------------------------------------------------------------------------
 
 def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = None,
-                 pain: str | None = None) -> Any:
+                 pain: str | None = None, quality: bool = False) -> Any:
     """Read, check the options, analyse; every refusal is an InputError naming what is wrong."""
     from analysis.pipeline import analyze as analyze_recording
     from sensor_io.recording_io import read_recording
@@ -431,7 +431,8 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     config = load_rule_config(rules) if rules is not None else None
     rec = read_recording(recording)
     try:
-        result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs)
+        result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs,
+                                   quality=quality)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
     check_pain_count(pain_nrs, len(result.reps))
@@ -456,10 +457,12 @@ def analyze(
         help="Test-level rule: majority (default), any or worst.")] = None,
     pain: Annotated[str | None, typer.Option(
         help="Pain NRS 0-10: one number for the test, or one per rep: 0,0,2,1,0.")] = None,
+    quality: Annotated[bool, typer.Option(
+        "--quality", help="Also the classifier's rep-quality probability (loads scikit-learn).")] = False,
 ) -> None:
     """Score a step-down recording rep by rep: measures, checklist, result and why."""
     check_plot_path(plot)
-    result = run_analysis(recording, rules, rule, pain)
+    result = run_analysis(recording, rules, rule, pain, quality)
     if as_json:
         print(json_text(result.to_json()))
     else:

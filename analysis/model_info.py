@@ -1,0 +1,52 @@
+"""What the shipped rep classifier can do, read without loading scikit-learn.
+
+:func:`analysis.classifier.save_model` writes, beside each ``<model>.skops``, a
+small ``<model>.json`` with its versions, provenance and grouped-CV figures.
+The pipeline reads it to decide whether the model could add anything to a
+given recording before paying for scikit-learn's import (about a second).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "rep_classifier.skops"
+ITEM_TARGETS = ("arm", "trunk")
+MIN_KAPPA = 0.4
+"""A target decides checklist items only when its grouped-CV kappa reaches this
+(moderate agreement); below, the item stays not_assessed rather than take a
+near-random guess into the totals, and the analysis says so."""
+
+
+def summary_path(model_path: Path) -> Path:
+    """``<model>.json`` beside ``<model>.skops``."""
+    return model_path.with_suffix(".json")
+
+
+def shipped_model_path() -> Path:
+    """Where the shipped model is looked for (tests point it elsewhere)."""
+    return SHIPPED_MODEL
+
+
+def read_summary(model_path: Path | None = None) -> dict[str, Any] | None:
+    """The model's summary (versions, training, cv), or None when there is none.
+
+    model_path: default the shipped model.
+    """
+    try:
+        return json.loads(summary_path(model_path or shipped_model_path()).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def usable_items_from_cv(cv: dict[str, Any], min_kappa: float = MIN_KAPPA) -> dict[str, str]:
+    """Per item target, "" when the model may decide it, else why not (its CV kappa)."""
+    out = {}
+    for item in ITEM_TARGETS:
+        kappa = (cv.get(item) or {}).get("kappa")
+        ok = kappa is not None and math.isfinite(kappa) and kappa >= min_kappa
+        out[item] = "" if ok else f"grouped-CV kappa {kappa} below {min_kappa}"
+    return out
