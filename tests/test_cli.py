@@ -99,3 +99,19 @@ def test_input_errors_from_a_command_exit_2(capsys, monkeypatch):
     rc, _, err = run(capsys, ["whatever"])
     assert rc == 2
     assert err == "error: recording x.parquet: sensor pelvis has no samples\n"
+
+
+def test_a_command_loads_only_its_own_module():
+    # start-up time is part of every `stepdown analyze`: the web app, the BLE stack and
+    # scikit-learn stay unloaded unless asked for
+    import subprocess
+    import sys
+
+    code = ("import sys; from stepdown.cli import main; main(['info', '--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('stepdown.commands.', "
+            "'starlette', 'bleak', 'sklearn'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = out.strip().splitlines()[-1]
+    assert "stepdown.commands.info" in loaded
+    for other in ("stepdown.commands.web", "stepdown.commands.live", "starlette", "bleak", "sklearn"):
+        assert other not in loaded
