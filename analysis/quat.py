@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "angle", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
+    "angle", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination", "interpolate",
     "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "to_matrix", "to_rotvec",
     "to_scipy",
 ]
@@ -64,8 +64,17 @@ def normalise(q: ArrayLike) -> FloatArray:
 
 
 def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
-    """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast."""
-    return from_scipy(to_scipy(q1) * to_scipy(q2))
+    """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast.
+
+    Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot).
+    """
+    a, b = _quat(q1), _quat(q2)
+    w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
+    return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+                     w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+                     w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
 
 
 def qconj(q: ArrayLike) -> FloatArray:
@@ -115,6 +124,20 @@ def from_rotvec(rotvec: ArrayLike) -> FloatArray:
 def to_rotvec(q: ArrayLike) -> FloatArray:
     """Quaternion (4,) or (N, 4) -> rotation vector in rad, (3,) or (N, 3)."""
     return np.asarray(to_scipy(q).as_rotvec(), dtype=np.float64)
+
+
+def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
+    """Orientation series ``q`` (N, 4) at times ``t`` (N,) s resampled at ``t_new`` (M,) s.
+
+    Normalised linear interpolation after making the signs continuous: between
+    samples a few ms apart it equals slerp to well below 0.01°, at a fraction of
+    the cost. Times outside [t[0], t[-1]] take the end values.
+    """
+    qs = _quat(q).copy()
+    flip = np.cumsum(np.sum(qs[1:] * qs[:-1], axis=1) < 0) % 2 == 1
+    qs[1:][flip] *= -1.0
+    out = np.column_stack([np.interp(t_new, t, qs[:, i]) for i in range(4)])
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
 def inclination(q: ArrayLike) -> FloatArray:

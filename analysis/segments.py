@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Slerp
 
 from analysis import quat
 from analysis.orientation import estimate_orientation, resample_uniform
@@ -106,8 +105,7 @@ def segment_motion(rec: Recording, cal: Calibration,
     out = {}
     for placement, c in cal.sensors.items():
         o = orientations[placement]
-        rot = Slerp(o.t_u, quat.to_scipy(o.q_world_sensor))(np.clip(t, o.t_u[0], o.t_u[-1]))
-        q_world_sensor = quat.from_scipy(rot)
+        q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         q_world_seg = quat.qmul(q_world_sensor, quat.from_matrix(c.R_sensor_seg))
         stand_mean = quat.from_scipy(quat.to_scipy(q_world_seg[standing]).mean())
         q_fix = quat.from_rotvec(np.array([0.0, 0.0, -_heading_of_x(stand_mean)]))

@@ -91,3 +91,30 @@ def test_inclination_ignores_heading_and_heading_ignores_nothing():
     assert np.isclose(np.degrees(quat.heading(Q_Z90)), 90.0)
     assert np.isclose(np.degrees(quat.inclination(Q_Z90)), 0.0, atol=1e-6)
     assert np.isclose(np.degrees(quat.inclination(Q_X90)), 90.0)
+
+
+def test_qmul_matches_scipy_composition_with_broadcasting():
+    rng = np.random.default_rng(3)
+    a = Rotation.random(50, random_state=rng)
+    b = Rotation.random(50, random_state=rng)
+    expected = (a * b).as_quat(scalar_first=True)
+    got = quat.qmul(a.as_quat(scalar_first=True), b.as_quat(scalar_first=True))
+    assert np.allclose(np.abs(np.sum(got * expected, axis=1)), 1.0, atol=1e-12)  # q ~ -q
+    one = quat.qmul(a[0].as_quat(scalar_first=True), b.as_quat(scalar_first=True))
+    assert one.shape == (50, 4)
+    assert quat.qmul(a[0].as_quat(scalar_first=True), b[0].as_quat(scalar_first=True)).shape == (4,)
+
+
+def test_interpolate_agrees_with_slerp_between_close_samples():
+    from scipy.spatial.transform import Slerp
+
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 2, 0.01)
+    rotvec = np.cumsum(rng.normal(0, 0.05, (len(t), 3)), axis=0)  # up to ~3 rad/s
+    q = Rotation.from_rotvec(rotvec).as_quat(scalar_first=True)
+    q[::7] *= -1  # the filter may hand out either sign
+    t_new = np.sort(rng.uniform(-0.1, 2.1, 300))
+    ours = quat.interpolate(t_new, t, q)
+    ref = Slerp(t, Rotation.from_quat(q, scalar_first=True))(np.clip(t_new, t[0], t[-1]))
+    err = quat.angle(quat.qrel(ref.as_quat(scalar_first=True), ours))
+    assert np.degrees(err.max()) < 0.01
