@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -17,6 +18,17 @@ ACCURACY_SEED = 2026   # not the seed of any training set
 class Evaluated:
     sim: Simulation
     analysis: Analysis
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_home(tmp_path_factory):
+    """No test writes to the user's real data home, however pytest is started."""
+    if "STEPDOWN_HOME" not in os.environ:
+        os.environ["STEPDOWN_HOME"] = str(tmp_path_factory.mktemp("stepdown-home"))
+        yield
+        del os.environ["STEPDOWN_HOME"]
+    else:
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -387,3 +387,20 @@ def test_serve_beyond_this_computer_needs_tls(tmp_path, monkeypatch, capsys):
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "needs HTTPS" in err and len(err.strip().splitlines()) == 1
+
+
+def test_trunk_lean_curves_show_its_size_either_side_against_the_threshold():
+    import numpy as np
+
+    from stepdown.web.charts import measure_specs, rep_curve_charts
+
+    class Rep:  # the fields rep_curve_charts reads
+        index, start_s, end_s = 1, 0.0, 2.0
+
+    t = np.linspace(0, 2, 50)
+    lean = -8.0 * np.sin(np.pi * t / 2)  # leaning to one side: a negative signed series
+    specs = [s for s in measure_specs() if s.key == "trunk_lean_deg"]
+    (fig,) = rep_curve_charts(t, {"trunk_lean_deg": lean}, [Rep()], specs)
+    y = [v for v in fig["data"][0]["y"] if v is not None]
+    assert min(y) >= 0 and max(y) == pytest.approx(8.0, abs=0.1)
+    assert fig["layout"]["shapes"][0]["y0"] == 10.0

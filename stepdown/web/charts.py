@@ -22,6 +22,7 @@ class MeasureSpec:
     title: str
     unit: str
     thresholds: tuple[tuple[float, str], ...]  # (value, label)
+    magnitude: bool = False  # the rule judges the size, either side (trunk lean)
 
 
 def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
@@ -36,8 +37,8 @@ def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
                      (knee2, f"{knee2:g} cm: inside the whole foot"))),
         MeasureSpec("pelvic_drop_deg", "Pelvic drop (swing side lower)", "°",
                     ((cfg.pelvis_deg, f"{cfg.pelvis_deg:g}°"),)),
-        MeasureSpec("trunk_lean_deg", "Trunk lean sideways", "°",
-                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),)),
+        MeasureSpec("trunk_lean_deg", "Trunk lean sideways (either side)", "°",
+                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),), magnitude=True),
         MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
     ]
 
@@ -175,6 +176,8 @@ def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
         if values is None:
             continue
         values = np.asarray(values, dtype=float)
+        if spec.magnitude:
+            values = np.abs(values)
         traces = []
         for rep in reps:
             idx = np.flatnonzero((t >= rep.start_s) & (t <= rep.end_s))
