@@ -93,7 +93,11 @@ def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
     q: (4,) or (N, 4); v: (3,) or (N, 3), any unit (kept). Returns (3,) when both
     are single, else (N, 3).
     """
-    return np.asarray(to_scipy(q).apply(np.asarray(v, dtype=np.float64)), dtype=np.float64)
+    qn = normalise(q)
+    vv = np.asarray(v, dtype=np.float64)
+    w, u = qn[..., :1], qn[..., 1:]
+    t = 2.0 * np.cross(u, vv)
+    return vv + w * t + np.cross(u, t)
 
 
 def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:
