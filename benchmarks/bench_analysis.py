@@ -26,15 +26,13 @@ import pstats
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from vqf import offlineVQF
 
 from analysis.pipeline import analyze
 from benchmarks.bench_orientation import vqf_throughput
+from benchmarks.timing import best_of
 from sensor_io.recording import Recording
 from sensor_io.recording_io import read_recording, write_recording
 from sensor_io.simulator import SimConfig, simulate
@@ -49,16 +47,6 @@ HEAVY_IMPORTS = ("numpy", "pandas", "pyarrow.parquet", "scipy.signal", "scipy.sp
 # and the classifier's model loading on top of it.
 FLOOR = "numpy, pandas, pyarrow.parquet, scipy.signal, scipy.spatial.transform, vqf, typer, rich"
 CLASSIFIER = "sklearn, skops.io"
-
-
-def _best(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, Any]:
-    """Best wall time (s) of ``repeats`` calls, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def two_sensor_recording(n_reps: int, seed: int = 3) -> Recording:
@@ -77,7 +65,7 @@ def raw_vqf_s(rec: Recording) -> float:
     def once() -> None:
         for s in rec.streams.values():
             offlineVQF(s.gyr, s.acc, None, 1.0 / s.rate_hz)
-    return _best(once)[0]
+    return best_of(once, REPEATS)[0]
 
 
 # Stages of analyze() by the function that does each, found in a profile of the
@@ -116,7 +104,7 @@ def profile_breakdown(path: Path, top: int = 6) -> tuple[dict[str, float], list[
 
 def whole_analysis_s(path: Path) -> float:
     """Best wall time (s) of read_recording + analyze (scoring included)."""
-    return _best(lambda: analyze(read_recording(path)))[0]
+    return best_of(lambda: analyze(read_recording(path)), REPEATS)[0]
 
 
 def stepdown_command() -> list[str]:
@@ -134,7 +122,7 @@ def cli_wall_s(args: list[str], repeats: int = REPEATS) -> float:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: "
                                f"{done.stderr.strip().splitlines()[-1:]}")
-    return _best(once, repeats)[0]
+    return best_of(once, repeats)[0]
 
 
 def _report_throughput(label: str, rec: Recording, path: Path) -> None:

@@ -7,11 +7,11 @@ session (8 sensors at 200 Hz for 10 min, 960 k rows), as Parquet and as CSV.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.timing import best_of
 from sensor_io.recording import PLACEMENTS, Recording, SensorStream
 from sensor_io.recording_io import read_recording, write_recording
 
@@ -34,12 +34,6 @@ def synthetic_recording(rate_hz: float, duration_s: float, seed: int = 0) -> Rec
     return Recording(streams=streams, test_leg="left", pain_nrs=[0, 1, 0, 0, 2])
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def run() -> None:
     cases = (("typical test 8×100 Hz×60 s", 100.0, 60.0),
              ("long session 8×200 Hz×600 s", 200.0, 600.0))
@@ -50,8 +44,8 @@ def run() -> None:
             print(f"{label}: {rows} rows")
             for suffix in (".parquet", ".csv"):
                 path = Path(tmp) / f"r{suffix}"
-                w = _timed(lambda p=path, r=rec: write_recording(r, p))
-                r = _timed(lambda p=path: read_recording(p))
+                w = best_of(lambda p=path, r=rec: write_recording(r, p), 1)[0]
+                r = best_of(lambda p=path: read_recording(p), 1)[0]
                 size_mb = path.stat().st_size / 1e6
                 print(f"  {suffix:8s} write {w:6.2f} s  read+validate {r:6.2f} s  "
                       f"{size_mb:7.2f} MB  ({rows / r / 1e6:.2f} M rows/s read)")
