@@ -7,6 +7,7 @@ One code path for live and offline: both call :func:`measure_series` on a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -66,7 +67,7 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
 def _impact_series(motion: Motion) -> np.ndarray:
     """High-passed (>4 Hz) specific-force magnitude, max over pelvis and leg sensors, m/s²."""
     dt = float(np.median(np.diff(motion.t)))
-    sos = butter(2, 4.0, "highpass", fs=1.0 / dt, output="sos")
+    sos = _butter_sos(2, 4.0, "highpass", round(1.0 / dt, 6))
     out = np.zeros(len(motion.t))
     for p, m in motion.segments.items():
         if p.startswith(("pelvis", "thigh", "shank")):
@@ -109,7 +110,13 @@ def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_H
     fs = 1.0 / float(np.median(np.diff(t)))
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
-    return sosfiltfilt(butter(2, cutoff_hz, fs=fs, output="sos"), x)
+    return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x)
+
+
+@lru_cache(maxsize=32)
+def _butter_sos(order: int, cutoff_hz: float, btype: str, fs_hz: float) -> np.ndarray:
+    """Butterworth second-order sections, designed once per (order, cutoff, type, rate)."""
+    return butter(order, cutoff_hz, btype, fs=fs_hz, output="sos")
 
 
 def depth_rad(motion: Motion, test_leg: str) -> np.ndarray:
