@@ -27,9 +27,6 @@ import numpy as np
 
 from analysis import quat
 
-UP = np.array([0.0, 0.0, 1.0])
-E_Y = np.array([0.0, 1.0, 0.0])
-
 
 def side_sign(test_leg: str) -> float:
     """+1 for a right test leg, -1 for a left one."""
@@ -38,7 +35,7 @@ def side_sign(test_leg: str) -> float:
 
 def obliquity_rad(q_facing_seg: np.ndarray) -> np.ndarray:
     """Elevation of the segment's right (z) axis above horizontal, rad, (N,)."""
-    z = quat.qrotate(q_facing_seg, np.array([0.0, 0.0, 1.0]))
+    z = quat.axis_of(q_facing_seg, 2)
     return np.arcsin(np.clip(z[..., 2], -1.0, 1.0))
 
 
@@ -66,7 +63,7 @@ def medial_offset_m(q_facing_seg: np.ndarray, length_m: float, test_leg: str) ->
 
     Medial is -z(right) of the body: +y (left) in the facing frame for a right leg.
     """
-    top = quat.qrotate(q_facing_seg, E_Y) * length_m
+    top = quat.axis_of(q_facing_seg, 1) * length_m
     return side_sign(test_leg) * top[..., 1]
 
 
@@ -87,7 +84,7 @@ def knee_medial_from_thigh_m(q_facing_thigh: np.ndarray, thigh_m: float, test_le
 
 def inclination_rad(q_facing_seg: np.ndarray) -> np.ndarray:
     """Angle between the segment's long (y) axis and vertical, rad."""
-    y = quat.qrotate(q_facing_seg, E_Y)
+    y = quat.axis_of(q_facing_seg, 1)
     return np.arccos(np.clip(y[..., 2], -1.0, 1.0))
 
 

@@ -29,7 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "angle", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination", "interpolate",
+    "angle", "axis_of", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
+    "interpolate",
     "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "to_matrix", "to_rotvec",
     "to_scipy",
 ]
@@ -57,8 +58,8 @@ def from_scipy(rot: Rotation) -> FloatArray:
 def normalise(q: ArrayLike) -> FloatArray:
     """Unit quaternion(s) of the same shape; a zero-norm quaternion raises ValueError."""
     arr = _quat(q)
-    norm = np.linalg.norm(arr, axis=-1, keepdims=True)
-    if np.any(norm == 0.0):
+    norm = np.sqrt(np.einsum("...i,...i->...", arr, arr))[..., None]  # 2x np.linalg.norm
+    if not norm.all():
         raise ValueError("cannot normalise a zero quaternion")
     return arr / norm
 
@@ -98,6 +99,20 @@ def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
     w, u = qn[..., :1], qn[..., 1:]
     t = 2.0 * np.cross(u, vv)
     return vv + w * t + np.cross(u, t)
+
+
+def axis_of(q: ArrayLike, k: int) -> FloatArray:
+    """Frame B's k-th unit axis (0 x, 1 y, 2 z) in A coordinates: ``qrotate(q_A_B, e_k)``.
+
+    The k-th column of the rotation matrix in closed form; (3,) or (N, 3).
+    """
+    w, x, y, z = np.moveaxis(normalise(q), -1, 0)
+    cols = (
+        (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)),
+        (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)),
+        (2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)),
+    )
+    return np.stack(cols[k], axis=-1)
 
 
 def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:

@@ -66,7 +66,7 @@ def _common_grid(rec: Recording) -> np.ndarray:
 
 
 def _heading_of_x(q: np.ndarray) -> float:
-    x = quat.qrotate(q, np.array([1.0, 0.0, 0.0]))
+    x = quat.axis_of(q, 0)
     return float(np.arctan2(x[1], x[0]))
 
 
@@ -83,7 +83,7 @@ class SensorOrientation:
 
     def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
         """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
-        return self.t_u, quat.qrotate(quat.qconj(self.q_world_sensor), np.array([0.0, 0.0, 1.0]))
+        return self.t_u, quat.axis_of(quat.qconj(self.q_world_sensor), 2)
 
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
@@ -119,7 +119,7 @@ def segment_motion(rec: Recording, cal: Calibration,
 
 
 def _heading_series(q: np.ndarray) -> np.ndarray:
-    x = quat.qrotate(q, np.array([1.0, 0.0, 0.0]))
+    x = quat.axis_of(q, 0)
     return np.arctan2(x[:, 1], x[:, 0])
 
 

@@ -118,3 +118,11 @@ def test_interpolate_agrees_with_slerp_between_close_samples():
     ref = Slerp(t, Rotation.from_quat(q, scalar_first=True))(np.clip(t_new, t[0], t[-1]))
     err = quat.angle(quat.qrel(ref.as_quat(scalar_first=True), ours))
     assert np.degrees(err.max()) < 0.01
+
+
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_axis_of_is_the_rotated_basis_vector(k):
+    q = Rotation.random(20, random_state=5).as_quat(scalar_first=True)
+    e = np.eye(3)[k]
+    assert np.allclose(quat.axis_of(q, k), quat.qrotate(q, e))
+    assert np.allclose(quat.axis_of(q[0], k), quat.qrotate(q[0], e))
