@@ -79,7 +79,19 @@ class Analysis:
                       "test_rule": self.checklist.test.rule},
             "classifier": self.classifier,
             "completeness": self.completeness(),
+            "warnings": self.warnings(),
         }
+
+    def warnings(self) -> list[str]:
+        """Plain-language doubts about the recording as a whole (empty when none)."""
+        out = []
+        if not self.reps:
+            out.append("no complete step-down rep found")
+        if len(self.partial) > max(3, len(self.reps)):
+            out.append(f"{len(self.partial)} movements were shallower than half the usual depth "
+                       f"against {len(self.reps)} full reps: this does not look like a "
+                       "step-down test; check the recording before trusting the scores")
+        return out
 
     def completeness(self) -> dict[str, Any]:
         """Which test-level items could not be assessed, and the highest total then possible."""

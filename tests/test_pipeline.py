@@ -40,6 +40,7 @@ def test_output_follows_the_analysis_contract(two_sensor):
     assert test["rule"] == "majority" and test["category"] in ("good", "medium", "poor")
     assert test["piva_total"] == sum(test["items"][k] or 0 for k in ("arm", "trunk", "pelvis", "knee"))
     assert doc["completeness"]["not_assessed"] == ["arm", "trunk"]
+    assert doc["warnings"] == []
     assert doc["completeness"]["total_upper_bound"] == test["total"] + 2
 
 

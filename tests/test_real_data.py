@@ -248,6 +248,8 @@ def test_whole_analysis_runs_on_a_non_step_down_without_nan(leg):
         assert msg and "\n" not in msg
         return
     text = json.dumps(doc, allow_nan=False)  # raises on NaN / inf
+    # sitting and running are no step-down: the output must say so
+    assert any("does not look like a step-down" in w for w in doc["warnings"])
     assert json.loads(text)["sensors_used"] == list(rec.placements)
     for r in doc["reps"]:
         assert r["start_s"] < r["bottom_s"] < r["end_s"]

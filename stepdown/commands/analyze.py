@@ -274,6 +274,9 @@ def thresholds_line(config: RuleConfig, note: str) -> str:
             f"pain NRS ≥ {config.pain_nrs_min:g}. Note: {note}.")
 
 
+MAX_SKIPPED_LINES = 5
+
+
 def print_report(console: Console, path: Path, result: Any) -> None:
     """Everything a person needs to read one analysis (see module docstring)."""
     doc = result.to_json()
@@ -288,9 +291,13 @@ def print_report(console: Console, path: Path, result: Any) -> None:
         console.print(items_table(doc))
     else:
         console.print("[yellow]no complete rep found[/]")
-    for skipped in doc.get("skipped", []):
-        console.print(f"skipped {skipped['start_s']:.1f}–{skipped['end_s']:.1f} s: "
-                      f"{skipped['reason']}", highlight=False)
+    skipped = doc.get("skipped", [])
+    for s in skipped[:MAX_SKIPPED_LINES]:
+        console.print(f"skipped {s['start_s']:.1f}–{s['end_s']:.1f} s: {s['reason']}", highlight=False)
+    if len(skipped) > MAX_SKIPPED_LINES:
+        console.print(f"... and {len(skipped) - MAX_SKIPPED_LINES} more skipped movements")
+    for warning in doc.get("warnings", []):
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     console.print(result_line(doc))
     if doc["reps"]:
         console.print(sources_line(doc), highlight=False)
