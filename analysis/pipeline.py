@@ -49,6 +49,7 @@ class Analysis:
     checklist: Checklist
     config: RuleConfig = field(default_factory=RuleConfig)
     classifier: dict[str, Any] = field(default_factory=dict)  # classifier_inputs' note
+    notes: list[str] = field(default_factory=list)  # doubts found while analysing
 
     @property
     def sensors_used(self) -> list[str]:
@@ -84,7 +85,7 @@ class Analysis:
 
     def warnings(self) -> list[str]:
         """Plain-language doubts about the recording as a whole (empty when none)."""
-        out = []
+        out = list(self.notes)
         if not self.reps:
             out.append("no complete step-down rep found")
         if len(self.partial) > max(3, len(self.reps)):
@@ -142,6 +143,20 @@ def _classifier_not_needed() -> dict[str, Any]:
             "quality": "not computed (ask for it: stepdown analyze --quality)"}
 
 
+def _recorded_pain(rec: Recording, n_reps: int) -> tuple[Any, list[str]]:
+    """The recording's pain report matched to the reps found, and a note when they differ.
+
+    Per-rep pain is matched in order; reps beyond the report get none (a live
+    recording in progress has fewer reps than the athlete will report).
+    """
+    pain = rec.pain_nrs
+    if not isinstance(pain, list) or len(pain) == n_reps:
+        return pain, []
+    note = (f"pain was reported for {len(pain)} reps but {n_reps} were found: "
+            "matched to the reps in order")
+    return (list(pain) + [None] * n_reps)[:n_reps], [note]
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False) -> Analysis:
@@ -171,9 +186,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),
                      "end_s": round(r.end_s, 3),
                      "measures": rep_measures(series, r.start_s, r.bottom_s, r.end_s)})
-    pain = pain_nrs if pain_nrs is not None else rec.pain_nrs
-    if isinstance(pain, list) and len(pain) != len(reps):
-        pain = max(pain) if pain else None  # per-rep pain that no longer lines up: worst for all
+    pain, notes = _recorded_pain(rec, len(reps)) if pain_nrs is None else (pain_nrs, [])
     cls_items, cls_proba, cls_info = None, None, {"status": "not asked"}
     if classify and (quality or _classifier_can_help(rec)):
         from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import
@@ -185,4 +198,4 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                            classifier_items=cls_items, classifier_proba=cls_proba)
     partial = seg.partial_.to_dict("records")
     return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config,
-                    cls_info)
+                    cls_info, notes)

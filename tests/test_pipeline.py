@@ -78,3 +78,16 @@ def test_a_recording_that_never_stands_still_is_refused_with_a_clear_reason():
     rec = Recording({"pelvis": moving, "thigh_left": moving}, test_leg="left")
     with pytest.raises(CalibrationError, match="no quiet standing found"):
         analyze(rec)
+
+
+def test_recorded_pain_is_matched_to_the_reps_found_in_order(two_sensor):
+    rec = two_sensor.recording
+    rec_pain = rec.pain_nrs
+    try:
+        rec.pain_nrs = [0, 4, 0]  # a live recording: the athlete reported the first reps only
+        doc = analyze(rec).to_json()
+    finally:
+        rec.pain_nrs = rec_pain
+    assert [r["items"]["pain"] for r in doc["reps"]] == [0, 1, 0, None, None]
+    assert [r["sources"]["pain"] for r in doc["reps"]][3:] == ["not_assessed"] * 2
+    assert any("pain was reported for 3 reps but 5 were found" in w for w in doc["warnings"])
