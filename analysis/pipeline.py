@@ -29,6 +29,7 @@ from analysis.segments import (
 )
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
+from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
 ANALYSIS_VERSION = 1
@@ -186,6 +187,9 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),
                      "end_s": round(r.end_s, 3),
                      "measures": rep_measures(series, r.start_s, r.bottom_s, r.end_s)})
+    if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
+        raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
+                         "give one per rep or one number for the whole test")
     pain, notes = _recorded_pain(rec, len(reps)) if pain_nrs is None else (pain_nrs, [])
     cls_items, cls_proba, cls_info = None, None, {"status": "not asked"}
     if classify and (quality or _classifier_can_help(rec)):

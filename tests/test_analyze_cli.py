@@ -203,7 +203,7 @@ def test_a_recording_without_a_standing_window_is_refused(capsys, tmp_path):
     ("lots", ["--pain", "'lots'"]),
     ("11", ["--pain", "0 to 10"]),
     ("-1", ["--pain", "0 to 10"]),
-    ("1,2", ["--pain gives 2 values", "5 reps"]),
+    ("1,2", ["pain: 2 values given", "5 reps found"]),
 ])
 def test_bad_pain_is_refused(capsys, pain, words):
     assert_refused(capsys, [str(MINIMUM), "--pain", pain], *words)

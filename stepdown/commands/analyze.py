@@ -90,13 +90,6 @@ def check_rule(rule: str | None) -> str | None:
     return rule.lower()
 
 
-def check_pain_count(pain: float | list[float] | None, n_reps: int) -> None:
-    """Refuse per-rep pain that does not match the reps found (no silent guessing)."""
-    if isinstance(pain, list) and len(pain) != n_reps:
-        raise InputError(f"--pain gives {len(pain)} values but the analysis found {n_reps} reps; "
-                         "give one per rep or one number for the whole test")
-
-
 # -- text output -------------------------------------------------------------------------------
 
 def _fmt(value: Any, digits: int) -> str:
@@ -442,7 +435,6 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
                                    quality=quality)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
-    check_pain_count(pain_nrs, len(result.reps))
     return result
 
 
