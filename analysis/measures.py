@@ -68,11 +68,9 @@ def _impact_series(motion: Motion) -> np.ndarray:
     """High-passed (>4 Hz) specific-force magnitude, max over pelvis and leg sensors, m/s²."""
     dt = float(np.median(np.diff(motion.t)))
     sos = _butter_sos(2, 4.0, "highpass", round(1.0 / dt, 6))
-    out = np.zeros(len(motion.t))
-    for p, m in motion.segments.items():
-        if p.startswith(("pelvis", "thigh", "shank")):
-            out = np.maximum(out, np.abs(sosfiltfilt(sos, np.linalg.norm(m.acc_facing, axis=1))))
-    return out
+    norms = np.column_stack([np.linalg.norm(m.acc_facing, axis=1) for p, m in motion.segments.items()
+                             if p.startswith(("pelvis", "thigh", "shank"))])
+    return np.abs(sosfiltfilt(sos, norms, axis=0)).max(axis=1)
 
 
 def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
@@ -101,16 +99,18 @@ def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
         ref = trunk if trunk is not None else pelvis
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, ref.q_facing_seg,
                                                              wrist.q_facing_seg))
-    s = {k: None if v is None else lowpass(v, motion.t) for k, v in s.items()}
+    present = [k for k, v in s.items() if v is not None]
+    smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t)  # one filter call
+    s.update({k: smooth[:, i] for i, k in enumerate(present)})
     return MeasureSeries(motion.t, depth_rad(motion, test_leg), s, _impact_series(motion), source)
 
 
 def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:
-    """Zero-phase Butterworth low-pass of a (N,) series sampled at times t (uniform)."""
-    fs = 1.0 / float(np.median(np.diff(t)))
+    """Zero-phase Butterworth low-pass of (N,) or (N, K) series sampled at times t (uniform)."""
+    fs = 1.0 / float(t[1] - t[0]) if len(t) > 1 else 0.0
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
-    return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x)
+    return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x, axis=0)
 
 
 @lru_cache(maxsize=32)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from analysis import model_info
 from analysis.checklist import Checklist, score_test
@@ -179,7 +179,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                                                   for p, o in orientations.items()})
     motion = segment_motion(rec, cal, orientations)
     seg = RepSegmenter().segment(depth_rad(motion, rec.test_leg), motion.t)
-    spans = sorted((r.start_s, r.end_s) for r in pd.concat([seg.reps_, seg.partial_]).itertuples())
+    spans = sorted(zip(np.r_[seg.reps_.start_s, seg.partial_.start_s],
+                       np.r_[seg.reps_.end_s, seg.partial_.end_s], strict=True))
     motion = correct_heading_drift(motion, quiet_windows(motion, spans))
     series = measure_series(motion, rec.test_leg, body)
     reps = []
