@@ -1,10 +1,16 @@
-"""The whole analysis of one recording: calibrate -> orient -> measure -> segment -> score.
+"""The whole analysis of one recording, one code path for files and live streams.
+
+Standing window and gyro biases -> orientation per sensor (vqf) -> sensor-to-segment
+calibration -> segment motion in the facing frame -> rep segmentation -> heading
+drift removed in the standing pauses -> measures -> checklist.
 
 ``analyze(rec)`` returns an :class:`Analysis`; ``Analysis.to_json()`` is the
-analysis contract of DESIGN.md (plus a few documented extra keys: ``body``,
-``skipped``, ``flags``, ``explanations``, ``rules``, ``classifier``: whether the
-shipped rep classifier was used, targets withheld and per-rep quality
-probabilities, see :func:`analysis.classifier.classifier_inputs`).
+analysis contract of DESIGN.md plus documented extra keys: ``body`` (dimensions
+used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
+classifier disagreements), ``explanations``, ``rules``, ``classifier`` (whether
+the shipped rep classifier was used, targets withheld, quality probabilities; see
+:func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
+assessed and the highest total then possible) and ``warnings``.
 """
 
 from __future__ import annotations
