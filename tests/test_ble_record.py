@@ -111,3 +111,23 @@ def test_status_line_flags_a_silent_sensor():
     assert "pelvis streaming 500 smp" in line and "3.91 V" in line
     assert "thigh_left NO DATA 0 smp" in line
     assert "NO DATA" not in status_line({"thigh_left": silent}, now_s=2.5)  # 1.5 s: not yet
+
+
+def test_live_scoring_runs_only_when_a_rep_may_have_ended():
+    from sensor_io.recording import Recording
+    from sensor_io.simulator import SimConfig, simulate
+    from stepdown.commands.live import rep_may_have_ended
+
+    sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), ideal_sensors=True))
+    full = sim.recording
+    rep1 = sim.truth["reps"][0]
+
+    def until(t_end: float) -> Recording:
+        streams = {p: s.slice_time(-1.0, t_end) for p, s in full.streams.items()}
+        return Recording(streams, full.test_leg)
+
+    start = sim.scenario.standing_s
+    assert not rep_may_have_ended(until(start - 0.5), 0.0)            # standing still
+    assert not rep_may_have_ended(until(rep1["bottom_s"]), start)      # deep in the rep
+    assert rep_may_have_ended(until(rep1["end_s"] + 0.3), start)       # back up: score now
+    assert not rep_may_have_ended(until(rep1["end_s"] + 0.3), rep1["end_s"])  # already scored

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
+from scipy.ndimage import uniform_filter1d
 
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError
@@ -72,6 +74,9 @@ class LiveRun:
     on_calibration_start: Callable[[], None] | None = None
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
+    analyses: int = 0  # how many times the recording so far was analysed
+    _t_go: float = field(default=0.0, init=False)      # common clock at "go"
+    _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
 
     async def run(self) -> None:
         session, rec = self.session, self.recorder
@@ -93,6 +98,7 @@ class LiveRun:
                           f"({self.calibration_s:g} s) ...")
             await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
             rec.add_event("calibration_end", session.now())
+            self._t_go = self._t_scored = session.now()
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
             await self._live(stop)
@@ -118,14 +124,26 @@ class LiveRun:
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
-            if self.scorer is not None and (scoring is None or scoring.done()):
+            if self.scorer is not None and (scoring is None or scoring.done()) and self._due():
                 scoring = asyncio.create_task(self._score())
             await asyncio.sleep(0.1)
         if scoring is not None:
             await scoring
 
+    def _due(self) -> bool:
+        """Is a new analysis worth running? Only when a rep may just have ended
+        (or, as a safety net, after FALLBACK_SCORE_S without one): analysing the
+        whole recording on every poll would cost a core on a long session."""
+        now = self.session.now()
+        if now - self._t_scored >= FALLBACK_SCORE_S:
+            return True
+        since = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
+        return rep_may_have_ended(self.recorder.recording(), since)
+
     async def _score(self) -> None:
         assert self.scorer is not None
+        self._t_scored = self.session.now()
+        self.analyses += 1
         rec = self.recorder.recording()
         try:
             reps = await asyncio.to_thread(self.scorer, rec)
@@ -138,6 +156,32 @@ class LiveRun:
 
 
 SILENT_S = 2.0
+FALLBACK_SCORE_S = 5.0
+DIP_DEG = 12.0
+NEAR_STANDING_DEG = 6.0
+
+
+def rep_may_have_ended(rec: Recording, since_s: float) -> bool:
+    """Cheap trigger for live scoring: has the test thigh tilted more than DIP_DEG
+    since ``since_s`` (s, common clock) and come back within NEAR_STANDING_DEG of its
+    standing tilt?
+
+    The tilt is the angle between the thigh accelerometer's reading (smoothed over
+    0.2 s) and its mean over the first 2 s: gravity's direction, so no heading, no
+    filter; a few hundred samples of work instead of a whole analysis.
+    """
+    s = rec.stream("thigh")
+    if s is None or len(s) < 20:
+        return False
+    standing = s.acc[s.t < s.t[0] + 2.0].mean(axis=0)
+    after = s.t > since_s
+    k = max(1, int(0.2 * s.rate_hz))
+    if after.sum() <= k:
+        return False
+    acc = uniform_filter1d(s.acc[after], k, axis=0)
+    cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
+    tilt = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return bool(tilt.max() > DIP_DEG and tilt[-k:].mean() < NEAR_STANDING_DEG)
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
