@@ -141,6 +141,44 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
     return float(late / early) if early > 0 else float("nan")
 
 
+# Which sensors each measure needs; a measure is dropped for a rep when one of them was
+# silent for longer than MAX_GAP_S during it (interpolated values are not measurements;
+# the short gaps of a normal BLE link are bridged).
+NEEDS = {"pelvic_drop_deg": ("pelvis",), "hip_flexion_deg": ("pelvis", "thigh"),
+         "hip_adduction_deg": ("pelvis", "thigh"), "hip_internal_rotation_deg": ("pelvis", "thigh"),
+         "knee_medial_cm": ("thigh", "shank"), "trunk_lean_deg": ("trunk",),
+         "wrist_motion_deg": ("wrist", "trunk", "pelvis"),
+         "impact_ms2": ("pelvis", "thigh", "shank"), "descent_drop_ratio": ("thigh",)}
+MAX_GAP_S = 0.5
+
+
+def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s: float,
+                          end_s: float) -> list[str]:
+    """Set to None the measures of one rep that rest on a sensor silent during it.
+
+    Returns the sensors (placements) silent for longer than MAX_GAP_S within the rep.
+    """
+    m = (motion.t >= start_s) & (motion.t <= end_s)
+    if not m.any():
+        return []
+    dt = float(motion.t[1] - motion.t[0])
+    silent = {seg for seg in ("pelvis", "thigh", "shank", "trunk", "wrist")
+              if (sm := motion.get(seg, test_leg)) is not None
+              and _longest_run(sm.gap[m]) * dt > MAX_GAP_S}
+    for name, segs in NEEDS.items():
+        if name in measures and silent.intersection(segs):
+            measures[name] = None
+    return sorted(motion.get(seg, test_leg).placement for seg in silent)
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    """Length of the longest run of True in a bool array."""
+    if not mask.any():
+        return 0
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return int(np.max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)))
+
+
 def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
     """Peaks over one rep (start to end) of every measure, plus the descent features."""
     m = (ms.t >= start_s) & (ms.t <= end_s)

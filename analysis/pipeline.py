@@ -22,7 +22,13 @@ import numpy as np
 
 from analysis import model_info
 from analysis.checklist import Checklist, score_test
-from analysis.measures import MeasureSeries, depth_rad, measure_series, rep_measures
+from analysis.measures import (
+    MeasureSeries,
+    depth_rad,
+    drop_measures_in_gaps,
+    measure_series,
+    rep_measures,
+)
 from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
@@ -189,15 +195,20 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                        np.r_[seg.reps_.end_s, seg.partial_.end_s], strict=True))
     motion = correct_heading_drift(motion, quiet_windows(motion, spans))
     series = measure_series(motion, rec.test_leg, body)
-    reps = []
+    reps, notes = [], []
     for i, r in enumerate(seg.reps_.itertuples(index=False), 1):
+        measures = rep_measures(series, r.start_s, r.bottom_s, r.end_s)
+        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, r.start_s, r.end_s)
+        if silent:
+            notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
+                         "the measures that need it are left out")
         reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),
-                     "end_s": round(r.end_s, 3),
-                     "measures": rep_measures(series, r.start_s, r.bottom_s, r.end_s)})
+                     "end_s": round(r.end_s, 3), "measures": measures})
     if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
         raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
                          "give one per rep or one number for the whole test")
-    pain, notes = _recorded_pain(rec, len(reps)) if pain_nrs is None else (pain_nrs, [])
+    pain, pain_notes = _recorded_pain(rec, len(reps)) if pain_nrs is None else (pain_nrs, [])
+    notes += pain_notes
     cls_items, cls_proba, cls_info = None, None, {"status": "not asked"}
     if classify and (quality or _classifier_can_help(rec)):
         from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import

@@ -91,3 +91,19 @@ def test_recorded_pain_is_matched_to_the_reps_found_in_order(two_sensor):
     assert [r["items"]["pain"] for r in doc["reps"]] == [0, 1, 0, None, None]
     assert [r["sources"]["pain"] for r in doc["reps"]][3:] == ["not_assessed"] * 2
     assert any("pain was reported for 3 reps but 5 were found" in w for w in doc["warnings"])
+
+
+def test_measures_resting_on_a_silent_sensor_are_left_out_not_interpolated(two_sensor):
+    rec = two_sensor.recording
+    rep3 = two_sensor.truth["reps"][2]
+    pelvis = rec.streams["pelvis"]
+    keep = (pelvis.t < rep3["start_s"] + 0.3) | (pelvis.t > rep3["end_s"] - 0.3)  # a BLE dropout
+    cut = Recording({"pelvis": SensorStream(pelvis.t[keep], pelvis.acc[keep], pelvis.gyr[keep]),
+                     "thigh_left": rec.streams["thigh_left"]}, test_leg="left")
+    doc = analyze(cut).to_json()
+    m3 = doc["reps"][2]["measures"]
+    assert m3["pelvic_drop_deg"] is None and m3["hip_adduction_deg"] is None
+    assert m3["knee_medial_cm"] is not None  # the thigh kept streaming
+    assert doc["reps"][2]["sources"]["pelvis"] == "not_assessed"
+    assert all(r["measures"]["pelvic_drop_deg"] is not None for i, r in enumerate(doc["reps"]) if i != 2)
+    assert any("rep 3: no data from pelvis" in w for w in doc["warnings"])
