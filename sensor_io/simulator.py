@@ -21,7 +21,7 @@ recording, never inside it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -90,10 +90,10 @@ def simulate(cfg: SimConfig) -> Simulation:
     sensors: dict[str, VirtualSensor] = {}
     for i, seg in enumerate(s for s in SEGMENT_CHOICES if s in cfg.sensors):
         srng = np.random.default_rng([cfg.seed, 2, i])
-        err = (SensorErrors(rate_hz=cfg.rates_hz.get(seg, 100.0)) if cfg.ideal_sensors
+        err = (SensorErrors() if cfg.ideal_sensors
                else draw_errors(srng, seg, scn.standing_s, kin.t[-1]))
-        if seg in cfg.rates_hz and not cfg.ideal_sensors:
-            err = SensorErrors(**{**err.__dict__, "rate_hz": cfg.rates_hz[seg]})
+        if seg in cfg.rates_hz:
+            err = replace(err, rate_hz=cfg.rates_hz[seg])
         name = placement_name(seg, cfg.test_leg)
         sensors[name] = sample_sensor(name, kin, body, err, srng, ideal=cfg.ideal_sensors)
 
@@ -117,7 +117,7 @@ def simulate(cfg: SimConfig) -> Simulation:
         "format": "stepdown-truth", "version": 1,
         "test_leg": cfg.test_leg, "seed": cfg.seed, "profile": cfg.profile,
         "step_height_m": scn.step_height_m,
-        "body": body.__dict__,
+        "body": asdict(body),
         "standing_s": [0.0, scn.standing_s],
         "reps": full,
         "partial_reps": [r for r in reps if r["partial"]],

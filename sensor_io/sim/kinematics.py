@@ -196,6 +196,16 @@ def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.nda
     return rot, bend
 
 
+def _sagittal_leg(theta_k: np.ndarray, shank_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """(R_global_shank, R_global_thigh), each (N,3,3), of a leg flexed in the sagittal plane.
+
+    theta_k: (N,) knee flexion (rad); the shank tilts forward by shank_ratio of it
+    (ankle dorsiflexion), the thigh backward by the rest.
+    """
+    alpha = shank_ratio * theta_k
+    return N0 @ rot_z(-alpha), N0 @ rot_z(theta_k - alpha)
+
+
 def _knee_off_line_m(shank_vec: np.ndarray, thigh_vec: np.ndarray) -> np.ndarray:
     """Distance (m) of the knee from the hip-ankle line, (N,)."""
     h = shank_vec + thigh_vec
@@ -237,9 +247,7 @@ def simulate_kinematics(
     s = depth + fid_bend
 
     k_max = knee_flexion_for_drop(scn.step_height_m, body, scn.shank_ratio)
-    theta_k = s * k_max
-    alpha = scn.shank_ratio * theta_k
-    phi = theta_k - alpha
+    R_shank0, R_thigh0 = _sagittal_leg(s * k_max, scn.shank_ratio)
 
     # Fault envelope: 0 standing, 1 at the bottom of a full rep; own timing per rep.
     peak = _per_rep([r.depth for r in scn.reps], rep_of)
@@ -266,18 +274,16 @@ def simulate_kinematics(
     # The leg turns in by the angle that puts the knee knee_medial_m inside the
     # foot at the rep's bottom; the angle (not the distance) follows the envelope,
     # so the leg never spins while nearly straight.
-    a_b = scn.shank_ratio * np.array([r.depth * k_max for r in scn.reps])
-    p_b = a_b / scn.shank_ratio - a_b
-    off = _knee_off_line_m(np.column_stack([np.sin(a_b), np.cos(a_b)]) * body.shank_m,
-                           np.column_stack([-np.sin(p_b), np.cos(p_b)]) * body.thigh_m)
+    Rs_b, Rt_b = _sagittal_leg(np.array([r.depth * k_max for r in scn.reps]), scn.shank_ratio)
+    off = _knee_off_line_m(Rs_b @ up(body.shank_m), Rt_b @ up(body.thigh_m))
     chi_bottom = np.arcsin(np.clip([r.knee_medial_m for r in scn.reps] / off, -0.9, 0.9))
     R_leg = _leg_rotation(
-        N0 @ rot_z(-alpha) @ up(body.shank_m), N0 @ rot_z(phi) @ up(body.thigh_m),
+        R_shank0 @ up(body.shank_m), R_thigh0 @ up(body.thigh_m),
         shift=param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002),
         chi=_per_rep(list(chi_bottom), rep_of) * env)
     R = {
-        "shank": R_leg @ N0 @ rot_z(-alpha),
-        "thigh": R_leg @ N0 @ rot_z(phi),
+        "shank": R_leg @ R_shank0,
+        "thigh": R_leg @ R_thigh0,
         "pelvis": N0 @ rot_y(rho) @ rot_x(-d) @ rot_z(-tau),
         "trunk": N0 @ rot_y(rho) @ rot_x(lam) @ rot_z(-zeta),
     }

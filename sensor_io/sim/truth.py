@@ -53,7 +53,6 @@ def rep_truth(kin: Kinematics, standing_s: float) -> list[dict]:
         for k, v in series.items():
             x = v[m] - base[k]
             meas[k] = float(np.max(np.abs(x)) if k == "trunk_lean_deg" else np.max(x))
-        meas["wrist_motion_deg"] = float(np.max(series["wrist_motion_deg"][m]))
         out.append({
             "start_s": rt.start_s, "bottom_s": rt.bottom_s, "end_s": rt.end_s,
             "partial": bool(rt.params.partial),
