@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.checklist import category
 from sensor_io.errors import InputError
 
 FLAG_HELP = (
@@ -155,15 +156,10 @@ def _flag(m: pd.DataFrame, code: str, mask: pd.Series, value: pd.Series, thresho
     })
 
 
-def stepdown_category(total: float) -> str:
-    """Category of a step-down total (0-8): 0-1 good, 2-3 medium, 4+ poor."""
-    return "good" if total <= 1 else "medium" if total <= 3 else "poor"
-
-
 def _stepdown_worsening(tests: pd.DataFrame) -> pd.DataFrame:
     t = tests.copy()
     if "category" not in t:
-        t["category"] = [stepdown_category(x) for x in t["total"]]
+        t["category"] = [category(x) for x in t["total"]]
     t["date"] = pd.to_datetime(t["date"]).astype("datetime64[ns]")
     t = t.sort_values(["athlete_id", "date"], kind="stable")
     rank = t["category"].map(CATEGORY_RANK)

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, load_flags, stepdown_category
+from analysis.checklist import category
+from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, load_flags
 from analysis.load.metrics import daily_load, load_metrics
 
 LOAD_UNITS = {"srpe_au": "AU (RPE x min)", "volume_load_kg": "kg", "run_distance_m": "m",
@@ -95,7 +96,7 @@ def load_panel(entries: pd.DataFrame, athlete_id: str, *, as_of: dt.date | None 
         tests = stepdown[stepdown["athlete_id"] == athlete_id].copy()
         tests["date"] = pd.to_datetime(tests["date"]).astype("datetime64[ns]")
         if "category" not in tests:
-            tests["category"] = [stepdown_category(t) for t in tests["total"]]
+            tests["category"] = [category(t) for t in tests["total"]]
         tests = tests.sort_values("date", kind="stable")
     flags = load_flags(metrics, rules, tests)
     if days is not None and len(daily):
