@@ -65,9 +65,10 @@ def _common_grid(rec: Recording) -> np.ndarray:
     return np.arange(t0, t1, 1.0 / GRID_HZ)
 
 
-def _heading_of_x(q: np.ndarray) -> float:
+def _heading_of_x(q: np.ndarray) -> np.ndarray:
+    """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,)."""
     x = quat.axis_of(q, 0)
-    return float(np.arctan2(x[1], x[0]))
+    return np.arctan2(x[..., 1], x[..., 0])
 
 
 @dataclass
@@ -108,7 +109,7 @@ def segment_motion(rec: Recording, cal: Calibration,
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         q_world_seg = quat.qmul(q_world_sensor, quat.from_matrix(c.R_sensor_seg))
         stand_mean = quat.from_scipy(quat.to_scipy(q_world_seg[standing]).mean())
-        q_fix = quat.from_rotvec(np.array([0.0, 0.0, -_heading_of_x(stand_mean)]))
+        q_fix = quat.from_rotvec(np.array([0.0, 0.0, -float(_heading_of_x(stand_mean))]))
         acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
         gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
         gap = np.interp(t, o.t_u, o.gap.astype(float)) > 0
@@ -116,11 +117,6 @@ def segment_motion(rec: Recording, cal: Calibration,
                                        quat.qrotate(quat.qmul(q_fix, q_world_sensor), acc_g),
                                        gyr_g, gap)
     return Motion(t, out, standing)
-
-
-def _heading_series(q: np.ndarray) -> np.ndarray:
-    x = quat.axis_of(q, 0)
-    return np.arctan2(x[:, 1], x[:, 0])
 
 
 def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
@@ -162,7 +158,7 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         if p.startswith("wrist"):
             out[p] = m
             continue
-        h = _heading_series(m.q_facing_seg)
+        h = _heading_of_x(m.q_facing_seg)
         drift = [0.0] + [float(np.angle(np.mean(np.exp(1j * h[w])))) for w in pauses]
         h_t = np.interp(t, anchors_t, np.unwrap(drift))
         fix = quat.from_rotvec(np.column_stack([np.zeros_like(t), np.zeros_like(t), -h_t]))
