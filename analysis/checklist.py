@@ -287,6 +287,11 @@ _CLASSIFIER_LABEL = {
 }
 
 
+def _threshold(cfg: RuleConfig, name: str, unit: str) -> str:
+    """"threshold 5° (default heuristic)": a RuleConfig threshold with its unit and origin."""
+    return f"threshold {_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})"
+
+
 def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) -> list[str]:
     """Lines for an item fired by rules; reasons: (rep_index, Reason) pairs that fired."""
     reps = [i for i, _ in reasons]
@@ -295,13 +300,13 @@ def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) 
     if item == "pelvis":
         side = f"on the {_SWING[test_leg]}" if test_leg in _SWING else "on the swing side"
         return [f"pelvis dropped {_span(vals)}° {side} in {where}; "
-                f"threshold {_num(cfg.pelvis_deg)}° ({cfg.origin_of('pelvis_deg')})"]
+                f"{_threshold(cfg, 'pelvis_deg', '°')}"]
     if item == "trunk":
         return [f"trunk leaned {_span(vals)}° sideways in {where}; "
-                f"threshold {_num(cfg.trunk_deg)}° ({cfg.origin_of('trunk_deg')})"]
+                f"{_threshold(cfg, 'trunk_deg', '°')}"]
     if item == "arm":
         return [f"hand left the waist (wrist moved {_span(vals, 0)}°) in {where}; "
-                f"threshold {_num(cfg.wrist_motion_deg)}° ({cfg.origin_of('wrist_motion_deg')})"]
+                f"{_threshold(cfg, 'wrist_motion_deg', '°')}"]
     if item == "knee":
         lines = []
         for level, what, name in ((2, "inside the entire foot", "knee_cm_2"),
@@ -310,8 +315,7 @@ def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) 
             if at:
                 lines.append(
                     f"knee {what} ({_span([r.value for _, r in at])} cm medial) in "
-                    f"{compress_reps([i for i, _ in at])}; threshold "
-                    f"{_num(getattr(cfg, name))} cm ({cfg.origin_of(name)})")
+                    f"{compress_reps([i for i, _ in at])}; {_threshold(cfg, name, ' cm')}")
         return lines
     if item == "descent":
         lines = []
@@ -321,8 +325,7 @@ def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) 
             if at:
                 lines.append(
                     f"descent not controlled: {what} {_span([r.value for _, r in at])}{unit} in "
-                    f"{compress_reps([i for i, _ in at])}; threshold "
-                    f"{_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})")
+                    f"{compress_reps([i for i, _ in at])}; {_threshold(cfg, name, unit)}")
         return lines
     return [f"pain reported (NRS {_span(vals, 0)}) in {where}; "
             f"counted from NRS {_num(cfg.pain_nrs_min)}"]
