@@ -57,6 +57,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from analysis import model_info
+from analysis.evaluation import MATCH_TOLERANCE_S
 from analysis.features import FEATURE_VERSION, FEATURES, features_table
 from analysis.measures import MeasureSeries
 from analysis.model_info import ITEM_TARGETS, MIN_KAPPA, SHIPPED_MODEL, summary_path, usable_items_from_cv
@@ -77,7 +78,6 @@ MODEL_VERSION = 1
 TARGETS = ("arm", "trunk", "quality")
 QUALITY_MIN_TOTAL = 2
 MOVEMENT_ITEMS = ("arm", "trunk", "pelvis", "knee", "descent")
-MATCH_TOLERANCE_S = 0.5
 
 # Columns a target must not see: those of the sensor that measures it directly.
 _SENSOR_COLUMNS = {
