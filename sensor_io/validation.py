@@ -30,7 +30,6 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("sensor", "t", "ax", "ay", "az", "gx", "gy"
 MAG_COLUMNS: tuple[str, ...] = ("mx", "my", "mz")
 NUMERIC_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS[1:] + MAG_COLUMNS
 
-G = 9.80665
 # Median |a| (m/s²) of a worn sensor is close to g; near 1 means the file is in g.
 ACC_MEDIAN_RANGE_MPS2 = (5.0, 20.0)
 ACC_IN_G_RANGE = (0.5, 2.0)
