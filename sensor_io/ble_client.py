@@ -27,7 +27,7 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from sensor_io.clock import DeviceClock, HostRateClock
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, first_line
 from sensor_io.protocols import profile_for
 from sensor_io.protocols.common import Decoder, DeviceProfile
 
@@ -170,7 +170,7 @@ class StreamingSession:
                 link.status.state, link.status.error = "failed", str(err)
                 await self.close()
                 raise InputError(f"{link.spec.placement} sensor {link.spec.address}: "
-                                 f"could not connect ({_one_line(err)})") from None
+                                 f"could not connect ({first_line(err)})") from None
 
     async def _connect(self, link: _Link, attempts: int) -> None:
         link.status.state = "connecting"
@@ -295,7 +295,7 @@ class StreamingSession:
                     self.sink.add_event("reconnected", self.now(), sensor=link.spec.placement)
                     break
                 except (BleakError, TimeoutError, InputError) as err:
-                    link.status.state, link.status.error = "reconnecting", _one_line(err)
+                    link.status.state, link.status.error = "reconnecting", first_line(err)
                     await asyncio.sleep(delay)
                     delay = min(2 * delay, self.backoff_s[1])
 
@@ -322,8 +322,3 @@ class StreamingSession:
                 await client.disconnect()
             link.status.state = "stopped"
         self.drain()
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0] if text else type(err).__name__

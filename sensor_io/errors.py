@@ -7,6 +7,12 @@ CLI catches it, prints ``str(err)`` on one line and exits non-zero.
 from __future__ import annotations
 
 
+def first_line(err: BaseException) -> str:
+    """The first line of ``str(err)``, or the exception's type name when it has no text."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class InputError(ValueError):
     """Input the software refuses; ``str(err)`` is the one line shown to the user."""
 

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sensor_io.errors import RecordingError
+from sensor_io.errors import RecordingError, first_line
 from sensor_io.recording import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -313,7 +313,7 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
         arrow = pq.read_table(path)
     except (pa.ArrowException, OSError) as err:
         raise RecordingError(f"not a readable Parquet file (truncated or corrupt?): "
-                             f"{_first_line(err)}", path=str(path)) from None
+                             f"{first_line(err)}", path=str(path)) from None
     raw = (arrow.schema.metadata or {}).get(METADATA_KEY.encode())
     if raw is None:
         raise RecordingError(f"no '{METADATA_KEY}' metadata in the Parquet file "
@@ -374,7 +374,7 @@ def _read_csv(path: Path) -> tuple[_Table, Any]:
         with open(path, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (UnicodeDecodeError, csv.Error) as err:
-        raise RecordingError(f"not a readable CSV file (corrupt?): {_first_line(err)}",
+        raise RecordingError(f"not a readable CSV file (corrupt?): {first_line(err)}",
                              path=str(path)) from None
     while rows and not rows[-1]:
         rows.pop()
@@ -427,7 +427,7 @@ def _read_sidecar(csv_path: Path) -> Any:
     try:
         text = side.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise RecordingError(f"metadata sidecar is not UTF-8 text: {_first_line(err)}",
+        raise RecordingError(f"metadata sidecar is not UTF-8 text: {first_line(err)}",
                              path=str(side)) from None
     return _parse_json(text, str(side), "metadata sidecar")
 
@@ -465,11 +465,6 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic | np.ndarray):
         return obj.tolist()
     raise TypeError(f"metadata value {obj!r} of type {type(obj).__name__} is not JSON")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
