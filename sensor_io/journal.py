@@ -27,7 +27,6 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -147,39 +146,25 @@ def _record_at(data: bytes, i: int) -> tuple[Record, int] | None:
     return Record(kind, header, payload[3 + hlen:]), start + length
 
 
-def iter_records(path: str | Path) -> Iterator[Record | int]:
-    """Intact records of a journal in order, then one int: the bytes skipped.
+def read_journal(path: str | Path) -> JournalContents:
+    """All intact records of a journal in order, and how many bytes were skipped.
 
-    A damaged record (bad CRC) inside the file is skipped by searching for the next
-    intact one, so one bad sector does not cost the rest; a torn tail is dropped.
+    A damaged record (bad CRC) inside the file is skipped by searching byte by byte for
+    the next intact one, so one bad sector does not cost the rest; a torn tail is dropped.
     """
     path = Path(path)
     data = path.read_bytes()
     if data[: len(MAGIC)] != MAGIC:
         raise JournalError(f"{path}: not a stepdown journal (bad magic)")
+    records: list[Record] = []
     i = len(MAGIC)
     skipped = 0
     while i < len(data):
         found = _record_at(data, i)
         if found is None:
-            j = i + 1
-            while j < len(data) and _record_at(data, j) is None:
-                j += 1
-            skipped += j - i
-            i = j
+            i += 1
+            skipped += 1
             continue
         record, i = found
-        yield record
-    yield skipped
-
-
-def read_journal(path: str | Path) -> JournalContents:
-    """All intact records of a journal, and how many torn tail bytes were dropped."""
-    records: list[Record] = []
-    torn = 0
-    for item in iter_records(path):
-        if isinstance(item, int):
-            torn = item
-        else:
-            records.append(item)
-    return JournalContents(records, torn)
+        records.append(record)
+    return JournalContents(records, skipped)
