@@ -159,6 +159,20 @@ def test_classifier_items_are_marked_and_named_as_such():
     assert classifier_line({"classifier": {"status": "no model file"}}) == "classifier: no model file"
 
 
+def test_items_table_piva_column_counts_arm_trunk_pelvis_knee_only():
+    reps = [{"index": i, "measures": {"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0,
+                                      "descent_drop_ratio": 3.0}} for i in (1, 2)]
+    doc = score_test(reps, pain_nrs=[0.0, 5.0]).to_json()
+    from rich.console import Console
+
+    console = Console(width=120, record=True)
+    console.print(items_table(doc))
+    rows = [line.split() for line in console.export_text().splitlines()
+            if line.split()[:1] in (["1"], ["2"])]
+    # pelvis 1 and descent 1 in both reps, pain 1 in rep 2: total 2 / 3, Piva 1 / 1
+    assert [r[-2:] for r in rows] == [["2", "1"], ["3", "1"]]
+
+
 def test_parse_pain():
     assert parse_pain(None) is None
     assert parse_pain("2") == 2.0

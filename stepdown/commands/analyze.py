@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from analysis.checklist import compress_reps
+from analysis.checklist import category, compress_reps, piva_total
 from analysis.rules import ITEMS, TEST_RULES, RuleConfig, load_rule_config
 from sensor_io.errors import InputError
 from stepdown.cli import app
@@ -152,11 +152,7 @@ def _item_cell(value: int | None, source: str) -> Text:
 
 
 def _total_cell(total: int) -> Text:
-    return Text(str(total), style=CATEGORY_STYLE[_category(total)])
-
-
-def _category(total: int) -> str:
-    return "good" if total <= 1 else "medium" if total <= 3 else "poor"
+    return Text(str(total), style=CATEGORY_STYLE[category(total)])
 
 
 def items_table(doc: dict[str, Any]) -> Table:
@@ -174,10 +170,9 @@ def items_table(doc: dict[str, Any]) -> Table:
     table.add_column("total\n0-8", justify="right")
     table.add_column("Piva\n0-6", justify="right")
     for rep in doc["reps"]:
-        piva = sum(rep["items"][k] or 0 for k in ("arm", "trunk", "pelvis", "knee"))
         table.add_row(str(rep["index"]),
                       *[_item_cell(rep["items"][k], rep["sources"][k]) for k in ITEMS],
-                      _total_cell(rep["total"]), str(piva))
+                      _total_cell(rep["total"]), str(piva_total(rep["items"])))
     table.add_section()
     table.add_row(Text("test", style="bold"),
                   *[_item_cell(test["items"][k], "") for k in ITEMS],
