@@ -89,13 +89,9 @@ class JournalWriter:
         if new:
             self._f.write(MAGIC)
         self._last_sync = time.monotonic()
-        self.bytes_written = 0
-        self.syncs = 0
 
     def append(self, kind: int, header: dict[str, Any], body: bytes = b"") -> None:
-        rec = encode_record(kind, header, body)
-        self._f.write(rec)
-        self.bytes_written += len(rec)
+        self._f.write(encode_record(kind, header, body))
         self.sync_if_due()
 
     def sync_if_due(self) -> None:
@@ -107,7 +103,6 @@ class JournalWriter:
         self._f.flush()
         os.fsync(self._f.fileno())
         self._last_sync = time.monotonic()
-        self.syncs += 1
 
     def close(self) -> None:
         if not self._f.closed:
