@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, RecordingError
 from sensor_io.journal import (
     EVENT,
     GAP,
@@ -36,6 +36,7 @@ from sensor_io.recording import (
     Recording,
     SensorStream,
 )
+from sensor_io.recording_io import write_recording
 
 
 @dataclass
@@ -134,9 +135,6 @@ class Recorder:
         self.events.append(ev)
         self.journal.append(EVENT, ev)
 
-    def sample_count(self, sensor: str) -> int:
-        return sum(len(p) for p in self._parts.get(sensor, []))
-
     def recording(self) -> Recording:
         """The recording so far (in memory; the journal is the durable copy)."""
         blocks = {s: np.concatenate(p) for s, p in self._parts.items() if p}
@@ -209,9 +207,6 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
 
 def write_keeping_everything(rec: Recording, path: str | Path) -> str | None:
     """Write ``rec`` validated; if it breaks the contract, write it anyway and return why."""
-    from sensor_io.errors import RecordingError
-    from sensor_io.recording_io import write_recording
-
     try:
         write_recording(rec, path)
         return None
