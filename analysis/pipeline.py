@@ -134,20 +134,20 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
 SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
 
 
-def _classifier_can_help(rec: Recording) -> bool:
+def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool:
     """Could the shipped model decide an item the worn sensors cannot measure?
 
-    Unknown (no summary beside the model) counts as yes: the model is then loaded.
+    summary: the model's (:func:`read_summary`). Unknown (no summary beside the
+    model) counts as yes: the model is then loaded.
     """
-    summary = read_summary()
     if summary is None:
         return True
     usable = usable_items_from_cv(summary.get("cv", {}))
     return any(not usable[item] and rec.stream(seg) is None for item, seg in SENSOR_FOR_ITEM.items())
 
 
-def _classifier_not_needed() -> dict[str, Any]:
-    summary = read_summary() or {}
+def _classifier_not_needed(summary: dict[str, Any] | None) -> dict[str, Any]:
+    summary = summary or {}
     withheld = {k: v for k, v in usable_items_from_cv(summary.get("cv", {})).items() if v}
     return {"status": "not needed: no missing item that the model can judge",
             "model": f"data/{model_info.shipped_model_path().name}",
@@ -210,12 +210,13 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     pain, pain_notes = _recorded_pain(rec, len(reps)) if pain_nrs is None else (pain_nrs, [])
     notes += pain_notes
     cls_items, cls_proba, cls_info = None, None, {"status": "not asked"}
-    if classify and (quality or _classifier_can_help(rec)):
+    summary = read_summary() if classify else None
+    if classify and (quality or _classifier_can_help(rec, summary)):
         from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import
 
         cls_items, cls_proba, cls_info = classifier_inputs(reps, series, motion, rec.test_leg, config)
     elif classify:
-        cls_info = _classifier_not_needed()
+        cls_info = _classifier_not_needed(summary)
     checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
                            classifier_items=cls_items, classifier_proba=cls_proba)
     partial = seg.partial_.to_dict("records")
