@@ -70,6 +70,7 @@ class HostRateClock:
         self.nominal = rate_hz
         self.rate = rate_hz
         self.gap_s = gap_s if gap_s is not None else max(5.0 / rate_hz, 0.15)
+        self.last_t: float | None = None  # time of the last sample, kept across restarts
         self.restart()
 
     def restart(self) -> None:
@@ -79,7 +80,6 @@ class HostRateClock:
         self._k = 0  # samples in this segment
         self._first_arrival = 0.0
         self._first_idx = 0
-        self.last_t: float | None = getattr(self, "last_t", None)
 
     def to_host(self, n: int, arrival_s: float) -> tuple[np.ndarray, Gap | None]:
         """Host times (n,) s for n samples that arrived at arrival_s, and the gap that
