@@ -179,7 +179,7 @@ class StreamingSession:
         if device is None:
             raise InputError(f"not found within {self.scan_timeout_s:g} s")
         if link.profile is None:
-            link.profile = link.spec.profile or self._profile_from_scan(link, device)
+            link.profile = link.spec.profile or _profile_from_name(device.name)
             link.rate_hz = link.profile.pick_rate(link.spec.rate_hz)
             link.status.model, link.status.rate_hz = link.profile.model, link.rate_hz
             if not link.profile.timed:
@@ -203,12 +203,6 @@ class StreamingSession:
             await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
         link.status.state = "streaming"
         link.status.streaming_since = self.now()
-
-    def _profile_from_scan(self, link: _Link, device: Any) -> DeviceProfile:
-        prof = profile_for([], device.name)
-        if prof is None:
-            raise InputError(f"device {device.name!r} is not a supported IMU")
-        return prof
 
     # -- streaming -----------------------------------------------------------------------
     def _enqueue(self, link: _Link, char: Any, data: bytearray) -> None:
@@ -322,3 +316,11 @@ class StreamingSession:
                 await client.disconnect()
             link.status.state = "stopped"
         self.drain()
+
+
+def _profile_from_name(name: str | None) -> DeviceProfile:
+    """The profile of a device found by address (its name is all the scan gives)."""
+    prof = profile_for([], name)
+    if prof is None:
+        raise InputError(f"device {name!r} is not a supported IMU")
+    return prof
