@@ -404,3 +404,19 @@ def test_trunk_lean_curves_show_its_size_either_side_against_the_threshold():
     y = [v for v in fig["data"][0]["y"] if v is not None]
     assert min(y) >= 0 and max(y) == pytest.approx(8.0, abs=0.1)
     assert fig["layout"]["shapes"][0]["y0"] == 10.0
+
+
+def test_knee_level_2_threshold_is_the_athletes_foot_offset_when_known():
+    from analysis.rules import RuleConfig
+    from stepdown.web.charts import athlete_specs
+
+    cfg = RuleConfig()
+
+    def knee_thresholds(athlete):
+        (knee,) = [s for s in athlete_specs(athlete) if s.key == "knee_medial_cm"]
+        return [value for value, _ in knee.thresholds]
+
+    assert knee_thresholds(repo.AthleteInfo("a-1", foot_medial_offset_m=0.042)) == \
+        [cfg.knee_cm_1, pytest.approx(4.2)]
+    assert knee_thresholds(repo.AthleteInfo("a-1")) == knee_thresholds(None) == \
+        [cfg.knee_cm_1, cfg.knee_cm_2]

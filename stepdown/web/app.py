@@ -164,7 +164,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
         session = require_session(request, conn)
         athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
         tests = repo.list_tests(conn, athlete.id)
-        specs = charts.measure_specs(_foot_cm(athlete))
+        specs = charts.athlete_specs(athlete)
         return page(request, "athlete.html", {
             "session": session, "athlete": athlete, "tests": list(reversed(tests)),
             "charts": json_for_html(charts.athlete_charts(tests, specs)),
@@ -174,7 +174,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
         session = require_session(request, conn)
         detail = visible_test(session, request.path_params["test_id"], conn)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        specs = charts.measure_specs(_foot_cm(athlete))
+        specs = charts.athlete_specs(athlete)
         return page(request, "test.html", {
             "session": session, "t": detail, "s": detail.summary, "athlete": athlete,
             "reps": [{"rep": r, "cells": views.item_cells(r), "coach_total": views.coach_total(r)}
@@ -294,12 +294,6 @@ def _safe_next(target: str | None) -> str:
             and "\\" not in target and target.isprintable():
         return target
     return "/athletes"
-
-
-def _foot_cm(athlete: repo.AthleteInfo | None) -> float | None:
-    if athlete is None or athlete.foot_medial_offset_m is None:
-        return None
-    return athlete.foot_medial_offset_m * 100.0
 
 
 def _load_panel(conn, athlete_id: str) -> dict | None:

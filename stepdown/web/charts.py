@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stepdown.catalog.repo import RepDetail, TestSummary
+from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
 LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
@@ -41,6 +41,12 @@ def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
                     ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),), magnitude=True),
         MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
     ]
+
+
+def athlete_specs(athlete: AthleteInfo | None) -> list[MeasureSpec]:
+    """:func:`measure_specs` with the athlete's foot medial offset (m -> cm) when known."""
+    offset_m = None if athlete is None else athlete.foot_medial_offset_m
+    return measure_specs(None if offset_m is None else offset_m * 100.0)
 
 
 def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:

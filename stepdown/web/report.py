@@ -30,9 +30,7 @@ def _draw_measures(fig: Figure, grid, detail: TestDetail, athlete: AthleteInfo |
 
     Bars over the lowest threshold are red; thresholds are dashed and labelled.
     """
-    foot_cm = None if athlete is None or athlete.foot_medial_offset_m is None \
-        else athlete.foot_medial_offset_m * 100
-    specs = [sp for sp in charts.measure_specs(foot_cm)
+    specs = [sp for sp in charts.athlete_specs(athlete)
              if any(r.measures.get(sp.key) is not None for r in detail.reps)][:4]
     reps = detail.reps
     for i, spec in enumerate(specs):
