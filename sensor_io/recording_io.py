@@ -236,14 +236,12 @@ def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
     null = pd.isna(table.sensor)
     if null.any():
         raise RecordingError("missing sensor name", path=path, row=int(np.argmax(null)) + 1)
-    codes, names = pd.factorize(table.sensor)
-    firsts = {name: int(np.argmax(codes == k)) for k, name in enumerate(names)}
-    for name, first in sorted(firsts.items(), key=lambda item: item[1]):
-        check_placement(name, path=path, row=first + 1)
+    codes, names = pd.factorize(table.sensor)  # names in order of first appearance
+    for k, name in enumerate(names):
+        check_placement(name, path=path, row=int(np.argmax(codes == k)) + 1)
     streams: dict[str, SensorStream] = {}
-    for name in sorted(firsts, key=PLACEMENTS.index):
-        idx = np.flatnonzero(codes == list(names).index(name))
-        streams[name] = _stream_from_rows(name, table, idx, path)
+    for k in sorted(range(len(names)), key=lambda k: PLACEMENTS.index(names[k])):
+        streams[names[k]] = _stream_from_rows(names[k], table, np.flatnonzero(codes == k), path)
     _check_listed_sensors(meta.get("sensors") or {}, streams, path)
     check_minimum_set(streams, meta["test_leg"], path=path)
     return _recording_from_meta(streams, meta)
