@@ -420,3 +420,24 @@ def test_knee_level_2_threshold_is_the_athletes_foot_offset_when_known():
         [cfg.knee_cm_1, pytest.approx(4.2)]
     assert knee_thresholds(repo.AthleteInfo("a-1")) == knee_thresholds(None) == \
         [cfg.knee_cm_1, cfg.knee_cm_2]
+
+
+def test_athlete_page_has_the_training_load_panel_only_with_a_training_log(tmp_path):
+    import datetime as dt
+
+    from analysis.load.entries import LoadEntry
+    from stepdown.catalog.training_log import add_entries
+
+    path = tmp_path / "catalog.sqlite3"
+    conn = db.connect(path)
+    add_entries(conn, [LoadEntry(athlete_id="logged", date=dt.date(2026, 2, 2), activity="run",
+                                 duration_s=1800.0, rpe=5.0)])
+    repo.ensure_athlete(conn, repo.AthleteInfo("unlogged"))
+    accounts.add_user(conn, "head", PASSWORD, sees_all=True)
+    conn.close()
+    c, _ = logged_in(create_app(path), "head")
+    logged = c.get("/athletes/logged").text
+    assert "<h2>Training load</h2>" in logged and 'id="load-data"' in logged
+    assert "not injury risk" in logged  # the flags' caveat (analysis.load.flags.FLAG_HELP)
+    unlogged = c.get("/athletes/unlogged")
+    assert unlogged.status_code == 200 and "Training load" not in unlogged.text

@@ -298,13 +298,11 @@ def _safe_next(target: str | None) -> str:
 
 def _load_panel(conn, athlete_id: str) -> dict | None:
     """The training-load panel (issue 7) when the athlete has a training log, else None."""
-    try:
-        from stepdown.catalog.training_log import load_panel_for
-    except ImportError:
-        return None
+    from stepdown.catalog.training_log import load_panel_for
+
     try:
         panel = load_panel_for(conn, athlete_id)
-    except CatalogError:
+    except CatalogError:  # no training-log entry
         return None
     return {"chart": json_for_html(charts.load_chart(panel)), "flags": panel.flags,
-            "help": getattr(panel, "help", "")}
+            "help": panel.help}
