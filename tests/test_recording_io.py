@@ -176,6 +176,25 @@ def test_pain_per_rep_needs_one_value_per_rep() -> None:
         pain_per_rep([0, 1, 2], 5)
 
 
+def test_segment_names_resolve_to_the_test_leg_and_either_wrist() -> None:
+    s = {p: make_stream(100.0, 1.0, seed=k) for k, p in enumerate(
+        ("pelvis", "thigh_left", "thigh_right", "shank_right", "wrist_left"))}
+    rec = Recording(streams=s, test_leg="right")
+    assert rec.stream("thigh") is s["thigh_right"] and rec.stream("shank") is s["shank_right"]
+    assert rec.stream("pelvis") is s["pelvis"] and rec.stream("trunk") is None
+    assert rec.stream("wrist") is s["wrist_left"]  # the other side when the test side is absent
+    s["wrist_right"] = make_stream(100.0, 1.0, seed=9)
+    assert rec.stream("wrist") is s["wrist_right"]  # the test side first
+    assert Recording(streams=s, test_leg="left").stream("thigh") is s["thigh_left"]
+
+
+def test_gaps_are_the_long_sample_intervals() -> None:
+    t = np.r_[np.arange(100), np.arange(130, 200), np.arange(203, 260)] / 100.0
+    s = SensorStream(t, np.zeros((len(t), 3)), np.zeros((len(t), 3)))
+    np.testing.assert_allclose(s.gaps(), [0.31, 0.04])  # 2.5 × the 10 ms median is the bar
+    np.testing.assert_allclose(s.gaps(factor=5.0), [0.31])
+
+
 def test_unknown_metadata_keys_survive_a_round_trip(tmp_path: Path) -> None:
     meta = {"format": "stepdown-recording", "version": 1, "test_leg": "left",
             "athlete": {"id": "x", "dominant_leg": "right"},
