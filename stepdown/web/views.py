@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analysis.checklist import rep_total
 from sensor_io.errors import InputError
 from stepdown.catalog.repo import ITEM_MAX, ITEMS, AthleteSummary, RepDetail, TestDetail
 
@@ -82,7 +83,7 @@ def item_cells(rep: RepDetail) -> list[ItemCell]:
 
 def coach_total(rep: RepDetail) -> int:
     """The rep total with the coach's labels in place of the automatic items."""
-    return sum(v for v in rep.reviewed_items().values() if v is not None)
+    return rep_total(rep.reviewed_items())
 
 
 def explanations(detail: TestDetail) -> list[str]:
