@@ -18,9 +18,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.rules import ITEMS
 from stepdown.catalog.db import CatalogError, now_utc, transaction
 
-ITEMS: tuple[str, ...] = ("arm", "trunk", "pelvis", "knee", "descent", "pain")
 ITEM_MAX: dict[str, int] = {"arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
 CATEGORIES: tuple[str, ...] = ("good", "medium", "poor")
 ATHLETE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
