@@ -359,6 +359,16 @@ def get_test(conn: sqlite3.Connection, test_id: int) -> TestDetail | None:
     ).fetchone()
     test_items = {r[0]: r[1] for r in conn.execute(
         "SELECT item, value FROM test_items WHERE test_id = ?", (test_id,))}
+    notes = [Note(**dict(r)) for r in conn.execute(
+        "SELECT id, rep_index, author, text, created_at FROM notes WHERE test_id = ?"
+        " ORDER BY id", (test_id,))]
+    return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"],
+                      json.loads(row["analysis_json"]), test_items, _rep_details(conn, test_id),
+                      notes)
+
+
+def _rep_details(conn: sqlite3.Connection, test_id: int) -> list[RepDetail]:
+    """A test's reps in order, with measures, items, sources and current coach labels."""
     reps: dict[int, RepDetail] = {}
     for r in conn.execute(
         "SELECT id, rep_index, start_s, bottom_s, end_s, total, pain_nrs FROM reps"
@@ -382,11 +392,7 @@ def get_test(conn: sqlite3.Connection, test_id: int) -> TestDetail | None:
         " JOIN reps r ON l.rep_id = r.id WHERE r.test_id = ? ORDER BY l.id", (test_id,),
     ):
         reps[r[0]].labels[r[1]] = Label(r[2], r[3], r[4])  # newest wins
-    notes = [Note(**dict(r)) for r in conn.execute(
-        "SELECT id, rep_index, author, text, created_at FROM notes WHERE test_id = ?"
-        " ORDER BY id", (test_id,))]
-    return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"],
-                      json.loads(row["analysis_json"]), test_items, list(reps.values()), notes)
+    return list(reps.values())
 
 
 # ---------------------------------------------------------------- coach input
@@ -457,9 +463,7 @@ def export_rows(conn: sqlite3.Connection, athlete_ids: set[str] | None = None) -
     for summary in list_tests(conn):
         if athlete_ids is not None and summary.athlete_id not in athlete_ids:
             continue
-        detail = get_test(conn, summary.id)
-        assert detail is not None
-        for rep in detail.reps:
+        for rep in _rep_details(conn, summary.id):
             row: dict[str, Any] = {
                 "athlete_id": summary.athlete_id, "test_id": summary.id,
                 "started_at": summary.started_at, "test_leg": summary.test_leg,
