@@ -125,14 +125,13 @@ def test_line(label: str, test: dict[str, Any]) -> str:
 
 
 def show_recording(
-    console: Console, path: Path, analyze: Callable[[Recording], Any] | None,
+    console: Console, path: Path, rec: Recording, analyze: Callable[[Recording], Any] | None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
-    Returns (truth document or None, analysis contract, None, or FAILED when the
-    analysis raised an unexpected error)."""
+    rec: the recording read from ``path``. Returns (truth document or None,
+    analysis contract, None, or FAILED when the analysis raised an unexpected error)."""
     console.rule(f"[bold]{path.name}")
-    rec = read_recording(path)
     for line in overview_lines(path, rec):
         console.print(line, highlight=False)
     truth = read_truth(path) if truth_path(path).exists() else None
@@ -161,13 +160,10 @@ def show_recording(
     return truth, FAILED if crashed else analysis
 
 
-def athlete_id(path: Path) -> str:
+def athlete_id(path: Path, rec: Recording) -> str:
     """The recording's athlete id, else one made from its file name."""
-    try:
-        rec_id = read_recording(path).athlete.id
-    except InputError:
-        rec_id = None
-    return rec_id or "demo-" + "".join(c if c.isalnum() else "-" for c in path.stem.lower())[:40]
+    return rec.athlete.id or "demo-" + "".join(c if c.isalnum() else "-"
+                                              for c in path.stem.lower())[:40]
 
 
 def not_assessed(analysis: dict[str, Any]) -> list[str]:
@@ -230,24 +226,28 @@ def demo_password(conn: Any, home: Path) -> str | None:
     return password
 
 
-def import_samples(analysed: list[tuple[Path, str, dict[str, Any]]], home: Path) -> DemoCatalog:
-    """Import (path, athlete id, analysis contract) into the catalog under ``home``.
+def import_samples(analysed: list[tuple[Path, Recording, dict[str, Any]]],
+                   home: Path) -> DemoCatalog:
+    """Import (path, recording read from it, analysis contract) into the catalog under ``home``.
 
-    The analysis already made is stored as it is (not recomputed); a recording the
-    catalog refuses is named in ``refused`` and the others are still imported.
+    The recording already read and the analysis already made are stored as they
+    are (not read or recomputed); the athlete is :func:`athlete_id`. A recording
+    the catalog refuses is named in ``refused`` and the others are still imported.
     """
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
     from stepdown.paths import recordings_dir
 
     imported, already, refused = [], [], []
+    athletes = {path: athlete_id(path, rec) for path, rec, _ in analysed}
     with data_home_env(home):
         conn = connect()
         try:
-            for path, athlete, doc in analysed:
+            for path, rec, doc in analysed:
                 try:
-                    res = import_recording(conn, path, athlete, recordings_dir(),
-                                           analyze=lambda rec, doc=doc: doc)
+                    res = import_recording(conn, path, athletes[path], recordings_dir(),
+                                           read=lambda _, rec=rec: rec,
+                                           analyze=lambda _, doc=doc: doc)
                 except InputError as err:
                     refused.append(f"{path.name}: {err}")
                     continue
@@ -255,8 +255,7 @@ def import_samples(analysed: list[tuple[Path, str, dict[str, Any]]], home: Path)
             password = demo_password(conn, home)
         finally:
             conn.close()
-    athletes = sorted({a for _, a, _ in analysed})
-    return DemoCatalog(home, imported, already, refused, athletes, password)
+    return DemoCatalog(home, imported, already, refused, sorted(set(athletes.values())), password)
 
 
 def stepdown_command() -> str:
@@ -333,12 +332,13 @@ def main(argv: list[str] | None = None) -> int:
                       "recordings and their truth only.[/]")
     pairs, failed, analysed = [], 0, []
     for path in files:
-        truth, analysis = show_recording(console, path, analyze)
+        rec = read_recording(path)
+        truth, analysis = show_recording(console, path, rec, analyze)
         if analysis is FAILED:
             failed += 1
             continue
         if analysis is not None:
-            analysed.append((path, athlete_id(path), analysis))
+            analysed.append((path, rec, analysis))
         if truth is not None and analysis is not None:
             pairs.append((truth, analysis))
     if pairs:
