@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 from scipy.ndimage import uniform_filter1d
 
+from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError
 from sensor_io.recorder import Recorder
@@ -38,7 +39,6 @@ RepScorer = Callable[[Recording], list[dict[str, Any]]]
 """Per-rep live scoring: the recording so far -> the reps scored so far (analysis JSON
 ``reps`` entries: index, start_s, end_s, items, total)."""
 
-ITEMS = ("arm", "trunk", "pelvis", "knee", "descent", "pain")
 
 
 def analysis_scorer() -> RepScorer | None:
