@@ -101,6 +101,10 @@ class SensorStatus:
         return now_s - max(self.last_t or -np.inf, self.streaming_since)
 
 
+DUPLICATE_WINDOW_S = 0.003
+"""Identical bytes of an untimed protocol closer than this are one notification twice."""
+
+
 @dataclass
 class _Link:
     spec: SensorSpec
@@ -113,6 +117,7 @@ class _Link:
     host_clock: HostRateClock | None = None
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     last_raw: bytes = b""
+    last_arrival: float = float("-inf")
     gap_reason: str | None = None
     closing: bool = False
 
@@ -244,9 +249,11 @@ class StreamingSession:
         self.sink.add_raw(placement, uuid, t_arrival, data)
         if link.decoder is None or link.profile is None:
             return
-        if not link.profile.timed and data == link.last_raw:
-            return  # a repeated notification: no timestamps to tell, identical bytes do
-        link.last_raw = data
+        if (not link.profile.timed and data == link.last_raw
+                and t_arrival - link.last_arrival < DUPLICATE_WINDOW_S):
+            return  # the same notification delivered twice (a still sensor repeats its bytes
+            # too, but one notification interval later)
+        link.last_raw, link.last_arrival = data, t_arrival
         s = link.decoder.feed(uuid, data)
         st = link.status
         st.bad_packets = link.decoder.stats.bad_packets

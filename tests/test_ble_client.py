@@ -132,6 +132,32 @@ def test_split_and_corrupted_witmotion_bytes_resync(tmp_path):
     assert session.status["pelvis"].battery_v == pytest.approx(3.9)
 
 
+def _still(t):
+    """A sensor lying still: the same reading every sample, so identical frames."""
+    n = len(t)
+    return np.tile([0.0, 0.0, 9.80665], (n, 1)), np.zeros((n, 3))
+
+
+def test_a_still_witmotion_keeps_its_samples_but_a_doubled_notification_is_dropped(tmp_path):
+    # WitMotion frames carry no timestamp: a sensor at rest sends byte-identical frames
+    # one interval apart (all kept), a notification delivered twice arrives at once (dropped)
+    world = EmulatedWorld(speed=SPEED)
+    world.add(EmulatedPeripheral(ADDR["witmotion"], PROFILE["witmotion"], _still,
+                                 faults=Faults(duplicate_every=4)))
+    specs = [SensorSpec("pelvis", ADDR["witmotion"], 100)]
+    session, rec = asyncio.run(stream(world, specs, tmp_path, 1.0))
+    s = rec.recording().streams["pelvis"]
+    sent = len(world.get(ADDR["witmotion"]).sent_samples)
+    span_samples = (s.t[-1] - s.t[0]) * 100 + 1
+    assert len(s) > 50 and len(s) <= sent
+    # every still frame over the streaming span is kept (not collapsed to a few) ...
+    assert len(s) >= 0.95 * span_samples
+    # ... and a doubled notification adds no sample: 100 Hz throughout
+    assert np.median(np.diff(s.t)) == pytest.approx(0.01, rel=0.05)  # +25% if doubles counted
+    assert len(s) <= 1.05 * span_samples
+    assert np.allclose(s.acc[:, 2], 9.80665, atol=0.01)
+
+
 def test_disconnect_for_3_s_loses_nothing_received_before_and_reconnects(tmp_path):
     world = make_world(movesense=Faults(disconnect_at_s=3.0, down_for_s=3.0))
     specs = [SensorSpec("pelvis", ADDR["movesense"], 104), SensorSpec("thigh_left", ADDR["polar"], 52)]
