@@ -71,9 +71,10 @@ def samples_body(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> bytes:
 class JournalWriter:
     """Appends records to a journal and keeps it durable.
 
-    Every :meth:`append` writes through to the OS; the file is fsynced when the last
-    sync is ``sync_interval_s`` old (checked on append and by :meth:`sync_if_due`, which a
-    live loop calls on a timer so a quiet stream is also made durable).
+    Appends are buffered; the buffer is flushed and the file fsynced once the last sync
+    is ``sync_interval_s`` old, checked on every append and by :meth:`sync_if_due`, which
+    the live loop calls on every poll so that records are made durable even when every
+    stream has gone quiet.
     """
 
     def __init__(self, path: str | Path, sync_interval_s: float = 0.5) -> None:

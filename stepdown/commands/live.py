@@ -121,6 +121,7 @@ class LiveRun:
         while not stop.is_set():
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
+            self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
