@@ -89,12 +89,19 @@ def test_two_vendors_stream_concurrently_onto_the_common_clock(tmp_path):
         err = s.t - sent[np.clip(np.searchsorted(sent, s.t), 0, len(sent) - 1)]
         err = np.where(np.abs(err) < 0.5 / rate, err, err - np.sign(err) / rate)
         assert np.median(np.abs(err)) < 0.010 and np.max(np.abs(err)) < 0.08
-        # and the values are those of the signal at those instants (after the first
-        # 0.5 s, while the clock slews off the first packet's latency)
-        m = s.t > s.t[0] + 0.5
-        acc, gyr = gravity_signal()(s.t[m] + world_time(session))
-        np.testing.assert_allclose(s.acc[m], acc, atol=0.15)
-        np.testing.assert_allclose(s.gyr[m], gyr, atol=0.1)
+        # and the values are the device's: with nothing dropped, the recorded samples are
+        # the sent ones in order; each equals the signal at the instant the device sampled
+        # it (checked by order, so the clock's own error, bounded above, cannot fail it)
+        k0 = int(np.searchsorted(sent, s.t[0]))
+        best = None
+        for k in range(max(0, k0 - 3), k0 + 4):
+            inst = sent[k:k + len(s)]
+            if len(inst) < len(s):
+                continue
+            acc, gyr = gravity_signal()(inst + world_time(session))
+            worst = max(np.max(np.abs(s.acc - acc)), np.max(np.abs(s.gyr - gyr)))
+            best = worst if best is None else min(best, worst)
+        assert best is not None and best < 0.02  # int16 quantisation of the vendor format
     assert all(st.state == "stopped" for st in session.status.values())
     # Polar: both streams were started and, when the session ended, stopped
     writes = world.get(ADDR["polar"]).writes
