@@ -47,21 +47,11 @@ ABBREV = {"arm": "arm", "trunk": "trk", "pelvis": "pel", "knee": "knee", "descen
           "pain": "pain"}
 
 
-def find_analyze() -> Callable[[Recording], Any] | None:
-    """``analysis.pipeline.analyze`` if that module exists, else None."""
-    try:
-        from analysis import pipeline
-    except ModuleNotFoundError as err:
-        if err.name != "analysis.pipeline":
-            raise
-        return None
-    return getattr(pipeline, "analyze", None)
+def find_analyze() -> Callable[[Recording], Any]:
+    """The analysis the demo runs (a seam: tests put a failing one in its place)."""
+    from analysis.pipeline import analyze
 
-
-def as_contract(result: Any) -> dict[str, Any]:
-    """The analysis JSON contract from what ``analyze`` returned (a dict, or an
-    object with ``to_json()``)."""
-    return result.to_json() if hasattr(result, "to_json") else result
+    return analyze
 
 
 def sample_files(folder: Path = DATA_DIR) -> list[Path]:
@@ -103,16 +93,17 @@ def rep_table(truth: dict[str, Any] | None, analysis: dict[str, Any] | None) -> 
     a_reps = (analysis or {}).get("reps", [])
     for i in range(max(len(t_reps), len(a_reps))):
         t = t_reps[i] if i < len(t_reps) else None
+        a = a_reps[i] if i < len(a_reps) else None
         row = [str(i + 1)]
-        if t:
-            m = t["measures"]
-            row += [f"{t['start_s']:.1f}-{t['end_s']:.1f}", _fmt(m.get("knee_medial_cm")),
-                    _fmt(m.get("pelvic_drop_deg")), _fmt(m.get("trunk_lean_deg")),
-                    _items_text(t["items"]), str(t["total"])]
+        shown = t or a  # times and measures: the truth's, else the analysis' own
+        if shown:
+            m = shown["measures"]
+            row += [f"{shown['start_s']:.1f}-{shown['end_s']:.1f}", _fmt(m.get("knee_medial_cm")),
+                    _fmt(m.get("pelvic_drop_deg")), _fmt(m.get("trunk_lean_deg"))]
         else:
-            row += ["-"] * 6
+            row += ["-"] * 4
+        row += [_items_text(t["items"]), str(t["total"])] if t else ["-", "-"]
         if analysis is not None:
-            a = a_reps[i] if i < len(a_reps) else None
             row += [_items_text(a["items"]), str(a["total"])] if a else ["(no rep)", "-"]
         table.add_row(*row)
     return table
@@ -125,7 +116,7 @@ def test_line(label: str, test: dict[str, Any]) -> str:
 
 
 def show_recording(
-    console: Console, path: Path, rec: Recording, analyze: Callable[[Recording], Any] | None,
+    console: Console, path: Path, rec: Recording, analyze: Callable[[Recording], Any],
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
@@ -136,18 +127,19 @@ def show_recording(
         console.print(line, highlight=False)
     truth = read_truth(path) if truth_path(path).exists() else None
     analysis, crashed = None, False
-    if analyze is not None:
-        try:
-            analysis = as_contract(analyze(rec))
-        except InputError as err:
-            console.print(f"[red]analysis refused this recording:[/] {err}", highlight=False)
-        except Exception as err:  # a bug in the analysis: say so, show the other files
-            console.print(f"[bold red]analysis failed (a bug):[/] {type(err).__name__}: {err}",
-                          highlight=False)
-            crashed = True
+    try:
+        analysis = analyze(rec).to_json()
+    except InputError as err:
+        console.print(f"[red]analysis refused this recording:[/] {err}", highlight=False)
+    except Exception as err:  # a bug in the analysis: say so, show the other files
+        console.print(f"[bold red]analysis failed (a bug):[/] {type(err).__name__}: {err}",
+                      highlight=False)
+        crashed = True
     if truth is None and analysis is None:
-        console.print("no truth file and no analysis yet")
+        console.print("no truth file and no analysis")
         return truth, FAILED if crashed else analysis
+    if truth is None:
+        console.print("no truth file beside it: times and measures are the analysis' own")
     console.print(rep_table(truth, analysis))
     if truth is not None:
         console.print(test_line("truth   ", truth["test"]), highlight=False)
@@ -327,9 +319,6 @@ def main(argv: list[str] | None = None) -> int:
                   "knee > 1 cm medial (2: > 3.5 cm), pelvic drop > 5°, trunk lean > 10°; "
                   "arm, descent, pain as simulated. Test level: item in more than half the reps.",
                   highlight=False)
-    if analyze is None:
-        console.print("[yellow]The analysis (analysis.pipeline) is not there yet: showing the "
-                      "recordings and their truth only.[/]")
     pairs, failed, analysed = [], 0, []
     for path in files:
         rec = read_recording(path)
@@ -347,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         cat = import_samples(analysed, args.home.resolve())
         print_catalog(console, cat)
         failed += len(cat.refused)
-    elif analyze is not None:
+    else:
         console.print("no analysed recording to import into the demo catalog")
     console.print("\nTry: [bold]stepdown analyze data/<file> --plot my.png[/], "
                   "[bold]stepdown info data/<file>[/], "

@@ -5,23 +5,15 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import sys
 
 import pytest
 
-import analysis
 from stepdown import demo
 from stepdown.sample_data import DATA_DIR, SAMPLES
 from stepdown.simulation import truth_path
 
 pytestmark = pytest.mark.skipif(not any(DATA_DIR.glob("*.parquet")),
                                 reason="no sample recordings in data/")
-
-
-def hide_pipeline(monkeypatch):
-    """Make ``from analysis import pipeline`` fail as if the module did not exist."""
-    monkeypatch.setitem(sys.modules, "analysis.pipeline", None)
-    monkeypatch.delattr(analysis, "pipeline", raising=False)
 
 
 @pytest.fixture
@@ -42,19 +34,7 @@ def test_demo_shows_every_sample_with_sensors_rates_and_truth(capsys, home):
         assert f"truth   : {category}" in out
 
 
-def test_demo_without_the_pipeline_shows_truth_only(capsys, monkeypatch, home):
-    hide_pipeline(monkeypatch)
-    assert demo.find_analyze() is None
-    assert demo.main(["--home", str(home)]) == 0
-    out = capsys.readouterr().out
-    assert "not there yet" in out
-    assert "analysis items" not in out and "analysis:" not in out
-    assert "stepdown serve" not in out and not home.exists()  # nothing analysed, nothing imported
-
-
 def test_demo_with_the_pipeline_puts_the_analysis_beside_the_truth(capsys, home):
-    if demo.find_analyze() is None:
-        pytest.skip("analysis.pipeline.analyze does not exist yet")
     assert demo.main(["--home", str(home)]) == 0
     out = capsys.readouterr().out
     # each test is analysed, or the analysis' one-line refusal is shown instead
@@ -64,8 +44,7 @@ def test_demo_with_the_pipeline_puts_the_analysis_beside_the_truth(capsys, home)
         assert "analysis items" in out and "analysis vs truth: category agrees in" in out
 
 
-def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, monkeypatch, home):
-    hide_pipeline(monkeypatch)
+def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, home):
     assert demo.main([str(tmp_path), "--home", str(home)]) == 1
     assert "python -m stepdown.sample_data" in capsys.readouterr().out
     src = DATA_DIR / SAMPLES[0].name
@@ -74,6 +53,7 @@ def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, monkeypa
     assert demo.main([str(tmp_path), "--home", str(home)]) == 0
     out = capsys.readouterr().out
     assert src.name in out and "no truth file" in out
+    assert "analysis: good" in out and "4.1-6.9" in out  # the analysis' own rep times
 
 
 def test_a_crashing_analysis_is_named_and_the_other_files_still_shown(capsys, monkeypatch, home):
@@ -106,8 +86,6 @@ def printed_password(out: str) -> str:
 
 
 def test_demo_ends_with_a_catalog_a_coach_and_the_serve_command(capsys, monkeypatch, home):
-    if demo.find_analyze() is None:
-        pytest.skip("analysis.pipeline.analyze does not exist yet")
     monkeypatch.setenv("STEPDOWN_HOME", "/somewhere/else")
     assert demo.main(["--home", str(home)]) == 0
     out = capsys.readouterr().out
@@ -147,8 +125,6 @@ def test_a_recording_the_analysis_refuses_is_not_imported(capsys, monkeypatch, h
     from sensor_io.errors import InputError
 
     real = demo.find_analyze()
-    if real is None:
-        pytest.skip("analysis.pipeline.analyze does not exist yet")
 
     def picky(rec):
         if rec.test_leg == "right":
