@@ -107,7 +107,7 @@ def recording_to_frame(rec: Recording) -> pd.DataFrame:
     exist if any sensor has a magnetometer; NaN for sensors without one.
     """
     table = _long_table(rec)
-    cols: dict[str, Any] = {"sensor": table.sensor}
+    cols: dict[str, Any] = {"sensor": table.sensor_column()}
     cols.update(table.values)
     return pd.DataFrame(cols)
 
@@ -126,12 +126,12 @@ def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
         if c in df.columns and df[c].dtype != np.float64:
             raise RecordingError(f"column {c} has type {df[c].dtype}, expected float64",
                                  path=path)
-    sensor = df["sensor"].to_numpy(dtype=object)
+    codes, names = _factorize(df["sensor"].to_numpy(dtype=object))
     values = {c: df[c].to_numpy(dtype=np.float64) for c in NUMERIC_COLUMNS if c in df.columns}
     mag_present = None
     if has_mag:
         mag_present = ~np.isnan(np.column_stack([values[c] for c in MAG_COLUMNS])).all(axis=1)
-    return _build_recording(_Table(sensor, values, mag_present), meta, path)
+    return _build_recording(_Table(codes, names, values, mag_present), meta, path)
 
 
 def metadata_to_dict(rec: Recording) -> dict[str, Any]:
@@ -187,15 +187,34 @@ def check_recording(rec: Recording, *, path: str | None = None) -> None:
 
 @dataclass
 class _Table:
-    """The long table's columns: sensor (R,) object; values name -> (R,) float64.
+    """The long table's columns, the sensor column factorized.
 
-    mag_present: (R,) bool, whether the row carries magnetometer values; None
-    when the table has no magnetometer columns.
+    codes: (R,) int, each row's sensor as an index into ``names`` (the distinct
+    sensor names in order of first appearance), -1 where the name is missing.
+    values: column name -> (R,) float64.  mag_present: (R,) bool, whether the
+    row carries magnetometer values; None when the table has no magnetometer
+    columns.
     """
 
-    sensor: np.ndarray
+    codes: np.ndarray
+    names: list[Any]
     values: dict[str, np.ndarray]
     mag_present: np.ndarray | None
+
+    def sensor_of(self, row: int) -> Any:
+        """The sensor name of a 0-based row, None where it is missing."""
+        code = int(self.codes[row])
+        return self.names[code] if code >= 0 else None
+
+    def sensor_column(self) -> np.ndarray:
+        """(R,) object: the sensor column as names (None where missing)."""
+        return np.array(self.names + [None], dtype=object)[self.codes]
+
+
+def _factorize(sensor: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """(codes, names) of an (R,) object column, as :class:`_Table` keeps them."""
+    codes, names = pd.factorize(sensor)  # missing (None, NaN) -> -1
+    return codes, list(names)
 
 
 def _long_table(rec: Recording) -> _Table:
@@ -203,8 +222,7 @@ def _long_table(rec: Recording) -> _Table:
     streams = [rec.streams[p] for p in names]
     orders = [np.argsort(np.asarray(s.t), kind="stable") for s in streams]
     has_mag = any(s.mag is not None for s in streams)
-    sensor = np.array([p for p, s in zip(names, streams, strict=True) for _ in range(len(s))],
-                      dtype=object)
+    codes = np.repeat(np.arange(len(names)), [len(s) for s in streams])
     t = _concat([np.asarray(s.t, np.float64).reshape(-1, 1)[o]
                  for s, o in zip(streams, orders, strict=True)], 1)
     acc = _concat([np.asarray(s.acc, np.float64)[o] for s, o in zip(streams, orders, strict=True)])
@@ -220,7 +238,7 @@ def _long_table(rec: Recording) -> _Table:
         mag_present = np.concatenate([np.full(len(s), s.mag is not None, dtype=bool)
                                       for s in streams]) if streams else np.zeros(0, bool)
         values.update({c: mag[:, i] for i, c in enumerate(MAG_COLUMNS)})
-    return _Table(sensor, values, mag_present)
+    return _Table(codes, names, values, mag_present)
 
 
 def _concat(blocks: list[np.ndarray], width: int = 3) -> np.ndarray:
@@ -230,13 +248,12 @@ def _concat(blocks: list[np.ndarray], width: int = 3) -> np.ndarray:
 def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
     """Validate the table and metadata, group rows by sensor, build the Recording."""
     check_metadata(meta, path=path)
-    n_rows = len(table.sensor)
-    if n_rows == 0:
+    codes, names = table.codes, table.names
+    if len(codes) == 0:
         raise RecordingError("the recording has no samples", path=path)
-    null = pd.isna(table.sensor)
+    null = codes < 0
     if null.any():
         raise RecordingError("missing sensor name", path=path, row=int(np.argmax(null)) + 1)
-    codes, names = pd.factorize(table.sensor)  # names in order of first appearance
     for k, name in enumerate(names):
         check_placement(name, path=path, row=int(np.argmax(codes == k)) + 1)
     streams: dict[str, SensorStream] = {}
@@ -292,7 +309,7 @@ def _recording_from_meta(streams: dict[str, SensorStream], meta: dict[str, Any])
 
 
 def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
-    arrays = [pa.array(table.sensor.tolist(), type=pa.string())]
+    arrays = [pa.array(table.sensor_column().tolist(), type=pa.string())]
     names = list(REQUIRED_COLUMNS)
     arrays += [pa.array(table.values[c], type=pa.float64()) for c in REQUIRED_COLUMNS[1:]]
     if table.mag_present is not None:
@@ -308,7 +325,8 @@ def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
 
 def _read_parquet(path: Path) -> tuple[_Table, Any]:
     try:
-        arrow = pq.read_table(path)
+        with pq.ParquetFile(path) as f:  # read_table's dataset layer costs more than the read
+            arrow = f.read()
     except (pa.ArrowException, OSError) as err:
         raise RecordingError(f"not a readable Parquet file (truncated or corrupt?): "
                              f"{first_line(err)}", path=str(path)) from None
@@ -325,7 +343,7 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
     if not (pa.types.is_string(sensor_col.type) or pa.types.is_large_string(sensor_col.type)):
         raise RecordingError(f"column sensor has type {sensor_col.type}, expected string",
                              path=str(path))
-    sensor = sensor_col.to_numpy(zero_copy_only=False).astype(object)
+    codes, names = _arrow_factorize(sensor_col)
     values = {}
     for c in NUMERIC_COLUMNS:
         if c not in arrow.column_names:
@@ -336,16 +354,23 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
                                  path=str(path))
         if c not in MAG_COLUMNS and col.null_count:
             i = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False)))
-            name = sensor[i] if isinstance(sensor[i], str) else None
             raise RecordingError(f"missing value in column {c}", path=str(path),
-                                 sensor=name, row=i + 1)
+                                 sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
         values[c] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     mag_present = None
     if has_mag:
         nulls = np.column_stack([arrow.column(c).is_null().to_numpy(zero_copy_only=False)
                                  for c in MAG_COLUMNS])
         mag_present = ~nulls.all(axis=1)
-    return _Table(sensor, values, mag_present), meta
+    return _Table(codes, names, values, mag_present), meta
+
+
+def _arrow_factorize(sensor: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """(codes, names) of the string column as :class:`_Table` keeps them, without
+    making a Python string per row (Arrow's dictionary encoding keeps first-appearance order)."""
+    encoded = sensor.combine_chunks().dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary.to_pylist()
 
 
 # --- CSV -------------------------------------------------------------------------------
@@ -353,7 +378,7 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
 
 def _csv_bytes(table: _Table) -> bytes:
     names = list(REQUIRED_COLUMNS) + (list(MAG_COLUMNS) if table.mag_present is not None else [])
-    cols: list[list[str]] = [table.sensor.tolist()]
+    cols: list[list[str]] = [table.sensor_column().tolist()]
     for c in names[1:]:
         text = list(map(repr, table.values[c].tolist()))
         if c in MAG_COLUMNS:
@@ -392,13 +417,14 @@ def _read_csv(path: Path) -> tuple[_Table, Any]:
     if has_mag:
         empty = np.column_stack([np.asarray(columns[c], dtype=object) == "" for c in MAG_COLUMNS])
         mag_present = ~empty.all(axis=1) if len(data) else np.zeros(0, bool)
-    sensor = np.asarray(columns["sensor"], dtype=object)
-    values = {c: _parse_floats(columns[c], c, sensor, str(path), allow_empty=c in MAG_COLUMNS)
-              for c in NUMERIC_COLUMNS if c in columns}
-    return _Table(sensor, values, mag_present), meta
+    codes, names = _factorize(np.asarray(columns["sensor"], dtype=object))
+    table = _Table(codes, names, {}, mag_present)
+    table.values = {c: _parse_floats(columns[c], c, table, str(path), allow_empty=c in MAG_COLUMNS)
+                    for c in NUMERIC_COLUMNS if c in columns}
+    return table, meta
 
 
-def _parse_floats(cells: tuple[str, ...], column: str, sensor: np.ndarray, path: str, *,
+def _parse_floats(cells: tuple[str, ...], column: str, table: _Table, path: str, *,
                   allow_empty: bool) -> np.ndarray:
     """Cells -> (R,) float64, exactly (Python's correctly rounded float parsing)."""
     if allow_empty:
@@ -412,7 +438,7 @@ def _parse_floats(cells: tuple[str, ...], column: str, sensor: np.ndarray, path:
             except ValueError:
                 what = (f"empty cell in column {column}" if not cell.strip()
                         else f"column {column}: {cell!r} is not a number")
-                raise RecordingError(what, path=path, sensor=sensor[i], row=i + 1) from None
+                raise RecordingError(what, path=path, sensor=table.sensor_of(i), row=i + 1) from None
         raise
 
 
