@@ -131,8 +131,8 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
     A controlled (smooth, bell-shaped) descent is fastest mid-way: ratio < 1.
     A sudden drop late in the descent gives a ratio well above 1.
     """
-    m = (t >= start_s) & (t <= bottom_s)
-    if m.sum() < 6:
+    m = time_span(t, start_s, bottom_s)
+    if m.stop - m.start < 6:
         return float("nan")
     v = np.gradient(depth[m], t[m])
     k = int(0.6 * len(v))
@@ -158,8 +158,8 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
 
     Returns the sensors (placements) silent for longer than MAX_GAP_S within the rep.
     """
-    m = (motion.t >= start_s) & (motion.t <= end_s)
-    if not m.any():
+    m = time_span(motion.t, start_s, end_s)
+    if m.stop <= m.start:
         return []
     dt = float(motion.t[1] - motion.t[0])
     silent = {seg for seg in ("pelvis", "thigh", "shank", "trunk", "wrist")
@@ -179,19 +179,26 @@ def _longest_run(mask: np.ndarray) -> int:
     return int(np.max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)))
 
 
+def time_span(t: np.ndarray, t0: float, t1: float) -> slice:
+    """The samples with t0 <= t <= t1 (s) of a sorted time grid t (N,), as a slice."""
+    return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
+
+
 def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
     """Peaks over one rep (start to end) of every measure, plus the descent features."""
-    m = (ms.t >= start_s) & (ms.t <= end_s)
+    m = time_span(ms.t, start_s, end_s)
+    empty = m.stop <= m.start
     out: dict[str, float | None] = {}
     for k, v in ms.series.items():
-        if v is None or not m.any():
+        if v is None or empty:
             out[k] = None
         elif k == "trunk_lean_deg":
             out[k] = round(float(np.max(np.abs(v[m]))), 2)
         else:
             out[k] = round(float(np.max(v[m])), 2)
-    near = (ms.t >= bottom_s - 0.6) & (ms.t <= min(bottom_s + 0.3, end_s))
-    out["impact_ms2"] = round(float(np.max(ms.impact_ms2[near])), 2) if near.any() else None
+    near = time_span(ms.t, bottom_s - 0.6, min(bottom_s + 0.3, end_s))
+    out["impact_ms2"] = (round(float(np.max(ms.impact_ms2[near])), 2) if near.stop > near.start
+                         else None)
     ratio = descent_drop_ratio(ms.t, ms.depth_rad, start_s, bottom_s)
     out["descent_drop_ratio"] = None if np.isnan(ratio) else round(ratio, 3)
     return out

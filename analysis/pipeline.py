@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analysis import model_info
 from analysis.checklist import Checklist, score_test
@@ -170,6 +171,13 @@ def _recorded_pain(rec: Recording, n_reps: int) -> tuple[Any, list[str]]:
     return (list(pain) + [None] * n_reps)[:n_reps], [note]
 
 
+def _rows(table: pd.DataFrame) -> list[dict[str, float]]:
+    """A segmenter's table as one dict of Python floats per row (what to_dict("records")
+    gives, without pandas' per-row cost)."""
+    columns = {c: table[c].to_numpy(dtype=np.float64).tolist() for c in table.columns}
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False) -> Analysis:
@@ -191,19 +199,20 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                                                   for p, o in orientations.items()})
     motion = segment_motion(rec, cal, orientations)
     seg = RepSegmenter().segment(depth_rad(motion, rec.test_leg), motion.t)
-    spans = sorted(zip(np.r_[seg.reps_.start_s, seg.partial_.start_s],
-                       np.r_[seg.reps_.end_s, seg.partial_.end_s], strict=True))
+    full, partial = _rows(seg.reps_), _rows(seg.partial_)
+    spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, quiet_windows(motion, spans))
     series = measure_series(motion, rec.test_leg, body)
     reps, notes = [], []
-    for i, r in enumerate(seg.reps_.itertuples(index=False), 1):
-        measures = rep_measures(series, r.start_s, r.bottom_s, r.end_s)
-        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, r.start_s, r.end_s)
+    for i, r in enumerate(full, 1):
+        start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
+        measures = rep_measures(series, start_s, bottom_s, end_s)
+        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s)
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
-        reps.append({"index": i, "start_s": round(r.start_s, 3), "bottom_s": round(r.bottom_s, 3),
-                     "end_s": round(r.end_s, 3), "measures": measures})
+        reps.append({"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
+                     "end_s": round(end_s, 3), "measures": measures})
     if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
         raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
                          "give one per rep or one number for the whole test")
@@ -219,6 +228,5 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         cls_info = _classifier_not_needed(summary)
     checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
                            classifier_items=cls_items, classifier_proba=cls_proba)
-    partial = seg.partial_.to_dict("records")
     return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config,
                     cls_info, notes)

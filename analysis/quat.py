@@ -97,8 +97,16 @@ def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
     qn = normalise(q)
     vv = np.asarray(v, dtype=np.float64)
     w, u = qn[..., :1], qn[..., 1:]
-    t = 2.0 * np.cross(u, vv)
-    return vv + w * t + np.cross(u, t)
+    t = 2.0 * _cross(u, vv)
+    return vv + w * t + _cross(u, t)
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """np.cross of (3,) / (N, 3) vectors written out: the same numbers without its
+    generic-axis overhead, which dominated on the analysis' short series."""
+    a0, a1, a2 = np.moveaxis(a, -1, 0)
+    b0, b1, b2 = np.moveaxis(b, -1, 0)
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
 def axis_of(q: ArrayLike, k: int) -> FloatArray:
@@ -107,12 +115,15 @@ def axis_of(q: ArrayLike, k: int) -> FloatArray:
     The k-th column of the rotation matrix in closed form; (3,) or (N, 3).
     """
     w, x, y, z = np.moveaxis(normalise(q), -1, 0)
-    cols = (
-        (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y)),
-        (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x)),
-        (2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)),
-    )
-    return np.stack(cols[k], axis=-1)
+    if k == 0:
+        col = (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y))
+    elif k == 1:
+        col = (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x))
+    elif k == 2:
+        col = (2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y))
+    else:
+        raise IndexError(f"axis index must be 0, 1 or 2, got {k}")
+    return np.stack(col, axis=-1)
 
 
 def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:
@@ -155,8 +166,10 @@ def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
     qs = _quat(q).copy()
     flip = np.cumsum(np.sum(qs[1:] * qs[:-1], axis=1) < 0) % 2 == 1
     qs[1:][flip] *= -1.0
-    out = np.column_stack([np.interp(t_new, t, qs[:, i]) for i in range(4)])
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
+    cols = [np.interp(t_new, t, qs[:, i]) for i in range(4)]
+    # the norm as np.linalg.norm(axis=1) computes it, summed column by column (faster)
+    norm = np.sqrt(cols[0] * cols[0] + cols[1] * cols[1] + cols[2] * cols[2] + cols[3] * cols[3])
+    return np.stack([c / norm for c in cols], axis=-1)
 
 
 def inclination(q: ArrayLike) -> FloatArray:

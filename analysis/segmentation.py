@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks, savgol_filter
 
+COLUMNS = ("start_s", "bottom_s", "end_s", "depth_deg")
+"""The columns of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg."""
+
 
 @dataclass
 class RepSegmenter:
@@ -42,10 +45,9 @@ class RepSegmenter:
             d = savgol_filter(d, win, 2)
         peaks, props = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
                                   distance=max(1, int(self.min_rep_s / dt)))
-        cols = ["start_s", "bottom_s", "end_s", "depth_deg"]
         if len(peaks) == 0:
-            self.reps_ = pd.DataFrame(columns=cols)
-            self.partial_ = pd.DataFrame(columns=cols)
+            self.reps_ = pd.DataFrame(columns=list(COLUMNS))
+            self.partial_ = pd.DataFrame(columns=list(COLUMNS))
             return self
         heights = d[peaks]
         full = heights >= self.partial_ratio * np.median(heights[heights >= 0.7 * heights.max()])
@@ -65,9 +67,9 @@ class RepSegmenter:
                          self._bottom(t, d, p, i0, i1),
                          self._cross(t, d, i1, i1 + 1, base_r + self.edge_ratio * (d[p] - base_r)),
                          depth))
-        table = pd.DataFrame(rows, columns=cols)
-        self.reps_ = table[full].reset_index(drop=True)
-        self.partial_ = table[~full].reset_index(drop=True)
+        table = np.array(rows, dtype=np.float64)
+        self.reps_ = pd.DataFrame(table[full], columns=COLUMNS)
+        self.partial_ = pd.DataFrame(table[~full], columns=COLUMNS)
         return self
 
     @staticmethod
