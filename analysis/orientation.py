@@ -105,9 +105,18 @@ def resample_uniform(
     n_grid = int(np.floor((t_arr[-1] - t_arr[0]) * rate_hz + 1e-9)) + 1
     t_u = t_arr[0] + np.arange(n_grid) / rate_hz
     resampled = [_interp(t_u, t_arr, a) for a in data]
-    left = np.clip(np.searchsorted(t_arr, t_u, side="right") - 1, 0, len(dt) - 1)
-    gap = (dt[left] > GAP_FACTOR * median_dt) & (t_u > t_arr[left]) & (t_u < t_arr[left + 1])
-    return (t_u, *resampled, gap)
+    return (t_u, *resampled, _gap_mask(t_u, t_arr, dt > GAP_FACTOR * median_dt))
+
+
+def _gap_mask(t_u: FloatArray, t: FloatArray, is_gap: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(M,) bool: grid times t_u strictly inside an interval (t[i], t[i+1]) with is_gap[i]."""
+    gaps = np.flatnonzero(is_gap)
+    first = np.searchsorted(t_u, t[gaps], side="right")     # first grid sample after the gap opens
+    stop = np.searchsorted(t_u, t[gaps + 1], side="left")   # first one at or after it closes
+    mask = np.zeros(len(t_u), dtype=bool)
+    for i, j in zip(first, stop, strict=True):
+        mask[i:j] = True
+    return mask
 
 
 def _interp(t_new: FloatArray, t: FloatArray, a: FloatArray) -> FloatArray:
@@ -121,8 +130,8 @@ def _series3(name: str, a: ArrayLike, n: int | None = None) -> FloatArray:
     if arr.ndim != 2 or arr.shape[1] != 3 or (n is not None and len(arr) != n):
         want = f"({n}, 3)" if n is not None else "(N, 3)"
         raise InputError(f"{name} must have shape {want}, got {arr.shape}")
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
+    if not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr).all(axis=1)
         raise InputError(f"{name} has a non-finite value at sample {int(np.argmax(bad))}")
     return arr
 

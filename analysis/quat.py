@@ -29,10 +29,10 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "angle", "axis_of", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
+    "about_z", "angle", "axis_of", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
     "interpolate",
-    "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "to_matrix", "to_rotvec",
-    "to_scipy",
+    "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "rotate_about_z", "to_matrix",
+    "to_rotvec", "to_scipy", "turn_about_z",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -67,15 +67,63 @@ def normalise(q: ArrayLike) -> FloatArray:
 def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
     """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast.
 
-    Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot).
+    Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot); one
+    quaternion times a series is one (N, 4) @ (4, 4) matrix product.
     """
     a, b = _quat(q1), _quat(q2)
+    if a.ndim == 1 and b.ndim == 2:
+        return b @ _left_matrix(a).T
+    if a.ndim == 2 and b.ndim == 1:
+        return a @ _right_matrix(b).T
     w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
     w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
     return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
                      w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
                      w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
+
+
+def _left_matrix(q: FloatArray) -> FloatArray:
+    """(4, 4) L with ``q ⊗ p = L @ p`` for one quaternion q (4,)."""
+    w, x, y, z = q
+    return np.array([[w, -x, -y, -z], [x, w, -z, y], [y, z, w, -x], [z, -y, x, w]])
+
+
+def _right_matrix(q: FloatArray) -> FloatArray:
+    """(4, 4) R with ``p ⊗ q = R @ p`` for one quaternion q (4,)."""
+    w, x, y, z = q
+    return np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])
+
+
+def about_z(angle: ArrayLike) -> FloatArray:
+    """Rotation by ``angle`` (rad) about the z axis: (4,) for a scalar, (N, 4) for (N,).
+
+    ``from_rotvec([0, 0, angle])`` in closed form.
+    """
+    half = 0.5 * np.asarray(angle, dtype=np.float64)
+    zero = np.zeros_like(half)
+    return np.stack([np.cos(half), zero, zero, np.sin(half)], axis=-1)
+
+
+def turn_about_z(angle: ArrayLike, q: ArrayLike) -> FloatArray:
+    """``qmul(about_z(angle), q)`` in closed form (half the products of a full qmul).
+
+    With q = q_A_B, the frame B turned by angle (rad) about A's z axis, e.g. a
+    heading change in a z-up global frame. angle () or (N,); q (4,) or (N, 4).
+    """
+    half = 0.5 * np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(half), np.sin(half)
+    w, x, y, z = np.moveaxis(_quat(q), -1, 0)
+    return np.stack([c * w - s * z, c * x - s * y, c * y + s * x, c * z + s * w], axis=-1)
+
+
+def rotate_about_z(angle: ArrayLike, v: ArrayLike) -> FloatArray:
+    """``qrotate(about_z(angle), v)`` in closed form: vectors v (3,) or (N, 3) turned by
+    angle (rad, () or (N,)) about the z axis of the frame they are expressed in."""
+    a = np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    x, y, z = np.moveaxis(np.asarray(v, dtype=np.float64), -1, 0)
+    return np.stack(np.broadcast_arrays(c * x - s * y, s * x + c * y, z), axis=-1)
 
 
 def qconj(q: ArrayLike) -> FloatArray:

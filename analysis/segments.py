@@ -109,13 +109,13 @@ def segment_motion(rec: Recording, cal: Calibration,
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         q_world_seg = quat.qmul(q_world_sensor, quat.from_matrix(c.R_sensor_seg))
         stand_mean = quat.from_scipy(quat.to_scipy(q_world_seg[standing]).mean())
-        q_fix = quat.from_rotvec(np.array([0.0, 0.0, -float(_heading_of_x(stand_mean))]))
+        turn = -float(_heading_of_x(stand_mean))  # world -> facing: about the vertical
         acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
         gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
         gap = np.interp(t, o.t_u, o.gap.astype(float)) > 0
-        out[placement] = SegmentMotion(placement, quat.qmul(q_fix, q_world_seg),
-                                       quat.qrotate(quat.qmul(q_fix, q_world_sensor), acc_g),
-                                       gyr_g, gap)
+        out[placement] = SegmentMotion(
+            placement, quat.turn_about_z(turn, q_world_seg),
+            quat.rotate_about_z(turn, quat.qrotate(q_world_sensor, acc_g)), gyr_g, gap)
     return Motion(t, out, standing)
 
 
@@ -153,15 +153,17 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         return motion
     t = motion.t
     anchors_t = [float(np.mean(t[motion.standing]))] + [float(np.mean(t[w])) for w in pauses]
+    in_pause = [np.flatnonzero(w) for w in pauses]
+    rows, cuts = np.concatenate(in_pause), np.cumsum([len(i) for i in in_pause])[:-1]
     out = {}
     for p, m in motion.segments.items():
         if p.startswith("wrist"):
             out[p] = m
             continue
-        h = _heading_of_x(m.q_facing_seg)
-        drift = [0.0] + [float(np.angle(np.mean(np.exp(1j * h[w])))) for w in pauses]
-        h_t = np.interp(t, anchors_t, np.unwrap(drift))
-        fix = quat.from_rotvec(np.column_stack([np.zeros_like(t), np.zeros_like(t), -h_t]))
-        out[p] = SegmentMotion(p, quat.qmul(fix, m.q_facing_seg), quat.qrotate(fix, m.acc_facing),
-                               m.gyr, m.gap)
+        # mean heading in each pause (circular), from one heading computation over all pauses
+        unit = np.exp(1j * _heading_of_x(m.q_facing_seg[rows]))
+        drift = [0.0] + [float(np.angle(np.mean(u))) for u in np.split(unit, cuts)]
+        turn = -np.interp(t, anchors_t, np.unwrap(drift))
+        out[p] = SegmentMotion(p, quat.turn_about_z(turn, m.q_facing_seg),
+                               quat.rotate_about_z(turn, m.acc_facing), m.gyr, m.gap)
     return Motion(t, out, motion.standing)

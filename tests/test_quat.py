@@ -126,3 +126,29 @@ def test_axis_of_is_the_rotated_basis_vector(k):
     e = np.eye(3)[k]
     assert np.allclose(quat.axis_of(q, k), quat.qrotate(q, e))
     assert np.allclose(quat.axis_of(q[0], k), quat.qrotate(q[0], e))
+
+
+def test_one_quaternion_times_a_series_matches_the_product_sample_by_sample():
+    # qmul takes a matrix product for (4,) x (N, 4) and (N, 4) x (4,): same Hamilton product
+    q = quat.from_scipy(Rotation.random(30, random_state=6))
+    one = q[0]
+    assert np.allclose(quat.qmul(one, q), [quat.qmul(one, p) for p in q], atol=1e-15)
+    assert np.allclose(quat.qmul(q, one), [quat.qmul(p, one) for p in q], atol=1e-15)
+    v = np.array([0.3, -1.2, 2.0])
+    assert np.allclose(quat.qrotate(quat.qmul(q, one), v), quat.qrotate(q, quat.qrotate(one, v)))
+
+
+def test_turns_about_z_are_the_z_rotation_composed_in_closed_form():
+    rng = np.random.default_rng(7)
+    q = quat.from_scipy(Rotation.random(40, random_state=7))
+    v = rng.normal(size=(40, 3))
+    angle = rng.uniform(-4.0, 4.0, 40)
+    z_rot = quat.from_rotvec(np.column_stack([np.zeros(40), np.zeros(40), angle]))
+    assert np.allclose(quat.about_z(angle), z_rot, atol=1e-15)
+    assert np.allclose(quat.turn_about_z(angle, q), quat.qmul(z_rot, q), atol=1e-15)
+    assert np.allclose(quat.rotate_about_z(angle, v), quat.qrotate(z_rot, v), atol=1e-14)
+    # a single angle over a series, and a single vector: the matching shapes
+    assert np.allclose(quat.turn_about_z(0.5, q), quat.qmul(quat.about_z(0.5), q), atol=1e-15)
+    assert quat.rotate_about_z(np.pi / 2, [1.0, 0.0, 0.0]).shape == (3,)
+    assert np.allclose(quat.rotate_about_z(np.pi / 2, [1.0, 0.0, 2.0]), [0.0, 1.0, 2.0])
+    assert quat.about_z(0.1).shape == (4,)
