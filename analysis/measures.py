@@ -14,7 +14,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
 from analysis import quat
-from analysis.segments import Motion
+from analysis.segments import Motion, row_norms
 from sensor_io.anthropometry import Body
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
@@ -68,13 +68,18 @@ def _impact_series(motion: Motion) -> np.ndarray:
     """High-passed (>4 Hz) specific-force magnitude, max over pelvis and leg sensors, m/s²."""
     dt = float(np.median(np.diff(motion.t)))
     sos = _butter_sos(2, 4.0, "highpass", round(1.0 / dt, 6))
-    norms = np.column_stack([np.linalg.norm(m.acc_facing, axis=1) for p, m in motion.segments.items()
+    norms = np.column_stack([row_norms(m.acc_facing) for p, m in motion.segments.items()
                              if p.startswith(("pelvis", "thigh", "shank"))])
     return np.abs(sosfiltfilt(sos, norms, axis=0)).max(axis=1)
 
 
-def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
-    """Every measure the sensors allow, per sample, relative to standing."""
+def measure_series(motion: Motion, test_leg: str, body: Body,
+                   depth: np.ndarray | None = None) -> MeasureSeries:
+    """Every measure the sensors allow, per sample, relative to standing.
+
+    depth: :func:`depth_rad` of this motion when already computed (it ignores heading, so
+    the one found before the heading drift correction serves); computed when None.
+    """
     st = motion.standing
     pelvis = motion.get("pelvis", test_leg)
     thigh = motion.get("thigh", test_leg)
@@ -102,7 +107,9 @@ def measure_series(motion: Motion, test_leg: str, body: Body) -> MeasureSeries:
     present = [k for k, v in s.items() if v is not None]
     smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t)  # one filter call
     s.update({k: smooth[:, i] for i, k in enumerate(present)})
-    return MeasureSeries(motion.t, depth_rad(motion, test_leg), s, _impact_series(motion), source)
+    if depth is None:
+        depth = depth_rad(motion, test_leg)
+    return MeasureSeries(motion.t, depth, s, _impact_series(motion), source)
 
 
 def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:

@@ -198,11 +198,12 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     cal = calibrate(rec, window=window, vertical={p: o.vertical_in_sensor()
                                                   for p, o in orientations.items()})
     motion = segment_motion(rec, cal, orientations)
-    seg = RepSegmenter().segment(depth_rad(motion, rec.test_leg), motion.t)
+    depth = depth_rad(motion, rec.test_leg)
+    seg = RepSegmenter().segment(depth, motion.t)
     full, partial = _rows(seg.reps_), _rows(seg.partial_)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, quiet_windows(motion, spans))
-    series = measure_series(motion, rec.test_leg, body)
+    series = measure_series(motion, rec.test_leg, body, depth)
     reps, notes = [], []
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]

@@ -67,32 +67,16 @@ def normalise(q: ArrayLike) -> FloatArray:
 def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
     """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast.
 
-    Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot); one
-    quaternion times a series is one (N, 4) @ (4, 4) matrix product.
+    Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot; nor as
+    a matrix product, whose multi-threaded BLAS call slowed everything after it on 2 cores).
     """
     a, b = _quat(q1), _quat(q2)
-    if a.ndim == 1 and b.ndim == 2:
-        return b @ _left_matrix(a).T
-    if a.ndim == 2 and b.ndim == 1:
-        return a @ _right_matrix(b).T
     w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
     w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
     return np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
                      w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
                      w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], axis=-1)
-
-
-def _left_matrix(q: FloatArray) -> FloatArray:
-    """(4, 4) L with ``q ⊗ p = L @ p`` for one quaternion q (4,)."""
-    w, x, y, z = q
-    return np.array([[w, -x, -y, -z], [x, w, -z, y], [y, z, w, -x], [z, -y, x, w]])
-
-
-def _right_matrix(q: FloatArray) -> FloatArray:
-    """(4, 4) R with ``p ⊗ q = R @ p`` for one quaternion q (4,)."""
-    w, x, y, z = q
-    return np.array([[w, -x, -y, -z], [x, w, z, -y], [y, -z, w, x], [z, y, -x, w]])
 
 
 def about_z(angle: ArrayLike) -> FloatArray:

@@ -133,9 +133,11 @@ def _horizontal_part(gyr: np.ndarray, t: np.ndarray,
     if vertical is None:
         return gyr
     tv, v = vertical
-    vs = np.column_stack([np.interp(t, tv, v[:, i]) for i in range(3)])
-    vs /= np.linalg.norm(vs, axis=1)[:, None]
-    return gyr - np.sum(gyr * vs, axis=1)[:, None] * vs
+    vx, vy, vz = (np.interp(t, tv, v[:, i]) for i in range(3))
+    norm = np.sqrt(vx * vx + vy * vy + vz * vz)
+    vx, vy, vz = vx / norm, vy / norm, vz / norm
+    about_vertical = gyr[:, 0] * vx + gyr[:, 1] * vy + gyr[:, 2] * vz
+    return gyr - about_vertical[:, None] * np.column_stack([vx, vy, vz])
 
 
 def calibrate(rec: Recording, *, window: StandingWindow | None = None,

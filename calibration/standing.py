@@ -36,20 +36,23 @@ class StandingWindow:
         return self.t1 - self.t0
 
 
-def _moving_std(x: np.ndarray, n: int) -> np.ndarray:
-    m = uniform_filter1d(x, n, axis=0, mode="nearest")
-    m2 = uniform_filter1d(x * x, n, axis=0, mode="nearest")
-    return np.sqrt(np.maximum(m2 - m * m, 0.0)).max(axis=1)
+def _moving_std(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """(M,): the largest of the columns' (each (M,)) standard deviations over n samples."""
+    x = np.stack(columns)  # (K, M): each column contiguous for the filter
+    m = uniform_filter1d(x, n, axis=-1, mode="nearest")
+    m2 = uniform_filter1d(x * x, n, axis=-1, mode="nearest")
+    return np.sqrt(np.maximum(m2 - m * m, 0.0)).max(axis=0)
 
 
 def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     """(M,) bool on t_grid: is this sensor still around each grid instant?"""
-    a = np.column_stack([np.interp(t_grid, t, acc[:, i]) for i in range(3)])
-    g = np.column_stack([np.interp(t_grid, t, gyr[:, i]) for i in range(3)])
+    a = [np.interp(t_grid, t, acc[:, i]) for i in range(3)]
+    g = [np.interp(t_grid, t, gyr[:, i]) for i in range(3)]
     n = max(3, int(MOVING_WINDOW_S * GRID_HZ))
     inside = (t_grid >= t[0]) & (t_grid <= t[-1])
+    g_norm = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
     return (inside & (_moving_std(g, n) < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
-            & (np.linalg.norm(g, axis=1) < GYR_NORM_MAX))
+            & (g_norm < GYR_NORM_MAX))
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

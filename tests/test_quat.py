@@ -129,7 +129,6 @@ def test_axis_of_is_the_rotated_basis_vector(k):
 
 
 def test_one_quaternion_times_a_series_matches_the_product_sample_by_sample():
-    # qmul takes a matrix product for (4,) x (N, 4) and (N, 4) x (4,): same Hamilton product
     q = quat.from_scipy(Rotation.random(30, random_state=6))
     one = q[0]
     assert np.allclose(quat.qmul(one, q), [quat.qmul(one, p) for p in q], atol=1e-15)
