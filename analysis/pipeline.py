@@ -41,6 +41,7 @@ from analysis.segments import (
     sensor_orientations,
 )
 from calibration import Calibration, calibrate, gyro_biases, standing_window
+from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
@@ -196,7 +197,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     window = standing_window(rec)
     orientations = sensor_orientations(rec, gyro_biases(rec, window), mode=mode)
     cal = calibrate(rec, window=window, vertical={p: o.vertical_in_sensor()
-                                                  for p, o in orientations.items()})
+                                                  for p, o in orientations.items()
+                                                  if uses_flexion_axis(p)})
     motion = segment_motion(rec, cal, orientations)
     depth = depth_rad(motion, rec.test_leg)
     seg = RepSegmenter().segment(depth, motion.t)

@@ -126,19 +126,14 @@ def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
     q: (4,) or (N, 4); v: (3,) or (N, 3), any unit (kept). Returns (3,) when both
     are single, else (N, 3).
     """
-    qn = normalise(q)
-    vv = np.asarray(v, dtype=np.float64)
-    w, u = qn[..., :1], qn[..., 1:]
-    t = 2.0 * _cross(u, vv)
-    return vv + w * t + _cross(u, t)
-
-
-def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """np.cross of (3,) / (N, 3) vectors written out: the same numbers without its
-    generic-axis overhead, which dominated on the analysis' short series."""
-    a0, a1, a2 = np.moveaxis(a, -1, 0)
-    b0, b1, b2 = np.moveaxis(b, -1, 0)
-    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    # v + 2w (u × v) + u × (2 u × v), u the vector part, written out per component
+    # (np.cross's generic-axis overhead dominated on the analysis' short series)
+    w, x, y, z = np.moveaxis(normalise(q), -1, 0)
+    vx, vy, vz = np.moveaxis(np.asarray(v, dtype=np.float64), -1, 0)
+    tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
+    return np.stack([vx + w * tx + (y * tz - z * ty),
+                     vy + w * ty + (z * tx - x * tz),
+                     vz + w * tz + (x * ty - y * tx)], axis=-1)
 
 
 def axis_of(q: ArrayLike, k: int) -> FloatArray:
@@ -196,7 +191,9 @@ def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
     the cost. Times outside [t[0], t[-1]] take the end values.
     """
     qs = _quat(q).copy()
-    flip = np.cumsum(np.sum(qs[1:] * qs[:-1], axis=1) < 0) % 2 == 1
+    w, x, y, z = qs[1:].T
+    pw, px, py, pz = qs[:-1].T
+    flip = np.cumsum(w * pw + x * px + y * py + z * pz < 0) % 2 == 1
     qs[1:][flip] *= -1.0
     cols = [np.interp(t_new, t, qs[:, i]) for i in range(4)]
     # the norm as np.linalg.norm(axis=1) computes it, summed column by column (faster)

@@ -68,10 +68,18 @@ class Calibration:
         }
 
 
-def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray,
+def uses_flexion_axis(placement: str) -> bool:
+    """Does this sensor's frame come from the movement (the flexion axis), not only from
+    the standing pose? (thigh and shank)"""
+    return placement.partition("_")[0] in ("thigh", "shank")
+
+
+def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray | None,
                    test_leg: str) -> tuple[SegmentFrame, str]:
+    """gyr_moving: (M, 3) rad/s after the standing window, for the sensors that
+    :func:`uses_flexion_axis` (None for the others)."""
     segment, _, side = placement.partition("_")
-    if segment in ("thigh", "shank"):
+    if uses_flexion_axis(placement):
         try:
             axis, share = functional_axis(gyr_moving)
         except ValueError:
@@ -147,7 +155,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     window: the standing window if already found (:func:`standing_window`).
     vertical: per placement ``(t, v)``: times (M,) s and the global vertical
     (M,3) unit vectors in sensor coordinates, from an orientation filter
-    (inclination only, no heading needed); improves the flexion axes.
+    (inclination only, no heading needed); improves the flexion axes, so only the
+    placements that :func:`uses_flexion_axis` need it.
     """
     win = window or standing_window(rec)
     biases = gyro_biases(rec, win)
@@ -161,9 +170,11 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
             raise CalibrationError(
                 f"{placement}: reads {g:.2f} m/s² while standing still, not gravity (9.81): "
                 "check the accelerometer units and scale")
-        after = s.t > win.t1
-        moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
-                                  (vertical or {}).get(placement))
+        moving = None
+        if uses_flexion_axis(placement):
+            after = s.t > win.t1
+            moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
+                                      (vertical or {}).get(placement))
         frame, method = _segment_frame(placement, up, moving, rec.test_leg)
         _check_frame(placement, frame)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
