@@ -113,15 +113,16 @@ def segment_motion(rec: Recording, cal: Calibration,
     for placement, c in cal.sensors.items():
         o = orientations[placement]
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
-        q_world_seg = quat.qmul(q_world_sensor, quat.from_matrix(c.R_sensor_seg))
-        stand_mean = quat.from_scipy(quat.to_scipy(q_world_seg[standing]).mean())
-        turn = -float(_heading_of_x(stand_mean))  # world -> facing: about the vertical
+        q_sensor_seg = quat.from_matrix(c.R_sensor_seg)
+        stand = quat.qmul(q_world_sensor[standing], q_sensor_seg)  # q_world_seg when standing
+        stand_mean = quat.from_scipy(quat.to_scipy(stand).mean())
+        # world -> facing: a turn about the vertical that points the standing segment's x to +x
+        q_facing_sensor = quat.turn_about_z(-float(_heading_of_x(stand_mean)), q_world_sensor)
         acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
         gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
         gap = np.interp(t, o.t_u, o.gap.astype(float)) > 0
-        out[placement] = SegmentMotion(
-            placement, quat.turn_about_z(turn, q_world_seg),
-            quat.rotate_about_z(turn, quat.qrotate(q_world_sensor, acc_g)), gyr_g, gap)
+        out[placement] = SegmentMotion(placement, quat.qmul(q_facing_sensor, q_sensor_seg),
+                                       quat.qrotate(q_facing_sensor, acc_g), gyr_g, gap)
     return Motion(t, out, standing)
 
 
@@ -166,8 +167,10 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         if p.startswith("wrist"):
             out[p] = m
             continue
-        # mean heading in each pause (circular), from one heading computation over all pauses
-        unit = np.exp(1j * _heading_of_x(m.q_facing_seg[rows]))
+        # mean heading in each pause: the direction of the mean horizontal x axis (as unit
+        # complex numbers), found for all pauses at once
+        x = quat.axis_of(m.q_facing_seg[rows], 0)
+        unit = (x[:, 0] + 1j * x[:, 1]) / np.hypot(x[:, 0], x[:, 1])
         drift = [0.0] + [float(np.angle(np.mean(u))) for u in np.split(unit, cuts)]
         turn = -np.interp(t, anchors_t, np.unwrap(drift))
         out[p] = SegmentMotion(p, quat.turn_about_z(turn, m.q_facing_seg),
