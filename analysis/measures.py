@@ -7,7 +7,7 @@ One code path for live and offline: both call :func:`measure_series` on a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -38,6 +38,15 @@ class MeasureSeries:
     series: dict[str, np.ndarray | None]
     impact_ms2: np.ndarray
     knee_source: str | None
+
+    @cached_property
+    def peak_table(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """(names, (N, K) array) of the present series as their per-rep peak is taken: the
+        trunk lean by magnitude. Built on first use, so each rep is one max over its rows."""
+        names = tuple(k for k, v in self.series.items() if v is not None)
+        columns = [np.abs(self.series[k]) if k == "trunk_lean_deg" else self.series[k]
+                   for k in names]
+        return names, np.column_stack(columns) if columns else np.zeros((len(self.t), 0))
 
 
 def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) -> np.ndarray:
@@ -194,15 +203,10 @@ def time_span(t: np.ndarray, t0: float, t1: float) -> slice:
 def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
     """Peaks over one rep (start to end) of every measure, plus the descent features."""
     m = time_span(ms.t, start_s, end_s)
-    empty = m.stop <= m.start
-    out: dict[str, float | None] = {}
-    for k, v in ms.series.items():
-        if v is None or empty:
-            out[k] = None
-        elif k == "trunk_lean_deg":
-            out[k] = round(float(np.max(np.abs(v[m]))), 2)
-        else:
-            out[k] = round(float(np.max(v[m])), 2)
+    out: dict[str, float | None] = dict.fromkeys(ms.series)
+    if m.stop > m.start:
+        names, table = ms.peak_table
+        out.update(zip(names, (round(v, 2) for v in table[m].max(axis=0).tolist()), strict=True))
     near = time_span(ms.t, bottom_s - 0.6, min(bottom_s + 0.3, end_s))
     out["impact_ms2"] = (round(float(np.max(ms.impact_ms2[near])), 2) if near.stop > near.start
                          else None)

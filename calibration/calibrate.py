@@ -18,7 +18,7 @@ from calibration.segment_frames import (
     functional_axis,
     right_sign_of_normal,
 )
-from calibration.standing import StandingWindow, find_standing_window
+from calibration.standing import StandingWindow, find_standing_window, time_slice
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
@@ -125,8 +125,7 @@ def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:
     """Mean gyro (3,) rad/s of every sensor over the standing window."""
     out = {}
     for placement, s in rec.streams.items():
-        m = (s.t >= win.t0) & (s.t <= win.t1)
-        out[placement] = s.gyr[m].mean(axis=0)
+        out[placement] = s.gyr[time_slice(s.t, win.t0, win.t1)].mean(axis=0)
     return out
 
 
@@ -163,8 +162,7 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
-        m = (s.t >= win.t0) & (s.t <= win.t1)
-        up = s.acc[m].mean(axis=0)
+        up = s.acc[time_slice(s.t, win.t0, win.t1)].mean(axis=0)
         g = float(np.linalg.norm(up))
         if not 0.9 * GRAVITY_MS2 < g < 1.1 * GRAVITY_MS2:
             raise CalibrationError(
@@ -172,7 +170,7 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
                 "check the accelerometer units and scale")
         moving = None
         if uses_flexion_axis(placement):
-            after = s.t > win.t1
+            after = slice(int(np.searchsorted(s.t, win.t1, side="right")), None)  # t > t1
             moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
                                       (vertical or {}).get(placement))
         frame, method = _segment_frame(placement, up, moving, rec.test_leg)

@@ -78,10 +78,16 @@ def find_standing_window(rec: Recording) -> StandingWindow | None:
     return None
 
 
+def time_slice(t: np.ndarray, t0: float, t1: float) -> slice:
+    """The samples with t0 <= t <= t1 (s) of a strictly increasing t (N,), as a slice
+    (what the boolean mask selects, without building and applying one)."""
+    return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
+
+
 def _describe(rec: Recording, t0: float, t1: float) -> StandingWindow:
     g_std = a_std = 0.0
     for s in rec.streams.values():
-        m = (s.t >= t0) & (s.t <= t1)
+        m = time_slice(s.t, t0, t1)
         g_std = max(g_std, float(np.sqrt(np.mean(np.var(s.gyr[m], axis=0)))))
         a_std = max(a_std, float(np.sqrt(np.mean(np.var(s.acc[m], axis=0)))))
     return StandingWindow(float(t0), float(t1), g_std, a_std)
