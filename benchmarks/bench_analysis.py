@@ -15,7 +15,10 @@ sensors at 100 Hz: a ~30 s test of 6 reps and a ~5 min one of 60 reps):
   it is Python start-up plus imports.
 
 Samples are counted per sensor sample (2 sensors × n samples = 2n), as in
-bench_orientation.
+bench_orientation. Every time is the best of REPEATS runs; on a busy 2-core
+machine the short test's ratio moves by a few points from one run to the next
+(the fixed cost there is mostly small numpy calls, which feel the load most), so
+read several runs before calling a change.
 """
 
 from __future__ import annotations
