@@ -167,10 +167,8 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         if p.startswith("wrist"):
             out[p] = m
             continue
-        # mean heading in each pause: the direction of the mean horizontal x axis (as unit
-        # complex numbers), found for all pauses at once
-        x = quat.axis_of(m.q_facing_seg[rows], 0)
-        unit = (x[:, 0] + 1j * x[:, 1]) / np.hypot(x[:, 0], x[:, 1])
+        # mean heading in each pause (circular), from one heading computation over all pauses
+        unit = np.exp(1j * _heading_of_x(m.q_facing_seg[rows]))
         drift = [0.0] + [float(np.angle(np.mean(u))) for u in np.split(unit, cuts)]
         turn = -np.interp(t, anchors_t, np.unwrap(drift))
         out[p] = SegmentMotion(p, quat.turn_about_z(turn, m.q_facing_seg),
