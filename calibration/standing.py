@@ -20,6 +20,9 @@ ACC_STD_MAX = 0.20       # m/s², per axis, over the moving window
 GYR_NORM_MAX = 0.15      # rad/s, absolute (bias included)
 MIN_WINDOW_S = 1.5
 TRIM_S = 0.15
+PREFIX_S = 10.0
+"""The window is at the start: it is looked for in the first PREFIX_S s, and the whole
+recording is scanned only when no window is found there."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,16 @@ def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarr
     """(M,) bool on t_grid: is this sensor still around each grid instant?"""
     a = [np.interp(t_grid, t, acc[:, i]) for i in range(3)]
     g = [np.interp(t_grid, t, gyr[:, i]) for i in range(3)]
-    n = max(3, int(MOVING_WINDOW_S * GRID_HZ))
+    n = _moving_n()
     inside = (t_grid >= t[0]) & (t_grid <= t[-1])
     g_norm = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
     return (inside & (_moving_std(g, n) < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
             & (g_norm < GYR_NORM_MAX))
+
+
+def _moving_n() -> int:
+    """Samples of the moving window on the grid."""
+    return max(3, int(MOVING_WINDOW_S * GRID_HZ))
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -68,13 +76,38 @@ def find_standing_window(rec: Recording) -> StandingWindow | None:
     if t_end - t_start < MIN_WINDOW_S:
         return None
     grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
+    n_prefix = int(PREFIX_S * GRID_HZ)
+    if len(grid) > n_prefix:
+        # a prefix's still mask is the whole one's but for the last moving window
+        known = n_prefix - _moving_n()
+        found = _first_window(grid, _all_still(rec, grid[:n_prefix])[:known])
+        if found is not None:
+            return _describe(rec, *found)
+    found = _first_window(grid, _all_still(rec, grid), complete=True)
+    return None if found is None else _describe(rec, *found)
+
+
+def _all_still(rec: Recording, grid: np.ndarray) -> np.ndarray:
+    """(M,) bool on grid: every sensor still."""
     mask = np.ones(len(grid), bool)
     for s in rec.streams.values():
         mask &= still_mask(grid, s.t, s.acc, s.gyr)
+    return mask
+
+
+def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False
+                  ) -> tuple[float, float] | None:
+    """(t0, t1) s of the first still run long enough once trimmed, or None.
+
+    mask: the still mask over grid[:len(mask)]; unless ``complete``, it goes on
+    unknown after its end, so a run reaching the end is not judged (None).
+    """
     for i0, i1 in _runs(mask):
+        if i1 == len(mask) and not complete:
+            return None
         t0, t1 = grid[i0] + TRIM_S, grid[i1 - 1] - TRIM_S
         if t1 - t0 >= MIN_WINDOW_S:
-            return _describe(rec, t0, t1)
+            return t0, t1
     return None
 
 
