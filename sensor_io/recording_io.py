@@ -268,14 +268,16 @@ def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | Non
                       ) -> SensorStream:
     v = table.values
     rows = idx + 1
-    t = v["t"][idx]
-    acc = np.column_stack([v[c][idx] for c in ("ax", "ay", "az")])
-    gyr = np.column_stack([v[c][idx] for c in ("gx", "gy", "gz")])
+    # a sensor's rows are usually one block (as written): then a slice selects them
+    take = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
+    t = v["t"][take].copy()
+    acc = np.column_stack([v[c][take] for c in ("ax", "ay", "az")])
+    gyr = np.column_stack([v[c][take] for c in ("gx", "gy", "gz")])
     mag = None
     if table.mag_present is not None:
-        present = table.mag_present[idx]
+        present = table.mag_present[take]
         if present.all():
-            mag = np.column_stack([v[c][idx] for c in MAG_COLUMNS])
+            mag = np.column_stack([v[c][take] for c in MAG_COLUMNS])
         elif present.any():
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",

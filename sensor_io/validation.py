@@ -193,8 +193,11 @@ def _row_norms(a: np.ndarray) -> np.ndarray:
 
 
 def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
-    med = float(np.median(_row_norms(acc)))
+    norms = _row_norms(acc)
     lo, hi = ACC_MEDIAN_RANGE_MPS2
+    if lo <= norms.min() and norms.max() <= hi:  # then so is the median (no sort needed)
+        return
+    med = float(np.median(norms))
     if lo <= med <= hi:
         return
     g_lo, g_hi = ACC_IN_G_RANGE
@@ -206,7 +209,10 @@ def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
 
 
 def _check_gyr_units(sensor: str, gyr: np.ndarray, path: str | None) -> None:
-    q = float(np.quantile(_row_norms(gyr), GYR_QUANTILE))
+    norms = _row_norms(gyr)
+    if norms.max() <= GYR_Q99_MAX_RADPS:  # then so is the quantile (no sort needed)
+        return
+    q = float(np.quantile(norms, GYR_QUANTILE))
     if q > GYR_Q99_MAX_RADPS:
         raise RecordingError(
             f"{GYR_QUANTILE:.0%} of |ω| stay below {q:.4g}, far above what a human "
