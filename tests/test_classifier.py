@@ -252,6 +252,7 @@ def test_train_command_rebuilds_a_model_from_a_folder(labelled_folder, tmp_path,
     (["--simulate", "3", "{folder}"], "not both"),
     (["{empty}"], "no recording with a <name>.truth.json"),
     (["--simulate", "3", "--seed", "2026"], "held-out accuracy batch"),
+    (["--simulate", "3", "--seed", "2027"], "held-out accuracy batch"),
     (["{folder}", "--out", "{tmp}/model.pkl"], "must end in .skops"),
 ])
 def test_train_command_refuses_bad_input_in_one_line(args, message, labelled_folder, tmp_path,
