@@ -33,6 +33,9 @@ from sensor_io.sim.scenario import PROFILES, Scenario, draw_scenario
 from sensor_io.sim.truth import rep_truth
 
 SEGMENT_CHOICES = ("pelvis", "thigh", "shank", "trunk", "wrist")
+# Share of a centre-of-mass shift an athlete undoes with the hip when balance is on;
+# the rest is the centre of pressure moving within the foot (a chosen range).
+BALANCE_GAIN_RANGE = (0.5, 1.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class SimConfig:
     fidget: bool | None = False
     athlete_id: str | None = None
     rates_hz: dict[str, float] = field(default_factory=dict)
+    # Lateral balance coupling: each athlete's share of a centre-of-mass shift undone
+    # by the hip is drawn from this range (e.g. (0.5, 1.0)); None = no coupling.
+    balance: tuple[float, float] | None = None
 
 
 @dataclass
@@ -84,6 +90,9 @@ def simulate(cfg: SimConfig) -> Simulation:
     body = Body.from_height(height)
     scn = draw_scenario(rng, cfg.profile, cfg.n_reps, step_height_m=cfg.step_height_m,
                         partial_rep=cfg.partial_rep, fidget=cfg.fidget)
+    if cfg.balance is not None:  # its own stream: the rest of the test stays the same
+        gain = np.random.default_rng([cfg.seed, 3]).uniform(*cfg.balance)
+        scn = replace(scn, balance_gain=float(gain))
     # The kinematics draw from their own stream so that the left/right mirror of
     # one seed is exactly the same movement.
     kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([cfg.seed, 1]))
@@ -129,6 +138,8 @@ def simulate(cfg: SimConfig) -> Simulation:
                         "R_seg_sensor": v.R_seg_sensor.tolist()}
                     for n, v in sensors.items()},
     }
+    if cfg.balance is not None:
+        truth["balance_gain"] = scn.balance_gain
     return Simulation(rec, truth, kin, sensors, scn, body)
 
 

@@ -106,6 +106,15 @@ def test_options_reach_the_recording(tmp_path, capsys):
         np.testing.assert_allclose(np.diff(stream.t), 0.01, rtol=0, atol=1e-9)
     acc = rec.streams["pelvis"].acc[:50]
     assert np.median(np.linalg.norm(acc, axis=1)) == pytest.approx(9.81, abs=0.02)
+    assert "balance_gain" not in truth
+
+
+def test_balance_option_draws_the_athletes_share_from_its_range(tmp_path, capsys):
+    out = tmp_path / "b.parquet"
+    assert run(capsys, out, "--balance", "--reps", 2)[0] == 0
+    truth = read_truth(out)
+    assert truth["options"]["balance"] == [0.5, 1.0]
+    assert 0.5 <= truth["balance_gain"] <= 1.0
 
 
 def test_same_seed_same_files_other_seed_differs(tmp_path, capsys):

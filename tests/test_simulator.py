@@ -125,3 +125,53 @@ def test_same_seed_same_recording_and_batch_varies():
     segs = {frozenset(p.split("_")[0] for p in s.recording.placements) for s in batch}
     assert len(segs) == 4
     assert len({len(s.truth["reps"]) for s in batch}) > 1
+
+
+def _lateral_com_m(kin, body) -> np.ndarray:
+    """Whole-body centre of mass along global y (m) from the segment positions, with
+    Winter's mass fractions: HAT, stance thigh and shank, swing leg hanging straight."""
+    up = lambda length: np.array([0.0, length, 0.0])  # noqa: E731
+    ankle, hip, pelvis = kin.p["shank"], kin.p["thigh"], kin.p["pelvis"]
+    knee = ankle + kin.R["shank"] @ up(body.shank_m)
+    hat = kin.p["trunk"] + kin.R["trunk"] @ up(0.12 * body.height_m)
+    swing_hip = 2 * pelvis - hip
+    parts = [(0.678, hat[:, 1]), (0.100, (hip[:, 1] + knee[:, 1]) / 2),
+             (0.0465, (knee[:, 1] + ankle[:, 1]) / 2), (0.161, swing_hip[:, 1])]
+    return sum(m * y for m, y in parts) / sum(m for m, _ in parts)
+
+
+@pytest.mark.parametrize("test_leg", ["right", "left"])
+def test_balance_keeps_the_centre_of_mass_over_the_foot_when_the_trunk_leans(test_leg):
+    from sensor_io.anthropometry import Body
+    from sensor_io.sim.kinematics import simulate_kinematics
+    from sensor_io.sim.scenario import RepParams, Scenario
+
+    body = Body.from_height(1.80)
+    rep = RepParams(descent_s=1.5, bottom_s=0.3, ascent_s=1.3, rest_s=1.0,
+                    trunk_lean_rad=np.deg2rad(15.0))
+    excursion = {}
+    for gain in (0.0, 1.0):
+        kin = simulate_kinematics(Scenario(reps=(rep,), balance_gain=gain), body, test_leg,
+                                  np.random.default_rng(0))
+        com = _lateral_com_m(kin, body)
+        bottom = np.argmin(np.abs(kin.t - kin.reps[0].bottom_s))
+        excursion[gain] = com[bottom] - com[: int(2.0 * 1000)].mean()
+        if gain:
+            knee_in_cm = 100 * kin.knee_medial_m[bottom]
+    # Leaning 15 deg moves the centre of mass ~3.5 cm toward the stance side (sign:
+    # lateral is -y for a right leg); with the hip shifting back it stays within 2 mm,
+    # and the knee, carried medially with the hip, ends up over 1 cm inside the foot.
+    lateral = -1.0 if test_leg == "right" else 1.0
+    assert 0.030 < lateral * excursion[0.0] < 0.045
+    assert abs(excursion[1.0]) < 0.002
+    assert knee_in_cm > 1.0
+
+
+def test_balance_option_changes_only_the_hip_and_leg(ideal):
+    plain = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh", "trunk"), profile="poor"))
+    coupled = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh", "trunk"), profile="poor",
+                                 balance=(1.0, 1.0)))
+    assert coupled.scenario.balance_gain == 1.0 and plain.scenario.balance_gain == 0.0
+    assert coupled.truth["balance_gain"] == 1.0 and "balance_gain" not in plain.truth
+    np.testing.assert_array_equal(plain.kinematics.R["trunk"], coupled.kinematics.R["trunk"])
+    assert not np.allclose(plain.kinematics.R["thigh"], coupled.kinematics.R["thigh"])

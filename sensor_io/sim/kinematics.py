@@ -12,6 +12,13 @@ keeps the hip over the foot plus a lateral hip drift; axial = femoral rotation)
 -> trunk (flexion, lateral lean) -> optional wrist on the test side (hand on the
 waist, abducting when the hand leaves it).
 
+Lateral balance is optional (``Scenario.balance_gain``): a trunk lean or an
+abducted arm moves the centre of mass sideways, and the athlete undoes a share of
+that by shifting the hip over the foot the other way (the rest by moving the
+centre of pressure within the foot, which no IMU sees).  Off by default: the
+calibration's functional flexion axis cannot yet tell that leg tilt from flexion
+(see ``benchmarks/bench_observability.py``).
+
 All segment orientations are ``R_global_seg`` (3x3, segment coords -> global);
 positions in m.  Times in s.
 """
@@ -234,6 +241,32 @@ def _leg_rotation(shank_vec: np.ndarray, thigh_vec: np.ndarray, shift: np.ndarra
     return G2 @ G1
 
 
+# Segment masses as fractions of body mass (Winter, Biomechanics and Motor Control of
+# Human Movement, 4th ed., table 4.1): head, arms and trunk (HAT) 0.678, one whole arm
+# 0.05 with its centre of mass halfway from shoulder to wrist.  The HAT centre of mass
+# sits ~0.12 H above L5, where the lean pivots (a rounded value).  What moves with the
+# hip when it shifts over the foot (HAT, swing leg, most of the stance leg) is ~0.93
+# of the body mass.
+HAT_MASS, HAT_LEVER_PER_HEIGHT = 0.678, 0.12
+ARM_MASS = 0.05
+SHIFTING_MASS = 0.93
+SHOULDER_TO_WRIST_M = np.array([-0.05, -0.42, 0.06])  # hand on the waist, trunk frame
+
+
+def balance_shift_m(R_trunk: np.ndarray, arm_move_m: np.ndarray, body: Body,
+                    gain: float) -> np.ndarray:
+    """Lateral hip shift over the foot (m, > 0 lateral for the canonical right leg,
+    i.e. -y) that takes back ``gain`` (0..1) of the sideways centre-of-mass shift of
+    the trunk's inclination and the arm's movement.
+
+    R_trunk: (N,3,3) R_global_trunk; arm_move_m: (N,3) how far the wrist has moved
+    from the hand-on-waist position (global, m).  Returns (N,).
+    """
+    com_y = (HAT_MASS * HAT_LEVER_PER_HEIGHT * body.height_m * R_trunk[:, 1, 1]
+             + ARM_MASS * 0.5 * arm_move_m[:, 1])
+    return gain * com_y / SHIFTING_MASS
+
+
 def simulate_kinematics(
     scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
 ) -> Kinematics:
@@ -277,23 +310,27 @@ def simulate_kinematics(
     Rs_b, Rt_b = _sagittal_leg(np.array([r.depth * k_max for r in scn.reps]), scn.shank_ratio)
     off = _knee_off_line_m(Rs_b @ up(body.shank_m), Rt_b @ up(body.thigh_m))
     chi_bottom = np.arcsin(np.clip([r.knee_medial_m for r in scn.reps] / off, -0.9, 0.9))
+    R_trunk = N0 @ rot_y(rho) @ rot_x(lam) @ rot_z(-zeta)
+    R_arm = R_trunk @ rot_x(-arm)
     R_leg = _leg_rotation(
         R_shank0 @ up(body.shank_m), R_thigh0 @ up(body.thigh_m),
-        shift=param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002),
+        shift=(param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002)
+               + balance_shift_m(R_trunk, (R_arm - R_trunk) @ SHOULDER_TO_WRIST_M, body,
+                                 scn.balance_gain)),
         chi=_per_rep(list(chi_bottom), rep_of) * env)
     R = {
         "shank": R_leg @ R_shank0,
         "thigh": R_leg @ R_thigh0,
         "pelvis": N0 @ rot_y(rho) @ rot_x(-d) @ rot_z(-tau),
-        "trunk": N0 @ rot_y(rho) @ rot_x(lam) @ rot_z(-zeta),
+        "trunk": R_trunk,
+        "wrist": R_arm @ rot_y(np.full(n, np.deg2rad(-60.0))),
     }
-    R["wrist"] = R["trunk"] @ rot_x(-arm) @ rot_y(np.full(n, np.deg2rad(-60.0)))
     knee = ankle + R["shank"] @ up(body.shank_m)
     hip = knee + R["thigh"] @ up(body.thigh_m)
     pelvis = hip - R["pelvis"] @ np.array([0.0, 0.0, body.hip_width_m / 2])
     trunk = pelvis + R["pelvis"] @ np.array([-0.03, 0.10, 0.0])
     shoulder = trunk + R["trunk"] @ np.array([0.0, body.trunk_m * 1.45, 0.18])
-    wrist = shoulder + R["trunk"] @ rot_x(-arm) @ np.array([-0.05, -0.42, 0.06])
+    wrist = shoulder + R_arm @ SHOULDER_TO_WRIST_M
     p = {"shank": ankle, "thigh": hip, "pelvis": pelvis, "trunk": trunk, "wrist": wrist}
     # medial = -z for the right leg, i.e. +y global (left)
     knee_medial = (knee[:, 1] - ankle[:, 1])

@@ -46,6 +46,9 @@ class Scenario:
     shank_ratio: float = 0.45           # ankle dorsiflexion share of knee flexion
     step_height_m: float = 0.20
     pain_nrs: tuple[float, ...] = field(default=())
+    # Share (0..1) of a centre-of-mass shift (trunk lean, arm) that the athlete undoes
+    # by shifting the hip over the foot; 0 = no balance coupling (see kinematics).
+    balance_gain: float = 0.0
 
 
 # Fault distributions per profile: probability the fault is present in a rep and

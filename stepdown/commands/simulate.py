@@ -16,7 +16,7 @@ from rich.console import Console
 from sensor_io.errors import InputError
 from sensor_io.recording_io import SUFFIXES, write_recording
 from sensor_io.sim.scenario import PROFILES
-from sensor_io.simulator import SEGMENT_CHOICES, SimConfig, simulate
+from sensor_io.simulator import BALANCE_GAIN_RANGE, SEGMENT_CHOICES, SimConfig, simulate
 from stepdown.cli import app
 from stepdown.simulation import plot_recording, truth_document, truth_path, write_truth
 
@@ -42,7 +42,8 @@ def parse_sensors(text: str) -> tuple[str, ...]:
 
 def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                profile: str = "medium", reps: int = 5, height: float | None = None,
-               step_height: float | None = None, ideal: bool = False) -> SimConfig:
+               step_height: float | None = None, ideal: bool = False,
+               balance: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
     leg = leg.lower()
     if leg not in ("left", "right"):
@@ -58,7 +59,7 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
             raise InputError(f"{flag} {value:g} is outside {lo:g}-{hi:g} m (give metres)")
     return SimConfig(seed=seed, test_leg=leg, sensors=parse_sensors(sensors), profile=profile,
                      n_reps=reps, height_m=height, step_height_m=step_height,
-                     ideal_sensors=ideal)
+                     ideal_sensors=ideal, balance=BALANCE_GAIN_RANGE if balance else None)
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -91,12 +92,16 @@ def simulate_cmd(
     ideal: Annotated[bool, typer.Option(
         "--ideal", help="Perfect sensors: no noise, bias, gaps, jitter or soft tissue.")
     ] = False,
+    balance: Annotated[bool, typer.Option(
+        "--balance", help="Lateral balance: the hip shifts over the foot against a trunk lean "
+        "or a raised arm (experimental; see benchmarks/bench_observability.py).")
+    ] = False,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a PNG of the signals with the reps shaded.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
-    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal)
+    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, balance)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
