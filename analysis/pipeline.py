@@ -10,7 +10,9 @@ used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
 classifier disagreements), ``explanations``, ``rules``, ``classifier`` (whether
 the shipped rep classifier was used, targets withheld, quality probabilities; see
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
-assessed and the highest total then possible) and ``warnings``.
+assessed and the highest total then possible), ``uncertainty`` (each measure's
+uncertainty, borderline rep items and the range of totals and categories, see
+:mod:`analysis.uncertainty`) and ``warnings``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ from analysis.segments import (
     quiet_windows,
     segment_motion,
     sensor_orientations,
+)
+from analysis.uncertainty import (
+    UNCERTAINTY_BASIS,
+    find_borderline,
+    measure_uncertainty,
+    total_range,
 )
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from calibration.calibrate import uses_flexion_axis
@@ -95,6 +103,7 @@ class Analysis:
                       "test_rule": self.checklist.test.rule},
             "classifier": self.classifier,
             "completeness": self.completeness(),
+            "uncertainty": self.uncertainty(),
             "warnings": self.warnings(),
         }
 
@@ -108,6 +117,16 @@ class Analysis:
                        f"against {len(self.reps)} full reps: this does not look like a "
                        "step-down test; check the recording before trusting the scores")
         return out
+
+    def uncertainty(self) -> dict[str, Any]:
+        """The uncertainty of each measure the reps have, the borderline rep items, and
+        the range of test totals and categories they and the unassessed items allow."""
+        measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
+        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items() if k in measured}
+        borderline = find_borderline(self.checklist, u)
+        return {"basis": UNCERTAINTY_BASIS, "measures": u,
+                "borderline": [b.to_json() for b in borderline],
+                **total_range(self.checklist, borderline).to_json()}
 
     def completeness(self) -> dict[str, Any]:
         """Which test-level items could not be assessed, and the highest total then possible."""

@@ -1,0 +1,146 @@
+"""How sure a score is: each measure's uncertainty, borderline items, the range of totals.
+
+A rep item decided by a rule is *borderline* when its measure lies within the
+measure's uncertainty of a threshold: another measurement of the same movement
+could fall on the other side.  The test's total then has a range: every
+borderline rep item at its lower level and every item not assessed at 0 gives the
+lowest total, the upper levels and every unassessed item at its maximum the
+highest; the category range follows.  A classifier-decided item counts as
+unsure (0 or 1): it is a model's guess, not a measurement.
+
+The uncertainties (:data:`MEASURE_UNCERTAINTY`) are the 90th percentile of the
+absolute error of each measure's rep peak on simulated tests
+(:data:`UNCERTAINTY_BASIS`; ``make bench`` re-derives them, and
+``tests/test_uncertainty_accuracy.py`` checks them on the held-out batch).  They
+are figures from simulation: on real athletes the errors are not yet known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.checklist import Checklist, RepResult, aggregate_items, category, rep_total
+
+UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 128
+UNCERTAINTY_BASIS = (f"90th percentile of the absolute error on {UNCERTAINTY_TESTS} simulated "
+                     f"tests (simulate_batch seed {UNCERTAINTY_SEED}); not yet known on real athletes")
+
+MEASURE_UNCERTAINTY: dict[str, float] = {
+    "pelvic_drop_deg": 0.7,
+    "hip_adduction_deg": 1.3,
+    "hip_flexion_deg": 1.1,
+    "hip_internal_rotation_deg": 1.0,
+    "trunk_lean_deg": 1.7,
+}
+"""Per measure (unit in its name): 90 % of simulated errors are smaller."""
+
+KNEE_UNCERTAINTY_CM: dict[str, float] = {"shank": 0.6, "thigh+pelvis model": 1.0}
+"""``knee_medial_cm`` by how it was measured (the analysis' ``knee_medial_from``)."""
+
+MAX_LEVEL = {"knee": 2}  # every other item is 0/1
+
+
+def measure_uncertainty(knee_source: str | None) -> dict[str, float]:
+    """The uncertainty of each measure of an analysis whose knee came from ``knee_source``
+    (``"shank"``, ``"thigh+pelvis model"``, or None when the knee was not measured)."""
+    out = dict(MEASURE_UNCERTAINTY)
+    if knee_source in KNEE_UNCERTAINTY_CM:
+        out["knee_medial_cm"] = KNEE_UNCERTAINTY_CM[knee_source]
+    return out
+
+
+@dataclass(frozen=True)
+class Borderline:
+    """A rep item whose measure is within its uncertainty of a threshold.
+
+    level_below / level_above: the item's levels on either side of that threshold.
+    """
+
+    rep_index: int
+    item: str
+    measure: str
+    value: float
+    threshold: float
+    uncertainty: float
+    level_below: int
+    level_above: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rep": self.rep_index, "item": self.item, "measure": self.measure,
+                "value": self.value, "threshold": self.threshold,
+                "uncertainty": self.uncertainty}
+
+    def text(self) -> str:
+        unit = self.measure.rsplit("_", 1)[-1].replace("deg", "°").replace("cm", " cm")
+        return (f"rep {self.rep_index} {self.item}: {self.value:.1f}{unit} is within "
+                f"±{self.uncertainty:g}{unit} of the {self.threshold:g}{unit} threshold")
+
+
+def find_borderline(checklist: Checklist, uncertainty: Mapping[str, float]) -> list[Borderline]:
+    """Every rule-decided rep item whose measure is within its uncertainty of a threshold."""
+    found = []
+    for rep in checklist.reps:
+        for item, reasons in rep.reasons.items():
+            if rep.sources.get(item) != "rule":
+                continue
+            for reason in reasons:
+                u = uncertainty.get(reason.measure)
+                if u is None or reason.value is None:
+                    continue
+                for level, threshold in enumerate(reason.thresholds):
+                    if abs(reason.value - threshold) <= u:
+                        found.append(Borderline(rep.index, item, reason.measure, reason.value,
+                                                threshold, u, level, level + 1))
+    return found
+
+
+def _rep_bounds(rep: RepResult, borderline: list[Borderline]) -> tuple[dict, dict]:
+    """The rep's items at their lowest and highest plausible levels."""
+    lo: dict[str, int] = {}
+    hi: dict[str, int] = {}
+    for item, value in rep.items.items():
+        if value is None or rep.sources[item] == "classifier":
+            lo[item], hi[item] = 0, MAX_LEVEL.get(item, 1)
+        else:
+            lo[item] = hi[item] = int(value)
+    for b in borderline:
+        if b.rep_index == rep.index:
+            lo[b.item] = min(lo[b.item], b.level_below)
+            hi[b.item] = max(hi[b.item], b.level_above)
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class TotalRange:
+    """The lowest and highest test totals the uncertainty allows, and their categories."""
+
+    low: int
+    high: int
+
+    @property
+    def categories(self) -> tuple[str, str]:
+        return category(self.low), category(self.high)
+
+    @property
+    def certain(self) -> bool:
+        """True when every total in the range has the same category."""
+        return category(self.low) == category(self.high)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total_range": [self.low, self.high], "category_range": list(self.categories)}
+
+
+def total_range(checklist: Checklist, borderline: list[Borderline]) -> TotalRange:
+    """The test total with every unsure rep item at its lower, then its upper level,
+    combined by the checklist's own test rule."""
+    bounds = [_rep_bounds(rep, borderline) for rep in checklist.reps]
+    rule = checklist.test.rule
+
+    def total(side: int) -> int:
+        items = aggregate_items([b[side] for b in bounds], rule)
+        if not bounds:  # no rep: nothing assessed, anything possible
+            items = {k: 0 if side == 0 else MAX_LEVEL.get(k, 1) for k in items}
+        return rep_total(items)
+    return TotalRange(total(0), total(1))

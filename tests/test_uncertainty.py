@@ -1,0 +1,79 @@
+"""Borderline items and the range of totals (analysis.uncertainty), on hand-made reps."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.checklist import score_test
+from analysis.uncertainty import (
+    KNEE_UNCERTAINTY_CM,
+    MEASURE_UNCERTAINTY,
+    find_borderline,
+    measure_uncertainty,
+    total_range,
+)
+
+U = measure_uncertainty("thigh+pelvis model")  # knee ±1.0 cm, pelvic drop ±0.7°
+
+
+def rep(knee=None, pelvis=None, trunk=None, **extra):
+    return {"measures": {"knee_medial_cm": knee, "pelvic_drop_deg": pelvis,
+                         "trunk_lean_deg": trunk, "descent_drop_ratio": 0.5, "impact_ms2": 0.3,
+                         **extra}}
+
+
+def test_knee_uncertainty_follows_how_the_knee_was_measured():
+    assert measure_uncertainty("shank")["knee_medial_cm"] == KNEE_UNCERTAINTY_CM["shank"]
+    assert measure_uncertainty("thigh+pelvis model")["knee_medial_cm"] == 1.0
+    assert "knee_medial_cm" not in measure_uncertainty(None)
+    assert measure_uncertainty(None)["pelvic_drop_deg"] == MEASURE_UNCERTAINTY["pelvic_drop_deg"]
+
+
+def test_an_item_is_borderline_only_within_its_measures_uncertainty_of_a_threshold():
+    checklist = score_test([rep(knee=1.3, pelvis=7.5), rep(knee=3.2, pelvis=5.6),
+                            rep(knee=0.2, pelvis=2.0)], pain_nrs=0)
+    found = {(b.rep_index, b.item, b.threshold) for b in find_borderline(checklist, U)}
+    # knee 1.3 vs 1.0 (±1.0) and 0.2 vs 1.0; 3.2 vs 3.5 but not vs 1.0; pelvis 5.6 vs 5 (±0.7)
+    assert found == {(1, "knee", 1.0), (2, "knee", 3.5), (3, "knee", 1.0), (2, "pelvis", 5.0)}
+    text = next(b for b in find_borderline(checklist, U) if b.rep_index == 2 and b.item == "knee")
+    assert text.text() == "rep 2 knee: 3.2 cm is within ±1 cm of the 3.5 cm threshold"
+
+
+def test_total_range_spans_borderline_levels_and_unassessed_items():
+    # Three reps, knee and pelvis measured, trunk and arm not assessed (no sensor), pain 0.
+    reps = [rep(knee=1.3, pelvis=7.5), rep(knee=3.2, pelvis=5.6), rep(knee=0.2, pelvis=8.0)]
+    checklist = score_test(reps, pain_nrs=0)
+    assert checklist.test.items == {"arm": None, "trunk": None, "pelvis": 1, "knee": 1,
+                                    "descent": 0, "pain": 0}
+    rng = total_range(checklist, find_borderline(checklist, U))
+    # Low: knee levels (0, 1, 0) -> majority 0; pelvis (1, 0, 1) -> 1; arm, trunk 0: total 1.
+    # High: knee (1, 2, 1) -> 1; pelvis (1, 1, 1) -> 1; arm, trunk 1: total 4.
+    assert (rng.low, rng.high) == (1, 4)
+    assert rng.categories == ("good", "poor") and not rng.certain
+    assert rng.to_json() == {"total_range": [1, 4], "category_range": ["good", "poor"]}
+
+
+def test_a_clear_fully_measured_test_has_a_single_total():
+    reps = [rep(knee=5.0, pelvis=9.0, trunk=15.0, wrist_motion_deg=2.0)] * 3
+    checklist = score_test(reps, pain_nrs=0)
+    assert find_borderline(checklist, U) == []
+    rng = total_range(checklist, [])
+    assert rng.low == rng.high == checklist.test.total == 4
+    assert rng.certain
+
+
+def test_classifier_items_count_as_unsure():
+    reps = [rep(knee=5.0, pelvis=9.0, trunk=15.0)] * 3
+    checklist = score_test(reps, pain_nrs=0, classifier_items=[{"arm": 1}] * 3)
+    assert checklist.test.items["arm"] == 1
+    rng = total_range(checklist, find_borderline(checklist, U))
+    assert (rng.low, rng.high) == (checklist.test.total - 1, checklist.test.total)
+
+
+@pytest.mark.parametrize("rule, low, high", [("any", 1, 4), ("worst", 1, 4)])
+def test_other_test_rules_bound_the_total_too(rule, low, high):
+    reps = [rep(knee=1.3, pelvis=7.5), rep(knee=0.2, pelvis=2.0)]
+    checklist = score_test(reps, pain_nrs=0, rule=rule)
+    rng = total_range(checklist, find_borderline(checklist, U))
+    assert rng.low <= checklist.test.total <= rng.high
+    assert (rng.low, rng.high) == (low, high)
