@@ -82,14 +82,14 @@ def test_report_shows_measures_items_result_and_why(capsys, expected_full):
 def test_report_shows_the_range_the_borderline_reps_allow(capsys, expected_full):
     # This sample's knee sits 0.1-0.3 cm under the 3.5 cm threshold in three reps.
     u = expected_full["uncertainty"]
-    assert u["measures"]["knee_medial_cm"] == 0.6  # measured with a shank
+    assert u["measures"]["knee_medial_cm"] == 0.7  # measured with a shank
     knee = [b for b in u["borderline"] if b["item"] == "knee" and b["threshold"] == 3.5]
     assert [b["rep"] for b in knee] == [1, 2, 4]
     assert u["total_range"] == [3, 4] and u["category_range"] == ["medium", "poor"]
     rc, out, _ = run(capsys, str(FULL))
     assert rc == 0
     assert "could be: total 3–4 (medium to poor), allowing for 4 borderline rep item(s)" in out
-    assert "~ knee in reps 1–2, 4 (3.2–3.4 cm) is within ±0.6 cm of the 3.5 cm threshold" in out
+    assert "~ knee in reps 1–2, 4 (3.2–3.4 cm) is within ±0.7 cm of the 3.5 cm threshold" in out
 
 
 def test_uncertainty_lines_name_a_certain_total_and_unassessed_items():
