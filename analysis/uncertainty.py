@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.checklist import Checklist, RepResult, aggregate_items, category, rep_total
+from analysis.checklist import (
+    Checklist,
+    RepResult,
+    aggregate_items,
+    category,
+    compress_reps,
+    rep_total,
+)
 
 UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 256
 UNCERTAINTY_BASIS = (f"90th percentile of the absolute error on {UNCERTAINTY_TESTS} simulated "
@@ -145,3 +152,39 @@ def total_range(checklist: Checklist, borderline: list[Borderline]) -> TotalRang
             items = {k: 0 if side == 0 else MAX_LEVEL.get(k, 1) for k in items}
         return rep_total(items)
     return TotalRange(total(0), total(1))
+
+
+def _unit(measure: str) -> str:
+    return {"cm": " cm", "deg": "°"}.get(measure.rsplit("_", 1)[-1], "")
+
+
+def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
+    """Plain lines from an analysis JSON document: the range of totals the measurement
+    uncertainty and the unassessed items allow, then the borderline rep items behind
+    it, one line per item and threshold.  Empty for a document without ``uncertainty``
+    (e.g. stored before it existed) or without reps."""
+    u = doc.get("uncertainty")
+    if not u or not doc["reps"]:
+        return []
+    low, high = u["total_range"]
+    if low == high:
+        return [f"certain: total {low}; every measured item is clear of its threshold by more "
+                "than the measure's uncertainty"]
+    cats = u["category_range"]
+    cat = cats[0] if cats[0] == cats[1] else f"{cats[0]} to {cats[1]}"
+    why = []
+    if u["borderline"]:
+        why.append(f"{len(u['borderline'])} borderline rep item(s)")
+    if (doc.get("completeness") or {}).get("not_assessed"):
+        why.append("the items not assessed")
+    lines = [f"could be: total {low}–{high} ({cat}), allowing for {' and '.join(why) or 'classifier items'}"]
+    groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}
+    for b in u["borderline"]:
+        groups.setdefault((b["item"], b["measure"], b["threshold"], b["uncertainty"]), []).append(b)
+    for (item, measure, threshold, unc), found in groups.items():
+        values = [b["value"] for b in found]
+        span = f"{min(values):.1f}" + (f"–{max(values):.1f}" if max(values) - min(values) >= 0.05 else "")
+        unit = _unit(measure)
+        lines.append(f"  ~ {item} in {compress_reps([b['rep'] for b in found])} ({span}{unit}) is "
+                     f"within ±{unc:g}{unit} of the {threshold:g}{unit} threshold")
+    return lines

@@ -12,13 +12,7 @@ from analysis.checklist import score_test
 from analysis.pipeline import analyze
 from sensor_io.recording_io import read_recording, write_recording
 from stepdown.cli import main
-from stepdown.commands.analyze import (
-    classifier_line,
-    items_table,
-    parse_pain,
-    sources_line,
-    uncertainty_lines,
-)
+from stepdown.commands.analyze import classifier_line, items_table, parse_pain, sources_line
 from stepdown.sample_data import DATA_DIR
 
 FULL = DATA_DIR / "medium_left_full_set.parquet"      # every sensor
@@ -90,18 +84,6 @@ def test_report_shows_the_range_the_borderline_reps_allow(capsys, expected_full)
     assert rc == 0
     assert "could be: total 3–4 (medium to poor), allowing for 4 borderline rep item(s)" in out
     assert "~ knee in reps 1–2, 4 (3.2–3.4 cm) is within ±0.7 cm of the 3.5 cm threshold" in out
-
-
-def test_uncertainty_lines_name_a_certain_total_and_unassessed_items():
-    doc = {"reps": [{}], "completeness": {"not_assessed": ["arm", "trunk"]},
-           "uncertainty": {"total_range": [2, 4], "category_range": ["medium", "poor"],
-                           "borderline": []}}
-    assert uncertainty_lines(doc) == [
-        "could be: total 2–4 (medium to poor), allowing for the items not assessed"]
-    doc["uncertainty"] = {"total_range": [1, 1], "category_range": ["good", "good"],
-                          "borderline": []}
-    assert uncertainty_lines(doc)[0].startswith("certain: total 1;")
-    assert uncertainty_lines({"reps": [], "uncertainty": doc["uncertainty"]}) == []
 
 
 @needs_samples

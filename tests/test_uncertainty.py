@@ -8,6 +8,7 @@ from analysis.checklist import score_test
 from analysis.uncertainty import (
     KNEE_UNCERTAINTY_CM,
     MEASURE_UNCERTAINTY,
+    describe_uncertainty,
     find_borderline,
     measure_uncertainty,
     total_range,
@@ -78,3 +79,15 @@ def test_other_test_rules_bound_the_total_too(rule, low, high):
     rng = total_range(checklist, find_borderline(checklist, U))
     assert rng.low <= checklist.test.total <= rng.high
     assert (rng.low, rng.high) == (low, high)
+
+
+def test_describe_uncertainty_name_a_certain_total_and_unassessed_items():
+    doc = {"reps": [{}], "completeness": {"not_assessed": ["arm", "trunk"]},
+           "uncertainty": {"total_range": [2, 4], "category_range": ["medium", "poor"],
+                           "borderline": []}}
+    assert describe_uncertainty(doc) == [
+        "could be: total 2–4 (medium to poor), allowing for the items not assessed"]
+    doc["uncertainty"] = {"total_range": [1, 1], "category_range": ["good", "good"],
+                          "borderline": []}
+    assert describe_uncertainty(doc)[0].startswith("certain: total 1;")
+    assert describe_uncertainty({"reps": [], "uncertainty": doc["uncertainty"]}) == []

@@ -4,8 +4,9 @@ Each measure's uncertainty is meant as the 90th percentile of its error: on the
 64 held-out tests about 90 % of rep errors must fall inside it.  A test's reps
 share one calibration, so their errors go together and a 64-test batch's share
 moves by several points (knee with a shank: 85 % here, 90 % on the 256 tests the
-figure comes from): at least 80 %, and at most 97 %, or it is needlessly wide. The test total's range must hold
-the true total in at least 95 % of tests. Run with -s to see the figures.
+figure comes from): at least 80 %, and at most 97 %, or it is needlessly wide.
+The test total's range must hold the true total in at least 95 % of tests.
+Run with -s to see the figures.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from rich.text import Text
 
 from analysis.checklist import category, compress_reps, piva_total
 from analysis.rules import ITEMS, TEST_RULES, RuleConfig, load_rule_config
+from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
 from stepdown.cli import app
 
@@ -195,40 +196,6 @@ def result_line(doc: dict[str, Any]) -> Text:
     return line
 
 
-def _unit(measure: str) -> str:
-    return {"cm": " cm", "deg": "°"}.get(measure.rsplit("_", 1)[-1], "")
-
-
-def uncertainty_lines(doc: dict[str, Any]) -> list[str]:
-    """The range of totals the measurement uncertainty and unassessed items allow, then
-    the borderline rep items behind it, one line per item and threshold."""
-    u = doc.get("uncertainty")
-    if not u or not doc["reps"]:
-        return []
-    low, high = u["total_range"]
-    if low == high:
-        return [f"certain: total {low}; every measured item is clear of its threshold by more "
-                "than the measure's uncertainty"]
-    cats = u["category_range"]
-    cat = cats[0] if cats[0] == cats[1] else f"{cats[0]} to {cats[1]}"
-    why = []
-    if u["borderline"]:
-        why.append(f"{len(u['borderline'])} borderline rep item(s)")
-    if (doc.get("completeness") or {}).get("not_assessed"):
-        why.append("the items not assessed")
-    lines = [f"could be: total {low}–{high} ({cat}), allowing for {' and '.join(why) or 'classifier items'}"]
-    groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}
-    for b in u["borderline"]:
-        groups.setdefault((b["item"], b["measure"], b["threshold"], b["uncertainty"]), []).append(b)
-    for (item, measure, threshold, unc), found in groups.items():
-        values = [b["value"] for b in found]
-        span = f"{min(values):.1f}" + (f"–{max(values):.1f}" if max(values) - min(values) >= 0.05 else "")
-        unit = _unit(measure)
-        lines.append(f"  ~ {item} in {compress_reps([b['rep'] for b in found])} ({span}{unit}) is "
-                     f"within ±{unc:g}{unit} of the {threshold:g}{unit} threshold")
-    return lines
-
-
 def sources_line(doc: dict[str, Any]) -> str:
     """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'."""
     parts = []
@@ -321,7 +288,7 @@ def print_report(console: Console, path: Path, result: Any) -> None:
     for warning in doc.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     console.print(result_line(doc))
-    for line in uncertainty_lines(doc):
+    for line in describe_uncertainty(doc):
         console.print(line, highlight=False)
     if doc["reps"]:
         console.print(sources_line(doc), highlight=False)
