@@ -34,6 +34,10 @@ def make_catalog(path: Path) -> dict[str, int]:
     ]):
         doc = contract_doc(total_by_rep=totals, category=cat, leg=leg)
         doc["test"]["total"] = {"poor": 5, "good": 1, "medium": 3}[cat]
+        doc["uncertainty"] = {"total_range": [3, 4], "category_range": ["medium", "poor"],
+                              "borderline": [{"rep": 2, "item": "knee", "measure": "knee_medial_cm",
+                                              "value": 3.3, "threshold": 3.5,
+                                              "uncertainty": 0.7}]}
         ids["latest"], _ = repo.store_test(
             conn, athlete=repo.AthleteInfo("a-017", name="Maya K.", height_m=1.70,
                                            foot_medial_offset_m=0.035),
@@ -331,6 +335,10 @@ def test_test_page_shows_reps_items_sources_and_explanation(site):
     assert "pelvis dropped" in html and "threshold 5°" in html
     assert "majority rule" in html and "Piva 0–6 subtotal" in html
     assert 'id="chart-data"' in html and "knee_medial_cm" in html
+    assert "could be: total 3–4 (medium to poor), allowing for 1 borderline rep item(s)" in html
+    assert "knee in rep 2 (3.3 cm) is within ±0.7 cm of the 3.5 cm threshold" in html
+    # an analysis stored without the uncertainty block shows no such section
+    assert "How sure" not in c.get(f"/tests/{ids['other']}").text
 
 
 def test_relabel_keeps_automatic_result_and_note_is_listed(site):
@@ -355,6 +363,7 @@ def test_report_html_and_pdf(site):
     c, _ = logged_in(app, "head")
     html = c.get(f"/tests/{ids['latest']}/report").text
     assert "<svg" in html and "Lateral step-down test — a-017" in html and "3/8" in html
+    assert "How sure:" in html and "could be: total 3–4" in html
     pdf = c.get(f"/tests/{ids['latest']}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert pdf.headers["content-type"] == "application/pdf"

@@ -182,6 +182,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
             "measure_columns": [c for c in views.MEASURE_COLUMNS
                                 if any(r.measures.get(c[0]) is not None for r in detail.reps)],
             "explanations": views.explanations(detail), "label_lines": views.label_lines(detail),
+            "uncertainty": views.uncertainty_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": json_for_html(views.angle_curves(detail, specs)),
             "saved": request.query_params.get("saved")})

@@ -67,6 +67,7 @@ def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Env
     return env.get_template("report.html").render(
         s=detail.summary, t=detail, athlete=athlete, svg=charts_svg(detail, athlete),
         explanations=views.explanations(detail), label_lines=views.label_lines(detail),
+        uncertainty=views.uncertainty_lines(detail),
         reps=[{"rep": r, "cells": views.item_cells(r)} for r in detail.reps],
         words=CATEGORY_WORDS, items=ITEMS, item_names=views.ITEM_NAMES,
         printed=datetime.now(UTC).strftime("%Y-%m-%d"))

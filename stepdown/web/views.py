@@ -107,6 +107,14 @@ def explanations(detail: TestDetail) -> list[str]:
     return checklist.explanations(detail.summary.test_leg)
 
 
+def uncertainty_lines(detail: TestDetail) -> list[str]:
+    """How sure the result is (range of totals, borderline reps), from the stored
+    analysis; empty for an analysis stored before it carried ``uncertainty``."""
+    from analysis.uncertainty import describe_uncertainty
+
+    return [line.strip().removeprefix("~ ") for line in describe_uncertainty(detail.analysis)]
+
+
 def label_lines(detail: TestDetail) -> list[str]:
     """One line per coach label that differs from the automatic verdict."""
     lines = []
