@@ -131,3 +131,16 @@ def test_live_scoring_runs_only_when_a_rep_may_have_ended():
     assert not rep_may_have_ended(until(rep1["bottom_s"]), start)      # deep in the rep
     assert rep_may_have_ended(until(rep1["end_s"] + 0.3), start)       # back up: score now
     assert not rep_may_have_ended(until(rep1["end_s"] + 0.3), rep1["end_s"])  # already scored
+
+
+def test_live_rep_lines_mark_borderline_items():
+    from stepdown.commands.live import rep_line, reps_with_borderline
+
+    doc = {"reps": [{"index": 1, "total": 2, "items": {"pelvis": 1, "knee": 1, "arm": 0}},
+                    {"index": 2, "total": 0, "items": {"pelvis": 0, "knee": 0}}],
+           "uncertainty": {"borderline": [{"rep": 1, "item": "knee"}, {"rep": 2, "item": "knee"}]}}
+    reps = reps_with_borderline(doc)
+    assert [r["borderline"] for r in reps] == [["knee"], ["knee"]]
+    assert rep_line(reps[0]) == "rep 1: total 2  pelvis=1 knee=1~  (~ near its threshold)"
+    assert rep_line(reps[1]) == "rep 2: total 0  knee=0~  (~ near its threshold)"
+    assert rep_line({"index": 3, "total": 0, "items": {"knee": 0}}) == "rep 3: total 0  no faults"

@@ -49,7 +49,7 @@ def analysis_scorer() -> RepScorer | None:
         return None
 
     def score(rec: Recording) -> list[dict[str, Any]]:
-        return analyze(rec).to_json()["reps"]
+        return reps_with_borderline(analyze(rec).to_json())
 
     return score
 
@@ -197,10 +197,25 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
     return " | ".join(parts)
 
 
+def reps_with_borderline(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The analysis' reps, each with ``borderline``: its items whose measure is within the
+    measure's uncertainty of a threshold (they may flip as the test goes on)."""
+    near: dict[int, set[str]] = {}
+    for b in (doc.get("uncertainty") or {}).get("borderline", []):
+        near.setdefault(b["rep"], set()).add(b["item"])
+    return [{**rep, "borderline": [k for k in ITEMS if k in near.get(rep["index"], ())]}
+            for rep in doc["reps"]]
+
+
 def rep_line(rep: dict[str, Any]) -> str:
+    """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep,
+    a borderline item marked with ~ (shown even at 0, as knee=0~)."""
     items = rep.get("items", {})
-    faults = " ".join(f"{k}={items[k]}" for k in ITEMS if items.get(k))
-    return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}"
+    near = set(rep.get("borderline", ()))
+    faults = " ".join(f"{k}={items[k]}{'~' if k in near else ''}" for k in ITEMS
+                      if items.get(k) or k in near)
+    legend = "  (~ near its threshold)" if near else ""
+    return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}{legend}"
 
 
 # -- emulation (demo and end-to-end test) ----------------------------------------------------
