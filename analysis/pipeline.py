@@ -214,10 +214,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
     window = standing_window(rec)
-    orientations = sensor_orientations(rec, gyro_biases(rec, window), mode=mode)
-    cal = calibrate(rec, window=window, vertical={p: o.vertical_in_sensor()
-                                                  for p, o in orientations.items()
-                                                  if uses_flexion_axis(p)})
+    biases = gyro_biases(rec, window)
+    orientations = sensor_orientations(rec, biases, mode=mode)
+    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
+    cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
     motion = segment_motion(rec, cal, orientations)
     depth = depth_rad(motion, rec.test_leg)
     seg = RepSegmenter().segment(depth, motion.t)

@@ -148,7 +148,8 @@ def _horizontal_part(gyr: np.ndarray, t: np.ndarray,
 
 
 def calibrate(rec: Recording, *, window: StandingWindow | None = None,
-              vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Calibration:
+              vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+              biases: Mapping[str, np.ndarray] | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     window: the standing window if already found (:func:`standing_window`).
@@ -156,9 +157,10 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     (M,3) unit vectors in sensor coordinates, from an orientation filter
     (inclination only, no heading needed); improves the flexion axes, so only the
     placements that :func:`uses_flexion_axis` need it.
+    biases: the gyro biases (rad/s) of that window if already computed (:func:`gyro_biases`).
     """
     win = window or standing_window(rec)
-    biases = gyro_biases(rec, win)
+    biases = biases if biases is not None else gyro_biases(rec, win)
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
