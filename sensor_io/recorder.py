@@ -135,9 +135,26 @@ class Recorder:
         self.events.append(ev)
         self.journal.append(EVENT, ev)
 
+    def _block(self, sensor: str) -> np.ndarray | None:
+        """All samples of ``sensor`` so far as one (N, 7) block [t, acc, gyr]; the parts
+        are joined once and kept joined, so a live loop asking often pays for new samples
+        only."""
+        parts = self._parts.get(sensor)
+        if not parts:
+            return None
+        if len(parts) > 1:
+            parts[:] = [np.concatenate(parts)]
+        return parts[0]
+
+    def stream(self, sensor: str) -> SensorStream | None:
+        """The samples of one placement so far, as views on the buffer (time increasing);
+        cheaper than :meth:`recording` when one sensor is all a caller needs."""
+        b = self._block(sensor)
+        return None if b is None else SensorStream(b[:, 0], b[:, 1:4], b[:, 4:7])
+
     def recording(self) -> Recording:
         """The recording so far (in memory; the journal is the durable copy)."""
-        blocks = {s: np.concatenate(p) for s, p in self._parts.items() if p}
+        blocks = {s: b for s in self._parts if (b := self._block(s)) is not None}
         return _build_recording(self.meta, blocks, self.gaps, self.events)
 
     def finish(self, path: str | Path) -> tuple[Recording, str | None]:

@@ -114,17 +114,16 @@ def test_status_line_flags_a_silent_sensor():
 
 
 def test_live_scoring_runs_only_when_a_rep_may_have_ended():
-    from sensor_io.recording import Recording
+    from sensor_io.recording import SensorStream
     from sensor_io.simulator import SimConfig, simulate
     from stepdown.commands.live import rep_may_have_ended
 
     sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), ideal_sensors=True))
-    full = sim.recording
+    thigh = sim.recording.stream("thigh")
     rep1 = sim.truth["reps"][0]
 
-    def until(t_end: float) -> Recording:
-        streams = {p: s.slice_time(-1.0, t_end) for p, s in full.streams.items()}
-        return Recording(streams, full.test_leg)
+    def until(t_end: float) -> SensorStream:
+        return thigh.slice_time(-1.0, t_end)
 
     start = sim.scenario.standing_s
     assert not rep_may_have_ended(until(start - 0.5), 0.0)            # standing still

@@ -169,3 +169,18 @@ def test_a_quiet_journal_is_made_durable_by_sync_if_due(tmp_path):
     w.sync_if_due()                                     # what the live loop calls each poll
     assert [r.kind for r in read_journal(path).records] == [RAW]
     w.close()
+
+
+def test_recorder_stream_grows_with_each_block_and_matches_the_recording(tmp_path):
+    rec = Recorder(tmp_path / "s.sdj", test_leg="left")
+    assert rec.stream("pelvis") is None
+    rec.add_samples("pelvis", *_samples(0.0, 50))
+    first = rec.stream("pelvis")
+    rec.add_samples("pelvis", *_samples(0.8, 30))
+    rec.add_samples("pelvis", *_samples(1.2, 10))
+    joined = rec.stream("pelvis")
+    assert len(first) == 50 and len(joined) == 90
+    np.testing.assert_array_equal(joined.t[:50], first.t)
+    assert np.all(np.diff(joined.t) > 0)
+    np.testing.assert_array_equal(joined.acc, rec.recording().streams["pelvis"].acc)
+    rec.close()

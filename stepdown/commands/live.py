@@ -30,7 +30,7 @@ from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, sca
 from sensor_io.errors import InputError
 from sensor_io.recorder import Recorder
 from sensor_io.recorder import recover as recover_journal
-from sensor_io.recording import LEGS, Athlete, Recording
+from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
 
 console = Console()
@@ -139,7 +139,8 @@ class LiveRun:
         if now - self._t_scored >= FALLBACK_SCORE_S:
             return True
         since = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
-        return rep_may_have_ended(self.recorder.recording(), since)
+        thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
+        return thigh is not None and rep_may_have_ended(thigh, since)
 
     async def _score(self) -> None:
         assert self.scorer is not None
@@ -162,24 +163,23 @@ DIP_DEG = 12.0
 NEAR_STANDING_DEG = 6.0
 
 
-def rep_may_have_ended(rec: Recording, since_s: float) -> bool:
-    """Cheap trigger for live scoring: has the test thigh tilted more than DIP_DEG
-    since ``since_s`` (s, common clock) and come back within NEAR_STANDING_DEG of its
-    standing tilt?
+def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
+    """Cheap trigger for live scoring: has the test thigh (its stream ``s``) tilted more
+    than DIP_DEG since ``since_s`` (s, common clock) and come back within
+    NEAR_STANDING_DEG of its standing tilt?
 
     The tilt is the angle between the thigh accelerometer's reading (smoothed over
     0.2 s) and its mean over the first 2 s: gravity's direction, so no heading, no
     filter; a few hundred samples of work instead of a whole analysis.
     """
-    s = rec.stream("thigh")
-    if s is None or len(s) < 20:
+    if len(s) < 20:
         return False
-    standing = s.acc[s.t < s.t[0] + 2.0].mean(axis=0)
-    after = s.t > since_s
+    standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
+    first = int(np.searchsorted(s.t, since_s, side="right"))  # t > since_s
     k = max(1, int(0.2 * s.rate_hz))
-    if after.sum() <= k:
+    if len(s) - first <= k:
         return False
-    acc = uniform_filter1d(s.acc[after], k, axis=0)
+    acc = uniform_filter1d(s.acc[first:], k, axis=0)
     cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
     tilt = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     return bool(tilt.max() > DIP_DEG and tilt[-k:].mean() < NEAR_STANDING_DEG)
