@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from analysis.rules import ITEMS
+from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 from sensor_io.recording_io import read_recording
@@ -149,6 +150,8 @@ def show_recording(
         if missing:
             console.print(f"not assessed by the sensors worn: {', '.join(missing)}",
                           highlight=False)
+        for line in describe_uncertainty(analysis):
+            console.print(line, highlight=False)
     return truth, FAILED if crashed else analysis
 
 
@@ -166,12 +169,17 @@ def not_assessed(analysis: dict[str, Any]) -> list[str]:
 
 
 def agreement_line(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
-    """How often the analysis agrees with the truth: test categories, test items."""
+    """How often the analysis agrees with the truth: test categories, test items, and
+    the true total inside the range the analysis stated."""
     cat = sum(t["test"]["category"] == a["test"]["category"] for t, a in pairs)
     same = sum((a["test"]["items"].get(k) or 0) == t["test"]["items"][k]
                for t, a in pairs for k in ITEMS)
+    ranges = [(t["test"]["total"], a["uncertainty"]["total_range"])
+              for t, a in pairs if "uncertainty" in a]
+    inside = sum(low <= total <= high for total, (low, high) in ranges)
     return (f"analysis vs truth: category agrees in {cat} of {len(pairs)} tests; "
-            f"test-level items agree in {same} of {len(ITEMS) * len(pairs)}")
+            f"test-level items agree in {same} of {len(ITEMS) * len(pairs)}; "
+            f"the true total is inside the stated range in {inside} of {len(ranges)}")
 
 
 @dataclass(frozen=True)

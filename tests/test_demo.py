@@ -42,6 +42,7 @@ def test_demo_with_the_pipeline_puts_the_analysis_beside_the_truth(capsys, home)
     assert "Traceback" not in out
     if "analysis:" in out:
         assert "analysis items" in out and "analysis vs truth: category agrees in" in out
+        assert "could be: total" in out and "the true total is inside the stated range in" in out
 
 
 def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, home):
