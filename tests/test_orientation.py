@@ -97,6 +97,30 @@ def test_resample_jittery_stream_with_a_gap():
     assert np.array_equal(gap, in_gap) and 25 <= gap.sum() <= 32
 
 
+@pytest.mark.parametrize("rate_hz", [None, 50.0, 100.0, 173.0])
+def test_resample_gives_np_interp_numbers(rate_hz):
+    """All columns interpolated at once give np.interp's numbers, column by column (to
+    rounding), on a jittery stream with dropped samples and a gap."""
+    rng = np.random.default_rng(7)
+    t = np.arange(2000) * 0.01 + rng.uniform(-0.003, 0.003, 2000)
+    t = np.delete(t, np.r_[300:340, rng.choice(np.arange(400, 2000), 40, replace=False)])
+    gyr, acc, one = rng.normal(size=(len(t), 3)), rng.normal(9.81, 1.0, (len(t), 3)), np.sin(t)
+    t_u, gyr_u, acc_u, one_u, _ = resample_uniform(t, gyr, acc, one, rate_hz=rate_hz)
+    for got, a in ((gyr_u, gyr), (acc_u, acc)):
+        ref = np.column_stack([np.interp(t_u, t, a[:, k]) for k in range(3)])
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(a).max())
+    np.testing.assert_allclose(one_u, np.interp(t_u, t, one), rtol=0, atol=1e-12)
+    assert np.array_equal(gyr_u[0], gyr[0])  # the grid starts on the first sample
+
+
+def test_resample_grid_past_the_last_sample_by_rounding_takes_the_last_value():
+    """The grid may end a hair past t[-1] (its length is rounded): no extrapolation there."""
+    t = np.r_[np.linspace(0.0, 0.99, 100), 1.0 - 1e-12]
+    x = np.r_[np.zeros(100), 5.0]
+    t_u, x_u, _ = resample_uniform(t, x, rate_hz=100.0)
+    assert t_u[-1] > t[-1] and x_u[-1] == 5.0
+
+
 def test_resample_at_a_chosen_rate_and_refusals():
     t = np.linspace(0.0, 1.0, 101)
     t_u, x_u, gap = resample_uniform(t, np.sin(t), rate_hz=50.0)
