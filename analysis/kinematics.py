@@ -107,7 +107,8 @@ def hip_angles_rad(q_facing_pelvis: np.ndarray, q_facing_thigh: np.ndarray,
     thigh's long y'' axis.  Adduction and rotation are sign-flipped for a left hip
     so both sides read alike.
     """
-    ang = euler_zxy_rad(quat.qrel(q_facing_pelvis, q_facing_thigh))
+    # q_pelvis_thigh up to scale: conj for the inverse, as the angles ignore |q|
+    ang = euler_zxy_rad(quat.qmul(quat.qconj(q_facing_pelvis), q_facing_thigh))
     sg = side_sign(test_leg)
     return ang * np.array([1.0, sg, sg])
 

@@ -100,7 +100,7 @@ def profile_breakdown(path: Path, top: int = 6) -> tuple[dict[str, float], list[
         if hits:
             stages[label] = max(hits)
     by_own = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
-    hot = [f"{Path(f).name}:{line} {fn} {v[2] * 1e3:.0f} ms own ({v[1]} calls)"
+    hot = [f"{Path(f).name}:{line} {fn} {v[2] * 1e3:.1f} ms own ({v[1]} calls)"
            for (f, line, fn), v in by_own]
     return stages, hot
 
@@ -141,7 +141,7 @@ def _report_throughput(label: str, rec: Recording, path: Path) -> None:
           f"= {ratio:.0%} of raw vqf (target >= {RATIO_TARGET:.0%}: "
           f"{'met' if ratio >= RATIO_TARGET else 'MISSED'}); {whole * 1e3:.0f} ms")
     stages, hot = profile_breakdown(path)
-    print("  profiled stages: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in stages.items()))
+    print("  profiled stages: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in stages.items()))
     print("  most own time: " + "; ".join(hot))
 
 
