@@ -84,6 +84,8 @@ def test_report_shows_the_range_the_borderline_reps_allow(capsys, expected_full)
     assert rc == 0
     assert "could be: total 3–4 (medium to poor), allowing for 4 borderline rep item(s)" in out
     assert "~ knee in reps 1–2, 4 (3.2–3.4 cm) is within ±0.7 cm of the 3.5 cm threshold" in out
+    assert ("uncertainty (90 % of simulated errors are smaller): knee ±0.7 cm, pelvis ±0.7°, "
+            "trunk ±1.7°, hip add ±1.3°, hip IR ±0.9°, hip flex ±1.1°") in out
 
 
 @needs_samples
@@ -99,6 +101,8 @@ def test_missing_measures_are_dashes_with_the_reason(capsys):
         assert f"{item}: {source}" in out and source in ("not assessed", "classifier")
     assert "thigh+pelvis model" in out
     assert f"classifier: {doc['classifier']['status']}" in out or "classifier: data/" in out
+    if doc["test"]["items"]["arm"] is None:
+        assert "(to score arm: wear a wrist sensor; trunk: wear a trunk sensor)" in out
 
 
 @needs_samples

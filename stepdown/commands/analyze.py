@@ -50,6 +50,10 @@ MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = (
     ("impact_ms2", "impact", "impact at the bottom", "m/s²", 1),
 )
 
+# What scores an item the analysis could not assess.
+TO_ASSESS = {"arm": "wear a wrist sensor", "trunk": "wear a trunk sensor",
+             "pain": "give --pain, the athlete's 0-10 pain per rep"}
+
 # Why a measure can be missing: the sensor it needs ("{leg}" = the test leg).
 NEEDS_SENSOR = {"trunk_lean_deg": "trunk", "wrist_motion_deg": "wrist_{leg}"}
 
@@ -145,6 +149,16 @@ def measure_legend() -> str:
             "descent (high: a sudden drop); impact: acceleration peak at the bottom")
 
 
+def uncertainty_legend(doc: dict[str, Any]) -> str | None:
+    """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns."""
+    u = (doc.get("uncertainty") or {}).get("measures") or {}
+    parts = [f"{short} ±{u[key]:g}{'' if unit == '°' else ' '}{unit}"
+             for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
+    if not parts:
+        return None
+    return "uncertainty (90 % of simulated errors are smaller): " + ", ".join(parts)
+
+
 def _item_cell(value: int | None, source: str) -> Text:
     if value is None:
         return Text(NULL, style="dim")
@@ -191,8 +205,10 @@ def result_line(doc: dict[str, Any]) -> Text:
                 f"{RULE_TEXT.get(test['rule'], '')}")
     missing = (doc.get("completeness") or {}).get("not_assessed") or []
     if missing:
-        line.append(f"\n  {' and '.join(missing)} not assessed (no sensor for them): the total is a "
-                    f"lower bound, at most {doc['completeness']['total_upper_bound']}", style="yellow")
+        how = "; ".join(f"{item}: {TO_ASSESS[item]}" for item in missing if item in TO_ASSESS)
+        line.append(f"\n  {' and '.join(missing)} not assessed: the total is a lower bound, at most "
+                    f"{doc['completeness']['total_upper_bound']}" + (f" (to score {how})" if how else ""),
+                    style="yellow")
     return line
 
 
@@ -275,7 +291,7 @@ def print_report(console: Console, path: Path, result: Any) -> None:
     if doc["reps"]:
         table, notes = measures_table(doc, series)
         console.print(table)
-        for note in [measure_legend(), *notes]:
+        for note in filter(None, [measure_legend(), uncertainty_legend(doc), *notes]):
             console.print(f"  {note}", highlight=False)
         console.print(items_table(doc))
     else:
