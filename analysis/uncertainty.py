@@ -80,11 +80,6 @@ class Borderline:
                 "value": self.value, "threshold": self.threshold,
                 "uncertainty": self.uncertainty}
 
-    def text(self) -> str:
-        unit = self.measure.rsplit("_", 1)[-1].replace("deg", "°").replace("cm", " cm")
-        return (f"rep {self.rep_index} {self.item}: {self.value:.1f}{unit} is within "
-                f"±{self.uncertainty:g}{unit} of the {self.threshold:g}{unit} threshold")
-
 
 def find_borderline(checklist: Checklist, uncertainty: Mapping[str, float]) -> list[Borderline]:
     """Every rule-decided rep item whose measure is within its uncertainty of a threshold."""

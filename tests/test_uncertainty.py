@@ -37,8 +37,10 @@ def test_an_item_is_borderline_only_within_its_measures_uncertainty_of_a_thresho
     found = {(b.rep_index, b.item, b.threshold) for b in find_borderline(checklist, U)}
     # knee 1.3 vs 1.0 (±1.0) and 0.2 vs 1.0; 3.2 vs 3.5 but not vs 1.0; pelvis 5.6 vs 5 (±0.7)
     assert found == {(1, "knee", 1.0), (2, "knee", 3.5), (3, "knee", 1.0), (2, "pelvis", 5.0)}
-    text = next(b for b in find_borderline(checklist, U) if b.rep_index == 2 and b.item == "knee")
-    assert text.text() == "rep 2 knee: 3.2 cm is within ±1 cm of the 3.5 cm threshold"
+    knee2 = next(b for b in find_borderline(checklist, U) if b.rep_index == 2 and b.item == "knee")
+    assert (knee2.level_below, knee2.level_above) == (1, 2)
+    assert knee2.to_json() == {"rep": 2, "item": "knee", "measure": "knee_medial_cm",
+                               "value": 3.2, "threshold": 3.5, "uncertainty": 1.0}
 
 
 def test_total_range_spans_borderline_levels_and_unassessed_items():
