@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi, sosfiltfilt
+from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
 from analysis import quat
@@ -122,45 +122,11 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
 
 
 def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:
-    """Zero-phase Butterworth low-pass of (N,) or (N, K) series sampled at times t (uniform).
-
-    A 2nd-order filter run forward and backward: scipy's ``sosfiltfilt(sos, x, axis=0)``,
-    the same numbers (:func:`_filtfilt_rows`).
-    """
+    """Zero-phase Butterworth low-pass of (N,) or (N, K) series sampled at times t (uniform)."""
     fs = 1.0 / float(t[1] - t[0]) if len(t) > 1 else 0.0
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
-    return _filtfilt_rows(*_zero_phase_filter(2, cutoff_hz, "lowpass", round(fs, 6)), x)
-
-
-@lru_cache(maxsize=32)
-def _zero_phase_filter(order: int, cutoff_hz: float, btype: str,
-                       fs_hz: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """What sosfiltfilt derives on every call, once per filter: the Butterworth sections
-    (n_sections, 6), their steady-state initial condition for a unit input (n_sections, 2)
-    and scipy's default pad length (3 × the filter's taps)."""
-    sos = _butter_sos(order, cutoff_hz, btype, fs_hz)
-    n_taps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    return sos, sosfilt_zi(sos), 3 * n_taps
-
-
-def _filtfilt_rows(sos: np.ndarray, zi: np.ndarray, padlen: int, x: np.ndarray) -> np.ndarray:
-    """``sosfiltfilt(sos, x, axis=0)`` for (N,) or (N, K) x, step by step as scipy does it.
-
-    Extend both ends by padlen samples of odd reflection, filter forward starting from
-    the steady state of the first sample (zi × x[0]), filter the result backward from
-    the steady state of its last sample, and cut the padding off again.  The same
-    numbers as scipy's call, without its per-call checks and filter-state solve (a
-    third of the call on a 30 s test).
-    """
-    if len(x) <= padlen:
-        raise ValueError(f"a zero-phase filter needs more than {padlen} samples, got {len(x)}")
-    zi = zi.reshape(zi.shape + (1,) * (x.ndim - 1))  # (n_sections, 2, 1...) against x[:1]
-    n = padlen
-    ext = np.concatenate((2.0 * x[:1] - x[n:0:-1], x, 2.0 * x[-1:] - x[-2:-(n + 2):-1]), axis=0)
-    forward, _ = sosfilt(sos, ext, axis=0, zi=zi * ext[:1])
-    backward, _ = sosfilt(sos, forward[::-1], axis=0, zi=zi * forward[-1:])
-    return backward[::-1][n:-n]
+    return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x, axis=0)
 
 
 @lru_cache(maxsize=32)

@@ -101,34 +101,3 @@ def test_real_sized_hip_series_match_scipy():
         assert got.shape == (n, 3)
         assert angle_gap(got, ref).max() < TOL
         np.testing.assert_allclose(got, hip * np.array([1.0, sign, sign]), atol=1e-9)
-
-
-# ------------------------------------------------------- smoothing of the measure series
-
-@pytest.mark.parametrize("n", [16, 17, 500, 3300])
-@pytest.mark.parametrize("columns", [None, 1, 6])
-@pytest.mark.parametrize("rate_hz", [50.0, 100.0, 200.0])
-def test_lowpass_gives_scipy_sosfiltfilt_numbers(n, columns, rate_hz):
-    """The measure series' low-pass is scipy's zero-phase sosfiltfilt, number for number."""
-    from scipy.signal import butter, sosfiltfilt
-
-    from analysis.measures import KINEMATICS_CUTOFF_HZ, lowpass
-
-    rng = np.random.default_rng(n)
-    t = np.arange(n) / rate_hz
-    x = rng.normal(size=(n, columns or 1)) + np.sin(t)[:, None]
-    if columns is None:
-        x = x[:, 0]
-    sos = butter(2, KINEMATICS_CUTOFF_HZ, "lowpass", fs=rate_hz, output="sos")
-    got = lowpass(x, t)
-    assert got.shape == x.shape
-    np.testing.assert_array_equal(got, sosfiltfilt(sos, x, axis=0))
-
-
-def test_lowpass_leaves_short_or_unfilterable_series_alone():
-    from analysis.measures import lowpass
-
-    x = np.arange(15.0)
-    assert lowpass(x, np.arange(15) / 100.0) is x
-    y = np.random.default_rng(0).normal(size=100)
-    assert lowpass(y, np.arange(100) / 6.0) is y  # 4 Hz cut-off above Nyquist at 6 Hz
