@@ -49,66 +49,18 @@ def trunk_inclination_rad(q_facing_trunk: np.ndarray) -> np.ndarray:
     return -obliquity_rad(q_facing_trunk)
 
 
-GIMBAL_LOCK_RAD = 1e-7
-"""How close (rad) the middle z-x'-y'' angle may come to ±π/2 before the third is set to 0
-(scipy's threshold, so :func:`euler_zxy_rad` agrees with ``as_euler`` there too)."""
-
-
-def euler_zxy_rad(q: np.ndarray) -> np.ndarray:
-    """Intrinsic z-x'-y'' Euler angles (a, b, c) of q = [w x y z], rad: (4,) -> (3,), (N, 4) -> (N, 3).
-
-    R(q) = Rz(a) Rx(b) Ry(c); for q = q_pelvis_thigh, a is about the pelvis' z
-    (medio-lateral) axis, b about the floating x' axis, c about the thigh's own y''
-    (long) axis; a, c in [-π, π], b in [-π/2, π/2].  The same numbers as scipy's
-    ``Rotation.as_euler("ZXY")`` (to ~1e-15), by the same closed form (Bernardes &
-    Viollet 2022) written out for this one sequence.  With the half-angle terms
-
-        σ = atan2(y - z, w - x),   δ = atan2(-(y + z), w + x),
-
-    σ + δ is the argument of ((w - x) + i(y - z)) ((w + x) - i(y + z)) = R11 + i R01
-    and σ - δ that of ((w - x) + i(y - z)) ((w + x) + i(y + z)) = R22 - i R20, where
-    R01 = -sin a cos b, R11 = cos a cos b, R20 = -cos b sin c, R22 = cos b cos c; so
-
-        a = -(σ + δ),   c = σ - δ   (wrapped to [-π, π]),
-        b = 2 atan2(|(w + x, y + z)|, |(w - x, y - z)|) - π/2   (= asin R21, precise near ±π/2).
-
-    Every term is a ratio of components of q, so q need not be normalised, and q, -q
-    give the same angles.  At gimbal lock (b within GIMBAL_LOCK_RAD of ±π/2) only
-    a ± c is defined: like scipy (which warns there), c = 0 and a takes the whole
-    turn, -2σ at b = -π/2 and -2δ at b = +π/2.
-    """
-    w, x, y, z = np.moveaxis(np.asarray(q, dtype=np.float64), -1, 0)
-    half_sum = np.arctan2(y - z, w - x)        # σ
-    half_diff = np.arctan2(-(y + z), w + x)    # δ
-    b_up = 2.0 * np.arctan2(np.sqrt((w + x) ** 2 + (y + z) ** 2),
-                            np.sqrt((w - x) ** 2 + (y - z) ** 2))   # b + π/2, in [0, π]
-    a = _wrap(-(half_sum + half_diff))
-    c = _wrap(half_sum - half_diff)
-    lock_down = b_up <= GIMBAL_LOCK_RAD              # b = -π/2: only a - c is defined
-    lock_up = b_up >= np.pi - GIMBAL_LOCK_RAD        # b = +π/2: only a + c is defined
-    if lock_down.any() or lock_up.any():
-        a = np.where(lock_down, _wrap(-2.0 * half_sum), np.where(lock_up, _wrap(-2.0 * half_diff), a))
-        c = np.where(lock_down | lock_up, 0.0, c)
-    return np.stack([a, b_up - 0.5 * np.pi, c], axis=-1)
-
-
-def _wrap(angle: np.ndarray) -> np.ndarray:
-    """Angles (rad) in [-2π, 2π] -> [-π, π]; those already in (-π, π) come back unchanged."""
-    return angle - 2.0 * np.pi * np.round(angle / (2.0 * np.pi))
-
-
 def hip_angles_rad(q_facing_pelvis: np.ndarray, q_facing_thigh: np.ndarray,
                    test_leg: str) -> np.ndarray:
     """(N,3) hip flexion, adduction, internal rotation (rad), ISB JCS z-x'-y''.
 
     The thigh's orientation relative to the pelvis (both (N, 4) [w x y z] in the
-    facing frame) by :func:`euler_zxy_rad`: flexion about the pelvis' medio-lateral
-    z axis, adduction about the floating x' axis, internal rotation about the
-    thigh's long y'' axis.  Adduction and rotation are sign-flipped for a left hip
-    so both sides read alike.
+    facing frame) as scipy's intrinsic "ZXY" Euler angles: flexion about the pelvis'
+    medio-lateral z axis, adduction about the floating x' axis, internal rotation
+    about the thigh's long y'' axis.  Adduction and rotation are sign-flipped for a
+    left hip so both sides read alike.
     """
-    # q_pelvis_thigh up to scale: conj for the inverse, as the angles ignore |q|
-    ang = euler_zxy_rad(quat.qmul(quat.qconj(q_facing_pelvis), q_facing_thigh))
+    rel = quat.qrel(q_facing_pelvis, q_facing_thigh)
+    ang = quat.to_scipy(rel).as_euler("ZXY")
     sg = side_sign(test_leg)
     return ang * np.array([1.0, sg, sg])
 
