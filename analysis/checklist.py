@@ -27,7 +27,7 @@ category 0-1 good, 2-3 medium, 4+ poor.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,6 +292,13 @@ def _threshold(cfg: RuleConfig, name: str, unit: str) -> str:
     return f"threshold {_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})"
 
 
+def _grouped(reasons: list, keep: Callable[[Any], bool]) -> list[tuple[list[float], str]]:
+    """The values and "reps 2–5" text of the (rep_index, Reason) pairs that ``keep``
+    selects: one entry, or none when it selects nothing."""
+    at = [(i, r) for i, r in reasons if keep(r)]
+    return [([r.value for _, r in at], compress_reps([i for i, _ in at]))] if at else []
+
+
 def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) -> list[str]:
     """Lines for an item fired by rules; reasons: (rep_index, Reason) pairs that fired."""
     reps = [i for i, _ in reasons]
@@ -308,25 +315,17 @@ def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) 
         return [f"hand left the waist (wrist moved {_span(vals, 0)}°) in {where}; "
                 f"{_threshold(cfg, 'wrist_motion_deg', '°')}"]
     if item == "knee":
-        lines = []
-        for level, what, name in ((2, "inside the entire foot", "knee_cm_2"),
-                                  (1, "inside the second toe", "knee_cm_1")):
-            at = [(i, r) for i, r in reasons if r.level == level]
-            if at:
-                lines.append(
-                    f"knee {what} ({_span([r.value for _, r in at])} cm medial) in "
-                    f"{compress_reps([i for i, _ in at])}; {_threshold(cfg, name, ' cm')}")
-        return lines
+        return [f"knee {what} ({_span(vals)} cm medial) in {where}; "
+                f"{_threshold(cfg, name, ' cm')}"
+                for level, what, name in ((2, "inside the entire foot", "knee_cm_2"),
+                                          (1, "inside the second toe", "knee_cm_1"))
+                for vals, where in _grouped(reasons, lambda r, lv=level: r.level == lv)]
     if item == "descent":
-        lines = []
-        for name, what, unit in (("descent_drop_ratio", "sudden drop, descent speed ratio", ""),
-                                 ("impact_ms2", "impact at the bottom", " m/s²")):
-            at = [(i, r) for i, r in reasons if r.measure == name]
-            if at:
-                lines.append(
-                    f"descent not controlled: {what} {_span([r.value for _, r in at])}{unit} in "
-                    f"{compress_reps([i for i, _ in at])}; {_threshold(cfg, name, unit)}")
-        return lines
+        return [f"descent not controlled: {what} {_span(vals)}{unit} in {where}; "
+                f"{_threshold(cfg, name, unit)}"
+                for name, what, unit in (("descent_drop_ratio", "sudden drop, descent speed ratio", ""),
+                                         ("impact_ms2", "impact at the bottom", " m/s²"))
+                for vals, where in _grouped(reasons, lambda r, n=name: r.measure == n)]
     return [f"pain reported (NRS {_span(vals, 0)}) in {where}; "
             f"counted from NRS {_num(cfg.pain_nrs_min)}"]
 
