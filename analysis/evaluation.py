@@ -63,6 +63,22 @@ def summarize(errors: pd.DataFrame, counts: Iterable[dict], by: str = "sensor_se
     return table
 
 
+def errors_against_uncertainty(pred: Sequence[dict], truth: Sequence[dict],
+                               knee_source: str | None) -> pd.DataFrame:
+    """Per matched rep and measure that has a stated uncertainty
+    (:func:`analysis.uncertainty.measure_uncertainty`): ``measure`` (the knee labelled
+    with how it was measured), ``abs_error`` and the stated ``bound``, in the measure's unit."""
+    from analysis.uncertainty import measure_uncertainty
+
+    errors, _ = rep_errors(pred, truth)
+    rows = []
+    for measure, bound in measure_uncertainty(knee_source).items():
+        label = f"{measure} ({knee_source})" if measure == "knee_medial_cm" else measure
+        for err in errors.get(f"{measure}_err", pd.Series(dtype=float)).dropna():
+            rows.append({"measure": label, "abs_error": abs(err), "bound": bound})
+    return pd.DataFrame(rows, columns=["measure", "abs_error", "bound"])
+
+
 def sensor_set_name(placements: Sequence[str]) -> str:
     """'pelvis+thigh', 'pelvis+thigh+shank', ... (side dropped)."""
     return "+".join(p.split("_")[0] for p in placements)

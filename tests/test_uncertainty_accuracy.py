@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import rep_errors
+from analysis.evaluation import errors_against_uncertainty
 from analysis.uncertainty import find_borderline, measure_uncertainty, total_range
 from stepdown.simulation import truth_document
 
@@ -24,16 +24,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def coverage(accuracy_batch):
-    rows = []
-    for ev in accuracy_batch:
-        u = measure_uncertainty(ev.analysis.series.knee_source)
-        errors, _ = rep_errors(ev.analysis.reps, ev.sim.truth["reps"])
-        for measure, bound in u.items():
-            if f"{measure}_err" in errors:
-                for err in errors[f"{measure}_err"].dropna():
-                    knee_by = ev.analysis.series.knee_source if measure == "knee_medial_cm" else ""
-                    rows.append({"measure": f"{measure} {knee_by}".strip(), "inside": abs(err) <= bound})
-    table = pd.DataFrame(rows).groupby("measure").inside.agg(["mean", "size"])
+    errors = pd.concat([errors_against_uncertainty(ev.analysis.reps, ev.sim.truth["reps"],
+                                                   ev.analysis.series.knee_source)
+                        for ev in accuracy_batch], ignore_index=True)
+    table = (errors.abs_error <= errors.bound).groupby(errors.measure).agg(["mean", "size"])
     print("\nShare of held-out rep errors inside the stated uncertainty:")
     print(table.round(3))
     return table
