@@ -170,13 +170,16 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
 
     The tilt is the angle between the thigh accelerometer's reading (smoothed over
     0.2 s) and its mean over the first 2 s: gravity's direction, so no heading, no
-    filter; a few hundred samples of work instead of a whole analysis.
+    filter; only the first 2 s and the samples since ``since_s`` are read, so the cost
+    does not grow with the session.
     """
     if len(s) < 20:
         return False
     standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
     first = int(np.searchsorted(s.t, since_s, side="right"))  # t > since_s
-    k = max(1, int(0.2 * s.rate_hz))
+    if len(s) - first < 3:
+        return False
+    k = max(1, int(0.2 / np.median(np.diff(s.t[first:]))))  # 0.2 s of the recent rate
     if len(s) - first <= k:
         return False
     acc = uniform_filter1d(s.acc[first:], k, axis=0)
