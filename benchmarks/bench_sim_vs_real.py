@@ -52,9 +52,8 @@ def read_cmu_file(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     out = {}
     for sensor in dict.fromkeys(c[0] for c in df.columns):
         block = df[sensor]
-        kinds = [c[0] for c in block.columns]
-        pick = lambda kind: block.iloc[:, [i for i, k in enumerate(kinds) if k == kind]]  # noqa: E731
-        out[sensor] = (pick("Accelerometer").to_numpy(float), pick("Gyroscope").to_numpy(float))
+        out[sensor] = tuple(block.loc[:, [c for c in block.columns if c[0] == kind]].to_numpy(float)
+                            for kind in ("Accelerometer", "Gyroscope"))
     return out
 
 
