@@ -39,7 +39,8 @@ BALANCE_GAIN_RANGE = (0.5, 1.0)
 PHYSICS = ("whole-body", "ideal")
 # Whole-body ranges per athlete (docs/simulator.md gives their sources).
 SWAY_DEG = (0.2, 0.5)              # rms segment sway, single-leg stance
-SWAY_RATE_DPS = (1.0, 3.0)         # rms angular rate of that sway
+SWAY_RATE_DPS = (1.0, 3.0)         # rms angular rate of that sway ...
+SWAY_FREQ_HZ = (0.5, 1.0)          # ... from its amplitude and a characteristic frequency
 DOUBLE_LEG_SWAY_SHARE = (0.2, 0.4)  # standing on both feet sways less
 CORRECTIONS_PER_S = (0.05, 0.25)
 HAND_ON_TRUNK = (0.2, 0.5)
@@ -95,10 +96,11 @@ def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, fl
     one or both feet, corrections, valgus timing, hand and trunk coupling)."""
     gain = float(rng.uniform(*(balance or (0.0, 0.0))))  # drawn always: the rest stays the same
     single_leg = rng.random() < 0.5
+    sway = float(rng.uniform(*SWAY_DEG))
+    # postural sway lives below ~1 Hz: the rate follows from the amplitude and a frequency
+    rate = float(np.clip(2 * np.pi * rng.uniform(*SWAY_FREQ_HZ) * sway, *SWAY_RATE_DPS))
     return replace(
-        scn, balance_gain=gain,
-        sway_deg=float(rng.uniform(*SWAY_DEG)) * sway_scale,
-        sway_rate_dps=float(rng.uniform(*SWAY_RATE_DPS)) * sway_scale,
+        scn, balance_gain=gain, sway_deg=sway * sway_scale, sway_rate_dps=rate * sway_scale,
         standing_sway_share=1.0 if single_leg else float(rng.uniform(*DOUBLE_LEG_SWAY_SHARE)),
         corrections_per_s=float(rng.uniform(*CORRECTIONS_PER_S)),
         valgus_timing=str(rng.choice(VALGUS_TIMINGS)),

@@ -314,7 +314,7 @@ def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dic
     Each is smoothed noise of rms ``sway_deg`` whose rate has rms ``sway_rate_dps`` (a
     Gaussian-smoothed noise of rms A and smoothing sigma s has a rate of rms
     A / (sqrt(2) s)), scaled by ``standing_sway_share`` in the calibration standing;
-    corrections add a 0.4-0.8 deg sideways bump of 0.5-0.8 s now and then.  With
+    corrections add a 0.4-0.8 deg sideways bump of 1-2 s now and then.  With
     ``sway_deg`` 0 the small fixed sway of the idealised model is returned.
     """
     n = len(t)
@@ -330,7 +330,7 @@ def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dic
            for k, a in (("ml", 1.0), ("ap", 1.0), ("drop", 0.7), ("lean", 0.7), ("rot", 1.0))}
     n_corr = rng.poisson(scn.corrections_per_s * t[-1])
     for t_c in rng.uniform(0.0, t[-1], n_corr):
-        dur = rng.uniform(0.5, 0.8)
+        dur = rng.uniform(1.0, 2.0)
         u = (t - t_c) / dur
         m = (u > 0) & (u < 1)
         out["ml"][m] += (rng.choice([-1.0, 1.0]) * np.deg2rad(rng.uniform(0.4, 0.8))
