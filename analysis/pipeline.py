@@ -13,7 +13,8 @@ the shipped rep classifier was used, targets withheld, quality probabilities; se
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
 assessed and the highest total then possible), ``uncertainty`` (each measure's
 uncertainty, borderline rep items and the range of totals and categories, see
-:mod:`analysis.uncertainty`) and ``warnings``.
+:mod:`analysis.uncertainty`; ``unvalidated`` names the measures with no real-data
+validation, :mod:`analysis.validation`) and ``warnings``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from analysis.uncertainty import (
     measure_uncertainty,
     total_range,
 )
+from analysis.validation import UNVALIDATED, mark_unvalidated
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
@@ -134,9 +136,11 @@ class Analysis:
         """The uncertainty of each measure the reps have, the borderline rep items, and
         the range of test totals and categories they and the unassessed items allow."""
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
-        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items() if k in measured}
+        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items()
+             if k in measured and k not in UNVALIDATED}
         borderline = find_borderline(self.checklist, u)
         return {"basis": UNCERTAINTY_BASIS, "measures": u,
+                "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
 
@@ -284,7 +288,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)
         rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
-               "end_s": round(end_s, 3), "measures": measures}
+               "end_s": round(end_s, 3), "measures": mark_unvalidated(measures)}
         if not_measured:
             rep["not_measured"] = not_measured
         if multi_piece and (cut := cut_by_gap(start_s, end_s, ctx)):

@@ -125,20 +125,36 @@ def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, 
     table.add_column("bottom\ns", justify="right")
     notes: dict[str, str] = {}
     marks: dict[str, str] = {}
-    for _, short, _, unit, _ in MEASURE_COLUMNS:
-        table.add_column(f"{short}\n{unit}", justify="right")
+    unvalidated = (doc.get("uncertainty") or {}).get("unvalidated") or {}
+    for key, short, label, unit, _ in MEASURE_COLUMNS:
+        dagger = "†" if key in unvalidated else ""
+        table.add_column(f"{short}{dagger}\n{unit}", justify="right")
+        if dagger:
+            notes[f"{key}†"] = f"† {label}: {unvalidated[key]}"
+    gapped: list[str] = []
     for rep in doc["reps"]:
         cells = [str(rep["index"]), f"{rep['start_s']:.1f}–{rep['end_s']:.1f}",
                  f"{rep['bottom_s']:.1f}"]
+        why_not = rep.get("not_measured") or {}
         for key, _, label, _, digits in MEASURE_COLUMNS:
             value = rep["measures"].get(key)
-            text = _fmt(value, digits)
-            if text == NULL:
+            text = _fmt(value, 0 if key in unvalidated else digits)
+            if key in why_not:
+                mark = marks.setdefault(f"{key} {rep['index']}", "^" * (len(marks) + 1))
+                notes[f"{key} {rep['index']}"] = (f"{mark} rep {rep['index']} {label}: "
+                                                  f"not measured: {why_not[key]}")
+                text = f"{NULL}{mark}"
+            elif text == NULL:
                 mark = marks.setdefault(key, "*" * (len(marks) + 1))
                 notes[key] = f"{mark} {label}: {missing_reason(key, series, leg)}"
                 text = f"{NULL}{mark}"
             cells.append(text)
+        if rep.get("cut_by_gap"):
+            gapped.append(f"{rep['index']} ({' and '.join(rep['cut_by_gap'])})")
         table.add_row(*cells)
+    if gapped:
+        notes["gap"] = ("reps cut by a gap in the data (the movement before/after is missing; "
+                        f"times are the data's edge): {', '.join(gapped)}")
     return table, list(notes.values())
 
 
