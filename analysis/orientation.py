@@ -29,11 +29,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vqf import VQF, offlineVQF
 
+from analysis.quat import interpolate as interpolate_quat
 from sensor_io.errors import InputError
 
 __all__ = [
-    "GAP_FACTOR", "Orientation", "OrientationStream", "estimate_orientation",
-    "resample_uniform", "vqf_param_names",
+    "GAP_FACTOR", "MAX_BRIDGE_S", "Orientation", "OrientationStream", "PiecewiseOrientation",
+    "estimate_orientation", "pieces", "piecewise_orientation", "resample_uniform",
+    "vqf_param_names",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -253,3 +255,86 @@ class OrientationStream:
         """Forget the filter state (start over from identity and zero bias)."""
         self._vqf.resetState()
         self.n_samples_ = 0
+
+
+MAX_BRIDGE_S = 0.5
+"""Longest silence an orientation is carried across (a BLE link's normal losses are
+shorter; measures.MAX_GAP_S drops a rep's measures past the same length). Past it the
+series is cut into pieces, each started afresh."""
+MIN_PIECE_SAMPLES = 10
+"""A piece with fewer samples starts no orientation: it is left out, as a gap."""
+
+
+def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
+    """The runs of samples of t (N,) s with no interval longer than max_bridge_s, as slices."""
+    t_arr = np.asarray(t, dtype=np.float64)
+    cuts = np.flatnonzero(np.diff(t_arr) > max_bridge_s) + 1
+    edges = np.concatenate([[0], cuts, [len(t_arr)]])
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)
+            if b - a >= MIN_PIECE_SAMPLES]
+
+
+@dataclass(frozen=True)
+class PiecewiseOrientation:
+    """One sensor's orientation, each piece of it on its own uniform grid.
+
+    t_u (M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
+    between pieces); quat (M, 4) q_global_sensor; acc (M, 3) m/s², gyr (M, 3) rad/s
+    resampled; gap (M,) bool, short gaps bridged inside a piece; spans: each piece's
+    (t0, t1) s. source: "device" (the file's own orientation output), "vqf 9D" or
+    "vqf 6D". heading_shared: False when each piece has its own arbitrary heading
+    (6D), so a caller must align every piece's heading on its own.
+    """
+
+    t_u: FloatArray
+    quat: FloatArray
+    acc: FloatArray
+    gyr: FloatArray
+    gap: NDArray[np.bool_]
+    spans: list[tuple[float, float]]
+    source: str
+    heading_shared: bool
+
+
+def piecewise_orientation(
+    t: ArrayLike, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
+    device_quat: ArrayLike | None = None, mode: Literal["offline", "causal"] = "offline",
+) -> PiecewiseOrientation:
+    """Orientation never bridged across a gap longer than MAX_BRIDGE_S.
+
+    t (N,) s; gyr (N, 3) rad/s (bias removed), acc (N, 3) m/s², mag (N, 3) µT or
+    None, device_quat (N, 4) [w x y z] q_global_sensor or None, sensor frame. Each
+    piece (:func:`pieces`) starts its own orientation from what it holds: the
+    device's orientation output when given (absolute: one heading for all pieces),
+    else, when there is more than one piece, vqf with the magnetometer (9D, one
+    heading), else vqf 6D (inclination from
+    the accelerometer, heading arbitrary per piece). InputError when no piece is
+    long enough.
+    """
+    t_a = np.asarray(t, dtype=np.float64)
+    runs = pieces(t_a)
+    if not runs:
+        raise InputError(f"no stretch of {MIN_PIECE_SAMPLES} samples without a gap longer than "
+                         f"{MAX_BRIDGE_S} s: too short to start an orientation")
+    gyr_a, acc_a = np.asarray(gyr, np.float64), np.asarray(acc, np.float64)
+    mag_a = None if mag is None else np.asarray(mag, np.float64)
+    dq = None if device_quat is None else np.asarray(device_quat, np.float64)
+    # the magnetometer only carries the heading across gaps: indoors it is not trusted
+    # where one continuous 6D piece does the job (DESIGN.md)
+    use_mag = mag_a is not None and len(runs) > 1
+    source = "device" if dq is not None else ("vqf 9D" if use_mag else "vqf 6D")
+    out: list[tuple[FloatArray, ...]] = []
+    for r in runs:
+        extra = [mag_a[r]] if use_mag and dq is None else []
+        t_u, gyr_u, acc_u, *mag_u, gap_u = resample_uniform(t_a[r], gyr_a[r], acc_a[r], *extra)
+        if dq is not None:
+            q = interpolate_quat(t_u, t_a[r], dq[r])  # the device's own filter, resampled
+        else:
+            rate = 1.0 / float(t_u[1] - t_u[0])
+            q = estimate_orientation(gyr_u, acc_u, rate, mag=mag_u[0] if mag_u else None,
+                                     mode=mode).quat
+        out.append((t_u, q, acc_u, gyr_u, gap_u))
+    cat = [np.concatenate(parts) for parts in zip(*out, strict=True)]
+    spans = [(float(o[0][0]), float(o[0][-1])) for o in out]
+    return PiecewiseOrientation(*cat, spans=spans, source=source,
+                                heading_shared=source != "vqf 6D")

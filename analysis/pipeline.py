@@ -7,12 +7,14 @@ drift removed in the standing pauses -> measures -> checklist.
 ``analyze(rec)`` returns an :class:`Analysis`; ``Analysis.to_json()`` is the
 analysis contract of DESIGN.md plus documented extra keys: ``body`` (dimensions
 used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
-classifier disagreements), ``explanations``, ``rules``, ``classifier`` (whether
+classifier disagreements), per rep ``not_measured`` (measure -> why it is null) and
+``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules``, ``classifier`` (whether
 the shipped rep classifier was used, targets withheld, quality probabilities; see
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
 assessed and the highest total then possible), ``uncertainty`` (each measure's
 uncertainty, borderline rep items and the range of totals and categories, see
-:mod:`analysis.uncertainty`) and ``warnings``.
+:mod:`analysis.uncertainty`; ``unvalidated`` names the measures with no real-data
+validation, :mod:`analysis.validation`) and ``warnings``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ from analysis.measures import (
 from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
+from analysis.segmented import (
+    RepContext,
+    check_rep,
+    cut_by_gap,
+    data_pieces,
+    heading_guessed_in,
+    with_standing,
+)
 from analysis.segments import (
     Motion,
     correct_heading_drift,
@@ -48,6 +58,7 @@ from analysis.uncertainty import (
     measure_uncertainty,
     total_range,
 )
+from analysis.validation import UNVALIDATED, mark_unvalidated
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
@@ -55,6 +66,8 @@ from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
 ANALYSIS_VERSION = 1
+REP_EXTRAS = ("not_measured", "cut_by_gap")
+"""Rep keys beyond the contract: measure -> why it is null; which ends a gap cut."""
 
 
 @dataclass
@@ -91,7 +104,8 @@ class Analysis:
                      "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
                      "source": self.body_source,
                      "knee_medial_from": self.series.knee_source},
-            "reps": scored["reps"],
+            "reps": [rep | {k: r[k] for k in REP_EXTRAS if k in r}
+                     for rep, r in zip(scored["reps"], self.reps, strict=True)],
             "test": scored["test"],
             "skipped": [{"start_s": round(p["start_s"], 3), "end_s": round(p["end_s"], 3),
                          "reason": "partial rep (less than half the usual depth)"}
@@ -122,9 +136,11 @@ class Analysis:
         """The uncertainty of each measure the reps have, the borderline rep items, and
         the range of test totals and categories they and the unassessed items allow."""
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
-        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items() if k in measured}
+        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items()
+             if k in measured and k not in UNVALIDATED}
         borderline = find_borderline(self.checklist, u)
         return {"basis": UNCERTAINTY_BASIS, "measures": u,
+                "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
 
@@ -198,32 +214,65 @@ def _rows(table: pd.DataFrame) -> list[dict[str, float]]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
+def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
+                   ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Full and partial reps segmented inside each data piece (a rep never spans a gap);
+    each row also holds its piece's first and last time (piece_t0, piece_t1, s)."""
+    full, partial = [], []
+    for sl in pieces:
+        tp = t[sl]
+        if len(tp) < 16:
+            continue
+        seg = RepSegmenter().segment(depth[sl], tp)
+        edge = {"piece_t0": float(tp[0]), "piece_t1": float(tp[-1])}
+        full += [r | edge for r in _rows(seg.reps_)]
+        partial += [r | edge for r in _rows(seg.partial_)]
+    return full, partial
+
+
+def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -> list[np.ndarray]:
+    """The standing pauses between reps (:func:`quiet_windows`) with the samples of a gap
+    taken out: interpolated samples there look still but say nothing of the heading."""
+    any_gap = np.zeros(len(motion.t), dtype=bool)
+    for m in motion.segments.values():
+        any_gap |= m.gap
+    kept = [w & ~any_gap for w in quiet_windows(motion, spans)]
+    return [w for w in kept if w.sum() >= 20]
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
-            classify: bool = True, quality: bool = False) -> Analysis:
+            classify: bool = True, quality: bool = False,
+            standing: Recording | None = None) -> Analysis:
     """Analyse one recording end to end (see module docstring).
 
     pain_nrs overrides the recording's own pain report; rule overrides the
     config's test rule ("majority", "any", "worst"). classify: use the shipped
     classifier for items the sensors cannot measure (False: they stay not_assessed).
     quality: also give the classifier's per-rep quality probability (loads the
-    model even when no item needs it).
+    model even when no item needs it). standing: a separate standing recording of the
+    same sensors (a static trial, an earlier set of the session) to calibrate from,
+    put in front of ``rec`` with a gap (:func:`analysis.segmented.with_standing`).
     """
     body, body_source = body_of(rec)
     config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    window = standing_window(rec)
+    if standing is not None:
+        rec, window = with_standing(rec, standing)
+    else:
+        window = standing_window(rec)
     biases = gyro_biases(rec, window)
     orientations = sensor_orientations(rec, biases, mode=mode)
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
     cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
     motion = segment_motion(rec, cal, orientations)
     depth = depth_rad(motion, rec.test_leg)
-    seg = RepSegmenter().segment(depth, motion.t)
-    full, partial = _rows(seg.reps_), _rows(seg.partial_)
+    multi_piece = any(len(o.spans) > 1 for o in orientations.values())
+    pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
+    full, partial = _reps_by_piece(depth, motion.t, pieces)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
-    motion = correct_heading_drift(motion, quiet_windows(motion, spans))
+    motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth)
     reps, notes = [], cal.notes()
     for i, r in enumerate(full, 1):
@@ -233,8 +282,18 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
-        reps.append({"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
-                     "end_s": round(end_s, 3), "measures": measures})
+        ctx = RepContext((r["piece_t0"], r["piece_t1"]),
+                         heading_guessed_in(motion, start_s, end_s))
+        not_measured = {k: f"no data from {', '.join(silent)} during the rep"
+                        for k, v in measures.items() if v is None and silent}
+        not_measured |= check_rep(measures, ctx)
+        rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
+               "end_s": round(end_s, 3), "measures": mark_unvalidated(measures)}
+        if not_measured:
+            rep["not_measured"] = not_measured
+        if multi_piece and (cut := cut_by_gap(start_s, end_s, ctx)):
+            rep["cut_by_gap"] = cut
+        reps.append(rep)
     if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
         raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
                          "give one per rep or one number for the whole test")

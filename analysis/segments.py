@@ -13,12 +13,12 @@ coordinates into the facing frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis import quat
-from analysis.orientation import estimate_orientation, resample_uniform
+from analysis.orientation import piecewise_orientation
 from calibration import Calibration
 from sensor_io.recording import Recording
 
@@ -33,6 +33,8 @@ class SegmentMotion:
     acc_facing: (N,3) m/s², specific force of its sensor rotated into the facing frame.
     gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame.
     gap: (N,) bool, grid samples inside a gap of this sensor (values interpolated).
+    heading_guessed: (N,) bool, samples of a piece whose heading (6D, started afresh after
+    a gap) could only be guessed from the movement itself; None when there is none.
     """
 
     placement: str
@@ -40,6 +42,7 @@ class SegmentMotion:
     acc_facing: np.ndarray
     gyr: np.ndarray
     gap: np.ndarray
+    heading_guessed: np.ndarray | None = None
 
 
 @dataclass
@@ -79,28 +82,43 @@ def _heading_of_x(q: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SensorOrientation:
-    """One sensor on its own uniform grid: t_u (M,) s, q_world_sensor (M,4),
-    acc (M,3) m/s² and bias-corrected gyr (M,3) rad/s in the sensor frame, gap (M,) bool."""
+    """One sensor on its own grid (uniform within each piece, see
+    :func:`analysis.orientation.piecewise_orientation`): t_u (M,) s, q_world_sensor (M,4),
+    acc (M,3) m/s² and bias-corrected gyr (M,3) rad/s in the sensor frame, gap (M,) bool;
+    spans: (t0, t1) s of each piece; heading_shared: False when each piece's heading is
+    its own (6D pieces); source: where the orientation came from."""
 
     t_u: np.ndarray
     q_world_sensor: np.ndarray
     acc: np.ndarray
     gyr: np.ndarray
     gap: np.ndarray
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    heading_shared: bool = True
+    source: str = "vqf 6D"
 
     def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
         """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
         return self.t_u, quat.axis_of(quat.qconj(self.q_world_sensor), 2)
 
+    def outside(self, t: np.ndarray) -> np.ndarray:
+        """(N,) bool: times t (s) outside every piece (no orientation there)."""
+        inside = np.zeros(len(t), dtype=bool)
+        for t0, t1 in self.spans:
+            inside |= (t >= t0) & (t <= t1)
+        return ~inside
+
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
                         mode: str = "offline") -> dict[str, SensorOrientation]:
-    """vqf orientation of every sensor at its own rate, gyro bias removed first."""
+    """Orientation of every sensor at its own rate, gyro bias removed first, never bridged
+    across a gap longer than a fraction of a second (each piece started afresh)."""
     out = {}
     for placement, s in rec.streams.items():
-        t_u, gyr_u, acc_u, gap_u = resample_uniform(s.t, s.gyr - biases[placement], s.acc)
-        ori = estimate_orientation(gyr_u, acc_u, 1.0 / (t_u[1] - t_u[0]), mode=mode)
-        out[placement] = SensorOrientation(t_u, ori.quat, acc_u, gyr_u, gap_u)
+        o = piecewise_orientation(s.t, s.gyr - biases[placement], s.acc, s.mag, s.quat,
+                                  mode=mode)
+        out[placement] = SensorOrientation(o.t_u, o.quat, o.acc, o.gyr, o.gap, o.spans,
+                                           o.heading_shared, o.source)
     return out
 
 
@@ -120,10 +138,42 @@ def segment_motion(rec: Recording, cal: Calibration,
         q_facing_sensor = quat.turn_about_z(-float(_heading_of_x(stand_mean)), q_world_sensor)
         acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
         gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
-        gap = np.interp(t, o.t_u, o.gap.astype(float)) > 0
-        out[placement] = SegmentMotion(placement, quat.qmul(q_facing_sensor, q_sensor_seg),
-                                       quat.qrotate(q_facing_sensor, acc_g), gyr_g, gap)
+        gap = (np.interp(t, o.t_u, o.gap.astype(float)) > 0) | o.outside(t)
+        q_facing_seg = quat.qmul(q_facing_sensor, q_sensor_seg)
+        guessed = None
+        if not o.heading_shared:
+            q_facing_sensor, q_facing_seg, guessed = _face_each_piece(
+                t, o.spans, standing, q_facing_sensor, q_facing_seg, gyr_g)
+        out[placement] = SegmentMotion(placement, q_facing_seg,
+                                       quat.qrotate(q_facing_sensor, acc_g), gyr_g, gap, guessed)
     return Motion(t, out, standing)
+
+
+def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: np.ndarray,
+                     q_facing_sensor: np.ndarray, q_facing_seg: np.ndarray, gyr: np.ndarray,
+                     still_rad_s: float = 0.25, min_still_s: float = 0.4,
+                     max_tilt_deg: float = 15.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pieces with a heading of their own (6D, started afresh after a gap): turn each one
+    without the standing pose so that the segment's x axis points forward (+x) where it
+    stands still and upright (within max_tilt_deg) in the piece: standing between reps,
+    facing the one way the athlete keeps through a test (as
+    :func:`correct_heading_drift` assumes), else on average over the piece's movement: a
+    guess, flagged in the returned (N,) bool mask."""
+    q_sensor, q_seg = q_facing_sensor.copy(), q_facing_seg.copy()
+    guessed = np.zeros(len(t), dtype=bool)
+    dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    for t0, t1 in spans:
+        m = (t >= t0) & (t <= t1)
+        if not m.any() or (standing & m).any():
+            continue
+        upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+        still = m & (row_norms(gyr) < still_rad_s) & upright
+        anchor = still if still.sum() * dt >= min_still_s else m
+        guessed |= m if anchor is m else False
+        turn = -float(np.angle(np.mean(np.exp(1j * _heading_of_x(q_seg[anchor])))))
+        q_sensor[m] = quat.turn_about_z(turn, q_sensor[m])
+        q_seg[m] = quat.turn_about_z(turn, q_seg[m])
+    return q_sensor, q_seg, guessed
 
 
 def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
@@ -172,5 +222,6 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         drift = [0.0] + [float(np.angle(np.mean(u))) for u in np.split(unit, cuts)]
         turn = -np.interp(t, anchors_t, np.unwrap(drift))
         out[p] = SegmentMotion(p, quat.turn_about_z(turn, m.q_facing_seg),
-                               quat.rotate_about_z(turn, m.acc_facing), m.gyr, m.gap)
+                               quat.rotate_about_z(turn, m.acc_facing), m.gyr, m.gap,
+                               m.heading_guessed)
     return Motion(t, out, motion.standing)

@@ -32,12 +32,15 @@ class SensorStream:
     acc: (N, 3) m/s², specific force in the sensor frame.
     gyr: (N, 3) rad/s, sensor frame.
     mag: (N, 3) µT in the sensor frame, or None.
+    quat: (N, 4) [w x y z] the device's own orientation output q_global_sensor (z up),
+    or None; kept in memory only (vendor imports), not part of the recording format.
     """
 
     t: np.ndarray
     acc: np.ndarray
     gyr: np.ndarray
     mag: np.ndarray | None = None
+    quat: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.t)
@@ -67,7 +70,8 @@ class SensorStream:
         """Samples with t0 <= t < t1 (s)."""
         m = (self.t >= t0) & (self.t < t1)
         return SensorStream(self.t[m], self.acc[m], self.gyr[m],
-                            None if self.mag is None else self.mag[m])
+                            None if self.mag is None else self.mag[m],
+                            None if self.quat is None else self.quat[m])
 
 
 @dataclass

@@ -124,6 +124,8 @@ def test_coach_reviews_relabels_and_the_label_is_kept(server, browser):
     assert page.locator("#chart-pelvic_drop_deg .bars path").count() == 5
     assert page.locator("#chart-pelvic_drop_deg .shapelayer path").count() >= 1
     assert "pelvis dropped" in page.inner_text("ul.explain")
+    # hip internal rotation has no real-data validation: the coach sees it marked so
+    assert "Hip int. rotation (unvalidated)" in page.inner_text("#reps thead")
     page.screenshot(path=str(SCREENS / "test.png"), full_page=True)
 
     page.select_option("#rep-2 select[name=item_knee]", "2")

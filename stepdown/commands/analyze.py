@@ -125,20 +125,36 @@ def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, 
     table.add_column("bottom\ns", justify="right")
     notes: dict[str, str] = {}
     marks: dict[str, str] = {}
-    for _, short, _, unit, _ in MEASURE_COLUMNS:
-        table.add_column(f"{short}\n{unit}", justify="right")
+    unvalidated = (doc.get("uncertainty") or {}).get("unvalidated") or {}
+    for key, short, label, unit, _ in MEASURE_COLUMNS:
+        dagger = "†" if key in unvalidated else ""
+        table.add_column(f"{short}{dagger}\n{unit}", justify="right")
+        if dagger:
+            notes[f"{key}†"] = f"† {label}: {unvalidated[key]}"
+    gapped: list[str] = []
     for rep in doc["reps"]:
         cells = [str(rep["index"]), f"{rep['start_s']:.1f}–{rep['end_s']:.1f}",
                  f"{rep['bottom_s']:.1f}"]
+        why_not = rep.get("not_measured") or {}
         for key, _, label, _, digits in MEASURE_COLUMNS:
             value = rep["measures"].get(key)
-            text = _fmt(value, digits)
-            if text == NULL:
+            text = _fmt(value, 0 if key in unvalidated else digits)
+            if key in why_not:
+                mark = marks.setdefault(f"{key} {rep['index']}", "^" * (len(marks) + 1))
+                notes[f"{key} {rep['index']}"] = (f"{mark} rep {rep['index']} {label}: "
+                                                  f"not measured: {why_not[key]}")
+                text = f"{NULL}{mark}"
+            elif text == NULL:
                 mark = marks.setdefault(key, "*" * (len(marks) + 1))
                 notes[key] = f"{mark} {label}: {missing_reason(key, series, leg)}"
                 text = f"{NULL}{mark}"
             cells.append(text)
+        if rep.get("cut_by_gap"):
+            gapped.append(f"{rep['index']} ({' and '.join(rep['cut_by_gap'])})")
         table.add_row(*cells)
+    if gapped:
+        notes["gap"] = ("reps cut by a gap in the data (the movement before/after is missing; "
+                        f"times are the data's edge): {', '.join(gapped)}")
     return table, list(notes.values())
 
 
@@ -434,19 +450,44 @@ def check_plot_path(out: Path | None) -> None:
 
 # -- the command -------------------------------------------------------------------------------
 
+def read_input(path: Path, placement: str | None = None, test_leg: str | None = None) -> Any:
+    """A recording file, or another tool's export (Xsens/Movella CSV: a file or a folder of
+    per-rep files) with its sensors' placements and the test leg given by the user."""
+    from sensor_io.recording_io import read_recording
+    from sensor_io.xsens_csv import looks_like_xsens_csv, parse_placement_map, read_xsens
+
+    if placement is None and not looks_like_xsens_csv(path):
+        if path.is_dir():
+            raise InputError(f"{path}: a folder, and not of Xsens CSV exports; give a recording "
+                             "file (.parquet or .csv + .json) or a folder of Xsens CSV files")
+        return read_recording(path)
+    if placement is None or test_leg is None:
+        raise InputError(f"{path}: an Xsens CSV export; say where each sensor was worn and the "
+                         "test leg: --placement Pelvis=pelvis,RightThigh=thigh_right --test-leg right")
+    if test_leg not in ("left", "right"):
+        raise InputError(f"--test-leg must be left or right, got {test_leg!r}")
+    if not looks_like_xsens_csv(path):
+        raise InputError(f"{path}: --placement is for Xsens CSV exports (three header rows: "
+                         "sensor, quantity, component), and this is not one")
+    return read_xsens(path, parse_placement_map(placement), test_leg)
+
+
 def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = None,
-                 pain: str | None = None, quality: bool = False) -> Any:
+                 pain: str | None = None, quality: bool = False, standing: Path | None = None,
+                 placement: str | None = None, test_leg: str | None = None) -> Any:
     """Read, check the options, analyse; every refusal is an InputError naming what is wrong."""
     from analysis.pipeline import analyze as analyze_recording
-    from sensor_io.recording_io import read_recording
 
     test_rule = check_rule(rule)
     pain_nrs = parse_pain(pain)
     config = load_rule_config(rules) if rules is not None else None
-    rec = read_recording(recording)
+    rec = read_input(recording, placement, test_leg)
+    standing_rec = None
+    if standing is not None:
+        standing_rec = read_input(standing, placement, test_leg or rec.test_leg)
     try:
         result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs,
-                                   quality=quality)
+                                   quality=quality, standing=standing_rec)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
     return result
@@ -459,7 +500,8 @@ def json_text(doc: dict[str, Any]) -> str:
 
 @app.command()
 def analyze(
-    recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
+    recording: Annotated[Path, typer.Argument(
+        help="Recording (.parquet or .csv + .json), or an Xsens CSV export (file or folder).")],
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the analysis JSON document only.")] = False,
     plot: Annotated[Path | None, typer.Option(
@@ -472,10 +514,18 @@ def analyze(
         help="Pain NRS 0-10: one number for the test, or one per rep: 0,0,2,1,0.")] = None,
     quality: Annotated[bool, typer.Option(
         "--quality", help="Also the classifier's rep-quality probability (loads scikit-learn).")] = False,
+    standing: Annotated[Path | None, typer.Option(
+        help="Calibrate from this standing recording (a static trial or an earlier set of the "
+             "session, same sensors) instead of the recording's own start.")] = None,
+    placement: Annotated[str | None, typer.Option(
+        help="Other tools' exports (Xsens CSV): where each sensor was worn, "
+             "e.g. Pelvis=pelvis,RightThigh=thigh_right.")] = None,
+    test_leg: Annotated[str | None, typer.Option(
+        help="With --placement: the stance (test) leg, left or right.")] = None,
 ) -> None:
     """Score a step-down recording rep by rep: measures, checklist, result and why."""
     check_plot_path(plot)
-    result = run_analysis(recording, rules, rule, pain, quality)
+    result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg)
     if as_json:
         print(json_text(result.to_json()))
     else:

@@ -22,7 +22,7 @@ SOURCE_NAMES = {"rule": "measured", "classifier": "classifier", "reported": "ath
 MEASURE_COLUMNS = (
     ("knee_medial_cm", "Knee medial", "cm"), ("pelvic_drop_deg", "Pelvic drop", "°"),
     ("trunk_lean_deg", "Trunk lean", "°"), ("hip_adduction_deg", "Hip adduction", "°"),
-    ("hip_internal_rotation_deg", "Hip int. rotation", "°"),
+    ("hip_internal_rotation_deg", "Hip int. rotation (unvalidated)", "°"),
     ("hip_flexion_deg", "Hip flexion", "°"),
 )
 

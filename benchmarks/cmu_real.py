@@ -1,0 +1,239 @@
+"""Real recordings: the CMU-MBL exercise dataset (Xsens, per-rep CSV) against its lab reference.
+
+Data: a local clone of the public GitHub repository CMU-MBL/IMU_Exercise_Prediction
+(subject SUB22; V. Phan et al., "Seven Things to Know about Exercise Classification
+with Inertial Sensing Wearables", IEEE JBHI 28(6), 2024, doi:10.1109/JBHI.2024.3368042),
+named by the environment variable ``STEPDOWN_CMU_DATA``. The dataset has no licence:
+it is read from the clone and nothing of it is copied anywhere. 10 Xsens MTw at 100 Hz;
+one CSV per rep; a 1.45 s static ``Pose`` trial; reference joint angles per rep (a
+model-based lab pipeline; same rows as the IMU file).
+
+Every trial goes through the public path (:func:`stepdown.commands.analyze.run_analysis`:
+the Xsens import, ``--placement``, ``--standing`` the Pose trial), then each rep file is
+matched to the rep found inside it and compared with the reference, relative to the
+reference's own Pose values:
+
+- hip flexion = HipAngle X; hip adduction = HipAngle Y (right), -Y (left); hip internal
+  rotation = HipAngle Z (right), -Z (left); pelvic drop = PelvisAngle Y for a right
+  stance leg, -Y for a left one (the swing side lower). These signs are the dataset's
+  convention as it shows on the development trials (a right single-leg squat adducts
+  the right hip: +Y), fixed once, the same for every trial.
+- the test (stance) leg of a trial is the one whose reference knee flexes most.
+
+``HELD_OUT`` (the step-downs) is the acceptance set: excluded unless asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sensor_io.errors import InputError
+
+ENV = "STEPDOWN_CMU_DATA"
+SUBJECT = "SUB22"
+DEVELOPMENT = ("SqSL", "SqHalfSL", "Lunge", "BulgSq", "DeclineSq", "SpainSq", "StepUpH",
+               "StepUpL")
+HELD_OUT = ("StepDnH", "StepDnL")
+SENSORS = {"Pelvis": "pelvis", "{Side}Thigh": "thigh_{side}", "{Side}Shank": "shank_{side}",
+           "Chest": "trunk", "{Side}Wrist": "wrist_{side}"}
+SENSOR_SETS = {"pelvis+thigh": ("Pelvis", "{Side}Thigh"),
+               "full (+shank, trunk, wrist)": tuple(SENSORS)}
+REF_COLUMNS = ("LeftAnkle X", "LeftAnkle Y", "LeftAnkle Z", "LeftHip X", "LeftHip Y",
+               "LeftHip Z", "LeftKnee X", "Pelvis X", "Pelvis Y", "Pelvis Z", "RightAnkle X",
+               "RightAnkle Y", "RightAnkle Z", "RightHip X", "RightHip Y", "RightHip Z",
+               "RightKnee X")
+COMPARED = ("hip_flexion_deg", "hip_adduction_deg", "hip_internal_rotation_deg",
+            "pelvic_drop_deg")
+
+
+def data_root() -> Path | None:
+    """The clone's folder from STEPDOWN_CMU_DATA, or None when unset or absent."""
+    value = os.environ.get(ENV)
+    if not value:
+        return None
+    root = Path(value)
+    return root if (root / "data" / "parsed_h5_csv" / SUBJECT).is_dir() else None
+
+
+def trial_dir(root: Path, trial: str) -> Path:
+    return root / "data" / "parsed_h5_csv" / SUBJECT / trial
+
+
+def standing_file(root: Path) -> Path:
+    return trial_dir(root, "Pose") / "Pose_01_rep1.csv"
+
+
+def read_reference(path: Path) -> pd.DataFrame:
+    """One reference file: the REF_COLUMNS in degrees, one row per IMU sample."""
+    table = pd.read_csv(path, header=None, skiprows=3, index_col=0)
+    if table.shape[1] != len(REF_COLUMNS):
+        raise ValueError(f"{path}: {table.shape[1]} reference columns, expected {len(REF_COLUMNS)}")
+    table.columns = list(REF_COLUMNS)
+    return table
+
+
+def reference_file(root: Path, rep_file: Path) -> Path:
+    return (root / "data" / "parsed_joint_angles_all" / SUBJECT / rep_file.parent.name
+            / rep_file.name)
+
+
+def reference_measures(ref: pd.DataFrame, pose: pd.Series, leg: str) -> dict[str, np.ndarray]:
+    """The compared measures' reference series (deg), relative to the Pose values."""
+    side, sign = ("Right", 1.0) if leg == "right" else ("Left", -1.0)
+    rel = ref - pose
+    return {"hip_flexion_deg": rel[f"{side}Hip X"].to_numpy(),
+            "hip_adduction_deg": sign * rel[f"{side}Hip Y"].to_numpy(),
+            "hip_internal_rotation_deg": sign * rel[f"{side}Hip Z"].to_numpy(),
+            "pelvic_drop_deg": sign * rel["Pelvis Y"].to_numpy()}
+
+
+def stance_leg(refs: list[pd.DataFrame]) -> str:
+    """The leg whose reference knee flexion spans more over the trial's reps."""
+    span = {leg: sum(float(r[f"{leg.title()}Knee X"].max() - r[f"{leg.title()}Knee X"].min())
+                     for r in refs) for leg in ("left", "right")}
+    return max(span, key=span.get)
+
+
+def placement_arg(sensor_set: str, leg: str) -> str:
+    side = leg.title()
+    return ",".join(f"{name.format(Side=side)}={SENSORS[name].format(side=leg)}"
+                    for name in SENSOR_SETS[sensor_set])
+
+
+@dataclass
+class RepRow:
+    """One rep file against the rep found in it."""
+
+    trial: str
+    sensor_set: str
+    file: str
+    found: bool
+    start_err_s: float
+    end_err_s: float
+    ours: dict[str, float | None]
+    ref: dict[str, float]
+    ours_exc: dict[str, float | None]
+    ref_exc: dict[str, float]
+    bound: dict[str, float]
+    items: dict[str, int | None]
+    not_measured: dict[str, str]
+    refused: str = ""
+
+
+def _rep_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.iterdir() if p.suffix == ".csv"]
+    return sorted(files, key=lambda p: float(pd.read_csv(p, header=None, skiprows=3,
+                                                         nrows=1).iloc[0, 1]))
+
+
+def analyse_trial(root: Path, trial: str, sensor_set: str) -> list[RepRow]:
+    """Analyse one trial through the CLI path and compare every rep file with its reference."""
+    from stepdown.commands.analyze import run_analysis
+
+    files = _rep_files(trial_dir(root, trial))
+    refs = [read_reference(reference_file(root, f)) for f in files]
+    pose = read_reference(reference_file(root, standing_file(root))).mean()
+    leg = stance_leg(refs)
+    try:
+        result = run_analysis(trial_dir(root, trial), standing=standing_file(root),
+                              placement=placement_arg(sensor_set, leg), test_leg=leg)
+    except InputError as err:  # a refusal is a result too: every file counts as not found
+        return [RepRow(trial, sensor_set, f.name, False, np.nan, np.nan,
+                       dict.fromkeys(COMPARED), {}, dict.fromkeys(COMPARED), {}, {}, {}, {},
+                       refused=str(err).rsplit(": ", 1)[-1]) for f in files]
+    doc = result.to_json()
+    series = result.series
+    bounds = doc["uncertainty"]["measures"]
+    rows = []
+    for f, ref in zip(files, refs, strict=True):
+        t = pd.read_csv(f, header=None, skiprows=3, usecols=[1]).iloc[:, 0].to_numpy()
+        inside = [r for r in doc["reps"] if t[0] - 0.01 <= r["bottom_s"] <= t[-1] + 0.01]
+        rep = inside[0] if inside else None
+        ref_m = reference_measures(ref, pose, leg)
+        ours, ours_exc = {}, {}
+        for k in COMPARED:
+            value = None if rep is None else rep["measures"].get(k)
+            ours[k] = value
+            s = series.series.get(k)
+            if rep is None or value is None or s is None:
+                ours_exc[k] = None
+                continue
+            m = (series.t >= t[0]) & (series.t <= t[-1])
+            ours_exc[k] = float(np.max(s[m]) - s[m][0]) if m.any() else None
+        rows.append(RepRow(
+            trial, sensor_set, f.name, rep is not None,
+            np.nan if rep is None else rep["start_s"] - t[0],
+            np.nan if rep is None else rep["end_s"] - t[-1], ours,
+            {k: float(np.max(v)) for k, v in ref_m.items()}, ours_exc,
+            {k: float(np.max(v) - v[0]) for k, v in ref_m.items()},
+            {k: bounds[k] for k in COMPARED if k in bounds},
+            {} if rep is None else dict(rep["items"]),
+            {} if rep is None else dict(rep.get("not_measured", {}))))
+    return rows
+
+
+def run_all(root: Path, trials: tuple[str, ...] = DEVELOPMENT) -> list[RepRow]:
+    """Every trial and sensor set."""
+    return [row for trial in trials for sensor_set in SENSOR_SETS
+            for row in analyse_trial(root, trial, sensor_set)]
+
+
+def agreement(ours: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """n, MAE, bias (ours - ref), Pearson r and slope of ours on ref; NaN pairs left out."""
+    ok = np.isfinite(ours) & np.isfinite(ref)
+    o, r = ours[ok], ref[ok]
+    out: dict[str, Any] = {"n": int(ok.sum())}
+    if len(o) == 0:
+        return out | {"mae": np.nan, "bias": np.nan, "r": np.nan, "slope": np.nan}
+    err = o - r
+    varied = len(o) > 2 and np.std(r) > 0 and np.std(o) > 0
+    return out | {"mae": float(np.mean(np.abs(err))), "bias": float(np.mean(err)),
+                  "r": float(np.corrcoef(o, r)[0, 1]) if varied else np.nan,
+                  "slope": float(np.polyfit(r, o, 1)[0]) if varied else np.nan}
+
+
+def table(rows: list[RepRow], group: tuple[str, ...] = ("trial", "sensor_set")) -> pd.DataFrame:
+    """Per group and compared measure: reps found of files, timing, agreement of peak and
+    excursion with the reference, and the share of reps inside the stated interval."""
+    frame = pd.DataFrame([r.__dict__ for r in rows])
+    out = []
+    for key, g in frame.groupby(list(group), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        for k in COMPARED:
+            ours = np.array([np.nan if d[k] is None else d[k] for d in g.ours], float)
+            ref = np.array([d.get(k, np.nan) for d in g.ref], float)
+            exc_o = np.array([np.nan if d[k] is None else d[k] for d in g.ours_exc], float)
+            exc_r = np.array([d.get(k, np.nan) for d in g.ref_exc], float)
+            bound = np.array([d.get(k, np.nan) for d in g.bound], float)
+            inside = np.abs(ours - ref) <= bound
+            covered = np.isfinite(ours) & np.isfinite(bound)
+            peak, exc = agreement(ours, ref), agreement(exc_o, exc_r)
+            out.append(dict(zip(group, key, strict=True)) | {
+                "measure": k, "reps": f"{int(g.found.sum())}/{len(g)}",
+                "start_s": float(np.nanmean(g.start_err_s)) if g.found.any() else np.nan,
+                "end_s": float(np.nanmean(g.end_err_s)) if g.found.any() else np.nan,
+                "n": peak["n"], "peak_mae": peak["mae"], "peak_bias": peak["bias"],
+                "peak_r": peak["r"], "peak_slope": peak["slope"],
+                "exc_mae": exc["mae"], "exc_r": exc["r"], "exc_slope": exc["slope"],
+                "coverage": float(inside[covered].mean()) if covered.any() else np.nan,
+                "not_measured": int(sum(k in d for d in g.not_measured))})
+    return pd.DataFrame(out)
+
+
+def item_rates(rows: list[RepRow]) -> pd.DataFrame:
+    """Per trial and sensor set: the share of found reps with each checklist item present."""
+    frame = pd.DataFrame([r.__dict__ for r in rows if r.found])
+    out = []
+    for (trial, sset), g in frame.groupby(["trial", "sensor_set"], sort=False):
+        rates = {}
+        for item in ("arm", "trunk", "pelvis", "knee", "descent"):
+            vals = [d.get(item) for d in g["items"] if d.get(item) is not None]
+            rates[item] = f"{sum(v > 0 for v in vals)}/{len(vals)}" if vals else "—"
+        out.append({"trial": trial, "sensor_set": sset} | rates)
+    return pd.DataFrame(out)

@@ -1,0 +1,194 @@
+"""Xsens/Movella per-sensor CSV exports -> one :class:`Recording` made of segments.
+
+The layout read here is the one of the public CMU-MBL exercise dataset (Xsens MTw
+Awinda exported to CSV, one file per rep cut from a continuous trial): three header
+rows, then one row per sample::
+
+    ,Chest,Chest,...,Pelvis,...            row 1: sensor name (repeated per column)
+    ,Time,Orientation,...,Accelerometer,.. row 2: quantity
+    ,S,S,X,Y,Z,X,Y,Z,...                   row 3: component (S = scalar / time)
+
+Per sensor: ``Time`` s, ``Orientation`` the device's own quaternion [w x y z]
+(q_global_sensor, z up), ``Accelerometer`` m/s², ``Gyroscope`` rad/s and optionally
+``Magnetometer`` (µT-scaled, |m| ≈ 40-55 indoors). The first column is a row index.
+
+A folder of such files (a trial cut into reps) becomes one recording on the
+files' common clock: the files are put in time order (not name order: rep10 sorts
+before rep2) and the time between them is a gap, never filled. Sensor names are
+mapped to placements by the user (``Pelvis=pelvis,RightThigh=thigh_right``), because
+names say nothing reliable about where a sensor was worn.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sensor_io.errors import InputError
+from sensor_io.recording import PLACEMENTS, Recording, SensorStream
+
+QUANTITIES = {"Orientation": 4, "Accelerometer": 3, "Gyroscope": 3, "Magnetometer": 3}
+REQUIRED = ("Time", "Accelerometer", "Gyroscope")
+MIN_SEGMENT_S = 0.5
+"""A file shorter than this cannot start an orientation of its own (the filters need
+a few tenths of a second of accelerometer to find the vertical)."""
+
+
+@dataclass(frozen=True)
+class XsensFile:
+    """One file: per sensor name, its columns (quantity -> (N, k) float64, Time (N,))."""
+
+    path: Path
+    sensors: dict[str, dict[str, np.ndarray]]
+
+
+def parse_placement_map(text: str) -> dict[str, str]:
+    """``"Pelvis=pelvis,RightThigh=thigh_right"`` -> {"Pelvis": "pelvis", ...}."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, placement = (s.strip() for s in part.partition("="))
+        if not sep or not name or not placement:
+            raise InputError(f"--placement: {part!r} is not SENSOR=placement "
+                             "(e.g. Pelvis=pelvis,RightThigh=thigh_right)")
+        if placement not in PLACEMENTS:
+            raise InputError(f"--placement: unknown placement {placement!r} for {name}; "
+                             f"known: {', '.join(PLACEMENTS)}")
+        if placement in out.values():
+            raise InputError(f"--placement: placement {placement!r} given twice")
+        out[name] = placement
+    if not out:
+        raise InputError("--placement is empty; give SENSOR=placement pairs")
+    return out
+
+
+def looks_like_xsens_csv(path: Path) -> bool:
+    """Is this a file (or a folder holding files) in the layout of this module?"""
+    files = _csv_files(path) if path.is_dir() else [path]
+    if not files or files[0].suffix.lower() != ".csv":
+        return False
+    try:
+        with open(files[0], newline="", encoding="utf-8-sig") as fh:
+            rows = [next(csv.reader(fh), []) for _ in range(2)]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return len(rows[1]) > 1 and rows[1][1] == "Time" and any(q in rows[1] for q in QUANTITIES)
+
+
+def _csv_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+
+
+def read_xsens_file(path: Path) -> XsensFile:
+    """Parse one export file; InputError naming the file for anything not in the layout."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = [next(reader, None) for _ in range(3)]
+            body = list(reader)
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+    if any(h is None for h in header) or len({len(h) for h in header}) != 1:
+        raise InputError(f"{path}: not an Xsens CSV export (expected three header rows of "
+                         "sensor, quantity and component names)")
+    names, quantities = header[0], header[1]
+    columns: dict[str, dict[str, list[int]]] = {}
+    for j in range(1, len(names)):
+        columns.setdefault(names[j], {}).setdefault(quantities[j], []).append(j)
+    for sensor, qs in columns.items():
+        missing = [q for q in REQUIRED if q not in qs]
+        if missing or len(qs["Time"]) != 1:
+            raise InputError(f"{path}: sensor {sensor!r} lacks {', '.join(missing) or 'one Time'} "
+                             "columns; not an Xsens CSV export in the known layout")
+        for q, idx in qs.items():
+            if q in QUANTITIES and len(idx) != QUANTITIES[q]:
+                raise InputError(f"{path}: sensor {sensor!r} has {len(idx)} {q} columns, "
+                                 f"expected {QUANTITIES[q]}")
+    if not body:
+        raise InputError(f"{path}: no samples after the header")
+    try:
+        data = np.array([[float(c) if c != "" else np.nan for c in row] for row in body])
+    except ValueError:
+        raise InputError(f"{path}: a value is not a number") from None
+    if data.ndim != 2 or data.shape[1] != len(names):
+        raise InputError(f"{path}: rows have different numbers of cells than the header")
+    sensors = {s: {q: data[:, idx[0]] if q == "Time" else data[:, idx] for q, idx in qs.items()}
+               for s, qs in columns.items()}
+    return XsensFile(path, sensors)
+
+
+def read_xsens(path: str | os.PathLike[str], placement: dict[str, str], test_leg: str,
+               ) -> Recording:
+    """A folder of per-rep files (or one file) -> a Recording of segments.
+
+    placement: sensor name in the file -> placement (:func:`parse_placement_map`);
+    sensors not named are left out. Streams carry the device quaternion as
+    ``SensorStream.quat``. InputError (one line) for a layout it does not know, a
+    named sensor that is not in the files, non-finite or unsorted time, files that
+    overlap in time, or a file too short to start an orientation.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    paths = _csv_files(path) if path.is_dir() else [path]
+    if not paths:
+        raise InputError(f"{path}: no .csv files in the folder")
+    files = [read_xsens_file(p) for p in paths]
+    for f in files:
+        unknown = sorted(set(placement) - set(f.sensors))
+        if unknown:
+            raise InputError(f"{f.path}: no sensor named {', '.join(unknown)} in the file; "
+                             f"it has {', '.join(sorted(f.sensors))}")
+    pieces = [_file_streams(f, placement) for f in files]
+    pieces.sort(key=lambda p: min(float(s.t[0]) for s in p.values()))
+    streams = {pl: _join([p[pl] for p in pieces], pl, [f.path for f in files])
+               for pl in placement.values()}
+    meta = {pl: {"model": "Xsens (CSV export)", "name": name,
+                 "rate_hz": round(streams[pl].rate_hz, 1)} for name, pl in placement.items()}
+    return Recording(streams, test_leg=test_leg, sensors_meta=meta,
+                     extra={"source": {"format": "xsens-csv", "path": str(path),
+                                       "files": [p.name for p in paths]}})
+
+
+def _file_streams(f: XsensFile, placement: dict[str, str]) -> dict[str, SensorStream]:
+    out = {}
+    for name, pl in placement.items():
+        cols = f.sensors[name]
+        t = cols["Time"]
+        where = f"{f.path}, sensor {name}"
+        if not np.all(np.isfinite(t)):
+            raise InputError(f"{where}: time has a missing or non-finite value")
+        if len(t) < 2 or np.any(np.diff(t) <= 0):
+            raise InputError(f"{where}: time is not strictly increasing")
+        if t[-1] - t[0] < MIN_SEGMENT_S:
+            raise InputError(f"{where}: holds {t[-1] - t[0]:.2f} s, too short to start an "
+                             f"orientation (needs ≥ {MIN_SEGMENT_S} s)")
+        for q in ("Accelerometer", "Gyroscope"):
+            if not np.isfinite(cols[q]).all():
+                raise InputError(f"{where}: {q} has a missing or non-finite value")
+        quat = cols.get("Orientation")
+        if quat is not None and not np.isfinite(quat).all():
+            quat = None  # the device's orientation is optional; a hole in it drops it
+        mag = cols.get("Magnetometer")
+        if mag is not None and not np.isfinite(mag).all():
+            mag = None
+        out[pl] = SensorStream(t.copy(), cols["Accelerometer"], cols["Gyroscope"], mag, quat)
+    return out
+
+
+def _join(parts: list[SensorStream], placement: str, paths: list[Path]) -> SensorStream:
+    """Concatenate one placement's time-ordered file streams; overlap is refused."""
+    for a, b in zip(parts, parts[1:], strict=False):
+        if b.t[0] <= a.t[-1]:
+            raise InputError(f"{placement}: files overlap in time ({a.t[-1]:.2f} s ≥ "
+                             f"{b.t[0]:.2f} s); give the files of one trial only")
+    keep_mag = all(p.mag is not None for p in parts)
+    keep_quat = all(p.quat is not None for p in parts)
+    return SensorStream(
+        np.concatenate([p.t for p in parts]), np.concatenate([p.acc for p in parts]),
+        np.concatenate([p.gyr for p in parts]),
+        np.concatenate([p.mag for p in parts]) if keep_mag else None,
+        np.concatenate([p.quat for p in parts]) if keep_quat else None)
