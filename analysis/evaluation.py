@@ -63,20 +63,42 @@ def summarize(errors: pd.DataFrame, counts: Iterable[dict], by: str = "sensor_se
     return table
 
 
+def agreement(errors: pd.DataFrame, by: str = "sensor_set") -> pd.DataFrame:
+    """Per group and measure (and rep time): n, MAE, bias (mean of estimate - truth) and
+    the slope of the estimate on the truth (least squares; NaN for times), from
+    :func:`rep_errors` tables.  Bland-Altman style: bias and slope beside the MAE."""
+    rows = []
+    for group, g in errors.groupby(by):
+        for name in [c.removesuffix("_err") for c in g.columns if c.endswith("_err")]:
+            e = g[f"{name}_err"].dropna()
+            if e.empty:
+                continue
+            slope = np.nan
+            if name in g and len(e) >= 3:
+                truth = g.loc[e.index, name].to_numpy(float)
+                if np.ptp(truth) > 0:
+                    slope = float(np.polyfit(truth, truth + e.to_numpy(float), 1)[0])
+            rows.append({by: group, "measure": name, "n": len(e), "mae": float(e.abs().mean()),
+                         "bias": float(e.mean()), "slope": slope})
+    return pd.DataFrame(rows)
+
+
 def errors_against_uncertainty(pred: Sequence[dict], truth: Sequence[dict],
-                               knee_source: str | None) -> pd.DataFrame:
+                               knee_source: str | None, calibration=None) -> pd.DataFrame:
     """Per matched rep and measure that has a stated uncertainty
     (:func:`analysis.uncertainty.measure_uncertainty`): ``measure`` (the knee labelled
-    with how it was measured), ``abs_error`` and the stated ``bound``, in the measure's unit."""
-    from analysis.uncertainty import measure_uncertainty
+    with how it was measured), ``case`` (:func:`analysis.uncertainty.calibration_case`),
+    ``abs_error`` and the stated ``bound``, in the measure's unit."""
+    from analysis.uncertainty import calibration_case, measure_uncertainty
 
     errors, _ = rep_errors(pred, truth)
+    case = calibration_case(calibration)
     rows = []
-    for measure, bound in measure_uncertainty(knee_source).items():
+    for measure, bound in measure_uncertainty(knee_source, calibration).items():
         label = f"{measure} ({knee_source})" if measure == "knee_medial_cm" else measure
         for err in errors.get(f"{measure}_err", pd.Series(dtype=float)).dropna():
-            rows.append({"measure": label, "abs_error": abs(err), "bound": bound})
-    return pd.DataFrame(rows, columns=["measure", "abs_error", "bound"])
+            rows.append({"measure": label, "case": case, "abs_error": abs(err), "bound": bound})
+    return pd.DataFrame(rows, columns=["measure", "case", "abs_error", "bound"])
 
 
 def sensor_set_name(placements: Sequence[str]) -> str:

@@ -55,6 +55,7 @@ from analysis.segments import (
 )
 from analysis.uncertainty import (
     UNCERTAINTY_BASIS,
+    calibration_case,
     find_borderline,
     measure_uncertainty,
     total_range,
@@ -137,10 +138,12 @@ class Analysis:
         """The uncertainty of each measure the reps have, the borderline rep items, and
         the range of test totals and categories they and the unassessed items allow."""
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
-        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items()
+        u = {k: v for k, v in measure_uncertainty(self.series.knee_source,
+                                                        self.calibration).items()
              if k in measured and k not in UNVALIDATED}
         borderline = find_borderline(self.checklist, u)
-        return {"basis": UNCERTAINTY_BASIS, "measures": u,
+        return {"basis": UNCERTAINTY_BASIS, "case": calibration_case(self.calibration),
+                "measures": u,
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}

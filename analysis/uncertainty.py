@@ -9,10 +9,12 @@ highest; the category range follows.  A classifier-decided item counts as
 unsure (0 or 1): it is a model's guess, not a measurement.
 
 The uncertainties (:data:`MEASURE_UNCERTAINTY`) are the 90th percentile of the
-absolute error of each measure's rep peak on simulated tests, rounded up to
-0.1 (:data:`UNCERTAINTY_BASIS`; the larger of the sensor sets' figures; ``make bench`` re-derives them, and
-``tests/test_uncertainty_accuracy.py`` checks them on the held-out batch).  They
-are figures from simulation: on real athletes the errors are not yet known.
+absolute error of each measure's rep peak on simulated whole-body tests, rounded up
+to 0.1, per calibration case (:func:`calibration_case`: knee hinge or functional
+axes, still or swaying standing; :data:`UNCERTAINTY_BASIS`; ``make bench``
+re-derives them, and ``tests/test_uncertainty_accuracy.py`` checks them on a
+held-out batch and a shifted one).  They are figures from simulation: on real
+athletes the errors are not yet known.
 """
 
 from __future__ import annotations
@@ -29,33 +31,63 @@ from analysis.checklist import (
     compress_reps,
     rep_total,
 )
+from calibration import Calibration
 
 UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 256
 UNCERTAINTY_BASIS = (f"90th percentile of the absolute error on {UNCERTAINTY_TESTS} simulated "
-                     f"tests (simulate_batch seed {UNCERTAINTY_SEED}), rounded up to 0.1; "
-                     "not yet known on real athletes")
+                     f"whole-body tests (simulate_batch seed {UNCERTAINTY_SEED}), per calibration "
+                     "case, rounded up to 0.1; not yet known on real athletes")
 
-MEASURE_UNCERTAINTY: dict[str, float] = {
-    "pelvic_drop_deg": 0.7,
-    "hip_adduction_deg": 1.3,
-    "hip_flexion_deg": 1.1,
-    "hip_internal_rotation_deg": 0.9,
-    "trunk_lean_deg": 1.7,
+LEG_FRAMES = ("knee hinge", "functional axis")
+"""How the leg sensors' frames were found (:func:`calibration_case`)."""
+
+MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
+    # 90 % of simulated errors are smaller (unit in the name), per calibration case:
+    # "<leg frames>, <standing>" with standing "still" or "sway" (a "short" standing
+    # window uses the "sway" figures; it is not derived on its own).
+    "knee hinge, still": {
+        "pelvic_drop_deg": 0.7, "hip_adduction_deg": 0.8, "hip_flexion_deg": 1.0,
+        "hip_internal_rotation_deg": 0.8, "trunk_lean_deg": 1.5,
+        "knee_medial_cm (shank)": 0.5},
+    "knee hinge, sway": {
+        "pelvic_drop_deg": 0.7, "hip_adduction_deg": 0.8, "hip_flexion_deg": 1.0,
+        "hip_internal_rotation_deg": 0.8, "trunk_lean_deg": 1.5,
+        "knee_medial_cm (shank)": 0.5},
+    "functional axis, still": {
+        "pelvic_drop_deg": 0.7, "hip_adduction_deg": 2.5, "hip_flexion_deg": 1.0,
+        "hip_internal_rotation_deg": 1.0, "trunk_lean_deg": 1.7,
+        "knee_medial_cm (shank)": 1.8, "knee_medial_cm (thigh+pelvis model)": 1.7},
+    "functional axis, sway": {
+        "pelvic_drop_deg": 0.7, "hip_adduction_deg": 2.5, "hip_flexion_deg": 1.0,
+        "hip_internal_rotation_deg": 1.0, "trunk_lean_deg": 1.7,
+        "knee_medial_cm (shank)": 1.8, "knee_medial_cm (thigh+pelvis model)": 1.7},
 }
-"""Per measure (unit in its name): 90 % of simulated errors are smaller."""
-
-KNEE_UNCERTAINTY_CM: dict[str, float] = {"shank": 0.7, "thigh+pelvis model": 1.1}
-"""``knee_medial_cm`` by how it was measured (the analysis' ``knee_medial_from``)."""
 
 MAX_LEVEL = {"knee": 2}  # every other item is 0/1
 
 
-def measure_uncertainty(knee_source: str | None) -> dict[str, float]:
+def calibration_case(calibration: Calibration | None) -> str:
+    """"<leg frames>, <standing>" of a calibration: "knee hinge" when the test leg's
+    thigh and shank frames came from the knee hinge, else "functional axis"; standing
+    "still", or "sway" for a swaying or short standing window.  None: the still,
+    functional-axis case."""
+    if calibration is None:
+        return "functional axis, still"
+    hinge = any(c.method == "gravity+knee hinge" for c in calibration.sensors.values())
+    standing = "still" if calibration.window.quality == "still" else "sway"
+    return f"{'knee hinge' if hinge else 'functional axis'}, {standing}"
+
+
+def measure_uncertainty(knee_source: str | None,
+                        calibration: Calibration | None = None) -> dict[str, float]:
     """The uncertainty of each measure of an analysis whose knee came from ``knee_source``
-    (``"shank"``, ``"thigh+pelvis model"``, or None when the knee was not measured)."""
-    out = dict(MEASURE_UNCERTAINTY)
-    if knee_source in KNEE_UNCERTAINTY_CM:
-        out["knee_medial_cm"] = KNEE_UNCERTAINTY_CM[knee_source]
+    (``"shank"``, ``"thigh+pelvis model"``, or None when the knee was not measured) and
+    that was calibrated by ``calibration`` (see :func:`calibration_case`)."""
+    table = MEASURE_UNCERTAINTY[calibration_case(calibration)]
+    out = {k: v for k, v in table.items() if not k.startswith("knee_medial_cm")}
+    knee = table.get(f"knee_medial_cm ({knee_source})")
+    if knee is not None:
+        out["knee_medial_cm"] = knee
     return out
 
 

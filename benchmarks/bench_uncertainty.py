@@ -25,13 +25,14 @@ def error_table() -> pd.DataFrame:
     for sim in simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED):
         analysis = analyze(sim.recording, classify=False)
         tables.append(errors_against_uncertainty(analysis.reps, sim.truth["reps"],
-                                                 analysis.series.knee_source))
+                                                 analysis.series.knee_source,
+                                                 analysis.calibration))
     return pd.concat(tables, ignore_index=True)
 
 
 def run() -> None:
     table = error_table()
-    summary = table.groupby("measure").agg(
+    summary = table.groupby(["case", "measure"]).agg(
         reps=("abs_error", "size"), mae=("abs_error", "mean"),
         p90=("abs_error", lambda x: x.quantile(QUANTILE)), shipped=("bound", "first"))
     print(f"{UNCERTAINTY_TESTS} simulated tests (seed {UNCERTAINTY_SEED}): "

@@ -20,11 +20,11 @@ from sensor_io.recording import Recording
 GRID_HZ = 50.0
 MOVING_WINDOW_S = 0.5
 # A person standing (on one leg, on a step) sways at up to ~3 °/s rms with corrections
-# of a few °/s, and the pelvis, ~1 m above the ankle, accelerates by up to ~0.5 m/s²
+# of a few °/s, and a sternum sensor ~1.4 m above the ankle accelerates by up to ~1 m/s²
 # doing so; a step-down moves the thigh at 50-100 °/s.  Limits per axis over the moving
 # window, and on the gyro's magnitude (bias included):
 GYR_STD_MAX = 0.14       # rad/s (8 °/s)
-ACC_STD_MAX = 0.80       # m/s²
+ACC_STD_MAX = 1.5        # m/s²
 GYR_NORM_MAX = 0.35      # rad/s
 STILL_GYR_STD = 0.03     # rad/s (1.7 °/s): a window swaying more than this is "sway"
 MIN_WINDOW_S = 1.5       # a window this long or longer is not "short"
@@ -73,13 +73,21 @@ def _moving_std(columns: list[np.ndarray], n: int) -> np.ndarray:
 
 def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
     """(M,) bool on t_grid: is this sensor still around each grid instant?"""
+    return _sensor_state(t_grid, t, acc, gyr)[0]
+
+
+def _sensor_state(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(still (M,) bool, gyro activity (M,) rad/s: largest per-axis moving std) on t_grid."""
     a = [np.interp(t_grid, t, acc[:, i]) for i in range(3)]
     g = [np.interp(t_grid, t, gyr[:, i]) for i in range(3)]
     n = _moving_n()
     inside = (t_grid >= t[0]) & (t_grid <= t[-1])
     g_norm = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
-    return (inside & (_moving_std(g, n) < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
-            & (g_norm < GYR_NORM_MAX))
+    g_std = _moving_std(g, n)
+    still = (inside & (g_std < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
+             & (g_norm < GYR_NORM_MAX))
+    return still, g_std
 
 
 def _moving_n() -> int:
@@ -99,7 +107,10 @@ def _common_span(rec: Recording) -> tuple[float, float]:
 
 def find_standing_window(rec: Recording) -> StandingWindow | None:
     """The first common still stretch of at least MIN_WINDOW_S (else the first of at
-    least MIN_USABLE_S, "short"), or None."""
+    least MIN_USABLE_S, "short") in the first PREFIX_S s, else in the whole recording
+    (a stretch with movement after it before one without), or None.  Its ends are
+    cut back to where the sensors sway no more than in its middle (a rep's slow start
+    is not standing)."""
     t_start, t_end = _common_span(rec)
     if t_end - t_start < MIN_USABLE_S:
         return None
@@ -108,13 +119,32 @@ def find_standing_window(rec: Recording) -> StandingWindow | None:
     if len(grid) > n_prefix:
         # a prefix's still mask is the whole one's but for the last moving window
         known = n_prefix - _moving_n()
-        found = _first_window(grid, _all_still(rec, grid[:n_prefix])[:known])
+        mask, activity = _all_still(rec, grid[:n_prefix])
+        mask, activity = mask[:known], activity[:known]
+        for min_s in (MIN_WINDOW_S, MIN_USABLE_S):
+            found = _first_window(grid, mask, min_s=min_s)
+            if found is not None:
+                return _describe(rec, *_settled(grid, activity, *found))
+    mask, activity = _all_still(rec, grid)
+    last = _runs(mask)[-1][0] if mask.any() else len(mask)
+    for min_s, upto in ((MIN_WINDOW_S, last), (MIN_USABLE_S, last), (MIN_WINDOW_S, len(mask)),
+                        (MIN_USABLE_S, len(mask))):
+        found = _first_window(grid, mask[:upto], complete=True, min_s=min_s)
         if found is not None:
-            return _describe(rec, *found)
-    mask = _all_still(rec, grid)
-    found = (_first_window(grid, mask, complete=True)
-             or _first_window(grid, mask, complete=True, min_s=MIN_USABLE_S))
-    return None if found is None else _describe(rec, *found)
+            return _describe(rec, *_settled(grid, activity, *found))
+    return None
+
+
+def _settled(grid: np.ndarray, activity: np.ndarray, t0: float, t1: float) -> tuple[float, float]:
+    """[t0, t1] with each end cut back to where the gyro activity (every sensor's moving
+    std, the largest) is at most twice its median over the window's middle half."""
+    i0, i1 = np.searchsorted(grid, [t0, t1])
+    inner = activity[i0 + (i1 - i0) // 4: i1 - (i1 - i0) // 4]
+    calm = activity[i0:i1] <= 2.0 * float(np.median(inner)) + 0.005
+    if not calm.any():
+        return t0, t1
+    k = np.flatnonzero(calm)
+    return float(grid[i0 + k[0]]), float(grid[i0 + k[-1]])
 
 
 def describe_no_window(rec: Recording) -> str:
@@ -124,7 +154,7 @@ def describe_no_window(rec: Recording) -> str:
         return (f"the sensors share only {max(t_end - t_start, 0.0):.1f} s of recording, too "
                 f"short to hold {MIN_USABLE_S:g} s of standing")
     grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
-    runs = _runs(_all_still(rec, grid))
+    runs = _runs(_all_still(rec, grid)[0])
     if not runs:
         return f"the sensors never stopped moving in {t_end - t_start:.1f} s"
     i0, i1 = max(runs, key=lambda r: r[1] - r[0])
@@ -132,12 +162,15 @@ def describe_no_window(rec: Recording) -> str:
             f"stretch is {(i1 - i0) / GRID_HZ:.1f} s, at {grid[i0]:.1f} s)")
 
 
-def _all_still(rec: Recording, grid: np.ndarray) -> np.ndarray:
-    """(M,) bool on grid: every sensor still."""
+def _all_still(rec: Recording, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(M,) bool on grid: every sensor still; (M,) the largest gyro activity, rad/s."""
     mask = np.ones(len(grid), bool)
+    activity = np.zeros(len(grid))
     for s in rec.streams.values():
-        mask &= still_mask(grid, s.t, s.acc, s.gyr)
-    return mask
+        still, g_std = _sensor_state(grid, s.t, s.acc, s.gyr)
+        mask &= still
+        activity = np.maximum(activity, g_std)
+    return mask, activity
 
 
 def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False,

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from sensor_io.anthropometry import Body
+from sensor_io.anthropometry import SHANK_RATIO, THIGH_RATIO, Body
 from sensor_io.recording import Athlete, Recording, SensorStream
 from sensor_io.sim.imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
 from sensor_io.sim.kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
@@ -71,6 +71,7 @@ class SimConfig:
     # sensor_io.sim.kinematics); "ideal": none of them and no balance (closed forms).
     physics: str = "whole-body"
     sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
+    limb_scale: tuple[float, float] = (1.0, 1.0)  # thigh, shank vs the standard ratios
 
 
 @dataclass
@@ -123,7 +124,8 @@ def simulate(cfg: SimConfig) -> Simulation:
         raise ValueError(f"unknown profile {cfg.profile!r}; choose one of {', '.join(PROFILES)}")
     rng = np.random.default_rng(cfg.seed)
     height = cfg.height_m if cfg.height_m is not None else float(rng.uniform(1.55, 1.95))
-    body = Body.from_height(height)
+    body = Body.from_height(height, thigh_m=THIGH_RATIO * height * cfg.limb_scale[0],
+                            shank_m=SHANK_RATIO * height * cfg.limb_scale[1])
     scn = draw_scenario(rng, cfg.profile, cfg.n_reps, step_height_m=cfg.step_height_m,
                         partial_rep=cfg.partial_rep, fidget=cfg.fidget)
     if cfg.physics not in PHYSICS:

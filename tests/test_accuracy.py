@@ -1,7 +1,9 @@
-"""Accuracy of the measures against the simulator's ground truth (issue 3 targets).
+"""Accuracy of the measures against the simulator's ground truth (issue 12 floors).
 
-The figures are printed (run with -s to see them) and asserted against the
-targets; targets are floors, not goals.
+Held-out tests of the default whole-body physics (tests/conftest.py accuracy_batch).
+The figures are printed (run with -s to see them) and asserted against the floors;
+``make bench`` (bench_accuracy) prints the same table.  Floors a sensor set does not
+reach are marked xfail with the reason (strict: the mark must go when they are met).
 """
 
 from __future__ import annotations
@@ -10,31 +12,49 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.evaluation import rep_errors, sensor_set_name, summarize
+from analysis.evaluation import agreement, rep_errors, sensor_set_name
 
 pytestmark = pytest.mark.slow
 
-TARGET_MAE = {
-    "pelvic_drop_deg": 1.0, "hip_adduction_deg": 2.0, "hip_flexion_deg": 3.0,
-    "hip_internal_rotation_deg": 3.0, "trunk_lean_deg": 1.5,
-}
-TIME_MAE_S = 0.10
+FLOOR_MAE = {"pelvic_drop_deg": 0.7, "hip_adduction_deg": 1.5, "hip_flexion_deg": 2.0,
+             "hip_internal_rotation_deg": 2.0, "trunk_lean_deg": 1.5}
+KNEE_FLOOR_CM = {"shank": 0.8, "model": 1.2}
+TIME_MAE_S, TIME_BIAS_S = 0.05, 0.03
+SLOPE = (0.9, 1.1)
+SETS = ("pelvis+thigh", "pelvis+thigh+shank", "pelvis+thigh+trunk",
+        "pelvis+thigh+shank+trunk+wrist")
+# Without a shank the thigh's frame comes from its functional axis, which the leg's
+# sideways tilt over the foot (balance, in step with depth) turns: hip adduction reads
+# ~1 deg high and the knee model inherits it (docs/accuracy.md; bench_observability).
+NO_HINGE = "no shank: the thigh's functional axis absorbs the balance tilt (docs/accuracy.md)"
+KNOWN_MISSES = {("pelvis+thigh", "hip_adduction_deg", "bias"): NO_HINGE,
+                ("pelvis+thigh+trunk", "hip_adduction_deg", "bias"): NO_HINGE,
+                ("pelvis+thigh+trunk", "hip_adduction_deg", "slope"): NO_HINGE}
 
 
 @pytest.fixture(scope="module")
-def table(accuracy_batch):
+def errors(accuracy_batch):
     errs, counts = [], []
     for ev in accuracy_batch:
         e, c = rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
                           sensor_set=sensor_set_name(ev.sim.recording.placements))
         errs.append(e)
         counts.append(c)
-    summary = summarize(pd.concat(errs, ignore_index=True), counts)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print("\nMAE per sensor set on", len(accuracy_batch), "simulated tests "
-              f"(rep precision {summary.attrs['precision']:.3f}, recall {summary.attrs['recall']:.3f}):")
-        print(summary.round(3).T)
-    return summary
+    errs = pd.concat(errs, ignore_index=True)
+    c = pd.DataFrame(counts)
+    errs.attrs["precision"] = c.n_matched.sum() / c.n_pred.sum()
+    errs.attrs["recall"] = c.n_matched.sum() / c.n_truth.sum()
+    return errs
+
+
+@pytest.fixture(scope="module")
+def table(errors):
+    t = agreement(errors)
+    with pd.option_context("display.width", 200, "display.max_rows", 100):
+        print(f"\nAgreement per sensor set (rep precision {errors.attrs['precision']:.3f}, "
+              f"recall {errors.attrs['recall']:.3f}):")
+        print(t.round(3).to_string())
+    return t.set_index(["sensor_set", "measure"])
 
 
 def test_batch_spans_the_conditions(accuracy_batch):
@@ -42,36 +62,58 @@ def test_batch_spans_the_conditions(accuracy_batch):
     assert len(sims) >= 60
     assert {s.recording.test_leg for s in sims} == {"left", "right"}
     assert {s.truth["profile"] for s in sims} == {"good", "medium", "poor"}
-    assert len({sensor_set_name(s.recording.placements) for s in sims}) == 4
+    assert {sensor_set_name(s.recording.placements) for s in sims} == set(SETS)
     rates = {round(m["rate_hz"]) for s in sims for m in s.recording.sensors_meta.values()}
     assert rates == {52, 100, 104, 200}
     assert any(s.truth["partial_reps"] for s in sims) and any(s.truth["fidgets_after_rep"] for s in sims)
     assert any(g for s in sims for v in s.truth["sensors"].values() for g in v["gaps_s"])
+    physics = [s.truth["physics"] for s in sims]
+    assert {p["valgus_timing"] for p in physics} == {"depth", "early", "late", "constant"}
+    assert {p["standing_sway_share"] == 1.0 for p in physics} == {True, False}  # one/two feet
 
 
-def test_reps_found_with_precision_and_recall_of_99_percent(table):
-    assert table.attrs["precision"] >= 0.99
-    assert table.attrs["recall"] >= 0.99
+def test_no_valid_test_is_refused(accuracy_batch):
+    assert all(ev.analysis.reps for ev in accuracy_batch)  # the fixture would have raised
+
+
+def test_reps_found_with_precision_and_recall_of_99_percent(errors):
+    assert errors.attrs["precision"] >= 0.99
+    assert errors.attrs["recall"] >= 0.99
 
 
 @pytest.mark.parametrize("col", ["start_s", "bottom_s", "end_s"])
-def test_rep_times_within_a_tenth_of_a_second(table, col):
-    assert (table[col] <= TIME_MAE_S).all(), table[col]
+def test_rep_times(errors, col):
+    e = errors[f"{col}_err"]
+    assert e.abs().mean() <= TIME_MAE_S and abs(e.mean()) <= TIME_BIAS_S, (e.abs().mean(), e.mean())
 
 
-@pytest.mark.parametrize("measure", sorted(TARGET_MAE))
-def test_angle_measures_meet_their_targets(table, measure):
-    values = table[measure].dropna()
-    assert len(values) > 0
-    assert (values <= TARGET_MAE[measure]).all(), values
+def _floor(sensor_set: str, measure: str) -> float:
+    if measure == "knee_medial_cm":
+        return KNEE_FLOOR_CM["shank" if "shank" in sensor_set else "model"]
+    return FLOOR_MAE[measure]
 
 
-def test_knee_displacement_with_and_without_a_shank_sensor(table):
-    with_shank = table.loc[[i for i in table.index if "shank" in i], "knee_medial_cm"]
-    model = table.loc[[i for i in table.index if "shank" not in i], "knee_medial_cm"]
-    assert len(with_shank) and len(model)
-    assert (with_shank <= 0.8).all(), with_shank
-    assert (model <= 1.5).all(), model
+def _cases():
+    for s in SETS:
+        for m in sorted(FLOOR_MAE) + ["knee_medial_cm"]:
+            if m == "trunk_lean_deg" and "trunk" not in s:
+                continue
+            for what in ("mae", "bias", "slope"):
+                reason = KNOWN_MISSES.get((s, m, what))
+                marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+                yield pytest.param(s, m, what, marks=marks, id=f"{s}-{m}-{what}")
+
+
+@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases()))
+def test_measure_floors(table, sensor_set, measure, what):
+    row = table.loc[(sensor_set, measure)]
+    assert row.n >= 20
+    if what == "mae":
+        assert row.mae <= _floor(sensor_set, measure), row
+    elif what == "bias":
+        assert abs(row.bias) <= 0.5 * row.mae, row
+    else:
+        assert SLOPE[0] <= row.slope <= SLOPE[1], row
 
 
 def test_partial_reps_are_reported_apart(accuracy_batch):

@@ -51,6 +51,13 @@ def _full_scan(rec: Recording) -> tuple[float, float] | None:
     return None
 
 
+def _assert_settled_part_of(win, run: tuple[float, float]) -> None:
+    """The window is the run with its ends cut back where the sensors start to move more
+    than in its middle: inside it, and most of it."""
+    assert run[0] <= win.t0 < win.t1 <= run[1]
+    assert win.duration_s >= 0.8 * (run[1] - run[0])
+
+
 @pytest.mark.parametrize(("still_from_s", "still_to_s"), [
     (0.0, 3.0),                       # the usual: standing at the start
     (PREFIX_S - 3.0, PREFIX_S + 2.0),  # a still stretch across the first look's end
@@ -62,7 +69,7 @@ def test_window_is_the_first_still_stretch_found_by_scanning_everything(still_fr
     win = find_standing_window(rec)
     expected = _full_scan(rec)
     assert expected is not None and win is not None
-    assert (win.t0, win.t1) == expected
+    _assert_settled_part_of(win, expected)
     assert still_from_s <= win.t0 and win.t1 <= still_to_s
 
 
@@ -74,7 +81,8 @@ def test_no_window_when_never_still():
 def test_simulated_tests_get_the_window_of_the_full_scan(seed):
     rec = simulate(SimConfig(seed=seed, n_reps=4)).recording
     win = find_standing_window(rec)
-    assert win is not None and (win.t0, win.t1) == _full_scan(rec)
+    assert win is not None
+    _assert_settled_part_of(win, _full_scan(rec))
 
 
 def _swaying(t: np.ndarray, rate_dps: float, seed: int) -> SensorStream:

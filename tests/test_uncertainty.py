@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from analysis.checklist import score_test
 from analysis.uncertainty import (
-    KNEE_UNCERTAINTY_CM,
     MEASURE_UNCERTAINTY,
+    calibration_case,
     describe_uncertainty,
     find_borderline,
     measure_uncertainty,
@@ -23,12 +24,32 @@ def rep(knee=None, pelvis=None, trunk=None, **extra):
                          **extra}}
 
 
-def test_knee_uncertainty_follows_how_the_knee_was_measured():
-    assert measure_uncertainty("shank")["knee_medial_cm"] == KNEE_UNCERTAINTY_CM["shank"]
+def _calibration(method: str, gyr_std_rad_s: float, duration_s: float = 2.5):
+    from calibration import Calibration, SensorCalibration, StandingWindow
+
+    sensor = SensorCalibration("shank_left", np.zeros(3), np.eye(3), 9.81, method)
+    return Calibration(StandingWindow(0.5, 0.5 + duration_s, gyr_std_rad_s, 0.05),
+                       {"shank_left": sensor})
+
+
+def test_uncertainty_follows_how_the_knee_and_the_calibration_were_measured():
+    fa = MEASURE_UNCERTAINTY["functional axis, still"]
+    assert measure_uncertainty("shank")["knee_medial_cm"] == fa["knee_medial_cm (shank)"]
     assert measure_uncertainty("thigh+pelvis model")["knee_medial_cm"] == \
-        KNEE_UNCERTAINTY_CM["thigh+pelvis model"] > KNEE_UNCERTAINTY_CM["shank"]
+        fa["knee_medial_cm (thigh+pelvis model)"]
     assert "knee_medial_cm" not in measure_uncertainty(None)
-    assert measure_uncertainty(None)["pelvic_drop_deg"] == MEASURE_UNCERTAINTY["pelvic_drop_deg"]
+    assert measure_uncertainty(None)["pelvic_drop_deg"] == fa["pelvic_drop_deg"]
+    hinge_still = _calibration("gravity+knee hinge", 0.01)
+    assert calibration_case(hinge_still) == "knee hinge, still"
+    assert measure_uncertainty("shank", hinge_still)["knee_medial_cm"] == \
+        MEASURE_UNCERTAINTY["knee hinge, still"]["knee_medial_cm (shank)"]
+    assert calibration_case(_calibration("gravity+knee hinge", 0.05)) == "knee hinge, sway"
+    assert calibration_case(_calibration("gravity+flexion axis", 0.01, 1.2)) == \
+        "functional axis, sway"  # a short window counts as sway
+    for case, table in MEASURE_UNCERTAINTY.items():
+        if case.endswith("sway"):  # swaying standing is never stated as surer than still
+            still = MEASURE_UNCERTAINTY[case.replace("sway", "still")]
+            assert all(table[k] >= still[k] for k in still), case
 
 
 def test_an_item_is_borderline_only_within_its_measures_uncertainty_of_a_threshold():

@@ -1,10 +1,9 @@
-"""The stated uncertainties hold on the held-out simulated batch (analysis.uncertainty).
+"""The stated uncertainties hold on held-out simulated tests (analysis.uncertainty).
 
-Each measure's uncertainty is meant as the 90th percentile of its error: on the
-64 held-out tests about 90 % of rep errors must fall inside it.  A test's reps
-share one calibration, so their errors go together and a 64-test batch's share
-moves by several points (knee with a shank: 85 % here, 90 % on the 256 tests the
-figure comes from): at least 80 %, and at most 97 %, or it is needlessly wide.
+Each measure's uncertainty is meant as the 90th percentile of its error: on held-out
+tests 85-95 % of rep errors must fall inside it, per measure, both in the world the
+figures were derived in (the 64-test accuracy batch) and in a shifted one they were
+not (tests/conftest.py SHIFTED_WORLD: more sway, other limb proportions, 60 Hz).
 The test total's range must hold the true total in at least 95 % of tests.
 Run with -s to see the figures.
 """
@@ -20,36 +19,58 @@ from analysis.uncertainty import find_borderline, measure_uncertainty, total_ran
 from stepdown.simulation import truth_document
 
 pytestmark = pytest.mark.slow
+COVERAGE = (0.85, 0.95)
+
+
+def coverage_table(batch, label: str) -> pd.DataFrame:
+    errors = pd.concat([errors_against_uncertainty(ev.analysis.reps, ev.sim.truth["reps"],
+                                                   ev.analysis.series.knee_source,
+                                                   ev.analysis.calibration)
+                        for ev in batch], ignore_index=True)
+    table = (errors.abs_error <= errors.bound).groupby(errors.measure).agg(["mean", "size"])
+    by_case = (errors.abs_error <= errors.bound).groupby([errors.case, errors.measure]).agg(
+        ["mean", "size"])
+    print(f"\nShare of {label} rep errors inside the stated uncertainty:")
+    print(table.round(3))
+    print(by_case.round(3))
+    return table
 
 
 @pytest.fixture(scope="module")
 def coverage(accuracy_batch):
-    errors = pd.concat([errors_against_uncertainty(ev.analysis.reps, ev.sim.truth["reps"],
-                                                   ev.analysis.series.knee_source)
-                        for ev in accuracy_batch], ignore_index=True)
-    table = (errors.abs_error <= errors.bound).groupby(errors.measure).agg(["mean", "size"])
-    print("\nShare of held-out rep errors inside the stated uncertainty:")
-    print(table.round(3))
-    return table
+    return coverage_table(accuracy_batch, "held-out")
 
 
-def test_each_uncertainty_covers_about_90_percent_of_held_out_errors(coverage):
+@pytest.fixture(scope="module")
+def shifted_coverage(shifted_batch):
+    return coverage_table(shifted_batch, "shifted-world")
+
+
+def test_each_uncertainty_covers_85_to_95_percent_of_held_out_errors(coverage):
     assert len(coverage) == 7 and (coverage["size"] >= 50).all()
-    assert (coverage["mean"] >= 0.80).all(), coverage
-    assert (coverage["mean"] <= 0.97).all(), coverage
+    assert (coverage["mean"] >= COVERAGE[0]).all(), coverage
+    assert (coverage["mean"] <= COVERAGE[1]).all(), coverage
 
 
-def test_the_total_range_holds_the_true_total(accuracy_batch):
+def test_each_uncertainty_covers_85_to_95_percent_in_a_shifted_world(shifted_coverage):
+    assert len(shifted_coverage) == 7 and (shifted_coverage["size"] >= 40).all()
+    assert (shifted_coverage["mean"] >= COVERAGE[0]).all(), shifted_coverage
+    assert (shifted_coverage["mean"] <= COVERAGE[1]).all(), shifted_coverage
+
+
+@pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch"])
+def test_the_total_range_holds_the_true_total(request, batch):
     inside, certain, widths = [], [], []
-    for ev in accuracy_batch:
+    for ev in request.getfixturevalue(batch):
         checklist = ev.analysis.checklist
-        u = measure_uncertainty(ev.analysis.series.knee_source)
+        u = measure_uncertainty(ev.analysis.series.knee_source, ev.analysis.calibration)
         rng = total_range(checklist, find_borderline(checklist, u))
         truth = truth_document(ev.sim)["test"]["total"]
         assert rng.low <= checklist.test.total <= rng.high
         inside.append(rng.low <= truth <= rng.high)
         certain.append(rng.certain)
         widths.append(rng.high - rng.low)
-    print(f"\nTrue total inside the range in {np.mean(inside):.3f} of {len(inside)} tests; "
-          f"category certain in {np.mean(certain):.3f}; mean range width {np.mean(widths):.2f}")
+    print(f"\n{batch}: true total inside the range in {np.mean(inside):.3f} of {len(inside)} "
+          f"tests; category certain in {np.mean(certain):.3f}; mean range width "
+          f"{np.mean(widths):.2f}")
     assert np.mean(inside) >= 0.95
