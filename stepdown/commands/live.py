@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,10 +27,25 @@ from scipy.ndimage import uniform_filter1d
 from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError
-from sensor_io.recorder import Recorder
+from sensor_io.journal import new_session_id
+from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
+from stepdown.record_guard import (
+    BYTES_PER_SAMPLE,
+    LOW_MINUTES,
+    MAX_PENDING_BYTES,
+    STOP_SIGNALS,
+    WARN_MINUTES,
+    Interrupts,
+    default_name,
+    final_line,
+    free_space_warning,
+    held_signals,
+    refuse_existing,
+    save,
+)
 
 console = Console()
 
@@ -75,19 +89,53 @@ class LiveRun:
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
+    interrupts: Interrupts = field(default_factory=Interrupts)
     _t_go: float = field(default=0.0, init=False)      # common clock at "go"
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
+    _connecting: bool = field(default=True, init=False)
+    _failing: bool = field(default=False, init=False)  # journal writes failing
+    _low_space_said: bool = field(default=False, init=False)
 
     async def run(self) -> None:
+        """Connect, calibrate, stream until the duration or a stop signal (Ctrl-C,
+        SIGTERM, SIGHUP: noted in ``interrupts``), then stop the sensors cleanly; a
+        signal while connecting, or a second one, stops at once.  Returns normally when
+        stopped by a signal; everything received is then in the recorder."""
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        stop = asyncio.Event()
+        self._connecting = True
+
+        def on_signal(signum: int) -> None:
+            self.interrupts.received.append(signum)
+            stop.set()
+            if (self._connecting or self.interrupts.hurried) and main is not None:
+                main.cancel()
+
+        installed = []
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, sig)
+                installed.append(sig)
+        try:
+            await self._stream(stop)
+        except asyncio.CancelledError:
+            if not self.interrupts.received:
+                raise
+            if self._connecting:  # disconnect whatever connected; nothing streamed yet
+                await self.session.close()
+            self.session.drain()  # decode what was received before the stop
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def _stream(self, stop: asyncio.Event) -> None:
         session, rec = self.session, self.recorder
         console.print("connecting the sensors one at a time ...")
         await session.connect_all()
+        self._connecting = False
         for st in session.status.values():
             console.print(f"  {st.placement}: {st.model} {st.address} at {st.rate_hz:g} Hz")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, stop.set)
         runner = asyncio.create_task(session.run(stop))
         try:
             t_cal = session.now()
@@ -105,10 +153,35 @@ class LiveRun:
         finally:
             stop.set()
             await runner
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
+        self._mark_silent_sensors()
         if self.scorer is not None:
             await self._score()  # the reps that ended with the recording
+
+    def _mark_silent_sensors(self) -> None:
+        """Gaps to the end for sensors that vanished or never sent anything."""
+        end = self.session.now()
+        for st in self.session.status.values():
+            self.recorder.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
+
+    def _watch_storage(self) -> None:
+        """One line when journal writes start failing (the samples stay in memory and the
+        writer retries), one when they succeed again; one when the disk runs low."""
+        j = self.recorder.journal
+        if j.error is not None and not self._failing:
+            self._failing = True
+            console.print(f"[yellow]warning:[/] cannot write the journal {j.path}: "
+                          f"{j.error.strerror or j.error}; keeping the samples in memory "
+                          "and retrying", highlight=False)
+        elif j.error is None and self._failing:
+            self._failing = False
+            console.print("journal writes work again: every sample is on disk", highlight=False)
+        now = self.session.now()
+        if not self._low_space_said and now > 1.0:
+            rate = (j.written_bytes + j.pending_bytes) / now
+            warning = free_space_warning(j.path.parent, rate, LOW_MINUTES)
+            if warning:
+                self._low_space_said = True
+                console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
     async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
         while not stop.is_set() and not done():
@@ -122,6 +195,11 @@ class LiveRun:
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
             self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
+            self._watch_storage()
+            if self.recorder.journal.pending_bytes > MAX_PENDING_BYTES:
+                console.print("[red]stopping:[/] the disk has refused the journal for too "
+                              "long (memory is filling up)", highlight=False)
+                break
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
@@ -299,6 +377,8 @@ def record(
         help="Emulated clock speed-up; 0: virtual time, as fast as the machine computes "
              "(the same result on any machine, for tests).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier recording and journal "
+                                                 "at --out.")] = False,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
     if leg not in LEGS:
@@ -323,14 +403,20 @@ def record(
         raise InputError("--pelvis and --thigh are required (the minimum sensor set)")
     specs = [SensorSpec(f"{seg}_{leg}" if seg in ("thigh", "shank", "wrist") else seg, addr,
                         rate) for seg, addr in given.items() if addr]
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = datetime.now(UTC)
+    started = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    session_id = new_session_id()
     if out is None:
         from stepdown.paths import recordings_dir
 
-        out = recordings_dir() / f"{athlete}-{started.replace(':', '')}.parquet"
+        out = recordings_dir() / default_name(athlete, started_at, f"{session_id:016x}")
     journal = out.with_suffix(".sdj")
+    refuse_existing(out, journal, overwrite)
     recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
-                        pain_nrs=pain_nrs)
+                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite)
+    room = free_space_warning(journal.parent, BYTES_PER_SAMPLE * rate * len(specs), WARN_MINUTES)
+    if room:
+        console.print(f"[yellow]warning:[/] {room}", highlight=False)
     kw: dict[str, Any] = {"clock": clock} if clock else {}
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
@@ -343,18 +429,41 @@ def record(
             run_virtual(run.run())
         else:
             asyncio.run(run.run())
-    finally:
+    except BaseException:
+        _save_or_discard(run, out, score=False)  # a failure: keep what came, then say why
+        raise
+    code = _save_or_discard(run, out, score=score)
+    if code:
+        raise typer.Exit(code)
+
+
+def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
+    """Save what ``run`` recorded (or remove the journal when no sample came) and say
+    so; returns the exit code: 0 saved as asked, 1 something could not be written,
+    130 stopped by a signal before anything was recorded."""
+    recorder, interrupts = run.recorder, run.interrupts
+    if not recorder.kept:
         recorder.close()
-    rec, problem = recorder.finish(out)
+        recorder.journal.path.unlink(missing_ok=True)
+        why = f"stopped by {interrupts.first}" if interrupts.first else "stopped"
+        console.print(f"{why} before any sensor streamed: nothing was recorded (no file kept)",
+                      highlight=False)
+        return 130 if interrupts.first else 0
+    with held_signals(interrupts):
+        rec = recorder.recording()
+        saved = save(recorder, rec, out)
     for name, s in rec.streams.items():
         console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, "
                       f"{sum(1 for g in rec.extra.get('gaps', []) if g['sensor'] == name)} gaps")
-    if problem:
-        console.print(f"[yellow]warning:[/] written although it breaks the format: {problem}",
-                      highlight=False)
-    console.print(f"wrote {out} (journal {journal})")
-    if score and not problem:
+    if saved.problem:
+        console.print(f"[yellow]warning:[/] written although it breaks the format: "
+                      f"{saved.problem}", highlight=False)
+    for line in saved.errors:
+        console.print(f"[red]error:[/] {line}", highlight=False)
+    console.print(final_line(saved, interrupts), highlight=False)
+    if score and not saved.problem and not interrupts.hurried:
         console.print(test_line(rec), highlight=False)
+    return 0 if saved.recording == out and not saved.errors else 1
 
 
 def parse_pain(text: str | None) -> list[float] | float | None:
@@ -390,21 +499,46 @@ def recover(
     out: Annotated[Path | None, typer.Option("--out", "-o",
                                              help="Recording to write (.parquet or .csv); "
                                                   "default: the journal's name, .parquet")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing recording at --out.")]
+    = False,
 ) -> None:
-    """Rebuild the recording from a journal after a crash or power loss."""
+    """Rebuild the recording from a journal after a crash, a kill or damage; says exactly
+    what was lost (which sensor, which time span) and marks it as gaps."""
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
     out = out or journal.with_suffix(".parquet")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists: choose another --out, or pass --overwrite to replace it")
     rec, report = recover_journal(journal, out)
     for name, n in report.samples.items():
         s = rec.streams[name]
         console.print(f"{name}: {n} samples, {s.duration_s:.2f} s")
-    if report.torn_bytes:
-        console.print(f"dropped a torn record at the end ({report.torn_bytes} bytes)")
-    gaps = rec.extra.get("gaps", [])
-    if gaps:
-        console.print(f"{len(gaps)} gap(s) marked")
+    for line in recovery_lines(report):
+        console.print(line, highlight=False)
     if report.problem:
         console.print(f"[yellow]warning:[/] written although it breaks the format: "
                       f"{report.problem}", highlight=False)
     console.print(f"wrote {out}")
+
+
+def recovery_lines(report: RecoveryReport) -> list[str]:
+    """What a recovery found wrong with the journal, one line each (none when whole)."""
+    lines = []
+    if not report.magic_ok:
+        lines.append("the journal's first bytes were damaged (read on regardless)")
+    if report.damaged_bytes:
+        lines.append(f"skipped {report.damaged_bytes} damaged bytes "
+                     f"({report.lost_records} records lost)")
+    for span in report.lost:
+        start = "its start" if span.start_s is None else f"{span.start_s:.3f} s"
+        end = "the end" if span.end_s is None else f"{span.end_s:.3f} s"
+        lines.append(f"lost {span.sensor}: {span.samples} samples between {start} and {end} "
+                     "(marked as a gap)")
+    if not report.closed:
+        tail = f"; {report.tail_bytes} bytes of a torn last record dropped" \
+            if report.tail_bytes else ""
+        lines.append("the recording did not end cleanly (crash, kill or power loss): at most "
+                     f"its last second is missing{tail}")
+    elif report.tail_bytes:
+        lines.append(f"dropped {report.tail_bytes} unreadable bytes at the end")
+    return lines
