@@ -171,7 +171,7 @@ class LiveRun:
             self._failing = True
             console.print(f"[yellow]warning:[/] cannot write the journal {j.path}: "
                           f"{j.error.strerror or j.error}; keeping the samples in memory "
-                          "and retrying", highlight=False)
+                          "and retrying", highlight=False, soft_wrap=True)
         elif j.error is None and self._failing:
             self._failing = False
             console.print("journal writes work again: every sample is on disk", highlight=False)
@@ -412,8 +412,9 @@ def record(
         out = recordings_dir() / default_name(athlete, started_at, f"{session_id:016x}")
     journal = out.with_suffix(".sdj")
     refuse_existing(out, journal, overwrite)
+    extra: dict[str, Any] = {"clock": _outside_loop_zero(clock)} if clock else {}
     recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
-                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite)
+                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite, **extra)
     room = free_space_warning(journal.parent, BYTES_PER_SAMPLE * rate * len(specs), WARN_MINUTES)
     if room:
         console.print(f"[yellow]warning:[/] {room}", highlight=False)
@@ -435,6 +436,17 @@ def record(
     code = _save_or_discard(run, out, score=score)
     if code:
         raise typer.Exit(code)
+
+
+def _outside_loop_zero(clock: Callable[[], float]) -> Callable[[], float]:
+    """The emulated world's clock, 0 before its event loop runs: the journal times its
+    syncs on it, so a virtual-time recording syncs on virtual time, the same every run."""
+    def now() -> float:
+        try:
+            return clock()
+        except RuntimeError:  # no running event loop yet
+            return 0.0
+    return now
 
 
 def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
@@ -459,8 +471,8 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         console.print(f"[yellow]warning:[/] written although it breaks the format: "
                       f"{saved.problem}", highlight=False)
     for line in saved.errors:
-        console.print(f"[red]error:[/] {line}", highlight=False)
-    console.print(final_line(saved, interrupts), highlight=False)
+        console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+    console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)  # paths whole
     if score and not saved.problem and not interrupts.hurried:
         console.print(test_line(rec), highlight=False)
     return 0 if saved.recording == out and not saved.errors else 1

@@ -1,0 +1,299 @@
+"""Fault injection through the real `stepdown record` path (emulated sensors on the
+virtual clock, so every run is the same on any machine): for every sensor, the samples it
+sent are kept or reported lost (as gaps), and every way a recording can end says what was
+saved and how to recover it."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+
+import pytest
+
+from sensor_io import ble_client
+from sensor_io.ble_emulation import EmulatedPeripheral, Faults
+from sensor_io.recorder import recording_from_journal
+from sensor_io.recording_io import read_recording
+from stepdown.cli import main
+from stepdown.commands import live
+
+VIRTUAL = ["--emulate", "--emulate-speed", "0"]
+PACKET = {"pelvis": 4, "thigh_left": 12, "shank_left": 1}  # samples per notification
+
+
+def _record(out, *extra, sensors=("pelvis", "thigh"), duration=12.0):
+    args = ["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--no-score",
+            "--duration", str(duration)]
+    for s in sensors:
+        args += [f"--{s}", "x"]
+    if out is not None:
+        args += ["--out", str(out)]
+    return main(args + list(extra))
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch):
+    monkeypatch.setattr(live.console, "width", 400)  # whole lines to match against
+
+
+@pytest.fixture
+def worlds(monkeypatch):
+    """The emulated worlds `record` builds; set ``worlds.faults[segment]`` first.  Each
+    peripheral counts the sample instants it measures (``measured``), whatever happens
+    to the notifications carrying them."""
+    real = live.emulated_world
+    real_emit = EmulatedPeripheral._emit
+
+    def counting_emit(self, t):
+        self.measured = getattr(self, "measured", 0) + len(t)
+        real_emit(self, t)
+
+    monkeypatch.setattr(EmulatedPeripheral, "_emit", counting_emit)
+
+    class Worlds(list):
+        faults: dict = {}
+
+    made = Worlds()
+    made.faults = {}
+
+    def patched(segments, leg, seed, speed):
+        world, addresses, sim, start = real(segments, leg, seed, speed)
+        for seg, f in made.faults.items():
+            world.peripherals[addresses[seg]].faults = f
+        made.append((world, addresses))
+        return world, addresses, sim, start
+
+    monkeypatch.setattr(live, "emulated_world", patched)
+    return made
+
+
+def _account(rec, world, addresses):
+    """Per sensor: (samples the sensor measured and sent, kept, reported lost in gaps)."""
+    rows = {}
+    for seg, addr in addresses.items():
+        p = world.peripherals[addr]
+        name = seg if seg in ("pelvis", "trunk") else f"{seg}_left"
+        kept = len(rec.streams[name]) if name in rec.streams else 0
+        rate = p._rate
+        gaps = [g for g in rec.extra.get("gaps", []) if g["sensor"] == name]
+        lost = sum(round((g["end_s"] - g["start_s"]) * rate) - 1 for g in gaps)
+        rows[name] = (getattr(p, "measured", 0), kept, lost)
+    return rows
+
+
+def test_no_fault_every_sent_sample_is_kept(tmp_path, worlds, capsys):
+    out = tmp_path / "r.parquet"
+    assert _record(out) == 0
+    rows = _account(read_recording(out), *worlds[0])
+    assert all(sent == kept and lost == 0 for sent, kept, lost in rows.values()), rows
+    text = capsys.readouterr().out
+    assert f"stepdown recover {out.with_suffix('.sdj')}" in text
+
+
+@pytest.mark.parametrize("faults", [
+    {"pelvis": Faults(drop_every=7)},
+    {"thigh": Faults(drop_every=3), "pelvis": Faults(duplicate_every=5)},
+    {"thigh": Faults(split_every=4)},
+], ids=["pelvis-drops", "thigh-drops-pelvis-dups", "thigh-split"])
+def test_packet_faults_every_sample_is_kept_or_reported_lost(tmp_path, worlds, faults):
+    worlds.faults = faults
+    out = tmp_path / "r.parquet"
+    assert _record(out) == 0
+    rows = _account(read_recording(out), *worlds[0])
+    for name, (sent, kept, lost) in rows.items():
+        # a packet lost before the first received one or after the last received one
+        # cannot be noticed by any receiver: at most one such packet at each end
+        assert 0 <= sent - (kept + lost) <= 2 * PACKET[name], (name, sent, kept, lost)
+
+
+def test_a_sensor_lost_for_good_is_a_gap_to_the_end(tmp_path, worlds, capsys):
+    worlds.faults = {"thigh": Faults(disconnect_at_s=5.0, down_for_s=1e9)}
+    out = tmp_path / "r.parquet"
+    assert _record(out) == 0
+    rec = read_recording(out)
+    (gap,) = [g for g in rec.extra["gaps"] if g["sensor"] == "thigh_left"]
+    thigh, pelvis = rec.streams["thigh_left"], rec.streams["pelvis"]
+    assert gap["start_s"] == thigh.t[-1] and gap["end_s"] >= pelvis.t[-1] - 0.1
+    assert gap["reason"] == "no data to the end"
+    sent, kept, lost = _account(rec, *worlds[0])["thigh_left"]
+    assert sent == kept  # every sample it measured before vanishing is kept
+    # and the rest of the session is reported lost: the thigh's samples plus the gap
+    # cover as many sample instants as the pelvis' whole span
+    rate = rec.sensors_meta["thigh_left"]["rate_hz"]
+    assert kept + lost == pytest.approx((gap["end_s"] - thigh.t[0]) * rate, abs=2)
+
+
+def test_a_sensor_that_never_sends_is_marked_and_nothing_crashes(tmp_path, worlds, capsys):
+    worlds.faults = {"shank": Faults(silent=True)}
+    out = tmp_path / "r.parquet"
+    assert _record(out, sensors=("pelvis", "thigh", "shank")) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    rec = read_recording(out)
+    assert "shank_left" not in rec.streams
+    (gap,) = [g for g in rec.extra["gaps"] if g["sensor"] == "shank_left"]
+    assert gap["reason"] == "never sent data" and gap["end_s"] - gap["start_s"] > 10
+
+
+# -- one session, one file set ----------------------------------------------------------
+def test_recording_twice_to_one_out_is_refused_and_keeps_the_first(tmp_path, capsys):
+    out = tmp_path / "r.parquet"
+    assert _record(out, duration=4.0) == 0
+    first = out.read_bytes()
+    assert _record(out, duration=4.0) == 2
+    err = capsys.readouterr().err
+    assert "exists (an earlier session)" in err and "--overwrite" in err
+    assert out.read_bytes() == first
+    journal_before = out.with_suffix(".sdj").read_bytes()
+    assert _record(out, "--overwrite", duration=4.0) == 0  # asked for: replaced whole
+    assert out.read_bytes() != first
+    _, report = recording_from_journal(out.with_suffix(".sdj"))
+    assert report.session == read_recording(out).extra["session"]
+    assert out.with_suffix(".sdj").read_bytes() != journal_before
+
+
+def test_a_journal_in_use_is_refused_even_with_overwrite(tmp_path, capsys):
+    from sensor_io.journal import JournalWriter
+
+    out = tmp_path / "busy.parquet"
+    holder = JournalWriter(out.with_suffix(".sdj"))  # another live recording
+    try:
+        assert _record(out, "--overwrite", duration=4.0) == 2
+    finally:
+        holder.close()
+    assert "another recording is writing this journal" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_default_names_do_not_collide_within_a_second(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STEPDOWN_HOME", str(tmp_path))
+    assert _record(None, duration=3.0) == 0
+    assert _record(None, duration=3.0) == 0
+    names = sorted(p.name for p in (tmp_path / "recordings").glob("*.parquet"))
+    assert len(names) == 2 and all(n.startswith("a-1-") for n in names)
+    sessions = {read_recording(tmp_path / "recordings" / n).extra["session"] for n in names}
+    assert len(sessions) == 2
+
+
+# -- storage faults ---------------------------------------------------------------------
+def test_a_read_only_target_is_one_line(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "ro"
+    real_open = os.open
+
+    def ro_open(path, flags, *a, **kw):
+        if str(path).startswith(str(target)) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *a, **kw)
+
+    target.mkdir()
+    monkeypatch.setattr(os, "open", ro_open)
+    assert _record(target / "r.parquet", duration=3.0) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the journal" in err and "Read-only file system" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_disk_full_mid_set_keeps_everything_in_memory_and_says_how_to_recover(
+        tmp_path, worlds, monkeypatch, capsys):
+    out = tmp_path / "full" / "r.parquet"
+    real_write = os.write
+    state = {"budget": 60_000}  # the journal's disk fills after 60 kB: about 3 s in
+
+    def write(fd, data):
+        path = os.readlink(f"/proc/self/fd/{fd}") if os.path.exists(f"/proc/self/fd/{fd}") else ""
+        if not path.endswith("r.sdj"):
+            return real_write(fd, data)
+        if state["budget"] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = real_write(fd, bytes(data[:state["budget"]]))
+        state["budget"] -= n
+        return n
+
+    monkeypatch.setattr(os, "write", write)
+    assert _record(out) == 1
+    text = capsys.readouterr().out
+    assert text.count("cannot write the journal") == 1, text  # one warning, not one per write
+    assert "No space left on device" in text and "keeping the samples in memory" in text
+    rec = read_recording(out)  # the recording itself is whole: nothing was dropped
+    rows = _account(rec, *worlds[0])
+    assert all(sent == kept for sent, kept, _ in rows.values()), rows
+    copy = text.split("(journal ")[1].split(";")[0]
+    assert not copy.startswith(str(out.parent))  # a whole copy went to a fallback folder
+    back, report = recording_from_journal(copy)
+    assert report.closed and not report.lost
+    assert {s: len(v) for s, v in back.streams.items()} == {s: len(v) for s, v in rec.streams.items()}
+
+
+# -- signals ------------------------------------------------------------------------------
+def _signal_at_calibration(monkeypatch, *delays_and_signals):
+    """Send the given signals to this process ``delay`` virtual s after calibration starts."""
+    real = live.emulated_world
+
+    def patched(segments, leg, seed, speed):
+        world, addresses, sim, start = real(segments, leg, seed, speed)
+
+        def start_and_schedule():
+            start()
+            loop = asyncio.get_running_loop()
+            for delay, sig in delays_and_signals:
+                loop.call_later(delay, os.kill, os.getpid(), sig)
+
+        return world, addresses, sim, start_and_schedule
+
+    monkeypatch.setattr(live, "emulated_world", patched)
+
+
+@pytest.mark.parametrize("sig,name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP"),
+                                      (signal.SIGINT, "Ctrl-C")])
+def test_a_stop_signal_saves_everything_and_says_so(tmp_path, monkeypatch, capsys, sig, name):
+    _signal_at_calibration(monkeypatch, (5.0, sig))
+    out = tmp_path / "s.parquet"
+    assert _record(out, duration=60.0) == 0
+    text = capsys.readouterr().out
+    assert f"stopped by {name}: wrote {out}" in text and "stepdown recover" in text
+    rec = read_recording(out)
+    assert 4.5 < rec.streams["pelvis"].duration_s < 7.0
+    _, report = recording_from_journal(out.with_suffix(".sdj"))
+    assert report.closed and not report.lost
+
+
+def test_two_ctrl_c_stop_at_once_and_still_save(tmp_path, monkeypatch, capsys):
+    _signal_at_calibration(monkeypatch, (5.0, signal.SIGINT), (5.01, signal.SIGINT))
+    out = tmp_path / "s.parquet"
+    assert _record(out, duration=60.0) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = " ".join(lines[-3:])
+    assert "stopped at once by a second Ctrl-C: wrote" in last and "stepdown recover" in last
+    assert read_recording(out).streams["pelvis"].duration_s > 4.5
+
+
+def test_ctrl_c_while_connecting_says_nothing_was_recorded(tmp_path, monkeypatch, capsys):
+    real = ble_client.StreamingSession.connect_all
+
+    async def interrupted_connect(self):
+        asyncio.get_running_loop().call_soon(os.kill, os.getpid(), signal.SIGINT)
+        await real(self)
+
+    monkeypatch.setattr(ble_client.StreamingSession, "connect_all", interrupted_connect)
+    out = tmp_path / "c.parquet"
+    assert _record(out) == 130
+    captured = capsys.readouterr()
+    assert "stopped by Ctrl-C before any sensor streamed: nothing was recorded" in captured.out
+    assert "Traceback" not in captured.err
+    assert not out.exists() and not out.with_suffix(".sdj").exists()
+
+
+def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys):
+    from sensor_io.recorder import Recorder
+
+    Recorder(tmp_path / "k.sdj", test_leg="left")  # what a SIGKILL during connect leaves
+    assert main(["recover", str(tmp_path / "k.sdj")]) == 2
+    err = capsys.readouterr().err
+    assert "no samples: the recording stopped before any sensor streamed" in err
+    assert "Traceback" not in err and "bad magic" not in err
+    empty = tmp_path / "e.sdj"
+    empty.write_bytes(b"")
+    assert main(["recover", str(empty)]) == 2
+    assert "empty" in capsys.readouterr().err
