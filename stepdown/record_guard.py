@@ -169,12 +169,17 @@ def _journal_copy(recorder: Recorder, errors: list[str]) -> Path | None:
         target = d / path.name
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except OSError as err:
+            errors.append(f"could not write a copy of the journal to {target}: {_why(err)}")
+            continue
+        try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             return target
         except OSError as err:
+            target.unlink(missing_ok=True)  # a partial copy would only mislead
             errors.append(f"could not write a copy of the journal to {target}: {_why(err)}")
     return None
 

@@ -297,3 +297,39 @@ def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys)
     empty.write_bytes(b"")
     assert main(["recover", str(empty)]) == 2
     assert "empty" in capsys.readouterr().err
+
+
+def test_a_file_size_limit_mid_set_is_one_warning_and_the_recording_is_whole(tmp_path):
+    """A real EFBIG (``ulimit -f``) in a child process: journal writes fail part-way, the
+    samples stay in memory, the recording is written whole, and no partial journal copy
+    is left in a fallback folder."""
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    limit = 150_000  # bytes: the journal passes it ~8 s in, the Parquet stays below it
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    home = tmp_path / "home"
+    env = {**os.environ, "STEPDOWN_HOME": str(home / "sd"), "HOME": str(home),
+           "TMPDIR": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "COLUMNS": "400"}
+    out = tmp_path / "lim" / "r.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stepdown", "record", *VIRTUAL, "--leg", "left", "--athlete",
+         "u", "--pelvis", "x", "--thigh", "x", "--no-score", "--duration", "12", "--out",
+         str(out)], preexec_fn=limit_file_size, capture_output=True, text=True, env=env,
+        timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stdout.count("cannot write the journal") == 1
+    assert "File too large; keeping the samples in memory and retrying" in proc.stdout
+    assert f"wrote {out} (the journal {out.with_suffix('.sdj')} lacks its last part" in proc.stdout
+    rec = read_recording(out)
+    assert all(s.duration_s > 11.0 for s in rec.streams.values())
+    assert out.with_suffix(".sdj").stat().st_size == limit
+    assert not list(home.rglob("*.sdj"))  # failed copies removed, not left half-written
+    part, report = recording_from_journal(out.with_suffix(".sdj"))
+    assert not report.closed and 5.0 < part.streams["pelvis"].duration_s < 11.0
