@@ -333,3 +333,40 @@ def test_a_file_size_limit_mid_set_is_one_warning_and_the_recording_is_whole(tmp
     assert not list(home.rglob("*.sdj"))  # failed copies removed, not left half-written
     part, report = recording_from_journal(out.with_suffix(".sdj"))
     assert not report.closed and 5.0 < part.streams["pelvis"].duration_s < 11.0
+
+
+# -- what the athlete and coach are told when a sensor is missing ---------------------------
+def _scored(out, *sensors):
+    args = ["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--out", str(out)]
+    for s in sensors:
+        args += [f"--{s}", "x"]
+    return main(args)
+
+
+def test_a_thigh_lost_for_good_is_never_called_good(tmp_path, worlds, capsys):
+    pytest.importorskip("analysis.pipeline")
+    worlds.faults = {"thigh": Faults(disconnect_at_s=16.0, down_for_s=1e9)}
+    out = tmp_path / "v.parquet"
+    assert _scored(out, "pelvis", "thigh") == 0
+    text = capsys.readouterr().out
+    test = [line for line in text.splitlines() if line.startswith("test:")]
+    assert len(test) == 1 and "category not decided" in test[0]
+    assert "no thigh_left data" in test[0] and "(no data to the end)" in test[0]
+    assert "(good)" not in text
+    quality = read_recording(out).sensors_meta["thigh_left"]["quality"]
+    assert quality["gaps"] == 1 and quality["lost_samples"] > 1500  # ~17 s at 104 Hz
+
+
+def test_a_rep_without_knee_data_says_knee_not_measured(tmp_path, worlds, capsys):
+    pytest.importorskip("analysis.pipeline")
+    worlds.faults = {"shank": Faults(disconnect_at_s=14.0, down_for_s=4.0)}
+    out = tmp_path / "k.parquet"
+    assert _scored(out, "pelvis", "thigh", "shank") == 0
+    lines = capsys.readouterr().out.splitlines()
+    reps = [line for line in lines if line.startswith("rep ")]
+    lacking = [line for line in reps if "knee not measured" in line]
+    assert lacking and all("no faults" not in line for line in lacking)
+    assert len(lacking) < len(reps)  # the reps with the shank back are measured
+    (test,) = [line for line in lines if line.startswith("test:")]
+    assert "category not decided: knee not measured in rep" in test
+    assert "arm" not in test.split("(")[1]  # the sensor set's limits are not losses

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +32,7 @@ from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
+from stepdown.completeness import missing_minimum, not_measured, sensor_quality, verdict_line
 from stepdown.record_guard import (
     BYTES_PER_SAMPLE,
     LOW_MINUTES,
@@ -63,7 +64,10 @@ def analysis_scorer() -> RepScorer | None:
         return None
 
     def score(rec: Recording) -> list[dict[str, Any]]:
-        return reps_with_borderline(analyze(rec).to_json())
+        if missing := missing_minimum(rec):
+            raise InputError(f"no data from {', '.join(missing)} yet")
+        reps = reps_with_borderline(analyze(rec).to_json())
+        return [{**rep, "not_measured": not_measured(rep, rec)} for rep in reps]
 
     return score
 
@@ -158,10 +162,15 @@ class LiveRun:
             await self._score()  # the reps that ended with the recording
 
     def _mark_silent_sensors(self) -> None:
-        """Gaps to the end for sensors that vanished or never sent anything."""
+        """Gaps to the end for sensors that vanished or never sent anything, and each
+        sensor's quality summary in its metadata."""
         end = self.session.now()
+        rec = self.recorder
         for st in self.session.status.values():
-            self.recorder.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
+            rec.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
+        gaps = [asdict(g) for g in rec.gaps]
+        for st in self.session.status.values():
+            rec.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
 
     def _watch_storage(self) -> None:
         """One line when journal writes start failing (the samples stay in memory and the
@@ -291,12 +300,18 @@ def reps_with_borderline(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def rep_line(rep: dict[str, Any]) -> str:
     """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep,
-    a borderline item marked with ~ (shown even at 0, as knee=0~)."""
+    a borderline item marked with ~ (shown even at 0, as knee=0~), and the items its
+    sensors could not measure (``rep["not_measured"]``): 'rep 3: total 0  knee not
+    measured', never 'no faults' then."""
     items = rep.get("items", {})
     near = set(rep.get("borderline", ()))
     faults = " ".join(f"{k}={items[k]}{'~' if k in near else ''}" for k in ITEMS
                       if items.get(k) or k in near)
     legend = "  (~ near its threshold)" if near else ""
+    unmeasured = rep.get("not_measured") or []
+    if unmeasured:
+        return (f"rep {rep.get('index')}: total {rep.get('total')}  {faults + '  ' if faults else ''}"
+                f"{', '.join(unmeasured)} not measured{legend}")
     return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}{legend}"
 
 
@@ -497,12 +512,13 @@ def test_line(rec: Recording) -> str:
         from analysis.pipeline import analyze
     except ImportError:
         return "test: not scored (analysis not installed)"
+    if missing := missing_minimum(rec):
+        return f"test: not scored (no data from {', '.join(missing)})"
     try:
-        test = analyze(rec).to_json()["test"]
+        doc = analyze(rec).to_json()
     except InputError as err:
         return f"test: not scored ({err})"
-    return (f"test: total {test['total']} ({test['category']}), "
-            f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}")
+    return f"test: {verdict_line(rec, doc)}"
 
 
 @app.command()
