@@ -370,3 +370,27 @@ def test_a_rep_without_knee_data_says_knee_not_measured(tmp_path, worlds, capsys
     (test,) = [line for line in lines if line.startswith("test:")]
     assert "category not decided: knee not measured in rep" in test
     assert "arm" not in test.split("(")[1]  # the sensor set's limits are not losses
+
+
+def test_info_shows_the_recorded_quality_summary(tmp_path, worlds, capsys):
+    worlds.faults = {"thigh": Faults(disconnect_at_s=5.0, down_for_s=1e9)}
+    out = tmp_path / "q.parquet"
+    assert _record(out) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    import re
+
+    assert re.search(r"thigh_left: \d+ samples kept, 1 gaps \(\d+ samples lost\), 0 bad packets",
+                     text), text
+    assert "(no data to the end)" in text
+
+
+def test_no_bluetooth_adapter_is_one_line(monkeypatch, capsys):
+    async def no_dbus(*_a, **_kw):  # what bleak raises when BlueZ's D-Bus socket is missing
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(live, "scan", no_dbus)
+    assert main(["devices", "--timeout", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use Bluetooth" in err and "None" not in err and "Traceback" not in err

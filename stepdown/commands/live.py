@@ -21,12 +21,13 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from bleak.exc import BleakError
 from rich.console import Console
 from scipy.ndimage import uniform_filter1d
 
 from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, first_line
 from sensor_io.journal import new_session_id
 from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
@@ -350,6 +351,13 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
 
 
 # -- commands ------------------------------------------------------------------------------
+def no_bluetooth(err: BaseException) -> InputError:
+    """The one line for a machine where bleak cannot reach a Bluetooth adapter (no
+    adapter, BlueZ not running: bleak's D-Bus socket is missing)."""
+    return InputError(f"cannot use Bluetooth: {first_line(err)} (is there an adapter, and is "
+                      "the Bluetooth service running?)")
+
+
 @app.command()
 def devices(
     timeout: Annotated[float, typer.Option(help="Scan time in s.")] = 5.0,
@@ -360,7 +368,10 @@ def devices(
     if emulate:
         world, _, _, _ = emulated_world(["pelvis", "thigh", "shank"], "left", 0, 1.0)
         backend = world.backends()[0]
-    found = asyncio.run(scan(timeout, backend=backend))
+    try:
+        found = asyncio.run(scan(timeout, backend=backend))
+    except (BleakError, FileNotFoundError, ConnectionError) as err:
+        raise no_bluetooth(err) from None
     if not found:
         console.print("no BLE devices found")
     for d in found:
@@ -445,6 +456,9 @@ def record(
             run_virtual(run.run())
         else:
             asyncio.run(run.run())
+    except (BleakError, FileNotFoundError, ConnectionError) as err:  # no adapter, BlueZ down
+        _save_or_discard(run, out, score=False)
+        raise no_bluetooth(err) from None
     except BaseException:
         _save_or_discard(run, out, score=False)  # a failure: keep what came, then say why
         raise
