@@ -53,7 +53,7 @@ def test_a_damaged_catalog_is_one_line(home, recording, capsys):
         code = main(args)
         err = capsys.readouterr().err
         assert code == 2, args
-        assert "is damaged" in err and ".recover" in err, err
+        assert "the file is damaged" in err and ".recover" in err, err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 

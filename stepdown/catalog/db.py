@@ -98,8 +98,9 @@ def catalog_problem(err: sqlite3.DatabaseError, path: Path | None = None) -> str
         return (f"the catalog {path} is locked by another stepdown process (waited "
                 f"{LOCK_TRIES * BUSY_TIMEOUT_MS / 1000:g} s): try again when it has finished")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return (f"the catalog {path} is damaged ({text}): restore a backup, or rebuild it "
-                f"with `sqlite3 {path} .recover | sqlite3 repaired.sqlite3`")
+        return (f"{path}: not a usable stepdown catalog, the file is damaged ({text}): "
+                f"restore a backup, or rebuild it with "
+                f"`sqlite3 {path} .recover | sqlite3 repaired.sqlite3`")
     return f"{path}: not a usable stepdown catalog ({text})"
 
 
