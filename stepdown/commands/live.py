@@ -34,6 +34,7 @@ from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
 from stepdown.completeness import missing_minimum, not_measured, sensor_quality, verdict_line
+from stepdown.live_window import live_window, to_session_time
 from stepdown.record_guard import (
     BYTES_PER_SAMPLE,
     LOW_MINUTES,
@@ -226,7 +227,9 @@ class LiveRun:
         now = self.session.now()
         if now - self._t_scored >= FALLBACK_SCORE_S:
             return True
-        since = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
+        # from the quiet standing before the last rep shown: joining at a rep's end, where
+        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
+        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
         return thigh is not None and rep_may_have_ended(thigh, since)
 
@@ -234,17 +237,41 @@ class LiveRun:
         assert self.scorer is not None
         self._t_scored = self.session.now()
         self.analyses += 1
-        rec = self.recorder.recording()
+        rec, shift = self._window()
         try:
             reps = await asyncio.to_thread(self.scorer, rec)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return
-        for rep in reps[len(self.shown_reps):]:
+        for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
             console.print(rep_line(rep), highlight=False)
 
 
+    def _window(self) -> tuple[Recording, float]:
+        """What scoring the next rep needs: the calibration and the samples since the last
+        rep shown (:mod:`stepdown.live_window`), so a score costs the same late in a long
+        session as early; the pain reports of the reps already shown are left out."""
+        # from the quiet standing before the last rep shown: joining at a rep's end, where
+        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
+        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
+        rec, shift = live_window(self.recorder, self._t_go, since, self.session.now())
+        if shift > 0 and isinstance(rec.pain_nrs, list):
+            rec.pain_nrs = rec.pain_nrs[len(self.shown_reps):]
+        return rec, shift
+
+    def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
+        """The reps of a window's analysis not shown yet, numbered and timed as in the
+        session."""
+        if shift == 0:  # the window was the whole recording so far
+            return reps[len(self.shown_reps):]
+        last_end = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
+        fresh = [to_session_time(r, shift, self._t_go) for r in reps]
+        fresh = [r for r in fresh if r["end_s"] > last_end + NEW_REP_AFTER_S]
+        return [{**r, "index": len(self.shown_reps) + i} for i, r in enumerate(fresh, 1)]
+
+
+NEW_REP_AFTER_S = 0.3  # a window rep ending this soon after the last one shown is that one
 SILENT_S = 2.0
 FALLBACK_SCORE_S = 5.0
 DIP_DEG = 12.0
