@@ -80,6 +80,7 @@ class Interrupts:
     """The stop signals received so far (in order)."""
 
     received: list[int] = field(default_factory=list)
+    at_once: bool = False  # a second signal cut the recording short (no clean stop)
 
     @property
     def first(self) -> str | None:
@@ -191,9 +192,11 @@ def _recover(journal: Path) -> str:
 def final_line(saved: Saved, interrupts: Interrupts) -> str:
     """The last line of a recording: how it stopped, what was saved where, how to recover."""
     how = ""
-    if interrupts.hurried:
-        how = (f"stopped at once by a second {SIGNAL_NAMES.get(interrupts.received[1], 'signal')}"
-               ": ")
+    second = SIGNAL_NAMES.get(interrupts.received[1], "signal") if interrupts.hurried else ""
+    if interrupts.at_once:
+        how = f"stopped at once by a second {second}: "
+    elif interrupts.hurried:
+        how = f"stopped by {interrupts.first} (a second {second} came while saving: saved first): "
     elif interrupts.first:
         how = f"stopped by {interrupts.first}: "
     j = saved.journal

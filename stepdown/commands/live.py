@@ -115,6 +115,8 @@ class LiveRun:
         def on_signal(signum: int) -> None:
             self.interrupts.received.append(signum)
             stop.set()
+            if self.interrupts.hurried:
+                self.interrupts.at_once = True
             if (self._connecting or self.interrupts.hurried) and main is not None:
                 main.cancel()
 
@@ -517,20 +519,20 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         console.print(f"{why} before any sensor streamed: nothing was recorded (no file kept)",
                       highlight=False)
         return 130 if interrupts.first else 0
-    with held_signals(interrupts):
+    with held_signals(interrupts):  # saving and saying so take a second: not cut short
         rec = recorder.recording()
         saved = save(recorder, rec, out)
-    for name, s in rec.streams.items():
-        console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, "
-                      f"{sum(1 for g in rec.extra.get('gaps', []) if g['sensor'] == name)} gaps")
-    if saved.problem:
-        console.print(f"[yellow]warning:[/] written although it breaks the format: "
-                      f"{saved.problem}", highlight=False)
-    for line in saved.errors:
-        console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
-    console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)  # paths whole
-    if score and not saved.problem and not interrupts.hurried:
-        console.print(test_line(rec), highlight=False)
+        for name, s in rec.streams.items():
+            gaps = sum(1 for g in rec.extra.get("gaps", []) if g["sensor"] == name)
+            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps")
+        if saved.problem:
+            console.print(f"[yellow]warning:[/] written although it breaks the format: "
+                          f"{saved.problem}", highlight=False)
+        for line in saved.errors:
+            console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+        console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)
+        if score and not saved.problem and not interrupts.hurried:
+            console.print(test_line(rec), highlight=False)
     return 0 if saved.recording == out and not saved.errors else 1
 
 
