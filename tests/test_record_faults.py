@@ -108,6 +108,20 @@ def test_packet_faults_every_sample_is_kept_or_reported_lost(tmp_path, worlds, f
         assert 0 <= sent - (kept + lost) <= 2 * PACKET[name], (name, sent, kept, lost)
 
 
+def test_refused_packets_are_counted_and_their_samples_reported_lost(tmp_path, worlds):
+    """A corrupted Polar frame fails its decoder's checks: the frame's samples are a gap
+    and the packet is counted in the sensor's quality summary.  (Frames that still decode
+    after corruption are the decoders' plausibility checks: issue #18.)"""
+    worlds.faults = {"thigh": Faults(corrupt_every=9)}
+    out = tmp_path / "c.parquet"
+    assert _record(out) == 0
+    rec = read_recording(out)
+    sent, kept, lost = _account(rec, *worlds[0])["thigh_left"]
+    assert lost > 0 and 0 <= sent - (kept + lost) <= 2 * PACKET["thigh_left"]
+    quality = rec.sensors_meta["thigh_left"]["quality"]
+    assert quality["bad_packets"] > 0 and quality["lost_samples"] == lost
+
+
 def test_a_sensor_lost_for_good_is_a_gap_to_the_end(tmp_path, worlds, capsys):
     worlds.faults = {"thigh": Faults(disconnect_at_s=5.0, down_for_s=1e9)}
     out = tmp_path / "r.parquet"
@@ -481,3 +495,39 @@ def test_two_ctrl_c_in_a_real_process(tmp_path):
             in stdout or "stopped by Ctrl-C: wrote" in stdout), stdout
     assert f"stepdown recover {out.with_suffix('.sdj')}" in stdout
     assert read_recording(out).streams["pelvis"].duration_s > 3.0
+
+
+def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
+    """SIGKILL on a real `record` process: the journal rebuilds the recording, and recover
+    says it did not end cleanly (at most its last second missing)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "k.parquet"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", "8",
+         "--leg", "left", "--athlete", "k", "--pelvis", "x", "--thigh", "x", "--no-score",
+         "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        text=True)
+    try:
+        statuses = []
+        for line in proc.stdout:
+            if "streaming" in line and "smp" in line:
+                statuses.append(line)
+                if len(statuses) == 2:  # ~10 s of emulated streaming shown
+                    break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert not out.exists()
+    shown = int(statuses[-1].split("pelvis streaming ")[1].split(" smp")[0])
+    assert main(["recover", str(out.with_suffix(".sdj"))]) == 0
+    text = capsys.readouterr().out
+    assert "did not end cleanly" in text and f"wrote {out}" in text
+    rec = read_recording(out)
+    rate = rec.sensors_meta["pelvis"]["rate_hz"]
+    # what the status line had counted before the kill, less at most one second
+    assert len(rec.streams["pelvis"]) >= shown - rate * 1.0
