@@ -96,11 +96,15 @@ def test_no_fault_every_sent_sample_is_kept(tmp_path, worlds, capsys):
     {"pelvis": Faults(drop_every=7)},
     {"thigh": Faults(drop_every=3), "pelvis": Faults(duplicate_every=5)},
     {"thigh": Faults(split_every=4)},
-], ids=["pelvis-drops", "thigh-drops-pelvis-dups", "thigh-split"])
+    pytest.param({"shank": Faults(duplicate_every=5)}, marks=pytest.mark.xfail(
+        reason="sensor_io.ble_client keeps some doubled WitMotion notifications as extra "
+               "samples (48 of 1974 in 20 s): the duplicate logic is the lead's (issue #17 "
+               "report)", strict=False)),
+], ids=["pelvis-drops", "thigh-drops-pelvis-dups", "thigh-split", "witmotion-dups"])
 def test_packet_faults_every_sample_is_kept_or_reported_lost(tmp_path, worlds, faults):
     worlds.faults = faults
     out = tmp_path / "r.parquet"
-    assert _record(out) == 0
+    assert _record(out, sensors=tuple(dict.fromkeys(("pelvis", "thigh", *faults)))) == 0
     rows = _account(read_recording(out), *worlds[0])
     for name, (sent, kept, lost) in rows.items():
         # a packet lost before the first received one or after the last received one
