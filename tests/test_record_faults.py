@@ -11,6 +11,7 @@ import os
 import signal
 
 import pytest
+from disk_faults import filling_disk
 
 from sensor_io import ble_client
 from sensor_io.ble_emulation import EmulatedPeripheral, Faults
@@ -216,20 +217,12 @@ def test_a_read_only_target_is_one_line(tmp_path, monkeypatch, capsys):
 def test_disk_full_mid_set_keeps_everything_in_memory_and_says_how_to_recover(
         tmp_path, worlds, monkeypatch, capsys):
     out = tmp_path / "full" / "r.parquet"
-    real_write = os.write
-    state = {"budget": 60_000}  # the journal's disk fills after 60 kB: about 3 s in
+    journal = str(out.with_suffix(".sdj"))
 
-    def write(fd, data):
-        path = os.readlink(f"/proc/self/fd/{fd}") if os.path.exists(f"/proc/self/fd/{fd}") else ""
-        if not path.endswith("r.sdj"):
-            return real_write(fd, data)
-        if state["budget"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = real_write(fd, bytes(data[:state["budget"]]))
-        state["budget"] -= n
-        return n
+    def on_journal(fd):
+        return os.path.exists(f"/proc/self/fd/{fd}") and os.readlink(f"/proc/self/fd/{fd}") == journal
 
-    monkeypatch.setattr(os, "write", write)
+    monkeypatch.setattr(os, "write", filling_disk(60_000, on_journal))  # full ~8 s in
     assert _record(out) == 1
     text = capsys.readouterr().out
     assert text.count("cannot write the journal") == 1, text  # one warning, not one per write
@@ -464,20 +457,26 @@ def test_a_dropout_and_reconnect_is_one_gap_covering_what_was_missed(tmp_path, w
     assert "disconnected" in reasons
 
 
-def test_two_ctrl_c_in_a_real_process(tmp_path):
-    """The same through a real process and real signals (real time, 8x)."""
+def _record_process(out):
+    """`stepdown record` of two emulated sensors in a real process (real time, 8x)."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    out = tmp_path / "two.parquet"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "400"}
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", "8",
          "--leg", "left", "--athlete", "b", "--pelvis", "x", "--thigh", "x", "--no-score",
          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         text=True)
+
+
+def test_two_ctrl_c_in_a_real_process(tmp_path):
+    """The same through a real process and real signals (real time, 8x)."""
+    import time
+
+    out = tmp_path / "two.parquet"
+    proc = _record_process(out)
     try:
         for line in proc.stdout:
             if line.startswith("Go:"):
@@ -504,17 +503,9 @@ def test_two_ctrl_c_in_a_real_process(tmp_path):
 def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     """SIGKILL on a real `record` process: the journal rebuilds the recording, and recover
     says it did not end cleanly (at most its last second missing)."""
-    import subprocess
-    import sys
-    from pathlib import Path
 
     out = tmp_path / "k.parquet"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", "8",
-         "--leg", "left", "--athlete", "k", "--pelvis", "x", "--thigh", "x", "--no-score",
-         "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-        text=True)
+    proc = _record_process(out)
     try:
         statuses = []
         for line in proc.stdout:
