@@ -42,6 +42,7 @@ from analysis.segmented import (
     check_rep,
     cut_by_gap,
     data_pieces,
+    face_as_in_recording,
     heading_guessed_in,
     with_standing,
 )
@@ -58,7 +59,13 @@ from analysis.uncertainty import (
     measure_uncertainty,
     total_range,
 )
-from analysis.validation import UNVALIDATED, mark_unvalidated
+from analysis.validation import (
+    MODEL_TO_REALITY,
+    REALITY_BASIS,
+    UNVALIDATED,
+    mark_unvalidated,
+    with_reality,
+)
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
@@ -136,10 +143,13 @@ class Analysis:
         """The uncertainty of each measure the reps have, the borderline rep items, and
         the range of test totals and categories they and the unassessed items allow."""
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
-        u = {k: v for k, v in measure_uncertainty(self.series.knee_source).items()
-             if k in measured and k not in UNVALIDATED}
+        simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source).items()
+                     if k in measured and k not in UNVALIDATED}
+        u = with_reality(simulated)
         borderline = find_borderline(self.checklist, u)
-        return {"basis": UNCERTAINTY_BASIS, "measures": u,
+        return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}", "measures": u,
+                "simulated": simulated,
+                "model_to_reality": {k: v for k, v in MODEL_TO_REALITY.items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
@@ -267,6 +277,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
     cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
     motion = segment_motion(rec, cal, orientations)
+    if standing is not None:
+        motion = face_as_in_recording(motion, rec.test_leg)
     depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]

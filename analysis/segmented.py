@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from analysis import quat
 from analysis.measures import NEEDS
 from analysis.segments import Motion
 from calibration import CalibrationError, StandingWindow, find_standing_window
@@ -158,3 +159,28 @@ def cut_by_gap(start_s: float, end_s: float, ctx: RepContext) -> list[str]:
     is missing (its peaks still stand: they are inside; its timing is the data's edge)."""
     return [side for side, edge, at in (("start", ctx.piece_s[0], start_s),
                                        ("end", ctx.piece_s[1], end_s)) if abs(at - edge) <= EDGE_S]
+
+
+def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
+    """Turn every segment, outside the standing samples, so the pelvis faces +x on
+    average over the recording's data.
+
+    With the standing pose from another file (:func:`with_standing`) the athlete may
+    face another way in this set (the CMU trials turn by 90° and 180° between sets):
+    the pelvis's mean heading over the set is where the athlete faced. Joint angles
+    (relative rotations) are unchanged; pelvic drop, trunk lean and knee displacement,
+    taken in the facing frame, then use this set's facing.
+    """
+    pelvis = motion.get("pelvis", test_leg)
+    if pelvis is None:
+        return motion
+    data = ~motion.standing & ~pelvis.gap
+    if not data.any():
+        return motion
+    x = quat.axis_of(pelvis.q_facing_seg[data], 0)
+    turn = np.where(motion.standing, 0.0,
+                    -float(np.angle(np.mean(np.exp(1j * np.arctan2(x[:, 1], x[:, 0]))))))
+    out = {p: replace(m, q_facing_seg=quat.turn_about_z(turn, m.q_facing_seg),
+                      acc_facing=quat.rotate_about_z(turn, m.acc_facing))
+           for p, m in motion.segments.items()}
+    return Motion(motion.t, out, motion.standing)

@@ -172,7 +172,11 @@ def uncertainty_legend(doc: dict[str, Any]) -> str | None:
              for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
     if not parts:
         return None
-    return "uncertainty (90 % of simulated errors are smaller): " + ", ".join(parts)
+    real = set((doc.get("uncertainty") or {}).get("model_to_reality") or {})
+    shorts = [short for key, short, _, _, _ in MEASURE_COLUMNS if key in real and key in u]
+    where = (f"; {', '.join(shorts)} include the error seen on real bodies against a lab "
+             "reference, the rest are from simulation only") if shorts else ""
+    return f"uncertainty (90 % intervals{where}): " + ", ".join(parts)
 
 
 def _item_cell(value: int | None, source: str) -> Text:
