@@ -286,7 +286,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth)
-    reps, notes = [], []
+    reps, notes = [], cal.notes()
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)

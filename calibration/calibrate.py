@@ -18,14 +18,18 @@ from calibration.segment_frames import (
     functional_axis,
     right_sign_of_normal,
 )
-from calibration.standing import StandingWindow, find_standing_window, time_slice
+from calibration.standing import (
+    StandingWindow,
+    describe_no_window,
+    find_standing_window,
+    time_slice,
+)
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
 GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
 MIN_AXIS_GRAVITY_DEG = 60.0   # the flexion axis must be near horizontal when standing
-MAX_STANDING_GYR_STD = 0.03   # rad/s
 
 
 class CalibrationError(InputError):
@@ -50,10 +54,18 @@ class Calibration:
     window: StandingWindow
     sensors: dict[str, SensorCalibration] = field(default_factory=dict)
 
+    def notes(self) -> list[str]:
+        """Plain-language doubts about the calibration (empty when it stood still)."""
+        if self.window.quality == "still":
+            return []
+        return [f"calibration: {self.window.describe()}; the measures carry a wider "
+                "uncertainty (see uncertainty)"]
+
     def to_json(self) -> dict:
         """The contract's ``calibration`` block plus quality figures."""
         return {
             "window_s": [round(self.window.t0, 3), round(self.window.t1, 3)],
+            "quality": self.window.quality,
             "stillness": {"gyr_std_deg_s": round(float(np.degrees(self.window.gyr_std_rad_s)), 3),
                           "acc_std_ms2": round(self.window.acc_std_ms2, 4)},
             "sensors": {
@@ -84,8 +96,9 @@ def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray | None
             axis, share = functional_axis(gyr_moving)
         except ValueError:
             raise CalibrationError(
-                f"{placement}: too little movement after the standing window to find the knee/hip "
-                "flexion axis; record at least one full step-down") from None
+                f"{placement}: only standing, no reps: too little movement after the standing "
+                "window to find the knee/hip flexion axis; record at least one full "
+                "step-down") from None
         return frame_from_flexion(up, axis, right_sign_of_normal(segment, side), share), \
             "gravity+flexion axis"
     if segment in ("pelvis", "trunk"):
@@ -108,16 +121,13 @@ def _check_frame(placement: str, frame: SegmentFrame) -> None:
 
 
 def standing_window(rec: Recording) -> StandingWindow:
-    """The calibration window, or CalibrationError when there is no usable one."""
+    """The calibration window, swaying or short ones included (see ``quality``), or
+    CalibrationError saying what was found when there is no usable standing at all."""
     win = find_standing_window(rec)
     if win is None:
         raise CalibrationError(
-            "no quiet standing found: the recording must start with ≥2 s of standing still "
-            "on the step before the first rep")
-    if win.gyr_std_rad_s > MAX_STANDING_GYR_STD:
-        raise CalibrationError(
-            f"standing window {win.t0:.1f}-{win.t1:.1f} s is not still enough "
-            f"(gyro std {np.degrees(win.gyr_std_rad_s):.2f} °/s)")
+            f"no quiet standing found: {describe_no_window(rec)}; the recording must start "
+            "with ≥2 s of standing on the step (one or both feet) before the first rep")
     return win
 
 

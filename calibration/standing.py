@@ -1,7 +1,11 @@
-"""Find the quiet standing window at the start of a recording.
+"""Find the standing window at the start of a recording.
 
 No fixed length is assumed: the window is the first stretch, common to all
-sensors, in which every sensor is still (gyro and accelerometer barely vary).
+sensors, in which no sensor moves more than a person standing does.  Standing on
+one leg on a step sways at 1-3 °/s, and that is normal: such a window is used,
+with ``quality`` "sway" (the analysis then states a wider uncertainty); a window
+of 1-1.5 s is used as "short".  Only a recording with no usable standing at all
+gets no window (:func:`describe_no_window` says what was found instead).
 """
 
 from __future__ import annotations
@@ -15,10 +19,16 @@ from sensor_io.recording import Recording
 
 GRID_HZ = 50.0
 MOVING_WINDOW_S = 0.5
-GYR_STD_MAX = 0.035      # rad/s, per axis, over the moving window
-ACC_STD_MAX = 0.20       # m/s², per axis, over the moving window
-GYR_NORM_MAX = 0.15      # rad/s, absolute (bias included)
-MIN_WINDOW_S = 1.5
+# A person standing (on one leg, on a step) sways at up to ~3 °/s rms with corrections
+# of a few °/s, and the pelvis, ~1 m above the ankle, accelerates by up to ~0.5 m/s²
+# doing so; a step-down moves the thigh at 50-100 °/s.  Limits per axis over the moving
+# window, and on the gyro's magnitude (bias included):
+GYR_STD_MAX = 0.14       # rad/s (8 °/s)
+ACC_STD_MAX = 0.80       # m/s²
+GYR_NORM_MAX = 0.35      # rad/s
+STILL_GYR_STD = 0.03     # rad/s (1.7 °/s): a window swaying more than this is "sway"
+MIN_WINDOW_S = 1.5       # a window this long or longer is not "short"
+MIN_USABLE_S = 1.0       # shorter than this is no standing window at all
 TRIM_S = 0.15
 PREFIX_S = 10.0
 """The window is at the start: it is looked for in the first PREFIX_S s, and the whole
@@ -37,6 +47,20 @@ class StandingWindow:
     @property
     def duration_s(self) -> float:
         return self.t1 - self.t0
+
+    @property
+    def quality(self) -> str:
+        """"still", "sway" (gyro std above STILL_GYR_STD) or "short" (under MIN_WINDOW_S)."""
+        if self.duration_s < MIN_WINDOW_S - 1e-9:
+            return "short"
+        return "sway" if self.gyr_std_rad_s > STILL_GYR_STD else "still"
+
+    def describe(self) -> str:
+        """One line on what was found, e.g. for a report."""
+        what = {"still": "still standing", "sway": "standing with sway",
+                "short": "a short standing window"}[self.quality]
+        return (f"{what}, {self.t0:.1f}-{self.t1:.1f} s ({self.duration_s:.1f} s, gyro "
+                f"{np.degrees(self.gyr_std_rad_s):.1f} °/s)")
 
 
 def _moving_std(columns: list[np.ndarray], n: int) -> np.ndarray:
@@ -69,11 +93,15 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True))
 
 
+def _common_span(rec: Recording) -> tuple[float, float]:
+    return max(s.t[0] for s in rec.streams.values()), min(s.t[-1] for s in rec.streams.values())
+
+
 def find_standing_window(rec: Recording) -> StandingWindow | None:
-    """The first common still stretch of at least MIN_WINDOW_S, or None."""
-    t_start = max(s.t[0] for s in rec.streams.values())
-    t_end = min(s.t[-1] for s in rec.streams.values())
-    if t_end - t_start < MIN_WINDOW_S:
+    """The first common still stretch of at least MIN_WINDOW_S (else the first of at
+    least MIN_USABLE_S, "short"), or None."""
+    t_start, t_end = _common_span(rec)
+    if t_end - t_start < MIN_USABLE_S:
         return None
     grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
     n_prefix = int(PREFIX_S * GRID_HZ)
@@ -83,8 +111,25 @@ def find_standing_window(rec: Recording) -> StandingWindow | None:
         found = _first_window(grid, _all_still(rec, grid[:n_prefix])[:known])
         if found is not None:
             return _describe(rec, *found)
-    found = _first_window(grid, _all_still(rec, grid), complete=True)
+    mask = _all_still(rec, grid)
+    found = (_first_window(grid, mask, complete=True)
+             or _first_window(grid, mask, complete=True, min_s=MIN_USABLE_S))
     return None if found is None else _describe(rec, *found)
+
+
+def describe_no_window(rec: Recording) -> str:
+    """What a recording without a standing window holds instead (one phrase)."""
+    t_start, t_end = _common_span(rec)
+    if t_end - t_start < MIN_USABLE_S:
+        return (f"the sensors share only {max(t_end - t_start, 0.0):.1f} s of recording, too "
+                f"short to hold {MIN_USABLE_S:g} s of standing")
+    grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
+    runs = _runs(_all_still(rec, grid))
+    if not runs:
+        return f"the sensors never stopped moving in {t_end - t_start:.1f} s"
+    i0, i1 = max(runs, key=lambda r: r[1] - r[0])
+    return (f"the sensors never stopped moving for {MIN_USABLE_S:g} s (the longest still "
+            f"stretch is {(i1 - i0) / GRID_HZ:.1f} s, at {grid[i0]:.1f} s)")
 
 
 def _all_still(rec: Recording, grid: np.ndarray) -> np.ndarray:
@@ -95,9 +140,9 @@ def _all_still(rec: Recording, grid: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False
-                  ) -> tuple[float, float] | None:
-    """(t0, t1) s of the first still run long enough once trimmed, or None.
+def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False,
+                  min_s: float = MIN_WINDOW_S) -> tuple[float, float] | None:
+    """(t0, t1) s of the first still run of at least min_s once trimmed, or None.
 
     mask: the still mask over grid[:len(mask)]; unless ``complete``, it goes on
     unknown after its end, so a run reaching the end is not judged (None).
@@ -106,7 +151,7 @@ def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False
         if i1 == len(mask) and not complete:
             return None
         t0, t1 = grid[i0] + TRIM_S, grid[i1 - 1] - TRIM_S
-        if t1 - t0 >= MIN_WINDOW_S:
+        if t1 - t0 >= min_s:
             return t0, t1
     return None
 

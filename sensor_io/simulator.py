@@ -28,7 +28,7 @@ import numpy as np
 from sensor_io.anthropometry import Body
 from sensor_io.recording import Athlete, Recording, SensorStream
 from sensor_io.sim.imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
-from sensor_io.sim.kinematics import Kinematics, simulate_kinematics
+from sensor_io.sim.kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
 from sensor_io.sim.scenario import PROFILES, Scenario, draw_scenario
 from sensor_io.sim.truth import rep_truth
 
@@ -36,6 +36,15 @@ SEGMENT_CHOICES = ("pelvis", "thigh", "shank", "trunk", "wrist")
 # Share of a centre-of-mass shift an athlete undoes with the hip when balance is on;
 # the rest is the centre of pressure moving within the foot (a chosen range).
 BALANCE_GAIN_RANGE = (0.5, 1.0)
+PHYSICS = ("whole-body", "ideal")
+# Whole-body ranges per athlete (docs/simulator.md gives their sources).
+SWAY_DEG = (0.2, 0.5)              # rms segment sway, single-leg stance
+SWAY_RATE_DPS = (1.0, 3.0)         # rms angular rate of that sway ...
+SWAY_FREQ_HZ = (0.5, 1.0)          # ... from its amplitude and a characteristic frequency
+DOUBLE_LEG_SWAY_SHARE = (0.2, 0.4)  # standing on both feet sways less
+CORRECTIONS_PER_S = (0.05, 0.25)
+HAND_ON_TRUNK = (0.2, 0.5)
+TRUNK_FOLLOWS_PELVIS = (0.2, 0.6)
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,12 @@ class SimConfig:
     athlete_id: str | None = None
     rates_hz: dict[str, float] = field(default_factory=dict)
     # Lateral balance coupling: each athlete's share of a centre-of-mass shift undone
-    # by the hip is drawn from this range (e.g. (0.5, 1.0)); None = no coupling.
-    balance: tuple[float, float] | None = None
+    # by the hip is drawn from this range; None = no coupling.
+    balance: tuple[float, float] | None = BALANCE_GAIN_RANGE
+    # "whole-body": sway, valgus timing, hand on the waist, trunk on the pelvis (see
+    # sensor_io.sim.kinematics); "ideal": none of them and no balance (closed forms).
+    physics: str = "whole-body"
+    sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
 
 
 @dataclass
@@ -70,6 +83,29 @@ class Simulation:
     sensors: dict[str, VirtualSensor]
     scenario: Scenario
     body: Body
+
+
+WHOLE_BODY_FIELDS = ("balance_gain", "sway_deg", "sway_rate_dps", "standing_sway_share",
+                     "corrections_per_s", "valgus_timing", "hand_on_trunk", "trunk_follows_pelvis")
+
+
+def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, float] | None,
+               sway_scale: float = 1.0) -> Scenario:
+    """The scenario with one athlete's whole-body physics drawn from the ranges above
+    (balance share, sway and its rate scaled by ``sway_scale``, calibration standing on
+    one or both feet, corrections, valgus timing, hand and trunk coupling)."""
+    gain = float(rng.uniform(*(balance or (0.0, 0.0))))  # drawn always: the rest stays the same
+    single_leg = rng.random() < 0.5
+    sway = float(rng.uniform(*SWAY_DEG))
+    # postural sway lives below ~1 Hz: the rate follows from the amplitude and a frequency
+    rate = float(np.clip(2 * np.pi * rng.uniform(*SWAY_FREQ_HZ) * sway, *SWAY_RATE_DPS))
+    return replace(
+        scn, balance_gain=gain, sway_deg=sway * sway_scale, sway_rate_dps=rate * sway_scale,
+        standing_sway_share=1.0 if single_leg else float(rng.uniform(*DOUBLE_LEG_SWAY_SHARE)),
+        corrections_per_s=float(rng.uniform(*CORRECTIONS_PER_S)),
+        valgus_timing=str(rng.choice(VALGUS_TIMINGS)),
+        hand_on_trunk=float(rng.uniform(*HAND_ON_TRUNK)),
+        trunk_follows_pelvis=float(rng.uniform(*TRUNK_FOLLOWS_PELVIS)))
 
 
 def placement_name(segment: str, test_leg: str) -> str:
@@ -90,9 +126,10 @@ def simulate(cfg: SimConfig) -> Simulation:
     body = Body.from_height(height)
     scn = draw_scenario(rng, cfg.profile, cfg.n_reps, step_height_m=cfg.step_height_m,
                         partial_rep=cfg.partial_rep, fidget=cfg.fidget)
-    if cfg.balance is not None:  # its own stream: the rest of the test stays the same
-        gain = np.random.default_rng([cfg.seed, 3]).uniform(*cfg.balance)
-        scn = replace(scn, balance_gain=float(gain))
+    if cfg.physics not in PHYSICS:
+        raise ValueError(f"unknown physics {cfg.physics!r}; choose one of {', '.join(PHYSICS)}")
+    if cfg.physics == "whole-body":  # its own stream: the rest of the test stays the same
+        scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
     # The kinematics draw from their own stream so that the left/right mirror of
     # one seed is exactly the same movement.
     kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([cfg.seed, 1]))
@@ -138,8 +175,10 @@ def simulate(cfg: SimConfig) -> Simulation:
                         "R_seg_sensor": v.R_seg_sensor.tolist()}
                     for n, v in sensors.items()},
     }
-    if cfg.balance is not None:
-        truth["balance_gain"] = scn.balance_gain
+    if cfg.physics == "whole-body":
+        truth["physics"] = {k: getattr(scn, k) for k in WHOLE_BODY_FIELDS}
+        if cfg.balance is not None:
+            truth["balance_gain"] = scn.balance_gain
     return Simulation(rec, truth, kin, sensors, scn, body)
 
 

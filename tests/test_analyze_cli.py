@@ -234,7 +234,7 @@ def test_a_recording_without_a_standing_window_is_refused(capsys, tmp_path):
         s.gyr = s.gyr + 0.6 * np.sin(2 * np.pi * 1.3 * s.t)[:, None] + rng.normal(0, 0.05, s.gyr.shape)
     fidget = tmp_path / "fidget.parquet"
     write_recording(rec, fidget)
-    assert_refused(capsys, [str(fidget)], "fidget.parquet", "no quiet standing")
+    assert_refused(capsys, [str(fidget)], "fidget.parquet", "no quiet standing", "never stopped moving")
 
 
 @needs_samples

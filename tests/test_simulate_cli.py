@@ -94,7 +94,8 @@ def test_csv_output_has_sidecar_and_separate_truth(tmp_path, capsys):
 
 def test_options_reach_the_recording(tmp_path, capsys):
     out = tmp_path / "t.parquet"
-    assert run(capsys, out, "--height", 1.82, "--step-height", 0.18, "--ideal", "--reps", 2)[0] == 0
+    assert run(capsys, out, "--height", 1.82, "--step-height", 0.18, "--ideal", "--ideal-body",
+               "--reps", 2)[0] == 0
     rec = read_recording(out)
     assert rec.athlete.height_m == pytest.approx(1.82)
     assert rec.step_height_m == pytest.approx(0.18)
@@ -109,12 +110,16 @@ def test_options_reach_the_recording(tmp_path, capsys):
     assert "balance_gain" not in truth
 
 
-def test_balance_option_draws_the_athletes_share_from_its_range(tmp_path, capsys):
+def test_whole_body_physics_is_the_default_and_drawn_per_athlete(tmp_path, capsys):
     out = tmp_path / "b.parquet"
-    assert run(capsys, out, "--balance", "--reps", 2)[0] == 0
+    assert run(capsys, out, "--reps", 2)[0] == 0
     truth = read_truth(out)
     assert truth["options"]["balance"] == [0.5, 1.0]
+    assert truth["options"]["physics"] == "whole-body"
     assert 0.5 <= truth["balance_gain"] <= 1.0
+    assert 0.2 <= truth["physics"]["sway_deg"] <= 0.5
+    assert 1.0 <= truth["physics"]["sway_rate_dps"] <= 3.0
+    assert truth["physics"]["valgus_timing"] in ("depth", "early", "late", "constant")
 
 
 def test_same_seed_same_files_other_seed_differs(tmp_path, capsys):

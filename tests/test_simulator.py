@@ -13,7 +13,7 @@ ALL = ("pelvis", "thigh", "shank", "trunk", "wrist")
 @pytest.fixture(scope="module")
 def ideal():
     return simulate(SimConfig(seed=11, sensors=ALL, profile="poor", ideal_sensors=True,
-                              test_leg="right"))
+                              test_leg="right", physics="ideal", balance=None))
 
 
 def test_sensor_at_rest_reads_gravity(ideal):
@@ -167,11 +167,68 @@ def test_balance_keeps_the_centre_of_mass_over_the_foot_when_the_trunk_leans(tes
     assert knee_in_cm > 1.0
 
 
-def test_balance_option_changes_only_the_hip_and_leg(ideal):
-    plain = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh", "trunk"), profile="poor"))
-    coupled = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh", "trunk"), profile="poor",
-                                 balance=(1.0, 1.0)))
+def test_whole_body_physics_changes_only_the_hip_and_leg_when_only_balance_differs():
+    cfg = dict(seed=5, sensors=("pelvis", "thigh", "trunk"), profile="poor")
+    plain = simulate(SimConfig(**cfg, balance=None))
+    coupled = simulate(SimConfig(**cfg, balance=(1.0, 1.0)))
     assert coupled.scenario.balance_gain == 1.0 and plain.scenario.balance_gain == 0.0
     assert coupled.truth["balance_gain"] == 1.0 and "balance_gain" not in plain.truth
     np.testing.assert_array_equal(plain.kinematics.R["trunk"], coupled.kinematics.R["trunk"])
     assert not np.allclose(plain.kinematics.R["thigh"], coupled.kinematics.R["thigh"])
+
+
+def _rates_dps(R: np.ndarray, dt: float) -> np.ndarray:
+    """Angular speed (deg/s) of a rotation series (N,3,3) on a uniform grid."""
+    rot = Rotation.from_matrix(R)
+    return np.degrees((rot[:-1].inv() * rot[1:]).magnitude() / dt)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_single_leg_stance_sways_a_few_tenths_of_a_degree_at_one_to_three_deg_s(seed):
+    sim = simulate(SimConfig(seed=seed, sensors=ALL, profile="good"))
+    kin, scn = sim.kinematics, sim.scenario
+    dt = kin.t[1] - kin.t[0]
+    # the rest between reps is single-leg stance: rms angle and rate of the thigh there
+    rep = kin.reps[0]
+    m = (kin.t > rep.end_s + 0.3) & (kin.t < kin.reps[1].start_s - 0.3)
+    y = kin.R["thigh"][m][:, :, 1]  # long axis
+    tilt_deg = np.degrees(np.arccos(np.clip(y @ y.mean(axis=0) / np.linalg.norm(y.mean(axis=0)),
+                                            -1, 1)))
+    assert 0.1 < np.sqrt(np.mean(tilt_deg ** 2)) < 1.2
+    rate = _rates_dps(kin.R["pelvis"][m], dt)
+    assert 0.5 < np.sqrt(np.mean(rate ** 2)) < 5.0
+    assert scn.sway_rate_dps == sim.truth["physics"]["sway_rate_dps"]
+
+
+def test_a_hand_on_the_waist_rides_on_the_pelvis_not_on_the_flexing_trunk():
+    sim = simulate(SimConfig(seed=4, sensors=ALL, profile="good", n_reps=3))
+    kin = sim.kinematics
+    on_trunk = sim.scenario.hand_on_trunk
+    assert 0.2 <= on_trunk <= 0.5
+
+    def turn_deg(a: str, b: str) -> np.ndarray:
+        """How far b has turned on a since the first sample (deg)."""
+        rel = Rotation.from_matrix(np.einsum("nji,njk->nik", kin.R[a], kin.R[b]))
+        return np.degrees((rel[0].inv() * rel).magnitude())
+    hand_off = np.array([r.params.arm_rad > 0 for r in kin.reps])
+    bottom = [np.argmin(np.abs(kin.t - r.bottom_s)) for r, off in zip(kin.reps, hand_off,
+                                                                      strict=True) if not off]
+    assert bottom
+    trunk_on_pelvis = turn_deg("pelvis", "trunk")[bottom]
+    wrist_on_pelvis = turn_deg("pelvis", "wrist")[bottom]
+    # the trunk flexes 10-30 deg on the pelvis; the resting hand follows only its share
+    assert np.all(trunk_on_pelvis > 8)
+    np.testing.assert_allclose(wrist_on_pelvis, on_trunk * trunk_on_pelvis, atol=1.5)
+
+
+@pytest.mark.parametrize("timing", ["depth", "early", "late", "constant"])
+def test_valgus_timing_variants_reach_the_same_peak_at_other_depths(timing):
+    from sensor_io.sim.kinematics import valgus_envelope
+
+    frac = np.linspace(0, 1, 101)
+    v = valgus_envelope(frac, timing, 1.0)
+    assert v[0] == pytest.approx(0.0) and v[-1] == pytest.approx(1.0)
+    half = v[50]
+    expected = {"depth": (0.45, 0.55), "early": (0.99, 1.0), "late": (0.0, 0.1),
+                "constant": (0.99, 1.0)}[timing]
+    assert expected[0] <= half <= expected[1]

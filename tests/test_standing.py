@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,59 @@ def test_simulated_tests_get_the_window_of_the_full_scan(seed):
     rec = simulate(SimConfig(seed=seed, n_reps=4)).recording
     win = find_standing_window(rec)
     assert win is not None and (win.t0, win.t1) == _full_scan(rec)
+
+
+def _swaying(t: np.ndarray, rate_dps: float, seed: int) -> SensorStream:
+    """Standing on one leg: gravity, a 0.8 Hz sway of rms ``rate_dps`` on two axes and the
+    ~0.2 m/s² of acceleration it brings, plus sensor noise."""
+    rng = np.random.default_rng(seed)
+    w = np.radians(rate_dps) * np.sqrt(2) * np.sin(2 * np.pi * 0.8 * t + rng.uniform(0, 6))
+    gyr = np.column_stack([w, 0.5 * w, 0 * w]) + 0.003 * rng.normal(size=(len(t), 3))
+    acc = [0.0, 9.81, 0.0] + 0.2 * np.column_stack([0 * w, 0 * w, w / w.std()]) \
+        + 0.02 * rng.normal(size=(len(t), 3))
+    return SensorStream(t, acc, gyr)
+
+
+def test_single_leg_sway_is_used_with_a_quality_flag_not_refused():
+    t = np.arange(0.0, 6.0, 0.01)
+    rec = Recording({"pelvis": _swaying(t, 3.5, 1), "thigh_left": _swaying(t, 3.0, 2)},
+                    test_leg="left")
+    win = find_standing_window(rec)
+    assert win is not None and win.duration_s > 5.0
+    assert win.quality == "sway"
+    assert 1.7 < np.degrees(win.gyr_std_rad_s) < 3.5
+    assert "standing with sway" in win.describe()
+
+
+def test_a_short_standing_is_used_as_short_and_none_is_described():
+    short = find_standing_window(_recording(0.0, 1.8, duration_s=12.0))
+    assert short is not None and short.quality == "short"
+    assert 1.0 <= short.duration_s < MIN_WINDOW_S
+    never = _recording(0.0, 0.0, duration_s=12.0)
+    assert find_standing_window(never) is None
+    from calibration.standing import describe_no_window
+    assert describe_no_window(never).startswith("the sensors never stopped moving")
+    brief = _recording(3.0, 3.8, duration_s=12.0)
+    assert find_standing_window(brief) is None
+    # the 0.8 s of rest, less the edges the moving window sees moving
+    assert re.search(r"longest still stretch is 0\.[3-8] s, at 3\.[0-3] s", describe_no_window(brief))
+
+
+def test_no_valid_simulated_test_is_refused_and_swaying_ones_say_so():
+    from analysis.pipeline import analyze
+    from sensor_io.simulator import simulate_batch
+
+    qualities = []
+    for sim in simulate_batch(8, seed=77, n_reps=2):
+        doc = analyze(sim.recording, classify=False).to_json()
+        qualities.append(doc["calibration"]["quality"])
+        if doc["calibration"]["quality"] != "still":
+            assert any(w.startswith("calibration: ") for w in doc["warnings"])
+    assert "sway" in qualities
+
+
+def test_only_standing_is_refused_with_what_was_found():
+    from calibration import CalibrationError, calibrate
+
+    with pytest.raises(CalibrationError, match="only standing, no reps"):
+        calibrate(_recording(0.0, 30.0))

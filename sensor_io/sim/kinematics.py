@@ -12,12 +12,22 @@ keeps the hip over the foot plus a lateral hip drift; axial = femoral rotation)
 -> trunk (flexion, lateral lean) -> optional wrist on the test side (hand on the
 waist, abducting when the hand leaves it).
 
-Lateral balance is optional (``Scenario.balance_gain``): a trunk lean or an
-abducted arm moves the centre of mass sideways, and the athlete undoes a share of
-that by shifting the hip over the foot the other way (the rest by moving the
-centre of pressure within the foot, which no IMU sees).  Off by default: the
-calibration's functional flexion axis cannot yet tell that leg tilt from flexion
-(see ``benchmarks/bench_observability.py``).
+Whole-body physics (the simulator's default world, docs/simulator.md; every
+part is off in a bare :class:`Scenario`, the idealised model unit tests use):
+
+- lateral balance (``Scenario.balance_gain``): a trunk lean or an abducted arm
+  moves the centre of mass sideways, and the athlete undoes a share of that by
+  shifting the hip over the foot the other way (the rest by moving the centre of
+  pressure within the foot, which no IMU sees);
+- the trunk sits on the pelvis: a share of the pelvic obliquity tilts it too;
+- postural sway: the whole body tilts about the ankle (front-back and sideways)
+  and the pelvis, trunk and hip rotation sway on top, at a few tenths of a degree
+  and 1-3 °/s in single-leg stance (less on both feet), with occasional
+  corrections;
+- valgus timing that does not follow depth: early, late, nearly constant through
+  the rep, or growing with depth;
+- the resting hand sits on the waist: it rides on the pelvis and follows only a
+  share of the trunk's turn on it; an arm leaving the waist abducts from there.
 
 All segment orientations are ``R_global_seg`` (3x3, segment coords -> global);
 positions in m.  Times in s.
@@ -267,6 +277,67 @@ def balance_shift_m(R_trunk: np.ndarray, arm_move_m: np.ndarray, body: Body,
     return gain * com_y / SHIFTING_MASS
 
 
+VALGUS_TIMINGS = ("depth", "early", "late", "constant")
+
+
+def valgus_envelope(frac: np.ndarray, timing: str, shape: np.ndarray | float) -> np.ndarray:
+    """Share (0..~1) of a rep's valgus reached at depth fraction ``frac`` (0 standing,
+    1 the rep's bottom), by the athlete's timing: ``depth`` grows as frac**shape;
+    ``early`` is all there by 40 % of the depth; ``late`` appears near the bottom
+    (frac**4); ``constant`` is there from the first 8 % of the descent to the end."""
+    if timing == "early":
+        return _min_jerk(frac / 0.4)
+    if timing == "late":
+        return np.minimum(frac, 1.0) ** 4
+    if timing == "constant":
+        return _min_jerk(frac / 0.08)
+    if timing == "depth":
+        return frac ** shape
+    raise ValueError(f"unknown valgus timing {timing!r}; choose from {', '.join(VALGUS_TIMINGS)}")
+
+
+def resting_hand(R_pelvis: np.ndarray, R_trunk: np.ndarray, on_trunk: float) -> np.ndarray:
+    """(N,3,3) orientation of a hand resting on the waist: the pelvis turned by the
+    share ``on_trunk`` (0..1) of the trunk's rotation relative to it (the forearm runs
+    from the hand on the pelvis to the elbow carried by the trunk)."""
+    if on_trunk == 1.0:
+        return R_trunk
+    rel = Rotation.from_matrix(np.einsum("nji,njk->nik", R_pelvis, R_trunk)).as_rotvec()
+    return R_pelvis @ Rotation.from_rotvec(on_trunk * rel).as_matrix()
+
+
+def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Sway angles (rad, (N,) each): ``ml`` and ``ap`` tilt of the whole body about the
+    ankle, ``drop`` (pelvic obliquity), ``lean`` (trunk) and ``rot`` (pelvis and trunk
+    about the vertical) on top.
+
+    Each is smoothed noise of rms ``sway_deg`` whose rate has rms ``sway_rate_dps`` (a
+    Gaussian-smoothed noise of rms A and smoothing sigma s has a rate of rms
+    A / (sqrt(2) s)), scaled by ``standing_sway_share`` in the calibration standing;
+    corrections add a 0.4-0.8 deg sideways bump of 1-2 s now and then.  With
+    ``sway_deg`` 0 the small fixed sway of the idealised model is returned.
+    """
+    n = len(t)
+    if scn.sway_deg <= 0:
+        out = {k: _smooth_noise(rng, n, 0.4 * FINE_RATE_HZ, np.deg2rad(a))
+               for k, a in (("drop", 0.25), ("lean", 0.3), ("rot", 0.4))}
+        return {**out, "ml": np.zeros(n), "ap": np.zeros(n)}
+    sigma_s = scn.sway_deg / (np.sqrt(2.0) * max(scn.sway_rate_dps, 1e-6))
+    amp = np.deg2rad(scn.sway_deg)
+    share = np.interp(t, [0.0, scn.standing_s - 0.3, scn.standing_s + 0.3, t[-1] + 1],
+                      [scn.standing_sway_share, scn.standing_sway_share, 1.0, 1.0])
+    out = {k: share * _smooth_noise(rng, n, sigma_s * FINE_RATE_HZ, amp * a)
+           for k, a in (("ml", 1.0), ("ap", 1.0), ("drop", 0.7), ("lean", 0.7), ("rot", 1.0))}
+    n_corr = rng.poisson(scn.corrections_per_s * t[-1])
+    for t_c in rng.uniform(0.0, t[-1], n_corr):
+        dur = rng.uniform(1.0, 2.0)
+        u = (t - t_c) / dur
+        m = (u > 0) & (u < 1)
+        out["ml"][m] += (rng.choice([-1.0, 1.0]) * np.deg2rad(rng.uniform(0.4, 0.8))
+                         * share[m] * np.sin(np.pi * u[m]) ** 2)
+    return out
+
+
 def simulate_kinematics(
     scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
 ) -> Kinematics:
@@ -292,12 +363,11 @@ def simulate_kinematics(
     def param(name: str) -> np.ndarray:
         return _per_rep([float(getattr(r, name)) for r in scn.reps], rep_of) * env
 
-    sway = {k: _smooth_noise(rng, n, 0.4 * FINE_RATE_HZ, np.deg2rad(a))
-            for k, a in (("drop", 0.25), ("lean", 0.3), ("rot", 0.4))}
+    sway = postural_sway(scn, t, rng)
     d = param("pelvic_drop_rad") + sway["drop"]
     tau = param("pelvic_tilt_rad")
     rho = sway["rot"] + fid_rot + np.deg2rad(3.0) * env
-    lam = param("trunk_lean_rad") + sway["lean"]
+    lam = param("trunk_lean_rad") + sway["lean"] - scn.trunk_follows_pelvis * d
     zeta = param("trunk_flex_rad")
     # the hand leaves the waist early in the descent, smoothly (no kink in the angle)
     arm = _per_rep([r.arm_rad for r in scn.reps], rep_of) * _min_jerk(env * 1.6)
@@ -310,27 +380,40 @@ def simulate_kinematics(
     Rs_b, Rt_b = _sagittal_leg(np.array([r.depth * k_max for r in scn.reps]), scn.shank_ratio)
     off = _knee_off_line_m(Rs_b @ up(body.shank_m), Rt_b @ up(body.thigh_m))
     chi_bottom = np.arcsin(np.clip([r.knee_medial_m for r in scn.reps] / off, -0.9, 0.9))
+    frac = np.where(peak > 0, np.clip(depth / np.where(peak > 0, peak, 1.0), 0, 1.2), 0.0)
+    valgus = valgus_envelope(frac, scn.valgus_timing, shape) * np.minimum(peak, 1.0)
+    R_pelvis = N0 @ rot_y(rho) @ rot_x(-d) @ rot_z(-tau)
     R_trunk = N0 @ rot_y(rho) @ rot_x(lam) @ rot_z(-zeta)
-    R_arm = R_trunk @ rot_x(-arm)
+    R_rest = resting_hand(R_pelvis, R_trunk, scn.hand_on_trunk)
+    R_arm = R_rest @ rot_x(-arm)
     R_leg = _leg_rotation(
         R_shank0 @ up(body.shank_m), R_thigh0 @ up(body.thigh_m),
         shift=(param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002)
-               + balance_shift_m(R_trunk, (R_arm - R_trunk) @ SHOULDER_TO_WRIST_M, body,
+               + balance_shift_m(R_trunk, (R_arm - R_rest) @ SHOULDER_TO_WRIST_M, body,
                                  scn.balance_gain)),
-        chi=_per_rep(list(chi_bottom), rep_of) * env)
+        chi=_per_rep(list(chi_bottom), rep_of) * valgus)
+    # sway about the ankle tilts the whole body (global axes: x forward, y left)
+    G = rot_x(sway["ml"]) @ rot_y(sway["ap"])
     R = {
-        "shank": R_leg @ R_shank0,
-        "thigh": R_leg @ R_thigh0,
-        "pelvis": N0 @ rot_y(rho) @ rot_x(-d) @ rot_z(-tau),
-        "trunk": R_trunk,
-        "wrist": R_arm @ rot_y(np.full(n, np.deg2rad(-60.0))),
+        "shank": G @ R_leg @ R_shank0,
+        "thigh": G @ R_leg @ R_thigh0,
+        "pelvis": G @ R_pelvis,
+        "trunk": G @ R_trunk,
+        "wrist": G @ R_arm @ rot_y(np.full(n, np.deg2rad(-60.0))),
     }
+    R_rest, R_arm = G @ R_rest, G @ R_arm
     knee = ankle + R["shank"] @ up(body.shank_m)
     hip = knee + R["thigh"] @ up(body.thigh_m)
     pelvis = hip - R["pelvis"] @ np.array([0.0, 0.0, body.hip_width_m / 2])
     trunk = pelvis + R["pelvis"] @ np.array([-0.03, 0.10, 0.0])
-    shoulder = trunk + R["trunk"] @ np.array([0.0, body.trunk_m * 1.45, 0.18])
-    wrist = shoulder + R_arm @ SHOULDER_TO_WRIST_M
+    shoulder_to_trunk = np.array([0.0, body.trunk_m * 1.45, 0.18])
+    shoulder = trunk + R["trunk"] @ shoulder_to_trunk
+    # the resting hand: on the trunk's arm (hand_on_trunk 1) or on the waist (0), between
+    on_pelvis = pelvis + R["pelvis"] @ (np.array([-0.03, 0.10, 0.0]) + shoulder_to_trunk
+                                        + SHOULDER_TO_WRIST_M)
+    on_trunk = shoulder + R_rest @ SHOULDER_TO_WRIST_M
+    hand = scn.hand_on_trunk * on_trunk + (1 - scn.hand_on_trunk) * on_pelvis
+    wrist = hand + (R_arm - R_rest) @ SHOULDER_TO_WRIST_M
     p = {"shank": ankle, "thigh": hip, "pelvis": pelvis, "trunk": trunk, "wrist": wrist}
     # medial = -z for the right leg, i.e. +y global (left)
     knee_medial = (knee[:, 1] - ankle[:, 1])

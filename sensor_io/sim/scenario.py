@@ -49,6 +49,14 @@ class Scenario:
     # Share (0..1) of a centre-of-mass shift (trunk lean, arm) that the athlete undoes
     # by shifting the hip over the foot; 0 = no balance coupling (see kinematics).
     balance_gain: float = 0.0
+    # Whole-body physics (docs/simulator.md; all 0 / "depth" / 1 = the idealised model):
+    sway_deg: float = 0.0               # rms segment sway in single-leg stance (deg)
+    sway_rate_dps: float = 0.0          # rms angular rate of that sway (deg/s)
+    standing_sway_share: float = 1.0    # calibration standing: 1 single-leg, ~0.3 both feet
+    corrections_per_s: float = 0.0      # occasional balance corrections (a 0.5-1 deg bump)
+    valgus_timing: str = "depth"        # "depth" | "early" | "late" | "constant"
+    hand_on_trunk: float = 1.0          # share of the trunk's turn on the pelvis a resting hand follows
+    trunk_follows_pelvis: float = 0.0   # share of the pelvic obliquity carried into the trunk
 
 
 # Fault distributions per profile: probability the fault is present in a rep and

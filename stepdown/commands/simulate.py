@@ -43,7 +43,7 @@ def parse_sensors(text: str) -> tuple[str, ...]:
 def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                profile: str = "medium", reps: int = 5, height: float | None = None,
                step_height: float | None = None, ideal: bool = False,
-               balance: bool = False) -> SimConfig:
+               ideal_body: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
     leg = leg.lower()
     if leg not in ("left", "right"):
@@ -59,7 +59,8 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
             raise InputError(f"{flag} {value:g} is outside {lo:g}-{hi:g} m (give metres)")
     return SimConfig(seed=seed, test_leg=leg, sensors=parse_sensors(sensors), profile=profile,
                      n_reps=reps, height_m=height, step_height_m=step_height,
-                     ideal_sensors=ideal, balance=BALANCE_GAIN_RANGE if balance else None)
+                     ideal_sensors=ideal, physics="ideal" if ideal_body else "whole-body",
+                     balance=None if ideal_body else BALANCE_GAIN_RANGE)
 
 
 def check_output(out: Path, force: bool) -> None:
@@ -92,16 +93,17 @@ def simulate_cmd(
     ideal: Annotated[bool, typer.Option(
         "--ideal", help="Perfect sensors: no noise, bias, gaps, jitter or soft tissue.")
     ] = False,
-    balance: Annotated[bool, typer.Option(
-        "--balance", help="Lateral balance: the hip shifts over the foot against a trunk lean "
-        "or a raised arm (experimental; see benchmarks/bench_observability.py).")
+    ideal_body: Annotated[bool, typer.Option(
+        "--ideal-body", help="The idealised body: no balance, postural sway, valgus timing "
+        "variants or hand-on-waist coupling (default: whole-body physics, docs/simulator.md).")
     ] = False,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a PNG of the signals with the reps shaded.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
-    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, balance)
+    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal,
+                     ideal_body)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
