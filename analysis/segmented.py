@@ -20,14 +20,11 @@ import numpy as np
 from analysis import quat
 from analysis.measures import NEEDS
 from analysis.segments import Motion
-from calibration import CalibrationError, StandingWindow, find_standing_window
-from calibration.calibrate import MAX_STANDING_GYR_STD
+from calibration import CalibrationError, StandingWindow, standing_window
 from sensor_io.recording import Recording, SensorStream
 
 STANDING_GAP_S = 1.0
 """Time put between the end of a separate standing recording and the recording."""
-MIN_STANDING_S = 0.8
-"""A standing file shorter than this gives no trustworthy pose (the CMU static trial: 1.45 s)."""
 EDGE_S = 0.05
 """A rep whose start or end lies this close to a gap was cut by it."""
 
@@ -50,9 +47,8 @@ HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg", "pelvic_dr
 def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, StandingWindow]:
     """The recording with ``standing`` put in front of it on its clock, and the window.
 
-    The standing recording must hold the same sensors (placements). Its calibration
-    window is its first quiet stretch, or the whole of a short static trial when
-    that is still. CalibrationError (one line) otherwise.
+    The standing recording must hold the same sensors (placements); its calibration
+    window is found as in any recording. CalibrationError (one line) otherwise.
     """
     if set(standing.streams) != set(rec.streams):
         raise CalibrationError(
@@ -72,22 +68,12 @@ def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, Stand
 
 
 def _standing_window_of(standing: Recording) -> StandingWindow:
-    found = find_standing_window(standing)
-    if found is not None and found.gyr_std_rad_s <= MAX_STANDING_GYR_STD:
-        return found
-    t0 = max(float(s.t[0]) for s in standing.streams.values())
-    t1 = min(float(s.t[-1]) for s in standing.streams.values())
-    if t1 - t0 < MIN_STANDING_S:
-        raise CalibrationError(f"--standing: the standing recording holds {t1 - t0:.2f} s of "
-                               f"data common to all sensors; at least {MIN_STANDING_S} s needed")
-    g_std = max(float(np.sqrt(np.mean(np.var(s.gyr[(s.t >= t0) & (s.t <= t1)], axis=0))))
-                for s in standing.streams.values())
-    a_std = max(float(np.sqrt(np.mean(np.var(s.acc[(s.t >= t0) & (s.t <= t1)], axis=0))))
-                for s in standing.streams.values())
-    if g_std > MAX_STANDING_GYR_STD:
-        raise CalibrationError(f"--standing: the sensors are not still in the standing "
-                               f"recording (gyro std {np.degrees(g_std):.2f} °/s)")
-    return StandingWindow(t0, t1, g_std, a_std)
+    """The standing recording's calibration window (the calibration's own search, which
+    takes a short static trial too), or CalibrationError saying what it holds instead."""
+    try:
+        return standing_window(standing)
+    except CalibrationError as err:
+        raise CalibrationError(f"--standing: {err}") from None
 
 
 def _shifted(s: SensorStream, window: StandingWindow, shift: float) -> SensorStream:
