@@ -34,10 +34,10 @@ PLAUSIBLE = {  # peak over a step-down rep, relative to standing (wide physiolog
     "knee_medial_cm": (-10.0, 20.0), "trunk_lean_deg": (0.0, 45.0),
 }
 """Beyond these a number is an artefact, not a movement: hip 0-120° flexion, ±30-35°
-adduction and ±45° rotation span the joint's full passive range (AAOS / Roaas & Andersson
-1982, normal hip ROM); pelvic obliquity in single-leg tasks stays within ±10° (Nakagawa et
-al. 2012) and the bound is twice that; knee medial displacement and trunk lean bounds
-are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."""
+adduction and ±45° rotation span and exceed the passive range of healthy hips (Roaas &
+Andersson, Acta Orthop Scand 53, 1982); pelvic drop ±20° is twice the largest seen on the
+real development reps (8°, docs/thresholds.md); knee medial displacement and trunk lean
+bounds are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."""
 
 HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg", "pelvic_drop_deg",
                     "knee_medial_cm", "hip_flexion_deg")
