@@ -240,6 +240,25 @@ def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
     return full, partial
 
 
+ITEM_MEASURES = {"knee": ("knee_medial_cm",), "pelvis": ("pelvic_drop_deg",),
+                 "trunk": ("trunk_lean_deg",), "arm": ("wrist_motion_deg",)}
+"""The measure(s) each rule item is decided from."""
+
+
+def _not_for_unmeasured(cls_items: list | None, reps: list[dict]) -> list | None:
+    """The classifier's rep items with those whose measure was found "not measured" taken
+    out: a rep that cannot be measured is not scored from the same data by a model."""
+    if cls_items is None:
+        return None
+    out = []
+    for items, rep in zip(cls_items, reps, strict=True):
+        unknown = set(rep.get("not_measured", {}))
+        out.append(None if items is None else
+                   {k: (None if unknown.intersection(ITEM_MEASURES.get(k, ())) else v)
+                    for k, v in items.items()})
+    return out
+
+
 def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -> list[np.ndarray]:
     """The standing pauses between reps (:func:`quiet_windows`) with the samples of a gap
     taken out: interpolated samples there look still but say nothing of the heading."""
@@ -317,6 +336,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import
 
         cls_items, cls_proba, cls_info = classifier_inputs(reps, series, motion, rec.test_leg, config)
+        cls_items = _not_for_unmeasured(cls_items, reps)
     elif classify:
         cls_info = _classifier_not_needed(summary)
     checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
