@@ -177,3 +177,11 @@ def test_files_are_joined_in_time_order_not_name_order(tmp_path, sim):
     out = read_xsens(tmp_path, parse_placement_map(PLACEMENT), "left")
     t = out.streams["pelvis"].t
     assert np.all(np.diff(t) > 0) and t[0] < 1.05 and t[-1] > 5.9
+
+
+def test_classifier_items_are_dropped_where_the_measure_is_not_measured():
+    from analysis.pipeline import _not_for_unmeasured
+
+    reps = [{"not_measured": {"pelvic_drop_deg": "outside what a step-down can produce"}}, {}]
+    out = _not_for_unmeasured([{"pelvis": 1, "knee": 1}, {"pelvis": 1}], reps)
+    assert out == [{"pelvis": None, "knee": 1}, {"pelvis": 1}]
