@@ -38,6 +38,7 @@ from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
 from analysis.segmented import (
+    STANDING_GAP_S,
     RepContext,
     check_rep,
     cut_by_gap,
@@ -306,6 +307,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth)
     reps, notes = [], cal.notes()
+    if standing is not None:
+        notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
+                     "before this one (the calibration window's times are on that clock); "
+                     "this recording is faced by its own pelvis heading")
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)

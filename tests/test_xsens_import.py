@@ -83,6 +83,7 @@ def test_per_rep_files_with_device_orientation_measure_every_rep(tmp_path, sim, 
                           "--standing", str(standing), "--json")
     assert rc == 0
     doc = json.loads(out)
+    assert any("separate standing recording" in w for w in doc["warnings"])
     truth = sim.truth["reps"]
     assert len(doc["reps"]) == len(truth)
     for rep, tr in zip(doc["reps"], truth, strict=True):
