@@ -9,6 +9,7 @@ the time between reps missing.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,48 @@ def test_classifier_items_are_dropped_where_the_measure_is_not_measured():
     reps = [{"not_measured": {"pelvic_drop_deg": "outside what a step-down can produce"}}, {}]
     out = _not_for_unmeasured([{"pelvis": 1, "knee": 1}, {"pelvis": 1}], reps)
     assert out == [{"pelvis": None, "knee": 1}, {"pelvis": 1}]
+
+
+SHARED = Path(os.environ.get("STEPDOWN_SHARED_DATA",
+                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+WALK = SHARED / "skinematics_walking"
+
+
+def write_mt_export(path: Path, s, rate_hz: float) -> None:
+    """One sensor as MT Manager writes it: comment lines, a tab-separated header, samples."""
+    lines = ["// Start Time: 0", f"// Sample rate: {rate_hz:.1f}Hz", "// Scenario: 5.9",
+             "Counter\tAcc_X\tAcc_Y\tAcc_Z\tGyr_X\tGyr_Y\tGyr_Z\t"]
+    start = 65530  # the 16-bit packet counter wraps during the file
+    for i, (a, g) in enumerate(zip(s.acc, s.gyr, strict=True)):
+        lines.append(f"{(start + i) % 65536}\t" + "\t".join(f"{v:.6f}" for v in (*a, *g)) + "\t")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_mt_manager_exports_one_file_per_sensor(tmp_path, sim, capsys):
+    rec = sim.recording
+    for p, name in NAMES.items():
+        s = rec.streams[p]
+        write_mt_export(tmp_path / f"{name}.txt", s, 100.0)
+    (tmp_path / "LICENSE").write_text("not an export\n")
+    rc, out, _ = _analyze(capsys, str(tmp_path), "--placement", PLACEMENT, "--test-leg", "left",
+                          "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert len(doc["reps"]) == len(sim.truth["reps"])
+    for rep, tr in zip(doc["reps"], sim.truth["reps"], strict=True):
+        assert rep["measures"]["pelvic_drop_deg"] == pytest.approx(tr["measures"]["pelvic_drop_deg"],
+                                                                   abs=1.5)
+
+
+@pytest.mark.skipif(not WALK.is_dir(), reason=f"skinematics walking data not found at {WALK}")
+def test_a_real_mt_manager_export_reads_in_si_units_and_is_checked(capsys):
+    from sensor_io.xsens_csv import read_mt_export
+
+    placement = "walking_xsens_upperLeg=thigh_right,walking_xsens_lowerLeg=shank_right"
+    rec = read_mt_export(WALK, parse_placement_map(placement), "right")
+    thigh = rec.streams["thigh_right"]
+    assert thigh.rate_hz == pytest.approx(120.0) and len(thigh.t) == 3511
+    assert np.linalg.norm(thigh.acc[:100], axis=1).mean() == pytest.approx(9.81, abs=0.2)
+    # the real file has no pelvis sensor: one line naming the minimum set, no traceback
+    rc, out, err = _analyze(capsys, str(WALK), "--placement", placement, "--test-leg", "right")
+    assert rc != 0 and "the pelvis sensor is missing" in err

@@ -457,23 +457,33 @@ def check_plot_path(out: Path | None) -> None:
 def read_input(path: Path, placement: str | None = None, test_leg: str | None = None) -> Any:
     """A recording file, or another tool's export (Xsens/Movella CSV: a file or a folder of
     per-rep files) with its sensors' placements and the test leg given by the user."""
-    from sensor_io.recording_io import read_recording
-    from sensor_io.xsens_csv import looks_like_xsens_csv, parse_placement_map, read_xsens
+    from sensor_io.recording_io import check_recording, read_recording
+    from sensor_io.xsens_csv import (
+        looks_like_mt_export,
+        looks_like_xsens_csv,
+        parse_placement_map,
+        read_mt_export,
+        read_xsens,
+    )
 
-    if placement is None and not looks_like_xsens_csv(path):
+    mt_export = path.exists() and looks_like_mt_export(path)
+    if placement is None and not (mt_export or looks_like_xsens_csv(path)):
         if path.is_dir():
             raise InputError(f"{path}: a folder, and not of Xsens CSV exports; give a recording "
                              "file (.parquet or .csv + .json) or a folder of Xsens CSV files")
         return read_recording(path)
     if placement is None or test_leg is None:
-        raise InputError(f"{path}: an Xsens CSV export; say where each sensor was worn and the "
+        raise InputError(f"{path}: an Xsens export; say where each sensor was worn and the "
                          "test leg: --placement Pelvis=pelvis,RightThigh=thigh_right --test-leg right")
     if test_leg not in ("left", "right"):
         raise InputError(f"--test-leg must be left or right, got {test_leg!r}")
-    if not looks_like_xsens_csv(path):
-        raise InputError(f"{path}: --placement is for Xsens CSV exports (three header rows: "
-                         "sensor, quantity, component), and this is not one")
-    return read_xsens(path, parse_placement_map(placement), test_leg)
+    if not (mt_export or looks_like_xsens_csv(path)):
+        raise InputError(f"{path}: --placement is for Xsens exports (per-sensor CSV with three "
+                         "header rows, or MT Manager text exports), and this is not one")
+    read = read_mt_export if mt_export else read_xsens
+    rec = read(path, parse_placement_map(placement), test_leg)
+    check_recording(rec, path=str(path))  # as a recording file is checked: units, minimum set
+    return rec
 
 
 def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = None,
