@@ -53,6 +53,7 @@ from analysis.segments import (
     quiet_windows,
     segment_motion,
     sensor_orientations,
+    standing_tracks,
 )
 from analysis.uncertainty import (
     UNCERTAINTY_BASIS,
@@ -295,7 +296,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     biases = gyro_biases(rec, window)
     orientations = sensor_orientations(rec, biases, mode=mode)
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
+    cal = calibrate(rec, window=window, biases=biases, vertical=vertical,
+                    tracks=standing_tracks(orientations, window), body=body)
     motion = segment_motion(rec, cal, orientations)
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)

@@ -20,6 +20,7 @@ import numpy as np
 from analysis import quat
 from analysis.orientation import piecewise_orientation
 from calibration import Calibration
+from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording
 
 GRID_HZ = 100.0
@@ -107,6 +108,20 @@ class SensorOrientation:
         for t0, t1 in self.spans:
             inside |= (t >= t0) & (t <= t1)
         return ~inside
+
+
+def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[str, SensorTrack]:
+    """Each sensor's orientation and signals over the piece of recording that holds the
+    standing window ``window`` (a :class:`calibration.StandingWindow`): the stretch in
+    which its heading is one, for :func:`calibration.calibrate`'s joint headings."""
+    out = {}
+    for placement, o in orientations.items():
+        t0, t1 = next(((a, b) for a, b in o.spans if a <= window.t1 and b >= window.t0),
+                      (o.t_u[0], o.t_u[-1]))
+        m = (o.t_u >= t0) & (o.t_u <= t1)
+        if m.sum() > 50:
+            out[placement] = SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m])
+    return out
 
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from calibration.joint_heading import SensorTrack, knee_hinge, lever_arms
 from calibration.segment_frames import (
     SegmentFrame,
     frame_from_flexion,
@@ -24,12 +25,14 @@ from calibration.standing import (
     find_standing_window,
     time_slice,
 )
+from sensor_io.anthropometry import Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
 GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
 MIN_AXIS_GRAVITY_DEG = 60.0   # the flexion axis must be near horizontal when standing
+MAX_STANDING_GYR_STD = 0.10   # rad/s, rms of per-axis std: the most sway usable standing holds
 
 
 class CalibrationError(InputError):
@@ -44,9 +47,10 @@ class SensorCalibration:
     gyr_bias: np.ndarray
     R_sensor_seg: np.ndarray
     gravity_ms2: float
-    method: str                      # "gravity+flexion axis" | "gravity+skin normal" | "none"
+    method: str  # "gravity+flexion axis" | "gravity+knee hinge" | "gravity+skin normal" | "none"
     axis_share: float | None = None
     axis_gravity_deg: float | None = None
+    joint_coherence: float | None = None   # agreement of the joint-centre accelerations
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,9 @@ class Calibration:
                     "gravity_ms2": round(c.gravity_ms2, 3),
                     **({"flexion_axis_share": round(c.axis_share, 3)} if c.axis_share else {}),
                     **({"flexion_axis_to_vertical_deg": round(c.axis_gravity_deg, 1)}
-                       if c.axis_gravity_deg else {})}
+                       if c.axis_gravity_deg else {}),
+                    **({"joint_coherence": round(c.joint_coherence, 3)}
+                       if c.joint_coherence is not None else {})}
                 for p, c in self.sensors.items()
             },
         }
@@ -159,7 +165,9 @@ def _horizontal_part(gyr: np.ndarray, t: np.ndarray,
 
 def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-              biases: Mapping[str, np.ndarray] | None = None) -> Calibration:
+              biases: Mapping[str, np.ndarray] | None = None,
+              tracks: Mapping[str, SensorTrack] | None = None,
+              body: Body | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     window: the standing window if already found (:func:`standing_window`).
@@ -168,6 +176,10 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     (inclination only, no heading needed); improves the flexion axes, so only the
     placements that :func:`uses_flexion_axis` need it.
     biases: the gyro biases (rad/s) of that window if already computed (:func:`gyro_biases`).
+    tracks: per placement, the orientation (any heading) and signals of the stretch that
+    holds the standing window; with ``body``, a test-leg thigh and shank worn together
+    take their flexion axes from the knee hinge (:mod:`calibration.joint_heading`), which
+    leg rotation in step with the flexion cannot tilt; else the functional flexion axis.
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
@@ -189,4 +201,32 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         _check_frame(placement, frame)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
                                            method, frame.axis_share, frame.axis_gravity_deg)
+    if tracks is not None and body is not None:
+        out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
     return Calibration(win, out)
+
+
+def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,
+                            win: StandingWindow, tracks: Mapping[str, SensorTrack],
+                            body: Body) -> dict[str, SensorCalibration]:
+    """The test leg's thigh and shank frames from the knee hinge (see
+    :func:`calibration.joint_heading.knee_hinge`), where both sensors are worn and the
+    knee's joint-centre accelerations agree; the functional axes otherwise."""
+    thigh, shank = f"thigh_{test_leg}", f"shank_{test_leg}"
+    if not all(p in tracks and p in cals for p in (thigh, shank)):
+        return cals
+    t_cal, s_cal = cals[thigh], cals[shank]
+    r_t = lever_arms("thigh", t_cal.R_sensor_seg[:, 1], body)["knee"]
+    r_s = lever_arms("shank", s_cal.R_sensor_seg[:, 1], body)["knee"]
+    hinge = knee_hinge(tracks[thigh], r_t, tracks[shank], r_s)
+    if hinge is None:
+        return cals
+    out = dict(cals)
+    for placement, cal, axis in ((thigh, t_cal, hinge.axis_thigh), (shank, s_cal, hinge.axis_shank)):
+        segment, _, side = placement.partition("_")
+        frame = frame_from_flexion(cal.R_sensor_seg[:, 1], axis,
+                                   right_sign_of_normal(segment, side), hinge.share)
+        out[placement] = SensorCalibration(placement, cal.gyr_bias, frame.R_sensor_seg,
+                                           cal.gravity_ms2, "gravity+knee hinge", hinge.share,
+                                           frame.axis_gravity_deg, hinge.heading.coherence)
+    return out
