@@ -19,7 +19,7 @@ validation, :mod:`analysis.validation`) and ``warnings``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,14 @@ from analysis.validation import (
     mark_unvalidated,
     with_reality,
 )
-from calibration import Calibration, calibrate, gyro_biases, standing_window
+from calibration import (
+    Calibration,
+    CalibrationError,
+    StandingWindow,
+    calibrate,
+    gyro_biases,
+    standing_window,
+)
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
@@ -271,10 +278,52 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     return [w for w in kept if w.sum() >= 20]
 
 
+def _oriented(rec: Recording, standing: Recording | None, mode: str
+              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
+    """The recording (with a separate standing recording put in front when given), its
+    standing window, gyro biases and every sensor's orientation."""
+    if standing is not None:
+        rec, window = with_standing(rec, standing)
+    else:
+        window = standing_window(rec)
+    biases = gyro_biases(rec, window)
+    return rec, window, biases, sensor_orientations(rec, biases, mode=mode)
+
+
+def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
+                orientations: dict[str, Any], body: Body) -> Calibration:
+    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
+    return calibrate(rec, window=window, biases=biases, vertical=vertical,
+                     tracks=standing_tracks(orientations, window), body=body)
+
+
+def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
+    """The calibration of one set (its sensor-to-segment frames), to reuse for the other
+    sets of the same session (:func:`analyze`'s ``session``): a set with too little
+    movement to find the flexion axes (a static hold) is then still measured."""
+    body, _ = body_of(rec)
+    rec, window, biases, orientations = _oriented(rec, standing, "offline")
+    return _calibrated(rec, window, biases, orientations, body)
+
+
+def reuse_calibration(session: Calibration, rec: Recording, window: StandingWindow,
+                      biases: dict[str, np.ndarray]) -> Calibration:
+    """A session's sensor-to-segment frames with this recording's standing window and gyro
+    biases; CalibrationError when the sensors differ (the frames belong to other straps)."""
+    if set(session.sensors) != set(rec.streams):
+        raise CalibrationError(
+            f"--calibration-from: that set has sensors {', '.join(sorted(session.sensors))} "
+            f"but this one has {', '.join(sorted(rec.streams))}; give a set of the same session "
+            "with the same sensors")
+    return Calibration(window, {p: replace(c, gyr_bias=biases[p],
+                                           method=f"{c.method} (reused from the session)")
+                                for p, c in session.sensors.items()})
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False,
-            standing: Recording | None = None) -> Analysis:
+            standing: Recording | None = None, session: Calibration | None = None) -> Analysis:
     """Analyse one recording end to end (see module docstring).
 
     pain_nrs overrides the recording's own pain report; rule overrides the
@@ -284,20 +333,18 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     model even when no item needs it). standing: a separate standing recording of the
     same sensors (a static trial, an earlier set of the session) to calibrate from,
     put in front of ``rec`` with a gap (:func:`analysis.segmented.with_standing`).
+    session: the sensor-to-segment frames of another set of the same session
+    (:func:`session_calibration`) used instead of finding them in this recording.
     """
     body, body_source = body_of(rec)
     config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    if standing is not None:
-        rec, window = with_standing(rec, standing)
+    rec, window, biases, orientations = _oriented(rec, standing, mode)
+    if session is None:
+        cal = _calibrated(rec, window, biases, orientations, body)
     else:
-        window = standing_window(rec)
-    biases = gyro_biases(rec, window)
-    orientations = sensor_orientations(rec, biases, mode=mode)
-    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    cal = calibrate(rec, window=window, biases=biases, vertical=vertical,
-                    tracks=standing_tracks(orientations, window), body=body)
+        cal = reuse_calibration(session, rec, window, biases)
     motion = segment_motion(rec, cal, orientations)
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)

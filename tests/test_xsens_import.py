@@ -232,3 +232,31 @@ def test_a_real_mt_manager_export_reads_in_si_units_and_is_checked(capsys):
     # the real file has no pelvis sensor: one line naming the minimum set, no traceback
     rc, out, err = _analyze(capsys, str(WALK), "--placement", placement, "--test-leg", "right")
     assert rc != 0 and "the pelvis sensor is missing" in err
+
+
+def test_a_sessions_calibration_is_reused_across_its_sets(sim):
+    from analysis.pipeline import session_calibration
+
+    rec = sim.recording
+    session = session_calibration(rec)
+    again = analyze(rec, session=session).to_json()
+    own = analyze(rec).to_json()
+    # the same straps: the reused frames give this set's own numbers
+    for a, b in zip(again["reps"], own["reps"], strict=True):
+        assert a["measures"]["hip_adduction_deg"] == pytest.approx(
+            b["measures"]["hip_adduction_deg"], abs=0.05)
+    assert "reused from the session" in again["calibration"]["sensors"]["thigh_left"]["method"]
+    # a set that only holds still has no flexion axis of its own: refused alone, measured with
+    # the session's calibration
+    still = Recording({p: s.slice_time(0.0, sim.truth["standing_s"][1])
+                       for p, s in rec.streams.items()}, test_leg="left")
+    with pytest.raises(InputError, match="flexion axis"):
+        analyze(still)
+    assert analyze(still, session=session).to_json()["reps"] == []
+    only_pelvis = Recording({"pelvis": rec.streams["pelvis"]}, test_leg="left")
+    with pytest.raises(InputError, match="same sensors"):
+        from analysis.pipeline import reuse_calibration
+        from calibration import gyro_biases
+
+        reuse_calibration(session, only_pelvis, session.window,
+                          gyro_biases(only_pelvis, session.window))

@@ -488,9 +488,11 @@ def read_input(path: Path, placement: str | None = None, test_leg: str | None = 
 
 def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = None,
                  pain: str | None = None, quality: bool = False, standing: Path | None = None,
-                 placement: str | None = None, test_leg: str | None = None) -> Any:
+                 placement: str | None = None, test_leg: str | None = None,
+                 calibration_from: Path | None = None) -> Any:
     """Read, check the options, analyse; every refusal is an InputError naming what is wrong."""
     from analysis.pipeline import analyze as analyze_recording
+    from analysis.pipeline import session_calibration
 
     test_rule = check_rule(rule)
     pain_nrs = parse_pain(pain)
@@ -499,9 +501,16 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     standing_rec = None
     if standing is not None:
         standing_rec = read_input(standing, placement, test_leg or rec.test_leg)
+    session = None
+    if calibration_from is not None:
+        other = read_input(calibration_from, placement, test_leg or rec.test_leg)
+        try:
+            session = session_calibration(other, standing_rec)
+        except InputError as err:
+            raise InputError(f"--calibration-from {calibration_from}: {err}") from None
     try:
         result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs,
-                                   quality=quality, standing=standing_rec)
+                                   quality=quality, standing=standing_rec, session=session)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
     return result
@@ -536,10 +545,14 @@ def analyze(
              "e.g. Pelvis=pelvis,RightThigh=thigh_right.")] = None,
     test_leg: Annotated[str | None, typer.Option(
         help="With --placement: the stance (test) leg, left or right.")] = None,
+    calibration_from: Annotated[Path | None, typer.Option(
+        help="Reuse the sensor-to-segment calibration of another set of the same session "
+             "(same sensors, not re-strapped), e.g. for a set with too little movement.")] = None,
 ) -> None:
     """Score a step-down recording rep by rep: measures, checklist, result and why."""
     check_plot_path(plot)
-    result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg)
+    result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg,
+                          calibration_from)
     if as_json:
         print(json_text(result.to_json()))
     else:
