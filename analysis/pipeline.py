@@ -19,7 +19,7 @@ validation, :mod:`analysis.validation`) and ``warnings``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,10 +38,12 @@ from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
 from analysis.segmented import (
+    STANDING_GAP_S,
     RepContext,
     check_rep,
     cut_by_gap,
     data_pieces,
+    face_as_in_recording,
     heading_guessed_in,
     with_standing,
 )
@@ -60,8 +62,21 @@ from analysis.uncertainty import (
     measure_uncertainty,
     total_range,
 )
-from analysis.validation import UNVALIDATED, mark_unvalidated
-from calibration import Calibration, calibrate, gyro_biases, standing_window
+from analysis.validation import (
+    MODEL_TO_REALITY,
+    REALITY_BASIS,
+    UNVALIDATED,
+    mark_unvalidated,
+    with_reality,
+)
+from calibration import (
+    Calibration,
+    CalibrationError,
+    StandingWindow,
+    calibrate,
+    gyro_biases,
+    standing_window,
+)
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
@@ -138,12 +153,15 @@ class Analysis:
         """The uncertainty of each measure the reps have, the borderline rep items, and
         the range of test totals and categories they and the unassessed items allow."""
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
-        u = {k: v for k, v in measure_uncertainty(self.series.knee_source,
-                                                        self.calibration).items()
-             if k in measured and k not in UNVALIDATED}
+        simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
+                                                          self.calibration).items()
+                     if k in measured and k not in UNVALIDATED}
+        u = with_reality(simulated)
         borderline = find_borderline(self.checklist, u)
-        return {"basis": UNCERTAINTY_BASIS, "case": calibration_case(self.calibration),
-                "measures": u,
+        return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}",
+                "case": calibration_case(self.calibration), "measures": u,
+                "simulated": simulated,
+                "model_to_reality": {k: v for k, v in MODEL_TO_REALITY.items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
@@ -234,6 +252,25 @@ def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
     return full, partial
 
 
+ITEM_MEASURES = {"knee": ("knee_medial_cm",), "pelvis": ("pelvic_drop_deg",),
+                 "trunk": ("trunk_lean_deg",), "arm": ("wrist_motion_deg",)}
+"""The measure(s) each rule item is decided from."""
+
+
+def _not_for_unmeasured(cls_items: list | None, reps: list[dict]) -> list | None:
+    """The classifier's rep items with those whose measure was found "not measured" taken
+    out: a rep that cannot be measured is not scored from the same data by a model."""
+    if cls_items is None:
+        return None
+    out = []
+    for items, rep in zip(cls_items, reps, strict=True):
+        unknown = set(rep.get("not_measured", {}))
+        out.append(None if items is None else
+                   {k: (None if unknown.intersection(ITEM_MEASURES.get(k, ())) else v)
+                    for k, v in items.items()})
+    return out
+
+
 def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -> list[np.ndarray]:
     """The standing pauses between reps (:func:`quiet_windows`) with the samples of a gap
     taken out: interpolated samples there look still but say nothing of the heading."""
@@ -244,10 +281,52 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     return [w for w in kept if w.sum() >= 20]
 
 
+def _oriented(rec: Recording, standing: Recording | None, mode: str
+              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
+    """The recording (with a separate standing recording put in front when given), its
+    standing window, gyro biases and every sensor's orientation."""
+    if standing is not None:
+        rec, window = with_standing(rec, standing)
+    else:
+        window = standing_window(rec)
+    biases = gyro_biases(rec, window)
+    return rec, window, biases, sensor_orientations(rec, biases, mode=mode)
+
+
+def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
+                orientations: dict[str, Any], body: Body) -> Calibration:
+    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
+    return calibrate(rec, window=window, biases=biases, vertical=vertical,
+                     tracks=standing_tracks(orientations, window), body=body)
+
+
+def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
+    """The calibration of one set (its sensor-to-segment frames), to reuse for the other
+    sets of the same session (:func:`analyze`'s ``session``): a set with too little
+    movement to find the flexion axes (a static hold) is then still measured."""
+    body, _ = body_of(rec)
+    rec, window, biases, orientations = _oriented(rec, standing, "offline")
+    return _calibrated(rec, window, biases, orientations, body)
+
+
+def reuse_calibration(session: Calibration, rec: Recording, window: StandingWindow,
+                      biases: dict[str, np.ndarray]) -> Calibration:
+    """A session's sensor-to-segment frames with this recording's standing window and gyro
+    biases; CalibrationError when the sensors differ (the frames belong to other straps)."""
+    if set(session.sensors) != set(rec.streams):
+        raise CalibrationError(
+            f"--calibration-from: that set has sensors {', '.join(sorted(session.sensors))} "
+            f"but this one has {', '.join(sorted(rec.streams))}; give a set of the same session "
+            "with the same sensors")
+    return Calibration(window, {p: replace(c, gyr_bias=biases[p],
+                                           method=f"{c.method} (reused from the session)")
+                                for p, c in session.sensors.items()})
+
+
 def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None = None,
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False,
-            standing: Recording | None = None) -> Analysis:
+            standing: Recording | None = None, session: Calibration | None = None) -> Analysis:
     """Analyse one recording end to end (see module docstring).
 
     pain_nrs overrides the recording's own pain report; rule overrides the
@@ -257,21 +336,21 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     model even when no item needs it). standing: a separate standing recording of the
     same sensors (a static trial, an earlier set of the session) to calibrate from,
     put in front of ``rec`` with a gap (:func:`analysis.segmented.with_standing`).
+    session: the sensor-to-segment frames of another set of the same session
+    (:func:`session_calibration`) used instead of finding them in this recording.
     """
     body, body_source = body_of(rec)
     config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    if standing is not None:
-        rec, window = with_standing(rec, standing)
+    rec, window, biases, orientations = _oriented(rec, standing, mode)
+    if session is None:
+        cal = _calibrated(rec, window, biases, orientations, body)
     else:
-        window = standing_window(rec)
-    biases = gyro_biases(rec, window)
-    orientations = sensor_orientations(rec, biases, mode=mode)
-    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    cal = calibrate(rec, window=window, biases=biases, vertical=vertical,
-                    tracks=standing_tracks(orientations, window), body=body)
+        cal = reuse_calibration(session, rec, window, biases)
     motion = segment_motion(rec, cal, orientations)
+    if standing is not None:
+        motion = face_as_in_recording(motion, rec.test_leg)
     depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
@@ -280,6 +359,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth)
     reps, notes = [], cal.notes()
+    if standing is not None:
+        notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
+                     "before this one (the calibration window's times are on that clock); "
+                     "this recording is faced by its own pelvis heading")
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)
@@ -310,6 +393,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         from analysis.classifier import classifier_inputs  # scikit-learn: ~1 s to import
 
         cls_items, cls_proba, cls_info = classifier_inputs(reps, series, motion, rec.test_leg, config)
+        cls_items = _not_for_unmeasured(cls_items, reps)
     elif classify:
         cls_info = _classifier_not_needed(summary)
     checklist = score_test(reps, config, pain_nrs=pain, rule=rule,

@@ -14,10 +14,11 @@ matched to the rep found inside it and compared with the reference, relative to 
 reference's own Pose values:
 
 - hip flexion = HipAngle X; hip adduction = HipAngle Y (right), -Y (left); hip internal
-  rotation = HipAngle Z (right), -Z (left); pelvic drop = PelvisAngle Y for a right
-  stance leg, -Y for a left one (the swing side lower). These signs are the dataset's
-  convention as it shows on the development trials (a right single-leg squat adducts
-  the right hip: +Y), fixed once, the same for every trial.
+  rotation = HipAngle Z (right), -Z (left); pelvic drop = the elevation of the pelvis's
+  mediolateral axis (:func:`pelvis_obliquity_deg`), + for a right stance leg, - for a
+  left one (the swing side lower). These conventions are the dataset's as they show on
+  the development trials (a right single-leg squat adducts the right hip: +Y), fixed
+  once, the same for every trial.
 - the test (stance) leg of a trial is the one whose reference knee flexes most.
 
 ``HELD_OUT`` (the step-downs) is the acceptance set: excluded unless asked for.
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.transform import Rotation
 
 from sensor_io.errors import InputError
 
@@ -83,14 +85,27 @@ def reference_file(root: Path, rep_file: Path) -> Path:
             / rep_file.name)
 
 
+def pelvis_obliquity_deg(ref: pd.DataFrame) -> np.ndarray:
+    """(N,) deg: elevation of the pelvis's mediolateral axis from the reference's pelvis
+    angles, heading-free. The pelvis angles are global Euler angles (extrinsic X-Y-Z, y up,
+    the mediolateral axis the pelvis's x): their Y alone mixes forward tilt into obliquity
+    once the athlete faces another way than in the Pose trial (the CMU sets turn by 90°
+    and 180°). Found on the development trials as the reading that is the same whichever
+    way the athlete faces."""
+    angles = ref[["Pelvis X", "Pelvis Y", "Pelvis Z"]].to_numpy(dtype=float).reshape(-1, 3)
+    ml = Rotation.from_euler("XYZ", angles, degrees=True).apply([1.0, 0.0, 0.0])
+    return np.degrees(np.arcsin(np.clip(ml[:, 1], -1.0, 1.0)))
+
+
 def reference_measures(ref: pd.DataFrame, pose: pd.Series, leg: str) -> dict[str, np.ndarray]:
     """The compared measures' reference series (deg), relative to the Pose values."""
     side, sign = ("Right", 1.0) if leg == "right" else ("Left", -1.0)
     rel = ref - pose
+    obliquity = pelvis_obliquity_deg(ref) - pelvis_obliquity_deg(pose.to_frame().T)[0]
     return {"hip_flexion_deg": rel[f"{side}Hip X"].to_numpy(),
             "hip_adduction_deg": sign * rel[f"{side}Hip Y"].to_numpy(),
             "hip_internal_rotation_deg": sign * rel[f"{side}Hip Z"].to_numpy(),
-            "pelvic_drop_deg": sign * rel["Pelvis Y"].to_numpy()}
+            "pelvic_drop_deg": sign * obliquity}
 
 
 def stance_leg(refs: list[pd.DataFrame]) -> str:
@@ -236,4 +251,50 @@ def item_rates(rows: list[RepRow]) -> pd.DataFrame:
             vals = [d.get(item) for d in g["items"] if d.get(item) is not None]
             rates[item] = f"{sum(v > 0 for v in vals)}/{len(vals)}" if vals else "—"
         out.append({"trial": trial, "sensor_set": sset} | rates)
+    return pd.DataFrame(out)
+
+
+TERM_TRIALS = ("SqSL", "SqHalfSL", "BulgSq", "DeclineSq")
+"""Development trials the model-to-reality term is estimated on: the stance foot stays put
+through one lowering and rising of the body, as in a step-down. Lunges and step-ups are left out
+(a foot steps during the rep, so the rep found and the rep file differ in what they
+hold), as is the static Spanish squat (no rep to find)."""
+QUANTILE = 0.9
+
+
+def peak_errors(rows: list[RepRow], sensor_set: str = "pelvis+thigh") -> pd.DataFrame:
+    """One row per rep and compared measure: trial, measure, error (ours - reference, deg)."""
+    out = []
+    for r in rows:
+        if r.sensor_set != sensor_set or not r.found:
+            continue
+        for k in COMPARED:
+            if r.ours.get(k) is not None and k in r.ref:
+                out.append({"trial": r.trial, "measure": k, "error": r.ours[k] - r.ref[k]})
+    return pd.DataFrame(out, columns=["trial", "measure", "error"])
+
+
+def reality_term(abs_errors: np.ndarray, simulated: float, q: float = QUANTILE) -> float:
+    """The term r that, added in quadrature to the simulated uncertainty, makes the interval
+    hold q of these absolute errors: sqrt(max(quantile(|e|, q)² - simulated², 0))."""
+    if len(abs_errors) == 0:
+        return float("nan")
+    need = float(np.quantile(abs_errors, q))
+    return float(np.sqrt(max(need * need - simulated * simulated, 0.0)))
+
+
+def leave_one_exercise_out(errors: pd.DataFrame, simulated: dict[str, float]) -> pd.DataFrame:
+    """Per measure and held-out exercise: the term from the other exercises and the share of
+    the held-out exercise's reps inside sqrt(simulated² + term²)."""
+    out = []
+    for k, g in errors.groupby("measure"):
+        if k not in simulated:
+            continue
+        for trial in g.trial.unique():
+            train, test = g[g.trial != trial], g[g.trial == trial]
+            term = reality_term(np.abs(train.error.to_numpy()), simulated[k])
+            bound = float(np.hypot(simulated[k], term))
+            out.append({"measure": k, "held_out": trial, "reps": len(test), "term": term,
+                        "bound": bound,
+                        "covered": int((np.abs(test.error) <= bound).sum())})
     return pd.DataFrame(out)

@@ -8,6 +8,9 @@ rows, then one row per sample::
     ,Time,Orientation,...,Accelerometer,.. row 2: quantity
     ,S,S,X,Y,Z,X,Y,Z,...                   row 3: component (S = scalar / time)
 
+(:func:`read_mt_export` reads the other Xsens layout, MT Manager's text export: one
+file per sensor, ``//`` comment lines, ``Acc_X`` ... columns.)
+
 Per sensor: ``Time`` s, ``Orientation`` the device's own quaternion [w x y z]
 (q_global_sensor, z up), ``Accelerometer`` m/s², ``Gyroscope`` rad/s and optionally
 ``Magnetometer`` (µT-scaled, |m| ≈ 40-55 indoors). The first column is a row index.
@@ -63,6 +66,99 @@ def parse_placement_map(text: str) -> dict[str, str]:
     if not out:
         raise InputError("--placement is empty; give SENSOR=placement pairs")
     return out
+
+
+MT_COLUMNS = {"acc": ("Acc_X", "Acc_Y", "Acc_Z"), "gyr": ("Gyr_X", "Gyr_Y", "Gyr_Z"),
+              "mag": ("Mag_X", "Mag_Y", "Mag_Z"), "quat": ("Quat_q0", "Quat_q1", "Quat_q2", "Quat_q3")}
+"""MT Manager's export columns (acc m/s², gyr rad/s, mag a.u., quat [w x y z])."""
+
+
+def looks_like_mt_export(path: Path) -> bool:
+    """An MT Manager text export (``// Sample rate: 100.0Hz`` comment lines, then a header
+    with Acc_X ... columns), or a folder of them (one file per sensor)?"""
+    files = _export_files(path) if path.is_dir() else [path]
+    try:
+        with open(files[0], encoding="utf-8-sig") as fh:
+            head = [fh.readline() for _ in range(12)]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return False
+    return bool(head[0].startswith("//")) and any("Acc_X" in line for line in head)
+
+
+def _export_files(folder: Path) -> list[Path]:
+    """The .txt and .csv files of a folder, by name (a LICENSE or README beside them is not
+    an export)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".txt", ".csv"))
+
+
+def read_mt_export_file(path: Path) -> SensorStream:
+    """One sensor's MT Manager export: ``//`` comment lines (one says the sample rate), a
+    header row, then tab- or comma-separated samples. Time from the packet counter and
+    the sample rate (``SampleTimeFine``, 1e-4 s ticks, where present)."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+    comments = [ln for ln in lines if ln.startswith("//")]
+    body = [ln for ln in lines if ln.strip() and not ln.startswith("//")]
+    rate = next((float(ln.split(":")[1].strip().lower().removesuffix("hz"))
+                 for ln in comments if "rate" in ln.lower() and ":" in ln), None)
+    if not body:
+        raise InputError(f"{path}: no header or samples after the comment lines")
+    sep = "\t" if "\t" in body[0] else ","
+    header = [h.strip() for h in body[0].split(sep)]
+    index = {h: i for i, h in enumerate(header) if h}
+    missing = [c for c in MT_COLUMNS["acc"] + MT_COLUMNS["gyr"] if c not in index]
+    if missing:
+        raise InputError(f"{path}: no {', '.join(missing)} column; not an MT Manager export "
+                         "with calibrated inertial data")
+    try:
+        data = np.array([[float(c) if c.strip() else np.nan for c in row.split(sep)[:len(header)]]
+                         for row in body[1:]])
+    except ValueError:
+        raise InputError(f"{path}: a value is not a number") from None
+    if data.ndim != 2 or len(data) < 2:
+        raise InputError(f"{path}: fewer than 2 samples")
+    if "SampleTimeFine" in index:
+        t = np.unwrap(data[:, index["SampleTimeFine"]], period=2.0**32) * 1e-4
+    else:
+        counter = next((c for c in ("PacketCounter", "Counter") if c in index), None)
+        if counter is None or rate is None or not rate > 0:
+            raise InputError(f"{path}: no SampleTimeFine, and no packet counter with a "
+                             "'// Sample rate' line: the sample times cannot be known")
+        t = np.unwrap(data[:, index[counter]], period=65536.0) / rate
+    t = t - t[0]
+
+    def cols(name: str) -> np.ndarray | None:
+        if not all(c in index for c in MT_COLUMNS[name]):
+            return None
+        a = data[:, [index[c] for c in MT_COLUMNS[name]]]
+        return a if np.isfinite(a).all() else None
+
+    acc, gyr = cols("acc"), cols("gyr")
+    if acc is None or gyr is None:
+        raise InputError(f"{path}: an accelerometer or gyroscope value is missing")
+    if np.any(np.diff(t) <= 0):
+        raise InputError(f"{path}: sample times are not strictly increasing")
+    return SensorStream(t, acc, gyr, cols("mag"), cols("quat"))
+
+
+def read_mt_export(path: str | os.PathLike[str], placement: dict[str, str], test_leg: str,
+                   ) -> Recording:
+    """A folder of MT Manager exports, one file per sensor, named (by file name without
+    its extension) in ``placement``: file stem -> placement. All files share one clock
+    starting at 0 (MT Manager exports a synchronised recording)."""
+    folder = Path(path)
+    files = {p.stem: p for p in (_export_files(folder) if folder.is_dir() else [folder])}
+    unknown = sorted(set(placement) - set(files))
+    if unknown:
+        raise InputError(f"{folder}: no file named {', '.join(unknown)}; it has "
+                         f"{', '.join(sorted(files))}")
+    streams = {pl: read_mt_export_file(files[name]) for name, pl in placement.items()}
+    meta = {pl: {"model": "Xsens (MT Manager export)", "name": name,
+                 "rate_hz": round(streams[pl].rate_hz, 1)} for name, pl in placement.items()}
+    return Recording(streams, test_leg=test_leg, sensors_meta=meta,
+                     extra={"source": {"format": "xsens-mt-export", "path": str(folder)}})
 
 
 def looks_like_xsens_csv(path: Path) -> bool:

@@ -176,9 +176,9 @@ def test_explanations_for_knee_descent_pain_trunk_arm_and_classifier():
         "threshold 4 cm (the athlete's foot medial offset)",
         "knee inside the second toe (1.6 cm medial) in rep 1; threshold 1 cm (default heuristic)",
         "descent not controlled: sudden drop, descent speed ratio 3.1 in rep 2; "
-        "threshold 1 (default heuristic)",
+        "threshold 1.5 (default heuristic)",
         "descent not controlled: impact at the bottom 9.2 m/s² in rep 3; "
-        "threshold 2 m/s² (default heuristic)",
+        "threshold 5 m/s² (default heuristic)",
         "pain reported (NRS 2) in rep 2; counted from NRS 1",
     ]
 

@@ -30,8 +30,8 @@ def test_clean_rep_scores_zero_from_rules():
     ("pelvis", "pelvic_drop_deg", 5.0),
     ("trunk", "trunk_lean_deg", 10.0),
     ("arm", "wrist_motion_deg", 25.0),
-    ("descent", "descent_drop_ratio", 1.0),
-    ("descent", "impact_ms2", 2.0),
+    ("descent", "descent_drop_ratio", 1.5),
+    ("descent", "impact_ms2", 5.0),
 ])
 def test_binary_rules_fire_strictly_above_the_threshold(item, measure, threshold):
     assert score_rep(measures(**{measure: threshold})).items[item] == 0  # at: not above
@@ -79,7 +79,7 @@ def test_unmeasurable_measures_are_not_assessed_not_zero():
 
 
 def test_descent_decided_from_either_measure():
-    only_impact = score_rep(measures(descent_drop_ratio=None, impact_ms2=4.0))
+    only_impact = score_rep(measures(descent_drop_ratio=None, impact_ms2=7.0))
     assert only_impact.items["descent"] == 1 and only_impact.sources["descent"] == "rule"
     only_drop = score_rep(measures(descent_drop_ratio=0.7, impact_ms2=None))
     assert only_drop.items["descent"] == 0 and only_drop.sources["descent"] == "rule"

@@ -34,6 +34,9 @@ def make_catalog(path: Path) -> dict[str, int]:
     ]):
         doc = contract_doc(total_by_rep=totals, category=cat, leg=leg)
         doc["test"]["total"] = {"poor": 5, "good": 1, "medium": 3}[cat]
+        doc["reps"][2]["measures"]["hip_adduction_deg"] = None
+        doc["reps"][2]["not_measured"] = {
+            "hip_adduction_deg": "54.2 is outside what a step-down can produce (-30 to 35)"}
         doc["uncertainty"] = {"total_range": [3, 4], "category_range": ["medium", "poor"],
                               "borderline": [{"rep": 2, "item": "knee", "measure": "knee_medial_cm",
                                               "value": 3.3, "threshold": 3.5,
@@ -452,3 +455,12 @@ def test_athlete_page_has_the_training_load_panel_only_with_a_training_log(tmp_p
     assert "not injury risk" in logged  # the flags' caveat (analysis.load.flags.FLAG_HELP)
     unlogged = c.get("/athletes/unlogged")
     assert unlogged.status_code == 200 and "Training load" not in unlogged.text
+
+
+def test_test_page_says_which_measures_were_not_measured_and_why(site):
+    app, ids, _ = site
+    c, _ = logged_in(app)
+    html = c.get(f"/tests/{ids['latest']}").text
+    assert "Not measured" in html
+    assert "rep 3, hip adduction: 54.2 is outside what a step-down can produce" in html
+    assert "Hip int. rotation (unvalidated)" in html

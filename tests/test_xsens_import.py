@@ -9,6 +9,7 @@ the time between reps missing.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,7 @@ def test_per_rep_files_with_device_orientation_measure_every_rep(tmp_path, sim, 
                           "--standing", str(standing), "--json")
     assert rc == 0
     doc = json.loads(out)
+    assert any("separate standing recording" in w for w in doc["warnings"])
     truth = sim.truth["reps"]
     assert len(doc["reps"]) == len(truth)
     for rep, tr in zip(doc["reps"], truth, strict=True):
@@ -104,7 +106,8 @@ def test_per_rep_files_without_heading_say_not_measured(tmp_path, sim, capsys):
     for rep in doc["reps"]:
         assert rep["measures"]["hip_adduction_deg"] is None
         assert "started after a gap" in rep["not_measured"]["hip_adduction_deg"]
-        assert rep["measures"]["knee_medial_cm"] is None and rep["sources"]["knee"] != "rule"
+        # neither a rule nor the classifier scores an item whose measure is not measured
+        assert rep["measures"]["knee_medial_cm"] is None and rep["sources"]["knee"] == "not_assessed"
 
 
 def test_orientation_is_never_bridged_across_a_long_gap():
@@ -176,3 +179,84 @@ def test_files_are_joined_in_time_order_not_name_order(tmp_path, sim):
     out = read_xsens(tmp_path, parse_placement_map(PLACEMENT), "left")
     t = out.streams["pelvis"].t
     assert np.all(np.diff(t) > 0) and t[0] < 1.05 and t[-1] > 5.9
+
+
+def test_classifier_items_are_dropped_where_the_measure_is_not_measured():
+    from analysis.pipeline import _not_for_unmeasured
+
+    reps = [{"not_measured": {"pelvic_drop_deg": "outside what a step-down can produce"}}, {}]
+    out = _not_for_unmeasured([{"pelvis": 1, "knee": 1}, {"pelvis": 1}], reps)
+    assert out == [{"pelvis": None, "knee": 1}, {"pelvis": 1}]
+
+
+SHARED = Path(os.environ.get("STEPDOWN_SHARED_DATA",
+                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+WALK = SHARED / "skinematics_walking"
+
+
+def write_mt_export(path: Path, s, rate_hz: float) -> None:
+    """One sensor as MT Manager writes it: comment lines, a tab-separated header, samples."""
+    lines = ["// Start Time: 0", f"// Sample rate: {rate_hz:.1f}Hz", "// Scenario: 5.9",
+             "Counter\tAcc_X\tAcc_Y\tAcc_Z\tGyr_X\tGyr_Y\tGyr_Z\t"]
+    start = 65530  # the 16-bit packet counter wraps during the file
+    for i, (a, g) in enumerate(zip(s.acc, s.gyr, strict=True)):
+        lines.append(f"{(start + i) % 65536}\t" + "\t".join(f"{v:.6f}" for v in (*a, *g)) + "\t")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_mt_manager_exports_one_file_per_sensor(tmp_path, sim, capsys):
+    rec = sim.recording
+    for p, name in NAMES.items():
+        s = rec.streams[p]
+        write_mt_export(tmp_path / f"{name}.txt", s, 100.0)
+    (tmp_path / "LICENSE").write_text("not an export\n")
+    rc, out, _ = _analyze(capsys, str(tmp_path), "--placement", PLACEMENT, "--test-leg", "left",
+                          "--json")
+    assert rc == 0
+    doc = json.loads(out)
+    assert len(doc["reps"]) == len(sim.truth["reps"])
+    for rep, tr in zip(doc["reps"], sim.truth["reps"], strict=True):
+        assert rep["measures"]["pelvic_drop_deg"] == pytest.approx(tr["measures"]["pelvic_drop_deg"],
+                                                                   abs=1.5)
+
+
+@pytest.mark.skipif(not WALK.is_dir(), reason=f"skinematics walking data not found at {WALK}")
+def test_a_real_mt_manager_export_reads_in_si_units_and_is_checked(capsys):
+    from sensor_io.xsens_csv import read_mt_export
+
+    placement = "walking_xsens_upperLeg=thigh_right,walking_xsens_lowerLeg=shank_right"
+    rec = read_mt_export(WALK, parse_placement_map(placement), "right")
+    thigh = rec.streams["thigh_right"]
+    assert thigh.rate_hz == pytest.approx(120.0) and len(thigh.t) == 3511
+    assert np.linalg.norm(thigh.acc[:100], axis=1).mean() == pytest.approx(9.81, abs=0.2)
+    # the real file has no pelvis sensor: one line naming the minimum set, no traceback
+    rc, out, err = _analyze(capsys, str(WALK), "--placement", placement, "--test-leg", "right")
+    assert rc != 0 and "the pelvis sensor is missing" in err
+
+
+def test_a_sessions_calibration_is_reused_across_its_sets(sim):
+    from analysis.pipeline import session_calibration
+
+    rec = sim.recording
+    session = session_calibration(rec)
+    again = analyze(rec, session=session).to_json()
+    own = analyze(rec).to_json()
+    # the same straps: the reused frames give this set's own numbers
+    for a, b in zip(again["reps"], own["reps"], strict=True):
+        assert a["measures"]["hip_adduction_deg"] == pytest.approx(
+            b["measures"]["hip_adduction_deg"], abs=0.05)
+    assert "reused from the session" in again["calibration"]["sensors"]["thigh_left"]["method"]
+    # a set that only holds still has no flexion axis of its own: refused alone, measured with
+    # the session's calibration
+    still = Recording({p: s.slice_time(0.0, sim.truth["standing_s"][1])
+                       for p, s in rec.streams.items()}, test_leg="left")
+    with pytest.raises(InputError, match="flexion axis"):
+        analyze(still)
+    assert analyze(still, session=session).to_json()["reps"] == []
+    only_pelvis = Recording({"pelvis": rec.streams["pelvis"]}, test_leg="left")
+    with pytest.raises(InputError, match="same sensors"):
+        from analysis.pipeline import reuse_calibration
+        from calibration import gyro_biases
+
+        reuse_calibration(session, only_pelvis, session.window,
+                          gyro_biases(only_pelvis, session.window))

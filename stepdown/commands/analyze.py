@@ -172,7 +172,11 @@ def uncertainty_legend(doc: dict[str, Any]) -> str | None:
              for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
     if not parts:
         return None
-    return "uncertainty (90 % of simulated errors are smaller): " + ", ".join(parts)
+    real = set((doc.get("uncertainty") or {}).get("model_to_reality") or {})
+    shorts = [short for key, short, _, _, _ in MEASURE_COLUMNS if key in real and key in u]
+    where = (f"; {', '.join(shorts)} include the error seen on real bodies against a lab "
+             "reference, the rest are from simulation only") if shorts else ""
+    return f"uncertainty (90 % intervals{where}): " + ", ".join(parts)
 
 
 def _item_cell(value: int | None, source: str) -> Text:
@@ -453,30 +457,42 @@ def check_plot_path(out: Path | None) -> None:
 def read_input(path: Path, placement: str | None = None, test_leg: str | None = None) -> Any:
     """A recording file, or another tool's export (Xsens/Movella CSV: a file or a folder of
     per-rep files) with its sensors' placements and the test leg given by the user."""
-    from sensor_io.recording_io import read_recording
-    from sensor_io.xsens_csv import looks_like_xsens_csv, parse_placement_map, read_xsens
+    from sensor_io.recording_io import check_recording, read_recording
+    from sensor_io.xsens_csv import (
+        looks_like_mt_export,
+        looks_like_xsens_csv,
+        parse_placement_map,
+        read_mt_export,
+        read_xsens,
+    )
 
-    if placement is None and not looks_like_xsens_csv(path):
+    mt_export = path.exists() and looks_like_mt_export(path)
+    if placement is None and not (mt_export or looks_like_xsens_csv(path)):
         if path.is_dir():
             raise InputError(f"{path}: a folder, and not of Xsens CSV exports; give a recording "
                              "file (.parquet or .csv + .json) or a folder of Xsens CSV files")
         return read_recording(path)
     if placement is None or test_leg is None:
-        raise InputError(f"{path}: an Xsens CSV export; say where each sensor was worn and the "
+        raise InputError(f"{path}: an Xsens export; say where each sensor was worn and the "
                          "test leg: --placement Pelvis=pelvis,RightThigh=thigh_right --test-leg right")
     if test_leg not in ("left", "right"):
         raise InputError(f"--test-leg must be left or right, got {test_leg!r}")
-    if not looks_like_xsens_csv(path):
-        raise InputError(f"{path}: --placement is for Xsens CSV exports (three header rows: "
-                         "sensor, quantity, component), and this is not one")
-    return read_xsens(path, parse_placement_map(placement), test_leg)
+    if not (mt_export or looks_like_xsens_csv(path)):
+        raise InputError(f"{path}: --placement is for Xsens exports (per-sensor CSV with three "
+                         "header rows, or MT Manager text exports), and this is not one")
+    read = read_mt_export if mt_export else read_xsens
+    rec = read(path, parse_placement_map(placement), test_leg)
+    check_recording(rec, path=str(path))  # as a recording file is checked: units, minimum set
+    return rec
 
 
 def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = None,
                  pain: str | None = None, quality: bool = False, standing: Path | None = None,
-                 placement: str | None = None, test_leg: str | None = None) -> Any:
+                 placement: str | None = None, test_leg: str | None = None,
+                 calibration_from: Path | None = None) -> Any:
     """Read, check the options, analyse; every refusal is an InputError naming what is wrong."""
     from analysis.pipeline import analyze as analyze_recording
+    from analysis.pipeline import session_calibration
 
     test_rule = check_rule(rule)
     pain_nrs = parse_pain(pain)
@@ -485,9 +501,16 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     standing_rec = None
     if standing is not None:
         standing_rec = read_input(standing, placement, test_leg or rec.test_leg)
+    session = None
+    if calibration_from is not None:
+        other = read_input(calibration_from, placement, test_leg or rec.test_leg)
+        try:
+            session = session_calibration(other, standing_rec)
+        except InputError as err:
+            raise InputError(f"--calibration-from {calibration_from}: {err}") from None
     try:
         result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs,
-                                   quality=quality, standing=standing_rec)
+                                   quality=quality, standing=standing_rec, session=session)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
     return result
@@ -522,10 +545,14 @@ def analyze(
              "e.g. Pelvis=pelvis,RightThigh=thigh_right.")] = None,
     test_leg: Annotated[str | None, typer.Option(
         help="With --placement: the stance (test) leg, left or right.")] = None,
+    calibration_from: Annotated[Path | None, typer.Option(
+        help="Reuse the sensor-to-segment calibration of another set of the same session "
+             "(same sensors, not re-strapped), e.g. for a set with too little movement.")] = None,
 ) -> None:
     """Score a step-down recording rep by rep: measures, checklist, result and why."""
     check_plot_path(plot)
-    result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg)
+    result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg,
+                          calibration_from)
     if as_json:
         print(json_text(result.to_json()))
     else:

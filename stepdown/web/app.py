@@ -183,6 +183,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
                                 if any(r.measures.get(c[0]) is not None for r in detail.reps)],
             "explanations": views.explanations(detail), "label_lines": views.label_lines(detail),
             "uncertainty": views.uncertainty_lines(detail),
+            "not_measured": views.not_measured_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": json_for_html(views.angle_curves(detail, specs)),
             "saved": request.query_params.get("saved")})

@@ -115,6 +115,15 @@ def uncertainty_lines(detail: TestDetail) -> list[str]:
     return [line.strip().removeprefix("~ ") for line in describe_uncertainty(detail.analysis)]
 
 
+def not_measured_lines(detail: TestDetail) -> list[str]:
+    """One line per rep measure the analysis could not measure, with the reason (a gap,
+    a guessed heading, an implausible value), from the stored analysis."""
+    names = {key: name for key, name, _ in MEASURE_COLUMNS}
+    return [f"rep {rep.get('index')}, {names.get(k, k).lower()}: {why}"
+            for rep in detail.analysis.get("reps", [])
+            for k, why in (rep.get("not_measured") or {}).items()]
+
+
 def label_lines(detail: TestDetail) -> list[str]:
     """One line per coach label that differs from the automatic verdict."""
     lines = []

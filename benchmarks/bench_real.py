@@ -1,0 +1,66 @@
+"""Real recordings against a lab reference (CMU-MBL SUB22, see benchmarks/cmu_real.py).
+
+Needs ``STEPDOWN_CMU_DATA`` naming a local clone of CMU-MBL/IMU_Exercise_Prediction;
+prints a line saying so and returns when it is unset. The step-downs (``HELD_OUT``) are
+the acceptance set: included only with ``STEPDOWN_CMU_ACCEPTANCE=1``, once, after all
+tuning. Prints per exercise and sensor set: reps found of the rep files, timing against
+the rep files (mean s), and per measure MAE, bias, r and slope of the rep peak and of the
+rep excursion against the reference, the share of reps inside the stated 90 % interval,
+the reps "not measured"; the rate of each checklist item; the model-to-reality term and
+its leave-one-exercise-out coverage.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from analysis.uncertainty import MEASURE_UNCERTAINTY
+from analysis.validation import MODEL_TO_REALITY
+from benchmarks import cmu_real
+
+SHORT = {"hip_flexion_deg": "hip flex", "hip_adduction_deg": "hip add",
+         "hip_internal_rotation_deg": "hip IR", "pelvic_drop_deg": "pelvis"}
+
+
+def _print(frame: pd.DataFrame) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print("  " + frame.to_string(index=False).replace("\n", "\n  "))
+
+
+def run() -> None:
+    root = cmu_real.data_root()
+    if root is None:
+        print(f"skipped: set {cmu_real.ENV} to a local clone of CMU-MBL/IMU_Exercise_Prediction")
+        return
+    acceptance = os.environ.get("STEPDOWN_CMU_ACCEPTANCE") == "1"
+    trials = cmu_real.HELD_OUT if acceptance else cmu_real.DEVELOPMENT
+    print(f"{'ACCEPTANCE (held-out step-downs)' if acceptance else 'development trials'}: "
+          f"{', '.join(trials)}; subject {cmu_real.SUBJECT}; standing from the Pose trial")
+    rows = cmu_real.run_all(root, trials)
+    table = cmu_real.table(rows).assign(measure=lambda f: f.measure.map(SHORT))
+    _print(table.round(2))
+    print("checklist item rates (reps with the item present / reps assessed):")
+    _print(cmu_real.item_rates(rows))
+    refused = {(r.trial, r.sensor_set): r.refused for r in rows if r.refused}
+    for (trial, sset), why in refused.items():
+        print(f"  {trial} [{sset}] refused: {why}")
+    if acceptance:
+        return
+    errors = cmu_real.peak_errors([r for r in rows if r.trial in cmu_real.TERM_TRIALS])
+    print(f"model-to-reality term ({cmu_real.QUANTILE:.0%}, trials "
+          f"{', '.join(cmu_real.TERM_TRIALS)}, pelvis+thigh) vs shipped:")
+    for k, g in errors.groupby("measure"):
+        if k in MEASURE_UNCERTAINTY:
+            term = cmu_real.reality_term(np.abs(g.error.to_numpy()), MEASURE_UNCERTAINTY[k])
+            print(f"  {SHORT[k]:8s} reps {len(g):3d}  term {term:6.2f}  shipped "
+                  f"{MODEL_TO_REALITY.get(k, float('nan')):6.2f}")
+    loeo = cmu_real.leave_one_exercise_out(errors, {k: v for k, v in MEASURE_UNCERTAINTY.items()
+                                                    if k in MODEL_TO_REALITY})
+    print("leave-one-exercise-out coverage of the 90 % interval:")
+    _print(loeo.assign(measure=lambda f: f.measure.map(SHORT)).round(2))
+    total = loeo.groupby("measure")[["covered", "reps"]].sum()
+    for k, r in total.iterrows():
+        print(f"  {SHORT[k]:8s} {int(r.covered)}/{int(r.reps)} = {r.covered / r.reps:.0%}")
