@@ -526,3 +526,17 @@ def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     rate = rec.sensors_meta["pelvis"]["rate_hz"]
     # what the status line had counted before the kill, less at most one second
     assert len(rec.streams["pelvis"]) >= shown - rate * 1.0
+
+
+def test_a_failing_live_scorer_does_not_cost_the_recording(tmp_path, monkeypatch, capsys):
+    def broken(rec):
+        raise AttributeError("'NoneType' object has no attribute 'q_facing_seg'")
+
+    monkeypatch.setattr(live, "analysis_scorer", lambda: broken)
+    out = tmp_path / "s.parquet"
+    args = ["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x", "--thigh",
+            "x", "--duration", "8", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.count("live scoring failed (AttributeError") == 1 and f"wrote {out}" in text
+    assert read_recording(out).streams["pelvis"].duration_s > 7.0

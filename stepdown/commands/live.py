@@ -96,6 +96,7 @@ class LiveRun:
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
     interrupts: Interrupts = field(default_factory=Interrupts)
+    score_errors_said: int = 0  # scoring failures other than "not enough data yet"
     _t_go: float = field(default=0.0, init=False)      # common clock at "go"
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
     _connecting: bool = field(default=True, init=False)
@@ -244,6 +245,13 @@ class LiveRun:
             reps = await asyncio.to_thread(self.scorer, rec)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
+            return
+        except Exception as err:  # a scoring bug must not cost the recording
+            self.score_errors += 1
+            if self.score_errors_said == 0:
+                console.print(f"[yellow]warning:[/] live scoring failed ({type(err).__name__}: "
+                              f"{first_line(err)}); the recording goes on", highlight=False)
+            self.score_errors_said += 1
             return
         for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
