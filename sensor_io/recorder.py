@@ -294,8 +294,8 @@ def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan
 def recording_from_journal(journal_path: str | Path) -> tuple[Recording, RecoveryReport]:
     """Rebuild the recording held by a journal (intact records only); the samples lost to
     damage are reported (``report.lost``) and marked as gaps (reason "journal damaged")."""
-    contents = read_journal(journal_path)
-    if not contents.records and not contents.torn_bytes:
+    contents = read_journal(journal_path, kinds={META, SAMPLES, GAP, EVENT, END})  # not RAW
+    if contents.empty:
         raise EmptyJournalError(f"{journal_path}: the journal is empty: the recording stopped "
                                 "before anything was saved (nothing to recover)")
     meta: dict[str, Any] | None = None
