@@ -329,6 +329,7 @@ def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys)
     assert "empty" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_mid_set_is_one_warning_and_the_recording_is_whole(tmp_path):
     """A real EFBIG (``ulimit -f``) in a child process: journal writes fail part-way, the
     samples stay in memory, the recording is written whole, and no partial journal copy
@@ -373,6 +374,7 @@ def _scored(out, *sensors):
     return main(args)
 
 
+@pytest.mark.slow
 def test_a_thigh_lost_for_good_is_never_called_good(tmp_path, worlds, capsys):
     pytest.importorskip("analysis.pipeline")
     worlds.faults = {"thigh": Faults(disconnect_at_s=16.0, down_for_s=1e9)}
@@ -387,6 +389,7 @@ def test_a_thigh_lost_for_good_is_never_called_good(tmp_path, worlds, capsys):
     assert quality["gaps"] == 1 and quality["lost_samples"] > 1500  # ~17 s at 104 Hz
 
 
+@pytest.mark.slow
 def test_a_rep_without_knee_data_says_knee_not_measured(tmp_path, worlds, capsys):
     pytest.importorskip("analysis.pipeline")
     worlds.faults = {"shank": Faults(disconnect_at_s=14.0, down_for_s=4.0)}
@@ -471,6 +474,7 @@ def _record_process(out):
         text=True)
 
 
+@pytest.mark.slow
 def test_two_ctrl_c_in_a_real_process(tmp_path):
     """The same through a real process and real signals (real time, 8x)."""
     import time
@@ -500,6 +504,7 @@ def test_two_ctrl_c_in_a_real_process(tmp_path):
     assert read_recording(out).streams["pelvis"].duration_s > 3.0
 
 
+@pytest.mark.slow
 def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     """SIGKILL on a real `record` process: the journal rebuilds the recording, and recover
     says it did not end cleanly (at most its last second missing)."""
