@@ -108,7 +108,7 @@ def _open_exclusive(path: Path, overwrite: bool) -> int:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if overwrite else os.O_EXCL), 0o644)
     except FileExistsError:
-        if _is_locked(path):
+        if journal_in_use(path):
             raise JournalBusyError(f"{path}: another recording is writing this journal") from None
         raise JournalError(f"{path}: a journal of an earlier session is there (rebuild it with "
                            f"`stepdown recover {path}`, or pass --overwrite)") from None
@@ -123,7 +123,8 @@ def _open_exclusive(path: Path, overwrite: bool) -> int:
     return fd
 
 
-def _is_locked(path: Path) -> bool:
+def journal_in_use(path: Path) -> bool:
+    """Is a live recording writing the journal at ``path`` (it holds its lock)?"""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

@@ -545,3 +545,51 @@ def test_a_failing_live_scorer_does_not_cost_the_recording(tmp_path, monkeypatch
     text = capsys.readouterr().out
     assert text.count("live scoring failed (AttributeError") == 1 and f"wrote {out}" in text
     assert read_recording(out).streams["pelvis"].duration_s > 7.0
+
+
+def test_recover_refuses_a_journal_still_being_written(tmp_path, capsys):
+    from sensor_io.recorder import Recorder
+
+    live_rec = Recorder(tmp_path / "busy.sdj", test_leg="left")
+    try:
+        assert main(["recover", str(tmp_path / "busy.sdj")]) == 2
+    finally:
+        live_rec.close()
+    assert "being written by a recording still running" in capsys.readouterr().err
+    assert not (tmp_path / "busy.parquet").exists()
+
+
+def test_the_disk_running_low_during_the_test_is_said_once(tmp_path, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    calls = {"n": 0}
+
+    def shrinking(_path):  # plenty at the start, then 50 kB
+        calls["n"] += 1
+        return usage(10**10, 0, 10**10 if calls["n"] == 1 else 50_000)
+
+    monkeypatch.setattr(shutil, "disk_usage", shrinking)
+    assert _record(tmp_path / "low.parquet", duration=6.0) == 0
+    text = capsys.readouterr().out
+    assert text.count("only 0.1 MB free on the disk of") == 1 and calls["n"] >= 2
+
+
+def test_a_disk_refusing_too_long_stops_the_recording_cleanly(tmp_path, worlds, monkeypatch,
+                                                              capsys):
+    monkeypatch.setattr(live, "MAX_PENDING_BYTES", 100_000)
+    out = tmp_path / "full" / "r.parquet"
+    journal = str(out.with_suffix(".sdj"))
+
+    def on_journal(fd):
+        return os.path.exists(f"/proc/self/fd/{fd}") and os.readlink(f"/proc/self/fd/{fd}") == journal
+
+    monkeypatch.setattr(os, "write", filling_disk(20_000, on_journal))
+    assert _record(out, duration=60.0) == 1
+    text = capsys.readouterr().out
+    assert "stopping: the disk has refused the journal for too long" in text
+    rec = read_recording(out)  # what came before the stop is all there
+    rows = _account(rec, *worlds[0])
+    assert all(0 <= sent - kept <= 2 * PACKET[n] for n, (sent, kept, _) in rows.items()), rows
+    assert rec.streams["pelvis"].duration_s < 50.0

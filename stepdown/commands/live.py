@@ -28,7 +28,7 @@ from scipy.ndimage import uniform_filter1d
 from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError, first_line
-from sensor_io.journal import new_session_id
+from sensor_io.journal import journal_in_use, new_session_id
 from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
@@ -585,6 +585,9 @@ def recover(
     what was lost (which sensor, which time span) and marks it as gaps."""
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
+    if journal_in_use(journal):
+        raise InputError(f"{journal} is being written by a recording still running: "
+                         "recover it once that has ended (or been killed)")
     out = out or journal.with_suffix(".parquet")
     if out.exists() and not overwrite:
         raise InputError(f"{out} exists: choose another --out, or pass --overwrite to replace it")
