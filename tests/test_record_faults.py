@@ -593,3 +593,16 @@ def test_a_disk_refusing_too_long_stops_the_recording_cleanly(tmp_path, worlds, 
     rows = _account(rec, *worlds[0])
     assert all(0 <= sent - kept <= 2 * PACKET[n] for n, (sent, kept, _) in rows.items()), rows
     assert rec.streams["pelvis"].duration_s < 50.0
+
+
+def test_a_thigh_that_never_sends_is_said_and_the_rest_kept(tmp_path, worlds, capsys):
+    worlds.faults = {"thigh": Faults(silent=True)}
+    out = tmp_path / "t.parquet"
+    assert _scored(out, "pelvis", "thigh") == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    lines = captured.out.splitlines()
+    assert "thigh_left: no samples (never sent data)" in lines
+    assert "test: not scored (no data from thigh_left)" in lines
+    assert any("written although it breaks the format" in line for line in lines)
+    assert out.exists() and not any(line.startswith("rep ") for line in lines)

@@ -533,13 +533,16 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         for name, s in rec.streams.items():
             gaps = sum(1 for g in rec.extra.get("gaps", []) if g["sensor"] == name)
             console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps")
+        for g in rec.extra.get("gaps", []):
+            if g["sensor"] not in rec.streams:
+                console.print(f"{g['sensor']}: no samples ({g['reason']})", highlight=False)
         if saved.problem:
             console.print(f"[yellow]warning:[/] written although it breaks the format: "
                           f"{saved.problem}", highlight=False)
         for line in saved.errors:
             console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
         console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)
-        if score and not saved.problem and not interrupts.hurried:
+        if score and not interrupts.hurried:
             console.print(test_line(rec), highlight=False)
     return 0 if saved.recording == out and not saved.errors else 1
 
@@ -569,6 +572,8 @@ def test_line(rec: Recording) -> str:
         doc = analyze(rec).to_json()
     except InputError as err:
         return f"test: not scored ({err})"
+    except Exception as err:  # the recording is saved: a scoring failure must not hide that
+        return f"test: not scored (the analysis failed: {type(err).__name__}: {first_line(err)})"
     return f"test: {verdict_line(rec, doc)}"
 
 
