@@ -532,7 +532,11 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         saved = save(recorder, rec, out)
         for name, s in rec.streams.items():
             gaps = sum(1 for g in rec.extra.get("gaps", []) if g["sensor"] == name)
-            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps")
+            q = rec.sensors_meta.get(name, {}).get("quality") or {}
+            lost = (f" ({q['lost_samples']} samples lost, {q['bad_packets']} bad packets)"
+                    if q.get("lost_samples") or q.get("bad_packets") else "")
+            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps{lost}",
+                          highlight=False)
         for g in rec.extra.get("gaps", []):
             if g["sensor"] not in rec.streams:
                 console.print(f"{g['sensor']}: no samples ({g['reason']})", highlight=False)
