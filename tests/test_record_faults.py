@@ -531,6 +531,8 @@ def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     rate = rec.sensors_meta["pelvis"]["rate_hz"]
     # what the status line had counted before the kill, less at most one second
     assert len(rec.streams["pelvis"]) >= shown - rate * 1.0
+    quality = rec.sensors_meta["pelvis"]["quality"]  # recounted; the decoder's as journaled
+    assert quality["samples"] == len(rec.streams["pelvis"]) and quality["bad_packets"] == 0
 
 
 def test_a_failing_live_scorer_does_not_cost_the_recording(tmp_path, monkeypatch, capsys):

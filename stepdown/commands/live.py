@@ -173,9 +173,14 @@ class LiveRun:
         rec = self.recorder
         for st in self.session.status.values():
             rec.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
-        gaps = [asdict(g) for g in rec.gaps]
+        self._note_quality()
+
+    def _note_quality(self) -> None:
+        """Each sensor's quality summary into its metadata (and so into the journal: a
+        recording recovered after a crash has it as of the last status line)."""
+        gaps = [asdict(g) for g in self.recorder.gaps]
         for st in self.session.status.values():
-            rec.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
+            self.recorder.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
 
     def _watch_storage(self) -> None:
         """One line when journal writes start failing (the samples stay in memory and the
@@ -216,6 +221,7 @@ class LiveRun:
                 break
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
+                self._note_quality()
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()) and self._due():
                 scoring = asyncio.create_task(self._score())
