@@ -9,17 +9,20 @@ that does not exist.  Each request opens its own catalog connection.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
+import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
-    FileResponse,
     HTMLResponse,
     PlainTextResponse,
     RedirectResponse,
@@ -31,6 +34,7 @@ from starlette.templating import Jinja2Templates
 from stepdown.catalog import accounts, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
+from stepdown.web.throttle import LoginThrottle
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -45,6 +49,11 @@ from stepdown.web.security import (
 
 _HERE = resources.files("stepdown.web")
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 50
+MAX_SQLITE_ID = 2**63 - 1
+PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the event loop
+HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
+DRAW_THREADS = 2  # PDF drawing (matplotlib)
 
 
 def plotly_js_path() -> Path:
@@ -61,11 +70,17 @@ STATIC = {
 }
 
 
-def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
+def create_app(catalog: Path, *, secure_cookies: bool = True,
+               throttle: LoginThrottle | None = None) -> Starlette:
     """The ASGI app over the catalog file ``catalog``.
 
     ``secure_cookies`` sets the Secure flag on cookies (keep it on; browsers
     accept it on http://127.0.0.1 and it must be on for any other host).
+    ``throttle`` counts failed logins (a fresh one by default).
+
+    Every handler runs in a worker thread with its own catalog connection, so
+    the event loop only moves bytes: password hashing and PDF drawing have their
+    own small thread limits, so neither can take all threads from the pages.
     """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
@@ -73,30 +88,38 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
     templates.env.globals.update(item_names=views.ITEM_NAMES, items=repo.ITEMS,
                                  colours=charts.CATEGORY_COLOURS)
     connect(catalog).close()  # create and migrate once, up front
+    throttle = throttle or LoginThrottle()
+    limits = {"page": anyio.CapacityLimiter(PAGE_THREADS),
+              "hash": anyio.CapacityLimiter(HASH_THREADS),
+              "draw": anyio.CapacityLimiter(DRAW_THREADS)}
 
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
-    def guarded(handler):
+    def guarded(handler: Callable[..., Response], *, form: bool = False,
+                limit: str = "page") -> Callable:
+        """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
         async def endpoint(request: Request) -> Response:
-            conn = connect(catalog)
+            def run(fields: dict[str, str] | None) -> Response:
+                conn = connect(catalog)
+                try:
+                    return handler(request, conn) if fields is None else \
+                        handler(request, conn, fields)
+                finally:
+                    conn.close()
             try:
-                return await handler(request, conn)
+                fields = await read_form(request) if form else None
+                return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
             except Refused as refused:
-                if refused.status == 303:
-                    nxt = quote(request.url.path)
-                    return RedirectResponse(f"/login?next={nxt}", status_code=303)
-                text = "Not found" if refused.status == 404 else f"Refused: {refused}"
-                return PlainTextResponse(text, status_code=refused.status)
-            finally:
-                conn.close()
+                return refusal(request, refused)
         return endpoint
 
-    async def form_of(request: Request) -> dict[str, str]:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            raise Refused(413, "form too large")
-        form = await request.form(max_files=0, max_fields=50)
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+    def refusal(request: Request, refused: Refused) -> Response:
+        if refused.status == 303:
+            nxt = quote(request.url.path)
+            return RedirectResponse(f"/login?next={nxt}", status_code=303)
+        text = "Not found" if refused.status == 404 else f"Refused: {refused}"
+        return PlainTextResponse(text, status_code=refused.status)
 
     def visible_athlete(session: accounts.Session, athlete_id: str, conn) -> repo.AthleteInfo:
         if not repo.ATHLETE_ID.match(athlete_id) or not session.user.can_see(athlete_id):
@@ -107,6 +130,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
         return athlete
 
     def visible_test(session: accounts.Session, test_id: int, conn) -> repo.TestDetail:
+        if not 0 < test_id <= MAX_SQLITE_ID:
+            raise Refused(404)
         owner = repo.test_athlete(conn, test_id)
         if owner is None or not session.user.can_see(owner):
             raise Refused(404)
@@ -116,7 +141,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
 
     # ------------------------------------------------------------ login
 
-    async def login_get(request: Request, conn) -> Response:
+    def login_get(request: Request, conn) -> Response:
         token, new = login_csrf(request)
         resp = page(request, "login.html", {"csrf": token, "error": None, "session": None,
                                             "next": _safe_next(request.query_params.get("next"))})
@@ -125,23 +150,35 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
                             samesite="strict", path="/login")
         return resp
 
-    async def login_post(request: Request, conn) -> Response:
-        form = await form_of(request)
+    def login_post(request: Request, conn, form: dict[str, str]) -> Response:
         check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE))
-        user = accounts.authenticate(conn, form.get("username", "")[:64],
-                                     form.get("password", "")[:1024])
+        username = form.get("username", "")[:64]
+        address = request.client.host if request.client else "-"
+        wait = throttle.wait_s(username, address)
+        user = None if wait else accounts.authenticate(conn, username,
+                                                        form.get("password", "")[:1024])
         if user is None:
-            return page(request, "login.html", {
-                "csrf": request.cookies.get(LOGIN_CSRF_COOKIE), "next": form.get("next"), "session": None,
-                "error": "Wrong user name or password."}, status=401)
+            if not wait:
+                throttle.failed(username, address)
+                wait = throttle.wait_s(username, address)
+            error = (f"Too many failed logins: try again in {int(wait // 60) + 1} minute(s)."
+                     if wait else "Wrong user name or password.")
+            resp = page(request, "login.html", {
+                "csrf": request.cookies.get(LOGIN_CSRF_COOKIE), "session": None,
+                "next": _safe_next(form.get("next")), "error": error},
+                status=429 if wait else 401)
+            if wait:
+                resp.headers["retry-after"] = str(int(wait) + 1)
+            return resp
+        throttle.succeeded(username)
         resp = RedirectResponse(_safe_next(form.get("next")), status_code=303)
         set_session_cookie(resp, accounts.start_session(conn, user.username),
                            secure=secure_cookies)
         return resp
 
-    async def logout(request: Request, conn) -> Response:
+    def logout(request: Request, conn, form: dict[str, str]) -> Response:
         session = require_session(request, conn)
-        check_csrf((await form_of(request)).get("csrf"), session.csrf_token)
+        check_csrf(form.get("csrf"), session.csrf_token)
         accounts.end_session(conn, request.cookies.get(SESSION_COOKIE))
         resp = RedirectResponse("/login", status_code=303)
         clear_session_cookie(resp, secure=secure_cookies)
@@ -149,18 +186,18 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
 
     # ------------------------------------------------------------ pages
 
-    async def home(request: Request, conn) -> Response:
+    def home(request: Request, conn) -> Response:
         require_session(request, conn)
         return RedirectResponse("/athletes", status_code=303)
 
-    async def athletes_page(request: Request, conn) -> Response:
+    def athletes_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
         rows = [{"a": a, "flags": views.athlete_flags(a),
                  "spark": views.sparkline_svg([t.total for t in a.tests])}
                 for a in repo.list_athletes(conn, session.user.visible())]
         return page(request, "athletes.html", {"session": session, "rows": rows})
 
-    async def athlete_page(request: Request, conn) -> Response:
+    def athlete_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
         athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
         tests = repo.list_tests(conn, athlete.id)
@@ -170,7 +207,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
             "charts": json_for_html(charts.athlete_charts(tests, specs)),
             "load": _load_panel(conn, athlete.id)})
 
-    async def test_page(request: Request, conn) -> Response:
+    def test_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
         detail = visible_test(session, request.path_params["test_id"], conn)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
@@ -185,11 +222,10 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
             "uncertainty": views.uncertainty_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": json_for_html(views.angle_curves(detail, specs)),
-            "saved": request.query_params.get("saved")})
+            "saved": _count_param(request.query_params.get("saved"))})
 
-    async def relabel(request: Request, conn) -> Response:
+    def relabel(request: Request, conn, form: dict[str, str]) -> Response:
         session = require_session(request, conn)
-        form = await form_of(request)
         check_csrf(form.get("csrf"), session.csrf_token)
         detail = visible_test(session, request.path_params["test_id"], conn)
         rep_index = _int(form.get("rep"))
@@ -212,9 +248,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
         return RedirectResponse(f"/tests/{detail.summary.id}?saved={changed}#rep-{rep_index}",
                                 status_code=303)
 
-    async def add_note(request: Request, conn) -> Response:
+    def add_note(request: Request, conn, form: dict[str, str]) -> Response:
         session = require_session(request, conn)
-        form = await form_of(request)
         check_csrf(form.get("csrf"), session.csrf_token)
         detail = visible_test(session, request.path_params["test_id"], conn)
         rep_text = form.get("rep", "")
@@ -228,7 +263,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/tests/{detail.summary.id}#notes", status_code=303)
 
-    async def report_html(request: Request, conn) -> Response:
+    def report_html(request: Request, conn) -> Response:
         from stepdown.web.report import report_html as render
 
         session = require_session(request, conn)
@@ -236,7 +271,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
         return HTMLResponse(render(detail, athlete, templates.env))
 
-    async def report_pdf(request: Request, conn) -> Response:
+    def report_pdf(request: Request, conn) -> Response:
         from stepdown.web.report import report_pdf as render
 
         session = require_session(request, conn)
@@ -247,13 +282,10 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
                         media_type="application/pdf",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
+    static_files = StaticAssets()
+
     async def static(request: Request) -> Response:
-        entry = STATIC.get(request.path_params["name"])
-        if entry is None:
-            return PlainTextResponse("Not found", status_code=404)
-        path, media = entry
-        return FileResponse(path(), media_type=media,
-                            headers={"cache-control": "private, max-age=3600"})
+        return await static_files.response(request)
 
     async def favicon(request: Request) -> Response:
         return Response(status_code=204)  # no icon; answered so the browser log stays clean
@@ -261,19 +293,74 @@ def create_app(catalog: Path, *, secure_cookies: bool = True) -> Starlette:
     routes = [
         Route("/", guarded(home)),
         Route("/login", guarded(login_get), methods=["GET"]),
-        Route("/login", guarded(login_post), methods=["POST"]),
-        Route("/logout", guarded(logout), methods=["POST"]),
+        Route("/login", guarded(login_post, form=True, limit="hash"), methods=["POST"]),
+        Route("/logout", guarded(logout, form=True), methods=["POST"]),
         Route("/athletes", guarded(athletes_page)),
         Route("/athletes/{athlete_id:str}", guarded(athlete_page)),
         Route("/tests/{test_id:int}", guarded(test_page)),
-        Route("/tests/{test_id:int}/labels", guarded(relabel), methods=["POST"]),
-        Route("/tests/{test_id:int}/notes", guarded(add_note), methods=["POST"]),
-        Route("/tests/{test_id:int}/report", guarded(report_html)),
-        Route("/tests/{test_id:int}/report.pdf", guarded(report_pdf)),
+        Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
+        Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),
+        Route("/tests/{test_id:int}/report", guarded(report_html, limit="draw")),
+        Route("/tests/{test_id:int}/report.pdf", guarded(report_pdf, limit="draw")),
         Route("/static/{name:str}", static),
         Route("/favicon.ico", favicon),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The urlencoded form of a POST, read with a limit on the bytes actually received.
+
+    ``Content-Length`` is not trusted (a chunked body has none): the body is
+    read chunk by chunk and refused (413) as soon as it passes
+    :data:`MAX_FORM_BYTES`.  Other content types (multipart: no uploads here) get 415.
+    """
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise Refused(415, "expected a form (application/x-www-form-urlencoded)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise Refused(413, "form too large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise Refused(413, "form too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                          max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise Refused(400, "malformed form") from None
+    return dict(pairs)
+
+
+class StaticAssets:
+    """The few static files, gzip-compressed once in memory, with an ETag for revalidation."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[bytes, bytes, str, str]] = {}
+
+    def _load(self, name: str) -> tuple[bytes, bytes, str, str]:
+        path, media = STATIC[name]
+        raw = path().read_bytes()
+        return raw, gzip.compress(raw, 6, mtime=0), media, \
+            '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
+
+    async def response(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return PlainTextResponse("Not found", status_code=404)
+        if name not in self._cache:  # first request: read and compress off the event loop
+            self._cache[name] = await anyio.to_thread.run_sync(self._load, name)
+        raw, packed, media, etag = self._cache[name]
+        headers = {"cache-control": "private, max-age=86400", "etag": etag,
+                   "vary": "accept-encoding"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(packed, media_type=media,
+                            headers={**headers, "content-encoding": "gzip"})
+        return Response(raw, media_type=media, headers=headers)
 
 
 def json_for_html(value: object) -> str:
@@ -287,6 +374,11 @@ def _int(text: str | None) -> int:
         return int(str(text))
     except ValueError:
         raise Refused(400, "expected a whole number") from None
+
+
+def _count_param(text: str | None) -> int | None:
+    """A small count from the query string (``?saved=2``); anything else is ignored."""
+    return int(text) if text and text.isdigit() and len(text) <= 3 else None
 
 
 def _safe_next(target: str | None) -> str:

@@ -12,14 +12,10 @@ import re
 from datetime import UTC, datetime
 
 import jinja2
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from stepdown.catalog.repo import ITEMS, AthleteInfo, TestDetail  # noqa: E402
-from stepdown.web import charts, views  # noqa: E402
+from stepdown.catalog.repo import ITEMS, AthleteInfo, TestDetail
+from stepdown.web import charts, views
 
 CATEGORY_WORDS = {"good": "good control", "medium": "some loss of control",
                   "poor": "poor control"}
@@ -52,11 +48,10 @@ def _draw_measures(fig: Figure, grid, detail: TestDetail, athlete: AthleteInfo |
 
 def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
     """The per-rep measure charts as one inline SVG element."""
-    fig = plt.figure(figsize=(7.5, 4.6))
+    fig = Figure(figsize=(7.5, 4.6))  # not pyplot: its global state is not thread-safe
     _draw_measures(fig, fig.add_gridspec(2, 2, hspace=0.6, wspace=0.25), detail, athlete)
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
-    plt.close(fig)
     svg = buf.getvalue()
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)  # no outside names at all
     return svg[svg.index("<svg"):]
@@ -76,7 +71,7 @@ def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Env
 def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]) -> bytes:
     """The report as a one-page A4 PDF: result, explanation, per-rep items, charts."""
     s = detail.summary
-    fig = plt.figure(figsize=(8.27, 11.69))
+    fig = Figure(figsize=(8.27, 11.69))
     fig.text(0.07, 0.955, f"Lateral step-down test — {s.athlete_id}", fontsize=16,
              weight="bold")
     fig.text(0.07, 0.93, f"{s.when_text} UTC · {s.test_leg} leg · {s.n_reps} reps",
@@ -108,5 +103,4 @@ def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]
              "default heuristics, not validated cut-offs.", fontsize=7.5, color="#607d8b")
     buf = io.BytesIO()
     fig.savefig(buf, format="pdf")
-    plt.close(fig)
     return buf.getvalue()

@@ -7,6 +7,7 @@ automatic verdict beside the coach's label.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from analysis.checklist import rep_total
@@ -130,20 +131,37 @@ def angle_curves(detail: TestDetail, specs: list) -> list[dict]:
     """Per-rep curve charts recomputed from the stored recording, or [] if it is unavailable.
 
     Runs :func:`analysis.pipeline.analyze` on the catalog's copy of the recording
-    (a fraction of a second) to get the measure time series.
+    (a fraction of a second) to get the measure time series; the series are
+    kept in memory per file version, so a page shown again does not rerun it.
     """
     from pathlib import Path
 
     from stepdown.web.charts import rep_curve_charts
 
     path = Path(detail.recording_path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
     if not path.is_file():
         return []
+    series = _measure_series(str(path), stat.st_mtime_ns, stat.st_size)
+    if series is None:
+        return []
+    return rep_curve_charts(series[0], series[1], detail.reps, specs)
+
+
+@functools.lru_cache(maxsize=64)
+def _measure_series(path: str, mtime_ns: int, size: int) -> tuple | None:
+    """(t, measure series) of the recording at ``path``; None if it cannot be analysed.
+
+    ``mtime_ns`` and ``size`` are only part of the cache key (a changed file is read again).
+    """
     from analysis.pipeline import analyze
     from sensor_io.recording_io import read_recording
 
     try:
         result = analyze(read_recording(path))
     except (InputError, ValueError):
-        return []
-    return rep_curve_charts(result.series.t, result.series.series, detail.reps, specs)
+        return None
+    return result.series.t, result.series.series
