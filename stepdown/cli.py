@@ -16,7 +16,6 @@ whichever typer is installed.
 from __future__ import annotations
 
 import os
-
 import sys
 from typing import Any
 

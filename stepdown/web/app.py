@@ -34,7 +34,6 @@ from starlette.templating import Jinja2Templates
 from stepdown.catalog import accounts, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
-from stepdown.web.throttle import LoginThrottle
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -46,6 +45,7 @@ from stepdown.web.security import (
     require_session,
     set_session_cookie,
 )
+from stepdown.web.throttle import LoginThrottle
 
 _HERE = resources.files("stepdown.web")
 MAX_FORM_BYTES = 64 * 1024
