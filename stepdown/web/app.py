@@ -221,7 +221,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             "explanations": views.explanations(detail), "label_lines": views.label_lines(detail),
             "uncertainty": views.uncertainty_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
-            "curves": json_for_html(views.angle_curves(detail, specs)),
+            "curves": _html_safe(views.angle_curves_json(detail, specs)),
             "saved": _count_param(request.query_params.get("saved"))})
 
     def relabel(request: Request, conn, form: dict[str, str]) -> Response:
@@ -365,8 +365,11 @@ class StaticAssets:
 
 def json_for_html(value: object) -> str:
     """JSON safe inside a <script type="application/json"> element (no '<', '>', '&')."""
-    return (json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026"))
+    return _html_safe(json.dumps(value))
+
+
+def _html_safe(json_text: str) -> str:
+    return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _int(text: str | None) -> int:
@@ -390,12 +393,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def _load_panel(conn, athlete_id: str) -> dict | None:
-    """The training-load panel (issue 7) when the athlete has a training log, else None."""
+    """The training-load panel (issue 7) when the athlete has a training log, else None.
+
+    Flags are shown as episodes (consecutive days of one flag, newest first), each
+    with its daily lines on demand, and shaded on the chart.
+    """
     from stepdown.catalog.training_log import load_panel_for
 
     try:
         panel = load_panel_for(conn, athlete_id)
     except CatalogError:  # no training-log entry
         return None
-    return {"chart": json_for_html(charts.load_chart(panel)), "flags": panel.flags,
+    episodes = views.load_episodes(panel.flags)
+    return {"chart": json_for_html(charts.load_chart(panel, episodes)), "episodes": episodes,
             "help": panel.help}

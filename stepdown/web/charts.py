@@ -146,10 +146,27 @@ def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[d
     return figures
 
 
-def load_chart(panel: Any) -> dict[str, Any]:
-    """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines.
+EPISODE_COLOURS = {"acwr_rolling": "#c62828", "acwr_ewma": "#c62828",
+                   "progression_2w": "#ef8f00", "monotony": "#8e44ad",
+                   "pain_rising": "#6d4c41", "stepdown_worsening": "#1f5fa8"}
 
-    ``panel``: :class:`analysis.load.panel.LoadPanel`.
+
+def episode_shapes(episodes: list[dict]) -> list[dict[str, Any]]:
+    """Shaded spans, one per flag episode (``{"flag", "start", "end"}`` ISO dates, inclusive)."""
+    import datetime as dt
+
+    return [{"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+             "x0": f"{ep['start']}T00:00:00",
+             "x1": f"{dt.date.fromisoformat(ep['end']) + dt.timedelta(days=1)}T00:00:00",
+             "fillcolor": EPISODE_COLOURS.get(ep["flag"], "#c62828"), "opacity": 0.10,
+             "line": {"width": 0}, "layer": "below"} for ep in episodes]
+
+
+def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
+    """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines,
+    flag episodes shaded.
+
+    ``panel``: :class:`analysis.load.panel.LoadPanel`; ``episodes``: see :func:`episode_shapes`.
     """
     return {
         "id": "load",
@@ -161,7 +178,8 @@ def load_chart(panel: Any) -> dict[str, Any]:
             {"type": "scatter", "mode": "lines", "name": "chronic (28-day EWMA)",
              "x": panel.dates, "y": panel.chronic, "line": {"color": "#1f5fa8"}},
         ],
-        "layout": _layout(f"Training load per day ({panel.load_unit})", panel.load_unit,
+        "layout": _layout(f"Training load per day ({panel.load_unit}); shaded: flag episodes",
+                          panel.load_unit, shapes=episode_shapes(list(episodes)),
                           showlegend=True, legend={"orientation": "h", "y": -0.25}),
     }
 
@@ -190,9 +208,11 @@ def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
             if len(idx) < 2:
                 continue
             idx = idx[:: max(1, len(idx) // max_points)]
-            y = [None if not np.isfinite(v) else round(float(v), 2) for v in values[idx]]
+            y = [None if v != v else v  # NaN -> None (JSON null)
+                 for v in np.round(np.where(np.isfinite(values[idx]), values[idx], np.nan),
+                                   2).tolist()]
             traces.append({"type": "scatter", "mode": "lines", "name": f"rep {rep.index}",
-                           "x": [round(float(x), 3) for x in t[idx] - rep.start_s], "y": y,
+                           "x": np.round(t[idx] - rep.start_s, 3).tolist(), "y": y,
                            "hovertemplate": f"rep {rep.index}, %{{x:.1f}} s: %{{y:.1f}} "
                                             f"{spec.unit}<extra></extra>"})
         if not traces:

@@ -127,28 +127,37 @@ def label_lines(detail: TestDetail) -> list[str]:
     return lines
 
 
-def angle_curves(detail: TestDetail, specs: list) -> list[dict]:
-    """Per-rep curve charts recomputed from the stored recording, or [] if it is unavailable.
+def angle_curves_json(detail: TestDetail, specs: list) -> str:
+    """Per-rep curve charts (JSON text) recomputed from the stored recording; "[]" without it.
 
     Runs :func:`analysis.pipeline.analyze` on the catalog's copy of the recording
-    (a fraction of a second) to get the measure time series; the series are
-    kept in memory per file version, so a page shown again does not rerun it.
+    (a fraction of a second) to get the measure time series; series and charts
+    are kept in memory per file version, reps and specs, so a page shown again
+    costs a dictionary look-up.
     """
     from pathlib import Path
-
-    from stepdown.web.charts import rep_curve_charts
 
     path = Path(detail.recording_path)
     try:
         stat = path.stat()
     except OSError:
-        return []
-    if not path.is_file():
-        return []
-    series = _measure_series(str(path), stat.st_mtime_ns, stat.st_size)
+        return "[]"
+    reps = tuple((r.index, r.start_s, r.end_s) for r in detail.reps)
+    return _curves_json(str(path), stat.st_mtime_ns, stat.st_size, reps, tuple(specs))
+
+
+@functools.lru_cache(maxsize=256)
+def _curves_json(path: str, mtime_ns: int, size: int, reps: tuple, specs: tuple) -> str:
+    import json
+
+    from stepdown.catalog.repo import RepDetail
+    from stepdown.web.charts import rep_curve_charts
+
+    series = _measure_series(path, mtime_ns, size)
     if series is None:
-        return []
-    return rep_curve_charts(series[0], series[1], detail.reps, specs)
+        return "[]"
+    rep_details = [RepDetail(i, start, None, end, 0, None) for i, start, end in reps]
+    return json.dumps(rep_curve_charts(series[0], series[1], rep_details, list(specs)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -165,3 +174,24 @@ def _measure_series(path: str, mtime_ns: int, size: int) -> tuple | None:
     except (InputError, ValueError):
         return None
     return result.series.t, result.series.series
+
+
+def load_episodes(flags: list[dict]) -> list[dict]:
+    """A load panel's daily flags as episodes, newest first: ``{"flag", "start", "end",
+    "text", "days"}`` with ``days`` the daily ``{"date", "reason"}`` lines of the episode."""
+    import pandas as pd
+
+    from analysis.load.flags import FLAG_COLUMNS, episode_text, flag_episodes
+
+    if not flags:
+        return []
+    frame = pd.DataFrame(flags).assign(athlete_id="-")[list(FLAG_COLUMNS)]
+    frame["value"] = frame["value"].astype(float)
+    frame["threshold"] = frame["threshold"].astype(float)
+    out = []
+    for ep in flag_episodes(frame).itertuples(index=False):
+        start, end = ep.start.date().isoformat(), ep.end.date().isoformat()
+        out.append({"flag": ep.flag, "start": start, "end": end, "text": episode_text(ep),
+                    "days": [{"date": f["date"], "reason": f["reason"]} for f in flags
+                             if f["flag"] == ep.flag and start <= f["date"] <= end]})
+    return out
