@@ -23,7 +23,7 @@ def _flags(rows):
 def test_consecutive_days_merge_and_a_gap_splits():
     days = pd.date_range("2026-11-22", "2026-12-05")
     values = [1.6, 1.7, 2.0, 2.44, 2.1, 1.9, 1.8, 1.7, 1.6, 1.6, 1.55, 1.52, 1.51, 1.6]
-    rows = [("a", d, "acwr_rolling", v, 1.5, f"ratio {v}") for d, v in zip(days, values)]
+    rows = [("a", d, "acwr_rolling", v, 1.5, f"ratio {v}") for d, v in zip(days, values, strict=True)]
     rows += [("a", pd.Timestamp("2026-12-01"), "monotony", 2.3, 2.0, "m1"),
              ("a", pd.Timestamp("2026-12-03"), "monotony", 2.5, 2.0, "m2"),  # gap: new episode
              ("b", pd.Timestamp("2026-12-02"), "monotony", 2.1, 2.0, "other athlete")]
