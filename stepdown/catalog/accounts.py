@@ -34,6 +34,7 @@ class User:
     username: str
     sees_all: bool
     athletes: frozenset[str]
+    time_zone: str = "UTC"  # IANA name; the web app shows times in it
 
     def can_see(self, athlete_id: str) -> bool:
         return self.sees_all or athlete_id in self.athletes
@@ -157,6 +158,19 @@ def set_password(conn: sqlite3.Connection, username: str, password: str) -> None
         conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
 
 
+def set_time_zone(conn: sqlite3.Connection, username: str, time_zone: str) -> None:
+    """Set the IANA time zone (``Europe/Berlin``) the account's times are shown in."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CatalogError(f"unknown time zone {time_zone!r} (e.g. Europe/Berlin, UTC)") from None
+    with transaction(conn):
+        _require_user(conn, username)
+        conn.execute("UPDATE users SET time_zone = ? WHERE username = ?", (time_zone, username))
+
+
 def end_sessions(conn: sqlite3.Connection, username: str) -> int:
     """Log an account out everywhere; returns how many sessions were ended."""
     with transaction(conn):
@@ -165,12 +179,13 @@ def end_sessions(conn: sqlite3.Connection, username: str) -> int:
 
 
 def get_user(conn: sqlite3.Connection, username: str) -> User | None:
-    row = conn.execute("SELECT sees_all FROM users WHERE username = ?", (username,)).fetchone()
+    row = conn.execute("SELECT sees_all, time_zone FROM users WHERE username = ?",
+                       (username,)).fetchone()
     if row is None:
         return None
     athletes = frozenset(r[0] for r in conn.execute(
         "SELECT athlete_id FROM coach_athletes WHERE username = ?", (username,)))
-    return User(username, bool(row[0]), athletes)
+    return User(username, bool(row[0]), athletes, row[1])
 
 
 def list_users(conn: sqlite3.Connection) -> list[User]:

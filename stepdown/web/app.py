@@ -9,6 +9,7 @@ that does not exist.  Each request opens its own catalog connection.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import json
@@ -31,9 +32,10 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from stepdown.catalog import accounts, repo
+from stepdown.catalog import accounts, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
+from stepdown.web import today as today_view
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -54,6 +56,7 @@ MAX_SQLITE_ID = 2**63 - 1
 PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the event loop
 HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
 DRAW_THREADS = 2  # PDF drawing (matplotlib)
+PER_PAGE = 25
 
 
 def plotly_js_path() -> Path:
@@ -87,6 +90,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
     templates = Jinja2Templates(env=env)
     templates.env.globals.update(item_names=views.ITEM_NAMES, items=repo.ITEMS,
                                  colours=charts.CATEGORY_COLOURS)
+    templates.env.filters["localtime"] = _localtime
     connect(catalog).close()  # create and migrate once, up front
     throttle = throttle or LoginThrottle()
     limits = {"page": anyio.CapacityLimiter(PAGE_THREADS),
@@ -191,11 +195,53 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         return RedirectResponse("/athletes", status_code=303)
 
     def athletes_page(request: Request, conn) -> Response:
+        """Today and find: athletes sorted by what needs a look, filtered, one page of them."""
         session = require_session(request, conn)
-        rows = [{"a": a, "flags": views.athlete_flags(a),
-                 "spark": views.sparkline_svg([t.total for t in a.tests])}
-                for a in repo.list_athletes(conn, session.user.visible())]
-        return page(request, "athletes.html", {"session": session, "rows": rows})
+        find = _find_params(request.query_params)
+        rows = desk.desk_rows(conn, session.user.visible(), text=find["q"], tag=find["tag"],
+                              category=find["result"])
+        today = dt.date.today()
+        state = today_view.load_state(conn, today)
+        acks = desk.acknowledgements(conn, [r.athlete_id for r in rows]) if rows else {}
+        listed = []
+        for row in rows:
+            reasons = today_view.with_acks(
+                today_view.load_reasons(row.athlete_id, state, today)
+                + today_view.test_reasons(row), acks.get(row.athlete_id, {}))
+            if find["need"] and not any(r.kind == find["need"] and r.ack is None
+                                        for r in reasons):
+                continue
+            listed.append((today_view.attention(reasons), row, reasons))
+        listed.sort(key=lambda x: (-x[0], x[1].athlete_id))
+        pages = max(1, -(-len(listed) // PER_PAGE))
+        number = min(find["page"], pages)
+        shown = listed[(number - 1) * PER_PAGE: number * PER_PAGE]
+        totals = desk.totals_by_athlete(conn, [row.athlete_id for _, row, _ in shown])
+        return page(request, "athletes.html", {
+            "session": session, "find": find, "tags": desk.all_tags(conn),
+            "kinds": today_view.KINDS, "categories": repo.CATEGORIES,
+            "count": len(listed), "page_number": number, "pages": pages,
+            "page_links": {k: _find_query(find, page=n) for k, n in
+                           (("prev", number - 1), ("next", number + 1)) if 1 <= n <= pages},
+            "back": "/athletes" + _find_query(find, page=number),
+            "rows": [{"a": row, "score": score, "reasons": reasons,
+                      "spark": views.sparkline_svg(totals[row.athlete_id])}
+                     for score, row, reasons in shown]})
+
+    def acknowledge(request: Request, conn, form: dict[str, str]) -> Response:
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        (row,) = desk.desk_rows(conn, {athlete.id}) or (None,)
+        today = dt.date.today()
+        current = today_view.load_reasons(athlete.id, today_view.load_state(conn, today), today)
+        current += today_view.test_reasons(row) if row else []
+        key = form.get("reason", "")
+        if key not in {r.key for r in current}:
+            raise Refused(400, "no such reason for this athlete (now)")
+        desk.acknowledge(conn, athlete.id, key, session.user.username)
+        back = form.get("back", "")
+        return RedirectResponse(back if _is_find_path(back) else "/athletes", status_code=303)
 
     def athlete_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
@@ -297,6 +343,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/logout", guarded(logout, form=True), methods=["POST"]),
         Route("/athletes", guarded(athletes_page)),
         Route("/athletes/{athlete_id:str}", guarded(athlete_page)),
+        Route("/athletes/{athlete_id:str}/ack", guarded(acknowledge, form=True),
+              methods=["POST"]),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),
@@ -377,6 +425,46 @@ def _int(text: str | None) -> int:
         return int(str(text))
     except ValueError:
         raise Refused(400, "expected a whole number") from None
+
+
+FIND_TEXT_MAX = 64
+
+
+@jinja2.pass_context
+def _localtime(context, iso_utc: str | None) -> str:
+    """Template filter: a stored UTC time in the logged-in coach's time zone."""
+    session = context.get("session")
+    return views.local_time(iso_utc, session.user.time_zone if session else "UTC")
+
+
+def _find_params(query) -> dict:
+    """The find form's filters from the query string, each checked; anything else is dropped."""
+    text = (query.get("q") or "").strip()[:FIND_TEXT_MAX]
+    tag = query.get("tag") or ""
+    result = query.get("result") or ""
+    need = query.get("need") or ""
+    number = query.get("page") or ""
+    return {"q": text if text.isprintable() else "",
+            "tag": tag if desk.TAG.match(tag) else "",
+            "result": result if result in repo.CATEGORIES else "",
+            "need": need if need in today_view.KINDS else "",
+            "page": int(number) if number.isdigit() and 0 < len(number) <= 5 else 1}
+
+
+def _find_query(find: dict, **changes) -> str:
+    """The query string of the find form ``find`` with ``changes`` (empty values left out)."""
+    from urllib.parse import urlencode
+
+    values = {**find, **changes}
+    if values.get("page") == 1:
+        values.pop("page")
+    kept = {k: v for k, v in values.items() if v}
+    return "?" + urlencode(kept) if kept else ""
+
+
+def _is_find_path(target: str) -> bool:
+    return target == "/athletes" or (target.startswith("/athletes?") and target.isprintable()
+                                     and "\\" not in target and len(target) < 400)
 
 
 def _count_param(text: str | None) -> int | None:

@@ -195,3 +195,22 @@ def load_episodes(flags: list[dict]) -> list[dict]:
                     "days": [{"date": f["date"], "reason": f["reason"]} for f in flags
                              if f["flag"] == ep.flag and start <= f["date"] <= end]})
     return out
+
+
+def local_time(iso_utc: str | None, time_zone: str = "UTC") -> str:
+    """``2026-11-24T17:03:00Z`` as ``2026-11-24 18:03`` in ``time_zone`` (IANA), with the
+    zone's abbreviation unless it is UTC; '–' for None."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not iso_utc:
+        return "–"
+    try:
+        when = dt.datetime.fromisoformat(iso_utc.replace("Z", "+00:00"))
+    except ValueError:
+        return iso_utc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    local = when.astimezone(ZoneInfo(time_zone))
+    return local.strftime("%Y-%m-%d %H:%M") + ("" if time_zone == "UTC" else
+                                                 f" {local.tzname()}")
