@@ -243,6 +243,16 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         back = form.get("back", "")
         return RedirectResponse(back if _is_find_path(back) else "/athletes", status_code=303)
 
+    def set_tags(request: Request, conn, form: dict[str, str]) -> Response:
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        try:
+            desk.set_tags(conn, athlete.id, form.get("tags", "").replace(",", " ").split())
+        except CatalogError as err:
+            raise Refused(400, str(err)) from None
+        return RedirectResponse(f"/athletes/{quote(athlete.id)}", status_code=303)
+
     def athlete_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
         athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
@@ -251,7 +261,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         return page(request, "athlete.html", {
             "session": session, "athlete": athlete, "tests": list(reversed(tests)),
             "charts": json_for_html(charts.athlete_charts(tests, specs)),
-            "load": _load_panel(conn, athlete.id)})
+            "load": _load_panel(conn, athlete.id),
+            "tags": (desk.desk_rows(conn, {athlete.id}) or [None])[0]})
 
     def test_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
@@ -345,6 +356,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/athletes/{athlete_id:str}", guarded(athlete_page)),
         Route("/athletes/{athlete_id:str}/ack", guarded(acknowledge, form=True),
               methods=["POST"]),
+        Route("/athletes/{athlete_id:str}/tags", guarded(set_tags, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),

@@ -1,0 +1,160 @@
+"""The coach's desk: Today (reasons, acknowledge), find (search, filters, pages), tags,
+time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_catalog import contract_doc  # noqa: E402
+from test_web import PASSWORD, logged_in, make_catalog  # noqa: E402
+
+from analysis.load.entries import LoadEntry  # noqa: E402
+from stepdown.catalog import accounts, db, desk, repo  # noqa: E402
+from stepdown.catalog.training_log import add_entries  # noqa: E402
+from stepdown.web.app import PER_PAGE, create_app  # noqa: E402
+
+
+def _ramp(athlete: str, last_day: dt.date) -> list[LoadEntry]:
+    """Five steady weeks, then two weeks at three times the minutes and a higher RPE."""
+    first = last_day - dt.timedelta(days=48)
+    return [LoadEntry(athlete_id=athlete, date=first + dt.timedelta(days=i), activity="run",
+                      duration_s=1800.0 if i < 35 else 5400.0, rpe=5.0 if i < 35 else 7.0)
+            for i in range(49)]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """make_catalog's athletes plus 'ramp' (ACWR episode up to yesterday, one good test)
+    and 'calm' (steady log, one reviewed good test)."""
+    path = tmp_path_factory.mktemp("desk") / "catalog.sqlite3"
+    ids = make_catalog(path)
+    conn = db.connect(path)
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    add_entries(conn, _ramp("ramp", yesterday))
+    add_entries(conn, [  # five runs and two rest days a week
+        LoadEntry(athlete_id="calm", date=yesterday - dt.timedelta(days=i), activity="rest")
+        if i % 7 in (2, 5) else
+        LoadEntry(athlete_id="calm", date=yesterday - dt.timedelta(days=i), activity="run",
+                  duration_s=1500.0 + 600 * (i % 2), rpe=5.0) for i in range(40)])
+    for n, who in enumerate(("ramp", "calm")):
+        doc = contract_doc(total_by_rep=(0, 0, 0, 0, 0), category="good")
+        doc["test"]["total"] = 0
+        ids[who], _ = repo.store_test(conn, athlete=repo.AthleteInfo(who), analysis=doc,
+                                      recording_path="/rec/z", content_sha256=f"{n}" * 63 + "e",
+                                      started_at="2026-11-20T09:00:00Z")
+    repo.add_note(conn, ids["calm"], "head", "fine", None)
+    conn.close()
+    return create_app(path), ids, path
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r'<tr>\s*<td data-label="Athlete"><a href="/athletes/([^"]+)"', html)
+
+
+def _reasons(html: str, athlete: str) -> str:
+    row = re.search(rf'<a href="/athletes/{athlete}".*?</tr>', html, flags=re.S)
+    return row.group(0) if row else ""
+
+
+def test_today_puts_the_load_spike_first_with_its_size(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "head")
+    html = c.get("/athletes").text
+    order = _rows(html)
+    assert order[0] == "ramp", order
+    row = _reasons(html, "ramp")
+    assert re.search(r"rolling ACWR &gt; 1.5 from \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d "
+                     r"\(\d+ days\), peak \d\.\d\d", row), row
+    assert "nothing new" in _reasons(html, "calm")
+    assert order.index("calm") == len(order) - 1
+
+
+def test_acknowledging_records_who_and_when_and_quietens_the_reason(site):
+    app, _, path = site
+    c, csrf = logged_in(app, "head")
+    html = c.get("/athletes").text
+    key = re.search(r'name="reason" value="(test:\d+:unreviewed)"', _reasons(html, "b-002"))
+    assert key
+    form = {"reason": key.group(1), "back": "/athletes?q=b-"}
+    assert c.post("/athletes/b-002/ack", data=form).status_code == 403  # no CSRF token
+    r = c.post("/athletes/b-002/ack", data={**form, "csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/athletes?q=b-"
+    stored = desk.acknowledgements(db.connect(path), ["b-002"])["b-002"][key.group(1)]
+    assert stored.author == "head" and stored.created_at.startswith(dt.date.today().isoformat()[:4])
+    row = _reasons(c.get("/athletes").text, "b-002")
+    assert 'class="acked' in row and "seen by head" in row
+    # made-up reasons, and athletes the coach may not see, are refused
+    assert c.post("/athletes/b-002/ack", data={"csrf": csrf, "reason": "test:1:nonsense"}
+                  ).status_code == 400
+    other, other_csrf = logged_in(app, "coach-a")
+    assert other.post("/athletes/b-002/ack", data={"csrf": other_csrf, "reason": key.group(1)}
+                      ).status_code == 404
+    assert c.post("/athletes/b-002/ack", data={"csrf": csrf, "reason": key.group(1),
+                                               "back": "https://evil.example/"}
+                  ).headers["location"] == "/athletes"
+
+
+def test_find_by_text_result_and_reason(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "head")
+    assert _rows(c.get("/athletes?q=MAYA").text) == ["a-017"]  # the name, any case
+    assert set(_rows(c.get("/athletes?result=good").text)) == {"ramp", "calm"}
+    assert set(_rows(c.get("/athletes?result=medium").text)) == {"a-017", "b-002"}
+    assert _rows(c.get("/athletes?need=load").text) == ["ramp"]
+    # nonsense filters are ignored, not shown
+    html = c.get("/athletes?result=%3Cscript%3E&need=x&page=abc&tag=%22").text
+    assert "<script>" not in html and len(_rows(html)) == 4
+
+
+def test_a_coach_finds_only_their_athletes(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "coach-b")
+    assert _rows(c.get("/athletes").text) == ["b-002"]
+    assert _rows(c.get("/athletes?q=a-017").text) == []
+
+
+def test_groups_are_set_on_the_athlete_page_and_filter_the_list(site):
+    app, _, _ = site
+    c, csrf = logged_in(app, "head")
+    r = c.post("/athletes/calm/tags", data={"csrf": csrf, "tags": "Track, u20"})
+    assert r.status_code == 303
+    assert 'value="track u20"' in c.get("/athletes/calm").text
+    assert _rows(c.get("/athletes?tag=u20").text) == ["calm"]
+    assert c.post("/athletes/calm/tags", data={"csrf": csrf, "tags": "no/slash"}
+                  ).status_code == 400
+    other, other_csrf = logged_in(app, "coach-b")
+    assert other.post("/athletes/calm/tags", data={"csrf": other_csrf, "tags": "x"}
+                      ).status_code == 404
+
+
+def test_pages_of_athletes(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    conn = db.connect(path)
+    for i in range(PER_PAGE + 5):
+        repo.ensure_athlete(conn, repo.AthleteInfo(f"p-{i:03d}"))
+    accounts.add_user(conn, "head", PASSWORD, sees_all=True)
+    conn.close()
+    c, _ = logged_in(create_app(path), "head")
+    first = c.get("/athletes").text
+    assert len(_rows(first)) == PER_PAGE and 'href="/athletes?page=2"' in first
+    second = c.get("/athletes?page=2").text
+    assert _rows(second) == [f"p-{i:03d}" for i in range(PER_PAGE, PER_PAGE + 5)]
+    assert _rows(c.get("/athletes?page=99").text) == _rows(second)  # past the end: last page
+
+
+def test_times_are_shown_in_the_coachs_time_zone(site):
+    app, ids, path = site
+    conn = db.connect(path)
+    accounts.set_time_zone(conn, "coach-a", "Europe/Berlin")
+    with pytest.raises(db.CatalogError):
+        accounts.set_time_zone(conn, "coach-a", "Mars/Olympus")
+    c, _ = logged_in(app, "coach-a")
+    assert "2026-11-01 11:00 CET" in c.get(f"/tests/{ids['latest']}").text  # 10:00 UTC
+    head, _ = logged_in(app, "head")
+    assert "2026-11-01 10:00" in head.get(f"/tests/{ids['latest']}").text
