@@ -66,7 +66,7 @@ MIX = {"athletes": 3, "athlete": 3, "test": 4, "test_synthetic": 2, "plotly_js":
 def _start_server(catalog: Path, port: int) -> subprocess.Popen:
     code = ("import uvicorn; from pathlib import Path; from stepdown.web.app import create_app;"
             f"uvicorn.run(create_app(Path({str(catalog)!r})), host='127.0.0.1', port={port},"
-            " log_level='error', server_header=False, backlog=4096)")
+            " log_level='error', server_header=False, backlog=4096, timeout_keep_alive=75)")
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -238,8 +238,9 @@ def episode_text(ep) -> str:
              else f" > {ep.threshold:g}" if ep.flag != "pain_rising" else "")
     peak = (f"{100 * ep.peak:.0f}%" if ep.flag == "progression_2w"
             else f"+{ep.peak:.1f} NRS" if ep.flag == "pain_rising"
-            else "no day-to-day variation" if ep.flag == "monotony" and math.isinf(ep.peak)
-            else f"{ep.peak:.2f}")
+            else f"{ep.peak:.2f}" if math.isfinite(ep.peak)
+            # infinite monotony (the load did not vary), given as None by the panel
+            else "no day-to-day variation" if ep.flag == "monotony" else "not computed")
     if ep.days == 1:
         return f"{name}{limit} on {ep.start:%Y-%m-%d}, {peak}"
     return (f"{name}{limit} from {ep.start:%Y-%m-%d} to {ep.end:%Y-%m-%d} ({ep.days} days), "

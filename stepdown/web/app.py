@@ -13,6 +13,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -81,7 +82,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
     accept it on http://127.0.0.1 and it must be on for any other host).
     ``throttle`` counts failed logins (a fresh one by default).
 
-    Every handler runs in a worker thread with its own catalog connection, so
+    Every handler runs in a worker thread with that thread's catalog connection, so
     the event loop only moves bytes: password hashing and PDF drawing have their
     own small thread limits, so neither can take all threads from the pages.
     """
@@ -97,6 +98,16 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
               "hash": anyio.CapacityLimiter(HASH_THREADS),
               "draw": anyio.CapacityLimiter(DRAW_THREADS)}
 
+    local = threading.local()
+
+    def thread_connection():
+        """This worker thread's catalog connection, opened on its first request (SQLite in
+        WAL mode lets each thread read while another writes)."""
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = connect(catalog)
+        return conn
+
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -105,12 +116,11 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
         async def endpoint(request: Request) -> Response:
             def run(fields: dict[str, str] | None) -> Response:
-                conn = connect(catalog)
-                try:
-                    return handler(request, conn) if fields is None else \
-                        handler(request, conn, fields)
-                finally:
-                    conn.close()
+                conn = thread_connection()
+                if conn.in_transaction:  # never carry a half-done transaction over
+                    conn.execute("ROLLBACK")
+                return handler(request, conn) if fields is None else \
+                    handler(request, conn, fields)
             try:
                 fields = await read_form(request) if form else None
                 return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
