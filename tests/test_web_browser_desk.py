@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_web import make_catalog  # noqa: E402
 from test_web_browser import (  # noqa: E402  (skips the module without chromium)
     SCREENS,
+    browser,  # noqa: E402, F401  (the fixture)
     login,
     new_page,
     running,
 )
 from test_web_desk import _ramp  # noqa: E402
-from test_web_browser import browser  # noqa: E402, F401  (the fixture)
-from test_web import make_catalog  # noqa: E402
 
 from stepdown.web.app import create_app  # noqa: E402
 
