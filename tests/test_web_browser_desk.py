@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+import test_web_browser  # noqa: E402
 from test_web import make_catalog  # noqa: E402
 from test_web_browser import (  # noqa: E402  (skips the module without chromium)
     SCREENS,
-    browser,  # noqa: E402, F401  (the fixture)
     login,
     new_page,
     running,
 )
+
+browser = test_web_browser.browser  # the module's Chromium fixture, shared
 from test_web_desk import _ramp  # noqa: E402
 
 from stepdown.web.app import create_app  # noqa: E402
