@@ -158,3 +158,65 @@ def test_times_are_shown_in_the_coachs_time_zone(site):
     assert "2026-11-01 11:00 CET" in c.get(f"/tests/{ids['latest']}").text  # 10:00 UTC
     head, _ = logged_in(app, "head")
     assert "2026-11-01 10:00" in head.get(f"/tests/{ids['latest']}").text
+
+
+# ---------------------------------------------------------------- compare, CSV, trends
+
+
+def test_compare_two_tests_side_by_side(site):
+    app, ids, _ = site
+    c, _ = logged_in(app, "coach-a")
+    html = c.get("/athletes/a-017/compare").text  # default: the two newest
+    assert 'id="compare-measures"' in html and "Pelvic drop" in html
+    assert f'href="/tests/{ids["latest"]}"' in html
+    legs = c.get("/athletes/a-017/compare?legs=1").text
+    first_row = re.search(r"<tr><th>Test</th>.*?</tr>", legs, flags=re.S).group(0)
+    assert first_row.index("left leg") < first_row.index("right leg")
+    for bad in ("?a=abc&b=1", f"?a={ids['other']}&b={ids['latest']}", "?a=1&b=99999999"):
+        assert c.get("/athletes/a-017/compare" + bad).status_code == 404, bad
+    other, _ = logged_in(app, "coach-b")
+    assert other.get("/athletes/a-017/compare").status_code == 404
+
+
+def test_a_change_counts_only_beyond_the_uncertainty():
+    from stepdown.web.compare import MeasureChange
+
+    bound = 2 ** 0.5 * 0.7  # pelvic drop: 0.7° per rep peak
+    assert MeasureChange("pelvic_drop_deg", "Pelvic drop", "°", 5.0, 6.2, bound).exceeds
+    assert not MeasureChange("pelvic_drop_deg", "Pelvic drop", "°", 5.0, 5.9, bound).exceeds
+    assert MeasureChange("x", "x", "", 5.0, None, bound).exceeds is None
+
+
+def test_tests_as_csv(site):
+    import csv
+    import io
+
+    app, _, _ = site
+    c, _ = logged_in(app, "coach-a")
+    r = c.get("/athletes/a-017/tests.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["total"] for row in rows] == ["5", "1", "3"]
+    assert rows[0]["mean_pelvic_drop_deg"] == "7.000"
+    other, _ = logged_in(app, "coach-b")
+    assert other.get("/athletes/a-017/tests.csv").status_code == 404
+
+
+def _charts(html: str) -> list[dict]:
+    import json
+
+    text = re.search(r'id="chart-data">(.*?)</script>', html, flags=re.S).group(1)
+    return json.loads(text)
+
+
+def test_trends_carry_the_uncertainty_band_and_one_test_a_week_wide_axis(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "head")
+    figs = {f["id"]: f for f in _charts(c.get("/athletes/a-017").text)}
+    pelvis = figs["trend_pelvic_drop_deg"]["data"]
+    band = next(t for t in pelvis if t.get("fill") == "toself")
+    line = next(t for t in pelvis if t["name"] == "left leg")
+    assert max(band["y"]) == pytest.approx(max(line["y"]) + 0.7)
+    single = _charts(c.get("/athletes/b-002").text)[0]["layout"]["xaxis"]
+    start, end = (dt.date.fromisoformat(x) for x in single["range"])
+    assert single["type"] == "date" and (end - start).days == 14

@@ -263,6 +263,43 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/athletes/{quote(athlete.id)}", status_code=303)
 
+    def compare_page(request: Request, conn) -> Response:
+        """Two tests of one athlete side by side (default: the two newest; ``?legs=1``: the
+        newest left-leg test against the newest right-leg one)."""
+        from stepdown.web import compare
+
+        session = require_session(request, conn)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        tests = repo.list_tests(conn, athlete.id)
+        by_id = {t.id: t for t in tests}
+        q = request.query_params
+        if q.get("legs"):
+            newest = {t.test_leg: t.id for t in tests}  # oldest first: the last one wins
+            pair = (newest.get("left"), newest.get("right"))
+        elif q.get("a") or q.get("b"):
+            pair = (_id_param(q.get("a")), _id_param(q.get("b")))
+        else:
+            pair = tuple(t.id for t in tests[-2:]) if len(tests) >= 2 else (None, None)
+        if None in pair or any(i not in by_id for i in pair):
+            raise Refused(404)
+        a, b = (repo.get_test(conn, i) for i in pair)
+        specs = charts.athlete_specs(athlete)
+        curves = compare.overlay_curves(views.angle_curves_json(a, specs),
+                                        views.angle_curves_json(b, specs))
+        return page(request, "compare.html", {
+            "session": session, "athlete": athlete, "tests": list(reversed(tests)),
+            "a": a, "b": b, "ra": views.reviewed_result(a), "rb": views.reviewed_result(b),
+            "items_rows": compare.item_rows(a, b), "changes": compare.measure_changes(a, b),
+            "curves": json_for_html(curves), "colours_ab": (compare.A_COLOUR, compare.B_COLOUR)})
+
+    def tests_csv(request: Request, conn) -> Response:
+        """The athlete's tests as CSV (one row per test; measures: mean of rep peaks)."""
+        session = require_session(request, conn)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        text = views.tests_csv(repo.list_tests(conn, athlete.id))
+        return Response(text, media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="stepdown-{athlete.id}-tests.csv"'})
+
     def athlete_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
         athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
@@ -367,6 +404,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/athletes/{athlete_id:str}/ack", guarded(acknowledge, form=True),
               methods=["POST"]),
         Route("/athletes/{athlete_id:str}/tags", guarded(set_tags, form=True), methods=["POST"]),
+        Route("/athletes/{athlete_id:str}/compare", guarded(compare_page)),
+        Route("/athletes/{athlete_id:str}/tests.csv", guarded(tests_csv)),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),
@@ -487,6 +526,11 @@ def _find_query(find: dict, **changes) -> str:
 def _is_find_path(target: str) -> bool:
     return target == "/athletes" or (target.startswith("/athletes?") and target.isprintable()
                                      and "\\" not in target and len(target) < 400)
+
+
+def _id_param(text: str | None) -> int | None:
+    """A row id from the query string; None unless it is a plausible one."""
+    return int(text) if text and text.isdigit() and len(text) <= 18 else None
 
 
 def _count_param(text: str | None) -> int | None:

@@ -101,20 +101,57 @@ def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[
     return figures
 
 
-def _by_leg(tests: list[TestSummary], value) -> list[dict[str, Any]]:
+def _by_leg(tests: list[TestSummary], value, band: float | None = None) -> list[dict[str, Any]]:
+    """One line per leg; with ``band``, a shaded ±band around it (drawn first, under it)."""
     traces = []
     for leg in ("left", "right"):
-        mine = [t for t in tests if t.test_leg == leg]
+        mine = [t for t in tests if t.test_leg == leg and value(t) is not None]
         if not mine:
             continue
+        x, y = [t.when for t in mine], [value(t) for t in mine]
+        if band is not None:
+            colour = LEG_COLOURS[leg]
+            traces.append({"type": "scatter", "mode": "lines", "x": x + x[::-1],
+                           "y": [v + band for v in y] + [v - band for v in y][::-1],
+                           "fill": "toself", "fillcolor": _rgba(colour, 0.15),
+                           "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
+                           "name": f"{leg} leg ±{band:g}"})
         traces.append({"type": "scatter", "mode": "lines+markers", "name": f"{leg} leg",
-                       "x": [t.when for t in mine], "y": [value(t) for t in mine],
-                       "line": {"color": LEG_COLOURS[leg]}, "marker": {"size": 9}})
+                       "x": x, "y": y, "line": {"color": LEG_COLOURS[leg]},
+                       "marker": {"size": 9}})
     return traces
 
 
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _date_axis(tests: list[TestSummary]) -> dict[str, Any]:
+    """A date x axis; with a single test day, a week either side (not a span of milliseconds)."""
+    import datetime as dt
+
+    axis: dict[str, Any] = {"type": "date"}
+    days = {t.when[:10] for t in tests}
+    if len(days) == 1:
+        day = dt.date.fromisoformat(days.pop())
+        axis["range"] = [str(day - dt.timedelta(days=7)), str(day + dt.timedelta(days=7))]
+    return axis
+
+
+def trend_band(key: str) -> float | None:
+    """The measurement uncertainty drawn around a trend (90 % bound for one rep peak,
+    from simulation); for the knee, the larger of its two ways of measuring."""
+    from analysis.uncertainty import KNEE_UNCERTAINTY_CM, MEASURE_UNCERTAINTY
+
+    if key == "knee_medial_cm":
+        return max(KNEE_UNCERTAINTY_CM.values())
+    return MEASURE_UNCERTAINTY.get(key)
+
+
 def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
-    """Trends over the athlete's tests: checklist total, then pelvic drop and knee, by leg."""
+    """Trends over the athlete's tests: checklist total, then each measured fault by leg,
+    with the measurement uncertainty as a shaded band."""
     if not tests:
         return []
     bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
@@ -124,7 +161,8 @@ def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[d
     labels = [{"xref": "paper", "x": 0, "y": y, "xanchor": "left", "showarrow": False,
                "text": cat, "font": {"size": 11, "color": CATEGORY_COLOURS[cat]}}
               for cat, y in (("good", 0.5), ("medium", 2.5), ("poor", 6))]
-    legend = {"showlegend": True, "legend": {"orientation": "h", "y": -0.25}}
+    legend = {"showlegend": True, "legend": {"orientation": "h", "y": -0.25},
+              "xaxis": _date_axis(tests)}
     figures = [{
         "id": "totals",
         "data": _by_leg(tests, lambda t: t.total),
@@ -133,15 +171,16 @@ def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[d
                                                      "range": [-0.5, 8.5], "dtick": 1},
                           **legend),
     }]
-    for spec in specs[:2]:  # knee and pelvis: the two measured faults
+    for spec in specs:
         if all(t.mean_measures.get(spec.key) is None for t in tests):
             continue
         shapes, notes = _threshold_shapes(spec)
+        band = trend_band(spec.key)
+        title = f"{spec.title} ({spec.unit}), mean of rep peaks"
         figures.append({
             "id": f"trend_{spec.key}",
-            "data": _by_leg(tests, lambda t, k=spec.key: t.mean_measures.get(k)),
-            "layout": _layout(f"{spec.title} ({spec.unit}), mean of rep peaks", spec.unit,
-                              shapes=shapes, annotations=notes, **legend),
+            "data": _by_leg(tests, lambda t, k=spec.key: t.mean_measures.get(k), band),
+            "layout": _layout(title, spec.unit, shapes=shapes, annotations=notes, **legend),
         })
     return figures
 

@@ -82,6 +82,31 @@ def item_cells(rep: RepDetail) -> list[ItemCell]:
             for k in ITEMS]
 
 
+@dataclass(frozen=True)
+class ReviewedResult:
+    """A test's result with the coach's labels in place of the automatic rep items."""
+
+    items: dict[str, int | None]
+    total: int
+    piva_total: int
+    category: str
+    relabelled: bool  # differs from the automatic result
+
+
+def reviewed_result(detail: TestDetail) -> ReviewedResult:
+    """Test-level items re-aggregated (the test's own rule) from the reviewed rep items."""
+    from analysis.checklist import aggregate_items, category, piva_total
+
+    reps = [r.reviewed_items() for r in detail.reps]
+    if not any(r.labels for r in detail.reps):
+        s = detail.summary
+        return ReviewedResult(dict(detail.test_items), s.total, s.piva_total, s.category, False)
+    items = aggregate_items(reps, detail.summary.rule)
+    total = rep_total(items)
+    return ReviewedResult(items, total, piva_total(items), category(total),
+                          total != detail.summary.total or items != detail.test_items)
+
+
 def coach_total(rep: RepDetail) -> int:
     """The rep total with the coach's labels in place of the automatic items."""
     return rep_total(rep.reviewed_items())
@@ -214,3 +239,25 @@ def local_time(iso_utc: str | None, time_zone: str = "UTC") -> str:
     local = when.astimezone(ZoneInfo(time_zone))
     return local.strftime("%Y-%m-%d %H:%M") + ("" if time_zone == "UTC" else
                                                  f" {local.tzname()}")
+
+
+CSV_COLUMNS = ("test_id", "athlete_id", "started_at_utc", "test_leg", "rule", "total",
+               "piva_total", "category", "n_reps", "any_pain", "n_labels", "n_notes")
+
+
+def tests_csv(tests: list) -> str:
+    """Tests (:class:`~stepdown.catalog.repo.TestSummary`) as CSV text, oldest first; measure
+    columns are the mean over the test's reps of each rep's peak, named with their unit."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    measures = [key for key, _, _ in MEASURE_COLUMNS]
+    writer.writerow([*CSV_COLUMNS, *(f"mean_{k}" for k in measures)])
+    for t in tests:
+        writer.writerow([t.id, t.athlete_id, t.when, t.test_leg, t.rule, t.total, t.piva_total,
+                         t.category, t.n_reps, int(t.any_pain), t.n_labels, t.n_notes,
+                         *("" if t.mean_measures.get(k) is None else f"{t.mean_measures[k]:.3f}"
+                           for k in measures)])
+    return buf.getvalue()
