@@ -220,3 +220,91 @@ def test_trends_carry_the_uncertainty_band_and_one_test_a_week_wide_axis(site):
     single = _charts(c.get("/athletes/b-002").text)[0]["layout"]["xaxis"]
     start, end = (dt.date.fromisoformat(x) for x in single["range"])
     assert single["type"] == "date" and (end - start).days == 14
+
+
+# ---------------------------------------------------------------- notes and reports
+
+
+def _fresh(tmp_path):
+    path = tmp_path / "catalog.sqlite3"
+    ids = make_catalog(path)
+    return create_app(path), ids, path
+
+
+def test_notes_are_edited_and_deleted_with_their_history(tmp_path):
+    app, ids, path = _fresh(tmp_path)
+    t = ids["latest"]
+    c, csrf = logged_in(app, "coach-a")
+    c.post(f"/tests/{t}/notes", data={"csrf": csrf, "text": "first words"})
+    note_id = int(re.search(r'id="note-(\d+)"', c.get(f"/tests/{t}").text).group(1))
+    url = f"/tests/{t}/notes/{note_id}"
+    assert c.post(url, data={"action": "save", "text": "x"}).status_code == 403  # no CSRF
+    r = c.post(url, data={"csrf": csrf, "action": "save", "text": "better words",
+                          "for_athlete": "1"})
+    assert r.status_code == 303
+    page = c.get(f"/tests/{t}").text
+    assert "better words" in page and 'class="shared">in the athlete\'s report' in page
+    assert re.search(r"edited by coach-a .*?; before:</span> first words", page)
+    # another coach who can see the test may not change a note that is not theirs
+    conn = db.connect(path)
+    accounts.assign(conn, "coach-b", ["a-017"])
+    other, other_csrf = logged_in(app, "coach-b")
+    assert other.post(url, data={"csrf": other_csrf, "action": "delete"}).status_code == 403
+    assert c.post(url, data={"csrf": csrf, "action": "delete"}).status_code == 303
+    assert "better words" not in c.get(f"/tests/{t}").text
+    from stepdown.catalog.notes import note_history
+
+    history = note_history(conn, t)[note_id]
+    assert [(v.change, v.text) for v in history] == [("edited", "first words"),
+                                                     ("deleted", "better words")]
+    assert c.post(url, data={"csrf": csrf, "action": "save", "text": "again"}).status_code == 404
+    assert c.post(f"/tests/{t}/notes/99999999999999999999",
+                  data={"csrf": csrf, "action": "delete"}).status_code == 404
+
+
+def test_the_athletes_report_has_only_the_notes_chosen_for_them(tmp_path):
+    app, ids, _ = _fresh(tmp_path)
+    t = ids["latest"]
+    c, csrf = logged_in(app, "coach-a")
+    c.post(f"/tests/{t}/notes", data={"csrf": csrf, "text": "INTERNAL: check hip history"})
+    c.post(f"/tests/{t}/notes", data={"csrf": csrf, "text": "Great control on rep 3!",
+                                      "for_athlete": "1"})
+    report = c.get(f"/tests/{t}/report").text
+    assert "Great control on rep 3!" in report and "INTERNAL" not in report
+    assert "INTERNAL" in c.get(f"/tests/{t}").text  # the coaches still see it
+
+
+def test_reports_use_the_coach_reviewed_result(tmp_path):
+    app, ids, _ = _fresh(tmp_path)
+    t = ids["other"]  # b-002: medium, total 2 (pelvis 1, knee 1 in every rep)
+    c, csrf = logged_in(app, "head")
+    for rep in range(1, 6):
+        c.post(f"/tests/{t}/labels", data={"csrf": csrf, "rep": str(rep), "item_pelvis": "0",
+                                           "item_knee": "0"})
+    page = c.get(f"/tests/{t}").text
+    assert "Coach-reviewed result: 0/8" in page
+    report = c.get(f"/tests/{t}/report").text
+    assert re.search(r'<div class="big good">0/8</div>', report)
+    assert "automatic result 2/8" in report
+    pdf = c.get(f"/tests/{t}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_reviewed_result_follows_the_tests_rule():
+    from stepdown.catalog.repo import Label
+    from stepdown.web.views import reviewed_result
+
+    doc = contract_doc()
+    detail = repo.TestDetail(
+        repo.TestSummary(1, "a", None, "2026-01-01T00:00:00Z", "left", 0.2, "majority", 2, 2,
+                         "medium", 5, {}, False, 0, 0),
+        [], "", doc, dict(doc["test"]["items"]),
+        [repo.RepDetail(r["index"], r["start_s"], r["bottom_s"], r["end_s"], r["total"], None,
+                        r["measures"], r["items"], r["sources"]) for r in doc["reps"]], [])
+    assert not reviewed_result(detail).relabelled
+    for rep in detail.reps[:2]:  # 2 of 5 reps relabelled: the majority still has the knee
+        rep.labels["knee"] = Label(0, "c", "t")
+    assert reviewed_result(detail).total == 2
+    detail.reps[2].labels["knee"] = Label(0, "c", "t")  # 3 of 5: no longer
+    r = reviewed_result(detail)
+    assert r.relabelled and r.total == 1 and r.category == "good" and r.items["knee"] == 0

@@ -55,7 +55,7 @@ _ATHLETES_SQL = (
 _TEST_SQL = """
 SELECT t.id, COALESCE(t.started_at, t.imported_at) AS at, t.test_leg, t.total, t.category,
        EXISTS (SELECT 1 FROM reps p WHERE p.test_id = t.id AND p.pain_nrs > 0) AS pain,
-       (EXISTS (SELECT 1 FROM notes n WHERE n.test_id = t.id)
+       (EXISTS (SELECT 1 FROM notes n WHERE n.test_id = t.id AND n.deleted_at IS NULL)
         OR EXISTS (SELECT 1 FROM coach_labels l JOIN reps p ON l.rep_id = p.id
                    WHERE p.test_id = t.id)) AS reviewed
 FROM tests t WHERE t.id IN ({})

@@ -326,6 +326,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             "uncertainty": views.uncertainty_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": _html_safe(views.angle_curves_json(detail, specs)),
+            "note_history": notes_history(conn, detail.summary.id),
+            "reviewed": views.reviewed_result(detail),
             "saved": _count_param(request.query_params.get("saved"))})
 
     def relabel(request: Request, conn, form: dict[str, str]) -> Response:
@@ -362,7 +364,35 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             raise Refused(400, "no such rep")
         try:
             repo.add_note(conn, detail.summary.id, session.user.username,
-                          form.get("text", ""), rep_index)
+                          form.get("text", ""), rep_index,
+                          for_athlete=form.get("for_athlete") == "1")
+        except CatalogError as err:
+            raise Refused(400, str(err)) from None
+        return RedirectResponse(f"/tests/{detail.summary.id}#notes", status_code=303)
+
+    def change_note(request: Request, conn, form: dict[str, str]) -> Response:
+        """Edit (``action=save``) or delete (``action=delete``) a note: its author, or an
+        account that sees every athlete; the earlier text is kept in the history."""
+        from stepdown.catalog import notes
+
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        detail = visible_test(session, request.path_params["test_id"], conn)
+        note_id = request.path_params["note_id"]
+        author = notes.note_author(conn, detail.summary.id, note_id) \
+            if 0 < note_id <= MAX_SQLITE_ID else None
+        if author is None:
+            raise Refused(404)
+        if author != session.user.username and not session.user.sees_all:
+            raise Refused(403, "only the note's author can change it")
+        try:
+            if form.get("action") == "delete":
+                notes.delete_note(conn, detail.summary.id, note_id, session.user.username)
+            elif form.get("action") == "save":
+                notes.edit_note(conn, detail.summary.id, note_id, form.get("text", ""),
+                                form.get("for_athlete") == "1", session.user.username)
+            else:
+                raise Refused(400, "action must be save or delete")
         except CatalogError as err:
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/tests/{detail.summary.id}#notes", status_code=303)
@@ -409,6 +439,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),
+        Route("/tests/{test_id:int}/notes/{note_id:int}", guarded(change_note, form=True),
+              methods=["POST"]),
         Route("/tests/{test_id:int}/report", guarded(report_html, limit="draw")),
         Route("/tests/{test_id:int}/report.pdf", guarded(report_pdf, limit="draw")),
         Route("/static/{name:str}", static),
@@ -526,6 +558,12 @@ def _find_query(find: dict, **changes) -> str:
 def _is_find_path(target: str) -> bool:
     return target == "/athletes" or (target.startswith("/athletes?") and target.isprintable()
                                      and "\\" not in target and len(target) < 400)
+
+
+def notes_history(conn, test_id: int) -> dict:
+    from stepdown.catalog.notes import note_history
+
+    return note_history(conn, test_id)
 
 
 def _id_param(text: str | None) -> int | None:

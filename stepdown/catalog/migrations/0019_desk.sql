@@ -18,3 +18,17 @@ CREATE TABLE acknowledgements (
 CREATE INDEX tests_latest ON tests (athlete_id, COALESCE(started_at, imported_at) DESC, id DESC);
 -- Each coach's time zone (IANA name), for the times the web app shows them.
 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
+-- Notes: the coach chooses which go into the athlete's report; edits and deletions keep
+-- the earlier text in note_versions (who changed it, when).
+ALTER TABLE notes ADD COLUMN for_athlete INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE notes ADD COLUMN deleted_at TEXT;
+CREATE TABLE note_versions (
+    id         INTEGER PRIMARY KEY,
+    note_id    INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+    text       TEXT NOT NULL,            -- the text as it was before this change
+    for_athlete INTEGER NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    change     TEXT NOT NULL CHECK (change IN ('edited', 'deleted'))
+);
+CREATE INDEX note_versions_by_note ON note_versions (note_id, id);
