@@ -101,11 +101,12 @@ def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]
     fig.text(0.07, 0.885, f"{reviewed.total}/8", fontsize=30, weight="bold", color=colour)
     fig.text(0.22, 0.897, f"{reviewed.category}: {CATEGORY_WORDS[reviewed.category]}",
              fontsize=13, color=colour)
-    basis = (f"reviewed by the coach (automatic {s.total}/8) · " if reviewed.relabelled
-             else "")
-    fig.text(0.22, 0.882, f"{basis}Piva 0-6 subtotal {reviewed.piva_total} · {s.rule} rule · "
+    fig.text(0.22, 0.882, f"Piva 0-6 subtotal {reviewed.piva_total} · {s.rule} rule · "
              "0-1 good, 2-3 medium, 4+ poor", fontsize=9, color="#455a64")
-    y = 0.85
+    if reviewed.relabelled:
+        fig.text(0.22, 0.868, f"Reviewed by your coach (automatic result {s.total}/8)",
+                 fontsize=9, color="#4a148c")
+    y = 0.84
     for line in (lines or ["No fault found in more than half of the reps."])[:8]:
         fig.text(0.07, y, f"• {line}", fontsize=8.5, wrap=True)
         y -= 0.02
