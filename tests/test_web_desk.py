@@ -308,3 +308,54 @@ def test_reviewed_result_follows_the_tests_rule():
     detail.reps[2].labels["knee"] = Label(0, "c", "t")  # 3 of 5: no longer
     r = reviewed_result(detail)
     assert r.relabelled and r.total == 1 and r.category == "good" and r.items["knee"] == 0
+
+
+# ---------------------------------------------------------------- accounts in the web
+
+
+def test_a_coach_changes_password_time_zone_and_ends_sessions(tmp_path):
+    app, _, path = _fresh(tmp_path)
+    c, csrf = logged_in(app, "coach-a")
+    second, _ = logged_in(app, "coach-a")
+    assert c.post("/account", data={"action": "time_zone", "time_zone": "Europe/Berlin"}
+                  ).status_code == 403  # no CSRF token
+    assert c.post("/account", data={"csrf": csrf, "action": "time_zone",
+                                    "time_zone": "Nowhere/Else"}).status_code == 400
+    assert c.post("/account", data={"csrf": csrf, "action": "time_zone",
+                                    "time_zone": "Europe/Berlin"}).status_code == 303
+    assert accounts.get_user(db.connect(path), "coach-a").time_zone == "Europe/Berlin"
+    wrong = c.post("/account", data={"csrf": csrf, "action": "password", "current": "nope",
+                                     "new": "a new long password", "repeat": "a new long password"})
+    assert wrong.status_code == 403
+    differ = c.post("/account", data={"csrf": csrf, "action": "password", "current": PASSWORD,
+                                      "new": "a new long password", "repeat": "other words!!"})
+    assert differ.status_code == 400
+    ok = c.post("/account", data={"csrf": csrf, "action": "password", "current": PASSWORD,
+                                  "new": "a new long password", "repeat": "a new long password"})
+    assert ok.status_code == 303 and ok.headers["location"] == "/login"
+    assert second.get("/athletes").status_code == 303  # every session ended
+    assert accounts.authenticate(db.connect(path), "coach-a", "a new long password")
+
+
+def test_only_a_head_account_manages_other_accounts(tmp_path):
+    app, _, path = _fresh(tmp_path)
+    coach, coach_csrf = logged_in(app, "coach-a")
+    assert "All accounts" not in coach.get("/account").text
+    assert coach.post("/account", data={"csrf": coach_csrf, "action": "remove",
+                                         "user": "coach-b"}).status_code == 403
+    victim, _ = logged_in(app, "coach-b")
+    head, csrf = logged_in(app, "head")
+    page = head.get("/account").text
+    assert 'id="users"' in page and "coach-b" in page
+    assert head.post("/account", data={"csrf": csrf, "action": "unassign", "user": "coach-a",
+                                       "athlete": "a-017"}).status_code == 303
+    assert accounts.get_user(db.connect(path), "coach-a").athletes == set()
+    assert coach.get("/athletes/a-017").status_code == 404
+    assert head.post("/account", data={"csrf": csrf, "action": "logout_user",
+                                       "user": "coach-b"}).status_code == 303
+    assert victim.get("/athletes").status_code == 303
+    assert head.post("/account", data={"csrf": csrf, "action": "remove", "user": "coach-b"}
+                     ).status_code == 303
+    assert accounts.get_user(db.connect(path), "coach-b") is None
+    assert head.post("/account", data={"csrf": csrf, "action": "remove", "user": "head"}
+                     ).status_code == 400

@@ -263,6 +263,52 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/athletes/{quote(athlete.id)}", status_code=303)
 
+    def account_page(request: Request, conn) -> Response:
+        """Your account (password, time zone, sessions); for a head account, every account."""
+        session = require_session(request, conn)
+        return page(request, "account.html", {
+            "session": session, "done": ACCOUNT_DONE.get(request.query_params.get("done", "")),
+            "users": accounts.list_users(conn) if session.user.sees_all else [],
+            "min_password": accounts.MIN_PASSWORD_CHARS})
+
+    def account_post(request: Request, conn, form: dict[str, str]) -> Response:
+        """One account change (``action``): password, time_zone, logout_everywhere; and for
+        an account that sees all athletes: unassign, remove, logout_user."""
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        me, action = session.user.username, form.get("action", "")
+        try:
+            if action == "password":
+                if accounts.authenticate(conn, me, form.get("current", "")[:1024]) is None:
+                    raise Refused(403, "the current password is wrong")
+                if form.get("new", "") != form.get("repeat", ""):
+                    raise Refused(400, "the two new passwords differ")
+                accounts.set_password(conn, me, form.get("new", "")[:1024])  # ends sessions
+                resp = RedirectResponse("/login", status_code=303)
+                clear_session_cookie(resp, secure=secure_cookies)
+                return resp
+            if action == "time_zone":
+                accounts.set_time_zone(conn, me, form.get("time_zone", "")[:64])
+            elif action == "logout_everywhere":
+                accounts.end_sessions(conn, me)
+                return RedirectResponse("/login", status_code=303)
+            elif action in ("unassign", "remove", "logout_user") and session.user.sees_all:
+                user = form.get("user", "")[:64]
+                if user == me:
+                    raise Refused(400, "use your own account's settings for yourself")
+                if action == "unassign":
+                    accounts.unassign(conn, user, [form.get("athlete", "")[:64]])
+                elif action == "remove":
+                    accounts.remove_user(conn, user)
+                else:
+                    accounts.end_sessions(conn, user)
+            else:
+                raise Refused(403 if action in ("unassign", "remove", "logout_user") else 400,
+                              "not allowed" if action else "no action")
+        except CatalogError as err:
+            raise Refused(400, str(err)) from None
+        return RedirectResponse(f"/account?done={action}", status_code=303)
+
     def compare_page(request: Request, conn) -> Response:
         """Two tests of one athlete side by side (default: the two newest; ``?legs=1``: the
         newest left-leg test against the newest right-leg one)."""
@@ -430,6 +476,8 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/login", guarded(login_post, form=True, limit="hash"), methods=["POST"]),
         Route("/logout", guarded(logout, form=True), methods=["POST"]),
         Route("/athletes", guarded(athletes_page)),
+        Route("/account", guarded(account_page), methods=["GET"]),
+        Route("/account", guarded(account_post, form=True, limit="hash"), methods=["POST"]),
         Route("/athletes/{athlete_id:str}", guarded(athlete_page)),
         Route("/athletes/{athlete_id:str}/ack", guarded(acknowledge, form=True),
               methods=["POST"]),
@@ -521,6 +569,8 @@ def _int(text: str | None) -> int:
 
 
 FIND_TEXT_MAX = 64
+ACCOUNT_DONE = {"time_zone": "Time zone saved.", "unassign": "Athlete taken away.",
+                "remove": "Account removed.", "logout_user": "That account was logged out."}
 
 
 @jinja2.pass_context
