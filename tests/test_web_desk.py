@@ -359,3 +359,16 @@ def test_only_a_head_account_manages_other_accounts(tmp_path):
     assert accounts.get_user(db.connect(path), "coach-b") is None
     assert head.post("/account", data={"csrf": csrf, "action": "remove", "user": "head"}
                      ).status_code == 400
+
+
+def test_progress_report_over_all_tests(site):
+    app, _, _ = site
+    c, _ = logged_in(app, "coach-a")
+    r = c.get("/athletes/a-017/report")
+    assert r.status_code == 200 and "<svg" in r.text
+    table = r.text[r.text.index("<h2>Every test</h2>"):]
+    assert table.count("<tr><td>") == 3
+    assert "http://" not in r.text.replace("http://www.w3.org", "")
+    single, _ = logged_in(app, "coach-b")
+    assert "<svg" in single.get("/athletes/b-002/report").text  # one test: still drawn
+    assert single.get("/athletes/a-017/report").status_code == 404

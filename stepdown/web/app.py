@@ -338,6 +338,15 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
             "items_rows": compare.item_rows(a, b), "changes": compare.measure_changes(a, b),
             "curves": json_for_html(curves), "colours_ab": (compare.A_COLOUR, compare.B_COLOUR)})
 
+    def progress_report(request: Request, conn) -> Response:
+        from stepdown.web.report import progress_html
+
+        session = require_session(request, conn)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        tests = repo.list_tests(conn, athlete.id)
+        latest = repo.get_test(conn, tests[-1].id) if tests else None
+        return HTMLResponse(progress_html(athlete, tests, latest, templates.env))
+
     def tests_csv(request: Request, conn) -> Response:
         """The athlete's tests as CSV (one row per test; measures: mean of rep peaks)."""
         session = require_session(request, conn)
@@ -484,6 +493,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/athletes/{athlete_id:str}/tags", guarded(set_tags, form=True), methods=["POST"]),
         Route("/athletes/{athlete_id:str}/compare", guarded(compare_page)),
         Route("/athletes/{athlete_id:str}/tests.csv", guarded(tests_csv)),
+        Route("/athletes/{athlete_id:str}/report", guarded(progress_report, limit="draw")),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),

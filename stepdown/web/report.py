@@ -136,3 +136,56 @@ def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]
     buf = io.BytesIO()
     fig.savefig(buf, format="pdf")
     return buf.getvalue()
+
+
+def progress_svg(tests: list, specs: list) -> str:
+    """Totals and the measured faults over the tests, by leg, as one inline SVG element
+    (measures with their uncertainty band, as on the athlete page)."""
+    import matplotlib.dates as mdates
+    import numpy as np
+
+    shown = [sp for sp in specs[:2] if any(t.mean_measures.get(sp.key) is not None
+                                           for t in tests)]
+    fig = Figure(figsize=(7.5, 2.4 * (1 + len(shown))))
+    axes = fig.subplots(1 + len(shown), 1, sharex=True, squeeze=False)[:, 0]
+    when = {t.id: np.datetime64(t.when[:19]) for t in tests}
+    panels = [("Checklist total (0-8)", lambda t: t.total, None)] + [
+        (f"{sp.title} ({sp.unit})", lambda t, k=sp.key: t.mean_measures.get(k),
+         charts.trend_band(sp.key)) for sp in shown]
+    for ax, (title, value, band) in zip(axes, panels, strict=True):
+        for leg, colour in charts.LEG_COLOURS.items():
+            mine = [t for t in tests if t.test_leg == leg and value(t) is not None]
+            if not mine:
+                continue
+            x = [when[t.id] for t in mine]
+            y = np.array([value(t) for t in mine], dtype=float)
+            if band is not None:
+                ax.fill_between(x, y - band, y + band, color=colour, alpha=0.15, linewidth=0)
+            ax.plot(x, y, "o-", color=colour, label=f"{leg} leg")
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=7, frameon=False)
+    axes[0].set_ylim(-0.5, 8.5)
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    if len({t.when[:10] for t in tests}) == 1:  # one day: a week either side, not milliseconds
+        day = np.datetime64(tests[0].when[:10])
+        axes[-1].set_xlim(day - np.timedelta64(7, "D"), day + np.timedelta64(8, "D"))
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = re.sub(r"<metadata>.*?</metadata>", "", buf.getvalue(), flags=re.S)
+    return svg[svg.index("<svg"):]
+
+
+def progress_html(athlete: AthleteInfo, tests: list, latest: TestDetail | None,
+                  env: jinja2.Environment) -> str:
+    """The athlete's progress over all their tests as one self-contained HTML document:
+    trend charts, one line per test, and the newest test's findings."""
+    return env.get_template("progress.html").render(
+        athlete=athlete, tests=list(reversed(tests)),
+        svg=progress_svg(tests, charts.athlete_specs(athlete)) if tests else "",
+        latest=latest, reviewed=views.reviewed_result(latest) if latest else None,
+        explanations=views.explanations(latest) if latest else [],
+        notes=athlete_notes(latest) if latest else [], words=CATEGORY_WORDS,
+        printed=datetime.now(UTC).strftime("%Y-%m-%d"))
