@@ -101,3 +101,22 @@ def test_pages_fit_a_phone(desk_server, browser):
         page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
         assert overflow <= 0, (path, overflow)
     context.close()
+
+
+def test_compare_and_account_pages(desk_server, browser):
+    base, ids = desk_server
+    context, page = new_page(browser, base)
+    login(page, base, "head")
+    page.goto(f"{base}/athletes/a-017")
+    page.wait_for_selector("#chart-trend_pelvic_drop_deg .main-svg")
+    # the uncertainty band is drawn as a filled area under each trend line
+    assert page.locator("#chart-trend_pelvic_drop_deg .scatterlayer .js-fill").count() >= 1
+    page.click("#compare-links >> text=left vs right leg")
+    page.wait_for_selector("#compare-measures")
+    assert page.locator("#compare-measures tbody tr").count() >= 2
+    page.screenshot(path=str(SCREENS / "compare.png"), full_page=True)
+    page.click("header a.account-link")
+    page.wait_for_selector("#users")
+    page.screenshot(path=str(SCREENS / "account.png"), full_page=True)
+    assert page.foreign == [] and page.errors == []
+    context.close()
