@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_web import PASSWORD, client, csrf_in, logged_in, make_catalog  # noqa: E402
 
 from stepdown.catalog import accounts, db  # noqa: E402
-from stepdown.web.app import MAX_FORM_BYTES, create_app  # noqa: E402
+from stepdown.web.app import create_app  # noqa: E402
 from stepdown.web.throttle import LoginThrottle  # noqa: E402
+from stepdown.web.transfer import MAX_FORM_BYTES  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,12 @@ that does not exist.  Each request opens its own catalog connection.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
 import json
 import threading
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 import anyio
 import jinja2
@@ -49,10 +47,9 @@ from stepdown.web.security import (
     set_session_cookie,
 )
 from stepdown.web.throttle import LoginThrottle
+from stepdown.web.transfer import StaticAssets, read_form
 
 _HERE = resources.files("stepdown.web")
-MAX_FORM_BYTES = 64 * 1024
-MAX_FORM_FIELDS = 50
 MAX_SQLITE_ID = 2**63 - 1
 PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the event loop
 HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
@@ -471,7 +468,7 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
                         media_type="application/pdf",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
-    static_files = StaticAssets()
+    static_files = StaticAssets(STATIC)
 
     async def static(request: Request) -> Response:
         return await static_files.response(request)
@@ -505,61 +502,6 @@ def create_app(catalog: Path, *, secure_cookies: bool = True,
         Route("/favicon.ico", favicon),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """The urlencoded form of a POST, read with a limit on the bytes actually received.
-
-    ``Content-Length`` is not trusted (a chunked body has none): the body is
-    read chunk by chunk and refused (413) as soon as it passes
-    :data:`MAX_FORM_BYTES`.  Other content types (multipart: no uploads here) get 415.
-    """
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        raise Refused(415, "expected a form (application/x-www-form-urlencoded)")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise Refused(413, "form too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise Refused(413, "form too large")
-    try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                          max_num_fields=MAX_FORM_FIELDS)
-    except (UnicodeDecodeError, ValueError):
-        raise Refused(400, "malformed form") from None
-    return dict(pairs)
-
-
-class StaticAssets:
-    """The few static files, gzip-compressed once in memory, with an ETag for revalidation."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[bytes, bytes, str, str]] = {}
-
-    def _load(self, name: str) -> tuple[bytes, bytes, str, str]:
-        path, media = STATIC[name]
-        raw = path().read_bytes()
-        return raw, gzip.compress(raw, 6, mtime=0), media, \
-            '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
-
-    async def response(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in STATIC:
-            return PlainTextResponse("Not found", status_code=404)
-        if name not in self._cache:  # first request: read and compress off the event loop
-            self._cache[name] = await anyio.to_thread.run_sync(self._load, name)
-        raw, packed, media, etag = self._cache[name]
-        headers = {"cache-control": "private, max-age=86400", "etag": etag,
-                   "vary": "accept-encoding"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(packed, media_type=media,
-                            headers={**headers, "content-encoding": "gzip"})
-        return Response(raw, media_type=media, headers=headers)
 
 
 def json_for_html(value: object) -> str:
