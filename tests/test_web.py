@@ -360,7 +360,8 @@ def test_relabel_keeps_automatic_result_and_note_is_listed(site):
     html = c.get(f"/tests/{t}").text
     assert "rep 3, knee inside foot: automatic 1, coach 2 (head)" in html
     row3 = re.search(r'<tr id="rep-3">.*?</tr>', html, flags=re.S).group(0)
-    assert '<td class="n">2</td><td class="n">3</td>' in row3  # automatic total, coach total
+    assert ('<td class="n" data-label="Total (auto)">2</td>'
+            '<td class="n" data-label="Total (coach)">3</td>') in row3  # automatic, coach
 
 
 def test_report_html_and_pdf(site):
