@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from stepdown.catalog.db import CatalogError, now_utc, transaction
-from stepdown.catalog.repo import NOTE_MAX_CHARS
+from stepdown.catalog.repo import check_note_text
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,7 @@ def note_author(conn: sqlite3.Connection, test_id: int, note_id: int) -> str | N
 def edit_note(conn: sqlite3.Connection, test_id: int, note_id: int, text: str,
               for_athlete: bool, by: str) -> bool:
     """Change a note's text and sharing; returns False when nothing changed."""
-    text = text.strip()
-    if not text:
-        raise CatalogError("a note cannot be empty (delete it instead)")
-    if len(text) > NOTE_MAX_CHARS:
-        raise CatalogError(f"a note is limited to {NOTE_MAX_CHARS} characters")
+    text = check_note_text(text)
     with transaction(conn):
         row = _current(conn, test_id, note_id)
         if row["text"] == text and bool(row["for_athlete"]) == for_athlete:

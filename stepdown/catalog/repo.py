@@ -429,6 +429,16 @@ def label_history(
         " ORDER BY l.id", (test_id, rep_index, item))]
 
 
+def check_note_text(text: str) -> str:
+    """A note's text, stripped; refuses an empty or too long one."""
+    text = text.strip()
+    if not text:
+        raise CatalogError("a note cannot be empty")
+    if len(text) > NOTE_MAX_CHARS:
+        raise CatalogError(f"a note is limited to {NOTE_MAX_CHARS} characters")
+    return text
+
+
 def add_note(
     conn: sqlite3.Connection, test_id: int, author: str, text: str,
     rep_index: int | None = None, *, for_athlete: bool = False,
@@ -436,11 +446,7 @@ def add_note(
     """Add a coach's note to a test (or to one of its reps); returns the note id.
 
     ``for_athlete``: the note goes into the athlete's report (else coaches only)."""
-    text = text.strip()
-    if not text:
-        raise CatalogError("a note cannot be empty")
-    if len(text) > NOTE_MAX_CHARS:
-        raise CatalogError(f"a note is limited to {NOTE_MAX_CHARS} characters")
+    text = check_note_text(text)
     with transaction(conn):
         if test_athlete(conn, test_id) is None:
             raise CatalogError(f"no test {test_id}")
