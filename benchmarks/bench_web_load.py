@@ -63,6 +63,15 @@ MIX = {"athletes": 3, "athlete": 3, "test": 4, "test_synthetic": 2, "plotly_js":
        "report_pdf": 0.2}
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_server(catalog: Path, port: int) -> subprocess.Popen:
     code = ("import uvicorn; from pathlib import Path; from stepdown.web.app import create_app;"
             f"uvicorn.run(create_app(Path({str(catalog)!r})), host='127.0.0.1', port={port},"
@@ -148,15 +157,21 @@ def run() -> None:
         port = _free_port()
         server = _start_server(catalog, port)
         try:
+            load_before = os.getloadavg()[0]
+            cpu_before = _cpu_s(server.pid)
             start = time.perf_counter()
             times = asyncio.run(_load(f"http://127.0.0.1:{port}", token, pages))
             wall = time.perf_counter() - start
+            server_cpu = _cpu_s(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=10)
     total = sum(len(v) for v in times.values())
     print(f"{CLIENTS} clients + {BAD_LOGIN_CLIENTS} sending wrong passwords, 127.0.0.1, "
           f"{total} requests in {wall:.1f} s ({total / wall:.0f} req/s)")
+    print(f"machine load average before the run: {load_before:.1f} on {os.cpu_count()} cores; "
+          f"server CPU {server_cpu:.1f} s = {1000 * server_cpu / max(total, 1):.1f} ms a request "
+          f"(all pages, hashing included): {server_cpu / wall:.0%} of one core used")
     print(f"{'page':16s} {'n':>6s} {'p50 ms':>8s} {'p99 ms':>8s} {'max ms':>8s}")
     for name, values in times.items():
         if values:
