@@ -372,3 +372,24 @@ def test_progress_report_over_all_tests(site):
     single, _ = logged_in(app, "coach-b")
     assert "<svg" in single.get("/athletes/b-002/report").text  # one test: still drawn
     assert single.get("/athletes/a-017/report").status_code == 404
+
+
+def test_curves_of_two_tests_are_overlaid_by_measure():
+    import json
+
+    from stepdown.web.compare import A_COLOUR, B_COLOUR, overlay_curves
+
+    def fig(fig_id, reps):
+        return {"id": fig_id, "data": [{"name": f"rep {i}", "x": [0, 1], "y": [i, i]}
+                                       for i in reps],
+                "layout": {"title": {"text": "Pelvic drop during each rep"}}}
+
+    a = json.dumps([fig("curve_pelvic_drop_deg", [1, 2]), fig("curve_knee_medial_cm", [1])])
+    b = json.dumps([fig("curve_pelvic_drop_deg", [1, 2, 3])])
+    (merged,) = overlay_curves(a, b)  # only measures both tests have
+    names = [t["name"] for t in merged["data"]]
+    assert names == ["A rep 1", "A rep 2", "B rep 1", "B rep 2", "B rep 3"]
+    assert {t["line"]["color"] for t in merged["data"][:2]} == {A_COLOUR}
+    assert {t["line"]["color"] for t in merged["data"][2:]} == {B_COLOUR}
+    assert sum(t["showlegend"] for t in merged["data"]) == 2
+    assert overlay_curves("[]", b) == []
