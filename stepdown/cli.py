@@ -15,6 +15,7 @@ whichever typer is installed.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from typing import Any
@@ -92,6 +93,7 @@ def _exit_code(err: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     _register_commands(argv)
+    old_umask = os.umask(0o077)  # health data and password hashes: files 0600, folders 0700
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="stepdown")
     except InputError as err:
@@ -119,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except ABORTS:
         err_console.print("aborted")
         return 1
+    finally:
+        os.umask(old_umask)
     return rc if isinstance(rc, int) else 0
 
 
