@@ -18,24 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
-from scipy.ndimage import uniform_filter1d
 
 from analysis.rules import ITEMS
-from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError
-from sensor_io.recorder import Recorder
-from sensor_io.recorder import recover as recover_journal
-from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
+
+if TYPE_CHECKING:  # numpy, scipy and the BLE stack load when a command runs, not for --help
+    from sensor_io.ble_client import SensorStatus, StreamingSession
+    from sensor_io.recorder import Recorder
+    from sensor_io.recording import Recording, SensorStream
 
 console = Console()
 
-RepScorer = Callable[[Recording], list[dict[str, Any]]]
+RepScorer = Callable[["Recording"], list[dict[str, Any]]]
 """Per-rep live scoring: the recording so far -> the reps scored so far (analysis JSON
 ``reps`` entries: index, start_s, end_s, items, total)."""
 
@@ -173,6 +172,9 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
     filter; only the first 2 s and the samples since ``since_s`` are read, so the cost
     does not grow with the session.
     """
+    import numpy as np
+    from scipy.ndimage import uniform_filter1d
+
     if len(s) < 20:
         return False
     standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
@@ -262,6 +264,8 @@ def devices(
     emulate: Annotated[bool, typer.Option(help="Scan emulated sensors (demo).")] = False,
 ) -> None:
     """List nearby IMUs with their model and signal strength."""
+    from sensor_io.ble_client import scan
+
     backend = None
     if emulate:
         world, _, _, _ = emulated_world(["pelvis", "thigh", "shank"], "left", 0, 1.0)
@@ -298,6 +302,10 @@ def record(
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
+    from sensor_io.ble_client import SensorSpec, StreamingSession
+    from sensor_io.recorder import Recorder
+    from sensor_io.recording import LEGS, Athlete
+
     if leg not in LEGS:
         raise InputError(f"--leg must be left or right, not {leg!r}")
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
@@ -382,6 +390,8 @@ def recover(
                                                   "default: the journal's name, .parquet")] = None,
 ) -> None:
     """Rebuild the recording from a journal after a crash or power loss."""
+    from sensor_io.recorder import recover as recover_journal
+
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
     out = out or journal.with_suffix(".parquet")

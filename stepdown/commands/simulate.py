@@ -8,17 +8,15 @@ Options map one to one onto :class:`sensor_io.simulator.SimConfig`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from sensor_io.errors import InputError
-from sensor_io.recording_io import SUFFIXES, write_recording
-from sensor_io.sim.scenario import PROFILES
-from sensor_io.simulator import BALANCE_GAIN_RANGE, SEGMENT_CHOICES, SimConfig, simulate
 from stepdown.cli import app
-from stepdown.simulation import plot_recording, truth_document, truth_path, write_truth
+
+if TYPE_CHECKING:  # the simulator (scipy) loads when the command runs, not for --help
+    from sensor_io.simulator import SimConfig
 
 HEIGHT_RANGE_M = (1.40, 2.10)
 STEP_HEIGHT_RANGE_M = (0.10, 0.30)
@@ -28,6 +26,8 @@ MAX_REPS = 20
 def parse_sensors(text: str) -> tuple[str, ...]:
     """``"pelvis,thigh,shank"`` -> segment names; refuses unknown names and a
     set without the minimum pelvis + thigh."""
+    from sensor_io.simulator import SEGMENT_CHOICES
+
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in SEGMENT_CHOICES]
     if unknown:
@@ -45,6 +45,9 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                step_height: float | None = None, ideal: bool = False,
                balance: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
+    from sensor_io.sim.scenario import PROFILES
+    from sensor_io.simulator import BALANCE_GAIN_RANGE, SimConfig
+
     leg = leg.lower()
     if leg not in ("left", "right"):
         raise InputError(f"--leg must be left or right, not {leg!r}")
@@ -64,6 +67,9 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
 
 def check_output(out: Path, force: bool) -> None:
     """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
+    from sensor_io.recording_io import SUFFIXES
+    from stepdown.simulation import truth_path
+
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
     if not out.parent.is_dir():
@@ -101,6 +107,12 @@ def simulate_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
+    from rich.console import Console
+
+    from sensor_io.recording_io import write_recording
+    from sensor_io.simulator import simulate
+    from stepdown.simulation import plot_recording, truth_document, write_truth
+
     cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, balance)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
