@@ -30,6 +30,8 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,7 +80,10 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     if not path.is_file():
         raise RecordingError("no such file", path=str(path))
     table, meta = _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
-    return _build_recording(table, meta, str(path))
+    rec = _build_recording(table, meta, str(path))
+    del table
+    pa.default_memory_pool().release_unused()  # the Arrow columns the streams were copied from
+    return rec
 
 
 def write_recording(rec: Recording, path: str | os.PathLike[str], *,
@@ -332,47 +337,69 @@ def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
 
 
 def _read_parquet(path: Path) -> tuple[_Table, Any]:
+    """The long table of a Parquet recording, read one column at a time.
+
+    Column by column, each turned into numpy and its Arrow copy dropped before the next is
+    read, and the sensor column decoded straight into codes (``read_dictionary``): reading
+    the whole table at once held about three times the data (an hour of five sensors is
+    ~150 MB of samples).
+    """
+    with _parquet_errors(path):
+        f = pq.ParquetFile(path, read_dictionary=["sensor"])
+    with f:
+        schema = f.schema_arrow
+        raw = (schema.metadata or {}).get(METADATA_KEY.encode())
+        if raw is None:
+            raise RecordingError(f"no '{METADATA_KEY}' metadata in the Parquet file "
+                                 "(not a stepdown recording?)", path=str(path))
+        meta = _parse_json(raw.decode("utf-8", errors="replace"), str(path), "Parquet metadata")
+        check_metadata(meta, path=str(path))
+        has_mag = check_columns(schema.names, path=str(path))
+        sensor_type = schema.field("sensor").type
+        if pa.types.is_dictionary(sensor_type):
+            sensor_type = sensor_type.value_type
+        if not (pa.types.is_string(sensor_type) or pa.types.is_large_string(sensor_type)):
+            raise RecordingError(f"column sensor has type {sensor_type}, expected string",
+                                 path=str(path))
+        for c in NUMERIC_COLUMNS:
+            if c in schema.names and schema.field(c).type != pa.float64():
+                raise RecordingError(f"column {c} has type {schema.field(c).type}, expected "
+                                     "float64 (double)", path=str(path))
+        codes, names = _arrow_factorize(_read_column(f, "sensor", path))
+        values, valid = {}, {}
+        for c in (c for c in NUMERIC_COLUMNS if c in schema.names):
+            values[c], valid[c] = _arrow_values(_read_column(f, c, path))
+            if c not in MAG_COLUMNS and valid[c] is not None:
+                i = int(np.argmin(valid[c]))
+                raise RecordingError(f"missing value in column {c}", path=str(path),
+                                     sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
+            if valid[c] is not None:
+                values[c] = np.where(valid[c], values[c], np.nan)
+    mag_present = None
+    if has_mag:
+        rows = len(codes)
+        mag_present = np.column_stack([np.ones(rows, bool) if valid[c] is None else valid[c]
+                                       for c in MAG_COLUMNS]).any(axis=1)
+    return _Table(codes, names, values, mag_present), meta
+
+
+@contextmanager
+def _parquet_errors(path: Path) -> Iterator[None]:
+    """An Arrow or OS error while reading becomes one RecordingError line."""
     try:
-        with pq.ParquetFile(path) as f:  # read_table's dataset layer costs more than the read
-            arrow = f.read()
+        yield
     except (pa.ArrowException, OSError) as err:
         raise RecordingError(f"not a readable Parquet file (truncated or corrupt?): "
                              f"{first_line(err)}", path=str(path)) from None
-    raw = (arrow.schema.metadata or {}).get(METADATA_KEY.encode())
-    if raw is None:
-        raise RecordingError(f"no '{METADATA_KEY}' metadata in the Parquet file "
-                             "(not a stepdown recording?)", path=str(path))
-    meta = _parse_json(raw.decode("utf-8", errors="replace"), str(path), "Parquet metadata")
-    check_metadata(meta, path=str(path))
-    has_mag = check_columns(arrow.column_names, path=str(path))
-    sensor_col = arrow.column("sensor")
-    if pa.types.is_dictionary(sensor_col.type):
-        sensor_col = sensor_col.cast(sensor_col.type.value_type)
-    if not (pa.types.is_string(sensor_col.type) or pa.types.is_large_string(sensor_col.type)):
-        raise RecordingError(f"column sensor has type {sensor_col.type}, expected string",
-                             path=str(path))
-    codes, names = _arrow_factorize(sensor_col)
-    values = {}
-    for c in NUMERIC_COLUMNS:
-        if c not in arrow.column_names:
-            continue
-        col = arrow.column(c)
-        if col.type != pa.float64():
-            raise RecordingError(f"column {c} has type {col.type}, expected float64 (double)",
-                                 path=str(path))
-        data, valid = _arrow_values(col)
-        if c not in MAG_COLUMNS and col.null_count:
-            i = int(np.argmin(valid))
-            raise RecordingError(f"missing value in column {c}", path=str(path),
-                                 sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
-        values[c] = data if valid is None else np.where(valid, data, np.nan)
-    mag_present = None
-    if has_mag:
-        present = [_arrow_values(arrow.column(c))[1] for c in MAG_COLUMNS]
-        mag_present = np.ones(arrow.num_rows, bool) if all(v is None for v in present) else (
-            np.column_stack([np.ones(arrow.num_rows, bool) if v is None else v
-                             for v in present]).any(axis=1))
-    return _Table(codes, names, values, mag_present), meta
+
+
+def _read_column(f: pq.ParquetFile, name: str, path: Path) -> pa.ChunkedArray:
+    with _parquet_errors(path):
+        column = f.read(columns=[name], use_threads=False).column(0)
+    # Arrow's allocator keeps the pages it decoded from; hand them back before the next column
+    # (without it, reading an hour's recording held ~200 MB more than its samples)
+    pa.default_memory_pool().release_unused()
+    return column
 
 
 _NUMPY_TYPES = {pa.float64(): np.float64, pa.int8(): np.int8, pa.int16(): np.int16,
@@ -399,9 +426,14 @@ def _arrow_values(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
 
 
 def _arrow_factorize(sensor: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
-    """(codes, names) of the string column as :class:`_Table` keeps them, without
-    making a Python string per row (Arrow's dictionary encoding keeps first-appearance order)."""
-    encoded = sensor.combine_chunks().dictionary_encode()
+    """(codes, names) of the string column (plain or dictionary-encoded) as :class:`_Table`
+    keeps them, without making a Python string per row."""
+    if pa.types.is_dictionary(sensor.type) and sensor.num_chunks == 1:
+        encoded = sensor.chunk(0)  # as read: indices into the column's own dictionary
+    else:
+        if pa.types.is_dictionary(sensor.type):
+            sensor = sensor.cast(sensor.type.value_type)
+        encoded = sensor.combine_chunks().dictionary_encode()  # first-appearance order
     codes, valid = _arrow_values(encoded.indices)
     codes = codes.astype(np.int64)
     if valid is not None:  # a missing name: refused later with its row
