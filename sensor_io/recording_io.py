@@ -322,7 +322,10 @@ def _recording_from_meta(streams: dict[str, SensorStream], meta: dict[str, Any])
 
 
 def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
-    arrays = [pa.array(table.sensor_column().tolist(), type=pa.string())]
+    # the sensor column from codes and names in Arrow (no Python string per row)
+    names = pa.array(table.names, type=pa.string())
+    arrays = [pa.DictionaryArray.from_arrays(pa.array(table.codes, type=pa.int32()), names)
+              .cast(pa.string())]
     names = list(REQUIRED_COLUMNS)
     arrays += [pa.array(table.values[c], type=pa.float64()) for c in REQUIRED_COLUMNS[1:]]
     if table.mag_present is not None:
