@@ -11,7 +11,6 @@ the recording from a journal left behind by a crash or power loss.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
@@ -27,7 +26,9 @@ from analysis.rules import ITEMS
 from sensor_io.errors import InputError
 from stepdown.cli import app
 
-if TYPE_CHECKING:  # numpy, scipy and the BLE stack load when a command runs, not for --help
+if TYPE_CHECKING:  # asyncio, numpy, scipy and the BLE stack load when a command runs, not for --help
+    import asyncio
+
     from sensor_io.ble_client import SensorStatus, StreamingSession
     from sensor_io.recorder import Recorder
     from sensor_io.recording import Recording, SensorStream
@@ -78,6 +79,8 @@ class LiveRun:
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
 
     async def run(self) -> None:
+        import asyncio
+
         session, rec = self.session, self.recorder
         console.print("connecting the sensors one at a time ...")
         await session.connect_all()
@@ -110,10 +113,14 @@ class LiveRun:
             await self._score()  # the reps that ended with the recording
 
     async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+        import asyncio
+
         while not stop.is_set() and not done():
             await asyncio.sleep(0.05)
 
     async def _live(self, stop: asyncio.Event) -> None:
+        import asyncio
+
         session = self.session
         next_status = session.now()
         scoring: asyncio.Task[None] | None = None
@@ -142,6 +149,8 @@ class LiveRun:
         return thigh is not None and rep_may_have_ended(thigh, since)
 
     async def _score(self) -> None:
+        import asyncio
+
         assert self.scorer is not None
         self._t_scored = self.session.now()
         self.analyses += 1
@@ -265,6 +274,8 @@ def devices(
     emulate: Annotated[bool, typer.Option(help="Scan emulated sensors (demo).")] = False,
 ) -> None:
     """List nearby IMUs with their model and signal strength."""
+    import asyncio
+
     from sensor_io.ble_client import scan
 
     backend = None
@@ -305,6 +316,8 @@ def record(
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
+    import asyncio
+
     from sensor_io.ble_client import SensorSpec, StreamingSession
     from sensor_io.recorder import Recorder
     from sensor_io.recording import LEGS, Athlete

@@ -24,7 +24,6 @@ import typer
 from analysis.model_info import SHIPPED_MODEL
 from sensor_io.errors import InputError
 from stepdown.cli import app
-from stepdown.simulation import TRUTH_SUFFIX
 
 if TYPE_CHECKING:  # scikit-learn, pandas and the analysis load when the command runs
     import pandas as pd
@@ -72,7 +71,7 @@ def folder_training_set(folder: str | os.PathLike[str],
     from analysis.features import rep_features
     from analysis.pipeline import analyze
     from sensor_io.recording_io import read_recording
-    from stepdown.simulation import read_truth
+    from stepdown.simulation import TRUTH_SUFFIX, read_truth
 
     folder = Path(folder)
     if not folder.is_dir():
