@@ -52,9 +52,9 @@ from sensor_io.sim.kinematics import (
     rot_z,
     simulate_kinematics,
 )
-from sensor_io.sim.scenario import PROFILES, draw_scenario
+from sensor_io.sim.scenario import draw_scenario
 from sensor_io.sim.truth import rep_truth
-from sensor_io.simulator import SEGMENT_CHOICES, placement_name
+from sensor_io.simulator import SEGMENT_CHOICES, check_choices, placement_name
 
 MIN_WALK_S = 8.0
 WALK_SPEED_MPS = 1.2
@@ -177,13 +177,7 @@ def simulate_session(cfg: SessionConfig) -> SessionSimulation:
 
 
 def _check(cfg: SessionConfig) -> None:
-    if cfg.test_leg not in ("left", "right"):
-        raise ValueError(f"test_leg must be 'left' or 'right', not {cfg.test_leg!r}")
-    unknown = [s for s in cfg.sensors if s not in SEGMENT_CHOICES]
-    if unknown:
-        raise ValueError(f"unknown sensor {unknown[0]!r}; choose from {', '.join(SEGMENT_CHOICES)}")
-    if cfg.profile not in PROFILES:
-        raise ValueError(f"unknown profile {cfg.profile!r}; choose one of {', '.join(PROFILES)}")
+    check_choices(cfg.test_leg, cfg.sensors, cfg.profile)
     if cfg.walk_s < MIN_WALK_S:
         raise ValueError(f"walk_s must be at least {MIN_WALK_S:g} s (two turns and a few steps)")
     if cfg.rest_s < 2.0:
