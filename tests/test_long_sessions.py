@@ -174,3 +174,24 @@ def test_simulate_cli_refuses_bad_session_options_in_one_line(tmp_path, capsys, 
     assert rc == 2 and message in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.parquet").exists()
+
+
+def test_batched_heading_search_matches_one_scipy_mean_per_turn():
+    from scipy.spatial.transform import Rotation
+
+    from analysis.measures import _median_residuals
+
+    motion, ref_q, wrist_q, _ = _wrist_session(2.0, (0.4, 3.1), 123.0, [(30.0, 34.0)])
+    idx = np.arange(0, len(motion.t), 20)
+    ref_idx = np.flatnonzero(motion.standing)[::5]
+    cs = np.radians(np.arange(0.0, 360.0, 30.0))
+    want = []
+    for c in cs:
+        turn = quat.from_rotvec(np.array([0.0, 0.0, c]))
+        rel = quat.qrel(ref_q[idx], quat.qmul(turn, wrist_q[idx]))
+        rel_st = quat.qrel(ref_q[ref_idx], quat.qmul(turn, wrist_q[ref_idx]))
+        ref = Rotation.from_quat(rel_st, scalar_first=True).mean().as_quat(scalar_first=True)
+        want.append(np.median(quat.angle(quat.qrel(ref, rel))))
+    got = _median_residuals(cs, ref_q, wrist_q, idx, ref_idx)
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert np.argmin(got) == int(round(123.0 / 30.0)) % 12  # nearest turn to the true 123°
