@@ -488,15 +488,20 @@ def analyze(
         "--quality", help="Also the classifier's rep-quality probability (loads scikit-learn).")] = False,
 ) -> None:
     """Score a step-down recording rep by rep: measures, checklist, result and why."""
-    from rich.console import Console
-
     check_plot_path(plot)
     result = run_analysis(recording, rules, rule, pain, quality)
     if as_json:
         print(json_text(result.to_json()))
     else:
-        print_report(Console(), recording, result)
+        print_report(_console(), recording, result)
     if plot is not None:
         plot_analysis(result, plot, title=f"{recording.name}: ")
-        Console(stderr=as_json).print(f"plot written to {plot}", highlight=False)
+        _console(stderr=as_json).print(f"plot written to {plot}", highlight=False)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console, imported when something is printed through it (not for `--json`)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 
