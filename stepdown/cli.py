@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     except sqlite3.DatabaseError as err:  # the catalog, damaged or locked past its retries
         from stepdown.catalog.db import catalog_problem
 
-        err_console.print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
-                          soft_wrap=True)
+        _err_console().print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+                             soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         _err_console().print("interrupted")
