@@ -16,12 +16,13 @@ import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.checklist import category
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads in the functions: `stepdown --help` shows FLAG_HELP without it
+    import pandas as pd
 
 FLAG_HELP = (
     "Flags mark jumps in training load, not injury risk: the evidence tying load ratios "
@@ -105,6 +106,8 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
         ``stepdown_worsening``), ``value``/``threshold`` what fired, ``reason``
         one sentence a coach can read.
     """
+    import pandas as pd
+
     m = metrics
     parts = [
         _flag(m, "acwr_rolling", m["acwr_rolling"] > rules.acwr_max, m["acwr_rolling"],
@@ -138,11 +141,15 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
 
 
 def _empty_flags() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=object) for c in FLAG_COLUMNS})
 
 
 def _flag(m: pd.DataFrame, code: str, mask: pd.Series, value: pd.Series, threshold: float,
           reason) -> pd.DataFrame:
+    import pandas as pd
+
     hit = m[mask.fillna(False).to_numpy(dtype=bool)]
     if hit.empty:
         return _empty_flags()
@@ -157,6 +164,8 @@ def _flag(m: pd.DataFrame, code: str, mask: pd.Series, value: pd.Series, thresho
 
 
 def _stepdown_worsening(tests: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     t = tests.copy()
     if "category" not in t:
         t["category"] = [category(x) for x in t["total"]]
@@ -174,7 +183,7 @@ def _stepdown_worsening(tests: pd.DataFrame) -> pd.DataFrame:
         "date": sel["date"].to_numpy(),
         "flag": "stepdown_worsening",
         "value": rank[hit].to_numpy(dtype=float),
-        "threshold": np.nan,
+        "threshold": math.nan,
         "reason": [f"step-down test {c} (was {p})"
                    for c, p in zip(sel["category"], prev_cat[hit], strict=True)],
     })
@@ -202,6 +211,9 @@ def flag_episodes(flags: pd.DataFrame) -> pd.DataFrame:
         (the earliest such day) and ``peak_reason`` that day's reason.  A day
         without the flag ends the episode.
     """
+    import numpy as np
+    import pandas as pd
+
     if flags.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in EPISODE_COLUMNS})
     f = flags.assign(date=pd.to_datetime(flags["date"]).astype("datetime64[ns]"))
