@@ -277,8 +277,8 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     any_gap = np.zeros(len(motion.t), dtype=bool)
     for m in motion.segments.values():
         any_gap |= m.gap
-    kept = [w & ~any_gap for w in quiet_windows(motion, spans)]
-    return [w for w in kept if w.sum() >= 20]
+    kept = [idx[~any_gap[idx]] for idx in quiet_windows(motion, spans)]  # sample indices
+    return [idx for idx in kept if len(idx) >= 20]
 
 
 def _oriented(rec: Recording, standing: Recording | None, mode: str
@@ -343,7 +343,6 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-<<<<<<< HEAD
     rec, window, biases, orientations = _oriented(rec, standing, mode)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body)
@@ -352,15 +351,6 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     motion = segment_motion(rec, cal, orientations)
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)
-=======
-    window = standing_window(rec)
-    biases = gyro_biases(rec, window)
-    orientations = sensor_orientations(rec, biases, mode=mode)
-    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
-    del vertical  # memory: the own-rate arrays go as each sensor reaches the grid
-    motion = segment_motion(rec, cal, orientations, consume=True)
->>>>>>> main
     depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]

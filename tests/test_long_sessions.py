@@ -166,7 +166,7 @@ def test_simulate_cli_session_by_minutes_is_about_that_long(tmp_path, capsys):
     (["--minutes", "-2"], "--minutes must be above 0"),
     (["--sets", "2", "--walk", "3"], "--walk 3 s is too short"),
     (["--sets", "2", "--rest", "1"], "--rest 1 s is too short"),
-    (["--sets", "2", "--balance"], "--balance is for a single test"),
+    (["--sets", "2", "--ideal-body"], "--ideal-body is for a single test"),
 ])
 def test_simulate_cli_refuses_bad_session_options_in_one_line(tmp_path, capsys, args, message):
     rc = main(["simulate", str(tmp_path / "x.parquet"), *args])

@@ -86,8 +86,8 @@ def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float
                          "and a few steps)")
     if sets == 1 and minutes is None:
         return None
-    if cfg.balance is not None:
-        raise InputError("--balance is for a single test; leave it out with --sets or --minutes")
+    if cfg.physics == "ideal":
+        raise InputError("--ideal-body is for a single test; leave it out with --sets or --minutes")
     return SessionConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                          profile=cfg.profile, reps_per_set=cfg.n_reps or 5, sets=sets,
                          minutes=minutes, rest_s=rest, walk_s=walk, height_m=cfg.height_m,
@@ -144,19 +144,14 @@ def simulate_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
-<<<<<<< HEAD
-    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal,
-                     ideal_body)
-=======
     from rich.console import Console
 
     from sensor_io.recording_io import write_recording
     from sensor_io.simulator import simulate
     from stepdown.simulation import plot_recording, truth_document, write_truth
 
-    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, balance)
+    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body)
     session = session_config(cfg, sets, minutes, rest, walk)
->>>>>>> main
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
