@@ -70,6 +70,14 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
 MAX_LEVEL = {"knee": 2}  # every other item is 0/1
 
 
+def largest_uncertainty(measure: str) -> float | None:
+    """The widest stated figure of a measure over every calibration case (and, for the
+    knee, every way of measuring it): e.g. a band drawn around a trend of many tests."""
+    values = [v for table in MEASURE_UNCERTAINTY.values() for k, v in table.items()
+              if k == measure or k.startswith(f"{measure} (")]
+    return max(values) if values else None
+
+
 def calibration_case(calibration: Calibration | None) -> str:
     """"<leg frames>, <standing>" of a calibration: "knee hinge" when the test leg's
     thigh and shank frames came from the knee hinge, else "functional axis"; standing

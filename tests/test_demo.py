@@ -56,7 +56,7 @@ def test_demo_on_a_folder_without_truth_or_recordings(tmp_path, capsys, home):
     assert demo.main([str(tmp_path), "--home", str(home)]) == 0
     out = capsys.readouterr().out
     assert src.name in out and "no truth file" in out
-    assert "analysis: good" in out and "4.1-6.9" in out  # the analysis' own rep times
+    assert "analysis: good" in out and "4.1-6.8" in out  # the analysis' own rep times
 
 
 def test_a_crashing_analysis_is_named_and_the_other_files_still_shown(capsys, monkeypatch, home):

@@ -15,6 +15,7 @@ from test_catalog import contract_doc  # noqa: E402
 from test_web import PASSWORD, logged_in, make_catalog  # noqa: E402
 
 from analysis.load.entries import LoadEntry  # noqa: E402
+from analysis.uncertainty import largest_uncertainty  # noqa: E402
 from stepdown.catalog import accounts, db, desk, repo  # noqa: E402
 from stepdown.catalog.training_log import add_entries  # noqa: E402
 from stepdown.web.app import PER_PAGE, create_app  # noqa: E402
@@ -216,7 +217,7 @@ def test_trends_carry_the_uncertainty_band_and_one_test_a_week_wide_axis(site):
     pelvis = figs["trend_pelvic_drop_deg"]["data"]
     band = next(t for t in pelvis if t.get("fill") == "toself")
     line = next(t for t in pelvis if t["name"] == "left leg")
-    assert max(band["y"]) == pytest.approx(max(line["y"]) + 0.7)
+    assert max(band["y"]) == pytest.approx(max(line["y"]) + largest_uncertainty("pelvic_drop_deg"))
     single = _charts(c.get("/athletes/b-002").text)[0]["layout"]["xaxis"]
     start, end = (dt.date.fromisoformat(x) for x in single["range"])
     assert single["type"] == "date" and (end - start).days == 14

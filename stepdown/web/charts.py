@@ -141,12 +141,10 @@ def _date_axis(tests: list[TestSummary]) -> dict[str, Any]:
 
 def trend_band(key: str) -> float | None:
     """The measurement uncertainty drawn around a trend (90 % bound for one rep peak,
-    from simulation); for the knee, the larger of its two ways of measuring."""
-    from analysis.uncertainty import KNEE_UNCERTAINTY_CM, MEASURE_UNCERTAINTY
+    from simulation); the widest over the calibration cases and ways of measuring."""
+    from analysis.uncertainty import largest_uncertainty
 
-    if key == "knee_medial_cm":
-        return max(KNEE_UNCERTAINTY_CM.values())
-    return MEASURE_UNCERTAINTY.get(key)
+    return largest_uncertainty(key)
 
 
 def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
