@@ -1,7 +1,8 @@
 """Emulated BLE IMUs behind bleak's own API (``backend=`` of BleakScanner / BleakClient).
 
 An :class:`EmulatedWorld` holds peripherals that speak a vendor protocol byte for byte
-(WitMotion, Movesense GSP, Polar PMD: the encoders mirror :mod:`sensor_io.protocols`),
+(WitMotion, Movesense GSP, Polar PMD, Movella DOT: :mod:`sensor_io.emulated_vendors`,
+written from the vendors' documents, not from the decoders),
 driven by an IMU signal, with scripted :class:`Faults`.  ``world.backends()`` returns the
 scanner and client backend classes to hand to bleak, so the code under test is exactly
 the code that talks to real hardware:
@@ -22,7 +23,6 @@ Used by the tests and by ``stepdown record --emulate``.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,14 +35,20 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from sensor_io.protocols import movesense, polar, witmotion
-from sensor_io.protocols.common import DEG, STANDARD_GRAVITY, DeviceProfile
+from sensor_io.emulated_vendors import (
+    VERITY_SENSE,
+    DotDevice,
+    MovesenseDevice,
+    PolarDevice,
+    PolarModel,
+    WitMotionDevice,
+)
+from sensor_io.protocols import movella, movesense, polar, witmotion
+from sensor_io.protocols.common import STANDARD_GRAVITY, DeviceProfile
 from sensor_io.recording import SensorStream
 
 ImuSignal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 MTU = 247
-POLAR_GYRO_FACTOR = 0.061  # °/s per count in compressed frames
-POLAR_EPOCH_OFFSET_NS = 800_000_000 * 10**9  # the device believes it is ~2025
 
 
 def gravity_signal(freq_hz: float = 0.5, amp_rad_s: float = 0.8) -> ImuSignal:
@@ -79,7 +85,8 @@ class Faults:
     ``*_every`` = k acts on every k-th notification (0: never).  ``disconnect_at_s``
     (world time) drops the link; the device is then unreachable for ``down_for_s`` s.
     ``fail_connects`` connection attempts fail before one succeeds; a ``silent`` sensor
-    connects and accepts commands but never sends data.
+    connects and accepts commands but never sends data.  ``device_stops_at_s``: the
+    device ends its measurement on its own (Polar: the ``01 TYPE…`` indication).
     """
 
     drop_every: int = 0
@@ -90,12 +97,28 @@ class Faults:
     down_for_s: float = 3.0
     fail_connects: int = 0
     silent: bool = False
+    device_stops_at_s: float | None = None
+
+
+def _device_for(profile: DeviceProfile, polar_model: PolarModel | None, answer: Any,
+                battery_v: float) -> Any:
+    if profile is polar.PROFILE:
+        return PolarDevice(polar_model or VERITY_SENSE, answer)
+    if profile is movesense.PROFILE:
+        return MovesenseDevice(answer)
+    if profile is witmotion.PROFILE:
+        return WitMotionDevice(answer, battery_v)
+    if profile is movella.PROFILE:
+        return DotDevice(answer)
+    raise ValueError(f"no emulated device for {profile.model}")
 
 
 @dataclass
 class EmulatedPeripheral:
     """One emulated IMU.  ``clock_offset_s``/``clock_drift`` shape its device clock:
-    device_t = (world_t + offset) × (1 + drift)."""
+    device_t = (world_t + offset) × (1 + drift).  The vendor behaviour (what it answers,
+    what it refuses, how it packs samples) is a device of :mod:`sensor_io.emulated_vendors`;
+    ``polar_model`` picks the Polar model (Verity Sense by default, or H10)."""
 
     address: str
     profile: DeviceProfile
@@ -106,6 +129,7 @@ class EmulatedPeripheral:
     clock_offset_s: float = 1000.0
     clock_drift: float = 20e-6
     battery_v: float = 3.9
+    polar_model: PolarModel | None = None
     # filled at run time
     world: EmulatedWorld | None = field(default=None, repr=False)
     sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
@@ -114,15 +138,19 @@ class EmulatedPeripheral:
     writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
 
     def __post_init__(self) -> None:
-        self.name = self.name or f"{self.profile.name_prefixes[0]} {self.address[-5:]}"
+        prefix = self.polar_model.name if self.polar_model else self.profile.name_prefixes[0]
+        self.name = self.name or f"{prefix} {self.address[-5:]}"
         self._client: EmulatedClient | None = None
         self._subs: dict[str, NotifyCallback] = {}
         self._task: asyncio.Task[None] | None = None
-        self._rate: float = self.profile.rates_hz[0]
-        self._streams: set[int] = set()  # what the host started (vendor specific)
         self._down_until = -1.0
         self._dropped_once = False
+        self._stopped_once = False
         self._next_sample_t = 0.0
+        self.device = self._new_device()
+
+    def _new_device(self) -> Any:
+        return _device_for(self.profile, self.polar_model, self._notify, self.battery_v)
 
     # -- link ---------------------------------------------------------------------------
     @property
@@ -139,12 +167,11 @@ class EmulatedPeripheral:
             raise BleakError(f"{self.address}: already connected")
         self._client = client
         self.connects += 1
-        self._streams.clear()
+        self.device = self._new_device()  # a new connection: nothing subscribed or started
 
     def detach(self) -> None:
         self._client = None
         self._subs.clear()
-        self._streams.clear()
         if self._task:
             self._task.cancel()
             self._task = None
@@ -160,21 +187,16 @@ class EmulatedPeripheral:
         coll = BleakGATTServiceCollection()
         svc = BleakGATTService(None, 1, self.profile.service_uuid)
         coll.add_service(svc)
-        uuids = [(u, ["notify"]) for u in self.profile.notify_uuids]
-        if self.profile.write_uuid not in self.profile.notify_uuids:
-            uuids.append((self.profile.write_uuid, ["write", "write-without-response"]))
-        else:
-            uuids = [(u, p + (["write", "indicate"] if u == self.profile.write_uuid else []))
-                     for u, p in uuids]
-        for k, (uuid, props) in enumerate(uuids):
-            char = BleakGATTCharacteristic(None, 2 + 2 * k, uuid, props, lambda: MTU - 3, svc)
+        for k, (uuid, props) in enumerate(self.device.chars):
+            char = BleakGATTCharacteristic(None, 2 + 2 * k, uuid, list(props),
+                                           lambda: MTU - 3, svc)
             coll.add_characteristic(char)
         return coll
 
     def subscribe(self, uuid: str, callback: NotifyCallback) -> None:
         self._subs[uuid] = callback
-        if self.profile is witmotion.PROFILE:
-            self._start_streaming()  # WitMotion streams as soon as notifications are on
+        self.device.on_subscribe(uuid)
+        self._start_streaming()
 
     def unsubscribe(self, uuid: str) -> None:
         self._subs.pop(uuid, None)
@@ -182,69 +204,15 @@ class EmulatedPeripheral:
     # -- commands -----------------------------------------------------------------------
     def on_write(self, uuid: str, data: bytes) -> None:
         self.writes.append(data)
-        if self.profile is witmotion.PROFILE:
-            self._witmotion_command(data)
-        elif self.profile is movesense.PROFILE:
-            self._movesense_command(data)
-        elif self.profile is polar.PROFILE:
-            self._polar_command(data)
+        self.device.on_write(uuid, data)
+        self._start_streaming()
 
-    def _witmotion_command(self, data: bytes) -> None:
-        if len(data) != 5 or data[:2] != b"\xff\xaa":
-            return
-        reg, value = data[2], data[3] | (data[4] << 8)
-        if reg == witmotion.REG_RATE:
-            rates = {c: r for r, c in witmotion.RATE_CODES.items()}
-            self._rate = rates.get(value, self._rate)
-        elif reg == witmotion.REG_READ and value == witmotion.REG_BATTERY:
-            reply = bytes([0x55, 0x71, value & 0xFF, value >> 8]) + struct.pack(
-                "<8h", round(self.battery_v * 100), 0, 0, 0, 0, 0, 0, 0)
-            self._notify(witmotion.NOTIFY_UUID, reply)
-
-    def _movesense_command(self, data: bytes) -> None:
-        if len(data) < 2:
-            return
-        cmd, ref = data[0], data[1]
-        if cmd == movesense.CMD_SUBSCRIBE:
-            path = data[2:].decode("ascii", "replace")
-            ok = path.startswith("Meas/IMU6/")
-            if ok:
-                self._rate = float(path.rsplit("/", 1)[1])
-                self._streams = {ref}
-                self._start_streaming()
-            self._notify(movesense.NOTIFY_UUID, bytes([movesense.RESP_COMMAND_RESULT, ref])
-                         + struct.pack("<H", 200 if ok else 404))
-        elif cmd == movesense.CMD_UNSUBSCRIBE:
-            self._streams.discard(ref)
-            self._notify(movesense.NOTIFY_UUID, bytes([movesense.RESP_COMMAND_RESULT, ref])
-                         + struct.pack("<H", 200))
-
-    def _polar_command(self, data: bytes) -> None:
-        if len(data) < 2:
-            return
-        op, kind = data[0], data[1]
-        extra = b""
-        if op == polar.OP_START:
-            settings = polar.parse_settings(data[2:])
-            self._rate = float(settings[polar.SETTING_SAMPLE_RATE][0])
-            self._streams.add(kind)
-            factor = 1.0 if kind == polar.TYPE_ACC else POLAR_GYRO_FACTOR
-            extra = polar.settings_bytes({polar.SETTING_FACTOR: factor})
-            self._start_streaming()
-        elif op == polar.OP_STOP:
-            self._streams.discard(kind)
-        self._notify(polar.CONTROL_UUID, bytes([polar.RESPONSE, op, kind, 0, 0]) + extra)
+    def on_read(self, uuid: str) -> bytes:
+        return self.device.on_read(uuid)
 
     # -- streaming ----------------------------------------------------------------------
-    def _samples_per_packet(self) -> int:
-        if self.profile is movesense.PROFILE:
-            return 4
-        if self.profile is polar.PROFILE:
-            return 12
-        return 1
-
     def _start_streaming(self) -> None:
-        if self._task is None and self.world is not None:
+        if self._task is None and self.world is not None and self.device.streaming:
             self._next_sample_t = self.world.now()
             self._task = asyncio.get_running_loop().create_task(self._stream())
 
@@ -255,16 +223,23 @@ class EmulatedPeripheral:
         assert self.world is not None
         world = self.world
         while True:
-            k = self._samples_per_packet()
-            period = 1.0 / self._rate
             f = self.faults
             if f.disconnect_at_s is not None and not self._dropped_once \
                     and world.now() >= f.disconnect_at_s:
                 self._dropped_once = True
                 self._down_until = world.now() + f.down_for_s
-                loop = asyncio.get_running_loop()
-                loop.call_soon(self.drop_link)
+                asyncio.get_running_loop().call_soon(self.drop_link)
+                self._task = None
                 return
+            if f.device_stops_at_s is not None and not self._stopped_once \
+                    and world.now() >= f.device_stops_at_s:
+                self._stopped_once = True
+                getattr(self.device, "stop_by_device", lambda: None)()
+            if not self.device.streaming:
+                self._task = None
+                return
+            k = self.device.samples_per_packet
+            period = 1.0 / self.device.rate_hz
             while world.now() >= self._next_sample_t + (k - 1) * period:
                 t = self._next_sample_t + np.arange(k) * period
                 self._next_sample_t = t[-1] + period
@@ -275,25 +250,10 @@ class EmulatedPeripheral:
 
     def _emit(self, t: np.ndarray) -> None:
         acc, gyr = self.signal(t)
-        if self.profile is witmotion.PROFILE:
-            raw = np.column_stack([acc / witmotion.ACC_FULL_SCALE, gyr / witmotion.GYR_FULL_SCALE,
-                                   np.zeros((len(t), 3))]) * 32768
-            raw = np.clip(np.round(raw), -32768, 32767).astype("<i2")
-            for row in raw:
-                self._send(witmotion.NOTIFY_UUID, b"\x55\x61" + row.tobytes(), t)
-        elif self.profile is movesense.PROFILE:
-            if movesense.IMU_REF in self._streams:
-                ms = int(self.device_time(t[:1])[0] * 1000)
-                self._send(movesense.NOTIFY_UUID, movesense.encode_imu6(ms, acc, gyr), t)
-        elif self.profile is polar.PROFILE:
-            ts_ns = int(self.device_time(t[-1:])[0] * 1e9) + POLAR_EPOCH_OFFSET_NS
-            if polar.TYPE_ACC in self._streams:
-                raw = np.round(acc / STANDARD_GRAVITY * 1000).astype(np.int64)
-                self._send(polar.DATA_UUID, polar.encode_frame(polar.TYPE_ACC, ts_ns, raw), t)
-            if polar.TYPE_GYRO in self._streams:
-                raw = np.round(gyr / DEG / POLAR_GYRO_FACTOR).astype(np.int64)
-                self._send(polar.DATA_UUID, polar.encode_frame(polar.TYPE_GYRO, ts_ns, raw),
-                           t if polar.TYPE_ACC not in self._streams else t[:0])
+        packets = self.device.packets(t, acc, gyr, self.device_time)
+        for k, (uuid, data) in enumerate(packets):
+            # samples count once, however many streams carry them (Polar: ACC and GYRO)
+            self._send(uuid, data, t if k == 0 else t[:0])
 
     def _send(self, uuid: str, data: bytes, t: np.ndarray) -> None:
         """Deliver one notification through the scripted faults."""
@@ -457,8 +417,7 @@ class EmulatedClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, **kwargs: Any
                              ) -> bytearray:
-        self._require()
-        return bytearray()
+        return bytearray(self._require().on_read(characteristic.uuid))
 
     async def read_gatt_descriptor(self, descriptor: Any, **kwargs: Any) -> bytearray:
         self._require()

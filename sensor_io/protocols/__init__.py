@@ -1,6 +1,7 @@
 """Wire protocols of BLE IMUs: pure decoders (bytes in, SI samples out) and command builders.
 
-One module per vendor (:mod:`.witmotion`, :mod:`.movesense`, :mod:`.polar`), sharing the
+One module per vendor (:mod:`.witmotion`, :mod:`.movesense`, :mod:`.polar`,
+:mod:`.movella`), sharing the
 sample container and the device-profile shape of :mod:`.common`.  Nothing here touches
 Bluetooth: the streaming client (:mod:`sensor_io.ble_client`) moves the bytes.
 """
@@ -11,9 +12,10 @@ __all__ = ["DeviceProfile", "ProtocolError", "Samples", "profile_for", "PROFILES
 
 
 def _profiles() -> dict[str, DeviceProfile]:
-    from sensor_io.protocols import movesense, polar, witmotion
+    from sensor_io.protocols import movella, movesense, polar, witmotion
 
-    return {p.model: p for p in (witmotion.PROFILE, movesense.PROFILE, polar.PROFILE)}
+    return {p.model: p for p in (witmotion.PROFILE, movesense.PROFILE, polar.PROFILE,
+                                 movella.PROFILE)}
 
 
 PROFILES: dict[str, DeviceProfile] = _profiles()
