@@ -83,7 +83,8 @@ class LiveRun:
         console.print("connecting the sensors one at a time ...")
         await session.connect_all()
         for st in session.status.values():
-            console.print(f"  {st.placement}: {st.model} {st.address} at {st.rate_hz:g} Hz")
+            console.print(f"  {st.placement}: {st.model} {st.address}: "
+                          f"{st.setup or f'{st.rate_hz:g} Hz'}", highlight=False)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -189,12 +190,15 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
-    """One line: per sensor state (NO DATA when silent > 2 s), samples, gaps, reconnects,
-    battery."""
+    """One line: per sensor state (NO DATA when silent > 2 s; a stopped or failed
+    sensor with the device's reason), samples, gaps, reconnects, battery, signal."""
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        extra += f" {st.rssi} dBm" if st.rssi is not None else ""
         extra += f" {st.duplicates} dup" if st.duplicates else ""
+        extra += f" {st.implausible} implausible" if st.implausible else ""
+        extra += f" ({st.error})" if st.state in ("stopped", "failed") and st.error else ""
         state = "NO DATA" if st.silent_for(now_s) > SILENT_S else st.state
         parts.append(f"{st.placement} {state} {st.samples} smp {st.gaps} gaps"
                      f" {st.reconnects} reconn{extra}")
@@ -346,6 +350,10 @@ def record(
     finally:
         recorder.close()
     rec, problem = recorder.finish(out)
+    for st in session.status.values():
+        if st.error and st.state in ("stopped", "failed"):
+            console.print(f"[yellow]{st.placement} sensor {st.address}:[/] {st.error}",
+                          highlight=False)
     for name, s in rec.streams.items():
         console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, "
                       f"{sum(1 for g in rec.extra.get('gaps', []) if g['sensor'] == name)} gaps")
