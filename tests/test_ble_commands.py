@@ -122,3 +122,29 @@ def test_movella_dot_streams_rate_quantities(tmp_path):
     assert st.rate_hz == 60 and st.samples > 0.8 * 8 * 60 and st.bad_packets == 0
     s = rec.recording().streams["shank_left"]
     assert abs(s.acc[:, 2].mean() - 9.80665) < 1e-3
+
+
+def test_polar_answers_split_over_more_are_joined_through_bleak(tmp_path):
+    chunked = PolarModel(**{**VERITY_SENSE.__dict__, "answer_chunk": 5})
+    world = world_with(p=EmulatedPeripheral(POL, polar.PROFILE, gravity_signal(),
+                                            polar_model=chunked))
+    session, rec, err = run_virtual(session_run(world, [SensorSpec("thigh_left", POL, 52)],
+                                                tmp_path))
+    assert err is None and session.status["thigh_left"].samples > 0
+    assert "±8 g" in session.status["thigh_left"].setup
+
+
+def test_a_malformed_answer_is_never_taken_as_success(tmp_path, monkeypatch):
+    from sensor_io.emulated_vendors import PolarDevice
+
+    def short_start_answer(self, op, kind, status, params=b""):
+        self.answer(polar.CONTROL_UUID, bytes([0xF0, op, kind])[:3 if op == 2 else None]
+                    + (b"" if op == 2 else bytes([status, 0]) + params))
+
+    monkeypatch.setattr(PolarDevice, "_answer", short_start_answer)
+    world = world_with(p=EmulatedPeripheral(POL, polar.PROFILE, gravity_signal()))
+    session, rec, err = run_virtual(session_run(world, [SensorSpec("thigh_left", POL, 52)],
+                                                tmp_path))
+    assert "could not start (not a PMD control point answer: f0 02 02" in str(err)
+    assert session.status["thigh_left"].state == "failed"
+    assert session.status["thigh_left"].streaming_since is None

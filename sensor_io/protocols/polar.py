@@ -194,7 +194,7 @@ def joined_answer(parts: list[bytes]) -> ControlResponse:
 
 
 def _answers(op: int, kind: int) -> Callable[[str, bytes], bool]:
-    return lambda uuid, d: (uuid == CONTROL_UUID and len(d) >= 4 and d[0] == RESPONSE
+    return lambda uuid, d: (uuid == CONTROL_UUID and len(d) >= 3 and d[0] == RESPONSE
                             and d[1] == op and d[2] == kind)
 
 
