@@ -113,6 +113,7 @@ class SensorStatus:
     setup: str | None = None  # what was chosen from what the device offers (rate, range)
     implausible: int = 0  # samples dropped by the decoder's plausibility check
     rssi: int | None = None  # dBm, from the advertisement found when connecting
+    battery_pct: int | None = None  # %, where the device has a battery level to read
 
     def silent_for(self, now_s: float) -> float:
         """How long (s) a streaming sensor has sent no samples; 0 if not streaming."""
@@ -302,6 +303,18 @@ class StreamingSession:
             await self._start_failed(link, err)
             raise
         self._started(link, started.rate_hz, started.setup)
+        await self._read_battery(link)
+
+    async def _read_battery(self, link: _Link) -> None:
+        """Battery level (%) where the profile names a characteristic holding it."""
+        uuid = link.profile.battery_uuid if link.profile else None
+        if uuid is None or link.client is None:
+            return
+        with contextlib.suppress(BleakError):
+            level = bytes(await link.client.read_gatt_char(uuid))
+            if level and level[0] <= 100:
+                link.status.battery_pct = level[0]
+                self.sink.update_sensor_meta(link.spec.placement, battery_pct=level[0])
 
     def _started(self, link: _Link, rate_hz: float, setup: str) -> None:
         st = link.status

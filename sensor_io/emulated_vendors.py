@@ -102,7 +102,9 @@ class PolarDevice:
     """PMD control point and data as a Polar device answers and sends them."""
 
     samples_per_packet = 12
-    chars = ((polar.CONTROL_UUID, ["read", "write", "indicate"]), (polar.DATA_UUID, ["notify"]))
+    chars = ((polar.CONTROL_UUID, ["read", "write", "indicate"]), (polar.DATA_UUID, ["notify"]),
+             (polar.BATTERY_LEVEL_UUID, ["read", "notify"]))
+    battery_pct = 87
 
     def __init__(self, model: PolarModel, answer: Answer) -> None:
         self.model, self.answer = model, answer
@@ -122,6 +124,8 @@ class PolarDevice:
         return None
 
     def on_read(self, uuid: str) -> bytes:
+        if uuid == polar.BATTERY_LEVEL_UUID:
+            return bytes([self.battery_pct])
         if uuid != polar.CONTROL_UUID:
             return b""
         mask = sum(1 << t for t in self.model.features)
@@ -373,6 +377,8 @@ class DotDevice:
             return bytes(self.control)
         if uuid == movella.MEASUREMENT_CONTROL_UUID:
             return bytes([1, 1 if self.mode else 0, self.mode or 0])
+        if uuid == movella.BATTERY_UUID:
+            return bytes([64, 0])  # Table 21: level %, not charging
         return b""
 
     def on_write(self, uuid: str, data: bytes) -> None:

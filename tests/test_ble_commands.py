@@ -61,6 +61,7 @@ def test_polar_verity_start_follows_its_settings_answer(tmp_path):
                       bytes.fromhex("0205 00013400 01011000 0201D007 040103")]
     st = session.status["thigh_left"]
     assert st.rate_hz == 52 and "±8 g" in st.setup  # asked 100 Hz: the device offers 52
+    assert st.battery_pct == 87 and "87 %" in status_line(session.status, 1.0)
     s = rec.recording().streams["thigh_left"]
     assert abs(s.acc[:, 2].mean() - 9.80665) < 0.02  # FACTOR applied ×1000, not ÷1000
     assert rec.events[0]["what"] == "started" and "52 Hz" in rec.events[0]["setup"]
@@ -119,6 +120,7 @@ def test_movella_dot_streams_rate_quantities(tmp_path):
     assert dev_writes[0][0] == 0x10 and dev_writes[0][24:26] == (60).to_bytes(2, "little")
     assert dev_writes[1:] == [bytes([1, 1, 21]), bytes([1, 0, 21])]
     st = session.status["shank_left"]
+    assert st.battery_pct == 64
     assert st.rate_hz == 60 and st.samples > 0.8 * 8 * 60 and st.bad_packets == 0
     s = rec.recording().streams["shank_left"]
     assert abs(s.acc[:, 2].mean() - 9.80665) < 1e-3

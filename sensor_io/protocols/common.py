@@ -202,7 +202,8 @@ class DeviceProfile:
     discovery, configuration, start, await the answers) and returns :class:`Started`;
     ``stop(io)`` stops the streams; ``decoder(rate_hz)`` makes a fresh stateful decoder
     (the start procedure configures it from the device's answers); ``rates_hz`` are the
-    documented output rates (the device's own answer decides where it gives one).
+    documented output rates (the device's own answer decides where it gives one);
+    ``battery_uuid`` a characteristic whose first byte is the battery level in %.
     """
 
     model: str
@@ -215,6 +216,7 @@ class DeviceProfile:
     stop: Callable[[CommandIO], Awaitable[None]]
     decoder: Callable[[float], Decoder]
     timed: bool = field(default=False)
+    battery_uuid: str | None = None  # read after the start: byte 0 is the level in %
 
     def pick_rate(self, wanted_hz: float) -> float:
         """The documented rate nearest to wanted_hz (Hz)."""

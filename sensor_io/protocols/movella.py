@@ -158,4 +158,5 @@ PROFILE = DeviceProfile(
     stop=stop_imu,
     decoder=DotDecoder,
     timed=True,
+    battery_uuid=BATTERY_UUID,
 )

@@ -62,6 +62,7 @@ from sensor_io.protocols.common import (
 SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
 DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # standard Battery Level, %
 
 OP_GET_SETTINGS = 0x01
 OP_START = 0x02
@@ -538,4 +539,5 @@ PROFILE = DeviceProfile(
     stop=stop_imu,
     decoder=PolarDecoder,
     timed=True,
+    battery_uuid=BATTERY_LEVEL_UUID,
 )

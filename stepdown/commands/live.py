@@ -195,6 +195,7 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        extra += f" {st.battery_pct} %" if st.battery_pct is not None else ""
         extra += f" {st.rssi} dBm" if st.rssi is not None else ""
         extra += f" {st.duplicates} dup" if st.duplicates else ""
         extra += f" {st.implausible} implausible" if st.implausible else ""
