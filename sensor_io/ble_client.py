@@ -424,7 +424,8 @@ class StreamingSession:
         assert link.decoder is not None
         notices, link.decoder.stats.notices = link.decoder.stats.notices, []
         for reason in notices:
-            link.status.state, link.status.error = "stopped", reason
+            if link.status.state != "failed":  # a failed start keeps its own reason
+                link.status.state, link.status.error = "stopped", reason
             self.sink.add_event("device_stopped", t, sensor=link.spec.placement, reason=reason)
 
     def _gap(self, link: _Link, start: float, end: float) -> None:
