@@ -145,3 +145,14 @@ def test_device_ignores_zero_reference_and_slashless_path():
     assert io.answers == [] and io.device.subs == {}
     with pytest.raises(AnswerTimeout, match="Movesense subscribe /Meas/IMU6/52"):
         asyncio.run(ms.start_imu(io, 52, ms.MovesenseDecoder()))  # no data: never "started"
+
+
+def test_a_full_subscription_table_is_a_rejected_start_with_the_firmware_status():
+    """No free slot: the firmware answers ``01 REF 01 FB`` (507, insufficient storage)."""
+    from sensor_io.protocols.common import DeviceRejected
+
+    io = DeviceIO(MovesenseDevice)
+    io.device.subs = {k: ("IMU6", 52.0) for k in range(1, 9)}
+    with pytest.raises(DeviceRejected, match="refused /Meas/IMU6/52: status 507"):
+        asyncio.run(ms.start_imu(io, 52, ms.MovesenseDecoder()))
+    assert io.answers[-1][1] == bytes([1, 99, 0x01, 0xFB])
