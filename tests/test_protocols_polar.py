@@ -224,3 +224,12 @@ def test_gyro_factor_and_pairing():
     assert len(acc) == 0 and len(gyr) == 3
     np.testing.assert_allclose(gyr.gyr[0], [10 * DEG, 0, 0], rtol=1e-6)
     np.testing.assert_allclose(gyr.acc[0], [0, 0, G])
+
+
+def test_acc_without_gyro_partners_does_not_pile_up():
+    d = polar.PolarDecoder(52)
+    for k in range(1, 200):
+        d.feed(polar.DATA_UUID, _acc_frame(int(1e12 + k * 10 / 52 * 1e9), 10))
+    waiting = sum(len(t) for t, _ in d._acc)
+    assert waiting <= 52 * (polar.MAX_WAIT_S + 10 / 52) + 1
+    assert "without a GYRO partner" in d.stats.last_error

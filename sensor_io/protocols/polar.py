@@ -93,6 +93,7 @@ REASONS = {0: "success", 1: "invalid op code", 2: "invalid measurement type",
 
 COMPRESSED = 0x80
 HEADER_LEN = 10
+MAX_WAIT_S = 2.0  # how long ACC samples wait for GYRO partners (s, device clock)
 CHANNELS = 3
 
 RATES_HZ = (26.0, 52.0, 104.0, 208.0, 416.0)  # Verity Sense (documentation/products)
@@ -481,9 +482,23 @@ class PolarDecoder:
                                  self.stats)
         if kind == TYPE_ACC:
             self._acc.append((s.t_device_s, s.acc))
+            self._bound_waiting_acc()
         else:
             self._gyr.append((s.t_device_s, s.gyr))
         return self._pair()
+
+    def _bound_waiting_acc(self) -> None:
+        """Without GYRO frames, ACC frames wait for partners; keep at most MAX_WAIT_S."""
+        if self._gyr or len(self._acc) < 2:
+            return
+        t_last = self._acc[-1][0]
+        if not len(t_last):
+            return
+        kept = [(t, a) for t, a in self._acc if len(t) and t[-1] >= t_last[-1] - MAX_WAIT_S]
+        lost = sum(len(t) for t, _ in self._acc) - sum(len(t) for t, _ in kept)
+        if lost:
+            self._acc = kept
+            self.stats.last_error = f"{lost} ACC samples without a GYRO partner"
 
     def _control(self, data: bytes) -> None:
         if data and data[0] == MEASUREMENT_STOPPED:
