@@ -28,7 +28,6 @@ from sensor_io.protocols.common import DEG, STANDARD_GRAVITY
 Answer = Callable[[str, bytes], None]
 DeviceTime = Callable[[np.ndarray], np.ndarray]
 Packets = list[tuple[str, bytes]]
-GAUSS_PER_UT = 0.01
 
 
 # -- Polar PMD ------------------------------------------------------------------------------
