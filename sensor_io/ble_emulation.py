@@ -135,6 +135,7 @@ class EmulatedPeripheral:
     sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
     notifications: int = 0
     connects: int = 0
+    rate_hz: float = 0.0  # the rate of the last samples streamed (Hz), as commands set it
     writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
 
     def __post_init__(self) -> None:
@@ -239,7 +240,8 @@ class EmulatedPeripheral:
                 self._task = None
                 return
             k = self.device.samples_per_packet
-            period = 1.0 / self.device.rate_hz
+            self.rate_hz = float(self.device.rate_hz)
+            period = 1.0 / self.rate_hz
             while world.now() >= self._next_sample_t + (k - 1) * period:
                 t = self._next_sample_t + np.arange(k) * period
                 self._next_sample_t = t[-1] + period
