@@ -26,9 +26,11 @@ import numpy as np
 
 from sensor_io.ble_client import SensorSpec, StreamingSession
 from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, gravity_signal
-from sensor_io.emulated_vendors import VERITY_SENSE, PolarModel
-from sensor_io.protocols import movesense, polar, witmotion
 from sensor_io.recorder import Recorder
+from sensor_io.vendors.movesense import protocol as movesense
+from sensor_io.vendors.polar import protocol as polar
+from sensor_io.vendors.polar.emulator import VERITY_SENSE, PolarModel
+from sensor_io.vendors.witmotion import protocol as witmotion
 
 # a Verity Sense in Polar's SDK mode, which offers 26…416 Hz (documentation/products)
 VERITY_SDK_MODE = PolarModel(**{**VERITY_SENSE.__dict__, "settings": {
@@ -51,7 +53,7 @@ def _encoded(seconds: float) -> list[list[tuple[str, float, bytes]]]:
     out = []
     for k, (_, profile, rate) in enumerate(SENSORS):
         p = EmulatedPeripheral(f"EE:00:00:00:01:{k:02X}", profile, gravity_signal(),
-                               polar_model=VERITY_SDK_MODE if profile is polar.PROFILE else None)
+                               variant=VERITY_SDK_MODE if profile is polar.PROFILE else None)
         _started(p.device, profile, rate)
         p._client = object()  # type: ignore[assignment]
         items: list[tuple[str, float, bytes]] = []
@@ -123,7 +125,7 @@ async def _live(seconds: float) -> tuple[int, float, float]:
     for k, (placement, prof, rate) in enumerate(SENSORS):
         addr = f"EE:00:00:00:02:{k:02X}"
         world.add(EmulatedPeripheral(addr, prof, gravity_signal(),
-                                     polar_model=VERITY_SDK_MODE if prof is polar.PROFILE
+                                     variant=VERITY_SDK_MODE if prof is polar.PROFILE
                                      else None))
         specs.append(SensorSpec(placement, addr, rate))
     sb, cb = world.backends()

@@ -3,14 +3,14 @@
 Flow per sensor: connect (one sensor at a time: BLE stacks handle concurrent connection
 set-up badly), subscribe, run the vendor's start procedure (capability discovery, the
 rate and range nearest to what is asked from what the device offers, start, await the
-device's answers: :mod:`sensor_io.protocols`) through :class:`_CommandIO`, which writes,
+device's answers: :mod:`sensor_io.vendors`) through :class:`_CommandIO`, which writes,
 awaits the answer matched by op code or reference and times out naming the command.  A
 start the device rejects, or an answer that never comes, leaves the sensor ``failed``
 with the device's reason (status, events, and the exit message); a stream the device
 stops is shown ``stopped`` with its reason, never as streaming.  Then all sensors stream
 concurrently.  Notification callbacks only stamp the arrival time and enqueue the raw
 bytes; one decode task journals the raw bytes, decodes them
-(:mod:`sensor_io.protocols`), puts samples on the common clock (:mod:`sensor_io.clock`),
+(:mod:`sensor_io.vendors`), puts samples on the common clock (:mod:`sensor_io.clock`),
 marks gaps explicitly and hands the samples to the sink.  A supervisor per sensor
 reconnects after a drop with exponential backoff (re-scan, new client through
 ``bleak_retry_connector.establish_connection``, resubscribe, restart streams).
@@ -35,8 +35,8 @@ from bleak_retry_connector import establish_connection
 
 from sensor_io.clock import DeviceClock, HostRateClock
 from sensor_io.errors import InputError, first_line
-from sensor_io.protocols import profile_for
-from sensor_io.protocols.common import (
+from sensor_io.vendors import profile_for
+from sensor_io.vendors.common import (
     ANSWER_TIMEOUT_S,
     AnswerMatch,
     AnswerTimeout,
@@ -177,7 +177,7 @@ class _Link:
 
 
 class _CommandIO:
-    """:class:`sensor_io.protocols.common.CommandIO` over one link's bleak client."""
+    """:class:`sensor_io.vendors.common.CommandIO` over one link's bleak client."""
 
     def __init__(self, link: _Link) -> None:
         self.link = link

@@ -1,9 +1,10 @@
 """Emulated BLE IMUs behind bleak's own API (``backend=`` of BleakScanner / BleakClient).
 
-An :class:`EmulatedWorld` holds peripherals that speak a vendor protocol byte for byte
-(WitMotion, Movesense GSP, Polar PMD, Movella DOT: :mod:`sensor_io.emulated_vendors`,
-written from the vendors' documents, not from the decoders),
-driven by an IMU signal, with scripted :class:`Faults`.  ``world.backends()`` returns the
+An :class:`EmulatedWorld` holds peripherals that speak a vendor protocol byte for byte:
+one generic peripheral plays the emulated device of any registered vendor
+(:mod:`sensor_io.vendors`, each written from the vendor's documents, not from the
+decoders), driven by an IMU signal; a test can script faults through the
+:class:`FaultScript` hooks (the tests' ``Faults``).  ``world.backends()`` returns the
 scanner and client backend classes to hand to bleak, so the code under test is exactly
 the code that talks to real hardware:
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -35,17 +36,10 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from sensor_io.emulated_vendors import (
-    VERITY_SENSE,
-    DotDevice,
-    MovesenseDevice,
-    PolarDevice,
-    PolarModel,
-    WitMotionDevice,
-)
-from sensor_io.protocols import movella, movesense, polar, witmotion
-from sensor_io.protocols.common import STANDARD_GRAVITY, DeviceProfile
 from sensor_io.recording import SensorStream
+from sensor_io.vendors import vendor_of
+from sensor_io.vendors.base import EmulatedDevice
+from sensor_io.vendors.common import STANDARD_GRAVITY, DeviceProfile
 
 ImuSignal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 MTU = 247
@@ -78,58 +72,44 @@ def stream_signal(stream: SensorStream, t0: float = 0.0) -> ImuSignal:
     return signal
 
 
-@dataclass
-class Faults:
-    """Scripted misbehaviour of one peripheral.
+class FaultScript(Protocol):
+    """Scripted misbehaviour of one peripheral, for tests (``tests/ble_emulation/faults.py``
+    has the scripts).  The peripheral asks it at each step; with no script it behaves."""
 
-    ``*_every`` = k acts on every k-th notification (0: never).  ``disconnect_at_s``
-    (world time) drops the link; the device is then unreachable for ``down_for_s`` s.
-    ``fail_connects`` connection attempts fail before one succeeds; a ``silent`` sensor
-    connects and accepts commands but never sends data.  ``device_stops_at_s``: the
-    device ends its measurement on its own (Polar: the ``01 TYPE…`` indication).
-    """
+    def refuses_connect(self) -> bool:
+        """True: this connection attempt fails."""
+        ...
 
-    drop_every: int = 0
-    duplicate_every: int = 0
-    split_every: int = 0
-    corrupt_every: int = 0
-    disconnect_at_s: float | None = None
-    down_for_s: float = 3.0
-    fail_connects: int = 0
-    silent: bool = False
-    device_stops_at_s: float | None = None
+    def on_tick(self, p: EmulatedPeripheral, now_s: float) -> bool:
+        """Called at every connection event while streaming (``now_s`` world time, s); may
+        call ``p.vanish(...)`` or ``p.device.stop_by_device()``.  False: the device
+        measures but sends nothing (a silent sensor)."""
+        ...
 
-
-def _device_for(profile: DeviceProfile, polar_model: PolarModel | None, answer: Any,
-                battery_v: float) -> Any:
-    if profile is polar.PROFILE:
-        return PolarDevice(polar_model or VERITY_SENSE, answer)
-    if profile is movesense.PROFILE:
-        return MovesenseDevice(answer)
-    if profile is witmotion.PROFILE:
-        return WitMotionDevice(answer, battery_v)
-    if profile is movella.PROFILE:
-        return DotDevice(answer)
-    raise ValueError(f"no emulated device for {profile.model}")
+    def deliver(self, n: int, data: bytes) -> list[bytes]:
+        """The notifications that reach the host for the ``n``-th one sent (1-based):
+        ``[data]`` when nothing goes wrong, ``[]`` when it is lost."""
+        ...
 
 
 @dataclass
 class EmulatedPeripheral:
     """One emulated IMU.  ``clock_offset_s``/``clock_drift`` shape its device clock:
     device_t = (world_t + offset) × (1 + drift).  The vendor behaviour (what it answers,
-    what it refuses, how it packs samples) is a device of :mod:`sensor_io.emulated_vendors`;
-    ``polar_model`` picks the Polar model (Verity Sense by default, or H10)."""
+    what it refuses, how it packs samples) is the emulated device of the profile's vendor
+    (:mod:`sensor_io.vendors`); ``variant`` picks a model where the vendor has several (a
+    Polar ``PolarModel``: Verity Sense by default, or H10)."""
 
     address: str
     profile: DeviceProfile
     signal: ImuSignal
     name: str | None = None
     rssi: int = -60
-    faults: Faults = field(default_factory=Faults)
+    faults: FaultScript | None = None
     clock_offset_s: float = 1000.0
     clock_drift: float = 20e-6
     battery_v: float = 3.9
-    polar_model: PolarModel | None = None
+    variant: Any = None
     # filled at run time
     world: EmulatedWorld | None = field(default=None, repr=False)
     sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
@@ -139,19 +119,17 @@ class EmulatedPeripheral:
     writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
 
     def __post_init__(self) -> None:
-        prefix = self.polar_model.name if self.polar_model else self.profile.name_prefixes[0]
+        prefix = getattr(self.variant, "name", None) or self.profile.name_prefixes[0]
         self.name = self.name or f"{prefix} {self.address[-5:]}"
         self._client: EmulatedClient | None = None
         self._subs: dict[str, NotifyCallback] = {}
         self._task: asyncio.Task[None] | None = None
         self._down_until = -1.0
-        self._dropped_once = False
-        self._stopped_once = False
         self._next_sample_t = 0.0
         self.device = self._new_device()
 
-    def _new_device(self) -> Any:
-        return _device_for(self.profile, self.polar_model, self._notify, self.battery_v)
+    def _new_device(self) -> EmulatedDevice:
+        return vendor_of(self.profile).emulate(self._notify, self.variant, self.battery_v)
 
     # -- link ---------------------------------------------------------------------------
     @property
@@ -161,8 +139,7 @@ class EmulatedPeripheral:
     def attach(self, client: EmulatedClient) -> None:
         if not self.reachable:
             raise BleakDeviceNotFoundError(self.address, "device not advertising")
-        if self.faults.fail_connects > 0:
-            self.faults.fail_connects -= 1
+        if self.faults is not None and self.faults.refuses_connect():
             raise BleakError(f"{self.address}: emulated connection failure")
         if self._client is not None:
             raise BleakError(f"{self.address}: already connected")
@@ -176,6 +153,13 @@ class EmulatedPeripheral:
         if self._task:
             self._task.cancel()
             self._task = None
+
+    def vanish(self, for_s: float) -> None:
+        """Out of range now: the link drops and the device cannot be reached for ``for_s``
+        (s, world time)."""
+        assert self.world is not None
+        self._down_until = self.world.now() + for_s
+        asyncio.get_running_loop().call_soon(self.drop_link)
 
     def drop_link(self) -> None:
         """Peripheral-side disconnect (out of range, battery, …)."""
@@ -224,18 +208,10 @@ class EmulatedPeripheral:
         assert self.world is not None
         world = self.world
         while True:
-            f = self.faults
-            if f.disconnect_at_s is not None and not self._dropped_once \
-                    and world.now() >= f.disconnect_at_s:
-                self._dropped_once = True
-                self._down_until = world.now() + f.down_for_s
-                asyncio.get_running_loop().call_soon(self.drop_link)
+            sends = self.faults is None or self.faults.on_tick(self, world.now())
+            if not self.reachable:  # the script made it vanish
                 self._task = None
                 return
-            if f.device_stops_at_s is not None and not self._stopped_once \
-                    and world.now() >= f.device_stops_at_s:
-                self._stopped_once = True
-                getattr(self.device, "stop_by_device", lambda: None)()
             if not self.device.streaming:
                 self._task = None
                 return
@@ -245,7 +221,7 @@ class EmulatedPeripheral:
             while world.now() >= self._next_sample_t + (k - 1) * period:
                 t = self._next_sample_t + np.arange(k) * period
                 self._next_sample_t = t[-1] + period
-                if not f.silent:
+                if sends:
                     self._emit(t)
             # notifications reach the host in connection events: all that is queued at once
             await asyncio.sleep(world.connection_interval_s / world.speed)
@@ -258,25 +234,16 @@ class EmulatedPeripheral:
             self._send(uuid, data, t if k == 0 else t[:0])
 
     def _send(self, uuid: str, data: bytes, t: np.ndarray) -> None:
-        """Deliver one notification through the scripted faults."""
+        """Deliver one notification (through the fault script, if any)."""
         if len(data) > MTU - 3:
             raise BleakError(f"notification of {len(data)} bytes exceeds the MTU")
         self.notifications += 1
-        n, f = self.notifications, self.faults
-        if f.drop_every and n % f.drop_every == 0:
-            return
-        self.sent_samples.extend(t.tolist())
-        if f.corrupt_every and n % f.corrupt_every == 0:
-            b = bytearray(data)
-            b[len(b) // 2] ^= 0x5A
-            data = bytes(b)
-        if f.split_every and n % f.split_every == 0 and len(data) > 2:
-            self._notify(uuid, data[: len(data) // 2])
-            self._notify(uuid, data[len(data) // 2:])
-        else:
-            self._notify(uuid, data)
-        if f.duplicate_every and n % f.duplicate_every == 0:
-            self._notify(uuid, data)
+        arriving = [data] if self.faults is None else self.faults.deliver(self.notifications,
+                                                                          data)
+        if arriving:
+            self.sent_samples.extend(t.tolist())
+        for part in arriving:
+            self._notify(uuid, part)
 
     def _notify(self, uuid: str, data: bytes) -> None:
         cb = self._subs.get(uuid)

@@ -4,13 +4,16 @@ import asyncio
 
 import numpy as np
 import pytest
+from ble_emulation.faults import Faults
 from bleak import BleakClient, BleakScanner
 
 from sensor_io.ble_client import SURPLUS_TOLERANCE_S, SensorSpec, StreamingSession, scan
-from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, Faults, gravity_signal
+from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, gravity_signal
 from sensor_io.errors import InputError
-from sensor_io.protocols import movesense, polar, witmotion
 from sensor_io.recorder import Recorder, recording_from_journal
+from sensor_io.vendors.movesense import protocol as movesense
+from sensor_io.vendors.polar import protocol as polar
+from sensor_io.vendors.witmotion import protocol as witmotion
 from sensor_io.virtual_clock import run_virtual
 
 SPEED = 8.0

@@ -1,15 +1,20 @@
 """What the session writes to each device and how it reads the answers, through bleak's
 own API against emulated devices that answer and refuse as the vendors document
-(:mod:`sensor_io.emulated_vendors`); virtual time, so timeouts do not depend on load."""
+(``sensor_io/vendors/*/emulator.py``); virtual time, so timeouts do not depend on load."""
 
 import asyncio
 
+from ble_emulation.faults import Faults
+
 from sensor_io.ble_client import SensorSpec, StreamingSession
-from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, Faults, gravity_signal
-from sensor_io.emulated_vendors import H10, VERITY_SENSE, MovesenseDevice, PolarModel
+from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, gravity_signal
 from sensor_io.errors import InputError
-from sensor_io.protocols import movella, movesense, polar
 from sensor_io.recorder import Recorder
+from sensor_io.vendors.movella import protocol as movella
+from sensor_io.vendors.movesense import protocol as movesense
+from sensor_io.vendors.movesense.emulator import MovesenseDevice
+from sensor_io.vendors.polar import protocol as polar
+from sensor_io.vendors.polar.emulator import H10, VERITY_SENSE, PolarModel
 from sensor_io.virtual_clock import run_virtual
 from stepdown.commands.live import status_line
 
@@ -69,7 +74,7 @@ def test_polar_verity_start_follows_its_settings_answer(tmp_path):
 
 def test_an_h10_is_not_started_and_no_gyro_is_asked_of_it(tmp_path):
     world = world_with(p=EmulatedPeripheral(POL, polar.PROFILE, gravity_signal(),
-                                            polar_model=H10))
+                                            variant=H10))
     session, rec, err = run_virtual(session_run(world, [SensorSpec("trunk", POL, 200)], tmp_path))
     assert "trunk sensor EE:00:00:00:00:02: could not start" in str(err)
     assert "no GYRO stream" in str(err)
@@ -81,7 +86,7 @@ def test_an_h10_is_not_started_and_no_gyro_is_asked_of_it(tmp_path):
 def test_a_rejected_start_names_the_device_reason_and_is_never_streaming(tmp_path):
     charging = PolarModel(**{**VERITY_SENSE.__dict__, "refuse_start": 13})
     world = world_with(p=EmulatedPeripheral(POL, polar.PROFILE, gravity_signal(),
-                                            polar_model=charging))
+                                            variant=charging))
     session, rec, err = run_virtual(session_run(world, [SensorSpec("thigh_left", POL, 52)],
                                                 tmp_path))
     assert "could not start (Polar refused to start ACC: device in charger (status 13))" \
@@ -129,7 +134,7 @@ def test_movella_dot_streams_rate_quantities(tmp_path):
 def test_polar_answers_split_over_more_are_joined_through_bleak(tmp_path):
     chunked = PolarModel(**{**VERITY_SENSE.__dict__, "answer_chunk": 5})
     world = world_with(p=EmulatedPeripheral(POL, polar.PROFILE, gravity_signal(),
-                                            polar_model=chunked))
+                                            variant=chunked))
     session, rec, err = run_virtual(session_run(world, [SensorSpec("thigh_left", POL, 52)],
                                                 tmp_path))
     assert err is None and session.status["thigh_left"].samples > 0
@@ -137,7 +142,7 @@ def test_polar_answers_split_over_more_are_joined_through_bleak(tmp_path):
 
 
 def test_a_malformed_answer_is_never_taken_as_success(tmp_path, monkeypatch):
-    from sensor_io.emulated_vendors import PolarDevice
+    from sensor_io.vendors.polar.emulator import PolarDevice
 
     def short_start_answer(self, op, kind, status, params=b""):
         self.answer(polar.CONTROL_UUID, bytes([0xF0, op, kind])[:3 if op == 2 else None]

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from sensor_io.movella_csv import read_dot_csv, recording_from_dot
-from sensor_io.protocols import movella
-from sensor_io.protocols.common import DEG, ProtocolError
 from sensor_io.recording_io import read_recording
 from sensor_io.simulator import SimConfig, placement_name, simulate
+from sensor_io.vendors.common import DEG, ProtocolError
+from sensor_io.vendors.movella import protocol as movella
 from stepdown.cli import main
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from vendor_io import DeviceIO
 
-from sensor_io.emulated_vendors import MovesenseDevice
-from sensor_io.protocols import movesense as ms
-from sensor_io.protocols.common import DEG, AnswerTimeout, ProtocolError
+from sensor_io.vendors.common import DEG, AnswerTimeout, ProtocolError
+from sensor_io.vendors.movesense import protocol as ms
+from sensor_io.vendors.movesense.emulator import MovesenseDevice
 
 
 def imu_packet(ts_ms, *arrays, ref=ms.IMU_REF, kind=ms.RESP_DATA) -> bytes:
@@ -149,7 +149,7 @@ def test_device_ignores_zero_reference_and_slashless_path():
 
 def test_a_full_subscription_table_is_a_rejected_start_with_the_firmware_status():
     """No free slot: the firmware answers ``01 REF 01 FB`` (507, insufficient storage)."""
-    from sensor_io.protocols.common import DeviceRejected
+    from sensor_io.vendors.common import DeviceRejected
 
     io = DeviceIO(MovesenseDevice)
     io.device.subs = {k: ("IMU6", 52.0) for k in range(1, 9)}

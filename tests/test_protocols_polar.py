@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from vendor_io import DeviceIO
 
-from sensor_io.emulated_vendors import H10, VERITY_SENSE, PolarDevice
-from sensor_io.protocols import polar
-from sensor_io.protocols.common import DEG, STANDARD_GRAVITY, DeviceRejected
+from sensor_io.vendors.common import DEG, STANDARD_GRAVITY, DeviceRejected
+from sensor_io.vendors.polar import protocol as polar
+from sensor_io.vendors.polar.emulator import H10, VERITY_SENSE, PolarDevice
 
 G = STANDARD_GRAVITY
 HDR_2E9 = bytes.fromhex("02 00 94 35 77 00 00 00 00")  # ACC, ts 2 000 000 000 ns

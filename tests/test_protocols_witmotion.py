@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from vendor_io import DeviceIO
 
-from sensor_io.emulated_vendors import WitMotionDevice
-from sensor_io.protocols import witmotion as wm
-from sensor_io.protocols.common import DEG, STANDARD_GRAVITY, DeviceRejected, ProtocolError
+from sensor_io.vendors.common import DEG, STANDARD_GRAVITY, DeviceRejected, ProtocolError
+from sensor_io.vendors.witmotion import protocol as wm
+from sensor_io.vendors.witmotion.emulator import WitMotionDevice
 
 G = STANDARD_GRAVITY
 

@@ -11,9 +11,10 @@ import os
 import signal
 
 import pytest
+from ble_emulation.faults import Faults
 
 from sensor_io import ble_client
-from sensor_io.ble_emulation import EmulatedPeripheral, Faults
+from sensor_io.ble_emulation import EmulatedPeripheral
 from sensor_io.recorder import recording_from_journal
 from sensor_io.recording_io import read_recording
 from stepdown.cli import main

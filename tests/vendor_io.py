@@ -1,10 +1,10 @@
 """A CommandIO straight onto an emulated vendor device (no BLE in between): the command
-layers of :mod:`sensor_io.protocols` meet the device side of
-:mod:`sensor_io.emulated_vendors`, and every byte both ways is kept for the asserts."""
+layers of :mod:`sensor_io.vendors` meet the emulated devices
+(``sensor_io/vendors/*/emulator.py``), and every byte both ways is kept for the asserts."""
 
 from __future__ import annotations
 
-from sensor_io.protocols.common import AnswerTimeout, Command
+from sensor_io.vendors.common import AnswerTimeout, Command
 
 
 class DeviceIO:

@@ -360,18 +360,16 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
     start) where ``start()`` makes the simulated athlete begin the test now (until then
     the sensors replay the first, standing sample)."""
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
-    from sensor_io.protocols import movesense, polar, witmotion
     from sensor_io.simulator import SimConfig, placement_name, simulate
+    from sensor_io.vendors import VENDORS
 
-    profiles = {"movesense": movesense.PROFILE, "polar": polar.PROFILE,
-                "witmotion": witmotion.PROFILE}
     sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
     world = EmulatedWorld(speed=speed)
     addresses = {}
     for k, seg in enumerate(segments):
         addr = f"EE:00:00:00:00:{k + 1:02X}"
         stream = sim.recording.streams[placement_name(seg, leg)]
-        world.add(EmulatedPeripheral(addr, profiles[EMULATED_VENDOR[seg]],
+        world.add(EmulatedPeripheral(addr, VENDORS[EMULATED_VENDOR[seg]].profile,
                                      stream_signal(stream, t0=0.0)))
         addresses[seg] = addr
 

@@ -30,7 +30,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from sensor_io.ble_emulation import ImuSignal
-from sensor_io.protocols import movesense
+from sensor_io.vendors.movesense import protocol as movesense
 
 PERIPHERAL_ADDRESS = "F1:F1:F1:F1:F1:F1"
 CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"

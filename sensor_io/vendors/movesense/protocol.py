@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sensor_io.protocols.common import (
+from sensor_io.vendors.common import (
     DEG,
     STANDARD_GRAVITY,
     Command,
@@ -43,10 +43,11 @@ from sensor_io.protocols.common import (
     Started,
     nearest,
 )
-
-SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"
-WRITE_UUID = "34800001-7185-4d5d-b431-630e7050e8f0"
-NOTIFY_UUID = "34800002-7185-4d5d-b431-630e7050e8f0"
+from sensor_io.vendors.movesense.gatt import (  # noqa: F401 (the protocol's names)
+    NOTIFY_UUID,
+    SERVICE_UUID,
+    WRITE_UUID,
+)
 
 CMD_HELLO = 0x00
 CMD_SUBSCRIBE = 0x01

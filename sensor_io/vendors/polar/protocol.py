@@ -44,7 +44,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sensor_io.protocols.common import (
+from sensor_io.vendors.common import (
     DEG,
     STANDARD_GRAVITY,
     Command,
@@ -58,11 +58,12 @@ from sensor_io.protocols.common import (
     Started,
     nearest,
 )
-
-SERVICE_UUID = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
-CONTROL_UUID = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
-DATA_UUID = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
-BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"  # standard Battery Level, %
+from sensor_io.vendors.polar.gatt import (  # noqa: F401 (the protocol's names)
+    BATTERY_LEVEL_UUID,
+    CONTROL_UUID,
+    DATA_UUID,
+    SERVICE_UUID,
+)
 
 OP_GET_SETTINGS = 0x01
 OP_START = 0x02

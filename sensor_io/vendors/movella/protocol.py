@@ -27,7 +27,7 @@ import struct
 
 import numpy as np
 
-from sensor_io.protocols.common import (
+from sensor_io.vendors.common import (
     DEG,
     STANDARD_GRAVITY,
     Command,
@@ -41,17 +41,13 @@ from sensor_io.protocols.common import (
     Started,
     nearest,
 )
-
-
-def uuid(short: int) -> str:
-    return f"1517{short:04x}-4947-11e9-8646-d663bd873d93"
-
-
-SERVICE_UUID = uuid(0x2000)
-DEVICE_CONTROL_UUID = uuid(0x1002)
-MEASUREMENT_CONTROL_UUID = uuid(0x2001)
-MEDIUM_UUID = uuid(0x2003)
-BATTERY_UUID = uuid(0x3001)
+from sensor_io.vendors.movella.gatt import (  # noqa: F401 (the protocol's names)
+    BATTERY_UUID,
+    DEVICE_CONTROL_UUID,
+    MEASUREMENT_CONTROL_UUID,
+    MEDIUM_UUID,
+    SERVICE_UUID,
+)
 
 MODE_RATE_QUANTITIES = 21
 RATE_QUANTITIES_LEN = 28

@@ -24,7 +24,7 @@ import struct
 
 import numpy as np
 
-from sensor_io.protocols.common import (
+from sensor_io.vendors.common import (
     DEG,
     STANDARD_GRAVITY,
     Command,
@@ -38,10 +38,11 @@ from sensor_io.protocols.common import (
     Started,
     nearest,
 )
-
-SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
-NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
-WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
+from sensor_io.vendors.witmotion.gatt import (  # noqa: F401 (the protocol's names)
+    NOTIFY_UUID,
+    SERVICE_UUID,
+    WRITE_UUID,
+)
 
 HEADER = 0x55
 FRAME_IMU = 0x61

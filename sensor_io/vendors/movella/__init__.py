@@ -1,0 +1,10 @@
+"""Movella DOT: rate-quantities real-time streaming.
+
+``gatt``: GATT identifiers; ``protocol``: decoder, commands, start/stop, profile;
+``emulator``: the emulated device.
+"""
+
+from sensor_io.vendors.base import Vendor
+from sensor_io.vendors.movella import emulator, protocol
+
+VENDOR = Vendor(name="movella", profile=protocol.PROFILE, emulate=emulator.emulate)
