@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from disk_faults import filling_disk
 
 from sensor_io.journal import (
     MAGIC,
@@ -188,18 +189,7 @@ def test_one_journal_one_session(tmp_path):
 def test_failed_writes_stay_in_memory_and_are_retried(tmp_path, monkeypatch):
     p = tmp_path / "full.sdj"
     rec = Recorder(p, test_leg="left", sync_interval_s=0.0)
-    real_write = os.write
-    budget = {"n": 3000}  # the disk takes 3000 more bytes, then is full
-
-    def write(fd, data):
-        if fd != rec.journal._fd:
-            return real_write(fd, data)
-        if budget["n"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        n = real_write(fd, bytes(data[:budget["n"]]))
-        budget["n"] -= n
-        return n
-
+    write = filling_disk(3000, lambda fd: fd == rec.journal._fd)  # 3000 more bytes fit
     monkeypatch.setattr(os, "write", write)
     for i in range(40):
         rec.add_samples("pelvis", *_block(i * 0.1, 10))
@@ -207,7 +197,7 @@ def test_failed_writes_stay_in_memory_and_are_retried(tmp_path, monkeypatch):
     assert rec.journal.pending_bytes > 0
     on_disk = recording_from_journal(p)[0]  # what a crash now would leave: a prefix
     assert 0 < len(on_disk.streams["pelvis"]) < 400
-    budget["n"] = 10**9  # space freed: the next sync writes everything held in memory
+    write.budget["n"] = 10**9  # space freed: the next sync writes everything held in memory
     assert rec.close() and rec.journal.error is None
     r, report = recording_from_journal(p)
     assert len(r.streams["pelvis"]) == 400 and not report.lost and report.closed
@@ -225,3 +215,7 @@ def test_recover_writes_the_lost_spans_as_gaps_in_the_recording(tmp_path):
     damaged = [g for g in back.extra["gaps"] if g["reason"] == DAMAGED]
     assert damaged and len(damaged) == len(report.lost)
     assert back.extra["session"] == report.session
+    for s in SENSORS:  # the quality summary counts exactly what was lost
+        q = back.sensors_meta[s]["quality"]
+        assert q["samples"] == len(back.streams[s])
+        assert q["lost_samples"] == sum(sp.samples for sp in report.lost if sp.sensor == s)
