@@ -244,6 +244,11 @@ class JournalWriter:
         self._fd = None
         return ok
 
+    def __del__(self) -> None:  # a writer dropped unclosed must not keep its file locked
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def __enter__(self) -> JournalWriter:
         return self
 

@@ -322,9 +322,22 @@ def test_ctrl_c_while_connecting_says_nothing_was_recorded(tmp_path, monkeypatch
 
 
 def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys):
-    from sensor_io.recorder import Recorder
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    Recorder(tmp_path / "k.sdj", test_leg="left")  # what a SIGKILL during connect leaves
+    # a process killed (SIGKILL) after creating its journal, before any sensor streamed
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from sensor_io.recorder import Recorder; "
+         "r = Recorder(sys.argv[1], test_leg='left'); print('ready', flush=True); "
+         "time.sleep(60)", str(tmp_path / "k.sdj")], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
     assert main(["recover", str(tmp_path / "k.sdj")]) == 2
     err = capsys.readouterr().err
     assert "no samples: the recording stopped before any sensor streamed" in err
