@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 
 from sensor_io.errors import InputError
-from sensor_io.movella_csv import recording_from_dot
 from sensor_io.recording import Athlete
 from sensor_io.recording_io import write_recording
+from sensor_io.vendors.movella.app_export import recording_from_dot
 from stepdown.cli import app
 
 console = Console()
