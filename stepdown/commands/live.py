@@ -72,6 +72,7 @@ class LiveRun:
     scorer: RepScorer | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
+    feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
@@ -94,6 +95,8 @@ class LiveRun:
             rec.add_event("calibration_start", t_cal)
             if self.on_calibration_start is not None:
                 self.on_calibration_start()
+            if self.feedback is not None:
+                self.feedback.phase("calibrating", t_cal)
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
             await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
@@ -101,6 +104,8 @@ class LiveRun:
             self._t_go = self._t_scored = session.now()
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
+                if self.feedback is not None:
+                    self.feedback.phase("go", self._t_go)
             await self._live(stop)
         finally:
             stop.set()
@@ -109,6 +114,8 @@ class LiveRun:
                 loop.remove_signal_handler(signal.SIGINT)
         if self.scorer is not None:
             await self._score()  # the reps that ended with the recording
+        if self.feedback is not None:
+            self.feedback.phase("done", session.now())
 
     async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
         while not stop.is_set() and not done():
@@ -122,6 +129,8 @@ class LiveRun:
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
             self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
+            if self.feedback is not None:
+                self.feedback.tick(session.now())
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
@@ -155,6 +164,8 @@ class LiveRun:
         for rep in reps[len(self.shown_reps):]:
             self.shown_reps.append(rep)
             console.print(rep_line(rep), highlight=False)
+            if self.feedback is not None:
+                self.feedback.rep(rep, self.session.now())
 
 
 SILENT_S = 2.0
@@ -296,6 +307,15 @@ def record(
                                                "sensors (demo, tests).")] = False,
     emulate_speed: Annotated[float, typer.Option(help="Emulated clock speed-up.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
+    sound: Annotated[bool, typer.Option(help="A sound cue per rep, at set start/end and when "
+                                             "a sensor drops out (text without audio).")] = False,
+    live_page: Annotated[bool, typer.Option(help="Serve the big-screen live page for the "
+                                                 "athlete, with the coach's controls.")] = False,
+    page_address: Annotated[str, typer.Option(help="HOST:PORT of the live page; beyond this "
+                                                   "computer it needs HTTPS and accounts.")]
+    = "127.0.0.1:8766",
+    page_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM) of the page.")] = None,
+    page_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM) of the page.")] = None,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
     if leg not in LEGS:
@@ -329,11 +349,23 @@ def record(
     kw: dict[str, Any] = {"clock": clock} if clock else {}
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
-    run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
-                  scorer=analysis_scorer() if score else None, on_calibration_start=on_start)
+    feedback = None
     try:
+        if sound or live_page:
+            from stepdown.athlete.launch import open_feedback
+
+            feedback = open_feedback(
+                recorder, session.status, athlete_id=athlete, sound=sound,
+                page_address=page_address if live_page else None, ssl_certfile=page_cert,
+                ssl_keyfile=page_key, silent_s=SILENT_S,
+                log=lambda line: console.print(line, highlight=False))
+        scorer = (_page_scorer() if live_page else analysis_scorer()) if score else None
+        run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
+                      scorer=scorer, on_calibration_start=on_start, feedback=feedback)
         asyncio.run(run.run())
     finally:
+        if feedback is not None:
+            feedback.close()
         recorder.close()
     rec, problem = recorder.finish(out)
     for name, s in rec.streams.items():
@@ -345,6 +377,12 @@ def record(
     console.print(f"wrote {out} (journal {journal})")
     if score and not problem:
         console.print(test_line(rec), highlight=False)
+
+
+def _page_scorer() -> RepScorer | None:
+    from stepdown.athlete.scoring import traced_scorer
+
+    return traced_scorer()
 
 
 def parse_pain(text: str | None) -> list[float] | float | None:
