@@ -162,7 +162,7 @@ class LiveFeedback:
             self.band = value
             self.recorder.add_event("band", t, on=value)
             self.log(f"band {'on' if value else 'off'}")
-            self._publish("band", band=value)
+            self._publish("band")
         elif action == "pain":
             self._mark_pain(value, t)
 
