@@ -20,7 +20,8 @@ function render(s) {
   renderSensors(s.sensors || []);
   renderResult(s);
   renderDots(set);
-  text($("next"), set.active ? (done >= set.target ? "set complete" : `next: rep ${done + 1}`)
+  text($("next"), s.phase === "done" ? "recording ended"
+    : set.active ? (done >= set.target ? "set complete" : `next: rep ${done + 1}`)
     : set.number ? "S: next set" : "");
   const rep = s.last_rep;
   drawTrace($("trace-knee"), $("cap-knee"), rep, "knee_medial_cm", "knee inward");
@@ -45,13 +46,15 @@ function renderResult(s) {
   const rep = s.last_rep;
   const box = $("result");
   if (!rep) {
-    box.dataset.category = "none";
+    box.dataset.category = box.dataset.tone = "none";
     text($("rep-no"), "waiting for the first rep");
     text($("fix"), PHASE_WORDS[s.phase] || "get ready");
     text($("detail"), "");
     return;
   }
   box.dataset.category = rep.category || "none";
+  // a fault to fix is never shown green, even in a "good" (0-1) rep
+  box.dataset.tone = rep.fix ? (rep.category === "poor" ? "poor" : "medium") : "good";
   text($("rep-no"), `rep ${rep.index}`);
   text($("fix"), rep.fix || "good");
   const parts = [`total ${rep.total} · ${rep.category}`];
@@ -132,6 +135,10 @@ events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
   window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000 });
   render(ev.state);
+  if (ev.state.phase === "done") {  // the recording ended: nothing more will come
+    events.close();
+    text($("link"), "ended");
+  }
   if (ev.kind === "rep") {
     const box = $("result");
     box.classList.remove("flash"); void box.offsetWidth; box.classList.add("flash");

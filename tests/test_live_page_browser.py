@@ -1,0 +1,107 @@
+"""The live page in a real headless Chromium (Debian's, driven by Playwright) fed by
+`stepdown record --emulate --live-page`: reps appear as they are scored, and the coach's
+keys on the page (B band, 0-9 pain of the last rep, S stop/start set) end up in the
+recording.  A screenshot goes to /tmp/screens/live.png."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+pytest.importorskip("analysis.pipeline")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_web_browser import ARGS, SCREENS, free_port  # noqa: E402
+
+from sensor_io.recording_io import read_recording  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 60_000
+
+
+def start_record(out: Path, port: int, speed: float, seed: int = 8) -> tuple[subprocess.Popen, list[str]]:
+    """`stepdown record --emulate` with the live page and text cues; its output lines are
+    collected by a thread into the returned list."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", str(speed),
+         "--leg", "left", "--athlete", "a-1", "--pelvis", "x", "--thigh", "x", "--seed", str(seed),
+         "--sound", "--live-page", "--page-address", f"127.0.0.1:{port}", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not any(line.startswith("live page:") for line in lines):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("record did not serve the live page:\n" + "".join(lines))
+        time.sleep(0.05)
+    return proc, lines
+
+
+@pytest.mark.slow
+def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
+    out = tmp_path / "live.parquet"
+    port = free_port()
+    proc, lines = start_record(out, port, speed=2.0)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            foreign, errors = [], []
+            page.on("request", lambda r: foreign.append(r.url)
+                    if urlparse(r.url).netloc != f"127.0.0.1:{port}" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/live")
+            expect(page.locator("#link")).to_have_text("live")
+            expect(page.locator("#rep-no")).to_have_text("rep 1", timeout=TIMEOUT_MS)
+            assert page.locator(".dot.good, .dot.medium, .dot.poor").count() == 1
+            page.keyboard.press("b")
+            page.wait_for_selector("#band", state="visible", timeout=TIMEOUT_MS)
+            page.keyboard.press("4")          # pain 4 for the last rep on the page
+            expect(page.locator("#detail")).to_contain_text("pain 4", timeout=TIMEOUT_MS)
+            expect(page.locator("#rep-no")).to_have_text("rep 2", timeout=TIMEOUT_MS)
+            assert page.locator("#trace-knee polyline.trace").count() == 1
+            assert page.locator("#trace-pelvis line.limit").count() == 1
+            SCREENS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENS / "live.png"))
+            page.keyboard.press("s")          # stop set 1
+            expect(page.locator("#set-label")).to_have_text(re.compile("^set 1 done"),
+                                                            timeout=TIMEOUT_MS)
+            page.keyboard.press("s")          # start set 2
+            expect(page.locator("#set-label")).to_have_text(re.compile("^set 2 "), timeout=TIMEOUT_MS)
+            expect(page.locator("#link")).to_have_text("ended", timeout=TIMEOUT_MS)
+            expect(page.locator("#next")).to_have_text("recording ended")
+            received = page.evaluate("window.liveEvents")
+            browser.close()
+        assert proc.wait(timeout=60) == 0, "".join(lines)
+    finally:
+        proc.kill()
+    text = "".join(lines)
+    assert "Traceback" not in text and not foreign and not errors
+    assert text.count("cue: rep ") == 5 and "cue: set 1: go" in text and "cue: set 2: go" in text
+    reps = [e for e in received if e["kind"] == "rep"]
+    assert 1 <= len(reps) <= 5 and all(e["lag_ms"] > -50 for e in received)  # same clock
+    rec = read_recording(out)
+    events = rec.extra["events"]
+    kinds = [e["what"] for e in events]
+    assert kinds.count("set_start") == 2 and kinds.count("set_end") == 2
+    assert [e["on"] for e in events if e["what"] == "band"] == [True]
+    (pain,) = [e for e in events if e["what"] == "pain"]
+    assert pain["nrs"] == 4.0 and rec.pain_nrs[pain["rep"] - 1] == 4.0
+    assert [e["band"] for e in events if e["what"] == "set_start"] == [False, True]
