@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const PHASE_WORDS = { calibrating: "stand still", go: "go", done: "done" };
 let state = JSON.parse($("state").textContent);
-window.liveEvents = [];  // {seq, kind, lag_ms}: publish-to-page latency, read by tests and bench
+window.liveEvents = [];  // {seq, kind, lag_ms: publish to page, rep_lag_s: rep end to publish}: tests, bench
 
 function text(el, s) { if (el.textContent !== s) el.textContent = s; }
 
@@ -133,7 +133,8 @@ events.onopen = () => { text($("link"), "live"); $("link").classList.remove("dow
 events.onerror = () => { text($("link"), "reconnecting…"); $("link").classList.add("down"); };
 events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
-  window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000 });
+  window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000,
+    rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null });
   render(ev.state);
   if (ev.state.phase === "done") {  // the recording ended: nothing more will come
     events.close();
