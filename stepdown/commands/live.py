@@ -205,6 +205,7 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        extra += f" {st.duplicates} dup" if st.duplicates else ""
         state = "NO DATA" if st.silent_for(now_s) > SILENT_S else st.state
         parts.append(f"{st.placement} {state} {st.samples} smp {st.gaps} gaps"
                      f" {st.reconnects} reconn{extra}")
@@ -305,7 +306,9 @@ def record(
     score: Annotated[bool, typer.Option(help="Score each rep live.")] = True,
     emulate: Annotated[bool, typer.Option(help="Stream a simulated test from emulated "
                                                "sensors (demo, tests).")] = False,
-    emulate_speed: Annotated[float, typer.Option(help="Emulated clock speed-up.")] = 1.0,
+    emulate_speed: Annotated[float, typer.Option(
+        help="Emulated clock speed-up; 0: virtual time, as fast as the machine computes "
+             "(the same result on any machine, for tests).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
     sound: Annotated[bool, typer.Option(help="A sound cue per rep, at set start/end and when "
                                              "a sensor drops out (text without audio).")] = False,
@@ -326,7 +329,9 @@ def record(
     pain_nrs = parse_pain(pain)
     if emulate:
         segments = [s for s, a in given.items() if a] or ["pelvis", "thigh"]
-        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed)
+        if emulate_speed < 0:
+            raise InputError(f"--emulate-speed must be 0 (virtual time) or more, not {emulate_speed:g}")
+        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed or 1.0)
         given = {s: addresses.get(s) for s in given}
         scanner_backend, client_backend = world.backends()
         clock = world.now
@@ -362,7 +367,12 @@ def record(
         scorer = (_page_scorer() if live_page else analysis_scorer()) if score else None
         run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
                       scorer=scorer, on_calibration_start=on_start, feedback=feedback)
-        asyncio.run(run.run())
+        if emulate and emulate_speed == 0:
+            from sensor_io.virtual_clock import run_virtual
+
+            run_virtual(run.run())
+        else:
+            asyncio.run(run.run())
     finally:
         if feedback is not None:
             feedback.close()
