@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -152,35 +153,47 @@ class PageServer:
         import uvicorn
 
         self.scheme = "https" if ssl_certfile else "http"
-        self.host = host
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                server_header=False, timeout_graceful_shutdown=2,
+        self.host, self.port = host, port
+        config = uvicorn.Config(app, log_level="warning", server_header=False,
+                                timeout_graceful_shutdown=2,
                                 ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
                                 ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="live-page", daemon=True)
+        self.sock: socket.socket | None = None
         self.error: BaseException | None = None
 
     def _run(self) -> None:
         try:
-            asyncio.run(self.server.serve())
+            asyncio.run(self.server.serve(sockets=[self.sock]))
         except BaseException as err:  # reported by start()
             self.error = err
 
     def start(self, timeout_s: float = 20.0) -> str:
-        """Start serving; returns the page's URL.  Raises OSError if it cannot listen."""
+        """Start serving; returns the page's URL.  Raises OSError (one line) if it cannot
+        listen on the address."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.sock.bind((self.host, self.port))
+        except OSError as err:
+            self.sock.close()
+            raise OSError(f"live page: cannot listen on {self.host}:{self.port}: "
+                          f"{err.strerror or err}") from None
         self.thread.start()
         deadline = time.monotonic() + timeout_s
         while not self.server.started:
-            if self.error is not None or not self.thread.is_alive() \
-                    or time.monotonic() > deadline:
-                raise OSError(f"live page: cannot listen on {self.host} "
-                              f"({self.error or 'address in use or not available'})")
+            if self.error is not None or not self.thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(f"live page: the server did not start ({self.error or 'timeout'})")
             time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
+        port = self.sock.getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{port}/live"
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+        if self.sock is not None:
+            self.sock.close()
