@@ -87,6 +87,7 @@ class LiveFeedback:
     target_reps: int = SET_TARGET_REPS
     log: Callable[[str], None] = print
     server: Any = None  # the live page's PageServer, stopped by close()
+    keys: Any = None    # the terminal's TerminalKeys, restored by close()
     controls: queue.Queue = field(default_factory=queue.Queue)
     set_number: int = 0
     set_active: bool = False
@@ -241,7 +242,10 @@ class LiveFeedback:
             self.bus.publish(kind, band=self.band, **changes)
 
     def close(self) -> None:
-        """Stop the cue output and the live page (its open streams end first)."""
+        """Stop the cue output and the live page (its open streams end first), give the
+        terminal back."""
+        if self.keys is not None:
+            self.keys.close()
         if self.output is not None:
             self.output.close()
         if self.bus is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from sensor_io.errors import InputError
 from stepdown.athlete.bus import EventBus
 from stepdown.athlete.feedback import LiveFeedback
+from stepdown.athlete.keys import KEYS, open_terminal_keys
 
 DEFAULT_PAGE = "127.0.0.1:8766"
 
@@ -54,6 +55,10 @@ def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, so
         output, note = open_output(log)
         log(note)
     feedback = LiveFeedback(recorder, sensors, output=output, silent_s=silent_s, log=log)
+    feedback.keys = open_terminal_keys(feedback.control,
+                                       lambda: (feedback.band, feedback.set_active))
+    if feedback.keys is not None:
+        log(f"coach keys here: {KEYS}")
     if page_address is not None:
         from stepdown.athlete.page import PageServer, create_live_app
 
@@ -66,7 +71,7 @@ def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, so
         except OSError as err:
             feedback.close()
             raise InputError(str(err)) from None
-        log(f"live page: {url}  (keys on the page: S set, B band, 0-9 pain of the last rep)")
+        log(f"live page: {url}  (its keys: {KEYS})")
     return feedback
 
 
