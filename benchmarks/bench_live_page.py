@@ -14,7 +14,6 @@ trigger, which waits for the thigh to settle back near standing).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,28 +26,26 @@ REPO = Path(__file__).resolve().parents[1]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _record(out: Path, port: int) -> tuple[subprocess.Popen, list[str]]:
+def start_record(out: Path, speed: float = 1.0, extra: tuple[str, ...] = ()
+                 ) -> tuple[subprocess.Popen, list[str], str]:
+    """`stepdown record --emulate --live-page` (a simulated 5-rep test, seed 8) on a free
+    port, as a subprocess whose output lines a thread collects into the returned list;
+    returns once the page is served, with its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stepdown", "record", "--emulate", "--leg", "left", "--athlete",
-         "bench", "--pelvis", "x", "--thigh", "x", "--seed", "8", "--live-page",
-         "--page-address", f"127.0.0.1:{port}", "--out", str(out)],
+        [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", str(speed),
+         "--leg", "left", "--athlete", "a-1", "--pelvis", "x", "--thigh", "x", "--seed", "8",
+         "--live-page", "--page-address", "127.0.0.1:0", "--out", str(out), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)})
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
     deadline = time.monotonic() + 60
-    while not any(x.startswith("live page:") for x in lines):
+    while not (served := [x for x in lines if x.startswith("live page:")]):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError("record did not start the live page:\n" + "".join(lines))
+            raise RuntimeError("record did not serve the live page:\n" + "".join(lines))
         time.sleep(0.05)
-    return proc, lines
+    return proc, lines, served[0].split()[2]
 
 
 def run() -> None:
@@ -57,14 +54,13 @@ def run() -> None:
         return
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, lines = _record(Path(tmp) / "bench.parquet", port)
+        proc, lines, url = start_record(Path(tmp) / "bench.parquet")
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                page.goto(f"http://127.0.0.1:{port}/live")
+                page.goto(url)
                 expect(page.locator("#link")).to_have_text("ended", timeout=120_000)
                 received = page.evaluate("window.liveEvents")
                 browser.close()

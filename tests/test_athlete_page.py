@@ -7,10 +7,14 @@ import re
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # starlette's note on httpx, as in test_web
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_web import PASSWORD, make_catalog  # noqa: E402

@@ -5,12 +5,8 @@ recording.  A screenshot goes to /tmp/screens/live.png."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -25,49 +21,29 @@ expect = sync_api.expect
 pytest.importorskip("analysis.pipeline")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_web_browser import ARGS, SCREENS, free_port  # noqa: E402
+sys.path.insert(1, str(Path(__file__).parents[1]))  # benchmarks/, which starts the recording
+from test_web_browser import ARGS, SCREENS  # noqa: E402
 
+from benchmarks.bench_live_page import start_record  # noqa: E402
 from sensor_io.recording_io import read_recording  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 60_000
-
-
-def start_record(out: Path, port: int, speed: float, seed: int = 8) -> tuple[subprocess.Popen, list[str]]:
-    """`stepdown record --emulate` with the live page and text cues; its output lines are
-    collected by a thread into the returned list."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", str(speed),
-         "--leg", "left", "--athlete", "a-1", "--pelvis", "x", "--thigh", "x", "--seed", str(seed),
-         "--sound", "--live-page", "--page-address", f"127.0.0.1:{port}", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not any(line.startswith("live page:") for line in lines):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("record did not serve the live page:\n" + "".join(lines))
-        time.sleep(0.05)
-    return proc, lines
 
 
 @pytest.mark.slow
 def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
     out = tmp_path / "live.parquet"
-    port = free_port()
-    proc, lines = start_record(out, port, speed=2.0)
-    base = f"http://127.0.0.1:{port}"
+    proc, lines, url = start_record(out, speed=2.0, extra=("--sound",))
+    host = urlparse(url).netloc
     try:
         with sync_api.sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             foreign, errors = [], []
             page.on("request", lambda r: foreign.append(r.url)
-                    if urlparse(r.url).netloc != f"127.0.0.1:{port}" else None)
+                    if urlparse(r.url).netloc != host else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{base}/live")
+            page.goto(url)
             expect(page.locator("#link")).to_have_text("live")
             expect(page.locator("#rep-no")).to_have_text("rep 1", timeout=TIMEOUT_MS)
             assert page.locator(".dot.good, .dot.medium, .dot.poor").count() == 1
