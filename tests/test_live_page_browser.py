@@ -6,6 +6,8 @@ recording.  A screenshot goes to /tmp/screens/live.png."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -81,3 +83,54 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
     (pain,) = [e for e in events if e["what"] == "pain"]
     assert pain["nrs"] == 4.0 and rec.pain_nrs[pain["rep"] - 1] == 4.0
     assert [e["band"] for e in events if e["what"] == "set_start"] == [False, True]
+
+
+@pytest.fixture
+def tls(tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("needs openssl to make a throw-away certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_served_with_accounts_the_page_needs_a_review_login_over_https(tmp_path, tls):
+    from test_web import make_catalog
+
+    from stepdown.athlete.bus import EventBus
+    from stepdown.athlete.feedback import parse_control
+    from stepdown.athlete.page import PageServer, create_live_app
+
+    catalog = tmp_path / "catalog.sqlite3"
+    make_catalog(catalog)
+    bus = EventBus({"athlete": "a-017", "phase": "go"})
+    sent = []
+    app = create_live_app(bus, lambda a, v: sent.append(parse_control(a, v)), athlete_id="a-017",
+                          catalog=catalog)
+    server = PageServer(app, "127.0.0.1", 0, *tls)
+    url = server.start()
+    assert url.startswith("https://")
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            for user, allowed in (("coach-b", False), ("coach-a", True)):
+                context = browser.new_context(ignore_https_errors=True)
+                page = context.new_page()
+                page.goto(url)
+                expect(page).to_have_url(re.compile(r"/login\?next=/live$"))
+                page.fill("input[name=username]", user)
+                page.fill("input[name=password]", "long enough pw")
+                page.click("button[type=submit]")
+                if not allowed:   # another athlete's coach: as if there were no page
+                    expect(page.locator("body")).to_have_text("Not found")
+                    continue
+                expect(page.locator("#link")).to_have_text("live")
+                page.keyboard.press("b")
+                expect(page.locator("#msg")).to_have_text("sent: band true")
+            browser.close()
+    finally:
+        bus.close()
+        server.stop()
+    assert sent == [("band", True)]
