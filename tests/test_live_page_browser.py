@@ -35,7 +35,7 @@ TIMEOUT_MS = 60_000
 @pytest.mark.slow
 def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
     out = tmp_path / "live.parquet"
-    proc, lines, url = start_record(out, speed=2.0, extra=("--sound",))
+    proc, lines, url = start_record(out, speed=1.0, extra=("--sound",))
     host = urlparse(url).netloc
     try:
         with sync_api.sync_playwright() as pw:
@@ -47,17 +47,21 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url)
             expect(page.locator("#link")).to_have_text("live")
-            expect(page.locator("#rep-no")).to_have_text("rep 1", timeout=TIMEOUT_MS)
-            assert page.locator(".dot.good, .dot.medium, .dot.poor").count() == 1
+            page.click("#sound-toggle")       # cue sound on the screen's own speakers
+            # the first set starts at "Go"; the keys work from then on, before any rep
+            expect(page.locator("#set-label")).to_have_text(re.compile("^set 1 · rep 1 of 5$"),
+                                                            timeout=TIMEOUT_MS)
             page.keyboard.press("b")
             page.wait_for_selector("#band", state="visible", timeout=TIMEOUT_MS)
-            page.keyboard.press("4")          # pain 4 for the last rep on the page
-            expect(page.locator("#detail")).to_contain_text("pain 4", timeout=TIMEOUT_MS)
-            expect(page.locator("#rep-no")).to_have_text("rep 2", timeout=TIMEOUT_MS)
+            # a loaded machine may score two reps at once: any rep will do
+            expect(page.locator("#rep-no")).to_have_text(re.compile("^rep [1-5]$"), timeout=TIMEOUT_MS)
+            assert page.locator(".dot.good, .dot.medium, .dot.poor").count() >= 1
             assert page.locator("#trace-knee polyline.trace").count() == 1
             assert page.locator("#trace-pelvis line.limit").count() == 1
             SCREENS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENS / "live.png"))
+            page.keyboard.press("4")          # pain 4 for the last rep
+            expect(page.locator("#msg")).to_have_text("sent: pain 4")
             page.keyboard.press("s")          # stop set 1
             expect(page.locator("#set-label")).to_have_text(re.compile("^set 1 done"),
                                                             timeout=TIMEOUT_MS)
@@ -66,6 +70,7 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
             expect(page.locator("#link")).to_have_text("ended", timeout=TIMEOUT_MS)
             expect(page.locator("#next")).to_have_text("recording ended")
             received = page.evaluate("window.liveEvents")
+            played = page.evaluate("window.liveCuesPlayed")
             browser.close()
         assert proc.wait(timeout=60) == 0, "".join(lines)
     finally:
@@ -73,6 +78,10 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
     text = "".join(lines)
     assert "Traceback" not in text and not foreign and not errors
     assert text.count("cue: rep ") == 5 and "cue: set 1: go" in text and "cue: set 2: go" in text
+    # the page played each cue once, in order, including every rep's
+    assert [c["id"] for c in played] == sorted({c["id"] for c in played})
+    assert 1 <= sum(c["kind"] in ("good", "knee", "pelvis", "trunk", "arm", "descent") for c in played) <= 5
+    assert [c["kind"] for c in played][-1] == "set_end"
     reps = [e for e in received if e["kind"] == "rep"]
     assert 1 <= len(reps) <= 5 and all(e["lag_ms"] > -50 for e in received)  # same clock
     rec = read_recording(out)

@@ -96,6 +96,7 @@ class LiveFeedback:
     last_rep: dict[str, Any] | None = None
     _lost: set[str] = field(default_factory=set)
     _pain_pad: float = 0.0  # pain of reps nobody marked: 0, or the whole-test --pain
+    _cue: dict[str, Any] | None = None  # the last cue, for the page: id, kind, text, words, tones
     _next_status: float = float("-inf")
 
     # -- from the record loop ---------------------------------------------------------------
@@ -234,12 +235,15 @@ class LiveFeedback:
                 for p, st in self.sensors.items()]
 
     def _play(self, cue: Cue) -> None:
+        """Play the cue here, and hand it to the page (which plays it where its sound is on)."""
         if self.output is not None:
             self.output.play(cue)
+        self._cue = {"id": self._cue["id"] + 1 if self._cue else 1, "kind": cue.kind,
+                     "text": cue.text, "words": cue.words, "tones": [list(t) for t in cue.tones]}
 
     def _publish(self, kind: str, **changes: Any) -> None:
         if self.bus is not None:
-            self.bus.publish(kind, band=self.band, **changes)
+            self.bus.publish(kind, band=self.band, cue=self._cue, **changes)
 
     def close(self) -> None:
         """Stop the cue output and the live page (its open streams end first), give the

@@ -1,5 +1,6 @@
 // Live page by the step: renders the whole state carried by each server-sent event;
-// the coach's controls (buttons or keys S, B, 0-9) are POSTed to /live/control.
+// the coach's controls (buttons or keys S, B, 0-9) are POSTed to /live/control; M turns
+// the cue sound on this device on or off.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -105,6 +106,50 @@ function drawTrace(svg, caption, rep, key, label) {
     (limits.length ? ` (line at ${limits.join(" / ")} ${unit})` : ""));
 }
 
+// Cue sound on the page's own device (a TV's speakers), once the coach turns it on: browsers
+// play sound only after a tap or key.  The tones are the record command's; words only with a
+// voice of this device (never a speech service on the internet).
+let audio = null;
+let lastCue = state.cue ? state.cue.id : 0;
+window.liveCuesPlayed = [];  // {id, kind}: read by the browser test
+
+function toggleSound() {
+  if (audio) { audio.close(); audio = null; } else { audio = new AudioContext(); }
+  $("sound-toggle").classList.toggle("on", !!audio);
+}
+
+function playCue(cue) {
+  if (!audio) return;
+  let t = audio.currentTime + 0.02;
+  for (const [freq, dur] of cue.tones) {
+    if (freq > 0) {
+      const osc = audio.createOscillator(), gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0, t);
+      gain.gain.linearRampToValueAtTime(0.3, t + 0.005);
+      gain.gain.setValueAtTime(0.3, t + dur - 0.005);
+      gain.gain.linearRampToValueAtTime(0, t + dur);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + dur);
+    }
+    t += dur;
+  }
+  speak(cue.words, (t - audio.currentTime) * 1000 + 80);
+  window.liveCuesPlayed.push({ id: cue.id, kind: cue.kind });
+}
+
+function speak(words, delayMs) {
+  const synth = window.speechSynthesis;
+  const voice = synth && synth.getVoices().find((v) => v.localService && v.lang.startsWith("en"));
+  if (!voice || !words) return;
+  setTimeout(() => {
+    const u = new SpeechSynthesisUtterance(words);
+    u.voice = voice;
+    synth.speak(u);
+  }, delayMs);
+}
+
 function send(action, value) {
   fetch("/live/control", {
     method: "POST",
@@ -119,12 +164,14 @@ const toggleSet = () => send(state.set && state.set.active ? "stop_set" : "start
 const toggleBand = () => send("band", !state.band);
 $("set-toggle").addEventListener("click", toggleSet);
 $("band-toggle").addEventListener("click", toggleBand);
+$("sound-toggle").addEventListener("click", toggleSound);
 document.querySelectorAll(".pain-n").forEach((b) =>
   b.addEventListener("click", () => send("pain", Number(b.dataset.pain))));
 document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
   if (e.key === "s" || e.key === "S") toggleSet();
   else if (e.key === "b" || e.key === "B") toggleBand();
+  else if (e.key === "m" || e.key === "M") toggleSound();
   else if (/^[0-9]$/.test(e.key)) send("pain", Number(e.key));
 });
 
@@ -136,6 +183,11 @@ events.onmessage = (m) => {
   window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000,
     rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null });
   render(ev.state);
+  const cue = ev.state.cue;
+  if (cue && cue.id > lastCue) {
+    lastCue = cue.id;
+    if (ev.kind !== "state") playCue(cue);  // a (re)connection does not replay an old cue
+  }
   if (ev.state.phase === "done") {  // the recording ended: nothing more will come
     events.close();
     text($("link"), "ended");
