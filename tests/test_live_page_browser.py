@@ -137,7 +137,7 @@ def test_served_with_accounts_the_page_needs_a_review_login_over_https(tmp_path,
                     continue
                 expect(page.locator("#link")).to_have_text("live")
                 page.keyboard.press("b")
-                expect(page.locator("#msg")).to_have_text("sent: band true")
+                expect(page.locator("#msg")).to_have_text("sent: band on")
             browser.close()
     finally:
         bus.close()

@@ -150,12 +150,18 @@ function speak(words, delayMs) {
   }, delayMs);
 }
 
+function said(action, value) {
+  if (action === "band") return value ? "band on" : "band off";
+  if (action === "pain") return `pain ${value}`;
+  return action.replace("_", " ");
+}
+
 function send(action, value) {
   fetch("/live/control", {
     method: "POST",
     headers: { "content-type": "application/json", "x-csrf-token": document.body.dataset.csrf },
     body: JSON.stringify({ action, value }),
-  }).then((r) => r.json().then((j) => text($("msg"), r.ok ? `sent: ${action}${value == null ? "" : " " + value}`
+  }).then((r) => r.json().then((j) => text($("msg"), r.ok ? `sent: ${said(action, value)}`
     : `refused: ${j.error || r.status}`)))
     .catch(() => text($("msg"), "not sent: no connection"));
 }
