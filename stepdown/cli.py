@@ -15,6 +15,7 @@ whichever typer is installed.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import Any
 
@@ -98,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as err:
         err_console.print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
+        return 2
+    except sqlite3.DatabaseError as err:  # the catalog, damaged or locked past its retries
+        from stepdown.catalog.db import catalog_problem
+
+        err_console.print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+                          soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -1,7 +1,7 @@
 """Live rep scoring with each rep's knee and pelvis traces, for the live page.
 
-The same analysis as `stepdown record`'s scorer (:func:`analysis.pipeline.analyze` on the
-recording so far, one code path); each rep additionally carries ``trace``: its knee
+The same analysis as `stepdown record`'s scorer
+(:func:`~stepdown.commands.live.analysis_scorer`, one code path); each rep additionally carries ``trace``: its knee
 medial displacement (cm) and pelvic drop (deg) from start to end, thinned to at most
 ``points`` samples, with the rule thresholds they are scored against.
 """
@@ -40,20 +40,13 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:
     """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
     whose reps carry a ``trace``; None while the analysis is not installed."""
-    try:
-        from analysis.pipeline import analyze
-    except ImportError:
-        return None
-    from stepdown.commands.live import reps_with_borderline
+    from stepdown.commands.live import analysis_scorer
 
-    def score(rec) -> list[dict[str, Any]]:
-        result = analyze(rec)
+    def add_traces(result: Any, reps: list[dict[str, Any]]) -> None:
         cfg = result.config
         thresholds = {name: [float(getattr(cfg, f)) for f in fields] for name, _, fields in TRACED}
-        reps = reps_with_borderline(result.to_json())
         for rep in reps:
             rep["trace"] = rep_trace(result.series.t, result.series.series, rep["start_s"],
                                      rep["end_s"], thresholds)
-        return reps
 
-    return score
+    return analysis_scorer(add_traces)

@@ -23,6 +23,9 @@ from sensor_io.errors import InputError
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
+BUSY_TIMEOUT_MS = 5000  # how long SQLite waits for another process's lock, per try
+
+
 class CatalogError(InputError):
     """The catalog cannot be opened or refuses an operation."""
 
@@ -71,11 +74,34 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         migrate(conn)
     except sqlite3.DatabaseError as err:
-        raise CatalogError(f"{path}: not a usable stepdown catalog ({err})") from None
+        raise CatalogError(catalog_problem(err, path)) from None
     return conn
+
+
+LOCK_TRIES = 3
+"""Write transactions try this many times to take the lock, each waiting up to
+BUSY_TIMEOUT_MS, before saying the catalog is busy."""
+
+
+def catalog_problem(err: sqlite3.DatabaseError, path: Path | None = None) -> str:
+    """One line for an SQLite error on the catalog: locked by another process, damaged,
+    or another problem; with what to do."""
+    if path is None:
+        from stepdown.paths import catalog_path
+
+        path = catalog_path()
+    text = str(err)
+    if "locked" in text or "busy" in text:
+        return (f"the catalog {path} is locked by another stepdown process (waited "
+                f"{LOCK_TRIES * BUSY_TIMEOUT_MS / 1000:g} s): try again when it has finished")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return (f"{path}: not a usable stepdown catalog, the file is damaged ({text}): "
+                f"restore a backup, or rebuild it with "
+                f"`sqlite3 {path} .recover | sqlite3 repaired.sqlite3`")
+    return f"{path}: not a usable stepdown catalog ({text})"
 
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
@@ -117,11 +143,28 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: everything inside commits together or not at all."""
-    conn.execute("BEGIN IMMEDIATE")
+    """One write transaction: everything inside commits together or not at all.
+
+    Taking the write lock is retried LOCK_TRIES times (each waits up to the busy timeout)
+    while another process holds it."""
+    for attempt in range(LOCK_TRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) and "busy" not in str(err):
+                raise
+            if attempt == LOCK_TRIES - 1:
+                raise CatalogError(catalog_problem(err, _db_path(conn))) from None
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _db_path(conn: sqlite3.Connection) -> Path | None:
+    """The file behind ``conn`` (None for an in-memory database)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row and row[2] else None
