@@ -73,6 +73,9 @@ def analysis_scorer(add: Callable[[Any, list[dict[str, Any]]], None] | None = No
         result = analyze(rec)
         reps = [{**rep, "not_measured": not_measured(rep, rec)}
                 for rep in reps_with_borderline(result.to_json())]
+        if reps:
+            reps[-1]["settled"] = rep_end_settled(result.series.t, result.series.depth_rad,
+                                                  reps[-1]["start_s"], reps[-1]["end_s"])
         if add is not None:
             add(result, reps)
         return reps
@@ -108,6 +111,7 @@ class LiveRun:
     _connecting: bool = field(default=True, init=False)
     _failing: bool = field(default=False, init=False)  # journal writes failing
     _low_space_said: bool = field(default=False, init=False)
+    _unsettled_since: float | None = field(default=None, init=False)  # a rep's end may move
 
     async def run(self) -> None:
         """Connect, calibrate, stream until the duration or a stop signal (Ctrl-C,
@@ -233,22 +237,25 @@ class LiveRun:
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()) and self._due():
                 scoring = asyncio.create_task(self._score())
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(POLL_S)
         if scoring is not None:
             await scoring
 
     def _due(self) -> bool:
-        """Is a new analysis worth running? Only when a rep may just have ended
-        (or, as a safety net, after FALLBACK_SCORE_S without one): analysing the
-        whole recording on every poll would cost a core on a long session."""
+        """Is a new analysis worth running? When the thigh has dipped since the last one
+        and is back near standing (:func:`rep_may_have_ended`), or, as a safety net,
+        FALLBACK_SCORE_S after the last one while the thigh is not deep in a rep (a rep
+        analysed mid-way would end too early and be shown twice).  Analysing on every
+        poll instead would cost a core on a long session."""
         now = self.session.now()
-        if now - self._t_scored >= FALLBACK_SCORE_S:
-            return True
-        # from the quiet standing before the last rep shown: joining at a rep's end, where
-        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
-        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
+        if self._unsettled_since is not None and now - self._unsettled_since < RETRY_S:
+            return True  # a rep found, its end not settled yet: look again
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
-        return thigh is not None and rep_may_have_ended(thigh, since)
+        if thigh is None or len(thigh) < 20:
+            return now - self._t_scored >= FALLBACK_SCORE_S
+        if now - self._t_scored >= FALLBACK_SCORE_S:
+            return not mid_dip(thigh)
+        return rep_may_have_ended(thigh, self._t_scored)
 
     async def _score(self) -> None:
         assert self.scorer is not None
@@ -260,6 +267,12 @@ class LiveRun:
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return
+        now = self.session.now()
+        if reps and not reps[-1].get("settled", True):  # the last rep's end may still move
+            reps = reps[:-1]
+            self._unsettled_since = self._unsettled_since or now
+        else:
+            self._unsettled_since = None
         for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
             console.print(rep_line(rep), highlight=False)
@@ -286,40 +299,87 @@ class LiveRun:
             return reps[len(self.shown_reps):]
         last_end = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
         fresh = [to_session_time(r, shift, self._t_go) for r in reps]
-        fresh = [r for r in fresh if r["end_s"] > last_end + NEW_REP_AFTER_S]
+        # a rep whose bottom is before the last shown rep's end is that rep again
+        fresh = [r for r in fresh if r["bottom_s"] > last_end]
         return [{**r, "index": len(self.shown_reps) + i} for i, r in enumerate(fresh, 1)]
 
 
-NEW_REP_AFTER_S = 0.3  # a window rep ending this soon after the last one shown is that one
 SILENT_S = 2.0
+POLL_S = 0.05          # s between two turns of the record loop (half of it: the mean wait)
 FALLBACK_SCORE_S = 5.0
-DIP_DEG = 12.0
+DIP_DEG = 12.0         # thigh tilt that makes a rep (the analysis' min depth is 8°)
+BACK_RATIO = 0.1       # back within this share of the dip (+ BACK_DEG): the rep has ended
+BACK_DEG = 1.0
 NEAR_STANDING_DEG = 6.0
+SETTLE_S, SETTLE_DEG = 0.05, 0.25  # ... or near standing and falling < 0.25° in 0.05 s
+SETTLED_SHARE = 0.02     # of the rep's depth, over SETTLE_S: its end will not move
+RETRY_S = 1.0          # s of looking again at each poll for a rep whose end may move
+SMOOTH_S = 0.05        # trailing mean of the accelerometer (noise; a centred one lags)
+LOOKBACK_S = 20.0      # at most this much of the thigh is read per poll
+
+
+def thigh_tilt(s: SensorStream, since_s: float) -> tuple[np.ndarray, float]:
+    """The thigh's tilt (deg) from its standing direction, per sample after ``since_s``
+    (s, common clock; at most LOOKBACK_S before its last sample), and the sample
+    interval (s).
+
+    The tilt is the angle between the accelerometer's reading (trailing mean over
+    SMOOTH_S) and its mean over the stream's first 2 s: gravity's direction, so no
+    heading, no filter; only the first 2 s and the recent samples are read, so the
+    cost does not grow with the session.  Empty when fewer than 10 samples are recent.
+    """
+    first = int(np.searchsorted(s.t, max(since_s, s.t[-1] - LOOKBACK_S), side="right"))
+    if len(s) - first < 10:
+        return np.empty(0), 0.0
+    standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
+    dt = float(np.median(np.diff(s.t[first:])))
+    k = max(1, round(SMOOTH_S / dt)) | 1
+    acc = uniform_filter1d(s.acc[first:], k, axis=0, origin=(k - 1) // 2)  # trailing
+    cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), dt
 
 
 def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
     """Cheap trigger for live scoring: has the test thigh (its stream ``s``) tilted more
-    than DIP_DEG since ``since_s`` (s, common clock) and come back within
-    NEAR_STANDING_DEG of its standing tilt?
+    than DIP_DEG since ``since_s`` (s, common clock) and come back, either to within
+    BACK_RATIO of that dip (+ BACK_DEG) or near standing and no longer falling?
 
-    The tilt is the angle between the thigh accelerometer's reading (smoothed over
-    0.2 s) and its mean over the first 2 s: gravity's direction, so no heading, no
-    filter; only the first 2 s and the samples since ``since_s`` are read, so the cost
-    does not grow with the session.
+    The analysis ends a rep where its depth is back within 5 % of the dip; firing at
+    10 % (of the tilt, which runs a little ahead of the analysis' filtered depth) shows
+    the rep ~0.1 s sooner with the same rep found (tests/test_ble_record.py).
     """
     if len(s) < 20:
         return False
-    standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
-    first = int(np.searchsorted(s.t, since_s, side="right"))  # t > since_s
-    if len(s) - first < 3:
+    tilt, dt = thigh_tilt(s, since_s)
+    n = max(1, round(SETTLE_S / dt)) if len(tilt) else 0
+    if len(tilt) <= n or tilt.max() <= DIP_DEG:
         return False
-    k = max(1, int(0.2 / np.median(np.diff(s.t[first:]))))  # 0.2 s of the recent rate
-    if len(s) - first <= k:
+    now = tilt[-1]
+    back = now < BACK_RATIO * tilt.max() + BACK_DEG
+    settled = now < NEAR_STANDING_DEG and tilt[-n - 1] - now < SETTLE_DEG
+    return bool(back or settled)
+
+
+def rep_end_settled(t: np.ndarray, depth_rad: np.ndarray, start_s: float, end_s: float) -> bool:
+    """Would more data leave this rep's end where it is?  The analysis ends a rep where
+    its depth (``depth_rad``, rad, at times ``t``, s) is back within 5 % of the rep's
+    depth above the lowest level after it; while the depth is still falling at the
+    data's end, that level, and the end with it, move later.  Settled: SETTLE_S of data
+    after the end, over which the depth fell less than SETTLED_SHARE of the rep's."""
+    if len(t) < 2 or t[-1] - end_s < SETTLE_S:
         return False
-    acc = uniform_filter1d(s.acc[first:], k, axis=0)
-    cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
-    tilt = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    return bool(tilt.max() > DIP_DEG and tilt[-k:].mean() < NEAR_STANDING_DEG)
+    d = np.degrees(depth_rad)
+    inside = (t >= start_s) & (t <= end_s)
+    depth = float(d[inside].max() - d[-1]) if inside.any() else 0.0
+    fall = float(d[int(np.searchsorted(t, t[-1] - SETTLE_S))] - d[-1])
+    return fall < SETTLED_SHARE * depth
+
+
+def mid_dip(s: SensorStream) -> bool:
+    """Is the test thigh (stream ``s``) in a rep now: tilted beyond NEAR_STANDING_DEG and
+    beyond half the deepest tilt of the last LOOKBACK_S?"""
+    tilt, _ = thigh_tilt(s, -np.inf)
+    return bool(len(tilt) and tilt[-1] > max(NEAR_STANDING_DEG, 0.5 * tilt.max()))
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:

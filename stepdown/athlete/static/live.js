@@ -7,7 +7,7 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const PHASE_WORDS = { calibrating: "stand still", go: "go", done: "done" };
 let state = JSON.parse($("state").textContent);
-window.liveEvents = [];  // {seq, kind, lag_ms: publish to page, rep_lag_s: rep end to publish}: tests, bench
+window.liveEvents = [];  // {seq, kind, lag_ms: publish to page, rep_lag_s: rep end to publish, rep_end_s}: tests, bench
 
 function text(el, s) { if (el.textContent !== s) el.textContent = s; }
 
@@ -187,7 +187,8 @@ events.onerror = () => { text($("link"), "reconnecting…"); $("link").classList
 events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
   window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000,
-    rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null });
+    rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null,
+    rep_end_s: ev.kind === "rep" ? ev.state.last_rep.end_s : null });
   render(ev.state);
   const cue = ev.state.cue;
   if (cue && cue.id > lastCue) {
