@@ -1,9 +1,9 @@
 """Live rep scoring with each rep's knee and pelvis traces, for the live page.
 
 The same analysis as `stepdown record`'s scorer
-(:func:`~stepdown.commands.live.analysis_scorer`, one code path); each rep additionally carries ``trace``: its knee
-medial displacement (cm) and pelvic drop (deg) from start to end, thinned to at most
-``points`` samples, with the rule thresholds they are scored against.
+(:func:`~stepdown.commands.live.analysis_scorer`, one code path); each rep additionally
+carries ``trace``: its knee medial displacement (cm) and pelvic drop (deg) from start
+to end, thinned to at most ``points`` samples, with the rule thresholds they are scored against.
 """
 
 from __future__ import annotations
