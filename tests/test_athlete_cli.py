@@ -30,6 +30,30 @@ def test_record_with_cues_and_page_marks_the_set_and_cues_each_rep(capsys, tmp_p
         [("set_start", 1), ("set_end", 1)]
 
 
+def test_the_page_shows_the_sensors_while_the_athlete_calibrates(capsys, tmp_path, monkeypatch):
+    from stepdown.athlete.feedback import LiveFeedback
+
+    seen = []
+    phase, watch = LiveFeedback.phase, LiveFeedback.watch_sensors
+
+    def on_phase(self, name, t):
+        seen.append(name)
+        phase(self, name, t)
+
+    def on_watch(self, t):
+        watch(self, t)
+        if seen[-1] == "calibrating":
+            seen.append([s["state"] for s in self.bus.state().get("sensors", [])])
+
+    monkeypatch.setattr(LiveFeedback, "phase", on_phase)
+    monkeypatch.setattr(LiveFeedback, "watch_sensors", on_watch)
+    rc = main([*BASE, "--no-score", "--duration", "8", "--live-page", "--page-address",
+               "127.0.0.1:0", "--out", str(tmp_path / "r.parquet")])
+    assert rc == 0, capsys.readouterr().out
+    calibrating = seen[seen.index("calibrating") + 1:seen.index("go")]
+    assert calibrating and calibrating[0] == ["streaming", "streaming"]  # before "go"
+
+
 @pytest.mark.parametrize("address, cert, message", [
     ("127.0.0.1:http", False, "--page-address must be HOST:PORT"),
     ("127.0.0.1:70000", False, "port 0-65535"),

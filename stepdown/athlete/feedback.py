@@ -139,6 +139,11 @@ class LiveFeedback:
             except queue.Empty:
                 break
             self._apply(action, value, t)
+        self.watch_sensors(t)
+
+    def watch_sensors(self, t: float) -> None:
+        """Notices lost sensors (cue, event) and refreshes the sensor panel about once a
+        second; also during calibration, when the controls wait for "go"."""
         lost = {p for p, st in self.sensors.items() if st.silent_for(t) > self.silent_s}
         for placement in sorted(lost - self._lost):
             self.recorder.add_event("sensor_lost", t, sensor=placement)

@@ -166,7 +166,9 @@ class LiveRun:
                 self.feedback.phase("calibrating", t_cal)
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
-            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
+            watch = None if self.feedback is None else \
+                (lambda: self.feedback.watch_sensors(session.now()))  # the page's sensor panel
+            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s, watch)
             rec.add_event("calibration_end", session.now())
             self._t_go = self._t_scored = session.now()
             if not stop.is_set():
@@ -219,9 +221,12 @@ class LiveRun:
                 self._low_space_said = True
                 console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
-    async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+    async def _until(self, stop: asyncio.Event, done: Callable[[], bool],
+                     each: Callable[[], None] | None = None) -> None:
         while not stop.is_set() and not done():
-            await asyncio.sleep(0.05)
+            if each is not None:
+                each()
+            await asyncio.sleep(POLL_S)
 
     async def _live(self, stop: asyncio.Event) -> None:
         session = self.session
