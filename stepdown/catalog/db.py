@@ -9,6 +9,7 @@ is still applied the next time the catalog is opened.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -68,7 +69,9 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
 
         path = catalog_path()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():  # health data and password hashes: owner only (SQLite's -wal follows)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         conn.row_factory = sqlite3.Row
