@@ -7,12 +7,14 @@ share, and the latency from a rep's last sample to its score on screen.
    samples/s, and the CPU share that real time (1 s of data per s) costs.
 2. Live: the same 6 sensors streamed through bleak + the emulated backend in real time
    for 5 s; process CPU time / wall time (includes the emulator itself: an upper bound).
-3. Score latency: the record loop polls every 0.1 s and scores the recording so far; the
-   latency is the wait for the next poll plus assembling the recording and analysing it
-   (a simulated 30 s, 2-sensor test): mean = 0.05 s + work, worst = 0.1 s + work.
+3. Score latency: the record loop turns every POLL_S (0.05 s) and scores the recording so
+   far; the latency is the wait for the next turn plus assembling the recording and
+   analysing it (a simulated 30 s, 2-sensor test): mean = POLL_S / 2 + work, worst =
+   POLL_S + work (the rep-end trigger's own wait: bench_live_page).
 4. Live cost per rep against session length: a simulated test's movement repeated to 1,
    10 and 30 min; the work of scoring the last rep from its window (what the live loop
-   does, :mod:`stepdown.live_window`) against analysing the whole recording so far.
+   does, :mod:`stepdown.live_window`) against analysing the whole recording so far, and
+   the rep-end trigger the loop runs on every turn (its worst case: 20 s of thigh read).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sensor_io.vendors.movesense import protocol as movesense
 from sensor_io.vendors.polar import protocol as polar
 from sensor_io.vendors.polar.emulator import VERITY_SENSE, PolarModel
 from sensor_io.vendors.witmotion import protocol as witmotion
+from stepdown.commands.live import POLL_S
 
 # a Verity Sense in Polar's SDK mode, which offers 26…416 Hz (documentation/products)
 VERITY_SDK_MODE = PolarModel(**{**VERITY_SENSE.__dict__, "settings": {
@@ -162,7 +165,7 @@ def _latency() -> None:
     work = float(np.median(works))
     print(f"rep score latency (30 s, 2 sensors): analysis of the recording so far "
           f"{1000 * work:.0f} ms; on screen after the rep's last sample: "
-          f"mean {1000 * (0.05 + work):.0f} ms, worst {1000 * (0.1 + max(works)):.0f} ms "
+          f"mean {1000 * (POLL_S / 2 + work):.0f} ms, worst {1000 * (POLL_S + max(works)):.0f} ms "
           f"(target <= 200 ms)")
 
 
@@ -192,6 +195,7 @@ def _session_of(minutes: float, tmp: Path) -> tuple[Recorder, float, list[float]
 
 def _per_rep_cost() -> None:
     from analysis.pipeline import analyze
+    from stepdown.commands.live import mid_dip, rep_may_have_ended
     from stepdown.live_window import live_window
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,10 +212,16 @@ def _per_rep_cost() -> None:
             t0 = time.perf_counter()
             analyze(rec.recording()).to_json()
             whole.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for _ in range(20):
+                thigh = rec.stream("thigh_left")
+                rep_may_have_ended(thigh, now - 30.0)
+                mid_dip(thigh)
+            trigger = (time.perf_counter() - t0) / 20
             print(f"live score of one rep {rec.recording().duration_s / 60:4.1f} min in: window "
                   f"({window.duration_s:.0f} s of data) {1000 * np.median(windowed):.0f} ms; "
                   f"whole recording so far ({rec.recording().duration_s:.0f} s) "
-                  f"{1000 * whole[0]:.0f} ms")
+                  f"{1000 * whole[0]:.0f} ms; rep-end trigger per turn {1000 * trigger:.2f} ms")
             rec.close()
 
 

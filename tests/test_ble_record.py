@@ -135,6 +135,42 @@ def test_live_scoring_runs_only_when_a_rep_may_have_ended():
     assert not rep_may_have_ended(until(rep1["end_s"] + 0.3), rep1["end_s"])  # already scored
 
 
+@pytest.mark.parametrize("seed", [1, 4])
+def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
+    """Scored as soon as the thigh is back, a rep's end could still move (the analysis'
+    depth still falling): such a rep is held back until it settles, so no rep is shown
+    early with a wrong end and then again (seeds 1 and 4 showed 6 and 8 reps so)."""
+    pipeline = pytest.importorskip("analysis.pipeline")
+    from stepdown.commands import live
+
+    runs, score = [], live.LiveRun._score
+
+    async def keep(self):
+        runs.append(self)
+        await score(self)
+
+    monkeypatch.setattr(live.LiveRun, "_score", keep)
+    out = tmp_path / "r.parquet"
+    assert main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                 "--thigh", "x", "--seed", str(seed), "--out", str(out)]) == 0
+    final = pipeline.analyze(read_recording(out)).to_json()["reps"]
+    shown = runs[0].shown_reps
+    assert len(shown) == len(final) == 5
+    for s, f in zip(shown, final, strict=True):  # a rep shown too early was 0.3-0.5 s off
+        assert s["end_s"] == pytest.approx(f["end_s"], abs=0.15)
+
+
+def test_rep_end_settles_once_the_depth_stops_falling():
+    from stepdown.commands.live import rep_end_settled
+
+    t = np.arange(0, 4, 0.01)
+    depth = np.radians(np.where(t < 2, 40 * np.sin(np.pi * t / 2), 0.0))  # a 2 s, 40° rep
+    assert rep_end_settled(t[t < 2.2], depth[t < 2.2], 0.0, 1.95)    # flat after its end
+    assert not rep_end_settled(t[t < 1.98], depth[t < 1.98], 0.0, 1.95)  # no data after it
+    coming_back = t < 1.9  # an end found at 1.8 s while the depth still falls: it would move
+    assert not rep_end_settled(t[coming_back], depth[coming_back], 0.0, 1.8)
+
+
 def test_live_rep_lines_mark_borderline_items():
     from stepdown.commands.live import rep_line, reps_with_borderline
 

@@ -28,6 +28,8 @@ from stepdown.cli import app
 if TYPE_CHECKING:  # asyncio, numpy, scipy and the BLE stack load when a command runs, not for --help
     import asyncio
 
+    import numpy as np
+
     from sensor_io.ble_client import SensorStatus, StreamingSession
     from sensor_io.recorder import Recorder, RecoveryReport
     from sensor_io.recording import Recording, SensorStream
@@ -41,8 +43,10 @@ RepScorer = Callable[["Recording"], list[dict[str, Any]]]
 
 
 
-def analysis_scorer() -> RepScorer | None:
-    """The analysis pipeline's rep scorer, or None while it is not installed."""
+def analysis_scorer(add: Callable[[Any, list[dict[str, Any]]], None] | None = None,
+                    ) -> RepScorer | None:
+    """The analysis pipeline's rep scorer, or None while it is not installed; ``add``
+    (the analysis result, the reps) may add to each rep (the live page's traces)."""
     from stepdown.completeness import missing_minimum, not_measured
 
     try:
@@ -53,8 +57,15 @@ def analysis_scorer() -> RepScorer | None:
     def score(rec: Recording) -> list[dict[str, Any]]:
         if missing := missing_minimum(rec):
             raise InputError(f"no data from {', '.join(missing)} yet")
-        reps = reps_with_borderline(analyze(rec).to_json())
-        return [{**rep, "not_measured": not_measured(rep, rec)} for rep in reps]
+        result = analyze(rec)
+        reps = [{**rep, "not_measured": not_measured(rep, rec)}
+                for rep in reps_with_borderline(result.to_json())]
+        if reps:
+            reps[-1]["settled"] = rep_end_settled(result.series.t, result.series.depth_rad,
+                                                  reps[-1]["start_s"], reps[-1]["end_s"])
+        if add is not None:
+            add(result, reps)
+        return reps
 
     return score
 
@@ -101,6 +112,7 @@ class LiveRun:
     scorer: RepScorer | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
+    feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
@@ -111,6 +123,7 @@ class LiveRun:
     _connecting: bool = field(default=True, init=False)
     _failing: bool = field(default=False, init=False)  # journal writes failing
     _low_space_said: bool = field(default=False, init=False)
+    _unsettled_since: float | None = field(default=None, init=False)  # a rep's end may move
 
     async def run(self) -> None:
         """Connect, calibrate, stream until the duration or a stop signal (Ctrl-C,
@@ -167,13 +180,19 @@ class LiveRun:
             rec.add_event("calibration_start", t_cal)
             if self.on_calibration_start is not None:
                 self.on_calibration_start()
+            if self.feedback is not None:
+                self.feedback.phase("calibrating", t_cal)
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
-            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
+            watch = None if self.feedback is None else \
+                (lambda: self.feedback.watch_sensors(session.now()))  # the page's sensor panel
+            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s, watch)
             rec.add_event("calibration_end", session.now())
             self._t_go = self._t_scored = session.now()
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
+                if self.feedback is not None:
+                    self.feedback.phase("go", self._t_go)
             await self._live(stop)
         finally:
             stop.set()
@@ -181,6 +200,8 @@ class LiveRun:
         self._mark_silent_sensors()
         if self.scorer is not None:
             await self._score()  # the reps that ended with the recording
+        if self.feedback is not None:
+            self.feedback.phase("done", session.now())
 
     def _mark_silent_sensors(self) -> None:
         """Gaps to the end for sensors that vanished or never sent anything, and each
@@ -222,11 +243,14 @@ class LiveRun:
                 self._low_space_said = True
                 console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
-    async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+    async def _until(self, stop: asyncio.Event, done: Callable[[], bool],
+                     each: Callable[[], None] | None = None) -> None:
         import asyncio
 
         while not stop.is_set() and not done():
-            await asyncio.sleep(0.05)
+            if each is not None:
+                each()
+            await asyncio.sleep(POLL_S)
 
     async def _live(self, stop: asyncio.Event) -> None:
         import asyncio
@@ -240,6 +264,8 @@ class LiveRun:
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
             self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
+            if self.feedback is not None:
+                self.feedback.tick(session.now())
             self._watch_storage()
             if self.recorder.journal.pending_bytes > MAX_PENDING_BYTES:
                 console.print("[red]stopping:[/] the disk has refused the journal for too "
@@ -251,22 +277,25 @@ class LiveRun:
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()) and self._due():
                 scoring = asyncio.create_task(self._score())
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(POLL_S)
         if scoring is not None:
             await scoring
 
     def _due(self) -> bool:
-        """Is a new analysis worth running? Only when a rep may just have ended
-        (or, as a safety net, after FALLBACK_SCORE_S without one): analysing the
-        whole recording on every poll would cost a core on a long session."""
+        """Is a new analysis worth running? When the thigh has dipped since the last one
+        and is back near standing (:func:`rep_may_have_ended`), or, as a safety net,
+        FALLBACK_SCORE_S after the last one while the thigh is not deep in a rep (a rep
+        analysed mid-way would end too early and be shown twice).  Analysing on every
+        poll instead would cost a core on a long session."""
         now = self.session.now()
-        if now - self._t_scored >= FALLBACK_SCORE_S:
-            return True
-        # from the quiet standing before the last rep shown: joining at a rep's end, where
-        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
-        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
+        if self._unsettled_since is not None and now - self._unsettled_since < RETRY_S:
+            return True  # a rep found, its end not settled yet: look again
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
-        return thigh is not None and rep_may_have_ended(thigh, since)
+        if thigh is None or len(thigh) < 20:
+            return now - self._t_scored >= FALLBACK_SCORE_S
+        if now - self._t_scored >= FALLBACK_SCORE_S:
+            return not mid_dip(thigh)
+        return rep_may_have_ended(thigh, self._t_scored)
 
     async def _score(self) -> None:
         import asyncio
@@ -287,9 +316,17 @@ class LiveRun:
                               f"{first_line(err)}); the recording goes on", highlight=False)
             self.score_errors_said += 1
             return
+        now = self.session.now()
+        if reps and not reps[-1].get("settled", True):  # the last rep's end may still move
+            reps = reps[:-1]
+            self._unsettled_since = self._unsettled_since or now
+        else:
+            self._unsettled_since = None
         for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
             console.print(rep_line(rep), highlight=False)
+            if self.feedback is not None:
+                self.feedback.rep(rep, self.session.now())
 
 
     def _window(self) -> tuple[Recording, float]:
@@ -315,43 +352,95 @@ class LiveRun:
             return reps[len(self.shown_reps):]
         last_end = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
         fresh = [to_session_time(r, shift, self._t_go) for r in reps]
-        fresh = [r for r in fresh if r["end_s"] > last_end + NEW_REP_AFTER_S]
+        # a rep whose bottom is before the last shown rep's end is that rep again
+        fresh = [r for r in fresh if r["bottom_s"] > last_end]
         return [{**r, "index": len(self.shown_reps) + i} for i, r in enumerate(fresh, 1)]
 
 
-NEW_REP_AFTER_S = 0.3  # a window rep ending this soon after the last one shown is that one
 SILENT_S = 2.0
+POLL_S = 0.05          # s between two turns of the record loop (half of it: the mean wait)
 FALLBACK_SCORE_S = 5.0
-DIP_DEG = 12.0
+DIP_DEG = 12.0         # thigh tilt that makes a rep (the analysis' min depth is 8°)
+BACK_RATIO = 0.1       # back within this share of the dip (+ BACK_DEG): the rep has ended
+BACK_DEG = 1.0
 NEAR_STANDING_DEG = 6.0
+SETTLE_S, SETTLE_DEG = 0.05, 0.25  # ... or near standing and falling < 0.25° in 0.05 s
+SETTLED_SHARE = 0.02     # of the rep's depth, over SETTLE_S: its end will not move
+RETRY_S = 1.0          # s of looking again at each poll for a rep whose end may move
+SMOOTH_S = 0.05        # trailing mean of the accelerometer (noise; a centred one lags)
+LOOKBACK_S = 20.0      # at most this much of the thigh is read per poll
 
 
-def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
-    """Cheap trigger for live scoring: has the test thigh (its stream ``s``) tilted more
-    than DIP_DEG since ``since_s`` (s, common clock) and come back within
-    NEAR_STANDING_DEG of its standing tilt?
+def thigh_tilt(s: SensorStream, since_s: float) -> tuple[np.ndarray, float]:
+    """The thigh's tilt (deg) from its standing direction, per sample after ``since_s``
+    (s, common clock; at most LOOKBACK_S before its last sample), and the sample
+    interval (s).
 
-    The tilt is the angle between the thigh accelerometer's reading (smoothed over
-    0.2 s) and its mean over the first 2 s: gravity's direction, so no heading, no
-    filter; only the first 2 s and the samples since ``since_s`` are read, so the cost
-    does not grow with the session.
+    The tilt is the angle between the accelerometer's reading (trailing mean over
+    SMOOTH_S) and its mean over the stream's first 2 s: gravity's direction, so no
+    heading, no filter; only the first 2 s and the recent samples are read, so the
+    cost does not grow with the session.  Empty when fewer than 10 samples are recent.
     """
     import numpy as np
     from scipy.ndimage import uniform_filter1d
 
+    first = int(np.searchsorted(s.t, max(since_s, s.t[-1] - LOOKBACK_S), side="right"))
+    if len(s) - first < 10:
+        return np.empty(0), 0.0
+    standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
+    dt = float(np.median(np.diff(s.t[first:])))
+    k = max(1, round(SMOOTH_S / dt)) | 1
+    acc = uniform_filter1d(s.acc[first:], k, axis=0, origin=(k - 1) // 2)  # trailing
+    cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), dt
+
+
+def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
+    """Cheap trigger for live scoring: has the test thigh (its stream ``s``) tilted more
+    than DIP_DEG since ``since_s`` (s, common clock) and come back, either to within
+    BACK_RATIO of that dip (+ BACK_DEG) or near standing and no longer falling?
+
+    The analysis ends a rep where its depth is back within 5 % of the dip; firing at
+    10 % (of the tilt, which runs a little ahead of the analysis' filtered depth) shows
+    the rep sooner; a rep whose end may still move is held back (:func:`rep_end_settled`).
+    """
     if len(s) < 20:
         return False
-    standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
-    first = int(np.searchsorted(s.t, since_s, side="right"))  # t > since_s
-    if len(s) - first < 3:
+    tilt, dt = thigh_tilt(s, since_s)
+    n = max(1, round(SETTLE_S / dt)) if len(tilt) else 0
+    if len(tilt) <= n or tilt.max() <= DIP_DEG:
         return False
-    k = max(1, int(0.2 / np.median(np.diff(s.t[first:]))))  # 0.2 s of the recent rate
-    if len(s) - first <= k:
+    now = tilt[-1]
+    back = now < BACK_RATIO * tilt.max() + BACK_DEG
+    settled = now < NEAR_STANDING_DEG and tilt[-n - 1] - now < SETTLE_DEG
+    return bool(back or settled)
+
+
+def rep_end_settled(t: np.ndarray, depth_rad: np.ndarray, start_s: float, end_s: float) -> bool:
+    """Would more data leave this rep's end where it is?  The analysis ends a rep where
+    its depth (``depth_rad``, rad, at times ``t``, s) is back within 5 % of the rep's
+    depth above the lowest level after it; while the depth is still falling at the
+    data's end, that level, and the end with it, move later.  Settled: SETTLE_S of data
+    after the end, over which the depth fell less than SETTLED_SHARE of the rep's."""
+    import numpy as np
+
+    if len(t) < 2 or t[-1] - end_s < SETTLE_S:
         return False
-    acc = uniform_filter1d(s.acc[first:], k, axis=0)
-    cos = acc @ standing / (np.linalg.norm(acc, axis=1) * np.linalg.norm(standing))
-    tilt = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    return bool(tilt.max() > DIP_DEG and tilt[-k:].mean() < NEAR_STANDING_DEG)
+    d = np.degrees(depth_rad)
+    inside = (t >= start_s) & (t <= end_s)
+    depth = float(d[inside].max() - d[-1]) if inside.any() else 0.0
+    fall = float(d[int(np.searchsorted(t, t[-1] - SETTLE_S))] - d[-1])
+    return fall < SETTLED_SHARE * depth
+
+
+def mid_dip(s: SensorStream) -> bool:
+    """Is the test thigh (stream ``s``) in a rep now: tilted beyond NEAR_STANDING_DEG and
+    beyond half the deepest tilt of the last LOOKBACK_S?"""
+    import numpy as np
+
+
+    tilt, _ = thigh_tilt(s, -np.inf)
+    return bool(len(tilt) and tilt[-1] > max(NEAR_STANDING_DEG, 0.5 * tilt.max()))
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
@@ -489,6 +578,15 @@ def record(
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace an earlier recording and journal "
                                                  "at --out.")] = False,
+    sound: Annotated[bool, typer.Option(help="A sound cue per rep, at set start/end and when "
+                                             "a sensor drops out (text without audio).")] = False,
+    live_page: Annotated[bool, typer.Option(help="Serve the big-screen live page for the "
+                                                 "athlete, with the coach's controls.")] = False,
+    page_address: Annotated[str, typer.Option(help="HOST:PORT of the live page; beyond this "
+                                                   "computer it needs HTTPS and accounts.")]
+    = "127.0.0.1:8766",
+    page_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM) of the page.")] = None,
+    page_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM) of the page.")] = None,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
     import asyncio
@@ -547,15 +645,33 @@ def record(
     kw: dict[str, Any] = {"clock": clock} if clock else {}
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
+    scorer = (_page_scorer() if live_page else analysis_scorer()) if score else None
     run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
-                  scorer=analysis_scorer() if score else None, on_calibration_start=on_start)
-    try:
-        if emulate and emulate_speed == 0:
-            from sensor_io.virtual_clock import run_virtual
+                  scorer=scorer, on_calibration_start=on_start)
+    if sound or live_page:
+        try:
+            from stepdown.athlete.launch import open_feedback
 
-            run_virtual(run.run())
-        else:
-            asyncio.run(run.run())
+            run.feedback = open_feedback(
+                recorder, session.status, athlete_id=athlete, sound=sound,
+                page_address=page_address if live_page else None, ssl_certfile=page_cert,
+                ssl_keyfile=page_key, silent_s=SILENT_S,
+                log=lambda line: console.print(line, highlight=False))
+        except BaseException:  # refused before anything streamed: no journal left behind
+            recorder.close()
+            recorder.journal.path.unlink(missing_ok=True)
+            raise
+    try:
+        try:
+            if emulate and emulate_speed == 0:
+                from sensor_io.virtual_clock import run_virtual
+
+                run_virtual(run.run())
+            else:
+                asyncio.run(run.run())
+        finally:
+            if run.feedback is not None:  # the terminal back and the page closed, then save
+                run.feedback.close()
     except (BleakError, FileNotFoundError, ConnectionError) as err:  # no adapter, BlueZ down
         _save_or_discard(run, out, score=False)
         raise no_bluetooth(err) from None
@@ -618,6 +734,12 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         if score and not interrupts.hurried:
             console.print(test_line(rec), highlight=False)
     return 0 if saved.recording == out and not saved.errors else 1
+
+
+def _page_scorer() -> RepScorer | None:
+    from stepdown.athlete.scoring import traced_scorer
+
+    return traced_scorer()
 
 
 def parse_pain(text: str | None) -> list[float] | float | None:

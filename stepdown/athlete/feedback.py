@@ -1,0 +1,263 @@
+"""The hook `stepdown record` calls during a live test (see ``LiveRun.feedback``).
+
+:class:`LiveFeedback` turns the record loop's moments (calibration, go, each scored rep,
+sensor status, the end) into cues (:mod:`.sound`) and live-page state (:mod:`.bus`), and
+applies the coach's controls to the recording:
+
+- ``start_set`` / ``stop_set``: events ``set_start`` {set, band} / ``set_end`` {set, reps}.
+  The first set starts at "go"; an open set ends with the recording.
+- ``pain`` N (0-10) for the last rep: the recording's ``pain_nrs`` becomes a per-rep list
+  (reps nobody marked: 0, or the whole-test number given with ``--pain``), exactly the
+  field ``--pain`` fills, and an event ``pain`` {rep, nrs}.
+- ``band`` on/off (a resistance band around the knees, the article's band feedback):
+  an event ``band`` {on}; ``set_start`` events carry the band state too.
+
+Controls may arrive from any thread (the page's server): they are queued and applied by
+:meth:`LiveFeedback.tick` on the record loop, which alone writes the recording.
+Times are seconds on the recording's common clock.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepdown.athlete.bus import EventBus
+from stepdown.athlete.cues import (
+    FIX_WORDS,
+    Cue,
+    rep_cue,
+    sensor_lost_cue,
+    set_end_cue,
+    set_start_cue,
+    thing_to_fix,
+)
+from stepdown.athlete.sound import CueOutput
+
+SET_TARGET_REPS = 5
+"""Reps per set shown as the set's progress (the test's 5 step-downs)."""
+STATUS_EVERY_S = 1.0
+ACTIONS = ("start_set", "stop_set", "pain", "band")
+
+
+class ControlError(ValueError):
+    """A coach control that cannot be applied (unknown action, bad value)."""
+
+
+def parse_control(action: object, value: object) -> tuple[str, Any]:
+    """Validate a control from the page or the keyboard: (action, value)."""
+    if action not in ACTIONS:
+        raise ControlError(f"unknown control {action!r} (expected one of {', '.join(ACTIONS)})")
+    if action == "pain":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+            raise ControlError(f"pain must be a number 0-10, not {value!r}")
+        return "pain", float(value)
+    if action == "band":
+        if not isinstance(value, bool):
+            raise ControlError(f"band must be true or false, not {value!r}")
+        return "band", value
+    return str(action), None
+
+
+def category(total: int | None) -> str | None:
+    """The checklist category of a total: 0-1 good, 2-3 medium, 4+ poor."""
+    from analysis.checklist import category as of_total
+
+    return None if total is None else of_total(int(total))
+
+
+@dataclass
+class LiveFeedback:
+    """Cues and page state for one live test.
+
+    recorder: the test's :class:`~sensor_io.recorder.Recorder` (events and pain go there).
+    sensors: placement -> :class:`~sensor_io.ble_client.SensorStatus` (read on each tick).
+    output: where cues go (sound or text); None: no cues.
+    bus: the live page's state; None: no page.
+    silent_s: a streaming sensor silent this long (s) counts as lost.
+    """
+
+    recorder: Any
+    sensors: dict[str, Any]
+    output: CueOutput | None = None
+    bus: EventBus | None = None
+    silent_s: float = 2.0
+    target_reps: int = SET_TARGET_REPS
+    log: Callable[[str], None] = print
+    server: Any = None  # the live page's PageServer, stopped by close()
+    keys: Any = None    # the terminal's TerminalKeys, restored by close()
+    controls: queue.Queue = field(default_factory=queue.Queue)
+    set_number: int = 0
+    set_active: bool = False
+    set_reps: list[dict[str, Any]] = field(default_factory=list)
+    band: bool = False
+    last_rep: dict[str, Any] | None = None
+    _lost: set[str] = field(default_factory=set)
+    _pain_pad: float = 0.0  # pain of reps nobody marked: 0, or the whole-test --pain
+    _cue: dict[str, Any] | None = None  # the last cue, for the page: id, kind, text, words, tones
+    _next_status: float = float("-inf")
+
+    # -- from the record loop ---------------------------------------------------------------
+    def phase(self, name: str, t: float) -> None:
+        """The test's phase: 'calibrating', 'go' (the first set starts) or 'done'."""
+        if name == "go":
+            self._start_set(t)
+        elif name == "done":
+            self.tick(t)  # controls sent just before the end still count
+            if self.set_active:
+                self._stop_set(t)
+        self._publish("phase", phase=name)
+
+    def rep(self, rep: dict[str, Any], t: float) -> None:
+        """A rep just scored (an analysis ``reps`` entry, maybe with a ``trace``)."""
+        self._extend_pain(int(rep["index"]))
+        cue = rep_cue(rep)
+        fix = thing_to_fix(rep.get("items") or {})
+        summary = {
+            "index": rep["index"], "total": rep.get("total"),
+            "category": category(rep.get("total")),
+            "fix": FIX_WORDS[fix] if fix else None, "fix_item": fix, "cue": cue.text,
+            "items": rep.get("items") or {}, "borderline": rep.get("borderline") or [],
+            "pain": self._pain_of(int(rep["index"])), "trace": rep.get("trace"),
+            "set": self.set_number if self.set_active else None,
+            "end_s": rep.get("end_s"), "lag_s": t - rep["end_s"] if "end_s" in rep else None,
+        }
+        self.last_rep = summary
+        if self.set_active:
+            self.set_reps.append(summary)
+        self._play(cue)
+        self._publish("rep", last_rep=summary, set=self._set_state())
+
+    def tick(self, t: float) -> None:
+        """Called every poll of the record loop: applies queued controls, notices lost
+        sensors, and refreshes the sensor panel about once a second."""
+        while True:
+            try:
+                action, value = self.controls.get_nowait()
+            except queue.Empty:
+                break
+            self._apply(action, value, t)
+        self.watch_sensors(t)
+
+    def watch_sensors(self, t: float) -> None:
+        """Notices lost sensors (cue, event) and refreshes the sensor panel about once a
+        second; also during calibration, when the controls wait for "go"."""
+        lost = {p for p, st in self.sensors.items() if st.silent_for(t) > self.silent_s}
+        for placement in sorted(lost - self._lost):
+            self.recorder.add_event("sensor_lost", t, sensor=placement)
+            self._play(sensor_lost_cue(placement))
+        changed = lost != self._lost
+        self._lost = lost
+        if changed or t >= self._next_status:
+            self._next_status = t + STATUS_EVERY_S
+            self._publish("status", sensors=self._sensor_state(t))
+
+    # -- from the page or the keyboard (any thread) ------------------------------------------
+    def control(self, action: object, value: object = None) -> None:
+        """Queue a coach control; raises :class:`ControlError` if it is not valid."""
+        self.controls.put(parse_control(action, value))
+
+    # -- internals ---------------------------------------------------------------------------
+    def _apply(self, action: str, value: Any, t: float) -> None:
+        if action == "start_set" and not self.set_active:
+            self._start_set(t)
+        elif action == "stop_set" and self.set_active:
+            self._stop_set(t)
+        elif action == "band" and value != self.band:
+            self.band = value
+            self.recorder.add_event("band", t, on=value)
+            self.log(f"band {'on' if value else 'off'}")
+            self._publish("band")
+        elif action == "pain":
+            self._mark_pain(value, t)
+
+    def _start_set(self, t: float) -> None:
+        self.set_number += 1
+        self.set_active, self.set_reps = True, []
+        self.recorder.add_event("set_start", t, set=self.set_number, band=self.band)
+        self._play(set_start_cue(self.set_number))
+        self._publish("set_start", set=self._set_state())
+
+    def _stop_set(self, t: float) -> None:
+        self.set_active = False
+        self.recorder.add_event("set_end", t, set=self.set_number, reps=len(self.set_reps))
+        self._play(set_end_cue(self.set_number, len(self.set_reps)))
+        self._publish("set_end", set=self._set_state())
+
+    def _mark_pain(self, nrs: float, t: float) -> None:
+        if self.last_rep is None:
+            self.log("pain: no rep scored yet, nothing marked")
+            return
+        index = int(self.last_rep["index"])
+        pain = self._pain_list(index)
+        pain[index - 1] = nrs
+        self.recorder.set_pain(pain)
+        self.recorder.add_event("pain", t, rep=index, nrs=nrs)
+        self.log(f"pain {nrs:g} marked for rep {index}")
+        self.last_rep["pain"] = nrs
+        for r in self.set_reps:
+            if r["index"] == index:
+                r["pain"] = nrs
+        self._publish("pain", last_rep=self.last_rep, set=self._set_state())
+
+    def _pain_list(self, n_reps: int) -> list[float]:
+        """The recording's pain as a per-rep list covering ``n_reps`` reps: a whole-test
+        number applies to every rep; reps nobody reported get 0."""
+        pain = self.recorder.meta.get("pain_nrs")
+        if pain is None:
+            pain = []
+        elif not isinstance(pain, list):
+            self._pain_pad = float(pain)
+            pain = [self._pain_pad] * n_reps
+        return list(pain) + [self._pain_pad] * (n_reps - len(pain))
+
+    def _extend_pain(self, n_reps: int) -> None:
+        """Once the coach has marked pain (a per-rep list), each new rep gets 0 until
+        marked, so the list keeps matching the reps."""
+        pain = self.recorder.meta.get("pain_nrs")
+        if any(e.get("what") == "pain" for e in self.recorder.events) and \
+                isinstance(pain, list) and len(pain) < n_reps:
+            self.recorder.set_pain(self._pain_list(n_reps))
+
+    def _pain_of(self, index: int) -> float | None:
+        pain = self.recorder.meta.get("pain_nrs")
+        if isinstance(pain, list):
+            return pain[index - 1] if index <= len(pain) else None
+        return pain
+
+    def _set_state(self) -> dict[str, Any]:
+        return {"number": self.set_number, "active": self.set_active,
+                "target": self.target_reps,
+                "reps": [{k: r[k] for k in ("index", "total", "category", "fix", "pain")}
+                         for r in self.set_reps]}
+
+    def _sensor_state(self, t: float) -> list[dict[str, Any]]:
+        return [{"placement": p, "model": st.model,
+                 "state": "no data" if p in self._lost else st.state,
+                 "battery_v": st.battery_v, "samples": st.samples, "gaps": st.gaps}
+                for p, st in self.sensors.items()]
+
+    def _play(self, cue: Cue) -> None:
+        """Play the cue here, and hand it to the page (which plays it where its sound is on)."""
+        if self.output is not None:
+            self.output.play(cue)
+        self._cue = {"id": self._cue["id"] + 1 if self._cue else 1, "kind": cue.kind,
+                     "text": cue.text, "words": cue.words, "tones": [list(t) for t in cue.tones]}
+
+    def _publish(self, kind: str, **changes: Any) -> None:
+        if self.bus is not None:
+            self.bus.publish(kind, band=self.band, cue=self._cue, **changes)
+
+    def close(self) -> None:
+        """Stop the cue output and the live page (its open streams end first), give the
+        terminal back."""
+        if self.keys is not None:
+            self.keys.close()
+        if self.output is not None:
+            self.output.close()
+        if self.bus is not None:
+            self.bus.close()
+        if self.server is not None:
+            self.server.stop()
