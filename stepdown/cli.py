@@ -41,7 +41,7 @@ def _group() -> None:
 
 
 COMMAND_MODULES: dict[str, str] = {
-    "analyze": "analyze", "import": "catalog", "athletes": "catalog", "tests": "catalog",
+    "analyze": "analyze", "batch": "batch", "import": "catalog", "athletes": "catalog", "tests": "catalog",
     "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
     "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
 }

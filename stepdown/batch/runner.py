@@ -1,0 +1,209 @@
+"""The batch: list the source, skip what is done, analyse the rest on Dask, write the outputs.
+
+``run_batch(source, dest, client=...)`` submits one :func:`~stepdown.batch.task.analyze_one`
+per recording to a ``distributed.Client`` (``client=None``: a plain in-process loop, the
+same work without Dask) and writes each outcome as it arrives: the JSON at once, the
+table rows every ``flush_every`` outcomes and at the end, so a batch stopped half-way
+keeps what it finished (a rerun redoes only recordings whose rows were never written).
+
+Skipping: a recording is done when a test row with its path, the same checksum, the
+same :func:`~stepdown.batch.version.analysis_version` and the same ``config_id`` exists.
+A recording that fails keeps its previous results (if any) and is listed in the failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.rules import RuleConfig
+from sensor_io.errors import InputError, first_line
+from stepdown.batch.source import Source, redact, safe_url
+from stepdown.batch.tables import Output, partition_of, rep_rows, test_row
+from stepdown.batch.task import Job, Outcome, analyze_one
+from stepdown.batch.version import analysis_version, config_id
+
+FLUSH_EVERY = 500
+CONNECT_TIMEOUT_S = 10.0
+
+
+@dataclass
+class BatchReport:
+    """Counts of one run, its failures and its wall time (s)."""
+
+    total: int = 0
+    analysed: int = 0
+    skipped: int = 0
+    failures: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+
+# -- the Dask client ---------------------------------------------------------------------------
+
+def connect(scheduler: str = "local", workers: int | None = None,
+            timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
+    """A ``distributed.Client``: on a new local cluster (``"local"``: ``workers`` processes
+    of one thread each, default one per core) or on the scheduler at ``tcp://HOST:PORT``.
+
+    An address that does not answer within ``timeout_s`` is one InputError naming it.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        n = workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        return Client(cluster)
+    if not scheduler.startswith(("tcp://", "tls://")):
+        raise InputError(f"--scheduler must be 'local' or a scheduler address tcp://HOST:PORT, "
+                         f"got {safe_url(scheduler)!r}")
+    try:
+        return Client(scheduler, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as err:  # ValueError: a malformed address
+        raise InputError(f"cannot reach the Dask scheduler at {safe_url(scheduler)}: "
+                         f"{redact(first_line(err), scheduler)}") from None
+
+
+def close(client: Any) -> None:
+    """Close a client from :func:`connect`, and its local cluster if it made one."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kB
+
+
+def worker_peak_memory(client: Any) -> dict[str, int]:
+    """Peak resident memory (bytes) of each worker process so far, by worker address."""
+    return client.run(_peak_rss_bytes)
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+def previous_results(output: Output, version: str, cfg_id: str
+                     ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """From the test rows already written: {recording: checksum} of those done by this
+    version and configuration, and {recording: (athlete, date)} of every one."""
+    table = output.read_tests()
+    if table is None:
+        return {}, {}
+    cols = table.select(["recording", "checksum", "analysis_version", "config_id",
+                         "athlete", "date"]).to_pylist()
+    done = {r["recording"]: r["checksum"] for r in cols
+            if r["analysis_version"] == version and r["config_id"] == cfg_id}
+    where = {r["recording"]: (str(r["athlete"]), str(r["date"])) for r in cols}
+    return done, where
+
+
+def outcomes(jobs: list[Job], client: Any | None) -> Iterator[Outcome]:
+    """The outcome of every job as it completes: on the client's workers, or in this
+    process one after the other when ``client`` is None."""
+    if client is None:
+        yield from map(analyze_one, jobs)
+        return
+    from distributed import as_completed
+
+    futures = client.map(analyze_one, jobs, pure=False)
+    job_of = {f.key: job for f, job in zip(futures, jobs, strict=True)}
+    for future in as_completed(futures):
+        if future.status == "finished":
+            yield future.result()
+        else:  # the worker died or the task could not run: listed, the rest goes on
+            err = future.exception()
+            yield Outcome(job_of[future.key].recording, "failed", analysis_version=analysis_version(),
+                          error=f"{type(err).__name__}: {first_line(err)}")
+        future.release()
+
+
+class _Writer:
+    """Collects analysed outcomes and writes them to the outputs in partitions."""
+
+    def __init__(self, output: Output, cfg_id: str, where: dict[str, tuple[str, str]]) -> None:
+        self.output, self.cfg_id, self.where = output, cfg_id, where
+        self.pending: list[Outcome] = []
+
+    def add(self, out: Outcome) -> None:
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.output.write_json(out, {"recording": out.recording, "checksum": out.checksum,
+                                     "analysis_version": out.analysis_version,
+                                     "config_id": self.cfg_id, "analysed_at": stamp})
+        out.meta["analysed_at"] = stamp
+        self.pending.append(out)
+
+    def flush(self) -> None:
+        """Rewrite every partition a pending recording goes to or was in before."""
+        if not self.pending:
+            return
+        redone = {o.recording for o in self.pending}
+        groups: dict[tuple[str, str], list[Outcome]] = {}
+        for out in self.pending:
+            groups.setdefault(partition_of(out.meta), []).append(out)
+        for rec in redone:  # a recording whose athlete or date changed leaves its old partition
+            if rec in self.where:
+                groups.setdefault(self.where[rec], [])
+        for (athlete, day), outs in sorted(groups.items()):
+            reps = [r for o in outs for r in rep_rows(o, self.cfg_id, o.meta["analysed_at"])]
+            tests = [test_row(o, self.cfg_id, o.meta["analysed_at"]) for o in outs]
+            self.output.rewrite_partition("reps", athlete, day, reps, redone)
+            self.output.rewrite_partition("tests", athlete, day, tests, redone)
+        self.where.update({o.recording: partition_of(o.meta) for o in self.pending})
+        self.pending = []
+
+
+def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
+              client: Any | None = None, dest_options: dict[str, Any] | None = None,
+              on_outcome: Callable[[Outcome], None] | None = None,
+              on_start: Callable[[int], None] | None = None,
+              flush_every: int = FLUSH_EVERY) -> BatchReport:
+    """Re-analyse every recording under ``source`` not yet done; outputs under ``dest``.
+
+    on_start(n) is called with the number of recordings found, on_outcome after each
+    one (for a progress bar).
+    """
+    start = time.perf_counter()
+    config = config or RuleConfig()
+    version, cfg_id = analysis_version(), config_id(config)
+    recordings = source.list_recordings()
+    output = Output.open(dest, dest_options)
+    done, where = previous_results(output, version, cfg_id)
+    jobs = [Job(source, rec, config, done.get(rec)) for rec in recordings]
+    report = BatchReport(total=len(jobs))
+    if on_start is not None:
+        on_start(len(jobs))
+    writer = _Writer(output, cfg_id, where)
+    failures = []
+    for out in outcomes(jobs, client):
+        if out.status == "ok":
+            report.analysed += 1
+            writer.add(out)
+            if len(writer.pending) >= flush_every:
+                writer.flush()
+        elif out.status == "skipped":
+            report.skipped += 1
+        else:
+            report.failures.append(out)
+            failures.append({"recording": out.recording, "checksum": out.checksum,
+                             "error": out.error, "analysis_version": version,
+                             "config_id": cfg_id,
+                             "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        if on_outcome is not None:
+            on_outcome(out)
+    writer.flush()
+    output.write_failures(sorted(failures, key=lambda r: r["recording"]))
+    report.failures.sort(key=lambda o: o.recording)
+    report.seconds = time.perf_counter() - start
+    return report
