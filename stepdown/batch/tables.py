@@ -154,7 +154,7 @@ class Output:
     def rewrite_partition(self, table: str, athlete: str, day: str, rows: list[dict[str, Any]],
                           drop: set[str]) -> None:
         """The partition's rows without the recordings in ``drop``, plus ``rows``, written
-        to a temporary file then moved over the old one."""
+        to a temporary file then moved over the old one (a partition left empty is removed)."""
         schema = TABLES[table]
         path = self.partition_file(table, athlete, day)
         parts = [pa.Table.from_pylist(rows, schema=schema)]
@@ -164,6 +164,10 @@ class Output:
             keep = pc.invert(pc.is_in(old["recording"], value_set=pa.array(sorted(drop), pa.string())))
             parts.insert(0, old.filter(keep))
         merged = pa.concat_tables(parts)
+        if merged.num_rows == 0:  # its only recordings moved to another athlete or date
+            if self.fs.exists(path):
+                self.fs.rm(path.rpartition("/")[0], recursive=True)
+            return
         order = [("recording", "ascending")] + ([("rep", "ascending")] if table == "reps" else [])
         self._write_parquet(merged.sort_by(order), path)
 
