@@ -113,7 +113,8 @@ def test_a_rerun_skips_what_is_done_and_redoes_only_what_changed(archive, tmp_pa
     assert (str(moved["athlete"]), str(moved["date"])) == ("a-3", "2026-04-01")
     assert len(reps[reps["recording"] == "a-1/day2.parquet"]) == len(
         single_process(src / "a-1/day2.parquet")["reps"])
-    assert not (dest / "tests/athlete=a-1/date=2026-03-10").exists()  # emptied, removed
+    assert not list((dest / "tests/athlete=a-1/date=2026-03-10").glob("*"))  # old rows removed
+    assert not list((dest / "reps/athlete=a-1/date=2026-03-10").glob("*"))
     # other settings: everything redone once, still one row per recording
     strict = RuleConfig(pelvis_deg=2.0)
     fourth = run_batch(Source(str(src)), str(dest), config=strict)

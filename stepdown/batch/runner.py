@@ -2,9 +2,10 @@
 
 ``run_batch(source, dest, client=...)`` submits one :func:`~stepdown.batch.task.analyze_one`
 per recording to a ``distributed.Client`` (``client=None``: a plain in-process loop, the
-same work without Dask) and writes each outcome as it arrives: the JSON at once, the
-table rows every ``flush_every`` outcomes and at the end, so a batch stopped half-way
-keeps what it finished (a rerun redoes only recordings whose rows were never written).
+same work without Dask). Each task writes its recording's results itself, so a batch
+stopped half-way keeps what it finished, and the client only counts outcomes and writes
+the failures table at the end. With a remote cluster, SOURCE and DEST must be URLs its
+workers reach (shared storage such as S3).
 
 Skipping: a recording is done when a test row with its path, the same checksum, the
 same :func:`~stepdown.batch.version.analysis_version` and the same ``config_id`` exists.
@@ -24,11 +25,10 @@ from typing import Any
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError, first_line
 from stepdown.batch.source import Source, redact, safe_url
-from stepdown.batch.tables import Output, partition_of, rep_rows, test_row
+from stepdown.batch.tables import Dest
 from stepdown.batch.task import Job, Outcome, analyze_one
 from stepdown.batch.version import analysis_version, config_id
 
-FLUSH_EVERY = 500
 CONNECT_TIMEOUT_S = 10.0
 
 
@@ -94,11 +94,11 @@ def worker_peak_memory(client: Any) -> dict[str, int]:
 
 # -- the run -----------------------------------------------------------------------------------
 
-def previous_results(output: Output, version: str, cfg_id: str
+def previous_results(dest: Dest, version: str, cfg_id: str
                      ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """From the test rows already written: {recording: checksum} of those done by this
-    version and configuration, and {recording: (athlete, date)} of every one."""
-    table = output.read_tests()
+    version and these settings, and {recording: (athlete, date)} of every one."""
+    table = dest.read_tests()
     if table is None:
         return {}, {}
     cols = table.select(["recording", "checksum", "analysis_version", "config_id",
@@ -119,56 +119,19 @@ def outcomes(jobs: list[Job], client: Any | None) -> Iterator[Outcome]:
 
     futures = client.map(analyze_one, jobs, pure=False)
     job_of = {f.key: job for f, job in zip(futures, jobs, strict=True)}
-    for future in as_completed(futures):
+    for future, result in as_completed(futures, with_results=True, raise_errors=False):
         if future.status == "finished":
-            yield future.result()
+            yield result
         else:  # the worker died or the task could not run: listed, the rest goes on
-            err = future.exception()
             yield Outcome(job_of[future.key].recording, "failed", analysis_version=analysis_version(),
-                          error=f"{type(err).__name__}: {first_line(err)}")
+                          error=f"{type(result).__name__}: {first_line(result)}")
         future.release()
-
-
-class _Writer:
-    """Collects analysed outcomes and writes them to the outputs in partitions."""
-
-    def __init__(self, output: Output, cfg_id: str, where: dict[str, tuple[str, str]]) -> None:
-        self.output, self.cfg_id, self.where = output, cfg_id, where
-        self.pending: list[Outcome] = []
-
-    def add(self, out: Outcome) -> None:
-        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.output.write_json(out, {"recording": out.recording, "checksum": out.checksum,
-                                     "analysis_version": out.analysis_version,
-                                     "config_id": self.cfg_id, "analysed_at": stamp})
-        out.meta["analysed_at"] = stamp
-        self.pending.append(out)
-
-    def flush(self) -> None:
-        """Rewrite every partition a pending recording goes to or was in before."""
-        if not self.pending:
-            return
-        redone = {o.recording for o in self.pending}
-        groups: dict[tuple[str, str], list[Outcome]] = {}
-        for out in self.pending:
-            groups.setdefault(partition_of(out.meta), []).append(out)
-        for rec in redone:  # a recording whose athlete or date changed leaves its old partition
-            if rec in self.where:
-                groups.setdefault(self.where[rec], [])
-        for (athlete, day), outs in sorted(groups.items()):
-            reps = [r for o in outs for r in rep_rows(o, self.cfg_id, o.meta["analysed_at"])]
-            tests = [test_row(o, self.cfg_id, o.meta["analysed_at"]) for o in outs]
-            self.output.rewrite_partition("reps", athlete, day, reps, redone)
-            self.output.rewrite_partition("tests", athlete, day, tests, redone)
-        self.where.update({o.recording: partition_of(o.meta) for o in self.pending})
-        self.pending = []
 
 
 def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
               client: Any | None = None, dest_options: dict[str, Any] | None = None,
               on_outcome: Callable[[Outcome], None] | None = None,
-              on_start: Callable[[int], None] | None = None,
-              flush_every: int = FLUSH_EVERY) -> BatchReport:
+              on_start: Callable[[int], None] | None = None) -> BatchReport:
     """Re-analyse every recording under ``source`` not yet done; outputs under ``dest``.
 
     on_start(n) is called with the number of recordings found, on_outcome after each
@@ -178,20 +141,17 @@ def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
     config = config or RuleConfig()
     version, cfg_id = analysis_version(), config_id(config)
     recordings = source.list_recordings()
-    output = Output.open(dest, dest_options)
-    done, where = previous_results(output, version, cfg_id)
-    jobs = [Job(source, rec, config, done.get(rec)) for rec in recordings]
+    target = Dest(dest, tuple((dest_options or {}).items()))
+    target.create()
+    done, where = previous_results(target, version, cfg_id)
+    jobs = [Job(source, rec, target, config, done.get(rec), where.get(rec)) for rec in recordings]
     report = BatchReport(total=len(jobs))
     if on_start is not None:
         on_start(len(jobs))
-    writer = _Writer(output, cfg_id, where)
     failures = []
     for out in outcomes(jobs, client):
         if out.status == "ok":
             report.analysed += 1
-            writer.add(out)
-            if len(writer.pending) >= flush_every:
-                writer.flush()
         elif out.status == "skipped":
             report.skipped += 1
         else:
@@ -202,8 +162,7 @@ def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
                              "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
         if on_outcome is not None:
             on_outcome(out)
-    writer.flush()
-    output.write_failures(sorted(failures, key=lambda r: r["recording"]))
+    target.write_failures(sorted(failures, key=lambda r: r["recording"]))
     report.failures.sort(key=lambda o: o.recording)
     report.seconds = time.perf_counter() - start
     return report
