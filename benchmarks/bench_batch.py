@@ -51,15 +51,15 @@ def archive(n: int = N_RECORDINGS) -> Path:
 
 def _warm(source, scratch: Path, client) -> None:
     """Every worker (or this process) imports the analysis and analyses one recording."""
+    from stepdown.batch.tables import Dest
     from stepdown.batch.task import Job, analyze_one
 
-    rec = source.list_recordings()[0]
+    job = Job(source, source.list_recordings()[0], Dest(str(scratch / "warm-up")))
     if client is None:
-        analyze_one(Job(source, rec))
+        analyze_one(job)
     else:
         workers = list(client.scheduler_info()["workers"])
-        futures = [client.submit(analyze_one, Job(source, rec), workers=[w], pure=False)
-                   for w in workers]
+        futures = [client.submit(analyze_one, job, workers=[w], pure=False) for w in workers]
         client.gather(futures)
 
 
