@@ -13,11 +13,10 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.repo import check_athlete_id
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
@@ -73,7 +72,7 @@ def _dummy_hash() -> str:
 
 
 def add_user(
-    conn: sqlite3.Connection, username: str, password: str, *,
+    conn: Connection, username: str, password: str, *,
     athletes: list[str] = (), sees_all: bool = False,
 ) -> None:
     """Create an account; refuses an existing name, a bad name or a short password."""
@@ -93,12 +92,12 @@ def add_user(
             (username, pw_hash, int(sees_all), now_utc()),
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            "INSERT INTO coach_athletes (username, athlete_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(username, a) for a in athletes],
         )
 
 
-def assign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> None:
+def assign(conn: Connection, username: str, athletes: list[str]) -> None:
     """Give an existing coach access to more athletes."""
     for a in athletes:
         check_athlete_id(a)
@@ -106,12 +105,12 @@ def assign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> None
         if not conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise CatalogError(f"no user {username!r}")
         conn.executemany(
-            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            "INSERT INTO coach_athletes (username, athlete_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(username, a) for a in athletes],
         )
 
 
-def get_user(conn: sqlite3.Connection, username: str) -> User | None:
+def get_user(conn: Connection, username: str) -> User | None:
     row = conn.execute("SELECT sees_all FROM users WHERE username = ?", (username,)).fetchone()
     if row is None:
         return None
@@ -120,16 +119,16 @@ def get_user(conn: sqlite3.Connection, username: str) -> User | None:
     return User(username, bool(row[0]), athletes)
 
 
-def list_users(conn: sqlite3.Connection) -> list[User]:
+def list_users(conn: Connection) -> list[User]:
     names = [r[0] for r in conn.execute("SELECT username FROM users ORDER BY username")]
     return [u for u in (get_user(conn, n) for n in names) if u is not None]
 
 
-def count_users(conn: sqlite3.Connection) -> int:
+def count_users(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
 
-def authenticate(conn: sqlite3.Connection, username: str, password: str) -> User | None:
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
     """The user if the password is right, else None (same work either way)."""
     row = conn.execute(
         "SELECT password_hash FROM users WHERE username = ?", (username,)
@@ -142,7 +141,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(conn: sqlite3.Connection, username: str) -> str:
+def start_session(conn: Connection, username: str) -> str:
     """Open a session for a logged-in user; returns the cookie token (kept nowhere else)."""
     token = secrets.token_urlsafe(32)
     expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -156,7 +155,7 @@ def start_session(conn: sqlite3.Connection, username: str) -> str:
     return token
 
 
-def get_session(conn: sqlite3.Connection, token: str | None) -> Session | None:
+def get_session(conn: Connection, token: str | None) -> Session | None:
     """The live session for a cookie token, or None (unknown, expired or user gone)."""
     if not token:
         return None
@@ -170,7 +169,7 @@ def get_session(conn: sqlite3.Connection, token: str | None) -> Session | None:
     return Session(user, row[1]) if user else None
 
 
-def end_session(conn: sqlite3.Connection, token: str | None) -> None:
+def end_session(conn: Connection, token: str | None) -> None:
     if token:
         with transaction(conn):
             conn.execute("DELETE FROM web_sessions WHERE token_sha256 = ?", (_token_hash(token),))
