@@ -9,14 +9,14 @@ marks gaps explicitly and hands the samples to the sink.  A supervisor per senso
 reconnects after a drop with exponential backoff (re-scan, new client through
 ``bleak_retry_connector.establish_connection``, resubscribe, restart streams).
 
-Common clock: s since the session started, from the host clock ``clock()`` (default
-``time.monotonic``; the emulated world's clock in tests).
+Common clock: s since the session started, from the host clock ``clock()`` (default: the
+running event loop's clock, which is ``time.monotonic`` on a normal loop and virtual time
+on :class:`sensor_io.virtual_clock.VirtualTimeLoop`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -89,6 +89,7 @@ class SensorStatus:
     gaps: int = 0
     reconnects: int = 0
     bad_packets: int = 0
+    duplicates: int = 0  # notifications taken as delivered twice (dropped)
     battery_v: float | None = None
     last_t: float | None = None
     error: str | None = None
@@ -101,8 +102,20 @@ class SensorStatus:
         return now_s - max(self.last_t or -np.inf, self.streaming_since)
 
 
-DUPLICATE_WINDOW_S = 0.003
-"""Identical bytes of an untimed protocol closer than this are one notification twice."""
+SURPLUS_TOLERANCE_S = 0.1
+"""How far (s) an untimed stream may run ahead of its rate clock before a notification
+byte-identical to the one before it is taken as the same notification delivered twice.
+
+Without device timestamps (WitMotion) a repeated notification cannot be told from a still
+sensor's next frame by its bytes, nor by its arrival time: BLE hands over everything
+queued since the last connection event at once, so a still sensor's identical frames
+arrive within a millisecond of each other.  What a repeat does change is the count: a
+stream delivered twice (a stale subscription after a reconnect is the known cause)
+holds more samples than its rate can have produced by then.  Samples can reach the host
+earlier than the rate clock places them by at most one connection interval (≤ 50 ms on
+common stacks) plus scheduling jitter, hence 0.1 s; beyond that a repeat is surplus.
+A stream that repeats now and then keeps at most this much surplus (plus what the ±2 %
+rate fit absorbs); a still one keeps every frame."""
 
 
 @dataclass
@@ -117,7 +130,6 @@ class _Link:
     host_clock: HostRateClock | None = None
     lost: asyncio.Event = field(default_factory=asyncio.Event)
     last_raw: bytes = b""
-    last_arrival: float = float("-inf")
     gap_reason: str | None = None
     closing: bool = False
 
@@ -133,7 +145,7 @@ class StreamingSession:
     def __init__(
         self, specs: list[SensorSpec], sink: SampleSink, *,
         scanner_backend: type | None = None, client_backend: type | None = None,
-        clock: Callable[[], float] = time.monotonic, connect_attempts: int = 3,
+        clock: Callable[[], float] | None = None, connect_attempts: int = 3,
         scan_timeout_s: float = 10.0, backoff_s: tuple[float, float] = (0.5, 8.0),
         on_samples: Callable[[str], None] | None = None,
     ) -> None:
@@ -143,7 +155,7 @@ class StreamingSession:
         self.sink = sink
         self._scanner_kw = {"backend": scanner_backend} if scanner_backend else {}
         self._client_kw = {"backend": client_backend} if client_backend else {}
-        self._clock = clock
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._t0: float | None = None
         self.connect_attempts = connect_attempts
         self.scan_timeout_s = scan_timeout_s
@@ -249,11 +261,7 @@ class StreamingSession:
         self.sink.add_raw(placement, uuid, t_arrival, data)
         if link.decoder is None or link.profile is None:
             return
-        if (not link.profile.timed and data == link.last_raw
-                and t_arrival - link.last_arrival < DUPLICATE_WINDOW_S):
-            return  # the same notification delivered twice (a still sensor repeats its bytes
-            # too, but one notification interval later)
-        link.last_raw, link.last_arrival = data, t_arrival
+        repeat, link.last_raw = data == link.last_raw, data
         s = link.decoder.feed(uuid, data)
         st = link.status
         st.bad_packets = link.decoder.stats.bad_packets
@@ -269,6 +277,9 @@ class StreamingSession:
                 self._gap(link, st.last_t, t[0])
         else:
             assert link.host_clock is not None
+            if repeat and link.host_clock.ahead_s(len(s), t_arrival) > SURPLUS_TOLERANCE_S:
+                st.duplicates += 1
+                return
             t, gap = link.host_clock.to_host(len(s), t_arrival)
             if gap is not None:
                 self._gap(link, gap.start_s, gap.end_s)

@@ -12,7 +12,9 @@ the code that talks to real hardware:
 >>> # BleakClient(address, backend=client_backend) ...
 
 Time: ``world.now()`` is the emulated wall clock in s, running ``speed`` times faster
-than the event loop's clock so a 30 s test can stream in a few seconds.  Signals are
+than the event loop's clock so a 30 s test can stream in a few seconds; on a
+:class:`sensor_io.virtual_clock.VirtualTimeLoop` (what the tests use) it does not depend
+on wall time or load at all.  Signals are
 functions of that clock: ``signal(t (N,) s) -> (acc (N, 3) m/s², gyr (N, 3) rad/s)``.
 Used by the tests and by ``stepdown record --emulate``.
 """
@@ -268,7 +270,8 @@ class EmulatedPeripheral:
                 self._next_sample_t = t[-1] + period
                 if not f.silent:
                     self._emit(t)
-            await asyncio.sleep(max(0.001, k * period / world.speed / 2))
+            # notifications reach the host in connection events: all that is queued at once
+            await asyncio.sleep(world.connection_interval_s / world.speed)
 
     def _emit(self, t: np.ndarray) -> None:
         acc, gyr = self.signal(t)
@@ -320,10 +323,18 @@ class EmulatedPeripheral:
 
 
 class EmulatedWorld:
-    """The radio environment: peripherals by address and the emulated clock."""
+    """The radio environment: peripherals by address and the emulated clock.
 
-    def __init__(self, speed: float = 1.0) -> None:
+    ``connection_interval_s``: the BLE connection interval (world time, s).  A peripheral
+    can only send in a connection event, so everything it queued since the last one
+    reaches the host at once: at 100 Hz and 30 ms (BlueZ's default lower bound) three
+    one-sample notifications arrive together, and a still WitMotion's three are
+    byte-identical.
+    """
+
+    def __init__(self, speed: float = 1.0, connection_interval_s: float = 0.03) -> None:
         self.speed = speed
+        self.connection_interval_s = connection_interval_s
         self.peripherals: dict[str, EmulatedPeripheral] = {}
         self._t0: float | None = None
 

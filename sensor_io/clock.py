@@ -81,6 +81,18 @@ class HostRateClock:
         self._first_arrival = 0.0
         self._first_idx = 0
 
+    def ahead_s(self, n: int, arrival_s: float) -> float:
+        """How far (s) past ``arrival_s`` the last of ``n`` samples arriving then would be
+        timed.  Latency only delays samples, so a value well above 0 means the segment holds
+        more samples than its rate has produced by then.  -inf when the arrival would start
+        a new segment (none yet, or after a gap)."""
+        if self._anchor_t is None or n == 0:
+            return -np.inf
+        predicted_last = self._anchor_t + (self._k + n - 1 - self._anchor_k) / self.rate
+        if arrival_s - predicted_last > self.gap_s:
+            return -np.inf
+        return predicted_last - arrival_s
+
     def to_host(self, n: int, arrival_s: float) -> tuple[np.ndarray, Gap | None]:
         """Host times (n,) s for n samples that arrived at arrival_s, and the gap that
         precedes them if one was detected."""

@@ -275,6 +275,18 @@ def serve_command(home: Path) -> str:
     return f"STEPDOWN_HOME={shlex.quote(str(home))} {shlex.quote(stepdown_command())} serve"
 
 
+def try_line() -> str:
+    """What to run next, spelled so that it runs from here: the venv's ``stepdown`` (not
+    on PATH unless the venv is activated)."""
+    cmd = shlex.quote(stepdown_command())
+    line = (f"Try: [bold]{cmd} analyze data/<file> --plot my.png[/], "
+            f"[bold]{cmd} info data/<file>[/], "
+            f"[bold]{cmd} simulate my.parquet --profile poor --plot my.png[/]")
+    if cmd != "stepdown":
+        line += f" (or [bold]source {Path(cmd).parent}/activate[/] first, then plain stepdown)"
+    return line
+
+
 def print_catalog(console: Console, cat: DemoCatalog) -> None:
     """Where the tests went, the demo login, and the serve command."""
     console.rule("[bold]review web app")
@@ -346,10 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         failed += len(cat.refused)
     else:
         console.print("no analysed recording to import into the demo catalog")
-    console.print("\nTry: [bold]stepdown analyze data/<file> --plot my.png[/], "
-                  "[bold]stepdown info data/<file>[/], "
-                  "[bold]stepdown simulate my.parquet --profile poor --plot my.png[/]",
-                  highlight=False)
+    console.print("\n" + try_line(), highlight=False, soft_wrap=True)
     if failed:
         console.print(f"[bold red]the analysis or import failed on {failed} file(s)[/]")
     return 1 if failed else 0

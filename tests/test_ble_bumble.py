@@ -15,6 +15,7 @@ from sensor_io.ble_client import SensorSpec, StreamingSession, scan  # noqa: E40
 from sensor_io.ble_emulation import gravity_signal  # noqa: E402
 from sensor_io.protocols import movesense  # noqa: E402
 from sensor_io.recorder import Recorder  # noqa: E402
+from sensor_io.virtual_clock import run_virtual  # noqa: E402
 
 
 async def _stream(tmp_path, mtu, seconds=1.5):
@@ -35,7 +36,7 @@ async def _stream(tmp_path, mtu, seconds=1.5):
 
 
 def test_movesense_over_bumble_with_mtu_exchange(tmp_path):
-    world, found, session, rec = asyncio.run(_stream(tmp_path, mtu=247))
+    world, found, session, rec = run_virtual(_stream(tmp_path, mtu=247))
     assert [(d.address, d.model) for d in found] == [(PERIPHERAL_ADDRESS, "Movesense")]
     s = rec.recording().streams["pelvis"]
     assert len(s) >= 0.8 * 52 * 1.5 and session.status["pelvis"].bad_packets == 0
@@ -50,7 +51,7 @@ def test_movesense_over_bumble_with_mtu_exchange(tmp_path):
 
 def test_default_mtu_truncates_packets_and_nothing_is_invented(tmp_path):
     # without an MTU exchange (ATT default 23), a 102-byte IMU6 notification is cut to 20
-    world, _, session, rec = asyncio.run(_stream(tmp_path, mtu=23, seconds=0.8))
+    world, _, session, rec = run_virtual(_stream(tmp_path, mtu=23, seconds=0.8))
     assert world.sensor.sent_samples > 0
     assert session.status["pelvis"].samples == 0
     assert session.status["pelvis"].bad_packets > 0

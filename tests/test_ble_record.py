@@ -14,7 +14,8 @@ from sensor_io.recording_io import read_recording
 from stepdown.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = ["--emulate", "--emulate-speed", "8"]
+FAST = ["--emulate", "--emulate-speed", "8"]  # real time, 8× faster (a signal test needs it)
+VIRTUAL = ["--emulate", "--emulate-speed", "0"]  # virtual time: the same on any machine
 
 
 def test_devices_lists_emulated_imus(capsys):
@@ -42,7 +43,7 @@ def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_pat
     from sensor_io.simulator import SimConfig, simulate
 
     out = tmp_path / "live.parquet"
-    rc = main(["record", *FAST, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
+    rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
                "--thigh", "x", "--seed", "8", "--out", str(out)])
     text = capsys.readouterr().out
     assert rc == 0, text

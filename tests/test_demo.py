@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +115,14 @@ def test_demo_ends_with_a_catalog_a_coach_and_the_serve_command(capsys, monkeypa
     assert f"STEPDOWN_HOME={home.resolve()} " in out and " serve" in out
     line = next(ln.strip() for ln in out.splitlines() if ln.strip().startswith("STEPDOWN_HOME="))
     assert line.endswith("stepdown serve")
+    # every command it suggests runs as printed: the venv's script, not a bare `stepdown`
+    # that a fresh shell without the venv activated does not have
+    cmd = demo.stepdown_command()
+    try_line = next(ln for ln in out.splitlines() if ln.startswith("Try:"))
+    assert f"{cmd} analyze data/" in try_line and f"{cmd} info data/" in try_line
+    script = Path(sys.executable).parent / "stepdown"
+    if script.exists():
+        assert Path(cmd).resolve() == script.resolve() and " stepdown analyze" not in try_line
 
     # a rerun changes nothing and prints the same login
     assert demo.main(["--home", str(home)]) == 0

@@ -194,6 +194,7 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        extra += f" {st.duplicates} dup" if st.duplicates else ""
         state = "NO DATA" if st.silent_for(now_s) > SILENT_S else st.state
         parts.append(f"{st.placement} {state} {st.samples} smp {st.gaps} gaps"
                      f" {st.reconnects} reconn{extra}")
@@ -294,7 +295,9 @@ def record(
     score: Annotated[bool, typer.Option(help="Score each rep live.")] = True,
     emulate: Annotated[bool, typer.Option(help="Stream a simulated test from emulated "
                                                "sensors (demo, tests).")] = False,
-    emulate_speed: Annotated[float, typer.Option(help="Emulated clock speed-up.")] = 1.0,
+    emulate_speed: Annotated[float, typer.Option(
+        help="Emulated clock speed-up; 0: virtual time, as fast as the machine computes "
+             "(the same result on any machine, for tests).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
@@ -306,7 +309,9 @@ def record(
     pain_nrs = parse_pain(pain)
     if emulate:
         segments = [s for s, a in given.items() if a] or ["pelvis", "thigh"]
-        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed)
+        if emulate_speed < 0:
+            raise InputError(f"--emulate-speed must be 0 (virtual time) or more, not {emulate_speed:g}")
+        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed or 1.0)
         given = {s: addresses.get(s) for s in given}
         scanner_backend, client_backend = world.backends()
         clock = world.now
@@ -332,7 +337,12 @@ def record(
     run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
                   scorer=analysis_scorer() if score else None, on_calibration_start=on_start)
     try:
-        asyncio.run(run.run())
+        if emulate and emulate_speed == 0:
+            from sensor_io.virtual_clock import run_virtual
+
+            run_virtual(run.run())
+        else:
+            asyncio.run(run.run())
     finally:
         recorder.close()
     rec, problem = recorder.finish(out)
