@@ -261,16 +261,31 @@ def postgres_sql(sql: str) -> str:
     return re.sub(r"\bGLOB\b", "SIMILAR TO", sql)
 
 
+MIGRATION_LOCK = 0x5D0_14
+"""PostgreSQL advisory lock key held while migrating: two processes opening a new
+database at once take turns instead of both creating the same tables."""
+
+
 def migrate(conn: Connection) -> list[int]:
     """Apply every migration not yet applied, each in its own transaction.
 
     Returns the numbers applied now.
     """
+    if conn.dialect == "sqlite":
+        return _migrate(conn)
+    conn.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+    try:
+        return _migrate(conn)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+
+def _migrate(conn: Connection) -> list[int]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+    applied = _applied(conn)
     sqlite = conn.dialect == "sqlite"
     done = []
     for mig in migrations():
@@ -288,10 +303,17 @@ def migrate(conn: Connection) -> list[int]:
         except Exception:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if _applied(conn) >= {mig.number}:  # another process applied it meanwhile
+                applied.add(mig.number)
+                continue
             raise
         applied.add(mig.number)
         done.append(mig.number)
     return done
+
+
+def _applied(conn: Connection) -> set[int]:
+    return {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
 
 
 def schema_version(conn: Connection) -> int:

@@ -257,10 +257,28 @@ def store_test(
     """Store one analysed test in one transaction; returns ``(test_id, created)``.
 
     Idempotent on ``content_sha256``: a recording already stored is left as it is
-    and ``created`` is False.  ``pain_nrs`` is the recording's 0-10 pain, per rep
+    and ``created`` is False, also when another writer stores it at the same moment
+    (on PostgreSQL both may find it missing; the unique hash stops the second one, whose
+    transaction is rolled back).  ``pain_nrs`` is the recording's 0-10 pain, per rep
     or one number for the whole test.
     """
     check_analysis(analysis)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return _insert_test(conn, athlete, analysis, recording_path, content_sha256, started_at,
+                            step_height_m, pain_nrs)
+    except IntegrityError:
+        existing = find_test_by_hash(conn, content_sha256)
+        if existing is None:  # another constraint: a real error
+            raise
+        return existing, False
+
+
+def _insert_test(conn: Connection, athlete: AthleteInfo, analysis: dict[str, Any],
+                 recording_path: str, content_sha256: str, started_at: str | None,
+                 step_height_m: float | None, pain_nrs: list[float] | float | None
+                 ) -> tuple[int, bool]:
     with transaction(conn):
         existing = find_test_by_hash(conn, content_sha256)
         if existing is not None:
