@@ -41,9 +41,10 @@ def _group() -> None:
 
 
 COMMAND_MODULES: dict[str, str] = {
-    "analyze": "analyze", "batch": "batch", "import": "catalog", "athletes": "catalog", "tests": "catalog",
+    "analyze": "analyze", "import": "catalog", "athletes": "catalog", "tests": "catalog",
     "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
     "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
+    "batch": "batch", "catalog": "catalog_admin",
 }
 """Which module of :mod:`stepdown.commands` defines each top-level command."""
 
