@@ -263,3 +263,17 @@ def test_cli_on_a_cluster_by_address_reports_progress_and_failures(archive, clus
     rc = main(argv)
     err = capsys.readouterr().err
     assert rc == 0 and "4 already done" in err
+
+
+def test_the_scale_dependencies_stay_out_of_other_commands_start_up():
+    """Loading every command (as `stepdown --help` does) and the catalog modules imports
+    neither Dask, fsspec nor SQLAlchemy: only the commands that use them pay for them."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom stepdown.cli import _register_commands\n_register_commands([])\n"
+            "import stepdown.catalog.repo, stepdown.catalog.accounts, stepdown.batch.tables\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'dask', 'distributed', 'fsspec', 'sqlalchemy', 'psycopg', 's3fs'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
