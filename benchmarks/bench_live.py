@@ -10,6 +10,9 @@ share, and the latency from a rep's last sample to its score on screen.
 3. Score latency: the record loop polls every 0.1 s and scores the recording so far; the
    latency is the wait for the next poll plus assembling the recording and analysing it
    (a simulated 30 s, 2-sensor test): mean = 0.05 s + work, worst = 0.1 s + work.
+4. Live cost per rep against session length: a simulated test's movement repeated to 1,
+   10 and 30 min; the work of scoring the last rep from its window (what the live loop
+   does, :mod:`stepdown.live_window`) against analysing the whole recording so far.
 """
 
 from __future__ import annotations
@@ -134,6 +137,55 @@ def _latency() -> None:
           f"(target <= 200 ms)")
 
 
+def _session_of(minutes: float, tmp: Path) -> tuple[Recorder, float, list[float]]:
+    """A recorder holding a simulated 2-sensor test whose movement (after its standing
+    start) is repeated to ``minutes``; returns it, the end of the standing (s) and the
+    start of every rep (s)."""
+    from sensor_io.simulator import SimConfig, simulate
+
+    sim = simulate(SimConfig(seed=0, test_leg="left", sensors=("pelvis", "thigh")))
+    stand = float(sim.scenario.standing_s)
+    rep_starts = [float(r["start_s"]) for r in sim.truth["reps"]]
+    span = sim.recording.duration_s - stand
+    copies = int(np.ceil((minutes * 60 - stand) / span))
+    rec = Recorder(tmp / f"long{minutes:g}.sdj", test_leg="left", keep_raw=False)
+    for name, s in sim.recording.streams.items():
+        moving = s.t > stand
+        for c in range(copies + 1):
+            sel = ~moving if c == 0 else moving
+            shift = 0.0 if c == 0 else (c - 1) * span
+            for i in range(0, int(sel.sum()), 200):  # in packets, as live
+                t = s.t[sel][i:i + 200] + shift
+                rec.add_samples(name, t, s.acc[sel][i:i + 200], s.gyr[sel][i:i + 200])
+    starts = [r + c * span for c in range(copies) for r in rep_starts]
+    return rec, stand, starts
+
+
+def _per_rep_cost() -> None:
+    from analysis.pipeline import analyze
+    from stepdown.live_window import live_window
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for minutes in (1, 10, 30):
+            rec, stand, starts = _session_of(minutes, Path(tmp))
+            now = rec.stream("pelvis").t[-1]
+            prev = [t for t in starts if t < now - 8.0][-1]  # the rep before the last
+            windowed, whole = [], []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                window, _ = live_window(rec, stand, prev, now)
+                analyze(window).to_json()
+                windowed.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            analyze(rec.recording()).to_json()
+            whole.append(time.perf_counter() - t0)
+            print(f"live score of one rep {rec.recording().duration_s / 60:4.1f} min in: window "
+                  f"({window.duration_s:.0f} s of data) {1000 * np.median(windowed):.0f} ms; "
+                  f"whole recording so far ({rec.recording().duration_s:.0f} s) "
+                  f"{1000 * whole[0]:.0f} ms")
+            rec.close()
+
+
 def run() -> None:
     _throughput()
     samples, cpu, wall = asyncio.run(_live(5.0))
@@ -141,5 +193,6 @@ def run() -> None:
           f"process CPU {100 * cpu / wall:.1f} % of one core (emulator included)")
     try:
         _latency()
+        _per_rep_cost()
     except ImportError:
         print("rep score latency: analysis.pipeline not available")

@@ -114,8 +114,9 @@ stream delivered twice (a stale subscription after a reconnect is the known caus
 holds more samples than its rate can have produced by then.  Samples can reach the host
 earlier than the rate clock places them by at most one connection interval (≤ 50 ms on
 common stacks) plus scheduling jitter, hence 0.1 s; beyond that a repeat is surplus.
-A stream that repeats now and then keeps at most this much surplus (plus what the ±2 %
-rate fit absorbs); a still one keeps every frame."""
+A stream caught repeating keeps at most this much surplus: from the first repeat dropped
+its rate fit stops (the count no longer measures the rate).  A still stream that does
+not repeat keeps every frame."""
 
 
 @dataclass
@@ -279,6 +280,7 @@ class StreamingSession:
             assert link.host_clock is not None
             if repeat and link.host_clock.ahead_s(len(s), t_arrival) > SURPLUS_TOLERANCE_S:
                 st.duplicates += 1
+                link.host_clock.freeze_rate()  # repeats would inflate the fitted rate
                 return
             t, gap = link.host_clock.to_host(len(s), t_arrival)
             if gap is not None:

@@ -69,6 +69,7 @@ class HostRateClock:
     def __init__(self, rate_hz: float, gap_s: float | None = None) -> None:
         self.nominal = rate_hz
         self.rate = rate_hz
+        self.rate_frozen = False  # set by freeze_rate(): the count no longer measures the rate
         self.gap_s = gap_s if gap_s is not None else max(5.0 / rate_hz, 0.15)
         self.last_t: float | None = None  # time of the last sample, kept across restarts
         self.restart()
@@ -118,9 +119,14 @@ class HostRateClock:
         self.last_t = float(t[-1])
         return t, gap
 
+    def freeze_rate(self) -> None:
+        """Keep the current rate from now on: the stream was caught delivering notifications
+        twice, so its sample count over time would fit a rate up to 2 % too high."""
+        self.rate_frozen = True
+
     def _refit(self, n: int, arrival_s: float) -> None:
         span = arrival_s - self._first_arrival
-        if span < 2.0:
+        if span < 2.0 or self.rate_frozen:
             return
         # samples first_idx..k+n-1 arrived over `span`; fit, bounded to ±2 % of nominal
         fitted = (self._k + n - 1 - self._first_idx) / span

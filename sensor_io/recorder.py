@@ -4,12 +4,16 @@ A :class:`Recorder` takes decoded samples (common clock, SI, sensor frame), raw
 notification bytes, gap markers and events; each is appended to the journal
 (:mod:`sensor_io.journal`) as it arrives and kept in memory for live scoring.
 :meth:`Recorder.finish` writes the recording; :func:`recover` rebuilds one from a
-journal left behind by a crash.  Gaps are written into the recording metadata as
-``extra["gaps"]`` = [{sensor, start_s, end_s, reason}], never filled in.
+journal left behind by a crash, and says exactly which samples of which sensor a
+damaged journal lost.  Gaps are written into the recording metadata as
+``extra["gaps"]`` = [{sensor, start_s, end_s, reason}], never filled in; the session id
+is ``extra["session"]`` (16 hex digits) in the journal and the recording alike.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +22,14 @@ import numpy as np
 
 from sensor_io.errors import InputError, RecordingError
 from sensor_io.journal import (
+    END,
     EVENT,
     GAP,
     META,
     RAW,
     SAMPLES,
+    EmptyJournalError,
+    JournalContents,
     JournalWriter,
     read_journal,
     samples_body,
@@ -38,6 +45,8 @@ from sensor_io.recording import (
 )
 from sensor_io.recording_io import write_recording
 
+DAMAGED = "journal damaged"
+
 
 @dataclass
 class GapMarker:
@@ -50,11 +59,30 @@ class GapMarker:
 
 
 @dataclass
+class LostSpan:
+    """Samples of ``sensor`` the journal held but lost to damage: ``samples`` of them
+    after start_s (the last kept sample before, s; None: from the sensor's first sample)
+    and before end_s (the first kept sample after; None: to the end of the recording)."""
+
+    sensor: str
+    start_s: float | None
+    end_s: float | None
+    samples: int
+
+
+@dataclass
 class RecoveryReport:
     records: int
     torn_bytes: int
     samples: dict[str, int] = field(default_factory=dict)
     problem: str | None = None  # why the rebuilt recording breaks the contract, if it does
+    lost: list[LostSpan] = field(default_factory=list)
+    damaged_bytes: int = 0    # in stretches followed by intact records
+    tail_bytes: int = 0       # unreadable at the end: a torn last record, or damage
+    magic_ok: bool = True
+    closed: bool = False      # the journal ends with its END record (a clean finish)
+    lost_records: int = 0
+    session: str | None = None
 
 
 def _meta_header(rec_meta: dict[str, Any]) -> dict[str, Any]:
@@ -65,18 +93,23 @@ class Recorder:
     """Journal-backed sample sink for one test.
 
     test_leg: 'left' or 'right'; athlete: id and optional body dimensions (m);
-    sensors_meta: placement -> {model, address, rate_hz, ...}.
+    sensors_meta: placement -> {model, address, rate_hz, ...}.  The journal must not
+    exist yet (``overwrite``: replace one no other process is writing); see
+    :class:`~sensor_io.journal.JournalWriter` for ``session`` and ``clock``.
     """
 
     def __init__(
         self, journal_path: str | Path, *, test_leg: str, athlete: Athlete | None = None,
         sensors_meta: dict[str, dict[str, Any]] | None = None,
         step_height_m: float | None = None, started_at: str | None = None,
-        pain_nrs: list[float] | float | None = None, keep_raw: bool = True, sync_interval_s: float = 0.5,
+        pain_nrs: list[float] | float | None = None, keep_raw: bool = True,
+        sync_interval_s: float = 0.5, session: int | None = None, overwrite: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if test_leg not in LEGS:
             raise InputError(f"test leg must be one of {LEGS}, got {test_leg!r}")
-        self.journal = JournalWriter(journal_path, sync_interval_s=sync_interval_s)
+        self.journal = JournalWriter(journal_path, sync_interval_s=sync_interval_s,
+                                     session=session, overwrite=overwrite, clock=clock)
         self.keep_raw = keep_raw
         self.meta: dict[str, Any] = {
             "test_leg": test_leg, "step_height_m": step_height_m,
@@ -88,18 +121,26 @@ class Recorder:
         self.events: list[dict[str, Any]] = []
         self._parts: dict[str, list[np.ndarray]] = {}
         self._last_t: dict[str, float] = {}
+        self._first_t: dict[str, float] = {}
+        self.kept: dict[str, int] = {}
         self.dropped_non_increasing = 0
-        self.journal.append(META, _meta_header(self.meta))
+        self.journal.set_meta(_meta_header(self.meta))
+        self.journal.sync()  # the metadata is durable before any sensor connects
+
+    @property
+    def session(self) -> str:
+        """The session id, 16 hex digits (in every journal record and in the recording)."""
+        return f"{self.journal.session:016x}"
 
     def set_pain(self, pain_nrs: list[float] | float | None) -> None:
         """The athlete's 0-10 pain per rep (or one number for the whole test)."""
         self.meta["pain_nrs"] = pain_nrs
-        self.journal.append(META, _meta_header(self.meta))
+        self.journal.set_meta(_meta_header(self.meta))
 
     def update_sensor_meta(self, sensor: str, **fields: Any) -> None:
         """Add fields (model, rate_hz, battery_v, ...) to a sensor's metadata."""
         self.meta["sensors"].setdefault(sensor, {}).update(fields)
-        self.journal.append(META, _meta_header(self.meta))
+        self.journal.set_meta(_meta_header(self.meta))
 
     def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None:
         if self.keep_raw:
@@ -119,10 +160,13 @@ class Recorder:
         self.dropped_non_increasing += len(t) - len(block)
         if not len(block):
             return 0
-        self.journal.append(SAMPLES, {"sensor": sensor, "n": len(block)},
+        first = self._first_t.setdefault(sensor, float(block[0, 0]))
+        k = self.kept.get(sensor, 0)
+        self.journal.append(SAMPLES, {"sensor": sensor, "n": len(block), "k": k, "t_first": first},
                             samples_body(block[:, 0], block[:, 1:4], block[:, 4:7]))
         self._parts.setdefault(sensor, []).append(block)
         self._last_t[sensor] = float(block[-1, 0])
+        self.kept[sensor] = k + len(block)
         return len(block)
 
     def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None:
@@ -134,6 +178,21 @@ class Recorder:
         ev = {"what": what, "t": t, **fields}
         self.events.append(ev)
         self.journal.append(EVENT, ev)
+
+    def mark_silent_to_end(self, sensors: list[str], t_start_s: float, t_end_s: float,
+                           min_gap_s: float = 0.5) -> list[GapMarker]:
+        """Gap markers for sensors silent at the end: from their last sample (or, for one
+        that never sent any, from ``t_start_s``) to ``t_end_s`` (s, common clock), when
+        that is longer than ``min_gap_s``.  Returns the markers added."""
+        added = []
+        for sensor in sensors:
+            last = self._last_t.get(sensor)
+            start = t_start_s if last is None else last
+            if t_end_s - start > min_gap_s:
+                self.add_gap(sensor, start, t_end_s,
+                             "never sent data" if last is None else "no data to the end")
+                added.append(self.gaps[-1])
+        return added
 
     def _block(self, sensor: str) -> np.ndarray | None:
         """All samples of ``sensor`` so far as one (N, 7) block [t, acc, gyr]; the parts
@@ -155,21 +214,30 @@ class Recorder:
     def recording(self) -> Recording:
         """The recording so far (in memory; the journal is the durable copy)."""
         blocks = {s: b for s in self._parts if (b := self._block(s)) is not None}
-        return _build_recording(self.meta, blocks, self.gaps, self.events)
+        return _build_recording({**self.meta, "session": self.session}, blocks, self.gaps,
+                                self.events)
 
     def finish(self, path: str | Path) -> tuple[Recording, str | None]:
         """Close the journal and write the recording to ``path`` (.parquet or .csv).
 
         Returns the recording and, if it breaks the format contract (e.g. a sensor of the
         minimum set never connected), the reason; it is then written unvalidated so that
-        nothing recorded is lost.
+        nothing recorded is lost.  An OSError writing ``path`` propagates (the journal
+        and :meth:`recording` still hold everything).
         """
-        self.journal.close()
+        self.close()
         rec = self.recording()
         return rec, write_keeping_everything(rec, path)
 
-    def close(self) -> None:
-        self.journal.close()
+    def close(self, t_end: float | None = None) -> bool:
+        """End the journal with its END record and close it; False if some bytes could not
+        be written (they are in ``journal.unwritten()``)."""
+        if self.journal.closed:
+            return not self.journal.pending_bytes
+        t = t_end if t_end is not None else max(self._last_t.values(), default=0.0)
+        for _ in range(2):  # twice: one damaged copy still leaves the counts
+            self.journal.append(END, {"samples": dict(self.kept), "t_end": t})
+        return self.journal.close()
 
 
 def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
@@ -183,8 +251,10 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
     athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
                          if k in Athlete.__dataclass_fields__})
     extra: dict[str, Any] = {}
+    if meta.get("session"):
+        extra["session"] = meta["session"]
     if gaps:
-        extra["gaps"] = [asdict(g) for g in gaps]
+        extra["gaps"] = [asdict(g) for g in sorted(gaps, key=lambda g: (g.sensor, g.start_s))]
     if events:
         extra["events"] = events
     return Recording(
@@ -195,31 +265,84 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
     )
 
 
+def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan]:
+    """Per sensor, the samples missing between intact SAMPLES records (their ``k``
+    counts jump), before the first one, and after the last one when the END record
+    says how many there were."""
+    lost: list[LostSpan] = []
+    by_sensor: dict[str, list[Any]] = {}
+    for r in samples:
+        by_sensor.setdefault(r.header["sensor"], []).append(r)
+    for sensor, recs in by_sensor.items():
+        have, last_t = 0, None
+        for r in recs:
+            k = r.header.get("k")
+            if k is not None and k > have:
+                start = last_t if last_t is not None else r.header.get("t_first")
+                lost.append(LostSpan(sensor, start, float(r.samples()[0, 0]), k - have))
+            have = max(have, k or 0) + r.header["n"]
+            last_t = float(r.samples()[-1, 0])
+        total = ((end or {}).get("samples") or {}).get(sensor)
+        if total is not None and total > have:
+            lost.append(LostSpan(sensor, last_t, None, total - have))
+    for sensor, total in ((end or {}).get("samples") or {}).items():
+        if sensor not in by_sensor and total:
+            lost.append(LostSpan(sensor, None, None, total))
+    return lost
+
+
 def recording_from_journal(journal_path: str | Path) -> tuple[Recording, RecoveryReport]:
-    """Rebuild the recording held by a journal (intact records only)."""
+    """Rebuild the recording held by a journal (intact records only); the samples lost to
+    damage are reported (``report.lost``) and marked as gaps (reason "journal damaged")."""
     contents = read_journal(journal_path)
+    if not contents.records and not contents.torn_bytes:
+        raise EmptyJournalError(f"{journal_path}: the journal is empty: the recording stopped "
+                                "before anything was saved (nothing to recover)")
     meta: dict[str, Any] | None = None
-    parts: dict[str, list[np.ndarray]] = {}
+    sample_recs = []
     gaps: list[GapMarker] = []
     events: list[dict[str, Any]] = []
+    end = None
     for r in contents.records:
         if r.kind == META:
             meta = r.header
         elif r.kind == SAMPLES:
-            parts.setdefault(r.header["sensor"], []).append(r.samples())
+            sample_recs.append(r)
         elif r.kind == GAP:
             gaps.append(GapMarker(**r.header))
         elif r.kind == EVENT:
             events.append(r.header)
+        elif r.kind == END:
+            end = r.header
     if meta is None:
-        raise InputError(f"{journal_path}: journal holds no metadata record")
+        raise InputError(f"{journal_path}: the journal's metadata records are all damaged "
+                         f"({len(contents.records)} intact records, {contents.torn_bytes} "
+                         "bytes unreadable)")
+    parts: dict[str, list[np.ndarray]] = {}
+    for r in sample_recs:
+        parts.setdefault(r.header["sensor"], []).append(r.samples())
     blocks = {s: np.concatenate(p) for s, p in parts.items()}
     if not blocks:
-        raise InputError(f"{journal_path}: journal holds no samples")
+        raise EmptyJournalError(f"{journal_path}: the journal holds no samples: the recording "
+                         "stopped before any sensor streamed (nothing to recover)")
+    lost = _lost_spans(sample_recs, end)
+    t_end = max(float(b[:, 0].max()) for b in blocks.values())
+    for span in lost:
+        if span.start_s is not None or span.end_s is not None:
+            gaps.append(GapMarker(span.sensor, span.start_s if span.start_s is not None
+                                  else span.end_s, span.end_s if span.end_s is not None
+                                  else float((end or {}).get("t_end", t_end)), DAMAGED))
     rec = _build_recording(meta, blocks, gaps, events)
     report = RecoveryReport(records=len(contents.records), torn_bytes=contents.torn_bytes,
-                            samples={s: len(v) for s, v in rec.streams.items()})
+                            samples={s: len(v) for s, v in rec.streams.items()}, lost=lost,
+                            **_damage(contents), closed=end is not None,
+                            session=meta.get("session"))
     return rec, report
+
+
+def _damage(c: JournalContents) -> dict[str, Any]:
+    return {"damaged_bytes": sum(b - a for a, b in c.damaged), "tail_bytes": c.tail_bytes,
+            "magic_ok": c.magic_ok, "lost_records": c.lost_records}
 
 
 def write_keeping_everything(rec: Recording, path: str | Path) -> str | None:

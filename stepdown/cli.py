@@ -113,6 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     except ABORTS:
         err_console.print("aborted")
         return 1
+    except Exception as err:  # the catalog's database: damaged, locked past its retries, gone
+        from stepdown.catalog.db import catalog_problem, is_database_error
+
+        if not is_database_error(err):
+            raise
+        err_console.print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+                          soft_wrap=True)
+        return 2
     return rc if isinstance(rc, int) else 0
 
 

@@ -167,7 +167,8 @@ def test_a_witmotion_notification_delivered_twice_adds_no_more_than_the_clock_al
     # every 4th notification, or every one (a stale subscription after a reconnect), is
     # delivered twice.  Its bytes equal the frame before it, like a still sensor's next
     # frame: only the count against the sample rate can tell, so the surplus kept is
-    # bounded by SURPLUS_TOLERANCE_S plus the ±2 % the rate fit may absorb.
+    # bounded by SURPLUS_TOLERANCE_S (the rate fit stops once a repeat is caught) plus the
+    # frames of one connection event (3 at 100 Hz, 30 ms: the clock anchors on the first).
     world = EmulatedWorld(speed=SPEED)
     world.add(EmulatedPeripheral(ADDR["witmotion"], PROFILE["witmotion"], _still,
                                  faults=Faults(duplicate_every=every)))
@@ -176,9 +177,9 @@ def test_a_witmotion_notification_delivered_twice_adds_no_more_than_the_clock_al
     s = rec.recording().streams["pelvis"]
     sent = len(world.get(ADDR["witmotion"]).sent_samples)
     delivered_twice = sent // every
-    assert sent <= len(s) <= 1.02 * sent + SURPLUS_TOLERANCE_S * 100 + 1
+    assert sent <= len(s) <= sent + SURPLUS_TOLERANCE_S * 100 + 3
     assert session.status["pelvis"].duplicates >= delivered_twice - (len(s) - sent)
-    assert np.median(np.diff(s.t)) == pytest.approx(0.01, rel=0.025)  # 100 Hz, not 125/200
+    assert np.median(np.diff(s.t)) == pytest.approx(0.01, rel=0.005)  # 100 Hz, not 125/200
     assert np.allclose(s.acc[:, 2], 9.80665, atol=0.01)
 
 
@@ -190,7 +191,7 @@ def test_a_moving_witmotion_delivered_twice_keeps_its_samples_in_order(tmp_path)
                                       tmp_path, 1.0))
     s = rec.recording().streams["pelvis"]
     sent = np.asarray(world.get(ADDR["witmotion"]).sent_samples)
-    assert len(sent) <= len(s) <= 1.02 * len(sent) + SURPLUS_TOLERANCE_S * 100 + 1
+    assert len(sent) <= len(s) <= len(sent) + SURPLUS_TOLERANCE_S * 100 + 3
     # no value is repeated beyond the surplus: consecutive samples differ (the signal moves)
     repeats = int(np.sum(np.all(s.gyr[1:] == s.gyr[:-1], axis=1)))
     assert repeats <= len(s) - len(sent)

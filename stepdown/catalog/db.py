@@ -38,6 +38,8 @@ from sensor_io.errors import InputError, first_line
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 DATABASE_URL_ENV = "STEPDOWN_DATABASE_URL"
 
+BUSY_TIMEOUT_MS = 5000  # how long SQLite waits for another process's lock, per try
+
 
 class CatalogError(InputError):
     """The catalog cannot be opened or refuses an operation."""
@@ -196,7 +198,7 @@ _ENGINES: dict[str, Any] = {}
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.execute("PRAGMA journal_mode=WAL")
     dbapi_conn.execute("PRAGMA foreign_keys=ON")
-    dbapi_conn.execute("PRAGMA busy_timeout=5000")
+    dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def engine_for(url: str) -> Any:
@@ -246,10 +248,48 @@ def connect(where: str | os.PathLike[str] | None = None) -> Connection:
 
 
 def _open_error(url: str, err: Exception) -> str:
-    detail = first_line(getattr(err, "orig", None) or err)
     if url.startswith("sqlite"):
-        return f"{url.removeprefix('sqlite:///')}: not a usable stepdown catalog ({detail})"
-    return f"cannot use the catalog database at {shown_url(url)}: {detail}"
+        return catalog_problem(err, Path(url.removeprefix("sqlite:///")))
+    return f"cannot use the catalog database at {shown_url(url)}: {first_line(_driver_error(err))}"
+
+
+def _driver_error(err: BaseException) -> BaseException:
+    """The driver's own exception inside a SQLAlchemy one (its text without the SQL)."""
+    return getattr(err, "orig", None) or err
+
+
+LOCK_TRIES = 3
+"""Write transactions try this many times to take the lock, each waiting up to
+BUSY_TIMEOUT_MS, before saying the catalog is busy."""
+
+
+def catalog_problem(err: BaseException, path: Path | None = None) -> str:
+    """One line for a database error on the catalog: locked by another process, damaged,
+    or another problem; with what to do. ``path``: the SQLite file (default: the
+    catalog :func:`database_url` names)."""
+    url = database_url(path)
+    if not url.startswith("sqlite"):
+        return f"cannot use the catalog database at {shown_url(url)}: {first_line(_driver_error(err))}"
+    path = Path(url.removeprefix("sqlite:///"))
+    text = str(_driver_error(err))
+    if "locked" in text or "busy" in text:
+        return (f"the catalog {path} is locked by another stepdown process (waited "
+                f"{LOCK_TRIES * BUSY_TIMEOUT_MS / 1000:g} s): try again when it has finished")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return (f"{path}: not a usable stepdown catalog, the file is damaged ({text}): "
+                f"restore a backup, or rebuild it with "
+                f"`sqlite3 {path} .recover | sqlite3 repaired.sqlite3`")
+    return f"{path}: not a usable stepdown catalog ({text})"
+
+
+def is_database_error(err: BaseException) -> bool:
+    """True for an error of the catalog's database (the driver's or SQLAlchemy's)."""
+    import sqlite3
+    import sys
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # never imported: not one of its errors
+    return isinstance(err, sqlite3.DatabaseError) or (
+        sa_exc is not None and isinstance(err, sa_exc.DBAPIError))
 
 
 def postgres_sql(sql: str) -> str:
@@ -323,11 +363,35 @@ def schema_version(conn: Connection) -> int:
 
 @contextmanager
 def transaction(conn: Connection) -> Iterator[Connection]:
-    """One write transaction: everything inside commits together or not at all."""
-    conn.execute("BEGIN IMMEDIATE" if conn.dialect == "sqlite" else "BEGIN")
+    """One write transaction: everything inside commits together or not at all.
+
+    On SQLite, taking the write lock is retried LOCK_TRIES times (each waits up to the
+    busy timeout) while another process holds it."""
+    if conn.dialect == "sqlite":
+        _begin_immediate(conn)
+    else:
+        conn.execute("BEGIN")
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: Connection) -> None:
+    for attempt in range(LOCK_TRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except Exception as err:
+            if not is_database_error(err) or not any(w in str(err) for w in ("locked", "busy")):
+                raise
+            if attempt == LOCK_TRIES - 1:
+                raise CatalogError(catalog_problem(err, _db_path(conn))) from None
+
+
+def _db_path(conn: Connection) -> Path | None:
+    """The SQLite file behind ``conn`` (None for an in-memory database)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]) if row and row[2] else None

@@ -88,6 +88,10 @@ def import_recording(
     digest = content_hash(path)
     existing = find_test_by_hash(conn, digest)
     if existing is not None:
+        owner = conn.execute("SELECT athlete_id FROM tests WHERE id = ?", (existing,)).fetchone()[0]
+        if owner != athlete_id:
+            raise InputError(f"{path}: already in the catalog as test {existing} of athlete "
+                             f"{owner}, not {athlete_id} (nothing changed)")
         return ImportResult(path, existing, False)
     rec = (read or _default_read)(path)
     analysis = (analyze or _default_analyze)(rec)

@@ -89,6 +89,23 @@ def describe_test(rec: Recording) -> list[str]:
     return lines
 
 
+def quality_lines(rec: Recording) -> list[str]:
+    """The recorder's per-sensor quality summary (sensor metadata ``quality``) and the
+    gap markers longer than 0.5 s with their reasons; empty for a recording without them."""
+    lines = []
+    for name, meta in rec.sensors_meta.items():
+        q = meta.get("quality")
+        if q:
+            lines.append(f"{name}: {q['samples']} samples kept, {q['gaps']} gaps "
+                         f"({q['lost_samples']} samples lost), {q['bad_packets']} bad packets, "
+                         f"{q.get('duplicates', 0)} duplicates, {q['reconnects']} reconnects")
+    for g in rec.extra.get("gaps", []):
+        if g["end_s"] - g["start_s"] > 0.5:
+            lines.append(f"gap: {g['sensor']} {g['start_s']:.2f}-{g['end_s']:.2f} s "
+                         f"({g['reason']})")
+    return lines
+
+
 @app.command()
 def info(
     recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
@@ -100,3 +117,5 @@ def info(
     for line in describe_test(rec):
         console.print(line, highlight=False)
     console.print(sensor_table(rec))
+    for line in quality_lines(rec):
+        console.print(line, highlight=False)

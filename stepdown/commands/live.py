@@ -13,25 +13,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import typer
+from bleak.exc import BleakError
 from rich.console import Console
 from scipy.ndimage import uniform_filter1d
 
 from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
-from sensor_io.errors import InputError
-from sensor_io.recorder import Recorder
+from sensor_io.errors import InputError, first_line
+from sensor_io.journal import new_session_id
+from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
+from stepdown.completeness import missing_minimum, not_measured, sensor_quality, verdict_line
+from stepdown.live_window import live_window, to_session_time
+from stepdown.record_guard import (
+    BYTES_PER_SAMPLE,
+    LOW_MINUTES,
+    MAX_PENDING_BYTES,
+    STOP_SIGNALS,
+    WARN_MINUTES,
+    Interrupts,
+    default_name,
+    final_line,
+    free_space_warning,
+    held_signals,
+    refuse_existing,
+    save,
+)
 
 console = Console()
 
@@ -49,7 +66,10 @@ def analysis_scorer() -> RepScorer | None:
         return None
 
     def score(rec: Recording) -> list[dict[str, Any]]:
-        return reps_with_borderline(analyze(rec).to_json())
+        if missing := missing_minimum(rec):
+            raise InputError(f"no data from {', '.join(missing)} yet")
+        reps = reps_with_borderline(analyze(rec).to_json())
+        return [{**rep, "not_measured": not_measured(rep, rec)} for rep in reps]
 
     return score
 
@@ -75,19 +95,55 @@ class LiveRun:
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
+    interrupts: Interrupts = field(default_factory=Interrupts)
     _t_go: float = field(default=0.0, init=False)      # common clock at "go"
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
+    _connecting: bool = field(default=True, init=False)
+    _failing: bool = field(default=False, init=False)  # journal writes failing
+    _low_space_said: bool = field(default=False, init=False)
 
     async def run(self) -> None:
+        """Connect, calibrate, stream until the duration or a stop signal (Ctrl-C,
+        SIGTERM, SIGHUP: noted in ``interrupts``), then stop the sensors cleanly; a
+        signal while connecting, or a second one, stops at once.  Returns normally when
+        stopped by a signal; everything received is then in the recorder."""
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        stop = asyncio.Event()
+        self._connecting = True
+
+        def on_signal(signum: int) -> None:
+            self.interrupts.received.append(signum)
+            stop.set()
+            if self.interrupts.hurried:
+                self.interrupts.at_once = True
+            if (self._connecting or self.interrupts.hurried) and main is not None:
+                main.cancel()
+
+        installed = []
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, on_signal, sig)
+                installed.append(sig)
+        try:
+            await self._stream(stop)
+        except asyncio.CancelledError:
+            if not self.interrupts.received:
+                raise
+            if self._connecting:  # disconnect whatever connected; nothing streamed yet
+                await self.session.close()
+            self.session.drain()  # decode what was received before the stop
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def _stream(self, stop: asyncio.Event) -> None:
         session, rec = self.session, self.recorder
         console.print("connecting the sensors one at a time ...")
         await session.connect_all()
+        self._connecting = False
         for st in session.status.values():
             console.print(f"  {st.placement}: {st.model} {st.address} at {st.rate_hz:g} Hz")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, stop.set)
         runner = asyncio.create_task(session.run(stop))
         try:
             t_cal = session.now()
@@ -105,10 +161,40 @@ class LiveRun:
         finally:
             stop.set()
             await runner
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signal.SIGINT)
+        self._mark_silent_sensors()
         if self.scorer is not None:
             await self._score()  # the reps that ended with the recording
+
+    def _mark_silent_sensors(self) -> None:
+        """Gaps to the end for sensors that vanished or never sent anything, and each
+        sensor's quality summary in its metadata."""
+        end = self.session.now()
+        rec = self.recorder
+        for st in self.session.status.values():
+            rec.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
+        gaps = [asdict(g) for g in rec.gaps]
+        for st in self.session.status.values():
+            rec.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
+
+    def _watch_storage(self) -> None:
+        """One line when journal writes start failing (the samples stay in memory and the
+        writer retries), one when they succeed again; one when the disk runs low."""
+        j = self.recorder.journal
+        if j.error is not None and not self._failing:
+            self._failing = True
+            console.print(f"[yellow]warning:[/] cannot write the journal {j.path}: "
+                          f"{j.error.strerror or j.error}; keeping the samples in memory "
+                          "and retrying", highlight=False, soft_wrap=True)
+        elif j.error is None and self._failing:
+            self._failing = False
+            console.print("journal writes work again: every sample is on disk", highlight=False)
+        now = self.session.now()
+        if not self._low_space_said and now > 1.0:
+            rate = (j.written_bytes + j.pending_bytes) / now
+            warning = free_space_warning(j.path.parent, rate, LOW_MINUTES)
+            if warning:
+                self._low_space_said = True
+                console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
     async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
         while not stop.is_set() and not done():
@@ -122,6 +208,11 @@ class LiveRun:
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
             self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
+            self._watch_storage()
+            if self.recorder.journal.pending_bytes > MAX_PENDING_BYTES:
+                console.print("[red]stopping:[/] the disk has refused the journal for too "
+                              "long (memory is filling up)", highlight=False)
+                break
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 next_status = session.now() + self.status_every_s
@@ -138,7 +229,9 @@ class LiveRun:
         now = self.session.now()
         if now - self._t_scored >= FALLBACK_SCORE_S:
             return True
-        since = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
+        # from the quiet standing before the last rep shown: joining at a rep's end, where
+        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
+        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
         return thigh is not None and rep_may_have_ended(thigh, since)
 
@@ -146,17 +239,41 @@ class LiveRun:
         assert self.scorer is not None
         self._t_scored = self.session.now()
         self.analyses += 1
-        rec = self.recorder.recording()
+        rec, shift = self._window()
         try:
             reps = await asyncio.to_thread(self.scorer, rec)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return
-        for rep in reps[len(self.shown_reps):]:
+        for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
             console.print(rep_line(rep), highlight=False)
 
 
+    def _window(self) -> tuple[Recording, float]:
+        """What scoring the next rep needs: the calibration and the samples since the last
+        rep shown (:mod:`stepdown.live_window`), so a score costs the same late in a long
+        session as early; the pain reports of the reps already shown are left out."""
+        # from the quiet standing before the last rep shown: joining at a rep's end, where
+        # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
+        since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
+        rec, shift = live_window(self.recorder, self._t_go, since, self.session.now())
+        if shift > 0 and isinstance(rec.pain_nrs, list):
+            rec.pain_nrs = rec.pain_nrs[len(self.shown_reps):]
+        return rec, shift
+
+    def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
+        """The reps of a window's analysis not shown yet, numbered and timed as in the
+        session."""
+        if shift == 0:  # the window was the whole recording so far
+            return reps[len(self.shown_reps):]
+        last_end = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
+        fresh = [to_session_time(r, shift, self._t_go) for r in reps]
+        fresh = [r for r in fresh if r["end_s"] > last_end + NEW_REP_AFTER_S]
+        return [{**r, "index": len(self.shown_reps) + i} for i, r in enumerate(fresh, 1)]
+
+
+NEW_REP_AFTER_S = 0.3  # a window rep ending this soon after the last one shown is that one
 SILENT_S = 2.0
 FALLBACK_SCORE_S = 5.0
 DIP_DEG = 12.0
@@ -213,12 +330,18 @@ def reps_with_borderline(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def rep_line(rep: dict[str, Any]) -> str:
     """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep,
-    a borderline item marked with ~ (shown even at 0, as knee=0~)."""
+    a borderline item marked with ~ (shown even at 0, as knee=0~), and the items its
+    sensors could not measure (``rep["not_measured"]``): 'rep 3: total 0  knee not
+    measured', never 'no faults' then."""
     items = rep.get("items", {})
     near = set(rep.get("borderline", ()))
     faults = " ".join(f"{k}={items[k]}{'~' if k in near else ''}" for k in ITEMS
                       if items.get(k) or k in near)
     legend = "  (~ near its threshold)" if near else ""
+    unmeasured = rep.get("not_measured") or []
+    if unmeasured:
+        return (f"rep {rep.get('index')}: total {rep.get('total')}  {faults + '  ' if faults else ''}"
+                f"{', '.join(unmeasured)} not measured{legend}")
     return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}{legend}"
 
 
@@ -257,6 +380,13 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
 
 
 # -- commands ------------------------------------------------------------------------------
+def no_bluetooth(err: BaseException) -> InputError:
+    """The one line for a machine where bleak cannot reach a Bluetooth adapter (no
+    adapter, BlueZ not running: bleak's D-Bus socket is missing)."""
+    return InputError(f"cannot use Bluetooth: {first_line(err)} (is there an adapter, and is "
+                      "the Bluetooth service running?)")
+
+
 @app.command()
 def devices(
     timeout: Annotated[float, typer.Option(help="Scan time in s.")] = 5.0,
@@ -267,7 +397,10 @@ def devices(
     if emulate:
         world, _, _, _ = emulated_world(["pelvis", "thigh", "shank"], "left", 0, 1.0)
         backend = world.backends()[0]
-    found = asyncio.run(scan(timeout, backend=backend))
+    try:
+        found = asyncio.run(scan(timeout, backend=backend))
+    except (BleakError, FileNotFoundError, ConnectionError) as err:
+        raise no_bluetooth(err) from None
     if not found:
         console.print("no BLE devices found")
     for d in found:
@@ -299,6 +432,8 @@ def record(
         help="Emulated clock speed-up; 0: virtual time, as fast as the machine computes "
              "(the same result on any machine, for tests).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Simulation seed for --emulate.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an earlier recording and journal "
+                                                 "at --out.")] = False,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
     if leg not in LEGS:
@@ -323,14 +458,21 @@ def record(
         raise InputError("--pelvis and --thigh are required (the minimum sensor set)")
     specs = [SensorSpec(f"{seg}_{leg}" if seg in ("thigh", "shank", "wrist") else seg, addr,
                         rate) for seg, addr in given.items() if addr]
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started_at = datetime.now(UTC)
+    started = started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    session_id = new_session_id()
     if out is None:
         from stepdown.paths import recordings_dir
 
-        out = recordings_dir() / f"{athlete}-{started.replace(':', '')}.parquet"
+        out = recordings_dir() / default_name(athlete, started_at, f"{session_id:016x}")
     journal = out.with_suffix(".sdj")
+    refuse_existing(out, journal, overwrite)
+    extra: dict[str, Any] = {"clock": _outside_loop_zero(clock)} if clock else {}
     recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
-                        pain_nrs=pain_nrs)
+                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite, **extra)
+    room = free_space_warning(journal.parent, BYTES_PER_SAMPLE * rate * len(specs), WARN_MINUTES)
+    if room:
+        console.print(f"[yellow]warning:[/] {room}", highlight=False)
     kw: dict[str, Any] = {"clock": clock} if clock else {}
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
@@ -343,18 +485,55 @@ def record(
             run_virtual(run.run())
         else:
             asyncio.run(run.run())
-    finally:
+    except (BleakError, FileNotFoundError, ConnectionError) as err:  # no adapter, BlueZ down
+        _save_or_discard(run, out, score=False)
+        raise no_bluetooth(err) from None
+    except BaseException:
+        _save_or_discard(run, out, score=False)  # a failure: keep what came, then say why
+        raise
+    code = _save_or_discard(run, out, score=score)
+    if code:
+        raise typer.Exit(code)
+
+
+def _outside_loop_zero(clock: Callable[[], float]) -> Callable[[], float]:
+    """The emulated world's clock, 0 before its event loop runs: the journal times its
+    syncs on it, so a virtual-time recording syncs on virtual time, the same every run."""
+    def now() -> float:
+        try:
+            return clock()
+        except RuntimeError:  # no running event loop yet
+            return 0.0
+    return now
+
+
+def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
+    """Save what ``run`` recorded (or remove the journal when no sample came) and say
+    so; returns the exit code: 0 saved as asked, 1 something could not be written,
+    130 stopped by a signal before anything was recorded."""
+    recorder, interrupts = run.recorder, run.interrupts
+    if not recorder.kept:
         recorder.close()
-    rec, problem = recorder.finish(out)
-    for name, s in rec.streams.items():
-        console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, "
-                      f"{sum(1 for g in rec.extra.get('gaps', []) if g['sensor'] == name)} gaps")
-    if problem:
-        console.print(f"[yellow]warning:[/] written although it breaks the format: {problem}",
+        recorder.journal.path.unlink(missing_ok=True)
+        why = f"stopped by {interrupts.first}" if interrupts.first else "stopped"
+        console.print(f"{why} before any sensor streamed: nothing was recorded (no file kept)",
                       highlight=False)
-    console.print(f"wrote {out} (journal {journal})")
-    if score and not problem:
-        console.print(test_line(rec), highlight=False)
+        return 130 if interrupts.first else 0
+    with held_signals(interrupts):  # saving and saying so take a second: not cut short
+        rec = recorder.recording()
+        saved = save(recorder, rec, out)
+        for name, s in rec.streams.items():
+            gaps = sum(1 for g in rec.extra.get("gaps", []) if g["sensor"] == name)
+            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps")
+        if saved.problem:
+            console.print(f"[yellow]warning:[/] written although it breaks the format: "
+                          f"{saved.problem}", highlight=False)
+        for line in saved.errors:
+            console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+        console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)
+        if score and not saved.problem and not interrupts.hurried:
+            console.print(test_line(rec), highlight=False)
+    return 0 if saved.recording == out and not saved.errors else 1
 
 
 def parse_pain(text: str | None) -> list[float] | float | None:
@@ -376,12 +555,13 @@ def test_line(rec: Recording) -> str:
         from analysis.pipeline import analyze
     except ImportError:
         return "test: not scored (analysis not installed)"
+    if missing := missing_minimum(rec):
+        return f"test: not scored (no data from {', '.join(missing)})"
     try:
-        test = analyze(rec).to_json()["test"]
+        doc = analyze(rec).to_json()
     except InputError as err:
         return f"test: not scored ({err})"
-    return (f"test: total {test['total']} ({test['category']}), "
-            f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}")
+    return f"test: {verdict_line(rec, doc)}"
 
 
 @app.command()
@@ -390,21 +570,46 @@ def recover(
     out: Annotated[Path | None, typer.Option("--out", "-o",
                                              help="Recording to write (.parquet or .csv); "
                                                   "default: the journal's name, .parquet")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing recording at --out.")]
+    = False,
 ) -> None:
-    """Rebuild the recording from a journal after a crash or power loss."""
+    """Rebuild the recording from a journal after a crash, a kill or damage; says exactly
+    what was lost (which sensor, which time span) and marks it as gaps."""
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
     out = out or journal.with_suffix(".parquet")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} exists: choose another --out, or pass --overwrite to replace it")
     rec, report = recover_journal(journal, out)
     for name, n in report.samples.items():
         s = rec.streams[name]
         console.print(f"{name}: {n} samples, {s.duration_s:.2f} s")
-    if report.torn_bytes:
-        console.print(f"dropped a torn record at the end ({report.torn_bytes} bytes)")
-    gaps = rec.extra.get("gaps", [])
-    if gaps:
-        console.print(f"{len(gaps)} gap(s) marked")
+    for line in recovery_lines(report):
+        console.print(line, highlight=False)
     if report.problem:
         console.print(f"[yellow]warning:[/] written although it breaks the format: "
                       f"{report.problem}", highlight=False)
     console.print(f"wrote {out}")
+
+
+def recovery_lines(report: RecoveryReport) -> list[str]:
+    """What a recovery found wrong with the journal, one line each (none when whole)."""
+    lines = []
+    if not report.magic_ok:
+        lines.append("the journal's first bytes were damaged (read on regardless)")
+    if report.damaged_bytes:
+        lines.append(f"skipped {report.damaged_bytes} damaged bytes "
+                     f"({report.lost_records} records lost)")
+    for span in report.lost:
+        start = "its start" if span.start_s is None else f"{span.start_s:.3f} s"
+        end = "the end" if span.end_s is None else f"{span.end_s:.3f} s"
+        lines.append(f"lost {span.sensor}: {span.samples} samples between {start} and {end} "
+                     "(marked as a gap)")
+    if not report.closed:
+        tail = f"; {report.tail_bytes} bytes of a torn last record dropped" \
+            if report.tail_bytes else ""
+        lines.append("the recording did not end cleanly (crash, kill or power loss): at most "
+                     f"its last second is missing{tail}")
+    elif report.tail_bytes:
+        lines.append(f"dropped {report.tail_bytes} unreadable bytes at the end")
+    return lines

@@ -1,0 +1,110 @@
+"""What a recording and its analysis lack: sensors that vanished or never started, items
+no sensor could measure, and what that does to the result a user is shown.
+
+A result is only called good, medium or poor when nothing it rests on is missing: a
+test whose thigh stopped halfway, or whose reps could not measure the knee, says what
+is missing and how high the total could be instead of "good".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sensor_io.ble_client import SensorStatus
+from sensor_io.recording import Recording
+
+NOT_MEASURED_SKIP = ("pain",)  # reported by the athlete, not measured: not a sensor's fault
+MISSING_MIN_S = 1.0  # a sensor silent this long (s) during the test leaves reps unscored
+
+
+def gap_samples(gaps: list[dict[str, Any]], sensor: str, rate_hz: float) -> int:
+    """How many samples of ``sensor`` at ``rate_hz`` the gap markers say are missing
+    (a gap runs from the last sample before to the first one after it)."""
+    return sum(max(0, round((g["end_s"] - g["start_s"]) * rate_hz) - 1)
+               for g in gaps if g["sensor"] == sensor)
+
+
+def sensor_quality(status: SensorStatus, gaps: list[dict[str, Any]]) -> dict[str, int]:
+    """The per-sensor quality summary kept in the recording's sensor metadata: samples
+    kept, gaps and the samples they miss, packets the decoder refused, notifications
+    taken as delivered twice, reconnections."""
+    return {"samples": status.samples,
+            "gaps": sum(1 for g in gaps if g["sensor"] == status.placement),
+            "lost_samples": gap_samples(gaps, status.placement, status.rate_hz),
+            "bad_packets": status.bad_packets,
+            "duplicates": getattr(status, "duplicates", 0),
+            "reconnects": status.reconnects}
+
+
+def missing_minimum(rec: Recording) -> list[str]:
+    """The sensors of the minimum set (pelvis, the test thigh) with no samples at all."""
+    return [s for s in ("pelvis", f"thigh_{rec.test_leg}") if s not in rec.streams]
+
+
+def silent_spans(rec: Recording, min_s: float = MISSING_MIN_S) -> list[dict[str, Any]]:
+    """The gap markers of at least ``min_s`` (s) of the minimum set (pelvis, the test
+    thigh), whose silence can hide whole reps: sensors that dropped out, vanished or never
+    sent data, damaged journal stretches.  (An optional sensor's silence only leaves its
+    items unmeasured, which the analysis reports.)"""
+    needed = ("pelvis", f"thigh_{rec.test_leg}")
+    return [g for g in rec.extra.get("gaps", [])
+            if g["sensor"] in needed and g["end_s"] - g["start_s"] >= min_s]
+
+
+SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
+"""Items only their own sensor measures (the minimum set measures the others)."""
+
+
+def worn(rec: Recording) -> set[str]:
+    """The segments that wore a sensor: those with samples and those marked silent."""
+    names = set(rec.streams) | {g["sensor"] for g in rec.extra.get("gaps", [])}
+    return {n.split("_")[0] for n in names}
+
+
+def not_measured(rep: dict[str, Any], rec: Recording | None = None) -> list[str]:
+    """The items of one scored rep (analysis JSON) that no sensor could decide; with
+    ``rec``, only those its sensors should have measured (not arm without a wrist
+    sensor, nor trunk without a trunk sensor: the sensor set's limits)."""
+    limits = set() if rec is None else {k for k, seg in SENSOR_FOR_ITEM.items()
+                                        if seg not in worn(rec)}
+    return [k for k, v in rep.get("items", {}).items()
+            if v is None and k not in NOT_MEASURED_SKIP and k not in limits]
+
+
+def items_lost_in_reps(reps: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Items measured in some reps but not in others (a sensor dropped out during them):
+    item -> the rep indices lacking it.  Items no rep measured are the sensor set's
+    limit, reported by the analysis' ``completeness``, not a loss."""
+    lacking: dict[str, list[int]] = {}
+    for item in {k for rep in reps for k in not_measured(rep)}:
+        without = [rep["index"] for rep in reps if rep["items"].get(item) is None]
+        if len(without) < len(reps):
+            lacking[item] = without
+    return dict(sorted(lacking.items()))
+
+
+def verdict_line(rec: Recording, doc: dict[str, Any]) -> str:
+    """The test result of an analysis (JSON ``doc``) of ``rec`` in one line.
+
+    'total 1 (good), Piva 0-6 subtotal 1, rule majority' when nothing is lost; the
+    category is withheld when a sensor of the minimum set was silent during the test
+    (reps there could not be found) or when items were lost in some reps; items the
+    sensor set cannot measure at all are named with the total they could reach."""
+    test, completeness = doc["test"], doc.get("completeness") or {}
+    tail = f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}"
+    lost = items_lost_in_reps(doc.get("reps", []))
+    spans = silent_spans(rec)
+    if lost or spans:
+        why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
+               f"{', '.join(map(str, reps))}" for item, reps in lost.items()]
+        why += [f"no {g['sensor']} data {g['start_s']:.1f}-{g['end_s']:.1f} s ({g['reason']})"
+                for g in spans[:3]]
+        if len(spans) > 3:
+            why.append(f"{len(spans) - 3} more gaps")
+        return f"total {test['total']} (category not decided: {'; '.join(why)}), {tail}"
+    unassessed = [k for k in completeness.get("not_assessed", [])]
+    note = ""
+    if unassessed:
+        note = (f"; {', '.join(unassessed)} not assessed: a lower bound, at most "
+                f"{completeness.get('total_upper_bound')}")
+    return f"total {test['total']} ({test['category']}), {tail}{note}"
