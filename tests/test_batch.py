@@ -199,6 +199,17 @@ def test_recordings_on_an_s3_server_give_the_same_outputs(archive, s3, tmp_path)
     report = run_batch(source, str(tmp_path / "out"))
     assert (report.analysed, report.failed) == (4, 0)
     check_outputs_equal_single_process(archive, tmp_path / "out")
+    # the endpoint and keys from the environment, as `stepdown batch s3://...` takes them
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_ENDPOINT_URL", s3["client_kwargs"]["endpoint_url"])
+        mp.setenv("AWS_ACCESS_KEY_ID", s3["key"])
+        mp.setenv("AWS_SECRET_ACCESS_KEY", s3["secret"])
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()
+        assert Source("s3://season/2026").list_recordings() == source.list_recordings()
+        s3fs.S3FileSystem.clear_instance_cache()
     # results written back to the bucket, and skipped there on a rerun
     run_batch(source, "s3://season/results", dest_options=s3)
     again = run_batch(source, "s3://season/results", dest_options=s3)
