@@ -108,7 +108,7 @@ def _open_exclusive(path: Path, overwrite: bool) -> int:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | (0 if overwrite else os.O_EXCL), 0o644)
     except FileExistsError:
-        if _is_locked(path):
+        if journal_in_use(path):
             raise JournalBusyError(f"{path}: another recording is writing this journal") from None
         raise JournalError(f"{path}: a journal of an earlier session is there (rebuild it with "
                            f"`stepdown recover {path}`, or pass --overwrite)") from None
@@ -123,7 +123,8 @@ def _open_exclusive(path: Path, overwrite: bool) -> int:
     return fd
 
 
-def _is_locked(path: Path) -> bool:
+def journal_in_use(path: Path) -> bool:
+    """Is a live recording writing the journal at ``path`` (it holds its lock)?"""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -238,6 +239,11 @@ class JournalWriter:
         self._fd = None
         return ok
 
+    def __del__(self) -> None:  # a writer dropped unclosed must not keep its file locked
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def __enter__(self) -> JournalWriter:
         return self
 
@@ -259,10 +265,13 @@ class JournalContents:
     lost_records: int = 0  # sequence numbers missing between intact records
     foreign_records: int = 0  # intact records of another session (skipped)
     session: int | None = None
+    empty: bool = False  # no record at all, not even the magic whole
 
 
-def _v2_record_at(data: bytes, i: int) -> tuple[Record, int] | None:
-    """The intact record starting at byte i and the offset after it, else None."""
+def _v2_record_at(data: bytes, i: int, kinds: frozenset[int] | None = None,
+                  ) -> tuple[Record, int] | None:
+    """The intact record starting at byte i and the offset after it, else None; a record
+    whose kind is not in ``kinds`` is checked but not decoded (empty header and body)."""
     if len(data) - i < _FRAME.size:
         return None
     sync, length, session, seq, crc = _FRAME.unpack_from(data, i)
@@ -272,6 +281,8 @@ def _v2_record_at(data: bytes, i: int) -> tuple[Record, int] | None:
     payload = data[start:start + length]
     if zlib.crc32(payload, zlib.crc32(_CHECKED.pack(length, session, seq))) != crc:
         return None
+    if kinds is not None and payload[0] not in kinds:
+        return Record(payload[0], {}, b"", session, seq), start + length
     record = _decode_payload(payload, session, seq)
     return None if record is None else (record, start + length)
 
@@ -301,34 +312,35 @@ def _decode_payload(payload: bytes, session: int, seq: int) -> Record | None:
     return Record(kind, header, payload[3 + hlen:], session, seq)
 
 
-def read_journal(path: str | Path) -> JournalContents:
+def read_journal(path: str | Path, kinds: set[int] | None = None) -> JournalContents:
     """All intact records of a journal in order, and the damage skipped on the way.
 
     Damage anywhere (the magic, the first records, the middle, the tail) costs only the
     records it touches: the reader resynchronises on the next intact record.  A journal
     with nothing in it (a recording killed before its first write) has no records;
-    raises :class:`JournalError` for a file that is no journal.
+    raises :class:`JournalError` for a file that is no journal.  ``kinds``: decode only
+    records of these kinds (the others are checked and counted, then left out).
     """
     path = Path(path)
     data = path.read_bytes()
     if len(data) <= len(MAGIC) and MAGIC.startswith(data):
-        return JournalContents([], 0)  # killed before its first write: nothing in it
+        return JournalContents([], 0, empty=True)  # killed before its first write
     if data[:len(MAGIC_V1)] == MAGIC_V1:
         return _read_v1(data)
     magic_ok = data[:len(MAGIC)] == MAGIC
-    c = _scan_v2(data, len(MAGIC) if magic_ok else 0)
+    c = _scan_v2(data, len(MAGIC) if magic_ok else 0, None if kinds is None else frozenset(kinds))
     c.magic_ok = magic_ok
     if not c.records and not magic_ok:
         raise JournalError(f"{path}: not a stepdown journal (no intact record found)")
     return c
 
 
-def _scan_v2(data: bytes, i: int) -> JournalContents:
+def _scan_v2(data: bytes, i: int, kinds: frozenset[int] | None) -> JournalContents:
     records: list[Record] = []
     damaged: list[tuple[int, int]] = []
     tail = 0
     while i < len(data):
-        found = _v2_record_at(data, i)
+        found = _v2_record_at(data, i, kinds)
         if found is not None:
             records.append(found[0])
             i = found[1]
@@ -347,7 +359,8 @@ def _scan_v2(data: bytes, i: int) -> JournalContents:
     own = [r for r in records if r.session == session]
     seqs = np.array([r.seq for r in own], dtype=np.int64)
     lost = int(np.sum(np.clip(np.diff(seqs) - 1, 0, None))) + (int(seqs[0]) if len(seqs) else 0)
-    return JournalContents(own, sum(b - a for a, b in damaged) + tail, damaged, tail,
+    kept = own if kinds is None else [r for r in own if r.kind in kinds]
+    return JournalContents(kept, sum(b - a for a, b in damaged) + tail, damaged, tail,
                            version=2, lost_records=lost,
                            foreign_records=len(records) - len(own), session=session)
 

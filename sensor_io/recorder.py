@@ -294,8 +294,8 @@ def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan
 def recording_from_journal(journal_path: str | Path) -> tuple[Recording, RecoveryReport]:
     """Rebuild the recording held by a journal (intact records only); the samples lost to
     damage are reported (``report.lost``) and marked as gaps (reason "journal damaged")."""
-    contents = read_journal(journal_path)
-    if not contents.records and not contents.torn_bytes:
+    contents = read_journal(journal_path, kinds={META, SAMPLES, GAP, EVENT, END})  # not RAW
+    if contents.empty:
         raise EmptyJournalError(f"{journal_path}: the journal is empty: the recording stopped "
                                 "before anything was saved (nothing to recover)")
     meta: dict[str, Any] | None = None
@@ -333,11 +333,34 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
                                   else span.end_s, span.end_s if span.end_s is not None
                                   else float((end or {}).get("t_end", t_end)), DAMAGED))
     rec = _build_recording(meta, blocks, gaps, events)
+    _recount_quality(rec, lost)
     report = RecoveryReport(records=len(contents.records), torn_bytes=contents.torn_bytes,
                             samples={s: len(v) for s, v in rec.streams.items()}, lost=lost,
                             **_damage(contents), closed=end is not None,
                             session=meta.get("session"))
     return rec, report
+
+
+def gap_samples(gaps: list[dict[str, Any]], sensor: str, rate_hz: float) -> int:
+    """How many samples of ``sensor`` at ``rate_hz`` the gap markers say are missing
+    (a gap runs from the last sample before to the first one after it)."""
+    return sum(max(0, round((g["end_s"] - g["start_s"]) * rate_hz) - 1)
+               for g in gaps if g["sensor"] == sensor)
+
+
+def _recount_quality(rec: Recording, lost: list[LostSpan]) -> None:
+    """A recovered recording's quality summaries, recounted from what was recovered:
+    samples, gaps, and lost samples (those of the stream's gaps, and exactly those the
+    damaged journal lost); the decoder's counts are kept as last journaled."""
+    gaps = rec.extra.get("gaps", [])
+    stream_gaps = [g for g in gaps if g["reason"] != DAMAGED]
+    for sensor, s in rec.streams.items():
+        meta = rec.sensors_meta.setdefault(sensor, {})
+        rate = meta.get("rate_hz") or s.rate_hz
+        meta["quality"] = {**meta.get("quality", {}), "samples": len(s),
+                           "gaps": sum(1 for g in gaps if g["sensor"] == sensor),
+                           "lost_samples": gap_samples(stream_gaps, sensor, rate)
+                           + sum(sp.samples for sp in lost if sp.sensor == sensor)}
 
 
 def _damage(c: JournalContents) -> dict[str, Any]:

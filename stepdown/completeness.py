@@ -11,17 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sensor_io.ble_client import SensorStatus
+from sensor_io.recorder import gap_samples
 from sensor_io.recording import Recording
 
 NOT_MEASURED_SKIP = ("pain",)  # reported by the athlete, not measured: not a sensor's fault
 MISSING_MIN_S = 1.0  # a sensor silent this long (s) during the test leaves reps unscored
-
-
-def gap_samples(gaps: list[dict[str, Any]], sensor: str, rate_hz: float) -> int:
-    """How many samples of ``sensor`` at ``rate_hz`` the gap markers say are missing
-    (a gap runs from the last sample before to the first one after it)."""
-    return sum(max(0, round((g["end_s"] - g["start_s"]) * rate_hz) - 1)
-               for g in gaps if g["sensor"] == sensor)
 
 
 def sensor_quality(status: SensorStatus, gaps: list[dict[str, Any]]) -> dict[str, int]:

@@ -215,3 +215,7 @@ def test_recover_writes_the_lost_spans_as_gaps_in_the_recording(tmp_path):
     damaged = [g for g in back.extra["gaps"] if g["reason"] == DAMAGED]
     assert damaged and len(damaged) == len(report.lost)
     assert back.extra["session"] == report.session
+    for s in SENSORS:  # the quality summary counts exactly what was lost
+        q = back.sensors_meta[s]["quality"]
+        assert q["samples"] == len(back.streams[s])
+        assert q["lost_samples"] == sum(sp.samples for sp in report.lost if sp.sensor == s)

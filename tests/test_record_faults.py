@@ -318,9 +318,22 @@ def test_ctrl_c_while_connecting_says_nothing_was_recorded(tmp_path, monkeypatch
 
 
 def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys):
-    from sensor_io.recorder import Recorder
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    Recorder(tmp_path / "k.sdj", test_leg="left")  # what a SIGKILL during connect leaves
+    # a process killed (SIGKILL) after creating its journal, before any sensor streamed
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from sensor_io.recorder import Recorder; "
+         "r = Recorder(sys.argv[1], test_leg='left'); print('ready', flush=True); "
+         "time.sleep(60)", str(tmp_path / "k.sdj")], stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        child.kill()
     assert main(["recover", str(tmp_path / "k.sdj")]) == 2
     err = capsys.readouterr().err
     assert "no samples: the recording stopped before any sensor streamed" in err
@@ -331,6 +344,7 @@ def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys)
     assert "empty" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_file_size_limit_mid_set_is_one_warning_and_the_recording_is_whole(tmp_path):
     """A real EFBIG (``ulimit -f``) in a child process: journal writes fail part-way, the
     samples stay in memory, the recording is written whole, and no partial journal copy
@@ -375,6 +389,7 @@ def _scored(out, *sensors):
     return main(args)
 
 
+@pytest.mark.slow
 def test_a_thigh_lost_for_good_is_never_called_good(tmp_path, worlds, capsys):
     pytest.importorskip("analysis.pipeline")
     worlds.faults = {"thigh": Faults(disconnect_at_s=16.0, down_for_s=1e9)}
@@ -389,6 +404,7 @@ def test_a_thigh_lost_for_good_is_never_called_good(tmp_path, worlds, capsys):
     assert quality["gaps"] == 1 and quality["lost_samples"] > 1500  # ~17 s at 104 Hz
 
 
+@pytest.mark.slow
 def test_a_rep_without_knee_data_says_knee_not_measured(tmp_path, worlds, capsys):
     pytest.importorskip("analysis.pipeline")
     worlds.faults = {"shank": Faults(disconnect_at_s=14.0, down_for_s=4.0)}
@@ -473,6 +489,7 @@ def _record_process(out):
         text=True)
 
 
+@pytest.mark.slow
 def test_two_ctrl_c_in_a_real_process(tmp_path):
     """The same through a real process and real signals (real time, 8x)."""
     import time
@@ -502,6 +519,7 @@ def test_two_ctrl_c_in_a_real_process(tmp_path):
     assert read_recording(out).streams["pelvis"].duration_s > 3.0
 
 
+@pytest.mark.slow
 def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     """SIGKILL on a real `record` process: the journal rebuilds the recording, and recover
     says it did not end cleanly (at most its last second missing)."""
@@ -528,3 +546,80 @@ def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
     rate = rec.sensors_meta["pelvis"]["rate_hz"]
     # what the status line had counted before the kill, less at most one second
     assert len(rec.streams["pelvis"]) >= shown - rate * 1.0
+    quality = rec.sensors_meta["pelvis"]["quality"]  # recounted; the decoder's as journaled
+    assert quality["samples"] == len(rec.streams["pelvis"]) and quality["bad_packets"] == 0
+
+
+def test_a_failing_live_scorer_does_not_cost_the_recording(tmp_path, monkeypatch, capsys):
+    def broken(rec):
+        raise AttributeError("'NoneType' object has no attribute 'q_facing_seg'")
+
+    monkeypatch.setattr(live, "analysis_scorer", lambda: broken)
+    out = tmp_path / "s.parquet"
+    args = ["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x", "--thigh",
+            "x", "--duration", "8", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert text.count("live scoring failed (AttributeError") == 1 and f"wrote {out}" in text
+    assert read_recording(out).streams["pelvis"].duration_s > 7.0
+
+
+def test_recover_refuses_a_journal_still_being_written(tmp_path, capsys):
+    from sensor_io.recorder import Recorder
+
+    live_rec = Recorder(tmp_path / "busy.sdj", test_leg="left")
+    try:
+        assert main(["recover", str(tmp_path / "busy.sdj")]) == 2
+    finally:
+        live_rec.close()
+    assert "being written by a recording still running" in capsys.readouterr().err
+    assert not (tmp_path / "busy.parquet").exists()
+
+
+def test_the_disk_running_low_during_the_test_is_said_once(tmp_path, monkeypatch, capsys):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    calls = {"n": 0}
+
+    def shrinking(_path):  # plenty at the start, then 50 kB
+        calls["n"] += 1
+        return usage(10**10, 0, 10**10 if calls["n"] == 1 else 50_000)
+
+    monkeypatch.setattr(shutil, "disk_usage", shrinking)
+    assert _record(tmp_path / "low.parquet", duration=6.0) == 0
+    text = capsys.readouterr().out
+    assert text.count("only 0.1 MB free on the disk of") == 1 and calls["n"] >= 2
+
+
+def test_a_disk_refusing_too_long_stops_the_recording_cleanly(tmp_path, worlds, monkeypatch,
+                                                              capsys):
+    monkeypatch.setattr(live, "MAX_PENDING_BYTES", 100_000)
+    out = tmp_path / "full" / "r.parquet"
+    journal = str(out.with_suffix(".sdj"))
+
+    def on_journal(fd):
+        return os.path.exists(f"/proc/self/fd/{fd}") and os.readlink(f"/proc/self/fd/{fd}") == journal
+
+    monkeypatch.setattr(os, "write", filling_disk(20_000, on_journal))
+    assert _record(out, duration=60.0) == 1
+    text = capsys.readouterr().out
+    assert "stopping: the disk has refused the journal for too long" in text
+    rec = read_recording(out)  # what came before the stop is all there
+    rows = _account(rec, *worlds[0])
+    assert all(0 <= sent - kept <= 2 * PACKET[n] for n, (sent, kept, _) in rows.items()), rows
+    assert rec.streams["pelvis"].duration_s < 50.0
+
+
+def test_a_thigh_that_never_sends_is_said_and_the_rest_kept(tmp_path, worlds, capsys):
+    worlds.faults = {"thigh": Faults(silent=True)}
+    out = tmp_path / "t.parquet"
+    assert _scored(out, "pelvis", "thigh") == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    lines = captured.out.splitlines()
+    assert "thigh_left: no samples (never sent data)" in lines
+    assert "test: not scored (no data from thigh_left)" in lines
+    assert any("written although it breaks the format" in line for line in lines)
+    assert out.exists() and not any(line.startswith("rep ") for line in lines)

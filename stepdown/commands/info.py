@@ -96,9 +96,10 @@ def quality_lines(rec: Recording) -> list[str]:
     for name, meta in rec.sensors_meta.items():
         q = meta.get("quality")
         if q:
+            decoder = ", ".join(f"{q[k]} {k.replace('_', ' ')}" for k in
+                                ("bad_packets", "duplicates", "reconnects") if k in q)
             lines.append(f"{name}: {q['samples']} samples kept, {q['gaps']} gaps "
-                         f"({q['lost_samples']} samples lost), {q['bad_packets']} bad packets, "
-                         f"{q.get('duplicates', 0)} duplicates, {q['reconnects']} reconnects")
+                         f"({q['lost_samples']} samples lost)" + (f", {decoder}" if decoder else ""))
     for g in rec.extra.get("gaps", []):
         if g["end_s"] - g["start_s"] > 0.5:
             lines.append(f"gap: {g['sensor']} {g['start_s']:.2f}-{g['end_s']:.2f} s "

@@ -28,7 +28,7 @@ from scipy.ndimage import uniform_filter1d
 from analysis.rules import ITEMS
 from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError, first_line
-from sensor_io.journal import new_session_id
+from sensor_io.journal import journal_in_use, new_session_id
 from sensor_io.recorder import Recorder, RecoveryReport
 from sensor_io.recorder import recover as recover_journal
 from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
@@ -96,6 +96,7 @@ class LiveRun:
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
     interrupts: Interrupts = field(default_factory=Interrupts)
+    score_errors_said: int = 0  # scoring failures other than "not enough data yet"
     _t_go: float = field(default=0.0, init=False)      # common clock at "go"
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
     _connecting: bool = field(default=True, init=False)
@@ -172,9 +173,14 @@ class LiveRun:
         rec = self.recorder
         for st in self.session.status.values():
             rec.mark_silent_to_end([st.placement], st.streaming_since or 0.0, end)
-        gaps = [asdict(g) for g in rec.gaps]
+        self._note_quality()
+
+    def _note_quality(self) -> None:
+        """Each sensor's quality summary into its metadata (and so into the journal: a
+        recording recovered after a crash has it as of the last status line)."""
+        gaps = [asdict(g) for g in self.recorder.gaps]
         for st in self.session.status.values():
-            rec.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
+            self.recorder.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
 
     def _watch_storage(self) -> None:
         """One line when journal writes start failing (the samples stay in memory and the
@@ -215,6 +221,7 @@ class LiveRun:
                 break
             if session.now() >= next_status:
                 console.print(status_line(session.status, session.now()), highlight=False)
+                self._note_quality()
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()) and self._due():
                 scoring = asyncio.create_task(self._score())
@@ -244,6 +251,13 @@ class LiveRun:
             reps = await asyncio.to_thread(self.scorer, rec)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
+            return
+        except Exception as err:  # a scoring bug must not cost the recording
+            self.score_errors += 1
+            if self.score_errors_said == 0:
+                console.print(f"[yellow]warning:[/] live scoring failed ({type(err).__name__}: "
+                              f"{first_line(err)}); the recording goes on", highlight=False)
+            self.score_errors_said += 1
             return
         for rep in self._new_reps(reps, shift):
             self.shown_reps.append(rep)
@@ -524,14 +538,21 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
         saved = save(recorder, rec, out)
         for name, s in rec.streams.items():
             gaps = sum(1 for g in rec.extra.get("gaps", []) if g["sensor"] == name)
-            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps")
+            q = rec.sensors_meta.get(name, {}).get("quality") or {}
+            lost = (f" ({q['lost_samples']} samples lost, {q['bad_packets']} bad packets)"
+                    if q.get("lost_samples") or q.get("bad_packets") else "")
+            console.print(f"{name}: {len(s)} samples, {s.duration_s:.1f} s, {gaps} gaps{lost}",
+                          highlight=False)
+        for g in rec.extra.get("gaps", []):
+            if g["sensor"] not in rec.streams:
+                console.print(f"{g['sensor']}: no samples ({g['reason']})", highlight=False)
         if saved.problem:
             console.print(f"[yellow]warning:[/] written although it breaks the format: "
                           f"{saved.problem}", highlight=False)
         for line in saved.errors:
             console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
         console.print(final_line(saved, interrupts), highlight=False, soft_wrap=True)
-        if score and not saved.problem and not interrupts.hurried:
+        if score and not interrupts.hurried:
             console.print(test_line(rec), highlight=False)
     return 0 if saved.recording == out and not saved.errors else 1
 
@@ -561,6 +582,8 @@ def test_line(rec: Recording) -> str:
         doc = analyze(rec).to_json()
     except InputError as err:
         return f"test: not scored ({err})"
+    except Exception as err:  # the recording is saved: a scoring failure must not hide that
+        return f"test: not scored (the analysis failed: {type(err).__name__}: {first_line(err)})"
     return f"test: {verdict_line(rec, doc)}"
 
 
@@ -577,6 +600,9 @@ def recover(
     what was lost (which sensor, which time span) and marks it as gaps."""
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
+    if journal_in_use(journal):
+        raise InputError(f"{journal} is being written by a recording still running: "
+                         "recover it once that has ended (or been killed)")
     out = out or journal.with_suffix(".parquet")
     if out.exists() and not overwrite:
         raise InputError(f"{out} exists: choose another --out, or pass --overwrite to replace it")
