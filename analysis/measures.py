@@ -58,19 +58,62 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
     of the time): a 1-D search on the median residual.
     """
     st = motion.standing
-    step = max(1, len(motion.t) // 600)
-    qr, qw = ref_q[::step], wrist_q[::step]
+    idx = np.arange(0, len(motion.t), max(1, len(motion.t) // 600))
+    ref_idx = _standing_sample(idx, st)
 
-    def residual(c: float, qr=qr, qw=qw, st=st[::step]) -> np.ndarray:
-        rel = quat.qrel(qr, quat.qmul(quat.from_rotvec(np.array([0.0, 0.0, c])), qw))
-        ref = quat.from_scipy(quat.to_scipy(rel[st]).mean())
+    def residual(c: float, idx: np.ndarray, ref_idx: np.ndarray) -> np.ndarray:
+        turn = quat.from_rotvec(np.array([0.0, 0.0, c]))
+        rel = quat.qrel(ref_q[idx], quat.qmul(turn, wrist_q[idx]))
+        rel_st = quat.qrel(ref_q[ref_idx], quat.qmul(turn, wrist_q[ref_idx]))
+        ref = quat.from_scipy(quat.to_scipy(rel_st).mean())
         return quat.angle(quat.qrel(ref, rel))
 
-    grid = np.radians(np.arange(0.0, 360.0, 3.0))
-    c0 = grid[int(np.argmin([np.median(residual(c)) for c in grid]))]
-    fine = c0 + np.radians(np.arange(-3.0, 3.01, 0.25))
-    c = fine[int(np.argmin([np.median(residual(c)) for c in fine]))]
-    return residual(c, ref_q, wrist_q, st)
+    def best(cs: np.ndarray) -> float:
+        """The turn of ``cs`` with the least median residual, all turns in one batch."""
+        return float(cs[int(np.argmin(_median_residuals(cs, ref_q, wrist_q, idx, ref_idx)))])
+
+    c0 = best(np.radians(np.arange(0.0, 360.0, 3.0)))
+    c = best(c0 + np.radians(np.arange(-3.0, 3.01, 0.25)))
+    every = np.arange(len(motion.t))
+    return residual(c, every, every[st])
+
+
+def _median_residuals(cs: np.ndarray, ref_q: np.ndarray, wrist_q: np.ndarray, idx: np.ndarray,
+                      ref_idx: np.ndarray) -> np.ndarray:
+    """(C,) median over the samples ``idx`` of the wrist's angle (rad) from its standing pose
+    relative to the reference, for each turn of ``cs`` (C,) rad about the vertical.
+
+    The standing pose is the chordal mean of the relative orientations at ``ref_idx`` (the
+    eigenvector of the largest eigenvalue of sum q q^T, as scipy's Rotation.mean), for all
+    turns at once: one batch instead of a loop of scipy calls per turn.
+    """
+    n_c = len(cs)
+    turns = quat.from_rotvec(np.column_stack([np.zeros(n_c), np.zeros(n_c), cs]))
+
+    def rel(rows: np.ndarray) -> np.ndarray:  # (C * len(rows), 4), turn by turn
+        turned = quat.qmul(np.repeat(turns, len(rows), axis=0), np.tile(wrist_q[rows], (n_c, 1)))
+        return quat.qrel(np.tile(ref_q[rows], (n_c, 1)), turned)
+
+    at_st = rel(ref_idx).reshape(n_c, len(ref_idx), 4)
+    pose = np.linalg.eigh(np.einsum("cmi,cmj->cij", at_st, at_st))[1][..., -1]  # (C, 4)
+    angles = quat.angle(quat.qrel(np.repeat(pose, len(idx), axis=0), rel(idx)))
+    return np.median(angles.reshape(n_c, len(idx)), axis=1)
+
+
+MIN_REFERENCE_SAMPLES = 40
+"""Standing samples a thinned search keeps for its reference pose at the least."""
+
+
+def _standing_sample(idx: np.ndarray, standing: np.ndarray) -> np.ndarray:
+    """Indices of the standing samples a search over the thinned samples ``idx`` takes its
+    reference from: those among ``idx`` while they are at least MIN_REFERENCE_SAMPLES;
+    else the standing window thinned on its own (thinning a long recording to ~600 samples
+    would leave few or none of its few seconds of standing: the wrist crash of issue 22)."""
+    ref = idx[standing[idx]]
+    if len(ref) >= MIN_REFERENCE_SAMPLES:
+        return ref
+    st = np.flatnonzero(standing)
+    return st[::max(1, len(st) // MIN_REFERENCE_SAMPLES)]
 
 
 def _impact_series(motion: Motion) -> np.ndarray:

@@ -218,7 +218,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     orientations = sensor_orientations(rec, biases, mode=mode)
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
     cal = calibrate(rec, window=window, biases=biases, vertical=vertical)
-    motion = segment_motion(rec, cal, orientations)
+    del vertical  # memory: the own-rate arrays go as each sensor reaches the grid
+    motion = segment_motion(rec, cal, orientations, consume=True)
     depth = depth_rad(motion, rec.test_leg)
     seg = RepSegmenter().segment(depth, motion.t)
     full, partial = _rows(seg.reps_), _rows(seg.partial_)

@@ -105,13 +105,18 @@ def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
 
 
 def segment_motion(rec: Recording, cal: Calibration,
-                   orientations: dict[str, SensorOrientation]) -> Motion:
-    """Orientation of every calibrated segment on a common 100 Hz grid, facing frame."""
+                   orientations: dict[str, SensorOrientation], consume: bool = False) -> Motion:
+    """Orientation of every calibrated segment on a common 100 Hz grid, facing frame.
+
+    consume: remove each sensor's entry from ``orientations`` once it is on the grid, so its
+    own-rate arrays are freed before the next sensor's grid arrays are made (an hour of five
+    sensors holds ~200 MB of them).
+    """
     t = _common_grid(rec)
     standing = (t >= cal.window.t0) & (t <= cal.window.t1)
     out = {}
     for placement, c in cal.sensors.items():
-        o = orientations[placement]
+        o = orientations.pop(placement) if consume else orientations[placement]
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         q_sensor_seg = quat.from_matrix(c.R_sensor_seg)
         stand = quat.qmul(q_world_sensor[standing], q_sensor_seg)  # q_world_seg when standing
@@ -128,9 +133,11 @@ def segment_motion(rec: Recording, cal: Calibration,
 
 def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
                   still_rad_s: float = 0.25) -> list[np.ndarray]:
-    """Masks of the standing pauses between and after reps (all sensors still).
+    """Grid indices (ascending) of the standing pauses between and after reps (all sensors
+    still), one array per pause of at least 20 samples.
 
-    reps: (start_s, end_s) of each rep in time order.
+    reps: (start_s, end_s) of each rep in time order. Each pause is found by bisection and
+    kept as its indices, so the cost follows the pauses, not reps x recording length.
     """
     still = np.ones(len(motion.t), bool)
     for m in motion.segments.values():
@@ -138,17 +145,21 @@ def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: flo
     out: list[np.ndarray] = []
     if not reps:
         return out
-    ends = [e for _, e in reps]
-    starts = [s for s, _ in reps[1:]] + [motion.t[-1] + margin_s]
-    for e, s in zip(ends, starts, strict=True):
-        w = (motion.t > e + margin_s) & (motion.t < s - margin_s) & still
-        if w.sum() >= 20:
-            out.append(w)
+    ends = np.array([e for _, e in reps]) + margin_s
+    starts = np.array([s for s, _ in reps[1:]] + [motion.t[-1] + margin_s]) - margin_s
+    lo = np.searchsorted(motion.t, ends, side="right")  # first t > end + margin
+    hi = np.searchsorted(motion.t, starts, side="left")  # first t >= next start - margin
+    for a, b in zip(lo, hi, strict=True):
+        idx = a + np.flatnonzero(still[a:b])
+        if len(idx) >= 20:
+            out.append(idx)
     return out
 
 
 def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
     """Remove each segment's slow heading drift (6D filters drift about the vertical).
+
+    pauses: grid indices of each standing pause, as :func:`quiet_windows` gives them.
 
     The athlete's stance foot stays on the step, so in every standing pause
     between reps the segments face where they faced in the calibration pose.
@@ -160,8 +171,7 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         return motion
     t = motion.t
     anchors_t = [float(np.mean(t[motion.standing]))] + [float(np.mean(t[w])) for w in pauses]
-    in_pause = [np.flatnonzero(w) for w in pauses]
-    rows, cuts = np.concatenate(in_pause), np.cumsum([len(i) for i in in_pause])[:-1]
+    rows, cuts = np.concatenate(pauses), np.cumsum([len(i) for i in pauses])[:-1]
     out = {}
     for p, m in motion.segments.items():
         if p.startswith("wrist"):

@@ -76,15 +76,20 @@ def placement_name(segment: str, test_leg: str) -> str:
     return f"{segment}_{test_leg}" if segment in ("thigh", "shank", "wrist") else segment
 
 
-def simulate(cfg: SimConfig) -> Simulation:
-    """Simulate one test (deterministic for a given config)."""
-    if cfg.test_leg not in ("left", "right"):
-        raise ValueError(f"test_leg must be 'left' or 'right', not {cfg.test_leg!r}")
-    unknown = [s for s in cfg.sensors if s not in SEGMENT_CHOICES]
+def check_choices(test_leg: str, sensors: tuple[str, ...], profile: str) -> None:
+    """ValueError unless the leg, every sensor and the profile are ones the simulator knows."""
+    if test_leg not in ("left", "right"):
+        raise ValueError(f"test_leg must be 'left' or 'right', not {test_leg!r}")
+    unknown = [s for s in sensors if s not in SEGMENT_CHOICES]
     if unknown:
         raise ValueError(f"unknown sensor {unknown[0]!r}; choose from {', '.join(SEGMENT_CHOICES)}")
-    if cfg.profile not in PROFILES:
-        raise ValueError(f"unknown profile {cfg.profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+
+
+def simulate(cfg: SimConfig) -> Simulation:
+    """Simulate one test (deterministic for a given config)."""
+    check_choices(cfg.test_leg, cfg.sensors, cfg.profile)
     rng = np.random.default_rng(cfg.seed)
     height = cfg.height_m if cfg.height_m is not None else float(rng.uniform(1.55, 1.95))
     body = Body.from_height(height)

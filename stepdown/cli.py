@@ -15,13 +15,17 @@ whichever typer is installed.
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="stepdown",
@@ -30,7 +34,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
+
+
+def _err_console() -> Console:
+    """The stderr console for error lines (rich is imported only when one is printed)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @app.callback()
@@ -74,12 +84,25 @@ def _family(module: str, *names: str) -> tuple[type[BaseException], ...]:
     return tuple(cls for name in names if isinstance(cls := getattr(mod, name, None), type))
 
 
-# Usage errors and other "show this to the user" errors, from typer's vendored click and click.
-CLICK_ERRORS = _family("typer._click.exceptions", "ClickException") + _family(
-    "click.exceptions", "ClickException")
-# An explicit exit with a code, and an abort (e.g. end of input at a prompt).
-EXITS = _family("typer", "Exit") + _family("click.exceptions", "Exit")
-ABORTS = _family("typer", "Abort") + _family("click.exceptions", "Abort")
+# The families are looked up only when an exception reaches main (an except clause's
+# expression is evaluated then), so a run that succeeds never imports click itself.
+@lru_cache(maxsize=1)
+def click_errors() -> tuple[type[BaseException], ...]:
+    """Usage errors and other "show this to the user" errors, of typer's click and click."""
+    return _family("typer._click.exceptions", "ClickException") + _family(
+        "click.exceptions", "ClickException")
+
+
+@lru_cache(maxsize=1)
+def exits() -> tuple[type[BaseException], ...]:
+    """An explicit exit with a code."""
+    return _family("typer", "Exit") + _family("click.exceptions", "Exit")
+
+
+@lru_cache(maxsize=1)
+def aborts() -> tuple[type[BaseException], ...]:
+    """An abort (e.g. end of input at a prompt)."""
+    return _family("typer", "Abort") + _family("click.exceptions", "Abort")
 
 
 def _exit_code(err: BaseException) -> int:
@@ -92,35 +115,38 @@ def _exit_code(err: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     _register_commands(argv)
+    old_umask = os.umask(0o077)  # health data and password hashes: files 0600, folders 0700
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="stepdown")
     except InputError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        _err_console().print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         return 2
     except FileNotFoundError as err:
-        err_console.print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
+        _err_console().print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
         return 2
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        _err_console().print("interrupted")
         return 130
     except SystemExit as err:
         return _exit_code(err)
-    except CLICK_ERRORS as err:  # usage errors carry their message and exit code (2)
+    except click_errors() as err:  # usage errors carry their message and exit code (2)
         err.show()  # type: ignore[attr-defined]
         return _exit_code(err)
-    except EXITS as err:
+    except exits() as err:
         return _exit_code(err)
-    except ABORTS:
-        err_console.print("aborted")
+    except aborts():
+        _err_console().print("aborted")
         return 1
     except Exception as err:  # the catalog's database: damaged, locked past its retries, gone
         from stepdown.catalog.db import catalog_problem, is_database_error
 
         if not is_database_error(err):
             raise
-        err_console.print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
-                          soft_wrap=True)
+        _err_console().print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+                             soft_wrap=True)
         return 2
+    finally:
+        os.umask(old_umask)
     return rc if isinstance(rc, int) else 0
 
 

@@ -16,7 +16,7 @@ def data_home() -> Path:
     """The data home directory, created if missing."""
     env = os.environ.get("STEPDOWN_HOME")
     home = Path(env).expanduser() if env else Path(user_data_dir("stepdown", appauthor=False))
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
     return home
 
 
@@ -28,5 +28,5 @@ def catalog_path() -> Path:
 def recordings_dir() -> Path:
     """Folder holding the recordings (one Parquet file per test)."""
     d = data_home() / "recordings"
-    d.mkdir(parents=True, exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d

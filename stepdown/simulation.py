@@ -22,15 +22,17 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis.checklist import aggregate_items, category, piva_total, rep_total
 from analysis.rules import ITEMS, RuleConfig, score_rep
 from sensor_io.errors import InputError
-from sensor_io.recording import Recording
-from sensor_io.simulator import SimConfig, Simulation
+
+if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
+    from sensor_io.recording import Recording
+    from sensor_io.simulator import SimConfig, Simulation
 
 TRUTH_SUFFIX = ".truth.json"
 TRUTH_FORMAT = "stepdown-truth"

@@ -250,7 +250,7 @@ def test_foreign_keys_are_enforced(conn):
 
 def test_password_hash_is_scrypt_salted_and_verifies():
     h1, h2 = accounts.hash_password("correct horse"), accounts.hash_password("correct horse")
-    assert h1.startswith("scrypt$16384$8$1$") and h1 != h2  # salted
+    assert h1.startswith("scrypt$131072$8$1$") and h1 != h2  # salted, n=2**17 (OWASP)
     assert "correct horse" not in h1
     assert accounts.verify_password("correct horse", h1)
     assert not accounts.verify_password("correct hors", h1)

@@ -26,6 +26,7 @@ SQLITE_ONLY = {
         "checks SQLite's journal_mode and foreign_keys pragmas",
     "test_broken_migration_leaves_nothing_behind": "lists tables from sqlite_master",
     "test_not_a_database_is_one_clear_error": "writes garbage into an SQLite file",
+    "test_files_are_created_for_the_owner_only": "checks the SQLite file's mode",
 }
 
 pytestmark = [pytest.mark.slow,

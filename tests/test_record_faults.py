@@ -595,7 +595,9 @@ def test_the_disk_running_low_during_the_test_is_said_once(tmp_path, monkeypatch
 
 def test_a_disk_refusing_too_long_stops_the_recording_cleanly(tmp_path, worlds, monkeypatch,
                                                               capsys):
-    monkeypatch.setattr(live, "MAX_PENDING_BYTES", 100_000)
+    from stepdown import record_guard
+
+    monkeypatch.setattr(record_guard, "MAX_PENDING_BYTES", 100_000)  # read when recording
     out = tmp_path / "full" / "r.parquet"
     journal = str(out.with_suffix(".sdj"))
 

@@ -6,6 +6,7 @@ the three main pages go to /tmp/screens/.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import sys
@@ -52,8 +53,15 @@ def server(tmp_path_factory):
         conn = db.connect(path)
         ids["real"] = import_recording(conn, sample, "b-002", path.parent / "recordings").test_id
         conn.close()
+    with running(create_app(path)) as base:
+        yield base, ids
+
+
+@contextlib.contextmanager
+def running(app):
+    """``app`` served by uvicorn in a thread on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(path), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -62,9 +70,11 @@ def server(tmp_path_factory):
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

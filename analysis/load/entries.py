@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, fields
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads in the functions: `stepdown --help` lists ACTIVITIES without it
+    import pandas as pd
 
 ACTIVITIES: tuple[str, ...] = ("run", "ride", "strength", "stepdown", "sport", "other", "rest")
 """Allowed activities; ``rest`` marks a rest day (recorded, zero load)."""
@@ -177,6 +179,8 @@ def entries_frame(entries: list[LoadEntry]) -> pd.DataFrame:
     midnight, naive: a local calendar date), ``rest`` (bool), ``srpe_au``,
     ``volume_load_kg``, ``run_distance_m`` (see :class:`LoadEntry`).
     """
+    import pandas as pd
+
     if not entries:
         df = pd.DataFrame({c: pd.Series(dtype=object) for c in ENTRY_COLUMNS})
     else:
@@ -186,6 +190,8 @@ def entries_frame(entries: list[LoadEntry]) -> pd.DataFrame:
 
 def add_entry_loads(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``rest``, ``srpe_au``, ``volume_load_kg``, ``run_distance_m`` columns (vectorised)."""
+    import pandas as pd
+
     out = df.copy()
     out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
     for col in ("duration_s", "distance_m", "sets", "reps", "load_kg", "rpe", "pain_nrs"):

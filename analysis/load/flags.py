@@ -16,12 +16,13 @@ import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analysis.checklist import category
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:  # pandas loads in the functions: `stepdown --help` shows FLAG_HELP without it
+    import pandas as pd
 
 FLAG_HELP = (
     "Flags mark jumps in training load, not injury risk: the evidence tying load ratios "
@@ -105,6 +106,8 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
         ``stepdown_worsening``), ``value``/``threshold`` what fired, ``reason``
         one sentence a coach can read.
     """
+    import pandas as pd
+
     m = metrics
     parts = [
         _flag(m, "acwr_rolling", m["acwr_rolling"] > rules.acwr_max, m["acwr_rolling"],
@@ -138,11 +141,15 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
 
 
 def _empty_flags() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=object) for c in FLAG_COLUMNS})
 
 
 def _flag(m: pd.DataFrame, code: str, mask: pd.Series, value: pd.Series, threshold: float,
           reason) -> pd.DataFrame:
+    import pandas as pd
+
     hit = m[mask.fillna(False).to_numpy(dtype=bool)]
     if hit.empty:
         return _empty_flags()
@@ -157,6 +164,8 @@ def _flag(m: pd.DataFrame, code: str, mask: pd.Series, value: pd.Series, thresho
 
 
 def _stepdown_worsening(tests: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     t = tests.copy()
     if "category" not in t:
         t["category"] = [category(x) for x in t["total"]]
@@ -174,7 +183,77 @@ def _stepdown_worsening(tests: pd.DataFrame) -> pd.DataFrame:
         "date": sel["date"].to_numpy(),
         "flag": "stepdown_worsening",
         "value": rank[hit].to_numpy(dtype=float),
-        "threshold": np.nan,
+        "threshold": math.nan,
         "reason": [f"step-down test {c} (was {p})"
                    for c, p in zip(sel["category"], prev_cat[hit], strict=True)],
     })
+
+
+FLAG_NAMES = {
+    "acwr_rolling": "rolling ACWR", "acwr_ewma": "EWMA ACWR",
+    "progression_2w": "7-day load vs two weeks earlier", "monotony": "monotony",
+    "pain_rising": "pain rising with load", "stepdown_worsening": "step-down test worse",
+}
+EPISODE_COLUMNS = ("athlete_id", "flag", "start", "end", "days", "peak", "peak_date",
+                   "threshold", "peak_reason")
+
+
+def flag_episodes(flags: pd.DataFrame) -> pd.DataFrame:
+    """Consecutive days of the same flag merged into one episode, with its span and peak.
+
+    Args:
+        flags: from :func:`load_flags` (:data:`FLAG_COLUMNS`; ``date`` day resolution).
+
+    Returns:
+        DataFrame with :data:`EPISODE_COLUMNS`, newest episode first per athlete:
+        ``start``/``end`` the first and last flagged day (inclusive), ``days`` how
+        many days were flagged, ``peak`` the highest ``value`` on ``peak_date``
+        (the earliest such day) and ``peak_reason`` that day's reason.  A day
+        without the flag ends the episode.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if flags.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in EPISODE_COLUMNS})
+    f = flags.assign(date=pd.to_datetime(flags["date"]).astype("datetime64[ns]"))
+    f = f.sort_values(["athlete_id", "flag", "date"], kind="stable", ignore_index=True)
+    same = (f["athlete_id"].eq(f["athlete_id"].shift()) & f["flag"].eq(f["flag"].shift())
+            & (f["date"] - f["date"].shift()).eq(pd.Timedelta(days=1)))
+    f["episode"] = (~same).cumsum()
+    groups = f.groupby("episode", sort=False)
+    ranked = f["value"].astype(float).fillna(-np.inf)  # a value not given (None) never peaks
+    peak_at = ranked.groupby(f["episode"], sort=False).idxmax()
+    peaks = f.loc[peak_at.to_numpy()].set_index("episode")
+    out = pd.DataFrame({
+        "athlete_id": groups["athlete_id"].first(),
+        "flag": groups["flag"].first(),
+        "start": groups["date"].min(),
+        "end": groups["date"].max(),
+        "days": groups.size(),
+        "peak": peaks["value"],
+        "peak_date": peaks["date"],
+        "threshold": groups["threshold"].first(),
+        "peak_reason": peaks["reason"],
+    })
+    return out.sort_values(["athlete_id", "end", "flag"], ascending=[True, False, True],
+                           ignore_index=True)
+
+
+def episode_text(ep) -> str:
+    """One line for an episode row: name, threshold, span and peak, e.g.
+    ``rolling ACWR > 1.5 from 2026-11-22 to 2026-12-05 (14 days), peak 2.44 on 2026-11-30``."""
+    name = FLAG_NAMES.get(ep.flag, ep.flag)
+    if ep.flag == "stepdown_worsening":
+        return f"{ep.peak_reason} on {ep.start:%Y-%m-%d}"
+    limit = (f" > {100 * ep.threshold:.0f}%" if ep.flag == "progression_2w"
+             else f" > {ep.threshold:g}" if ep.flag != "pain_rising" else "")
+    peak = (f"{100 * ep.peak:.0f}%" if ep.flag == "progression_2w"
+            else f"+{ep.peak:.1f} NRS" if ep.flag == "pain_rising"
+            else f"{ep.peak:.2f}" if math.isfinite(ep.peak)
+            # infinite monotony (the load did not vary), given as None by the panel
+            else "no day-to-day variation" if ep.flag == "monotony" else "not computed")
+    if ep.days == 1:
+        return f"{name}{limit} on {ep.start:%Y-%m-%d}, {peak}"
+    return (f"{name}{limit} from {ep.start:%Y-%m-%d} to {ep.end:%Y-%m-%d} ({ep.days} days), "
+            f"peak {peak} on {ep.peak_date:%Y-%m-%d}")

@@ -1,7 +1,9 @@
 """Accounts of the review web app: users, their athletes, and login sessions.
 
 Passwords are stored as scrypt hashes (memory-hard, :func:`hashlib.scrypt`,
-n=2**14, r=8, p=1: 16 MiB per hash).  A session is a random token kept in the
+n=2**17, r=8, p=1: 128 MiB and about half a second per hash, the OWASP
+password-storage guidance).  A hash stored with a lower cost is replaced at the
+next successful login (:func:`authenticate`).  A session is a random token kept in the
 browser's cookie; the catalog stores only its SHA-256, with the session's CSRF
 token and expiry.  A coach sees only the athletes assigned to them, unless the
 account was created to see all (a head clinician).
@@ -22,7 +24,8 @@ from stepdown.catalog.repo import check_athlete_id
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 MIN_PASSWORD_CHARS = 10
 SESSION_HOURS = 12
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**17, 8, 1
+_SCRYPT_MAXMEM = 256 * 1024 * 1024  # above 128 * n * r (hashlib's default allows 32 MiB)
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class User:
     username: str
     sees_all: bool
     athletes: frozenset[str]
+    time_zone: str = "UTC"  # IANA name; the web app shows times in it
 
     def can_see(self, athlete_id: str) -> bool:
         return self.sees_all or athlete_id in self.athletes
@@ -49,7 +53,7 @@ def hash_password(password: str) -> str:
     """A self-describing scrypt hash: ``scrypt$n$r$p$salt_hex$hash_hex``."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R,
-                            p=_SCRYPT_P, dklen=32)
+                            p=_SCRYPT_P, maxmem=_SCRYPT_MAXMEM, dklen=32)
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
@@ -59,16 +63,33 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
+        if int(n) * int(r) * 128 > _SCRYPT_MAXMEM or int(p) != 1:
+            return False  # not a hash this module wrote: refuse rather than exhaust memory
         got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r),
-                             p=int(p), dklen=len(digest) // 2)
+                             p=int(p), maxmem=_SCRYPT_MAXMEM, dklen=len(digest) // 2)
     except ValueError:
         return False
     return hmac.compare_digest(got.hex(), digest)
 
 
+def needs_rehash(stored: str) -> bool:
+    """True if ``stored`` was hashed with other scrypt parameters than the current ones."""
+    return not stored.startswith(f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$")
+
+
 def _dummy_hash() -> str:
     # Verified against when the user does not exist, so both cases take as long.
-    return "scrypt$16384$8$1$" + "00" * 16 + "$" + "00" * 32
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$" + "00" * 16 + "$" + "00" * 32
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise CatalogError(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
+
+
+def _require_user(conn: Connection, username: str) -> None:
+    if not conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+        raise CatalogError(f"no user {username!r}")
 
 
 def add_user(
@@ -79,8 +100,7 @@ def add_user(
     if not USERNAME.match(username):
         raise CatalogError(
             f"invalid user name {username!r}: 1-32 lower-case letters, digits, '_', '.' or '-'")
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise CatalogError(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
+    _check_password(password)
     for a in athletes:
         check_athlete_id(a)
     pw_hash = hash_password(password)
@@ -102,21 +122,69 @@ def assign(conn: Connection, username: str, athletes: list[str]) -> None:
     for a in athletes:
         check_athlete_id(a)
     with transaction(conn):
-        if not conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
-            raise CatalogError(f"no user {username!r}")
+        _require_user(conn, username)
         conn.executemany(
             "INSERT INTO coach_athletes (username, athlete_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(username, a) for a in athletes],
         )
 
 
+def unassign(conn: Connection, username: str, athletes: list[str]) -> int:
+    """Take athletes away from a coach; returns how many assignments were removed."""
+    with transaction(conn):
+        _require_user(conn, username)
+        return sum(conn.execute(
+            "DELETE FROM coach_athletes WHERE username = ? AND athlete_id = ?", (username, a)
+        ).rowcount for a in athletes)
+
+
+def remove_user(conn: Connection, username: str) -> None:
+    """Delete an account with its assignments and sessions (its labels and notes stay)."""
+    with transaction(conn):
+        _require_user(conn, username)
+        conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
+        conn.execute("DELETE FROM coach_athletes WHERE username = ?", (username,))
+        conn.execute("DELETE FROM users WHERE username = ?", (username,))
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    """Give an account a new password and end all its sessions (every browser logs in again)."""
+    _check_password(password)
+    pw_hash = hash_password(password)
+    with transaction(conn):
+        _require_user(conn, username)
+        conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (pw_hash, username))
+        conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
+
+
+def set_time_zone(conn: Connection, username: str, time_zone: str) -> None:
+    """Set the IANA time zone (``Europe/Berlin``) the account's times are shown in."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CatalogError(f"unknown time zone {time_zone!r} (e.g. Europe/Berlin, UTC)") from None
+    with transaction(conn):
+        _require_user(conn, username)
+        conn.execute("UPDATE users SET time_zone = ? WHERE username = ?", (time_zone, username))
+
+
+def end_sessions(conn: Connection, username: str) -> int:
+    """Log an account out everywhere; returns how many sessions were ended."""
+    with transaction(conn):
+        _require_user(conn, username)
+        return conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,)).rowcount
+
+
 def get_user(conn: Connection, username: str) -> User | None:
-    row = conn.execute("SELECT sees_all FROM users WHERE username = ?", (username,)).fetchone()
+    row = conn.execute("SELECT sees_all, time_zone FROM users WHERE username = ?",
+                       (username,)).fetchone()
     if row is None:
         return None
     athletes = frozenset(r[0] for r in conn.execute(
         "SELECT athlete_id FROM coach_athletes WHERE username = ?", (username,)))
-    return User(username, bool(row[0]), athletes)
+    return User(username, bool(row[0]), athletes, row[1])
 
 
 def list_users(conn: Connection) -> list[User]:
@@ -134,7 +202,14 @@ def authenticate(conn: Connection, username: str, password: str) -> User | None:
         "SELECT password_hash FROM users WHERE username = ?", (username,)
     ).fetchone()
     ok = verify_password(password, row[0] if row else _dummy_hash())
-    return get_user(conn, username) if ok and row else None
+    if not (ok and row):
+        return None
+    if needs_rehash(row[0]):
+        new_hash = hash_password(password)
+        with transaction(conn):
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?",
+                         (new_hash, username))
+    return get_user(conn, username)
 
 
 def _token_hash(token: str) -> str:

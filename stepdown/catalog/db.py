@@ -132,6 +132,7 @@ class Connection:
     def __init__(self, sa_connection: Any) -> None:
         self._conn = sa_connection
         self.dialect: str = sa_connection.dialect.name
+        self.url: str = str(sa_connection.engine.url)  # which catalog (password masked)
         self._qmark = sa_connection.dialect.paramstyle == "qmark"
 
     def _sql(self, sql: str) -> str:
@@ -192,6 +193,14 @@ def shown_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+def _create_owner_only(path: Path) -> None:
+    """Create the SQLite file's folder (0700) and the file (0600) if missing: health data
+    and password hashes are the owner's only (SQLite's -wal follows the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 _ENGINES: dict[str, Any] = {}
 
 
@@ -230,7 +239,7 @@ def connect(where: str | os.PathLike[str] | None = None) -> Connection:
 
     url = database_url(where)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_owner_only(Path(url.removeprefix("sqlite:///")))
     try:
         engine = engine_for(url)
         conn = Connection(engine.connect())

@@ -120,6 +120,7 @@ class Note:
     author: str
     text: str
     created_at: str
+    for_athlete: bool = False  # shown in the athlete's report (the coach chose it)
 
 
 @dataclass
@@ -327,7 +328,7 @@ SELECT t.id, t.athlete_id, t.started_at, t.imported_at, t.test_leg, t.step_heigh
        (SELECT COUNT(*) FROM reps r WHERE r.test_id = t.id) AS n_reps,
        (SELECT COUNT(*) FROM coach_labels l JOIN reps r ON l.rep_id = r.id
          WHERE r.test_id = t.id) AS n_labels,
-       (SELECT COUNT(*) FROM notes n WHERE n.test_id = t.id) AS n_notes,
+       (SELECT COUNT(*) FROM notes n WHERE n.test_id = t.id AND n.deleted_at IS NULL) AS n_notes,
        EXISTS (SELECT 1 FROM reps r WHERE r.test_id = t.id AND r.pain_nrs > 0) AS any_pain
 FROM tests t
 """
@@ -377,9 +378,9 @@ def get_test(conn: Connection, test_id: int) -> TestDetail | None:
     ).fetchone()
     test_items = {r[0]: r[1] for r in conn.execute(
         "SELECT item, value FROM test_items WHERE test_id = ?", (test_id,))}
-    notes = [Note(**dict(r)) for r in conn.execute(
-        "SELECT id, rep_index, author, text, created_at FROM notes WHERE test_id = ?"
-        " ORDER BY id", (test_id,))]
+    notes = [Note(**{**dict(r), "for_athlete": bool(r["for_athlete"])}) for r in conn.execute(
+        "SELECT id, rep_index, author, text, created_at, for_athlete FROM notes"
+        " WHERE test_id = ? AND deleted_at IS NULL ORDER BY id", (test_id,))]
     return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"],
                       json.loads(row["analysis_json"]), test_items, _rep_details(conn, test_id),
                       notes)
@@ -446,22 +447,31 @@ def label_history(
         " ORDER BY l.id", (test_id, rep_index, item))]
 
 
-def add_note(
-    conn: Connection, test_id: int, author: str, text: str,
-    rep_index: int | None = None,
-) -> int:
-    """Add a coach's note to a test (or to one of its reps); returns the note id."""
+def check_note_text(text: str) -> str:
+    """A note's text, stripped; refuses an empty or too long one."""
     text = text.strip()
     if not text:
         raise CatalogError("a note cannot be empty")
     if len(text) > NOTE_MAX_CHARS:
         raise CatalogError(f"a note is limited to {NOTE_MAX_CHARS} characters")
+    return text
+
+
+def add_note(
+    conn: Connection, test_id: int, author: str, text: str,
+    rep_index: int | None = None, *, for_athlete: bool = False,
+) -> int:
+    """Add a coach's note to a test (or to one of its reps); returns the note id.
+
+    ``for_athlete``: the note goes into the athlete's report (else coaches only)."""
+    text = check_note_text(text)
     with transaction(conn):
         if test_athlete(conn, test_id) is None:
             raise CatalogError(f"no test {test_id}")
         cur = conn.execute(
-            "INSERT INTO notes (test_id, rep_index, author, text, created_at)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING id", (test_id, rep_index, author, text, now_utc()),
+            "INSERT INTO notes (test_id, rep_index, author, text, created_at, for_athlete)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (test_id, rep_index, author, text, now_utc(), int(for_athlete)),
         )
         note_id = int(cur.fetchone()[0])
     return note_id

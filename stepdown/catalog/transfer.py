@@ -37,10 +37,15 @@ class TableCopy:
 def catalog_tables(where: str | os.PathLike[str] | None) -> list[tuple[str, list[str], bool]]:
     """(table, columns, has an integer ``id`` key) of a catalog, parents before children
     (SQLAlchemy's reflection and foreign-key sort); ``schema_migrations`` left out."""
+    import warnings
+
     import sqlalchemy as sa
 
     meta = sa.MetaData()
-    meta.reflect(bind=engine_for(database_url(where)))
+    with warnings.catch_warnings():  # only tables and columns are needed, not the indexes
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based",
+                                sa.exc.SAWarning)
+        meta.reflect(bind=engine_for(database_url(where)))
     out = []
     for table in meta.sorted_tables:
         if table.name == "schema_migrations":

@@ -20,19 +20,20 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from analysis.checklist import category, compress_reps, piva_total
 from analysis.rules import ITEMS, TEST_RULES, RuleConfig, load_rule_config
 from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
 from stepdown.cli import app
+
+if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 NULL = "—"
 PAIN_RANGE = (0.0, 10.0)
@@ -115,6 +116,9 @@ def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
 
 def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, list[str]]:
     """Per rep: times (s) and each measure's peak; returns the table and its footnotes."""
+    from rich import box
+    from rich.table import Table
+
     leg = doc["test_leg"]
     table = Table(title="measures per rep (peak over the rep, relative to standing)",
                   header_style="bold", title_justify="left",
@@ -160,6 +164,8 @@ def uncertainty_legend(doc: dict[str, Any]) -> str | None:
 
 
 def _item_cell(value: int | None, source: str) -> Text:
+    from rich.text import Text
+
     if value is None:
         return Text(NULL, style="dim")
     mark = "ᶜ" if source == "classifier" else ""
@@ -167,11 +173,17 @@ def _item_cell(value: int | None, source: str) -> Text:
 
 
 def _total_cell(total: int) -> Text:
+    from rich.text import Text
+
     return Text(str(total), style=CATEGORY_STYLE[category(total)])
 
 
 def items_table(doc: dict[str, Any]) -> Table:
     """Per rep: the six items (0/1, knee 0/1/2), total 0-8 and Piva 0-6; last row the test."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     test = doc["test"]
     table = Table(title="checklist per rep (0 = fine; knee 2 = inside the entire foot)",
                   header_style="bold", title_justify="left",
@@ -197,6 +209,8 @@ def items_table(doc: dict[str, Any]) -> Table:
 
 def result_line(doc: dict[str, Any]) -> Text:
     """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'."""
+    from rich.text import Text
+
     test = doc["test"]
     line = Text("test result: ", style="bold")
     line.append(test["category"].upper(), style=CATEGORY_STYLE[test["category"]])
@@ -479,8 +493,15 @@ def analyze(
     if as_json:
         print(json_text(result.to_json()))
     else:
-        print_report(Console(), recording, result)
+        print_report(_console(), recording, result)
     if plot is not None:
         plot_analysis(result, plot, title=f"{recording.name}: ")
-        Console(stderr=as_json).print(f"plot written to {plot}", highlight=False)
+        _console(stderr=as_json).print(f"plot written to {plot}", highlight=False)
+
+
+def _console(stderr: bool = False) -> Console:
+    """A rich console, imported when something is printed through it (not for `--json`)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
 

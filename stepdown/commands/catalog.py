@@ -125,10 +125,7 @@ def users_add(
     """Create a web app account (password asked twice unless --password-stdin)."""
     from stepdown.catalog.accounts import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     add_user(_open(), username, password, athletes=list(athlete or []), sees_all=all_athletes)
     sees = "every athlete" if all_athletes else (", ".join(athlete or []) or "no athlete yet")
     console.print(f"added user {username}: sees {sees}", highlight=False)
@@ -144,6 +141,56 @@ def users_assign(
 
     assign(_open(), username, athlete)
     console.print(f"{username} now also sees {', '.join(athlete)}", highlight=False)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("unassign")
+def users_unassign(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    athlete: Annotated[list[str], typer.Argument(help="Athlete ids to take away.")],
+) -> None:
+    """Stop a coach seeing some athletes."""
+    from stepdown.catalog.accounts import unassign
+
+    n = unassign(_open(), username, athlete)
+    console.print(f"{username} no longer sees {', '.join(athlete)} ({n} removed)",
+                  highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Delete an account and end its sessions (its labels and notes stay, with its name)."""
+    from stepdown.catalog.accounts import remove_user
+
+    remove_user(_open(), username)
+    console.print(f"removed user {username}", highlight=False)
+
+
+@users_app.command("password")
+def users_password(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of stdin.")] = False,
+) -> None:
+    """Set a new password; the account is logged out everywhere."""
+    from stepdown.catalog.accounts import set_password
+
+    set_password(_open(), username, _read_password(password_stdin))
+    console.print(f"new password set for {username}; its sessions were ended", highlight=False)
+
+
+@users_app.command("logout")
+def users_logout(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """End every session of an account (it must log in again)."""
+    from stepdown.catalog.accounts import end_sessions
+
+    n = end_sessions(_open(), username)
+    console.print(f"ended {n} session(s) of {username}", highlight=False)
 
 
 @users_app.command("list")

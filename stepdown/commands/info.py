@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from sensor_io.recording import Recording, SensorStream
-from sensor_io.recording_io import read_recording
 from stepdown.cli import app
+
+if TYPE_CHECKING:  # numpy, rich and the reader load when the command runs, not for --help
+    from rich.table import Table
+
+    from sensor_io.recording import Recording, SensorStream
 
 GAP_FACTOR = 2.5
 
@@ -39,6 +39,8 @@ class StreamSummary:
 
 def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> StreamSummary:
     """Samples, rate, duration, gaps (interval > gap_factor × median) and median |a|."""
+    import numpy as np
+
     gaps = stream.gaps(gap_factor)
     return StreamSummary(
         samples=len(stream), rate_hz=stream.rate_hz, duration_s=stream.duration_s,
@@ -50,6 +52,8 @@ def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> St
 
 def sensor_table(rec: Recording) -> Table:
     """A rich table with one row per sensor, in PLACEMENTS order."""
+    from rich.table import Table
+
     table = Table(title="sensors", caption=f"rate and |a| are medians; a gap is an interval "
                   f"> {GAP_FACTOR:g} × the median interval")
     table.add_column("sensor", no_wrap=True, min_width=11)
@@ -112,6 +116,10 @@ def info(
     recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
 ) -> None:
     """Show the sensors and metadata of a recording."""
+    from rich.console import Console
+
+    from sensor_io.recording_io import read_recording
+
     rec = read_recording(recording)
     console = Console()
     console.print(f"[bold]{recording}[/]", highlight=False)

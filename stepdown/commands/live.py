@@ -11,48 +11,31 @@ the recording from a journal left behind by a crash or power loss.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from bleak.exc import BleakError
 from rich.console import Console
-from scipy.ndimage import uniform_filter1d
 
 from analysis.rules import ITEMS
-from sensor_io.ble_client import SensorSpec, SensorStatus, StreamingSession, scan
 from sensor_io.errors import InputError, first_line
-from sensor_io.journal import journal_in_use, new_session_id
-from sensor_io.recorder import Recorder, RecoveryReport
-from sensor_io.recorder import recover as recover_journal
-from sensor_io.recording import LEGS, Athlete, Recording, SensorStream
 from stepdown.cli import app
-from stepdown.completeness import missing_minimum, not_measured, sensor_quality, verdict_line
-from stepdown.live_window import live_window, to_session_time
-from stepdown.record_guard import (
-    BYTES_PER_SAMPLE,
-    LOW_MINUTES,
-    MAX_PENDING_BYTES,
-    STOP_SIGNALS,
-    WARN_MINUTES,
-    Interrupts,
-    default_name,
-    final_line,
-    free_space_warning,
-    held_signals,
-    refuse_existing,
-    save,
-)
+
+if TYPE_CHECKING:  # asyncio, numpy, scipy and the BLE stack load when a command runs, not for --help
+    import asyncio
+
+    from sensor_io.ble_client import SensorStatus, StreamingSession
+    from sensor_io.recorder import Recorder, RecoveryReport
+    from sensor_io.recording import Recording, SensorStream
+    from stepdown.record_guard import Interrupts
 
 console = Console()
 
-RepScorer = Callable[[Recording], list[dict[str, Any]]]
+RepScorer = Callable[["Recording"], list[dict[str, Any]]]
 """Per-rep live scoring: the recording so far -> the reps scored so far (analysis JSON
 ``reps`` entries: index, start_s, end_s, items, total)."""
 
@@ -60,6 +43,8 @@ RepScorer = Callable[[Recording], list[dict[str, Any]]]
 
 def analysis_scorer() -> RepScorer | None:
     """The analysis pipeline's rep scorer, or None while it is not installed."""
+    from stepdown.completeness import missing_minimum, not_measured
+
     try:
         from analysis.pipeline import analyze
     except ImportError:
@@ -75,6 +60,30 @@ def analysis_scorer() -> RepScorer | None:
 
 
 # -- the record loop (no typer here: testable and reusable) -------------------------------
+
+def scan(*args: Any, **kwargs: Any) -> Any:
+    """:func:`sensor_io.ble_client.scan` (a coroutine), imported when used: the BLE stack
+    is not needed for --help. A module name, so a test can put a fake adapter in its place."""
+    from sensor_io.ble_client import scan as ble_scan
+
+    return ble_scan(*args, **kwargs)
+
+
+def save(*args: Any, **kwargs: Any) -> Any:
+    """:func:`stepdown.record_guard.save`, imported when used (it loads the recorder and the
+    file formats). A module name, so a test can interrupt it."""
+    from stepdown.record_guard import save as guarded_save
+
+    return guarded_save(*args, **kwargs)
+
+
+def _interrupts() -> Interrupts:
+    """A fresh record of stop signals (record_guard loads with the recorder, not for --help)."""
+    from stepdown.record_guard import Interrupts
+
+    return Interrupts()
+
+
 @dataclass
 class LiveRun:
     """One live test: streams ``specs`` into ``recorder`` and reports on ``console``.
@@ -95,7 +104,7 @@ class LiveRun:
     shown_reps: list[dict[str, Any]] = field(default_factory=list)
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
-    interrupts: Interrupts = field(default_factory=Interrupts)
+    interrupts: Interrupts = field(default_factory=_interrupts)
     score_errors_said: int = 0  # scoring failures other than "not enough data yet"
     _t_go: float = field(default=0.0, init=False)      # common clock at "go"
     _t_scored: float = field(default=0.0, init=False)  # when the last analysis started
@@ -108,6 +117,10 @@ class LiveRun:
         SIGTERM, SIGHUP: noted in ``interrupts``), then stop the sensors cleanly; a
         signal while connecting, or a second one, stops at once.  Returns normally when
         stopped by a signal; everything received is then in the recorder."""
+        import asyncio
+
+        from stepdown.record_guard import STOP_SIGNALS
+
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         stop = asyncio.Event()
@@ -139,6 +152,8 @@ class LiveRun:
                 loop.remove_signal_handler(sig)
 
     async def _stream(self, stop: asyncio.Event) -> None:
+        import asyncio
+
         session, rec = self.session, self.recorder
         console.print("connecting the sensors one at a time ...")
         await session.connect_all()
@@ -178,6 +193,8 @@ class LiveRun:
     def _note_quality(self) -> None:
         """Each sensor's quality summary into its metadata (and so into the journal: a
         recording recovered after a crash has it as of the last status line)."""
+        from stepdown.completeness import sensor_quality
+
         gaps = [asdict(g) for g in self.recorder.gaps]
         for st in self.session.status.values():
             self.recorder.update_sensor_meta(st.placement, quality=sensor_quality(st, gaps))
@@ -185,6 +202,8 @@ class LiveRun:
     def _watch_storage(self) -> None:
         """One line when journal writes start failing (the samples stay in memory and the
         writer retries), one when they succeed again; one when the disk runs low."""
+        from stepdown.record_guard import LOW_MINUTES, free_space_warning
+
         j = self.recorder.journal
         if j.error is not None and not self._failing:
             self._failing = True
@@ -203,10 +222,16 @@ class LiveRun:
                 console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
     async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+        import asyncio
+
         while not stop.is_set() and not done():
             await asyncio.sleep(0.05)
 
     async def _live(self, stop: asyncio.Event) -> None:
+        import asyncio
+
+        from stepdown.record_guard import MAX_PENDING_BYTES
+
         session = self.session
         next_status = session.now()
         scoring: asyncio.Task[None] | None = None
@@ -243,6 +268,8 @@ class LiveRun:
         return thigh is not None and rep_may_have_ended(thigh, since)
 
     async def _score(self) -> None:
+        import asyncio
+
         assert self.scorer is not None
         self._t_scored = self.session.now()
         self.analyses += 1
@@ -268,6 +295,8 @@ class LiveRun:
         """What scoring the next rep needs: the calibration and the samples since the last
         rep shown (:mod:`stepdown.live_window`), so a score costs the same late in a long
         session as early; the pain reports of the reps already shown are left out."""
+        from stepdown.live_window import live_window
+
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
         since = self.shown_reps[-1]["start_s"] if self.shown_reps else self._t_go
@@ -279,6 +308,8 @@ class LiveRun:
     def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
         """The reps of a window's analysis not shown yet, numbered and timed as in the
         session."""
+        from stepdown.live_window import to_session_time
+
         if shift == 0:  # the window was the whole recording so far
             return reps[len(self.shown_reps):]
         last_end = self.shown_reps[-1]["end_s"] if self.shown_reps else self._t_go
@@ -304,6 +335,9 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
     filter; only the first 2 s and the samples since ``since_s`` are read, so the cost
     does not grow with the session.
     """
+    import numpy as np
+    from scipy.ndimage import uniform_filter1d
+
     if len(s) < 20:
         return False
     standing = s.acc[: np.searchsorted(s.t, s.t[0] + 2.0)].mean(axis=0)
@@ -407,6 +441,10 @@ def devices(
     emulate: Annotated[bool, typer.Option(help="Scan emulated sensors (demo).")] = False,
 ) -> None:
     """List nearby IMUs with their model and signal strength."""
+    import asyncio
+
+    from bleak.exc import BleakError
+
     backend = None
     if emulate:
         world, _, _, _ = emulated_world(["pelvis", "thigh", "shank"], "left", 0, 1.0)
@@ -450,6 +488,22 @@ def record(
                                                  "at --out.")] = False,
 ) -> None:
     """Record a lateral step-down test from BLE IMUs, live."""
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    from sensor_io.ble_client import SensorSpec, StreamingSession
+    from sensor_io.journal import new_session_id
+    from sensor_io.recorder import Recorder
+    from sensor_io.recording import LEGS, Athlete
+    from stepdown.record_guard import (
+        BYTES_PER_SAMPLE,
+        WARN_MINUTES,
+        default_name,
+        free_space_warning,
+        refuse_existing,
+    )
+
     if leg not in LEGS:
         raise InputError(f"--leg must be left or right, not {leg!r}")
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
@@ -525,6 +579,8 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
     """Save what ``run`` recorded (or remove the journal when no sample came) and say
     so; returns the exit code: 0 saved as asked, 1 something could not be written,
     130 stopped by a signal before anything was recorded."""
+    from stepdown.record_guard import final_line, held_signals
+
     recorder, interrupts = run.recorder, run.interrupts
     if not recorder.kept:
         recorder.close()
@@ -572,6 +628,8 @@ def parse_pain(text: str | None) -> list[float] | float | None:
 
 def test_line(rec: Recording) -> str:
     """The test result of the whole recording, or why there is none."""
+    from stepdown.completeness import missing_minimum, verdict_line
+
     try:
         from analysis.pipeline import analyze
     except ImportError:
@@ -598,6 +656,9 @@ def recover(
 ) -> None:
     """Rebuild the recording from a journal after a crash, a kill or damage; says exactly
     what was lost (which sensor, which time span) and marks it as gaps."""
+    from sensor_io.journal import journal_in_use
+    from sensor_io.recorder import recover as recover_journal
+
     if not journal.exists():
         raise FileNotFoundError(2, "no such file", str(journal))
     if journal_in_use(journal):

@@ -14,14 +14,11 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from analysis.load.entries import ACTIVITIES, LoadEntry, entries_frame
-from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, load_flags, rules_from_toml
-from analysis.load.metrics import HISTORY_DAYS, daily_load, load_metrics
+from analysis.load.entries import ACTIVITIES, LoadEntry
+from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, rules_from_toml
 from sensor_io.errors import InputError
 from stepdown.cli import app
 
@@ -139,6 +136,12 @@ def status(
     days: Annotated[int, typer.Option(min=7, max=120, help="Days in the trend line.")] = 28,
 ) -> None:
     """Load metrics, trend and flags of one athlete on one day."""
+    import pandas as pd
+    from rich.table import Table
+
+    from analysis.load.entries import entries_frame
+    from analysis.load.flags import load_flags
+    from analysis.load.metrics import HISTORY_DAYS, daily_load, load_metrics
     from stepdown.catalog.training_log import list_entries, stepdown_results
 
     day = _date(as_of, "--as-of")

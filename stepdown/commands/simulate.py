@@ -2,32 +2,36 @@
 
 The recording goes to ``OUT`` (``.parquet``, or ``.csv`` + ``.json`` sidecar),
 the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.simulation`).
-Options map one to one onto :class:`sensor_io.simulator.SimConfig`.
+Options map one to one onto :class:`sensor_io.simulator.SimConfig`; with ``--sets`` > 1
+or ``--minutes``, a whole session (sets, rests, walks between sets) from
+:class:`sensor_io.sim.session.SessionConfig`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from sensor_io.errors import InputError
-from sensor_io.recording_io import SUFFIXES, write_recording
-from sensor_io.sim.scenario import PROFILES
-from sensor_io.simulator import BALANCE_GAIN_RANGE, SEGMENT_CHOICES, SimConfig, simulate
 from stepdown.cli import app
-from stepdown.simulation import plot_recording, truth_document, truth_path, write_truth
+
+if TYPE_CHECKING:  # the simulator (scipy) loads when the command runs, not for --help
+    from sensor_io.sim.session import SessionConfig
+    from sensor_io.simulator import SimConfig
 
 HEIGHT_RANGE_M = (1.40, 2.10)
 STEP_HEIGHT_RANGE_M = (0.10, 0.30)
 MAX_REPS = 20
+MAX_MINUTES = 600.0
 
 
 def parse_sensors(text: str) -> tuple[str, ...]:
     """``"pelvis,thigh,shank"`` -> segment names; refuses unknown names and a
     set without the minimum pelvis + thigh."""
+    from sensor_io.simulator import SEGMENT_CHOICES
+
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in SEGMENT_CHOICES]
     if unknown:
@@ -45,6 +49,9 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                step_height: float | None = None, ideal: bool = False,
                balance: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
+    from sensor_io.sim.scenario import PROFILES
+    from sensor_io.simulator import BALANCE_GAIN_RANGE, SimConfig
+
     leg = leg.lower()
     if leg not in ("left", "right"):
         raise InputError(f"--leg must be left or right, not {leg!r}")
@@ -62,8 +69,35 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                      ideal_sensors=ideal, balance=BALANCE_GAIN_RANGE if balance else None)
 
 
+def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float,
+                   walk: float) -> SessionConfig | None:
+    """The session to simulate, or None for a single test (one set, no --minutes)."""
+    from sensor_io.sim.session import MIN_WALK_S, SessionConfig
+
+    if sets < 1:
+        raise InputError(f"--sets must be at least 1, not {sets}")
+    if minutes is not None and not 0 < minutes <= MAX_MINUTES:
+        raise InputError(f"--minutes must be above 0 and at most {MAX_MINUTES:g}, not {minutes:g}")
+    if rest < 2.0:
+        raise InputError(f"--rest {rest:g} s is too short: each set starts from 2 s of quiet standing")
+    if walk < MIN_WALK_S:
+        raise InputError(f"--walk {walk:g} s is too short (at least {MIN_WALK_S:g} s: two turns "
+                         "and a few steps)")
+    if sets == 1 and minutes is None:
+        return None
+    if cfg.balance is not None:
+        raise InputError("--balance is for a single test; leave it out with --sets or --minutes")
+    return SessionConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
+                         profile=cfg.profile, reps_per_set=cfg.n_reps or 5, sets=sets,
+                         minutes=minutes, rest_s=rest, walk_s=walk, height_m=cfg.height_m,
+                         step_height_m=cfg.step_height_m, ideal_sensors=cfg.ideal_sensors)
+
+
 def check_output(out: Path, force: bool) -> None:
     """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
+    from sensor_io.recording_io import SUFFIXES
+    from stepdown.simulation import truth_path
+
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
     if not out.parent.is_dir():
@@ -84,7 +118,15 @@ def simulate_cmd(
     ] = "pelvis,thigh",
     profile: Annotated[str, typer.Option(help="Movement quality: good, medium or poor.")
                        ] = "medium",
-    reps: Annotated[int, typer.Option(help="Number of full reps.")] = 5,
+    reps: Annotated[int, typer.Option(help="Number of full reps (per set).")] = 5,
+    sets: Annotated[int, typer.Option(
+        help="Sets in a session, each after a rest and a walk back to the step.")] = 1,
+    minutes: Annotated[float | None, typer.Option(
+        help="A session of about this many minutes: as many sets as fit (instead of --sets).")
+    ] = None,
+    rest: Annotated[float, typer.Option(help="Rest before each further set, s (quiet standing).")
+                    ] = 60.0,
+    walk: Annotated[float, typer.Option(help="Walk between sets, s (away and back).")] = 20.0,
     height: Annotated[float | None, typer.Option(
         help="Athlete height in m (default: drawn from the seed).")] = None,
     step_height: Annotated[float | None, typer.Option(
@@ -101,14 +143,27 @@ def simulate_cmd(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
+    from rich.console import Console
+
+    from sensor_io.recording_io import write_recording
+    from sensor_io.simulator import simulate
+    from stepdown.simulation import plot_recording, truth_document, write_truth
+
     cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, balance)
+    session = session_config(cfg, sets, minutes, rest, walk)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
     if plot is not None and not plot.parent.is_dir():
         raise InputError(f"--plot {plot}: folder {plot.parent} does not exist")
-    sim = simulate(cfg)
-    doc = truth_document(sim, cfg)
+    if session is None:
+        sim = simulate(cfg)
+        doc = truth_document(sim, cfg)
+    else:
+        from sensor_io.sim.session import simulate_session
+
+        sim = simulate_session(session)
+        doc = truth_document(sim, session)
     write_recording(sim.recording, out)
     truth_file = write_truth(doc, out)
     console = Console()
@@ -117,7 +172,8 @@ def simulate_cmd(
     console.print(f"wrote [bold]{out}[/] ({rec.duration_s:.1f} s; {sensors_text})",
                   highlight=False, soft_wrap=True)
     test = doc["test"]
-    console.print(f"wrote [bold]{truth_file}[/] ({len(doc['reps'])} reps; truth: "
+    sets_text = f"{len(doc['sets'])} sets, " if "sets" in doc else ""
+    console.print(f"wrote [bold]{truth_file}[/] ({sets_text}{len(doc['reps'])} reps; truth: "
                   f"{test['category']}, total {test['total']}, items "
                   + " ".join(f"{k}={v}" for k, v in test["items"].items()) + ")",
                   highlight=False, soft_wrap=True)

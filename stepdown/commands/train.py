@@ -17,21 +17,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from analysis.classifier import SHIPPED_MODEL, TARGETS, labelled_reps, save_model, train
-from analysis.features import rep_features
-from analysis.pipeline import analyze
+from analysis.model_info import SHIPPED_MODEL
 from sensor_io.errors import InputError
-from sensor_io.recording_io import read_recording
-from sensor_io.simulator import simulate_batch
 from stepdown.cli import app
-from stepdown.simulation import TRUTH_SUFFIX, read_truth, truth_document
+
+if TYPE_CHECKING:  # scikit-learn, pandas and the analysis load when the command runs
+    import pandas as pd
+    from rich.table import Table
 
 HELD_OUT_SEEDS = (2026, 2027)  # tests/conftest.py's accuracy batches: never train on them
 
@@ -42,6 +38,14 @@ def simulated_training_set(n_tests: int, seed: int,
 
     Labels: the truth items under the default rules (:func:`truth_document`).
     """
+    import pandas as pd
+
+    from analysis.classifier import labelled_reps
+    from analysis.features import rep_features
+    from analysis.pipeline import analyze
+    from sensor_io.simulator import simulate_batch
+    from stepdown.simulation import truth_document
+
     if seed in HELD_OUT_SEEDS:
         raise InputError(f"--seed {seed} is a held-out accuracy batch; choose another")
     tables = []
@@ -61,6 +65,14 @@ def folder_training_set(folder: str | os.PathLike[str],
     Recordings: ``*.parquet`` or ``*.csv`` (+ ``.json`` sidecar). The group
     (athlete) is the recording's athlete id, else its file name.
     """
+    import pandas as pd
+
+    from analysis.classifier import labelled_reps
+    from analysis.features import rep_features
+    from analysis.pipeline import analyze
+    from sensor_io.recording_io import read_recording
+    from stepdown.simulation import TRUTH_SUFFIX, read_truth
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder")
@@ -84,6 +96,10 @@ def folder_training_set(folder: str | os.PathLike[str],
 
 
 def _cv_table(cv: dict[str, dict]) -> Table:
+    from rich.table import Table
+
+    from analysis.classifier import TARGETS
+
     table = Table(title="grouped cross-validation (GroupKFold by athlete)")
     for col in ("item", "reps", "athletes", "positive", "sensitivity", "specificity", "kappa"):
         table.add_column(col, justify="left" if col == "item" else "right")
@@ -105,6 +121,10 @@ def train_cmd(
     folds: Annotated[int, typer.Option(help="GroupKFold splits for validation.")] = 5,
 ) -> None:
     """Rebuild the rep classifier (arm, trunk, rep quality) and report its grouped CV."""
+    from rich.console import Console
+
+    from analysis.classifier import save_model, train
+
     if (folder is None) == (simulate is None):
         raise InputError("give a FOLDER of labelled recordings or --simulate N, not both or neither")
     if out.suffix != ".skops":

@@ -24,6 +24,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
+    """Refuse, in one line, a certificate or key that is missing, unreadable or alone."""
+    if (certfile is None) != (keyfile is None):
+        raise InputError("HTTPS needs both --ssl-certfile and --ssl-keyfile")
+    for what, path in (("certificate", certfile), ("private key", keyfile)):
+        if path is None:
+            continue
+        if not path.is_file():
+            raise InputError(f"TLS {what} not found: {path}")
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4096)
+        except OSError as err:
+            raise InputError(f"TLS {what} {path} cannot be read ({err.strerror})") from None
+        if b"-----BEGIN" not in head:
+            raise InputError(f"TLS {what} {path} is not a PEM file")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 = this computer only.")]
@@ -43,6 +61,7 @@ def serve(
     if not _is_loopback(host) and not (ssl_certfile and ssl_keyfile):
         raise InputError(f"serving on {host} (beyond this computer) needs HTTPS: "
                          "give --ssl-certfile and --ssl-keyfile")
+    _check_tls_files(ssl_certfile, ssl_keyfile)
     if not 0 < port < 65536:
         raise InputError(f"port must be 1-65535, not {port}")
     conn = connect()
@@ -55,7 +74,12 @@ def serve(
     scheme = "https" if ssl_certfile else "http"
     console.print(f"stepdown review: {scheme}://{host}:{port}/  (Ctrl+C to stop)",
                   highlight=False)
-    uvicorn.run(create_app(database_url()), host=host, port=port, log_level="warning",
-                ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-                ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-                server_header=False)
+    import ssl
+
+    try:
+        uvicorn.run(create_app(database_url()), host=host, port=port, log_level="warning",
+                    ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+                    ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+                    server_header=False)
+    except ssl.SSLError as err:
+        raise InputError(f"TLS certificate or key refused: {err.reason or err}") from None

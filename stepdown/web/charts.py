@@ -101,20 +101,57 @@ def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[
     return figures
 
 
-def _by_leg(tests: list[TestSummary], value) -> list[dict[str, Any]]:
+def _by_leg(tests: list[TestSummary], value, band: float | None = None) -> list[dict[str, Any]]:
+    """One line per leg; with ``band``, a shaded ±band around it (drawn first, under it)."""
     traces = []
     for leg in ("left", "right"):
-        mine = [t for t in tests if t.test_leg == leg]
+        mine = [t for t in tests if t.test_leg == leg and value(t) is not None]
         if not mine:
             continue
+        x, y = [t.when for t in mine], [value(t) for t in mine]
+        if band is not None:
+            colour = LEG_COLOURS[leg]
+            traces.append({"type": "scatter", "mode": "lines", "x": x + x[::-1],
+                           "y": [v + band for v in y] + [v - band for v in y][::-1],
+                           "fill": "toself", "fillcolor": _rgba(colour, 0.15),
+                           "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
+                           "name": f"{leg} leg ±{band:g}"})
         traces.append({"type": "scatter", "mode": "lines+markers", "name": f"{leg} leg",
-                       "x": [t.when for t in mine], "y": [value(t) for t in mine],
-                       "line": {"color": LEG_COLOURS[leg]}, "marker": {"size": 9}})
+                       "x": x, "y": y, "line": {"color": LEG_COLOURS[leg]},
+                       "marker": {"size": 9}})
     return traces
 
 
+def _rgba(hex_colour: str, alpha: float) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _date_axis(tests: list[TestSummary]) -> dict[str, Any]:
+    """A date x axis; with a single test day, a week either side (not a span of milliseconds)."""
+    import datetime as dt
+
+    axis: dict[str, Any] = {"type": "date"}
+    days = {t.when[:10] for t in tests}
+    if len(days) == 1:
+        day = dt.date.fromisoformat(days.pop())
+        axis["range"] = [str(day - dt.timedelta(days=7)), str(day + dt.timedelta(days=7))]
+    return axis
+
+
+def trend_band(key: str) -> float | None:
+    """The measurement uncertainty drawn around a trend (90 % bound for one rep peak,
+    from simulation); for the knee, the larger of its two ways of measuring."""
+    from analysis.uncertainty import KNEE_UNCERTAINTY_CM, MEASURE_UNCERTAINTY
+
+    if key == "knee_medial_cm":
+        return max(KNEE_UNCERTAINTY_CM.values())
+    return MEASURE_UNCERTAINTY.get(key)
+
+
 def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
-    """Trends over the athlete's tests: checklist total, then pelvic drop and knee, by leg."""
+    """Trends over the athlete's tests: checklist total, then each measured fault by leg,
+    with the measurement uncertainty as a shaded band."""
     if not tests:
         return []
     bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
@@ -124,7 +161,8 @@ def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[d
     labels = [{"xref": "paper", "x": 0, "y": y, "xanchor": "left", "showarrow": False,
                "text": cat, "font": {"size": 11, "color": CATEGORY_COLOURS[cat]}}
               for cat, y in (("good", 0.5), ("medium", 2.5), ("poor", 6))]
-    legend = {"showlegend": True, "legend": {"orientation": "h", "y": -0.25}}
+    legend = {"showlegend": True, "legend": {"orientation": "h", "y": -0.25},
+              "xaxis": _date_axis(tests)}
     figures = [{
         "id": "totals",
         "data": _by_leg(tests, lambda t: t.total),
@@ -133,23 +171,41 @@ def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[d
                                                      "range": [-0.5, 8.5], "dtick": 1},
                           **legend),
     }]
-    for spec in specs[:2]:  # knee and pelvis: the two measured faults
+    for spec in specs:
         if all(t.mean_measures.get(spec.key) is None for t in tests):
             continue
         shapes, notes = _threshold_shapes(spec)
+        band = trend_band(spec.key)
+        title = f"{spec.title} ({spec.unit}), mean of rep peaks"
         figures.append({
             "id": f"trend_{spec.key}",
-            "data": _by_leg(tests, lambda t, k=spec.key: t.mean_measures.get(k)),
-            "layout": _layout(f"{spec.title} ({spec.unit}), mean of rep peaks", spec.unit,
-                              shapes=shapes, annotations=notes, **legend),
+            "data": _by_leg(tests, lambda t, k=spec.key: t.mean_measures.get(k), band),
+            "layout": _layout(title, spec.unit, shapes=shapes, annotations=notes, **legend),
         })
     return figures
 
 
-def load_chart(panel: Any) -> dict[str, Any]:
-    """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines.
+EPISODE_COLOURS = {"acwr_rolling": "#c62828", "acwr_ewma": "#c62828",
+                   "progression_2w": "#ef8f00", "monotony": "#8e44ad",
+                   "pain_rising": "#6d4c41", "stepdown_worsening": "#1f5fa8"}
 
-    ``panel``: :class:`analysis.load.panel.LoadPanel`.
+
+def episode_shapes(episodes: list[dict]) -> list[dict[str, Any]]:
+    """Shaded spans, one per flag episode (``{"flag", "start", "end"}`` ISO dates, inclusive)."""
+    import datetime as dt
+
+    return [{"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
+             "x0": f"{ep['start']}T00:00:00",
+             "x1": f"{dt.date.fromisoformat(ep['end']) + dt.timedelta(days=1)}T00:00:00",
+             "fillcolor": EPISODE_COLOURS.get(ep["flag"], "#c62828"), "opacity": 0.10,
+             "line": {"width": 0}, "layer": "below"} for ep in episodes]
+
+
+def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
+    """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines,
+    flag episodes shaded.
+
+    ``panel``: :class:`analysis.load.panel.LoadPanel`; ``episodes``: see :func:`episode_shapes`.
     """
     return {
         "id": "load",
@@ -161,7 +217,8 @@ def load_chart(panel: Any) -> dict[str, Any]:
             {"type": "scatter", "mode": "lines", "name": "chronic (28-day EWMA)",
              "x": panel.dates, "y": panel.chronic, "line": {"color": "#1f5fa8"}},
         ],
-        "layout": _layout(f"Training load per day ({panel.load_unit})", panel.load_unit,
+        "layout": _layout(f"Training load per day ({panel.load_unit}); shaded: flag episodes",
+                          panel.load_unit, shapes=episode_shapes(list(episodes)),
                           showlegend=True, legend={"orientation": "h", "y": -0.25}),
     }
 
@@ -190,9 +247,11 @@ def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
             if len(idx) < 2:
                 continue
             idx = idx[:: max(1, len(idx) // max_points)]
-            y = [None if not np.isfinite(v) else round(float(v), 2) for v in values[idx]]
+            y = [None if v != v else v  # NaN -> None (JSON null)
+                 for v in np.round(np.where(np.isfinite(values[idx]), values[idx], np.nan),
+                                   2).tolist()]
             traces.append({"type": "scatter", "mode": "lines", "name": f"rep {rep.index}",
-                           "x": [round(float(x), 3) for x in t[idx] - rep.start_s], "y": y,
+                           "x": np.round(t[idx] - rep.start_s, 3).tolist(), "y": y,
                            "hovertemplate": f"rep {rep.index}, %{{x:.1f}} s: %{{y:.1f}} "
                                             f"{spec.unit}<extra></extra>"})
         if not traces:

@@ -7,6 +7,7 @@ automatic verdict beside the coach's label.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from analysis.checklist import rep_total
@@ -81,6 +82,31 @@ def item_cells(rep: RepDetail) -> list[ItemCell]:
             for k in ITEMS]
 
 
+@dataclass(frozen=True)
+class ReviewedResult:
+    """A test's result with the coach's labels in place of the automatic rep items."""
+
+    items: dict[str, int | None]
+    total: int
+    piva_total: int
+    category: str
+    relabelled: bool  # differs from the automatic result
+
+
+def reviewed_result(detail: TestDetail) -> ReviewedResult:
+    """Test-level items re-aggregated (the test's own rule) from the reviewed rep items."""
+    from analysis.checklist import aggregate_items, category, piva_total
+
+    reps = [r.reviewed_items() for r in detail.reps]
+    if not any(r.labels for r in detail.reps):
+        s = detail.summary
+        return ReviewedResult(dict(detail.test_items), s.total, s.piva_total, s.category, False)
+    items = aggregate_items(reps, detail.summary.rule)
+    total = rep_total(items)
+    return ReviewedResult(items, total, piva_total(items), category(total),
+                          total != detail.summary.total or items != detail.test_items)
+
+
 def coach_total(rep: RepDetail) -> int:
     """The rep total with the coach's labels in place of the automatic items."""
     return rep_total(rep.reviewed_items())
@@ -126,24 +152,112 @@ def label_lines(detail: TestDetail) -> list[str]:
     return lines
 
 
-def angle_curves(detail: TestDetail, specs: list) -> list[dict]:
-    """Per-rep curve charts recomputed from the stored recording, or [] if it is unavailable.
+def angle_curves_json(detail: TestDetail, specs: list) -> str:
+    """Per-rep curve charts (JSON text) recomputed from the stored recording; "[]" without it.
 
     Runs :func:`analysis.pipeline.analyze` on the catalog's copy of the recording
-    (a fraction of a second) to get the measure time series.
+    (a fraction of a second) to get the measure time series; series and charts
+    are kept in memory per file version, reps and specs, so a page shown again
+    costs a dictionary look-up.
     """
     from pathlib import Path
 
+    path = Path(detail.recording_path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return "[]"
+    reps = tuple((r.index, r.start_s, r.end_s) for r in detail.reps)
+    return _curves_json(str(path), stat.st_mtime_ns, stat.st_size, reps, tuple(specs))
+
+
+@functools.lru_cache(maxsize=256)
+def _curves_json(path: str, mtime_ns: int, size: int, reps: tuple, specs: tuple) -> str:
+    import json
+
+    from stepdown.catalog.repo import RepDetail
     from stepdown.web.charts import rep_curve_charts
 
-    path = Path(detail.recording_path)
-    if not path.is_file():
-        return []
+    series = _measure_series(path, mtime_ns, size)
+    if series is None:
+        return "[]"
+    rep_details = [RepDetail(i, start, None, end, 0, None) for i, start, end in reps]
+    return json.dumps(rep_curve_charts(series[0], series[1], rep_details, list(specs)))
+
+
+@functools.lru_cache(maxsize=64)
+def _measure_series(path: str, mtime_ns: int, size: int) -> tuple | None:
+    """(t, measure series) of the recording at ``path``; None if it cannot be analysed.
+
+    ``mtime_ns`` and ``size`` are only part of the cache key (a changed file is read again).
+    """
     from analysis.pipeline import analyze
     from sensor_io.recording_io import read_recording
 
     try:
         result = analyze(read_recording(path))
     except (InputError, ValueError):
+        return None
+    return result.series.t, result.series.series
+
+
+def load_episodes(flags: list[dict]) -> list[dict]:
+    """A load panel's daily flags as episodes, newest first: ``{"flag", "start", "end",
+    "text", "days"}`` with ``days`` the daily ``{"date", "reason"}`` lines of the episode."""
+    import pandas as pd
+
+    from analysis.load.flags import FLAG_COLUMNS, episode_text, flag_episodes
+
+    if not flags:
         return []
-    return rep_curve_charts(result.series.t, result.series.series, detail.reps, specs)
+    frame = pd.DataFrame(flags).assign(athlete_id="-")[list(FLAG_COLUMNS)]
+    frame["value"] = frame["value"].astype(float)
+    frame["threshold"] = frame["threshold"].astype(float)
+    out = []
+    for ep in flag_episodes(frame).itertuples(index=False):
+        start, end = ep.start.date().isoformat(), ep.end.date().isoformat()
+        out.append({"flag": ep.flag, "start": start, "end": end, "text": episode_text(ep),
+                    "days": [{"date": f["date"], "reason": f["reason"]} for f in flags
+                             if f["flag"] == ep.flag and start <= f["date"] <= end]})
+    return out
+
+
+def local_time(iso_utc: str | None, time_zone: str = "UTC") -> str:
+    """``2026-11-24T17:03:00Z`` as ``2026-11-24 18:03`` in ``time_zone`` (IANA), with the
+    zone's abbreviation unless it is UTC; '–' for None."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not iso_utc:
+        return "–"
+    try:
+        when = dt.datetime.fromisoformat(iso_utc.replace("Z", "+00:00"))
+    except ValueError:
+        return iso_utc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    local = when.astimezone(ZoneInfo(time_zone))
+    return local.strftime("%Y-%m-%d %H:%M") + ("" if time_zone == "UTC" else
+                                                 f" {local.tzname()}")
+
+
+CSV_COLUMNS = ("test_id", "athlete_id", "started_at_utc", "test_leg", "rule", "total",
+               "piva_total", "category", "n_reps", "any_pain", "n_labels", "n_notes")
+
+
+def tests_csv(tests: list) -> str:
+    """Tests (:class:`~stepdown.catalog.repo.TestSummary`) as CSV text, oldest first; measure
+    columns are the mean over the test's reps of each rep's peak, named with their unit."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    measures = [key for key, _, _ in MEASURE_COLUMNS]
+    writer.writerow([*CSV_COLUMNS, *(f"mean_{k}" for k in measures)])
+    for t in tests:
+        writer.writerow([t.id, t.athlete_id, t.when, t.test_leg, t.rule, t.total, t.piva_total,
+                         t.category, t.n_reps, int(t.any_pain), t.n_labels, t.n_notes,
+                         *("" if t.mean_measures.get(k) is None else f"{t.mean_measures[k]:.3f}"
+                           for k in measures)])
+    return buf.getvalue()
