@@ -26,8 +26,17 @@ import numpy as np
 
 from sensor_io.ble_client import SensorSpec, StreamingSession
 from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, gravity_signal
-from sensor_io.protocols import movesense, polar, witmotion
 from sensor_io.recorder import Recorder
+from sensor_io.vendors.movesense import protocol as movesense
+from sensor_io.vendors.polar import protocol as polar
+from sensor_io.vendors.polar.emulator import VERITY_SENSE, PolarModel
+from sensor_io.vendors.witmotion import protocol as witmotion
+
+# a Verity Sense in Polar's SDK mode, which offers 26…416 Hz (documentation/products)
+VERITY_SDK_MODE = PolarModel(**{**VERITY_SENSE.__dict__, "settings": {
+    polar.TYPE_ACC: {0: [26, 52, 104, 208, 416], 1: [16], 2: [2, 4, 8, 16], 4: [3]},
+    polar.TYPE_GYRO: {0: [26, 52, 104, 208, 416], 1: [16], 2: [250, 500, 1000, 2000],
+                      4: [3]}}})
 
 SENSORS = [("pelvis", witmotion.PROFILE, 200.0), ("thigh_left", witmotion.PROFILE, 200.0),
            ("shank_left", movesense.PROFILE, 208.0), ("trunk", movesense.PROFILE, 208.0),
@@ -43,16 +52,15 @@ def _encoded(seconds: float) -> list[list[tuple[str, float, bytes]]]:
     """Per sensor: (char uuid, world time, notification bytes) for `seconds` of data."""
     out = []
     for k, (_, profile, rate) in enumerate(SENSORS):
-        p = EmulatedPeripheral(f"EE:00:00:00:01:{k:02X}", profile, gravity_signal())
-        p._rate = rate
-        p._streams = {movesense.IMU_REF} if profile is movesense.PROFILE else \
-            {polar.TYPE_ACC, polar.TYPE_GYRO}
+        p = EmulatedPeripheral(f"EE:00:00:00:01:{k:02X}", profile, gravity_signal(),
+                               variant=VERITY_SDK_MODE if profile is polar.PROFILE else None)
+        _started(p.device, profile, rate)
         p._client = object()  # type: ignore[assignment]
         items: list[tuple[str, float, bytes]] = []
         clock = {"t": 0.0}
         for uuid in profile.notify_uuids:
             p._subs[uuid] = _collector(items, clock, uuid)
-        per = p._samples_per_packet()
+        per = p.device.samples_per_packet
         n_packets = int(seconds * rate / per)
         for j in range(n_packets):
             t = (j * per + np.arange(per)) / rate
@@ -60,6 +68,25 @@ def _encoded(seconds: float) -> list[list[tuple[str, float, bytes]]]:
             p._emit(t)
         out.append(items)
     return out
+
+
+def _started(device, profile, rate: float) -> None:
+    """Put an emulated device in the state a start at ``rate`` leaves it in."""
+    if profile is witmotion.PROFILE:
+        device.registers[witmotion.REG_RATE] = witmotion.RATE_CODES[rate]
+    elif profile is movesense.PROFILE:
+        device.subs = {movesense.IMU_REF: ("IMU6", rate)}
+    else:
+        device.started = {k: {0: int(rate)} for k in (polar.TYPE_ACC, polar.TYPE_GYRO)}
+
+
+def _decoder(profile, rate: float):
+    """The decoder as the vendor's start procedure leaves it configured."""
+    decoder = profile.decoder(rate)
+    if profile is polar.PROFILE:
+        decoder.configure(rate, {polar.TYPE_ACC: {2: 8}, polar.TYPE_GYRO: {2: 2000}})
+        decoder.factors.update(VERITY_SDK_MODE.factors)
+    return decoder
 
 
 def _throughput(seconds: float = 60.0) -> None:
@@ -71,7 +98,7 @@ def _throughput(seconds: float = 60.0) -> None:
         for link in session.links.values():
             prof = link.spec.profile
             link.profile, link.rate_hz = prof, link.spec.rate_hz
-            link.decoder = prof.decoder(link.rate_hz)
+            link.decoder = _decoder(prof, link.rate_hz)
             if not prof.timed:
                 from sensor_io.clock import HostRateClock
                 link.host_clock = HostRateClock(link.rate_hz)
@@ -97,7 +124,9 @@ async def _live(seconds: float) -> tuple[int, float, float]:
     specs = []
     for k, (placement, prof, rate) in enumerate(SENSORS):
         addr = f"EE:00:00:00:02:{k:02X}"
-        world.add(EmulatedPeripheral(addr, prof, gravity_signal()))
+        world.add(EmulatedPeripheral(addr, prof, gravity_signal(),
+                                     variant=VERITY_SDK_MODE if prof is polar.PROFILE
+                                     else None))
         specs.append(SensorSpec(placement, addr, rate))
     sb, cb = world.backends()
     with tempfile.TemporaryDirectory() as tmp:

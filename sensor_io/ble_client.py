@@ -1,10 +1,16 @@
 """Streaming several BLE IMUs at once through bleak, into a recorder.
 
 Flow per sensor: connect (one sensor at a time: BLE stacks handle concurrent connection
-set-up badly), subscribe, send the vendor's start commands; then all sensors stream
+set-up badly), subscribe, run the vendor's start procedure (capability discovery, the
+rate and range nearest to what is asked from what the device offers, start, await the
+device's answers: :mod:`sensor_io.vendors`) through :class:`_CommandIO`, which writes,
+awaits the answer matched by op code or reference and times out naming the command.  A
+start the device rejects, or an answer that never comes, leaves the sensor ``failed``
+with the device's reason (status, events, and the exit message); a stream the device
+stops is shown ``stopped`` with its reason, never as streaming.  Then all sensors stream
 concurrently.  Notification callbacks only stamp the arrival time and enqueue the raw
 bytes; one decode task journals the raw bytes, decodes them
-(:mod:`sensor_io.protocols`), puts samples on the common clock (:mod:`sensor_io.clock`),
+(:mod:`sensor_io.vendors`), puts samples on the common clock (:mod:`sensor_io.clock`),
 marks gaps explicitly and hands the samples to the sink.  A supervisor per sensor
 reconnects after a drop with exponential backoff (re-scan, new client through
 ``bleak_retry_connector.establish_connection``, resubscribe, restart streams).
@@ -17,6 +23,7 @@ on :class:`sensor_io.virtual_clock.VirtualTimeLoop`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,8 +35,17 @@ from bleak_retry_connector import establish_connection
 
 from sensor_io.clock import DeviceClock, HostRateClock
 from sensor_io.errors import InputError, first_line
-from sensor_io.protocols import profile_for
-from sensor_io.protocols.common import Decoder, DeviceProfile
+from sensor_io.vendors import profile_for
+from sensor_io.vendors.common import (
+    ANSWER_TIMEOUT_S,
+    AnswerMatch,
+    AnswerTimeout,
+    Command,
+    Decoder,
+    DeviceProfile,
+    DeviceRejected,
+    ProtocolError,
+)
 
 GAP_FACTOR = 1.5  # a spacing above 1.5 sample periods is a gap
 
@@ -39,7 +55,7 @@ class SampleSink(Protocol):
 
     def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None: ...
     def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray,
-                    gyr: np.ndarray) -> int: ...
+                    gyr: np.ndarray, mag: np.ndarray | None = None) -> int: ...
     def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None: ...
     def add_event(self, what: str, t: float, **fields: Any) -> None: ...
     def update_sensor_meta(self, sensor: str, **fields: Any) -> None: ...
@@ -94,6 +110,10 @@ class SensorStatus:
     last_t: float | None = None
     error: str | None = None
     streaming_since: float | None = None
+    setup: str | None = None  # what was chosen from what the device offers (rate, range)
+    implausible: int = 0  # samples dropped by the decoder's plausibility check
+    rssi: int | None = None  # dBm, from the advertisement found when connecting
+    battery_pct: int | None = None  # %, where the device has a battery level to read
 
     def silent_for(self, now_s: float) -> float:
         """How long (s) a streaming sensor has sent no samples; 0 if not streaming."""
@@ -120,6 +140,27 @@ not repeat keeps every frame."""
 
 
 @dataclass
+class _Waiter:
+    """A command awaiting its answer: the notifications ``accept`` takes, until ``done``."""
+
+    accept: AnswerMatch
+    done: Callable[[list[bytes]], bool]
+    future: asyncio.Future[list[bytes]]
+    got: list[bytes] = field(default_factory=list)
+
+    def offer(self, uuid: str, data: bytes) -> None:
+        if self.future.done():
+            return
+        try:
+            if self.accept(uuid, data):
+                self.got.append(data)
+                if self.done(self.got):
+                    self.future.set_result(self.got)
+        except ProtocolError as err:  # a malformed answer is never taken as success
+            self.future.set_exception(ProtocolError(f"{err} (answer {data.hex(' ')})"))
+
+
+@dataclass
 class _Link:
     spec: SensorSpec
     status: SensorStatus
@@ -133,6 +174,40 @@ class _Link:
     last_raw: bytes = b""
     gap_reason: str | None = None
     closing: bool = False
+    waiters: list[_Waiter] = field(default_factory=list)
+
+
+class _CommandIO:
+    """:class:`sensor_io.vendors.common.CommandIO` over one link's bleak client."""
+
+    def __init__(self, link: _Link) -> None:
+        self.link = link
+
+    def _client(self) -> BleakClient:
+        if self.link.client is None:
+            raise BleakError("disconnected while starting")
+        return self.link.client
+
+    async def write(self, cmd: Command) -> None:
+        await self._client().write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
+
+    async def read(self, char_uuid: str) -> bytes:
+        return bytes(await self._client().read_gatt_char(char_uuid))
+
+    async def request(self, cmd: Command | None, accept: AnswerMatch, what: str, *,
+                      done: Callable[[list[bytes]], bool] | None = None,
+                      timeout_s: float = ANSWER_TIMEOUT_S) -> list[bytes]:
+        waiter = _Waiter(accept, done or (lambda got: True),
+                         asyncio.get_running_loop().create_future())
+        self.link.waiters.append(waiter)
+        try:
+            if cmd is not None:
+                await self.write(cmd)
+            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
+        except TimeoutError:
+            raise AnswerTimeout(f"no answer to {what} within {timeout_s:g} s") from None
+        finally:
+            self.link.waiters.remove(waiter)
 
 
 class StreamingSession:
@@ -184,6 +259,10 @@ class StreamingSession:
         for link in self.links.values():
             try:
                 await self._connect(link, attempts=self.connect_attempts)
+            except (DeviceRejected, AnswerTimeout, ProtocolError) as err:
+                await self.close()
+                raise InputError(f"{link.spec.placement} sensor {link.spec.address}: "
+                                 f"could not start ({first_line(err)})") from None
             except (BleakError, TimeoutError, InputError) as err:
                 link.status.state, link.status.error = "failed", str(err)
                 await self.close()
@@ -192,40 +271,86 @@ class StreamingSession:
 
     async def _connect(self, link: _Link, attempts: int) -> None:
         link.status.state = "connecting"
-        device = await BleakScanner.find_device_by_address(
-            link.spec.address, timeout=self.scan_timeout_s, **self._scanner_kw)
+        wanted = link.spec.address.upper()
+
+        def match(dev: Any, adv: Any) -> bool:
+            if dev.address.upper() != wanted:
+                return False
+            link.status.rssi = adv.rssi
+            return True
+
+        device = await BleakScanner.find_device_by_filter(
+            match, timeout=self.scan_timeout_s, **self._scanner_kw)
         if device is None:
             raise InputError(f"not found within {self.scan_timeout_s:g} s")
         if link.profile is None:
             link.profile = link.spec.profile or _profile_from_name(device.name)
-            link.rate_hz = link.profile.pick_rate(link.spec.rate_hz)
-            link.status.model, link.status.rate_hz = link.profile.model, link.rate_hz
-            if not link.profile.timed:
-                link.host_clock = HostRateClock(link.rate_hz)
-            self.sink.update_sensor_meta(link.spec.placement, model=link.profile.model,
-                                         address=link.spec.address, rate_hz=link.rate_hz)
+            link.status.model = link.profile.model
         link.lost.clear()
         client = await establish_connection(
             BleakClient, device, link.spec.placement,
             disconnected_callback=lambda _c, link=link: self._on_disconnect(link),
             max_attempts=attempts, use_services_cache=False, **self._client_kw)
         link.client = client
-        link.decoder = link.profile.decoder(link.rate_hz)
+        link.decoder = link.profile.decoder(link.profile.pick_rate(link.spec.rate_hz))
         link.last_raw = b""
-        if link.host_clock is not None:
+        try:
+            for uuid in link.profile.notify_uuids:
+                await client.start_notify(uuid, lambda ch, data, link=link: self._enqueue(
+                    link, ch, data))
+            started = await link.profile.start(_CommandIO(link), link.spec.rate_hz,
+                                               link.decoder)
+        except (DeviceRejected, AnswerTimeout, ProtocolError) as err:
+            await self._start_failed(link, err)
+            raise
+        self._started(link, started.rate_hz, started.setup)
+        await self._read_battery(link)
+
+    async def _read_battery(self, link: _Link) -> None:
+        """Battery level (%) where the profile names a characteristic holding it."""
+        uuid = link.profile.battery_uuid if link.profile else None
+        if uuid is None or link.client is None:
+            return
+        with contextlib.suppress(BleakError):
+            level = bytes(await link.client.read_gatt_char(uuid))
+            if level and level[0] <= 100:
+                link.status.battery_pct = level[0]
+                self.sink.update_sensor_meta(link.spec.placement, battery_pct=level[0])
+
+    def _started(self, link: _Link, rate_hz: float, setup: str) -> None:
+        st = link.status
+        if link.profile is not None and not link.profile.timed:
+            if link.host_clock is None or link.rate_hz != rate_hz:
+                link.host_clock = HostRateClock(rate_hz)
             link.host_clock.restart()
-        for uuid in link.profile.notify_uuids:
-            await client.start_notify(uuid, lambda ch, data, link=link: self._enqueue(link, ch,
-                                                                                     data))
-        for cmd in link.profile.start(link.rate_hz):
-            await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
-        link.status.state = "streaming"
-        link.status.streaming_since = self.now()
+        if rate_hz != link.rate_hz or setup != st.setup:
+            self.sink.update_sensor_meta(link.spec.placement, model=st.model,
+                                         address=link.spec.address, rate_hz=rate_hz,
+                                         setup=setup)
+        link.rate_hz, st.rate_hz, st.setup = rate_hz, rate_hz, setup
+        st.state, st.error = "streaming", None
+        st.streaming_since = self.now()
+        self.sink.add_event("started", self.now(), sensor=link.spec.placement, setup=setup)
+
+    async def _start_failed(self, link: _Link, err: Exception) -> None:
+        """The device rejected the start or did not answer: say so, hang up."""
+        link.status.state, link.status.error = "failed", first_line(err)
+        self.sink.add_event("start_failed", self.now(), sensor=link.spec.placement,
+                            reason=first_line(err))
+        client, link.client = link.client, None
+        link.closing = True
+        if client is not None:
+            with contextlib.suppress(BleakError):
+                await client.disconnect()
+        link.closing = False
 
     # -- streaming -----------------------------------------------------------------------
     def _enqueue(self, link: _Link, char: Any, data: bytearray) -> None:
-        """Notification callback: stamp and enqueue, nothing else."""
-        self._queue.put_nowait((link, char.uuid, self.now(), bytes(data)))
+        """Notification callback: stamp, hand to a command awaiting its answer, enqueue."""
+        raw = bytes(data)
+        for waiter in list(link.waiters):
+            waiter.offer(char.uuid, raw)
+        self._queue.put_nowait((link, char.uuid, self.now(), raw))
 
     def _on_disconnect(self, link: _Link) -> None:
         if link.closing:
@@ -266,6 +391,9 @@ class StreamingSession:
         s = link.decoder.feed(uuid, data)
         st = link.status
         st.bad_packets = link.decoder.stats.bad_packets
+        st.implausible = link.decoder.stats.implausible
+        if link.decoder.stats.notices:
+            self._device_notices(link, t_arrival)
         battery = getattr(link.decoder, "battery_v", None)
         if battery is not None and battery != st.battery_v:
             st.battery_v = battery
@@ -285,12 +413,22 @@ class StreamingSession:
             t, gap = link.host_clock.to_host(len(s), t_arrival)
             if gap is not None:
                 self._gap(link, gap.start_s, gap.end_s)
-        kept = self.sink.add_samples(placement, t, s.acc, s.gyr)
+        kept = self.sink.add_samples(placement, t, s.acc, s.gyr, s.mag)
         st.samples += kept
         if kept:
             st.last_t = float(max(t[-1], st.last_t or -np.inf))
             if self.on_samples is not None:
                 self.on_samples(placement)
+
+    def _device_notices(self, link: _Link, t: float) -> None:
+        """The device stopped a stream or refused a subscription: never shown as
+        streaming; the reason goes to the status and the recording's events."""
+        assert link.decoder is not None
+        notices, link.decoder.stats.notices = link.decoder.stats.notices, []
+        for reason in notices:
+            if link.status.state != "failed":  # a failed start keeps its own reason
+                link.status.state, link.status.error = "stopped", reason
+            self.sink.add_event("device_stopped", t, sensor=link.spec.placement, reason=reason)
 
     def _gap(self, link: _Link, start: float, end: float) -> None:
         link.status.gaps += 1
@@ -308,6 +446,8 @@ class StreamingSession:
                     link.status.reconnects += 1
                     self.sink.add_event("reconnected", self.now(), sensor=link.spec.placement)
                     break
+                except DeviceRejected:
+                    return  # the device refuses to start: retrying cannot help
                 except (BleakError, TimeoutError, InputError) as err:
                     link.status.state, link.status.error = "reconnecting", first_line(err)
                     await asyncio.sleep(delay)
@@ -325,16 +465,18 @@ class StreamingSession:
             if client is None or not client.is_connected or link.profile is None:
                 link.status.state = "stopped" if link.status.state != "failed" else "failed"
                 continue
+            link.client = client  # the stop procedure writes through the link
             try:
-                for cmd in link.profile.stop():
-                    await client.write_gatt_char(cmd.char_uuid, cmd.data, response=cmd.response)
+                await link.profile.stop(_CommandIO(link))
                 for uuid in link.profile.notify_uuids:
                     await client.stop_notify(uuid)
-            except BleakError:
+            except (BleakError, InputError):
                 pass
             finally:
+                link.client = None
                 await client.disconnect()
-            link.status.state = "stopped"
+            if link.status.state not in ("stopped", "failed"):
+                link.status.state = "stopped"
         self.drain()
 
 

@@ -1,8 +1,10 @@
 """Emulated BLE IMUs behind bleak's own API (``backend=`` of BleakScanner / BleakClient).
 
-An :class:`EmulatedWorld` holds peripherals that speak a vendor protocol byte for byte
-(WitMotion, Movesense GSP, Polar PMD: the encoders mirror :mod:`sensor_io.protocols`),
-driven by an IMU signal, with scripted :class:`Faults`.  ``world.backends()`` returns the
+An :class:`EmulatedWorld` holds peripherals that speak a vendor protocol byte for byte:
+one generic peripheral plays the emulated device of any registered vendor
+(:mod:`sensor_io.vendors`, each written from the vendor's documents, not from the
+decoders), driven by an IMU signal; a test can script faults through the
+:class:`FaultScript` hooks (the tests' ``Faults``).  ``world.backends()`` returns the
 scanner and client backend classes to hand to bleak, so the code under test is exactly
 the code that talks to real hardware:
 
@@ -22,10 +24,9 @@ Used by the tests and by ``stepdown record --emulate``.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -35,14 +36,13 @@ from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from sensor_io.protocols import movesense, polar, witmotion
-from sensor_io.protocols.common import DEG, STANDARD_GRAVITY, DeviceProfile
 from sensor_io.recording import SensorStream
+from sensor_io.vendors import vendor_of
+from sensor_io.vendors.base import EmulatedDevice
+from sensor_io.vendors.common import STANDARD_GRAVITY, DeviceProfile
 
 ImuSignal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 MTU = 247
-POLAR_GYRO_FACTOR = 0.061  # °/s per count in compressed frames
-POLAR_EPOCH_OFFSET_NS = 800_000_000 * 10**9  # the device believes it is ~2025
 
 
 def gravity_signal(freq_hz: float = 0.5, amp_rad_s: float = 0.8) -> ImuSignal:
@@ -72,57 +72,64 @@ def stream_signal(stream: SensorStream, t0: float = 0.0) -> ImuSignal:
     return signal
 
 
-@dataclass
-class Faults:
-    """Scripted misbehaviour of one peripheral.
+class FaultScript(Protocol):
+    """Scripted misbehaviour of one peripheral, for tests (``tests/ble_emulation/faults.py``
+    has the scripts).  The peripheral asks it at each step; with no script it behaves."""
 
-    ``*_every`` = k acts on every k-th notification (0: never).  ``disconnect_at_s``
-    (world time) drops the link; the device is then unreachable for ``down_for_s`` s.
-    ``fail_connects`` connection attempts fail before one succeeds; a ``silent`` sensor
-    connects and accepts commands but never sends data.
-    """
+    def refuses_connect(self) -> bool:
+        """True: this connection attempt fails."""
+        ...
 
-    drop_every: int = 0
-    duplicate_every: int = 0
-    split_every: int = 0
-    corrupt_every: int = 0
-    disconnect_at_s: float | None = None
-    down_for_s: float = 3.0
-    fail_connects: int = 0
-    silent: bool = False
+    def on_tick(self, p: EmulatedPeripheral, now_s: float) -> bool:
+        """Called at every connection event while streaming (``now_s`` world time, s); may
+        call ``p.vanish(...)`` or ``p.device.stop_by_device()``.  False: the device
+        measures but sends nothing (a silent sensor)."""
+        ...
+
+    def deliver(self, n: int, data: bytes) -> list[bytes]:
+        """The notifications that reach the host for the ``n``-th one sent (1-based):
+        ``[data]`` when nothing goes wrong, ``[]`` when it is lost."""
+        ...
 
 
 @dataclass
 class EmulatedPeripheral:
     """One emulated IMU.  ``clock_offset_s``/``clock_drift`` shape its device clock:
-    device_t = (world_t + offset) × (1 + drift)."""
+    device_t = (world_t + offset) × (1 + drift).  The vendor behaviour (what it answers,
+    what it refuses, how it packs samples) is the emulated device of the profile's vendor
+    (:mod:`sensor_io.vendors`); ``variant`` picks a model where the vendor has several (a
+    Polar ``PolarModel``: Verity Sense by default, or H10)."""
 
     address: str
     profile: DeviceProfile
     signal: ImuSignal
     name: str | None = None
     rssi: int = -60
-    faults: Faults = field(default_factory=Faults)
+    faults: FaultScript | None = None
     clock_offset_s: float = 1000.0
     clock_drift: float = 20e-6
     battery_v: float = 3.9
+    variant: Any = None
     # filled at run time
     world: EmulatedWorld | None = field(default=None, repr=False)
     sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
     notifications: int = 0
     connects: int = 0
+    rate_hz: float = 0.0  # the rate of the last samples streamed (Hz), as commands set it
     writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
 
     def __post_init__(self) -> None:
-        self.name = self.name or f"{self.profile.name_prefixes[0]} {self.address[-5:]}"
+        prefix = getattr(self.variant, "name", None) or self.profile.name_prefixes[0]
+        self.name = self.name or f"{prefix} {self.address[-5:]}"
         self._client: EmulatedClient | None = None
         self._subs: dict[str, NotifyCallback] = {}
         self._task: asyncio.Task[None] | None = None
-        self._rate: float = self.profile.rates_hz[0]
-        self._streams: set[int] = set()  # what the host started (vendor specific)
         self._down_until = -1.0
-        self._dropped_once = False
         self._next_sample_t = 0.0
+        self.device = self._new_device()
+
+    def _new_device(self) -> EmulatedDevice:
+        return vendor_of(self.profile).emulate(self._notify, self.variant, self.battery_v)
 
     # -- link ---------------------------------------------------------------------------
     @property
@@ -132,22 +139,27 @@ class EmulatedPeripheral:
     def attach(self, client: EmulatedClient) -> None:
         if not self.reachable:
             raise BleakDeviceNotFoundError(self.address, "device not advertising")
-        if self.faults.fail_connects > 0:
-            self.faults.fail_connects -= 1
+        if self.faults is not None and self.faults.refuses_connect():
             raise BleakError(f"{self.address}: emulated connection failure")
         if self._client is not None:
             raise BleakError(f"{self.address}: already connected")
         self._client = client
         self.connects += 1
-        self._streams.clear()
+        self.device = self._new_device()  # a new connection: nothing subscribed or started
 
     def detach(self) -> None:
         self._client = None
         self._subs.clear()
-        self._streams.clear()
         if self._task:
             self._task.cancel()
             self._task = None
+
+    def vanish(self, for_s: float) -> None:
+        """Out of range now: the link drops and the device cannot be reached for ``for_s``
+        (s, world time)."""
+        assert self.world is not None
+        self._down_until = self.world.now() + for_s
+        asyncio.get_running_loop().call_soon(self.drop_link)
 
     def drop_link(self) -> None:
         """Peripheral-side disconnect (out of range, battery, …)."""
@@ -160,21 +172,16 @@ class EmulatedPeripheral:
         coll = BleakGATTServiceCollection()
         svc = BleakGATTService(None, 1, self.profile.service_uuid)
         coll.add_service(svc)
-        uuids = [(u, ["notify"]) for u in self.profile.notify_uuids]
-        if self.profile.write_uuid not in self.profile.notify_uuids:
-            uuids.append((self.profile.write_uuid, ["write", "write-without-response"]))
-        else:
-            uuids = [(u, p + (["write", "indicate"] if u == self.profile.write_uuid else []))
-                     for u, p in uuids]
-        for k, (uuid, props) in enumerate(uuids):
-            char = BleakGATTCharacteristic(None, 2 + 2 * k, uuid, props, lambda: MTU - 3, svc)
+        for k, (uuid, props) in enumerate(self.device.chars):
+            char = BleakGATTCharacteristic(None, 2 + 2 * k, uuid, list(props),
+                                           lambda: MTU - 3, svc)
             coll.add_characteristic(char)
         return coll
 
     def subscribe(self, uuid: str, callback: NotifyCallback) -> None:
         self._subs[uuid] = callback
-        if self.profile is witmotion.PROFILE:
-            self._start_streaming()  # WitMotion streams as soon as notifications are on
+        self.device.on_subscribe(uuid)
+        self._start_streaming()
 
     def unsubscribe(self, uuid: str) -> None:
         self._subs.pop(uuid, None)
@@ -182,69 +189,15 @@ class EmulatedPeripheral:
     # -- commands -----------------------------------------------------------------------
     def on_write(self, uuid: str, data: bytes) -> None:
         self.writes.append(data)
-        if self.profile is witmotion.PROFILE:
-            self._witmotion_command(data)
-        elif self.profile is movesense.PROFILE:
-            self._movesense_command(data)
-        elif self.profile is polar.PROFILE:
-            self._polar_command(data)
+        self.device.on_write(uuid, data)
+        self._start_streaming()
 
-    def _witmotion_command(self, data: bytes) -> None:
-        if len(data) != 5 or data[:2] != b"\xff\xaa":
-            return
-        reg, value = data[2], data[3] | (data[4] << 8)
-        if reg == witmotion.REG_RATE:
-            rates = {c: r for r, c in witmotion.RATE_CODES.items()}
-            self._rate = rates.get(value, self._rate)
-        elif reg == witmotion.REG_READ and value == witmotion.REG_BATTERY:
-            reply = bytes([0x55, 0x71, value & 0xFF, value >> 8]) + struct.pack(
-                "<8h", round(self.battery_v * 100), 0, 0, 0, 0, 0, 0, 0)
-            self._notify(witmotion.NOTIFY_UUID, reply)
-
-    def _movesense_command(self, data: bytes) -> None:
-        if len(data) < 2:
-            return
-        cmd, ref = data[0], data[1]
-        if cmd == movesense.CMD_SUBSCRIBE:
-            path = data[2:].decode("ascii", "replace")
-            ok = path.startswith("Meas/IMU6/")
-            if ok:
-                self._rate = float(path.rsplit("/", 1)[1])
-                self._streams = {ref}
-                self._start_streaming()
-            self._notify(movesense.NOTIFY_UUID, bytes([movesense.RESP_COMMAND_RESULT, ref])
-                         + struct.pack("<H", 200 if ok else 404))
-        elif cmd == movesense.CMD_UNSUBSCRIBE:
-            self._streams.discard(ref)
-            self._notify(movesense.NOTIFY_UUID, bytes([movesense.RESP_COMMAND_RESULT, ref])
-                         + struct.pack("<H", 200))
-
-    def _polar_command(self, data: bytes) -> None:
-        if len(data) < 2:
-            return
-        op, kind = data[0], data[1]
-        extra = b""
-        if op == polar.OP_START:
-            settings = polar.parse_settings(data[2:])
-            self._rate = float(settings[polar.SETTING_SAMPLE_RATE][0])
-            self._streams.add(kind)
-            factor = 1.0 if kind == polar.TYPE_ACC else POLAR_GYRO_FACTOR
-            extra = polar.settings_bytes({polar.SETTING_FACTOR: factor})
-            self._start_streaming()
-        elif op == polar.OP_STOP:
-            self._streams.discard(kind)
-        self._notify(polar.CONTROL_UUID, bytes([polar.RESPONSE, op, kind, 0, 0]) + extra)
+    def on_read(self, uuid: str) -> bytes:
+        return self.device.on_read(uuid)
 
     # -- streaming ----------------------------------------------------------------------
-    def _samples_per_packet(self) -> int:
-        if self.profile is movesense.PROFILE:
-            return 4
-        if self.profile is polar.PROFILE:
-            return 12
-        return 1
-
     def _start_streaming(self) -> None:
-        if self._task is None and self.world is not None:
+        if self._task is None and self.world is not None and self.device.streaming:
             self._next_sample_t = self.world.now()
             self._task = asyncio.get_running_loop().create_task(self._stream())
 
@@ -255,66 +208,42 @@ class EmulatedPeripheral:
         assert self.world is not None
         world = self.world
         while True:
-            k = self._samples_per_packet()
-            period = 1.0 / self._rate
-            f = self.faults
-            if f.disconnect_at_s is not None and not self._dropped_once \
-                    and world.now() >= f.disconnect_at_s:
-                self._dropped_once = True
-                self._down_until = world.now() + f.down_for_s
-                loop = asyncio.get_running_loop()
-                loop.call_soon(self.drop_link)
+            sends = self.faults is None or self.faults.on_tick(self, world.now())
+            if not self.reachable:  # the script made it vanish
+                self._task = None
                 return
+            if not self.device.streaming:
+                self._task = None
+                return
+            k = self.device.samples_per_packet
+            self.rate_hz = float(self.device.rate_hz)
+            period = 1.0 / self.rate_hz
             while world.now() >= self._next_sample_t + (k - 1) * period:
                 t = self._next_sample_t + np.arange(k) * period
                 self._next_sample_t = t[-1] + period
-                if not f.silent:
+                if sends:
                     self._emit(t)
             # notifications reach the host in connection events: all that is queued at once
             await asyncio.sleep(world.connection_interval_s / world.speed)
 
     def _emit(self, t: np.ndarray) -> None:
         acc, gyr = self.signal(t)
-        if self.profile is witmotion.PROFILE:
-            raw = np.column_stack([acc / witmotion.ACC_FULL_SCALE, gyr / witmotion.GYR_FULL_SCALE,
-                                   np.zeros((len(t), 3))]) * 32768
-            raw = np.clip(np.round(raw), -32768, 32767).astype("<i2")
-            for row in raw:
-                self._send(witmotion.NOTIFY_UUID, b"\x55\x61" + row.tobytes(), t)
-        elif self.profile is movesense.PROFILE:
-            if movesense.IMU_REF in self._streams:
-                ms = int(self.device_time(t[:1])[0] * 1000)
-                self._send(movesense.NOTIFY_UUID, movesense.encode_imu6(ms, acc, gyr), t)
-        elif self.profile is polar.PROFILE:
-            ts_ns = int(self.device_time(t[-1:])[0] * 1e9) + POLAR_EPOCH_OFFSET_NS
-            if polar.TYPE_ACC in self._streams:
-                raw = np.round(acc / STANDARD_GRAVITY * 1000).astype(np.int64)
-                self._send(polar.DATA_UUID, polar.encode_frame(polar.TYPE_ACC, ts_ns, raw), t)
-            if polar.TYPE_GYRO in self._streams:
-                raw = np.round(gyr / DEG / POLAR_GYRO_FACTOR).astype(np.int64)
-                self._send(polar.DATA_UUID, polar.encode_frame(polar.TYPE_GYRO, ts_ns, raw),
-                           t if polar.TYPE_ACC not in self._streams else t[:0])
+        packets = self.device.packets(t, acc, gyr, self.device_time)
+        for k, (uuid, data) in enumerate(packets):
+            # samples count once, however many streams carry them (Polar: ACC and GYRO)
+            self._send(uuid, data, t if k == 0 else t[:0])
 
     def _send(self, uuid: str, data: bytes, t: np.ndarray) -> None:
-        """Deliver one notification through the scripted faults."""
+        """Deliver one notification (through the fault script, if any)."""
         if len(data) > MTU - 3:
             raise BleakError(f"notification of {len(data)} bytes exceeds the MTU")
         self.notifications += 1
-        n, f = self.notifications, self.faults
-        if f.drop_every and n % f.drop_every == 0:
-            return
-        self.sent_samples.extend(t.tolist())
-        if f.corrupt_every and n % f.corrupt_every == 0:
-            b = bytearray(data)
-            b[len(b) // 2] ^= 0x5A
-            data = bytes(b)
-        if f.split_every and n % f.split_every == 0 and len(data) > 2:
-            self._notify(uuid, data[: len(data) // 2])
-            self._notify(uuid, data[len(data) // 2:])
-        else:
-            self._notify(uuid, data)
-        if f.duplicate_every and n % f.duplicate_every == 0:
-            self._notify(uuid, data)
+        arriving = [data] if self.faults is None else self.faults.deliver(self.notifications,
+                                                                          data)
+        if arriving:
+            self.sent_samples.extend(t.tolist())
+        for part in arriving:
+            self._notify(uuid, part)
 
     def _notify(self, uuid: str, data: bytes) -> None:
         cb = self._subs.get(uuid)
@@ -457,8 +386,7 @@ class EmulatedClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, **kwargs: Any
                              ) -> bytearray:
-        self._require()
-        return bytearray()
+        return bytearray(self._require().on_read(characteristic.uuid))
 
     async def read_gatt_descriptor(self, descriptor: Any, **kwargs: Any) -> bytearray:
         self._require()

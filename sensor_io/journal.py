@@ -84,8 +84,10 @@ class Record:
     seq: int = -1
 
     def samples(self) -> np.ndarray:
-        """For SAMPLES records: (n, 7) float64 columns t, ax, ay, az, gx, gy, gz."""
-        return np.frombuffer(self.body, dtype="<f8").reshape(-1, 7)
+        """For SAMPLES records: (n, 7) float64 columns t, ax, ay, az, gx, gy, gz, or
+        (n, 10) with mx, my, mz after them when the header says ``"mag": true``."""
+        return np.frombuffer(self.body, dtype="<f8").reshape(-1, 10 if self.header.get("mag")
+                                                              else 7)
 
 
 def encode_record(kind: int, header: dict[str, Any], body: bytes = b"", *, session: int = 0,
@@ -97,9 +99,12 @@ def encode_record(kind: int, header: dict[str, Any], body: bytes = b"", *, sessi
     return _FRAME.pack(SYNC, len(payload), session, seq, crc) + payload
 
 
-def samples_body(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> bytes:
-    """Body of a SAMPLES record: t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s."""
-    return np.column_stack([t, acc, gyr]).astype("<f8").tobytes()
+def samples_body(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                 mag: np.ndarray | None = None) -> bytes:
+    """Body of a SAMPLES record: t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s and, where
+    the sensor measures it, mag (N, 3) µT (the record's header then has ``"mag": true``)."""
+    cols = [t, acc, gyr] if mag is None else [t, acc, gyr, mag]
+    return np.column_stack(cols).astype("<f8").tobytes()
 
 
 def _open_exclusive(path: Path, overwrite: bool) -> int:

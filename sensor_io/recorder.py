@@ -120,6 +120,7 @@ class Recorder:
         self.gaps: list[GapMarker] = []
         self.events: list[dict[str, Any]] = []
         self._parts: dict[str, list[np.ndarray]] = {}
+        self._mag_parts: dict[str, list[np.ndarray]] = {}  # (n, 3) µT, aligned with _parts
         self._last_t: dict[str, float] = {}
         self._first_t: dict[str, float] = {}
         self.kept: dict[str, int] = {}
@@ -147,23 +148,29 @@ class Recorder:
             self.journal.append(RAW, {"sensor": sensor, "char": char_uuid, "t_host": t_host},
                                 bytes(data))
 
-    def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> int:
-        """Append samples t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s; samples not later
-        than the sensor's last one are dropped (duplicates).  Returns how many were kept."""
+    def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                    mag: np.ndarray | None = None) -> int:
+        """Append samples t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s and, where the sensor
+        measures it, mag (N, 3) µT (sensor frame); samples not later than the sensor's last
+        one are dropped (duplicates).  Returns how many were kept."""
         if sensor not in PLACEMENTS:
             raise InputError(f"unknown placement {sensor!r} (expected one of {PLACEMENTS})")
         block = np.column_stack([np.asarray(t, float), np.asarray(acc, float),
                                  np.asarray(gyr, float)])
         last = self._last_t.get(sensor, -np.inf)
         prev_max = np.maximum.accumulate(np.concatenate([[last], block[:-1, 0]]))
-        block = block[block[:, 0] > prev_max]
+        keep = block[:, 0] > prev_max
+        block = block[keep]
         self.dropped_non_increasing += len(t) - len(block)
         if not len(block):
             return 0
         first = self._first_t.setdefault(sensor, float(block[0, 0]))
         k = self.kept.get(sensor, 0)
-        self.journal.append(SAMPLES, {"sensor": sensor, "n": len(block), "k": k, "t_first": first},
-                            samples_body(block[:, 0], block[:, 1:4], block[:, 4:7]))
+        mag_kept = None if mag is None else np.asarray(mag, float)[keep]
+        header = {"sensor": sensor, "n": len(block), "k": k, "t_first": first}
+        self.journal.append(SAMPLES, header if mag_kept is None else {**header, "mag": True},
+                            samples_body(block[:, 0], block[:, 1:4], block[:, 4:7], mag_kept))
+        self._keep_mag(sensor, k, len(block), mag_kept)
         self._parts.setdefault(sensor, []).append(block)
         self._last_t[sensor] = float(block[-1, 0])
         self.kept[sensor] = k + len(block)
@@ -194,6 +201,14 @@ class Recorder:
                 added.append(self.gaps[-1])
         return added
 
+    def _keep_mag(self, sensor: str, k: int, n: int, mag: np.ndarray | None) -> None:
+        """Keep ``mag`` (n, 3) µT of a block, aligned with the sensor's samples (NaN rows
+        for samples that came without, once a sensor has sent any)."""
+        if mag is None and sensor not in self._mag_parts:
+            return
+        parts = self._mag_parts.setdefault(sensor, [np.full((k, 3), np.nan)])
+        parts.append(np.full((n, 3), np.nan) if mag is None else mag)
+
     def _block(self, sensor: str) -> np.ndarray | None:
         """All samples of ``sensor`` so far as one (N, 7) block [t, acc, gyr]; the parts
         are joined once and kept joined, so a live loop asking often pays for new samples
@@ -214,6 +229,9 @@ class Recorder:
     def recording(self) -> Recording:
         """The recording so far (in memory; the journal is the durable copy)."""
         blocks = {s: b for s in self._parts if (b := self._block(s)) is not None}
+        for s, parts in self._mag_parts.items():
+            if s in blocks:
+                blocks[s] = np.column_stack([blocks[s], np.concatenate(parts)])
         return _build_recording({**self.meta, "session": self.session}, blocks, self.gaps,
                                 self.events)
 
@@ -246,8 +264,11 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
     for sensor, b in blocks.items():
         b = b[np.argsort(b[:, 0], kind="stable")]
         b = b[np.concatenate([[True], np.diff(b[:, 0]) > 0])]
+        mag = b[:, 7:10] if b.shape[1] == 10 else None
         streams[sensor] = SensorStream(t=b[:, 0].copy(), acc=b[:, 1:4].copy(),
-                                       gyr=b[:, 4:7].copy())
+                                       gyr=b[:, 4:7].copy(),
+                                       mag=mag.copy() if mag is not None
+                                       and np.isfinite(mag).all() else None)
     athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
                          if k in Athlete.__dataclass_fields__})
     extra: dict[str, Any] = {}
@@ -263,6 +284,15 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
                                        if s in streams},
         pain_nrs=meta.get("pain_nrs"), started_at=meta.get("started_at"), extra=extra,
     )
+
+
+def _mag_columns_alike(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """A sensor's (n, 7) and (n, 10) sample blocks made all (n, 10), NaN where a block came
+    without the magnetometer, when any block has it; else unchanged."""
+    if all(p.shape[1] == 7 for p in parts):
+        return parts
+    return [p if p.shape[1] == 10 else np.column_stack([p, np.full((len(p), 3), np.nan)])
+            for p in parts]
 
 
 def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan]:
@@ -321,7 +351,7 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
     parts: dict[str, list[np.ndarray]] = {}
     for r in sample_recs:
         parts.setdefault(r.header["sensor"], []).append(r.samples())
-    blocks = {s: np.concatenate(p) for s, p in parts.items()}
+    blocks = {s: np.concatenate(_mag_columns_alike(p)) for s, p in parts.items()}
     if not blocks:
         raise EmptyJournalError(f"{journal_path}: the journal holds no samples: the recording "
                          "stopped before any sensor streamed (nothing to recover)")

@@ -54,7 +54,7 @@ COMMAND_MODULES: dict[str, str] = {
     "analyze": "analyze", "import": "catalog", "athletes": "catalog", "tests": "catalog",
     "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
     "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
-    "batch": "batch", "catalog": "catalog_admin",
+    "batch": "batch", "catalog": "catalog_admin", "import-dot": "vendor_import",
 }
 """Which module of :mod:`stepdown.commands` defines each top-level command."""
 

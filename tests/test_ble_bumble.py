@@ -13,8 +13,8 @@ from ble_emulation.bumble_tier import PERIPHERAL_ADDRESS, BumbleWorld  # noqa: E
 
 from sensor_io.ble_client import SensorSpec, StreamingSession, scan  # noqa: E402
 from sensor_io.ble_emulation import gravity_signal  # noqa: E402
-from sensor_io.protocols import movesense  # noqa: E402
 from sensor_io.recorder import Recorder  # noqa: E402
+from sensor_io.vendors.movesense import protocol as movesense  # noqa: E402
 from sensor_io.virtual_clock import run_virtual  # noqa: E402
 
 

@@ -159,7 +159,8 @@ class LiveRun:
         await session.connect_all()
         self._connecting = False
         for st in session.status.values():
-            console.print(f"  {st.placement}: {st.model} {st.address} at {st.rate_hz:g} Hz")
+            console.print(f"  {st.placement}: {st.model} {st.address}: "
+                          f"{st.setup or f'{st.rate_hz:g} Hz'}", highlight=False)
         runner = asyncio.create_task(session.run(stop))
         try:
             t_cal = session.now()
@@ -354,12 +355,16 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
-    """One line: per sensor state (NO DATA when silent > 2 s), samples, gaps, reconnects,
-    battery."""
+    """One line: per sensor state (NO DATA when silent > 2 s; a stopped or failed
+    sensor with the device's reason), samples, gaps, reconnects, battery, signal."""
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
+        extra += f" {st.battery_pct} %" if st.battery_pct is not None else ""
+        extra += f" {st.rssi} dBm" if st.rssi is not None else ""
         extra += f" {st.duplicates} dup" if st.duplicates else ""
+        extra += f" {st.implausible} implausible" if st.implausible else ""
+        extra += f" ({st.error})" if st.state in ("stopped", "failed") and st.error else ""
         state = "NO DATA" if st.silent_for(now_s) > SILENT_S else st.state
         parts.append(f"{st.placement} {state} {st.samples} smp {st.gaps} gaps"
                      f" {st.reconnects} reconn{extra}")
@@ -403,18 +408,16 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
     start) where ``start()`` makes the simulated athlete begin the test now (until then
     the sensors replay the first, standing sample)."""
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
-    from sensor_io.protocols import movesense, polar, witmotion
     from sensor_io.simulator import SimConfig, placement_name, simulate
+    from sensor_io.vendors import VENDORS
 
-    profiles = {"movesense": movesense.PROFILE, "polar": polar.PROFILE,
-                "witmotion": witmotion.PROFILE}
     sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
     world = EmulatedWorld(speed=speed)
     addresses = {}
     for k, seg in enumerate(segments):
         addr = f"EE:00:00:00:00:{k + 1:02X}"
         stream = sim.recording.streams[placement_name(seg, leg)]
-        world.add(EmulatedPeripheral(addr, profiles[EMULATED_VENDOR[seg]],
+        world.add(EmulatedPeripheral(addr, VENDORS[EMULATED_VENDOR[seg]].profile,
                                      stream_signal(stream, t0=0.0)))
         addresses[seg] = addr
 
@@ -582,6 +585,10 @@ def _save_or_discard(run: LiveRun, out: Path, score: bool) -> int:
     from stepdown.record_guard import final_line, held_signals
 
     recorder, interrupts = run.recorder, run.interrupts
+    for st in run.session.status.values():  # the device's own reason for stopping
+        if st.error and st.state in ("stopped", "failed"):
+            console.print(f"[yellow]{st.placement} sensor {st.address}:[/] {st.error}",
+                          highlight=False)
     if not recorder.kept:
         recorder.close()
         recorder.journal.path.unlink(missing_ok=True)

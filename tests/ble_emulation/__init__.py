@@ -1,2 +1,3 @@
-"""Test-only BLE emulation tiers (the in-process bleak backend lives in
-:mod:`sensor_io.ble_emulation`, as the app's --emulate demo needs it)."""
+"""Test-only BLE emulation: fault scripts (:mod:`.faults`) and the bumble tier (the
+in-process bleak backend lives in :mod:`sensor_io.ble_emulation`, as the app's --emulate
+demo needs it)."""

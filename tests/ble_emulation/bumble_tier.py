@@ -30,7 +30,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from sensor_io.ble_emulation import ImuSignal
-from sensor_io.protocols import movesense
+from sensor_io.vendors.movesense import protocol as movesense
 
 PERIPHERAL_ADDRESS = "F1:F1:F1:F1:F1:F1"
 CENTRAL_ADDRESS = "F0:F0:F0:F0:F0:F0"
@@ -58,16 +58,22 @@ class BumbleMovesense:
         ]))
 
     def _on_write(self, connection: Any, value: bytes) -> None:
+        """As GATTSensorDataClient.cpp: reference 0 is never answered, hello is answered
+        ``01 REF Hello``, a subscription to a known path is answered by its data."""
         cmd, ref = value[0], value[1]
-        if cmd == movesense.CMD_SUBSCRIBE and self._task is None:
-            rate = float(value[2:].decode().rsplit("/", 1)[1])
-            self._task = asyncio.get_running_loop().create_task(self._stream(rate, ref))
-        elif cmd == movesense.CMD_UNSUBSCRIBE and self._task is not None:
+        if ref == 0:
+            return
+        if cmd == 0:
+            asyncio.get_running_loop().create_task(self.device.notify_subscribers(
+                self.data_char, bytes([1, ref]) + b"Hello"))
+        elif cmd == 1 and self._task is None:
+            path = value[2:].decode("ascii", "replace")
+            if path in {f"/Meas/IMU6/{r}" for r in (13, 26, 52, 104, 208)}:
+                rate = float(path.rsplit("/", 1)[1])
+                self._task = asyncio.get_running_loop().create_task(self._stream(rate, ref))
+        elif cmd == 2 and self._task is not None:
             self._task.cancel()
             self._task = None
-        result = bytes([movesense.RESP_COMMAND_RESULT, ref]) + struct.pack("<H", 200)
-        asyncio.get_running_loop().create_task(
-            self.device.notify_subscribers(self.data_char, result))
 
     async def _stream(self, rate: float, ref: int) -> None:
         loop = asyncio.get_running_loop()
@@ -77,7 +83,8 @@ class BumbleMovesense:
             t = (k + np.arange(4)) / rate
             await asyncio.sleep(max(0.0, t0 + t[-1] - loop.time()))
             acc, gyr = self.signal(t)
-            pkt = movesense.encode_imu6(int(t[0] * 1000) + 5000, acc, gyr, ref)
+            pkt = (bytes([2, ref]) + struct.pack("<I", int(t[0] * 1000) + 5000)
+                   + np.asarray(acc, "<f4").tobytes() + np.degrees(gyr).astype("<f4").tobytes())
             await self.device.notify_subscribers(self.data_char, pkt)
             self.sent_samples += 4
             k += 4

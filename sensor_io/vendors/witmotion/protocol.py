@@ -13,6 +13,9 @@ Published by WitMotion (WT901BLE datasheet, "BLE 5.0 communication protocol"):
   output rate ``FF AA 03 CODE 00``.
 
 Frames carry no timestamps: the host clock model (:mod:`sensor_io.clock`) times them.
+The start procedure sets the rate, then reads the rate register back (``FF AA 27 03 00``,
+as the vendor's BWT901BLE5_0 SDK example does) and the battery register: the device's
+own answer confirms the rate.
 """
 
 from __future__ import annotations
@@ -21,19 +24,25 @@ import struct
 
 import numpy as np
 
-from sensor_io.protocols.common import (
+from sensor_io.vendors.common import (
     DEG,
     STANDARD_GRAVITY,
     Command,
+    CommandIO,
     DecoderStats,
     DeviceProfile,
+    DeviceRejected,
+    Plausible,
     ProtocolError,
     Samples,
+    Started,
+    nearest,
 )
-
-SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
-NOTIFY_UUID = "0000ffe4-0000-1000-8000-00805f9a34fb"
-WRITE_UUID = "0000ffe9-0000-1000-8000-00805f9a34fb"
+from sensor_io.vendors.witmotion.gatt import (  # noqa: F401 (the protocol's names)
+    NOTIFY_UUID,
+    SERVICE_UUID,
+    WRITE_UUID,
+)
 
 HEADER = 0x55
 FRAME_IMU = 0x61
@@ -43,6 +52,8 @@ FRAME_LEN = 20
 ACC_FULL_SCALE = 16.0 * STANDARD_GRAVITY  # m/s²
 GYR_FULL_SCALE = 2000.0 * DEG  # rad/s
 ANGLE_FULL_SCALE = 180.0  # deg
+
+PLAUSIBLE = Plausible(acc_max=ACC_FULL_SCALE, gyr_max=GYR_FULL_SCALE)
 
 REG_SAVE = 0x00
 REG_RATE = 0x03
@@ -112,16 +123,19 @@ class WitMotionDecoder:
     """Stateful framer for the WitMotion byte stream.
 
     Bytes may arrive split or merged across notifications, and garbage may appear
-    (corruption, a half frame after reconnect).  A frame is accepted when it starts with
-    ``55 61``/``55 71`` and the byte after it, if already received, starts a new frame;
-    otherwise one byte is skipped and the framer resynchronises on the next ``55``.
-    Register replies land in :attr:`registers` (register -> int16 value).
+    (corruption, a frame that lost its first bytes).  A frame starts with ``55 61`` or
+    ``55 71`` and is 20 bytes long; there is no checksum.  A candidate whose next byte
+    (once received) does not start a frame is torn only if a frame start inside it is
+    followed by one: then the framer resynchronises there; otherwise the candidate is a
+    whole frame followed by garbage and is kept.  Register replies land in
+    :attr:`registers` (register -> int16 value).
     """
 
     def __init__(self, rate_hz: float = 100.0) -> None:
         self.rate_hz = rate_hz
         self.stats = DecoderStats()
         self.registers: dict[int, int] = {}
+        self.awaiting_rate = False  # frames before the rate register's reply: old rate
         self._buf = bytearray()
 
     @property
@@ -146,37 +160,92 @@ class WitMotionDecoder:
             if n - i < FRAME_LEN:
                 break  # wait for the rest of the frame
             if n - i > FRAME_LEN and buf[i + FRAME_LEN] != HEADER:
-                self.stats.reject(ProtocolError("WitMotion frame not followed by a frame header"))
-                self.stats.skipped_bytes += 1
-                i += 1
-                continue
+                inner = _inner_frame_start(buf, i, n)
+                if inner == -1:
+                    break  # an inner start's successor not received yet: wait
+                if inner is not None:
+                    self.stats.reject(ProtocolError("WitMotion frame torn by the next one"))
+                    self.stats.skipped_bytes += inner - i
+                    i = inner
+                    continue
             frame = bytes(buf[i:i + FRAME_LEN])
             i += FRAME_LEN
             self.stats.packets += 1
-            if frame[1] == FRAME_IMU:
-                frames.append(frame)
-            else:
+            if frame[1] == FRAME_REGISTER:
                 self._register_reply(frame)
+            elif self.awaiting_rate:
+                self.stats.skipped_bytes += FRAME_LEN
+            else:
+                frames.append(frame)
         del buf[:i]
         if not frames:
             return Samples.empty()
         out = decode_imu_frames(np.frombuffer(b"".join(frames), np.uint8).reshape(-1, FRAME_LEN))
+        out = PLAUSIBLE.check(out, self.stats)
         self.stats.samples += len(out)
         return out
 
     def _register_reply(self, frame: bytes) -> None:
         start = frame[2] | (frame[3] << 8)
+        if start == REG_RATE:
+            self.awaiting_rate = False
         for k, v in enumerate(struct.unpack_from("<8h", frame, 4)):
             self.registers[start + k] = v
 
 
-def _start(rate_hz: float) -> list[Command]:
-    return [Command(WRITE_UUID, unlock()), Command(WRITE_UUID, set_rate(rate_hz)),
-            Command(WRITE_UUID, save()), Command(WRITE_UUID, read_register(REG_BATTERY))]
+def _inner_frame_start(buf: bytearray, i: int, n: int) -> int | None:
+    """The first frame start inside the candidate at ``i`` that is followed by another
+    frame start (None: there is none; -1: one whose successor has not arrived)."""
+    for j in range(i + 1, i + FRAME_LEN):
+        if buf[j] == HEADER and j + 1 < n and buf[j + 1] in (FRAME_IMU, FRAME_REGISTER):
+            if j + FRAME_LEN >= n:
+                return -1
+            if buf[j + FRAME_LEN] == HEADER:
+                return j
+    return None
 
 
-def _stop() -> list[Command]:
-    return []  # the device streams whenever notifications are on; unsubscribing stops it
+def register_reply(stream: bytes, register: int) -> int | None:
+    """The int16 value of ``register`` from the first ``55 71`` reply for it in
+    ``stream`` (bytes as received), else None."""
+    head = bytes([HEADER, FRAME_REGISTER, register & 0xFF, register >> 8])
+    k = stream.find(head)
+    if k < 0 or len(stream) - k < FRAME_LEN:
+        return None
+    return struct.unpack_from("<h", stream, k + 4)[0]
+
+
+async def read_register_value(io: CommandIO, register: int) -> int:
+    """Ask for ``register`` and await its reply in the byte stream (split or merged with
+    data frames as it may be)."""
+    parts = await io.request(
+        Command(WRITE_UUID, read_register(register)), lambda uuid, d: uuid == NOTIFY_UUID,
+        f"WitMotion register 0x{register:02X} read",
+        done=lambda got: register_reply(b"".join(got), register) is not None)
+    value = register_reply(b"".join(parts), register)
+    assert value is not None
+    return value
+
+
+async def start_imu(io: CommandIO, wanted_hz: float, decoder: WitMotionDecoder) -> Started:
+    """Unlock, set the documented rate nearest to ``wanted_hz``, save, read the rate
+    register back (the device's answer must hold the code written) and the battery."""
+    offered = sorted(r for r in RATE_CODES if r >= 10.0)
+    rate = nearest(offered, wanted_hz)
+    decoder.awaiting_rate = True  # until the rate reply, frames come at the old rate
+    for cmd in (unlock(), set_rate(rate), save()):
+        await io.write(Command(WRITE_UUID, cmd))
+    code = await read_register_value(io, REG_RATE)
+    if code != RATE_CODES[rate]:
+        raise DeviceRejected(f"WitMotion kept rate code 0x{code:02X} after 0x"
+                             f"{RATE_CODES[rate]:02X} ({rate:g} Hz) was written")
+    await read_register_value(io, REG_BATTERY)
+    decoder.rate_hz = rate
+    return Started(rate, f"{rate:g} Hz (of {[f'{r:g}' for r in offered]}), ±16 g, ±2000 °/s")
+
+
+async def stop_imu(io: CommandIO) -> None:
+    return None  # the device streams whenever notifications are on; unsubscribing stops it
 
 
 PROFILE = DeviceProfile(
@@ -186,8 +255,8 @@ PROFILE = DeviceProfile(
     write_uuid=WRITE_UUID,
     name_prefixes=("WT901", "BWT901", "WT"),
     rates_hz=tuple(r for r in RATE_CODES if r >= 10.0),
-    start=_start,
-    stop=_stop,
+    start=start_imu,  # type: ignore[arg-type]
+    stop=stop_imu,
     decoder=WitMotionDecoder,
     timed=False,
 )
