@@ -16,7 +16,6 @@ whichever typer is installed.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,7 @@ COMMAND_MODULES: dict[str, str] = {
     "analyze": "analyze", "import": "catalog", "athletes": "catalog", "tests": "catalog",
     "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
     "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
-    "import-dot": "vendor_import",
+    "batch": "batch", "catalog": "catalog_admin", "import-dot": "vendor_import",
 }
 """Which module of :mod:`stepdown.commands` defines each top-level command."""
 
@@ -125,12 +124,6 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as err:
         _err_console().print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
         return 2
-    except sqlite3.DatabaseError as err:  # the catalog, damaged or locked past its retries
-        from stepdown.catalog.db import catalog_problem
-
-        _err_console().print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
-                             soft_wrap=True)
-        return 2
     except KeyboardInterrupt:
         _err_console().print("interrupted")
         return 130
@@ -144,6 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     except aborts():
         _err_console().print("aborted")
         return 1
+    except Exception as err:  # the catalog's database: damaged, locked past its retries, gone
+        from stepdown.catalog.db import catalog_problem, is_database_error
+
+        if not is_database_error(err):
+            raise
+        _err_console().print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+                             soft_wrap=True)
+        return 2
     finally:
         os.umask(old_umask)
     return rc if isinstance(rc, int) else 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import sqlite3
 
 import pytest
+import sqlalchemy.exc
 
 from stepdown.catalog import accounts, db, repo
 from stepdown.catalog.repo import AthleteInfo
@@ -240,7 +240,7 @@ def test_export_rows_have_measures_items_sources_and_labels(conn):
 
 
 def test_foreign_keys_are_enforced(conn):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
         conn.execute("INSERT INTO reps (test_id, rep_index, start_s, end_s, total)"
                      " VALUES (999, 1, 0, 1, 0)")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pytest
+import sqlalchemy.exc
 
 from analysis.load.entries import EntryError, LoadEntry
 from stepdown.catalog.db import CatalogError, connect
@@ -65,7 +65,7 @@ def test_the_same_file_cannot_be_imported_twice(conn):
 
 def test_schema_refuses_out_of_range_values_written_around_the_api(conn):
     conn.execute("INSERT INTO athletes (id, created_at) VALUES ('x', 'now')")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
         conn.execute("INSERT INTO training_log (athlete_id, date, activity, rpe, created_at)"
                      " VALUES ('x', '2026-01-01', 'run', 14, 'now')")
 

@@ -15,11 +15,10 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.repo import check_athlete_id
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
@@ -88,13 +87,13 @@ def _check_password(password: str) -> None:
         raise CatalogError(f"password too short: at least {MIN_PASSWORD_CHARS} characters")
 
 
-def _require_user(conn: sqlite3.Connection, username: str) -> None:
+def _require_user(conn: Connection, username: str) -> None:
     if not conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
         raise CatalogError(f"no user {username!r}")
 
 
 def add_user(
-    conn: sqlite3.Connection, username: str, password: str, *,
+    conn: Connection, username: str, password: str, *,
     athletes: list[str] = (), sees_all: bool = False,
 ) -> None:
     """Create an account; refuses an existing name, a bad name or a short password."""
@@ -113,24 +112,24 @@ def add_user(
             (username, pw_hash, int(sees_all), now_utc()),
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            "INSERT INTO coach_athletes (username, athlete_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(username, a) for a in athletes],
         )
 
 
-def assign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> None:
+def assign(conn: Connection, username: str, athletes: list[str]) -> None:
     """Give an existing coach access to more athletes."""
     for a in athletes:
         check_athlete_id(a)
     with transaction(conn):
         _require_user(conn, username)
         conn.executemany(
-            "INSERT OR IGNORE INTO coach_athletes (username, athlete_id) VALUES (?, ?)",
+            "INSERT INTO coach_athletes (username, athlete_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(username, a) for a in athletes],
         )
 
 
-def unassign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> int:
+def unassign(conn: Connection, username: str, athletes: list[str]) -> int:
     """Take athletes away from a coach; returns how many assignments were removed."""
     with transaction(conn):
         _require_user(conn, username)
@@ -139,7 +138,7 @@ def unassign(conn: sqlite3.Connection, username: str, athletes: list[str]) -> in
         ).rowcount for a in athletes)
 
 
-def remove_user(conn: sqlite3.Connection, username: str) -> None:
+def remove_user(conn: Connection, username: str) -> None:
     """Delete an account with its assignments and sessions (its labels and notes stay)."""
     with transaction(conn):
         _require_user(conn, username)
@@ -148,7 +147,7 @@ def remove_user(conn: sqlite3.Connection, username: str) -> None:
         conn.execute("DELETE FROM users WHERE username = ?", (username,))
 
 
-def set_password(conn: sqlite3.Connection, username: str, password: str) -> None:
+def set_password(conn: Connection, username: str, password: str) -> None:
     """Give an account a new password and end all its sessions (every browser logs in again)."""
     _check_password(password)
     pw_hash = hash_password(password)
@@ -158,7 +157,7 @@ def set_password(conn: sqlite3.Connection, username: str, password: str) -> None
         conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
 
 
-def set_time_zone(conn: sqlite3.Connection, username: str, time_zone: str) -> None:
+def set_time_zone(conn: Connection, username: str, time_zone: str) -> None:
     """Set the IANA time zone (``Europe/Berlin``) the account's times are shown in."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -171,14 +170,14 @@ def set_time_zone(conn: sqlite3.Connection, username: str, time_zone: str) -> No
         conn.execute("UPDATE users SET time_zone = ? WHERE username = ?", (time_zone, username))
 
 
-def end_sessions(conn: sqlite3.Connection, username: str) -> int:
+def end_sessions(conn: Connection, username: str) -> int:
     """Log an account out everywhere; returns how many sessions were ended."""
     with transaction(conn):
         _require_user(conn, username)
         return conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,)).rowcount
 
 
-def get_user(conn: sqlite3.Connection, username: str) -> User | None:
+def get_user(conn: Connection, username: str) -> User | None:
     row = conn.execute("SELECT sees_all, time_zone FROM users WHERE username = ?",
                        (username,)).fetchone()
     if row is None:
@@ -188,16 +187,16 @@ def get_user(conn: sqlite3.Connection, username: str) -> User | None:
     return User(username, bool(row[0]), athletes, row[1])
 
 
-def list_users(conn: sqlite3.Connection) -> list[User]:
+def list_users(conn: Connection) -> list[User]:
     names = [r[0] for r in conn.execute("SELECT username FROM users ORDER BY username")]
     return [u for u in (get_user(conn, n) for n in names) if u is not None]
 
 
-def count_users(conn: sqlite3.Connection) -> int:
+def count_users(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
 
-def authenticate(conn: sqlite3.Connection, username: str, password: str) -> User | None:
+def authenticate(conn: Connection, username: str, password: str) -> User | None:
     """The user if the password is right, else None (same work either way)."""
     row = conn.execute(
         "SELECT password_hash FROM users WHERE username = ?", (username,)
@@ -217,7 +216,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(conn: sqlite3.Connection, username: str) -> str:
+def start_session(conn: Connection, username: str) -> str:
     """Open a session for a logged-in user; returns the cookie token (kept nowhere else)."""
     token = secrets.token_urlsafe(32)
     expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -231,7 +230,7 @@ def start_session(conn: sqlite3.Connection, username: str) -> str:
     return token
 
 
-def get_session(conn: sqlite3.Connection, token: str | None) -> Session | None:
+def get_session(conn: Connection, token: str | None) -> Session | None:
     """The live session for a cookie token, or None (unknown, expired or user gone)."""
     if not token:
         return None
@@ -245,7 +244,7 @@ def get_session(conn: sqlite3.Connection, token: str | None) -> Session | None:
     return Session(user, row[1]) if user else None
 
 
-def end_session(conn: sqlite3.Connection, token: str | None) -> None:
+def end_session(conn: Connection, token: str | None) -> None:
     if token:
         with transaction(conn):
             conn.execute("DELETE FROM web_sessions WHERE token_sha256 = ?", (_token_hash(token),))

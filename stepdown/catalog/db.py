@@ -1,28 +1,42 @@
-"""Open the catalog: SQLite in WAL mode, foreign keys on, migrated to the newest schema.
+"""Open the catalog: SQLite (default, embedded) or PostgreSQL, migrated to the newest schema.
+
+Where: ``connect(path_or_url)``; without one, ``$STEPDOWN_DATABASE_URL`` if set (e.g.
+``postgresql://coach@db.example/stepdown``), else the SQLite file
+:func:`stepdown.paths.catalog_path`. Both go through one code path: a SQLAlchemy
+engine, and :class:`Connection`, the small DB-API surface the catalog uses
+(``execute`` with ``?`` placeholders, ``executemany``, rows readable by position and
+by column name). The SQL of the catalog is written once, in the subset both databases
+share (``ON CONFLICT``, ``RETURNING``); only the placeholder style differs, handled here.
+
+SQLite: WAL journal, foreign keys on, a 5 s busy timeout; a write transaction is
+``BEGIN IMMEDIATE``. PostgreSQL: read committed; concurrent writers of the same
+test meet on the unique constraints (see :mod:`stepdown.catalog.repo`).
 
 Migrations are the files ``migrations/NNNN_name.sql`` of this package, applied in
 the order of their number.  Each applied file is recorded in ``schema_migrations``
-and ``PRAGMA user_version`` holds the highest number applied, so a file numbered
-below one already applied (e.g. another feature's ``0002`` landing after ``0003``)
-is still applied the next time the catalog is opened.
+(and, on SQLite, ``PRAGMA user_version`` holds the highest number applied), so a file
+numbered below one already applied (e.g. another feature's ``0002`` landing after
+``0003``) is still applied the next time the catalog is opened. They are written in
+SQLite's dialect; on PostgreSQL :func:`postgres_sql` translates the few words that
+differ (``INTEGER PRIMARY KEY``, ``REAL``, ``GLOB``). Tests apply every migration on both.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, first_line
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
+DATABASE_URL_ENV = "STEPDOWN_DATABASE_URL"
 
 BUSY_TIMEOUT_MS = 5000  # how long SQLite waits for another process's lock, per try
 
@@ -57,31 +71,200 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def connect(path: Path | None = None) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the catalog at ``path``.
+# ---------------------------------------------------------------- rows and connections
 
-    ``path`` defaults to :func:`stepdown.paths.catalog_path`.  The connection has
-    WAL journaling, foreign keys on and rows as :class:`sqlite3.Row`.  It may be
-    used from other threads (the web server), one at a time.
-    """
-    if path is None:
+
+class Record(tuple):
+    """A result row: by position (``row[0]``), by column name (``row["id"]``), ``dict(row)``."""
+
+    _keys: tuple[str, ...] = ()
+
+    def __new__(cls, values: Iterable[Any], keys: tuple[str, ...]) -> Record:
+        row = super().__new__(cls, values)
+        row._keys = keys
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._keys.index(key))
+            except ValueError:
+                raise IndexError(f"no column {key!r}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return self._keys
+
+
+class Cursor:
+    """The result of :meth:`Connection.execute`: fetchone, fetchall, iteration."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+        self._keys = tuple(result.keys()) if result.returns_rows else ()
+        self.rowcount = result.rowcount
+
+    def fetchone(self) -> Record | None:
+        row = self._result.fetchone() if self._keys else None
+        return None if row is None else Record(row, self._keys)
+
+    def fetchall(self) -> list[Record]:
+        return list(self)
+
+    def __iter__(self) -> Iterator[Record]:
+        if not self._keys:
+            return iter(())
+        return (Record(row, self._keys) for row in self._result)
+
+
+_QMARK = re.compile(r"'[^']*'|\?|%")
+
+
+def _format_paramstyle(sql: str) -> str:
+    """``?`` placeholders as ``%s`` (psycopg), a literal ``%`` doubled; quoted text kept."""
+    return _QMARK.sub(lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0)), sql)
+
+
+class Connection:
+    """One catalog connection (SQLite or PostgreSQL) in autocommit mode; group writes
+    with :func:`transaction`. ``dialect`` is "sqlite" or "postgresql"."""
+
+    def __init__(self, sa_connection: Any) -> None:
+        self._conn = sa_connection
+        self.dialect: str = sa_connection.dialect.name
+        self.url: str = str(sa_connection.engine.url)  # which catalog (password masked)
+        self._qmark = sa_connection.dialect.paramstyle == "qmark"
+
+    def _sql(self, sql: str) -> str:
+        return sql if self._qmark else _format_paramstyle(sql)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return Cursor(self._conn.exec_driver_sql(self._sql(sql), tuple(params)))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in rows]
+        if rows:
+            self._conn.exec_driver_sql(self._sql(sql), rows)
+
+    def executescript(self, script: str) -> None:
+        """Several statements without parameters (migrations)."""
+        driver = self._conn.connection.driver_connection
+        if self.dialect == "sqlite":
+            driver.executescript(script)
+        else:
+            driver.execute(script)
+
+    @property
+    def in_transaction(self) -> bool:
+        driver = self._conn.connection.driver_connection
+        if self.dialect == "sqlite":
+            return driver.in_transaction
+        return driver.info.transaction_status != 0  # psycopg: 0 = idle
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+# ---------------------------------------------------------------- opening
+
+
+def database_url(where: str | os.PathLike[str] | None = None) -> str:
+    """The catalog's SQLAlchemy URL: ``where`` (a URL or an SQLite file), else
+    ``$STEPDOWN_DATABASE_URL``, else the SQLite catalog in the data home."""
+    if where is None:
+        where = os.environ.get(DATABASE_URL_ENV) or None
+    if where is None:
         from stepdown.paths import catalog_path
 
-        path = catalog_path()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():  # health data and password hashes: owner only (SQLite's -wal follows)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        where = catalog_path()
+    text = str(where)
+    if "://" in text:
+        return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", text)
+    return f"sqlite:///{Path(text)}"
+
+
+def shown_url(url: str) -> str:
+    """``url`` as shown to people: without its password."""
+    from sqlalchemy.engine import make_url
+
     try:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show nothing of it that could hold a secret
+        return url.split("@")[-1]
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the SQLite file's folder (0700) and the file (0600) if missing: health data
+    and password hashes are the owner's only (SQLite's -wal follows the file)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def engine_for(url: str) -> Any:
+    """One SQLAlchemy engine per URL and process, in autocommit mode. SQLite files are
+    opened per connection (no pool), PostgreSQL connections are pooled."""
+    if url not in _ENGINES:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        if url.startswith("sqlite"):
+            engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                                      connect_args={"check_same_thread": False})
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
+                                      connect_args={"connect_timeout": 10})
+        _ENGINES[url] = engine
+    return _ENGINES[url]
+
+
+def connect(where: str | os.PathLike[str] | None = None) -> Connection:
+    """Open (creating if needed) and migrate the catalog (see :func:`database_url`).
+
+    The connection may be used from other threads (the web server), one at a time.
+    A database that cannot be reached or read is one :class:`CatalogError` naming it
+    (never its password).
+    """
+    import sqlalchemy.exc
+
+    url = database_url(where)
+    if url.startswith("sqlite:///"):
+        _create_owner_only(Path(url.removeprefix("sqlite:///")))
+    try:
+        engine = engine_for(url)
+        conn = Connection(engine.connect())
+    except sqlalchemy.exc.DBAPIError as err:
+        raise CatalogError(_open_error(url, err)) from None
+    except (ImportError, sqlalchemy.exc.ArgumentError) as err:  # unknown scheme or driver
+        raise CatalogError(f"{shown_url(url)}: not a usable catalog database URL "
+                           f"({first_line(err)})") from None
+    try:
         migrate(conn)
-    except sqlite3.DatabaseError as err:
-        raise CatalogError(catalog_problem(err, path)) from None
+    except (sqlalchemy.exc.DBAPIError, engine.dialect.dbapi.Error) as err:  # scripts: raw driver
+        conn.close()
+        raise CatalogError(_open_error(url, err)) from None
     return conn
+
+
+def _open_error(url: str, err: Exception) -> str:
+    if url.startswith("sqlite"):
+        return catalog_problem(err, Path(url.removeprefix("sqlite:///")))
+    return f"cannot use the catalog database at {shown_url(url)}: {first_line(_driver_error(err))}"
+
+
+def _driver_error(err: BaseException) -> BaseException:
+    """The driver's own exception inside a SQLAlchemy one (its text without the SQL)."""
+    return getattr(err, "orig", None) or err
 
 
 LOCK_TRIES = 3
@@ -89,14 +272,15 @@ LOCK_TRIES = 3
 BUSY_TIMEOUT_MS, before saying the catalog is busy."""
 
 
-def catalog_problem(err: sqlite3.DatabaseError, path: Path | None = None) -> str:
-    """One line for an SQLite error on the catalog: locked by another process, damaged,
-    or another problem; with what to do."""
-    if path is None:
-        from stepdown.paths import catalog_path
-
-        path = catalog_path()
-    text = str(err)
+def catalog_problem(err: BaseException, path: Path | None = None) -> str:
+    """One line for a database error on the catalog: locked by another process, damaged,
+    or another problem; with what to do. ``path``: the SQLite file (default: the
+    catalog :func:`database_url` names)."""
+    url = database_url(path)
+    if not url.startswith("sqlite"):
+        return f"cannot use the catalog database at {shown_url(url)}: {first_line(_driver_error(err))}"
+    path = Path(url.removeprefix("sqlite:///"))
+    text = str(_driver_error(err))
     if "locked" in text or "busy" in text:
         return (f"the catalog {path} is locked by another stepdown process (waited "
                 f"{LOCK_TRIES * BUSY_TIMEOUT_MS / 1000:g} s): try again when it has finished")
@@ -107,58 +291,95 @@ def catalog_problem(err: sqlite3.DatabaseError, path: Path | None = None) -> str
     return f"{path}: not a usable stepdown catalog ({text})"
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
+def is_database_error(err: BaseException) -> bool:
+    """True for an error of the catalog's database (the driver's or SQLAlchemy's)."""
+    import sqlite3
+    import sys
+
+    sa_exc = sys.modules.get("sqlalchemy.exc")  # never imported: not one of its errors
+    return isinstance(err, sqlite3.DatabaseError) or (
+        sa_exc is not None and isinstance(err, sa_exc.DBAPIError))
+
+
+def postgres_sql(sql: str) -> str:
+    """A migration written for SQLite, for PostgreSQL: auto-numbered integer keys,
+    double-precision REAL, SIMILAR TO for GLOB (the character classes mean the same)."""
+    sql = re.sub(r"\bINTEGER PRIMARY KEY\b",
+                 "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
+    sql = re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
+    return re.sub(r"\bGLOB\b", "SIMILAR TO", sql)
+
+
+MIGRATION_LOCK = 0x5D0_14
+"""PostgreSQL advisory lock key held while migrating: two processes opening a new
+database at once take turns instead of both creating the same tables."""
+
+
+def migrate(conn: Connection) -> list[int]:
     """Apply every migration not yet applied, each in its own transaction.
 
     Returns the numbers applied now.
     """
+    if conn.dialect == "sqlite":
+        return _migrate(conn)
+    conn.execute("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+    try:
+        return _migrate(conn)
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+
+def _migrate(conn: Connection) -> list[int]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    applied = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+    applied = _applied(conn)
+    sqlite = conn.dialect == "sqlite"
     done = []
     for mig in migrations():
         if mig.number in applied:
             continue
+        body = mig.sql if sqlite else postgres_sql(mig.sql)
+        version = f"PRAGMA user_version = {max(applied | {mig.number})};\n" if sqlite else ""
         # executescript would COMMIT on its own; wrap it so a broken script leaves nothing.
         try:
             conn.executescript(
-                f"BEGIN IMMEDIATE;\n{mig.sql}\n"
+                f"{'BEGIN IMMEDIATE' if sqlite else 'BEGIN'};\n{body}\n"
                 f"INSERT INTO schema_migrations VALUES"
-                f" ({mig.number}, '{mig.name}', '{now_utc()}');\n"
-                f"PRAGMA user_version = {max(applied | {mig.number})};\n"
-                "COMMIT;"
+                f" ({mig.number}, '{mig.name}', '{now_utc()}');\n{version}COMMIT;"
             )
-        except sqlite3.Error:
+        except Exception:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if _applied(conn) >= {mig.number}:  # another process applied it meanwhile
+                applied.add(mig.number)
+                continue
             raise
         applied.add(mig.number)
         done.append(mig.number)
     return done
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The highest migration number applied (``PRAGMA user_version``)."""
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+def _applied(conn: Connection) -> set[int]:
+    return {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+
+
+def schema_version(conn: Connection) -> int:
+    """The highest migration number applied."""
+    return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM schema_migrations").fetchone()[0])
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection) -> Iterator[Connection]:
     """One write transaction: everything inside commits together or not at all.
 
-    Taking the write lock is retried LOCK_TRIES times (each waits up to the busy timeout)
-    while another process holds it."""
-    for attempt in range(LOCK_TRIES):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) and "busy" not in str(err):
-                raise
-            if attempt == LOCK_TRIES - 1:
-                raise CatalogError(catalog_problem(err, _db_path(conn))) from None
+    On SQLite, taking the write lock is retried LOCK_TRIES times (each waits up to the
+    busy timeout) while another process holds it."""
+    if conn.dialect == "sqlite":
+        _begin_immediate(conn)
+    else:
+        conn.execute("BEGIN")
     try:
         yield conn
     except BaseException:
@@ -167,7 +388,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def _db_path(conn: sqlite3.Connection) -> Path | None:
-    """The file behind ``conn`` (None for an in-memory database)."""
+def _begin_immediate(conn: Connection) -> None:
+    for attempt in range(LOCK_TRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except Exception as err:
+            if not is_database_error(err) or not any(w in str(err) for w in ("locked", "busy")):
+                raise
+            if attempt == LOCK_TRIES - 1:
+                raise CatalogError(catalog_problem(err, _db_path(conn))) from None
+
+
+def _db_path(conn: Connection) -> Path | None:
+    """The SQLite file behind ``conn`` (None for an in-memory database)."""
     row = conn.execute("PRAGMA database_list").fetchone()
     return Path(row[2]) if row and row[2] else None

@@ -10,10 +10,9 @@ totals of only the athletes on the page.  Tables: ``athlete_tags`` and
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.repo import check_athlete_id
 
 TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -45,8 +44,10 @@ class DeskRow:
 
 _NEWEST = ("(SELECT t.id FROM tests t WHERE t.athlete_id = a.id"
            " ORDER BY COALESCE(t.started_at, t.imported_at) DESC, t.id DESC LIMIT 1{})")
+# An athlete's tags in one space-separated string (SQLite before 3.44 has no string_agg).
+_TAGS_OF = {"sqlite": "group_concat(tag, ' ')", "postgresql": "string_agg(tag, ' ')"}
 _ATHLETES_SQL = (
-    "SELECT a.id, a.name, (SELECT group_concat(tag, ' ') FROM athlete_tags g"
+    "SELECT a.id, a.name, (SELECT {tags} FROM athlete_tags g"
     " WHERE g.athlete_id = a.id) AS tags,"
     " (SELECT COUNT(*) FROM tests t WHERE t.athlete_id = a.id) AS n,"
     f" {_NEWEST.format('')} AS latest_id, {_NEWEST.format(' OFFSET 1')} AS prev_id"
@@ -62,7 +63,7 @@ FROM tests t WHERE t.id IN ({})
 """
 
 
-def desk_rows(conn: sqlite3.Connection, visible: set[str] | None = None, *, text: str = "",
+def desk_rows(conn: Connection, visible: set[str] | None = None, *, text: str = "",
               tag: str = "", category: str = "") -> list[DeskRow]:
     """Athletes ordered by id, filtered: ``visible`` ids only (None: all), ``text`` a
     case-insensitive part of the id or name, ``tag`` one tag, ``category`` the
@@ -73,13 +74,15 @@ def desk_rows(conn: sqlite3.Connection, visible: set[str] | None = None, *, text
     """
     where, params = [], []
     if text:
-        where.append("(instr(lower(a.id), ?) > 0 OR instr(lower(a.name), ?) > 0)")
-        params += [text.lower(), text.lower()]
+        where.append("(lower(a.id) LIKE ? ESCAPE '!' OR lower(a.name) LIKE ? ESCAPE '!')")
+        part = "%" + re.sub(r"([!%_])", r"!\1", text.lower()) + "%"
+        params += [part, part]
     if tag:
         where.append("a.id IN (SELECT athlete_id FROM athlete_tags WHERE tag = ?)")
         params.append(tag)
+    sql = _ATHLETES_SQL.replace("{tags}", _TAGS_OF[conn.dialect])
     athletes = conn.execute(
-        _ATHLETES_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.id",
+        sql + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY a.id",
         params).fetchall()
     if visible is not None:
         athletes = [a for a in athletes if a["id"] in visible]
@@ -103,7 +106,7 @@ def desk_rows(conn: sqlite3.Connection, visible: set[str] | None = None, *, text
     return rows
 
 
-def totals_by_athlete(conn: sqlite3.Connection, athlete_ids: list[str]) -> dict[str, list[int]]:
+def totals_by_athlete(conn: Connection, athlete_ids: list[str]) -> dict[str, list[int]]:
     """Checklist totals of each athlete's tests, oldest first."""
     out: dict[str, list[int]] = {a: [] for a in athlete_ids}
     if not athlete_ids:
@@ -117,11 +120,11 @@ def totals_by_athlete(conn: sqlite3.Connection, athlete_ids: list[str]) -> dict[
     return out
 
 
-def all_tags(conn: sqlite3.Connection) -> list[str]:
+def all_tags(conn: Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT tag FROM athlete_tags ORDER BY tag")]
 
 
-def set_tags(conn: sqlite3.Connection, athlete_id: str, tags: list[str]) -> list[str]:
+def set_tags(conn: Connection, athlete_id: str, tags: list[str]) -> list[str]:
     """Replace an athlete's tags (lower-cased, checked); returns them sorted."""
     check_athlete_id(athlete_id)
     clean = sorted({t.strip().lower() for t in tags if t.strip()})
@@ -142,18 +145,18 @@ class Acknowledgement:
     created_at: str
 
 
-def acknowledge(conn: sqlite3.Connection, athlete_id: str, reason_key: str, author: str) -> None:
+def acknowledge(conn: Connection, athlete_id: str, reason_key: str, author: str) -> None:
     """Record that ``author`` has seen this reason (the first acknowledgement is kept)."""
     check_athlete_id(athlete_id)
     if not REASON_KEY.match(reason_key):
         raise CatalogError(f"invalid reason {reason_key!r}")
     with transaction(conn):
         conn.execute(
-            "INSERT OR IGNORE INTO acknowledgements (athlete_id, reason_key, author, created_at)"
-            " VALUES (?, ?, ?, ?)", (athlete_id, reason_key, author, now_utc()))
+            "INSERT INTO acknowledgements (athlete_id, reason_key, author, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (athlete_id, reason_key, author, now_utc()))
 
 
-def acknowledgements(conn: sqlite3.Connection,
+def acknowledgements(conn: Connection,
                      athlete_ids: list[str] | None = None) -> dict[str, dict[str, Acknowledgement]]:
     """Acknowledged reasons per athlete (all athletes when ``athlete_ids`` is None)."""
     sql = "SELECT athlete_id, reason_key, author, created_at FROM acknowledgements"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
+from stepdown.catalog.db import Connection
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, find_test_by_hash, store_test
 
 
@@ -65,7 +65,7 @@ def _default_analyze(rec: Recording) -> dict[str, Any]:
 
 
 def import_recording(
-    conn: sqlite3.Connection,
+    conn: Connection,
     path: Path,
     athlete_id: str,
     recordings_dir: Path,

@@ -9,10 +9,9 @@ with who changed it and when.  A deleted note disappears from the test
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, Record, now_utc, transaction
 from stepdown.catalog.repo import check_note_text
 
 
@@ -25,7 +24,7 @@ class NoteVersion:
     change: str  # "edited" or "deleted"
 
 
-def _current(conn: sqlite3.Connection, test_id: int, note_id: int) -> sqlite3.Row:
+def _current(conn: Connection, test_id: int, note_id: int) -> Record:
     row = conn.execute(
         "SELECT text, for_athlete, author FROM notes WHERE id = ? AND test_id = ?"
         " AND deleted_at IS NULL", (note_id, test_id)).fetchone()
@@ -34,21 +33,21 @@ def _current(conn: sqlite3.Connection, test_id: int, note_id: int) -> sqlite3.Ro
     return row
 
 
-def _keep(conn: sqlite3.Connection, note_id: int, row: sqlite3.Row, by: str, change: str) -> None:
+def _keep(conn: Connection, note_id: int, row: Record, by: str, change: str) -> None:
     conn.execute(
         "INSERT INTO note_versions (note_id, text, for_athlete, changed_by, changed_at, change)"
         " VALUES (?, ?, ?, ?, ?, ?)", (note_id, row["text"], row["for_athlete"], by, now_utc(),
                                        change))
 
 
-def note_author(conn: sqlite3.Connection, test_id: int, note_id: int) -> str | None:
+def note_author(conn: Connection, test_id: int, note_id: int) -> str | None:
     """Who wrote a (not deleted) note of this test, or None if there is none."""
     row = conn.execute("SELECT author FROM notes WHERE id = ? AND test_id = ?"
                        " AND deleted_at IS NULL", (note_id, test_id)).fetchone()
     return row[0] if row else None
 
 
-def edit_note(conn: sqlite3.Connection, test_id: int, note_id: int, text: str,
+def edit_note(conn: Connection, test_id: int, note_id: int, text: str,
               for_athlete: bool, by: str) -> bool:
     """Change a note's text and sharing; returns False when nothing changed."""
     text = check_note_text(text)
@@ -62,7 +61,7 @@ def edit_note(conn: sqlite3.Connection, test_id: int, note_id: int, text: str,
     return True
 
 
-def delete_note(conn: sqlite3.Connection, test_id: int, note_id: int, by: str) -> None:
+def delete_note(conn: Connection, test_id: int, note_id: int, by: str) -> None:
     """Remove a note from its test; its text stays in the history."""
     with transaction(conn):
         row = _current(conn, test_id, note_id)
@@ -70,7 +69,7 @@ def delete_note(conn: sqlite3.Connection, test_id: int, note_id: int, by: str) -
         conn.execute("UPDATE notes SET deleted_at = ? WHERE id = ?", (now_utc(), note_id))
 
 
-def note_history(conn: sqlite3.Connection, test_id: int) -> dict[int, list[NoteVersion]]:
+def note_history(conn: Connection, test_id: int) -> dict[int, list[NoteVersion]]:
     """Earlier versions of the test's notes (deleted ones too), oldest first, by note id."""
     out: dict[int, list[NoteVersion]] = {}
     for r in conn.execute(

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.rules import ITEMS
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 
 ITEM_MAX: dict[str, int] = {"arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
 CATEGORIES: tuple[str, ...] = ("good", "medium", "poor")
@@ -147,7 +146,7 @@ def check_athlete_id(athlete_id: str) -> str:
     return athlete_id
 
 
-def ensure_athlete(conn: sqlite3.Connection, athlete: AthleteInfo) -> None:
+def ensure_athlete(conn: Connection, athlete: AthleteInfo) -> None:
     """Create the athlete if missing; fill body dimensions that are still unknown."""
     check_athlete_id(athlete.id)
     conn.execute(
@@ -165,7 +164,7 @@ def ensure_athlete(conn: sqlite3.Connection, athlete: AthleteInfo) -> None:
     )
 
 
-def get_athlete(conn: sqlite3.Connection, athlete_id: str) -> AthleteInfo | None:
+def get_athlete(conn: Connection, athlete_id: str) -> AthleteInfo | None:
     row = conn.execute(
         "SELECT id, name, height_m, thigh_length_m, shank_length_m, foot_medial_offset_m, notes"
         " FROM athletes WHERE id = ?", (athlete_id,),
@@ -174,7 +173,7 @@ def get_athlete(conn: sqlite3.Connection, athlete_id: str) -> AthleteInfo | None
 
 
 def list_athletes(
-    conn: sqlite3.Connection, only: set[str] | None = None
+    conn: Connection, only: set[str] | None = None
 ) -> list[AthleteSummary]:
     """Athletes ordered by id, each with their tests; ``only`` restricts to those ids."""
     rows = conn.execute(
@@ -194,7 +193,7 @@ def list_athletes(
 # ---------------------------------------------------------------- tests
 
 
-def find_test_by_hash(conn: sqlite3.Connection, content_sha256: str) -> int | None:
+def find_test_by_hash(conn: Connection, content_sha256: str) -> int | None:
     row = conn.execute(
         "SELECT id FROM tests WHERE content_sha256 = ?", (content_sha256,)
     ).fetchone()
@@ -246,7 +245,7 @@ def _pain_for_rep(pain_nrs: list[float] | float | None, rep_index: int) -> float
 
 
 def store_test(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     athlete: AthleteInfo,
     analysis: dict[str, Any],
@@ -259,10 +258,28 @@ def store_test(
     """Store one analysed test in one transaction; returns ``(test_id, created)``.
 
     Idempotent on ``content_sha256``: a recording already stored is left as it is
-    and ``created`` is False.  ``pain_nrs`` is the recording's 0-10 pain, per rep
+    and ``created`` is False, also when another writer stores it at the same moment
+    (on PostgreSQL both may find it missing; the unique hash stops the second one, whose
+    transaction is rolled back).  ``pain_nrs`` is the recording's 0-10 pain, per rep
     or one number for the whole test.
     """
     check_analysis(analysis)
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return _insert_test(conn, athlete, analysis, recording_path, content_sha256, started_at,
+                            step_height_m, pain_nrs)
+    except IntegrityError:
+        existing = find_test_by_hash(conn, content_sha256)
+        if existing is None:  # another constraint: a real error
+            raise
+        return existing, False
+
+
+def _insert_test(conn: Connection, athlete: AthleteInfo, analysis: dict[str, Any],
+                 recording_path: str, content_sha256: str, started_at: str | None,
+                 step_height_m: float | None, pain_nrs: list[float] | float | None
+                 ) -> tuple[int, bool]:
     with transaction(conn):
         existing = find_test_by_hash(conn, content_sha256)
         if existing is not None:
@@ -272,14 +289,15 @@ def store_test(
         cur = conn.execute(
             "INSERT INTO tests (athlete_id, started_at, imported_at, test_leg, step_height_m,"
             " sensors, recording_path, content_sha256, analysis_version, analysis_json,"
-            " rule, total, piva_total, category) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " rule, total, piva_total, category) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " RETURNING id",
             (athlete.id, started_at, now_utc(), analysis["test_leg"], step_height_m,
              json.dumps(list(analysis.get("sensors_used", []))), recording_path,
              content_sha256, analysis["version"], json.dumps(analysis),
              str(test.get("rule", "majority")), test["total"], test["piva_total"],
              test["category"]),
         )
-        test_id = int(cur.lastrowid)
+        test_id = int(cur.fetchone()[0])
         conn.executemany(
             "INSERT INTO test_items (test_id, item, value) VALUES (?, ?, ?)",
             [(test_id, k, _item(v)) for k, v in test["items"].items()],
@@ -287,11 +305,11 @@ def store_test(
         for rep in analysis["reps"]:
             cur = conn.execute(
                 "INSERT INTO reps (test_id, rep_index, start_s, bottom_s, end_s, total, pain_nrs)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (test_id, rep["index"], rep["start_s"], rep.get("bottom_s"), rep["end_s"],
                  rep["total"], _pain_for_rep(pain_nrs, rep["index"])),
             )
-            rep_id = cur.lastrowid
+            rep_id = cur.fetchone()[0]
             conn.executemany(
                 "INSERT INTO rep_measures (rep_id, name, value) VALUES (?, ?, ?)",
                 [(rep_id, k, None if v is None else float(v)) for k, v in rep["measures"].items()],
@@ -316,7 +334,7 @@ FROM tests t
 """
 
 
-def _summaries(conn: sqlite3.Connection, where: str, params: tuple) -> list[TestSummary]:
+def _summaries(conn: Connection, where: str, params: tuple) -> list[TestSummary]:
     rows = conn.execute(
         _SUMMARY_SQL + where + " ORDER BY COALESCE(t.started_at, t.imported_at), t.id", params
     ).fetchall()
@@ -337,20 +355,20 @@ def _summaries(conn: sqlite3.Connection, where: str, params: tuple) -> list[Test
     ]
 
 
-def list_tests(conn: sqlite3.Connection, athlete_id: str | None = None) -> list[TestSummary]:
+def list_tests(conn: Connection, athlete_id: str | None = None) -> list[TestSummary]:
     """Tests in time order (oldest first), of one athlete or of all."""
     if athlete_id is None:
         return _summaries(conn, "", ())
     return _summaries(conn, "WHERE t.athlete_id = ?", (athlete_id,))
 
 
-def test_athlete(conn: sqlite3.Connection, test_id: int) -> str | None:
+def test_athlete(conn: Connection, test_id: int) -> str | None:
     """The athlete a test belongs to, or None if there is no such test."""
     row = conn.execute("SELECT athlete_id FROM tests WHERE id = ?", (test_id,)).fetchone()
     return row[0] if row else None
 
 
-def get_test(conn: sqlite3.Connection, test_id: int) -> TestDetail | None:
+def get_test(conn: Connection, test_id: int) -> TestDetail | None:
     """Everything stored about one test, or None."""
     found = _summaries(conn, "WHERE t.id = ?", (test_id,))
     if not found:
@@ -368,7 +386,7 @@ def get_test(conn: sqlite3.Connection, test_id: int) -> TestDetail | None:
                       notes)
 
 
-def _rep_details(conn: sqlite3.Connection, test_id: int) -> list[RepDetail]:
+def _rep_details(conn: Connection, test_id: int) -> list[RepDetail]:
     """A test's reps in order, with measures, items, sources and current coach labels."""
     reps: dict[int, RepDetail] = {}
     for r in conn.execute(
@@ -400,7 +418,7 @@ def _rep_details(conn: sqlite3.Connection, test_id: int) -> list[RepDetail]:
 
 
 def add_label(
-    conn: sqlite3.Connection, test_id: int, rep_index: int, item: str, value: int, author: str
+    conn: Connection, test_id: int, rep_index: int, item: str, value: int, author: str
 ) -> None:
     """Record a coach's verdict for one item of one rep (kept beside the automatic one)."""
     if item not in ITEM_MAX:
@@ -420,7 +438,7 @@ def add_label(
 
 
 def label_history(
-    conn: sqlite3.Connection, test_id: int, rep_index: int, item: str
+    conn: Connection, test_id: int, rep_index: int, item: str
 ) -> list[Label]:
     """All labels ever given for one rep item, oldest first."""
     return [Label(*r) for r in conn.execute(
@@ -440,7 +458,7 @@ def check_note_text(text: str) -> str:
 
 
 def add_note(
-    conn: sqlite3.Connection, test_id: int, author: str, text: str,
+    conn: Connection, test_id: int, author: str, text: str,
     rep_index: int | None = None, *, for_athlete: bool = False,
 ) -> int:
     """Add a coach's note to a test (or to one of its reps); returns the note id.
@@ -452,16 +470,17 @@ def add_note(
             raise CatalogError(f"no test {test_id}")
         cur = conn.execute(
             "INSERT INTO notes (test_id, rep_index, author, text, created_at, for_athlete)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (test_id, rep_index, author, text, now_utc(), int(for_athlete)),
         )
-    return int(cur.lastrowid)
+        note_id = int(cur.fetchone()[0])
+    return note_id
 
 
 # ---------------------------------------------------------------- research export
 
 
-def export_rows(conn: sqlite3.Connection, athlete_ids: set[str] | None = None) -> list[dict]:
+def export_rows(conn: Connection, athlete_ids: set[str] | None = None) -> list[dict]:
     """One flat dict per rep: test and rep facts, measures, items, sources, coach labels.
 
     Columns: ``athlete_id, test_id, started_at, test_leg, step_height_m, rule,

@@ -10,7 +10,6 @@ athletes table (the repository's) on their first entry.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
 
 import pandas as pd
@@ -18,7 +17,7 @@ import pandas as pd
 from analysis.load.entries import LoadEntry, entries_frame, validate_entry
 from analysis.load.flags import DEFAULT_RULES, FlagRules
 from analysis.load.panel import LoadPanel, load_panel
-from stepdown.catalog.db import CatalogError, now_utc, transaction
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete, list_tests
 
 _COLUMNS = ("athlete_id", "date", "activity", "duration_s", "distance_m", "sets", "reps",
@@ -30,7 +29,7 @@ def _row(e: LoadEntry) -> tuple:
             e.reps, e.load_kg, e.rpe, e.pain_nrs, int(e.season_start), e.notes)
 
 
-def _insert(conn: sqlite3.Connection, entries: list[LoadEntry], import_id: int | None) -> None:
+def _insert(conn: Connection, entries: list[LoadEntry], import_id: int | None) -> None:
     for athlete_id in sorted({e.athlete_id for e in entries}):
         ensure_athlete(conn, AthleteInfo(id=athlete_id))
     marks = ", ".join("?" * (len(_COLUMNS) + 2))
@@ -49,7 +48,7 @@ def _checked(entries: Iterable[LoadEntry]) -> list[LoadEntry]:
     return out
 
 
-def add_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry]) -> int:
+def add_entries(conn: Connection, entries: Iterable[LoadEntry]) -> int:
     """Store entries added by hand, all in one transaction; returns how many."""
     batch = _checked(entries)
     with transaction(conn):
@@ -57,7 +56,7 @@ def add_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry]) -> int:
     return len(batch)
 
 
-def import_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry], *,
+def import_entries(conn: Connection, entries: Iterable[LoadEntry], *,
                    file_name: str, content_sha256: str) -> int:
     """Store the entries of one imported file, all or nothing; returns how many.
 
@@ -75,12 +74,12 @@ def import_entries(conn: sqlite3.Connection, entries: Iterable[LoadEntry], *,
                                f"(as {seen[0]} at {seen[1]}); nothing imported")
         cur = conn.execute(
             "INSERT INTO training_imports (file_name, content_sha256, n_entries, imported_at)"
-            " VALUES (?, ?, ?, ?)", (file_name, content_sha256, len(batch), now_utc()))
-        _insert(conn, batch, cur.lastrowid)
+            " VALUES (?, ?, ?, ?) RETURNING id", (file_name, content_sha256, len(batch), now_utc()))
+        _insert(conn, batch, cur.fetchone()[0])
     return len(batch)
 
 
-def list_entries(conn: sqlite3.Connection, athlete_id: str | None = None, *,
+def list_entries(conn: Connection, athlete_id: str | None = None, *,
                  until: dt.date | None = None) -> list[LoadEntry]:
     """Entries of one athlete (or all), ordered by athlete, date and insertion."""
     where, params = [], []
@@ -99,13 +98,13 @@ def list_entries(conn: sqlite3.Connection, athlete_id: str | None = None, *,
     ]
 
 
-def logged_athletes(conn: sqlite3.Connection) -> list[str]:
+def logged_athletes(conn: Connection) -> list[str]:
     """Ids of the athletes with at least one training-log entry."""
     return [r[0] for r in conn.execute(
         "SELECT DISTINCT athlete_id FROM training_log ORDER BY athlete_id")]
 
 
-def stepdown_results(conn: sqlite3.Connection, athlete_id: str) -> pd.DataFrame:
+def stepdown_results(conn: Connection, athlete_id: str) -> pd.DataFrame:
     """The athlete's step-down tests as ``athlete_id``, ``date``, ``total``, ``category``.
 
     ``date`` is the date part of the test's start (UTC, from the recording) or,
@@ -120,7 +119,7 @@ def stepdown_results(conn: sqlite3.Connection, athlete_id: str) -> pd.DataFrame:
     })
 
 
-def load_panel_for(conn: sqlite3.Connection, athlete_id: str, *, as_of: dt.date | None = None,
+def load_panel_for(conn: Connection, athlete_id: str, *, as_of: dt.date | None = None,
                    days: int | None = 90, rules: FlagRules = DEFAULT_RULES) -> LoadPanel:
     """The coach web app's load panel of one athlete, from the catalog.
 

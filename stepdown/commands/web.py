@@ -55,8 +55,7 @@ def serve(
     import uvicorn
 
     from stepdown.catalog.accounts import count_users
-    from stepdown.catalog.db import connect
-    from stepdown.paths import catalog_path
+    from stepdown.catalog.db import connect, database_url
     from stepdown.web.app import create_app
 
     if not _is_loopback(host) and not (ssl_certfile and ssl_keyfile):
@@ -78,7 +77,7 @@ def serve(
     import ssl
 
     try:
-        uvicorn.run(create_app(catalog_path()), host=host, port=port, log_level="warning",
+        uvicorn.run(create_app(database_url()), host=host, port=port, log_level="warning",
                     ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
                     ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
                     server_header=False)

@@ -71,9 +71,9 @@ STATIC = {
 }
 
 
-def create_app(catalog: Path, *, secure_cookies: bool = True,
+def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                throttle: LoginThrottle | None = None) -> Starlette:
-    """The ASGI app over the catalog file ``catalog``.
+    """The ASGI app over the catalog ``catalog`` (an SQLite file or a database URL).
 
     ``secure_cookies`` sets the Secure flag on cookies (keep it on; browsers
     accept it on http://127.0.0.1 and it must be on for any other host).

@@ -18,13 +18,13 @@ new episode raises a new one.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from dataclasses import dataclass
 
 import pandas as pd
 
 from analysis.load.flags import episode_text, flag_episodes, load_flags
+from stepdown.catalog.db import Connection
 from stepdown.catalog.desk import Acknowledgement, DeskRow
 
 RECENT_DAYS = 7
@@ -102,11 +102,11 @@ _cache: dict[tuple, LoadState] = {}
 _cache_lock = threading.Lock()
 
 
-def load_state(conn: sqlite3.Connection, today: dt.date) -> LoadState:
+def load_state(conn: Connection, today: dt.date) -> LoadState:
     """Recent flag episodes of every athlete with a training log (kept in memory until the
     log changes or the day turns)."""
     version = tuple(conn.execute("SELECT COUNT(*), MAX(id) FROM training_log").fetchone())
-    key = (version, today)
+    key = (conn.url, version, today)  # another catalog's log can have the same count and id
     with _cache_lock:
         if key in _cache:
             return _cache[key]
@@ -117,7 +117,7 @@ def load_state(conn: sqlite3.Connection, today: dt.date) -> LoadState:
     return state
 
 
-def _compute_load_state(conn: sqlite3.Connection, today: dt.date) -> LoadState:
+def _compute_load_state(conn: Connection, today: dt.date) -> LoadState:
     from analysis.load.entries import ENTRY_COLUMNS, add_entry_loads
     from analysis.load.metrics import daily_load, load_metrics
 

@@ -15,7 +15,7 @@ CREATE TABLE acknowledgements (
     UNIQUE (athlete_id, reason_key)
 );
 -- An athlete's tests newest first (the overview's latest and previous test) by index look-up.
-CREATE INDEX tests_latest ON tests (athlete_id, COALESCE(started_at, imported_at) DESC, id DESC);
+CREATE INDEX tests_latest ON tests (athlete_id, (COALESCE(started_at, imported_at)) DESC, id DESC);
 -- Each coach's time zone (IANA name), for the times the web app shows them.
 ALTER TABLE users ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'UTC';
 -- Notes: the coach chooses which go into the athlete's report; edits and deletions keep

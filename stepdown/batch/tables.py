@@ -1,0 +1,183 @@
+"""Batch outputs under DEST: Parquet tables partitioned by athlete and date, JSON per recording.
+
+Layout (DEST is a local folder or an fsspec URL)::
+
+    DEST/reps/athlete=<id>/date=<YYYY-MM-DD>/<recording>.parquet   one row per rep
+    DEST/tests/athlete=<id>/date=<YYYY-MM-DD>/<recording>.parquet  one row per test
+    DEST/json/<recording path>.json     the full analysis document, with a "batch" key
+    DEST/failures.parquet               the recordings that failed in the last run
+
+Partition values and ``<recording>`` (the recording's path in the source) are
+URI-escaped (pyarrow's hive partitioning reads the values back), ``unknown`` where
+the recording names no athlete or start time. Read a table whole with
+``pandas.read_parquet("DEST/reps")`` (athlete and date come back as columns).
+Every row carries the recording's key (its path in the source), its checksum, ``analysis_version``,
+``config_id`` (the batch's rule settings) and ``config`` (the settings that scored
+this recording as JSON: the batch's, with knee_cm_2 from the athlete's foot where given).
+Each recording's rows are one file per table, written by the worker that analysed it
+and replaced when it is redone (the old file removed when its athlete or date
+changed), so a redone recording never leaves a second copy of its rows, and no two
+workers ever write the same file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from analysis.measures import EXTRA, MEASURES
+from analysis.rules import ITEMS
+from sensor_io.errors import InputError, first_line
+from stepdown.batch.source import safe_url
+
+UNKNOWN = "unknown"
+
+_PROVENANCE = [("recording", pa.string()), ("checksum", pa.string()),
+               ("analysis_version", pa.string()), ("config_id", pa.string()),
+               ("config", pa.string()), ("analysed_at", pa.string())]
+REP_SCHEMA = pa.schema(
+    _PROVENANCE[:2]
+    + [("test_leg", pa.string()), ("rep", pa.int32()), ("start_s", pa.float64()),
+       ("bottom_s", pa.float64()), ("end_s", pa.float64())]
+    + [(m, pa.float64()) for m in (*MEASURES, *EXTRA)]
+    + [(f"item_{k}", pa.int8()) for k in ITEMS]
+    + [(f"source_{k}", pa.string()) for k in ITEMS]
+    + [("total", pa.int8())] + _PROVENANCE[2:])
+TEST_SCHEMA = pa.schema(
+    _PROVENANCE[:2]
+    + [("test_leg", pa.string()), ("started_at", pa.string()), ("sensors_used", pa.string()),
+       ("n_reps", pa.int32()), ("rule", pa.string())]
+    + [(f"item_{k}", pa.int8()) for k in ITEMS]
+    + [("total", pa.int8()), ("piva_total", pa.int8()), ("category", pa.string()),
+       ("total_min", pa.int8()), ("total_max", pa.int8()), ("warnings", pa.int32())]
+    + _PROVENANCE[2:])
+FAILURE_SCHEMA = pa.schema([("recording", pa.string()), ("checksum", pa.string()),
+                            ("error", pa.string()), ("analysis_version", pa.string()),
+                            ("config_id", pa.string()), ("failed_at", pa.string())])
+TABLES = {"reps": REP_SCHEMA, "tests": TEST_SCHEMA}
+
+
+def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
+    """(athlete id, UTC date YYYY-MM-DD) of a recording; ``unknown`` for what it lacks."""
+    athlete = str(meta.get("athlete") or UNKNOWN)
+    day = UNKNOWN
+    started = meta.get("started_at")
+    if isinstance(started, str):
+        try:
+            when = dt.datetime.fromisoformat(started.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if when.tzinfo is not None:
+                when = when.astimezone(dt.UTC)
+            day = when.date().isoformat()
+    return athlete, day
+
+
+def rep_rows(doc: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per rep of an analysis document (measures in the units of their names);
+    ``base``: the provenance columns every row of the recording shares."""
+    rows = []
+    for rep in doc["reps"]:
+        row = dict(base, test_leg=doc["test_leg"], rep=rep["index"], start_s=rep["start_s"],
+                   bottom_s=rep["bottom_s"], end_s=rep["end_s"], total=rep["total"])
+        row.update({m: rep["measures"].get(m) for m in (*MEASURES, *EXTRA)})
+        row.update({f"item_{k}": rep["items"].get(k) for k in ITEMS})
+        row.update({f"source_{k}": rep["sources"].get(k) for k in ITEMS})
+        rows.append(row)
+    return rows
+
+
+def test_row(doc: dict[str, Any], base: dict[str, Any], started_at: str | None) -> dict[str, Any]:
+    """The test-level row of an analysis document (``base`` as for :func:`rep_rows`)."""
+    test = doc["test"]
+    low, high = (doc.get("uncertainty") or {}).get("total_range") or (None, None)
+    row = dict(base, test_leg=doc["test_leg"], started_at=started_at,
+               sensors_used=",".join(doc["sensors_used"]), n_reps=len(doc["reps"]),
+               rule=test["rule"], total=test["total"], piva_total=test["piva_total"],
+               category=test["category"], total_min=low, total_max=high,
+               warnings=len(doc.get("warnings", [])))
+    row.update({f"item_{k}": test["items"].get(k) for k in ITEMS})
+    return row
+
+
+@dataclass(frozen=True)
+class Dest:
+    """The DEST of a batch: a folder or fsspec URL and its storage options. Small and
+    picklable: each worker opens the filesystem itself (fsspec caches it per process)."""
+
+    url: str
+    storage_options: tuple[tuple[str, Any], ...] = ()
+
+    def filesystem(self) -> tuple[Any, str]:
+        """(fsspec filesystem, root folder inside it without a trailing '/')."""
+        from fsspec.core import url_to_fs
+
+        fs, root = url_to_fs(self.url, **dict(self.storage_options))
+        return fs, root.rstrip("/")
+
+    def create(self) -> None:
+        """Make the root folder; refuse a DEST that cannot be written with one line."""
+        try:
+            fs, root = self.filesystem()
+            fs.makedirs(root, exist_ok=True)
+        except Exception as err:  # fsspec backends raise their own types
+            raise InputError(f"cannot write to {safe_url(self.url)}: {first_line(err)}") from None
+
+    def rows_file(self, table: str, partition: tuple[str, str], recording: str) -> str:
+        athlete, day = partition
+        return (f"{self.filesystem()[1]}/{table}/athlete={quote(athlete, safe='')}/"
+                f"date={quote(day, safe='')}/{quote(recording, safe='')}.parquet")
+
+    def write_rows(self, table: str, partition: tuple[str, str], recording: str,
+                   rows: list[dict[str, Any]]) -> None:
+        """One recording's rows of ``table`` ("reps" or "tests"), replacing earlier ones."""
+        self._write_parquet(pa.Table.from_pylist(rows, schema=TABLES[table]),
+                            self.rows_file(table, partition, recording))
+
+    def remove_rows(self, partition: tuple[str, str], recording: str) -> None:
+        """Remove a recording's rows from a partition it no longer belongs to."""
+        fs = self.filesystem()[0]
+        for table in TABLES:
+            path = self.rows_file(table, partition, recording)
+            if fs.exists(path):
+                fs.rm(path)
+
+    def write_json(self, recording: str, doc: dict[str, Any]) -> None:
+        """The analysis document of one recording (with its provenance under ``"batch"``)."""
+        fs, root = self.filesystem()
+        path = f"{root}/json/{recording}.json"
+        fs.makedirs(path.rpartition("/")[0], exist_ok=True)
+        with fs.open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False, allow_nan=False, indent=1)
+
+    def read_tests(self) -> pa.Table | None:
+        """Every test row written so far, with its athlete and date; None before the first."""
+        fs, root = self.filesystem()
+        if not fs.exists(f"{root}/tests"):
+            return None
+        import pyarrow.dataset as ds
+
+        return ds.dataset(f"{root}/tests", filesystem=fs, format="parquet",
+                          partitioning="hive").to_table()
+
+    def write_failures(self, rows: list[dict[str, Any]]) -> None:
+        """The failures of this run (an empty table when none failed)."""
+        self._write_parquet(pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA),
+                            f"{self.filesystem()[1]}/failures.parquet")
+
+    def _write_parquet(self, table: pa.Table, path: str) -> None:
+        """Written to a temporary name beside ``path``, then moved over it."""
+        fs = self.filesystem()[0]
+        folder, _, name = path.rpartition("/")
+        fs.makedirs(folder, exist_ok=True)
+        tmp = f"{folder}/.{name}.tmp"
+        with fs.open(tmp, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+        fs.mv(tmp, path)
