@@ -285,9 +285,6 @@ def test_model_card_reports_the_shipped_models_grouped_cv():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not clf.SHIPPED_MODEL.exists(), reason="no shipped model in data/")
-@pytest.mark.xfail(strict=True, reason="issue 12: the shipped model was trained on the idealised "
-                   "simulator; on whole-body physics its quality kappa is 0.70 (< 0.74): retrain "
-                   "it (stepdown train --simulate) on the new default world")
 def test_shipped_model_on_the_held_out_batch(accuracy_batch):
     """Figures of the shipped model on conftest's 64 held-out tests (seed 2026, never trained on):
     printed; each item within 0.1 kappa of the grouped-CV figure of the model card."""
