@@ -17,7 +17,6 @@ import os
 import numpy as np
 import pandas as pd
 
-from analysis.uncertainty import MEASURE_UNCERTAINTY
 from analysis.validation import MODEL_TO_REALITY
 from benchmarks import cmu_real
 
@@ -49,15 +48,18 @@ def run() -> None:
         print(f"  {trial} [{sset}] refused: {why}")
     if acceptance:
         return
-    errors = cmu_real.peak_errors([r for r in rows if r.trial in cmu_real.TERM_TRIALS])
+    term_rows = [r for r in rows if r.trial in cmu_real.TERM_TRIALS]
+    errors = cmu_real.peak_errors(term_rows)
+    simulated = cmu_real.simulated_uncertainty([r for r in term_rows
+                                                if r.sensor_set == "pelvis+thigh"])
     print(f"model-to-reality term ({cmu_real.QUANTILE:.0%}, trials "
           f"{', '.join(cmu_real.TERM_TRIALS)}, pelvis+thigh) vs shipped:")
     for k, g in errors.groupby("measure"):
-        if k in MEASURE_UNCERTAINTY:
-            term = cmu_real.reality_term(np.abs(g.error.to_numpy()), MEASURE_UNCERTAINTY[k])
+        if k in simulated:
+            term = cmu_real.reality_term(np.abs(g.error.to_numpy()), simulated[k])
             print(f"  {SHORT[k]:8s} reps {len(g):3d}  term {term:6.2f}  shipped "
                   f"{MODEL_TO_REALITY.get(k, float('nan')):6.2f}")
-    loeo = cmu_real.leave_one_exercise_out(errors, {k: v for k, v in MEASURE_UNCERTAINTY.items()
+    loeo = cmu_real.leave_one_exercise_out(errors, {k: v for k, v in simulated.items()
                                                     if k in MODEL_TO_REALITY})
     print("leave-one-exercise-out coverage of the 90 % interval:")
     _print(loeo.assign(measure=lambda f: f.measure.map(SHORT)).round(2))

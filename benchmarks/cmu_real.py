@@ -27,7 +27,7 @@ reference's own Pose values:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,7 @@ class RepRow:
     items: dict[str, int | None]
     not_measured: dict[str, str]
     refused: str = ""
+    simulated: dict[str, float] = field(default_factory=dict)  # the analysis' simulated part
 
 
 def _rep_files(folder: Path) -> list[Path]:
@@ -189,8 +190,20 @@ def analyse_trial(root: Path, trial: str, sensor_set: str) -> list[RepRow]:
             {k: float(np.max(v) - v[0]) for k, v in ref_m.items()},
             {k: bounds[k] for k in COMPARED if k in bounds},
             {} if rep is None else dict(rep["items"]),
-            {} if rep is None else dict(rep.get("not_measured", {}))))
+            {} if rep is None else dict(rep.get("not_measured", {})),
+            simulated=dict(doc["uncertainty"].get("simulated", {}))))
     return rows
+
+
+def simulated_uncertainty(rows: list[RepRow]) -> dict[str, float]:
+    """Per measure, the simulated uncertainty the analyses of ``rows`` stated (it depends
+    on their calibration case; the largest where cases differ): what a model-to-reality
+    term is added to."""
+    out: dict[str, float] = {}
+    for r in rows:
+        for k, v in r.simulated.items():
+            out[k] = max(out.get(k, 0.0), v)
+    return out
 
 
 def run_all(root: Path, trials: tuple[str, ...] = DEVELOPMENT) -> list[RepRow]:
