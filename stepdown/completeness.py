@@ -8,11 +8,13 @@ is missing and how high the total could be instead of "good".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sensor_io.ble_client import SensorStatus
 from sensor_io.recorder import gap_samples
 from sensor_io.recording import Recording
+
+if TYPE_CHECKING:  # annotations only: the analyze path need not load the BLE stack
+    from sensor_io.ble_client import SensorStatus
 
 NOT_MEASURED_SKIP = ("pain",)  # reported by the athlete, not measured: not a sensor's fault
 MISSING_MIN_S = 1.0  # a sensor silent this long (s) during the test leaves reps unscored
@@ -77,6 +79,21 @@ def items_lost_in_reps(reps: list[dict[str, Any]]) -> dict[str, list[int]]:
     return dict(sorted(lacking.items()))
 
 
+def withheld_because(rec: Recording, doc: dict[str, Any]) -> list[str]:
+    """Why the category of analysis ``doc`` of ``rec`` must not be given (empty: it may):
+    items lost in some reps, and silences of the minimum set during the test (reps there
+    could not be found at all)."""
+    lost = items_lost_in_reps(doc.get("reps", []))
+    spans = silent_spans(rec)
+    why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
+           f"{', '.join(map(str, reps))}" for item, reps in lost.items()]
+    why += [f"no {g['sensor']} data {g['start_s']:.1f}-{g['end_s']:.1f} s ({g['reason']})"
+            for g in spans[:3]]
+    if len(spans) > 3:
+        why.append(f"{len(spans) - 3} more gaps")
+    return why
+
+
 def verdict_line(rec: Recording, doc: dict[str, Any]) -> str:
     """The test result of an analysis (JSON ``doc``) of ``rec`` in one line.
 
@@ -86,15 +103,8 @@ def verdict_line(rec: Recording, doc: dict[str, Any]) -> str:
     sensor set cannot measure at all are named with the total they could reach."""
     test, completeness = doc["test"], doc.get("completeness") or {}
     tail = f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}"
-    lost = items_lost_in_reps(doc.get("reps", []))
-    spans = silent_spans(rec)
-    if lost or spans:
-        why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
-               f"{', '.join(map(str, reps))}" for item, reps in lost.items()]
-        why += [f"no {g['sensor']} data {g['start_s']:.1f}-{g['end_s']:.1f} s ({g['reason']})"
-                for g in spans[:3]]
-        if len(spans) > 3:
-            why.append(f"{len(spans) - 3} more gaps")
+    why = withheld_because(rec, doc)
+    if why:
         return f"total {test['total']} (category not decided: {'; '.join(why)}), {tail}"
     unassessed = [k for k in completeness.get("not_assessed", [])]
     note = ""

@@ -272,3 +272,28 @@ def test_a_plot_path_that_cannot_be_written_is_refused_before_the_analysis(capsy
     assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "p.pdf")],
                    ".png")
     assert not Path(tmp_path / "p.pdf").exists()
+
+
+@needs_samples
+def test_a_thigh_lost_for_good_leaves_the_category_undecided(capsys, tmp_path):
+    # issue 17: a thigh that stops halfway (a gap to the end, as `record` marks it) must not
+    # leave a "good" result resting on the reps before it
+    rec = read_recording(MINIMUM)
+    thigh = f"thigh_{rec.test_leg}"
+    stream = rec.streams[thigh]
+    cut = stream.t[0] + 0.5 * (stream.t[-1] - stream.t[0])
+    rec.streams[thigh] = stream.slice_time(stream.t[0], cut)
+    rec.extra["gaps"] = [{"sensor": thigh, "start_s": float(rec.streams[thigh].t[-1]),
+                          "end_s": float(stream.t[-1]), "reason": "no data to the end"}]
+    path = tmp_path / "lost.parquet"
+    write_recording(rec, path)
+    rc, out, _ = run(capsys, str(path))
+    assert rc == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith("test result:"))
+    assert "CATEGORY NOT DECIDED" in line and f"no {thigh} data" in line
+    for category in ("GOOD", "MEDIUM", "POOR"):
+        assert category not in line
+    # the intact recording still gets its category
+    rc, out, _ = run(capsys, str(MINIMUM))
+    line = next(ln for ln in out.splitlines() if ln.startswith("test result:"))
+    assert "NOT DECIDED" not in line and any(c in line for c in ("GOOD", "MEDIUM", "POOR"))

@@ -227,13 +227,17 @@ def items_table(doc: dict[str, Any]) -> Table:
     return table
 
 
-def result_line(doc: dict[str, Any]) -> Text:
-    """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'."""
+def result_line(doc: dict[str, Any], withheld: list[str] | None = None) -> Text:
+    """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'; with
+    ``withheld`` reasons (data lost in the test), the category is not given."""
     from rich.text import Text
 
     test = doc["test"]
     line = Text("test result: ", style="bold")
-    line.append(test["category"].upper(), style=CATEGORY_STYLE[test["category"]])
+    if withheld:
+        line.append(f"CATEGORY NOT DECIDED ({'; '.join(withheld)})", style="yellow")
+    else:
+        line.append(test["category"].upper(), style=CATEGORY_STYLE[test["category"]])
     line.append(f", total {test['total']} of 8 (0–1 good, 2–3 medium, 4+ poor), "
                 f"Piva {test['piva_total']} of 6; rule {test['rule']}: "
                 f"{RULE_TEXT.get(test['rule'], '')}")
@@ -337,7 +341,9 @@ def print_report(console: Console, path: Path, result: Any) -> None:
         console.print(f"... and {len(skipped) - MAX_SKIPPED_LINES} more skipped movements")
     for warning in doc.get("warnings", []):
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    console.print(result_line(doc))
+    from stepdown.completeness import withheld_because
+
+    console.print(result_line(doc, withheld_because(result.recording, doc)))
     for line in describe_uncertainty(doc):
         console.print(line, highlight=False)
     if doc["reps"]:
