@@ -200,17 +200,31 @@ def sample_sensor(
     acc = np.column_stack([np.interp(t_true, kin.t, acc_f[:, i]) for i in range(3)])
     t_rec = t_true.copy()
     if not ideal:
-        m = len(t_true)
-        walk = np.cumsum(rng.standard_normal((m, 3)), axis=0) * err.gyr_bias_walk / np.sqrt(rate)
-        gyr = gyr * (1 + err.scale) + err.gyr_bias + walk + rng.normal(0, err.gyr_noise, (m, 3))
-        acc = acc * (1 + err.scale) + err.acc_bias + rng.normal(0, err.acc_noise, (m, 3))
-        jitter = np.clip(rng.normal(0, err.jitter_s, m), -0.3 / rate, 0.3 / rate)
-        t_rec = t_true + err.clock_offset_s + jitter
-        keep = rng.random(m) >= err.drop_prob
-        for g0, g1 in err.gaps_s:
-            keep &= ~((t_true >= g0) & (t_true < g1))
-        t_true, t_rec, gyr, acc = t_true[keep], t_rec[keep], gyr[keep], acc[keep]
-        # consumer IMU full-scale ranges: ±16 g, ±2000 °/s
-        acc = np.clip(acc, -16 * GRAVITY_MS2, 16 * GRAVITY_MS2)
-        gyr = np.clip(gyr, -np.deg2rad(2000), np.deg2rad(2000))
+        keep, t_rec, gyr, acc, _ = add_sensor_errors(t_true, gyr, acc, err, rate, rng)
+        t_true = t_true[keep]
     return VirtualSensor(placement, R_seg_sensor, R_sensor, t_true, t_rec, gyr, acc, err)
+
+
+def add_sensor_errors(t_true: np.ndarray, gyr: np.ndarray, acc: np.ndarray, err: SensorErrors,
+                      rate: float, rng: np.random.Generator, walk0: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A real sensor's errors on its ideal samples (t_true (M,) s on the true clock, gyr
+    (M, 3) rad/s, acc (M, 3) m/s², sensor frame, sampled at ``rate`` Hz): scale error, bias,
+    gyro bias random walk (continuing from ``walk0`` rad/s), noise, clock offset and
+    jitter, dropped samples and gaps, and consumer full-scale clipping (±16 g, ±2000 °/s).
+
+    Returns (keep (M,) bool, t_rec, gyr, acc of the kept samples, the walk's last value)."""
+    m = len(t_true)
+    walk = np.cumsum(rng.standard_normal((m, 3)), axis=0) * err.gyr_bias_walk / np.sqrt(rate)
+    if walk0 is not None:
+        walk = walk0 + walk
+    gyr = gyr * (1 + err.scale) + err.gyr_bias + walk + rng.normal(0, err.gyr_noise, (m, 3))
+    acc = acc * (1 + err.scale) + err.acc_bias + rng.normal(0, err.acc_noise, (m, 3))
+    jitter = np.clip(rng.normal(0, err.jitter_s, m), -0.3 / rate, 0.3 / rate)
+    t_rec = t_true + err.clock_offset_s + jitter
+    keep = rng.random(m) >= err.drop_prob
+    for g0, g1 in err.gaps_s:
+        keep &= ~((t_true >= g0) & (t_true < g1))
+    acc = np.clip(acc[keep], -16 * GRAVITY_MS2, 16 * GRAVITY_MS2)
+    gyr = np.clip(gyr[keep], -np.deg2rad(2000), np.deg2rad(2000))
+    return keep, t_rec[keep], gyr, acc, walk[-1].copy()

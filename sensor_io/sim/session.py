@@ -33,8 +33,8 @@ from scipy.signal import butter, sosfiltfilt
 from sensor_io.anthropometry import Body
 from sensor_io.recording import Athlete, Recording, SensorStream
 from sensor_io.sim.imu import (
-    GRAVITY_MS2,
     SensorErrors,
+    add_sensor_errors,
     draw_errors,
     ideal_imu,
     mounts,
@@ -255,20 +255,8 @@ def _sample_block(state: _SensorState, block: _Block, ideal: bool) -> None:
     acc = np.column_stack([np.interp(local, kin.t, acc_f[:, i]) for i in range(3)])
     t_rec = t_true
     if not ideal:
-        rng, m = state.rng, len(t_true)
-        walk = (state.bias_walk + np.cumsum(rng.standard_normal((m, 3)), axis=0)
-                * err.gyr_bias_walk / np.sqrt(rate))
-        state.bias_walk = walk[-1].copy()
-        gyr = gyr * (1 + err.scale) + err.gyr_bias + walk + rng.normal(0, err.gyr_noise, (m, 3))
-        acc = acc * (1 + err.scale) + err.acc_bias + rng.normal(0, err.acc_noise, (m, 3))
-        jitter = np.clip(rng.normal(0, err.jitter_s, m), -0.3 / rate, 0.3 / rate)
-        t_rec = t_true + err.clock_offset_s + jitter
-        keep = rng.random(m) >= err.drop_prob
-        for g0, g1 in err.gaps_s:
-            keep &= ~((t_true >= g0) & (t_true < g1))
-        t_rec, gyr, acc = t_rec[keep], gyr[keep], acc[keep]
-        acc = np.clip(acc, -16 * GRAVITY_MS2, 16 * GRAVITY_MS2)  # ±16 g, ±2000 °/s
-        gyr = np.clip(gyr, -np.deg2rad(2000), np.deg2rad(2000))
+        _, t_rec, gyr, acc, state.bias_walk = add_sensor_errors(
+            t_true, gyr, acc, err, rate, state.rng, walk0=state.bias_walk)
     state.parts.append((t_rec, gyr, acc))
 
 
