@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.checklist import (
     Checklist,
@@ -31,7 +31,9 @@ from analysis.checklist import (
     compress_reps,
     rep_total,
 )
-from calibration import Calibration
+
+if TYPE_CHECKING:  # annotations only: importing calibration loads scipy.signal (0.7 s)
+    from calibration import Calibration
 
 UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 256
 UNCERTAINTY_BASIS = (f"90th percentile of the absolute error on {UNCERTAINTY_TESTS} simulated "

@@ -115,3 +115,18 @@ def test_a_command_loads_only_its_own_module():
     assert "stepdown.commands.info" in loaded
     for other in ("stepdown.commands.web", "stepdown.commands.live", "starlette", "bleak", "sklearn"):
         assert other not in loaded
+
+
+def test_help_loads_no_numerical_stack():
+    # issue 22: `stepdown --help` answers at once (numpy, 40 ms, may load): scipy alone costs
+    # 0.7-0.9 s to import (an annotation-only import of calibration in analysis.uncertainty
+    # once pulled it in), pyarrow 0.1-0.2 s (import-dot's module-level imports did)
+    import subprocess
+    import sys
+
+    code = ("import sys; from stepdown.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'scipy', 'pandas', 'sklearn', 'vqf', 'pyarrow', 'bleak', 'dask', 'sqlalchemy'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -9,9 +9,6 @@ import typer
 from rich.console import Console
 
 from sensor_io.errors import InputError
-from sensor_io.recording import Athlete
-from sensor_io.recording_io import write_recording
-from sensor_io.vendors.movella.app_export import recording_from_dot
 from stepdown.cli import app
 
 console = Console()
@@ -27,6 +24,10 @@ def import_dot(
     athlete: Annotated[str | None, typer.Option("--athlete", help="Athlete id.")] = None,
 ) -> None:
     """Join Movella DOT app CSV exports (Acc and Gyr columns) into one recording."""
+    from sensor_io.recording import Athlete  # here, not at the top: `--help` stays light
+    from sensor_io.recording_io import write_recording
+    from sensor_io.vendors.movella.app_export import recording_from_dot
+
     placed: dict[str, str] = {}
     for item in files:
         placement, sep, path = item.partition("=")
