@@ -31,7 +31,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from stepdown.catalog import accounts, desk, repo
+from stepdown.catalog import accounts, db, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
 from stepdown.web import today as today_view
@@ -96,6 +96,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
               "draw": anyio.CapacityLimiter(DRAW_THREADS)}
 
     local = threading.local()
+    pooled = not db.database_url(catalog).startswith("sqlite")  # (patchable: tests send it to PostgreSQL)
 
     def thread_connection():
         """This worker thread's catalog connection, opened on its first request (SQLite in
@@ -105,6 +106,13 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             conn = local.conn = connect(catalog)
         return conn
 
+    def request_connection():
+        """A connection for one request: SQLite's own per thread (opening a file costs);
+        PostgreSQL's from the engine's pool and back to it after the request, so worker
+        threads that outlive an app (anyio keeps them) never hold the pool's connections
+        until it runs dry."""
+        return connect(catalog) if pooled else thread_connection()
+
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -113,11 +121,15 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
         async def endpoint(request: Request) -> Response:
             def run(fields: dict[str, str] | None) -> Response:
-                conn = thread_connection()
-                if conn.in_transaction:  # never carry a half-done transaction over
-                    conn.execute("ROLLBACK")
-                return handler(request, conn) if fields is None else \
-                    handler(request, conn, fields)
+                conn = request_connection()
+                try:
+                    if conn.in_transaction:  # never carry a half-done transaction over
+                        conn.execute("ROLLBACK")
+                    return handler(request, conn) if fields is None else \
+                        handler(request, conn, fields)
+                finally:
+                    if pooled:
+                        conn.close()
             try:
                 fields = await read_form(request) if form else None
                 return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
