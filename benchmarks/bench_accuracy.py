@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.evaluation import agreement, rep_errors, sensor_set_name
 from analysis.pipeline import analyze
-from sensor_io.simulator import simulate_batch
+from simulator.single_test import simulate_batch
 
 N_TESTS, SEED = 64, 2026
 

@@ -29,7 +29,7 @@ from analysis.classifier import grouped_cv, labelled_reps
 from analysis.evaluation import rep_errors, sensor_set_name, summarize
 from analysis.features import rep_features
 from analysis.pipeline import analyze
-from sensor_io.simulator import BALANCE_GAIN_RANGE, Simulation, simulate_batch
+from simulator.single_test import BALANCE_GAIN_RANGE, Simulation, simulate_batch
 from stepdown.simulation import truth_document
 
 N_TESTS = 80

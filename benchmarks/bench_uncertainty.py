@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.evaluation import errors_against_uncertainty
 from analysis.pipeline import analyze
 from analysis.uncertainty import UNCERTAINTY_SEED, UNCERTAINTY_TESTS
-from sensor_io.simulator import simulate_batch
+from simulator.single_test import simulate_batch
 
 QUANTILE = 0.9
 

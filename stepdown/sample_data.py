@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sensor_io.recording_io import read_recording, write_recording
-from sensor_io.simulator import simulate
+from simulator.single_test import simulate
 from stepdown.simulation import read_truth, truth_document
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -143,7 +143,7 @@ def describe_sample(sample: Sample, seed: int, folder: Path) -> str:
 HEADER = """# Sample data
 
 Everything here except `rules_default.toml` is **simulated** by stepdown's own
-step-down simulator (`sensor_io/simulator.py`): no file was measured on a person.
+step-down simulator (`simulator/single_test.py`): no file was measured on a person.
 Each recording `<name>.parquet` follows the recording contract (DESIGN.md) and has
 its ground truth beside it in `<name>.truth.json`: rep times (s), the true peak
 measures per rep (deg / cm, relative to standing), the sensors' simulated

@@ -32,7 +32,7 @@ from sensor_io.errors import InputError
 
 if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
     from sensor_io.recording import Recording
-    from sensor_io.simulator import SimConfig, Simulation
+    from simulator.single_test import SimConfig, Simulation
 
 TRUTH_SUFFIX = ".truth.json"
 TRUTH_FORMAT = "stepdown-truth"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from analysis.pipeline import Analysis, analyze
-from sensor_io.simulator import Simulation, simulate_batch
+from simulator.single_test import Simulation, simulate_batch
 
 ACCURACY_BATCH_SIZE = 64
 ACCURACY_SEED = 2026   # not the seed of any training set

@@ -8,7 +8,7 @@ import pytest
 
 from analysis.evaluation import match_reps
 from analysis.pipeline import analyze
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 ALL = ("pelvis", "thigh", "shank", "trunk", "wrist")
 

@@ -15,7 +15,7 @@ import pytest
 from analysis.pipeline import analyze
 from analysis.rules import RuleConfig
 from sensor_io.recording_io import read_recording, write_recording
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.batch.runner import run_batch
 from stepdown.batch.source import Source, checksum, redact, safe_url
 from stepdown.batch.version import analysis_version, config_id

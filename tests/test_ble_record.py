@@ -42,7 +42,7 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
                    "prints 6 rep lines for 5 reps; not yet explained (wip/validity report)")
 def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
     pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
-    from sensor_io.simulator import SimConfig, simulate
+    from simulator.single_test import SimConfig, simulate
 
     out = tmp_path / "live.parquet"
     rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
@@ -118,7 +118,7 @@ def test_status_line_flags_a_silent_sensor():
 
 def test_live_scoring_runs_only_when_a_rep_may_have_ended():
     from sensor_io.recording import SensorStream
-    from sensor_io.simulator import SimConfig, simulate
+    from simulator.single_test import SimConfig, simulate
     from stepdown.commands.live import rep_may_have_ended
 
     sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), ideal_sensors=True))

@@ -12,7 +12,7 @@ import pytest
 from test_catalog import contract_doc
 
 from sensor_io.recording_io import write_recording
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.catalog import importer
 from stepdown.cli import main
 

@@ -10,7 +10,7 @@ import pytest
 from postgres_server import PostgresServer, why_unavailable
 
 from sensor_io.recording_io import write_recording
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.catalog import db
 from stepdown.catalog.importer import import_recording
 

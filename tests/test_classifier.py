@@ -28,7 +28,7 @@ from analysis.classifier import (
 from analysis.features import FEATURES, rep_features
 from analysis.pipeline import analyze
 from sensor_io.errors import InputError
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
 from stepdown.commands.train import simulated_training_set
 from stepdown.simulation import truth_document

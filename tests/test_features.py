@@ -10,7 +10,7 @@ from scipy.integrate import quad
 
 from analysis.features import FEATURES, ID_COLUMNS, rep_features, sparc
 from analysis.pipeline import analyze
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 FS = 100.0
 

@@ -8,7 +8,7 @@ import pytest
 from analysis.pipeline import analyze
 from calibration import calibrate
 from calibration.joint_heading import heading_between
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 
 def test_the_turn_between_two_world_frames_is_found_in_closed_form():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sensor_io.recorder import Recorder
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.live_window import live_window, to_session_time
 
 pipeline = pytest.importorskip("analysis.pipeline")

@@ -11,7 +11,7 @@ from analysis import quat
 from analysis.measures import MIN_REFERENCE_SAMPLES, _standing_sample, _wrist_motion_rad
 from analysis.pipeline import analyze
 from sensor_io.recording_io import read_recording
-from sensor_io.sim.session import (
+from simulator.session import (
     WALK_SPEED_MPS,
     SessionConfig,
     simulate_session,

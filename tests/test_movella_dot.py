@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 
 from sensor_io.recording_io import read_recording
-from sensor_io.simulator import SimConfig, placement_name, simulate
 from sensor_io.vendors.common import DEG, ProtocolError
 from sensor_io.vendors.movella import protocol as movella
 from sensor_io.vendors.movella.app_export import read_dot_csv, recording_from_dot
+from simulator.single_test import SimConfig, placement_name, simulate
 from stepdown.cli import main
 
 

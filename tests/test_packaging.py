@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("sensor_io", "calibration", "analysis", "stepdown")
+PACKAGES = ("sensor_io", "simulator", "calibration", "analysis", "stepdown")
 # Reasons a build can fail that say nothing about our configuration.
 OFFLINE = ("No matching distribution found", "Could not find a version", "NewConnectionError",
            "Temporary failure in name resolution")

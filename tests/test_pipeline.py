@@ -10,7 +10,7 @@ import pytest
 from analysis.pipeline import analyze
 from calibration import CalibrationError
 from sensor_io.recording import Recording, SensorStream
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 CONTRACT_MEASURES = {"knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
                      "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg"}

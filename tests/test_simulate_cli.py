@@ -13,7 +13,7 @@ import pytest
 from analysis.checklist import category
 from analysis.rules import ITEMS
 from sensor_io.recording_io import read_recording, sidecar_path
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
 from stepdown.simulation import jsonable, read_truth, truth_document, truth_path
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from sensor_io.sim.imu import GRAVITY_MS2, ideal_imu
-from sensor_io.simulator import SimConfig, simulate, simulate_batch
+from simulator.single_test import SimConfig, simulate, simulate_batch
+from simulator.virtual_imu import GRAVITY_MS2, ideal_imu
 
 ALL = ("pelvis", "thigh", "shank", "trunk", "wrist")
 
@@ -143,8 +143,8 @@ def _lateral_com_m(kin, body) -> np.ndarray:
 @pytest.mark.parametrize("test_leg", ["right", "left"])
 def test_balance_keeps_the_centre_of_mass_over_the_foot_when_the_trunk_leans(test_leg):
     from sensor_io.anthropometry import Body
-    from sensor_io.sim.kinematics import simulate_kinematics
-    from sensor_io.sim.scenario import RepParams, Scenario
+    from simulator.forward_kinematics import simulate_kinematics
+    from simulator.scenario import RepParams, Scenario
 
     body = Body.from_height(1.80)
     rep = RepParams(descent_s=1.5, bottom_s=0.3, ascent_s=1.3, rest_s=1.0,
@@ -223,7 +223,7 @@ def test_a_hand_on_the_waist_rides_on_the_pelvis_not_on_the_flexing_trunk():
 
 @pytest.mark.parametrize("timing", ["depth", "early", "late", "constant"])
 def test_valgus_timing_variants_reach_the_same_peak_at_other_depths(timing):
-    from sensor_io.sim.kinematics import valgus_envelope
+    from simulator.forward_kinematics import valgus_envelope
 
     frac = np.linspace(0, 1, 101)
     v = valgus_envelope(frac, timing, 1.0)

@@ -17,7 +17,7 @@ from calibration.standing import (
     still_mask,
 )
 from sensor_io.recording import Recording, SensorStream
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 
 def _stream(t: np.ndarray, still: np.ndarray, seed: int) -> SensorStream:
@@ -123,7 +123,7 @@ def test_a_short_standing_is_used_as_short_and_none_is_described():
 
 def test_no_valid_simulated_test_is_refused_and_swaying_ones_say_so():
     from analysis.pipeline import analyze
-    from sensor_io.simulator import simulate_batch
+    from simulator.single_test import simulate_batch
 
     qualities = []
     for sim in simulate_batch(8, seed=77, n_reps=2):

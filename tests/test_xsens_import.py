@@ -19,8 +19,8 @@ from analysis.orientation import estimate_orientation, piecewise_orientation
 from analysis.pipeline import analyze
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
-from sensor_io.simulator import SimConfig, simulate
 from sensor_io.xsens_csv import parse_placement_map, read_xsens
+from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
 
 NAMES = {"pelvis": "Pelvis", "thigh_left": "LeftThigh"}

@@ -27,10 +27,10 @@ import numpy as np
 
 from sensor_io.anthropometry import SHANK_RATIO, THIGH_RATIO, Body
 from sensor_io.recording import Athlete, Recording, SensorStream
-from sensor_io.sim.imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
-from sensor_io.sim.kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
-from sensor_io.sim.scenario import PROFILES, Scenario, draw_scenario
-from sensor_io.sim.truth import rep_truth
+from simulator.forward_kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
+from simulator.scenario import PROFILES, Scenario, draw_scenario
+from simulator.truth import rep_truth
+from simulator.virtual_imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
 
 SEGMENT_CHOICES = ("pelvis", "thigh", "shank", "trunk", "wrist")
 # Share of a centre-of-mass shift an athlete undoes with the hip when balance is on;
@@ -68,7 +68,7 @@ class SimConfig:
     # by the hip is drawn from this range; None = no coupling.
     balance: tuple[float, float] | None = BALANCE_GAIN_RANGE
     # "whole-body": sway, valgus timing, hand on the waist, trunk on the pelvis (see
-    # sensor_io.sim.kinematics); "ideal": none of them and no balance (closed forms).
+    # simulator.forward_kinematics); "ideal": none of them and no balance (closed forms).
     physics: str = "whole-body"
     sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
     limb_scale: tuple[float, float] = (1.0, 1.0)  # thigh, shank vs the standard ratios

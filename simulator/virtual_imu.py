@@ -15,7 +15,7 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from sensor_io.anthropometry import Body
-from sensor_io.sim.kinematics import MIRROR_SEGMENT, Kinematics, smooth_onset
+from simulator.forward_kinematics import MIRROR_SEGMENT, Kinematics, smooth_onset
 
 GRAVITY_MS2 = 9.81
 RATES_HZ = (52.0, 100.0, 104.0, 200.0)

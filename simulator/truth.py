@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from sensor_io.sim.kinematics import Kinematics
+from simulator.forward_kinematics import Kinematics
 
 
 def side_sign(test_leg: str) -> float:

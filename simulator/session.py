@@ -7,8 +7,8 @@
 A session is a sequence of blocks on one clock: set 1 (quiet standing, then the reps),
 then for every further set a walk (step off, turn, walk away, turn, walk back, step on)
 and the set, whose quiet standing is the rest. Each set is one single test of the
-simulator (:func:`sensor_io.sim.scenario.draw_scenario` and
-:func:`sensor_io.sim.kinematics.simulate_kinematics`, its own draw of reps and faults);
+simulator (:func:`simulator.scenario.draw_scenario` and
+:func:`simulator.forward_kinematics.simulate_kinematics`, its own draw of reps and faults);
 this module adds the walking and samples every block with the *same* sensors: one
 mounting, one rate and clock, one set of biases and scale errors per sensor for the whole
 session, the bias walk carried on from block to block, as strapped sensors would be.
@@ -32,15 +32,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from sensor_io.anthropometry import Body
 from sensor_io.recording import Athlete, Recording, SensorStream
-from sensor_io.sim.imu import (
-    SensorErrors,
-    add_sensor_errors,
-    draw_errors,
-    ideal_imu,
-    mounts,
-    random_mounting,
-)
-from sensor_io.sim.kinematics import (
+from simulator.forward_kinematics import (
     ANKLE_HEIGHT_M,
     FINE_RATE_HZ,
     MIRROR_SEGMENT,
@@ -52,9 +44,17 @@ from sensor_io.sim.kinematics import (
     rot_z,
     simulate_kinematics,
 )
-from sensor_io.sim.scenario import draw_scenario
-from sensor_io.sim.truth import rep_truth
-from sensor_io.simulator import SEGMENT_CHOICES, check_choices, placement_name
+from simulator.scenario import draw_scenario
+from simulator.single_test import SEGMENT_CHOICES, check_choices, placement_name
+from simulator.truth import rep_truth
+from simulator.virtual_imu import (
+    SensorErrors,
+    add_sensor_errors,
+    draw_errors,
+    ideal_imu,
+    mounts,
+    random_mounting,
+)
 
 MIN_WALK_S = 8.0
 WALK_SPEED_MPS = 1.2

@@ -43,7 +43,7 @@ from scipy.optimize import brentq
 from scipy.spatial.transform import Rotation
 
 from sensor_io.anthropometry import Body
-from sensor_io.sim.scenario import RepParams, Scenario
+from simulator.scenario import RepParams, Scenario
 
 FINE_RATE_HZ = 1000.0
 ANKLE_HEIGHT_M = 0.08
