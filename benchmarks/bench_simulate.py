@@ -16,7 +16,7 @@ from benchmarks.timing import best_of
 from sensor_io.recording_io import write_recording
 from simulator.single_test import SimConfig, simulate
 from stepdown import demo
-from stepdown.simulation import plot_recording, truth_document
+from stepdown.truth_files import plot_recording, truth_document
 
 
 def run() -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sensor_io.recording_io import read_recording, write_recording
 from simulator.single_test import simulate
-from stepdown.simulation import read_truth, truth_document
+from stepdown.truth_files import read_truth, truth_document
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BEGIN, END = "<!-- samples:begin (written by python -m stepdown.sample_data) -->", "<!-- samples:end -->"

@@ -31,7 +31,7 @@ from sensor_io.errors import InputError
 from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
 from stepdown.commands.train import simulated_training_set
-from stepdown.simulation import truth_document
+from stepdown.truth_files import truth_document
 
 MODEL_CARD = Path(__file__).resolve().parent.parent / "data" / "MODEL_CARD.md"
 TRAIN_SEED = 3  # small training batch of these tests; the held-out batch is conftest's 2026

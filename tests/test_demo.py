@@ -12,7 +12,7 @@ import pytest
 
 from stepdown import demo
 from stepdown.sample_data import DATA_DIR, SAMPLES
-from stepdown.simulation import truth_path
+from stepdown.truth_files import truth_path
 
 pytestmark = pytest.mark.skipif(not any(DATA_DIR.glob("*.parquet")),
                                 reason="no sample recordings in data/")

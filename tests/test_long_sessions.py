@@ -18,7 +18,7 @@ from simulator.session import (
     walking_kinematics,
 )
 from stepdown.cli import main
-from stepdown.simulation import read_truth
+from stepdown.truth_files import read_truth
 
 RATE_HZ = 100.0
 

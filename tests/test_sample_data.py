@@ -19,7 +19,7 @@ from analysis.rules import ITEMS
 from sensor_io.recording_io import read_recording
 from stepdown.cli import main
 from stepdown.sample_data import DATA_DIR, SAMPLES
-from stepdown.simulation import read_truth, truth_path
+from stepdown.truth_files import read_truth, truth_path
 
 README = DATA_DIR / "README.md"
 COMMAND = re.compile(r"^stepdown simulate data/(\S+)( .*)?$", re.MULTILINE)

@@ -14,7 +14,7 @@ import pytest
 from analysis.checklist import category
 from analysis.evaluation import match_reps
 from analysis.rules import RuleConfig
-from stepdown.simulation import truth_document
+from stepdown.truth_files import truth_document
 
 pytestmark = pytest.mark.slow
 

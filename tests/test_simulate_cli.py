@@ -15,7 +15,7 @@ from analysis.rules import ITEMS
 from sensor_io.recording_io import read_recording, sidecar_path
 from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
-from stepdown.simulation import jsonable, read_truth, truth_document, truth_path
+from stepdown.truth_files import jsonable, read_truth, truth_document, truth_path
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

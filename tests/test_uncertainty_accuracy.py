@@ -17,7 +17,7 @@ import pytest
 
 from analysis.evaluation import errors_against_uncertainty
 from analysis.uncertainty import find_borderline, measure_uncertainty, total_range
-from stepdown.simulation import truth_document
+from stepdown.truth_files import truth_document
 
 pytestmark = pytest.mark.slow
 COVERAGE = (0.85, 0.95)

@@ -1,7 +1,7 @@
 """`stepdown simulate OUT`: write a simulated step-down recording and its ground truth.
 
 The recording goes to ``OUT`` (``.parquet``, or ``.csv`` + ``.json`` sidecar),
-the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.simulation`).
+the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.truth_files`).
 Options map one to one onto :class:`simulator.single_test.SimConfig`; with ``--sets`` > 1
 or ``--minutes``, a whole session (sets, rests, walks between sets) from
 :class:`simulator.session.SessionConfig`.
@@ -97,7 +97,7 @@ def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float
 def check_output(out: Path, force: bool) -> None:
     """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
     from sensor_io.recording_io import SUFFIXES
-    from stepdown.simulation import truth_path
+    from stepdown.truth_files import truth_path
 
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
@@ -148,7 +148,7 @@ def simulate_cmd(
 
     from sensor_io.recording_io import write_recording
     from simulator.single_test import simulate
-    from stepdown.simulation import plot_recording, truth_document, write_truth
+    from stepdown.truth_files import plot_recording, truth_document, write_truth
 
     cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body)
     session = session_config(cfg, sets, minutes, rest, walk)

@@ -44,7 +44,7 @@ def simulated_training_set(n_tests: int, seed: int,
     from analysis.features import rep_features
     from analysis.pipeline import analyze
     from simulator.single_test import simulate_batch
-    from stepdown.simulation import truth_document
+    from stepdown.truth_files import truth_document
 
     if seed in HELD_OUT_SEEDS:
         raise InputError(f"--seed {seed} is a held-out accuracy batch; choose another")
@@ -71,7 +71,7 @@ def folder_training_set(folder: str | os.PathLike[str],
     from analysis.features import rep_features
     from analysis.pipeline import analyze
     from sensor_io.recording_io import read_recording
-    from stepdown.simulation import TRUTH_SUFFIX, read_truth
+    from stepdown.truth_files import TRUTH_SUFFIX, read_truth
 
     folder = Path(folder)
     if not folder.is_dir():
