@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.segmented import PLAUSIBLE
+from analysis.recording_pieces import PLAUSIBLE
 from benchmarks import bench_real, cmu_real
 
 ROOT = cmu_real.data_root()

@@ -33,7 +33,7 @@ from analysis import kinematics as kin
 from analysis import quat
 from analysis.orientation import estimate_orientation
 from analysis.pipeline import analyze
-from analysis.segments import Motion, segment_motion, sensor_orientations
+from analysis.segment_motion import Motion, segment_motion, sensor_orientations
 from calibration import Calibration, calibrate, gyro_biases, standing_window
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, SensorStream

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.signal import savgol_filter
 
-from analysis.segmentation import RepSegmenter, savgol_smooth
+from analysis.rep_segmentation import RepSegmenter, savgol_smooth
 
 
 @pytest.mark.parametrize(("n", "window", "order"), [(3300, 15, 2), (16, 15, 2), (200, 5, 2),

@@ -19,7 +19,7 @@ import numpy as np
 
 from analysis import quat
 from analysis.measures import NEEDS
-from analysis.segments import Motion
+from analysis.segment_motion import Motion
 from calibration import CalibrationError, StandingWindow, standing_window
 from sensor_io.recording import Recording, SensorStream
 
