@@ -9,7 +9,7 @@ import pytest
 from postgres_server import PostgresServer, why_unavailable
 from test_catalog import contract_doc
 
-from analysis.load.entries import LoadEntry
+from analysis.training_load.entries import LoadEntry
 from stepdown.catalog import accounts, db, repo
 from stepdown.catalog.training_log import add_entries
 from stepdown.cli import main

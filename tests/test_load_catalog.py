@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy.exc
 
-from analysis.load.entries import EntryError, LoadEntry
+from analysis.training_load.entries import EntryError, LoadEntry
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.catalog.repo import get_athlete
 from stepdown.catalog.training_log import (

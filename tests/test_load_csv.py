@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from analysis.load.csv_import import CsvImportError, read_load_csv
-from analysis.load.entries import LoadEntry
+from analysis.training_load.csv_import import CsvImportError, read_load_csv
+from analysis.training_load.entries import LoadEntry
 
 LATEST = dt.date(2026, 3, 1)
 HEADER = "athlete,date,activity,duration_min,distance_km,sets,reps,load_kg,rpe,pain,season_start,notes"

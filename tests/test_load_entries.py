@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from analysis.load.entries import EntryError, LoadEntry, latest_local_date, validate_entry
+from analysis.training_load.entries import EntryError, LoadEntry, latest_local_date, validate_entry
 
 D = dt.date(2026, 3, 1)
 LATEST = dt.date(2026, 3, 1)

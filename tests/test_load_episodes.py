@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.load.flags import FLAG_COLUMNS, episode_text, flag_episodes
+from analysis.training_load.flags import FLAG_COLUMNS, episode_text, flag_episodes
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -54,7 +54,7 @@ def test_the_athlete_page_lists_episodes_and_shades_them(tmp_path):
     """Five steady weeks then two heavy ones: one ACWR line, not one per day."""
     from test_web import PASSWORD, logged_in
 
-    from analysis.load.entries import LoadEntry
+    from analysis.training_load.entries import LoadEntry
     from stepdown.catalog import accounts, db
     from stepdown.catalog.training_log import add_entries
     from stepdown.web.app import create_app

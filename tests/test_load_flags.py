@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from analysis.load.entries import LoadEntry, entries_frame
-from analysis.load.flags import FLAG_HELP, FlagRules, load_flags, rules_from_toml
-from analysis.load.metrics import daily_load, load_metrics
+from analysis.training_load.entries import LoadEntry, entries_frame
+from analysis.training_load.flags import FLAG_HELP, FlagRules, load_flags, rules_from_toml
+from analysis.training_load.metrics import daily_load, load_metrics
 from sensor_io.errors import InputError
 
 D0 = dt.date(2026, 1, 5)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.load.entries import LoadEntry, entries_frame
-from analysis.load.metrics import daily_load, ewma_lambda, load_metrics
+from analysis.training_load.entries import LoadEntry, entries_frame
+from analysis.training_load.metrics import daily_load, ewma_lambda, load_metrics
 
 D0 = dt.date(2026, 1, 5)
 

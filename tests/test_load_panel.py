@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.load.entries import LoadEntry, entries_frame
-from analysis.load.flags import FlagRules
-from analysis.load.panel import load_panel
+from analysis.training_load.entries import LoadEntry, entries_frame
+from analysis.training_load.flags import FlagRules
+from analysis.training_load.panel import load_panel
 
 D0 = dt.date(2026, 1, 5)
 

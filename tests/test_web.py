@@ -445,7 +445,7 @@ def test_knee_level_2_threshold_is_the_athletes_foot_offset_when_known():
 def test_athlete_page_has_the_training_load_panel_only_with_a_training_log(tmp_path):
     import datetime as dt
 
-    from analysis.load.entries import LoadEntry
+    from analysis.training_load.entries import LoadEntry
     from stepdown.catalog.training_log import add_entries
 
     path = tmp_path / "catalog.sqlite3"
@@ -458,7 +458,7 @@ def test_athlete_page_has_the_training_load_panel_only_with_a_training_log(tmp_p
     c, _ = logged_in(create_app(path), "head")
     logged = c.get("/athletes/logged").text
     assert "<h2>Training load</h2>" in logged and 'id="load-data"' in logged
-    assert "not injury risk" in logged  # the flags' caveat (analysis.load.flags.FLAG_HELP)
+    assert "not injury risk" in logged  # the flags' caveat (analysis.training_load.flags.FLAG_HELP)
     unlogged = c.get("/athletes/unlogged")
     assert unlogged.status_code == 200 and "Training load" not in unlogged.text
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_catalog import contract_doc  # noqa: E402
 from test_web import PASSWORD, logged_in, make_catalog  # noqa: E402
 
-from analysis.load.entries import LoadEntry  # noqa: E402
+from analysis.training_load.entries import LoadEntry  # noqa: E402
 from analysis.uncertainty import largest_uncertainty  # noqa: E402
 from stepdown.catalog import accounts, db, desk, repo  # noqa: E402
 from stepdown.catalog.training_log import add_entries  # noqa: E402

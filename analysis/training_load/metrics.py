@@ -45,7 +45,7 @@ How a missing day is treated:
 Season starts: an entry with ``season_start`` starts a new season on its date.
 Every window, EWMA and history count restarts there; days before it do not
 count. Time zones: dates are the athletes' local calendar dates (see
-:mod:`analysis.load.entries`); nothing is converted.
+:mod:`analysis.training_load.entries`); nothing is converted.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def daily_load(entries: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFr
     """One row per athlete and calendar day, with that day's loads.
 
     Args:
-        entries: from :func:`analysis.load.entries.entries_frame`.
+        entries: from :func:`analysis.training_load.entries.entries_frame`.
         as_of: last day of every athlete's calendar (entries after it are
             ignored); default each athlete's last entry date.
 

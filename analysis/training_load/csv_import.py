@@ -29,7 +29,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from analysis.load.entries import EntryError, LoadEntry, latest_local_date, validate_entry
+from analysis.training_load.entries import EntryError, LoadEntry, latest_local_date, validate_entry
 from sensor_io.errors import InputError
 
 REQUIRED = ("athlete", "date", "activity")
@@ -50,7 +50,7 @@ def read_load_csv(path: Path | str, *, latest_date: dt.date | None = None) -> li
     Args:
         path: the CSV file.
         latest_date: the latest acceptable local date (default
-            :func:`analysis.load.entries.latest_local_date`).
+            :func:`analysis.training_load.entries.latest_local_date`).
 
     Returns:
         The entries, in file order.

@@ -94,7 +94,7 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
     """All flags raised on all athlete-days of ``metrics``.
 
     Args:
-        metrics: from :func:`analysis.load.metrics.load_metrics`.
+        metrics: from :func:`analysis.training_load.metrics.load_metrics`.
         rules: the thresholds.
         stepdown: optional step-down test results, columns ``athlete_id``,
             ``date`` and ``category`` (good/medium/poor) or ``total`` (0-8).

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from analysis.checklist import category
-from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, load_flags
-from analysis.load.metrics import daily_load, load_metrics
+from analysis.training_load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, load_flags
+from analysis.training_load.metrics import daily_load, load_metrics
 
 LOAD_UNITS = {"srpe_au": "AU (RPE x min)", "volume_load_kg": "kg", "run_distance_m": "m",
               "duration_s": "s"}
@@ -76,7 +76,7 @@ def load_panel(entries: pd.DataFrame, athlete_id: str, *, as_of: dt.date | None 
     """The panel's series for one athlete.
 
     Args:
-        entries: entries frame (:func:`analysis.load.entries.entries_frame`);
+        entries: entries frame (:func:`analysis.training_load.entries.entries_frame`);
             other athletes' rows are ignored.
         athlete_id: whose panel.
         as_of: last day drawn (default the athlete's last entry).
