@@ -4,7 +4,7 @@ Prints, per measure (and per knee method), the 90th percentile of the absolute
 rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED)``
 beside the value shipped in :mod:`analysis.uncertainty`.  Update the constants
 there when the analysis changes what these figures are; the held-out check is
-``tests/test_uncertainty_accuracy.py``.
+``tests/test_analysis/test_uncertainty_accuracy.py``.
 """
 
 from __future__ import annotations

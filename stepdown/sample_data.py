@@ -7,7 +7,7 @@ is exactly what made the file); then the README's generated section is
 rewritten: per file the command, the sensors with their rates, the duration,
 the size and the truth's checklist. Text outside the markers is kept.
 
-Run it again after any change to the simulator: ``tests/test_sample_data.py``
+Run it again after any change to the simulator: ``tests/test_stepdown/test_sample_data.py``
 fails while the files differ from what the README's commands now produce.
 
 The files are simulated: nothing in ``data/`` was measured on a person.
@@ -154,7 +154,7 @@ uncontrolled descent). The `options` entry of each truth file is the simulator
 configuration.
 
 Remake them all with `python -m stepdown.sample_data` (the same commands as
-below, plus `--force`); `tests/test_sample_data.py` reruns every command below
+below, plus `--force`); `tests/test_stepdown/test_sample_data.py` reruns every command below
 and checks that the result still matches the files, so this page cannot rot.
 `rules_default.toml` holds the default rule thresholds (see its comments).
 

@@ -18,7 +18,7 @@ from sensor_io.recording import Athlete
 from sensor_io.recording_io import read_recording
 from stepdown.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _samples(t0, n, rate=100.0):

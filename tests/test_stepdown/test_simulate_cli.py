@@ -183,7 +183,7 @@ def test_plot_writes_a_png_with_a_row_per_sensor(tmp_path, capsys):
 
 def test_readme_example_runs(tmp_path, capsys, monkeypatch):
     """The `stepdown ...` lines of README.md's "What you get" example work as written."""
-    readme = Path(__file__).resolve().parent.parent / "README.md"
+    readme = Path(__file__).resolve().parents[2] / "README.md"
     block = readme.read_text(encoding="utf-8").split("## What you get", 1)[1]
     lines = [ln for ln in block.split("```")[1].splitlines() if ln.startswith("stepdown ")]
     assert any(ln.startswith("stepdown simulate ") for ln in lines)

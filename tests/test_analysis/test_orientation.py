@@ -17,7 +17,7 @@ from analysis.orientation import (
 from sensor_io.errors import InputError
 
 G = 9.81
-BROAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "broad"  # beside the checkout
+BROAD = Path(__file__).resolve().parents[3] / "shared" / "data" / "broad"  # beside the checkout
 BROAD_TRIALS = ("02_undisturbed_slow_rotation_B", "25_disturbed_tapping_B")
 
 

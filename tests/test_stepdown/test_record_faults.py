@@ -331,7 +331,7 @@ def test_kill_during_connect_leaves_a_journal_recover_explains(tmp_path, capsys)
         [sys.executable, "-c", "import sys, time; from sensor_io.recorder import Recorder; "
          "r = Recorder(sys.argv[1], test_leg='left'); print('ready', flush=True); "
          "time.sleep(60)", str(tmp_path / "k.sdj")], stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:
         assert child.stdout.readline().strip() == "ready"
         child.send_signal(signal.SIGKILL)
@@ -365,7 +365,7 @@ def test_a_file_size_limit_mid_set_is_one_warning_and_the_recording_is_whole(tmp
 
     home = tmp_path / "home"
     env = {**os.environ, "STEPDOWN_HOME": str(home / "sd"), "HOME": str(home),
-           "TMPDIR": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "TMPDIR": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
            "COLUMNS": "400"}
     out = tmp_path / "lim" / "r.parquet"
     proc = subprocess.run(
@@ -487,7 +487,7 @@ def _record_process(out):
     import sys
     from pathlib import Path
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "COLUMNS": "400"}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "400"}
     return subprocess.Popen(
         [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", "8",
          "--leg", "left", "--athlete", "b", "--pelvis", "x", "--thigh", "x", "--no-score",

@@ -38,7 +38,7 @@ from calibration import Calibration, calibrate, gyro_biases, standing_window
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, SensorStream
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # beside the checkout
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # beside the checkout
 QMT = DATA / "qmt_full_body" / "full_body_example_data.mat"
 WALK = DATA / "skinematics_walking"
 QMT_RATE_HZ = 100.0

@@ -9,7 +9,7 @@ import pytest
 from analysis.rules import RuleConfig, load_rule_config, score_rep
 from sensor_io.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def measures(**over):

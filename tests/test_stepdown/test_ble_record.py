@@ -13,7 +13,7 @@ import pytest
 from sensor_io.recording_io import read_recording
 from stepdown.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAST = ["--emulate", "--emulate-speed", "8"]  # real time, 8× faster (a signal test needs it)
 VIRTUAL = ["--emulate", "--emulate-speed", "0"]  # virtual time: the same on any machine
 

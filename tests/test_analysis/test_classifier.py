@@ -33,7 +33,7 @@ from stepdown.cli import main
 from stepdown.commands.train import simulated_training_set
 from stepdown.truth_files import truth_document
 
-MODEL_CARD = Path(__file__).resolve().parent.parent / "data" / "MODEL_CARD.md"
+MODEL_CARD = Path(__file__).resolve().parents[2] / "data" / "MODEL_CARD.md"
 TRAIN_SEED = 3  # small training batch of these tests; the held-out batch is conftest's 2026
 
 

@@ -23,7 +23,7 @@ expect = sync_api.expect
 pytest.importorskip("analysis.pipeline")
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(1, str(Path(__file__).parents[1]))  # benchmarks/, which starts the recording
+sys.path.insert(1, str(Path(__file__).parents[2]))  # benchmarks/, which starts the recording
 from test_web_browser import ARGS, SCREENS  # noqa: E402
 
 from benchmarks.bench_live_page import start_record  # noqa: E402

@@ -301,7 +301,7 @@ def test_numpy_numbers_in_metadata_are_written_as_json(tmp_path: Path) -> None:
     assert back.sensors_meta == {"pelvis": {"rate_hz": 100.0}} and back.pain_nrs == 2
 
 
-QMT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qmt_full_body" \
+QMT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "qmt_full_body" \
     / "full_body_example_data.mat"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("sensor_io", "simulator", "calibration", "analysis", "stepdown")
 # Reasons a build can fail that say nothing about our configuration.
 OFFLINE = ("No matching distribution found", "Could not find a version", "NewConnectionError",

@@ -45,7 +45,7 @@ def free_port() -> int:
 def server(tmp_path_factory):
     path = tmp_path_factory.mktemp("web") / "catalog.sqlite3"
     ids = make_catalog(path)
-    sample = Path(__file__).parents[1] / "data" / "medium_left_full_set.parquet"
+    sample = Path(__file__).parents[2] / "data" / "medium_left_full_set.parquet"
     if sample.exists():  # a real recording, so the test page can draw its angle curves
         from stepdown.catalog import db
         from stepdown.catalog.importer import import_recording

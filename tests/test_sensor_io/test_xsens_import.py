@@ -190,7 +190,7 @@ def test_classifier_items_are_dropped_where_the_measure_is_not_measured():
 
 
 SHARED = Path(os.environ.get("STEPDOWN_SHARED_DATA",
-                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+                             Path(__file__).resolve().parents[3] / "shared" / "data"))
 WALK = SHARED / "skinematics_walking"
 
 

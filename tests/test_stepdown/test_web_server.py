@@ -216,7 +216,7 @@ def test_files_are_created_for_the_owner_only(tmp_path, monkeypatch):
     monkeypatch.setenv("STEPDOWN_HOME", str(home))
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["users", "add", "head", "--all-athletes", "--password-stdin"]) == 0
-    sample = Path(__file__).parents[1] / "data" / "medium_left_full_set.parquet"
+    sample = Path(__file__).parents[2] / "data" / "medium_left_full_set.parquet"
     if sample.exists():
         assert main(["import", str(sample), "--athlete", "a-1"]) == 0
     assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -149,7 +149,7 @@ def test_users_add_assign_list(home, monkeypatch, capsys):
     assert pw_hash.startswith("scrypt$") and "a long password" not in pw_hash
 
 
-SAMPLES = Path(__file__).parents[1] / "data"
+SAMPLES = Path(__file__).parents[2] / "data"
 
 
 @pytest.mark.skipif(not (SAMPLES / "good_left_pelvis_thigh.parquet").exists(),
