@@ -265,3 +265,40 @@ def test_account_management_from_the_cli(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["users", "remove", "coach"]) == 2
     assert "no user 'coach'" in capsys.readouterr().err
+
+
+def test_a_cached_test_page_follows_every_change_and_keeps_tokens_apart(tmp_path):
+    """The test page and its PDF are rendered once per test revision and kept; a label or
+    note stored by another connection (another worker process) shows on the next view, and
+    each session's page carries its own CSRF token only."""
+    from stepdown.catalog import notes, repo
+
+    path = tmp_path / "catalog.sqlite3"
+    ids = make_catalog(path)
+    app = create_app(path)
+    cache, t = app.state.page_cache, ids["latest"]
+    a, csrf_a = logged_in(app, "coach-a")
+    head, csrf_head = logged_in(app, "head")
+    first = a.get(f"/tests/{t}").text
+    hits = cache.hits
+    assert a.get(f"/tests/{t}").text == first and cache.hits == hits + 1
+    assert csrf_a in first and csrf_head not in first
+    page_head = head.get(f"/tests/{t}").text
+    assert csrf_head in page_head and csrf_a not in page_head
+
+    pdf = a.get(f"/tests/{t}/report.pdf").content
+    assert a.get(f"/tests/{t}/report.pdf").content == pdf and app.state.report_cache.hits == 1
+
+    other = db.connect(path)  # as another worker would write
+    note_id = repo.add_note(other, t, "head", "watch the left knee on the way down", None,
+                            for_athlete=True)
+    assert "watch the left knee" in a.get(f"/tests/{t}").text
+    notes.edit_note(other, t, note_id, "knee fine after the cue", True, "head")
+    page = a.get(f"/tests/{t}").text
+    assert "knee fine after the cue" in page and "Earlier versions" in page
+    repo.add_label(other, t, 1, "knee", 0, "head")
+    assert "coach: 0 (head)" in a.get(f"/tests/{t}").text
+    assert a.get(f"/tests/{t}/report.pdf").content != pdf
+    notes.delete_note(other, t, note_id, "head")
+    assert "knee fine after the cue" not in a.get(f"/tests/{t}").text.split("Earlier versions")[0]
+    other.close()

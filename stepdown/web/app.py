@@ -34,6 +34,7 @@ from starlette.templating import Jinja2Templates
 from stepdown.catalog import accounts, db, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
+from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web import today as today_view
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -55,6 +56,8 @@ PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the
 HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
 DRAW_THREADS = 2  # PDF drawing (matplotlib)
 PER_PAGE = 25
+CACHED_PAGES = 512  # rendered test pages per process (~100 kB each)
+CACHED_REPORTS = 64  # HTML/PDF reports per process (~50 kB each; 0.1-0.3 s of drawing each)
 
 
 def plotly_js_path() -> Path:
@@ -116,6 +119,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
+    rendered = RenderCache(CACHED_PAGES)
+    reports = RenderCache(CACHED_REPORTS)
+
     def guarded(handler: Callable[..., Response], *, form: bool = False,
                 limit: str = "page") -> Callable:
         """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
@@ -152,12 +158,18 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             raise Refused(404)
         return athlete
 
-    def visible_test(session: accounts.Session, test_id: int, conn) -> repo.TestDetail:
+    def visible_revision(session: accounts.Session, test_id: int, conn) -> tuple:
+        """The test's revision (:func:`repo.test_revision`; its athlete first) if this
+        session may see the test, else :class:`Refused` 404."""
         if not 0 < test_id <= MAX_SQLITE_ID:
             raise Refused(404)
-        owner = repo.test_athlete(conn, test_id)
-        if owner is None or not session.user.can_see(owner):
+        revision = repo.test_revision(conn, test_id)
+        if revision is None or not session.user.can_see(revision[0]):
             raise Refused(404)
+        return revision
+
+    def visible_test(session: accounts.Session, test_id: int, conn) -> repo.TestDetail:
+        visible_revision(session, test_id, conn)
         detail = repo.get_test(conn, test_id)
         assert detail is not None
         return detail
@@ -376,11 +388,23 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "tags": (desk.desk_rows(conn, {athlete.id}) or [None])[0]})
 
     def test_page(request: Request, conn) -> Response:
+        """The test page, rendered once per test revision and viewer (name, rights, time
+        zone) and kept; each request only checks access and puts in its CSRF token."""
         session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
+        test_id = request.path_params["test_id"]
+        revision = visible_revision(session, test_id, conn)
+        user, saved = session.user, _count_param(request.query_params.get("saved"))
+        key = ("test", test_id, revision, user.username, user.sees_all, user.time_zone, saved)
+        html = rendered.get(key, lambda: render_test_page(
+            conn, accounts.Session(user, CSRF_PLACEHOLDER), test_id, saved))
+        return HTMLResponse(with_csrf(html, session.csrf_token))
+
+    def render_test_page(conn, session: accounts.Session, test_id: int,
+                         saved: int | None) -> str:
+        detail = repo.get_test(conn, test_id)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
         specs = charts.athlete_specs(athlete)
-        return page(request, "test.html", {
+        return templates.env.get_template("test.html").render({
             "session": session, "t": detail, "s": detail.summary, "athlete": athlete,
             "reps": [{"rep": r, "cells": views.item_cells(r), "coach_total": views.coach_total(r)}
                      for r in detail.reps],
@@ -392,8 +416,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": _html_safe(views.angle_curves_json(detail, specs)),
             "note_history": notes_history(conn, detail.summary.id),
-            "reviewed": views.reviewed_result(detail),
-            "saved": _count_param(request.query_params.get("saved"))})
+            "reviewed": views.reviewed_result(detail), "saved": saved})
 
     def relabel(request: Request, conn, form: dict[str, str]) -> Response:
         session = require_session(request, conn)
@@ -462,23 +485,31 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/tests/{detail.summary.id}#notes", status_code=303)
 
-    def report_html(request: Request, conn) -> Response:
-        from stepdown.web.report import report_html as render
+    def cached_report(request: Request, conn, kind: str) -> tuple[str, object]:
+        """(athlete id, the test's ``kind`` report: "html" text or "pdf" bytes), drawn once
+        per test revision and day (the report prints its date) and kept."""
+        from stepdown.web import report
 
         session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
-        athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        return HTMLResponse(render(detail, athlete, templates.env))
+        test_id = request.path_params["test_id"]
+        revision = visible_revision(session, test_id, conn)
+
+        def draw() -> object:
+            detail = repo.get_test(conn, test_id)
+            athlete = repo.get_athlete(conn, detail.summary.athlete_id)
+            if kind == "html":
+                return report.report_html(detail, athlete, templates.env)
+            return report.report_pdf(detail, athlete, views.explanations(detail))
+        printed = dt.datetime.now(dt.UTC).date()  # the day the report prints on it
+        return revision[0], reports.get((kind, test_id, revision, printed), draw)
+
+    def report_html(request: Request, conn) -> Response:
+        return HTMLResponse(cached_report(request, conn, "html")[1])
 
     def report_pdf(request: Request, conn) -> Response:
-        from stepdown.web.report import report_pdf as render
-
-        session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
-        athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        name = f"stepdown-{detail.summary.athlete_id}-test{detail.summary.id}.pdf"
-        return Response(render(detail, athlete, views.explanations(detail)),
-                        media_type="application/pdf",
+        athlete_id, pdf = cached_report(request, conn, "pdf")
+        name = f"stepdown-{athlete_id}-test{request.path_params['test_id']}.pdf"
+        return Response(pdf, media_type="application/pdf",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
     static_files = StaticAssets(STATIC)
@@ -514,7 +545,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         Route("/static/{name:str}", static),
         Route("/favicon.ico", favicon),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.page_cache, app.state.report_cache = rendered, reports  # (read by tests)
+    return app
 
 
 def json_for_html(value: object) -> str:
