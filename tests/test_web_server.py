@@ -113,18 +113,38 @@ def test_login_throttling_per_address(tmp_path):
     assert r.status_code == 429
 
 
-def test_throttle_lock_ends_when_the_failures_leave_the_window():
-    now = [0.0]
+def test_throttle_lock_ends_when_the_failures_leave_the_window(tmp_path):
+    conn = db.connect(tmp_path / "catalog.sqlite3")
+    now = [1.8e9]
     t = LoginThrottle(account_limit=2, address_limit=10, window_s=60, clock=lambda: now[0])
-    t.failed("coach", "10.0.0.1")
-    now[0] = 10
-    t.failed("coach", "10.0.0.1")
-    assert t.wait_s("coach", "10.0.0.9") == pytest.approx(50)  # the first failure ages out at 60
-    now[0] = 61
-    assert t.wait_s("coach", "10.0.0.9") == 0
-    t.failed("coach", "10.0.0.1")
-    t.succeeded("coach")
-    assert t.wait_s("coach", "10.0.0.9") == 0
+    t.failed(conn, "coach", "10.0.0.1")
+    now[0] += 10
+    t.failed(conn, "coach", "10.0.0.1")
+    # the first failure ages out 60 s after it
+    assert t.wait_s(conn, "coach", "10.0.0.9") == pytest.approx(50)
+    now[0] += 51
+    assert t.wait_s(conn, "coach", "10.0.0.9") == 0
+    t.failed(conn, "coach", "10.0.0.1")
+    assert conn.execute("SELECT COUNT(*) FROM login_failures").fetchone()[0] == 4  # aged out: gone
+    t.succeeded(conn, "coach")
+    assert t.wait_s(conn, "coach", "10.0.0.9") == 0
+    assert t.wait_s(conn, "someone", "10.0.0.1") == 0  # the address has 2 of its 10
+
+
+def test_login_throttling_holds_across_two_server_processes(tmp_path):
+    """Two apps on one catalog, as two worker processes would be: failures on either count
+    for both, per account and per address, and a success on one clears the account on both."""
+    path = tmp_path / "catalog.sqlite3"
+    make_catalog(path)
+    limits = LoginThrottle(account_limit=4, address_limit=6)
+    one, two = client(create_app(path, throttle=limits)), client(create_app(path, throttle=limits))
+    assert [_wrong_login(c, "coach-a").status_code for c in (one, two, one)] == [401] * 3
+    assert _wrong_login(two, "coach-a").status_code == 429  # the 4th, wherever it lands
+    token = csrf_in(one.get("/login").text)
+    assert one.post("/login", data={"csrf": token, "username": "coach-a",
+                                    "password": PASSWORD}).status_code == 429
+    assert _wrong_login(one, "x1").status_code == 401  # the address: 5 of 6 now
+    assert _wrong_login(two, "x2").status_code == 429
 
 
 def test_password_hashing_runs_off_the_event_loop(site, monkeypatch):

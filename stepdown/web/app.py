@@ -80,7 +80,8 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
 
     ``secure_cookies`` sets the Secure flag on cookies (keep it on; browsers
     accept it on http://127.0.0.1 and it must be on for any other host).
-    ``throttle`` counts failed logins (a fresh one by default).
+    ``throttle``: the failed-login limits (the defaults unless given); the failures are
+    counted in the catalog, so every server process on it shares them.
 
     Every handler runs in a worker thread with that thread's catalog connection, so
     the event loop only moves bytes: password hashing and PDF drawing have their
@@ -189,13 +190,13 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE))
         username = form.get("username", "")[:64]
         address = request.client.host if request.client else "-"
-        wait = throttle.wait_s(username, address)
+        wait = throttle.wait_s(conn, username, address)
         user = None if wait else accounts.authenticate(conn, username,
                                                         form.get("password", "")[:1024])
         if user is None:
             if not wait:
-                throttle.failed(username, address)
-                wait = throttle.wait_s(username, address)
+                throttle.failed(conn, username, address)
+                wait = throttle.wait_s(conn, username, address)
             error = (f"Too many failed logins: try again in {int(wait // 60) + 1} minute(s)."
                      if wait else "Wrong user name or password.")
             resp = page(request, "login.html", {
@@ -205,7 +206,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             if wait:
                 resp.headers["retry-after"] = str(int(wait) + 1)
             return resp
-        throttle.succeeded(username)
+        throttle.succeeded(conn, username)
         resp = RedirectResponse(_safe_next(form.get("next")), status_code=303)
         set_session_cookie(resp, accounts.start_session(conn, user.username),
                            secure=secure_cookies)
