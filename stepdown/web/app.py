@@ -34,8 +34,8 @@ from starlette.templating import Jinja2Templates
 from stepdown.catalog import accounts, db, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
-from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web import today as today_view
+from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -549,6 +549,12 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.page_cache, app.state.report_cache = rendered, reports  # (read by tests)
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app over the catalog ``$STEPDOWN_DATABASE_URL`` names (else the data home's):
+    what each worker process of ``stepdown serve --workers N`` builds for itself."""
+    return create_app(db.database_url())
 
 
 def json_for_html(value: object) -> str:
