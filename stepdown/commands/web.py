@@ -50,14 +50,20 @@ def _check_tls_files(certfile: Path | None, keyfile: Path | None) -> None:
                              f"{getattr(err, 'reason', None) or err}") from None
 
 
+MAX_DEFAULT_WORKERS = 8
+"""Each worker may hash two passwords at once (scrypt, 128 MiB each): 8 workers bound a
+login flood to 2 GiB; give --workers for more."""
+
+
 def default_workers() -> int:
-    """Server processes by default: one per CPU this process may run on."""
+    """Server processes by default: one per CPU this process may run on, at most 8."""
     import os
 
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 @app.command()
@@ -69,7 +75,7 @@ def serve(
         help="TLS certificate (PEM): required to serve beyond this computer.")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     workers: Annotated[int | None, typer.Option(
-        help="Server processes (default: one per CPU). Each answers requests on its own; "
+        help="Server processes (default: one per CPU, at most 8). Each answers requests on its own; "
              "sessions, login throttling and data are shared through the catalog.")] = None,
 ) -> None:
     """Start the review web app and print its address (Ctrl+C stops it)."""

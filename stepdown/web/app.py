@@ -9,10 +9,13 @@ that does not exist.  Each request opens its own catalog connection.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -54,6 +57,7 @@ _HERE = resources.files("stepdown.web")
 MAX_SQLITE_ID = 2**63 - 1
 PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the event loop
 HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
+HASH_NICE = 10  # the hashing threads' niceness above the server's: pages get the CPU first
 DRAW_THREADS = 2  # PDF drawing (matplotlib)
 PER_PAGE = 25
 CACHED_PAGES = 512  # rendered test pages per process (~100 kB each)
@@ -85,7 +89,11 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
 
     Every handler runs in a worker thread with that thread's catalog connection, so
     the event loop only moves bytes: password hashing and PDF drawing have their
-    own small thread limits, so neither can take all threads from the pages.
+    own small thread limits, so neither can take all threads from the pages, and
+    hashing runs at a lower CPU priority.  The test page and the reports are kept
+    rendered per test revision (:mod:`stepdown.web.page_cache`).  Nothing a request
+    depends on lives only in this process: sessions and login failures are in the
+    catalog, so several server processes can share it (``stepdown serve --workers``).
     """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
@@ -96,8 +104,11 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     connect(catalog).close()  # create and migrate once, up front
     throttle = throttle or LoginThrottle()
     limits = {"page": anyio.CapacityLimiter(PAGE_THREADS),
-              "hash": anyio.CapacityLimiter(HASH_THREADS),
               "draw": anyio.CapacityLimiter(DRAW_THREADS)}
+    # Logins and password changes: their own threads, at a lower CPU priority (scrypt lets go
+    # of the GIL, so without it a burst of wrong passwords takes the cores from the pages).
+    hash_pool = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="stepdown-hash",
+                                   initializer=_lower_thread_priority)
 
     local = threading.local()
     pooled = not db.database_url(catalog).startswith("sqlite")  # (patchable: tests send it to PostgreSQL)
@@ -139,6 +150,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                         conn.close()
             try:
                 fields = await read_form(request) if form else None
+                if limit == "hash":
+                    return await asyncio.get_running_loop().run_in_executor(
+                        hash_pool, run, fields)
                 return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
             except Refused as refused:
                 return refusal(request, refused)
@@ -549,6 +563,17 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
     app.state.page_cache, app.state.report_cache = rendered, reports  # (read by tests)
     return app
+
+
+def _lower_thread_priority() -> None:
+    """Raise this thread's niceness by HASH_NICE (Linux schedules threads one by one);
+    elsewhere, or where refused, the thread keeps the process's priority."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me)
+                                                + HASH_NICE))
+    except (AttributeError, OSError):
+        pass
 
 
 def app_from_environment() -> Starlette:
