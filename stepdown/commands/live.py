@@ -331,9 +331,9 @@ class LiveRun:
 
     def _window(self) -> tuple[Recording, float]:
         """What scoring the next rep needs: the calibration and the samples since the last
-        rep shown (:mod:`stepdown.live_window`), so a score costs the same late in a long
+        rep shown (:mod:`stepdown.live.window`), so a score costs the same late in a long
         session as early; the pain reports of the reps already shown are left out."""
-        from stepdown.live_window import live_window
+        from stepdown.live.window import live_window
 
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
@@ -346,7 +346,7 @@ class LiveRun:
     def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
         """The reps of a window's analysis not shown yet, numbered and timed as in the
         session."""
-        from stepdown.live_window import to_session_time
+        from stepdown.live.window import to_session_time
 
         if shift == 0:  # the window was the whole recording so far
             return reps[len(self.shown_reps):]
