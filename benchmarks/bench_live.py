@@ -33,7 +33,7 @@ from sensor_io.vendors.movesense import protocol as movesense
 from sensor_io.vendors.polar import protocol as polar
 from sensor_io.vendors.polar.emulator import VERITY_SENSE, PolarModel
 from sensor_io.vendors.witmotion import protocol as witmotion
-from stepdown.commands.live import POLL_S
+from stepdown.live.loop import POLL_S
 
 # a Verity Sense in Polar's SDK mode, which offers 26…416 Hz (documentation/products)
 VERITY_SDK_MODE = PolarModel(**{**VERITY_SENSE.__dict__, "settings": {
@@ -195,7 +195,7 @@ def _session_of(minutes: float, tmp: Path) -> tuple[Recorder, float, list[float]
 
 def _per_rep_cost() -> None:
     from analysis.pipeline import analyze
-    from stepdown.commands.live import mid_dip, rep_may_have_ended
+    from analysis.rep_end import mid_dip, rep_may_have_ended
     from stepdown.live.window import live_window
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,7 @@
 """Live rep scoring with each rep's knee and pelvis traces, for the live page.
 
 The same analysis as `stepdown record`'s scorer
-(:func:`~stepdown.commands.live.analysis_scorer`, one code path); each rep additionally
+(:func:`~stepdown.live.scoring.analysis_scorer`, one code path); each rep additionally
 carries ``trace``: its knee medial displacement (cm) and pelvic drop (deg) from start
 to end, thinned to at most ``points`` samples, with the rule thresholds they are scored against.
 """
@@ -40,7 +40,7 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:
     """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
     whose reps carry a ``trace``; None while the analysis is not installed."""
-    from stepdown.commands.live import analysis_scorer
+    from stepdown.live.scoring import analysis_scorer
 
     def add_traces(result: Any, reps: list[dict[str, Any]]) -> None:
         cfg = result.config
