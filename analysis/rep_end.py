@@ -25,6 +25,7 @@ NEAR_STANDING_DEG = 6.0
 SETTLE_S, SETTLE_DEG = 0.05, 0.25  # ... or near standing and falling < 0.25° in 0.05 s
 SETTLED_SHARE = 0.02     # of the rep's depth, over SETTLE_S: its end will not move
 SMOOTH_S = 0.05        # trailing mean of the accelerometer (noise; a centred one lags)
+RETURN_RATIO = 0.4     # back below this share of the dip: the rep's peaks are past
 LOOKBACK_S = 20.0      # at most this much of the thigh is read per call
 
 
@@ -70,6 +71,20 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
     back = now < BACK_RATIO * tilt.max() + BACK_DEG
     settled = now < NEAR_STANDING_DEG and tilt[-n - 1] - now < SETTLE_DEG
     return bool(back or settled)
+
+
+def rep_returning(s: SensorStream, since_s: float, ratio: float = RETURN_RATIO) -> bool:
+    """Is the test thigh (its stream ``s``) on its way back up from a rep: tilted more than
+    DIP_DEG since ``since_s`` (s, common clock) and now back below ``ratio`` of that dip?
+
+    Earlier than :func:`rep_may_have_ended`: on simulated tests the thigh's tilt passes 40 %
+    of the dip 0.1-0.5 s before the analysis ends the rep, after the rep's peaks (the
+    measures are peaks, at the bottom), so a rep scored then is scored as at its end.
+    """
+    if len(s) < 20:
+        return False
+    tilt, _ = thigh_tilt(s, since_s)
+    return bool(len(tilt) and tilt.max() > DIP_DEG and tilt[-1] < ratio * tilt.max())
 
 
 def rep_end_settled(t: np.ndarray, depth_rad: np.ndarray, start_s: float, end_s: float) -> bool:

@@ -145,9 +145,9 @@ def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
 
     runs, score = [], loop.LiveRun._score
 
-    async def keep(self):
+    async def keep(self, why=None):
         runs.append(self)
-        await score(self)
+        await score(self, why)
 
     monkeypatch.setattr(loop.LiveRun, "_score", keep)
     out = tmp_path / "r.parquet"

@@ -143,7 +143,7 @@ class LiveRun:
             await runner
         self._mark_silent_sensors()
         if self.scorer is not None:
-            await self._score()  # the reps that ended with the recording
+            await self._score("end")  # the reps that ended with the recording
         if self.feedback is not None:
             self.feedback.phase("done", session.now())
 
@@ -220,8 +220,8 @@ class LiveRun:
                 self._note_quality()
                 next_status = session.now() + self.status_every_s
             if self.scorer is not None and (scoring is None or scoring.done()) and \
-                    self.reps.due(session.now()):
-                scoring = asyncio.create_task(self._score())
+                    (why := self.reps.due(session.now())):
+                scoring = asyncio.create_task(self._score(why))
             await asyncio.sleep(POLL_S)
         if scoring is not None:
             await scoring
@@ -231,12 +231,15 @@ class LiveRun:
         """The reps shown so far, numbered and timed as in the session."""
         return self.reps.shown
 
-    async def _score(self) -> None:
+    async def _score(self, why: str | None = None) -> None:
+        """Analyse the live window (in a worker thread) and show what it says: a rep's
+        final result as a terminal line; every result (provisional, final, confirmed,
+        corrected, withdrawn: :meth:`RepTracker.accept`) to the feedback hook."""
         import asyncio
 
         assert self.scorer is not None
         self.analyses += 1
-        rec, shift = self.reps.window(self.session.now())
+        rec, shift = self.reps.window(self.session.now(), why)
         try:
             reps = await asyncio.to_thread(self.scorer, rec)
         except InputError:
@@ -249,7 +252,8 @@ class LiveRun:
                               f"{first_line(err)}); the recording goes on", highlight=False)
             self.score_errors_said += 1
             return
-        for rep in self.reps.accept(reps, shift, self.session.now()):
-            console.print(rep_line(rep), highlight=False)
+        for status, rep in self.reps.accept(reps, shift, self.session.now(), why):
+            if status in ("final", "confirmed", "corrected"):
+                console.print(rep_line(rep), highlight=False)
             if self.feedback is not None:
-                self.feedback.rep(rep, self.session.now())
+                self.feedback.rep(rep, self.session.now(), status)

@@ -1,13 +1,19 @@
 """Which reps of a live test to show, and when to score: the record loop's rep tracker.
 
 Scoring means analysing the live window (:mod:`stepdown.live.window`: the calibration
-and the samples since the last rep shown), 8-15 ms, so the loop does it only when a rep
-may have ended (:func:`analysis.rep_end.rep_may_have_ended` on the test thigh) or, as a
-safety net, every FALLBACK_SCORE_S while the thigh is not deep in a rep.  A rep whose
-end may still move (:func:`analysis.rep_end.rep_end_settled`) is held back and looked
-at again on each turn for up to RETRY_S: scored while the depth was still falling, a rep
-ended 0.3-0.5 s early and came back a second time later.  Times in s on the session's
-common clock.
+and the samples since the last rep shown), 8-15 ms, so the loop does it only when the
+test thigh says a rep is ending (:mod:`analysis.rep_end`) or, as a safety net, every
+FALLBACK_SCORE_S while the thigh is not deep in a rep.
+
+A rep is shown twice, as a coach would: **provisional** as soon as it is found while
+the athlete is still coming up (the thigh back below 40 % of its dip,
+:func:`~analysis.rep_end.rep_returning`: the measures are peaks, already past), then
+**final** once its end is certain (:func:`~analysis.rep_end.rep_end_settled`; a rep
+scored while the depth still falls ends 0.3-0.5 s early).  The final one says whether it
+``confirmed`` the provisional result (same items and total) or ``corrected`` it; a
+provisional rep no final analysis finds is ``withdrawn``.  Only final reps count
+(``shown``: the terminal's rep lines, the recording's pain list); times in s on the
+session's common clock.
 """
 
 from __future__ import annotations
@@ -21,12 +27,14 @@ if TYPE_CHECKING:
 
 FALLBACK_SCORE_S = 5.0  # s between analyses when no rep end is seen
 RETRY_S = 1.0           # s of looking again at each turn for a rep whose end may move
+PROVISIONAL_S = 3.0     # s after which a provisional rep no analysis confirms is withdrawn
+SAME_REP_S = 0.5        # s between two bottoms that are one rep found twice
 
 
 @dataclass
 class RepTracker:
-    """The reps shown so far (``shown``: analysis JSON ``reps`` entries, numbered and
-    timed as in the session) and what the next analysis needs.
+    """The reps shown so far (``shown``: final analysis JSON ``reps`` entries, numbered
+    and timed as in the session), the provisional one, and what the next analysis needs.
 
     recorder: the live test's recorder (its test thigh feeds the trigger).
     t_go: the common clock at "go" (the end of the calibration).
@@ -35,38 +43,48 @@ class RepTracker:
     recorder: Recorder
     t_go: float = 0.0
     shown: list[dict[str, Any]] = field(default_factory=list)
-    t_scored: float = 0.0  # when the last analysis started
+    provisional: dict[str, Any] | None = None  # shown early, not final yet
+    provisional_at: float = 0.0  # when it was shown
+    t_scored: float = 0.0  # when the last analysis for a rep end (not an early one) started
     unsettled_since: float | None = None  # a rep was found whose end may still move
 
     def start(self, t_go: float) -> None:
         """The test begins ("go"): reps are looked for from ``t_go`` on."""
         self.t_go = self.t_scored = t_go
 
-    def due(self, now: float) -> bool:
-        """Is a new analysis worth running at ``now``?  When the thigh has dipped since
-        the last one and is back near standing, or, as a safety net, FALLBACK_SCORE_S
-        after the last one while the thigh is not deep in a rep (a rep analysed mid-way
-        would end too early and be shown twice).  Analysing on every turn instead would
-        cost a core on a long session."""
-        from analysis.rep_end import mid_dip, rep_may_have_ended
+    def due(self, now: float) -> str | None:
+        """Why a new analysis is worth running at ``now``, or None: "returning" (the
+        thigh is on its way back up from a rep not shown yet), "ended" (it has dipped
+        since the last analysis and is back near standing), "retry" (a rep's end was
+        not settled), "fallback" (FALLBACK_SCORE_S since the last analysis and the
+        thigh is not deep in a rep: a rep analysed mid-way would end too early); "end"
+        is the loop's own, once the recording has ended.
+        Analysing on every turn instead would cost a core on a long session."""
+        from analysis.rep_end import mid_dip, rep_may_have_ended, rep_returning
 
         if self.unsettled_since is not None and now - self.unsettled_since < RETRY_S:
-            return True  # a rep found, its end not settled yet: look again
+            return "retry"
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
         if thigh is None or len(thigh) < 20:
-            return now - self.t_scored >= FALLBACK_SCORE_S
+            return "fallback" if now - self.t_scored >= FALLBACK_SCORE_S else None
         if now - self.t_scored >= FALLBACK_SCORE_S:
-            return not mid_dip(thigh)
-        return rep_may_have_ended(thigh, self.t_scored)
+            return None if mid_dip(thigh) else "fallback"
+        if rep_may_have_ended(thigh, self.t_scored):
+            return "ended"
+        if self.provisional is None and rep_returning(thigh, self.t_scored):
+            return "returning"
+        return None
 
-    def window(self, now: float) -> tuple[Recording, float]:
+    def window(self, now: float, why: str | None = None) -> tuple[Recording, float]:
         """What scoring the next rep needs: the calibration and the samples since the last
         rep shown (:func:`stepdown.live.window.live_window`), so a score costs the same
         late in a long session as early, and the window's time shift; the pain reports of
-        the reps already shown are left out.  Marks an analysis as started at ``now``."""
+        the reps already shown are left out.  An analysis for ``why`` (see :meth:`due`)
+        starts at ``now``."""
         from stepdown.live.window import live_window
 
-        self.t_scored = now
+        if why != "returning":  # an early look leaves the rep-end trigger's dip in view
+            self.t_scored = now
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
         since = self.shown[-1]["start_s"] if self.shown else self.t_go
@@ -75,19 +93,44 @@ class RepTracker:
             rec.pain_nrs = rec.pain_nrs[len(self.shown):]
         return rec, shift
 
-    def accept(self, reps: list[dict[str, Any]], shift: float, now: float
-               ) -> list[dict[str, Any]]:
-        """The reps of a window's analysis (scored at ``now`` on the window of ``shift``)
-        to show now, numbered and timed as in the session, and noted as shown; a last rep
-        whose end may still move is held back."""
-        if reps and not reps[-1].get("settled", True):  # the last rep's end may still move
-            reps = reps[:-1]
-            self.unsettled_since = self.unsettled_since or now
-        else:
-            self.unsettled_since = None
+    def accept(self, reps: list[dict[str, Any]], shift: float, now: float,
+               why: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """What to show of a window's analysis (scored at ``now`` on the window of
+        ``shift``, for ``why``: see :meth:`due`): (status, rep) pairs, reps numbered and
+        timed as in the session.
+        status: "final" (a rep not shown before), "confirmed" / "corrected" (the final
+        result of the provisional rep: same or other items or total), "withdrawn" (the
+        provisional rep, found by no final analysis), "provisional" (a new last rep whose
+        end may still move: shown once, counted when final)."""
+        if why == "end":  # the recording has ended: no more data can move an end
+            reps = [{**r, "settled": True} for r in reps]
         new = self._new_reps(reps, shift)
-        self.shown.extend(new)
-        return new
+        unsettled = bool(new) and not new[-1].get("settled", True)
+        if not (reps and not reps[-1].get("settled", True)):
+            self.unsettled_since = None
+        elif why != "returning":  # the early look waits for the rep-end trigger
+            self.unsettled_since = self.unsettled_since or now
+        final = new[:-1] if unsettled else new
+        out = [(self._resolve(rep), rep) for rep in final]
+        self.shown.extend(final)
+        if self.provisional is not None and (
+                now - self.provisional_at > PROVISIONAL_S
+                or any(r["bottom_s"] > self.provisional["bottom_s"] + SAME_REP_S for r in final)):
+            out.append(("withdrawn", self.provisional))  # later reps, or too long: not a rep
+            self.provisional = None
+        if unsettled and self.provisional is None:
+            self.provisional, self.provisional_at = new[-1], now
+            out.append(("provisional", new[-1]))
+        return out
+
+    def _resolve(self, rep: dict[str, Any]) -> str:
+        """A final rep's status against the provisional rep (cleared when it is this one)."""
+        p = self.provisional
+        if p is None or abs(p["bottom_s"] - rep["bottom_s"]) > SAME_REP_S:
+            return "final"
+        self.provisional = None
+        same = p.get("items") == rep.get("items") and p.get("total") == rep.get("total")
+        return "confirmed" if same else "corrected"
 
     def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
         """The reps of a window's analysis not shown yet, numbered and timed as in the

@@ -7,7 +7,12 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const PHASE_WORDS = { calibrating: "stand still", go: "go", done: "done" };
 let state = JSON.parse($("state").textContent);
-window.liveEvents = [];  // {seq, kind, lag_ms: publish to page, rep_lag_s: rep end to publish, rep_end_s}: tests, bench
+// {seq, kind, lag_ms: publish to the page's DOM updated, rep_lag_s: rep end to publish,
+//  rep_end_s, rep_bottom_s, rep_index, rep_status}: read by the browser test and the benchmark
+window.liveEvents = [];
+// what a rep's status says on the page: provisional while its end may still move
+const STATUS_WORDS = { provisional: "provisional", confirmed: "confirmed", corrected: "corrected",
+  withdrawn: "not a rep", final: "" };
 
 function text(el, s) { if (el.textContent !== s) el.textContent = s; }
 
@@ -49,6 +54,8 @@ function renderResult(s) {
   if (!rep) {
     box.dataset.category = box.dataset.tone = "none";
     text($("rep-no"), "waiting for the first rep");
+    text($("rep-status"), "");
+    box.dataset.status = "none";
     text($("fix"), PHASE_WORDS[s.phase] || "get ready");
     text($("detail"), "");
     return;
@@ -57,6 +64,8 @@ function renderResult(s) {
   // a fault to fix is never shown green, even in a "good" (0-1) rep
   box.dataset.tone = rep.fix ? (rep.category === "poor" ? "poor" : "medium") : "good";
   text($("rep-no"), `rep ${rep.index}`);
+  text($("rep-status"), STATUS_WORDS[rep.status] || "");
+  box.dataset.status = rep.status || "final";
   text($("fix"), rep.fix || "good");
   const parts = [`total ${rep.total} · ${rep.category}`];
   if (rep.pain != null && rep.pain > 0) parts.push(`pain ${rep.pain}`);
@@ -70,7 +79,8 @@ function renderDots(set) {
   for (let i = 0; i < n; i++) {
     const el = document.createElement("div");
     const r = set.reps[i];
-    el.className = "dot" + (r ? " " + r.category : "") + (i >= set.target ? " extra" : "");
+    el.className = "dot" + (r ? " " + r.category : "") + (i >= set.target ? " extra" : "") +
+      (r && r.status === "provisional" ? " provisional" : "");
     el.textContent = r ? String(r.total) : "";
     el.title = r ? `rep ${r.index}: ${r.fix || "good"}` : `rep ${i + 1} to come`;
     dots.push(el);
@@ -186,10 +196,12 @@ events.onopen = () => { text($("link"), "live"); $("link").classList.remove("dow
 events.onerror = () => { text($("link"), "reconnecting…"); $("link").classList.add("down"); };
 events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
-  window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000,
-    rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null,
-    rep_end_s: ev.kind === "rep" ? ev.state.last_rep.end_s : null });
   render(ev.state);
+  const rep = ev.kind === "rep" ? ev.state.last_rep : null;
+  window.liveEvents.push({ seq: ev.seq, kind: ev.kind,
+    lag_ms: performance.timeOrigin + performance.now() - ev.t_pub * 1000,
+    rep_lag_s: rep && rep.lag_s, rep_end_s: rep && rep.end_s, rep_bottom_s: rep && rep.bottom_s,
+    rep_index: rep && rep.index, rep_status: rep && rep.status });
   const cue = ev.state.cue;
   if (cue && cue.id > lastCue) {
     lastCue = cue.id;
