@@ -149,7 +149,12 @@ class LiveFeedback:
             self.set_reps.append(summary)
         if earlier is None or (status == "corrected" and earlier.get("cue") != cue.text):
             self._play(cue)
-        self._publish("rep", last_rep=summary, set=self._set_state())
+        self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
+
+    def trace(self, trace: dict[str, Any], index: int, t: float) -> None:
+        """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s): shown
+        until the rep's result comes (which resets them)."""
+        self._publish("trace", live_trace={**trace, "index": index, "t_s": t})
 
     def tick(self, t: float) -> None:
         """Called every poll of the record loop: applies queued controls, notices lost

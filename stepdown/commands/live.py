@@ -207,7 +207,8 @@ def record(
                                client_backend=client_backend, **kw)
     scorer = (_page_scorer() if live_page else analysis_scorer()) if score else None
     run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
-                  scorer=scorer, on_calibration_start=on_start)
+                  scorer=scorer, tracer=_page_tracer() if live_page and score else None,
+                  on_calibration_start=on_start)
     if sound or live_page:
         try:
             from stepdown.athlete.launch import open_feedback
@@ -300,6 +301,12 @@ def _page_scorer() -> RepScorer | None:
     from stepdown.athlete.scoring import traced_scorer
 
     return traced_scorer()
+
+
+def _page_tracer() -> Callable[[Recording, float], dict[str, Any] | None] | None:
+    from stepdown.athlete.scoring import live_tracer
+
+    return live_tracer()
 
 
 def parse_pain(text: str | None) -> list[float] | float | None:

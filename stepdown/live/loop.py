@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for
 console = Console()
 
 POLL_S = 0.05  # s between two turns of the record loop (half of it: the mean wait)
+TRACE_EVERY_S = 0.1  # s between two updates of the rep in progress's trace (10 Hz)
 
 
 def _interrupts() -> Interrupts:
@@ -47,6 +48,9 @@ class LiveRun:
     duration_s: stop after this long on the common clock (None: until Ctrl-C).
     scorer: called on the recording so far (in a worker thread, one call at a time);
     reps it returns that were not shown yet are printed with their items.
+    tracer: (live window, end of the last rep shown in its time) -> the trace of the rep
+    in progress (:func:`stepdown.athlete.scoring.live_tracer`), handed to the feedback
+    every TRACE_EVERY_S while a rep is in progress and no scoring runs; None: no traces.
     """
 
     session: StreamingSession
@@ -54,6 +58,7 @@ class LiveRun:
     calibration_s: float = 3.0
     duration_s: float | None = None
     scorer: RepScorer | None = None
+    tracer: Callable[[Any, float], Any] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
     feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
@@ -204,6 +209,8 @@ class LiveRun:
         session = self.session
         next_status = session.now()
         scoring: asyncio.Task[None] | None = None
+        tracing: asyncio.Task[None] | None = None
+        next_trace = session.now()
         while not stop.is_set():
             if self.duration_s is not None and session.now() >= self.duration_s:
                 break
@@ -222,14 +229,34 @@ class LiveRun:
             if self.scorer is not None and (scoring is None or scoring.done()) and \
                     (why := self.reps.due(session.now())):
                 scoring = asyncio.create_task(self._score(why))
+            elif self.tracer is not None and self.feedback is not None and \
+                    (tracing is None or tracing.done()) and session.now() >= next_trace and \
+                    (scoring is None or scoring.done()) and self.reps.in_rep():
+                next_trace = session.now() + TRACE_EVERY_S
+                tracing = asyncio.create_task(self._trace())
             await asyncio.sleep(POLL_S)
-        if scoring is not None:
-            await scoring
+        for task in (scoring, tracing):
+            if task is not None:
+                await task
 
     @property
     def shown_reps(self) -> list[dict[str, Any]]:
         """The reps shown so far, numbered and timed as in the session."""
         return self.reps.shown
+
+    async def _trace(self) -> None:
+        """The trace of the rep in progress (analysed in a worker thread) to the feedback."""
+        import asyncio
+
+        assert self.tracer is not None
+        rec, shift = self.reps.window(self.session.now(), "trace")
+        since = self.reps.last_end - (shift if self.reps.last_end > self.reps.t_go else 0.0)
+        try:
+            trace = await asyncio.to_thread(self.tracer, rec, since)
+        except Exception:  # a trace is a picture: its failure must cost nothing else
+            return
+        if trace is not None:
+            self.feedback.trace(trace, len(self.reps.shown) + 1, self.session.now())
 
     async def _score(self, why: str | None = None) -> None:
         """Analyse the live window (in a worker thread) and show what it says: a rep's

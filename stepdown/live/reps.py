@@ -29,6 +29,7 @@ FALLBACK_SCORE_S = 5.0  # s between analyses when no rep end is seen
 RETRY_S = 1.0           # s of looking again at each turn for a rep whose end may move
 PROVISIONAL_S = 3.0     # s after which a provisional rep no analysis confirms is withdrawn
 SAME_REP_S = 0.5        # s between two bottoms that are one rep found twice
+IN_REP_TILT_DEG = 4.0   # thigh tilt beyond which a rep is in progress (its trace is drawn)
 
 
 @dataclass
@@ -83,7 +84,7 @@ class RepTracker:
         starts at ``now``."""
         from stepdown.live.window import live_window
 
-        if why != "returning":  # an early look leaves the rep-end trigger's dip in view
+        if why not in ("returning", "trace"):  # leave the rep-end trigger's dip in view
             self.t_scored = now
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
@@ -92,6 +93,24 @@ class RepTracker:
         if shift > 0 and isinstance(rec.pain_nrs, list):
             rec.pain_nrs = rec.pain_nrs[len(self.shown):]
         return rec, shift
+
+    @property
+    def last_end(self) -> float:
+        """End of the last rep shown (provisional or final), or "go"."""
+        if self.provisional is not None:
+            return float(self.provisional["end_s"])
+        return float(self.shown[-1]["end_s"]) if self.shown else self.t_go
+
+    def in_rep(self) -> bool:
+        """Is a rep in progress: nothing provisional shown yet, and the test thigh tilted
+        beyond IN_REP_TILT_DEG now?"""
+        from analysis.rep_end import thigh_tilt
+
+        thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
+        if self.provisional is not None or thigh is None or len(thigh) < 20:
+            return False
+        tilt, _ = thigh_tilt(thigh, thigh.t[-1] - 1.0)
+        return bool(len(tilt) and tilt[-1] > IN_REP_TILT_DEG)
 
     def accept(self, reps: list[dict[str, Any]], shift: float, now: float,
                why: str | None = None) -> list[tuple[str, dict[str, Any]]]:

@@ -11,6 +11,7 @@ let state = JSON.parse($("state").textContent);
 //  rep_end_s, rep_bottom_s, rep_index, rep_status}: read by the browser test and the benchmark
 window.liveEvents = [];
 // what a rep's status says on the page: provisional while its end may still move
+const LIVE_TRACE_S = 3;  // s: the time axis of a rep in progress (a slow step-down: 2-4 s)
 const STATUS_WORDS = { provisional: "provisional", confirmed: "confirmed", corrected: "corrected",
   withdrawn: "not a rep", final: "" };
 
@@ -29,9 +30,12 @@ function render(s) {
   text($("next"), s.phase === "done" ? "recording ended"
     : set.active ? (done >= set.target ? "set complete" : `next: rep ${done + 1}`)
     : set.number ? "S: next set" : "");
-  const rep = s.last_rep;
-  drawTrace($("trace-knee"), $("cap-knee"), rep, "knee_medial_cm", "knee inward");
-  drawTrace($("trace-pelvis"), $("cap-pelvis"), rep, "pelvic_drop_deg", "pelvic drop");
+  // the rep in progress while it lasts (reset by its result), else the last rep's
+  const live = s.live_trace, rep = s.last_rep;
+  const [tr, title, tMin] = live ? [live, `rep ${live.index} so far`, LIVE_TRACE_S]
+    : [rep && rep.trace, rep ? `rep ${rep.index}` : "", 0];
+  drawTrace($("trace-knee"), $("cap-knee"), tr, title, tMin, "knee_medial_cm", "knee inward", !!live);
+  drawTrace($("trace-pelvis"), $("cap-pelvis"), tr, title, tMin, "pelvic_drop_deg", "pelvic drop", !!live);
   text($("set-toggle").firstChild, set.active ? "stop set " : "start set ");
   $("band-toggle").classList.toggle("on", !!s.band);
 }
@@ -88,14 +92,19 @@ function renderDots(set) {
   $("dots").replaceChildren(...dots);
 }
 
-function drawTrace(svg, caption, rep, key, label) {
-  const tr = rep && rep.trace;
+// A trace against its thresholds (dashed): tr = {t: s from the rep's start, [key]: values,
+// thresholds, units}; the time axis spans at least tMin s (a rep in progress grows into it).
+function drawTrace(svg, caption, tr, title, tMin, key, label, live) {
   svg.replaceChildren();
+  svg.classList.toggle("live", live);
   if (!tr || !tr[key]) { text(caption, `${label}: no data`); return; }
   const unit = tr.units[key], limits = tr.thresholds[key] || [];
+  svg.dataset.limits = limits.join(" ");
+  svg.dataset.points = tr.t.length;
   const ys = tr[key].filter((v) => v != null);
+  if (!ys.length) { text(caption, `${label}, ${title}: no data`); return; }
   const lo = Math.min(0, ...ys), hi = Math.max(...ys, ...limits) * 1.15 || 1;
-  const W = 400, H = 160, tMax = tr.t[tr.t.length - 1] || 1;
+  const W = 400, H = 160, tMax = Math.max(tMin, tr.t[tr.t.length - 1]) || 1;
   const x = (t) => (t / tMax) * W, y = (v) => H - ((v - lo) / (hi - lo)) * H;
   const line = (cls, y0) => {
     const l = document.createElementNS(SVG, "line");
@@ -108,12 +117,12 @@ function drawTrace(svg, caption, rep, key, label) {
   const pts = tr.t.map((t, i) => tr[key][i] == null ? null : `${x(t).toFixed(1)},${y(tr[key][i]).toFixed(1)}`)
     .filter((p) => p).join(" ");
   const pl = document.createElementNS(SVG, "polyline");
-  const peak = Math.max(...ys);
+  const peak = Math.max(...ys), now = ys[ys.length - 1];
   pl.setAttribute("class", "trace" + (limits.length && peak > limits[0] ? " over" : ""));
   pl.setAttribute("points", pts);
   svg.appendChild(pl);
-  text(caption, `${label}, rep ${rep.index}: peak ${peak.toFixed(1)} ${unit}` +
-    (limits.length ? ` (line at ${limits.join(" / ")} ${unit})` : ""));
+  text(caption, `${label} · ${title}: ${live ? "now" : "peak"} ${(live ? now : peak).toFixed(1)} ${unit}` +
+    (limits.length ? ` · lines ${limits.join(" / ")}` : ""));
 }
 
 // Cue sound on the page's own device (a TV's speakers), once the coach turns it on: browsers
@@ -198,7 +207,10 @@ events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
   render(ev.state);
   const rep = ev.kind === "rep" ? ev.state.last_rep : null;
+  const tr = ev.kind === "trace" ? ev.state.live_trace : null;
   window.liveEvents.push({ seq: ev.seq, kind: ev.kind,
+    trace_index: tr && tr.index, trace_points: tr && tr.t.length, trace_t_s: tr && tr.t_s,
+    trace_thresholds: tr && tr.thresholds,
     lag_ms: performance.timeOrigin + performance.now() - ev.t_pub * 1000,
     rep_lag_s: rep && rep.lag_s, rep_end_s: rep && rep.end_s, rep_bottom_s: rep && rep.bottom_s,
     rep_index: rep && rep.index, rep_status: rep && rep.status });
