@@ -1,6 +1,6 @@
 """Live page latency: from a rep's end to its result on the athlete's page (target <= 200 ms).
 
-`stepdown record --emulate --live-page` streams a simulated 5-rep test in real time
+`stepdown record --emulate --live-page` streams simulated 5-rep tests in real time
 (speed 1) from emulated sensors (the thigh a Polar Verity Sense: 12 samples a
 notification at 52 Hz, so its newest sample is 0-230 ms old); Debian's headless Chromium
 shows the page.  A rep's end is where the analysis of the whole saved recording ends it.
@@ -32,14 +32,14 @@ REPO = Path(__file__).resolve().parents[1]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
-def start_record(out: Path, speed: float = 1.0, extra: tuple[str, ...] = ()
+def start_record(out: Path, speed: float = 1.0, extra: tuple[str, ...] = (), seed: int = 8,
                  ) -> tuple[subprocess.Popen, list[str], str]:
-    """`stepdown record --emulate --live-page` (a simulated 5-rep test, seed 8) on a free
+    """`stepdown record --emulate --live-page` (a simulated 5-rep test, ``seed``) on a free
     port, as a subprocess whose output lines a thread collects into the returned list;
     returns once the page is served, with its URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "stepdown", "record", "--emulate", "--emulate-speed", str(speed),
-         "--leg", "left", "--athlete", "a-1", "--pelvis", "x", "--thigh", "x", "--seed", "8",
+         "--leg", "left", "--athlete", "a-1", "--pelvis", "x", "--thigh", "x", "--seed", str(seed),
          "--live-page", "--page-address", "127.0.0.1:0", "--out", str(out), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
@@ -54,7 +54,8 @@ def start_record(out: Path, speed: float = 1.0, extra: tuple[str, ...] = ()
     return proc, lines, served[0].split()[2]
 
 
-RUNS = 3
+SEEDS = (8, 1, 4)  # one recording each: three simulated athletes
+RUNS = len(SEEDS)
 
 
 def run() -> None:
@@ -65,7 +66,7 @@ def run() -> None:
     for k in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "bench.parquet"
-            received, lines = _one_run(out)
+            received, lines = _one_run(out, SEEDS[k])
             rep_events = [e for e in received if e["kind"] == "rep"]
             if not rep_events:
                 print("live page latency: no rep reached the page\n" + "".join(lines[-20:]))
@@ -76,7 +77,7 @@ def run() -> None:
             mine = [e for e in rep_events if e["rep_bottom_s"] is not None
                     and abs(e["rep_bottom_s"] - f["bottom_s"]) < 0.5]
             if not mine:
-                print(f"run {k + 1} rep {f['index']}: never shown")
+                print(f"seed {SEEDS[k]} rep {f['index']}: never shown")
                 continue
             lat = [1000 * (e["rep_end_s"] + e["rep_lag_s"] - f["end_s"]) + e["lag_ms"] for e in mine]
             done = [i for i, e in enumerate(mine) if e["rep_status"] != "provisional"]
@@ -85,7 +86,7 @@ def run() -> None:
             statuses.append(mine[done[0]]["rep_status"] if done else "never final")
             if done:
                 final_lat.append(lat[done[0]])
-            print(f"run {k + 1} rep {f['index']}: first on the page {lat[0]:+5.0f} ms "
+            print(f"seed {SEEDS[k]} rep {f['index']}: first on the page {lat[0]:+5.0f} ms "
                   f"({mine[0]['rep_status']}; publish -> DOM {mine[0]['lag_ms']:4.1f} ms), final "
                   + (f"{lat[done[0]]:+5.0f} ms ({statuses[-1]})" if done else "never"))
     pct = lambda xs, q: float(np.percentile(xs, q))  # noqa: E731
@@ -101,11 +102,11 @@ def run() -> None:
           f"of {n}; a live window's analysis takes {pct(scores, 50):.0f} ms (median)")
 
 
-def _one_run(out: Path) -> tuple[list[dict], list[str]]:
+def _one_run(out: Path, seed: int) -> tuple[list[dict], list[str]]:
     """The page's received events and record's output lines of one emulated recording."""
     from playwright.sync_api import expect, sync_playwright
 
-    proc, lines, url = start_record(out)
+    proc, lines, url = start_record(out, seed=seed)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -199,7 +199,11 @@ def test_a_provisional_rep_is_shown_at_once_then_confirmed_corrected_or_withdraw
     assert [(r["index"], r["status"], r["total"]) for r in fb.bus.state()["set"]["reps"]] == \
         [(1, "confirmed", 1), (2, "corrected", 0)]
     fb.rep(rep(3, 17.0, pelvis=1), 16.9, "provisional")
+    fb.control("pain", 3)                              # marked while provisional
+    tick(fb, status, 17.0)
+    assert rec.meta["pain_nrs"] == [0.0, 0.0, 3.0]
     fb.rep(rep(3, 17.0, pelvis=1), 20.0, "withdrawn")  # not a rep after all: off the set
+    assert rec.meta["pain_nrs"] == [0.0, 0.0]          # its pain goes with it
     state = fb.bus.state()
     assert state["last_rep"]["status"] == "withdrawn"
     assert [r["index"] for r in state["set"]["reps"]] == [1, 2]

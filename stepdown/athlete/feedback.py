@@ -121,6 +121,10 @@ class LiveFeedback:
         if earlier is None and self.last_rep is not None and self.last_rep["index"] == index:
             earlier = self.last_rep
         if status == "withdrawn":
+            pain = self.recorder.meta.get("pain_nrs")
+            if isinstance(pain, list) and len(pain) >= index:  # marked for it: not a rep
+                self.recorder.set_pain(pain[:index - 1])
+                self.log(f"pain marked for rep {index} dropped: it was not a rep")
             self.set_reps = [r for r in self.set_reps if r["index"] != index]
             if self.last_rep is not None and self.last_rep["index"] == index:
                 self.last_rep = {**self.last_rep, "status": "withdrawn"}
