@@ -226,12 +226,11 @@ class LiveRun:
                 console.print(status_line(session.status, session.now()), highlight=False)
                 self._note_quality()
                 next_status = session.now() + self.status_every_s
-            if self.scorer is not None and (scoring is None or scoring.done()) and \
-                    (why := self.reps.due(session.now())):
+            idle = scoring is None or scoring.done()
+            if self.scorer is not None and idle and (why := self.reps.due(session.now())):
                 scoring = asyncio.create_task(self._score(why))
-            elif self.tracer is not None and self.feedback is not None and \
-                    (tracing is None or tracing.done()) and session.now() >= next_trace and \
-                    (scoring is None or scoring.done()) and self.reps.in_rep():
+            elif idle and (tracing is None or tracing.done()) and session.now() >= next_trace \
+                    and self._traced() and self.reps.in_rep():
                 next_trace = session.now() + TRACE_EVERY_S
                 tracing = asyncio.create_task(self._trace())
             await asyncio.sleep(POLL_S)
@@ -244,19 +243,25 @@ class LiveRun:
         """The reps shown so far, numbered and timed as in the session."""
         return self.reps.shown
 
+    def _traced(self) -> bool:
+        """Is the rep in progress drawn (a tracer and somewhere to show it)?"""
+        return self.tracer is not None and self.feedback is not None
+
     async def _trace(self) -> None:
-        """The trace of the rep in progress (analysed in a worker thread) to the feedback."""
+        """The trace of the rep in progress (analysed in a worker thread) to the feedback,
+        unless a result of that rep came in the meantime (its own trace is then shown)."""
         import asyncio
 
         assert self.tracer is not None
+        index = len(self.reps.shown) + 1
         rec, shift = self.reps.window(self.session.now(), "trace")
         since = self.reps.last_end - (shift if self.reps.last_end > self.reps.t_go else 0.0)
         try:
             trace = await asyncio.to_thread(self.tracer, rec, since)
         except Exception:  # a trace is a picture: its failure must cost nothing else
             return
-        if trace is not None:
-            self.feedback.trace(trace, len(self.reps.shown) + 1, self.session.now())
+        if trace is not None and self.reps.provisional is None and len(self.reps.shown) + 1 == index:
+            self.feedback.trace(trace, index, self.session.now())
 
     async def _score(self, why: str | None = None) -> None:
         """Analyse the live window (in a worker thread) and show what it says: a rep's
