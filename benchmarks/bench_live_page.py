@@ -62,7 +62,7 @@ def run() -> None:
     if not CHROMIUM.exists():
         print("live page latency: skipped (needs /usr/bin/chromium)")
         return
-    first, final_lat, pushes, scores, statuses = [], [], [], [], []
+    first, final_lat, pushes, scores, statuses, traces = [], [], [], [], [], []
     for k in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "bench.parquet"
@@ -73,6 +73,8 @@ def run() -> None:
                 return
             final, work_ms = _final_reps(out)
         scores.append(work_ms)
+        traces += [len([e for e in received if e["kind"] == "trace" and e["trace_index"] == i])
+                   for i in {e["rep_index"] for e in rep_events}]
         for f in final:
             mine = [e for e in rep_events if e["rep_bottom_s"] is not None
                     and abs(e["rep_bottom_s"] - f["bottom_s"]) < 0.5]
@@ -100,6 +102,8 @@ def run() -> None:
     print(f"  finals: {statuses.count('confirmed')} confirmed, {statuses.count('corrected')} corrected, "
           f"{statuses.count('final')} shown final at once, {statuses.count('never final')} never final "
           f"of {n}; a live window's analysis takes {pct(scores, 50):.0f} ms (median)")
+    print(f"  the rep in progress: {pct(traces, 50):.0f} trace updates a rep (median; each one "
+          "window analysis) before its result")
 
 
 def _one_run(out: Path, seed: int) -> tuple[list[dict], list[str]]:
