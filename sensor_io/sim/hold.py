@@ -9,7 +9,7 @@ plateau (the hold) and a short ascent, plus what a hold adds:
 - tremor: a narrow-band 8-12 Hz wobble of the thigh and shank about their
   anterior axes, whose angular rate grows through each hold (fatigue);
 - a hold that never steadies (``steadies=False``): the athlete keeps rocking
-  forwards and back about the ankle (3-6°, 0.4-0.8 Hz) for the whole hold.
+  forwards and back about the ankle (4-8°, 0.5-0.9 Hz) for the whole hold.
 
 Truth per hold (:func:`hold_truth`): the plateau's start and end (s), time under
 tension (s), the thigh's inclination from standing (deg), the pelvis sway (rms of
@@ -83,8 +83,8 @@ def draw_hold(cfg: HoldConfig) -> HoldDraw:
     return HoldDraw(reps=reps, sway_deg=float(rng.uniform(*cfg.sway_deg)),
                     tremor_dps=tuple(float(x) for x in rng.uniform(*cfg.tremor_dps, cfg.holds)),
                     tremor_hz=tuple(float(x) for x in rng.uniform(8.0, 12.0, cfg.holds)),
-                    rock_deg=0.0 if cfg.steadies else float(rng.uniform(3.0, 6.0)),
-                    rock_hz=float(rng.uniform(0.4, 0.8)))
+                    rock_deg=0.0 if cfg.steadies else float(rng.uniform(4.0, 8.0)),
+                    rock_hz=float(rng.uniform(0.5, 0.9)))
 
 
 def plateaus(scn: Scenario) -> list[tuple[float, float]]:
