@@ -50,7 +50,7 @@ class HoldDetector:
     """Hold-finding parameters: degrees and seconds (see module docstring)."""
 
     min_depth_deg: float = 10.0
-    still_std_deg: float = 1.5
+    still_std_deg: float = 2.5
     still_window_s: float = 1.0
     min_hold_s: float = 3.0
     max_break_s: float = 0.2
