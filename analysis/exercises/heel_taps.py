@@ -149,4 +149,4 @@ def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     u = front.uncertainty()["measures"]
     return HeelTapSet(rec.test_leg, exercise, rec.step_height_m, taps,
                       {"window_s": front.calibration.to_json()["window_s"]},
-                      {k: v for k, v in u.items() if k in CONTROL_MEASURES}, tuple(warnings))
+                      dict(u), tuple(warnings))
