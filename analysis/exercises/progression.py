@@ -293,10 +293,16 @@ def _apply(rule: Rule, value: Any, limits: Mapping[str, tuple[float, float]]) ->
         return rule.to
     lo, hi = limits.get(rule.field, (-np.inf, np.inf))
     if isinstance(value, list):  # [min, max] hold times move together
-        shift = float(np.clip(value[0] + rule.by, lo, hi)) - value[0]
-        return [v + shift for v in value]
-    new = float(np.clip(value + rule.by, lo, hi))
+        return [v + _step(value[0], rule.by, lo, hi) - value[0] for v in value]
+    new = _step(value, rule.by, lo, hi)
     return int(new) if isinstance(value, int) and new.is_integer() else new
+
+
+def _step(value: float, by: float, lo: float, hi: float) -> float:
+    """value + by kept within [lo, hi], never moved against ``by`` (a value already
+    beyond a limit stays where it is)."""
+    new = value + by
+    return float(max(new, min(lo, value)) if by < 0 else min(new, max(hi, value)))
 
 
 def suggest(programme: Programme, sessions: Sequence[Session]) -> Plan:
