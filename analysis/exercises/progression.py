@@ -276,7 +276,8 @@ def current_prescription(programme: Programme, sessions: Sequence[Session]) -> d
                 # on the band while any set of the day used it (a no-band set is the check)
                 p["band"] = any(d["exercise"].get("band") for d in s.sets
                                 if d["exercise"]["kind"] == "heel_taps")
-                p["load_kg"] = float(ex.get("load_kg", 0.0))
+                p["load_kg"] = max(float(d["exercise"].get("load_kg", 0.0)) for d in s.sets
+                                   if d["exercise"]["kind"] == "heel_taps")
                 if doc.get("step_height_m") is not None:
                     p["step_cm"] = round(100.0 * doc["step_height_m"], 1)
                 if rx.get("reps"):
