@@ -125,3 +125,27 @@ def test_tap_control_measures_as_accurate_as_the_tests(tap_table):
     for (measure, sensors), floor in floors.items():
         row = table[(table.measure == measure) & (table.sensor_set == sensors)].iloc[0]
         assert row.mae <= floor, f"{sensors} {measure} MAE {row.mae:.3f} > {floor}"
+
+
+def _coverage(errs: pd.DataFrame, bounds: dict[str, float]) -> dict[str, float]:
+    return {m: float((errs[f"{m}_err"].abs() <= b).mean()) for m, b in bounds.items()}
+
+
+def test_stated_hold_uncertainty_holds_on_held_out_holds(hold_table):
+    """The 90 % bounds (derived on other seeds by bench_programme) hold about 90 % of the
+    truth here: at least 13 of these 16 holds (binomial 5th percentile at n=16, p=0.9)."""
+    from analysis.exercises.hold import HOLD_UNCERTAINTY
+
+    errs, _ = hold_table
+    cover = _coverage(errs, HOLD_UNCERTAINTY)
+    print(f"\nhold coverage of the stated 90 % bounds: {cover}")
+    assert all(c >= 13 / 16 for c in cover.values()), cover
+
+
+def test_stated_tap_uncertainty_holds_on_held_out_taps(tap_table):
+    from analysis.exercises.heel_taps import TAP_UNCERTAINTY
+
+    errs, _ = tap_table
+    cover = _coverage(errs, TAP_UNCERTAINTY)
+    print(f"\ntap coverage of the stated 90 % bounds: {cover}")
+    assert all(c >= 0.82 for c in cover.values()), cover  # 48 taps: binomial 5th pct ~0.83

@@ -31,6 +31,12 @@ from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
 
 CONTROL_MEASURES = ("knee_medial_cm", "pelvic_drop_deg")
+TAP_UNCERTAINTY: dict[str, float] = {"depth_deg": 1.45, "duration_s": 0.1}
+"""90 % of simulated errors of a tap's depth (deg) and duration (s) are smaller: the larger
+90th percentile of the two sensor sets on 96 simulated taps (benchmarks/bench_programme.py,
+seed 3600: depth 1.43° pelvis+thigh, 0.84° with a shank; duration 0.04/0.06 s), rounded up
+to 0.05; not yet known on real athletes. The knee and pelvis
+measures state the test's own uncertainty (:mod:`analysis.uncertainty`)."""
 CONTROL_ITEMS = ("knee", "pelvis")
 
 
@@ -149,4 +155,4 @@ def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     u = front.uncertainty()["measures"]
     return HeelTapSet(rec.test_leg, exercise, rec.step_height_m, taps,
                       {"window_s": front.calibration.to_json()["window_s"]},
-                      dict(u), tuple(warnings))
+                      dict(u) | TAP_UNCERTAINTY, tuple(warnings))

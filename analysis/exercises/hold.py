@@ -36,6 +36,15 @@ from sensor_io.errors import InputError
 from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
 
+HOLD_UNCERTAINTY: dict[str, float] = {"tut_s": 0.2, "depth_deg": 0.9, "pelvis_sway_deg": 0.05,
+                                      "tremor_dps": 0.8}
+"""90 % of simulated errors are smaller (unit in the name): the larger 90th percentile of the
+two sensor sets on 32 simulated holds (benchmarks/bench_programme.py, seed 3500: p90 tut
+0.16/0.20 s, depth 0.86/0.73°, sway 0.022/0.017°, tremor 0.41/0.77 °/s), rounded up to
+0.05; not yet known on real athletes."""
+UNCERTAINTY_BASIS = ("90th percentile of the absolute error on simulated hold sets "
+                     "(benchmarks/bench_programme.py), rounded up to 0.05; not yet known on "
+                     "real athletes")
 TREMOR_BAND_HZ = (6.0, 14.0)
 TREMOR_WINDOW_S = 1.0
 TRANSIENT_FACTOR = 6.0
@@ -146,6 +155,7 @@ class HoldSet:
                             "tremor_dps": _median(h.tremor_dps for h in self.holds)},
                 "units": {"tut_s": "s", "pelvis_sway_deg": "deg rms about the hold's mean",
                           "tremor_dps": "deg/s rms, 6-14 Hz, above standing"},
+                "uncertainty": {"measures": dict(HOLD_UNCERTAINTY), "basis": UNCERTAINTY_BASIS},
                 "warnings": list(self.warnings)}
 
 

@@ -55,6 +55,10 @@ def set_lines(doc: dict[str, Any]) -> list[str]:
         target = (f"; prescribed {s['prescribed_holds'] or '?'} x {rx[0]:g}-{rx[1]:g} s, "
                   f"{s['completed']} done" if rx else "")
         lines.append(f"{s['holds']} holds, {s['tut_s']:.0f} s under tension{target}")
+        u = doc["uncertainty"]["measures"]
+        lines.append(f"measurement uncertainty (90 %, from simulation): time under tension "
+                     f"±{u['tut_s']:g} s, pelvis sway ±{u['pelvis_sway_deg']:g}°, tremor "
+                     f"±{u['tremor_dps']:g} °/s")
     else:
         for t in doc["taps"]:
             m = t["measures"]
@@ -69,7 +73,8 @@ def set_lines(doc: dict[str, Any]) -> list[str]:
                      f"{s['depth_deg']:.0f}°; knee {_num(c['knee_medial_cm'], '.1f', ' cm')}, "
                      f"pelvis {_num(c['pelvic_drop_deg'], '.1f', '°')} (medians), "
                      f"{_num(c['controlled_share'], '.0%')} of taps controlled")
-        u = {k: v for k, v in (doc.get("uncertainty") or {}).items() if k in c}
+        u = {k: v for k, v in (doc.get("uncertainty") or {}).items()
+             if k in c or k in ("depth_deg", "duration_s")}
         if u:
             lines.append("measurement uncertainty (90 %): " + ", ".join(
                 f"{k} ±{v:g}" for k, v in u.items()))
