@@ -89,3 +89,26 @@ def test_retest_refuses_a_set_in_place_of_a_test(sets, capsys):
 def test_next_without_programme_sets_is_one_line(sets, capsys):
     assert main(["programme", "next", str(sets / "first.parquet")]) == 2
     assert "no programme sets" in capsys.readouterr().err
+
+
+def test_catalog_prescription_and_next_session_from_the_catalog(sets, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STEPDOWN_HOME", str(tmp_path / "home"))
+    assert main(["import", str(sets / "day1/taps.parquet"), str(sets / "day1/hold.parquet"),
+                 str(sets / "first.parquet"), "--athlete", "a-9"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines
+    assert "as heel taps set 1" in out and "as hold set 2" in out and "as test 1" in out
+    assert main(["programme", "prescribe", "--athlete", "a-9", "--exercise", "hold",
+                 "holds=4", "hold_s=20-30"]) == 0
+    capsys.readouterr()
+    assert main(["programme", "next", "--athlete", "a-9", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    # the prescription made after the sets is the current one
+    hold = plan["next_prescription"]["hold"]
+    changed = {s["field"] for s in plan["suggestions"] if s["exercise"] == "hold"}
+    assert hold["holds"] == 4
+    assert "hold_s" in changed or hold["hold_s"] == [20.0, 30.0]
+    assert main(["programme", "prescribe", "--athlete", "a-9", "--exercise", "heel_taps",
+                 "band=maybe"]) == 2
+    assert "not a valid band" in capsys.readouterr().err
+    assert main(["programme", "next", "--athlete", "nobody"]) == 2
+    assert "no programme sets in the catalog" in capsys.readouterr().err

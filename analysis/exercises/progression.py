@@ -306,13 +306,17 @@ def _step(value: float, by: float, lo: float, hi: float) -> float:
     return float(max(new, min(lo, value)) if by < 0 else min(new, max(hi, value)))
 
 
-def suggest(programme: Programme, sessions: Sequence[Session]) -> Plan:
+def suggest(programme: Programme, sessions: Sequence[Session],
+            override: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
     """The next session's prescription and the suggestions that changed it (module docstring).
 
-    sessions: oldest first.
+    sessions: oldest first. override: prescription fields that replace what the sets say
+    (a coach's prescription made after the last session).
     """
     sessions = sorted(sessions, key=lambda s: s.date)
     current = current_prescription(programme, sessions)
+    for ex, fields in (override or {}).items():
+        current.setdefault(ex, {}).update(fields)
     nxt = {k: dict(v) for k, v in current.items()}
     taken: set[tuple[str, str]] = set()
     out, checked = [], []

@@ -132,11 +132,12 @@ def set_prescription(conn: Connection, athlete_id: str, exercise: str,
                      (athlete_id, exercise, json.dumps(prescription), author, now_utc()))
 
 
-def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, dict[str, Any]]:
-    """The current coach-set prescription per exercise (none set: missing)."""
-    rows = conn.execute("SELECT exercise, prescription_json FROM programme_prescriptions"
-                        " WHERE athlete_id = ? ORDER BY id", (athlete_id,)).fetchall()
-    return {r[0]: json.loads(r[1]) for r in rows}  # later rows overwrite earlier ones
+def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """The current coach-set prescription per exercise with its day (none set: missing)."""
+    rows = conn.execute("SELECT exercise, prescription_json, created_at FROM"
+                        " programme_prescriptions WHERE athlete_id = ? ORDER BY id",
+                        (athlete_id,)).fetchall()
+    return {r[0]: (json.loads(r[1]), r[2][:10]) for r in rows}  # later rows win
 
 
 def _week(day: str) -> str:
@@ -187,13 +188,18 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
         by_day[day].append(doc)
     sessions = [Session(day, tuple(docs)) for day, docs in sorted(by_day.items())]
     coach = coach_prescriptions(conn, athlete_id)
-    # the coach's prescription replaces the programme's defaults; the sets done since say
-    # what was actually prescribed at the time (step, load, band, reps, hold times)
-    merged = {ex: {**programme.prescription.get(ex, {}), **coach.get(ex, {})}
+    # the coach's prescription replaces the programme's defaults; sets done since then say
+    # what was prescribed at the time; a prescription made on or after the last set's day
+    # replaces what the sets say
+    merged = {ex: {**programme.prescription.get(ex, {}), **coach.get(ex, ({}, ""))[0]}
               for ex in set(programme.prescription) | set(coach)}
     programme = replace(programme, prescription=merged)
-    plan = suggest(programme, sessions) if sessions else None
+    last_day = sessions[-1].date if sessions else ""
+    newer = {ex: rx for ex, (rx, day) in coach.items() if day >= last_day}
+    plan = suggest(programme, sessions, newer) if sessions else None
     prescription = current_prescription(programme, sessions)
+    for ex, rx in newer.items():
+        prescription.setdefault(ex, {}).update(rx)
     return {"prescription": prescription, "coach_set": sorted(coach), "sets": sets,
             "weeks": weekly(sets), "plan": plan, "programme": programme.source}
 

@@ -46,8 +46,10 @@ def rules_cmd(programme: ProgrammeOption = None) -> None:
 
 @programme_app.command("next")
 def next_cmd(
-    sessions: Annotated[list[Path], typer.Argument(
-        help="Session folders (one day's set recordings each) or set recordings.")],
+    sessions: Annotated[list[Path] | None, typer.Argument(
+        help="Session folders (one day's set recordings each) or set recordings.")] = None,
+    athlete: Annotated[str | None, typer.Option(
+        help="Instead of files: the athlete's sets and prescription in the catalog.")] = None,
     programme: ProgrammeOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -57,7 +59,22 @@ def next_cmd(
     from stepdown.programme.views import plan_lines
 
     prog = load_programme(programme)
-    plan = suggest(prog, read_sessions(sessions))
+    if (athlete is None) == (not sessions):
+        raise InputError("give session folders or recordings, or --athlete (one of them)")
+    if athlete is not None:
+        from stepdown.catalog.db import connect
+        from stepdown.catalog.programme import programme_view
+
+        conn = connect()
+        try:
+            plan = programme_view(conn, athlete, prog)["plan"]
+        finally:
+            conn.close()
+        if plan is None:
+            raise InputError(f"athlete {athlete!r} has no programme sets in the catalog "
+                             "(stepdown import SET --athlete ...)")
+    else:
+        plan = suggest(prog, read_sessions(sessions))
     if as_json:
         typer.echo(json.dumps(plan.to_json(), indent=1))
     else:
@@ -115,3 +132,27 @@ def retest_cmd(
     _echo([f"practice: {', '.join(done) or 'not recorded'}", *(c.text() for c in result.changes),
            result.verdict()])
 
+
+
+@programme_app.command("prescribe")
+def prescribe_cmd(
+    athlete: Annotated[str, typer.Option(help="Athlete id.")],
+    exercise: Annotated[str, typer.Option(help="hold or heel_taps.")],
+    values: Annotated[list[str], typer.Argument(
+        help="FIELD=VALUE ...: heel_taps sets reps step_cm load_kg band; hold sets holds "
+             "hold_s (min-max), e.g. step_cm=15 band=yes, or hold_s=30-45.")],
+    author: Annotated[str, typer.Option(help="Who prescribes (kept with the history).")] = "coach",
+) -> None:
+    """Record the coach's prescription for an athlete in the catalog (newest is current)."""
+    from stepdown.catalog.db import connect
+    from stepdown.catalog.programme import set_prescription
+    from stepdown.programme.views import parse_prescription
+
+    rx = parse_prescription(exercise, values)
+    conn = connect()
+    try:
+        set_prescription(conn, athlete, exercise, rx, author)
+    finally:
+        conn.close()
+    typer.echo(f"{athlete}: {exercise.replace('_', ' ')} prescribed: "
+               + ", ".join(f"{k} {v}" for k, v in rx.items()))

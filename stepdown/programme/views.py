@@ -44,3 +44,41 @@ def plan_lines(plan: Any) -> list[str]:
         lines.append("no change suggested: keep the prescription")
     lines += ["next prescription:", *prescription_lines(plan.prescription)]
     return lines
+
+
+def parse_prescription(exercise: str, values: list[str]) -> dict[str, Any]:
+    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription dict;
+    InputError (one line) for an unknown field or a value out of its range."""
+    from analysis.exercises.progression import FIELDS
+    from sensor_io.errors import InputError
+
+    if exercise not in FIELDS:
+        raise InputError(f"--exercise must be one of {', '.join(FIELDS)}, not {exercise!r}")
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, text = item.partition("=")
+        if not sep or key not in FIELDS[exercise]:
+            raise InputError(f"{item!r}: give FIELD=VALUE with FIELD one of "
+                             f"{', '.join(FIELDS[exercise])}")
+        try:
+            if key == "band":
+                if text.lower() not in ("yes", "no", "true", "false", "on", "off"):
+                    raise ValueError
+                out[key] = text.lower() in ("yes", "true", "on")
+            elif key == "hold_s":
+                lo, hi = (float(x) for x in text.split("-"))
+                if not 1 <= lo <= hi <= 600:
+                    raise ValueError
+                out[key] = [lo, hi]
+            elif key in ("sets", "reps", "holds"):
+                out[key] = int(text)
+                if not 1 <= out[key] <= 100:
+                    raise ValueError
+            else:
+                out[key] = float(text)
+                if not 0 <= out[key] <= 200:
+                    raise ValueError
+        except ValueError:
+            raise InputError(f"{item!r}: not a valid {key} (e.g. reps=10, band=yes, "
+                             "hold_s=30-45, step_cm=15, load_kg=2.5)") from None
+    return out
