@@ -96,7 +96,7 @@ def test_an_athlete_without_programme_sets(catalog):
 def test_programme_page_in_a_real_browser(catalog):
     """Headless Chromium: the charts draw, nothing leaves the machine, no JS error."""
     pytest.importorskip("playwright.sync_api")
-    from test_web_browser import CHROMIUM, ARGS, login, new_page, running
+    from test_web_browser import ARGS, CHROMIUM, login, new_page, running
 
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium")

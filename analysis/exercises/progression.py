@@ -341,7 +341,8 @@ def suggest(programme: Programme, sessions: Sequence[Session],
             after = _apply(rule, before, programme.limits)
             if failed:
                 d, c, v = failed[0]
-                verdict["why"] = f"{c.text()} not met on {d} ({c.measure} = {_fmt(v) if v is not None else 'none'})"
+                shown = "none" if v is None else _fmt(v)
+                verdict["why"] = f"{c.text()} not met on {d} ({c.measure} = {shown})"
             elif after == before:
                 verdict["why"] = f"{rule.field} already {_fmt(before)} (limit)"
             else:

@@ -77,7 +77,7 @@ def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Pa
     with data_home_env(home):
         conn = connect()
         try:
-            for path, rec, doc in docs:
+            for path, rec, _ in docs:
                 try:
                     import_recording(conn, path, DEMO_ATHLETE, recordings_dir(),
                                      read=lambda _, rec=rec: rec)
