@@ -28,7 +28,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
                              "without them")
         sim = simulate_hold(HoldConfig(
             seed=seed, test_leg=leg, sensors=sensors, holds=reps, steadies=not unsteady,
-            hold_s=(0.9 * hold_s, 1.1 * hold_s), ideal_sensors=ideal,
+            hold_s=(round(0.9 * hold_s, 1), round(1.1 * hold_s, 1)), ideal_sensors=ideal,
             step_height_m=step_height_m or 0.20))
         return sim, jsonable(sim.truth) | {"simulated": True}
     if kind == "heel_taps":
