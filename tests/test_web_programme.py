@@ -79,6 +79,24 @@ def test_programme_page_shows_prescription_sessions_volume_and_suggestions(catal
     assert c.get("/athletes/a-017").text.count("/athletes/a-017/programme") >= 1
 
 
+def test_coach_changes_the_prescription_and_the_page_shows_it(catalog):
+    path, _, _ = catalog
+    c, csrf = logged_in(create_app(path))
+    form = {"csrf": csrf, "exercise": "hold", "sets": "2", "holds": "4", "hold_s_min": "40",
+            "hold_s_max": "50"}
+    r = c.post("/athletes/a-017/programme", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/athletes/a-017/programme?saved=1"
+    html = c.get("/athletes/a-017/programme?saved=1").text
+    assert "Prescription saved." in html and "the coach's prescription for hold" in html
+    assert "sets 2, holds 4, hold s 40–50" in html
+    bad = c.post("/athletes/a-017/programme", data=form | {"holds": "many"})
+    assert bad.status_code == 400 and "not a valid holds" in bad.text
+    assert c.post("/athletes/a-017/programme", data=form | {"csrf": "x"}).status_code == 403
+    other, csrf_b = logged_in(create_app(path), "coach-b")
+    assert other.post("/athletes/a-017/programme",
+                      data=form | {"csrf": csrf_b}).status_code == 404
+
+
 def test_another_coach_cannot_see_the_programme(catalog):
     path, _, _ = catalog
     c, _ = logged_in(create_app(path), "coach-b")
@@ -116,6 +134,13 @@ def test_programme_page_in_a_real_browser(catalog):
             assert page.locator(f"#chart-{chart} .main-svg").count() >= 1
         assert page.locator("#chart-programme_volume .bars path").count() == 6  # 3 weeks x 2
         assert page.locator("#sets tbody tr").count() == 15
+        page.click("#prescribe summary")
+        page.fill("#prescribe-heel_taps input[name=step_cm]", "20")
+        page.check("#prescribe-heel_taps input[name=band]")
+        page.click("#prescribe-heel_taps button[type=submit]")
+        page.wait_for_selector(".saved")
+        assert "step cm 20, load kg 5, band yes" in page.inner_text("#prescription")
+        page.wait_for_selector("#chart-programme_volume .main-svg")
         page.screenshot(path=str(shots / "programme.png"), full_page=True)
         assert page.foreign == [] and page.errors == []
         context.close()

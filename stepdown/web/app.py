@@ -381,8 +381,18 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         session = require_session(request, conn)
         athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
         return page(request, "programme.html", {
-            "session": session, "athlete": athlete,
+            "session": session, "athlete": athlete, "saved": request.query_params.get("saved"),
             **programme_web.programme_context(conn, athlete.id)})
+
+    def prescribe(request: Request, conn, form: dict[str, str]) -> Response:
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        try:
+            programme_web.prescribe_from_form(conn, athlete.id, form, session.user.username)
+        except CatalogError as err:
+            raise Refused(400, str(err)) from None
+        return RedirectResponse(f"/athletes/{quote(athlete.id)}/programme?saved=1", status_code=303)
 
     def test_page(request: Request, conn) -> Response:
         session = require_session(request, conn)
@@ -514,6 +524,8 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         Route("/athletes/{athlete_id:str}/tests.csv", guarded(tests_csv)),
         Route("/athletes/{athlete_id:str}/report", guarded(progress_report, limit="draw")),
         Route("/athletes/{athlete_id:str}/programme", guarded(programme_page)),
+        Route("/athletes/{athlete_id:str}/programme", guarded(prescribe, form=True),
+              methods=["POST"]),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),

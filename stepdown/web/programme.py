@@ -92,3 +92,33 @@ def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
             "plan": view["plan"], "weeks": view["weeks"], "rows": session_rows(view["sets"]),
             "charts": json_for_html(programme_charts(view["weeks"])),
             "programme_file": view["programme"].rsplit("/", 1)[-1]}
+
+
+FORM_FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
+               "hold": ("sets", "holds", "hold_s_min", "hold_s_max")}
+"""The prescription form's inputs per exercise (hold_s comes as its min and max)."""
+
+
+def prescribe_from_form(conn: Any, athlete_id: str, form: dict[str, str], author: str) -> None:
+    """Store the coach's prescription posted from the programme page; CatalogError (one
+    line, shown as a 400 page) when a value is wrong."""
+    from sensor_io.errors import InputError
+    from stepdown.catalog.db import CatalogError
+    from stepdown.catalog.programme import set_prescription
+    from stepdown.programme.views import parse_prescription
+
+    exercise = form.get("exercise", "")
+    if exercise not in FORM_FIELDS:
+        raise CatalogError(f"unknown programme exercise {exercise!r}")
+    values = {k: form.get(k, "").strip() for k in FORM_FIELDS[exercise]}
+    if exercise == "heel_taps":
+        values["band"] = "yes" if form.get("band") else "no"
+    else:
+        lo, hi = values.pop("hold_s_min"), values.pop("hold_s_max")
+        if lo or hi:
+            values["hold_s"] = f"{lo}-{hi}"
+    try:
+        rx = parse_prescription(exercise, [f"{k}={v}" for k, v in values.items() if v])
+    except InputError as err:
+        raise CatalogError(str(err)) from None
+    set_prescription(conn, athlete_id, exercise, rx, author)
