@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,34 +33,34 @@ HOLD_BENCH_SETS, TAP_BENCH_SETS = 16, 12
 SETS = (("pelvis", "thigh"), ("pelvis", "thigh", "shank"))
 
 
-def hold_batch(seed: int, n: int) -> tuple[pd.DataFrame, list[float]]:
+def evaluate(sims: Iterable[Any], analyze: Callable, errors: Callable, pred_key: str,
+             truth_key: str) -> tuple[pd.DataFrame, list[float]]:
+    """Analyse each simulated set (timed), match it to its truth: the error table and the
+    analysis times (s)."""
     errs, seconds = [], []
-    for k in range(n):
-        sim = simulate_hold(HoldConfig(seed=seed + k, sensors=SETS[k % 2], holds=2,
-                                       test_leg=("left", "right")[(k // 2) % 2],
-                                       hold_s=(10.0, 20.0)))
+    for sim in sims:
         t0 = time.perf_counter()
-        res = analyze_hold(sim.recording, exercise_of(sim.recording))
+        res = analyze(sim.recording, exercise_of(sim.recording))
         seconds.append(time.perf_counter() - t0)
-        e, _ = hold_errors(res.to_json()["holds"], sim.truth["holds"],
-                           sensor_set=sensor_set_name(sim.recording.placements))
+        e, _ = errors(res.to_json()[pred_key], sim.truth[truth_key],
+                      sensor_set=sensor_set_name(sim.recording.placements))
         errs.append(e)
     return pd.concat(errs, ignore_index=True), seconds
+
+
+def hold_batch(seed: int, n: int) -> tuple[pd.DataFrame, list[float]]:
+    sims = (simulate_hold(HoldConfig(seed=seed + k, sensors=SETS[k % 2], holds=2,
+                                     test_leg=("left", "right")[(k // 2) % 2],
+                                     hold_s=(10.0, 20.0))) for k in range(n))
+    return evaluate(sims, analyze_hold, hold_errors, "holds", "holds")
 
 
 def tap_batch(seed: int, n: int) -> tuple[pd.DataFrame, list[float]]:
-    errs, seconds = [], []
-    for k in range(n):
-        sim = simulate_heel_taps(HeelTapConfig(seed=seed + k, sensors=SETS[k % 2], reps=8,
-                                               profile=("good", "medium", "poor")[k % 3],
-                                               test_leg=("left", "right")[(k // 2) % 2]))
-        t0 = time.perf_counter()
-        res = analyze_heel_taps(sim.recording, exercise_of(sim.recording))
-        seconds.append(time.perf_counter() - t0)
-        e, _ = tap_errors(res.to_json()["taps"], sim.truth["reps"],
-                          sensor_set=sensor_set_name(sim.recording.placements))
-        errs.append(e)
-    return pd.concat(errs, ignore_index=True), seconds
+    sims = (simulate_heel_taps(HeelTapConfig(seed=seed + k, sensors=SETS[k % 2], reps=8,
+                                             profile=("good", "medium", "poor")[k % 3],
+                                             test_leg=("left", "right")[(k // 2) % 2]))
+            for k in range(n))
+    return evaluate(sims, analyze_heel_taps, tap_errors, "taps", "reps")
 
 
 def p90_table(errors: pd.DataFrame, measures: tuple[str, ...]) -> pd.DataFrame:
