@@ -45,6 +45,7 @@ from analysis.segmented import (
     data_pieces,
     face_as_in_recording,
     heading_guessed_in,
+    piece_tracks,
     with_standing,
 )
 from analysis.segments import (
@@ -296,8 +297,9 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
                 orientations: dict[str, Any], body: Body) -> Calibration:
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    return calibrate(rec, window=window, biases=biases, vertical=vertical,
-                     tracks=standing_tracks(orientations, window), body=body)
+    in_pieces = any(len(o.spans) > 1 for o in orientations.values())
+    tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
+    return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body)
 
 
 def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:

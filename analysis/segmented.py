@@ -4,6 +4,7 @@
   set of a session) in front of a recording on its clock, with a gap between them, so
   the calibration and every "relative to standing" measure come from it. The gap is
   never bridged (:func:`analysis.orientation.piecewise_orientation`).
+- :func:`piece_tracks` hands the calibration every piece's movement (the knee hinge).
 - :func:`data_pieces` finds the stretches where the sensors a step-down needs all have
   data; reps are segmented inside each (a rep never spans a gap).
 - :func:`check_rep` says, per measure of one rep, why it is "not measured": a gap
@@ -19,8 +20,9 @@ import numpy as np
 
 from analysis import quat
 from analysis.measures import NEEDS
-from analysis.segments import Motion
+from analysis.segments import Motion, SensorOrientation
 from calibration import CalibrationError, StandingWindow, standing_window
+from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording, SensorStream
 
 STANDING_GAP_S = 1.0
@@ -87,6 +89,21 @@ def _join(a: SensorStream, b: SensorStream) -> SensorStream:
 
     return SensorStream(np.concatenate([a.t, b.t]), np.concatenate([a.acc, b.acc]),
                         np.concatenate([a.gyr, b.gyr]), cat(a.mag, b.mag), cat(a.quat, b.quat))
+
+
+def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[SensorTrack]]:
+    """Per placement, one :class:`calibration.joint_heading.SensorTrack` per piece of its
+    orientation (each with one heading of its own), for :func:`calibration.calibrate`'s knee
+    hinge: with the standing pose in a file of its own, the movement that gives the knee's
+    axis is in the other pieces (the reps), never in the standing one."""
+    out = {}
+    for placement, o in orientations.items():
+        tracks = []
+        for t0, t1 in o.spans:
+            m = (o.t_u >= t0) & (o.t_u <= t1)
+            tracks.append(SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m]))
+        out[placement] = tracks
+    return out
 
 
 def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
