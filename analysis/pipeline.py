@@ -39,12 +39,15 @@ from analysis.rules import RuleConfig
 from analysis.segmentation import RepSegmenter
 from analysis.segmented import (
     STANDING_GAP_S,
+    LegAlignment,
     RepContext,
+    align_leg_headings,
     check_rep,
     cut_by_gap,
     data_pieces,
     face_as_in_recording,
     heading_guessed_in,
+    hip_aligned_at,
     piece_tracks,
     with_standing,
 )
@@ -353,8 +356,11 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     motion = segment_motion(rec, cal, orientations)
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)
-    depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
+    aligned: list[LegAlignment] = []
+    if multi_piece and all(o.heading_shared for o in orientations.values()):
+        motion, aligned = align_leg_headings(motion, rec.test_leg)
+    depth = depth_rad(motion, rec.test_leg)
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
     full, partial = _reps_by_piece(depth, motion.t, pieces)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
@@ -365,6 +371,11 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
                      "this recording is faced by its own pelvis heading")
+    if thigh_turns := [a.turn_deg for a in aligned if a.placement.startswith("thigh")]:
+        notes.append(f"{len(thigh_turns)} pieces without the standing pose: the test leg's "
+                     "headings there were aligned to the pelvis's by the hip's and knee's flexion "
+                     f"axes (thigh turned {', '.join(f'{d:+.0f}' for d in thigh_turns)} deg); hip "
+                     "rotation is not measured in them")
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)
@@ -373,7 +384,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
         ctx = RepContext((r["piece_t0"], r["piece_t1"]),
-                         heading_guessed_in(motion, start_s, end_s))
+                         heading_guessed_in(motion, start_s, end_s),
+                         hip_aligned_at(aligned, bottom_s))
         not_measured = {k: f"no data from {', '.join(silent)} during the rep"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)

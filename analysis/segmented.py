@@ -7,6 +7,8 @@
 - :func:`piece_tracks` hands the calibration every piece's movement (the knee hinge).
 - :func:`data_pieces` finds the stretches where the sensors a step-down needs all have
   data; reps are segmented inside each (a rep never spans a gap).
+- :func:`align_leg_headings` gives the leg segments, in a piece without the standing pose,
+  the heading of the segment above them by the joint's flexion axis.
 - :func:`check_rep` says, per measure of one rep, why it is "not measured": a gap
   inside or next to the rep, an orientation started without the standing pose and
   with no heading of its own, a value outside what a step-down can produce.
@@ -122,10 +124,13 @@ def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
 class RepContext:
     """Where a rep lies: its data piece's (t0, t1) s, and the placements whose heading
     in the rep could only be guessed (orientation started afresh after a gap, without the
-    standing pose, a still moment, a magnetometer or the device's own orientation)."""
+    standing pose, a still moment, a magnetometer or the device's own orientation);
+    hip_aligned: the thigh's heading in the rep's piece was set from the pelvis's
+    (:func:`align_leg_headings`), so hip rotation there is an assumption, not a measure."""
 
     piece_s: tuple[float, float]
     heading_guessed: frozenset[str] = frozenset()
+    hip_aligned: bool = False
 
 
 def heading_guessed_in(motion: Motion, start_s: float, end_s: float) -> frozenset[str]:
@@ -139,7 +144,8 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
     """Per measure of one rep, the reason it is "not measured" (empty when none is).
 
     The measures named are set to None in ``measures`` (so no checklist item uses them):
-    a heading-dependent measure resting on a sensor whose heading is guessed there, and
+    a heading-dependent measure resting on a sensor whose heading is guessed there, hip
+    rotation where the thigh's heading was aligned to the pelvis's, and
     any value outside what a step-down can produce (:data:`PLAUSIBLE`).
     """
     reasons: dict[str, str] = {}
@@ -148,6 +154,10 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
         if measures.get(k) is not None and guessed:
             reasons[k] = (f"{', '.join(sorted(guessed))} orientation started after a gap with no "
                           "standing pose, still moment or heading reference in its piece")
+    if ctx.hip_aligned and measures.get("hip_internal_rotation_deg") is not None:
+        reasons["hip_internal_rotation_deg"] = (
+            "the thigh's heading in this piece (no standing pose in it) was aligned to the "
+            "pelvis's by the hip's flexion axis, which takes the hip rotation as none")
     for k, (lo, hi) in PLAUSIBLE.items():
         v = measures.get(k)
         if v is not None and k not in reasons and not lo <= v <= hi:
@@ -187,3 +197,63 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
                       acc_facing=quat.rotate_about_z(turn, m.acc_facing))
            for p, m in motion.segments.items()}
     return Motion(motion.t, out, motion.standing)
+
+
+@dataclass(frozen=True)
+class LegAlignment:
+    """One data piece (t0, t1) s: the turn (deg, about the vertical) given to a leg segment
+    (placement) so that its flexion axis heads as its proximal neighbour's does."""
+
+    piece_s: tuple[float, float]
+    placement: str
+    turn_deg: float
+
+
+def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegAlignment]]:
+    """In every data piece that does not hold the standing pose, turn the test thigh about
+    the vertical so that its flexion (z) axis heads, on average over the piece, as the
+    pelvis's mediolateral (z) axis does, and the shank likewise onto the thigh's.
+
+    Without the standing pose in the piece, the heading between two sensors is the one
+    their own orientation outputs give (magnetometer-based: the device's filter, vqf 9D),
+    and indoors it differs from where the standing pose was taken: on the CMU trials the
+    thigh-to-shank turn found from the knee's joint-centre acceleration varied from +15°
+    to -41° between exercises, and the hip read 30-55° of internal rotation at the start
+    of the reps of two of them, which at 45° of hip flexion became 20° of adduction. The
+    knee is a hinge, so its two flexion axes share a heading; the hip flexes about the
+    pelvis's mediolateral axis in a squat or step-down, so the average hip rotation over
+    the piece is taken as none: hip internal rotation is then not measured there
+    (:func:`check_rep`), flexion and adduction are. Turns applied in the piece only.
+    """
+    segs = dict(motion.segments)
+    chain = [(p, d) for p, d in (("pelvis", f"thigh_{test_leg}"),
+                                 (f"thigh_{test_leg}", f"shank_{test_leg}"))
+             if p in segs and d in segs]
+    done: list[LegAlignment] = []
+    for sl in data_pieces(motion, test_leg):
+        if sl.start > 0 and motion.standing[sl.start - 1]:
+            continue  # the piece that holds the standing pose: its headings are anchored
+        for prox, dist in chain:
+            turn = _mean_heading(segs[prox].q_facing_seg[sl]) - _mean_heading(
+                segs[dist].q_facing_seg[sl])
+            turn = float(np.angle(np.exp(1j * turn)))
+            done.append(LegAlignment((float(motion.t[sl][0]), float(motion.t[sl][-1])), dist,
+                                     float(np.degrees(turn))))
+            m = segs[dist]
+            q, a = m.q_facing_seg.copy(), m.acc_facing.copy()
+            q[sl] = quat.turn_about_z(turn, q[sl])
+            a[sl] = quat.rotate_about_z(turn, a[sl])
+            segs[dist] = replace(m, q_facing_seg=q, acc_facing=a)
+    return Motion(motion.t, segs, motion.standing), done
+
+
+def hip_aligned_at(aligned: list[LegAlignment], t_s: float) -> bool:
+    """Was the thigh's heading aligned to the pelvis's in the piece holding time t_s (s)?"""
+    return any(a.piece_s[0] <= t_s <= a.piece_s[1] and a.placement.startswith("thigh")
+               for a in aligned)
+
+
+def _mean_heading(q_facing_seg: np.ndarray) -> float:
+    """Circular mean heading (rad) of a segment's z axis over samples (N,4)."""
+    z = quat.axis_of(q_facing_seg, 2)
+    return float(np.angle(np.mean(np.exp(1j * np.arctan2(z[:, 1], z[:, 0])))))
