@@ -43,7 +43,7 @@ Andersson, Acta Orthop Scand 53, 1982); pelvic drop ±20° is twice the largest 
 real development reps (8°, docs/thresholds.md); knee medial displacement and trunk lean
 bounds are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."""
 
-HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg", "pelvic_drop_deg",
+HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg",
                     "knee_medial_cm", "hip_flexion_deg")
 """Measures that need each segment's heading (not only its inclination)."""
 

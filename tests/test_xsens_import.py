@@ -104,9 +104,12 @@ def test_per_rep_files_without_heading_say_not_measured(tmp_path, sim, capsys):
     assert rc == 0
     doc = json.loads(out)
     assert len(doc["reps"]) == len(sim.truth["reps"])
-    for rep in doc["reps"]:
+    for rep, tr in zip(doc["reps"], sim.truth["reps"], strict=True):
         assert rep["measures"]["hip_adduction_deg"] is None
         assert "started after a gap" in rep["not_measured"]["hip_adduction_deg"]
+        # pelvic drop is the pelvis's own inclination, which needs no heading: measured
+        assert rep["measures"]["pelvic_drop_deg"] == pytest.approx(
+            tr["measures"]["pelvic_drop_deg"], abs=2.0)
         # neither a rule nor the classifier scores an item whose measure is not measured
         assert rep["measures"]["knee_medial_cm"] is None and rep["sources"]["knee"] == "not_assessed"
 
