@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
 
 from analysis.validation import MODEL_TO_REALITY
@@ -56,7 +55,7 @@ def run() -> None:
           f"{', '.join(cmu_real.TERM_TRIALS)}, pelvis+thigh) vs shipped:")
     for k, g in errors.groupby("measure"):
         if k in simulated:
-            term = cmu_real.reality_term(np.abs(g.error.to_numpy()), simulated[k])
+            term = cmu_real.reality_term(g, simulated[k])
             print(f"  {SHORT[k]:8s} reps {len(g):3d}  term {term:6.2f}  shipped "
                   f"{MODEL_TO_REALITY.get(k, float('nan')):6.2f}")
     loeo = cmu_real.leave_one_exercise_out(errors, {k: v for k, v in simulated.items()
