@@ -358,7 +358,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         motion = face_as_in_recording(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     aligned: list[LegAlignment] = []
-    if multi_piece and all(o.heading_shared for o in orientations.values()):
+    if multi_piece:
         motion, aligned = align_leg_headings(motion, rec.test_leg)
     depth = depth_rad(motion, rec.test_leg)
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]

@@ -46,6 +46,9 @@ bounds are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."
 HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg",
                     "knee_medial_cm", "hip_flexion_deg")
 """Measures that need each segment's heading (not only its inclination)."""
+HIP_FROM_ALIGNMENT = ("hip_flexion_deg", "hip_adduction_deg")
+"""Measures that the thigh's heading aligned to the pelvis's (:func:`align_leg_headings`)
+gives without knowing which way the pelvis faced."""
 
 
 def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, StandingWindow]:
@@ -151,6 +154,8 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
     reasons: dict[str, str] = {}
     for k in HEADING_MEASURES:
         guessed = ctx.heading_guessed.intersection(NEEDS.get(k, ()))
+        if ctx.hip_aligned and k in HIP_FROM_ALIGNMENT:
+            guessed = guessed - {"pelvis", "thigh"}  # the thigh's heading is the pelvis's
         if measures.get(k) is not None and guessed:
             reasons[k] = (f"{', '.join(sorted(guessed))} orientation started after a gap with no "
                           "standing pose, still moment or heading reference in its piece")
@@ -214,6 +219,11 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
     the vertical so that its flexion (z) axis heads, on average over the piece, as the
     pelvis's mediolateral (z) axis does, and the shank likewise onto the thigh's.
 
+    Pieces whose 6D heading was anchored where the leg stood still and upright are left
+    as they are; 6D pieces with no such moment (their headings guessed) are aligned too,
+    which gives their hip flexion and adduction (relative to the pelvis, whatever way it
+    faced) though not the measures that need the facing direction.
+
     Without the standing pose in the piece, the heading between two sensors is the one
     their own orientation outputs give (magnetometer-based: the device's filter, vqf 9D),
     and indoors it differs from where the standing pose was taken: on the CMU trials the
@@ -230,9 +240,13 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
                                  (f"thigh_{test_leg}", f"shank_{test_leg}"))
              if p in segs and d in segs]
     done: list[LegAlignment] = []
+    thigh = segs.get(f"thigh_{test_leg}")
     for sl in data_pieces(motion, test_leg):
         if sl.start > 0 and motion.standing[sl.start - 1]:
             continue  # the piece that holds the standing pose: its headings are anchored
+        if thigh is not None and thigh.heading_guessed is not None \
+                and not thigh.heading_guessed[sl].any():
+            continue  # a 6D piece anchored where the leg stood still and upright
         for prox, dist in chain:
             turn = _mean_heading(segs[prox].q_facing_seg[sl]) - _mean_heading(
                 segs[dist].q_facing_seg[sl])
