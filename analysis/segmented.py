@@ -46,7 +46,7 @@ bounds are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."
 HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg",
                     "knee_medial_cm", "hip_flexion_deg")
 """Measures that need each segment's heading (not only its inclination)."""
-HIP_FROM_ALIGNMENT = ("hip_flexion_deg", "hip_adduction_deg")
+HIP_FROM_ALIGNMENT = ("hip_flexion_deg", "hip_adduction_deg")  # pelvis-relative
 """Measures that the thigh's heading aligned to the pelvis's (:func:`align_leg_headings`)
 gives without knowing which way the pelvis faced."""
 
@@ -207,7 +207,7 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
 @dataclass(frozen=True)
 class LegAlignment:
     """One data piece (t0, t1) s: the turn (deg, about the vertical) given to a leg segment
-    (placement) so that its flexion axis heads as its proximal neighbour's does."""
+    (placement) to agree with its proximal neighbour (:func:`align_leg_headings`)."""
 
     piece_s: tuple[float, float]
     placement: str
@@ -216,24 +216,28 @@ class LegAlignment:
 
 def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegAlignment]]:
     """In every data piece that does not hold the standing pose, turn the test thigh about
-    the vertical so that its flexion (z) axis heads, on average over the piece, as the
-    pelvis's mediolateral (z) axis does, and the shank likewise onto the thigh's.
-
-    Pieces whose 6D heading was anchored where the leg stood still and upright are left
-    as they are; 6D pieces with no such moment (their headings guessed) are aligned too,
-    which gives their hip flexion and adduction (relative to the pelvis, whatever way it
-    faced) though not the measures that need the facing direction.
+    the vertical so that the hip's internal rotation, where the hip is least flexed in the
+    piece, is what it was standing; and the shank so that its flexion (z) axis heads as the
+    thigh's does on average (the knee is a hinge).
 
     Without the standing pose in the piece, the heading between two sensors is the one
     their own orientation outputs give (magnetometer-based: the device's filter, vqf 9D),
     and indoors it differs from where the standing pose was taken: on the CMU trials the
     thigh-to-shank turn found from the knee's joint-centre acceleration varied from +15°
     to -41° between exercises, and the hip read 30-55° of internal rotation at the start
-    of the reps of two of them, which at 45° of hip flexion became 20° of adduction. The
-    knee is a hinge, so its two flexion axes share a heading; the hip flexes about the
-    pelvis's mediolateral axis in a squat or step-down, so the average hip rotation over
-    the piece is taken as none: hip internal rotation is then not measured there
-    (:func:`check_rep`), flexion and adduction are. Turns applied in the piece only.
+    of the reps of two of them, which at 45° of hip flexion became 20° of adduction.
+    Near the least flexion a turn of the thigh reads as rotation, hardly as adduction
+    (with the hip flexed by f, a turn d moves rotation by ~d cos f and adduction by
+    ~d sin f), so the anchor is the rotation there; making the flexion axes' headings
+    equal instead would take the adduction of a deep squat out with the rotation. The
+    cost: a hip that really rotates where it is least flexed moves that into adduction
+    (3.4° on a simulated rep with 7° of rotation). Hip internal rotation is then an
+    assumption: not measured there (:func:`check_rep`).
+
+    Pieces whose 6D heading was anchored where the leg stood still and upright are left
+    as they are; 6D pieces with no such moment (their headings guessed) are aligned too,
+    which gives their hip flexion and adduction (relative to the pelvis, whatever way it
+    faced) though not the measures that need the facing direction.
     """
     segs = dict(motion.segments)
     chain = [(p, d) for p, d in (("pelvis", f"thigh_{test_leg}"),
@@ -248,8 +252,12 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
                 and not thigh.heading_guessed[sl].any():
             continue  # a 6D piece anchored where the leg stood still and upright
         for prox, dist in chain:
-            turn = _mean_heading(segs[prox].q_facing_seg[sl]) - _mean_heading(
-                segs[dist].q_facing_seg[sl])
+            if prox == "pelvis":
+                turn = _turn_for_no_hip_rotation(segs[prox].q_facing_seg, segs[dist].q_facing_seg,
+                                                 sl, motion.standing, test_leg)
+            else:
+                turn = _mean_heading(segs[prox].q_facing_seg[sl]) - _mean_heading(
+                    segs[dist].q_facing_seg[sl])
             turn = float(np.angle(np.exp(1j * turn)))
             done.append(LegAlignment((float(motion.t[sl][0]), float(motion.t[sl][-1])), dist,
                                      float(np.degrees(turn))))
@@ -265,6 +273,42 @@ def hip_aligned_at(aligned: list[LegAlignment], t_s: float) -> bool:
     """Was the thigh's heading aligned to the pelvis's in the piece holding time t_s (s)?"""
     return any(a.piece_s[0] <= t_s <= a.piece_s[1] and a.placement.startswith("thigh")
                for a in aligned)
+
+
+LOW_FLEXION_BAND_DEG = 10.0
+"""The piece's samples within this much of its least hip flexion anchor the thigh's
+heading: there a turn of the thigh is read as rotation, hardly as adduction."""
+
+
+def _turn_for_no_hip_rotation(q_pelvis: np.ndarray, q_thigh: np.ndarray, sl: slice,
+                              standing: np.ndarray, test_leg: str) -> float:
+    """The turn (rad) of the thigh about the vertical in the piece ``sl`` after which the hip's
+    internal rotation averages, over the piece, what it was standing. (Not the flexion
+    axes' headings made equal: with the hip flexed, adduction turns the thigh's axis about
+    the vertical too, and would be taken out with the rotation.)"""
+    from analysis.kinematics import hip_angles_rad
+
+    rot_standing = float(np.mean(hip_angles_rad(q_pelvis[standing], q_thigh[standing],
+                                                test_leg)[:, 2])) if standing.any() else 0.0
+    qp, qt = q_pelvis[sl], q_thigh[sl]
+    flex = hip_angles_rad(qp, qt, test_leg)[:, 0]
+    low = flex <= flex.min() + np.radians(LOW_FLEXION_BAND_DEG)
+    qp, qt = qp[low], qt[low]
+
+    def excess(turn: float) -> float:
+        return float(np.mean(hip_angles_rad(qp, quat.turn_about_z(turn, qt), test_leg)[:, 2])
+                     ) - rot_standing
+
+    turn = _mean_heading(qp) - _mean_heading(qt)  # start from the axes' headings
+    for _ in range(6):  # Newton's method on a smooth, monotonic function of the turn
+        f = excess(turn)
+        slope = (excess(turn + 1e-3) - f) / 1e-3
+        if abs(slope) < 1e-6:
+            break
+        turn -= f / slope
+        if abs(f) < 1e-5:
+            break
+    return turn
 
 
 def _mean_heading(q_facing_seg: np.ndarray) -> float:

@@ -99,7 +99,7 @@ def test_the_exercise_bound_holds_about_90_percent_of_a_new_exercise():
 @needs_cmu
 def test_stated_intervals_hold_on_an_exercise_left_out(squat_rows):
     """Leave-one-exercise-out on the real squats: the bound from three exercises holds
-    about 90 % of the fourth's reps, per measure (measured: 17/18, 18/18, 18/18)."""
+    about 90 % of the fourth's reps, per measure (measured: 18/18 each)."""
     from analysis.validation import MODEL_TO_REALITY
 
     errors = cmu_real.peak_errors(squat_rows)

