@@ -67,10 +67,10 @@ from analysis.uncertainty import (
     total_range,
 )
 from analysis.validation import (
-    MODEL_TO_REALITY,
     REALITY_BASIS,
     UNVALIDATED,
     mark_unvalidated,
+    reality_terms,
     with_reality,
 )
 from calibration import (
@@ -160,12 +160,13 @@ class Analysis:
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
                                                           self.calibration).items()
                      if k in measured and k not in UNVALIDATED}
-        u = with_reality(simulated)
+        case = calibration_case(self.calibration)
+        u = with_reality(simulated, case)
         borderline = find_borderline(self.checklist, u)
         return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}",
-                "case": calibration_case(self.calibration), "measures": u,
+                "case": case, "measures": u,
                 "simulated": simulated,
-                "model_to_reality": {k: v for k, v in MODEL_TO_REALITY.items() if k in u},
+                "model_to_reality": {k: v for k, v in reality_terms(case).items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}

@@ -46,6 +46,9 @@ SENSORS = {"Pelvis": "pelvis", "{Side}Thigh": "thigh_{side}", "{Side}Shank": "sh
            "Chest": "trunk", "{Side}Wrist": "wrist_{side}"}
 SENSOR_SETS = {"pelvis+thigh": ("Pelvis", "{Side}Thigh"),
                "full (+shank, trunk, wrist)": tuple(SENSORS)}
+LEG_FRAMES = {"pelvis+thigh": "functional axis", "full (+shank, trunk, wrist)": "knee hinge"}
+"""The leg-frame calibration each sensor set gets (``analysis.validation.MODEL_TO_REALITY``'s
+keys): the knee hinge needs a shank."""
 REF_COLUMNS = ("LeftAnkle X", "LeftAnkle Y", "LeftAnkle Z", "LeftHip X", "LeftHip Y",
                "LeftHip Z", "LeftKnee X", "Pelvis X", "Pelvis Y", "Pelvis Z", "RightAnkle X",
                "RightAnkle Y", "RightAnkle Z", "RightHip X", "RightHip Y", "RightHip Z",
