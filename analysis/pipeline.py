@@ -373,10 +373,11 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
                      "before this one (the calibration window's times are on that clock); "
                      "this recording is faced by its own pelvis heading")
     if thigh_turns := [a.turn_deg for a in aligned if a.placement.startswith("thigh")]:
+        turns = ", ".join(f"{d:+.0f}" for d in thigh_turns)
         notes.append(f"{len(thigh_turns)} pieces without the standing pose: the test leg's "
-                     "headings there were aligned to the pelvis's by the hip's and knee's flexion "
-                     f"axes (thigh turned {', '.join(f'{d:+.0f}' for d in thigh_turns)} deg); hip "
-                     "rotation is not measured in them")
+                     "headings there were aligned to the pelvis's (the hip's rotation where least "
+                     f"flexed, the knee's flexion axis; thigh turned {turns} deg); hip rotation "
+                     "is not measured in them")
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)

@@ -162,7 +162,7 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
     if ctx.hip_aligned and measures.get("hip_internal_rotation_deg") is not None:
         reasons["hip_internal_rotation_deg"] = (
             "the thigh's heading in this piece (no standing pose in it) was aligned to the "
-            "pelvis's by the hip's flexion axis, which takes the hip rotation as none")
+            "pelvis's by taking the hip's rotation where it is least flexed as its standing one")
     for k, (lo, hi) in PLAUSIBLE.items():
         v = measures.get(k)
         if v is not None and k not in reasons and not lo <= v <= hi:
