@@ -62,5 +62,6 @@ def test_dot_export_in_wrong_units_is_one_line_and_nothing_written(tmp_path, cap
     captured = capsys.readouterr()
     lines = [ln for ln in (captured.out + captured.err).splitlines() if ln.strip()]
     assert rc == 2 and len(lines) == 1 and message in lines[0], lines
+    assert "pelvis.csv" in lines[0]  # the input file is named, not the recording not written
     assert "Traceback" not in captured.err
     assert not out.exists()
