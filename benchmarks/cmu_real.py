@@ -151,14 +151,16 @@ def _rep_files(folder: Path) -> list[Path]:
                                                          nrows=1).iloc[0, 1]))
 
 
-def analyse_trial(root: Path, trial: str, sensor_set: str) -> list[RepRow]:
-    """Analyse one trial through the CLI path and compare every rep file with its reference."""
+def analyse_trial(root: Path, trial: str, sensor_set: str, leg: str | None = None
+                  ) -> list[RepRow]:
+    """Analyse one trial through the CLI path and compare every rep file with its reference;
+    ``leg`` the test leg (default the trial's stance leg, :func:`stance_leg`)."""
     from stepdown.commands.analyze import run_analysis
 
     files = _rep_files(trial_dir(root, trial))
     refs = [read_reference(reference_file(root, f)) for f in files]
     pose = read_reference(reference_file(root, standing_file(root))).mean()
-    leg = stance_leg(refs)
+    leg = leg or stance_leg(refs)
     try:
         result = run_analysis(trial_dir(root, trial), standing=standing_file(root),
                               placement=placement_arg(sensor_set, leg), test_leg=leg)

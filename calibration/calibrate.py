@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from calibration.joint_heading import SensorTrack, knee_hinge_pooled, lever_arms
 from calibration.segment_frames import (
     SegmentFrame,
+    anterior_sign_from_tilt,
     frame_from_flexion,
     frame_from_normal,
     functional_axis,
@@ -205,7 +206,28 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
                                            method, frame.axis_share, frame.axis_gravity_deg)
     if tracks is not None and body is not None:
         out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
+    if vertical is not None:
+        out = _leg_signs_from_tilt(out, win, vertical)
     return Calibration(win, out)
+
+
+def _leg_signs_from_tilt(cals: dict[str, SensorCalibration], win: StandingWindow,
+                         vertical: Mapping[str, tuple[np.ndarray, np.ndarray]]
+                         ) -> dict[str, SensorCalibration]:
+    """Leg frames turned 180° about their long axis where the movement says their anterior
+    is the other way (:func:`calibration.segment_frames.anterior_sign_from_tilt`): a sensor
+    worn on another face than DESIGN.md's (the CMU-MBL left thigh's faces forward)."""
+    out = dict(cals)
+    for placement, cal in cals.items():
+        if not uses_flexion_axis(placement) or placement not in vertical:
+            continue
+        t, v = vertical[placement]
+        sign = anterior_sign_from_tilt(cal.R_sensor_seg, v[t > win.t1],
+                                       placement.partition("_")[0])
+        if sign == -1.0:
+            out[placement] = replace(cal, R_sensor_seg=cal.R_sensor_seg * np.array([-1.0, 1.0, -1.0]),
+                                     method=f"{cal.method}, sign from the movement")
+    return out
 
 
 def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,

@@ -125,3 +125,28 @@ def test_leg_headings_off_in_the_reps_are_aligned_by_the_flexion_axes(seed):
 class _Sim:
     def __init__(self, recording: Recording, truth: dict):
         self.recording, self.truth = recording, truth
+
+
+def test_a_leg_frame_turned_the_wrong_way_is_set_right_by_the_movement():
+    """A thigh frame turned 180° about its long axis (what the face-based sign gives for a
+    sensor worn on the front of the thigh) is turned back: at the deepest of a step-down
+    the thigh's knee end goes forward, so the vertical tilts toward its anterior."""
+    from calibration.segment_frames import anterior_sign_from_tilt
+
+    sim = simulate(SimConfig(seed=2, sensors=("pelvis", "thigh", "shank")))
+    from analysis.pipeline import _oriented
+
+    rec, window, _, orientations = _oriented(sim.recording, None, "offline")
+    cal = analyze(sim.recording, classify=False).calibration
+    for p, c in cal.sensors.items():
+        if not p.startswith(("thigh", "shank")):
+            continue
+        assert "sign from the movement" not in c.method  # the DESIGN.md faces: already right
+        t, v = orientations[p].vertical_in_sensor()
+        moving = v[t > window.t1]
+        segment = p.partition("_")[0]
+        assert anterior_sign_from_tilt(c.R_sensor_seg, moving, segment) == 1.0
+        flipped = c.R_sensor_seg * np.array([-1.0, 1.0, -1.0])
+        assert anterior_sign_from_tilt(flipped, moving, segment) == -1.0
+        # standing only: too little tilt to tell
+        assert anterior_sign_from_tilt(c.R_sensor_seg, v[t <= window.t1], segment) is None
