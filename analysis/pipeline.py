@@ -37,12 +37,16 @@ from analysis.measures import (
 from analysis.model_info import read_summary, usable_items_from_cv
 from analysis.recording_pieces import (
     STANDING_GAP_S,
+    LegAlignment,
     RepContext,
+    align_leg_headings,
     check_rep,
     cut_by_gap,
     data_pieces,
     face_as_in_recording,
     heading_guessed_in,
+    hip_aligned_at,
+    piece_tracks,
     with_standing,
 )
 from analysis.rep_segmentation import RepSegmenter
@@ -63,10 +67,10 @@ from analysis.uncertainty import (
     total_range,
 )
 from analysis.validation import (
-    MODEL_TO_REALITY,
     REALITY_BASIS,
     UNVALIDATED,
     mark_unvalidated,
+    reality_terms,
     with_reality,
 )
 from calibration import (
@@ -156,12 +160,13 @@ class Analysis:
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
                                                           self.calibration).items()
                      if k in measured and k not in UNVALIDATED}
-        u = with_reality(simulated)
+        case = calibration_case(self.calibration)
+        u = with_reality(simulated, case)
         borderline = find_borderline(self.checklist, u)
         return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}",
-                "case": calibration_case(self.calibration), "measures": u,
+                "case": case, "measures": u,
                 "simulated": simulated,
-                "model_to_reality": {k: v for k, v in MODEL_TO_REALITY.items() if k in u},
+                "model_to_reality": {k: v for k, v in reality_terms(case).items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
@@ -296,8 +301,9 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
                 orientations: dict[str, Any], body: Body) -> Calibration:
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
-    return calibrate(rec, window=window, biases=biases, vertical=vertical,
-                     tracks=standing_tracks(orientations, window), body=body)
+    in_pieces = any(len(o.spans) > 1 for o in orientations.values())
+    tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
+    return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body)
 
 
 def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
@@ -351,8 +357,11 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     motion = segment_motion(rec, cal, orientations)
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)
-    depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
+    aligned: list[LegAlignment] = []
+    if multi_piece:
+        motion, aligned = align_leg_headings(motion, rec.test_leg)
+    depth = depth_rad(motion, rec.test_leg)
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
     full, partial = _reps_by_piece(depth, motion.t, pieces)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
@@ -363,6 +372,12 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
                      "this recording is faced by its own pelvis heading")
+    if thigh_turns := [a.turn_deg for a in aligned if a.placement.startswith("thigh")]:
+        turns = ", ".join(f"{d:+.0f}" for d in thigh_turns)
+        notes.append(f"{len(thigh_turns)} pieces without the standing pose: the test leg's "
+                     "headings there were aligned to the pelvis's (the hip's rotation where least "
+                     f"flexed, the knee's flexion axis; thigh turned {turns} deg); hip rotation "
+                     "is not measured in them")
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)
@@ -371,7 +386,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
         ctx = RepContext((r["piece_t0"], r["piece_t1"]),
-                         heading_guessed_in(motion, start_s, end_s))
+                         heading_guessed_in(motion, start_s, end_s),
+                         hip_aligned_at(aligned, bottom_s))
         not_measured = {k: f"no data from {', '.join(silent)} during the rep"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)

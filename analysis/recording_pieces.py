@@ -4,8 +4,11 @@
   set of a session) in front of a recording on its clock, with a gap between them, so
   the calibration and every "relative to standing" measure come from it. The gap is
   never bridged (:func:`analysis.orientation.piecewise_orientation`).
+- :func:`piece_tracks` hands the calibration every piece's movement (the knee hinge).
 - :func:`data_pieces` finds the stretches where the sensors a step-down needs all have
   data; reps are segmented inside each (a rep never spans a gap).
+- :func:`align_leg_headings` gives the leg segments, in a piece without the standing pose,
+  the heading of the segment above them by the joint's flexion axis.
 - :func:`check_rep` says, per measure of one rep, why it is "not measured": a gap
   inside or next to the rep, an orientation started without the standing pose and
   with no heading of its own, a value outside what a step-down can produce.
@@ -19,8 +22,9 @@ import numpy as np
 
 from analysis import quat
 from analysis.measures import NEEDS
-from analysis.segment_motion import Motion
+from analysis.segment_motion import Motion, SensorOrientation
 from calibration import CalibrationError, StandingWindow, standing_window
+from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording, SensorStream
 
 STANDING_GAP_S = 1.0
@@ -39,9 +43,12 @@ Andersson, Acta Orthop Scand 53, 1982); pelvic drop ±20° is twice the largest 
 real development reps (8°, docs/thresholds.md); knee medial displacement and trunk lean
 bounds are the geometry of a 0.45 m shank tilted 25° and a trunk leaning 45°."""
 
-HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg", "pelvic_drop_deg",
+HEADING_MEASURES = ("hip_adduction_deg", "hip_internal_rotation_deg",
                     "knee_medial_cm", "hip_flexion_deg")
 """Measures that need each segment's heading (not only its inclination)."""
+HIP_FROM_ALIGNMENT = ("hip_flexion_deg", "hip_adduction_deg")  # pelvis-relative
+"""Measures that the thigh's heading aligned to the pelvis's (:func:`align_leg_headings`)
+gives without knowing which way the pelvis faced."""
 
 
 def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, StandingWindow]:
@@ -89,6 +96,21 @@ def _join(a: SensorStream, b: SensorStream) -> SensorStream:
                         np.concatenate([a.gyr, b.gyr]), cat(a.mag, b.mag), cat(a.quat, b.quat))
 
 
+def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[SensorTrack]]:
+    """Per placement, one :class:`calibration.joint_heading.SensorTrack` per piece of its
+    orientation (each with one heading of its own), for :func:`calibration.calibrate`'s knee
+    hinge: with the standing pose in a file of its own, the movement that gives the knee's
+    axis is in the other pieces (the reps), never in the standing one."""
+    out = {}
+    for placement, o in orientations.items():
+        tracks = []
+        for t0, t1 in o.spans:
+            m = (o.t_u >= t0) & (o.t_u <= t1)
+            tracks.append(SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m]))
+        out[placement] = tracks
+    return out
+
+
 def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
     """Runs of grid samples (slices of motion.t) where the test thigh, whose inclination
     finds the reps, has data; the standing samples are left out. (A gap of another
@@ -105,10 +127,13 @@ def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
 class RepContext:
     """Where a rep lies: its data piece's (t0, t1) s, and the placements whose heading
     in the rep could only be guessed (orientation started afresh after a gap, without the
-    standing pose, a still moment, a magnetometer or the device's own orientation)."""
+    standing pose, a still moment, a magnetometer or the device's own orientation);
+    hip_aligned: the thigh's heading in the rep's piece was set from the pelvis's
+    (:func:`align_leg_headings`), so hip rotation there is an assumption, not a measure."""
 
     piece_s: tuple[float, float]
     heading_guessed: frozenset[str] = frozenset()
+    hip_aligned: bool = False
 
 
 def heading_guessed_in(motion: Motion, start_s: float, end_s: float) -> frozenset[str]:
@@ -122,15 +147,22 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
     """Per measure of one rep, the reason it is "not measured" (empty when none is).
 
     The measures named are set to None in ``measures`` (so no checklist item uses them):
-    a heading-dependent measure resting on a sensor whose heading is guessed there, and
+    a heading-dependent measure resting on a sensor whose heading is guessed there, hip
+    rotation where the thigh's heading was aligned to the pelvis's, and
     any value outside what a step-down can produce (:data:`PLAUSIBLE`).
     """
     reasons: dict[str, str] = {}
     for k in HEADING_MEASURES:
         guessed = ctx.heading_guessed.intersection(NEEDS.get(k, ()))
+        if ctx.hip_aligned and k in HIP_FROM_ALIGNMENT:
+            guessed = guessed - {"pelvis", "thigh"}  # the thigh's heading is the pelvis's
         if measures.get(k) is not None and guessed:
             reasons[k] = (f"{', '.join(sorted(guessed))} orientation started after a gap with no "
                           "standing pose, still moment or heading reference in its piece")
+    if ctx.hip_aligned and measures.get("hip_internal_rotation_deg") is not None:
+        reasons["hip_internal_rotation_deg"] = (
+            "the thigh's heading in this piece (no standing pose in it) was aligned to the "
+            "pelvis's by taking the hip's rotation where it is least flexed as its standing one")
     for k, (lo, hi) in PLAUSIBLE.items():
         v = measures.get(k)
         if v is not None and k not in reasons and not lo <= v <= hi:
@@ -170,3 +202,116 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
                       acc_facing=quat.rotate_about_z(turn, m.acc_facing))
            for p, m in motion.segments.items()}
     return Motion(motion.t, out, motion.standing)
+
+
+@dataclass(frozen=True)
+class LegAlignment:
+    """One data piece (t0, t1) s: the turn (deg, about the vertical) given to a leg segment
+    (placement) to agree with its proximal neighbour (:func:`align_leg_headings`)."""
+
+    piece_s: tuple[float, float]
+    placement: str
+    turn_deg: float
+
+
+def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegAlignment]]:
+    """In every data piece that does not hold the standing pose, turn the test thigh about
+    the vertical so that the hip's internal rotation, where the hip is least flexed in the
+    piece, is what it was standing; and the shank so that its flexion (z) axis heads as the
+    thigh's does on average (the knee is a hinge).
+
+    Without the standing pose in the piece, the heading between two sensors is the one
+    their own orientation outputs give (magnetometer-based: the device's filter, vqf 9D),
+    and indoors it differs from where the standing pose was taken: on the CMU trials the
+    thigh-to-shank turn found from the knee's joint-centre acceleration varied from +15°
+    to -41° between exercises, and the hip read 30-55° of internal rotation at the start
+    of the reps of two of them, which at 45° of hip flexion became 20° of adduction.
+    Near the least flexion a turn of the thigh reads as rotation, hardly as adduction
+    (with the hip flexed by f, a turn d moves rotation by ~d cos f and adduction by
+    ~d sin f), so the anchor is the rotation there; making the flexion axes' headings
+    equal instead would take the adduction of a deep squat out with the rotation. The
+    cost: a hip that really rotates where it is least flexed moves that into adduction
+    (3.4° on a simulated rep with 7° of rotation). Hip internal rotation is then an
+    assumption: not measured there (:func:`check_rep`).
+
+    Pieces whose 6D heading was anchored where the leg stood still and upright are left
+    as they are; 6D pieces with no such moment (their headings guessed) are aligned too,
+    which gives their hip flexion and adduction (relative to the pelvis, whatever way it
+    faced) though not the measures that need the facing direction.
+    """
+    segs = dict(motion.segments)
+    chain = [(p, d) for p, d in (("pelvis", f"thigh_{test_leg}"),
+                                 (f"thigh_{test_leg}", f"shank_{test_leg}"))
+             if p in segs and d in segs]
+    done: list[LegAlignment] = []
+    thigh = segs.get(f"thigh_{test_leg}")
+    for sl in data_pieces(motion, test_leg):
+        if sl.start > 0 and motion.standing[sl.start - 1]:
+            continue  # the piece that holds the standing pose: its headings are anchored
+        if thigh is not None and thigh.heading_guessed is not None \
+                and not thigh.heading_guessed[sl].any():
+            continue  # a 6D piece anchored where the leg stood still and upright
+        for prox, dist in chain:
+            if prox == "pelvis":
+                turn = _turn_for_no_hip_rotation(segs[prox].q_facing_seg, segs[dist].q_facing_seg,
+                                                 sl, motion.standing, test_leg)
+            else:
+                turn = _mean_heading(segs[prox].q_facing_seg[sl]) - _mean_heading(
+                    segs[dist].q_facing_seg[sl])
+            turn = float(np.angle(np.exp(1j * turn)))
+            done.append(LegAlignment((float(motion.t[sl][0]), float(motion.t[sl][-1])), dist,
+                                     float(np.degrees(turn))))
+            m = segs[dist]
+            q, a = m.q_facing_seg.copy(), m.acc_facing.copy()
+            q[sl] = quat.turn_about_z(turn, q[sl])
+            a[sl] = quat.rotate_about_z(turn, a[sl])
+            segs[dist] = replace(m, q_facing_seg=q, acc_facing=a)
+    return Motion(motion.t, segs, motion.standing), done
+
+
+def hip_aligned_at(aligned: list[LegAlignment], t_s: float) -> bool:
+    """Was the thigh's heading aligned to the pelvis's in the piece holding time t_s (s)?"""
+    return any(a.piece_s[0] <= t_s <= a.piece_s[1] and a.placement.startswith("thigh")
+               for a in aligned)
+
+
+LOW_FLEXION_BAND_DEG = 10.0
+"""The piece's samples within this much of its least hip flexion anchor the thigh's
+heading: there a turn of the thigh is read as rotation, hardly as adduction."""
+
+
+def _turn_for_no_hip_rotation(q_pelvis: np.ndarray, q_thigh: np.ndarray, sl: slice,
+                              standing: np.ndarray, test_leg: str) -> float:
+    """The turn (rad) of the thigh about the vertical in the piece ``sl`` after which the hip's
+    internal rotation averages, over the piece, what it was standing. (Not the flexion
+    axes' headings made equal: with the hip flexed, adduction turns the thigh's axis about
+    the vertical too, and would be taken out with the rotation.)"""
+    from analysis.kinematics import hip_angles_rad
+
+    rot_standing = float(np.mean(hip_angles_rad(q_pelvis[standing], q_thigh[standing],
+                                                test_leg)[:, 2])) if standing.any() else 0.0
+    qp, qt = q_pelvis[sl], q_thigh[sl]
+    flex = hip_angles_rad(qp, qt, test_leg)[:, 0]
+    low = flex <= flex.min() + np.radians(LOW_FLEXION_BAND_DEG)
+    qp, qt = qp[low], qt[low]
+
+    def excess(turn: float) -> float:
+        return float(np.mean(hip_angles_rad(qp, quat.turn_about_z(turn, qt), test_leg)[:, 2])
+                     ) - rot_standing
+
+    turn = _mean_heading(qp) - _mean_heading(qt)  # start from the axes' headings
+    for _ in range(6):  # Newton's method on a smooth, monotonic function of the turn
+        f = excess(turn)
+        slope = (excess(turn + 1e-3) - f) / 1e-3
+        if abs(slope) < 1e-6:
+            break
+        turn -= f / slope
+        if abs(f) < 1e-5:
+            break
+    return turn
+
+
+def _mean_heading(q_facing_seg: np.ndarray) -> float:
+    """Circular mean heading (rad) of a segment's z axis over samples (N,4)."""
+    z = quat.axis_of(q_facing_seg, 2)
+    return float(np.angle(np.mean(np.exp(1j * np.arctan2(z[:, 1], z[:, 0])))))

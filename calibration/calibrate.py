@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from calibration.joint_heading import SensorTrack, knee_hinge, lever_arms
+from calibration.joint_heading import SensorTrack, knee_hinge_pooled, lever_arms
 from calibration.segment_frames import (
     SegmentFrame,
+    anterior_sign_from_tilt,
     frame_from_flexion,
     frame_from_normal,
     functional_axis,
@@ -166,7 +167,7 @@ def _horizontal_part(gyr: np.ndarray, t: np.ndarray,
 def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
               biases: Mapping[str, np.ndarray] | None = None,
-              tracks: Mapping[str, SensorTrack] | None = None,
+              tracks: Mapping[str, SensorTrack | Sequence[SensorTrack]] | None = None,
               body: Body | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
@@ -180,6 +181,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     holds the standing window; with ``body``, a test-leg thigh and shank worn together
     take their flexion axes from the knee hinge (:mod:`calibration.joint_heading`), which
     leg rotation in step with the flexion cannot tilt; else the functional flexion axis.
+    A recording in pieces (each with its own heading) gives a sequence of tracks per
+    placement, one per piece: the hinge is then pooled over the pieces' movement.
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
@@ -203,11 +206,33 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
                                            method, frame.axis_share, frame.axis_gravity_deg)
     if tracks is not None and body is not None:
         out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
+    if vertical is not None:
+        out = _leg_signs_from_tilt(out, win, vertical)
     return Calibration(win, out)
 
 
+def _leg_signs_from_tilt(cals: dict[str, SensorCalibration], win: StandingWindow,
+                         vertical: Mapping[str, tuple[np.ndarray, np.ndarray]]
+                         ) -> dict[str, SensorCalibration]:
+    """Leg frames turned 180° about their long axis where the movement says their anterior
+    is the other way (:func:`calibration.segment_frames.anterior_sign_from_tilt`): a sensor
+    worn on another face than DESIGN.md's (the CMU-MBL left thigh's faces forward)."""
+    out = dict(cals)
+    for placement, cal in cals.items():
+        if not uses_flexion_axis(placement) or placement not in vertical:
+            continue
+        t, v = vertical[placement]
+        sign = anterior_sign_from_tilt(cal.R_sensor_seg, v[t > win.t1],
+                                       placement.partition("_")[0])
+        if sign == -1.0:
+            out[placement] = replace(cal, R_sensor_seg=cal.R_sensor_seg * np.array([-1.0, 1.0, -1.0]),
+                                     method=f"{cal.method}, sign from the movement")
+    return out
+
+
 def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,
-                            win: StandingWindow, tracks: Mapping[str, SensorTrack],
+                            win: StandingWindow,
+                            tracks: Mapping[str, SensorTrack | Sequence[SensorTrack]],
                             body: Body) -> dict[str, SensorCalibration]:
     """The test leg's thigh and shank frames from the knee hinge (see
     :func:`calibration.joint_heading.knee_hinge`), where both sensors are worn and the
@@ -218,7 +243,7 @@ def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,
     t_cal, s_cal = cals[thigh], cals[shank]
     r_t = lever_arms("thigh", t_cal.R_sensor_seg[:, 1], body)["knee"]
     r_s = lever_arms("shank", s_cal.R_sensor_seg[:, 1], body)["knee"]
-    hinge = knee_hinge(tracks[thigh], r_t, tracks[shank], r_s)
+    hinge = knee_hinge_pooled(_overlapping(tracks[thigh], tracks[shank]), r_t, r_s)
     if hinge is None:
         return cals
     out = dict(cals)
@@ -230,3 +255,17 @@ def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,
                                            cal.gravity_ms2, "gravity+knee hinge", hinge.share,
                                            frame.axis_gravity_deg, hinge.heading.coherence)
     return out
+
+
+def _overlapping(thigh: SensorTrack | Sequence[SensorTrack], shank: SensorTrack | Sequence[SensorTrack]
+                 ) -> list[tuple[SensorTrack, SensorTrack]]:
+    """(thigh, shank) stretches that share time: each thigh piece with the shank piece that
+    overlaps it most."""
+    thighs = [thigh] if isinstance(thigh, SensorTrack) else list(thigh)
+    shanks = [shank] if isinstance(shank, SensorTrack) else list(shank)
+
+    def overlap(a: SensorTrack, b: SensorTrack) -> float:
+        return min(a.t[-1], b.t[-1]) - max(a.t[0], b.t[0])
+
+    return [(a, max(shanks, key=lambda b: overlap(a, b))) for a in thighs
+            if shanks and max(overlap(a, b) for b in shanks) > 0]

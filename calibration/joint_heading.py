@@ -46,6 +46,7 @@ MIN_ACC_RMS_MS2 = 0.15     # too little horizontal acceleration to tell a headin
 THIGH_LATERAL_M = 0.075    # lateral mid-thigh sensor: its depth from the femur's axis
 SHANK_FRONT_M = 0.035      # anteromedial tibia sensor: its depth from the tibia's axis
 MIN_KNEE_RATE = 0.35       # rad/s: relative rates below this carry noise, not the axis
+MIN_PAIR_SAMPLES = 50      # a shorter shared stretch cannot be band-passed to BAND_HZ
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,37 @@ def knee_hinge(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack,
                r_shank: np.ndarray) -> KneeHinge | None:
     """The knee's flexion axis from the thigh's and shank's relative angular velocity,
     or None when the knee's joint-centre accelerations do not give a usable heading."""
+    return knee_hinge_pooled([(thigh, shank)], r_thigh, r_shank)
+
+
+def knee_hinge_pooled(pairs: list[tuple[SensorTrack, SensorTrack]], r_thigh: np.ndarray,
+                      r_shank: np.ndarray) -> KneeHinge | None:
+    """:func:`knee_hinge` over several (thigh, shank) stretches, each with its own heading
+    (a recording in pieces: per-rep files, a long dropout). Each stretch's heading is found
+    on its own; the relative angular velocities of those with a usable one, in sensor
+    coordinates (heading-free), are pooled for the axes. ``heading``: the most coherent
+    stretch's. None when no stretch is usable."""
+    rates_t, rates_s, headings = [], [], []
+    for thigh, shank in pairs:
+        found = _knee_rates(thigh, r_thigh, shank, r_shank)
+        if found is not None:
+            rates_t.append(found[0])
+            rates_s.append(found[1])
+            headings.append(found[2])
+    if sum(len(w) for w in rates_t) < 10:
+        return None
+    axis_t, share = _principal_axis(np.concatenate(rates_t))
+    axis_s, _ = _principal_axis(np.concatenate(rates_s))
+    return KneeHinge(axis_t, axis_s, share, max(headings, key=lambda h: h.coherence))
+
+
+def _knee_rates(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack, r_shank: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, JointHeading] | None:
+    """The knee's relative angular velocity (M,3) rad/s where it moves, in the thigh's and
+    in the shank's sensor coordinates, and the heading that related the two; None when the
+    joint-centre accelerations do not give a usable heading."""
+    if np.count_nonzero((thigh.t >= shank.t[0]) & (thigh.t <= shank.t[-1])) < MIN_PAIR_SAMPLES:
+        return None
     heading = joint_heading(thigh, r_thigh, shank, r_shank)
     if not heading.usable:
         return None
@@ -172,11 +204,9 @@ def knee_hinge(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack,
     w_s = np.column_stack([np.interp(t, shank.t, shank.gyr[:, i]) for i in range(3)])
     w_rel_world = R_wt.apply(thigh.gyr[inside]) - R_ws.apply(w_s)
     moving = np.linalg.norm(w_rel_world, axis=1) > MIN_KNEE_RATE
-    if moving.sum() < 10:
-        return None
-    axis_t, share = _principal_axis(R_wt[moving].inv().apply(w_rel_world[moving]))
-    axis_s, _ = _principal_axis(R_ws[moving].inv().apply(w_rel_world[moving]))
-    return KneeHinge(axis_t, axis_s, share, heading)
+    return (R_wt[moving].inv().apply(w_rel_world[moving]) if moving.any() else np.zeros((0, 3)),
+            R_ws[moving].inv().apply(w_rel_world[moving]) if moving.any() else np.zeros((0, 3)),
+            heading)
 
 
 def _principal_axis(w: np.ndarray) -> tuple[np.ndarray, float]:

@@ -94,3 +94,39 @@ def right_sign_of_normal(segment: str, side: str) -> float:
     if segment == "shank":
         return -1.0 if lateral_is_right else 1.0
     raise ValueError(f"no flexion-axis sign rule for {segment}")
+
+
+TILT_FORWARD_IS_ANTERIOR = {"thigh": 1.0, "shank": -1.0}
+"""At the deepest of a step-down (or squat) the thigh's knee end goes forward, so the world
+vertical, seen in the thigh's coordinates, tilts toward its anterior (+x); the shank's
+top (the knee) goes forward over the foot, so in the shank's coordinates it tilts
+posterior."""
+MIN_SIGN_TILT_DEG = 10.0   # less tilt at the deepest moments cannot tell front from back
+
+
+def anterior_sign_from_tilt(R_sensor_seg: np.ndarray, vertical_moving: np.ndarray,
+                            segment: str) -> float | None:
+    """Does the frame's x axis point where the segment's anterior is, by the movement itself?
+
+    R_sensor_seg (3,3) a thigh or shank frame; vertical_moving (M,3): the world vertical in
+    sensor coordinates (unit vectors, from an orientation filter: no heading needed) over
+    the movement. +1 when x agrees with the way the segment tilts at its deepest moments
+    (the most-tilted tenth of the samples, see :data:`TILT_FORWARD_IS_ANTERIOR`), -1 when
+    it is the other way (the frame is then turned 180° about y: x and z flipped), None
+    when the segment tilts less than MIN_SIGN_TILT_DEG there.
+
+    The sign rule of :func:`frame_from_flexion` needs the sensor on its DESIGN.md face
+    (lateral thigh, anteromedial shank); a sensor on another face (the front of the thigh)
+    has its normal across the flexion axis and the sign is a coin toss. This one is not.
+    """
+    if len(vertical_moving) < 10:
+        return None
+    y = R_sensor_seg[:, 1]
+    v = np.asarray(vertical_moving, dtype=np.float64)
+    across = v - (v @ y)[:, None] * y
+    tilt = np.linalg.norm(across, axis=1)
+    deep = tilt >= np.quantile(tilt, 0.9)
+    if np.degrees(np.arcsin(np.clip(np.median(tilt[deep]), 0.0, 1.0))) < MIN_SIGN_TILT_DEG:
+        return None
+    forward = float(across[deep].mean(axis=0) @ R_sensor_seg[:, 0])
+    return 1.0 if forward * TILT_FORWARD_IS_ANTERIOR[segment] > 0 else -1.0

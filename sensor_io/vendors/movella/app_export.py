@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from sensor_io.errors import InputError
+from sensor_io.gyro_scale import check_gyro_scale
 from sensor_io.recording import LEGS, PLACEMENTS, Recording, SensorStream
+from sensor_io.validation import check_stream
 
 NEEDED = ("SampleTimeFine", "Acc_X", "Acc_Y", "Acc_Z", "Gyr_X", "Gyr_Y", "Gyr_Z")
 
@@ -135,6 +137,9 @@ def recording_from_dot(files: dict[str, str | os.PathLike[str]], test_leg: str,
             t[p] = starts[p] + (e.t_us - e.t_us[0]) * 1e-6  # type: ignore[operator]
     t0 = min(v[0] for v in t.values())
     streams = {p: SensorStream(t[p] - t0, e.acc, e.gyr) for p, e in exports.items()}
+    for p, stream in streams.items():  # units checked per input file, named in the message
+        check_stream(p, stream.t, stream.acc, stream.gyr, path=str(files[p]))
+        check_gyro_scale(stream.t, stream.acc, stream.gyr, f"{files[p]} ({p})", "°/s")
     sensors_meta = {p: {"model": "Movella DOT", "rate_hz": round(streams[p].rate_hz, 3),
                         "tag": e.meta.get("DeviceTag"), "source": Path(files[p]).name}
                     for p, e in exports.items()}
