@@ -357,11 +357,11 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         cal = _calibrated(rec, window, biases, orientations, body)
     else:
         cal = reuse_calibration(session, rec, window, biases)
-    motion = segment_motion(rec, cal, orientations)
+    multi_piece = any(len(o.spans) > 1 for o in orientations.values())
+    motion = segment_motion(rec, cal, orientations, consume=True)  # own-rate arrays freed
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)
     depth = depth_rad(motion, rec.test_leg)
-    multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
     walking = _walking(motion, rec.test_leg)
     full, partial = _reps_by_piece(depth, motion.t, pieces, walking)

@@ -118,8 +118,9 @@ def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[
     for placement, o in orientations.items():
         t0, t1 = next(((a, b) for a, b in o.spans if a <= window.t1 and b >= window.t0),
                       (o.t_u[0], o.t_u[-1]))
-        m = (o.t_u >= t0) & (o.t_u <= t1)
-        if m.sum() > 50:
+        m = slice(int(np.searchsorted(o.t_u, t0, side="left")),
+                  int(np.searchsorted(o.t_u, t1, side="right")))  # views: t_u ascends
+        if m.stop - m.start > 50:
             out[placement] = SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m])
     return out
 
