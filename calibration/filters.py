@@ -78,11 +78,12 @@ def sosfiltfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     if len(x2) <= edge:
         raise ValueError(f"The length of the input vector x must be greater than padlen, "
                          f"which is {edge}.")
-    ext = np.concatenate([2 * x2[0] - x2[edge:0:-1], x2, 2 * x2[-1] - x2[-2:-(edge + 2):-1]])
-    zi = _sosfilt_zi(sos)
-    y = _sosfilt(sos, ext, zi, ext[0])
-    y = _sosfilt(sos, y[::-1], zi, y[-1])[::-1][edge:-edge]
-    return y[:, 0] if column else y
+    ext = np.concatenate([2 * x2[0] - x2[edge:0:-1], x2, 2 * x2[-1] - x2[-2:-(edge + 2):-1]]).T
+    zi = _sosfilt_zi(sos)  # ext (K, M): each series contiguous, as LAPACK takes it
+    y = _sosfilt(sos, np.ascontiguousarray(ext), zi, ext[:, 0])
+    y = _sosfilt(sos, np.ascontiguousarray(y[:, ::-1]), zi, y[:, -1].copy())[:, ::-1]
+    y = y[:, edge:-edge].T
+    return np.ascontiguousarray(y[:, 0] if column else y)
 
 
 def _sosfilt_zi(sos: np.ndarray) -> np.ndarray:
@@ -98,17 +99,20 @@ def _sosfilt_zi(sos: np.ndarray) -> np.ndarray:
 
 
 def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    """The cascade over (N, K) x, starting each section from the state zi × x0 (x0: (K,))."""
+    """The cascade over x (K, M) (K series of M samples, C order), starting each section
+    from the state zi × x0 (x0: (K,)); (K, M) out."""
     y = x
+    band = np.empty((3, x.shape[1]), order="F")  # LAPACK band storage, no copy
+    band[0] = 1.0
     for (b0, b1, b2, _, a1, a2), (z1, z2) in zip(sos, zi, strict=True):
         r = b0 * y
-        r[1:] += b1 * y[:-1]
-        r[2:] += b2 * y[:-2]
-        r[0] += z1 * x0
-        r[1] += z2 * x0
-        band = np.empty((3, len(y)))
-        band[0], band[1], band[2] = 1.0, a1, a2
-        y, info = dtbtrs(band, r, uplo="L", diag="U")
+        r[:, 1:] += b1 * y[:, :-1]
+        r[:, 2:] += b2 * y[:, :-2]
+        r[:, 0] += z1 * x0
+        r[:, 1] += z2 * x0
+        band[1], band[2] = a1, a2
+        out, info = dtbtrs(band, r.T, uplo="L", diag="U", overwrite_b=1)  # r.T: Fortran order
         if info != 0:
             raise FloatingPointError(f"banded solve failed (LAPACK info {info})")
+        y = out.T
     return y
