@@ -3,7 +3,7 @@
 Rep segmentation needs ``scipy.signal.find_peaks`` (height, prominence and distance) and
 ``savgol_coeffs``; importing scipy.signal costs more than the whole analysis of a 30 s
 test (issue 22). These follow scipy's definitions and give its results
-(tests/test_filters.py compares them): a peak is a sample above both neighbours, the
+(tests/test_analysis/test_filters.py compares them): a peak is a sample above both neighbours, the
 middle one (rounded down) of a flat top; peaks below ``height`` go first, then, highest
 first, every peak closer than ``distance`` samples to a kept higher one, then those whose
 prominence (height above the higher of the lowest points on each side before a higher

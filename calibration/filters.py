@@ -4,7 +4,7 @@ Calibration and analysis need two functions of scipy.signal, ``butter(2, ...,
 output="sos")`` and ``sosfiltfilt``; importing scipy.signal brings scipy.stats,
 interpolate, optimize and its windows with it (0.6 s of CPU, more than the whole analysis
 of a 30 s test in a fresh process, issue 22). These give scipy's numbers to rounding
-(tests/test_filters.py compares them): the same design (analogue prototype, frequency
+(tests/test_analysis/test_filters.py compares them): the same design (analogue prototype, frequency
 pre-warping, bilinear transform), the same odd extension of 3 × (2 × sections + 1) samples
 at both ends and the same steady-state initial conditions. Each section's recursion
 ``y[n] = r[n] - a1 y[n-1] - a2 y[n-2]`` runs in LAPACK as the forward substitution of a
