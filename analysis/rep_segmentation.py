@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy.ndimage import convolve1d
 
 from analysis.peaks import find_peaks, savgol_coeffs
 
@@ -106,7 +105,7 @@ def savgol_smooth(x: np.ndarray, window: int, polyorder: int) -> np.ndarray:
     (it refits those two polynomials on every call, most of its cost on our short series).
     """
     centre, first = _savgol_weights(window, polyorder)
-    y = convolve1d(x, centre, mode="constant")
+    y = np.convolve(x, centre, mode="same")  # zeros beyond the ends; the ends are refitted
     half = window // 2
     y[:half] = first @ x[:window]
     y[-half:] = first[::-1, ::-1] @ x[-window:]  # the same fit, mirrored

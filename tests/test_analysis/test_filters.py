@@ -71,8 +71,32 @@ def test_savgol_weights_are_scipys(window, order):
                                    ss.savgol_coeffs(window, order, pos=k, use="dot"), atol=1e-14)
 
 
-def test_an_analysis_imports_neither_scipy_signal_nor_pandas():
+def test_an_analysis_imports_no_scipy_signal_ndimage_or_pandas():
     code = ("import sys; import analysis.pipeline, sensor_io.recording_io, stepdown.commands.analyze; "
-            "print(sorted(m for m in ('scipy.signal', 'pandas', 'sklearn') if m in sys.modules))")
+            "print(sorted(m for m in ('scipy.signal', 'scipy.ndimage', 'pandas', 'sklearn') "
+            "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("n", [4, 5, 25, 26])
+def test_moving_spread_is_scipy_ndimages_window(n):
+    from scipy.ndimage import uniform_filter1d
+
+    from calibration.standing import _moving_mean, _moving_std
+
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((3, 2000)) * 0.05 + np.array([[9.81], [0.2], [-1.0]])
+    np.testing.assert_allclose(_moving_mean(x, n), uniform_filter1d(x, n, axis=-1, mode="nearest"),
+                               rtol=0, atol=1e-11)  # the same window; sums to rounding
+    m = uniform_filter1d(x, n, axis=-1, mode="nearest")
+    m2 = uniform_filter1d(x * x, n, axis=-1, mode="nearest")
+    want = np.sqrt(np.maximum(m2 - m * m, 0.0)).max(axis=0)
+    np.testing.assert_allclose(_moving_std(list(x), n), want, rtol=0, atol=1e-9)
+
+
+def test_savgol_smoothing_is_savgol_filters():
+    from analysis.rep_segmentation import savgol_smooth
+
+    x = np.cumsum(np.random.default_rng(2).standard_normal(700))
+    np.testing.assert_allclose(savgol_smooth(x, 15, 2), ss.savgol_filter(x, 15, 2), atol=1e-10)
