@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from analysis import model_info
 from analysis.checklist import Checklist, score_test
@@ -73,6 +72,7 @@ from analysis.validation import (
     reality_terms,
     with_reality,
 )
+from analysis.walking import outside_bouts, thigh_pitch_rad, walking_bouts
 from calibration import (
     Calibration,
     CalibrationError,
@@ -234,27 +234,36 @@ def _recorded_pain(rec: Recording, n_reps: int) -> tuple[Any, list[str]]:
     return (list(pain) + [None] * n_reps)[:n_reps], [note]
 
 
-def _rows(table: pd.DataFrame) -> list[dict[str, float]]:
-    """A segmenter's table as one dict of Python floats per row (what to_dict("records")
-    gives, without pandas' per-row cost)."""
-    columns = {c: table[c].to_numpy(dtype=np.float64).tolist() for c in table.columns}
-    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+def _rows(table: np.recarray) -> list[dict[str, float]]:
+    """A segmenter's table as one dict of Python floats per row."""
+    return [dict(zip(table.dtype.names, row, strict=True)) for row in table.tolist()]
 
 
-def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
+def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice], walking: np.ndarray
                    ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
-    """Full and partial reps segmented inside each data piece (a rep never spans a gap);
+    """Full and partial reps segmented inside each data piece (a rep never spans a gap),
+    outside the walking bouts (``walking``: (K, 2) sample index ranges), each set apart;
     each row also holds its piece's first and last time (piece_t0, piece_t1, s)."""
     full, partial = [], []
-    for sl in pieces:
-        tp = t[sl]
+    for piece in pieces:
+        tp = t[piece]
         if len(tp) < 16:
             continue
-        seg = RepSegmenter().segment(depth[sl], tp)
         edge = {"piece_t0": float(tp[0]), "piece_t1": float(tp[-1])}
-        full += [r | edge for r in _rows(seg.reps_)]
-        partial += [r | edge for r in _rows(seg.partial_)]
+        for sl in outside_bouts(piece, walking, len(t)):
+            if sl.stop - sl.start < 16:
+                continue
+            seg = RepSegmenter().segment(depth[sl], t[sl])
+            full += [r | edge for r in _rows(seg.reps_)]
+            partial += [r | edge for r in _rows(seg.partial_)]
     return full, partial
+
+
+def _walking(motion: Motion, test_leg: str) -> np.ndarray:
+    """(K, 2) sample index ranges of the walking bouts (:mod:`analysis.walking`)."""
+    thigh = motion.get("thigh", test_leg)
+    pitch = thigh_pitch_rad(thigh.q_facing_seg)
+    return walking_bouts(motion.t, pitch - np.mean(pitch[motion.standing]))
 
 
 ITEM_MEASURES = {"knee": ("knee_medial_cm",), "pelvis": ("pelvic_drop_deg",),
@@ -354,16 +363,17 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         cal = _calibrated(rec, window, biases, orientations, body)
     else:
         cal = reuse_calibration(session, rec, window, biases)
-    motion = segment_motion(rec, cal, orientations)
+    multi_piece = any(len(o.spans) > 1 for o in orientations.values())
+    motion = segment_motion(rec, cal, orientations, consume=True)  # own-rate arrays freed
     if standing is not None:
         motion = face_as_in_recording(motion, rec.test_leg)
-    multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     aligned: list[LegAlignment] = []
     if multi_piece:
         motion, aligned = align_leg_headings(motion, rec.test_leg)
     depth = depth_rad(motion, rec.test_leg)
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
-    full, partial = _reps_by_piece(depth, motion.t, pieces)
+    walking = _walking(motion, rec.test_leg)
+    full, partial = _reps_by_piece(depth, motion.t, pieces, walking)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth)

@@ -14,21 +14,27 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
-from scipy.ndimage import convolve1d
-from scipy.signal import find_peaks, savgol_coeffs
 
-COLUMNS = pd.Index(["start_s", "bottom_s", "end_s", "depth_deg"])
-"""The columns of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg (an Index, built
-once: pandas takes several times longer to build a small frame from a list of names)."""
+from analysis.peaks import find_peaks, savgol_coeffs
+
+COLUMNS = ("start_s", "bottom_s", "end_s", "depth_deg")
+"""The fields of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg."""
+REP_TABLE = np.dtype([(c, np.float64) for c in COLUMNS])
+"""One row per rep: a numpy record array, ``reps_.bottom_s`` a column (no pandas, which
+costs a third of a second to import, on the path of every analysis)."""
+
+
+def _table(rows: np.ndarray) -> np.recarray:
+    """(K, 4) float rows as a record array of REP_TABLE."""
+    return np.rec.fromarrays(rows.T.reshape(len(COLUMNS), -1), dtype=REP_TABLE)
 
 
 @dataclass
 class RepSegmenter:
     """Find reps in a depth signal (see module docstring).
 
-    Parameters are in degrees and seconds; results land in ``reps_`` (DataFrame:
-    start_s, bottom_s, end_s, depth_deg) and ``partial_`` (same columns).
+    Parameters are in degrees and seconds; results land in ``reps_`` (record array of
+    REP_TABLE: start_s, bottom_s, end_s, depth_deg) and ``partial_`` (the same fields).
     """
 
     min_depth_deg: float = 8.0
@@ -36,8 +42,8 @@ class RepSegmenter:
     edge_ratio: float = 0.05
     min_rep_s: float = 0.8
     smooth_s: float = 0.15
-    reps_: pd.DataFrame = field(init=False, repr=False)
-    partial_: pd.DataFrame = field(init=False, repr=False)
+    reps_: np.recarray = field(init=False, repr=False)
+    partial_: np.recarray = field(init=False, repr=False)
 
     def segment(self, depth_rad: np.ndarray, t: np.ndarray) -> RepSegmenter:
         """Segment ``depth_rad`` (N,) rad sampled at times ``t`` (N,) s (uniform)."""
@@ -46,11 +52,10 @@ class RepSegmenter:
         win = max(5, int(round(self.smooth_s / dt)) | 1)
         if len(d) > win:
             d = savgol_smooth(d, win, 2)
-        peaks, props = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
-                                  distance=max(1, int(self.min_rep_s / dt)))
+        peaks = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
+                           distance=max(1, int(self.min_rep_s / dt)))
         if len(peaks) == 0:
-            self.reps_ = pd.DataFrame(columns=COLUMNS)
-            self.partial_ = pd.DataFrame(columns=COLUMNS)
+            self.reps_ = self.partial_ = _table(np.zeros((0, len(COLUMNS))))
             return self
         heights = d[peaks]
         full = heights >= self.partial_ratio * np.median(heights[heights >= 0.7 * heights.max()])
@@ -71,8 +76,7 @@ class RepSegmenter:
                          self._cross(t, d, i1, i1 + 1, base_r + self.edge_ratio * (d[p] - base_r)),
                          depth))
         table = np.array(rows, dtype=np.float64)
-        self.reps_ = pd.DataFrame(table[full], columns=COLUMNS)
-        self.partial_ = pd.DataFrame(table[~full], columns=COLUMNS)
+        self.reps_, self.partial_ = _table(table[full]), _table(table[~full])
         return self
 
     @staticmethod
@@ -101,7 +105,7 @@ def savgol_smooth(x: np.ndarray, window: int, polyorder: int) -> np.ndarray:
     (it refits those two polynomials on every call, most of its cost on our short series).
     """
     centre, first = _savgol_weights(window, polyorder)
-    y = convolve1d(x, centre, mode="constant")
+    y = np.convolve(x, centre, mode="same")  # zeros beyond the ends; the ends are refitted
     half = window // 2
     y[:half] = first @ x[:window]
     y[-half:] = first[::-1, ::-1] @ x[-window:]  # the same fit, mirrored

@@ -110,16 +110,25 @@ class SensorOrientation:
         return ~inside
 
 
+TRACK_S = 300.0
+"""Joint headings are taken from at most this long after the standing window (s): the
+6D headings of two sensors drift apart, so one heading between them holds near the
+standing pose, not over an hour; a test is shorter, a session's first sets are in it."""
+
+
 def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[str, SensorTrack]:
     """Each sensor's orientation and signals over the piece of recording that holds the
-    standing window ``window`` (a :class:`calibration.StandingWindow`): the stretch in
-    which its heading is one, for :func:`calibration.calibrate`'s joint headings."""
+    standing window ``window`` (a :class:`calibration.StandingWindow`), up to TRACK_S after
+    it: the stretch in which its heading is one, for :func:`calibration.calibrate`'s joint
+    headings."""
     out = {}
     for placement, o in orientations.items():
         t0, t1 = next(((a, b) for a, b in o.spans if a <= window.t1 and b >= window.t0),
                       (o.t_u[0], o.t_u[-1]))
-        m = (o.t_u >= t0) & (o.t_u <= t1)
-        if m.sum() > 50:
+        t1 = min(t1, window.t1 + TRACK_S)
+        m = slice(int(np.searchsorted(o.t_u, t0, side="left")),
+                  int(np.searchsorted(o.t_u, t1, side="right")))  # views: t_u ascends
+        if m.stop - m.start > 50:
             out[placement] = SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m])
     return out
 

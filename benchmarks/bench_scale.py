@@ -11,7 +11,8 @@ Figures, in one run:
   Floors: ``--help`` 0.3 s, ``info`` 0.4 s, ``analyze --json`` 0.6 s.
 - **sessions** of 0.5, 5, 20 and 60 min (:func:`simulator.session.simulate_session`:
   five sensors at 100-200 Hz, sets of 5 reps, 60 s rests, 20 s walks; made once and kept in
-  the temporary directory), each analysed in its own process: wall and CPU time of
+  the temporary directory with their truth), each analysed in its own process: the reps
+  found against the truth (and those found in none of its reps), wall and CPU time of
   read_recording + analyze, samples/s, raw ``offlineVQF`` on the same samples in the same
   process and the ratio (target >= 70 %), peak RSS (target <= 500 MiB at 60 min) and the
   RSS above the process's own baseline after its imports.
@@ -49,6 +50,7 @@ SESSION_SEED = 22
 RATIO_TARGET = 0.70
 RSS_TARGET_MIB = 500.0
 EXPONENT_TARGET = 1.05
+MATCH_S = 0.3  # a rep found matches a true one when their bottoms are this close (s)
 
 # One analysis in a fresh process: imports, baseline RSS, then load + analyze (timed), peak
 # RSS, then raw offlineVQF over every sensor's own samples (timed). Prints one JSON line.
@@ -76,7 +78,7 @@ for s in rec.streams.values():
 vqf, vqf_cpu = time.perf_counter() - w0, time.process_time() - c0
 print(json.dumps({"samples": n, "duration_s": rec.duration_s, "wall_s": wall, "cpu_s": cpu,
                   "vqf_s": vqf, "vqf_cpu_s": vqf_cpu, "peak_mib": peak, "base_mib": base,
-                  "reps": len(doc["reps"])}))
+                  "reps": len(doc["reps"]), "bottoms": [r["bottom_s"] for r in doc["reps"]]}))
 """
 
 
@@ -125,28 +127,43 @@ def session_file(minutes: float) -> Path:
     folder = Path(tempfile.gettempdir()) / "stepdown-bench-sessions"
     folder.mkdir(exist_ok=True)
     path = folder / f"session-seed{SESSION_SEED}-{minutes:g}min.parquet"
-    if not path.exists():
+    if not path.exists() or not _truth_of(path).exists():
         from sensor_io.recording_io import write_recording
         from simulator.session import SessionConfig, simulate_session
+        from stepdown.truth_files import jsonable
 
         start = time.perf_counter()
         cfg = SessionConfig(seed=SESSION_SEED, minutes=minutes, rates_hz=SESSION_RATES_HZ,
                             sensors=tuple(SESSION_RATES_HZ))
+        sim = simulate_session(cfg)
+        _truth_of(path).write_text(json.dumps(jsonable(sim.truth)))
         tmp = path.with_suffix(".tmp.parquet")
-        write_recording(simulate_session(cfg).recording, tmp)
+        write_recording(sim.recording, tmp)
         tmp.replace(path)
         print(f"  (simulated the {minutes:g} min session in {time.perf_counter() - start:.0f} s: "
               f"{path})", flush=True)
     return path
 
 
+def _truth_of(path: Path) -> Path:
+    return path.with_suffix(".truth.json")
+
+
 def analyse_in_child(path: Path) -> dict[str, float]:
-    """The child's figures (see _CHILD) for one recording."""
+    """The child's figures (see _CHILD) for one recording, with the reps it found matched
+    to the simulator's truth: ``true_reps``, ``matched`` and ``false_reps`` (bottoms
+    within MATCH_S)."""
     done = subprocess.run([sys.executable, "-c", _CHILD, str(path)], capture_output=True,
                           text=True, check=False, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"analysis of {path.name} failed: {done.stderr.strip()[-400:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    truth = np.array([r["bottom_s"] for r in json.loads(_truth_of(path).read_text())["reps"]])
+    found = np.array(out.pop("bottoms"))
+    near = np.abs(found[:, None] - truth[None, :]) < MATCH_S if len(found) else np.zeros((0, 1))
+    out.update(true_reps=len(truth), matched=int(near.any(axis=0).sum()) if len(found) else 0,
+               false_reps=int((~near.any(axis=1)).sum()))
+    return out
 
 
 def exponent(x: list[float], y: list[float]) -> float:
@@ -183,12 +200,15 @@ def _print_sessions() -> None:
           f"(targets: >= {RATIO_TARGET:.0%} of raw vqf, <= {RSS_TARGET_MIB:.0f} MiB at 60 min)")
     print("  throughput and the ratio to raw vqf from CPU time (wall time in brackets: the "
           "machine's load inflates it)")
-    print(f"  {'length':>8}{'samples':>10}{'reps':>6}{'wall s':>8}{'CPU s':>8}{'M smp/s':>9}"
+    print("  reps: found / true (false: found where the truth has none; the walks between "
+          "sets are not reps)")
+    print(f"  {'length':>8}{'samples':>10}{'reps':>14}{'wall s':>8}{'CPU s':>8}{'M smp/s':>9}"
           f"{'vqf M/s':>9}{'ratio':>7}{'(wall)':>8}{'peak MiB':>10}{'above base':>11}")
     for minutes, r in results.items():
         rate = r["samples"] / r["cpu_s"] / 1e6
         vqf = r["samples"] / r["vqf_cpu_s"] / 1e6
-        print(f"  {minutes:>6g} m{r['samples']:>10}{r['reps']:>6}{r['wall_s']:8.2f}{r['cpu_s']:8.2f}"
+        reps = f"{r['matched']}/{r['true_reps']} ({r['false_reps']})"
+        print(f"  {minutes:>6g} m{r['samples']:>10}{reps:>14}{r['wall_s']:8.2f}{r['cpu_s']:8.2f}"
               f"{rate:9.2f}{vqf:9.2f}{r['vqf_cpu_s'] / r['cpu_s']:7.0%}"
               f"{r['vqf_s'] / r['wall_s']:8.0%}{r['peak_mib']:10.0f}"
               f"{r['peak_mib'] - r['base_mib']:11.0f}", flush=True)

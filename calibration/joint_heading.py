@@ -35,9 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
+from calibration.filters import butter2_sos, sosfiltfilt
 from sensor_io.anthropometry import Body
 
 BAND_HZ = (0.2, 3.0)       # the step-down's own accelerations; not tilt drift, not wobble
@@ -100,13 +100,14 @@ def joint_acceleration(track: SensorTrack, r_sensor: np.ndarray) -> np.ndarray:
     in the sensor's own world frame, band-passed to BAND_HZ."""
     dt = float(np.median(np.diff(track.t)))
     fs = 1.0 / dt
-    sos = butter(2, BAND_HZ[1], "lowpass", fs=fs, output="sos")
-    w = sosfiltfilt(sos, track.gyr, axis=0)
-    dw = np.gradient(w, dt, axis=0)
-    a_point = track.acc + np.cross(dw, r_sensor) + np.cross(w, np.cross(w, r_sensor))
+    w = sosfiltfilt(butter2_sos(BAND_HZ[1], "lowpass", fs), track.gyr)
+    a_point = np.cross(np.gradient(w, dt, axis=0), r_sensor)
+    a_point += track.acc  # acc + dw x r + w x (w x r), summed in place (hour-long tracks)
+    a_point += np.cross(w, np.cross(w, r_sensor))
+    del w
     a_world = _rot(track.q_world_sensor).apply(a_point)[:, :2]
-    band = butter(2, BAND_HZ, "bandpass", fs=fs, output="sos")
-    return sosfiltfilt(band, a_world, axis=0)
+    del a_point
+    return sosfiltfilt(butter2_sos(tuple(BAND_HZ), "bandpass", fs), a_world)
 
 
 def heading_between(proximal: np.ndarray, distal: np.ndarray) -> JointHeading:
@@ -125,9 +126,8 @@ def joint_heading(proximal: SensorTrack, r_proximal: np.ndarray, distal: SensorT
     """Heading of the distal sensor's world frame relative to the proximal one's, from
     the acceleration of the joint centre they share (lever arms in m, sensor frames).
     The distal sensor's data are put on the proximal one's grid."""
-    t = proximal.t
-    inside = (t >= distal.t[0]) & (t <= distal.t[-1])
-    t = t[inside]
+    inside = _within(proximal.t, distal.t)
+    t = proximal.t[inside]
     resampled = SensorTrack(
         t, _interp_quat(t, distal.t, distal.q_world_sensor),
         np.column_stack([np.interp(t, distal.t, distal.acc[:, i]) for i in range(3)]),
@@ -136,6 +136,13 @@ def joint_heading(proximal: SensorTrack, r_proximal: np.ndarray, distal: SensorT
                       proximal.gyr[inside])
     return heading_between(joint_acceleration(cut, r_proximal),
                            joint_acceleration(resampled, r_distal))
+
+
+def _within(t: np.ndarray, other: np.ndarray) -> slice:
+    """The samples of ascending times ``t`` within [other[0], other[-1]], as a slice (a
+    view, not a copy: the tracks of an hour-long session are large)."""
+    return slice(int(np.searchsorted(t, other[0], side="left")),
+                 int(np.searchsorted(t, other[-1], side="right")))
 
 
 def _interp_quat(t_new: np.ndarray, t: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -196,8 +203,8 @@ def _knee_rates(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack, r_s
     heading = joint_heading(thigh, r_thigh, shank, r_shank)
     if not heading.usable:
         return None
-    t = thigh.t[(thigh.t >= shank.t[0]) & (thigh.t <= shank.t[-1])]
-    inside = np.searchsorted(thigh.t, t)
+    inside = _within(thigh.t, shank.t)
+    t = thigh.t[inside]
     R_wt = _rot(thigh.q_world_sensor[inside])
     R_ws = Rotation.from_rotvec([0.0, 0.0, heading.delta_rad]) * _rot(
         _interp_quat(t, shank.t, shank.q_world_sensor))

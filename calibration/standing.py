@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from sensor_io.recording import Recording
 
@@ -65,10 +64,22 @@ class StandingWindow:
 
 def _moving_std(columns: list[np.ndarray], n: int) -> np.ndarray:
     """(M,): the largest of the columns' (each (M,)) standard deviations over n samples."""
-    x = np.stack(columns)  # (K, M): each column contiguous for the filter
-    m = uniform_filter1d(x, n, axis=-1, mode="nearest")
-    m2 = uniform_filter1d(x * x, n, axis=-1, mode="nearest")
+    x = np.stack(columns)  # (K, M): each column contiguous
+    x -= x.mean(axis=1, keepdims=True)  # the spread is shift-free; centred sums keep precision
+    m = _moving_mean(x, n)
+    m2 = _moving_mean(x * x, n)
     return np.sqrt(np.maximum(m2 - m * m, 0.0)).max(axis=0)
+
+
+def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
+    """(K, M) mean of each row over n samples, n // 2 before each one and the rest after,
+    the ends repeated (``scipy.ndimage.uniform_filter1d(x, n, mode="nearest")``'s window;
+    from one cumulative sum, without importing scipy.ndimage on the analysis path)."""
+    left, right = n // 2, n - 1 - n // 2
+    padded = np.concatenate([np.repeat(x[:, :1], left, axis=1), x,
+                             np.repeat(x[:, -1:], right, axis=1)], axis=1)
+    total = np.concatenate([np.zeros((len(x), 1)), np.cumsum(padded, axis=1)], axis=1)
+    return (total[:, n:] - total[:, :-n]) / n
 
 
 def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:

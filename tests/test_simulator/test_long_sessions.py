@@ -195,3 +195,23 @@ def test_batched_heading_search_matches_one_scipy_mean_per_turn():
     got = _median_residuals(cs, ref_q, wrist_q, idx, ref_idx)
     np.testing.assert_allclose(got, want, atol=1e-12)
     assert np.argmin(got) == int(round(123.0 / 30.0)) % 12  # nearest turn to the true 123°
+
+
+def test_joint_heading_tracks_of_a_long_session_stop_after_track_s():
+    """The knee hinge's tracks are views of at most TRACK_S after standing (issue 22: an
+    hour of five sensors made the calibration the analysis' peak, 1 GiB)."""
+    from analysis.segment_motion import TRACK_S, SensorOrientation, standing_tracks
+    from calibration import StandingWindow
+
+    t = np.arange(0.0, 1200.0, 0.005)
+    n = len(t)
+    o = SensorOrientation(t, np.tile([1.0, 0, 0, 0], (n, 1)), np.zeros((n, 3)), np.zeros((n, 3)),
+                          np.zeros(n, bool), spans=[(0.0, t[-1])])
+    window = StandingWindow(0.5, 3.0, 0.01, 0.05)
+    track = standing_tracks({"thigh_left": o}, window)["thigh_left"]
+    assert track.t[0] == 0.0 and track.t[-1] == pytest.approx(3.0 + TRACK_S, abs=0.005)
+    assert np.shares_memory(track.acc, o.acc)  # a view, not a copy
+    m = t < 120.0  # a test shorter than TRACK_S keeps its whole piece
+    test = SensorOrientation(t[m], o.q_world_sensor[m], o.acc[m], o.gyr[m], o.gap[m],
+                             spans=[(0.0, t[m][-1])])
+    assert len(standing_tracks({"thigh_left": test}, window)["thigh_left"].t) == m.sum()
