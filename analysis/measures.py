@@ -7,14 +7,14 @@ One code path for live and offline: both call :func:`measure_series` on a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
 from analysis import quat
 from analysis.segment_motion import Motion, row_norms
-from calibration.filters import butter2_sos, sosfiltfilt
 from sensor_io.anthropometry import Body
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
@@ -123,10 +123,10 @@ def _standing_sample(idx: np.ndarray, standing: np.ndarray) -> np.ndarray:
 def _impact_series(motion: Motion) -> np.ndarray:
     """High-passed (>4 Hz) specific-force magnitude, max over pelvis and leg sensors, m/s²."""
     dt = float(np.median(np.diff(motion.t)))
-    sos = butter2_sos(4.0, "highpass", round(1.0 / dt, 6))
+    sos = _butter_sos(2, 4.0, "highpass", round(1.0 / dt, 6))
     norms = np.column_stack([row_norms(m.acc_facing) for p, m in motion.segments.items()
                              if p.startswith(("pelvis", "thigh", "shank"))])
-    return np.abs(sosfiltfilt(sos, norms)).max(axis=1)
+    return np.abs(sosfiltfilt(sos, norms, axis=0)).max(axis=1)
 
 
 def measure_series(motion: Motion, test_leg: str, body: Body,
@@ -174,7 +174,13 @@ def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_H
     fs = 1.0 / float(t[1] - t[0]) if len(t) > 1 else 0.0
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
-    return sosfiltfilt(butter2_sos(cutoff_hz, "lowpass", round(fs, 6)), x)
+    return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x, axis=0)
+
+
+@lru_cache(maxsize=32)
+def _butter_sos(order: int, cutoff_hz: float, btype: str, fs_hz: float) -> np.ndarray:
+    """Butterworth second-order sections, designed once per (order, cutoff, type, rate)."""
+    return butter(order, cutoff_hz, btype, fs=fs_hz, output="sos")
 
 
 def depth_rad(motion: Motion, test_leg: str) -> np.ndarray:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-
-from analysis.peaks import find_peaks, savgol_coeffs
+from scipy.ndimage import convolve1d
+from scipy.signal import find_peaks, savgol_coeffs
 
 COLUMNS = ("start_s", "bottom_s", "end_s", "depth_deg")
 """The fields of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg."""
@@ -52,8 +52,8 @@ class RepSegmenter:
         win = max(5, int(round(self.smooth_s / dt)) | 1)
         if len(d) > win:
             d = savgol_smooth(d, win, 2)
-        peaks = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
-                           distance=max(1, int(self.min_rep_s / dt)))
+        peaks, props = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
+                                  distance=max(1, int(self.min_rep_s / dt)))
         if len(peaks) == 0:
             self.reps_ = self.partial_ = _table(np.zeros((0, len(COLUMNS))))
             return self

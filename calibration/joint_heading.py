@@ -35,9 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
-from calibration.filters import butter2_sos, sosfiltfilt
 from sensor_io.anthropometry import Body
 
 BAND_HZ = (0.2, 3.0)       # the step-down's own accelerations; not tilt drift, not wobble
@@ -100,14 +100,14 @@ def joint_acceleration(track: SensorTrack, r_sensor: np.ndarray) -> np.ndarray:
     in the sensor's own world frame, band-passed to BAND_HZ."""
     dt = float(np.median(np.diff(track.t)))
     fs = 1.0 / dt
-    w = sosfiltfilt(butter2_sos(BAND_HZ[1], "lowpass", fs), track.gyr)
+    w = sosfiltfilt(butter(2, BAND_HZ[1], "lowpass", fs=fs, output="sos"), track.gyr, axis=0)
     a_point = np.cross(np.gradient(w, dt, axis=0), r_sensor)
     a_point += track.acc  # acc + dw x r + w x (w x r), summed in place (hour-long tracks)
     a_point += np.cross(w, np.cross(w, r_sensor))
     del w
     a_world = _rot(track.q_world_sensor).apply(a_point)[:, :2]
     del a_point
-    return sosfiltfilt(butter2_sos(tuple(BAND_HZ), "bandpass", fs), a_world)
+    return sosfiltfilt(butter(2, BAND_HZ, "bandpass", fs=fs, output="sos"), a_world, axis=0)
 
 
 def heading_between(proximal: np.ndarray, distal: np.ndarray) -> JointHeading:
