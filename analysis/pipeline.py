@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import model_info
-from analysis.checklist import Checklist, score_test
+from analysis.checklist import Checklist, RepResult, score_test
 from analysis.measures import (
     MeasureSeries,
     depth_rad,
@@ -46,6 +46,17 @@ from analysis.recording_pieces import (
     with_standing,
 )
 from analysis.rep_segmentation import RepSegmenter
+from analysis.result import (
+    SCHEMA_VERSION,
+    AnalysisResult,
+    Flag,
+    ItemScore,
+    RecordingSummary,
+    Rep,
+    RepMeasures,
+    Skipped,
+    TestScore,
+)
 from analysis.rules import RuleConfig
 from analysis.segment_motion import (
     Motion,
@@ -82,9 +93,7 @@ from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
-ANALYSIS_VERSION = 1
-REP_EXTRAS = ("not_measured", "cut_by_gap")
-"""Rep keys beyond the contract: measure -> why it is null; which ends a gap cut."""
+ANALYSIS_VERSION = SCHEMA_VERSION
 
 
 @dataclass
@@ -109,34 +118,36 @@ class Analysis:
         return list(self.calibration.sensors)
 
     def to_json(self) -> dict[str, Any]:
-        """The analysis contract (DESIGN.md) with its documented extras."""
-        scored = self.checklist.to_json()
-        return {
-            "format": "stepdown-analysis", "version": ANALYSIS_VERSION,
-            "test_leg": self.recording.test_leg,
-            "sensors_used": self.sensors_used,
-            "calibration": self.calibration.to_json(),
-            "body": {"thigh_length_m": round(self.body.thigh_m, 3),
-                     "shank_length_m": round(self.body.shank_m, 3),
-                     "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
-                     "source": self.body_source,
-                     "knee_medial_from": self.series.knee_source},
-            "reps": [rep | {k: r[k] for k in REP_EXTRAS if k in r}
-                     for rep, r in zip(scored["reps"], self.reps, strict=True)],
-            "test": scored["test"],
-            "skipped": [{"start_s": round(p["start_s"], 3), "end_s": round(p["end_s"], 3),
-                         "reason": "partial rep (less than half the usual depth)"}
-                        for p in self.partial],
-            "flags": self.checklist.flags_json(),
-            "explanations": self.checklist.explanations(self.recording.test_leg),
-            "rules": {"note": "thresholds are default heuristics, not validated cut-offs"
-                      if not self.config.origins else "thresholds configured",
-                      "test_rule": self.checklist.test.rule},
-            "classifier": self.classifier,
-            "completeness": self.completeness(),
-            "uncertainty": self.uncertainty(),
-            "warnings": self.warnings(),
-        }
+        """The analysis contract (DESIGN.md) with its documented extras: the JSON of
+        :meth:`result`."""
+        return self.result().to_json()
+
+    def result(self) -> AnalysisResult:
+        """The typed result (:mod:`analysis.result`) of this analysis."""
+        body = {"thigh_length_m": round(self.body.thigh_m, 3),
+                "shank_length_m": round(self.body.shank_m, 3),
+                "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
+                "source": self.body_source, "knee_medial_from": self.series.knee_source}
+        test = self.checklist.test
+        return AnalysisResult(
+            recording=RecordingSummary(self.recording.test_leg, tuple(self.sensors_used),
+                                       self.calibration.to_json(), body),
+            reps=tuple(_typed_rep(r, extra) for r, extra in zip(self.checklist.reps, self.reps,
+                                                                 strict=True)),
+            test=TestScore(test.rule, dict(test.items), test.total, test.piva_total,
+                           test.category),
+            version=ANALYSIS_VERSION,
+            skipped=tuple(Skipped(round(p["start_s"], 3), round(p["end_s"], 3),
+                                  "partial rep (less than half the usual depth)")
+                          for p in self.partial),
+            flags=tuple(Flag(f.rep_index, f.item, f.rule, f.classifier, f.probability)
+                        for f in self.checklist.flags),
+            explanations=tuple(self.checklist.explanations(self.recording.test_leg)),
+            rules={"note": "thresholds are default heuristics, not validated cut-offs"
+                   if not self.config.origins else "thresholds configured",
+                   "test_rule": test.rule},
+            classifier=self.classifier, completeness=self.completeness(),
+            uncertainty=self.uncertainty(), warnings=tuple(self.warnings()))
 
     def warnings(self) -> list[str]:
         """Plain-language doubts about the recording as a whole (empty when none)."""
@@ -173,6 +184,16 @@ class Analysis:
         worst = {"knee": 2}
         return {"not_assessed": missing,
                 "total_upper_bound": test.total + sum(worst.get(k, 1) for k in missing)}
+
+
+def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
+    """A scored rep with what the pipeline found about it (``not_measured``, ``cut_by_gap``)."""
+    cut = found.get("cut_by_gap")
+    return Rep(index=scored.index, start_s=scored.start_s, bottom_s=scored.bottom_s,
+               end_s=scored.end_s, measures=RepMeasures.from_json(scored.measures),
+               items={k: ItemScore(v, scored.sources[k]) for k, v in scored.items.items()},
+               total=scored.total, not_measured=found.get("not_measured"),
+               cut_by_gap=None if cut is None else tuple(cut))
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
