@@ -13,7 +13,7 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
-from analysis import quat
+from analysis import quat, registry
 from analysis.segment_motion import Motion, row_norms
 from sensor_io.anthropometry import Body
 
@@ -208,11 +208,7 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
 # Which sensors each measure needs; a measure is dropped for a rep when one of them was
 # silent for longer than MAX_GAP_S during it (interpolated values are not measurements;
 # the short gaps of a normal BLE link are bridged).
-NEEDS = {"pelvic_drop_deg": ("pelvis",), "hip_flexion_deg": ("pelvis", "thigh"),
-         "hip_adduction_deg": ("pelvis", "thigh"), "hip_internal_rotation_deg": ("pelvis", "thigh"),
-         "knee_medial_cm": ("thigh", "shank"), "trunk_lean_deg": ("trunk",),
-         "wrist_motion_deg": ("wrist", "pelvis"),
-         "impact_ms2": ("pelvis", "thigh", "shank"), "descent_drop_ratio": ("thigh",)}
+NEEDS = registry.measure_needs()
 MAX_GAP_S = 0.5
 
 

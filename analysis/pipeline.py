@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import model_info
+from analysis import model_info, registry
 from analysis.checklist import Checklist, RepResult, score_test
 from analysis.measures import (
     MeasureSeries,
@@ -181,9 +181,8 @@ class Analysis:
         """Which test-level items could not be assessed, and the highest total then possible."""
         test = self.checklist.test
         missing = [k for k, v in test.items.items() if v is None]
-        worst = {"knee": 2}
         return {"not_assessed": missing,
-                "total_upper_bound": test.total + sum(worst.get(k, 1) for k in missing)}
+                "total_upper_bound": test.total + sum(registry.item(k).max_points for k in missing)}
 
 
 def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
@@ -211,7 +210,7 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
     return body, source
 
 
-SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
+SENSOR_FOR_ITEM = registry.sensor_for_item()
 
 
 def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool:
@@ -273,8 +272,7 @@ def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
     return full, partial
 
 
-ITEM_MEASURES = {"knee": ("knee_medial_cm",), "pelvis": ("pelvic_drop_deg",),
-                 "trunk": ("trunk_lean_deg",), "arm": ("wrist_motion_deg",)}
+ITEM_MEASURES = registry.item_measures()
 """The measure(s) each rule item is decided from."""
 
 

@@ -30,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from analysis import registry
 from analysis.rules import ITEMS, TEST_RULES
 from sensor_io.errors import InputError
 
@@ -40,8 +41,8 @@ READABLE_VERSIONS = (1,)
 SOURCES = ("rule", "classifier", "reported", "not_assessed")
 """How a rep item was decided (DESIGN.md)."""
 CATEGORIES = ("good", "medium", "poor")
-ITEM_LEVELS = {"knee": (0, 1, 2)}
-"""Item values other than 0/1 (the 3-level knee item)."""
+ITEM_LEVELS = {i.name: tuple(range(i.max_points + 1)) for i in registry.ITEMS}
+"""Each item's possible points in one rep."""
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.json"
 
 JsonObject = Mapping[str, Any]
@@ -224,7 +225,7 @@ _REP_KEYS = ("index", "start_s", "bottom_s", "end_s", "measures", "items", "sour
 
 def _item_value(item: str, value: Any, where: str) -> int | None:
     _need(item in ITEMS, f"{where}: unknown item {item!r}; known: {', '.join(ITEMS)}")
-    levels = ITEM_LEVELS.get(item, (0, 1))
+    levels = ITEM_LEVELS[item]
     _need(value is None or (_is_int(value) and value in levels),
           f"{where}: item {item} is {value!r}, not one of {levels} or null")
     return value
@@ -481,7 +482,7 @@ def _rep_schema() -> dict[str, Any]:
                 "properties": {m: _described({"type": ["number", "null"]}, RepMeasures, m)
                                for m in RepMeasures.measure_names()},
                 "additionalProperties": False}
-    levels = {k: list(ITEM_LEVELS.get(k, (0, 1))) for k in ITEMS}
+    levels = {k: list(ITEM_LEVELS[k]) for k in ITEMS}
     items = {"type": "object", "description": field_docs(ItemScore)["value"],
              "properties": {k: {"enum": [*levels[k], None]} for k in ITEMS},
              "additionalProperties": False}
@@ -505,7 +506,7 @@ def _rep_schema() -> dict[str, Any]:
 
 
 def _test_schema() -> dict[str, Any]:
-    levels = {k: list(ITEM_LEVELS.get(k, (0, 1))) for k in ITEMS}
+    levels = {k: list(ITEM_LEVELS[k]) for k in ITEMS}
     props = {
         "rule": _described({"enum": list(TEST_RULES)}, TestScore, "rule"),
         "items": _described({"type": "object", "additionalProperties": False,

@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis import registry
 from analysis.result import CATEGORIES as CATEGORIES  # re-exported: the web app reads repo.CATEGORIES
 from analysis.result import AnalysisResult, ResultError
 from analysis.rules import ITEMS
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 
-ITEM_MAX: dict[str, int] = {"arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
+ITEM_MAX: dict[str, int] = registry.max_points()
 ATHLETE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NOTE_MAX_CHARS = 4000
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from analysis import registry
 from analysis.checklist import category, compress_reps, piva_total
 from analysis.rules import ITEMS, TEST_RULES, RuleConfig, load_rule_config
 from analysis.uncertainty import describe_uncertainty
@@ -38,18 +39,13 @@ if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help ne
 NULL = "—"
 PAIN_RANGE = (0.0, 10.0)
 
-# Measure columns of the table and panels of the plot: (key, short header, label, unit, digits).
-MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = (
-    ("knee_medial_cm", "knee", "knee medial displacement", "cm", 1),
-    ("pelvic_drop_deg", "pelvis", "pelvic drop (swing side lower)", "°", 1),
-    ("trunk_lean_deg", "trunk", "lateral trunk lean", "°", 1),
-    ("hip_adduction_deg", "hip add", "hip adduction", "°", 1),
-    ("hip_internal_rotation_deg", "hip IR", "hip internal rotation", "°", 1),
-    ("hip_flexion_deg", "hip flex", "hip flexion", "°", 0),
-    ("wrist_motion_deg", "wrist", "wrist motion from the waist", "°", 0),
-    ("descent_drop_ratio", "drop", "descent speed ratio (late/early)", "ratio", 2),
-    ("impact_ms2", "impact", "impact at the bottom", "m/s²", 1),
-)
+# Measure columns of the table and panels of the plot, in this order: (key, short header,
+# label, unit, digits) from analysis.registry.
+MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = tuple(
+    (m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, (
+        "knee_medial_cm", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg",
+        "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
+        "descent_drop_ratio", "impact_ms2")))
 
 # What scores an item the analysis could not assess.
 TO_ASSESS = {"arm": "wear a wrist sensor", "trunk": "wear a trunk sensor",
