@@ -8,7 +8,9 @@ drift removed in the standing pauses -> measures -> checklist.
 analysis contract of DESIGN.md plus documented extra keys: ``body`` (dimensions
 used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
 classifier disagreements), per rep ``not_measured`` (measure -> why it is null) and
-``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules``, ``classifier`` (whether
+``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules`` (the note on
+the thresholds, the test rule, and ``thresholds``: every rule threshold used,
+unit in its name), ``classifier`` (whether
 the shipped rep classifier was used, targets withheld, quality probabilities; see
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
 assessed and the highest total then possible), ``uncertainty`` (each measure's
@@ -57,7 +59,7 @@ from analysis.result import (
     Skipped,
     TestScore,
 )
-from analysis.rules import RuleConfig
+from analysis.rules import RuleConfig, threshold_names
 from analysis.segment_motion import (
     Motion,
     correct_heading_drift,
@@ -145,7 +147,8 @@ class Analysis:
             explanations=tuple(self.checklist.explanations(self.recording.test_leg)),
             rules={"note": "thresholds are default heuristics, not validated cut-offs"
                    if not self.config.origins else "thresholds configured",
-                   "test_rule": test.rule},
+                   "test_rule": test.rule,
+                   "thresholds": {k: getattr(self.config, k) for k in threshold_names()}},
             classifier=self.classifier, completeness=self.completeness(),
             uncertainty=self.uncertainty(), warnings=tuple(self.warnings()))
 

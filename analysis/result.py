@@ -338,7 +338,8 @@ class AnalysisResult:
     explanations: tuple[str, ...] | None = None
     """One plain-language line per fault found."""
     rules: JsonObject | None = None
-    """Which thresholds and test rule were used."""
+    """The test rule and the rule thresholds used (``thresholds``: setting -> value, unit in
+    the setting's name; absent from analyses made before they were saved)."""
     classifier: JsonObject | None = None
     """Whether the shipped rep classifier was used, what it withheld, its probabilities."""
     completeness: JsonObject | None = None
@@ -539,8 +540,9 @@ def json_schema() -> dict[str, Any]:
                               top, "skipped"),
         "flags": _described({"type": "array", "items": {"$ref": "#/$defs/flag"}}, top, "flags"),
         "explanations": _described(_STRINGS, top, "explanations"),
-        **{k: _described(_OBJECT, top, k)
-           for k in ("rules", "classifier", "completeness", "uncertainty")},
+        "rules": _described({"type": "object", "properties": {"thresholds": {
+            "type": "object", "additionalProperties": _NUMBER}}}, top, "rules"),
+        **{k: _described(_OBJECT, top, k) for k in ("classifier", "completeness", "uncertainty")},
         "warnings": _described(_STRINGS, top, "warnings"),
     }
     assert list(props) == list(_TOP_KEYS)

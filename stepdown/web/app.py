@@ -379,7 +379,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         session = require_session(request, conn)
         detail = visible_test(session, request.path_params["test_id"], conn)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        specs = charts.athlete_specs(athlete)
+        specs = charts.analysis_specs(detail.analysis, athlete)
         return page(request, "test.html", {
             "session": session, "t": detail, "s": detail.summary, "athlete": athlete,
             "reps": [{"rep": r, "cells": views.item_cells(r), "coach_total": views.coach_total(r)}

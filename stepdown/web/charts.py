@@ -7,10 +7,14 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
+
+if TYPE_CHECKING:
+    from analysis.rules import RuleConfig
 
 CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
 LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
@@ -25,11 +29,13 @@ class MeasureSpec:
     magnitude: bool = False  # the rule judges the size, either side (trunk lean)
 
 
-def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
-    """The charted measures with their rule thresholds (the athlete's foot offset if known)."""
+def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = None
+                  ) -> list[MeasureSpec]:
+    """The charted measures with their rule thresholds: ``cfg``'s (default: the defaults,
+    with the athlete's foot offset if known)."""
     from analysis.rules import RuleConfig
 
-    cfg = RuleConfig()
+    cfg = cfg or RuleConfig()
     knee2 = foot_offset_cm if foot_offset_cm is not None else cfg.knee_cm_2
     return [
         MeasureSpec("knee_medial_cm", "Knee moving inside the foot", "cm",
@@ -41,6 +47,19 @@ def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
                     ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),), magnitude=True),
         MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
     ]
+
+
+def analysis_specs(analysis: Mapping[str, Any], athlete: AthleteInfo | None
+                   ) -> list[MeasureSpec]:
+    """The charted measures with the thresholds this analysis used (its ``rules.thresholds``);
+    one stored before they were saved gets :func:`athlete_specs`."""
+    from analysis.rules import RuleConfig, threshold_names
+
+    used = (analysis.get("rules") or {}).get("thresholds")
+    if not used:
+        return athlete_specs(athlete)
+    cfg = RuleConfig(**{k: float(used[k]) for k in threshold_names() if k in used})
+    return measure_specs(cfg=cfg)
 
 
 def athlete_specs(athlete: AthleteInfo | None) -> list[MeasureSpec]:
