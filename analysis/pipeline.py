@@ -9,8 +9,8 @@ analysis contract of DESIGN.md plus documented extra keys: ``body`` (dimensions
 used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
 classifier disagreements), per rep ``not_measured`` (measure -> why it is null) and
 ``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules`` (the note on
-the thresholds, the test rule, and ``thresholds``: every rule threshold used,
-unit in its name), ``classifier`` (whether
+the thresholds and the test rule), ``config`` (every setting the analysis was made with,
+:meth:`analysis.config.AnalysisConfig.to_json`), ``classifier`` (whether
 the shipped rep classifier was used, targets withheld, quality probabilities; see
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
 assessed and the highest total then possible), ``uncertainty`` (each measure's
@@ -21,7 +21,7 @@ validation, :mod:`analysis.validation`) and ``warnings``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ import pandas as pd
 
 from analysis import model_info, registry
 from analysis.checklist import Checklist, RepResult, score_test
+from analysis.config import AnalysisConfig, SegmentationConfig
 from analysis.measures import (
     MeasureSeries,
     depth_rad,
@@ -59,7 +60,7 @@ from analysis.result import (
     Skipped,
     TestScore,
 )
-from analysis.rules import RuleConfig, threshold_names
+from analysis.rules import TEST_RULES, RuleConfig
 from analysis.segment_motion import (
     Motion,
     correct_heading_drift,
@@ -114,6 +115,8 @@ class Analysis:
     config: RuleConfig = field(default_factory=RuleConfig)
     classifier: dict[str, Any] = field(default_factory=dict)  # classifier_inputs' note
     notes: list[str] = field(default_factory=list)  # doubts found while analysing
+    settings: AnalysisConfig = field(default_factory=AnalysisConfig)
+    """Every setting the analysis was made with (its rules: ``config``, as used)."""
 
     @property
     def sensors_used(self) -> list[str]:
@@ -147,8 +150,8 @@ class Analysis:
             explanations=tuple(self.checklist.explanations(self.recording.test_leg)),
             rules={"note": "thresholds are default heuristics, not validated cut-offs"
                    if not self.config.origins else "thresholds configured",
-                   "test_rule": test.rule,
-                   "thresholds": {k: getattr(self.config, k) for k in threshold_names()}},
+                   "test_rule": test.rule},
+            config=self.settings.to_json(),
             classifier=self.classifier, completeness=self.completeness(),
             uncertainty=self.uncertainty(), warnings=tuple(self.warnings()))
 
@@ -259,7 +262,8 @@ def _rows(table: pd.DataFrame) -> list[dict[str, float]]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
-def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
+def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice],
+                   segmentation: SegmentationConfig
                    ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     """Full and partial reps segmented inside each data piece (a rep never spans a gap);
     each row also holds its piece's first and last time (piece_t0, piece_t1, s)."""
@@ -268,7 +272,7 @@ def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice]
         tp = t[sl]
         if len(tp) < 16:
             continue
-        seg = RepSegmenter().segment(depth[sl], tp)
+        seg = RepSegmenter(**asdict(segmentation)).segment(depth[sl], tp)
         edge = {"piece_t0": float(tp[0]), "piece_t1": float(tp[-1])}
         full += [r | edge for r in _rows(seg.reps_)]
         partial += [r | edge for r in _rows(seg.partial_)]
@@ -349,20 +353,60 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False,
             standing: Recording | None = None, session: Calibration | None = None) -> Analysis:
-    """Analyse one recording end to end (see module docstring).
+    """Analyse one recording end to end (see module docstring) with the default settings
+    but those given: :class:`StepDownPipeline` built from them.
 
-    pain_nrs overrides the recording's own pain report; rule overrides the
-    config's test rule ("majority", "any", "worst"). classify: use the shipped
-    classifier for items the sensors cannot measure (False: they stay not_assessed).
-    quality: also give the classifier's per-rep quality probability (loads the
-    model even when no item needs it). standing: a separate standing recording of the
-    same sensors (a static trial, an earlier set of the session) to calibrate from,
-    put in front of ``rec`` with a gap (:func:`analysis.recording_pieces.with_standing`).
-    session: the sensor-to-segment frames of another set of the same session
-    (:func:`session_calibration`) used instead of finding them in this recording.
+    config: the rule thresholds; rule overrides their test rule ("majority", "any",
+    "worst"). mode: the orientation filter, "offline" or "causal". classify: use the
+    shipped classifier for items the sensors cannot measure (False: they stay
+    not_assessed). quality: also give the classifier's per-rep quality probability (loads
+    the model even when no item needs it). pain_nrs, standing, session: see
+    :meth:`StepDownPipeline.analyze`.
     """
+    rules = config or RuleConfig()
+    if rule is not None:
+        if rule not in TEST_RULES:
+            raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
+        rules = replace(rules, test_rule=rule)
+    settings = AnalysisConfig(rules=rules, orientation_mode=mode, classify=classify,
+                              quality=quality)
+    return StepDownPipeline(settings).analyze(rec, pain_nrs=pain_nrs, standing=standing,
+                                              session=session)
+
+
+@dataclass(frozen=True)
+class StepDownPipeline:
+    """The analysis as an object built from its settings: ``StepDownPipeline(config)``, then
+    :meth:`analyze` per recording; :meth:`clone` gives one with other settings (a sweep,
+    a comparison), as tpcp pipelines do. Every result carries the settings it was made
+    with (:attr:`Analysis.settings`, the ``config`` block of its JSON)."""
+
+    config: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+    def clone(self, **changes: Any) -> StepDownPipeline:
+        """This pipeline with settings changed (:meth:`AnalysisConfig.clone`)."""
+        return StepDownPipeline(self.config.clone(**changes))
+
+    def analyze(self, rec: Recording, pain_nrs: float | list[float] | None = None,
+                standing: Recording | None = None, session: Calibration | None = None
+                ) -> Analysis:
+        """Analyse one recording.
+
+        pain_nrs overrides the recording's own pain report (0-10, per rep or one for the
+        test). standing: a separate standing recording of the same sensors (a static
+        trial, an earlier set of the session) to calibrate from, put in front of ``rec``
+        with a gap (:func:`analysis.recording_pieces.with_standing`). session: the
+        sensor-to-segment frames of another set of the same session
+        (:func:`session_calibration`) used instead of finding them in this recording.
+        """
+        return _analyze(rec, self.config, pain_nrs, standing, session)
+
+
+def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[float] | None,
+             standing: Recording | None, session: Calibration | None) -> Analysis:
+    config, mode = settings.rules, settings.orientation_mode
+    classify, quality = settings.classify, settings.quality
     body, body_source = body_of(rec)
-    config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
     rec, window, biases, orientations = _oriented(rec, standing, mode)
@@ -376,10 +420,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     depth = depth_rad(motion, rec.test_leg)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
-    full, partial = _reps_by_piece(depth, motion.t, pieces)
+    full, partial = _reps_by_piece(depth, motion.t, pieces, settings.segmentation)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
-    series = measure_series(motion, rec.test_leg, body, depth)
+    series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz)
     reps, notes = [], cal.notes()
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
@@ -388,7 +432,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)
-        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s)
+        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s,
+                                       settings.max_gap_s)
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
@@ -418,7 +463,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         cls_items = _not_for_unmeasured(cls_items, reps)
     elif classify:
         cls_info = _classifier_not_needed(summary)
-    checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
+    checklist = score_test(reps, config, pain_nrs=pain,
                            classifier_items=cls_items, classifier_proba=cls_proba)
     return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config,
-                    cls_info, notes)
+                    cls_info, notes, replace(settings, rules=config))

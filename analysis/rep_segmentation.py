@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks, savgol_filter
 
+from analysis.config import SegmentationConfig
+
 COLUMNS = pd.Index(["start_s", "bottom_s", "end_s", "depth_deg"])
 """The columns of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg (an Index, built
 once: pandas takes several times longer to build a small frame from a list of names)."""
@@ -29,11 +31,11 @@ class RepSegmenter:
     start_s, bottom_s, end_s, depth_deg) and ``partial_`` (same columns).
     """
 
-    min_depth_deg: float = 8.0
-    partial_ratio: float = 0.5
-    edge_ratio: float = 0.05
-    min_rep_s: float = 0.8
-    smooth_s: float = 0.15
+    min_depth_deg: float = SegmentationConfig.min_depth_deg
+    partial_ratio: float = SegmentationConfig.partial_ratio
+    edge_ratio: float = SegmentationConfig.edge_ratio
+    min_rep_s: float = SegmentationConfig.min_rep_s
+    smooth_s: float = SegmentationConfig.smooth_s
     reps_: pd.DataFrame = field(init=False, repr=False)
     partial_: pd.DataFrame = field(init=False, repr=False)
 

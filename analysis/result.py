@@ -338,8 +338,10 @@ class AnalysisResult:
     explanations: tuple[str, ...] | None = None
     """One plain-language line per fault found."""
     rules: JsonObject | None = None
-    """The test rule and the rule thresholds used (``thresholds``: setting -> value, unit in
-    the setting's name; absent from analyses made before they were saved)."""
+    """A note on the thresholds and the test rule used."""
+    config: JsonObject | None = None
+    """Every setting the analysis was made with (:class:`analysis.config.AnalysisConfig`);
+    absent from analyses made before settings were saved."""
     classifier: JsonObject | None = None
     """Whether the shipped rep classifier was used, what it withheld, its probabilities."""
     completeness: JsonObject | None = None
@@ -384,7 +386,8 @@ class AnalysisResult:
         reps = tuple(Rep.from_json(r, f"rep {i}") for i, r in enumerate(doc["reps"], 1))
         indices = [r.index for r in reps]
         _need(len(set(indices)) == len(indices), "rep index repeated")
-        for key in ("calibration", "body", "rules", "classifier", "completeness", "uncertainty"):
+        for key in ("calibration", "body", "rules", "config", "classifier", "completeness",
+                    "uncertainty"):
             _need(doc.get(key) is None or isinstance(doc[key], Mapping), f"{key} is not an object")
         recording = RecordingSummary(
             test_leg=doc["test_leg"],
@@ -395,12 +398,13 @@ class AnalysisResult:
             version=doc["version"],
             skipped=_records(doc, "skipped", Skipped), flags=_records(doc, "flags", Flag),
             explanations=_optional_strings(doc, "explanations"),
-            rules=doc.get("rules"), classifier=doc.get("classifier"),
+            rules=doc.get("rules"), config=doc.get("config"), classifier=doc.get("classifier"),
             completeness=doc.get("completeness"), uncertainty=doc.get("uncertainty"),
             warnings=_optional_strings(doc, "warnings"))
 
 
-_TAIL_KEYS = ("explanations", "rules", "classifier", "completeness", "uncertainty", "warnings")
+_TAIL_KEYS = ("explanations", "rules", "config", "classifier", "completeness", "uncertainty",
+              "warnings")
 _TOP_KEYS = ("format", "version", "test_leg", "sensors_used", "calibration", "body", "reps",
              "test", "skipped", "flags", *_TAIL_KEYS)
 
@@ -523,6 +527,28 @@ def _test_schema() -> dict[str, Any]:
             "additionalProperties": False}
 
 
+def _config_schema() -> dict[str, Any]:
+    """The ``config`` block: :class:`analysis.config.AnalysisConfig`'s fields."""
+    from analysis.config import ORIENTATION_MODES, AnalysisConfig, SegmentationConfig
+
+    kinds = {"float": _NUMBER, "bool": {"type": "boolean"}, "str": {"type": "string"}}
+    props: dict[str, Any] = {
+        "rules": {"type": "object", "description": field_docs(AnalysisConfig)["rules"],
+                  "properties": {"test_rule": {"enum": list(TEST_RULES)},
+                                 "origins": {"type": "object",
+                                             "additionalProperties": {"type": "string"}}},
+                  "additionalProperties": _NUMBER},
+        "segmentation": {"type": "object", "description": field_docs(AnalysisConfig)["segmentation"],
+                         "properties": {f.name: _described(_NUMBER, SegmentationConfig, f.name)
+                                        for f in fields(SegmentationConfig)},
+                         "additionalProperties": False}}
+    for f in fields(AnalysisConfig):
+        if f.name not in props:
+            props[f.name] = _described(kinds[str(f.type)], AnalysisConfig, f.name)
+    props["orientation_mode"] = {**props["orientation_mode"], "enum": list(ORIENTATION_MODES)}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the analysis document, from the classes above."""
     rec, top = RecordingSummary, AnalysisResult
@@ -540,8 +566,8 @@ def json_schema() -> dict[str, Any]:
                               top, "skipped"),
         "flags": _described({"type": "array", "items": {"$ref": "#/$defs/flag"}}, top, "flags"),
         "explanations": _described(_STRINGS, top, "explanations"),
-        "rules": _described({"type": "object", "properties": {"thresholds": {
-            "type": "object", "additionalProperties": _NUMBER}}}, top, "rules"),
+        "rules": _described(_OBJECT, top, "rules"),
+        "config": _described(_config_schema(), top, "config"),
         **{k: _described(_OBJECT, top, k) for k in ("classifier", "completeness", "uncertainty")},
         "warnings": _described(_STRINGS, top, "warnings"),
     }

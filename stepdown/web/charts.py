@@ -51,11 +51,11 @@ def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = 
 
 def analysis_specs(analysis: Mapping[str, Any], athlete: AthleteInfo | None
                    ) -> list[MeasureSpec]:
-    """The charted measures with the thresholds this analysis used (its ``rules.thresholds``);
-    one stored before they were saved gets :func:`athlete_specs`."""
+    """The charted measures with the thresholds this analysis used (its ``config.rules``);
+    one stored before settings were saved gets :func:`athlete_specs`."""
     from analysis.rules import RuleConfig, threshold_names
 
-    used = (analysis.get("rules") or {}).get("thresholds")
+    used = (analysis.get("config") or {}).get("rules")
     if not used:
         return athlete_specs(athlete)
     cfg = RuleConfig(**{k: float(used[k]) for k in threshold_names() if k in used})

@@ -479,8 +479,7 @@ def test_the_test_page_draws_the_thresholds_its_analysis_used(tmp_path):
     path = tmp_path / "catalog.sqlite3"
     conn = db.connect(path)
     used = contract_doc()
-    used["rules"] = {"note": "thresholds configured", "test_rule": "majority",
-                     "thresholds": {"pelvis_deg": 7.0, "knee_cm_1": 1.5, "knee_cm_2": 4.5}}
+    used["config"] = {"rules": {"pelvis_deg": 7.0, "knee_cm_1": 1.5, "knee_cm_2": 4.5}}
     ids = [repo.store_test(conn, athlete=repo.AthleteInfo("a-1"), analysis=doc,
                            recording_path=f"/rec/{n}", content_sha256=f"{n}" * 64)[0]
            for n, doc in enumerate((used, contract_doc()))]  # the second: saved no thresholds
