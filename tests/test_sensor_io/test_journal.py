@@ -164,11 +164,12 @@ def test_recover_keeps_a_recording_that_breaks_the_contract(tmp_path, capsys):
 
 def test_a_quiet_journal_is_made_durable_by_sync_if_due(tmp_path):
     path = tmp_path / "quiet.sdj"
-    w = JournalWriter(path, sync_interval_s=0.05)
+    now = [100.0]  # a clock the test moves: a loaded machine must not make the sync due early
+    w = JournalWriter(path, sync_interval_s=0.05, clock=lambda: now[0])
     w.sync()
     w.append(RAW, {"sensor": "pelvis"}, b"\x01\x02")  # small: sits in the write buffer
     assert read_journal(path).records == []            # not on disk yet
-    time.sleep(0.06)
+    now[0] += 0.06
     w.sync_if_due()                                     # what the live loop calls each poll
     assert [r.kind for r in read_journal(path).records] == [RAW]
     w.close()
