@@ -12,7 +12,6 @@ the reps shaded and the thresholds drawn (:mod:`stepdown.analysis_plot`).
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,32 +22,12 @@ from sensor_io.errors import InputError
 from stepdown.analysis_plot import check_plot_path, plot_analysis
 from stepdown.analysis_report import print_report
 from stepdown.cli import app
+from stepdown.commands.options import parse_pain
 
 if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
     from rich.console import Console
 
-PAIN_RANGE = (0.0, 10.0)
-
-
 # -- options -----------------------------------------------------------------------------------
-
-def parse_pain(text: str | None) -> float | list[float] | None:
-    """``"2"`` -> 2.0 (whole test); ``"0,0,2,1,0"`` -> one 0-10 NRS per rep; None -> None."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    values = []
-    for p in parts:
-        try:
-            v = float(p)
-        except ValueError:
-            raise InputError(f"--pain must be a 0-10 number or a comma-separated list of them "
-                             f"(one per rep), got {text!r}") from None
-        if not (math.isfinite(v) and PAIN_RANGE[0] <= v <= PAIN_RANGE[1]):
-            raise InputError(f"--pain values are pain NRS from 0 to 10, got {p!r}")
-        values.append(v)
-    return values[0] if len(values) == 1 else values
-
 
 def check_rule(rule: str | None) -> str | None:
     """The --rule value, lower case, if it is one of majority, any, worst."""
