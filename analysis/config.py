@@ -76,8 +76,19 @@ class AnalysisConfig:
                 raise InputError(f"analysis setting {name} must be a positive number, got {value!r}")
 
     def clone(self, **changes: Any) -> AnalysisConfig:
-        """A copy with ``changes`` applied; ``rules`` and ``segmentation`` take either a
-        whole object or a mapping of the settings to change in it."""
+        """A copy with some settings changed.
+
+        Parameters
+        ----------
+        **changes
+            Settings by field name. ``rules`` and ``segmentation`` take a whole object or a
+            mapping of the settings to change in it (``rules={"pelvis_deg": 6.0}``).
+
+        Returns
+        -------
+        AnalysisConfig
+            The copy; this one is unchanged.
+        """
         if isinstance(changes.get("rules"), Mapping):
             changes["rules"] = self.rules.override(changes["rules"])
         if isinstance(changes.get("segmentation"), Mapping):
@@ -85,7 +96,14 @@ class AnalysisConfig:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``config`` block of the analysis document."""
+        """The ``config`` block of the analysis document.
+
+        Returns
+        -------
+        dict
+            ``rules`` (every threshold, the test rule and the ``origins`` of non-default
+            ones), ``segmentation`` and the other fields by name.
+        """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
         return {"rules": rules, "segmentation": asdict(self.segmentation),
@@ -94,8 +112,19 @@ class AnalysisConfig:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> AnalysisConfig:
-        """The configuration a document's ``config`` block describes (InputError, one line,
-        for an unknown or wrong setting)."""
+        """The configuration a document's ``config`` block describes.
+
+        Parameters
+        ----------
+        doc : Mapping
+            The block, as :meth:`to_json` writes it.
+
+        Returns
+        -------
+        AnalysisConfig
+            Equal to the one that wrote the block; InputError (one line) for an unknown or
+            wrong setting.
+        """
         known = [f.name for f in fields(cls)]
         unknown = [k for k in doc if k not in known]
         if unknown:

@@ -129,44 +129,115 @@ _ITEMS = {i.name: i for i in ITEMS}
 
 
 def measure(name: str) -> Measure:
-    """The measure called ``name`` (KeyError for an unknown one)."""
+    """The measure called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A measure's name (:data:`MEASURES`), e.g. ``"pelvic_drop_deg"``.
+
+    Returns
+    -------
+    Measure
+        Its declaration; KeyError for an unknown name.
+    """
     return _MEASURES[name]
 
 
 def item(name: str) -> Item:
-    """The checklist item called ``name`` (KeyError for an unknown one)."""
+    """The checklist item called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        An item's name (:data:`ITEMS`), e.g. ``"knee"``.
+
+    Returns
+    -------
+    Item
+        Its declaration; KeyError for an unknown name.
+    """
     return _ITEMS[name]
 
 
 def unit_after_number(name: str) -> str:
-    """A measure's unit as written after a number: "°" joined, " cm" spaced, a ratio none."""
+    """A measure's unit as written after a number.
+
+    Parameters
+    ----------
+    name : str
+        The measure's name.
+
+    Returns
+    -------
+    str
+        "°" joined to the number, " cm" or " m/s²" spaced, "" for a ratio.
+    """
     unit = measure(name).unit
     return "" if unit == "ratio" else unit if unit == "°" else f" {unit}"
 
 
 def measure_needs() -> dict[str, tuple[str, ...]]:
-    """Measure -> the segments whose sensors it rests on."""
+    """The segments each measure's value rests on.
+
+    Returns
+    -------
+    dict of str to tuple of str
+        Measure name -> segments (``pelvis``, ``thigh``, ...).
+    """
     return {m.name: m.needs for m in MEASURES}
 
 
 def item_names() -> tuple[str, ...]:
+    """The checklist items' names.
+
+    Returns
+    -------
+    tuple of str
+        In report order.
+    """
     return tuple(i.name for i in ITEMS)
 
 
 def measure_names() -> tuple[str, ...]:
+    """The measures' names.
+
+    Returns
+    -------
+    tuple of str
+        In the order of the analysis JSON.
+    """
     return tuple(m.name for m in MEASURES)
 
 
 def max_points() -> dict[str, int]:
-    """Item -> its highest points in one rep."""
+    """Each item's highest points in one rep.
+
+    Returns
+    -------
+    dict of str to int
+        Item name -> points (knee 2, the others 1).
+    """
     return {i.name: i.max_points for i in ITEMS}
 
 
 def item_measures() -> dict[str, tuple[str, ...]]:
-    """Rule-decided item -> the measures it is decided from."""
+    """The measures each rule-decided item is decided from.
+
+    Returns
+    -------
+    dict of str to tuple of str
+        Item name -> measure names (pain, which is reported, is left out).
+    """
     return {i.name: tuple(r.measure for r in i.rules) for i in ITEMS if i.rules}
 
 
 def sensor_for_item() -> dict[str, str]:
-    """Item -> the segment whose sensor measures it directly (items the minimum set cannot)."""
+    """The items only their own sensor measures (the minimum set measures the others).
+
+    Returns
+    -------
+    dict of str to str
+        Item name -> the segment whose sensor measures it.
+    """
     return {i.name: i.sensor for i in ITEMS if i.sensor}

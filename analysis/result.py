@@ -125,17 +125,56 @@ class RepMeasures:
 
     @classmethod
     def measure_names(cls) -> tuple[str, ...]:
+        """The names of the measures this class declares.
+
+        Returns
+        -------
+        tuple of str
+            In the order of the analysis JSON.
+        """
         return tuple(f.name for f in fields(cls) if f.name != "names")
 
     def get(self, name: str) -> float | None:
-        """The measure called ``name`` (None when absent or not measured)."""
+        """One measure's value.
+
+        Parameters
+        ----------
+        name : str
+            The measure's name.
+
+        Returns
+        -------
+        float or None
+            The value; None when absent from the document or not measured.
+        """
         return getattr(self, name) if name in self.names else None
 
     def to_json(self) -> dict[str, float | None]:
+        """The ``measures`` object of a rep.
+
+        Returns
+        -------
+        dict of str to float or None
+            The measures the document carries, in its order.
+        """
         return {k: getattr(self, k) for k in self.names}
 
     @classmethod
     def from_json(cls, doc: Any, where: str = "measures") -> RepMeasures:
+        """Read a rep's ``measures`` object.
+
+        Parameters
+        ----------
+        doc : Any
+            The object.
+        where : str
+            Where it is, for the error message.
+
+        Returns
+        -------
+        RepMeasures
+            The measures; ResultError (one line) for an unknown measure or a non-number.
+        """
         doc = _object(doc, where)
         _known_keys(doc, cls.measure_names(), where)
         values = {k: _optional_number(v, f"{where}.{k}") for k, v in doc.items()}
@@ -176,9 +215,24 @@ class Rep:
     """The rep's ends that lie on a data gap (absent when none)."""
 
     def item_values(self) -> dict[str, int | None]:
+        """The rep's items without their sources.
+
+        Returns
+        -------
+        dict of str to int or None
+            Item name -> points (None: not assessed).
+        """
         return {k: s.value for k, s in self.items.items()}
 
     def to_json(self) -> dict[str, Any]:
+        """The rep's entry of the analysis contract.
+
+        Returns
+        -------
+        dict
+            ``index``, times, ``measures``, ``items``, ``sources``, ``total`` and the
+            optional ``not_measured`` / ``cut_by_gap`` when the rep carries them.
+        """
         out: dict[str, Any] = {"index": self.index, "start_s": self.start_s}
         if self.bottom_s is not None:
             out["bottom_s"] = self.bottom_s
@@ -193,6 +247,20 @@ class Rep:
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Rep:
+        """Read one entry of ``reps``.
+
+        Parameters
+        ----------
+        doc : Any
+            The entry.
+        where : str
+            Which rep it is ("rep 3"), for the error message.
+
+        Returns
+        -------
+        Rep
+            The rep; ResultError (one line) when it breaks the contract.
+        """
         doc = _object(doc, where)
         _known_keys(doc, _REP_KEYS, where)
         _need(_is_int(doc.get("index")), f"{where}: index missing")
@@ -254,11 +322,30 @@ class TestScore:
     """``good`` (0-1), ``medium`` (2-3) or ``poor`` (4+)."""
 
     def to_json(self) -> dict[str, Any]:
+        """The ``test`` object of the analysis contract.
+
+        Returns
+        -------
+        dict
+            ``rule``, ``items``, ``total``, ``piva_total``, ``category``.
+        """
         return {"rule": self.rule, "items": dict(self.items), "total": self.total,
                 "piva_total": self.piva_total, "category": self.category}
 
     @classmethod
     def from_json(cls, doc: Any) -> TestScore:
+        """Read the ``test`` object.
+
+        Parameters
+        ----------
+        doc : Any
+            The object.
+
+        Returns
+        -------
+        TestScore
+            The test score; ResultError (one line) when it breaks the contract.
+        """
         _need(isinstance(doc, Mapping), "test missing")
         _known_keys(doc, ("rule", "items", "total", "piva_total", "category"), "test")
         _need(doc.get("category") in CATEGORIES, f"test category not one of {CATEGORIES}")
@@ -352,7 +439,13 @@ class AnalysisResult:
     """Plain-language doubts about the recording as a whole."""
 
     def to_json(self) -> dict[str, Any]:
-        """The analysis contract (DESIGN.md) with the extras this result carries."""
+        """The analysis contract (DESIGN.md) with the extras this result carries.
+
+        Returns
+        -------
+        dict
+            The document, keys in the order ``stepdown analyze --json`` prints them.
+        """
         rec = self.recording
         out: dict[str, Any] = {"format": FORMAT, "version": self.version,
                                "test_leg": rec.test_leg, "sensors_used": list(rec.sensors_used)}
@@ -372,8 +465,19 @@ class AnalysisResult:
 
     @classmethod
     def from_json(cls, doc: Any) -> AnalysisResult:
-        """Read an analysis document; :class:`ResultError` (one line) when it breaks the
-        contract or is of a schema version this code cannot read."""
+        """Read an analysis document.
+
+        Parameters
+        ----------
+        doc : Any
+            The parsed JSON document.
+
+        Returns
+        -------
+        AnalysisResult
+            The typed result; ResultError (one line) when the document breaks the contract
+            or is of a schema version this code cannot read.
+        """
         _need(isinstance(doc, Mapping), "not a JSON object")
         _need(doc.get("format") == FORMAT, f"format is not {FORMAT!r}")
         _need(_is_int(doc.get("version")), "version missing")
@@ -451,7 +555,18 @@ def _optional_strings(doc: Mapping[str, Any], key: str) -> tuple[str, ...] | Non
 
 @cache
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring written under each field of a dataclass (its unit and meaning)."""
+    """The docstring written under each field of a dataclass (its unit and meaning).
+
+    Parameters
+    ----------
+    cls : type
+        A dataclass defined in a source file.
+
+    Returns
+    -------
+    dict of str to str
+        Field name -> its docstring, whitespace collapsed.
+    """
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
     out = {}
@@ -550,7 +665,13 @@ def _config_schema() -> dict[str, Any]:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the analysis document, from the classes above."""
+    """The JSON Schema (draft 2020-12) of the analysis document, from the classes above.
+
+    Returns
+    -------
+    dict
+        The schema; its descriptions are the field docstrings.
+    """
     rec, top = RecordingSummary, AnalysisResult
     props = {
         "format": {"const": FORMAT},
@@ -587,7 +708,13 @@ def json_schema() -> dict[str, Any]:
 
 
 def schema_text() -> str:
-    """The schema file's exact text."""
+    """The schema file's exact text.
+
+    Returns
+    -------
+    str
+        :func:`json_schema` as indented JSON with a final newline.
+    """
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
