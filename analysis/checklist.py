@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis import registry
+from analysis.result import TestScore
 from analysis.rules import ITEMS, TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
 
 __all__ = [
-    "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "TestResult", "aggregate_items",
+    "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "aggregate_items",
     "category", "combine_rep", "compress_reps", "explain", "piva_total", "rep_total", "score_test",
 ]
 
@@ -89,23 +90,6 @@ class RepResult:
     def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
         """Per item, each rule's measure, value, thresholds, fired, origin (for coach review)."""
         return {item: [r.to_json() for r in reasons] for item, reasons in self.reasons.items()}
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """The test-level checklist."""
-
-    __test__ = False  # not a pytest class
-
-    rule: str
-    items: dict[str, int | None]
-    total: int
-    piva_total: int
-    category: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "items": dict(self.items), "total": self.total,
-                "piva_total": self.piva_total, "category": self.category}
 
 
 def rep_total(items: Items) -> int:
@@ -199,7 +183,7 @@ class Checklist:
     """A scored test: reps, test result, disagreement flags, and the rules used."""
 
     reps: tuple[RepResult, ...]
-    test: TestResult
+    test: TestScore
     flags: tuple[Disagreement, ...]
     config: RuleConfig
 
@@ -249,7 +233,7 @@ def score_test(
                                  probs, rep_total(items)))
     t_items = aggregate_items([r.items for r in results], rule)
     total = rep_total(t_items)
-    test = TestResult(rule, t_items, total, piva_total(t_items), category(total))
+    test = TestScore(rule, t_items, total, piva_total(t_items), category(total))
     return Checklist(tuple(results), test, tuple(flags), config)
 
 

@@ -58,7 +58,6 @@ from analysis.result import (
     Rep,
     RepMeasures,
     Skipped,
-    TestScore,
 )
 from analysis.rules import TEST_RULES, RuleConfig
 from analysis.segment_motion import (
@@ -139,8 +138,7 @@ class Analysis:
                                        self.calibration.to_json(), body),
             reps=tuple(_typed_rep(r, extra) for r, extra in zip(self.checklist.reps, self.reps,
                                                                  strict=True)),
-            test=TestScore(test.rule, dict(test.items), test.total, test.piva_total,
-                           test.category),
+            test=test,
             version=ANALYSIS_VERSION,
             skipped=tuple(Skipped(round(p["start_s"], 3), round(p["end_s"], 3),
                                   "partial rep (less than half the usual depth)")
