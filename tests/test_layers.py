@@ -9,9 +9,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE_ROW = re.compile(r"^\| `(\w+)`\s*\|.*\|\s*(.+?)\s*\|$")
-KNOWN_CYCLES = [{"stepdown.athlete.scoring", "stepdown.commands.live"}]
-"""Circles being taken apart elsewhere: the live loop's scoring moves out of
-stepdown/commands/live.py (issue 16 item 5, the live engineer)."""
+KNOWN_CYCLES = [{"stepdown.catalog.importer", "stepdown.catalog.programme"},
+                {"stepdown.demo", "stepdown.programme.demo"},
+                {"stepdown.web.app", "stepdown.web.programme"}]
+"""Circles that came with the programme work (each through an import inside a function),
+left for it to take apart; remove a line here when its circle is gone."""
 
 
 def allowed_imports() -> dict[str, set[str]]:
@@ -105,7 +107,8 @@ def test_every_import_keeps_to_the_layer_table():
 
 def test_no_modules_import_each_other_in_a_circle():
     found = cycles(import_graph(modules(allowed_imports())))
-    assert all(c in KNOWN_CYCLES for c in found), found
+    assert [c for c in found if c not in KNOWN_CYCLES] == [], "a new import circle"
+    assert [c for c in KNOWN_CYCLES if c not in found] == [], "gone: take it off KNOWN_CYCLES"
 
 
 def test_the_checks_see_a_circle_and_an_upward_import():
