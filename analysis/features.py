@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
+from analysis import registry
 from analysis.measures import EXTRA, MEASURES, MeasureSeries
 from analysis.segment_motion import Motion
 from sensor_io.recording import Recording
@@ -188,7 +189,7 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
     for col in PEAK_TIMED:
         x = ms.series.get(col)
         out[_time_to_peak_col(col)] = _time_to_peak(
-            in_rep, t, None if x is None else (np.abs(x) if col == "trunk_lean_deg" else x), start)
+            in_rep, t, None if x is None else (np.abs(x) if registry.by_magnitude(col) else x), start)
 
     out["depth_deg"] = np.degrees(peak_depth)
     window = max(7, int(round(0.2 * fs)) | 1)

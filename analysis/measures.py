@@ -42,7 +42,7 @@ class MeasureSeries:
         """(names, (N, K) array) of the present series as their per-rep peak is taken: the
         trunk lean by magnitude. Built on first use, so each rep is one max over its rows."""
         names = tuple(k for k, v in self.series.items() if v is not None)
-        columns = [np.abs(self.series[k]) if k == "trunk_lean_deg" else self.series[k]
+        columns = [np.abs(self.series[k]) if registry.by_magnitude(k) else self.series[k]
                    for k in names]
         return names, np.column_stack(columns) if columns else np.zeros((len(self.t), 0))
 

@@ -37,6 +37,8 @@ class Measure:
     needs: tuple[str, ...]
     """Segments whose sensors it rests on: the measure is dropped for a rep when one of them
     was silent during it, and not trusted where one's heading was guessed."""
+    magnitude: bool = False
+    """Its rep peak is the largest size to either side (``|x|``), as its rule judges it."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ MEASURES: tuple[Measure, ...] = (
             ("pelvis", "thigh")),
     Measure("hip_flexion_deg", "°", "hip flexion", "hip flex", 0, ("pelvis", "thigh")),
     Measure("pelvic_drop_deg", "°", "pelvic drop (swing side lower)", "pelvis", 1, ("pelvis",)),
-    Measure("trunk_lean_deg", "°", "lateral trunk lean", "trunk", 1, ("trunk",)),
+    Measure("trunk_lean_deg", "°", "lateral trunk lean", "trunk", 1, ("trunk",), magnitude=True),
     Measure("wrist_motion_deg", "°", "wrist motion from the waist", "wrist", 0, ("wrist", "pelvis")),
     Measure("impact_ms2", "m/s²", "impact at the bottom", "impact", 1, ("pelvis", "thigh", "shank")),
     Measure("descent_drop_ratio", "ratio", "descent speed ratio (late/early)", "drop", 2,
@@ -175,6 +177,22 @@ def unit_after_number(name: str) -> str:
     """
     unit = measure(name).unit
     return "" if unit == "ratio" else unit if unit == "°" else f" {unit}"
+
+
+def by_magnitude(name: str) -> bool:
+    """Whether a series' rep peak is taken by its size to either side.
+
+    Parameters
+    ----------
+    name : str
+        A measure's name; any other series name (``depth``) is taken as it is.
+
+    Returns
+    -------
+    bool
+        True for a measure declared with ``magnitude`` (the trunk lean).
+    """
+    return name in _MEASURES and _MEASURES[name].magnitude
 
 
 def measure_needs() -> dict[str, tuple[str, ...]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from analysis import registry
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError
 from stepdown.analysis_report import MEASURE_COLUMNS
@@ -80,7 +81,7 @@ def _draw_panel(ax: Any, ms: Any, keys: list[str], doc: dict[str, Any],
         for rep in doc["reps"]:
             m = (ms.t >= rep["start_s"]) & (ms.t <= rep["end_s"])
             if m.any():
-                k = int(abs(y[m]).argmax() if key == "trunk_lean_deg" else y[m].argmax())
+                k = int(abs(y[m]).argmax() if registry.by_magnitude(key) else y[m].argmax())
                 ax.plot(ms.t[m][k], y[m][k], "o", ms=3.5, color=color)
     thresholds = _thresholds(keys[0], config)
     for value, label in thresholds:

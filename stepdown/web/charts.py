@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from analysis import registry
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class MeasureSpec:
     title: str
     unit: str
     thresholds: tuple[tuple[float, str], ...]  # (value, label)
-    magnitude: bool = False  # the rule judges the size, either side (trunk lean)
+    magnitude: bool = False  # the rule judges the size, either side (analysis.registry)
 
 
 def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = None
@@ -44,7 +45,8 @@ def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = 
         MeasureSpec("pelvic_drop_deg", "Pelvic drop (swing side lower)", "°",
                     ((cfg.pelvis_deg, f"{cfg.pelvis_deg:g}°"),)),
         MeasureSpec("trunk_lean_deg", "Trunk lean sideways (either side)", "°",
-                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),), magnitude=True),
+                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),),
+                    magnitude=registry.by_magnitude("trunk_lean_deg")),
         MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
     ]
 

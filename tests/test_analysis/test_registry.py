@@ -56,3 +56,8 @@ def test_the_rule_scorer_follows_the_registry_levels():
     assert score_rep(knee, cfg).items["knee"] == 1
     assert score_rep({"knee_medial_cm": cfg.knee_cm_2 + 0.1}, cfg).items["knee"] == 2
     assert score_rep({"impact_ms2": cfg.impact_ms2 + 1}, cfg).items["descent"] == 1
+
+
+def test_only_the_trunk_lean_peaks_by_magnitude():
+    assert [m.name for m in registry.MEASURES if registry.by_magnitude(m.name)] == ["trunk_lean_deg"]
+    assert not registry.by_magnitude("depth_deg")  # not a measure: taken as it is
