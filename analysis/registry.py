@@ -81,6 +81,12 @@ class Item:
     """Template of the line explaining a rule-decided fault (module docstring)."""
     classifier_label: str
     """The fault in words when the classifier decided it ("" when it never does)."""
+    title: str
+    """Its name for coaches (web tables, reports): "Knee inside foot"."""
+    short: str
+    """Its name in narrow table columns: "Knee"."""
+    cue: str
+    """What the athlete is told to do about it, spoken or shown ("knee out"; "" for none)."""
     sensor: str | None = None
     """The segment whose sensor measures the item directly; None for the minimum set."""
 
@@ -104,25 +110,29 @@ ITEMS: tuple[Item, ...] = (
     Item("arm", 1, True,
          (Rule("wrist_motion_deg", (Level("wrist_motion_deg", 1, "hand left the waist"),), 0),),
          "hand left the waist (wrist moved {values}°) in {reps}; {threshold}",
-         "hand left the waist", sensor="wrist"),
+         "hand left the waist", "Arm (hand leaves waist)", "Arm", "hands on hips",
+         sensor="wrist"),
     Item("trunk", 1, True,
          (Rule("trunk_lean_deg", (Level("trunk_deg", 1, "trunk leaned"),)),),
          "trunk leaned {values}° sideways in {reps}; {threshold}",
-         "trunk leaned for balance", sensor="trunk"),
+         "trunk leaned for balance", "Trunk lean", "Trunk", "trunk upright", sensor="trunk"),
     Item("pelvis", 1, True,
          (Rule("pelvic_drop_deg", (Level("pelvis_deg", 1, "pelvis dropped"),)),),
-         "pelvis dropped {values}° {side} in {reps}; {threshold}", "pelvis dropped"),
+         "pelvis dropped {values}° {side} in {reps}; {threshold}", "pelvis dropped",
+         "Pelvis drop", "Pelvis", "hips level"),
     Item("knee", 2, True,
          (Rule("knee_medial_cm", (Level("knee_cm_1", 1, "inside the second toe"),
                                   Level("knee_cm_2", 2, "inside the entire foot"))),),
-         "knee {what} ({values} cm medial) in {reps}; {threshold}", "knee moved inside the foot"),
+         "knee {what} ({values} cm medial) in {reps}; {threshold}", "knee moved inside the foot",
+         "Knee inside foot", "Knee", "knee out"),
     Item("descent", 1, False,
          (Rule("descent_drop_ratio", (Level("descent_drop_ratio", 1,
                                             "sudden drop, descent speed ratio"),)),
           Rule("impact_ms2", (Level("impact_ms2", 1, "impact at the bottom"),))),
          "descent not controlled: {what} {values}{unit} in {reps}; {threshold}",
-         "descent not controlled"),
-    Item("pain", 1, False, (), "pain reported (NRS {values}) in {reps}; {threshold}", ""),
+         "descent not controlled", "Descent control", "Descent", "slow down"),
+    Item("pain", 1, False, (), "pain reported (NRS {values}) in {reps}; {threshold}", "",
+         "Pain", "Pain", ""),
 )
 """Every checklist item, in report order (DESIGN.md's table)."""
 

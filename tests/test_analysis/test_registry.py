@@ -61,3 +61,9 @@ def test_the_rule_scorer_follows_the_registry_levels():
 def test_only_the_trunk_lean_peaks_by_magnitude():
     assert [m.name for m in registry.MEASURES if registry.by_magnitude(m.name)] == ["trunk_lean_deg"]
     assert not registry.by_magnitude("depth_deg")  # not a measure: taken as it is
+
+
+def test_every_item_has_its_words_for_coaches_and_athletes():
+    for item in registry.ITEMS:
+        assert item.title and item.short and item.short in item.title, item.name
+        assert bool(item.cue) == (item.name != "pain")  # pain: nothing to tell the athlete to do
