@@ -31,15 +31,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from analysis import registry
+from analysis.result import TestScore
 from analysis.rules import ITEMS, TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
 
 __all__ = [
-    "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "TestResult", "aggregate_items",
+    "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "aggregate_items",
     "category", "combine_rep", "compress_reps", "explain", "piva_total", "rep_total", "score_test",
 ]
 
-PIVA_ITEMS = ("arm", "trunk", "pelvis", "knee")
+PIVA_ITEMS = tuple(i.name for i in registry.ITEMS if i.piva)
 
 Items = Mapping[str, int | None]
 
@@ -88,23 +90,6 @@ class RepResult:
     def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
         """Per item, each rule's measure, value, thresholds, fired, origin (for coach review)."""
         return {item: [r.to_json() for r in reasons] for item, reasons in self.reasons.items()}
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """The test-level checklist."""
-
-    __test__ = False  # not a pytest class
-
-    rule: str
-    items: dict[str, int | None]
-    total: int
-    piva_total: int
-    category: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "items": dict(self.items), "total": self.total,
-                "piva_total": self.piva_total, "category": self.category}
 
 
 def rep_total(items: Items) -> int:
@@ -198,7 +183,7 @@ class Checklist:
     """A scored test: reps, test result, disagreement flags, and the rules used."""
 
     reps: tuple[RepResult, ...]
-    test: TestResult
+    test: TestScore
     flags: tuple[Disagreement, ...]
     config: RuleConfig
 
@@ -248,7 +233,7 @@ def score_test(
                                  probs, rep_total(items)))
     t_items = aggregate_items([r.items for r in results], rule)
     total = rep_total(t_items)
-    test = TestResult(rule, t_items, total, piva_total(t_items), category(total))
+    test = TestScore(rule, t_items, total, piva_total(t_items), category(total))
     return Checklist(tuple(results), test, tuple(flags), config)
 
 
@@ -280,11 +265,6 @@ def _num(x: float) -> str:
 
 
 _SWING = {"left": "right", "right": "left"}
-_CLASSIFIER_LABEL = {
-    "arm": "hand left the waist", "trunk": "trunk leaned for balance",
-    "pelvis": "pelvis dropped", "knee": "knee moved inside the foot",
-    "descent": "descent not controlled",
-}
 
 
 def _threshold(cfg: RuleConfig, name: str, unit: str) -> str:
@@ -300,34 +280,27 @@ def _grouped(reasons: list, keep: Callable[[Any], bool]) -> list[tuple[list[floa
 
 
 def _rule_line(item: str, reasons: list, cfg: RuleConfig, test_leg: str | None) -> list[str]:
-    """Lines for an item fired by rules; reasons: (rep_index, Reason) pairs that fired."""
-    reps = [i for i, _ in reasons]
-    vals = [r.value for _, r in reasons]
-    where = compress_reps(reps)
-    if item == "pelvis":
-        side = f"on the {_SWING[test_leg]}" if test_leg in _SWING else "on the swing side"
-        return [f"pelvis dropped {_span(vals)}° {side} in {where}; "
-                f"{_threshold(cfg, 'pelvis_deg', '°')}"]
-    if item == "trunk":
-        return [f"trunk leaned {_span(vals)}° sideways in {where}; "
-                f"{_threshold(cfg, 'trunk_deg', '°')}"]
-    if item == "arm":
-        return [f"hand left the waist (wrist moved {_span(vals, 0)}°) in {where}; "
-                f"{_threshold(cfg, 'wrist_motion_deg', '°')}"]
-    if item == "knee":
-        return [f"knee {what} ({_span(vals)} cm medial) in {where}; "
-                f"{_threshold(cfg, name, ' cm')}"
-                for level, what, name in ((2, "inside the entire foot", "knee_cm_2"),
-                                          (1, "inside the second toe", "knee_cm_1"))
-                for vals, where in _grouped(reasons, lambda r, lv=level: r.level == lv)]
-    if item == "descent":
-        return [f"descent not controlled: {what} {_span(vals)}{unit} in {where}; "
-                f"{_threshold(cfg, name, unit)}"
-                for name, what, unit in (("descent_drop_ratio", "sudden drop, descent speed ratio", ""),
-                                         ("impact_ms2", "impact at the bottom", " m/s²"))
-                for vals, where in _grouped(reasons, lambda r, n=name: r.measure == n)]
-    return [f"pain reported (NRS {_span(vals, 0)}) in {where}; "
-            f"counted from NRS {_num(cfg.pain_nrs_min)}"]
+    """Lines for an item fired by rules, from its template (:mod:`analysis.registry`):
+    one per measure and level that fired, highest level first. reasons: (rep_index,
+    Reason) pairs that fired."""
+    spec = registry.item(item)
+    if not spec.rules:  # pain, reported
+        return [spec.explain.format(
+            values=_span([r.value for _, r in reasons], 0),
+            reps=compress_reps([i for i, _ in reasons]),
+            threshold=f"counted from NRS {_num(cfg.pain_nrs_min)}")]
+    side = f"on the {_SWING[test_leg]}" if test_leg in _SWING else "on the swing side"
+    lines = []
+    for rule in spec.rules:
+        unit = registry.unit_after_number(rule.measure)
+        for level in reversed(rule.levels):
+            fired = _grouped(reasons, lambda r, m=rule.measure, lv=level.points:
+                             r.measure == m and r.level == lv)
+            lines += [spec.explain.format(values=_span(vals, rule.digits), reps=where,
+                                          threshold=_threshold(cfg, level.setting, unit),
+                                          what=level.what, side=side, unit=unit)
+                      for vals, where in fired]
+    return lines
 
 
 def explain(checklist: Checklist, test_leg: str | None = None) -> list[str]:
@@ -350,6 +323,7 @@ def explain(checklist: Checklist, test_leg: str | None = None) -> list[str]:
         if by_cls:
             probs = [rep.probabilities[item] for rep in by_cls if item in rep.probabilities]
             p = f", probability {_span(probs, 2)}" if probs else ""
-            lines.append(f"{_CLASSIFIER_LABEL[item]} in {compress_reps([r.index for r in by_cls])} "
+            where = compress_reps([r.index for r in by_cls])
+            lines.append(f"{registry.item(item).classifier_label} in {where} "
                          f"(classifier{p}; not measured by the sensors worn)")
     return lines

@@ -1,6 +1,7 @@
 """Per-rep features: one tidy row per rep, the classifier's input and the coach's review table.
 
-:func:`rep_features` turns an :class:`analysis.pipeline.Analysis` into a
+:func:`rep_features` turns an analysed recording (:class:`AnalysedReps`, e.g. an
+:class:`analysis.pipeline.Analysis`) into a
 ``pandas.DataFrame`` with one row per full rep. Units are in the column names
 (degrees, cm, s, deg/s, deg/s³ at this edge; the series inside are SI). A
 column whose sensor was not worn is NaN (e.g. ``trunk_lean_deg`` and
@@ -32,17 +33,16 @@ classifier trained on another version is refused (:mod:`analysis.classifier`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
+from analysis import registry
 from analysis.measures import EXTRA, MEASURES, MeasureSeries
 from analysis.segment_motion import Motion
-
-if TYPE_CHECKING:
-    from analysis.pipeline import Analysis
+from sensor_io.recording import Recording
 
 __all__ = ["FEATURES", "FEATURE_VERSION", "ID_COLUMNS", "features_table", "rep_features", "sparc"]
 
@@ -138,7 +138,18 @@ def _phase_sparc(t: np.ndarray, speed: np.ndarray, lo: np.ndarray, hi: np.ndarra
     return np.array([sparc(speed[(t >= a) & (t <= b)], fs_hz) for a, b in zip(lo, hi, strict=True)])
 
 
-def rep_features(analysis: Analysis) -> pd.DataFrame:
+class AnalysedReps(Protocol):
+    """What :func:`rep_features` reads of an analysis (an :class:`analysis.pipeline.Analysis`
+    has it): described by shape, so this module need not import the pipeline, which imports
+    the classifier, which imports this module."""
+
+    recording: Recording
+    motion: Motion
+    series: MeasureSeries
+    reps: list[dict[str, Any]]
+
+
+def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
     """One row per full rep of ``analysis`` (columns: see module docstring).
 
     Works for every sensor set; columns of sensors not worn are NaN. An
@@ -178,7 +189,7 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
     for col in PEAK_TIMED:
         x = ms.series.get(col)
         out[_time_to_peak_col(col)] = _time_to_peak(
-            in_rep, t, None if x is None else (np.abs(x) if col == "trunk_lean_deg" else x), start)
+            in_rep, t, None if x is None else (np.abs(x) if registry.by_magnitude(col) else x), start)
 
     out["depth_deg"] = np.degrees(peak_depth)
     window = max(7, int(round(0.2 * fs)) | 1)

@@ -13,16 +13,14 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
-from analysis import quat
+from analysis import quat, registry
+from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
 from analysis.segment_motion import Motion, row_norms
 from sensor_io.anthropometry import Body
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
 EXTRA = ("wrist_motion_deg", "descent_drop_ratio", "impact_ms2")
-KINEMATICS_CUTOFF_HZ = 4.0
-"""Step-downs move below ~3 Hz; soft-tissue wobble of the thigh (9-14 Hz) and heel-impact
-ringing would otherwise set the per-rep peaks."""
 
 
 @dataclass
@@ -44,7 +42,7 @@ class MeasureSeries:
         """(names, (N, K) array) of the present series as their per-rep peak is taken: the
         trunk lean by magnitude. Built on first use, so each rep is one max over its rows."""
         names = tuple(k for k, v in self.series.items() if v is not None)
-        columns = [np.abs(self.series[k]) if k == "trunk_lean_deg" else self.series[k]
+        columns = [np.abs(self.series[k]) if registry.by_magnitude(k) else self.series[k]
                    for k in names]
         return names, np.column_stack(columns) if columns else np.zeros((len(self.t), 0))
 
@@ -130,11 +128,13 @@ def _impact_series(motion: Motion) -> np.ndarray:
 
 
 def measure_series(motion: Motion, test_leg: str, body: Body,
-                   depth: np.ndarray | None = None) -> MeasureSeries:
+                   depth: np.ndarray | None = None,
+                   cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> MeasureSeries:
     """Every measure the sensors allow, per sample, relative to standing.
 
     depth: :func:`depth_rad` of this motion when already computed (it ignores heading, so
     the one found before the heading drift correction serves); computed when None.
+    cutoff_hz: low-pass cut-off of the series, Hz.
     """
     st = motion.standing
     pelvis = motion.get("pelvis", test_leg)
@@ -162,7 +162,7 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, pelvis.q_facing_seg,
                                                              wrist.q_facing_seg))
     present = [k for k, v in s.items() if v is not None]
-    smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t)  # one filter call
+    smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t, cutoff_hz)  # one call
     s.update({k: smooth[:, i] for i, k in enumerate(present)})
     if depth is None:
         depth = depth_rad(motion, test_leg)
@@ -208,19 +208,14 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
 # Which sensors each measure needs; a measure is dropped for a rep when one of them was
 # silent for longer than MAX_GAP_S during it (interpolated values are not measurements;
 # the short gaps of a normal BLE link are bridged).
-NEEDS = {"pelvic_drop_deg": ("pelvis",), "hip_flexion_deg": ("pelvis", "thigh"),
-         "hip_adduction_deg": ("pelvis", "thigh"), "hip_internal_rotation_deg": ("pelvis", "thigh"),
-         "knee_medial_cm": ("thigh", "shank"), "trunk_lean_deg": ("trunk",),
-         "wrist_motion_deg": ("wrist", "pelvis"),
-         "impact_ms2": ("pelvis", "thigh", "shank"), "descent_drop_ratio": ("thigh",)}
-MAX_GAP_S = 0.5
+NEEDS = registry.measure_needs()
 
 
 def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s: float,
-                          end_s: float) -> list[str]:
+                          end_s: float, max_gap_s: float = MAX_GAP_S) -> list[str]:
     """Set to None the measures of one rep that rest on a sensor silent during it.
 
-    Returns the sensors (placements) silent for longer than MAX_GAP_S within the rep.
+    Returns the sensors (placements) silent for longer than ``max_gap_s`` (s) within the rep.
     """
     m = time_span(motion.t, start_s, end_s)
     if m.stop <= m.start:
@@ -228,7 +223,7 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
     dt = float(motion.t[1] - motion.t[0])
     silent = {seg for seg in ("pelvis", "thigh", "shank", "trunk", "wrist")
               if (sm := motion.get(seg, test_leg)) is not None
-              and _longest_run(sm.gap[m]) * dt > MAX_GAP_S}
+              and _longest_run(sm.gap[m]) * dt > max_gap_s}
     for name, segs in NEEDS.items():
         if name in measures and silent.intersection(segs):
             measures[name] = None

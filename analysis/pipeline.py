@@ -8,7 +8,9 @@ drift removed in the standing pauses -> measures -> checklist.
 analysis contract of DESIGN.md plus documented extra keys: ``body`` (dimensions
 used and where they came from), ``skipped`` (partial reps), ``flags`` (rule vs
 classifier disagreements), per rep ``not_measured`` (measure -> why it is null) and
-``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules``, ``classifier`` (whether
+``cut_by_gap`` (the rep's ends that lie on a gap), ``explanations``, ``rules`` (the note on
+the thresholds and the test rule), ``config`` (every setting the analysis was made with,
+:meth:`analysis.config.AnalysisConfig.to_json`), ``classifier`` (whether
 the shipped rep classifier was used, targets withheld, quality probabilities; see
 :func:`analysis.classifier.classifier_inputs`), ``completeness`` (items not
 assessed and the highest total then possible), ``uncertainty`` (each measure's
@@ -19,13 +21,14 @@ validation, :mod:`analysis.validation`) and ``warnings``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from analysis import model_info
-from analysis.checklist import Checklist, score_test
+from analysis import model_info, registry
+from analysis.checklist import Checklist, RepResult, score_test
+from analysis.config import AnalysisConfig, SegmentationConfig
 from analysis.measures import (
     MeasureSeries,
     depth_rad,
@@ -49,7 +52,17 @@ from analysis.recording_pieces import (
     with_standing,
 )
 from analysis.rep_segmentation import RepSegmenter
-from analysis.rules import RuleConfig
+from analysis.result import (
+    SCHEMA_VERSION,
+    AnalysisResult,
+    Flag,
+    ItemScore,
+    RecordingSummary,
+    Rep,
+    RepMeasures,
+    Skipped,
+)
+from analysis.rules import TEST_RULES, RuleConfig
 from analysis.segment_motion import (
     Motion,
     correct_heading_drift,
@@ -86,9 +99,7 @@ from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
-ANALYSIS_VERSION = 1
-REP_EXTRAS = ("not_measured", "cut_by_gap")
-"""Rep keys beyond the contract: measure -> why it is null; which ends a gap cut."""
+ANALYSIS_VERSION = SCHEMA_VERSION
 
 
 @dataclass
@@ -107,40 +118,44 @@ class Analysis:
     config: RuleConfig = field(default_factory=RuleConfig)
     classifier: dict[str, Any] = field(default_factory=dict)  # classifier_inputs' note
     notes: list[str] = field(default_factory=list)  # doubts found while analysing
+    settings: AnalysisConfig = field(default_factory=AnalysisConfig)
+    """Every setting the analysis was made with (its rules: ``config``, as used)."""
 
     @property
     def sensors_used(self) -> list[str]:
         return list(self.calibration.sensors)
 
     def to_json(self) -> dict[str, Any]:
-        """The analysis contract (DESIGN.md) with its documented extras."""
-        scored = self.checklist.to_json()
-        return {
-            "format": "stepdown-analysis", "version": ANALYSIS_VERSION,
-            "test_leg": self.recording.test_leg,
-            "sensors_used": self.sensors_used,
-            "calibration": self.calibration.to_json(),
-            "body": {"thigh_length_m": round(self.body.thigh_m, 3),
-                     "shank_length_m": round(self.body.shank_m, 3),
-                     "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
-                     "source": self.body_source,
-                     "knee_medial_from": self.series.knee_source},
-            "reps": [rep | {k: r[k] for k in REP_EXTRAS if k in r}
-                     for rep, r in zip(scored["reps"], self.reps, strict=True)],
-            "test": scored["test"],
-            "skipped": [{"start_s": round(p["start_s"], 3), "end_s": round(p["end_s"], 3),
-                         "reason": "partial rep (less than half the usual depth)"}
-                        for p in self.partial],
-            "flags": self.checklist.flags_json(),
-            "explanations": self.checklist.explanations(self.recording.test_leg),
-            "rules": {"note": "thresholds are default heuristics, not validated cut-offs"
-                      if not self.config.origins else "thresholds configured",
-                      "test_rule": self.checklist.test.rule},
-            "classifier": self.classifier,
-            "completeness": self.completeness(),
-            "uncertainty": self.uncertainty(),
-            "warnings": self.warnings(),
-        }
+        """The analysis contract (DESIGN.md) with its documented extras: the JSON of
+        :meth:`result`."""
+        return self.result().to_json()
+
+    def result(self) -> AnalysisResult:
+        """The typed result (:mod:`analysis.result`) of this analysis."""
+        body = {"thigh_length_m": round(self.body.thigh_m, 3),
+                "shank_length_m": round(self.body.shank_m, 3),
+                "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
+                "source": self.body_source, "knee_medial_from": self.series.knee_source}
+        test = self.checklist.test
+        return AnalysisResult(
+            recording=RecordingSummary(self.recording.test_leg, tuple(self.sensors_used),
+                                       self.calibration.to_json(), body),
+            reps=tuple(_typed_rep(r, extra) for r, extra in zip(self.checklist.reps, self.reps,
+                                                                 strict=True)),
+            test=test,
+            version=ANALYSIS_VERSION,
+            skipped=tuple(Skipped(round(p["start_s"], 3), round(p["end_s"], 3),
+                                  "partial rep (less than half the usual depth)")
+                          for p in self.partial),
+            flags=tuple(Flag(f.rep_index, f.item, f.rule, f.classifier, f.probability)
+                        for f in self.checklist.flags),
+            explanations=tuple(self.checklist.explanations(self.recording.test_leg)),
+            rules={"note": "thresholds are default heuristics, not validated cut-offs"
+                   if not self.config.origins else "thresholds configured",
+                   "test_rule": test.rule},
+            config=self.settings.to_json(),
+            classifier=self.classifier, completeness=self.completeness(),
+            uncertainty=self.uncertainty(), warnings=tuple(self.warnings()))
 
     def warnings(self) -> list[str]:
         """Plain-language doubts about the recording as a whole (empty when none)."""
@@ -175,9 +190,18 @@ class Analysis:
         """Which test-level items could not be assessed, and the highest total then possible."""
         test = self.checklist.test
         missing = [k for k, v in test.items.items() if v is None]
-        worst = {"knee": 2}
         return {"not_assessed": missing,
-                "total_upper_bound": test.total + sum(worst.get(k, 1) for k in missing)}
+                "total_upper_bound": test.total + sum(registry.item(k).max_points for k in missing)}
+
+
+def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
+    """A scored rep with what the pipeline found about it (``not_measured``, ``cut_by_gap``)."""
+    cut = found.get("cut_by_gap")
+    return Rep(index=scored.index, start_s=scored.start_s, bottom_s=scored.bottom_s,
+               end_s=scored.end_s, measures=RepMeasures.from_json(scored.measures),
+               items={k: ItemScore(v, scored.sources[k]) for k, v in scored.items.items()},
+               total=scored.total, not_measured=found.get("not_measured"),
+               cut_by_gap=None if cut is None else tuple(cut))
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
@@ -195,7 +219,7 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
     return body, source
 
 
-SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
+SENSOR_FOR_ITEM = registry.sensor_for_item()
 
 
 def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool:
@@ -239,7 +263,8 @@ def _rows(table: np.recarray) -> list[dict[str, float]]:
     return [dict(zip(table.dtype.names, row, strict=True)) for row in table.tolist()]
 
 
-def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice], walking: np.ndarray
+def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice], walking: np.ndarray,
+                   segmentation: SegmentationConfig
                    ) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
     """Full and partial reps segmented inside each data piece (a rep never spans a gap),
     outside the walking bouts (``walking``: (K, 2) sample index ranges), each set apart;
@@ -253,7 +278,7 @@ def _reps_by_piece(depth: np.ndarray, t: np.ndarray, pieces: list[slice], walkin
         for sl in outside_bouts(piece, walking, len(t)):
             if sl.stop - sl.start < 16:
                 continue
-            seg = RepSegmenter().segment(depth[sl], t[sl])
+            seg = RepSegmenter(**asdict(segmentation)).segment(depth[sl], t[sl])
             full += [r | edge for r in _rows(seg.reps_)]
             partial += [r | edge for r in _rows(seg.partial_)]
     return full, partial
@@ -266,8 +291,7 @@ def _walking(motion: Motion, test_leg: str) -> np.ndarray:
     return walking_bouts(motion.t, pitch - np.mean(pitch[motion.standing]))
 
 
-ITEM_MEASURES = {"knee": ("knee_medial_cm",), "pelvis": ("pelvic_drop_deg",),
-                 "trunk": ("trunk_lean_deg",), "arm": ("wrist_motion_deg",)}
+ITEM_MEASURES = registry.item_measures()
 """The measure(s) each rule item is decided from."""
 
 
@@ -342,20 +366,60 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
             pain_nrs: float | list[float] | None = None, mode: str = "offline",
             classify: bool = True, quality: bool = False,
             standing: Recording | None = None, session: Calibration | None = None) -> Analysis:
-    """Analyse one recording end to end (see module docstring).
+    """Analyse one recording end to end (see module docstring) with the default settings
+    but those given: :class:`StepDownPipeline` built from them.
 
-    pain_nrs overrides the recording's own pain report; rule overrides the
-    config's test rule ("majority", "any", "worst"). classify: use the shipped
-    classifier for items the sensors cannot measure (False: they stay not_assessed).
-    quality: also give the classifier's per-rep quality probability (loads the
-    model even when no item needs it). standing: a separate standing recording of the
-    same sensors (a static trial, an earlier set of the session) to calibrate from,
-    put in front of ``rec`` with a gap (:func:`analysis.recording_pieces.with_standing`).
-    session: the sensor-to-segment frames of another set of the same session
-    (:func:`session_calibration`) used instead of finding them in this recording.
+    config: the rule thresholds; rule overrides their test rule ("majority", "any",
+    "worst"). mode: the orientation filter, "offline" or "causal". classify: use the
+    shipped classifier for items the sensors cannot measure (False: they stay
+    not_assessed). quality: also give the classifier's per-rep quality probability (loads
+    the model even when no item needs it). pain_nrs, standing, session: see
+    :meth:`StepDownPipeline.analyze`.
     """
+    rules = config or RuleConfig()
+    if rule is not None:
+        if rule not in TEST_RULES:
+            raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
+        rules = replace(rules, test_rule=rule)
+    settings = AnalysisConfig(rules=rules, orientation_mode=mode, classify=classify,
+                              quality=quality)
+    return StepDownPipeline(settings).analyze(rec, pain_nrs=pain_nrs, standing=standing,
+                                              session=session)
+
+
+@dataclass(frozen=True)
+class StepDownPipeline:
+    """The analysis as an object built from its settings: ``StepDownPipeline(config)``, then
+    :meth:`analyze` per recording; :meth:`clone` gives one with other settings (a sweep,
+    a comparison), as tpcp pipelines do. Every result carries the settings it was made
+    with (:attr:`Analysis.settings`, the ``config`` block of its JSON)."""
+
+    config: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+    def clone(self, **changes: Any) -> StepDownPipeline:
+        """This pipeline with settings changed (:meth:`AnalysisConfig.clone`)."""
+        return StepDownPipeline(self.config.clone(**changes))
+
+    def analyze(self, rec: Recording, pain_nrs: float | list[float] | None = None,
+                standing: Recording | None = None, session: Calibration | None = None
+                ) -> Analysis:
+        """Analyse one recording.
+
+        pain_nrs overrides the recording's own pain report (0-10, per rep or one for the
+        test). standing: a separate standing recording of the same sensors (a static
+        trial, an earlier set of the session) to calibrate from, put in front of ``rec``
+        with a gap (:func:`analysis.recording_pieces.with_standing`). session: the
+        sensor-to-segment frames of another set of the same session
+        (:func:`session_calibration`) used instead of finding them in this recording.
+        """
+        return _analyze(rec, self.config, pain_nrs, standing, session)
+
+
+def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[float] | None,
+             standing: Recording | None, session: Calibration | None) -> Analysis:
+    config, mode = settings.rules, settings.orientation_mode
+    classify, quality = settings.classify, settings.quality
     body, body_source = body_of(rec)
-    config = config or RuleConfig()
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
     rec, window, biases, orientations = _oriented(rec, standing, mode)
@@ -373,10 +437,10 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     depth = depth_rad(motion, rec.test_leg)
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
     walking = _walking(motion, rec.test_leg)
-    full, partial = _reps_by_piece(depth, motion.t, pieces, walking)
+    full, partial = _reps_by_piece(depth, motion.t, pieces, walking, settings.segmentation)
     spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
-    series = measure_series(motion, rec.test_leg, body, depth)
+    series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz)
     reps, notes = [], cal.notes()
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
@@ -391,7 +455,8 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     for i, r in enumerate(full, 1):
         start_s, bottom_s, end_s = r["start_s"], r["bottom_s"], r["end_s"]
         measures = rep_measures(series, start_s, bottom_s, end_s)
-        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s)
+        silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s,
+                                       settings.max_gap_s)
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
@@ -422,7 +487,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
         cls_items = _not_for_unmeasured(cls_items, reps)
     elif classify:
         cls_info = _classifier_not_needed(summary)
-    checklist = score_test(reps, config, pain_nrs=pain, rule=rule,
+    checklist = score_test(reps, config, pain_nrs=pain,
                            classifier_items=cls_items, classifier_proba=cls_proba)
     return Analysis(rec, cal, body, body_source, motion, series, reps, partial, checklist, config,
-                    cls_info, notes)
+                    cls_info, notes, replace(settings, rules=config))

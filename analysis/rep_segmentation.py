@@ -11,11 +11,11 @@ partial reps, reported apart); start and end are where the signal crosses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-from scipy.ndimage import convolve1d
-from scipy.signal import find_peaks, savgol_coeffs
+from scipy.signal import find_peaks, savgol_filter
+
+from analysis.config import SegmentationConfig
 
 COLUMNS = ("start_s", "bottom_s", "end_s", "depth_deg")
 """The fields of ``RepSegmenter.reps_`` and ``partial_``: s, s, s, deg."""
@@ -37,11 +37,11 @@ class RepSegmenter:
     REP_TABLE: start_s, bottom_s, end_s, depth_deg) and ``partial_`` (the same fields).
     """
 
-    min_depth_deg: float = 8.0
-    partial_ratio: float = 0.5
-    edge_ratio: float = 0.05
-    min_rep_s: float = 0.8
-    smooth_s: float = 0.15
+    min_depth_deg: float = SegmentationConfig.min_depth_deg
+    partial_ratio: float = SegmentationConfig.partial_ratio
+    edge_ratio: float = SegmentationConfig.edge_ratio
+    min_rep_s: float = SegmentationConfig.min_rep_s
+    smooth_s: float = SegmentationConfig.smooth_s
     reps_: np.recarray = field(init=False, repr=False)
     partial_: np.recarray = field(init=False, repr=False)
 
@@ -51,7 +51,7 @@ class RepSegmenter:
         d = np.degrees(depth_rad)
         win = max(5, int(round(self.smooth_s / dt)) | 1)
         if len(d) > win:
-            d = savgol_smooth(d, win, 2)
+            d = savgol_filter(d, win, 2)
         peaks, props = find_peaks(d, height=self.min_depth_deg, prominence=self.min_depth_deg * 0.6,
                                   distance=max(1, int(self.min_rep_s / dt)))
         if len(peaks) == 0:
@@ -94,28 +94,3 @@ class RepSegmenter:
         seg = d[i0:i1 + 1]
         near = np.flatnonzero(seg >= d[p] - 0.01 * (d[p] - seg.min()) - 0.3)
         return float(np.mean(t[i0 + near])) if len(near) else float(t[p])
-
-
-def savgol_smooth(x: np.ndarray, window: int, polyorder: int) -> np.ndarray:
-    """``scipy.signal.savgol_filter(x, window, polyorder)`` (its default mode "interp") for a
-    1-D x longer than the window, with the weights designed once per (window, polyorder).
-
-    Inside, the smoothing convolution; in the first and last ``window // 2`` samples, the
-    polynomial fitted to the first / last window evaluated there, as savgol_filter does
-    (it refits those two polynomials on every call, most of its cost on our short series).
-    """
-    centre, first = _savgol_weights(window, polyorder)
-    y = np.convolve(x, centre, mode="same")  # zeros beyond the ends; the ends are refitted
-    half = window // 2
-    y[:half] = first @ x[:window]
-    y[-half:] = first[::-1, ::-1] @ x[-window:]  # the same fit, mirrored
-    return y
-
-
-@lru_cache(maxsize=8)
-def _savgol_weights(window: int, polyorder: int) -> tuple[np.ndarray, np.ndarray]:
-    """Savitzky-Golay weights: the centre ones (window,) for convolution, and (window // 2,
-    window): row k evaluates the polynomial fitted to a window at its k-th sample."""
-    first = np.array([savgol_coeffs(window, polyorder, pos=k, use="dot")
-                      for k in range(window // 2)])
-    return savgol_coeffs(window, polyorder), first

@@ -34,14 +34,15 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from analysis import registry
 from sensor_io.errors import InputError
 
 __all__ = [
     "ITEMS", "TEST_RULES", "Reason", "RepItems", "RuleConfig", "load_rule_config", "score_rep",
 ]
 
-ITEMS = ("arm", "trunk", "pelvis", "knee", "descent", "pain")
-"""Checklist items in report order."""
+ITEMS = registry.item_names()
+"""Checklist items in report order (:mod:`analysis.registry`)."""
 
 TEST_RULES = ("majority", "any", "worst")
 """How per-rep items become test-level items (see analysis.checklist)."""
@@ -206,14 +207,11 @@ class RepItems:
 
 
 MEASURED_RULES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    "arm": (("wrist_motion_deg", ("wrist_motion_deg",)),),
-    "trunk": (("trunk_lean_deg", ("trunk_deg",)),),
-    "pelvis": (("pelvic_drop_deg", ("pelvis_deg",)),),
-    "knee": (("knee_medial_cm", ("knee_cm_1", "knee_cm_2")),),
-    "descent": (("descent_drop_ratio", ("descent_drop_ratio",)), ("impact_ms2", ("impact_ms2",))),
+    i.name: tuple((r.measure, tuple(lv.setting for lv in r.levels)) for r in i.rules)
+    for i in registry.ITEMS if i.rules
 }
-"""Per item: (measure, RuleConfig thresholds compared with ``>``); the item level is
-the number of thresholds exceeded, the highest over the item's measures."""
+"""Per item: (measure, RuleConfig thresholds compared with ``>``, in rising order); the
+item level is the number of thresholds exceeded, the highest over the item's measures."""
 
 
 def _measure(measures: Mapping[str, Any], name: str) -> float | None:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from analysis import registry
 from analysis.checklist import (
     Checklist,
     RepResult,
@@ -69,7 +70,7 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
         "knee_medial_cm (shank)": 1.8, "knee_medial_cm (thigh+pelvis model)": 1.6},
 }
 
-MAX_LEVEL = {"knee": 2}  # every other item is 0/1
+MAX_LEVEL = registry.max_points()
 
 
 def largest_uncertainty(measure: str) -> float | None:

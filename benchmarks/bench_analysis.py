@@ -76,11 +76,11 @@ def raw_vqf_s(rec: Recording) -> float:
 STAGES = (
     ("load", "recording_io.py", "read_recording"),
     ("standing window", "calibrate.py", "standing_window"),
-    ("orient (vqf + resampling)", "segments.py", "sensor_orientations"),
+    ("orient (vqf + resampling)", "segment_motion.py", "sensor_orientations"),
     ("calibrate frames", "calibrate.py", "calibrate"),
-    ("segment motion", "segments.py", "segment_motion"),
-    ("rep segmentation", "segmentation.py", "segment"),
-    ("heading drift", "segments.py", "correct_heading_drift"),
+    ("segment motion", "segment_motion.py", "segment_motion"),
+    ("rep segmentation", "rep_segmentation.py", "segment"),
+    ("heading drift", "segment_motion.py", "correct_heading_drift"),
     ("measure series", "measures.py", "measure_series"),
     ("scoring", "checklist.py", "score_test"),
 )

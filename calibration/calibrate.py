@@ -56,6 +56,9 @@ class SensorCalibration:
 
 @dataclass(frozen=True)
 class Calibration:
+    """A recording's calibration: its standing window and each sensor's calibration
+    (gyro bias, sensor-to-segment rotation), by placement."""
+
     window: StandingWindow
     sensors: dict[str, SensorCalibration] = field(default_factory=dict)
 

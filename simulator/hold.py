@@ -26,8 +26,8 @@ from scipy.signal import butter, sosfiltfilt
 
 from simulator.forward_kinematics import Kinematics, rot_x, rot_y
 from simulator.scenario import RepParams, Scenario
-from simulator.truth import truth_series
 from simulator.single_test import SimConfig, Simulation, simulate
+from simulator.truth import truth_series
 
 TREMOR_BAND_HZ = (6.0, 14.0)
 """Physiological and fatigue tremor of the leg in a held contraction lives here."""

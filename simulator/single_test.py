@@ -110,6 +110,8 @@ def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, fl
 
 
 def placement_name(segment: str, test_leg: str) -> str:
+    """The placement (DESIGN.md) of a segment's sensor: ``thigh`` -> ``thigh_left`` on a left
+    test leg; the pelvis and the trunk have one."""
     return f"{segment}_{test_leg}" if segment in ("thigh", "shank", "wrist") else segment
 
 

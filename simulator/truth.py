@@ -22,6 +22,8 @@ from simulator.forward_kinematics import Kinematics
 
 
 def side_sign(test_leg: str) -> float:
+    """+1 for a right test leg, -1 for a left one (the sign that mirrors a left leg's
+    frontal-plane measures onto a right one's)."""
     return 1.0 if test_leg == "right" else -1.0
 
 

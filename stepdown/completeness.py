@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from analysis import registry
 from sensor_io.recorder import gap_samples
 from sensor_io.recording import Recording
 
@@ -47,7 +48,7 @@ def silent_spans(rec: Recording, min_s: float = MISSING_MIN_S) -> list[dict[str,
             if g["sensor"] in needed and g["end_s"] - g["start_s"] >= min_s]
 
 
-SENSOR_FOR_ITEM = {"arm": "wrist", "trunk": "trunk"}
+SENSOR_FOR_ITEM = registry.sensor_for_item()
 """Items only their own sensor measures (the minimum set measures the others)."""
 
 

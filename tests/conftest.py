@@ -1,7 +1,8 @@
 """Shared fixtures: the seeded batch of simulated tests the accuracy tests use.
 
 Tests are grouped by the layer they test: ``test_sensor_io/``, ``test_simulator/``,
-``test_calibration/``, ``test_analysis/``, ``test_stepdown/`` (the application). The folders
+``test_calibration/``, ``test_analysis/``, ``test_stepdown/`` (the application); checks of
+the whole code base (``test_layers.py``) sit here. The folders
 are not named like the packages, which they would shadow as namespace packages. They have
 no ``__init__.py`` (pytest's default "prepend" import), so a test module's file name must
 be unique across all folders. The shared helpers (``ble_emulation/``, ``toy_vendor/``,

@@ -43,6 +43,8 @@ MEASURES = {"heel_taps": ("controlled_share", "knee_medial_cm", "pelvic_drop_deg
 
 @dataclass(frozen=True)
 class Condition:
+    """One comparison of a rule: a set's ``measure`` (unit in its name) ``op`` ``value``."""
+
     measure: str
     op: str
     value: float

@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from analysis import registry
+
 FIX_ORDER = ("knee", "pelvis", "trunk", "arm", "descent")
 """Movement faults that can be the one thing to fix, in tie-break order."""
 
-FIX_WORDS = {"knee": "knee out", "pelvis": "hips level", "trunk": "trunk upright",
-             "arm": "hands on hips", "descent": "slow down"}
+FIX_WORDS = {i.name: i.cue for i in registry.ITEMS if i.cue}
 """Short spoken/printed instruction per fault (what to do, not what went wrong)."""
 
 Tone = tuple[float, float]

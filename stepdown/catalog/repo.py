@@ -17,11 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis import registry
+from analysis.result import CATEGORIES as CATEGORIES  # re-exported: the web app reads repo.CATEGORIES
+from analysis.result import AnalysisResult, ResultError
 from analysis.rules import ITEMS
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 
-ITEM_MAX: dict[str, int] = {"arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
-CATEGORIES: tuple[str, ...] = ("good", "medium", "poor")
+ITEM_MAX: dict[str, int] = registry.max_points()
 ATHLETE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NOTE_MAX_CHARS = 4000
 
@@ -201,33 +203,12 @@ def find_test_by_hash(conn: Connection, content_sha256: str) -> int | None:
 
 
 def check_analysis(doc: Any) -> dict[str, Any]:
-    """Return ``doc`` if it follows the analysis JSON contract closely enough to store."""
-    def need(cond: bool, what: str) -> None:
-        if not cond:
-            raise AnalysisContractError(f"analysis document: {what}")
-
-    need(isinstance(doc, dict), "not a JSON object")
-    need(doc.get("format") == "stepdown-analysis", "format is not 'stepdown-analysis'")
-    need(isinstance(doc.get("version"), int), "version missing")
-    need(doc.get("test_leg") in ("left", "right"), "test_leg is not 'left' or 'right'")
-    need(isinstance(doc.get("reps"), list), "reps is not a list")
-    test = doc.get("test")
-    need(isinstance(test, dict), "test missing")
-    need(test.get("category") in CATEGORIES, f"test category not one of {CATEGORIES}")
-    for key in ("total", "piva_total"):
-        need(isinstance(test.get(key), int), f"test.{key} is not an integer")
-    need(isinstance(test.get("items"), dict), "test.items missing")
-    seen = set()
-    for i, rep in enumerate(doc["reps"]):
-        need(isinstance(rep, dict), f"rep {i + 1} is not an object")
-        need(isinstance(rep.get("index"), int) and rep["index"] not in seen,
-             f"rep {i + 1}: index missing or repeated")
-        seen.add(rep["index"])
-        for key in ("start_s", "end_s"):
-            need(isinstance(rep.get(key), int | float), f"rep {rep['index']}: {key} missing")
-        for key in ("measures", "items", "sources"):
-            need(isinstance(rep.get(key), dict), f"rep {rep['index']}: {key} missing")
-        need(isinstance(rep.get("total"), int), f"rep {rep['index']}: total missing")
+    """Return ``doc`` if it is an analysis document this stepdown can read: the contract is
+    checked by :meth:`analysis.result.AnalysisResult.from_json`, not here."""
+    try:
+        AnalysisResult.from_json(doc)
+    except ResultError as err:
+        raise AnalysisContractError(str(err)) from None
     return doc
 
 

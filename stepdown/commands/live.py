@@ -22,6 +22,7 @@ import typer
 
 from sensor_io.errors import InputError, first_line
 from stepdown.cli import app
+from stepdown.commands.options import parse_pain
 from stepdown.live.lines import SILENT_S
 from stepdown.live.loop import LiveRun, console
 from stepdown.live.scoring import RepScorer, analysis_scorer
@@ -316,19 +317,6 @@ def _page_tracer() -> Callable[[Recording, float], dict[str, Any] | None] | None
     from stepdown.athlete.scoring import live_tracer
 
     return live_tracer()
-
-
-def parse_pain(text: str | None) -> list[float] | float | None:
-    """'2' -> 2.0; '0,0,2' -> [0.0, 0.0, 2.0]; each 0-10."""
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise InputError(f"--pain must be numbers 0-10 separated by commas, not {text!r}") from None
-    if any(not 0 <= v <= 10 for v in values):
-        raise InputError(f"--pain values must be within 0-10, got {text!r}")
-    return values[0] if len(values) == 1 else values
 
 
 def test_line(rec: Recording) -> str:

@@ -437,7 +437,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                          saved: int | None) -> str:
         detail = repo.get_test(conn, test_id)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        specs = charts.athlete_specs(athlete)
+        specs = charts.analysis_specs(detail.analysis, athlete)
         return templates.env.get_template("test.html").render({
             "session": session, "t": detail, "s": detail.summary, "athlete": athlete,
             "reps": [{"rep": r, "cells": views.item_cells(r), "coach_total": views.coach_total(r)}

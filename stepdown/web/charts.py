@@ -7,10 +7,15 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from analysis import registry
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
+
+if TYPE_CHECKING:
+    from analysis.rules import RuleConfig
 
 CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
 LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
@@ -22,14 +27,16 @@ class MeasureSpec:
     title: str
     unit: str
     thresholds: tuple[tuple[float, str], ...]  # (value, label)
-    magnitude: bool = False  # the rule judges the size, either side (trunk lean)
+    magnitude: bool = False  # the rule judges the size, either side (analysis.registry)
 
 
-def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
-    """The charted measures with their rule thresholds (the athlete's foot offset if known)."""
+def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = None
+                  ) -> list[MeasureSpec]:
+    """The charted measures with their rule thresholds: ``cfg``'s (default: the defaults,
+    with the athlete's foot offset if known)."""
     from analysis.rules import RuleConfig
 
-    cfg = RuleConfig()
+    cfg = cfg or RuleConfig()
     knee2 = foot_offset_cm if foot_offset_cm is not None else cfg.knee_cm_2
     return [
         MeasureSpec("knee_medial_cm", "Knee moving inside the foot", "cm",
@@ -38,9 +45,23 @@ def measure_specs(foot_offset_cm: float | None = None) -> list[MeasureSpec]:
         MeasureSpec("pelvic_drop_deg", "Pelvic drop (swing side lower)", "°",
                     ((cfg.pelvis_deg, f"{cfg.pelvis_deg:g}°"),)),
         MeasureSpec("trunk_lean_deg", "Trunk lean sideways (either side)", "°",
-                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),), magnitude=True),
+                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),),
+                    magnitude=registry.by_magnitude("trunk_lean_deg")),
         MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
     ]
+
+
+def analysis_specs(analysis: Mapping[str, Any], athlete: AthleteInfo | None
+                   ) -> list[MeasureSpec]:
+    """The charted measures with the thresholds this analysis used (its ``config.rules``);
+    one stored before settings were saved gets :func:`athlete_specs`."""
+    from analysis.rules import RuleConfig, threshold_names
+
+    used = (analysis.get("config") or {}).get("rules")
+    if not used:
+        return athlete_specs(athlete)
+    cfg = RuleConfig(**{k: float(used[k]) for k in threshold_names() if k in used})
+    return measure_specs(cfg=cfg)
 
 
 def athlete_specs(athlete: AthleteInfo | None) -> list[MeasureSpec]:

@@ -44,7 +44,10 @@ class MeasureChange:
 
 
 def _uncertainty(detail: TestDetail) -> dict[str, float]:
-    return measure_uncertainty(detail.analysis.get("knee_medial_from"))
+    """Each measure's uncertainty for the knee source the analysis used: the analysis JSON
+    keeps it in ``body.knee_medial_from`` (not at the top, where it was looked for, so the
+    knee had no bound and its changes were never judged)."""
+    return measure_uncertainty((detail.analysis.get("body") or {}).get("knee_medial_from"))
 
 
 def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:

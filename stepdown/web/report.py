@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import jinja2
 from matplotlib.figure import Figure
 
+from analysis import registry
 from stepdown.catalog.repo import ITEMS, AthleteInfo, TestDetail
 from stepdown.web import charts, views
 
@@ -62,8 +63,7 @@ def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
     return svg[svg.index("<svg"):]
 
 
-SHORT_ITEM_NAMES = {"arm": "Arm", "trunk": "Trunk", "pelvis": "Pelvis", "knee": "Knee",
-                    "descent": "Descent", "pain": "Pain"}
+SHORT_ITEM_NAMES = {i.name: i.short for i in registry.ITEMS}
 
 
 def athlete_notes(detail: TestDetail) -> list:

@@ -10,14 +10,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from analysis import registry
 from analysis.checklist import rep_total
 from sensor_io.errors import InputError
 from stepdown.catalog.repo import ITEM_MAX, ITEMS, AthleteSummary, RepDetail, TestDetail
 
-ITEM_NAMES = {
-    "arm": "Arm (hand leaves waist)", "trunk": "Trunk lean", "pelvis": "Pelvis drop",
-    "knee": "Knee inside foot", "descent": "Descent control", "pain": "Pain",
-}
+ITEM_NAMES = {i.name: i.title for i in registry.ITEMS}
 SOURCE_NAMES = {"rule": "measured", "classifier": "classifier", "reported": "athlete",
                 "not_assessed": "not assessed"}
 MEASURE_COLUMNS = (

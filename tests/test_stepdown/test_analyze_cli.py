@@ -11,8 +11,9 @@ import pytest
 from analysis.checklist import score_test
 from analysis.pipeline import analyze
 from sensor_io.recording_io import read_recording, write_recording
+from stepdown.analysis_report import classifier_line, items_table, sources_line
 from stepdown.cli import main
-from stepdown.commands.analyze import classifier_line, items_table, parse_pain, sources_line
+from stepdown.commands.options import parse_pain
 from stepdown.sample_data import DATA_DIR
 
 FULL = DATA_DIR / "medium_left_full_set.parquet"      # every sensor

@@ -33,7 +33,7 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
     assert main(["record", "--leg", "left", "--athlete", "a", "--pelvis", "x", "--thigh", "y",
                  "--pain", "11", "--out", str(tmp_path / "r.parquet")]) == 2
     err = capsys.readouterr().err
-    assert "--pain values must be within 0-10" in err
+    assert "--pain values are pain NRS from 0 to 10, got '11'" in err
     assert "--leg must be left or right" in err and "--pelvis and --thigh are required" in err
     assert "Traceback" not in err
 

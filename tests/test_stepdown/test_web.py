@@ -475,3 +475,31 @@ def test_test_page_says_which_measures_were_not_measured_and_why(site):
     assert "Not measured" in html
     assert "rep 3, hip adduction: 54.2 is outside what a step-down can produce" in html
     assert "Hip int. rotation (unvalidated)" in html
+
+
+def test_the_test_page_draws_the_thresholds_its_analysis_used(tmp_path):
+    import html as html_lib
+    import json
+
+    path = tmp_path / "catalog.sqlite3"
+    conn = db.connect(path)
+    used = contract_doc()
+    used["config"] = {"rules": {"pelvis_deg": 7.0, "knee_cm_1": 1.5, "knee_cm_2": 4.5}}
+    ids = [repo.store_test(conn, athlete=repo.AthleteInfo("a-1"), analysis=doc,
+                           recording_path=f"/rec/{n}", content_sha256=f"{n}" * 64)[0]
+           for n, doc in enumerate((used, contract_doc()))]  # the second: saved no thresholds
+    accounts.add_user(conn, "head", PASSWORD, sees_all=True)
+    conn.close()
+    c, _ = logged_in(create_app(path), "head")
+
+    def thresholds(test_id: int) -> dict[str, list[float]]:
+        page = c.get(f"/tests/{test_id}").text
+        data = re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1)
+        return {fig["id"]: [s["y0"] for s in fig["layout"].get("shapes", [])]
+                for fig in json.loads(html_lib.unescape(data))}
+
+    configured, default = thresholds(ids[0]), thresholds(ids[1])
+    pelvis = [k for k in configured if "pelvic_drop" in k][0]
+    knee = [k for k in configured if "knee_medial" in k][0]
+    assert configured[pelvis] == [7.0] and configured[knee] == [1.5, 4.5]
+    assert default[pelvis] == [5.0] and default[knee] == [1.0, 3.5]

@@ -188,6 +188,25 @@ def test_a_change_counts_only_beyond_the_uncertainty():
     assert MeasureChange("x", "x", "", 5.0, None, bound).exceeds is None
 
 
+def test_the_knee_change_has_the_bound_of_the_knee_source_the_analysis_used():
+    from types import SimpleNamespace
+
+    from analysis.uncertainty import measure_uncertainty
+    from stepdown.web.compare import measure_changes
+
+    def detail(knee_cm: float, source: str | None):
+        summary = SimpleNamespace(mean_measures={"knee_medial_cm": knee_cm})
+        return SimpleNamespace(summary=summary, analysis={"body": {"knee_medial_from": source}})
+
+    (knee,) = [c for c in measure_changes(detail(1.0, "shank"), detail(2.5, "shank"))
+               if c.key == "knee_medial_cm"]
+    assert knee.bound == pytest.approx(2 ** 0.5 * measure_uncertainty("shank")["knee_medial_cm"])
+    assert knee.exceeds is (1.5 > knee.bound)
+    (unknown,) = [c for c in measure_changes(detail(1.0, None), detail(2.5, None))
+                  if c.key == "knee_medial_cm"]
+    assert unknown.bound is None and unknown.exceeds is None  # no knee measured: no bound
+
+
 def test_tests_as_csv(site):
     import csv
     import io

@@ -1,0 +1,314 @@
+"""The text report of one analysis: what `stepdown analyze` prints for a person.
+
+A table of each rep's measures (peaks over the rep, relative to standing; units in the
+headers, "—" where the sensors worn cannot give a measure, with a footnote saying why), a
+table of each rep's checklist items and totals in colour, the test result with its rule,
+category and the 0-6 Piva subtotal, where each item came from (rule, classifier, reported,
+not assessed), one plain-language line per fault, the body dimensions used and where they
+came from, the calibration quality, and the thresholds with the note that they are
+heuristics. rich is imported only when a report is printed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis import registry
+from analysis.checklist import category, compress_reps, piva_total
+from analysis.rules import ITEMS, RuleConfig
+from analysis.uncertainty import describe_uncertainty
+
+if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+NULL = "—"
+
+# Measure columns of the table and panels of the plot, in this order: (key, short header,
+# label, unit, digits) from analysis.registry.
+MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = tuple(
+    (m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, (
+        "knee_medial_cm", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg",
+        "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
+        "descent_drop_ratio", "impact_ms2")))
+
+# What scores an item the analysis could not assess.
+TO_ASSESS = {"arm": "wear a wrist sensor", "trunk": "wear a trunk sensor",
+             "pain": "give --pain, the athlete's 0-10 pain per rep"}
+
+# Why a measure can be missing: the sensor it needs ("{leg}" = the test leg).
+NEEDS_SENSOR = {"trunk_lean_deg": "trunk", "wrist_motion_deg": "wrist_{leg}"}
+
+ITEM_STYLE = {0: "green", 1: "yellow", 2: "bold red"}
+CATEGORY_STYLE = {"good": "bold green", "medium": "bold yellow", "poor": "bold red"}
+RULE_TEXT = {
+    "majority": "an item counts when present in more than half of the reps",
+    "any": "an item counts when present in any rep",
+    "worst": "the items of the worst rep",
+}
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NULL
+    return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0"
+
+
+def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
+    """Why ``key`` is null: the sensor it needs was not worn, or the rep was too short."""
+    need = NEEDS_SENSOR.get(key)
+    if need and series.get(key) is None:
+        return f"needs a {need.format(leg=test_leg)} sensor (not worn)"
+    if key == "descent_drop_ratio":
+        return "descent too short to measure its speed profile"
+    return "no samples of the sensors it needs in the rep"
+
+
+def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, list[str]]:
+    """Per rep: times (s) and each measure's peak; returns the table and its footnotes."""
+    from rich import box
+    from rich.table import Table
+
+    leg = doc["test_leg"]
+    table = Table(title="measures per rep (peak over the rep, relative to standing)",
+                  header_style="bold", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
+                  caption_justify="left")
+    table.add_column("rep", justify="right")
+    table.add_column("start–end\ns", justify="right", no_wrap=True)
+    table.add_column("bottom\ns", justify="right")
+    notes: dict[str, str] = {}
+    marks: dict[str, str] = {}
+    unvalidated = (doc.get("uncertainty") or {}).get("unvalidated") or {}
+    for key, short, label, unit, _ in MEASURE_COLUMNS:
+        dagger = "†" if key in unvalidated else ""
+        table.add_column(f"{short}{dagger}\n{unit}", justify="right")
+        if dagger:
+            notes[f"{key}†"] = f"† {label}: {unvalidated[key]}"
+    gapped: list[str] = []
+    for rep in doc["reps"]:
+        cells = [str(rep["index"]), f"{rep['start_s']:.1f}–{rep['end_s']:.1f}",
+                 f"{rep['bottom_s']:.1f}"]
+        why_not = rep.get("not_measured") or {}
+        for key, _, label, _, digits in MEASURE_COLUMNS:
+            value = rep["measures"].get(key)
+            text = _fmt(value, 0 if key in unvalidated else digits)
+            if key in why_not:
+                mark = marks.setdefault(f"{key} {rep['index']}", "^" * (len(marks) + 1))
+                notes[f"{key} {rep['index']}"] = (f"{mark} rep {rep['index']} {label}: "
+                                                  f"not measured: {why_not[key]}")
+                text = f"{NULL}{mark}"
+            elif text == NULL:
+                mark = marks.setdefault(key, "*" * (len(marks) + 1))
+                notes[key] = f"{mark} {label}: {missing_reason(key, series, leg)}"
+                text = f"{NULL}{mark}"
+            cells.append(text)
+        if rep.get("cut_by_gap"):
+            gapped.append(f"{rep['index']} ({' and '.join(rep['cut_by_gap'])})")
+        table.add_row(*cells)
+    if gapped:
+        notes["gap"] = ("reps cut by a gap in the data (the movement before/after is missing; "
+                        f"times are the data's edge): {', '.join(gapped)}")
+    return table, list(notes.values())
+
+
+def measure_legend() -> str:
+    """The columns :func:`measures_table` headers do not explain by themselves."""
+    return ("pelvis: drop of the swing side; IR: internal rotation; wrist: wrist rotation from "
+            "its standing pose (hand off the waist); drop: peak descent speed late/early in the "
+            "descent (high: a sudden drop); impact: acceleration peak at the bottom")
+
+
+def uncertainty_legend(doc: dict[str, Any]) -> str | None:
+    """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns."""
+    u = (doc.get("uncertainty") or {}).get("measures") or {}
+    parts = [f"{short} ±{u[key]:g}{'' if unit == '°' else ' '}{unit}"
+             for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
+    if not parts:
+        return None
+    real = set((doc.get("uncertainty") or {}).get("model_to_reality") or {})
+    shorts = [short for key, short, _, _, _ in MEASURE_COLUMNS if key in real and key in u]
+    where = (f"; {', '.join(shorts)} include the error seen on real bodies against a lab "
+             "reference, the rest are from simulation only") if shorts else ""
+    return f"uncertainty (90 % intervals{where}): " + ", ".join(parts)
+
+
+def _item_cell(value: int | None, source: str) -> Text:
+    from rich.text import Text
+
+    if value is None:
+        return Text(NULL, style="dim")
+    mark = "ᶜ" if source == "classifier" else ""
+    return Text(f"{value}{mark}", style=ITEM_STYLE.get(value, "bold red"))
+
+
+def _total_cell(total: int) -> Text:
+    from rich.text import Text
+
+    return Text(str(total), style=CATEGORY_STYLE[category(total)])
+
+
+def items_table(doc: dict[str, Any]) -> Table:
+    """Per rep: the six items (0/1, knee 0/1/2), total 0-8 and Piva 0-6; last row the test."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    test = doc["test"]
+    table = Table(title="checklist per rep (0 = fine; knee 2 = inside the entire foot)",
+                  header_style="bold", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
+                  caption=f"test: by the {test['rule']} rule; {NULL} not assessed (no sensor "
+                          "for it); ᶜ decided by the classifier",
+                  caption_justify="left")
+    table.add_column("rep", justify="right")
+    for item in ITEMS:
+        table.add_column(item, justify="center")
+    table.add_column("total\n0-8", justify="right")
+    table.add_column("Piva\n0-6", justify="right")
+    for rep in doc["reps"]:
+        table.add_row(str(rep["index"]),
+                      *[_item_cell(rep["items"][k], rep["sources"][k]) for k in ITEMS],
+                      _total_cell(rep["total"]), str(piva_total(rep["items"])))
+    table.add_section()
+    table.add_row(Text("test", style="bold"),
+                  *[_item_cell(test["items"][k], "") for k in ITEMS],
+                  _total_cell(test["total"]), str(test["piva_total"]))
+    return table
+
+
+def result_line(doc: dict[str, Any], withheld: list[str] | None = None) -> Text:
+    """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'; with
+    ``withheld`` reasons (data lost in the test), the category is not given."""
+    from rich.text import Text
+
+    test = doc["test"]
+    line = Text("test result: ", style="bold")
+    if withheld:
+        line.append(f"CATEGORY NOT DECIDED ({'; '.join(withheld)})", style="yellow")
+    else:
+        line.append(test["category"].upper(), style=CATEGORY_STYLE[test["category"]])
+    line.append(f", total {test['total']} of 8 (0–1 good, 2–3 medium, 4+ poor), "
+                f"Piva {test['piva_total']} of 6; rule {test['rule']}: "
+                f"{RULE_TEXT.get(test['rule'], '')}")
+    missing = (doc.get("completeness") or {}).get("not_assessed") or []
+    if missing:
+        how = "; ".join(f"{item}: {TO_ASSESS[item]}" for item in missing if item in TO_ASSESS)
+        line.append(f"\n  {' and '.join(missing)} not assessed: the total is a lower bound, at most "
+                    f"{doc['completeness']['total_upper_bound']}" + (f" (to score {how})" if how else ""),
+                    style="yellow")
+    return line
+
+
+def sources_line(doc: dict[str, Any]) -> str:
+    """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'."""
+    parts = []
+    for item in ITEMS:
+        by_source: dict[str, list[int]] = {}
+        for rep in doc["reps"]:
+            by_source.setdefault(rep["sources"][item], []).append(rep["index"])
+        if len(by_source) == 1:
+            parts.append(f"{item}: {next(iter(by_source)).replace('_', ' ')}")
+        else:
+            parts.append(f"{item}: " + ", ".join(
+                f"{s.replace('_', ' ')} ({compress_reps(idx)})" for s, idx in by_source.items()))
+    return "sources: " + "; ".join(parts)
+
+
+def classifier_line(doc: dict[str, Any]) -> str | None:
+    """Whether the classifier judged the items the sensors cannot measure, and with what."""
+    info = doc.get("classifier") or {}
+    status = info.get("status")
+    if not status:
+        return None
+    if status != "used":
+        return f"classifier: {status}"
+    quality = info.get("quality_proba") or []
+    q = (f"; rep quality ({info.get('quality', 'probability')}): "
+         + ", ".join(f"{p:.2f}" for p in quality)) if quality else ""
+    trained = f", trained on {info['trained_on']}" if info.get("trained_on") else ""
+    return f"classifier: {info.get('model', 'model')}{trained}{q}"
+
+
+def body_line(doc: dict[str, Any]) -> str:
+    """Body dimensions used and where each came from."""
+    body = doc["body"]
+    src = body["source"]
+    return (f"body: thigh {body['thigh_length_m']:.3f} m ({src['thigh_length_m']}), "
+            f"shank {body['shank_length_m']:.3f} m ({src['shank_length_m']}), "
+            f"foot medial offset {100 * body['foot_medial_offset_m']:.1f} cm "
+            f"({src['foot_medial_offset_m']}); knee medial displacement from "
+            f"{body['knee_medial_from']}")
+
+
+def calibration_lines(doc: dict[str, Any]) -> list[str]:
+    """Standing window, stillness, and per sensor how its frame was found."""
+    cal = doc["calibration"]
+    t0, t1 = cal["window_s"]
+    still = cal.get("stillness", {})
+    lines = [f"calibration: standing still {t0:.1f}–{t1:.1f} s ({t1 - t0:.1f} s); gyro sd "
+             f"{still.get('gyr_std_deg_s', float('nan')):.2f} °/s, acc sd "
+             f"{still.get('acc_std_ms2', float('nan')):.3f} m/s²"]
+    for name, s in cal.get("sensors", {}).items():
+        extra = ""
+        if s.get("flexion_axis_share") is not None:
+            extra = (f", flexion axis {100 * s['flexion_axis_share']:.0f}% of the rotation, "
+                     f"{s['flexion_axis_to_vertical_deg']:.0f}° from vertical")
+        lines.append(f"  {name}: {s['method']}, gravity {s['gravity_ms2']:.2f} m/s²{extra}")
+    return lines
+
+
+def thresholds_line(config: RuleConfig, note: str) -> str:
+    """The thresholds in force and whether they are the default heuristics."""
+    return (f"thresholds: knee > {config.knee_cm_1:g} cm (2: > {config.knee_cm_2:g} cm), "
+            f"pelvic drop > {config.pelvis_deg:g}°, trunk lean > {config.trunk_deg:g}°, "
+            f"wrist motion > {config.wrist_motion_deg:g}°, descent speed ratio > "
+            f"{config.descent_drop_ratio:g} or impact > {config.impact_ms2:g} m/s², "
+            f"pain NRS ≥ {config.pain_nrs_min:g}. Note: {note}.")
+
+
+MAX_SKIPPED_LINES = 5
+
+
+def print_report(console: Console, path: Path, result: Any) -> None:
+    """Everything a person needs to read one analysis (see module docstring)."""
+    doc = result.to_json()
+    series = result.series.series
+    console.print(f"[bold]{path}[/]: {doc['test_leg']} test leg, {len(doc['reps'])} reps; "
+                  f"sensors: {', '.join(doc['sensors_used'])}", highlight=False)
+    if doc["reps"]:
+        table, notes = measures_table(doc, series)
+        console.print(table)
+        for note in filter(None, [measure_legend(), uncertainty_legend(doc), *notes]):
+            console.print(f"  {note}", highlight=False)
+        console.print(items_table(doc))
+    else:
+        console.print("[yellow]no complete rep found[/]")
+    skipped = doc.get("skipped", [])
+    for s in skipped[:MAX_SKIPPED_LINES]:
+        console.print(f"skipped {s['start_s']:.1f}–{s['end_s']:.1f} s: {s['reason']}", highlight=False)
+    if len(skipped) > MAX_SKIPPED_LINES:
+        console.print(f"... and {len(skipped) - MAX_SKIPPED_LINES} more skipped movements")
+    for warning in doc.get("warnings", []):
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    from stepdown.completeness import withheld_because
+
+    console.print(result_line(doc, withheld_because(result.recording, doc)))
+    for line in describe_uncertainty(doc):
+        console.print(line, highlight=False)
+    if doc["reps"]:
+        console.print(sources_line(doc), highlight=False)
+    console.print("[bold]why:[/]" if doc["explanations"] else "[bold]why:[/] no fault found")
+    for line in doc["explanations"]:
+        console.print(f"  • {line}", highlight=False)
+    for flag in result.checklist.flags:
+        console.print(f"  [yellow]flag:[/] {flag.text()}", highlight=False)
+    if (line := classifier_line(doc)) is not None:
+        console.print(line, highlight=False)
+    console.print(body_line(doc), highlight=False)
+    for line in calibration_lines(doc):
+        console.print(line, highlight=False)
+    console.print(thresholds_line(result.config, doc["rules"]["note"]), highlight=False)
