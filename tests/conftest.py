@@ -13,7 +13,7 @@ folder on ``sys.path`` when it loads this file, so every folder imports them by 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -38,6 +38,14 @@ class Evaluated:
     analysis: Analysis
 
 
+def _evaluated(sim: Simulation, **analyze_options) -> Evaluated:
+    """``sim`` analysed, kept without its per-sample kinematics and virtual sensors (about
+    28 MB a test, 5 GB over the session's batches): the batch tests read the recording and
+    the truth only."""
+    analysis = analyze(sim.recording, **analyze_options)
+    return Evaluated(replace(sim, kinematics=None, sensors={}), analysis)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_data_home(tmp_path_factory):
     """No test writes to the user's real data home, however pytest is started."""
@@ -53,8 +61,7 @@ def _private_data_home(tmp_path_factory):
 def accuracy_batch() -> list[Evaluated]:
     """64 simulated tests across legs, sensor sets, profiles, rates, noise, gaps and
     fault patterns (partial reps, fidgets), each analysed once."""
-    return [Evaluated(sim, analyze(sim.recording))
-            for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED)]
+    return [_evaluated(sim) for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED)]
 
 
 @pytest.fixture(scope="session")
@@ -62,13 +69,12 @@ def full_sensor_batch() -> list[Evaluated]:
     """64 more simulated tests varied as ``accuracy_batch`` is, but every one wearing
     all five sensors, so every checklist item is measured: the test category where
     nothing is left unassessed."""
-    return [Evaluated(sim, analyze(sim.recording))
-            for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
-                                      sensors=ALL_SENSORS)]
+    return [_evaluated(sim) for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
+                                                      sensors=ALL_SENSORS)]
 
 
 @pytest.fixture(scope="session")
 def shifted_batch() -> list[Evaluated]:
     """48 simulated tests of the shifted world (:data:`SHIFTED_WORLD`)."""
-    return [Evaluated(sim, analyze(sim.recording, classify=False))
+    return [_evaluated(sim, classify=False)
             for sim in simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD)]
