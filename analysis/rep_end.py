@@ -4,7 +4,7 @@ a test on the analysis' own depth signal for whether a rep's end can still move.
 
 The thigh's tilt (:func:`thigh_tilt`) is the angle between its accelerometer reading and
 its standing direction: gravity's direction, so no heading and no orientation filter;
-it runs a little ahead of the analysis' filtered depth (:mod:`analysis.segmentation`),
+it runs a little ahead of the analysis' filtered depth (:mod:`analysis.rep_segmentation`),
 which ends a rep where the depth is back within 5 % of the rep's dip.  Angles in
 degrees, times in s on the recording's common clock.
 """
