@@ -147,13 +147,20 @@ def record(
     = "127.0.0.1:8766",
     page_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM) of the page.")] = None,
     page_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM) of the page.")] = None,
+    exercise: Annotated[str, typer.Option(help="What is recorded: test, hold or heel_taps.")]
+    = "test",
+    band: Annotated[bool, typer.Option(help="The set is done with a knee band (feedback).")]
+    = False,
+    step_cm: Annotated[float | None, typer.Option(help="Step height, cm.")] = None,
+    load_kg: Annotated[float, typer.Option(help="Added load, kg.")] = 0.0,
 ) -> None:
-    """Record a lateral step-down test from BLE IMUs, live."""
+    """Record a lateral step-down test (or a programme exercise) from BLE IMUs, live."""
     import asyncio
 
     from bleak.exc import BleakError
 
     from sensor_io.ble_client import SensorSpec, StreamingSession
+    from sensor_io.exercise import set_from_options
     from sensor_io.journal import new_session_id
     from sensor_io.recorder import Recorder
     from sensor_io.recording import LEGS, Athlete
@@ -167,6 +174,7 @@ def record(
 
     if leg not in LEGS:
         raise InputError(f"--leg must be left or right, not {leg!r}")
+    exercise_set, step_height_m = set_from_options(exercise, band, load_kg, step_cm)
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
     scanner_backend = client_backend = None
     clock = on_start = None
@@ -198,7 +206,8 @@ def record(
     refuse_existing(out, journal, overwrite)
     extra: dict[str, Any] = {"clock": _outside_loop_zero(clock)} if clock else {}
     recorder = Recorder(journal, test_leg=leg, athlete=Athlete(id=athlete), started_at=started,
-                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite, **extra)
+                        pain_nrs=pain_nrs, session=session_id, overwrite=overwrite,
+                        step_height_m=step_height_m, exercise=exercise_set, **extra)
     room = free_space_warning(journal.parent, BYTES_PER_SAMPLE * rate * len(specs), WARN_MINUTES)
     if room:
         console.print(f"[yellow]warning:[/] {room}", highlight=False)
