@@ -68,6 +68,13 @@ def rep_cue(rep: dict[str, Any]) -> Cue:
     return Cue(fix, f"rep {n}: {FIX_WORDS[fix]}", f"{n}, {FIX_WORDS[fix]}")
 
 
+def corrected_cue(rep: dict[str, Any]) -> Cue:
+    """The cue when a rep's final result changes what its provisional cue said."""
+    cue = rep_cue(rep)
+    said = cue.text.split(": ", 1)[1]
+    return Cue(cue.kind, f"rep {rep.get('index')} corrected: {said}", f"correction, {said}")
+
+
 def set_start_cue(set_number: int) -> Cue:
     return Cue("set_start", f"set {set_number}: go", "go")
 

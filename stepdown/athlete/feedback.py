@@ -28,6 +28,7 @@ from stepdown.athlete.bus import EventBus
 from stepdown.athlete.cues import (
     FIX_WORDS,
     Cue,
+    corrected_cue,
     rep_cue,
     sensor_lost_cue,
     set_end_cue,
@@ -151,8 +152,10 @@ class LiveFeedback:
             self.set_reps[self.set_reps.index(earlier)] = summary
         elif self.set_active:
             self.set_reps.append(summary)
-        if earlier is None or (status == "corrected" and earlier.get("cue") != cue.text):
+        if earlier is None:
             self._play(cue)
+        elif status == "corrected" and earlier.get("cue") != cue.text:
+            self._play(corrected_cue(rep))
         self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
 
     def trace(self, trace: dict[str, Any], index: int, t: float) -> None:

@@ -52,3 +52,11 @@ def test_set_and_sensor_cues():
     assert set_end_cue(2, 5).text == "set 2 done: 5 reps"
     lost = sensor_lost_cue("thigh_left")
     assert lost.kind == "sensor_lost" and "thigh left" in lost.words
+
+
+def test_a_corrected_rep_says_so_in_words_and_text():
+    from stepdown.athlete.cues import corrected_cue
+
+    cue = corrected_cue({"index": 4, "items": {"pelvis": 1}})
+    assert (cue.kind, cue.text, cue.words) == ("pelvis", "rep 4 corrected: hips level",
+                                               "correction, hips level")

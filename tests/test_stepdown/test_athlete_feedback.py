@@ -195,7 +195,7 @@ def test_a_provisional_rep_is_shown_at_once_then_confirmed_corrected_or_withdraw
     assert cues == ["set 1: go", "rep 1: knee out"]
     fb.rep(rep(2, 12.0, knee=1), 11.9, "provisional")
     fb.rep(rep(2, 12.1), 12.3, "corrected")            # no fault after all: cued again
-    assert cues[-2:] == ["rep 2: knee out", "rep 2: good"]
+    assert cues[-2:] == ["rep 2: knee out", "rep 2 corrected: good"]
     assert [(r["index"], r["status"], r["total"]) for r in fb.bus.state()["set"]["reps"]] == \
         [(1, "confirmed", 1), (2, "corrected", 0)]
     fb.rep(rep(3, 17.0, pelvis=1), 16.9, "provisional")
