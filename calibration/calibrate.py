@@ -33,6 +33,8 @@ GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
 MIN_AXIS_GRAVITY_DEG = 60.0   # the flexion axis must be near horizontal when standing
 MAX_STANDING_GYR_STD = 0.10   # rad/s, rms of per-axis std: the most sway usable standing holds
+# Slow guided bends turn the thigh at 15-40 °/s, the shank at half that; sway is 1-3 °/s.
+GUIDED_MIN_RATE_RAD_S = 0.15
 
 
 class CalibrationError(InputError):
@@ -53,22 +55,35 @@ class SensorCalibration:
     joint_coherence: float | None = None   # agreement of the joint-centre accelerations
 
 
+GUIDED_METHOD = "gravity+guided knee bends"
+
+
 @dataclass(frozen=True)
 class Calibration:
+    """window: the standing window; sensors: per placement; movement: what became of
+    the guided calibration movement: None when none was prompted, "used", or why it
+    was not (the flexion axes then come from the reps)."""
+
     window: StandingWindow
     sensors: dict[str, SensorCalibration] = field(default_factory=dict)
+    movement: str | None = None
 
     def notes(self) -> list[str]:
         """Plain-language doubts about the calibration (empty when it stood still)."""
-        if self.window.quality == "still":
-            return []
-        return [f"calibration: {self.window.describe()}; the measures carry a wider "
-                "uncertainty (see uncertainty)"]
+        out = []
+        if self.window.quality != "still":
+            out.append(f"calibration: {self.window.describe()}; the measures carry a wider "
+                       "uncertainty (see uncertainty)")
+        if self.movement not in (None, "used"):
+            out.append(f"calibration movement: {self.movement}; the thigh's axes come from "
+                       "the reps, with the wider uncertainty of that case")
+        return out
 
     def to_json(self) -> dict:
         """The contract's ``calibration`` block plus quality figures."""
         return {
             "window_s": [round(self.window.t0, 3), round(self.window.t1, 3)],
+            **({"movement": self.movement} if self.movement is not None else {}),
             "quality": self.window.quality,
             "stillness": {"gyr_std_deg_s": round(float(np.degrees(self.window.gyr_std_rad_s)), 3),
                           "acc_std_ms2": round(self.window.acc_std_ms2, 4)},
@@ -167,7 +182,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
               biases: Mapping[str, np.ndarray] | None = None,
               tracks: Mapping[str, SensorTrack] | None = None,
-              body: Body | None = None) -> Calibration:
+              body: Body | None = None,
+              movement: tuple[float, float] | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     window: the standing window if already found (:func:`standing_window`).
@@ -180,9 +196,14 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     holds the standing window; with ``body``, a test-leg thigh and shank worn together
     take their flexion axes from the knee hinge (:mod:`calibration.joint_heading`), which
     leg rotation in step with the flexion cannot tilt; else the functional flexion axis.
+    movement: [t0, t1] (s) of the guided knee bends on both feet
+    (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
+    axes are then found in it, where no balance tilt follows the flexion; when it holds
+    too little bending (or flexion does not dominate), from the reps as without it.
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
+    guided = _guided_axes(rec, movement, biases, vertical) if movement is not None else None
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
@@ -197,13 +218,57 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
             after = slice(int(np.searchsorted(s.t, win.t1, side="right")), None)  # t > t1
             moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
                                       (vertical or {}).get(placement))
-        frame, method = _segment_frame(placement, up, moving, rec.test_leg)
+        if guided is not None and placement in guided.axes:
+            axis, share = guided.axes[placement]
+            segment, _, side = placement.partition("_")
+            frame = frame_from_flexion(up, axis, right_sign_of_normal(segment, side), share)
+            method = GUIDED_METHOD
+        else:
+            frame, method = _segment_frame(placement, up, moving, rec.test_leg)
         _check_frame(placement, frame)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
                                            method, frame.axis_share, frame.axis_gravity_deg)
     if tracks is not None and body is not None:
         out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
-    return Calibration(win, out)
+    return Calibration(win, out, None if guided is None else guided.status)
+
+
+@dataclass(frozen=True)
+class GuidedAxes:
+    """Flexion axes (3,) sensor frame and their energy shares, per leg placement, found
+    in the guided movement; status "used" or why none was (see :class:`Calibration`)."""
+
+    axes: dict[str, tuple[np.ndarray, float]]
+    status: str
+
+
+def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[str, np.ndarray],
+                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> GuidedAxes:
+    """The leg sensors' functional flexion axes inside the guided movement's window,
+    or none of them (with the reason) when any leg sensor did not bend there."""
+    t0, t1 = movement
+    axes = {}
+    for placement in rec.placements:
+        if not uses_flexion_axis(placement):
+            continue
+        s = rec.streams[placement]
+        m = time_slice(s.t, t0, t1)
+        gyr = _horizontal_part(s.gyr[m] - biases[placement], s.t[m],
+                               (vertical or {}).get(placement))
+        try:
+            axis, share = functional_axis(gyr, GUIDED_MIN_RATE_RAD_S)
+        except ValueError:
+            problem = f"{placement} did not bend in {t0:.1f}-{t1:.1f} s"
+        else:
+            if share >= MIN_AXIS_SHARE:
+                axes[placement] = (axis, share)
+                continue
+            problem = (f"{placement} moved in {t0:.1f}-{t1:.1f} s but not mostly by bending "
+                       f"(flexion share {share:.2f})")
+        if placement.startswith("thigh"):
+            return GuidedAxes({}, problem)
+        # a shank that barely turned: its frame comes from the knee hinge or the reps
+    return GuidedAxes(axes, "used")
 
 
 def _leg_frames_from_joints(cals: dict[str, SensorCalibration], test_leg: str,
