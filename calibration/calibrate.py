@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from calibration.standing import (
 )
 from sensor_io.anthropometry import Body
 from sensor_io.errors import InputError
-from sensor_io.recording import Recording
+from sensor_io.recording import Recording, calibration_movement_window
 
 GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
@@ -143,8 +143,18 @@ def _check_frame(placement: str, frame: SegmentFrame) -> None:
 
 def standing_window(rec: Recording) -> StandingWindow:
     """The calibration window, swaying or short ones included (see ``quality``), or
-    CalibrationError saying what was found when there is no usable standing at all."""
-    win = find_standing_window(rec)
+    CalibrationError saying what was found when there is no usable standing at all.
+
+    With a guided calibration movement, the window is looked for before its prompt first
+    (a slow first bend starts below any stillness threshold, and a reference pose that
+    holds part of it is bent), then anywhere."""
+    movement = calibration_movement_window(rec)
+    win = None
+    if movement is not None:
+        before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
+        if all(len(s) > 1 for s in before.values()):
+            win = find_standing_window(replace(rec, streams=before))
+    win = win or find_standing_window(rec)
     if win is None:
         raise CalibrationError(
             f"no quiet standing found: {describe_no_window(rec)}; the recording must start "

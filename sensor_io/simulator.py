@@ -238,14 +238,19 @@ def simulate(cfg: SimConfig) -> Simulation:
     return Simulation(rec, truth, kin, sensors, scn, body)
 
 
-def simulate_batch(n: int, seed: int = 0, **overrides) -> Iterator[Simulation]:
-    """``n`` varied tests: legs, sensor sets, profiles, rep counts, step heights.
+BATCH_SENSOR_SETS = (("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
+                     ("pelvis", "thigh", "trunk"), ("pelvis", "thigh", "shank", "trunk", "wrist"))
+
+
+def simulate_batch(n: int, seed: int = 0, sensor_sets: tuple[tuple[str, ...], ...] | None = None,
+                   **overrides) -> Iterator[Simulation]:
+    """``n`` varied tests: legs, sensor sets (taken in turn from ``sensor_sets``, default
+    :data:`BATCH_SENSOR_SETS`), profiles, rep counts, step heights.
 
     Keyword overrides are passed to every SimConfig (e.g. ``ideal_sensors=True``).
     """
     rng = np.random.default_rng(seed)
-    sets = [("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
-            ("pelvis", "thigh", "trunk"), ("pelvis", "thigh", "shank", "trunk", "wrist")]
+    sets = sensor_sets or BATCH_SENSOR_SETS
     for i in range(n):
         cfg = dict(
             seed=int(seed * 100_000 + i), test_leg=str(rng.choice(["left", "right"])),

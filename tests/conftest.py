@@ -15,6 +15,9 @@ ACCURACY_SEED = 2026   # not the seed of any training set
 FULL_SENSOR_SEED = 2027  # nor this one (stepdown/commands/train.py refuses both)
 SHIFTED_SEED = 2028      # nor this one
 SHIFTED_TESTS = 48
+GUIDED_SEED = 2031       # nor this one
+GUIDED_TESTS = 32
+NO_SHANK = (("pelvis", "thigh"), ("pelvis", "thigh", "trunk"))
 SHIFTED_WORLD = dict(sway_scale=1.6, limb_scale=(1.06, 0.94),
                      rates_hz=dict.fromkeys(("pelvis", "thigh", "shank", "trunk", "wrist"), 60.0))
 """A world the uncertainty was not derived on: 60 % more sway (and faster), thighs 6 %
@@ -62,3 +65,12 @@ def shifted_batch() -> list[Evaluated]:
     """48 simulated tests of the shifted world (:data:`SHIFTED_WORLD`)."""
     return [Evaluated(sim, analyze(sim.recording, classify=False))
             for sim in simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD)]
+
+
+@pytest.fixture(scope="session")
+def guided_batch() -> list[Evaluated]:
+    """32 simulated tests without a shank sensor (pelvis + thigh, and + trunk), each
+    recorded with the guided calibration movement (knee bends on both feet)."""
+    return [Evaluated(sim, analyze(sim.recording, classify=False))
+            for sim in simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
+                                      calibration_movement=True)]
