@@ -123,3 +123,17 @@ def test_a_malformed_entry_is_one_clear_error(guided, entry, says):
     with pytest.raises(InputError, match=says) as err:
         analyze(rec, classify=False)
     assert "\n" not in str(err.value)
+
+
+def test_the_uncertainty_knows_the_guided_case_by_the_calibrations_own_name(guided):
+    from analysis import uncertainty
+
+    assert uncertainty.GUIDED_METHOD == GUIDED_METHOD
+    a = analyze(guided.recording, classify=False)
+    case = uncertainty.calibration_case(a.calibration)
+    assert case.startswith("guided bends, ")
+    # hip adduction is stated surer than from the reps' axis, the knee body model less sure
+    reps_axis = uncertainty.MEASURE_UNCERTAINTY[case.replace("guided bends", "functional axis")]
+    stated = uncertainty.measure_uncertainty(a.series.knee_source, a.calibration)
+    assert stated["hip_adduction_deg"] < reps_axis["hip_adduction_deg"]
+    assert stated["knee_medial_cm"] > reps_axis["knee_medial_cm (thigh+pelvis model)"]
