@@ -1,7 +1,8 @@
 """Re-derive the measure uncertainties of analysis.uncertainty from simulation.
 
-Prints, per calibration case and measure (and per knee method), the 90th percentile of the absolute
-rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED)``
+Prints, per calibration case and measure (and per knee method), the 90th percentile
+of the absolute rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS,
+seed=UNCERTAINTY_SEED)`` and on GUIDED_TESTS tests with the guided calibration movement,
 beside the value shipped in :mod:`analysis.uncertainty`.  Update the constants
 there when the analysis changes what these figures are; the held-out check is
 ``tests/test_uncertainty_accuracy.py``.
