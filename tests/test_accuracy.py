@@ -100,15 +100,16 @@ def _floor(sensor_set: str, measure: str) -> float:
     return FLOOR_MAE[measure]
 
 
-def _cases():
-    for s in SETS:
+def _cases(sets=SETS, misses=KNOWN_MISSES, prefix=""):
+    """(sensor set, measure, mae|bias|slope) per floor; strict xfail where ``misses`` say."""
+    for s in sets:
         for m in sorted(FLOOR_MAE) + ["knee_medial_cm"]:
             if m == "trunk_lean_deg" and "trunk" not in s:
                 continue
             for what in ("mae", "bias", "slope"):
-                reason = KNOWN_MISSES.get((s, m, what))
+                reason = misses.get((s, m, what))
                 marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-                yield pytest.param(s, m, what, marks=marks, id=f"{s}-{m}-{what}")
+                yield pytest.param(s, m, what, marks=marks, id=f"{prefix}{s}-{m}-{what}")
 
 
 @pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases()))
@@ -177,17 +178,7 @@ def test_guided_batch_used_the_movement_everywhere(guided_batch):
     assert all(ev.analysis.calibration.movement == "used" for ev in guided_batch)
 
 
-def _guided_cases():
-    for s in ("pelvis+thigh", "pelvis+thigh+trunk"):
-        for m in sorted(FLOOR_MAE) + ["knee_medial_cm"]:
-            if m == "trunk_lean_deg" and "trunk" not in s:
-                continue
-            for what in ("mae", "bias", "slope"):
-                reason = GUIDED_MISSES.get((s, m, what))
-                marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-                yield pytest.param(s, m, what, marks=marks, id=f"guided-{s}-{m}-{what}")
-
-
-@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_guided_cases()))
+@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases(
+    ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_MISSES, "guided-")))
 def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measure, what):
     test_measure_floors(guided_table, sensor_set, measure, what)
