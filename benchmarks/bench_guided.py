@@ -29,8 +29,8 @@ import pandas as pd
 from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis.pipeline import analyze
 from benchmarks.bench_observability import hip_shift_at_bottoms_cm
-from sensor_io import simulator
-from sensor_io.simulator import simulate_batch
+from simulator import single_test as simulator
+from simulator.single_test import simulate_batch
 
 N_TESTS = 32
 SEED = 43  # neither a training seed nor a held-out accuracy batch

@@ -10,7 +10,7 @@ joints, so the join is as quiet as any pause between reps (joining at a rep's en
 the thigh still flexed, leaves the orientation filter ~10° off for seconds); the
 analysis of the window finds the new reps, and :func:`to_session_time` puts their times
 back on the session clock.  On simulated tests the window's measures agree with the
-whole recording's within 0.3 cm and 0.5° (tests/test_live_window.py).
+whole recording's within 0.3 cm and 0.5° (tests/test_stepdown/test_live_window.py).
 
 The sensor-to-segment frames need more than the window: the knee hinge found from the one
 or two reps a window holds is less sure than from every rep so far (seed 3, rep 4: knee
