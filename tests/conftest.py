@@ -12,7 +12,8 @@ folder on ``sys.path`` when it loads this file, so every folder imports them by 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -40,6 +41,14 @@ class Evaluated:
     analysis: Analysis
 
 
+def evaluated(sims: Iterable[Simulation], **analyze_options: bool) -> list[Evaluated]:
+    """Each simulated test analysed, kept without its 1 kHz kinematics and virtual
+    sensors (~25 MB a test, which no batch test reads): the four session batches held
+    ~6 GB with them, and the whole suite was killed for memory on a shared machine."""
+    return [Evaluated(replace(sim, kinematics=None, sensors={}),
+                      analyze(sim.recording, **analyze_options)) for sim in sims]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_data_home(tmp_path_factory):
     """No test writes to the user's real data home, however pytest is started."""
@@ -55,8 +64,7 @@ def _private_data_home(tmp_path_factory):
 def accuracy_batch() -> list[Evaluated]:
     """64 simulated tests across legs, sensor sets, profiles, rates, noise, gaps and
     fault patterns (partial reps, fidgets), each analysed once."""
-    return [Evaluated(sim, analyze(sim.recording))
-            for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED)]
+    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED))
 
 
 @pytest.fixture(scope="session")
@@ -64,22 +72,20 @@ def full_sensor_batch() -> list[Evaluated]:
     """64 more simulated tests varied as ``accuracy_batch`` is, but every one wearing
     all five sensors, so every checklist item is measured: the test category where
     nothing is left unassessed."""
-    return [Evaluated(sim, analyze(sim.recording))
-            for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
-                                      sensors=ALL_SENSORS)]
+    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
+                                    sensors=ALL_SENSORS))
 
 
 @pytest.fixture(scope="session")
 def shifted_batch() -> list[Evaluated]:
     """48 simulated tests of the shifted world (:data:`SHIFTED_WORLD`)."""
-    return [Evaluated(sim, analyze(sim.recording, classify=False))
-            for sim in simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD)]
+    return evaluated(simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD),
+                     classify=False)
 
 
 @pytest.fixture(scope="session")
 def guided_batch() -> list[Evaluated]:
     """32 simulated tests without a shank sensor (pelvis + thigh, and + trunk), each
     recorded with the guided calibration movement (knee bends on both feet)."""
-    return [Evaluated(sim, analyze(sim.recording, classify=False))
-            for sim in simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
-                                      calibration_movement=True)]
+    return evaluated(simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
+                                    calibration_movement=True), classify=False)
