@@ -97,7 +97,7 @@ from calibration import (
 from calibration.calibrate import uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
-from sensor_io.recording import Recording
+from sensor_io.recording import Recording, calibration_movement_window
 
 ANALYSIS_VERSION = SCHEMA_VERSION
 
@@ -336,7 +336,17 @@ def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.nda
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
     tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
-    return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body)
+    return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
+                     movement=calibration_movement_window(rec))
+
+
+def _outside(reps: list[dict[str, float]], window: tuple[float, float] | None
+             ) -> list[dict[str, float]]:
+    """The reps that do not start inside the guided calibration movement's window (its
+    knee bends are not step-downs)."""
+    if window is None:
+        return reps
+    return [r for r in reps if not window[0] <= r["start_s"] <= window[1]]
 
 
 def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
@@ -438,7 +448,10 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
     walking = _walking(motion, rec.test_leg)
     full, partial = _reps_by_piece(depth, motion.t, pieces, walking, settings.segmentation)
-    spans = sorted((r["start_s"], r["end_s"]) for r in full + partial)
+    movement = calibration_movement_window(rec)
+    full, partial = _outside(full, movement), _outside(partial, movement)
+    spans = sorted([(r["start_s"], r["end_s"]) for r in full + partial]
+                   + ([movement] if movement else []))
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz)
     reps, notes = [], cal.notes()

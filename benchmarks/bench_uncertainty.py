@@ -1,7 +1,8 @@
 """Re-derive the measure uncertainties of analysis.uncertainty from simulation.
 
-Prints, per measure (and per knee method), the 90th percentile of the absolute
-rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED)``
+Prints, per calibration case and measure (and per knee method), the 90th percentile
+of the absolute rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS,
+seed=UNCERTAINTY_SEED)`` and on GUIDED_TESTS tests with the guided calibration movement,
 beside the value shipped in :mod:`analysis.uncertainty`.  Update the constants
 there when the analysis changes what these figures are; the held-out check is
 ``tests/test_analysis/test_uncertainty_accuracy.py``.
@@ -13,16 +14,24 @@ import pandas as pd
 
 from analysis.evaluation import errors_against_uncertainty
 from analysis.pipeline import analyze
-from analysis.uncertainty import UNCERTAINTY_SEED, UNCERTAINTY_TESTS
+from analysis.uncertainty import GUIDED_TESTS, UNCERTAINTY_SEED, UNCERTAINTY_TESTS
 from simulator.single_test import simulate_batch
 
 QUANTILE = 0.9
 
 
-def error_table() -> pd.DataFrame:
-    """Absolute rep-peak error per measure, one row per matched rep and measure."""
+GUIDED_SETS = (("pelvis", "thigh"), ("pelvis", "thigh", "trunk"))
+
+
+def error_table(guided: bool = False) -> pd.DataFrame:
+    """Absolute rep-peak error per measure, one row per matched rep and measure; with
+    ``guided``, of GUIDED_TESTS tests without a shank recorded with the guided
+    calibration movement (the "guided bends" cases)."""
     tables = []
-    for sim in simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED):
+    batch = (simulate_batch(GUIDED_TESTS, seed=UNCERTAINTY_SEED, sensor_sets=GUIDED_SETS,
+                            calibration_movement=True) if guided
+             else simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED))
+    for sim in batch:
         analysis = analyze(sim.recording, classify=False)
         tables.append(errors_against_uncertainty(analysis.reps, sim.truth["reps"],
                                                  analysis.series.knee_source,
@@ -31,7 +40,7 @@ def error_table() -> pd.DataFrame:
 
 
 def run() -> None:
-    table = error_table()
+    table = pd.concat([error_table(), error_table(guided=True)], ignore_index=True)
     summary = table.groupby(["case", "measure"]).agg(
         reps=("abs_error", "size"), mae=("abs_error", "mean"),
         p90=("abs_error", lambda x: x.quantile(QUANTILE)), shipped=("bound", "first"))

@@ -28,12 +28,14 @@ from calibration.standing import (
 )
 from sensor_io.anthropometry import Body
 from sensor_io.errors import InputError
-from sensor_io.recording import Recording
+from sensor_io.recording import Recording, calibration_movement_window
 
 GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
 MIN_AXIS_GRAVITY_DEG = 60.0   # the flexion axis must be near horizontal when standing
 MAX_STANDING_GYR_STD = 0.10   # rad/s, rms of per-axis std: the most sway usable standing holds
+# Slow guided bends turn the thigh at 15-40 °/s, the shank at half that; sway is 1-3 °/s.
+GUIDED_MIN_RATE_RAD_S = 0.15
 
 
 class CalibrationError(InputError):
@@ -54,25 +56,35 @@ class SensorCalibration:
     joint_coherence: float | None = None   # agreement of the joint-centre accelerations
 
 
+GUIDED_METHOD = "gravity+guided knee bends"
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """A recording's calibration: its standing window and each sensor's calibration
-    (gyro bias, sensor-to-segment rotation), by placement."""
+    """window: the standing window; sensors: per placement; movement: what became of
+    the guided calibration movement: None when none was prompted, "used", or why it
+    was not (the flexion axes then come from the reps)."""
 
     window: StandingWindow
     sensors: dict[str, SensorCalibration] = field(default_factory=dict)
+    movement: str | None = None
 
     def notes(self) -> list[str]:
         """Plain-language doubts about the calibration (empty when it stood still)."""
-        if self.window.quality == "still":
-            return []
-        return [f"calibration: {self.window.describe()}; the measures carry a wider "
-                "uncertainty (see uncertainty)"]
+        out = []
+        if self.window.quality != "still":
+            out.append(f"calibration: {self.window.describe()}; the measures carry a wider "
+                       "uncertainty (see uncertainty)")
+        if self.movement not in (None, "used"):
+            out.append(f"calibration movement: {self.movement}; the thigh's axes come from "
+                       "the reps, with the wider uncertainty of that case")
+        return out
 
     def to_json(self) -> dict:
         """The contract's ``calibration`` block plus quality figures."""
         return {
             "window_s": [round(self.window.t0, 3), round(self.window.t1, 3)],
+            **({"movement": self.movement} if self.movement is not None else {}),
             "quality": self.window.quality,
             "stillness": {"gyr_std_deg_s": round(float(np.degrees(self.window.gyr_std_rad_s)), 3),
                           "acc_std_ms2": round(self.window.acc_std_ms2, 4)},
@@ -132,8 +144,18 @@ def _check_frame(placement: str, frame: SegmentFrame) -> None:
 
 def standing_window(rec: Recording) -> StandingWindow:
     """The calibration window, swaying or short ones included (see ``quality``), or
-    CalibrationError saying what was found when there is no usable standing at all."""
-    win = find_standing_window(rec)
+    CalibrationError saying what was found when there is no usable standing at all.
+
+    With a guided calibration movement, the window is looked for before its prompt first
+    (a slow first bend starts below any stillness threshold, and a reference pose that
+    holds part of it is bent), then anywhere."""
+    movement = calibration_movement_window(rec)
+    win = None
+    if movement is not None:
+        before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
+        if all(len(s) > 1 for s in before.values()):
+            win = find_standing_window(replace(rec, streams=before))
+    win = win or find_standing_window(rec)
     if win is None:
         raise CalibrationError(
             f"no quiet standing found: {describe_no_window(rec)}; the recording must start "
@@ -171,7 +193,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
               biases: Mapping[str, np.ndarray] | None = None,
               tracks: Mapping[str, SensorTrack | Sequence[SensorTrack]] | None = None,
-              body: Body | None = None) -> Calibration:
+              body: Body | None = None,
+              movement: tuple[float, float] | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     window: the standing window if already found (:func:`standing_window`).
@@ -186,9 +209,14 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     leg rotation in step with the flexion cannot tilt; else the functional flexion axis.
     A recording in pieces (each with its own heading) gives a sequence of tracks per
     placement, one per piece: the hinge is then pooled over the pieces' movement.
+    movement: [t0, t1] (s) of the guided knee bends on both feet
+    (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
+    axes are then found in it, where no balance tilt follows the flexion; when it holds
+    too little bending (or flexion does not dominate), from the reps as without it.
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
+    guided = _guided_axes(rec, movement, biases, vertical) if movement is not None else None
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
@@ -203,7 +231,13 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
             after = slice(int(np.searchsorted(s.t, win.t1, side="right")), None)  # t > t1
             moving = _horizontal_part(s.gyr[after] - biases[placement], s.t[after],
                                       (vertical or {}).get(placement))
-        frame, method = _segment_frame(placement, up, moving, rec.test_leg)
+        if guided is not None and placement in guided.axes:
+            axis, share = guided.axes[placement]
+            segment, _, side = placement.partition("_")
+            frame = frame_from_flexion(up, axis, right_sign_of_normal(segment, side), share)
+            method = GUIDED_METHOD
+        else:
+            frame, method = _segment_frame(placement, up, moving, rec.test_leg)
         _check_frame(placement, frame)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
                                            method, frame.axis_share, frame.axis_gravity_deg)
@@ -211,7 +245,45 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
     if vertical is not None:
         out = _leg_signs_from_tilt(out, win, vertical)
-    return Calibration(win, out)
+    return Calibration(win, out, None if guided is None else guided.status)
+
+
+@dataclass(frozen=True)
+class GuidedAxes:
+    """Flexion axes (3,) sensor frame and their energy shares, per leg placement, found
+    in the guided movement; status "used" or why none was (see :class:`Calibration`)."""
+
+    axes: dict[str, tuple[np.ndarray, float]]
+    status: str
+
+
+def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[str, np.ndarray],
+                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> GuidedAxes:
+    """The leg sensors' functional flexion axes inside the guided movement's window,
+    or none of them (with the reason) when any leg sensor did not bend there."""
+    t0, t1 = movement
+    axes = {}
+    for placement in rec.placements:
+        if not uses_flexion_axis(placement):
+            continue
+        s = rec.streams[placement]
+        m = time_slice(s.t, t0, t1)
+        gyr = _horizontal_part(s.gyr[m] - biases[placement], s.t[m],
+                               (vertical or {}).get(placement))
+        try:
+            axis, share = functional_axis(gyr, GUIDED_MIN_RATE_RAD_S)
+        except ValueError:
+            problem = f"{placement} did not bend in {t0:.1f}-{t1:.1f} s"
+        else:
+            if share >= MIN_AXIS_SHARE:
+                axes[placement] = (axis, share)
+                continue
+            problem = (f"{placement} moved in {t0:.1f}-{t1:.1f} s but not mostly by bending "
+                       f"(flexion share {share:.2f})")
+        if placement.startswith("thigh"):
+            return GuidedAxes({}, problem)
+        # a shank that barely turned: its frame comes from the knee hinge or the reps
+    return GuidedAxes(axes, "used")
 
 
 def _leg_signs_from_tilt(cals: dict[str, SensorCalibration], win: StandingWindow,

@@ -46,9 +46,11 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def functional_axis(gyr: np.ndarray) -> tuple[np.ndarray, float]:
-    """Principal rotation axis (3,) of gyro samples (N,3) rad/s and its energy share."""
-    w = gyr[np.linalg.norm(gyr, axis=1) > MIN_MOVING_RAD_S]
+def functional_axis(gyr: np.ndarray, min_rate_rad_s: float = MIN_MOVING_RAD_S
+                    ) -> tuple[np.ndarray, float]:
+    """Principal rotation axis (3,) of gyro samples (N,3) rad/s and its energy share,
+    over the samples turning faster than ``min_rate_rad_s``."""
+    w = gyr[np.linalg.norm(gyr, axis=1) > min_rate_rad_s]
     if len(w) < 10:
         raise ValueError("too little movement to find a functional axis")
     vals, vecs = np.linalg.eigh(w.T @ w)

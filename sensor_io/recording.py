@@ -22,6 +22,10 @@ PLACEMENTS: tuple[str, ...] = (
 LEGS: tuple[str, ...] = ("left", "right")
 FORMAT_NAME = "stepdown-recording"
 FORMAT_VERSION = 1
+CALIBRATION_MOVEMENT_KEY = "calibration_movement"
+"""Metadata key of the guided calibration movement: ``{"kind": KNEE_BENDS, "window_s":
+[t0, t1]}``, the time span (s, common clock) in which the athlete was asked to do it."""
+KNEE_BENDS = "knee bends on both feet"
 
 
 @dataclass
@@ -147,3 +151,26 @@ def pain_per_rep(pain_nrs: list[float] | float | None, n_reps: int) -> list[floa
     if len(pain_nrs) != n_reps:
         raise InputError(f"pain_nrs has {len(pain_nrs)} values but the test has {n_reps} reps")
     return [float(p) for p in pain_nrs]
+
+
+def calibration_movement_window(rec: Recording) -> tuple[float, float] | None:
+    """[t0, t1] (s) of the guided calibration movement the recording's metadata names
+    (:data:`CALIBRATION_MOVEMENT_KEY`), None when it has none; InputError (one line)
+    when the entry is malformed or of a kind this version does not know."""
+    entry = rec.extra.get(CALIBRATION_MOVEMENT_KEY)
+    if entry is None:
+        return None
+    window = entry.get("window_s") if isinstance(entry, dict) else None
+    kind = entry.get("kind") if isinstance(entry, dict) else None
+    try:
+        t0, t1 = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise InputError(f"metadata {CALIBRATION_MOVEMENT_KEY}: expected "
+                         '{"kind": ..., "window_s": [t0, t1]}, got ' f"{entry!r:.80}") from None
+    if kind != KNEE_BENDS:
+        raise InputError(f"metadata {CALIBRATION_MOVEMENT_KEY}: unknown kind {kind!r}; "
+                         f"this version knows {KNEE_BENDS!r}")
+    if not (np.isfinite(t0) and np.isfinite(t1) and t0 < t1):
+        raise InputError(f"metadata {CALIBRATION_MOVEMENT_KEY}: window_s [{t0}, {t1}] is not "
+                         "an increasing pair of times in s")
+    return t0, t1

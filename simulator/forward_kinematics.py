@@ -157,7 +157,7 @@ def build_depth(scn: Scenario, t: np.ndarray, rng: np.random.Generator):
     reps: list[RepTiming] = []
     impacts: list[float] = []
     dt = t[1] - t[0]
-    t0 = scn.standing_s
+    t0 = scn.standing_s + scn.guided_s
     for i, r in enumerate(scn.reps):
         t_bottom0 = t0 + r.descent_s
         t_end = t_bottom0 + r.bottom_s + r.ascent_s
@@ -211,6 +211,19 @@ def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.nda
         rot[m] = np.deg2rad(6.0) * bump
         bend[m] = 0.08 * bump
     return rot, bend
+
+
+def guided_bend(scn: Scenario, t: np.ndarray) -> np.ndarray:
+    """(N,) depth of the guided calibration bends (0 standing, ``guided_depth`` at the
+    bottom of each): ``guided_bends`` slow min-jerk bends down and up, one after the
+    other from the end of the standing window."""
+    bend = np.zeros_like(t)
+    for k in range(scn.guided_bends):
+        t0 = scn.standing_s + k * scn.guided_bend_s
+        u = (t - t0) / scn.guided_bend_s
+        m = (u > 0) & (u < 1)
+        bend[m] = scn.guided_depth * _min_jerk(1.0 - np.abs(2.0 * u[m] - 1.0))
+    return bend
 
 
 def _sagittal_leg(theta_k: np.ndarray, shank_ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -324,7 +337,8 @@ def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dic
         return {**out, "ml": np.zeros(n), "ap": np.zeros(n)}
     sigma_s = scn.sway_deg / (np.sqrt(2.0) * max(scn.sway_rate_dps, 1e-6))
     amp = np.deg2rad(scn.sway_deg)
-    share = np.interp(t, [0.0, scn.standing_s - 0.3, scn.standing_s + 0.3, t[-1] + 1],
+    calm_s = scn.standing_s + scn.guided_bends * scn.guided_bend_s  # the bends: feet as standing
+    share = np.interp(t, [0.0, calm_s - 0.3, calm_s + 0.3, t[-1] + 1],
                       [scn.standing_sway_share, scn.standing_sway_share, 1.0, 1.0])
     out = {k: share * _smooth_noise(rng, n, sigma_s * FINE_RATE_HZ, amp * a)
            for k, a in (("ml", 1.0), ("ap", 1.0), ("drop", 0.7), ("lean", 0.7), ("rot", 1.0))}
@@ -342,13 +356,15 @@ def simulate_kinematics(
     scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
 ) -> Kinematics:
     """Segment trajectories of one test on a 1 kHz grid."""
-    total = scn.standing_s + sum(r.descent_s + r.bottom_s + r.ascent_s + r.rest_s
+    total = scn.standing_s + scn.guided_s + sum(r.descent_s + r.bottom_s + r.ascent_s + r.rest_s
                                  for r in scn.reps) + 1.6 * len(scn.fidget_after) + scn.end_standing_s
     t = np.arange(0.0, total, 1.0 / FINE_RATE_HZ)
     n = len(t)
     depth, rep_of, reps, impacts = build_depth(scn, t, rng)
     fid_rot, fid_bend = _fidget(scn, reps, t)
-    s = depth + fid_bend
+    guided = guided_bend(scn, t)
+    s = depth + fid_bend + guided
+    guided_share = guided / scn.guided_depth if scn.guided_bends else guided
 
     k_max = knee_flexion_for_drop(scn.step_height_m, body, scn.shank_ratio)
     R_shank0, R_thigh0 = _sagittal_leg(s * k_max, scn.shank_ratio)
@@ -365,10 +381,12 @@ def simulate_kinematics(
 
     sway = postural_sway(scn, t, rng)
     d = param("pelvic_drop_rad") + sway["drop"]
-    tau = param("pelvic_tilt_rad")
+    # a guided bend tilts the pelvis forward and flexes the trunk too (both feet down:
+    # the pelvis stays level)
+    tau = param("pelvic_tilt_rad") + np.deg2rad(6.0) * guided_share
     rho = sway["rot"] + fid_rot + np.deg2rad(3.0) * env
     lam = param("trunk_lean_rad") + sway["lean"] - scn.trunk_follows_pelvis * d
-    zeta = param("trunk_flex_rad")
+    zeta = param("trunk_flex_rad") + scn.guided_trunk_flex_rad * guided_share
     # the hand leaves the waist early in the descent, smoothly (no kink in the angle)
     arm = _per_rep([r.arm_rad for r in scn.reps], rep_of) * _min_jerk(env * 1.6)
 
@@ -389,9 +407,10 @@ def simulate_kinematics(
     R_leg = _leg_rotation(
         R_shank0 @ up(body.shank_m), R_thigh0 @ up(body.thigh_m),
         shift=(param("hip_shift_m") + _smooth_noise(rng, n, 0.5 * FINE_RATE_HZ, 0.002)
+               + scn.guided_shift_m * guided_share
                + balance_shift_m(R_trunk, (R_arm - R_rest) @ SHOULDER_TO_WRIST_M, body,
                                  scn.balance_gain)),
-        chi=_per_rep(list(chi_bottom), rep_of) * valgus)
+        chi=_per_rep(list(chi_bottom), rep_of) * valgus + scn.guided_valgus_rad * guided_share)
     # sway about the ankle tilts the whole body (global axes: x forward, y left)
     G = rot_x(sway["ml"]) @ rot_y(sway["ap"])
     R = {

@@ -57,6 +57,22 @@ class Scenario:
     valgus_timing: str = "depth"        # "depth" | "early" | "late" | "constant"
     hand_on_trunk: float = 1.0          # share of the trunk's turn on the pelvis a resting hand follows
     trunk_follows_pelvis: float = 0.0   # share of the pelvic obliquity carried into the trunk
+    # Guided calibration movement (docs/simulator.md): after the standing window, slow
+    # knee bends on both feet on the step, then standing again before the first rep.
+    guided_bends: int = 0               # 0 = none
+    guided_bend_s: float = 2.5          # one bend, down and up (s)
+    guided_depth: float = 0.5           # share of the step-down's knee flexion reached
+    guided_settle_s: float = 1.5        # standing after the bends, before the first rep (s)
+    guided_valgus_rad: float = 0.0      # the leg turning in about the hip-ankle line at the bottom
+    guided_trunk_flex_rad: float = 0.0  # trunk flexion at the bottom of a bend
+    guided_shift_m: float = 0.0         # sideways hip drift at the bottom (weight to one foot)
+
+    @property
+    def guided_s(self) -> float:
+        """Time (s) from the end of the standing window to the first rep's start."""
+        if self.guided_bends <= 0:
+            return 0.0
+        return self.guided_bends * self.guided_bend_s + self.guided_settle_s
 
 
 # Fault distributions per profile: probability the fault is present in a rep and

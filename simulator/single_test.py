@@ -26,7 +26,13 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from sensor_io.anthropometry import SHANK_RATIO, THIGH_RATIO, Body
-from sensor_io.recording import Athlete, Recording, SensorStream
+from sensor_io.recording import (
+    CALIBRATION_MOVEMENT_KEY,
+    KNEE_BENDS,
+    Athlete,
+    Recording,
+    SensorStream,
+)
 from simulator.forward_kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
 from simulator.scenario import PROFILES, Scenario, draw_scenario
 from simulator.truth import rep_truth
@@ -72,6 +78,9 @@ class SimConfig:
     physics: str = "whole-body"
     sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
     limb_scale: tuple[float, float] = (1.0, 1.0)  # thigh, shank vs the standard ratios
+    # The guided calibration movement (knee bends on both feet after the standing
+    # window), prompted and its time span written in the recording's metadata.
+    calibration_movement: bool = False
 
 
 @dataclass
@@ -107,6 +116,35 @@ def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, fl
         valgus_timing=str(rng.choice(VALGUS_TIMINGS)),
         hand_on_trunk=float(rng.uniform(*HAND_ON_TRUNK)),
         trunk_follows_pelvis=float(rng.uniform(*TRUNK_FOLLOWS_PELVIS)))
+
+
+# Guided calibration movement, per athlete (docs/simulator.md): how the prompted bends
+# are done, and how the prompt's time span written to the metadata frames them.
+GUIDED_BENDS = (2, 3)
+GUIDED_BEND_S = (2.0, 3.5)
+GUIDED_DEPTH = (0.35, 0.6)           # share of the step-down's knee flexion
+GUIDED_SETTLE_S = (1.5, 3.0)
+GUIDED_VALGUS_DEG = (-2.0, 4.0)      # the leg turning in (or out) as the knees bend
+GUIDED_SHIFT_CM = (-1.0, 1.0)        # weight drifting to one foot (an assumption, docs/simulator.md)
+GUIDED_TRUNK_FLEX_DEG = (5.0, 20.0)
+PROMPT_LEAD_S = (0.0, 0.5)           # the prompt comes before the first bend starts ...
+PROMPT_TAIL_S = (0.3, 1.0)           # ... and ends after the last one
+
+
+def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, list[float]]:
+    """The scenario with the guided knee bends drawn from the ranges above, and the
+    prompt's [t0, t1] (s) that the recorder writes to the metadata."""
+    scn = replace(
+        scn, guided_bends=int(rng.integers(GUIDED_BENDS[0], GUIDED_BENDS[1] + 1)),
+        guided_bend_s=float(rng.uniform(*GUIDED_BEND_S)),
+        guided_depth=float(rng.uniform(*GUIDED_DEPTH)),
+        guided_settle_s=float(rng.uniform(*GUIDED_SETTLE_S)),
+        guided_valgus_rad=float(np.deg2rad(rng.uniform(*GUIDED_VALGUS_DEG))),
+        guided_shift_m=float(rng.uniform(*GUIDED_SHIFT_CM)) / 100.0,
+        guided_trunk_flex_rad=float(np.deg2rad(rng.uniform(*GUIDED_TRUNK_FLEX_DEG))))
+    end = scn.standing_s + scn.guided_bends * scn.guided_bend_s
+    return scn, [round(scn.standing_s - float(rng.uniform(*PROMPT_LEAD_S)), 3),
+                 round(end + float(rng.uniform(*PROMPT_TAIL_S)), 3)]
 
 
 def placement_name(segment: str, test_leg: str) -> str:
@@ -145,6 +183,9 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
         raise ValueError(f"unknown physics {cfg.physics!r}; choose one of {', '.join(PHYSICS)}")
     if cfg.physics == "whole-body":  # its own stream: the rest of the test stays the same
         scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
+    prompt = None
+    if cfg.calibration_movement:  # its own stream too
+        scn, prompt = guided_movement(scn, np.random.default_rng([cfg.seed, 4]))
     if scenario_fn is not None:
         scn = scenario_fn(scn)
     # The kinematics draw from their own stream so that the left/right mirror of
@@ -172,7 +213,9 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
                       for n, v in sensors.items()},
         pain_nrs=list(scn.pain_nrs) if any(scn.pain_nrs) else 0,
         started_at="2026-11-24T17:03:00Z",
-        extra={"simulated": {"seed": cfg.seed, "profile": cfg.profile}},
+        extra={"simulated": {"seed": cfg.seed, "profile": cfg.profile},
+               **({CALIBRATION_MOVEMENT_KEY: {"kind": KNEE_BENDS, "window_s": prompt}}
+                  if prompt else {})},
     )
     reps = rep_truth(kin, scn.standing_s)
     full = [r for r in reps if not r["partial"]]
@@ -194,6 +237,12 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
                         "R_seg_sensor": v.R_seg_sensor.tolist()}
                     for n, v in sensors.items()},
     }
+    if prompt:
+        truth["calibration_movement"] = {
+            "bends": scn.guided_bends, "prompt_s": prompt,
+            "span_s": [scn.standing_s, scn.standing_s + scn.guided_bends * scn.guided_bend_s],
+            "depth": scn.guided_depth, "valgus_deg": float(np.rad2deg(scn.guided_valgus_rad)),
+            "shift_cm": 100.0 * scn.guided_shift_m}
     if cfg.physics == "whole-body":
         truth["physics"] = {k: getattr(scn, k) for k in WHOLE_BODY_FIELDS}
         if cfg.balance is not None:
@@ -201,14 +250,19 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
     return Simulation(rec, truth, kin, sensors, scn, body)
 
 
-def simulate_batch(n: int, seed: int = 0, **overrides) -> Iterator[Simulation]:
-    """``n`` varied tests: legs, sensor sets, profiles, rep counts, step heights.
+BATCH_SENSOR_SETS = (("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
+                     ("pelvis", "thigh", "trunk"), ("pelvis", "thigh", "shank", "trunk", "wrist"))
+
+
+def simulate_batch(n: int, seed: int = 0, sensor_sets: tuple[tuple[str, ...], ...] | None = None,
+                   **overrides) -> Iterator[Simulation]:
+    """``n`` varied tests: legs, sensor sets (taken in turn from ``sensor_sets``, default
+    :data:`BATCH_SENSOR_SETS`), profiles, rep counts, step heights.
 
     Keyword overrides are passed to every SimConfig (e.g. ``ideal_sensors=True``).
     """
     rng = np.random.default_rng(seed)
-    sets = [("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
-            ("pelvis", "thigh", "trunk"), ("pelvis", "thigh", "shank", "trunk", "wrist")]
+    sets = sensor_sets or BATCH_SENSOR_SETS
     for i in range(n):
         cfg = dict(
             seed=int(seed * 100_000 + i), test_leg=str(rng.choice(["left", "right"])),

@@ -1,8 +1,7 @@
 """Shared fixtures: the seeded batch of simulated tests the accuracy tests use.
 
 Tests are grouped by the layer they test: ``test_sensor_io/``, ``test_simulator/``,
-``test_calibration/``, ``test_analysis/``, ``test_stepdown/`` (the application); checks of
-the whole code base (``test_layers.py``) sit here. The folders
+``test_calibration/``, ``test_analysis/``, ``test_stepdown/`` (the application). The folders
 are not named like the packages, which they would shadow as namespace packages. They have
 no ``__init__.py`` (pytest's default "prepend" import), so a test module's file name must
 be unique across all folders. The shared helpers (``ble_emulation/``, ``toy_vendor/``,
@@ -13,6 +12,7 @@ folder on ``sys.path`` when it loads this file, so every folder imports them by 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import pytest
@@ -25,6 +25,9 @@ ACCURACY_SEED = 2026   # not the seed of any training set
 FULL_SENSOR_SEED = 2027  # nor this one (stepdown/commands/train.py refuses both)
 SHIFTED_SEED = 2028      # nor this one
 SHIFTED_TESTS = 48
+GUIDED_SEED = 2031       # nor this one
+GUIDED_TESTS = 32
+NO_SHANK = (("pelvis", "thigh"), ("pelvis", "thigh", "trunk"))
 SHIFTED_WORLD = dict(sway_scale=1.6, limb_scale=(1.06, 0.94),
                      rates_hz=dict.fromkeys(("pelvis", "thigh", "shank", "trunk", "wrist"), 60.0))
 """A world the uncertainty was not derived on: 60 % more sway (and faster), thighs 6 %
@@ -38,12 +41,12 @@ class Evaluated:
     analysis: Analysis
 
 
-def _evaluated(sim: Simulation, **analyze_options) -> Evaluated:
-    """``sim`` analysed, kept without its per-sample kinematics and virtual sensors (about
-    28 MB a test, 5 GB over the session's batches): the batch tests read the recording and
-    the truth only."""
-    analysis = analyze(sim.recording, **analyze_options)
-    return Evaluated(replace(sim, kinematics=None, sensors={}), analysis)
+def evaluated(sims: Iterable[Simulation], **analyze_options: bool) -> list[Evaluated]:
+    """Each simulated test analysed, kept without its 1 kHz kinematics and virtual
+    sensors (~25 MB a test, which no batch test reads): the four session batches held
+    ~6 GB with them, and the whole suite was killed for memory on a shared machine."""
+    return [Evaluated(replace(sim, kinematics=None, sensors={}),
+                      analyze(sim.recording, **analyze_options)) for sim in sims]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,7 +64,7 @@ def _private_data_home(tmp_path_factory):
 def accuracy_batch() -> list[Evaluated]:
     """64 simulated tests across legs, sensor sets, profiles, rates, noise, gaps and
     fault patterns (partial reps, fidgets), each analysed once."""
-    return [_evaluated(sim) for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED)]
+    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED))
 
 
 @pytest.fixture(scope="session")
@@ -69,12 +72,20 @@ def full_sensor_batch() -> list[Evaluated]:
     """64 more simulated tests varied as ``accuracy_batch`` is, but every one wearing
     all five sensors, so every checklist item is measured: the test category where
     nothing is left unassessed."""
-    return [_evaluated(sim) for sim in simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
-                                                      sensors=ALL_SENSORS)]
+    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
+                                    sensors=ALL_SENSORS))
 
 
 @pytest.fixture(scope="session")
 def shifted_batch() -> list[Evaluated]:
     """48 simulated tests of the shifted world (:data:`SHIFTED_WORLD`)."""
-    return [_evaluated(sim, classify=False)
-            for sim in simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD)]
+    return evaluated(simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD),
+                     classify=False)
+
+
+@pytest.fixture(scope="session")
+def guided_batch() -> list[Evaluated]:
+    """32 simulated tests without a shank sensor (pelvis + thigh, and + trunk), each
+    recorded with the guided calibration movement (knee bends on both feet)."""
+    return evaluated(simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
+                                    calibration_movement=True), classify=False)

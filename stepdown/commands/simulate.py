@@ -47,7 +47,7 @@ def parse_sensors(text: str) -> tuple[str, ...]:
 def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                profile: str = "medium", reps: int = 5, height: float | None = None,
                step_height: float | None = None, ideal: bool = False,
-               ideal_body: bool = False) -> SimConfig:
+               ideal_body: bool = False, calibration_movement: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
     from simulator.scenario import PROFILES
     from simulator.single_test import BALANCE_GAIN_RANGE, SimConfig
@@ -67,7 +67,8 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
     return SimConfig(seed=seed, test_leg=leg, sensors=parse_sensors(sensors), profile=profile,
                      n_reps=reps, height_m=height, step_height_m=step_height,
                      ideal_sensors=ideal, physics="ideal" if ideal_body else "whole-body",
-                     balance=None if ideal_body else BALANCE_GAIN_RANGE)
+                     balance=None if ideal_body else BALANCE_GAIN_RANGE,
+                     calibration_movement=calibration_movement)
 
 
 def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float,
@@ -88,6 +89,9 @@ def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float
         return None
     if cfg.physics == "ideal":
         raise InputError("--ideal-body is for a single test; leave it out with --sets or --minutes")
+    if cfg.calibration_movement:
+        raise InputError("--calibration-movement is for a single test; leave it out with --sets "
+                         "or --minutes")
     return SessionConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                          profile=cfg.profile, reps_per_set=cfg.n_reps or 5, sets=sets,
                          minutes=minutes, rest_s=rest, walk_s=walk, height_m=cfg.height_m,
@@ -139,6 +143,10 @@ def simulate_cmd(
         "--ideal-body", help="The idealised body: no balance, postural sway, valgus timing "
         "variants or hand-on-waist coupling (default: whole-body physics, docs/simulator.md).")
     ] = False,
+    calibration_movement: Annotated[bool, typer.Option(
+        "--calibration-movement", help="The athlete does the guided calibration movement "
+        "(knee bends on both feet) after standing; its window goes in the metadata "
+        "(docs/accuracy.md).")] = False,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a PNG of the signals with the reps shaded.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
@@ -159,7 +167,8 @@ def simulate_cmd(
     from simulator.single_test import simulate
     from stepdown.truth_files import plot_recording, truth_document, write_truth
 
-    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body)
+    cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body,
+                     calibration_movement)
     session = session_config(cfg, sets, minutes, rest, walk)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":

@@ -100,15 +100,16 @@ def _floor(sensor_set: str, measure: str) -> float:
     return FLOOR_MAE[measure]
 
 
-def _cases():
-    for s in SETS:
+def _cases(sets=SETS, misses=KNOWN_MISSES, prefix=""):
+    """(sensor set, measure, mae|bias|slope) per floor; strict xfail where ``misses`` say."""
+    for s in sets:
         for m in sorted(FLOOR_MAE) + ["knee_medial_cm"]:
             if m == "trunk_lean_deg" and "trunk" not in s:
                 continue
             for what in ("mae", "bias", "slope"):
-                reason = KNOWN_MISSES.get((s, m, what))
+                reason = misses.get((s, m, what))
                 marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-                yield pytest.param(s, m, what, marks=marks, id=f"{s}-{m}-{what}")
+                yield pytest.param(s, m, what, marks=marks, id=f"{prefix}{s}-{m}-{what}")
 
 
 @pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases()))
@@ -140,3 +141,44 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
             assert (rep["measures"]["trunk_lean_deg"] is None) == (not has_trunk)
             assert all(np.isfinite(rep["measures"][k]) for k in
                        ("pelvic_drop_deg", "hip_flexion_deg", "knee_medial_cm"))
+
+
+# With the guided calibration movement (knee bends on both feet, tests/conftest.py
+# guided_batch) the thigh's axis holds no balance tilt: hip adduction meets its floors
+# without a shank.  The knee body model then shows its own error: it takes the hip as
+# fixed over the foot, and the balance moves the hip sideways by up to a few cm with the
+# trunk lean; a thigh sensor cannot tell that from the knee moving (docs/accuracy.md,
+# bench_guided).  What reaches it is a shank sensor (the knee hinge, table above).
+HIP_OVER_FOOT = ("the knee body model takes the hip as fixed over the foot; balance moves "
+                 "it (docs/accuracy.md, bench_guided): a shank sensor reaches the floor")
+GUIDED_MISSES = {
+    ("pelvis+thigh", "knee_medial_cm", "bias"): HIP_OVER_FOOT,
+    ("pelvis+thigh", "knee_medial_cm", "slope"): HIP_OVER_FOOT,
+    ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): HIP_OVER_FOOT,
+    ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): HIP_OVER_FOOT,
+    ("pelvis+thigh", "hip_flexion_deg", "bias"):
+        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): just over half; not explained yet",
+}
+
+
+@pytest.fixture(scope="module")
+def guided_table(guided_batch):
+    errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
+                                 sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
+                      for ev in guided_batch], ignore_index=True)
+    t = agreement(errs)
+    with pd.option_context("display.width", 200, "display.max_rows", 100):
+        print("\nWith the guided calibration movement (no shank):")
+        print(t.round(3).to_string())
+    return t.set_index(["sensor_set", "measure"])
+
+
+def test_guided_batch_used_the_movement_everywhere(guided_batch):
+    assert len(guided_batch) >= 32
+    assert all(ev.analysis.calibration.movement == "used" for ev in guided_batch)
+
+
+@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases(
+    ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_MISSES, "guided-")))
+def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measure, what):
+    test_measure_floors(guided_table, sensor_set, measure, what)

@@ -63,7 +63,14 @@ def test_each_uncertainty_covers_85_to_95_percent_in_a_shifted_world(shifted_cov
     assert _within_85_to_95(shifted_coverage).all(), shifted_coverage
 
 
-@pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch"])
+def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement(guided_batch):
+    # the "guided bends" cases, on held-out tests without a shank (tests/conftest.py)
+    table = coverage_table(guided_batch, "guided-movement")
+    assert len(table) == 6 and (table["size"] >= 50).all()
+    assert _within_85_to_95(table).all(), table
+
+
+@pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch", "guided_batch"])
 def test_the_total_range_holds_the_true_total(request, batch):
     inside, certain, widths = [], [], []
     for ev in request.getfixturevalue(batch):

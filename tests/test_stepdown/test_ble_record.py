@@ -40,7 +40,9 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
 
 @pytest.mark.xfail(strict=True, reason="issue 12: on whole-body physics seed 8's reps sit within "
                    "0.3 of a threshold (1 rep clear of them, the comparison needs 4): the live "
-                   "loop's 5 rep lines and the measures agree; the seed no longer suits the test")
+                   "loop's 5 rep lines and the measures agree; the seed no longer suits the test. "
+                   "Seed 26, whose reps are clear, reads pelvic drop 0.4-0.8 deg higher live than "
+                   "offline with the same standing window and frames: not explained yet")
 def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
     pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
     from simulator.single_test import SimConfig, simulate

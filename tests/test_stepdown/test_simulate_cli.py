@@ -122,6 +122,17 @@ def test_whole_body_physics_is_the_default_and_drawn_per_athlete(tmp_path, capsy
     assert truth["physics"]["valgus_timing"] in ("depth", "early", "late", "constant")
 
 
+def test_the_calibration_movement_goes_in_the_metadata_and_the_truth(tmp_path, capsys):
+    out = tmp_path / "g.parquet"
+    assert run(capsys, out, "--reps", 2, "--calibration-movement")[0] == 0
+    truth = read_truth(out)
+    window = read_recording(out).extra["calibration_movement"]["window_s"]
+    assert window == truth["calibration_movement"]["prompt_s"]
+    assert window[1] < truth["reps"][0]["start_s"]
+    rc, _, err = run(capsys, tmp_path / "s.parquet", "--sets", 2, "--calibration-movement")
+    assert rc == 2 and "--calibration-movement is for a single test" in err
+
+
 def test_same_seed_same_files_other_seed_differs(tmp_path, capsys):
     paths = [tmp_path / f"{n}.parquet" for n in "abc"]
     for p, seed in zip(paths, (7, 7, 8), strict=True):
