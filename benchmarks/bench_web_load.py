@@ -186,8 +186,11 @@ async def _closed_loop(base: str, token: str, pages: dict[str, str]) -> tuple[di
                 errors.append(f"login_wrong {r.status}")
 
     async with _session(base, token) as http, _session(base) as anon:
-        await asyncio.gather(*(client(http, i) for i in range(CLIENTS)),
-                             *(bad_login(anon, i) for i in range(BAD_LOGIN_CLIENTS)))
+        guessers = [asyncio.create_task(bad_login(anon, i)) for i in range(BAD_LOGIN_CLIENTS)]
+        await asyncio.gather(*(client(http, i) for i in range(CLIENTS)))
+        for task in guessers:  # the run ends with the page clients; a guess still waiting
+            task.cancel()      # for its hash is not counted
+        await asyncio.gather(*guessers, return_exceptions=True)
     return times, errors, sum(len(v) for v in times.values())
 
 
