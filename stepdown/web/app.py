@@ -37,6 +37,7 @@ from starlette.templating import Jinja2Templates
 from stepdown.catalog import accounts, db, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
+from stepdown.web import programme as programme_web
 from stepdown.web import today as today_view
 from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web.security import (
@@ -101,6 +102,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     templates.env.globals.update(item_names=views.ITEM_NAMES, items=repo.ITEMS,
                                  colours=charts.CATEGORY_COLOURS)
     templates.env.filters["localtime"] = _localtime
+    templates.env.filters["rx"] = programme_web.rx_value
     connect(catalog).close()  # create and migrate once, up front
     throttle = throttle or LoginThrottle()
     limits = {"page": anyio.CapacityLimiter(PAGE_THREADS),
@@ -423,6 +425,23 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "load": _load_panel(conn, athlete.id),
             "tags": (desk.desk_rows(conn, {athlete.id}) or [None])[0]})
 
+    def programme_page(request: Request, conn) -> Response:
+        session = require_session(request, conn)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        return page(request, "programme.html", {
+            "session": session, "athlete": athlete, "saved": request.query_params.get("saved"),
+            **programme_web.programme_context(conn, athlete.id)})
+
+    def prescribe(request: Request, conn, form: dict[str, str]) -> Response:
+        session = require_session(request, conn)
+        check_csrf(form.get("csrf"), session.csrf_token)
+        athlete = visible_athlete(session, request.path_params["athlete_id"], conn)
+        try:
+            programme_web.prescribe_from_form(conn, athlete.id, form, session.user.username)
+        except CatalogError as err:
+            raise Refused(400, str(err)) from None
+        return RedirectResponse(f"/athletes/{quote(athlete.id)}/programme?saved=1", status_code=303)
+
     def test_page(request: Request, conn) -> Response:
         """The test page, rendered once per test revision and viewer (name, rights, time
         zone) and kept; each request only checks access and puts in its CSRF token."""
@@ -572,6 +591,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         Route("/athletes/{athlete_id:str}/compare", guarded(compare_page)),
         Route("/athletes/{athlete_id:str}/tests.csv", guarded(tests_csv)),
         Route("/athletes/{athlete_id:str}/report", guarded(progress_report, limit="draw")),
+        Route("/athletes/{athlete_id:str}/programme", guarded(programme_page)),
+        Route("/athletes/{athlete_id:str}/programme", guarded(prescribe, form=True),
+              methods=["POST"]),
         Route("/tests/{test_id:int}", guarded(test_page)),
         Route("/tests/{test_id:int}/labels", guarded(relabel, form=True), methods=["POST"]),
         Route("/tests/{test_id:int}/notes", guarded(add_note, form=True), methods=["POST"]),
