@@ -137,25 +137,35 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     reports = RenderCache(CACHED_REPORTS)
 
     def guarded(handler: Callable[..., Response], *, form: bool = False,
-                limit: str = "page") -> Callable:
-        """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
+                limit: str = "page", first: Callable[..., Response | None] | None = None
+                ) -> Callable:
+        """An endpoint running ``handler(request, conn[, form])`` in a worker thread.
+
+        ``first`` (for the hashing lane): a quick check run in a page thread before
+        ``handler`` is queued; a response from it is the answer (a locked login is
+        refused at once, not after the password checks queued before it)."""
         async def endpoint(request: Request) -> Response:
-            def run(fields: dict[str, str] | None) -> Response:
+            def run(fn: Callable, fields: dict[str, str] | None) -> Response | None:
                 conn = request_connection()
                 try:
                     if conn.in_transaction:  # never carry a half-done transaction over
                         conn.execute("ROLLBACK")
-                    return handler(request, conn) if fields is None else \
-                        handler(request, conn, fields)
+                    return fn(request, conn) if fields is None else fn(request, conn, fields)
                 finally:
                     if pooled:
                         conn.close()
             try:
                 fields = await read_form(request) if form else None
+                if first is not None:
+                    early = await anyio.to_thread.run_sync(run, first, fields,
+                                                           limiter=limits["page"])
+                    if early is not None:
+                        return early
                 if limit == "hash":
                     return await asyncio.get_running_loop().run_in_executor(
-                        hash_pool, run, fields)
-                return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
+                        hash_pool, run, handler, fields)
+                return await anyio.to_thread.run_sync(run, handler, fields,
+                                                      limiter=limits[limit])
             except Refused as refused:
                 return refusal(request, refused)
         return endpoint
@@ -202,26 +212,37 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                             samesite="strict", path="/login")
         return resp
 
+    def login_refused(request: Request, form: dict[str, str], wait: float) -> Response:
+        """The login form again: 429 with the lock's remaining time, else 401."""
+        error = (f"Too many failed logins: try again in {int(wait // 60) + 1} minute(s)."
+                 if wait else "Wrong user name or password.")
+        resp = page(request, "login.html", {
+            "csrf": request.cookies.get(LOGIN_CSRF_COOKIE), "session": None,
+            "next": _safe_next(form.get("next")), "error": error},
+            status=429 if wait else 401)
+        if wait:
+            resp.headers["retry-after"] = str(int(wait) + 1)
+        return resp
+
+    def login_locked(request: Request, conn, form: dict[str, str]) -> Response | None:
+        """Refused (403 CSRF, 429 locked) before any password is checked; else None."""
+        check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE))
+        address = request.client.host if request.client else "-"
+        wait = throttle.wait_s(conn, form.get("username", "")[:64], address)
+        return login_refused(request, form, wait) if wait else None
+
     def login_post(request: Request, conn, form: dict[str, str]) -> Response:
         check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE))
         username = form.get("username", "")[:64]
         address = request.client.host if request.client else "-"
-        wait = throttle.wait_s(conn, username, address)
+        wait = throttle.wait_s(conn, username, address)  # again: it may have locked meanwhile
         user = None if wait else accounts.authenticate(conn, username,
                                                         form.get("password", "")[:1024])
         if user is None:
             if not wait:
                 throttle.failed(conn, username, address)
                 wait = throttle.wait_s(conn, username, address)
-            error = (f"Too many failed logins: try again in {int(wait // 60) + 1} minute(s)."
-                     if wait else "Wrong user name or password.")
-            resp = page(request, "login.html", {
-                "csrf": request.cookies.get(LOGIN_CSRF_COOKIE), "session": None,
-                "next": _safe_next(form.get("next")), "error": error},
-                status=429 if wait else 401)
-            if wait:
-                resp.headers["retry-after"] = str(int(wait) + 1)
-            return resp
+            return login_refused(request, form, wait)
         throttle.succeeded(conn, username)
         resp = RedirectResponse(_safe_next(form.get("next")), status_code=303)
         set_session_cookie(resp, accounts.start_session(conn, user.username),
@@ -557,7 +578,8 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     routes = [
         Route("/", guarded(home)),
         Route("/login", guarded(login_get), methods=["GET"]),
-        Route("/login", guarded(login_post, form=True, limit="hash"), methods=["POST"]),
+        Route("/login", guarded(login_post, form=True, limit="hash", first=login_locked),
+              methods=["POST"]),
         Route("/logout", guarded(logout, form=True), methods=["POST"]),
         Route("/athletes", guarded(athletes_page)),
         Route("/account", guarded(account_page), methods=["GET"]),

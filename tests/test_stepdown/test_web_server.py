@@ -183,6 +183,51 @@ def test_password_hashing_runs_off_the_event_loop(site, monkeypatch):
         assert seen["nice"] == min(19, own + 10)
 
 
+def test_a_locked_login_is_refused_at_once_while_passwords_are_being_checked(tmp_path,
+                                                                             monkeypatch):
+    """A login for a locked account is answered without queueing behind the password
+    checks already running (both hashing threads busy here)."""
+    from stepdown.web.app import HASH_THREADS
+
+    path = tmp_path / "catalog.sqlite3"
+    make_catalog(path)
+    app = create_app(path, throttle=LoginThrottle(account_limit=2, address_limit=100))
+    c = client(app)
+    assert [_wrong_login(c, "coach-b").status_code for _ in range(2)] == [401, 429]  # locked
+    released, checked = threading.Event(), []
+
+    def slow_authenticate(conn, username, password):
+        released.wait(timeout=10)
+        checked.append(username)
+        return None
+
+    monkeypatch.setattr(accounts, "authenticate", slow_authenticate)
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as ac:
+            token = csrf_in((await ac.get("/login")).text)
+
+            def login(user):
+                return ac.post("/login", data={"csrf": token, "username": user,
+                                               "password": "whatever pw"})
+
+            async def locked():
+                await asyncio.sleep(0.3)  # the slow checks have taken both threads
+                r = await login("coach-b")
+                checks_done = len(checked)
+                released.set()
+                return r.status_code, checks_done
+
+            busy = [login(f"someone{i}") for i in range(HASH_THREADS)]
+            *others, (status, checks_done) = await asyncio.gather(*busy, locked())
+            return [r.status_code for r in others], status, checks_done
+
+    others, status, checks_done = asyncio.run(scenario())
+    assert status == 429 and checks_done == 0  # answered while the others still hashed
+    assert others == [401] * HASH_THREADS
+
+
 def test_impossible_ids_are_not_found(site):
     app, _, _ = site
     c, _ = logged_in(app, "head")
