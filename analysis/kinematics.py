@@ -60,7 +60,7 @@ def hip_angles_rad(q_facing_pelvis: np.ndarray, q_facing_thigh: np.ndarray,
     left hip so both sides read alike.
     """
     rel = quat.qrel(q_facing_pelvis, q_facing_thigh)
-    ang = quat.to_scipy(rel).as_euler("ZXY")
+    ang = quat.euler_zxy(rel)
     sg = side_sign(test_leg)
     return ang * np.array([1.0, sg, sg])
 

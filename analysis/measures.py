@@ -69,7 +69,7 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
         turn = quat.from_rotvec(np.array([0.0, 0.0, c]))
         rel = quat.qrel(ref_q[idx], quat.qmul(turn, wrist_q[idx]))
         rel_st = quat.qrel(ref_q[ref_idx], quat.qmul(turn, wrist_q[ref_idx]))
-        ref = quat.from_scipy(quat.to_scipy(rel_st).mean())
+        ref = quat.mean(rel_st)
         return quat.angle(quat.qrel(ref, rel))
 
     def best(cs: np.ndarray) -> float:

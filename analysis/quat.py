@@ -1,4 +1,4 @@
-"""Quaternions: the one convention of the project, as thin wrappers over scipy.
+"""Quaternions: the one convention of the project, in numpy and thin wrappers over scipy.
 
 Convention (used everywhere in stepdown):
 
@@ -20,17 +20,26 @@ the matching shape (``(N, 4)`` in, ``(N, 4)`` out; ``(4,)`` in, ``(4,)`` out;
 scalars become ``()`` / ``(N,)``). A single quaternion combined with a series
 broadcasts over the series. ``q`` and ``-q`` are the same rotation; results
 are not sign-canonicalised unless said.
+
+What an analysis needs (products, axes, :func:`from_matrix`, :func:`mean`,
+:func:`euler_zxy`) is written in numpy: importing scipy.spatial for its Rotation costs
+a sixth of ``stepdown analyze``'s start-up (issue 22); the rest wraps Rotation, imported
+when first used. tests/test_analysis/test_quat.py holds each to scipy's numbers.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial.transform import Rotation
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "about_z", "angle", "axis_of", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
-    "interpolate",
+    "about_z", "angle", "axis_of", "euler_zxy", "from_matrix", "from_rotvec", "from_scipy", "heading",
+    "inclination", "interpolate", "mean",
     "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "rotate_about_z", "to_matrix",
     "to_rotvec", "to_scipy", "turn_about_z",
 ]
@@ -47,6 +56,8 @@ def _quat(q: ArrayLike) -> FloatArray:
 
 def to_scipy(q: ArrayLike) -> Rotation:
     """Quaternion(s) ``[w x y z]`` (4,) or (N, 4) -> scipy Rotation (normalised)."""
+    from scipy.spatial.transform import Rotation
+
     return Rotation.from_quat(_quat(q), scalar_first=True)
 
 
@@ -164,8 +175,63 @@ def angle(q: ArrayLike) -> FloatArray:
 
 
 def from_matrix(mat: ArrayLike) -> FloatArray:
-    """Rotation matrix (3, 3) or (N, 3, 3), ``v_A = R_A_B @ v_B`` -> q_A_B (4,) or (N, 4)."""
-    return from_scipy(Rotation.from_matrix(np.asarray(mat, dtype=np.float64)))
+    """Rotation matrix (3, 3) or (N, 3, 3), ``v_A = R_A_B @ v_B`` -> q_A_B (4,) or (N, 4).
+
+    As scipy's ``Rotation.from_matrix``: ValueError for a non-positive determinant, the
+    nearest rotation (SVD) of a matrix that is not orthogonal to 1e-12, then from the
+    largest of the trace and the diagonal (Shepperd's method, no division by a small
+    number)."""
+    m = np.asarray(mat, dtype=np.float64)
+    single = m.ndim == 2
+    m = m[None] if single else m
+    if m.ndim != 3 or m.shape[1:] != (3, 3):
+        raise ValueError(f"rotation matrix must have shape (3, 3) or (N, 3, 3), got {m.shape}")
+    if np.any(np.linalg.det(m) <= 0):
+        raise ValueError("non-positive determinant (left-handed or null coordinate frame) in a "
+                         "rotation matrix")
+    skew = ~np.all(np.isclose(m @ m.transpose(0, 2, 1), np.eye(3), rtol=1e-05, atol=1e-12),
+                   axis=(1, 2))
+    if skew.any():
+        u, _, vt = np.linalg.svd(m[skew])
+        m = m.copy()
+        m[skew] = u @ vt
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    choice = np.argmax(np.column_stack([m[:, 0, 0], m[:, 1, 1], m[:, 2, 2], trace]), axis=1)
+    q = np.empty((len(m), 4))  # [w x y z]
+    for c in range(4):
+        k = np.flatnonzero(choice == c)
+        r = m[k]
+        if c == 3:
+            q[k] = np.column_stack([1 + trace[k], r[:, 2, 1] - r[:, 1, 2],
+                                    r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]])
+            continue
+        i, j, h = c, (c + 1) % 3, (c + 2) % 3
+        q[k, 1 + i] = 1 - trace[k] + 2 * r[:, i, i]
+        q[k, 1 + j] = r[:, j, i] + r[:, i, j]
+        q[k, 1 + h] = r[:, h, i] + r[:, i, h]
+        q[k, 0] = r[:, h, j] - r[:, j, h]
+    q /= np.sqrt(np.einsum("ni,ni->n", q, q))[:, None]
+    return q[0] if single else q
+
+
+def mean(q: ArrayLike) -> FloatArray:
+    """(4,) the chordal L2 mean of rotations (N, 4), as scipy's ``Rotation.mean``: the
+    eigenvector of the largest eigenvalue of sum q qᵀ (unit quaternions; the sign of
+    each q does not matter). ValueError for no rotation."""
+    qn = normalise(_quat(q).reshape(-1, 4))
+    if len(qn) == 0:
+        raise ValueError("mean of an empty rotation set is undefined")
+    return np.linalg.eigh(qn.T @ qn)[1][:, -1]
+
+
+def euler_zxy(q: ArrayLike) -> FloatArray:
+    """Intrinsic z-x'-y'' angles (rad) of q_A_B, (3,) or (N, 3): ``R_A_B = Rz(a) Rx(b)
+    Ry(c)``, a and c in (-π, π], b in [-π/2, π/2] (scipy's ``as_euler("ZXY")``)."""
+    x, y, z = axis_of(q, 0), axis_of(q, 1), axis_of(q, 2)  # the columns of R_A_B
+    a = np.arctan2(-y[..., 0], y[..., 1])
+    b = np.arctan2(y[..., 2], np.hypot(x[..., 2], z[..., 2]))
+    c = np.arctan2(-x[..., 2], z[..., 2])
+    return np.stack([a, b, c], axis=-1)
 
 
 def to_matrix(q: ArrayLike) -> FloatArray:
@@ -175,6 +241,8 @@ def to_matrix(q: ArrayLike) -> FloatArray:
 
 def from_rotvec(rotvec: ArrayLike) -> FloatArray:
     """Rotation vector (axis × angle in rad), (3,) or (N, 3) -> quaternion (4,) or (N, 4)."""
+    from scipy.spatial.transform import Rotation
+
     return from_scipy(Rotation.from_rotvec(np.asarray(rotvec, dtype=np.float64)))
 
 

@@ -162,7 +162,7 @@ def segment_motion(rec: Recording, cal: Calibration,
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         q_sensor_seg = quat.from_matrix(c.R_sensor_seg)
         stand = quat.qmul(q_world_sensor[standing], q_sensor_seg)  # q_world_seg when standing
-        stand_mean = quat.from_scipy(quat.to_scipy(stand).mean())
+        stand_mean = quat.mean(stand)
         # world -> facing: a turn about the vertical that points the standing segment's x to +x
         q_facing_sensor = quat.turn_about_z(-float(_heading_of_x(stand_mean)), q_world_sensor)
         acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])

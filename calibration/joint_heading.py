@@ -33,12 +33,15 @@ axis: the thigh keeps its functional axis (docs/accuracy.md says what that costs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from calibration.filters import butter2_sos, sosfiltfilt
 from sensor_io.anthropometry import Body
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation
 
 BAND_HZ = (0.2, 3.0)       # the step-down's own accelerations; not tilt drift, not wobble
 MIN_COHERENCE = 0.8        # below this the two joint-centre accelerations do not agree
@@ -75,6 +78,8 @@ class JointHeading:
 
 
 def _rot(q: np.ndarray) -> Rotation:
+    from scipy.spatial.transform import Rotation  # only with a thigh and a shank: see quat
+
     return Rotation.from_quat(q[..., [1, 2, 3, 0]])
 
 
@@ -174,6 +179,8 @@ def knee_hinge(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack,
     inside = _within(thigh.t, shank.t)
     t = thigh.t[inside]
     R_wt = _rot(thigh.q_world_sensor[inside])
+    from scipy.spatial.transform import Rotation
+
     R_ws = Rotation.from_rotvec([0.0, 0.0, heading.delta_rad]) * _rot(
         _interp_quat(t, shank.t, shank.q_world_sensor))
     w_s = np.column_stack([np.interp(t, shank.t, shank.gyr[:, i]) for i in range(3)])

@@ -71,9 +71,9 @@ def test_savgol_weights_are_scipys(window, order):
                                    ss.savgol_coeffs(window, order, pos=k, use="dot"), atol=1e-14)
 
 
-def test_an_analysis_imports_no_scipy_signal_ndimage_or_pandas():
+def test_an_analysis_imports_no_scipy_signal_ndimage_spatial_or_pandas():
     code = ("import sys; import analysis.pipeline, sensor_io.recording_io, stepdown.commands.analyze; "
-            "print(sorted(m for m in ('scipy.signal', 'scipy.ndimage', 'pandas', 'sklearn') "
+            "print(sorted(m for m in ('scipy.signal', 'scipy.ndimage', 'scipy.spatial', 'pandas', 'sklearn') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

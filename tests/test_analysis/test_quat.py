@@ -151,3 +151,42 @@ def test_turns_about_z_are_the_z_rotation_composed_in_closed_form():
     assert quat.rotate_about_z(np.pi / 2, [1.0, 0.0, 0.0]).shape == (3,)
     assert np.allclose(quat.rotate_about_z(np.pi / 2, [1.0, 0.0, 2.0]), [0.0, 1.0, 2.0])
     assert quat.about_z(0.1).shape == (4,)
+
+
+# -- numpy versions of what an analysis needs from scipy's Rotation (issue 22: start-up) ---------
+
+def test_from_matrix_is_scipys_for_any_rotation_and_the_half_turns():
+    from scipy.spatial.transform import Rotation
+
+    mats = np.concatenate([Rotation.random(3000, random_state=4).as_matrix(),
+                           [np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]),
+                            np.diag([-1.0, -1, 1])]])
+    want = Rotation.from_matrix(mats).as_quat(scalar_first=True)
+    np.testing.assert_allclose(quat.from_matrix(mats), want, atol=1e-15)
+    np.testing.assert_allclose(quat.from_matrix(mats[7]), want[7], atol=1e-15)
+    skewed = mats[:50] + 1e-8 * np.random.default_rng(0).standard_normal((50, 3, 3))
+    np.testing.assert_allclose(quat.from_matrix(skewed),
+                               Rotation.from_matrix(skewed).as_quat(scalar_first=True), atol=1e-14)
+    with pytest.raises(ValueError, match="determinant"):
+        quat.from_matrix(np.diag([1.0, 1.0, -1.0]))
+
+
+def test_euler_zxy_is_scipys():
+    from scipy.spatial.transform import Rotation
+
+    rot = Rotation.random(3000, random_state=5)
+    q = rot.as_quat(scalar_first=True)
+    np.testing.assert_allclose(quat.euler_zxy(q), rot.as_euler("ZXY"), atol=1e-12)
+    np.testing.assert_allclose(quat.euler_zxy(q[3]), rot[3].as_euler("ZXY"), atol=1e-12)
+
+
+def test_mean_is_scipys_rotation_mean_up_to_the_sign():
+    from scipy.spatial.transform import Rotation
+
+    rot = Rotation.from_rotvec(0.4 * np.random.default_rng(6).standard_normal((400, 3)))
+    q = rot.as_quat(scalar_first=True)
+    q[::3] *= -1.0  # q and -q are one rotation
+    got, want = quat.mean(q), rot.mean().as_quat(scalar_first=True)
+    assert min(np.abs(got - want).max(), np.abs(got + want).max()) < 1e-14
+    with pytest.raises(ValueError, match="empty"):
+        quat.mean(np.zeros((0, 4)))
