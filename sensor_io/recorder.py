@@ -104,7 +104,7 @@ class Recorder:
         step_height_m: float | None = None, started_at: str | None = None,
         pain_nrs: list[float] | float | None = None, keep_raw: bool = True,
         sync_interval_s: float = 0.5, session: int | None = None, overwrite: bool = False,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, exercise: dict[str, Any] | None = None,
     ) -> None:
         if test_leg not in LEGS:
             raise InputError(f"test leg must be one of {LEGS}, got {test_leg!r}")
@@ -117,6 +117,8 @@ class Recorder:
             "sensors": dict(sensors_meta or {}), "started_at": started_at,
             "pain_nrs": pain_nrs,
         }
+        if exercise is not None:  # sensor_io.exercise: which exercise, band, load
+            self.meta["exercise"] = exercise
         self.gaps: list[GapMarker] = []
         self.events: list[dict[str, Any]] = []
         self._parts: dict[str, list[np.ndarray]] = {}
@@ -278,6 +280,8 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
         extra["gaps"] = [asdict(g) for g in sorted(gaps, key=lambda g: (g.sensor, g.start_s))]
     if events:
         extra["events"] = events
+    if meta.get("exercise"):
+        extra["exercise"] = meta["exercise"]
     return Recording(
         streams=streams, test_leg=meta["test_leg"], step_height_m=meta.get("step_height_m"),
         athlete=athlete, sensors_meta={s: m for s, m in meta.get("sensors", {}).items()

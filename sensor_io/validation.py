@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from sensor_io.errors import RecordingError
+from sensor_io.exercise import check_exercise
 from sensor_io.recording import FORMAT_NAME, FORMAT_VERSION, LEGS, PLACEMENTS
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("sensor", "t", "ax", "ay", "az", "gx", "gy", "gz")
@@ -254,6 +255,7 @@ def check_metadata(meta: Any, *, path: str | None = None) -> None:
     if meta.get("pain_nrs") is not None:
         check_pain(meta["pain_nrs"], path=path)
     _check_started_at(meta.get("started_at"), path)
+    check_exercise(meta.get("exercise"), path=path)
 
 
 def check_pain(pain: Any, *, path: str | None = None) -> None:

@@ -20,7 +20,7 @@ recording, never inside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -124,8 +124,14 @@ def check_choices(test_leg: str, sensors: tuple[str, ...], profile: str) -> None
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
 
 
-def simulate(cfg: SimConfig) -> Simulation:
-    """Simulate one test (deterministic for a given config)."""
+def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | None = None,
+             kinematics_fn: Callable[[Kinematics], Kinematics] | None = None) -> Simulation:
+    """Simulate one test (deterministic for a given config).
+
+    scenario_fn, kinematics_fn: change the drawn scenario (after the whole-body physics)
+    and the kinematics before the sensors sample them: other exercises built on the
+    same body model (:mod:`simulator.hold`, :mod:`simulator.heel_taps`).
+    """
     check_choices(cfg.test_leg, cfg.sensors, cfg.profile)
     rng = np.random.default_rng(cfg.seed)
     height = cfg.height_m if cfg.height_m is not None else float(rng.uniform(1.55, 1.95))
@@ -137,9 +143,13 @@ def simulate(cfg: SimConfig) -> Simulation:
         raise ValueError(f"unknown physics {cfg.physics!r}; choose one of {', '.join(PHYSICS)}")
     if cfg.physics == "whole-body":  # its own stream: the rest of the test stays the same
         scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
+    if scenario_fn is not None:
+        scn = scenario_fn(scn)
     # The kinematics draw from their own stream so that the left/right mirror of
     # one seed is exactly the same movement.
     kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([cfg.seed, 1]))
+    if kinematics_fn is not None:
+        kin = kinematics_fn(kin)
     sensors: dict[str, VirtualSensor] = {}
     for i, seg in enumerate(s for s in SEGMENT_CHOICES if s in cfg.sensors):
         srng = np.random.default_rng([cfg.seed, 2, i])

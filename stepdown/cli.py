@@ -55,6 +55,7 @@ COMMAND_MODULES: dict[str, str] = {
     "export": "catalog", "users": "catalog", "info": "info", "devices": "live", "record": "live",
     "recover": "live", "load": "load", "simulate": "simulate", "train": "train", "serve": "web",
     "batch": "batch", "catalog": "catalog_admin", "import-dot": "vendor_import",
+    "programme": "programme",
 }
 """Which module of :mod:`stepdown.commands` defines each top-level command."""
 

@@ -352,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             pairs.append((truth, analysis))
     if pairs:
         console.print("\n" + agreement_line(pairs), highlight=False)
+    if folder == DATA_DIR and not failed:  # the programme around the test (issue 15)
+        from stepdown.programme.demo import show_programme
+
+        failed += show_programme(console, DATA_DIR / "programme", analysed, args.home.resolve())
     if analysed:
         cat = import_samples(analysed, args.home.resolve())
         print_catalog(console, cat)

@@ -28,9 +28,10 @@ class ImportResult:
     created: bool  # False: the same recording was already in the catalog
     category: str | None = None
     total: int | None = None
+    kind: str = "test"  # or "hold" / "heel_taps": a programme set (test_id is then its set id)
 
 
-def _files_of(path: Path) -> list[Path]:
+def recording_files(path: Path) -> list[Path]:
     """The files making up a recording: the file itself, plus a CSV's sidecar."""
     files = [path]
     if path.suffix.lower() == ".csv":
@@ -45,7 +46,7 @@ def _files_of(path: Path) -> list[Path]:
 def content_hash(path: Path) -> str:
     """SHA-256 (hex) over the recording's file(s)."""
     h = hashlib.sha256()
-    for f in _files_of(path):
+    for f in recording_files(path):
         with open(f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
@@ -94,6 +95,12 @@ def import_recording(
                              f"{owner}, not {athlete_id} (nothing changed)")
         return ImportResult(path, existing, False)
     rec = (read or _default_read)(path)
+    if "exercise" in rec.extra:  # a programme set (issue 15): hold or heel taps
+        from stepdown.catalog.programme import import_set
+
+        done = import_set(conn, path, rec, athlete_id, recordings_dir, digest)
+        if done is not None:
+            return ImportResult(path, *done, kind=rec.extra["exercise"].get("kind", "test"))
     analysis = (analyze or _default_analyze)(rec)
     body = rec.athlete
     athlete = AthleteInfo(athlete_id, height_m=body.height_m, thigh_length_m=body.thigh_length_m,
@@ -102,7 +109,7 @@ def import_recording(
     recordings_dir.mkdir(parents=True, exist_ok=True)
     copies = []
     try:
-        for f in _files_of(path):
+        for f in recording_files(path):
             dest = recordings_dir / f"{digest[:20]}{''.join(f.suffixes[-1:]).lower()}"
             if not dest.exists():
                 shutil.copyfile(f, dest)

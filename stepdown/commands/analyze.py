@@ -518,6 +518,13 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     pain_nrs = parse_pain(pain)
     config = load_rule_config(rules) if rules is not None else None
     rec = read_input(recording, placement, test_leg)
+    if "exercise" in rec.extra:  # a programme set (issue 15): hold or heel taps
+        from stepdown.programme.sets import analyze_programme_set
+
+        result = analyze_programme_set(rec, recording, rules=rules, rule=rule, pain=pain,
+                                       standing=standing, calibration_from=calibration_from)
+        if result is not None:
+            return result
     standing_rec = None
     if standing is not None:
         standing_rec = read_input(standing, placement, test_leg or rec.test_leg)
@@ -573,8 +580,15 @@ def analyze(
     check_plot_path(plot)
     result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg,
                           calibration_from)
+    if plot is not None and hasattr(result, "exercise"):
+        raise InputError(f"--plot draws a test's angle curves; {recording} is a "
+                         f"{result.exercise.kind} set (leave --plot out)")
     if as_json:
         print(json_text(result.to_json()))
+    elif hasattr(result, "exercise"):  # a programme set
+        from stepdown.programme.sets import print_set
+
+        print_set(_console(), recording, result)
     else:
         print_report(_console(), recording, result)
     if plot is not None:

@@ -47,11 +47,15 @@ def import_(
             raise InputError(f"{path}: not imported: {str(err).removeprefix(f'{path}: ')}"
                              f"{before}") from None
         done += 1
-        if res.created:
+        if res.created and res.kind != "test":
+            console.print(f"imported {path} as {res.kind.replace('_', ' ')} set {res.test_id}",
+                          highlight=False)
+        elif res.created:
             console.print(f"imported {path} as test {res.test_id}: total {res.total}, "
                           f"{res.category}", highlight=False)
         else:
-            console.print(f"already in the catalog: {path} (test {res.test_id})",
+            what = "test" if res.kind == "test" else f"{res.kind.replace('_', ' ')} set"
+            console.print(f"already in the catalog: {path} ({what} {res.test_id})",
                           highlight=False)
 
 

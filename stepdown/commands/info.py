@@ -88,6 +88,13 @@ def describe_test(rec: Recording) -> list[str]:
              f"pain NRS: {pain}", f"duration: {rec.duration_s:.2f} s"]
     if rec.started_at:
         lines.append(f"started at: {rec.started_at}")
+    if "exercise" in rec.extra:  # a programme set (issue 15)
+        from sensor_io.exercise import exercise_of
+
+        ex = exercise_of(rec)
+        rx = ", ".join(f"{k} {v}" for k, v in ex.prescription.items())
+        lines.append(f"exercise: {ex.kind.replace('_', ' ')}, band {'yes' if ex.band else 'no'}, "
+                     f"added load {ex.load_kg:g} kg" + (f"; prescribed {rx}" if rx else ""))
     if rec.extra:
         lines.append(f"other metadata: {', '.join(sorted(rec.extra))}")
     return lines

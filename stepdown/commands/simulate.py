@@ -142,8 +142,17 @@ def simulate_cmd(
     plot: Annotated[Path | None, typer.Option(
         help="Also write a PNG of the signals with the reps shaded.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    exercise: Annotated[str, typer.Option(
+        help="test, hold (--reps holds of about --hold-s s) or heel_taps (--reps taps).")
+    ] = "test",
+    hold_s: Annotated[float, typer.Option(help="Hold: seconds per hold (about).")] = 30.0,
+    unsteady: Annotated[bool, typer.Option(
+        "--unsteady", help="Hold: an athlete who never steadies in the hold.")] = False,
+    band: Annotated[bool, typer.Option(help="Heel taps: done with a knee band.")] = False,
+    load_kg: Annotated[float, typer.Option(help="Heel taps: added load, kg.")] = 0.0,
 ) -> None:
-    """Write a simulated step-down test and its ground truth (<name>.truth.json)."""
+    """Write a simulated step-down test (or programme set) and its ground truth
+    (<name>.truth.json)."""
     from rich.console import Console
 
     from sensor_io.recording_io import write_recording
@@ -157,6 +166,22 @@ def simulate_cmd(
         raise InputError(f"--plot {plot}: the figure must end in .png")
     if plot is not None and not plot.parent.is_dir():
         raise InputError(f"--plot {plot}: folder {plot.parent} does not exist")
+    kind = exercise.strip().lower().replace("-", "_")
+    if kind != "test":
+        from stepdown.programme.simulated import simulate_exercise, summary_line
+
+        if session is not None:
+            raise InputError("--sets and --minutes are for the test; a programme set is one set")
+        sim, doc = simulate_exercise(kind, seed=seed, leg=cfg.test_leg, sensors=cfg.sensors,
+                                     profile=cfg.profile, reps=reps, step_height_m=step_height,
+                                     ideal=ideal, band=band, load_kg=load_kg, hold_s=hold_s,
+                                     unsteady=unsteady)
+        write_recording(sim.recording, out)
+        truth_file = write_truth(doc, out)
+        Console().print(f"wrote [bold]{out}[/] ({sim.recording.duration_s:.1f} s)\n"
+                        f"wrote [bold]{truth_file}[/] ({summary_line(doc)})",
+                        highlight=False, soft_wrap=True)
+        return
     if session is None:
         sim = simulate(cfg)
         doc = truth_document(sim, cfg)

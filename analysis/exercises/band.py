@@ -1,0 +1,66 @@
+"""Band feedback: heel-tap sets with and without the band compared on the knee measures.
+
+The article's band pulls the knee inward so that the athlete learns to resist it, and
+is to be weaned off as fast as possible. The question per athlete is whether knee
+control without the band matches control with it: the change from band to no-band
+sets of the median knee medial displacement and hip adduction and internal rotation
+per tap, against the measurement uncertainty (:mod:`analysis.exercises.change`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.exercises.change import MeasureChange, compare_reps
+from sensor_io.errors import InputError
+
+KNEE_MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg")
+
+
+@dataclass(frozen=True)
+class BandComparison:
+    """Band sets ("before") against no-band sets ("after"): a positive change is a knee
+    that goes further in without the band."""
+
+    band_sets: int
+    no_band_sets: int
+    changes: tuple[MeasureChange, ...]
+
+    @property
+    def matched(self) -> bool | None:
+        """No-band control matches band control: no knee measure worse without the band
+        beyond the measurement uncertainty (None when none could be judged)."""
+        judged = [c for c in self.changes if c.beyond_uncertainty is not None]
+        if not judged:
+            return None
+        return not any(c.beyond_uncertainty and c.change > 0 for c in judged)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"band_sets": self.band_sets, "no_band_sets": self.no_band_sets,
+                "changes": [c.to_json() for c in self.changes], "matched": self.matched,
+                "note": "change = no band - band; positive: the knee goes further in "
+                        "without the band"}
+
+
+def compare_band(sets: Sequence[Mapping[str, Any]]) -> BandComparison:
+    """Compare the band and no-band heel-tap sets among ``sets`` (their analysis documents,
+    :meth:`HeelTapSet.to_json`); InputError without both kinds."""
+    band = [s for s in sets if s["exercise"].get("band")]
+    free = [s for s in sets if not s["exercise"].get("band")]
+    if not band or not free:
+        raise InputError(f"band comparison needs heel-tap sets with and without the band; "
+                         f"got {len(band)} with and {len(free)} without")
+    reps = lambda group: [t for s in group for t in s["taps"]]  # noqa: E731
+    return BandComparison(len(band), len(free), compare_reps(
+        reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free)))
+
+
+def _widest(sets: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Per measure the widest uncertainty the sets state (they may differ in calibration)."""
+    out: dict[str, float] = {}
+    for s in sets:
+        for k, v in (s.get("uncertainty") or {}).items():
+            out[k] = max(v, out.get(k, 0.0))
+    return out

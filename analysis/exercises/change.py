@@ -1,0 +1,86 @@
+"""Did a measure change between two groups of reps by more than it can be measured?
+
+Used for band vs no-band heel-tap sets (:mod:`analysis.exercises.band`) and for the
+practice-then-retest comparison (:mod:`analysis.exercises.retest`). Each group's value
+is the median of its reps' peaks; the change is after - before. Its uncertainty is
+the stated 90 % bound of each group's measure (:mod:`analysis.uncertainty`, with the
+model-to-reality term the analyses state) combined as sqrt(u_before² + u_after²): a
+group's median is given the single measure's bound, because most of the error is the
+session's calibration, which does not average out over reps. A change is *beyond the
+measurement uncertainty* when |change| exceeds that bound; where a measure has no
+stated uncertainty (unvalidated, or not measured) the answer is None, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MeasureChange:
+    """One measure's medians before and after (unit in the name), the change and its bound."""
+
+    measure: str
+    before: float | None
+    after: float | None
+    n_before: int
+    n_after: int
+    uncertainty: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after - self.before
+
+    @property
+    def beyond_uncertainty(self) -> bool | None:
+        if self.change is None or self.uncertainty is None:
+            return None
+        return abs(self.change) > self.uncertainty
+
+    def to_json(self) -> dict[str, Any]:
+        r = lambda v: None if v is None else round(float(v), 2)  # noqa: E731
+        return {"measure": self.measure, "before": r(self.before), "after": r(self.after),
+                "change": r(self.change), "uncertainty_90": r(self.uncertainty),
+                "n_before": self.n_before, "n_after": self.n_after,
+                "beyond_uncertainty": self.beyond_uncertainty}
+
+    def text(self) -> str:
+        """One line: 'knee_medial_cm 2.4 -> 1.1 (-1.3, beyond the ±0.9 uncertainty)'."""
+        if self.change is None:
+            return f"{self.measure}: not measured in both"
+        if self.beyond_uncertainty is None:
+            verdict = "no stated uncertainty"
+        else:
+            verdict = (f"{'beyond' if self.beyond_uncertainty else 'within'} the "
+                       f"±{self.uncertainty:.2f} measurement uncertainty")
+        return (f"{self.measure}: {self.before:.2f} -> {self.after:.2f} "
+                f"({self.change:+.2f}, {verdict})")
+
+
+def _median(reps: Sequence[Mapping[str, Any]], measure: str) -> tuple[float | None, int]:
+    values = [r["measures"].get(measure) for r in reps]
+    values = [v for v in values if v is not None]
+    return (float(np.median(values)) if values else None), len(values)
+
+
+def compare_reps(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],
+                 measures: Sequence[str], u_before: Mapping[str, float],
+                 u_after: Mapping[str, float]) -> tuple[MeasureChange, ...]:
+    """Per measure, the change of the median rep peak from ``before`` to ``after`` (reps as
+    in the analysis JSON: a ``measures`` dict each) against the combined uncertainty of the
+    two groups' stated 90 % bounds (``u_*``: measure -> bound, unit of the measure)."""
+    out = []
+    for m in measures:
+        b, nb = _median(before, m)
+        a, na = _median(after, m)
+        ub, ua = u_before.get(m), u_after.get(m)
+        bound = None if ub is None or ua is None else math.hypot(ub, ua)
+        out.append(MeasureChange(m, b, a, nb, na, bound))
+    return tuple(out)

@@ -1,0 +1,359 @@
+"""Prescriptions and progression rules as data, and the next session's suggestion.
+
+The programme is a TOML file (the shipped default: ``programme_default.toml`` beside
+this module, with each rule's rationale from the clinical source; a coach's copy
+replaces it): the default prescription per exercise, the limits each field stays in,
+and rules. A rule reads one exercise's per-session measures (:func:`session_measures`)
+over the athlete's last ``sessions`` sessions with that exercise and, when every
+condition held in each, changes one field of the prescription (``by`` a step, or ``to``
+a value). Rules are tried in order; the first that fires for an (exercise, field) wins;
+a rule whose change would do nothing (already at a limit, the band already off) does
+not fire. Every suggestion says which rule fired on which numbers.
+
+A session is the programme sets of one day: their analysis documents
+(:meth:`analysis.exercises.hold.HoldSet.to_json`,
+:meth:`analysis.exercises.heel_taps.HeelTapSet.to_json`).
+"""
+
+from __future__ import annotations
+
+import operator
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.exercises.band import compare_band
+from sensor_io.errors import InputError
+
+DEFAULT_PROGRAMME = Path(__file__).with_name("programme_default.toml")
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+       "==": operator.eq}
+PROGRAMME_EXERCISES = ("heel_taps", "hold")
+FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
+          "hold": ("sets", "holds", "hold_s")}
+MEASURES = {"heel_taps": ("controlled_share", "knee_medial_cm", "pelvic_drop_deg", "taps",
+                          "adherence", "step_cm", "load_kg", "band", "band_matched"),
+            "hold": ("completed_share", "pelvis_sway_deg", "tremor_dps", "tut_s", "hold_s",
+                     "holds")}
+
+
+@dataclass(frozen=True)
+class Condition:
+    measure: str
+    op: str
+    value: float
+
+    def holds(self, v: float | None) -> bool:
+        return v is not None and bool(OPS[self.op](v, self.value))
+
+    def text(self) -> str:
+        return f"{self.measure} {self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One progression rule (see module docstring)."""
+
+    id: str
+    exercise: str
+    sessions: int
+    when: tuple[Condition, ...]
+    field: str
+    by: float | None
+    to: Any
+    rationale: str
+    band: bool | None = None
+
+
+@dataclass(frozen=True)
+class Programme:
+    """Prescriptions per exercise, limits per field ([min, max]) and the rules, in order."""
+
+    prescription: dict[str, dict[str, Any]]
+    limits: dict[str, tuple[float, float]]
+    rules: tuple[Rule, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """The programme sets of one day: date (YYYY-MM-DD) and their analysis documents."""
+
+    date: str
+    sets: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A change for the next session, the rule that made it and the numbers it fired on."""
+
+    rule: str
+    exercise: str
+    field: str
+    before: Any
+    after: Any
+    because: str
+    rationale: str
+
+    def text(self) -> str:
+        return (f"{self.exercise.replace('_', ' ')}: {self.field} {_fmt(self.before)} -> "
+                f"{_fmt(self.after)} (rule {self.rule}: {self.because})")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "exercise": self.exercise, "field": self.field,
+                "from": self.before, "to": self.after, "because": self.because,
+                "rationale": self.rationale}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next session: the prescription after the suggestions, and every rule's verdict."""
+
+    prescription: dict[str, dict[str, Any]]
+    suggestions: tuple[Suggestion, ...]
+    checked: tuple[dict[str, Any], ...] = field(default=())
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"programme": self.source, "next_prescription": self.prescription,
+                "suggestions": [s.to_json() for s in self.suggestions],
+                "rules_checked": list(self.checked)}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, list):
+        return "-".join(_fmt(x) for x in v)
+    return f"{v:g}" if isinstance(v, int | float) else str(v)
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load_programme(path: str | Path | None = None) -> Programme:
+    """The programme TOML at ``path`` (default: the shipped one); InputError (one line)
+    naming the file and what is wrong."""
+    path = Path(path) if path is not None else DEFAULT_PROGRAMME
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such programme file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not valid TOML: {err}") from None
+    try:
+        return _parse(doc, str(path))
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{path}: {err}") from None
+
+
+def _parse(doc: dict[str, Any], source: str) -> Programme:
+    prescription = {k: dict(v) for k, v in doc.get("prescription", {}).items()}
+    for ex, p in prescription.items():
+        if ex not in PROGRAMME_EXERCISES:
+            raise ValueError(f"prescription.{ex}: unknown exercise (expected "
+                             f"{', '.join(PROGRAMME_EXERCISES)})")
+        unknown = sorted(set(p) - set(FIELDS[ex]))
+        if unknown:
+            raise ValueError(f"prescription.{ex}: unknown field {unknown[0]!r} "
+                             f"(expected {', '.join(FIELDS[ex])})")
+    limits = {k: (float(v[0]), float(v[1])) for k, v in doc.get("limits", {}).items()}
+    rules = tuple(_rule(r, i) for i, r in enumerate(doc.get("rules", []), 1))
+    ids = [r.id for r in rules]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ValueError(f"rule id {dup[0]!r} is used twice")
+    return Programme(prescription, limits, rules, source)
+
+
+def _rule(r: dict[str, Any], n: int) -> Rule:
+    where = f"rule {n} ({r.get('id', '?')})"
+    missing = [k for k in ("id", "exercise", "when", "change", "rationale") if k not in r]
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    ex = r["exercise"]
+    if ex not in PROGRAMME_EXERCISES:
+        raise ValueError(f"{where}: unknown exercise {ex!r} (expected "
+                         f"{', '.join(PROGRAMME_EXERCISES)})")
+    conds = []
+    for c in r["when"]:
+        if c.get("measure") not in MEASURES[ex]:
+            raise ValueError(f"{where}: unknown measure {c.get('measure')!r} for {ex} "
+                             f"(expected {', '.join(MEASURES[ex])})")
+        if c.get("op") not in OPS:
+            raise ValueError(f"{where}: unknown operator {c.get('op')!r} (expected {', '.join(OPS)})")
+        conds.append(Condition(c["measure"], c["op"], float(c["value"])))
+    ch = r["change"]
+    if ch.get("field") not in FIELDS[ex]:
+        raise ValueError(f"{where}: cannot change {ch.get('field')!r} of {ex} "
+                         f"(fields: {', '.join(FIELDS[ex])})")
+    if ("by" in ch) == ("to" in ch):
+        raise ValueError(f"{where}: change needs exactly one of 'by' or 'to'")
+    sessions = int(r.get("sessions", 1))
+    if sessions < 1:
+        raise ValueError(f"{where}: sessions must be at least 1")
+    return Rule(r["id"], ex, sessions, tuple(conds), ch["field"],
+                float(ch["by"]) if "by" in ch else None, ch.get("to"), str(r["rationale"]),
+                r.get("band"))
+
+
+# --- measures per session ------------------------------------------------------------
+
+
+def _median(values: list[float | None]) -> float | None:
+    v = [x for x in values if x is not None]
+    return float(np.median(v)) if v else None
+
+
+def session_measures(sets: Sequence[Mapping[str, Any]], exercise: str,
+                     band: bool | None = None) -> dict[str, float | None] | None:
+    """One session's measures of ``exercise`` (see the TOML's comments), from the sets of
+    that exercise (only those with / without the band when ``band`` is given); None when
+    the session has no such set."""
+    all_of_kind = [s for s in sets if s["exercise"]["kind"] == exercise]
+    chosen = [s for s in all_of_kind if band is None or bool(s["exercise"].get("band")) == band]
+    if not chosen:
+        return None
+    if exercise == "hold":
+        return _hold_measures(chosen)
+    m = _tap_measures(chosen)
+    has_both = len({bool(s["exercise"].get("band")) for s in all_of_kind}) == 2
+    matched = compare_band(all_of_kind).matched if has_both else None
+    m["band_matched"] = None if matched is None else float(matched)
+    return m
+
+
+def _tap_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    taps = [t for s in sets for t in s["taps"]]
+    judged = [t["controlled"] for t in taps if t.get("controlled") is not None]
+    prescribed = [s["exercise"].get("prescription", {}).get("reps") for s in sets]
+    steps = [s.get("step_height_m") for s in sets if s.get("step_height_m") is not None]
+    return {
+        "taps": float(len(taps)),
+        "controlled_share": sum(judged) / len(judged) if judged else None,
+        "knee_medial_cm": _median([t["measures"].get("knee_medial_cm") for t in taps]),
+        "pelvic_drop_deg": _median([t["measures"].get("pelvic_drop_deg") for t in taps]),
+        "adherence": (len(taps) / sum(prescribed) if all(prescribed) and prescribed else None),
+        "step_cm": round(100.0 * max(steps), 1) if steps else None,
+        "load_kg": max(float(s["exercise"].get("load_kg", 0.0)) for s in sets),
+        "band": float(any(s["exercise"].get("band") for s in sets)),
+    }
+
+
+def _hold_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
+    holds = [h for s in sets for h in s["holds"]]
+    rx = [s["exercise"].get("prescription", {}) for s in sets]
+    prescribed = sum(p.get("holds", 0) for p in rx) or len(holds)
+    mins = [p["hold_s"][0] for p in rx if p.get("hold_s")]
+    done = [h for h in holds if h.get("completed")]
+    return {
+        "holds": float(len(holds)),
+        "completed_share": len(done) / prescribed if mins and prescribed else None,
+        "pelvis_sway_deg": _median([h.get("pelvis_sway_deg") for h in holds]),
+        "tremor_dps": _median([h.get("tremor_dps") for h in holds]),
+        "tut_s": float(sum(h["tut_s"] for h in holds)),
+        "hold_s": min(mins) if mins else None,
+    }
+
+
+# --- the next session ----------------------------------------------------------------
+
+
+def current_prescription(programme: Programme, sessions: Sequence[Session]) -> dict[str, dict[str, Any]]:
+    """The programme's prescription with what the athlete's latest sets say they were
+    prescribed (step, load, band, reps, hold times)."""
+    out = {k: dict(v) for k, v in programme.prescription.items()}
+    for s in sessions:  # oldest first: the latest set of each kind wins
+        for doc in s.sets:
+            ex = doc["exercise"]
+            p = out.setdefault(ex["kind"], {})
+            rx = ex.get("prescription", {})
+            if ex["kind"] == "heel_taps":
+                # on the band while any set of the day used it (a no-band set is the check)
+                p["band"] = any(d["exercise"].get("band") for d in s.sets
+                                if d["exercise"]["kind"] == "heel_taps")
+                p["load_kg"] = max(float(d["exercise"].get("load_kg", 0.0)) for d in s.sets
+                                   if d["exercise"]["kind"] == "heel_taps")
+                if doc.get("step_height_m") is not None:
+                    p["step_cm"] = round(100.0 * doc["step_height_m"], 1)
+                if rx.get("reps"):
+                    p["reps"] = rx["reps"]
+            elif ex["kind"] == "hold":
+                for k in ("holds", "hold_s"):
+                    if rx.get(k):
+                        p[k] = rx[k]
+    return out
+
+
+def _apply(rule: Rule, value: Any, limits: Mapping[str, tuple[float, float]]) -> Any:
+    if rule.to is not None:
+        return rule.to
+    lo, hi = limits.get(rule.field, (-np.inf, np.inf))
+    if isinstance(value, list):  # [min, max] hold times move together
+        return [v + _step(value[0], rule.by, lo, hi) - value[0] for v in value]
+    new = _step(value, rule.by, lo, hi)
+    return int(new) if isinstance(value, int) and new.is_integer() else new
+
+
+def _step(value: float, by: float, lo: float, hi: float) -> float:
+    """value + by kept within [lo, hi], never moved against ``by`` (a value already
+    beyond a limit stays where it is)."""
+    new = value + by
+    return float(max(new, min(lo, value)) if by < 0 else min(new, max(hi, value)))
+
+
+def suggest(programme: Programme, sessions: Sequence[Session],
+            override: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+    """The next session's prescription and the suggestions that changed it (module docstring).
+
+    sessions: oldest first. override: prescription fields that replace what the sets say
+    (a coach's prescription made after the last session).
+    """
+    sessions = sorted(sessions, key=lambda s: s.date)
+    current = current_prescription(programme, sessions)
+    for ex, fields in (override or {}).items():
+        current.setdefault(ex, {}).update(fields)
+    nxt = {k: dict(v) for k, v in current.items()}
+    taken: set[tuple[str, str]] = set()
+    out, checked = [], []
+    for rule in programme.rules:
+        key = (rule.exercise, rule.field)
+        verdict = {"rule": rule.id, "fired": False}
+        series = [(s.date, m) for s in sessions
+                  if (m := session_measures(s.sets, rule.exercise, rule.band)) is not None]
+        last = series[-rule.sessions:]
+        before = current.get(rule.exercise, {}).get(rule.field)
+        if key in taken:
+            verdict["why"] = f"{rule.exercise} {rule.field} already changed by an earlier rule"
+        elif len(last) < rule.sessions:
+            verdict["why"] = (f"needs {rule.sessions} session(s) with {rule.exercise}"
+                              f"{'' if rule.band is None else ' (band ' + _fmt(rule.band) + ')'}, "
+                              f"has {len(last)}")
+        elif before is None:
+            verdict["why"] = f"no current {rule.field} to change"
+        else:
+            failed = [(d, c, m.get(c.measure)) for d, m in last for c in rule.when
+                      if not c.holds(m.get(c.measure))]
+            after = _apply(rule, before, programme.limits)
+            if failed:
+                d, c, v = failed[0]
+                shown = "none" if v is None else _fmt(v)
+                verdict["why"] = f"{c.text()} not met on {d} ({c.measure} = {shown})"
+            elif after == before:
+                verdict["why"] = f"{rule.field} already {_fmt(before)} (limit)"
+            else:
+                because = "; ".join(
+                    f"{c.measure} " + ", ".join(_fmt(round(m[c.measure], 2)) for _, m in last)
+                    + f" {c.op} {c.value:g}" for c in rule.when)
+                because += f" in the last {len(last)} session(s) ({', '.join(d for d, _ in last)})"
+                out.append(Suggestion(rule.id, rule.exercise, rule.field, before, after, because,
+                                      rule.rationale))
+                nxt[rule.exercise][rule.field] = after
+                taken.add(key)
+                verdict = {"rule": rule.id, "fired": True, "why": because}
+        checked.append(verdict)
+    return Plan(nxt, tuple(out), tuple(checked), programme.source)

@@ -1,0 +1,83 @@
+"""Practice then retest: the article's "assume coordination and build".
+
+A poor first test often reflects coordination, not weakness: the athlete practises
+(e.g. more than 5 reps of the step-down, or heel taps) and is tested again in the same
+session. The comparison says, per measure, whether the median rep peak changed by more
+than the measurement uncertainty (:mod:`analysis.exercises.change`), and whether the
+test total changed beyond what the uncertain items allow: the two tests' total ranges
+(:func:`analysis.uncertainty.total_range`: every borderline item at either level) do
+not overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.exercises.change import MeasureChange, compare_reps
+
+RETEST_MEASURES = ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg")
+
+
+@dataclass(frozen=True)
+class Retest:
+    """First and second test of a session, with the practice done between them."""
+
+    first_total: int
+    second_total: int
+    first_range: tuple[int, int]
+    second_range: tuple[int, int]
+    first_category: str
+    second_category: str
+    changes: tuple[MeasureChange, ...]
+    practice: tuple[str, ...] = ()
+
+    @property
+    def total_change_beyond_uncertainty(self) -> bool:
+        """The two totals' ranges do not overlap."""
+        return self.second_range[1] < self.first_range[0] or self.second_range[0] > self.first_range[1]
+
+    def verdict(self) -> str:
+        """One plain-language line for the coach."""
+        better = [c.measure for c in self.changes if c.beyond_uncertainty and c.change < 0]
+        worse = [c.measure for c in self.changes if c.beyond_uncertainty and c.change > 0]
+        total = (f"total {self.first_total} -> {self.second_total} "
+                 f"({self.first_category} -> {self.second_category})")
+        if self.total_change_beyond_uncertainty and self.second_total < self.first_total:
+            head = f"better after practice: {total}, beyond the measurement uncertainty"
+        elif self.total_change_beyond_uncertainty:
+            head = f"worse after practice: {total}, beyond the measurement uncertainty"
+        else:
+            head = f"no change in the score beyond the measurement uncertainty: {total}"
+        tail = []
+        if better:
+            tail.append("lower after practice: " + ", ".join(better))
+        if worse:
+            tail.append("higher after practice: " + ", ".join(worse))
+        hint = ""
+        if self.total_change_beyond_uncertainty and self.second_total < self.first_total:
+            hint = "; the first test's faults look like coordination, not weakness"
+        return head + ("; " + "; ".join(tail) if tail else "") + hint
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first": {"total": self.first_total, "total_range": list(self.first_range),
+                          "category": self.first_category},
+                "second": {"total": self.second_total, "total_range": list(self.second_range),
+                           "category": self.second_category},
+                "practice": list(self.practice),
+                "total_change_beyond_uncertainty": self.total_change_beyond_uncertainty,
+                "changes": [c.to_json() for c in self.changes], "verdict": self.verdict()}
+
+
+def compare_tests(first: dict[str, Any], second: dict[str, Any],
+                  practice: Sequence[str] = ()) -> Retest:
+    """Compare two test analyses (their ``to_json`` documents: reps, test, uncertainty)."""
+    u1, u2 = first["uncertainty"], second["uncertainty"]
+    return Retest(
+        first_total=first["test"]["total"], second_total=second["test"]["total"],
+        first_range=tuple(u1["total_range"]), second_range=tuple(u2["total_range"]),
+        first_category=first["test"]["category"], second_category=second["test"]["category"],
+        changes=compare_reps(first["reps"], second["reps"], RETEST_MEASURES, u1["measures"],
+                             u2["measures"]),
+        practice=tuple(practice))

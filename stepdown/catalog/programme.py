@@ -1,0 +1,247 @@
+"""The programme in the catalog: hold and heel-tap sets, prescriptions, the coach's view.
+
+Sets come in through ``stepdown import`` like tests (:mod:`stepdown.catalog.importer`
+hands a recording whose metadata names a programme exercise to :func:`store_set`),
+idempotent on the recording's content hash. The coach's prescription per exercise is
+append-only (the newest row is current). :func:`programme_view` gathers what the
+review app shows per athlete: the prescription, the sessions done with their adherence,
+weekly control and training volume (holds as time under tension, heel taps as
+reps x load), and the next session's suggestions (:mod:`analysis.exercises.progression`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
+from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
+
+EXERCISES = ("hold", "heel_taps")
+
+
+@dataclass(frozen=True)
+class SetRow:
+    """One stored programme set (units: s, kg, deg, cm as named)."""
+
+    id: int
+    athlete_id: str
+    day: str
+    started_at: str | None
+    exercise: str
+    band: bool
+    step_height_m: float | None
+    load_kg: float
+    n_done: int
+    n_prescribed: int | None
+    tut_s: float | None
+    volume_kg: float | None
+    controlled_share: float | None
+    knee_medial_cm: float | None
+    pelvic_drop_deg: float | None
+    pelvis_sway_deg: float | None
+    tremor_dps: float | None
+
+    @property
+    def adherence(self) -> float | None:
+        """Done over prescribed (holds reaching the prescribed time count for holds)."""
+        return None if not self.n_prescribed else self.n_done / self.n_prescribed
+
+
+def find_set_by_hash(conn: Connection, content_sha256: str) -> int | None:
+    row = conn.execute("SELECT id FROM programme_sets WHERE content_sha256 = ?",
+                       (content_sha256,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def set_columns(doc: dict[str, Any]) -> dict[str, Any]:
+    """The summary columns of a set's analysis document."""
+    ex = doc["exercise"]
+    s = doc["summary"]
+    if ex["kind"] == "hold":
+        rx = ex.get("prescription", {})
+        done = s["completed"] if rx.get("hold_s") else s["holds"]
+        return {"n_done": int(done), "n_prescribed": rx.get("holds"), "tut_s": s["tut_s"],
+                "pelvis_sway_deg": s["pelvis_sway_deg"], "tremor_dps": s["tremor_dps"]}
+    c = s["control"]
+    return {"n_done": s["taps"], "n_prescribed": s["prescribed_reps"], "volume_kg": s["volume_kg"],
+            "controlled_share": c["controlled_share"], "knee_medial_cm": c["knee_medial_cm"],
+            "pelvic_drop_deg": c["pelvic_drop_deg"]}
+
+
+def store_set(conn: Connection, *, athlete: AthleteInfo, doc: dict[str, Any], recording_path: str,
+              content_sha256: str, started_at: str | None) -> tuple[int, bool]:
+    """Store one analysed programme set in one transaction; ``(set_id, created)``."""
+    ex = doc["exercise"]
+    if ex.get("kind") not in EXERCISES:
+        raise CatalogError(f"not a programme set: exercise {ex.get('kind')!r}")
+    cols = {"athlete_id": athlete.id, "started_at": started_at,
+            "day": (started_at or now_utc())[:10], "imported_at": now_utc(),
+            "exercise": ex["kind"], "test_leg": doc["test_leg"], "band": int(bool(ex.get("band"))),
+            "step_height_m": doc.get("step_height_m"), "load_kg": float(ex.get("load_kg", 0.0)),
+            "recording_path": recording_path, "content_sha256": content_sha256,
+            "analysis_json": json.dumps(doc)} | set_columns(doc)
+    with transaction(conn):
+        existing = find_set_by_hash(conn, content_sha256)
+        if existing is not None:
+            return existing, False
+        ensure_athlete(conn, athlete)
+        cur = conn.execute(
+            f"INSERT INTO programme_sets ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+            " RETURNING id", tuple(cols.values()))
+        return int(cur.fetchone()[0]), True
+
+
+_COLUMNS = ", ".join(f.name for f in SetRow.__dataclass_fields__.values())
+
+
+def list_sets(conn: Connection, athlete_id: str) -> list[SetRow]:
+    """The athlete's programme sets, oldest first."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM programme_sets WHERE athlete_id = ?"
+                        " ORDER BY day, COALESCE(started_at, imported_at), id",
+                        (athlete_id,)).fetchall()
+    names = list(SetRow.__dataclass_fields__)
+    return [SetRow(**{k: bool(v) if k == "band" else v for k, v in zip(names, r, strict=True)})
+            for r in rows]
+
+
+def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(day, analysis document) of each of the athlete's sets, oldest first."""
+    rows = conn.execute("SELECT day, analysis_json FROM programme_sets WHERE athlete_id = ?"
+                        " ORDER BY day, COALESCE(started_at, imported_at), id",
+                        (athlete_id,)).fetchall()
+    return [(r[0], json.loads(r[1])) for r in rows]
+
+
+def set_prescription(conn: Connection, athlete_id: str, exercise: str,
+                     prescription: dict[str, Any], author: str) -> None:
+    """Record the coach's prescription of ``exercise`` for the athlete (newest is current)."""
+    check_athlete_id(athlete_id)
+    if exercise not in EXERCISES:
+        raise CatalogError(f"unknown programme exercise {exercise!r} (expected "
+                           f"{', '.join(EXERCISES)})")
+    with transaction(conn):
+        ensure_athlete(conn, AthleteInfo(athlete_id))
+        conn.execute("INSERT INTO programme_prescriptions (athlete_id, exercise,"
+                     " prescription_json, author, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (athlete_id, exercise, json.dumps(prescription), author, now_utc()))
+
+
+def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """The current coach-set prescription per exercise with its day (none set: missing)."""
+    rows = conn.execute("SELECT exercise, prescription_json, created_at FROM"
+                        " programme_prescriptions WHERE athlete_id = ? ORDER BY id",
+                        (athlete_id,)).fetchall()
+    return {r[0]: (json.loads(r[1]), r[2][:10]) for r in rows}  # later rows win
+
+
+def _week(day: str) -> str:
+    y, w, _ = dt.date.fromisoformat(day).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def _median(values: list[float | None]) -> float | None:
+    v = [x for x in values if x is not None]
+    return round(float(np.median(v)), 2) if v else None
+
+
+def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
+    """Per ISO week: control (median of the sets' medians) and training volume."""
+    by_week: dict[str, list[SetRow]] = defaultdict(list)
+    for s in sets:
+        by_week[_week(s.day)].append(s)
+    out = []
+    for week in sorted(by_week):
+        ss = by_week[week]
+        taps = [s for s in ss if s.exercise == "heel_taps"]
+        holds = [s for s in ss if s.exercise == "hold"]
+        out.append({
+            "week": week, "sessions": len({s.day for s in ss}),
+            "taps": sum(s.n_done for s in taps),
+            "tap_volume_kg": round(sum(s.volume_kg or 0.0 for s in taps), 1),
+            "hold_tut_s": round(sum(s.tut_s or 0.0 for s in holds), 1),
+            "controlled_share": _median([s.controlled_share for s in taps if not s.band]),
+            "knee_medial_cm": _median([s.knee_medial_cm for s in taps if not s.band]),
+            "pelvis_sway_deg": _median([s.pelvis_sway_deg for s in holds]),
+        })
+    return out
+
+
+def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> dict[str, Any]:
+    """Everything the review app shows of one athlete's programme (module docstring)."""
+    from analysis.exercises.progression import (
+        Session,
+        current_prescription,
+        load_programme,
+        suggest,
+    )
+
+    programme = programme or load_programme()
+    sets = list_sets(conn, athlete_id)
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for day, doc in set_documents(conn, athlete_id):
+        by_day[day].append(doc)
+    sessions = [Session(day, tuple(docs)) for day, docs in sorted(by_day.items())]
+    coach = coach_prescriptions(conn, athlete_id)
+    # the coach's prescription replaces the programme's defaults; sets done since then say
+    # what was prescribed at the time; a prescription made on or after the last set's day
+    # replaces what the sets say
+    merged = {ex: {**programme.prescription.get(ex, {}), **coach.get(ex, ({}, ""))[0]}
+              for ex in set(programme.prescription) | set(coach)}
+    programme = replace(programme, prescription=merged)
+    last_day = sessions[-1].date if sessions else ""
+    newer = {ex: rx for ex, (rx, day) in coach.items() if day >= last_day}
+    plan = suggest(programme, sessions, newer) if sessions else None
+    prescription = current_prescription(programme, sessions)
+    for ex, rx in newer.items():
+        prescription.setdefault(ex, {}).update(rx)
+    return {"prescription": prescription, "coach_set": sorted(coach), "sets": sets,
+            "weeks": weekly(sets), "plan": plan, "programme": programme.source}
+
+
+def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recordings_dir: Any,
+               digest: str) -> tuple[int, bool] | None:
+    """Analyse and store a programme set recording (``stepdown import``); ``(set_id,
+    created)``, or None for a recording that is a test. The recording is copied into the
+    data home under its content hash, as a test's is."""
+    import shutil
+
+    from analysis.exercises.dispatch import analyze_set
+    from sensor_io.errors import InputError
+    from sensor_io.exercise import exercise_of
+
+    if exercise_of(rec).kind == "test":
+        return None
+    existing = find_set_by_hash(conn, digest)
+    if existing is not None:
+        owner = conn.execute("SELECT athlete_id FROM programme_sets WHERE id = ?",
+                             (existing,)).fetchone()[0]
+        if owner != athlete_id:
+            raise InputError(f"{path}: already in the catalog as set {existing} of athlete "
+                             f"{owner}, not {athlete_id} (nothing changed)")
+        return existing, False
+    from stepdown.catalog.importer import recording_files
+
+    doc = analyze_set(rec).to_json()
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+    dest = recordings_dir / f"{digest[:20]}{path.suffix.lower()}"
+    copies = []
+    for f in recording_files(path):
+        to = recordings_dir / f"{digest[:20]}{f.suffix.lower()}"
+        if not to.exists():
+            shutil.copyfile(f, to)
+            copies.append(to)
+    try:
+        a = rec.athlete
+        return store_set(conn, athlete=AthleteInfo(athlete_id, height_m=a.height_m),
+                         doc=doc, recording_path=str(dest), content_sha256=digest,
+                         started_at=rec.started_at)
+    except BaseException:
+        for c in copies:
+            c.unlink(missing_ok=True)
+        raise

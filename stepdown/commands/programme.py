@@ -1,0 +1,158 @@
+"""`stepdown programme ...`: the rehab programme around the test (issue 15).
+
+- ``programme rules``: the programme's prescriptions and rules with their rationale;
+- ``programme next SESSION...``: the next session's prescription from the last ones,
+  each suggestion with the rule that fired and its numbers;
+- ``programme band SET...``: band and no-band heel-tap sets compared on the knee;
+- ``programme retest FIRST SECOND``: practice then retest, against the uncertainty.
+
+A SESSION is a folder of one day's set recordings, or recording files (grouped into
+sessions by the day they were started).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sensor_io.errors import InputError
+from stepdown.cli import app
+
+programme_app = typer.Typer(help="The rehab programme: holds, heel taps, band, retest.",
+                            no_args_is_help=True)
+app.add_typer(programme_app, name="programme")
+
+ProgrammeOption = Annotated[Path | None, typer.Option(
+    "--programme", help="Programme TOML (default: the shipped one; see `programme rules`).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the JSON document only.")]
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
+
+
+@programme_app.command("rules")
+def rules_cmd(programme: ProgrammeOption = None) -> None:
+    """Print the prescriptions and progression rules, each with its rationale."""
+    from analysis.exercises.progression import load_programme
+    from stepdown.programme.views import programme_lines
+
+    _echo(programme_lines(load_programme(programme)))
+
+
+@programme_app.command("next")
+def next_cmd(
+    sessions: Annotated[list[Path] | None, typer.Argument(
+        help="Session folders (one day's set recordings each) or set recordings.")] = None,
+    athlete: Annotated[str | None, typer.Option(
+        help="Instead of files: the athlete's sets and prescription in the catalog.")] = None,
+    programme: ProgrammeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The next session's prescription, and which rule fired on which numbers."""
+    from analysis.exercises.progression import load_programme, suggest
+    from stepdown.programme.sessions import read_sessions
+    from stepdown.programme.views import plan_lines
+
+    prog = load_programme(programme)
+    if (athlete is None) == (not sessions):
+        raise InputError("give session folders or recordings, or --athlete (one of them)")
+    if athlete is not None:
+        from stepdown.catalog.db import connect
+        from stepdown.catalog.programme import programme_view
+
+        conn = connect()
+        try:
+            plan = programme_view(conn, athlete, prog)["plan"]
+        finally:
+            conn.close()
+        if plan is None:
+            raise InputError(f"athlete {athlete!r} has no programme sets in the catalog "
+                             "(stepdown import SET --athlete ...)")
+    else:
+        plan = suggest(prog, read_sessions(sessions))
+    if as_json:
+        typer.echo(json.dumps(plan.to_json(), indent=1))
+    else:
+        _echo(plan_lines(plan))
+
+
+@programme_app.command("band")
+def band_cmd(
+    sets: Annotated[list[Path], typer.Argument(help="Heel-tap set recordings, with and "
+                                                    "without the band.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Compare knee control in heel-tap sets with and without the band."""
+    from analysis.exercises.band import compare_band
+    from stepdown.programme.sessions import analyze_files
+
+    docs = analyze_files(sets)
+    not_taps = [p for p, d in zip(sets, docs, strict=True) if d["exercise"]["kind"] != "heel_taps"]
+    if not_taps:
+        raise InputError(f"{not_taps[0]}: not a heel-tap set (the band comparison is of heel taps)")
+    cmp = compare_band(docs)
+    if as_json:
+        typer.echo(json.dumps(cmp.to_json(), indent=1))
+        return
+    lines = [f"{cmp.band_sets} set(s) with the band, {cmp.no_band_sets} without "
+             "(change = without - with; positive: the knee goes further in without the band)"]
+    lines += [c.text() for c in cmp.changes]
+    verdict = {True: "no-band knee control matches band control: the band can be weaned",
+               False: "the knee is worse without the band beyond the measurement uncertainty: "
+                      "keep the band", None: "no knee measure could be judged"}[cmp.matched]
+    _echo(lines + [verdict])
+
+
+@programme_app.command("retest")
+def retest_cmd(
+    first: Annotated[Path, typer.Argument(help="The first test's recording.")],
+    second: Annotated[Path, typer.Argument(help="The test after practice.")],
+    practice: Annotated[list[Path] | None, typer.Option(
+        help="A practice set recorded between them (hold or heel taps); repeatable.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Practice then retest: did the test change beyond the measurement uncertainty?"""
+    from analysis.exercises.retest import compare_tests
+    from stepdown.programme.sessions import analyze_files, practice_label
+
+    docs = analyze_files([first, second])
+    for path, doc in zip((first, second), docs, strict=True):
+        if doc.get("format") != "stepdown-analysis":
+            raise InputError(f"{path}: a {doc['exercise']['kind']} set, not a step-down test")
+    done = [practice_label(d) for d in analyze_files(practice or [])]
+    result = compare_tests(docs[0], docs[1], done)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=1))
+        return
+    _echo([f"practice: {', '.join(done) or 'not recorded'}", *(c.text() for c in result.changes),
+           result.verdict()])
+
+
+
+@programme_app.command("prescribe")
+def prescribe_cmd(
+    athlete: Annotated[str, typer.Option(help="Athlete id.")],
+    exercise: Annotated[str, typer.Option(help="hold or heel_taps.")],
+    values: Annotated[list[str], typer.Argument(
+        help="FIELD=VALUE ...: heel_taps sets reps step_cm load_kg band; hold sets holds "
+             "hold_s (min-max), e.g. step_cm=15 band=yes, or hold_s=30-45.")],
+    author: Annotated[str, typer.Option(help="Who prescribes (kept with the history).")] = "coach",
+) -> None:
+    """Record the coach's prescription for an athlete in the catalog (newest is current)."""
+    from stepdown.catalog.db import connect
+    from stepdown.catalog.programme import set_prescription
+    from stepdown.programme.views import parse_prescription
+
+    rx = parse_prescription(exercise, values)
+    conn = connect()
+    try:
+        set_prescription(conn, athlete, exercise, rx, author)
+    finally:
+        conn.close()
+    typer.echo(f"{athlete}: {exercise.replace('_', ' ')} prescribed: "
+               + ", ".join(f"{k} {v}" for k, v in rx.items()))

@@ -1,0 +1,91 @@
+"""The programme part of `make demo`: a programme session end to end on the samples in
+data/programme/ (a hold set and a heel-tap set) and a practice-then-retest on two of the
+test samples, imported into the demo catalog with the next session's suggestions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sensor_io.errors import InputError
+
+DEMO_ATHLETE = "demo-programme"
+
+
+def _retest_pair(analysed: list[tuple[Path, Any, dict[str, Any]]]) -> tuple[Any, Any] | None:
+    """The poor and the good left-leg samples, as a first test and a retest after practice."""
+    by_name = {p.name: doc for p, _, doc in analysed}
+    first, second = by_name.get("poor_left_pelvis_thigh.parquet"), by_name.get(
+        "good_left_pelvis_thigh.parquet")
+    return (first, second) if first and second else None
+
+
+def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, dict[str, Any]]],
+                   home: Path) -> int:
+    """Print the session and import its sets; returns the number of files that failed."""
+    from analysis.exercises.dispatch import analyze_set
+    from analysis.exercises.progression import Session, load_programme, suggest
+    from analysis.exercises.retest import compare_tests
+    from sensor_io.recording_io import read_recording
+    from stepdown.programme.sessions import practice_label
+    from stepdown.programme.sets import set_lines
+    from stepdown.programme.views import plan_lines
+
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return 0
+    console.rule("[bold]programme session")
+    console.print("The rehab programme around the test (simulated sets in "
+                  f"{folder}): a glute hold set and a heel-tap set, analysed.", highlight=False)
+    docs, failed = [], 0
+    for path in files:
+        try:
+            rec = read_recording(path)
+            doc = analyze_set(rec).to_json()
+        except InputError as err:
+            console.print(f"[red]{path.name}: {err}[/]", highlight=False)
+            failed += 1
+            continue
+        docs.append((path, rec, doc))
+        console.print(f"\n[bold]{path.name}[/]", highlight=False)
+        for line in set_lines(doc):
+            console.print(f"  {line}", highlight=False)
+    pair = _retest_pair(analysed)
+    if pair:
+        result = compare_tests(*pair, [practice_label(d) for _, _, d in docs])
+        console.print("\n[bold]practice then retest[/] (the poor and the good left-leg samples "
+                      "taken as one athlete's first test and retest):", highlight=False)
+        for c in result.changes:
+            console.print(f"  {c.text()}", highlight=False)
+        console.print(f"  {result.verdict()}", highlight=False)
+    if docs:
+        plan = suggest(load_programme(), [Session("today", tuple(d for _, _, d in docs))])
+        console.print("\n[bold]next session[/] (stepdown programme next):", highlight=False)
+        for line in plan_lines(plan):
+            console.print(f"  {line}", highlight=False)
+        failed += _import(console, docs, home)
+    return failed
+
+
+def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Path) -> int:
+    from stepdown.catalog.db import connect
+    from stepdown.catalog.importer import import_recording
+    from stepdown.demo import data_home_env
+    from stepdown.paths import recordings_dir
+
+    failed = 0
+    with data_home_env(home):
+        conn = connect()
+        try:
+            for path, rec, _ in docs:
+                try:
+                    import_recording(conn, path, DEMO_ATHLETE, recordings_dir(),
+                                     read=lambda _, rec=rec: rec)
+                except InputError as err:
+                    console.print(f"[red]not imported:[/] {path.name}: {err}", highlight=False)
+                    failed += 1
+        finally:
+            conn.close()
+    console.print(f"programme sets imported for athlete {DEMO_ATHLETE}: see "
+                  f"/athletes/{DEMO_ATHLETE}/programme in the review web app", highlight=False)
+    return failed

@@ -1,0 +1,76 @@
+"""Programme sessions from files: set recordings analysed and grouped by day."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sensor_io.errors import InputError
+
+RECORDING_SUFFIXES = (".parquet", ".csv")
+
+
+def analyze_file(path: Path) -> dict[str, Any]:
+    """The analysis document of one recording: a programme set's or a test's (``to_json``)."""
+    from analysis.exercises.dispatch import analyze_set
+    from sensor_io.recording_io import read_recording
+
+    rec = read_recording(path)
+    try:
+        doc = analyze_set(rec).to_json()
+    except InputError as err:
+        raise InputError(f"{path}: {str(err).removeprefix(f'{path}: ')}") from None
+    doc["started_at"] = rec.started_at
+    return doc
+
+
+def analyze_files(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    return [analyze_file(p) for p in paths]
+
+
+def _recordings_in(folder: Path) -> list[Path]:
+    found = sorted(p for p in folder.iterdir() if p.suffix in RECORDING_SUFFIXES
+                   and not p.name.endswith(".truth.json"))
+    if not found:
+        raise InputError(f"{folder}: no recordings (.parquet or .csv) in this folder")
+    return found
+
+
+def read_sessions(paths: Sequence[Path]) -> list[Any]:
+    """Sessions (oldest first) from folders (one session each, named by the folder or its
+    first recording's day) and recording files (grouped by the day they were started).
+    Tests in them are left out: the rules read programme sets."""
+    from analysis.exercises.progression import Session
+
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    sessions = []
+    for path in paths:
+        if path.is_dir():
+            docs = [d for d in analyze_files(_recordings_in(path)) if "exercise" in d]
+            day = next((d["started_at"][:10] for d in docs if d.get("started_at")), path.name)
+            sessions.append(Session(f"{day} ({path.name})", tuple(docs)))
+        elif path.is_file():
+            doc = analyze_file(path)
+            if "exercise" in doc:
+                by_day[(doc.get("started_at") or "undated")[:10]].append(doc)
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    sessions += [Session(day, tuple(docs)) for day, docs in by_day.items()]
+    if not any(s.sets for s in sessions):
+        raise InputError("no programme sets (holds or heel taps) among the recordings given")
+    return sorted(sessions, key=lambda s: s.date)
+
+
+def practice_label(doc: dict[str, Any]) -> str:
+    """'heel taps x 10 (15 cm)' / 'hold 3 x 30 s' / 'test x 5' for one set's document."""
+    ex = doc.get("exercise", {"kind": "test"})
+    if ex["kind"] == "hold":
+        tuts = [h["tut_s"] for h in doc["holds"]]
+        return f"hold {len(tuts)} x {sum(tuts) / max(len(tuts), 1):.0f} s"
+    if ex["kind"] == "heel_taps":
+        step = doc.get("step_height_m")
+        return (f"heel taps x {len(doc['taps'])}"
+                + (f" ({100 * step:.0f} cm)" if step else ""))
+    return f"step-down reps x {len(doc['reps'])}"

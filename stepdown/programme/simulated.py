@@ -1,0 +1,56 @@
+"""`stepdown simulate --exercise hold|heel_taps`: a programme set and its ground truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sensor_io.errors import InputError
+from sensor_io.exercise import EXERCISES
+
+HOLD_RANGE_S = (5.0, 120.0)
+
+
+def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...], profile: str,
+                      reps: int, step_height_m: float | None, ideal: bool, band: bool,
+                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, dict[str, Any]]:
+    """(Simulation, truth document) of a hold set (``reps`` holds of about ``hold_s`` s) or
+    a heel-tap set (``reps`` taps); InputError for an exercise the simulator cannot make."""
+    from stepdown.truth_files import jsonable, truth_document
+
+    if kind == "hold":
+        from simulator.hold import HoldConfig, simulate_hold
+
+        lo, hi = HOLD_RANGE_S
+        if not lo <= hold_s <= hi:
+            raise InputError(f"--hold-s {hold_s:g} must be from {lo:g} to {hi:g} s")
+        if band or load_kg:
+            raise InputError("--band and --load-kg are for heel taps; a hold is simulated "
+                             "without them")
+        sim = simulate_hold(HoldConfig(
+            seed=seed, test_leg=leg, sensors=sensors, holds=reps, steadies=not unsteady,
+            hold_s=(round(0.9 * hold_s, 1), round(1.1 * hold_s, 1)), ideal_sensors=ideal,
+            step_height_m=step_height_m or 0.20))
+        return sim, jsonable(sim.truth) | {"simulated": True}
+    if kind == "heel_taps":
+        from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
+
+        if unsteady:
+            raise InputError("--unsteady is for holds")
+        cfg = HeelTapConfig(seed=seed, test_leg=leg, sensors=sensors, profile=profile, reps=reps,
+                            step_height_m=step_height_m, band=band, load_kg=load_kg,
+                            ideal_sensors=ideal)
+        sim = simulate_heel_taps(cfg)
+        return sim, truth_document(sim) | {"options": jsonable(cfg.__dict__)}
+    raise InputError(f"--exercise: unknown exercise {kind!r} (expected one of {', '.join(EXERCISES)})")
+
+
+def summary_line(doc: dict[str, Any]) -> str:
+    """What the truth file holds, in one line."""
+    if doc.get("exercise") == "hold":
+        holds = doc["holds"]
+        tut = ", ".join(f"{h['tut_s']:.0f}" for h in holds)
+        steady = "" if doc.get("steadies", True) else "; never steadies"
+        return f"{len(holds)} holds; truth: time under tension {tut} s{steady}"
+    test = doc["test"]
+    return (f"{len(doc['reps'])} heel taps, {doc['cadence_per_min']:.1f} per min; truth: "
+            f"{test['category']}, items " + " ".join(f"{k}={v}" for k, v in test["items"].items()))
