@@ -62,7 +62,7 @@ from analysis.features import FEATURE_VERSION, FEATURES, features_table
 from analysis.measures import MeasureSeries
 from analysis.model_info import ITEM_TARGETS, MIN_KAPPA, SHIPPED_MODEL, summary_path, usable_items_from_cv
 from analysis.rules import RuleConfig, score_rep
-from analysis.segments import Motion
+from analysis.segment_motion import Motion
 from sensor_io.errors import InputError
 
 __all__ = [

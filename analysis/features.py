@@ -39,7 +39,7 @@ import pandas as pd
 from scipy.signal import savgol_filter
 
 from analysis.measures import EXTRA, MEASURES, MeasureSeries
-from analysis.segments import Motion
+from analysis.segment_motion import Motion
 
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis

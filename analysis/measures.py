@@ -1,7 +1,7 @@
 """Per-sample measure series and per-rep peaks (the analysis contract's measures).
 
 One code path for live and offline: both call :func:`measure_series` on a
-:class:`analysis.segments.Motion` and :func:`rep_measures` per rep.
+:class:`analysis.segment_motion.Motion` and :func:`rep_measures` per rep.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from analysis import kinematics as kin
 from analysis import quat
-from analysis.segments import Motion, row_norms
+from analysis.segment_motion import Motion, row_norms
 from sensor_io.anthropometry import Body
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",

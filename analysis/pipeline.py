@@ -35,9 +35,7 @@ from analysis.measures import (
     rep_measures,
 )
 from analysis.model_info import read_summary, usable_items_from_cv
-from analysis.rules import RuleConfig
-from analysis.segmentation import RepSegmenter
-from analysis.segmented import (
+from analysis.recording_pieces import (
     STANDING_GAP_S,
     RepContext,
     check_rep,
@@ -47,7 +45,9 @@ from analysis.segmented import (
     heading_guessed_in,
     with_standing,
 )
-from analysis.segments import (
+from analysis.rep_segmentation import RepSegmenter
+from analysis.rules import RuleConfig
+from analysis.segment_motion import (
     Motion,
     correct_heading_drift,
     quiet_windows,
@@ -335,7 +335,7 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     quality: also give the classifier's per-rep quality probability (loads the
     model even when no item needs it). standing: a separate standing recording of the
     same sensors (a static trial, an earlier set of the session) to calibrate from,
-    put in front of ``rec`` with a gap (:func:`analysis.segmented.with_standing`).
+    put in front of ``rec`` with a gap (:func:`analysis.recording_pieces.with_standing`).
     session: the sensor-to-segment frames of another set of the same session
     (:func:`session_calibration`) used instead of finding them in this recording.
     """

@@ -12,7 +12,7 @@ The uncertainties (:data:`MEASURE_UNCERTAINTY`) are the 90th percentile of the
 absolute error of each measure's rep peak on simulated whole-body tests, rounded up
 to 0.05, per calibration case (:func:`calibration_case`: knee hinge or functional
 axes, still or swaying standing; :data:`UNCERTAINTY_BASIS`; ``make bench``
-re-derives them, and ``tests/test_uncertainty_accuracy.py`` checks them on a
+re-derives them, and ``tests/test_analysis/test_uncertainty_accuracy.py`` checks them on a
 held-out batch and a shifted one).  They are figures from simulation: on real
 athletes the errors are not yet known.
 """

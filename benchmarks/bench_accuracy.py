@@ -1,6 +1,6 @@
 """Accuracy on whole-body simulated tests: MAE, bias and slope per measure and sensor set.
 
-The issue-12 floors (tests/test_accuracy.py asserts them) beside the figures, on the
+The issue-12 floors (tests/test_analysis/test_accuracy.py asserts them) beside the figures, on the
 held-out accuracy batch (64 tests, seed 2026, the default whole-body physics), and on
 the same seeds with the idealised body for comparison (``physics="ideal"``).
 """
@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.evaluation import agreement, rep_errors, sensor_set_name
 from analysis.pipeline import analyze
-from sensor_io.simulator import simulate_batch
+from simulator.single_test import simulate_batch
 
 N_TESTS, SEED = 64, 2026
 

@@ -38,7 +38,7 @@ from benchmarks.bench_orientation import vqf_throughput
 from benchmarks.timing import best_of
 from sensor_io.recording import Recording
 from sensor_io.recording_io import read_recording, write_recording
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 
 RATIO_TARGET = 0.25
 CLI_TARGET_S = 1.5

@@ -29,7 +29,7 @@ SEED = 14
 
 def _write_one(args: tuple[int, str]) -> None:
     from sensor_io.recording_io import write_recording
-    from sensor_io.simulator import simulate_batch
+    from simulator.single_test import simulate_batch
 
     i, folder = args
     sim = next(simulate_batch(1, seed=SEED * 1000 + i))  # one varied test per seed

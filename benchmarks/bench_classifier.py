@@ -12,7 +12,7 @@ import time
 from analysis import classifier as clf
 from analysis.features import rep_features
 from analysis.pipeline import analyze
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown.commands.train import simulated_training_set
 
 

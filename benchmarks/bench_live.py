@@ -148,7 +148,7 @@ async def _live(seconds: float) -> tuple[int, float, float]:
 
 def _latency() -> None:
     from analysis.pipeline import analyze
-    from sensor_io.simulator import SimConfig, simulate
+    from simulator.single_test import SimConfig, simulate
 
     sim = simulate(SimConfig(seed=0, test_leg="left", sensors=("pelvis", "thigh")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +173,7 @@ def _session_of(minutes: float, tmp: Path) -> tuple[Recorder, float, list[float]
     """A recorder holding a simulated 2-sensor test whose movement (after its standing
     start) is repeated to ``minutes``; returns it, the end of the standing (s) and the
     start of every rep (s)."""
-    from sensor_io.simulator import SimConfig, simulate
+    from simulator.single_test import SimConfig, simulate
 
     sim = simulate(SimConfig(seed=0, test_leg="left", sensors=("pelvis", "thigh")))
     stand = float(sim.scenario.standing_s)

@@ -12,9 +12,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from analysis.load.entries import add_entry_loads
-from analysis.load.flags import load_flags
-from analysis.load.metrics import daily_load, load_metrics
+from analysis.training_load.entries import add_entry_loads
+from analysis.training_load.flags import load_flags
+from analysis.training_load.metrics import daily_load, load_metrics
 from benchmarks.timing import best_of
 
 N_ATHLETES = 200

@@ -29,8 +29,8 @@ from analysis.classifier import grouped_cv, labelled_reps
 from analysis.evaluation import rep_errors, sensor_set_name, summarize
 from analysis.features import rep_features
 from analysis.pipeline import analyze
-from sensor_io.simulator import BALANCE_GAIN_RANGE, Simulation, simulate_batch
-from stepdown.simulation import truth_document
+from simulator.single_test import BALANCE_GAIN_RANGE, Simulation, simulate_batch
+from stepdown.truth_files import truth_document
 
 N_TESTS = 80
 SEED = 41  # neither a training seed nor a held-out accuracy batch

@@ -6,7 +6,7 @@ taps) drawn from seeds no test uses; per measure and sensor set: n, MAE, bias, s
 the 90th percentile of the absolute error, the figure
 :data:`analysis.exercises.hold.HOLD_UNCERTAINTY` and
 :data:`analysis.exercises.heel_taps.TAP_UNCERTAINTY` state (rounded up to 0.05; the
-larger of the two sensor sets). ``tests/test_exercise_accuracy.py`` checks them on a
+larger of the two sensor sets). ``tests/test_analysis/test_exercise_accuracy.py`` checks them on a
 held-out batch.
 """
 
@@ -25,8 +25,8 @@ from analysis.exercises.evaluation import hold_errors, tap_errors
 from analysis.exercises.heel_taps import analyze_heel_taps
 from analysis.exercises.hold import analyze_hold
 from sensor_io.exercise import exercise_of
-from sensor_io.sim.heel_taps import HeelTapConfig, simulate_heel_taps
-from sensor_io.sim.hold import HoldConfig, simulate_hold
+from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
+from simulator.hold import HoldConfig, simulate_hold
 
 BENCH_SEED = 3500
 HOLD_BENCH_SETS, TAP_BENCH_SETS = 16, 12

@@ -9,7 +9,7 @@ Figures, in one run:
   command's ``--help`` (what importing its module costs), then ``info`` and
   ``analyze --json`` on the 30 s sample test ``data/good_left_pelvis_thigh.parquet``.
   Floors: ``--help`` 0.3 s, ``info`` 0.4 s, ``analyze --json`` 0.6 s.
-- **sessions** of 0.5, 5, 20 and 60 min (:func:`sensor_io.sim.session.simulate_session`:
+- **sessions** of 0.5, 5, 20 and 60 min (:func:`simulator.session.simulate_session`:
   five sensors at 100-200 Hz, sets of 5 reps, 60 s rests, 20 s walks; made once and kept in
   the temporary directory), each analysed in its own process: wall and CPU time of
   read_recording + analyze, samples/s, raw ``offlineVQF`` on the same samples in the same
@@ -127,7 +127,7 @@ def session_file(minutes: float) -> Path:
     path = folder / f"session-seed{SESSION_SEED}-{minutes:g}min.parquet"
     if not path.exists():
         from sensor_io.recording_io import write_recording
-        from sensor_io.sim.session import SessionConfig, simulate_session
+        from simulator.session import SessionConfig, simulate_session
 
         start = time.perf_counter()
         cfg = SessionConfig(seed=SESSION_SEED, minutes=minutes, rates_hz=SESSION_RATES_HZ,

@@ -22,8 +22,8 @@ import pandas as pd
 from scipy.signal import butter, sosfiltfilt
 
 from benchmarks.cmu_real import data_root, trial_dir
-from sensor_io.simulator import SimConfig, simulate
 from sensor_io.xsens_csv import read_xsens_file
+from simulator.single_test import SimConfig, simulate
 
 DEV_TRIALS = ("Pose", "SqSL", "SqHalfSL", "StepUpH", "StepUpL")
 HELD_OUT = ("StepDnH", "StepDnL")

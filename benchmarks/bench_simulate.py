@@ -14,9 +14,9 @@ from pathlib import Path
 
 from benchmarks.timing import best_of
 from sensor_io.recording_io import write_recording
-from sensor_io.simulator import SimConfig, simulate
+from simulator.single_test import SimConfig, simulate
 from stepdown import demo
-from stepdown.simulation import plot_recording, truth_document
+from stepdown.truth_files import plot_recording, truth_document
 
 
 def run() -> None:

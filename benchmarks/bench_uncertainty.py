@@ -4,7 +4,7 @@ Prints, per measure (and per knee method), the 90th percentile of the absolute
 rep-peak error on ``simulate_batch(UNCERTAINTY_TESTS, seed=UNCERTAINTY_SEED)``
 beside the value shipped in :mod:`analysis.uncertainty`.  Update the constants
 there when the analysis changes what these figures are; the held-out check is
-``tests/test_uncertainty_accuracy.py``.
+``tests/test_analysis/test_uncertainty_accuracy.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.evaluation import errors_against_uncertainty
 from analysis.pipeline import analyze
 from analysis.uncertainty import UNCERTAINTY_SEED, UNCERTAINTY_TESTS
-from sensor_io.simulator import simulate_batch
+from simulator.single_test import simulate_batch
 
 QUANTILE = 0.9
 

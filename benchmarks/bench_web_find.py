@@ -26,7 +26,7 @@ LOG_DAYS = 120
 
 
 def _add_log_and_tags(path: Path, ids: list[str]) -> None:
-    from analysis.load.entries import LoadEntry
+    from analysis.training_load.entries import LoadEntry
     from stepdown.catalog import db, desk
     from stepdown.catalog.training_log import add_entries
 

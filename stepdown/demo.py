@@ -37,7 +37,7 @@ from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 from sensor_io.recording_io import read_recording
-from stepdown.simulation import read_truth, truth_path
+from stepdown.truth_files import read_truth, truth_path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEMO_HOME = DATA_DIR.parent / "out" / "demo-home"

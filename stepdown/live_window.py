@@ -10,7 +10,7 @@ joints, so the join is as quiet as any pause between reps (joining at a rep's en
 the thigh still flexed, leaves the orientation filter ~10° off for seconds); the
 analysis of the window finds the new reps, and :func:`to_session_time` puts their times
 back on the session clock.  On simulated tests the window's measures agree with the
-whole recording's within 0.3 cm and 0.5° (tests/test_live_window.py).
+whole recording's within 0.3 cm and 0.5° (tests/test_stepdown/test_live_window.py).
 """
 
 from __future__ import annotations

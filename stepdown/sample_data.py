@@ -7,7 +7,7 @@ is exactly what made the file); then the README's generated section is
 rewritten: per file the command, the sensors with their rates, the duration,
 the size and the truth's checklist. Text outside the markers is kept.
 
-Run it again after any change to the simulator: ``tests/test_sample_data.py``
+Run it again after any change to the simulator: ``tests/test_stepdown/test_sample_data.py``
 fails while the files differ from what the README's commands now produce.
 
 The files are simulated: nothing in ``data/`` was measured on a person.
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sensor_io.recording_io import read_recording, write_recording
-from sensor_io.simulator import simulate
-from stepdown.simulation import read_truth, truth_document
+from simulator.single_test import simulate
+from stepdown.truth_files import read_truth, truth_document
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 BEGIN, END = "<!-- samples:begin (written by python -m stepdown.sample_data) -->", "<!-- samples:end -->"
@@ -143,7 +143,7 @@ def describe_sample(sample: Sample, seed: int, folder: Path) -> str:
 HEADER = """# Sample data
 
 Everything here except `rules_default.toml` is **simulated** by stepdown's own
-step-down simulator (`sensor_io/simulator.py`): no file was measured on a person.
+step-down simulator (`simulator/single_test.py`): no file was measured on a person.
 Each recording `<name>.parquet` follows the recording contract (DESIGN.md) and has
 its ground truth beside it in `<name>.truth.json`: rep times (s), the true peak
 measures per rep (deg / cm, relative to standing), the sensors' simulated
@@ -154,7 +154,7 @@ uncontrolled descent). The `options` entry of each truth file is the simulator
 configuration.
 
 Remake them all with `python -m stepdown.sample_data` (the same commands as
-below, plus `--force`); `tests/test_sample_data.py` reruns every command below
+below, plus `--force`); `tests/test_stepdown/test_sample_data.py` reruns every command below
 and checks that the result still matches the files, so this page cannot rot.
 `rules_default.toml` holds the default rule thresholds (see its comments).
 

@@ -1,4 +1,13 @@
-"""Shared fixtures: the seeded batch of simulated tests the accuracy tests use."""
+"""Shared fixtures: the seeded batch of simulated tests the accuracy tests use.
+
+Tests are grouped by the layer they test: ``test_sensor_io/``, ``test_simulator/``,
+``test_calibration/``, ``test_analysis/``, ``test_stepdown/`` (the application). The folders
+are not named like the packages, which they would shadow as namespace packages. They have
+no ``__init__.py`` (pytest's default "prepend" import), so a test module's file name must
+be unique across all folders. The shared helpers (``ble_emulation/``, ``toy_vendor/``,
+``vendor_io.py``, ``disk_faults.py``, ``postgres_server.py``) stay here: pytest puts this
+folder on ``sys.path`` when it loads this file, so every folder imports them by name.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from analysis.pipeline import Analysis, analyze
-from sensor_io.simulator import Simulation, simulate_batch
+from simulator.single_test import Simulation, simulate_batch
 
 ACCURACY_BATCH_SIZE = 64
 ACCURACY_SEED = 2026   # not the seed of any training set

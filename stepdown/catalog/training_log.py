@@ -1,7 +1,7 @@
 """The training log in the catalog: add and list an athlete's load entries.
 
 Every read and write of ``training_log`` / ``training_imports`` (migration
-0002) goes through this module. Entries are :class:`analysis.load.entries.LoadEntry`;
+0002) goes through this module. Entries are :class:`analysis.training_load.entries.LoadEntry`;
 they are validated before anything is written, and a batch (a CSV import) is
 written in one transaction: all of it or nothing. Athletes are created in the
 athletes table (the repository's) on their first entry.
@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analysis.load.entries import LoadEntry, entries_frame, validate_entry
-from analysis.load.flags import DEFAULT_RULES, FlagRules
-from analysis.load.panel import LoadPanel, load_panel
+from analysis.training_load.entries import LoadEntry, entries_frame, validate_entry
+from analysis.training_load.flags import DEFAULT_RULES, FlagRules
+from analysis.training_load.panel import LoadPanel, load_panel
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete, list_tests
 
@@ -123,7 +123,7 @@ def load_panel_for(conn: Connection, athlete_id: str, *, as_of: dt.date | None =
                    days: int | None = 90, rules: FlagRules = DEFAULT_RULES) -> LoadPanel:
     """The coach web app's load panel of one athlete, from the catalog.
 
-    See :func:`analysis.load.panel.load_panel`; raises :class:`CatalogError`
+    See :func:`analysis.training_load.panel.load_panel`; raises :class:`CatalogError`
     when the athlete has no training-log entry.
     """
     entries = list_entries(conn, athlete_id, until=as_of)

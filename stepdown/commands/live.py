@@ -497,8 +497,8 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
     start) where ``start()`` makes the simulated athlete begin the test now (until then
     the sensors replay the first, standing sample)."""
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
-    from sensor_io.simulator import SimConfig, placement_name, simulate
     from sensor_io.vendors import VENDORS
+    from simulator.single_test import SimConfig, placement_name, simulate
 
     sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
     world = EmulatedWorld(speed=speed)

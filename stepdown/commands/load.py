@@ -17,8 +17,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from analysis.load.entries import ACTIVITIES, LoadEntry
-from analysis.load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, rules_from_toml
+from analysis.training_load.entries import ACTIVITIES, LoadEntry
+from analysis.training_load.flags import DEFAULT_RULES, FLAG_HELP, FlagRules, rules_from_toml
 from sensor_io.errors import InputError
 from stepdown.cli import app
 
@@ -94,7 +94,7 @@ def import_(
     csv_file: Annotated[Path, typer.Argument(help="Training-log CSV (layout: docs/load.md).")],
 ) -> None:
     """Import a training-log CSV: every row is checked first; one bad row refuses the file."""
-    from analysis.load.csv_import import read_load_csv
+    from analysis.training_load.csv_import import read_load_csv
     from stepdown.catalog.training_log import import_entries
 
     entries = read_load_csv(csv_file)
@@ -139,9 +139,9 @@ def status(
     import pandas as pd
     from rich.table import Table
 
-    from analysis.load.entries import entries_frame
-    from analysis.load.flags import load_flags
-    from analysis.load.metrics import HISTORY_DAYS, daily_load, load_metrics
+    from analysis.training_load.entries import entries_frame
+    from analysis.training_load.flags import load_flags
+    from analysis.training_load.metrics import HISTORY_DAYS, daily_load, load_metrics
     from stepdown.catalog.training_log import list_entries, stepdown_results
 
     day = _date(as_of, "--as-of")

@@ -1,10 +1,10 @@
 """`stepdown simulate OUT`: write a simulated step-down recording and its ground truth.
 
 The recording goes to ``OUT`` (``.parquet``, or ``.csv`` + ``.json`` sidecar),
-the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.simulation`).
-Options map one to one onto :class:`sensor_io.simulator.SimConfig`; with ``--sets`` > 1
+the truth beside it as ``<name>.truth.json`` (see :mod:`stepdown.truth_files`).
+Options map one to one onto :class:`simulator.single_test.SimConfig`; with ``--sets`` > 1
 or ``--minutes``, a whole session (sets, rests, walks between sets) from
-:class:`sensor_io.sim.session.SessionConfig`.
+:class:`simulator.session.SessionConfig`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sensor_io.errors import InputError
 from stepdown.cli import app
 
 if TYPE_CHECKING:  # the simulator (scipy) loads when the command runs, not for --help
-    from sensor_io.sim.session import SessionConfig
-    from sensor_io.simulator import SimConfig
+    from simulator.session import SessionConfig
+    from simulator.single_test import SimConfig
 
 HEIGHT_RANGE_M = (1.40, 2.10)
 STEP_HEIGHT_RANGE_M = (0.10, 0.30)
@@ -30,7 +30,7 @@ MAX_MINUTES = 600.0
 def parse_sensors(text: str) -> tuple[str, ...]:
     """``"pelvis,thigh,shank"`` -> segment names; refuses unknown names and a
     set without the minimum pelvis + thigh."""
-    from sensor_io.simulator import SEGMENT_CHOICES
+    from simulator.single_test import SEGMENT_CHOICES
 
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
     unknown = [n for n in names if n not in SEGMENT_CHOICES]
@@ -49,8 +49,8 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                step_height: float | None = None, ideal: bool = False,
                ideal_body: bool = False) -> SimConfig:
     """Check the command's options and turn them into a SimConfig (units: m)."""
-    from sensor_io.sim.scenario import PROFILES
-    from sensor_io.simulator import BALANCE_GAIN_RANGE, SimConfig
+    from simulator.scenario import PROFILES
+    from simulator.single_test import BALANCE_GAIN_RANGE, SimConfig
 
     leg = leg.lower()
     if leg not in ("left", "right"):
@@ -73,7 +73,7 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
 def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float,
                    walk: float) -> SessionConfig | None:
     """The session to simulate, or None for a single test (one set, no --minutes)."""
-    from sensor_io.sim.session import MIN_WALK_S, SessionConfig
+    from simulator.session import MIN_WALK_S, SessionConfig
 
     if sets < 1:
         raise InputError(f"--sets must be at least 1, not {sets}")
@@ -97,7 +97,7 @@ def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float
 def check_output(out: Path, force: bool) -> None:
     """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
     from sensor_io.recording_io import SUFFIXES
-    from stepdown.simulation import truth_path
+    from stepdown.truth_files import truth_path
 
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
@@ -156,8 +156,8 @@ def simulate_cmd(
     from rich.console import Console
 
     from sensor_io.recording_io import write_recording
-    from sensor_io.simulator import simulate
-    from stepdown.simulation import plot_recording, truth_document, write_truth
+    from simulator.single_test import simulate
+    from stepdown.truth_files import plot_recording, truth_document, write_truth
 
     cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body)
     session = session_config(cfg, sets, minutes, rest, walk)
@@ -186,7 +186,7 @@ def simulate_cmd(
         sim = simulate(cfg)
         doc = truth_document(sim, cfg)
     else:
-        from sensor_io.sim.session import simulate_session
+        from simulator.session import simulate_session
 
         sim = simulate_session(session)
         doc = truth_document(sim, session)

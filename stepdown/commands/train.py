@@ -8,7 +8,7 @@ shipped ``data/rep_classifier.skops``). So real labelled data can replace the
 simulation.
 
 ``stepdown train --simulate N --seed S`` does the same on N simulated tests
-(:func:`sensor_io.simulator.simulate_batch`); this is how the shipped model is
+(:func:`simulator.single_test.simulate_batch`); this is how the shipped model is
 made (data/MODEL_CARD.md gives the exact command).
 """
 
@@ -43,8 +43,8 @@ def simulated_training_set(n_tests: int, seed: int,
     from analysis.classifier import labelled_reps
     from analysis.features import rep_features
     from analysis.pipeline import analyze
-    from sensor_io.simulator import simulate_batch
-    from stepdown.simulation import truth_document
+    from simulator.single_test import simulate_batch
+    from stepdown.truth_files import truth_document
 
     if seed in HELD_OUT_SEEDS:
         raise InputError(f"--seed {seed} is a held-out accuracy batch; choose another")
@@ -71,7 +71,7 @@ def folder_training_set(folder: str | os.PathLike[str],
     from analysis.features import rep_features
     from analysis.pipeline import analyze
     from sensor_io.recording_io import read_recording
-    from stepdown.simulation import TRUTH_SUFFIX, read_truth
+    from stepdown.truth_files import TRUTH_SUFFIX, read_truth
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -15,10 +15,10 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
                       load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, dict[str, Any]]:
     """(Simulation, truth document) of a hold set (``reps`` holds of about ``hold_s`` s) or
     a heel-tap set (``reps`` taps); InputError for an exercise the simulator cannot make."""
-    from stepdown.simulation import jsonable, truth_document
+    from stepdown.truth_files import jsonable, truth_document
 
     if kind == "hold":
-        from sensor_io.sim.hold import HoldConfig, simulate_hold
+        from simulator.hold import HoldConfig, simulate_hold
 
         lo, hi = HOLD_RANGE_S
         if not lo <= hold_s <= hi:
@@ -32,7 +32,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
             step_height_m=step_height_m or 0.20))
         return sim, jsonable(sim.truth) | {"simulated": True}
     if kind == "heel_taps":
-        from sensor_io.sim.heel_taps import HeelTapConfig, simulate_heel_taps
+        from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
 
         if unsteady:
             raise InputError("--unsteady is for holds")

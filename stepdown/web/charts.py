@@ -203,7 +203,7 @@ def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
     """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines,
     flag episodes shaded.
 
-    ``panel``: :class:`analysis.load.panel.LoadPanel`; ``episodes``: see :func:`episode_shapes`.
+    ``panel``: :class:`analysis.training_load.panel.LoadPanel`; ``episodes``: see :func:`episode_shapes`.
     """
     return {
         "id": "load",

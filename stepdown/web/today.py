@@ -2,7 +2,7 @@
 
 Reasons, heaviest first (the weights order the list; they are not risks):
 
-- a load-change flag episode (:func:`analysis.load.flags.flag_episodes`) still
+- a load-change flag episode (:func:`analysis.training_load.flags.flag_episodes`) still
   running or ended in the last :data:`RECENT_DAYS` days: ACWR (3), 2-week
   progression or pain rising with load (2), monotony (1);
 - the latest step-down test worse than the one before: category (3) or total (2);
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.load.flags import episode_text, flag_episodes, load_flags
+from analysis.training_load.flags import episode_text, flag_episodes, load_flags
 from stepdown.catalog.db import Connection
 from stepdown.catalog.desk import Acknowledgement, DeskRow
 
@@ -118,8 +118,8 @@ def load_state(conn: Connection, today: dt.date) -> LoadState:
 
 
 def _compute_load_state(conn: Connection, today: dt.date) -> LoadState:
-    from analysis.load.entries import ENTRY_COLUMNS, add_entry_loads
-    from analysis.load.metrics import daily_load, load_metrics
+    from analysis.training_load.entries import ENTRY_COLUMNS, add_entry_loads
+    from analysis.training_load.metrics import daily_load, load_metrics
 
     # Straight into a frame (entries were validated when stored): building 60 000
     # LoadEntry objects first took 4 of the 5 s this costs for 500 athletes.

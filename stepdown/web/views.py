@@ -215,7 +215,7 @@ def load_episodes(flags: list[dict]) -> list[dict]:
     "text", "days"}`` with ``days`` the daily ``{"date", "reason"}`` lines of the episode."""
     import pandas as pd
 
-    from analysis.load.flags import FLAG_COLUMNS, episode_text, flag_episodes
+    from analysis.training_load.flags import FLAG_COLUMNS, episode_text, flag_episodes
 
     if not flags:
         return []

@@ -1,6 +1,6 @@
 -- The training log (issue 7): one row per session or marked rest day of an athlete.
 -- Dates are the athlete's local calendar date (YYYY-MM-DD, no time zone): see
--- analysis/load/entries.py. Units SI: duration_s (s), distance_m (m), load_kg (kg).
+-- analysis/training_load/entries.py. Units SI: duration_s (s), distance_m (m), load_kg (kg).
 
 -- One row per imported CSV file: makes re-importing the same file a refusal, not a double count.
 CREATE TABLE training_imports (

@@ -1,0 +1,91 @@
+"""Simulated heel-tap sets with ground truth, on the step-down body model.
+
+Heel taps are the article's progression: step-downs from a step of a chosen height
+with a light touch of the heel, one after the other at the athlete's tempo, with an
+added load and with or without a band. The movement and its faults (knee, pelvis,
+trunk, arm, an uncontrolled descent) are the test's, drawn from the same profiles
+(:func:`simulator.scenario.draw_scenario`); a heel-tap set changes
+
+- the tempo: one descent / ascent time per set (``tempo_s``: a whole rep, s), a short
+  touch at the bottom and short pauses between taps;
+- the depth: a share of the full depth to the floor per tap (``depth``);
+- the knee: ``knee_scale`` multiplies every tap's knee medial displacement (a band
+  that the athlete pushes against, or a set done with better control).
+
+Truth: the test's per-rep truth (:func:`simulator.truth.rep_truth`) with, per rep,
+``depth_deg`` (peak thigh inclination from standing, deg) and ``duration_s``, and for
+the set the tap count and the cadence (taps per minute, start to start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from simulator.forward_kinematics import Kinematics
+from simulator.scenario import Scenario
+from simulator.single_test import SimConfig, Simulation, simulate
+
+
+@dataclass(frozen=True)
+class HeelTapConfig:
+    """What to simulate (times in s, heights in m, load in kg)."""
+
+    seed: int = 0
+    test_leg: str = "left"
+    sensors: tuple[str, ...] = ("pelvis", "thigh")
+    profile: str = "medium"
+    reps: int = 10
+    step_height_m: float | None = None
+    tempo_s: tuple[float, float] = (1.6, 3.0)
+    depth: tuple[float, float] = (0.85, 1.05)
+    knee_scale: float = 1.0
+    band: bool = False
+    load_kg: float = 0.0
+    ideal_sensors: bool = False
+    athlete_id: str | None = None
+
+
+def _tap_scenario(scn: Scenario, cfg: HeelTapConfig) -> Scenario:
+    """The drawn test's reps re-timed as a heel-tap set (see module docstring)."""
+    rng = np.random.default_rng([cfg.seed, 51])
+    tempo = float(rng.uniform(*cfg.tempo_s))
+    reps = tuple(replace(
+        r, descent_s=tempo * 0.5 * float(rng.uniform(0.9, 1.1)),
+        bottom_s=float(rng.uniform(0.0, 0.15)),
+        ascent_s=tempo * 0.5 * float(rng.uniform(0.9, 1.1)),
+        rest_s=float(rng.uniform(0.3, 0.9)), depth=float(rng.uniform(*cfg.depth)),
+        knee_medial_m=r.knee_medial_m * cfg.knee_scale) for r in scn.reps if not r.partial)
+    return replace(scn, reps=reps, fidget_after=(), pain_nrs=tuple(0.0 for _ in reps))
+
+
+def thigh_inclination_deg(kin: Kinematics, standing_s: float) -> np.ndarray:
+    """(N,) true thigh inclination from vertical relative to standing, deg."""
+    incl = np.degrees(np.arccos(np.clip(kin.R["thigh"][:, 2, 1], -1.0, 1.0)))
+    stand = (kin.t >= 0.3) & (kin.t < standing_s - 0.2)
+    return incl - incl[stand].mean()
+
+
+def simulate_heel_taps(cfg: HeelTapConfig) -> Simulation:
+    """A simulated heel-tap set: recording (metadata ``exercise.kind = heel_taps``) and truth."""
+    sim = simulate(SimConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
+                             profile=cfg.profile, n_reps=cfg.reps, step_height_m=cfg.step_height_m,
+                             ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id),
+                   scenario_fn=lambda scn: _tap_scenario(scn, cfg))
+    rec = sim.recording
+    rec.extra["simulated"] = {"seed": cfg.seed, "profile": cfg.profile, "exercise": "heel_taps"}
+    rec.extra["exercise"] = {"kind": "heel_taps", "band": cfg.band, "load_kg": cfg.load_kg,
+                             "prescription": {"reps": cfg.reps}}
+    incl = thigh_inclination_deg(sim.kinematics, sim.scenario.standing_s)
+    reps = sim.truth["reps"]
+    for r in reps:
+        m = (sim.kinematics.t >= r["start_s"]) & (sim.kinematics.t <= r["end_s"])
+        r["depth_deg"] = float(incl[m].max())
+        r["duration_s"] = r["end_s"] - r["start_s"]
+    starts = [r["start_s"] for r in reps]
+    sim.truth |= {"exercise": "heel_taps", "band": cfg.band, "load_kg": cfg.load_kg,
+                  "knee_scale": cfg.knee_scale, "taps": len(reps),
+                  "cadence_per_min": (60.0 * (len(starts) - 1) / (starts[-1] - starts[0])
+                                      if len(starts) > 1 else None)}
+    return sim

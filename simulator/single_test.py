@@ -1,0 +1,217 @@
+"""Simulated lateral step-down tests with ground truth: our test bench.
+
+>>> sim = simulate(SimConfig(seed=1, test_leg="left", sensors=("pelvis", "thigh")))
+>>> sim.recording.placements
+['pelvis', 'thigh_left']
+
+What is modelled: a foot-fixed kinematic chain (shank, thigh, pelvis, trunk,
+wrist) scaled from height, min-jerk reps with their own depth, speed, pauses
+and fault sizes (knee medial collapse, pelvic drop, hip drift and rotation,
+trunk lean, hand off the waist, uncontrolled descent with heel impact), a
+fidget between reps and a partial rep; IMUs derived from that motion (gyro =
+angular velocity, accelerometer = specific force at the sensor's position),
+mounted at any rotation about the skin normal and tilted up to 15°, with
+bias, bias drift, white noise, scale error, 52-200 Hz rates, clock offset,
+drift and jitter, dropped samples, short gaps and thigh soft-tissue motion.
+
+Truth (per full rep: start/bottom/end and every measure) is returned beside the
+recording, never inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from sensor_io.anthropometry import SHANK_RATIO, THIGH_RATIO, Body
+from sensor_io.recording import Athlete, Recording, SensorStream
+from simulator.forward_kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
+from simulator.scenario import PROFILES, Scenario, draw_scenario
+from simulator.truth import rep_truth
+from simulator.virtual_imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
+
+SEGMENT_CHOICES = ("pelvis", "thigh", "shank", "trunk", "wrist")
+# Share of a centre-of-mass shift an athlete undoes with the hip when balance is on;
+# the rest is the centre of pressure moving within the foot (a chosen range).
+BALANCE_GAIN_RANGE = (0.5, 1.0)
+PHYSICS = ("whole-body", "ideal")
+# Whole-body ranges per athlete (docs/simulator.md gives their sources).
+SWAY_DEG = (0.2, 0.5)              # rms segment sway, single-leg stance
+SWAY_RATE_DPS = (1.0, 3.0)         # rms angular rate of that sway ...
+SWAY_FREQ_HZ = (0.5, 1.0)          # ... from its amplitude and a characteristic frequency
+DOUBLE_LEG_SWAY_SHARE = (0.2, 0.4)  # standing on both feet sways less
+CORRECTIONS_PER_S = (0.05, 0.25)
+HAND_ON_TRUNK = (0.2, 0.5)
+TRUNK_FOLLOWS_PELVIS = (0.2, 0.6)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What to simulate. Sensors are segment names; leg segments and the wrist
+    are placed on the test side."""
+
+    seed: int = 0
+    test_leg: str = "left"
+    sensors: tuple[str, ...] = ("pelvis", "thigh")
+    profile: str = "medium"
+    n_reps: int | None = 5
+    height_m: float | None = None
+    step_height_m: float | None = None
+    ideal_sensors: bool = False          # no noise, bias, gaps, jitter, soft tissue
+    partial_rep: bool | None = False
+    fidget: bool | None = False
+    athlete_id: str | None = None
+    rates_hz: dict[str, float] = field(default_factory=dict)
+    # Lateral balance coupling: each athlete's share of a centre-of-mass shift undone
+    # by the hip is drawn from this range; None = no coupling.
+    balance: tuple[float, float] | None = BALANCE_GAIN_RANGE
+    # "whole-body": sway, valgus timing, hand on the waist, trunk on the pelvis (see
+    # simulator.forward_kinematics); "ideal": none of them and no balance (closed forms).
+    physics: str = "whole-body"
+    sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
+    limb_scale: tuple[float, float] = (1.0, 1.0)  # thigh, shank vs the standard ratios
+
+
+@dataclass
+class Simulation:
+    """A simulated test: the recording, its truth, and what produced them."""
+
+    recording: Recording
+    truth: dict
+    kinematics: Kinematics
+    sensors: dict[str, VirtualSensor]
+    scenario: Scenario
+    body: Body
+
+
+WHOLE_BODY_FIELDS = ("balance_gain", "sway_deg", "sway_rate_dps", "standing_sway_share",
+                     "corrections_per_s", "valgus_timing", "hand_on_trunk", "trunk_follows_pelvis")
+
+
+def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, float] | None,
+               sway_scale: float = 1.0) -> Scenario:
+    """The scenario with one athlete's whole-body physics drawn from the ranges above
+    (balance share, sway and its rate scaled by ``sway_scale``, calibration standing on
+    one or both feet, corrections, valgus timing, hand and trunk coupling)."""
+    gain = float(rng.uniform(*(balance or (0.0, 0.0))))  # drawn always: the rest stays the same
+    single_leg = rng.random() < 0.5
+    sway = float(rng.uniform(*SWAY_DEG))
+    # postural sway lives below ~1 Hz: the rate follows from the amplitude and a frequency
+    rate = float(np.clip(2 * np.pi * rng.uniform(*SWAY_FREQ_HZ) * sway, *SWAY_RATE_DPS))
+    return replace(
+        scn, balance_gain=gain, sway_deg=sway * sway_scale, sway_rate_dps=rate * sway_scale,
+        standing_sway_share=1.0 if single_leg else float(rng.uniform(*DOUBLE_LEG_SWAY_SHARE)),
+        corrections_per_s=float(rng.uniform(*CORRECTIONS_PER_S)),
+        valgus_timing=str(rng.choice(VALGUS_TIMINGS)),
+        hand_on_trunk=float(rng.uniform(*HAND_ON_TRUNK)),
+        trunk_follows_pelvis=float(rng.uniform(*TRUNK_FOLLOWS_PELVIS)))
+
+
+def placement_name(segment: str, test_leg: str) -> str:
+    return f"{segment}_{test_leg}" if segment in ("thigh", "shank", "wrist") else segment
+
+
+def check_choices(test_leg: str, sensors: tuple[str, ...], profile: str) -> None:
+    """ValueError unless the leg, every sensor and the profile are ones the simulator knows."""
+    if test_leg not in ("left", "right"):
+        raise ValueError(f"test_leg must be 'left' or 'right', not {test_leg!r}")
+    unknown = [s for s in sensors if s not in SEGMENT_CHOICES]
+    if unknown:
+        raise ValueError(f"unknown sensor {unknown[0]!r}; choose from {', '.join(SEGMENT_CHOICES)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+
+
+def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | None = None,
+             kinematics_fn: Callable[[Kinematics], Kinematics] | None = None) -> Simulation:
+    """Simulate one test (deterministic for a given config).
+
+    scenario_fn, kinematics_fn: change the drawn scenario (after the whole-body physics)
+    and the kinematics before the sensors sample them: other exercises built on the
+    same body model (:mod:`simulator.hold`, :mod:`simulator.heel_taps`).
+    """
+    check_choices(cfg.test_leg, cfg.sensors, cfg.profile)
+    rng = np.random.default_rng(cfg.seed)
+    height = cfg.height_m if cfg.height_m is not None else float(rng.uniform(1.55, 1.95))
+    body = Body.from_height(height, thigh_m=THIGH_RATIO * height * cfg.limb_scale[0],
+                            shank_m=SHANK_RATIO * height * cfg.limb_scale[1])
+    scn = draw_scenario(rng, cfg.profile, cfg.n_reps, step_height_m=cfg.step_height_m,
+                        partial_rep=cfg.partial_rep, fidget=cfg.fidget)
+    if cfg.physics not in PHYSICS:
+        raise ValueError(f"unknown physics {cfg.physics!r}; choose one of {', '.join(PHYSICS)}")
+    if cfg.physics == "whole-body":  # its own stream: the rest of the test stays the same
+        scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
+    if scenario_fn is not None:
+        scn = scenario_fn(scn)
+    # The kinematics draw from their own stream so that the left/right mirror of
+    # one seed is exactly the same movement.
+    kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([cfg.seed, 1]))
+    if kinematics_fn is not None:
+        kin = kinematics_fn(kin)
+    sensors: dict[str, VirtualSensor] = {}
+    for i, seg in enumerate(s for s in SEGMENT_CHOICES if s in cfg.sensors):
+        srng = np.random.default_rng([cfg.seed, 2, i])
+        err = (SensorErrors() if cfg.ideal_sensors
+               else draw_errors(srng, seg, scn.standing_s, kin.t[-1]))
+        if seg in cfg.rates_hz:
+            err = replace(err, rate_hz=cfg.rates_hz[seg])
+        name = placement_name(seg, cfg.test_leg)
+        sensors[name] = sample_sensor(name, kin, body, err, srng, ideal=cfg.ideal_sensors)
+
+    streams = {n: SensorStream(v.t, v.acc, v.gyr) for n, v in sensors.items()}
+    rec = Recording(
+        streams=streams,
+        test_leg=cfg.test_leg,
+        step_height_m=round(scn.step_height_m, 3),
+        athlete=Athlete(id=cfg.athlete_id or f"sim-{cfg.seed}", height_m=round(height, 3)),
+        sensors_meta={n: {"model": "stepdown-simulator", "rate_hz": v.errors.rate_hz}
+                      for n, v in sensors.items()},
+        pain_nrs=list(scn.pain_nrs) if any(scn.pain_nrs) else 0,
+        started_at="2026-11-24T17:03:00Z",
+        extra={"simulated": {"seed": cfg.seed, "profile": cfg.profile}},
+    )
+    reps = rep_truth(kin, scn.standing_s)
+    full = [r for r in reps if not r["partial"]]
+    for i, r in enumerate(full, 1):
+        r["index"] = i
+    truth = {
+        "format": "stepdown-truth", "version": 1,
+        "test_leg": cfg.test_leg, "seed": cfg.seed, "profile": cfg.profile,
+        "step_height_m": scn.step_height_m,
+        "body": asdict(body),
+        "standing_s": [0.0, scn.standing_s],
+        "reps": full,
+        "partial_reps": [r for r in reps if r["partial"]],
+        "fidgets_after_rep": list(scn.fidget_after),
+        "pain_nrs": list(scn.pain_nrs),
+        "sensors": {n: {"rate_hz": v.errors.rate_hz,
+                        "clock_offset_s": v.errors.clock_offset_s,
+                        "gaps_s": [list(g) for g in v.errors.gaps_s],
+                        "R_seg_sensor": v.R_seg_sensor.tolist()}
+                    for n, v in sensors.items()},
+    }
+    if cfg.physics == "whole-body":
+        truth["physics"] = {k: getattr(scn, k) for k in WHOLE_BODY_FIELDS}
+        if cfg.balance is not None:
+            truth["balance_gain"] = scn.balance_gain
+    return Simulation(rec, truth, kin, sensors, scn, body)
+
+
+def simulate_batch(n: int, seed: int = 0, **overrides) -> Iterator[Simulation]:
+    """``n`` varied tests: legs, sensor sets, profiles, rep counts, step heights.
+
+    Keyword overrides are passed to every SimConfig (e.g. ``ideal_sensors=True``).
+    """
+    rng = np.random.default_rng(seed)
+    sets = [("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
+            ("pelvis", "thigh", "trunk"), ("pelvis", "thigh", "shank", "trunk", "wrist")]
+    for i in range(n):
+        cfg = dict(
+            seed=int(seed * 100_000 + i), test_leg=str(rng.choice(["left", "right"])),
+            sensors=sets[i % len(sets)], profile=PROFILES[int(rng.integers(0, 3))],
+            n_reps=int(rng.integers(3, 9)), partial_rep=None, fidget=None,
+        )
+        cfg.update(overrides)
+        yield simulate(SimConfig(**cfg))

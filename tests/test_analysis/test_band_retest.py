@@ -1,0 +1,77 @@
+"""Band feedback and practice-then-retest: changes judged against the stated uncertainty."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.exercises.band import compare_band
+from analysis.exercises.change import compare_reps
+from analysis.exercises.heel_taps import analyze_heel_taps
+from analysis.exercises.retest import compare_tests
+from analysis.pipeline import analyze
+from sensor_io.errors import InputError
+from sensor_io.exercise import exercise_of
+from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
+from simulator.single_test import SimConfig, simulate
+
+SENSORS = ("pelvis", "thigh", "shank")
+
+
+def _taps(seed: int, band: bool, knee_scale: float):
+    sim = simulate_heel_taps(HeelTapConfig(seed=seed, band=band, knee_scale=knee_scale,
+                                           profile="poor", reps=6, sensors=SENSORS))
+    return sim, analyze_heel_taps(sim.recording, exercise_of(sim.recording)).to_json()
+
+
+def test_a_change_is_beyond_the_uncertainty_only_when_larger_than_the_combined_bound():
+    before = [{"measures": {"knee_medial_cm": v}} for v in (2.0, 2.5, 3.0)]
+    after = [{"measures": {"knee_medial_cm": v}} for v in (1.0, 1.5, 2.0)]
+    (c,) = compare_reps(before, after, ["knee_medial_cm"], {"knee_medial_cm": 0.6},
+                        {"knee_medial_cm": 0.8})
+    assert c.change == pytest.approx(-1.0) and c.uncertainty == pytest.approx(1.0)
+    assert c.beyond_uncertainty is False  # |-1.0| is not above 1.0
+    (c,) = compare_reps(before, after, ["knee_medial_cm"], {"knee_medial_cm": 0.6},
+                        {"knee_medial_cm": 0.7})
+    assert c.beyond_uncertainty is True
+    (c,) = compare_reps(before, after, ["knee_medial_cm"], {}, {"knee_medial_cm": 0.7})
+    assert c.beyond_uncertainty is None  # no stated uncertainty: no verdict
+
+
+def test_band_helps_this_athlete_so_no_band_control_does_not_match():
+    """Seed 5 (poor) drops its knee 5-7 cm; with the band the same athlete's knee moves
+    0.3 x as far (truth): the no-band knee is worse beyond the uncertainty."""
+    sim_b, band = _taps(5, True, 0.3)
+    sim_f, free = _taps(5, False, 1.0)
+    cmp = compare_band([band, free])
+    knee = next(c for c in cmp.changes if c.measure == "knee_medial_cm")
+    true_change = (sorted(r["measures"]["knee_medial_cm"] for r in sim_f.truth["reps"])[3]
+                   - sorted(r["measures"]["knee_medial_cm"] for r in sim_b.truth["reps"])[3])
+    assert knee.change > 2.0 and knee.change == pytest.approx(true_change, abs=1.0)
+    assert knee.beyond_uncertainty is True and cmp.matched is False
+
+
+def test_no_band_control_matches_when_the_band_changes_nothing():
+    _, band = _taps(5, True, 1.0)
+    _, free = _taps(7, False, 1.0)
+    cmp = compare_band([band, free])
+    assert cmp.matched is True
+    assert cmp.to_json()["band_sets"] == 1 and cmp.to_json()["no_band_sets"] == 1
+
+
+def test_band_comparison_needs_both_kinds_of_set():
+    _, free = _taps(7, False, 1.0)
+    with pytest.raises(InputError, match="got 0 with and 1 without"):
+        compare_band([free])
+
+
+def test_retest_after_practice_says_which_measures_changed_beyond_uncertainty():
+    first = analyze(simulate(SimConfig(seed=5, profile="poor", sensors=SENSORS)).recording)
+    second = analyze(simulate(SimConfig(seed=6, profile="good", sensors=SENSORS)).recording)
+    r = compare_tests(first.to_json(), second.to_json(), ["heel taps 2 x 10"])
+    knee = next(c for c in r.changes if c.measure == "knee_medial_cm")
+    assert knee.change < -2 and knee.beyond_uncertainty
+    assert "knee_medial_cm" in r.verdict() and r.to_json()["practice"] == ["heel taps 2 x 10"]
+    same = compare_tests(first.to_json(), first.to_json())
+    assert not same.total_change_beyond_uncertainty
+    assert all(not c.beyond_uncertainty for c in same.changes)
+    assert same.verdict().startswith("no change in the score beyond the measurement uncertainty")

@@ -1,0 +1,184 @@
+"""`stepdown record` / `devices` end to end through emulated BLE sensors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensor_io.recording_io import read_recording
+from stepdown.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = ["--emulate", "--emulate-speed", "8"]  # real time, 8× faster (a signal test needs it)
+VIRTUAL = ["--emulate", "--emulate-speed", "0"]  # virtual time: the same on any machine
+
+
+def test_devices_lists_emulated_imus(capsys):
+    assert main(["devices", "--emulate", "--timeout", "0.2"]) == 0
+    out = capsys.readouterr().out
+    for model in ("Movesense", "Polar Verity Sense", "WitMotion BWT901BLE"):
+        assert model in out
+    assert "dBm" in out
+
+
+def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
+    assert main(["record", "--leg", "up", "--athlete", "a", "--pelvis", "x", "--thigh", "y"]) == 2
+    assert main(["record", "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                 "--out", str(tmp_path / "r.parquet")]) == 2
+    assert main(["record", "--leg", "left", "--athlete", "a", "--pelvis", "x", "--thigh", "y",
+                 "--pain", "11", "--out", str(tmp_path / "r.parquet")]) == 2
+    err = capsys.readouterr().err
+    assert "--pain values must be within 0-10" in err
+    assert "--leg must be left or right" in err and "--pelvis and --thigh are required" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: on whole-body physics (seed 8) the live loop "
+                   "prints 6 rep lines for 5 reps; not yet explained (wip/validity report)")
+def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
+    pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
+    from simulator.single_test import SimConfig, simulate
+
+    out = tmp_path / "live.parquet"
+    rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
+               "--thigh", "x", "--seed", "8", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "Movesense" in text and "Polar Verity Sense" in text  # two vendors
+    assert "Stand still" in text and "Go:" in text
+    assert sum(line.startswith("rep ") for line in text.splitlines()) == 5  # live, per rep
+    assert "test: total" in text
+    live = read_recording(out)
+    assert not live.extra.get("gaps")
+    # seed 8: reps that sit clear of the thresholds, so items are compared on all (see below)
+    sim = simulate(SimConfig(seed=8, test_leg="left", sensors=("pelvis", "thigh")))
+    offline = pipeline.analyze(sim.recording).to_json()
+    streamed = pipeline.analyze(live).to_json()
+    assert len(streamed["reps"]) == len(offline["reps"]) == 5
+    clear = 0
+    # the live recording's clock starts when streaming starts: a constant offset
+    shift = np.median([s["bottom_s"] - o["bottom_s"]
+                       for s, o in zip(streamed["reps"], offline["reps"], strict=True)])
+    for s, o in zip(streamed["reps"], offline["reps"], strict=True):
+        assert s["bottom_s"] - shift == pytest.approx(o["bottom_s"], abs=0.05)
+        for k, v in o["measures"].items():
+            if v is not None and k in ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg"):
+                assert s["measures"][k] == pytest.approx(v, abs=0.3), k
+        # wire quantization and the live clock model move a measure by a few tenths at
+        # most: items must agree wherever the offline value is clear of a threshold
+        knee, drop = o["measures"]["knee_medial_cm"], o["measures"]["pelvic_drop_deg"]
+        if min(abs(knee - 1.0), abs(knee - 3.5)) > 0.3 and abs(drop - 5.0) > 0.3:
+            assert s["items"] == o["items"]
+            clear += 1
+    assert clear >= 4
+    assert streamed["test"]["items"] == offline["test"]["items"]
+
+
+def test_ctrl_c_ends_cleanly_and_keeps_everything(tmp_path):
+    out = tmp_path / "int.parquet"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stepdown", "record", *FAST, "--leg", "right", "--athlete", "b",
+         "--pelvis", "x", "--thigh", "x", "--shank", "x", "--no-score", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO, text=True)
+    try:
+        for line in proc.stdout:  # wait until streaming has begun
+            if line.startswith("Go:"):
+                break
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "wrote" in stdout and "Traceback" not in stderr
+    rec = read_recording(out)
+    assert set(rec.streams) == {"pelvis", "thigh_right", "shank_right"}  # WitMotion too
+    assert all(s.duration_s > 8 for s in rec.streams.values())  # 1 s × speed 8 + calibration
+    assert out.with_suffix(".sdj").exists()  # the journal stays beside the recording
+
+
+def test_status_line_flags_a_silent_sensor():
+    from sensor_io.ble_client import SensorStatus
+    from stepdown.commands.live import status_line
+
+    ok = SensorStatus("pelvis", "A", state="streaming", samples=500, last_t=9.9,
+                      streaming_since=1.0, battery_v=3.91)
+    silent = SensorStatus("thigh_left", "B", state="streaming", samples=0, streaming_since=1.0)
+    line = status_line({"pelvis": ok, "thigh_left": silent}, now_s=10.0)
+    assert "pelvis streaming 500 smp" in line and "3.91 V" in line
+    assert "thigh_left NO DATA 0 smp" in line
+    assert "NO DATA" not in status_line({"thigh_left": silent}, now_s=2.5)  # 1.5 s: not yet
+
+
+def test_live_scoring_runs_only_when_a_rep_may_have_ended():
+    from sensor_io.recording import SensorStream
+    from simulator.single_test import SimConfig, simulate
+    from stepdown.commands.live import rep_may_have_ended
+
+    sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), ideal_sensors=True))
+    thigh = sim.recording.stream("thigh")
+    rep1 = sim.truth["reps"][0]
+
+    def until(t_end: float) -> SensorStream:
+        return thigh.slice_time(-1.0, t_end)
+
+    start = sim.scenario.standing_s
+    assert not rep_may_have_ended(until(start - 0.5), 0.0)            # standing still
+    assert not rep_may_have_ended(until(rep1["bottom_s"]), start)      # deep in the rep
+    assert rep_may_have_ended(until(rep1["end_s"] + 0.3), start)       # back up: score now
+    assert not rep_may_have_ended(until(rep1["end_s"] + 0.3), rep1["end_s"])  # already scored
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
+    """Scored as soon as the thigh is back, a rep's end could still move (the analysis'
+    depth still falling): such a rep is held back until it settles, so no rep is shown
+    early with a wrong end and then again (seeds 1 and 4 showed 6 and 8 reps so)."""
+    pipeline = pytest.importorskip("analysis.pipeline")
+    from stepdown.commands import live
+
+    runs, score = [], live.LiveRun._score
+
+    async def keep(self):
+        runs.append(self)
+        await score(self)
+
+    monkeypatch.setattr(live.LiveRun, "_score", keep)
+    out = tmp_path / "r.parquet"
+    assert main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                 "--thigh", "x", "--seed", str(seed), "--out", str(out)]) == 0
+    final = pipeline.analyze(read_recording(out)).to_json()["reps"]
+    shown = runs[0].shown_reps
+    assert len(shown) == len(final) == 5
+    for s, f in zip(shown, final, strict=True):  # a rep shown too early was 0.3-0.5 s off
+        assert s["end_s"] == pytest.approx(f["end_s"], abs=0.15)
+
+
+def test_rep_end_settles_once_the_depth_stops_falling():
+    from stepdown.commands.live import rep_end_settled
+
+    t = np.arange(0, 4, 0.01)
+    depth = np.radians(np.where(t < 2, 40 * np.sin(np.pi * t / 2), 0.0))  # a 2 s, 40° rep
+    assert rep_end_settled(t[t < 2.2], depth[t < 2.2], 0.0, 1.95)    # flat after its end
+    assert not rep_end_settled(t[t < 1.98], depth[t < 1.98], 0.0, 1.95)  # no data after it
+    coming_back = t < 1.9  # an end found at 1.8 s while the depth still falls: it would move
+    assert not rep_end_settled(t[coming_back], depth[coming_back], 0.0, 1.8)
+
+
+def test_live_rep_lines_mark_borderline_items():
+    from stepdown.commands.live import rep_line, reps_with_borderline
+
+    doc = {"reps": [{"index": 1, "total": 2, "items": {"pelvis": 1, "knee": 1, "arm": 0}},
+                    {"index": 2, "total": 0, "items": {"pelvis": 0, "knee": 0}}],
+           "uncertainty": {"borderline": [{"rep": 1, "item": "knee"}, {"rep": 2, "item": "knee"}]}}
+    reps = reps_with_borderline(doc)
+    assert [r["borderline"] for r in reps] == [["knee"], ["knee"]]
+    assert rep_line(reps[0]) == "rep 1: total 2  pelvis=1 knee=1~  (~ near its threshold)"
+    assert rep_line(reps[1]) == "rep 2: total 0  knee=0~  (~ near its threshold)"
+    assert rep_line({"index": 3, "total": 0, "items": {"knee": 0}}) == "rep 3: total 0  no faults"

@@ -1,0 +1,160 @@
+"""Programme sets end to end: the recording says its exercise, record/simulate write it,
+analyze dispatches on it, and bad input gets one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sensor_io.errors import InputError, RecordingError
+from sensor_io.exercise import ExerciseSet, exercise_of, set_from_options, with_exercise
+from sensor_io.recording_io import read_recording, write_recording
+from stepdown.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "good_left_pelvis_thigh.parquet"
+VIRTUAL = ["--emulate", "--emulate-speed", "0"]
+
+
+def test_a_file_without_the_exercise_key_reads_as_a_test():
+    rec = read_recording(SAMPLE)
+    assert "exercise" not in rec.extra
+    assert exercise_of(rec) == ExerciseSet(kind="test", band=False, load_kg=0.0)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_exercise_metadata_round_trips(tmp_path, suffix):
+    ex = ExerciseSet("heel_taps", band=True, load_kg=7.5, prescription={"reps": 12})
+    path = tmp_path / f"set{suffix}"
+    write_recording(with_exercise(read_recording(SAMPLE), ex), path)
+    assert exercise_of(read_recording(path)) == ex
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"kind": "squat"}, "unknown exercise 'squat'"),
+    ({"kind": "hold", "band": "yes"}, "exercise.band must be true or false"),
+    ({"kind": "heel_taps", "load_kg": -2}, "exercise.load_kg = -2"),
+    ({"kind": "hold", "prescription": {"hold_s": [45, 30]}}, "min above max"),
+    ({"kind": "hold", "prescription": {"sets": 3}}, "unknown key 'sets'"),
+])
+def test_bad_exercise_metadata_is_refused_on_load_in_one_line(tmp_path, capsys, value, message):
+    rec = read_recording(SAMPLE)
+    rec.extra["exercise"] = value
+    path = tmp_path / "bad.parquet"
+    write_recording(rec, path, validate=False)
+    with pytest.raises(RecordingError, match=message):
+        read_recording(path)
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_set_from_options_keeps_a_plain_test_unchanged_and_converts_cm():
+    assert set_from_options("test") == (None, None)
+    meta, step_m = set_from_options("heel-taps", band=True, load_kg=5, step_cm=15)
+    assert meta == {"kind": "heel_taps", "band": True, "load_kg": 5.0} and step_m == 0.15
+    for args, message in [(("plank",), "unknown exercise 'plank'"),
+                          (("hold", False, 0.0, 200.0), "--step-cm 200"),
+                          (("hold", False, -1.0), "--load-kg -1")]:
+        with pytest.raises(InputError, match=message):
+            set_from_options(*args)
+
+
+def test_record_writes_the_exercise_step_and_load(tmp_path, capsys):
+    out = tmp_path / "taps.parquet"
+    rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
+               "--thigh", "x", "--seed", "8", "--out", str(out), "--exercise", "heel_taps",
+               "--band", "--step-cm", "15", "--load-kg", "5", "--no-score"])
+    assert rc == 0, capsys.readouterr()
+    rec = read_recording(out)
+    assert exercise_of(rec) == ExerciseSet("heel_taps", band=True, load_kg=5.0)
+    assert rec.step_height_m == 0.15
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["exercise"]["kind"] == "heel_taps" and doc["summary"]["taps"] == 5
+    assert doc["summary"]["volume_kg"] == 25.0
+
+
+def test_record_refuses_an_unknown_exercise_before_connecting(tmp_path, capsys):
+    rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
+               "--thigh", "x", "--out", str(tmp_path / "x.parquet"), "--exercise", "plank"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and err == ("error: --exercise: unknown exercise 'plank' "
+                               "(expected one of test, hold, heel_taps)")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """A hold set (2 x ~12 s), an unsteady hold set and a heel-tap set, via the CLI."""
+    d = tmp_path_factory.mktemp("sets")
+    runs = {"hold": ["--exercise", "hold", "--reps", "2", "--hold-s", "12", "--seed", "4"],
+            "unsteady": ["--exercise", "hold", "--reps", "1", "--hold-s", "10", "--unsteady"],
+            "taps": ["--exercise", "heel_taps", "--reps", "8", "--load-kg", "4", "--seed", "5",
+                     "--sensors", "pelvis,thigh,shank"]}
+    for name, args in runs.items():
+        assert main(["simulate", str(d / f"{name}.parquet"), *args]) == 0
+    return d
+
+
+def test_analyze_dispatches_a_hold_set(simulated, capsys):
+    capsys.readouterr()
+    assert main(["analyze", str(simulated / "hold.parquet"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    truth = json.loads((simulated / "hold.truth.json").read_text())
+    assert doc["exercise"]["kind"] == "hold" and len(doc["holds"]) == 2
+    for h, t in zip(doc["holds"], truth["holds"], strict=True):
+        assert h["tut_s"] == pytest.approx(t["tut_s"], abs=0.5)
+        assert h["pelvis_sway_deg"] == pytest.approx(t["pelvis_sway_deg"], abs=0.1)
+    assert doc["summary"]["prescribed_holds"] == 2
+    assert doc["summary"]["tut_s"] == pytest.approx(sum(t["tut_s"] for t in truth["holds"]), abs=1)
+    assert main(["analyze", str(simulated / "hold.parquet")]) == 0
+    text = capsys.readouterr().out
+    assert "2 holds" in text and "under tension" in text and "pelvis sway" in text
+
+
+def test_analyze_dispatches_a_heel_tap_set(simulated, capsys):
+    capsys.readouterr()
+    assert main(["analyze", str(simulated / "taps.parquet"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    truth = json.loads((simulated / "taps.truth.json").read_text())
+    assert doc["summary"]["taps"] == len(truth["reps"]) == 8
+    assert doc["summary"]["cadence_per_min"] == pytest.approx(truth["cadence_per_min"], abs=0.5)
+    assert doc["summary"]["volume_kg"] == 32.0
+    for tap in doc["taps"]:
+        assert set(tap["items"]) >= {"knee", "pelvis"} and tap["depth_deg"] > 15
+
+
+def test_a_hold_that_never_steadies_is_one_line(simulated, capsys):
+    path = simulated / "unsteady.parquet"
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {path}: no steady hold: the thigh was bent for up to")
+
+
+def test_a_set_with_no_taps_is_one_line(simulated, tmp_path, capsys):
+    """The hold recording relabelled as heel taps: nothing goes down and back up."""
+    rec = read_recording(simulated / "unsteady.parquet")
+    rec = with_exercise(rec, ExerciseSet("heel_taps"))
+    # keep only the standing start: no movement at all
+    rec.streams = {p: s.slice_time(0.0, 3.5) for p, s in rec.streams.items()}
+    path = tmp_path / "still.parquet"
+    write_recording(rec, path)
+    assert main(["analyze", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert "no heel taps found" in err or "no reps" in err
+
+
+def test_test_only_options_are_refused_for_a_set(simulated, capsys):
+    assert main(["analyze", str(simulated / "taps.parquet"), "--pain", "2"]) == 2
+    assert "--pain is for a step-down test" in capsys.readouterr().err
+
+
+def test_simulate_refuses_an_unknown_exercise(tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "x.parquet"), "--exercise", "plank"]) == 2
+    assert "unknown exercise 'plank'" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -1,0 +1,147 @@
+"""The programme page of the review app: over HTTP, and in a real headless Chromium.
+
+Athlete a-017 of tests/test_web.py's catalog does the programme over three weeks: real
+analyses of simulated sets (heel taps with and without the band, holds) stored on
+different days. The browser screenshot goes to /tmp/screens/programme.png.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_web import logged_in, make_catalog  # noqa: E402
+
+from analysis.exercises.heel_taps import analyze_heel_taps  # noqa: E402
+from analysis.exercises.hold import analyze_hold  # noqa: E402
+from sensor_io.exercise import exercise_of  # noqa: E402
+from simulator.heel_taps import HeelTapConfig, simulate_heel_taps  # noqa: E402
+from simulator.hold import HoldConfig, simulate_hold  # noqa: E402
+from stepdown.catalog import db, repo  # noqa: E402
+from stepdown.catalog.programme import store_set  # noqa: E402
+from stepdown.web.app import create_app  # noqa: E402
+
+DAYS = ("2026-11-02", "2026-11-05", "2026-11-09", "2026-11-12", "2026-11-16")
+
+
+def _docs() -> dict[str, dict]:
+    """Analysis documents of three simulated sets (the page shows real analyses)."""
+    taps = simulate_heel_taps(HeelTapConfig(seed=21, profile="good", reps=8, load_kg=5.0,
+                                            step_height_m=0.15))
+    band = simulate_heel_taps(HeelTapConfig(seed=22, profile="good", reps=8, band=True,
+                                            step_height_m=0.15))
+    hold = simulate_hold(HoldConfig(seed=23, holds=2, hold_s=(10.0, 14.0)))
+    return {"taps": analyze_heel_taps(taps.recording, exercise_of(taps.recording)).to_json(),
+            "band": analyze_heel_taps(band.recording, exercise_of(band.recording)).to_json(),
+            "hold": analyze_hold(hold.recording, exercise_of(hold.recording)).to_json()}
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    path = tmp_path_factory.mktemp("web") / "catalog.sqlite3"
+    ids = make_catalog(path)
+    docs = _docs()
+    conn = db.connect(path)
+    n = 0
+    for day in DAYS:
+        for name in ("taps", "band", "hold"):
+            n += 1
+            store_set(conn, athlete=repo.AthleteInfo("a-017"), doc=docs[name],
+                      recording_path=f"/rec/p{n}", content_sha256=f"{n:064x}",
+                      started_at=f"{day}T17:00:00Z")
+    conn.close()
+    return path, ids, docs
+
+
+def test_programme_page_shows_prescription_sessions_volume_and_suggestions(catalog):
+    path, _, docs = catalog
+    c, _ = logged_in(create_app(path))
+    r = c.get("/athletes/a-017/programme")
+    assert r.status_code == 200
+    html = r.text
+    assert 'id="prescription"' in html and "heel taps" in html and "hold time" not in html
+    # every set is listed, newest first, with done vs prescribed
+    assert html.count("<tr><td>2026-11-16</td>") == 3 and html.count("<tr><td>2026-11-02</td>") == 3
+    assert "8 of 8 taps" in html and "8 x 5 kg = 40 kg, 15 cm" in html
+    # volume per ISO week: two sessions in each of W45 and W46, one in W47
+    tut = sum(h["tut_s"] for h in docs["hold"]["holds"])
+    flat = re.sub(r">\s+<", "><", html)
+    assert ('<td>2026-W45</td><td class="n">2</td><td class="n">32</td><td class="n">80.0</td>'
+            f'<td class="n">{round(2 * tut, 1)}</td>') in flat
+    # the next session: the rules that fired, with their numbers
+    assert 'id="suggestions"' in html
+    assert ("rule <code>" in html) or ("No change suggested" in html)
+    assert 'id="programme-data"' in html
+    assert c.get("/athletes/a-017").text.count("/athletes/a-017/programme") >= 1
+
+
+def test_coach_changes_the_prescription_and_the_page_shows_it(catalog):
+    path, _, _ = catalog
+    c, csrf = logged_in(create_app(path))
+    form = {"csrf": csrf, "exercise": "hold", "sets": "2", "holds": "4", "hold_s_min": "40",
+            "hold_s_max": "50"}
+    r = c.post("/athletes/a-017/programme", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/athletes/a-017/programme?saved=1"
+    html = c.get("/athletes/a-017/programme?saved=1").text
+    assert "Prescription saved." in html and "the coach's prescription for hold" in html
+    assert "sets 2, holds 4, hold s 40–50" in html
+    bad = c.post("/athletes/a-017/programme", data=form | {"holds": "many"})
+    assert bad.status_code == 400 and "not a valid holds" in bad.text
+    assert c.post("/athletes/a-017/programme", data=form | {"csrf": "x"}).status_code == 403
+    other, csrf_b = logged_in(create_app(path), "coach-b")
+    assert other.post("/athletes/a-017/programme",
+                      data=form | {"csrf": csrf_b}).status_code == 404
+
+
+def test_another_coach_cannot_see_the_programme(catalog):
+    path, _, _ = catalog
+    c, _ = logged_in(create_app(path), "coach-b")
+    r = c.get("/athletes/a-017/programme")
+    assert r.status_code == 404 and "heel taps" not in r.text
+
+
+def test_an_athlete_without_programme_sets(catalog):
+    path, _, _ = catalog
+    c, _ = logged_in(create_app(path), "coach-b")
+    r = c.get("/athletes/b-002/programme")
+    assert r.status_code == 200 and "No programme sets yet." in r.text
+
+
+def test_programme_page_in_a_real_browser(catalog):
+    """Headless Chromium: the charts draw, nothing leaves the machine, no JS error."""
+    pytest.importorskip("playwright.sync_api")
+    from test_web_browser import ARGS, CHROMIUM, login, new_page, running
+
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    path, _, _ = catalog
+    shots = Path("/tmp/screens")
+    shots.mkdir(exist_ok=True)
+    with running(create_app(path)) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context, page = new_page(browser, base)
+        login(page, base, "coach-a")
+        page.click("text=a-017")
+        page.click("#programme-link")
+        page.wait_for_selector("#chart-programme_volume .main-svg")
+        for chart in ("programme_control", "programme_knee", "programme_sway"):
+            assert page.locator(f"#chart-{chart} .main-svg").count() >= 1
+        assert page.locator("#chart-programme_volume .bars path").count() == 6  # 3 weeks x 2
+        assert page.locator("#sets tbody tr").count() == 15
+        page.click("#prescribe summary")
+        page.fill("#prescribe-heel_taps input[name=step_cm]", "20")
+        page.check("#prescribe-heel_taps input[name=band]")
+        page.click("#prescribe-heel_taps button[type=submit]")
+        page.wait_for_selector(".saved")
+        assert "step cm 20, load kg 5, band yes" in page.inner_text("#prescription")
+        page.wait_for_selector("#chart-programme_volume .main-svg")
+        page.screenshot(path=str(shots / "programme.png"), full_page=True)
+        assert page.foreign == [] and page.errors == []
+        context.close()
+        browser.close()
