@@ -141,7 +141,14 @@ def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     """The test's analysis of every tap plus depth, tempo and the set's control."""
     from analysis.pipeline import analyze
 
-    front = analyze(rec, classify=False)
+    from calibration import CalibrationError
+
+    try:
+        front = analyze(rec, classify=False)
+    except CalibrationError as err:
+        if "no reps" not in str(err):
+            raise
+        raise NoTaps(f"no heel taps found: {err}") from None
     reps = list(front.checklist.reps)
     if not reps:
         raise NoTaps("no heel taps found: the test thigh never went down and back up "
