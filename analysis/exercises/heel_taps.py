@@ -140,7 +140,6 @@ def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) 
 def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     """The test's analysis of every tap plus depth, tempo and the set's control."""
     from analysis.pipeline import analyze
-
     from calibration import CalibrationError
 
     try:
