@@ -13,7 +13,7 @@ share, and the latency from a rep's last sample to its score on screen.
    POLL_S + work (the rep-end trigger's own wait: bench_live_page).
 4. Live cost per rep against session length: a simulated test's movement repeated to 1,
    10 and 30 min; the work of scoring the last rep from its window (what the live loop
-   does, :mod:`stepdown.live_window`) against analysing the whole recording so far, and
+   does, :mod:`stepdown.live.window`) against analysing the whole recording so far, and
    the rep-end trigger the loop runs on every turn (its worst case: 20 s of thigh read).
 """
 
@@ -33,7 +33,7 @@ from sensor_io.vendors.movesense import protocol as movesense
 from sensor_io.vendors.polar import protocol as polar
 from sensor_io.vendors.polar.emulator import VERITY_SENSE, PolarModel
 from sensor_io.vendors.witmotion import protocol as witmotion
-from stepdown.commands.live import POLL_S
+from stepdown.live.loop import POLL_S
 
 # a Verity Sense in Polar's SDK mode, which offers 26…416 Hz (documentation/products)
 VERITY_SDK_MODE = PolarModel(**{**VERITY_SENSE.__dict__, "settings": {
@@ -195,8 +195,8 @@ def _session_of(minutes: float, tmp: Path) -> tuple[Recorder, float, list[float]
 
 def _per_rep_cost() -> None:
     from analysis.pipeline import analyze
-    from stepdown.commands.live import mid_dip, rep_may_have_ended
-    from stepdown.live_window import live_window
+    from analysis.rep_end import mid_dip, rep_may_have_ended
+    from stepdown.live.window import live_window
 
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in (1, 10, 30):

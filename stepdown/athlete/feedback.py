@@ -110,25 +110,55 @@ class LiveFeedback:
                 self._stop_set(t)
         self._publish("phase", phase=name)
 
-    def rep(self, rep: dict[str, Any], t: float) -> None:
-        """A rep just scored (an analysis ``reps`` entry, maybe with a ``trace``)."""
-        self._extend_pain(int(rep["index"]))
+    def rep(self, rep: dict[str, Any], t: float, status: str = "final") -> None:
+        """A rep scored (an analysis ``reps`` entry, maybe with a ``trace``), with its
+        status (:meth:`stepdown.live.reps.RepTracker.accept`): "provisional" (shown and
+        cued at once, counted when final), "final", "confirmed" / "corrected" (the final
+        result of the provisional rep; a correction that changes the cue is cued again),
+        "withdrawn" (the provisional rep was not a rep)."""
+        index = int(rep["index"])
+        earlier = next((r for r in self.set_reps if r["index"] == index), None)
+        if earlier is None and self.last_rep is not None and self.last_rep["index"] == index:
+            earlier = self.last_rep
+        if status == "withdrawn":
+            pain = self.recorder.meta.get("pain_nrs")
+            if isinstance(pain, list) and len(pain) >= index:  # marked for it: not a rep
+                self.recorder.set_pain(pain[:index - 1])
+                self.log(f"pain marked for rep {index} dropped: it was not a rep")
+            self.set_reps = [r for r in self.set_reps if r["index"] != index]
+            if self.last_rep is not None and self.last_rep["index"] == index:
+                self.last_rep = {**self.last_rep, "status": "withdrawn"}
+            self._publish("rep", last_rep=self.last_rep, set=self._set_state())
+            return
+        if status != "provisional":  # only final reps count in the recording's pain list
+            self._extend_pain(index)
         cue = rep_cue(rep)
         fix = thing_to_fix(rep.get("items") or {})
         summary = {
-            "index": rep["index"], "total": rep.get("total"),
+            "index": index, "status": status, "total": rep.get("total"),
             "category": category(rep.get("total")),
             "fix": FIX_WORDS[fix] if fix else None, "fix_item": fix, "cue": cue.text,
             "items": rep.get("items") or {}, "borderline": rep.get("borderline") or [],
-            "pain": self._pain_of(int(rep["index"])), "trace": rep.get("trace"),
+            "pain": self._pain_of(index), "trace": rep.get("trace"),
             "set": self.set_number if self.set_active else None,
-            "end_s": rep.get("end_s"), "lag_s": t - rep["end_s"] if "end_s" in rep else None,
+            "bottom_s": rep.get("bottom_s"), "end_s": rep.get("end_s"),
+            "lag_s": t - rep["end_s"] if "end_s" in rep else None,
         }
+        if earlier is not None and earlier.get("pain") is not None:
+            summary["pain"] = earlier["pain"]  # marked by the coach while provisional
         self.last_rep = summary
-        if self.set_active:
+        if earlier is not None and earlier in self.set_reps:
+            self.set_reps[self.set_reps.index(earlier)] = summary
+        elif self.set_active:
             self.set_reps.append(summary)
-        self._play(cue)
-        self._publish("rep", last_rep=summary, set=self._set_state())
+        if earlier is None or (status == "corrected" and earlier.get("cue") != cue.text):
+            self._play(cue)
+        self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
+
+    def trace(self, trace: dict[str, Any], index: int, t: float) -> None:
+        """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s): shown
+        until the rep's result comes (which resets them)."""
+        self._publish("trace", live_trace={**trace, "index": index, "t_s": t})
 
     def tick(self, t: float) -> None:
         """Called every poll of the record loop: applies queued controls, notices lost
@@ -230,7 +260,8 @@ class LiveFeedback:
     def _set_state(self) -> dict[str, Any]:
         return {"number": self.set_number, "active": self.set_active,
                 "target": self.target_reps,
-                "reps": [{k: r[k] for k in ("index", "total", "category", "fix", "pain")}
+                "reps": [{k: r.get(k) for k in ("index", "status", "total", "category", "fix",
+                                                "pain")}
                          for r in self.set_reps]}
 
     def _sensor_state(self, t: float) -> list[dict[str, Any]]:

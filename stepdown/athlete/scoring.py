@@ -1,9 +1,11 @@
-"""Live rep scoring with each rep's knee and pelvis traces, for the live page.
+"""Knee and pelvis traces for the live page: each scored rep's, and the rep in progress.
 
 The same analysis as `stepdown record`'s scorer
-(:func:`~stepdown.commands.live.analysis_scorer`, one code path); each rep additionally
+(:func:`~stepdown.live.scoring.analysis_scorer`, one code path); each rep additionally
 carries ``trace``: its knee medial displacement (cm) and pelvic drop (deg) from start
-to end, thinned to at most ``points`` samples, with the rule thresholds they are scored against.
+to end, thinned to at most ``points`` samples, with the rule thresholds they are scored
+against.  While a rep is in progress, :func:`live_tracer` gives its trace so far from the
+same analysis of the live window, one point every TRACE_STEP_S.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 TRACED = (("knee_medial_cm", "cm", ("knee_cm_1", "knee_cm_2")),
           ("pelvic_drop_deg", "deg", ("pelvis_deg",)))
 """(measure, unit, RuleConfig threshold fields) drawn on the live page."""
+TRACE_STEP_S = 0.05  # s between two points of the trace of the rep in progress (20 Hz)
+IN_REP_DEG = 2.0     # depth (deg) beyond which the thigh has left standing: a rep's start
 
 
 def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: float,
@@ -26,7 +30,7 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
     idx = np.flatnonzero((t >= start_s) & (t <= end_s))
     idx = idx[:: max(1, -(-len(idx) // points))]
     out: dict[str, Any] = {"t": [round(float(x), 3) for x in t[idx] - start_s],
-                           "thresholds": {}, "units": {}}
+                           "start_s": round(float(start_s), 3), "thresholds": {}, "units": {}}
     for name, unit, _ in TRACED:
         values = series.get(name)
         if values is None:
@@ -37,16 +41,58 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
     return out
 
 
+def rule_thresholds(config: Any) -> dict[str, list[float]]:
+    """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
+    [value, ...]} in the measure's unit."""
+    return {name: [float(getattr(config, f)) for f in fields] for name, _, fields in TRACED}
+
+
 def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:
     """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
     whose reps carry a ``trace``; None while the analysis is not installed."""
-    from stepdown.commands.live import analysis_scorer
+    from stepdown.live.scoring import analysis_scorer
 
     def add_traces(result: Any, reps: list[dict[str, Any]]) -> None:
-        cfg = result.config
-        thresholds = {name: [float(getattr(cfg, f)) for f in fields] for name, _, fields in TRACED}
+        thresholds = rule_thresholds(result.config)
         for rep in reps:
             rep["trace"] = rep_trace(result.series.t, result.series.series, rep["start_s"],
                                      rep["end_s"], thresholds)
 
     return analysis_scorer(add_traces)
+
+
+def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np.ndarray | None],
+                      since_s: float, thresholds: dict[str, list[float]]) -> dict[str, Any] | None:
+    """The trace of the rep in progress (as :func:`rep_trace`), or None while the thigh
+    stands.  Its start: the last sample before the deepest point after ``since_s`` (s,
+    the clock of ``t``: the end of the last rep shown) where the depth (``depth_rad``, rad)
+    was within IN_REP_DEG of standing; it runs to the last sample, one point a TRACE_STEP_S."""
+    after = np.flatnonzero(t > since_s)
+    if len(after) == 0:
+        return None
+    d = np.degrees(depth_rad[after])
+    deepest = int(np.argmax(d))
+    if d[deepest] < IN_REP_DEG:
+        return None
+    standing = np.flatnonzero(d[:deepest + 1] < IN_REP_DEG)
+    start = float(t[after[standing[-1] if len(standing) else 0]])
+    points = int(np.ceil((t[-1] - start) / TRACE_STEP_S)) + 1
+    return rep_trace(t, series, start, float(t[-1]), thresholds, points=points)
+
+
+def live_tracer() -> Callable[[Any, float], dict[str, Any] | None] | None:
+    """(live window, end of the last rep shown in the window's time, s) -> the trace of
+    the rep in progress or None (:func:`current_rep_trace`), from the analysis of the
+    window; None while the analysis is not installed.  Raises InputError while the
+    window cannot be analysed (no calibration yet)."""
+    try:
+        from analysis.pipeline import analyze
+    except ImportError:
+        return None
+
+    def trace(rec: Any, since_s: float) -> dict[str, Any] | None:
+        result = analyze(rec, classify=False)
+        return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
+                                 since_s, rule_thresholds(result.config))
+
+    return trace

@@ -368,6 +368,25 @@ def test_athlete(conn: Connection, test_id: int) -> str | None:
     return row[0] if row else None
 
 
+def test_revision(conn: Connection, test_id: int) -> tuple | None:
+    """What identifies everything shown about a test as it now stands, or None if there is
+    no such test: its athlete (first), recording hash, newest coach label, note and note
+    change, and the athlete's stored details.  Labels and notes are append-only (an edit or
+    a deletion adds a ``note_versions`` row), so any change gives a new value: the web app
+    keys its rendered pages on it.  One indexed look-up."""
+    row = conn.execute(
+        "SELECT t.athlete_id, t.content_sha256,"
+        " (SELECT MAX(l.id) FROM coach_labels l JOIN reps r ON l.rep_id = r.id"
+        "  WHERE r.test_id = t.id),"
+        " (SELECT MAX(n.id) FROM notes n WHERE n.test_id = t.id),"
+        " (SELECT MAX(v.id) FROM note_versions v JOIN notes n ON v.note_id = n.id"
+        "  WHERE n.test_id = t.id),"
+        " a.name, a.height_m, a.thigh_length_m, a.shank_length_m, a.foot_medial_offset_m, a.notes"
+        " FROM tests t JOIN athletes a ON a.id = t.athlete_id WHERE t.id = ?", (test_id,)
+    ).fetchone()
+    return None if row is None else tuple(row)
+
+
 def get_test(conn: Connection, test_id: int) -> TestDetail | None:
     """Everything stored about one test, or None."""
     found = _summaries(conn, "WHERE t.id = ?", (test_id,))

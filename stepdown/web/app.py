@@ -9,10 +9,13 @@ that does not exist.  Each request opens its own catalog connection.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -36,6 +39,7 @@ from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
 from stepdown.web import programme as programme_web
 from stepdown.web import today as today_view
+from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -54,8 +58,11 @@ _HERE = resources.files("stepdown.web")
 MAX_SQLITE_ID = 2**63 - 1
 PAGE_THREADS = 8  # pages rendered at once; more only adds GIL contention on the event loop
 HASH_THREADS = 2  # scrypt at 128 MiB each: two at a time on this 2-core target
+HASH_NICE = 10  # the hashing threads' niceness above the server's: pages get the CPU first
 DRAW_THREADS = 2  # PDF drawing (matplotlib)
 PER_PAGE = 25
+CACHED_PAGES = 512  # rendered test pages per process (~100 kB each)
+CACHED_REPORTS = 64  # HTML/PDF reports per process (~50 kB each; 0.1-0.3 s of drawing each)
 
 
 def plotly_js_path() -> Path:
@@ -78,11 +85,16 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
 
     ``secure_cookies`` sets the Secure flag on cookies (keep it on; browsers
     accept it on http://127.0.0.1 and it must be on for any other host).
-    ``throttle`` counts failed logins (a fresh one by default).
+    ``throttle``: the failed-login limits (the defaults unless given); the failures are
+    counted in the catalog, so every server process on it shares them.
 
     Every handler runs in a worker thread with that thread's catalog connection, so
     the event loop only moves bytes: password hashing and PDF drawing have their
-    own small thread limits, so neither can take all threads from the pages.
+    own small thread limits, so neither can take all threads from the pages, and
+    hashing runs at a lower CPU priority.  The test page and the reports are kept
+    rendered per test revision (:mod:`stepdown.web.page_cache`).  Nothing a request
+    depends on lives only in this process: sessions and login failures are in the
+    catalog, so several server processes can share it (``stepdown serve --workers``).
     """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
@@ -94,8 +106,11 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     connect(catalog).close()  # create and migrate once, up front
     throttle = throttle or LoginThrottle()
     limits = {"page": anyio.CapacityLimiter(PAGE_THREADS),
-              "hash": anyio.CapacityLimiter(HASH_THREADS),
               "draw": anyio.CapacityLimiter(DRAW_THREADS)}
+    # Logins and password changes: their own threads, at a lower CPU priority (scrypt lets go
+    # of the GIL, so without it a burst of wrong passwords takes the cores from the pages).
+    hash_pool = ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="stepdown-hash",
+                                   initializer=_lower_thread_priority)
 
     local = threading.local()
     pooled = not db.database_url(catalog).startswith("sqlite")  # (patchable: tests send it to PostgreSQL)
@@ -118,6 +133,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
+    rendered = RenderCache(CACHED_PAGES)
+    reports = RenderCache(CACHED_REPORTS)
+
     def guarded(handler: Callable[..., Response], *, form: bool = False,
                 limit: str = "page") -> Callable:
         """An endpoint running ``handler(request, conn[, form])`` in a worker thread."""
@@ -134,6 +152,9 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                         conn.close()
             try:
                 fields = await read_form(request) if form else None
+                if limit == "hash":
+                    return await asyncio.get_running_loop().run_in_executor(
+                        hash_pool, run, fields)
                 return await anyio.to_thread.run_sync(run, fields, limiter=limits[limit])
             except Refused as refused:
                 return refusal(request, refused)
@@ -154,12 +175,18 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             raise Refused(404)
         return athlete
 
-    def visible_test(session: accounts.Session, test_id: int, conn) -> repo.TestDetail:
+    def visible_revision(session: accounts.Session, test_id: int, conn) -> tuple:
+        """The test's revision (:func:`repo.test_revision`; its athlete first) if this
+        session may see the test, else :class:`Refused` 404."""
         if not 0 < test_id <= MAX_SQLITE_ID:
             raise Refused(404)
-        owner = repo.test_athlete(conn, test_id)
-        if owner is None or not session.user.can_see(owner):
+        revision = repo.test_revision(conn, test_id)
+        if revision is None or not session.user.can_see(revision[0]):
             raise Refused(404)
+        return revision
+
+    def visible_test(session: accounts.Session, test_id: int, conn) -> repo.TestDetail:
+        visible_revision(session, test_id, conn)
         detail = repo.get_test(conn, test_id)
         assert detail is not None
         return detail
@@ -179,13 +206,13 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         check_csrf(form.get("csrf"), request.cookies.get(LOGIN_CSRF_COOKIE))
         username = form.get("username", "")[:64]
         address = request.client.host if request.client else "-"
-        wait = throttle.wait_s(username, address)
+        wait = throttle.wait_s(conn, username, address)
         user = None if wait else accounts.authenticate(conn, username,
                                                         form.get("password", "")[:1024])
         if user is None:
             if not wait:
-                throttle.failed(username, address)
-                wait = throttle.wait_s(username, address)
+                throttle.failed(conn, username, address)
+                wait = throttle.wait_s(conn, username, address)
             error = (f"Too many failed logins: try again in {int(wait // 60) + 1} minute(s)."
                      if wait else "Wrong user name or password.")
             resp = page(request, "login.html", {
@@ -195,7 +222,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             if wait:
                 resp.headers["retry-after"] = str(int(wait) + 1)
             return resp
-        throttle.succeeded(username)
+        throttle.succeeded(conn, username)
         resp = RedirectResponse(_safe_next(form.get("next")), status_code=303)
         set_session_cookie(resp, accounts.start_session(conn, user.username),
                            secure=secure_cookies)
@@ -395,11 +422,23 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         return RedirectResponse(f"/athletes/{quote(athlete.id)}/programme?saved=1", status_code=303)
 
     def test_page(request: Request, conn) -> Response:
+        """The test page, rendered once per test revision and viewer (name, rights, time
+        zone) and kept; each request only checks access and puts in its CSRF token."""
         session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
+        test_id = request.path_params["test_id"]
+        revision = visible_revision(session, test_id, conn)
+        user, saved = session.user, _count_param(request.query_params.get("saved"))
+        key = ("test", test_id, revision, user.username, user.sees_all, user.time_zone, saved)
+        html = rendered.get(key, lambda: render_test_page(
+            conn, accounts.Session(user, CSRF_PLACEHOLDER), test_id, saved))
+        return HTMLResponse(with_csrf(html, session.csrf_token))
+
+    def render_test_page(conn, session: accounts.Session, test_id: int,
+                         saved: int | None) -> str:
+        detail = repo.get_test(conn, test_id)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
         specs = charts.athlete_specs(athlete)
-        return page(request, "test.html", {
+        return templates.env.get_template("test.html").render({
             "session": session, "t": detail, "s": detail.summary, "athlete": athlete,
             "reps": [{"rep": r, "cells": views.item_cells(r), "coach_total": views.coach_total(r)}
                      for r in detail.reps],
@@ -411,8 +450,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
             "curves": _html_safe(views.angle_curves_json(detail, specs)),
             "note_history": notes_history(conn, detail.summary.id),
-            "reviewed": views.reviewed_result(detail),
-            "saved": _count_param(request.query_params.get("saved"))})
+            "reviewed": views.reviewed_result(detail), "saved": saved})
 
     def relabel(request: Request, conn, form: dict[str, str]) -> Response:
         session = require_session(request, conn)
@@ -481,23 +519,31 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             raise Refused(400, str(err)) from None
         return RedirectResponse(f"/tests/{detail.summary.id}#notes", status_code=303)
 
-    def report_html(request: Request, conn) -> Response:
-        from stepdown.web.report import report_html as render
+    def cached_report(request: Request, conn, kind: str) -> tuple[str, object]:
+        """(athlete id, the test's ``kind`` report: "html" text or "pdf" bytes), drawn once
+        per test revision and day (the report prints its date) and kept."""
+        from stepdown.web import report
 
         session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
-        athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        return HTMLResponse(render(detail, athlete, templates.env))
+        test_id = request.path_params["test_id"]
+        revision = visible_revision(session, test_id, conn)
+
+        def draw() -> object:
+            detail = repo.get_test(conn, test_id)
+            athlete = repo.get_athlete(conn, detail.summary.athlete_id)
+            if kind == "html":
+                return report.report_html(detail, athlete, templates.env)
+            return report.report_pdf(detail, athlete, views.explanations(detail))
+        printed = dt.datetime.now(dt.UTC).date()  # the day the report prints on it
+        return revision[0], reports.get((kind, test_id, revision, printed), draw)
+
+    def report_html(request: Request, conn) -> Response:
+        return HTMLResponse(cached_report(request, conn, "html")[1])
 
     def report_pdf(request: Request, conn) -> Response:
-        from stepdown.web.report import report_pdf as render
-
-        session = require_session(request, conn)
-        detail = visible_test(session, request.path_params["test_id"], conn)
-        athlete = repo.get_athlete(conn, detail.summary.athlete_id)
-        name = f"stepdown-{detail.summary.athlete_id}-test{detail.summary.id}.pdf"
-        return Response(render(detail, athlete, views.explanations(detail)),
-                        media_type="application/pdf",
+        athlete_id, pdf = cached_report(request, conn, "pdf")
+        name = f"stepdown-{athlete_id}-test{request.path_params['test_id']}.pdf"
+        return Response(pdf, media_type="application/pdf",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
 
     static_files = StaticAssets(STATIC)
@@ -536,7 +582,26 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         Route("/static/{name:str}", static),
         Route("/favicon.ico", favicon),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+    app.state.page_cache, app.state.report_cache = rendered, reports  # (read by tests)
+    return app
+
+
+def _lower_thread_priority() -> None:
+    """Raise this thread's niceness by HASH_NICE (Linux schedules threads one by one);
+    elsewhere, or where refused, the thread keeps the process's priority."""
+    try:
+        me = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me)
+                                                + HASH_NICE))
+    except (AttributeError, OSError):
+        pass
+
+
+def app_from_environment() -> Starlette:
+    """The app over the catalog ``$STEPDOWN_DATABASE_URL`` names (else the data home's):
+    what each worker process of ``stepdown serve --workers N`` builds for itself."""
+    return create_app(db.database_url())
 
 
 def json_for_html(value: object) -> str:

@@ -7,69 +7,68 @@ answer does not tell which names exist) and the client address (``addr:IP``).
 While locked, the password is not even checked: a guess costs the guesser a
 wait, not the server a hash.
 
-The counts live in this process's memory (``stepdown serve`` runs one process);
-they are lost on restart, which only shortens a lock.
+The failures live in the catalog (table ``login_failures``, wall-clock times), so
+every server process (``stepdown serve --workers N``) sees the same counts and a
+restart keeps them.  The table stays small: only a login whose password was checked
+adds rows, and rows older than the window are deleted at the next failure.  Two
+processes checking the same key at the same instant may each let one more guess
+through than the limit (at most one per concurrent password check), never more.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from stepdown.catalog.db import Connection, transaction
 
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
 WINDOW_S = 15 * 60.0
-MAX_KEYS = 100_000  # beyond this many tracked keys, the least recently failed are forgotten
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoginThrottle:
-    """Failed-login counts per account and per address (thread-safe)."""
+    """Failed-login limits per account and per address; the counts are in the catalog.
+
+    ``clock``: seconds since the epoch (the same in every process; tests pass their own).
+    """
 
     account_limit: int = ACCOUNT_LIMIT
     address_limit: int = ADDRESS_LIMIT
     window_s: float = WINDOW_S
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    clock: Callable[[], float] = time.time
 
     def _keys(self, username: str, address: str) -> tuple[tuple[str, int], ...]:
         return ((f"user:{username.lower()}", self.account_limit),
                 (f"addr:{address}", self.address_limit))
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
-
-    def wait_s(self, username: str, address: str) -> float:
+    def wait_s(self, conn: Connection, username: str, address: str) -> float:
         """Seconds until a login for ``username`` from ``address`` is heard again; 0 if now."""
         now = self.clock()
         wait = 0.0
-        with self._lock:
-            for key, limit in self._keys(username, address):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    wait = max(wait, times[-limit] + self.window_s - now)
+        for key, limit in self._keys(username, address):
+            # the limit-th newest failure inside the window: the lock ends when it leaves it
+            row = conn.execute(
+                "SELECT failed_at FROM login_failures WHERE key = ? AND failed_at > ?"
+                " ORDER BY failed_at DESC LIMIT 1 OFFSET ?",
+                (key, now - self.window_s, limit - 1)).fetchone()
+            if row is not None:
+                wait = max(wait, row[0] + self.window_s - now)
         return wait
 
-    def failed(self, username: str, address: str) -> None:
-        """Count one failed login."""
+    def failed(self, conn: Connection, username: str, address: str) -> None:
+        """Count one failed login (and forget failures that have left the window)."""
         now = self.clock()
-        with self._lock:
-            for key, _ in self._keys(username, address):
-                times = self._recent(key, now)
-                times.append(now)
-                self._failures.pop(key, None)
-                self._failures[key] = times  # re-inserted: dict order = least recent first
-            while len(self._failures) > MAX_KEYS:
-                del self._failures[next(iter(self._failures))]
+        with transaction(conn):
+            conn.execute("DELETE FROM login_failures WHERE failed_at <= ?",
+                         (now - self.window_s,))
+            conn.executemany("INSERT INTO login_failures (key, failed_at) VALUES (?, ?)",
+                             [(key, now) for key, _ in self._keys(username, address)])
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, conn: Connection, username: str) -> None:
         """Forget the account's failures (the address keeps its count)."""
-        with self._lock:
-            self._failures.pop(f"user:{username.lower()}", None)
+        with transaction(conn):
+            conn.execute("DELETE FROM login_failures WHERE key = ?",
+                         (f"user:{username.lower()}",))

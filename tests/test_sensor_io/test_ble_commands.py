@@ -16,7 +16,7 @@ from sensor_io.vendors.movesense.emulator import MovesenseDevice
 from sensor_io.vendors.polar import protocol as polar
 from sensor_io.vendors.polar.emulator import H10, VERITY_SENSE, PolarModel
 from sensor_io.virtual_clock import run_virtual
-from stepdown.commands.live import status_line
+from stepdown.live.lines import status_line
 
 MS, POL, DOT = "EE:00:00:00:00:01", "EE:00:00:00:00:02", "EE:00:00:00:00:04"
 

@@ -104,7 +104,7 @@ def test_the_page_state_follows_the_test(live):
     assert (last["index"], last["total"], last["category"], last["fix"]) == (1, 3, "medium", "knee out")
     assert last["lag_s"] == pytest.approx(0.25)
     assert state["set"] == {"number": 1, "active": True, "target": 5,
-                            "reps": [{"index": 1, "total": 3, "category": "medium",
+                            "reps": [{"index": 1, "status": "final", "total": 3, "category": "medium",
                                       "fix": "knee out", "pain": None}]}
     for st in status.values():
         st.last_t = 7.3
@@ -179,3 +179,31 @@ def test_bus_listeners_get_the_state_then_every_event():
     assert got[0]["state"] == {"phase": "go"}
     assert got[2]["state"] == {"phase": "go", "last_rep": {"index": 1}, "band": True}
     assert got[1]["seq"] < got[2]["seq"] and bus.listeners == 0
+
+
+def test_a_provisional_rep_is_shown_at_once_then_confirmed_corrected_or_withdrawn(live):
+    fb, rec, status = live
+    cues = fb.output.played
+    fb.phase("go", 3.0)
+    fb.rep(rep(1, 7.0, knee=1), 6.9, "provisional")
+    assert fb.bus.state()["last_rep"]["status"] == "provisional"
+    assert [r["status"] for r in fb.bus.state()["set"]["reps"]] == ["provisional"]
+    fb.rep(rep(1, 7.1, knee=1), 7.3, "confirmed")      # the same result: no second cue
+    state = fb.bus.state()
+    assert state["last_rep"]["status"] == "confirmed"
+    assert [r["status"] for r in state["set"]["reps"]] == ["confirmed"]
+    assert cues == ["set 1: go", "rep 1: knee out"]
+    fb.rep(rep(2, 12.0, knee=1), 11.9, "provisional")
+    fb.rep(rep(2, 12.1), 12.3, "corrected")            # no fault after all: cued again
+    assert cues[-2:] == ["rep 2: knee out", "rep 2: good"]
+    assert [(r["index"], r["status"], r["total"]) for r in fb.bus.state()["set"]["reps"]] == \
+        [(1, "confirmed", 1), (2, "corrected", 0)]
+    fb.rep(rep(3, 17.0, pelvis=1), 16.9, "provisional")
+    fb.control("pain", 3)                              # marked while provisional
+    tick(fb, status, 17.0)
+    assert rec.meta["pain_nrs"] == [0.0, 0.0, 3.0]
+    fb.rep(rep(3, 17.0, pelvis=1), 20.0, "withdrawn")  # not a rep after all: off the set
+    assert rec.meta["pain_nrs"] == [0.0, 0.0]          # its pain goes with it
+    state = fb.bus.state()
+    assert state["last_rep"]["status"] == "withdrawn"
+    assert [r["index"] for r in state["set"]["reps"]] == [1, 2]

@@ -38,8 +38,9 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
     assert "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: on whole-body physics (seed 8) the live loop "
-                   "prints 6 rep lines for 5 reps; not yet explained (wip/validity report)")
+@pytest.mark.xfail(strict=True, reason="issue 12: on whole-body physics seed 8's reps sit within "
+                   "0.3 of a threshold (1 rep clear of them, the comparison needs 4): the live "
+                   "loop's 5 rep lines and the measures agree; the seed no longer suits the test")
 def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
     pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
     from simulator.single_test import SimConfig, simulate
@@ -105,7 +106,7 @@ def test_ctrl_c_ends_cleanly_and_keeps_everything(tmp_path):
 
 def test_status_line_flags_a_silent_sensor():
     from sensor_io.ble_client import SensorStatus
-    from stepdown.commands.live import status_line
+    from stepdown.live.lines import status_line
 
     ok = SensorStatus("pelvis", "A", state="streaming", samples=500, last_t=9.9,
                       streaming_since=1.0, battery_v=3.91)
@@ -117,9 +118,9 @@ def test_status_line_flags_a_silent_sensor():
 
 
 def test_live_scoring_runs_only_when_a_rep_may_have_ended():
+    from analysis.rep_end import rep_may_have_ended
     from sensor_io.recording import SensorStream
     from simulator.single_test import SimConfig, simulate
-    from stepdown.commands.live import rep_may_have_ended
 
     sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), ideal_sensors=True))
     thigh = sim.recording.stream("thigh")
@@ -141,15 +142,15 @@ def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
     depth still falling): such a rep is held back until it settles, so no rep is shown
     early with a wrong end and then again (seeds 1 and 4 showed 6 and 8 reps so)."""
     pipeline = pytest.importorskip("analysis.pipeline")
-    from stepdown.commands import live
+    from stepdown.live import loop
 
-    runs, score = [], live.LiveRun._score
+    runs, score = [], loop.LiveRun._score
 
-    async def keep(self):
+    async def keep(self, why=None):
         runs.append(self)
-        await score(self)
+        await score(self, why)
 
-    monkeypatch.setattr(live.LiveRun, "_score", keep)
+    monkeypatch.setattr(loop.LiveRun, "_score", keep)
     out = tmp_path / "r.parquet"
     assert main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
                  "--thigh", "x", "--seed", str(seed), "--out", str(out)]) == 0
@@ -161,7 +162,7 @@ def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
 
 
 def test_rep_end_settles_once_the_depth_stops_falling():
-    from stepdown.commands.live import rep_end_settled
+    from analysis.rep_end import rep_end_settled
 
     t = np.arange(0, 4, 0.01)
     depth = np.radians(np.where(t < 2, 40 * np.sin(np.pi * t / 2), 0.0))  # a 2 s, 40° rep
@@ -172,7 +173,8 @@ def test_rep_end_settles_once_the_depth_stops_falling():
 
 
 def test_live_rep_lines_mark_borderline_items():
-    from stepdown.commands.live import rep_line, reps_with_borderline
+    from stepdown.live.lines import rep_line
+    from stepdown.live.scoring import reps_with_borderline
 
     doc = {"reps": [{"index": 1, "total": 2, "items": {"pelvis": 1, "knee": 1, "arm": 0}},
                     {"index": 2, "total": 0, "items": {"pelvis": 0, "knee": 0}}],

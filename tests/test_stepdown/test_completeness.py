@@ -3,8 +3,8 @@
 import numpy as np
 
 from sensor_io.recording import Recording, SensorStream
-from stepdown.commands.live import rep_line
 from stepdown.completeness import items_lost_in_reps, not_measured, verdict_line
+from stepdown.live.lines import rep_line
 
 
 def _rec(gaps=(), wrist=False):

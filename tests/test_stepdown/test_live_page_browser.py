@@ -1,7 +1,8 @@
 """The live page in a real headless Chromium (Debian's, driven by Playwright) fed by
-`stepdown record --emulate --live-page`: reps appear as they are scored, and the coach's
-keys on the page (B band, 0-9 pain of the last rep, S stop/start set) end up in the
-recording.  A screenshot goes to /tmp/screens/live.png."""
+`stepdown record --emulate --live-page`: the rep in progress is drawn as it goes, reps
+appear as they are scored (provisional, then final), and the coach's keys on the page (B
+band, 0-9 pain of the last rep, S stop/start set) end up in the recording.  Screenshots
+go to /tmp/screens/live.png and live-trace.png (a rep in progress)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,12 +55,17 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
                                                             timeout=TIMEOUT_MS)
             page.keyboard.press("b")
             page.wait_for_selector("#band", state="visible", timeout=TIMEOUT_MS)
+            # the first rep in progress: its traces against the analysis' thresholds
+            expect(page.locator("#trace-knee.live polyline.trace")).to_have_count(1, timeout=TIMEOUT_MS)
+            expect(page.locator("#cap-knee")).to_have_text(re.compile(r"^knee inward · rep 1 so far: now "))
+            assert page.locator("#trace-knee.live line.limit").count() == 2
+            SCREENS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENS / "live-trace.png"))
             # a loaded machine may score two reps at once: any rep will do
             expect(page.locator("#rep-no")).to_have_text(re.compile("^rep [1-5]$"), timeout=TIMEOUT_MS)
             assert page.locator(".dot.good, .dot.medium, .dot.poor").count() >= 1
             assert page.locator("#trace-knee polyline.trace").count() == 1
             assert page.locator("#trace-pelvis line.limit").count() == 1
-            SCREENS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENS / "live.png"))
             page.keyboard.press("4")          # pain 4 for the last rep
             expect(page.locator("#msg")).to_have_text("sent: pain 4")
@@ -77,13 +84,31 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
         proc.kill()
     text = "".join(lines)
     assert "Traceback" not in text and not foreign and not errors
-    assert text.count("cue: rep ") == 5 and "cue: set 1: go" in text and "cue: set 2: go" in text
+    assert sorted(set(re.findall(r"cue: rep (\d): ", text))) == ["1", "2", "3", "4", "5"]
+    assert "cue: set 1: go" in text and "cue: set 2: go" in text
     # the page played each cue once, in order, including every rep's
     assert [c["id"] for c in played] == sorted({c["id"] for c in played})
     assert 1 <= sum(c["kind"] in ("good", "knee", "pelvis", "trunk", "arm", "descent") for c in played) <= 5
     assert [c["kind"] for c in played][-1] == "set_end"
     reps = [e for e in received if e["kind"] == "rep"]
-    assert 1 <= len(reps) <= 5 and all(e["lag_ms"] > -50 for e in received)  # same clock
+    assert 1 <= len({e["rep_index"] for e in reps}) <= 5 and all(e["lag_ms"] > -50 for e in received)
+    # each rep shown provisional is then confirmed, corrected or withdrawn
+    for i in {e["rep_index"] for e in reps if e["rep_status"] == "provisional"}:
+        later = [e["rep_status"] for e in reps if e["rep_index"] == i][1:]
+        assert set(later) & {"confirmed", "corrected", "withdrawn"}, (i, later)
+    # the rep in progress: trace updates at ~10 Hz, growing, before the rep's result,
+    # against the thresholds the analysis scores with
+    from analysis.rules import RuleConfig
+
+    cfg = RuleConfig()
+    first = min(e["seq"] for e in reps if e["rep_index"] == 1)
+    traced = [e for e in received if e["kind"] == "trace" and e["trace_index"] == 1 and e["seq"] < first]
+    assert len(traced) >= 5
+    assert traced[-1]["trace_points"] > traced[0]["trace_points"]
+    gaps = np.diff([e["trace_t_s"] for e in traced])
+    assert 0.09 <= float(np.median(gaps)) <= 0.2  # 5-11 Hz: a modest rate
+    assert all(e["trace_thresholds"] == {"knee_medial_cm": [cfg.knee_cm_1, cfg.knee_cm_2],
+                                         "pelvic_drop_deg": [cfg.pelvis_deg]} for e in traced)
     rec = read_recording(out)
     events = rec.extra["events"]
     kinds = [e["what"] for e in events]

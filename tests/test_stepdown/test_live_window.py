@@ -11,7 +11,7 @@ import pytest
 
 from sensor_io.recorder import Recorder
 from simulator.single_test import SimConfig, simulate
-from stepdown.live_window import live_window, to_session_time
+from stepdown.live.window import live_window, to_session_time
 
 pipeline = pytest.importorskip("analysis.pipeline")
 

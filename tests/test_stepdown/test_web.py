@@ -383,6 +383,7 @@ def test_report_html_and_pdf(site):
 
 def test_serve_prints_the_address_and_binds_loopback(tmp_path, monkeypatch, capsys):
     import io
+    import os
 
     import uvicorn
 
@@ -397,7 +398,11 @@ def test_serve_prints_the_address_and_binds_loopback(tmp_path, monkeypatch, caps
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw, app=app))
     assert main(["serve", "--port", "8899"]) == 0
     assert "http://127.0.0.1:8899/" in capsys.readouterr().out
-    assert ran["host"] == "127.0.0.1" and ran["port"] == 8899 and callable(ran["app"])
+    assert ran["host"] == "127.0.0.1" and ran["port"] == 8899 and ran["factory"] is True
+    assert ran["app"] == "stepdown.web.app:app_from_environment" and ran["workers"] >= 1
+    assert "STEPDOWN_DATABASE_URL" not in os.environ  # set for the workers only while serving
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers must be 1-64" in capsys.readouterr().err
 
 
 def test_serve_beyond_this_computer_needs_tls(tmp_path, monkeypatch, capsys):

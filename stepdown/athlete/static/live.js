@@ -7,7 +7,13 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const PHASE_WORDS = { calibrating: "stand still", go: "go", done: "done" };
 let state = JSON.parse($("state").textContent);
-window.liveEvents = [];  // {seq, kind, lag_ms: publish to page, rep_lag_s: rep end to publish, rep_end_s}: tests, bench
+// {seq, kind, lag_ms: publish to the page's DOM updated, rep_lag_s: rep end to publish,
+//  rep_end_s, rep_bottom_s, rep_index, rep_status}: read by the browser test and the benchmark
+window.liveEvents = [];
+// what a rep's status says on the page: provisional while its end may still move
+const LIVE_TRACE_S = 3;  // s: the time axis of a rep in progress (a slow step-down: 2-4 s)
+const STATUS_WORDS = { provisional: "provisional", confirmed: "confirmed", corrected: "corrected",
+  withdrawn: "not a rep", final: "" };
 
 function text(el, s) { if (el.textContent !== s) el.textContent = s; }
 
@@ -24,9 +30,12 @@ function render(s) {
   text($("next"), s.phase === "done" ? "recording ended"
     : set.active ? (done >= set.target ? "set complete" : `next: rep ${done + 1}`)
     : set.number ? "S: next set" : "");
-  const rep = s.last_rep;
-  drawTrace($("trace-knee"), $("cap-knee"), rep, "knee_medial_cm", "knee inward");
-  drawTrace($("trace-pelvis"), $("cap-pelvis"), rep, "pelvic_drop_deg", "pelvic drop");
+  // the rep in progress while it lasts (reset by its result), else the last rep's
+  const live = s.live_trace, rep = s.last_rep;
+  const [tr, title, tMin] = live ? [live, `rep ${live.index} so far`, LIVE_TRACE_S]
+    : [rep && rep.trace, rep ? `rep ${rep.index}` : "", 0];
+  drawTrace($("trace-knee"), $("cap-knee"), tr, title, tMin, "knee_medial_cm", "knee inward", !!live);
+  drawTrace($("trace-pelvis"), $("cap-pelvis"), tr, title, tMin, "pelvic_drop_deg", "pelvic drop", !!live);
   text($("set-toggle").firstChild, set.active ? "stop set " : "start set ");
   $("band-toggle").classList.toggle("on", !!s.band);
 }
@@ -49,6 +58,8 @@ function renderResult(s) {
   if (!rep) {
     box.dataset.category = box.dataset.tone = "none";
     text($("rep-no"), "waiting for the first rep");
+    text($("rep-status"), "");
+    box.dataset.status = "none";
     text($("fix"), PHASE_WORDS[s.phase] || "get ready");
     text($("detail"), "");
     return;
@@ -57,6 +68,8 @@ function renderResult(s) {
   // a fault to fix is never shown green, even in a "good" (0-1) rep
   box.dataset.tone = rep.fix ? (rep.category === "poor" ? "poor" : "medium") : "good";
   text($("rep-no"), `rep ${rep.index}`);
+  text($("rep-status"), STATUS_WORDS[rep.status] || "");
+  box.dataset.status = rep.status || "final";
   text($("fix"), rep.fix || "good");
   const parts = [`total ${rep.total} · ${rep.category}`];
   if (rep.pain != null && rep.pain > 0) parts.push(`pain ${rep.pain}`);
@@ -70,7 +83,8 @@ function renderDots(set) {
   for (let i = 0; i < n; i++) {
     const el = document.createElement("div");
     const r = set.reps[i];
-    el.className = "dot" + (r ? " " + r.category : "") + (i >= set.target ? " extra" : "");
+    el.className = "dot" + (r ? " " + r.category : "") + (i >= set.target ? " extra" : "") +
+      (r && r.status === "provisional" ? " provisional" : "");
     el.textContent = r ? String(r.total) : "";
     el.title = r ? `rep ${r.index}: ${r.fix || "good"}` : `rep ${i + 1} to come`;
     dots.push(el);
@@ -78,14 +92,19 @@ function renderDots(set) {
   $("dots").replaceChildren(...dots);
 }
 
-function drawTrace(svg, caption, rep, key, label) {
-  const tr = rep && rep.trace;
+// A trace against its thresholds (dashed): tr = {t: s from the rep's start, [key]: values,
+// thresholds, units}; the time axis spans at least tMin s (a rep in progress grows into it).
+function drawTrace(svg, caption, tr, title, tMin, key, label, live) {
   svg.replaceChildren();
+  svg.classList.toggle("live", live);
   if (!tr || !tr[key]) { text(caption, `${label}: no data`); return; }
   const unit = tr.units[key], limits = tr.thresholds[key] || [];
+  svg.dataset.limits = limits.join(" ");
+  svg.dataset.points = tr.t.length;
   const ys = tr[key].filter((v) => v != null);
+  if (!ys.length) { text(caption, `${label}, ${title}: no data`); return; }
   const lo = Math.min(0, ...ys), hi = Math.max(...ys, ...limits) * 1.15 || 1;
-  const W = 400, H = 160, tMax = tr.t[tr.t.length - 1] || 1;
+  const W = 400, H = 160, tMax = Math.max(tMin, tr.t[tr.t.length - 1]) || 1;
   const x = (t) => (t / tMax) * W, y = (v) => H - ((v - lo) / (hi - lo)) * H;
   const line = (cls, y0) => {
     const l = document.createElementNS(SVG, "line");
@@ -98,12 +117,12 @@ function drawTrace(svg, caption, rep, key, label) {
   const pts = tr.t.map((t, i) => tr[key][i] == null ? null : `${x(t).toFixed(1)},${y(tr[key][i]).toFixed(1)}`)
     .filter((p) => p).join(" ");
   const pl = document.createElementNS(SVG, "polyline");
-  const peak = Math.max(...ys);
+  const peak = Math.max(...ys), now = ys[ys.length - 1];
   pl.setAttribute("class", "trace" + (limits.length && peak > limits[0] ? " over" : ""));
   pl.setAttribute("points", pts);
   svg.appendChild(pl);
-  text(caption, `${label}, rep ${rep.index}: peak ${peak.toFixed(1)} ${unit}` +
-    (limits.length ? ` (line at ${limits.join(" / ")} ${unit})` : ""));
+  text(caption, `${label} · ${title}: ${live ? "now" : "peak"} ${(live ? now : peak).toFixed(1)} ${unit}` +
+    (limits.length ? ` · lines ${limits.join(" / ")}` : ""));
 }
 
 // Cue sound on the page's own device (a TV's speakers), once the coach turns it on: browsers
@@ -186,10 +205,15 @@ events.onopen = () => { text($("link"), "live"); $("link").classList.remove("dow
 events.onerror = () => { text($("link"), "reconnecting…"); $("link").classList.add("down"); };
 events.onmessage = (m) => {
   const ev = JSON.parse(m.data);
-  window.liveEvents.push({ seq: ev.seq, kind: ev.kind, lag_ms: Date.now() - ev.t_pub * 1000,
-    rep_lag_s: ev.kind === "rep" ? ev.state.last_rep.lag_s : null,
-    rep_end_s: ev.kind === "rep" ? ev.state.last_rep.end_s : null });
   render(ev.state);
+  const rep = ev.kind === "rep" ? ev.state.last_rep : null;
+  const tr = ev.kind === "trace" ? ev.state.live_trace : null;
+  window.liveEvents.push({ seq: ev.seq, kind: ev.kind,
+    trace_index: tr && tr.index, trace_points: tr && tr.t.length, trace_t_s: tr && tr.t_s,
+    trace_thresholds: tr && tr.thresholds,
+    lag_ms: performance.timeOrigin + performance.now() - ev.t_pub * 1000,
+    rep_lag_s: rep && rep.lag_s, rep_end_s: rep && rep.end_s, rep_bottom_s: rep && rep.bottom_s,
+    rep_index: rep && rep.index, rep_status: rep && rep.status });
   const cue = ev.state.cue;
   if (cue && cue.id > lastCue) {
     lastCue = cue.id;
