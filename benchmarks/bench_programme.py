@@ -6,7 +6,7 @@ taps) drawn from seeds no test uses; per measure and sensor set: n, MAE, bias, s
 the 90th percentile of the absolute error, the figure
 :data:`analysis.exercises.hold.HOLD_UNCERTAINTY` and
 :data:`analysis.exercises.heel_taps.TAP_UNCERTAINTY` state (rounded up to 0.05; the
-larger of the two sensor sets). ``tests/test_exercise_accuracy.py`` checks them on a
+larger of the two sensor sets). ``tests/test_analysis/test_exercise_accuracy.py`` checks them on a
 held-out batch.
 """
 

@@ -107,7 +107,11 @@ def _check_range(name: str, v: Any, bounds: tuple[float, float], unit: str,
 
 def exercise_of(rec: Recording) -> ExerciseSet:
     """The recording's exercise set; a recording without the key is a ``test``."""
-    value = rec.extra.get(METADATA_KEY)
+    return exercise_from_json(rec.extra.get(METADATA_KEY))
+
+
+def exercise_from_json(value: dict[str, Any] | None) -> ExerciseSet:
+    """The ``exercise`` metadata object as an ExerciseSet (checked; None: a test)."""
     if value is None:
         return ExerciseSet()
     check_exercise(value)

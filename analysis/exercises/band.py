@@ -61,6 +61,6 @@ def _widest(sets: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     """Per measure the widest uncertainty the sets state (they may differ in calibration)."""
     out: dict[str, float] = {}
     for s in sets:
-        for k, v in (s.get("uncertainty") or {}).items():
+        for k, v in (s.get("uncertainty") or {}).get("measures", {}).items():
             out[k] = max(v, out.get(k, 0.0))
     return out

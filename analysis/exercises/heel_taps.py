@@ -31,6 +31,10 @@ from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
 
 CONTROL_MEASURES = ("knee_medial_cm", "pelvic_drop_deg")
+UNCERTAINTY_BASIS = ("the test's stated uncertainty for the per-tap measures "
+                     "(analysis/uncertainty.py); depth and duration: 90th percentile of the "
+                     "absolute error on simulated taps (benchmarks/bench_programme.py); not yet "
+                     "known on real athletes")
 TAP_UNCERTAINTY: dict[str, float] = {"depth_deg": 1.45, "duration_s": 0.1}
 """90 % of simulated errors of a tap's depth (deg) and duration (s) are smaller: the larger
 90th percentile of the two sensor sets on 96 simulated taps (benchmarks/bench_programme.py,
@@ -124,7 +128,7 @@ class HeelTapSet:
                             "depth_deg": round(float(np.median([t.depth_deg for t in self.taps])), 1),
                             "volume_kg": round(self.volume_kg, 1),
                             "control": self.control()},
-                "uncertainty": self.uncertainty,
+                "uncertainty": {"measures": self.uncertainty, "basis": UNCERTAINTY_BASIS},
                 "warnings": list(self.warnings)}
 
 
@@ -140,8 +144,14 @@ def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) 
 def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     """The test's analysis of every tap plus depth, tempo and the set's control."""
     from analysis.pipeline import analyze
+    from calibration import CalibrationError
 
-    front = analyze(rec, classify=False)
+    try:
+        front = analyze(rec, classify=False)
+    except CalibrationError as err:
+        if "no reps" not in str(err):
+            raise
+        raise NoTaps(f"no heel taps found: {err}") from None
     reps = list(front.checklist.reps)
     if not reps:
         raise NoTaps("no heel taps found: the test thigh never went down and back up "

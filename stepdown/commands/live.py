@@ -176,6 +176,10 @@ def record(
     if leg not in LEGS:
         raise InputError(f"--leg must be left or right, not {leg!r}")
     exercise_set, step_height_m = set_from_options(exercise, band, load_kg, step_cm)
+    if exercise_set is not None and exercise_set["kind"] != "test" and score:
+        score = False  # live scoring scores a test's reps; a programme set is analysed after
+        console.print(f"{exercise_set['kind'].replace('_', ' ')} set: no live test scoring; "
+                      "analyse it afterwards with stepdown analyze", highlight=False)
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
     scanner_backend = client_backend = None
     clock = on_start = None

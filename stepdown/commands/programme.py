@@ -156,3 +156,41 @@ def prescribe_cmd(
         conn.close()
     typer.echo(f"{athlete}: {exercise.replace('_', ' ')} prescribed: "
                + ", ".join(f"{k} {v}" for k, v in rx.items()))
+
+
+@programme_app.command("mark")
+def mark_cmd(
+    recording: Annotated[Path, typer.Argument(help="A set recording (.parquet or .csv).")],
+    exercise: Annotated[str | None, typer.Option(help="test, hold or heel_taps.")] = None,
+    band: Annotated[bool | None, typer.Option("--band/--no-band",
+                                              help="Done with / without the knee band.")] = None,
+    load_kg: Annotated[float | None, typer.Option(help="Added load, kg.")] = None,
+    step_cm: Annotated[float | None, typer.Option(help="Step height, cm.")] = None,
+) -> None:
+    """Say afterwards what a recording was (exercise, band, load, step): its metadata is
+    rewritten in place (atomically; the samples are not touched). Mark before importing."""
+    from sensor_io.exercise import (
+        exercise_from_json,
+        exercise_of,
+        set_from_options,
+        with_exercise,
+    )
+    from sensor_io.recording_io import read_recording, write_recording
+
+    rec = read_recording(recording)
+    ex = exercise_of(rec)
+    kind = exercise or ex.kind
+    meta, step_m = set_from_options(kind, ex.band if band is None else band,
+                                    ex.load_kg if load_kg is None else load_kg, step_cm,
+                                    ex.prescription if kind == ex.kind else {})
+    if meta is not None:
+        rec = with_exercise(rec, exercise_from_json(meta))
+    else:
+        rec.extra.pop("exercise", None)
+    if step_m is not None:
+        rec.step_height_m = step_m
+    write_recording(rec, recording)
+    done = exercise_of(rec)
+    typer.echo(f"{recording}: {done.kind.replace('_', ' ')}, band {'yes' if done.band else 'no'}, "
+               f"load {done.load_kg:g} kg, step "
+               + ("not given" if rec.step_height_m is None else f"{100 * rec.step_height_m:g} cm"))

@@ -73,7 +73,7 @@ def set_lines(doc: dict[str, Any]) -> list[str]:
                      f"{s['depth_deg']:.0f}°; knee {_num(c['knee_medial_cm'], '.1f', ' cm')}, "
                      f"pelvis {_num(c['pelvic_drop_deg'], '.1f', '°')} (medians), "
                      f"{_num(c['controlled_share'], '.0%')} of taps controlled")
-        u = {k: v for k, v in (doc.get("uncertainty") or {}).items()
+        u = {k: v for k, v in doc["uncertainty"]["measures"].items()
              if k in c or k in ("depth_deg", "duration_s")}
         if u:
             lines.append("measurement uncertainty (90 %): " + ", ".join(

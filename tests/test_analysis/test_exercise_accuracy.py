@@ -3,7 +3,7 @@
 Holds: start, end, time under tension, thigh depth, pelvis sway, tremor and mean
 pelvic drop per hold; heel taps: the test's per-rep measures plus depth and duration.
 The figures are printed (run with -s) and held to the floors below: n, MAE, bias and
-the slope of estimate on truth, per sensor set, as tests/test_accuracy.py does for the test.
+the slope of estimate on truth, per sensor set, as tests/test_analysis/test_accuracy.py does for the test.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_tap_depth_and_tempo_accuracy(tap_table, measure):
 
 def test_tap_control_measures_as_accurate_as_the_tests(tap_table):
     """The knee and pelvis measures per tap come from the test's code: held to the test's
-    floors (tests/test_accuracy.py: pelvic drop 0.7°, knee 0.8 cm with a shank, 1.2 cm
+    floors (tests/test_analysis/test_accuracy.py: pelvic drop 0.7°, knee 0.8 cm with a shank, 1.2 cm
     from the thigh+pelvis model)."""
     errs, _ = tap_table
     table = agreement(errs)

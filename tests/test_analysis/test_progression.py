@@ -25,7 +25,7 @@ def taps_doc(controlled: list[bool], step_cm: float = 15, band: bool = False,
     return {"exercise": {"kind": "heel_taps", "band": band, "load_kg": load_kg,
                          "prescription": {"reps": reps or len(controlled)}},
             "step_height_m": step_cm / 100, "taps": taps,
-            "uncertainty": {"knee_medial_cm": 0.6, "hip_adduction_deg": 2.0}}
+            "uncertainty": {"measures": {"knee_medial_cm": 0.6, "hip_adduction_deg": 2.0}}}
 
 
 def hold_doc(tuts: list[float], sway: float, hold_s=(30, 45), holds: int = 5) -> dict:

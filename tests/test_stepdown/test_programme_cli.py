@@ -112,3 +112,24 @@ def test_catalog_prescription_and_next_session_from_the_catalog(sets, tmp_path, 
     assert "not a valid band" in capsys.readouterr().err
     assert main(["programme", "next", "--athlete", "nobody"]) == 2
     assert "no programme sets in the catalog" in capsys.readouterr().err
+
+
+def test_mark_says_afterwards_that_a_set_was_done_with_the_band(sets, tmp_path, capsys):
+    import shutil
+
+    from sensor_io.exercise import exercise_of
+
+    path = tmp_path / "taps.parquet"
+    shutil.copyfile(sets / "day1/taps.parquet", path)
+    before = read_recording(path)
+    assert main(["programme", "mark", str(path), "--band", "--load-kg", "2.5",
+                 "--step-cm", "20"]) == 0
+    after = read_recording(path)
+    ex = exercise_of(after)
+    assert (ex.kind, ex.band, ex.load_kg) == ("heel_taps", True, 2.5)
+    assert after.step_height_m == 0.2
+    for p in before.placements:  # the samples are untouched
+        assert (after.streams[p].gyr == before.streams[p].gyr).all()
+    assert main(["programme", "mark", str(path), "--exercise", "plank"]) == 2
+    assert "unknown exercise 'plank'" in capsys.readouterr().err
+    assert exercise_of(read_recording(path)).band  # a refused mark changes nothing

@@ -76,6 +76,10 @@ def test_programme_page_shows_prescription_sessions_volume_and_suggestions(catal
     assert 'id="suggestions"' in html
     assert ("rule <code>" in html) or ("No change suggested" in html)
     assert 'id="programme-data"' in html
+    checked = html.split('id="rules-checked"')[1]  # every rule's verdict, with its reason
+    assert checked.count("<li><code>taps-") == 6 and checked.count("<li><code>hold-") == 2
+    assert "<code>taps-higher-step</code>: fired: controlled_share" in checked
+    assert "<code>taps-lower-step</code>: did not fire: controlled_share &lt; 0.5 not met" in checked
     assert c.get("/athletes/a-017").text.count("/athletes/a-017/programme") >= 1
 
 
