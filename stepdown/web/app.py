@@ -457,6 +457,8 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     def render_test_page(conn, session: accounts.Session, test_id: int,
                          saved: int | None) -> str:
         detail = repo.get_test(conn, test_id)
+        if detail is None:  # deleted since its revision was read
+            raise Refused(404)
         athlete = repo.get_athlete(conn, detail.summary.athlete_id)
         specs = charts.analysis_specs(detail.analysis, athlete)
         return templates.env.get_template("test.html").render({
@@ -551,6 +553,8 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
 
         def draw() -> object:
             detail = repo.get_test(conn, test_id)
+            if detail is None:  # deleted since its revision was read
+                raise Refused(404)
             athlete = repo.get_athlete(conn, detail.summary.athlete_id)
             if kind == "html":
                 return report.report_html(detail, athlete, templates.env)

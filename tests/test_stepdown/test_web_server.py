@@ -4,6 +4,7 @@ query strings, static compression, file modes, TLS files, password hashing cost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import stat
@@ -148,6 +149,14 @@ def test_login_throttling_holds_across_two_server_processes(tmp_path):
     assert _wrong_login(two, "x2").status_code == 429
 
 
+@contextlib.asynccontextmanager
+async def _login_form(app):
+    """An async client of ``app`` (in this event loop) and its login form's CSRF token."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as ac:
+        yield ac, csrf_in((await ac.get("/login")).text)
+
+
 def test_password_hashing_runs_off_the_event_loop(site, monkeypatch):
     """While a login is being checked, another page is answered (the check waits for it)."""
     app, _, _ = site
@@ -162,9 +171,7 @@ def test_password_hashing_runs_off_the_event_loop(site, monkeypatch):
     monkeypatch.setattr(accounts, "authenticate", slow_authenticate)
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as ac:
-            token = csrf_in((await ac.get("/login")).text)
+        async with _login_form(app) as (ac, token):
 
             async def other_page():
                 r = await ac.get("/login")
@@ -204,9 +211,7 @@ def test_a_locked_login_is_refused_at_once_while_passwords_are_being_checked(tmp
     monkeypatch.setattr(accounts, "authenticate", slow_authenticate)
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as ac:
-            token = csrf_in((await ac.get("/login")).text)
+        async with _login_form(app) as (ac, token):
 
             def login(user):
                 return ac.post("/login", data={"csrf": token, "username": user,
