@@ -423,6 +423,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "session": session, "athlete": athlete, "tests": list(reversed(tests)),
             "charts": json_for_html(charts.athlete_charts(tests, specs)),
             "load": _load_panel(conn, athlete.id),
+            "programme_volume": _programme_volume(conn, athlete.id),
             "tags": (desk.desk_rows(conn, {athlete.id}) or [None])[0]})
 
     def programme_page(request: Request, conn) -> Response:
@@ -710,6 +711,15 @@ def _safe_next(target: str | None) -> str:
             and "\\" not in target and target.isprintable():
         return target
     return "/athletes"
+
+
+def _programme_volume(conn, athlete_id: str) -> str | None:
+    """The programme's weekly volume chart (JSON) beside the training load, when the
+    athlete has programme sets: load from the programme counts as training too."""
+    from stepdown.catalog.programme import list_sets, weekly
+
+    sets = list_sets(conn, athlete_id)
+    return json_for_html(programme_web.volume_chart(weekly(sets))) if sets else None
 
 
 def _load_panel(conn, athlete_id: str) -> dict | None:

@@ -39,14 +39,21 @@ def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
                            f"(shaded ±{knee_u:g} cm: measurement uncertainty)", "cm")},
         {"id": "programme_sway", "data": [_line(weeks, "pelvis_sway_deg", "pelvis sway")],
          "layout": _layout("Holds: median pelvis sway per week (rms)", "°")},
-        {"id": "programme_volume",
-         "data": [{"type": "bar", "name": "heel taps, reps x load (kg)", "x": x,
-                   "y": [w["tap_volume_kg"] for w in weeks], "marker": {"color": "#90a4ae"}},
-                  {"type": "bar", "name": "holds, time under tension (s)", "x": x,
-                   "y": [w["hold_tut_s"] for w in weeks], "marker": {"color": "#ef8f00"}}],
-         "layout": _layout("Programme volume per week", "kg / s", showlegend=True,
-                           legend={"orientation": "h", "y": -0.25})},
+        volume_chart(weeks),
     ]
+
+
+def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The programme's training volume per ISO week: heel taps as reps x load (kg), holds
+    as time under tension (s); on the programme page and beside the athlete's training load."""
+    x = [w["week"] for w in weeks]
+    return {"id": "programme_volume",
+            "data": [{"type": "bar", "name": "heel taps, reps x load (kg)", "x": x,
+                      "y": [w["tap_volume_kg"] for w in weeks], "marker": {"color": "#90a4ae"}},
+                     {"type": "bar", "name": "holds, time under tension (s)", "x": x,
+                      "y": [w["hold_tut_s"] for w in weeks], "marker": {"color": "#ef8f00"}}],
+            "layout": _layout("Programme volume per week", "kg / s", showlegend=True,
+                              legend={"orientation": "h", "y": -0.25})}
 
 
 def session_rows(sets: list[Any]) -> list[dict[str, Any]]:

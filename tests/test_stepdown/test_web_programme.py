@@ -7,6 +7,7 @@ different days. The browser screenshot goes to /tmp/screens/programme.png.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -132,6 +133,10 @@ def test_programme_page_in_a_real_browser(catalog):
         context, page = new_page(browser, base)
         login(page, base, "coach-a")
         page.click("text=a-017")
+        # the athlete page counts the programme's volume beside the training load
+        page.wait_for_selector("#programme-volume ~ .charts #chart-programme_volume .main-svg")
+        assert page.locator("#chart-programme_volume .bars path").count() == 6  # 3 weeks x 2
+        page.screenshot(path=str(shots / "athlete_programme_volume.png"), full_page=True)
         page.click("#programme-link")
         page.wait_for_selector("#chart-programme_volume .main-svg")
         for chart in ("programme_control", "programme_knee", "programme_sway"):
@@ -149,3 +154,20 @@ def test_programme_page_in_a_real_browser(catalog):
         assert page.foreign == [] and page.errors == []
         context.close()
         browser.close()
+
+
+def test_athlete_page_counts_programme_work_as_training_volume(catalog):
+    path, _, docs = catalog
+    c, _ = logged_in(create_app(path))
+    html = c.get("/athletes/a-017").text
+    assert 'id="programme-volume"' in html
+    chart = json.loads(html.split('id="programme-volume-data">')[1].split("</script>")[0])[0]
+    taps, holds = chart["data"]
+    assert chart["id"] == "programme_volume" and taps["x"] == ["2026-W45", "2026-W46", "2026-W47"]
+    # heel taps as reps x load (8 x 5 kg a set, two sessions in W45), holds as time under tension
+    tut = sum(h["tut_s"] for h in docs["hold"]["holds"])
+    assert taps["y"] == [80.0, 80.0, 40.0]
+    assert holds["y"] == [round(2 * tut, 1), round(2 * tut, 1), round(tut, 1)]
+    other, _ = logged_in(create_app(path), "coach-b")  # b-002 has tests, no programme sets
+    page = other.get("/athletes/b-002")
+    assert page.status_code == 200 and 'id="programme-volume"' not in page.text
