@@ -10,8 +10,11 @@ stream through emulated sensors no longer depend on wall time.
 
 Real I/O still works (signal handlers, pipes, threads finishing ``to_thread`` work):
 every step polls it without blocking first, and when no timer is pending the loop
-blocks on real I/O as usual.  Work running in a thread does not hold virtual time
-back (it is not a timer), so it appears to take no virtual time.
+blocks on real I/O as usual.  Work running in a thread (``run_in_executor``,
+``asyncio.to_thread``) holds virtual time still until it finishes, so it takes no
+virtual time however long the machine needs for it: otherwise the emulated sensors
+would stream on while, say, a live analysis runs, and how much data arrived meanwhile
+would depend on the machine's load.
 
 >>> run_virtual(asyncio.sleep(3600))  # returns at once; virtual time is then 3600 s
 """
@@ -35,7 +38,9 @@ class _SkipAheadSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-
         ready = super().select(0)
         if ready or timeout == 0:
             return ready
-        if timeout is None:  # no timer pending: only real I/O can wake the loop
+        if timeout is None or self.loop.in_threads:
+            # no timer pending, or work in a thread holds the clock: only real I/O (or
+            # the thread's result, through the loop's self-pipe) can wake the loop
             return super().select(None)
         self.loop.advance(timeout)
         return []
@@ -49,9 +54,21 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         selector.loop = self
         super().__init__(selector)
         self._virtual_now = float(start)
+        self.in_threads = 0
+        """How many ``run_in_executor`` calls have not finished (they hold the clock)."""
 
     def time(self) -> float:
         return self._virtual_now
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
+        """As asyncio's, and virtual time stands still until ``func`` has returned."""
+        future = super().run_in_executor(executor, func, *args)
+        self.in_threads += 1
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: asyncio.Future[Any]) -> None:
+        self.in_threads -= 1
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds`` (≥ 0)."""
