@@ -21,12 +21,11 @@ import numpy as np
 import pandas as pd
 from scipy.signal import butter, sosfiltfilt
 
-from benchmarks.cmu_real import data_root, trial_dir
+from benchmarks.cmu_real import HELD_OUT, data_root, trial_dir
 from sensor_io.xsens_csv import read_xsens_file
 from simulator.single_test import SimConfig, simulate
 
 DEV_TRIALS = ("Pose", "SqSL", "SqHalfSL", "StepUpH", "StepUpL")
-HELD_OUT = ("StepDnH", "StepDnL")
 SEGMENT_OF = {"Pelvis": "pelvis", "Chest": "trunk", "LeftThigh": "thigh", "RightThigh": "thigh",
               "LeftShank": "shank", "RightShank": "shank"}
 N_SIM = 6
