@@ -76,15 +76,8 @@ def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, so
 
 
 def _catalog_with_accounts() -> Path:
-    from stepdown.catalog.accounts import count_users
-    from stepdown.catalog.db import connect
+    from stepdown.catalog.accounts import require_users
     from stepdown.paths import catalog_path
 
-    conn = connect()
-    try:
-        if count_users(conn) == 0:
-            raise InputError("no accounts yet for the live page: create one with "
-                             "`stepdown users add NAME --all-athletes`")
-    finally:
-        conn.close()
+    require_users("the live page")
     return catalog_path()

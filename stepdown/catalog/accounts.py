@@ -196,6 +196,20 @@ def count_users(conn: Connection) -> int:
     return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
 
+def require_users(what: str) -> None:
+    """Refuse (one line) to start ``what`` (a page behind logins) on a catalog without
+    accounts: nobody could log in."""
+    from stepdown.catalog.db import connect
+
+    conn = connect()
+    try:
+        if count_users(conn) == 0:
+            raise CatalogError(f"no accounts yet for {what}: create one with "
+                               "`stepdown users add NAME --all-athletes`")
+    finally:
+        conn.close()
+
+
 def authenticate(conn: Connection, username: str, password: str) -> User | None:
     """The user if the password is right, else None (same work either way)."""
     row = conn.execute(

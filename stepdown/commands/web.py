@@ -83,8 +83,8 @@ def serve(
 
     import uvicorn
 
-    from stepdown.catalog.accounts import count_users
-    from stepdown.catalog.db import DATABASE_URL_ENV, connect, database_url
+    from stepdown.catalog.accounts import require_users
+    from stepdown.catalog.db import DATABASE_URL_ENV, database_url
 
     if not _is_loopback(host) and not (ssl_certfile and ssl_keyfile):
         raise InputError(f"serving on {host} (beyond this computer) needs HTTPS: "
@@ -95,13 +95,7 @@ def serve(
     workers = default_workers() if workers is None else workers
     if not 0 < workers <= 64:
         raise InputError(f"--workers must be 1-64, not {workers}")
-    conn = connect()
-    try:
-        if count_users(conn) == 0:
-            raise InputError("no accounts yet: create one with "
-                             "`stepdown users add NAME --all-athletes`, then run serve again")
-    finally:
-        conn.close()
+    require_users("the review app")
     scheme = "https" if ssl_certfile else "http"
     console.print(f"stepdown review: {scheme}://{host}:{port}/  ({workers} worker "
                   f"process{'es' if workers > 1 else ''}; Ctrl+C to stop)", highlight=False)
