@@ -19,6 +19,7 @@ from sensor_io.errors import InputError, first_line
 from stepdown.live.lines import rep_line, status_line
 from stepdown.live.reps import RepTracker
 from stepdown.live.scoring import RepScorer
+from stepdown.live.window import CarriedFrames, find_frames, frames_due
 
 if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for --help
     import asyncio
@@ -70,6 +71,9 @@ class LiveRun:
     _failing: bool = field(default=False, init=False)  # journal writes failing
     _low_space_said: bool = field(default=False, init=False)
     reps: RepTracker = field(init=False)  # which reps to show, when to score
+    # the sensor frames of the recording so far, which each live window is analysed with
+    # (a window's one or two reps find a less sure knee hinge: stepdown.live.window)
+    frames: CarriedFrames | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reps = RepTracker(self.recorder)
@@ -263,6 +267,17 @@ class LiveRun:
         if trace is not None and self.reps.provisional is None and len(self.reps.shown) + 1 == index:
             self.feedback.trace(trace, index, self.session.now())
 
+    async def _find_frames(self, reps_shown: int) -> CarriedFrames:
+        """The sensor frames of the recording so far (in a worker thread); where they cannot
+        be found, none (each window then finds its own) until the reps shown double."""
+        import asyncio
+
+        full = self.recorder.recording()  # taken in the loop's thread, which appends to it
+        try:
+            return await asyncio.to_thread(find_frames, full, reps_shown)
+        except InputError:
+            return CarriedFrames(None, reps_shown)
+
     async def _score(self, why: str | None = None) -> None:
         """Analyse the live window (in a worker thread) and show what it says: a rep's
         final result as a terminal line; every result (provisional, final, confirmed,
@@ -273,7 +288,10 @@ class LiveRun:
         self.analyses += 1
         rec, shift = self.reps.window(self.session.now(), why)
         try:
-            reps = await asyncio.to_thread(self.scorer, rec)
+            # never between a rep's provisional and final result: both use the same frames
+            if self.reps.provisional is None and frames_due(self.frames, shown := len(self.reps.shown)):
+                self.frames = await self._find_frames(shown)
+            reps = await asyncio.to_thread(self.scorer, rec, self.frames and self.frames.calibration)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return

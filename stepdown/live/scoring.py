@@ -11,11 +11,13 @@ from analysis.rules import ITEMS
 from sensor_io.errors import InputError
 
 if TYPE_CHECKING:
+    from calibration import Calibration
     from sensor_io.recording import Recording
 
-RepScorer = Callable[["Recording"], list[dict[str, Any]]]
-"""Per-rep live scoring: the recording so far -> the reps scored so far (analysis JSON
-``reps`` entries: index, start_s, end_s, items, total)."""
+RepScorer = Callable[["Recording", "Calibration | None"], list[dict[str, Any]]]
+"""Per-rep live scoring: (the recording so far or its live window, the sensor frames to
+use or None to find them in it) -> the reps scored so far (analysis JSON ``reps``
+entries: index, start_s, end_s, items, total)."""
 
 
 def analysis_scorer(add: Callable[[Any, list[dict[str, Any]]], None] | None = None,
@@ -30,10 +32,10 @@ def analysis_scorer(add: Callable[[Any, list[dict[str, Any]]], None] | None = No
     except ImportError:
         return None
 
-    def score(rec: Recording) -> list[dict[str, Any]]:
+    def score(rec: Recording, frames: Calibration | None = None) -> list[dict[str, Any]]:
         if missing := missing_minimum(rec):
             raise InputError(f"no data from {', '.join(missing)} yet")
-        result = analyze(rec)
+        result = analyze(rec, session=frames)
         reps = [{**rep, "not_measured": not_measured(rep, rec)}
                 for rep in reps_with_borderline(result.to_json())]
         if reps:

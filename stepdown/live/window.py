@@ -84,18 +84,30 @@ class CarriedFrames:
     """The frames (:func:`analysis.pipeline.session_calibration`) found on the whole
     recording when ``reps`` reps had been shown."""
 
-    calibration: Calibration
+    calibration: Calibration | None
+    """None: they could not be found (each window then finds its own)."""
     reps: int
+
+
+def frames_due(carried: CarriedFrames | None, reps_shown: int) -> bool:
+    """Whether the frames must be found (again) on the recording so far: a rep has been
+    shown and none are carried yet, or the reps shown have doubled since they were found."""
+    return reps_shown >= 1 and (carried is None or reps_shown >= 2 * carried.reps)
+
+
+def find_frames(recording: Recording, reps_shown: int) -> CarriedFrames:
+    """The frames of the whole ``recording`` so far, found when ``reps_shown`` reps had
+    been shown (O(recording): the caller does it only when :func:`frames_due`)."""
+    from analysis.pipeline import session_calibration
+
+    return CarriedFrames(session_calibration(recording), reps_shown)
 
 
 def carry_frames(carried: CarriedFrames | None, recorder: Recorder, reps_shown: int
                  ) -> CarriedFrames | None:
     """The frames to analyse the next window with: ``carried`` as it is, or found again
-    on the whole recording so far when a rep has been shown and none are carried yet, or
-    the reps shown have doubled since they were found.  None before the first rep (the
-    window is then the whole recording so far and finds its own)."""
-    if reps_shown < 1 or (carried is not None and reps_shown < 2 * carried.reps):
+    (:func:`frames_due`, :func:`find_frames`).  None before the first rep (the window is
+    then the whole recording so far and finds its own)."""
+    if not frames_due(carried, reps_shown):
         return carried
-    from analysis.pipeline import session_calibration
-
-    return CarriedFrames(session_calibration(recorder.recording()), reps_shown)
+    return find_frames(recorder.recording(), reps_shown)

@@ -189,3 +189,29 @@ def test_live_rep_lines_mark_borderline_items():
     assert rep_line(reps[0]) == "rep 1: total 2  pelvis=1 knee=1~  (~ near its threshold)"
     assert rep_line(reps[1]) == "rep 2: total 0  knee=0~  (~ near its threshold)"
     assert rep_line({"index": 3, "total": 0, "items": {"knee": 0}}) == "rep 3: total 0  no faults"
+
+
+def test_the_live_loop_scores_each_window_with_the_frames_of_the_recording_so_far(capsys, monkeypatch,
+                                                                                   tmp_path):
+    # a live window holds one or two reps, whose own knee hinge is less sure than the
+    # recording's so far (tests/test_stepdown/test_live_window.py): the loop finds the
+    # frames on the recording so far once a rep is shown (again when the reps double)
+    from calibration import Calibration
+    from stepdown.commands import live
+    from stepdown.live.scoring import analysis_scorer
+
+    real, seen = analysis_scorer(), []
+
+    def spy(rec, frames=None):
+        reps = real(rec, frames)
+        seen.append((frames, len(reps)))
+        return reps
+
+    monkeypatch.setattr(live, "analysis_scorer", lambda: spy)
+    rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
+               "--thigh", "x", "--shank", "x", "--seed", "3", "--out", str(tmp_path / "r.parquet")])
+    assert rc == 0, capsys.readouterr().out
+    assert seen[0][0] is None  # before the first rep: the window is everything, finds its own
+    carried = [f for f, _ in seen if f is not None]
+    assert carried and all(isinstance(f, Calibration) for f in carried)
+    assert len({id(f) for f in carried}) <= 3  # found again only as the reps shown double

@@ -557,7 +557,7 @@ def test_kill_9_mid_record_is_recovered_with_what_it_says(tmp_path, capsys):
 
 
 def test_a_failing_live_scorer_does_not_cost_the_recording(tmp_path, monkeypatch, capsys):
-    def broken(rec):
+    def broken(rec, frames=None):
         raise AttributeError("'NoneType' object has no attribute 'q_facing_seg'")
 
     monkeypatch.setattr(live, "analysis_scorer", lambda: broken)
