@@ -19,13 +19,13 @@ from sensor_io.errors import InputError, first_line
 from stepdown.live.lines import rep_line, status_line
 from stepdown.live.reps import RepTracker
 from stepdown.live.scoring import RepScorer
-from stepdown.live.window import CarriedFrames, find_frames, frames_due
 
 if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for --help
     import asyncio
 
     from sensor_io.ble_client import StreamingSession
     from sensor_io.recorder import Recorder
+    from stepdown.live.window import CarriedFrames
     from stepdown.record_guard import Interrupts
 
 console = Console()
@@ -272,6 +272,8 @@ class LiveRun:
         be found, none (each window then finds its own) until the reps shown double."""
         import asyncio
 
+        from stepdown.live.window import CarriedFrames, find_frames
+
         full = self.recorder.recording()  # taken in the loop's thread, which appends to it
         try:
             return await asyncio.to_thread(find_frames, full, reps_shown)
@@ -288,6 +290,8 @@ class LiveRun:
         self.analyses += 1
         rec, shift = self.reps.window(self.session.now(), why)
         try:
+            from stepdown.live.window import frames_due  # (the recorder loads pyarrow)
+
             # never between a rep's provisional and final result: both use the same frames
             if self.reps.provisional is None and frames_due(self.frames, shown := len(self.reps.shown)):
                 self.frames = await self._find_frames(shown)
