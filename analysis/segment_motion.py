@@ -175,8 +175,8 @@ def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
     # the longest first: the filter's own buffers (~200 B a sample) are then allocated
     # beside the fewest orientations already made
     for placement, s in sorted(rec.streams.items(), key=lambda item: -len(item[1])):
-        o = piecewise_orientation(s.t, s.gyr - biases[placement], s.acc, s.mag, s.quat,
-                                  mode=mode, keep_signals=False)
+        o = piecewise_orientation(s.t, s.gyr, s.acc, s.mag, s.quat, mode=mode,
+                                  keep_signals=False, gyr_bias=biases[placement])
         out[placement] = SensorOrientation(o.t_u, o.quat, o.gap, s, biases[placement], o.runs,
                                            o.spans, o.heading_shared, o.source)
     return {p: out[p] for p in rec.streams}

@@ -73,14 +73,25 @@ _ATHLETE_FIELDS = tuple(f.name for f in fields(Athlete))
 # --- public API -----------------------------------------------------------------------
 
 
-def read_recording(path: str | os.PathLike[str]) -> Recording:
-    """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``)."""
+COMPACT_DTYPE = np.float32
+"""The samples' type when read ``compact``: 7 significant digits, beyond any IMU's own
+resolution (16-bit samples), in half the memory of float64."""
+
+
+def read_recording(path: str | os.PathLike[str], compact: bool = False) -> Recording:
+    """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``).
+
+    compact: acc, gyr and mag in COMPACT_DTYPE (time stays float64), for analysis: an hour
+    of five sensors then holds 80 MB instead of 140. Writing such a recording back would
+    store its samples rounded to float32, so read without it to convert or edit a file.
+    """
     path = Path(path)
     suffix = _suffix(path)
     if not path.is_file():
         raise RecordingError("no such file", path=str(path))
-    table, meta = _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
-    rec = _build_recording(table, meta, str(path))
+    dtype = COMPACT_DTYPE if compact else np.float64
+    table, meta = _read_parquet(path, dtype) if suffix == ".parquet" else _read_csv(path)
+    rec = _build_recording(table, meta, str(path), dtype)
     del table
     pa.default_memory_pool().release_unused()  # the Arrow columns the streams were copied from
     return rec
@@ -261,8 +272,10 @@ def _concat(blocks: list[np.ndarray], width: int = 3) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros((0, width))
 
 
-def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
-    """Validate the table and metadata, group rows by sensor, build the Recording."""
+def _build_recording(table: _Table, meta: Any, path: str | None,
+                     dtype: type[np.floating] = np.float64) -> Recording:
+    """Validate the table and metadata, group rows by sensor, build the Recording (acc, gyr,
+    mag in ``dtype``)."""
     check_metadata(meta, path=path)
     codes, names = table.codes, table.names
     if len(codes) == 0:
@@ -274,26 +287,27 @@ def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
         check_placement(name, path=path, row=int(np.argmax(codes == k)) + 1)
     streams: dict[str, SensorStream] = {}
     for k in sorted(range(len(names)), key=lambda k: PLACEMENTS.index(names[k])):
-        streams[names[k]] = _stream_from_rows(names[k], table, np.flatnonzero(codes == k), path)
+        streams[names[k]] = _stream_from_rows(names[k], table, np.flatnonzero(codes == k), path,
+                                              dtype)
     _check_listed_sensors(meta.get("sensors") or {}, streams, path)
     check_minimum_set(streams, meta["test_leg"], path=path)
     return _recording_from_meta(streams, meta)
 
 
-def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | None
-                      ) -> SensorStream:
+def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | None,
+                      dtype: type[np.floating] = np.float64) -> SensorStream:
     v = table.values
     rows = idx + 1
     # a sensor's rows are usually one block (as written): then a slice selects them
     take = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
     t = v["t"][take] if table.blocks is not None else v["t"][take].copy()  # own a caller's frame
-    acc = _xyz(table, "acc", ("ax", "ay", "az"), take)
-    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take)
+    acc = _xyz(table, "acc", ("ax", "ay", "az"), take).astype(dtype, copy=False)
+    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take).astype(dtype, copy=False)
     mag = None
     if table.mag_present is not None:
         present = table.mag_present[take]
         if present.all():
-            mag = _xyz(table, "mag", MAG_COLUMNS, take)
+            mag = _xyz(table, "mag", MAG_COLUMNS, take).astype(dtype, copy=False)
         elif present.any():
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",
@@ -353,14 +367,15 @@ def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def _read_parquet(path: Path) -> tuple[_Table, Any]:
+def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_Table, Any]:
     """The long table of a Parquet recording, read one column at a time.
 
     Column by column, each copied into its place in the table's arrays (t and the (R, 3)
     blocks the streams are then slices of) and its Arrow copy dropped before the next is
     read, and the sensor column decoded straight into codes (``read_dictionary``): reading
     the whole table at once held about three times the data (an hour of five sensors is
-    ~150 MB of samples), and columns kept whole then copied into streams twice it.
+    ~150 MB of samples), and columns kept whole then copied into streams twice it. The
+    blocks are of ``dtype`` (t is float64).
     """
     with _parquet_errors(path):
         f = pq.ParquetFile(path, read_dictionary=["sensor"])
@@ -384,7 +399,7 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
                 raise RecordingError(f"column {c} has type {schema.field(c).type}, expected "
                                      "float64 (double)", path=str(path))
         codes, names = _arrow_factorize(_read_column(f, "sensor", path))
-        values, valid = _empty_columns(len(codes), has_mag), {}
+        values, valid = _empty_columns(len(codes), has_mag, dtype), {}
         for c in (c for c in NUMERIC_COLUMNS if c in schema.names):
             column, valid[c] = _arrow_values(_read_column(f, c, path))
             if c not in MAG_COLUMNS and valid[c] is not None:
@@ -405,13 +420,13 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
 _BLOCKS = {"acc": ("ax", "ay", "az"), "gyr": ("gx", "gy", "gz"), "mag": MAG_COLUMNS}
 
 
-def _empty_columns(rows: int, has_mag: bool) -> dict[str, np.ndarray]:
-    """The numeric columns of a table of ``rows`` rows, to fill: t (R,) and the columns of
-    the (R, 3) acc, gyr (and mag) blocks, as views of them."""
+def _empty_columns(rows: int, has_mag: bool, dtype: type[np.floating]) -> dict[str, np.ndarray]:
+    """The numeric columns of a table of ``rows`` rows, to fill: t (R,) float64 and the
+    columns of the (R, 3) acc, gyr (and mag) blocks of ``dtype``, as views of them."""
     values = {"t": np.empty(rows)}
     for block, columns in _BLOCKS.items():
         if block != "mag" or has_mag:
-            xyz = np.empty((rows, 3))
+            xyz = np.empty((rows, 3), dtype)
             values.update({c: xyz[:, i] for i, c in enumerate(columns)})
     return values
 
