@@ -22,10 +22,11 @@ from analysis.rules import ITEMS, RuleConfig
 from analysis.uncertainty import describe_uncertainty
 
 if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
-    from analysis.pipeline import Analysis
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from analysis.pipeline import Analysis
 
 NULL = "—"
 
