@@ -13,8 +13,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from analysis.result import AnalysisResult
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 from stepdown.catalog.db import Connection
@@ -59,10 +59,10 @@ def _default_read(path: Path) -> Recording:
     return read_recording(path)
 
 
-def _default_analyze(rec: Recording) -> dict[str, Any]:
+def _default_analyze(rec: Recording) -> AnalysisResult:
     from analysis.pipeline import analyze
 
-    return analyze(rec).to_json()
+    return analyze(rec).result()
 
 
 def import_recording(
@@ -72,7 +72,7 @@ def import_recording(
     recordings_dir: Path,
     *,
     read: Callable[[Path], Recording] | None = None,
-    analyze: Callable[[Recording], dict[str, Any]] | None = None,
+    analyze: Callable[[Recording], AnalysisResult] | None = None,
 ) -> ImportResult:
     """Analyse one recording file and store it for ``athlete_id``.
 
@@ -124,5 +124,4 @@ def import_recording(
         for c in copies:
             c.unlink(missing_ok=True)
         raise
-    test = analysis["test"]
-    return ImportResult(path, test_id, created, test["category"], test["total"])
+    return ImportResult(path, test_id, created, analysis.test.category, analysis.test.total)

@@ -7,11 +7,11 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from analysis import registry
+from analysis.result import AnalysisResult
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
@@ -51,13 +51,13 @@ def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = 
     ]
 
 
-def analysis_specs(analysis: Mapping[str, Any], athlete: AthleteInfo | None
+def analysis_specs(analysis: AnalysisResult, athlete: AthleteInfo | None
                    ) -> list[MeasureSpec]:
     """The charted measures with the thresholds this analysis used (its ``config.rules``);
     one stored before settings were saved gets :func:`athlete_specs`."""
     from analysis.rules import RuleConfig, threshold_names
 
-    used = (analysis.get("config") or {}).get("rules")
+    used = (analysis.config or {}).get("rules")
     if not used:
         return athlete_specs(athlete)
     cfg = RuleConfig(**{k: float(used[k]) for k in threshold_names() if k in used})
