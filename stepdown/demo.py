@@ -18,12 +18,10 @@ look at the tests in the review web app. A rerun changes nothing in the catalog
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shlex
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,20 +199,6 @@ class DemoCatalog:
     password: str | None  # None: the account exists but its password file is gone
 
 
-@contextmanager
-def data_home_env(home: Path) -> Iterator[None]:
-    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error)."""
-    before = os.environ.get("STEPDOWN_HOME")
-    os.environ["STEPDOWN_HOME"] = str(home)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("STEPDOWN_HOME", None)
-        else:
-            os.environ["STEPDOWN_HOME"] = before
-
-
 def demo_password(conn: Any, home: Path) -> str | None:
     """Create the demo coach (sees every athlete) if missing; its password.
 
@@ -243,7 +227,7 @@ def import_samples(analysed: list[tuple[Path, Recording, AnalysisResult]],
     """
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
-    from stepdown.paths import recordings_dir
+    from stepdown.paths import data_home_env, recordings_dir
 
     imported, already, refused = [], [], []
     athletes = {path: athlete_id(path, rec) for path, rec, _ in analysed}

@@ -72,8 +72,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
 def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Path) -> int:
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
-    from stepdown.demo import data_home_env
-    from stepdown.paths import recordings_dir
+    from stepdown.paths import data_home_env, recordings_dir
 
     failed = 0
     with data_home_env(home):

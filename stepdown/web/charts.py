@@ -7,6 +7,7 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,16 @@ from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
     from analysis.rules import RuleConfig
+
+def json_for_html(value: object) -> str:
+    """JSON safe inside a <script type="application/json"> element (no '<', '>', '&')."""
+    return html_safe(json.dumps(value))
+
+
+def html_safe(json_text: str) -> str:
+    """JSON text with '<', '>' and '&' escaped, to sit inside an HTML element."""
+    return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
 
 CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
 LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
