@@ -18,14 +18,17 @@ if TYPE_CHECKING:
 
 
 def _thresholds(key: str, config: RuleConfig) -> list[tuple[float, str]]:
-    """Threshold lines for a measure panel: (value in the panel's unit, label)."""
-    return {
-        "knee_medial_cm": [(config.knee_cm_1, "knee 1: inside the 2nd toe"),
-                           (config.knee_cm_2, "knee 2: inside the foot")],
-        "pelvic_drop_deg": [(config.pelvis_deg, "pelvis")],
-        "trunk_lean_deg": [(config.trunk_deg, "trunk"), (-config.trunk_deg, "trunk")],
-        "wrist_motion_deg": [(config.wrist_motion_deg, "arm: hand off the waist")],
-    }.get(key, [])
+    """Threshold lines for a measure panel: (value in the panel's unit, label), from the
+    rules that judge the measure (:func:`analysis.registry.measure_levels`); mirrored below
+    zero for a measure judged by its size either side (the trunk lean)."""
+    lines = []
+    for item, level in registry.measure_levels(key):
+        value = float(getattr(config, level.setting))
+        points = f" {level.points}" if item.max_points > 1 else ""
+        lines.append((value, f"{item.name}{points}: {level.what}"))
+        if registry.by_magnitude(key):
+            lines.append((-value, item.name))
+    return lines
 
 
 def plot_panels(series: dict[str, Any]) -> list[list[str]]:
