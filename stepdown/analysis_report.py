@@ -38,8 +38,9 @@ MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = tuple(
         "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
         "descent_drop_ratio", "impact_ms2")))
 
-# What scores an item the analysis could not assess.
-TO_ASSESS = {"arm": "wear a wrist sensor", "trunk": "wear a trunk sensor",
+# What scores an item the analysis could not assess: its own sensor (registry), or for the
+# reported pain the athlete's word.
+TO_ASSESS = {**{k: f"wear a {seg} sensor" for k, seg in registry.sensor_for_item().items()},
              "pain": "give --pain, the athlete's 0-10 pain per rep"}
 
 # Why a measure can be missing: the sensor it needs ("{leg}" = the test leg).
@@ -263,12 +264,19 @@ def calibration_lines(result: AnalysisResult) -> list[str]:
 
 
 def thresholds_line(config: RuleConfig, note: str) -> str:
-    """The thresholds in force and whether they are the default heuristics."""
-    return (f"thresholds: knee > {config.knee_cm_1:g} cm (2: > {config.knee_cm_2:g} cm), "
-            f"pelvic drop > {config.pelvis_deg:g}°, trunk lean > {config.trunk_deg:g}°, "
-            f"wrist motion > {config.wrist_motion_deg:g}°, descent speed ratio > "
-            f"{config.descent_drop_ratio:g} or impact > {config.impact_ms2:g} m/s², "
-            f"pain NRS ≥ {config.pain_nrs_min:g}. Note: {note}.")
+    """The thresholds in force (each item's rules, from the registry) and whether they are
+    the default heuristics: 'thresholds: knee: knee medial displacement > 1 cm (2: > 3.5 cm),
+    ...'."""
+    def rule_text(rule: registry.Rule) -> str:
+        unit = registry.unit_after_number(rule.measure)
+        first, *higher = rule.levels
+        more = "".join(f" ({lv.points}: > {getattr(config, lv.setting):g}{unit})" for lv in higher)
+        return (f"{registry.measure(rule.measure).label} > "
+                f"{getattr(config, first.setting):g}{unit}{more}")
+
+    parts = [f"{i.name}: " + " or ".join(map(rule_text, i.rules)) for i in registry.ITEMS if i.rules]
+    return (f"thresholds: {', '.join(parts)}, pain: NRS ≥ {config.pain_nrs_min:g}. "
+            f"Note: {note}.")
 
 
 MAX_SKIPPED_LINES = 5

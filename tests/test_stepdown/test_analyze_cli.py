@@ -161,7 +161,7 @@ def test_a_rules_file_moves_a_threshold(capsys, tmp_path):
     assert all(r["items"]["pelvis"] == 0 for r in doc["reps"])
     assert doc["rules"]["note"] == "thresholds configured"
     rc, out, _ = run(capsys, str(FULL), "--rules", str(rules))
-    assert "pelvic drop > 20°" in out
+    assert "pelvis: pelvic drop (swing side lower) > 20°" in out
 
 
 @needs_samples
