@@ -75,12 +75,51 @@ def standing_file(root: Path) -> Path:
 
 
 def read_reference(path: Path) -> pd.DataFrame:
-    """One reference file: the REF_COLUMNS in degrees, one row per IMU sample."""
+    """One reference file: the REF_COLUMNS in degrees, one row per IMU sample, with its
+    Euler-wrap glitches repaired (:func:`repair_wraps`)."""
     table = pd.read_csv(path, header=None, skiprows=3, index_col=0)
     if table.shape[1] != len(REF_COLUMNS):
         raise ValueError(f"{path}: {table.shape[1]} reference columns, expected {len(REF_COLUMNS)}")
     table.columns = list(REF_COLUMNS)
-    return table
+    return repair_wraps(table)
+
+
+WRAP_STEP_DEG = 20.0
+"""A step between two reference samples (10 ms) larger than this is not movement (2000°/s;
+the pelvis turns at most a few hundred °/s in the development trials' jumps and cuts)."""
+
+
+def repair_wraps(table: pd.DataFrame) -> pd.DataFrame:
+    """The reference angles (deg) with their smoothed ±180° wraps taken out.
+
+    The reference's pelvis heading angle (Pelvis Z) sweeps 185 -> 29 -> -185° within
+    0.1 s where the athlete faces that way (the step-ups): an Euler angle filtered across
+    its wrap, so the samples between the two sides are neither, and the heading-free
+    pelvic obliquity read up to 20° of drop there. Each run of steps above
+    :data:`WRAP_STEP_DEG` whose net change is a whole number of turns is removed: the
+    samples after it shifted back by those turns, the samples inside interpolated."""
+    out = table.copy()
+    for col in out.columns:
+        x = out[col].to_numpy(dtype=float).copy()
+        fast = np.abs(np.diff(x)) > WRAP_STEP_DEG
+        i = 0
+        while i < len(fast):
+            if not fast[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(fast) and fast[j]:
+                j += 1
+            turns = round((x[j] - x[i]) / 360.0)  # samples i (before) and j (after the run)
+            if turns:
+                # the filter's smoothing spreads the wrap beyond the fast run by about as
+                # many samples again on each side
+                lo, hi = max(i - (j - i), 0), min(j + (j - i), len(x) - 1)
+                x[j:] -= 360.0 * turns
+                x[lo + 1:hi] = np.interp(np.arange(lo + 1, hi), [lo, hi], [x[lo], x[hi]])
+            i = j
+        out[col] = x
+    return out
 
 
 def reference_file(root: Path, rep_file: Path) -> Path:
@@ -177,6 +216,10 @@ def analyse_trial(root: Path, trial: str, sensor_set: str, leg: str | None = Non
         inside = [r for r in doc["reps"] if t[0] - 0.01 <= r["bottom_s"] <= t[-1] + 0.01]
         rep = inside[0] if inside else None
         ref_m = reference_measures(ref, pose, leg)
+        # the reference's peak over the samples of the rep found (ours is its peak there):
+        # where the rep found holds less than the file (a foot that steps or lands), the
+        # file's other movement is not compared
+        span = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005) if rep else t == t
         ours, ours_exc = {}, {}
         for k in COMPARED:
             value = None if rep is None else rep["measures"].get(k)
@@ -191,7 +234,7 @@ def analyse_trial(root: Path, trial: str, sensor_set: str, leg: str | None = Non
             trial, sensor_set, f.name, rep is not None,
             np.nan if rep is None else rep["start_s"] - t[0],
             np.nan if rep is None else rep["end_s"] - t[-1], ours,
-            {k: float(np.max(v)) for k, v in ref_m.items()}, ours_exc,
+            {k: float(np.max(v[span] if span.any() else v)) for k, v in ref_m.items()}, ours_exc,
             {k: float(np.max(v) - v[0]) for k, v in ref_m.items()},
             {k: bounds[k] for k in COMPARED if k in bounds},
             {} if rep is None else dict(rep["items"]),

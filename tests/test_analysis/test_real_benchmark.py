@@ -30,6 +30,26 @@ def test_benchmark_says_why_it_skips(monkeypatch, capsys):
     assert "skipped: set STEPDOWN_CMU_DATA" in capsys.readouterr().out
 
 
+def test_a_smoothed_euler_wrap_in_the_reference_is_taken_out():
+    """The reference's Pelvis Z sweeps 185 -> -185° within 0.1 s where it wraps (filtered
+    across the wrap): the repair gives a heading that stays near 180°, and leaves a fast but
+    real turn (a 90° turn in 0.1 s) alone."""
+    import pandas as pd
+
+    t = np.arange(200) * 0.01
+    true = 175.0 + 10.0 * np.sin(t)                        # a slowly turning heading near 180°
+    wrapped = (true + 180.0) % 360.0 - 180.0               # Euler angles in (-180, 180]
+    kernel = np.ones(9) / 9                                # the reference's smoothing
+    smooth = np.convolve(np.pad(wrapped, 4, mode="edge"), kernel, mode="valid")
+    turn = np.clip((t - 1.0) / 0.1, 0.0, 1.0) * 90.0      # 900°/s: fast, but movement
+    table = pd.DataFrame({"Pelvis Z": smooth, "RightHip Z": turn})
+    fixed = cmu_real.repair_wraps(table)
+    assert np.ptp(smooth) > 300                            # the glitch is there
+    err = np.abs(fixed["Pelvis Z"] - true)
+    assert np.max(np.minimum(err, 360 - err)) < 1.0        # and gone (measured 0.1°)
+    np.testing.assert_array_equal(fixed["RightHip Z"], turn)
+
+
 @pytest.fixture(scope="module")
 def squat_rows():
     return [r for t in SQUATS for r in cmu_real.analyse_trial(ROOT, t, "pelvis+thigh")]
