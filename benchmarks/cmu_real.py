@@ -308,6 +308,18 @@ def reference_pelvis_tilt_deg(ref: pd.DataFrame) -> np.ndarray:
     return np.degrees(np.arctan2(-ap[:, 1], up[:, 1]))
 
 
+def _tilts(run: TrialRun) -> np.ndarray:
+    """(N, 2) deg on the analysis grid: the pelvis's tilt and the test thigh's inclination,
+    low-passed as the measures are, relative to the standing window."""
+    from analysis.measures import lowpass
+
+    motion = run.result.motion
+    ours = lowpass(np.column_stack([
+        pelvis_tilt_deg(motion.get("pelvis", run.leg).q_facing_seg),
+        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
+    return ours - ours[motion.standing].mean(axis=0)
+
+
 NEAR_POSE_DEG = 5.0
 """A sample is near the standing pose when the reference's hip flexion and pelvic tilt are
 both within this of their Pose values."""
@@ -326,16 +338,9 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
     at the reference's deepest sample of the rep found (``peak_error`` = pelvis + thigh +
     rest), and ``pelvis_upright``/``thigh_upright`` at its least flexed sample. With
     :func:`near_pose_errors` (the standing baseline) this says which part is ours."""
-    from analysis.measures import lowpass
-
     if run.result is None:
         return pd.DataFrame()
-    motion, series = run.result.motion, run.result.series
-    st = motion.standing
-    ours = lowpass(np.column_stack([
-        pelvis_tilt_deg(motion.get("pelvis", run.leg).q_facing_seg),
-        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
-    ours -= ours[st].mean(axis=0)
+    motion, ours = run.result.motion, _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     out = []
     for i, (f, ref) in enumerate(zip(run.files, run.refs, strict=True)):
@@ -368,15 +373,9 @@ def near_pose_errors(run: TrialRun) -> dict[str, float]:
     stands as in the Pose trial (:data:`NEAR_POSE_DEG`), the median error (deg, ours -
     reference) of the pelvis's tilt and the thigh's inclination, and the samples used. Zero
     when the Pose trial is a sound zero for this trial; the reps need not be found."""
-    from analysis.measures import lowpass
-
     if run.result is None:
         return {"samples": 0, "pelvis": np.nan, "thigh": np.nan}
-    motion = run.result.motion
-    ours = lowpass(np.column_stack([
-        pelvis_tilt_deg(motion.get("pelvis", run.leg).q_facing_seg),
-        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
-    ours -= ours[motion.standing].mean(axis=0)
+    motion, ours = run.result.motion, _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     pelvis, thigh = [], []
     for i, ref in enumerate(run.refs):
