@@ -78,18 +78,24 @@ def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
     """The thigh + pelvis knee model against the shank's knee, per exercise (cm)."""
-    print("knee medial displacement (cm, rep peak): thigh + pelvis model vs the shank "
-          "(same analysis, full set):")
+    print("knee medial displacement (cm): thigh + pelvis model vs the shank (same analysis, full "
+          "set); rep peak relative to standing, excursion from the rep's start, and the lab "
+          "chain's peaks (knee vs hip, vs ankle; mean):")
     out = []
     for run in runs:
         knee = cmu_real.knee_estimates(run)
         if knee.empty:
             continue
         a = cmu_real.agreement(knee.thigh_model.to_numpy(float), knee.shank.to_numpy(float))
+        e = cmu_real.agreement(knee.thigh_model_exc.to_numpy(float), knee.shank_exc.to_numpy(float))
         out.append({"trial": run.trial, "reps": a["n"],
                     "shank": f"{knee.shank.min():+.1f}..{knee.shank.max():+.1f}",
                     "thigh model": f"{knee.thigh_model.min():+.1f}..{knee.thigh_model.max():+.1f}",
-                    "mae": a["mae"], "bias": a["bias"], "r": a["r"], "slope": a["slope"]})
+                    "mae": a["mae"], "bias": a["bias"], "r": a["r"], "slope": a["slope"],
+                    "exc shank": f"{knee.shank_exc.min():+.1f}..{knee.shank_exc.max():+.1f}",
+                    "exc thigh": f"{knee.thigh_model_exc.min():+.1f}..{knee.thigh_model_exc.max():+.1f}",
+                    "exc mae": e["mae"], "exc bias": e["bias"], "exc r": e["r"],
+                    "lab vs hip": knee.lab_vs_hip.mean(), "lab vs ankle": knee.lab_vs_ankle.mean()})
     _print(pd.DataFrame(out).round(2))
 
 

@@ -390,13 +390,46 @@ def near_pose_errors(run: TrialRun) -> dict[str, float]:
             "thigh": float(np.median(thigh)) if thigh else np.nan}
 
 
+HIP_SEQUENCE = "XYZ"
+"""The reference's hip angles as intrinsic rotations of the thigh from the pelvis frame:
+flexion about the pelvis's mediolateral x, adduction about the floating anteroposterior y,
+rotation about the femur's z (the joint coordinate system of Grood & Suntay, Wu et al.
+2002). The dataset does not say; the alternatives that put hip flexion first give the
+same picture within 5-10 cm, those that do not put the knee 25-45 cm medial of the ankle
+on a squat (not a human knee)."""
+
+
+def reference_knee_m(ref: pd.DataFrame, leg: str, thigh_m: float, shank_m: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The knee's medial position (m, + medial, (N,) each) by the reference's own chain
+    (pelvis orientation, hip angles :data:`HIP_SEQUENCE`, knee flexion as a hinge about the
+    thigh's x, the given segment lengths), in the pelvis's heading: relative to the hip
+    (what the thigh + pelvis model measures) and relative to the ankle (what the shank
+    measures). Absolute: subtract the Pose trial's values."""
+    side, sign = ("Right", 1.0) if leg == "right" else ("Left", -1.0)
+    pelvis = Rotation.from_euler("XYZ", ref[["Pelvis X", "Pelvis Y", "Pelvis Z"]].to_numpy(float),
+                                 degrees=True)
+    hip = ref[[f"{side}Hip X", f"{side}Hip Y", f"{side}Hip Z"]].to_numpy(float) * [1.0, sign, sign]
+    thigh = pelvis * Rotation.from_euler(HIP_SEQUENCE, hip, degrees=True)
+    shank = thigh * Rotation.from_euler("x", ref[[f"{side}Knee X"]].to_numpy(float), degrees=True)
+    forward = pelvis.apply([0.0, 1.0, 0.0]) * [1.0, 0.0, 1.0]  # the lab's y is up
+    forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+    medial = -sign * np.cross(forward, [0.0, 1.0, 0.0])      # forward x up = right
+    long_thigh, long_shank = thigh.apply([0.0, 0.0, 1.0]), shank.apply([0.0, 0.0, 1.0])
+    return (np.einsum("ij,ij->i", -thigh_m * long_thigh, medial),
+            np.einsum("ij,ij->i", shank_m * long_shank, medial))
+
+
 def knee_estimates(run: TrialRun) -> pd.DataFrame:
-    """Both knee medial displacement estimates of every rep found (cm, peak over the rep,
-    relative to standing; + medial), from the same analysis and segment frames:
-    ``shank`` from the shank sensor, ``thigh_model`` from the thigh + pelvis body model
-    (what a user without a shank sensor gets), each through
-    :func:`analysis.measures.measure_series` on the sensors it uses. NaN where the run has
-    no shank. Callable on any run: the knee model and the shank measure the same thing."""
+    """Both knee medial displacement estimates of every rep found (cm, + medial), from the
+    same analysis and segment frames: ``shank`` from the shank sensor, ``thigh_model`` from
+    the thigh + pelvis body model (what a user without a shank sensor gets), each through
+    :func:`analysis.measures.measure_series` on the sensors it uses; the peak over the rep
+    relative to standing, and ``*_exc`` the peak less the value at the rep's start (the
+    athlete already on one leg); ``lab_vs_hip``/``lab_vs_ankle`` the peaks of the same two
+    quantities by the reference's own chain (:func:`reference_knee_m`) over the rep, relative
+    to the Pose trial. NaN where the run has no shank or no rep file holds the rep. Callable
+    on any run: the knee model and the shank measure the same thing."""
     from analysis.measures import measure_series, rep_measures
     from analysis.segment_motion import Motion
 
@@ -410,15 +443,33 @@ def knee_estimates(run: TrialRun) -> pd.DataFrame:
         return measure_series(Motion(motion.t, segments, motion.standing), run.leg, body,
                               run.result.series.depth_rad)
 
+    def peak_and_start(series, rep: dict) -> tuple[float, float]:
+        if series is None:
+            return np.nan, np.nan
+        peak = rep_measures(series, rep["start_s"], rep["bottom_s"], rep["end_s"])["knee_medial_cm"]
+        return peak, float(np.interp(rep["start_s"], series.t, series.series["knee_medial_cm"]))
+
     has_shank = motion.get("shank", run.leg) is not None
     thigh = knee_series(("thigh",))
     shank = knee_series(("thigh", "shank")) if has_shank else None
+    pose = reference_knee_m(run.pose.to_frame().T, run.leg, body.thigh_m, body.shank_m)
+    lab = []
+    for i, ref in enumerate(run.refs):
+        vs_hip, vs_ankle = reference_knee_m(ref, run.leg, body.thigh_m, body.shank_m)
+        lab.append((run.file_times(i), 100 * (vs_hip - pose[0]), 100 * (vs_ankle - pose[1])))
     out = []
     for rep in run.result.to_json()["reps"]:
-        window = (rep["start_s"], rep["bottom_s"], rep["end_s"])
-        out.append({"trial": run.trial, "sensor_set": run.sensor_set, "rep": rep["index"],
-                    "thigh_model": rep_measures(thigh, *window)["knee_medial_cm"],
-                    "shank": rep_measures(shank, *window)["knee_medial_cm"] if shank else np.nan})
+        (t_peak, t_start), (s_peak, s_start) = peak_and_start(thigh, rep), peak_and_start(shank, rep)
+        row = {"trial": run.trial, "sensor_set": run.sensor_set, "rep": rep["index"],
+               "thigh_model": t_peak, "shank": s_peak,
+               "thigh_model_exc": t_peak - t_start, "shank_exc": s_peak - s_start,
+               "lab_vs_hip": np.nan, "lab_vs_ankle": np.nan}
+        for t, vs_hip, vs_ankle in lab:
+            span = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005)
+            if t[0] - 0.01 <= rep["bottom_s"] <= t[-1] + 0.01 and span.any():
+                row["lab_vs_hip"], row["lab_vs_ankle"] = vs_hip[span].max(), vs_ankle[span].max()
+                break
+        out.append(row)
     return pd.DataFrame(out)
 
 
