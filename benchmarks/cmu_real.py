@@ -394,9 +394,10 @@ HIP_SEQUENCE = "XYZ"
 """The reference's hip angles as intrinsic rotations of the thigh from the pelvis frame:
 flexion about the pelvis's mediolateral x, adduction about the floating anteroposterior y,
 rotation about the femur's z (the joint coordinate system of Grood & Suntay, Wu et al.
-2002). The dataset does not say; the alternatives that put hip flexion first give the
-same picture within 5-10 cm, those that do not put the knee 25-45 cm medial of the ankle
-on a squat (not a human knee)."""
+2002). The dataset does not say. Intrinsic Z-X-Y and X-Z-Y put the knee 17-46 cm medial
+of the ankle on a squat (not a human knee); extrinsic x-y-z gives the knee 1-19 cm medial
+of the hip and 8-14 cm lateral of the ankle, the same picture as X-Y-Z (a stance hip
+moving 11-28 cm sideways over the foot, against 13-23 cm) with other figures."""
 
 
 def reference_knee_m(ref: pd.DataFrame, leg: str, thigh_m: float, shank_m: float
