@@ -7,7 +7,9 @@ tuning. Prints per exercise and sensor set: reps found of the rep files, timing 
 the rep files (mean s), and per measure MAE, bias, r and slope of the rep peak and of the
 rep excursion against the reference, the share of reps inside the stated 90 % interval,
 the reps "not measured"; the rate of each checklist item; the model-to-reality term and
-its leave-one-exercise-out coverage.
+its leave-one-exercise-out coverage; the hip flexion error split into the pelvis's tilt,
+the thigh's inclination and the standing baseline; the thigh + pelvis knee model against
+the shank's knee and the lab's own chain.
 """
 
 from __future__ import annotations
