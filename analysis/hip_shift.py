@@ -67,8 +67,8 @@ def double_integral(t: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: np.ndarray,
                        hip_over_knee_m: np.ndarray, standing: np.ndarray,
-                       spans: list[tuple[float, float]], body: Body, test_leg: str
-                       ) -> np.ndarray:
+                       spans: list[tuple[float, float]], body: Body, test_leg: str,
+                       gap: np.ndarray | None = None) -> np.ndarray:
     """(N,) medial shift (m) of the test side's hip joint centre over the stance foot,
     relative to standing.
 
@@ -76,31 +76,45 @@ def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: n
     the facing frame; q_facing_pelvis (N, 4) the pelvis' orientation there;
     hip_over_knee_m (N,) the hip's medial offset over the knee from the thigh's long
     axis, relative to standing (:func:`analysis.kinematics.medial_offset_m`); standing
-    (N,) bool, the calibration window; spans: (start_s, end_s) of each rep, in time order.
+    (N,) bool, the calibration window; spans: (start_s, end_s) of each rep, in time order;
+    gap: (N,) bool, samples inside a gap of the pelvis sensor: a pause ends there (the
+    acceleration of a gap is not measured).
     """
     sign = side_sign(test_leg)
-    leg_m = body.thigh_m + body.shank_m
-    pendulum = hip_over_knee_m * (leg_m / body.thigh_m)
-    offset = sacrum_to_hip_m(body, test_leg)
-    lever = sign * quat.qrotate(q_facing_pelvis, offset)[:, 1]
+    pendulum = hip_over_knee_m * ((body.thigh_m + body.shank_m) / body.thigh_m)
+    lever = sign * quat.qrotate(q_facing_pelvis, sacrum_to_hip_m(body, test_leg))[:, 1]
     lever = lever - np.mean(lever[standing])
     medial_acc = sign * acc_facing[:, 1]
+    gap = np.zeros(len(t), dtype=bool) if gap is None else gap
     out = pendulum.copy()
     min_samples = MIN_PAUSE_S / float(t[1] - t[0]) if len(t) > 1 else 1.0
     edges = [(-np.inf, -np.inf), *spans, (np.inf, np.inf)]
-    for (_, prev_end), (start, end), (next_start, _) in zip(edges, edges[1:], edges[2:], strict=False):
-        lo = max(start - PAUSE_S, prev_end)
-        hi = min(end + PAUSE_S, next_start)
-        k = slice(int(np.searchsorted(t, lo)), int(np.searchsorted(t, hi, side="right")))
+    for (_, prev_end), (start, end), (next_start, _) in zip(edges, edges[1:], edges[2:],
+                                                             strict=False):
+        k = _window(t, gap, max(start - PAUSE_S, prev_end), start, end,
+                    min(end + PAUSE_S, next_start))
         tk = t[k]
         if len(tk) < 2:
             continue
-        before, after = tk <= start, tk >= end
         hip = double_integral(tk, medial_acc[k]) + lever[k]
-        fitted = _anchored(tk - tk[0], hip, pendulum[k], before, after, min_samples)
+        fitted = _anchored(tk - tk[0], hip, pendulum[k], tk <= start, tk >= end, min_samples)
         rep = (tk > start) & (tk < end)
         out[k][rep] = fitted[rep] if fitted is not None else 0.0
     return out
+
+
+def _window(t: np.ndarray, gap: np.ndarray, lo: float, start: float, end: float, hi: float
+            ) -> slice:
+    """The samples from lo to hi (s) around a rep from start to end, cut short at the
+    nearest gap sample before the start and after the end."""
+    a, b = int(np.searchsorted(t, lo)), int(np.searchsorted(t, hi, side="right"))
+    i0, i1 = int(np.searchsorted(t, start)), int(np.searchsorted(t, end, side="right"))
+    before, after = np.flatnonzero(gap[a:i0]), np.flatnonzero(gap[i1:b])
+    if len(before):
+        a += int(before[-1]) + 1
+    if len(after):
+        b = i1 + int(after[0])
+    return slice(a, max(a, b))
 
 
 def _anchored(tau: np.ndarray, hip: np.ndarray, target: np.ndarray, before: np.ndarray,

@@ -159,7 +159,7 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
         if hip_spans is not None:
             knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
-                                             -knee, st, hip_spans, body, test_leg)
+                                             -knee, st, hip_spans, body, test_leg, pelvis.gap)
         source = "thigh+pelvis model"
     s["knee_medial_cm"] = 100.0 * rel(knee, st)
     if trunk is not None:

@@ -70,3 +70,14 @@ def test_the_hip_centre_lies_forward_below_and_lateral_of_the_sacrum_on_the_test
     assert right[0] > 0.08 and right[1] < -0.05      # ~12 cm forward, ~7 cm down
     assert right[2] == pytest.approx(BODY.hip_width_m / 2)  # z points right
     assert np.allclose(left, right * [1, 1, -1])
+
+
+def test_a_pause_ends_at_a_gap_of_the_pelvis_sensor():
+    # A gap right before the rep: its interpolated acceleration is no measurement, so the
+    # pause before the rep is cut there and the rep hangs on the pause after it alone.
+    medial, acc, q, hip_over_knee, standing = _case("right", acc_error=0.0)
+    gap = (T > 1.6) & (T < 1.9)
+    acc[gap, 1] = 5.0  # what a gap's interpolation could make of it
+    est = hip_medial_shift_m(T, acc, q, hip_over_knee, standing, [REP], BODY, "right", gap)
+    rep = (T > REP[0]) & (T < REP[1])
+    assert np.max(np.abs(est[rep] - medial[rep] + medial[standing].mean())) < 0.003
