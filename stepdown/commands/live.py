@@ -291,7 +291,7 @@ def _page_scorer() -> RepScorer | None:
     return traced_scorer()
 
 
-def _page_tracer() -> Callable[[Recording, float], dict[str, Any] | None] | None:
+def _page_tracer() -> Callable[..., dict[str, Any] | None] | None:
     from stepdown.athlete.scoring import live_tracer
 
     return live_tracer()

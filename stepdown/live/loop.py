@@ -54,9 +54,10 @@ class LiveRun:
     duration_s: stop after this long on the common clock (None: until Ctrl-C).
     scorer: called on the recording so far (in a worker thread, one call at a time);
     reps it returns that were not shown yet are printed with their items.
-    tracer: (live window, end of the last rep shown in its time) -> the trace of the rep
-    in progress (:func:`stepdown.athlete.scoring.live_tracer`), handed to the feedback
-    every TRACE_EVERY_S while a rep is in progress and no scoring runs; None: no traces.
+    tracer: (live window, end of the last rep shown in its time, the frames carried or
+    None) -> the trace of the rep in progress (:func:`stepdown.athlete.scoring.live_tracer`),
+    handed to the feedback every TRACE_EVERY_S while a rep is in progress and no scoring
+    runs; None: no traces.
     """
 
     session: StreamingSession
@@ -65,7 +66,7 @@ class LiveRun:
     bends_s: float = 0.0
     duration_s: float | None = None
     scorer: RepScorer | None = None
-    tracer: Callable[[Any, float], Any] | None = None
+    tracer: Callable[[Any, float, Any], Any] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
     feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
@@ -145,10 +146,11 @@ class LiveRun:
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
             await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
-            rec.add_event("calibration_end", session.now())
+            t_standing = session.now()
+            rec.add_event("calibration_end", t_standing)
             if self.bends_s > 0 and not stop.is_set():
                 await self._bends(stop)
-            self.reps.start(session.now())
+            self.reps.start(session.now(), t_standing)
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
                 if self.feedback is not None:
@@ -288,10 +290,11 @@ class LiveRun:
 
         assert self.tracer is not None
         index = len(self.reps.shown) + 1
-        rec, shift = self.reps.window(self.session.now(), "trace")
+        frames = self.frames.calibration if self.frames is not None else None
+        rec, shift = self.reps.window(self.session.now(), "trace", frames is not None)
         since = self.reps.last_end - (shift if self.reps.last_end > self.reps.t_go else 0.0)
         try:
-            trace = await asyncio.to_thread(self.tracer, rec, since)
+            trace = await asyncio.to_thread(self.tracer, rec, since, frames)
         except Exception:  # a trace is a picture: its failure must cost nothing else
             return
         if trace is not None and self.reps.provisional is None and len(self.reps.shown) + 1 == index:
@@ -318,14 +321,16 @@ class LiveRun:
 
         assert self.scorer is not None
         self.analyses += 1
-        rec, shift = self.reps.window(self.session.now(), why)
+        now = self.session.now()
         try:
             from stepdown.live.window import frames_due  # (the recorder loads pyarrow)
 
             # never between a rep's provisional and final result: both use the same frames
             if self.reps.provisional is None and frames_due(self.frames, shown := len(self.reps.shown)):
                 self.frames = await self._find_frames(shown)
-            reps = await asyncio.to_thread(self.scorer, rec, self.frames and self.frames.calibration)
+            frames = self.frames.calibration if self.frames is not None else None
+            rec, shift = self.reps.window(now, why, frames is not None)
+            reps = await asyncio.to_thread(self.scorer, rec, frames)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return
