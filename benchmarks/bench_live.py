@@ -243,8 +243,8 @@ def _trace_cost() -> None:
     curves, an analysis every TRACE_EVERY_S while the thigh is in a rep) and how far the
     trace's peak is from the rep's own result when that is first shown, on a simulated
     test with the knee bends (seed 3, pelvis + thigh + shank) fed to a recorder as it
-    would stream: as before (the window since the last rep shown with the bends, its own
-    frames) and as now (the frames carried, the window without the bends).  The trace is
+    would stream: as before (each update found its own frames in the window) and as now
+    (the frames carried from the reps so far, as the rep's scoring uses).  The trace is
     compared with the rep's result at the moment the analysis first finds the rep."""
     from analysis.pipeline import analyze
     from stepdown.athlete.scoring import live_tracer
@@ -266,7 +266,7 @@ def _trace_cost() -> None:
         rec = Recorder(Path(tmp) / "trace.sdj", test_leg="left", keep_raw=False)
         rec.set_calibration_movement(prompts.standing_s, sum((prompts.standing_s, prompts.bends_s)))
         reps = RepTracker(rec)
-        reps.start(prompts.standing_s + prompts.bends_s, prompts.standing_s)
+        reps.start(prompts.standing_s + prompts.bends_s)
         fed = 0.0
 
         def feed(until: float) -> None:
@@ -284,7 +284,7 @@ def _trace_cost() -> None:
             for t in np.arange(rep["start_s"] + 0.2, rep["end_s"] + 1.0, POLL_S):
                 feed(t)
                 if t > rep["bottom_s"]:  # the rep's first result: once the analysis finds it
-                    window, shift = reps.window(t, None, True)
+                    window, shift = reps.window(t)
                     found = next((r for r in scorer(window, frames)
                                   if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
                 if found is None and round((t - rep["start_s"]) / POLL_S) % every:
@@ -292,7 +292,7 @@ def _trace_cost() -> None:
                 traces, n = {}, n + 1
                 for how, carried in (("before", None), ("now", frames)):
                     t0 = time.perf_counter()
-                    window, shift = reps.window(t, "trace", carried is not None)
+                    window, shift = reps.window(t, "trace")
                     traces[how] = tracer(window, final[i - 1]["end_s"] - shift, carried)
                     per[how] += time.perf_counter() - t0
                 if found is not None:

@@ -146,11 +146,10 @@ class LiveRun:
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
             await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
-            t_standing = session.now()
-            rec.add_event("calibration_end", t_standing)
+            rec.add_event("calibration_end", session.now())
             if self.bends_s > 0 and not stop.is_set():
                 await self._bends(stop)
-            self.reps.start(session.now(), t_standing)
+            self.reps.start(session.now())
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
                 if self.feedback is not None:
@@ -291,7 +290,7 @@ class LiveRun:
         assert self.tracer is not None
         index = len(self.reps.shown) + 1
         frames = self.frames.calibration if self.frames is not None else None
-        rec, shift = self.reps.window(self.session.now(), "trace", frames is not None)
+        rec, shift = self.reps.window(self.session.now(), "trace")
         since = self.reps.last_end - (shift if self.reps.last_end > self.reps.t_go else 0.0)
         try:
             trace = await asyncio.to_thread(self.tracer, rec, since, frames)
@@ -321,16 +320,14 @@ class LiveRun:
 
         assert self.scorer is not None
         self.analyses += 1
-        now = self.session.now()
+        rec, shift = self.reps.window(self.session.now(), why)
         try:
             from stepdown.live.window import frames_due  # (the recorder loads pyarrow)
 
             # never between a rep's provisional and final result: both use the same frames
             if self.reps.provisional is None and frames_due(self.frames, shown := len(self.reps.shown)):
                 self.frames = await self._find_frames(shown)
-            frames = self.frames.calibration if self.frames is not None else None
-            rec, shift = self.reps.window(now, why, frames is not None)
-            reps = await asyncio.to_thread(self.scorer, rec, frames)
+            reps = await asyncio.to_thread(self.scorer, rec, self.frames and self.frames.calibration)
         except InputError:
             self.score_errors += 1  # not enough data yet (no calibration, no thigh, ...)
             return

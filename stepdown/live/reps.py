@@ -43,18 +43,15 @@ class RepTracker:
 
     recorder: Recorder
     t_go: float = 0.0
-    t_standing: float = 0.0  # the end of the quiet standing (before the knee bends, if asked)
     shown: list[dict[str, Any]] = field(default_factory=list)
     provisional: dict[str, Any] | None = None  # shown early, not final yet
     provisional_at: float = 0.0  # when it was shown
     t_scored: float = 0.0  # when the last analysis for a rep end (not an early one) started
     unsettled_since: float | None = None  # a rep was found whose end may still move
 
-    def start(self, t_go: float, t_standing: float | None = None) -> None:
-        """The test begins ("go"): reps are looked for from ``t_go`` on; the quiet standing
-        ended at ``t_standing`` (default ``t_go``: no knee bends between)."""
+    def start(self, t_go: float) -> None:
+        """The test begins ("go"): reps are looked for from ``t_go`` on."""
         self.t_go = self.t_scored = t_go
-        self.t_standing = t_go if t_standing is None else t_standing
 
     def due(self, now: float) -> str | None:
         """Why a new analysis is worth running at ``now``, or None: "returning" (the
@@ -79,15 +76,12 @@ class RepTracker:
             return "returning"
         return None
 
-    def window(self, now: float, why: str | None = None, frames_carried: bool = False
-               ) -> tuple[Recording, float]:
-        """What scoring the next rep (or tracing it: ``why`` "trace") needs: the calibration
-        and the samples since the last rep shown (:func:`stepdown.live.window.live_window`),
-        so a score costs the same late in a long session as early, and the window's time
-        shift; the pain reports of the reps already shown are left out.  With the sensor
-        frames carried, the calibration is only the quiet standing: the knee bends after it
-        were for finding the frames (a window of ~12 s instead of ~22 s).  An analysis for
-        ``why`` (see :meth:`due`) starts at ``now``."""
+    def window(self, now: float, why: str | None = None) -> tuple[Recording, float]:
+        """What scoring the next rep needs: the calibration and the samples since the last
+        rep shown (:func:`stepdown.live.window.live_window`), so a score costs the same
+        late in a long session as early, and the window's time shift; the pain reports of
+        the reps already shown are left out.  An analysis for ``why`` (see :meth:`due`)
+        starts at ``now``."""
         from stepdown.live.window import JOIN_S, live_window
 
         if why not in ("returning", "trace"):  # leave the rep-end trigger's dip in view
@@ -95,12 +89,11 @@ class RepTracker:
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
         since = self.shown[-1]["start_s"] if self.shown else self.t_go
-        t_cal = self.t_standing if frames_carried and self.shown else self.t_go
-        rec, shift = live_window(self.recorder, t_cal, since, now, movement=t_cal == self.t_go)
+        rec, shift = live_window(self.recorder, self.t_go, since, now)
         if shift > 0 and isinstance(rec.pain_nrs, list):
             # the window's reps begin with those shown that start in it (the last one,
             # analysed again): the analysis matches pain to reps in order
-            starts = shift + t_cal + JOIN_S
+            starts = shift + self.t_go + JOIN_S
             rec.pain_nrs = rec.pain_nrs[sum(r["start_s"] < starts for r in self.shown):]
         return rec, shift
 
@@ -169,8 +162,7 @@ class RepTracker:
         if shift == 0:  # the window was the whole recording so far
             return reps[len(self.shown):]
         last_end = self.shown[-1]["end_s"] if self.shown else self.t_go
-        # no rep is found between the standing and "go" (the knee bends are not reps)
-        fresh = [to_session_time(r, shift, self.t_standing) for r in reps]
+        fresh = [to_session_time(r, shift, self.t_go) for r in reps]
         # a rep whose bottom is before the last shown rep's end is that rep again
         fresh = [r for r in fresh if r["bottom_s"] > last_end]
         return [{**r, "index": len(self.shown) + i} for i, r in enumerate(fresh, 1)]

@@ -41,14 +41,12 @@ JOIN_S = 0.01         # s between the last calibration sample and the first rece
 
 def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
                 margin_s: float = MARGIN_S, max_recent_s: float = MAX_RECENT_S,
-                movement: bool = True) -> tuple[Recording, float]:
+                ) -> tuple[Recording, float]:
     """The calibration (samples up to ``t_go``) and the recent samples (from
     ``since_s - margin_s``, at most ``max_recent_s`` before ``now_s``) as one recording,
     and the shift (s) subtracted from the recent samples' times; 0 when the two overlap
     and the window is simply everything so far (before the first rep).  Times in s on the
-    session clock.  Costs O(window), not O(session): only views are sliced.
-    movement: keep the guided movement's window in the metadata (False when ``t_go`` is
-    the end of the quiet standing before it: its time then holds recent samples)."""
+    session clock.  Costs O(window), not O(session): only views are sliced."""
     start = max(since_s - margin_s, now_s - max_recent_s)
     shift = max(0.0, start - t_go - JOIN_S)
     streams = {}
@@ -63,7 +61,7 @@ def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
                                        np.concatenate([s.gyr[:cal_end], s.gyr[first:]]))
     meta = recorder.meta
     extra: dict = {"gaps": [asdict(g) for g in recorder.gaps]} if recorder.gaps else {}
-    if movement and meta.get(CALIBRATION_MOVEMENT_KEY):  # before t_go: the session's clock
+    if meta.get(CALIBRATION_MOVEMENT_KEY):  # before t_go: on the session's clock still
         extra[CALIBRATION_MOVEMENT_KEY] = meta[CALIBRATION_MOVEMENT_KEY]
     athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
                          if k in Athlete.__dataclass_fields__})

@@ -51,8 +51,8 @@ def test_no_trace_while_standing_after_the_last_rep_shown():
 
 def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
     # traced from the window the rep is scored from, with the frames carried from the reps
-    # so far: when the rep's result comes, its curve peaks at the result's values (its own
-    # frames, from the window, read 0.3-0.5 cm of knee off: benchmarks/bench_live.py)
+    # so far: when the rep's result comes, its curve peaks at the result's values (with its
+    # own frames, from the window, 0.3-0.5 cm of knee off: benchmarks/bench_live.py)
     from sensor_io.recorder import Recorder
     from stepdown.live.emulation import Prompts, simulated_test
     from stepdown.live.reps import RepTracker
@@ -70,7 +70,7 @@ def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
             rec.add_samples(name, s.t[:k], s.acc[:k], s.gyr[:k])
         rec.set_calibration_movement(3.0, 13.0)
         reps = RepTracker(rec)
-        reps.start(13.0, 3.0)
+        reps.start(13.0)
         reps.shown = final[:2]
         return reps
 
@@ -78,15 +78,13 @@ def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
     scorer, found = analysis_scorer(), None
     for t in np.arange(rep["bottom_s"], rep["end_s"] + 1.0, 0.05):  # the loop's turns
         reps = tracker_until(t)
-        window, shift = reps.window(t, None, True)
+        window, shift = reps.window(t)
         found = next((r for r in scorer(window, frames)
                       if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
         if found is not None:
             break
     assert found is not None
-    window, shift = reps.window(t, "trace", True)
-    assert "calibration_movement" not in window.extra  # the bends found the frames already
-    assert window.duration_s < reps.window(t, "trace", False)[0].duration_s - 8.0
+    window, shift = reps.window(t, "trace")
     trace = live_tracer()(window, prev["end_s"] - shift, frames)
     for key in ("knee_medial_cm", "pelvic_drop_deg"):
         assert max(v for v in trace[key] if v is not None) == pytest.approx(
