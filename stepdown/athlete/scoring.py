@@ -82,18 +82,20 @@ def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np
     return rep_trace(t, series, start, float(t[-1]), thresholds, points=points)
 
 
-def live_tracer() -> Callable[[Any, float], dict[str, Any] | None] | None:
-    """(live window, end of the last rep shown in the window's time, s) -> the trace of
-    the rep in progress or None (:func:`current_rep_trace`), from the analysis of the
-    window; None while the analysis is not installed.  Raises InputError while the
-    window cannot be analysed (no calibration yet)."""
+def live_tracer() -> Callable[..., dict[str, Any] | None] | None:
+    """(live window, end of the last rep shown in the window's time, s, the sensor frames
+    to use or None to find them in the window) -> the trace of the rep in progress or None
+    (:func:`current_rep_trace`), from the analysis of the window, as the rep will be
+    scored (:func:`~stepdown.live.scoring.analysis_scorer`, with the same frames); None
+    while the analysis is not installed.  Raises InputError while the window cannot be
+    analysed (no calibration yet)."""
     try:
         from analysis.pipeline import analyze
     except ImportError:
         return None
 
-    def trace(rec: Any, since_s: float) -> dict[str, Any] | None:
-        result = analyze(rec, classify=False)
+    def trace(rec: Any, since_s: float, frames: Any = None) -> dict[str, Any] | None:
+        result = analyze(rec, classify=False, session=frames)
         return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
                                  since_s, rule_thresholds(result.config))
 

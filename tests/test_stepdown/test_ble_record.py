@@ -5,11 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sensor_io.recording import Athlete
 from sensor_io.recording_io import read_recording
 from stepdown.cli import main
 
@@ -38,15 +40,32 @@ def test_record_refuses_bad_input_in_one_line(capsys, tmp_path):
     assert "Traceback" not in err
 
 
-LIVE_VS_OFFLINE_SEED = 26
-"""A simulated test whose reps sit clear of the thresholds (seed 8's, on whole-body physics,
-sit within 0.3 of one on all but one rep, so items could not be compared)."""
+LIVE_VS_OFFLINE_SEED = 27
+"""A simulated test (with the guided knee bends) whose reps sit clear of the thresholds:
+4 of 5 reps by more than 0.45 (on seeds 20-39: 1-4; seed 8's, on whole-body physics, sit
+within 0.3 of one on all but one rep, so items could not be compared)."""
 
 
-def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path):
+def _played(monkeypatch, **athlete):
+    """The simulations the emulated worlds of `record` play (appended as they are made);
+    ``athlete``: how the emulated athlete behaves (``does_bends``)."""
+    from stepdown.commands import live
+
+    real, sims = live.emulated_world, []
+
+    def keep(*args, **kw):
+        made = real(*args, **kw, **athlete)
+        sims.append(made[2])
+        return made
+
+    monkeypatch.setattr(live, "emulated_world", keep)
+    return sims
+
+
+def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_path, monkeypatch):
     pipeline = pytest.importorskip("analysis.pipeline", reason="analysis pipeline not there yet")
-    from simulator.single_test import SimConfig, simulate
 
+    played = _played(monkeypatch)
     out = tmp_path / "live.parquet"
     rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a-1", "--pelvis", "x",
                "--thigh", "x", "--seed", str(LIVE_VS_OFFLINE_SEED), "--out", str(out)])
@@ -64,8 +83,10 @@ def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_pat
         # the whole recording (pelvic drop +0.9 deg on every rep)
         moved = np.flatnonzero(np.any(s.gyr != s.gyr[-1], axis=1))
         assert s.t[-1] - s.t[moved[-1]] < 0.3
-    sim = simulate(SimConfig(seed=LIVE_VS_OFFLINE_SEED, test_leg="left", sensors=("pelvis", "thigh")))
-    offline = pipeline.analyze(sim.recording).to_json()
+    # the simulator's own file, with what the recorder knows of the athlete: no height (the
+    # knee from pelvis and thigh then takes a default body: 0.16 cm on seed 27's rep 5)
+    sim = played[0].recording
+    offline = pipeline.analyze(replace(sim, athlete=Athlete(id="a-1"))).to_json()
     streamed = pipeline.analyze(live).to_json()
     assert len(streamed["reps"]) == len(offline["reps"]) == 5
     clear = 0
@@ -85,6 +106,55 @@ def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_pat
             clear += 1
     assert clear >= 4
     assert streamed["test"]["items"] == offline["test"]["items"]
+
+
+def test_record_asks_for_the_knee_bends_and_the_calibration_finds_the_thigh_axis_in_them(
+        capsys, tmp_path, monkeypatch):
+    pipeline = pytest.importorskip("analysis.pipeline")
+
+    played = _played(monkeypatch)
+    out = tmp_path / "b.parquet"
+    assert main(["record", *VIRTUAL, "--leg", "right", "--athlete", "a", "--pelvis", "x",
+                 "--thigh", "x", "--seed", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    said = [line.split(":")[0] for line in text.splitlines()
+            if line.startswith(("Stand still", "Knee bends:", "Go:"))]
+    assert said == ["Stand still on the step, hands on the waist (3 s) ...", "Knee bends", "Go"]
+    assert "2-3 slow knee bends on both feet" in text
+    assert sum(line.startswith("rep ") for line in text.splitlines()) == 5
+    rec = read_recording(out)
+    t0, t1 = rec.extra["calibration_movement"]["window_s"]
+    standing_end = next(e["t"] for e in rec.extra["events"] if e["what"] == "calibration_end")
+    assert t0 == pytest.approx(standing_end, abs=0.06) and t1 - t0 == pytest.approx(10.0, abs=0.06)
+    bends = played[0].truth["calibration_movement"]["span_s"]  # the simulated athlete's
+    start = next(e["t"] for e in rec.extra["events"] if e["what"] == "calibration_start")
+    assert t0 < start + bends[0] and start + bends[1] < t1  # done when asked, in the time given
+    doc = pipeline.analyze(rec).to_json()
+    assert doc["calibration"]["sensors"]["thigh_right"]["method"] == "gravity+guided knee bends"
+    assert doc["calibration"]["movement"] == "used"
+    assert len(doc["reps"]) == 5 and doc["reps"][0]["start_s"] > t1  # no bend is a rep
+
+
+@pytest.mark.parametrize("how", ["--no-bends", "athlete stands through them"])
+def test_a_test_without_the_knee_bends_still_calibrates_from_the_reps(how, capsys, tmp_path,
+                                                                      monkeypatch):
+    pipeline = pytest.importorskip("analysis.pipeline")
+
+    _played(monkeypatch, does_bends=how == "--no-bends")
+    out = tmp_path / "n.parquet"
+    skip = ["--no-bends"] if how == "--no-bends" else []
+    assert main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                 "--thigh", "x", "--seed", "3", *skip, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert ("Knee bends:" in text) is not skip
+    assert sum(line.startswith("rep ") for line in text.splitlines()) == 5
+    rec = read_recording(out)
+    assert ("calibration_movement" in rec.extra) is not skip
+    doc = pipeline.analyze(rec).to_json()
+    assert len(doc["reps"]) == 5
+    assert "guided" not in doc["calibration"]["sensors"]["thigh_left"]["method"]
+    if not skip:  # asked for and not done: the analysis says so
+        assert "thigh_left did not bend" in doc["calibration"]["movement"]
 
 
 def test_ctrl_c_ends_cleanly_and_keeps_everything(tmp_path):
@@ -235,3 +305,17 @@ def test_emulated_sensors_keep_the_simulations_common_clock():
     for s in (early, late):  # ... so both sensors read the recording at -0.007 + 0.5 s
         acc, _ = stream_signal(s, t0=5.0, origin_s=-0.007)(at)
         assert acc[0, 0] == pytest.approx(np.interp(0.493, s.t, s.acc[:, 0]), abs=1e-9)
+
+
+def test_the_knee_bends_window_survives_a_crash(tmp_path):
+    from sensor_io.recorder import Recorder, recording_from_journal
+    from sensor_io.recording import calibration_movement_window
+
+    r = Recorder(tmp_path / "c.sdj", test_leg="left")
+    t = np.arange(0.0, 1.0, 0.01)
+    r.add_samples("pelvis", t, np.tile([0.0, 0.0, 9.81], (len(t), 1)), np.zeros((len(t), 3)))
+    r.set_calibration_movement(3.05, 13.1)
+    assert calibration_movement_window(r.recording()) == (3.05, 13.1)
+    r.journal.sync()  # then the process dies: no close
+    rec, report = recording_from_journal(tmp_path / "c.sdj")
+    assert not report.closed and calibration_movement_window(rec) == (3.05, 13.1)
