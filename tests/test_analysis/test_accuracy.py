@@ -34,8 +34,8 @@ KNOWN_MISSES = {
     ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
     ("pelvis+thigh+trunk", "pelvic_drop_deg", "bias"):
-        "+0.19 deg on 16 tests against a 0.29 deg MAE; the other sets are within half "
-        "their MAE; not explained yet (docs/accuracy.md)",
+        "+0.19 deg on 16 tests against a 0.29 deg MAE; not reproduced on 20 development "
+        "tests (+0.04 deg); ~2 standard errors of a 16-test bias (docs/accuracy.md)",
 }
 
 
@@ -150,7 +150,8 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
 # model alone took the hip as fixed over the foot and read 0.62-0.81 of the truth.
 GUIDED_MISSES = {
     ("pelvis+thigh", "hip_flexion_deg", "bias"):
-        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): just over half; not explained yet",
+        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): the knees turning in during the "
+        "bends (+1 deg on average) turn the thigh's axis, 0.13 deg per deg (docs/accuracy.md)",
 }
 
 
