@@ -176,3 +176,35 @@ def test_guided_batch_used_the_movement_everywhere(guided_batch):
     ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_MISSES, "guided-")))
 def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measure, what):
     test_measure_floors(guided_table, sensor_set, measure, what)
+
+
+# The same in the shifted world (tests/conftest.py guided_shifted_batch: more sway, thighs
+# 6 % longer and shanks 6 % shorter than the height ratios the analysis assumes, 60 Hz).
+THIGH_FRAME = ("the thighs are 6 % longer than the height ratio the analysis assumes and the "
+               "bends' sideways drift turns the thigh's axis (docs/accuracy.md, bench_guided)")
+GUIDED_SHIFTED_MISSES = {
+    ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.34 cm against a 0.56 cm MAE: " + THIGH_FRAME,
+    ("pelvis+thigh", "knee_medial_cm", "slope"): "0.83: " + THIGH_FRAME,
+    ("pelvis+thigh", "pelvic_drop_deg", "bias"):
+        "+0.23 deg against a 0.31 deg MAE on 24 tests; neither the thigh's frame nor the hip "
+        "shift enters it; not explained (the +trunk set: -0.09 deg)",
+}
+
+
+@pytest.fixture(scope="module")
+def guided_shifted_table(guided_shifted_batch):
+    errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
+                                 sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
+                      for ev in guided_shifted_batch], ignore_index=True)
+    t = agreement(errs)
+    with pd.option_context("display.width", 200, "display.max_rows", 100):
+        print("\nWith the guided calibration movement (no shank), shifted world:")
+        print(t.round(3).to_string())
+    return t.set_index(["sensor_set", "measure"])
+
+
+@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases(
+    ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_SHIFTED_MISSES, "guided-shifted-")))
+def test_measure_floors_with_the_guided_movement_in_the_shifted_world(
+        guided_shifted_table, sensor_set, measure, what):
+    test_measure_floors(guided_shifted_table, sensor_set, measure, what)
