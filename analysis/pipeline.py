@@ -467,7 +467,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     full, partial = _outside(full, movement), _outside(partial, movement)
     spans = sorted([(r["start_s"], r["end_s"]) for r in full + partial]
                    + ([movement] if movement else []))
-    motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
+    motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial))
     reps, notes = [], cal.notes()
