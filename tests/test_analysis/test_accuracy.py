@@ -155,16 +155,22 @@ GUIDED_MISSES = {
 }
 
 
-@pytest.fixture(scope="module")
-def guided_table(guided_batch):
+def agreement_table(batch, title: str) -> pd.DataFrame:
+    """MAE, bias and slope per sensor set and measure of an evaluated batch, printed under
+    ``title``, indexed by (sensor_set, measure)."""
     errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
                                  sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
-                      for ev in guided_batch], ignore_index=True)
+                      for ev in batch], ignore_index=True)
     t = agreement(errs)
     with pd.option_context("display.width", 200, "display.max_rows", 100):
-        print("\nWith the guided calibration movement (no shank):")
+        print(f"\n{title}:")
         print(t.round(3).to_string())
     return t.set_index(["sensor_set", "measure"])
+
+
+@pytest.fixture(scope="module")
+def guided_table(guided_batch):
+    return agreement_table(guided_batch, "With the guided calibration movement (no shank)")
 
 
 def test_guided_batch_used_the_movement_everywhere(guided_batch):
@@ -193,14 +199,8 @@ GUIDED_SHIFTED_MISSES = {
 
 @pytest.fixture(scope="module")
 def guided_shifted_table(guided_shifted_batch):
-    errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
-                                 sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
-                      for ev in guided_shifted_batch], ignore_index=True)
-    t = agreement(errs)
-    with pd.option_context("display.width", 200, "display.max_rows", 100):
-        print("\nWith the guided calibration movement (no shank), shifted world:")
-        print(t.round(3).to_string())
-    return t.set_index(["sensor_set", "measure"])
+    return agreement_table(guided_shifted_batch,
+                           "With the guided calibration movement (no shank), shifted world")
 
 
 @pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases(
