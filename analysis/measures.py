@@ -22,6 +22,9 @@ from sensor_io.anthropometry import Body
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
 EXTRA = ("wrist_motion_deg", "descent_drop_ratio", "impact_ms2")
+HIP_SHIFT_MEASURED = "thigh+pelvis, hip shift measured"
+"""``knee_source`` of the knee from the thigh plus the hip's shift the pelvis sensor
+measured (:mod:`analysis.hip_shift`)."""
 
 
 @dataclass
@@ -29,7 +32,8 @@ class MeasureSeries:
     """Series on the motion grid, relative to standing; None where no sensor gives it.
 
     Angles in deg, knee in cm, depth in rad.  ``knee_source`` says how the knee
-    displacement was obtained ("shank" or "thigh+pelvis model").
+    displacement was obtained: "shank", "thigh+pelvis model" (the hip taken as staying
+    over the foot) or :data:`HIP_SHIFT_MEASURED`.
     """
 
     t: np.ndarray
@@ -157,10 +161,11 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         source = "shank"
     else:
         knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
+        source = "thigh+pelvis model"
         if hip_spans is not None:
             knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
                                              -knee, st, hip_spans, body, test_leg, pelvis.gap)
-        source = "thigh+pelvis model"
+            source = HIP_SHIFT_MEASURED
     s["knee_medial_cm"] = 100.0 * rel(knee, st)
     if trunk is not None:
         s["trunk_lean_deg"] = np.degrees(rel(kin.trunk_inclination_rad(trunk.q_facing_seg), st))

@@ -69,11 +69,11 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
     "guided bends, still": {
         "pelvic_drop_deg": 0.6, "hip_adduction_deg": 1.45, "hip_flexion_deg": 1.05,
         "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis model)": 1.3},
+        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
     "guided bends, sway": {
         "pelvic_drop_deg": 0.65, "hip_adduction_deg": 1.55, "hip_flexion_deg": 1.1,
         "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis model)": 1.3},
+        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
     "functional axis, still": {
         "pelvic_drop_deg": 0.65, "hip_adduction_deg": 2.7, "hip_flexion_deg": 1.1,
         "hip_internal_rotation_deg": 0.85, "trunk_lean_deg": 1.45,
@@ -117,8 +117,9 @@ def calibration_case(calibration: Calibration | None) -> str:
 def measure_uncertainty(knee_source: str | None,
                         calibration: Calibration | None = None) -> dict[str, float]:
     """The uncertainty of each measure of an analysis whose knee came from ``knee_source``
-    (``"shank"``, ``"thigh+pelvis model"``, or None when the knee was not measured) and
-    that was calibrated by ``calibration`` (see :func:`calibration_case`)."""
+    (``"shank"``, ``"thigh+pelvis model"``, ``"thigh+pelvis, hip shift measured"``, or None
+    when the knee was not measured) and that was calibrated by ``calibration`` (see
+    :func:`calibration_case`)."""
     table = MEASURE_UNCERTAINTY[calibration_case(calibration)]
     out = {k: v for k, v in table.items() if not k.startswith("knee_medial_cm")}
     knee = table.get(f"knee_medial_cm ({knee_source})")

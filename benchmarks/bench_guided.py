@@ -99,7 +99,7 @@ def run() -> None:
     out = pd.concat(rows, ignore_index=True)[["condition", "sensor_set", "measure", "n", "mae",
                                               "bias", "slope"]]
     print(f"{N_TESTS} tests per condition (seed {SEED}), no shank sensor: "
-          "floors hip adduction MAE <= 1.5 deg, knee (body model) <= 1.2 cm, "
+          "floors hip adduction MAE <= 1.5 deg, knee without a shank <= 1.2 cm, "
           "|bias| <= MAE/2, slope 0.9-1.1")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print("  " + out.round(3).to_string(index=False).replace("\n", "\n  "))
