@@ -242,12 +242,15 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
     q_sensor, q_seg = q_facing_sensor.copy(), q_facing_seg.copy()
     guessed = np.zeros(len(t), dtype=bool)
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    still_upright = None  # the whole recording's, made at the first piece that needs it
     for t0, t1 in spans:
         m = (t >= t0) & (t <= t1)
         if not m.any() or (standing & m).any():
             continue
-        upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
-        still = m & (row_norms(gyr) < still_rad_s) & upright
+        if still_upright is None:
+            upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+            still_upright = (row_norms(gyr) < still_rad_s) & upright
+        still = m & still_upright
         anchor = still if still.sum() * dt >= min_still_s else m
         guessed |= m if anchor is m else False
         turn = -float(np.angle(np.mean(np.exp(1j * _heading_of_x(q_seg[anchor])))))
