@@ -33,7 +33,7 @@ class SegmentMotion:
 
     q_facing_seg: (N,4) segment orientation in the facing frame.
     acc_facing: (N,3) m/s², specific force of its sensor rotated into the facing frame.
-    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame.
+    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame. Both kept as SIGNAL_DTYPE.
     gap: (N,) bool, grid samples inside a gap of this sensor (values interpolated).
     heading_guessed: (N,) bool, samples of a piece whose heading (6D, started afresh after
     a gap) could only be guessed from the movement itself; None when there is none.
