@@ -84,7 +84,7 @@ def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: n
     pendulum = hip_over_knee_m * ((body.thigh_m + body.shank_m) / body.thigh_m)
     lever = sign * quat.qrotate(q_facing_pelvis, sacrum_to_hip_m(body, test_leg))[:, 1]
     lever = lever - np.mean(lever[standing])
-    medial_acc = sign * acc_facing[:, 1]
+    medial_acc = sign * np.asarray(acc_facing[:, 1], dtype=np.float64)  # integrated in float64
     gap = np.zeros(len(t), dtype=bool) if gap is None else gap
     out = pendulum.copy()
     min_samples = MIN_PAUSE_S / float(t[1] - t[0]) if len(t) > 1 else 1.0

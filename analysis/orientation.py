@@ -381,7 +381,7 @@ def piecewise_orientation(
         start = rows[-1].stop if rows else 0
         rows.append(slice(start, start + len(t_u)))
         out.append((t_u, q, acc_u, gyr_u, gap_u) if keep_signals else (t_u, q, gap_u))
-        del acc_u, gyr_u
+        del acc_u, gyr_u  # not kept: freed before the next piece's are made
     cat = [parts[0] if len(parts) == 1 else np.concatenate(parts)
            for parts in zip(*out, strict=True)]
     if not keep_signals:

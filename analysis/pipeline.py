@@ -333,9 +333,10 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
                 orientations: dict[str, Any], body: Body) -> Calibration:
-    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
+    legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
+    vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
-    tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
+    tracks = piece_tracks(legs) if in_pieces else standing_tracks(legs, window)
     return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
                      movement=calibration_movement_window(rec))
 

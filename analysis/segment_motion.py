@@ -33,7 +33,7 @@ class SegmentMotion:
 
     q_facing_seg: (N,4) segment orientation in the facing frame.
     acc_facing: (N,3) m/s², specific force of its sensor rotated into the facing frame.
-    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame.
+    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame. Both kept as SIGNAL_DTYPE.
     gap: (N,) bool, grid samples inside a gap of this sensor (values interpolated).
     heading_guessed: (N,) bool, samples of a piece whose heading (6D, started afresh after
     a gap) could only be guessed from the movement itself; None when there is none.
@@ -242,12 +242,15 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
     q_sensor, q_seg = q_facing_sensor.copy(), q_facing_seg.copy()
     guessed = np.zeros(len(t), dtype=bool)
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    still_upright = None  # the whole recording's, made at the first piece that needs it
     for t0, t1 in spans:
         m = (t >= t0) & (t <= t1)
         if not m.any() or (standing & m).any():
             continue
-        upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
-        still = m & (row_norms(gyr) < still_rad_s) & upright
+        if still_upright is None:
+            upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+            still_upright = (row_norms(gyr) < still_rad_s) & upright
+        still = m & still_upright
         anchor = still if still.sum() * dt >= min_still_s else m
         guessed |= m if anchor is m else False
         turn = -float(np.angle(np.mean(np.exp(1j * _heading_of_x(q_seg[anchor])))))
