@@ -33,7 +33,7 @@ from typing import Any
 
 from analysis import registry
 from analysis.result import TestScore
-from analysis.rules import ITEMS, TEST_RULES, RepItems, RuleConfig, score_rep
+from analysis.rules import TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
 
 __all__ = [
@@ -122,7 +122,7 @@ def combine_rep(
     probs: dict[str, float] = {}
     flags: list[Disagreement] = []
     for item, value in (classifier_items or {}).items():
-        if item not in ITEMS:
+        if item not in registry.item_names():
             raise InputError(f"classifier gave an unknown item {item!r}")
         if value is None or item == "pain":
             continue
@@ -141,12 +141,12 @@ def aggregate_items(reps: Sequence[Items], rule: str = "majority") -> dict[str, 
     if rule not in TEST_RULES:
         raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
     if not reps:
-        return dict.fromkeys(ITEMS)
+        return dict.fromkeys(registry.item_names())
     if rule == "worst":
         worst = max(range(len(reps)), key=lambda i: (rep_total(reps[i]), -i))
-        return {item: reps[worst].get(item) for item in ITEMS}
+        return {item: reps[worst].get(item) for item in registry.item_names()}
     out: dict[str, int | None] = {}
-    for item in ITEMS:
+    for item in registry.item_names():
         values = [int(r[item]) for r in reps if r.get(item) is not None]
         if not values:
             out[item] = None
@@ -269,7 +269,7 @@ _SWING = {"left": "right", "right": "left"}
 
 def _threshold(cfg: RuleConfig, name: str, unit: str) -> str:
     """"threshold 5° (default heuristic)": a RuleConfig threshold with its unit and origin."""
-    return f"threshold {_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})"
+    return f"threshold {_num(cfg.threshold(name))}{unit} ({cfg.origin_of(name)})"
 
 
 def _grouped(reasons: list, keep: Callable[[Any], bool]) -> list[tuple[list[float], str]]:
@@ -312,7 +312,7 @@ def explain(checklist: Checklist, test_leg: str | None = None) -> list[str]:
     """
     lines: list[str] = []
     cfg = checklist.config
-    for item in ITEMS:
+    for item in registry.item_names():
         fired_rule = [(rep.index, reason) for rep in checklist.reps
                       if rep.sources[item] in ("rule", "reported") and rep.items[item]
                       for reason in rep.reasons[item] if reason.fired]

@@ -161,6 +161,7 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         # stays put would seem to move whenever the trunk flexes or leans on the pelvis.
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, pelvis.q_facing_seg,
                                                              wrist.q_facing_seg))
+    s.update({m.name: m.series(motion, test_leg) for m in registry.MEASURES if m.series})
     present = [k for k, v in s.items() if v is not None]
     smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t, cutoff_hz)  # one call
     s.update({k: smooth[:, i] for i, k in enumerate(present)})
@@ -224,7 +225,7 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
     silent = {seg for seg in ("pelvis", "thigh", "shank", "trunk", "wrist")
               if (sm := motion.get(seg, test_leg)) is not None
               and _longest_run(sm.gap[m]) * dt > max_gap_s}
-    for name, segs in NEEDS.items():
+    for name, segs in registry.measure_needs().items():
         if name in measures and silent.intersection(segs):
             measures[name] = None
     return sorted(motion.get(seg, test_leg).placement for seg in silent)

@@ -119,13 +119,24 @@ class RuleConfig:
         return self.override({"knee_cm_2": 100.0 * foot_medial_offset_m},
                              origin="the athlete's foot medial offset")
 
+    def threshold(self, name: str) -> float:
+        """A threshold by name: this config's field, else the value a registered item's
+        level carries (:func:`analysis.registry.level_default`), in the measure's unit."""
+        if name in _DEFAULTS:
+            return getattr(self, name)
+        value = registry.level_default(name)
+        if value is None:
+            raise InputError(f"unknown rule threshold {name!r}")
+        return value
+
     def origin_of(self, name: str) -> str:
         """Where a threshold comes from, for explanations.
 
-        "default heuristic" while it has the default value, else the origin
-        recorded by :meth:`override` (a file, the athlete's foot offset, ...).
+        "default heuristic" while it has the default value (always, for a registered item's
+        threshold), else the origin recorded by :meth:`override` (a file, the athlete's
+        foot offset, ...).
         """
-        if getattr(self, name) == _DEFAULTS[name]:
+        if name not in _DEFAULTS or getattr(self, name) == _DEFAULTS[name]:
             return DEFAULT_ORIGIN
         return dict(self.origins).get(name, "configured")
 
@@ -206,12 +217,16 @@ class RepItems:
     reasons: dict[str, tuple[Reason, ...]]
 
 
-MEASURED_RULES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
-    i.name: tuple((r.measure, tuple(lv.setting for lv in r.levels)) for r in i.rules)
-    for i in registry.ITEMS if i.rules
-}
-"""Per item: (measure, RuleConfig thresholds compared with ``>``, in rising order); the
-item level is the number of thresholds exceeded, the highest over the item's measures."""
+def measured_rules() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per item: (measure, thresholds compared with ``>``, in rising order); the item level
+    is the number of thresholds exceeded, the highest over the item's measures. Read from
+    the registry when called, so an item registered later is scored too."""
+    return {i.name: tuple((r.measure, tuple(lv.setting for lv in r.levels)) for r in i.rules)
+            for i in registry.ITEMS if i.rules}
+
+
+MEASURED_RULES = measured_rules()
+"""The built-in items' :func:`measured_rules`."""
 
 
 def _measure(measures: Mapping[str, Any], name: str) -> float | None:
@@ -228,7 +243,7 @@ def _measure(measures: Mapping[str, Any], name: str) -> float | None:
 def _threshold_reason(
     item: str, measure: str, value: float | None, config: RuleConfig, *names: str,
 ) -> Reason:
-    thresholds = tuple(getattr(config, n) for n in names)
+    thresholds = tuple(config.threshold(n) for n in names)
     level = None if value is None else sum(value > th for th in thresholds)
     origin = "; ".join(dict.fromkeys(config.origin_of(n) for n in names))
     return Reason(item, measure, value, thresholds, level, origin)
@@ -247,12 +262,12 @@ def score_rep(
     reasons: dict[str, tuple[Reason, ...]] = {
         item: tuple(_threshold_reason(item, measure, _measure(measures, measure), config, *names)
                     for measure, names in rules)
-        for item, rules in MEASURED_RULES.items()
+        for item, rules in measured_rules().items()
     }
     reasons["pain"] = (_pain_reason(pain_nrs, config),)
     items: dict[str, int | None] = {}
     sources: dict[str, str] = {}
-    for item in ITEMS:
+    for item in registry.item_names():
         levels = [r.level for r in reasons[item] if r.level is not None]
         items[item] = max(levels) if levels else None
         if not levels:
