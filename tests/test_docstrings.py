@@ -17,7 +17,8 @@ from analysis.result import field_docs
 numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (dev dependency)")
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config")
+NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "analysis.rules",
+                    "analysis.checklist")
 """Modules whose public docstrings follow numpydoc; add a module when it is converted."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
