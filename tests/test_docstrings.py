@@ -19,7 +19,8 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (d
 ROOT = Path(__file__).resolve().parents[1]
 NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "analysis.rules",
                     "analysis.checklist", "analysis.rep_segmentation", "analysis.validation",
-                    "analysis.walking", "analysis.model_info")
+                    "analysis.walking", "analysis.model_info", "analysis.evaluation",
+                    "analysis.rep_end")
 """Modules whose public docstrings follow numpydoc; add a module when it is converted."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
