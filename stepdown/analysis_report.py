@@ -293,7 +293,6 @@ MAX_SKIPPED_LINES = 5
 def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     """Everything a person needs to read one analysis (see module docstring)."""
     result = analysis.result()
-    doc = result.to_json()  # for describe_uncertainty and withheld_because, which read JSON
     console.print(f"[bold]{path}[/]: {result.recording.test_leg} test leg, {len(result.reps)} "
                   f"reps; sensors: {', '.join(result.recording.sensors_used)}", highlight=False)
     if result.reps:
@@ -313,8 +312,8 @@ def print_report(console: Console, path: Path, analysis: Analysis) -> None:
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     from stepdown.completeness import withheld_because
 
-    console.print(result_line(result, withheld_because(analysis.recording, doc)))
-    for line in describe_uncertainty(doc):
+    console.print(result_line(result, withheld_because(analysis.recording, result)))
+    for line in describe_uncertainty(result.to_json()):  # it reads the JSON document
         console.print(line, highlight=False)
     if result.reps:
         console.print(sources_line(result), highlight=False)
