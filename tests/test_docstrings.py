@@ -23,7 +23,8 @@ NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "
                     "analysis.rep_end", *(f"analysis.training_load.{m}" for m in (
                         "csv_import", "entries", "flags", "metrics", "panel")),
                     *(f"analysis.exercises.{m}" for m in (
-                        "band", "change", "dispatch", "evaluation", "retest")))
+                        "band", "change", "dispatch", "evaluation", "heel_taps", "hold",
+                        "progression", "retest")))
 """Modules whose public docstrings follow numpydoc; add a module when it is converted."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
