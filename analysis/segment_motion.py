@@ -28,34 +28,49 @@ GRID_HZ = 100.0
 
 @dataclass
 class SegmentMotion:
-    """One segment on the common grid.
-
-    q_facing_seg: (N,4) segment orientation in the facing frame.
-    acc_facing: (N,3) m/s², specific force of its sensor rotated into the facing frame.
-    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame.
-    gap: (N,) bool, grid samples inside a gap of this sensor (values interpolated).
-    heading_guessed: (N,) bool, samples of a piece whose heading (6D, started afresh after
-    a gap) could only be guessed from the movement itself; None when there is none.
-    """
+    """One segment on the common grid."""
 
     placement: str
+    """The sensor's placement (``thigh_left``, ...)."""
     q_facing_seg: np.ndarray
+    """(N, 4) segment orientation in the facing frame, [w, x, y, z]."""
     acc_facing: np.ndarray
+    """(N, 3) m/s², specific force of its sensor rotated into the facing frame."""
     gyr: np.ndarray
+    """(N, 3) rad/s, bias-corrected gyro in the sensor frame."""
     gap: np.ndarray
+    """(N,) bool, grid samples inside a gap of this sensor (values interpolated)."""
     heading_guessed: np.ndarray | None = None
+    """(N,) bool, samples of a piece whose heading (6D, started afresh after a gap) could
+    only be guessed from the movement itself; None when there is none."""
 
 
 @dataclass
 class Motion:
-    """All segments of a recording on the grid ``t`` (N,) s."""
+    """All segments of a recording on one time grid."""
 
     t: np.ndarray
+    """(N,) the grid, s on the recording's clock."""
     segments: dict[str, SegmentMotion]
-    standing: np.ndarray            # (N,) bool, grid samples in the calibration window
+    """Placement -> its segment's motion."""
+    standing: np.ndarray
+    """(N,) bool, grid samples in the calibration window."""
 
     def get(self, segment: str, test_leg: str) -> SegmentMotion | None:
-        """By segment name ('pelvis', 'thigh', 'shank', 'trunk', 'wrist'); legs on the test side."""
+        """One segment's motion by its name.
+
+        Parameters
+        ----------
+        segment : str
+            'pelvis', 'thigh', 'shank', 'trunk' or 'wrist'.
+        test_leg : str
+            ``left`` or ``right``: the side whose thigh and shank are meant.
+
+        Returns
+        -------
+        SegmentMotion or None
+            The segment; None when no sensor was on it.
+        """
         for p, m in self.segments.items():
             name, _, side = p.partition("_")
             if name == segment and (segment not in ("thigh", "shank") or side == test_leg):
@@ -70,8 +85,19 @@ def _common_grid(rec: Recording) -> np.ndarray:
 
 
 def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of (N, 3): the numbers np.linalg.norm(v, axis=1) gives, at
-    a fraction of its cost on short series."""
+    """Euclidean norm of each row: the numbers np.linalg.norm(v, axis=1) gives, at a
+    fraction of its cost on short series.
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        (N, 3) vectors.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) norms, in the vectors' unit.
+    """
     return np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2])
 
 
@@ -83,27 +109,49 @@ def _heading_of_x(q: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SensorOrientation:
-    """One sensor on its own grid (uniform within each piece, see
-    :func:`analysis.orientation.piecewise_orientation`): t_u (M,) s, q_world_sensor (M,4),
-    acc (M,3) m/s² and bias-corrected gyr (M,3) rad/s in the sensor frame, gap (M,) bool;
-    spans: (t0, t1) s of each piece; heading_shared: False when each piece's heading is
-    its own (6D pieces); source: where the orientation came from."""
+    """One sensor's orientation on its own grid (uniform within each piece, see
+    :func:`analysis.orientation.piecewise_orientation`)."""
 
     t_u: np.ndarray
+    """(M,) sample times, s."""
     q_world_sensor: np.ndarray
+    """(M, 4) sensor orientation in the world frame (z up), [w, x, y, z]."""
     acc: np.ndarray
+    """(M, 3) specific force, m/s², sensor frame."""
     gyr: np.ndarray
+    """(M, 3) bias-corrected angular rate, rad/s, sensor frame."""
     gap: np.ndarray
+    """(M,) bool, samples inside a gap (interpolated)."""
     spans: list[tuple[float, float]] = field(default_factory=list)
+    """(t0, t1) of each piece, s."""
     heading_shared: bool = True
+    """False when each piece's heading is its own (6D pieces)."""
     source: str = "vqf 6D"
+    """Where the orientation came from."""
 
     def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
-        """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
+        """The global vertical in sensor coordinates (heading-free).
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            (t, v): the (M,) times, s, and the (M, 3) unit vertical, sensor frame.
+        """
         return self.t_u, quat.axis_of(quat.qconj(self.q_world_sensor), 2)
 
     def outside(self, t: np.ndarray) -> np.ndarray:
-        """(N,) bool: times t (s) outside every piece (no orientation there)."""
+        """Which times lie outside every piece (no orientation there).
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) times, s.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) bool.
+        """
         inside = np.zeros(len(t), dtype=bool)
         for t0, t1 in self.spans:
             inside |= (t >= t0) & (t <= t1)
@@ -117,10 +165,22 @@ standing pose, not over an hour; a test is shorter, a session's first sets are i
 
 
 def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[str, SensorTrack]:
-    """Each sensor's orientation and signals over the piece of recording that holds the
-    standing window ``window`` (a :class:`calibration.StandingWindow`), up to TRACK_S after
-    it: the stretch in which its heading is one, for :func:`calibration.calibrate`'s joint
-    headings."""
+    """Each sensor's orientation and signals over the stretch in which its heading is one,
+    for :func:`calibration.calibrate`'s joint headings.
+
+    Parameters
+    ----------
+    orientations : dict of str to SensorOrientation
+        Placement -> its orientation.
+    window : StandingWindow
+        The standing window (:class:`calibration.StandingWindow`, s).
+
+    Returns
+    -------
+    dict of str to SensorTrack
+        Placement -> its track over the piece holding the window, up to TRACK_S after it
+        (sensors with 50 samples or fewer there are left out).
+    """
     out = {}
     for placement, o in orientations.items():
         t0, t1 = next(((a, b) for a, b in o.spans if a <= window.t1 and b >= window.t0),
@@ -136,7 +196,22 @@ def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
                         mode: str = "offline") -> dict[str, SensorOrientation]:
     """Orientation of every sensor at its own rate, gyro bias removed first, never bridged
-    across a gap longer than a fraction of a second (each piece started afresh)."""
+    across a gap longer than a fraction of a second (each piece started afresh).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    biases : dict of str to numpy.ndarray
+        Placement -> (3,) gyro bias, rad/s, sensor frame.
+    mode : str
+        ``offline`` (acausal) or ``causal`` (forward only, as a live stream).
+
+    Returns
+    -------
+    dict of str to SensorOrientation
+        Placement -> its orientation.
+    """
     out = {}
     for placement, s in rec.streams.items():
         o = piecewise_orientation(s.t, s.gyr - biases[placement], s.acc, s.mag, s.quat,
@@ -150,9 +225,24 @@ def segment_motion(rec: Recording, cal: Calibration,
                    orientations: dict[str, SensorOrientation], consume: bool = False) -> Motion:
     """Orientation of every calibrated segment on a common 100 Hz grid, facing frame.
 
-    consume: remove each sensor's entry from ``orientations`` once it is on the grid, so its
-    own-rate arrays are freed before the next sensor's grid arrays are made (an hour of five
-    sensors holds ~200 MB of them).
+    Parameters
+    ----------
+    rec : Recording
+        The recording (its streams' overlap sets the grid).
+    cal : Calibration
+        Sensor-to-segment rotations and the standing window.
+    orientations : dict of str to SensorOrientation
+        Placement -> the sensor's orientation at its own rate.
+    consume : bool
+        Remove each sensor's entry from ``orientations`` once it is on the grid, so its
+        own-rate arrays are freed before the next sensor's grid arrays are made (an hour of
+        five sensors holds ~200 MB of them).
+
+    Returns
+    -------
+    Motion
+        The segments on the grid; the facing frame turns the world frame about the vertical
+        so that each standing segment's x axis points to +x.
     """
     t = _common_grid(rec)
     standing = (t >= cal.window.t0) & (t <= cal.window.t1)
@@ -207,11 +297,26 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
 
 def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
                   still_rad_s: float = 0.25) -> list[np.ndarray]:
-    """Grid indices (ascending) of the standing pauses between and after reps (all sensors
-    still), one array per pause of at least 20 samples.
+    """The standing pauses between and after reps (all sensors still).
 
-    reps: (start_s, end_s) of each rep in time order. Each pause is found by bisection and
-    kept as its indices, so the cost follows the pauses, not reps x recording length.
+    Each pause is found by bisection and kept as its indices, so the cost follows the
+    pauses, not reps x recording length.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion.
+    reps : list of (float, float)
+        (start_s, end_s) of each rep, s, in time order.
+    margin_s : float
+        Time left out after a rep's end and before the next one's start, s.
+    still_rad_s : float
+        Every sensor's angular rate below this is still, rad/s.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Grid indices (ascending) of each pause of at least 20 samples.
     """
     still = np.ones(len(motion.t), bool)
     for m in motion.segments.values():
@@ -233,13 +338,23 @@ def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: flo
 def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
     """Remove each segment's slow heading drift (6D filters drift about the vertical).
 
-    pauses: grid indices of each standing pause, as :func:`quiet_windows` gives them.
-
     The athlete's stance foot stays on the step, so in every standing pause
     between reps the segments face where they faced in the calibration pose.
     The heading each segment shows in a pause is its drift there; the drift is
     interpolated linearly between pauses and removed.  Wrist sensors are left
     alone (the hand may rest differently each time).
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion, facing frame.
+    pauses : list of numpy.ndarray
+        Grid indices of each standing pause, as :func:`quiet_windows` gives them.
+
+    Returns
+    -------
+    Motion
+        The motion with each segment turned about the vertical by minus its drift.
     """
     if not pauses:
         return motion

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "analysis.rules",
                     "analysis.checklist", "analysis.rep_segmentation", "analysis.validation",
                     "analysis.walking", "analysis.model_info", "analysis.evaluation",
-                    "analysis.rep_end", *(f"analysis.training_load.{m}" for m in (
+                    "analysis.rep_end", "analysis.recording_pieces", "analysis.segment_motion",
+                    *(f"analysis.training_load.{m}" for m in (
                         "csv_import", "entries", "flags", "metrics", "panel")),
                     *(f"analysis.exercises.{m}" for m in (
                         "band", "change", "dispatch", "evaluation", "heel_taps", "hold",
