@@ -21,7 +21,7 @@ NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "
                     "analysis.checklist", "analysis.rep_segmentation", "analysis.validation",
                     "analysis.walking", "analysis.model_info", "analysis.evaluation",
                     "analysis.rep_end", "analysis.recording_pieces", "analysis.segment_motion",
-                    "analysis.classifier", "analysis.quat",
+                    "analysis.classifier", "analysis.quat", "analysis.features",
                     *(f"analysis.training_load.{m}" for m in (
                         "csv_import", "entries", "flags", "metrics", "panel")),
                     *(f"analysis.exercises.{m}" for m in (
