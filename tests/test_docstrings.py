@@ -23,6 +23,7 @@ NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "
                     "analysis.rep_end", "analysis.recording_pieces", "analysis.segment_motion",
                     "analysis.classifier", "analysis.quat", "analysis.features",
                     "analysis.kinematics", "analysis.measures", "analysis.uncertainty",
+                    "calibration.standing", "calibration.segment_frames",
                     *(f"analysis.training_load.{m}" for m in (
                         "csv_import", "entries", "flags", "metrics", "panel")),
                     *(f"analysis.exercises.{m}" for m in (
