@@ -24,6 +24,7 @@ NUMPYDOC_MODULES = ("analysis.result", "analysis.registry", "analysis.config", "
                     "analysis.classifier", "analysis.quat", "analysis.features",
                     "analysis.kinematics", "analysis.measures", "analysis.uncertainty",
                     "calibration.standing", "calibration.segment_frames",
+                    "calibration.calibrate", "calibration.joint_heading",
                     *(f"analysis.training_load.{m}" for m in (
                         "csv_import", "entries", "flags", "metrics", "panel")),
                     *(f"analysis.exercises.{m}" for m in (
