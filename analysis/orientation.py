@@ -46,23 +46,27 @@ GAP_FACTOR = 2.5
 
 @dataclass(frozen=True)
 class Orientation:
-    """Filter output for N samples.
-
-    quat: (N, 4) [w x y z] q_global_sensor (z up; heading arbitrary in 6D).
-    rest: (N,) bool, vqf's rest detection (sensor still).
-    bias: (N, 3) rad/s, the filter's gyroscope bias estimate, sensor frame.
-    """
+    """Filter output for N samples."""
 
     quat: FloatArray
+    """(N, 4) [w x y z] q_global_sensor (z up; heading arbitrary in 6D)."""
     rest: NDArray[np.bool_]
+    """(N,) bool, vqf's rest detection (sensor still)."""
     bias: FloatArray
+    """(N, 3) rad/s, the filter's gyroscope bias estimate, sensor frame."""
 
     def __len__(self) -> int:
         return len(self.quat)
 
 
 def vqf_param_names() -> tuple[str, ...]:
-    """Names vqf accepts as tuning parameters (tauAcc, restBiasEstEnabled, ...)."""
+    """The tuning parameters vqf accepts.
+
+    Returns
+    -------
+    tuple of str
+        Their names (tauAcc, restBiasEstEnabled, ...).
+    """
     return tuple(VQF(0.01).params.keys())
 
 
@@ -71,18 +75,28 @@ def resample_uniform(
 ) -> tuple[FloatArray, ...]:
     """Interpolate samples onto a uniform time grid.
 
-    t: (N,) s, strictly increasing (jitter and dropped samples allowed).
-    arrays: each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
-    rate_hz: grid rate; default the median sample rate, 1 / median(diff(t)).
+    Inside a gap the values are the straight line between the samples on both sides: the
+    filter keeps integrating a constant-ish rate there, so orientation (and anything
+    measured) over masked samples is a guess that callers should not trust or should
+    report as missing.
 
-    Returns ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from
-    t[0] on a constant step within [t[0], t[-1]], each array linearly
-    interpolated to (M,) / (M, K), and gap_mask (M,) bool, True for grid samples
-    that fall strictly inside a gap (an interval longer than GAP_FACTOR × the
-    median interval). Inside a gap the values are the straight line between the
-    samples on both sides: the filter keeps integrating a constant-ish rate
-    there, so orientation (and anything measured) over masked samples is a
-    guess that callers should not trust or should report as missing.
+    Parameters
+    ----------
+    t : array_like
+        (N,) s, strictly increasing (jitter and dropped samples allowed).
+    *arrays : array_like
+        Each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
+    rate_hz : float, optional
+        Grid rate, Hz; default the median sample rate, 1 / median(diff(t)).
+
+    Returns
+    -------
+    tuple
+        ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from t[0] on a
+        constant step within [t[0], t[-1]], each array linearly interpolated to (M,) /
+        (M, K), and gap_mask (M,) bool, True for grid samples that fall strictly inside a
+        gap (an interval longer than GAP_FACTOR × the median interval). InputError (one
+        line) for bad times or shapes.
     """
     t_arr = np.asarray(t, dtype=np.float64)
     if t_arr.ndim != 1 or len(t_arr) < 2:
@@ -189,15 +203,30 @@ def estimate_orientation(
 ) -> Orientation:
     """Orientation of one sensor over a uniformly sampled series.
 
-    gyr: (N, 3) rad/s, acc: (N, 3) m/s², mag: optional (N, 3) µT, all sensor
-    frame, sampled at the constant rate_hz (use :func:`resample_uniform` first
-    for real streams). mode ``"offline"`` runs vqf's acausal offlineVQF (uses
-    the whole series, so the start is as good as the rest); ``"causal"`` runs
-    the real-time filter, identical to :class:`OrientationStream`. params: vqf
-    tuning by vqf's names (``tauAcc`` s, ``restBiasEstEnabled``, ...;
-    :func:`vqf_param_names`); default vqf's own defaults.
+    Parameters
+    ----------
+    gyr : array_like
+        (N, 3) angular rate, rad/s, sensor frame, sampled at the constant ``rate_hz`` (use
+        :func:`resample_uniform` first for real streams).
+    acc : array_like
+        (N, 3) specific force, m/s², sensor frame.
+    rate_hz : float
+        The sampling rate, Hz.
+    mag : array_like, optional
+        (N, 3) magnetic field, µT, sensor frame.
+    mode : {"offline", "causal"}
+        ``"offline"`` runs vqf's acausal offlineVQF (uses the whole series, so the start is
+        as good as the rest); ``"causal"`` runs the real-time filter, identical to
+        :class:`OrientationStream`.
+    params : Mapping, optional
+        vqf tuning by vqf's names (``tauAcc`` s, ``restBiasEstEnabled``, ...;
+        :func:`vqf_param_names`); default vqf's own defaults.
 
-    Returns :class:`Orientation` with quat (N, 4) q_global_sensor [w x y z].
+    Returns
+    -------
+    Orientation
+        quat (N, 4) q_global_sensor [w x y z], rest and bias; InputError (one line) for
+        bad input.
     """
     rate_hz = _check_rate(rate_hz)
     gyr_a = _series3("gyr", gyr)
@@ -224,6 +253,15 @@ class OrientationStream:
     between chunks, so the concatenated output equals
     ``estimate_orientation(..., mode="causal")`` on the whole series. Samples
     must be uniformly spaced at rate_hz (resample gaps before feeding).
+
+    Parameters
+    ----------
+    rate_hz : float
+        The sampling rate, Hz.
+    use_mag : bool
+        Feed the magnetometer too (9D).
+    params : Mapping, optional
+        vqf tuning by vqf's names (:func:`vqf_param_names`).
     """
 
     def __init__(
@@ -238,7 +276,22 @@ class OrientationStream:
     def update(
         self, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     ) -> Orientation:
-        """Filter the next chunk: gyr (n, 3) rad/s, acc (n, 3) m/s², mag (n, 3) µT iff use_mag."""
+        """Filter the next chunk.
+
+        Parameters
+        ----------
+        gyr : array_like
+            (n, 3) angular rate, rad/s, sensor frame.
+        acc : array_like
+            (n, 3) specific force, m/s², sensor frame.
+        mag : array_like, optional
+            (n, 3) magnetic field, µT; given exactly when ``use_mag``.
+
+        Returns
+        -------
+        Orientation
+            The orientation of just these samples.
+        """
         gyr_a = _series3("gyr", gyr)
         acc_a = _series3("acc", acc, len(gyr_a))
         if self.use_mag != (mag is not None):
@@ -266,7 +319,20 @@ MIN_PIECE_SAMPLES = 10
 
 
 def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
-    """The runs of samples of t (N,) s with no interval longer than max_bridge_s, as slices."""
+    """The runs of samples with no interval longer than a bridge.
+
+    Parameters
+    ----------
+    t : array_like
+        (N,) sample times, s.
+    max_bridge_s : float
+        Longest interval inside a run, s.
+
+    Returns
+    -------
+    list of slice
+        The runs, in order.
+    """
     t_arr = np.asarray(t, dtype=np.float64)
     cuts = np.flatnonzero(np.diff(t_arr) > max_bridge_s) + 1
     edges = np.concatenate([[0], cuts, [len(t_arr)]])
@@ -276,24 +342,26 @@ def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
 
 @dataclass(frozen=True)
 class PiecewiseOrientation:
-    """One sensor's orientation, each piece of it on its own uniform grid.
-
-    t_u (M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
-    between pieces); quat (M, 4) q_global_sensor; acc (M, 3) m/s², gyr (M, 3) rad/s
-    resampled; gap (M,) bool, short gaps bridged inside a piece; spans: each piece's
-    (t0, t1) s. source: "device" (the file's own orientation output), "vqf 9D" or
-    "vqf 6D". heading_shared: False when each piece has its own arbitrary heading
-    (6D), so a caller must align every piece's heading on its own.
-    """
+    """One sensor's orientation, each piece of it on its own uniform grid."""
 
     t_u: FloatArray
+    """(M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
+    between pieces)."""
     quat: FloatArray
+    """(M, 4) q_global_sensor, [w, x, y, z]."""
     acc: FloatArray
+    """(M, 3) specific force, m/s², sensor frame, resampled."""
     gyr: FloatArray
+    """(M, 3) angular rate, rad/s, sensor frame, resampled."""
     gap: NDArray[np.bool_]
+    """(M,) bool, short gaps bridged inside a piece."""
     spans: list[tuple[float, float]]
+    """Each piece's (t0, t1), s."""
     source: str
+    """"device" (the file's own orientation output), "vqf 9D" or "vqf 6D"."""
     heading_shared: bool
+    """False when each piece has its own arbitrary heading (6D), so a caller must align
+    every piece's heading on its own."""
 
 
 def piecewise_orientation(
@@ -302,14 +370,30 @@ def piecewise_orientation(
 ) -> PiecewiseOrientation:
     """Orientation never bridged across a gap longer than MAX_BRIDGE_S.
 
-    t (N,) s; gyr (N, 3) rad/s (bias removed), acc (N, 3) m/s², mag (N, 3) µT or
-    None, device_quat (N, 4) [w x y z] q_global_sensor or None, sensor frame. Each
-    piece (:func:`pieces`) starts its own orientation from what it holds: the
-    device's orientation output when given (absolute: one heading for all pieces),
-    else, when there is more than one piece, vqf with the magnetometer (9D, one
-    heading), else vqf 6D (inclination from
-    the accelerometer, heading arbitrary per piece). InputError when no piece is
-    long enough.
+    Each piece (:func:`pieces`) starts its own orientation from what it holds: the
+    device's orientation output when given (absolute: one heading for all pieces), else,
+    when there is more than one piece, vqf with the magnetometer (9D, one heading), else
+    vqf 6D (inclination from the accelerometer, heading arbitrary per piece).
+
+    Parameters
+    ----------
+    t : array_like
+        (N,) sample times, s.
+    gyr : array_like
+        (N, 3) angular rate, rad/s, sensor frame, bias removed.
+    acc : array_like
+        (N, 3) specific force, m/s², sensor frame.
+    mag : array_like, optional
+        (N, 3) magnetic field, µT, sensor frame.
+    device_quat : array_like, optional
+        (N, 4) the device's own q_global_sensor, [w, x, y, z].
+    mode : {"offline", "causal"}
+        The vqf filter (see :func:`estimate_orientation`).
+
+    Returns
+    -------
+    PiecewiseOrientation
+        The pieces; InputError when no piece is long enough.
     """
     t_a = np.asarray(t, dtype=np.float64)
     runs = pieces(t_a)
