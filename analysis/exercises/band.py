@@ -72,7 +72,7 @@ def compare_band(sets: Sequence[Mapping[str, Any]]) -> BandComparison:
     if not band or not free:
         raise InputError(f"band comparison needs heel-tap sets with and without the band; "
                          f"got {len(band)} with and {len(free)} without")
-    reps = lambda group: [t for s in group for t in s["taps"]]  # noqa: E731
+    reps = lambda group: [t["measures"] for s in group for t in s["taps"]]  # noqa: E731
     return BandComparison(len(band), len(free), compare_reps(
         reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free)))
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.result import RepMeasures
+
 
 @dataclass(frozen=True)
 class MeasureChange:
@@ -86,23 +88,26 @@ class MeasureChange:
                 f"({self.change:+.2f}, {verdict})")
 
 
-def _median(reps: Sequence[Mapping[str, Any]], measure: str) -> tuple[float | None, int]:
-    values = [r["measures"].get(measure) for r in reps]
+def _median(reps: Sequence[Mapping[str, Any] | RepMeasures], measure: str
+            ) -> tuple[float | None, int]:
+    values = [r.get(measure) for r in reps]
     values = [v for v in values if v is not None]
     return (float(np.median(values)) if values else None), len(values)
 
 
-def compare_reps(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],
+def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
+                 after: Sequence[Mapping[str, Any] | RepMeasures],
                  measures: Sequence[str], u_before: Mapping[str, float],
                  u_after: Mapping[str, float]) -> tuple[MeasureChange, ...]:
     """Per measure, the change of the median rep peak from one group of reps to another.
 
     Parameters
     ----------
-    before : Sequence of Mapping
-        The first group's reps, as in the analysis JSON (a ``measures`` dict each).
-    after : Sequence of Mapping
-        The second group's reps.
+    before : Sequence of Mapping or RepMeasures
+        The first group's reps' measures: name (unit in it) -> value, or the typed
+        :class:`analysis.result.RepMeasures`.
+    after : Sequence of Mapping or RepMeasures
+        The second group's.
     measures : Sequence of str
         The measures compared.
     u_before : Mapping

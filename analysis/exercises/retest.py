@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.exercises.change import MeasureChange, compare_reps
+from analysis.result import AnalysisResult
 
 RETEST_MEASURES = ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg")
 
@@ -92,15 +93,15 @@ class Retest:
                 "changes": [c.to_json() for c in self.changes], "verdict": self.verdict()}
 
 
-def compare_tests(first: dict[str, Any], second: dict[str, Any],
+def compare_tests(first: AnalysisResult, second: AnalysisResult,
                   practice: Sequence[str] = ()) -> Retest:
     """Compare a test with its retest.
 
     Parameters
     ----------
-    first : dict
-        The first test's analysis document (reps, test, uncertainty).
-    second : dict
+    first : AnalysisResult
+        The first test's analysis (reps, test, uncertainty).
+    second : AnalysisResult
         The retest's.
     practice : Sequence of str
         The practice done between them, in words.
@@ -110,11 +111,11 @@ def compare_tests(first: dict[str, Any], second: dict[str, Any],
     Retest
         The totals, their ranges and categories, and the measure changes.
     """
-    u1, u2 = first["uncertainty"], second["uncertainty"]
+    u1, u2 = first.uncertainty or {}, second.uncertainty or {}
     return Retest(
-        first_total=first["test"]["total"], second_total=second["test"]["total"],
+        first_total=first.test.total, second_total=second.test.total,
         first_range=tuple(u1["total_range"]), second_range=tuple(u2["total_range"]),
-        first_category=first["test"]["category"], second_category=second["test"]["category"],
-        changes=compare_reps(first["reps"], second["reps"], RETEST_MEASURES, u1["measures"],
-                             u2["measures"]),
+        first_category=first.test.category, second_category=second.test.category,
+        changes=compare_reps([r.measures for r in first.reps], [r.measures for r in second.reps],
+                             RETEST_MEASURES, u1["measures"], u2["measures"]),
         practice=tuple(practice))
