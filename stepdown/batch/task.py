@@ -94,7 +94,7 @@ def _analyze_bytes(files: dict[str, bytes], job: Job
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         try:
-            rec = read_recording(Path(tmp) / next(iter(files)))
+            rec = read_recording(Path(tmp) / next(iter(files)), compact=True)
             result = analyze(rec, config=job.config)
         except InputError as err:
             folder = job.recording.rpartition("/")[0]
