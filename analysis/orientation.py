@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vqf import VQF, offlineVQF
 
+from analysis.config import MAX_BRIDGE_S  # the default of AnalysisConfig.max_bridge_s
 from analysis.quat import interpolate as interpolate_quat
 from sensor_io.errors import InputError
 
@@ -361,10 +362,6 @@ class OrientationStream:
         self.n_samples_ = 0
 
 
-MAX_BRIDGE_S = 0.5
-"""Longest silence an orientation is carried across (a BLE link's normal losses are
-shorter; measures.MAX_GAP_S drops a rep's measures past the same length). Past it the
-series is cut into pieces, each started afresh."""
 MIN_PIECE_SAMPLES = 10
 """A piece with fewer samples starts no orientation: it is left out, as a gap."""
 
@@ -421,8 +418,9 @@ def piecewise_orientation(
     t: ArrayLike, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     device_quat: ArrayLike | None = None, mode: Literal["offline", "causal"] = "offline",
     keep_signals: bool = True, gyr_bias: ArrayLike | None = None,
+    max_bridge_s: float = MAX_BRIDGE_S,
 ) -> PiecewiseOrientation:
-    """Orientation never bridged across a gap longer than MAX_BRIDGE_S.
+    """Orientation never bridged across a gap longer than ``max_bridge_s``.
 
     Each piece (:func:`pieces`) starts its own orientation from what it holds: the
     device's orientation output when given (absolute: one heading for all pieces), else,
@@ -449,6 +447,8 @@ def piecewise_orientation(
         them), :func:`resample_rows` gives them again where needed.
     gyr_bias : array_like, optional
         (3,) gyro bias, rad/s, sensor frame, taken off ``gyr``.
+    max_bridge_s : float
+        Longest silence the orientation is carried across, s.
 
     Returns
     -------
@@ -456,10 +456,10 @@ def piecewise_orientation(
         The pieces; InputError when no piece is long enough.
     """
     t_a = np.asarray(t, dtype=np.float64)
-    runs = pieces(t_a)
+    runs = pieces(t_a, max_bridge_s)
     if not runs:
         raise InputError(f"no stretch of {MIN_PIECE_SAMPLES} samples without a gap longer than "
-                         f"{MAX_BRIDGE_S} s: too short to start an orientation")
+                         f"{max_bridge_s} s: too short to start an orientation")
     gyr_a, acc_a = _samples(gyr), _samples(acc)
     mag_a = None if mag is None else _samples(mag)
     dq = None if device_quat is None else np.asarray(device_quat, np.float64)

@@ -28,7 +28,7 @@ import numpy as np
 
 from analysis import model_info, registry
 from analysis.checklist import Checklist, RepResult, score_test
-from analysis.config import AnalysisConfig, SegmentationConfig
+from analysis.config import MAX_BRIDGE_S, AnalysisConfig, SegmentationConfig
 from analysis.measures import (
     MeasureSeries,
     depth_rad,
@@ -374,7 +374,8 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     return [idx for idx in kept if len(idx) >= 20]
 
 
-def _oriented(rec: Recording, standing: Recording | None, mode: str
+def _oriented(rec: Recording, standing: Recording | None, mode: str,
+              max_bridge_s: float = MAX_BRIDGE_S
               ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
     """The recording (with a separate standing recording put in front when given), its
     standing window, gyro biases and every sensor's orientation."""
@@ -383,7 +384,8 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str
     else:
         window = standing_window(rec)
     biases = gyro_biases(rec, window)
-    return rec, window, biases, sensor_orientations(rec, biases, mode=mode)
+    return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
+                                                    max_bridge_s=max_bridge_s)
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
@@ -578,7 +580,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    rec, window, biases, orientations = _oriented(rec, standing, mode)
+    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body)
     else:

@@ -22,12 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from analysis.segment_motion import Motion
+from typing import Any
 
 __all__ = ["ITEMS", "MEASURES", "Item", "Level", "Measure", "Rule", "item", "measure",
            "measure_levels", "registered"]
@@ -52,10 +47,12 @@ class Measure:
     was silent during it, and not trusted where one's heading was guessed."""
     magnitude: bool = False
     """Its rep peak is the largest size to either side (``|x|``), as its rule judges it."""
-    series: Callable[[Motion, str], np.ndarray] | None = None
-    """How a measure added by :func:`registered` is computed: ``(motion, test_leg)`` -> its
-    (N,) series on ``motion.t``, in its unit, relative to standing; None for the measures
-    :func:`analysis.measures.measure_series` computes itself."""
+    series: Callable[[Any, str], Any] | None = None
+    """How a measure added by :func:`registered` is computed: ``(motion, test_leg)`` (an
+    :class:`analysis.segment_motion.Motion`, ``left`` or ``right``) -> its (N,) numpy series
+    on ``motion.t``, in its unit, relative to standing; None for the measures
+    :func:`analysis.measures.measure_series` computes itself. (Typed loosely: the registry
+    imports no other module of the analysis.)"""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis import quat
+from analysis.config import MAX_BRIDGE_S
 from analysis.orientation import piecewise_orientation, resample_rows
 from calibration import Calibration
 from calibration.joint_heading import SensorTrack
@@ -250,7 +251,8 @@ def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[
 
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
-                        mode: str = "offline") -> dict[str, SensorOrientation]:
+                        mode: str = "offline", max_bridge_s: float = MAX_BRIDGE_S
+                        ) -> dict[str, SensorOrientation]:
     """Orientation of every sensor at its own rate, gyro bias removed first, never bridged
     across a gap longer than a fraction of a second (each piece started afresh).
 
@@ -262,6 +264,8 @@ def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
         Placement -> (3,) gyro bias, rad/s, sensor frame.
     mode : str
         ``offline`` (acausal) or ``causal`` (forward only, as a live stream).
+    max_bridge_s : float
+        Longest silence an orientation is carried across, s.
 
     Returns
     -------
@@ -273,7 +277,8 @@ def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
     # beside the fewest orientations already made
     for placement, s in sorted(rec.streams.items(), key=lambda item: -len(item[1])):
         o = piecewise_orientation(s.t, s.gyr, s.acc, s.mag, s.quat, mode=mode,
-                                  keep_signals=False, gyr_bias=biases[placement])
+                                  keep_signals=False, gyr_bias=biases[placement],
+                                  max_bridge_s=max_bridge_s)
         out[placement] = SensorOrientation(o.t_u, o.quat, o.gap, s, biases[placement], o.runs,
                                            o.spans, o.heading_shared, o.source)
     return {p: out[p] for p in rec.streams}
