@@ -6,6 +6,7 @@ the report and shown on the web test page; no other file knows them."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from analysis import kinematics as kin
 from analysis import registry
 from analysis.pipeline import analyze
 from analysis.result import AnalysisResult
+from sensor_io.recording import SensorStream
 from sensor_io.recording_io import read_recording
 from stepdown.sample_data import DATA_DIR
 
@@ -99,3 +101,21 @@ def test_a_toy_item_added_to_the_registry_is_computed_scored_and_shown(toy, tmp_
     page = html.unescape(c.get(f"/tests/{test_id}").text)
     assert page.count("Toy pelvis swing") >= 1 + len(fired)  # the test's items and each rep
     assert 'name="item_swing"' in page and line in page
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="sample recordings missing from data/")
+def test_the_toy_measure_rests_on_the_sensors_it_declares(toy):
+    rec = read_recording(SAMPLE)
+    rep3 = analyze(rec).to_json()["reps"][2]
+    mid = (rep3["start_s"] + rep3["end_s"]) / 2
+    pelvis = rec.streams["pelvis"]
+    keep = (pelvis.t < mid - 0.4) | (pelvis.t >= mid + 0.4)  # 0.8 s without the pelvis
+    cut = SensorStream(pelvis.t[keep], pelvis.acc[keep], pelvis.gyr[keep],
+                       None if pelvis.mag is None else pelvis.mag[keep])
+    doc = analyze(replace(rec, streams={**rec.streams, "pelvis": cut})).to_json()
+    silent = next(r for r in doc["reps"] if r["start_s"] < mid < r["end_s"])
+    assert silent["measures"]["pelvis_swing_deg"] is None
+    assert silent["not_measured"]["pelvis_swing_deg"] == "no data from pelvis during the rep"
+    assert (silent["items"]["swing"], silent["sources"]["swing"]) == (None, "not_assessed")
+    others = [r for r in doc["reps"] if r is not silent]
+    assert all(r["measures"]["pelvis_swing_deg"] is not None for r in others)
