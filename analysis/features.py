@@ -86,13 +86,29 @@ def sparc(speed: np.ndarray, fs_hz: float, pad_level: int = 4, fc_hz: float = 10
           amp_threshold: float = 0.05) -> float:
     """Spectral arc length (SPARC) of a speed profile (Balasubramanian et al. 2015).
 
-    speed: (N,) speed samples (any unit, >= 0), uniformly sampled at fs_hz.
     The magnitude spectrum, zero-padded to 2**(ceil(log2 N) + pad_level) points
     and normalised to its peak, is cut at the last frequency below fc_hz where it
     still reaches amp_threshold; SPARC is minus the arc length of that curve with
-    frequency normalised to the cut-off. Dimensionless, <= -1; a single smooth
-    bell gives about -1.4 to -1.6, intermittent (jerky) movement more negative.
-    NaN for fewer than 4 samples or a zero profile.
+    frequency normalised to the cut-off.
+
+    Parameters
+    ----------
+    speed : numpy.ndarray
+        (N,) speed samples (any unit, >= 0), uniformly sampled.
+    fs_hz : float
+        Sampling rate, Hz.
+    pad_level : int
+        Extra powers of two of zero padding.
+    fc_hz : float
+        Highest frequency considered, Hz.
+    amp_threshold : float
+        Share of the peak magnitude below which the spectrum's tail is cut.
+
+    Returns
+    -------
+    float
+        Dimensionless, <= -1; a single smooth bell gives about -1.4 to -1.6, intermittent
+        (jerky) movement more negative. NaN for fewer than 4 samples or a zero profile.
     """
     speed = np.asarray(speed, dtype=float)
     if speed.ndim != 1 or len(speed) < 4 or not np.any(speed):
@@ -152,7 +168,13 @@ def _phase_sparc(t: np.ndarray, speed: np.ndarray, lo: np.ndarray, hi: np.ndarra
 class AnalysedReps(Protocol):
     """What :func:`rep_features` reads of an analysis (an :class:`analysis.pipeline.Analysis`
     has it): described by shape, so this module need not import the pipeline, which imports
-    the classifier, which imports this module."""
+    the classifier, which imports this module.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
 
     recording: Recording
     motion: Motion
@@ -161,10 +183,20 @@ class AnalysedReps(Protocol):
 
 
 def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
-    """One row per full rep of ``analysis`` (columns: see module docstring).
+    """The classifier's features, one row per full rep.
 
-    Works for every sensor set; columns of sensors not worn are NaN. An
-    analysis without reps gives an empty table with all the columns.
+    Works for every sensor set; columns of sensors not worn are NaN.
+
+    Parameters
+    ----------
+    analysis : AnalysedReps
+        An analysis (:class:`analysis.pipeline.Analysis`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per full rep (columns: see module docstring); an analysis without reps
+        gives an empty table with all the columns.
     """
     return features_table(analysis.reps, analysis.series, analysis.motion,
                           analysis.recording.test_leg)
@@ -172,9 +204,25 @@ def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
 
 def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion: Motion,
                    test_leg: str) -> pd.DataFrame:
-    """:func:`rep_features` from the analysis' parts (reps with ``index``, ``start_s``,
-    ``bottom_s``, ``end_s`` in s and ``measures``; the measure series and the motion
-    on the same time grid), for use inside the pipeline before the Analysis exists."""
+    """:func:`rep_features` from the analysis' parts, for use inside the pipeline before
+    the Analysis exists.
+
+    Parameters
+    ----------
+    reps : Sequence of Mapping
+        The reps, with ``index``, ``start_s``, ``bottom_s``, ``end_s`` (s) and ``measures``.
+    ms : MeasureSeries
+        The measure series.
+    motion : Motion
+        The segments' motion, on the same time grid.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`rep_features`.
+    """
     columns = [*ID_COLUMNS, *FEATURES]
     if not reps:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})

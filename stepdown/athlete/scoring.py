@@ -45,7 +45,7 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 def rule_thresholds(config: Any) -> dict[str, list[float]]:
     """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
     [value, ...]} in the measure's unit."""
-    return {name: [float(getattr(config, level.setting))
+    return {name: [float(config.threshold(level.setting))
                    for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 

@@ -308,12 +308,12 @@ def test_line(rec: Recording) -> str:
     if missing := missing_minimum(rec):
         return f"test: not scored (no data from {', '.join(missing)})"
     try:
-        doc = analyze(rec).to_json()
+        result = analyze(rec).result()
     except InputError as err:
         return f"test: not scored ({err})"
     except Exception as err:  # the recording is saved: a scoring failure must not hide that
         return f"test: not scored (the analysis failed: {type(err).__name__}: {first_line(err)})"
-    return f"test: {verdict_line(rec, doc)}"
+    return f"test: {verdict_line(rec, result)}"
 
 
 @app.command()
