@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis import pipeline
+from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis.pipeline import analyze
 from benchmarks.bench_observability import hip_shift_at_bottoms_cm
 from simulator import single_test as simulator
