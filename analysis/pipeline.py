@@ -30,6 +30,7 @@ from analysis import model_info, registry
 from analysis.checklist import Checklist, RepResult, score_test
 from analysis.config import MAX_BRIDGE_S, AnalysisConfig, SegmentationConfig
 from analysis.measures import (
+    HIP_SHIFT_MEASURED,
     MeasureSeries,
     depth_rad,
     drop_measures_in_gaps,
@@ -620,6 +621,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         measures = rep_measures(series, start_s, bottom_s, end_s)
         silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s,
                                        settings.max_gap_s)
+        if series.knee_source == HIP_SHIFT_MEASURED and "pelvis" in silent:
+            measures["knee_medial_cm"] = None  # its hip shift integrated a gap's guess
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")
