@@ -15,6 +15,7 @@ from scipy.signal import butter, sosfiltfilt
 from analysis import kinematics as kin
 from analysis import quat, registry
 from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
+from analysis.hip_shift import hip_medial_shift_m
 from analysis.segment_motion import Motion, row_norms
 from sensor_io.anthropometry import Body
 
@@ -129,12 +130,16 @@ def _impact_series(motion: Motion) -> np.ndarray:
 
 def measure_series(motion: Motion, test_leg: str, body: Body,
                    depth: np.ndarray | None = None,
-                   cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> MeasureSeries:
+                   cutoff_hz: float = KINEMATICS_CUTOFF_HZ,
+                   hip_spans: list[tuple[float, float]] | None = None) -> MeasureSeries:
     """Every measure the sensors allow, per sample, relative to standing.
 
     depth: :func:`depth_rad` of this motion when already computed (it ignores heading, so
     the one found before the heading drift correction serves); computed when None.
     cutoff_hz: low-pass cut-off of the series, Hz.
+    hip_spans: (start_s, end_s) of the reps, in time order, over which the pelvis sensor
+    measures the hip's sideways shift for the knee without a shank
+    (:mod:`analysis.hip_shift`); None: the hip is taken as staying over the foot.
     """
     st = motion.standing
     pelvis = motion.get("pelvis", test_leg)
@@ -151,7 +156,10 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         knee = kin.knee_medial_from_shank_m(shank.q_facing_seg, body.shank_m, test_leg)
         source = "shank"
     else:
-        knee = kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg)
+        knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
+        if hip_spans is not None:
+            knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
+                                             -knee, st, hip_spans, body, test_leg, pelvis.gap)
         source = "thigh+pelvis model"
     s["knee_medial_cm"] = 100.0 * rel(knee, st)
     if trunk is not None:

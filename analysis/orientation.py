@@ -21,7 +21,7 @@ absolute. With ``mag`` (9D) x points to magnetic north-ish (ENU-like).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,8 +34,8 @@ from sensor_io.errors import InputError
 
 __all__ = [
     "GAP_FACTOR", "MAX_BRIDGE_S", "Orientation", "OrientationStream", "PiecewiseOrientation",
-    "estimate_orientation", "pieces", "piecewise_orientation", "resample_uniform",
-    "vqf_param_names",
+    "estimate_orientation", "pieces", "piecewise_orientation", "resample_rows",
+    "resample_uniform", "vqf_param_names",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -68,12 +68,15 @@ def vqf_param_names() -> tuple[str, ...]:
 
 def resample_uniform(
     t: ArrayLike, *arrays: ArrayLike, rate_hz: float | None = None,
+    offsets: Sequence[ArrayLike | None] | None = None,
 ) -> tuple[FloatArray, ...]:
     """Interpolate samples onto a uniform time grid.
 
     t: (N,) s, strictly increasing (jitter and dropped samples allowed).
     arrays: each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
     rate_hz: grid rate; default the median sample rate, 1 / median(diff(t)).
+    offsets: one per array, None or (K,) taken off it (the numbers of resampling
+    ``a - offset``, without making that copy of the series); default none.
 
     Returns ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from
     t[0] on a constant step within [t[0], t[-1]], each array linearly
@@ -94,7 +97,7 @@ def resample_uniform(
     dt = np.diff(t_arr)
     if np.any(dt <= 0):
         raise InputError(f"time is not strictly increasing at sample {int(np.argmax(dt <= 0)) + 1}")
-    data = [np.asarray(a, dtype=np.float64) for a in arrays]
+    data = [_samples(a) for a in arrays]
     for i, a in enumerate(data):
         if a.ndim not in (1, 2) or len(a) != len(t_arr):
             raise InputError(
@@ -107,7 +110,8 @@ def resample_uniform(
     n_grid = int(np.floor((t_arr[-1] - t_arr[0]) * rate_hz + 1e-9)) + 1
     t_u = t_arr[0] + np.arange(n_grid) / rate_hz
     j, w = _interp_weights(t_u, t_arr)  # once for all arrays
-    resampled = [_interp(j, w, a) for a in data]
+    resampled = [_interp(j, w, a, off) for a, off in zip(data, offsets or [None] * len(data),
+                                                         strict=True)]
     return (t_u, *resampled, _gap_mask(t_u, t_arr, dt > GAP_FACTOR * median_dt))
 
 
@@ -139,12 +143,46 @@ def _interp_weights(t_new: FloatArray, t: FloatArray) -> tuple[NDArray[np.intp],
     return j, np.minimum(w, 1.0, out=w)  # like np.interp, no extrapolation past t[-1]
 
 
-def _interp(j: NDArray[np.intp], w: FloatArray, a: FloatArray) -> FloatArray:
-    """(N,) or (N, K) samples a -> (M,) or (M, K) at the times of :func:`_interp_weights`."""
+def resample_rows(t_new: FloatArray, t: FloatArray, arrays: Sequence[ArrayLike],
+                  offsets: Sequence[ArrayLike | None]) -> Iterator[FloatArray]:
+    """Each ``arrays[k] - offsets[k]`` at the times t_new, from only the samples around them,
+    one array at a time (a generator: a caller that drops each holds one at a time).
+
+    arrays: each (N,) or (N, K) sampled at t (N,) s, strictly increasing; offsets: each a
+    scalar or (K,), or None (nothing taken off); t_new: (M,) s ascending, within [t[0],
+    t[-1]]. Yields (M,) or (M, K) each, linearly interpolated: the numbers
+    :func:`resample_uniform` gives for ``a - offset`` at the same times, without making
+    ``a - offset`` for the whole series.
+    """
+    j, w = _interp_weights(t_new, t)
+    for a, offset in zip(arrays, offsets, strict=True):
+        yield _interp(j, w, _samples(a), offset)
+
+
+def _interp(j: NDArray[np.intp], w: FloatArray, a: FloatArray,
+            offset: ArrayLike | None = None) -> FloatArray:
+    """(N,) or (N, K) samples a (minus offset (K,)) -> (M,) or (M, K) at the times of
+    :func:`_interp_weights`."""
     if a.ndim == 2:  # w repeated per column: a (M, K) x (M, 1) broadcast is ~2x slower
         w = np.repeat(w, a.shape[1]).reshape(len(w), a.shape[1])
-    a_j = np.take(a, j, axis=0)
-    return a_j + w * (np.take(a, j + 1, axis=0) - a_j)
+    a_j = np.take(a, j, axis=0).astype(np.float64, copy=False)
+    out = np.take(a, j + 1, axis=0).astype(np.float64, copy=False)  # a_j + w (a_j+1 - a_j),
+    # in place: two (M, K) arrays
+    if offset is not None:  # the same numbers as taking from a - offset
+        a_j -= offset
+        out -= offset
+    out -= a_j
+    out *= w
+    out += a_j
+    return out
+
+
+def _samples(a: ArrayLike) -> NDArray[np.floating]:
+    """Samples as a float32 or float64 array, not copied when already one (a compact
+    recording's, :func:`sensor_io.recording_io.read_recording`); interpolation works in
+    float64 (:func:`_interp`)."""
+    arr = np.asarray(a)
+    return arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
 
 
 def _series3(name: str, a: ArrayLike, n: int | None = None) -> FloatArray:
@@ -280,61 +318,75 @@ class PiecewiseOrientation:
 
     t_u (M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
     between pieces); quat (M, 4) q_global_sensor; acc (M, 3) m/s², gyr (M, 3) rad/s
-    resampled; gap (M,) bool, short gaps bridged inside a piece; spans: each piece's
-    (t0, t1) s. source: "device" (the file's own orientation output), "vqf 9D" or
-    "vqf 6D". heading_shared: False when each piece has its own arbitrary heading
-    (6D), so a caller must align every piece's heading on its own.
+    resampled (None when not kept); gap (M,) bool, short gaps bridged inside a piece;
+    spans: each piece's (t0, t1) s. source: "device" (the file's own orientation output),
+    "vqf 9D" or "vqf 6D". heading_shared: False when each piece has its own arbitrary
+    heading (6D), so a caller must align every piece's heading on its own. runs: each
+    piece's rows of t_u and of the input samples (slices).
     """
 
     t_u: FloatArray
     quat: FloatArray
-    acc: FloatArray
-    gyr: FloatArray
+    acc: FloatArray | None
+    gyr: FloatArray | None
     gap: NDArray[np.bool_]
     spans: list[tuple[float, float]]
     source: str
     heading_shared: bool
+    runs: list[tuple[slice, slice]]
 
 
 def piecewise_orientation(
     t: ArrayLike, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     device_quat: ArrayLike | None = None, mode: Literal["offline", "causal"] = "offline",
+    keep_signals: bool = True, gyr_bias: ArrayLike | None = None,
 ) -> PiecewiseOrientation:
     """Orientation never bridged across a gap longer than MAX_BRIDGE_S.
 
-    t (N,) s; gyr (N, 3) rad/s (bias removed), acc (N, 3) m/s², mag (N, 3) µT or
+    t (N,) s; gyr (N, 3) rad/s (bias removed, or minus gyr_bias (3,) rad/s when given:
+    no bias-free copy of the series is then made), acc (N, 3) m/s², mag (N, 3) µT or
     None, device_quat (N, 4) [w x y z] q_global_sensor or None, sensor frame. Each
     piece (:func:`pieces`) starts its own orientation from what it holds: the
     device's orientation output when given (absolute: one heading for all pieces),
     else, when there is more than one piece, vqf with the magnetometer (9D, one
     heading), else vqf 6D (inclination from
     the accelerometer, heading arbitrary per piece). InputError when no piece is
-    long enough.
+    long enough. keep_signals False: acc and gyr resampled are not kept (None; an hour at
+    200 Hz is 35 MB of them), :func:`resample_rows` gives them again where needed.
     """
     t_a = np.asarray(t, dtype=np.float64)
     runs = pieces(t_a)
     if not runs:
         raise InputError(f"no stretch of {MIN_PIECE_SAMPLES} samples without a gap longer than "
                          f"{MAX_BRIDGE_S} s: too short to start an orientation")
-    gyr_a, acc_a = np.asarray(gyr, np.float64), np.asarray(acc, np.float64)
-    mag_a = None if mag is None else np.asarray(mag, np.float64)
+    gyr_a, acc_a = _samples(gyr), _samples(acc)
+    mag_a = None if mag is None else _samples(mag)
     dq = None if device_quat is None else np.asarray(device_quat, np.float64)
     # the magnetometer only carries the heading across gaps: indoors it is not trusted
     # where one continuous 6D piece does the job (DESIGN.md)
     use_mag = mag_a is not None and len(runs) > 1
     source = "device" if dq is not None else ("vqf 9D" if use_mag else "vqf 6D")
     out: list[tuple[FloatArray, ...]] = []
+    rows: list[slice] = []
     for r in runs:
         extra = [mag_a[r]] if use_mag and dq is None else []
-        t_u, gyr_u, acc_u, *mag_u, gap_u = resample_uniform(t_a[r], gyr_a[r], acc_a[r], *extra)
+        t_u, gyr_u, acc_u, *mag_u, gap_u = resample_uniform(
+            t_a[r], gyr_a[r], acc_a[r], *extra, offsets=[gyr_bias, None, *[None] * len(extra)])
         if dq is not None:
             q = interpolate_quat(t_u, t_a[r], dq[r])  # the device's own filter, resampled
         else:
             rate = 1.0 / float(t_u[1] - t_u[0])
             q = estimate_orientation(gyr_u, acc_u, rate, mag=mag_u[0] if mag_u else None,
                                      mode=mode).quat
-        out.append((t_u, q, acc_u, gyr_u, gap_u))
-    cat = [np.concatenate(parts) for parts in zip(*out, strict=True)]
+        start = rows[-1].stop if rows else 0
+        rows.append(slice(start, start + len(t_u)))
+        out.append((t_u, q, acc_u, gyr_u, gap_u) if keep_signals else (t_u, q, gap_u))
+        del acc_u, gyr_u
+    cat = [parts[0] if len(parts) == 1 else np.concatenate(parts)
+           for parts in zip(*out, strict=True)]
+    if not keep_signals:
+        cat = [cat[0], cat[1], None, None, cat[2]]
     spans = [(float(o[0][0]), float(o[0][-1])) for o in out]
     return PiecewiseOrientation(*cat, spans=spans, source=source,
-                                heading_shared=source != "vqf 6D")
+                                heading_shared=source != "vqf 6D",
+                                runs=list(zip(rows, runs, strict=True)))

@@ -94,7 +94,7 @@ from calibration import (
     gyro_biases,
     standing_window,
 )
-from calibration.calibrate import uses_flexion_axis
+from calibration.calibrate import GUIDED_METHOD, uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, calibration_movement_window
@@ -349,6 +349,21 @@ def _outside(reps: list[dict[str, float]], window: tuple[float, float] | None
     return [r for r in reps if not window[0] <= r["start_s"] <= window[1]]
 
 
+def _hip_spans(cal: Calibration, test_leg: str, reps: list[dict[str, float]]
+               ) -> list[tuple[float, float]] | None:
+    """The reps' (start_s, end_s) in time order, over which the pelvis sensor measures the
+    hip's sideways shift for the knee without a shank (:mod:`analysis.hip_shift`): only
+    when the thigh's frame came from the guided knee bends.  A flexion axis found in the
+    reps has taken in the leg's tilt over the foot that balance brings with depth
+    (docs/accuracy.md): the thigh's frame then already holds part of that shift, and
+    adding the measured shift would count it twice; None then (the hip taken as staying
+    over the foot)."""
+    thigh = cal.sensors.get(f"thigh_{test_leg}")
+    if thigh is None or not thigh.method.startswith(GUIDED_METHOD):
+        return None
+    return sorted((r["start_s"], r["end_s"]) for r in reps)
+
+
 def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
     """The calibration of one set (its sensor-to-segment frames), to reuse for the other
     sets of the same session (:func:`analyze`'s ``session``): a set with too little
@@ -452,8 +467,9 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     full, partial = _outside(full, movement), _outside(partial, movement)
     spans = sorted([(r["start_s"], r["end_s"]) for r in full + partial]
                    + ([movement] if movement else []))
-    motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans))
-    series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz)
+    motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
+    series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
+                            hip_spans=_hip_spans(cal, rec.test_leg, full + partial))
     reps, notes = [], cal.notes()
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "

@@ -105,8 +105,9 @@ def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[S
     for placement, o in orientations.items():
         tracks = []
         for t0, t1 in o.spans:
-            m = (o.t_u >= t0) & (o.t_u <= t1)
-            tracks.append(SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m]))
+            m = slice(int(np.searchsorted(o.t_u, t0, side="left")),
+                      int(np.searchsorted(o.t_u, t1, side="right")))  # t_u ascends
+            tracks.append(SensorTrack(o.t_u[m], o.q_world_sensor[m], *o.signals(m)))
         out[placement] = tracks
     return out
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ITEMS", "MEASURES", "Item", "Level", "Measure", "Rule", "item", "measure"]
+__all__ = ["ITEMS", "MEASURES", "Item", "Level", "Measure", "Rule", "item", "measure",
+           "measure_levels"]
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,25 @@ def item_measures() -> dict[str, tuple[str, ...]]:
         Item name -> measure names (pain, which is reported, is left out).
     """
     return {i.name: tuple(r.measure for r in i.rules) for i in ITEMS if i.rules}
+
+
+def measure_levels(name: str) -> tuple[tuple[Item, Level], ...]:
+    """The thresholds a measure is judged against, with the item each decides.
+
+    Parameters
+    ----------
+    name : str
+        A measure's name (:data:`MEASURES`).
+
+    Returns
+    -------
+    tuple of (Item, Level)
+        In rising order of points; empty for a measure no rule judges (hip flexion). A
+        level's value is the :class:`analysis.rules.RuleConfig` field ``level.setting``, in
+        the measure's unit.
+    """
+    return tuple((i, level) for i in ITEMS for r in i.rules if r.measure == name
+                 for level in r.levels)
 
 
 def sensor_for_item() -> dict[str, str]:

@@ -13,15 +13,16 @@ coordinates into the facing frame.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from analysis import quat
-from analysis.orientation import piecewise_orientation
+from analysis.orientation import piecewise_orientation, resample_rows
 from calibration import Calibration
 from calibration.joint_heading import SensorTrack
-from sensor_io.recording import Recording
+from sensor_io.recording import Recording, SensorStream
 
 GRID_HZ = 100.0
 
@@ -85,18 +86,50 @@ def _heading_of_x(q: np.ndarray) -> np.ndarray:
 class SensorOrientation:
     """One sensor on its own grid (uniform within each piece, see
     :func:`analysis.orientation.piecewise_orientation`): t_u (M,) s, q_world_sensor (M,4),
-    acc (M,3) m/s² and bias-corrected gyr (M,3) rad/s in the sensor frame, gap (M,) bool;
-    spans: (t0, t1) s of each piece; heading_shared: False when each piece's heading is
-    its own (6D pieces); source: where the orientation came from."""
+    gap (M,) bool; samples: the sensor's own stream and gyr_bias (3,) rad/s, from which
+    :meth:`signals` resamples acc and gyr on the grid (not kept: an hour of five sensors
+    is ~120 MB of them); runs: each piece's rows of t_u and of the stream; spans: (t0, t1)
+    s of each piece; heading_shared: False when each piece's heading is its own (6D
+    pieces); source: where the orientation came from."""
 
     t_u: np.ndarray
     q_world_sensor: np.ndarray
-    acc: np.ndarray
-    gyr: np.ndarray
     gap: np.ndarray
+    samples: SensorStream
+    gyr_bias: np.ndarray
+    runs: list[tuple[slice, slice]]
     spans: list[tuple[float, float]] = field(default_factory=list)
     heading_shared: bool = True
     source: str = "vqf 6D"
+
+    def signals(self, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """acc (K,3) m/s² and bias-corrected gyr (K,3) rad/s, sensor frame, at t_u[rows]
+        (a slice): the samples resampled within each piece, as the filter was fed them."""
+        cols = list(self._columns(rows))
+        return np.column_stack(cols[:3]), np.column_stack(cols[3:])
+
+    def on_grid(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`signals` linearly interpolated at the times t (N,) s: acc, gyr (N, 3),
+        made a column at a time (an hour at 200 Hz holds one 6 MB column, not 35 MB)."""
+        out = np.empty((len(t), 6))
+        for k, col in enumerate(self._columns(slice(None))):
+            out[:, k] = np.interp(t, self.t_u, col)
+        return out[:, :3], out[:, 3:]
+
+    def _columns(self, rows: slice) -> Iterator[np.ndarray]:
+        """ax, ay, az, gx, gy, gz (gyro bias removed) at t_u[rows], one (K,) at a time."""
+        start, stop, _ = rows.indices(len(self.t_u))
+        s = self.samples
+        columns = [s.acc[:, i] for i in range(3)] + [s.gyr[:, i] for i in range(3)]
+        offsets = [None] * 3 + list(self.gyr_bias)
+        per_piece = [resample_rows(self.t_u[max(start, grid.start):min(stop, grid.stop)],
+                                   s.t[raw], [c[raw] for c in columns], offsets)
+                     for grid, raw in self.runs if max(start, grid.start) < min(stop, grid.stop)]
+        if not per_piece:
+            yield from (np.empty(0) for _ in columns)
+            return
+        for parts in zip(*per_piece, strict=True):
+            yield parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
         """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
@@ -129,21 +162,24 @@ def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[
         m = slice(int(np.searchsorted(o.t_u, t0, side="left")),
                   int(np.searchsorted(o.t_u, t1, side="right")))  # views: t_u ascends
         if m.stop - m.start > 50:
-            out[placement] = SensorTrack(o.t_u[m], o.q_world_sensor[m], o.acc[m], o.gyr[m])
+            out[placement] = SensorTrack(o.t_u[m], o.q_world_sensor[m], *o.signals(m))
     return out
 
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
                         mode: str = "offline") -> dict[str, SensorOrientation]:
     """Orientation of every sensor at its own rate, gyro bias removed first, never bridged
-    across a gap longer than a fraction of a second (each piece started afresh)."""
+    across a gap longer than a fraction of a second (each piece started afresh); keyed in
+    the recording's order."""
     out = {}
-    for placement, s in rec.streams.items():
-        o = piecewise_orientation(s.t, s.gyr - biases[placement], s.acc, s.mag, s.quat,
-                                  mode=mode)
-        out[placement] = SensorOrientation(o.t_u, o.quat, o.acc, o.gyr, o.gap, o.spans,
-                                           o.heading_shared, o.source)
-    return out
+    # the longest first: the filter's own buffers (~200 B a sample) are then allocated
+    # beside the fewest orientations already made
+    for placement, s in sorted(rec.streams.items(), key=lambda item: -len(item[1])):
+        o = piecewise_orientation(s.t, s.gyr, s.acc, s.mag, s.quat, mode=mode,
+                                  keep_signals=False, gyr_bias=biases[placement])
+        out[placement] = SensorOrientation(o.t_u, o.quat, o.gap, s, biases[placement], o.runs,
+                                           o.spans, o.heading_shared, o.source)
+    return {p: out[p] for p in rec.streams}
 
 
 def segment_motion(rec: Recording, cal: Calibration,
@@ -159,23 +195,38 @@ def segment_motion(rec: Recording, cal: Calibration,
     out = {}
     for placement, c in cal.sensors.items():
         o = orientations.pop(placement) if consume else orientations[placement]
+        acc_g, gyr_g = o.on_grid(t)
+        gap = (np.interp(t, o.t_u, o.gap.astype(float)) > 0) | o.outside(t)
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
+        spans, heading_shared = o.spans, o.heading_shared
+        del o  # with consume, the own-rate orientation is freed here
         q_sensor_seg = quat.from_matrix(c.R_sensor_seg)
         stand = quat.qmul(q_world_sensor[standing], q_sensor_seg)  # q_world_seg when standing
         stand_mean = quat.from_scipy(quat.to_scipy(stand).mean())
         # world -> facing: a turn about the vertical that points the standing segment's x to +x
         q_facing_sensor = quat.turn_about_z(-float(_heading_of_x(stand_mean)), q_world_sensor)
-        acc_g = np.column_stack([np.interp(t, o.t_u, o.acc[:, i]) for i in range(3)])
-        gyr_g = np.column_stack([np.interp(t, o.t_u, o.gyr[:, i]) for i in range(3)])
-        gap = (np.interp(t, o.t_u, o.gap.astype(float)) > 0) | o.outside(t)
+        del q_world_sensor
         q_facing_seg = quat.qmul(q_facing_sensor, q_sensor_seg)
         guessed = None
-        if not o.heading_shared:
+        if not heading_shared:
             q_facing_sensor, q_facing_seg, guessed = _face_each_piece(
-                t, o.spans, standing, q_facing_sensor, q_facing_seg, gyr_g)
-        out[placement] = SegmentMotion(placement, q_facing_seg,
-                                       quat.qrotate(q_facing_sensor, acc_g), gyr_g, gap, guessed)
+                t, spans, standing, q_facing_sensor, q_facing_seg, gyr_g)
+        acc_facing = compact(quat.qrotate(q_facing_sensor, acc_g))
+        out[placement] = SegmentMotion(placement, q_facing_seg, acc_facing, compact(gyr_g), gap,
+                                       guessed)
     return Motion(t, out, standing)
+
+
+SIGNAL_DTYPE = np.float32
+"""Storage of the segments' accelerations and angular rates on the grid: 7 significant
+digits, far beyond an IMU's own resolution (16-bit samples), at half the memory (an hour of
+five sensors: 43 MB less). Orientations stay float64 (they are products of a long
+integration, and every angle is measured from them)."""
+
+
+def compact(signal: np.ndarray) -> np.ndarray:
+    """A grid acceleration or angular rate (N, 3) in SIGNAL_DTYPE for keeping."""
+    return signal.astype(SIGNAL_DTYPE, copy=False)
 
 
 def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: np.ndarray,
@@ -230,10 +281,14 @@ def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: flo
     return out
 
 
-def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
+def correct_heading_drift(motion: Motion, pauses: list[np.ndarray], consume: bool = False
+                          ) -> Motion:
     """Remove each segment's slow heading drift (6D filters drift about the vertical).
 
     pauses: grid indices of each standing pause, as :func:`quiet_windows` gives them.
+    consume: replace each segment of ``motion`` by its corrected one as it is made (the
+    returned Motion is then ``motion``), so the uncorrected arrays are freed one segment at
+    a time instead of all being held until the caller drops them.
 
     The athlete's stance foot stays on the step, so in every standing pause
     between reps the segments face where they faced in the calibration pose.
@@ -246,8 +301,9 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
     t = motion.t
     anchors_t = [float(np.mean(t[motion.standing]))] + [float(np.mean(t[w])) for w in pauses]
     rows, cuts = np.concatenate(pauses), np.cumsum([len(i) for i in pauses])[:-1]
-    out = {}
-    for p, m in motion.segments.items():
+    out = motion.segments if consume else {}
+    for p in list(motion.segments):
+        m = motion.segments[p]
         if p.startswith("wrist"):
             out[p] = m
             continue
@@ -256,6 +312,7 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray]) -> Motion:
         drift = [0.0] + [float(np.angle(np.mean(u))) for u in np.split(unit, cuts)]
         turn = -np.interp(t, anchors_t, np.unwrap(drift))
         out[p] = SegmentMotion(p, quat.turn_about_z(turn, m.q_facing_seg),
-                               quat.rotate_about_z(turn, m.acc_facing), m.gyr, m.gap,
+                               compact(quat.rotate_about_z(turn, m.acc_facing)), m.gyr, m.gap,
                                m.heading_guessed)
-    return Motion(t, out, motion.standing)
+        del m  # with consume, its arrays are freed here
+    return motion if consume else Motion(t, out, motion.standing)

@@ -7,7 +7,9 @@ tuning. Prints per exercise and sensor set: reps found of the rep files, timing 
 the rep files (mean s), and per measure MAE, bias, r and slope of the rep peak and of the
 rep excursion against the reference, the share of reps inside the stated 90 % interval,
 the reps "not measured"; the rate of each checklist item; the model-to-reality term and
-its leave-one-exercise-out coverage.
+its leave-one-exercise-out coverage; the hip flexion error split into the pelvis's tilt,
+the thigh's inclination and the standing baseline; the thigh + pelvis knee model against
+the shank's knee and the lab's own chain.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def run() -> None:
     trials = cmu_real.HELD_OUT if acceptance else cmu_real.DEVELOPMENT
     print(f"{'ACCEPTANCE (held-out step-downs)' if acceptance else 'development trials'}: "
           f"{', '.join(trials)}; subject {cmu_real.SUBJECT}; standing from the Pose trial")
-    rows = cmu_real.run_all(root, trials)
+    runs = cmu_real.run_all(root, trials)
+    rows = [row for run in runs for row in cmu_real.rep_rows(run)]
     table = cmu_real.table(rows).assign(measure=lambda f: f.measure.map(SHORT))
     _print(table.round(2))
     print("checklist item rates (reps with the item present / reps assessed):")
@@ -50,6 +53,52 @@ def run() -> None:
     term_rows = [r for r in rows if r.trial in cmu_real.TERM_TRIALS]
     for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
         _print_terms(term_rows, sensor_set, leg_frames)
+    _print_hip_flexion_parts(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
+    _print_knee_estimates([r for r in runs if r.sensor_set == cmu_real.FULL_SET])
+
+
+STANDING_TRIALS = ("HeelRaise", "Walk")
+"""Development trials with samples where the athlete stands as in the Pose trial: the
+standing baseline of the hip flexion parts."""
+
+
+def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
+    """Why hip flexion reads high: its error split into the pelvis's tilt, the thigh's
+    inclination and the rest, per exercise and sensor set, and the standing baseline."""
+    parts = pd.concat([cmu_real.hip_flexion_parts(run) for run in runs])
+    print("hip flexion error (ours - reference, deg) at the deepest sample = pelvis tilt + "
+          "thigh inclination + rest; *_upright at the least flexed sample:")
+    cols = ["peak_error", "pelvis", "thigh", "rest", "pelvis_upright", "thigh_upright",
+            "ref_hip_flexion", "ref_pelvis_tilt"]
+    _print(parts.groupby(["sensor_set", "trial"], sort=False)[cols].mean().round(1).reset_index())
+    print("standing baseline: median error where the reference stands as in the Pose trial:")
+    for trial in STANDING_TRIALS:
+        near = cmu_real.near_pose_errors(cmu_real.run_trial(root, trial, "pelvis+thigh"))
+        print(f"  {trial:10s} samples {near['samples']:4d}  pelvis tilt {near['pelvis']:+5.1f}  "
+              f"thigh inclination {near['thigh']:+5.1f}")
+
+
+def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
+    """The thigh + pelvis knee model against the shank's knee, per exercise (cm)."""
+    print("knee medial displacement (cm): thigh + pelvis model vs the shank (same analysis, full "
+          "set); rep peak relative to standing, excursion from the rep's start, and the lab "
+          "chain's peaks (knee vs hip, vs ankle; mean):")
+    out = []
+    for run in runs:
+        knee = cmu_real.knee_estimates(run)
+        if knee.empty:
+            continue
+        a = cmu_real.agreement(knee.thigh_model.to_numpy(float), knee.shank.to_numpy(float))
+        e = cmu_real.agreement(knee.thigh_model_exc.to_numpy(float), knee.shank_exc.to_numpy(float))
+        out.append({"trial": run.trial, "reps": a["n"],
+                    "shank": f"{knee.shank.min():+.1f}..{knee.shank.max():+.1f}",
+                    "thigh model": f"{knee.thigh_model.min():+.1f}..{knee.thigh_model.max():+.1f}",
+                    "mae": a["mae"], "bias": a["bias"], "r": a["r"], "slope": a["slope"],
+                    "exc shank": f"{knee.shank_exc.min():+.1f}..{knee.shank_exc.max():+.1f}",
+                    "exc thigh": f"{knee.thigh_model_exc.min():+.1f}..{knee.thigh_model_exc.max():+.1f}",
+                    "exc mae": e["mae"], "exc bias": e["bias"], "exc r": e["r"],
+                    "lab vs hip": knee.lab_vs_hip.mean(), "lab vs ankle": knee.lab_vs_ankle.mean()})
+    _print(pd.DataFrame(out).round(2))
 
 
 def _print_terms(term_rows: list[cmu_real.RepRow], sensor_set: str, leg_frames: str) -> None:

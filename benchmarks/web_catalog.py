@@ -72,7 +72,8 @@ def build_catalog(path: Path, n_athletes: int, n_tests: int, seed: int = 0) -> l
         when = start + dt.timedelta(days=7 * n, hours=int(rng.integers(0, 9)))
         name = f"Athlete {a:04d} {GROUPS[a % len(GROUPS)]}"
         repo.store_test(conn, athlete=repo.AthleteInfo(ids[a], name=name, height_m=1.75),
-                        analysis=_doc(rng, leg), recording_path=f"/nonexistent/{k}.parquet",
+                        analysis=repo.read_analysis(_doc(rng, leg)),
+                        recording_path=f"/nonexistent/{k}.parquet",
                         content_sha256=f"{k:064x}", started_at=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                         step_height_m=0.2, pain_nrs=[float(rng.random() < 0.1)] * 5)
     accounts.add_user(conn, "head", PASSWORD, sees_all=True)

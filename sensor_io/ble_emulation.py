@@ -58,13 +58,19 @@ def gravity_signal(freq_hz: float = 0.5, amp_rad_s: float = 0.8) -> ImuSignal:
     return signal
 
 
-def stream_signal(stream: SensorStream, t0: float = 0.0) -> ImuSignal:
+def stream_signal(stream: SensorStream, t0: float = 0.0, origin_s: float | None = None
+                  ) -> ImuSignal:
     """A recorded/simulated stream replayed from world time ``t0`` (linear
-    interpolation; the last sample is held after the end)."""
-    ts = stream.t - stream.t[0]
+    interpolation; the first sample is held before the start, the last after the end).
+
+    origin_s: the recording time (s) played at ``t0``; default the stream's first sample.
+    Give the same origin to every stream of a recording so that the sensors keep the
+    recording's common clock (each stream's own first sample is a few ms apart).
+    """
+    ts = stream.t - (stream.t[0] if origin_s is None else origin_s)
 
     def signal(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tt = np.clip(np.asarray(t) - t0, 0, ts[-1])
+        tt = np.asarray(t) - t0  # np.interp holds the end samples beyond the stream
         acc = np.column_stack([np.interp(tt, ts, stream.acc[:, k]) for k in range(3)])
         gyr = np.column_stack([np.interp(tt, ts, stream.gyr[:, k]) for k in range(3)])
         return acc, gyr

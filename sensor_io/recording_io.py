@@ -73,14 +73,25 @@ _ATHLETE_FIELDS = tuple(f.name for f in fields(Athlete))
 # --- public API -----------------------------------------------------------------------
 
 
-def read_recording(path: str | os.PathLike[str]) -> Recording:
-    """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``)."""
+COMPACT_DTYPE = np.float32
+"""The samples' type when read ``compact``: 7 significant digits, beyond any IMU's own
+resolution (16-bit samples), in half the memory of float64."""
+
+
+def read_recording(path: str | os.PathLike[str], compact: bool = False) -> Recording:
+    """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``).
+
+    compact: acc, gyr and mag in COMPACT_DTYPE (time stays float64), for analysis: an hour
+    of five sensors then holds 80 MB instead of 140. Writing such a recording back would
+    store its samples rounded to float32, so read without it to convert or edit a file.
+    """
     path = Path(path)
     suffix = _suffix(path)
     if not path.is_file():
         raise RecordingError("no such file", path=str(path))
-    table, meta = _read_parquet(path) if suffix == ".parquet" else _read_csv(path)
-    rec = _build_recording(table, meta, str(path))
+    dtype = COMPACT_DTYPE if compact else np.float64
+    table, meta = _read_parquet(path, dtype) if suffix == ".parquet" else _read_csv(path)
+    rec = _build_recording(table, meta, str(path), dtype)
     del table
     pa.default_memory_pool().release_unused()  # the Arrow columns the streams were copied from
     return rec
@@ -209,6 +220,11 @@ class _Table:
     names: list[Any]
     values: dict[str, np.ndarray]
     mag_present: np.ndarray | None
+    blocks: dict[str, np.ndarray] | None = None
+    """"acc", "gyr" and (with magnetometer columns) "mag": (R, 3) arrays whose columns the
+    values of ax..az, gx..gz, mx..mz are views of (a Parquet read fills them in place), so
+    a sensor's (N, 3) samples are a slice of them, not a copy; None when the columns are
+    separate arrays."""
 
     def sensor_of(self, row: int) -> Any:
         """The sensor name of a 0-based row, None where it is missing."""
@@ -256,8 +272,10 @@ def _concat(blocks: list[np.ndarray], width: int = 3) -> np.ndarray:
     return np.concatenate(blocks) if blocks else np.zeros((0, width))
 
 
-def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
-    """Validate the table and metadata, group rows by sensor, build the Recording."""
+def _build_recording(table: _Table, meta: Any, path: str | None,
+                     dtype: type[np.floating] = np.float64) -> Recording:
+    """Validate the table and metadata, group rows by sensor, build the Recording (acc, gyr,
+    mag in ``dtype``)."""
     check_metadata(meta, path=path)
     codes, names = table.codes, table.names
     if len(codes) == 0:
@@ -269,32 +287,42 @@ def _build_recording(table: _Table, meta: Any, path: str | None) -> Recording:
         check_placement(name, path=path, row=int(np.argmax(codes == k)) + 1)
     streams: dict[str, SensorStream] = {}
     for k in sorted(range(len(names)), key=lambda k: PLACEMENTS.index(names[k])):
-        streams[names[k]] = _stream_from_rows(names[k], table, np.flatnonzero(codes == k), path)
+        streams[names[k]] = _stream_from_rows(names[k], table, np.flatnonzero(codes == k), path,
+                                              dtype)
     _check_listed_sensors(meta.get("sensors") or {}, streams, path)
     check_minimum_set(streams, meta["test_leg"], path=path)
     return _recording_from_meta(streams, meta)
 
 
-def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | None
-                      ) -> SensorStream:
+def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | None,
+                      dtype: type[np.floating] = np.float64) -> SensorStream:
     v = table.values
     rows = idx + 1
     # a sensor's rows are usually one block (as written): then a slice selects them
     take = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
-    t = v["t"][take].copy()
-    acc = np.column_stack([v[c][take] for c in ("ax", "ay", "az")])
-    gyr = np.column_stack([v[c][take] for c in ("gx", "gy", "gz")])
+    t = v["t"][take] if table.blocks is not None else v["t"][take].copy()  # own a caller's frame
+    acc = _xyz(table, "acc", ("ax", "ay", "az"), take).astype(dtype, copy=False)
+    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take).astype(dtype, copy=False)
     mag = None
     if table.mag_present is not None:
         present = table.mag_present[take]
         if present.all():
-            mag = np.column_stack([v[c][take] for c in MAG_COLUMNS])
+            mag = _xyz(table, "mag", MAG_COLUMNS, take).astype(dtype, copy=False)
         elif present.any():
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",
                 path=path, sensor=name, row=int(rows[np.argmin(present)]))
     check_stream(name, t, acc, gyr, mag, rows=rows, path=path)
     return SensorStream(t, acc, gyr, mag)
+
+
+def _xyz(table: _Table, block: str, columns: tuple[str, ...], take: slice | np.ndarray
+         ) -> np.ndarray:
+    """(N, 3) rows ``take`` of three columns: a view of the table's block when it has one
+    and take is a slice, else a copy."""
+    if table.blocks is not None:
+        return table.blocks[block][take]
+    return np.column_stack([table.values[c][take] for c in columns])
 
 
 def _check_listed_sensors(sensors_meta: dict[str, Any], streams: dict[str, Any],
@@ -339,13 +367,15 @@ def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def _read_parquet(path: Path) -> tuple[_Table, Any]:
+def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_Table, Any]:
     """The long table of a Parquet recording, read one column at a time.
 
-    Column by column, each turned into numpy and its Arrow copy dropped before the next is
+    Column by column, each copied into its place in the table's arrays (t and the (R, 3)
+    blocks the streams are then slices of) and its Arrow copy dropped before the next is
     read, and the sensor column decoded straight into codes (``read_dictionary``): reading
     the whole table at once held about three times the data (an hour of five sensors is
-    ~150 MB of samples).
+    ~150 MB of samples), and columns kept whole then copied into streams twice it. The
+    blocks are of ``dtype`` (t is float64).
     """
     with _parquet_errors(path):
         f = pq.ParquetFile(path, read_dictionary=["sensor"])
@@ -369,21 +399,36 @@ def _read_parquet(path: Path) -> tuple[_Table, Any]:
                 raise RecordingError(f"column {c} has type {schema.field(c).type}, expected "
                                      "float64 (double)", path=str(path))
         codes, names = _arrow_factorize(_read_column(f, "sensor", path))
-        values, valid = {}, {}
+        values, valid = _empty_columns(len(codes), has_mag, dtype), {}
         for c in (c for c in NUMERIC_COLUMNS if c in schema.names):
-            values[c], valid[c] = _arrow_values(_read_column(f, c, path))
+            column, valid[c] = _arrow_values(_read_column(f, c, path))
             if c not in MAG_COLUMNS and valid[c] is not None:
                 i = int(np.argmin(valid[c]))
                 raise RecordingError(f"missing value in column {c}", path=str(path),
                                      sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
-            if valid[c] is not None:
-                values[c] = np.where(valid[c], values[c], np.nan)
+            values[c][:] = column if valid[c] is None else np.where(valid[c], column, np.nan)
+            del column  # its Arrow buffer: one column of Arrow memory at a time
+    blocks = {k: values[cols[0]].base for k, cols in _BLOCKS.items() if cols[0] in values}
     mag_present = None
     if has_mag:
         rows = len(codes)
         mag_present = np.column_stack([np.ones(rows, bool) if valid[c] is None else valid[c]
                                        for c in MAG_COLUMNS]).any(axis=1)
-    return _Table(codes, names, values, mag_present), meta
+    return _Table(codes, names, values, mag_present, blocks), meta
+
+
+_BLOCKS = {"acc": ("ax", "ay", "az"), "gyr": ("gx", "gy", "gz"), "mag": MAG_COLUMNS}
+
+
+def _empty_columns(rows: int, has_mag: bool, dtype: type[np.floating]) -> dict[str, np.ndarray]:
+    """The numeric columns of a table of ``rows`` rows, to fill: t (R,) float64 and the
+    columns of the (R, 3) acc, gyr (and mag) blocks of ``dtype``, as views of them."""
+    values = {"t": np.empty(rows)}
+    for block, columns in _BLOCKS.items():
+        if block != "mag" or has_mag:
+            xyz = np.empty((rows, 3), dtype)
+            values.update({c: xyz[:, i] for i, c in enumerate(columns)})
+    return values
 
 
 @contextmanager

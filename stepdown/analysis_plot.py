@@ -4,23 +4,31 @@ over time, the reps shaded and the thresholds drawn. matplotlib is imported when
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis import registry
+from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError
 from stepdown.analysis_report import MEASURE_COLUMNS
 
+if TYPE_CHECKING:
+    from analysis.measures import MeasureSeries
+    from analysis.pipeline import Analysis
+
 
 def _thresholds(key: str, config: RuleConfig) -> list[tuple[float, str]]:
-    """Threshold lines for a measure panel: (value in the panel's unit, label)."""
-    return {
-        "knee_medial_cm": [(config.knee_cm_1, "knee 1: inside the 2nd toe"),
-                           (config.knee_cm_2, "knee 2: inside the foot")],
-        "pelvic_drop_deg": [(config.pelvis_deg, "pelvis")],
-        "trunk_lean_deg": [(config.trunk_deg, "trunk"), (-config.trunk_deg, "trunk")],
-        "wrist_motion_deg": [(config.wrist_motion_deg, "arm: hand off the waist")],
-    }.get(key, [])
+    """Threshold lines for a measure panel: (value in the panel's unit, label), from the
+    rules that judge the measure (:func:`analysis.registry.measure_levels`); mirrored below
+    zero for a measure judged by its size either side (the trunk lean)."""
+    lines = []
+    for item, level in registry.measure_levels(key):
+        value = float(getattr(config, level.setting))
+        points = f" {level.points}" if item.max_points > 1 else ""
+        lines.append((value, f"{item.name}{points}: {level.what}"))
+        if registry.by_magnitude(key):
+            lines.append((-value, item.name))
+    return lines
 
 
 def plot_panels(series: dict[str, Any]) -> list[list[str]]:
@@ -32,7 +40,7 @@ def plot_panels(series: dict[str, Any]) -> list[list[str]]:
     return [p for p in panels if p]
 
 
-def plot_analysis(result: Any, path: Path, title: str = "") -> Path:
+def plot_analysis(analysis: Analysis, path: Path, title: str = "") -> Path:
     """PNG of every available measure series over time (s) with the reps shaded.
 
     One panel per measure (hip adduction and internal rotation together), deg or
@@ -45,21 +53,20 @@ def plot_analysis(result: Any, path: Path, title: str = "") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ms, doc = result.series, result.to_json()
+    ms, result = analysis.series, analysis.result()
     panels = plot_panels(ms.series)
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.9 * len(panels) + 1.2),
                              sharex=True, squeeze=False)
     for ax, keys in zip(axes[:, 0], panels, strict=True):
-        _draw_panel(ax, ms, keys, doc, result.config)
-    for rep in doc["reps"]:
-        axes[0, 0].annotate(f"rep {rep['index']}: {rep['total']}",
-                            ((rep["start_s"] + rep["end_s"]) / 2, 0.97),
+        _draw_panel(ax, ms, keys, result, analysis.config)
+    for rep in result.reps:
+        axes[0, 0].annotate(f"rep {rep.index}: {rep.total}", ((rep.start_s + rep.end_s) / 2, 0.97),
                             xycoords=("data", "axes fraction"), ha="center", va="top",
                             fontsize=8, fontweight="bold")
     axes[-1, 0].set_xlabel("time (s)", fontsize=8)
-    test = doc["test"]
-    fig.suptitle(f"{title}{doc['test_leg']} test leg, {test['category']}: total {test['total']} "
-                 f"of 8, Piva {test['piva_total']} of 6 (rule {test['rule']})\n"
+    test = result.test
+    fig.suptitle(f"{title}{result.recording.test_leg} test leg, {test.category}: total "
+                 f"{test.total} of 8, Piva {test.piva_total} of 6 (rule {test.rule})\n"
                  "grey: standing calibration; yellow: reps 'rep: total' (dotted: bottom); "
                  "dots: each rep's peak; dashed red: thresholds (default heuristics unless "
                  "configured)", fontsize=9)
@@ -69,17 +76,17 @@ def plot_analysis(result: Any, path: Path, title: str = "") -> Path:
     return path
 
 
-def _draw_panel(ax: Any, ms: Any, keys: list[str], doc: dict[str, Any],
+def _draw_panel(ax: Any, ms: MeasureSeries, keys: list[str], result: AnalysisResult,
                 config: RuleConfig) -> None:
     """One measure panel: series, each rep's peak, thresholds, shading, title with units."""
     units = {k: u for k, _, _, u, _ in MEASURE_COLUMNS}
     labels = {k: lab for k, _, lab, _, _ in MEASURE_COLUMNS}
-    _shade(ax, doc)
+    _shade(ax, result)
     for key, color in zip(keys, ("tab:blue", "tab:orange"), strict=False):
         y = ms.series[key]
         ax.plot(ms.t, y, lw=1.0, color=color, label=labels[key])
-        for rep in doc["reps"]:
-            m = (ms.t >= rep["start_s"]) & (ms.t <= rep["end_s"])
+        for rep in result.reps:
+            m = (ms.t >= rep.start_s) & (ms.t <= rep.end_s)
             if m.any():
                 k = int(abs(y[m]).argmax() if registry.by_magnitude(key) else y[m].argmax())
                 ax.plot(ms.t[m][k], y[m][k], "o", ms=3.5, color=color)
@@ -101,14 +108,15 @@ def _draw_panel(ax: Any, ms: Any, keys: list[str], doc: dict[str, Any],
         ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=2)
 
 
-def _shade(ax: Any, doc: dict[str, Any]) -> None:
-    t0, t1 = doc["calibration"]["window_s"]
-    ax.axvspan(t0, t1, color="0.85", alpha=0.6, lw=0)
-    for rep in doc["reps"]:
-        ax.axvspan(rep["start_s"], rep["end_s"], color="gold", alpha=0.22, lw=0)
-        ax.axvline(rep["bottom_s"], color="0.4", lw=0.6, ls=":")
-    for skipped in doc.get("skipped", []):
-        ax.axvspan(skipped["start_s"], skipped["end_s"], color="tab:purple", alpha=0.12, lw=0)
+def _shade(ax: Any, result: AnalysisResult) -> None:
+    if (window := result.recording.calibration_window_s) is not None:
+        ax.axvspan(*window, color="0.85", alpha=0.6, lw=0)
+    for rep in result.reps:
+        ax.axvspan(rep.start_s, rep.end_s, color="gold", alpha=0.22, lw=0)
+        if rep.bottom_s is not None:
+            ax.axvline(rep.bottom_s, color="0.4", lw=0.6, ls=":")
+    for skipped in result.skipped or ():
+        ax.axvspan(skipped.start_s, skipped.end_s, color="tab:purple", alpha=0.12, lw=0)
 
 
 def check_plot_path(out: Path | None) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import registry
 from analysis.checklist import category, compress_reps, piva_total
+from analysis.result import AnalysisResult
 from analysis.rules import ITEMS, RuleConfig
 from analysis.uncertainty import describe_uncertainty
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help ne
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from analysis.pipeline import Analysis
 
 NULL = "—"
 
@@ -35,8 +38,9 @@ MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = tuple(
         "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
         "descent_drop_ratio", "impact_ms2")))
 
-# What scores an item the analysis could not assess.
-TO_ASSESS = {"arm": "wear a wrist sensor", "trunk": "wear a trunk sensor",
+# What scores an item the analysis could not assess: its own sensor (registry), or for the
+# reported pain the athlete's word.
+TO_ASSESS = {**{k: f"wear a {seg} sensor" for k, seg in registry.sensor_for_item().items()},
              "pain": "give --pain, the athlete's 0-10 pain per rep"}
 
 # Why a measure can be missing: the sensor it needs ("{leg}" = the test leg).
@@ -67,12 +71,12 @@ def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
     return "no samples of the sensors it needs in the rep"
 
 
-def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, list[str]]:
+def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Table, list[str]]:
     """Per rep: times (s) and each measure's peak; returns the table and its footnotes."""
     from rich import box
     from rich.table import Table
 
-    leg = doc["test_leg"]
+    leg = result.recording.test_leg
     table = Table(title="measures per rep (peak over the rep, relative to standing)",
                   header_style="bold", title_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
@@ -82,32 +86,30 @@ def measures_table(doc: dict[str, Any], series: dict[str, Any]) -> tuple[Table, 
     table.add_column("bottom\ns", justify="right")
     notes: dict[str, str] = {}
     marks: dict[str, str] = {}
-    unvalidated = (doc.get("uncertainty") or {}).get("unvalidated") or {}
+    unvalidated = (result.uncertainty or {}).get("unvalidated") or {}
     for key, short, label, unit, _ in MEASURE_COLUMNS:
         dagger = "†" if key in unvalidated else ""
         table.add_column(f"{short}{dagger}\n{unit}", justify="right")
         if dagger:
             notes[f"{key}†"] = f"† {label}: {unvalidated[key]}"
     gapped: list[str] = []
-    for rep in doc["reps"]:
-        cells = [str(rep["index"]), f"{rep['start_s']:.1f}–{rep['end_s']:.1f}",
-                 f"{rep['bottom_s']:.1f}"]
-        why_not = rep.get("not_measured") or {}
+    for rep in result.reps:
+        cells = [str(rep.index), f"{rep.start_s:.1f}–{rep.end_s:.1f}", _fmt(rep.bottom_s, 1)]
+        why_not = rep.not_measured or {}
         for key, _, label, _, digits in MEASURE_COLUMNS:
-            value = rep["measures"].get(key)
-            text = _fmt(value, 0 if key in unvalidated else digits)
+            text = _fmt(rep.measures.get(key), 0 if key in unvalidated else digits)
             if key in why_not:
-                mark = marks.setdefault(f"{key} {rep['index']}", "^" * (len(marks) + 1))
-                notes[f"{key} {rep['index']}"] = (f"{mark} rep {rep['index']} {label}: "
-                                                  f"not measured: {why_not[key]}")
+                mark = marks.setdefault(f"{key} {rep.index}", "^" * (len(marks) + 1))
+                notes[f"{key} {rep.index}"] = (f"{mark} rep {rep.index} {label}: "
+                                               f"not measured: {why_not[key]}")
                 text = f"{NULL}{mark}"
             elif text == NULL:
                 mark = marks.setdefault(key, "*" * (len(marks) + 1))
                 notes[key] = f"{mark} {label}: {missing_reason(key, series, leg)}"
                 text = f"{NULL}{mark}"
             cells.append(text)
-        if rep.get("cut_by_gap"):
-            gapped.append(f"{rep['index']} ({' and '.join(rep['cut_by_gap'])})")
+        if rep.cut_by_gap:
+            gapped.append(f"{rep.index} ({' and '.join(rep.cut_by_gap)})")
         table.add_row(*cells)
     if gapped:
         notes["gap"] = ("reps cut by a gap in the data (the movement before/after is missing; "
@@ -122,14 +124,14 @@ def measure_legend() -> str:
             "descent (high: a sudden drop); impact: acceleration peak at the bottom")
 
 
-def uncertainty_legend(doc: dict[str, Any]) -> str | None:
+def uncertainty_legend(result: AnalysisResult) -> str | None:
     """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns."""
-    u = (doc.get("uncertainty") or {}).get("measures") or {}
+    u = (result.uncertainty or {}).get("measures") or {}
     parts = [f"{short} ±{u[key]:g}{'' if unit == '°' else ' '}{unit}"
              for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
     if not parts:
         return None
-    real = set((doc.get("uncertainty") or {}).get("model_to_reality") or {})
+    real = set((result.uncertainty or {}).get("model_to_reality") or {})
     shorts = [short for key, short, _, _, _ in MEASURE_COLUMNS if key in real and key in u]
     where = (f"; {', '.join(shorts)} include the error seen on real bodies against a lab "
              "reference, the rest are from simulation only") if shorts else ""
@@ -151,17 +153,17 @@ def _total_cell(total: int) -> Text:
     return Text(str(total), style=CATEGORY_STYLE[category(total)])
 
 
-def items_table(doc: dict[str, Any]) -> Table:
+def items_table(result: AnalysisResult) -> Table:
     """Per rep: the six items (0/1, knee 0/1/2), total 0-8 and Piva 0-6; last row the test."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    test = doc["test"]
+    test = result.test
     table = Table(title="checklist per rep (0 = fine; knee 2 = inside the entire foot)",
                   header_style="bold", title_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
-                  caption=f"test: by the {test['rule']} rule; {NULL} not assessed (no sensor "
+                  caption=f"test: by the {test.rule} rule; {NULL} not assessed (no sensor "
                           "for it); ᶜ decided by the classifier",
                   caption_justify="left")
     table.add_column("rep", justify="right")
@@ -169,47 +171,47 @@ def items_table(doc: dict[str, Any]) -> Table:
         table.add_column(item, justify="center")
     table.add_column("total\n0-8", justify="right")
     table.add_column("Piva\n0-6", justify="right")
-    for rep in doc["reps"]:
-        table.add_row(str(rep["index"]),
-                      *[_item_cell(rep["items"][k], rep["sources"][k]) for k in ITEMS],
-                      _total_cell(rep["total"]), str(piva_total(rep["items"])))
+    for rep in result.reps:
+        table.add_row(str(rep.index),
+                      *[_item_cell(rep.items[k].value, rep.items[k].source) for k in ITEMS],
+                      _total_cell(rep.total), str(piva_total(rep.item_values())))
     table.add_section()
     table.add_row(Text("test", style="bold"),
-                  *[_item_cell(test["items"][k], "") for k in ITEMS],
-                  _total_cell(test["total"]), str(test["piva_total"]))
+                  *[_item_cell(test.items[k], "") for k in ITEMS],
+                  _total_cell(test.total), str(test.piva_total))
     return table
 
 
-def result_line(doc: dict[str, Any], withheld: list[str] | None = None) -> Text:
+def result_line(result: AnalysisResult, withheld: list[str] | None = None) -> Text:
     """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'; with
     ``withheld`` reasons (data lost in the test), the category is not given."""
     from rich.text import Text
 
-    test = doc["test"]
+    test = result.test
     line = Text("test result: ", style="bold")
     if withheld:
         line.append(f"CATEGORY NOT DECIDED ({'; '.join(withheld)})", style="yellow")
     else:
-        line.append(test["category"].upper(), style=CATEGORY_STYLE[test["category"]])
-    line.append(f", total {test['total']} of 8 (0–1 good, 2–3 medium, 4+ poor), "
-                f"Piva {test['piva_total']} of 6; rule {test['rule']}: "
-                f"{RULE_TEXT.get(test['rule'], '')}")
-    missing = (doc.get("completeness") or {}).get("not_assessed") or []
+        line.append(test.category.upper(), style=CATEGORY_STYLE[test.category])
+    line.append(f", total {test.total} of 8 (0–1 good, 2–3 medium, 4+ poor), "
+                f"Piva {test.piva_total} of 6; rule {test.rule}: {RULE_TEXT.get(test.rule, '')}")
+    completeness = result.completeness or {}
+    missing = completeness.get("not_assessed") or []
     if missing:
         how = "; ".join(f"{item}: {TO_ASSESS[item]}" for item in missing if item in TO_ASSESS)
         line.append(f"\n  {' and '.join(missing)} not assessed: the total is a lower bound, at most "
-                    f"{doc['completeness']['total_upper_bound']}" + (f" (to score {how})" if how else ""),
+                    f"{completeness['total_upper_bound']}" + (f" (to score {how})" if how else ""),
                     style="yellow")
     return line
 
 
-def sources_line(doc: dict[str, Any]) -> str:
+def sources_line(result: AnalysisResult) -> str:
     """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'."""
     parts = []
     for item in ITEMS:
         by_source: dict[str, list[int]] = {}
-        for rep in doc["reps"]:
-            by_source.setdefault(rep["sources"][item], []).append(rep["index"])
+        for rep in result.reps:
+            by_source.setdefault(rep.items[item].source, []).append(rep.index)
         if len(by_source) == 1:
             parts.append(f"{item}: {next(iter(by_source)).replace('_', ' ')}")
         else:
@@ -218,9 +220,9 @@ def sources_line(doc: dict[str, Any]) -> str:
     return "sources: " + "; ".join(parts)
 
 
-def classifier_line(doc: dict[str, Any]) -> str | None:
+def classifier_line(result: AnalysisResult) -> str | None:
     """Whether the classifier judged the items the sensors cannot measure, and with what."""
-    info = doc.get("classifier") or {}
+    info = result.classifier or {}
     status = info.get("status")
     if not status:
         return None
@@ -233,9 +235,9 @@ def classifier_line(doc: dict[str, Any]) -> str | None:
     return f"classifier: {info.get('model', 'model')}{trained}{q}"
 
 
-def body_line(doc: dict[str, Any]) -> str:
+def body_line(result: AnalysisResult) -> str:
     """Body dimensions used and where each came from."""
-    body = doc["body"]
+    body = result.recording.body or {}
     src = body["source"]
     return (f"body: thigh {body['thigh_length_m']:.3f} m ({src['thigh_length_m']}), "
             f"shank {body['shank_length_m']:.3f} m ({src['shank_length_m']}), "
@@ -244,9 +246,9 @@ def body_line(doc: dict[str, Any]) -> str:
             f"{body['knee_medial_from']}")
 
 
-def calibration_lines(doc: dict[str, Any]) -> list[str]:
+def calibration_lines(result: AnalysisResult) -> list[str]:
     """Standing window, stillness, and per sensor how its frame was found."""
-    cal = doc["calibration"]
+    cal = result.recording.calibration or {}
     t0, t1 = cal["window_s"]
     still = cal.get("stillness", {})
     lines = [f"calibration: standing still {t0:.1f}–{t1:.1f} s ({t1 - t0:.1f} s); gyro sd "
@@ -262,53 +264,61 @@ def calibration_lines(doc: dict[str, Any]) -> list[str]:
 
 
 def thresholds_line(config: RuleConfig, note: str) -> str:
-    """The thresholds in force and whether they are the default heuristics."""
-    return (f"thresholds: knee > {config.knee_cm_1:g} cm (2: > {config.knee_cm_2:g} cm), "
-            f"pelvic drop > {config.pelvis_deg:g}°, trunk lean > {config.trunk_deg:g}°, "
-            f"wrist motion > {config.wrist_motion_deg:g}°, descent speed ratio > "
-            f"{config.descent_drop_ratio:g} or impact > {config.impact_ms2:g} m/s², "
-            f"pain NRS ≥ {config.pain_nrs_min:g}. Note: {note}.")
+    """The thresholds in force (each item's rules, from the registry) and whether they are
+    the default heuristics: 'thresholds: knee: knee medial displacement > 1 cm (2: > 3.5 cm),
+    ...'."""
+    def rule_text(rule: registry.Rule) -> str:
+        unit = registry.unit_after_number(rule.measure)
+        first, *higher = rule.levels
+        more = "".join(f" ({lv.points}: > {getattr(config, lv.setting):g}{unit})" for lv in higher)
+        return (f"{registry.measure(rule.measure).label} > "
+                f"{getattr(config, first.setting):g}{unit}{more}")
+
+    parts = [f"{i.name}: " + " or ".join(map(rule_text, i.rules)) for i in registry.ITEMS if i.rules]
+    return (f"thresholds: {', '.join(parts)}, pain: NRS ≥ {config.pain_nrs_min:g}. "
+            f"Note: {note}.")
 
 
 MAX_SKIPPED_LINES = 5
 
 
-def print_report(console: Console, path: Path, result: Any) -> None:
+def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     """Everything a person needs to read one analysis (see module docstring)."""
-    doc = result.to_json()
-    series = result.series.series
-    console.print(f"[bold]{path}[/]: {doc['test_leg']} test leg, {len(doc['reps'])} reps; "
-                  f"sensors: {', '.join(doc['sensors_used'])}", highlight=False)
-    if doc["reps"]:
-        table, notes = measures_table(doc, series)
+    result = analysis.result()
+    doc = result.to_json()  # for describe_uncertainty and withheld_because, which read JSON
+    console.print(f"[bold]{path}[/]: {result.recording.test_leg} test leg, {len(result.reps)} "
+                  f"reps; sensors: {', '.join(result.recording.sensors_used)}", highlight=False)
+    if result.reps:
+        table, notes = measures_table(result, analysis.series.series)
         console.print(table)
-        for note in filter(None, [measure_legend(), uncertainty_legend(doc), *notes]):
+        for note in filter(None, [measure_legend(), uncertainty_legend(result), *notes]):
             console.print(f"  {note}", highlight=False)
-        console.print(items_table(doc))
+        console.print(items_table(result))
     else:
         console.print("[yellow]no complete rep found[/]")
-    skipped = doc.get("skipped", [])
+    skipped = result.skipped or ()
     for s in skipped[:MAX_SKIPPED_LINES]:
-        console.print(f"skipped {s['start_s']:.1f}–{s['end_s']:.1f} s: {s['reason']}", highlight=False)
+        console.print(f"skipped {s.start_s:.1f}–{s.end_s:.1f} s: {s.reason}", highlight=False)
     if len(skipped) > MAX_SKIPPED_LINES:
         console.print(f"... and {len(skipped) - MAX_SKIPPED_LINES} more skipped movements")
-    for warning in doc.get("warnings", []):
+    for warning in result.warnings or ():
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     from stepdown.completeness import withheld_because
 
-    console.print(result_line(doc, withheld_because(result.recording, doc)))
+    console.print(result_line(result, withheld_because(analysis.recording, doc)))
     for line in describe_uncertainty(doc):
         console.print(line, highlight=False)
-    if doc["reps"]:
-        console.print(sources_line(doc), highlight=False)
-    console.print("[bold]why:[/]" if doc["explanations"] else "[bold]why:[/] no fault found")
-    for line in doc["explanations"]:
+    if result.reps:
+        console.print(sources_line(result), highlight=False)
+    explanations = result.explanations or ()
+    console.print("[bold]why:[/]" if explanations else "[bold]why:[/] no fault found")
+    for line in explanations:
         console.print(f"  • {line}", highlight=False)
-    for flag in result.checklist.flags:
+    for flag in analysis.checklist.flags:
         console.print(f"  [yellow]flag:[/] {flag.text()}", highlight=False)
-    if (line := classifier_line(doc)) is not None:
+    if (line := classifier_line(result)) is not None:
         console.print(line, highlight=False)
-    console.print(body_line(doc), highlight=False)
-    for line in calibration_lines(doc):
+    console.print(body_line(result), highlight=False)
+    for line in calibration_lines(result):
         console.print(line, highlight=False)
-    console.print(thresholds_line(result.config, doc["rules"]["note"]), highlight=False)
+    console.print(thresholds_line(analysis.config, (result.rules or {})["note"]), highlight=False)

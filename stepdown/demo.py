@@ -2,10 +2,9 @@
 
 For each recording: the file, test leg, sensors with their rates, duration and
 the reps of its ground truth (times, true measures, checklist items). When the
-analysis pipeline exists (:func:`analysis.pipeline.analyze`, whose result is or
-gives by ``to_json()`` the analysis JSON contract), each test is also analysed and its per-rep items,
-totals and category are printed next to the truth. That part switches on by
-itself once the module lands.
+analysis pipeline exists (:func:`analysis.pipeline.analyze`, whose ``result()`` is the
+typed :class:`analysis.result.AnalysisResult`), each test is also analysed and its per-rep
+items, totals and category are printed next to the truth.
 
 The demo ends by importing the analysed recordings into a demo catalog under a
 demo data home (``out/demo-home`` by default, ``--home DIR`` to choose; set as
@@ -19,12 +18,10 @@ look at the tests in the review web app. A rerun changes nothing in the catalog
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shlex
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from analysis.result import AnalysisResult, Rep, TestScore
 from analysis.rules import ITEMS
 from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
@@ -62,7 +60,7 @@ def sample_files(folder: Path = DATA_DIR) -> list[Path]:
     return files
 
 
-def _items_text(items: dict[str, Any]) -> str:
+def _items_text(items: Mapping[str, int | None]) -> str:
     """Present items as short names (knee level shown when 2); '-' when none."""
     parts = [ABBREV[k] if v == 1 else f"{ABBREV[k]}{v}" for k in ITEMS
              if (v := items.get(k))]
@@ -81,7 +79,18 @@ def overview_lines(path: Path, rec: Recording) -> list[str]:
             f"sensors: {sensors}"]
 
 
-def rep_table(truth: dict[str, Any] | None, analysis: dict[str, Any] | None) -> Table:
+def _rep_cells(rep: Mapping[str, Any] | Rep) -> list[str]:
+    """Times (s) and the knee, pelvis and trunk peaks of a truth rep (a truth document's
+    entry) or an analysed one."""
+    if isinstance(rep, Rep):
+        start, end, m = rep.start_s, rep.end_s, rep.measures.to_json()
+    else:
+        start, end, m = rep["start_s"], rep["end_s"], rep["measures"]
+    return [f"{start:.1f}-{end:.1f}", _fmt(m.get("knee_medial_cm")),
+            _fmt(m.get("pelvic_drop_deg")), _fmt(m.get("trunk_lean_deg"))]
+
+
+def rep_table(truth: dict[str, Any] | None, analysis: AnalysisResult | None) -> Table:
     """One row per rep: true times and measures, true items and total, and the
     analysis' items and total beside them when there is an analysis."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
@@ -91,45 +100,40 @@ def rep_table(truth: dict[str, Any] | None, analysis: dict[str, Any] | None) -> 
         table.add_column("analysis items")
         table.add_column("total", justify="right")
     t_reps = (truth or {}).get("reps", [])
-    a_reps = (analysis or {}).get("reps", [])
+    a_reps = analysis.reps if analysis is not None else ()
     for i in range(max(len(t_reps), len(a_reps))):
         t = t_reps[i] if i < len(t_reps) else None
         a = a_reps[i] if i < len(a_reps) else None
         row = [str(i + 1)]
         shown = t or a  # times and measures: the truth's, else the analysis' own
-        if shown:
-            m = shown["measures"]
-            row += [f"{shown['start_s']:.1f}-{shown['end_s']:.1f}", _fmt(m.get("knee_medial_cm")),
-                    _fmt(m.get("pelvic_drop_deg")), _fmt(m.get("trunk_lean_deg"))]
-        else:
-            row += ["-"] * 4
+        row += _rep_cells(shown) if shown else ["-"] * 4
         row += [_items_text(t["items"]), str(t["total"])] if t else ["-", "-"]
         if analysis is not None:
-            row += [_items_text(a["items"]), str(a["total"])] if a else ["(no rep)", "-"]
+            row += [_items_text(a.item_values()), str(a.total)] if a else ["(no rep)", "-"]
         table.add_row(*row)
     return table
 
 
-def test_line(label: str, test: dict[str, Any]) -> str:
+def test_line(label: str, test: TestScore) -> str:
     """'truth: medium, total 3 (Piva 3/6): pel knee2'."""
-    return (f"{label}: [bold]{test['category']}[/], total {test['total']} "
-            f"(Piva {test['piva_total']}/6): {_items_text(test['items'])}")
+    return (f"{label}: [bold]{test.category}[/], total {test.total} "
+            f"(Piva {test.piva_total}/6): {_items_text(test.items)}")
 
 
 def show_recording(
     console: Console, path: Path, rec: Recording, analyze: Callable[[Recording], Any],
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+) -> tuple[dict[str, Any] | None, AnalysisResult | dict[str, Any] | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
     rec: the recording read from ``path``. Returns (truth document or None,
-    analysis contract, None, or FAILED when the analysis raised an unexpected error)."""
+    the typed analysis, None, or FAILED when the analysis raised an unexpected error)."""
     console.rule(f"[bold]{path.name}")
     for line in overview_lines(path, rec):
         console.print(line, highlight=False)
     truth = read_truth(path) if truth_path(path).exists() else None
     analysis, crashed = None, False
     try:
-        analysis = analyze(rec).to_json()
+        analysis = analyze(rec).result()
     except InputError as err:
         console.print(f"[red]analysis refused this recording:[/] {err}", highlight=False)
     except Exception as err:  # a bug in the analysis: say so, show the other files
@@ -143,14 +147,15 @@ def show_recording(
         console.print("no truth file beside it: times and measures are the analysis' own")
     console.print(rep_table(truth, analysis))
     if truth is not None:
-        console.print(test_line("truth   ", truth["test"]), highlight=False)
+        console.print(test_line("truth   ", TestScore.from_json(truth["test"])),
+                      highlight=False)
     if analysis is not None:
-        console.print(test_line("analysis", analysis["test"]), highlight=False)
+        console.print(test_line("analysis", analysis.test), highlight=False)
         missing = not_assessed(analysis)
         if missing:
             console.print(f"not assessed by the sensors worn: {', '.join(missing)}",
                           highlight=False)
-        for line in describe_uncertainty(analysis):
+        for line in describe_uncertainty(analysis.to_json()):
             console.print(line, highlight=False)
     return truth, FAILED if crashed else analysis
 
@@ -161,21 +166,21 @@ def athlete_id(path: Path, rec: Recording) -> str:
                                               for c in path.stem.lower())[:40]
 
 
-def not_assessed(analysis: dict[str, Any]) -> list[str]:
+def not_assessed(analysis: AnalysisResult) -> list[str]:
     """Items the analysis left unassessed in every rep (no sensor, no classifier)."""
-    reps = analysis.get("reps", [])
+    reps = analysis.reps
     return [k for k in ITEMS
-            if reps and all(r.get("sources", {}).get(k) == "not_assessed" for r in reps)]
+            if reps and all(r.items[k].source == "not_assessed" for r in reps if k in r.items)]
 
 
-def agreement_line(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> str:
+def agreement_line(pairs: list[tuple[dict[str, Any], AnalysisResult]]) -> str:
     """How often the analysis agrees with the truth: test categories, test items, and
     the true total inside the range the analysis stated."""
-    cat = sum(t["test"]["category"] == a["test"]["category"] for t, a in pairs)
-    same = sum((a["test"]["items"].get(k) or 0) == t["test"]["items"][k]
+    cat = sum(t["test"]["category"] == a.test.category for t, a in pairs)
+    same = sum((a.test.items.get(k) or 0) == t["test"]["items"][k]
                for t, a in pairs for k in ITEMS)
-    ranges = [(t["test"]["total"], a["uncertainty"]["total_range"])
-              for t, a in pairs if "uncertainty" in a]
+    ranges = [(t["test"]["total"], a.uncertainty["total_range"])
+              for t, a in pairs if a.uncertainty is not None]
     inside = sum(low <= total <= high for total, (low, high) in ranges)
     return (f"analysis vs truth: category agrees in {cat} of {len(pairs)} tests; "
             f"test-level items agree in {same} of {len(ITEMS) * len(pairs)}; "
@@ -192,20 +197,6 @@ class DemoCatalog:
     refused: list[str]
     athletes: list[str]
     password: str | None  # None: the account exists but its password file is gone
-
-
-@contextmanager
-def data_home_env(home: Path) -> Iterator[None]:
-    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error)."""
-    before = os.environ.get("STEPDOWN_HOME")
-    os.environ["STEPDOWN_HOME"] = str(home)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("STEPDOWN_HOME", None)
-        else:
-            os.environ["STEPDOWN_HOME"] = before
 
 
 def demo_password(conn: Any, home: Path) -> str | None:
@@ -226,7 +217,7 @@ def demo_password(conn: Any, home: Path) -> str | None:
     return password
 
 
-def import_samples(analysed: list[tuple[Path, Recording, dict[str, Any]]],
+def import_samples(analysed: list[tuple[Path, Recording, AnalysisResult]],
                    home: Path) -> DemoCatalog:
     """Import (path, recording read from it, analysis contract) into the catalog under ``home``.
 
@@ -236,7 +227,7 @@ def import_samples(analysed: list[tuple[Path, Recording, dict[str, Any]]],
     """
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
-    from stepdown.paths import recordings_dir
+    from stepdown.paths import data_home_env, recordings_dir
 
     imported, already, refused = [], [], []
     athletes = {path: athlete_id(path, rec) for path, rec, _ in analysed}

@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -30,3 +32,17 @@ def recordings_dir() -> Path:
     d = data_home() / "recordings"
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d
+
+
+@contextmanager
+def data_home_env(home: Path) -> Iterator[None]:
+    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error)."""
+    before = os.environ.get("STEPDOWN_HOME")
+    os.environ["STEPDOWN_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("STEPDOWN_HOME", None)
+        else:
+            os.environ["STEPDOWN_HOME"] = before

@@ -3,6 +3,8 @@ the web app, the result model)."""
 
 from __future__ import annotations
 
+from analysis.result import AnalysisResult
+
 
 def contract_doc(total_by_rep=(2, 2, 1, 3, 2), category="medium", leg="left") -> dict:
     """A hand-made analysis document following DESIGN.md's analysis JSON contract.
@@ -30,3 +32,8 @@ def contract_doc(total_by_rep=(2, 2, 1, 3, 2), category="medium", leg="left") ->
                                                "descent": 0, "pain": 0},
                  "total": 2, "piva_total": 2, "category": category},
     }
+
+
+def contract_result(**kwargs) -> AnalysisResult:
+    """:func:`contract_doc` read as the typed result the catalog stores."""
+    return AnalysisResult.from_json(contract_doc(**kwargs))

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-TRACED = (("knee_medial_cm", "cm", ("knee_cm_1", "knee_cm_2")),
-          ("pelvic_drop_deg", "deg", ("pelvis_deg",)))
-"""(measure, unit, RuleConfig threshold fields) drawn on the live page."""
+from analysis import registry
+
+TRACED = (("knee_medial_cm", "cm"), ("pelvic_drop_deg", "deg"))
+"""(measure, unit) drawn on the live page."""
 TRACE_STEP_S = 0.05  # s between two points of the trace of the rep in progress (20 Hz)
 IN_REP_DEG = 2.0     # depth (deg) beyond which the thigh has left standing: a rep's start
 
@@ -31,7 +32,7 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
     idx = idx[:: max(1, -(-len(idx) // points))]
     out: dict[str, Any] = {"t": [round(float(x), 3) for x in t[idx] - start_s],
                            "start_s": round(float(start_s), 3), "thresholds": {}, "units": {}}
-    for name, unit, _ in TRACED:
+    for name, unit in TRACED:
         values = series.get(name)
         if values is None:
             continue
@@ -44,7 +45,8 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 def rule_thresholds(config: Any) -> dict[str, list[float]]:
     """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
     [value, ...]} in the measure's unit."""
-    return {name: [float(getattr(config, f)) for f in fields] for name, _, fields in TRACED}
+    return {name: [float(getattr(config, level.setting))
+                   for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 
 def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:

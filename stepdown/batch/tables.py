@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.measures import EXTRA, MEASURES
+from analysis.result import AnalysisResult
 from analysis.rules import ITEMS
 from sensor_io.errors import InputError, first_line
 from stepdown.batch.source import safe_url
@@ -80,30 +81,31 @@ def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
     return athlete, day
 
 
-def rep_rows(doc: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per rep of an analysis document (measures in the units of their names);
+def rep_rows(result: AnalysisResult, base: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per rep of an analysis (measures in the units of their names);
     ``base``: the provenance columns every row of the recording shares."""
     rows = []
-    for rep in doc["reps"]:
-        row = dict(base, test_leg=doc["test_leg"], rep=rep["index"], start_s=rep["start_s"],
-                   bottom_s=rep["bottom_s"], end_s=rep["end_s"], total=rep["total"])
-        row.update({m: rep["measures"].get(m) for m in (*MEASURES, *EXTRA)})
-        row.update({f"item_{k}": rep["items"].get(k) for k in ITEMS})
-        row.update({f"source_{k}": rep["sources"].get(k) for k in ITEMS})
+    for rep in result.reps:
+        row = dict(base, test_leg=result.recording.test_leg, rep=rep.index,
+                   start_s=rep.start_s, bottom_s=rep.bottom_s, end_s=rep.end_s, total=rep.total)
+        row.update({m: rep.measures.get(m) for m in (*MEASURES, *EXTRA)})
+        row.update({f"item_{k}": s.value for k, s in rep.items.items() if k in ITEMS})
+        row.update({f"source_{k}": s.source for k, s in rep.items.items() if k in ITEMS})
         rows.append(row)
     return rows
 
 
-def test_row(doc: dict[str, Any], base: dict[str, Any], started_at: str | None) -> dict[str, Any]:
-    """The test-level row of an analysis document (``base`` as for :func:`rep_rows`)."""
-    test = doc["test"]
-    low, high = (doc.get("uncertainty") or {}).get("total_range") or (None, None)
-    row = dict(base, test_leg=doc["test_leg"], started_at=started_at,
-               sensors_used=",".join(doc["sensors_used"]), n_reps=len(doc["reps"]),
-               rule=test["rule"], total=test["total"], piva_total=test["piva_total"],
-               category=test["category"], total_min=low, total_max=high,
-               warnings=len(doc.get("warnings", [])))
-    row.update({f"item_{k}": test["items"].get(k) for k in ITEMS})
+def test_row(result: AnalysisResult, base: dict[str, Any], started_at: str | None
+             ) -> dict[str, Any]:
+    """The test-level row of an analysis (``base`` as for :func:`rep_rows`)."""
+    test = result.test
+    low, high = (result.uncertainty or {}).get("total_range") or (None, None)
+    row = dict(base, test_leg=result.recording.test_leg, started_at=started_at,
+               sensors_used=",".join(result.recording.sensors_used), n_reps=len(result.reps),
+               rule=test.rule, total=test.total, piva_total=test.piva_total,
+               category=test.category, total_min=low, total_max=high,
+               warnings=len(result.warnings or ()))
+    row.update({f"item_{k}": test.items.get(k) for k in ITEMS})
     return row
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError, first_line
 from stepdown.batch.source import Source, checksum
@@ -70,8 +71,8 @@ def analyze_one(job: Job) -> Outcome:
         if out.checksum == job.done_checksum:
             out.status = "skipped"
         else:
-            doc, meta, effective = _analyze_bytes(files, job)
-            out.partition = _write_results(job, out, doc, meta, effective)
+            result, meta, effective = _analyze_bytes(files, job)
+            out.partition = _write_results(job, out, result, meta, effective)
             out.status = "ok"
     except InputError as err:
         out.error = first_line(err).removeprefix(f"{job.recording}: ")
@@ -82,8 +83,8 @@ def analyze_one(job: Job) -> Outcome:
 
 
 def _analyze_bytes(files: dict[str, bytes], job: Job
-                   ) -> tuple[dict[str, Any], dict[str, Any], RuleConfig]:
-    """(analysis document, recording metadata, settings that scored it) of the recording's
+                   ) -> tuple[AnalysisResult, dict[str, Any], RuleConfig]:
+    """(analysis, recording metadata, settings that scored it) of the recording's
     bytes, analysed through a private temporary folder; errors name the recording by its
     path in the source, not the temporary one."""
     from analysis.pipeline import analyze
@@ -93,16 +94,16 @@ def _analyze_bytes(files: dict[str, bytes], job: Job
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
         try:
-            rec = read_recording(Path(tmp) / next(iter(files)))
+            rec = read_recording(Path(tmp) / next(iter(files)), compact=True)
             result = analyze(rec, config=job.config)
         except InputError as err:
             folder = job.recording.rpartition("/")[0]
             raise InputError(str(err).replace(f"{tmp}/", f"{folder}/" if folder else "")) from None
     meta = {"athlete": rec.athlete.id, "started_at": rec.started_at}
-    return result.to_json(), meta, result.config
+    return result.result(), meta, result.config
 
 
-def _write_results(job: Job, out: Outcome, doc: dict[str, Any], meta: dict[str, Any],
+def _write_results(job: Job, out: Outcome, result: AnalysisResult, meta: dict[str, Any],
                    effective: RuleConfig) -> tuple[str, str]:
     """The JSON document and the rep and test rows of one analysed recording; returns
     the (athlete, date) partition they went to."""
@@ -111,12 +112,12 @@ def _write_results(job: Job, out: Outcome, doc: dict[str, Any], meta: dict[str, 
             "analysis_version": out.analysis_version, "config_id": config_id(job.config),
             "config": config_json(effective), "analysed_at": stamp}
     partition = partition_of(meta)
-    job.dest.write_json(job.recording, dict(doc, batch={
+    job.dest.write_json(job.recording, dict(result.to_json(), batch={
         k: base[k] for k in ("recording", "checksum", "analysis_version", "config_id",
                              "analysed_at")}))
-    job.dest.write_rows("reps", partition, job.recording, rep_rows(doc, base))
+    job.dest.write_rows("reps", partition, job.recording, rep_rows(result, base))
     job.dest.write_rows("tests", partition, job.recording,
-                        [test_row(doc, base, meta["started_at"])])
+                        [test_row(result, base, meta["started_at"])])
     if job.previous is not None and job.previous != partition:
         job.dest.remove_rows(job.previous, job.recording)
     return partition

@@ -8,16 +8,16 @@ read or analysed leaves the catalog and the data home exactly as they were.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from analysis.result import AnalysisResult
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 from stepdown.catalog.db import Connection
+from stepdown.catalog.programme import import_set
+from stepdown.catalog.recording_files import content_hash, copied_recording
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, find_test_by_hash, store_test
 
 
@@ -31,38 +31,16 @@ class ImportResult:
     kind: str = "test"  # or "hold" / "heel_taps": a programme set (test_id is then its set id)
 
 
-def recording_files(path: Path) -> list[Path]:
-    """The files making up a recording: the file itself, plus a CSV's sidecar."""
-    files = [path]
-    if path.suffix.lower() == ".csv":
-        from sensor_io.recording_io import sidecar_path
-
-        side = sidecar_path(path)
-        if side.exists():
-            files.append(side)
-    return files
-
-
-def content_hash(path: Path) -> str:
-    """SHA-256 (hex) over the recording's file(s)."""
-    h = hashlib.sha256()
-    for f in recording_files(path):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
 def _default_read(path: Path) -> Recording:
     from sensor_io.recording_io import read_recording
 
     return read_recording(path)
 
 
-def _default_analyze(rec: Recording) -> dict[str, Any]:
+def _default_analyze(rec: Recording) -> AnalysisResult:
     from analysis.pipeline import analyze
 
-    return analyze(rec).to_json()
+    return analyze(rec).result()
 
 
 def import_recording(
@@ -72,7 +50,7 @@ def import_recording(
     recordings_dir: Path,
     *,
     read: Callable[[Path], Recording] | None = None,
-    analyze: Callable[[Recording], dict[str, Any]] | None = None,
+    analyze: Callable[[Recording], AnalysisResult] | None = None,
 ) -> ImportResult:
     """Analyse one recording file and store it for ``athlete_id``.
 
@@ -96,8 +74,6 @@ def import_recording(
         return ImportResult(path, existing, False)
     rec = (read or _default_read)(path)
     if "exercise" in rec.extra:  # a programme set (issue 15): hold or heel taps
-        from stepdown.catalog.programme import import_set
-
         done = import_set(conn, path, rec, athlete_id, recordings_dir, digest)
         if done is not None:
             return ImportResult(path, *done, kind=rec.extra["exercise"].get("kind", "test"))
@@ -106,23 +82,10 @@ def import_recording(
     athlete = AthleteInfo(athlete_id, height_m=body.height_m, thigh_length_m=body.thigh_length_m,
                           shank_length_m=body.shank_length_m,
                           foot_medial_offset_m=body.foot_medial_offset_m)
-    recordings_dir.mkdir(parents=True, exist_ok=True)
-    copies = []
-    try:
-        for f in recording_files(path):
-            dest = recordings_dir / f"{digest[:20]}{''.join(f.suffixes[-1:]).lower()}"
-            if not dest.exists():
-                shutil.copyfile(f, dest)
-                copies.append(dest)
+    with copied_recording(path, digest, recordings_dir) as stored:
         test_id, created = store_test(
-            conn, athlete=athlete, analysis=analysis,
-            recording_path=str(recordings_dir / f"{digest[:20]}{path.suffix.lower()}"),
+            conn, athlete=athlete, analysis=analysis, recording_path=str(stored),
             content_sha256=digest, started_at=rec.started_at,
             step_height_m=rec.step_height_m, pain_nrs=rec.pain_nrs,
         )
-    except BaseException:
-        for c in copies:
-            c.unlink(missing_ok=True)
-        raise
-    test = analysis["test"]
-    return ImportResult(path, test_id, created, test["category"], test["total"])
+    return ImportResult(path, test_id, created, analysis.test.category, analysis.test.total)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
+from stepdown.catalog.recording_files import copied_recording
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
 
 EXERCISES = ("hold", "heel_taps")
@@ -209,8 +210,6 @@ def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recording
     """Analyse and store a programme set recording (``stepdown import``); ``(set_id,
     created)``, or None for a recording that is a test. The recording is copied into the
     data home under its content hash, as a test's is."""
-    import shutil
-
     from analysis.exercises.dispatch import analyze_set
     from sensor_io.errors import InputError
     from sensor_io.exercise import exercise_of
@@ -225,23 +224,8 @@ def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recording
             raise InputError(f"{path}: already in the catalog as set {existing} of athlete "
                              f"{owner}, not {athlete_id} (nothing changed)")
         return existing, False
-    from stepdown.catalog.importer import recording_files
-
     doc = analyze_set(rec).to_json()
-    recordings_dir.mkdir(parents=True, exist_ok=True)
-    dest = recordings_dir / f"{digest[:20]}{path.suffix.lower()}"
-    copies = []
-    for f in recording_files(path):
-        to = recordings_dir / f"{digest[:20]}{f.suffix.lower()}"
-        if not to.exists():
-            shutil.copyfile(f, to)
-            copies.append(to)
-    try:
-        a = rec.athlete
-        return store_set(conn, athlete=AthleteInfo(athlete_id, height_m=a.height_m),
-                         doc=doc, recording_path=str(dest), content_sha256=digest,
+    with copied_recording(path, digest, recordings_dir) as stored:
+        return store_set(conn, athlete=AthleteInfo(athlete_id, height_m=rec.athlete.height_m),
+                         doc=doc, recording_path=str(stored), content_sha256=digest,
                          started_at=rec.started_at)
-    except BaseException:
-        for c in copies:
-            c.unlink(missing_ok=True)
-        raise

@@ -4,8 +4,9 @@ Every read and write of those tables goes through this module (accounts live in
 :mod:`stepdown.catalog.accounts`).  Functions take an open connection from
 :func:`stepdown.catalog.db.connect` and return plain dataclasses.
 
-A test is stored from its analysis document (the analysis JSON contract of
-DESIGN.md); the document itself is kept verbatim beside the normalised rows.
+A test is stored from its typed analysis (:class:`analysis.result.AnalysisResult`); its
+document (the analysis JSON contract of DESIGN.md) is kept beside the normalised rows and
+read back typed by :func:`get_test`.
 Coach labels never overwrite the automatic verdict: they are stored beside it,
 append-only, the newest per rep and item being the current one.
 """
@@ -130,7 +131,7 @@ class TestDetail:
     summary: TestSummary
     sensors: list[str]
     recording_path: str
-    analysis: dict[str, Any]
+    analysis: AnalysisResult
     test_items: dict[str, int | None]
     reps: list[RepDetail]
     notes: list[Note]
@@ -202,14 +203,16 @@ def find_test_by_hash(conn: Connection, content_sha256: str) -> int | None:
     return int(row[0]) if row else None
 
 
-def check_analysis(doc: Any) -> dict[str, Any]:
-    """Return ``doc`` if it is an analysis document this stepdown can read: the contract is
-    checked by :meth:`analysis.result.AnalysisResult.from_json`, not here."""
+def read_analysis(doc: Any) -> AnalysisResult:
+    """The typed analysis of a parsed analysis document (from a file or the database).
+
+    Raises :class:`AnalysisContractError` (one line) for a document this stepdown cannot
+    read: the contract is checked by :meth:`analysis.result.AnalysisResult.from_json`.
+    """
     try:
-        AnalysisResult.from_json(doc)
+        return AnalysisResult.from_json(doc)
     except ResultError as err:
         raise AnalysisContractError(str(err)) from None
-    return doc
 
 
 def _item(value: Any) -> int | None:
@@ -229,7 +232,7 @@ def store_test(
     conn: Connection,
     *,
     athlete: AthleteInfo,
-    analysis: dict[str, Any],
+    analysis: AnalysisResult,
     recording_path: str,
     content_sha256: str,
     started_at: str | None = None,
@@ -244,7 +247,6 @@ def store_test(
     transaction is rolled back).  ``pain_nrs`` is the recording's 0-10 pain, per rep
     or one number for the whole test.
     """
-    check_analysis(analysis)
     from sqlalchemy.exc import IntegrityError
 
     try:
@@ -257,7 +259,7 @@ def store_test(
         return existing, False
 
 
-def _insert_test(conn: Connection, athlete: AthleteInfo, analysis: dict[str, Any],
+def _insert_test(conn: Connection, athlete: AthleteInfo, analysis: AnalysisResult,
                  recording_path: str, content_sha256: str, started_at: str | None,
                  step_height_m: float | None, pain_nrs: list[float] | float | None
                  ) -> tuple[int, bool]:
@@ -266,39 +268,38 @@ def _insert_test(conn: Connection, athlete: AthleteInfo, analysis: dict[str, Any
         if existing is not None:
             return existing, False
         ensure_athlete(conn, athlete)
-        test = analysis["test"]
+        test = analysis.test
         cur = conn.execute(
             "INSERT INTO tests (athlete_id, started_at, imported_at, test_leg, step_height_m,"
             " sensors, recording_path, content_sha256, analysis_version, analysis_json,"
             " rule, total, piva_total, category) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             " RETURNING id",
-            (athlete.id, started_at, now_utc(), analysis["test_leg"], step_height_m,
-             json.dumps(list(analysis.get("sensors_used", []))), recording_path,
-             content_sha256, analysis["version"], json.dumps(analysis),
-             str(test.get("rule", "majority")), test["total"], test["piva_total"],
-             test["category"]),
+            (athlete.id, started_at, now_utc(), analysis.recording.test_leg, step_height_m,
+             json.dumps(list(analysis.recording.sensors_used)), recording_path,
+             content_sha256, analysis.version, json.dumps(analysis.to_json()),
+             test.rule, test.total, test.piva_total, test.category),
         )
         test_id = int(cur.fetchone()[0])
         conn.executemany(
             "INSERT INTO test_items (test_id, item, value) VALUES (?, ?, ?)",
-            [(test_id, k, _item(v)) for k, v in test["items"].items()],
+            [(test_id, k, _item(v)) for k, v in test.items.items()],
         )
-        for rep in analysis["reps"]:
+        for rep in analysis.reps:
             cur = conn.execute(
                 "INSERT INTO reps (test_id, rep_index, start_s, bottom_s, end_s, total, pain_nrs)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (test_id, rep["index"], rep["start_s"], rep.get("bottom_s"), rep["end_s"],
-                 rep["total"], _pain_for_rep(pain_nrs, rep["index"])),
+                (test_id, rep.index, rep.start_s, rep.bottom_s, rep.end_s, rep.total,
+                 _pain_for_rep(pain_nrs, rep.index)),
             )
             rep_id = cur.fetchone()[0]
             conn.executemany(
                 "INSERT INTO rep_measures (rep_id, name, value) VALUES (?, ?, ?)",
-                [(rep_id, k, None if v is None else float(v)) for k, v in rep["measures"].items()],
+                [(rep_id, k, None if v is None else float(v))
+                 for k, v in rep.measures.to_json().items()],
             )
             conn.executemany(
                 "INSERT INTO rep_items (rep_id, item, value, source) VALUES (?, ?, ?, ?)",
-                [(rep_id, k, _item(v), str(rep["sources"].get(k, "not_assessed")))
-                 for k, v in rep["items"].items()],
+                [(rep_id, k, _item(score.value), score.source) for k, score in rep.items.items()],
             )
     return test_id, True
 
@@ -381,9 +382,9 @@ def get_test(conn: Connection, test_id: int) -> TestDetail | None:
     notes = [Note(**{**dict(r), "for_athlete": bool(r["for_athlete"])}) for r in conn.execute(
         "SELECT id, rep_index, author, text, created_at, for_athlete FROM notes"
         " WHERE test_id = ? AND deleted_at IS NULL ORDER BY id", (test_id,))]
-    return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"],
-                      json.loads(row["analysis_json"]), test_items, _rep_details(conn, test_id),
-                      notes)
+    analysis = read_analysis(json.loads(row["analysis_json"]))
+    return TestDetail(found[0], json.loads(row["sensors"]), row["recording_path"], analysis,
+                      test_items, _rep_details(conn, test_id), notes)
 
 
 def _rep_details(conn: Connection, test_id: int) -> list[RepDetail]:

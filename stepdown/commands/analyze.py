@@ -57,7 +57,7 @@ def read_input(path: Path, placement: str | None = None, test_leg: str | None = 
         if path.is_dir():
             raise InputError(f"{path}: a folder, and not of Xsens CSV exports; give a recording "
                              "file (.parquet or .csv + .json) or a folder of Xsens CSV files")
-        return read_recording(path)
+        return read_recording(path, compact=True)  # analysed, never written back
     if placement is None or test_leg is None:
         raise InputError(f"{path}: an Xsens export; say where each sensor was worn and the "
                          "test leg: --placement Pelvis=pelvis,RightThigh=thigh_right --test-leg right")

@@ -23,6 +23,7 @@ import typer
 from sensor_io.errors import InputError, first_line
 from stepdown.cli import app
 from stepdown.commands.options import parse_pain
+from stepdown.live.emulation import emulated_world, until_test_ends
 from stepdown.live.lines import SILENT_S
 from stepdown.live.loop import LiveRun, console
 from stepdown.live.scoring import RepScorer, analysis_scorer
@@ -46,38 +47,6 @@ def save(*args: Any, **kwargs: Any) -> Any:
     from stepdown.record_guard import save as guarded_save
 
     return guarded_save(*args, **kwargs)
-
-
-# -- emulation (demo and end-to-end test) ----------------------------------------------------
-EMULATED_VENDOR = {"pelvis": "movesense", "thigh": "polar", "shank": "witmotion",
-                   "trunk": "movesense", "wrist": "polar"}
-
-
-def emulated_world(segments: list[str], leg: str, seed: int, speed: float):
-    """A world streaming a simulated test: returns (world, {segment: address}, simulation,
-    start) where ``start()`` makes the simulated athlete begin the test now (until then
-    the sensors replay the first, standing sample)."""
-    from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
-    from sensor_io.vendors import VENDORS
-    from simulator.single_test import SimConfig, placement_name, simulate
-
-    sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
-    world = EmulatedWorld(speed=speed)
-    addresses = {}
-    for k, seg in enumerate(segments):
-        addr = f"EE:00:00:00:00:{k + 1:02X}"
-        stream = sim.recording.streams[placement_name(seg, leg)]
-        world.add(EmulatedPeripheral(addr, VENDORS[EMULATED_VENDOR[seg]].profile,
-                                     stream_signal(stream, t0=0.0)))
-        addresses[seg] = addr
-
-    def start() -> None:
-        t0 = world.now()
-        for seg, addr in addresses.items():
-            stream = sim.recording.streams[placement_name(seg, leg)]
-            world.peripherals[addr].signal = stream_signal(stream, t0=t0)
-
-    return world, addresses, sim, start
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -192,8 +161,6 @@ def record(
         given = {s: addresses.get(s) for s in given}
         scanner_backend, client_backend = world.backends()
         clock = world.now
-        if duration is None:
-            duration = sim.recording.duration_s + 4.0  # + connecting
         if pain_nrs is None:
             pain_nrs = sim.recording.pain_nrs  # what the simulated athlete reports
     if not given["pelvis"] or not given["thigh"]:
@@ -223,6 +190,8 @@ def record(
     run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
                   scorer=scorer, tracer=_page_tracer() if live_page and score else None,
                   on_calibration_start=on_start)
+    if emulate and duration is None:  # the recording ends with the simulated test
+        run.on_calibration_start = until_test_ends(run, on_start, sim)
     if sound or live_page:
         try:
             from stepdown.athlete.launch import open_feedback

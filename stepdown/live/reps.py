@@ -82,7 +82,7 @@ class RepTracker:
         late in a long session as early, and the window's time shift; the pain reports of
         the reps already shown are left out.  An analysis for ``why`` (see :meth:`due`)
         starts at ``now``."""
-        from stepdown.live.window import live_window
+        from stepdown.live.window import JOIN_S, live_window
 
         if why not in ("returning", "trace"):  # leave the rep-end trigger's dip in view
             self.t_scored = now
@@ -91,7 +91,10 @@ class RepTracker:
         since = self.shown[-1]["start_s"] if self.shown else self.t_go
         rec, shift = live_window(self.recorder, self.t_go, since, now)
         if shift > 0 and isinstance(rec.pain_nrs, list):
-            rec.pain_nrs = rec.pain_nrs[len(self.shown):]
+            # the window's reps begin with those shown that start in it (the last one,
+            # analysed again): the analysis matches pain to reps in order
+            starts = shift + self.t_go + JOIN_S
+            rec.pain_nrs = rec.pain_nrs[sum(r["start_s"] < starts for r in self.shown):]
         return rec, shift
 
     @property

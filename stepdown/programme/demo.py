@@ -7,20 +7,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from analysis.result import AnalysisResult
 from sensor_io.errors import InputError
 
 DEMO_ATHLETE = "demo-programme"
 
 
-def _retest_pair(analysed: list[tuple[Path, Any, dict[str, Any]]]) -> tuple[Any, Any] | None:
+def _retest_pair(analysed: list[tuple[Path, Any, AnalysisResult]]
+                 ) -> tuple[AnalysisResult, AnalysisResult] | None:
     """The poor and the good left-leg samples, as a first test and a retest after practice."""
-    by_name = {p.name: doc for p, _, doc in analysed}
+    by_name = {p.name: result for p, _, result in analysed}
     first, second = by_name.get("poor_left_pelvis_thigh.parquet"), by_name.get(
         "good_left_pelvis_thigh.parquet")
     return (first, second) if first and second else None
 
 
-def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, dict[str, Any]]],
+def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, AnalysisResult]],
                    home: Path) -> int:
     """Print the session and import its sets; returns the number of files that failed."""
     from analysis.exercises.dispatch import analyze_set
@@ -52,7 +54,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, d
             console.print(f"  {line}", highlight=False)
     pair = _retest_pair(analysed)
     if pair:
-        result = compare_tests(*pair, [practice_label(d) for _, _, d in docs])
+        result = compare_tests(*(r.to_json() for r in pair), [practice_label(d) for _, _, d in docs])
         console.print("\n[bold]practice then retest[/] (the poor and the good left-leg samples "
                       "taken as one athlete's first test and retest):", highlight=False)
         for c in result.changes:
@@ -70,8 +72,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, d
 def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Path) -> int:
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
-    from stepdown.demo import data_home_env
-    from stepdown.paths import recordings_dir
+    from stepdown.paths import data_home_env, recordings_dir
 
     failed = 0
     with data_home_env(home):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
 from stepdown.web import programme as programme_web
 from stepdown.web import today as today_view
+from stepdown.web.charts import html_safe, json_for_html
 from stepdown.web.page_cache import CSRF_PLACEHOLDER, RenderCache, with_csrf
 from stepdown.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -472,7 +472,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
             "uncertainty": views.uncertainty_lines(detail),
             "not_measured": views.not_measured_lines(detail),
             "charts": json_for_html(charts.rep_measure_charts(detail.reps, specs)),
-            "curves": _html_safe(views.angle_curves_json(detail, specs)),
+            "curves": html_safe(views.angle_curves_json(detail, specs)),
             "note_history": notes_history(conn, detail.summary.id),
             "reviewed": views.reviewed_result(detail), "saved": saved})
 
@@ -629,15 +629,6 @@ def app_from_environment() -> Starlette:
     """The app over the catalog ``$STEPDOWN_DATABASE_URL`` names (else the data home's):
     what each worker process of ``stepdown serve --workers N`` builds for itself."""
     return create_app(db.database_url())
-
-
-def json_for_html(value: object) -> str:
-    """JSON safe inside a <script type="application/json"> element (no '<', '>', '&')."""
-    return _html_safe(json.dumps(value))
-
-
-def _html_safe(json_text: str) -> str:
-    return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _int(text: str | None) -> int:

@@ -7,15 +7,27 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from analysis import registry
+from analysis.result import AnalysisResult
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
     from analysis.rules import RuleConfig
+
+def json_for_html(value: object) -> str:
+    """JSON safe inside a <script type="application/json"> element (no '<', '>', '&')."""
+    return html_safe(json.dumps(value))
+
+
+def html_safe(json_text: str) -> str:
+    """JSON text with '<', '>' and '&' escaped, to sit inside an HTML element."""
+    return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
 
 CATEGORY_COLOURS = {"good": "#2e7d32", "medium": "#ef8f00", "poor": "#c62828"}
 LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
@@ -30,34 +42,46 @@ class MeasureSpec:
     magnitude: bool = False  # the rule judges the size, either side (analysis.registry)
 
 
+CHARTED = (("knee_medial_cm", "Knee moving inside the foot"),
+           ("pelvic_drop_deg", "Pelvic drop (swing side lower)"),
+           ("trunk_lean_deg", "Trunk lean sideways (either side)"),
+           ("hip_adduction_deg", "Hip adduction"))
+"""The measures charted per rep and over time, with their chart titles."""
+
+
 def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = None
                   ) -> list[MeasureSpec]:
-    """The charted measures with their rule thresholds: ``cfg``'s (default: the defaults,
-    with the athlete's foot offset if known)."""
+    """The charted measures with their rule thresholds (:func:`analysis.registry.measure_levels`):
+    ``cfg``'s (default: the defaults), the knee's second level at the athlete's foot offset
+    (cm) if known."""
     from analysis.rules import RuleConfig
 
     cfg = cfg or RuleConfig()
-    knee2 = foot_offset_cm if foot_offset_cm is not None else cfg.knee_cm_2
-    return [
-        MeasureSpec("knee_medial_cm", "Knee moving inside the foot", "cm",
-                    ((cfg.knee_cm_1, f"{cfg.knee_cm_1:g} cm: inside the 2nd toe"),
-                     (knee2, f"{knee2:g} cm: inside the whole foot"))),
-        MeasureSpec("pelvic_drop_deg", "Pelvic drop (swing side lower)", "°",
-                    ((cfg.pelvis_deg, f"{cfg.pelvis_deg:g}°"),)),
-        MeasureSpec("trunk_lean_deg", "Trunk lean sideways (either side)", "°",
-                    ((cfg.trunk_deg, f"{cfg.trunk_deg:g}°"),),
-                    magnitude=registry.by_magnitude("trunk_lean_deg")),
-        MeasureSpec("hip_adduction_deg", "Hip adduction", "°", ()),
-    ]
+    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+    if foot_offset_cm is not None:
+        values["knee_cm_2"] = foot_offset_cm
+    return [MeasureSpec(key, title, registry.measure(key).unit,
+                        tuple(_threshold(key, item, level, values[level.setting])
+                              for item, level in registry.measure_levels(key)),
+                        magnitude=registry.by_magnitude(key))
+            for key, title in CHARTED]
 
 
-def analysis_specs(analysis: Mapping[str, Any], athlete: AthleteInfo | None
+def _threshold(key: str, item: registry.Item, level: registry.Level, value: float
+               ) -> tuple[float, str]:
+    """(value, label) of one threshold line: "5°", or "1 cm: inside the second toe" for an
+    item of several levels."""
+    text = f"{value:g}{registry.unit_after_number(key)}"
+    return value, (f"{text}: {level.what}" if item.max_points > 1 else text)
+
+
+def analysis_specs(analysis: AnalysisResult, athlete: AthleteInfo | None
                    ) -> list[MeasureSpec]:
     """The charted measures with the thresholds this analysis used (its ``config.rules``);
     one stored before settings were saved gets :func:`athlete_specs`."""
     from analysis.rules import RuleConfig, threshold_names
 
-    used = (analysis.get("config") or {}).get("rules")
+    used = (analysis.config or {}).get("rules")
     if not used:
         return athlete_specs(athlete)
     cfg = RuleConfig(**{k: float(used[k]) for k in threshold_names() if k in used})

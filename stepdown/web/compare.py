@@ -47,7 +47,7 @@ def _uncertainty(detail: TestDetail) -> dict[str, float]:
     """Each measure's uncertainty for the knee source the analysis used: the analysis JSON
     keeps it in ``body.knee_medial_from`` (not at the top, where it was looked for, so the
     knee had no bound and its changes were never judged)."""
-    return measure_uncertainty((detail.analysis.get("body") or {}).get("knee_medial_from"))
+    return measure_uncertainty((detail.analysis.recording.body or {}).get("knee_medial_from"))
 
 
 def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:

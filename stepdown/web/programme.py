@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stepdown.web.charts import _layout
+from stepdown.web.charts import _layout, json_for_html
 
 
 def _line(weeks: list[dict], key: str, name: str, scale: float = 1.0) -> dict[str, Any]:
@@ -92,7 +92,6 @@ def rx_value(v: Any) -> str:
 def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
     """The programme page's template context (without session and athlete)."""
     from stepdown.catalog.programme import programme_view
-    from stepdown.web.app import json_for_html
 
     view = programme_view(conn, athlete_id)
     return {"prescription": view["prescription"], "coach_set": view["coach_set"],

@@ -116,9 +116,9 @@ def explanations(detail: TestDetail) -> list[str]:
     Recomputed lines come from :func:`analysis.checklist.explain` on the stored
     per-rep measures and pain, with the default rules.
     """
-    stored = detail.analysis.get("explanations")
-    if isinstance(stored, list):
-        return [str(line) for line in stored]
+    stored = detail.analysis.explanations
+    if stored is not None:
+        return list(stored)
     from analysis.checklist import score_test
 
     reps = [{"index": r.index, "start_s": r.start_s, "bottom_s": r.bottom_s, "end_s": r.end_s,
@@ -136,16 +136,16 @@ def uncertainty_lines(detail: TestDetail) -> list[str]:
     analysis; empty for an analysis stored before it carried ``uncertainty``."""
     from analysis.uncertainty import describe_uncertainty
 
-    return [line.strip().removeprefix("~ ") for line in describe_uncertainty(detail.analysis)]
+    return [line.strip().removeprefix("~ ")
+            for line in describe_uncertainty(detail.analysis.to_json())]
 
 
 def not_measured_lines(detail: TestDetail) -> list[str]:
     """One line per rep measure the analysis could not measure, with the reason (a gap,
     a guessed heading, an implausible value), from the stored analysis."""
     names = {key: name for key, name, _ in MEASURE_COLUMNS}
-    return [f"rep {rep.get('index')}, {names.get(k, k).lower()}: {why}"
-            for rep in detail.analysis.get("reps", [])
-            for k, why in (rep.get("not_measured") or {}).items()]
+    return [f"rep {rep.index}, {names.get(k, k).lower()}: {why}"
+            for rep in detail.analysis.reps for k, why in (rep.not_measured or {}).items()]
 
 
 def label_lines(detail: TestDetail) -> list[str]:

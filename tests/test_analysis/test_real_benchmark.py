@@ -8,6 +8,7 @@ step-downs are never touched here.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.recording_pieces import PLAUSIBLE
@@ -16,7 +17,8 @@ from benchmarks import bench_real, cmu_real
 ROOT = cmu_real.data_root()
 needs_cmu = pytest.mark.skipif(ROOT is None, reason=f"{cmu_real.ENV} unset or not a clone of "
                                                     "CMU-MBL/IMU_Exercise_Prediction")
-SQUATS = cmu_real.TERM_TRIALS
+SQUATS = ("SqSL", "SqHalfSL", "BulgSq", "DeclineSq")
+FULL_SET = cmu_real.FULL_SET
 
 
 def test_step_downs_are_held_out_by_default():
@@ -30,14 +32,45 @@ def test_benchmark_says_why_it_skips(monkeypatch, capsys):
     assert "skipped: set STEPDOWN_CMU_DATA" in capsys.readouterr().out
 
 
-@pytest.fixture(scope="module")
-def squat_rows():
-    return [r for t in SQUATS for r in cmu_real.analyse_trial(ROOT, t, "pelvis+thigh")]
+def test_a_smoothed_euler_wrap_in_the_reference_is_taken_out():
+    """The reference's Pelvis Z sweeps 185 -> -185° within 0.1 s where it wraps (filtered
+    across the wrap): the repair gives a heading that stays near 180°, and leaves a fast but
+    real turn (a 90° turn in 0.1 s) alone."""
+    t = np.arange(200) * 0.01
+    true = 175.0 + 10.0 * np.sin(t)                        # a slowly turning heading near 180°
+    wrapped = (true + 180.0) % 360.0 - 180.0               # Euler angles in (-180, 180]
+    kernel = np.ones(9) / 9                                # the reference's smoothing
+    smooth = np.convolve(np.pad(wrapped, 4, mode="edge"), kernel, mode="valid")
+    turn = np.clip((t - 1.0) / 0.1, 0.0, 1.0) * 90.0      # 900°/s: fast, but movement
+    table = pd.DataFrame({"Pelvis Z": smooth, "RightHip Z": turn})
+    fixed = cmu_real.repair_wraps(table)
+    assert np.ptp(smooth) > 300                            # the glitch is there
+    err = np.abs(fixed["Pelvis Z"] - true)
+    assert np.max(np.minimum(err, 360 - err)) < 1.0        # and gone (measured 0.1°)
+    np.testing.assert_array_equal(fixed["RightHip Z"], turn)
 
 
 @pytest.fixture(scope="module")
-def full_set_rows():
-    return [r for t in SQUATS for r in cmu_real.analyse_trial(ROOT, t, "full (+shank, trunk, wrist)")]
+def term_runs():
+    """Every trial the model-to-reality term rests on, analysed with both sensor sets."""
+    return {(t, s): cmu_real.run_trial(ROOT, t, s) for t in cmu_real.TERM_TRIALS
+            for s in ("pelvis+thigh", FULL_SET)}
+
+
+@pytest.fixture(scope="module")
+def squat_rows(term_runs):
+    return [r for t in SQUATS for r in cmu_real.rep_rows(term_runs[t, "pelvis+thigh"])]
+
+
+@pytest.fixture(scope="module")
+def term_rows(term_runs):
+    return [r for (_, s), run in term_runs.items() if s == "pelvis+thigh"
+            for r in cmu_real.rep_rows(run)]
+
+
+@pytest.fixture(scope="module")
+def full_set_rows(term_runs):
+    return [r for (_, s), run in term_runs.items() if s == FULL_SET for r in cmu_real.rep_rows(run)]
 
 
 @needs_cmu
@@ -68,7 +101,7 @@ def test_no_rep_reports_a_number_it_cannot_have(squat_rows):
 
 
 @needs_cmu
-@pytest.mark.parametrize("rows_of", ["squat_rows", "full_set_rows"])
+@pytest.mark.parametrize("rows_of", ["term_rows", "full_set_rows"])
 def test_the_shipped_model_to_reality_term_is_what_the_data_give(rows_of, request):
     from analysis.validation import MODEL_TO_REALITY
 
@@ -76,6 +109,7 @@ def test_the_shipped_model_to_reality_term_is_what_the_data_give(rows_of, reques
     sensor_set = rows[0].sensor_set
     errors = cmu_real.peak_errors(rows, sensor_set)
     simulated = cmu_real.simulated_uncertainty(rows)
+    assert set(errors.trial) == set(cmu_real.TERM_TRIALS)
     shipped = MODEL_TO_REALITY[cmu_real.LEG_FRAMES[sensor_set]]
     for k, term in shipped.items():
         e = errors[errors.measure == k]
@@ -86,8 +120,6 @@ def test_the_exercise_bound_holds_about_90_percent_of_a_new_exercise():
     """The model-to-reality bound is built for an exercise not seen: on simulated error sets
     (4 exercises of 5 reps, each exercise with a bias of its own) it holds 88-97 % of a fifth
     exercise's reps, where a quantile of the pooled reps holds far less."""
-    import pandas as pd
-
     rng = np.random.default_rng(0)
     for tau, sigma in ((5.0, 1.5), (1.0, 2.0), (3.0, 3.0)):
         ours, pooled = [], []
@@ -105,11 +137,12 @@ def test_the_exercise_bound_holds_about_90_percent_of_a_new_exercise():
 
 
 @needs_cmu
-@pytest.mark.parametrize("rows_of", ["squat_rows", "full_set_rows"])
+@pytest.mark.parametrize("rows_of", ["term_rows", "full_set_rows"])
 def test_stated_intervals_hold_on_an_exercise_left_out(rows_of, request):
-    """Leave-one-exercise-out on the real squats: the bound from three exercises holds
-    about 90 % of the fourth's reps, per measure and sensor set (measured: 18/18 each);
-    and the shipped intervals, as the analyses state them, hold the 18 reps."""
+    """Leave-one-exercise-out on the seven real single-leg exercises: the bound from six
+    holds about 90 % of the seventh's reps, per measure and sensor set (measured 89-100 %:
+    pelvic drop 27/29 both sets, hip flexion 29/29 and 28/28, hip adduction 26/27 and
+    25/28); and the shipped intervals, as the analyses state them, hold at least as many."""
     from analysis.validation import MODEL_TO_REALITY
 
     rows = request.getfixturevalue(rows_of)
@@ -122,10 +155,36 @@ def test_stated_intervals_hold_on_an_exercise_left_out(rows_of, request):
     total = loeo.groupby("measure")[["covered", "reps"]].sum()
     assert set(total.index) == set(shipped)
     for k, r in total.iterrows():
-        assert r.reps == 18 and r.covered >= 16, (k, r.covered)
+        assert r.reps >= 27 and r.covered / r.reps >= 0.85, (k, r.covered, r.reps)
     stated = cmu_real.table(rows, group=("sensor_set",)).set_index("measure").coverage
     for k in shipped:
-        assert stated[k] >= 16 / 18, (k, stated[k])
+        assert stated[k] >= 0.85, (k, stated[k])
+
+
+@needs_cmu
+def test_the_pose_trial_is_a_sound_zero_for_the_pelvis():
+    """The standing baseline of the hip flexion error: where the athlete stands as in the
+    Pose trial (the heel raises, 753 samples), the sacrum sensor's tilt agrees with the lab
+    pelvis's (measured -0.2°) and the thigh's inclination reads 2.8° more than the lab's."""
+    near = cmu_real.near_pose_errors(cmu_real.run_trial(ROOT, "HeelRaise", "pelvis+thigh"))
+    assert near["samples"] > 500
+    assert abs(near["pelvis"]) < 1.0 and 0.0 < near["thigh"] < 5.0, near
+
+
+@needs_cmu
+def test_hip_flexion_reads_high_mostly_through_the_pelvis_tilt(term_runs):
+    """The hip flexion error at the deepest sample splits into the sacrum sensor's pelvic
+    tilt error and the thigh's inclination error, with little left over (measured |rest|
+    <= 1.4° per exercise); on the single-leg, half and decline squats the pelvis part
+    (6.6-8.9°) is the larger one, and it is there already where the rep is least flexed."""
+    parts = pd.concat([cmu_real.hip_flexion_parts(term_runs[t, "pelvis+thigh"])
+                       for t in cmu_real.TERM_TRIALS])
+    mean = parts.groupby("trial")[["peak_error", "pelvis", "thigh", "rest",
+                                   "pelvis_upright"]].mean()
+    assert (mean.rest.abs() < 2.5).all(), mean.rest
+    for t in ("SqSL", "SqHalfSL", "DeclineSq"):
+        assert mean.pelvis[t] > 5.0 and mean.pelvis[t] >= mean.thigh[t], mean.loc[t]
+        assert mean.pelvis_upright[t] > 5.0, mean.loc[t]
 
 
 @needs_cmu
@@ -141,3 +200,20 @@ def test_both_legs_of_a_double_leg_squat_flex_alike():
         # measured: right 12.1° MAE (bias +12.1, r 0.99), left 15.8° (+15.8, r 1.00):
         # the sacrum sensor's pelvic tilt (docs/real_data.md)
         assert a["n"] == 5 and a["r"] > 0.9 and 0 < a["bias"] < 20, (leg, a)
+
+
+@needs_cmu
+def test_the_knee_models_differ_by_the_hip_moving_over_the_stance_foot(term_runs):
+    """The thigh + pelvis knee model against the shank's knee on the real squats (full set,
+    same frames). Relative to the two-leg Pose trial they differ by 23-28 cm (the model reads
+    the knee 16-20 cm medial, the shank 3-12 cm lateral), and the lab's own chain shows why:
+    its knee is 15-23 cm medial of the hip but 0-7 cm lateral of the ankle, i.e. the stance
+    hip moves 19-23 cm sideways over the foot, which the model assumes it does not. From the
+    rep's start (already on one leg) the two agree: excursion MAE 0.6-3.6 cm per exercise."""
+    knee = pd.concat([cmu_real.knee_estimates(term_runs[t, FULL_SET]) for t in SQUATS])
+    peak = cmu_real.agreement(knee.thigh_model.to_numpy(float), knee.shank.to_numpy(float))
+    exc = cmu_real.agreement(knee.thigh_model_exc.to_numpy(float), knee.shank_exc.to_numpy(float))
+    assert peak["n"] == 18 and peak["bias"] > 15.0, peak
+    assert exc["mae"] < 3.0, exc
+    hip_shift = (knee.lab_vs_hip - knee.lab_vs_ankle).groupby(knee.trial).mean()
+    assert (hip_shift > 15.0).all(), hip_shift

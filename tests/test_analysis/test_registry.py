@@ -67,3 +67,23 @@ def test_every_item_has_its_words_for_coaches_and_athletes():
     for item in registry.ITEMS:
         assert item.title and item.short and item.short in item.title, item.name
         assert bool(item.cue) == (item.name != "pain")  # pain: nothing to tell the athlete to do
+
+
+def test_the_thresholds_drawn_beside_a_measure_are_the_ones_its_rules_score_with():
+    from stepdown.analysis_plot import _thresholds
+    from stepdown.athlete.scoring import rule_thresholds
+    from stepdown.web.charts import measure_specs
+
+    knee = registry.measure_levels("knee_medial_cm")
+    assert [(i.name, lv.setting, lv.points) for i, lv in knee] == [
+        ("knee", "knee_cm_1", 1), ("knee", "knee_cm_2", 2)]
+    assert [lv.setting for _, lv in registry.measure_levels("impact_ms2")] == ["impact_ms2"]
+    assert registry.measure_levels("hip_flexion_deg") == ()
+    cfg = RuleConfig(pelvis_deg=6.5, knee_cm_1=1.2, knee_cm_2=4.0, trunk_deg=12.0)
+    for measure, fired in (("pelvic_drop_deg", 6.6), ("knee_medial_cm", 4.1)):
+        drawn = [v for v, _ in _thresholds(measure, cfg)]
+        (spec,) = [s for s in measure_specs(cfg=cfg) if s.key == measure]
+        assert drawn == [v for v, _ in spec.thresholds] == rule_thresholds(cfg)[measure]
+        item = registry.measure_levels(measure)[0][0].name
+        assert score_rep({measure: fired}, cfg).items[item] == len(drawn)  # above every line
+    assert [v for v, _ in _thresholds("trunk_lean_deg", cfg)] == [12.0, -12.0]  # either side

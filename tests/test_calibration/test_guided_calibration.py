@@ -132,8 +132,9 @@ def test_the_uncertainty_knows_the_guided_case_by_the_calibrations_own_name(guid
     a = analyze(guided.recording, classify=False)
     case = uncertainty.calibration_case(a.calibration)
     assert case.startswith("guided bends, ")
-    # hip adduction is stated surer than from the reps' axis, the knee body model less sure
+    # hip adduction is stated surer than from the reps' axis, and so is the knee, which
+    # adds the hip's sideways shift measured by the pelvis sensor (analysis.hip_shift)
     reps_axis = uncertainty.MEASURE_UNCERTAINTY[case.replace("guided bends", "functional axis")]
     stated = uncertainty.measure_uncertainty(a.series.knee_source, a.calibration)
     assert stated["hip_adduction_deg"] < reps_axis["hip_adduction_deg"]
-    assert stated["knee_medial_cm"] > reps_axis["knee_medial_cm (thigh+pelvis model)"]
+    assert stated["knee_medial_cm"] < reps_axis["knee_medial_cm (thigh+pelvis model)"]

@@ -202,16 +202,22 @@ def test_joint_heading_tracks_of_a_long_session_stop_after_track_s():
     hour of five sensors made the calibration the analysis' peak, 1 GiB)."""
     from analysis.segment_motion import TRACK_S, SensorOrientation, standing_tracks
     from calibration import StandingWindow
+    from sensor_io.recording import SensorStream
+
+    def orientation(t):
+        n = len(t)
+        samples = SensorStream(t, np.tile([0.0, 0.0, 9.81], (n, 1)), np.ones((n, 3)))
+        return SensorOrientation(t, np.tile([1.0, 0, 0, 0], (n, 1)), np.zeros(n, bool),
+                                 samples, np.full(3, 0.25), [(slice(0, n), slice(0, n))],
+                                 spans=[(0.0, t[-1])])
 
     t = np.arange(0.0, 1200.0, 0.005)
-    n = len(t)
-    o = SensorOrientation(t, np.tile([1.0, 0, 0, 0], (n, 1)), np.zeros((n, 3)), np.zeros((n, 3)),
-                          np.zeros(n, bool), spans=[(0.0, t[-1])])
+    o = orientation(t)
     window = StandingWindow(0.5, 3.0, 0.01, 0.05)
     track = standing_tracks({"thigh_left": o}, window)["thigh_left"]
     assert track.t[0] == 0.0 and track.t[-1] == pytest.approx(3.0 + TRACK_S, abs=0.005)
-    assert np.shares_memory(track.acc, o.acc)  # a view, not a copy
-    m = t < 120.0  # a test shorter than TRACK_S keeps its whole piece
-    test = SensorOrientation(t[m], o.q_world_sensor[m], o.acc[m], o.gyr[m], o.gap[m],
-                             spans=[(0.0, t[m][-1])])
-    assert len(standing_tracks({"thigh_left": test}, window)["thigh_left"].t) == m.sum()
+    assert np.shares_memory(track.q_world_sensor, o.q_world_sensor)  # a view, not a copy
+    assert track.acc.shape == track.gyr.shape == (len(track.t), 3)  # only the track resampled
+    np.testing.assert_allclose(track.gyr, 0.75)  # bias removed
+    test = orientation(t[t < 120.0])  # a test shorter than TRACK_S keeps its whole piece
+    assert len(standing_tracks({"thigh_left": test}, window)["thigh_left"].t) == len(test.t_u)

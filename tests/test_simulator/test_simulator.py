@@ -232,3 +232,33 @@ def test_valgus_timing_variants_reach_the_same_peak_at_other_depths(timing):
     expected = {"depth": (0.45, 0.55), "early": (0.99, 1.0), "late": (0.0, 0.1),
                 "constant": (0.99, 1.0)}[timing]
     assert expected[0] <= half <= expected[1]
+
+
+def test_pelvis_accelerometer_holds_the_hips_sideways_shift():
+    # The thigh + pelvis knee (analysis.hip_shift) integrates the sacral sensor's
+    # acceleration to find how far balance moves the hip over the foot: the simulated
+    # specific force must be the second derivative of the sensor's own path on the
+    # whole-body chain (balance, sway), not of a pelvis pinned over the foot.
+    sim = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh"), profile="poor",
+                             ideal_sensors=True, test_leg="right"))
+    kin, vs = sim.kinematics, sim.sensors["pelvis"]
+    rep = kin.reps[0]
+    k = (vs.t_true >= rep.start_s - 0.5) & (vs.t_true <= rep.end_s + 0.5)
+    t = vs.t_true[k]
+    R = np.stack([np.interp(t, kin.t, vs.R_global_sensor[:, i, j])
+                  for i in range(3) for j in range(3)], -1).reshape(-1, 3, 3)
+    a_global = np.einsum("nij,nj->ni", R, vs.acc[k]) - [0.0, 0.0, GRAVITY_MS2]
+    fine = kin.p["pelvis"] + kin.R["pelvis"] @ _sacral_mount(sim)  # 1 kHz
+    path = np.column_stack([np.interp(t, kin.t, fine[:, i]) for i in range(3)])
+    v0 = np.array([np.interp(t[0], kin.t, v) for v in np.gradient(fine, kin.t, axis=0).T])
+    dt = np.diff(t)[:, None]
+    v = np.concatenate([[v0], v0 + np.cumsum(0.5 * (a_global[1:] + a_global[:-1]) * dt, axis=0)])
+    p = np.concatenate([[path[0]], path[0] + np.cumsum(0.5 * (v[1:] + v[:-1]) * dt, axis=0)])
+    sideways = path[:, 1] - path[0, 1]
+    assert np.ptp(sideways) > 0.015  # the hip does move sideways by more than a cm ...
+    assert np.max(np.abs(p[:, 1] - path[:, 1])) < 0.001  # ... and the sensor feels it
+
+
+def _sacral_mount(sim) -> np.ndarray:
+    from simulator.virtual_imu import mounts
+    return mounts(sim.body)["pelvis"].pos_m

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from analysis.checklist import score_test
 from analysis.pipeline import analyze
+from analysis.result import AnalysisResult
 from sensor_io.recording_io import read_recording, write_recording
 from stepdown.analysis_report import classifier_line, items_table, sources_line
 from stepdown.cli import main
@@ -159,7 +161,7 @@ def test_a_rules_file_moves_a_threshold(capsys, tmp_path):
     assert all(r["items"]["pelvis"] == 0 for r in doc["reps"])
     assert doc["rules"]["note"] == "thresholds configured"
     rc, out, _ = run(capsys, str(FULL), "--rules", str(rules))
-    assert "pelvic drop > 20°" in out
+    assert "pelvis: pelvic drop (swing side lower) > 20°" in out
 
 
 @needs_samples
@@ -173,32 +175,41 @@ def test_plot_writes_a_png_and_json_stays_clean(capsys, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
+def scored_result(measures: dict[str, float], n_reps: int, **score_args) -> AnalysisResult:
+    """A typed result of ``n_reps`` reps with these measures, scored by the checklist."""
+    reps = [{"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 1.5, "measures": measures}
+            for i in range(1, n_reps + 1)]
+    doc = score_test(reps, **score_args).to_json()
+    return AnalysisResult.from_json({"format": "stepdown-analysis", "version": 1,
+                                     "test_leg": "left", **doc})
+
+
 def test_classifier_items_are_marked_and_named_as_such():
-    reps = [{"index": i, "measures": {"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0}}
-            for i in (1, 2, 3)]
-    checked = score_test(reps, classifier_items=[{"arm": 1}, {"arm": 0}, {"arm": 1}],
-                         classifier_proba=[{"arm": 0.9}, {"arm": 0.8}, {"arm": 0.7}])
-    doc = checked.to_json() | {"classifier": {"status": "used", "model": "data/m.skops",
-                                              "quality_proba": [0.25, 0.5, 0.75]}}
-    assert "arm: classifier; trunk: not assessed; pelvis: rule" in sources_line(doc)
+    result = scored_result({"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0}, 3,
+                           classifier_items=[{"arm": 1}, {"arm": 0}, {"arm": 1}],
+                           classifier_proba=[{"arm": 0.9}, {"arm": 0.8}, {"arm": 0.7}])
+    result = replace(result, classifier={"status": "used", "model": "data/m.skops",
+                                         "quality_proba": [0.25, 0.5, 0.75]})
+    assert "arm: classifier; trunk: not assessed; pelvis: rule" in sources_line(result)
     from rich.console import Console
 
     console = Console(width=120, record=True)
-    console.print(items_table(doc))
+    console.print(items_table(result))
     text = console.export_text()
     assert text.count("1ᶜ") == 2 and text.count("0ᶜ") == 1
-    assert classifier_line(doc) == "classifier: data/m.skops; rep quality (probability): 0.25, 0.50, 0.75"
-    assert classifier_line({"classifier": {"status": "no model file"}}) == "classifier: no model file"
+    assert classifier_line(result) == ("classifier: data/m.skops; rep quality (probability): "
+                                       "0.25, 0.50, 0.75")
+    no_model = replace(result, classifier={"status": "no model file"})
+    assert classifier_line(no_model) == "classifier: no model file"
 
 
 def test_items_table_piva_column_counts_arm_trunk_pelvis_knee_only():
-    reps = [{"index": i, "measures": {"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0,
-                                      "descent_drop_ratio": 3.0}} for i in (1, 2)]
-    doc = score_test(reps, pain_nrs=[0.0, 5.0]).to_json()
+    result = scored_result({"pelvic_drop_deg": 7.0, "knee_medial_cm": 0.0,
+                            "descent_drop_ratio": 3.0}, 2, pain_nrs=[0.0, 5.0])
     from rich.console import Console
 
     console = Console(width=120, record=True)
-    console.print(items_table(doc))
+    console.print(items_table(result))
     rows = [line.split() for line in console.export_text().splitlines()
             if line.split()[:1] in (["1"], ["2"])]
     # pelvis 1 and descent 1 in both reps, pain 1 in rep 2: total 2 / 3, Piva 1 / 1

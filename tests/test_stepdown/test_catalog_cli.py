@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_catalog import contract_doc
+from analysis_docs import contract_result
 
 from sensor_io.recording_io import write_recording
 from simulator.single_test import SimConfig, simulate
-from stepdown.catalog import importer
+from stepdown.catalog import importer, repo
 from stepdown.cli import main
 
 
@@ -42,7 +42,7 @@ def stub_analysis(monkeypatch):
 
     def analyze(rec):
         seen.append(rec)
-        return contract_doc(leg=rec.test_leg)
+        return contract_result(leg=rec.test_leg)
 
     monkeypatch.setattr(importer, "_default_analyze", analyze)
     return seen
@@ -91,7 +91,8 @@ def test_malformed_recording_fails_with_one_line_and_changes_nothing(
 
 def test_analysis_that_breaks_the_contract_changes_nothing(
         home, recordings, monkeypatch, capsys):
-    monkeypatch.setattr(importer, "_default_analyze", lambda rec: {"format": "something"})
+    monkeypatch.setattr(importer, "_default_analyze",
+                        lambda rec: repo.read_analysis({"format": "something"}))
     assert main(["import", str(recordings[0]), "--athlete", "a-017"]) == 2
     err = capsys.readouterr().err
     assert "analysis document" in err and len(err.strip().splitlines()) == 1
@@ -167,7 +168,7 @@ def test_import_end_to_end_stores_exactly_what_the_analysis_says(home, capsys):
     for test_id, path in enumerate(files, start=1):
         expected = analyze(read_recording(path)).to_json()
         stored = repo.get_test(conn, test_id)
-        assert stored.analysis == json.loads(json.dumps(expected))
+        assert stored.analysis.to_json() == json.loads(json.dumps(expected))
         assert stored.summary.total == expected["test"]["total"]
         assert stored.summary.category == expected["test"]["category"]
         assert [r.items for r in stored.reps] == [r["items"] for r in expected["reps"]]

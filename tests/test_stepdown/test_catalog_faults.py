@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from test_catalog import contract_doc
+from analysis_docs import contract_result
 
 from sensor_io.recording_io import write_recording
 from simulator.single_test import SimConfig, simulate
@@ -17,7 +17,7 @@ from stepdown.cli import main
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("STEPDOWN_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(importer, "_default_analyze", lambda rec: contract_doc(leg=rec.test_leg))
+    monkeypatch.setattr(importer, "_default_analyze", lambda rec: contract_result(leg=rec.test_leg))
     return tmp_path / "home"
 
 

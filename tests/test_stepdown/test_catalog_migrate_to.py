@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from analysis_docs import contract_result
 from postgres_server import PostgresServer, why_unavailable
-from test_catalog import contract_doc
 
 from analysis.training_load.entries import LoadEntry
 from stepdown.catalog import accounts, db, repo
@@ -22,7 +22,7 @@ def fill(path) -> dict[str, int]:
     conn = db.connect(path)
     for i, athlete in enumerate(["a-1", "a-1", "b-2"]):
         test_id, _ = repo.store_test(conn, athlete=repo.AthleteInfo(athlete, height_m=1.7 + i / 100),
-                                     analysis=contract_doc(), recording_path=f"r{i}.parquet",
+                                     analysis=contract_result(), recording_path=f"r{i}.parquet",
                                      content_sha256=f"{i:064x}")
     repo.add_label(conn, test_id, 1, "knee", 2, "coach-a")
     repo.add_note(conn, test_id, "coach-a", "watch the knee")
@@ -57,7 +57,7 @@ def test_migrate_to_copies_everything_into_postgresql_and_verifies(tmp_path, cap
         assert accounts.authenticate(conn, "coach-a", "a long password") is not None
         # new rows continue after the copied ids
         new_id, created = repo.store_test(conn, athlete=repo.AthleteInfo("c-3"),
-                                          analysis=contract_doc(), recording_path="new.parquet",
+                                          analysis=contract_result(), recording_path="new.parquet",
                                           content_sha256="f" * 64)
         assert created and new_id == max(t.id for t in repo.list_tests(old)) + 1
         # a second copy into the now busy database is refused, nothing changes

@@ -19,7 +19,7 @@ def test_demo_shows_a_programme_session_and_imports_it(capsys, tmp_path):
     assert "next session" in session and "rule taps-" in session
     conn = connect(home / "catalog.sqlite3") if (home / "catalog.sqlite3").exists() else None
     if conn is None:
-        from stepdown.demo import data_home_env
+        from stepdown.paths import data_home_env
 
         with data_home_env(home):
             conn = connect()

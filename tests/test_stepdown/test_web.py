@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_catalog import contract_doc  # noqa: E402
+from analysis_docs import contract_doc, contract_result  # noqa: E402
 
 from stepdown.catalog import accounts, db, repo  # noqa: E402
 from stepdown.web.app import create_app  # noqa: E402
@@ -44,10 +44,10 @@ def make_catalog(path: Path) -> dict[str, int]:
         ids["latest"], _ = repo.store_test(
             conn, athlete=repo.AthleteInfo("a-017", name="Maya K.", height_m=1.70,
                                            foot_medial_offset_m=0.035),
-            analysis=doc, recording_path="/rec/x", content_sha256=f"{n}" * 64,
+            analysis=repo.read_analysis(doc), recording_path="/rec/x", content_sha256=f"{n}" * 64,
             started_at=when, step_height_m=0.2, pain_nrs=[0, 0, 0, 2, 0])
     ids["other"], _ = repo.store_test(
-        conn, athlete=repo.AthleteInfo("b-002", name="Jonas B."), analysis=contract_doc(),
+        conn, athlete=repo.AthleteInfo("b-002", name="Jonas B."), analysis=contract_result(),
         recording_path="/rec/y", content_sha256="f" * 64, started_at="2026-11-03T08:00:00Z")
     accounts.add_user(conn, "coach-a", PASSWORD, athletes=["a-017"])
     accounts.add_user(conn, "coach-b", PASSWORD, athletes=["b-002"])
@@ -485,7 +485,7 @@ def test_the_test_page_draws_the_thresholds_its_analysis_used(tmp_path):
     conn = db.connect(path)
     used = contract_doc()
     used["config"] = {"rules": {"pelvis_deg": 7.0, "knee_cm_1": 1.5, "knee_cm_2": 4.5}}
-    ids = [repo.store_test(conn, athlete=repo.AthleteInfo("a-1"), analysis=doc,
+    ids = [repo.store_test(conn, athlete=repo.AthleteInfo("a-1"), analysis=repo.read_analysis(doc),
                            recording_path=f"/rec/{n}", content_sha256=f"{n}" * 64)[0]
            for n, doc in enumerate((used, contract_doc()))]  # the second: saved no thresholds
     accounts.add_user(conn, "head", PASSWORD, sees_all=True)

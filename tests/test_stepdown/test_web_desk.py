@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_catalog import contract_doc  # noqa: E402
+from analysis_docs import contract_doc, contract_result  # noqa: E402
 from test_web import PASSWORD, logged_in, make_catalog  # noqa: E402
 
 from analysis.training_load.entries import LoadEntry  # noqa: E402
@@ -46,7 +46,7 @@ def site(tmp_path_factory):
     for n, who in enumerate(("ramp", "calm")):
         doc = contract_doc(total_by_rep=(0, 0, 0, 0, 0), category="good")
         doc["test"]["total"] = 0
-        ids[who], _ = repo.store_test(conn, athlete=repo.AthleteInfo(who), analysis=doc,
+        ids[who], _ = repo.store_test(conn, athlete=repo.AthleteInfo(who), analysis=repo.read_analysis(doc),
                                       recording_path="/rec/z", content_sha256=f"{n}" * 63 + "e",
                                       started_at="2026-11-20T09:00:00Z")
     repo.add_note(conn, ids["calm"], "head", "fine", None)
@@ -189,14 +189,18 @@ def test_a_change_counts_only_beyond_the_uncertainty():
 
 
 def test_the_knee_change_has_the_bound_of_the_knee_source_the_analysis_used():
+    from dataclasses import replace
     from types import SimpleNamespace
 
+    from analysis.result import RecordingSummary
     from analysis.uncertainty import measure_uncertainty
     from stepdown.web.compare import measure_changes
 
     def detail(knee_cm: float, source: str | None):
         summary = SimpleNamespace(mean_measures={"knee_medial_cm": knee_cm})
-        return SimpleNamespace(summary=summary, analysis={"body": {"knee_medial_from": source}})
+        analysis = replace(contract_result(), recording=RecordingSummary(
+            "left", ("pelvis", "thigh_left"), body={"knee_medial_from": source}))
+        return SimpleNamespace(summary=summary, analysis=analysis)
 
     (knee,) = [c for c in measure_changes(detail(1.0, "shank"), detail(2.5, "shank"))
                if c.key == "knee_medial_cm"]
