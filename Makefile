@@ -20,11 +20,17 @@ demo: $(STAMP)
 # dirs (no stepdown catalog, font cache or browser profile lands in the user's home).
 # The recipe exits with pytest's status (the EXIT trap keeps it): make prints "Error N" with
 # pytest's N and exits 2; PYTEST_ARGS="..." passes arguments to pytest.
+# On every core (pytest-xdist; TEST_WORKERS=0 runs in one process): a module's tests run on
+# one worker, so its server, browser or PostgreSQL starts once (--dist loadscope), modules in
+# file order so the long accuracy batches start first (--no-loadscope-reorder); each batch is
+# built once and shared between the workers (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	echo "$(PY) -m pytest -q  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
+	echo "$(PY) -m pytest -q -n $(TEST_WORKERS)  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
 	STEPDOWN_HOME="$$tmp/stepdown" XDG_DATA_HOME="$$tmp/data" XDG_CONFIG_HOME="$$tmp/config" \
-	XDG_CACHE_HOME="$$tmp/cache" MPLCONFIGDIR="$$tmp/matplotlib" $(PY) -m pytest -q $(PYTEST_ARGS)
+	XDG_CACHE_HOME="$$tmp/cache" MPLCONFIGDIR="$$tmp/matplotlib" $(PY) -m pytest -q \
+	-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 quick: $(STAMP)
 	$(PY) -m pytest -q -x -m "not slow"

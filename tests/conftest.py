@@ -12,10 +12,12 @@ folder on ``sys.path`` when it loads this file, so every folder imports them by 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import pickle
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import pytest
+from filelock import FileLock
 
 from analysis.pipeline import Analysis, analyze
 from simulator.single_test import Simulation, simulate_batch
@@ -53,49 +55,76 @@ def evaluated(sims: Iterable[Simulation], **analyze_options: bool) -> list[Evalu
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_data_home(tmp_path_factory):
-    """No test writes to the user's real data home, however pytest is started."""
-    if "STEPDOWN_HOME" not in os.environ:
+    """No test writes to the user's real data home, however pytest is started; under
+    pytest-xdist each worker has a data home of its own (two never share a catalog)."""
+    before = os.environ.get("STEPDOWN_HOME")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if before is None:
         os.environ["STEPDOWN_HOME"] = str(tmp_path_factory.mktemp("stepdown-home"))
-        yield
+    elif worker:
+        os.environ["STEPDOWN_HOME"] = os.path.join(before, worker)
+    yield
+    if before is None:
         del os.environ["STEPDOWN_HOME"]
     else:
-        yield
+        os.environ["STEPDOWN_HOME"] = before
+
+
+def _once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  build: Callable[[], list[Evaluated]]) -> list[Evaluated]:
+    """``build()``, done once in a test run however many pytest-xdist workers need it: the
+    first builds it and leaves it pickled in the run's own temporary folder (shared by its
+    workers, new each run), the others wait for that and load it (~2 MB a test, well under
+    a second against 15-40 s to simulate and analyse a batch)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build()
+    path = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        batch = build()
+        part = path.with_suffix(".part")  # renamed when whole: a killed worker leaves no half file
+        part.write_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+        part.replace(path)
+        return batch
 
 
 @pytest.fixture(scope="session")
-def accuracy_batch() -> list[Evaluated]:
+def accuracy_batch(tmp_path_factory) -> list[Evaluated]:
     """64 simulated tests across legs, sensor sets, profiles, rates, noise, gaps and
     fault patterns (partial reps, fidgets), each analysed once."""
-    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED))
+    return _once_per_run(tmp_path_factory, "accuracy_batch", lambda: evaluated(
+        simulate_batch(ACCURACY_BATCH_SIZE, seed=ACCURACY_SEED)))
 
 
 @pytest.fixture(scope="session")
-def full_sensor_batch() -> list[Evaluated]:
+def full_sensor_batch(tmp_path_factory) -> list[Evaluated]:
     """64 more simulated tests varied as ``accuracy_batch`` is, but every one wearing
     all five sensors, so every checklist item is measured: the test category where
     nothing is left unassessed."""
-    return evaluated(simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED,
-                                    sensors=ALL_SENSORS))
+    return _once_per_run(tmp_path_factory, "full_sensor_batch", lambda: evaluated(
+        simulate_batch(ACCURACY_BATCH_SIZE, seed=FULL_SENSOR_SEED, sensors=ALL_SENSORS)))
 
 
 @pytest.fixture(scope="session")
-def shifted_batch() -> list[Evaluated]:
+def shifted_batch(tmp_path_factory) -> list[Evaluated]:
     """48 simulated tests of the shifted world (:data:`SHIFTED_WORLD`)."""
-    return evaluated(simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD),
-                     classify=False)
+    return _once_per_run(tmp_path_factory, "shifted_batch", lambda: evaluated(
+        simulate_batch(SHIFTED_TESTS, seed=SHIFTED_SEED, **SHIFTED_WORLD), classify=False))
 
 
 @pytest.fixture(scope="session")
-def guided_batch() -> list[Evaluated]:
+def guided_batch(tmp_path_factory) -> list[Evaluated]:
     """32 simulated tests without a shank sensor (pelvis + thigh, and + trunk), each
     recorded with the guided calibration movement (knee bends on both feet)."""
-    return evaluated(simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
-                                    calibration_movement=True), classify=False)
+    return _once_per_run(tmp_path_factory, "guided_batch", lambda: evaluated(
+        simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
+                       calibration_movement=True), classify=False))
 
 
 @pytest.fixture(scope="session")
-def guided_shifted_batch() -> list[Evaluated]:
+def guided_shifted_batch(tmp_path_factory) -> list[Evaluated]:
     """24 tests as ``guided_batch`` but in the shifted world (:data:`SHIFTED_WORLD`)."""
-    return evaluated(simulate_batch(GUIDED_SHIFTED_TESTS, seed=GUIDED_SHIFTED_SEED,
-                                    sensor_sets=NO_SHANK, calibration_movement=True,
-                                    **SHIFTED_WORLD), classify=False)
+    return _once_per_run(tmp_path_factory, "guided_shifted_batch", lambda: evaluated(
+        simulate_batch(GUIDED_SHIFTED_TESTS, seed=GUIDED_SHIFTED_SEED, sensor_sets=NO_SHANK,
+                       calibration_movement=True, **SHIFTED_WORLD), classify=False))

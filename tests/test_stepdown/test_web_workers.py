@@ -79,11 +79,13 @@ def _session(home: Path, user: str = "head") -> tuple[dict[str, str], str]:
 
 
 def _wrong_login(base: str, user: str) -> int:
-    form = httpx.get(base + "/login")
+    # timeouts of 60 s, not httpx's 5: a password check (scrypt) on a loaded machine, with
+    # the other test workers busy, can take longer than 5 s
+    form = httpx.get(base + "/login", timeout=60)
     csrf = csrf_in(form.text)
     return httpx.post(base + "/login", headers={"cookie": f"stepdown_login_csrf={csrf}"},
-                      data={"csrf": csrf, "username": user, "password": "wrong password!"}
-                      ).status_code
+                      data={"csrf": csrf, "username": user, "password": "wrong password!"},
+                      timeout=60).status_code
 
 
 @pytest.fixture
@@ -123,7 +125,7 @@ def test_two_servers_on_one_sqlite_catalog_share_throttling_and_both_write(home)
         csrf = csrf_in(form.text)
         right = httpx.post(base_two + "/login", data={
             "csrf": csrf, "username": "coach-a", "password": PASSWORD},
-            headers={"cookie": f"stepdown_login_csrf={csrf}"})
+            headers={"cookie": f"stepdown_login_csrf={csrf}"}, timeout=60)
         assert right.status_code == 429 and "stepdown_session" not in right.headers.get(
             "set-cookie", "")
 
