@@ -1,17 +1,17 @@
 """Every setting of an analysis in one frozen object, saved inside each result.
 
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
-the rep segmentation, the kinematics filter, the gap tolerances (of the measures and of the
-orientation filter) and whether the rep classifier runs.
+the rep segmentation, the flexion-axis limits of the calibration, the kinematics filter, the
+gap tolerances (of the measures and of the orientation filter) and whether the rep
+classifier runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`
 is the ``config`` block of the analysis document, which :meth:`AnalysisConfig.from_json`
 reads back, so a result says how it was made and can be made again.
 
-Not yet in here (module constants, fixed in this version): the standing-window and
-calibration limits (:mod:`calibration.standing`, :mod:`calibration.calibrate`) and the
-stated uncertainties (:mod:`analysis.uncertainty`).
+Not yet in here (module constants, fixed in this version): the standing-window limits
+(:mod:`calibration.standing`) and the stated uncertainties (:mod:`analysis.uncertainty`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from analysis.rules import RuleConfig, settable_names
+from calibration.calibrate import CalibrationLimits
 from sensor_io.errors import InputError
 
 KINEMATICS_CUTOFF_HZ = 4.0
@@ -59,6 +60,8 @@ class AnalysisConfig:
     """Rule thresholds and the test rule."""
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     """How reps are found."""
+    calibration: CalibrationLimits = field(default_factory=CalibrationLimits)
+    """What a leg sensor's flexion axis must meet to be trusted."""
     kinematics_cutoff_hz: float = KINEMATICS_CUTOFF_HZ
     """Low-pass cut-off of the measure series, Hz."""
     max_gap_s: float = MAX_GAP_S
@@ -88,8 +91,9 @@ class AnalysisConfig:
         Parameters
         ----------
         **changes
-            Settings by field name. ``rules`` and ``segmentation`` take a whole object or a
-            mapping of the settings to change in it (``rules={"pelvis_deg": 6.0}``).
+            Settings by field name. ``rules``, ``segmentation`` and ``calibration`` take a
+            whole object or a mapping of the settings to change in it
+            (``rules={"pelvis_deg": 6.0}``).
 
         Returns
         -------
@@ -98,8 +102,9 @@ class AnalysisConfig:
         """
         if isinstance(changes.get("rules"), Mapping):
             changes["rules"] = self.rules.override(changes["rules"])
-        if isinstance(changes.get("segmentation"), Mapping):
-            changes["segmentation"] = replace(self.segmentation, **changes["segmentation"])
+        for name in NESTED:
+            if isinstance(changes.get(name), Mapping):
+                changes[name] = replace(getattr(self, name), **changes[name])
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
@@ -109,13 +114,13 @@ class AnalysisConfig:
         -------
         dict
             ``rules`` (every threshold, the test rule and the ``origins`` of non-default
-            ones), ``segmentation`` and the other fields by name.
+            ones), ``segmentation``, ``calibration`` and the other fields by name.
         """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
-        return {"rules": rules, "segmentation": asdict(self.segmentation),
-                **{f.name: getattr(self, f.name) for f in fields(self)
-                   if f.name not in ("rules", "segmentation")}}
+        return {"rules": rules, **{f.name: asdict(getattr(self, f.name))
+                                   if f.name in NESTED else getattr(self, f.name)
+                                   for f in fields(self) if f.name != "rules"}}
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> AnalysisConfig:
@@ -142,9 +147,16 @@ class AnalysisConfig:
         if not isinstance(origins, Mapping) or not all(isinstance(v, str) for v in origins.values()):
             raise InputError("config: rules.origins must map settings to where they came from")
         rules = replace(RuleConfig().override(settings), origins=tuple(sorted(origins.items())))
-        seg_known = [f.name for f in fields(SegmentationConfig)]
-        seg = doc.get("segmentation", {})
-        if not isinstance(seg, Mapping) or any(k not in seg_known for k in seg):
-            raise InputError(f"config: segmentation takes {', '.join(seg_known)}")
-        rest = {k: v for k, v in doc.items() if k not in ("rules", "segmentation")}
-        return cls(rules=rules, segmentation=SegmentationConfig(**seg), **rest)
+        nested = {}
+        for name, kind in NESTED.items():
+            part_known = [f.name for f in fields(kind)]
+            part = doc.get(name, {})  # absent from results made before it was a setting
+            if not isinstance(part, Mapping) or any(k not in part_known for k in part):
+                raise InputError(f"config: {name} takes {', '.join(part_known)}")
+            nested[name] = kind(**part)
+        rest = {k: v for k, v in doc.items() if k not in ("rules", *NESTED)}
+        return cls(rules=rules, **nested, **rest)
+
+
+NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "calibration": CalibrationLimits}
+"""The settings that are objects of numbers of their own, by field name."""

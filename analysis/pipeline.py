@@ -94,7 +94,7 @@ from calibration import (
     gyro_biases,
     standing_window,
 )
-from calibration.calibrate import GUIDED_METHOD, uses_flexion_axis
+from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, calibration_movement_window
@@ -389,12 +389,13 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str,
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
-                orientations: dict[str, Any], body: Body) -> Calibration:
+                orientations: dict[str, Any], body: Body,
+                limits: CalibrationLimits | None = None) -> Calibration:
     vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
     tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
     return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
-                     movement=calibration_movement_window(rec))
+                     movement=calibration_movement_window(rec), limits=limits)
 
 
 def _outside(reps: list[dict[str, float]], window: tuple[float, float] | None
@@ -582,7 +583,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
     rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s)
     if session is None:
-        cal = _calibrated(rec, window, biases, orientations, body)
+        cal = _calibrated(rec, window, biases, orientations, body, settings.calibration)
     else:
         cal = reuse_calibration(session, rec, window, biases)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())

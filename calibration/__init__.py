@@ -3,6 +3,7 @@
 from calibration.calibrate import (
     Calibration,
     CalibrationError,
+    CalibrationLimits,
     SensorCalibration,
     calibrate,
     gyro_biases,
@@ -10,5 +11,6 @@ from calibration.calibrate import (
 )
 from calibration.standing import StandingWindow, find_standing_window
 
-__all__ = ["Calibration", "CalibrationError", "SensorCalibration", "StandingWindow", "calibrate",
-           "find_standing_window", "gyro_biases", "standing_window"]
+__all__ = ["Calibration", "CalibrationError", "CalibrationLimits", "SensorCalibration",
+           "StandingWindow", "calibrate", "find_standing_window", "gyro_biases",
+           "standing_window"]

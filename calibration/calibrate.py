@@ -43,6 +43,17 @@ class CalibrationError(InputError):
 
 
 @dataclass(frozen=True)
+class CalibrationLimits:
+    """What a leg sensor's flexion axis must meet to be trusted (a setting of the analysis:
+    :class:`analysis.config.AnalysisConfig` ``calibration``)."""
+
+    min_axis_share: float = MIN_AXIS_SHARE
+    """Flexion must carry at least this share of the leg sensor's rotation energy (0-1)."""
+    min_axis_gravity_deg: float = MIN_AXIS_GRAVITY_DEG
+    """The flexion axis must be at least this far from the standing vertical, degrees."""
+
+
+@dataclass(frozen=True)
 class SensorCalibration:
     """One sensor's calibration and how well it was found."""
 
@@ -166,12 +177,12 @@ def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray | None
     return SegmentFrame(np.eye(3)), "none"
 
 
-def _check_frame(placement: str, frame: SegmentFrame) -> None:
-    if frame.axis_share is not None and frame.axis_share < MIN_AXIS_SHARE:
+def _check_frame(placement: str, frame: SegmentFrame, limits: CalibrationLimits) -> None:
+    if frame.axis_share is not None and frame.axis_share < limits.min_axis_share:
         raise CalibrationError(
             f"{placement}: the movement is not dominated by flexion (share "
-            f"{frame.axis_share:.2f} < {MIN_AXIS_SHARE}); is this a step-down recording?")
-    if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < MIN_AXIS_GRAVITY_DEG:
+            f"{frame.axis_share:.2f} < {limits.min_axis_share}); is this a step-down recording?")
+    if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < limits.min_axis_gravity_deg:
         raise CalibrationError(
             f"{placement}: flexion axis is {frame.axis_gravity_deg:.0f}° from vertical "
             f"(expected near 90°); the sensor may have moved on the body")
@@ -253,7 +264,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               biases: Mapping[str, np.ndarray] | None = None,
               tracks: Mapping[str, SensorTrack | Sequence[SensorTrack]] | None = None,
               body: Body | None = None,
-              movement: tuple[float, float] | None = None) -> Calibration:
+              movement: tuple[float, float] | None = None,
+              limits: CalibrationLimits | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     Parameters
@@ -284,6 +296,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
         axes are then found in it, where no balance tilt follows the flexion; when it holds
         too little bending (or flexion does not dominate), from the reps as without it.
+    limits : CalibrationLimits, optional
+        What a flexion axis must meet (default: the defaults).
 
     Returns
     -------
@@ -292,7 +306,9 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
-    guided = _guided_axes(rec, movement, biases, vertical) if movement is not None else None
+    limits = limits or CalibrationLimits()
+    guided = (_guided_axes(rec, movement, biases, vertical, limits.min_axis_share)
+              if movement is not None else None)
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
@@ -314,7 +330,7 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
             method = GUIDED_METHOD
         else:
             frame, method = _segment_frame(placement, up, moving, rec.test_leg)
-        _check_frame(placement, frame)
+        _check_frame(placement, frame, limits)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
                                            method, frame.axis_share, frame.axis_gravity_deg)
     if tracks is not None and body is not None:
@@ -335,7 +351,8 @@ class GuidedAxes:
 
 
 def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[str, np.ndarray],
-                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> GuidedAxes:
+                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
+                 min_axis_share: float = MIN_AXIS_SHARE) -> GuidedAxes:
     """The leg sensors' functional flexion axes inside the guided movement's window,
     or none of them (with the reason) when any leg sensor did not bend there."""
     t0, t1 = movement
@@ -352,7 +369,7 @@ def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[
         except ValueError:
             problem = f"{placement} did not bend in {t0:.1f}-{t1:.1f} s"
         else:
-            if share >= MIN_AXIS_SHARE:
+            if share >= min_axis_share:
                 axes[placement] = (axis, share)
                 continue
             problem = (f"{placement} moved in {t0:.1f}-{t1:.1f} s but not mostly by bending "

@@ -13,6 +13,7 @@ from analysis.config import AnalysisConfig, SegmentationConfig
 from analysis.pipeline import StepDownPipeline, analyze
 from analysis.rep_segmentation import RepSegmenter
 from analysis.result import AnalysisResult
+from calibration import CalibrationError
 from sensor_io.errors import InputError
 from sensor_io.recording import SensorStream
 from sensor_io.recording_io import read_recording
@@ -75,6 +76,24 @@ def test_the_orientation_gap_bridge_reaches_the_filter(rec):
     assert json.dumps(again) == json.dumps(split)
 
 
+def test_the_calibration_limits_are_settings_the_calibration_obeys():
+    minimum = read_recording(SAMPLE.with_name("good_left_pelvis_thigh.parquet"))
+    doc = StepDownPipeline().analyze(minimum).to_json()
+    assert doc["config"]["calibration"] == {"min_axis_share": 0.5, "min_axis_gravity_deg": 60.0}
+    thigh = doc["calibration"]["sensors"]["thigh_left"]
+    assert thigh["method"] == "gravity+flexion axis"
+    share = thigh["flexion_axis_share"]  # rounded to 0.001
+    with pytest.raises(CalibrationError, match="not dominated by flexion"):
+        StepDownPipeline().clone(calibration={"min_axis_share": share + 0.002}).analyze(minimum)
+    looser = StepDownPipeline().clone(calibration={"min_axis_share": share - 0.002})
+    assert looser.analyze(minimum).to_json()["config"]["calibration"]["min_axis_share"] == \
+        pytest.approx(share - 0.002)
+    with pytest.raises(CalibrationError, match="from vertical"):
+        StepDownPipeline().clone(calibration={"min_axis_gravity_deg": 89.9}).analyze(minimum)
+    older = {k: v for k, v in doc["config"].items() if k != "calibration"}  # saved before it was
+    assert AnalysisConfig.from_json(older) == AnalysisConfig()
+
+
 def test_the_test_rule_and_the_foot_offset_are_saved_as_used(rec):
     doc = analyze(rec, rule="any").to_json()
     assert doc["config"]["rules"]["test_rule"] == doc["test"]["rule"] == "any"
@@ -94,6 +113,7 @@ def test_segmentation_defaults_are_the_segmenters():
     ({"rulez": {}}, r"unknown setting\(s\) rulez"),
     ({"rules": {"pelvis": 5}}, "unknown rule setting"),
     ({"segmentation": {"depth": 3}}, "segmentation takes"),
+    ({"calibration": {"share": 0.9}}, "calibration takes min_axis_share, min_axis_gravity_deg"),
     ({"orientation_mode": "psychic"}, "orientation_mode must be one of offline, causal"),
     ({"max_gap_s": -1}, "max_gap_s must be a positive number"),
     ({"max_bridge_s": 0}, "max_bridge_s must be a positive number"),
