@@ -11,11 +11,17 @@ same analysis of the live window, one point every TRACE_STEP_S.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis import registry
+
+if TYPE_CHECKING:
+    from analysis.pipeline import Analysis
+    from stepdown.live.live_rep import LiveRep
+    from stepdown.live.scoring import RepScorer
 
 TRACED = (("knee_medial_cm", "cm"), ("pelvic_drop_deg", "deg"))
 """(measure, unit) drawn on the live page."""
@@ -49,16 +55,16 @@ def rule_thresholds(config: Any) -> dict[str, list[float]]:
                    for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 
-def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:
+def traced_scorer() -> RepScorer | None:
     """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
     whose reps carry a ``trace``; None while the analysis is not installed."""
     from stepdown.live.scoring import analysis_scorer
 
-    def add_traces(result: Any, reps: list[dict[str, Any]]) -> None:
+    def add_traces(result: Analysis, reps: list[LiveRep]) -> list[LiveRep]:
         thresholds = rule_thresholds(result.config)
-        for rep in reps:
-            rep["trace"] = rep_trace(result.series.t, result.series.series, rep["start_s"],
-                                     rep["end_s"], thresholds)
+        return [replace(rep, trace=rep_trace(result.series.t, result.series.series,
+                                             rep.start_s, rep.end_s, thresholds))
+                for rep in reps]
 
     return analysis_scorer(add_traces)
 

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from sensor_io.errors import InputError, first_line
 from stepdown.live.lines import rep_line, status_line
+from stepdown.live.live_rep import LiveRep
 from stepdown.live.reps import RepTracker
 from stepdown.live.scoring import RepScorer
 
@@ -243,7 +244,7 @@ class LiveRun:
                 await task
 
     @property
-    def shown_reps(self) -> list[dict[str, Any]]:
+    def shown_reps(self) -> list[LiveRep]:
         """The reps shown so far, numbered and timed as in the session."""
         return self.reps.shown
 
