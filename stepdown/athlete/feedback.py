@@ -36,7 +36,7 @@ from stepdown.athlete.cues import (
     thing_to_fix,
 )
 from stepdown.athlete.sound import CueOutput
-from stepdown.live.live_rep import LiveRep
+from stepdown.live.live_rep import LiveRep, RepTrace
 
 SET_TARGET_REPS = 5
 """Reps per set shown as the set's progress (the test's 5 step-downs)."""
@@ -142,7 +142,7 @@ class LiveFeedback:
             "category": category(rep.total),
             "fix": FIX_WORDS[fix] if fix else None, "fix_item": fix, "cue": cue.text,
             "items": items, "borderline": list(rep.borderline),
-            "pain": self._pain_of(index), "trace": None if rep.trace is None else dict(rep.trace),
+            "pain": self._pain_of(index), "trace": None if rep.trace is None else rep.trace.to_json(),
             "set": self.set_number if self.set_active else None,
             "bottom_s": rep.bottom_s, "end_s": rep.end_s, "lag_s": t - rep.end_s,
         }
@@ -159,10 +159,10 @@ class LiveFeedback:
             self._play(corrected_cue(index, items))
         self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
 
-    def trace(self, trace: dict[str, Any], index: int, t: float) -> None:
+    def trace(self, trace: RepTrace, index: int, t: float) -> None:
         """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s): shown
         until the rep's result comes (which resets them)."""
-        self._publish("trace", live_trace={**trace, "index": index, "t_s": t})
+        self._publish("trace", live_trace={**trace.to_json(), "index": index, "t_s": t})
 
     def tick(self, t: float) -> None:
         """Called every poll of the record loop: applies queued controls, notices lost

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import registry
+from stepdown.live.live_rep import RepTrace
 
 if TYPE_CHECKING:
     from analysis.pipeline import Analysis
+    from analysis.rules import RuleConfig
+    from sensor_io.recording import Recording
     from stepdown.live.live_rep import LiveRep
     from stepdown.live.scoring import RepScorer
 
@@ -30,25 +33,22 @@ IN_REP_DEG = 2.0     # depth (deg) beyond which the thigh has left standing: a r
 
 
 def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: float,
-              end_s: float, thresholds: dict[str, list[float]], points: int = 80) -> dict[str, Any]:
-    """One rep's traces: {"t": s from the rep's start, measure: values (None where not
-    finite), "thresholds": {measure: [...]}, "units": {measure: unit}}; a measure no
-    sensor gives is left out."""
+              end_s: float, thresholds: dict[str, list[float]], points: int = 80) -> RepTrace:
+    """One rep's traces from ``start_s`` to ``end_s`` (s, the clock of ``t``), thinned to
+    at most ``points`` samples: each :data:`TRACED` measure of ``series`` (on ``t``; a
+    measure no sensor gives is left out) with its ``thresholds``."""
     idx = np.flatnonzero((t >= start_s) & (t <= end_s))
     idx = idx[:: max(1, -(-len(idx) // points))]
-    out: dict[str, Any] = {"t": [round(float(x), 3) for x in t[idx] - start_s],
-                           "start_s": round(float(start_s), 3), "thresholds": {}, "units": {}}
-    for name, unit in TRACED:
-        values = series.get(name)
-        if values is None:
-            continue
-        out[name] = [round(float(v), 2) if np.isfinite(v) else None for v in values[idx]]
-        out["thresholds"][name] = thresholds[name]
-        out["units"][name] = unit
-    return out
+    given = [(name, unit) for name, unit in TRACED if series.get(name) is not None]
+    return RepTrace(
+        start_s=round(float(start_s), 3), t=tuple(round(float(x), 3) for x in t[idx] - start_s),
+        values={name: tuple(round(float(v), 2) if np.isfinite(v) else None
+                            for v in series[name][idx]) for name, _ in given},
+        thresholds={name: tuple(thresholds[name]) for name, _ in given},
+        units=dict(given))
 
 
-def rule_thresholds(config: Any) -> dict[str, list[float]]:
+def rule_thresholds(config: RuleConfig) -> dict[str, list[float]]:
     """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
     [value, ...]} in the measure's unit."""
     return {name: [float(config.threshold(level.setting))
@@ -70,7 +70,7 @@ def traced_scorer() -> RepScorer | None:
 
 
 def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np.ndarray | None],
-                      since_s: float, thresholds: dict[str, list[float]]) -> dict[str, Any] | None:
+                      since_s: float, thresholds: dict[str, list[float]]) -> RepTrace | None:
     """The trace of the rep in progress (as :func:`rep_trace`), or None while the thigh
     stands.  Its start: the last sample before the deepest point after ``since_s`` (s,
     the clock of ``t``: the end of the last rep shown) where the depth (``depth_rad``, rad)
@@ -88,7 +88,7 @@ def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np
     return rep_trace(t, series, start, float(t[-1]), thresholds, points=points)
 
 
-def live_tracer() -> Callable[[Any, float], dict[str, Any] | None] | None:
+def live_tracer() -> Callable[[Recording, float], RepTrace | None] | None:
     """(live window, end of the last rep shown in the window's time, s) -> the trace of
     the rep in progress or None (:func:`current_rep_trace`), from the analysis of the
     window; None while the analysis is not installed.  Raises InputError while the
@@ -98,7 +98,7 @@ def live_tracer() -> Callable[[Any, float], dict[str, Any] | None] | None:
     except ImportError:
         return None
 
-    def trace(rec: Any, since_s: float) -> dict[str, Any] | None:
+    def trace(rec: Recording, since_s: float) -> RepTrace | None:
         result = analyze(rec, classify=False)
         return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
                                  since_s, rule_thresholds(result.config))

@@ -15,6 +15,30 @@ from analysis.result import Rep
 
 
 @dataclass(frozen=True)
+class RepTrace:
+    """Measures of one rep (or of the rep in progress) over time, for the live page."""
+
+    start_s: float
+    """Start of the rep, s on the clock of the analysis it comes from."""
+    t: tuple[float, ...]
+    """Sample times, s from :attr:`start_s`."""
+    values: Mapping[str, tuple[float | None, ...]]
+    """Measure name -> its value at each of :attr:`t` in the measure's unit (None: not
+    finite there); a measure no sensor gives is left out."""
+    thresholds: Mapping[str, tuple[float, ...]]
+    """Measure name -> the rule thresholds it is scored against, in its unit."""
+    units: Mapping[str, str]
+    """Measure name -> its unit ("cm", "deg")."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The trace as the live page reads it: ``t``, ``start_s``, ``thresholds``,
+        ``units`` and one list per measure."""
+        return {"t": list(self.t), "start_s": self.start_s,
+                "thresholds": {k: list(v) for k, v in self.thresholds.items()},
+                "units": dict(self.units), **{k: list(v) for k, v in self.values.items()}}
+
+
+@dataclass(frozen=True)
 class LiveRep:
     """A scored rep of a live test.
 
@@ -31,8 +55,8 @@ class LiveRep:
     """Items the worn sensors should have decided but could not (a sensor dropped out)."""
     settled: bool = True
     """False: the rep's end may still move as data comes in (the last rep of a window)."""
-    trace: Mapping[str, Any] | None = None
-    """The live page's knee and pelvis traces of the rep, ready for the browser
+    trace: RepTrace | None = None
+    """The live page's knee and pelvis traces of the rep
     (:func:`stepdown.athlete.scoring.rep_trace`); None where no page draws them."""
 
     @property

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from sensor_io.errors import InputError, first_line
 from stepdown.live.lines import rep_line, status_line
-from stepdown.live.live_rep import LiveRep
+from stepdown.live.live_rep import LiveRep, RepTrace
 from stepdown.live.reps import RepTracker
 from stepdown.live.scoring import RepScorer
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for
 
     from sensor_io.ble_client import StreamingSession
     from sensor_io.recorder import Recorder
+    from sensor_io.recording import Recording
     from stepdown.live.window import CarriedFrames
     from stepdown.record_guard import Interrupts
 
@@ -60,7 +61,7 @@ class LiveRun:
     calibration_s: float = 3.0
     duration_s: float | None = None
     scorer: RepScorer | None = None
-    tracer: Callable[[Any, float], Any] | None = None
+    tracer: Callable[[Recording, float], RepTrace | None] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
     feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
