@@ -34,6 +34,7 @@ from analysis.checklist import (
 )
 
 if TYPE_CHECKING:  # annotations only: importing calibration loads scipy.signal (0.7 s)
+    from analysis.result import AnalysisResult
     from calibration import Calibration
 
 UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 256
@@ -303,24 +304,24 @@ def _unit(measure: str) -> str:
     return {"cm": " cm", "deg": "°"}.get(measure.rsplit("_", 1)[-1], "")
 
 
-def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
+def describe_uncertainty(result: AnalysisResult) -> list[str]:
     """Plain lines on how sure an analysis is.
 
     Parameters
     ----------
-    doc : Mapping
-        The analysis JSON document.
+    result : AnalysisResult
+        The analysis (its ``uncertainty`` and ``completeness`` blocks, its reps).
 
     Returns
     -------
     list of str
         The range of totals the measurement uncertainty and the unassessed items allow,
         then the borderline rep items behind it, one line per item and threshold.  Empty
-        for a document without ``uncertainty`` (e.g. stored before it existed) or without
+        for a result without ``uncertainty`` (e.g. stored before it existed) or without
         reps.
     """
-    u = doc.get("uncertainty")
-    if not u or not doc["reps"]:
+    u = result.uncertainty
+    if not u or not result.reps:
         return []
     low, high = u["total_range"]
     if low == high:
@@ -331,7 +332,7 @@ def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
     why = []
     if u["borderline"]:
         why.append(f"{len(u['borderline'])} borderline rep item(s)")
-    if (doc.get("completeness") or {}).get("not_assessed"):
+    if (result.completeness or {}).get("not_assessed"):
         why.append("the items not assessed")
     lines = [f"could be: total {low}–{high} ({cat}), allowing for {' and '.join(why) or 'classifier items'}"]
     groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}

@@ -313,7 +313,7 @@ def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     from stepdown.completeness import withheld_because
 
     console.print(result_line(result, withheld_because(analysis.recording, result)))
-    for line in describe_uncertainty(result.to_json()):  # it reads the JSON document
+    for line in describe_uncertainty(result):
         console.print(line, highlight=False)
     if result.reps:
         console.print(sources_line(result), highlight=False)

@@ -155,7 +155,7 @@ def show_recording(
         if missing:
             console.print(f"not assessed by the sensors worn: {', '.join(missing)}",
                           highlight=False)
-        for line in describe_uncertainty(analysis.to_json()):
+        for line in describe_uncertainty(analysis):
             console.print(line, highlight=False)
     return truth, FAILED if crashed else analysis
 
