@@ -1,8 +1,9 @@
 """Every setting of an analysis in one frozen object, saved inside each result.
 
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
-the rep segmentation, the flexion-axis limits of the calibration, the kinematics filter, the
-gap tolerances (of the measures and of the orientation filter) and whether the rep
+the rep segmentation, what counts as standing (the calibration window), the flexion-axis
+limits of the calibration, the kinematics filter, the gap tolerances (of the measures and of
+the orientation filter), the stated uncertainty of each measure and whether the rep
 classifier runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
@@ -10,8 +11,7 @@ comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.
 is the ``config`` block of the analysis document, which :meth:`AnalysisConfig.from_json`
 reads back, so a result says how it was made and can be made again.
 
-Not yet in here (module constants, fixed in this version): the standing-window limits
-(:mod:`calibration.standing`) and the stated uncertainties (:mod:`analysis.uncertainty`).
+Results made before a setting existed read it as its default.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from analysis.rules import RuleConfig, settable_names
+from analysis.uncertainty_tables import stated_uncertainty
 from calibration.calibrate import CalibrationLimits
+from calibration.standing import StandingLimits
 from sensor_io.errors import InputError
 
 KINEMATICS_CUTOFF_HZ = 4.0
@@ -60,6 +62,8 @@ class AnalysisConfig:
     """Rule thresholds and the test rule."""
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     """How reps are found."""
+    standing: StandingLimits = field(default_factory=StandingLimits)
+    """What counts as standing: the calibration window's search and its quality."""
     calibration: CalibrationLimits = field(default_factory=CalibrationLimits)
     """What a leg sensor's flexion axis must meet to be trusted."""
     kinematics_cutoff_hz: float = KINEMATICS_CUTOFF_HZ
@@ -75,6 +79,10 @@ class AnalysisConfig:
     """Let the shipped rep classifier decide items the worn sensors cannot measure."""
     quality: bool = False
     """Also give the classifier's per-rep quality probability (loads the model)."""
+    uncertainty: Mapping[str, Mapping[str, float]] = field(default_factory=stated_uncertainty)
+    """The stated 90 % uncertainty of each measure per calibration case ("knee hinge,
+    still" -> measure, the knee labelled with how it was measured -> bound in the measure's
+    unit; :mod:`analysis.uncertainty_tables`): what makes a rep item borderline."""
 
     def __post_init__(self) -> None:
         if self.orientation_mode not in ORIENTATION_MODES:
@@ -84,6 +92,7 @@ class AnalysisConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(f"analysis setting {name} must be a positive number, got {value!r}")
+        _check_uncertainty(self.uncertainty)
 
     def clone(self, **changes: Any) -> AnalysisConfig:
         """A copy with some settings changed.
@@ -114,13 +123,21 @@ class AnalysisConfig:
         -------
         dict
             ``rules`` (every threshold, the test rule and the ``origins`` of non-default
-            ones), ``segmentation``, ``calibration`` and the other fields by name.
+            ones), ``segmentation``, ``standing``, ``calibration``, ``uncertainty`` and the
+            other fields by name.
         """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
-        return {"rules": rules, **{f.name: asdict(getattr(self, f.name))
-                                   if f.name in NESTED else getattr(self, f.name)
-                                   for f in fields(self) if f.name != "rules"}}
+        out: dict[str, Any] = {"rules": rules}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in NESTED:
+                out[f.name] = asdict(value)
+            elif f.name == "uncertainty":
+                out[f.name] = {case: dict(table) for case, table in value.items()}
+            elif f.name != "rules":
+                out[f.name] = value
+        return out
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> AnalysisConfig:
@@ -158,5 +175,21 @@ class AnalysisConfig:
         return cls(rules=rules, **nested, **rest)
 
 
-NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "calibration": CalibrationLimits}
+NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "standing": StandingLimits,
+                           "calibration": CalibrationLimits}
 """The settings that are objects of numbers of their own, by field name."""
+
+
+def _check_uncertainty(tables: Any) -> None:
+    """InputError (one line) unless ``tables`` gives every calibration case of the default
+    a table of positive bounds."""
+    cases = list(stated_uncertainty())
+    if not isinstance(tables, Mapping) or sorted(tables) != sorted(cases):
+        raise InputError(f"analysis setting uncertainty must give each calibration case "
+                         f"({', '.join(cases)}) its table")
+    for case, table in tables.items():
+        if not isinstance(table, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                for v in table.values()):
+            raise InputError(f"analysis setting uncertainty: {case!r} must map measures to "
+                             "positive numbers")

@@ -89,6 +89,7 @@ from analysis.walking import outside_bouts, thigh_pitch_rad, walking_bouts
 from calibration import (
     Calibration,
     CalibrationError,
+    StandingLimits,
     StandingWindow,
     calibrate,
     gyro_biases,
@@ -210,7 +211,8 @@ class Analysis:
         """
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
-                                                          self.calibration).items()
+                                                          self.calibration,
+                                                          self.settings.uncertainty).items()
                      if k in measured and k not in UNVALIDATED}
         case = calibration_case(self.calibration)
         u = with_reality(simulated, case)
@@ -375,14 +377,14 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
 
 
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
-              max_bridge_s: float = MAX_BRIDGE_S
+              max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None
               ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
     """The recording (with a separate standing recording put in front when given), its
     standing window, gyro biases and every sensor's orientation."""
     if standing is not None:
-        rec, window = with_standing(rec, standing)
+        rec, window = with_standing(rec, standing, limits)
     else:
-        window = standing_window(rec)
+        window = standing_window(rec, limits)
     biases = gyro_biases(rec, window)
     return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
                                                     max_bridge_s=max_bridge_s)
@@ -581,7 +583,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s)
+    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s,
+                                                  settings.standing)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body, settings.calibration)
     else:

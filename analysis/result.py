@@ -663,6 +663,10 @@ def _config_schema() -> dict[str, Any]:
         **{name: {"type": "object", "description": field_docs(AnalysisConfig)[name],
                   "properties": {f.name: _described(_NUMBER, kind, f.name) for f in fields(kind)},
                   "additionalProperties": False} for name, kind in NESTED.items()}}
+    props["uncertainty"] = _described(
+        {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}},
+        AnalysisConfig, "uncertainty")
     for f in fields(AnalysisConfig):
         if f.name not in props:
             props[f.name] = _described(kinds[str(f.type)], AnalysisConfig, f.name)

@@ -9,8 +9,8 @@ from calibration.calibrate import (
     gyro_biases,
     standing_window,
 )
-from calibration.standing import StandingWindow, find_standing_window
+from calibration.standing import StandingLimits, StandingWindow, find_standing_window
 
 __all__ = ["Calibration", "CalibrationError", "CalibrationLimits", "SensorCalibration",
-           "StandingWindow", "calibrate", "find_standing_window", "gyro_biases",
+           "StandingLimits", "StandingWindow", "calibrate", "find_standing_window", "gyro_biases",
            "standing_window"]

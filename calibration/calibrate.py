@@ -21,6 +21,7 @@ from calibration.segment_frames import (
     right_sign_of_normal,
 )
 from calibration.standing import (
+    StandingLimits,
     StandingWindow,
     describe_no_window,
     find_standing_window,
@@ -188,7 +189,7 @@ def _check_frame(placement: str, frame: SegmentFrame, limits: CalibrationLimits)
             f"(expected near 90°); the sensor may have moved on the body")
 
 
-def standing_window(rec: Recording) -> StandingWindow:
+def standing_window(rec: Recording, limits: StandingLimits | None = None) -> StandingWindow:
     """The calibration window, swaying or short ones included (see ``quality``).
 
     With a guided calibration movement, the window is looked for before its prompt first
@@ -199,6 +200,8 @@ def standing_window(rec: Recording) -> StandingWindow:
     ----------
     rec : Recording
         The recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
 
     Returns
     -------
@@ -211,11 +214,11 @@ def standing_window(rec: Recording) -> StandingWindow:
     if movement is not None:
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
-            win = find_standing_window(replace(rec, streams=before))
-    win = win or find_standing_window(rec)
+            win = find_standing_window(replace(rec, streams=before), limits)
+    win = win or find_standing_window(rec, limits)
     if win is None:
         raise CalibrationError(
-            f"no quiet standing found: {describe_no_window(rec)}; the recording must start "
+            f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
             "with ≥2 s of standing on the step (one or both feet) before the first rep")
     return win
 

@@ -13,6 +13,7 @@ from analysis.config import AnalysisConfig, SegmentationConfig
 from analysis.pipeline import StepDownPipeline, analyze
 from analysis.rep_segmentation import RepSegmenter
 from analysis.result import AnalysisResult
+from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
 from calibration import CalibrationError
 from sensor_io.errors import InputError
 from sensor_io.recording import SensorStream
@@ -94,6 +95,41 @@ def test_the_calibration_limits_are_settings_the_calibration_obeys():
     assert AnalysisConfig.from_json(older) == AnalysisConfig()
 
 
+def test_the_standing_limits_judge_the_calibration_window(rec, default_doc):
+    # this recording's standing sways at 3.3 °/s (0.058 rad/s): "sway" by the default
+    # 0.03 rad/s, so its measures are stated with the swaying case's uncertainty
+    assert default_doc["config"]["standing"]["still_gyr_std_rad_s"] == 0.03
+    assert default_doc["calibration"]["quality"] == "sway"
+    assert default_doc["uncertainty"]["case"] == "knee hinge, sway"
+    calm = StepDownPipeline().clone(standing={"still_gyr_std_rad_s": 0.06})
+    doc = json.loads(json.dumps(calm.analyze(rec).to_json()))
+    assert doc["calibration"]["quality"] == "still"
+    assert doc["uncertainty"]["case"] == "knee hinge, still"
+    assert doc["uncertainty"]["simulated"]["pelvic_drop_deg"] == 0.65  # the still case's (0.8 sway)
+    assert doc["config"]["standing"]["still_gyr_std_rad_s"] == 0.06
+    again = StepDownPipeline(AnalysisConfig.from_json(doc["config"])).analyze(rec).to_json()
+    assert json.dumps(again) == json.dumps(doc)
+    with pytest.raises(CalibrationError, match="never stopped moving for 30 s"):
+        StepDownPipeline().clone(standing={"min_usable_s": 30.0, "min_window_s": 30.0}).analyze(rec)
+
+
+def test_the_stated_uncertainties_are_settings(rec, default_doc):
+    from analysis.uncertainty_tables import MEASURE_UNCERTAINTY, stated_uncertainty
+
+    assert default_doc["config"]["uncertainty"] == MEASURE_UNCERTAINTY
+    wide = {case: {k: 10 * v for k, v in table.items()} for case, table in stated_uncertainty().items()}
+    doc = json.loads(json.dumps(StepDownPipeline().clone(uncertainty=wide).analyze(rec).to_json()))
+    u, u0 = doc["uncertainty"], default_doc["uncertainty"]
+    assert u["simulated"]["knee_medial_cm"] == 10 * u0["simulated"]["knee_medial_cm"]
+    assert len(u["borderline"]) > len(u0["borderline"])  # 20 rep items against 7
+    assert u["total_range"][1] - u["total_range"][0] > u0["total_range"][1] - u0["total_range"][0]
+    assert doc["test"] == default_doc["test"]  # the scores themselves do not move
+    again = StepDownPipeline(AnalysisConfig.from_json(doc["config"])).analyze(rec).to_json()
+    assert json.dumps(again) == json.dumps(doc)
+    older = {k: v for k, v in doc["config"].items() if k not in ("uncertainty", "standing")}
+    assert AnalysisConfig.from_json(older) == AnalysisConfig()  # saved before they were settings
+
+
 def test_the_test_rule_and_the_foot_offset_are_saved_as_used(rec):
     doc = analyze(rec, rule="any").to_json()
     assert doc["config"]["rules"]["test_rule"] == doc["test"]["rule"] == "any"
@@ -117,6 +153,11 @@ def test_segmentation_defaults_are_the_segmenters():
     ({"orientation_mode": "psychic"}, "orientation_mode must be one of offline, causal"),
     ({"max_gap_s": -1}, "max_gap_s must be a positive number"),
     ({"max_bridge_s": 0}, "max_bridge_s must be a positive number"),
+    ({"standing": {"still": 0.1}}, "standing takes gyr_std_max_rad_s, acc_std_max_ms2"),
+    ({"standing": {"min_usable_s": 2.0}}, r"min_usable_s \(2 s\) must not exceed min_window_s"),
+    ({"uncertainty": {"knee hinge, still": {}}}, "uncertainty must give each calibration case"),
+    ({"uncertainty": {c: {"pelvic_drop_deg": -1.0} for c in MEASURE_UNCERTAINTY}},
+     "uncertainty: 'knee hinge, still' must map measures to positive numbers"),
 ])
 def test_a_wrong_saved_config_is_refused_in_one_line(doc, message):
     with pytest.raises(InputError, match=message) as err:
