@@ -3,8 +3,8 @@
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
 the rep segmentation, what counts as standing (the calibration window), the flexion-axis
 limits of the calibration, the kinematics filter, the gap tolerances (of the measures and of
-the orientation filter), the stated uncertainty of each measure and whether the rep
-classifier runs.
+the orientation filter), the stated uncertainty of each measure (simulated, and its
+model-to-reality term) and whether the rep classifier runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`
@@ -22,6 +22,7 @@ from typing import Any
 
 from analysis.rules import RuleConfig, settable_names
 from analysis.uncertainty_tables import stated_uncertainty
+from analysis.validation import stated_reality_terms
 from calibration.calibrate import CalibrationLimits
 from calibration.standing import StandingLimits
 from sensor_io.errors import InputError
@@ -83,6 +84,11 @@ class AnalysisConfig:
     """The stated 90 % uncertainty of each measure per calibration case ("knee hinge,
     still" -> measure, the knee labelled with how it was measured -> bound in the measure's
     unit; :mod:`analysis.uncertainty_tables`): what makes a rep item borderline."""
+    model_to_reality: Mapping[str, Mapping[str, float]] = field(
+        default_factory=stated_reality_terms)
+    """The error between a real body and the analysis that simulation does not show, added
+    in quadrature to :attr:`uncertainty`: leg frames ("knee hinge", "functional axis") ->
+    measure -> term in the measure's unit (:data:`analysis.validation.MODEL_TO_REALITY`)."""
 
     def __post_init__(self) -> None:
         if self.orientation_mode not in ORIENTATION_MODES:
@@ -92,7 +98,8 @@ class AnalysisConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(f"analysis setting {name} must be a positive number, got {value!r}")
-        _check_uncertainty(self.uncertainty)
+        _check_tables("uncertainty", self.uncertainty, list(stated_uncertainty()))
+        _check_tables("model_to_reality", self.model_to_reality, list(stated_reality_terms()))
 
     def clone(self, **changes: Any) -> AnalysisConfig:
         """A copy with some settings changed.
@@ -123,8 +130,8 @@ class AnalysisConfig:
         -------
         dict
             ``rules`` (every threshold, the test rule and the ``origins`` of non-default
-            ones), ``segmentation``, ``standing``, ``calibration``, ``uncertainty`` and the
-            other fields by name.
+            ones), ``segmentation``, ``standing``, ``calibration``, ``uncertainty``,
+            ``model_to_reality`` and the other fields by name.
         """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
@@ -133,7 +140,7 @@ class AnalysisConfig:
             value = getattr(self, f.name)
             if f.name in NESTED:
                 out[f.name] = asdict(value)
-            elif f.name == "uncertainty":
+            elif f.name in TABLES:
                 out[f.name] = {case: dict(table) for case, table in value.items()}
             elif f.name != "rules":
                 out[f.name] = value
@@ -180,16 +187,19 @@ NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "standing": Stand
 """The settings that are objects of numbers of their own, by field name."""
 
 
-def _check_uncertainty(tables: Any) -> None:
-    """InputError (one line) unless ``tables`` gives every calibration case of the default
-    a table of positive bounds."""
-    cases = list(stated_uncertainty())
+TABLES = ("uncertainty", "model_to_reality")
+"""The settings that are tables: case -> measure -> value in the measure's unit."""
+
+
+def _check_tables(name: str, tables: Any, cases: list[str]) -> None:
+    """InputError (one line) unless ``tables`` gives each of ``cases`` a table of numbers
+    of at least 0."""
     if not isinstance(tables, Mapping) or sorted(tables) != sorted(cases):
-        raise InputError(f"analysis setting uncertainty must give each calibration case "
-                         f"({', '.join(cases)}) its table")
+        raise InputError(f"analysis setting {name} must give each case "
+                         f"({'; '.join(cases)}) its table")
     for case, table in tables.items():
         if not isinstance(table, Mapping) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
                 for v in table.values()):
-            raise InputError(f"analysis setting uncertainty: {case!r} must map measures to "
-                             "positive numbers")
+            raise InputError(f"analysis setting {name}: {case!r} must map measures to "
+                             "numbers of at least 0")

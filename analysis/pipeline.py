@@ -215,12 +215,13 @@ class Analysis:
                                                           self.settings.uncertainty).items()
                      if k in measured and k not in UNVALIDATED}
         case = calibration_case(self.calibration)
-        u = with_reality(simulated, case)
+        u = with_reality(simulated, case, self.settings.model_to_reality)
         borderline = find_borderline(self.checklist, u)
         return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}",
                 "case": case, "measures": u,
                 "simulated": simulated,
-                "model_to_reality": {k: v for k, v in reality_terms(case).items() if k in u},
+                "model_to_reality": {k: v for k, v in reality_terms(
+                    case, self.settings.model_to_reality).items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}

@@ -651,7 +651,7 @@ def _test_schema() -> dict[str, Any]:
 
 def _config_schema() -> dict[str, Any]:
     """The ``config`` block: :class:`analysis.config.AnalysisConfig`'s fields."""
-    from analysis.config import NESTED, ORIENTATION_MODES, AnalysisConfig
+    from analysis.config import NESTED, ORIENTATION_MODES, TABLES, AnalysisConfig
 
     kinds = {"float": _NUMBER, "bool": {"type": "boolean"}, "str": {"type": "string"}}
     props: dict[str, Any] = {
@@ -663,10 +663,11 @@ def _config_schema() -> dict[str, Any]:
         **{name: {"type": "object", "description": field_docs(AnalysisConfig)[name],
                   "properties": {f.name: _described(_NUMBER, kind, f.name) for f in fields(kind)},
                   "additionalProperties": False} for name, kind in NESTED.items()}}
-    props["uncertainty"] = _described(
-        {"type": "object", "additionalProperties": {
-            "type": "object", "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}},
-        AnalysisConfig, "uncertainty")
+    for name in TABLES:
+        props[name] = _described(
+            {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": {"type": "number", "minimum": 0}}},
+            AnalysisConfig, name)
     for f in fields(AnalysisConfig):
         if f.name not in props:
             props[f.name] = _described(kinds[str(f.type)], AnalysisConfig, f.name)

@@ -14,6 +14,7 @@ from analysis.pipeline import StepDownPipeline, analyze
 from analysis.rep_segmentation import RepSegmenter
 from analysis.result import AnalysisResult
 from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
+from analysis.validation import MODEL_TO_REALITY as MODEL_TO_REALITY_TERMS
 from calibration import CalibrationError
 from sensor_io.errors import InputError
 from sensor_io.recording import SensorStream
@@ -117,6 +118,7 @@ def test_the_stated_uncertainties_are_settings(rec, default_doc):
     from analysis.uncertainty_tables import MEASURE_UNCERTAINTY, stated_uncertainty
 
     assert default_doc["config"]["uncertainty"] == MEASURE_UNCERTAINTY
+    assert default_doc["config"]["model_to_reality"] == MODEL_TO_REALITY_TERMS
     wide = {case: {k: 10 * v for k, v in table.items()} for case, table in stated_uncertainty().items()}
     doc = json.loads(json.dumps(StepDownPipeline().clone(uncertainty=wide).analyze(rec).to_json()))
     u, u0 = doc["uncertainty"], default_doc["uncertainty"]
@@ -126,7 +128,15 @@ def test_the_stated_uncertainties_are_settings(rec, default_doc):
     assert doc["test"] == default_doc["test"]  # the scores themselves do not move
     again = StepDownPipeline(AnalysisConfig.from_json(doc["config"])).analyze(rec).to_json()
     assert json.dumps(again) == json.dumps(doc)
-    older = {k: v for k, v in doc["config"].items() if k not in ("uncertainty", "standing")}
+    # without the model-to-reality terms, the stated bound is the simulated one
+    none = {frames: {k: 0.0 for k in terms} for frames, terms in MODEL_TO_REALITY_TERMS.items()}
+    sim_only = StepDownPipeline().clone(model_to_reality=none).analyze(rec).to_json()["uncertainty"]
+    assert u0["measures"]["pelvic_drop_deg"] > 6  # 0.8° simulated and 6.5° to reality
+    assert sim_only["measures"] == {k: pytest.approx(v, abs=0.1) for k, v in u0["simulated"].items()}
+    assert sim_only["model_to_reality"] == {"pelvic_drop_deg": 0.0, "hip_flexion_deg": 0.0,
+                                            "hip_adduction_deg": 0.0}
+    older = {k: v for k, v in doc["config"].items()
+             if k not in ("uncertainty", "model_to_reality", "standing")}
     assert AnalysisConfig.from_json(older) == AnalysisConfig()  # saved before they were settings
 
 
@@ -155,9 +165,10 @@ def test_segmentation_defaults_are_the_segmenters():
     ({"max_bridge_s": 0}, "max_bridge_s must be a positive number"),
     ({"standing": {"still": 0.1}}, "standing takes gyr_std_max_rad_s, acc_std_max_ms2"),
     ({"standing": {"min_usable_s": 2.0}}, r"min_usable_s \(2 s\) must not exceed min_window_s"),
-    ({"uncertainty": {"knee hinge, still": {}}}, "uncertainty must give each calibration case"),
+    ({"uncertainty": {"knee hinge, still": {}}}, r"uncertainty must give each case \(knee hinge, still; knee hinge, sway; "),
     ({"uncertainty": {c: {"pelvic_drop_deg": -1.0} for c in MEASURE_UNCERTAINTY}},
-     "uncertainty: 'knee hinge, still' must map measures to positive numbers"),
+     "uncertainty: 'knee hinge, still' must map measures to numbers of at least 0"),
+    ({"model_to_reality": {"knee hinge": {}}}, "model_to_reality must give each case"),
 ])
 def test_a_wrong_saved_config_is_refused_in_one_line(doc, message):
     with pytest.raises(InputError, match=message) as err:
