@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for
     from sensor_io.ble_client import StreamingSession
     from sensor_io.recorder import Recorder
     from sensor_io.recording import Recording
+    from stepdown.athlete.feedback import LiveFeedback
     from stepdown.live.window import CarriedFrames
     from stepdown.record_guard import Interrupts
 
@@ -64,7 +65,7 @@ class LiveRun:
     tracer: Callable[[Recording, float], RepTrace | None] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
-    feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
+    feedback: LiveFeedback | None = None  # cues, live page, coach controls
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
     interrupts: Interrupts = field(default_factory=_interrupts)
