@@ -1,17 +1,17 @@
 """Every setting of an analysis in one frozen object, saved inside each result.
 
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
-the rep segmentation, the kinematics filter, the gap tolerances (of the measures and of the
-orientation filter) and whether the rep classifier runs.
+the rep segmentation, what counts as standing (the calibration window), the flexion-axis
+limits of the calibration, the kinematics filter, the gap tolerances (of the measures and of
+the orientation filter), the stated uncertainty of each measure (simulated, and its
+model-to-reality term) and whether the rep classifier runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`
 is the ``config`` block of the analysis document, which :meth:`AnalysisConfig.from_json`
 reads back, so a result says how it was made and can be made again.
 
-Not yet in here (module constants, fixed in this version): the standing-window and
-calibration limits (:mod:`calibration.standing`, :mod:`calibration.calibrate`) and the
-stated uncertainties (:mod:`analysis.uncertainty`).
+Results made before a setting existed read it as its default.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from analysis.rules import RuleConfig, settable_names
+from analysis.uncertainty_tables import stated_uncertainty
+from analysis.validation import stated_reality_terms
+from calibration.calibrate import CalibrationLimits
+from calibration.standing import StandingLimits
 from sensor_io.errors import InputError
 
 KINEMATICS_CUTOFF_HZ = 4.0
@@ -59,6 +63,10 @@ class AnalysisConfig:
     """Rule thresholds and the test rule."""
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     """How reps are found."""
+    standing: StandingLimits = field(default_factory=StandingLimits)
+    """What counts as standing: the calibration window's search and its quality."""
+    calibration: CalibrationLimits = field(default_factory=CalibrationLimits)
+    """What a leg sensor's flexion axis must meet to be trusted."""
     kinematics_cutoff_hz: float = KINEMATICS_CUTOFF_HZ
     """Low-pass cut-off of the measure series, Hz."""
     max_gap_s: float = MAX_GAP_S
@@ -72,6 +80,15 @@ class AnalysisConfig:
     """Let the shipped rep classifier decide items the worn sensors cannot measure."""
     quality: bool = False
     """Also give the classifier's per-rep quality probability (loads the model)."""
+    uncertainty: Mapping[str, Mapping[str, float]] = field(default_factory=stated_uncertainty)
+    """The stated 90 % uncertainty of each measure per calibration case ("knee hinge,
+    still" -> measure, the knee labelled with how it was measured -> bound in the measure's
+    unit; :mod:`analysis.uncertainty_tables`): what makes a rep item borderline."""
+    model_to_reality: Mapping[str, Mapping[str, float]] = field(
+        default_factory=stated_reality_terms)
+    """The error between a real body and the analysis that simulation does not show, added
+    in quadrature to :attr:`uncertainty`: leg frames ("knee hinge", "functional axis") ->
+    measure -> term in the measure's unit (:data:`analysis.validation.MODEL_TO_REALITY`)."""
 
     def __post_init__(self) -> None:
         if self.orientation_mode not in ORIENTATION_MODES:
@@ -81,6 +98,8 @@ class AnalysisConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(f"analysis setting {name} must be a positive number, got {value!r}")
+        _check_tables("uncertainty", self.uncertainty, list(stated_uncertainty()))
+        _check_tables("model_to_reality", self.model_to_reality, list(stated_reality_terms()))
 
     def clone(self, **changes: Any) -> AnalysisConfig:
         """A copy with some settings changed.
@@ -88,8 +107,9 @@ class AnalysisConfig:
         Parameters
         ----------
         **changes
-            Settings by field name. ``rules`` and ``segmentation`` take a whole object or a
-            mapping of the settings to change in it (``rules={"pelvis_deg": 6.0}``).
+            Settings by field name. ``rules``, ``segmentation`` and ``calibration`` take a
+            whole object or a mapping of the settings to change in it
+            (``rules={"pelvis_deg": 6.0}``).
 
         Returns
         -------
@@ -98,8 +118,9 @@ class AnalysisConfig:
         """
         if isinstance(changes.get("rules"), Mapping):
             changes["rules"] = self.rules.override(changes["rules"])
-        if isinstance(changes.get("segmentation"), Mapping):
-            changes["segmentation"] = replace(self.segmentation, **changes["segmentation"])
+        for name in NESTED:
+            if isinstance(changes.get(name), Mapping):
+                changes[name] = replace(getattr(self, name), **changes[name])
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
@@ -109,13 +130,21 @@ class AnalysisConfig:
         -------
         dict
             ``rules`` (every threshold, the test rule and the ``origins`` of non-default
-            ones), ``segmentation`` and the other fields by name.
+            ones), ``segmentation``, ``standing``, ``calibration``, ``uncertainty``,
+            ``model_to_reality`` and the other fields by name.
         """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
-        return {"rules": rules, "segmentation": asdict(self.segmentation),
-                **{f.name: getattr(self, f.name) for f in fields(self)
-                   if f.name not in ("rules", "segmentation")}}
+        out: dict[str, Any] = {"rules": rules}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in NESTED:
+                out[f.name] = asdict(value)
+            elif f.name in TABLES:
+                out[f.name] = {case: dict(table) for case, table in value.items()}
+            elif f.name != "rules":
+                out[f.name] = value
+        return out
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> AnalysisConfig:
@@ -142,9 +171,35 @@ class AnalysisConfig:
         if not isinstance(origins, Mapping) or not all(isinstance(v, str) for v in origins.values()):
             raise InputError("config: rules.origins must map settings to where they came from")
         rules = replace(RuleConfig().override(settings), origins=tuple(sorted(origins.items())))
-        seg_known = [f.name for f in fields(SegmentationConfig)]
-        seg = doc.get("segmentation", {})
-        if not isinstance(seg, Mapping) or any(k not in seg_known for k in seg):
-            raise InputError(f"config: segmentation takes {', '.join(seg_known)}")
-        rest = {k: v for k, v in doc.items() if k not in ("rules", "segmentation")}
-        return cls(rules=rules, segmentation=SegmentationConfig(**seg), **rest)
+        nested = {}
+        for name, kind in NESTED.items():
+            part_known = [f.name for f in fields(kind)]
+            part = doc.get(name, {})  # absent from results made before it was a setting
+            if not isinstance(part, Mapping) or any(k not in part_known for k in part):
+                raise InputError(f"config: {name} takes {', '.join(part_known)}")
+            nested[name] = kind(**part)
+        rest = {k: v for k, v in doc.items() if k not in ("rules", *NESTED)}
+        return cls(rules=rules, **nested, **rest)
+
+
+NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "standing": StandingLimits,
+                           "calibration": CalibrationLimits}
+"""The settings that are objects of numbers of their own, by field name."""
+
+
+TABLES = ("uncertainty", "model_to_reality")
+"""The settings that are tables: case -> measure -> value in the measure's unit."""
+
+
+def _check_tables(name: str, tables: Any, cases: list[str]) -> None:
+    """InputError (one line) unless ``tables`` gives each of ``cases`` a table of numbers
+    of at least 0."""
+    if not isinstance(tables, Mapping) or sorted(tables) != sorted(cases):
+        raise InputError(f"analysis setting {name} must give each case "
+                         f"({'; '.join(cases)}) its table")
+    for case, table in tables.items():
+        if not isinstance(table, Mapping) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                for v in table.values()):
+            raise InputError(f"analysis setting {name}: {case!r} must map measures to "
+                             "numbers of at least 0")

@@ -90,12 +90,13 @@ from analysis.walking import outside_bouts, thigh_pitch_rad, walking_bouts
 from calibration import (
     Calibration,
     CalibrationError,
+    StandingLimits,
     StandingWindow,
     calibrate,
     gyro_biases,
     standing_window,
 )
-from calibration.calibrate import GUIDED_METHOD, uses_flexion_axis
+from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, calibration_movement_window
@@ -211,15 +212,17 @@ class Analysis:
         """
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
-                                                          self.calibration).items()
+                                                          self.calibration,
+                                                          self.settings.uncertainty).items()
                      if k in measured and k not in UNVALIDATED}
         case = calibration_case(self.calibration)
-        u = with_reality(simulated, case)
+        u = with_reality(simulated, case, self.settings.model_to_reality)
         borderline = find_borderline(self.checklist, u)
         return {"basis": f"{REALITY_BASIS}; simulated: {UNCERTAINTY_BASIS}",
                 "case": case, "measures": u,
                 "simulated": simulated,
-                "model_to_reality": {k: v for k, v in reality_terms(case).items() if k in u},
+                "model_to_reality": {k: v for k, v in reality_terms(
+                    case, self.settings.model_to_reality).items() if k in u},
                 "unvalidated": {k: v for k, v in UNVALIDATED.items() if k in measured},
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
@@ -376,27 +379,28 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
 
 
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
-              max_bridge_s: float = MAX_BRIDGE_S
+              max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None
               ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
     """The recording (with a separate standing recording put in front when given), its
     standing window, gyro biases and every sensor's orientation."""
     if standing is not None:
-        rec, window = with_standing(rec, standing)
+        rec, window = with_standing(rec, standing, limits)
     else:
-        window = standing_window(rec)
+        window = standing_window(rec, limits)
     biases = gyro_biases(rec, window)
     return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
                                                     max_bridge_s=max_bridge_s)
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
-                orientations: dict[str, Any], body: Body) -> Calibration:
+                orientations: dict[str, Any], body: Body,
+                limits: CalibrationLimits | None = None) -> Calibration:
     legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
     vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
     tracks = piece_tracks(legs) if in_pieces else standing_tracks(legs, window)
     return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
-                     movement=calibration_movement_window(rec))
+                     movement=calibration_movement_window(rec), limits=limits)
 
 
 def _outside(reps: list[dict[str, float]], window: tuple[float, float] | None
@@ -582,9 +586,10 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s)
+    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s,
+                                                  settings.standing)
     if session is None:
-        cal = _calibrated(rec, window, biases, orientations, body)
+        cal = _calibrated(rec, window, biases, orientations, body, settings.calibration)
     else:
         cal = reuse_calibration(session, rec, window, biases)
     multi_piece = any(len(o.spans) > 1 for o in orientations.values())

@@ -23,7 +23,7 @@ import numpy as np
 from analysis import quat
 from analysis.measures import NEEDS
 from analysis.segment_motion import Motion, SensorOrientation
-from calibration import CalibrationError, StandingWindow, standing_window
+from calibration import CalibrationError, StandingLimits, StandingWindow, standing_window
 from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording, SensorStream
 
@@ -51,7 +51,8 @@ HIP_FROM_ALIGNMENT = ("hip_flexion_deg", "hip_adduction_deg")  # pelvis-relative
 gives without knowing which way the pelvis faced."""
 
 
-def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, StandingWindow]:
+def with_standing(rec: Recording, standing: Recording, limits: StandingLimits | None = None
+                  ) -> tuple[Recording, StandingWindow]:
     """The recording with a standing pose from another file put in front of it.
 
     Parameters
@@ -61,6 +62,8 @@ def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, Stand
     standing : Recording
         A recording of the standing pose with the same sensors (placements); its
         calibration window is found as in any recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
 
     Returns
     -------
@@ -74,23 +77,22 @@ def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, Stand
             f"--standing: the standing recording has sensors {', '.join(sorted(standing.streams))} "
             f"but the recording has {', '.join(sorted(rec.streams))}; give a standing pose "
             "recorded with the same sensors")
-    window = _standing_window_of(standing)
+    window = _standing_window_of(standing, limits)
     start = min(float(s.t[0]) for s in rec.streams.values())
     shift = start - STANDING_GAP_S - window.t1
     streams = {p: _join(_shifted(standing.streams[p], window, shift), s)
                for p, s in rec.streams.items()}
-    moved = StandingWindow(window.t0 + shift, window.t1 + shift, window.gyr_std_rad_s,
-                           window.acc_std_ms2)
+    moved = replace(window, t0=window.t0 + shift, t1=window.t1 + shift)
     out = Recording(streams, rec.test_leg, rec.step_height_m, rec.athlete, rec.sensors_meta,
                     rec.pain_nrs, rec.started_at, rec.extra)
     return out, moved
 
 
-def _standing_window_of(standing: Recording) -> StandingWindow:
+def _standing_window_of(standing: Recording, limits: StandingLimits | None) -> StandingWindow:
     """The standing recording's calibration window (the calibration's own search, which
     takes a short static trial too), or CalibrationError saying what it holds instead."""
     try:
-        return standing_window(standing)
+        return standing_window(standing, limits)
     except CalibrationError as err:
         raise CalibrationError(f"--standing: {err}") from None
 

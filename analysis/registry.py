@@ -106,6 +106,9 @@ class Item:
     """What the athlete is told to do about it, spoken or shown ("knee out"; "" for none)."""
     sensor: str | None = None
     """The segment whose sensor measures the item directly; None for the minimum set."""
+    reported_how: str = ""
+    """For an item the athlete reports (no rule decides it): how a user gives it, for the
+    report's hint when no rep could assess it ("" for a measured item)."""
 
 
 MEASURES: tuple[Measure, ...] = (
@@ -149,7 +152,7 @@ ITEMS: tuple[Item, ...] = (
          "descent not controlled: {what} {values}{unit} in {reps}; {threshold}",
          "descent not controlled", "Descent control", "Descent", "slow down"),
     Item("pain", 1, False, (), "pain reported (NRS {values}) in {reps}; {threshold}", "",
-         "Pain", "Pain", ""),
+         "Pain", "Pain", "", reported_how="give --pain, the athlete's 0-10 pain per rep"),
 )
 """Every checklist item, in report order (DESIGN.md's table)."""
 
@@ -354,3 +357,14 @@ def sensor_for_item() -> dict[str, str]:
         Item name -> the segment whose sensor measures it.
     """
     return {i.name: i.sensor for i in ITEMS if i.sensor}
+
+
+def sensor_for_measure() -> dict[str, str]:
+    """The measures only their item's own sensor gives (a trunk lean needs a trunk sensor).
+
+    Returns
+    -------
+    dict of str to str
+        Measure name -> the segment whose sensor it needs beyond the minimum set.
+    """
+    return {r.measure: i.sensor for i in ITEMS if i.sensor for r in i.rules}

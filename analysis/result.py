@@ -651,7 +651,7 @@ def _test_schema() -> dict[str, Any]:
 
 def _config_schema() -> dict[str, Any]:
     """The ``config`` block: :class:`analysis.config.AnalysisConfig`'s fields."""
-    from analysis.config import ORIENTATION_MODES, AnalysisConfig, SegmentationConfig
+    from analysis.config import NESTED, ORIENTATION_MODES, TABLES, AnalysisConfig
 
     kinds = {"float": _NUMBER, "bool": {"type": "boolean"}, "str": {"type": "string"}}
     props: dict[str, Any] = {
@@ -660,10 +660,14 @@ def _config_schema() -> dict[str, Any]:
                                  "origins": {"type": "object",
                                              "additionalProperties": {"type": "string"}}},
                   "additionalProperties": _NUMBER},
-        "segmentation": {"type": "object", "description": field_docs(AnalysisConfig)["segmentation"],
-                         "properties": {f.name: _described(_NUMBER, SegmentationConfig, f.name)
-                                        for f in fields(SegmentationConfig)},
-                         "additionalProperties": False}}
+        **{name: {"type": "object", "description": field_docs(AnalysisConfig)[name],
+                  "properties": {f.name: _described(_NUMBER, kind, f.name) for f in fields(kind)},
+                  "additionalProperties": False} for name, kind in NESTED.items()}}
+    for name in TABLES:
+        props[name] = _described(
+            {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": {"type": "number", "minimum": 0}}},
+            AnalysisConfig, name)
     for f in fields(AnalysisConfig):
         if f.name not in props:
             props[f.name] = _described(kinds[str(f.type)], AnalysisConfig, f.name)

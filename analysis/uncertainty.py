@@ -32,8 +32,10 @@ from analysis.checklist import (
     compress_reps,
     rep_total,
 )
+from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
 
 if TYPE_CHECKING:  # annotations only: importing calibration loads scipy.signal (0.7 s)
+    from analysis.result import AnalysisResult
     from calibration import Calibration
 
 UNCERTAINTY_SEED, UNCERTAINTY_TESTS = 7, 256
@@ -45,44 +47,6 @@ UNCERTAINTY_BASIS = (f"90th percentile of the absolute error on {UNCERTAINTY_TES
 
 LEG_FRAMES = ("knee hinge", "guided bends", "functional axis")
 """How the leg sensors' frames were found (:func:`calibration_case`)."""
-
-MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
-    # 90 % of simulated errors are smaller (unit in the name), per calibration case
-    # "<leg frames>, <standing>" (bench_uncertainty; 150-560 reps each), rounded up to
-    # 0.05.  A swaying standing is never stated surer than a still one: its figure is
-    # the larger of the two cases' 90th percentiles; a "short" window uses it too (not
-    # derived on its own).  The knee from a shank without the knee hinge (its
-    # accelerations disagreed) is from 32 tests with the hinge switched off (p90
-    # 1.78 cm; docs/accuracy.md).
-    "knee hinge, still": {
-        "pelvic_drop_deg": 0.65, "hip_adduction_deg": 0.95, "hip_flexion_deg": 1.0,
-        "hip_internal_rotation_deg": 0.8, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (shank)": 0.6},
-    "knee hinge, sway": {
-        "pelvic_drop_deg": 0.8, "hip_adduction_deg": 0.95, "hip_flexion_deg": 1.05,
-        "hip_internal_rotation_deg": 0.8, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (shank)": 0.6},
-    # The thigh's axis from the guided calibration movement (no shank; GUIDED_TESTS
-    # tests, 190-546 reps per case): hip adduction is surer than from the reps; the knee
-    # adds the hip's sideways shift measured by the pelvis sensor (analysis.hip_shift;
-    # p90 1.26 cm still, 1.12 cm sway; 2.45 cm while the hip was taken as over the foot).
-    "guided bends, still": {
-        "pelvic_drop_deg": 0.6, "hip_adduction_deg": 1.45, "hip_flexion_deg": 1.05,
-        "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
-    "guided bends, sway": {
-        "pelvic_drop_deg": 0.65, "hip_adduction_deg": 1.55, "hip_flexion_deg": 1.1,
-        "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
-    "functional axis, still": {
-        "pelvic_drop_deg": 0.65, "hip_adduction_deg": 2.7, "hip_flexion_deg": 1.1,
-        "hip_internal_rotation_deg": 0.85, "trunk_lean_deg": 1.45,
-        "knee_medial_cm (shank)": 1.8, "knee_medial_cm (thigh+pelvis model)": 1.6},
-    "functional axis, sway": {
-        "pelvic_drop_deg": 0.7, "hip_adduction_deg": 2.7, "hip_flexion_deg": 1.1,
-        "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.5,
-        "knee_medial_cm (shank)": 1.8, "knee_medial_cm (thigh+pelvis model)": 1.6},
-}
 
 MAX_LEVEL = registry.max_points()
 
@@ -135,8 +99,9 @@ def calibration_case(calibration: Calibration | None) -> str:
     return f"{legs}, {standing}"
 
 
-def measure_uncertainty(knee_source: str | None,
-                        calibration: Calibration | None = None) -> dict[str, float]:
+def measure_uncertainty(knee_source: str | None, calibration: Calibration | None = None,
+                        tables: Mapping[str, Mapping[str, float]] | None = None
+                        ) -> dict[str, float]:
     """The uncertainty of each measure of an analysis.
 
     Parameters
@@ -146,13 +111,16 @@ def measure_uncertainty(knee_source: str | None,
         ``"thigh+pelvis, hip shift measured"``, or None when it was not.
     calibration : Calibration, optional
         How the analysis was calibrated (see :func:`calibration_case`).
+    tables : Mapping, optional
+        The stated uncertainties per calibration case (the setting
+        ``AnalysisConfig.uncertainty``; default :data:`MEASURE_UNCERTAINTY`).
 
     Returns
     -------
     dict of str to float
         Measure -> its simulated 90 % bound, in the measure's unit.
     """
-    table = MEASURE_UNCERTAINTY[calibration_case(calibration)]
+    table = (MEASURE_UNCERTAINTY if tables is None else tables)[calibration_case(calibration)]
     out = {k: v for k, v in table.items() if not k.startswith("knee_medial_cm")}
     knee = table.get(f"knee_medial_cm ({knee_source})")
     if knee is not None:
@@ -303,24 +271,24 @@ def _unit(measure: str) -> str:
     return {"cm": " cm", "deg": "°"}.get(measure.rsplit("_", 1)[-1], "")
 
 
-def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
+def describe_uncertainty(result: AnalysisResult) -> list[str]:
     """Plain lines on how sure an analysis is.
 
     Parameters
     ----------
-    doc : Mapping
-        The analysis JSON document.
+    result : AnalysisResult
+        The analysis (its ``uncertainty`` and ``completeness`` blocks, its reps).
 
     Returns
     -------
     list of str
         The range of totals the measurement uncertainty and the unassessed items allow,
         then the borderline rep items behind it, one line per item and threshold.  Empty
-        for a document without ``uncertainty`` (e.g. stored before it existed) or without
+        for a result without ``uncertainty`` (e.g. stored before it existed) or without
         reps.
     """
-    u = doc.get("uncertainty")
-    if not u or not doc["reps"]:
+    u = result.uncertainty
+    if not u or not result.reps:
         return []
     low, high = u["total_range"]
     if low == high:
@@ -331,7 +299,7 @@ def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
     why = []
     if u["borderline"]:
         why.append(f"{len(u['borderline'])} borderline rep item(s)")
-    if (doc.get("completeness") or {}).get("not_assessed"):
+    if (result.completeness or {}).get("not_assessed"):
         why.append("the items not assessed")
     lines = [f"could be: total {low}–{high} ({cat}), allowing for {' and '.join(why) or 'classifier items'}"]
     groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}

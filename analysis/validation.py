@@ -7,6 +7,8 @@ that it tracks the real movement.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 UNVALIDATED: dict[str, str] = {
     "hip_internal_rotation_deg": (
         "unvalidated: on real recordings (CMU-MBL SUB22, Xsens) its rep peaks do not follow "
@@ -62,13 +64,17 @@ REALITY_BASIS = ("simulated uncertainty combined in quadrature with a model-to-r
                  "simulation only")
 
 
-def reality_terms(leg_frames: str) -> dict[str, float]:
+def reality_terms(leg_frames: str, table: Mapping[str, Mapping[str, float]] | None = None
+                  ) -> dict[str, float]:
     """The model-to-reality terms of a leg-frame calibration.
 
     Parameters
     ----------
     leg_frames : str
         "knee hinge" or "functional axis" (a case string that starts with one is taken too).
+    table : Mapping, optional
+        Leg frames -> measure -> term (the setting ``AnalysisConfig.model_to_reality``;
+        default :data:`MODEL_TO_REALITY`).
 
     Returns
     -------
@@ -76,14 +82,15 @@ def reality_terms(leg_frames: str) -> dict[str, float]:
         Measure -> term, in the measure's unit; the larger of the two per measure for a
         case not listed.
     """
-    for case, terms in MODEL_TO_REALITY.items():
+    table = MODEL_TO_REALITY if table is None else table
+    for case, terms in table.items():
         if leg_frames.startswith(case):
-            return terms
-    return {k: max(t.get(k, 0.0) for t in MODEL_TO_REALITY.values())
-            for k in set().union(*MODEL_TO_REALITY.values())}
+            return dict(terms)
+    return {k: max(t.get(k, 0.0) for t in table.values()) for k in set().union(*table.values())}
 
 
-def with_reality(simulated: dict[str, float], leg_frames: str) -> dict[str, float]:
+def with_reality(simulated: dict[str, float], leg_frames: str,
+                 table: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, float]:
     """Each measure's stated uncertainty: the simulated one combined with its
     model-to-reality term.
 
@@ -93,6 +100,8 @@ def with_reality(simulated: dict[str, float], leg_frames: str) -> dict[str, floa
         Measure -> simulated 90 % bound, in the measure's unit.
     leg_frames : str
         The leg-frame calibration (:func:`reality_terms`).
+    table : Mapping, optional
+        The model-to-reality terms (:func:`reality_terms`).
 
     Returns
     -------
@@ -101,6 +110,17 @@ def with_reality(simulated: dict[str, float], leg_frames: str) -> dict[str, floa
     """
     import math
 
-    terms = reality_terms(leg_frames)
+    terms = reality_terms(leg_frames, table)
     return {k: math.ceil(10 * math.hypot(v, terms.get(k, 0.0)) - 1e-9) / 10
             for k, v in simulated.items()}
+
+
+def stated_reality_terms() -> dict[str, dict[str, float]]:
+    """A copy of :data:`MODEL_TO_REALITY` (the setting's default).
+
+    Returns
+    -------
+    dict of str to dict of str to float
+        Leg frames -> measure -> term, in the measure's unit.
+    """
+    return {frames: dict(terms) for frames, terms in MODEL_TO_REALITY.items()}

@@ -135,7 +135,7 @@ def _final_reps(path: Path) -> tuple[list[dict], float]:
 
     rec, score = read_recording(path), traced_scorer()
     reps = score(rec)
-    first_end = reps[0]["end_s"] + 0.5  # calibration + one rep: the size of a live window
+    first_end = reps[0].end_s + 0.5  # calibration + one rep: the size of a live window
     window = replace(rec, streams={n: s.slice_time(-np.inf, first_end) for n, s in rec.streams.items()})
     times = []
     for _ in range(3):

@@ -3,12 +3,14 @@
 from calibration.calibrate import (
     Calibration,
     CalibrationError,
+    CalibrationLimits,
     SensorCalibration,
     calibrate,
     gyro_biases,
     standing_window,
 )
-from calibration.standing import StandingWindow, find_standing_window
+from calibration.standing import StandingLimits, StandingWindow, find_standing_window
 
-__all__ = ["Calibration", "CalibrationError", "SensorCalibration", "StandingWindow", "calibrate",
-           "find_standing_window", "gyro_biases", "standing_window"]
+__all__ = ["Calibration", "CalibrationError", "CalibrationLimits", "SensorCalibration",
+           "StandingLimits", "StandingWindow", "calibrate", "find_standing_window", "gyro_biases",
+           "standing_window"]

@@ -21,6 +21,7 @@ from calibration.segment_frames import (
     right_sign_of_normal,
 )
 from calibration.standing import (
+    StandingLimits,
     StandingWindow,
     describe_no_window,
     find_standing_window,
@@ -40,6 +41,17 @@ GUIDED_MIN_RATE_RAD_S = 0.15
 
 class CalibrationError(InputError):
     """The recording cannot be calibrated trustworthily."""
+
+
+@dataclass(frozen=True)
+class CalibrationLimits:
+    """What a leg sensor's flexion axis must meet to be trusted (a setting of the analysis:
+    :class:`analysis.config.AnalysisConfig` ``calibration``)."""
+
+    min_axis_share: float = MIN_AXIS_SHARE
+    """Flexion must carry at least this share of the leg sensor's rotation energy (0-1)."""
+    min_axis_gravity_deg: float = MIN_AXIS_GRAVITY_DEG
+    """The flexion axis must be at least this far from the standing vertical, degrees."""
 
 
 @dataclass(frozen=True)
@@ -166,18 +178,18 @@ def _segment_frame(placement: str, up: np.ndarray, gyr_moving: np.ndarray | None
     return SegmentFrame(np.eye(3)), "none"
 
 
-def _check_frame(placement: str, frame: SegmentFrame) -> None:
-    if frame.axis_share is not None and frame.axis_share < MIN_AXIS_SHARE:
+def _check_frame(placement: str, frame: SegmentFrame, limits: CalibrationLimits) -> None:
+    if frame.axis_share is not None and frame.axis_share < limits.min_axis_share:
         raise CalibrationError(
             f"{placement}: the movement is not dominated by flexion (share "
-            f"{frame.axis_share:.2f} < {MIN_AXIS_SHARE}); is this a step-down recording?")
-    if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < MIN_AXIS_GRAVITY_DEG:
+            f"{frame.axis_share:.2f} < {limits.min_axis_share}); is this a step-down recording?")
+    if frame.axis_gravity_deg is not None and frame.axis_gravity_deg < limits.min_axis_gravity_deg:
         raise CalibrationError(
             f"{placement}: flexion axis is {frame.axis_gravity_deg:.0f}° from vertical "
             f"(expected near 90°); the sensor may have moved on the body")
 
 
-def standing_window(rec: Recording) -> StandingWindow:
+def standing_window(rec: Recording, limits: StandingLimits | None = None) -> StandingWindow:
     """The calibration window, swaying or short ones included (see ``quality``).
 
     With a guided calibration movement, the window is looked for before its prompt first
@@ -188,6 +200,8 @@ def standing_window(rec: Recording) -> StandingWindow:
     ----------
     rec : Recording
         The recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
 
     Returns
     -------
@@ -200,11 +214,11 @@ def standing_window(rec: Recording) -> StandingWindow:
     if movement is not None:
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
-            win = find_standing_window(replace(rec, streams=before))
-    win = win or find_standing_window(rec)
+            win = find_standing_window(replace(rec, streams=before), limits)
+    win = win or find_standing_window(rec, limits)
     if win is None:
         raise CalibrationError(
-            f"no quiet standing found: {describe_no_window(rec)}; the recording must start "
+            f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
             "with ≥2 s of standing on the step (one or both feet) before the first rep")
     return win
 
@@ -253,7 +267,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               biases: Mapping[str, np.ndarray] | None = None,
               tracks: Mapping[str, SensorTrack | Sequence[SensorTrack]] | None = None,
               body: Body | None = None,
-              movement: tuple[float, float] | None = None) -> Calibration:
+              movement: tuple[float, float] | None = None,
+              limits: CalibrationLimits | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
     Parameters
@@ -284,6 +299,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
         axes are then found in it, where no balance tilt follows the flexion; when it holds
         too little bending (or flexion does not dominate), from the reps as without it.
+    limits : CalibrationLimits, optional
+        What a flexion axis must meet (default: the defaults).
 
     Returns
     -------
@@ -292,7 +309,9 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
-    guided = _guided_axes(rec, movement, biases, vertical) if movement is not None else None
+    limits = limits or CalibrationLimits()
+    guided = (_guided_axes(rec, movement, biases, vertical, limits.min_axis_share)
+              if movement is not None else None)
     out = {}
     for placement in rec.placements:
         s = rec.streams[placement]
@@ -314,7 +333,7 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
             method = GUIDED_METHOD
         else:
             frame, method = _segment_frame(placement, up, moving, rec.test_leg)
-        _check_frame(placement, frame)
+        _check_frame(placement, frame, limits)
         out[placement] = SensorCalibration(placement, biases[placement], frame.R_sensor_seg, g,
                                            method, frame.axis_share, frame.axis_gravity_deg)
     if tracks is not None and body is not None:
@@ -335,7 +354,8 @@ class GuidedAxes:
 
 
 def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[str, np.ndarray],
-                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None) -> GuidedAxes:
+                 vertical: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
+                 min_axis_share: float = MIN_AXIS_SHARE) -> GuidedAxes:
     """The leg sensors' functional flexion axes inside the guided movement's window,
     or none of them (with the reason) when any leg sensor did not bend there."""
     t0, t1 = movement
@@ -352,7 +372,7 @@ def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[
         except ValueError:
             problem = f"{placement} did not bend in {t0:.1f}-{t1:.1f} s"
         else:
-            if share >= MIN_AXIS_SHARE:
+            if share >= min_axis_share:
                 axes[placement] = (axis, share)
                 continue
             problem = (f"{placement} moved in {t0:.1f}-{t1:.1f} s but not mostly by bending "

@@ -10,10 +10,11 @@ gets no window (:func:`describe_no_window` says what was found instead).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensor_io.errors import InputError
 from sensor_io.recording import Recording
 
 GRID_HZ = 50.0
@@ -35,6 +36,33 @@ recording is scanned only when no window is found there."""
 
 
 @dataclass(frozen=True)
+class StandingLimits:
+    """What counts as standing (a setting of the analysis: ``AnalysisConfig.standing``);
+    the defaults are the module's constants."""
+
+    gyr_std_max_rad_s: float = GYR_STD_MAX
+    """Largest per-axis gyro standard deviation over the moving window, rad/s."""
+    acc_std_max_ms2: float = ACC_STD_MAX
+    """Largest per-axis accelerometer standard deviation over the moving window, m/s²."""
+    gyr_norm_max_rad_s: float = GYR_NORM_MAX
+    """Largest gyro magnitude (bias included), rad/s."""
+    still_gyr_std_rad_s: float = STILL_GYR_STD
+    """A window whose gyro spread is above this is "sway", rad/s."""
+    min_window_s: float = MIN_WINDOW_S
+    """A window this long or longer is not "short", s."""
+    min_usable_s: float = MIN_USABLE_S
+    """A still stretch shorter than this is no standing window at all, s."""
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise InputError(f"standing: {name} must be a positive number, got {value!r}")
+        if self.min_usable_s > self.min_window_s:
+            raise InputError(f"standing: min_usable_s ({self.min_usable_s:g} s) must not exceed "
+                             f"min_window_s ({self.min_window_s:g} s)")
+
+
+@dataclass(frozen=True)
 class StandingWindow:
     """The standing window and how still the sensors were in it."""
 
@@ -47,6 +75,8 @@ class StandingWindow:
     acc_std_ms2: float
     """Accelerometer spread of the worst sensor (rms of its per-axis standard deviations),
     m/s²."""
+    limits: StandingLimits = field(default_factory=StandingLimits)
+    """The limits it was found with (they judge its :attr:`quality`)."""
 
     @property
     def duration_s(self) -> float:
@@ -55,10 +85,11 @@ class StandingWindow:
 
     @property
     def quality(self) -> str:
-        """"still", "sway" (gyro std above STILL_GYR_STD) or "short" (under MIN_WINDOW_S)."""
-        if self.duration_s < MIN_WINDOW_S - 1e-9:
+        """"still", "sway" (gyro std above the limits' ``still_gyr_std_rad_s``) or "short"
+        (under their ``min_window_s``)."""
+        if self.duration_s < self.limits.min_window_s - 1e-9:
             return "short"
-        return "sway" if self.gyr_std_rad_s > STILL_GYR_STD else "still"
+        return "sway" if self.gyr_std_rad_s > self.limits.still_gyr_std_rad_s else "still"
 
     def describe(self) -> str:
         """One line on what was found, e.g. for a report.
@@ -94,7 +125,8 @@ def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     return (total[:, n:] - total[:, :-n]) / n
 
 
-def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+               limits: StandingLimits | None = None) -> np.ndarray:
     """Is a sensor still around each grid instant?
 
     Parameters
@@ -107,17 +139,19 @@ def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarr
         (N, 3) specific force, m/s², sensor frame.
     gyr : numpy.ndarray
         (N, 3) angular rate, rad/s, sensor frame.
+    limits : StandingLimits, optional
+        What counts as still (default: the defaults).
 
     Returns
     -------
     numpy.ndarray
         (M,) bool on ``t_grid``.
     """
-    return _sensor_state(t_grid, t, acc, gyr)[0]
+    return _sensor_state(t_grid, t, acc, gyr, limits or StandingLimits())[0]
 
 
-def _sensor_state(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def _sensor_state(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
+                  limits: StandingLimits) -> tuple[np.ndarray, np.ndarray]:
     """(still (M,) bool, gyro activity (M,) rad/s: largest per-axis moving std) on t_grid."""
     a = [np.interp(t_grid, t, acc[:, i]) for i in range(3)]
     g = [np.interp(t_grid, t, gyr[:, i]) for i in range(3)]
@@ -125,8 +159,8 @@ def _sensor_state(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.nd
     inside = (t_grid >= t[0]) & (t_grid <= t[-1])
     g_norm = np.sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2])
     g_std = _moving_std(g, n)
-    still = (inside & (g_std < GYR_STD_MAX) & (_moving_std(a, n) < ACC_STD_MAX)
-             & (g_norm < GYR_NORM_MAX))
+    still = (inside & (g_std < limits.gyr_std_max_rad_s)
+             & (_moving_std(a, n) < limits.acc_std_max_ms2) & (g_norm < limits.gyr_norm_max_rad_s))
     return still, g_std
 
 
@@ -145,9 +179,11 @@ def _common_span(rec: Recording) -> tuple[float, float]:
     return max(s.t[0] for s in rec.streams.values()), min(s.t[-1] for s in rec.streams.values())
 
 
-def find_standing_window(rec: Recording) -> StandingWindow | None:
-    """The first common still stretch of at least MIN_WINDOW_S (else the first of at
-    least MIN_USABLE_S, "short") in the first PREFIX_S s, else in the whole recording
+def find_standing_window(rec: Recording, limits: StandingLimits | None = None
+                         ) -> StandingWindow | None:
+    """The first common still stretch of at least the limits' ``min_window_s`` (else the
+    first of at least their ``min_usable_s``, "short") in the first PREFIX_S s, else in the
+    whole recording
     (a stretch with movement after it before one without).  Its ends are
     cut back to where the sensors sway no more than in its middle (a rep's slow start
     is not standing).
@@ -156,33 +192,37 @@ def find_standing_window(rec: Recording) -> StandingWindow | None:
     ----------
     rec : Recording
         The recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
 
     Returns
     -------
     StandingWindow or None
         The window; None when there is none.
     """
+    limits = limits or StandingLimits()
+    shortest, usable = limits.min_window_s, limits.min_usable_s
     t_start, t_end = _common_span(rec)
-    if t_end - t_start < MIN_USABLE_S:
+    if t_end - t_start < usable:
         return None
     grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
     n_prefix = int(PREFIX_S * GRID_HZ)
     if len(grid) > n_prefix:
         # a prefix's still mask is the whole one's but for the last moving window
         known = n_prefix - _moving_n()
-        mask, activity = _all_still(rec, grid[:n_prefix])
+        mask, activity = _all_still(rec, grid[:n_prefix], limits)
         mask, activity = mask[:known], activity[:known]
-        for min_s in (MIN_WINDOW_S, MIN_USABLE_S):
+        for min_s in (shortest, usable):
             found = _first_window(grid, mask, min_s=min_s)
             if found is not None:
-                return _describe(rec, *_settled(grid, activity, *found))
-    mask, activity = _all_still(rec, grid)
+                return _describe(rec, *_settled(grid, activity, *found), limits)
+    mask, activity = _all_still(rec, grid, limits)
     last = _runs(mask)[-1][0] if mask.any() else len(mask)
-    for min_s, upto in ((MIN_WINDOW_S, last), (MIN_USABLE_S, last), (MIN_WINDOW_S, len(mask)),
-                        (MIN_USABLE_S, len(mask))):
+    for min_s, upto in ((shortest, last), (usable, last), (shortest, len(mask)),
+                        (usable, len(mask))):
         found = _first_window(grid, mask[:upto], complete=True, min_s=min_s)
         if found is not None:
-            return _describe(rec, *_settled(grid, activity, *found))
+            return _describe(rec, *_settled(grid, activity, *found), limits)
     return None
 
 
@@ -198,38 +238,43 @@ def _settled(grid: np.ndarray, activity: np.ndarray, t0: float, t1: float) -> tu
     return float(grid[i0 + k[0]]), float(grid[i0 + k[-1]])
 
 
-def describe_no_window(rec: Recording) -> str:
+def describe_no_window(rec: Recording, limits: StandingLimits | None = None) -> str:
     """What a recording without a standing window holds instead.
 
     Parameters
     ----------
     rec : Recording
         The recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
 
     Returns
     -------
     str
         One phrase.
     """
+    limits = limits or StandingLimits()
+    usable = limits.min_usable_s
     t_start, t_end = _common_span(rec)
-    if t_end - t_start < MIN_USABLE_S:
+    if t_end - t_start < usable:
         return (f"the sensors share only {max(t_end - t_start, 0.0):.1f} s of recording, too "
-                f"short to hold {MIN_USABLE_S:g} s of standing")
+                f"short to hold {usable:g} s of standing")
     grid = np.arange(t_start, t_end, 1.0 / GRID_HZ)
-    runs = _runs(_all_still(rec, grid)[0])
+    runs = _runs(_all_still(rec, grid, limits)[0])
     if not runs:
         return f"the sensors never stopped moving in {t_end - t_start:.1f} s"
     i0, i1 = max(runs, key=lambda r: r[1] - r[0])
-    return (f"the sensors never stopped moving for {MIN_USABLE_S:g} s (the longest still "
+    return (f"the sensors never stopped moving for {usable:g} s (the longest still "
             f"stretch is {(i1 - i0) / GRID_HZ:.1f} s, at {grid[i0]:.1f} s)")
 
 
-def _all_still(rec: Recording, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _all_still(rec: Recording, grid: np.ndarray, limits: StandingLimits
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(M,) bool on grid: every sensor still; (M,) the largest gyro activity, rad/s."""
     mask = np.ones(len(grid), bool)
     activity = np.zeros(len(grid))
     for s in rec.streams.values():
-        still, g_std = _sensor_state(grid, s.t, s.acc, s.gyr)
+        still, g_std = _sensor_state(grid, s.t, s.acc, s.gyr, limits)
         mask &= still
         activity = np.maximum(activity, g_std)
     return mask, activity
@@ -272,10 +317,10 @@ def time_slice(t: np.ndarray, t0: float, t1: float) -> slice:
     return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
 
 
-def _describe(rec: Recording, t0: float, t1: float) -> StandingWindow:
+def _describe(rec: Recording, t0: float, t1: float, limits: StandingLimits) -> StandingWindow:
     g_std = a_std = 0.0
     for s in rec.streams.values():
         m = time_slice(s.t, t0, t1)
         g_std = max(g_std, float(np.sqrt(np.mean(np.var(s.gyr[m], axis=0)))))
         a_std = max(a_std, float(np.sqrt(np.mean(np.var(s.acc[m], axis=0)))))
-    return StandingWindow(float(t0), float(t1), g_std, a_std)
+    return StandingWindow(float(t0), float(t1), g_std, a_std, limits)

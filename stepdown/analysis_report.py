@@ -20,6 +20,7 @@ from analysis.checklist import category, compress_reps, piva_total
 from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from analysis.uncertainty import describe_uncertainty
+from sensor_io.recording import PLACEMENTS
 
 if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
     from rich.console import Console
@@ -45,13 +46,19 @@ def measure_columns() -> tuple[tuple[str, str, str, str, int], ...]:
     return tuple((m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, order))
 
 
-# What scores an item the analysis could not assess: its own sensor (registry), or for the
-# reported pain the athlete's word.
-TO_ASSESS = {**{k: f"wear a {seg} sensor" for k, seg in registry.sensor_for_item().items()},
-             "pain": "give --pain, the athlete's 0-10 pain per rep"}
+def how_to_assess(item: str) -> str | None:
+    """What scores an item the analysis could not assess (registry): wearing its own
+    sensor, or for a reported item (pain) the athlete's word; None when neither helps."""
+    declared = registry.item(item)
+    if declared.reported_how:
+        return declared.reported_how
+    return f"wear a {declared.sensor} sensor" if declared.sensor else None
 
-# Why a measure can be missing: the sensor it needs ("{leg}" = the test leg).
-NEEDS_SENSOR = {"trunk_lean_deg": "trunk", "wrist_motion_deg": "wrist_{leg}"}
+
+def placement_of(segment: str, test_leg: str) -> str:
+    """A segment's sensor placement: the test leg's side for a sided one ("wrist_left")."""
+    sided = f"{segment}_{test_leg}"
+    return sided if sided in PLACEMENTS else segment
 
 ITEM_STYLE = {0: "green", 1: "yellow", 2: "bold red"}
 CATEGORY_STYLE = {"good": "bold green", "medium": "bold yellow", "poor": "bold red"}
@@ -70,9 +77,9 @@ def _fmt(value: Any, digits: int) -> str:
 
 def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
     """Why ``key`` is null: the sensor it needs was not worn, or the rep was too short."""
-    need = NEEDS_SENSOR.get(key)
+    need = registry.sensor_for_measure().get(key)
     if need and series.get(key) is None:
-        return f"needs a {need.format(leg=test_leg)} sensor (not worn)"
+        return f"needs a {placement_of(need, test_leg)} sensor (not worn)"
     if key == "descent_drop_ratio":
         return "descent too short to measure its speed profile"
     return "no samples of the sensors it needs in the rep"
@@ -206,7 +213,7 @@ def result_line(result: AnalysisResult, withheld: list[str] | None = None) -> Te
     completeness = result.completeness or {}
     missing = completeness.get("not_assessed") or []
     if missing:
-        how = "; ".join(f"{item}: {TO_ASSESS[item]}" for item in missing if item in TO_ASSESS)
+        how = "; ".join(f"{item}: {hint}" for item in missing if (hint := how_to_assess(item)))
         line.append(f"\n  {' and '.join(missing)} not assessed: the total is a lower bound, at most "
                     f"{completeness['total_upper_bound']}" + (f" (to score {how})" if how else ""),
                     style="yellow")
@@ -313,7 +320,7 @@ def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     from stepdown.completeness import withheld_because
 
     console.print(result_line(result, withheld_because(analysis.recording, result)))
-    for line in describe_uncertainty(result.to_json()):  # it reads the JSON document
+    for line in describe_uncertainty(result):
         console.print(line, highlight=False)
     if result.reps:
         console.print(sources_line(result), highlight=False)

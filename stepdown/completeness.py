@@ -70,11 +70,6 @@ def unmeasured_items(items: Mapping[str, int | None], rec: Recording | None = No
             if v is None and k not in NOT_MEASURED_SKIP and k not in limits]
 
 
-def not_measured(rep: Mapping[str, Any], rec: Recording | None = None) -> list[str]:
-    """:func:`unmeasured_items` of a rep as the live loop hands it on (its ``items``)."""
-    return unmeasured_items(rep.get("items", {}), rec)
-
-
 def items_lost_in_reps(reps: Sequence[Rep]) -> dict[str, list[int]]:
     """Items measured in some reps but not in others (a sensor dropped out during them):
     item -> the rep indices lacking it.  Items no rep measured are the sensor set's

@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from analysis import registry
 from analysis.result import AnalysisResult, Rep, TestScore
 from analysis.rules import ITEMS
 from analysis.uncertainty import describe_uncertainty
@@ -42,8 +43,6 @@ DEMO_HOME = DATA_DIR.parent / "out" / "demo-home"
 DEMO_USER = "coach"
 LOGIN_FILE = "demo-login.txt"
 FAILED: dict[str, Any] = {"failed": True}  # marker: the analysis raised an unexpected error
-ABBREV = {"arm": "arm", "trunk": "trk", "pelvis": "pel", "knee": "knee", "descent": "desc",
-          "pain": "pain"}
 
 
 def find_analyze() -> Callable[[Recording], Any]:
@@ -61,9 +60,9 @@ def sample_files(folder: Path = DATA_DIR) -> list[Path]:
 
 
 def _items_text(items: Mapping[str, int | None]) -> str:
-    """Present items as short names (knee level shown when 2); '-' when none."""
-    parts = [ABBREV[k] if v == 1 else f"{ABBREV[k]}{v}" for k in ITEMS
-             if (v := items.get(k))]
+    """Present items by name (knee level shown when 2), in the registry's order; '-' when
+    none."""
+    parts = [k if v == 1 else f"{k}{v}" for k in registry.item_names() if (v := items.get(k))]
     return " ".join(parts) or "-"
 
 
@@ -115,7 +114,7 @@ def rep_table(truth: dict[str, Any] | None, analysis: AnalysisResult | None) -> 
 
 
 def test_line(label: str, test: TestScore) -> str:
-    """'truth: medium, total 3 (Piva 3/6): pel knee2'."""
+    """'truth: medium, total 3 (Piva 3/6): pelvis knee2'."""
     return (f"{label}: [bold]{test.category}[/], total {test.total} "
             f"(Piva {test.piva_total}/6): {_items_text(test.items)}")
 
@@ -155,7 +154,7 @@ def show_recording(
         if missing:
             console.print(f"not assessed by the sensors worn: {', '.join(missing)}",
                           highlight=False)
-        for line in describe_uncertainty(analysis.to_json()):
+        for line in describe_uncertainty(analysis):
             console.print(line, highlight=False)
     return truth, FAILED if crashed else analysis
 
@@ -169,7 +168,7 @@ def athlete_id(path: Path, rec: Recording) -> str:
 def not_assessed(analysis: AnalysisResult) -> list[str]:
     """Items the analysis left unassessed in every rep (no sensor, no classifier)."""
     reps = analysis.reps
-    return [k for k in ITEMS
+    return [k for k in registry.item_names()
             if reps and all(r.items[k].source == "not_assessed" for r in reps if k in r.items)]
 
 

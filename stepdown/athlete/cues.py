@@ -10,8 +10,8 @@ engine exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from analysis import registry
 
@@ -52,28 +52,29 @@ class Cue:
         return TONES[self.kind]
 
 
-def thing_to_fix(items: dict[str, Any]) -> str | None:
-    """The one movement fault to fix from a rep's checklist items, or None if none."""
+def thing_to_fix(items: Mapping[str, int | None]) -> str | None:
+    """The one movement fault to fix from a rep's checklist items (item -> points, None:
+    not assessed), or None if none."""
     faults = [k for k in FIX_ORDER if (items.get(k) or 0) > 0]
     if not faults:
         return None
-    return max(faults, key=lambda k: (items[k], -FIX_ORDER.index(k)))
+    return max(faults, key=lambda k: (items[k] or 0, -FIX_ORDER.index(k)))
 
 
-def rep_cue(rep: dict[str, Any]) -> Cue:
-    """The cue after a scored rep (an analysis JSON ``reps`` entry)."""
-    n = rep.get("index")
-    fix = thing_to_fix(rep.get("items") or {})
+def rep_cue(index: int, items: Mapping[str, int | None]) -> Cue:
+    """The cue after scored rep ``index`` with checklist ``items`` (item -> points)."""
+    fix = thing_to_fix(items)
     if fix is None:
-        return Cue("good", f"rep {n}: good", f"{n}, good")
-    return Cue(fix, f"rep {n}: {FIX_WORDS[fix]}", f"{n}, {FIX_WORDS[fix]}")
+        return Cue("good", f"rep {index}: good", f"{index}, good")
+    return Cue(fix, f"rep {index}: {FIX_WORDS[fix]}", f"{index}, {FIX_WORDS[fix]}")
 
 
-def corrected_cue(rep: dict[str, Any]) -> Cue:
-    """The cue when a rep's final result changes what its provisional cue said."""
-    cue = rep_cue(rep)
+def corrected_cue(index: int, items: Mapping[str, int | None]) -> Cue:
+    """The cue when rep ``index``'s final result (``items``) changes what its provisional
+    cue said."""
+    cue = rep_cue(index, items)
     said = cue.text.split(": ", 1)[1]
-    return Cue(cue.kind, f"rep {rep.get('index')} corrected: {said}", f"correction, {said}")
+    return Cue(cue.kind, f"rep {index} corrected: {said}", f"correction, {said}")
 
 
 def set_start_cue(set_number: int) -> Cue:

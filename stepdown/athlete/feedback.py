@@ -37,6 +37,7 @@ from stepdown.athlete.cues import (
     thing_to_fix,
 )
 from stepdown.athlete.sound import CueOutput
+from stepdown.live.live_rep import LiveRep, RepTrace
 
 SET_TARGET_REPS = 5
 """Reps per set shown as the set's progress (the test's 5 step-downs)."""
@@ -115,13 +116,13 @@ class LiveFeedback:
                 self._stop_set(t)
         self._publish("phase", phase=name)
 
-    def rep(self, rep: dict[str, Any], t: float, status: str = "final") -> None:
-        """A rep scored (an analysis ``reps`` entry, maybe with a ``trace``), with its
+    def rep(self, rep: LiveRep, t: float, status: str = "final") -> None:
+        """A rep scored (maybe with a ``trace``), with its
         status (:meth:`stepdown.live.reps.RepTracker.accept`): "provisional" (shown and
         cued at once, counted when final), "final", "confirmed" / "corrected" (the final
         result of the provisional rep; a correction that changes the cue is cued again),
         "withdrawn" (the provisional rep was not a rep)."""
-        index = int(rep["index"])
+        index = rep.index
         earlier = next((r for r in self.set_reps if r["index"] == index), None)
         if earlier is None and self.last_rep is not None and self.last_rep["index"] == index:
             earlier = self.last_rep
@@ -137,17 +138,17 @@ class LiveFeedback:
             return
         if status != "provisional":  # only final reps count in the recording's pain list
             self._extend_pain(index)
-        cue = rep_cue(rep)
-        fix = thing_to_fix(rep.get("items") or {})
-        summary = {
-            "index": index, "status": status, "total": rep.get("total"),
-            "category": category(rep.get("total")),
+        items = rep.items
+        cue = rep_cue(index, items)
+        fix = thing_to_fix(items)
+        summary = {  # the live page's view of the rep (JSON to the browser)
+            "index": index, "status": status, "total": rep.total,
+            "category": category(rep.total),
             "fix": FIX_WORDS[fix] if fix else None, "fix_item": fix, "cue": cue.text,
-            "items": rep.get("items") or {}, "borderline": rep.get("borderline") or [],
-            "pain": self._pain_of(index), "trace": rep.get("trace"),
+            "items": items, "borderline": list(rep.borderline),
+            "pain": self._pain_of(index), "trace": None if rep.trace is None else rep.trace.to_json(),
             "set": self.set_number if self.set_active else None,
-            "bottom_s": rep.get("bottom_s"), "end_s": rep.get("end_s"),
-            "lag_s": t - rep["end_s"] if "end_s" in rep else None,
+            "bottom_s": rep.bottom_s, "end_s": rep.end_s, "lag_s": t - rep.end_s,
         }
         if earlier is not None and earlier.get("pain") is not None:
             summary["pain"] = earlier["pain"]  # marked by the coach while provisional
@@ -159,13 +160,13 @@ class LiveFeedback:
         if earlier is None:
             self._play(cue)
         elif status == "corrected" and earlier.get("cue") != cue.text:
-            self._play(corrected_cue(rep))
+            self._play(corrected_cue(index, items))
         self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
 
-    def trace(self, trace: dict[str, Any], index: int, t: float) -> None:
+    def trace(self, trace: RepTrace, index: int, t: float) -> None:
         """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s): shown
         until the rep's result comes (which resets them)."""
-        self._publish("trace", live_trace={**trace, "index": index, "t_s": t})
+        self._publish("trace", live_trace={**trace.to_json(), "index": index, "t_s": t})
 
     def tick(self, t: float) -> None:
         """Called every poll of the record loop: applies queued controls, notices lost

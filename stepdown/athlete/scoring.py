@@ -11,11 +11,21 @@ same analysis of the live window, one point every TRACE_STEP_S.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import registry
+from stepdown.live.live_rep import RepTrace
+
+if TYPE_CHECKING:
+    from analysis.pipeline import Analysis
+    from analysis.rules import RuleConfig
+    from calibration.calibrate import Calibration
+    from sensor_io.recording import Recording
+    from stepdown.live.live_rep import LiveRep
+    from stepdown.live.scoring import RepScorer
 
 TRACED = (("knee_medial_cm", "cm"), ("pelvic_drop_deg", "deg"))
 """(measure, unit) drawn on the live page."""
@@ -24,47 +34,44 @@ IN_REP_DEG = 2.0     # depth (deg) beyond which the thigh has left standing: a r
 
 
 def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: float,
-              end_s: float, thresholds: dict[str, list[float]], points: int = 80) -> dict[str, Any]:
-    """One rep's traces: {"t": s from the rep's start, measure: values (None where not
-    finite), "thresholds": {measure: [...]}, "units": {measure: unit}}; a measure no
-    sensor gives is left out."""
+              end_s: float, thresholds: dict[str, list[float]], points: int = 80) -> RepTrace:
+    """One rep's traces from ``start_s`` to ``end_s`` (s, the clock of ``t``), thinned to
+    at most ``points`` samples: each :data:`TRACED` measure of ``series`` (on ``t``; a
+    measure no sensor gives is left out) with its ``thresholds``."""
     idx = np.flatnonzero((t >= start_s) & (t <= end_s))
     idx = idx[:: max(1, -(-len(idx) // points))]
-    out: dict[str, Any] = {"t": [round(float(x), 3) for x in t[idx] - start_s],
-                           "start_s": round(float(start_s), 3), "thresholds": {}, "units": {}}
-    for name, unit in TRACED:
-        values = series.get(name)
-        if values is None:
-            continue
-        out[name] = [round(float(v), 2) if np.isfinite(v) else None for v in values[idx]]
-        out["thresholds"][name] = thresholds[name]
-        out["units"][name] = unit
-    return out
+    given = [(name, unit) for name, unit in TRACED if series.get(name) is not None]
+    return RepTrace(
+        start_s=round(float(start_s), 3), t=tuple(round(float(x), 3) for x in t[idx] - start_s),
+        values={name: tuple(round(float(v), 2) if np.isfinite(v) else None
+                            for v in series[name][idx]) for name, _ in given},
+        thresholds={name: tuple(thresholds[name]) for name, _ in given},
+        units=dict(given))
 
 
-def rule_thresholds(config: Any) -> dict[str, list[float]]:
+def rule_thresholds(config: RuleConfig) -> dict[str, list[float]]:
     """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
     [value, ...]} in the measure's unit."""
     return {name: [float(config.threshold(level.setting))
                    for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 
-def traced_scorer() -> Callable[[Any], list[dict[str, Any]]] | None:
+def traced_scorer() -> RepScorer | None:
     """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
     whose reps carry a ``trace``; None while the analysis is not installed."""
     from stepdown.live.scoring import analysis_scorer
 
-    def add_traces(result: Any, reps: list[dict[str, Any]]) -> None:
+    def add_traces(result: Analysis, reps: list[LiveRep]) -> list[LiveRep]:
         thresholds = rule_thresholds(result.config)
-        for rep in reps:
-            rep["trace"] = rep_trace(result.series.t, result.series.series, rep["start_s"],
-                                     rep["end_s"], thresholds)
+        return [replace(rep, trace=rep_trace(result.series.t, result.series.series,
+                                             rep.start_s, rep.end_s, thresholds))
+                for rep in reps]
 
     return analysis_scorer(add_traces)
 
 
 def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np.ndarray | None],
-                      since_s: float, thresholds: dict[str, list[float]]) -> dict[str, Any] | None:
+                      since_s: float, thresholds: dict[str, list[float]]) -> RepTrace | None:
     """The trace of the rep in progress (as :func:`rep_trace`), or None while the thigh
     stands.  Its start: the last sample before the deepest point after ``since_s`` (s,
     the clock of ``t``: the end of the last rep shown) where the depth (``depth_rad``, rad)
@@ -82,7 +89,7 @@ def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np
     return rep_trace(t, series, start, float(t[-1]), thresholds, points=points)
 
 
-def live_tracer() -> Callable[..., dict[str, Any] | None] | None:
+def live_tracer() -> Callable[[Recording, float, Calibration | None], RepTrace | None] | None:
     """(live window, end of the last rep shown in the window's time, s, the sensor frames
     to use or None to find them in the window) -> the trace of the rep in progress or None
     (:func:`current_rep_trace`), from the analysis of the window, as the rep will be
@@ -94,7 +101,7 @@ def live_tracer() -> Callable[..., dict[str, Any] | None] | None:
     except ImportError:
         return None
 
-    def trace(rec: Any, since_s: float, frames: Any = None) -> dict[str, Any] | None:
+    def trace(rec: Recording, since_s: float, frames: Calibration | None = None) -> RepTrace | None:
         result = analyze(rec, classify=False, session=frames)
         return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
                                  since_s, rule_thresholds(result.config))

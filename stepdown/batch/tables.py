@@ -31,9 +31,8 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.measures import EXTRA, MEASURES
+from analysis import registry
 from analysis.result import AnalysisResult
-from analysis.rules import ITEMS
 from sensor_io.errors import InputError, first_line
 from stepdown.batch.source import safe_url
 
@@ -42,26 +41,39 @@ UNKNOWN = "unknown"
 _PROVENANCE = [("recording", pa.string()), ("checksum", pa.string()),
                ("analysis_version", pa.string()), ("config_id", pa.string()),
                ("config", pa.string()), ("analysed_at", pa.string())]
-REP_SCHEMA = pa.schema(
-    _PROVENANCE[:2]
-    + [("test_leg", pa.string()), ("rep", pa.int32()), ("start_s", pa.float64()),
-       ("bottom_s", pa.float64()), ("end_s", pa.float64())]
-    + [(m, pa.float64()) for m in (*MEASURES, *EXTRA)]
-    + [(f"item_{k}", pa.int8()) for k in ITEMS]
-    + [(f"source_{k}", pa.string()) for k in ITEMS]
-    + [("total", pa.int8())] + _PROVENANCE[2:])
-TEST_SCHEMA = pa.schema(
-    _PROVENANCE[:2]
-    + [("test_leg", pa.string()), ("started_at", pa.string()), ("sensors_used", pa.string()),
-       ("n_reps", pa.int32()), ("rule", pa.string())]
-    + [(f"item_{k}", pa.int8()) for k in ITEMS]
-    + [("total", pa.int8()), ("piva_total", pa.int8()), ("category", pa.string()),
-       ("total_min", pa.int8()), ("total_max", pa.int8()), ("warnings", pa.int32())]
-    + _PROVENANCE[2:])
+
+
+def rep_schema() -> pa.Schema:
+    """The reps table's columns: every measure and item of the registry as it is now (an
+    item registered at run time gets its ``item_`` and ``source_`` columns)."""
+    items = registry.item_names()
+    return pa.schema(
+        _PROVENANCE[:2]
+        + [("test_leg", pa.string()), ("rep", pa.int32()), ("start_s", pa.float64()),
+           ("bottom_s", pa.float64()), ("end_s", pa.float64())]
+        + [(m, pa.float64()) for m in registry.measure_names()]
+        + [(f"item_{k}", pa.int8()) for k in items]
+        + [(f"source_{k}", pa.string()) for k in items]
+        + [("total", pa.int8())] + _PROVENANCE[2:])
+
+
+def test_schema() -> pa.Schema:
+    """The tests table's columns, with every item of the registry as it is now."""
+    return pa.schema(
+        _PROVENANCE[:2]
+        + [("test_leg", pa.string()), ("started_at", pa.string()), ("sensors_used", pa.string()),
+           ("n_reps", pa.int32()), ("rule", pa.string())]
+        + [(f"item_{k}", pa.int8()) for k in registry.item_names()]
+        + [("total", pa.int8()), ("piva_total", pa.int8()), ("category", pa.string()),
+           ("total_min", pa.int8()), ("total_max", pa.int8()), ("warnings", pa.int32())]
+        + _PROVENANCE[2:])
+
+
 FAILURE_SCHEMA = pa.schema([("recording", pa.string()), ("checksum", pa.string()),
                             ("error", pa.string()), ("analysis_version", pa.string()),
                             ("config_id", pa.string()), ("failed_at", pa.string())])
-TABLES = {"reps": REP_SCHEMA, "tests": TEST_SCHEMA}
+TABLES = {"reps": rep_schema, "tests": test_schema}
+"""Table name -> its schema, read from the registry when a table is written."""
 
 
 def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
@@ -88,9 +100,9 @@ def rep_rows(result: AnalysisResult, base: dict[str, Any]) -> list[dict[str, Any
     for rep in result.reps:
         row = dict(base, test_leg=result.recording.test_leg, rep=rep.index,
                    start_s=rep.start_s, bottom_s=rep.bottom_s, end_s=rep.end_s, total=rep.total)
-        row.update({m: rep.measures.get(m) for m in (*MEASURES, *EXTRA)})
-        row.update({f"item_{k}": s.value for k, s in rep.items.items() if k in ITEMS})
-        row.update({f"source_{k}": s.source for k, s in rep.items.items() if k in ITEMS})
+        row.update({m: rep.measures.get(m) for m in registry.measure_names()})
+        row.update({f"item_{k}": s.value for k, s in rep.items.items()})
+        row.update({f"source_{k}": s.source for k, s in rep.items.items()})
         rows.append(row)
     return rows
 
@@ -105,7 +117,7 @@ def test_row(result: AnalysisResult, base: dict[str, Any], started_at: str | Non
                rule=test.rule, total=test.total, piva_total=test.piva_total,
                category=test.category, total_min=low, total_max=high,
                warnings=len(result.warnings or ()))
-    row.update({f"item_{k}": test.items.get(k) for k in ITEMS})
+    row.update({f"item_{k}": test.items.get(k) for k in registry.item_names()})
     return row
 
 
@@ -140,7 +152,7 @@ class Dest:
     def write_rows(self, table: str, partition: tuple[str, str], recording: str,
                    rows: list[dict[str, Any]]) -> None:
         """One recording's rows of ``table`` ("reps" or "tests"), replacing earlier ones."""
-        self._write_parquet(pa.Table.from_pylist(rows, schema=TABLES[table]),
+        self._write_parquet(pa.Table.from_pylist(rows, schema=TABLES[table]()),
                             self.rows_file(table, partition, recording))
 
     def remove_rows(self, partition: tuple[str, str], recording: str) -> None:

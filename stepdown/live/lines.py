@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis.rules import ITEMS
 
 if TYPE_CHECKING:
     from sensor_io.ble_client import SensorStatus
+    from stepdown.live.live_rep import LiveRep
 
 SILENT_S = 2.0  # s without samples before a streaming sensor shows as NO DATA
 
@@ -29,19 +30,17 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
     return " | ".join(parts)
 
 
-def rep_line(rep: dict[str, Any]) -> str:
+def rep_line(rep: LiveRep) -> str:
     """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep,
     a borderline item marked with ~ (shown even at 0, as knee=0~), and the items its
-    sensors could not measure (``rep["not_measured"]``): 'rep 3: total 0  knee not
+    sensors could not measure (``rep.unmeasured_items``): 'rep 3: total 0  knee not
     measured', never 'no faults' then."""
-    items = rep.get("items", {})
-    near = set(rep.get("borderline", ()))
+    items = rep.items
+    near = set(rep.borderline)
     faults = " ".join(f"{k}={items[k]}{'~' if k in near else ''}" for k in ITEMS
                       if items.get(k) or k in near)
     legend = "  (~ near its threshold)" if near else ""
-    unmeasured = rep.get("not_measured") or []
-    if unmeasured:
-        return (f"rep {rep.get('index')}: total {rep.get('total')}  {faults + '  ' if faults else ''}"
-                f"{', '.join(unmeasured)} not measured{legend}")
-    return f"rep {rep.get('index')}: total {rep.get('total')}  {faults or 'no faults'}{legend}"
-
+    if rep.unmeasured_items:
+        return (f"rep {rep.index}: total {rep.total}  {faults + '  ' if faults else ''}"
+                f"{', '.join(rep.unmeasured_items)} not measured{legend}")
+    return f"rep {rep.index}: total {rep.total}  {faults or 'no faults'}{legend}"

@@ -11,20 +11,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from sensor_io.errors import InputError, first_line
 from stepdown.live.lines import rep_line, status_line
+from stepdown.live.live_rep import LiveRep, RepTrace
 from stepdown.live.reps import RepTracker
 from stepdown.live.scoring import RepScorer
 
 if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for --help
     import asyncio
 
+    from calibration.calibrate import Calibration
     from sensor_io.ble_client import StreamingSession
     from sensor_io.recorder import Recorder
+    from sensor_io.recording import Recording
+    from stepdown.athlete.feedback import LiveFeedback
     from stepdown.live.window import CarriedFrames
     from stepdown.record_guard import Interrupts
 
@@ -66,10 +70,10 @@ class LiveRun:
     bends_s: float = 0.0
     duration_s: float | None = None
     scorer: RepScorer | None = None
-    tracer: Callable[[Any, float, Any], Any] | None = None
+    tracer: Callable[[Recording, float, Calibration | None], RepTrace | None] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
-    feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
+    feedback: LiveFeedback | None = None  # cues, live page, coach controls
     score_errors: int = 0
     analyses: int = 0  # how many times the recording so far was analysed
     interrupts: Interrupts = field(default_factory=_interrupts)
@@ -274,7 +278,7 @@ class LiveRun:
                 await task
 
     @property
-    def shown_reps(self) -> list[dict[str, Any]]:
+    def shown_reps(self) -> list[LiveRep]:
         """The reps shown so far, numbered and timed as in the session."""
         return self.reps.shown
 

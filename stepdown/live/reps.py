@@ -18,8 +18,10 @@ session's common clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from stepdown.live.live_rep import LiveRep
 
 if TYPE_CHECKING:
     from sensor_io.recorder import Recorder
@@ -34,8 +36,8 @@ IN_REP_TILT_DEG = 4.0   # thigh tilt beyond which a rep is in progress (its trac
 
 @dataclass
 class RepTracker:
-    """The reps shown so far (``shown``: final analysis JSON ``reps`` entries, numbered
-    and timed as in the session), the provisional one, and what the next analysis needs.
+    """The reps shown so far (``shown``: final, numbered and timed as in the session),
+    the provisional one, and what the next analysis needs.
 
     recorder: the live test's recorder (its test thigh feeds the trigger).
     t_go: the common clock at "go" (the end of the calibration).
@@ -43,8 +45,8 @@ class RepTracker:
 
     recorder: Recorder
     t_go: float = 0.0
-    shown: list[dict[str, Any]] = field(default_factory=list)
-    provisional: dict[str, Any] | None = None  # shown early, not final yet
+    shown: list[LiveRep] = field(default_factory=list)
+    provisional: LiveRep | None = None  # shown early, not final yet
     provisional_at: float = 0.0  # when it was shown
     t_scored: float = 0.0  # when the last analysis for a rep end (not an early one) started
     unsettled_since: float | None = None  # a rep was found whose end may still move
@@ -88,21 +90,21 @@ class RepTracker:
             self.t_scored = now
         # from the quiet standing before the last rep shown: joining at a rep's end, where
         # the thigh is still flexed, would leave the orientation filter ~10° off for seconds
-        since = self.shown[-1]["start_s"] if self.shown else self.t_go
+        since = self.shown[-1].start_s if self.shown else self.t_go
         rec, shift = live_window(self.recorder, self.t_go, since, now)
         if shift > 0 and isinstance(rec.pain_nrs, list):
             # the window's reps begin with those shown that start in it (the last one,
             # analysed again): the analysis matches pain to reps in order
             starts = shift + self.t_go + JOIN_S
-            rec.pain_nrs = rec.pain_nrs[sum(r["start_s"] < starts for r in self.shown):]
+            rec.pain_nrs = rec.pain_nrs[sum(r.start_s < starts for r in self.shown):]
         return rec, shift
 
     @property
     def last_end(self) -> float:
         """End of the last rep shown (provisional or final), or "go"."""
         if self.provisional is not None:
-            return float(self.provisional["end_s"])
-        return float(self.shown[-1]["end_s"]) if self.shown else self.t_go
+            return float(self.provisional.end_s)
+        return float(self.shown[-1].end_s) if self.shown else self.t_go
 
     def in_rep(self) -> bool:
         """Is a rep in progress: nothing provisional shown yet, and the test thigh tilted
@@ -115,8 +117,8 @@ class RepTracker:
         tilt, _ = thigh_tilt(thigh, thigh.t[-1] - 1.0)
         return bool(len(tilt) and tilt[-1] > IN_REP_TILT_DEG)
 
-    def accept(self, reps: list[dict[str, Any]], shift: float, now: float,
-               why: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    def accept(self, reps: list[LiveRep], shift: float, now: float,
+               why: str | None = None) -> list[tuple[str, LiveRep]]:
         """What to show of a window's analysis (scored at ``now`` on the window of
         ``shift``, for ``why``: see :meth:`due`): (status, rep) pairs, reps numbered and
         timed as in the session.
@@ -125,10 +127,10 @@ class RepTracker:
         provisional rep, found by no final analysis), "provisional" (a new last rep whose
         end may still move: shown once, counted when final)."""
         if why == "end":  # the recording has ended: no more data can move an end
-            reps = [{**r, "settled": True} for r in reps]
+            reps = [replace(r, settled=True) for r in reps]
         new = self._new_reps(reps, shift)
-        unsettled = bool(new) and not new[-1].get("settled", True)
-        if not (reps and not reps[-1].get("settled", True)):
+        unsettled = bool(new) and not new[-1].settled
+        if not (reps and not reps[-1].settled):
             self.unsettled_since = None
         elif why != "returning":  # the early look waits for the rep-end trigger
             self.unsettled_since = self.unsettled_since or now
@@ -137,7 +139,7 @@ class RepTracker:
         self.shown.extend(final)
         if self.provisional is not None and (
                 now - self.provisional_at > PROVISIONAL_S
-                or any(r["bottom_s"] > self.provisional["bottom_s"] + SAME_REP_S for r in final)):
+                or any(_bottom(r) > _bottom(self.provisional) + SAME_REP_S for r in final)):
             out.append(("withdrawn", self.provisional))  # later reps, or too long: not a rep
             self.provisional = None
         if unsettled and self.provisional is None:
@@ -145,24 +147,30 @@ class RepTracker:
             out.append(("provisional", new[-1]))
         return out
 
-    def _resolve(self, rep: dict[str, Any]) -> str:
+    def _resolve(self, rep: LiveRep) -> str:
         """A final rep's status against the provisional rep (cleared when it is this one)."""
         p = self.provisional
-        if p is None or abs(p["bottom_s"] - rep["bottom_s"]) > SAME_REP_S:
+        if p is None or abs(_bottom(p) - _bottom(rep)) > SAME_REP_S:
             return "final"
         self.provisional = None
-        same = p.get("items") == rep.get("items") and p.get("total") == rep.get("total")
+        same = p.items == rep.items and p.total == rep.total
         return "confirmed" if same else "corrected"
 
-    def _new_reps(self, reps: list[dict[str, Any]], shift: float) -> list[dict[str, Any]]:
+    def _new_reps(self, reps: list[LiveRep], shift: float) -> list[LiveRep]:
         """The reps of a window's analysis not shown yet, numbered and timed as in the
         session."""
         from stepdown.live.window import to_session_time
 
         if shift == 0:  # the window was the whole recording so far
             return reps[len(self.shown):]
-        last_end = self.shown[-1]["end_s"] if self.shown else self.t_go
-        fresh = [to_session_time(r, shift, self.t_go) for r in reps]
+        last_end = self.shown[-1].end_s if self.shown else self.t_go
+        fresh = [replace(r, rep=to_session_time(r.rep, shift, self.t_go)) for r in reps]
         # a rep whose bottom is before the last shown rep's end is that rep again
-        fresh = [r for r in fresh if r["bottom_s"] > last_end]
-        return [{**r, "index": len(self.shown) + i} for i, r in enumerate(fresh, 1)]
+        fresh = [r for r in fresh if _bottom(r) > last_end]
+        return [replace(r, rep=replace(r.rep, index=len(self.shown) + i))
+                for i, r in enumerate(fresh, 1)]
+
+
+def _bottom(rep: LiveRep) -> float:
+    """A rep's deepest point (s), or its middle where the analysis gave none."""
+    return rep.bottom_s if rep.bottom_s is not None else (rep.start_s + rep.end_s) / 2

@@ -1,58 +1,65 @@
 """The analysis pipeline as a live rep scorer: the recording so far (or its live window,
-:mod:`stepdown.live.window`) -> the reps scored in it, as analysis JSON ``reps`` entries.
+:mod:`stepdown.live.window`) -> the reps scored in it (:class:`~stepdown.live.live_rep.LiveRep`).
 One code path: the same :func:`analysis.pipeline.analyze` as `stepdown analyze`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from analysis.rules import ITEMS
 from sensor_io.errors import InputError
+from stepdown.live.live_rep import LiveRep
 
 if TYPE_CHECKING:
+    from analysis.pipeline import Analysis
+    from analysis.result import AnalysisResult
     from calibration import Calibration
     from sensor_io.recording import Recording
 
-RepScorer = Callable[["Recording", "Calibration | None"], list[dict[str, Any]]]
+RepScorer = Callable[["Recording", "Calibration | None"], list[LiveRep]]
 """Per-rep live scoring: (the recording so far or its live window, the sensor frames to
-use or None to find them in it) -> the reps scored so far (analysis JSON ``reps``
-entries: index, start_s, end_s, items, total)."""
+use or None to find them in it) -> the reps scored so far, in the window's numbering and
+time."""
+
+AddToReps = Callable[["Analysis", list[LiveRep]], list[LiveRep]]
+"""(the analysis with its series, its live reps) -> the reps with more on them (the page's traces)."""
 
 
-def analysis_scorer(add: Callable[[Any, list[dict[str, Any]]], None] | None = None,
-                    ) -> RepScorer | None:
+def analysis_scorer(add: AddToReps | None = None) -> RepScorer | None:
     """The analysis pipeline's rep scorer, or None while it is not installed; ``add``
-    (the analysis result, the reps) may add to each rep (the live page's traces)."""
+    may add to each rep (the live page's traces)."""
     from analysis.rep_end import rep_end_settled
-    from stepdown.completeness import missing_minimum, not_measured
+    from stepdown.completeness import missing_minimum, unmeasured_items
 
     try:
         from analysis.pipeline import analyze
     except ImportError:
         return None
 
-    def score(rec: Recording, frames: Calibration | None = None) -> list[dict[str, Any]]:
+    def score(rec: Recording, frames: Calibration | None = None) -> list[LiveRep]:
         if missing := missing_minimum(rec):
             raise InputError(f"no data from {', '.join(missing)} yet")
-        result = analyze(rec, session=frames)
-        reps = [{**rep, "not_measured": not_measured(rep, rec)}
-                for rep in reps_with_borderline(result.to_json())]
+        analysis = analyze(rec, session=frames)
+        result = analysis.result()
+        near = borderline_items(result)
+        reps = [LiveRep(rep, borderline=near.get(rep.index, ()),
+                        unmeasured_items=tuple(unmeasured_items(rep.item_values(), rec)))
+                for rep in result.reps]
         if reps:
-            reps[-1]["settled"] = rep_end_settled(result.series.t, result.series.depth_rad,
-                                                  reps[-1]["start_s"], reps[-1]["end_s"])
-        if add is not None:
-            add(result, reps)
-        return reps
+            last = reps[-1]
+            reps[-1] = replace(last, settled=rep_end_settled(
+                analysis.series.t, analysis.series.depth_rad, last.start_s, last.end_s))
+        return reps if add is None else add(analysis, reps)
 
     return score
 
 
-def reps_with_borderline(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The analysis' reps, each with ``borderline``: its items whose measure is within the
-    measure's uncertainty of a threshold (they may flip as the test goes on)."""
+def borderline_items(result: AnalysisResult) -> dict[int, tuple[str, ...]]:
+    """Rep index -> its items whose measure is within the measure's uncertainty of a
+    threshold (they may flip as the test goes on), in checklist order."""
     near: dict[int, set[str]] = {}
-    for b in (doc.get("uncertainty") or {}).get("borderline", []):
+    for b in (result.uncertainty or {}).get("borderline", []):
         near.setdefault(b["rep"], set()).add(b["item"])
-    return [{**rep, "borderline": [k for k in ITEMS if k in near.get(rep["index"], ())]}
-            for rep in doc["reps"]]
+    return {rep: tuple(k for k in ITEMS if k in items) for rep, items in near.items()}

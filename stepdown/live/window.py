@@ -23,7 +23,7 @@ analysed with them (``analyze(window, session=carried.calibration)``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +32,7 @@ from sensor_io.recorder import Recorder
 from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, Athlete, Recording, SensorStream
 
 if TYPE_CHECKING:  # annotations only: the calibration loads scipy
+    from analysis.result import Rep
     from calibration import Calibration
 
 MARGIN_S = 0.5        # s of standing kept before the end of the last rep shown
@@ -74,13 +75,14 @@ def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
     return rec, shift
 
 
-def to_session_time(rep: dict, shift: float, t_go: float) -> dict:
-    """A rep of the window's analysis with its times back on the session clock."""
-    out = dict(rep)
-    for key in ("start_s", "bottom_s", "end_s"):
-        if out.get(key) is not None and out[key] > t_go:
-            out[key] = round(out[key] + shift, 3)
-    return out
+def to_session_time(rep: Rep, shift: float, t_go: float) -> Rep:
+    """A rep of the window's analysis with its times back on the session clock: times
+    after ``t_go`` (s, "go") move by the window's ``shift`` (s)."""
+    def moved(t: float | None) -> float | None:
+        return round(t + shift, 3) if t is not None and t > t_go else t
+
+    return replace(rep, start_s=moved(rep.start_s), bottom_s=moved(rep.bottom_s),
+                   end_s=moved(rep.end_s))
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def uncertainty_lines(detail: TestDetail) -> list[str]:
     from analysis.uncertainty import describe_uncertainty
 
     return [line.strip().removeprefix("~ ")
-            for line in describe_uncertainty(detail.analysis.to_json())]
+            for line in describe_uncertainty(detail.analysis)]
 
 
 def not_measured_lines(detail: TestDetail) -> list[str]:

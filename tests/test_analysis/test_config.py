@@ -13,6 +13,9 @@ from analysis.config import AnalysisConfig, SegmentationConfig
 from analysis.pipeline import StepDownPipeline, analyze
 from analysis.rep_segmentation import RepSegmenter
 from analysis.result import AnalysisResult
+from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
+from analysis.validation import MODEL_TO_REALITY as MODEL_TO_REALITY_TERMS
+from calibration import CalibrationError
 from sensor_io.errors import InputError
 from sensor_io.recording import SensorStream
 from sensor_io.recording_io import read_recording
@@ -75,6 +78,68 @@ def test_the_orientation_gap_bridge_reaches_the_filter(rec):
     assert json.dumps(again) == json.dumps(split)
 
 
+def test_the_calibration_limits_are_settings_the_calibration_obeys():
+    minimum = read_recording(SAMPLE.with_name("good_left_pelvis_thigh.parquet"))
+    doc = StepDownPipeline().analyze(minimum).to_json()
+    assert doc["config"]["calibration"] == {"min_axis_share": 0.5, "min_axis_gravity_deg": 60.0}
+    thigh = doc["calibration"]["sensors"]["thigh_left"]
+    assert thigh["method"] == "gravity+flexion axis"
+    share = thigh["flexion_axis_share"]  # rounded to 0.001
+    with pytest.raises(CalibrationError, match="not dominated by flexion"):
+        StepDownPipeline().clone(calibration={"min_axis_share": share + 0.002}).analyze(minimum)
+    looser = StepDownPipeline().clone(calibration={"min_axis_share": share - 0.002})
+    assert looser.analyze(minimum).to_json()["config"]["calibration"]["min_axis_share"] == \
+        pytest.approx(share - 0.002)
+    with pytest.raises(CalibrationError, match="from vertical"):
+        StepDownPipeline().clone(calibration={"min_axis_gravity_deg": 89.9}).analyze(minimum)
+    older = {k: v for k, v in doc["config"].items() if k != "calibration"}  # saved before it was
+    assert AnalysisConfig.from_json(older) == AnalysisConfig()
+
+
+def test_the_standing_limits_judge_the_calibration_window(rec, default_doc):
+    # this recording's standing sways at 3.3 °/s (0.058 rad/s): "sway" by the default
+    # 0.03 rad/s, so its measures are stated with the swaying case's uncertainty
+    assert default_doc["config"]["standing"]["still_gyr_std_rad_s"] == 0.03
+    assert default_doc["calibration"]["quality"] == "sway"
+    assert default_doc["uncertainty"]["case"] == "knee hinge, sway"
+    calm = StepDownPipeline().clone(standing={"still_gyr_std_rad_s": 0.06})
+    doc = json.loads(json.dumps(calm.analyze(rec).to_json()))
+    assert doc["calibration"]["quality"] == "still"
+    assert doc["uncertainty"]["case"] == "knee hinge, still"
+    assert doc["uncertainty"]["simulated"]["pelvic_drop_deg"] == 0.65  # the still case's (0.8 sway)
+    assert doc["config"]["standing"]["still_gyr_std_rad_s"] == 0.06
+    again = StepDownPipeline(AnalysisConfig.from_json(doc["config"])).analyze(rec).to_json()
+    assert json.dumps(again) == json.dumps(doc)
+    with pytest.raises(CalibrationError, match="never stopped moving for 30 s"):
+        StepDownPipeline().clone(standing={"min_usable_s": 30.0, "min_window_s": 30.0}).analyze(rec)
+
+
+def test_the_stated_uncertainties_are_settings(rec, default_doc):
+    from analysis.uncertainty_tables import MEASURE_UNCERTAINTY, stated_uncertainty
+
+    assert default_doc["config"]["uncertainty"] == MEASURE_UNCERTAINTY
+    assert default_doc["config"]["model_to_reality"] == MODEL_TO_REALITY_TERMS
+    wide = {case: {k: 10 * v for k, v in table.items()} for case, table in stated_uncertainty().items()}
+    doc = json.loads(json.dumps(StepDownPipeline().clone(uncertainty=wide).analyze(rec).to_json()))
+    u, u0 = doc["uncertainty"], default_doc["uncertainty"]
+    assert u["simulated"]["knee_medial_cm"] == 10 * u0["simulated"]["knee_medial_cm"]
+    assert len(u["borderline"]) > len(u0["borderline"])  # 20 rep items against 7
+    assert u["total_range"][1] - u["total_range"][0] > u0["total_range"][1] - u0["total_range"][0]
+    assert doc["test"] == default_doc["test"]  # the scores themselves do not move
+    again = StepDownPipeline(AnalysisConfig.from_json(doc["config"])).analyze(rec).to_json()
+    assert json.dumps(again) == json.dumps(doc)
+    # without the model-to-reality terms, the stated bound is the simulated one
+    none = {frames: {k: 0.0 for k in terms} for frames, terms in MODEL_TO_REALITY_TERMS.items()}
+    sim_only = StepDownPipeline().clone(model_to_reality=none).analyze(rec).to_json()["uncertainty"]
+    assert u0["measures"]["pelvic_drop_deg"] > 6  # 0.8° simulated and 6.5° to reality
+    assert sim_only["measures"] == {k: pytest.approx(v, abs=0.1) for k, v in u0["simulated"].items()}
+    assert sim_only["model_to_reality"] == {"pelvic_drop_deg": 0.0, "hip_flexion_deg": 0.0,
+                                            "hip_adduction_deg": 0.0}
+    older = {k: v for k, v in doc["config"].items()
+             if k not in ("uncertainty", "model_to_reality", "standing")}
+    assert AnalysisConfig.from_json(older) == AnalysisConfig()  # saved before they were settings
+
+
 def test_the_test_rule_and_the_foot_offset_are_saved_as_used(rec):
     doc = analyze(rec, rule="any").to_json()
     assert doc["config"]["rules"]["test_rule"] == doc["test"]["rule"] == "any"
@@ -94,9 +159,17 @@ def test_segmentation_defaults_are_the_segmenters():
     ({"rulez": {}}, r"unknown setting\(s\) rulez"),
     ({"rules": {"pelvis": 5}}, "unknown rule setting"),
     ({"segmentation": {"depth": 3}}, "segmentation takes"),
+    ({"calibration": {"share": 0.9}}, "calibration takes min_axis_share, min_axis_gravity_deg"),
     ({"orientation_mode": "psychic"}, "orientation_mode must be one of offline, causal"),
     ({"max_gap_s": -1}, "max_gap_s must be a positive number"),
     ({"max_bridge_s": 0}, "max_bridge_s must be a positive number"),
+    ({"standing": {"still": 0.1}}, "standing takes gyr_std_max_rad_s, acc_std_max_ms2"),
+    ({"standing": {"min_usable_s": 2.0}}, r"min_usable_s \(2 s\) must not exceed min_window_s"),
+    ({"uncertainty": {"knee hinge, still": {}}},
+     r"uncertainty must give each case \(knee hinge, still; knee hinge, sway; "),
+    ({"uncertainty": {c: {"pelvic_drop_deg": -1.0} for c in MEASURE_UNCERTAINTY}},
+     "uncertainty: 'knee hinge, still' must map measures to numbers of at least 0"),
+    ({"model_to_reality": {"knee hinge": {}}}, "model_to_reality must give each case"),
 ])
 def test_a_wrong_saved_config_is_refused_in_one_line(doc, message):
     with pytest.raises(InputError, match=message) as err:

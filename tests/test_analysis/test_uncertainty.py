@@ -104,13 +104,33 @@ def test_other_test_rules_bound_the_total_too(rule, low, high):
     assert (rng.low, rng.high) == (low, high)
 
 
+def _result(reps: int, uncertainty: dict, completeness: dict | None = None):
+    """A typed analysis result of ``reps`` clean reps with the given blocks."""
+    from analysis.result import AnalysisResult, ItemScore, RecordingSummary, Rep, RepMeasures, TestScore
+
+    typed = tuple(Rep(index=i, start_s=3.0 * i, bottom_s=3.0 * i + 1, end_s=3.0 * i + 2,
+                      measures=RepMeasures(), items={"knee": ItemScore(0, "rule")}, total=0)
+                  for i in range(1, reps + 1))
+    return AnalysisResult(RecordingSummary("left", ("pelvis", "thigh_left")), typed,
+                          TestScore(rule="majority", items={"knee": 0}, total=0, piva_total=0,
+                                    category="good"),
+                          completeness=completeness, uncertainty=uncertainty)
+
+
 def test_describe_uncertainty_name_a_certain_total_and_unassessed_items():
-    doc = {"reps": [{}], "completeness": {"not_assessed": ["arm", "trunk"]},
-           "uncertainty": {"total_range": [2, 4], "category_range": ["medium", "poor"],
-                           "borderline": []}}
-    assert describe_uncertainty(doc) == [
+    wide = {"total_range": [2, 4], "category_range": ["medium", "poor"], "borderline": []}
+    assert describe_uncertainty(_result(1, wide, {"not_assessed": ["arm", "trunk"]})) == [
         "could be: total 2–4 (medium to poor), allowing for the items not assessed"]
-    doc["uncertainty"] = {"total_range": [1, 1], "category_range": ["good", "good"],
-                          "borderline": []}
-    assert describe_uncertainty(doc)[0].startswith("certain: total 1;")
-    assert describe_uncertainty({"reps": [], "uncertainty": doc["uncertainty"]}) == []
+    certain = {"total_range": [1, 1], "category_range": ["good", "good"], "borderline": []}
+    assert describe_uncertainty(_result(1, certain))[0].startswith("certain: total 1;")
+    assert describe_uncertainty(_result(0, certain)) == []
+    assert describe_uncertainty(_result(1, None)) == []  # stored before it had the block
+
+
+def test_describe_uncertainty_names_each_borderline_item_and_its_reps():
+    near = [{"rep": r, "item": "knee", "measure": "knee_medial_cm", "threshold": 1.0,
+             "uncertainty": 0.6, "value": v} for r, v in ((1, 1.2), (2, 0.7), (3, 1.4))]
+    u = {"total_range": [0, 2], "category_range": ["good", "medium"], "borderline": near}
+    lines = describe_uncertainty(_result(3, u))
+    assert lines == ["could be: total 0–2 (good to medium), allowing for 3 borderline rep item(s)",
+                     "  ~ knee in reps 1–3 (0.7–1.4 cm) is within ±0.6 cm of the 1 cm threshold"]

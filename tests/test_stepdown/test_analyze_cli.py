@@ -121,6 +121,15 @@ def test_missing_measures_are_dashes_with_the_reason(capsys):
         assert "(to score arm: wear a wrist sensor; trunk: wear a trunk sensor)" in out
 
 
+def test_what_scores_an_unassessed_item_comes_from_the_registry():
+    from stepdown.analysis_report import how_to_assess, placement_of
+
+    assert how_to_assess("pain") == "give --pain, the athlete's 0-10 pain per rep"  # reported
+    assert how_to_assess("arm") == "wear a wrist sensor"  # its own sensor
+    assert how_to_assess("knee") is None  # the minimum set measures it
+    assert (placement_of("wrist", "right"), placement_of("trunk", "right")) == ("wrist_right", "trunk")
+
+
 @needs_samples
 def test_quality_option_adds_the_classifier_rep_quality(capsys):
     rc, out, _ = run(capsys, str(MINIMUM), "--json")

@@ -16,12 +16,12 @@ CLEAN = {"arm": 0, "trunk": 0, "pelvis": 0, "knee": 0, "descent": 0, "pain": 0}
 
 
 def test_a_rep_without_faults_is_good():
-    cue = rep_cue({"index": 2, "total": 0, "items": CLEAN})
+    cue = rep_cue(2, CLEAN)
     assert (cue.kind, cue.text, cue.words) == ("good", "rep 2: good", "2, good")
 
 
 def test_pain_alone_is_not_a_thing_to_fix():
-    assert rep_cue({"index": 1, "total": 1, "items": {**CLEAN, "pain": 1}}).kind == "good"
+    assert rep_cue(1, {**CLEAN, "pain": 1}).kind == "good"
 
 
 @pytest.mark.parametrize("items, expected", [
@@ -34,7 +34,7 @@ def test_pain_alone_is_not_a_thing_to_fix():
 ])
 def test_the_fault_with_most_points_is_the_thing_to_fix(items, expected):
     assert thing_to_fix({**CLEAN, **items}) == expected
-    cue = rep_cue({"index": 4, "total": 3, "items": {**CLEAN, **items}})
+    cue = rep_cue(4, {**CLEAN, **items})
     assert cue.kind == expected and cue.text.startswith("rep 4: ")
 
 
@@ -57,6 +57,6 @@ def test_set_and_sensor_cues():
 def test_a_corrected_rep_says_so_in_words_and_text():
     from stepdown.athlete.cues import corrected_cue
 
-    cue = corrected_cue({"index": 4, "items": {"pelvis": 1}})
+    cue = corrected_cue(4, {"pelvis": 1})
     assert (cue.kind, cue.text, cue.words) == ("pelvis", "rep 4 corrected: hips level",
                                                "correction, hips level")

@@ -6,11 +6,13 @@ import asyncio
 import numpy as np
 import pytest
 
+from analysis.result import ItemScore, Rep, RepMeasures
 from sensor_io.ble_client import SensorStatus
 from sensor_io.recorder import Recorder
 from sensor_io.recording_io import read_recording
 from stepdown.athlete.bus import EventBus
 from stepdown.athlete.feedback import ControlError, LiveFeedback, parse_control
+from stepdown.live.live_rep import LiveRep
 
 
 class Cues:
@@ -26,8 +28,9 @@ class Cues:
 
 def rep(index, end_s, **items):
     base = {"arm": 0, "trunk": 0, "pelvis": 0, "knee": 0, "descent": 0, "pain": 0}
-    return {"index": index, "start_s": end_s - 3, "end_s": end_s, "total": sum(items.values()),
-            "items": {**base, **items}, "borderline": []}
+    scores = {k: ItemScore(v, "rule") for k, v in {**base, **items}.items()}
+    return LiveRep(Rep(index=index, start_s=end_s - 3, bottom_s=end_s - 1.5, end_s=end_s,
+                       measures=RepMeasures(), items=scores, total=sum(items.values())))
 
 
 @pytest.fixture

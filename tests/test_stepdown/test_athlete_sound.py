@@ -59,7 +59,7 @@ def test_cue_wav_measured_by_sox(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("espeak-ng"), reason="needs espeak-ng (apt-get install -y espeak-ng)")
 def test_spoken_words_follow_the_tones(tmp_path):
-    cue = rep_cue({"index": 3, "items": {"knee": 2}})
+    cue = rep_cue(3, {"knee": 2})
     tones = tone_audio(cue.tones)
     x = cue_audio(cue, speech=True)
     words = x[len(tones) + int(sound.GAP_S * RATE_HZ):]
@@ -119,8 +119,8 @@ def test_a_device_plays_each_cue_in_turn(monkeypatch):
     monkeypatch.setattr(sound, "speech_available", lambda: False)
     out, note = open_output(print)
     assert isinstance(out, SoundOutput) and note.endswith("on fake out")
-    out.play(rep_cue({"index": 1, "items": {}}))
-    out.play(rep_cue({"index": 2, "items": {"pelvis": 1}}))
+    out.play(rep_cue(1, {}))
+    out.play(rep_cue(2, {"pelvis": 1}))
     out.close()
     assert played == [(len(tone_audio(TONES["good"])), RATE_HZ, True),
                       (len(tone_audio(TONES["pelvis"])), RATE_HZ, True)]

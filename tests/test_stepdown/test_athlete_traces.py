@@ -27,17 +27,18 @@ def test_the_rep_in_progress_is_traced_from_its_start_to_the_newest_sample():
     trace = live_tracer()(so_far, 3.0)
     result = pipeline.analyze(so_far, classify=False)
     t = result.series.t
-    start = trace["start_s"]
+    start = trace.start_s
     assert start == pytest.approx(rep1["start_s"], abs=0.3)   # the truth's start (5 % depth)
-    assert t[-1] - start - trace["t"][-1] < TRACE_STEP_S  # up to the newest sample
-    assert np.median(np.diff(trace["t"])) == pytest.approx(TRACE_STEP_S, abs=0.015)
+    assert t[-1] - start - trace.t[-1] < TRACE_STEP_S  # up to the newest sample
+    assert np.median(np.diff(trace.t)) == pytest.approx(TRACE_STEP_S, abs=0.015)
     for key in ("knee_medial_cm", "pelvic_drop_deg"):  # the analysis' own series, thinned
-        want = np.interp(start + np.array(trace["t"]), t, result.series.series[key])
-        assert np.allclose(trace[key], want, atol=0.011)
+        want = np.interp(start + np.array(trace.t), t, result.series.series[key])
+        assert np.allclose(np.array(trace.values[key], dtype=float), want, atol=0.011)
     cfg = RuleConfig()
-    assert trace["thresholds"] == {"knee_medial_cm": [cfg.knee_cm_1, cfg.knee_cm_2],
-                                   "pelvic_drop_deg": [cfg.pelvis_deg]}
-    assert rule_thresholds(result.config) == trace["thresholds"]
+    assert trace.thresholds == {"knee_medial_cm": (cfg.knee_cm_1, cfg.knee_cm_2),
+                                "pelvic_drop_deg": (cfg.pelvis_deg,)}
+    assert trace.units == {"knee_medial_cm": "cm", "pelvic_drop_deg": "deg"}
+    assert rule_thresholds(result.config) == {k: list(v) for k, v in trace.thresholds.items()}
 
 
 def test_no_trace_while_standing_after_the_last_rep_shown():

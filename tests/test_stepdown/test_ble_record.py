@@ -280,10 +280,10 @@ def test_each_rep_is_shown_once_with_its_final_end(seed, tmp_path, monkeypatch):
     shown = runs[0].shown_reps
     assert len(shown) == len(final) == 5
     for s, f in zip(shown, final, strict=True):  # a rep shown too early was 0.3-0.5 s off
-        assert s["end_s"] == pytest.approx(f["end_s"], abs=0.15)
+        assert s.end_s == pytest.approx(f["end_s"], abs=0.15)
         # each window's reps begin with the last one shown: its pain first (a window
         # once took the next rep's pain, so seed 1's reps 3-5 showed pain 1, 0, none)
-        assert s["items"]["pain"] == f["items"]["pain"], s["index"]
+        assert s.items["pain"] == f["items"]["pain"], s.index
 
 
 def test_rep_end_settles_once_the_depth_stops_falling():
@@ -298,17 +298,28 @@ def test_rep_end_settles_once_the_depth_stops_falling():
 
 
 def test_live_rep_lines_mark_borderline_items():
+    from analysis.result import AnalysisResult, ItemScore, RecordingSummary, Rep, RepMeasures, TestScore
     from stepdown.live.lines import rep_line
-    from stepdown.live.scoring import reps_with_borderline
+    from stepdown.live.live_rep import LiveRep
+    from stepdown.live.scoring import borderline_items
 
-    doc = {"reps": [{"index": 1, "total": 2, "items": {"pelvis": 1, "knee": 1, "arm": 0}},
-                    {"index": 2, "total": 0, "items": {"pelvis": 0, "knee": 0}}],
-           "uncertainty": {"borderline": [{"rep": 1, "item": "knee"}, {"rep": 2, "item": "knee"}]}}
-    reps = reps_with_borderline(doc)
-    assert [r["borderline"] for r in reps] == [["knee"], ["knee"]]
-    assert rep_line(reps[0]) == "rep 1: total 2  pelvis=1 knee=1~  (~ near its threshold)"
-    assert rep_line(reps[1]) == "rep 2: total 0  knee=0~  (~ near its threshold)"
-    assert rep_line({"index": 3, "total": 0, "items": {"knee": 0}}) == "rep 3: total 0  no faults"
+    def typed(index, **items):
+        return Rep(index=index, start_s=2.0 * index, bottom_s=2.0 * index + 0.7,
+                   end_s=2.0 * index + 1.5, measures=RepMeasures(),
+                   items={k: ItemScore(v, "rule") for k, v in items.items()},
+                   total=sum(items.values()))
+
+    reps = (typed(1, pelvis=1, knee=1, arm=0), typed(2, pelvis=0, knee=0), typed(3, knee=0))
+    result = AnalysisResult(
+        RecordingSummary("left", ("pelvis", "thigh_left")), reps,
+        TestScore(rule="majority", items={}, total=0, piva_total=0, category="good"),
+        uncertainty={"borderline": [{"rep": 1, "item": "knee"}, {"rep": 2, "item": "knee"}]})
+    near = borderline_items(result)
+    assert near == {1: ("knee",), 2: ("knee",)}
+    live = [LiveRep(r, borderline=near.get(r.index, ())) for r in reps]
+    assert rep_line(live[0]) == "rep 1: total 2  pelvis=1 knee=1~  (~ near its threshold)"
+    assert rep_line(live[1]) == "rep 2: total 0  knee=0~  (~ near its threshold)"
+    assert rep_line(live[2]) == "rep 3: total 0  no faults"
 
 
 def test_the_live_loop_scores_each_window_with_the_frames_of_the_recording_so_far(capsys, monkeypatch,

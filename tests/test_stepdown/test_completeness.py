@@ -4,8 +4,9 @@ import numpy as np
 
 from analysis.result import AnalysisResult, ItemScore, RecordingSummary, Rep, RepMeasures, TestScore
 from sensor_io.recording import Recording, SensorStream
-from stepdown.completeness import items_lost_in_reps, not_measured, verdict_line
+from stepdown.completeness import items_lost_in_reps, unmeasured_items, verdict_line
 from stepdown.live.lines import rep_line
+from stepdown.live.live_rep import LiveRep
 
 
 def _rec(gaps=(), wrist=False):
@@ -42,16 +43,17 @@ def _result(reps: list[dict], completeness: dict) -> AnalysisResult:
 
 def test_not_measured_leaves_out_the_sensor_sets_limits_and_pain():
     rep = _rep(1, knee=None)
-    assert not_measured(rep, _rec()) == ["knee"]
-    assert not_measured(rep, _rec(wrist=True)) == ["arm", "knee"]  # a worn wrist: a loss
+    assert unmeasured_items(rep["items"], _rec()) == ["knee"]
+    assert unmeasured_items(rep["items"], _rec(wrist=True)) == ["arm", "knee"]  # a worn wrist: a loss
     silent_wrist = _rec(gaps=[{"sensor": "wrist_left", "start_s": 0.0, "end_s": 30.0,
                                "reason": "never sent data"}])
-    assert "arm" in not_measured(rep, silent_wrist)
+    assert "arm" in unmeasured_items(rep["items"], silent_wrist)
 
 
 def test_rep_line_names_what_was_not_measured():
-    assert rep_line({**_rep(3), "not_measured": ["knee"]}) == "rep 3: total 0  knee not measured"
-    assert rep_line({**_rep(4, pelvis=1), "not_measured": ["knee"]}) == \
+    assert rep_line(LiveRep(_typed(_rep(3)), unmeasured_items=("knee",))) == \
+        "rep 3: total 0  knee not measured"
+    assert rep_line(LiveRep(_typed(_rep(4, pelvis=1)), unmeasured_items=("knee",))) == \
         "rep 4: total 1  pelvis=1  knee not measured"
 
 

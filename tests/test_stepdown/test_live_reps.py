@@ -50,16 +50,16 @@ def _run_tracker(seed, tmp_path):
 def test_each_rep_is_shown_provisional_before_its_end_then_final(seed, tmp_path):
     shown, final = _run_tracker(seed, tmp_path)
     assert len(final) == 5
-    statuses = {f["index"]: [st for _, st, r in shown if r["index"] == f["index"]] for f in final}
+    statuses = {f["index"]: [st for _, st, r in shown if r.index == f["index"]] for f in final}
     assert all(s[0] == "provisional" and s[1] in ("confirmed", "corrected") and len(s) == 2
                for s in statuses.values()), statuses
     for f in final:
         (t_first, _, first), (t_final, _, last) = [(t, st, r) for t, st, r in shown
-                                                   if r["index"] == f["index"]]
+                                                   if r.index == f["index"]]
         # fresh data: the result is there before the rep's end, its final form after it
         assert t_first < f["end_s"] < t_final
-        assert first["bottom_s"] == pytest.approx(f["bottom_s"], abs=0.05)
-        assert last["end_s"] == pytest.approx(f["end_s"], abs=0.15)
+        assert first.bottom_s == pytest.approx(f["bottom_s"], abs=0.05)
+        assert last.end_s == pytest.approx(f["end_s"], abs=0.15)
     corrected = sum(s[1] == "corrected" for s in statuses.values())
     assert corrected <= 1  # the peaks are past at 40 % of the way back: seeds 1, 4, 8 have none
 

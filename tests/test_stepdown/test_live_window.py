@@ -46,16 +46,16 @@ def test_each_rep_measured_in_its_window_as_in_the_recording_so_far(tmp_path, se
             continue
         windows += 1
         found = [to_session_time(x, shift, t_go) for x in
-                 pipeline.analyze(window, session=carried.calibration).to_json()["reps"]]
-        (mine,) = [x for x in found if abs(x["end_s"] - cur["end_s"]) < 0.3]
+                 pipeline.analyze(window, session=carried.calibration).result().reps]
+        (mine,) = [x for x in found if abs(x.end_s - cur["end_s"]) < 0.3]
         (ref,) = [x for x in so_far if abs(x["end_s"] - cur["end_s"]) < 0.3]
-        assert mine["bottom_s"] == pytest.approx(ref["bottom_s"], abs=0.03)
+        assert mine.bottom_s == pytest.approx(ref["bottom_s"], abs=0.03)
         for k, v in ref["measures"].items():
             if v is None:
-                assert mine["measures"][k] is None, k
+                assert mine.measures.get(k) is None, k
                 continue
             tol = 0.5 if k.endswith("_cm") else 1.0 if k.endswith("_deg") else 0.05 * abs(v) + 0.05
-            assert mine["measures"][k] == pytest.approx(v, abs=tol), (cur["index"], k)
+            assert mine.measures.get(k) == pytest.approx(v, abs=tol), (cur["index"], k)
     assert windows >= 3
 
 

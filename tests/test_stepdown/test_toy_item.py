@@ -119,3 +119,27 @@ def test_the_toy_measure_rests_on_the_sensors_it_declares(toy):
     assert (silent["items"]["swing"], silent["sources"]["swing"]) == (None, "not_assessed")
     others = [r for r in doc["reps"] if r is not silent]
     assert all(r["measures"]["pelvis_swing_deg"] is not None for r in others)
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="sample recordings missing from data/")
+def test_the_toy_item_is_written_to_the_batch_tables(toy, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from stepdown.batch.runner import run_batch
+    from stepdown.batch.source import Source
+
+    src = tmp_path / "season"
+    src.mkdir()
+    shutil.copy(SAMPLE, src / SAMPLE.name)  # a copy in the test's own folder
+    doc = analyze(read_recording(SAMPLE)).to_json()
+    report = run_batch(Source(str(src)), str(tmp_path / "out"))  # in this process
+    assert (report.analysed, report.failed) == (1, 0)
+    reps = pd.read_parquet(tmp_path / "out" / "reps").sort_values("rep")
+    assert list(reps["pelvis_swing_deg"]) == [r["measures"]["pelvis_swing_deg"] for r in doc["reps"]]
+    assert list(reps["item_swing"]) == [r["items"]["swing"] for r in doc["reps"]]
+    assert set(reps["source_swing"]) == {"rule"}
+    assert list(reps["total"]) == [r["total"] for r in doc["reps"]]
+    tests = pd.read_parquet(tmp_path / "out" / "tests")
+    assert list(tests["item_swing"]) == [doc["test"]["items"]["swing"]]
