@@ -56,12 +56,13 @@ def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
     # own frames, from the window, 0.3-0.5 cm of knee off: benchmarks/bench_live.py)
     from sensor_io.recorder import Recorder
     from stepdown.live.emulation import Prompts, simulated_test
+    from stepdown.live.live_rep import LiveRep
     from stepdown.live.reps import RepTracker
     from stepdown.live.scoring import analysis_scorer
     from stepdown.live.window import find_frames
 
     sim = simulated_test(["pelvis", "thigh", "shank"], "left", 3, Prompts(3.0, 10.0))
-    final = pipeline.analyze(sim.recording).to_json()["reps"]
+    final = pipeline.analyze(sim.recording).result().reps
     prev, rep = final[1], final[2]
 
     def tracker_until(t_end):
@@ -72,21 +73,21 @@ def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
         rec.set_calibration_movement(3.0, 13.0)
         reps = RepTracker(rec)
         reps.start(13.0)
-        reps.shown = final[:2]
+        reps.shown = [LiveRep(r) for r in final[:2]]
         return reps
 
-    frames = find_frames(tracker_until(prev["end_s"] + 0.3).recorder.recording(), 2).calibration
+    frames = find_frames(tracker_until(prev.end_s + 0.3).recorder.recording(), 2).calibration
     scorer, found = analysis_scorer(), None
-    for t in np.arange(rep["bottom_s"], rep["end_s"] + 1.0, 0.05):  # the loop's turns
+    for t in np.arange(rep.bottom_s, rep.end_s + 1.0, 0.05):  # the loop's turns
         reps = tracker_until(t)
         window, shift = reps.window(t)
         found = next((r for r in scorer(window, frames)
-                      if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
+                      if abs(r.bottom_s + shift - rep.bottom_s) < 0.5), None)
         if found is not None:
             break
     assert found is not None
     window, shift = reps.window(t, "trace")
-    trace = live_tracer()(window, prev["end_s"] - shift, frames)
+    trace = live_tracer()(window, prev.end_s - shift, frames)
     for key in ("knee_medial_cm", "pelvic_drop_deg"):
-        assert max(v for v in trace[key] if v is not None) == pytest.approx(
-            found["measures"][key], abs=0.02), key
+        assert max(v for v in trace.values[key] if v is not None) == pytest.approx(
+            found.rep.measures.get(key), abs=0.02), key
