@@ -33,7 +33,7 @@ from typing import Any
 
 from analysis import registry
 from analysis.result import TestScore
-from analysis.rules import ITEMS, TEST_RULES, RepItems, RuleConfig, score_rep
+from analysis.rules import TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
 
 __all__ = [
@@ -51,16 +51,35 @@ class Disagreement:
     """Rule and classifier judged the same item of a rep differently (the rule's value stands)."""
 
     rep_index: int
+    """The rep's 1-based index."""
     item: str
+    """The checklist item."""
     rule: int
+    """The rule's points (kept)."""
     classifier: int
+    """The classifier's points."""
     probability: float | None
+    """The classifier's probability for its value (None when not given)."""
 
     def to_json(self) -> dict[str, Any]:
+        """The entry of the analysis document's ``flags``.
+
+        Returns
+        -------
+        dict
+            ``rep``, ``item``, ``rule``, ``classifier``, ``probability``.
+        """
         return {"rep": self.rep_index, "item": self.item, "rule": self.rule,
                 "classifier": self.classifier, "probability": self.probability}
 
     def text(self) -> str:
+        """The disagreement in one line for the report.
+
+        Returns
+        -------
+        str
+            'rep 2: rule and classifier disagree on arm (rule 0, classifier 1, ...)'.
+        """
         p = "" if self.probability is None else f", probability {self.probability:.2f}"
         return (f"rep {self.rep_index}: rule and classifier disagree on {self.item} "
                 f"(rule {self.rule}, classifier {self.classifier}{p}); the rule's value is kept")
@@ -71,39 +90,94 @@ class RepResult:
     """One scored rep: the contract fields plus reasons and classifier probabilities."""
 
     index: int
+    """1-based rep number."""
     start_s: float | None
+    """Start, s on the recording's clock (None when not given)."""
     bottom_s: float | None
+    """Deepest point, s."""
     end_s: float | None
+    """End, s."""
     measures: dict[str, Any]
+    """Measure name (unit in it) -> the rep's peak, None where not measured."""
     items: dict[str, int | None]
+    """Item -> points (None: not assessed)."""
     sources: dict[str, str]
+    """Item -> ``rule``, ``classifier``, ``reported`` or ``not_assessed``."""
     reasons: dict[str, tuple]
+    """Item -> the rule reasons (:class:`analysis.rules.Reason`)."""
     probabilities: dict[str, float]
+    """Item -> the classifier's probability, for the items it decided."""
     total: int
+    """Sum of the assessed items' points."""
 
     def to_json(self) -> dict[str, Any]:
-        """The rep entry of the analysis contract."""
+        """The rep entry of the analysis contract.
+
+        Returns
+        -------
+        dict
+            ``index``, times, ``measures``, ``items``, ``sources``, ``total``.
+        """
         return {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
                 "end_s": self.end_s, "measures": dict(self.measures), "items": dict(self.items),
                 "sources": dict(self.sources), "total": self.total}
 
     def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
-        """Per item, each rule's measure, value, thresholds, fired, origin (for coach review)."""
+        """The reasons as the coach review shows them.
+
+        Returns
+        -------
+        dict
+            Item -> per rule its measure, value, thresholds, fired, origin.
+        """
         return {item: [r.to_json() for r in reasons] for item, reasons in self.reasons.items()}
 
 
 def rep_total(items: Items) -> int:
-    """Sum of the assessed items (None counts 0)."""
+    """Sum of the assessed items.
+
+    Parameters
+    ----------
+    items : Mapping
+        Item -> points; None (not assessed) counts 0.
+
+    Returns
+    -------
+    int
+        The total.
+    """
     return int(sum(v for v in items.values() if v is not None))
 
 
 def piva_total(items: Items) -> int:
-    """arm + trunk + pelvis + knee, 0-6 (None counts 0)."""
+    """The published Piva subtotal: arm + trunk + pelvis + knee.
+
+    Parameters
+    ----------
+    items : Mapping
+        Item -> points; None (not assessed) counts 0.
+
+    Returns
+    -------
+    int
+        0-6.
+    """
     return rep_total({k: items.get(k) for k in PIVA_ITEMS})
 
 
 def category(total: int) -> str:
-    """0-1 good, 2-3 medium, 4+ poor."""
+    """The category of a checklist total.
+
+    Parameters
+    ----------
+    total : int
+        The total, >= 0.
+
+    Returns
+    -------
+    str
+        ``good`` (0-1), ``medium`` (2-3) or ``poor`` (4+).
+    """
     if total < 0:
         raise ValueError(f"a checklist total cannot be negative: {total}")
     return "good" if total <= 1 else "medium" if total <= 3 else "poor"
@@ -115,14 +189,28 @@ def combine_rep(
 ) -> tuple[dict[str, int | None], dict[str, str], dict[str, float], list[Disagreement]]:
     """Merge rule items with classifier items for one rep.
 
-    Returns (items, sources, probabilities of classifier-decided items, flags).
-    classifier_proba[item]: the classifier's probability for the value it gave.
+    Parameters
+    ----------
+    rule : RepItems
+        The rep scored by the rules.
+    rep_index : int
+        The rep's index, for the flags.
+    classifier_items : Mapping, optional
+        Item -> the classifier's points (None: it gave none).
+    classifier_proba : Mapping, optional
+        Item -> the classifier's probability for the value it gave.
+
+    Returns
+    -------
+    tuple
+        (items, sources, probabilities of the classifier-decided items, disagreement
+        flags): the classifier decides only the items the rules could not assess.
     """
     items, sources = dict(rule.items), dict(rule.sources)
     probs: dict[str, float] = {}
     flags: list[Disagreement] = []
     for item, value in (classifier_items or {}).items():
-        if item not in ITEMS:
+        if item not in registry.item_names():
             raise InputError(f"classifier gave an unknown item {item!r}")
         if value is None or item == "pain":
             continue
@@ -137,16 +225,31 @@ def combine_rep(
 
 
 def aggregate_items(reps: Sequence[Items], rule: str = "majority") -> dict[str, int | None]:
-    """Test-level items from per-rep items by ``majority``, ``any`` or ``worst``."""
+    """Test-level items from per-rep items.
+
+    Parameters
+    ----------
+    reps : Sequence of Mapping
+        Per rep, item -> points (None: not assessed).
+    rule : str
+        ``majority`` (present in more than half of the reps; the knee at the highest
+        level reached or exceeded in more than half), ``any`` or ``worst`` (the items of
+        the rep with the highest total).
+
+    Returns
+    -------
+    dict
+        Item -> test-level points; None for an item assessed in no rep.
+    """
     if rule not in TEST_RULES:
         raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
     if not reps:
-        return dict.fromkeys(ITEMS)
+        return dict.fromkeys(registry.item_names())
     if rule == "worst":
         worst = max(range(len(reps)), key=lambda i: (rep_total(reps[i]), -i))
-        return {item: reps[worst].get(item) for item in ITEMS}
+        return {item: reps[worst].get(item) for item in registry.item_names()}
     out: dict[str, int | None] = {}
-    for item in ITEMS:
+    for item in registry.item_names():
         values = [int(r[item]) for r in reps if r.get(item) is not None]
         if not values:
             out[item] = None
@@ -183,19 +286,47 @@ class Checklist:
     """A scored test: reps, test result, disagreement flags, and the rules used."""
 
     reps: tuple[RepResult, ...]
+    """The scored reps."""
     test: TestScore
+    """The test-level result."""
     flags: tuple[Disagreement, ...]
+    """Rule/classifier disagreements."""
     config: RuleConfig
+    """The thresholds and test rule used."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``reps`` and ``test`` parts of the analysis contract, exactly."""
+        """The ``reps`` and ``test`` parts of the analysis contract, exactly.
+
+        Returns
+        -------
+        dict
+            ``reps`` and ``test``.
+        """
         return {"reps": [r.to_json() for r in self.reps], "test": self.test.to_json()}
 
     def flags_json(self) -> list[dict[str, Any]]:
+        """The analysis document's ``flags``.
+
+        Returns
+        -------
+        list of dict
+            One :meth:`Disagreement.to_json` per flag.
+        """
         return [f.to_json() for f in self.flags]
 
     def explanations(self, test_leg: str | None = None) -> list[str]:
-        """One plain-language line per fault found (see :func:`explain`)."""
+        """One plain-language line per fault found (see :func:`explain`).
+
+        Parameters
+        ----------
+        test_leg : str, optional
+            ``left`` or ``right``, to name the swing side.
+
+        Returns
+        -------
+        list of str
+            The lines, in item order.
+        """
         return explain(self, test_leg)
 
 
@@ -207,11 +338,26 @@ def score_test(
 ) -> Checklist:
     """Score every rep and the test.
 
-    reps: per rep a mapping with ``measures`` (dict) and optionally ``index``
-    (default 1, 2, ...), ``start_s``, ``bottom_s``, ``end_s`` (s). pain_nrs: one
-    0-10 value per rep or one for the whole test. rule: test rule, default
-    config.test_rule. classifier_items / classifier_proba: per rep, the
-    classifier's items and probabilities (or None).
+    Parameters
+    ----------
+    reps : Sequence of Mapping
+        Per rep ``measures`` (name -> value, units in the names) and optionally ``index``
+        (default 1, 2, ...), ``start_s``, ``bottom_s``, ``end_s`` (s).
+    config : RuleConfig, optional
+        The thresholds (default: the defaults).
+    pain_nrs : float or Sequence of float, optional
+        The athlete's 0-10 pain: one value per rep or one for the whole test.
+    rule : str, optional
+        The test rule (default: ``config.test_rule``).
+    classifier_items : Sequence, optional
+        Per rep, the classifier's items (or None).
+    classifier_proba : Sequence, optional
+        Per rep, the classifier's probabilities (or None).
+
+    Returns
+    -------
+    Checklist
+        The scored reps, the test result and the disagreement flags.
     """
     config = config or RuleConfig()
     rule = rule or config.test_rule
@@ -240,7 +386,18 @@ def score_test(
 # -- explanations ------------------------------------------------------------------------------
 
 def compress_reps(indices: Sequence[int]) -> str:
-    """``[2, 3, 4, 5]`` -> "reps 2–5"; ``[1, 3, 4]`` -> "reps 1, 3–4"; ``[2]`` -> "rep 2"."""
+    """Rep indices in words.
+
+    Parameters
+    ----------
+    indices : Sequence of int
+        1-based rep indices, at least one.
+
+    Returns
+    -------
+    str
+        ``[2, 3, 4, 5]`` -> "reps 2–5"; ``[1, 3, 4]`` -> "reps 1, 3–4"; ``[2]`` -> "rep 2".
+    """
     idx = sorted(set(indices))
     runs: list[str] = []
     start = prev = idx[0]
@@ -269,7 +426,7 @@ _SWING = {"left": "right", "right": "left"}
 
 def _threshold(cfg: RuleConfig, name: str, unit: str) -> str:
     """"threshold 5° (default heuristic)": a RuleConfig threshold with its unit and origin."""
-    return f"threshold {_num(getattr(cfg, name))}{unit} ({cfg.origin_of(name)})"
+    return f"threshold {_num(cfg.threshold(name))}{unit} ({cfg.origin_of(name)})"
 
 
 def _grouped(reasons: list, keep: Callable[[Any], bool]) -> list[tuple[list[float], str]]:
@@ -307,12 +464,23 @@ def explain(checklist: Checklist, test_leg: str | None = None) -> list[str]:
     """Plain-language lines, one per fault (and cause) found, in item order.
 
     E.g. "pelvis dropped 6.2–7.4° on the right in reps 2–5; threshold 5° (default
-    heuristic)". test_leg ("left"/"right") names the swing side for the pelvis.
-    Classifier-decided faults say so, with the probability range.
+    heuristic)". Classifier-decided faults say so, with the probability range.
+
+    Parameters
+    ----------
+    checklist : Checklist
+        The scored test.
+    test_leg : str, optional
+        ``left`` or ``right``: names the swing side for the pelvis.
+
+    Returns
+    -------
+    list of str
+        The lines (empty when no fault was found).
     """
     lines: list[str] = []
     cfg = checklist.config
-    for item in ITEMS:
+    for item in registry.item_names():
         fired_rule = [(rep.index, reason) for rep in checklist.reps
                       if rep.sources[item] in ("rule", "reported") and rep.items[item]
                       for reason in rep.reasons[item] if reason.fired]

@@ -92,7 +92,18 @@ class ModelVersionError(InputError):
 
 
 def target_features(target: str) -> list[str]:
-    """The feature columns the ``target``'s pipeline uses (FEATURES minus its sensor's)."""
+    """The feature columns a target's pipeline uses.
+
+    Parameters
+    ----------
+    target : str
+        One of :data:`TARGETS`.
+
+    Returns
+    -------
+    list of str
+        FEATURES minus the columns of the target's own sensor.
+    """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; choose from {', '.join(TARGETS)}")
     return [c for c in FEATURES if not c.startswith(_SENSOR_COLUMNS[target])]
@@ -101,12 +112,21 @@ def target_features(target: str) -> list[str]:
 def make_pipeline(c: float = 0.3) -> Pipeline:
     """Imputer (with missing indicators) -> scaler -> logistic regression, sigmoid-calibrated.
 
-    c: inverse L2 strength of the regression. Fit under
-    ``sklearn.config_context(enable_metadata_routing=True)`` with ``groups=`` so
-    the calibration folds are grouped by athlete (:func:`_fit`). Chosen over
+    Fit under ``sklearn.config_context(enable_metadata_routing=True)`` with ``groups=``
+    so the calibration folds are grouped by athlete (:func:`_fit`). Chosen over
     boosted trees and random forests: on 60 simulated athletes it matched or
     beat them in grouped CV (quality kappa 0.83 vs 0.74-0.75) and fits in
     a fraction of a second.
+
+    Parameters
+    ----------
+    c : float
+        Inverse L2 strength of the regression.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The unfitted pipeline.
     """
     return Pipeline([
         ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
@@ -148,12 +168,24 @@ def _labels(items: Mapping[str, Any]) -> dict[str, int]:
 
 
 def labelled_reps(features: pd.DataFrame, truth: Mapping[str, Any], group: str) -> pd.DataFrame:
-    """Feature rows with their true labels (columns ``arm``, ``trunk``, ``quality``, ``group``).
+    """Feature rows with their true labels.
 
-    features: :func:`analysis.features.rep_features` of a recording. truth: its
-    truth document (``reps`` with ``bottom_s`` in s and ``items``). A rep is
-    labelled by the truth rep whose bottom is nearest, within 0.5 s; reps
-    without one are dropped. group: the athlete, for grouped validation.
+    A rep is labelled by the truth rep whose bottom is nearest, within 0.5 s; reps without
+    one are dropped.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        :func:`analysis.features.rep_features` of a recording.
+    truth : Mapping
+        Its truth document (``reps`` with ``bottom_s`` in s and ``items``).
+    group : str
+        The athlete, for grouped validation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with columns ``arm``, ``trunk``, ``quality`` (0/1) and ``group``.
     """
     truth_reps = [r for r in truth.get("reps", []) if "items" in r]
     if features.empty or not truth_reps:
@@ -174,14 +206,28 @@ class CVReport:
     """Grouped cross-validation of one target: counts and agreement with the truth."""
 
     target: str
+    """The target (:data:`TARGETS`)."""
     n_reps: int
+    """Reps validated."""
     n_athletes: int
+    """Athletes (groups) among them."""
     n_positive: int
+    """Reps where the target is present."""
     sensitivity: float
+    """Share of present targets found (NaN without any)."""
     specificity: float
+    """Share of absent targets left absent (NaN without any)."""
     kappa: float
+    """Cohen's kappa of the predictions against the truth."""
 
     def to_json(self) -> dict[str, Any]:
+        """The report as the model summary keeps it.
+
+        Returns
+        -------
+        dict
+            The fields, floats rounded to 0.001.
+        """
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
@@ -196,13 +242,44 @@ def _report(target: str, y: np.ndarray, pred: np.ndarray, groups: np.ndarray) ->
 
 def evaluate(target: str, y: Sequence[int], proba: Sequence[float],
              groups: Sequence[str]) -> CVReport:
-    """Sensitivity, specificity and kappa of probabilities ``proba`` thresholded at 0.5."""
+    """Agreement of probabilities, thresholded at 0.5, with the truth.
+
+    Parameters
+    ----------
+    target : str
+        The target.
+    y : Sequence of int
+        True labels, 0/1.
+    proba : Sequence of float
+        Predicted probabilities that the target is present.
+    groups : Sequence of str
+        The athlete of each rep.
+
+    Returns
+    -------
+    CVReport
+        Sensitivity, specificity and kappa.
+    """
     y, p = np.asarray(y, dtype=int), np.asarray(proba, dtype=float)
     return _report(target, y, (p >= 0.5).astype(int), np.asarray(groups))
 
 
 def grouped_folds(groups: Sequence[str], n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, validation) index pairs of ``GroupKFold``: no group in both parts."""
+    """Cross-validation folds that keep each group in one part.
+
+    Parameters
+    ----------
+    groups : Sequence of str
+        The athlete of each row.
+    n_splits : int
+        Most folds (fewer when there are fewer athletes).
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        (train, validation) index pairs of ``GroupKFold``; InputError with fewer than 2
+        athletes.
+    """
     groups = np.asarray(groups)
     k = min(n_splits, len(set(groups)))
     if k < 2:
@@ -212,7 +289,24 @@ def grouped_folds(groups: Sequence[str], n_splits: int = 5) -> list[tuple[np.nda
 
 def grouped_cv(table: pd.DataFrame, target: str, n_splits: int = 5,
                c: float = 0.3) -> CVReport:
-    """Out-of-fold predictions of ``target`` by ``GroupKFold`` on ``table['group']``."""
+    """Grouped cross-validation of one target.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Labelled reps (:func:`labelled_reps`).
+    target : str
+        The target.
+    n_splits : int
+        Most folds.
+    c : float
+        Inverse L2 strength of the regression.
+
+    Returns
+    -------
+    CVReport
+        Agreement of the out-of-fold predictions (``GroupKFold`` on ``table['group']``).
+    """
     x, y, groups = table[target_features(target)], table[target].to_numpy(int), table["group"].to_numpy()
     proba = np.full(len(y), np.nan)
     for train_idx, val_idx in grouped_folds(groups, n_splits):
@@ -232,13 +326,31 @@ class RepClassifier:
     """Fitted pipelines per target, with their feature lists, CV figures and provenance."""
 
     pipelines: dict[str, Pipeline]
+    """Target -> its fitted pipeline."""
     features: dict[str, list[str]]
+    """Target -> the feature columns its pipeline reads."""
     cv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Target -> its grouped-CV report (:meth:`CVReport.to_json`)."""
     training: dict[str, Any] = field(default_factory=dict)
+    """Where the training reps came from and how many."""
     feature_version: int = FEATURE_VERSION
+    """Version of the feature table the model was fitted on."""
 
     def predict_proba(self, features: pd.DataFrame, target: str) -> np.ndarray:
-        """(K,) probability that ``target`` is present (1) in each row of ``features``."""
+        """Probability that a target is present in each rep.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+            (K rows) :func:`analysis.features.rep_features` rows.
+        target : str
+            The target.
+
+        Returns
+        -------
+        numpy.ndarray
+            (K,) probability that ``target`` is present (1).
+        """
         pipe = self.pipelines[target]
         if features.empty:
             return np.zeros(0)
@@ -249,7 +361,26 @@ class RepClassifier:
 
 def train(table: pd.DataFrame, n_splits: int = 5, c: float = 0.3,
           source: str = "", progress: Callable[[str], None] | None = None) -> RepClassifier:
-    """Grouped CV per target, then fit each target on all of ``table`` (labelled reps)."""
+    """Grouped CV per target, then fit each target on all the labelled reps.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Labelled reps (:func:`labelled_reps`), with ``group``.
+    n_splits : int
+        Most cross-validation folds.
+    c : float
+        Inverse L2 strength of the regression.
+    source : str
+        Where the reps came from, kept in the model.
+    progress : callable, optional
+        Called with one line per target validated.
+
+    Returns
+    -------
+    RepClassifier
+        The fitted model with its CV figures.
+    """
     missing = [c for c in (*TARGETS, "group") if c not in table]
     if missing:
         raise InputError(f"training table lacks {', '.join(missing)}")
@@ -270,7 +401,21 @@ def train(table: pd.DataFrame, n_splits: int = 5, c: float = 0.3,
 
 
 def save_model(model: RepClassifier, path: str | os.PathLike[str]) -> Path:
-    """Write ``model`` as a skops file (with format and feature versions); returns the path."""
+    """Write a model as a skops file, with its format and feature versions and a JSON
+    summary beside it.
+
+    Parameters
+    ----------
+    model : RepClassifier
+        The model.
+    path : str or os.PathLike
+        The ``.skops`` file.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
     import skops.io as sio
 
     state = {"format": MODEL_FORMAT, "version": MODEL_VERSION,
@@ -289,10 +434,20 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
 
 
 def load_model(path: str | os.PathLike[str]) -> RepClassifier:
-    """Load a model written by :func:`save_model`; refuses other versions in one line.
+    """Load a model written by :func:`save_model`.
 
     Only scikit-learn / numpy / scipy types are trusted; a file naming any other
     type is refused (skops' safety check, never bare unpickling).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.skops`` file.
+
+    Returns
+    -------
+    RepClassifier
+        The model; InputError (one line) for a missing, foreign or other-version file.
     """
     import skops.io as sio
 
@@ -327,7 +482,13 @@ def load_model(path: str | os.PathLike[str]) -> RepClassifier:
 
 @lru_cache(maxsize=1)
 def shipped_model() -> RepClassifier | None:
-    """The model in data/ (loaded once), or None when the file is absent."""
+    """The model shipped in data/ (loaded once).
+
+    Returns
+    -------
+    RepClassifier or None
+        The model; None when the file is absent.
+    """
     path = model_info.shipped_model_path()
     if not path.exists():
         return None
@@ -337,7 +498,20 @@ def shipped_model() -> RepClassifier | None:
 # -- use in the pipeline -----------------------------------------------------------------------
 
 def usable_items(model: RepClassifier, min_kappa: float = MIN_KAPPA) -> dict[str, str]:
-    """Per item target, "" when the model may decide it, else why not (its CV kappa)."""
+    """Which items a model may decide.
+
+    Parameters
+    ----------
+    model : RepClassifier
+        The model.
+    min_kappa : float
+        Lowest grouped-CV kappa of an item it may decide.
+
+    Returns
+    -------
+    dict of str to str
+        Per item target, "" when the model may decide it, else why not (its CV kappa).
+    """
     return usable_items_from_cv(model.cv, min_kappa)
 
 
@@ -347,12 +521,28 @@ def classify_reps(
 ) -> tuple[list[dict[str, int]], list[dict[str, float]]]:
     """Per rep, classifier items and probabilities for ``score_test``.
 
-    features: :func:`analysis.features.rep_features` rows, one per rep, in the
-    order of ``reps`` (each with ``measures``). Items are given only where the
-    rules cannot assess them (source ``not_assessed``) and the target's
-    grouped-CV kappa is >= min_kappa, thresholded at 0.5, with the probability
-    of the value given; every rep also gets ``quality``: the probability that
+    Items are given only where the rules cannot assess them (source ``not_assessed``) and
+    the target's grouped-CV kappa is >= min_kappa, thresholded at 0.5, with the
+    probability of the value given; every rep also gets ``quality``: the probability that
     its movement total is >= :data:`QUALITY_MIN_TOTAL`.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        :func:`analysis.features.rep_features` rows, one per rep, in the order of ``reps``.
+    reps : Sequence of Mapping
+        The reps, each with ``measures``.
+    model : RepClassifier
+        The model.
+    config : RuleConfig, optional
+        The rule thresholds, to know what the rules assess.
+    min_kappa : float
+        Lowest grouped-CV kappa of an item the model may decide.
+
+    Returns
+    -------
+    tuple of (list of dict, list of dict)
+        Per rep, the classifier's items and its probabilities.
     """
     config = config or RuleConfig()
     if len(features) != len(reps):
@@ -381,8 +571,24 @@ def classifier_inputs(
 ) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, dict[str, Any]]:
     """The shipped model's items and probabilities per rep for ``score_test``, and a note.
 
-    Returns (classifier_items, classifier_proba, info). Without a usable model
-    file both are None (items stay ``not_assessed``) and info says why.
+    Parameters
+    ----------
+    reps : Sequence of Mapping
+        The reps (``index``, ``start_s``, ``bottom_s``, ``end_s`` in s and ``measures``).
+    series : MeasureSeries
+        The measure series on the motion's grid.
+    motion : Motion
+        The segments' motion.
+    test_leg : str
+        ``left`` or ``right``.
+    config : RuleConfig, optional
+        The rule thresholds.
+
+    Returns
+    -------
+    tuple
+        (classifier_items, classifier_proba, info). Without a usable model file both are
+        None (items stay ``not_assessed``) and info says why.
     """
     where = f"data/{model_info.shipped_model_path().name}"
     try:

@@ -1,17 +1,17 @@
 """Every setting of an analysis in one frozen object, saved inside each result.
 
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
-the rep segmentation, the kinematics filter, the gap tolerance and whether the rep
-classifier runs. :class:`analysis.pipeline.StepDownPipeline` is built from one;
+the rep segmentation, the kinematics filter, the gap tolerances (of the measures and of the
+orientation filter) and whether the rep classifier runs.
+:class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`
 is the ``config`` block of the analysis document, which :meth:`AnalysisConfig.from_json`
 reads back, so a result says how it was made and can be made again.
 
 Not yet in here (module constants, fixed in this version): the standing-window and
-calibration limits (:mod:`calibration.standing`, :mod:`calibration.calibrate`), the
-orientation filter's gap handling (:mod:`analysis.orientation`) and the stated
-uncertainties (:mod:`analysis.uncertainty`).
+calibration limits (:mod:`calibration.standing`, :mod:`calibration.calibrate`) and the
+stated uncertainties (:mod:`analysis.uncertainty`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ KINEMATICS_CUTOFF_HZ = 4.0
 ringing would otherwise set the per-rep peaks."""
 MAX_GAP_S = 0.5
 """A rep's measures that rest on a sensor silent for longer than this, s, are dropped."""
+MAX_BRIDGE_S = 0.5
+"""Longest silence an orientation is carried across, s (a BLE link's normal losses are
+shorter; MAX_GAP_S drops a rep's measures past the same length). Past it the series is cut
+into pieces, each started afresh (:func:`analysis.orientation.piecewise_orientation`)."""
 ORIENTATION_MODES = ("offline", "causal")
 
 
@@ -59,6 +63,9 @@ class AnalysisConfig:
     """Low-pass cut-off of the measure series, Hz."""
     max_gap_s: float = MAX_GAP_S
     """Longest silence of a sensor a rep's measures may rest on, s."""
+    max_bridge_s: float = MAX_BRIDGE_S
+    """Longest silence of a sensor its orientation is carried across, s; past it the series
+    is cut into pieces, each started afresh."""
     orientation_mode: str = "offline"
     """``offline`` (vqf's acausal filter) or ``causal`` (forward only, as a live stream)."""
     classify: bool = True
@@ -70,7 +77,7 @@ class AnalysisConfig:
         if self.orientation_mode not in ORIENTATION_MODES:
             raise InputError(f"orientation_mode must be one of {', '.join(ORIENTATION_MODES)}, "
                              f"got {self.orientation_mode!r}")
-        for name in ("kinematics_cutoff_hz", "max_gap_s"):
+        for name in ("kinematics_cutoff_hz", "max_gap_s", "max_bridge_s"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise InputError(f"analysis setting {name} must be a positive number, got {value!r}")

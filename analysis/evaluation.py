@@ -19,7 +19,22 @@ MATCH_TOLERANCE_S = 0.5
 
 def match_reps(pred: Sequence[dict], truth: Sequence[dict],
                tol_s: float = MATCH_TOLERANCE_S) -> list[tuple[int, int]]:
-    """Greedy one-to-one matching of reps by bottom time (within tol_s); index pairs."""
+    """Greedy one-to-one matching of reps by bottom time.
+
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found reps, each with ``bottom_s`` (s).
+    truth : Sequence of dict
+        Reference reps, each with ``bottom_s`` (s).
+    tol_s : float
+        Largest bottom-time difference of a match, s.
+
+    Returns
+    -------
+    list of (int, int)
+        (index in ``pred``, index in ``truth``) of each match.
+    """
     pairs, used = [], set()
     for i, p in enumerate(pred):
         d = [abs(p["bottom_s"] - t["bottom_s"]) if j not in used else np.inf
@@ -34,7 +49,20 @@ def match_reps(pred: Sequence[dict], truth: Sequence[dict],
 def rep_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[pd.DataFrame, dict]:
     """Per matched rep: signed errors (pred - truth) of times and measures.
 
-    Returns the table and counts {n_pred, n_truth, n_matched} for precision/recall.
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found reps: ``start_s``, ``bottom_s``, ``end_s`` (s) and ``measures``.
+    truth : Sequence of dict
+        Reference reps, the same keys.
+    **labels
+        Columns added to every row (e.g. ``sensor_set="pelvis+thigh"``).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        The table (``<name>_err`` in the name's unit, and each measure's true value) and
+        the counts {n_pred, n_truth, n_matched} for precision and recall.
     """
     rows = []
     pairs = match_reps(pred, truth)
@@ -52,7 +80,23 @@ def rep_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[p
 
 
 def summarize(errors: pd.DataFrame, counts: Iterable[dict], by: str = "sensor_set") -> pd.DataFrame:
-    """MAE per group of every time and measure error; precision and recall of reps overall."""
+    """Mean absolute errors per group; precision and recall of reps overall.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        :func:`rep_errors` tables, concatenated.
+    counts : Iterable of dict
+        Their counts.
+    by : str
+        The column grouping the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group the MAE of every time and measure (units of the names) and ``reps``;
+        ``attrs`` holds ``precision`` and ``recall``.
+    """
     cols = [c for c in errors.columns if c.endswith("_err")]
     table = errors.groupby(by)[cols].agg(lambda x: np.nanmean(np.abs(x)) if x.notna().any() else np.nan)
     table.columns = [c.replace("_err", "") for c in table.columns]
@@ -64,9 +108,21 @@ def summarize(errors: pd.DataFrame, counts: Iterable[dict], by: str = "sensor_se
 
 
 def agreement(errors: pd.DataFrame, by: str = "sensor_set") -> pd.DataFrame:
-    """Per group and measure (and rep time): n, MAE, bias (mean of estimate - truth) and
-    the slope of the estimate on the truth (least squares; NaN for times), from
-    :func:`rep_errors` tables.  Bland-Altman style: bias and slope beside the MAE."""
+    """Agreement with the truth, Bland-Altman style: bias and slope beside the MAE.
+
+    Parameters
+    ----------
+    errors : pandas.DataFrame
+        :func:`rep_errors` tables, concatenated.
+    by : str
+        The column grouping the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group and measure (and rep time): ``n``, ``mae``, ``bias`` (mean of estimate -
+        truth) and ``slope`` of the estimate on the truth (least squares; NaN for times).
+    """
     rows = []
     for group, g in errors.groupby(by):
         for name in [c.removesuffix("_err") for c in g.columns if c.endswith("_err")]:
@@ -85,10 +141,27 @@ def agreement(errors: pd.DataFrame, by: str = "sensor_set") -> pd.DataFrame:
 
 def errors_against_uncertainty(pred: Sequence[dict], truth: Sequence[dict],
                                knee_source: str | None, calibration=None) -> pd.DataFrame:
-    """Per matched rep and measure that has a stated uncertainty
-    (:func:`analysis.uncertainty.measure_uncertainty`): ``measure`` (the knee labelled
-    with how it was measured), ``case`` (:func:`analysis.uncertainty.calibration_case`),
-    ``abs_error`` and the stated ``bound``, in the measure's unit."""
+    """Each matched rep's error beside the uncertainty the analysis states for it.
+
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found reps (:func:`rep_errors`).
+    truth : Sequence of dict
+        Reference reps.
+    knee_source : str or None
+        How the knee displacement was measured ("shank", "thigh+pelvis model").
+    calibration : Calibration, optional
+        The analysis' calibration, which picks the uncertainty case.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per matched rep and measure with a stated uncertainty
+        (:func:`analysis.uncertainty.measure_uncertainty`): ``measure`` (the knee labelled
+        with how it was measured), ``case`` (:func:`analysis.uncertainty.calibration_case`),
+        ``abs_error`` and the stated ``bound``, in the measure's unit.
+    """
     from analysis.uncertainty import calibration_case, measure_uncertainty
 
     errors, _ = rep_errors(pred, truth)
@@ -102,5 +175,16 @@ def errors_against_uncertainty(pred: Sequence[dict], truth: Sequence[dict],
 
 
 def sensor_set_name(placements: Sequence[str]) -> str:
-    """'pelvis+thigh', 'pelvis+thigh+shank', ... (side dropped)."""
+    """The name of a sensor set.
+
+    Parameters
+    ----------
+    placements : Sequence of str
+        Placement names (``thigh_left``, ...).
+
+    Returns
+    -------
+    str
+        'pelvis+thigh', 'pelvis+thigh+shank', ... (side dropped).
+    """
     return "+".join(p.split("_")[0] for p in placements)

@@ -86,13 +86,29 @@ def sparc(speed: np.ndarray, fs_hz: float, pad_level: int = 4, fc_hz: float = 10
           amp_threshold: float = 0.05) -> float:
     """Spectral arc length (SPARC) of a speed profile (Balasubramanian et al. 2015).
 
-    speed: (N,) speed samples (any unit, >= 0), uniformly sampled at fs_hz.
     The magnitude spectrum, zero-padded to 2**(ceil(log2 N) + pad_level) points
     and normalised to its peak, is cut at the last frequency below fc_hz where it
     still reaches amp_threshold; SPARC is minus the arc length of that curve with
-    frequency normalised to the cut-off. Dimensionless, <= -1; a single smooth
-    bell gives about -1.4 to -1.6, intermittent (jerky) movement more negative.
-    NaN for fewer than 4 samples or a zero profile.
+    frequency normalised to the cut-off.
+
+    Parameters
+    ----------
+    speed : numpy.ndarray
+        (N,) speed samples (any unit, >= 0), uniformly sampled.
+    fs_hz : float
+        Sampling rate, Hz.
+    pad_level : int
+        Extra powers of two of zero padding.
+    fc_hz : float
+        Highest frequency considered, Hz.
+    amp_threshold : float
+        Share of the peak magnitude below which the spectrum's tail is cut.
+
+    Returns
+    -------
+    float
+        Dimensionless, <= -1; a single smooth bell gives about -1.4 to -1.6, intermittent
+        (jerky) movement more negative. NaN for fewer than 4 samples or a zero profile.
     """
     speed = np.asarray(speed, dtype=float)
     if speed.ndim != 1 or len(speed) < 4 or not np.any(speed):
@@ -111,18 +127,29 @@ def sparc(speed: np.ndarray, fs_hz: float, pad_level: int = 4, fc_hz: float = 10
     return float(-np.sum(np.sqrt(df ** 2 + np.diff(mag) ** 2)))
 
 
-def _masked_rms(mask: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Per row of mask (K, N), RMS of x (N,) over the True samples; NaN for none."""
-    n = mask.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(np.where(mask, x ** 2, 0.0).sum(axis=1) / n)
+def _rep_rows(t: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[slice]:
+    """Each rep's samples start <= t <= end (t (N,) s ascending) as a slice: per rep, not a
+    (reps, samples) mask (an hour's 170 reps x 360 k samples made the classifier's
+    features take ~500 MB per mask and seconds of CPU)."""
+    lo, hi = np.searchsorted(t, start, side="left"), np.searchsorted(t, end, side="right")
+    return [slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True)]
 
 
-def _time_to_peak(mask: np.ndarray, t: np.ndarray, x: np.ndarray | None,
+def _rms(rows: list[slice], x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Per rep, the RMS of x (N,) over its rows (and where ``keep`` (N,) bool); NaN for none."""
+    out = np.full(len(rows), np.nan)
+    for k, sl in enumerate(rows):
+        v = x[sl] if keep is None else x[sl][keep[sl]]
+        if len(v):
+            out[k] = np.sqrt(np.sum(v ** 2) / len(v))
+    return out
+
+
+def _time_to_peak(rows: list[slice], t: np.ndarray, x: np.ndarray | None,
                   start: np.ndarray) -> np.ndarray:
     if x is None:
         return np.full(len(start), np.nan)
-    idx = np.where(mask, x, -np.inf).argmax(axis=1)
+    idx = [sl.start + int(np.argmax(x[sl])) if sl.stop > sl.start else 0 for sl in rows]
     return t[idx] - start
 
 
@@ -135,13 +162,19 @@ def _depth_curves(t: np.ndarray, depth: np.ndarray, start: np.ndarray,
 
 def _phase_sparc(t: np.ndarray, speed: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                  fs_hz: float) -> np.ndarray:
-    return np.array([sparc(speed[(t >= a) & (t <= b)], fs_hz) for a, b in zip(lo, hi, strict=True)])
+    return np.array([sparc(speed[sl], fs_hz) for sl in _rep_rows(t, lo, hi)])
 
 
 class AnalysedReps(Protocol):
     """What :func:`rep_features` reads of an analysis (an :class:`analysis.pipeline.Analysis`
     has it): described by shape, so this module need not import the pipeline, which imports
-    the classifier, which imports this module."""
+    the classifier, which imports this module.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
 
     recording: Recording
     motion: Motion
@@ -150,10 +183,20 @@ class AnalysedReps(Protocol):
 
 
 def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
-    """One row per full rep of ``analysis`` (columns: see module docstring).
+    """The classifier's features, one row per full rep.
 
-    Works for every sensor set; columns of sensors not worn are NaN. An
-    analysis without reps gives an empty table with all the columns.
+    Works for every sensor set; columns of sensors not worn are NaN.
+
+    Parameters
+    ----------
+    analysis : AnalysedReps
+        An analysis (:class:`analysis.pipeline.Analysis`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per full rep (columns: see module docstring); an analysis without reps
+        gives an empty table with all the columns.
     """
     return features_table(analysis.reps, analysis.series, analysis.motion,
                           analysis.recording.test_leg)
@@ -161,9 +204,25 @@ def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
 
 def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion: Motion,
                    test_leg: str) -> pd.DataFrame:
-    """:func:`rep_features` from the analysis' parts (reps with ``index``, ``start_s``,
-    ``bottom_s``, ``end_s`` in s and ``measures``; the measure series and the motion
-    on the same time grid), for use inside the pipeline before the Analysis exists."""
+    """:func:`rep_features` from the analysis' parts, for use inside the pipeline before
+    the Analysis exists.
+
+    Parameters
+    ----------
+    reps : Sequence of Mapping
+        The reps, with ``index``, ``start_s``, ``bottom_s``, ``end_s`` (s) and ``measures``.
+    ms : MeasureSeries
+        The measure series.
+    motion : Motion
+        The segments' motion, on the same time grid.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`rep_features`.
+    """
     columns = [*ID_COLUMNS, *FEATURES]
     if not reps:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
@@ -172,7 +231,7 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
     start = np.array([r["start_s"] for r in reps], dtype=float)
     bottom = np.array([r["bottom_s"] for r in reps], dtype=float)
     end = np.array([r["end_s"] for r in reps], dtype=float)
-    in_rep = (t >= start[:, None]) & (t <= end[:, None])            # (K, N)
+    rows = _rep_rows(t, start, end)
 
     out: dict[str, object] = {
         "rep": [int(r["index"]) for r in reps], "start_s": start, "bottom_s": bottom,
@@ -183,18 +242,19 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
                              for r in reps], dtype=float)
 
     depth = ms.depth_rad
-    peak_depth = np.where(in_rep, depth, -np.inf).max(axis=1)
+    peak_depth = np.array([depth[sl].max(initial=-np.inf) for sl in rows])
     out["descent_s"], out["ascent_s"], out["rep_s"] = bottom - start, end - bottom, end - start
-    out["bottom_hold_s"] = (in_rep & (depth >= 0.95 * peak_depth[:, None])).sum(axis=1) / fs
+    out["bottom_hold_s"] = np.array([np.count_nonzero(depth[sl] >= 0.95 * p)
+                                     for sl, p in zip(rows, peak_depth, strict=True)]) / fs
     for col in PEAK_TIMED:
         x = ms.series.get(col)
         out[_time_to_peak_col(col)] = _time_to_peak(
-            in_rep, t, None if x is None else (np.abs(x) if registry.by_magnitude(col) else x), start)
+            rows, t, None if x is None else (np.abs(x) if registry.by_magnitude(col) else x), start)
 
     out["depth_deg"] = np.degrees(peak_depth)
     window = max(7, int(round(0.2 * fs)) | 1)
     jerk = savgol_filter(depth, window, 4, deriv=3, delta=1.0 / fs)
-    out["depth_jerk_rms_deg_s3"] = np.degrees(_masked_rms(in_rep, jerk))
+    out["depth_jerk_rms_deg_s3"] = np.degrees(_rms(rows, jerk))
     speed = np.abs(savgol_filter(depth, window, 3, deriv=1, delta=1.0 / fs))
     out["descent_sparc"] = _phase_sparc(t, speed, start, bottom, fs)
     out["ascent_sparc"] = _phase_sparc(t, speed, bottom, end, fs)
@@ -205,7 +265,7 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
             out[f"{seg}_gyr_rms_deg_s"] = np.full(len(reps), np.nan)
         else:
             out[f"{seg}_gyr_rms_deg_s"] = np.degrees(
-                _masked_rms(in_rep & ~m.gap[None, :], np.linalg.norm(m.gyr, axis=1)))
+                _rms(rows, np.linalg.norm(m.gyr, axis=1), ~m.gap))
 
     for col in VARIABILITY:
         v = np.asarray(out[col], dtype=float)

@@ -50,16 +50,40 @@ PELVIC_DEPTH_PW, SACRAL_SKIN_M = 0.62, 0.02
 
 
 def sacrum_to_hip_m(body: Body, test_leg: str) -> np.ndarray:
-    """(3,) m: the test side's hip joint centre seen from a sacral sensor, pelvis frame
-    (x anterior, y superior, z right)."""
+    """The test side's hip joint centre seen from a sacral sensor.
+
+    Parameters
+    ----------
+    body : Body
+        Body dimensions (its hip width), m.
+    test_leg : str
+        ``left`` or ``right``: the leg on the step.
+
+    Returns
+    -------
+    numpy.ndarray
+        (3,) m, pelvis frame (x anterior, y superior, z right).
+    """
     pw = body.hip_width_m / (2.0 * HJC_LATERAL_PW)
     forward = (PELVIC_DEPTH_PW - HJC_POSTERIOR_PW) * pw + SACRAL_SKIN_M
     return np.array([forward, -HJC_DISTAL_PW * pw, side_sign(test_leg) * HJC_LATERAL_PW * pw])
 
 
 def double_integral(t: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """(N,) position from acceleration a (N,) on the grid t (N,) s, trapezoids, starting at
-    rest at 0."""
+    """Position from acceleration by trapezoids, starting at rest at 0.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) grid, s.
+    a : numpy.ndarray
+        (N,) acceleration, m/s².
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) position, m.
+    """
     dt = np.diff(t)
     v = np.concatenate([[0.0], np.cumsum(0.5 * (a[1:] + a[:-1]) * dt)])
     return np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
@@ -69,22 +93,42 @@ def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: n
                        hip_over_knee_m: np.ndarray, standing: np.ndarray,
                        spans: list[tuple[float, float]], body: Body, test_leg: str,
                        gap: np.ndarray | None = None) -> np.ndarray:
-    """(N,) medial shift (m) of the test side's hip joint centre over the stance foot,
-    relative to standing.
+    """The medial shift of the test side's hip joint centre over the stance foot, relative
+    to standing.
 
-    t (N,) s, uniform grid; acc_facing (N, 3) m/s², the pelvis sensor's specific force in
-    the facing frame; q_facing_pelvis (N, 4) the pelvis' orientation there;
-    hip_over_knee_m (N,) the hip's medial offset over the knee from the thigh's long
-    axis, relative to standing (:func:`analysis.kinematics.medial_offset_m`); standing
-    (N,) bool, the calibration window; spans: (start_s, end_s) of each rep, in time order;
-    gap: (N,) bool, samples inside a gap of the pelvis sensor: a pause ends there (the
-    acceleration of a gap is not measured).
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) s, uniform grid.
+    acc_facing : numpy.ndarray
+        (N, 3) m/s², the pelvis sensor's specific force in the facing frame.
+    q_facing_pelvis : numpy.ndarray
+        (N, 4) the pelvis' orientation in the facing frame, [w, x, y, z].
+    hip_over_knee_m : numpy.ndarray
+        (N,) m, the hip's medial offset over the knee from the thigh's long axis, relative
+        to standing (:func:`analysis.kinematics.medial_offset_m`).
+    standing : numpy.ndarray
+        (N,) bool, the calibration window.
+    spans : list of (float, float)
+        (start_s, end_s) of each rep, in time order.
+    body : Body
+        Body dimensions, m.
+    test_leg : str
+        ``left`` or ``right``: the leg on the step.
+    gap : numpy.ndarray, optional
+        (N,) bool, samples inside a gap of the pelvis sensor: a pause ends there (the
+        acceleration of a gap is not measured).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) medial shift, m.
     """
     sign = side_sign(test_leg)
     pendulum = hip_over_knee_m * ((body.thigh_m + body.shank_m) / body.thigh_m)
     lever = sign * quat.qrotate(q_facing_pelvis, sacrum_to_hip_m(body, test_leg))[:, 1]
     lever = lever - np.mean(lever[standing])
-    medial_acc = sign * acc_facing[:, 1]
+    medial_acc = sign * np.asarray(acc_facing[:, 1], dtype=np.float64)  # integrated in float64
     gap = np.zeros(len(t), dtype=bool) if gap is None else gap
     out = pendulum.copy()
     min_samples = MIN_PAUSE_S / float(t[1] - t[0]) if len(t) > 1 else 1.0

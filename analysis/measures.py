@@ -22,21 +22,28 @@ from sensor_io.anthropometry import Body
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
 EXTRA = ("wrist_motion_deg", "descent_drop_ratio", "impact_ms2")
+HIP_SHIFT_MEASURED = "thigh+pelvis, hip shift measured"
+"""``knee_source`` of the knee from the thigh plus the hip's shift the pelvis sensor
+measured (:mod:`analysis.hip_shift`)."""
 
 
 @dataclass
 class MeasureSeries:
-    """Series on the motion grid, relative to standing; None where no sensor gives it.
-
-    Angles in deg, knee in cm, depth in rad.  ``knee_source`` says how the knee
-    displacement was obtained ("shank" or "thigh+pelvis model").
-    """
+    """Series on the motion grid, relative to standing."""
 
     t: np.ndarray
+    """(N,) the motion's grid, s."""
     depth_rad: np.ndarray
+    """(N,) the test thigh's inclination from vertical relative to standing, rad."""
     series: dict[str, np.ndarray | None]
+    """Measure name -> (N,) series in the unit of its name (angles deg, knee cm); None
+    where no sensor gives it."""
     impact_ms2: np.ndarray
+    """(N,) high-passed (> 4 Hz) specific-force magnitude, max over the pelvis and leg
+    sensors, m/s²."""
     knee_source: str | None
+    """How the knee displacement was obtained: "shank", "thigh+pelvis model" (the hip taken
+    as staying over the foot) or :data:`HIP_SHIFT_MEASURED`; None where it was not."""
 
     @cached_property
     def peak_table(self) -> tuple[tuple[str, ...], np.ndarray]:
@@ -134,12 +141,28 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
                    hip_spans: list[tuple[float, float]] | None = None) -> MeasureSeries:
     """Every measure the sensors allow, per sample, relative to standing.
 
-    depth: :func:`depth_rad` of this motion when already computed (it ignores heading, so
-    the one found before the heading drift correction serves); computed when None.
-    cutoff_hz: low-pass cut-off of the series, Hz.
-    hip_spans: (start_s, end_s) of the reps, in time order, over which the pelvis sensor
-    measures the hip's sideways shift for the knee without a shank
-    (:mod:`analysis.hip_shift`); None: the hip is taken as staying over the foot.
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion, facing frame.
+    test_leg : str
+        ``left`` or ``right``.
+    body : Body
+        Segment lengths, m.
+    depth : numpy.ndarray, optional
+        :func:`depth_rad` of this motion when already computed (it ignores heading, so the
+        one found before the heading drift correction serves); computed when None.
+    cutoff_hz : float
+        Low-pass cut-off of the series, Hz.
+    hip_spans : list of (float, float), optional
+        (start_s, end_s) of the reps, in time order, over which the pelvis sensor measures
+        the hip's sideways shift for the knee without a shank (:mod:`analysis.hip_shift`);
+        None: the hip is taken as staying over the foot.
+
+    Returns
+    -------
+    MeasureSeries
+        The series, with those of measures added to the registry at run time.
     """
     st = motion.standing
     pelvis = motion.get("pelvis", test_leg)
@@ -157,10 +180,11 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         source = "shank"
     else:
         knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
+        source = "thigh+pelvis model"
         if hip_spans is not None:
             knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
                                              -knee, st, hip_spans, body, test_leg, pelvis.gap)
-        source = "thigh+pelvis model"
+            source = HIP_SHIFT_MEASURED
     s["knee_medial_cm"] = 100.0 * rel(knee, st)
     if trunk is not None:
         s["trunk_lean_deg"] = np.degrees(rel(kin.trunk_inclination_rad(trunk.q_facing_seg), st))
@@ -169,6 +193,7 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         # stays put would seem to move whenever the trunk flexes or leans on the pelvis.
         s["wrist_motion_deg"] = np.degrees(_wrist_motion_rad(motion, pelvis.q_facing_seg,
                                                              wrist.q_facing_seg))
+    s.update({m.name: m.series(motion, test_leg) for m in registry.MEASURES if m.series})
     present = [k for k, v in s.items() if v is not None]
     smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t, cutoff_hz)  # one call
     s.update({k: smooth[:, i] for i, k in enumerate(present)})
@@ -178,7 +203,23 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
 
 
 def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:
-    """Zero-phase Butterworth low-pass of (N,) or (N, K) series sampled at times t (uniform)."""
+    """Zero-phase Butterworth low-pass.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N,) or (N, K) series, any unit.
+    t : numpy.ndarray
+        (N,) sample times, s, uniform.
+    cutoff_hz : float
+        Cut-off, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        The filtered series (unchanged when shorter than 16 samples or the cut-off is at
+        or above Nyquist).
+    """
     fs = 1.0 / float(t[1] - t[0]) if len(t) > 1 else 0.0
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
@@ -192,7 +233,20 @@ def _butter_sos(order: int, cutoff_hz: float, btype: str, fs_hz: float) -> np.nd
 
 
 def depth_rad(motion: Motion, test_leg: str) -> np.ndarray:
-    """Rep depth signal: the test thigh's inclination from vertical relative to standing (rad)."""
+    """The rep depth signal.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) the test thigh's inclination from vertical relative to standing, rad.
+    """
     thigh = motion.get("thigh", test_leg)
     return kin.relative_to(kin.inclination_rad(thigh.q_facing_seg), motion.standing)
 
@@ -202,6 +256,22 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
 
     A controlled (smooth, bell-shaped) descent is fastest mid-way: ratio < 1.
     A sudden drop late in the descent gives a ratio well above 1.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s.
+    depth : numpy.ndarray
+        (N,) depth signal, rad.
+    start_s : float
+        The rep's start, s.
+    bottom_s : float
+        Its bottom, s.
+
+    Returns
+    -------
+    float
+        The ratio (no unit); NaN for a descent of fewer than 6 samples or no early speed.
     """
     m = time_span(t, start_s, bottom_s)
     if m.stop - m.start < 6:
@@ -223,7 +293,25 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
                           end_s: float, max_gap_s: float = MAX_GAP_S) -> list[str]:
     """Set to None the measures of one rep that rest on a sensor silent during it.
 
-    Returns the sensors (placements) silent for longer than ``max_gap_s`` (s) within the rep.
+    Parameters
+    ----------
+    measures : dict
+        The rep's measures by name; changed in place.
+    motion : Motion
+        The segments' motion (their gap masks).
+    test_leg : str
+        ``left`` or ``right``.
+    start_s : float
+        The rep's start, s.
+    end_s : float
+        Its end, s.
+    max_gap_s : float
+        Longest silence a measure may rest on, s.
+
+    Returns
+    -------
+    list of str
+        The sensors (placements) silent for longer than ``max_gap_s`` within the rep.
     """
     m = time_span(motion.t, start_s, end_s)
     if m.stop <= m.start:
@@ -232,7 +320,7 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
     silent = {seg for seg in ("pelvis", "thigh", "shank", "trunk", "wrist")
               if (sm := motion.get(seg, test_leg)) is not None
               and _longest_run(sm.gap[m]) * dt > max_gap_s}
-    for name, segs in NEEDS.items():
+    for name, segs in registry.measure_needs().items():
         if name in measures and silent.intersection(segs):
             measures[name] = None
     return sorted(motion.get(seg, test_leg).placement for seg in silent)
@@ -247,12 +335,45 @@ def _longest_run(mask: np.ndarray) -> int:
 
 
 def time_span(t: np.ndarray, t0: float, t1: float) -> slice:
-    """The samples with t0 <= t <= t1 (s) of a sorted time grid t (N,), as a slice."""
+    """The samples of a time span.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sorted time grid, s.
+    t0 : float
+        Start, s.
+    t1 : float
+        End, s.
+
+    Returns
+    -------
+    slice
+        The samples with t0 <= t <= t1.
+    """
     return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
 
 
 def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
-    """Peaks over one rep (start to end) of every measure, plus the descent features."""
+    """Peaks over one rep (start to end) of every measure, plus the descent features.
+
+    Parameters
+    ----------
+    ms : MeasureSeries
+        The measure series.
+    start_s : float
+        The rep's start, s.
+    bottom_s : float
+        Its bottom, s (the impact and descent ratio are taken around it).
+    end_s : float
+        Its end, s.
+
+    Returns
+    -------
+    dict
+        Measure name -> peak in the unit of its name (the trunk lean by magnitude), None
+        where not measured.
+    """
     m = time_span(ms.t, start_s, end_s)
     out: dict[str, float | None] = dict.fromkeys(ms.series)
     if m.stop > m.start:

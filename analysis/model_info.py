@@ -22,19 +22,44 @@ near-random guess into the totals, and the analysis says so."""
 
 
 def summary_path(model_path: Path) -> Path:
-    """``<model>.json`` beside ``<model>.skops``."""
+    """Where a model's summary is kept.
+
+    Parameters
+    ----------
+    model_path : Path
+        The model file, ``<model>.skops``.
+
+    Returns
+    -------
+    Path
+        ``<model>.json`` beside it.
+    """
     return model_path.with_suffix(".json")
 
 
 def shipped_model_path() -> Path:
-    """Where the shipped model is looked for (tests point it elsewhere)."""
+    """Where the shipped model is looked for (tests point it elsewhere).
+
+    Returns
+    -------
+    Path
+        The ``.skops`` file.
+    """
     return SHIPPED_MODEL
 
 
 def read_summary(model_path: Path | None = None) -> dict[str, Any] | None:
-    """The model's summary (versions, training, cv), or None when there is none.
+    """A model's summary (versions, training, cv).
 
-    model_path: default the shipped model.
+    Parameters
+    ----------
+    model_path : Path, optional
+        The model file (default: the shipped model).
+
+    Returns
+    -------
+    dict or None
+        The summary; None when there is none or it is not JSON.
     """
     try:
         return json.loads(summary_path(model_path or shipped_model_path()).read_text())
@@ -43,7 +68,20 @@ def read_summary(model_path: Path | None = None) -> dict[str, Any] | None:
 
 
 def usable_items_from_cv(cv: dict[str, Any], min_kappa: float = MIN_KAPPA) -> dict[str, str]:
-    """Per item target, "" when the model may decide it, else why not (its CV kappa)."""
+    """Which items the model may decide, from its cross-validation.
+
+    Parameters
+    ----------
+    cv : dict
+        Item -> its grouped-CV scores (``kappa``), from the model's summary.
+    min_kappa : float
+        Lowest Cohen's kappa for an item the model may decide.
+
+    Returns
+    -------
+    dict of str to str
+        Per item target, "" when the model may decide it, else why not (its CV kappa).
+    """
     out = {}
     for item in ITEM_TARGETS:
         kappa = (cv.get(item) or {}).get("kappa")

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vqf import VQF, offlineVQF
 
+from analysis.config import MAX_BRIDGE_S  # the default of AnalysisConfig.max_bridge_s
 from analysis.quat import interpolate as interpolate_quat
 from sensor_io.errors import InputError
 
@@ -46,23 +47,27 @@ GAP_FACTOR = 2.5
 
 @dataclass(frozen=True)
 class Orientation:
-    """Filter output for N samples.
-
-    quat: (N, 4) [w x y z] q_global_sensor (z up; heading arbitrary in 6D).
-    rest: (N,) bool, vqf's rest detection (sensor still).
-    bias: (N, 3) rad/s, the filter's gyroscope bias estimate, sensor frame.
-    """
+    """Filter output for N samples."""
 
     quat: FloatArray
+    """(N, 4) [w x y z] q_global_sensor (z up; heading arbitrary in 6D)."""
     rest: NDArray[np.bool_]
+    """(N,) bool, vqf's rest detection (sensor still)."""
     bias: FloatArray
+    """(N, 3) rad/s, the filter's gyroscope bias estimate, sensor frame."""
 
     def __len__(self) -> int:
         return len(self.quat)
 
 
 def vqf_param_names() -> tuple[str, ...]:
-    """Names vqf accepts as tuning parameters (tauAcc, restBiasEstEnabled, ...)."""
+    """The tuning parameters vqf accepts.
+
+    Returns
+    -------
+    tuple of str
+        Their names (tauAcc, restBiasEstEnabled, ...).
+    """
     return tuple(VQF(0.01).params.keys())
 
 
@@ -72,20 +77,31 @@ def resample_uniform(
 ) -> tuple[FloatArray, ...]:
     """Interpolate samples onto a uniform time grid.
 
-    t: (N,) s, strictly increasing (jitter and dropped samples allowed).
-    arrays: each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
-    rate_hz: grid rate; default the median sample rate, 1 / median(diff(t)).
-    offsets: one per array, None or (K,) taken off it (the numbers of resampling
-    ``a - offset``, without making that copy of the series); default none.
+    Inside a gap the values are the straight line between the samples on both sides: the
+    filter keeps integrating a constant-ish rate there, so orientation (and anything
+    measured) over masked samples is a guess that callers should not trust or should
+    report as missing.
 
-    Returns ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from
-    t[0] on a constant step within [t[0], t[-1]], each array linearly
-    interpolated to (M,) / (M, K), and gap_mask (M,) bool, True for grid samples
-    that fall strictly inside a gap (an interval longer than GAP_FACTOR × the
-    median interval). Inside a gap the values are the straight line between the
-    samples on both sides: the filter keeps integrating a constant-ish rate
-    there, so orientation (and anything measured) over masked samples is a
-    guess that callers should not trust or should report as missing.
+    Parameters
+    ----------
+    t : array_like
+        (N,) s, strictly increasing (jitter and dropped samples allowed).
+    *arrays : array_like
+        Each (N,) or (N, K), sampled at t (e.g. gyr rad/s, acc m/s²).
+    rate_hz : float, optional
+        Grid rate, Hz; default the median sample rate, 1 / median(diff(t)).
+    offsets : Sequence, optional
+        One per array, None or (K,) taken off it (the numbers of resampling
+        ``a - offset``, without making that copy of the series); default none.
+
+    Returns
+    -------
+    tuple
+        ``(t_uniform, *arrays_uniform, gap_mask)``: t_uniform (M,) s from t[0] on a
+        constant step within [t[0], t[-1]], each array linearly interpolated to (M,) /
+        (M, K), and gap_mask (M,) bool, True for grid samples that fall strictly inside a
+        gap (an interval longer than GAP_FACTOR × the median interval). InputError (one
+        line) for bad times or shapes.
     """
     t_arr = np.asarray(t, dtype=np.float64)
     if t_arr.ndim != 1 or len(t_arr) < 2:
@@ -148,11 +164,23 @@ def resample_rows(t_new: FloatArray, t: FloatArray, arrays: Sequence[ArrayLike],
     """Each ``arrays[k] - offsets[k]`` at the times t_new, from only the samples around them,
     one array at a time (a generator: a caller that drops each holds one at a time).
 
-    arrays: each (N,) or (N, K) sampled at t (N,) s, strictly increasing; offsets: each a
-    scalar or (K,), or None (nothing taken off); t_new: (M,) s ascending, within [t[0],
-    t[-1]]. Yields (M,) or (M, K) each, linearly interpolated: the numbers
-    :func:`resample_uniform` gives for ``a - offset`` at the same times, without making
-    ``a - offset`` for the whole series.
+    Parameters
+    ----------
+    t_new : numpy.ndarray
+        (M,) s ascending, within [t[0], t[-1]].
+    t : numpy.ndarray
+        (N,) s, strictly increasing.
+    arrays : Sequence of array_like
+        Each (N,) or (N, K), sampled at t.
+    offsets : Sequence
+        Each a scalar or (K,), or None (nothing taken off).
+
+    Yields
+    ------
+    numpy.ndarray
+        (M,) or (M, K) each, linearly interpolated: the numbers :func:`resample_uniform`
+        gives for ``a - offset`` at the same times, without making ``a - offset`` for the
+        whole series.
     """
     j, w = _interp_weights(t_new, t)
     for a, offset in zip(arrays, offsets, strict=True):
@@ -227,15 +255,30 @@ def estimate_orientation(
 ) -> Orientation:
     """Orientation of one sensor over a uniformly sampled series.
 
-    gyr: (N, 3) rad/s, acc: (N, 3) m/s², mag: optional (N, 3) µT, all sensor
-    frame, sampled at the constant rate_hz (use :func:`resample_uniform` first
-    for real streams). mode ``"offline"`` runs vqf's acausal offlineVQF (uses
-    the whole series, so the start is as good as the rest); ``"causal"`` runs
-    the real-time filter, identical to :class:`OrientationStream`. params: vqf
-    tuning by vqf's names (``tauAcc`` s, ``restBiasEstEnabled``, ...;
-    :func:`vqf_param_names`); default vqf's own defaults.
+    Parameters
+    ----------
+    gyr : array_like
+        (N, 3) angular rate, rad/s, sensor frame, sampled at the constant ``rate_hz`` (use
+        :func:`resample_uniform` first for real streams).
+    acc : array_like
+        (N, 3) specific force, m/s², sensor frame.
+    rate_hz : float
+        The sampling rate, Hz.
+    mag : array_like, optional
+        (N, 3) magnetic field, µT, sensor frame.
+    mode : {"offline", "causal"}
+        ``"offline"`` runs vqf's acausal offlineVQF (uses the whole series, so the start is
+        as good as the rest); ``"causal"`` runs the real-time filter, identical to
+        :class:`OrientationStream`.
+    params : Mapping, optional
+        vqf tuning by vqf's names (``tauAcc`` s, ``restBiasEstEnabled``, ...;
+        :func:`vqf_param_names`); default vqf's own defaults.
 
-    Returns :class:`Orientation` with quat (N, 4) q_global_sensor [w x y z].
+    Returns
+    -------
+    Orientation
+        quat (N, 4) q_global_sensor [w x y z], rest and bias; InputError (one line) for
+        bad input.
     """
     rate_hz = _check_rate(rate_hz)
     gyr_a = _series3("gyr", gyr)
@@ -262,6 +305,15 @@ class OrientationStream:
     between chunks, so the concatenated output equals
     ``estimate_orientation(..., mode="causal")`` on the whole series. Samples
     must be uniformly spaced at rate_hz (resample gaps before feeding).
+
+    Parameters
+    ----------
+    rate_hz : float
+        The sampling rate, Hz.
+    use_mag : bool
+        Feed the magnetometer too (9D).
+    params : Mapping, optional
+        vqf tuning by vqf's names (:func:`vqf_param_names`).
     """
 
     def __init__(
@@ -276,7 +328,22 @@ class OrientationStream:
     def update(
         self, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     ) -> Orientation:
-        """Filter the next chunk: gyr (n, 3) rad/s, acc (n, 3) m/s², mag (n, 3) µT iff use_mag."""
+        """Filter the next chunk.
+
+        Parameters
+        ----------
+        gyr : array_like
+            (n, 3) angular rate, rad/s, sensor frame.
+        acc : array_like
+            (n, 3) specific force, m/s², sensor frame.
+        mag : array_like, optional
+            (n, 3) magnetic field, µT; given exactly when ``use_mag``.
+
+        Returns
+        -------
+        Orientation
+            The orientation of just these samples.
+        """
         gyr_a = _series3("gyr", gyr)
         acc_a = _series3("acc", acc, len(gyr_a))
         if self.use_mag != (mag is not None):
@@ -295,16 +362,25 @@ class OrientationStream:
         self.n_samples_ = 0
 
 
-MAX_BRIDGE_S = 0.5
-"""Longest silence an orientation is carried across (a BLE link's normal losses are
-shorter; measures.MAX_GAP_S drops a rep's measures past the same length). Past it the
-series is cut into pieces, each started afresh."""
 MIN_PIECE_SAMPLES = 10
 """A piece with fewer samples starts no orientation: it is left out, as a gap."""
 
 
 def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
-    """The runs of samples of t (N,) s with no interval longer than max_bridge_s, as slices."""
+    """The runs of samples with no interval longer than a bridge.
+
+    Parameters
+    ----------
+    t : array_like
+        (N,) sample times, s.
+    max_bridge_s : float
+        Longest interval inside a run, s.
+
+    Returns
+    -------
+    list of slice
+        The runs, in order.
+    """
     t_arr = np.asarray(t, dtype=np.float64)
     cuts = np.flatnonzero(np.diff(t_arr) > max_bridge_s) + 1
     edges = np.concatenate([[0], cuts, [len(t_arr)]])
@@ -314,51 +390,76 @@ def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
 
 @dataclass(frozen=True)
 class PiecewiseOrientation:
-    """One sensor's orientation, each piece of it on its own uniform grid.
-
-    t_u (M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
-    between pieces); quat (M, 4) q_global_sensor; acc (M, 3) m/s², gyr (M, 3) rad/s
-    resampled (None when not kept); gap (M,) bool, short gaps bridged inside a piece;
-    spans: each piece's (t0, t1) s. source: "device" (the file's own orientation output),
-    "vqf 9D" or "vqf 6D". heading_shared: False when each piece has its own arbitrary
-    heading (6D), so a caller must align every piece's heading on its own. runs: each
-    piece's rows of t_u and of the input samples (slices).
-    """
+    """One sensor's orientation, each piece of it on its own uniform grid."""
 
     t_u: FloatArray
+    """(M,) s: the pieces' grids one after the other (uniform inside a piece, a jump
+    between pieces)."""
     quat: FloatArray
+    """(M, 4) q_global_sensor, [w, x, y, z]."""
     acc: FloatArray | None
+    """(M, 3) specific force, m/s², sensor frame, resampled (None when not kept)."""
     gyr: FloatArray | None
+    """(M, 3) angular rate, rad/s, sensor frame, resampled (None when not kept)."""
     gap: NDArray[np.bool_]
+    """(M,) bool, short gaps bridged inside a piece."""
     spans: list[tuple[float, float]]
+    """Each piece's (t0, t1), s."""
     source: str
+    """"device" (the file's own orientation output), "vqf 9D" or "vqf 6D"."""
     heading_shared: bool
+    """False when each piece has its own arbitrary heading (6D), so a caller must align
+    every piece's heading on its own."""
     runs: list[tuple[slice, slice]]
+    """Each piece's rows of ``t_u`` and of the input samples."""
 
 
 def piecewise_orientation(
     t: ArrayLike, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     device_quat: ArrayLike | None = None, mode: Literal["offline", "causal"] = "offline",
     keep_signals: bool = True, gyr_bias: ArrayLike | None = None,
+    max_bridge_s: float = MAX_BRIDGE_S,
 ) -> PiecewiseOrientation:
-    """Orientation never bridged across a gap longer than MAX_BRIDGE_S.
+    """Orientation never bridged across a gap longer than ``max_bridge_s``.
 
-    t (N,) s; gyr (N, 3) rad/s (bias removed, or minus gyr_bias (3,) rad/s when given:
-    no bias-free copy of the series is then made), acc (N, 3) m/s², mag (N, 3) µT or
-    None, device_quat (N, 4) [w x y z] q_global_sensor or None, sensor frame. Each
-    piece (:func:`pieces`) starts its own orientation from what it holds: the
-    device's orientation output when given (absolute: one heading for all pieces),
-    else, when there is more than one piece, vqf with the magnetometer (9D, one
-    heading), else vqf 6D (inclination from
-    the accelerometer, heading arbitrary per piece). InputError when no piece is
-    long enough. keep_signals False: acc and gyr resampled are not kept (None; an hour at
-    200 Hz is 35 MB of them), :func:`resample_rows` gives them again where needed.
+    Each piece (:func:`pieces`) starts its own orientation from what it holds: the
+    device's orientation output when given (absolute: one heading for all pieces), else,
+    when there is more than one piece, vqf with the magnetometer (9D, one heading), else
+    vqf 6D (inclination from the accelerometer, heading arbitrary per piece).
+
+    Parameters
+    ----------
+    t : array_like
+        (N,) sample times, s.
+    gyr : array_like
+        (N, 3) angular rate, rad/s, sensor frame: bias removed, or minus ``gyr_bias`` when
+        given (no bias-free copy of the series is then made).
+    acc : array_like
+        (N, 3) specific force, m/s², sensor frame.
+    mag : array_like, optional
+        (N, 3) magnetic field, µT, sensor frame.
+    device_quat : array_like, optional
+        (N, 4) the device's own q_global_sensor, [w, x, y, z].
+    mode : {"offline", "causal"}
+        The vqf filter (see :func:`estimate_orientation`).
+    keep_signals : bool
+        False: acc and gyr resampled are not kept (None; an hour at 200 Hz is 35 MB of
+        them), :func:`resample_rows` gives them again where needed.
+    gyr_bias : array_like, optional
+        (3,) gyro bias, rad/s, sensor frame, taken off ``gyr``.
+    max_bridge_s : float
+        Longest silence the orientation is carried across, s.
+
+    Returns
+    -------
+    PiecewiseOrientation
+        The pieces; InputError when no piece is long enough.
     """
     t_a = np.asarray(t, dtype=np.float64)
-    runs = pieces(t_a)
+    runs = pieces(t_a, max_bridge_s)
     if not runs:
         raise InputError(f"no stretch of {MIN_PIECE_SAMPLES} samples without a gap longer than "
-                         f"{MAX_BRIDGE_S} s: too short to start an orientation")
+                         f"{max_bridge_s} s: too short to start an orientation")
     gyr_a, acc_a = _samples(gyr), _samples(acc)
     mag_a = None if mag is None else _samples(mag)
     dq = None if device_quat is None else np.asarray(device_quat, np.float64)
@@ -381,7 +482,7 @@ def piecewise_orientation(
         start = rows[-1].stop if rows else 0
         rows.append(slice(start, start + len(t_u)))
         out.append((t_u, q, acc_u, gyr_u, gap_u) if keep_signals else (t_u, q, gap_u))
-        del acc_u, gyr_u
+        del acc_u, gyr_u  # not kept: freed before the next piece's are made
     cat = [parts[0] if len(parts) == 1 else np.concatenate(parts)
            for parts in zip(*out, strict=True)]
     if not keep_signals:

@@ -28,8 +28,9 @@ import numpy as np
 
 from analysis import model_info, registry
 from analysis.checklist import Checklist, RepResult, score_test
-from analysis.config import AnalysisConfig, SegmentationConfig
+from analysis.config import MAX_BRIDGE_S, AnalysisConfig, SegmentationConfig
 from analysis.measures import (
+    HIP_SHIFT_MEASURED,
     MeasureSeries,
     depth_rad,
     drop_measures_in_gaps,
@@ -107,31 +108,55 @@ class Analysis:
     """Everything one analysis produced (series kept for plots and review)."""
 
     recording: Recording
+    """The recording analysed (with a standing pose put in front when one was given)."""
     calibration: Calibration
+    """The standing window and every sensor's frame."""
     body: Body
+    """Segment lengths used, m."""
     body_source: dict[str, str]
+    """Body dimension -> where it came from."""
     motion: Motion
+    """The segments' motion on the common grid, facing frame."""
     series: MeasureSeries
+    """The measure series on that grid, relative to standing."""
     reps: list[dict[str, Any]]
+    """The reps found: times (s), measures, ``not_measured`` and ``cut_by_gap``."""
     partial: list[dict[str, float]]
+    """Partial reps: ``start_s``, ``end_s`` (s)."""
     checklist: Checklist
+    """The scored reps and test."""
     config: RuleConfig = field(default_factory=RuleConfig)
-    classifier: dict[str, Any] = field(default_factory=dict)  # classifier_inputs' note
-    notes: list[str] = field(default_factory=list)  # doubts found while analysing
+    """The rule thresholds used."""
+    classifier: dict[str, Any] = field(default_factory=dict)
+    """The note of :func:`analysis.classifier.classifier_inputs`."""
+    notes: list[str] = field(default_factory=list)
+    """Doubts found while analysing."""
     settings: AnalysisConfig = field(default_factory=AnalysisConfig)
     """Every setting the analysis was made with (its rules: ``config``, as used)."""
 
     @property
     def sensors_used(self) -> list[str]:
+        """The placements the analysis used."""
         return list(self.calibration.sensors)
 
     def to_json(self) -> dict[str, Any]:
-        """The analysis contract (DESIGN.md) with its documented extras: the JSON of
-        :meth:`result`."""
+        """The analysis contract (DESIGN.md) with its documented extras.
+
+        Returns
+        -------
+        dict
+            The JSON of :meth:`result`.
+        """
         return self.result().to_json()
 
     def result(self) -> AnalysisResult:
-        """The typed result (:mod:`analysis.result`) of this analysis."""
+        """The typed result of this analysis.
+
+        Returns
+        -------
+        AnalysisResult
+            What ``stepdown analyze --json`` prints, typed (:mod:`analysis.result`).
+        """
         body = {"thigh_length_m": round(self.body.thigh_m, 3),
                 "shank_length_m": round(self.body.shank_m, 3),
                 "foot_medial_offset_m": round(self.body.foot_medial_offset_m, 3),
@@ -158,7 +183,13 @@ class Analysis:
             uncertainty=self.uncertainty(), warnings=tuple(self.warnings()))
 
     def warnings(self) -> list[str]:
-        """Plain-language doubts about the recording as a whole (empty when none)."""
+        """Plain-language doubts about the recording as a whole.
+
+        Returns
+        -------
+        list of str
+            Empty when there are none.
+        """
         out = list(self.notes)
         if not self.reps:
             out.append("no complete step-down rep found")
@@ -169,8 +200,15 @@ class Analysis:
         return out
 
     def uncertainty(self) -> dict[str, Any]:
-        """The uncertainty of each measure the reps have, the borderline rep items, and
-        the range of test totals and categories they and the unassessed items allow."""
+        """How sure the result is.
+
+        Returns
+        -------
+        dict
+            The uncertainty of each measure the reps have (90 % bounds in the measures'
+            units), the borderline rep items, and the range of test totals and categories
+            they and the unassessed items allow.
+        """
         measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
                                                           self.calibration).items()
@@ -187,7 +225,14 @@ class Analysis:
                 **total_range(self.checklist, borderline).to_json()}
 
     def completeness(self) -> dict[str, Any]:
-        """Which test-level items could not be assessed, and the highest total then possible."""
+        """What the sensors could not assess.
+
+        Returns
+        -------
+        dict
+            ``not_assessed`` (test-level items) and ``total_upper_bound`` (the highest
+            total then possible).
+        """
         test = self.checklist.test
         missing = [k for k, v in test.items.items() if v is None]
         return {"not_assessed": missing,
@@ -205,7 +250,18 @@ def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
-    """Body dimensions from the metadata, filling gaps from height (or the default height)."""
+    """Body dimensions from the metadata, filling gaps from height (or the default height).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording (its athlete metadata).
+
+    Returns
+    -------
+    tuple of (Body, dict)
+        The dimensions (m) and, per dimension, where it came from.
+    """
     a = rec.athlete
     height = a.height_m or DEFAULT_HEIGHT_M
     body = Body.from_height(height, thigh_m=a.thigh_length_m, shank_m=a.shank_length_m,
@@ -319,7 +375,8 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     return [idx for idx in kept if len(idx) >= 20]
 
 
-def _oriented(rec: Recording, standing: Recording | None, mode: str
+def _oriented(rec: Recording, standing: Recording | None, mode: str,
+              max_bridge_s: float = MAX_BRIDGE_S
               ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
     """The recording (with a separate standing recording put in front when given), its
     standing window, gyro biases and every sensor's orientation."""
@@ -328,14 +385,16 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str
     else:
         window = standing_window(rec)
     biases = gyro_biases(rec, window)
-    return rec, window, biases, sensor_orientations(rec, biases, mode=mode)
+    return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
+                                                    max_bridge_s=max_bridge_s)
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
                 orientations: dict[str, Any], body: Body) -> Calibration:
-    vertical = {p: o.vertical_in_sensor() for p, o in orientations.items() if uses_flexion_axis(p)}
+    legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
+    vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
-    tracks = piece_tracks(orientations) if in_pieces else standing_tracks(orientations, window)
+    tracks = piece_tracks(legs) if in_pieces else standing_tracks(legs, window)
     return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
                      movement=calibration_movement_window(rec))
 
@@ -365,9 +424,22 @@ def _hip_spans(cal: Calibration, test_leg: str, reps: list[dict[str, float]]
 
 
 def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
-    """The calibration of one set (its sensor-to-segment frames), to reuse for the other
-    sets of the same session (:func:`analyze`'s ``session``): a set with too little
-    movement to find the flexion axes (a static hold) is then still measured."""
+    """The calibration of one set, to reuse for the other sets of the same session
+    (:func:`analyze`'s ``session``): a set with too little movement to find the flexion
+    axes (a static hold) is then still measured.
+
+    Parameters
+    ----------
+    rec : Recording
+        The set with movement enough to calibrate from.
+    standing : Recording, optional
+        A separate standing recording of the same sensors.
+
+    Returns
+    -------
+    Calibration
+        Its sensor-to-segment frames.
+    """
     body, _ = body_of(rec)
     rec, window, biases, orientations = _oriented(rec, standing, "offline")
     return _calibrated(rec, window, biases, orientations, body)
@@ -376,7 +448,25 @@ def session_calibration(rec: Recording, standing: Recording | None = None) -> Ca
 def reuse_calibration(session: Calibration, rec: Recording, window: StandingWindow,
                       biases: dict[str, np.ndarray]) -> Calibration:
     """A session's sensor-to-segment frames with this recording's standing window and gyro
-    biases; CalibrationError when the sensors differ (the frames belong to other straps)."""
+    biases.
+
+    Parameters
+    ----------
+    session : Calibration
+        The session's calibration (:func:`session_calibration`).
+    rec : Recording
+        This recording.
+    window : StandingWindow
+        Its standing window.
+    biases : dict of str to numpy.ndarray
+        Its gyro biases, (3,) rad/s per placement.
+
+    Returns
+    -------
+    Calibration
+        The frames with this window and these biases; CalibrationError when the sensors
+        differ (the frames belong to other straps).
+    """
     if set(session.sensors) != set(rec.streams):
         raise CalibrationError(
             f"--calibration-from: that set has sensors {', '.join(sorted(session.sensors))} "
@@ -394,12 +484,33 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     """Analyse one recording end to end (see module docstring) with the default settings
     but those given: :class:`StepDownPipeline` built from them.
 
-    config: the rule thresholds; rule overrides their test rule ("majority", "any",
-    "worst"). mode: the orientation filter, "offline" or "causal". classify: use the
-    shipped classifier for items the sensors cannot measure (False: they stay
-    not_assessed). quality: also give the classifier's per-rep quality probability (loads
-    the model even when no item needs it). pain_nrs, standing, session: see
-    :meth:`StepDownPipeline.analyze`.
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    config : RuleConfig, optional
+        The rule thresholds (default: the defaults).
+    rule : str, optional
+        Overrides their test rule ("majority", "any", "worst").
+    pain_nrs : float or list of float, optional
+        See :meth:`StepDownPipeline.analyze`.
+    mode : str
+        The orientation filter, "offline" or "causal".
+    classify : bool
+        Use the shipped classifier for items the sensors cannot measure (False: they stay
+        not_assessed).
+    quality : bool
+        Also give the classifier's per-rep quality probability (loads the model even when
+        no item needs it).
+    standing : Recording, optional
+        See :meth:`StepDownPipeline.analyze`.
+    session : Calibration, optional
+        See :meth:`StepDownPipeline.analyze`.
+
+    Returns
+    -------
+    Analysis
+        Everything the analysis produced; its :meth:`Analysis.result` is the typed result.
     """
     rules = config or RuleConfig()
     if rule is not None:
@@ -420,9 +531,21 @@ class StepDownPipeline:
     with (:attr:`Analysis.settings`, the ``config`` block of its JSON)."""
 
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
+    """Every setting of the analysis."""
 
     def clone(self, **changes: Any) -> StepDownPipeline:
-        """This pipeline with settings changed (:meth:`AnalysisConfig.clone`)."""
+        """This pipeline with settings changed.
+
+        Parameters
+        ----------
+        **changes
+            Settings by name, as :meth:`AnalysisConfig.clone` takes them.
+
+        Returns
+        -------
+        StepDownPipeline
+            A new pipeline; this one is unchanged.
+        """
         return StepDownPipeline(self.config.clone(**changes))
 
     def analyze(self, rec: Recording, pain_nrs: float | list[float] | None = None,
@@ -430,12 +553,24 @@ class StepDownPipeline:
                 ) -> Analysis:
         """Analyse one recording.
 
-        pain_nrs overrides the recording's own pain report (0-10, per rep or one for the
-        test). standing: a separate standing recording of the same sensors (a static
-        trial, an earlier set of the session) to calibrate from, put in front of ``rec``
-        with a gap (:func:`analysis.recording_pieces.with_standing`). session: the
-        sensor-to-segment frames of another set of the same session
-        (:func:`session_calibration`) used instead of finding them in this recording.
+        Parameters
+        ----------
+        rec : Recording
+            The recording.
+        pain_nrs : float or list of float, optional
+            Overrides the recording's own pain report (0-10, per rep or one for the test).
+        standing : Recording, optional
+            A separate standing recording of the same sensors (a static trial, an earlier
+            set of the session) to calibrate from, put in front of ``rec`` with a gap
+            (:func:`analysis.recording_pieces.with_standing`).
+        session : Calibration, optional
+            The sensor-to-segment frames of another set of the same session
+            (:func:`session_calibration`), used instead of finding them in this recording.
+
+        Returns
+        -------
+        Analysis
+            Everything the analysis produced.
         """
         return _analyze(rec, self.config, pain_nrs, standing, session)
 
@@ -447,7 +582,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    rec, window, biases, orientations = _oriented(rec, standing, mode)
+    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body)
     else:
@@ -486,6 +621,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         measures = rep_measures(series, start_s, bottom_s, end_s)
         silent = drop_measures_in_gaps(measures, motion, rec.test_leg, start_s, end_s,
                                        settings.max_gap_s)
+        if series.knee_source == HIP_SHIFT_MEASURED and "pelvis" in silent:
+            measures["knee_medial_cm"] = None  # its hip shift integrated a gap's guess
         if silent:
             notes.append(f"rep {i}: no data from {', '.join(silent)} for part of the rep; "
                          "the measures that need it are left out")

@@ -46,17 +46,50 @@ def _quat(q: ArrayLike) -> FloatArray:
 
 
 def to_scipy(q: ArrayLike) -> Rotation:
-    """Quaternion(s) ``[w x y z]`` (4,) or (N, 4) -> scipy Rotation (normalised)."""
+    """Quaternion(s) as a scipy Rotation, converted at this boundary only.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    scipy.spatial.transform.Rotation
+        The rotation(s), normalised.
+    """
     return Rotation.from_quat(_quat(q), scalar_first=True)
 
 
 def from_scipy(rot: Rotation) -> FloatArray:
-    """scipy Rotation -> quaternion(s) ``[w x y z]``, (4,) for a single rotation else (N, 4)."""
+    """A scipy Rotation as quaternion(s).
+
+    Parameters
+    ----------
+    rot : scipy.spatial.transform.Rotation
+        One rotation or several.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[w, x, y, z]``, (4,) for a single rotation else (N, 4).
+    """
     return np.asarray(rot.as_quat(scalar_first=True), dtype=np.float64)
 
 
 def normalise(q: ArrayLike) -> FloatArray:
-    """Unit quaternion(s) of the same shape; a zero-norm quaternion raises ValueError."""
+    """Unit quaternion(s).
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The same shape, unit norm; ValueError for a zero-norm quaternion.
+    """
     arr = _quat(q)
     norm = np.sqrt(np.einsum("...i,...i->...", arr, arr))[..., None]  # 2x np.linalg.norm
     if not norm.all():
@@ -65,10 +98,22 @@ def normalise(q: ArrayLike) -> FloatArray:
 
 
 def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
-    """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``. Shapes broadcast.
+    """Hamilton product ``q1 ⊗ q2``: ``qmul(q_A_B, q_B_C) = q_A_C``.
 
     Written out in numpy (not via scipy's Rotation, which was the analysis' hot spot; nor as
     a matrix product, whose multi-threaded BLAS call slowed everything after it on 2 cores).
+
+    Parameters
+    ----------
+    q1 : array_like
+        (4,) or (N, 4), ``[w, x, y, z]``.
+    q2 : array_like
+        (4,) or (N, 4); shapes broadcast.
+
+    Returns
+    -------
+    numpy.ndarray
+        The product, (4,) or (N, 4).
     """
     a, b = _quat(q1), _quat(q2)
     w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
@@ -80,9 +125,17 @@ def qmul(q1: ArrayLike, q2: ArrayLike) -> FloatArray:
 
 
 def about_z(angle: ArrayLike) -> FloatArray:
-    """Rotation by ``angle`` (rad) about the z axis: (4,) for a scalar, (N, 4) for (N,).
+    """Rotation about the z axis, ``from_rotvec([0, 0, angle])`` in closed form.
 
-    ``from_rotvec([0, 0, angle])`` in closed form.
+    Parameters
+    ----------
+    angle : array_like
+        () or (N,) angle, rad.
+
+    Returns
+    -------
+    numpy.ndarray
+        (4,) for a scalar, (N, 4) for (N,).
     """
     half = 0.5 * np.asarray(angle, dtype=np.float64)
     zero = np.zeros_like(half)
@@ -92,8 +145,18 @@ def about_z(angle: ArrayLike) -> FloatArray:
 def turn_about_z(angle: ArrayLike, q: ArrayLike) -> FloatArray:
     """``qmul(about_z(angle), q)`` in closed form (half the products of a full qmul).
 
-    With q = q_A_B, the frame B turned by angle (rad) about A's z axis, e.g. a
-    heading change in a z-up global frame. angle () or (N,); q (4,) or (N, 4).
+    Parameters
+    ----------
+    angle : array_like
+        () or (N,) turn, rad.
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The frame B turned by ``angle`` about A's z axis (e.g. a heading change in a z-up
+        global frame), (4,) or (N, 4).
     """
     half = 0.5 * np.asarray(angle, dtype=np.float64)
     c, s = np.cos(half), np.sin(half)
@@ -102,8 +165,20 @@ def turn_about_z(angle: ArrayLike, q: ArrayLike) -> FloatArray:
 
 
 def rotate_about_z(angle: ArrayLike, v: ArrayLike) -> FloatArray:
-    """``qrotate(about_z(angle), v)`` in closed form: vectors v (3,) or (N, 3) turned by
-    angle (rad, () or (N,)) about the z axis of the frame they are expressed in."""
+    """``qrotate(about_z(angle), v)`` in closed form.
+
+    Parameters
+    ----------
+    angle : array_like
+        () or (N,) turn, rad.
+    v : array_like
+        (3,) or (N, 3) vectors, any unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        The vectors turned about the z axis of the frame they are expressed in, same unit.
+    """
     a = np.asarray(angle, dtype=np.float64)
     c, s = np.cos(a), np.sin(a)
     x, y, z = np.moveaxis(np.asarray(v, dtype=np.float64), -1, 0)
@@ -111,20 +186,51 @@ def rotate_about_z(angle: ArrayLike, v: ArrayLike) -> FloatArray:
 
 
 def qconj(q: ArrayLike) -> FloatArray:
-    """Conjugate ``[w, -x, -y, -z]``; for unit quaternions the inverse: q_A_B -> q_B_A."""
+    """The conjugate; for unit quaternions the inverse.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[w, -x, -y, -z]``: q_A_B -> q_B_A.
+    """
     return _quat(q) * np.array([1.0, -1.0, -1.0, -1.0])
 
 
 def qinv(q: ArrayLike) -> FloatArray:
-    """Inverse rotation, q_A_B -> q_B_A (normalised conjugate)."""
+    """The inverse rotation.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The normalised conjugate: q_A_B -> q_B_A.
+    """
     return qconj(normalise(q))
 
 
 def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
-    """Rotate vector(s) by q: ``v_A = qrotate(q_A_B, v_B)``.
+    """Rotate vector(s): ``v_A = qrotate(q_A_B, v_B)``.
 
-    q: (4,) or (N, 4); v: (3,) or (N, 3), any unit (kept). Returns (3,) when both
-    are single, else (N, 3).
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``.
+    v : array_like
+        (3,) or (N, 3) vectors in B, any unit (kept).
+
+    Returns
+    -------
+    numpy.ndarray
+        The vectors in A: (3,) when both are single, else (N, 3).
     """
     # v + 2w (u × v) + u × (2 u × v), u the vector part, written out per component
     # (np.cross's generic-axis overhead dominated on the analysis' short series)
@@ -137,9 +243,21 @@ def qrotate(q: ArrayLike, v: ArrayLike) -> FloatArray:
 
 
 def axis_of(q: ArrayLike, k: int) -> FloatArray:
-    """Frame B's k-th unit axis (0 x, 1 y, 2 z) in A coordinates: ``qrotate(q_A_B, e_k)``.
+    """Frame B's k-th unit axis in A coordinates: ``qrotate(q_A_B, e_k)``.
 
-    The k-th column of the rotation matrix in closed form; (3,) or (N, 3).
+    The k-th column of the rotation matrix in closed form.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``.
+    k : int
+        0 for x, 1 for y, 2 for z.
+
+    Returns
+    -------
+    numpy.ndarray
+        (3,) or (N, 3) unit vectors.
     """
     w, x, y, z = np.moveaxis(normalise(q), -1, 0)
     if k == 0:
@@ -154,47 +272,131 @@ def axis_of(q: ArrayLike, k: int) -> FloatArray:
 
 
 def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:
-    """Orientation of q relative to a reference: ``q_ref⁻¹ ⊗ q`` (q_G_R, q_G_S -> q_R_S)."""
+    """Orientation relative to a reference: ``q_ref⁻¹ ⊗ q``.
+
+    Parameters
+    ----------
+    q_ref : array_like
+        (4,) or (N, 4) ``q_G_R``.
+    q : array_like
+        (4,) or (N, 4) ``q_G_S``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``q_R_S``.
+    """
     return qmul(qinv(q_ref), q)
 
 
 def angle(q: ArrayLike) -> FloatArray:
-    """Rotation angle in rad, in [0, π]: () for (4,), (N,) for (N, 4)."""
+    """The rotation angle.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rad in [0, π]: () for (4,), (N,) for (N, 4).
+    """
     return np.asarray(to_scipy(q).magnitude(), dtype=np.float64)
 
 
 def from_matrix(mat: ArrayLike) -> FloatArray:
-    """Rotation matrix (3, 3) or (N, 3, 3), ``v_A = R_A_B @ v_B`` -> q_A_B (4,) or (N, 4)."""
+    """A rotation matrix as a quaternion.
+
+    Parameters
+    ----------
+    mat : array_like
+        (3, 3) or (N, 3, 3) ``R_A_B`` (``v_A = R_A_B @ v_B``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``q_A_B``, (4,) or (N, 4).
+    """
     return from_scipy(Rotation.from_matrix(np.asarray(mat, dtype=np.float64)))
 
 
 def to_matrix(q: ArrayLike) -> FloatArray:
-    """q_A_B (4,) or (N, 4) -> rotation matrix R_A_B (3, 3) or (N, 3, 3)."""
+    """A quaternion as a rotation matrix.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``R_A_B``, (3, 3) or (N, 3, 3).
+    """
     return np.asarray(to_scipy(q).as_matrix(), dtype=np.float64)
 
 
 def from_rotvec(rotvec: ArrayLike) -> FloatArray:
-    """Rotation vector (axis × angle in rad), (3,) or (N, 3) -> quaternion (4,) or (N, 4)."""
+    """A rotation vector as a quaternion.
+
+    Parameters
+    ----------
+    rotvec : array_like
+        (3,) or (N, 3) axis × angle, rad.
+
+    Returns
+    -------
+    numpy.ndarray
+        (4,) or (N, 4) ``[w, x, y, z]``.
+    """
     return from_scipy(Rotation.from_rotvec(np.asarray(rotvec, dtype=np.float64)))
 
 
 def to_rotvec(q: ArrayLike) -> FloatArray:
-    """Quaternion (4,) or (N, 4) -> rotation vector in rad, (3,) or (N, 3)."""
+    """A quaternion as a rotation vector.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (3,) or (N, 3) axis × angle, rad.
+    """
     return np.asarray(to_scipy(q).as_rotvec(), dtype=np.float64)
 
 
 def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
-    """Orientation series ``q`` (N, 4) at times ``t`` (N,) s resampled at ``t_new`` (M,) s.
+    """Resample an orientation series.
 
     Normalised linear interpolation after making the signs continuous: between
     samples a few ms apart it equals slerp to well below 0.01°, at a fraction of
     the cost. Times outside [t[0], t[-1]] take the end values.
+
+    Parameters
+    ----------
+    t_new : array_like
+        (M,) times wanted, s.
+    t : array_like
+        (N,) times of the series, s, ascending.
+    q : array_like
+        (N, 4) the series, ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M, 4) unit quaternions.
     """
-    qs = _quat(q).copy()
+    qs = _quat(q)
     w, x, y, z = qs[1:].T
     pw, px, py, pz = qs[:-1].T
     flip = np.cumsum(w * pw + x * px + y * py + z * pz < 0) % 2 == 1
-    qs[1:][flip] *= -1.0
+    if flip.any():  # a filter's output rarely needs it: no copy of the series then
+        qs = qs.copy()
+        qs[1:][flip] *= -1.0
     cols = [np.interp(t_new, t, qs[:, i]) for i in range(4)]
     # the norm as np.linalg.norm(axis=1) computes it, summed column by column (faster)
     norm = np.sqrt(cols[0] * cols[0] + cols[1] * cols[1] + cols[2] * cols[2] + cols[3] * cols[3])
@@ -202,12 +404,21 @@ def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
 
 
 def inclination(q: ArrayLike) -> FloatArray:
-    """Tilt of a rotation away from the global vertical (z) axis, rad in [0, π].
+    """Tilt of a rotation away from the global vertical (z) axis.
 
     ``2·acos√(w² + z²)`` after normalising: the angle between the rotated and the
     original z axis. Unchanged by any heading (rotation about global z) applied
     on the left, so it is the meaningful part of an error without magnetometer.
-    Shape () or (N,).
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rad in [0, π], () or (N,).
     """
     qn = normalise(q)
     wz = np.sqrt(qn[..., 0] ** 2 + qn[..., 3] ** 2)
@@ -215,6 +426,17 @@ def inclination(q: ArrayLike) -> FloatArray:
 
 
 def heading(q: ArrayLike) -> FloatArray:
-    """Heading part of a rotation, ``2·atan|z/w|`` in rad, [0, π]. Shape () or (N,)."""
+    """Heading part of a rotation, ``2·atan|z/w|``.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) quaternion(s) ``[w, x, y, z]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Rad in [0, π], () or (N,).
+    """
     qn = normalise(q)
     return 2.0 * np.arctan2(np.abs(qn[..., 3]), np.abs(qn[..., 0]))

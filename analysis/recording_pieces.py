@@ -52,10 +52,22 @@ gives without knowing which way the pelvis faced."""
 
 
 def with_standing(rec: Recording, standing: Recording) -> tuple[Recording, StandingWindow]:
-    """The recording with ``standing`` put in front of it on its clock, and the window.
+    """The recording with a standing pose from another file put in front of it.
 
-    The standing recording must hold the same sensors (placements); its calibration
-    window is found as in any recording. CalibrationError (one line) otherwise.
+    Parameters
+    ----------
+    rec : Recording
+        The recording of the test.
+    standing : Recording
+        A recording of the standing pose with the same sensors (placements); its
+        calibration window is found as in any recording.
+
+    Returns
+    -------
+    tuple of (Recording, StandingWindow)
+        ``rec`` with the standing window's samples put STANDING_GAP_S before its start on
+        its clock, and that window (s, on ``rec``'s clock); CalibrationError (one line)
+        for other sensors or no standing window.
     """
     if set(standing.streams) != set(rec.streams):
         raise CalibrationError(
@@ -97,10 +109,22 @@ def _join(a: SensorStream, b: SensorStream) -> SensorStream:
 
 
 def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[SensorTrack]]:
-    """Per placement, one :class:`calibration.joint_heading.SensorTrack` per piece of its
-    orientation (each with one heading of its own), for :func:`calibration.calibrate`'s knee
-    hinge: with the standing pose in a file of its own, the movement that gives the knee's
-    axis is in the other pieces (the reps), never in the standing one."""
+    """The pieces of each sensor's orientation as tracks for the knee hinge.
+
+    With the standing pose in a file of its own, the movement that gives the knee's axis
+    is in the other pieces (the reps), never in the standing one.
+
+    Parameters
+    ----------
+    orientations : dict of str to SensorOrientation
+        Placement -> its orientation over the recording.
+
+    Returns
+    -------
+    dict of str to list of SensorTrack
+        Per placement, one :class:`calibration.joint_heading.SensorTrack` per piece (each
+        with one heading of its own), for :func:`calibration.calibrate`.
+    """
     out = {}
     for placement, o in orientations.items():
         tracks = []
@@ -113,10 +137,23 @@ def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[S
 
 
 def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
-    """Runs of grid samples (slices of motion.t) where the test thigh, whose inclination
-    finds the reps, has data; the standing samples are left out. (A gap of another
-    sensor inside a rep drops the measures resting on it, see
-    :func:`analysis.measures.drop_measures_in_gaps`.)"""
+    """The runs of samples where the test thigh, whose inclination finds the reps, has data.
+
+    A gap of another sensor inside a rep drops the measures resting on it, see
+    :func:`analysis.measures.drop_measures_in_gaps`.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion on one time grid.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    list of slice
+        Slices of ``motion.t``, standing samples left out.
+    """
     thigh = motion.get("thigh", test_leg)
     gap = motion.standing | (thigh.gap if thigh is not None else False)
     edges = np.diff(np.concatenate([[1], gap.astype(np.int8), [1]]))
@@ -126,31 +163,60 @@ def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
 
 @dataclass(frozen=True)
 class RepContext:
-    """Where a rep lies: its data piece's (t0, t1) s, and the placements whose heading
-    in the rep could only be guessed (orientation started afresh after a gap, without the
-    standing pose, a still moment, a magnetometer or the device's own orientation);
-    hip_aligned: the thigh's heading in the rep's piece was set from the pelvis's
-    (:func:`align_leg_headings`), so hip rotation there is an assumption, not a measure."""
+    """Where a rep lies in the recording's pieces of data."""
 
     piece_s: tuple[float, float]
+    """Its data piece's (t0, t1), s."""
     heading_guessed: frozenset[str] = frozenset()
+    """The segments whose heading in the rep could only be guessed (orientation started
+    afresh after a gap, without the standing pose, a still moment, a magnetometer or the
+    device's own orientation)."""
     hip_aligned: bool = False
+    """The thigh's heading in the rep's piece was set from the pelvis's
+    (:func:`align_leg_headings`), so hip rotation there is an assumption, not a measure."""
 
 
 def heading_guessed_in(motion: Motion, start_s: float, end_s: float) -> frozenset[str]:
-    """Segment names (pelvis, thigh, ...) whose heading is guessed somewhere in [start, end]."""
+    """The segments whose heading is guessed somewhere in a span.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion.
+    start_s : float
+        Start of the span, s.
+    end_s : float
+        End of the span, s.
+
+    Returns
+    -------
+    frozenset of str
+        Segment names (pelvis, thigh, ...).
+    """
     m = (motion.t >= start_s) & (motion.t <= end_s)
     return frozenset(p.partition("_")[0] for p, sm in motion.segments.items()
                      if sm.heading_guessed is not None and sm.heading_guessed[m].any())
 
 
 def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
-    """Per measure of one rep, the reason it is "not measured" (empty when none is).
+    """The measures of one rep that cannot be trusted, set to None.
 
-    The measures named are set to None in ``measures`` (so no checklist item uses them):
-    a heading-dependent measure resting on a sensor whose heading is guessed there, hip
-    rotation where the thigh's heading was aligned to the pelvis's, and
-    any value outside what a step-down can produce (:data:`PLAUSIBLE`).
+    A heading-dependent measure resting on a sensor whose heading is guessed there, hip
+    rotation where the thigh's heading was aligned to the pelvis's, and any value outside
+    what a step-down can produce (:data:`PLAUSIBLE`).
+
+    Parameters
+    ----------
+    measures : dict
+        The rep's measures (unit in each name); the ones named are set to None in place, so
+        no checklist item uses them.
+    ctx : RepContext
+        Where the rep lies.
+
+    Returns
+    -------
+    dict of str to str
+        Measure -> the reason it is "not measured" (empty when none is).
     """
     reasons: dict[str, str] = {}
     for k in HEADING_MEASURES:
@@ -174,8 +240,25 @@ def check_rep(measures: dict, ctx: RepContext) -> dict[str, str]:
 
 
 def cut_by_gap(start_s: float, end_s: float, ctx: RepContext) -> list[str]:
-    """Which ends of a rep ("start", "end") lie on a gap: the movement before or after
-    is missing (its peaks still stand: they are inside; its timing is the data's edge)."""
+    """Which ends of a rep lie on a gap in the data.
+
+    The movement before or after is missing there: the rep's peaks still stand (they are
+    inside), its timing is the data's edge.
+
+    Parameters
+    ----------
+    start_s : float
+        The rep's start, s.
+    end_s : float
+        The rep's end, s.
+    ctx : RepContext
+        Its data piece.
+
+    Returns
+    -------
+    list of str
+        "start" and/or "end".
+    """
     return [side for side, edge, at in (("start", ctx.piece_s[0], start_s),
                                        ("end", ctx.piece_s[1], end_s)) if abs(at - edge) <= EDGE_S]
 
@@ -189,6 +272,18 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
     the pelvis's mean heading over the set is where the athlete faced. Joint angles
     (relative rotations) are unchanged; pelvic drop, trunk lean and knee displacement,
     taken in the facing frame, then use this set's facing.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion, orientations in the facing frame (z up).
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    Motion
+        The motion turned about the vertical; unchanged without pelvis data.
     """
     pelvis = motion.get("pelvis", test_leg)
     if pelvis is None:
@@ -207,12 +302,15 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
 
 @dataclass(frozen=True)
 class LegAlignment:
-    """One data piece (t0, t1) s: the turn (deg, about the vertical) given to a leg segment
-    (placement) to agree with its proximal neighbour (:func:`align_leg_headings`)."""
+    """The turn given to a leg segment in one data piece to agree with its proximal
+    neighbour (:func:`align_leg_headings`)."""
 
     piece_s: tuple[float, float]
+    """The piece's (t0, t1), s."""
     placement: str
+    """The sensor's placement (``thigh_left``, ...)."""
     turn_deg: float
+    """The turn about the vertical, degrees."""
 
 
 def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegAlignment]]:
@@ -239,6 +337,18 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
     as they are; 6D pieces with no such moment (their headings guessed) are aligned too,
     which gives their hip flexion and adduction (relative to the pelvis, whatever way it
     faced) though not the measures that need the facing direction.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion, orientations in the facing frame.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    tuple of (Motion, list of LegAlignment)
+        The motion with the legs turned, and each turn given.
     """
     segs = dict(motion.segments)
     chain = [(p, d) for p, d in (("pelvis", f"thigh_{test_leg}"),
@@ -271,7 +381,20 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
 
 
 def hip_aligned_at(aligned: list[LegAlignment], t_s: float) -> bool:
-    """Was the thigh's heading aligned to the pelvis's in the piece holding time t_s (s)?"""
+    """Was the thigh's heading aligned to the pelvis's in the piece holding a moment?
+
+    Parameters
+    ----------
+    aligned : list of LegAlignment
+        The turns :func:`align_leg_headings` gave.
+    t_s : float
+        The moment, s.
+
+    Returns
+    -------
+    bool
+        Whether a thigh was turned in the piece holding ``t_s``.
+    """
     return any(a.piece_s[0] <= t_s <= a.piece_s[1] and a.placement.startswith("thigh")
                for a in aligned)
 

@@ -11,14 +11,21 @@ Explanation templates (:attr:`Item.explain`) are ``str.format`` strings with the
 ``values`` (the fired reps' values, "6.2–7.4"), ``reps`` ("reps 2–5"), ``threshold``
 ("threshold 5° (default heuristic)"), ``what`` (the level's or measure's words) and
 ``side`` ("on the right", the swing side).
+
+:func:`registered` adds a measure (with the function computing its series) and an item
+(with its thresholds' values) for the length of a ``with`` block: everything that reads
+the tables above at run time (``registry.ITEMS``, :func:`item_names`, ...) then knows them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["ITEMS", "MEASURES", "Item", "Level", "Measure", "Rule", "item", "measure",
-           "measure_levels"]
+           "measure_levels", "registered"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,12 @@ class Measure:
     was silent during it, and not trusted where one's heading was guessed."""
     magnitude: bool = False
     """Its rep peak is the largest size to either side (``|x|``), as its rule judges it."""
+    series: Callable[[Any, str], Any] | None = None
+    """How a measure added by :func:`registered` is computed: ``(motion, test_leg)`` (an
+    :class:`analysis.segment_motion.Motion`, ``left`` or ``right``) -> its (N,) numpy series
+    on ``motion.t``, in its unit, relative to standing; None for the measures
+    :func:`analysis.measures.measure_series` computes itself. (Typed loosely: the registry
+    imports no other module of the analysis.)"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,9 @@ class Level:
     """The item's points when the measure exceeds it."""
     what: str
     """The fault in words, for explanations ("inside the second toe")."""
+    default: float | None = None
+    """The threshold's value, in the measure's unit, for a setting that is not a
+    :class:`analysis.rules.RuleConfig` field (an item added by :func:`registered`)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,55 @@ ITEMS: tuple[Item, ...] = (
 
 _MEASURES = {m.name: m for m in MEASURES}
 _ITEMS = {i.name: i for i in ITEMS}
+
+
+@contextmanager
+def registered(measures: tuple[Measure, ...] = (), items: tuple[Item, ...] = ()
+               ) -> Iterator[None]:
+    """Measures and items added to the tables for the length of a ``with`` block.
+
+    Parameters
+    ----------
+    measures : tuple of Measure
+        New measures, each with its :attr:`Measure.series`; appended to :data:`MEASURES`.
+    items : tuple of Item
+        New checklist items, appended to :data:`ITEMS` (after pain); their thresholds carry
+        their value in :attr:`Level.default`.
+
+    Yields
+    ------
+    None
+        The tables hold the additions inside the block and are restored after it.
+    """
+    global MEASURES, ITEMS, _MEASURES, _ITEMS
+    clash = [x.name for x in (*measures, *items) if x.name in _MEASURES or x.name in _ITEMS]
+    if clash:
+        raise ValueError(f"already registered: {', '.join(clash)}")
+    before = MEASURES, ITEMS
+    MEASURES, ITEMS = (*MEASURES, *measures), (*ITEMS, *items)
+    _MEASURES, _ITEMS = {m.name: m for m in MEASURES}, {i.name: i for i in ITEMS}
+    try:
+        yield
+    finally:
+        MEASURES, ITEMS = before
+        _MEASURES, _ITEMS = {m.name: m for m in MEASURES}, {i.name: i for i in ITEMS}
+
+
+def level_default(setting: str) -> float | None:
+    """The value a registered item's threshold ``setting`` carries (:attr:`Level.default`).
+
+    Parameters
+    ----------
+    setting : str
+        A threshold's name.
+
+    Returns
+    -------
+    float or None
+        Its default value; None when no registered level names it.
+    """
+    return next((lv.default for i in ITEMS for r in i.rules for lv in r.levels
+                 if lv.setting == setting and lv.default is not None), None)
 
 
 def measure(name: str) -> Measure:

@@ -30,14 +30,26 @@ LOOKBACK_S = 20.0      # at most this much of the thigh is read per call
 
 
 def thigh_tilt(s: SensorStream, since_s: float) -> tuple[np.ndarray, float]:
-    """The thigh's tilt (deg) from its standing direction, per sample after ``since_s``
-    (s, common clock; at most LOOKBACK_S before its last sample), and the sample
-    interval (s).
+    """The thigh's tilt from its standing direction.
 
     The tilt is the angle between the accelerometer's reading (trailing mean over
     SMOOTH_S) and its mean over the stream's first 2 s: gravity's direction, so no
     heading, no filter; only the first 2 s and the recent samples are read, so the
-    cost does not grow with the session.  Empty when fewer than 10 samples are recent.
+    cost does not grow with the session.
+
+    Parameters
+    ----------
+    s : SensorStream
+        The test thigh's stream (accelerometer in m/s², sensor frame).
+    since_s : float
+        Only samples after this time are given, s on the common clock (at most
+        LOOKBACK_S before the stream's last sample).
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, float)
+        The (M,) tilt per sample, deg, and the sample interval, s; empty when fewer than
+        10 samples are recent.
     """
     from scipy.ndimage import uniform_filter1d
 
@@ -53,13 +65,25 @@ def thigh_tilt(s: SensorStream, since_s: float) -> tuple[np.ndarray, float]:
 
 
 def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
-    """Cheap trigger for live scoring: has the test thigh (its stream ``s``) tilted more
-    than DIP_DEG since ``since_s`` (s, common clock) and come back, either to within
-    BACK_RATIO of that dip (+ BACK_DEG) or near standing and no longer falling?
+    """Cheap trigger for live scoring: has a rep come and gone?
 
     The analysis ends a rep where its depth is back within 5 % of the dip; firing at
     10 % (of the tilt, which runs a little ahead of the analysis' filtered depth) shows
     the rep sooner; a rep whose end may still move is held back (:func:`rep_end_settled`).
+
+    Parameters
+    ----------
+    s : SensorStream
+        The test thigh's stream.
+    since_s : float
+        Start of the look, s on the common clock.
+
+    Returns
+    -------
+    bool
+        Whether the thigh tilted more than DIP_DEG since ``since_s`` and came back, either
+        to within BACK_RATIO of that dip (+ BACK_DEG) or near standing and no longer
+        falling.
     """
     if len(s) < 20:
         return False
@@ -74,12 +98,26 @@ def rep_may_have_ended(s: SensorStream, since_s: float) -> bool:
 
 
 def rep_returning(s: SensorStream, since_s: float, ratio: float = RETURN_RATIO) -> bool:
-    """Is the test thigh (its stream ``s``) on its way back up from a rep: tilted more than
-    DIP_DEG since ``since_s`` (s, common clock) and now back below ``ratio`` of that dip?
+    """Is the test thigh on its way back up from a rep?
 
     Earlier than :func:`rep_may_have_ended`: on simulated tests the thigh's tilt passes 40 %
     of the dip 0.1-0.5 s before the analysis ends the rep, after the rep's peaks (the
     measures are peaks, at the bottom), so a rep scored then is scored as at its end.
+
+    Parameters
+    ----------
+    s : SensorStream
+        The test thigh's stream.
+    since_s : float
+        Start of the look, s on the common clock.
+    ratio : float
+        Share of the dip below which the thigh counts as returning.
+
+    Returns
+    -------
+    bool
+        Whether it tilted more than DIP_DEG since ``since_s`` and is now back below
+        ``ratio`` of that dip.
     """
     if len(s) < 20:
         return False
@@ -88,11 +126,29 @@ def rep_returning(s: SensorStream, since_s: float, ratio: float = RETURN_RATIO) 
 
 
 def rep_end_settled(t: np.ndarray, depth_rad: np.ndarray, start_s: float, end_s: float) -> bool:
-    """Would more data leave this rep's end where it is?  The analysis ends a rep where
-    its depth (``depth_rad``, rad, at times ``t``, s) is back within 5 % of the rep's
-    depth above the lowest level after it; while the depth is still falling at the
-    data's end, that level, and the end with it, move later.  Settled: SETTLE_S of data
-    after the end, over which the depth fell less than SETTLED_SHARE of the rep's."""
+    """Would more data leave this rep's end where it is?
+
+    The analysis ends a rep where its depth is back within 5 % of the rep's depth above
+    the lowest level after it; while the depth is still falling at the data's end, that
+    level, and the end with it, move later.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s.
+    depth_rad : numpy.ndarray
+        (N,) depth (thigh inclination relative to standing), rad.
+    start_s : float
+        The rep's start, s.
+    end_s : float
+        The rep's end, s.
+
+    Returns
+    -------
+    bool
+        Settled: SETTLE_S of data after the end, over which the depth fell less than
+        SETTLED_SHARE of the rep's.
+    """
     if len(t) < 2 or t[-1] - end_s < SETTLE_S:
         return False
     d = np.degrees(depth_rad)
@@ -103,8 +159,19 @@ def rep_end_settled(t: np.ndarray, depth_rad: np.ndarray, start_s: float, end_s:
 
 
 def mid_dip(s: SensorStream) -> bool:
-    """Is the test thigh (stream ``s``) in a rep now: tilted beyond NEAR_STANDING_DEG and
-    beyond half the deepest tilt of the last LOOKBACK_S?"""
+    """Is the test thigh in a rep now?
+
+    Parameters
+    ----------
+    s : SensorStream
+        The test thigh's stream.
+
+    Returns
+    -------
+    bool
+        Whether it is tilted beyond NEAR_STANDING_DEG and beyond half the deepest tilt of
+        the last LOOKBACK_S.
+    """
     tilt, _ = thigh_tilt(s, -np.inf)
     return bool(len(tilt) and tilt[-1] > max(NEAR_STANDING_DEG, 0.5 * tilt.max()))
 

@@ -31,22 +31,40 @@ def _table(rows: np.ndarray) -> np.recarray:
 
 @dataclass
 class RepSegmenter:
-    """Find reps in a depth signal (see module docstring).
-
-    Parameters are in degrees and seconds; results land in ``reps_`` (record array of
-    REP_TABLE: start_s, bottom_s, end_s, depth_deg) and ``partial_`` (the same fields).
-    """
+    """Find reps in a depth signal (see module docstring); the settings are
+    :class:`analysis.config.SegmentationConfig`'s."""
 
     min_depth_deg: float = SegmentationConfig.min_depth_deg
+    """A rep is a peak of the depth deeper than this, degrees."""
     partial_ratio: float = SegmentationConfig.partial_ratio
+    """Peaks shallower than this share of the median rep depth are partial reps."""
     edge_ratio: float = SegmentationConfig.edge_ratio
+    """A rep starts and ends where the depth crosses this share of its own depth."""
     min_rep_s: float = SegmentationConfig.min_rep_s
+    """Shortest time between two rep bottoms, s."""
     smooth_s: float = SegmentationConfig.smooth_s
+    """Length of the Savitzky-Golay smoothing window, s."""
     reps_: np.recarray = field(init=False, repr=False)
+    """The reps found (record array of REP_TABLE: start_s, bottom_s, end_s in s,
+    depth_deg), set by :meth:`segment`."""
     partial_: np.recarray = field(init=False, repr=False)
+    """The partial reps, same fields, set by :meth:`segment`."""
 
     def segment(self, depth_rad: np.ndarray, t: np.ndarray) -> RepSegmenter:
-        """Segment ``depth_rad`` (N,) rad sampled at times ``t`` (N,) s (uniform)."""
+        """Find the reps and partial reps.
+
+        Parameters
+        ----------
+        depth_rad : numpy.ndarray
+            (N,) thigh inclination from vertical relative to standing, rad.
+        t : numpy.ndarray
+            (N,) sample times, s, uniformly spaced.
+
+        Returns
+        -------
+        RepSegmenter
+            This segmenter, with ``reps_`` and ``partial_`` set.
+        """
         dt = float(np.median(np.diff(t)))
         d = np.degrees(depth_rad)
         win = max(5, int(round(self.smooth_s / dt)) | 1)

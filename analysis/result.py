@@ -25,7 +25,7 @@ import ast
 import inspect
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -122,6 +122,8 @@ class RepMeasures:
     """Share of the descent's depth lost in its fastest part (0-1, no unit)."""
     names: tuple[str, ...] = ()
     """The measures the document carries, in its order (the JSON lists only these)."""
+    extra: Mapping[str, float | None] = field(default_factory=dict)
+    """Measures added to the registry at run time (:func:`analysis.registry.registered`)."""
 
     @classmethod
     def measure_names(cls) -> tuple[str, ...]:
@@ -132,7 +134,7 @@ class RepMeasures:
         tuple of str
             In the order of the analysis JSON.
         """
-        return tuple(f.name for f in fields(cls) if f.name != "names")
+        return tuple(f.name for f in fields(cls) if f.name not in ("names", "extra"))
 
     def get(self, name: str) -> float | None:
         """One measure's value.
@@ -147,7 +149,9 @@ class RepMeasures:
         float or None
             The value; None when absent from the document or not measured.
         """
-        return getattr(self, name) if name in self.names else None
+        if name not in self.names:
+            return None
+        return self.extra.get(name) if name in self.extra else getattr(self, name)
 
     def to_json(self) -> dict[str, float | None]:
         """The ``measures`` object of a rep.
@@ -157,7 +161,7 @@ class RepMeasures:
         dict of str to float or None
             The measures the document carries, in its order.
         """
-        return {k: getattr(self, k) for k in self.names}
+        return {k: self.get(k) for k in self.names}
 
     @classmethod
     def from_json(cls, doc: Any, where: str = "measures") -> RepMeasures:
@@ -176,9 +180,11 @@ class RepMeasures:
             The measures; ResultError (one line) for an unknown measure or a non-number.
         """
         doc = _object(doc, where)
-        _known_keys(doc, cls.measure_names(), where)
+        _known_keys(doc, registry.measure_names(), where)
         values = {k: _optional_number(v, f"{where}.{k}") for k, v in doc.items()}
-        return cls(**values, names=tuple(doc))
+        own = cls.measure_names()
+        return cls(**{k: v for k, v in values.items() if k in own}, names=tuple(doc),
+                   extra={k: v for k, v in values.items() if k not in own})
 
 
 @dataclass(frozen=True)
@@ -292,8 +298,9 @@ _REP_KEYS = ("index", "start_s", "bottom_s", "end_s", "measures", "items", "sour
 
 
 def _item_value(item: str, value: Any, where: str) -> int | None:
-    _need(item in ITEMS, f"{where}: unknown item {item!r}; known: {', '.join(ITEMS)}")
-    levels = ITEM_LEVELS[item]
+    known = registry.item_names()
+    _need(item in known, f"{where}: unknown item {item!r}; known: {', '.join(known)}")
+    levels = tuple(range(registry.item(item).max_points + 1))
     _need(value is None or (_is_int(value) and value in levels),
           f"{where}: item {item} is {value!r}, not one of {levels} or null")
     return value

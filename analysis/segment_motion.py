@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis import quat
+from analysis.config import MAX_BRIDGE_S
 from analysis.orientation import piecewise_orientation, resample_rows
 from calibration import Calibration
 from calibration.joint_heading import SensorTrack
@@ -29,34 +30,49 @@ GRID_HZ = 100.0
 
 @dataclass
 class SegmentMotion:
-    """One segment on the common grid.
-
-    q_facing_seg: (N,4) segment orientation in the facing frame.
-    acc_facing: (N,3) m/s², specific force of its sensor rotated into the facing frame.
-    gyr: (N,3) rad/s, bias-corrected gyro in the sensor frame.
-    gap: (N,) bool, grid samples inside a gap of this sensor (values interpolated).
-    heading_guessed: (N,) bool, samples of a piece whose heading (6D, started afresh after
-    a gap) could only be guessed from the movement itself; None when there is none.
-    """
+    """One segment on the common grid (acc_facing and gyr kept as SIGNAL_DTYPE)."""
 
     placement: str
+    """The sensor's placement (``thigh_left``, ...)."""
     q_facing_seg: np.ndarray
+    """(N, 4) segment orientation in the facing frame, [w, x, y, z]."""
     acc_facing: np.ndarray
+    """(N, 3) m/s², specific force of its sensor rotated into the facing frame."""
     gyr: np.ndarray
+    """(N, 3) rad/s, bias-corrected gyro in the sensor frame."""
     gap: np.ndarray
+    """(N,) bool, grid samples inside a gap of this sensor (values interpolated)."""
     heading_guessed: np.ndarray | None = None
+    """(N,) bool, samples of a piece whose heading (6D, started afresh after a gap) could
+    only be guessed from the movement itself; None when there is none."""
 
 
 @dataclass
 class Motion:
-    """All segments of a recording on the grid ``t`` (N,) s."""
+    """All segments of a recording on one time grid."""
 
     t: np.ndarray
+    """(N,) the grid, s on the recording's clock."""
     segments: dict[str, SegmentMotion]
-    standing: np.ndarray            # (N,) bool, grid samples in the calibration window
+    """Placement -> its segment's motion."""
+    standing: np.ndarray
+    """(N,) bool, grid samples in the calibration window."""
 
     def get(self, segment: str, test_leg: str) -> SegmentMotion | None:
-        """By segment name ('pelvis', 'thigh', 'shank', 'trunk', 'wrist'); legs on the test side."""
+        """One segment's motion by its name.
+
+        Parameters
+        ----------
+        segment : str
+            'pelvis', 'thigh', 'shank', 'trunk' or 'wrist'.
+        test_leg : str
+            ``left`` or ``right``: the side whose thigh and shank are meant.
+
+        Returns
+        -------
+        SegmentMotion or None
+            The segment; None when no sensor was on it.
+        """
         for p, m in self.segments.items():
             name, _, side = p.partition("_")
             if name == segment and (segment not in ("thigh", "shank") or side == test_leg):
@@ -71,8 +87,19 @@ def _common_grid(rec: Recording) -> np.ndarray:
 
 
 def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of (N, 3): the numbers np.linalg.norm(v, axis=1) gives, at
-    a fraction of its cost on short series."""
+    """Euclidean norm of each row: the numbers np.linalg.norm(v, axis=1) gives, at a
+    fraction of its cost on short series.
+
+    Parameters
+    ----------
+    v : numpy.ndarray
+        (N, 3) vectors.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) norms, in the vectors' unit.
+    """
     return np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2])
 
 
@@ -84,33 +111,61 @@ def _heading_of_x(q: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SensorOrientation:
-    """One sensor on its own grid (uniform within each piece, see
-    :func:`analysis.orientation.piecewise_orientation`): t_u (M,) s, q_world_sensor (M,4),
-    gap (M,) bool; samples: the sensor's own stream and gyr_bias (3,) rad/s, from which
-    :meth:`signals` resamples acc and gyr on the grid (not kept: an hour of five sensors
-    is ~120 MB of them); runs: each piece's rows of t_u and of the stream; spans: (t0, t1)
-    s of each piece; heading_shared: False when each piece's heading is its own (6D
-    pieces); source: where the orientation came from."""
+    """One sensor's orientation on its own grid (uniform within each piece, see
+    :func:`analysis.orientation.piecewise_orientation`); :meth:`signals` resamples its
+    accelerometer and gyro on the grid (not kept: an hour of five sensors is ~120 MB of
+    them)."""
 
     t_u: np.ndarray
+    """(M,) sample times, s."""
     q_world_sensor: np.ndarray
+    """(M, 4) sensor orientation in the world frame (z up), [w, x, y, z]."""
     gap: np.ndarray
+    """(M,) bool, samples inside a gap (interpolated)."""
     samples: SensorStream
+    """The sensor's own stream (acc m/s², gyr rad/s, sensor frame)."""
     gyr_bias: np.ndarray
+    """(3,) gyro bias, rad/s, sensor frame, taken off the gyro."""
     runs: list[tuple[slice, slice]]
+    """Each piece's rows of ``t_u`` and of the stream."""
     spans: list[tuple[float, float]] = field(default_factory=list)
+    """(t0, t1) of each piece, s."""
     heading_shared: bool = True
+    """False when each piece's heading is its own (6D pieces)."""
     source: str = "vqf 6D"
+    """Where the orientation came from."""
 
     def signals(self, rows: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
-        """acc (K,3) m/s² and bias-corrected gyr (K,3) rad/s, sensor frame, at t_u[rows]
-        (a slice): the samples resampled within each piece, as the filter was fed them."""
+        """The samples resampled within each piece, as the filter was fed them.
+
+        Parameters
+        ----------
+        rows : slice
+            Rows of ``t_u``.
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            acc (K, 3) m/s² and bias-corrected gyr (K, 3) rad/s, sensor frame, at
+            ``t_u[rows]``.
+        """
         cols = list(self._columns(rows))
         return np.column_stack(cols[:3]), np.column_stack(cols[3:])
 
     def on_grid(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`signals` linearly interpolated at the times t (N,) s: acc, gyr (N, 3),
-        made a column at a time (an hour at 200 Hz holds one 6 MB column, not 35 MB)."""
+        """:meth:`signals` linearly interpolated at other times, made a column at a time
+        (an hour at 200 Hz holds one 6 MB column, not 35 MB).
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) times, s.
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            acc (N, 3) m/s² and gyr (N, 3) rad/s, sensor frame.
+        """
         out = np.empty((len(t), 6))
         for k, col in enumerate(self._columns(slice(None))):
             out[:, k] = np.interp(t, self.t_u, col)
@@ -132,11 +187,28 @@ class SensorOrientation:
             yield parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def vertical_in_sensor(self) -> tuple[np.ndarray, np.ndarray]:
-        """(t, v): the global vertical (M,3) in sensor coordinates (heading-free)."""
+        """The global vertical in sensor coordinates (heading-free).
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            (t, v): the (M,) times, s, and the (M, 3) unit vertical, sensor frame.
+        """
         return self.t_u, quat.axis_of(quat.qconj(self.q_world_sensor), 2)
 
     def outside(self, t: np.ndarray) -> np.ndarray:
-        """(N,) bool: times t (s) outside every piece (no orientation there)."""
+        """Which times lie outside every piece (no orientation there).
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) times, s.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) bool.
+        """
         inside = np.zeros(len(t), dtype=bool)
         for t0, t1 in self.spans:
             inside |= (t >= t0) & (t <= t1)
@@ -150,10 +222,22 @@ standing pose, not over an hour; a test is shorter, a session's first sets are i
 
 
 def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[str, SensorTrack]:
-    """Each sensor's orientation and signals over the piece of recording that holds the
-    standing window ``window`` (a :class:`calibration.StandingWindow`), up to TRACK_S after
-    it: the stretch in which its heading is one, for :func:`calibration.calibrate`'s joint
-    headings."""
+    """Each sensor's orientation and signals over the stretch in which its heading is one,
+    for :func:`calibration.calibrate`'s joint headings.
+
+    Parameters
+    ----------
+    orientations : dict of str to SensorOrientation
+        Placement -> its orientation.
+    window : StandingWindow
+        The standing window (:class:`calibration.StandingWindow`, s).
+
+    Returns
+    -------
+    dict of str to SensorTrack
+        Placement -> its track over the piece holding the window, up to TRACK_S after it
+        (sensors with 50 samples or fewer there are left out).
+    """
     out = {}
     for placement, o in orientations.items():
         t0, t1 = next(((a, b) for a, b in o.spans if a <= window.t1 and b >= window.t0),
@@ -167,16 +251,34 @@ def standing_tracks(orientations: dict[str, SensorOrientation], window) -> dict[
 
 
 def sensor_orientations(rec: Recording, biases: dict[str, np.ndarray],
-                        mode: str = "offline") -> dict[str, SensorOrientation]:
+                        mode: str = "offline", max_bridge_s: float = MAX_BRIDGE_S
+                        ) -> dict[str, SensorOrientation]:
     """Orientation of every sensor at its own rate, gyro bias removed first, never bridged
-    across a gap longer than a fraction of a second (each piece started afresh); keyed in
-    the recording's order."""
+    across a gap longer than a fraction of a second (each piece started afresh).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    biases : dict of str to numpy.ndarray
+        Placement -> (3,) gyro bias, rad/s, sensor frame.
+    mode : str
+        ``offline`` (acausal) or ``causal`` (forward only, as a live stream).
+    max_bridge_s : float
+        Longest silence an orientation is carried across, s.
+
+    Returns
+    -------
+    dict of str to SensorOrientation
+        Placement -> its orientation, in the recording's order.
+    """
     out = {}
     # the longest first: the filter's own buffers (~200 B a sample) are then allocated
     # beside the fewest orientations already made
     for placement, s in sorted(rec.streams.items(), key=lambda item: -len(item[1])):
         o = piecewise_orientation(s.t, s.gyr, s.acc, s.mag, s.quat, mode=mode,
-                                  keep_signals=False, gyr_bias=biases[placement])
+                                  keep_signals=False, gyr_bias=biases[placement],
+                                  max_bridge_s=max_bridge_s)
         out[placement] = SensorOrientation(o.t_u, o.quat, o.gap, s, biases[placement], o.runs,
                                            o.spans, o.heading_shared, o.source)
     return {p: out[p] for p in rec.streams}
@@ -186,9 +288,24 @@ def segment_motion(rec: Recording, cal: Calibration,
                    orientations: dict[str, SensorOrientation], consume: bool = False) -> Motion:
     """Orientation of every calibrated segment on a common 100 Hz grid, facing frame.
 
-    consume: remove each sensor's entry from ``orientations`` once it is on the grid, so its
-    own-rate arrays are freed before the next sensor's grid arrays are made (an hour of five
-    sensors holds ~200 MB of them).
+    Parameters
+    ----------
+    rec : Recording
+        The recording (its streams' overlap sets the grid).
+    cal : Calibration
+        Sensor-to-segment rotations and the standing window.
+    orientations : dict of str to SensorOrientation
+        Placement -> the sensor's orientation at its own rate.
+    consume : bool
+        Remove each sensor's entry from ``orientations`` once it is on the grid, so its
+        own-rate arrays are freed before the next sensor's grid arrays are made (an hour of
+        five sensors holds ~200 MB of them).
+
+    Returns
+    -------
+    Motion
+        The segments on the grid; the facing frame turns the world frame about the vertical
+        so that each standing segment's x axis points to +x.
     """
     t = _common_grid(rec)
     standing = (t >= cal.window.t0) & (t <= cal.window.t1)
@@ -225,7 +342,18 @@ integration, and every angle is measured from them)."""
 
 
 def compact(signal: np.ndarray) -> np.ndarray:
-    """A grid acceleration or angular rate (N, 3) in SIGNAL_DTYPE for keeping."""
+    """A grid signal in the dtype it is kept in.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        (N, 3) acceleration (m/s²) or angular rate (rad/s).
+
+    Returns
+    -------
+    numpy.ndarray
+        The same numbers in SIGNAL_DTYPE (no copy when already so).
+    """
     return signal.astype(SIGNAL_DTYPE, copy=False)
 
 
@@ -242,12 +370,15 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
     q_sensor, q_seg = q_facing_sensor.copy(), q_facing_seg.copy()
     guessed = np.zeros(len(t), dtype=bool)
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    still_upright = None  # the whole recording's, made at the first piece that needs it
     for t0, t1 in spans:
         m = (t >= t0) & (t <= t1)
         if not m.any() or (standing & m).any():
             continue
-        upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
-        still = m & (row_norms(gyr) < still_rad_s) & upright
+        if still_upright is None:
+            upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+            still_upright = (row_norms(gyr) < still_rad_s) & upright
+        still = m & still_upright
         anchor = still if still.sum() * dt >= min_still_s else m
         guessed |= m if anchor is m else False
         turn = -float(np.angle(np.mean(np.exp(1j * _heading_of_x(q_seg[anchor])))))
@@ -258,11 +389,26 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
 
 def quiet_windows(motion: Motion, reps: list[tuple[float, float]], margin_s: float = 0.2,
                   still_rad_s: float = 0.25) -> list[np.ndarray]:
-    """Grid indices (ascending) of the standing pauses between and after reps (all sensors
-    still), one array per pause of at least 20 samples.
+    """The standing pauses between and after reps (all sensors still).
 
-    reps: (start_s, end_s) of each rep in time order. Each pause is found by bisection and
-    kept as its indices, so the cost follows the pauses, not reps x recording length.
+    Each pause is found by bisection and kept as its indices, so the cost follows the
+    pauses, not reps x recording length.
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion.
+    reps : list of (float, float)
+        (start_s, end_s) of each rep, s, in time order.
+    margin_s : float
+        Time left out after a rep's end and before the next one's start, s.
+    still_rad_s : float
+        Every sensor's angular rate below this is still, rad/s.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Grid indices (ascending) of each pause of at least 20 samples.
     """
     still = np.ones(len(motion.t), bool)
     for m in motion.segments.values():
@@ -285,16 +431,27 @@ def correct_heading_drift(motion: Motion, pauses: list[np.ndarray], consume: boo
                           ) -> Motion:
     """Remove each segment's slow heading drift (6D filters drift about the vertical).
 
-    pauses: grid indices of each standing pause, as :func:`quiet_windows` gives them.
-    consume: replace each segment of ``motion`` by its corrected one as it is made (the
-    returned Motion is then ``motion``), so the uncorrected arrays are freed one segment at
-    a time instead of all being held until the caller drops them.
-
     The athlete's stance foot stays on the step, so in every standing pause
     between reps the segments face where they faced in the calibration pose.
     The heading each segment shows in a pause is its drift there; the drift is
     interpolated linearly between pauses and removed.  Wrist sensors are left
     alone (the hand may rest differently each time).
+
+    Parameters
+    ----------
+    motion : Motion
+        The segments' motion, facing frame.
+    pauses : list of numpy.ndarray
+        Grid indices of each standing pause, as :func:`quiet_windows` gives them.
+    consume : bool
+        Replace each segment of ``motion`` by its corrected one as it is made (the returned
+        Motion is then ``motion``), so the uncorrected arrays are freed one segment at a
+        time instead of all being held until the caller drops them.
+
+    Returns
+    -------
+    Motion
+        The motion with each segment turned about the vertical by minus its drift.
     """
     if not pauses:
         return motion

@@ -69,11 +69,11 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
     "guided bends, still": {
         "pelvic_drop_deg": 0.6, "hip_adduction_deg": 1.45, "hip_flexion_deg": 1.05,
         "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis model)": 1.3},
+        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
     "guided bends, sway": {
         "pelvic_drop_deg": 0.65, "hip_adduction_deg": 1.55, "hip_flexion_deg": 1.1,
         "hip_internal_rotation_deg": 0.9, "trunk_lean_deg": 1.65,
-        "knee_medial_cm (thigh+pelvis model)": 1.3},
+        "knee_medial_cm (thigh+pelvis, hip shift measured)": 1.3},
     "functional axis, still": {
         "pelvic_drop_deg": 0.65, "hip_adduction_deg": 2.7, "hip_flexion_deg": 1.1,
         "hip_internal_rotation_deg": 0.85, "trunk_lean_deg": 1.45,
@@ -89,7 +89,18 @@ MAX_LEVEL = registry.max_points()
 
 def largest_uncertainty(measure: str) -> float | None:
     """The widest stated figure of a measure over every calibration case (and, for the
-    knee, every way of measuring it): e.g. a band drawn around a trend of many tests."""
+    knee, every way of measuring it): e.g. a band drawn around a trend of many tests.
+
+    Parameters
+    ----------
+    measure : str
+        The measure's name.
+
+    Returns
+    -------
+    float or None
+        The 90 % bound in the measure's unit; None for a measure without one.
+    """
     values = [v for table in MEASURE_UNCERTAINTY.values() for k, v in table.items()
               if k == measure or k.startswith(f"{measure} (")]
     return max(values) if values else None
@@ -102,8 +113,18 @@ def calibration_case(calibration: Calibration | None) -> str:
     """"<leg frames>, <standing>" of a calibration: "knee hinge" when the test leg's
     thigh and shank frames came from the knee hinge, "guided bends" when the thigh's
     came from the guided calibration movement, else "functional axis"; standing
-    "still", or "sway" for a swaying or short standing window.  None: the still,
-    functional-axis case."""
+    "still", or "sway" for a swaying or short standing window.
+
+    Parameters
+    ----------
+    calibration : Calibration or None
+        The analysis' calibration; None: the still, functional-axis case.
+
+    Returns
+    -------
+    str
+        "<leg frames>, <standing>", e.g. "knee hinge, still".
+    """
     if calibration is None:
         return "functional axis, still"
     methods = [c.method for c in calibration.sensors.values()]  # "... (reused from the session)"
@@ -116,9 +137,21 @@ def calibration_case(calibration: Calibration | None) -> str:
 
 def measure_uncertainty(knee_source: str | None,
                         calibration: Calibration | None = None) -> dict[str, float]:
-    """The uncertainty of each measure of an analysis whose knee came from ``knee_source``
-    (``"shank"``, ``"thigh+pelvis model"``, or None when the knee was not measured) and
-    that was calibrated by ``calibration`` (see :func:`calibration_case`)."""
+    """The uncertainty of each measure of an analysis.
+
+    Parameters
+    ----------
+    knee_source : str or None
+        How the knee was measured: ``"shank"``, ``"thigh+pelvis model"``,
+        ``"thigh+pelvis, hip shift measured"``, or None when it was not.
+    calibration : Calibration, optional
+        How the analysis was calibrated (see :func:`calibration_case`).
+
+    Returns
+    -------
+    dict of str to float
+        Measure -> its simulated 90 % bound, in the measure's unit.
+    """
     table = MEASURE_UNCERTAINTY[calibration_case(calibration)]
     out = {k: v for k, v in table.items() if not k.startswith("knee_medial_cm")}
     knee = table.get(f"knee_medial_cm ({knee_source})")
@@ -129,28 +162,53 @@ def measure_uncertainty(knee_source: str | None,
 
 @dataclass(frozen=True)
 class Borderline:
-    """A rep item whose measure is within its uncertainty of a threshold.
-
-    level_below / level_above: the item's levels on either side of that threshold.
-    """
+    """A rep item whose measure is within its uncertainty of a threshold."""
 
     rep_index: int
+    """The rep's index."""
     item: str
+    """The checklist item."""
     measure: str
+    """The measure deciding it (unit in its name)."""
     value: float
+    """The measure's value in the rep."""
     threshold: float
+    """The threshold it is near, in the measure's unit."""
     uncertainty: float
+    """The measure's 90 % bound, in its unit."""
     level_below: int
+    """The item's level below that threshold."""
     level_above: int
+    """Its level above it."""
 
     def to_json(self) -> dict[str, Any]:
+        """The entry of the analysis document's ``uncertainty.borderline``.
+
+        Returns
+        -------
+        dict
+            ``rep``, ``item``, ``measure``, ``value``, ``threshold``, ``uncertainty``.
+        """
         return {"rep": self.rep_index, "item": self.item, "measure": self.measure,
                 "value": self.value, "threshold": self.threshold,
                 "uncertainty": self.uncertainty}
 
 
 def find_borderline(checklist: Checklist, uncertainty: Mapping[str, float]) -> list[Borderline]:
-    """Every rule-decided rep item whose measure is within its uncertainty of a threshold."""
+    """Every rule-decided rep item whose measure is within its uncertainty of a threshold.
+
+    Parameters
+    ----------
+    checklist : Checklist
+        The scored test.
+    uncertainty : Mapping
+        Measure -> its 90 % bound, in the measure's unit.
+
+    Returns
+    -------
+    list of Borderline
+        One per rep item and threshold.
+    """
     found = []
     for rep in checklist.reps:
         for item, reasons in rep.reasons.items():
@@ -188,10 +246,13 @@ class TotalRange:
     """The lowest and highest test totals the uncertainty allows, and their categories."""
 
     low: int
+    """The lowest total, 0-8."""
     high: int
+    """The highest total."""
 
     @property
     def categories(self) -> tuple[str, str]:
+        """The categories of the lowest and the highest total."""
         return category(self.low), category(self.high)
 
     @property
@@ -200,12 +261,33 @@ class TotalRange:
         return category(self.low) == category(self.high)
 
     def to_json(self) -> dict[str, Any]:
+        """The range as the analysis document's ``uncertainty`` carries it.
+
+        Returns
+        -------
+        dict
+            ``total_range`` and ``category_range``.
+        """
         return {"total_range": [self.low, self.high], "category_range": list(self.categories)}
 
 
 def total_range(checklist: Checklist, borderline: list[Borderline]) -> TotalRange:
     """The test total with every unsure rep item at its lower, then its upper level,
-    combined by the checklist's own test rule."""
+    combined by the checklist's own test rule.
+
+    Parameters
+    ----------
+    checklist : Checklist
+        The scored test.
+    borderline : list of Borderline
+        Its borderline rep items (:func:`find_borderline`).
+
+    Returns
+    -------
+    TotalRange
+        The lowest and highest totals; unassessed and classifier items count at their
+        lowest and highest levels.
+    """
     bounds = [_rep_bounds(rep, borderline) for rep in checklist.reps]
     rule = checklist.test.rule
 
@@ -222,10 +304,21 @@ def _unit(measure: str) -> str:
 
 
 def describe_uncertainty(doc: Mapping[str, Any]) -> list[str]:
-    """Plain lines from an analysis JSON document: the range of totals the measurement
-    uncertainty and the unassessed items allow, then the borderline rep items behind
-    it, one line per item and threshold.  Empty for a document without ``uncertainty``
-    (e.g. stored before it existed) or without reps."""
+    """Plain lines on how sure an analysis is.
+
+    Parameters
+    ----------
+    doc : Mapping
+        The analysis JSON document.
+
+    Returns
+    -------
+    list of str
+        The range of totals the measurement uncertainty and the unassessed items allow,
+        then the borderline rep items behind it, one line per item and threshold.  Empty
+        for a document without ``uncertainty`` (e.g. stored before it existed) or without
+        reps.
+    """
     u = doc.get("uncertainty")
     if not u or not doc["reps"]:
         return []

@@ -16,7 +16,18 @@ UNVALIDATED: dict[str, str] = {
 
 
 def mark_unvalidated(measures: dict) -> dict:
-    """The measures with every unvalidated one rounded to whole units (no unearned precision)."""
+    """The measures with every unvalidated one rounded to whole units (no unearned precision).
+
+    Parameters
+    ----------
+    measures : dict
+        Measure name (unit in it) -> value or None.
+
+    Returns
+    -------
+    dict
+        The same names; the :data:`UNVALIDATED` ones rounded.
+    """
     return {k: (round(v) if k in UNVALIDATED and v is not None else v) for k, v in measures.items()}
 
 
@@ -52,9 +63,19 @@ REALITY_BASIS = ("simulated uncertainty combined in quadrature with a model-to-r
 
 
 def reality_terms(leg_frames: str) -> dict[str, float]:
-    """The model-to-reality terms of a leg-frame calibration ("knee hinge", "functional
-    axis"; a case string that starts with one is taken too); the larger of the two per
-    measure for a case not listed."""
+    """The model-to-reality terms of a leg-frame calibration.
+
+    Parameters
+    ----------
+    leg_frames : str
+        "knee hinge" or "functional axis" (a case string that starts with one is taken too).
+
+    Returns
+    -------
+    dict of str to float
+        Measure -> term, in the measure's unit; the larger of the two per measure for a
+        case not listed.
+    """
     for case, terms in MODEL_TO_REALITY.items():
         if leg_frames.startswith(case):
             return terms
@@ -64,8 +85,20 @@ def reality_terms(leg_frames: str) -> dict[str, float]:
 
 def with_reality(simulated: dict[str, float], leg_frames: str) -> dict[str, float]:
     """Each measure's stated uncertainty: the simulated one combined with its
-    model-to-reality term for that leg-frame calibration, sqrt(sim² + term²), rounded up
-    to 0.1."""
+    model-to-reality term.
+
+    Parameters
+    ----------
+    simulated : dict of str to float
+        Measure -> simulated 90 % bound, in the measure's unit.
+    leg_frames : str
+        The leg-frame calibration (:func:`reality_terms`).
+
+    Returns
+    -------
+    dict of str to float
+        Measure -> sqrt(sim² + term²), rounded up to 0.1.
+    """
     import math
 
     terms = reality_terms(leg_frames)

@@ -29,17 +29,39 @@ MERGE_S = 0.3
 
 
 def thigh_pitch_rad(q_facing_thigh: np.ndarray) -> np.ndarray:
-    """(N,) rad: elevation of the thigh's anterior (x) axis above horizontal, > 0 when the
-    knee is in front of the hip (flexion). Heading-free: needs no heading correction."""
+    """The thigh's pitch: elevation of its anterior (x) axis above horizontal.
+
+    Heading-free: needs no heading correction.
+
+    Parameters
+    ----------
+    q_facing_thigh : numpy.ndarray
+        (N, 4) thigh orientation in the facing frame, [w, x, y, z].
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) rad, > 0 when the knee is in front of the hip (flexion).
+    """
     x = quat.axis_of(q_facing_thigh, 0)
     return np.arcsin(np.clip(x[..., 2], -1.0, 1.0))
 
 
 def walking_bouts(t: np.ndarray, pitch_rad: np.ndarray) -> np.ndarray:
-    """(K, 2) int: [start, stop) sample indices of each walking bout, in time order.
+    """The walking bouts: alternating thigh swings, widened to near-upright samples.
 
-    t: (N,) s, ascending; pitch_rad: (N,) the test thigh's pitch relative to standing
-    (:func:`thigh_pitch_rad` minus its standing mean).
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s, ascending.
+    pitch_rad : numpy.ndarray
+        (N,) the test thigh's pitch relative to standing (:func:`thigh_pitch_rad` minus its
+        standing mean), rad.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K, 2) int: [start, stop) sample indices of each bout, in time order.
     """
     deg = np.degrees(pitch_rad)
     sign = np.where(deg > FLEXION_DEG, 1, np.where(deg < -EXTENSION_DEG, -1, 0)).astype(np.int8)
@@ -87,7 +109,22 @@ def _to_near_upright(bouts: np.ndarray, near: np.ndarray) -> np.ndarray:
 
 
 def outside_bouts(piece: slice, bouts: np.ndarray, n: int) -> list[slice]:
-    """The parts of ``piece`` (a slice of a length-n series) outside every bout."""
+    """The parts of a piece outside every walking bout.
+
+    Parameters
+    ----------
+    piece : slice
+        A slice of a length-``n`` series.
+    bouts : numpy.ndarray
+        (K, 2) [start, stop) sample indices of the bouts, in time order.
+    n : int
+        Length of the series.
+
+    Returns
+    -------
+    list of slice
+        The parts of ``piece`` outside every bout, in order.
+    """
     a, b, _ = piece.indices(n)
     out = []
     for lo, hi in bouts:

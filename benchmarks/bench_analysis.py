@@ -77,8 +77,10 @@ STAGES = (
     ("load", "recording_io.py", "read_recording"),
     ("standing window", "calibrate.py", "standing_window"),
     ("orient (vqf + resampling)", "segment_motion.py", "sensor_orientations"),
+    ("of which vqf", "orientation.py", "estimate_orientation"),
     ("calibrate frames", "calibrate.py", "calibrate"),
-    ("segment motion", "segment_motion.py", "segment_motion"),
+    ("segment motion (onto the grid)", "segment_motion.py", "segment_motion"),
+    ("walking bouts", "pipeline.py", "_walking"),
     ("rep segmentation", "rep_segmentation.py", "segment"),
     ("heading drift", "segment_motion.py", "correct_heading_drift"),
     ("measure series", "measures.py", "measure_series"),
@@ -87,18 +89,20 @@ STAGES = (
 
 
 def profile_breakdown(path: Path, top: int = 6) -> tuple[dict[str, float], list[str]]:
-    """cProfile of one read_recording + analyze: seconds per stage (cumulative, stages of
-    STAGES found in the profile) and the ``top`` functions by own time, as text lines."""
+    """cProfile of one read_recording (compact, as ``stepdown analyze`` reads) + analyze:
+    seconds per stage (cumulative, stages of STAGES found in the profile; a stage called
+    more than once, e.g. rep segmentation per set, is summed) and the ``top`` functions by
+    own time, as text lines."""
     prof = cProfile.Profile()
     prof.enable()
-    analyze(read_recording(path))
+    analyze(read_recording(path, compact=True))
     prof.disable()
     stats = pstats.Stats(prof).stats  # (file, line, func) -> (cc, nc, own s, cumulative s, ...)
     stages = {}
     for label, file, func in STAGES:
         hits = [v[3] for (f, _, fn), v in stats.items() if fn == func and f.endswith(file)]
         if hits:
-            stages[label] = max(hits)
+            stages[label] = sum(hits)
     by_own = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
     hot = [f"{Path(f).name}:{line} {fn} {v[2] * 1e3:.1f} ms own ({v[1]} calls)"
            for (f, line, fn), v in by_own]
@@ -106,8 +110,9 @@ def profile_breakdown(path: Path, top: int = 6) -> tuple[dict[str, float], list[
 
 
 def whole_analysis_s(path: Path) -> float:
-    """Best wall time (s) of read_recording + analyze (scoring included)."""
-    return best_of(lambda: analyze(read_recording(path)), REPEATS)[0]
+    """Best wall time (s) of read_recording (compact, as the CLI) + analyze (scoring
+    included)."""
+    return best_of(lambda: analyze(read_recording(path, compact=True)), REPEATS)[0]
 
 
 def stepdown_command() -> list[str]:

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis import pipeline
+from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis.pipeline import analyze
 from benchmarks.bench_observability import hip_shift_at_bottoms_cm
 from simulator import single_test as simulator
@@ -99,7 +99,7 @@ def run() -> None:
     out = pd.concat(rows, ignore_index=True)[["condition", "sensor_set", "measure", "n", "mae",
                                               "bias", "slope"]]
     print(f"{N_TESTS} tests per condition (seed {SEED}), no shank sensor: "
-          "floors hip adduction MAE <= 1.5 deg, knee (body model) <= 1.2 cm, "
+          "floors hip adduction MAE <= 1.5 deg, knee without a shank <= 1.2 cm, "
           "|bias| <= MAE/2, slope 0.9-1.1")
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print("  " + out.round(3).to_string(index=False).replace("\n", "\n  "))

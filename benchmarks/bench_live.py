@@ -233,5 +233,80 @@ def run() -> None:
     try:
         _latency()
         _per_rep_cost()
+        _trace_cost()
     except ImportError:
         print("rep score latency: analysis.pipeline not available")
+
+
+def _trace_cost() -> None:
+    """Cost per rep of tracing the rep in progress (the live page's knee and pelvis
+    curves, an analysis every TRACE_EVERY_S while the thigh is in a rep) and how far the
+    trace's peak is from the rep's own result when that is first shown, on a simulated
+    test with the knee bends (seed 3, pelvis + thigh + shank) fed to a recorder as it
+    would stream: as before (each update found its own frames in the window) and as now
+    (the frames carried from the reps so far, as the rep's scoring uses).  The trace is
+    compared with the rep's result at the moment the analysis first finds the rep."""
+    from analysis.pipeline import analyze
+    from stepdown.athlete.scoring import live_tracer
+    from stepdown.live.emulation import Prompts, simulated_test
+    from stepdown.live.loop import TRACE_EVERY_S
+    from stepdown.live.reps import RepTracker
+    from stepdown.live.scoring import analysis_scorer
+    from stepdown.live.window import find_frames
+
+    every = round(TRACE_EVERY_S / POLL_S)  # loop turns between two trace updates
+    prompts = Prompts(3.0, 10.0)
+    sim = simulated_test(["pelvis", "thigh", "shank"], "left", 3, prompts)
+    final = analyze(sim.recording).to_json()["reps"]
+    tracer, scorer = live_tracer(), analysis_scorer()
+    cost: dict[str, list[float]] = {"before": [], "now": []}
+    off: dict[str, list[float]] = {"before": [], "now": []}
+    updates = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(Path(tmp) / "trace.sdj", test_leg="left", keep_raw=False)
+        rec.set_calibration_movement(prompts.standing_s, sum((prompts.standing_s, prompts.bends_s)))
+        reps = RepTracker(rec)
+        reps.start(prompts.standing_s + prompts.bends_s)
+        fed = 0.0
+
+        def feed(until: float) -> None:
+            nonlocal fed
+            for name, s in sim.recording.streams.items():
+                m = (s.t > fed) & (s.t <= until)
+                rec.add_samples(name, s.t[m], s.acc[m], s.gyr[m])
+            fed = until
+
+        for i, rep in enumerate(final[1:], 1):  # the first rep has no frames to carry yet
+            reps.shown = final[:i]
+            feed(final[i - 1]["end_s"] + 0.3)
+            frames = find_frames(rec.recording(), i).calibration
+            per, found, n = {"before": 0.0, "now": 0.0}, None, 0
+            for t in np.arange(rep["start_s"] + 0.2, rep["end_s"] + 1.0, POLL_S):
+                feed(t)
+                if t > rep["bottom_s"]:  # the rep's first result: once the analysis finds it
+                    window, shift = reps.window(t)
+                    found = next((r for r in scorer(window, frames)
+                                  if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
+                if found is None and round((t - rep["start_s"]) / POLL_S) % every:
+                    continue  # a trace every TRACE_EVERY_S, and one at the first result
+                traces, n = {}, n + 1
+                for how, carried in (("before", None), ("now", frames)):
+                    t0 = time.perf_counter()
+                    window, shift = reps.window(t, "trace")
+                    traces[how] = tracer(window, final[i - 1]["end_s"] - shift, carried)
+                    per[how] += time.perf_counter() - t0
+                if found is not None:
+                    break
+            updates.append(n)
+            for how in per:
+                cost[how].append(per[how])
+                knee = [v for v in (traces[how] or {}).get("knee_medial_cm", []) if v is not None]
+                off[how].append(abs(max(knee) - found["measures"]["knee_medial_cm"])
+                                if knee and found else np.nan)
+        rec.close()
+    for how in ("before", "now"):
+        print(f"live trace of the rep in progress ({how}): {1000 * np.median(cost[how]):.0f} ms "
+              f"per rep (median of {len(cost[how])} reps, {np.median(updates):.0f} updates "
+              f"each); its peak knee vs "
+              f"the rep's first result: median {np.nanmedian(off[how]):.2f} cm, "
+              f"max {np.nanmax(off[how]):.2f} cm")

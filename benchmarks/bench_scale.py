@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_analysis import stepdown_command
+from benchmarks.bench_analysis import profile_breakdown, stepdown_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_TEST = ROOT / "data" / "good_left_pelvis_thigh.parquet"
@@ -47,6 +47,7 @@ SESSION_MINUTES = (0.5, 5.0, 20.0, 60.0)
 SESSION_RATES_HZ = {"pelvis": 100.0, "thigh": 200.0, "shank": 200.0, "trunk": 100.0,
                     "wrist": 100.0}
 SESSION_SEED = 22
+PROFILED_MINUTES = 20.0  # the session whose stages are profiled (issue 22's throughput case)
 RATIO_TARGET = 0.70
 RSS_TARGET_MIB = 500.0
 EXPONENT_TARGET = 1.05
@@ -225,6 +226,19 @@ def _print_sessions() -> None:
     print(f"  60 min: peak {last['peak_mib']:.0f} MiB "
           f"({'met' if last['peak_mib'] <= RSS_TARGET_MIB else 'MISSED'}), "
           f"{ratio:.0%} of raw vqf ({'met' if ratio >= RATIO_TARGET else 'MISSED'})")
+    _print_stages(session_file(PROFILED_MINUTES))
+
+
+def _print_stages(path: Path) -> None:
+    """Where the time of one analysis goes besides the filter (cProfile, so every figure is
+    inflated alike; read the shares)."""
+    stages, hot = profile_breakdown(path)
+    listed = sum(v for k, v in stages.items() if k != "of which vqf")
+    vqf = stages.get("of which vqf", 0.0)
+    print(f"  where a {PROFILED_MINUTES:g} min analysis spends its time (cProfile, s):")
+    print("    " + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()))
+    print(f"    the stages {listed:.3f} s, vqf {vqf / listed:.0%} of them")
+    print("    most own time: " + "; ".join(hot))
 
 
 def run() -> None:

@@ -207,6 +207,7 @@ class TrialRun:
     pose: pd.Series
     result: Any = None
     refused: str = ""
+    doc: dict = field(default_factory=dict)  # result.to_json(), made once
 
     def file_times(self, i: int) -> np.ndarray:
         """(N,) s: the common-clock times of rep file ``i``'s samples (its Time column)."""
@@ -214,7 +215,7 @@ class TrialRun:
 
     def rep_in(self, t: np.ndarray) -> dict | None:
         """The first rep found whose bottom lies inside the file sampled at ``t``."""
-        inside = [r for r in self.result.to_json()["reps"]
+        inside = [r for r in self.doc["reps"]
                   if t[0] - 0.01 <= r["bottom_s"] <= t[-1] + 0.01]
         return inside[0] if inside else None
 
@@ -231,6 +232,7 @@ def run_trial(root: Path, trial: str, sensor_set: str, leg: str | None = None) -
     try:
         run.result = run_analysis(trial_dir(root, trial), standing=standing_file(root),
                                   placement=placement_arg(sensor_set, run.leg), test_leg=run.leg)
+        run.doc = run.result.to_json()
     except InputError as err:  # a refusal is a result too: every file counts as not found
         run.refused = str(err).rsplit(": ", 1)[-1]
     return run
@@ -249,7 +251,7 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
         return [RepRow(run.trial, run.sensor_set, f.name, False, np.nan, np.nan,
                        dict.fromkeys(COMPARED), {}, dict.fromkeys(COMPARED), {}, {}, {}, {},
                        refused=run.refused) for f in run.files]
-    doc = run.result.to_json()
+    doc = run.doc
     series = run.result.series
     bounds = doc["uncertainty"]["measures"]
     rows = []
@@ -459,7 +461,7 @@ def knee_estimates(run: TrialRun) -> pd.DataFrame:
         vs_hip, vs_ankle = reference_knee_m(ref, run.leg, body.thigh_m, body.shank_m)
         lab.append((run.file_times(i), 100 * (vs_hip - pose[0]), 100 * (vs_ankle - pose[1])))
     out = []
-    for rep in run.result.to_json()["reps"]:
+    for rep in run.doc["reps"]:
         (t_peak, t_start), (s_peak, s_start) = peak_and_start(thigh, rep), peak_and_start(shank, rep)
         row = {"trial": run.trial, "sensor_set": run.sensor_set, "rep": rep["index"],
                "thigh_model": t_peak, "shank": s_peak,

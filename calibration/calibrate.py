@@ -44,16 +44,25 @@ class CalibrationError(InputError):
 
 @dataclass(frozen=True)
 class SensorCalibration:
-    """One sensor: gyro bias (3,) rad/s sensor frame; R_sensor_seg (3,3); quality."""
+    """One sensor's calibration and how well it was found."""
 
     placement: str
+    """The sensor's placement (``thigh_left``, ...)."""
     gyr_bias: np.ndarray
+    """(3,) gyro bias, rad/s, sensor frame."""
     R_sensor_seg: np.ndarray
+    """(3, 3): columns are the segment's ISB axes in sensor coordinates."""
     gravity_ms2: float
-    method: str  # "gravity+flexion axis" | "gravity+knee hinge" | "gravity+skin normal" | "none"
+    """Magnitude of the standing accelerometer mean, m/s² (a check on the sensor)."""
+    method: str
+    """How the frame was found: "gravity+flexion axis", "gravity+knee hinge",
+    "gravity+guided knee bends", "gravity+skin normal" or "none"."""
     axis_share: float | None = None
+    """Share of the angular-velocity energy about the flexion axis (None: no axis)."""
     axis_gravity_deg: float | None = None
-    joint_coherence: float | None = None   # agreement of the joint-centre accelerations
+    """Angle between the flexion axis and the standing vertical, degrees (90° ideal)."""
+    joint_coherence: float | None = None
+    """Agreement of the knee's joint-centre accelerations (0..1; knee hinge only)."""
 
 
 GUIDED_METHOD = "gravity+guided knee bends"
@@ -61,16 +70,24 @@ GUIDED_METHOD = "gravity+guided knee bends"
 
 @dataclass(frozen=True)
 class Calibration:
-    """window: the standing window; sensors: per placement; movement: what became of
-    the guided calibration movement: None when none was prompted, "used", or why it
-    was not (the flexion axes then come from the reps)."""
+    """A recording's calibration: its standing window and every sensor's frame."""
 
     window: StandingWindow
+    """The standing window (s)."""
     sensors: dict[str, SensorCalibration] = field(default_factory=dict)
+    """Placement -> its calibration."""
     movement: str | None = None
+    """What became of the guided calibration movement: None when none was prompted,
+    "used", or why it was not (the flexion axes then come from the reps)."""
 
     def notes(self) -> list[str]:
-        """Plain-language doubts about the calibration (empty when it stood still)."""
+        """Plain-language doubts about the calibration.
+
+        Returns
+        -------
+        list of str
+            Empty when the athlete stood still and the guided movement (if any) was used.
+        """
         out = []
         if self.window.quality != "still":
             out.append(f"calibration: {self.window.describe()}; the measures carry a wider "
@@ -81,7 +98,14 @@ class Calibration:
         return out
 
     def to_json(self) -> dict:
-        """The contract's ``calibration`` block plus quality figures."""
+        """The analysis document's ``calibration`` block.
+
+        Returns
+        -------
+        dict
+            ``window_s`` (s) plus quality figures: stillness and per sensor its method,
+            gravity and axis figures.
+        """
         return {
             "window_s": [round(self.window.t0, 3), round(self.window.t1, 3)],
             **({"movement": self.movement} if self.movement is not None else {}),
@@ -104,7 +128,18 @@ class Calibration:
 
 def uses_flexion_axis(placement: str) -> bool:
     """Does this sensor's frame come from the movement (the flexion axis), not only from
-    the standing pose? (thigh and shank)"""
+    the standing pose?
+
+    Parameters
+    ----------
+    placement : str
+        The sensor's placement.
+
+    Returns
+    -------
+    bool
+        True for thigh and shank sensors.
+    """
     return placement.partition("_")[0] in ("thigh", "shank")
 
 
@@ -143,12 +178,23 @@ def _check_frame(placement: str, frame: SegmentFrame) -> None:
 
 
 def standing_window(rec: Recording) -> StandingWindow:
-    """The calibration window, swaying or short ones included (see ``quality``), or
-    CalibrationError saying what was found when there is no usable standing at all.
+    """The calibration window, swaying or short ones included (see ``quality``).
 
     With a guided calibration movement, the window is looked for before its prompt first
     (a slow first bend starts below any stillness threshold, and a reference pose that
-    holds part of it is bent), then anywhere."""
+    holds part of it is bent), then anywhere.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    StandingWindow
+        The window; CalibrationError saying what was found when there is no usable
+        standing at all.
+    """
     movement = calibration_movement_window(rec)
     win = None
     if movement is not None:
@@ -164,7 +210,20 @@ def standing_window(rec: Recording) -> StandingWindow:
 
 
 def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:
-    """Mean gyro (3,) rad/s of every sensor over the standing window."""
+    """Every sensor's gyro bias: its mean over the standing window.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    win : StandingWindow
+        The standing window.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Placement -> (3,) bias, rad/s, sensor frame.
+    """
     out = {}
     for placement, s in rec.streams.items():
         out[placement] = s.gyr[time_slice(s.t, win.t0, win.t1)].mean(axis=0)
@@ -197,22 +256,39 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
               movement: tuple[float, float] | None = None) -> Calibration:
     """Calibrate every sensor of a recording (see module docstring).
 
-    window: the standing window if already found (:func:`standing_window`).
-    vertical: per placement ``(t, v)``: times (M,) s and the global vertical
-    (M,3) unit vectors in sensor coordinates, from an orientation filter
-    (inclination only, no heading needed); improves the flexion axes, so only the
-    placements that :func:`uses_flexion_axis` need it.
-    biases: the gyro biases (rad/s) of that window if already computed (:func:`gyro_biases`).
-    tracks: per placement, the orientation (any heading) and signals of the stretch that
-    holds the standing window; with ``body``, a test-leg thigh and shank worn together
-    take their flexion axes from the knee hinge (:mod:`calibration.joint_heading`), which
-    leg rotation in step with the flexion cannot tilt; else the functional flexion axis.
-    A recording in pieces (each with its own heading) gives a sequence of tracks per
-    placement, one per piece: the hinge is then pooled over the pieces' movement.
-    movement: [t0, t1] (s) of the guided knee bends on both feet
-    (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
-    axes are then found in it, where no balance tilt follows the flexion; when it holds
-    too little bending (or flexion does not dominate), from the reps as without it.
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    window : StandingWindow, optional
+        The standing window if already found (:func:`standing_window`).
+    vertical : Mapping, optional
+        Per placement ``(t, v)``: times (M,) s and the global vertical (M, 3) unit vectors
+        in sensor coordinates, from an orientation filter (inclination only, no heading
+        needed); improves the flexion axes, so only the placements that
+        :func:`uses_flexion_axis` need it.
+    biases : Mapping, optional
+        Placement -> the gyro bias (3,) rad/s of that window if already computed
+        (:func:`gyro_biases`).
+    tracks : Mapping, optional
+        Per placement, the orientation (any heading) and signals of the stretch that holds
+        the standing window; with ``body``, a test-leg thigh and shank worn together take
+        their flexion axes from the knee hinge (:mod:`calibration.joint_heading`), which leg
+        rotation in step with the flexion cannot tilt; else the functional flexion axis. A
+        recording in pieces (each with its own heading) gives a sequence of tracks per
+        placement, one per piece: the hinge is then pooled over the pieces' movement.
+    body : Body, optional
+        Segment lengths, m (for the knee hinge's lever arms).
+    movement : (float, float), optional
+        [t0, t1] (s) of the guided knee bends on both feet
+        (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
+        axes are then found in it, where no balance tilt follows the flexion; when it holds
+        too little bending (or flexion does not dominate), from the reps as without it.
+
+    Returns
+    -------
+    Calibration
+        Every sensor's frame; CalibrationError (one line) when one cannot be trusted.
     """
     win = window or standing_window(rec)
     biases = biases if biases is not None else gyro_biases(rec, win)
@@ -250,11 +326,12 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
 
 @dataclass(frozen=True)
 class GuidedAxes:
-    """Flexion axes (3,) sensor frame and their energy shares, per leg placement, found
-    in the guided movement; status "used" or why none was (see :class:`Calibration`)."""
+    """The flexion axes found in the guided movement."""
 
     axes: dict[str, tuple[np.ndarray, float]]
+    """Leg placement -> its (3,) unit flexion axis, sensor frame, and its energy share."""
     status: str
+    """"used", or why none was (see :class:`Calibration`)."""
 
 
 def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[str, np.ndarray],

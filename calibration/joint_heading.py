@@ -51,27 +51,33 @@ MIN_PAIR_SAMPLES = 50      # a shorter shared stretch cannot be band-passed to B
 
 @dataclass(frozen=True)
 class SensorTrack:
-    """One sensor's data for the joint method, on its own uniform grid: t (M,) s,
-    q_world_sensor (M,4) [w x y z] (any heading), acc (M,3) m/s² and gyr (M,3) rad/s
-    (bias removed), both in the sensor frame."""
+    """One sensor's data for the joint method, on its own uniform grid."""
 
     t: np.ndarray
+    """(M,) sample times, s."""
     q_world_sensor: np.ndarray
+    """(M, 4) sensor orientation in its world frame (z up, any heading), [w, x, y, z]."""
     acc: np.ndarray
+    """(M, 3) specific force, m/s², sensor frame."""
     gyr: np.ndarray
+    """(M, 3) angular rate with the bias removed, rad/s, sensor frame."""
 
 
 @dataclass(frozen=True)
 class JointHeading:
-    """The turn (rad, about the vertical) from the distal sensor's world frame to the
-    proximal one's, and how well the two joint-centre accelerations agree (0..1)."""
+    """The turn from the distal sensor's world frame to the proximal one's."""
 
     delta_rad: float
+    """The turn about the vertical, rad."""
     coherence: float
+    """How well the two joint-centre accelerations agree once turned (0..1)."""
     acc_rms_ms2: float
+    """RMS of the proximal joint-centre acceleration, m/s² (too little movement: no
+    heading)."""
 
     @property
     def usable(self) -> bool:
+        """Coherent enough and with enough movement to be trusted."""
         return self.coherence >= MIN_COHERENCE and self.acc_rms_ms2 >= MIN_ACC_RMS_MS2
 
 
@@ -80,10 +86,24 @@ def _rot(q: np.ndarray) -> Rotation:
 
 
 def lever_arms(segment: str, up_sensor: np.ndarray, body: Body) -> dict[str, np.ndarray]:
-    """Sensor-to-joint-centre vectors (3,) m in the sensor frame, by joint name.
+    """Sensor-to-joint-centre vectors, by joint name.
 
-    up_sensor: the standing vertical in sensor coordinates (the segment's long axis);
-    the sensor's z axis points out of the skin (DESIGN.md), so no heading is needed.
+    The sensor's z axis points out of the skin (DESIGN.md), so no heading is needed.
+
+    Parameters
+    ----------
+    segment : str
+        ``thigh`` or ``shank``.
+    up_sensor : numpy.ndarray
+        (3,) the standing vertical in sensor coordinates (the segment's long axis).
+    body : Body
+        Segment lengths, m.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Joint (``hip``, ``knee``) -> (3,) vector, m, sensor frame; ValueError for another
+        segment.
     """
     y = up_sensor / np.linalg.norm(up_sensor)
     n = np.array([0.0, 0.0, 1.0])
@@ -96,8 +116,21 @@ def lever_arms(segment: str, up_sensor: np.ndarray, body: Body) -> dict[str, np.
 
 
 def joint_acceleration(track: SensorTrack, r_sensor: np.ndarray) -> np.ndarray:
-    """(M,2) horizontal acceleration (m/s²) of the point ``r_sensor`` (m, sensor frame)
-    in the sensor's own world frame, band-passed to BAND_HZ."""
+    """The horizontal acceleration of a point fixed to a sensor.
+
+    Parameters
+    ----------
+    track : SensorTrack
+        The sensor's data.
+    r_sensor : numpy.ndarray
+        (3,) the point, m, sensor frame.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M, 2) its horizontal acceleration in the sensor's own world frame, m/s²,
+        band-passed to BAND_HZ.
+    """
     dt = float(np.median(np.diff(track.t)))
     fs = 1.0 / dt
     w = sosfiltfilt(butter(2, BAND_HZ[1], "lowpass", fs=fs, output="sos"), track.gyr, axis=0)
@@ -111,8 +144,21 @@ def joint_acceleration(track: SensorTrack, r_sensor: np.ndarray) -> np.ndarray:
 
 
 def heading_between(proximal: np.ndarray, distal: np.ndarray) -> JointHeading:
-    """The turn about the vertical that maps ``distal`` (N,2) onto ``proximal`` (N,2)
-    best in the least-squares sense, with the normalised agreement."""
+    """The turn about the vertical that maps one horizontal series onto another best in the
+    least-squares sense, with the normalised agreement.
+
+    Parameters
+    ----------
+    proximal : numpy.ndarray
+        (N, 2) horizontal acceleration in the proximal sensor's world frame, m/s².
+    distal : numpy.ndarray
+        (N, 2) the same point's in the distal sensor's world frame.
+
+    Returns
+    -------
+    JointHeading
+        The turn, its coherence and the proximal RMS.
+    """
     dot = float(np.sum(proximal * distal))
     cross = float(np.sum(distal[:, 0] * proximal[:, 1] - distal[:, 1] * proximal[:, 0]))
     energy = float(np.sqrt(np.sum(proximal ** 2) * np.sum(distal ** 2)))
@@ -124,8 +170,26 @@ def heading_between(proximal: np.ndarray, distal: np.ndarray) -> JointHeading:
 def joint_heading(proximal: SensorTrack, r_proximal: np.ndarray, distal: SensorTrack,
                   r_distal: np.ndarray) -> JointHeading:
     """Heading of the distal sensor's world frame relative to the proximal one's, from
-    the acceleration of the joint centre they share (lever arms in m, sensor frames).
-    The distal sensor's data are put on the proximal one's grid."""
+    the acceleration of the joint centre they share.
+
+    The distal sensor's data are put on the proximal one's grid.
+
+    Parameters
+    ----------
+    proximal : SensorTrack
+        The proximal sensor (e.g. the thigh's for the knee).
+    r_proximal : numpy.ndarray
+        (3,) from the proximal sensor to the joint centre, m, sensor frame.
+    distal : SensorTrack
+        The distal sensor.
+    r_distal : numpy.ndarray
+        (3,) from the distal sensor to the joint centre, m, sensor frame.
+
+    Returns
+    -------
+    JointHeading
+        The turn and how well it holds.
+    """
     inside = _within(proximal.t, distal.t)
     t = proximal.t[inside]
     resampled = SensorTrack(
@@ -156,29 +220,65 @@ def _interp_quat(t_new: np.ndarray, t: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KneeHinge:
-    """The knee flexion axis (3,) in the thigh's and the shank's sensor coordinates, the
-    share of the relative rotation about it, and the heading that related the two."""
+    """The knee flexion axis in both sensors' coordinates."""
 
     axis_thigh: np.ndarray
+    """(3,) unit axis in the thigh sensor's frame."""
     axis_shank: np.ndarray
+    """(3,) unit axis in the shank sensor's frame."""
     share: float
+    """Share of the relative rotation about it (0..1)."""
     heading: JointHeading
+    """The heading that related the two sensors."""
 
 
 def knee_hinge(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack,
                r_shank: np.ndarray) -> KneeHinge | None:
-    """The knee's flexion axis from the thigh's and shank's relative angular velocity,
-    or None when the knee's joint-centre accelerations do not give a usable heading."""
+    """The knee's flexion axis from the thigh's and shank's relative angular velocity.
+
+    Parameters
+    ----------
+    thigh : SensorTrack
+        The thigh sensor.
+    r_thigh : numpy.ndarray
+        (3,) from the thigh sensor to the joint centre, m, sensor frame.
+    shank : SensorTrack
+        The shank sensor.
+    r_shank : numpy.ndarray
+        (3,) from the shank sensor to the joint centre, m, sensor frame.
+
+    Returns
+    -------
+    KneeHinge or None
+        The axis; None when the knee's joint-centre accelerations do not give a usable
+        heading.
+    """
     return knee_hinge_pooled([(thigh, shank)], r_thigh, r_shank)
 
 
 def knee_hinge_pooled(pairs: list[tuple[SensorTrack, SensorTrack]], r_thigh: np.ndarray,
                       r_shank: np.ndarray) -> KneeHinge | None:
     """:func:`knee_hinge` over several (thigh, shank) stretches, each with its own heading
-    (a recording in pieces: per-rep files, a long dropout). Each stretch's heading is found
-    on its own; the relative angular velocities of those with a usable one, in sensor
-    coordinates (heading-free), are pooled for the axes. ``heading``: the most coherent
-    stretch's. None when no stretch is usable."""
+    (a recording in pieces: per-rep files, a long dropout).
+
+    Each stretch's heading is found on its own; the relative angular velocities of those
+    with a usable one, in sensor coordinates (heading-free), are pooled for the axes.
+
+    Parameters
+    ----------
+    pairs : list of (SensorTrack, SensorTrack)
+        The (thigh, shank) stretches.
+    r_thigh : numpy.ndarray
+        (3,) from the thigh sensor to the joint centre, m, sensor frame.
+    r_shank : numpy.ndarray
+        (3,) from the shank sensor to the joint centre, m, sensor frame.
+
+    Returns
+    -------
+    KneeHinge or None
+        The axes, with the most coherent stretch's heading; None when no stretch is
+        usable.
+    """
     rates_t, rates_s, headings = [], [], []
     for thigh, shank in pairs:
         found = _knee_rates(thigh, r_thigh, shank, r_shank)

@@ -29,17 +29,17 @@ MIN_MOVING_RAD_S = 0.35
 
 @dataclass(frozen=True)
 class SegmentFrame:
-    """R_sensor_seg (3x3): columns are the segment's ISB axes in sensor coordinates.
-
-    axis_share: fraction of the angular-velocity energy about the functional
-    axis (1 = pure flexion; None for static-only frames).
-    axis_gravity_deg: angle between the functional axis and the standing
-    vertical before orthogonalisation (90° ideal; None for static-only frames).
-    """
+    """A segment's frame in its sensor's coordinates, and how well it was found."""
 
     R_sensor_seg: np.ndarray
+    """(3, 3): columns are the segment's ISB axes (x anterior, y superior, z right) in
+    sensor coordinates."""
     axis_share: float | None = None
+    """Fraction of the angular-velocity energy about the functional axis (1 = pure
+    flexion; None for static-only frames)."""
     axis_gravity_deg: float | None = None
+    """Angle between the functional axis and the standing vertical before
+    orthogonalisation, degrees (90° ideal; None for static-only frames)."""
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -48,8 +48,21 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def functional_axis(gyr: np.ndarray, min_rate_rad_s: float = MIN_MOVING_RAD_S
                     ) -> tuple[np.ndarray, float]:
-    """Principal rotation axis (3,) of gyro samples (N,3) rad/s and its energy share,
-    over the samples turning faster than ``min_rate_rad_s``."""
+    """The principal rotation axis of gyro samples.
+
+    Parameters
+    ----------
+    gyr : numpy.ndarray
+        (N, 3) angular rate, rad/s, sensor frame.
+    min_rate_rad_s : float
+        Only samples turning faster than this count, rad/s.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray, float)
+        The (3,) unit axis, sensor frame, and its share of the angular-velocity energy;
+        ValueError with fewer than 10 moving samples.
+    """
     w = gyr[np.linalg.norm(gyr, axis=1) > min_rate_rad_s]
     if len(w) < 10:
         raise ValueError("too little movement to find a functional axis")
@@ -59,10 +72,24 @@ def functional_axis(gyr: np.ndarray, min_rate_rad_s: float = MIN_MOVING_RAD_S
 
 def frame_from_flexion(up_sensor: np.ndarray, axis_sensor: np.ndarray, right_sign: float,
                        axis_share: float) -> SegmentFrame:
-    """Frame from the standing vertical and a flexion axis (both sensor coords).
+    """Frame from the standing vertical and a flexion axis.
 
-    right_sign: +1 if the sensor normal points to the body's right (ISB +z) for
-    this segment, -1 if to the left; the flexion axis is flipped accordingly.
+    Parameters
+    ----------
+    up_sensor : numpy.ndarray
+        (3,) the standing vertical (up), sensor frame.
+    axis_sensor : numpy.ndarray
+        (3,) the flexion axis, sensor frame.
+    right_sign : float
+        +1 if the sensor normal points to the body's right (ISB +z) for this segment, -1
+        if to the left; the flexion axis is flipped accordingly.
+    axis_share : float
+        The axis' share of the angular-velocity energy (:func:`functional_axis`).
+
+    Returns
+    -------
+    SegmentFrame
+        y up, z the flexion axis made orthogonal to it, x = y × z.
     """
     y = _unit(up_sensor)
     ang = float(np.degrees(np.arccos(np.clip(abs(axis_sensor @ y), 0, 1))))
@@ -74,7 +101,21 @@ def frame_from_flexion(up_sensor: np.ndarray, axis_sensor: np.ndarray, right_sig
 
 
 def frame_from_normal(up_sensor: np.ndarray, anterior_sign: float) -> SegmentFrame:
-    """Frame from the standing vertical and the skin normal (+1 faces forward, -1 backward)."""
+    """Frame from the standing vertical and the skin normal.
+
+    Parameters
+    ----------
+    up_sensor : numpy.ndarray
+        (3,) the standing vertical (up), sensor frame.
+    anterior_sign : float
+        +1 when the sensor's normal faces forward, -1 backward.
+
+    Returns
+    -------
+    SegmentFrame
+        y up, x the normal made orthogonal to it, z = x × y; ValueError when the normal
+        points up or down.
+    """
     y = _unit(up_sensor)
     n = anterior_sign * SENSOR_NORMAL
     x = n - (n @ y) * y
@@ -86,9 +127,19 @@ def frame_from_normal(up_sensor: np.ndarray, anterior_sign: float) -> SegmentFra
 
 
 def right_sign_of_normal(segment: str, side: str) -> float:
-    """Does the sensor normal of a leg sensor point right (+1) or left (-1)?
+    """Does the sensor normal of a leg sensor point right or left?
 
-    thigh: lateral face; shank: anteromedial face.
+    Parameters
+    ----------
+    segment : str
+        ``thigh`` (sensor on the lateral face) or ``shank`` (anteromedial face).
+    side : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    float
+        +1 right, -1 left; ValueError for another segment.
     """
     lateral_is_right = side == "right"
     if segment == "thigh":
@@ -110,16 +161,27 @@ def anterior_sign_from_tilt(R_sensor_seg: np.ndarray, vertical_moving: np.ndarra
                             segment: str) -> float | None:
     """Does the frame's x axis point where the segment's anterior is, by the movement itself?
 
-    R_sensor_seg (3,3) a thigh or shank frame; vertical_moving (M,3): the world vertical in
-    sensor coordinates (unit vectors, from an orientation filter: no heading needed) over
-    the movement. +1 when x agrees with the way the segment tilts at its deepest moments
-    (the most-tilted tenth of the samples, see :data:`TILT_FORWARD_IS_ANTERIOR`), -1 when
-    it is the other way (the frame is then turned 180° about y: x and z flipped), None
-    when the segment tilts less than MIN_SIGN_TILT_DEG there.
-
     The sign rule of :func:`frame_from_flexion` needs the sensor on its DESIGN.md face
     (lateral thigh, anteromedial shank); a sensor on another face (the front of the thigh)
     has its normal across the flexion axis and the sign is a coin toss. This one is not.
+
+    Parameters
+    ----------
+    R_sensor_seg : numpy.ndarray
+        (3, 3) a thigh or shank frame.
+    vertical_moving : numpy.ndarray
+        (M, 3) the world vertical in sensor coordinates (unit vectors, from an orientation
+        filter: no heading needed) over the movement.
+    segment : str
+        ``thigh`` or ``shank``.
+
+    Returns
+    -------
+    float or None
+        +1 when x agrees with the way the segment tilts at its deepest moments (the
+        most-tilted tenth of the samples, see :data:`TILT_FORWARD_IS_ANTERIOR`), -1 when it
+        is the other way (the frame is then turned 180° about y: x and z flipped), None when
+        the segment tilts less than MIN_SIGN_TILT_DEG there (or fewer than 10 samples).
     """
     if len(vertical_moving) < 10:
         return None

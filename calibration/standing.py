@@ -36,15 +36,21 @@ recording is scanned only when no window is found there."""
 
 @dataclass(frozen=True)
 class StandingWindow:
-    """[t0, t1] in s (common clock) and how still the sensors were in it."""
+    """The standing window and how still the sensors were in it."""
 
     t0: float
+    """Start, s on the recording's common clock."""
     t1: float
-    gyr_std_rad_s: float    # worst sensor, rms of per-axis std
-    acc_std_ms2: float      # worst sensor, rms of per-axis std
+    """End, s."""
+    gyr_std_rad_s: float
+    """Gyro spread of the worst sensor (rms of its per-axis standard deviations), rad/s."""
+    acc_std_ms2: float
+    """Accelerometer spread of the worst sensor (rms of its per-axis standard deviations),
+    m/s²."""
 
     @property
     def duration_s(self) -> float:
+        """Length of the window, s."""
         return self.t1 - self.t0
 
     @property
@@ -55,7 +61,13 @@ class StandingWindow:
         return "sway" if self.gyr_std_rad_s > STILL_GYR_STD else "still"
 
     def describe(self) -> str:
-        """One line on what was found, e.g. for a report."""
+        """One line on what was found, e.g. for a report.
+
+        Returns
+        -------
+        str
+            Times, length and the sensors' spread.
+        """
         what = {"still": "still standing", "sway": "standing with sway",
                 "short": "a short standing window"}[self.quality]
         return (f"{what}, {self.t0:.1f}-{self.t1:.1f} s ({self.duration_s:.1f} s, gyro "
@@ -83,7 +95,24 @@ def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def still_mask(t_grid: np.ndarray, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
-    """(M,) bool on t_grid: is this sensor still around each grid instant?"""
+    """Is a sensor still around each grid instant?
+
+    Parameters
+    ----------
+    t_grid : numpy.ndarray
+        (M,) grid, s.
+    t : numpy.ndarray
+        (N,) the sensor's sample times, s.
+    acc : numpy.ndarray
+        (N, 3) specific force, m/s², sensor frame.
+    gyr : numpy.ndarray
+        (N, 3) angular rate, rad/s, sensor frame.
+
+    Returns
+    -------
+    numpy.ndarray
+        (M,) bool on ``t_grid``.
+    """
     return _sensor_state(t_grid, t, acc, gyr)[0]
 
 
@@ -119,9 +148,20 @@ def _common_span(rec: Recording) -> tuple[float, float]:
 def find_standing_window(rec: Recording) -> StandingWindow | None:
     """The first common still stretch of at least MIN_WINDOW_S (else the first of at
     least MIN_USABLE_S, "short") in the first PREFIX_S s, else in the whole recording
-    (a stretch with movement after it before one without), or None.  Its ends are
+    (a stretch with movement after it before one without).  Its ends are
     cut back to where the sensors sway no more than in its middle (a rep's slow start
-    is not standing)."""
+    is not standing).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    StandingWindow or None
+        The window; None when there is none.
+    """
     t_start, t_end = _common_span(rec)
     if t_end - t_start < MIN_USABLE_S:
         return None
@@ -159,7 +199,18 @@ def _settled(grid: np.ndarray, activity: np.ndarray, t0: float, t1: float) -> tu
 
 
 def describe_no_window(rec: Recording) -> str:
-    """What a recording without a standing window holds instead (one phrase)."""
+    """What a recording without a standing window holds instead.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    str
+        One phrase.
+    """
     t_start, t_end = _common_span(rec)
     if t_end - t_start < MIN_USABLE_S:
         return (f"the sensors share only {max(t_end - t_start, 0.0):.1f} s of recording, too "
@@ -201,8 +252,23 @@ def _first_window(grid: np.ndarray, mask: np.ndarray, complete: bool = False,
 
 
 def time_slice(t: np.ndarray, t0: float, t1: float) -> slice:
-    """The samples with t0 <= t <= t1 (s) of a strictly increasing t (N,), as a slice
-    (what the boolean mask selects, without building and applying one)."""
+    """The samples of a time span, as a slice (what the boolean mask selects, without
+    building and applying one).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) strictly increasing times, s.
+    t0 : float
+        Start, s.
+    t1 : float
+        End, s.
+
+    Returns
+    -------
+    slice
+        The samples with t0 <= t <= t1.
+    """
     return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
 
 

@@ -35,8 +35,10 @@ from sensor_io.journal import (
     samples_body,
 )
 from sensor_io.recording import (
+    CALIBRATION_MOVEMENT_KEY,
     FORMAT_NAME,
     FORMAT_VERSION,
+    KNEE_BENDS,
     LEGS,
     PLACEMENTS,
     Athlete,
@@ -138,6 +140,13 @@ class Recorder:
     def set_pain(self, pain_nrs: list[float] | float | None) -> None:
         """The athlete's 0-10 pain per rep (or one number for the whole test)."""
         self.meta["pain_nrs"] = pain_nrs
+        self.journal.set_meta(_meta_header(self.meta))
+
+    def set_calibration_movement(self, t0: float, t1: float) -> None:
+        """The guided calibration movement (knee bends on both feet) was asked for from
+        ``t0`` to ``t1`` (s, common clock): :data:`CALIBRATION_MOVEMENT_KEY` in the metadata."""
+        self.meta[CALIBRATION_MOVEMENT_KEY] = {"kind": KNEE_BENDS,
+                                               "window_s": [round(t0, 3), round(t1, 3)]}
         self.journal.set_meta(_meta_header(self.meta))
 
     def update_sensor_meta(self, sensor: str, **fields: Any) -> None:
@@ -282,6 +291,8 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
         extra["events"] = events
     if meta.get("exercise"):
         extra["exercise"] = meta["exercise"]
+    if meta.get(CALIBRATION_MOVEMENT_KEY):
+        extra[CALIBRATION_MOVEMENT_KEY] = meta[CALIBRATION_MOVEMENT_KEY]
     return Recording(
         streams=streams, test_leg=meta["test_leg"], step_height_m=meta.get("step_height_m"),
         athlete=athlete, sensors_meta={s: m for s, m in meta.get("sensors", {}).items()

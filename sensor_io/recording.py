@@ -36,6 +36,8 @@ class SensorStream:
     acc: (N, 3) m/s², specific force in the sensor frame.
     gyr: (N, 3) rad/s, sensor frame.
     mag: (N, 3) µT in the sensor frame, or None.
+    acc, gyr, mag are float64, or float32 when read ``compact`` for analysis
+    (:func:`sensor_io.recording_io.read_recording`); t is always float64.
     quat: (N, 4) [w x y z] the device's own orientation output q_global_sensor (z up),
     or None; kept in memory only (vendor imports), not part of the recording format.
     """

@@ -10,7 +10,7 @@ from analysis import registry
 from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError
-from stepdown.analysis_report import MEASURE_COLUMNS
+from stepdown.analysis_report import measure_columns
 
 if TYPE_CHECKING:
     from analysis.measures import MeasureSeries
@@ -23,7 +23,7 @@ def _thresholds(key: str, config: RuleConfig) -> list[tuple[float, str]]:
     zero for a measure judged by its size either side (the trunk lean)."""
     lines = []
     for item, level in registry.measure_levels(key):
-        value = float(getattr(config, level.setting))
+        value = float(config.threshold(level.setting))
         points = f" {level.points}" if item.max_points > 1 else ""
         lines.append((value, f"{item.name}{points}: {level.what}"))
         if registry.by_magnitude(key):
@@ -79,8 +79,8 @@ def plot_analysis(analysis: Analysis, path: Path, title: str = "") -> Path:
 def _draw_panel(ax: Any, ms: MeasureSeries, keys: list[str], result: AnalysisResult,
                 config: RuleConfig) -> None:
     """One measure panel: series, each rep's peak, thresholds, shading, title with units."""
-    units = {k: u for k, _, _, u, _ in MEASURE_COLUMNS}
-    labels = {k: lab for k, _, lab, _, _ in MEASURE_COLUMNS}
+    units = {k: u for k, _, _, u, _ in measure_columns()}
+    labels = {k: lab for k, _, lab, _, _ in measure_columns()}
     _shade(ax, result)
     for key, color in zip(keys, ("tab:blue", "tab:orange"), strict=False):
         y = ms.series[key]

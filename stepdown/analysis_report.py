@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from analysis import registry
 from analysis.checklist import category, compress_reps, piva_total
 from analysis.result import AnalysisResult
-from analysis.rules import ITEMS, RuleConfig
+from analysis.rules import RuleConfig
 from analysis.uncertainty import describe_uncertainty
 
 if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
@@ -30,13 +30,20 @@ if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help ne
 
 NULL = "—"
 
-# Measure columns of the table and panels of the plot, in this order: (key, short header,
-# label, unit, digits) from analysis.registry.
-MEASURE_COLUMNS: tuple[tuple[str, str, str, str, int], ...] = tuple(
-    (m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, (
-        "knee_medial_cm", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg",
-        "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
-        "descent_drop_ratio", "impact_ms2")))
+COLUMN_ORDER = ("knee_medial_cm", "pelvic_drop_deg", "trunk_lean_deg", "hip_adduction_deg",
+                "hip_internal_rotation_deg", "hip_flexion_deg", "wrist_motion_deg",
+                "descent_drop_ratio", "impact_ms2")
+"""The measure columns of the table first, in this order; any other measure of the registry
+follows in its order."""
+
+
+def measure_columns() -> tuple[tuple[str, str, str, str, int], ...]:
+    """The measure columns of the table and the panels of the plot: (key, short header,
+    label, unit, digits) from :mod:`analysis.registry`, :data:`COLUMN_ORDER` first."""
+    names = registry.measure_names()
+    order = [k for k in COLUMN_ORDER if k in names] + [k for k in names if k not in COLUMN_ORDER]
+    return tuple((m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, order))
+
 
 # What scores an item the analysis could not assess: its own sensor (registry), or for the
 # reported pain the athlete's word.
@@ -87,7 +94,7 @@ def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Tabl
     notes: dict[str, str] = {}
     marks: dict[str, str] = {}
     unvalidated = (result.uncertainty or {}).get("unvalidated") or {}
-    for key, short, label, unit, _ in MEASURE_COLUMNS:
+    for key, short, label, unit, _ in measure_columns():
         dagger = "†" if key in unvalidated else ""
         table.add_column(f"{short}{dagger}\n{unit}", justify="right")
         if dagger:
@@ -96,7 +103,7 @@ def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Tabl
     for rep in result.reps:
         cells = [str(rep.index), f"{rep.start_s:.1f}–{rep.end_s:.1f}", _fmt(rep.bottom_s, 1)]
         why_not = rep.not_measured or {}
-        for key, _, label, _, digits in MEASURE_COLUMNS:
+        for key, _, label, _, digits in measure_columns():
             text = _fmt(rep.measures.get(key), 0 if key in unvalidated else digits)
             if key in why_not:
                 mark = marks.setdefault(f"{key} {rep.index}", "^" * (len(marks) + 1))
@@ -128,11 +135,11 @@ def uncertainty_legend(result: AnalysisResult) -> str | None:
     """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns."""
     u = (result.uncertainty or {}).get("measures") or {}
     parts = [f"{short} ±{u[key]:g}{'' if unit == '°' else ' '}{unit}"
-             for key, short, _, unit, _ in MEASURE_COLUMNS if key in u]
+             for key, short, _, unit, _ in measure_columns() if key in u]
     if not parts:
         return None
     real = set((result.uncertainty or {}).get("model_to_reality") or {})
-    shorts = [short for key, short, _, _, _ in MEASURE_COLUMNS if key in real and key in u]
+    shorts = [short for key, short, _, _, _ in measure_columns() if key in real and key in u]
     where = (f"; {', '.join(shorts)} include the error seen on real bodies against a lab "
              "reference, the rest are from simulation only") if shorts else ""
     return f"uncertainty (90 % intervals{where}): " + ", ".join(parts)
@@ -167,17 +174,18 @@ def items_table(result: AnalysisResult) -> Table:
                           "for it); ᶜ decided by the classifier",
                   caption_justify="left")
     table.add_column("rep", justify="right")
-    for item in ITEMS:
+    items = registry.item_names()
+    for item in items:
         table.add_column(item, justify="center")
     table.add_column("total\n0-8", justify="right")
     table.add_column("Piva\n0-6", justify="right")
     for rep in result.reps:
         table.add_row(str(rep.index),
-                      *[_item_cell(rep.items[k].value, rep.items[k].source) for k in ITEMS],
+                      *[_item_cell(rep.items[k].value, rep.items[k].source) for k in items],
                       _total_cell(rep.total), str(piva_total(rep.item_values())))
     table.add_section()
     table.add_row(Text("test", style="bold"),
-                  *[_item_cell(test.items[k], "") for k in ITEMS],
+                  *[_item_cell(test.items[k], "") for k in items],
                   _total_cell(test.total), str(test.piva_total))
     return table
 
@@ -208,7 +216,7 @@ def result_line(result: AnalysisResult, withheld: list[str] | None = None) -> Te
 def sources_line(result: AnalysisResult) -> str:
     """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'."""
     parts = []
-    for item in ITEMS:
+    for item in registry.item_names():
         by_source: dict[str, list[int]] = {}
         for rep in result.reps:
             by_source.setdefault(rep.items[item].source, []).append(rep.index)
@@ -270,9 +278,9 @@ def thresholds_line(config: RuleConfig, note: str) -> str:
     def rule_text(rule: registry.Rule) -> str:
         unit = registry.unit_after_number(rule.measure)
         first, *higher = rule.levels
-        more = "".join(f" ({lv.points}: > {getattr(config, lv.setting):g}{unit})" for lv in higher)
+        more = "".join(f" ({lv.points}: > {config.threshold(lv.setting):g}{unit})" for lv in higher)
         return (f"{registry.measure(rule.measure).label} > "
-                f"{getattr(config, first.setting):g}{unit}{more}")
+                f"{config.threshold(first.setting):g}{unit}{more}")
 
     parts = [f"{i.name}: " + " or ".join(map(rule_text, i.rules)) for i in registry.ITEMS if i.rules]
     return (f"thresholds: {', '.join(parts)}, pain: NRS ≥ {config.pain_nrs_min:g}. "
@@ -285,7 +293,6 @@ MAX_SKIPPED_LINES = 5
 def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     """Everything a person needs to read one analysis (see module docstring)."""
     result = analysis.result()
-    doc = result.to_json()  # for describe_uncertainty and withheld_because, which read JSON
     console.print(f"[bold]{path}[/]: {result.recording.test_leg} test leg, {len(result.reps)} "
                   f"reps; sensors: {', '.join(result.recording.sensors_used)}", highlight=False)
     if result.reps:
@@ -305,8 +312,8 @@ def print_report(console: Console, path: Path, analysis: Analysis) -> None:
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     from stepdown.completeness import withheld_because
 
-    console.print(result_line(result, withheld_because(analysis.recording, doc)))
-    for line in describe_uncertainty(doc):
+    console.print(result_line(result, withheld_because(analysis.recording, result)))
+    for line in describe_uncertainty(result.to_json()):  # it reads the JSON document
         console.print(line, highlight=False)
     if result.reps:
         console.print(sources_line(result), highlight=False)

@@ -8,9 +8,11 @@ is missing and how high the total could be instead of "good".
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from analysis import registry
+from analysis.result import AnalysisResult, Rep
 from sensor_io.recorder import gap_samples
 from sensor_io.recording import Recording
 
@@ -58,33 +60,38 @@ def worn(rec: Recording) -> set[str]:
     return {n.split("_")[0] for n in names}
 
 
-def not_measured(rep: dict[str, Any], rec: Recording | None = None) -> list[str]:
-    """The items of one scored rep (analysis JSON) that no sensor could decide; with
+def unmeasured_items(items: Mapping[str, int | None], rec: Recording | None = None) -> list[str]:
+    """The items of one scored rep (item -> points) that no sensor could decide; with
     ``rec``, only those its sensors should have measured (not arm without a wrist
     sensor, nor trunk without a trunk sensor: the sensor set's limits)."""
     limits = set() if rec is None else {k for k, seg in SENSOR_FOR_ITEM.items()
                                         if seg not in worn(rec)}
-    return [k for k, v in rep.get("items", {}).items()
+    return [k for k, v in items.items()
             if v is None and k not in NOT_MEASURED_SKIP and k not in limits]
 
 
-def items_lost_in_reps(reps: list[dict[str, Any]]) -> dict[str, list[int]]:
+def not_measured(rep: Mapping[str, Any], rec: Recording | None = None) -> list[str]:
+    """:func:`unmeasured_items` of a rep as the live loop hands it on (its ``items``)."""
+    return unmeasured_items(rep.get("items", {}), rec)
+
+
+def items_lost_in_reps(reps: Sequence[Rep]) -> dict[str, list[int]]:
     """Items measured in some reps but not in others (a sensor dropped out during them):
     item -> the rep indices lacking it.  Items no rep measured are the sensor set's
     limit, reported by the analysis' ``completeness``, not a loss."""
     lacking: dict[str, list[int]] = {}
-    for item in {k for rep in reps for k in not_measured(rep)}:
-        without = [rep["index"] for rep in reps if rep["items"].get(item) is None]
+    for item in {k for rep in reps for k in unmeasured_items(rep.item_values())}:
+        without = [rep.index for rep in reps if rep.items[item].value is None]
         if len(without) < len(reps):
             lacking[item] = without
     return dict(sorted(lacking.items()))
 
 
-def withheld_because(rec: Recording, doc: dict[str, Any]) -> list[str]:
-    """Why the category of analysis ``doc`` of ``rec`` must not be given (empty: it may):
-    items lost in some reps, and silences of the minimum set during the test (reps there
-    could not be found at all)."""
-    lost = items_lost_in_reps(doc.get("reps", []))
+def withheld_because(rec: Recording, result: AnalysisResult) -> list[str]:
+    """Why the category of the analysis ``result`` of ``rec`` must not be given (empty: it
+    may): items lost in some reps, and silences of the minimum set during the test (reps
+    there could not be found at all)."""
+    lost = items_lost_in_reps(result.reps)
     spans = silent_spans(rec)
     why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
            f"{', '.join(map(str, reps))}" for item, reps in lost.items()]
@@ -95,21 +102,21 @@ def withheld_because(rec: Recording, doc: dict[str, Any]) -> list[str]:
     return why
 
 
-def verdict_line(rec: Recording, doc: dict[str, Any]) -> str:
-    """The test result of an analysis (JSON ``doc``) of ``rec`` in one line.
+def verdict_line(rec: Recording, result: AnalysisResult) -> str:
+    """The test result of an analysis of ``rec`` in one line.
 
     'total 1 (good), Piva 0-6 subtotal 1, rule majority' when nothing is lost; the
     category is withheld when a sensor of the minimum set was silent during the test
     (reps there could not be found) or when items were lost in some reps; items the
     sensor set cannot measure at all are named with the total they could reach."""
-    test, completeness = doc["test"], doc.get("completeness") or {}
-    tail = f"Piva 0-6 subtotal {test['piva_total']}, rule {test['rule']}"
-    why = withheld_because(rec, doc)
+    test, completeness = result.test, result.completeness or {}
+    tail = f"Piva 0-6 subtotal {test.piva_total}, rule {test.rule}"
+    why = withheld_because(rec, result)
     if why:
-        return f"total {test['total']} (category not decided: {'; '.join(why)}), {tail}"
-    unassessed = [k for k in completeness.get("not_assessed", [])]
+        return f"total {test.total} (category not decided: {'; '.join(why)}), {tail}"
+    unassessed = list(completeness.get("not_assessed", []))
     note = ""
     if unassessed:
         note = (f"; {', '.join(unassessed)} not assessed: a lower bound, at most "
                 f"{completeness.get('total_upper_bound')}")
-    return f"total {test['total']} ({test['category']}), {tail}{note}"
+    return f"total {test.total} ({test.category}), {tail}{note}"

@@ -28,6 +28,8 @@ SHIFTED_SEED = 2028      # nor this one
 SHIFTED_TESTS = 48
 GUIDED_SEED = 2031       # nor this one
 GUIDED_TESTS = 32
+GUIDED_SHIFTED_SEED = 2032  # nor this one
+GUIDED_SHIFTED_TESTS = 24
 NO_SHANK = (("pelvis", "thigh"), ("pelvis", "thigh", "trunk"))
 SHIFTED_WORLD = dict(sway_scale=1.6, limb_scale=(1.06, 0.94),
                      rates_hz=dict.fromkeys(("pelvis", "thigh", "shank", "trunk", "wrist"), 60.0))
@@ -119,3 +121,11 @@ def guided_batch(tmp_path_factory) -> list[Evaluated]:
     return _once_per_run(tmp_path_factory, "guided_batch", lambda: evaluated(
         simulate_batch(GUIDED_TESTS, seed=GUIDED_SEED, sensor_sets=NO_SHANK,
                        calibration_movement=True), classify=False))
+
+
+@pytest.fixture(scope="session")
+def guided_shifted_batch(tmp_path_factory) -> list[Evaluated]:
+    """24 tests as ``guided_batch`` but in the shifted world (:data:`SHIFTED_WORLD`)."""
+    return _once_per_run(tmp_path_factory, "guided_shifted_batch", lambda: evaluated(
+        simulate_batch(GUIDED_SHIFTED_TESTS, seed=GUIDED_SHIFTED_SEED, sensor_sets=NO_SHANK,
+                       calibration_movement=True, **SHIFTED_WORLD), classify=False))

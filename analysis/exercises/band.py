@@ -25,8 +25,11 @@ class BandComparison:
     that goes further in without the band."""
 
     band_sets: int
+    """Heel-tap sets with the band."""
     no_band_sets: int
+    """Heel-tap sets without it."""
     changes: tuple[MeasureChange, ...]
+    """Per knee measure, the change from band to no band (unit in the measure's name)."""
 
     @property
     def matched(self) -> bool | None:
@@ -38,6 +41,13 @@ class BandComparison:
         return not any(c.beyond_uncertainty and c.change > 0 for c in judged)
 
     def to_json(self) -> dict[str, Any]:
+        """The comparison as ``stepdown programme band --json`` prints it.
+
+        Returns
+        -------
+        dict
+            ``band_sets``, ``no_band_sets``, ``changes``, ``matched`` and a ``note``.
+        """
         return {"band_sets": self.band_sets, "no_band_sets": self.no_band_sets,
                 "changes": [c.to_json() for c in self.changes], "matched": self.matched,
                 "note": "change = no band - band; positive: the knee goes further in "
@@ -45,14 +55,24 @@ class BandComparison:
 
 
 def compare_band(sets: Sequence[Mapping[str, Any]]) -> BandComparison:
-    """Compare the band and no-band heel-tap sets among ``sets`` (their analysis documents,
-    :meth:`HeelTapSet.to_json`); InputError without both kinds."""
+    """Compare the band and no-band heel-tap sets.
+
+    Parameters
+    ----------
+    sets : Sequence of Mapping
+        Heel-tap sets' analysis documents (:meth:`HeelTapSet.to_json`).
+
+    Returns
+    -------
+    BandComparison
+        Band sets against no-band sets; InputError (one line) without both kinds.
+    """
     band = [s for s in sets if s["exercise"].get("band")]
     free = [s for s in sets if not s["exercise"].get("band")]
     if not band or not free:
         raise InputError(f"band comparison needs heel-tap sets with and without the band; "
                          f"got {len(band)} with and {len(free)} without")
-    reps = lambda group: [t for s in group for t in s["taps"]]  # noqa: E731
+    reps = lambda group: [t["measures"] for s in group for t in s["taps"]]  # noqa: E731
     return BandComparison(len(band), len(free), compare_reps(
         reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free)))
 

@@ -9,9 +9,20 @@ from sensor_io.recording import Recording
 
 
 def analyze_set(rec: Recording) -> Any:
-    """A hold set's :class:`~analysis.exercises.hold.HoldSet`, a heel-tap set's
-    :class:`~analysis.exercises.heel_taps.HeelTapSet`; a test goes to
-    :func:`analysis.pipeline.analyze` (its :class:`~analysis.pipeline.Analysis`)."""
+    """Analyse a recorded set by the exercise its metadata names.
+
+    Parameters
+    ----------
+    rec : Recording
+        The set's recording.
+
+    Returns
+    -------
+    HoldSet or HeelTapSet or Analysis
+        A hold set's :class:`~analysis.exercises.hold.HoldSet`, a heel-tap set's
+        :class:`~analysis.exercises.heel_taps.HeelTapSet`; a test goes to
+        :func:`analysis.pipeline.analyze` (its :class:`~analysis.pipeline.Analysis`).
+    """
     ex = exercise_of(rec)
     if ex.kind == "hold":
         from analysis.exercises.hold import analyze_hold

@@ -16,8 +16,21 @@ TAP_MEASURES = ("depth_deg", "duration_s")
 
 
 def match_by_overlap(pred: Sequence[dict], truth: Sequence[dict]) -> list[tuple[int, int]]:
-    """One-to-one pairs (pred index, truth index) of spans (start_s, end_s) that overlap
-    most, each truth span used once."""
+    """Match spans by their overlap.
+
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found spans, ``start_s`` and ``end_s`` (s).
+    truth : Sequence of dict
+        Reference spans, the same keys.
+
+    Returns
+    -------
+    list of (int, int)
+        One-to-one pairs (pred index, truth index) that overlap most, each truth span used
+        once.
+    """
     pairs, used = [], set()
     for i, p in enumerate(pred):
         best, best_j = 0.0, None
@@ -32,9 +45,23 @@ def match_by_overlap(pred: Sequence[dict], truth: Sequence[dict]) -> list[tuple[
 
 
 def hold_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[pd.DataFrame, dict]:
-    """Per matched hold (``HoldSet.to_json()["holds"]`` against the simulator's truth
-    ``holds``): the truth of each of HOLD_MEASURES and its signed error; and the counts
-    {n_pred, n_truth, n_matched}."""
+    """The signed errors of each matched hold.
+
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found holds (``HoldSet.to_json()["holds"]``).
+    truth : Sequence of dict
+        The simulator's truth ``holds``.
+    **labels
+        Columns added to every row.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        Per matched hold the truth of each of HOLD_MEASURES and its signed error (units in
+        the names); the counts {n_pred, n_truth, n_matched}.
+    """
     rows = []
     pairs = match_by_overlap(pred, truth)
     for i, j in pairs:
@@ -48,8 +75,24 @@ def hold_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[
 
 
 def tap_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[pd.DataFrame, dict]:
-    """:func:`analysis.evaluation.rep_errors` of the taps (the test's measures and times)
-    with the truth and signed error of each tap's depth and duration beside them."""
+    """The signed errors of each matched heel tap.
+
+    Parameters
+    ----------
+    pred : Sequence of dict
+        Found taps (``HeelTapSet.to_json()["taps"]``).
+    truth : Sequence of dict
+        The simulator's truth taps.
+    **labels
+        Columns added to every row.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        :func:`analysis.evaluation.rep_errors` of the taps (the test's measures and
+        times) with the truth and signed error of each tap's depth and duration beside
+        them; the counts.
+    """
     table, counts = rep_errors(pred, truth, **labels)
     for k in TAP_MEASURES:  # rep_errors' rows are match_reps' pairs, in order
         pairs = match_reps(pred, truth)

@@ -53,18 +53,23 @@ class HeelTap:
     """One tap: the test's scored rep, its depth (deg) and tempo (s)."""
 
     rep: RepResult
+    """The tap scored as a step-down rep (times in s, measures, items)."""
     depth_deg: float
+    """Peak of the thigh's inclination from standing over the tap, degrees."""
 
     @property
     def duration_s(self) -> float:
+        """Start to end, s."""
         return float(self.rep.end_s - self.rep.start_s)
 
     @property
     def descent_s(self) -> float:
+        """Start to bottom, s."""
         return float(self.rep.bottom_s - self.rep.start_s)
 
     @property
     def ascent_s(self) -> float:
+        """Bottom to end, s."""
         return float(self.rep.end_s - self.rep.bottom_s)
 
     @property
@@ -74,6 +79,14 @@ class HeelTap:
         return None if any(v is None for v in items) else not any(items)
 
     def to_json(self) -> dict[str, Any]:
+        """The tap's entry of the set document.
+
+        Returns
+        -------
+        dict
+            The rep's contract entry plus ``depth_deg``, ``duration_s``, ``descent_s``,
+            ``ascent_s`` and ``controlled``.
+        """
         return self.rep.to_json() | {
             "depth_deg": round(self.depth_deg, 1), "duration_s": round(self.duration_s, 2),
             "descent_s": round(self.descent_s, 2), "ascent_s": round(self.ascent_s, 2),
@@ -85,12 +98,19 @@ class HeelTapSet:
     """The analysis of one heel-tap set, with its step height, load, band and prescription."""
 
     test_leg: str
+    """``left`` or ``right``: the leg on the step."""
     exercise: ExerciseSet
+    """The set as recorded: load, band, prescription."""
     step_height_m: float | None
+    """Step height, m (None when not recorded)."""
     taps: tuple[HeelTap, ...]
+    """The taps, in time order."""
     calibration: dict[str, Any]
+    """The calibration's summary (standing window, s; quality figures)."""
     uncertainty: dict[str, float]
+    """Each measure's 90 % uncertainty, in the measure's unit."""
     warnings: tuple[str, ...] = ()
+    """Plain-language doubts about the recording."""
 
     @property
     def cadence_per_min(self) -> float | None:
@@ -106,7 +126,14 @@ class HeelTapSet:
         return len(self.taps) * self.exercise.load_kg
 
     def control(self) -> dict[str, Any]:
-        """Median knee and pelvis measures over the taps, and the share of controlled taps."""
+        """The set's control of knee and pelvis.
+
+        Returns
+        -------
+        dict
+            The median of each knee and pelvis measure over the taps (unit in its name),
+            and ``controlled_share``, the share of taps with neither fault (0-1).
+        """
         out: dict[str, Any] = {}
         for k in CONTROL_MEASURES:
             values = [t.rep.measures.get(k) for t in self.taps]
@@ -117,6 +144,14 @@ class HeelTapSet:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        """The set's document (``format`` ``stepdown-exercise``).
+
+        Returns
+        -------
+        dict
+            ``exercise``, ``test_leg``, ``step_height_m``, ``calibration``, ``taps``,
+            ``summary``, ``uncertainty`` and ``warnings``.
+        """
         cadence = self.cadence_per_min
         return {"format": "stepdown-exercise", "version": 1, "exercise": self.exercise.to_json(),
                 "test_leg": self.test_leg, "step_height_m": self.step_height_m,
@@ -133,7 +168,22 @@ class HeelTapSet:
 
 
 def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) -> list[float]:
-    """Peak of the depth signal (rad, (N,) at times t (N,) s) over each rep, in deg."""
+    """Peak of the depth signal over each rep.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s.
+    depth_rad : numpy.ndarray
+        (N,) thigh inclination relative to standing, rad.
+    reps : list of RepResult
+        The reps (``start_s``, ``end_s`` in s).
+
+    Returns
+    -------
+    list of float
+        Each rep's peak, degrees (NaN for a rep without samples).
+    """
     out = []
     for r in reps:
         sl = time_span(t, r.start_s, r.end_s)
@@ -142,7 +192,20 @@ def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) 
 
 
 def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
-    """The test's analysis of every tap plus depth, tempo and the set's control."""
+    """The test's analysis of every tap plus depth, tempo and the set's control.
+
+    Parameters
+    ----------
+    rec : Recording
+        The set's recording.
+    exercise : ExerciseSet
+        The set as its metadata describes it.
+
+    Returns
+    -------
+    HeelTapSet
+        The set; :class:`NoTaps` when no tap was found.
+    """
     from analysis.pipeline import analyze
     from calibration import CalibrationError
 

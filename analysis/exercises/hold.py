@@ -59,19 +59,50 @@ class HoldDetector:
     """Hold-finding parameters: degrees and seconds (see module docstring)."""
 
     min_depth_deg: float = 10.0
+    """A hold bends the thigh at least this far from standing, degrees."""
     still_std_deg: float = 2.5
+    """Still: the depth's standard deviation within ``still_window_s`` below this, degrees."""
     still_window_s: float = 1.0
+    """Window of the stillness test, s."""
     min_hold_s: float = 3.0
+    """Shortest hold, s."""
     max_break_s: float = 0.2
+    """Breaks of stillness shorter than this are bridged, s."""
 
     def find(self, t: np.ndarray, depth_deg: np.ndarray) -> list[tuple[float, float]]:
-        """(start_s, end_s) of each hold in ``depth_deg`` (N,) deg sampled at ``t`` (N,) s."""
+        """The holds of a depth signal.
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) sample times, s.
+        depth_deg : numpy.ndarray
+            (N,) thigh inclination relative to standing, degrees.
+
+        Returns
+        -------
+        list of (float, float)
+            (start_s, end_s) of each hold, s.
+        """
         steady = self.steady_mask(t, depth_deg)
         return [(t[a], t[b - 1]) for a, b in _runs(steady, t, self.max_break_s)
                 if t[b - 1] - t[a] >= self.min_hold_s]
 
     def steady_mask(self, t: np.ndarray, depth_deg: np.ndarray) -> np.ndarray:
-        """(N,) bool: bent at least min_depth_deg and still (see module docstring)."""
+        """Which samples are part of a steady hold.
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) sample times, s.
+        depth_deg : numpy.ndarray
+            (N,) thigh inclination relative to standing, degrees.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) bool: bent at least min_depth_deg and still (see module docstring).
+        """
         dt = float(np.median(np.diff(t)))
         win = max(3, int(round(self.still_window_s / dt)))
         mean = uniform_filter1d(depth_deg, win, mode="nearest")
@@ -79,7 +110,20 @@ class HoldDetector:
         return (depth_deg >= self.min_depth_deg) & (np.sqrt(np.maximum(var, 0.0)) < self.still_std_deg)
 
     def bent_s(self, t: np.ndarray, depth_deg: np.ndarray) -> float:
-        """Longest time (s) the thigh stayed bent at least min_depth_deg, still or not."""
+        """How long the thigh stayed bent, still or not.
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            (N,) sample times, s.
+        depth_deg : numpy.ndarray
+            (N,) thigh inclination relative to standing, degrees.
+
+        Returns
+        -------
+        float
+            Longest time it stayed bent at least min_depth_deg, s.
+        """
         runs = _runs(depth_deg >= self.min_depth_deg, t, self.max_break_s)
         return max((t[b - 1] - t[a] for a, b in runs), default=0.0)
 
@@ -102,13 +146,21 @@ class Hold:
     """One hold: times in s on the recording's clock, angles in deg, tremor in deg/s."""
 
     index: int
+    """1-based hold number."""
     start_s: float
+    """Start, s."""
     end_s: float
+    """End, s."""
     depth_deg: float
+    """Mean thigh inclination from standing, degrees."""
     pelvis_sway_deg: float | None
+    """Standard deviation of the pelvic drop over the hold, degrees (None: no pelvis data)."""
     tremor_dps: float | None
+    """RMS of the thigh's 6-14 Hz angular rate above standing, deg/s."""
     pelvic_drop_deg: float | None
-    completed: bool | None  # against the prescription's minimum hold time; None: none given
+    """Mean pelvic drop over the hold, degrees."""
+    completed: bool | None
+    """Held for the prescription's minimum hold time; None when none was given."""
 
     @property
     def tut_s(self) -> float:
@@ -116,6 +168,13 @@ class Hold:
         return self.end_s - self.start_s
 
     def to_json(self) -> dict[str, Any]:
+        """The hold's entry of the set document (values rounded).
+
+        Returns
+        -------
+        dict
+            The fields and ``tut_s``.
+        """
         r = lambda v, n=2: None if v is None else round(float(v), n)  # noqa: E731
         return {"index": self.index, "start_s": r(self.start_s), "end_s": r(self.end_s),
                 "tut_s": r(self.tut_s, 1), "depth_deg": r(self.depth_deg, 1),
@@ -128,10 +187,15 @@ class HoldSet:
     """The analysis of one hold set, with what was prescribed."""
 
     test_leg: str
+    """``left`` or ``right``: the leg holding."""
     exercise: ExerciseSet
+    """The set as recorded: prescription, load."""
     holds: tuple[Hold, ...]
+    """The holds, in time order."""
     calibration: dict[str, Any]
+    """The standing window (``window_s``, s)."""
     warnings: tuple[str, ...] = ()
+    """Plain-language doubts about the recording."""
 
     @property
     def tut_s(self) -> float:
@@ -140,9 +204,18 @@ class HoldSet:
 
     @property
     def completed(self) -> int:
+        """How many holds lasted the prescribed minimum."""
         return sum(1 for h in self.holds if h.completed)
 
     def to_json(self) -> dict[str, Any]:
+        """The set's document (``format`` ``stepdown-exercise``).
+
+        Returns
+        -------
+        dict
+            ``exercise``, ``test_leg``, ``calibration``, ``holds``, ``summary``, ``units``,
+            ``uncertainty`` and ``warnings``.
+        """
         p = self.exercise.prescription
         return {"format": "stepdown-exercise", "version": 1, "exercise": self.exercise.to_json(),
                 "test_leg": self.test_leg, "calibration": self.calibration,
@@ -166,11 +239,25 @@ def _median(values: Any) -> float | None:
 
 def band_power(gyr: np.ndarray, t: np.ndarray, spans: list[tuple[float, float]],
                band_hz: tuple[float, float] = TREMOR_BAND_HZ) -> list[float | None]:
-    """Mean square (deg/s)² of the band-passed gyro magnitude over each span, 1 s windows
-    with a transient (> TRANSIENT_FACTOR x the median window) left out.
+    """Mean square of the band-passed gyro magnitude over each span, in 1 s windows with a
+    transient (> TRANSIENT_FACTOR x the median window) left out.
 
-    gyr: (N, 3) rad/s, sensor frame (the magnitude does not depend on the mounting);
-    t: (N,) s. None for a span shorter than one window.
+    Parameters
+    ----------
+    gyr : numpy.ndarray
+        (N, 3) angular rate, rad/s, sensor frame (the magnitude does not depend on the
+        mounting).
+    t : numpy.ndarray
+        (N,) sample times, s.
+    spans : list of (float, float)
+        (start_s, end_s) of each span, s.
+    band_hz : (float, float)
+        The pass band, Hz.
+
+    Returns
+    -------
+    list of float or None
+        Per span the mean square, (deg/s)²; None for a span shorter than one window.
     """
     fs = 1.0 / float(np.median(np.diff(t)))
     hi = min(band_hz[1], 0.45 * fs)
@@ -192,7 +279,22 @@ def band_power(gyr: np.ndarray, t: np.ndarray, spans: list[tuple[float, float]],
 
 def analyze_hold(rec: Recording, exercise: ExerciseSet,
                  detector: HoldDetector | None = None) -> HoldSet:
-    """Find and measure every hold of a hold set (see module docstring)."""
+    """Find and measure every hold of a hold set (see module docstring).
+
+    Parameters
+    ----------
+    rec : Recording
+        The set's recording.
+    exercise : ExerciseSet
+        The set as its metadata describes it.
+    detector : HoldDetector, optional
+        The hold-finding parameters (default: the defaults).
+
+    Returns
+    -------
+    HoldSet
+        The set; :class:`NoSteadyHold` when no hold steadied.
+    """
     from analysis.pipeline import analyze
 
     detector = detector or HoldDetector()

@@ -46,13 +46,35 @@ class Condition:
     """One comparison of a rule: a set's ``measure`` (unit in its name) ``op`` ``value``."""
 
     measure: str
+    """A per-session measure (:data:`MEASURES`), unit in its name."""
     op: str
+    """The comparison, one of :data:`OPS`."""
     value: float
+    """What the measure is compared with, in its unit."""
 
     def holds(self, v: float | None) -> bool:
+        """Whether a session's value meets the condition.
+
+        Parameters
+        ----------
+        v : float or None
+            The session's value of :attr:`measure`; None never meets it.
+
+        Returns
+        -------
+        bool
+            ``v op value``.
+        """
         return v is not None and bool(OPS[self.op](v, self.value))
 
     def text(self) -> str:
+        """The condition as written: 'controlled_share >= 0.8'.
+
+        Returns
+        -------
+        str
+            Measure, operator and value.
+        """
         return f"{self.measure} {self.op} {self.value:g}"
 
 
@@ -61,14 +83,23 @@ class Rule:
     """One progression rule (see module docstring)."""
 
     id: str
+    """The rule's name, cited in suggestions."""
     exercise: str
+    """The exercise whose sessions it reads and whose prescription it changes."""
     sessions: int
+    """How many of the latest sessions with the exercise must meet every condition."""
     when: tuple[Condition, ...]
+    """The conditions."""
     field: str
+    """The prescription field it changes (:data:`FIELDS`)."""
     by: float | None
+    """A step added to the field (within its limits); None when ``to`` is given."""
     to: Any
+    """The field's new value; None when ``by`` is given."""
     rationale: str
+    """Why, from the clinical source."""
     band: bool | None = None
+    """Read only the sets with (True) or without (False) the band; None: all sets."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +107,13 @@ class Programme:
     """Prescriptions per exercise, limits per field ([min, max]) and the rules, in order."""
 
     prescription: dict[str, dict[str, Any]]
+    """Exercise -> its default prescription (field -> value)."""
     limits: dict[str, tuple[float, float]]
+    """Field -> the [min, max] it stays in."""
     rules: tuple[Rule, ...]
+    """The rules, in the order they are tried."""
     source: str
+    """The TOML file it was read from."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +121,9 @@ class Session:
     """The programme sets of one day: date (YYYY-MM-DD) and their analysis documents."""
 
     date: str
+    """The day, YYYY-MM-DD."""
     sets: tuple[Mapping[str, Any], ...]
+    """The sets' analysis documents."""
 
 
 @dataclass(frozen=True)
@@ -94,18 +131,39 @@ class Suggestion:
     """A change for the next session, the rule that made it and the numbers it fired on."""
 
     rule: str
+    """The rule that fired."""
     exercise: str
+    """The exercise changed."""
     field: str
+    """The prescription field changed."""
     before: Any
+    """Its value now."""
     after: Any
+    """Its value for the next session."""
     because: str
+    """The numbers the rule fired on."""
     rationale: str
+    """The rule's rationale."""
 
     def text(self) -> str:
+        """The suggestion in one line.
+
+        Returns
+        -------
+        str
+            'heel taps: step_cm 15 -> 20 (rule ...: ...)'.
+        """
         return (f"{self.exercise.replace('_', ' ')}: {self.field} {_fmt(self.before)} -> "
                 f"{_fmt(self.after)} (rule {self.rule}: {self.because})")
 
     def to_json(self) -> dict[str, Any]:
+        """The suggestion as ``stepdown programme next --json`` prints it.
+
+        Returns
+        -------
+        dict
+            ``rule``, ``exercise``, ``field``, ``from``, ``to``, ``because``, ``rationale``.
+        """
         return {"rule": self.rule, "exercise": self.exercise, "field": self.field,
                 "from": self.before, "to": self.after, "because": self.because,
                 "rationale": self.rationale}
@@ -116,11 +174,22 @@ class Plan:
     """The next session: the prescription after the suggestions, and every rule's verdict."""
 
     prescription: dict[str, dict[str, Any]]
+    """Exercise -> the next session's prescription."""
     suggestions: tuple[Suggestion, ...]
+    """The changes, in rule order."""
     checked: tuple[dict[str, Any], ...] = field(default=())
+    """Every rule's verdict: ``rule``, ``fired`` and ``why``."""
     source: str = ""
+    """The programme file used."""
 
     def to_json(self) -> dict[str, Any]:
+        """The plan as ``stepdown programme next --json`` prints it.
+
+        Returns
+        -------
+        dict
+            ``programme``, ``next_prescription``, ``suggestions``, ``rules_checked``.
+        """
         return {"programme": self.source, "next_prescription": self.prescription,
                 "suggestions": [s.to_json() for s in self.suggestions],
                 "rules_checked": list(self.checked)}
@@ -138,8 +207,18 @@ def _fmt(v: Any) -> str:
 
 
 def load_programme(path: str | Path | None = None) -> Programme:
-    """The programme TOML at ``path`` (default: the shipped one); InputError (one line)
-    naming the file and what is wrong."""
+    """Read a programme.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The programme TOML (default: the shipped one).
+
+    Returns
+    -------
+    Programme
+        The programme; InputError (one line) naming the file and what is wrong.
+    """
     path = Path(path) if path is not None else DEFAULT_PROGRAMME
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -213,9 +292,23 @@ def _median(values: list[float | None]) -> float | None:
 
 def session_measures(sets: Sequence[Mapping[str, Any]], exercise: str,
                      band: bool | None = None) -> dict[str, float | None] | None:
-    """One session's measures of ``exercise`` (see the TOML's comments), from the sets of
-    that exercise (only those with / without the band when ``band`` is given); None when
-    the session has no such set."""
+    """One session's measures of an exercise (see the TOML's comments).
+
+    Parameters
+    ----------
+    sets : Sequence of Mapping
+        The session's sets' analysis documents.
+    exercise : str
+        ``heel_taps`` or ``hold``.
+    band : bool, optional
+        Only the sets with (True) or without (False) the band; None: all.
+
+    Returns
+    -------
+    dict or None
+        Measure (:data:`MEASURES`) -> value, unit in its name; None when the session has no
+        such set.
+    """
     all_of_kind = [s for s in sets if s["exercise"]["kind"] == exercise]
     chosen = [s for s in all_of_kind if band is None or bool(s["exercise"].get("band")) == band]
     if not chosen:
@@ -266,8 +359,21 @@ def _hold_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]
 
 
 def current_prescription(programme: Programme, sessions: Sequence[Session]) -> dict[str, dict[str, Any]]:
-    """The programme's prescription with what the athlete's latest sets say they were
-    prescribed (step, load, band, reps, hold times)."""
+    """The prescription the athlete is on now.
+
+    Parameters
+    ----------
+    programme : Programme
+        The programme (its default prescription).
+    sessions : Sequence of Session
+        The athlete's sessions, oldest first.
+
+    Returns
+    -------
+    dict
+        Exercise -> prescription: the programme's, with what the athlete's latest sets say
+        they were prescribed (step, load, band, reps, hold times).
+    """
     out = {k: dict(v) for k, v in programme.prescription.items()}
     for s in sessions:  # oldest first: the latest set of each kind wins
         for doc in s.sets:
@@ -312,8 +418,20 @@ def suggest(programme: Programme, sessions: Sequence[Session],
             override: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
     """The next session's prescription and the suggestions that changed it (module docstring).
 
-    sessions: oldest first. override: prescription fields that replace what the sets say
-    (a coach's prescription made after the last session).
+    Parameters
+    ----------
+    programme : Programme
+        The prescriptions, limits and rules.
+    sessions : Sequence of Session
+        The athlete's sessions (sorted by date here).
+    override : Mapping, optional
+        Exercise -> prescription fields that replace what the sets say (a coach's
+        prescription made after the last session).
+
+    Returns
+    -------
+    Plan
+        The next prescription, the suggestions and every rule's verdict.
     """
     sessions = sorted(sessions, key=lambda s: s.date)
     current = current_prescription(programme, sessions)

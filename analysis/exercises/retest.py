@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.exercises.change import MeasureChange, compare_reps
+from analysis.result import AnalysisResult
 
 RETEST_MEASURES = ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg")
 
@@ -25,13 +26,21 @@ class Retest:
     """First and second test of a session, with the practice done between them."""
 
     first_total: int
+    """The first test's total, 0-8."""
     second_total: int
+    """The retest's total."""
     first_range: tuple[int, int]
+    """The totals the first test's uncertain items allow (low, high)."""
     second_range: tuple[int, int]
+    """The same for the retest."""
     first_category: str
+    """The first test's category."""
     second_category: str
+    """The retest's category."""
     changes: tuple[MeasureChange, ...]
+    """Per measure of RETEST_MEASURES, the change of the median rep peak."""
     practice: tuple[str, ...] = ()
+    """The practice done between the tests, in words."""
 
     @property
     def total_change_beyond_uncertainty(self) -> bool:
@@ -39,7 +48,13 @@ class Retest:
         return self.second_range[1] < self.first_range[0] or self.second_range[0] > self.first_range[1]
 
     def verdict(self) -> str:
-        """One plain-language line for the coach."""
+        """The comparison for the coach.
+
+        Returns
+        -------
+        str
+            One plain-language line.
+        """
         better = [c.measure for c in self.changes if c.beyond_uncertainty and c.change < 0]
         worse = [c.measure for c in self.changes if c.beyond_uncertainty and c.change > 0]
         total = (f"total {self.first_total} -> {self.second_total} "
@@ -61,6 +76,14 @@ class Retest:
         return head + ("; " + "; ".join(tail) if tail else "") + hint
 
     def to_json(self) -> dict[str, Any]:
+        """The comparison as ``stepdown programme retest --json`` prints it.
+
+        Returns
+        -------
+        dict
+            ``first``, ``second``, ``practice``, ``total_change_beyond_uncertainty``,
+            ``changes`` and ``verdict``.
+        """
         return {"first": {"total": self.first_total, "total_range": list(self.first_range),
                           "category": self.first_category},
                 "second": {"total": self.second_total, "total_range": list(self.second_range),
@@ -70,14 +93,29 @@ class Retest:
                 "changes": [c.to_json() for c in self.changes], "verdict": self.verdict()}
 
 
-def compare_tests(first: dict[str, Any], second: dict[str, Any],
+def compare_tests(first: AnalysisResult, second: AnalysisResult,
                   practice: Sequence[str] = ()) -> Retest:
-    """Compare two test analyses (their ``to_json`` documents: reps, test, uncertainty)."""
-    u1, u2 = first["uncertainty"], second["uncertainty"]
+    """Compare a test with its retest.
+
+    Parameters
+    ----------
+    first : AnalysisResult
+        The first test's analysis (reps, test, uncertainty).
+    second : AnalysisResult
+        The retest's.
+    practice : Sequence of str
+        The practice done between them, in words.
+
+    Returns
+    -------
+    Retest
+        The totals, their ranges and categories, and the measure changes.
+    """
+    u1, u2 = first.uncertainty or {}, second.uncertainty or {}
     return Retest(
-        first_total=first["test"]["total"], second_total=second["test"]["total"],
+        first_total=first.test.total, second_total=second.test.total,
         first_range=tuple(u1["total_range"]), second_range=tuple(u2["total_range"]),
-        first_category=first["test"]["category"], second_category=second["test"]["category"],
-        changes=compare_reps(first["reps"], second["reps"], RETEST_MEASURES, u1["measures"],
-                             u2["measures"]),
+        first_category=first.test.category, second_category=second.test.category,
+        changes=compare_reps([r.measures for r in first.reps], [r.measures for r in second.reps],
+                             RETEST_MEASURES, u1["measures"], u2["measures"]),
         practice=tuple(practice))

@@ -47,16 +47,23 @@ class CsvImportError(InputError):
 def read_load_csv(path: Path | str, *, latest_date: dt.date | None = None) -> list[LoadEntry]:
     """Read and validate every row of a training-log CSV (layout in the module docstring).
 
-    Args:
-        path: the CSV file.
-        latest_date: the latest acceptable local date (default
-            :func:`analysis.training_load.entries.latest_local_date`).
+    Parameters
+    ----------
+    path : Path or str
+        The CSV file.
+    latest_date : datetime.date, optional
+        The latest acceptable local date (default
+        :func:`analysis.training_load.entries.latest_local_date`).
 
-    Returns:
+    Returns
+    -------
+    list of LoadEntry
         The entries, in file order.
 
-    Raises:
-        CsvImportError: naming the first bad row; no entry is returned then.
+    Raises
+    ------
+    CsvImportError
+        Naming the first bad row; no entry is returned then.
     """
     path = Path(path)
     try:

@@ -44,38 +44,37 @@ class EntryError(InputError):
 
 @dataclass(frozen=True)
 class LoadEntry:
-    """One training session or marked rest day.
-
-    Attributes:
-        athlete_id: the athlete's catalog id.
-        date: local calendar date of the session (see module docstring).
-        activity: one of :data:`ACTIVITIES`.
-        duration_s: session duration, s.
-        distance_m: distance covered, m.
-        sets, reps: for strength work; ``reps`` is reps per set.
-        load_kg: external load lifted per rep, kg.
-        rpe: session rating of perceived exertion, CR-10 scale 0-10.
-        pain_nrs: pain during or after the session, numeric rating scale 0-10.
-        season_start: the athlete's season (history) starts on this date; earlier
-            entries do not count in any metric from here on.
-        notes: free text.
-    """
+    """One training session or marked rest day."""
 
     athlete_id: str
+    """The athlete's catalog id."""
     date: dt.date
+    """Local calendar date of the session (see module docstring)."""
     activity: str
+    """One of :data:`ACTIVITIES`."""
     duration_s: float | None = None
+    """Session duration, s."""
     distance_m: float | None = None
+    """Distance covered, m."""
     sets: int | None = None
+    """Sets, for strength work."""
     reps: int | None = None
+    """Reps per set, for strength work."""
     load_kg: float | None = None
+    """External load lifted per rep, kg."""
     rpe: float | None = None
+    """Session rating of perceived exertion, CR-10 scale 0-10."""
     pain_nrs: float | None = None
+    """Pain during or after the session, numeric rating scale 0-10."""
     season_start: bool = False
+    """The athlete's season (history) starts on this date; earlier entries do not count in
+    any metric from here on."""
     notes: str = ""
+    """Free text."""
 
     @property
     def is_rest(self) -> bool:
+        """Whether this is a marked rest day."""
         return self.activity == "rest"
 
     @property
@@ -105,10 +104,20 @@ class LoadEntry:
 
 
 def latest_local_date(now_utc: dt.datetime | None = None) -> dt.date:
-    """The latest calendar date anywhere on Earth at ``now_utc`` (default: now).
+    """The latest calendar date anywhere on Earth.
 
     A local date later than this is in the future for every athlete, whatever
     their time zone; a date up to this one is accepted.
+
+    Parameters
+    ----------
+    now_utc : datetime.datetime, optional
+        The moment (default: now).
+
+    Returns
+    -------
+    datetime.date
+        The latest local date at that moment.
     """
     now = now_utc or dt.datetime.now(dt.UTC)
     return (now.astimezone(dt.UTC) + LATEST_UTC_OFFSET).date()
@@ -132,13 +141,24 @@ def _check_nonneg(value: float | None, name: str, unit: str = "") -> None:
 
 def validate_entry(entry: LoadEntry, *, latest_date: dt.date | None = None,
                    where: str = "") -> LoadEntry:
-    """Return ``entry`` if it is acceptable, else raise :class:`EntryError`.
+    """Check one entry.
 
-    ``where`` (e.g. ``"log.csv row 4"``) prefixes the message so that it names
-    the refused row. ``latest_date`` is the latest acceptable local date
-    (default :func:`latest_local_date`). Durations, distances and loads are
-    refused when negative; RPE and pain outside 0-10; a rest day that carries a
-    duration, RPE or distance; a session with nothing measured.
+    Durations, distances and loads are refused when negative; RPE and pain outside 0-10;
+    a rest day that carries a duration, RPE or distance; a session with nothing measured.
+
+    Parameters
+    ----------
+    entry : LoadEntry
+        The entry.
+    latest_date : datetime.date, optional
+        The latest acceptable local date (default :func:`latest_local_date`).
+    where : str
+        Prefix of the message naming the refused row (e.g. ``"log.csv row 4"``).
+
+    Returns
+    -------
+    LoadEntry
+        ``entry`` when it is acceptable; else :class:`EntryError` (one line) is raised.
     """
     try:
         _validate(entry, latest_date or latest_local_date())
@@ -175,9 +195,17 @@ ENTRY_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LoadEntry))
 def entries_frame(entries: list[LoadEntry]) -> pd.DataFrame:
     """Entries as a DataFrame, one row per entry, plus the per-entry load columns.
 
-    Columns: the :class:`LoadEntry` fields (``date`` as ``datetime64`` at
-    midnight, naive: a local calendar date), ``rest`` (bool), ``srpe_au``,
-    ``volume_load_kg``, ``run_distance_m`` (see :class:`LoadEntry`).
+    Parameters
+    ----------
+    entries : list of LoadEntry
+        The entries.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :class:`LoadEntry` fields (``date`` as ``datetime64`` at midnight, naive: a
+        local calendar date), ``rest`` (bool), ``srpe_au``, ``volume_load_kg``,
+        ``run_distance_m`` (see :class:`LoadEntry`).
     """
     import pandas as pd
 
@@ -189,7 +217,18 @@ def entries_frame(entries: list[LoadEntry]) -> pd.DataFrame:
 
 
 def add_entry_loads(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``rest``, ``srpe_au``, ``volume_load_kg``, ``run_distance_m`` columns (vectorised)."""
+    """The per-entry load columns of an entries table (vectorised).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Entries with the :class:`LoadEntry` fields.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``rest``, ``srpe_au`` (AU), ``volume_load_kg`` and ``run_distance_m``.
+    """
     import pandas as pd
 
     out = df.copy()

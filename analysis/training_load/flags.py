@@ -35,24 +35,21 @@ CATEGORY_RANK = {"good": 0, "medium": 1, "poor": 2}
 
 @dataclass(frozen=True)
 class FlagRules:
-    """Thresholds of the load-change flags; defaults are conventions, editable per clinic.
-
-    Attributes:
-        acwr_max: flag an acute:chronic ratio (rolling or EWMA) above this.
-        progression_2w_max: flag a 7-day load more than this fraction above the
-            7-day load two weeks earlier (0.30 = +30 %).
-        monotony_max: flag a weekly monotony (mean / SD) above this.
-        pain_rise_nrs: flag a 7-day mean pain up by at least this many NRS
-            points on the week before while the 7-day load also rose.
-        stepdown_worsening: flag a step-down test whose category (good, medium,
-            poor) is worse than the athlete's previous test.
-    """
+    """Thresholds of the load-change flags; defaults are conventions, editable per clinic."""
 
     acwr_max: float = 1.5
+    """Flag an acute:chronic ratio (rolling or EWMA) above this."""
     progression_2w_max: float = 0.30
+    """Flag a 7-day load more than this fraction above the 7-day load two weeks earlier
+    (0.30 = +30 %)."""
     monotony_max: float = 2.0
+    """Flag a weekly monotony (mean / SD) above this."""
     pain_rise_nrs: float = 1.0
+    """Flag a 7-day mean pain up by at least this many NRS points on the week before while
+    the 7-day load also rose."""
     stepdown_worsening: bool = True
+    """Flag a step-down test whose category (good, medium, poor) is worse than the
+    athlete's previous test."""
 
 
 DEFAULT_RULES = FlagRules()
@@ -65,6 +62,16 @@ def rules_from_toml(path: Path) -> FlagRules:
 
         acwr_max = 1.3
         progression_2w_max = 0.25
+
+    Parameters
+    ----------
+    path : Path
+        The TOML file.
+
+    Returns
+    -------
+    FlagRules
+        The thresholds; InputError (one line) for bad TOML, an unknown key or a wrong type.
     """
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -93,18 +100,23 @@ def load_flags(metrics: pd.DataFrame, rules: FlagRules = DEFAULT_RULES,
                stepdown: pd.DataFrame | None = None) -> pd.DataFrame:
     """All flags raised on all athlete-days of ``metrics``.
 
-    Args:
-        metrics: from :func:`analysis.training_load.metrics.load_metrics`.
-        rules: the thresholds.
-        stepdown: optional step-down test results, columns ``athlete_id``,
-            ``date`` and ``category`` (good/medium/poor) or ``total`` (0-8).
+    Parameters
+    ----------
+    metrics : pandas.DataFrame
+        From :func:`analysis.training_load.metrics.load_metrics`.
+    rules : FlagRules
+        The thresholds.
+    stepdown : pandas.DataFrame, optional
+        Step-down test results, columns ``athlete_id``, ``date`` and ``category``
+        (good/medium/poor) or ``total`` (0-8).
 
-    Returns:
-        DataFrame with :data:`FLAG_COLUMNS`, sorted by athlete, date, flag:
-        ``flag`` is a short code (``acwr_rolling``, ``acwr_ewma``,
-        ``progression_2w``, ``monotony``, ``pain_rising``,
-        ``stepdown_worsening``), ``value``/``threshold`` what fired, ``reason``
-        one sentence a coach can read.
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FLAG_COLUMNS`, sorted by athlete, date, flag: ``flag`` is a short code
+        (``acwr_rolling``, ``acwr_ewma``, ``progression_2w``, ``monotony``,
+        ``pain_rising``, ``stepdown_worsening``), ``value``/``threshold`` what fired,
+        ``reason`` one sentence a coach can read.
     """
     import pandas as pd
 
@@ -201,15 +213,18 @@ EPISODE_COLUMNS = ("athlete_id", "flag", "start", "end", "days", "peak", "peak_d
 def flag_episodes(flags: pd.DataFrame) -> pd.DataFrame:
     """Consecutive days of the same flag merged into one episode, with its span and peak.
 
-    Args:
-        flags: from :func:`load_flags` (:data:`FLAG_COLUMNS`; ``date`` day resolution).
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        From :func:`load_flags` (:data:`FLAG_COLUMNS`; ``date`` day resolution).
 
-    Returns:
-        DataFrame with :data:`EPISODE_COLUMNS`, newest episode first per athlete:
-        ``start``/``end`` the first and last flagged day (inclusive), ``days`` how
-        many days were flagged, ``peak`` the highest ``value`` on ``peak_date``
-        (the earliest such day) and ``peak_reason`` that day's reason.  A day
-        without the flag ends the episode.
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EPISODE_COLUMNS`, newest episode first per athlete: ``start``/``end`` the
+        first and last flagged day (inclusive), ``days`` how many days were flagged,
+        ``peak`` the highest ``value`` on ``peak_date`` (the earliest such day) and
+        ``peak_reason`` that day's reason.  A day without the flag ends the episode.
     """
     import numpy as np
     import pandas as pd
@@ -241,8 +256,19 @@ def flag_episodes(flags: pd.DataFrame) -> pd.DataFrame:
 
 
 def episode_text(ep) -> str:
-    """One line for an episode row: name, threshold, span and peak, e.g.
-    ``rolling ACWR > 1.5 from 2026-11-22 to 2026-12-05 (14 days), peak 2.44 on 2026-11-30``."""
+    """One line for an episode: name, threshold, span and peak.
+
+    Parameters
+    ----------
+    ep : namedtuple
+        A row of :func:`flag_episodes` (``itertuples``).
+
+    Returns
+    -------
+    str
+        E.g. ``rolling ACWR > 1.5 from 2026-11-22 to 2026-12-05 (14 days), peak 2.44 on
+        2026-11-30``.
+    """
     name = FLAG_NAMES.get(ep.flag, ep.flag)
     if ep.flag == "stepdown_worsening":
         return f"{ep.peak_reason} on {ep.start:%Y-%m-%d}"

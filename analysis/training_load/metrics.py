@@ -64,25 +64,41 @@ LOAD_COLUMNS: tuple[str, ...] = ("srpe_au", "volume_load_kg", "run_distance_m", 
 
 
 def ewma_lambda(n_days: int) -> float:
-    """EWMA decay lambda = 2 / (N + 1) for a time constant of ``n_days`` (Williams 2017)."""
+    """The EWMA decay for a time constant (Williams 2017).
+
+    Parameters
+    ----------
+    n_days : int
+        The time constant N, days.
+
+    Returns
+    -------
+    float
+        lambda = 2 / (N + 1).
+    """
     return 2.0 / (n_days + 1.0)
 
 
 def daily_load(entries: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
     """One row per athlete and calendar day, with that day's loads.
 
-    Args:
-        entries: from :func:`analysis.training_load.entries.entries_frame`.
-        as_of: last day of every athlete's calendar (entries after it are
-            ignored); default each athlete's last entry date.
+    Parameters
+    ----------
+    entries : pandas.DataFrame
+        From :func:`analysis.training_load.entries.entries_frame`.
+    as_of : datetime.date, optional
+        Last day of every athlete's calendar (entries after it are ignored); default
+        each athlete's last entry date.
 
-    Returns:
-        DataFrame sorted by ``athlete_id``, ``date`` with columns ``athlete_id``,
-        ``date`` (datetime64, local date), ``season`` (0, 1, ... per athlete),
-        ``season_day`` (days since the season's first day, 0-based),
-        ``recorded``, ``rest`` (bool), ``sessions`` (non-rest entries),
-        the :data:`LOAD_COLUMNS` (sum of the day's entries; NaN when missing or
-        unknown), ``pain_nrs`` (the day's highest pain; NaN if none rated).
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``athlete_id``, ``date`` with columns ``athlete_id``, ``date``
+        (datetime64, local date), ``season`` (0, 1, ... per athlete), ``season_day``
+        (days since the season's first day, 0-based), ``recorded``, ``rest`` (bool),
+        ``sessions`` (non-rest entries), the :data:`LOAD_COLUMNS` (sum of the day's
+        entries; NaN when missing or unknown), ``pain_nrs`` (the day's highest pain; NaN
+        if none rated).
     """
     e = entries
     if as_of is not None:
@@ -172,13 +188,18 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def load_metrics(daily: pd.DataFrame, load: str = "srpe_au") -> pd.DataFrame:
     """The metrics of the module docstring for every athlete-day of ``daily``.
 
-    Args:
-        daily: from :func:`daily_load` (one contiguous calendar per athlete).
-        load: which daily load column to use, one of :data:`LOAD_COLUMNS`.
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        From :func:`daily_load` (one contiguous calendar per athlete).
+    load : str
+        Which daily load column to use, one of :data:`LOAD_COLUMNS`.
 
-    Returns:
-        DataFrame aligned with ``daily``: ``athlete_id``, ``date``, ``season``,
-        ``season_day``, ``load`` and the metric columns of the module docstring.
+    Returns
+    -------
+    pandas.DataFrame
+        Aligned with ``daily``: ``athlete_id``, ``date``, ``season``, ``season_day``,
+        ``load`` and the metric columns of the module docstring.
     """
     if load not in LOAD_COLUMNS:
         raise ValueError(f"load must be one of {LOAD_COLUMNS}, not {load!r}")

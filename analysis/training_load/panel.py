@@ -27,40 +27,47 @@ ACWR_BAND_LOW = 0.8
 
 @dataclass(frozen=True)
 class LoadPanel:
-    """One athlete's load panel: every list is aligned with ``dates``.
-
-    Attributes:
-        dates: ISO local dates, one per calendar day, oldest first.
-        daily_load: the day's load in ``load_unit``; None when the day is missing.
-        rest: True on marked rest days.
-        acute, chronic: EWMA acute (7 d) and chronic (28 d) load, ``load_unit`` per day.
-        acwr_ewma, acwr_rolling: the ratios; None while hidden (see ``ratio_note``).
-        acwr_band: (low, high) edges of the band to shade; high is the flag threshold.
-        pain_nrs: the day's highest pain rating (0-10), None if not rated.
-        ratio_note: why the ratios are hidden that day ("" when shown).
-        stepdown: step-down tests, ``{"date", "total", "category"}``, oldest first.
-        flags: load-change flags, ``{"date", "flag", "value", "threshold", "reason"}``.
-        help: why flags are not injury probabilities, to show beside them.
-    """
+    """One athlete's load panel: every list is aligned with ``dates``."""
 
     athlete_id: str
+    """Whose panel."""
     load_unit: str
+    """Unit of the loads (``AU``, ``kg``, ``m``)."""
     dates: list[str]
+    """ISO local dates, one per calendar day, oldest first."""
     daily_load: list[float | None]
+    """The day's load in ``load_unit``; None when the day is missing."""
     rest: list[bool]
+    """True on marked rest days."""
     acute: list[float | None]
+    """EWMA acute (7 d) load, ``load_unit`` per day."""
     chronic: list[float | None]
+    """EWMA chronic (28 d) load, ``load_unit`` per day."""
     acwr_ewma: list[float | None]
+    """EWMA acute:chronic ratio; None while hidden (see ``ratio_note``)."""
     acwr_rolling: list[float | None]
+    """Rolling (7 d / 28 d) acute:chronic ratio; None while hidden."""
     acwr_band: tuple[float, float]
+    """(low, high) edges of the band to shade; high is the flag threshold."""
     pain_nrs: list[float | None]
+    """The day's highest pain rating (0-10), None if not rated."""
     ratio_note: list[str]
+    """Why the ratios are hidden that day ("" when shown)."""
     stepdown: list[dict] = field(default_factory=list)
+    """Step-down tests, ``{"date", "total", "category"}``, oldest first."""
     flags: list[dict] = field(default_factory=list)
+    """Load-change flags, ``{"date", "flag", "value", "threshold", "reason"}``."""
     help: str = FLAG_HELP
+    """Why flags are not injury probabilities, to show beside them."""
 
     def to_dict(self) -> dict:
-        """A JSON-serialisable dict (tuples become lists)."""
+        """The panel for the web page.
+
+        Returns
+        -------
+        dict
+            A JSON-serialisable dict (tuples become lists).
+        """
         d = asdict(self)
         d["acwr_band"] = list(self.acwr_band)
         return d
@@ -75,18 +82,31 @@ def load_panel(entries: pd.DataFrame, athlete_id: str, *, as_of: dt.date | None 
                stepdown: pd.DataFrame | None = None) -> LoadPanel:
     """The panel's series for one athlete.
 
-    Args:
-        entries: entries frame (:func:`analysis.training_load.entries.entries_frame`);
-            other athletes' rows are ignored.
-        athlete_id: whose panel.
-        as_of: last day drawn (default the athlete's last entry).
-        days: how many days to return, ending at ``as_of`` (None: the whole log).
-            Metrics are computed on the whole log first, so the first day drawn
-            already has its full history.
-        load: which daily load (see :data:`LOAD_UNITS`).
-        rules: thresholds; the band's high edge is ``rules.acwr_max``.
-        stepdown: step-down tests (``athlete_id``, ``date``, ``total`` and
-            optionally ``category``) to draw and to flag a worsening category.
+    Parameters
+    ----------
+    entries : pandas.DataFrame
+        Entries frame (:func:`analysis.training_load.entries.entries_frame`); other
+        athletes' rows are ignored.
+    athlete_id : str
+        Whose panel.
+    as_of : datetime.date, optional
+        Last day drawn (default the athlete's last entry).
+    days : int or None
+        How many days to return, ending at ``as_of`` (None: the whole log). Metrics are
+        computed on the whole log first, so the first day drawn already has its full
+        history.
+    load : str
+        Which daily load (see :data:`LOAD_UNITS`).
+    rules : FlagRules
+        Thresholds; the band's high edge is ``rules.acwr_max``.
+    stepdown : pandas.DataFrame, optional
+        Step-down tests (``athlete_id``, ``date``, ``total`` and optionally ``category``)
+        to draw and to flag a worsening category.
+
+    Returns
+    -------
+    LoadPanel
+        The athlete's panel.
     """
     mine = entries[entries["athlete_id"] == athlete_id]
     daily = daily_load(mine, as_of=as_of)

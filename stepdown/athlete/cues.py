@@ -34,6 +34,7 @@ TONES: dict[str, tuple[Tone, ...]] = {
     "set_start": ((523.0, 0.09), (659.0, 0.09), (784.0, 0.20)),
     "set_end": ((784.0, 0.09), (659.0, 0.09), (523.0, 0.25)),
     "sensor_lost": ((880.0, 0.08), (440.0, 0.08)) * 3,         # warble
+    "bends": ((392.0, 0.2), (523.0, 0.2), (392.0, 0.3)),       # down-up-down
 }
 
 
@@ -86,3 +87,9 @@ def set_end_cue(set_number: int, reps: int) -> Cue:
 def sensor_lost_cue(placement: str) -> Cue:
     words = placement.replace("_", " ")
     return Cue("sensor_lost", f"sensor {placement}: no data", f"check {words} sensor")
+
+
+def bends_cue() -> Cue:
+    """The prompt for the guided calibration movement (before the first set)."""
+    return Cue("bends", "knee bends: 2-3 slow bends on both feet, then stand on the test leg",
+               "knee bends, both feet")

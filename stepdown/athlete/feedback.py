@@ -28,6 +28,7 @@ from stepdown.athlete.bus import EventBus
 from stepdown.athlete.cues import (
     FIX_WORDS,
     Cue,
+    bends_cue,
     corrected_cue,
     rep_cue,
     sensor_lost_cue,
@@ -102,8 +103,11 @@ class LiveFeedback:
 
     # -- from the record loop ---------------------------------------------------------------
     def phase(self, name: str, t: float) -> None:
-        """The test's phase: 'calibrating', 'go' (the first set starts) or 'done'."""
-        if name == "go":
+        """The test's phase: 'calibrating', 'bends' (the guided knee bends), 'go' (the
+        first set starts) or 'done'."""
+        if name == "bends":
+            self._play(bends_cue())
+        elif name == "go":
             self._start_set(t)
         elif name == "done":
             self.tick(t)  # controls sent just before the end still count

@@ -45,7 +45,7 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 def rule_thresholds(config: Any) -> dict[str, list[float]]:
     """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
     [value, ...]} in the measure's unit."""
-    return {name: [float(getattr(config, level.setting))
+    return {name: [float(config.threshold(level.setting))
                    for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 
@@ -82,18 +82,20 @@ def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np
     return rep_trace(t, series, start, float(t[-1]), thresholds, points=points)
 
 
-def live_tracer() -> Callable[[Any, float], dict[str, Any] | None] | None:
-    """(live window, end of the last rep shown in the window's time, s) -> the trace of
-    the rep in progress or None (:func:`current_rep_trace`), from the analysis of the
-    window; None while the analysis is not installed.  Raises InputError while the
-    window cannot be analysed (no calibration yet)."""
+def live_tracer() -> Callable[..., dict[str, Any] | None] | None:
+    """(live window, end of the last rep shown in the window's time, s, the sensor frames
+    to use or None to find them in the window) -> the trace of the rep in progress or None
+    (:func:`current_rep_trace`), from the analysis of the window, as the rep will be
+    scored (:func:`~stepdown.live.scoring.analysis_scorer`, with the same frames); None
+    while the analysis is not installed.  Raises InputError while the window cannot be
+    analysed (no calibration yet)."""
     try:
         from analysis.pipeline import analyze
     except ImportError:
         return None
 
-    def trace(rec: Any, since_s: float) -> dict[str, Any] | None:
-        result = analyze(rec, classify=False)
+    def trace(rec: Any, since_s: float, frames: Any = None) -> dict[str, Any] | None:
+        result = analyze(rec, classify=False, session=frames)
         return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
                                  since_s, rule_thresholds(result.config))
 

@@ -21,10 +21,8 @@ from typing import Any
 from analysis import registry
 from analysis.result import CATEGORIES as CATEGORIES  # re-exported: the web app reads repo.CATEGORIES
 from analysis.result import AnalysisResult, ResultError
-from analysis.rules import ITEMS
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 
-ITEM_MAX: dict[str, int] = registry.max_points()
 ATHLETE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 NOTE_MAX_CHARS = 4000
 
@@ -422,10 +420,11 @@ def add_label(
     conn: Connection, test_id: int, rep_index: int, item: str, value: int, author: str
 ) -> None:
     """Record a coach's verdict for one item of one rep (kept beside the automatic one)."""
-    if item not in ITEM_MAX:
-        raise CatalogError(f"unknown checklist item {item!r}: one of {', '.join(ITEMS)}")
-    if not isinstance(value, int) or not 0 <= value <= ITEM_MAX[item]:
-        raise CatalogError(f"label for {item} must be an integer 0-{ITEM_MAX[item]}")
+    most = registry.max_points()
+    if item not in most:
+        raise CatalogError(f"unknown checklist item {item!r}: one of {', '.join(most)}")
+    if not isinstance(value, int) or not 0 <= value <= most[item]:
+        raise CatalogError(f"label for {item} must be an integer 0-{most[item]}")
     with transaction(conn):
         row = conn.execute(
             "SELECT id FROM reps WHERE test_id = ? AND rep_index = ?", (test_id, rep_index)
@@ -503,7 +502,7 @@ def export_rows(conn: Connection, athlete_ids: set[str] | None = None) -> list[d
                 "end_s": rep.end_s, "rep_total": rep.total, "pain_nrs": rep.pain_nrs,
             }
             row.update(rep.measures)
-            for k in ITEMS:
+            for k in registry.item_names():
                 row[f"item_{k}"] = rep.items.get(k)
                 row[f"source_{k}"] = rep.sources.get(k)
                 row[f"label_{k}"] = rep.labels[k].value if k in rep.labels else None

@@ -23,9 +23,9 @@ import typer
 from sensor_io.errors import InputError, first_line
 from stepdown.cli import app
 from stepdown.commands.options import parse_pain
-from stepdown.live.emulation import emulated_world, until_test_ends
+from stepdown.live.emulation import Prompts, emulated_world, until_test_ends
 from stepdown.live.lines import SILENT_S
-from stepdown.live.loop import LiveRun, console
+from stepdown.live.loop import BENDS_S, LiveRun, console
 from stepdown.live.scoring import RepScorer, analysis_scorer
 
 if TYPE_CHECKING:  # numpy, scipy and the BLE stack load when a command runs, not for --help
@@ -95,6 +95,9 @@ def record(
     out: Annotated[Path | None, typer.Option(help="Recording to write (.parquet/.csv); "
                                                   "default: the data home.")] = None,
     calibration: Annotated[float, typer.Option(help="Quiet standing asked for, s.")] = 3.0,
+    bends: Annotated[bool, typer.Option(help="Then ask for 2-3 slow knee bends on both feet "
+                                             "(the calibration finds the thigh's axis in "
+                                             "them).")] = True,
     duration: Annotated[float | None, typer.Option(help="Stop after this many s "
                                                         "(default: Ctrl-C).")] = None,
     pain: Annotated[str | None, typer.Option(help="Pain 0-10 reported by the athlete: one "
@@ -149,6 +152,7 @@ def record(
         score = False  # live scoring scores a test's reps; a programme set is analysed after
         console.print(f"{exercise_set['kind'].replace('_', ' ')} set: no live test scoring; "
                       "analyse it afterwards with stepdown analyze", highlight=False)
+    bends_s = BENDS_S if bends and (exercise_set is None or exercise_set["kind"] == "test") else 0.0
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
     scanner_backend = client_backend = None
     clock = on_start = None
@@ -157,7 +161,8 @@ def record(
         segments = [s for s, a in given.items() if a] or ["pelvis", "thigh"]
         if emulate_speed < 0:
             raise InputError(f"--emulate-speed must be 0 (virtual time) or more, not {emulate_speed:g}")
-        world, addresses, sim, on_start = emulated_world(segments, leg, seed, emulate_speed or 1.0)
+        world, addresses, sim, on_start = emulated_world(
+            segments, leg, seed, emulate_speed or 1.0, prompts=Prompts(calibration, bends_s))
         given = {s: addresses.get(s) for s in given}
         scanner_backend, client_backend = world.backends()
         clock = world.now
@@ -187,7 +192,7 @@ def record(
     session = StreamingSession(specs, recorder, scanner_backend=scanner_backend,
                                client_backend=client_backend, **kw)
     scorer = (_page_scorer() if live_page else analysis_scorer()) if score else None
-    run = LiveRun(session, recorder, calibration_s=calibration, duration_s=duration,
+    run = LiveRun(session, recorder, calibration_s=calibration, bends_s=bends_s, duration_s=duration,
                   scorer=scorer, tracer=_page_tracer() if live_page and score else None,
                   on_calibration_start=on_start)
     if emulate and duration is None:  # the recording ends with the simulated test
@@ -286,7 +291,7 @@ def _page_scorer() -> RepScorer | None:
     return traced_scorer()
 
 
-def _page_tracer() -> Callable[[Recording, float], dict[str, Any] | None] | None:
+def _page_tracer() -> Callable[..., dict[str, Any] | None] | None:
     from stepdown.athlete.scoring import live_tracer
 
     return live_tracer()
@@ -303,12 +308,12 @@ def test_line(rec: Recording) -> str:
     if missing := missing_minimum(rec):
         return f"test: not scored (no data from {', '.join(missing)})"
     try:
-        doc = analyze(rec).to_json()
+        result = analyze(rec).result()
     except InputError as err:
         return f"test: not scored ({err})"
     except Exception as err:  # the recording is saved: a scoring failure must not hide that
         return f"test: not scored (the analysis failed: {type(err).__name__}: {first_line(err)})"
-    return f"test: {verdict_line(rec, doc)}"
+    return f"test: {verdict_line(rec, result)}"
 
 
 @app.command()

@@ -118,14 +118,11 @@ def retest_cmd(
 ) -> None:
     """Practice then retest: did the test change beyond the measurement uncertainty?"""
     from analysis.exercises.retest import compare_tests
-    from stepdown.programme.sessions import analyze_files, practice_label
+    from stepdown.programme.sessions import analyze_files, analyze_test, practice_label
 
-    docs = analyze_files([first, second])
-    for path, doc in zip((first, second), docs, strict=True):
-        if doc.get("format") != "stepdown-analysis":
-            raise InputError(f"{path}: a {doc['exercise']['kind']} set, not a step-down test")
+    tests = [analyze_test(path) for path in (first, second)]
     done = [practice_label(d) for d in analyze_files(practice or [])]
-    result = compare_tests(docs[0], docs[1], done)
+    result = compare_tests(tests[0], tests[1], done)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=1))
         return

@@ -16,15 +16,78 @@ Times in s.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from sensor_io.ble_emulation import EmulatedWorld
+    from simulator.scenario import Scenario
     from simulator.single_test import Simulation
     from stepdown.live.loop import LiveRun
 
 EMULATED_VENDOR = {"pelvis": "movesense", "thigh": "polar", "shank": "witmotion",
                    "trunk": "movesense", "wrist": "polar"}
+REACTION_S = (0.2, 0.6)  # s from a prompt to the athlete moving
+BENDS_TAIL_S = 0.3       # s the last bend ends before the bends' time is up, at least
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """What `stepdown record` asks of the athlete, in s from the "stand still" prompt:
+    ``standing_s`` of quiet standing, then ``bends_s`` of guided knee bends (0: not
+    asked), then "go"."""
+
+    standing_s: float
+    bends_s: float = 0.0
+
+
+def following(prompts: Prompts, rng: np.random.Generator, does_bends: bool = True
+              ) -> Callable[[Scenario], Scenario]:
+    """A scenario change that has the simulated athlete follow ``prompts``: quiet standing
+    until a reaction time after the bends prompt, the drawn bends (slowed or fewer to fit
+    the time given), then standing on the test leg until a reaction time after "go" (or
+    longer, as drawn) before the first rep.  ``does_bends`` False: an athlete who stands
+    through the bends' time instead.  Time 0: the "stand still" prompt."""
+    react_bends, react_go = (float(rng.uniform(*REACTION_S)) for _ in range(2))
+
+    def shape(scn: Scenario) -> Scenario:
+        if not does_bends:
+            return replace(scn, standing_s=prompts.standing_s + prompts.bends_s + react_go)
+        standing = prompts.standing_s + react_bends
+        room = prompts.bends_s - react_bends - BENDS_TAIL_S
+        bends = min(scn.guided_bends, max(1, int(room // 2.0)))
+        bend_s = min(scn.guided_bend_s, room / bends)
+        go = prompts.standing_s + prompts.bends_s
+        settle = max(scn.guided_settle_s, go + react_go - standing - bends * bend_s)
+        return replace(scn, standing_s=standing, guided_bends=bends, guided_bend_s=bend_s,
+                       guided_settle_s=settle)
+
+    return shape
+
+
+def simulated_test(segments: list[str], leg: str, seed: int, prompts: Prompts | None = None,
+                   does_bends: bool = True) -> Simulation:
+    """The simulated test an emulated world plays: the simulator's own for ``seed``, or,
+    when ``prompts`` ask for the guided knee bends, one whose athlete does them when asked
+    (or, ``does_bends`` False, stands through them: :func:`following`)."""
+    import numpy as np
+
+    from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, KNEE_BENDS
+    from simulator.single_test import SimConfig, simulate
+
+    cfg = SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments))
+    if prompts is None or prompts.bends_s <= 0:
+        return simulate(cfg)
+    sim = simulate(replace(cfg, calibration_movement=does_bends),
+                   scenario_fn=following(prompts, np.random.default_rng([seed, 5]), does_bends))
+    # the bends asked for when `record` asks (its metadata, on the simulation's clock)
+    asked = [prompts.standing_s, prompts.standing_s + prompts.bends_s]
+    sim.recording.extra[CALIBRATION_MOVEMENT_KEY] = {"kind": KNEE_BENDS, "window_s": asked}
+    if "calibration_movement" in sim.truth:
+        sim.truth["calibration_movement"]["prompt_s"] = asked
+    return sim
 
 
 def simulated_span(sim: Simulation) -> tuple[float, float]:
@@ -34,16 +97,18 @@ def simulated_span(sim: Simulation) -> tuple[float, float]:
     return min(float(s.t[0]) for s in streams), max(float(s.t[-1]) for s in streams)
 
 
-def emulated_world(segments: list[str], leg: str, seed: int, speed: float
+def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
+                   prompts: Prompts | None = None, does_bends: bool = True,
                    ) -> tuple[EmulatedWorld, dict[str, str], Simulation, Callable[[], None]]:
-    """A world streaming a simulated test: returns (world, {segment: address}, simulation,
-    start) where ``start()`` makes the simulated athlete begin the test now (until then
-    the sensors replay the first, standing sample)."""
+    """A world streaming a simulated test (:func:`simulated_test`): returns (world,
+    {segment: address}, simulation, start) where ``start()`` makes the simulated athlete
+    begin the test now, at the "stand still" prompt (until then the sensors replay the
+    first, standing sample)."""
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
     from sensor_io.vendors import VENDORS
-    from simulator.single_test import SimConfig, placement_name, simulate
+    from simulator.single_test import placement_name
 
-    sim = simulate(SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments)))
+    sim = simulated_test(segments, leg, seed, prompts, does_bends)
     origin, _ = simulated_span(sim)
     world = EmulatedWorld(speed=speed)
     addresses = {}

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # asyncio and the BLE stack load when a command runs, not for
 
 console = Console()
 
+BENDS_S = 10.0  # s given for the guided knee bends (2-3 bends of 2-3.5 s, docs/recording.md)
+BENDS_PROMPT = "2-3 slow knee bends on both feet, then stand on the test leg"
 POLL_S = 0.05  # s between two turns of the record loop (half of it: the mean wait)
 TRACE_EVERY_S = 0.1  # s between two updates of the rep in progress's trace (10 Hz)
 
@@ -46,20 +48,25 @@ class LiveRun:
     """One live test: streams ``specs`` into ``recorder`` and reports on ``console``.
 
     calibration_s: quiet standing asked for before "go" (s, common clock).
+    bends_s: then the guided knee bends asked for this long (s; 0: not asked), their
+    window written to the recording's metadata (the calibration finds the thigh's flexion
+    axis in them; without them, from the reps).
     duration_s: stop after this long on the common clock (None: until Ctrl-C).
     scorer: called on the recording so far (in a worker thread, one call at a time);
     reps it returns that were not shown yet are printed with their items.
-    tracer: (live window, end of the last rep shown in its time) -> the trace of the rep
-    in progress (:func:`stepdown.athlete.scoring.live_tracer`), handed to the feedback
-    every TRACE_EVERY_S while a rep is in progress and no scoring runs; None: no traces.
+    tracer: (live window, end of the last rep shown in its time, the frames carried or
+    None) -> the trace of the rep in progress (:func:`stepdown.athlete.scoring.live_tracer`),
+    handed to the feedback every TRACE_EVERY_S while a rep is in progress and no scoring
+    runs; None: no traces.
     """
 
     session: StreamingSession
     recorder: Recorder
     calibration_s: float = 3.0
+    bends_s: float = 0.0
     duration_s: float | None = None
     scorer: RepScorer | None = None
-    tracer: Callable[[Any, float], Any] | None = None
+    tracer: Callable[[Any, float, Any], Any] | None = None
     status_every_s: float = 5.0
     on_calibration_start: Callable[[], None] | None = None
     feedback: Any = None  # stepdown.athlete.feedback.LiveFeedback: cues, live page, coach
@@ -70,6 +77,7 @@ class LiveRun:
     _connecting: bool = field(default=True, init=False)
     _failing: bool = field(default=False, init=False)  # journal writes failing
     _low_space_said: bool = field(default=False, init=False)
+    _next_status: float = field(default=0.0, init=False)  # when the next status line is due
     reps: RepTracker = field(init=False)  # which reps to show, when to score
     # the sensor frames of the recording so far, which each live window is analysed with
     # (a window's one or two reps find a less sure knee hinge: stepdown.live.window)
@@ -137,10 +145,10 @@ class LiveRun:
                 self.feedback.phase("calibrating", t_cal)
             console.print(f"[bold]Stand still[/] on the step, hands on the waist "
                           f"({self.calibration_s:g} s) ...")
-            watch = None if self.feedback is None else \
-                (lambda: self.feedback.watch_sensors(session.now()))  # the page's sensor panel
-            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s, watch)
+            await self._until(stop, lambda: session.now() >= t_cal + self.calibration_s)
             rec.add_event("calibration_end", session.now())
+            if self.bends_s > 0 and not stop.is_set():
+                await self._bends(stop)
             self.reps.start(session.now())
             if not stop.is_set():
                 console.print("[bold green]Go:[/] 5 slow step-downs")
@@ -155,6 +163,19 @@ class LiveRun:
             await self._score("end")  # the reps that ended with the recording
         if self.feedback is not None:
             self.feedback.phase("done", session.now())
+
+    async def _bends(self, stop: asyncio.Event) -> None:
+        """Ask for the guided knee bends for ``bends_s`` and write the time asked for
+        into the recording's metadata (the athlete may not do them: the calibration then
+        says so and finds the flexion axis in the reps)."""
+        session = self.session
+        t0 = session.now()
+        console.print(f"[bold]Knee bends:[/] {BENDS_PROMPT} ({self.bends_s:g} s) ...",
+                      highlight=False)
+        if self.feedback is not None:
+            self.feedback.phase("bends", t0)
+        await self._until(stop, lambda: session.now() >= t0 + self.bends_s)
+        self.recorder.set_calibration_movement(t0, session.now())
 
     def _mark_silent_sensors(self) -> None:
         """Gaps to the end for sensors that vanished or never sent anything, and each
@@ -196,40 +217,50 @@ class LiveRun:
                 self._low_space_said = True
                 console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
-    async def _until(self, stop: asyncio.Event, done: Callable[[], bool],
-                     each: Callable[[], None] | None = None) -> None:
+    async def _until(self, stop: asyncio.Event, done: Callable[[], bool]) -> None:
+        """Turn (upkeep only: :meth:`_upkeep`) until ``done()`` or stopped."""
         import asyncio
 
         while not stop.is_set() and not done():
-            if each is not None:
-                each()
+            if not self._upkeep(going=False):
+                stop.set()
+                break
             await asyncio.sleep(POLL_S)
+
+    def _upkeep(self, going: bool) -> bool:
+        """Each turn's upkeep, before "go" and after: the duration, the journal made durable
+        (even when every stream is quiet), the feedback (sensor panel and lost sensors; the
+        coach's controls once ``going``), storage warnings, and once going the status
+        lines.  False: stop recording (the duration is over, or the disk has refused the
+        journal too long)."""
+        from stepdown.record_guard import MAX_PENDING_BYTES
+
+        session = self.session
+        if self.duration_s is not None and session.now() >= self.duration_s:
+            return False
+        self.recorder.journal.sync_if_due()
+        if self.feedback is not None:
+            (self.feedback.tick if going else self.feedback.watch_sensors)(session.now())
+        self._watch_storage()
+        if self.recorder.journal.pending_bytes > MAX_PENDING_BYTES:
+            console.print("[red]stopping:[/] the disk has refused the journal for too "
+                          "long (memory is filling up)", highlight=False)
+            return False
+        if going and session.now() >= self._next_status:
+            console.print(status_line(session.status, session.now()), highlight=False)
+            self._note_quality()
+            self._next_status = session.now() + self.status_every_s
+        return True
 
     async def _live(self, stop: asyncio.Event) -> None:
         import asyncio
 
-        from stepdown.record_guard import MAX_PENDING_BYTES
-
         session = self.session
-        next_status = session.now()
+        self._next_status = session.now()
         scoring: asyncio.Task[None] | None = None
         tracing: asyncio.Task[None] | None = None
         next_trace = session.now()
-        while not stop.is_set():
-            if self.duration_s is not None and session.now() >= self.duration_s:
-                break
-            self.recorder.journal.sync_if_due()  # durable even when every stream is quiet
-            if self.feedback is not None:
-                self.feedback.tick(session.now())
-            self._watch_storage()
-            if self.recorder.journal.pending_bytes > MAX_PENDING_BYTES:
-                console.print("[red]stopping:[/] the disk has refused the journal for too "
-                              "long (memory is filling up)", highlight=False)
-                break
-            if session.now() >= next_status:
-                console.print(status_line(session.status, session.now()), highlight=False)
-                self._note_quality()
-                next_status = session.now() + self.status_every_s
+        while not stop.is_set() and self._upkeep(going=True):
             idle = scoring is None or scoring.done()
             if self.scorer is not None and idle and (why := self.reps.due(session.now())):
                 scoring = asyncio.create_task(self._score(why))
@@ -258,10 +289,11 @@ class LiveRun:
 
         assert self.tracer is not None
         index = len(self.reps.shown) + 1
+        frames = self.frames.calibration if self.frames is not None else None
         rec, shift = self.reps.window(self.session.now(), "trace")
         since = self.reps.last_end - (shift if self.reps.last_end > self.reps.t_go else 0.0)
         try:
-            trace = await asyncio.to_thread(self.tracer, rec, since)
+            trace = await asyncio.to_thread(self.tracer, rec, since, frames)
         except Exception:  # a trace is a picture: its failure must cost nothing else
             return
         if trace is not None and self.reps.provisional is None and len(self.reps.shown) + 1 == index:

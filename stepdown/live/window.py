@@ -1,8 +1,9 @@
 """The slice of a live recording that scoring the next rep needs, so that the cost of a
 live score does not grow with the session.
 
-The analysis needs the calibration (the quiet standing at the start, up to "go") and
-the movement of the rep itself; nothing in between.  :func:`live_window` joins the two:
+The analysis needs the calibration (the quiet standing at the start and the guided knee
+bends, if asked for: everything up to "go") and the movement of the rep itself; nothing in
+between.  :func:`live_window` joins the two:
 the samples up to ``t_go`` and those since a moment of standing (the start of the last
 rep shown, less a margin: that rep is analysed again, and the new ones after it), the
 latter moved back in time to follow the former.  The athlete stands still at both
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensor_io.recorder import Recorder
-from sensor_io.recording import Athlete, Recording, SensorStream
+from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, Athlete, Recording, SensorStream
 
 if TYPE_CHECKING:  # annotations only: the calibration loads scipy
     from calibration import Calibration
@@ -59,6 +60,9 @@ def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
         streams[sensor] = SensorStream(t, np.concatenate([s.acc[:cal_end], s.acc[first:]]),
                                        np.concatenate([s.gyr[:cal_end], s.gyr[first:]]))
     meta = recorder.meta
+    extra: dict = {"gaps": [asdict(g) for g in recorder.gaps]} if recorder.gaps else {}
+    if meta.get(CALIBRATION_MOVEMENT_KEY):  # before t_go: on the session's clock still
+        extra[CALIBRATION_MOVEMENT_KEY] = meta[CALIBRATION_MOVEMENT_KEY]
     athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
                          if k in Athlete.__dataclass_fields__})
     rec = Recording(streams=streams, test_leg=meta["test_leg"],
@@ -66,7 +70,7 @@ def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
                     sensors_meta={s: m for s, m in meta.get("sensors", {}).items()
                                   if s in streams},
                     pain_nrs=meta.get("pain_nrs"), started_at=meta.get("started_at"),
-                    extra={"gaps": [asdict(g) for g in recorder.gaps]} if recorder.gaps else {})
+                    extra=extra)
     return rec, shift
 
 

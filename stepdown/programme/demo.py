@@ -54,7 +54,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
             console.print(f"  {line}", highlight=False)
     pair = _retest_pair(analysed)
     if pair:
-        result = compare_tests(*(r.to_json() for r in pair), [practice_label(d) for _, _, d in docs])
+        result = compare_tests(*pair, [practice_label(d) for _, _, d in docs])
         console.print("\n[bold]practice then retest[/] (the poor and the good left-leg samples "
                       "taken as one athlete's first test and retest):", highlight=False)
         for c in result.changes:

@@ -7,23 +7,40 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.result import AnalysisResult
 from sensor_io.errors import InputError
+from sensor_io.recording import Recording
 
 RECORDING_SUFFIXES = (".parquet", ".csv")
 
 
-def analyze_file(path: Path) -> dict[str, Any]:
-    """The analysis document of one recording: a programme set's or a test's (``to_json``)."""
+def _analysed(path: Path) -> tuple[Recording, Any]:
+    """A recording and its analysis, a programme set's or a test's; errors name the file."""
     from analysis.exercises.dispatch import analyze_set
     from sensor_io.recording_io import read_recording
 
     rec = read_recording(path)
     try:
-        doc = analyze_set(rec).to_json()
+        return rec, analyze_set(rec)
     except InputError as err:
         raise InputError(f"{path}: {str(err).removeprefix(f'{path}: ')}") from None
-    doc["started_at"] = rec.started_at
-    return doc
+
+
+def analyze_file(path: Path) -> dict[str, Any]:
+    """The analysis document of one recording: a programme set's or a test's (``to_json``)."""
+    rec, analysis = _analysed(path)
+    return analysis.to_json() | {"started_at": rec.started_at}
+
+
+def analyze_test(path: Path) -> AnalysisResult:
+    """The typed analysis of a step-down test's recording; InputError for a programme set."""
+    from sensor_io.exercise import exercise_of
+
+    rec, analysis = _analysed(path)
+    kind = exercise_of(rec).kind
+    if kind != "test":
+        raise InputError(f"{path}: a {kind} set, not a step-down test")
+    return analysis.result()
 
 
 def analyze_files(paths: Sequence[Path]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from analysis import registry
 from stepdown.catalog import accounts, db, desk, repo
 from stepdown.catalog.db import CatalogError, connect
 from stepdown.web import charts, views
@@ -99,7 +100,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     templates = Jinja2Templates(env=env)
-    templates.env.globals.update(item_names=views.ITEM_NAMES, items=repo.ITEMS,
+    templates.env.globals.update(item_names=views.item_titles(), items=registry.item_names(),
                                  colours=charts.CATEGORY_COLOURS)
     templates.env.filters["localtime"] = _localtime
     templates.env.filters["rx"] = programme_web.rx_value
@@ -485,7 +486,7 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
         if rep is None:
             raise Refused(400, "no such rep")
         changed = 0
-        for item in repo.ITEMS:
+        for item in registry.item_names():
             value = form.get(f"item_{item}")
             if value is None or value == "":
                 continue

@@ -7,7 +7,6 @@ default heuristics, as DESIGN.md asks.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,11 +56,10 @@ def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = 
     from analysis.rules import RuleConfig
 
     cfg = cfg or RuleConfig()
-    values = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
-    if foot_offset_cm is not None:
-        values["knee_cm_2"] = foot_offset_cm
+    knee_2 = {} if foot_offset_cm is None else {"knee_cm_2": foot_offset_cm}
     return [MeasureSpec(key, title, registry.measure(key).unit,
-                        tuple(_threshold(key, item, level, values[level.setting])
+                        tuple(_threshold(key, item, level,
+                                         knee_2.get(level.setting, cfg.threshold(level.setting)))
                               for item, level in registry.measure_levels(key)),
                         magnitude=registry.by_magnitude(key))
             for key, title in CHARTED]

@@ -15,8 +15,9 @@ import json
 import math
 from dataclasses import dataclass
 
+from analysis import registry
 from analysis.uncertainty import measure_uncertainty
-from stepdown.catalog.repo import ITEMS, TestDetail
+from stepdown.catalog.repo import TestDetail
 from stepdown.web import views
 
 A_COLOUR, B_COLOUR = "#1f5fa8", "#c2185b"
@@ -67,8 +68,8 @@ def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:
 def item_rows(a: TestDetail, b: TestDetail) -> list[dict]:
     """Test-level items as reviewed (coach labels in place) in A and B."""
     ra, rb = views.reviewed_result(a), views.reviewed_result(b)
-    return [{"item": k, "name": views.ITEM_NAMES[k], "a": ra.items.get(k), "b": rb.items.get(k)}
-            for k in ITEMS]
+    return [{"item": i.name, "name": i.title, "a": ra.items.get(i.name), "b": rb.items.get(i.name)}
+            for i in registry.ITEMS]
 
 
 def overlay_curves(a_json: str, b_json: str) -> list[dict]:

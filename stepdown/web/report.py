@@ -16,7 +16,7 @@ import jinja2
 from matplotlib.figure import Figure
 
 from analysis import registry
-from stepdown.catalog.repo import ITEMS, AthleteInfo, TestDetail
+from stepdown.catalog.repo import AthleteInfo, TestDetail
 from stepdown.web import charts, views
 
 CATEGORY_WORDS = {"good": "good control", "medium": "some loss of control",
@@ -63,9 +63,6 @@ def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
     return svg[svg.index("<svg"):]
 
 
-SHORT_ITEM_NAMES = {i.name: i.short for i in registry.ITEMS}
-
-
 def athlete_notes(detail: TestDetail) -> list:
     """The notes the coach chose for the athlete's report (never the coaches-only ones)."""
     return [n for n in detail.notes if n.for_athlete]
@@ -83,7 +80,7 @@ def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Env
         explanations=views.explanations(detail), label_lines=views.label_lines(detail),
         uncertainty=views.uncertainty_lines(detail),
         reps=[{"rep": r, "cells": views.item_cells(r)} for r in detail.reps],
-        words=CATEGORY_WORDS, items=ITEMS, item_names=views.ITEM_NAMES,
+        words=CATEGORY_WORDS, items=registry.item_names(), item_names=views.item_titles(),
         printed=datetime.now(UTC).strftime("%Y-%m-%d"))
 
 
@@ -111,11 +108,11 @@ def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]
         fig.text(0.07, y, f"• {line}", fontsize=8.5, wrap=True)
         y -= 0.02
     rows = [[str(r.index)] + ["–" if v is None else str(v) for v in
-                              (r.reviewed_items().get(k) for k in ITEMS)]
+                              (r.reviewed_items().get(k) for k in registry.item_names())]
             + [str(views.coach_total(r))] for r in detail.reps]
     ax = fig.add_axes((0.07, y - 0.03 - 0.022 * len(rows), 0.86, 0.022 * (len(rows) + 1)))
     ax.axis("off")
-    table = ax.table(cellText=rows, colLabels=["Rep"] + [SHORT_ITEM_NAMES[k] for k in ITEMS]
+    table = ax.table(cellText=rows, colLabels=["Rep"] + [i.short for i in registry.ITEMS]
                      + ["Total"], loc="upper center", cellLoc="center")
     table.auto_set_font_size(False)
     table.set_fontsize(8)

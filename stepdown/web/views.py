@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from analysis import registry
 from analysis.checklist import rep_total
 from sensor_io.errors import InputError
-from stepdown.catalog.repo import ITEM_MAX, ITEMS, AthleteSummary, RepDetail, TestDetail
+from stepdown.catalog.repo import AthleteSummary, RepDetail, TestDetail
 
-ITEM_NAMES = {i.name: i.title for i in registry.ITEMS}
 SOURCE_NAMES = {"rule": "measured", "classifier": "classifier", "reported": "athlete",
                 "not_assessed": "not assessed"}
 MEASURE_COLUMNS = (
@@ -73,11 +72,18 @@ class ItemCell:
         return self.label is not None and self.label != self.auto
 
 
+def item_titles() -> dict[str, str]:
+    """Checklist item -> its name for coaches, for every item of the registry."""
+    return {i.name: i.title for i in registry.ITEMS}
+
+
 def item_cells(rep: RepDetail) -> list[ItemCell]:
-    return [ItemCell(k, rep.items.get(k), SOURCE_NAMES.get(rep.sources.get(k, ""), "–"),
-                     rep.labels[k].value if k in rep.labels else None,
-                     rep.labels[k].author if k in rep.labels else None, ITEM_MAX[k])
-            for k in ITEMS]
+    """One cell per checklist item of the registry: the automatic verdict and the label."""
+    return [ItemCell(i.name, rep.items.get(i.name),
+                     SOURCE_NAMES.get(rep.sources.get(i.name, ""), "–"),
+                     rep.labels[i.name].value if i.name in rep.labels else None,
+                     rep.labels[i.name].author if i.name in rep.labels else None, i.max_points)
+            for i in registry.ITEMS]
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,7 @@ def label_lines(detail: TestDetail) -> list[str]:
     for rep in detail.reps:
         for cell in item_cells(rep):
             if cell.changed:
-                lines.append(f"rep {rep.index}, {ITEM_NAMES[cell.item].lower()}: "
+                lines.append(f"rep {rep.index}, {registry.item(cell.item).title.lower()}: "
                              f"automatic {cell.auto}, coach {cell.label} ({cell.label_by})")
     return lines
 

@@ -34,8 +34,8 @@ KNOWN_MISSES = {
     ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
     ("pelvis+thigh+trunk", "pelvic_drop_deg", "bias"):
-        "+0.19 deg on 16 tests against a 0.29 deg MAE; the other sets are within half "
-        "their MAE; not explained yet (docs/accuracy.md)",
+        "+0.19 deg on 16 tests against a 0.29 deg MAE; not reproduced on 20 development "
+        "tests (+0.04 deg); ~2 standard errors of a 16-test bias (docs/accuracy.md)",
 }
 
 
@@ -150,20 +150,27 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
 # model alone took the hip as fixed over the foot and read 0.62-0.81 of the truth.
 GUIDED_MISSES = {
     ("pelvis+thigh", "hip_flexion_deg", "bias"):
-        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): just over half; not explained yet",
+        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): the knees turning in during the "
+        "bends (+1 deg on average) turn the thigh's axis, 0.13 deg per deg (docs/accuracy.md)",
 }
+
+
+def agreement_table(batch, title: str) -> pd.DataFrame:
+    """MAE, bias and slope per sensor set and measure of an evaluated batch, printed under
+    ``title``, indexed by (sensor_set, measure)."""
+    errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
+                                 sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
+                      for ev in batch], ignore_index=True)
+    t = agreement(errs)
+    with pd.option_context("display.width", 200, "display.max_rows", 100):
+        print(f"\n{title}:")
+        print(t.round(3).to_string())
+    return t.set_index(["sensor_set", "measure"])
 
 
 @pytest.fixture(scope="module")
 def guided_table(guided_batch):
-    errs = pd.concat([rep_errors(ev.analysis.reps, ev.sim.truth["reps"],
-                                 sensor_set=sensor_set_name(ev.sim.recording.placements))[0]
-                      for ev in guided_batch], ignore_index=True)
-    t = agreement(errs)
-    with pd.option_context("display.width", 200, "display.max_rows", 100):
-        print("\nWith the guided calibration movement (no shank):")
-        print(t.round(3).to_string())
-    return t.set_index(["sensor_set", "measure"])
+    return agreement_table(guided_batch, "With the guided calibration movement (no shank)")
 
 
 def test_guided_batch_used_the_movement_everywhere(guided_batch):
@@ -175,3 +182,29 @@ def test_guided_batch_used_the_movement_everywhere(guided_batch):
     ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_MISSES, "guided-")))
 def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measure, what):
     test_measure_floors(guided_table, sensor_set, measure, what)
+
+
+# The same in the shifted world (tests/conftest.py guided_shifted_batch: more sway, thighs
+# 6 % longer and shanks 6 % shorter than the height ratios the analysis assumes, 60 Hz).
+THIGH_FRAME = ("the thighs are 6 % longer than the height ratio the analysis assumes and the "
+               "bends' sideways drift turns the thigh's axis (docs/accuracy.md, bench_guided)")
+GUIDED_SHIFTED_MISSES = {
+    ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.34 cm against a 0.56 cm MAE: " + THIGH_FRAME,
+    ("pelvis+thigh", "knee_medial_cm", "slope"): "0.83: " + THIGH_FRAME,
+    ("pelvis+thigh", "pelvic_drop_deg", "bias"):
+        "+0.23 deg against a 0.31 deg MAE on 24 tests; neither the thigh's frame nor the hip "
+        "shift enters it; not explained (the +trunk set: -0.09 deg)",
+}
+
+
+@pytest.fixture(scope="module")
+def guided_shifted_table(guided_shifted_batch):
+    return agreement_table(guided_shifted_batch,
+                           "With the guided calibration movement (no shank), shifted world")
+
+
+@pytest.mark.parametrize(("sensor_set", "measure", "what"), list(_cases(
+    ("pelvis+thigh", "pelvis+thigh+trunk"), GUIDED_SHIFTED_MISSES, "guided-shifted-")))
+def test_measure_floors_with_the_guided_movement_in_the_shifted_world(
+        guided_shifted_table, sensor_set, measure, what):
+    test_measure_floors(guided_shifted_table, sensor_set, measure, what)

@@ -24,8 +24,8 @@ def _taps(seed: int, band: bool, knee_scale: float):
 
 
 def test_a_change_is_beyond_the_uncertainty_only_when_larger_than_the_combined_bound():
-    before = [{"measures": {"knee_medial_cm": v}} for v in (2.0, 2.5, 3.0)]
-    after = [{"measures": {"knee_medial_cm": v}} for v in (1.0, 1.5, 2.0)]
+    before = [{"knee_medial_cm": v} for v in (2.0, 2.5, 3.0)]
+    after = [{"knee_medial_cm": v} for v in (1.0, 1.5, 2.0)]
     (c,) = compare_reps(before, after, ["knee_medial_cm"], {"knee_medial_cm": 0.6},
                         {"knee_medial_cm": 0.8})
     assert c.change == pytest.approx(-1.0) and c.uncertainty == pytest.approx(1.0)
@@ -67,11 +67,11 @@ def test_band_comparison_needs_both_kinds_of_set():
 def test_retest_after_practice_says_which_measures_changed_beyond_uncertainty():
     first = analyze(simulate(SimConfig(seed=5, profile="poor", sensors=SENSORS)).recording)
     second = analyze(simulate(SimConfig(seed=6, profile="good", sensors=SENSORS)).recording)
-    r = compare_tests(first.to_json(), second.to_json(), ["heel taps 2 x 10"])
+    r = compare_tests(first.result(), second.result(), ["heel taps 2 x 10"])
     knee = next(c for c in r.changes if c.measure == "knee_medial_cm")
     assert knee.change < -2 and knee.beyond_uncertainty
     assert "knee_medial_cm" in r.verdict() and r.to_json()["practice"] == ["heel taps 2 x 10"]
-    same = compare_tests(first.to_json(), first.to_json())
+    same = compare_tests(first.result(), first.result())
     assert not same.total_change_beyond_uncertainty
     assert all(not c.beyond_uncertainty for c in same.changes)
     assert same.verdict().startswith("no change in the score beyond the measurement uncertainty")

@@ -14,6 +14,7 @@ from analysis.pipeline import StepDownPipeline, analyze
 from analysis.rep_segmentation import RepSegmenter
 from analysis.result import AnalysisResult
 from sensor_io.errors import InputError
+from sensor_io.recording import SensorStream
 from sensor_io.recording_io import read_recording
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "medium_left_full_set.parquet"
@@ -59,6 +60,21 @@ def test_the_filter_cutoff_reaches_the_measures(rec, default_doc):
     assert rough["config"]["kinematics_cutoff_hz"] == 12.0
 
 
+def test_the_orientation_gap_bridge_reaches_the_filter(rec):
+    thigh = rec.streams["thigh_left"]
+    keep = (thigh.t < 12.0) | (thigh.t >= 12.3)  # a 0.3 s dropout of the thigh in a rep
+    cut = SensorStream(thigh.t[keep], thigh.acc[keep], thigh.gyr[keep],
+                       None if thigh.mag is None else thigh.mag[keep])
+    gapped = dataclasses.replace(rec, streams={**rec.streams, "thigh_left": cut})
+    bridged = StepDownPipeline().analyze(gapped).to_json()
+    split = StepDownPipeline().clone(max_bridge_s=0.2).analyze(gapped).to_json()
+    assert (bridged["config"]["max_bridge_s"], split["config"]["max_bridge_s"]) == (0.5, 0.2)
+    # the thigh's orientation restarts after the dropout: another analysis, not the same one
+    assert [r["start_s"] for r in split["reps"]] != [r["start_s"] for r in bridged["reps"]]
+    again = StepDownPipeline(AnalysisConfig.from_json(split["config"])).analyze(gapped).to_json()
+    assert json.dumps(again) == json.dumps(split)
+
+
 def test_the_test_rule_and_the_foot_offset_are_saved_as_used(rec):
     doc = analyze(rec, rule="any").to_json()
     assert doc["config"]["rules"]["test_rule"] == doc["test"]["rule"] == "any"
@@ -80,6 +96,7 @@ def test_segmentation_defaults_are_the_segmenters():
     ({"segmentation": {"depth": 3}}, "segmentation takes"),
     ({"orientation_mode": "psychic"}, "orientation_mode must be one of offline, causal"),
     ({"max_gap_s": -1}, "max_gap_s must be a positive number"),
+    ({"max_bridge_s": 0}, "max_bridge_s must be a positive number"),
 ])
 def test_a_wrong_saved_config_is_refused_in_one_line(doc, message):
     with pytest.raises(InputError, match=message) as err:

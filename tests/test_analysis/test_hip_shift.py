@@ -81,3 +81,26 @@ def test_a_pause_ends_at_a_gap_of_the_pelvis_sensor():
     est = hip_medial_shift_m(T, acc, q, hip_over_knee, standing, [REP], BODY, "right", gap)
     rep = (T > REP[0]) & (T < REP[1])
     assert np.max(np.abs(est[rep] - medial[rep] + medial[standing].mean())) < 0.003
+
+
+def test_a_rep_with_the_pelvis_silent_has_no_knee_from_its_hip_shift():
+    # The hip's shift comes from the pelvis' acceleration: where the pelvis sensor is
+    # silent for longer than a link's normal losses, the knee is not measured, with why.
+    from dataclasses import replace
+
+    from analysis.pipeline import analyze
+    from sensor_io.recording import SensorStream
+    from simulator.single_test import SimConfig, simulate
+
+    sim = simulate(SimConfig(seed=3, sensors=("pelvis", "thigh"), calibration_movement=True,
+                             test_leg="right", n_reps=4))
+    bottom = sim.truth["reps"][1]["bottom_s"]
+    s = sim.recording.streams["pelvis"]
+    keep = (s.t < bottom - 0.4) | (s.t > bottom + 0.4)
+    streams = {**sim.recording.streams, "pelvis": SensorStream(s.t[keep], s.acc[keep], s.gyr[keep])}
+    a = analyze(replace(sim.recording, streams=streams), classify=False)
+    assert a.series.knee_source == "thigh+pelvis, hip shift measured"
+    cut = [r for r in a.reps if abs(r["bottom_s"] - bottom) < 0.5]
+    assert len(cut) == 1 and cut[0]["measures"]["knee_medial_cm"] is None
+    assert "pelvis" in cut[0]["not_measured"]["knee_medial_cm"]
+    assert all(r["measures"]["knee_medial_cm"] is not None for r in a.reps if r is not cut[0])

@@ -83,3 +83,34 @@ def test_signals_made_again_are_those_the_filter_was_fed():
     acc_g, gyr_g = o.on_grid(t)
     assert np.array_equal(acc_g[:, 1], np.interp(t, kept.t_u, kept.acc[:, 1]))
     assert np.array_equal(gyr_g[:, 0], np.interp(t, kept.t_u, kept.gyr[:, 0]))
+
+
+def test_heading_drift_corrected_in_place_is_the_same_correction():
+    """consume=True (what the pipeline does, freeing each segment's old arrays at once)
+    gives the numbers of the copying correction."""
+    from analysis import quat
+    from analysis.segment_motion import Motion, SegmentMotion, correct_heading_drift
+
+    t = np.arange(0.0, 60.0, 0.01)
+    drift = 0.002 * t  # rad, slow turn about the vertical
+
+    def motion() -> Motion:
+        rng = np.random.default_rng(3)
+        q = quat.turn_about_z(drift, quat.normalise(np.tile([1.0, 0.05, 0.02, 0.0], (len(t), 1))))
+        return Motion(t, {p: SegmentMotion(p, q.copy(),
+                                           rng.normal(0, 0.3, (len(t), 3)).astype(np.float32),
+                                           np.zeros((len(t), 3), np.float32),
+                                           np.zeros(len(t), bool))
+                          for p in ("pelvis", "thigh_left", "wrist_left")}, t < 3.0)
+
+    pauses = [np.arange(1000 + 1500 * k, 1400 + 1500 * k) for k in range(3)]
+    copied = correct_heading_drift(motion(), pauses)
+    m = motion()
+    in_place = correct_heading_drift(m, pauses, consume=True)
+    assert in_place is m
+    for p, seg in copied.segments.items():
+        assert np.array_equal(in_place.segments[p].q_facing_seg, seg.q_facing_seg)
+        assert np.array_equal(in_place.segments[p].acc_facing, seg.acc_facing)
+    # the drift is taken out where the segments stood still
+    corrected = quat.axis_of(copied.segments["pelvis"].q_facing_seg[pauses[-1]], 0)
+    assert np.abs(np.degrees(np.arctan2(corrected[:, 1], corrected[:, 0]))).max() < 0.5

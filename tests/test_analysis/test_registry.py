@@ -11,7 +11,6 @@ from analysis.measures import EXTRA, MEASURES, NEEDS
 from analysis.result import ITEM_LEVELS, RepMeasures
 from analysis.rules import ITEMS, MEASURED_RULES, RuleConfig, score_rep, threshold_names
 from analysis.uncertainty import MAX_LEVEL
-from stepdown.catalog.repo import ITEM_MAX
 from stepdown.completeness import SENSOR_FOR_ITEM
 
 TEMPLATE_FIELDS = {"values", "reps", "threshold", "what", "side", "unit"}
@@ -43,7 +42,7 @@ def test_the_templates_use_only_the_documented_fields():
 def test_the_former_copies_agree_with_the_registry():
     assert ITEMS == ("arm", "trunk", "pelvis", "knee", "descent", "pain")  # DESIGN.md's table
     assert PIVA_ITEMS == ("arm", "trunk", "pelvis", "knee")
-    assert ITEM_MAX == MAX_LEVEL == {k: max(v) for k, v in ITEM_LEVELS.items()} == {
+    assert registry.max_points() == MAX_LEVEL == {k: max(v) for k, v in ITEM_LEVELS.items()} == {
         "arm": 1, "trunk": 1, "pelvis": 1, "knee": 2, "descent": 1, "pain": 1}
     assert SENSOR_FOR_ITEM == {"arm": "wrist", "trunk": "trunk"}
     assert NEEDS["knee_medial_cm"] == ("thigh", "shank")

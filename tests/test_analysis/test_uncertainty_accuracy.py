@@ -70,7 +70,16 @@ def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement(guide
     assert _within_85_to_95(table).all(), table
 
 
-@pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch", "guided_batch"])
+def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement_shifted(
+        guided_shifted_batch):
+    # the "guided bends" cases in the shifted world, where they were not derived
+    table = coverage_table(guided_shifted_batch, "guided-movement, shifted-world")
+    assert len(table) == 6 and (table["size"] >= 40).all()
+    assert _within_85_to_95(table).all(), table
+
+
+@pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch", "guided_batch",
+                                   "guided_shifted_batch"])
 def test_the_total_range_holds_the_true_total(request, batch):
     inside, certain, widths = [], [], []
     for ev in request.getfixturevalue(batch):

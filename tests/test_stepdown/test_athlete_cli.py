@@ -50,8 +50,8 @@ def test_the_page_shows_the_sensors_while_the_athlete_calibrates(capsys, tmp_pat
     rc = main([*BASE, "--no-score", "--duration", "8", "--live-page", "--page-address",
                "127.0.0.1:0", "--out", str(tmp_path / "r.parquet")])
     assert rc == 0, capsys.readouterr().out
-    calibrating = seen[seen.index("calibrating") + 1:seen.index("go")]
-    assert calibrating and calibrating[0] == ["streaming", "streaming"]  # before "go"
+    calibrating = seen[seen.index("calibrating") + 1:seen.index("bends")]
+    assert calibrating and calibrating[0] == ["streaming", "streaming"]  # before the bends, "go"
 
 
 @pytest.mark.parametrize("address, cert, message", [

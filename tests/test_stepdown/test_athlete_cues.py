@@ -39,7 +39,7 @@ def test_the_fault_with_most_points_is_the_thing_to_fix(items, expected):
 
 
 def test_every_cue_kind_sounds_different():
-    kinds = ["good", *FIX_ORDER, "set_start", "set_end", "sensor_lost"]
+    kinds = ["good", *FIX_ORDER, "set_start", "set_end", "sensor_lost", "bends"]
     assert set(TONES) == set(kinds)
     patterns = [TONES[k] for k in kinds]
     assert len(set(patterns)) == len(patterns)

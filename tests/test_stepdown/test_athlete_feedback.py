@@ -113,6 +113,18 @@ def test_the_page_state_follows_the_test(live):
     assert fb.bus.state()["sensors"][1]["battery_v"] == 3.9
 
 
+def test_the_knee_bends_are_cued_and_shown_before_go(live):
+    fb, rec, status = live
+    fb.phase("calibrating", 0.0)
+    fb.phase("bends", 3.0)
+    state = fb.bus.state()
+    assert state["phase"] == "bends" and not fb.set_active  # no set runs during the bends
+    assert state["cue"]["kind"] == "bends" and "both feet" in state["cue"]["words"]
+    assert fb.output.played == ["knee bends: 2-3 slow bends on both feet, then stand on the test leg"]
+    fb.phase("go", 13.0)
+    assert fb.set_active and fb.bus.state()["cue"]["kind"] == "set_start"
+
+
 def test_a_whole_test_pain_becomes_per_rep_when_one_rep_is_marked(tmp_path):
     rec = Recorder(tmp_path / "p.sdj", test_leg="left", pain_nrs=2.0)
     fb = LiveFeedback(rec, {}, log=lambda line: None)

@@ -47,3 +47,45 @@ def test_no_trace_while_standing_after_the_last_rep_shown():
     s, limits = between.series, rule_thresholds(between.config)
     assert current_rep_trace(s.t, s.depth_rad, s.series, rep1["end_s"], limits) is None
     assert current_rep_trace(s.t, s.depth_rad, s.series, rep1["start_s"] - 0.5, limits) is not None
+
+
+def test_the_rep_in_progress_is_traced_as_its_result_will_read(tmp_path):
+    # traced from the window the rep is scored from, with the frames carried from the reps
+    # so far: when the rep's result comes, its curve peaks at the result's values (with its
+    # own frames, from the window, 0.3-0.5 cm of knee off: benchmarks/bench_live.py)
+    from sensor_io.recorder import Recorder
+    from stepdown.live.emulation import Prompts, simulated_test
+    from stepdown.live.reps import RepTracker
+    from stepdown.live.scoring import analysis_scorer
+    from stepdown.live.window import find_frames
+
+    sim = simulated_test(["pelvis", "thigh", "shank"], "left", 3, Prompts(3.0, 10.0))
+    final = pipeline.analyze(sim.recording).to_json()["reps"]
+    prev, rep = final[1], final[2]
+
+    def tracker_until(t_end):
+        rec = Recorder(tmp_path / f"{t_end:.2f}.sdj", test_leg="left", keep_raw=False)
+        for name, s in sim.recording.streams.items():
+            k = int(np.searchsorted(s.t, t_end))
+            rec.add_samples(name, s.t[:k], s.acc[:k], s.gyr[:k])
+        rec.set_calibration_movement(3.0, 13.0)
+        reps = RepTracker(rec)
+        reps.start(13.0)
+        reps.shown = final[:2]
+        return reps
+
+    frames = find_frames(tracker_until(prev["end_s"] + 0.3).recorder.recording(), 2).calibration
+    scorer, found = analysis_scorer(), None
+    for t in np.arange(rep["bottom_s"], rep["end_s"] + 1.0, 0.05):  # the loop's turns
+        reps = tracker_until(t)
+        window, shift = reps.window(t)
+        found = next((r for r in scorer(window, frames)
+                      if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
+        if found is not None:
+            break
+    assert found is not None
+    window, shift = reps.window(t, "trace")
+    trace = live_tracer()(window, prev["end_s"] - shift, frames)
+    for key in ("knee_medial_cm", "pelvic_drop_deg"):
+        assert max(v for v in trace[key] if v is not None) == pytest.approx(
+            found["measures"][key], abs=0.02), key

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from analysis.result import AnalysisResult, ItemScore, RecordingSummary, Rep, RepMeasures, TestScore
 from sensor_io.recording import Recording, SensorStream
 from stepdown.completeness import items_lost_in_reps, not_measured, verdict_line
 from stepdown.live.lines import rep_line
@@ -22,7 +23,21 @@ def _rep(i, **items):
             "items": {**base, **items}}
 
 
-DOC_TEST = {"total": 1, "piva_total": 1, "rule": "majority", "category": "good"}
+TEST = TestScore(rule="majority", items={}, total=1, piva_total=1, category="good")
+
+
+def _typed(rep: dict) -> Rep:
+    """A rep of the typed result with the items of ``rep`` (:func:`_rep`)."""
+    items = {k: ItemScore(v, "not_assessed" if v is None else "rule")
+             for k, v in rep["items"].items()}
+    return Rep(index=rep["index"], start_s=2.0 * rep["index"], bottom_s=None,
+               end_s=2.0 * rep["index"] + 1.5, measures=RepMeasures(), items=items,
+               total=rep["total"])
+
+
+def _result(reps: list[dict], completeness: dict) -> AnalysisResult:
+    return AnalysisResult(RecordingSummary("left", ("pelvis", "thigh_left")),
+                          tuple(map(_typed, reps)), TEST, completeness=completeness)
 
 
 def test_not_measured_leaves_out_the_sensor_sets_limits_and_pain():
@@ -42,8 +57,8 @@ def test_rep_line_names_what_was_not_measured():
 
 def test_items_lost_in_some_reps_withhold_the_category():
     reps = [_rep(1), _rep(2, knee=None), _rep(3, knee=None), _rep(4)]
-    assert items_lost_in_reps(reps) == {"knee": [2, 3]}
-    doc = {"test": DOC_TEST, "reps": reps, "completeness": {"not_assessed": ["arm", "trunk"]}}
+    assert items_lost_in_reps([_typed(r) for r in reps]) == {"knee": [2, 3]}
+    doc = _result(reps, {"not_assessed": ["arm", "trunk"]})
     line = verdict_line(_rec(), doc)
     assert line.startswith("total 1 (category not decided: knee not measured in reps 2, 3)")
     assert "good" not in line
@@ -51,8 +66,7 @@ def test_items_lost_in_some_reps_withhold_the_category():
 
 def test_a_silent_minimum_sensor_withholds_the_category_an_optional_one_does_not():
     reps = [_rep(1), _rep(2)]
-    doc = {"test": DOC_TEST, "reps": reps,
-           "completeness": {"not_assessed": ["arm"], "total_upper_bound": 2}}
+    doc = _result(reps, {"not_assessed": ["arm"], "total_upper_bound": 2})
     thigh = {"sensor": "thigh_left", "start_s": 15.9, "end_s": 33.4, "reason": "no data to the end"}
     assert "no thigh_left data 15.9-33.4 s (no data to the end)" in verdict_line(_rec([thigh]), doc)
     shank = {**thigh, "sensor": "shank_left"}

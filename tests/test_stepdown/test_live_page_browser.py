@@ -1,7 +1,8 @@
 """The live page in a real headless Chromium (Debian's, driven by Playwright) fed by
-`stepdown record --emulate --live-page`: the rep in progress is drawn as it goes, reps
-appear as they are scored (provisional, then final), and the coach's keys on the page (B
-band, 0-9 pain of the last rep, S stop/start set) end up in the recording.  Screenshots
+`stepdown record --emulate --live-page`: the knee bends are asked for, the rep in progress
+is drawn as it goes, reps appear as they are scored (provisional, then final), and the
+coach's keys on the page (B band, 0-9 pain of the last rep, S stop/start set) end up in
+the recording.  Screenshots
 go to /tmp/screens/live.png and live-trace.png (a rep in progress)."""
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
             page.goto(url)
             expect(page.locator("#link")).to_have_text("live")
             page.click("#sound-toggle")       # cue sound on the screen's own speakers
+            # after the standing, the guided knee bends are asked for on the screen
+            expect(page.locator("#fix")).to_have_text("knee bends on both feet", timeout=TIMEOUT_MS)
+            expect(page.locator("#detail")).to_have_text(re.compile("then stand on the test leg"))
             # the first set starts at "Go"; the keys work from then on, before any rep
             expect(page.locator("#set-label")).to_have_text(re.compile("^set 1 · rep 1 of 5$"),
                                                             timeout=TIMEOUT_MS)
@@ -86,6 +90,7 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
     assert "Traceback" not in text and not foreign and not errors
     assert sorted(set(re.findall(r"cue: rep (\d): ", text))) == ["1", "2", "3", "4", "5"]
     assert "cue: set 1: go" in text and "cue: set 2: go" in text
+    assert text.index("cue: knee bends: ") < text.index("cue: set 1: go")
     # the page played each cue once, in order, including every rep's
     assert [c["id"] for c in played] == sorted({c["id"] for c in played})
     # one cue a rep, and one more for each rep whose final result corrects what was cued

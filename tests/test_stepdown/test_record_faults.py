@@ -60,8 +60,8 @@ def worlds(monkeypatch):
     made = Worlds()
     made.faults = {}
 
-    def patched(segments, leg, seed, speed):
-        world, addresses, sim, start = real(segments, leg, seed, speed)
+    def patched(segments, leg, seed, speed, **kw):
+        world, addresses, sim, start = real(segments, leg, seed, speed, **kw)
         for seg, f in made.faults.items():
             world.peripherals[addresses[seg]].faults = f
         made.append((world, addresses))
@@ -248,8 +248,8 @@ def _signal_at_calibration(monkeypatch, *delays_and_signals):
     """Send the given signals to this process ``delay`` virtual s after calibration starts."""
     real = live.emulated_world
 
-    def patched(segments, leg, seed, speed):
-        world, addresses, sim, start = real(segments, leg, seed, speed)
+    def patched(segments, leg, seed, speed, **kw):
+        world, addresses, sim, start = real(segments, leg, seed, speed, **kw)
 
         def start_and_schedule():
             start()

@@ -5,7 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
-const PHASE_WORDS = { calibrating: "stand still", go: "go", done: "done" };
+const PHASE_WORDS = { calibrating: "stand still", bends: "knee bends on both feet", go: "go",
+                      done: "done" };
 let state = JSON.parse($("state").textContent);
 // {seq, kind, lag_ms: publish to the page's DOM updated, rep_lag_s: rep end to publish,
 //  rep_end_s, rep_bottom_s, rep_index, rep_status}: read by the browser test and the benchmark
@@ -61,7 +62,7 @@ function renderResult(s) {
     text($("rep-status"), "");
     box.dataset.status = "none";
     text($("fix"), PHASE_WORDS[s.phase] || "get ready");
-    text($("detail"), "");
+    text($("detail"), s.phase === "bends" ? "2-3 slow bends, then stand on the test leg" : "");
     return;
   }
   box.dataset.category = rep.category || "none";
