@@ -20,20 +20,23 @@ demo: $(STAMP)
 # dirs (no stepdown catalog, font cache or browser profile lands in the user's home).
 # The recipe exits with pytest's status (the EXIT trap keeps it): make prints "Error N" with
 # pytest's N and exits 2; PYTEST_ARGS="..." passes arguments to pytest.
-# On every core (pytest-xdist; TEST_WORKERS=0 runs in one process): a module's tests run on
-# one worker, so its server, browser or PostgreSQL starts once (--dist loadscope), modules in
-# file order so the long accuracy batches start first (--no-loadscope-reorder); each batch is
-# built once and shared between the workers (tests/conftest.py).
+# Both test targets use every core (pytest-xdist; TEST_WORKERS=0 runs in one process): a
+# module's tests run on one worker, so its server, browser or PostgreSQL starts once (--dist
+# loadscope), modules in file order so the long accuracy batches start first
+# (--no-loadscope-reorder); each batch is built once and shared by the workers (tests/conftest.py).
 TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 test: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "$(PY) -m pytest -q -n $(TEST_WORKERS)  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
 	STEPDOWN_HOME="$$tmp/stepdown" XDG_DATA_HOME="$$tmp/data" XDG_CONFIG_HOME="$$tmp/config" \
 	XDG_CACHE_HOME="$$tmp/cache" MPLCONFIGDIR="$$tmp/matplotlib" $(PY) -m pytest -q \
-	-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
+	$(XDIST) $(PYTEST_ARGS)
 
+# The edit loop: the suite without the tests marked slow (the accuracy batches, the long
+# sessions, PostgreSQL), stopping at the first failure.
 quick: $(STAMP)
-	$(PY) -m pytest -q -x -m "not slow"
+	$(PY) -m pytest -q -x -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import pytest
-from filelock import FileLock
 
 from analysis.pipeline import Analysis, analyze
 from simulator.single_test import Simulation, simulate_batch
@@ -78,6 +77,8 @@ def _once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str,
     a second against 15-40 s to simulate and analyse a batch)."""
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return build()
+    from filelock import FileLock  # here: a venv from before it was a dev dependency still runs alone
+
     path = tmp_path_factory.getbasetemp().parent / f"{name}.pickle"
     with FileLock(f"{path}.lock"):
         if path.is_file():
