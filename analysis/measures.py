@@ -17,6 +17,7 @@ from analysis import quat, registry
 from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
 from analysis.hip_shift import hip_medial_shift_m
 from analysis.segment_motion import Motion, row_norms
+from calibration.standing import time_slice
 from sensor_io.anthropometry import Body
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
@@ -273,7 +274,7 @@ def descent_drop_ratio(t: np.ndarray, depth: np.ndarray, start_s: float, bottom_
     float
         The ratio (no unit); NaN for a descent of fewer than 6 samples or no early speed.
     """
-    m = time_span(t, start_s, bottom_s)
+    m = time_slice(t, start_s, bottom_s)
     if m.stop - m.start < 6:
         return float("nan")
     v = np.gradient(depth[m], t[m])
@@ -313,7 +314,7 @@ def drop_measures_in_gaps(measures: dict, motion: Motion, test_leg: str, start_s
     list of str
         The sensors (placements) silent for longer than ``max_gap_s`` within the rep.
     """
-    m = time_span(motion.t, start_s, end_s)
+    m = time_slice(motion.t, start_s, end_s)
     if m.stop <= m.start:
         return []
     dt = float(motion.t[1] - motion.t[0])
@@ -332,26 +333,6 @@ def _longest_run(mask: np.ndarray) -> int:
         return 0
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return int(np.max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)))
-
-
-def time_span(t: np.ndarray, t0: float, t1: float) -> slice:
-    """The samples of a time span.
-
-    Parameters
-    ----------
-    t : numpy.ndarray
-        (N,) sorted time grid, s.
-    t0 : float
-        Start, s.
-    t1 : float
-        End, s.
-
-    Returns
-    -------
-    slice
-        The samples with t0 <= t <= t1.
-    """
-    return slice(int(np.searchsorted(t, t0, side="left")), int(np.searchsorted(t, t1, side="right")))
 
 
 def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: float) -> dict:
@@ -374,12 +355,12 @@ def rep_measures(ms: MeasureSeries, start_s: float, bottom_s: float, end_s: floa
         Measure name -> peak in the unit of its name (the trunk lean by magnitude), None
         where not measured.
     """
-    m = time_span(ms.t, start_s, end_s)
+    m = time_slice(ms.t, start_s, end_s)
     out: dict[str, float | None] = dict.fromkeys(ms.series)
     if m.stop > m.start:
         names, table = ms.peak_table
         out.update(zip(names, (round(v, 2) for v in table[m].max(axis=0).tolist()), strict=True))
-    near = time_span(ms.t, bottom_s - 0.6, min(bottom_s + 0.3, end_s))
+    near = time_slice(ms.t, bottom_s - 0.6, min(bottom_s + 0.3, end_s))
     out["impact_ms2"] = (round(float(np.max(ms.impact_ms2[near])), 2) if near.stop > near.start
                          else None)
     ratio = descent_drop_ratio(ms.t, ms.depth_rad, start_s, bottom_s)

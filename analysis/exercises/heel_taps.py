@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from analysis.checklist import RepResult
-from analysis.measures import time_span
+from calibration.standing import time_slice
 from sensor_io.errors import InputError
 from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
@@ -186,7 +186,7 @@ def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) 
     """
     out = []
     for r in reps:
-        sl = time_span(t, r.start_s, r.end_s)
+        sl = time_slice(t, r.start_s, r.end_s)
         out.append(float(np.degrees(depth_rad[sl].max())) if sl.stop > sl.start else float("nan"))
     return out
 

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
-from analysis.measures import time_span
+from calibration.standing import time_slice
 from sensor_io.errors import InputError
 from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
@@ -265,7 +265,7 @@ def band_power(gyr: np.ndarray, t: np.ndarray, spans: list[tuple[float, float]],
     power = np.sum(np.degrees(sosfiltfilt(sos, gyr, axis=0)) ** 2, axis=1)
     out: list[float | None] = []
     for a, b in spans:
-        sl = time_span(t, a, b)
+        sl = time_slice(t, a, b)
         n = max(1, int(round(TREMOR_WINDOW_S * fs)))
         k = (sl.stop - sl.start) // n
         if k < 1:
@@ -319,7 +319,7 @@ def analyze_hold(rec: Recording, exercise: ExerciseSet,
     hold_min = (exercise.prescription.get("hold_s") or [None])[0]
     holds = []
     for i, ((a, b), power) in enumerate(zip(spans, powers[1:], strict=True), 1):
-        sl = time_span(t, a, b)
+        sl = time_slice(t, a, b)
         holds.append(Hold(
             index=i, start_s=float(a), end_s=float(b), depth_deg=float(depth[sl].mean()),
             pelvis_sway_deg=None if drop is None else float(np.std(drop[sl])),
