@@ -27,6 +27,7 @@ y left, z up); positions in m; "medial" as :func:`analysis.kinematics.medial_off
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import cumulative_trapezoid
 
 from analysis import quat
 from analysis.kinematics import side_sign
@@ -70,7 +71,7 @@ def sacrum_to_hip_m(body: Body, test_leg: str) -> np.ndarray:
 
 
 def double_integral(t: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Position from acceleration by trapezoids, starting at rest at 0.
+    """Position from acceleration by trapezoids (scipy), starting at rest at 0.
 
     Parameters
     ----------
@@ -84,9 +85,7 @@ def double_integral(t: np.ndarray, a: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (N,) position, m.
     """
-    dt = np.diff(t)
-    v = np.concatenate([[0.0], np.cumsum(0.5 * (a[1:] + a[:-1]) * dt)])
-    return np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * dt)])
+    return cumulative_trapezoid(cumulative_trapezoid(a, t, initial=0.0), t, initial=0.0)
 
 
 def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: np.ndarray,
