@@ -31,8 +31,18 @@ def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
-"""Every module of analysis/ and calibration/: their public docstrings follow numpydoc."""
+SENSOR_IO_CONVERTED = (
+    "sensor_io", "sensor_io.anthropometry", "sensor_io.errors", "sensor_io.gyro_scale",
+    "sensor_io.vendors", "sensor_io.vendors.movella", "sensor_io.vendors.movella.gatt",
+    "sensor_io.vendors.movesense", "sensor_io.vendors.movesense.gatt",
+    "sensor_io.vendors.polar", "sensor_io.vendors.polar.gatt",
+    "sensor_io.vendors.witmotion", "sensor_io.vendors.witmotion.gatt",
+)
+"""The sensor_io/ modules converted to numpydoc so far; the rest of sensor_io follows
+(then "sensor_io" joins NUMPYDOC_PACKAGES and this list goes)."""
+NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES) + SENSOR_IO_CONVERTED
+"""Every module of analysis/ and calibration/ and the converted ones of sensor_io/: their
+public docstrings follow numpydoc."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
