@@ -37,6 +37,8 @@ SENSOR_IO_CONVERTED = (
     "sensor_io.vendors.movesense", "sensor_io.vendors.movesense.gatt",
     "sensor_io.vendors.polar", "sensor_io.vendors.polar.gatt",
     "sensor_io.vendors.witmotion", "sensor_io.vendors.witmotion.gatt",
+    "sensor_io.validation",
+    "sensor_io.virtual_clock",
 )
 """The sensor_io/ modules converted to numpydoc so far; the rest of sensor_io follows
 (then "sensor_io" joins NUMPYDOC_PACKAGES and this list goes)."""
