@@ -37,6 +37,7 @@ SENSOR_IO_CONVERTED = (
     "sensor_io.vendors.movesense", "sensor_io.vendors.movesense.gatt",
     "sensor_io.vendors.polar", "sensor_io.vendors.polar.gatt",
     "sensor_io.vendors.witmotion", "sensor_io.vendors.witmotion.gatt",
+    "sensor_io.vendors.polar.emulator",
     "sensor_io.vendors.movella.emulator",
     "sensor_io.vendors.movesense.emulator",
     "sensor_io.vendors.witmotion.emulator",
