@@ -185,6 +185,11 @@ class PolarDevice:
             The characteristic written.
         data : bytes
             The request.
+
+        Returns
+        -------
+        None
+            The answer goes out through ``answer``.
         """
         self.requests.append(data)
         if uuid != polar.CONTROL_UUID or len(data) < 2:
