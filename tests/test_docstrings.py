@@ -1,6 +1,7 @@
 """Public functions say what they take and give: numpydoc sections (Parameters, Returns) in
-every module of analysis/ and calibration/, checked by numpydoc's own validator, and a
-docstring on every public function and class of the numerical packages."""
+every module of analysis/, calibration/ and sensor_io/, checked by numpydoc's own
+validator, and a docstring on every public function and class of those packages and the
+simulator."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from analysis.result import field_docs
 numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (dev dependency)")
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMPYDOC_PACKAGES = ("analysis", "calibration")
+NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io")
 
 
 def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
@@ -31,43 +32,13 @@ def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(names)
 
 
-SENSOR_IO_CONVERTED = (
-    "sensor_io", "sensor_io.anthropometry", "sensor_io.errors", "sensor_io.gyro_scale",
-    "sensor_io.vendors", "sensor_io.vendors.movella", "sensor_io.vendors.movella.gatt",
-    "sensor_io.vendors.movesense", "sensor_io.vendors.movesense.gatt",
-    "sensor_io.vendors.polar", "sensor_io.vendors.polar.gatt",
-    "sensor_io.vendors.witmotion", "sensor_io.vendors.witmotion.gatt",
-    "sensor_io.vendors.polar.emulator",
-    "sensor_io.vendors.movella.emulator",
-    "sensor_io.vendors.movesense.emulator",
-    "sensor_io.vendors.witmotion.emulator",
-    "sensor_io.vendors.polar.protocol",
-    "sensor_io.vendors.witmotion.protocol",
-    "sensor_io.vendors.movesense.protocol",
-    "sensor_io.vendors.movella.protocol",
-    "sensor_io.recorder",
-    "sensor_io.ble_client",
-    "sensor_io.journal",
-    "sensor_io.vendors.common",
-    "sensor_io.xsens_csv",
-    "sensor_io.recording_io",
-    "sensor_io.recording",
-    "sensor_io.exercise",
-    "sensor_io.vendors.movella.app_export",
-    "sensor_io.clock",
-    "sensor_io.vendors.base",
-    "sensor_io.validation",
-    "sensor_io.virtual_clock",
-)
-"""The sensor_io/ modules converted to numpydoc so far; the rest of sensor_io follows
-(then "sensor_io" joins NUMPYDOC_PACKAGES and this list goes)."""
-NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES) + SENSOR_IO_CONVERTED
-"""Every module of analysis/ and calibration/ and the converted ones of sensor_io/: their
-public docstrings follow numpydoc."""
+NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
+"""Every module of analysis/, calibration/ and sensor_io/: their public docstrings follow
+numpydoc."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
-DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis")
+DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io")
 
 
 def public_objects(module_name: str) -> list[str]:
