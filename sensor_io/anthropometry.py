@@ -23,18 +23,41 @@ class Body:
     """Segment dimensions in m."""
 
     height_m: float
+    """Body height, m."""
     thigh_m: float
+    """Thigh length (hip to knee joint centre), m."""
     shank_m: float
+    """Shank length (knee to ankle joint centre), m."""
     hip_width_m: float
+    """Separation of the hip joint centres, m."""
     trunk_m: float
+    """Pelvis-to-sternum length, m."""
     foot_medial_offset_m: float
+    """Medial offset of the foot from the ankle, m."""
 
     @classmethod
     def from_height(
         cls, height_m: float = DEFAULT_HEIGHT_M, *, thigh_m: float | None = None,
         shank_m: float | None = None, foot_medial_offset_m: float | None = None,
     ) -> Body:
-        """Body scaled from height (m); measured lengths override the ratios."""
+        """Body scaled from height (m); measured lengths override the ratios.
+
+        Parameters
+        ----------
+        height_m : float
+            Body height, m.
+        thigh_m : float, optional
+            Measured thigh length, m; None: THIGH_RATIO * height.
+        shank_m : float, optional
+            Measured shank length, m; None: SHANK_RATIO * height.
+        foot_medial_offset_m : float, optional
+            Measured medial foot offset, m; None: DEFAULT_FOOT_MEDIAL_OFFSET_M.
+
+        Returns
+        -------
+        Body
+            The segment dimensions, m.
+        """
         return cls(
             height_m=height_m,
             thigh_m=thigh_m if thigh_m is not None else THIGH_RATIO * height_m,

@@ -51,26 +51,126 @@ GAP_FACTOR = 1.5  # a spacing above 1.5 sample periods is a gap
 
 
 class SampleSink(Protocol):
-    """Where streamed data goes (:class:`sensor_io.recorder.Recorder` fits)."""
+    """Where streamed data goes (:class:`sensor_io.recorder.Recorder` fits).
 
-    def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None: ...
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
+
+    def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None:
+        """Keep one notification as received.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        char_uuid : str
+            The characteristic that notified.
+        t_host : float
+            Its arrival, s on the common clock.
+        data : bytes
+            The notification's bytes.
+        """
+        ...
+
     def add_samples(self, sensor: str, t: np.ndarray, acc: np.ndarray,
-                    gyr: np.ndarray, mag: np.ndarray | None = None) -> int: ...
-    def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None: ...
-    def add_event(self, what: str, t: float, **fields: Any) -> None: ...
-    def update_sensor_meta(self, sensor: str, **fields: Any) -> None: ...
+                    gyr: np.ndarray, mag: np.ndarray | None = None) -> int:
+        """Append decoded samples.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        t : numpy.ndarray
+            Sample times, shape (N,), s, common clock.
+        acc : numpy.ndarray
+            Specific force, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        mag : numpy.ndarray, optional
+            Magnetic field, shape (N, 3), µT, sensor frame.
+
+        Returns
+        -------
+        int
+            How many samples were kept.
+        """
+        ...
+
+    def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None:
+        """Mark samples known missing.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        start_s : float
+            Start of the gap, s, common clock.
+        end_s : float
+            End of the gap, s, common clock.
+        reason : str
+            Why (reconnect, dropped packets, ...).
+        """
+        ...
+
+    def add_event(self, what: str, t: float, **fields: Any) -> None:
+        """Note an event (connect, reconnect, device notice, ...).
+
+        Parameters
+        ----------
+        what : str
+            The event's name.
+        t : float
+            When, s on the common clock.
+        **fields : Any
+            Details, JSON-serialisable.
+        """
+        ...
+
+    def update_sensor_meta(self, sensor: str, **fields: Any) -> None:
+        """Update a sensor's entry in the recording's metadata.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        **fields : Any
+            Keys to set (model, address, rate_hz in Hz, battery_pct in %, ...).
+        """
+        ...
 
 
 @dataclass
 class FoundDevice:
+    """An advertising device found by :func:`scan`."""
+
     address: str
+    """Its BLE address (or the platform's identifier)."""
     name: str | None
+    """Its advertised name, None if it gives none."""
     model: str | None
+    """The recognised vendor profile's model, None if not recognised."""
     rssi: int
+    """Signal strength of the advertisement, dBm."""
 
 
 async def scan(timeout_s: float = 5.0, *, backend: type | None = None) -> list[FoundDevice]:
-    """IMUs advertising nearby, strongest signal first (model None if not recognised)."""
+    """IMUs advertising nearby, strongest signal first (model None if not recognised).
+
+    Parameters
+    ----------
+    timeout_s : float
+        How long to listen, s.
+    backend : type, optional
+        A bleak scanner backend (None: the platform's).
+
+    Returns
+    -------
+    list of FoundDevice
+        Recognised devices first, each group by falling RSSI.
+    """
     kw: dict[str, Any] = {"backend": backend} if backend else {}
     found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **kw)
     out = []
@@ -87,9 +187,13 @@ class SensorSpec:
     protocol profile (else found from its advertisement)."""
 
     placement: str
+    """Where the sensor is worn (one of PLACEMENTS)."""
     address: str
+    """Its BLE address."""
     rate_hz: float = 100.0
+    """The rate asked for, Hz (the device's nearest offer is used)."""
     profile: DeviceProfile | None = None
+    """Its vendor profile; None: found from its advertisement."""
 
 
 @dataclass
@@ -97,26 +201,55 @@ class SensorStatus:
     """Live figures of one sensor, for the status display."""
 
     placement: str
+    """Where the sensor is worn."""
     address: str
+    """Its BLE address."""
     model: str = "?"
-    state: str = "waiting"  # waiting, connecting, streaming, reconnecting, stopped, failed
-    rate_hz: float = 0.0  # configured
+    """The device's model, once known."""
+    state: str = "waiting"
+    """waiting, connecting, streaming, reconnecting, stopped or failed."""
+    rate_hz: float = 0.0
+    """The configured rate, Hz."""
     samples: int = 0
+    """Samples received."""
     gaps: int = 0
+    """Gaps marked."""
     reconnects: int = 0
+    """Reconnections after a drop."""
     bad_packets: int = 0
-    duplicates: int = 0  # notifications taken as delivered twice (dropped)
+    """Notifications the decoder dropped as broken."""
+    duplicates: int = 0
+    """Notifications taken as delivered twice (dropped)."""
     battery_v: float | None = None
+    """Battery voltage, V, where the device reports it."""
     last_t: float | None = None
+    """Time of the last sample, s on the common clock."""
     error: str | None = None
+    """The latest error or the device's reason for stopping, one line."""
     streaming_since: float | None = None
-    setup: str | None = None  # what was chosen from what the device offers (rate, range)
-    implausible: int = 0  # samples dropped by the decoder's plausibility check
-    rssi: int | None = None  # dBm, from the advertisement found when connecting
-    battery_pct: int | None = None  # %, where the device has a battery level to read
+    """When streaming (re)started, s on the common clock."""
+    setup: str | None = None
+    """What was chosen from what the device offers (rate, range)."""
+    implausible: int = 0
+    """Samples dropped by the decoder's plausibility check."""
+    rssi: int | None = None
+    """dBm, from the advertisement found when connecting."""
+    battery_pct: int | None = None
+    """%, where the device has a battery level to read."""
 
     def silent_for(self, now_s: float) -> float:
-        """How long (s) a streaming sensor has sent no samples; 0 if not streaming."""
+        """How long (s) a streaming sensor has sent no samples; 0 if not streaming.
+
+        Parameters
+        ----------
+        now_s : float
+            The current time, s on the common clock.
+
+        Returns
+        -------
+        float
+            Seconds since its last sample (or since streaming started).
+        """
         if self.state != "streaming" or self.streaming_since is None:
             return 0.0
         return now_s - max(self.last_t or -np.inf, self.streaming_since)
@@ -216,6 +349,27 @@ class StreamingSession:
     >>> session = StreamingSession(specs, recorder)
     >>> await session.connect_all()        # one at a time; InputError names a failure
     >>> await session.run(stop_event)      # decode + supervise until stop_event is set
+
+    Parameters
+    ----------
+    specs : list of SensorSpec
+        The sensors (one per placement; InputError when a placement is given twice).
+    sink : SampleSink
+        Where raw bytes, samples, gaps and events go.
+    scanner_backend : type, optional
+        A bleak scanner backend (None: the platform's).
+    client_backend : type, optional
+        A bleak client backend (None: the platform's).
+    clock : callable, optional
+        The host clock, s (default: the running event loop's).
+    connect_attempts : int
+        Tries per sensor in :meth:`connect_all`.
+    scan_timeout_s : float
+        How long to look for a sensor's advertisement, s.
+    backoff_s : tuple of float
+        First and longest wait between reconnection attempts, s (doubling).
+    on_samples : callable, optional
+        Called with the placement each time the sink keeps samples of it.
     """
 
     def __init__(
@@ -243,10 +397,17 @@ class StreamingSession:
 
     @property
     def status(self) -> dict[str, SensorStatus]:
+        """Each sensor's live figures, by placement."""
         return {p: link.status for p, link in self.links.items()}
 
     def now(self) -> float:
-        """Seconds on the common clock (since the session started)."""
+        """Seconds on the common clock (since the session started).
+
+        Returns
+        -------
+        float
+            The time, s (the first call starts the clock).
+        """
         if self._t0 is None:
             self._t0 = self._clock()
         return self._clock() - self._t0
@@ -362,7 +523,13 @@ class StreamingSession:
         self.sink.add_event("disconnected", self.now(), sensor=link.spec.placement)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Decode and supervise until ``stop`` is set, then stop every sensor cleanly."""
+        """Decode and supervise until ``stop`` is set, then stop every sensor cleanly.
+
+        Parameters
+        ----------
+        stop : asyncio.Event
+            Set to end the session.
+        """
         self._tasks = [asyncio.create_task(self._decode_loop())]
         self._tasks += [asyncio.create_task(self._supervise(link)) for link in self.links.values()]
         try:

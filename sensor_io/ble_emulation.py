@@ -46,7 +46,20 @@ MTU = 247
 
 
 def gravity_signal(freq_hz: float = 0.5, amp_rad_s: float = 0.8) -> ImuSignal:
-    """Gravity on +z plus a slow sinusoidal rotation about x (a synthetic IMU)."""
+    """Gravity on +z plus a slow sinusoidal rotation about x (a synthetic IMU).
+
+    Parameters
+    ----------
+    freq_hz : float
+        Frequency of the rotation, Hz.
+    amp_rad_s : float
+        Amplitude of the angular rate about x, rad/s.
+
+    Returns
+    -------
+    ImuSignal
+        ``signal(t (N,) s) -> (acc (N, 3) m/s², gyr (N, 3) rad/s)``, sensor frame.
+    """
 
     def signal(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = 2 * np.pi * freq_hz
@@ -66,6 +79,20 @@ def stream_signal(stream: SensorStream, t0: float = 0.0, origin_s: float | None 
     origin_s: the recording time (s) played at ``t0``; default the stream's first sample.
     Give the same origin to every stream of a recording so that the sensors keep the
     recording's common clock (each stream's own first sample is a few ms apart).
+
+    Parameters
+    ----------
+    stream : SensorStream
+        The samples to replay (t s, acc m/s², gyr rad/s, sensor frame).
+    t0 : float
+        World time the replay starts at, s.
+    origin_s : float, optional
+        The recording time (s) played at ``t0``.
+
+    Returns
+    -------
+    ImuSignal
+        ``signal(t (N,) s) -> (acc (N, 3) m/s², gyr (N, 3) rad/s)``, sensor frame.
     """
     ts = stream.t - (stream.t[0] if origin_s is None else origin_s)
 
@@ -80,7 +107,13 @@ def stream_signal(stream: SensorStream, t0: float = 0.0, origin_s: float | None 
 
 class FaultScript(Protocol):
     """Scripted misbehaviour of one peripheral, for tests (``tests/ble_emulation/faults.py``
-    has the scripts).  The peripheral asks it at each step; with no script it behaves."""
+    has the scripts).  The peripheral asks it at each step; with no script it behaves.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
 
     def refuses_connect(self) -> bool:
         """True: this connection attempt fails."""
@@ -89,12 +122,38 @@ class FaultScript(Protocol):
     def on_tick(self, p: EmulatedPeripheral, now_s: float) -> bool:
         """Called at every connection event while streaming (``now_s`` world time, s); may
         call ``p.vanish(...)`` or ``p.device.stop_by_device()``.  False: the device
-        measures but sends nothing (a silent sensor)."""
+        measures but sends nothing (a silent sensor).
+
+        Parameters
+        ----------
+        p : EmulatedPeripheral
+            The peripheral.
+        now_s : float
+            World time, s.
+
+        Returns
+        -------
+        bool
+            Whether the device sends this tick's notifications.
+        """
         ...
 
     def deliver(self, n: int, data: bytes) -> list[bytes]:
         """The notifications that reach the host for the ``n``-th one sent (1-based):
-        ``[data]`` when nothing goes wrong, ``[]`` when it is lost."""
+        ``[data]`` when nothing goes wrong, ``[]`` when it is lost.
+
+        Parameters
+        ----------
+        n : int
+            The notification's number, 1-based.
+        data : bytes
+            The notification sent.
+
+        Returns
+        -------
+        list of bytes
+            What reaches the host.
+        """
         ...
 
 
@@ -107,22 +166,38 @@ class EmulatedPeripheral:
     Polar ``PolarModel``: Verity Sense by default, or H10)."""
 
     address: str
+    """Its BLE address."""
     profile: DeviceProfile
+    """The vendor profile whose emulated device it plays."""
     signal: ImuSignal
+    """What it measures: ``signal(t (N,) s) -> (acc m/s², gyr rad/s)``, sensor frame."""
     name: str | None = None
+    """Advertised name (default: the model's name prefix and the address's end)."""
     rssi: int = -60
+    """Advertised signal strength, dBm."""
     faults: FaultScript | None = None
+    """Scripted misbehaviour (tests); None: it behaves."""
     clock_offset_s: float = 1000.0
+    """Device clock offset from world time, s."""
     clock_drift: float = 20e-6
+    """Device clock drift, fraction (20e-6 = 20 ppm)."""
     battery_v: float = 3.9
+    """Battery voltage, V, where the device reports it."""
     variant: Any = None
+    """The vendor's model where it has several (None: its default)."""
     # filled at run time
     world: EmulatedWorld | None = field(default=None, repr=False)
-    sent_samples: list[float] = field(default_factory=list, repr=False)  # world times
+    """The world it was added to."""
+    sent_samples: list[float] = field(default_factory=list, repr=False)
+    """World times (s) of the samples that reached the host."""
     notifications: int = 0
+    """Notifications sent."""
     connects: int = 0
-    rate_hz: float = 0.0  # the rate of the last samples streamed (Hz), as commands set it
-    writes: list[bytes] = field(default_factory=list, repr=False)  # commands received
+    """Connections accepted."""
+    rate_hz: float = 0.0
+    """The rate of the last samples streamed (Hz), as commands set it."""
+    writes: list[bytes] = field(default_factory=list, repr=False)
+    """Commands received."""
 
     def __post_init__(self) -> None:
         prefix = getattr(self.variant, "name", None) or self.profile.name_prefixes[0]
@@ -140,9 +215,17 @@ class EmulatedPeripheral:
     # -- link ---------------------------------------------------------------------------
     @property
     def reachable(self) -> bool:
+        """Whether it is in a world and not out of range now."""
         return self.world is not None and self.world.now() >= self._down_until
 
     def attach(self, client: EmulatedClient) -> None:
+        """Accept a connection (a fresh device state); bleak's errors when it cannot.
+
+        Parameters
+        ----------
+        client : EmulatedClient
+            The connecting client.
+        """
         if not self.reachable:
             raise BleakDeviceNotFoundError(self.address, "device not advertising")
         if self.faults is not None and self.faults.refuses_connect():
@@ -154,6 +237,7 @@ class EmulatedPeripheral:
         self.device = self._new_device()  # a new connection: nothing subscribed or started
 
     def detach(self) -> None:
+        """End the connection: subscriptions dropped, streaming stopped."""
         self._client = None
         self._subs.clear()
         if self._task:
@@ -162,7 +246,13 @@ class EmulatedPeripheral:
 
     def vanish(self, for_s: float) -> None:
         """Out of range now: the link drops and the device cannot be reached for ``for_s``
-        (s, world time)."""
+        (s, world time).
+
+        Parameters
+        ----------
+        for_s : float
+            How long it stays unreachable, s, world time.
+        """
         assert self.world is not None
         self._down_until = self.world.now() + for_s
         asyncio.get_running_loop().call_soon(self.drop_link)
@@ -175,6 +265,13 @@ class EmulatedPeripheral:
             client.link_lost()
 
     def services(self) -> BleakGATTServiceCollection:
+        """Its GATT table: the profile's service and the device's characteristics.
+
+        Returns
+        -------
+        BleakGATTServiceCollection
+            The services, as bleak discovers them.
+        """
         coll = BleakGATTServiceCollection()
         svc = BleakGATTService(None, 1, self.profile.service_uuid)
         coll.add_service(svc)
@@ -185,20 +282,57 @@ class EmulatedPeripheral:
         return coll
 
     def subscribe(self, uuid: str, callback: NotifyCallback) -> None:
+        """Turn notifications of a characteristic on (the device may start streaming).
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic.
+        callback : NotifyCallback
+            Called with each notification's bytes.
+        """
         self._subs[uuid] = callback
         self.device.on_subscribe(uuid)
         self._start_streaming()
 
     def unsubscribe(self, uuid: str) -> None:
+        """Turn notifications of a characteristic off.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic.
+        """
         self._subs.pop(uuid, None)
 
     # -- commands -----------------------------------------------------------------------
     def on_write(self, uuid: str, data: bytes) -> None:
+        """A write from the client, handed to the device (it may start streaming).
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic written.
+        data : bytes
+            The bytes written.
+        """
         self.writes.append(data)
         self.device.on_write(uuid, data)
         self._start_streaming()
 
     def on_read(self, uuid: str) -> bytes:
+        """A read from the client, answered by the device.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic read.
+
+        Returns
+        -------
+        bytes
+            Its value.
+        """
         return self.device.on_read(uuid)
 
     # -- streaming ----------------------------------------------------------------------
@@ -208,6 +342,18 @@ class EmulatedPeripheral:
             self._task = asyncio.get_running_loop().create_task(self._stream())
 
     def device_time(self, t_world: np.ndarray) -> np.ndarray:
+        """The device clock at world times: (t_world + clock_offset_s) × (1 + clock_drift).
+
+        Parameters
+        ----------
+        t_world : numpy.ndarray
+            World times, s.
+
+        Returns
+        -------
+        numpy.ndarray
+            Device times, s, same shape.
+        """
         return (np.asarray(t_world) + self.clock_offset_s) * (1.0 + self.clock_drift)
 
     async def _stream(self) -> None:
@@ -265,6 +411,13 @@ class EmulatedWorld:
     reaches the host at once: at 100 Hz and 30 ms (BlueZ's default lower bound) three
     one-sample notifications arrive together, and a still WitMotion's three are
     byte-identical.
+
+    Parameters
+    ----------
+    speed : float
+        How many times faster than the event loop's clock world time runs.
+    connection_interval_s : float
+        The BLE connection interval, s, world time.
     """
 
     def __init__(self, speed: float = 1.0, connection_interval_s: float = 0.03) -> None:
@@ -274,22 +427,58 @@ class EmulatedWorld:
         self._t0: float | None = None
 
     def now(self) -> float:
-        """Emulated wall-clock time in s (starts at 0 on first use)."""
+        """Emulated wall-clock time in s (starts at 0 on first use).
+
+        Returns
+        -------
+        float
+            World time, s.
+        """
         loop_t = asyncio.get_running_loop().time()
         if self._t0 is None:
             self._t0 = loop_t
         return (loop_t - self._t0) * self.speed
 
     def add(self, p: EmulatedPeripheral) -> EmulatedPeripheral:
+        """Place a peripheral in the world.
+
+        Parameters
+        ----------
+        p : EmulatedPeripheral
+            The peripheral.
+
+        Returns
+        -------
+        EmulatedPeripheral
+            ``p`` itself.
+        """
         p.world = self
         self.peripherals[p.address.upper()] = p
         return p
 
     def get(self, address: str) -> EmulatedPeripheral | None:
+        """The peripheral at an address.
+
+        Parameters
+        ----------
+        address : str
+            Its BLE address (any case).
+
+        Returns
+        -------
+        EmulatedPeripheral or None
+            The peripheral, None when the world has none there.
+        """
         return self.peripherals.get(address.upper())
 
     def backends(self) -> tuple[type[EmulatedScanner], type[EmulatedClient]]:
-        """Scanner and client backend classes bound to this world, for bleak's ``backend=``."""
+        """Scanner and client backend classes bound to this world, for bleak's ``backend=``.
+
+        Returns
+        -------
+        tuple of type
+            (scanner backend, client backend).
+        """
         world = self
         scanner = type("EmulatedScanner", (EmulatedScanner,), {"world": world})
         client = type("EmulatedClient", (EmulatedClient,), {"world": world})
@@ -297,7 +486,19 @@ class EmulatedWorld:
 
 
 class EmulatedScanner(BaseBleakScanner):
-    """Advertises every reachable peripheral of :attr:`world` every 0.1 s while scanning."""
+    """Advertises every reachable peripheral of :attr:`world` every 0.1 s while scanning.
+
+    Parameters
+    ----------
+    detection_callback : Any
+        Bleak's callback for each advertisement.
+    service_uuids : list of str or None
+        Only peripherals advertising one of these are reported (None: all).
+    scanning_mode : str
+        Ignored (bleak's backend interface).
+    **kwargs : Any
+        Ignored (bleak's backend interface).
+    """
 
     world: EmulatedWorld
 
@@ -308,11 +509,13 @@ class EmulatedScanner(BaseBleakScanner):
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start advertising the world's peripherals to the scanner."""
         self.seen_devices = {}
         self._advertise()
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
+        """Stop scanning."""
         if self._task:
             self._task.cancel()
             self._task = None
@@ -337,7 +540,15 @@ class EmulatedScanner(BaseBleakScanner):
 
 
 class EmulatedClient(BaseBleakClient):
-    """A GATT client connected to an :class:`EmulatedPeripheral` in :attr:`world`."""
+    """A GATT client connected to an :class:`EmulatedPeripheral` in :attr:`world`.
+
+    Parameters
+    ----------
+    address_or_ble_device : BLEDevice or str
+        The peripheral.
+    **kwargs : Any
+        ``disconnected_callback`` and ``timeout`` (s) as bleak passes them; others ignored.
+    """
 
     world: EmulatedWorld
 
@@ -349,14 +560,25 @@ class EmulatedClient(BaseBleakClient):
 
     @property
     def name(self) -> str:
+        """The peripheral's name, else its address."""
         p = self.world.get(self.address)
         return p.name if p and p.name else self.address
 
     @property
     def mtu_size(self) -> int:
+        """The ATT MTU, bytes (a notification carries at most MTU - 3)."""
         return MTU
 
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
+        """Connect to the peripheral at the client's address and discover its services.
+
+        Parameters
+        ----------
+        pair : bool
+            Ignored (nothing to pair).
+        **kwargs : Any
+            Ignored (bleak's backend interface).
+        """
         p = self.world.get(self.address)
         if p is None:
             raise BleakDeviceNotFoundError(self.address, f"{self.address} not found")
@@ -366,23 +588,36 @@ class EmulatedClient(BaseBleakClient):
         self.services = p.services()
 
     async def disconnect(self) -> None:
+        """Disconnect (the peripheral stops streaming)."""
         if self._peripheral is not None:
             self._peripheral.detach()
             self._peripheral = None
 
     def link_lost(self) -> None:
+        """The peripheral dropped the link: bleak's disconnected callback is called."""
         self._peripheral = None
         if self._disconnected_callback is not None:
             self._disconnected_callback()
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing to pair.
+
+        Parameters
+        ----------
+        *args : Any
+            Ignored.
+        **kwargs : Any
+            Ignored.
+        """
         return None
 
     async def unpair(self) -> None:
+        """Nothing to unpair."""
         return None
 
     @property
     def is_connected(self) -> bool:
+        """Whether a peripheral is connected."""
         return self._peripheral is not None
 
     def _require(self) -> EmulatedPeripheral:
@@ -392,23 +627,89 @@ class EmulatedClient(BaseBleakClient):
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, **kwargs: Any
                              ) -> bytearray:
+        """Read a characteristic of the connected peripheral.
+
+        Parameters
+        ----------
+        characteristic : BleakGATTCharacteristic
+            The characteristic.
+        **kwargs : Any
+            Ignored (bleak's backend interface).
+
+        Returns
+        -------
+        bytearray
+            Its value.
+        """
         return bytearray(self._require().on_read(characteristic.uuid))
 
     async def read_gatt_descriptor(self, descriptor: Any, **kwargs: Any) -> bytearray:
+        """Descriptors read empty.
+
+        Parameters
+        ----------
+        descriptor : Any
+            The descriptor.
+        **kwargs : Any
+            Ignored (bleak's backend interface).
+
+        Returns
+        -------
+        bytearray
+            Empty.
+        """
         self._require()
         return bytearray()
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any,
                               response: bool) -> None:
+        """Write a characteristic of the connected peripheral.
+
+        Parameters
+        ----------
+        characteristic : BleakGATTCharacteristic
+            The characteristic.
+        data : Any
+            The bytes to write.
+        response : bool
+            Ignored (every write arrives).
+        """
         self._require().on_write(characteristic.uuid, bytes(data))
 
     async def write_gatt_descriptor(self, descriptor: Any, data: Any) -> None:
+        """Descriptor writes are accepted and ignored.
+
+        Parameters
+        ----------
+        descriptor : Any
+            The descriptor.
+        data : Any
+            The bytes.
+        """
         self._require()
 
     async def start_notify(self, characteristic: BleakGATTCharacteristic,
                            callback: NotifyCallback, **kwargs: Any) -> None:
+        """Subscribe to a characteristic's notifications.
+
+        Parameters
+        ----------
+        characteristic : BleakGATTCharacteristic
+            The characteristic.
+        callback : NotifyCallback
+            Called with each notification's bytes.
+        **kwargs : Any
+            Ignored (bleak's backend interface).
+        """
         self._require().subscribe(characteristic.uuid, callback)
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
+        """Unsubscribe from a characteristic's notifications.
+
+        Parameters
+        ----------
+        characteristic : BleakGATTCharacteristic
+            The characteristic.
+        """
         if self._peripheral is not None:
             self._peripheral.unsubscribe(characteristic.uuid)

@@ -28,11 +28,21 @@ class Gap:
     """Samples missing between start_s and end_s (host clock, s)."""
 
     start_s: float
+    """Host time of the last sample before the gap, s."""
     end_s: float
+    """Host time of the first sample after the gap, s."""
 
 
 class DeviceClock:
-    """Maps device timestamps (s) to host time (s)."""
+    """Maps device timestamps (s) to host time (s).
+
+    Parameters
+    ----------
+    drift_ppm : float
+        The clock drift allowed for: how fast the offset may rise, ppm of device time.
+    slew : float
+        The fastest the offset moves down, s per s of device time.
+    """
 
     def __init__(self, drift_ppm: float = 200.0, slew: float = 0.05) -> None:
         self.drift = drift_ppm * 1e-6
@@ -43,7 +53,20 @@ class DeviceClock:
 
     def to_host(self, t_device: np.ndarray, arrival_s: float) -> np.ndarray:
         """Host times (N,) s of samples with device times t_device (N,) s that arrived
-        (in one packet) at host time arrival_s."""
+        (in one packet) at host time arrival_s.
+
+        Parameters
+        ----------
+        t_device : numpy.ndarray
+            Device times of the packet's samples, shape (N,), s.
+        arrival_s : float
+            Host time the packet arrived, s.
+
+        Returns
+        -------
+        numpy.ndarray
+            Host times, shape (N,), s.
+        """
         t_device = np.asarray(t_device, dtype=float)
         if not len(t_device):
             return t_device
@@ -64,7 +87,16 @@ class DeviceClock:
 
 
 class HostRateClock:
-    """Times untimed samples from their arrival times and a fitted rate."""
+    """Times untimed samples from their arrival times and a fitted rate.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The nominal sample rate, Hz.
+    gap_s : float, optional
+        An arrival later than predicted by more than this (s) starts a new segment
+        (default: 5 sample periods, at least 0.15 s).
+    """
 
     def __init__(self, rate_hz: float, gap_s: float | None = None) -> None:
         self.nominal = rate_hz
@@ -86,7 +118,20 @@ class HostRateClock:
         """How far (s) past ``arrival_s`` the last of ``n`` samples arriving then would be
         timed.  Latency only delays samples, so a value well above 0 means the segment holds
         more samples than its rate has produced by then.  -inf when the arrival would start
-        a new segment (none yet, or after a gap)."""
+        a new segment (none yet, or after a gap).
+
+        Parameters
+        ----------
+        n : int
+            The number of samples arriving.
+        arrival_s : float
+            Their host arrival time, s.
+
+        Returns
+        -------
+        float
+            Predicted time of the last sample minus ``arrival_s``, s; -inf for a new segment.
+        """
         if self._anchor_t is None or n == 0:
             return -np.inf
         predicted_last = self._anchor_t + (self._k + n - 1 - self._anchor_k) / self.rate
@@ -96,7 +141,22 @@ class HostRateClock:
 
     def to_host(self, n: int, arrival_s: float) -> tuple[np.ndarray, Gap | None]:
         """Host times (n,) s for n samples that arrived at arrival_s, and the gap that
-        precedes them if one was detected."""
+        precedes them if one was detected.
+
+        Parameters
+        ----------
+        n : int
+            The number of samples that arrived.
+        arrival_s : float
+            Their host arrival time, s.
+
+        Returns
+        -------
+        t : numpy.ndarray
+            Host times, shape (n,), s.
+        gap : Gap or None
+            The gap before them (host clock, s), None when none was detected.
+        """
         gap = None
         if n == 0:
             return np.zeros(0), None

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 
 def first_line(err: BaseException) -> str:
-    """The first line of ``str(err)``, or the exception's type name when it has no text."""
+    """The first line of ``str(err)``, or the exception's type name when it has no text.
+
+    Parameters
+    ----------
+    err : BaseException
+        The error to show.
+
+    Returns
+    -------
+    str
+        One line for the user.
+    """
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
 
@@ -18,7 +29,19 @@ class InputError(ValueError):
 
 
 class RecordingError(InputError):
-    """A recording file that breaks the format contract (DESIGN.md)."""
+    """A recording file that breaks the format contract (DESIGN.md).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, one line.
+    path : str, optional
+        The file, prefixed to the message.
+    sensor : str, optional
+        The sensor (placement) concerned, prefixed as ``sensor <name>``.
+    row : int, optional
+        The row concerned, prefixed as ``row <n>``.
+    """
 
     def __init__(
         self, message: str, *, path: str | None = None, sensor: str | None = None,

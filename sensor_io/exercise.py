@@ -38,18 +38,26 @@ PRESCRIPTION_KEYS = ("holds", "hold_s", "reps")
 
 @dataclass(frozen=True)
 class ExerciseSet:
-    """One recorded set: the exercise and how it was done.
-
-    kind: one of EXERCISES; band: done with a feedback band; load_kg: added load (kg);
-    prescription: {"holds": int, "hold_s": [min_s, max_s], "reps": int}, each optional.
-    """
+    """One recorded set: the exercise and how it was done."""
 
     kind: str = "test"
+    """One of EXERCISES."""
     band: bool = False
+    """Done with a band pulling the knee inward (feedback)."""
     load_kg: float = 0.0
+    """Added load, kg (0 = body weight)."""
     prescription: dict[str, Any] = field(default_factory=dict)
+    """What the coach asked for: {"holds": int, "hold_s": [min_s, max_s], "reps": int},
+    each optional."""
 
     def to_json(self) -> dict[str, Any]:
+        """The ``exercise`` metadata object of the recording contract.
+
+        Returns
+        -------
+        dict
+            ``{"kind", "band", "load_kg"}`` (kg), and ``"prescription"`` when one was given.
+        """
         out: dict[str, Any] = {"kind": self.kind, "band": self.band, "load_kg": self.load_kg}
         if self.prescription:
             out["prescription"] = dict(self.prescription)
@@ -57,7 +65,21 @@ class ExerciseSet:
 
 
 def check_exercise(value: Any, *, path: str | None = None) -> None:
-    """Check the ``exercise`` metadata object; RecordingError (one line) when it is wrong."""
+    """Check the ``exercise`` metadata object; RecordingError (one line) when it is wrong.
+
+    Parameters
+    ----------
+    value : Any
+        The parsed ``exercise`` value; None (absent) is a test and passes.
+    path : str, optional
+        The file, for the message.
+
+    Raises
+    ------
+    RecordingError
+        For an unknown kind, a non-boolean band, a load outside LOAD_RANGE_KG (kg) or a
+        malformed prescription.
+    """
     if value is None:
         return
     if not isinstance(value, dict):
@@ -106,12 +128,34 @@ def _check_range(name: str, v: Any, bounds: tuple[float, float], unit: str,
 
 
 def exercise_of(rec: Recording) -> ExerciseSet:
-    """The recording's exercise set; a recording without the key is a ``test``."""
+    """The recording's exercise set; a recording without the key is a ``test``.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    ExerciseSet
+        Its exercise, checked.
+    """
     return exercise_from_json(rec.extra.get(METADATA_KEY))
 
 
 def exercise_from_json(value: dict[str, Any] | None) -> ExerciseSet:
-    """The ``exercise`` metadata object as an ExerciseSet (checked; None: a test)."""
+    """The ``exercise`` metadata object as an ExerciseSet (checked; None: a test).
+
+    Parameters
+    ----------
+    value : dict or None
+        The parsed ``exercise`` metadata object.
+
+    Returns
+    -------
+    ExerciseSet
+        The set it describes.
+    """
     if value is None:
         return ExerciseSet()
     check_exercise(value)
@@ -121,7 +165,20 @@ def exercise_from_json(value: dict[str, Any] | None) -> ExerciseSet:
 
 
 def with_exercise(rec: Recording, ex: ExerciseSet) -> Recording:
-    """A copy of ``rec`` whose metadata says ``ex`` (checked first)."""
+    """A copy of ``rec`` whose metadata says ``ex`` (checked first).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    ex : ExerciseSet
+        The exercise to record in its metadata.
+
+    Returns
+    -------
+    Recording
+        ``rec`` with ``extra["exercise"]`` set.
+    """
     check_exercise(ex.to_json())
     return replace(rec, extra={**rec.extra, METADATA_KEY: ex.to_json()})
 
@@ -138,6 +195,26 @@ def set_from_options(kind: str, band: bool = False, load_kg: float = 0.0,
 
     A plain test (no band, no load, no prescription) gives None: its metadata stays as
     it always was.
+
+    Parameters
+    ----------
+    kind : str
+        ``--exercise``: one of EXERCISES (any case, ``-`` for ``_``).
+    band : bool
+        ``--band``: done with a feedback band.
+    load_kg : float
+        ``--load-kg``: added load, kg.
+    step_cm : float, optional
+        ``--step-cm``: step height, cm (within STEP_RANGE_CM).
+    prescription : dict, optional
+        What the coach asked for (see :class:`ExerciseSet`).
+
+    Returns
+    -------
+    exercise : dict or None
+        The ``exercise`` metadata object; None for a plain test.
+    step_height_m : float or None
+        The step height, m; None when ``step_cm`` was not given.
     """
     kind = kind.strip().lower().replace("-", "_")
     if kind not in EXERCISES:

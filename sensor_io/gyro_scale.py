@@ -28,8 +28,20 @@ def gyro_to_tilt_ratio(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> float
     MIN_TILT_DEG, of the angle the gyroscope integrates divided by that tilt; None when
     there are fewer than MIN_STRETCHES such stretches (too little movement to judge).
 
-    t (N,) s increasing; acc (N,3) m/s² (any scale: only its direction is used); gyr (N,3)
-    rad/s as read; both in the sensor frame.
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times, shape (N,), s, increasing.
+    acc : numpy.ndarray
+        Acceleration, shape (N, 3), m/s² (any scale: only its direction is used), sensor frame.
+    gyr : numpy.ndarray
+        Angular rate, shape (N, 3), rad/s as read, sensor frame.
+
+    Returns
+    -------
+    float or None
+        Gyro angle / accelerometer tilt (about 0.6-1.6 when the unit is right); None when
+        there is too little movement to judge.
     """
     t = np.asarray(t, dtype=np.float64)
     if len(t) < 3:
@@ -55,8 +67,23 @@ def check_gyro_scale(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, where: str
                      claimed: str) -> None:
     """InputError (one line) when the gyroscope turns far less than the accelerometer tilts.
 
-    where: the file and sensor, for the message; claimed: the unit the file's gyro was read
-    in ("°/s", "rad/s").
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times, shape (N,), s, increasing.
+    acc : numpy.ndarray
+        Acceleration, shape (N, 3), m/s² (any scale: only its direction is used), sensor frame.
+    gyr : numpy.ndarray
+        Angular rate, shape (N, 3), rad/s as read, sensor frame.
+    where : str
+        The file and sensor, for the message.
+    claimed : str
+        The unit the file's gyro was read in ("°/s", "rad/s").
+
+    Raises
+    ------
+    InputError
+        When the gyro-to-tilt ratio is below MIN_RATIO.
     """
     ratio = gyro_to_tilt_ratio(t, acc, gyr)
     if ratio is not None and ratio < MIN_RATIO:

@@ -71,28 +71,68 @@ class JournalBusyError(JournalError):
 
 
 def new_session_id() -> int:
-    """A random 64-bit session id (shown as 16 hex digits)."""
+    """A random 64-bit session id (shown as 16 hex digits).
+
+    Returns
+    -------
+    int
+        The id, 0 <= id < 2**64.
+    """
     return secrets.randbits(64)
 
 
 @dataclass
 class Record:
+    """One intact journal record, as read or as to be written."""
+
     kind: int
+    """META, RAW, SAMPLES, GAP, EVENT or END (uint8 on disk)."""
     header: dict[str, Any]
+    """The header (UTF-8 JSON on disk), keys as the module docstring lists per kind."""
     body: bytes
+    """The body bytes (little-endian; SAMPLES: float64 rows, see :meth:`samples`)."""
     session: int = 0
+    """The writer's session id (uint64 on disk; 0 in version 1)."""
     seq: int = -1
+    """The record's sequence number in its session (uint32 on disk; -1 in version 1)."""
 
     def samples(self) -> np.ndarray:
         """For SAMPLES records: (n, 7) float64 columns t, ax, ay, az, gx, gy, gz, or
-        (n, 10) with mx, my, mz after them when the header says ``"mag": true``."""
+        (n, 10) with mx, my, mz after them when the header says ``"mag": true``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n, 7) or (n, 10), float64: t s (common clock), acc m/s², gyr rad/s[,
+            mag µT], sensor frame (a view of the little-endian body).
+        """
         return np.frombuffer(self.body, dtype="<f8").reshape(-1, 10 if self.header.get("mag")
                                                               else 7)
 
 
 def encode_record(kind: int, header: dict[str, Any], body: bytes = b"", *, session: int = 0,
                   seq: int = 0) -> bytes:
-    """One framed record (sync, length, session, seq, CRC, payload)."""
+    """One framed record (sync, length, session, seq, CRC, payload).
+
+    Parameters
+    ----------
+    kind : int
+        META, RAW, SAMPLES, GAP, EVENT or END.
+    header : dict
+        The header, written as compact UTF-8 JSON.
+    body : bytes
+        The body bytes.
+    session : int
+        The session id (uint64).
+    seq : int
+        The sequence number (uint32).
+
+    Returns
+    -------
+    bytes
+        ``SYNC | uint32 length | uint64 session | uint32 seq | uint32 crc | payload``,
+        little-endian, payload = ``uint8 kind | uint16 header length | header | body``.
+    """
     h = json.dumps(header, separators=(",", ":")).encode()
     payload = struct.pack("<BH", kind, len(h)) + h + body
     crc = zlib.crc32(payload, zlib.crc32(_CHECKED.pack(len(payload), session, seq)))
@@ -102,7 +142,24 @@ def encode_record(kind: int, header: dict[str, Any], body: bytes = b"", *, sessi
 def samples_body(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                  mag: np.ndarray | None = None) -> bytes:
     """Body of a SAMPLES record: t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s and, where
-    the sensor measures it, mag (N, 3) µT (the record's header then has ``"mag": true``)."""
+    the sensor measures it, mag (N, 3) µT (the record's header then has ``"mag": true``).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Sample times, shape (N,), s, common clock.
+    acc : numpy.ndarray
+        Specific force, shape (N, 3), m/s², sensor frame.
+    gyr : numpy.ndarray
+        Angular rate, shape (N, 3), rad/s, sensor frame.
+    mag : numpy.ndarray, optional
+        Magnetic field, shape (N, 3), µT, sensor frame.
+
+    Returns
+    -------
+    bytes
+        Little-endian float64 rows (N, 7) or (N, 10): t, ax ay az, gx gy gz[, mx my mz].
+    """
     cols = [t, acc, gyr] if mag is None else [t, acc, gyr, mag]
     return np.column_stack(cols).astype("<f8").tobytes()
 
@@ -129,7 +186,19 @@ def _open_exclusive(path: Path, overwrite: bool) -> int:
 
 
 def journal_in_use(path: Path) -> bool:
-    """Is a live recording writing the journal at ``path`` (it holds its lock)?"""
+    """Is a live recording writing the journal at ``path`` (it holds its lock)?
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The journal.
+
+    Returns
+    -------
+    bool
+        True when another process holds its exclusive lock; False when it is free or
+        cannot be opened.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -153,9 +222,21 @@ class JournalWriter:
     keeps the unwritten bytes in memory and is retried at the next sync; ``error`` holds
     the failure until a retry succeeds and ``pending_bytes`` what is not on disk yet.
 
-    session: the session id written in every record (random by default); ``meta`` is
-    repeated every ``meta_every_bytes`` once set by :meth:`set_meta`.
-    clock: seconds, monotonic (the sync timer only).
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The new journal (its folder is created); JournalBusyError when another recording
+        writes it.
+    sync_interval_s : float
+        Longest time between syncs, s.
+    session : int, optional
+        The session id written in every record (random by default).
+    overwrite : bool
+        Replace an existing file (else JournalError when one exists).
+    meta_every_bytes : int
+        The metadata set by :meth:`set_meta` is repeated every this many bytes.
+    clock : callable
+        Seconds, monotonic (the sync timer only).
     """
 
     def __init__(self, path: str | Path, sync_interval_s: float = 0.5, *,
@@ -189,14 +270,32 @@ class JournalWriter:
 
     @property
     def closed(self) -> bool:
+        """Whether the file is closed (its lock released)."""
         return self._fd is None
 
     def set_meta(self, meta: dict[str, Any]) -> None:
-        """Append the recording's metadata now, and repeat it as the journal grows."""
+        """Append the recording's metadata now, and repeat it as the journal grows.
+
+        Parameters
+        ----------
+        meta : dict
+            The recording's metadata (DESIGN.md keys); ``session`` is added.
+        """
         self._meta = meta
         self._append(META, {**meta, "session": f"{self.session:016x}"})
 
     def append(self, kind: int, header: dict[str, Any], body: bytes = b"") -> None:
+        """Append one record (the metadata first when it is due), and sync when due.
+
+        Parameters
+        ----------
+        kind : int
+            RAW, SAMPLES, GAP, EVENT or END.
+        header : dict
+            The record's header (see the module docstring).
+        body : bytes
+            The record's body.
+        """
         if self._meta is not None and self._since_meta >= self.meta_every_bytes:
             self.set_meta(self._meta)
         self._append(kind, header, body)
@@ -209,12 +308,19 @@ class JournalWriter:
         self._since_meta = 0 if kind == META else self._since_meta + len(rec)
 
     def sync_if_due(self) -> None:
+        """Sync when the last sync is ``sync_interval_s`` old."""
         if self._clock() - self._last_sync >= self.sync_interval_s:
             self.sync()
 
     def sync(self) -> bool:
         """Write the buffer and fsync the file; False (and ``error`` set) if a write
-        failed, the unwritten bytes then stay buffered for the next try."""
+        failed, the unwritten bytes then stay buffered for the next try.
+
+        Returns
+        -------
+        bool
+            Whether everything appended is on disk.
+        """
         self._last_sync = self._clock()
         if self._fd is None:
             return not self._pending
@@ -232,11 +338,23 @@ class JournalWriter:
         return True
 
     def unwritten(self) -> bytes:
-        """The bytes not on disk yet (they continue the file exactly where it stops)."""
+        """The bytes not on disk yet (they continue the file exactly where it stops).
+
+        Returns
+        -------
+        bytes
+            A copy of the buffer.
+        """
         return bytes(self._pending)
 
     def close(self) -> bool:
-        """Sync and close; False if bytes are still unwritten (see :meth:`unwritten`)."""
+        """Sync and close; False if bytes are still unwritten (see :meth:`unwritten`).
+
+        Returns
+        -------
+        bool
+            Whether everything appended is on disk.
+        """
         if self._fd is None:
             return not self._pending
         ok = self.sync()
@@ -262,15 +380,25 @@ class JournalContents:
     """What a reader found: the intact records in order and the damage it skipped."""
 
     records: list[Record]
-    torn_bytes: int  # bytes dropped in all: damaged stretches and an unreadable tail
-    damaged: list[tuple[int, int]] = field(default_factory=list)  # [start, end) byte spans
-    tail_bytes: int = 0  # unreadable bytes at the end (a torn last record, or damage)
+    """The intact records, in file order."""
+    torn_bytes: int
+    """Bytes dropped in all: damaged stretches and an unreadable tail."""
+    damaged: list[tuple[int, int]] = field(default_factory=list)
+    """The damaged stretches, [start, end) byte offsets."""
+    tail_bytes: int = 0
+    """Unreadable bytes at the end (a torn last record, or damage)."""
     magic_ok: bool = True
+    """Whether the file starts with an intact magic."""
     version: int = 2
-    lost_records: int = 0  # sequence numbers missing between intact records
-    foreign_records: int = 0  # intact records of another session (skipped)
+    """The format version read (1 or 2)."""
+    lost_records: int = 0
+    """Sequence numbers missing between intact records."""
+    foreign_records: int = 0
+    """Intact records of another session (skipped)."""
     session: int | None = None
-    empty: bool = False  # no record at all, not even the magic whole
+    """The journal's session id; None when no record names one."""
+    empty: bool = False
+    """No record at all, not even the magic whole."""
 
 
 def _v2_record_at(data: bytes, i: int, kinds: frozenset[int] | None = None,
@@ -325,6 +453,18 @@ def read_journal(path: str | Path, kinds: set[int] | None = None) -> JournalCont
     with nothing in it (a recording killed before its first write) has no records;
     raises :class:`JournalError` for a file that is no journal.  ``kinds``: decode only
     records of these kinds (the others are checked and counted, then left out).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The journal.
+    kinds : set of int, optional
+        Record kinds to decode (None: all).
+
+    Returns
+    -------
+    JournalContents
+        The intact records in order and the damage skipped.
     """
     path = Path(path)
     data = path.read_bytes()

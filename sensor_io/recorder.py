@@ -55,9 +55,13 @@ class GapMarker:
     """Samples of ``sensor`` known missing between start_s and end_s (common clock, s)."""
 
     sensor: str
+    """The placement."""
     start_s: float
+    """The last sample before the gap, s, common clock."""
     end_s: float
+    """The first sample after the gap (or the end), s, common clock."""
     reason: str
+    """Why the samples are missing (reconnect, "journal damaged", ...)."""
 
 
 @dataclass
@@ -67,24 +71,41 @@ class LostSpan:
     and before end_s (the first kept sample after; None: to the end of the recording)."""
 
     sensor: str
+    """The placement."""
     start_s: float | None
+    """The last kept sample before, s; None: from the sensor's first sample."""
     end_s: float | None
+    """The first kept sample after, s; None: to the end of the recording."""
     samples: int
+    """How many samples were lost."""
 
 
 @dataclass
 class RecoveryReport:
+    """What :func:`recording_from_journal` rebuilt, and what the journal's damage cost."""
+
     records: int
+    """Intact records read."""
     torn_bytes: int
+    """Bytes dropped in all: damaged stretches and an unreadable tail."""
     samples: dict[str, int] = field(default_factory=dict)
-    problem: str | None = None  # why the rebuilt recording breaks the contract, if it does
+    """Samples recovered per placement."""
+    problem: str | None = None
+    """Why the rebuilt recording breaks the contract, if it does."""
     lost: list[LostSpan] = field(default_factory=list)
-    damaged_bytes: int = 0    # in stretches followed by intact records
-    tail_bytes: int = 0       # unreadable at the end: a torn last record, or damage
+    """The samples lost to damage, per sensor and span."""
+    damaged_bytes: int = 0
+    """Bytes in damaged stretches followed by intact records."""
+    tail_bytes: int = 0
+    """Bytes unreadable at the end: a torn last record, or damage."""
     magic_ok: bool = True
-    closed: bool = False      # the journal ends with its END record (a clean finish)
+    """Whether the journal's magic was intact."""
+    closed: bool = False
+    """The journal ends with its END record (a clean finish)."""
     lost_records: int = 0
+    """Sequence numbers missing between intact records."""
     session: str | None = None
+    """The session id, 16 hex digits."""
 
 
 def _meta_header(rec_meta: dict[str, Any]) -> dict[str, Any]:
@@ -94,10 +115,34 @@ def _meta_header(rec_meta: dict[str, Any]) -> dict[str, Any]:
 class Recorder:
     """Journal-backed sample sink for one test.
 
-    test_leg: 'left' or 'right'; athlete: id and optional body dimensions (m);
-    sensors_meta: placement -> {model, address, rate_hz, ...}.  The journal must not
-    exist yet (``overwrite``: replace one no other process is writing); see
-    :class:`~sensor_io.journal.JournalWriter` for ``session`` and ``clock``.
+    Parameters
+    ----------
+    journal_path : str or pathlib.Path
+        The journal, which must not exist yet.
+    test_leg : str
+        'left' or 'right'.
+    athlete : Athlete, optional
+        Id and optional body dimensions (m).
+    sensors_meta : dict, optional
+        Placement -> {model, address, rate_hz, ...}.
+    step_height_m : float, optional
+        Step height, m.
+    started_at : str, optional
+        When the recording started (ISO 8601 text).
+    pain_nrs : list of float or float, optional
+        Pain 0-10 per rep, or one number for the whole test.
+    keep_raw : bool
+        Journal the raw notification bytes too.
+    sync_interval_s : float
+        Longest time between journal syncs, s.
+    session : int, optional
+        The session id (see :class:`~sensor_io.journal.JournalWriter`).
+    overwrite : bool
+        Replace a journal no other process is writing.
+    clock : callable
+        Seconds, monotonic (the journal's sync timer only).
+    exercise : dict, optional
+        The ``exercise`` metadata object (:mod:`sensor_io.exercise`).
     """
 
     def __init__(
@@ -138,23 +183,58 @@ class Recorder:
         return f"{self.journal.session:016x}"
 
     def set_pain(self, pain_nrs: list[float] | float | None) -> None:
-        """The athlete's 0-10 pain per rep (or one number for the whole test)."""
+        """The athlete's 0-10 pain per rep (or one number for the whole test).
+
+        Parameters
+        ----------
+        pain_nrs : list of float, float or None
+            Pain NRS, 0-10.
+        """
         self.meta["pain_nrs"] = pain_nrs
         self.journal.set_meta(_meta_header(self.meta))
 
     def set_calibration_movement(self, t0: float, t1: float) -> None:
         """The guided calibration movement (knee bends on both feet) was asked for from
-        ``t0`` to ``t1`` (s, common clock): :data:`CALIBRATION_MOVEMENT_KEY` in the metadata."""
+        ``t0`` to ``t1`` (s, common clock): :data:`CALIBRATION_MOVEMENT_KEY` in the metadata.
+
+        Parameters
+        ----------
+        t0 : float
+            Start, s, common clock.
+        t1 : float
+            End, s, common clock.
+        """
         self.meta[CALIBRATION_MOVEMENT_KEY] = {"kind": KNEE_BENDS,
                                                "window_s": [round(t0, 3), round(t1, 3)]}
         self.journal.set_meta(_meta_header(self.meta))
 
     def update_sensor_meta(self, sensor: str, **fields: Any) -> None:
-        """Add fields (model, rate_hz, battery_v, ...) to a sensor's metadata."""
+        """Add fields (model, rate_hz, battery_v, ...) to a sensor's metadata.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        **fields : Any
+            The fields (rate_hz in Hz, battery_v in V, ...).
+        """
         self.meta["sensors"].setdefault(sensor, {}).update(fields)
         self.journal.set_meta(_meta_header(self.meta))
 
     def add_raw(self, sensor: str, char_uuid: str, t_host: float, data: bytes) -> None:
+        """Journal one notification as received (when ``keep_raw``).
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        char_uuid : str
+            The characteristic that notified.
+        t_host : float
+            Its arrival, s, common clock.
+        data : bytes
+            The notification's bytes.
+        """
         if self.keep_raw:
             self.journal.append(RAW, {"sensor": sensor, "char": char_uuid, "t_host": t_host},
                                 bytes(data))
@@ -163,7 +243,26 @@ class Recorder:
                     mag: np.ndarray | None = None) -> int:
         """Append samples t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s and, where the sensor
         measures it, mag (N, 3) µT (sensor frame); samples not later than the sensor's last
-        one are dropped (duplicates).  Returns how many were kept."""
+        one are dropped (duplicates).  Returns how many were kept.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        t : numpy.ndarray
+            Sample times, shape (N,), s, common clock.
+        acc : numpy.ndarray
+            Specific force, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        mag : numpy.ndarray, optional
+            Magnetic field, shape (N, 3), µT, sensor frame.
+
+        Returns
+        -------
+        int
+            How many samples were kept.
+        """
         if sensor not in PLACEMENTS:
             raise InputError(f"unknown placement {sensor!r} (expected one of {PLACEMENTS})")
         block = np.column_stack([np.asarray(t, float), np.asarray(acc, float),
@@ -188,11 +287,35 @@ class Recorder:
         return len(block)
 
     def add_gap(self, sensor: str, start_s: float, end_s: float, reason: str) -> None:
+        """Mark samples known missing (journaled, and in the recording's ``extra["gaps"]``).
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+        start_s : float
+            The last sample before the gap, s, common clock.
+        end_s : float
+            The first sample after the gap, s, common clock.
+        reason : str
+            Why they are missing.
+        """
         gap = GapMarker(sensor, float(start_s), float(end_s), reason)
         self.gaps.append(gap)
         self.journal.append(GAP, asdict(gap))
 
     def add_event(self, what: str, t: float, **fields: Any) -> None:
+        """Note an event (journaled, and in the recording's ``extra["events"]``).
+
+        Parameters
+        ----------
+        what : str
+            The event's name.
+        t : float
+            When, s, common clock.
+        **fields : Any
+            Details, JSON-serialisable.
+        """
         ev = {"what": what, "t": t, **fields}
         self.events.append(ev)
         self.journal.append(EVENT, ev)
@@ -201,7 +324,24 @@ class Recorder:
                            min_gap_s: float = 0.5) -> list[GapMarker]:
         """Gap markers for sensors silent at the end: from their last sample (or, for one
         that never sent any, from ``t_start_s``) to ``t_end_s`` (s, common clock), when
-        that is longer than ``min_gap_s``.  Returns the markers added."""
+        that is longer than ``min_gap_s``.  Returns the markers added.
+
+        Parameters
+        ----------
+        sensors : list of str
+            The placements to check.
+        t_start_s : float
+            When the recording started, s, common clock.
+        t_end_s : float
+            When it ended, s, common clock.
+        min_gap_s : float
+            Shorter silences are not marked, s.
+
+        Returns
+        -------
+        list of GapMarker
+            The markers added.
+        """
         added = []
         for sensor in sensors:
             last = self._last_t.get(sensor)
@@ -233,12 +373,30 @@ class Recorder:
 
     def stream(self, sensor: str) -> SensorStream | None:
         """The samples of one placement so far, as views on the buffer (time increasing);
-        cheaper than :meth:`recording` when one sensor is all a caller needs."""
+        cheaper than :meth:`recording` when one sensor is all a caller needs.
+
+        Parameters
+        ----------
+        sensor : str
+            The placement.
+
+        Returns
+        -------
+        SensorStream or None
+            t (N,) s, acc (N, 3) m/s², gyr (N, 3) rad/s, sensor frame (no mag); None
+            before its first sample.
+        """
         b = self._block(sensor)
         return None if b is None else SensorStream(b[:, 0], b[:, 1:4], b[:, 4:7])
 
     def recording(self) -> Recording:
-        """The recording so far (in memory; the journal is the durable copy)."""
+        """The recording so far (in memory; the journal is the durable copy).
+
+        Returns
+        -------
+        Recording
+            The samples, gaps, events and metadata so far.
+        """
         blocks = {s: b for s in self._parts if (b := self._block(s)) is not None}
         for s, parts in self._mag_parts.items():
             if s in blocks:
@@ -253,6 +411,18 @@ class Recorder:
         minimum set never connected), the reason; it is then written unvalidated so that
         nothing recorded is lost.  An OSError writing ``path`` propagates (the journal
         and :meth:`recording` still hold everything).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The recording file, .parquet or .csv.
+
+        Returns
+        -------
+        rec : Recording
+            The recording written.
+        problem : str or None
+            Why it breaks the format contract; None when it is valid.
         """
         self.close()
         rec = self.recording()
@@ -260,7 +430,18 @@ class Recorder:
 
     def close(self, t_end: float | None = None) -> bool:
         """End the journal with its END record and close it; False if some bytes could not
-        be written (they are in ``journal.unwritten()``)."""
+        be written (they are in ``journal.unwritten()``).
+
+        Parameters
+        ----------
+        t_end : float, optional
+            The END record's time, s, common clock (default: the last sample's).
+
+        Returns
+        -------
+        bool
+            Whether everything is on disk.
+        """
         if self.journal.closed:
             return not self.journal.pending_bytes
         t = t_end if t_end is not None else max(self._last_t.values(), default=0.0)
@@ -338,7 +519,20 @@ def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan
 
 def recording_from_journal(journal_path: str | Path) -> tuple[Recording, RecoveryReport]:
     """Rebuild the recording held by a journal (intact records only); the samples lost to
-    damage are reported (``report.lost``) and marked as gaps (reason "journal damaged")."""
+    damage are reported (``report.lost``) and marked as gaps (reason "journal damaged").
+
+    Parameters
+    ----------
+    journal_path : str or pathlib.Path
+        The journal.
+
+    Returns
+    -------
+    rec : Recording
+        The rebuilt recording.
+    report : RecoveryReport
+        What was read and what the damage cost.
+    """
     contents = read_journal(journal_path, kinds={META, SAMPLES, GAP, EVENT, END})  # not RAW
     if contents.empty:
         raise EmptyJournalError(f"{journal_path}: the journal is empty: the recording stopped "
@@ -388,7 +582,22 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
 
 def gap_samples(gaps: list[dict[str, Any]], sensor: str, rate_hz: float) -> int:
     """How many samples of ``sensor`` at ``rate_hz`` the gap markers say are missing
-    (a gap runs from the last sample before to the first one after it)."""
+    (a gap runs from the last sample before to the first one after it).
+
+    Parameters
+    ----------
+    gaps : list of dict
+        Gap markers {sensor, start_s, end_s, reason} (s).
+    sensor : str
+        The placement.
+    rate_hz : float
+        Its sample rate, Hz.
+
+    Returns
+    -------
+    int
+        The number of missing samples.
+    """
     return sum(max(0, round((g["end_s"] - g["start_s"]) * rate_hz) - 1)
                for g in gaps if g["sensor"] == sensor)
 
@@ -414,7 +623,20 @@ def _damage(c: JournalContents) -> dict[str, Any]:
 
 
 def write_keeping_everything(rec: Recording, path: str | Path) -> str | None:
-    """Write ``rec`` validated; if it breaks the contract, write it anyway and return why."""
+    """Write ``rec`` validated; if it breaks the contract, write it anyway and return why.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : str or pathlib.Path
+        .parquet or .csv.
+
+    Returns
+    -------
+    str or None
+        Why it breaks the contract; None when it is valid.
+    """
     try:
         write_recording(rec, path)
         return None
@@ -425,7 +647,22 @@ def write_keeping_everything(rec: Recording, path: str | Path) -> str | None:
 
 def recover(journal_path: str | Path, out_path: str | Path) -> tuple[Recording, RecoveryReport]:
     """Write the recording rebuilt from ``journal_path`` to ``out_path`` (.parquet or .csv);
-    ``report.problem`` says why it breaks the contract, if it does."""
+    ``report.problem`` says why it breaks the contract, if it does.
+
+    Parameters
+    ----------
+    journal_path : str or pathlib.Path
+        The journal.
+    out_path : str or pathlib.Path
+        The recording to write, .parquet or .csv.
+
+    Returns
+    -------
+    rec : Recording
+        The rebuilt recording.
+    report : RecoveryReport
+        What was read, what the damage cost and any contract problem.
+    """
     rec, report = recording_from_journal(journal_path)
     report.problem = write_keeping_everything(rec, out_path)
     return rec, report

@@ -32,21 +32,21 @@ KNEE_BENDS = "knee bends on both feet"
 class SensorStream:
     """Samples of one sensor.
 
-    t: (N,) s, strictly increasing, common clock.
-    acc: (N, 3) m/s², specific force in the sensor frame.
-    gyr: (N, 3) rad/s, sensor frame.
-    mag: (N, 3) µT in the sensor frame, or None.
     acc, gyr, mag are float64, or float32 when read ``compact`` for analysis
     (:func:`sensor_io.recording_io.read_recording`); t is always float64.
-    quat: (N, 4) [w x y z] the device's own orientation output q_global_sensor (z up),
-    or None; kept in memory only (vendor imports), not part of the recording format.
     """
 
     t: np.ndarray
+    """Sample times, shape (N,), s, strictly increasing, common clock."""
     acc: np.ndarray
+    """Specific force, shape (N, 3), m/s² (gravity included), sensor frame."""
     gyr: np.ndarray
+    """Angular rate, shape (N, 3), rad/s, sensor frame."""
     mag: np.ndarray | None = None
+    """Magnetic field, shape (N, 3), µT, sensor frame; None when not recorded."""
     quat: np.ndarray | None = None
+    """Shape (N, 4) [w x y z], the device's own orientation output q_global_sensor (z up),
+    or None; kept in memory only (vendor imports), not part of the recording format."""
 
     def __len__(self) -> int:
         return len(self.t)
@@ -60,12 +60,21 @@ class SensorStream:
 
     @property
     def duration_s(self) -> float:
+        """Time from the first to the last sample, s (0 without samples)."""
         return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
 
     def gaps(self, factor: float = 2.5) -> np.ndarray:
         """Durations (s) of the gaps: sample intervals longer than ``factor`` × the median.
 
-        Returns (G,) float64, in time order; empty when there is no gap.
+        Parameters
+        ----------
+        factor : float
+            An interval longer than this many median intervals is a gap.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (G,), float64, s, in time order; empty when there is no gap.
         """
         if len(self.t) < 2:
             return np.zeros(0)
@@ -73,7 +82,20 @@ class SensorStream:
         return dt[dt > factor * np.median(dt)]
 
     def slice_time(self, t0: float, t1: float) -> SensorStream:
-        """Samples with t0 <= t < t1 (s)."""
+        """Samples with t0 <= t < t1 (s).
+
+        Parameters
+        ----------
+        t0 : float
+            Start, s (included).
+        t1 : float
+            End, s (excluded).
+
+        Returns
+        -------
+        SensorStream
+            The samples in the window, all arrays sliced alike.
+        """
         m = (self.t >= t0) & (self.t < t1)
         return SensorStream(self.t[m], self.acc[m], self.gyr[m],
                             None if self.mag is None else self.mag[m],
@@ -85,29 +107,37 @@ class Athlete:
     """Body dimensions in m; None where unknown (filled from height later)."""
 
     id: str | None = None
+    """The athlete's identifier (free text)."""
     height_m: float | None = None
+    """Body height, m."""
     thigh_length_m: float | None = None
+    """Thigh length, m."""
     shank_length_m: float | None = None
+    """Shank length, m."""
     foot_medial_offset_m: float | None = None
+    """Medial offset of the foot from the ankle, m."""
 
 
 @dataclass
 class Recording:
-    """One lateral step-down test: streams keyed by placement, plus metadata.
-
-    ``sensors_meta`` maps placement -> free-form dict (model, rate_hz, ...).
-    ``pain_nrs`` is a list of 0-10 per rep, one number for the whole test, or None.
-    ``extra`` keeps unknown metadata keys so a round trip loses nothing.
-    """
+    """One lateral step-down test: streams keyed by placement, plus metadata."""
 
     streams: dict[str, SensorStream]
+    """The sensors' samples by placement (one of PLACEMENTS)."""
     test_leg: str
+    """The standing (tested) leg, "left" or "right"."""
     step_height_m: float | None = None
+    """Step height, m; None when not given."""
     athlete: Athlete = field(default_factory=Athlete)
+    """The athlete's id and body dimensions, m."""
     sensors_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Placement -> free-form dict (model, rate_hz, ...)."""
     pain_nrs: list[float] | float | None = None
+    """A list of 0-10 per rep, one number for the whole test, or None."""
     started_at: str | None = None
+    """When the recording started (ISO 8601 text), or None."""
     extra: dict[str, Any] = field(default_factory=dict)
+    """Unknown metadata keys, kept so a round trip loses nothing."""
 
     @property
     def placements(self) -> list[str]:
@@ -116,6 +146,7 @@ class Recording:
 
     @property
     def swing_leg(self) -> str:
+        """The other leg, the one lowered toward the floor: "left" or "right"."""
         return "right" if self.test_leg == "left" else "left"
 
     def stream(self, segment: str) -> SensorStream | None:
@@ -123,6 +154,16 @@ class Recording:
 
         Leg segments ('thigh', 'shank') refer to the test leg; 'wrist' takes
         either wrist, test side first.
+
+        Parameters
+        ----------
+        segment : str
+            'pelvis', 'thigh', 'shank', 'trunk' or 'wrist'.
+
+        Returns
+        -------
+        SensorStream or None
+            Its stream, None when that sensor was not worn.
         """
         if segment in ("thigh", "shank"):
             return self.streams.get(f"{segment}_{self.test_leg}")
@@ -133,6 +174,7 @@ class Recording:
 
     @property
     def duration_s(self) -> float:
+        """Time from the earliest to the latest sample of all sensors, s."""
         if not self.streams:
             return 0.0
         t0 = min(s.t[0] for s in self.streams.values() if len(s))
@@ -145,6 +187,18 @@ def pain_per_rep(pain_nrs: list[float] | float | None, n_reps: int) -> list[floa
 
     One number applies to every rep; a list must have exactly one value per rep;
     None gives None per rep (not reported).
+
+    Parameters
+    ----------
+    pain_nrs : list of float, float or None
+        The recording's ``pain_nrs`` (0-10).
+    n_reps : int
+        The number of reps found.
+
+    Returns
+    -------
+    list of float or None
+        One value (0-10) or None per rep; InputError when a list's length is not ``n_reps``.
     """
     if pain_nrs is None:
         return [None] * n_reps
@@ -158,7 +212,18 @@ def pain_per_rep(pain_nrs: list[float] | float | None, n_reps: int) -> list[floa
 def calibration_movement_window(rec: Recording) -> tuple[float, float] | None:
     """[t0, t1] (s) of the guided calibration movement the recording's metadata names
     (:data:`CALIBRATION_MOVEMENT_KEY`), None when it has none; InputError (one line)
-    when the entry is malformed or of a kind this version does not know."""
+    when the entry is malformed or of a kind this version does not know.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    tuple of float or None
+        (t0, t1), s on the common clock, t0 < t1; None without the entry.
+    """
     entry = rec.extra.get(CALIBRATION_MOVEMENT_KEY)
     if entry is None:
         return None

@@ -81,9 +81,19 @@ resolution (16-bit samples), in half the memory of float64."""
 def read_recording(path: str | os.PathLike[str], compact: bool = False) -> Recording:
     """Load and validate a recording from ``.parquet`` or ``.csv`` (+ sidecar ``.json``).
 
-    compact: acc, gyr and mag in COMPACT_DTYPE (time stays float64), for analysis: an hour
-    of five sensors then holds 80 MB instead of 140. Writing such a recording back would
-    store its samples rounded to float32, so read without it to convert or edit a file.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.parquet`` file, or the ``.csv`` file with its sidecar ``<name>.json``.
+    compact : bool
+        acc, gyr and mag in COMPACT_DTYPE (time stays float64), for analysis: an hour
+        of five sensors then holds 80 MB instead of 140. Writing such a recording back would
+        store its samples rounded to float32, so read without it to convert or edit a file.
+
+    Returns
+    -------
+    Recording
+        The validated recording (t s, acc m/s², gyr rad/s, mag µT, sensor frame).
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -104,6 +114,15 @@ def write_recording(rec: Recording, path: str | os.PathLike[str], *,
     With ``validate`` (default) the recording is first checked exactly as on
     load, so what is written always reads back; pass False only to save raw
     data that must not be lost even though it breaks the contract.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : str or os.PathLike
+        ``.parquet`` or ``.csv`` (the sidecar is written beside it).
+    validate : bool
+        Check the recording as on load before writing.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -123,6 +142,16 @@ def recording_to_frame(rec: Recording) -> pd.DataFrame:
 
     Rows: sensors in PLACEMENTS order, each sorted by t.  Magnetometer columns
     exist if any sensor has a magnetometer; NaN for sensors without one.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns sensor (str), t (s), ax ay az (m/s²), gx gy gz (rad/s)[, mx my mz (µT)], sensor frame.
     """
     import pandas as pd
 
@@ -139,6 +168,20 @@ def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
     df: columns sensor (str), t, ax..gz (float64)[, mx..mz (float64, NaN where a
     sensor has no magnetometer)], rows in any sensor order, each sensor's rows
     in time order.  ``path`` only names the source in error messages.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The long table (t s, ax..az m/s², gx..gz rad/s, mx..mz µT, sensor frame).
+    meta : dict
+        The metadata JSON object, parsed.
+    path : str, optional
+        The source, for error messages.
+
+    Returns
+    -------
+    Recording
+        The validated recording.
     """
     columns = [str(c) for c in df.columns]
     has_mag = check_columns(columns, path=path)
@@ -155,7 +198,18 @@ def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
 
 
 def metadata_to_dict(rec: Recording) -> dict[str, Any]:
-    """The metadata JSON object of ``rec``, keys in the contract's order, then extras."""
+    """The metadata JSON object of ``rec``, keys in the contract's order, then extras.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    dict
+        The metadata, ready for ``json.dump``.
+    """
     meta: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                             "test_leg": rec.test_leg}
     if rec.step_height_m is not None:
@@ -181,7 +235,18 @@ def metadata_to_dict(rec: Recording) -> dict[str, Any]:
 
 
 def sidecar_path(csv_path: str | os.PathLike[str]) -> Path:
-    """The metadata sidecar of a CSV recording: ``<name>.json`` beside it."""
+    """The metadata sidecar of a CSV recording: ``<name>.json`` beside it.
+
+    Parameters
+    ----------
+    csv_path : str or os.PathLike
+        The CSV recording.
+
+    Returns
+    -------
+    pathlib.Path
+        Its sidecar's path.
+    """
     return Path(csv_path).with_suffix(".json")
 
 
@@ -189,6 +254,18 @@ def check_recording(rec: Recording, *, path: str | None = None) -> None:
     """Validate an in-memory Recording as :func:`read_recording` validates a file.
 
     Rows in messages are 1-based sample indices within the sensor's stream.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : str, optional
+        The source, for error messages.
+
+    Raises
+    ------
+    RecordingError
+        On the first part that breaks the contract.
     """
     check_metadata(json.loads(_json_text(metadata_to_dict(rec))), path=path)
     for name in rec.streams:

@@ -53,7 +53,22 @@ PAIN_RANGE = (0.0, 10.0)
 
 
 def check_placement(name: Any, *, path: str | None = None, row: int | None = None) -> None:
-    """Refuse a sensor name that is not a placement of DESIGN.md, suggesting close ones."""
+    """Refuse a sensor name that is not a placement of DESIGN.md, suggesting close ones.
+
+    Parameters
+    ----------
+    name : Any
+        The sensor name as read.
+    path : str, optional
+        The file, for the message.
+    row : int, optional
+        The file row, for the message.
+
+    Raises
+    ------
+    RecordingError
+        When ``name`` is not one of PLACEMENTS.
+    """
     if isinstance(name, str) and name in PLACEMENTS:
         return
     close = difflib.get_close_matches(str(name), PLACEMENTS, n=1, cutoff=0.5)
@@ -65,7 +80,25 @@ def check_placement(name: Any, *, path: str | None = None, row: int | None = Non
 
 
 def check_columns(names: Sequence[str], *, path: str | None = None) -> bool:
-    """Check the column set; returns whether the optional mx my mz columns are present."""
+    """Check the column set; returns whether the optional mx my mz columns are present.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The column names, in file order.
+    path : str, optional
+        The file, for the message.
+
+    Returns
+    -------
+    bool
+        Whether the magnetometer columns (mx my mz, µT) are present.
+
+    Raises
+    ------
+    RecordingError
+        On duplicated, missing or unexpected columns, or an incomplete mx my mz set.
+    """
     names = list(names)
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -94,7 +127,22 @@ def check_columns(names: Sequence[str], *, path: str | None = None) -> bool:
 
 def check_minimum_set(placements: Iterable[str], test_leg: str, *,
                       path: str | None = None) -> None:
-    """The pelvis and the test leg's thigh must both be present."""
+    """The pelvis and the test leg's thigh must both be present.
+
+    Parameters
+    ----------
+    placements : iterable of str
+        The placements present in the recording.
+    test_leg : str
+        "left" or "right".
+    path : str, optional
+        The file, for the message.
+
+    Raises
+    ------
+    RecordingError
+        When the pelvis or ``thigh_<test_leg>`` is missing.
+    """
     present = set(placements)
     needed = ("pelvis", f"thigh_{test_leg}")
     for p in needed:
@@ -116,10 +164,30 @@ def check_stream(
 ) -> None:
     """Check one sensor's samples, in the order they appear in the file.
 
-    t: (N,) s; acc: (N, 3) m/s²; gyr: (N, 3) rad/s; mag: (N, 3) µT or None.
-    rows: (N,) 1-based file row of each sample (default 1..N).
     Checks, in order: enough samples, finite values, strictly increasing time,
     then the unit plausibility of time, acceleration and angular rate.
+
+    Parameters
+    ----------
+    sensor : str
+        The placement, for the message.
+    t : numpy.ndarray
+        Sample times, shape (N,), s.
+    acc : numpy.ndarray
+        Acceleration, shape (N, 3), m/s², sensor frame.
+    gyr : numpy.ndarray
+        Angular rate, shape (N, 3), rad/s, sensor frame.
+    mag : numpy.ndarray, optional
+        Magnetic field, shape (N, 3), µT, sensor frame; None when not recorded.
+    rows : numpy.ndarray, optional
+        Shape (N,), the 1-based file row of each sample (default 1..N).
+    path : str, optional
+        The file, for the message.
+
+    Raises
+    ------
+    RecordingError
+        On the first check that fails, naming the sensor and row.
     """
     n = len(t)
     if rows is None:
@@ -226,7 +294,20 @@ def _check_gyr_units(sensor: str, gyr: np.ndarray, path: str | None) -> None:
 
 
 def check_metadata(meta: Any, *, path: str | None = None) -> None:
-    """Check the metadata JSON object (already parsed) against the contract."""
+    """Check the metadata JSON object (already parsed) against the contract.
+
+    Parameters
+    ----------
+    meta : Any
+        The parsed metadata (a dict when valid).
+    path : str, optional
+        The file, for the message.
+
+    Raises
+    ------
+    RecordingError
+        On the first field that breaks the contract (DESIGN.md).
+    """
     if not isinstance(meta, dict):
         raise RecordingError(f"metadata must be a JSON object, got {type(meta).__name__}",
                              path=path)
@@ -263,6 +344,18 @@ def check_pain(pain: Any, *, path: str | None = None) -> None:
 
     Whether a list's length matches the number of reps is checked where the reps
     are known (:func:`sensor_io.recording.pain_per_rep`).
+
+    Parameters
+    ----------
+    pain : Any
+        The ``pain_nrs`` value as parsed.
+    path : str, optional
+        The file, for the message.
+
+    Raises
+    ------
+    RecordingError
+        When it is not a number 0-10 or a non-empty list of them.
     """
     values = pain if isinstance(pain, list) else [pain]
     if isinstance(pain, list) and not pain:

@@ -47,7 +47,13 @@ class _SkipAheadSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """A selector event loop whose ``time()`` is virtual (s, starts at ``start``)."""
+    """A selector event loop whose ``time()`` is virtual (s, starts at ``start``).
+
+    Parameters
+    ----------
+    start : float
+        The virtual time at creation, s.
+    """
 
     def __init__(self, start: float = 0.0) -> None:
         selector = _SkipAheadSelector()
@@ -58,10 +64,32 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """How many ``run_in_executor`` calls have not finished (they hold the clock)."""
 
     def time(self) -> float:
+        """The virtual time, s.
+
+        Returns
+        -------
+        float
+            The virtual clock's reading, s.
+        """
         return self._virtual_now
 
     def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
-        """As asyncio's, and virtual time stands still until ``func`` has returned."""
+        """As asyncio's, and virtual time stands still until ``func`` has returned.
+
+        Parameters
+        ----------
+        executor : Any
+            The executor (None: the loop's default).
+        func : Any
+            The callable to run in a thread.
+        *args : Any
+            Its positional arguments.
+
+        Returns
+        -------
+        asyncio.Future
+            The future of ``func(*args)``.
+        """
         future = super().run_in_executor(executor, func, *args)
         self.in_threads += 1
         future.add_done_callback(self._thread_done)
@@ -71,11 +99,28 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self.in_threads -= 1
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (≥ 0)."""
+        """Move the clock forward by ``seconds`` (≥ 0).
+
+        Parameters
+        ----------
+        seconds : float
+            How far, s; negative values move nothing.
+        """
         self._virtual_now += max(0.0, seconds)
 
 
 def run_virtual(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(coro)`` on a :class:`VirtualTimeLoop`."""
+    """``asyncio.run(coro)`` on a :class:`VirtualTimeLoop`.
+
+    Parameters
+    ----------
+    coro : Coroutine
+        The coroutine to run.
+
+    Returns
+    -------
+    T
+        What ``coro`` returns.
+    """
     with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
         return runner.run(coro)

@@ -46,11 +46,27 @@ class XsensFile:
     """One file: per sensor name, its columns (quantity -> (N, k) float64, Time (N,))."""
 
     path: Path
+    """The file read."""
     sensors: dict[str, dict[str, np.ndarray]]
+    """Sensor name -> quantity -> values: Time (N,) s, Orientation (N, 4) [w x y z],
+    Accelerometer (N, 3) m/s², Gyroscope (N, 3) rad/s, Magnetometer (N, 3) µT-scaled;
+    sensor frame."""
 
 
 def parse_placement_map(text: str) -> dict[str, str]:
-    """``"Pelvis=pelvis,RightThigh=thigh_right"`` -> {"Pelvis": "pelvis", ...}."""
+    """``"Pelvis=pelvis,RightThigh=thigh_right"`` -> {"Pelvis": "pelvis", ...}.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``SENSOR=placement`` pairs (the ``--placement`` option).
+
+    Returns
+    -------
+    dict of str to str
+        Sensor name -> placement; InputError (one line) for a malformed pair or an unknown
+        placement.
+    """
     out: dict[str, str] = {}
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, sep, placement = (s.strip() for s in part.partition("="))
@@ -75,7 +91,18 @@ MT_COLUMNS = {"acc": ("Acc_X", "Acc_Y", "Acc_Z"), "gyr": ("Gyr_X", "Gyr_Y", "Gyr
 
 def looks_like_mt_export(path: Path) -> bool:
     """An MT Manager text export (``// Sample rate: 100.0Hz`` comment lines, then a header
-    with Acc_X ... columns), or a folder of them (one file per sensor)?"""
+    with Acc_X ... columns), or a folder of them (one file per sensor)?
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A file or a folder.
+
+    Returns
+    -------
+    bool
+        Whether it (or the folder's first file) looks like one.
+    """
     files = _export_files(path) if path.is_dir() else [path]
     try:
         with open(files[0], encoding="utf-8-sig") as fh:
@@ -94,7 +121,19 @@ def _export_files(folder: Path) -> list[Path]:
 def read_mt_export_file(path: Path) -> SensorStream:
     """One sensor's MT Manager export: ``//`` comment lines (one says the sample rate), a
     header row, then tab- or comma-separated samples. Time from the packet counter and
-    the sample rate (``SampleTimeFine``, 1e-4 s ticks, where present)."""
+    the sample rate (``SampleTimeFine``, 1e-4 s ticks, where present).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The export file.
+
+    Returns
+    -------
+    SensorStream
+        t (N,) s from 0; acc (N, 3) m/s², gyr (N, 3) rad/s as exported, sensor frame; mag
+        (N, 3) (a.u.) and quat (N, 4) [w x y z] where present and finite, else None.
+    """
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -147,7 +186,22 @@ def read_mt_export(path: str | os.PathLike[str], placement: dict[str, str], test
                    ) -> Recording:
     """A folder of MT Manager exports, one file per sensor, named (by file name without
     its extension) in ``placement``: file stem -> placement. All files share one clock
-    starting at 0 (MT Manager exports a synchronised recording)."""
+    starting at 0 (MT Manager exports a synchronised recording).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder (or one file).
+    placement : dict of str to str
+        File stem -> placement.
+    test_leg : str
+        "left" or "right".
+
+    Returns
+    -------
+    Recording
+        One stream per named file (t s, acc m/s², gyr rad/s, sensor frame).
+    """
     folder = Path(path)
     files = {p.stem: p for p in (_export_files(folder) if folder.is_dir() else [folder])}
     unknown = sorted(set(placement) - set(files))
@@ -162,7 +216,18 @@ def read_mt_export(path: str | os.PathLike[str], placement: dict[str, str], test
 
 
 def looks_like_xsens_csv(path: Path) -> bool:
-    """Is this a file (or a folder holding files) in the layout of this module?"""
+    """Is this a file (or a folder holding files) in the layout of this module?
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A file or a folder.
+
+    Returns
+    -------
+    bool
+        Whether it (or the folder's first file) looks like one.
+    """
     files = _csv_files(path) if path.is_dir() else [path]
     if not files or files[0].suffix.lower() != ".csv":
         return False
@@ -179,7 +244,18 @@ def _csv_files(folder: Path) -> list[Path]:
 
 
 def read_xsens_file(path: Path) -> XsensFile:
-    """Parse one export file; InputError naming the file for anything not in the layout."""
+    """Parse one export file; InputError naming the file for anything not in the layout.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file.
+
+    Returns
+    -------
+    XsensFile
+        Its columns per sensor (units as in the module docstring).
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
@@ -225,6 +301,22 @@ def read_xsens(path: str | os.PathLike[str], placement: dict[str, str], test_leg
     ``SensorStream.quat``. InputError (one line) for a layout it does not know, a
     named sensor that is not in the files, non-finite or unsorted time, files that
     overlap in time, or a file too short to start an orientation.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder of per-rep CSV files, or one file.
+    placement : dict of str to str
+        Sensor name in the file -> placement (:func:`parse_placement_map`); sensors not
+        named are left out.
+    test_leg : str
+        "left" or "right".
+
+    Returns
+    -------
+    Recording
+        The files' segments on their common clock (t s, acc m/s², gyr rad/s, mag µT,
+        sensor frame; gaps between files not filled).
     """
     path = Path(path)
     if not path.exists():

@@ -1,6 +1,7 @@
 """Public functions say what they take and give: numpydoc sections (Parameters, Returns) in
-every module of analysis/ and calibration/, checked by numpydoc's own validator, and a
-docstring on every public function and class of the numerical packages."""
+every module of analysis/, calibration/ and sensor_io/, checked by numpydoc's own
+validator, and a docstring on every public function and class of those packages and the
+simulator."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from analysis.result import field_docs
 numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (dev dependency)")
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMPYDOC_PACKAGES = ("analysis", "calibration")
+NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io")
 
 
 def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
@@ -32,11 +33,12 @@ def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
 
 
 NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
-"""Every module of analysis/ and calibration/: their public docstrings follow numpydoc."""
+"""Every module of analysis/, calibration/ and sensor_io/: their public docstrings follow
+numpydoc."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
-DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis")
+DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io")
 
 
 def public_objects(module_name: str) -> list[str]:

@@ -28,13 +28,35 @@ VENDORS: dict[str, Vendor] = {}
 
 
 def register(vendor: Vendor) -> Vendor:
-    """Add ``vendor`` to the registry (replacing one of the same name)."""
+    """Add ``vendor`` to the registry (replacing one of the same name).
+
+    Parameters
+    ----------
+    vendor : Vendor
+        The vendor's entry.
+
+    Returns
+    -------
+    Vendor
+        ``vendor`` itself.
+    """
     VENDORS[vendor.name] = vendor
     return vendor
 
 
 def vendor_of(profile: DeviceProfile) -> Vendor:
-    """The registered vendor whose profile is ``profile``."""
+    """The registered vendor whose profile is ``profile``.
+
+    Parameters
+    ----------
+    profile : DeviceProfile
+        A registered vendor's profile (the same object).
+
+    Returns
+    -------
+    Vendor
+        Its entry; ValueError when none is registered.
+    """
     for v in VENDORS.values():
         if v.profile is profile:
             return v
@@ -42,7 +64,20 @@ def vendor_of(profile: DeviceProfile) -> Vendor:
 
 
 def profile_for(service_uuids: list[str], name: str | None = None) -> DeviceProfile | None:
-    """The profile whose service UUID is advertised (or whose name prefix matches), else None."""
+    """The profile whose service UUID is advertised (or whose name prefix matches), else None.
+
+    Parameters
+    ----------
+    service_uuids : list of str
+        The advertised service UUIDs (any case).
+    name : str, optional
+        The advertised device name.
+
+    Returns
+    -------
+    DeviceProfile or None
+        The first match by service UUID, else by name prefix, else None.
+    """
     uuids = {u.lower() for u in service_uuids}
     profiles = [v.profile for v in VENDORS.values()]
     for p in profiles:

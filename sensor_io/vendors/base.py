@@ -30,25 +30,85 @@ Packets = list[tuple[str, bytes]]
 
 
 class EmulatedDevice(Protocol):
-    """The device side of one vendor protocol (see the module docstring)."""
+    """The device side of one vendor protocol (see the module docstring).
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
 
     chars: Sequence[tuple[str, list[str]]]
     samples_per_packet: int
 
     @property
-    def streaming(self) -> bool: ...
+    def streaming(self) -> bool:
+        """Whether the device is measuring (sending sample packets)."""
+        ...
 
     @property
-    def rate_hz(self) -> float: ...
+    def rate_hz(self) -> float:
+        """The sample rate the device is set to, Hz."""
+        ...
 
-    def on_write(self, uuid: str, data: bytes) -> None: ...
+    def on_write(self, uuid: str, data: bytes) -> None:
+        """Handle a write (a command) from the client.
 
-    def on_read(self, uuid: str) -> bytes: ...
+        Parameters
+        ----------
+        uuid : str
+            The characteristic written.
+        data : bytes
+            The bytes written.
+        """
+        ...
 
-    def on_subscribe(self, uuid: str) -> None: ...
+    def on_read(self, uuid: str) -> bytes:
+        """Answer a read from the client.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic read.
+
+        Returns
+        -------
+        bytes
+            Its value.
+        """
+        ...
+
+    def on_subscribe(self, uuid: str) -> None:
+        """Note that the client subscribed to notifications of a characteristic.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic.
+        """
+        ...
 
     def packets(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
-                device_time: DeviceTime) -> Packets: ...
+                device_time: DeviceTime) -> Packets:
+        """The notifications carrying these samples, in the vendor's wire format.
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            World times, shape (N,), s.
+        acc : numpy.ndarray
+            Acceleration, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        device_time : DeviceTime
+            Maps world time to the device's clock, s.
+
+        Returns
+        -------
+        Packets
+            ``[(uuid, bytes)]`` notifications, in sending order.
+        """
+        ...
 
 
 EmulatorFactory = Callable[[Answer, Any, float], EmulatedDevice]
@@ -63,5 +123,8 @@ class Vendor:
     ``profile`` says how the client talks to it, ``emulate`` makes its emulated device."""
 
     name: str
+    """The folder name under ``sensor_io/vendors/``."""
     profile: DeviceProfile
+    """How the streaming client talks to the device."""
     emulate: EmulatorFactory
+    """Makes a fresh emulated device (see :data:`EmulatorFactory`)."""

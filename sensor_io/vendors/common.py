@@ -43,33 +43,67 @@ ANSWER_TIMEOUT_S = 3.0  # how long a command waits for the device's answer
 
 @dataclass
 class Samples:
-    """A batch of IMU samples decoded from one or more packets.
-
-    acc: (N, 3) m/s², gyr: (N, 3) rad/s, sensor frame.
-    t_device_s: (N,) s on the device clock, or None when the protocol has no timestamps.
-    """
+    """A batch of IMU samples decoded from one or more packets."""
 
     acc: np.ndarray
+    """Specific force, shape (N, 3), m/s², sensor frame."""
     gyr: np.ndarray
+    """Angular rate, shape (N, 3), rad/s, sensor frame."""
     t_device_s: np.ndarray | None = None
-    mag: np.ndarray | None = None  # (N, 3) µT where the device measures it
+    """Shape (N,), s on the device clock, or None when the protocol has no timestamps."""
+    mag: np.ndarray | None = None
+    """Magnetic field, shape (N, 3), µT, sensor frame, where the device measures it."""
 
     def __len__(self) -> int:
         return len(self.acc)
 
     def select(self, keep: np.ndarray) -> Samples:
-        """The samples where ``keep`` (N,) bool is True."""
+        """The samples where ``keep`` (N,) bool is True.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            Shape (N,), bool.
+
+        Returns
+        -------
+        Samples
+            The kept samples, all arrays selected alike.
+        """
         return Samples(self.acc[keep], self.gyr[keep],
                        None if self.t_device_s is None else self.t_device_s[keep],
                        None if self.mag is None else self.mag[keep])
 
     @staticmethod
     def empty(timed: bool = False) -> Samples:
+        """No samples.
+
+        Parameters
+        ----------
+        timed : bool
+            Give ``t_device_s`` as an empty array rather than None.
+
+        Returns
+        -------
+        Samples
+            An empty batch (acc, gyr shape (0, 3)).
+        """
         return Samples(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0) if timed else None)
 
     @staticmethod
     def concat(parts: list[Samples]) -> Samples:
-        """Join batches in order; the result is timed only if every part is."""
+        """Join batches in order; the result is timed only if every part is.
+
+        Parameters
+        ----------
+        parts : list of Samples
+            The batches, in time order.
+
+        Returns
+        -------
+        Samples
+            Their samples; ``mag`` only if every non-empty part has it.
+        """
         parts = [p for p in parts if len(p)]
         if not parts:
             return Samples.empty()
@@ -88,14 +122,28 @@ class DecoderStats:
     """Counters a decoder keeps so a user can see why samples are missing."""
 
     packets: int = 0
+    """Notifications decoded."""
     samples: int = 0
+    """Samples decoded."""
     bad_packets: int = 0
+    """Notifications dropped as broken."""
     skipped_bytes: int = 0
-    implausible: int = 0  # samples dropped by the plausibility check
+    """Bytes skipped while resynchronising a byte stream."""
+    implausible: int = 0
+    """Samples dropped by the plausibility check."""
     last_error: str | None = None
-    notices: list[str] = field(default_factory=list)  # device events for the client to show
+    """The latest problem, one line."""
+    notices: list[str] = field(default_factory=list)
+    """Device events for the client to show."""
 
     def reject(self, err: Exception) -> None:
+        """Count a dropped packet and keep its reason.
+
+        Parameters
+        ----------
+        err : Exception
+            Why the packet was dropped.
+        """
         self.bad_packets += 1
         self.last_error = str(err)
 
@@ -105,19 +153,37 @@ class Plausible:
     """What a decoded sample can be, from the stream's configured full scale.
 
     A sensor saturates at its full scale, so a value beyond it (plus a small margin for
-    the conversion's rounding) can only be a misread.  acc_max m/s², gyr_max rad/s,
-    mag_max µT (None: not checked).
+    the conversion's rounding) can only be a misread.
     """
 
     acc_max: float
+    """Accelerometer full scale, m/s²."""
     gyr_max: float
+    """Gyroscope full scale, rad/s."""
     mag_max: float | None = None
+    """Magnetometer full scale, µT (None: not checked)."""
     margin: float = 1.02
+    """Factor on the full scales allowed for the conversion's rounding."""
 
     def check(self, s: Samples, stats: DecoderStats, last_t: float | None = None) -> Samples:
         """``s`` without its implausible samples (counted in ``stats.implausible``):
         non-finite values, values beyond full scale, and device times not later than
-        ``last_t`` or than the sample before (timestamp order)."""
+        ``last_t`` or than the sample before (timestamp order).
+
+        Parameters
+        ----------
+        s : Samples
+            Decoded samples (m/s², rad/s, µT; device time s).
+        stats : DecoderStats
+            The decoder's counters, updated.
+        last_t : float, optional
+            Device time of the last sample already accepted, s.
+
+        Returns
+        -------
+        Samples
+            The plausible samples (``s`` itself when none was dropped).
+        """
         keep = np.all(np.isfinite(s.acc), axis=1) & np.all(np.isfinite(s.gyr), axis=1)
         keep &= np.all(np.abs(s.acc) <= self.acc_max * self.margin, axis=1)
         keep &= np.all(np.abs(s.gyr) <= self.gyr_max * self.margin, axis=1)
@@ -137,13 +203,32 @@ class Plausible:
 
 
 class Decoder(Protocol):
-    """A stateful decoder for one device: feed notifications in arrival order."""
+    """A stateful decoder for one device: feed notifications in arrival order.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
+    """
 
     stats: DecoderStats
 
     def feed(self, char_uuid: str, data: bytes) -> Samples:
         """Decode one notification from characteristic ``char_uuid``; bad packets are
-        counted in :attr:`stats` and dropped, never raised."""
+        counted in :attr:`stats` and dropped, never raised.
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic that notified.
+        data : bytes
+            The notification's value.
+
+        Returns
+        -------
+        Samples
+            The samples it completed (m/s², rad/s, sensor frame), possibly none.
+        """
         ...
 
 
@@ -152,8 +237,11 @@ class Command:
     """Bytes to write to a characteristic, and whether the write needs a response."""
 
     char_uuid: str
+    """The characteristic to write."""
     data: bytes
+    """The bytes to write."""
     response: bool = True
+    """Write with response (the link confirms it)."""
 
 
 AnswerMatch = Callable[[str, bytes], bool]
@@ -167,15 +255,63 @@ class CommandIO(Protocol):
     ``accept`` takes, in order, once ``done`` says the answer is complete (a reply split
     over several notifications, Polar's MORE byte); it raises :class:`AnswerTimeout`
     naming ``what`` after ``timeout_s``.  The notifications also reach the decoder.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's attributes, it is not built.
     """
 
-    async def write(self, cmd: Command) -> None: ...
+    async def write(self, cmd: Command) -> None:
+        """Write a command without awaiting an answer.
+
+        Parameters
+        ----------
+        cmd : Command
+            What to write, where.
+        """
+        ...
 
     async def request(self, cmd: Command | None, accept: AnswerMatch, what: str, *,
                       done: Callable[[list[bytes]], bool] | None = None,
-                      timeout_s: float = ANSWER_TIMEOUT_S) -> list[bytes]: ...
+                      timeout_s: float = ANSWER_TIMEOUT_S) -> list[bytes]:
+        """Write ``cmd`` and await its answer.
 
-    async def read(self, char_uuid: str) -> bytes: ...
+        Parameters
+        ----------
+        cmd : Command or None
+            What to write (None: nothing, only await).
+        accept : AnswerMatch
+            Which notifications belong to the answer.
+        what : str
+            The command's name, for the timeout message.
+        done : callable, optional
+            Whether the notifications taken so far complete the answer (None: the first
+            one does).
+        timeout_s : float
+            How long to wait, s.
+
+        Returns
+        -------
+        list of bytes
+            The answer's notifications, in order.
+        """
+        ...
+
+    async def read(self, char_uuid: str) -> bytes:
+        """Read a characteristic.
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic.
+
+        Returns
+        -------
+        bytes
+            Its value.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -184,11 +320,26 @@ class Started:
     the screen saying what was chosen from what the device offers."""
 
     rate_hz: float
+    """The rate the device streams at, Hz."""
     setup: str
+    """What was chosen from what the device offers, one line for the screen."""
 
 
 def nearest(offered: list[float] | tuple[float, ...], wanted: float) -> float:
-    """The offered value nearest to ``wanted`` (ties: the higher one)."""
+    """The offered value nearest to ``wanted`` (ties: the higher one).
+
+    Parameters
+    ----------
+    offered : list or tuple of float
+        The values the device offers.
+    wanted : float
+        The value asked for (same unit).
+
+    Returns
+    -------
+    float
+        The nearest offered value; ProtocolError when none is offered.
+    """
     if not offered:
         raise ProtocolError("the device offers no value to choose from")
     return min(offered, key=lambda v: (abs(v - wanted), -v))
@@ -207,17 +358,39 @@ class DeviceProfile:
     """
 
     model: str
+    """The device family's name, for the screen and the recording's metadata."""
     service_uuid: str
+    """The primary service UUID it advertises (lower case)."""
     notify_uuids: tuple[str, ...]
+    """Characteristics to subscribe to (samples and answers)."""
     write_uuid: str
+    """The characteristic commands are written to."""
     name_prefixes: tuple[str, ...]
+    """Advertised-name prefixes that identify it when the service UUID is not advertised."""
     rates_hz: tuple[float, ...]
+    """The documented output rates, Hz."""
     start: Callable[[CommandIO, float, Decoder], Awaitable[Started]]
+    """``start(io, wanted_hz, decoder)``: the vendor's start procedure."""
     stop: Callable[[CommandIO], Awaitable[None]]
+    """``stop(io)``: stops the streams."""
     decoder: Callable[[float], Decoder]
+    """``decoder(rate_hz)``: a fresh stateful decoder."""
     timed: bool = field(default=False)
-    battery_uuid: str | None = None  # read after the start: byte 0 is the level in %
+    """Whether the samples carry device timestamps (else the host clock model times them)."""
+    battery_uuid: str | None = None
+    """Read after the start: byte 0 is the battery level in %."""
 
     def pick_rate(self, wanted_hz: float) -> float:
-        """The documented rate nearest to wanted_hz (Hz)."""
+        """The documented rate nearest to wanted_hz (Hz).
+
+        Parameters
+        ----------
+        wanted_hz : float
+            The rate asked for, Hz.
+
+        Returns
+        -------
+        float
+            The nearest of ``rates_hz``, Hz.
+        """
         return nearest(self.rates_hz, wanted_hz)

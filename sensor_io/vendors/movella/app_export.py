@@ -40,16 +40,27 @@ class DotExport:
     gyr (N, 3) rad/s, and the metadata lines (key -> value)."""
 
     t_us: np.ndarray
+    """Unwrapped SampleTimeFine, shape (N,), µs (sensor clock)."""
     acc: np.ndarray
+    """Acceleration, shape (N, 3), m/s², sensor frame."""
     gyr: np.ndarray
+    """Angular rate, shape (N, 3), rad/s (converted from the export's °/s), sensor frame."""
     meta: dict[str, str] = field(default_factory=dict)
+    """The metadata lines, key (without its colon) -> value."""
 
     @property
     def synced(self) -> bool:
+        """Whether the export says ``SyncStatus: Synced`` (clock shared with the others)."""
         return self.meta.get("SyncStatus", "").lower() == "synced"
 
     def start_time_s(self) -> float | None:
-        """StartTime as POSIX seconds, or None when absent or unreadable."""
+        """StartTime as POSIX seconds, or None when absent or unreadable.
+
+        Returns
+        -------
+        float or None
+            The measurement's start, s since the POSIX epoch (ms resolution).
+        """
         text = self.meta.get("StartTime")
         try:
             return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f %z").timestamp() if text else None
@@ -58,7 +69,25 @@ class DotExport:
 
 
 def read_dot_csv(path: str | os.PathLike[str]) -> DotExport:
-    """Parse one DOT app export; InputError (one line) for anything that is not one."""
+    """Parse one DOT app export; InputError (one line) for anything that is not one.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The exported CSV file.
+
+    Returns
+    -------
+    DotExport
+        Its samples (SampleTimeFine unwrapped, µs; acc m/s²; gyr rad/s; sensor frame) and
+        metadata.
+
+    Raises
+    ------
+    InputError
+        For an unreadable file, a missing column, a non-numeric value or a SampleTimeFine
+        that is not an increasing uint32 count of µs.
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
@@ -117,7 +146,29 @@ def _numeric_rows(rows: list[list[str]], cols: list[int], first_line: int,
 def recording_from_dot(files: dict[str, str | os.PathLike[str]], test_leg: str,
                        **meta: object) -> Recording:
     """One recording from DOT exports given as {placement: path}; times in s from the
-    earliest sample of all sensors (see the module docstring for the common clock)."""
+    earliest sample of all sensors (see the module docstring for the common clock).
+
+    Parameters
+    ----------
+    files : dict of str to path
+        The export of each placement, {placement: path}.
+    test_leg : str
+        "left" or "right".
+    **meta : object
+        Further :class:`~sensor_io.recording.Recording` fields (athlete, step_height_m, ...).
+
+    Returns
+    -------
+    Recording
+        The sensors' streams on one clock (s, from the earliest sample; acc m/s², gyr rad/s,
+        sensor frame), with each sensor's model, rate and tag in its metadata.
+
+    Raises
+    ------
+    InputError
+        For an unknown placement or leg, a bad export, unsynced exports without StartTime,
+        or samples that fail the stream and gyro-unit checks.
+    """
     if test_leg not in LEGS:
         raise InputError(f"test leg must be left or right, not {test_leg!r}")
     unknown = [p for p in files if p not in PLACEMENTS]

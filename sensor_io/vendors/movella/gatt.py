@@ -3,7 +3,18 @@ the service and characteristics the streaming client and the emulated device use
 
 
 def uuid(short: int) -> str:
-    """The DOT's 128-bit UUID of a 16-bit id."""
+    """The DOT's 128-bit UUID of a 16-bit id.
+
+    Parameters
+    ----------
+    short : int
+        The 16-bit id.
+
+    Returns
+    -------
+    str
+        The 128-bit UUID, lower-case text.
+    """
     return f"1517{short:04x}-4947-11e9-8646-d663bd873d93"
 
 

@@ -59,7 +59,19 @@ PLAUSIBLE = Plausible(acc_max=16 * STANDARD_GRAVITY, gyr_max=2000 * DEG)
 
 
 def set_output_rate(rate_hz: float) -> bytes:
-    """The 32-byte device control write that sets the output rate (visit index bit 4)."""
+    """The 32-byte device control write that sets the output rate (visit index bit 4).
+
+    Parameters
+    ----------
+    rate_hz : float
+        One of RATES_HZ, Hz (else ProtocolError).
+
+    Returns
+    -------
+    bytes
+        32 bytes: visit index 0x10 at offset 0, the rate as little-endian uint16 at offset
+        24, zeros elsewhere.
+    """
     if rate_hz not in RATES_HZ:
         raise ProtocolError(f"Movella DOT streams at {list(RATES_HZ)} Hz, not {rate_hz}")
     out = bytearray(32)
@@ -69,19 +81,59 @@ def set_output_rate(rate_hz: float) -> bytes:
 
 
 def output_rate(device_control: bytes) -> int:
-    """The output rate (Hz) in a device control read."""
+    """The output rate (Hz) in a device control read.
+
+    Parameters
+    ----------
+    device_control : bytes
+        The device control characteristic's value (at least 26 bytes).
+
+    Returns
+    -------
+    int
+        The little-endian uint16 at offset 24, Hz.
+    """
     if len(device_control) < RATE_OFFSET + 2:
         raise ProtocolError(f"Movella DOT device control of {len(device_control)} bytes")
     return int.from_bytes(device_control[RATE_OFFSET:RATE_OFFSET + 2], "little")
 
 
 def measurement(start: bool, mode: int = MODE_RATE_QUANTITIES) -> bytes:
-    """Measurement control ``01 ACTION MODE``."""
+    """Measurement control ``01 ACTION MODE``.
+
+    Parameters
+    ----------
+    start : bool
+        Start (action 1) or stop (action 0).
+    mode : int
+        The payload mode (21: rate quantities).
+
+    Returns
+    -------
+    bytes
+        The 3-byte write.
+    """
     return bytes([1, 1 if start else 0, mode])
 
 
 def decode_rate_quantities(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
-    """(timestamp µs, acc (3,) m/s², gyr (3,) rad/s) of one mode-21 notification."""
+    """(timestamp µs, acc (3,) m/s², gyr (3,) rad/s) of one mode-21 notification.
+
+    Parameters
+    ----------
+    data : bytes
+        The medium payload: little-endian uint32 µs, 3×float32 m/s², 3×float32 °/s, then
+        only zero bytes (ProtocolError otherwise).
+
+    Returns
+    -------
+    timestamp_us : int
+        The device clock, µs (uint32, wraps).
+    acc : numpy.ndarray
+        Acceleration, shape (3,), m/s², sensor frame.
+    gyr : numpy.ndarray
+        Angular rate, shape (3,), rad/s, sensor frame.
+    """
     if len(data) < RATE_QUANTITIES_LEN or any(data[RATE_QUANTITIES_LEN:]):
         raise ProtocolError(f"Movella DOT rate-quantities payload of {len(data)} bytes: "
                             f"{bytes(data[:8]).hex(' ')}…")
@@ -91,7 +143,13 @@ def decode_rate_quantities(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
 
 class DotDecoder:
     """Rate-quantities notifications to samples; the uint32 µs clock is unwrapped
-    (it wraps every 71.6 min), implausible samples dropped and counted."""
+    (it wraps every 71.6 min), implausible samples dropped and counted.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The configured output rate, Hz (set by :func:`start_imu`).
+    """
 
     def __init__(self, rate_hz: float = 60.0) -> None:
         self.rate_hz = rate_hz
@@ -101,6 +159,21 @@ class DotDecoder:
         self._last_t: float | None = None
 
     def feed(self, char_uuid: str, data: bytes) -> Samples:
+        """Decode one notification; anything but a rate-quantities payload is counted and
+        dropped.
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic that notified (the medium payload's).
+        data : bytes
+            The notification's value.
+
+        Returns
+        -------
+        Samples
+            At most one sample: acc m/s², gyr rad/s, sensor frame, t_device_s s (unwrapped).
+        """
         if char_uuid != MEDIUM_UUID:
             self.stats.reject(ProtocolError(f"Movella DOT notification on {char_uuid}"))
             return Samples.empty(timed=True)
@@ -123,7 +196,23 @@ class DotDecoder:
 
 async def start_imu(io: CommandIO, wanted_hz: float, decoder: DotDecoder) -> Started:
     """Set the documented streaming rate nearest to ``wanted_hz``, read it back, start
-    "Rate quantities", read the measurement control back."""
+    "Rate quantities", read the measurement control back.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    wanted_hz : float
+        The rate asked for, Hz.
+    decoder : DotDecoder
+        The link's decoder (its rate is set).
+
+    Returns
+    -------
+    Started
+        The rate streamed, Hz, and the setup line; DeviceRejected when the device keeps
+        another rate or does not start.
+    """
     rate = nearest(RATES_HZ, wanted_hz)
     await io.write(Command(DEVICE_CONTROL_UUID, set_output_rate(rate)))
     got = output_rate(await io.read(DEVICE_CONTROL_UUID))
@@ -140,6 +229,13 @@ async def start_imu(io: CommandIO, wanted_hz: float, decoder: DotDecoder) -> Sta
 
 
 async def stop_imu(io: CommandIO) -> None:
+    """Stop the measurement (measurement control, action 0).
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    """
     await io.write(Command(MEASUREMENT_CONTROL_UUID, measurement(False)))
 
 

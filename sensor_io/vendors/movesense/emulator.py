@@ -16,7 +16,13 @@ from sensor_io.vendors.movesense import protocol as movesense
 class MovesenseDevice:
     """The gatt_sensordata_app firmware (GATTSensorDataClient.cpp): hello answered
     ``01 REF Hello``, subscriptions by Whiteboard path, data ``02 REF <SBEM>``; a command
-    with reference 0 is never answered, an unknown path never streams."""
+    with reference 0 is never answered, an unknown path never streams.
+
+    Parameters
+    ----------
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification to the client.
+    """
 
     samples_per_packet = 4
     chars = ((movesense.WRITE_UUID, ["write", "write-without-response"]),
@@ -30,19 +36,49 @@ class MovesenseDevice:
 
     @property
     def streaming(self) -> bool:
+        """Whether any subscription is on."""
         return bool(self.subs)
 
     @property
     def rate_hz(self) -> float:
+        """The first subscription's rate, Hz (52 without one)."""
         return next(iter(self.subs.values()))[1] if self.subs else 52.0
 
     def on_subscribe(self, uuid: str) -> None:
+        """Nothing: GSP streams by subscription command.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic subscribed to.
+        """
         return None
 
     def on_read(self, uuid: str) -> bytes:
+        """Nothing to read in GSP (empty).
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic read.
+
+        Returns
+        -------
+        bytes
+            Its value.
+        """
         return b""
 
     def on_write(self, uuid: str, data: bytes) -> None:
+        """A GSP command: hello, subscribe or unsubscribe.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic written.
+        data : bytes
+            The bytes written.
+        """
         if uuid != movesense.WRITE_UUID or len(data) < 2 or data[1] == 0:
             return
         cmd, ref = data[0], data[1]
@@ -59,6 +95,27 @@ class MovesenseDevice:
 
     def packets(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                 device_time: DeviceTime, mag: np.ndarray | None = None) -> Packets:
+        """One ``02 REF`` notification per subscription: uint32 LE ms, then the samples'
+        arrays as float32 LE (acc m/s², gyro °/s[, magnetometer µT]).
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            World times, shape (N,), s.
+        acc : numpy.ndarray
+            Acceleration, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        device_time : DeviceTime
+            Maps world time to the device's clock, s.
+        mag : numpy.ndarray, optional
+            Magnetic field, shape (N, 3), µT, sensor frame (IMU9; default a fixed field).
+
+        Returns
+        -------
+        Packets
+            ``[(uuid, bytes)]`` notifications, in sending order.
+        """
         ms = int(device_time(t[:1])[0] * 1000) & 0xFFFFFFFF
         out = []
         for ref, (schema, _) in self.subs.items():
@@ -72,5 +129,20 @@ class MovesenseDevice:
 
 
 def emulate(answer: Answer, variant: None, battery_v: float) -> MovesenseDevice:
-    """The emulated device of a peripheral (one model)."""
+    """The emulated device of a peripheral (one model).
+
+    Parameters
+    ----------
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification to the client.
+    variant : None
+        The model (this vendor has one).
+    battery_v : float
+        The battery voltage, V (not reported through GSP).
+
+    Returns
+    -------
+    MovesenseDevice
+        A device in its power-up state.
+    """
     return MovesenseDevice(answer)

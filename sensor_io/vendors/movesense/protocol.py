@@ -67,17 +67,54 @@ PLAUSIBLE = Plausible(acc_max=16 * STANDARD_GRAVITY, gyr_max=2000 * DEG, mag_max
 
 
 def hello(ref: int = HELLO_REF) -> bytes:
+    """Hello command ``00 REF`` (answered ``01 REF 'Hello'``).
+
+    Parameters
+    ----------
+    ref : int
+        The reference, 1-255.
+
+    Returns
+    -------
+    bytes
+        The 2-byte command.
+    """
     return bytes([CMD_HELLO, _ref(ref)])
 
 
 def subscribe(path: str, ref: int = IMU_REF) -> bytes:
-    """Subscribe command for a resource path such as ``/Meas/IMU6/104``."""
+    """Subscribe command for a resource path such as ``/Meas/IMU6/104``.
+
+    Parameters
+    ----------
+    path : str
+        The Whiteboard resource path, with its leading slash.
+    ref : int
+        The reference its data will carry, 1-255.
+
+    Returns
+    -------
+    bytes
+        ``01 REF`` then the path in ASCII.
+    """
     if not path.startswith("/"):
         raise ProtocolError(f"Movesense resource path {path!r} must start with '/'")
     return bytes([CMD_SUBSCRIBE, _ref(ref)]) + path.encode("ascii")
 
 
 def unsubscribe(ref: int = IMU_REF) -> bytes:
+    """Unsubscribe command ``02 REF``.
+
+    Parameters
+    ----------
+    ref : int
+        The reference given to subscribe, 1-255.
+
+    Returns
+    -------
+    bytes
+        The 2-byte command.
+    """
     return bytes([CMD_UNSUBSCRIBE, _ref(ref)])
 
 
@@ -88,7 +125,20 @@ def _ref(ref: int) -> int:
 
 
 def imu_path(rate_hz: float, schema: str = "IMU6") -> str:
-    """``/Meas/IMU6/<rate>`` or ``/Meas/IMU9/<rate>`` for a documented rate."""
+    """``/Meas/IMU6/<rate>`` or ``/Meas/IMU9/<rate>`` for a documented rate.
+
+    Parameters
+    ----------
+    rate_hz : float
+        One of RATES_HZ, Hz.
+    schema : str
+        "IMU6" (acc, gyro) or "IMU9" (acc, gyro, magnetometer).
+
+    Returns
+    -------
+    str
+        The resource path.
+    """
     if rate_hz not in RATES_HZ:
         raise ProtocolError(f"Movesense IMU rate {rate_hz} Hz not supported "
                             f"(choose from {list(RATES_HZ)})")
@@ -98,7 +148,18 @@ def imu_path(rate_hz: float, schema: str = "IMU6") -> str:
 
 
 def schema_of(path: str) -> str:
-    """``IMU6``/``IMU9`` from a subscription path (ProtocolError for anything else)."""
+    """``IMU6``/``IMU9`` from a subscription path (ProtocolError for anything else).
+
+    Parameters
+    ----------
+    path : str
+        A path ``/Meas/IMU6|IMU9/<rate>``.
+
+    Returns
+    -------
+    str
+        "IMU6" or "IMU9".
+    """
     parts = path.strip("/").split("/")
     if len(parts) != 3 or parts[0] != "Meas" or parts[1] not in SCHEMA_ARRAYS:
         raise ProtocolError(f"Movesense path {path!r} is not /Meas/IMU6|IMU9/<rate>")
@@ -106,7 +167,18 @@ def schema_of(path: str) -> str:
 
 
 def parse_result(data: bytes) -> int | str:
-    """A command result ``01 REF …``: its status code, or the hello answer's text."""
+    """A command result ``01 REF …``: its status code, or the hello answer's text.
+
+    Parameters
+    ----------
+    data : bytes
+        The notification.
+
+    Returns
+    -------
+    int or str
+        The status (uint16, high byte first; 200 OK), or "Hello".
+    """
     if len(data) < 3 or data[0] != RESP_COMMAND_RESULT:
         raise ProtocolError(f"not a GSP command result: {bytes(data).hex(' ')}")
     if data[2:] == HELLO_ANSWER:
@@ -119,8 +191,21 @@ def parse_result(data: bytes) -> int | str:
 def decode_imu(payload: bytes, rate_hz: float, schema: str = "IMU6") -> Samples:
     """Decode one IMU6/IMU9 payload (after the ``02 REF`` header).
 
-    Returns acc (N, 3) m/s², gyr (N, 3) rad/s, mag (N, 3) µT for IMU9, t_device_s (N,)
-    s: the packet timestamp for the first sample, then 1/rate_hz apart.
+    Parameters
+    ----------
+    payload : bytes
+        uint32 LE timestamp (ms, device clock), then N samples of each array, float32 LE:
+        acc (m/s²), gyro (°/s)[, magnetometer (µT)].
+    rate_hz : float
+        The subscribed rate, Hz (spaces the samples).
+    schema : str
+        "IMU6" or "IMU9".
+
+    Returns
+    -------
+    Samples
+        acc (N, 3) m/s², gyr (N, 3) rad/s, mag (N, 3) µT for IMU9, sensor frame;
+        t_device_s (N,) s: the packet timestamp for the first sample, then 1/rate_hz apart.
     """
     arrays = SCHEMA_ARRAYS[schema]
     size = 12 * arrays
@@ -145,7 +230,17 @@ class MovesenseDecoder:
     """Stateful GSP decoder: data routed by reference to the schema subscribed under it
     (an unknown reference is never decoded), DATA_PART2 continuations joined, the uint32
     ms device clock unwrapped, command results in :attr:`results` (hello answers in
-    :attr:`hello`), implausible samples dropped and counted."""
+    :attr:`hello`), implausible samples dropped and counted.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The subscribed rate, Hz.
+    ref : int
+        The subscription's reference.
+    schema : str
+        "IMU6" or "IMU9".
+    """
 
     def __init__(self, rate_hz: float = 104.0, ref: int = IMU_REF, schema: str = "IMU6") -> None:
         self.stats = DecoderStats()
@@ -159,11 +254,37 @@ class MovesenseDecoder:
         self._last_t: float | None = None
 
     def subscribe(self, ref: int, schema: str, rate_hz: float) -> None:
-        """Decode data under ``ref`` by ``schema`` (IMU6/IMU9) at ``rate_hz``."""
+        """Decode data under ``ref`` by ``schema`` (IMU6/IMU9) at ``rate_hz``.
+
+        Parameters
+        ----------
+        ref : int
+            The subscription's reference.
+        schema : str
+            "IMU6" or "IMU9".
+        rate_hz : float
+            The subscribed rate, Hz.
+        """
         self.subs = {ref: _Subscription(schema, rate_hz)}
         self.rate_hz = rate_hz
 
     def feed(self, char_uuid: str, data: bytes) -> Samples:
+        """Decode one notification: a command result is recorded, data decoded by its
+        reference's schema (a first part waits for its continuation).
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic that notified.
+        data : bytes
+            The notification's value.
+
+        Returns
+        -------
+        Samples
+            acc m/s², gyr rad/s[, mag µT], sensor frame, t_device_s s (unwrapped); possibly
+            none.
+        """
         data = bytes(data)
         if len(data) < 2:
             self.stats.reject(ProtocolError("Movesense notification shorter than 2 bytes"))
@@ -241,7 +362,24 @@ def _subscription_answer(ref: int):
 async def start_imu(io: CommandIO, wanted_hz: float, decoder: MovesenseDecoder,
                     schema: str = "IMU6") -> Started:
     """Hello (the GSP firmware must answer it), then subscribe to ``/Meas/<schema>/<rate>``
-    at the documented rate nearest to ``wanted_hz`` and await its first data."""
+    at the documented rate nearest to ``wanted_hz`` and await its first data.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    wanted_hz : float
+        The rate asked for, Hz.
+    decoder : MovesenseDecoder
+        The link's decoder (subscribed here).
+    schema : str
+        "IMU6" or "IMU9".
+
+    Returns
+    -------
+    Started
+        The rate streamed, Hz, and the setup line; DeviceRejected when the device refuses.
+    """
     answer = (await io.request(Command(WRITE_UUID, hello()), _is_hello(HELLO_REF),
                                "Movesense HELLO (is the gatt_sensordata_app firmware "
                                "installed?)"))[0]
@@ -260,6 +398,13 @@ async def start_imu(io: CommandIO, wanted_hz: float, decoder: MovesenseDecoder,
 
 
 async def stop_imu(io: CommandIO) -> None:
+    """Unsubscribe the IMU stream.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    """
     await io.write(Command(WRITE_UUID, unsubscribe(IMU_REF)))
 
 

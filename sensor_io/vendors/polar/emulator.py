@@ -16,7 +16,20 @@ from sensor_io.vendors.polar import protocol as polar
 
 
 def pack_bits(values: np.ndarray, bits: int) -> bytes:
-    """Two's-complement ``bits``-bit integers packed LSB first (PMD delta block)."""
+    """Two's-complement ``bits``-bit integers packed LSB first (PMD delta block).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The integers, shape (M,).
+    bits : int
+        Bits per integer.
+
+    Returns
+    -------
+    bytes
+        ``ceil(M * bits / 8)`` bytes.
+    """
     out = bytearray((len(values) * bits + 7) // 8)
     pos = 0
     for v in values.tolist():
@@ -30,7 +43,18 @@ def pack_bits(values: np.ndarray, bits: int) -> bytes:
 
 def pmd_delta_frame(counts: np.ndarray) -> bytes:
     """A compressed PMD frame body (PMD specification, "Delta frame sample example from
-    Polar Verity Sense"): int16 reference sample, then one block ``BITS COUNT <deltas>``."""
+    Polar Verity Sense"): int16 reference sample, then one block ``BITS COUNT <deltas>``.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Shape (N, 3), integer counts (the first is the reference sample).
+
+    Returns
+    -------
+    bytes
+        The frame body (after the 10-byte header): 3 × int16 LE, then the delta block.
+    """
     counts = np.asarray(counts, dtype=np.int64)
     body = struct.pack("<3h", *counts[0])
     deltas = np.diff(counts, axis=0)
@@ -47,13 +71,21 @@ class PolarModel:
     carries, and how its frames scale (FACTOR)."""
 
     name: str
+    """The advertised name."""
     features: frozenset[int]
+    """The measurement types offered."""
     settings: dict[int, dict[int, list[int | float]]]
+    """Measurement type -> {setting kind: values offered} (rate Hz, range g or °/s)."""
     factors: dict[int, float]
-    start_params: dict[int, bytes]  # parameter block of the start answer
-    answer_chunk: int = 64          # parameter bytes per answer before MORE is used
+    """Measurement type -> FACTOR its frames scale by."""
+    start_params: dict[int, bytes]
+    """Measurement type -> the parameter block of its start answer."""
+    answer_chunk: int = 64
+    """Parameter bytes per answer before MORE is used."""
     frame_type: dict[int, int] = field(default_factory=dict)
-    refuse_start: int = 0           # a status every start is answered with (13: in charger)
+    """Measurement type -> the frame type it sends (bit 7: delta compressed)."""
+    refuse_start: int = 0
+    """A status every start is answered with (13: in charger); 0: starts succeed."""
 
 
 VERITY_SENSE = PolarModel(
@@ -82,7 +114,15 @@ H10 = PolarModel(
 
 
 class PolarDevice:
-    """PMD control point and data as a Polar device answers and sends them."""
+    """PMD control point and data as a Polar device answers and sends them.
+
+    Parameters
+    ----------
+    model : PolarModel
+        What the device offers.
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification (or indication) to the client.
+    """
 
     samples_per_packet = 12
     chars = ((polar.CONTROL_UUID, ["read", "write", "indicate"]), (polar.DATA_UUID, ["notify"]),
@@ -96,17 +136,38 @@ class PolarDevice:
 
     @property
     def streaming(self) -> bool:
+        """Whether any measurement is started."""
         return bool(self.started)
 
     @property
     def rate_hz(self) -> float:
+        """The first started measurement's rate, Hz (52 without one)."""
         rates = [s[polar.SETTING_SAMPLE_RATE] for s in self.started.values()]
         return float(rates[0]) if rates else 52.0
 
     def on_subscribe(self, uuid: str) -> None:
+        """Nothing: PMD streams by start request.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic subscribed to.
+        """
         return None
 
     def on_read(self, uuid: str) -> bytes:
+        """The battery level (%), or the feature read ``0F <uint16 LE bitmask>``.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic read.
+
+        Returns
+        -------
+        bytes
+            Its value (empty for another characteristic).
+        """
         if uuid == polar.BATTERY_LEVEL_UUID:
             return bytes([self.battery_pct])
         if uuid != polar.CONTROL_UUID:
@@ -115,6 +176,21 @@ class PolarDevice:
         return bytes([0x0F]) + mask.to_bytes(2, "little")
 
     def on_write(self, uuid: str, data: bytes) -> None:
+        """A control-point request (get settings, start, stop), answered ``F0 OP TYPE
+        STATUS MORE <parameters>``.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic written.
+        data : bytes
+            The request.
+
+        Returns
+        -------
+        None
+            The answer goes out through ``answer``.
+        """
         self.requests.append(data)
         if uuid != polar.CONTROL_UUID or len(data) < 2:
             return
@@ -174,6 +250,26 @@ class PolarDevice:
 
     def packets(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                 device_time: DeviceTime) -> Packets:
+        """One data frame per started stream: ``TYPE``, uint64 LE ns since 2000-01-01 of
+        the last sample, ``FRAME_TYPE``, samples (delta compressed counts × FACTOR = G or
+        °/s, or int16 LE mG).
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            World times, shape (N,), s.
+        acc : numpy.ndarray
+            Acceleration, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        device_time : DeviceTime
+            Maps world time to the device's clock, s.
+
+        Returns
+        -------
+        Packets
+            ``[(uuid, bytes)]`` notifications, in sending order.
+        """
         # ns since 2000-01-01 of the last sample; the device believes it is ~2025
         ts_ns = int(round((device_time(t[-1:])[0] + 800_000_000) * 1e9))
         out = []
@@ -216,5 +312,20 @@ def _settings_from(params: bytes) -> dict[int, int]:
 
 def emulate(answer: Answer, variant: PolarModel | None, battery_v: float) -> PolarDevice:
     """The emulated device of a peripheral: a Verity Sense unless ``variant`` names
-    another model."""
+    another model.
+
+    Parameters
+    ----------
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification (or indication) to the client.
+    variant : PolarModel or None
+        The model (None: VERITY_SENSE).
+    battery_v : float
+        The battery voltage, V (not used: the device reports a level in %).
+
+    Returns
+    -------
+    PolarDevice
+        A device in its power-up state.
+    """
     return PolarDevice(variant or VERITY_SENSE, answer)

@@ -104,7 +104,19 @@ GYRO_RANGE_DPS = 2000
 
 # -- settings and control point ------------------------------------------------------------
 def encode_settings(settings: dict[int, list[int | float]]) -> bytes:
-    """PMD TLV for {kind: [values]} in kind order (FACTOR values are float32)."""
+    """PMD TLV for {kind: [values]} in kind order (FACTOR values are float32).
+
+    Parameters
+    ----------
+    settings : dict of int to list
+        Setting kind -> its values.
+
+    Returns
+    -------
+    bytes
+        ``KIND COUNT VALUE…`` per kind, values little-endian (uint16 rate, resolution and
+        range; 4-byte range milliunit; uint8 channels; float32 factor; 16-byte security).
+    """
     out = bytearray()
     for kind in sorted(settings):
         values = settings[kind]
@@ -117,7 +129,18 @@ def encode_settings(settings: dict[int, list[int | float]]) -> bytes:
 
 def parse_settings(data: bytes) -> dict[int, list[int | float]]:
     """{kind: [values]} from a PMD TLV parameter block; a block of one byte or less
-    carries no settings (the SDK's rule: the H10's start answer has one byte ``01``)."""
+    carries no settings (the SDK's rule: the H10's start answer has one byte ``01``).
+
+    Parameters
+    ----------
+    data : bytes
+        The parameter block (little-endian TLV).
+
+    Returns
+    -------
+    dict of int to list
+        Setting kind -> its values; ProtocolError for a malformed or truncated block.
+    """
     out: dict[int, list[int | float]] = {}
     if len(data) <= 1:
         return out
@@ -141,34 +164,99 @@ def parse_settings(data: bytes) -> dict[int, list[int | float]]:
 
 
 def get_settings(kind: int) -> bytes:
+    """Get-settings request ``01 TYPE``.
+
+    Parameters
+    ----------
+    kind : int
+        The measurement type (ACC 2, GYRO 5, ...).
+
+    Returns
+    -------
+    bytes
+        The 2-byte request.
+    """
     return bytes([OP_GET_SETTINGS, kind])
 
 
 def start_request(kind: int, selected: dict[int, int]) -> bytes:
-    """``02 TYPE`` + one value of every selected setting (FACTOR is never sent)."""
+    """``02 TYPE`` + one value of every selected setting (FACTOR is never sent).
+
+    Parameters
+    ----------
+    kind : int
+        The measurement type (ACC 2, GYRO 5, ...).
+    selected : dict of int to int
+        Setting kind -> the value chosen.
+
+    Returns
+    -------
+    bytes
+        The start request.
+    """
     return bytes([OP_START, kind]) + encode_settings(
         {k: [v] for k, v in selected.items() if k != SETTING_FACTOR})
 
 
 def stop(kind: int) -> bytes:
+    """Stop request ``03 TYPE``.
+
+    Parameters
+    ----------
+    kind : int
+        The measurement type (ACC 2, GYRO 5, ...).
+
+    Returns
+    -------
+    bytes
+        The 2-byte request.
+    """
     return bytes([OP_STOP, kind])
 
 
 def parse_features(data: bytes) -> set[int]:
-    """Measurement types a device offers, from its control-point read ``0F <bitmask>``."""
+    """Measurement types a device offers, from its control-point read ``0F <bitmask>``.
+
+    Parameters
+    ----------
+    data : bytes
+        The control-point read.
+
+    Returns
+    -------
+    set of int
+        The types whose bit is set (bit k of the bytes after ``0F``, LSB first).
+    """
     if len(data) < 2 or data[0] != FEATURES:
         raise ProtocolError(f"not a PMD feature read: {bytes(data).hex(' ')}")
     return {8 * k + b for k, byte in enumerate(data[1:]) for b in range(8) if byte >> b & 1}
 
 
 def feature_bytes(types: set[int]) -> bytes:
-    """The feature read a device offering ``types`` answers (emulator)."""
+    """The feature read a device offering ``types`` answers (emulator).
+
+    Parameters
+    ----------
+    types : set of int
+        The measurement types offered.
+
+    Returns
+    -------
+    bytes
+        ``0F`` then a little-endian uint16 bitmask.
+    """
     mask = sum(1 << t for t in types)
     return bytes([FEATURES]) + mask.to_bytes(2, "little")
 
 
 class ControlResponse:
-    """One control-point answer ``F0 OP TYPE STATUS MORE <parameters>``."""
+    """One control-point answer ``F0 OP TYPE STATUS MORE <parameters>``.
+
+    Parameters
+    ----------
+    data : bytes
+        The indication (ProtocolError when it is not an answer).
+    """
 
     def __init__(self, data: bytes) -> None:
         if len(data) < 4 or data[0] != RESPONSE:
@@ -180,17 +268,40 @@ class ControlResponse:
 
     @property
     def reason(self) -> str:
+        """The status in words (:data:`REASONS`)."""
         return REASONS.get(self.status, f"error {self.status}")
 
 
 def parse_control_response(data: bytes) -> tuple[int, int, int, dict[int, list[int | float]]]:
-    """(op, type, status, settings) of one complete control-point answer."""
+    """(op, type, status, settings) of one complete control-point answer.
+
+    Parameters
+    ----------
+    data : bytes
+        The answer.
+
+    Returns
+    -------
+    tuple
+        (op code, measurement type, status (0 = success), settings {kind: [values]}).
+    """
     r = ControlResponse(data)
     return r.op, r.kind, r.status, parse_settings(r.params)
 
 
 def joined_answer(parts: list[bytes]) -> ControlResponse:
-    """One answer from its notifications (MORE ≠ 0 continues in the next one)."""
+    """One answer from its notifications (MORE ≠ 0 continues in the next one).
+
+    Parameters
+    ----------
+    parts : list of bytes
+        The answer's notifications, in order.
+
+    Returns
+    -------
+    ControlResponse
+        The first part with every part's parameters joined.
+    """
     first = ControlResponse(parts[0])
     first.params = first.params + b"".join(ControlResponse(p).params for p in parts[1:])
     return first
@@ -207,12 +318,36 @@ def _complete(parts: list[bytes]) -> bool:
 
 # -- the command layer ---------------------------------------------------------------------
 async def read_features(io: CommandIO) -> set[int]:
-    """The measurement types the device offers (control-point read)."""
+    """The measurement types the device offers (control-point read).
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+
+    Returns
+    -------
+    set of int
+        The measurement types.
+    """
     return parse_features(await io.read(CONTROL_UUID))
 
 
 async def query_settings(io: CommandIO, kind: int) -> dict[int, list[int | float]]:
-    """The settings the device offers for measurement ``kind`` (MORE answers joined)."""
+    """The settings the device offers for measurement ``kind`` (MORE answers joined).
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    kind : int
+        The measurement type (ACC 2, GYRO 5, ...).
+
+    Returns
+    -------
+    dict of int to list
+        Setting kind -> the values offered; DeviceRejected with the device's reason.
+    """
     name = TYPE_NAMES.get(kind, str(kind))
     parts = await io.request(Command(CONTROL_UUID, get_settings(kind)),
                              _answers(OP_GET_SETTINGS, kind), f"Polar {name} settings request",
@@ -227,7 +362,22 @@ def choose_settings(offered: dict[int, list[int | float]], rate_hz: float,
                     range_: int) -> dict[int, int]:
     """One value of every offered setting: the given rate (must be offered), the smallest
     range at or above ``range_`` (else the largest), the largest of anything else
-    (resolution, channels: the SDK's choice)."""
+    (resolution, channels: the SDK's choice).
+
+    Parameters
+    ----------
+    offered : dict of int to list
+        The settings offered (:func:`query_settings`).
+    rate_hz : float
+        The sample rate, Hz.
+    range_ : int
+        The wanted range (g for ACC, °/s for GYRO).
+
+    Returns
+    -------
+    dict of int to int
+        Setting kind -> the value chosen (FACTOR and security left out).
+    """
     out: dict[int, int] = {}
     for kind, values in offered.items():
         if kind in (SETTING_FACTOR, SETTING_SECURITY) or not values:
@@ -247,7 +397,22 @@ def choose_settings(offered: dict[int, list[int | float]], rate_hz: float,
 
 async def start_measurement(io: CommandIO, kind: int, selected: dict[int, int]) -> float | None:
     """Start ``kind`` with ``selected`` settings; returns the FACTOR the device answered
-    (None without one).  Raises DeviceRejected with the device's reason."""
+    (None without one).  Raises DeviceRejected with the device's reason.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    kind : int
+        The measurement type (ACC 2, GYRO 5, ...).
+    selected : dict of int to int
+        Setting kind -> the value chosen.
+
+    Returns
+    -------
+    float or None
+        The stream's FACTOR, None when the answer carries none.
+    """
     name = TYPE_NAMES.get(kind, str(kind))
     parts = await io.request(Command(CONTROL_UUID, start_request(kind, selected)),
                              _answers(OP_START, kind), f"Polar {name} start", done=_complete)
@@ -261,7 +426,23 @@ async def start_measurement(io: CommandIO, kind: int, selected: dict[int, int]) 
 
 async def start_imu(io: CommandIO, wanted_hz: float, decoder: PolarDecoder) -> Started:
     """Feature read, settings of ACC and GYRO, start both at the rate both offer nearest
-    to ``wanted_hz``; the decoder learns rate, ranges, resolution and factors."""
+    to ``wanted_hz``; the decoder learns rate, ranges, resolution and factors.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    wanted_hz : float
+        The rate asked for, Hz.
+    decoder : PolarDecoder
+        The link's decoder (configured here).
+
+    Returns
+    -------
+    Started
+        The rate streamed, Hz, and the setup line (ranges in g and °/s); DeviceRejected
+        when ACC or GYRO is missing or refused.
+    """
     features = await read_features(io)
     missing = [TYPE_NAMES[k] for k in (TYPE_ACC, TYPE_GYRO) if k not in features]
     if missing:
@@ -289,6 +470,13 @@ async def start_imu(io: CommandIO, wanted_hz: float, decoder: PolarDecoder) -> S
 
 
 async def stop_imu(io: CommandIO) -> None:
+    """Stop the ACC and GYRO streams (the device keeps measuring otherwise).
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    """
     for kind in (TYPE_ACC, TYPE_GYRO):
         await io.write(Command(CONTROL_UUID, stop(kind)))
 
@@ -311,7 +499,24 @@ def _unpack_bits(data: bytes, bits: int, count: int) -> np.ndarray:
 
 def decode_delta_frame(body: bytes, channels: int = CHANNELS, resolution: int = 16
                        ) -> np.ndarray:
-    """Raw integer samples (N, channels) from a delta-compressed frame body."""
+    """Raw integer samples (N, channels) from a delta-compressed frame body.
+
+    Parameters
+    ----------
+    body : bytes
+        The frame after its 10-byte header: a reference sample (channels × resolution/8
+        bytes, little-endian, signed), then blocks ``BIT_WIDTH COUNT <deltas>``
+        (two's complement, packed LSB first).
+    channels : int
+        Values per sample.
+    resolution : int
+        Bits per value of the reference sample.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (N, channels), int64 counts.
+    """
     width = (resolution + 7) // 8
     ref_len = width * channels
     if len(body) < ref_len:
@@ -340,7 +545,22 @@ def decode_delta_frame(body: bytes, channels: int = CHANNELS, resolution: int = 
 
 
 def acc_mg(counts: np.ndarray, frame_type: int, factor: float) -> np.ndarray:
-    """ACC in mG from a frame's integer counts, by the SDK's rule for each frame type."""
+    """ACC in mG from a frame's integer counts, by the SDK's rule for each frame type.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Shape (N, 3), integer counts.
+    frame_type : int
+        The frame type byte (bit 7: compressed).
+    factor : float
+        The stream's FACTOR.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (N, 3), float64, mG.
+    """
     if not frame_type & COMPRESSED:
         return counts.astype(np.float64)
     c = counts.astype(np.float32)
@@ -355,7 +575,21 @@ def acc_mg(counts: np.ndarray, frame_type: int, factor: float) -> np.ndarray:
 
 def decode_frame_raw(data: bytes, resolution: int = 16) -> tuple[int, int, int, np.ndarray]:
     """(measurement type, timestamp ns, frame type, raw values (N, 3)) of one data frame;
-    raw values are integer counts, or °/s for float GYRO frames."""
+    raw values are integer counts, or °/s for float GYRO frames.
+
+    Parameters
+    ----------
+    data : bytes
+        The notification: ``TYPE``, uint64 LE timestamp (ns since 2000-01-01, last
+        sample), ``FRAME_TYPE``, samples.
+    resolution : int
+        Bits per value of a compressed frame's reference sample.
+
+    Returns
+    -------
+    tuple
+        (measurement type, timestamp ns, frame type, raw values (N, 3)).
+    """
     if len(data) < HEADER_LEN + 1:
         raise ProtocolError(f"PMD data frame of {len(data)} bytes is truncated")
     kind = data[0] & 0x3F
@@ -385,9 +619,23 @@ def decode_frame_raw(data: bytes, resolution: int = 16) -> tuple[int, int, int, 
 def decode_frame(data: bytes, rate_hz: float, factor: float = 1.0) -> tuple[int, Samples]:
     """Decode one PMD data notification on its own (no previous frame known).
 
-    Returns (measurement type, samples) with ACC in ``acc`` (m/s², gyr zeros) or GYRO in
-    ``gyr`` (rad/s, acc zeros); ``t_device_s`` is s since 2000-01-01 (device clock), the
-    last sample at the frame's timestamp and the others 1/rate_hz apart before it.
+    Parameters
+    ----------
+    data : bytes
+        The data notification.
+    rate_hz : float
+        The stream's rate, Hz.
+    factor : float
+        The stream's FACTOR.
+
+    Returns
+    -------
+    kind : int
+        The measurement type.
+    samples : Samples
+        ACC in ``acc`` (m/s², gyr zeros) or GYRO in ``gyr`` (rad/s, acc zeros), sensor
+        frame; ``t_device_s`` is s since 2000-01-01 (device clock), the last sample at the
+        frame's timestamp and the others 1/rate_hz apart before it.
     """
     kind, ts_ns, frame_type, raw = decode_frame_raw(data)
     n = len(raw)
@@ -442,7 +690,13 @@ class PolarDecoder:
     ACC and GYRO paired into IMU samples by device time (nearest ACC sample within half
     a period; an ACC sample leaves once a later GYRO sample exists, so it pairs with at
     most a frame of delay).  ``01 TYPE…`` on the control point (the device stopped a
-    stream) becomes a notice."""
+    stream) becomes a notice.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The sample rate, Hz (set again by :meth:`configure`).
+    """
 
     def __init__(self, rate_hz: float = 52.0) -> None:
         self.stats = DecoderStats()
@@ -454,7 +708,15 @@ class PolarDecoder:
         self._gyr: list[tuple[np.ndarray, np.ndarray]] = []
 
     def configure(self, rate_hz: float, chosen: dict[int, dict[int, int]]) -> None:
-        """Rate (Hz) and the settings started per measurement type (ranges: g, °/s)."""
+        """Rate (Hz) and the settings started per measurement type (ranges: g, °/s).
+
+        Parameters
+        ----------
+        rate_hz : float
+            The sample rate, Hz.
+        chosen : dict of int to dict
+            Measurement type -> {setting kind: value} as started.
+        """
         self.rate_hz = rate_hz
         self.resolution = {k: s.get(SETTING_RESOLUTION, 16) for k, s in chosen.items()}
         acc_g = chosen.get(TYPE_ACC, {}).get(SETTING_RANGE, 16)
@@ -463,6 +725,22 @@ class PolarDecoder:
         self._clocks = {k: _StreamClock(rate_hz) for k in (TYPE_ACC, TYPE_GYRO)}
 
     def feed(self, char_uuid: str, data: bytes) -> Samples:
+        """Take one notification: control-point answers update the state, data frames are
+        decoded and paired.
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic that notified (control point or data).
+        data : bytes
+            The notification's value.
+
+        Returns
+        -------
+        Samples
+            The IMU samples paired so far: acc m/s², gyr rad/s, sensor frame, t_device_s s
+            since 2000-01-01; possibly none.
+        """
         data = bytes(data)
         try:
             if char_uuid == CONTROL_UUID:

@@ -15,7 +15,15 @@ from sensor_io.vendors.witmotion import protocol as witmotion
 class WitMotionDevice:
     """BWT901BLE (BLE 5.0 protocol): streams ``55 61`` frames whenever notifications are
     on; ``FF AA REG DL DH`` writes take effect only after unlock ``FF AA 69 88 B5``;
-    ``FF AA 27 REG 00`` is answered by ``55 71 REG 00`` + 8 int16 registers."""
+    ``FF AA 27 REG 00`` is answered by ``55 71 REG 00`` + 8 int16 registers.
+
+    Parameters
+    ----------
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification to the client.
+    battery_v : float
+        The battery voltage register 0x64 reads (0.01 V units), V.
+    """
 
     samples_per_packet = 1
     chars = ((witmotion.NOTIFY_UUID, ["notify"]),
@@ -31,15 +39,44 @@ class WitMotionDevice:
 
     @property
     def rate_hz(self) -> float:
+        """The output rate of the rate register's code, Hz (10 at power-up)."""
         return self.RATES.get(self.registers[0x03], 10.0)
 
     def on_subscribe(self, uuid: str) -> None:
+        """Start streaming when the notify characteristic is subscribed to.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic subscribed to.
+        """
         self.streaming = uuid == witmotion.NOTIFY_UUID
 
     def on_read(self, uuid: str) -> bytes:
+        """Nothing to read (empty): registers are read by command.
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic read.
+
+        Returns
+        -------
+        bytes
+            Its value.
+        """
         return b""
 
     def on_write(self, uuid: str, data: bytes) -> None:
+        """A ``FF AA REG DL DH`` command: register read, unlock, or rate (once unlocked).
+
+        Parameters
+        ----------
+        uuid : str
+            The characteristic written.
+        data : bytes
+            The bytes written.
+        """
         if len(data) != 5 or data[:2] != b"\xff\xaa":
             return
         reg, value = data[2], data[3] | (data[4] << 8)
@@ -54,6 +91,25 @@ class WitMotionDevice:
 
     def packets(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                 device_time: DeviceTime) -> Packets:
+        """One ``55 61`` frame per sample: 9 × int16 LE (acc ±16 g, gyro ±2000 °/s, zero
+        angles), untimed.
+
+        Parameters
+        ----------
+        t : numpy.ndarray
+            World times, shape (N,), s.
+        acc : numpy.ndarray
+            Acceleration, shape (N, 3), m/s², sensor frame.
+        gyr : numpy.ndarray
+            Angular rate, shape (N, 3), rad/s, sensor frame.
+        device_time : DeviceTime
+            Maps world time to the device's clock, s.
+
+        Returns
+        -------
+        Packets
+            ``[(uuid, bytes)]`` notifications, in sending order.
+        """
         raw = np.column_stack([acc / (16 * STANDARD_GRAVITY), gyr / (2000 * DEG),
                                np.zeros((len(t), 3))]) * 32768
         raw = np.clip(np.round(raw), -32768, 32767).astype("<i2")
@@ -61,5 +117,20 @@ class WitMotionDevice:
 
 
 def emulate(answer: Answer, variant: None, battery_v: float) -> WitMotionDevice:
-    """The emulated device of a peripheral; ``battery_v`` (V) is what its register reads."""
+    """The emulated device of a peripheral; ``battery_v`` (V) is what its register reads.
+
+    Parameters
+    ----------
+    answer : Answer
+        ``answer(uuid, bytes)``: sends a notification to the client.
+    variant : None
+        The model (this vendor has one).
+    battery_v : float
+        The battery voltage, V.
+
+    Returns
+    -------
+    WitMotionDevice
+        A device in its power-up state.
+    """
     return WitMotionDevice(answer, battery_v)

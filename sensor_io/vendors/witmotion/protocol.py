@@ -69,20 +69,58 @@ RATE_CODES: dict[float, int] = {
 
 
 def command(register: int, value: int) -> bytes:
-    """The 5-byte write ``FF AA REG DL DH`` setting ``register`` to uint16 ``value``."""
+    """The 5-byte write ``FF AA REG DL DH`` setting ``register`` to uint16 ``value``.
+
+    Parameters
+    ----------
+    register : int
+        The register (low byte used).
+    value : int
+        The uint16 value, written little-endian (DL, DH).
+
+    Returns
+    -------
+    bytes
+        The 5-byte command ``FF AA REG DL DH``.
+    """
     return bytes([0xFF, 0xAA, register & 0xFF, value & 0xFF, (value >> 8) & 0xFF])
 
 
 def unlock() -> bytes:
+    """Unlock command ``FF AA 69 88 B5`` (before a configuration write).
+
+    Returns
+    -------
+    bytes
+        The 5-byte command ``FF AA REG DL DH``.
+    """
     return command(REG_UNLOCK, 0xB588)
 
 
 def save() -> bytes:
+    """Save command ``FF AA 00 00 00`` (keeps the configuration).
+
+    Returns
+    -------
+    bytes
+        The 5-byte command ``FF AA REG DL DH``.
+    """
     return command(REG_SAVE, 0x0000)
 
 
 def set_rate(rate_hz: float) -> bytes:
-    """Output-rate command; ``rate_hz`` must be one of :data:`RATE_CODES`."""
+    """Output-rate command; ``rate_hz`` must be one of :data:`RATE_CODES`.
+
+    Parameters
+    ----------
+    rate_hz : float
+        The output rate, Hz.
+
+    Returns
+    -------
+    bytes
+        The 5-byte command ``FF AA REG DL DH``.
+    """
     if rate_hz not in RATE_CODES:
         raise ProtocolError(f"WitMotion rate {rate_hz} Hz not supported "
                             f"(choose from {sorted(RATE_CODES)})")
@@ -90,15 +128,34 @@ def set_rate(rate_hz: float) -> bytes:
 
 
 def read_register(register: int) -> bytes:
-    """Ask for 8 registers starting at ``register``; the reply is a ``55 71`` frame."""
+    """Ask for 8 registers starting at ``register``; the reply is a ``55 71`` frame.
+
+    Parameters
+    ----------
+    register : int
+        The first register.
+
+    Returns
+    -------
+    bytes
+        The 5-byte command ``FF AA REG DL DH``.
+    """
     return command(REG_READ, register)
 
 
 def decode_imu_frames(frames: np.ndarray) -> Samples:
     """Decode aligned ``55 61`` frames.
 
-    frames: (N, 20) uint8, each row one frame starting with ``55 61``.
-    Returns acc (N, 3) m/s², gyr (N, 3) rad/s, untimed.
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        Shape (N, 20), uint8, each row one frame: ``55 61`` then 9 × int16 little-endian
+        (ax ay az ±16 g, wx wy wz ±2000 °/s, roll pitch yaw ±180°).
+
+    Returns
+    -------
+    Samples
+        acc (N, 3) m/s², gyr (N, 3) rad/s, sensor frame, untimed.
     """
     frames = np.ascontiguousarray(frames, dtype=np.uint8)
     if frames.ndim != 2 or frames.shape[1] != FRAME_LEN:
@@ -111,7 +168,18 @@ def decode_imu_frames(frames: np.ndarray) -> Samples:
 
 
 def decode_angles_deg(frame: bytes) -> tuple[float, float, float]:
-    """Roll, pitch, yaw in degrees from one ``55 61`` frame (the device's own fusion)."""
+    """Roll, pitch, yaw in degrees from one ``55 61`` frame (the device's own fusion).
+
+    Parameters
+    ----------
+    frame : bytes
+        One 20-byte frame (int16 little-endian angles at offsets 14, 16, 18).
+
+    Returns
+    -------
+    tuple of float
+        (roll, pitch, yaw), degrees, ±180.
+    """
     if len(frame) < FRAME_LEN or frame[0] != HEADER or frame[1] != FRAME_IMU:
         raise ProtocolError("not a complete WitMotion 55 61 frame")
     r, p, y = struct.unpack_from("<3h", frame, 14)
@@ -129,6 +197,11 @@ class WitMotionDecoder:
     followed by one: then the framer resynchronises there; otherwise the candidate is a
     whole frame followed by garbage and is kept.  Register replies land in
     :attr:`registers` (register -> int16 value).
+
+    Parameters
+    ----------
+    rate_hz : float
+        The configured output rate, Hz (set by :func:`start_imu`).
     """
 
     def __init__(self, rate_hz: float = 100.0) -> None:
@@ -145,6 +218,20 @@ class WitMotionDecoder:
         return None if v is None else v / 100.0
 
     def feed(self, char_uuid: str, data: bytes) -> Samples:
+        """Add one notification's bytes to the stream and decode the whole frames in it.
+
+        Parameters
+        ----------
+        char_uuid : str
+            The characteristic that notified.
+        data : bytes
+            The notification's bytes (any part of the stream).
+
+        Returns
+        -------
+        Samples
+            acc m/s², gyr rad/s, sensor frame, untimed; possibly none.
+        """
         self._buf += data
         frames: list[bytes] = []
         buf = self._buf
@@ -207,7 +294,20 @@ def _inner_frame_start(buf: bytearray, i: int, n: int) -> int | None:
 
 def register_reply(stream: bytes, register: int) -> int | None:
     """The int16 value of ``register`` from the first ``55 71`` reply for it in
-    ``stream`` (bytes as received), else None."""
+    ``stream`` (bytes as received), else None.
+
+    Parameters
+    ----------
+    stream : bytes
+        Bytes as received.
+    register : int
+        The register asked for.
+
+    Returns
+    -------
+    int or None
+        The int16 (little-endian) value, None before a complete reply.
+    """
     head = bytes([HEADER, FRAME_REGISTER, register & 0xFF, register >> 8])
     k = stream.find(head)
     if k < 0 or len(stream) - k < FRAME_LEN:
@@ -217,7 +317,20 @@ def register_reply(stream: bytes, register: int) -> int | None:
 
 async def read_register_value(io: CommandIO, register: int) -> int:
     """Ask for ``register`` and await its reply in the byte stream (split or merged with
-    data frames as it may be)."""
+    data frames as it may be).
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    register : int
+        The register.
+
+    Returns
+    -------
+    int
+        Its int16 value (register 0x64: battery, 0.01 V).
+    """
     parts = await io.request(
         Command(WRITE_UUID, read_register(register)), lambda uuid, d: uuid == NOTIFY_UUID,
         f"WitMotion register 0x{register:02X} read",
@@ -229,7 +342,23 @@ async def read_register_value(io: CommandIO, register: int) -> int:
 
 async def start_imu(io: CommandIO, wanted_hz: float, decoder: WitMotionDecoder) -> Started:
     """Unlock, set the documented rate nearest to ``wanted_hz``, save, read the rate
-    register back (the device's answer must hold the code written) and the battery."""
+    register back (the device's answer must hold the code written) and the battery.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    wanted_hz : float
+        The rate asked for, Hz.
+    decoder : WitMotionDecoder
+        The link's decoder (its rate is set).
+
+    Returns
+    -------
+    Started
+        The rate streamed, Hz, and the setup line; DeviceRejected when the device keeps
+        another rate code.
+    """
     offered = sorted(r for r in RATE_CODES if r >= 10.0)
     rate = nearest(offered, wanted_hz)
     decoder.awaiting_rate = True  # until the rate reply, frames come at the old rate
@@ -245,6 +374,13 @@ async def start_imu(io: CommandIO, wanted_hz: float, decoder: WitMotionDecoder) 
 
 
 async def stop_imu(io: CommandIO) -> None:
+    """Nothing to write: unsubscribing stops the stream.
+
+    Parameters
+    ----------
+    io : CommandIO
+        The link to the device.
+    """
     return None  # the device streams whenever notifications are on; unsubscribing stops it
 
 
