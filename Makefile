@@ -24,8 +24,10 @@ demo: $(STAMP)
 # module's tests run on one worker, so its server, browser or PostgreSQL starts once (--dist
 # loadscope), modules in file order so the long accuracy batches start first
 # (--no-loadscope-reorder); each batch is built once and shared by the workers (tests/conftest.py).
+# At most 4 workers: each holds up to ~1.2 GB (the batches it loads), so a many-core CI
+# machine with little memory is not run out of it.
 TEST_WORKERS ?= auto
-XDIST = -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+XDIST = -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope --no-loadscope-reorder
 test: $(STAMP)
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "$(PY) -m pytest -q -n $(TEST_WORKERS)  (STEPDOWN_HOME, XDG_*_HOME, MPLCONFIGDIR under $$tmp)" && \
