@@ -54,6 +54,8 @@ def test_reps_reach_the_page_and_the_coachs_keys_reach_the_recording(tmp_path):
             # after the standing, the guided knee bends are asked for on the screen
             expect(page.locator("#fix")).to_have_text("knee bends on both feet", timeout=TIMEOUT_MS)
             expect(page.locator("#detail")).to_have_text(re.compile("then stand on the test leg"))
+            SCREENS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENS / "live-bends.png"))
             # the first set starts at "Go"; the keys work from then on, before any rep
             expect(page.locator("#set-label")).to_have_text(re.compile("^set 1 · rep 1 of 5$"),
                                                             timeout=TIMEOUT_MS)
