@@ -620,3 +620,127 @@ def leave_one_exercise_out(errors: pd.DataFrame, simulated: dict[str, float]) ->
                         "bound": bound,
                         "covered": int((np.abs(test.error) <= bound).sum())})
     return pd.DataFrame(out)
+
+
+SACRAL_RAMP_DEG = 15.0
+"""The sacral sensor's tilt (relative to standing, deg) over which its excess over the lab
+pelvis builds up (:func:`sacral_excess_deg`). Fixed once, before any fit, from where the
+excess appeared on the development squats (already +7-11° in the first 15° of thigh
+inclination, hardly any at the standing pose), not fitted: 10-30° give the same
+leave-one-exercise-out figures within 0.2°."""
+
+
+def sacral_excess_deg(tilt_deg: np.ndarray, gain_deg: float,
+                      ramp_deg: float = SACRAL_RAMP_DEG) -> np.ndarray:
+    """(N,) deg: how much more anterior tilt a sacral sensor reads than the pelvis under it,
+    as a function of the tilt it reads itself (relative to standing, + anterior): none at
+    the standing pose, growing to ``gain_deg`` over the first ``ramp_deg`` of tilt, then
+    constant. What a sensor over the lumbosacral junction reads when the lower lumbar spine
+    flexes ahead of the pelvis at the start of a forward lean (docs/real_data.md)."""
+    return gain_deg * np.clip(np.asarray(tilt_deg, float) / ramp_deg, 0.0, 1.0)
+
+
+def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
+    """Every sample of the reps found (one row each): ``tilt`` our pelvis's anterior tilt and
+    ``excess`` ours minus the reference pelvis's, both relative to the Pose trial (deg, on
+    the rep files' samples); what :func:`fit_sacral_gain` fits."""
+    if run.result is None:
+        return pd.DataFrame(columns=["trial", "tilt", "excess"])
+    motion, ours = run.result.motion, _tilts(run)
+    pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
+    out = []
+    for i, ref in enumerate(run.refs):
+        t = run.file_times(i)
+        rep = run.rep_in(t)
+        if rep is None:
+            continue
+        span = (t >= rep["start_s"]) & (t <= rep["end_s"])
+        tilt = np.interp(t[span], motion.t, ours[:, 0])
+        out.append(pd.DataFrame({"trial": run.trial, "tilt": tilt,
+                                 "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt)}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["trial", "tilt", "excess"])
+
+
+def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) -> float:
+    """The gain (deg) of :func:`sacral_excess_deg` that fits the samples' ``excess`` on their
+    ``tilt`` best (least squares; every sample of every rep weighs alike)."""
+    x = np.clip(samples.tilt.to_numpy(float) / ramp_deg, 0.0, 1.0)
+    return float(x @ samples.excess.to_numpy(float) / (x @ x))
+
+
+def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFrame:
+    """Per rep file whose rep is found: hip flexion peak and excursion (deg, as
+    :func:`rep_rows` takes them) with the sacral excess :func:`sacral_excess_deg` of
+    ``gain_deg`` taken out of our series, and the reference's. Hip flexion is the first
+    angle about the pelvis's mediolateral axis, so turning the pelvis back about that axis
+    by the excess lowers it by exactly the excess, and leaves pelvic drop (that axis's
+    elevation) as it was. ``gain_deg`` 0 gives :func:`rep_rows`' figures."""
+    if run.result is None:
+        return pd.DataFrame()
+    series = run.result.series
+    tilt = np.interp(series.t, run.result.motion.t, _tilts(run)[:, 0])
+    hf = series.series["hip_flexion_deg"] - sacral_excess_deg(tilt, gain_deg)
+    out = []
+    for i, ref in enumerate(run.refs):
+        t = run.file_times(i)
+        rep = run.rep_in(t)
+        if rep is None or rep["measures"].get("hip_flexion_deg") is None:
+            continue
+        ref_hf = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
+        found = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005)
+        in_rep = (series.t >= rep["start_s"]) & (series.t <= rep["end_s"])
+        in_file = (series.t >= t[0]) & (series.t <= t[-1])
+        out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": run.files[i].name,
+                    "ours": float(np.max(hf[in_rep])), "ref": float(np.max(ref_hf[found])),
+                    "ours_exc": float(np.max(hf[in_file]) - hf[in_file][0]),
+                    "ref_exc": float(np.max(ref_hf) - ref_hf[0])})
+    return pd.DataFrame(out)
+
+
+def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
+    """The sacral soft-tissue model left one exercise out: per sensor set and exercise, the
+    gain fitted on the pelvis tilt samples of the *other* exercises, and the held-out
+    exercise's hip flexion peak and excursion agreement (n, MAE, bias, slope) without
+    (``*_before``) and with the model (``*_after``)."""
+    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
+    out = []
+    for run in runs:
+        if run.result is None:
+            continue
+        train = pd.concat([s for (trial, sset), s in samples.items()
+                           if sset == run.sensor_set and trial != run.trial])
+        gain = fit_sacral_gain(train)
+        row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": gain}
+        for when, g in (("before", 0.0), ("after", gain)):
+            f = hip_flexion_with_sacral_model(run, g)
+            peak, exc = agreement(f.ours.to_numpy(), f.ref.to_numpy()), agreement(
+                f.ours_exc.to_numpy(), f.ref_exc.to_numpy())
+            row |= {"n": peak["n"], f"peak_mae_{when}": peak["mae"],
+                    f"peak_bias_{when}": peak["bias"], f"peak_slope_{when}": peak["slope"],
+                    f"exc_mae_{when}": exc["mae"], f"exc_bias_{when}": exc["bias"]}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+DOUBLE_LEG_TRIALS = ("SqDL", "SqHalfDL", "SumoSq")
+"""Development trials outside the single-leg exercises the sacral model is fitted on: both
+legs flex alike (the test leg is the one whose knee flexes more), two of them deeper than
+110° of hip flexion; where the model is checked beyond its exercises."""
+
+
+def sacral_model_outside(fit_runs: list[TrialRun], other_runs: list[TrialRun]) -> pd.DataFrame:
+    """The sacral model fitted on every one of ``fit_runs`` (per sensor set), applied to
+    ``other_runs``: per trial and sensor set the gain and the hip flexion peak agreement
+    before and after (:func:`hip_flexion_with_sacral_model`)."""
+    out = []
+    for run in other_runs:
+        gain = fit_sacral_gain(pd.concat([pelvis_tilt_samples(r) for r in fit_runs
+                                          if r.sensor_set == run.sensor_set]))
+        row = {"sensor_set": run.sensor_set, "trial": run.trial, "gain": gain}
+        for when, g in (("before", 0.0), ("after", gain)):
+            f = hip_flexion_with_sacral_model(run, g)
+            a = agreement(f.ours.to_numpy(), f.ref.to_numpy())
+            row |= {"n": a["n"], f"peak_mae_{when}": a["mae"], f"peak_bias_{when}": a["bias"],
+                    "ref_peak": float(f.ref.mean())}
+        out.append(row)
+    return pd.DataFrame(out)

@@ -217,3 +217,57 @@ def test_the_knee_models_differ_by_the_hip_moving_over_the_stance_foot(term_runs
     assert exc["mae"] < 3.0, exc
     hip_shift = (knee.lab_vs_hip - knee.lab_vs_ankle).groupby(knee.trial).mean()
     assert (hip_shift > 15.0).all(), hip_shift
+
+
+@pytest.fixture(scope="module")
+def sacral_loeo(term_runs):
+    return cmu_real.sacral_model_loeo(list(term_runs.values()))
+
+
+@needs_cmu
+def test_the_sacral_model_holds_on_every_single_leg_exercise_left_out(sacral_loeo):
+    """The sacral sensor's tilt excess over the lab pelvis (gain * min(1, tilt / 15°)),
+    fitted on the pelvis tilt samples of six exercises, takes the seventh's hip flexion peak
+    error down on every one of the seven, both sensor sets (measured: peak MAE 7.89 -> 3.13°
+    pelvis + thigh, 6.94 -> 2.08° full set; gains 6.7-7.6°), and leaves the excursions as
+    they were (5.48 -> 5.59°, 5.91 -> 5.90°): the excess is there from the start of the
+    lean, not a gain on the depth."""
+    loeo = sacral_loeo
+    assert len(loeo) == 2 * len(cmu_real.TERM_TRIALS)
+    assert (loeo.peak_bias_after.abs() < loeo.peak_bias_before.abs()).all(), loeo
+    assert loeo.gain.between(6.0, 8.0).all(), loeo.gain
+    for sset, hi in (("pelvis+thigh", 3.3), (FULL_SET, 2.3)):
+        g = loeo[loeo.sensor_set == sset]
+        w = g.n.to_numpy(float)
+        assert np.average(g.peak_mae_before, weights=w) > 6.5
+        assert np.average(g.peak_mae_after, weights=w) < hi, sset
+        assert abs(np.average(g.exc_mae_after - g.exc_mae_before, weights=w)) < 0.3, sset
+
+
+@needs_cmu
+def test_a_gain_on_the_flexion_does_not_hold_for_the_excursions(term_runs):
+    """The model first thought of (the excess a share of the hip flexion) brings the peaks
+    down too, but makes the excursions worse: the excess does not grow with depth. As a
+    gain fitted on all seven exercises' peaks (the best it can do; measured k 0.09, peak
+    MAE 7.9 -> 3.6°, excursion MAE 5.5 -> 7.7°; left one exercise out, 4.1° and 7.7°)."""
+    runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
+    both = pd.concat([cmu_real.hip_flexion_with_sacral_model(r, 0.0) for r in runs])
+    err = both.ours - both.ref
+    k = float(both.ours @ err / (both.ours @ both.ours))            # err ~ k * hip flexion
+    exc_before = np.mean(np.abs(both.ours_exc - both.ref_exc))
+    exc_gain = np.mean(np.abs((1 - k) * both.ours_exc - both.ref_exc))  # peak - start both scaled
+    assert 0.05 < k < 0.15 and exc_gain > exc_before + 1.5, (k, exc_before, exc_gain)
+
+
+@needs_cmu
+def test_the_sacral_model_does_not_hold_on_deep_double_leg_squats(term_runs):
+    """Beyond the single-leg exercises it is fitted on: on the half double-leg squat (63° of
+    hip flexion) it helps (bias +15.8 -> +8.6°), on the double-leg and sumo squats (118° and
+    126°, where the lab pelvis tilts further than the sacral sensor) it makes the bias worse
+    (-0.2 -> -7.4°, -9.0 -> -16.1°): the model's domain is the single-leg range."""
+    fit = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
+    other = [cmu_real.run_trial(ROOT, t, "pelvis+thigh") for t in cmu_real.DOUBLE_LEG_TRIALS]
+    out = cmu_real.sacral_model_outside(fit, other).set_index("trial")
+    assert out.peak_bias_after.abs()["SqHalfDL"] < out.peak_bias_before.abs()["SqHalfDL"] - 5
+    for t in ("SqDL", "SumoSq"):
+        assert out.ref_peak[t] > 110 and out.peak_mae_after[t] > out.peak_mae_before[t] + 5, out
