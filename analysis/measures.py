@@ -6,7 +6,7 @@ One code path for live and offline: both call :func:`measure_series` on a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -17,6 +17,7 @@ from analysis import quat, registry
 from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
 from analysis.hip_shift import hip_medial_shift_m
 from analysis.segment_motion import Motion, row_norms
+from analysis.soft_tissue import without_sacral_excess
 from calibration.standing import time_slice
 from sensor_io.anthropometry import Body
 
@@ -139,7 +140,8 @@ def _impact_series(motion: Motion) -> np.ndarray:
 def measure_series(motion: Motion, test_leg: str, body: Body,
                    depth: np.ndarray | None = None,
                    cutoff_hz: float = KINEMATICS_CUTOFF_HZ,
-                   hip_spans: list[tuple[float, float]] | None = None) -> MeasureSeries:
+                   hip_spans: list[tuple[float, float]] | None = None,
+                   sacral_excess_deg: float = 0.0) -> MeasureSeries:
     """Every measure the sensors allow, per sample, relative to standing.
 
     Parameters
@@ -159,6 +161,10 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         (start_s, end_s) of the reps, in time order, over which the pelvis sensor measures
         the hip's sideways shift for the knee without a shank (:mod:`analysis.hip_shift`);
         None: the hip is taken as staying over the foot.
+    sacral_excess_deg : float
+        The sacral sensor's excess anterior tilt taken out of the pelvis's orientation
+        before any measure uses it (:func:`analysis.soft_tissue.without_sacral_excess`), deg;
+        0 leaves the pelvis as its sensor reads it.
 
     Returns
     -------
@@ -167,6 +173,8 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
     """
     st = motion.standing
     pelvis = motion.get("pelvis", test_leg)
+    pelvis = replace(pelvis, q_facing_seg=without_sacral_excess(pelvis.q_facing_seg, st,
+                                                                sacral_excess_deg))
     thigh = motion.get("thigh", test_leg)
     shank = motion.get("shank", test_leg)
     trunk = motion.get("trunk", test_leg)

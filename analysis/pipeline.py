@@ -609,7 +609,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
                    + ([movement] if movement else []))
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
-                            hip_spans=_hip_spans(cal, rec.test_leg, full + partial))
+                            hip_spans=_hip_spans(cal, rec.test_leg, full + partial),
+                            sacral_excess_deg=settings.sacral_excess_deg)
     reps, notes = [], cal.notes()
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "

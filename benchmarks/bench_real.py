@@ -99,6 +99,13 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
               f"{mean('peak_mae_after'):.2f}, bias {mean('peak_bias_before'):+.2f} -> "
               f"{mean('peak_bias_after'):+.2f}; excursion MAE {mean('exc_mae_before'):.2f} -> "
               f"{mean('exc_mae_after'):.2f}")
+    for sset in cmu_real.SENSOR_SETS:
+        own = [r for r in runs if r.sensor_set == sset]
+        simulated = cmu_real.simulated_uncertainty([row for r in own for row in cmu_real.rep_rows(r)])
+        nested = cmu_real.sacral_term_loeo(own, simulated["hip_flexion_deg"])
+        print(f"  {sset}: hip flexion interval left one exercise out, gain and term both from the "
+              f"other six: {nested.covered.sum()}/{nested.reps.sum()} covered (terms "
+              f"{nested.term.min():.1f}-{nested.term.max():.1f})")
     other = [cmu_real.run_trial(root, t, s) for t in cmu_real.DOUBLE_LEG_TRIALS
              for s in cmu_real.SENSOR_SETS]
     print("fitted on all of them, on the double-leg squats:")

@@ -36,6 +36,8 @@ import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from analysis import quat
+from analysis.soft_tissue import SACRAL_RAMP_DEG, pelvis_tilt_rad, without_sacral_excess
+from calibration.standing import time_slice
 from sensor_io.errors import InputError
 
 ENV = "STEPDOWN_CMU_DATA"
@@ -289,8 +291,7 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
 def pelvis_tilt_deg(q_facing_pelvis: np.ndarray) -> np.ndarray:
     """(N,) deg: the pelvis's anterior tilt in its own sagittal plane (the anterior axis
     below horizontal, + forward), heading-free; from (N, 4) facing-frame orientations."""
-    x, y = quat.axis_of(q_facing_pelvis, 0), quat.axis_of(q_facing_pelvis, 1)
-    return np.degrees(np.arctan2(-x[:, 2], y[:, 2]))
+    return np.degrees(pelvis_tilt_rad(q_facing_pelvis))
 
 
 def thigh_inclination_deg(q_facing_thigh: np.ndarray) -> np.ndarray:
@@ -310,16 +311,26 @@ def reference_pelvis_tilt_deg(ref: pd.DataFrame) -> np.ndarray:
     return np.degrees(np.arctan2(-ap[:, 1], up[:, 1]))
 
 
-def _tilts(run: TrialRun) -> np.ndarray:
+def _tilts(run: TrialRun, sacral: bool = False) -> np.ndarray:
     """(N, 2) deg on the analysis grid: the pelvis's tilt and the test thigh's inclination,
-    low-passed as the measures are, relative to the standing window."""
+    low-passed as the measures are, relative to the standing window. The pelvis as its
+    sensor reads it, or (``sacral``) with the excess the analysis took out
+    (its ``sacral_excess_deg``, :mod:`analysis.soft_tissue`)."""
     from analysis.measures import lowpass
 
     motion = run.result.motion
+    q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
+    if sacral:
+        q_pelvis = without_sacral_excess(q_pelvis, motion.standing, _sacral_gain(run))
     ours = lowpass(np.column_stack([
-        pelvis_tilt_deg(motion.get("pelvis", run.leg).q_facing_seg),
+        pelvis_tilt_deg(q_pelvis),
         thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
     return ours - ours[motion.standing].mean(axis=0)
+
+
+def _sacral_gain(run: TrialRun) -> float:
+    """The sacral excess (deg) the run's analysis took out of its pelvis."""
+    return float(run.doc["config"].get("sacral_excess_deg", 0.0))
 
 
 NEAR_POSE_DEG = 5.0
@@ -332,7 +343,8 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
     both relative to the Pose trial): hip flexion is about the thigh's forward inclination
     plus the pelvis's anterior tilt, so its error splits into
 
-    - ``pelvis``: the sacrum sensor's tilt against the reference pelvis's,
+    - ``pelvis``: the sacrum sensor's tilt, less the excess the analysis takes out of it
+      (``sacral``, :mod:`analysis.soft_tissue`), against the reference pelvis's,
     - ``thigh``: the thigh's inclination against the reference's (hip flexion - pelvis tilt),
     - ``rest``: what the two do not explain (the peak's timing, the joint angle against two
       plane angles),
@@ -342,7 +354,7 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
     :func:`near_pose_errors` (the standing baseline) this says which part is ours."""
     if run.result is None:
         return pd.DataFrame()
-    motion, ours = run.result.motion, _tilts(run)
+    motion, ours, sensor = run.result.motion, _tilts(run, sacral=True), _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     out = []
     for i, (f, ref) in enumerate(zip(run.files, run.refs, strict=True)):
@@ -355,6 +367,7 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
         hf_ref = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
         tilt_ref = reference_pelvis_tilt_deg(ref) - pose_tilt
         tilt = np.interp(t, motion.t, ours[:, 0])
+        sacral = np.interp(t, motion.t, sensor[:, 0]) - tilt
         thigh = np.interp(t, motion.t, ours[:, 1])
         deep = np.flatnonzero(span)[np.argmax(hf_ref[span])]
         low = np.flatnonzero(span)[np.argmin(hf_ref[span])]
@@ -362,7 +375,8 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
         thigh_err = thigh[deep] - (hf_ref[deep] - tilt_ref[deep])
         peak_error = hf - hf_ref[deep]
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": f.name,
-                    "peak_error": peak_error, "pelvis": pelvis, "thigh": thigh_err,
+                    "peak_error": peak_error, "pelvis": pelvis, "sacral": sacral[deep],
+                    "thigh": thigh_err,
                     "rest": peak_error - pelvis - thigh_err,
                     "pelvis_upright": tilt[low] - tilt_ref[low],
                     "thigh_upright": thigh[low] - (hf_ref[low] - tilt_ref[low]),
@@ -622,24 +636,6 @@ def leave_one_exercise_out(errors: pd.DataFrame, simulated: dict[str, float]) ->
     return pd.DataFrame(out)
 
 
-SACRAL_RAMP_DEG = 15.0
-"""The sacral sensor's tilt (relative to standing, deg) over which its excess over the lab
-pelvis builds up (:func:`sacral_excess_deg`). Fixed once, before any fit, from where the
-excess appeared on the development squats (already +7-11° in the first 15° of thigh
-inclination, hardly any at the standing pose), not fitted: 10-30° give the same
-leave-one-exercise-out figures within 0.2°."""
-
-
-def sacral_excess_deg(tilt_deg: np.ndarray, gain_deg: float,
-                      ramp_deg: float = SACRAL_RAMP_DEG) -> np.ndarray:
-    """(N,) deg: how much more anterior tilt a sacral sensor reads than the pelvis under it,
-    as a function of the tilt it reads itself (relative to standing, + anterior): none at
-    the standing pose, growing to ``gain_deg`` over the first ``ramp_deg`` of tilt, then
-    constant. What a sensor over the lumbosacral junction reads when the lower lumbar spine
-    flexes ahead of the pelvis at the start of a forward lean (docs/real_data.md)."""
-    return gain_deg * np.clip(np.asarray(tilt_deg, float) / ramp_deg, 0.0, 1.0)
-
-
 def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
     """Every sample of the reps found (one row each): ``tilt`` our pelvis's anterior tilt and
     ``excess`` ours minus the reference pelvis's, both relative to the Pose trial (deg, on
@@ -662,24 +658,30 @@ def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
 
 
 def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) -> float:
-    """The gain (deg) of :func:`sacral_excess_deg` that fits the samples' ``excess`` on their
-    ``tilt`` best (least squares; every sample of every rep weighs alike)."""
+    """The gain (deg) of :func:`analysis.soft_tissue.sacral_excess_deg` that fits the
+    samples' ``excess`` on their ``tilt`` best (least squares; every sample weighs alike)."""
     x = np.clip(samples.tilt.to_numpy(float) / ramp_deg, 0.0, 1.0)
     return float(x @ samples.excess.to_numpy(float) / (x @ x))
 
 
 def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFrame:
     """Per rep file whose rep is found: hip flexion peak and excursion (deg, as
-    :func:`rep_rows` takes them) with the sacral excess :func:`sacral_excess_deg` of
-    ``gain_deg`` taken out of our series, and the reference's. Hip flexion is the first
-    angle about the pelvis's mediolateral axis, so turning the pelvis back about that axis
-    by the excess lowers it by exactly the excess, and leaves pelvic drop (that axis's
-    elevation) as it was. ``gain_deg`` 0 gives :func:`rep_rows`' figures."""
+    :func:`rep_rows` takes them) with a sacral excess of ``gain_deg`` taken out of the
+    pelvis (:func:`analysis.soft_tissue.without_sacral_excess`, as the analysis does with
+    its own), and the reference's. Hip flexion is the first angle about the pelvis's
+    mediolateral axis, so turning the pelvis back about that axis lowers it by exactly the
+    excess and leaves pelvic drop (that axis's elevation) as it was. ``gain_deg`` 0: the
+    pelvis as its sensor reads it; the analysis's own gain gives :func:`rep_rows`' figures."""
+    from analysis import kinematics as kin
+    from analysis.measures import lowpass
+
     if run.result is None:
         return pd.DataFrame()
-    series = run.result.series
-    tilt = np.interp(series.t, run.result.motion.t, _tilts(run)[:, 0])
-    hf = series.series["hip_flexion_deg"] - sacral_excess_deg(tilt, gain_deg)
+    motion = run.result.motion
+    pelvis = without_sacral_excess(motion.get("pelvis", run.leg).q_facing_seg, motion.standing,
+                                   gain_deg)
+    hip = kin.hip_angles_rad(pelvis, motion.get("thigh", run.leg).q_facing_seg, run.leg)[:, 0]
+    hf = lowpass(np.degrees(kin.relative_to(hip, motion.standing)), motion.t)
     out = []
     for i, ref in enumerate(run.refs):
         t = run.file_times(i)
@@ -688,8 +690,8 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
             continue
         ref_hf = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
         found = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005)
-        in_rep = (series.t >= rep["start_s"]) & (series.t <= rep["end_s"])
-        in_file = (series.t >= t[0]) & (series.t <= t[-1])
+        in_rep = time_slice(motion.t, rep["start_s"], rep["end_s"])
+        in_file = (motion.t >= t[0]) & (motion.t <= t[-1])
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": run.files[i].name,
                     "ours": float(np.max(hf[in_rep])), "ref": float(np.max(ref_hf[found])),
                     "ours_exc": float(np.max(hf[in_file]) - hf[in_file][0]),
@@ -743,4 +745,25 @@ def sacral_model_outside(fit_runs: list[TrialRun], other_runs: list[TrialRun]) -
             row |= {"n": a["n"], f"peak_mae_{when}": a["mae"], f"peak_bias_{when}": a["bias"],
                     "ref_peak": float(f.ref.mean())}
         out.append(row)
+    return pd.DataFrame(out)
+
+
+def sacral_term_loeo(runs: list[TrialRun], simulated_deg: float) -> pd.DataFrame:
+    """Hip flexion's stated interval left one exercise out *with* the sacral model, nested:
+    for each held-out exercise the gain is fitted on the other exercises' pelvis tilt
+    samples, their hip flexion peak errors with that gain give the model-to-reality term
+    (:func:`reality_term`, on top of ``simulated_deg``), and the held-out exercise's reps
+    (with the same gain) are counted inside sqrt(simulated² + term²). ``runs``: one sensor
+    set's."""
+    samples = {r.trial: pelvis_tilt_samples(r) for r in runs if r.result is not None}
+    out = []
+    for held in samples:
+        gain = fit_sacral_gain(pd.concat([s for t, s in samples.items() if t != held]))
+        f = pd.concat([hip_flexion_with_sacral_model(r, gain) for r in runs if r.trial in samples])
+        errors = pd.DataFrame({"trial": f.trial, "error": f.ours - f.ref})
+        term = reality_term(errors[errors.trial != held], simulated_deg)
+        bound = float(np.hypot(simulated_deg, term))
+        test = errors[errors.trial == held]
+        out.append({"held_out": held, "gain": gain, "reps": len(test), "term": term,
+                    "bound": bound, "covered": int((test.error.abs() <= bound).sum())})
     return pd.DataFrame(out)

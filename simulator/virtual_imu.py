@@ -122,6 +122,31 @@ def random_mounting(rng: np.random.Generator, normal: np.ndarray, max_tilt_deg: 
     return np.column_stack([x, np.cross(z, x), z])
 
 
+SACRAL_EXCESS_DEG = 7.2
+"""A sacral sensor's excess anterior tilt over the pelvis (deg) once it reads 15° of tilt,
+as measured on a real body (CMU-MBL SUB22, Xsens on the sacrum against a lab pelvis, 7
+single-leg exercises; docs/real_data.md); ``analysis.soft_tissue`` takes the same out."""
+SACRAL_RAMP_DEG = 15.0
+"""The sensor tilt (deg from standing) over which that excess builds up."""
+
+
+def sacral_tissue(R_pelvis: np.ndarray) -> np.ndarray:
+    """(N,3,3) the sacral skin site's rotation relative to the pelvis bone (pelvis frame).
+
+    The real sacral sensor reads excess = gain * min(1, s / ramp) more anterior tilt than
+    the pelvis, s its own tilt from standing (``analysis.soft_tissue``): for a pelvis tilt
+    p from the first sample (standing), s = p * ramp / (ramp - gain) below ramp - gain,
+    p + gain above; none behind standing. Anterior tilt turns the pelvis's x (anterior)
+    towards -y (down): a negative turn about its mediolateral z.
+    """
+    x, y = R_pelvis[:, :, 0], R_pelvis[:, :, 1]
+    tilt = np.degrees(np.arctan2(-x[:, 2], y[:, 2]))
+    p = np.maximum(tilt - tilt[0], 0.0)
+    knee = SACRAL_RAMP_DEG - SACRAL_EXCESS_DEG
+    excess = np.where(p < knee, p * SACRAL_EXCESS_DEG / knee, SACRAL_EXCESS_DEG)
+    return Rotation.from_rotvec(np.outer(-np.radians(excess), [0.0, 0.0, 1.0])).as_matrix()
+
+
 def _tissue_rotation(kin: Kinematics, err: SensorErrors, rng: np.random.Generator) -> np.ndarray:
     """(N,3) rotation vector (rad) of the skin relative to the bone (thigh)."""
     t = kin.t
@@ -186,6 +211,8 @@ def sample_sensor(
     R_seg_sensor = random_mounting(rng, normal, midline=segment in ("pelvis", "trunk"))
     R_seg = kin.R[segment]
     R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng)).as_matrix()
+    if segment == "pelvis":  # where the sensor sits, so ideal sensors have it too
+        R_tissue = sacral_tissue(R_seg) @ R_tissue
     R_sensor = R_seg @ R_tissue @ R_seg_sensor
     p_sensor = kin.p[segment] + R_seg @ pos
     dt = kin.t[1] - kin.t[0]
