@@ -40,8 +40,8 @@ CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
 DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io")
-APP_MODULES_A = modules_of(("stepdown.commands",))
-"""The application's converted modules, part A (issue 16 item 6): stepdown/commands/."""
+APP_MODULES_A = modules_of(("stepdown.commands", "stepdown.batch"))
+"""The application's converted modules, part A (issue 16 item 6): stepdown/commands/, batch/."""
 
 
 def public_objects(module_name: str) -> list[str]:
