@@ -40,10 +40,12 @@ CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
 DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io")
-APP_MODULES_A = tuple(m for m in modules_of(("stepdown.commands", "stepdown.batch", "stepdown.web"))
-                      if m not in ("stepdown.web.programme",))
-"""The application's converted modules, part A (issue 16 item 6): stepdown/commands/, batch/
-and web/ (web/programme.py: converted with its retyping)."""
+APP_MODULES_A = tuple(
+    m for m in modules_of(("stepdown.commands", "stepdown.catalog", "stepdown.web",
+                           "stepdown.batch"))
+    if m not in ("stepdown.catalog.programme", "stepdown.web.programme"))
+"""The application's converted modules, part A (issue 16 item 6): stepdown/commands/,
+catalog/, web/ and batch/ (the two programme.py: converted with their retyping)."""
 
 
 def public_objects(module_name: str) -> list[str]:
