@@ -19,7 +19,7 @@ from analysis.result import field_docs
 numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (dev dependency)")
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io")
+NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io", "simulator")
 
 
 def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
@@ -33,7 +33,7 @@ def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
 
 
 NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
-"""Every module of analysis/, calibration/ and sensor_io/: their public docstrings follow
+"""Every module of analysis/, calibration/, sensor_io/ and simulator/: their public docstrings follow
 numpydoc."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
