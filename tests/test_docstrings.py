@@ -36,8 +36,8 @@ NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
 """Every module of analysis/, calibration/, sensor_io/ and simulator/: their public docstrings follow
 numpydoc."""
 APP_MODULES_B = ("stepdown", "stepdown.analysis_plot", "stepdown.analysis_report", "stepdown.cli",
-                 "stepdown.completeness", "stepdown.paths", "stepdown.record_guard",
-                 "stepdown.truth_files")
+                 "stepdown.completeness", "stepdown.demo", "stepdown.paths",
+                 "stepdown.record_guard", "stepdown.sample_data", "stepdown.truth_files")
 """The application's modules converted to numpydoc so far (part B of issue 16 item 6; never
 stepdown.__main__, which runs the CLI on import)."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
