@@ -40,7 +40,10 @@ APP_MODULES_B = ("stepdown", "stepdown.analysis_plot", "stepdown.analysis_report
                  "stepdown.record_guard", "stepdown.sample_data", "stepdown.truth_files",
                  "stepdown.live", "stepdown.live.emulation", "stepdown.live.lines",
                  "stepdown.live.live_rep", "stepdown.live.loop", "stepdown.live.reps",
-                 "stepdown.live.scoring", "stepdown.live.window")
+                 "stepdown.live.scoring", "stepdown.live.window",
+                 "stepdown.athlete", "stepdown.athlete.bus", "stepdown.athlete.cues",
+                 "stepdown.athlete.feedback", "stepdown.athlete.keys", "stepdown.athlete.launch",
+                 "stepdown.athlete.page", "stepdown.athlete.scoring", "stepdown.athlete.sound")
 """The application's modules converted to numpydoc so far (part B of issue 16 item 6; never
 stepdown.__main__, which runs the CLI on import)."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
