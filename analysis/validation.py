@@ -34,8 +34,8 @@ def mark_unvalidated(measures: dict) -> dict:
 
 
 MODEL_TO_REALITY: dict[str, dict[str, float]] = {
-    "functional axis": {"pelvic_drop_deg": 6.5, "hip_flexion_deg": 6.5, "hip_adduction_deg": 10.0},
-    "knee hinge": {"pelvic_drop_deg": 6.5, "hip_flexion_deg": 4.2, "hip_adduction_deg": 14.9},
+    "functional axis": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 6.5, "hip_adduction_deg": 10.0},
+    "knee hinge": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 4.2, "hip_adduction_deg": 14.9},
 }
 """Per leg-frame calibration (:func:`analysis.uncertainty.calibration_case`'s first part:
 the thigh's frame from its functional axis with pelvis + thigh, from the knee hinge with a

@@ -187,13 +187,25 @@ SACRAL_RAMP_DEG = 15.0
 
 
 def sacral_tissue(R_pelvis: np.ndarray) -> np.ndarray:
-    """(N,3,3) the sacral skin site's rotation relative to the pelvis bone (pelvis frame).
+    """The sacral skin site's rotation relative to the pelvis bone.
 
     The real sacral sensor reads excess = gain * min(1, s / ramp) more anterior tilt than
     the pelvis, s its own tilt from standing (``analysis.soft_tissue``): for a pelvis tilt
     p from the first sample (standing), s = p * ramp / (ramp - gain) below ramp - gain,
     p + gain above; none behind standing. Anterior tilt turns the pelvis's x (anterior)
     towards -y (down): a negative turn about its mediolateral z.
+
+    Parameters
+    ----------
+    R_pelvis : numpy.ndarray
+        (N, 3, 3) R_global_pelvis (world z up; the pelvis's x anterior, y up, z
+        mediolateral), its first sample standing.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3, 3) rotation of the skin site in the pelvis frame (R_sensor = R_pelvis @ it
+        @ R_pelvis_sensor).
     """
     x, y = R_pelvis[:, :, 0], R_pelvis[:, :, 1]
     tilt = np.degrees(np.arctan2(-x[:, 2], y[:, 2]))

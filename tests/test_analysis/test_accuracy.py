@@ -29,7 +29,6 @@ SETS = ("pelvis+thigh", "pelvis+thigh+shank", "pelvis+thigh+trunk",
 NO_HINGE = "no shank: the thigh's functional axis absorbs the balance tilt (docs/accuracy.md)"
 KNOWN_MISSES = {
     ("pelvis+thigh", "hip_adduction_deg", "bias"): NO_HINGE,
-    ("pelvis+thigh", "hip_adduction_deg", "slope"): NO_HINGE + "; 1.10, at the edge",
     ("pelvis+thigh+trunk", "hip_adduction_deg", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
@@ -148,11 +147,9 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
 # without a shank.  The knee then adds the hip's sideways shift over the foot, which the
 # pelvis sensor's acceleration measures over each rep (analysis.hip_shift): the body
 # model alone took the hip as fixed over the foot and read 0.62-0.81 of the truth.
-GUIDED_MISSES = {
-    ("pelvis+thigh", "hip_flexion_deg", "bias"):
-        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): the knees turning in during the "
-        "bends (+1 deg on average) turn the thigh's axis, 0.13 deg per deg (docs/accuracy.md)",
-}
+# (Its hip flexion bias, +0.27 deg against a 0.51 deg MAE, is +0.13 against 0.52 since the
+# simulated sacral sensor reads the real one's excess tilt and the analysis takes it out.)
+GUIDED_MISSES: dict[tuple[str, str, str], str] = {}
 
 
 def agreement_table(batch, title: str) -> pd.DataFrame:
@@ -192,8 +189,14 @@ GUIDED_SHIFTED_MISSES = {
     ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.34 cm against a 0.56 cm MAE: " + THIGH_FRAME,
     ("pelvis+thigh", "knee_medial_cm", "slope"): "0.83: " + THIGH_FRAME,
     ("pelvis+thigh", "pelvic_drop_deg", "bias"):
-        "+0.23 deg against a 0.31 deg MAE on 24 tests; neither the thigh's frame nor the hip "
-        "shift enters it; not explained (the +trunk set: -0.09 deg)",
+        "+0.42 deg against a 0.57 deg MAE on 24 tests (+0.23 against 0.31 before the sacral "
+        "soft tissue); neither the thigh's frame nor the hip shift enters it; not explained "
+        "(the +trunk set: -0.13 deg)",
+    ("pelvis+thigh", "hip_adduction_deg", "bias"):
+        "+0.47 deg against a 0.84 deg MAE (+0.35 against 0.70 before): the simulated sacral "
+        "sensor's excess tilt (analysis.soft_tissue) leaks into the pelvis's frontal plane "
+        "through its frame's heading, which comes from the skin normal, up to 5 deg off "
+        "(docs/real_data.md)",
 }
 
 

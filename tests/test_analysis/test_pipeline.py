@@ -50,9 +50,11 @@ def test_left_and_right_tests_of_the_same_movement_measure_alike():
                                        profile="poor", ideal_sensors=True)).recording).to_json()
             for leg in ("left", "right")]
     # the sensors sit at different (random) mountings on the two sides: estimates agree
-    # within their own error, not to the digit
+    # within their own error, not to the digit (pelvic drop: the sacral sensor's excess tilt
+    # leaks into obliquity through the heading of its skin normal, up to 5° off; 1.15°
+    # stated per side; measured here -0.7° right, +0.6° left on the worst rep)
     for a, b in zip(docs[0]["reps"], docs[1]["reps"], strict=True):
-        for k, tol in (("pelvic_drop_deg", 1.0), ("hip_adduction_deg", 1.0), ("knee_medial_cm", 0.4),
+        for k, tol in (("pelvic_drop_deg", 1.5), ("hip_adduction_deg", 1.0), ("knee_medial_cm", 0.4),
                        ("hip_flexion_deg", 1.5)):
             assert a["measures"][k] == pytest.approx(b["measures"][k], abs=tol), k
     assert docs[0]["test"]["items"] == docs[1]["test"]["items"]
