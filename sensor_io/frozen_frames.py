@@ -23,17 +23,16 @@ import numpy as np
 
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, SensorStream
-
-STANDARD_GRAVITY = 9.80665
-"""m/s²."""
+from sensor_io.vendors.common import STANDARD_GRAVITY
 MIN_FROZEN_S = 0.1
 """Shortest repeat of one frame that can be a frozen sensor, s: longer than the
 hold-last-sample fills of real packet loss (3 repeats, 10.5 ms, in the BROAD trials)."""
-MAX_STILL_GYR_DPS = 3.0
+MAX_STILL_GYR_DPS = 2.0
 """Largest angular rate, °/s with the standing gyro bias taken off, a frame of a still
-sensor reads: above the largest excursion of real standing data (2.7 °/s, Xsens on a
-standing subject) and 30 times a consumer gyro's noise (MPU-9250: 0.01 °/s/√Hz, 0.1 °/s
-rms at 100 Hz)."""
+sensor reads: its noise (MPU-9250, in WitMotion's WT901: 0.01 °/s/√Hz, 0.1 °/s rms per axis
+at 100 Hz; real sensors at rest in BROAD: 0.10-0.19 °/s) keeps one frame's |rate| under
+1 °/s even 4 sd out, and the bias may drift about as much after the standing. 91 % of
+the simulated pelvis's samples during reps read more (82 % above 3 °/s)."""
 MAX_STILL_ACC_MPS2 = 2.0
 """Largest distance of a still sensor's |specific force| from g, m/s²: above a consumer
 accelerometer's zero-g offsets seen from any side (±80 mg per axis, MPU-6050) and the
@@ -46,7 +45,8 @@ class FrozenLimits:
     ``AnalysisConfig.frozen``)."""
 
     min_s: float = MIN_FROZEN_S
-    """A frame repeated at least this long is judged, s (shorter repeats are kept)."""
+    """A frame repeated at least this long (from the frame to its last repeat) is judged, s;
+    shorter repeats are kept."""
     gyr_dps: float = MAX_STILL_GYR_DPS
     """Above this |angular rate| (standing bias taken off), °/s, the frame is moving."""
     acc_mps2: float = MAX_STILL_ACC_MPS2
