@@ -24,6 +24,7 @@ import numpy as np
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, SensorStream
 from sensor_io.vendors.common import STANDARD_GRAVITY
+
 MIN_FROZEN_S = 0.1
 """Shortest repeat of one frame that can be a frozen sensor, s: longer than the
 hold-last-sample fills of real packet loss (3 repeats, 10.5 ms, in the BROAD trials)."""

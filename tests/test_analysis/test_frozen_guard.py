@@ -11,15 +11,11 @@ import re
 import numpy as np
 import pytest
 
-from analysis.pipeline import StepDownPipeline
+from benchmarks.bench_frozen import FROZEN_S, GUARDED, UNGUARDED, freeze_mid_rep, shifts_off_the_freeze
 from sensor_io.recording import Recording, SensorStream
 from sensor_io.recording_io import read_recording, write_recording
 from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
-
-FROZEN_S = 4.0
-GUARDED = StepDownPipeline().clone(classify=False)
-UNGUARDED = GUARDED.clone(frozen={"min_s": 1e6})  # as before the guard: no run is that long
 
 
 @pytest.fixture(scope="module")
@@ -33,35 +29,20 @@ def with_pelvis(rec: Recording, pelvis: SensorStream) -> Recording:
 
 @pytest.fixture(scope="module")
 def frozen(sim):
-    """The pelvis repeats its fastest frame of rep 3's descent (15 °/s) for 4 s, as a hung
-    sensor or BLE stack does; returns the recording, the frame's row and the repeats' mask."""
-    p, rep3 = sim.recording.streams["pelvis"], sim.truth["reps"][2]
-    descent = np.flatnonzero((p.t > rep3["start_s"]) & (p.t < rep3["bottom_s"]))
-    i = descent[np.argmax(np.linalg.norm(p.gyr[descent], axis=1))]
-    repeats = (p.t > p.t[i]) & (p.t < p.t[i] + FROZEN_S)
-    acc, gyr = p.acc.copy(), p.gyr.copy()
-    acc[repeats], gyr[repeats] = p.acc[i], p.gyr[i]
-    return with_pelvis(sim.recording, SensorStream(p.t, acc, gyr)), i, repeats
-
-
-def pelvic_drop_off_the_freeze(doc: dict, t0: float) -> dict[float, float]:
-    """Bottom time (s) -> pelvic drop (°) of the reps that do not touch the frozen stretch."""
-    return {r["bottom_s"]: r["measures"]["pelvic_drop_deg"] for r in doc["reps"]
-            if r["end_s"] < t0 or r["start_s"] > t0 + FROZEN_S}
+    """The pelvis repeats its fastest frame of rep 3's descent (15 °/s) for 4 s."""
+    return freeze_mid_rep(sim)
 
 
 def test_a_frozen_stretch_no_longer_shifts_the_pelvic_drop_of_the_other_reps(sim, frozen):
-    rec, i, repeats = frozen
+    rec, i, _ = frozen
     t0 = float(rec.streams["pelvis"].t[i])
-    clean = pelvic_drop_off_the_freeze(GUARDED.analyze(sim.recording).to_json(), t0)
-    before = pelvic_drop_off_the_freeze(UNGUARDED.analyze(rec).to_json(), t0)
-    after = pelvic_drop_off_the_freeze(GUARDED.analyze(rec).to_json(), t0)
-    assert len(clean) == 3 and before.keys() == after.keys() == clean.keys()  # reps 1, 2, 5
-    shift_before = np.array([before[k] - clean[k] for k in clean])
-    shift_after = np.array([after[k] - clean[k] for k in clean])
+    clean = GUARDED.analyze(sim.recording).to_json()
+    before = shifts_off_the_freeze(clean, UNGUARDED.analyze(rec).to_json(), t0)
+    after = shifts_off_the_freeze(clean, GUARDED.analyze(rec).to_json(), t0)
+    assert len(before) == 3 and before.keys() == after.keys()  # reps 1, 2 and 5
     # measured: +0.25, +0.32, -0.92° before; -0.01, +0.08, +0.06° after
-    assert np.max(np.abs(shift_before)) > 0.8
-    assert np.max(np.abs(shift_after)) <= 0.1
+    assert np.max(np.abs(list(before.values()))) > 0.8
+    assert np.max(np.abs(list(after.values()))) <= 0.1
 
 
 def test_the_frozen_stretch_is_analysed_as_the_same_dropout_would_be(sim, frozen):
