@@ -3,8 +3,9 @@
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
 the rep segmentation, what counts as standing (the calibration window), the flexion-axis
 limits of the calibration, the kinematics filter, the gap tolerances (of the measures and of
-the orientation filter), the stated uncertainty of each measure (simulated, and its
-model-to-reality term) and whether the rep classifier runs.
+the orientation filter), when a repeated frame is a frozen sensor's, the stated uncertainty
+of each measure (simulated, and its model-to-reality term) and whether the rep classifier
+runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`

@@ -7,12 +7,12 @@ specific force no still sensor can read: then the repeats are not samples, and
 :func:`without_frozen` leaves them out of an analysis's copy of the recording, so the
 stretch is a gap (never bridged beyond the analysis's bridge, reps on it "not measured").
 Without this, vqf's offline filter takes such a stretch for rest and its gyro reading for
-the bias of the whole recording (+0.3 to +0.9° of pelvic drop on every rep in the case
-documented in docs/recording.md). The recorded file is never changed.
+the bias of the whole recording (the pelvic drop of the other reps moved by up to 5.8°
+on simulated tests, docs/real_data.md). The recorded file is never changed.
 
 Units: acc m/s², gyr rad/s, sensor frame; times s on the recording's clock. The limits
 (:class:`FrozenLimits`, a setting of the analysis) are in °/s and m/s², their sources in
-docs/recording.md ("Frozen frames").
+docs/real_data.md ("Frozen frames").
 """
 
 from __future__ import annotations
