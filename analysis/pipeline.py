@@ -99,7 +99,7 @@ from calibration import (
 from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
-from sensor_io.frozen_frames import FrozenLimits, FrozenRun, without_frozen
+from sensor_io.frozen_frames import FrozenLimits, FrozenRun, frozen_during, without_frozen
 from sensor_io.recording import Recording, calibration_movement_window
 
 ANALYSIS_VERSION = SCHEMA_VERSION
@@ -642,7 +642,9 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         ctx = RepContext((r["piece_t0"], r["piece_t1"]),
                          heading_guessed_in(motion, start_s, end_s),
                          hip_aligned_at(aligned, bottom_s))
-        not_measured = {k: f"no data from {', '.join(silent)} during the rep"
+        hung = [p for p in frozen_during(frozen, start_s, end_s) if p in silent]
+        why = f" ({', '.join(hung)} repeated one frame: treated as a gap)" if hung else ""
+        not_measured = {k: f"no data from {', '.join(silent)} during the rep{why}"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)
         rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),

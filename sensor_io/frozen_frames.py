@@ -164,3 +164,23 @@ def without_frozen(rec: Recording, gyr_rest: dict[str, np.ndarray] | None = None
             None if s.quat is None else s.quat[keep])
         found += runs
     return (replace(rec, streams=streams) if found else rec), found
+
+
+def frozen_during(runs: list[FrozenRun], start_s: float, end_s: float) -> list[str]:
+    """The sensors whose frozen runs overlap a span.
+
+    Parameters
+    ----------
+    runs : list of FrozenRun
+        The runs :func:`without_frozen` found.
+    start_s : float
+        Start of the span, s.
+    end_s : float
+        Its end, s.
+
+    Returns
+    -------
+    list of str
+        Their placements, sorted.
+    """
+    return sorted({r.sensor for r in runs if r.t0 < end_s and r.t0 + r.duration_s > start_s})
