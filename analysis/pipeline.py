@@ -110,7 +110,8 @@ class Analysis:
     """Everything one analysis produced (series kept for plots and review)."""
 
     recording: Recording
-    """The recording analysed (with a standing pose put in front when one was given)."""
+    """The recording analysed (with a standing pose put in front when one was given, and
+    frozen frames' repeats left out: :mod:`sensor_io.frozen_frames`)."""
     calibration: Calibration
     """The standing window and every sensor's frame."""
     body: Body
