@@ -12,9 +12,9 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
     # (analysis.soft_tissue): pelvic drop 0.6-0.8 -> 1.1-1.15, the pelvis frame's heading
     # (from the sacral skin normal) letting the larger tilt into obliquity. A swaying
     # standing is never stated surer than a still one: its figure is the larger of the
-    # two cases' 90th percentiles; a "short" window uses it too (not derived on its own).  The knee from a shank without the knee hinge (its
-    # accelerations disagreed) is from 32 tests with the hinge switched off (p90
-    # 1.78 cm; docs/accuracy.md).
+    # two cases' 90th percentiles; a "short" window uses it too (not derived on its own).
+    # The knee from a shank without the knee hinge (its accelerations disagreed) is from
+    # 32 tests with the hinge switched off (p90 1.78 cm; docs/accuracy.md).
     "knee hinge, still": {
         "pelvic_drop_deg": 1.15, "hip_adduction_deg": 1.05, "hip_flexion_deg": 0.9,
         "hip_internal_rotation_deg": 0.8, "trunk_lean_deg": 1.65,

@@ -9,11 +9,15 @@ import pytest
 from analysis import kinematics as kin
 from analysis import quat
 from analysis.pipeline import StepDownPipeline
-from analysis.soft_tissue import (SACRAL_EXCESS_DEG, SACRAL_RAMP_DEG, pelvis_tilt_rad,
-                                  sacral_excess_deg, without_sacral_excess)
+from analysis.soft_tissue import (
+    SACRAL_EXCESS_DEG,
+    SACRAL_RAMP_DEG,
+    pelvis_tilt_rad,
+    sacral_excess_deg,
+    without_sacral_excess,
+)
 from simulator import virtual_imu
 from simulator.single_test import SimConfig, simulate
-
 
 UPRIGHT = quat.from_rotvec([np.pi / 2, 0.0, 0.0])
 """A standing segment in the facing frame (x forward, y left, z up): its x anterior, y up,
