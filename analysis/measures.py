@@ -172,9 +172,9 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         The series, with those of measures added to the registry at run time.
     """
     st = motion.standing
-    pelvis = motion.get("pelvis", test_leg)
-    pelvis = replace(pelvis, q_facing_seg=without_sacral_excess(pelvis.q_facing_seg, st,
-                                                                sacral_excess_deg))
+    sensor_pelvis = motion.get("pelvis", test_leg)  # as the sacral sensor reads it
+    pelvis = replace(sensor_pelvis, q_facing_seg=without_sacral_excess(
+        sensor_pelvis.q_facing_seg, st, sacral_excess_deg))
     thigh = motion.get("thigh", test_leg)
     shank = motion.get("shank", test_leg)
     trunk = motion.get("trunk", test_leg)
@@ -191,7 +191,9 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
         source = "thigh+pelvis model"
         if hip_spans is not None:
-            knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
+            # the sensor-to-hip lever turns with the sensor, which carries it on the skin
+            knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing,
+                                             sensor_pelvis.q_facing_seg,
                                              -knee, st, hip_spans, body, test_leg, pelvis.gap)
             source = HIP_SHIFT_MEASURED
     s["knee_medial_cm"] = 100.0 * rel(knee, st)
