@@ -33,7 +33,8 @@ KNOWN_MISSES = {
     ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
     ("pelvis+thigh+trunk", "pelvic_drop_deg", "bias"):
-        "+0.19 deg on 16 tests against a 0.29 deg MAE; not reproduced on 20 development "
+        "+0.33 deg on 16 tests against a 0.50 deg MAE (+0.19 against 0.29 before the "
+        "simulated sacral soft tissue); not reproduced on 20 development "
         "tests (+0.04 deg); ~2 standard errors of a 16-test bias (docs/accuracy.md)",
 }
 
@@ -186,8 +187,8 @@ def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measu
 THIGH_FRAME = ("the thighs are 6 % longer than the height ratio the analysis assumes and the "
                "bends' sideways drift turns the thigh's axis (docs/accuracy.md, bench_guided)")
 GUIDED_SHIFTED_MISSES = {
-    ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.34 cm against a 0.56 cm MAE: " + THIGH_FRAME,
-    ("pelvis+thigh", "knee_medial_cm", "slope"): "0.83: " + THIGH_FRAME,
+    ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.44 cm against a 0.59 cm MAE: " + THIGH_FRAME,
+    ("pelvis+thigh", "knee_medial_cm", "slope"): "0.82: " + THIGH_FRAME,
     ("pelvis+thigh", "pelvic_drop_deg", "bias"):
         "+0.42 deg against a 0.57 deg MAE on 24 tests (+0.23 against 0.31 before the sacral "
         "soft tissue); neither the thigh's frame nor the hip shift enters it; not explained "
