@@ -170,6 +170,49 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class RuleVerdict:
+    """Whether one rule fired for the next session, and why (or why not)."""
+
+    rule: str
+    """The rule's id."""
+    fired: bool
+    """It changed the prescription."""
+    why: str
+    """The numbers it fired on, or the reason it did not (a condition not met, too few
+    sessions, the field at its limit or already changed)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as ``stepdown programme next --json`` prints it.
+
+        Returns
+        -------
+        dict
+            ``rule``, ``fired``, ``why``.
+        """
+        return {"rule": self.rule, "fired": self.fired, "why": self.why}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RuleVerdict:
+        """The verdict :meth:`to_json` wrote.
+
+        Parameters
+        ----------
+        doc : Mapping
+            ``rule``, ``fired``, ``why``.
+
+        Returns
+        -------
+        RuleVerdict
+            The verdict; InputError (one line) for another shape.
+        """
+        if not (isinstance(doc, Mapping) and set(doc) == {"rule", "fired", "why"}
+                and isinstance(doc["rule"], str) and isinstance(doc["fired"], bool)
+                and isinstance(doc["why"], str)):
+            raise InputError(f"a rule verdict is {{rule, fired, why}}, got {doc!r}")
+        return cls(doc["rule"], doc["fired"], doc["why"])
+
+
+@dataclass(frozen=True)
 class Plan:
     """The next session: the prescription after the suggestions, and every rule's verdict."""
 
@@ -177,8 +220,8 @@ class Plan:
     """Exercise -> the next session's prescription."""
     suggestions: tuple[Suggestion, ...]
     """The changes, in rule order."""
-    checked: tuple[dict[str, Any], ...] = field(default=())
-    """Every rule's verdict: ``rule``, ``fired`` and ``why``."""
+    checked: tuple[RuleVerdict, ...] = field(default=())
+    """Every rule's verdict, in rule order."""
     source: str = ""
     """The programme file used."""
 
@@ -192,7 +235,7 @@ class Plan:
         """
         return {"programme": self.source, "next_prescription": self.prescription,
                 "suggestions": [s.to_json() for s in self.suggestions],
-                "rules_checked": list(self.checked)}
+                "rules_checked": [c.to_json() for c in self.checked]}
 
 
 def _fmt(v: Any) -> str:
@@ -442,19 +485,18 @@ def suggest(programme: Programme, sessions: Sequence[Session],
     out, checked = [], []
     for rule in programme.rules:
         key = (rule.exercise, rule.field)
-        verdict = {"rule": rule.id, "fired": False}
         series = [(s.date, m) for s in sessions
                   if (m := session_measures(s.sets, rule.exercise, rule.band)) is not None]
         last = series[-rule.sessions:]
         before = current.get(rule.exercise, {}).get(rule.field)
         if key in taken:
-            verdict["why"] = f"{rule.exercise} {rule.field} already changed by an earlier rule"
+            why = f"{rule.exercise} {rule.field} already changed by an earlier rule"
         elif len(last) < rule.sessions:
-            verdict["why"] = (f"needs {rule.sessions} session(s) with {rule.exercise}"
-                              f"{'' if rule.band is None else ' (band ' + _fmt(rule.band) + ')'}, "
-                              f"has {len(last)}")
+            why = (f"needs {rule.sessions} session(s) with {rule.exercise}"
+                   f"{'' if rule.band is None else ' (band ' + _fmt(rule.band) + ')'}, "
+                   f"has {len(last)}")
         elif before is None:
-            verdict["why"] = f"no current {rule.field} to change"
+            why = f"no current {rule.field} to change"
         else:
             failed = [(d, c, m.get(c.measure)) for d, m in last for c in rule.when
                       if not c.holds(m.get(c.measure))]
@@ -462,9 +504,9 @@ def suggest(programme: Programme, sessions: Sequence[Session],
             if failed:
                 d, c, v = failed[0]
                 shown = "none" if v is None else _fmt(v)
-                verdict["why"] = f"{c.text()} not met on {d} ({c.measure} = {shown})"
+                why = f"{c.text()} not met on {d} ({c.measure} = {shown})"
             elif after == before:
-                verdict["why"] = f"{rule.field} already {_fmt(before)} (limit)"
+                why = f"{rule.field} already {_fmt(before)} (limit)"
             else:
                 because = "; ".join(
                     f"{c.measure} " + ", ".join(_fmt(round(m[c.measure], 2)) for _, m in last)
@@ -474,6 +516,7 @@ def suggest(programme: Programme, sessions: Sequence[Session],
                                       rule.rationale))
                 nxt[rule.exercise][rule.field] = after
                 taken.add(key)
-                verdict = {"rule": rule.id, "fired": True, "why": because}
-        checked.append(verdict)
+                checked.append(RuleVerdict(rule.id, True, because))
+                continue
+        checked.append(RuleVerdict(rule.id, False, why))
     return Plan(nxt, tuple(out), tuple(checked), programme.source)

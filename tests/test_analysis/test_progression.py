@@ -3,6 +3,8 @@ say which rule fired on which numbers."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analysis.exercises.progression import (
@@ -63,8 +65,29 @@ def test_two_good_sessions_are_not_enough_and_the_plan_says_so():
     plan = suggest(load_programme(), [Session("2026-11-02", (taps_doc(GOOD),)),
                                       Session("2026-11-04", (taps_doc(GOOD),))])
     assert plan.suggestions == ()
-    why = {c["rule"]: c.get("why") for c in plan.checked}
+    why = {c.rule: c.why for c in plan.checked}
     assert why["taps-higher-step"] == "needs 3 session(s) with heel_taps (band off), has 2"
+    assert not any(c.fired for c in plan.checked)
+
+
+def test_rule_verdicts_are_typed_and_their_json_is_the_plans():
+    from analysis.exercises.progression import RuleVerdict
+
+    sessions = [Session(d, (taps_doc(GOOD),)) for d in ("2026-11-02", "2026-11-04", "2026-11-06")]
+    plan = suggest(load_programme(), sessions)
+    doc = json.loads(json.dumps(plan.to_json()))
+    fired = [c for c in plan.checked if c.fired]
+    assert [c.rule for c in fired] == ["taps-higher-step"] and fired[0].why == \
+        plan.suggestions[0].because
+    # today's document (rule, fired, why, in that order) reads back and writes the same bytes
+    back = tuple(RuleVerdict.from_json(c) for c in doc["rules_checked"])
+    assert back == plan.checked
+    assert json.dumps([c.to_json() for c in back]) == json.dumps(doc["rules_checked"])
+    written_before = '{"rule": "hold-longer", "fired": false, "why": "needs 2 session(s) with hold, has 0"}'
+    assert json.dumps(RuleVerdict.from_json(json.loads(written_before)).to_json()) == written_before
+    assert json.loads(written_before) in doc["rules_checked"]
+    with pytest.raises(InputError, match="a rule verdict is"):
+        RuleVerdict.from_json({"rule": "x", "fired": "yes", "why": ""})
 
 
 def test_poor_control_lowers_the_step_mixed_adds_practice():
