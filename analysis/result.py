@@ -47,6 +47,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.js
 
 JsonObject = Mapping[str, Any]
 """A JSON object kept as its producer wrote it (an explanatory block, not yet typed)."""
+JSONDoc = dict[str, Any]
+"""A JSON document at the I/O edge, as ``json.dumps`` writes it: what a ``to_json`` returns,
+a web payload the browser reads, free-form metadata the recording contract allows. Domain
+data passed between modules is a typed object instead."""
 
 
 class ResultError(InputError):

@@ -20,14 +20,17 @@ from __future__ import annotations
 import operator
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analysis.exercises.band import compare_band
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:
+    from analysis.result import JSONDoc
 
 DEFAULT_PROGRAMME = Path(__file__).with_name("programme_default.toml")
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -39,6 +42,149 @@ MEASURES = {"heel_taps": ("controlled_share", "knee_medial_cm", "pelvic_drop_deg
                           "adherence", "step_cm", "load_kg", "band", "band_matched"),
             "hold": ("completed_share", "pelvis_sway_deg", "tremor_dps", "tut_s", "hold_s",
                      "holds")}
+
+
+@dataclass(frozen=True)
+class Prescription:
+    """What is prescribed of one exercise (heel taps: ``sets``, ``reps``, ``step_cm``,
+    ``load_kg``, ``band``; holds: ``sets``, ``holds``, ``hold_s``: :data:`FIELDS`); a field
+    left None is not prescribed. Values keep the type they were written with (``15`` or
+    ``15.0``), so the JSON reads back to the same bytes."""
+
+    sets: int | None = None
+    """Sets per session."""
+    reps: int | None = None
+    """Heel taps per set."""
+    step_cm: float | None = None
+    """Step height, cm."""
+    load_kg: float | None = None
+    """Added load, kg (0: body weight)."""
+    band: bool | None = None
+    """Done with the band pulling the knee inward."""
+    holds: int | None = None
+    """Holds per set."""
+    hold_s: tuple[float, float] | None = None
+    """Each hold's (min, max) time, s; a JSON list [min, max]."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hold_s, list):  # as JSON and TOML give it
+            object.__setattr__(self, "hold_s", tuple(self.hold_s))
+
+    def value(self, name: str) -> Any:
+        """One field's value.
+
+        Parameters
+        ----------
+        name : str
+            A field of :data:`FIELDS`.
+
+        Returns
+        -------
+        Any
+            Its value, in the field's unit; None when not prescribed.
+        """
+        return getattr(self, name)
+
+    def with_value(self, name: str, value: Any) -> Prescription:
+        """This prescription with one field changed.
+
+        Parameters
+        ----------
+        name : str
+            A field of :data:`FIELDS`.
+        value : Any
+            Its new value, in the field's unit.
+
+        Returns
+        -------
+        Prescription
+            A new prescription; this one is unchanged.
+        """
+        return replace(self, **{name: value})
+
+    def updated(self, other: Prescription) -> Prescription:
+        """This prescription with every field ``other`` prescribes taken from it.
+
+        Parameters
+        ----------
+        other : Prescription
+            The newer prescription (a coach's, a set's).
+
+        Returns
+        -------
+        Prescription
+            A new prescription.
+        """
+        return replace(self, **{f.name: v for f in fields(other)
+                                if (v := getattr(other, f.name)) is not None})
+
+    def items(self) -> list[tuple[str, Any]]:
+        """The prescribed fields as the JSON writes them, in :data:`FIELDS` order.
+
+        Returns
+        -------
+        list of (str, Any)
+            (field, value) of each prescribed field; ``hold_s`` as a list.
+        """
+        return [(f.name, list(v) if isinstance(v, tuple) else v) for f in fields(self)
+                if (v := getattr(self, f.name)) is not None]
+
+    def to_json(self) -> JSONDoc:
+        """The prescription as the programme's JSON and the catalog store it.
+
+        Returns
+        -------
+        dict
+            Field -> value of each prescribed field (:meth:`items`).
+        """
+        return dict(self.items())
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any], exercise: str) -> Prescription:
+        """The prescription :meth:`to_json` (or a programme file's table) wrote.
+
+        Parameters
+        ----------
+        doc : Mapping
+            Field -> value.
+        exercise : str
+            ``heel_taps`` or ``hold``: the fields it may have (:data:`FIELDS`).
+
+        Returns
+        -------
+        Prescription
+            The prescription; InputError (one line) for an unknown exercise or field.
+        """
+        if exercise not in FIELDS:
+            raise InputError(f"prescription: unknown exercise {exercise!r} (expected "
+                             f"{', '.join(PROGRAMME_EXERCISES)})")
+        if not isinstance(doc, Mapping):
+            raise InputError(f"prescription.{exercise} must be a table of fields, got {doc!r}")
+        unknown = sorted(set(doc) - set(FIELDS[exercise]))
+        if unknown:
+            raise InputError(f"prescription.{exercise}: unknown field {unknown[0]!r} "
+                             f"(expected {', '.join(FIELDS[exercise])})")
+        return cls(**doc)
+
+
+Prescriptions = dict[str, Prescription]
+"""Exercise (``heel_taps``, ``hold``) -> its prescription."""
+
+
+def prescriptions_json(prescriptions: Mapping[str, Prescription]) -> JSONDoc:
+    """Exercise -> prescription as JSON (``next_prescription`` of ``programme next --json``).
+
+    Parameters
+    ----------
+    prescriptions : Mapping of str to Prescription
+        Exercise -> its prescription.
+
+    Returns
+    -------
+    dict
+        Exercise -> :meth:`Prescription.to_json`, in the mapping's order.
+    """
+    return {ex: p.to_json() for ex, p in prescriptions.items()}
 
 
 @dataclass(frozen=True)
@@ -106,8 +252,8 @@ class Rule:
 class Programme:
     """Prescriptions per exercise, limits per field ([min, max]) and the rules, in order."""
 
-    prescription: dict[str, dict[str, Any]]
-    """Exercise -> its default prescription (field -> value)."""
+    prescription: Prescriptions
+    """Exercise -> its default prescription."""
     limits: dict[str, tuple[float, float]]
     """Field -> the [min, max] it stays in."""
     rules: tuple[Rule, ...]
@@ -216,7 +362,7 @@ class RuleVerdict:
 class Plan:
     """The next session: the prescription after the suggestions, and every rule's verdict."""
 
-    prescription: dict[str, dict[str, Any]]
+    prescription: Prescriptions
     """Exercise -> the next session's prescription."""
     suggestions: tuple[Suggestion, ...]
     """The changes, in rule order."""
@@ -233,7 +379,7 @@ class Plan:
         dict
             ``programme``, ``next_prescription``, ``suggestions``, ``rules_checked``.
         """
-        return {"programme": self.source, "next_prescription": self.prescription,
+        return {"programme": self.source, "next_prescription": prescriptions_json(self.prescription),
                 "suggestions": [s.to_json() for s in self.suggestions],
                 "rules_checked": [c.to_json() for c in self.checked]}
 
@@ -241,7 +387,7 @@ class Plan:
 def _fmt(v: Any) -> str:
     if isinstance(v, bool):
         return "on" if v else "off"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return "-".join(_fmt(x) for x in v)
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
@@ -276,15 +422,15 @@ def load_programme(path: str | Path | None = None) -> Programme:
 
 
 def _parse(doc: dict[str, Any], source: str) -> Programme:
-    prescription = {k: dict(v) for k, v in doc.get("prescription", {}).items()}
-    for ex, p in prescription.items():
+    prescription = {}
+    for ex, p in doc.get("prescription", {}).items():
         if ex not in PROGRAMME_EXERCISES:
             raise ValueError(f"prescription.{ex}: unknown exercise (expected "
                              f"{', '.join(PROGRAMME_EXERCISES)})")
-        unknown = sorted(set(p) - set(FIELDS[ex]))
-        if unknown:
-            raise ValueError(f"prescription.{ex}: unknown field {unknown[0]!r} "
-                             f"(expected {', '.join(FIELDS[ex])})")
+        try:
+            prescription[ex] = Prescription.from_json(p, ex)
+        except InputError as err:
+            raise ValueError(str(err)) from None
     limits = {k: (float(v[0]), float(v[1])) for k, v in doc.get("limits", {}).items()}
     rules = tuple(_rule(r, i) for i, r in enumerate(doc.get("rules", []), 1))
     ids = [r.id for r in rules]
@@ -401,7 +547,7 @@ def _hold_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]
 # --- the next session ----------------------------------------------------------------
 
 
-def current_prescription(programme: Programme, sessions: Sequence[Session]) -> dict[str, dict[str, Any]]:
+def current_prescription(programme: Programme, sessions: Sequence[Session]) -> Prescriptions:
     """The prescription the athlete is on now.
 
     Parameters
@@ -413,39 +559,38 @@ def current_prescription(programme: Programme, sessions: Sequence[Session]) -> d
 
     Returns
     -------
-    dict
+    dict of str to Prescription
         Exercise -> prescription: the programme's, with what the athlete's latest sets say
         they were prescribed (step, load, band, reps, hold times).
     """
-    out = {k: dict(v) for k, v in programme.prescription.items()}
+    out = dict(programme.prescription)
     for s in sessions:  # oldest first: the latest set of each kind wins
         for doc in s.sets:
             ex = doc["exercise"]
-            p = out.setdefault(ex["kind"], {})
             rx = ex.get("prescription", {})
             if ex["kind"] == "heel_taps":
-                # on the band while any set of the day used it (a no-band set is the check)
-                p["band"] = any(d["exercise"].get("band") for d in s.sets
-                                if d["exercise"]["kind"] == "heel_taps")
-                p["load_kg"] = max(float(d["exercise"].get("load_kg", 0.0)) for d in s.sets
-                                   if d["exercise"]["kind"] == "heel_taps")
-                if doc.get("step_height_m") is not None:
-                    p["step_cm"] = round(100.0 * doc["step_height_m"], 1)
-                if rx.get("reps"):
-                    p["reps"] = rx["reps"]
+                taps = [d["exercise"] for d in s.sets if d["exercise"]["kind"] == "heel_taps"]
+                said = Prescription(
+                    # on the band while any set of the day used it (a no-band set is the check)
+                    band=any(e.get("band") for e in taps),
+                    load_kg=max(float(e.get("load_kg", 0.0)) for e in taps),
+                    step_cm=(None if doc.get("step_height_m") is None
+                             else round(100.0 * doc["step_height_m"], 1)),
+                    reps=rx.get("reps") or None)
             elif ex["kind"] == "hold":
-                for k in ("holds", "hold_s"):
-                    if rx.get(k):
-                        p[k] = rx[k]
+                said = Prescription(holds=rx.get("holds") or None, hold_s=rx.get("hold_s") or None)
+            else:
+                continue
+            out[ex["kind"]] = out.get(ex["kind"], Prescription()).updated(said)
     return out
 
 
 def _apply(rule: Rule, value: Any, limits: Mapping[str, tuple[float, float]]) -> Any:
     if rule.to is not None:
-        return rule.to
+        return tuple(rule.to) if isinstance(rule.to, list) else rule.to  # as Prescription keeps it
     lo, hi = limits.get(rule.field, (-np.inf, np.inf))
-    if isinstance(value, list):  # [min, max] hold times move together
-        return [v + _step(value[0], rule.by, lo, hi) - value[0] for v in value]
+    if isinstance(value, tuple):  # (min, max) hold times move together
+        return tuple(v + _step(value[0], rule.by, lo, hi) - value[0] for v in value)
     new = _step(value, rule.by, lo, hi)
     return int(new) if isinstance(value, int) and new.is_integer() else new
 
@@ -458,7 +603,7 @@ def _step(value: float, by: float, lo: float, hi: float) -> float:
 
 
 def suggest(programme: Programme, sessions: Sequence[Session],
-            override: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+            override: Mapping[str, Prescription] | None = None) -> Plan:
     """The next session's prescription and the suggestions that changed it (module docstring).
 
     Parameters
@@ -467,8 +612,8 @@ def suggest(programme: Programme, sessions: Sequence[Session],
         The prescriptions, limits and rules.
     sessions : Sequence of Session
         The athlete's sessions (sorted by date here).
-    override : Mapping, optional
-        Exercise -> prescription fields that replace what the sets say (a coach's
+    override : Mapping of str to Prescription, optional
+        Exercise -> the prescribed fields that replace what the sets say (a coach's
         prescription made after the last session).
 
     Returns
@@ -478,9 +623,9 @@ def suggest(programme: Programme, sessions: Sequence[Session],
     """
     sessions = sorted(sessions, key=lambda s: s.date)
     current = current_prescription(programme, sessions)
-    for ex, fields in (override or {}).items():
-        current.setdefault(ex, {}).update(fields)
-    nxt = {k: dict(v) for k, v in current.items()}
+    for ex, rx in (override or {}).items():
+        current[ex] = current.get(ex, Prescription()).updated(rx)
+    nxt = dict(current)
     taken: set[tuple[str, str]] = set()
     out, checked = [], []
     for rule in programme.rules:
@@ -488,7 +633,7 @@ def suggest(programme: Programme, sessions: Sequence[Session],
         series = [(s.date, m) for s in sessions
                   if (m := session_measures(s.sets, rule.exercise, rule.band)) is not None]
         last = series[-rule.sessions:]
-        before = current.get(rule.exercise, {}).get(rule.field)
+        before = current.get(rule.exercise, Prescription()).value(rule.field)
         if key in taken:
             why = f"{rule.exercise} {rule.field} already changed by an earlier rule"
         elif len(last) < rule.sessions:
@@ -514,7 +659,7 @@ def suggest(programme: Programme, sessions: Sequence[Session],
                 because += f" in the last {len(last)} session(s) ({', '.join(d for d, _ in last)})"
                 out.append(Suggestion(rule.id, rule.exercise, rule.field, before, after, because,
                                       rule.rationale))
-                nxt[rule.exercise][rule.field] = after
+                nxt[rule.exercise] = nxt[rule.exercise].with_value(rule.field, after)
                 taken.add(key)
                 checked.append(RuleVerdict(rule.id, True, because))
                 continue

@@ -15,13 +15,16 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from stepdown.catalog.db import CatalogError, Connection, now_utc, transaction
 from stepdown.catalog.recording_files import copied_recording
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
+
+if TYPE_CHECKING:
+    from analysis.exercises.progression import Prescription
 
 EXERCISES = ("hold", "heel_taps")
 
@@ -120,7 +123,7 @@ def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str
 
 
 def set_prescription(conn: Connection, athlete_id: str, exercise: str,
-                     prescription: dict[str, Any], author: str) -> None:
+                     prescription: Prescription, author: str) -> None:
     """Record the coach's prescription of ``exercise`` for the athlete (newest is current)."""
     check_athlete_id(athlete_id)
     if exercise not in EXERCISES:
@@ -130,15 +133,19 @@ def set_prescription(conn: Connection, athlete_id: str, exercise: str,
         ensure_athlete(conn, AthleteInfo(athlete_id))
         conn.execute("INSERT INTO programme_prescriptions (athlete_id, exercise,"
                      " prescription_json, author, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (athlete_id, exercise, json.dumps(prescription), author, now_utc()))
+                     (athlete_id, exercise, json.dumps(prescription.to_json()), author,
+                      now_utc()))
 
 
-def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, tuple[dict[str, Any], str]]:
+def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, tuple[Prescription, str]]:
     """The current coach-set prescription per exercise with its day (none set: missing)."""
+    from analysis.exercises.progression import Prescription
+
     rows = conn.execute("SELECT exercise, prescription_json, created_at FROM"
                         " programme_prescriptions WHERE athlete_id = ? ORDER BY id",
                         (athlete_id,)).fetchall()
-    return {r[0]: (json.loads(r[1]), r[2][:10]) for r in rows}  # later rows win
+    return {r[0]: (Prescription.from_json(json.loads(r[1]), r[0]), r[2][:10])
+            for r in rows}  # later rows win
 
 
 def _week(day: str) -> str:
@@ -176,6 +183,7 @@ def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
 def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> dict[str, Any]:
     """Everything the review app shows of one athlete's programme (module docstring)."""
     from analysis.exercises.progression import (
+        Prescription,
         Session,
         current_prescription,
         load_programme,
@@ -192,15 +200,15 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
     # the coach's prescription replaces the programme's defaults; sets done since then say
     # what was prescribed at the time; a prescription made on or after the last set's day
     # replaces what the sets say
-    merged = {ex: {**programme.prescription.get(ex, {}), **coach.get(ex, ({}, ""))[0]}
-              for ex in set(programme.prescription) | set(coach)}
+    merged = {ex: programme.prescription.get(ex, Prescription()).updated(
+        coach.get(ex, (Prescription(), ""))[0]) for ex in set(programme.prescription) | set(coach)}
     programme = replace(programme, prescription=merged)
     last_day = sessions[-1].date if sessions else ""
     newer = {ex: rx for ex, (rx, day) in coach.items() if day >= last_day}
     plan = suggest(programme, sessions, newer) if sessions else None
     prescription = current_prescription(programme, sessions)
     for ex, rx in newer.items():
-        prescription.setdefault(ex, {}).update(rx)
+        prescription[ex] = prescription.get(ex, Prescription()).updated(rx)
     return {"prescription": prescription, "coach_set": sorted(coach), "sets": sets,
             "weeks": weekly(sets), "plan": plan, "programme": programme.source}
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.exercises.progression import Prescription
 
 
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return "-".join(f"{x:g}" for x in v)
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
-def prescription_lines(prescription: dict[str, dict[str, Any]]) -> list[str]:
+def prescription_lines(prescription: Mapping[str, Prescription]) -> list[str]:
     return [f"  {ex.replace('_', ' ')}: " + ", ".join(f"{k} {_value(v)}" for k, v in p.items())
             for ex, p in prescription.items()]
 
@@ -46,10 +50,10 @@ def plan_lines(plan: Any) -> list[str]:
     return lines
 
 
-def parse_prescription(exercise: str, values: list[str]) -> dict[str, Any]:
-    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription dict;
+def parse_prescription(exercise: str, values: list[str]) -> Prescription:
+    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription;
     InputError (one line) for an unknown field or a value out of its range."""
-    from analysis.exercises.progression import FIELDS
+    from analysis.exercises.progression import FIELDS, Prescription
     from sensor_io.errors import InputError
 
     if exercise not in FIELDS:
@@ -81,4 +85,4 @@ def parse_prescription(exercise: str, values: list[str]) -> dict[str, Any]:
         except ValueError:
             raise InputError(f"{item!r}: not a valid {key} (e.g. reps=10, band=yes, "
                              "hold_s=30-45, step_cm=15, load_kg=2.5)") from None
-    return out
+    return Prescription(**out)

@@ -82,7 +82,7 @@ def rx_value(v: Any) -> str:
     """A prescription value as a coach reads it: 30-45, yes/no, 2.5."""
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return "–".join(rx_value(x) for x in v)
     if isinstance(v, float):
         return f"{v:g}"
@@ -94,7 +94,9 @@ def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
     from stepdown.catalog.programme import programme_view
 
     view = programme_view(conn, athlete_id)
-    return {"prescription": view["prescription"], "coach_set": view["coach_set"],
+    from analysis.exercises.progression import prescriptions_json
+
+    return {"prescription": prescriptions_json(view["prescription"]), "coach_set": view["coach_set"],
             "plan": view["plan"], "weeks": view["weeks"], "rows": session_rows(view["sets"]),
             "charts": json_for_html(programme_charts(view["weeks"])),
             "programme_file": view["programme"].rsplit("/", 1)[-1]}

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.exercises.progression import (
     DEFAULT_PROGRAMME,
+    Prescription,
     Session,
     load_programme,
     session_measures,
@@ -47,7 +48,7 @@ def test_the_shipped_programme_loads_and_every_rule_has_its_rationale():
     assert p.source == str(DEFAULT_PROGRAMME)
     assert {r.id for r in p.rules} >= {"taps-lower-step", "taps-wean-band", "hold-longer"}
     assert all(len(r.rationale) > 40 for r in p.rules)
-    assert p.prescription["hold"]["hold_s"] == [30, 45]
+    assert p.prescription["hold"].hold_s == (30, 45)
 
 
 def test_three_good_sessions_raise_the_step_and_say_why():
@@ -57,7 +58,7 @@ def test_three_good_sessions_raise_the_step_and_say_why():
     assert (s.rule, s.field, s.before, s.after) == ("taps-higher-step", "step_cm", 15.0, 20.0)
     assert "controlled_share 0.9, 0.9, 0.9 >= 0.8" in s.because
     assert "2026-11-02, 2026-11-04, 2026-11-06" in s.because
-    assert plan.prescription["heel_taps"]["step_cm"] == 20.0
+    assert plan.prescription["heel_taps"].step_cm == 20.0
     assert "step_cm 15 -> 20" in s.text()
 
 
@@ -123,10 +124,10 @@ def test_holds_get_longer_when_all_are_completed_steadily_and_shorter_when_not()
     steady = [Session(d, (hold_doc([46, 47, 45, 48, 46], sway=0.6),))
               for d in ("2026-11-02", "2026-11-04")]
     (s,) = suggest(load_programme(), steady).suggestions
-    assert (s.rule, s.before, s.after) == ("hold-longer", [30, 45], [35, 50])
+    assert (s.rule, s.before, s.after) == ("hold-longer", (30, 45), (35, 50))
     short = [Session("2026-11-02", (hold_doc([31, 20, 18, 25, 12], sway=0.6),))]
     (s,) = suggest(load_programme(), short).suggestions
-    assert (s.rule, s.after) == ("hold-shorter", [25, 40])
+    assert (s.rule, s.after) == ("hold-shorter", (25, 40))
     assert "completed_share 0.2 < 0.6" in s.because
 
 
@@ -153,3 +154,34 @@ def test_a_broken_programme_is_one_line_naming_the_file(tmp_path, edit, message)
     with pytest.raises(InputError, match=message) as err:
         load_programme(path)
     assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_prescriptions_are_typed_and_the_plan_json_is_as_written_before():
+    sessions = [Session("2026-11-02", (taps_doc(GOOD), hold_doc([46, 47, 48, 46, 47], 0.2))),
+                Session("2026-11-04", (taps_doc(GOOD), hold_doc([46, 47, 48, 46, 47], 0.2))),
+                Session("2026-11-06", (taps_doc(GOOD, band=True), taps_doc(MIXED)))]
+    plan = suggest(load_programme(), sessions, {"hold": Prescription(sets=2)})
+    assert plan.prescription["hold"] == Prescription(sets=2, holds=5, hold_s=(35.0, 50.0))
+    doc = plan.to_json()
+    # the bytes `programme next --json` wrote before the prescription was typed
+    assert json.dumps(doc["next_prescription"]) == (
+        '{"heel_taps": {"sets": 3, "reps": 15, "step_cm": 15.0, "load_kg": 0.0, "band": false}, '
+        '"hold": {"sets": 2, "holds": 5, "hold_s": [35.0, 50.0]}}')
+    assert json.dumps([[s["from"], s["to"]] for s in doc["suggestions"]]) == \
+        '[[10, 15], [true, false], [[30, 45], [35.0, 50.0]]]'
+    for ex, rx in json.loads(json.dumps(doc["next_prescription"])).items():  # round trip
+        back = Prescription.from_json(rx, ex)
+        assert back == plan.prescription[ex] and json.dumps(back.to_json()) == json.dumps(rx)
+
+
+def test_a_prescription_as_stored_before_reads_and_a_wrong_one_is_refused():
+    stored = '{"sets": 2, "hold_s": [30.0, 45.0], "holds": 4}'  # a coach's, in typed order
+    rx = Prescription.from_json(json.loads(stored), "hold")
+    assert (rx.sets, rx.holds, rx.hold_s, rx.reps) == (2, 4, (30.0, 45.0), None)
+    assert rx.to_json() == json.loads(stored)
+    assert Prescription(step_cm=15).updated(Prescription(band=True)) == \
+        Prescription(step_cm=15, band=True)
+    with pytest.raises(InputError, match="prescription.hold: unknown field 'reps'"):
+        Prescription.from_json({"reps": 10}, "hold")
+    with pytest.raises(InputError, match="unknown exercise 'squat'"):
+        Prescription.from_json({}, "squat")
