@@ -34,22 +34,39 @@ class SetRow:
     """One stored programme set (units: s, kg, deg, cm as named)."""
 
     id: int
+    """The set's row id."""
     athlete_id: str
+    """Whose set it is."""
     day: str
+    """The day it was done, YYYY-MM-DD."""
     started_at: str | None
+    """When the recording started (ISO 8601), if it says."""
     exercise: str
+    """``hold`` or ``heel_taps``."""
     band: bool
+    """Done with the band."""
     step_height_m: float | None
+    """Step height, m (heel taps; None when not recorded)."""
     load_kg: float
+    """Added load, kg."""
     n_done: int
+    """Taps done, or holds done (reaching the prescribed time when one was given)."""
     n_prescribed: int | None
+    """Taps or holds prescribed (None: none given)."""
     tut_s: float | None
+    """Total time under tension, s (holds)."""
     volume_kg: float | None
+    """Taps x added load, kg (heel taps)."""
     controlled_share: float | None
+    """Share of taps with neither a knee nor a pelvis fault, 0-1."""
     knee_medial_cm: float | None
+    """Median knee medial displacement over the taps, cm."""
     pelvic_drop_deg: float | None
+    """Median pelvic drop over the taps, degrees."""
     pelvis_sway_deg: float | None
+    """Median pelvis sway over the holds, degrees rms."""
     tremor_dps: float | None
+    """Median thigh tremor over the holds, deg/s rms (6-14 Hz, above standing)."""
 
     @property
     def adherence(self) -> float | None:
@@ -58,13 +75,39 @@ class SetRow:
 
 
 def find_set_by_hash(conn: Connection, content_sha256: str) -> int | None:
+    """The stored set of a recording's content.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    content_sha256 : str
+        The recording's content hash (hex).
+
+    Returns
+    -------
+    int or None
+        The set's id; None when no set has that content.
+    """
     row = conn.execute("SELECT id FROM programme_sets WHERE content_sha256 = ?",
                        (content_sha256,)).fetchone()
     return None if row is None else int(row[0])
 
 
 def set_columns(doc: dict[str, Any]) -> dict[str, Any]:
-    """The summary columns of a set's analysis document."""
+    """The summary columns of a set's analysis document.
+
+    Parameters
+    ----------
+    doc : dict
+        The set's analysis document.
+
+    Returns
+    -------
+    dict
+        Column -> value: what was done against the prescription, volume and control
+        (:class:`SetRow`'s fields).
+    """
     ex = doc["exercise"]
     s = doc["summary"]
     if ex["kind"] == "hold":
@@ -80,7 +123,28 @@ def set_columns(doc: dict[str, Any]) -> dict[str, Any]:
 
 def store_set(conn: Connection, *, athlete: AthleteInfo, doc: dict[str, Any], recording_path: str,
               content_sha256: str, started_at: str | None) -> tuple[int, bool]:
-    """Store one analysed programme set in one transaction; ``(set_id, created)``."""
+    """Store one analysed programme set in one transaction.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete : AthleteInfo
+        Whose set it is (added to the catalog when new).
+    doc : dict
+        The set's analysis document.
+    recording_path : str
+        Where the recording is kept.
+    content_sha256 : str
+        The recording's content hash (hex): a set already stored is not stored again.
+    started_at : str or None
+        When the recording started (ISO 8601).
+
+    Returns
+    -------
+    tuple of (int, bool)
+        The set's id, and whether it was stored now (False: it was already there).
+    """
     ex = doc["exercise"]
     if ex.get("kind") not in EXERCISES:
         raise CatalogError(f"not a programme set: exercise {ex.get('kind')!r}")
@@ -105,7 +169,20 @@ _COLUMNS = ", ".join(f.name for f in SetRow.__dataclass_fields__.values())
 
 
 def list_sets(conn: Connection, athlete_id: str) -> list[SetRow]:
-    """The athlete's programme sets, oldest first."""
+    """The athlete's programme sets.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    list of SetRow
+        Oldest first.
+    """
     rows = conn.execute(f"SELECT {_COLUMNS} FROM programme_sets WHERE athlete_id = ?"
                         " ORDER BY day, COALESCE(started_at, imported_at), id",
                         (athlete_id,)).fetchall()
@@ -115,7 +192,20 @@ def list_sets(conn: Connection, athlete_id: str) -> list[SetRow]:
 
 
 def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """(day, analysis document) of each of the athlete's sets, oldest first."""
+    """The analysis documents of the athlete's sets.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    list of (str, dict)
+        (day YYYY-MM-DD, analysis document) of each set, oldest first.
+    """
     rows = conn.execute("SELECT day, analysis_json FROM programme_sets WHERE athlete_id = ?"
                         " ORDER BY day, COALESCE(started_at, imported_at), id",
                         (athlete_id,)).fetchall()
@@ -124,7 +214,21 @@ def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str
 
 def set_prescription(conn: Connection, athlete_id: str, exercise: str,
                      prescription: Prescription, author: str) -> None:
-    """Record the coach's prescription of ``exercise`` for the athlete (newest is current)."""
+    """Record the coach's prescription of ``exercise`` for the athlete (newest is current).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete (added when new).
+    exercise : str
+        ``hold`` or ``heel_taps``; CatalogError for another.
+    prescription : Prescription
+        The prescribed fields.
+    author : str
+        Who prescribed it (kept with the history).
+    """
     check_athlete_id(athlete_id)
     if exercise not in EXERCISES:
         raise CatalogError(f"unknown programme exercise {exercise!r} (expected "
@@ -138,7 +242,21 @@ def set_prescription(conn: Connection, athlete_id: str, exercise: str,
 
 
 def coach_prescriptions(conn: Connection, athlete_id: str) -> dict[str, tuple[Prescription, str]]:
-    """The current coach-set prescription per exercise with its day (none set: missing)."""
+    """The coach's current prescription per exercise.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    dict of str to (Prescription, str)
+        Exercise -> (its newest prescription, the day it was made, YYYY-MM-DD); an
+        exercise the coach never prescribed is missing.
+    """
     from analysis.exercises.progression import Prescription
 
     rows = conn.execute("SELECT exercise, prescription_json, created_at FROM"
@@ -159,7 +277,20 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
-    """Per ISO week: control (median of the sets' medians) and training volume."""
+    """Control and training volume per ISO week.
+
+    Parameters
+    ----------
+    sets : list of SetRow
+        The athlete's sets.
+
+    Returns
+    -------
+    list of dict
+        Per week (oldest first): ``week``, ``sessions``, ``taps``, ``tap_volume_kg`` (kg),
+        ``hold_tut_s`` (s), and the medians of the sets' ``controlled_share``,
+        ``knee_medial_cm`` (heel taps without the band) and ``pelvis_sway_deg`` (holds).
+    """
     by_week: dict[str, list[SetRow]] = defaultdict(list)
     for s in sets:
         by_week[_week(s.day)].append(s)
@@ -181,7 +312,25 @@ def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
 
 
 def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> dict[str, Any]:
-    """Everything the review app shows of one athlete's programme (module docstring)."""
+    """Everything the review app shows of one athlete's programme (module docstring).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    programme : Programme, optional
+        The programme (default: the shipped one).
+
+    Returns
+    -------
+    dict
+        ``prescription`` (exercise -> Prescription, current), ``coach_set`` (the
+        exercises the coach prescribed), ``sets`` (SetRow list), ``weeks``
+        (:func:`weekly`), ``plan`` (the next session's Plan, None without sets) and
+        ``programme`` (its file).
+    """
     from analysis.exercises.progression import (
         Prescription,
         Session,
@@ -215,9 +364,31 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
 
 def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recordings_dir: Any,
                digest: str) -> tuple[int, bool] | None:
-    """Analyse and store a programme set recording (``stepdown import``); ``(set_id,
-    created)``, or None for a recording that is a test. The recording is copied into the
-    data home under its content hash, as a test's is."""
+    """Analyse and store a programme set recording (``stepdown import``).
+
+    The recording is copied into the data home under its content hash, as a test's is.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    path : Path
+        The recording's file.
+    rec : Recording
+        The recording, read.
+    athlete_id : str
+        Whose set it is.
+    recordings_dir : Path
+        Where the data home keeps recordings.
+    digest : str
+        The recording's content hash (hex).
+
+    Returns
+    -------
+    tuple of (int, bool) or None
+        The set's id and whether it was stored now; None for a recording that is a test.
+        InputError (one line) when the same recording is another athlete's set.
+    """
     from analysis.exercises.dispatch import analyze_set
     from sensor_io.errors import InputError
     from sensor_io.exercise import exercise_of

@@ -24,7 +24,24 @@ def _retest_pair(analysed: list[tuple[Path, Any, AnalysisResult]]
 
 def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, AnalysisResult]],
                    home: Path) -> int:
-    """Print the session and import its sets; returns the number of files that failed."""
+    """Print the programme session and import its sets into the demo catalog.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where the session is printed.
+    folder : Path
+        The folder of set recordings (data/programme/).
+    analysed : list of (Path, Recording, AnalysisResult)
+        The test samples already analysed by the demo (two become a test and retest).
+    home : Path
+        The demo's data home (its catalog).
+
+    Returns
+    -------
+    int
+        The number of files that failed (0: all analysed and imported).
+    """
     from analysis.exercises.dispatch import analyze_set
     from analysis.exercises.progression import Session, load_programme, suggest
     from analysis.exercises.retest import compare_tests

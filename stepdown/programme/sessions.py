@@ -27,13 +27,36 @@ def _analysed(path: Path) -> tuple[Recording, Any]:
 
 
 def analyze_file(path: Path) -> dict[str, Any]:
-    """The analysis document of one recording: a programme set's or a test's (``to_json``)."""
+    """The analysis document of one recording: a programme set's or a test's.
+
+    Parameters
+    ----------
+    path : Path
+        The recording.
+
+    Returns
+    -------
+    dict
+        Its ``to_json`` with the recording's ``started_at``; InputError (one line, naming
+        the file) when it cannot be analysed.
+    """
     rec, analysis = _analysed(path)
     return analysis.to_json() | {"started_at": rec.started_at}
 
 
 def analyze_test(path: Path) -> AnalysisResult:
-    """The typed analysis of a step-down test's recording; InputError for a programme set."""
+    """The typed analysis of a step-down test's recording.
+
+    Parameters
+    ----------
+    path : Path
+        The recording.
+
+    Returns
+    -------
+    AnalysisResult
+        Its analysis; InputError (one line) for a programme set.
+    """
     from sensor_io.exercise import exercise_of
 
     rec, analysis = _analysed(path)
@@ -44,6 +67,18 @@ def analyze_test(path: Path) -> AnalysisResult:
 
 
 def analyze_files(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """:func:`analyze_file` of each recording.
+
+    Parameters
+    ----------
+    paths : Sequence of Path
+        The recordings.
+
+    Returns
+    -------
+    list of dict
+        Their analysis documents, in the same order.
+    """
     return [analyze_file(p) for p in paths]
 
 
@@ -56,9 +91,20 @@ def _recordings_in(folder: Path) -> list[Path]:
 
 
 def read_sessions(paths: Sequence[Path]) -> list[Any]:
-    """Sessions (oldest first) from folders (one session each, named by the folder or its
-    first recording's day) and recording files (grouped by the day they were started).
-    Tests in them are left out: the rules read programme sets."""
+    """Programme sessions from folders and recording files.
+
+    Parameters
+    ----------
+    paths : Sequence of Path
+        Folders (one session each, named by the folder or its first recording's day) and
+        recording files (grouped by the day they were started).
+
+    Returns
+    -------
+    list of Session
+        Oldest first; tests in them are left out (the rules read programme sets).
+        InputError (one line) when no programme set is among them.
+    """
     from analysis.exercises.progression import Session
 
     by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -81,7 +127,18 @@ def read_sessions(paths: Sequence[Path]) -> list[Any]:
 
 
 def practice_label(doc: dict[str, Any]) -> str:
-    """'heel taps x 10 (15 cm)' / 'hold 3 x 30 s' / 'test x 5' for one set's document."""
+    """What one set was, in a few words.
+
+    Parameters
+    ----------
+    doc : dict
+        The set's (or a test's) analysis document.
+
+    Returns
+    -------
+    str
+        'heel taps x 10 (15 cm)', 'hold 3 x 30 s' or 'step-down reps x 5'.
+    """
     ex = doc.get("exercise", {"kind": "test"})
     if ex["kind"] == "hold":
         tuts = [h["tut_s"] for h in doc["holds"]]

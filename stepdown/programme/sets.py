@@ -16,8 +16,24 @@ TEST_ONLY = ("rules", "rule", "pain", "standing", "calibration_from")
 
 
 def analyze_programme_set(rec: Recording, path: Path, **test_options: Any) -> Any:
-    """The set's analysis (:func:`analysis.exercises.dispatch.analyze_set`), or None for a
-    test (the caller analyses it as always); InputError when an option is the test's only."""
+    """The set's analysis (:func:`analysis.exercises.dispatch.analyze_set`).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : Path
+        Its file, for the messages.
+    **test_options
+        The `stepdown analyze` options given (``rules``, ``rule``, ``pain``,
+        ``standing``, ``calibration_from``: a test's only).
+
+    Returns
+    -------
+    HoldSet or HeelTapSet or None
+        The set's analysis; None for a test (the caller analyses it as always);
+        InputError (one line) when a test's option was given for a set.
+    """
     ex = exercise_of(rec)
     if ex.kind == "test":
         return None
@@ -38,7 +54,18 @@ def _num(v: Any, fmt: str = ".1f", unit: str = "") -> str:
 
 
 def set_lines(doc: dict[str, Any]) -> list[str]:
-    """The report of a set's analysis document (``to_json``), as plain lines."""
+    """The report of a set's analysis document, as plain lines.
+
+    Parameters
+    ----------
+    doc : dict
+        The set's analysis document (``to_json``).
+
+    Returns
+    -------
+    list of str
+        Per hold or tap one line, the set's summary, its uncertainty and warnings.
+    """
     ex = doc["exercise"]
     band = ", with band" if ex.get("band") else ""
     load = f", +{ex['load_kg']:g} kg" if ex.get("load_kg") else ""
@@ -83,7 +110,17 @@ def set_lines(doc: dict[str, Any]) -> list[str]:
 
 
 def print_set(console: Console, path: Path, result: Any) -> None:
-    """The set's report on the console."""
+    """The set's report on the console.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where it is printed.
+    path : Path
+        The recording, named in the heading.
+    result : HoldSet or HeelTapSet
+        The set's analysis.
+    """
     console.print(f"[bold]{path}[/]", highlight=False)
     for line in set_lines(result.to_json()):
         console.print(line, highlight=False, soft_wrap=True)

@@ -18,12 +18,35 @@ def _value(v: Any) -> str:
 
 
 def prescription_lines(prescription: Mapping[str, Prescription]) -> list[str]:
+    """One line per exercise: its prescribed fields.
+
+    Parameters
+    ----------
+    prescription : Mapping of str to Prescription
+        Exercise -> its prescription.
+
+    Returns
+    -------
+    list of str
+        '  heel taps: sets 3, reps 10, ...'.
+    """
     return [f"  {ex.replace('_', ' ')}: " + ", ".join(f"{k} {_value(v)}" for k, v in p.items())
             for ex, p in prescription.items()]
 
 
 def programme_lines(programme: Any) -> list[str]:
-    """The programme file's prescriptions and rules, each rule with its rationale."""
+    """The programme file's prescriptions and rules, each rule with its rationale.
+
+    Parameters
+    ----------
+    programme : Programme
+        The programme (:func:`analysis.exercises.progression.load_programme`).
+
+    Returns
+    -------
+    list of str
+        The lines `stepdown programme rules` prints.
+    """
     lines = [f"programme: {programme.source}", "prescription:",
              *prescription_lines(programme.prescription), "rules (tried in order):"]
     for r in programme.rules:
@@ -38,7 +61,18 @@ def programme_lines(programme: Any) -> list[str]:
 
 
 def plan_lines(plan: Any) -> list[str]:
-    """The next session: suggestions (rule, numbers, rationale) and the prescription."""
+    """The next session: suggestions (rule, numbers, rationale) and the prescription.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (:func:`analysis.exercises.progression.suggest`).
+
+    Returns
+    -------
+    list of str
+        The lines `stepdown programme next` prints.
+    """
     lines = []
     if plan.suggestions:
         lines.append("suggestions for the next session:")
@@ -51,8 +85,22 @@ def plan_lines(plan: Any) -> list[str]:
 
 
 def parse_prescription(exercise: str, values: list[str]) -> Prescription:
-    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription;
-    InputError (one line) for an unknown field or a value out of its range."""
+    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription.
+
+    Parameters
+    ----------
+    exercise : str
+        ``heel_taps`` or ``hold``.
+    values : list of str
+        ``FIELD=VALUE`` each: ``band=yes``, ``hold_s=30-45`` (s), ``step_cm=15`` (cm),
+        ``load_kg=2.5`` (kg), ``reps=10``.
+
+    Returns
+    -------
+    Prescription
+        The prescribed fields; InputError (one line) for an unknown field or a value out
+        of its range.
+    """
     from analysis.exercises.progression import FIELDS, Prescription
     from sensor_io.errors import InputError
 

@@ -15,9 +15,21 @@ def _line(weeks: list[dict], key: str, name: str, scale: float = 1.0) -> dict[st
 
 
 def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Control over weeks (heel taps without the band: controlled share and median knee
-    medial displacement, the knee's measurement uncertainty shaded; holds: pelvis sway) and
-    the training volume per week (heel taps as reps x load, holds as time under tension)."""
+    """The programme page's charts.
+
+    Parameters
+    ----------
+    weeks : list of dict
+        Per ISO week (:func:`stepdown.catalog.programme.weekly`).
+
+    Returns
+    -------
+    list of dict
+        Plotly figures (``id``, ``data``, ``layout``): control over weeks (heel taps
+        without the band: controlled share, % and median knee medial displacement, cm,
+        with the knee's measurement uncertainty shaded; holds: pelvis sway, degrees) and
+        the training volume per week (:func:`volume_chart`); none without weeks.
+    """
     from analysis.uncertainty import largest_uncertainty
 
     if not weeks:
@@ -44,8 +56,19 @@ def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The programme's training volume per ISO week: heel taps as reps x load (kg), holds
-    as time under tension (s); on the programme page and beside the athlete's training load."""
+    """The programme's training volume per ISO week, on the programme page and beside the
+    athlete's training load.
+
+    Parameters
+    ----------
+    weeks : list of dict
+        Per ISO week (:func:`stepdown.catalog.programme.weekly`).
+
+    Returns
+    -------
+    dict
+        A Plotly bar figure: heel taps as reps x load (kg), holds as time under tension (s).
+    """
     x = [w["week"] for w in weeks]
     return {"id": "programme_volume",
             "data": [{"type": "bar", "name": "heel taps, reps x load (kg)", "x": x,
@@ -57,7 +80,19 @@ def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def session_rows(sets: list[Any]) -> list[dict[str, Any]]:
-    """One row per set, newest first, with what was done against what was prescribed."""
+    """The sessions table of the programme page.
+
+    Parameters
+    ----------
+    sets : list of SetRow
+        The athlete's sets, oldest first.
+
+    Returns
+    -------
+    list of dict
+        One row per set, newest first: ``day``, ``exercise``, ``band``, ``done`` (against
+        what was prescribed), ``adherence`` (0-1), ``volume`` and ``control`` as text.
+    """
     rows = []
     for s in reversed(sets):
         if s.exercise == "hold":
@@ -79,7 +114,18 @@ def session_rows(sets: list[Any]) -> list[dict[str, Any]]:
 
 
 def rx_value(v: Any) -> str:
-    """A prescription value as a coach reads it: 30-45, yes/no, 2.5."""
+    """A prescription value as a coach reads it.
+
+    Parameters
+    ----------
+    v : Any
+        A prescribed value (a bool, a number, a [min, max] pair).
+
+    Returns
+    -------
+    str
+        '30–45', 'yes' / 'no', '2.5'.
+    """
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, list | tuple):
@@ -90,7 +136,22 @@ def rx_value(v: Any) -> str:
 
 
 def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
-    """The programme page's template context (without session and athlete)."""
+    """The programme page's template context (without session and athlete).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    dict
+        ``prescription`` (exercise -> its JSON fields), ``coach_set``, ``plan``,
+        ``weeks``, ``rows`` (:func:`session_rows`), ``charts`` (JSON for the page) and
+        ``programme_file``.
+    """
     from stepdown.catalog.programme import programme_view
 
     view = programme_view(conn, athlete_id)
@@ -108,8 +169,24 @@ FORM_FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
 
 
 def prescribe_from_form(conn: Any, athlete_id: str, form: dict[str, str], author: str) -> None:
-    """Store the coach's prescription posted from the programme page; CatalogError (one
-    line, shown as a 400 page) when a value is wrong."""
+    """Store the coach's prescription posted from the programme page.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    form : dict of str to str
+        The posted form: ``exercise`` and its fields (:data:`FORM_FIELDS`).
+    author : str
+        The signed-in user prescribing.
+
+    Raises
+    ------
+    CatalogError
+        One line (shown as a 400 page) when a value is wrong.
+    """
     from sensor_io.errors import InputError
     from stepdown.catalog.db import CatalogError
     from stepdown.catalog.programme import set_prescription
