@@ -10,9 +10,9 @@ a value). Rules are tried in order; the first that fires for an (exercise, field
 a rule whose change would do nothing (already at a limit, the band already off) does
 not fire. Every suggestion says which rule fired on which numbers.
 
-A session is the programme sets of one day: their analysis documents
-(:meth:`analysis.exercises.hold.HoldSet.to_json`,
-:meth:`analysis.exercises.heel_taps.HeelTapSet.to_json`).
+A session is the programme sets of one day: their typed analyses
+(:class:`analysis.exercises.set_result.HoldSetResult`,
+:class:`analysis.exercises.set_result.HeelTapSetResult`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from analysis.exercises.band import compare_band
 from sensor_io.errors import InputError
 
 if TYPE_CHECKING:
+    from analysis.exercises.set_result import HeelTapSetResult, HoldSetResult, SetResult
     from analysis.result import JSONDoc
 
 DEFAULT_PROGRAMME = Path(__file__).with_name("programme_default.toml")
@@ -264,12 +265,12 @@ class Programme:
 
 @dataclass(frozen=True)
 class Session:
-    """The programme sets of one day: date (YYYY-MM-DD) and their analysis documents."""
+    """The programme sets of one day: date (YYYY-MM-DD) and their analyses."""
 
     date: str
     """The day, YYYY-MM-DD."""
-    sets: tuple[Mapping[str, Any], ...]
-    """The sets' analysis documents."""
+    sets: tuple[SetResult, ...]
+    """The sets' analyses."""
 
 
 @dataclass(frozen=True)
@@ -479,14 +480,14 @@ def _median(values: list[float | None]) -> float | None:
     return float(np.median(v)) if v else None
 
 
-def session_measures(sets: Sequence[Mapping[str, Any]], exercise: str,
+def session_measures(sets: Sequence[SetResult], exercise: str,
                      band: bool | None = None) -> dict[str, float | None] | None:
     """One session's measures of an exercise (see the TOML's comments).
 
     Parameters
     ----------
-    sets : Sequence of Mapping
-        The session's sets' analysis documents.
+    sets : Sequence of HoldSetResult or HeelTapSetResult
+        The session's sets' analyses.
     exercise : str
         ``heel_taps`` or ``hold``.
     band : bool, optional
@@ -498,48 +499,48 @@ def session_measures(sets: Sequence[Mapping[str, Any]], exercise: str,
         Measure (:data:`MEASURES`) -> value, unit in its name; None when the session has no
         such set.
     """
-    all_of_kind = [s for s in sets if s["exercise"]["kind"] == exercise]
-    chosen = [s for s in all_of_kind if band is None or bool(s["exercise"].get("band")) == band]
+    all_of_kind = [s for s in sets if s.kind == exercise]
+    chosen = [s for s in all_of_kind if band is None or s.exercise.band == band]
     if not chosen:
         return None
     if exercise == "hold":
         return _hold_measures(chosen)
     m = _tap_measures(chosen)
-    has_both = len({bool(s["exercise"].get("band")) for s in all_of_kind}) == 2
+    has_both = len({s.exercise.band for s in all_of_kind}) == 2
     matched = compare_band(all_of_kind).matched if has_both else None
     m["band_matched"] = None if matched is None else float(matched)
     return m
 
 
-def _tap_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
-    taps = [t for s in sets for t in s["taps"]]
-    judged = [t["controlled"] for t in taps if t.get("controlled") is not None]
-    prescribed = [s["exercise"].get("prescription", {}).get("reps") for s in sets]
-    steps = [s.get("step_height_m") for s in sets if s.get("step_height_m") is not None]
+def _tap_measures(sets: Sequence[HeelTapSetResult]) -> dict[str, float | None]:
+    taps = [t for s in sets for t in s.taps]
+    judged = [t.controlled for t in taps if t.controlled is not None]
+    prescribed = [s.exercise.prescription.get("reps") for s in sets]
+    steps = [s.step_height_m for s in sets if s.step_height_m is not None]
     return {
         "taps": float(len(taps)),
         "controlled_share": sum(judged) / len(judged) if judged else None,
-        "knee_medial_cm": _median([t["measures"].get("knee_medial_cm") for t in taps]),
-        "pelvic_drop_deg": _median([t["measures"].get("pelvic_drop_deg") for t in taps]),
+        "knee_medial_cm": _median([t.rep.measures.get("knee_medial_cm") for t in taps]),
+        "pelvic_drop_deg": _median([t.rep.measures.get("pelvic_drop_deg") for t in taps]),
         "adherence": (len(taps) / sum(prescribed) if all(prescribed) and prescribed else None),
         "step_cm": round(100.0 * max(steps), 1) if steps else None,
-        "load_kg": max(float(s["exercise"].get("load_kg", 0.0)) for s in sets),
-        "band": float(any(s["exercise"].get("band") for s in sets)),
+        "load_kg": max(float(s.exercise.load_kg) for s in sets),
+        "band": float(any(s.exercise.band for s in sets)),
     }
 
 
-def _hold_measures(sets: Sequence[Mapping[str, Any]]) -> dict[str, float | None]:
-    holds = [h for s in sets for h in s["holds"]]
-    rx = [s["exercise"].get("prescription", {}) for s in sets]
+def _hold_measures(sets: Sequence[HoldSetResult]) -> dict[str, float | None]:
+    holds = [h for s in sets for h in s.holds]
+    rx = [s.exercise.prescription for s in sets]
     prescribed = sum(p.get("holds", 0) for p in rx) or len(holds)
     mins = [p["hold_s"][0] for p in rx if p.get("hold_s")]
-    done = [h for h in holds if h.get("completed")]
+    done = [h for h in holds if h.completed]
     return {
         "holds": float(len(holds)),
         "completed_share": len(done) / prescribed if mins and prescribed else None,
-        "pelvis_sway_deg": _median([h.get("pelvis_sway_deg") for h in holds]),
-        "tremor_dps": _median([h.get("tremor_dps") for h in holds]),
-        "tut_s": float(sum(h["tut_s"] for h in holds)),
+        "pelvis_sway_deg": _median([h.pelvis_sway_deg for h in holds]),
+        "tremor_dps": _median([h.tremor_dps for h in holds]),
+        "tut_s": float(sum(h.tut_s for h in holds)),
         "hold_s": min(mins) if mins else None,
     }
 
@@ -565,23 +566,19 @@ def current_prescription(programme: Programme, sessions: Sequence[Session]) -> P
     """
     out = dict(programme.prescription)
     for s in sessions:  # oldest first: the latest set of each kind wins
-        for doc in s.sets:
-            ex = doc["exercise"]
-            rx = ex.get("prescription", {})
-            if ex["kind"] == "heel_taps":
-                taps = [d["exercise"] for d in s.sets if d["exercise"]["kind"] == "heel_taps"]
+        for done in s.sets:
+            rx = done.exercise.prescription
+            if done.kind == "heel_taps":
+                taps = [d.exercise for d in s.sets if d.kind == "heel_taps"]
                 said = Prescription(
                     # on the band while any set of the day used it (a no-band set is the check)
-                    band=any(e.get("band") for e in taps),
-                    load_kg=max(float(e.get("load_kg", 0.0)) for e in taps),
-                    step_cm=(None if doc.get("step_height_m") is None
-                             else round(100.0 * doc["step_height_m"], 1)),
+                    band=any(e.band for e in taps), load_kg=max(float(e.load_kg) for e in taps),
+                    step_cm=(None if done.step_height_m is None
+                             else round(100.0 * done.step_height_m, 1)),
                     reps=rx.get("reps") or None)
-            elif ex["kind"] == "hold":
-                said = Prescription(holds=rx.get("holds") or None, hold_s=rx.get("hold_s") or None)
             else:
-                continue
-            out[ex["kind"]] = out.get(ex["kind"], Prescription()).updated(said)
+                said = Prescription(holds=rx.get("holds") or None, hold_s=rx.get("hold_s") or None)
+            out[done.kind] = out.get(done.kind, Prescription()).updated(said)
     return out
 
 

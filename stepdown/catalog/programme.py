@@ -25,6 +25,7 @@ from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
 
 if TYPE_CHECKING:
     from analysis.exercises.progression import Prescription
+    from analysis.exercises.set_result import SetResult
 
 EXERCISES = ("hold", "heel_taps")
 
@@ -94,13 +95,13 @@ def find_set_by_hash(conn: Connection, content_sha256: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def set_columns(doc: dict[str, Any]) -> dict[str, Any]:
-    """The summary columns of a set's analysis document.
+def set_columns(result: SetResult) -> dict[str, Any]:
+    """The summary columns of a set's analysis.
 
     Parameters
     ----------
-    doc : dict
-        The set's analysis document.
+    result : HoldSetResult or HeelTapSetResult
+        The set's analysis.
 
     Returns
     -------
@@ -108,20 +109,19 @@ def set_columns(doc: dict[str, Any]) -> dict[str, Any]:
         Column -> value: what was done against the prescription, volume and control
         (:class:`SetRow`'s fields).
     """
-    ex = doc["exercise"]
-    s = doc["summary"]
-    if ex["kind"] == "hold":
-        rx = ex.get("prescription", {})
-        done = s["completed"] if rx.get("hold_s") else s["holds"]
-        return {"n_done": int(done), "n_prescribed": rx.get("holds"), "tut_s": s["tut_s"],
-                "pelvis_sway_deg": s["pelvis_sway_deg"], "tremor_dps": s["tremor_dps"]}
-    c = s["control"]
-    return {"n_done": s["taps"], "n_prescribed": s["prescribed_reps"], "volume_kg": s["volume_kg"],
-            "controlled_share": c["controlled_share"], "knee_medial_cm": c["knee_medial_cm"],
-            "pelvic_drop_deg": c["pelvic_drop_deg"]}
+    rx = result.exercise.prescription
+    if result.kind == "hold":
+        s = result.summary
+        done = s.completed if rx.get("hold_s") else s.holds
+        return {"n_done": int(done), "n_prescribed": rx.get("holds"), "tut_s": s.tut_s,
+                "pelvis_sway_deg": s.pelvis_sway_deg, "tremor_dps": s.tremor_dps}
+    s, c = result.summary, result.summary.control
+    return {"n_done": s.taps, "n_prescribed": s.prescribed_reps, "volume_kg": s.volume_kg,
+            "controlled_share": c.controlled_share, "knee_medial_cm": c.knee_medial_cm,
+            "pelvic_drop_deg": c.pelvic_drop_deg}
 
 
-def store_set(conn: Connection, *, athlete: AthleteInfo, doc: dict[str, Any], recording_path: str,
+def store_set(conn: Connection, *, athlete: AthleteInfo, result: SetResult, recording_path: str,
               content_sha256: str, started_at: str | None) -> tuple[int, bool]:
     """Store one analysed programme set in one transaction.
 
@@ -131,8 +131,8 @@ def store_set(conn: Connection, *, athlete: AthleteInfo, doc: dict[str, Any], re
         The catalog.
     athlete : AthleteInfo
         Whose set it is (added to the catalog when new).
-    doc : dict
-        The set's analysis document.
+    result : HoldSetResult or HeelTapSetResult
+        The set's analysis (stored as its document, ``to_json``).
     recording_path : str
         Where the recording is kept.
     content_sha256 : str
@@ -145,15 +145,16 @@ def store_set(conn: Connection, *, athlete: AthleteInfo, doc: dict[str, Any], re
     tuple of (int, bool)
         The set's id, and whether it was stored now (False: it was already there).
     """
-    ex = doc["exercise"]
-    if ex.get("kind") not in EXERCISES:
-        raise CatalogError(f"not a programme set: exercise {ex.get('kind')!r}")
+    ex = result.exercise
+    if ex.kind not in EXERCISES:
+        raise CatalogError(f"not a programme set: exercise {ex.kind!r}")
     cols = {"athlete_id": athlete.id, "started_at": started_at,
             "day": (started_at or now_utc())[:10], "imported_at": now_utc(),
-            "exercise": ex["kind"], "test_leg": doc["test_leg"], "band": int(bool(ex.get("band"))),
-            "step_height_m": doc.get("step_height_m"), "load_kg": float(ex.get("load_kg", 0.0)),
+            "exercise": ex.kind, "test_leg": result.test_leg, "band": int(ex.band),
+            "step_height_m": result.step_height_m if result.kind == "heel_taps" else None,
+            "load_kg": float(ex.load_kg),
             "recording_path": recording_path, "content_sha256": content_sha256,
-            "analysis_json": json.dumps(doc)} | set_columns(doc)
+            "analysis_json": json.dumps(result.to_json())} | set_columns(result)
     with transaction(conn):
         existing = find_set_by_hash(conn, content_sha256)
         if existing is not None:
@@ -191,8 +192,8 @@ def list_sets(conn: Connection, athlete_id: str) -> list[SetRow]:
             for r in rows]
 
 
-def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """The analysis documents of the athlete's sets.
+def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, SetResult]]:
+    """The analyses of the athlete's sets, as stored.
 
     Parameters
     ----------
@@ -203,13 +204,16 @@ def set_documents(conn: Connection, athlete_id: str) -> list[tuple[str, dict[str
 
     Returns
     -------
-    list of (str, dict)
-        (day YYYY-MM-DD, analysis document) of each set, oldest first.
+    list of (str, HoldSetResult or HeelTapSetResult)
+        (day YYYY-MM-DD, analysis) of each set, oldest first; SetResultError (one line)
+        for a stored document that is not a set's.
     """
+    from analysis.exercises.set_result import read_set_result
+
     rows = conn.execute("SELECT day, analysis_json FROM programme_sets WHERE athlete_id = ?"
                         " ORDER BY day, COALESCE(started_at, imported_at), id",
                         (athlete_id,)).fetchall()
-    return [(r[0], json.loads(r[1])) for r in rows]
+    return [(r[0], read_set_result(json.loads(r[1]))) for r in rows]
 
 
 def set_prescription(conn: Connection, athlete_id: str, exercise: str,
@@ -341,10 +345,10 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
 
     programme = programme or load_programme()
     sets = list_sets(conn, athlete_id)
-    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for day, doc in set_documents(conn, athlete_id):
-        by_day[day].append(doc)
-    sessions = [Session(day, tuple(docs)) for day, docs in sorted(by_day.items())]
+    by_day: dict[str, list[SetResult]] = defaultdict(list)
+    for day, result in set_documents(conn, athlete_id):
+        by_day[day].append(result)
+    sessions = [Session(day, tuple(done)) for day, done in sorted(by_day.items())]
     coach = coach_prescriptions(conn, athlete_id)
     # the coach's prescription replaces the programme's defaults; sets done since then say
     # what was prescribed at the time; a prescription made on or after the last set's day
@@ -403,8 +407,8 @@ def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recording
             raise InputError(f"{path}: already in the catalog as set {existing} of athlete "
                              f"{owner}, not {athlete_id} (nothing changed)")
         return existing, False
-    doc = analyze_set(rec).to_json()
+    result = analyze_set(rec).result()
     with copied_recording(path, digest, recordings_dir) as stored:
         return store_set(conn, athlete=AthleteInfo(athlete_id, height_m=rec.athlete.height_m),
-                         doc=doc, recording_path=str(stored), content_sha256=digest,
+                         result=result, recording_path=str(stored), content_sha256=digest,
                          started_at=rec.started_at)

@@ -60,14 +60,14 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     for path in files:
         try:
             rec = read_recording(path)
-            doc = analyze_set(rec).to_json()
+            set_result = analyze_set(rec).result()
         except InputError as err:
             console.print(f"[red]{path.name}: {err}[/]", highlight=False)
             failed += 1
             continue
-        docs.append((path, rec, doc))
+        docs.append((path, rec, set_result))
         console.print(f"\n[bold]{path.name}[/]", highlight=False)
-        for line in set_lines(doc):
+        for line in set_lines(set_result):
             console.print(f"  {line}", highlight=False)
     pair = _retest_pair(analysed)
     if pair:
@@ -86,7 +86,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     return failed
 
 
-def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Path) -> int:
+def _import(console: Any, docs: list[tuple[Path, Any, Any]], home: Path) -> int:
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
     from stepdown.paths import data_home_env, recordings_dir

@@ -15,27 +15,44 @@ from analysis.exercises.progression import (
     session_measures,
     suggest,
 )
+from analysis.exercises.set_result import (
+    HeelTapSetResult,
+    HoldEntry,
+    HoldSetResult,
+    HoldSummary,
+    StatedUncertainty,
+    TapControl,
+    TapEntry,
+    TapSummary,
+)
+from analysis.result import Rep, RepMeasures
 from sensor_io.errors import InputError
+from sensor_io.exercise import ExerciseSet
 
 
 def taps_doc(controlled: list[bool], step_cm: float = 15, band: bool = False,
-             load_kg: float = 0.0, knee: float = 1.0, reps: int | None = None) -> dict:
-    """A heel-tap set's analysis document (HeelTapSet.to_json's keys the rules read)."""
-    taps = [{"controlled": c, "measures": {"knee_medial_cm": knee + (0 if c else 2.0),
-                                           "pelvic_drop_deg": 3.0, "hip_adduction_deg": 5.0,
-                                           "hip_internal_rotation_deg": None}}
-            for c in controlled]
-    return {"exercise": {"kind": "heel_taps", "band": band, "load_kg": load_kg,
-                         "prescription": {"reps": reps or len(controlled)}},
-            "step_height_m": step_cm / 100, "taps": taps,
-            "uncertainty": {"measures": {"knee_medial_cm": 0.6, "hip_adduction_deg": 2.0}}}
+             load_kg: float = 0.0, knee: float = 1.0, reps: int | None = None
+             ) -> HeelTapSetResult:
+    """A heel-tap set's analysis with what the rules read (times and summary left at 0)."""
+    names = ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg", "hip_internal_rotation_deg")
+    taps = tuple(TapEntry(Rep(i, 0.0, None, 1.0, RepMeasures(
+        knee_medial_cm=knee + (0 if c else 2.0), pelvic_drop_deg=3.0, hip_adduction_deg=5.0,
+        names=names), {}, 0), 0.0, 0.0, 0.0, 0.0, c) for i, c in enumerate(controlled, 1))
+    summary = TapSummary(len(taps), reps, None, 0.0, 0.0, TapControl(None, None, None))
+    return HeelTapSetResult(
+        ExerciseSet("heel_taps", band, load_kg, {"reps": reps or len(controlled)}), "left",
+        step_cm / 100, {}, taps, summary,
+        StatedUncertainty({"knee_medial_cm": 0.6, "hip_adduction_deg": 2.0}, "test"))
 
 
-def hold_doc(tuts: list[float], sway: float, hold_s=(30, 45), holds: int = 5) -> dict:
-    return {"exercise": {"kind": "hold", "band": False, "load_kg": 0.0,
-                         "prescription": {"holds": holds, "hold_s": list(hold_s)}},
-            "holds": [{"tut_s": t, "completed": t >= hold_s[0], "pelvis_sway_deg": sway,
-                       "tremor_dps": 2.0} for t in tuts]}
+def hold_doc(tuts: list[float], sway: float, hold_s=(30, 45), holds: int = 5) -> HoldSetResult:
+    """A hold set's analysis with what the rules read (times and summary left at 0)."""
+    entries = tuple(HoldEntry(i, 0.0, t, t, 0.0, sway, 2.0, 0.0, t >= hold_s[0])
+                    for i, t in enumerate(tuts, 1))
+    return HoldSetResult(
+        ExerciseSet("hold", False, 0.0, {"holds": holds, "hold_s": list(hold_s)}), "left", {},
+        entries, HoldSummary(len(tuts), 0.0, holds, tuple(hold_s), None, None, None), {},
+        StatedUncertainty({}, "test"))
 
 
 GOOD = [True] * 9 + [False]       # 90 % controlled
