@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis.exercises.change import MeasureChange, compare_reps
 from sensor_io.errors import InputError
 
 if TYPE_CHECKING:
     from analysis.exercises.set_result import HeelTapSetResult
+    from analysis.result import JSONDoc
 
 KNEE_MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg")
 
@@ -43,7 +44,7 @@ class BandComparison:
             return None
         return not any(c.beyond_uncertainty and c.change > 0 for c in judged)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The comparison as ``stepdown programme band --json`` prints it.
 
         Returns

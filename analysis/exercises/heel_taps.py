@@ -20,7 +20,7 @@ with the depth and tempo beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class HeelTapSet:
     """Step height, m (None when not recorded)."""
     taps: tuple[HeelTap, ...]
     """The taps, in time order."""
-    calibration: dict[str, Any]
+    calibration: JSONDoc
     """The calibration's summary (standing window, s; quality figures)."""
     uncertainty: dict[str, float]
     """Each measure's 90 % uncertainty, in the measure's unit."""

@@ -198,7 +198,7 @@ class HoldSet:
     """The set as recorded: prescription, load."""
     holds: tuple[Hold, ...]
     """The holds, in time order."""
-    calibration: dict[str, Any]
+    calibration: JSONDoc
     """The standing window (``window_s``, s)."""
     warnings: tuple[str, ...] = ()
     """Plain-language doubts about the recording."""

@@ -303,7 +303,7 @@ class Suggestion:
         return (f"{self.exercise.replace('_', ' ')}: {self.field} {_fmt(self.before)} -> "
                 f"{_fmt(self.after)} (rule {self.rule}: {self.because})")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The suggestion as ``stepdown programme next --json`` prints it.
 
         Returns
@@ -328,7 +328,7 @@ class RuleVerdict:
     """The numbers it fired on, or the reason it did not (a condition not met, too few
     sessions, the field at its limit or already changed)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The verdict as ``stepdown programme next --json`` prints it.
 
         Returns
@@ -372,7 +372,7 @@ class Plan:
     source: str = ""
     """The programme file used."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The plan as ``stepdown programme next --json`` prints it.
 
         Returns

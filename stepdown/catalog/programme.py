@@ -24,7 +24,7 @@ from stepdown.catalog.recording_files import copied_recording
 from stepdown.catalog.repo import AthleteInfo, check_athlete_id, ensure_athlete
 
 if TYPE_CHECKING:
-    from analysis.exercises.progression import Prescription
+    from analysis.exercises.progression import Plan, Prescription
     from analysis.exercises.set_result import SetResult
 
 EXERCISES = ("hold", "heel_taps")
@@ -280,7 +280,29 @@ def _median(values: list[float | None]) -> float | None:
     return round(float(np.median(v)), 2) if v else None
 
 
-def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class WeekSummary:
+    """One ISO week of the programme: control (medians of the sets' medians) and volume."""
+
+    week: str
+    """The ISO week, YYYY-Www."""
+    sessions: int
+    """Days with a set."""
+    taps: int
+    """Heel taps done."""
+    tap_volume_kg: float
+    """Heel taps x added load, kg."""
+    hold_tut_s: float
+    """Holds' time under tension, s."""
+    controlled_share: float | None
+    """Median share of controlled taps (heel taps without the band), 0-1."""
+    knee_medial_cm: float | None
+    """Median knee medial displacement (heel taps without the band), cm."""
+    pelvis_sway_deg: float | None
+    """Median pelvis sway (holds), degrees rms."""
+
+
+def weekly(sets: list[SetRow]) -> list[WeekSummary]:
     """Control and training volume per ISO week.
 
     Parameters
@@ -290,10 +312,8 @@ def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
 
     Returns
     -------
-    list of dict
-        Per week (oldest first): ``week``, ``sessions``, ``taps``, ``tap_volume_kg`` (kg),
-        ``hold_tut_s`` (s), and the medians of the sets' ``controlled_share``,
-        ``knee_medial_cm`` (heel taps without the band) and ``pelvis_sway_deg`` (holds).
+    list of WeekSummary
+        Per week, oldest first.
     """
     by_week: dict[str, list[SetRow]] = defaultdict(list)
     for s in sets:
@@ -303,19 +323,35 @@ def weekly(sets: list[SetRow]) -> list[dict[str, Any]]:
         ss = by_week[week]
         taps = [s for s in ss if s.exercise == "heel_taps"]
         holds = [s for s in ss if s.exercise == "hold"]
-        out.append({
-            "week": week, "sessions": len({s.day for s in ss}),
-            "taps": sum(s.n_done for s in taps),
-            "tap_volume_kg": round(sum(s.volume_kg or 0.0 for s in taps), 1),
-            "hold_tut_s": round(sum(s.tut_s or 0.0 for s in holds), 1),
-            "controlled_share": _median([s.controlled_share for s in taps if not s.band]),
-            "knee_medial_cm": _median([s.knee_medial_cm for s in taps if not s.band]),
-            "pelvis_sway_deg": _median([s.pelvis_sway_deg for s in holds]),
-        })
+        out.append(WeekSummary(
+            week=week, sessions=len({s.day for s in ss}), taps=sum(s.n_done for s in taps),
+            tap_volume_kg=round(sum(s.volume_kg or 0.0 for s in taps), 1),
+            hold_tut_s=round(sum(s.tut_s or 0.0 for s in holds), 1),
+            controlled_share=_median([s.controlled_share for s in taps if not s.band]),
+            knee_medial_cm=_median([s.knee_medial_cm for s in taps if not s.band]),
+            pelvis_sway_deg=_median([s.pelvis_sway_deg for s in holds])))
     return out
 
 
-def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProgrammeView:
+    """Everything the review app shows of one athlete's programme."""
+
+    prescription: dict[str, Prescription]
+    """Exercise -> the prescription the athlete is on now."""
+    coach_set: list[str]
+    """The exercises the coach prescribed (sorted)."""
+    sets: list[SetRow]
+    """The sets done, oldest first."""
+    weeks: list[WeekSummary]
+    """Control and volume per ISO week, oldest first."""
+    plan: Plan | None
+    """The next session's plan (None without sets)."""
+    programme: str
+    """The programme file used."""
+
+
+def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> ProgrammeView:
     """Everything the review app shows of one athlete's programme (module docstring).
 
     Parameters
@@ -329,11 +365,8 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
 
     Returns
     -------
-    dict
-        ``prescription`` (exercise -> Prescription, current), ``coach_set`` (the
-        exercises the coach prescribed), ``sets`` (SetRow list), ``weeks``
-        (:func:`weekly`), ``plan`` (the next session's Plan, None without sets) and
-        ``programme`` (its file).
+    ProgrammeView
+        The current prescription, the sets, the weeks and the next session's plan.
     """
     from analysis.exercises.progression import (
         Prescription,
@@ -353,8 +386,9 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
     # the coach's prescription replaces the programme's defaults; sets done since then say
     # what was prescribed at the time; a prescription made on or after the last set's day
     # replaces what the sets say
+    exercises = [*programme.prescription, *(ex for ex in coach if ex not in programme.prescription)]
     merged = {ex: programme.prescription.get(ex, Prescription()).updated(
-        coach.get(ex, (Prescription(), ""))[0]) for ex in set(programme.prescription) | set(coach)}
+        coach.get(ex, (Prescription(), ""))[0]) for ex in exercises}
     programme = replace(programme, prescription=merged)
     last_day = sessions[-1].date if sessions else ""
     newer = {ex: rx for ex, (rx, day) in coach.items() if day >= last_day}
@@ -362,8 +396,7 @@ def programme_view(conn: Connection, athlete_id: str, programme: Any = None) -> 
     prescription = current_prescription(programme, sessions)
     for ex, rx in newer.items():
         prescription[ex] = prescription.get(ex, Prescription()).updated(rx)
-    return {"prescription": prescription, "coach_set": sorted(coach), "sets": sets,
-            "weeks": weekly(sets), "plan": plan, "programme": programme.source}
+    return ProgrammeView(prescription, sorted(coach), sets, weekly(sets), plan, programme.source)
 
 
 def import_set(conn: Connection, path: Any, rec: Any, athlete_id: str, recordings_dir: Any,

@@ -85,7 +85,7 @@ def next_cmd(
 
         conn = connect()
         try:
-            plan = programme_view(conn, athlete, prog)["plan"]
+            plan = programme_view(conn, athlete, prog).plan
         finally:
             conn.close()
         if plan is None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensor_io.errors import InputError
 from sensor_io.exercise import EXERCISES
+
+if TYPE_CHECKING:
+    from analysis.result import JSONDoc
 
 HOLD_RANGE_S = (5.0, 120.0)
 
 
 def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...], profile: str,
                       reps: int, step_height_m: float | None, ideal: bool, band: bool,
-                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, dict[str, Any]]:
+                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, JSONDoc]:
     """Simulate a hold set or a heel-tap set.
 
     Parameters
@@ -77,7 +80,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
     raise InputError(f"--exercise: unknown exercise {kind!r} (expected one of {', '.join(EXERCISES)})")
 
 
-def summary_line(doc: dict[str, Any]) -> str:
+def summary_line(doc: JSONDoc) -> str:
     """What the truth file holds, in one line.
 
     Parameters

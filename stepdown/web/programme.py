@@ -3,23 +3,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepdown.web.charts import _layout, json_for_html
 
+if TYPE_CHECKING:
+    from analysis.result import JSONDoc
+    from stepdown.catalog.programme import SetRow, WeekSummary
 
-def _line(weeks: list[dict], key: str, name: str, scale: float = 1.0) -> dict[str, Any]:
+
+def _line(weeks: list[WeekSummary], key: str, name: str, scale: float = 1.0) -> JSONDoc:
+    values = [getattr(w, key) for w in weeks]
     return {"type": "scatter", "mode": "lines+markers", "name": name,
-            "x": [w["week"] for w in weeks],
-            "y": [None if w[key] is None else round(w[key] * scale, 2) for w in weeks]}
+            "x": [w.week for w in weeks],
+            "y": [None if v is None else round(v * scale, 2) for v in values]}
 
 
-def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def programme_charts(weeks: list[WeekSummary]) -> list[JSONDoc]:
     """The programme page's charts.
 
     Parameters
     ----------
-    weeks : list of dict
+    weeks : list of WeekSummary
         Per ISO week (:func:`stepdown.catalog.programme.weekly`).
 
     Returns
@@ -34,9 +39,9 @@ def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     if not weeks:
         return []
-    x = [w["week"] for w in weeks]
+    x = [w.week for w in weeks]
     knee_u = largest_uncertainty("knee_medial_cm") or 0.0
-    knee = [w["knee_medial_cm"] for w in weeks]
+    knee = [w.knee_medial_cm for w in weeks]
     band = [{"type": "scatter", "mode": "lines", "x": x + x[::-1], "showlegend": False,
              "y": [None if v is None else v + knee_u for v in knee]
              + [None if v is None else v - knee_u for v in knee][::-1],
@@ -55,13 +60,13 @@ def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
+def volume_chart(weeks: list[WeekSummary]) -> JSONDoc:
     """The programme's training volume per ISO week, on the programme page and beside the
     athlete's training load.
 
     Parameters
     ----------
-    weeks : list of dict
+    weeks : list of WeekSummary
         Per ISO week (:func:`stepdown.catalog.programme.weekly`).
 
     Returns
@@ -69,17 +74,17 @@ def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
     dict
         A Plotly bar figure: heel taps as reps x load (kg), holds as time under tension (s).
     """
-    x = [w["week"] for w in weeks]
+    x = [w.week for w in weeks]
     return {"id": "programme_volume",
             "data": [{"type": "bar", "name": "heel taps, reps x load (kg)", "x": x,
-                      "y": [w["tap_volume_kg"] for w in weeks], "marker": {"color": "#90a4ae"}},
+                      "y": [w.tap_volume_kg for w in weeks], "marker": {"color": "#90a4ae"}},
                      {"type": "bar", "name": "holds, time under tension (s)", "x": x,
-                      "y": [w["hold_tut_s"] for w in weeks], "marker": {"color": "#ef8f00"}}],
+                      "y": [w.hold_tut_s for w in weeks], "marker": {"color": "#ef8f00"}}],
             "layout": _layout("Programme volume per week", "kg / s", showlegend=True,
                               legend={"orientation": "h", "y": -0.25})}
 
 
-def session_rows(sets: list[Any]) -> list[dict[str, Any]]:
+def session_rows(sets: list[SetRow]) -> list[JSONDoc]:
     """The sessions table of the programme page.
 
     Parameters
@@ -135,7 +140,7 @@ def rx_value(v: Any) -> str:
     return str(v)
 
 
-def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
+def programme_context(conn: Any, athlete_id: str) -> JSONDoc:
     """The programme page's template context (without session and athlete).
 
     Parameters
@@ -152,15 +157,14 @@ def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
         ``weeks``, ``rows`` (:func:`session_rows`), ``charts`` (JSON for the page) and
         ``programme_file``.
     """
+    from analysis.exercises.progression import prescriptions_json
     from stepdown.catalog.programme import programme_view
 
     view = programme_view(conn, athlete_id)
-    from analysis.exercises.progression import prescriptions_json
-
-    return {"prescription": prescriptions_json(view["prescription"]), "coach_set": view["coach_set"],
-            "plan": view["plan"], "weeks": view["weeks"], "rows": session_rows(view["sets"]),
-            "charts": json_for_html(programme_charts(view["weeks"])),
-            "programme_file": view["programme"].rsplit("/", 1)[-1]}
+    return {"prescription": prescriptions_json(view.prescription), "coach_set": view.coach_set,
+            "plan": view.plan, "weeks": view.weeks, "rows": session_rows(view.sets),
+            "charts": json_for_html(programme_charts(view.weeks)),
+            "programme_file": view.programme.rsplit("/", 1)[-1]}
 
 
 FORM_FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
