@@ -165,7 +165,28 @@ class Prescription:
         if unknown:
             raise InputError(f"prescription.{exercise}: unknown field {unknown[0]!r} "
                              f"(expected {', '.join(FIELDS[exercise])})")
+        for name, value in doc.items():
+            if not _FIELD_CHECKS[name](value):
+                raise InputError(f"prescription.{exercise}.{name} must be {_FIELD_KINDS[name]}, "
+                                 f"got {value!r}")
         return cls(**doc)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+_FIELD_KINDS = {"sets": "a whole number", "reps": "a whole number", "holds": "a whole number",
+                "step_cm": "a number (cm)", "load_kg": "a number (kg)", "band": "true or false",
+                "hold_s": "[min, max] seconds"}
+_FIELD_CHECKS = {
+    "sets": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "reps": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "holds": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "step_cm": _is_number, "load_kg": _is_number, "band": lambda v: isinstance(v, bool),
+    "hold_s": lambda v: isinstance(v, list | tuple) and len(v) == 2 and all(map(_is_number, v)),
+}
+"""What each prescription field's JSON value must be."""
 
 
 Prescriptions = dict[str, Prescription]

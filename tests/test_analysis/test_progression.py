@@ -164,6 +164,7 @@ def test_a_coach_edited_programme_changes_the_outcome(tmp_path):
     (('field = "step_cm"', 'field = "colour"'), "cannot change 'colour'"),
     (("[prescription.hold]", "[prescription.plank]"), "prescription.plank: unknown exercise"),
     (("[[rules]]", "[[rules]"), "not valid TOML"),
+    (("reps = 10", 'reps = "ten"'), "prescription.heel_taps.reps must be a whole number"),
 ])
 def test_a_broken_programme_is_one_line_naming_the_file(tmp_path, edit, message):
     path = tmp_path / "bad.toml"
@@ -202,3 +203,10 @@ def test_a_prescription_as_stored_before_reads_and_a_wrong_one_is_refused():
         Prescription.from_json({"reps": 10}, "hold")
     with pytest.raises(InputError, match="unknown exercise 'squat'"):
         Prescription.from_json({}, "squat")
+    for exercise, field, value, kind in [
+            ("heel_taps", "reps", "ten", "a whole number"),
+            ("heel_taps", "band", 1, "true or false"),
+            ("heel_taps", "step_cm", float("nan"), r"a number \(cm\)"),
+            ("hold", "hold_s", [30], r"\[min, max\] seconds")]:
+        with pytest.raises(InputError, match=f"prescription.{exercise}.{field} must be {kind}"):
+            Prescription.from_json({field: value}, exercise)
