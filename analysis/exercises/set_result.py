@@ -398,8 +398,8 @@ def read_set_result(doc: Any) -> SetResult:
         raise _fail(f"not a {FORMAT} document")
     if doc.get("version") != VERSION:
         raise _fail(f"version {doc.get('version')!r} is not one this reader knows ({VERSION})")
-    kind = (doc.get("exercise") or {}).get("kind") if isinstance(doc.get("exercise"), Mapping) \
-        else None
+    exercise = doc.get("exercise")
+    kind = exercise.get("kind") if isinstance(exercise, Mapping) else None
     if kind not in READERS:
         raise _fail(f"exercise kind {kind!r} is not one of {', '.join(READERS)}")
     return READERS[kind].from_json(doc)
