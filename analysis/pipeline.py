@@ -66,6 +66,7 @@ from analysis.result import (
 from analysis.rules import TEST_RULES, RuleConfig
 from analysis.segment_motion import (
     Motion,
+    SensorOrientation,
     correct_heading_drift,
     quiet_windows,
     segment_motion,
@@ -380,7 +381,7 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
 
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
               max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None
-              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
+              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, SensorOrientation]]:
     """The recording (with a separate standing recording put in front when given), its
     standing window, gyro biases and every sensor's orientation."""
     if standing is not None:
@@ -393,7 +394,7 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str,
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
-                orientations: dict[str, Any], body: Body,
+                orientations: dict[str, SensorOrientation], body: Body,
                 limits: CalibrationLimits | None = None) -> Calibration:
     legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
     vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
