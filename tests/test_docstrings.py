@@ -46,6 +46,11 @@ APP_MODULES_B = ("stepdown", "stepdown.analysis_plot", "stepdown.analysis_report
                  "stepdown.athlete.page", "stepdown.athlete.scoring", "stepdown.athlete.sound")
 """The application's modules converted to numpydoc so far (part B of issue 16 item 6; never
 stepdown.__main__, which runs the CLI on import)."""
+APP_MODULES_PROGRAMME = ("stepdown.programme", "stepdown.programme.demo",
+                         "stepdown.programme.sessions", "stepdown.programme.sets",
+                         "stepdown.programme.simulated", "stepdown.programme.views",
+                         "stepdown.catalog.programme", "stepdown.web.programme")
+"""The programme's application modules: numpydoc too."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
@@ -56,6 +61,8 @@ APP_MODULES_A = tuple(
     if m not in ("stepdown.catalog.programme", "stepdown.web.programme"))
 """The application's converted modules, part A (issue 16 item 6): stepdown/commands/,
 catalog/, web/ and batch/ (the two programme.py: converted with their retyping)."""
+CONVERTED_MODULES = NUMPYDOC_MODULES + APP_MODULES_A + APP_MODULES_B + APP_MODULES_PROGRAMME
+"""Every module whose public docstrings follow numpydoc."""
 
 
 def public_objects(module_name: str) -> list[str]:
@@ -79,7 +86,7 @@ def fields_documented(name: str) -> bool:
     """A dataclass whose every field has a docstring under it (units stay beside the field,
     as analysis.result.field_docs reads them), in place of a Parameters section."""
     module_name, _, attr = name.rpartition(".")
-    if module_name not in NUMPYDOC_MODULES + APP_MODULES_A + APP_MODULES_B:  # Class.method
+    if module_name not in CONVERTED_MODULES:  # a method: Class.method
         return False
     cls = getattr(importlib.import_module(module_name), attr, None)
     if not (inspect.isclass(cls) and dataclasses.is_dataclass(cls)):
@@ -87,7 +94,7 @@ def fields_documented(name: str) -> bool:
     return set(field_docs(cls)) >= {f.name for f in dataclasses.fields(cls)}
 
 
-@pytest.mark.parametrize("module_name", NUMPYDOC_MODULES + APP_MODULES_A + APP_MODULES_B)
+@pytest.mark.parametrize("module_name", CONVERTED_MODULES)
 def test_numpydoc_sections_in_the_converted_modules(module_name):
     problems = []
     for name in public_objects(module_name):
