@@ -16,9 +16,10 @@ from analysis import kinematics as kin
 from analysis import quat, registry
 from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
 from analysis.hip_shift import hip_medial_shift_m
-from analysis.segment_motion import Motion, row_norms
+from analysis.segment_motion import Motion
 from calibration.standing import time_slice
 from sensor_io.anthropometry import Body
+from sensor_io.vectors import row_norms
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")

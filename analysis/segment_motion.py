@@ -24,6 +24,7 @@ from analysis.orientation import piecewise_orientation, resample_rows
 from calibration import Calibration
 from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording, SensorStream
+from sensor_io.vectors import row_norms
 
 GRID_HZ = 100.0
 
@@ -84,23 +85,6 @@ def _common_grid(rec: Recording) -> np.ndarray:
     t0 = max(s.t[0] for s in rec.streams.values())
     t1 = min(s.t[-1] for s in rec.streams.values())
     return np.arange(t0, t1, 1.0 / GRID_HZ)
-
-
-def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row: the numbers np.linalg.norm(v, axis=1) gives, at a
-    fraction of its cost on short series.
-
-    Parameters
-    ----------
-    v : numpy.ndarray
-        (N, 3) vectors.
-
-    Returns
-    -------
-    numpy.ndarray
-        (N,) norms, in the vectors' unit.
-    """
-    return np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2])
 
 
 def _heading_of_x(q: np.ndarray) -> np.ndarray:

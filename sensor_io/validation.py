@@ -26,6 +26,7 @@ import numpy as np
 from sensor_io.errors import RecordingError
 from sensor_io.exercise import check_exercise
 from sensor_io.recording import FORMAT_NAME, FORMAT_VERSION, LEGS, PLACEMENTS
+from sensor_io.vectors import row_norms
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("sensor", "t", "ax", "ay", "az", "gx", "gy", "gz")
 MAG_COLUMNS: tuple[str, ...] = ("mx", "my", "mz")
@@ -255,14 +256,8 @@ def _check_time_units(sensor: str, t: np.ndarray, path: str | None) -> None:
         )
 
 
-def _row_norms(a: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of (N, 3): the numbers np.linalg.norm(a, axis=1) gives,
-    in a third of its time."""
-    return np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2])
-
-
 def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
-    norms = _row_norms(acc)
+    norms = row_norms(acc)
     lo, hi = ACC_MEDIAN_RANGE_MPS2
     if lo <= norms.min() and norms.max() <= hi:  # then so is the median (no sort needed)
         return
@@ -278,7 +273,7 @@ def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
 
 
 def _check_gyr_units(sensor: str, gyr: np.ndarray, path: str | None) -> None:
-    norms = _row_norms(gyr)
+    norms = row_norms(gyr)
     if norms.max() <= GYR_Q99_MAX_RADPS:  # then so is the quantile (no sort needed)
         return
     q = float(np.quantile(norms, GYR_QUANTILE))
