@@ -73,11 +73,11 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
     idx = np.arange(0, len(motion.t), max(1, len(motion.t) // 600))
     ref_idx = _standing_sample(idx, st)
 
-    def residual(c: float, idx: np.ndarray, ref_idx: np.ndarray) -> np.ndarray:
+    def residual(c: float) -> np.ndarray:
+        """(N,) the wrist's angle from its standing pose at every sample, turned by c."""
         turn = quat.from_rotvec(np.array([0.0, 0.0, c]))
-        rel = quat.qrel(ref_q[idx], quat.qmul(turn, wrist_q[idx]))
-        rel_st = quat.qrel(ref_q[ref_idx], quat.qmul(turn, wrist_q[ref_idx]))
-        ref = quat.from_scipy(quat.to_scipy(rel_st).mean())
+        rel = quat.qrel(ref_q, quat.qmul(turn, wrist_q))
+        ref = quat.from_scipy(quat.to_scipy(rel[st]).mean())
         return quat.angle(quat.qrel(ref, rel))
 
     def best(cs: np.ndarray) -> float:
@@ -86,8 +86,7 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
 
     c0 = best(np.radians(np.arange(0.0, 360.0, 3.0)))
     c = best(c0 + np.radians(np.arange(-3.0, 3.01, 0.25)))
-    every = np.arange(len(motion.t))
-    return residual(c, every, every[st])
+    return residual(c)
 
 
 def _median_residuals(cs: np.ndarray, ref_q: np.ndarray, wrist_q: np.ndarray, idx: np.ndarray,

@@ -393,10 +393,10 @@ def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
     qs = _quat(q)
     w, x, y, z = qs[1:].T
     pw, px, py, pz = qs[:-1].T
-    flip = np.cumsum(w * pw + x * px + y * py + z * pz < 0) % 2 == 1
-    if flip.any():  # a filter's output rarely needs it: no copy of the series then
+    turned = w * pw + x * px + y * py + z * pz < 0
+    if turned.any():  # a filter's output rarely needs it: no running count, no copy then
         qs = qs.copy()
-        qs[1:][flip] *= -1.0
+        qs[1:][np.cumsum(turned) % 2 == 1] *= -1.0
     cols = [np.interp(t_new, t, qs[:, i]) for i in range(4)]
     # the norm as np.linalg.norm(axis=1) computes it, summed column by column (faster)
     norm = np.sqrt(cols[0] * cols[0] + cols[1] * cols[1] + cols[2] * cols[2] + cols[3] * cols[3])
