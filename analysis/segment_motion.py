@@ -88,9 +88,12 @@ def _common_grid(rec: Recording) -> np.ndarray:
 
 
 def _heading_of_x(q: np.ndarray) -> np.ndarray:
-    """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,)."""
-    x = quat.axis_of(q, 0)
-    return np.arctan2(x[..., 1], x[..., 0])
+    """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,).
+
+    The x axis's horizontal components as :func:`analysis.quat.axis_of` gives them (the
+    same expressions; its vertical one is not needed)."""
+    w, x, y, z = np.moveaxis(quat.normalise(q), -1, 0)
+    return np.arctan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
 
 
 @dataclass
