@@ -25,6 +25,7 @@ from analysis.measures import NEEDS
 from analysis.segment_motion import Motion, SensorOrientation
 from calibration import CalibrationError, StandingLimits, StandingWindow, standing_window
 from calibration.joint_heading import SensorTrack
+from calibration.standing import time_slice
 from sensor_io.recording import Recording, SensorStream
 
 STANDING_GAP_S = 1.0
@@ -195,7 +196,7 @@ def heading_guessed_in(motion: Motion, start_s: float, end_s: float) -> frozense
     frozenset of str
         Segment names (pelvis, thigh, ...).
     """
-    m = (motion.t >= start_s) & (motion.t <= end_s)
+    m = time_slice(motion.t, start_s, end_s)
     return frozenset(p.partition("_")[0] for p, sm in motion.segments.items()
                      if sm.heading_guessed is not None and sm.heading_guessed[m].any())
 
