@@ -300,7 +300,9 @@ def segment_motion(rec: Recording, cal: Calibration,
     for placement, c in cal.sensors.items():
         o = orientations.pop(placement) if consume else orientations[placement]
         acc_g, gyr_g = o.on_grid(t)
-        gap = (np.interp(t, o.t_u, o.gap.astype(float)) > 0) | o.outside(t)
+        gap = o.outside(t)
+        if o.gap.any():  # else no grid time is near one
+            gap |= np.interp(t, o.t_u, o.gap.astype(float)) > 0
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         spans, heading_shared = o.spans, o.heading_shared
         del o  # with consume, the own-rate orientation is freed here
