@@ -101,13 +101,16 @@ def _median_residuals(cs: np.ndarray, ref_q: np.ndarray, wrist_q: np.ndarray, id
     n_c = len(cs)
     turns = quat.from_rotvec(np.column_stack([np.zeros(n_c), np.zeros(n_c), cs]))
 
+    # qrel(a, b) is qmul(qinv(a), b) row by row: each inverse is taken once, then repeated
     def rel(rows: np.ndarray) -> np.ndarray:  # (C * len(rows), 4), turn by turn
         turned = quat.qmul(np.repeat(turns, len(rows), axis=0), np.tile(wrist_q[rows], (n_c, 1)))
-        return quat.qrel(np.tile(ref_q[rows], (n_c, 1)), turned)
+        return quat.qmul(np.tile(quat.qinv(ref_q[rows]), (n_c, 1)), turned)
 
     at_st = rel(ref_idx).reshape(n_c, len(ref_idx), 4)
     pose = np.linalg.eigh(np.einsum("cmi,cmj->cij", at_st, at_st))[1][..., -1]  # (C, 4)
-    angles = quat.angle(quat.qrel(np.repeat(pose, len(idx), axis=0), rel(idx)))
+    inv_pose = quat.qinv(np.ascontiguousarray(pose))  # as the repeated rows' (einsum's sums
+    # of a strided view may round otherwise)
+    angles = quat.angle(quat.qmul(np.repeat(inv_pose, len(idx), axis=0), rel(idx)))
     return np.median(angles.reshape(n_c, len(idx)), axis=1)
 
 
