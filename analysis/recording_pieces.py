@@ -294,9 +294,8 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
     data = ~motion.standing & ~pelvis.gap
     if not data.any():
         return motion
-    x = quat.axis_of(pelvis.q_facing_seg[data], 0)
-    turn = np.where(motion.standing, 0.0,
-                    -float(np.angle(np.mean(np.exp(1j * np.arctan2(x[:, 1], x[:, 0]))))))
+    heading = quat.axis_heading(pelvis.q_facing_seg[data], 0)
+    turn = np.where(motion.standing, 0.0, -float(np.angle(np.mean(np.exp(1j * heading)))))
     out = {p: replace(m, q_facing_seg=quat.turn_about_z(turn, m.q_facing_seg),
                       acc_facing=quat.rotate_about_z(turn, m.acc_facing))
            for p, m in motion.segments.items()}
@@ -440,5 +439,4 @@ def _turn_for_no_hip_rotation(q_pelvis: np.ndarray, q_thigh: np.ndarray, sl: sli
 
 def _mean_heading(q_facing_seg: np.ndarray) -> float:
     """Circular mean heading (rad) of a segment's z axis over samples (N,4)."""
-    z = quat.axis_of(q_facing_seg, 2)
-    return float(np.angle(np.mean(np.exp(1j * np.arctan2(z[:, 1], z[:, 0])))))
+    return float(np.angle(np.mean(np.exp(1j * quat.axis_heading(q_facing_seg, 2)))))

@@ -88,12 +88,8 @@ def _common_grid(rec: Recording) -> np.ndarray:
 
 
 def _heading_of_x(q: np.ndarray) -> np.ndarray:
-    """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,).
-
-    The x axis's horizontal components as :func:`analysis.quat.axis_of` gives them (the
-    same expressions; its vertical one is not needed)."""
-    w, x, y, z = np.moveaxis(quat.normalise(q), -1, 0)
-    return np.arctan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
+    """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,)."""
+    return quat.axis_heading(q, 0)
 
 
 @dataclass
@@ -365,7 +361,7 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
         if not m.any() or (standing & m).any():
             continue
         if still_upright is None:
-            upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+            upright = quat.axis_component(q_seg, 1, 2) > np.cos(np.radians(max_tilt_deg))
             still_upright = (row_norms(gyr) < still_rad_s) & upright
         still = m & still_upright
         anchor = still if still.sum() * dt >= min_still_s else m
