@@ -288,15 +288,15 @@ def axis_component(q: ArrayLike, k: int, i: int) -> FloatArray:
 
 
 def axis_heading(q: ArrayLike, k: int) -> FloatArray:
-    """Heading of frame B's k-th axis in A's horizontal plane (A z up):
+    """Heading of frame B's k-th axis in A's horizontal plane:
     ``arctan2(axis_of(q, k)[..., 1], axis_of(q, k)[..., 0])``, the same numbers.
 
     Parameters
     ----------
     q : array_like
-        (4,) or (N, 4) ``q_A_B``.
+        (4,) or (N, 4) ``q_A_B``, A with z up.
     k : int
-        0 for x, 1 for y, 2 for z.
+        Frame B's axis: 0 for x, 1 for y, 2 for z.
 
     Returns
     -------
