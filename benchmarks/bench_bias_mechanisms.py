@@ -147,8 +147,9 @@ def _print_drop(title: str, rows: pd.DataFrame) -> None:
     r = np.corrcoef(rows.frame, rows.predicted)[0, 1]
     slope = np.polyfit(rows.predicted, rows.frame, 1)[0]
     print(f"frame part vs -side*sin(psi)*tilt: r {r:.3f}, slope {slope:.3f}, residual sd "
-          f"{(rows.frame - rows.predicted).std():.3f} deg; psi sd {rows.groupby('test').psi_deg.first().std():.2f} "
-          f"deg, anterior tilt at the peak {rows.tilt_deg.mean():.1f} ± {rows.tilt_deg.std():.1f} deg")
+          f"{(rows.frame - rows.predicted).std():.3f} deg; psi sd "
+          f"{rows.groupby('test').psi_deg.first().std():.2f} deg, anterior tilt at the peak "
+          f" {rows.tilt_deg.mean():.1f} ± {rows.tilt_deg.std():.1f} deg")
 
 
 def run() -> None:
@@ -161,8 +162,10 @@ def run() -> None:
     rows = collect(simulate_batch(N_FLEXION_TESTS, seed=FLEXION_SEED, **guided), hip_flexion_parts)
     print(f"\nHip flexion, pelvis+thigh, guided bends (seed 905): {rows.test.nunique()} tests, "
           f"{len(rows)} reps, MAE {rows.err.abs().mean():.3f} deg, rep bias {rows.err.mean():+.3f} deg")
-    print(per_test_summary(rows, ("err", "thigh_frame", "pelvis_frame", "series", "tissue")).round(3).to_string())
-    print(f"series error vs thigh soft tissue at the peak: r {np.corrcoef(rows.series, rows.tissue)[0, 1]:.2f}; "
+    parts = ("err", "thigh_frame", "pelvis_frame", "series", "tissue")
+    print(per_test_summary(rows, parts).round(3).to_string())
+    print(f"series error vs thigh soft tissue at the peak: r "
+          f"{np.corrcoef(rows.series, rows.tissue)[0, 1]:.2f}; "
           f"error per degree of the knees' turn in the bends: "
           f"{np.polyfit(rows.bends_valgus_deg, rows.err, 1)[0]:+.3f} deg/deg "
           f"(r {np.corrcoef(rows.bends_valgus_deg, rows.err)[0, 1]:.2f})")
