@@ -149,7 +149,7 @@ def _print_drop(title: str, rows: pd.DataFrame) -> None:
     print(f"frame part vs -side*sin(psi)*tilt: r {r:.3f}, slope {slope:.3f}, residual sd "
           f"{(rows.frame - rows.predicted).std():.3f} deg; psi sd "
           f"{rows.groupby('test').psi_deg.first().std():.2f} deg, anterior tilt at the peak "
-          f" {rows.tilt_deg.mean():.1f} ± {rows.tilt_deg.std():.1f} deg")
+          f"{rows.tilt_deg.mean():.1f} ± {rows.tilt_deg.std():.1f} deg")
 
 
 def run() -> None:
