@@ -15,7 +15,12 @@ decomposes the per-rep error with the simulator's truth:
   and what is left (orientation filter, peak picking);
 - **hip flexion** (pelvis + thigh with the guided bends): bias ± standard error; the
   parts the thigh's and the pelvis's frames give; the thigh's soft-tissue rotation at
-  the peak against the series' error there; the slope on the knees' turn in the bends.
+  the peak against the series' error there; the slope on the knees' turn in the bends;
+- **knee medial displacement** (pelvis + thigh with the guided bends, shifted world):
+  bias ± standard error and slope; the slope of each part of the error on the truth
+  (the hip's measured sideways shift and, of it, the sacrum-to-hip lever's model, the
+  thigh's assumed length, the thigh's frame);
+  the thigh frame's error against the weight's drift to one foot in the bends.
 """
 
 from __future__ import annotations
@@ -26,15 +31,18 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
+from analysis import kinematics
 from analysis.evaluation import match_reps
+from analysis.hip_shift import hip_medial_shift_m, sacrum_to_hip_m
 from analysis.pipeline import Analysis, analyze
 from simulator.single_test import Simulation, simulate_batch
 from simulator.truth import side_sign, truth_series
+from simulator.virtual_imu import MIRROR_SEGMENT, mounts
 
 N_TESTS = 100
 N_FLEXION_TESTS = 60
 # development seeds: neither a training seed nor a held-out batch (tests/conftest.py)
-DROP_SEED, DROP_SHIFTED_SEED, FLEXION_SEED = 901, 902, 905
+DROP_SEED, DROP_SHIFTED_SEED, FLEXION_SEED, KNEE_SEED = 901, 902, 905, 906
 SHIFTED = dict(sway_scale=1.6, limb_scale=(1.06, 0.94),
                rates_hz=dict.fromkeys(("pelvis", "thigh", "shank", "trunk", "wrist"), 60.0))
 
@@ -124,6 +132,51 @@ def hip_flexion_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     return rows
 
 
+def knee_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
+    """Per matched rep: the knee error (cm) and its parts at the measured peak: the hip's
+    measured sideways shift, the thigh's assumed length and the thigh's frame (the knee
+    relative to the hip), and the weight's drift in the bends (cm)."""
+    kin, body = sim.kinematics, analysis.body
+    side = side_sign(kin.test_leg)
+    grid, window = analysis.motion.t, analysis.motion.standing
+
+    def on_grid(x: np.ndarray) -> np.ndarray:
+        y = np.interp(grid, kin.t, x)
+        return y - y[window].mean()
+
+    hip_true = on_grid(side * (kin.p["thigh"][:, 1] - kin.p["shank"][:, 1]))  # hip over the ankle
+    # the sacral sensor-to-hip lever: Bell's regression (the analysis) against the simulator's mount
+    flip = MIRROR_SEGMENT if kin.test_leg == "left" else np.eye(3)
+    sensor = kin.p["pelvis"] + kin.R["pelvis"] @ (flip @ mounts(sim.body)["pelvis"].pos_m)
+    lever_err = on_grid(side * (kin.R["pelvis"] @ sacrum_to_hip_m(body, kin.test_leg))[:, 1]
+                        - side * (kin.p["thigh"] - sensor)[:, 1])
+    knee_true = on_grid(kin.knee_medial_m)
+    thigh_true = knee_true - hip_true
+    pelvis = analysis.motion.get("pelvis", kin.test_leg)
+    thigh = analysis.motion.get("thigh", kin.test_leg)
+    from_thigh = kinematics.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, kin.test_leg)
+    from_thigh = from_thigh - from_thigh[window].mean()
+    hip = hip_medial_shift_m(grid, pelvis.acc_facing, pelvis.q_facing_seg, -from_thigh, window,
+                             [(r["start_s"], r["end_s"]) for r in analysis.reps], body,
+                             kin.test_leg, pelvis.gap)
+    hip = hip - hip[window].mean()
+    measured = analysis.series.series["knee_medial_cm"]
+    length_share = body.thigh_m / sim.body.thigh_m - 1.0
+    rows = []
+    for i, j in match_reps(analysis.reps, sim.truth["reps"]):
+        rep, truth = analysis.reps[i], sim.truth["reps"][j]
+        span = np.flatnonzero((grid >= rep["start_s"]) & (grid <= rep["end_s"]))
+        k = span[np.argmax(measured[span])]
+        err = rep["measures"]["knee_medial_cm"] - truth["measures"]["knee_medial_cm"]
+        hip_err, thigh_err = 100 * (hip[k] - hip_true[k]), 100 * (from_thigh[k] - thigh_true[k])
+        length = 100 * length_share * thigh_true[k]
+        rows.append({"err": err, "truth": truth["measures"]["knee_medial_cm"],
+                     "hip_shift": hip_err, "of_it_lever": 100 * lever_err[k], "thigh_length": length,
+                     "thigh_frame": thigh_err - length, "rest": err - hip_err - thigh_err,
+                     "bends_drift_cm": sim.truth["calibration_movement"]["shift_cm"]})
+    return rows
+
+
 def collect(sims: Iterable[Simulation], parts) -> pd.DataFrame:
     """``parts(sim, analysis)`` rows of every test, each row tagged with its test."""
     rows = []
@@ -169,3 +222,15 @@ def run() -> None:
           f"error per degree of the knees' turn in the bends: "
           f"{np.polyfit(rows.bends_valgus_deg, rows.err, 1)[0]:+.3f} deg/deg "
           f"(r {np.corrcoef(rows.bends_valgus_deg, rows.err)[0, 1]:.2f})")
+    rows = collect(simulate_batch(N_FLEXION_TESTS, seed=KNEE_SEED, **guided, **SHIFTED), knee_parts)
+    slope = np.polyfit(rows.truth, rows.truth + rows.err, 1)[0]
+    print(f"\nKnee, pelvis+thigh, guided bends, shifted world (seed 906): {rows.test.nunique()} tests, "
+          f"{len(rows)} reps, MAE {rows.err.abs().mean():.3f} cm, rep bias {rows.err.mean():+.3f} cm, "
+          f"slope {slope:.3f}")
+    parts = ("err", "hip_shift", "of_it_lever", "thigh_length", "thigh_frame", "rest")
+    table = per_test_summary(rows, parts)
+    table["slope_on_truth"] = [np.polyfit(rows.truth, rows[c], 1)[0] for c in parts]
+    print(table.round(3).to_string())
+    print(f"thigh frame's part per cm of the weight's drift in the bends: "
+          f"{np.polyfit(rows.bends_drift_cm, rows.thigh_frame, 1)[0]:+.3f} cm/cm "
+          f"(r {np.corrcoef(rows.bends_drift_cm, rows.thigh_frame)[0, 1]:.2f})")
