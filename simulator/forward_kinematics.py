@@ -57,7 +57,18 @@ SEGMENTS = ("shank", "thigh", "pelvis", "trunk", "wrist")
 
 
 def rot_x(a: np.ndarray) -> np.ndarray:
-    """(N,3,3) rotations about x by angles a (rad)."""
+    """(N,3,3) rotations about x by angles a (rad).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        (N,) angles, rad, right-handed about the x axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3, 3) rotation matrices (a scalar angle gives one (3, 3) matrix).
+    """
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
     return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
@@ -65,7 +76,18 @@ def rot_x(a: np.ndarray) -> np.ndarray:
 
 
 def rot_y(a: np.ndarray) -> np.ndarray:
-    """(N,3,3) rotations about y by angles a (rad)."""
+    """(N,3,3) rotations about y by angles a (rad).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        (N,) angles, rad, right-handed about the y axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3, 3) rotation matrices (a scalar angle gives one (3, 3) matrix).
+    """
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
     return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
@@ -73,7 +95,18 @@ def rot_y(a: np.ndarray) -> np.ndarray:
 
 
 def rot_z(a: np.ndarray) -> np.ndarray:
-    """(N,3,3) rotations about z by angles a (rad)."""
+    """(N,3,3) rotations about z by angles a (rad).
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        (N,) angles, rad, right-handed about the z axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3, 3) rotation matrices (a scalar angle gives one (3, 3) matrix).
+    """
     c, s = np.cos(a), np.sin(a)
     o, z = np.ones_like(a), np.zeros_like(a)
     return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
@@ -85,35 +118,62 @@ class RepTiming:
     """Where a rep sits on the fine time grid (s)."""
 
     start_s: float
+    """Where the depth first reaches 5 % of the rep's peak, s."""
     bottom_s: float
+    """Middle of the rep's bottom plateau, s."""
     end_s: float
+    """Where the depth last reaches 5 % of the rep's peak, s."""
     params: RepParams
+    """The rep as drawn (timings s, depth, faults rad and m)."""
 
 
 @dataclass
 class Kinematics:
     """Segment trajectories on the fine grid (canonical or mirrored).
 
-    t: (N,) s.  R[seg]: (N,3,3) R_global_seg.  p[seg]: (N,3) m, segment origin
-    (shank: ankle, thigh: hip centre, pelvis: mid-hips, trunk: L5, wrist: wrist).
-    depth: (N,) the rep depth variable s (0 standing, ~1 at the floor).
-    knee_medial_m: (N,) true knee displacement medial to the foot (m).
-    arm_rad: (N,) arm abduction (0 while the hand is on the waist).
+    Orientations are ``R_global_seg`` (segment coords -> global frame: x forward, y left,
+    z up); positions in m, global frame.
     """
 
     t: np.ndarray
+    """(N,) fine time grid, s."""
     R: dict[str, np.ndarray]
+    """Per segment (shank, thigh, pelvis, trunk, wrist): (N,3,3) R_global_seg."""
     p: dict[str, np.ndarray]
+    """Per segment: (N,3) m, global frame, segment origin (shank: ankle, thigh: hip centre,
+    pelvis: mid-hips, trunk: L5, wrist: wrist)."""
     depth: np.ndarray
+    """(N,) the rep depth variable s (0 standing, ~1 at the floor)."""
     knee_medial_m: np.ndarray
+    """(N,) true knee displacement medial to the foot (m)."""
     arm_rad: np.ndarray
+    """(N,) arm abduction, rad (0 while the hand is on the waist)."""
     reps: list[RepTiming]
+    """Where each rep sits on the grid (s)."""
     impacts_s: list[float]
+    """Times (s) when an uncontrolled descent hits the floor."""
     test_leg: str
+    """``left`` or ``right``: the leg on the step."""
 
 
 def knee_flexion_for_drop(drop_m: float, body: Body, shank_ratio: float) -> float:
-    """Knee flexion (rad) that lowers the hip by ``drop_m`` with the given ankle share."""
+    """Knee flexion (rad) that lowers the hip by ``drop_m`` with the given ankle share.
+
+    Parameters
+    ----------
+    drop_m : float
+        Drop of the hip centre, m.
+    body : Body
+        Segment lengths (shank, thigh), m.
+    shank_ratio : float
+        Share (0..1) of the knee flexion taken by the shank's forward tilt (ankle
+        dorsiflexion); the thigh tilts back by the rest.
+
+    Returns
+    -------
+    float
+        Knee flexion, rad (solved in 0..2.5 rad).
+    """
     def f(theta: float) -> float:
         a, phi = shank_ratio * theta, (1 - shank_ratio) * theta
         return body.shank_m * (1 - np.cos(a)) + body.thigh_m * (1 - np.cos(phi)) - drop_m
@@ -126,7 +186,20 @@ def _min_jerk(u: np.ndarray) -> np.ndarray:
 
 
 def smooth_onset(tau: np.ndarray, rise_s: float = 0.012) -> np.ndarray:
-    """0 -> 1 with zero slope at tau = 0: ringing starts without a velocity step."""
+    """0 -> 1 with zero slope at tau = 0: ringing starts without a velocity step.
+
+    Parameters
+    ----------
+    tau : numpy.ndarray
+        Time since the onset, s (>= 0).
+    rise_s : float
+        Rise time constant, s.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(1 - exp(-tau / rise_s))**2``, the shape of ``tau``, 0..1.
+    """
     return (1.0 - np.exp(-tau / rise_s)) ** 2
 
 
@@ -150,7 +223,29 @@ def _descent(u: np.ndarray, uncontrolled: bool, rng: np.random.Generator) -> np.
 
 
 def build_depth(scn: Scenario, t: np.ndarray, rng: np.random.Generator):
-    """Depth variable s(t) per rep, the rep index at each sample, timings, impacts."""
+    """Depth variable s(t) per rep, the rep index at each sample, timings, impacts.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The test's reps (durations in s, depth 0..~1) and its standing and guided windows.
+    t : numpy.ndarray
+        (N,) fine time grid, s, uniform.
+    rng : numpy.random.Generator
+        Draws the break point of an uncontrolled descent.
+
+    Returns
+    -------
+    depth : numpy.ndarray
+        (N,) depth variable (0 standing, ~1 at the floor), impact ringing included.
+    rep_of : numpy.ndarray
+        (N,) int, index of the rep each sample belongs to (its rest included), -1 outside.
+    reps : list of RepTiming
+        Per rep, start and end where the depth crosses 5 % of its peak, bottom at the middle
+        of its plateau (s).
+    impacts : list of float
+        Times (s) when an uncontrolled descent hits the floor.
+    """
     n = len(t)
     depth = np.zeros(n)
     rep_of = np.full(n, -1)
@@ -214,9 +309,23 @@ def _fidget(scn: Scenario, reps: list[RepTiming], t: np.ndarray) -> tuple[np.nda
 
 
 def guided_bend(scn: Scenario, t: np.ndarray) -> np.ndarray:
-    """(N,) depth of the guided calibration bends (0 standing, ``guided_depth`` at the
-    bottom of each): ``guided_bends`` slow min-jerk bends down and up, one after the
-    other from the end of the standing window."""
+    """(N,) depth of the guided calibration bends.
+
+    0 standing, ``guided_depth`` at the bottom of each: ``guided_bends`` slow min-jerk bends
+    down and up, one after the other from the end of the standing window.
+
+    Parameters
+    ----------
+    scn : Scenario
+        Its ``standing_s``, ``guided_bends``, ``guided_bend_s`` (s) and ``guided_depth``.
+    t : numpy.ndarray
+        (N,) time grid, s.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) depth variable of the bends (0 outside them).
+    """
     bend = np.zeros_like(t)
     for k in range(scn.guided_bends):
         t0 = scn.standing_s + k * scn.guided_bend_s
@@ -278,12 +387,27 @@ SHOULDER_TO_WRIST_M = np.array([-0.05, -0.42, 0.06])  # hand on the waist, trunk
 
 def balance_shift_m(R_trunk: np.ndarray, arm_move_m: np.ndarray, body: Body,
                     gain: float) -> np.ndarray:
-    """Lateral hip shift over the foot (m, > 0 lateral for the canonical right leg,
-    i.e. -y) that takes back ``gain`` (0..1) of the sideways centre-of-mass shift of
-    the trunk's inclination and the arm's movement.
+    """Lateral hip shift over the foot that takes back a share of the centre-of-mass shift.
 
-    R_trunk: (N,3,3) R_global_trunk; arm_move_m: (N,3) how far the wrist has moved
-    from the hand-on-waist position (global, m).  Returns (N,).
+    The shift (m, > 0 lateral for the canonical right leg, i.e. -y) takes back ``gain``
+    (0..1) of the sideways centre-of-mass shift of the trunk's inclination and the arm's
+    movement.
+
+    Parameters
+    ----------
+    R_trunk : numpy.ndarray
+        (N,3,3) R_global_trunk.
+    arm_move_m : numpy.ndarray
+        (N,3) how far the wrist has moved from the hand-on-waist position (global, m).
+    body : Body
+        Its height (m) sets the trunk's lever.
+    gain : float
+        Share (0..1) of the centre-of-mass shift taken back by the hip.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) lateral hip shift, m.
     """
     com_y = (HAT_MASS * HAT_LEVER_PER_HEIGHT * body.height_m * R_trunk[:, 1, 1]
              + ARM_MASS * 0.5 * arm_move_m[:, 1])
@@ -294,10 +418,31 @@ VALGUS_TIMINGS = ("depth", "early", "late", "constant")
 
 
 def valgus_envelope(frac: np.ndarray, timing: str, shape: np.ndarray | float) -> np.ndarray:
-    """Share (0..~1) of a rep's valgus reached at depth fraction ``frac`` (0 standing,
-    1 the rep's bottom), by the athlete's timing: ``depth`` grows as frac**shape;
-    ``early`` is all there by 40 % of the depth; ``late`` appears near the bottom
-    (frac**4); ``constant`` is there from the first 8 % of the descent to the end."""
+    """Share (0..~1) of a rep's valgus reached at depth fraction ``frac``.
+
+    ``frac`` is 0 standing, 1 at the rep's bottom.  By the athlete's timing: ``depth`` grows
+    as frac**shape; ``early`` is all there by 40 % of the depth; ``late`` appears near the
+    bottom (frac**4); ``constant`` is there from the first 8 % of the descent to the end.
+
+    Parameters
+    ----------
+    frac : numpy.ndarray
+        (N,) depth fraction of the rep (0..1.2).
+    timing : str
+        One of :data:`VALGUS_TIMINGS`.
+    shape : numpy.ndarray or float
+        Exponent of the ``depth`` timing, (N,) or one for all samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) share of the rep's valgus.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``timing``.
+    """
     if timing == "early":
         return _min_jerk(frac / 0.4)
     if timing == "late":
@@ -310,9 +455,25 @@ def valgus_envelope(frac: np.ndarray, timing: str, shape: np.ndarray | float) ->
 
 
 def resting_hand(R_pelvis: np.ndarray, R_trunk: np.ndarray, on_trunk: float) -> np.ndarray:
-    """(N,3,3) orientation of a hand resting on the waist: the pelvis turned by the
-    share ``on_trunk`` (0..1) of the trunk's rotation relative to it (the forearm runs
-    from the hand on the pelvis to the elbow carried by the trunk)."""
+    """(N,3,3) orientation of a hand resting on the waist.
+
+    The pelvis turned by the share ``on_trunk`` (0..1) of the trunk's rotation relative to it
+    (the forearm runs from the hand on the pelvis to the elbow carried by the trunk).
+
+    Parameters
+    ----------
+    R_pelvis : numpy.ndarray
+        (N,3,3) R_global_pelvis.
+    R_trunk : numpy.ndarray
+        (N,3,3) R_global_trunk.
+    on_trunk : float
+        Share (0..1) of the trunk's rotation on the pelvis the hand follows.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,3,3) R_global_hand.
+    """
     if on_trunk == 1.0:
         return R_trunk
     rel = Rotation.from_matrix(np.einsum("nji,njk->nik", R_pelvis, R_trunk)).as_rotvec()
@@ -320,15 +481,31 @@ def resting_hand(R_pelvis: np.ndarray, R_trunk: np.ndarray, on_trunk: float) -> 
 
 
 def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Sway angles (rad, (N,) each): ``ml`` and ``ap`` tilt of the whole body about the
-    ankle, ``drop`` (pelvic obliquity), ``lean`` (trunk) and ``rot`` (pelvis and trunk
-    about the vertical) on top.
+    """Sway angles of the whole body, the pelvis and the trunk.
+
+    Sway angles (rad, (N,) each): ``ml`` and ``ap`` tilt of the whole body about the ankle,
+    ``drop`` (pelvic obliquity), ``lean`` (trunk) and ``rot`` (pelvis and trunk about the
+    vertical) on top.
 
     Each is smoothed noise of rms ``sway_deg`` whose rate has rms ``sway_rate_dps`` (a
     Gaussian-smoothed noise of rms A and smoothing sigma s has a rate of rms
     A / (sqrt(2) s)), scaled by ``standing_sway_share`` in the calibration standing;
     corrections add a 0.4-0.8 deg sideways bump of 1-2 s now and then.  With
     ``sway_deg`` 0 the small fixed sway of the idealised model is returned.
+
+    Parameters
+    ----------
+    scn : Scenario
+        Its sway settings (deg, deg/s, corrections per s) and standing windows (s).
+    t : numpy.ndarray
+        (N,) fine time grid at :data:`FINE_RATE_HZ`, s.
+    rng : numpy.random.Generator
+        Draws the noise and the corrections.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``ml``, ``ap``, ``drop``, ``lean``, ``rot``: (N,) rad each.
     """
     n = len(t)
     if scn.sway_deg <= 0:
@@ -355,7 +532,25 @@ def postural_sway(scn: Scenario, t: np.ndarray, rng: np.random.Generator) -> dic
 def simulate_kinematics(
     scn: Scenario, body: Body, test_leg: str, rng: np.random.Generator,
 ) -> Kinematics:
-    """Segment trajectories of one test on a 1 kHz grid."""
+    """Segment trajectories of one test on a 1 kHz grid.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The test: reps, timings (s), faults (rad, m) and whole-body physics.
+    body : Body
+        Segment dimensions, m.
+    test_leg : str
+        ``left`` or ``right``: the leg on the step (a left one is the right one mirrored).
+    rng : numpy.random.Generator
+        Draws sway, noise and uncontrolled descents.
+
+    Returns
+    -------
+    Kinematics
+        Orientations ``R_global_seg`` and positions (m, global frame) of every segment on
+        the :data:`FINE_RATE_HZ` grid, with the rep timings (s).
+    """
     total = scn.standing_s + scn.guided_s + sum(r.descent_s + r.bottom_s + r.ascent_s + r.rest_s
                                  for r in scn.reps) + 1.6 * len(scn.fidget_after) + scn.end_standing_s
     t = np.arange(0.0, total, 1.0 / FINE_RATE_HZ)
@@ -442,7 +637,19 @@ def simulate_kinematics(
 
 
 def mirror(kin: Kinematics) -> Kinematics:
-    """Mirror a right-leg test into a left-leg one (global y reflected)."""
+    """Mirror a right-leg test into a left-leg one (global y reflected).
+
+    Parameters
+    ----------
+    kin : Kinematics
+        A canonical right-leg test.
+
+    Returns
+    -------
+    Kinematics
+        The same test on the left leg: global y reflected, segment z flipped so it keeps
+        pointing right; depth, knee displacement, arm angle and timings unchanged.
+    """
     R = {k: MIRROR_GLOBAL @ v @ MIRROR_SEGMENT for k, v in kin.R.items()}
     p = {k: v @ MIRROR_GLOBAL for k, v in kin.p.items()}
     return Kinematics(kin.t, R, p, kin.depth, kin.knee_medial_m, kin.arm_rad, kin.reps,

@@ -33,18 +33,32 @@ class HeelTapConfig:
     """What to simulate (times in s, heights in m, load in kg)."""
 
     seed: int = 0
+    """Seeds every random draw: the same config gives the same set."""
     test_leg: str = "left"
+    """``left`` or ``right``: the leg on the step."""
     sensors: tuple[str, ...] = ("pelvis", "thigh")
+    """Segments carrying a sensor (:data:`simulator.single_test.SEGMENT_CHOICES`)."""
     profile: str = "medium"
+    """Fault profile the taps are drawn from: ``good``, ``medium`` or ``poor``."""
     reps: int = 10
+    """Number of taps."""
     step_height_m: float | None = None
+    """Step height, m; None draws it (0.15-0.25 m)."""
     tempo_s: tuple[float, float] = (1.6, 3.0)
+    """Range of the set's whole-rep time (descent + ascent), s."""
     depth: tuple[float, float] = (0.85, 1.05)
+    """Range of each tap's depth, a share of the full depth to the floor."""
     knee_scale: float = 1.0
+    """Multiplies every tap's knee medial displacement (a band pushed against, or better
+    control)."""
     band: bool = False
+    """A band is worn (metadata and truth only)."""
     load_kg: float = 0.0
+    """Added load, kg (metadata and truth only)."""
     ideal_sensors: bool = False
+    """No noise, bias, gaps, jitter or soft tissue on the sensors."""
     athlete_id: str | None = None
+    """The recording's athlete id; None gives ``sim-<seed>``."""
 
 
 def _tap_scenario(scn: Scenario, cfg: HeelTapConfig) -> Scenario:
@@ -61,14 +75,40 @@ def _tap_scenario(scn: Scenario, cfg: HeelTapConfig) -> Scenario:
 
 
 def thigh_inclination_deg(kin: Kinematics, standing_s: float) -> np.ndarray:
-    """(N,) true thigh inclination from vertical relative to standing, deg."""
+    """(N,) true thigh inclination from vertical relative to standing, deg.
+
+    Parameters
+    ----------
+    kin : Kinematics
+        The simulated segment trajectories (R_global_thigh on the fine grid).
+    standing_s : float
+        End of the quiet standing window, s: the mean from 0.3 s to 0.2 s before it is the
+        reference.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) deg, on ``kin.t``.
+    """
     incl = np.degrees(np.arccos(np.clip(kin.R["thigh"][:, 2, 1], -1.0, 1.0)))
     stand = (kin.t >= 0.3) & (kin.t < standing_s - 0.2)
     return incl - incl[stand].mean()
 
 
 def simulate_heel_taps(cfg: HeelTapConfig) -> Simulation:
-    """A simulated heel-tap set: recording (metadata ``exercise.kind = heel_taps``) and truth."""
+    """A simulated heel-tap set: recording (metadata ``exercise.kind = heel_taps``) and truth.
+
+    Parameters
+    ----------
+    cfg : HeelTapConfig
+        What to simulate.
+
+    Returns
+    -------
+    Simulation
+        The recording and the truth: the test's per-rep truth plus ``depth_deg`` and
+        ``duration_s`` per rep, ``taps`` and ``cadence_per_min`` for the set.
+    """
     sim = simulate(SimConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                              profile=cfg.profile, n_reps=cfg.reps, step_height_m=cfg.step_height_m,
                              ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id),

@@ -35,24 +35,40 @@ TREMOR_BAND_HZ = (6.0, 14.0)
 
 @dataclass(frozen=True)
 class HoldConfig:
-    """What to simulate: ``holds`` holds of a duration drawn from ``hold_s`` (s) with
-    rests from ``rest_s`` (s); the hold depth as a share of a step-down's bottom
-    (``depth``); the athlete's sway (rms, deg) and tremor (rms rate in the tremor band
-    at the end of a hold, deg/s) drawn from their ranges."""
+    """What to simulate.
+
+    ``holds`` holds of a duration drawn from ``hold_s`` (s) with rests from ``rest_s`` (s);
+    the hold depth as a share of a step-down's bottom (``depth``); the athlete's sway (rms,
+    deg) and tremor (rms rate in the tremor band at the end of a hold, deg/s) drawn from
+    their ranges.
+    """
 
     seed: int = 0
+    """Seeds every random draw: the same config gives the same holds."""
     test_leg: str = "left"
+    """``left`` or ``right``: the standing leg."""
     sensors: tuple[str, ...] = ("pelvis", "thigh")
+    """Segments carrying a sensor (:data:`simulator.single_test.SEGMENT_CHOICES`)."""
     holds: int = 3
+    """Number of holds."""
     hold_s: tuple[float, float] = (15.0, 25.0)
+    """Range of a hold's duration (its plateau), s."""
     rest_s: tuple[float, float] = (4.0, 8.0)
+    """Range of the rest after a hold, s."""
     depth: tuple[float, float] = (0.45, 0.7)
+    """Range of the hold's depth, a share of a step-down's bottom."""
     sway_deg: tuple[float, float] = (0.2, 1.2)
+    """Range of the athlete's rms postural sway, deg."""
     tremor_dps: tuple[float, float] = (0.5, 6.0)
+    """Range of the rms thigh rate in the tremor band at the end of a hold, deg/s."""
     steadies: bool = True
+    """False: the athlete keeps rocking forwards and back through every hold."""
     step_height_m: float = 0.20
+    """Step height, m."""
     ideal_sensors: bool = False
+    """No noise, bias, gaps, jitter or soft tissue on the sensors."""
     athlete_id: str | None = None
+    """The recording's athlete id; None gives ``sim-<seed>``."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +76,33 @@ class HoldDraw:
     """The athlete's drawn hold parameters (kept for the truth)."""
 
     reps: tuple[RepParams, ...]
+    """Each hold as a rep (descent, plateau, ascent, rest in s; faults in rad, m)."""
     sway_deg: float
+    """The athlete's rms postural sway, deg."""
     tremor_dps: tuple[float, ...]
+    """Per hold, the mean rms thigh rate in the tremor band, deg/s."""
     tremor_hz: tuple[float, ...]
+    """Per hold, the tremor's centre frequency, Hz (8-12)."""
     rock_deg: float
+    """Amplitude of the forward-back rocking about the ankle, deg (0: steadies)."""
     rock_hz: float
+    """Frequency of that rocking, Hz."""
 
 
 def draw_hold(cfg: HoldConfig) -> HoldDraw:
-    """The holds of ``cfg`` drawn from its ranges (deterministic per seed)."""
+    """The holds of ``cfg`` drawn from its ranges (deterministic per seed).
+
+    Parameters
+    ----------
+    cfg : HoldConfig
+        The ranges to draw from.
+
+    Returns
+    -------
+    HoldDraw
+        Per hold its rep parameters (s, rad, m), tremor rate (deg/s) and frequency (Hz);
+        the athlete's sway (deg) and rocking (deg, Hz; 0 deg when the hold steadies).
+    """
     rng = np.random.default_rng([cfg.seed, 41])
     reps = tuple(RepParams(
         descent_s=float(rng.uniform(1.0, 1.6)), bottom_s=float(rng.uniform(*cfg.hold_s)),
@@ -88,8 +122,20 @@ def draw_hold(cfg: HoldConfig) -> HoldDraw:
 
 
 def plateaus(scn: Scenario) -> list[tuple[float, float]]:
-    """(start_s, end_s) of each rep's bottom plateau: the hold, as the scenario times it
-    (the same sums as :func:`simulator.forward_kinematics.build_depth`; no fidgets)."""
+    """(start_s, end_s) of each rep's bottom plateau: the hold, as the scenario times it.
+
+    The same sums as :func:`simulator.forward_kinematics.build_depth`; no fidgets.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The holds as reps (durations in s).
+
+    Returns
+    -------
+    list of tuple of float
+        Per hold, its plateau's start and end, s.
+    """
     out, t0 = [], scn.standing_s
     for r in scn.reps:
         start = t0 + r.descent_s
@@ -137,7 +183,19 @@ def _add_hold_motion(kin: Kinematics, scn: Scenario, draw: HoldDraw, seed: int) 
 
 
 def thigh_rate_dps(kin: Kinematics) -> np.ndarray:
-    """(N, 3) true angular rate of the thigh in its own frame, deg/s (finite differences)."""
+    """(N, 3) true angular rate of the thigh in its own frame, deg/s (finite differences).
+
+    Parameters
+    ----------
+    kin : Kinematics
+        Simulated trajectories (R_global_thigh on the uniform fine grid ``kin.t``, s).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 3) deg/s, thigh segment frame (ISB: x anterior, y superior, z right); the last
+        sample repeats the one before.
+    """
     R = kin.R["thigh"]
     dR = np.einsum("nji,njk->nik", R[:-1], R[1:])  # R_k^T R_k+1
     w = 0.5 * np.stack([dR[:, 2, 1] - dR[:, 1, 2], dR[:, 0, 2] - dR[:, 2, 0],
@@ -147,13 +205,46 @@ def thigh_rate_dps(kin: Kinematics) -> np.ndarray:
 
 def band_rms(x: np.ndarray, fs_hz: float, band_hz: tuple[float, float] = TREMOR_BAND_HZ
              ) -> np.ndarray:
-    """(N, K) series x band-passed (zero phase) to ``band_hz``; returns the filtered (N, K)."""
+    """(N, K) series x band-passed (zero phase) to ``band_hz``; returns the filtered (N, K).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N, K) series on a uniform grid, filtered along axis 0.
+    fs_hz : float
+        Sampling rate, Hz.
+    band_hz : tuple of float
+        (low, high) pass band, Hz (2nd-order Butterworth, forward and back).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, K) filtered series in the unit of ``x`` (its rms is taken by the caller).
+    """
     sos = butter(2, band_hz, "bandpass", fs=fs_hz, output="sos")
     return sosfiltfilt(sos, x, axis=0)
 
 
 def hold_truth(kin: Kinematics, scn: Scenario, draw: HoldDraw) -> list[dict]:
-    """Per hold: start_s, end_s, tut_s, depth_deg, pelvis_sway_deg, tremor_dps (truth)."""
+    """Per hold: start_s, end_s, tut_s, depth_deg, pelvis_sway_deg, tremor_dps (truth).
+
+    Parameters
+    ----------
+    kin : Kinematics
+        The simulated trajectories (fine grid, s).
+    scn : Scenario
+        The holds as reps; its ``standing_s`` (s) is the reference standing.
+    draw : HoldDraw
+        The drawn holds (``rock_deg`` 0: the hold steadies).
+
+    Returns
+    -------
+    list of dict
+        Per hold: ``index`` (from 1), ``start_s``, ``end_s``, ``tut_s`` (s), ``depth_deg``
+        (mean thigh inclination from standing), ``pelvis_sway_deg`` (std of the pelvic
+        obliquity), ``tremor_dps`` (rms of the thigh's rate in :data:`TREMOR_BAND_HZ`),
+        ``pelvic_drop_deg`` (mean from standing) and ``steady``.
+    """
     series = truth_series(kin)
     stand = (kin.t >= 0.3) & (kin.t < scn.standing_s - 0.2)
     incl = np.degrees(np.arccos(np.clip(kin.R["thigh"][:, 2, 1], -1.0, 1.0)))
@@ -175,7 +266,19 @@ def hold_truth(kin: Kinematics, scn: Scenario, draw: HoldDraw) -> list[dict]:
 
 
 def simulate_hold(cfg: HoldConfig) -> Simulation:
-    """A simulated hold set: recording (metadata ``exercise.kind = hold``) and truth."""
+    """A simulated hold set: recording (metadata ``exercise.kind = hold``) and truth.
+
+    Parameters
+    ----------
+    cfg : HoldConfig
+        What to simulate.
+
+    Returns
+    -------
+    Simulation
+        The recording and its truth (``holds``: :func:`hold_truth`; ``sensors`` as the
+        step-down's).
+    """
     draw = draw_hold(cfg)
     sway_rate = float(np.clip(2 * np.pi * 0.5 * draw.sway_deg, 1.0, 4.0))
 

@@ -19,20 +19,35 @@ class RepParams:
     """One rep. Fault magnitudes are the values reached at the bottom of the rep."""
 
     descent_s: float
+    """Time from standing to the bottom, s."""
     bottom_s: float
+    """Time held at the bottom, s."""
     ascent_s: float
+    """Time from the bottom back to standing, s."""
     rest_s: float
-    depth: float = 1.0                 # fraction of the depth that reaches the floor
-    knee_medial_m: float = 0.0         # shank tilt -> knee medial displacement
-    pelvic_drop_rad: float = 0.0       # swing side lower
-    hip_shift_m: float = 0.0           # lateral hip drift over the foot (adds adduction)
-    trunk_lean_rad: float = 0.0        # lateral trunk inclination toward the stance side
+    """Standing after the rep, s."""
+    depth: float = 1.0
+    """Fraction of the depth that reaches the floor."""
+    knee_medial_m: float = 0.0
+    """Knee medial displacement from the foot, m (the shank's tilt)."""
+    pelvic_drop_rad: float = 0.0
+    """Pelvic drop, rad: swing side lower."""
+    hip_shift_m: float = 0.0
+    """Lateral hip drift over the foot, m (adds adduction)."""
+    trunk_lean_rad: float = 0.0
+    """Lateral trunk inclination toward the stance side, rad."""
     trunk_flex_rad: float = 0.30
+    """Trunk flexion, rad."""
     pelvic_tilt_rad: float = 0.10
-    arm_rad: float = 0.0               # arm abduction when the hand leaves the waist
-    uncontrolled: bool = False         # sudden drop late in the descent + heel impact
-    shape: float = 1.0                 # fault timing exponent (fault = s ** shape)
-    partial: bool = False              # an attempt that never reaches the floor
+    """Anterior pelvic tilt, rad."""
+    arm_rad: float = 0.0
+    """Arm abduction when the hand leaves the waist, rad."""
+    uncontrolled: bool = False
+    """Sudden drop late in the descent + heel impact."""
+    shape: float = 1.0
+    """Fault timing exponent (fault = s ** shape)."""
+    partial: bool = False
+    """An attempt that never reaches the floor."""
 
 
 @dataclass(frozen=True)
@@ -40,32 +55,53 @@ class Scenario:
     """A whole test: quiet standing, then reps (and optional fidgets)."""
 
     reps: tuple[RepParams, ...]
+    """The reps in order (partial ones included)."""
     standing_s: float = 3.0
+    """Quiet standing before the first rep (the calibration window), s."""
     end_standing_s: float = 1.5
-    fidget_after: tuple[int, ...] = ()  # fidget (weight shift, not a rep) after these reps
-    shank_ratio: float = 0.45           # ankle dorsiflexion share of knee flexion
+    """Standing after the last rep, s."""
+    fidget_after: tuple[int, ...] = ()
+    """Fidget (weight shift, not a rep) after these reps (0-based indices)."""
+    shank_ratio: float = 0.45
+    """Ankle dorsiflexion share of knee flexion."""
     step_height_m: float = 0.20
+    """Step height, m."""
     pain_nrs: tuple[float, ...] = field(default=())
-    # Share (0..1) of a centre-of-mass shift (trunk lean, arm) that the athlete undoes
-    # by shifting the hip over the foot; 0 = no balance coupling (see kinematics).
+    """Pain per full rep, NRS 0-10."""
     balance_gain: float = 0.0
+    """Share (0..1) of a centre-of-mass shift (trunk lean, arm) that the athlete undoes by
+    shifting the hip over the foot; 0 = no balance coupling (see kinematics)."""
     # Whole-body physics (docs/simulator.md; all 0 / "depth" / 1 = the idealised model):
-    sway_deg: float = 0.0               # rms segment sway in single-leg stance (deg)
-    sway_rate_dps: float = 0.0          # rms angular rate of that sway (deg/s)
-    standing_sway_share: float = 1.0    # calibration standing: 1 single-leg, ~0.3 both feet
-    corrections_per_s: float = 0.0      # occasional balance corrections (a 0.5-1 deg bump)
-    valgus_timing: str = "depth"        # "depth" | "early" | "late" | "constant"
-    hand_on_trunk: float = 1.0          # share of the trunk's turn on the pelvis a resting hand follows
-    trunk_follows_pelvis: float = 0.0   # share of the pelvic obliquity carried into the trunk
+    sway_deg: float = 0.0
+    """rms segment sway in single-leg stance (deg)."""
+    sway_rate_dps: float = 0.0
+    """rms angular rate of that sway (deg/s)."""
+    standing_sway_share: float = 1.0
+    """Calibration standing: 1 single-leg, ~0.3 both feet."""
+    corrections_per_s: float = 0.0
+    """Occasional balance corrections (a 0.5-1 deg bump), per s."""
+    valgus_timing: str = "depth"
+    """``"depth"`` | ``"early"`` | ``"late"`` | ``"constant"``."""
+    hand_on_trunk: float = 1.0
+    """Share of the trunk's turn on the pelvis a resting hand follows."""
+    trunk_follows_pelvis: float = 0.0
+    """Share of the pelvic obliquity carried into the trunk."""
     # Guided calibration movement (docs/simulator.md): after the standing window, slow
     # knee bends on both feet on the step, then standing again before the first rep.
-    guided_bends: int = 0               # 0 = none
-    guided_bend_s: float = 2.5          # one bend, down and up (s)
-    guided_depth: float = 0.5           # share of the step-down's knee flexion reached
-    guided_settle_s: float = 1.5        # standing after the bends, before the first rep (s)
-    guided_valgus_rad: float = 0.0      # the leg turning in about the hip-ankle line at the bottom
-    guided_trunk_flex_rad: float = 0.0  # trunk flexion at the bottom of a bend
-    guided_shift_m: float = 0.0         # sideways hip drift at the bottom (weight to one foot)
+    guided_bends: int = 0
+    """Number of guided bends; 0 = none."""
+    guided_bend_s: float = 2.5
+    """One bend, down and up (s)."""
+    guided_depth: float = 0.5
+    """Share of the step-down's knee flexion reached."""
+    guided_settle_s: float = 1.5
+    """Standing after the bends, before the first rep (s)."""
+    guided_valgus_rad: float = 0.0
+    """The leg turning in about the hip-ankle line at the bottom (rad)."""
+    guided_trunk_flex_rad: float = 0.0
+    """Trunk flexion at the bottom of a bend (rad)."""
+    guided_shift_m: float = 0.0
+    """Sideways hip drift at the bottom (weight to one foot), m."""
 
     @property
     def guided_s(self) -> float:
@@ -100,7 +136,34 @@ def draw_scenario(
     step_height_m: float | None = None, partial_rep: bool | None = None,
     fidget: bool | None = None,
 ) -> Scenario:
-    """Draw a scenario for one test from a profile, with reps that differ."""
+    """Draw a scenario for one test from a profile, with reps that differ.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The random stream every draw comes from.
+    profile : str
+        ``good``, ``medium`` or ``poor``: how often and how large the faults are.
+    n_reps : int or None
+        Number of full reps; None draws 3-8.
+    step_height_m : float or None
+        Step height, m; None draws it (0.15-0.25 m).
+    partial_rep : bool or None
+        Insert one partial rep (never reaching the floor); None: with probability 0.2.
+    fidget : bool or None
+        A fidget (weight shift, not a rep) after one rep; None: with probability 0.3.
+
+    Returns
+    -------
+    Scenario
+        The test: reps (times s, angles rad, distances m), standing windows (s), pain
+        per full rep (NRS 0-10), no whole-body physics.
+
+    Raises
+    ------
+    ValueError
+        An unknown profile.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     f = _FAULTS[profile]

@@ -64,22 +64,38 @@ TURN_S = 2.0             # each 180° turn, stepping on the spot
 
 @dataclass(frozen=True)
 class SessionConfig:
-    """What session to simulate. ``minutes``, when given, sets the number of sets: as many
-    as start before that time (at least one); otherwise ``sets``. Times in s."""
+    """What session to simulate.
+
+    ``minutes``, when given, sets the number of sets: as many as start before that time (at
+    least one); otherwise ``sets``. Times in s.
+    """
 
     seed: int = 0
+    """Seeds every random draw: the same config gives the same session."""
     test_leg: str = "left"
+    """``left`` or ``right``: the leg on the step."""
     sensors: tuple[str, ...] = ("pelvis", "thigh")
+    """Segments carrying a sensor (:data:`simulator.single_test.SEGMENT_CHOICES`)."""
     profile: str = "medium"
+    """Fault profile of every set: ``good``, ``medium`` or ``poor``."""
     reps_per_set: int = 5
+    """Full reps in each set."""
     sets: int = 3
+    """Number of sets (when ``minutes`` is None)."""
     minutes: float | None = None
+    """Session length, min: as many sets as start before it; None: ``sets``."""
     rest_s: float = 60.0
+    """Quiet standing before each set after the first, s (at least 2)."""
     walk_s: float = 20.0
+    """Walk between sets, s (at least :data:`MIN_WALK_S`)."""
     height_m: float | None = None
+    """Body height, m; None draws 1.55-1.95 m."""
     step_height_m: float | None = None
+    """Step height, m; None draws 0.15-0.25 m."""
     ideal_sensors: bool = False
+    """No noise, bias, gaps, jitter on the sensors."""
     rates_hz: dict[str, float] = field(default_factory=dict)
+    """Sampling rate per segment, Hz, replacing the drawn one."""
 
 
 @dataclass
@@ -87,8 +103,12 @@ class SessionSimulation:
     """A simulated session: the recording and its truth (no fine-grid trajectories kept)."""
 
     recording: Recording
+    """The simulated recording, one clock for the whole session."""
     truth: dict[str, Any]
+    """The ground truth (format ``stepdown-truth``): reps, ``sets`` and ``walks`` (s on the
+    session clock), measures (deg, cm), sensor errors."""
     body: Body
+    """Segment dimensions, m."""
 
 
 @dataclass
@@ -115,7 +135,25 @@ class _SensorState:
 
 
 def simulate_session(cfg: SessionConfig) -> SessionSimulation:
-    """Simulate one session (deterministic for a given config)."""
+    """Simulate one session (deterministic for a given config).
+
+    Parameters
+    ----------
+    cfg : SessionConfig
+        What to simulate.
+
+    Returns
+    -------
+    SessionSimulation
+        The recording (one clock, s) and its truth (reps, ``sets`` and ``walks`` in s on the
+        session clock).
+
+    Raises
+    ------
+    ValueError
+        An unknown leg, sensor or profile, a walk shorter than :data:`MIN_WALK_S` or a rest
+        shorter than 2 s.
+    """
     _check(cfg)
     rng = np.random.default_rng([cfg.seed, 7])
     height = cfg.height_m if cfg.height_m is not None else float(rng.uniform(1.55, 1.95))
@@ -262,13 +300,31 @@ def _sample_block(state: _SensorState, block: _Block, ideal: bool) -> None:
 
 def walking_kinematics(duration_s: float, body: Body, test_leg: str,
                        rng: np.random.Generator) -> Kinematics:
-    """Walking between sets on the 1 kHz grid: off the step, a 180° turn on the spot, a walk
-    away, a 180° turn, the walk back, onto the step, facing as at the start (so the heading
-    the orientation filter carries stays true).
+    """Walking between sets on the 1 kHz grid.
+
+    Off the step, a 180° turn on the spot, a walk away, a 180° turn, the walk back, onto
+    the step, facing as at the start (so the heading the orientation filter carries stays
+    true).
 
     Gait: STRIDE_HZ strides, thigh flexion 12° ± 20°, knee flexion up to 60° in swing,
     pelvic rotation ± 4° and obliquity ± 3°, trunk sway ± 2°, arm swing ± 20°, vertical bob
     2.5 cm per step; WALK_SPEED_MPS on the straight parts, smooth starts and stops.
+
+    Parameters
+    ----------
+    duration_s : float
+        Length of the walk, s (at least :data:`MIN_WALK_S`).
+    body : Body
+        Segment dimensions, m.
+    test_leg : str
+        ``left`` or ``right``: the sensors' side.
+    rng : numpy.random.Generator
+        Draws the gait's phase.
+
+    Returns
+    -------
+    Kinematics
+        Segment trajectories (R_global_seg; positions in m, global frame) with no reps.
     """
     t = np.arange(0.0, max(duration_s, MIN_WALK_S), 1.0 / FINE_RATE_HZ)
     n, dt = len(t), 1.0 / FINE_RATE_HZ

@@ -55,32 +55,48 @@ TRUNK_FOLLOWS_PELVIS = (0.2, 0.6)
 
 @dataclass(frozen=True)
 class SimConfig:
-    """What to simulate. Sensors are segment names; leg segments and the wrist
-    are placed on the test side."""
+    """What to simulate.
+
+    Sensors are segment names; leg segments and the wrist are placed on the test side.
+    """
 
     seed: int = 0
+    """Seeds every random draw: the same config gives the same test."""
     test_leg: str = "left"
+    """``left`` or ``right``: the leg on the step."""
     sensors: tuple[str, ...] = ("pelvis", "thigh")
+    """Segments carrying a sensor (:data:`SEGMENT_CHOICES`)."""
     profile: str = "medium"
+    """Fault profile: ``good``, ``medium`` or ``poor``."""
     n_reps: int | None = 5
+    """Number of full reps; None draws 3-8."""
     height_m: float | None = None
+    """Body height, m; None draws 1.55-1.95 m."""
     step_height_m: float | None = None
-    ideal_sensors: bool = False          # no noise, bias, gaps, jitter, soft tissue
+    """Step height, m; None draws 0.15-0.25 m."""
+    ideal_sensors: bool = False
+    """No noise, bias, gaps, jitter, soft tissue."""
     partial_rep: bool | None = False
+    """Insert a partial rep; None: drawn."""
     fidget: bool | None = False
+    """A fidget between reps; None: drawn."""
     athlete_id: str | None = None
+    """The recording's athlete id; None gives ``sim-<seed>``."""
     rates_hz: dict[str, float] = field(default_factory=dict)
-    # Lateral balance coupling: each athlete's share of a centre-of-mass shift undone
-    # by the hip is drawn from this range; None = no coupling.
+    """Sampling rate per segment, Hz, replacing the drawn one."""
     balance: tuple[float, float] | None = BALANCE_GAIN_RANGE
-    # "whole-body": sway, valgus timing, hand on the waist, trunk on the pelvis (see
-    # simulator.forward_kinematics); "ideal": none of them and no balance (closed forms).
+    """Lateral balance coupling: each athlete's share of a centre-of-mass shift undone by the
+    hip is drawn from this range; None = no coupling."""
     physics: str = "whole-body"
-    sway_scale: float = 1.0              # >1: a shifted world with more sway (coverage tests)
-    limb_scale: tuple[float, float] = (1.0, 1.0)  # thigh, shank vs the standard ratios
-    # The guided calibration movement (knee bends on both feet after the standing
-    # window), prompted and its time span written in the recording's metadata.
+    """``"whole-body"``: sway, valgus timing, hand on the waist, trunk on the pelvis (see
+    simulator.forward_kinematics); ``"ideal"``: none of them and no balance (closed forms)."""
+    sway_scale: float = 1.0
+    """>1: a shifted world with more sway (coverage tests)."""
+    limb_scale: tuple[float, float] = (1.0, 1.0)
+    """Thigh, shank lengths vs the standard ratios."""
     calibration_movement: bool = False
+    """The guided calibration movement (knee bends on both feet after the standing window),
+    prompted and its time span written in the recording's metadata."""
 
 
 @dataclass
@@ -88,11 +104,18 @@ class Simulation:
     """A simulated test: the recording, its truth, and what produced them."""
 
     recording: Recording
+    """The simulated recording, as a recorder would write it."""
     truth: dict
+    """The ground truth (format ``stepdown-truth``): per-rep times (s), measures (deg, cm),
+    sensor errors."""
     kinematics: Kinematics
+    """Segment trajectories on the fine grid (global frame, m)."""
     sensors: dict[str, VirtualSensor]
+    """Virtual sensors by placement."""
     scenario: Scenario
+    """The drawn test."""
     body: Body
+    """Segment dimensions, m."""
 
 
 WHOLE_BODY_FIELDS = ("balance_gain", "sway_deg", "sway_rate_dps", "standing_sway_share",
@@ -101,9 +124,28 @@ WHOLE_BODY_FIELDS = ("balance_gain", "sway_deg", "sway_rate_dps", "standing_sway
 
 def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, float] | None,
                sway_scale: float = 1.0) -> Scenario:
-    """The scenario with one athlete's whole-body physics drawn from the ranges above
-    (balance share, sway and its rate scaled by ``sway_scale``, calibration standing on
-    one or both feet, corrections, valgus timing, hand and trunk coupling)."""
+    """The scenario with one athlete's whole-body physics drawn from the ranges above.
+
+    Balance share, sway and its rate scaled by ``sway_scale``, calibration standing on one
+    or both feet, corrections, valgus timing, hand and trunk coupling.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The drawn test.
+    rng : numpy.random.Generator
+        The physics' own random stream.
+    balance : tuple of float or None
+        Range of the balance share (0..1); None: no balance coupling (the share is drawn
+        anyway so that the other draws stay the same).
+    sway_scale : float
+        Multiplies the sway (deg) and its rate (deg/s).
+
+    Returns
+    -------
+    Scenario
+        ``scn`` with :data:`WHOLE_BODY_FIELDS` set.
+    """
     gain = float(rng.uniform(*(balance or (0.0, 0.0))))  # drawn always: the rest stays the same
     single_leg = rng.random() < 0.5
     sway = float(rng.uniform(*SWAY_DEG))
@@ -132,8 +174,22 @@ PROMPT_TAIL_S = (0.3, 1.0)           # ... and ends after the last one
 
 
 def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, list[float]]:
-    """The scenario with the guided knee bends drawn from the ranges above, and the
-    prompt's [t0, t1] (s) that the recorder writes to the metadata."""
+    """The scenario with the guided knee bends drawn from the ranges above, and the prompt's span.
+
+    Parameters
+    ----------
+    scn : Scenario
+        The drawn test.
+    rng : numpy.random.Generator
+        The guided movement's own random stream.
+
+    Returns
+    -------
+    scenario : Scenario
+        ``scn`` with the guided bends set (times s, angles rad, shift m).
+    prompt_s : list of float
+        The prompt's [t0, t1] (s) that the recorder writes to the metadata.
+    """
     scn = replace(
         scn, guided_bends=int(rng.integers(GUIDED_BENDS[0], GUIDED_BENDS[1] + 1)),
         guided_bend_s=float(rng.uniform(*GUIDED_BEND_S)),
@@ -148,13 +204,42 @@ def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, 
 
 
 def placement_name(segment: str, test_leg: str) -> str:
-    """The placement (DESIGN.md) of a segment's sensor: ``thigh`` -> ``thigh_left`` on a left
-    test leg; the pelvis and the trunk have one."""
+    """The placement (DESIGN.md) of a segment's sensor.
+
+    ``thigh`` -> ``thigh_left`` on a left test leg; the pelvis and the trunk have one.
+
+    Parameters
+    ----------
+    segment : str
+        One of :data:`SEGMENT_CHOICES`.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    str
+        The placement name.
+    """
     return f"{segment}_{test_leg}" if segment in ("thigh", "shank", "wrist") else segment
 
 
 def check_choices(test_leg: str, sensors: tuple[str, ...], profile: str) -> None:
-    """ValueError unless the leg, every sensor and the profile are ones the simulator knows."""
+    """ValueError unless the leg, every sensor and the profile are ones the simulator knows.
+
+    Parameters
+    ----------
+    test_leg : str
+        Must be ``left`` or ``right``.
+    sensors : tuple of str
+        Each must be one of :data:`SEGMENT_CHOICES`.
+    profile : str
+        Must be one of :data:`simulator.scenario.PROFILES`.
+
+    Raises
+    ------
+    ValueError
+        Naming the first unknown choice.
+    """
     if test_leg not in ("left", "right"):
         raise ValueError(f"test_leg must be 'left' or 'right', not {test_leg!r}")
     unknown = [s for s in sensors if s not in SEGMENT_CHOICES]
@@ -168,9 +253,28 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
              kinematics_fn: Callable[[Kinematics], Kinematics] | None = None) -> Simulation:
     """Simulate one test (deterministic for a given config).
 
-    scenario_fn, kinematics_fn: change the drawn scenario (after the whole-body physics)
-    and the kinematics before the sensors sample them: other exercises built on the
-    same body model (:mod:`simulator.hold`, :mod:`simulator.heel_taps`).
+    Parameters
+    ----------
+    cfg : SimConfig
+        What to simulate.
+    scenario_fn : callable or None
+        Changes the drawn scenario (after the whole-body physics) before the kinematics:
+        other exercises built on the same body model (:mod:`simulator.hold`,
+        :mod:`simulator.heel_taps`).
+    kinematics_fn : callable or None
+        Changes the kinematics before the sensors sample them (same use).
+
+    Returns
+    -------
+    Simulation
+        The recording (sensor frames, m/s² and rad/s as DESIGN.md), its truth (per full
+        rep: start/bottom/end in s and every measure; a separate dict, never inside the
+        recording), and the kinematics, virtual sensors, scenario and body that made them.
+
+    Raises
+    ------
+    ValueError
+        An unknown leg, sensor, profile or physics.
     """
     check_choices(cfg.test_leg, cfg.sensors, cfg.profile)
     rng = np.random.default_rng(cfg.seed)
@@ -256,10 +360,25 @@ BATCH_SENSOR_SETS = (("pelvis", "thigh"), ("pelvis", "thigh", "shank"),
 
 def simulate_batch(n: int, seed: int = 0, sensor_sets: tuple[tuple[str, ...], ...] | None = None,
                    **overrides) -> Iterator[Simulation]:
-    """``n`` varied tests: legs, sensor sets (taken in turn from ``sensor_sets``, default
-    :data:`BATCH_SENSOR_SETS`), profiles, rep counts, step heights.
+    """``n`` varied tests: legs, sensor sets, profiles, rep counts, step heights.
 
-    Keyword overrides are passed to every SimConfig (e.g. ``ideal_sensors=True``).
+    Sensor sets are taken in turn from ``sensor_sets``.
+
+    Parameters
+    ----------
+    n : int
+        Number of tests.
+    seed : int
+        Seeds the variation; test i gets ``seed * 100000 + i`` as its own seed.
+    sensor_sets : tuple of tuple of str or None
+        Sensor sets taken in turn; default :data:`BATCH_SENSOR_SETS`.
+    **overrides
+        Keyword overrides passed to every SimConfig (e.g. ``ideal_sensors=True``).
+
+    Yields
+    ------
+    Simulation
+        One simulated test after the other.
     """
     rng = np.random.default_rng(seed)
     sets = sensor_sets or BATCH_SENSOR_SETS

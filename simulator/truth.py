@@ -22,13 +22,39 @@ from simulator.forward_kinematics import Kinematics
 
 
 def side_sign(test_leg: str) -> float:
-    """+1 for a right test leg, -1 for a left one (the sign that mirrors a left leg's
-    frontal-plane measures onto a right one's)."""
+    """+1 for a right test leg, -1 for a left one.
+
+    The sign that mirrors a left leg's frontal-plane measures onto a right one's.
+
+    Parameters
+    ----------
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    float
+        +1.0 or -1.0.
+    """
     return 1.0 if test_leg == "right" else -1.0
 
 
 def truth_series(kin: Kinematics) -> dict[str, np.ndarray]:
-    """Per-sample true measures (deg / cm), not yet relative to standing."""
+    """Per-sample true measures (deg / cm), not yet relative to standing.
+
+    Parameters
+    ----------
+    kin : Kinematics
+        The simulated segment orientations (R_global_seg) and knee displacement (m).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        (N,) each on ``kin.t``: ``pelvic_drop_deg``, ``trunk_lean_deg``,
+        ``hip_flexion_deg``, ``hip_adduction_deg``, ``hip_internal_rotation_deg``,
+        ``wrist_motion_deg`` (deg) and ``knee_medial_cm`` (cm), as the module docstring
+        defines them.
+    """
     sg = side_sign(kin.test_leg)
     rel = np.einsum("nji,njk->nik", kin.R["pelvis"], kin.R["thigh"])  # R_pelvis_thigh
     flex, add, rot = Rotation.from_matrix(rel).as_euler("ZXY").T
@@ -44,7 +70,23 @@ def truth_series(kin: Kinematics) -> dict[str, np.ndarray]:
 
 
 def rep_truth(kin: Kinematics, standing_s: float) -> list[dict]:
-    """Per full rep: times (s) and peak measures relative to standing."""
+    """Per full rep: times (s) and peak measures relative to standing.
+
+    Parameters
+    ----------
+    kin : Kinematics
+        The simulated trajectories and rep timings (s).
+    standing_s : float
+        End of the quiet standing window, s: the mean from 0.3 s to 0.2 s before it is the
+        reference.
+
+    Returns
+    -------
+    list of dict
+        Per rep (partial ones included): ``start_s``, ``bottom_s``, ``end_s`` (s),
+        ``partial``, ``uncontrolled``, ``hand_off_waist`` and ``measures`` (the peaks of
+        :func:`truth_series`, deg / cm; trunk lean as the peak magnitude).
+    """
     series = truth_series(kin)
     stand = (kin.t >= 0.3) & (kin.t < standing_s - 0.2)
     base = {k: float(np.mean(v[stand])) for k, v in series.items()}

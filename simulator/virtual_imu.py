@@ -23,19 +23,29 @@ RATES_HZ = (52.0, 100.0, 104.0, 200.0)
 
 @dataclass(frozen=True)
 class Mount:
-    """Where a sensor sits on its segment (canonical right-leg coordinates).
-
-    pos_m: (3,) sensor position in the segment frame (m).
-    normal: (3,) outward skin normal in the segment frame (the sensor's z axis).
-    """
+    """Where a sensor sits on its segment (canonical right-leg coordinates)."""
 
     segment: str
+    """The segment it sits on."""
     pos_m: np.ndarray
+    """(3,) sensor position in the segment frame (m)."""
     normal: np.ndarray
+    """(3,) outward skin normal in the segment frame (the sensor's z axis)."""
 
 
 def mounts(body: Body) -> dict[str, Mount]:
-    """Nominal mounting sites of DESIGN.md for the test side of a right-leg test."""
+    """Nominal mounting sites of DESIGN.md for the test side of a right-leg test.
+
+    Parameters
+    ----------
+    body : Body
+        Segment lengths (m) that place the thigh, shank and trunk sites.
+
+    Returns
+    -------
+    dict of str to Mount
+        By segment: pelvis, thigh, shank, trunk, wrist.
+    """
     n = lambda *v: np.asarray(v, float) / np.linalg.norm(v)  # noqa: E731
     return {
         "pelvis": Mount("pelvis", np.array([-0.10, 0.05, 0.0]), n(-1, 0, 0)),
@@ -51,25 +61,55 @@ class SensorErrors:
     """Error model of one sensor (SI units). ``None`` values mean an ideal sensor."""
 
     rate_hz: float = 100.0
+    """Nominal output rate, Hz."""
     gyr_bias: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    gyr_bias_walk: float = 0.0        # rad/s/√s random walk of the bias
-    gyr_noise: float = 0.0            # rad/s white-noise std per sample
+    """(3,) gyro bias, rad/s."""
+    gyr_bias_walk: float = 0.0
+    """rad/s/√s random walk of the bias."""
+    gyr_noise: float = 0.0
+    """rad/s white-noise std per sample."""
     acc_bias: np.ndarray = field(default_factory=lambda: np.zeros(3))
-    acc_noise: float = 0.0            # m/s² std per sample
-    # relative scale error per axis (gyro and accelerometer)
+    """(3,) accelerometer bias, m/s²."""
+    acc_noise: float = 0.0
+    """m/s² std per sample."""
     scale: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    """(3,) relative scale error per axis (gyro and accelerometer)."""
     clock_offset_s: float = 0.0
+    """Offset of the sensor's clock, s."""
     clock_ppm: float = 0.0
+    """Clock rate error, ppm."""
     jitter_s: float = 0.0
+    """Timestamp jitter std, s."""
     drop_prob: float = 0.0
+    """Probability that a sample is dropped."""
     gaps_s: tuple[tuple[float, float], ...] = ()
-    wobble_deg: float = 0.0           # thigh soft-tissue rotation at impacts/bottom
-    tissue_deg: float = 0.0           # slow skin/muscle rotation with depth
+    """Data gaps (start, end), s on the true clock."""
+    wobble_deg: float = 0.0
+    """Thigh soft-tissue rotation at impacts/bottom, deg."""
+    tissue_deg: float = 0.0
+    """Slow skin/muscle rotation with depth, deg."""
 
 
 def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
                 duration_s: float) -> SensorErrors:
-    """A realistic consumer MEMS sensor (rates 52-200 Hz)."""
+    """A realistic consumer MEMS sensor (rates 52-200 Hz).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The sensor's random stream.
+    segment : str
+        The segment it sits on (the thigh adds soft-tissue motion).
+    t_start_gaps : float
+        Earliest start of a data gap, s (after the standing window).
+    duration_s : float
+        Length of the recording, s; gaps start at least 1 s before its end.
+
+    Returns
+    -------
+    SensorErrors
+        The drawn error model (SI units).
+    """
     rate = float(rng.choice(RATES_HZ))
     gaps = []
     for _ in range(int(rng.integers(0, 3))):
@@ -104,6 +144,22 @@ def random_mounting(rng: np.random.Generator, normal: np.ndarray, max_tilt_deg: 
     surfaces curve both ways).  Midline sites (sacrum, sternum) are left-right
     symmetric: their slope tilts the sensor up or down by up to max_tilt_deg,
     sideways by at most MIDLINE_TRANSVERSE_TILT_DEG.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Draws the tilt and the spin about the normal.
+    normal : numpy.ndarray
+        (3,) unit outward skin normal, segment frame.
+    max_tilt_deg : float
+        Largest tilt of the sensor's z axis from the normal, deg.
+    midline : bool
+        A midline site (sacrum, sternum).
+
+    Returns
+    -------
+    numpy.ndarray
+        (3, 3) R_seg_sensor: sensor coords -> segment coords.
     """
     if midline:
         slope = np.sqrt(max_tilt_deg**2 - MIDLINE_TRANSVERSE_TILT_DEG**2)  # total stays <= max
@@ -146,8 +202,21 @@ def _tissue_rotation(kin: Kinematics, err: SensorErrors, rng: np.random.Generato
 def ideal_imu(R_sensor: np.ndarray, p_sensor: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
     """Noise-free (gyr, acc) in the sensor frame from its trajectory on a uniform grid.
 
-    R_sensor: (N,3,3) R_global_sensor.  p_sensor: (N,3) m.  dt: s.
-    Returns gyr (N,3) rad/s and acc (N,3) m/s² specific force.
+    Parameters
+    ----------
+    R_sensor : numpy.ndarray
+        (N,3,3) R_global_sensor.
+    p_sensor : numpy.ndarray
+        (N,3) sensor position, global frame, m.
+    dt : float
+        Grid step, s.
+
+    Returns
+    -------
+    gyr : numpy.ndarray
+        (N,3) angular velocity, sensor frame, rad/s.
+    acc : numpy.ndarray
+        (N,3) specific force, sensor frame, m/s² (+9.81 up at rest).
     """
     rot = Rotation.from_matrix(R_sensor)
     w_mid = (rot[:-1].inv() * rot[1:]).as_rotvec() / dt  # body frame, at midpoints
@@ -165,20 +234,49 @@ class VirtualSensor:
     """One simulated sensor: true trajectory on the fine grid plus its samples."""
 
     placement: str
-    R_seg_sensor: np.ndarray          # nominal mounting (3,3), no soft tissue
-    R_global_sensor: np.ndarray       # (N_fine,3,3) incl. soft tissue
-    t_true: np.ndarray                # (M,) s, true sample instants
-    t: np.ndarray                     # (M,) s, recorded timestamps
+    """Placement name (DESIGN.md)."""
+    R_seg_sensor: np.ndarray
+    """Nominal mounting (3,3), no soft tissue."""
+    R_global_sensor: np.ndarray
+    """(N_fine,3,3) incl. soft tissue."""
+    t_true: np.ndarray
+    """(M,) s, true sample instants."""
+    t: np.ndarray
+    """(M,) s, recorded timestamps."""
     gyr: np.ndarray
+    """(M,3) rad/s, sensor frame."""
     acc: np.ndarray
+    """(M,3) m/s² specific force, sensor frame."""
     errors: SensorErrors
+    """The error model it was sampled with."""
 
 
 def sample_sensor(
     placement: str, kin: Kinematics, body: Body, err: SensorErrors,
     rng: np.random.Generator, ideal: bool = False,
 ) -> VirtualSensor:
-    """Mount a sensor on its segment, derive its signals and sample them."""
+    """Mount a sensor on its segment, derive its signals and sample them.
+
+    Parameters
+    ----------
+    placement : str
+        Placement name (DESIGN.md), e.g. ``thigh_left``; its segment is the part before ``_``.
+    kin : Kinematics
+        The simulated trajectories (fine grid, s; global frame, m).
+    body : Body
+        Segment lengths, m (the mounting sites).
+    err : SensorErrors
+        The sensor's error model (its rate in Hz is used even when ``ideal``).
+    rng : numpy.random.Generator
+        Draws the mounting, the soft tissue, the first sample's phase and the errors.
+    ideal : bool
+        Sample without the sensor errors (no noise, bias, gaps, clock errors).
+
+    Returns
+    -------
+    VirtualSensor
+        Its mounting, true trajectory and samples (rad/s, m/s², sensor frame).
+    """
     segment = placement.split("_")[0]
     mount = mounts(body)[segment]
     side_flip = MIRROR_SEGMENT if kin.test_leg == "left" else np.eye(3)
@@ -208,12 +306,42 @@ def sample_sensor(
 def add_sensor_errors(t_true: np.ndarray, gyr: np.ndarray, acc: np.ndarray, err: SensorErrors,
                       rate: float, rng: np.random.Generator, walk0: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A real sensor's errors on its ideal samples (t_true (M,) s on the true clock, gyr
-    (M, 3) rad/s, acc (M, 3) m/s², sensor frame, sampled at ``rate`` Hz): scale error, bias,
-    gyro bias random walk (continuing from ``walk0`` rad/s), noise, clock offset and
-    jitter, dropped samples and gaps, and consumer full-scale clipping (±16 g, ±2000 °/s).
+    """A real sensor's errors on its ideal samples.
 
-    Returns (keep (M,) bool, t_rec, gyr, acc of the kept samples, the walk's last value)."""
+    Scale error, bias, gyro bias random walk (continuing from ``walk0``), noise, clock
+    offset and jitter, dropped samples and gaps, and consumer full-scale clipping (±16 g,
+    ±2000 °/s).
+
+    Parameters
+    ----------
+    t_true : numpy.ndarray
+        (M,) s, sample instants on the true clock.
+    gyr : numpy.ndarray
+        (M, 3) rad/s, sensor frame.
+    acc : numpy.ndarray
+        (M, 3) m/s², sensor frame.
+    err : SensorErrors
+        The error model.
+    rate : float
+        Sampling rate, Hz.
+    rng : numpy.random.Generator
+        Draws the noise, jitter, walk and drops.
+    walk0 : numpy.ndarray or None
+        (3,) rad/s, the gyro bias walk's value to continue from; None starts at 0.
+
+    Returns
+    -------
+    keep : numpy.ndarray
+        (M,) bool, the samples kept.
+    t_rec : numpy.ndarray
+        Recorded timestamps of the kept samples, s.
+    gyr : numpy.ndarray
+        (K, 3) rad/s of the kept samples.
+    acc : numpy.ndarray
+        (K, 3) m/s² of the kept samples.
+    walk : numpy.ndarray
+        (3,) rad/s, the walk's last value.
+    """
     m = len(t_true)
     walk = np.cumsum(rng.standard_normal((m, 3)), axis=0) * err.gyr_bias_walk / np.sqrt(rate)
     if walk0 is not None:

@@ -32,7 +32,18 @@ def _thresholds(key: str, config: RuleConfig) -> list[tuple[float, str]]:
 
 
 def plot_panels(series: dict[str, Any]) -> list[list[str]]:
-    """Which series go on which panel: hip adduction and rotation share one; None dropped."""
+    """Which series go on which panel: hip adduction and rotation share one; None dropped.
+
+    Parameters
+    ----------
+    series : dict of str to Any
+        Measure key -> its series (None: not available).
+
+    Returns
+    -------
+    list of list of str
+        Per panel, the measure keys drawn on it; empty panels left out.
+    """
     groups = [["knee_medial_cm"], ["pelvic_drop_deg"], ["trunk_lean_deg"],
               ["hip_adduction_deg", "hip_internal_rotation_deg"], ["hip_flexion_deg"],
               ["wrist_motion_deg"]]
@@ -47,6 +58,20 @@ def plot_analysis(analysis: Analysis, path: Path, title: str = "") -> Path:
     cm relative to standing; dashed red lines are the rule thresholds, dots each
     rep's peak (the value in the table), yellow spans the reps with their index and
     total (dotted: bottom), grey the calibration window, purple skipped partial reps.
+
+    Parameters
+    ----------
+    analysis : Analysis
+        The analysis: its measure series, result and rule config.
+    path : pathlib.Path
+        The PNG to write.
+    title : str
+        Put before the figure's title line.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, written.
     """
     import matplotlib
 
@@ -120,7 +145,18 @@ def _shade(ax: Any, result: AnalysisResult) -> None:
 
 
 def check_plot_path(out: Path | None) -> None:
-    """--plot must be a .png in an existing folder (checked before the analysis runs)."""
+    """--plot must be a .png in an existing folder (checked before the analysis runs).
+
+    Parameters
+    ----------
+    out : pathlib.Path or None
+        The ``--plot`` value; None: no plot, nothing to check.
+
+    Raises
+    ------
+    InputError
+        Not a .png name, or its folder does not exist.
+    """
     if out is None:
         return
     if out.suffix.lower() != ".png":

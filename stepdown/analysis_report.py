@@ -39,16 +39,37 @@ follows in its order."""
 
 
 def measure_columns() -> tuple[tuple[str, str, str, str, int], ...]:
-    """The measure columns of the table and the panels of the plot: (key, short header,
-    label, unit, digits) from :mod:`analysis.registry`, :data:`COLUMN_ORDER` first."""
+    """The measure columns of the table and the panels of the plot.
+
+    (key, short header, label, unit, digits) from :mod:`analysis.registry`,
+    :data:`COLUMN_ORDER` first.
+
+    Returns
+    -------
+    tuple of tuple of (str, str, str, str, int)
+        One per measure of the registry.
+    """
     names = registry.measure_names()
     order = [k for k in COLUMN_ORDER if k in names] + [k for k in names if k not in COLUMN_ORDER]
     return tuple((m.name, m.short, m.label, m.unit, m.digits) for m in map(registry.measure, order))
 
 
 def how_to_assess(item: str) -> str | None:
-    """What scores an item the analysis could not assess (registry): wearing its own
-    sensor, or for a reported item (pain) the athlete's word; None when neither helps."""
+    """What scores an item the analysis could not assess (registry).
+
+    Wearing its own sensor, or for a reported item (pain) the athlete's word; None when
+    neither helps.
+
+    Parameters
+    ----------
+    item : str
+        An item name of the registry.
+
+    Returns
+    -------
+    str or None
+        E.g. ``wear a wrist sensor``.
+    """
     declared = registry.item(item)
     if declared.reported_how:
         return declared.reported_how
@@ -56,7 +77,20 @@ def how_to_assess(item: str) -> str | None:
 
 
 def placement_of(segment: str, test_leg: str) -> str:
-    """A segment's sensor placement: the test leg's side for a sided one ("wrist_left")."""
+    """A segment's sensor placement: the test leg's side for a sided one ("wrist_left").
+
+    Parameters
+    ----------
+    segment : str
+        Segment name, e.g. ``wrist`` or ``pelvis``.
+    test_leg : str
+        ``left`` or ``right``.
+
+    Returns
+    -------
+    str
+        The placement name (DESIGN.md).
+    """
     sided = f"{segment}_{test_leg}"
     return sided if sided in PLACEMENTS else segment
 
@@ -76,7 +110,22 @@ def _fmt(value: Any, digits: int) -> str:
 
 
 def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
-    """Why ``key`` is null: the sensor it needs was not worn, or the rep was too short."""
+    """Why ``key`` is null: the sensor it needs was not worn, or the rep was too short.
+
+    Parameters
+    ----------
+    key : str
+        A measure key of the registry.
+    series : dict of str to Any
+        Measure key -> its series (None: not available).
+    test_leg : str
+        ``left`` or ``right``: names the sided sensor.
+
+    Returns
+    -------
+    str
+        The reason, for a footnote.
+    """
     need = registry.sensor_for_measure().get(key)
     if need and series.get(key) is None:
         return f"needs a {placement_of(need, test_leg)} sensor (not worn)"
@@ -86,7 +135,22 @@ def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
 
 
 def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Table, list[str]]:
-    """Per rep: times (s) and each measure's peak; returns the table and its footnotes."""
+    """Per rep: times (s) and each measure's peak; returns the table and its footnotes.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result (peaks in deg / cm relative to standing, times in s).
+    series : dict of str to Any
+        Measure key -> its series (None: not available), to say why a column is empty.
+
+    Returns
+    -------
+    table : rich.table.Table
+        One row per rep, units in the headers.
+    notes : list of str
+        The footnotes the table's marks point to.
+    """
     from rich import box
     from rich.table import Table
 
@@ -132,14 +196,31 @@ def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Tabl
 
 
 def measure_legend() -> str:
-    """The columns :func:`measures_table` headers do not explain by themselves."""
+    """The columns :func:`measures_table` headers do not explain by themselves.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     return ("pelvis: drop of the swing side; IR: internal rotation; wrist: wrist rotation from "
             "its standing pose (hand off the waist); drop: peak descent speed late/early in the "
             "descent (high: a sudden drop); impact: acceleration peak at the bottom")
 
 
 def uncertainty_legend(result: AnalysisResult) -> str | None:
-    """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns."""
+    """'uncertainty (...): knee ±0.7 cm, pelvis ±0.7°, ...' for the measured columns.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    str or None
+        The line (90 % intervals, in each column's unit); None without uncertainties.
+    """
     u = (result.uncertainty or {}).get("measures") or {}
     parts = [f"{short} ±{u[key]:g}{'' if unit == '°' else ' '}{unit}"
              for key, short, _, unit, _ in measure_columns() if key in u]
@@ -168,7 +249,18 @@ def _total_cell(total: int) -> Text:
 
 
 def items_table(result: AnalysisResult) -> Table:
-    """Per rep: the six items (0/1, knee 0/1/2), total 0-8 and Piva 0-6; last row the test."""
+    """Per rep: the six items (0/1, knee 0/1/2), total 0-8 and Piva 0-6; last row the test.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    rich.table.Table
+        The coloured table.
+    """
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -198,8 +290,22 @@ def items_table(result: AnalysisResult) -> Table:
 
 
 def result_line(result: AnalysisResult, withheld: list[str] | None = None) -> Text:
-    """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'; with
-    ``withheld`` reasons (data lost in the test), the category is not given."""
+    """'test result: MEDIUM, total 3 of 8, Piva 3 of 6; rule majority (...)'.
+
+    With ``withheld`` reasons (data lost in the test), the category is not given.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+    withheld : list of str or None
+        Why the category must not be given (:func:`stepdown.completeness.withheld_because`).
+
+    Returns
+    -------
+    rich.text.Text
+        The line, styled (a second line names items not assessed).
+    """
     from rich.text import Text
 
     test = result.test
@@ -221,7 +327,18 @@ def result_line(result: AnalysisResult, withheld: list[str] | None = None) -> Te
 
 
 def sources_line(result: AnalysisResult) -> str:
-    """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'."""
+    """Where each item came from, e.g. 'arm: rule; trunk: not assessed (reps 1–5)'.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     parts = []
     for item in registry.item_names():
         by_source: dict[str, list[int]] = {}
@@ -236,7 +353,18 @@ def sources_line(result: AnalysisResult) -> str:
 
 
 def classifier_line(result: AnalysisResult) -> str | None:
-    """Whether the classifier judged the items the sensors cannot measure, and with what."""
+    """Whether the classifier judged the items the sensors cannot measure, and with what.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    str or None
+        One line; None when the result says nothing about a classifier.
+    """
     info = result.classifier or {}
     status = info.get("status")
     if not status:
@@ -251,7 +379,18 @@ def classifier_line(result: AnalysisResult) -> str | None:
 
 
 def body_line(result: AnalysisResult) -> str:
-    """Body dimensions used and where each came from."""
+    """Body dimensions used and where each came from.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    str
+        Thigh and shank lengths (m), foot medial offset (cm), each with its source.
+    """
     body = result.recording.body or {}
     src = body["source"]
     return (f"body: thigh {body['thigh_length_m']:.3f} m ({src['thigh_length_m']}), "
@@ -262,7 +401,18 @@ def body_line(result: AnalysisResult) -> str:
 
 
 def calibration_lines(result: AnalysisResult) -> list[str]:
-    """Standing window, stillness, and per sensor how its frame was found."""
+    """Standing window, stillness, and per sensor how its frame was found.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result.
+
+    Returns
+    -------
+    list of str
+        The window (s), gyro sd (°/s) and acc sd (m/s²), then one line per sensor.
+    """
     cal = result.recording.calibration or {}
     t0, t1 = cal["window_s"]
     still = cal.get("stillness", {})
@@ -279,9 +429,23 @@ def calibration_lines(result: AnalysisResult) -> list[str]:
 
 
 def thresholds_line(config: RuleConfig, note: str) -> str:
-    """The thresholds in force (each item's rules, from the registry) and whether they are
-    the default heuristics: 'thresholds: knee: knee medial displacement > 1 cm (2: > 3.5 cm),
-    ...'."""
+    """The thresholds in force and whether they are the default heuristics.
+
+    Each item's rules, from the registry: 'thresholds: knee: knee medial displacement >
+    1 cm (2: > 3.5 cm), ...'.
+
+    Parameters
+    ----------
+    config : RuleConfig
+        The thresholds the analysis used.
+    note : str
+        Where they come from, e.g. that they are default heuristics.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     def rule_text(rule: registry.Rule) -> str:
         unit = registry.unit_after_number(rule.measure)
         first, *higher = rule.levels
@@ -298,7 +462,17 @@ MAX_SKIPPED_LINES = 5
 
 
 def print_report(console: Console, path: Path, analysis: Analysis) -> None:
-    """Everything a person needs to read one analysis (see module docstring)."""
+    """Everything a person needs to read one analysis (see module docstring).
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    path : pathlib.Path
+        The recording analysed (named in the first line).
+    analysis : Analysis
+        The analysis: result, measure series, checklist flags and rule config.
+    """
     result = analysis.result()
     console.print(f"[bold]{path}[/]: {result.recording.test_leg} test leg, {len(result.reps)} "
                   f"reps; sensors: {', '.join(result.recording.sensors_used)}", highlight=False)

@@ -114,7 +114,19 @@ def _exit_code(err: BaseException) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit code."""
+    """Entry point of the console script; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments after the program name; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 done, 2 refused input or a usage error, 1 aborted at a prompt, 130 interrupted
+        (see the module docstring).
+    """
     _register_commands(argv)
     old_umask = os.umask(0o077)  # health data and password hashes: files 0600, folders 0700
     try:

@@ -24,9 +24,24 @@ MISSING_MIN_S = 1.0  # a sensor silent this long (s) during the test leaves reps
 
 
 def sensor_quality(status: SensorStatus, gaps: list[dict[str, Any]]) -> dict[str, int]:
-    """The per-sensor quality summary kept in the recording's sensor metadata: samples
-    kept, gaps and the samples they miss, packets the decoder refused, notifications
-    taken as delivered twice, reconnections."""
+    """The per-sensor quality summary kept in the recording's sensor metadata.
+
+    Samples kept, gaps and the samples they miss, packets the decoder refused,
+    notifications taken as delivered twice, reconnections.
+
+    Parameters
+    ----------
+    status : SensorStatus
+        The sensor's counters at the end of the recording.
+    gaps : list of dict of str to Any
+        The recording's gap markers (``sensor``, ``start_s``, ``end_s`` in s, ...).
+
+    Returns
+    -------
+    dict of str to int
+        ``samples``, ``gaps``, ``lost_samples``, ``bad_packets``, ``duplicates``,
+        ``reconnects``.
+    """
     return {"samples": status.samples,
             "gaps": sum(1 for g in gaps if g["sensor"] == status.placement),
             "lost_samples": gap_samples(gaps, status.placement, status.rate_hz),
@@ -36,15 +51,40 @@ def sensor_quality(status: SensorStatus, gaps: list[dict[str, Any]]) -> dict[str
 
 
 def missing_minimum(rec: Recording) -> list[str]:
-    """The sensors of the minimum set (pelvis, the test thigh) with no samples at all."""
+    """The sensors of the minimum set (pelvis, the test thigh) with no samples at all.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    list of str
+        Placement names, e.g. ``thigh_left``; empty when both have samples.
+    """
     return [s for s in ("pelvis", f"thigh_{rec.test_leg}") if s not in rec.streams]
 
 
 def silent_spans(rec: Recording, min_s: float = MISSING_MIN_S) -> list[dict[str, Any]]:
-    """The gap markers of at least ``min_s`` (s) of the minimum set (pelvis, the test
-    thigh), whose silence can hide whole reps: sensors that dropped out, vanished or never
-    sent data, damaged journal stretches.  (An optional sensor's silence only leaves its
-    items unmeasured, which the analysis reports.)"""
+    """The long gap markers of the minimum set (pelvis, the test thigh).
+
+    Gaps of at least ``min_s`` (s), whose silence can hide whole reps: sensors that dropped
+    out, vanished or never sent data, damaged journal stretches.  (An optional sensor's
+    silence only leaves its items unmeasured, which the analysis reports.)
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording and its gap markers (``extra["gaps"]``).
+    min_s : float
+        Shortest silence that counts, s.
+
+    Returns
+    -------
+    list of dict of str to Any
+        The gap markers (``sensor``, ``start_s``, ``end_s`` in s, ``reason``).
+    """
     needed = ("pelvis", f"thigh_{rec.test_leg}")
     return [g for g in rec.extra.get("gaps", [])
             if g["sensor"] in needed and g["end_s"] - g["start_s"] >= min_s]
@@ -55,15 +95,40 @@ SENSOR_FOR_ITEM = registry.sensor_for_item()
 
 
 def worn(rec: Recording) -> set[str]:
-    """The segments that wore a sensor: those with samples and those marked silent."""
+    """The segments that wore a sensor: those with samples and those marked silent.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    set of str
+        Segment names (``pelvis``, ``thigh``, ...; no side).
+    """
     names = set(rec.streams) | {g["sensor"] for g in rec.extra.get("gaps", [])}
     return {n.split("_")[0] for n in names}
 
 
 def unmeasured_items(items: Mapping[str, int | None], rec: Recording | None = None) -> list[str]:
-    """The items of one scored rep (item -> points) that no sensor could decide; with
-    ``rec``, only those its sensors should have measured (not arm without a wrist
-    sensor, nor trunk without a trunk sensor: the sensor set's limits)."""
+    """The items of one scored rep that no sensor could decide.
+
+    With ``rec``, only those its sensors should have measured (not arm without a wrist
+    sensor, nor trunk without a trunk sensor: the sensor set's limits).
+
+    Parameters
+    ----------
+    items : Mapping of str to int or None
+        Item -> points (None: not measured).
+    rec : Recording or None
+        The recording, to leave out the sensor set's limits.
+
+    Returns
+    -------
+    list of str
+        Item names; pain (reported, not measured) is never among them.
+    """
     limits = set() if rec is None else {k for k, seg in SENSOR_FOR_ITEM.items()
                                         if seg not in worn(rec)}
     return [k for k, v in items.items()
@@ -71,9 +136,21 @@ def unmeasured_items(items: Mapping[str, int | None], rec: Recording | None = No
 
 
 def items_lost_in_reps(reps: Sequence[Rep]) -> dict[str, list[int]]:
-    """Items measured in some reps but not in others (a sensor dropped out during them):
-    item -> the rep indices lacking it.  Items no rep measured are the sensor set's
-    limit, reported by the analysis' ``completeness``, not a loss."""
+    """Items measured in some reps but not in others (a sensor dropped out during them).
+
+    Items no rep measured are the sensor set's limit, reported by the analysis'
+    ``completeness``, not a loss.
+
+    Parameters
+    ----------
+    reps : Sequence of Rep
+        The scored reps.
+
+    Returns
+    -------
+    dict of str to list of int
+        Item -> the rep indices lacking it, items sorted.
+    """
     lacking: dict[str, list[int]] = {}
     for item in {k for rep in reps for k in unmeasured_items(rep.item_values())}:
         without = [rep.index for rep in reps if rep.items[item].value is None]
@@ -83,9 +160,23 @@ def items_lost_in_reps(reps: Sequence[Rep]) -> dict[str, list[int]]:
 
 
 def withheld_because(rec: Recording, result: AnalysisResult) -> list[str]:
-    """Why the category of the analysis ``result`` of ``rec`` must not be given (empty: it
-    may): items lost in some reps, and silences of the minimum set during the test (reps
-    there could not be found at all)."""
+    """Why the category of the analysis ``result`` of ``rec`` must not be given.
+
+    Items lost in some reps, and silences of the minimum set during the test (reps there
+    could not be found at all).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording analysed.
+    result : AnalysisResult
+        Its analysis.
+
+    Returns
+    -------
+    list of str
+        One reason a line (at most three silences named); empty: the category may be given.
+    """
     lost = items_lost_in_reps(result.reps)
     spans = silent_spans(rec)
     why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
@@ -103,7 +194,20 @@ def verdict_line(rec: Recording, result: AnalysisResult) -> str:
     'total 1 (good), Piva 0-6 subtotal 1, rule majority' when nothing is lost; the
     category is withheld when a sensor of the minimum set was silent during the test
     (reps there could not be found) or when items were lost in some reps; items the
-    sensor set cannot measure at all are named with the total they could reach."""
+    sensor set cannot measure at all are named with the total they could reach.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording analysed.
+    result : AnalysisResult
+        Its analysis.
+
+    Returns
+    -------
+    str
+        The line, without a trailing newline.
+    """
     test, completeness = result.test, result.completeness or {}
     tail = f"Piva 0-6 subtotal {test.piva_total}, rule {test.rule}"
     why = withheld_because(rec, result)

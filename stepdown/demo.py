@@ -46,14 +46,32 @@ FAILED: dict[str, Any] = {"failed": True}  # marker: the analysis raised an unex
 
 
 def find_analyze() -> Callable[[Recording], Any]:
-    """The analysis the demo runs (a seam: tests put a failing one in its place)."""
+    """The analysis the demo runs (a seam: tests put a failing one in its place).
+
+    Returns
+    -------
+    callable
+        Recording -> an analysis whose ``result()`` is the typed result
+        (:func:`analysis.pipeline.analyze`).
+    """
     from analysis.pipeline import analyze
 
     return analyze
 
 
 def sample_files(folder: Path = DATA_DIR) -> list[Path]:
-    """Recordings in ``folder`` (``.parquet``; ``.csv`` with a sidecar), by name."""
+    """Recordings in ``folder`` (``.parquet``; ``.csv`` with a sidecar), by name.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The samples' folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The Parquet files by name, then the CSV files that have a JSON sidecar.
+    """
     files = sorted(folder.glob("*.parquet"))
     files += sorted(p for p in folder.glob("*.csv") if p.with_suffix(".json").exists())
     return files
@@ -71,7 +89,21 @@ def _fmt(x: float | None, digits: int = 1) -> str:
 
 
 def overview_lines(path: Path, rec: Recording) -> list[str]:
-    """File, test leg, sensors with rates, duration."""
+    """File, test leg, sensors with rates, duration.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The recording's file.
+    rec : Recording
+        The recording read from it.
+
+    Returns
+    -------
+    list of str
+        Rich markup lines: test leg, duration (s), step height (cm), sensors with their
+        rates (Hz).
+    """
     sensors = ", ".join(f"{n} ({rec.streams[n].rate_hz:.0f} Hz)" for n in rec.placements)
     return [f"test leg [bold]{rec.test_leg}[/], {rec.duration_s:.1f} s, "
             f"step {_fmt(None if rec.step_height_m is None else rec.step_height_m * 100)} cm; "
@@ -90,8 +122,22 @@ def _rep_cells(rep: Mapping[str, Any] | Rep) -> list[str]:
 
 
 def rep_table(truth: dict[str, Any] | None, analysis: AnalysisResult | None) -> Table:
-    """One row per rep: true times and measures, true items and total, and the
-    analysis' items and total beside them when there is an analysis."""
+    """One row per rep: true times and measures, true items and total.
+
+    The analysis' items and total beside them when there is an analysis.
+
+    Parameters
+    ----------
+    truth : dict of str to Any or None
+        The truth document (times s, measures cm / deg), or None.
+    analysis : AnalysisResult or None
+        The typed analysis, or None.
+
+    Returns
+    -------
+    rich.table.Table
+        The table (times and measures: the truth's, else the analysis' own).
+    """
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for col in ("rep", "start-end s", "knee cm", "pelvis °", "trunk °", "truth items", "total"):
         table.add_column(col, justify="left" if "items" in col else "right")
@@ -114,7 +160,20 @@ def rep_table(truth: dict[str, Any] | None, analysis: AnalysisResult | None) -> 
 
 
 def test_line(label: str, test: TestScore) -> str:
-    """'truth: medium, total 3 (Piva 3/6): pelvis knee2'."""
+    """'truth: medium, total 3 (Piva 3/6): pelvis knee2'.
+
+    Parameters
+    ----------
+    label : str
+        What the line is about (``truth``, ``analysis``).
+    test : TestScore
+        The test-level score.
+
+    Returns
+    -------
+    str
+        The line, rich markup.
+    """
     return (f"{label}: [bold]{test.category}[/], total {test.total} "
             f"(Piva {test.piva_total}/6): {_items_text(test.items)}")
 
@@ -124,8 +183,24 @@ def show_recording(
 ) -> tuple[dict[str, Any] | None, AnalysisResult | dict[str, Any] | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
-    rec: the recording read from ``path``. Returns (truth document or None,
-    the typed analysis, None, or FAILED when the analysis raised an unexpected error)."""
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    path : pathlib.Path
+        The recording's file (its truth file is looked for beside it).
+    rec : Recording
+        The recording read from ``path``.
+    analyze : callable
+        The analysis to run (:func:`find_analyze`).
+
+    Returns
+    -------
+    truth : dict of str to Any or None
+        The truth document, or None.
+    analysis : AnalysisResult or dict of str to Any or None
+        The typed analysis, None, or FAILED when the analysis raised an unexpected error.
+    """
     console.rule(f"[bold]{path.name}")
     for line in overview_lines(path, rec):
         console.print(line, highlight=False)
@@ -160,21 +235,57 @@ def show_recording(
 
 
 def athlete_id(path: Path, rec: Recording) -> str:
-    """The recording's athlete id, else one made from its file name."""
+    """The recording's athlete id, else one made from its file name.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The recording's file.
+    rec : Recording
+        The recording read from it.
+
+    Returns
+    -------
+    str
+        The id (``demo-<file stem>`` when the recording has none).
+    """
     return rec.athlete.id or "demo-" + "".join(c if c.isalnum() else "-"
                                               for c in path.stem.lower())[:40]
 
 
 def not_assessed(analysis: AnalysisResult) -> list[str]:
-    """Items the analysis left unassessed in every rep (no sensor, no classifier)."""
+    """Items the analysis left unassessed in every rep (no sensor, no classifier).
+
+    Parameters
+    ----------
+    analysis : AnalysisResult
+        The typed analysis.
+
+    Returns
+    -------
+    list of str
+        Item names in the registry's order; empty without reps.
+    """
     reps = analysis.reps
     return [k for k in registry.item_names()
             if reps and all(r.items[k].source == "not_assessed" for r in reps if k in r.items)]
 
 
 def agreement_line(pairs: list[tuple[dict[str, Any], AnalysisResult]]) -> str:
-    """How often the analysis agrees with the truth: test categories, test items, and
-    the true total inside the range the analysis stated."""
+    """How often the analysis agrees with the truth.
+
+    Test categories, test items, and the true total inside the range the analysis stated.
+
+    Parameters
+    ----------
+    pairs : list of tuple of (dict of str to Any, AnalysisResult)
+        (truth document, analysis) per test.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     cat = sum(t["test"]["category"] == a.test.category for t, a in pairs)
     same = sum((a.test.items.get(k) or 0) == t["test"]["items"][k]
                for t, a in pairs for k in ITEMS)
@@ -191,11 +302,17 @@ class DemoCatalog:
     """What the demo put in its catalog: tests imported now, already there, refused."""
 
     home: Path
+    """The demo data home."""
     imported: list[str]
+    """File names imported now."""
     already: list[str]
+    """File names already in the catalog."""
     refused: list[str]
+    """'<file>: <why>' for each recording the catalog refused."""
     athletes: list[str]
-    password: str | None  # None: the account exists but its password file is gone
+    """The athlete ids, sorted."""
+    password: str | None
+    """The demo coach's password; None: the account exists but its password file is gone."""
 
 
 def demo_password(conn: Any, home: Path) -> str | None:
@@ -203,6 +320,18 @@ def demo_password(conn: Any, home: Path) -> str | None:
 
     The password is random, made once and kept in ``home/demo-login.txt`` (owner
     read/write only) so that a rerun prints the same login.
+
+    Parameters
+    ----------
+    conn : Any
+        An open catalog connection.
+    home : pathlib.Path
+        The demo data home.
+
+    Returns
+    -------
+    str or None
+        The password; None when the account exists but its password file is gone.
     """
     from stepdown.catalog.accounts import add_user, get_user
 
@@ -223,6 +352,18 @@ def import_samples(analysed: list[tuple[Path, Recording, AnalysisResult]],
     The recording already read and the analysis already made are stored as they
     are (not read or recomputed); the athlete is :func:`athlete_id`. A recording
     the catalog refuses is named in ``refused`` and the others are still imported.
+
+    Parameters
+    ----------
+    analysed : list of tuple of (pathlib.Path, Recording, AnalysisResult)
+        The analysed sample recordings.
+    home : pathlib.Path
+        The demo data home (``STEPDOWN_HOME`` during the import only).
+
+    Returns
+    -------
+    DemoCatalog
+        What was imported, already there or refused, the athletes and the login.
     """
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
@@ -249,8 +390,15 @@ def import_samples(analysed: list[tuple[Path, Recording, AnalysisResult]],
 
 
 def stepdown_command() -> str:
-    """How to run ``stepdown`` here: the venv's script (relative when below the
-    current folder), else plain ``stepdown``."""
+    """How to run ``stepdown`` here.
+
+    The venv's script (relative when below the current folder), else plain ``stepdown``.
+
+    Returns
+    -------
+    str
+        The command.
+    """
     script = Path(sys.executable).parent / "stepdown"
     if not script.exists():
         return "stepdown"
@@ -261,13 +409,31 @@ def stepdown_command() -> str:
 
 
 def serve_command(home: Path) -> str:
-    """The exact shell command that opens the demo catalog in the review web app."""
+    """The exact shell command that opens the demo catalog in the review web app.
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        The demo data home.
+
+    Returns
+    -------
+    str
+        ``STEPDOWN_HOME=<home> <stepdown> serve``, shell-quoted.
+    """
     return f"STEPDOWN_HOME={shlex.quote(str(home))} {shlex.quote(stepdown_command())} serve"
 
 
 def try_line() -> str:
-    """What to run next, spelled so that it runs from here: the venv's ``stepdown`` (not
-    on PATH unless the venv is activated)."""
+    """What to run next, spelled so that it runs from here.
+
+    The venv's ``stepdown`` (not on PATH unless the venv is activated).
+
+    Returns
+    -------
+    str
+        The line, rich markup.
+    """
     cmd = shlex.quote(stepdown_command())
     line = (f"Try: [bold]{cmd} analyze data/<file> --plot my.png[/], "
             f"[bold]{cmd} info data/<file>[/], "
@@ -278,7 +444,15 @@ def try_line() -> str:
 
 
 def print_catalog(console: Console, cat: DemoCatalog) -> None:
-    """Where the tests went, the demo login, and the serve command."""
+    """Where the tests went, the demo login, and the serve command.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    cat : DemoCatalog
+        What the demo put in its catalog.
+    """
     console.rule("[bold]review web app")
     console.print(f"demo catalog in {cat.home}: {len(cat.imported)} test(s) imported, "
                   f"{len(cat.already)} already there; athletes {', '.join(cat.athletes)}",
@@ -299,6 +473,18 @@ def print_catalog(console: Console, cat: DemoCatalog) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The demo's command line: FOLDER (default data/) and ``--home``.
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments after the program name.
+
+    Returns
+    -------
+    argparse.Namespace
+        ``folder`` and ``home``, as paths.
+    """
     parser = argparse.ArgumentParser(prog="python -m stepdown.demo",
                                      description="Show, analyse and import the sample recordings.")
     parser.add_argument("folder", nargs="?", type=Path, default=DATA_DIR,
@@ -311,8 +497,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Show every sample recording in FOLDER (default data/).
 
-    Returns 0, or 1 when there is no recording or the analysis crashed on a file
-    (the other files are still shown)."""
+    Parameters
+    ----------
+    argv : list of str or None
+        ``[FOLDER] [--home DIR]``; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0, or 1 when there is no recording or the analysis crashed on a file (the other
+        files are still shown).
+    """
     args = parse_args(sys.argv[1:] if argv is None else argv)
     folder = args.folder
     console = Console(soft_wrap=True)

@@ -15,7 +15,14 @@ from platformdirs import user_data_dir
 
 
 def data_home() -> Path:
-    """The data home directory, created if missing."""
+    """The data home directory, created if missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$STEPDOWN_HOME`` if set, else the platform's user data directory (mode 0700 when
+        created).
+    """
     env = os.environ.get("STEPDOWN_HOME")
     home = Path(env).expanduser() if env else Path(user_data_dir("stepdown", appauthor=False))
     home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -23,12 +30,24 @@ def data_home() -> Path:
 
 
 def catalog_path() -> Path:
-    """The SQLite catalog file inside the data home."""
+    """The SQLite catalog file inside the data home.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<data home>/catalog.sqlite3`` (not created here).
+    """
     return data_home() / "catalog.sqlite3"
 
 
 def recordings_dir() -> Path:
-    """Folder holding the recordings (one Parquet file per test)."""
+    """Folder holding the recordings (one Parquet file per test).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<data home>/recordings``, created if missing.
+    """
     d = data_home() / "recordings"
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d
@@ -36,7 +55,18 @@ def recordings_dir() -> Path:
 
 @contextmanager
 def data_home_env(home: Path) -> Iterator[None]:
-    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error)."""
+    """``STEPDOWN_HOME=home`` inside the block only (restored after, even on error).
+
+    Parameters
+    ----------
+    home : pathlib.Path
+        The data home to use inside the block.
+
+    Yields
+    ------
+    None
+        Control to the block.
+    """
     before = os.environ.get("STEPDOWN_HOME")
     os.environ["STEPDOWN_HOME"] = str(home)
     try:

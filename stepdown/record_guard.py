@@ -41,15 +41,48 @@ MAX_PENDING_BYTES = 512 * 1024 * 1024  # held in memory while the disk refuses, 
 
 
 def default_name(athlete: str, started: datetime, session: str) -> str:
-    """'a-017-20261124T170300Z-3f9a2c01.parquet': athlete, start (UTC) and the session id's
-    first 8 hex digits, so two sessions of one athlete in the same second differ."""
+    """A collision-free file name for a recording.
+
+    'a-017-20261124T170300Z-3f9a2c01.parquet': athlete, start (UTC) and the session id's
+    first 8 hex digits, so two sessions of one athlete in the same second differ.
+
+    Parameters
+    ----------
+    athlete : str
+        The athlete's id (characters unsafe in a file name become ``_``).
+    started : datetime.datetime
+        Start of the recording, UTC.
+    session : str
+        The session id (hex).
+
+    Returns
+    -------
+    str
+        The file name (no folder).
+    """
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", athlete).strip("._") or "athlete"
     return f"{safe}-{started:%Y%m%dT%H%M%SZ}-{session[:8]}.parquet"
 
 
 def refuse_existing(out: Path, journal: Path, overwrite: bool) -> None:
-    """InputError when ``out`` (or its CSV sidecar) or ``journal`` exists, unless
-    ``overwrite``; the journal lock is what stops two live sessions."""
+    """InputError when ``out`` (or its CSV sidecar) or ``journal`` exists, unless ``overwrite``.
+
+    The journal lock is what stops two live sessions.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The recording to write (Parquet, or CSV with its JSON sidecar).
+    journal : pathlib.Path
+        Its journal.
+    overwrite : bool
+        ``--overwrite``: replace them.
+
+    Raises
+    ------
+    InputError
+        Naming the first file that exists.
+    """
     if overwrite:
         return
     there = [p for p in (out, journal) if p.exists()]
@@ -61,8 +94,23 @@ def refuse_existing(out: Path, journal: Path, overwrite: bool) -> None:
 
 
 def free_space_warning(folder: Path, bytes_per_s: float, minutes: float) -> str | None:
-    """A warning when ``folder``'s disk holds less than ``minutes`` of recording at
-    ``bytes_per_s``; None when there is room (or the size cannot be read)."""
+    """A warning when ``folder``'s disk holds less than ``minutes`` of recording.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where the recording goes.
+    bytes_per_s : float
+        How fast the recording grows, bytes/s.
+    minutes : float
+        The room wanted, min.
+
+    Returns
+    -------
+    str or None
+        The warning (MB free, minutes of recording left); None when there is room (or the
+        size cannot be read).
+    """
     try:
         free = shutil.disk_usage(folder).free
     except OSError:
@@ -80,10 +128,13 @@ class Interrupts:
     """The stop signals received so far (in order)."""
 
     received: list[int] = field(default_factory=list)
-    at_once: bool = False  # a second signal cut the recording short (no clean stop)
+    """The signal numbers received, in order."""
+    at_once: bool = False
+    """A second signal cut the recording short (no clean stop)."""
 
     @property
     def first(self) -> str | None:
+        """The first stop signal's name (e.g. ``Ctrl-C``); None before any."""
         return SIGNAL_NAMES.get(self.received[0]) if self.received else None
 
     @property
@@ -94,8 +145,20 @@ class Interrupts:
 
 @contextlib.contextmanager
 def held_signals(interrupts: Interrupts) -> Iterator[None]:
-    """While saving: stop signals are noted in ``interrupts``, not acted upon (writing the
-    recording takes well under a second and stopping it halfway would lose it)."""
+    """While saving: stop signals are noted in ``interrupts``, not acted upon.
+
+    Writing the recording takes well under a second and stopping it halfway would lose it.
+
+    Parameters
+    ----------
+    interrupts : Interrupts
+        Where the signals received are appended.
+
+    Yields
+    ------
+    None
+        Control to the block; the previous handlers are restored after it.
+    """
     previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
     for s in STOP_SIGNALS:
         signal.signal(s, lambda signum, _frame: interrupts.received.append(signum))
@@ -108,8 +171,20 @@ def held_signals(interrupts: Interrupts) -> Iterator[None]:
 
 # -- saving ---------------------------------------------------------------------------
 def fallback_dirs(avoid: Path) -> list[Path]:
-    """Folders to save into when ``avoid`` (the one asked for) refuses writes: the data
-    home's recordings, the temporary folder, the home folder."""
+    """Folders to save into when ``avoid`` (the one asked for) refuses writes.
+
+    The data home's recordings, the temporary folder, the home folder.
+
+    Parameters
+    ----------
+    avoid : pathlib.Path
+        The folder that refused.
+
+    Returns
+    -------
+    list of pathlib.Path
+        In that order, those that can be found, ``avoid`` left out.
+    """
     from stepdown.paths import recordings_dir
 
     out = []
@@ -125,11 +200,16 @@ def fallback_dirs(avoid: Path) -> list[Path]:
 class Saved:
     """Where a recording's data ended up."""
 
-    journal: Path                   # the journal: complete if journal_whole
+    journal: Path
+    """The journal: complete if journal_whole."""
     journal_whole: bool = True
-    recording: Path | None = None   # the Parquet/CSV written (None: none could be)
-    problem: str | None = None      # why the recording breaks the format contract
-    errors: list[str] = field(default_factory=list)  # what could not be written, one line each
+    """The journal holds every sample received."""
+    recording: Path | None = None
+    """The Parquet/CSV written (None: none could be)."""
+    problem: str | None = None
+    """Why the recording breaks the format contract."""
+    errors: list[str] = field(default_factory=list)
+    """What could not be written, one line each."""
 
 
 def _why(err: OSError) -> str:
@@ -137,8 +217,24 @@ def _why(err: OSError) -> str:
 
 
 def save(recorder: Recorder, rec: Recording, out: Path) -> Saved:
-    """Write ``rec`` to ``out`` and make sure the journal is whole somewhere; whatever the
-    disk refuses goes to a fallback folder.  Never raises for a storage fault."""
+    """Write ``rec`` to ``out`` and make sure the journal is whole somewhere.
+
+    Whatever the disk refuses goes to a fallback folder.  Never raises for a storage fault.
+
+    Parameters
+    ----------
+    recorder : Recorder
+        The recorder, whose journal is closed here.
+    rec : Recording
+        The recording to write.
+    out : pathlib.Path
+        Where it was asked to go (Parquet or CSV).
+
+    Returns
+    -------
+    Saved
+        Where the recording and the journal ended up, and what could not be written.
+    """
     journal = recorder.journal.path
     saved = Saved(journal)
     if not recorder.close():
@@ -190,7 +286,20 @@ def _recover(journal: Path) -> str:
 
 
 def final_line(saved: Saved, interrupts: Interrupts) -> str:
-    """The last line of a recording: how it stopped, what was saved where, how to recover."""
+    """The last line of a recording: how it stopped, what was saved where, how to recover.
+
+    Parameters
+    ----------
+    saved : Saved
+        Where the data ended up.
+    interrupts : Interrupts
+        The stop signals received.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     how = ""
     second = SIGNAL_NAMES.get(interrupts.received[1], "signal") if interrupts.hurried else ""
     if interrupts.at_once:

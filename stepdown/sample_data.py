@@ -42,17 +42,39 @@ class Sample:
     """
 
     name: str
+    """The recording's file name in the samples' folder."""
     leg: str
+    """``left`` or ``right``: the test leg."""
     sensors: str
+    """Comma-separated segments, as ``stepdown simulate --sensors`` takes them."""
     profile: str
+    """Fault profile, and the category the truth must have."""
     shows: str
+    """What the sample is meant to show (README text)."""
     needs: tuple[tuple[str, int], ...] = ()
+    """Test-level items the truth must have: (item, level) pairs."""
     reps: int = 5
+    """Number of full reps."""
     first_seed: int = 1
+    """The first seed tried."""
     max_bytes: int = 1_000_000
+    """Largest file size allowed, bytes."""
 
     def command(self, seed: int, folder: str = "data") -> str:
-        """The exact ``stepdown simulate`` command line that makes this file."""
+        """The exact ``stepdown simulate`` command line that makes this file.
+
+        Parameters
+        ----------
+        seed : int
+            The simulator seed.
+        folder : str
+            Folder the file is written to, as it appears in the command.
+
+        Returns
+        -------
+        str
+            The command line, starting with ``stepdown simulate``.
+        """
         return (f"stepdown simulate {folder}/{self.name} --seed {seed} --leg {self.leg} "
                 f"--sensors {self.sensors} --profile {self.profile} --reps {self.reps}")
 
@@ -92,7 +114,25 @@ def _fits(sample: Sample, seed: int, scratch: Path) -> bool:
 
 
 def choose_seed(sample: Sample, tries: int = 300) -> int:
-    """The first seed from ``sample.first_seed`` that fits the sample (see :class:`Sample`)."""
+    """The first seed from ``sample.first_seed`` that fits the sample (see :class:`Sample`).
+
+    Parameters
+    ----------
+    sample : Sample
+        The sample to make.
+    tries : int
+        How many seeds to try.
+
+    Returns
+    -------
+    int
+        The seed.
+
+    Raises
+    ------
+    RuntimeError
+        No seed of the range fits.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "candidate.parquet"
         for seed in range(sample.first_seed, sample.first_seed + tries):
@@ -103,7 +143,27 @@ def choose_seed(sample: Sample, tries: int = 300) -> int:
 
 
 def make_sample(sample: Sample, seed: int, folder: Path) -> Path:
-    """Run the sample's ``stepdown simulate`` command into ``folder``; returns the recording path."""
+    """Run the sample's ``stepdown simulate`` command into ``folder``; returns the recording path.
+
+    Parameters
+    ----------
+    sample : Sample
+        The sample to make.
+    seed : int
+        Its seed (:func:`choose_seed`).
+    folder : pathlib.Path
+        Where the recording and its truth are written (replacing earlier ones).
+
+    Returns
+    -------
+    pathlib.Path
+        The recording written.
+
+    Raises
+    ------
+    RuntimeError
+        The command failed.
+    """
     from stepdown.cli import main
 
     argv = shlex.split(sample.command(seed, str(folder)))[1:] + ["--force"]
@@ -114,7 +174,23 @@ def make_sample(sample: Sample, seed: int, folder: Path) -> Path:
 
 
 def describe_sample(sample: Sample, seed: int, folder: Path) -> str:
-    """The README section of one sample (markdown)."""
+    """The README section of one sample (markdown).
+
+    Parameters
+    ----------
+    sample : Sample
+        The sample.
+    seed : int
+        The seed its file was made with.
+    folder : pathlib.Path
+        Where its recording and truth file are.
+
+    Returns
+    -------
+    str
+        The section: command, sensors with rates (Hz), duration (s), size (MB), step (cm),
+        athlete height (m), the truth's checklist.
+    """
     path = folder / sample.name
     rec = read_recording(path)
     truth = read_truth(path)
@@ -164,7 +240,19 @@ and checks that the result still matches the files, so this page cannot rot.
 def write_readme(folder: Path, seeds: dict[str, int], samples: tuple[Sample, ...] = SAMPLES) -> Path:
     """Write (or refresh the generated section of) ``folder/README.md``.
 
-    seeds: sample name -> the seed its file was made with.
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The samples' folder.
+    seeds : dict of str to int
+        Sample name -> the seed its file was made with.
+    samples : tuple of Sample
+        The samples described.
+
+    Returns
+    -------
+    pathlib.Path
+        The README written; text outside the markers is kept.
     """
     readme = folder / "README.md"
     section = "\n".join([BEGIN, "", *(describe_sample(s, seeds[s.name], folder)
@@ -179,7 +267,18 @@ def write_readme(folder: Path, seeds: dict[str, int], samples: tuple[Sample, ...
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Make every sample in FOLDER (default: the repository's data/) and its README."""
+    """Make every sample in FOLDER (default: the repository's data/) and its README.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        ``[FOLDER]``; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code, 0 (a failure raises).
+    """
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0]) if args else DATA_DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -40,13 +40,35 @@ SCORED_BY_RULE = ("knee", "pelvis", "trunk", "pain")
 
 
 def truth_path(recording_path: str | os.PathLike[str]) -> Path:
-    """``<name>.truth.json`` beside a recording ``<name>.parquet`` / ``<name>.csv``."""
+    """``<name>.truth.json`` beside a recording ``<name>.parquet`` / ``<name>.csv``.
+
+    Parameters
+    ----------
+    recording_path : str or os.PathLike
+        The recording's path.
+
+    Returns
+    -------
+    pathlib.Path
+        The truth file's path (it may not exist).
+    """
     path = Path(recording_path)
     return path.with_name(path.stem + TRUTH_SUFFIX)
 
 
 def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars/arrays and tuples turned into plain JSON types."""
+    """``obj`` with numpy scalars/arrays and tuples turned into plain JSON types.
+
+    Parameters
+    ----------
+    obj : Any
+        Nested dicts, lists, tuples, numpy arrays and scalars.
+
+    Returns
+    -------
+    Any
+        The same values as dicts (str keys), lists, bool, int and float.
+    """
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -66,8 +88,21 @@ def rep_items(rep: dict[str, Any], pain_nrs: float | None,
               config: RuleConfig | None = None) -> tuple[dict[str, int], dict[str, str]]:
     """Checklist items and their sources for one truth rep.
 
-    rep: a truth rep (``measures`` in deg / cm, ``hand_off_waist``,
-    ``uncontrolled``). pain_nrs: the rep's simulated pain, 0-10.
+    Parameters
+    ----------
+    rep : dict of str to Any
+        A truth rep (``measures`` in deg / cm, ``hand_off_waist``, ``uncontrolled``).
+    pain_nrs : float or None
+        The rep's simulated pain, 0-10.
+    config : RuleConfig or None
+        Rule thresholds; None: the defaults.
+
+    Returns
+    -------
+    items : dict of str to int
+        Item -> 0 or 1, for every item of :data:`analysis.rules.ITEMS`.
+    sources : dict of str to str
+        Item -> where it came from (``rule``, ``reported`` or ``truth``).
     """
     scored = score_rep(rep["measures"], config or RuleConfig(), pain_nrs)
     items: dict[str, int] = {}
@@ -86,8 +121,21 @@ def truth_document(sim: Simulation, options: SimConfig | None = None,
                    config: RuleConfig | None = None) -> dict[str, Any]:
     """The simulator's truth plus per-rep and test-level checklist items (JSON-ready).
 
-    options: the SimConfig that made ``sim``, recorded under ``options`` so the
-    file says how to make it again. config: rules (default: the defaults).
+    Parameters
+    ----------
+    sim : Simulation
+        The simulated test.
+    options : SimConfig or None
+        The SimConfig that made ``sim``, recorded under ``options`` so the file says how to
+        make it again.
+    config : RuleConfig or None
+        Rules (default: the defaults).
+
+    Returns
+    -------
+    dict of str to Any
+        The truth (times s, measures deg / cm) with ``reps[i].items``, ``sources``,
+        ``total``, ``piva_total``, ``test``, ``rules`` and ``simulated``.
     """
     config = config or RuleConfig()
     doc = jsonable(sim.truth)
@@ -109,14 +157,43 @@ def truth_document(sim: Simulation, options: SimConfig | None = None,
 
 
 def write_truth(doc: dict[str, Any], recording_path: str | os.PathLike[str]) -> Path:
-    """Write the truth document beside the recording; returns its path."""
+    """Write the truth document beside the recording; returns its path.
+
+    Parameters
+    ----------
+    doc : dict of str to Any
+        The truth document (JSON-ready, no NaN).
+    recording_path : str or os.PathLike
+        The recording it belongs to.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``<name>.truth.json`` written.
+    """
     path = truth_path(recording_path)
     path.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     return path
 
 
 def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a truth document (``<name>.truth.json``, or give the recording's path)."""
+    """Load a truth document (``<name>.truth.json``, or give the recording's path).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The truth file, or the recording beside it.
+
+    Returns
+    -------
+    dict of str to Any
+        The document (format ``stepdown-truth``).
+
+    Raises
+    ------
+    InputError
+        No such file, not JSON, or not a truth document.
+    """
     path = Path(path)
     if not path.name.endswith(TRUTH_SUFFIX):
         path = truth_path(path)
@@ -133,9 +210,26 @@ def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def plot_recording(rec: Recording, truth: dict[str, Any] | None,
                    path: str | os.PathLike[str]) -> Path:
-    """PNG of a recording: per sensor, accelerometer (m/s²) and gyroscope (rad/s)
-    traces in the sensor frame over time (s); the reps of ``truth`` shaded, their
-    bottoms marked, the standing window tinted. Returns the path written."""
+    """PNG of a recording with its truth.
+
+    Per sensor, accelerometer (m/s²) and gyroscope (rad/s) traces in the sensor frame over
+    time (s); the reps of ``truth`` shaded, their bottoms marked, the standing window
+    tinted.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording to draw.
+    truth : dict of str to Any or None
+        Its truth document (times in s); None draws the traces only.
+    path : str or os.PathLike
+        The PNG to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -17,9 +17,19 @@ from typing import Any
 
 
 class EventBus:
-    """State dict + publish/subscribe.  ``publish(kind, **changes)`` merges ``changes``
-    into the state and sends ``{"kind", "seq", "t_pub" (Unix s), "state"}`` to every
-    listener; :meth:`listen` yields the current state first, then each event."""
+    """State dict + publish/subscribe.
+
+    ``publish(kind, **changes)`` merges ``changes`` into the state and sends ``{"kind",
+    "seq", "t_pub" (Unix s), "state"}`` to every listener; :meth:`listen` yields the current
+    state first, then each event.
+
+    Parameters
+    ----------
+    state : dict of str to Any or None
+        The initial state (copied); None: empty.
+    max_queued : int
+        Events a listener may have waiting; a slower one loses its oldest.
+    """
 
     def __init__(self, state: dict[str, Any] | None = None, max_queued: int = 256) -> None:
         self._lock = threading.Lock()
@@ -30,10 +40,33 @@ class EventBus:
         self.max_queued = max_queued
 
     def state(self) -> dict[str, Any]:
+        """A deep copy of the current state.
+
+        Returns
+        -------
+        dict of str to Any
+            The state, safe to change.
+        """
         with self._lock:
             return copy.deepcopy(self._state)
 
     def publish(self, kind: str, **changes: Any) -> dict[str, Any]:
+        """Merge ``changes`` into the state and send the event to every listener.
+
+        Thread-safe: the record loop calls it from its own thread.
+
+        Parameters
+        ----------
+        kind : str
+            What happened (e.g. ``rep``, ``phase``).
+        **changes : Any
+            State keys to set (deep-copied).
+
+        Returns
+        -------
+        dict of str to Any
+            The event sent: ``kind``, ``seq``, ``t_pub`` (Unix s) and the whole ``state``.
+        """
         with self._lock:
             self._state.update(copy.deepcopy(changes))
             self._seq += 1
@@ -53,6 +86,16 @@ class EventBus:
             with_loop_open(loop, _offer, q, None)
 
     async def listen(self) -> AsyncIterator[dict[str, Any]]:
+        """The current state, then each event, until the bus closes.
+
+        Runs on the listener's event loop; a listener that stops iterating is removed.
+
+        Yields
+        ------
+        dict of str to Any
+            First ``{"kind": "state", ...}``, then each published event (``kind``, ``seq``,
+            ``t_pub`` in Unix s, ``state``).
+        """
         q: asyncio.Queue = asyncio.Queue(self.max_queued)
         entry = (asyncio.get_running_loop(), q)
         with self._lock:
@@ -72,6 +115,7 @@ class EventBus:
 
     @property
     def listeners(self) -> int:
+        """How many listeners are connected now."""
         with self._lock:
             return len(self._listeners)
 
@@ -85,7 +129,17 @@ def _offer(q: asyncio.Queue, event: dict[str, Any] | None) -> None:
 
 
 def with_loop_open(loop: asyncio.AbstractEventLoop, fn, *args: Any) -> None:
-    """``fn(*args)`` on ``loop``'s thread, unless the loop has already closed."""
+    """``fn(*args)`` on ``loop``'s thread, unless the loop has already closed.
+
+    Parameters
+    ----------
+    loop : asyncio.AbstractEventLoop
+        The loop to run it on.
+    fn : callable
+        What to call there.
+    *args : Any
+        Its arguments.
+    """
     try:
         loop.call_soon_threadsafe(fn, *args)
     except RuntimeError:  # the server's loop ended

@@ -40,21 +40,34 @@ TONES: dict[str, tuple[Tone, ...]] = {
 
 @dataclass(frozen=True)
 class Cue:
-    """One cue. kind: a key of :data:`TONES`; text: what the page and the text fallback
-    show; words: what a speech engine says (short)."""
+    """One cue: its tone pattern, what the page shows and what a speech engine says."""
 
     kind: str
+    """A key of :data:`TONES`."""
     text: str
+    """What the page and the text fallback show."""
     words: str
+    """What a speech engine says (short)."""
 
     @property
     def tones(self) -> tuple[Tone, ...]:
+        """The cue's tone pattern: (frequency Hz, duration s) pairs, frequency 0 a pause."""
         return TONES[self.kind]
 
 
 def thing_to_fix(items: Mapping[str, int | None]) -> str | None:
-    """The one movement fault to fix from a rep's checklist items (item -> points, None:
-    not assessed), or None if none."""
+    """The one movement fault to fix from a rep's checklist items, or None if none.
+
+    Parameters
+    ----------
+    items : Mapping of str to int or None
+        Item -> points (None: not assessed).
+
+    Returns
+    -------
+    str or None
+        An item of :data:`FIX_ORDER`: the most points, ties in that order.
+    """
     faults = [k for k in FIX_ORDER if (items.get(k) or 0) > 0]
     if not faults:
         return None
@@ -62,7 +75,20 @@ def thing_to_fix(items: Mapping[str, int | None]) -> str | None:
 
 
 def rep_cue(index: int, items: Mapping[str, int | None]) -> Cue:
-    """The cue after scored rep ``index`` with checklist ``items`` (item -> points)."""
+    """The cue after scored rep ``index`` with checklist ``items`` (item -> points).
+
+    Parameters
+    ----------
+    index : int
+        The rep's number in the session (from 1).
+    items : Mapping of str to int or None
+        Its checklist items: item -> points (None: not assessed).
+
+    Returns
+    -------
+    Cue
+        The cue to play and show.
+    """
     fix = thing_to_fix(items)
     if fix is None:
         return Cue("good", f"rep {index}: good", f"{index}, good")
@@ -70,27 +96,83 @@ def rep_cue(index: int, items: Mapping[str, int | None]) -> Cue:
 
 
 def corrected_cue(index: int, items: Mapping[str, int | None]) -> Cue:
-    """The cue when rep ``index``'s final result (``items``) changes what its provisional
-    cue said."""
+    """The cue when rep ``index``'s final result (``items``) changes what its provisional cue said.
+
+    Parameters
+    ----------
+    index : int
+        The rep's number in the session (from 1).
+    items : Mapping of str to int or None
+        Its checklist items: item -> points (None: not assessed).
+
+    Returns
+    -------
+    Cue
+        The cue to play and show.
+    """
     cue = rep_cue(index, items)
     said = cue.text.split(": ", 1)[1]
     return Cue(cue.kind, f"rep {index} corrected: {said}", f"correction, {said}")
 
 
 def set_start_cue(set_number: int) -> Cue:
+    """The cue at the start of a set.
+
+    Parameters
+    ----------
+    set_number : int
+        The set's number (from 1).
+
+    Returns
+    -------
+    Cue
+        ``set <n>: go``, spoken "go".
+    """
     return Cue("set_start", f"set {set_number}: go", "go")
 
 
 def set_end_cue(set_number: int, reps: int) -> Cue:
+    """The cue at the end of a set, with its rep count.
+
+    Parameters
+    ----------
+    set_number : int
+        The set's number (from 1).
+    reps : int
+        Reps scored in the set.
+
+    Returns
+    -------
+    Cue
+        ``set <n> done: <reps> reps``.
+    """
     return Cue("set_end", f"set {set_number} done: {reps} reps", f"set done, {reps} reps")
 
 
 def sensor_lost_cue(placement: str) -> Cue:
+    """The cue when a sensor stops sending data.
+
+    Parameters
+    ----------
+    placement : str
+        The sensor's placement, e.g. ``thigh_left``.
+
+    Returns
+    -------
+    Cue
+        ``sensor <placement>: no data``, spoken "check <placement> sensor".
+    """
     words = placement.replace("_", " ")
     return Cue("sensor_lost", f"sensor {placement}: no data", f"check {words} sensor")
 
 
 def bends_cue() -> Cue:
-    """The prompt for the guided calibration movement (before the first set)."""
+    """The prompt for the guided calibration movement (before the first set).
+
+    Returns
+    -------
+    Cue
+        The knee-bends prompt.
+    """
     return Cue("bends", "knee bends: 2-3 slow bends on both feet, then stand on the test leg",
                "knee bends, both feet")

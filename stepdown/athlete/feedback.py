@@ -50,7 +50,25 @@ class ControlError(ValueError):
 
 
 def parse_control(action: object, value: object) -> tuple[str, Any]:
-    """Validate a control from the page or the keyboard: (action, value)."""
+    """Validate a control from the page or the keyboard: (action, value).
+
+    Parameters
+    ----------
+    action : object
+        One of :data:`ACTIONS`.
+    value : object
+        ``pain``: a number 0-10 (NRS); ``band``: a bool; otherwise ignored.
+
+    Returns
+    -------
+    tuple of (str, Any)
+        The action and its value (pain as float; None for the set controls).
+
+    Raises
+    ------
+    ControlError
+        An unknown action or a bad value.
+    """
     if action not in ACTIONS:
         raise ControlError(f"unknown control {action!r} (expected one of {', '.join(ACTIONS)})")
     if action == "pain":
@@ -65,7 +83,18 @@ def parse_control(action: object, value: object) -> tuple[str, Any]:
 
 
 def category(total: int | None) -> str | None:
-    """The checklist category of a total: 0-1 good, 2-3 medium, 4+ poor."""
+    """The checklist category of a total: 0-1 good, 2-3 medium, 4+ poor.
+
+    Parameters
+    ----------
+    total : int or None
+        The checklist total, 0-8.
+
+    Returns
+    -------
+    str or None
+        ``good``, ``medium`` or ``poor``; None for no total.
+    """
     from analysis.checklist import category as of_total
 
     return None if total is None else of_total(int(total))
@@ -75,37 +104,61 @@ def category(total: int | None) -> str | None:
 class LiveFeedback:
     """Cues and page state for one live test.
 
-    recorder: the test's :class:`~sensor_io.recorder.Recorder` (events and pain go there).
-    sensors: placement -> :class:`~sensor_io.ble_client.SensorStatus` (read on each tick).
-    output: where cues go (sound or text); None: no cues.
-    bus: the live page's state; None: no page.
-    silent_s: a streaming sensor silent this long (s) counts as lost.
+    Times are seconds on the recording's common clock.
     """
 
     recorder: Any
+    """The test's :class:`~sensor_io.recorder.Recorder` (events and pain go there)."""
     sensors: dict[str, Any]
+    """Placement -> :class:`~sensor_io.ble_client.SensorStatus` (read on each tick)."""
     output: CueOutput | None = None
+    """Where cues go (sound or text); None: no cues."""
     bus: EventBus | None = None
+    """The live page's state; None: no page."""
     silent_s: float = 2.0
+    """A streaming sensor silent this long (s) counts as lost."""
     target_reps: int = SET_TARGET_REPS
+    """Reps per set shown as the set's progress."""
     log: Callable[[str], None] = print
-    server: Any = None  # the live page's PageServer, stopped by close()
-    keys: Any = None    # the terminal's TerminalKeys, restored by close()
+    """Where lines for the coach go (the terminal)."""
+    server: Any = None
+    """The live page's PageServer, stopped by close()."""
+    keys: Any = None
+    """The terminal's TerminalKeys, restored by close()."""
     controls: queue.Queue = field(default_factory=queue.Queue)
+    """Coach controls queued from any thread, applied by :meth:`tick`."""
     set_number: int = 0
+    """The current (or last) set's number; 0 before the first."""
     set_active: bool = False
+    """A set is running."""
     set_reps: list[dict[str, Any]] = field(default_factory=list)
+    """The page's view of each rep of the current set."""
     band: bool = False
+    """The band is on."""
     last_rep: dict[str, Any] | None = None
+    """The page's view of the last rep scored; None before any."""
     _lost: set[str] = field(default_factory=set)
-    _pain_pad: float = 0.0  # pain of reps nobody marked: 0, or the whole-test --pain
-    _cue: dict[str, Any] | None = None  # the last cue, for the page: id, kind, text, words, tones
+    """Placements of the sensors counted as lost."""
+    _pain_pad: float = 0.0
+    """Pain of reps nobody marked: 0, or the whole-test --pain."""
+    _cue: dict[str, Any] | None = None
+    """The last cue, for the page: id, kind, text, words, tones."""
     _next_status: float = float("-inf")
+    """When the sensor panel is refreshed next, s."""
 
     # -- from the record loop ---------------------------------------------------------------
     def phase(self, name: str, t: float) -> None:
-        """The test's phase: 'calibrating', 'bends' (the guided knee bends), 'go' (the
-        first set starts) or 'done'."""
+        """The test's phase: 'calibrating', 'bends', 'go' or 'done'.
+
+        'bends': the guided knee bends; 'go': the first set starts.
+
+        Parameters
+        ----------
+        name : str
+            The phase.
+        t : float
+            When it starts, s.
+        """
         if name == "bends":
             self._play(bends_cue())
         elif name == "go":
@@ -117,11 +170,22 @@ class LiveFeedback:
         self._publish("phase", phase=name)
 
     def rep(self, rep: LiveRep, t: float, status: str = "final") -> None:
-        """A rep scored (maybe with a ``trace``), with its
-        status (:meth:`stepdown.live.reps.RepTracker.accept`): "provisional" (shown and
-        cued at once, counted when final), "final", "confirmed" / "corrected" (the final
-        result of the provisional rep; a correction that changes the cue is cued again),
-        "withdrawn" (the provisional rep was not a rep)."""
+        """A rep scored (maybe with a ``trace``), with its status.
+
+        Its status (:meth:`stepdown.live.reps.RepTracker.accept`): "provisional" (shown and
+        cued at once, counted when final), "final", "confirmed" / "corrected" (the final result
+        of the provisional rep; a correction that changes the cue is cued again), "withdrawn"
+        (the provisional rep was not a rep).
+
+        Parameters
+        ----------
+        rep : LiveRep
+            The scored rep, numbered and timed as in the session.
+        t : float
+            When it was scored, s (the page shows the lag from the rep's end).
+        status : str
+            Its status, as above.
+        """
         index = rep.index
         earlier = next((r for r in self.set_reps if r["index"] == index), None)
         if earlier is None and self.last_rep is not None and self.last_rep["index"] == index:
@@ -164,13 +228,32 @@ class LiveFeedback:
         self._publish("rep", last_rep=summary, set=self._set_state(), live_trace=None)
 
     def trace(self, trace: RepTrace, index: int, t: float) -> None:
-        """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s): shown
-        until the rep's result comes (which resets them)."""
+        """The knee and pelvis traces of rep ``index``, in progress at ``t`` (s).
+
+        Shown until the rep's result comes (which resets them).
+
+        Parameters
+        ----------
+        trace : RepTrace
+            The rep's measures over time so far.
+        index : int
+            The rep's number in the session.
+        t : float
+            The common clock now, s.
+        """
         self._publish("trace", live_trace={**trace.to_json(), "index": index, "t_s": t})
 
     def tick(self, t: float) -> None:
-        """Called every poll of the record loop: applies queued controls, notices lost
-        sensors, and refreshes the sensor panel about once a second."""
+        """Called every poll of the record loop.
+
+        Applies queued controls, notices lost sensors, and refreshes the sensor panel about
+        once a second.
+
+        Parameters
+        ----------
+        t : float
+            The recording's common clock now, s.
+        """
         while True:
             try:
                 action, value = self.controls.get_nowait()
@@ -180,8 +263,15 @@ class LiveFeedback:
         self.watch_sensors(t)
 
     def watch_sensors(self, t: float) -> None:
-        """Notices lost sensors (cue, event) and refreshes the sensor panel about once a
-        second; also during calibration, when the controls wait for "go"."""
+        """Notices lost sensors (cue, event) and refreshes the sensor panel about once a second.
+
+        Also during calibration, when the controls wait for "go".
+
+        Parameters
+        ----------
+        t : float
+            The recording's common clock now, s.
+        """
         lost = {p for p, st in self.sensors.items() if st.silent_for(t) > self.silent_s}
         for placement in sorted(lost - self._lost):
             self.recorder.add_event("sensor_lost", t, sensor=placement)
@@ -194,7 +284,20 @@ class LiveFeedback:
 
     # -- from the page or the keyboard (any thread) ------------------------------------------
     def control(self, action: object, value: object = None) -> None:
-        """Queue a coach control; raises :class:`ControlError` if it is not valid."""
+        """Queue a coach control; raises :class:`ControlError` if it is not valid.
+
+        Parameters
+        ----------
+        action : object
+            One of :data:`ACTIONS`.
+        value : object
+            Its value (:func:`parse_control`).
+
+        Raises
+        ------
+        ControlError
+            An unknown action or a bad value.
+        """
         self.controls.put(parse_control(action, value))
 
     # -- internals ---------------------------------------------------------------------------

@@ -19,7 +19,23 @@ KEYS = "S set start/stop, B band on/off, 0-9 pain of the last rep"
 
 
 def key_control(key: str, band_on: bool, set_active: bool) -> tuple[str, Any] | None:
-    """The control a key stands for, given the band and set state; None for other keys."""
+    """The control a key stands for, given the band and set state; None for other keys.
+
+    Parameters
+    ----------
+    key : str
+        One key press (S, B or a digit, either case).
+    band_on : bool
+        Whether the band is on now (B turns it the other way).
+    set_active : bool
+        Whether a set is running now (S stops it, else starts one).
+
+    Returns
+    -------
+    tuple of (str, Any) or None
+        (action, value) for ``LiveFeedback.control``: ``start_set`` / ``stop_set`` (None),
+        ``band`` (bool), ``pain`` (NRS 0-9).
+    """
     k = key.lower()
     if k == "s":
         return ("stop_set", None) if set_active else ("start_set", None)
@@ -31,8 +47,20 @@ def key_control(key: str, band_on: bool, set_active: bool) -> tuple[str, Any] | 
 
 
 class TerminalKeys:
-    """Reads keys from ``fd`` (a terminal) and calls ``send(action, value)``; ``state()``
-    gives (band on, set active) to turn S and B into the right control."""
+    """Reads keys from ``fd`` (a terminal) and calls ``send(action, value)``.
+
+    ``state()`` gives (band on, set active) to turn S and B into the right control.  The
+    terminal is put in cbreak mode until :meth:`close`.
+
+    Parameters
+    ----------
+    fd : int
+        The terminal's file descriptor.
+    send : callable
+        Called with (action, value) for each control key.
+    state : callable
+        Returns (band on, set active).
+    """
 
     def __init__(self, fd: int, send: Callable[[str, Any], None],
                  state: Callable[[], tuple[bool, bool]]) -> None:
@@ -58,6 +86,7 @@ class TerminalKeys:
                 self.send(*control)
 
     def close(self) -> None:
+        """Restore the terminal's mode as it was before."""
         import termios
 
         termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
@@ -65,7 +94,20 @@ class TerminalKeys:
 
 def open_terminal_keys(send: Callable[[str, Any], None],
                        state: Callable[[], tuple[bool, bool]]) -> TerminalKeys | None:
-    """Terminal keys when stdin is a POSIX terminal, else None."""
+    """Terminal keys when stdin is a POSIX terminal, else None.
+
+    Parameters
+    ----------
+    send : callable
+        Called with (action, value) for each control key.
+    state : callable
+        Returns (band on, set active).
+
+    Returns
+    -------
+    TerminalKeys or None
+        Reading keys on a daemon thread; None on a pipe, a closed stdin or Windows.
+    """
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, ValueError, OSError):  # replaced or closed stdin (tests, pipes)

@@ -15,7 +15,23 @@ DEFAULT_PAGE = "127.0.0.1:8766"
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """'HOST:PORT' (IPv6 as '[::1]:8766'; a bare HOST gets port 8766) -> (host, port)."""
+    """'HOST:PORT' (IPv6 as '[::1]:8766'; a bare HOST gets port 8766) -> (host, port).
+
+    Parameters
+    ----------
+    text : str
+        The ``--page-address`` value.
+
+    Returns
+    -------
+    tuple of (str, int)
+        Host (brackets removed) and port.
+
+    Raises
+    ------
+    InputError
+        Not HOST:PORT, or a port outside 0-65535.
+    """
     host, sep, port = text.rpartition(":")
     if not sep or (host.count(":") and not host.startswith("[")):
         host, port = text, DEFAULT_PAGE.rpartition(":")[2]
@@ -37,6 +53,37 @@ def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, so
 
     Beyond loopback the page needs HTTPS and review-app accounts, as `stepdown serve`.
     Raises InputError (one line for the user) when the page cannot be served.
+
+    Parameters
+    ----------
+    recorder : Any
+        The test's recorder (events and pain go there).
+    sensors : dict of str to Any
+        Placement -> its SensorStatus.
+    athlete_id : str
+        Shown on the live page.
+    sound : bool
+        Play cues (sound, or text where no audio device exists).
+    page_address : str or None
+        ``HOST:PORT`` of the live page; None: no page.
+    ssl_certfile : pathlib.Path or None
+        HTTPS certificate, needed beyond loopback.
+    ssl_keyfile : pathlib.Path or None
+        Its private key.
+    silent_s : float
+        A streaming sensor silent this long (s) counts as lost.
+    log : callable
+        Where lines for the coach go.
+
+    Returns
+    -------
+    LiveFeedback
+        The feedback hook, its page server (if any) started and terminal keys open.
+
+    Raises
+    ------
+    InputError
+        The page cannot be served.
     """
     from stepdown.commands.web import _is_loopback
 

@@ -52,8 +52,29 @@ Control = Callable[[object, object], None]
 
 def create_live_app(bus: EventBus, control: Control, *, athlete_id: str,
                     catalog: Path | None = None, secure_cookies: bool = True) -> Starlette:
-    """The live page's ASGI app.  ``catalog`` None: open (loopback only); else logins and
-    access rules of the review app over that catalog."""
+    """The live page's ASGI app.
+
+    ``catalog`` None: open (loopback only); else logins and access rules of the review app
+    over that catalog.
+
+    Parameters
+    ----------
+    bus : EventBus
+        The live state the page streams.
+    control : Control
+        Applies a coach control (``LiveFeedback.control``).
+    athlete_id : str
+        The athlete on the page (a coach who may not see them gets 404).
+    catalog : pathlib.Path or None
+        The review app's catalog, for logins; None: open.
+    secure_cookies : bool
+        The Secure flag on the mounted review app's cookies (keep it on).
+
+    Returns
+    -------
+    starlette.applications.Starlette
+        The app, with the review app's security headers.
+    """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.get_template("live.html")
@@ -139,14 +160,40 @@ def create_live_app(bus: EventBus, control: Control, *, athlete_id: str,
 
 
 def same_origin(request: Request) -> bool:
-    """True unless the browser says the request comes from another origin."""
+    """True unless the browser says the request comes from another origin.
+
+    Parameters
+    ----------
+    request : starlette.requests.Request
+        The request (its ``Origin`` and ``Host`` headers).
+
+    Returns
+    -------
+    bool
+        False only when ``Origin`` names another host.
+    """
     origin = request.headers.get("origin")
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 class PageServer:
-    """Runs an ASGI app under uvicorn in a daemon thread (its own event loop, no signal
-    handlers: the record loop keeps Ctrl-C).  ``port`` 0 picks a free port."""
+    """Runs an ASGI app under uvicorn in a daemon thread.
+
+    Its own event loop, no signal handlers: the record loop keeps Ctrl-C.
+
+    Parameters
+    ----------
+    app : Any
+        The ASGI app.
+    host : str
+        Address to listen on.
+    port : int
+        Port; 0 picks a free port.
+    ssl_certfile : pathlib.Path or None
+        HTTPS certificate; None: HTTP.
+    ssl_keyfile : pathlib.Path or None
+        Its private key.
+    """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0,
                  ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
@@ -170,8 +217,23 @@ class PageServer:
             self.error = err
 
     def start(self, timeout_s: float = 20.0) -> str:
-        """Start serving; returns the page's URL.  Raises OSError (one line) if it cannot
-        listen on the address."""
+        """Start serving; returns the page's URL.
+
+        Parameters
+        ----------
+        timeout_s : float
+            How long to wait for the server to start, s.
+
+        Returns
+        -------
+        str
+            ``http(s)://host:port/live``.
+
+        Raises
+        ------
+        OSError
+            One line: it cannot listen on the address, or the server did not start.
+        """
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         try:
@@ -192,6 +254,7 @@ class PageServer:
         return f"{self.scheme}://{host}:{port}/live"
 
     def stop(self) -> None:
+        """Ask the server to exit, wait for its thread (up to 10 s), close the socket."""
         self.server.should_exit = True
         if self.thread.is_alive():
             self.thread.join(timeout=10)

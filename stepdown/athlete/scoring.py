@@ -35,9 +35,31 @@ IN_REP_DEG = 2.0     # depth (deg) beyond which the thigh has left standing: a r
 
 def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: float,
               end_s: float, thresholds: dict[str, list[float]], points: int = 80) -> RepTrace:
-    """One rep's traces from ``start_s`` to ``end_s`` (s, the clock of ``t``), thinned to
-    at most ``points`` samples: each :data:`TRACED` measure of ``series`` (on ``t``; a
-    measure no sensor gives is left out) with its ``thresholds``."""
+    """One rep's traces from ``start_s`` to ``end_s``, thinned to at most ``points`` samples.
+
+    Each :data:`TRACED` measure of ``series`` (on ``t``; a measure no sensor gives is left
+    out) with its ``thresholds``.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s.
+    series : dict of str to numpy.ndarray or None
+        Measure -> (N,) values in its unit (cm, deg); None: no sensor gives it.
+    start_s : float
+        Start of the rep, s on the clock of ``t``.
+    end_s : float
+        End of the rep, s on the clock of ``t``.
+    thresholds : dict of str to list of float
+        Measure -> its rule thresholds, in its unit.
+    points : int
+        At most this many samples.
+
+    Returns
+    -------
+    RepTrace
+        Times from ``start_s`` (s, to ms), values to 0.01 (None where not finite).
+    """
     idx = np.flatnonzero((t >= start_s) & (t <= end_s))
     idx = idx[:: max(1, -(-len(idx) // points))]
     given = [(name, unit) for name, unit in TRACED if series.get(name) is not None]
@@ -50,15 +72,32 @@ def rep_trace(t: np.ndarray, series: dict[str, np.ndarray | None], start_s: floa
 
 
 def rule_thresholds(config: RuleConfig) -> dict[str, list[float]]:
-    """The thresholds each traced measure is scored against (a RuleConfig's): {measure:
-    [value, ...]} in the measure's unit."""
+    """The thresholds each traced measure is scored against (a RuleConfig's).
+
+    Parameters
+    ----------
+    config : RuleConfig
+        The rule thresholds in force.
+
+    Returns
+    -------
+    dict of str to list of float
+        {measure: [value, ...]} in the measure's unit.
+    """
     return {name: [float(config.threshold(level.setting))
                    for _, level in registry.measure_levels(name)] for name, _ in TRACED}
 
 
 def traced_scorer() -> RepScorer | None:
-    """A live scorer (recording so far -> reps so far, as ``stepdown record``'s scorer)
-    whose reps carry a ``trace``; None while the analysis is not installed."""
+    """A live scorer whose reps carry a ``trace``.
+
+    Recording so far -> reps so far, as ``stepdown record``'s scorer.
+
+    Returns
+    -------
+    RepScorer or None
+        The scorer; None while the analysis is not installed.
+    """
     from stepdown.live.scoring import analysis_scorer
 
     def add_traces(result: Analysis, reps: list[LiveRep]) -> list[LiveRep]:
@@ -72,10 +111,29 @@ def traced_scorer() -> RepScorer | None:
 
 def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np.ndarray | None],
                       since_s: float, thresholds: dict[str, list[float]]) -> RepTrace | None:
-    """The trace of the rep in progress (as :func:`rep_trace`), or None while the thigh
-    stands.  Its start: the last sample before the deepest point after ``since_s`` (s,
-    the clock of ``t``: the end of the last rep shown) where the depth (``depth_rad``, rad)
-    was within IN_REP_DEG of standing; it runs to the last sample, one point a TRACE_STEP_S."""
+    """The trace of the rep in progress (as :func:`rep_trace`), or None while the thigh stands.
+
+    Its start: the last sample before the deepest point after ``since_s`` where the depth was
+    within IN_REP_DEG of standing; it runs to the last sample, one point a TRACE_STEP_S.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        (N,) sample times, s.
+    depth_rad : numpy.ndarray
+        (N,) rep depth (thigh), rad.
+    series : dict of str to numpy.ndarray or None
+        Measure -> (N,) values in its unit; None: no sensor gives it.
+    since_s : float
+        The end of the last rep shown, s on the clock of ``t``.
+    thresholds : dict of str to list of float
+        Measure -> its rule thresholds, in its unit.
+
+    Returns
+    -------
+    RepTrace or None
+        The trace so far; None while the thigh stands.
+    """
     after = np.flatnonzero(t > since_s)
     if len(after) == 0:
         return None
@@ -90,12 +148,19 @@ def current_rep_trace(t: np.ndarray, depth_rad: np.ndarray, series: dict[str, np
 
 
 def live_tracer() -> Callable[[Recording, float, Calibration | None], RepTrace | None] | None:
-    """(live window, end of the last rep shown in the window's time, s, the sensor frames
-    to use or None to find them in the window) -> the trace of the rep in progress or None
-    (:func:`current_rep_trace`), from the analysis of the window, as the rep will be
-    scored (:func:`~stepdown.live.scoring.analysis_scorer`, with the same frames); None
-    while the analysis is not installed.  Raises InputError while the window cannot be
-    analysed (no calibration yet)."""
+    """A tracer of the rep in progress, from the analysis of the live window.
+
+    (live window, end of the last rep shown in the window's time, s, the sensor frames to
+    use or None to find them in the window) -> the trace of the rep in progress or None
+    (:func:`current_rep_trace`), as the rep will be scored
+    (:func:`~stepdown.live.scoring.analysis_scorer`, with the same frames).  The tracer
+    raises InputError while the window cannot be analysed (no calibration yet).
+
+    Returns
+    -------
+    callable or None
+        The tracer; None while the analysis is not installed.
+    """
     try:
         from analysis.pipeline import analyze
     except ImportError:

@@ -32,8 +32,22 @@ ESPEAK = "espeak-ng"
 
 
 def tone_audio(tones: tuple[Tone, ...], rate_hz: int = RATE_HZ) -> np.ndarray:
-    """A tone pattern as audio (N,): each (frequency Hz, duration s) a faded sine; 0 Hz
-    is silence of that duration."""
+    """A tone pattern as audio (N,): each (frequency Hz, duration s) a faded sine.
+
+    0 Hz is silence of that duration.
+
+    Parameters
+    ----------
+    tones : tuple of Tone
+        (frequency Hz, duration s) pairs.
+    rate_hz : int
+        Sample rate, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float32 in [-1, 1] (peak :data:`AMPLITUDE`).
+    """
     parts = []
     for freq, dur in tones:
         t = np.arange(int(round(dur * rate_hz))) / rate_hz
@@ -48,12 +62,38 @@ def tone_audio(tones: tuple[Tone, ...], rate_hz: int = RATE_HZ) -> np.ndarray:
 
 
 def speech_available() -> bool:
+    """Whether espeak-ng is installed (on PATH).
+
+    Returns
+    -------
+    bool
+        True: cues can carry spoken words.
+    """
     return shutil.which(ESPEAK) is not None
 
 
 def speech_audio(words: str, rate_hz: int = RATE_HZ, wpm: int = 165) -> np.ndarray:
-    """``words`` spoken by espeak-ng as audio (N,) at ``rate_hz``.  Raises OSError when
-    espeak-ng is not installed or fails."""
+    """``words`` spoken by espeak-ng as audio (N,) at ``rate_hz``.
+
+    Parameters
+    ----------
+    words : str
+        What to say.
+    rate_hz : int
+        Sample rate of the result, Hz (espeak-ng's own is resampled).
+    wpm : int
+        Speaking rate, words per minute.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float32 in [-1, 1].
+
+    Raises
+    ------
+    OSError
+        espeak-ng is not installed or fails.
+    """
     exe = shutil.which(ESPEAK)
     if exe is None:
         raise OSError(f"{ESPEAK} is not installed")
@@ -84,7 +124,25 @@ def _fixed_wav_header(data: bytes) -> bytes:
 
 
 def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    """16-bit PCM WAV bytes -> (mono float32 audio (N,), rate Hz)."""
+    """16-bit PCM WAV bytes -> (mono float32 audio (N,), rate Hz).
+
+    Parameters
+    ----------
+    data : bytes
+        A whole WAV file.
+
+    Returns
+    -------
+    audio : numpy.ndarray
+        (N,) float32 in [-1, 1), channels averaged.
+    rate_hz : int
+        Its sample rate, Hz.
+
+    Raises
+    ------
+    OSError
+        Not 16-bit.
+    """
     with wave.open(io.BytesIO(data)) as w:
         if w.getsampwidth() != 2:
             raise OSError(f"expected 16-bit WAV, got {8 * w.getsampwidth()}-bit")
@@ -94,8 +152,24 @@ def read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def cue_audio(cue: Cue, speech: bool, rate_hz: int = RATE_HZ) -> np.ndarray:
-    """The cue as audio (N,): its tone pattern, then its words when ``speech`` and
-    espeak-ng works (the tones alone otherwise)."""
+    """The cue as audio (N,): its tone pattern, then its words.
+
+    The words when ``speech`` and espeak-ng works (the tones alone otherwise).
+
+    Parameters
+    ----------
+    cue : Cue
+        The cue.
+    speech : bool
+        Add the spoken words.
+    rate_hz : int
+        Sample rate, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) float32 in [-1, 1].
+    """
     x = tone_audio(cue.tones, rate_hz)
     if speech and cue.words:
         try:
@@ -107,7 +181,17 @@ def cue_audio(cue: Cue, speech: bool, rate_hz: int = RATE_HZ) -> np.ndarray:
 
 
 def write_wav(path: str | Path, audio: np.ndarray, rate_hz: int = RATE_HZ) -> None:
-    """Write mono audio (N,) in [-1, 1] as a 16-bit PCM WAV file."""
+    """Write mono audio (N,) in [-1, 1] as a 16-bit PCM WAV file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file to write.
+    audio : numpy.ndarray
+        (N,) samples, clipped to [-1, 1].
+    rate_hz : int
+        Sample rate, Hz.
+    """
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -117,26 +201,68 @@ def write_wav(path: str | Path, audio: np.ndarray, rate_hz: int = RATE_HZ) -> No
 
 
 class CueOutput(Protocol):
-    def play(self, cue: Cue) -> None: ...
-    def close(self) -> None: ...
+    """Where cues go: :class:`SoundOutput` or :class:`TextOutput`.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's methods, it is not built.
+    """
+
+    def play(self, cue: Cue) -> None:
+        """Play ``cue`` without making the caller wait for it.
+
+        Parameters
+        ----------
+        cue : Cue
+            The cue.
+        """
+        ...
+
+    def close(self) -> None:
+        """Stop, releasing what the output holds."""
+        ...
 
 
 class TextOutput:
-    """Cues as text lines (no audio device, or sound not wanted)."""
+    """Cues as text lines (no audio device, or sound not wanted).
+
+    Parameters
+    ----------
+    show : callable
+        Prints one line.
+    """
 
     def __init__(self, show: Callable[[str], None]) -> None:
         self.show = show
 
     def play(self, cue: Cue) -> None:
+        """Play ``cue`` (as the line ``cue: <text>``).
+
+        Parameters
+        ----------
+        cue : Cue
+            The cue.
+        """
         self.show(f"cue: {cue.text}")
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
 
 class SoundOutput:
-    """Cues played one after the other by a worker thread, so a caller never waits for
-    synthesis or playback.  ``sd`` is the sounddevice module."""
+    """Cues played one after the other by a worker thread.
+
+    A caller never waits for synthesis or playback.
+
+    Parameters
+    ----------
+    sd : module
+        The sounddevice module.
+    speech : bool
+        Add spoken words to the tones (espeak-ng is installed).
+    """
 
     def __init__(self, sd, speech: bool) -> None:
         self.sd, self.speech = sd, speech
@@ -146,6 +272,13 @@ class SoundOutput:
         self._thread.start()
 
     def play(self, cue: Cue) -> None:
+        """Play ``cue`` (queued; returns at once).
+
+        Parameters
+        ----------
+        cue : Cue
+            The cue.
+        """
         self._queue.put(cue)
 
     def _work(self) -> None:
@@ -156,12 +289,26 @@ class SoundOutput:
                 self.errors += 1
 
     def close(self) -> None:
+        """End the worker after the cues queued (waits up to 5 s)."""
         self._queue.put(None)
         self._thread.join(timeout=5)
 
 
 def open_output(show: Callable[[str], None]) -> tuple[CueOutput, str]:
-    """The best cue output this machine has, and a one-line note saying which."""
+    """The best cue output this machine has, and a one-line note saying which.
+
+    Parameters
+    ----------
+    show : callable
+        Prints one line (used by a text output).
+
+    Returns
+    -------
+    output : CueOutput
+        Sound where sounddevice and an output device exist, else text.
+    note : str
+        The one-line note.
+    """
     try:
         import sounddevice as sd
     except (ImportError, OSError) as err:  # OSError: the PortAudio library is missing

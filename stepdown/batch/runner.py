@@ -38,13 +38,19 @@ class BatchReport:
     """Counts of one run, its failures and its wall time (s)."""
 
     total: int = 0
+    """Recordings found under the source."""
     analysed: int = 0
+    """Recordings analysed in this run."""
     skipped: int = 0
+    """Recordings already done (same checksum, analysis version and settings)."""
     failures: list[Outcome] = field(default_factory=list)
+    """The failed recordings' outcomes, sorted by recording."""
     seconds: float = 0.0
+    """Wall time of the run, s."""
 
     @property
     def failed(self) -> int:
+        """Number of recordings that failed."""
         return len(self.failures)
 
 
@@ -56,6 +62,26 @@ def connect(scheduler: str = "local", workers: int | None = None,
     of one thread each, default one per core) or on the scheduler at ``tcp://HOST:PORT``.
 
     An address that does not answer within ``timeout_s`` is one InputError naming it.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"local"``, or the address of a running scheduler (``tcp://`` or ``tls://``).
+    workers : int or None
+        Worker processes of a local cluster; None for one per core.
+    timeout_s : float
+        How long a remote scheduler has to answer, s.
+
+    Returns
+    -------
+    distributed.Client
+        The client; close it with :func:`close`.
+
+    Raises
+    ------
+    InputError
+        A scheduler that is neither ``"local"`` nor an address, or that does not answer
+        (its password left out of the message).
     """
     import dask
     from distributed import Client, LocalCluster
@@ -79,7 +105,13 @@ def connect(scheduler: str = "local", workers: int | None = None,
 
 
 def close(client: Any) -> None:
-    """Close a client from :func:`connect`, and its local cluster if it made one."""
+    """Close a client from :func:`connect`, and its local cluster if it made one.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A client from :func:`connect`.
+    """
     cluster = getattr(client, "cluster", None)
     client.close()
     if cluster is not None:
@@ -93,7 +125,18 @@ def _peak_rss_bytes() -> int:
 
 
 def worker_peak_memory(client: Any) -> dict[str, int]:
-    """Peak resident memory (bytes) of each worker process so far, by worker address."""
+    """Peak resident memory (bytes) of each worker process so far, by worker address.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client whose workers are asked.
+
+    Returns
+    -------
+    dict of str to int
+        Worker address -> its peak resident set size, bytes.
+    """
     return client.run(_peak_rss_bytes)
 
 
@@ -102,7 +145,24 @@ def worker_peak_memory(client: Any) -> dict[str, int]:
 def previous_results(dest: Dest, version: str, cfg_id: str
                      ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
     """From the test rows already written: {recording: checksum} of those done by this
-    version and these settings, and {recording: (athlete, date)} of every one."""
+    version and these settings, and {recording: (athlete, date)} of every one.
+
+    Parameters
+    ----------
+    dest : Dest
+        The batch's outputs.
+    version : str
+        The current :func:`~stepdown.batch.version.analysis_version`.
+    cfg_id : str
+        The current settings' :func:`~stepdown.batch.version.config_id`.
+
+    Returns
+    -------
+    done : dict of str to str
+        Recording -> checksum of the bytes analysed by ``version`` with ``cfg_id``.
+    where : dict of str to tuple of (str, str)
+        Recording -> the (athlete, date) partition of its rows, for every recording written.
+    """
     table = dest.read_tests()
     if table is None:
         return {}, {}
@@ -115,19 +175,57 @@ def previous_results(dest: Dest, version: str, cfg_id: str
 
 
 def analyze_chunk(jobs: list[Job]) -> list[Outcome]:
-    """Several recordings in one Dask task (see :func:`chunk_size`)."""
+    """Several recordings in one Dask task (see :func:`chunk_size`).
+
+    Parameters
+    ----------
+    jobs : list of Job
+        The recordings of the task.
+
+    Returns
+    -------
+    list of Outcome
+        One per job, in the same order.
+    """
     return [analyze_one(job) for job in jobs]
 
 
 def chunk_size(n_jobs: int, n_workers: int) -> int:
     """Recordings per Dask task: up to 8, so the scheduler's few milliseconds per task are
-    spread over several ~0.1 s analyses, while every worker still gets >= 4 tasks to balance."""
+    spread over several ~0.1 s analyses, while every worker still gets >= 4 tasks to balance.
+
+    Parameters
+    ----------
+    n_jobs : int
+        Recordings to analyse.
+    n_workers : int
+        Workers of the cluster.
+
+    Returns
+    -------
+    int
+        Recordings per task, 1 to ``MAX_CHUNK``.
+    """
     return max(1, min(MAX_CHUNK, n_jobs // (4 * max(1, n_workers))))
 
 
 def outcomes(jobs: list[Job], client: Any | None) -> Iterator[Outcome]:
     """The outcome of every job as its task completes: on the client's workers, or in this
-    process one after the other when ``client`` is None."""
+    process one after the other when ``client`` is None.
+
+    Parameters
+    ----------
+    jobs : list of Job
+        The recordings to analyse.
+    client : distributed.Client or None
+        The cluster's client; None for this process.
+
+    Yields
+    ------
+    Outcome
+        Each job's outcome, in the order the tasks complete; the jobs of a task that could
+        not run (a worker died) come back as failed.
+    """
     if client is None:
         yield from map(analyze_one, jobs)
         return
@@ -155,6 +253,28 @@ def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
 
     on_start(n) is called with the number of recordings found, on_outcome after each
     one (for a progress bar).
+
+    Parameters
+    ----------
+    source : Source
+        Where the recordings are.
+    dest : str
+        Folder or fsspec URL of the outputs.
+    config : RuleConfig or None
+        The rule settings; None for the defaults.
+    client : distributed.Client or None
+        The Dask client; None for a plain in-process loop.
+    dest_options : dict or None
+        fsspec storage options of ``dest``.
+    on_outcome : callable or None
+        Called with each :class:`~stepdown.batch.task.Outcome` as it comes.
+    on_start : callable or None
+        Called once with the number of recordings found.
+
+    Returns
+    -------
+    BatchReport
+        The run's counts, failures and wall time.
     """
     start = time.perf_counter()
     config = config or RuleConfig()

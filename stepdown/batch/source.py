@@ -22,7 +22,18 @@ RECORDING_SUFFIXES = (".parquet", ".csv")
 
 
 def safe_url(url: str) -> str:
-    """``url`` without the password of its user part (``s3://key:secret@b/x`` -> ``s3://key@b/x``)."""
+    """``url`` without the password of its user part (``s3://key:secret@b/x`` -> ``s3://key@b/x``).
+
+    Parameters
+    ----------
+    url : str
+        A URL or local path.
+
+    Returns
+    -------
+    str
+        The URL to show; ``url`` itself when it holds no password.
+    """
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -34,7 +45,20 @@ def safe_url(url: str) -> str:
 
 
 def redact(text: str, url: str) -> str:
-    """``text`` with the password of ``url`` (and the user part holding it) taken out."""
+    """``text`` with the password of ``url`` (and the user part holding it) taken out.
+
+    Parameters
+    ----------
+    text : str
+        A message that may quote ``url`` or its password.
+    url : str
+        The URL whose password must not be shown.
+
+    Returns
+    -------
+    str
+        ``text`` with the user part as :func:`safe_url` shows it and the password as ``***``.
+    """
     parts = urlsplit(url)
     if parts.password is None:
         return text
@@ -46,10 +70,25 @@ class Source:
     """Where the recordings are: an fsspec URL or local folder and its storage options."""
 
     url: str
+    """Local folder or fsspec URL (``s3://bucket/season``)."""
     storage_options: tuple[tuple[str, Any], ...] = ()
+    """fsspec storage options as (name, value) pairs (a tuple: the source is hashable)."""
 
     def filesystem(self) -> tuple[Any, str]:
-        """(fsspec filesystem, root path inside it)."""
+        """(fsspec filesystem, root path inside it).
+
+        Returns
+        -------
+        fs : fsspec.AbstractFileSystem
+            The filesystem of the URL.
+        root : str
+            The source's path inside it.
+
+        Raises
+        ------
+        InputError
+            An unknown protocol, or one whose package is not installed.
+        """
         from fsspec.core import url_to_fs
 
         try:
@@ -62,7 +101,18 @@ class Source:
         self.list_recordings()
 
     def list_recordings(self) -> list[str]:
-        """Relative paths of every recording under the source, sorted."""
+        """Relative paths of every recording under the source, sorted.
+
+        Returns
+        -------
+        list of str
+            Paths of the .parquet and .csv files relative to the source, with ``/``.
+
+        Raises
+        ------
+        InputError
+            A source that is not a folder or cannot be listed.
+        """
         fs, root = self.filesystem()
         root = root.rstrip("/")
         try:
@@ -78,7 +128,18 @@ class Source:
 
     def read(self, rel: str) -> dict[str, bytes]:
         """The bytes of one recording: ``{file name: bytes}``, the recording first, then a
-        CSV's sidecar when it exists (a missing sidecar is reported by the reader)."""
+        CSV's sidecar when it exists (a missing sidecar is reported by the reader).
+
+        Parameters
+        ----------
+        rel : str
+            The recording's path relative to the source (from :meth:`list_recordings`).
+
+        Returns
+        -------
+        dict of str to bytes
+            File name -> its bytes.
+        """
         fs, root = self.filesystem()
         path = f"{root.rstrip('/')}/{rel}"
         files = {rel.rsplit("/", 1)[-1]: fs.cat_file(path)}
@@ -93,6 +154,16 @@ def checksum(files: dict[str, bytes]) -> str:
     """SHA-256 (hex) of a recording's bytes: the file, then its sidecar if a CSV has one.
 
     For a Parquet recording this is ``sha256sum`` of the file.
+
+    Parameters
+    ----------
+    files : dict of str to bytes
+        The recording's files, as :meth:`Source.read` returns them.
+
+    Returns
+    -------
+    str
+        64 hex digits.
     """
     h = hashlib.sha256()
     for data in files.values():  # the recording first (see :meth:`Source.read`)

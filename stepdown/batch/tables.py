@@ -45,7 +45,14 @@ _PROVENANCE = [("recording", pa.string()), ("checksum", pa.string()),
 
 def rep_schema() -> pa.Schema:
     """The reps table's columns: every measure and item of the registry as it is now (an
-    item registered at run time gets its ``item_`` and ``source_`` columns)."""
+    item registered at run time gets its ``item_`` and ``source_`` columns).
+
+    Returns
+    -------
+    pyarrow.Schema
+        Provenance, test leg, rep index and times (s), the measures (units in their names),
+        the items' scores and sources, the rep total.
+    """
     items = registry.item_names()
     return pa.schema(
         _PROVENANCE[:2]
@@ -58,7 +65,14 @@ def rep_schema() -> pa.Schema:
 
 
 def test_schema() -> pa.Schema:
-    """The tests table's columns, with every item of the registry as it is now."""
+    """The tests table's columns, with every item of the registry as it is now.
+
+    Returns
+    -------
+    pyarrow.Schema
+        Provenance, test leg, start time, sensors, reps, rule, the items, totals, category,
+        total range and warning count.
+    """
     return pa.schema(
         _PROVENANCE[:2]
         + [("test_leg", pa.string()), ("started_at", pa.string()), ("sensors_used", pa.string()),
@@ -77,7 +91,19 @@ TABLES = {"reps": rep_schema, "tests": test_schema}
 
 
 def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
-    """(athlete id, UTC date YYYY-MM-DD) of a recording; ``unknown`` for what it lacks."""
+    """(athlete id, UTC date YYYY-MM-DD) of a recording; ``unknown`` for what it lacks.
+
+    Parameters
+    ----------
+    meta : dict
+        The recording's ``athlete`` id and ``started_at`` (ISO 8601; a time without a zone
+        is taken as it is).
+
+    Returns
+    -------
+    tuple of (str, str)
+        The partition the recording's rows go to.
+    """
     athlete = str(meta.get("athlete") or UNKNOWN)
     day = UNKNOWN
     started = meta.get("started_at")
@@ -95,7 +121,20 @@ def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
 
 def rep_rows(result: AnalysisResult, base: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per rep of an analysis (measures in the units of their names);
-    ``base``: the provenance columns every row of the recording shares."""
+    ``base``: the provenance columns every row of the recording shares.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The recording's analysis.
+    base : dict
+        The provenance columns (recording, checksum, versions, settings, time).
+
+    Returns
+    -------
+    list of dict
+        One row per rep, with the columns of :func:`rep_schema`.
+    """
     rows = []
     for rep in result.reps:
         row = dict(base, test_leg=result.recording.test_leg, rep=rep.index,
@@ -109,7 +148,22 @@ def rep_rows(result: AnalysisResult, base: dict[str, Any]) -> list[dict[str, Any
 
 def test_row(result: AnalysisResult, base: dict[str, Any], started_at: str | None
              ) -> dict[str, Any]:
-    """The test-level row of an analysis (``base`` as for :func:`rep_rows`)."""
+    """The test-level row of an analysis (``base`` as for :func:`rep_rows`).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The recording's analysis.
+    base : dict
+        The provenance columns.
+    started_at : str or None
+        When the recording started (ISO 8601), as its metadata says.
+
+    Returns
+    -------
+    dict
+        The row, with the columns of :func:`test_schema`.
+    """
     test = result.test
     low, high = (result.uncertainty or {}).get("total_range") or (None, None)
     row = dict(base, test_leg=result.recording.test_leg, started_at=started_at,
@@ -127,10 +181,20 @@ class Dest:
     picklable: each worker opens the filesystem itself (fsspec caches it per process)."""
 
     url: str
+    """Local folder or fsspec URL of the outputs."""
     storage_options: tuple[tuple[str, Any], ...] = ()
+    """fsspec storage options as (name, value) pairs."""
 
     def filesystem(self) -> tuple[Any, str]:
-        """(fsspec filesystem, root folder inside it without a trailing '/')."""
+        """(fsspec filesystem, root folder inside it without a trailing '/').
+
+        Returns
+        -------
+        fs : fsspec.AbstractFileSystem
+            The filesystem of the URL.
+        root : str
+            The outputs' folder inside it.
+        """
         from fsspec.core import url_to_fs
 
         fs, root = url_to_fs(self.url, **dict(self.storage_options))
@@ -145,18 +209,54 @@ class Dest:
             raise InputError(f"cannot write to {safe_url(self.url)}: {first_line(err)}") from None
 
     def rows_file(self, table: str, partition: tuple[str, str], recording: str) -> str:
+        """Where one recording's rows of a table go (hive partitions, names URL-quoted).
+
+        Parameters
+        ----------
+        table : str
+            ``"reps"`` or ``"tests"``.
+        partition : tuple of (str, str)
+            The (athlete, date) partition.
+        recording : str
+            The recording's path relative to the source.
+
+        Returns
+        -------
+        str
+            ``ROOT/TABLE/athlete=A/date=D/RECORDING.parquet``.
+        """
         athlete, day = partition
         return (f"{self.filesystem()[1]}/{table}/athlete={quote(athlete, safe='')}/"
                 f"date={quote(day, safe='')}/{quote(recording, safe='')}.parquet")
 
     def write_rows(self, table: str, partition: tuple[str, str], recording: str,
                    rows: list[dict[str, Any]]) -> None:
-        """One recording's rows of ``table`` ("reps" or "tests"), replacing earlier ones."""
+        """One recording's rows of ``table`` ("reps" or "tests"), replacing earlier ones.
+
+        Parameters
+        ----------
+        table : str
+            ``"reps"`` or ``"tests"``.
+        partition : tuple of (str, str)
+            The (athlete, date) partition.
+        recording : str
+            The recording's path relative to the source.
+        rows : list of dict
+            The rows, with the columns of the table's schema.
+        """
         self._write_parquet(pa.Table.from_pylist(rows, schema=TABLES[table]()),
                             self.rows_file(table, partition, recording))
 
     def remove_rows(self, partition: tuple[str, str], recording: str) -> None:
-        """Remove a recording's rows from a partition it no longer belongs to."""
+        """Remove a recording's rows from a partition it no longer belongs to.
+
+        Parameters
+        ----------
+        partition : tuple of (str, str)
+            The (athlete, date) partition of the old rows.
+        recording : str
+            The recording's path relative to the source.
+        """
         fs = self.filesystem()[0]
         for table in TABLES:
             path = self.rows_file(table, partition, recording)
@@ -164,7 +264,15 @@ class Dest:
                 fs.rm(path)
 
     def write_json(self, recording: str, doc: dict[str, Any]) -> None:
-        """The analysis document of one recording (with its provenance under ``"batch"``)."""
+        """The analysis document of one recording (with its provenance under ``"batch"``).
+
+        Parameters
+        ----------
+        recording : str
+            The recording's path relative to the source (``json/RECORDING.json`` is written).
+        doc : dict
+            The analysis JSON document.
+        """
         fs, root = self.filesystem()
         path = f"{root}/json/{recording}.json"
         fs.makedirs(path.rpartition("/")[0], exist_ok=True)
@@ -172,7 +280,13 @@ class Dest:
             json.dump(doc, f, ensure_ascii=False, allow_nan=False, indent=1)
 
     def read_tests(self) -> pa.Table | None:
-        """Every test row written so far, with its athlete and date; None before the first."""
+        """Every test row written so far, with its athlete and date; None before the first.
+
+        Returns
+        -------
+        pyarrow.Table or None
+            The tests table with its partition columns; None when none was written.
+        """
         fs, root = self.filesystem()
         if not fs.exists(f"{root}/tests"):
             return None
@@ -182,7 +296,13 @@ class Dest:
                           partitioning="hive").to_table()
 
     def write_failures(self, rows: list[dict[str, Any]]) -> None:
-        """The failures of this run (an empty table when none failed)."""
+        """The failures of this run (an empty table when none failed).
+
+        Parameters
+        ----------
+        rows : list of dict
+            One row per failed recording, with the columns of ``FAILURE_SCHEMA``.
+        """
         self._write_parquet(pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA),
                             f"{self.filesystem()[1]}/failures.parquet")
 

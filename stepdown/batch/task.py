@@ -30,39 +30,57 @@ from stepdown.batch.version import analysis_version, config_id, config_json
 @dataclass(frozen=True)
 class Job:
     """What to analyse: a recording (path relative to the source), with which settings,
-    and where its results go.
-
-    done_checksum: the checksum of the bytes already analysed by this analysis
-    version and these settings, or None; equal bytes are skipped.
-    previous: the (athlete, date) partition of the recording's earlier rows, if any.
-    """
+    and where its results go."""
 
     source: Source
+    """Where the recordings are."""
     recording: str
+    """The recording's path relative to the source."""
     dest: Dest
+    """Where its results go."""
     config: RuleConfig = field(default_factory=RuleConfig)
+    """The rule settings."""
     done_checksum: str | None = None
+    """The checksum of the bytes already analysed by this analysis version and these
+    settings, or None; equal bytes are skipped."""
     previous: tuple[str, str] | None = None
+    """The (athlete, date) partition of the recording's earlier rows, if any."""
 
 
 @dataclass
 class Outcome:
-    """What came of one job. status: "ok", "skipped" (already done) or "failed";
-    partition: (athlete, date) of the rows written; error: one line (status "failed");
-    seconds: wall time on the worker."""
+    """What came of one job."""
 
     recording: str
+    """The recording's path relative to the source."""
     status: str
+    """``"ok"``, ``"skipped"`` (already done) or ``"failed"``."""
     checksum: str | None = None
+    """SHA-256 of the recording's bytes; None when they could not be read."""
     analysis_version: str = ""
+    """The :func:`~stepdown.batch.version.analysis_version` of the worker."""
     partition: tuple[str, str] | None = None
+    """(athlete, date) of the rows written."""
     error: str | None = None
+    """One line (status ``"failed"``)."""
     seconds: float = 0.0
+    """Wall time on the worker, s."""
 
 
 def analyze_one(job: Job) -> Outcome:
     """Read, checksum and (unless already done) analyse one recording and write its
-    results; never raises for bad input or an unreadable file."""
+    results; never raises for bad input or an unreadable file.
+
+    Parameters
+    ----------
+    job : Job
+        The recording and where its results go.
+
+    Returns
+    -------
+    Outcome
+        ``"ok"``, ``"skipped"`` or ``"failed"`` with its error line.
+    """
     start = time.perf_counter()
     out = Outcome(job.recording, "failed", analysis_version=analysis_version())
     try:

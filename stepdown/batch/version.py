@@ -32,12 +32,34 @@ def analysis_version() -> str:
 
 
 def config_json(config: RuleConfig) -> str:
-    """The rule settings as compact JSON with sorted keys (where each came from left out)."""
+    """The rule settings as compact JSON with sorted keys (where each came from left out).
+
+    Parameters
+    ----------
+    config : RuleConfig
+        The rule settings.
+
+    Returns
+    -------
+    str
+        The JSON text.
+    """
     settings = {k: v for k, v in asdict(config).items() if k != "origins"}
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
 def config_id(config: RuleConfig) -> str:
-    """12 hex digits identifying the rule settings (the same settings, the same id)."""
+    """12 hex digits identifying the rule settings (the same settings, the same id).
+
+    Parameters
+    ----------
+    config : RuleConfig
+        The rule settings.
+
+    Returns
+    -------
+    str
+        The first 12 hex digits of the SHA-256 of :func:`config_json`.
+    """
     return hashlib.sha256(config_json(config).encode()).hexdigest()[:12]
 

@@ -30,27 +30,66 @@ _SCRYPT_MAXMEM = 256 * 1024 * 1024  # above 128 * n * r (hashlib's default allow
 
 @dataclass(frozen=True)
 class User:
+    """An account of the review web app and the athletes it may see."""
+
     username: str
+    """Login name (lower case)."""
     sees_all: bool
+    """The account sees every athlete (a head clinician)."""
     athletes: frozenset[str]
-    time_zone: str = "UTC"  # IANA name; the web app shows times in it
+    """Ids of the athletes assigned to it."""
+    time_zone: str = "UTC"
+    """IANA name; the web app shows times in it."""
 
     def can_see(self, athlete_id: str) -> bool:
+        """Whether this user may see the athlete.
+
+        Parameters
+        ----------
+        athlete_id : str
+            The athlete.
+
+        Returns
+        -------
+        bool
+            True when the account sees all or the athlete is assigned to it.
+        """
         return self.sees_all or athlete_id in self.athletes
 
     def visible(self) -> set[str] | None:
-        """Athlete ids this user may see; None means all of them."""
+        """Athlete ids this user may see; None means all of them.
+
+        Returns
+        -------
+        set of str or None
+            The assigned athletes; None for an account that sees all.
+        """
         return None if self.sees_all else set(self.athletes)
 
 
 @dataclass(frozen=True)
 class Session:
+    """A live login session."""
+
     user: User
+    """Who is logged in."""
     csrf_token: str
+    """The token every form of the session carries."""
 
 
 def hash_password(password: str) -> str:
-    """A self-describing scrypt hash: ``scrypt$n$r$p$salt_hex$hash_hex``."""
+    """A self-describing scrypt hash: ``scrypt$n$r$p$salt_hex$hash_hex``.
+
+    Parameters
+    ----------
+    password : str
+        The password.
+
+    Returns
+    -------
+    str
+        The hash with its parameters and a random 16-byte salt.
+    """
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R,
                             p=_SCRYPT_P, maxmem=_SCRYPT_MAXMEM, dklen=32)
@@ -58,7 +97,21 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """True if ``password`` matches the stored hash (constant-time compare)."""
+    """True if ``password`` matches the stored hash (constant-time compare).
+
+    Parameters
+    ----------
+    password : str
+        The password given.
+    stored : str
+        A hash from :func:`hash_password`.
+
+    Returns
+    -------
+    bool
+        Whether they match; False for a malformed hash, another scheme, or parameters that
+        would need more memory than this module allows.
+    """
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -73,7 +126,18 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def needs_rehash(stored: str) -> bool:
-    """True if ``stored`` was hashed with other scrypt parameters than the current ones."""
+    """True if ``stored`` was hashed with other scrypt parameters than the current ones.
+
+    Parameters
+    ----------
+    stored : str
+        A stored hash.
+
+    Returns
+    -------
+    bool
+        Whether it should be replaced at the next successful login.
+    """
     return not stored.startswith(f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}$")
 
 
@@ -96,7 +160,26 @@ def add_user(
     conn: Connection, username: str, password: str, *,
     athletes: list[str] = (), sees_all: bool = False,
 ) -> None:
-    """Create an account; refuses an existing name, a bad name or a short password."""
+    """Create an account; refuses an existing name, a bad name or a short password.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        1-32 lower-case letters, digits, '_', '.' or '-'.
+    password : str
+        At least ``MIN_PASSWORD_CHARS`` characters.
+    athletes : list of str
+        Athlete ids the coach may see.
+    sees_all : bool
+        The account sees every athlete.
+
+    Raises
+    ------
+    CatalogError
+        An existing or invalid name, a short password or an invalid athlete id.
+    """
     if not USERNAME.match(username):
         raise CatalogError(
             f"invalid user name {username!r}: 1-32 lower-case letters, digits, '_', '.' or '-'")
@@ -118,7 +201,17 @@ def add_user(
 
 
 def assign(conn: Connection, username: str, athletes: list[str]) -> None:
-    """Give an existing coach access to more athletes."""
+    """Give an existing coach access to more athletes.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+    athletes : list of str
+        Athlete ids to add (ones already assigned are kept once).
+    """
     for a in athletes:
         check_athlete_id(a)
     with transaction(conn):
@@ -130,7 +223,22 @@ def assign(conn: Connection, username: str, athletes: list[str]) -> None:
 
 
 def unassign(conn: Connection, username: str, athletes: list[str]) -> int:
-    """Take athletes away from a coach; returns how many assignments were removed."""
+    """Take athletes away from a coach; returns how many assignments were removed.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+    athletes : list of str
+        Athlete ids to take away.
+
+    Returns
+    -------
+    int
+        Assignments removed.
+    """
     with transaction(conn):
         _require_user(conn, username)
         return sum(conn.execute(
@@ -139,7 +247,15 @@ def unassign(conn: Connection, username: str, athletes: list[str]) -> int:
 
 
 def remove_user(conn: Connection, username: str) -> None:
-    """Delete an account with its assignments and sessions (its labels and notes stay)."""
+    """Delete an account with its assignments and sessions (its labels and notes stay).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+    """
     with transaction(conn):
         _require_user(conn, username)
         conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,))
@@ -148,7 +264,17 @@ def remove_user(conn: Connection, username: str) -> None:
 
 
 def set_password(conn: Connection, username: str, password: str) -> None:
-    """Give an account a new password and end all its sessions (every browser logs in again)."""
+    """Give an account a new password and end all its sessions (every browser logs in again).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+    password : str
+        The new password (at least ``MIN_PASSWORD_CHARS`` characters).
+    """
     _check_password(password)
     pw_hash = hash_password(password)
     with transaction(conn):
@@ -158,7 +284,22 @@ def set_password(conn: Connection, username: str, password: str) -> None:
 
 
 def set_time_zone(conn: Connection, username: str, time_zone: str) -> None:
-    """Set the IANA time zone (``Europe/Berlin``) the account's times are shown in."""
+    """Set the IANA time zone (``Europe/Berlin``) the account's times are shown in.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+    time_zone : str
+        IANA time zone name.
+
+    Raises
+    ------
+    CatalogError
+        An unknown time zone or account.
+    """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
@@ -171,13 +312,40 @@ def set_time_zone(conn: Connection, username: str, time_zone: str) -> None:
 
 
 def end_sessions(conn: Connection, username: str) -> int:
-    """Log an account out everywhere; returns how many sessions were ended."""
+    """Log an account out everywhere; returns how many sessions were ended.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+
+    Returns
+    -------
+    int
+        Sessions ended.
+    """
     with transaction(conn):
         _require_user(conn, username)
         return conn.execute("DELETE FROM web_sessions WHERE username = ?", (username,)).rowcount
 
 
 def get_user(conn: Connection, username: str) -> User | None:
+    """An account with its assigned athletes.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The account.
+
+    Returns
+    -------
+    User or None
+        The account; None when there is none of that name.
+    """
     row = conn.execute("SELECT sees_all, time_zone FROM users WHERE username = ?",
                        (username,)).fetchone()
     if row is None:
@@ -188,17 +356,52 @@ def get_user(conn: Connection, username: str) -> User | None:
 
 
 def list_users(conn: Connection) -> list[User]:
+    """Every account, by name.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Returns
+    -------
+    list of User
+        The accounts in alphabetical order.
+    """
     names = [r[0] for r in conn.execute("SELECT username FROM users ORDER BY username")]
     return [u for u in (get_user(conn, n) for n in names) if u is not None]
 
 
 def count_users(conn: Connection) -> int:
+    """How many accounts the catalog has.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Returns
+    -------
+    int
+        The number of accounts.
+    """
     return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])
 
 
 def require_users(what: str) -> None:
     """Refuse (one line) to start ``what`` (a page behind logins) on a catalog without
-    accounts: nobody could log in."""
+    accounts: nobody could log in.
+
+    Parameters
+    ----------
+    what : str
+        What is being started, as the message names it (``"the review app"``).
+
+    Raises
+    ------
+    CatalogError
+        When the current catalog has no account.
+    """
     from stepdown.catalog.db import connect
 
     conn = connect()
@@ -211,7 +414,24 @@ def require_users(what: str) -> None:
 
 
 def authenticate(conn: Connection, username: str, password: str) -> User | None:
-    """The user if the password is right, else None (same work either way)."""
+    """The user if the password is right, else None (same work either way).
+
+    A hash stored with other scrypt parameters is replaced after a successful login.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    username : str
+        The name given.
+    password : str
+        The password given.
+
+    Returns
+    -------
+    User or None
+        The account; None for a wrong password or an unknown name.
+    """
     row = conn.execute(
         "SELECT password_hash FROM users WHERE username = ?", (username,)
     ).fetchone()
@@ -231,7 +451,20 @@ def _token_hash(token: str) -> str:
 
 
 def start_session(conn: Connection, username: str) -> str:
-    """Open a session for a logged-in user; returns the cookie token (kept nowhere else)."""
+    """Open a session for a logged-in user; returns the cookie token (kept nowhere else).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog (expired sessions are deleted on the way).
+    username : str
+        The account.
+
+    Returns
+    -------
+    str
+        The random token; the catalog keeps only its SHA-256.
+    """
     token = secrets.token_urlsafe(32)
     expires = (datetime.now(UTC) + timedelta(hours=SESSION_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with transaction(conn):
@@ -245,7 +478,20 @@ def start_session(conn: Connection, username: str) -> str:
 
 
 def get_session(conn: Connection, token: str | None) -> Session | None:
-    """The live session for a cookie token, or None (unknown, expired or user gone)."""
+    """The live session for a cookie token, or None (unknown, expired or user gone).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    token : str or None
+        The cookie's token.
+
+    Returns
+    -------
+    Session or None
+        The session; None without a token or for one that is not live.
+    """
     if not token:
         return None
     row = conn.execute(
@@ -259,6 +505,15 @@ def get_session(conn: Connection, token: str | None) -> Session | None:
 
 
 def end_session(conn: Connection, token: str | None) -> None:
+    """Log one session out (nothing for no token).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    token : str or None
+        The cookie's token.
+    """
     if token:
         with transaction(conn):
             conn.execute("DELETE FROM web_sessions WHERE token_sha256 = ?", (_token_hash(token),))

@@ -47,13 +47,29 @@ class CatalogError(InputError):
 
 @dataclass(frozen=True)
 class Migration:
+    """One migration script of the package."""
+
     number: int
+    """Its number (``NNNN`` of the file name): the order it is applied in."""
     name: str
+    """Its name (the rest of the file name, without ``.sql``)."""
     sql: str
+    """Its SQL, in SQLite's dialect."""
 
 
 def migrations() -> list[Migration]:
-    """All migration scripts shipped with the package, ordered by number."""
+    """All migration scripts shipped with the package, ordered by number.
+
+    Returns
+    -------
+    list of Migration
+        The scripts ``migrations/NNNN_name.sql``.
+
+    Raises
+    ------
+    CatalogError
+        When two scripts share a number.
+    """
     found = []
     for entry in resources.files("stepdown.catalog.migrations").iterdir():
         m = _MIGRATION_NAME.match(entry.name)
@@ -67,7 +83,13 @@ def migrations() -> list[Migration]:
 
 
 def now_utc() -> str:
-    """Current time as ISO 8601 UTC with a Z suffix, second resolution."""
+    """Current time as ISO 8601 UTC with a Z suffix, second resolution.
+
+    Returns
+    -------
+    str
+        ``YYYY-MM-DDTHH:MM:SSZ``.
+    """
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -75,7 +97,15 @@ def now_utc() -> str:
 
 
 class Record(tuple):
-    """A result row: by position (``row[0]``), by column name (``row["id"]``), ``dict(row)``."""
+    """A result row: by position (``row[0]``), by column name (``row["id"]``), ``dict(row)``.
+
+    Parameters
+    ----------
+    values : iterable
+        The row's values, in column order.
+    keys : tuple of str
+        The column names.
+    """
 
     _keys: tuple[str, ...] = ()
 
@@ -93,11 +123,24 @@ class Record(tuple):
         return tuple.__getitem__(self, key)
 
     def keys(self) -> tuple[str, ...]:
+        """The column names (so ``dict(row)`` works).
+
+        Returns
+        -------
+        tuple of str
+            The names, in column order.
+        """
         return self._keys
 
 
 class Cursor:
-    """The result of :meth:`Connection.execute`: fetchone, fetchall, iteration."""
+    """The result of :meth:`Connection.execute`: fetchone, fetchall, iteration.
+
+    Parameters
+    ----------
+    result : sqlalchemy.engine.CursorResult
+        The driver-level result; ``rowcount`` is taken from it.
+    """
 
     def __init__(self, result: Any) -> None:
         self._result = result
@@ -105,10 +148,24 @@ class Cursor:
         self.rowcount = result.rowcount
 
     def fetchone(self) -> Record | None:
+        """The next row.
+
+        Returns
+        -------
+        Record or None
+            The row; None when no row is left or the statement returns none.
+        """
         row = self._result.fetchone() if self._keys else None
         return None if row is None else Record(row, self._keys)
 
     def fetchall(self) -> list[Record]:
+        """The rows not fetched yet.
+
+        Returns
+        -------
+        list of Record
+            The rows; empty for a statement that returns none.
+        """
         return list(self)
 
     def __iter__(self) -> Iterator[Record]:
@@ -127,7 +184,13 @@ def _format_paramstyle(sql: str) -> str:
 
 class Connection:
     """One catalog connection (SQLite or PostgreSQL) in autocommit mode; group writes
-    with :func:`transaction`. ``dialect`` is "sqlite" or "postgresql"."""
+    with :func:`transaction`. ``dialect`` is "sqlite" or "postgresql".
+
+    Parameters
+    ----------
+    sa_connection : sqlalchemy.engine.Connection
+        An autocommit SQLAlchemy connection (:func:`engine_for`).
+    """
 
     def __init__(self, sa_connection: Any) -> None:
         self._conn = sa_connection
@@ -139,15 +202,44 @@ class Connection:
         return sql if self._qmark else _format_paramstyle(sql)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement.
+
+        Parameters
+        ----------
+        sql : str
+            The statement, with ``?`` placeholders.
+        params : sequence
+            The placeholders' values.
+
+        Returns
+        -------
+        Cursor
+            Its rows (if any) and ``rowcount``.
+        """
         return Cursor(self._conn.exec_driver_sql(self._sql(sql), tuple(params)))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters (nothing for no rows).
+
+        Parameters
+        ----------
+        sql : str
+            The statement, with ``?`` placeholders.
+        rows : iterable of sequence
+            The placeholders' values, one sequence per run.
+        """
         rows = [tuple(r) for r in rows]
         if rows:
             self._conn.exec_driver_sql(self._sql(sql), rows)
 
     def executescript(self, script: str) -> None:
-        """Several statements without parameters (migrations)."""
+        """Several statements without parameters (migrations).
+
+        Parameters
+        ----------
+        script : str
+            The statements, separated by ``;``.
+        """
         driver = self._conn.connection.driver_connection
         if self.dialect == "sqlite":
             driver.executescript(script)
@@ -156,12 +248,14 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on the connection."""
         driver = self._conn.connection.driver_connection
         if self.dialect == "sqlite":
             return driver.in_transaction
         return driver.info.transaction_status != 0  # psycopg: 0 = idle
 
     def close(self) -> None:
+        """Close the connection (an SQLite file is closed, a PostgreSQL one pooled)."""
         self._conn.close()
 
 
@@ -170,7 +264,19 @@ class Connection:
 
 def database_url(where: str | os.PathLike[str] | None = None) -> str:
     """The catalog's SQLAlchemy URL: ``where`` (a URL or an SQLite file), else
-    ``$STEPDOWN_DATABASE_URL``, else the SQLite catalog in the data home."""
+    ``$STEPDOWN_DATABASE_URL``, else the SQLite catalog in the data home.
+
+    Parameters
+    ----------
+    where : str or os.PathLike or None
+        A database URL (``postgres://`` and ``postgresql://`` use psycopg) or an SQLite
+        file; None for the environment or the default.
+
+    Returns
+    -------
+    str
+        The SQLAlchemy URL.
+    """
     if where is None:
         where = os.environ.get(DATABASE_URL_ENV) or None
     if where is None:
@@ -184,7 +290,19 @@ def database_url(where: str | os.PathLike[str] | None = None) -> str:
 
 
 def shown_url(url: str) -> str:
-    """``url`` as shown to people: without its password."""
+    """``url`` as shown to people: without its password.
+
+    Parameters
+    ----------
+    url : str
+        A database URL.
+
+    Returns
+    -------
+    str
+        The URL with its password masked; for text that is not a URL, what follows its
+        last ``@``.
+    """
     from sqlalchemy.engine import make_url
 
     try:
@@ -212,7 +330,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def engine_for(url: str) -> Any:
     """One SQLAlchemy engine per URL and process, in autocommit mode. SQLite files are
-    opened per connection (no pool), PostgreSQL connections are pooled."""
+    opened per connection (no pool), PostgreSQL connections are pooled.
+
+    Parameters
+    ----------
+    url : str
+        An SQLAlchemy URL (:func:`database_url`).
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+        The engine (SQLite: WAL, foreign keys on, the busy timeout).
+    """
     if url not in _ENGINES:
         import sqlalchemy as sa
         from sqlalchemy.pool import NullPool
@@ -234,6 +363,17 @@ def connect(where: str | os.PathLike[str] | None = None) -> Connection:
     The connection may be used from other threads (the web server), one at a time.
     A database that cannot be reached or read is one :class:`CatalogError` naming it
     (never its password).
+
+    Parameters
+    ----------
+    where : str or os.PathLike or None
+        A database URL or an SQLite file; None for ``$STEPDOWN_DATABASE_URL`` or the data
+        home's catalog.
+
+    Returns
+    -------
+    Connection
+        The open, migrated catalog.
     """
     import sqlalchemy.exc
 
@@ -274,8 +414,20 @@ BUSY_TIMEOUT_MS, before saying the catalog is busy."""
 
 def catalog_problem(err: BaseException, path: Path | None = None) -> str:
     """One line for a database error on the catalog: locked by another process, damaged,
-    or another problem; with what to do. ``path``: the SQLite file (default: the
-    catalog :func:`database_url` names)."""
+    or another problem; with what to do.
+
+    Parameters
+    ----------
+    err : BaseException
+        The database error.
+    path : Path or None
+        The SQLite file (default: the catalog :func:`database_url` names).
+
+    Returns
+    -------
+    str
+        The line to show.
+    """
     url = database_url(path)
     if not url.startswith("sqlite"):
         return f"cannot use the catalog database at {shown_url(url)}: {first_line(_driver_error(err))}"
@@ -292,7 +444,18 @@ def catalog_problem(err: BaseException, path: Path | None = None) -> str:
 
 
 def is_database_error(err: BaseException) -> bool:
-    """True for an error of the catalog's database (the driver's or SQLAlchemy's)."""
+    """True for an error of the catalog's database (the driver's or SQLAlchemy's).
+
+    Parameters
+    ----------
+    err : BaseException
+        Any exception.
+
+    Returns
+    -------
+    bool
+        Whether it is an sqlite3 or SQLAlchemy database error.
+    """
     import sqlite3
     import sys
 
@@ -303,7 +466,18 @@ def is_database_error(err: BaseException) -> bool:
 
 def postgres_sql(sql: str) -> str:
     """A migration written for SQLite, for PostgreSQL: auto-numbered integer keys,
-    double-precision REAL, SIMILAR TO for GLOB (the character classes mean the same)."""
+    double-precision REAL, SIMILAR TO for GLOB (the character classes mean the same).
+
+    Parameters
+    ----------
+    sql : str
+        The migration's SQL, SQLite's dialect.
+
+    Returns
+    -------
+    str
+        The same migration in PostgreSQL's.
+    """
     sql = re.sub(r"\bINTEGER PRIMARY KEY\b",
                  "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
     sql = re.sub(r"\bREAL\b", "DOUBLE PRECISION", sql)
@@ -318,7 +492,15 @@ database at once take turns instead of both creating the same tables."""
 def migrate(conn: Connection) -> list[int]:
     """Apply every migration not yet applied, each in its own transaction.
 
-    Returns the numbers applied now.
+    Parameters
+    ----------
+    conn : Connection
+        The catalog (on PostgreSQL, an advisory lock makes concurrent openers take turns).
+
+    Returns
+    -------
+    list of int
+        The numbers applied now.
     """
     if conn.dialect == "sqlite":
         return _migrate(conn)
@@ -366,7 +548,18 @@ def _applied(conn: Connection) -> set[int]:
 
 
 def schema_version(conn: Connection) -> int:
-    """The highest migration number applied."""
+    """The highest migration number applied.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Returns
+    -------
+    int
+        The number; 0 before any.
+    """
     return int(conn.execute("SELECT COALESCE(MAX(number), 0) FROM schema_migrations").fetchone()[0])
 
 
@@ -375,7 +568,18 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     """One write transaction: everything inside commits together or not at all.
 
     On SQLite, taking the write lock is retried LOCK_TRIES times (each waits up to the
-    busy timeout) while another process holds it."""
+    busy timeout) while another process holds it.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Yields
+    ------
+    Connection
+        ``conn``, inside the transaction.
+    """
     if conn.dialect == "sqlite":
         _begin_immediate(conn)
     else:

@@ -21,25 +21,35 @@ REASON_KEY = re.compile(r"^[a-z_]+:[A-Za-z0-9_.:-]{1,80}$")
 
 @dataclass(frozen=True)
 class DeskRow:
-    """An athlete with the latest test and what the overview needs about it.
-
-    ``when`` is the latest test's time (ISO UTC); ``prev_*`` the test before it
-    (None without one); ``reviewed``: the latest test has a coach label or note.
-    """
+    """An athlete with the latest test and what the overview needs about it (the latest
+    test's fields are None without a test)."""
 
     athlete_id: str
+    """The athlete's id."""
     name: str
+    """The athlete's name."""
     tags: tuple[str, ...]
+    """The athlete's tags, sorted."""
     n_tests: int
+    """How many tests the athlete has."""
     latest_id: int | None
+    """The latest test's id."""
     when: str | None
+    """The latest test's time (ISO UTC)."""
     test_leg: str | None
+    """The latest test's leg."""
     total: int | None
+    """The latest test's checklist total, 0-8."""
     category: str | None
+    """The latest test's category: good, medium or poor."""
     prev_total: int | None
+    """The total of the test before it (None without one)."""
     prev_category: str | None
+    """The category of the test before it (None without one)."""
     pain: bool
+    """Pain was reported in a rep of the latest test."""
     reviewed: bool
+    """The latest test has a coach label or note."""
 
 
 _NEWEST = ("(SELECT t.id FROM tests t WHERE t.athlete_id = a.id"
@@ -71,6 +81,24 @@ def desk_rows(conn: Connection, visible: set[str] | None = None, *, text: str = 
 
     Two queries: athletes with their newest and previous test id (index
     ``tests_latest``), then those tests' rows.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    visible : set of str or None
+        The athlete ids the viewer may see; None for all.
+    text : str
+        Part of the id or name (any case); '' for any.
+    tag : str
+        One tag; '' for any.
+    category : str
+        The latest result's category (good/medium/poor); '' for any.
+
+    Returns
+    -------
+    list of DeskRow
+        One per athlete shown, ordered by id.
     """
     where, params = [], []
     if text:
@@ -107,7 +135,20 @@ def desk_rows(conn: Connection, visible: set[str] | None = None, *, text: str = 
 
 
 def totals_by_athlete(conn: Connection, athlete_ids: list[str]) -> dict[str, list[int]]:
-    """Checklist totals of each athlete's tests, oldest first."""
+    """Checklist totals of each athlete's tests, oldest first.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_ids : list of str
+        The athletes on the page.
+
+    Returns
+    -------
+    dict of str to list of int
+        Athlete id -> its tests' totals (0-8), oldest first; empty without a test.
+    """
     out: dict[str, list[int]] = {a: [] for a in athlete_ids}
     if not athlete_ids:
         return out
@@ -121,11 +162,43 @@ def totals_by_athlete(conn: Connection, athlete_ids: list[str]) -> dict[str, lis
 
 
 def all_tags(conn: Connection) -> list[str]:
+    """Every tag given to some athlete.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Returns
+    -------
+    list of str
+        The tags, sorted, each once.
+    """
     return [r[0] for r in conn.execute("SELECT DISTINCT tag FROM athlete_tags ORDER BY tag")]
 
 
 def set_tags(conn: Connection, athlete_id: str, tags: list[str]) -> list[str]:
-    """Replace an athlete's tags (lower-cased, checked); returns them sorted."""
+    """Replace an athlete's tags (lower-cased, checked); returns them sorted.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    tags : list of str
+        The new tags (blank ones are dropped, repeats kept once).
+
+    Returns
+    -------
+    list of str
+        The tags stored, sorted.
+
+    Raises
+    ------
+    CatalogError
+        A tag that is not 1-32 lower-case letters, digits, '-' or '_'.
+    """
     check_athlete_id(athlete_id)
     clean = sorted({t.strip().lower() for t in tags if t.strip()})
     bad = [t for t in clean if not TAG.match(t)]
@@ -140,13 +213,35 @@ def set_tags(conn: Connection, athlete_id: str, tags: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Acknowledgement:
+    """Who saw a reason on the Today view, and when."""
+
     reason_key: str
+    """The reason's key (:class:`stepdown.web.today.Reason`)."""
     author: str
+    """The coach who acknowledged it."""
     created_at: str
+    """When (ISO UTC)."""
 
 
 def acknowledge(conn: Connection, athlete_id: str, reason_key: str, author: str) -> None:
-    """Record that ``author`` has seen this reason (the first acknowledgement is kept)."""
+    """Record that ``author`` has seen this reason (the first acknowledgement is kept).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    reason_key : str
+        The reason's key (``kind:what``).
+    author : str
+        The coach.
+
+    Raises
+    ------
+    CatalogError
+        An invalid athlete id or reason key.
+    """
     check_athlete_id(athlete_id)
     if not REASON_KEY.match(reason_key):
         raise CatalogError(f"invalid reason {reason_key!r}")
@@ -158,7 +253,20 @@ def acknowledge(conn: Connection, athlete_id: str, reason_key: str, author: str)
 
 def acknowledgements(conn: Connection,
                      athlete_ids: list[str] | None = None) -> dict[str, dict[str, Acknowledgement]]:
-    """Acknowledged reasons per athlete (all athletes when ``athlete_ids`` is None)."""
+    """Acknowledged reasons per athlete (all athletes when ``athlete_ids`` is None).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_ids : list of str or None
+        The athletes; None for all.
+
+    Returns
+    -------
+    dict of str to dict of str to Acknowledgement
+        Athlete id -> reason key -> its acknowledgement.
+    """
     sql = "SELECT athlete_id, reason_key, author, created_at FROM acknowledgements"
     params: list[str] = []
     if athlete_ids is not None:

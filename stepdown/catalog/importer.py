@@ -23,12 +23,20 @@ from stepdown.catalog.repo import AthleteInfo, check_athlete_id, find_test_by_ha
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What importing one recording did."""
+
     path: Path
+    """The file imported."""
     test_id: int
-    created: bool  # False: the same recording was already in the catalog
+    """The test's id in the catalog (a programme set's id for a set)."""
+    created: bool
+    """False: the same recording was already in the catalog."""
     category: str | None = None
+    """The new test's category (good/medium/poor); None when nothing was created."""
     total: int | None = None
-    kind: str = "test"  # or "hold" / "heel_taps": a programme set (test_id is then its set id)
+    """The new test's checklist total, 0-8; None when nothing was created."""
+    kind: str = "test"
+    """Or "hold" / "heel_taps": a programme set (test_id is then its set id)."""
 
 
 def _default_read(path: Path) -> Recording:
@@ -57,8 +65,33 @@ def import_recording(
     The file (and a CSV's sidecar) is copied to ``recordings_dir`` under its
     content hash; the catalog refers to that copy.  ``read`` and ``analyze``
     default to :func:`sensor_io.recording_io.read_recording` and
-    :func:`analysis.pipeline.analyze`.  Raises
-    :class:`~sensor_io.errors.InputError` for a file that cannot be imported.
+    :func:`analysis.pipeline.analyze`.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    path : Path
+        The recording file (.parquet, or .csv with its sidecar).
+    athlete_id : str
+        The athlete the test belongs to.
+    recordings_dir : Path
+        The data home's folder of recordings.
+    read : callable or None
+        Reads a recording from a path; None for the default.
+    analyze : callable or None
+        Analyses a recording into an :class:`~analysis.result.AnalysisResult`; None for the
+        default.
+
+    Returns
+    -------
+    ImportResult
+        The test (or set) stored, or the one already there.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be imported, or one already stored for another athlete.
     """
     check_athlete_id(athlete_id)
     path = Path(path)

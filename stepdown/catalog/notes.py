@@ -17,11 +17,18 @@ from stepdown.catalog.repo import check_note_text
 
 @dataclass(frozen=True)
 class NoteVersion:
-    text: str  # the text before the change
+    """A note as it was before one change."""
+
+    text: str
+    """The text before the change."""
     for_athlete: bool
+    """Whether it was shared with the athlete before the change."""
     changed_by: str
+    """Who changed it."""
     changed_at: str
-    change: str  # "edited" or "deleted"
+    """When (ISO UTC)."""
+    change: str
+    """"edited" or "deleted"."""
 
 
 def _current(conn: Connection, test_id: int, note_id: int) -> Record:
@@ -41,7 +48,22 @@ def _keep(conn: Connection, note_id: int, row: Record, by: str, change: str) -> 
 
 
 def note_author(conn: Connection, test_id: int, note_id: int) -> str | None:
-    """Who wrote a (not deleted) note of this test, or None if there is none."""
+    """Who wrote a (not deleted) note of this test, or None if there is none.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+    note_id : int
+        The note.
+
+    Returns
+    -------
+    str or None
+        The author's user name.
+    """
     row = conn.execute("SELECT author FROM notes WHERE id = ? AND test_id = ?"
                        " AND deleted_at IS NULL", (note_id, test_id)).fetchone()
     return row[0] if row else None
@@ -49,7 +71,33 @@ def note_author(conn: Connection, test_id: int, note_id: int) -> str | None:
 
 def edit_note(conn: Connection, test_id: int, note_id: int, text: str,
               for_athlete: bool, by: str) -> bool:
-    """Change a note's text and sharing; returns False when nothing changed."""
+    """Change a note's text and sharing; returns False when nothing changed.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The note's test.
+    note_id : int
+        The note.
+    text : str
+        The new text (checked as a new note's is).
+    for_athlete : bool
+        Share the note with the athlete.
+    by : str
+        Who changes it.
+
+    Returns
+    -------
+    bool
+        True when the note changed (its earlier version is kept).
+
+    Raises
+    ------
+    CatalogError
+        No such (live) note on the test, or a text that is not allowed.
+    """
     text = check_note_text(text)
     with transaction(conn):
         row = _current(conn, test_id, note_id)
@@ -62,7 +110,24 @@ def edit_note(conn: Connection, test_id: int, note_id: int, text: str,
 
 
 def delete_note(conn: Connection, test_id: int, note_id: int, by: str) -> None:
-    """Remove a note from its test; its text stays in the history."""
+    """Remove a note from its test; its text stays in the history.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The note's test.
+    note_id : int
+        The note.
+    by : str
+        Who deletes it.
+
+    Raises
+    ------
+    CatalogError
+        No such (live) note on the test.
+    """
     with transaction(conn):
         row = _current(conn, test_id, note_id)
         _keep(conn, note_id, row, by, "deleted")
@@ -70,7 +135,20 @@ def delete_note(conn: Connection, test_id: int, note_id: int, by: str) -> None:
 
 
 def note_history(conn: Connection, test_id: int) -> dict[int, list[NoteVersion]]:
-    """Earlier versions of the test's notes (deleted ones too), oldest first, by note id."""
+    """Earlier versions of the test's notes (deleted ones too), oldest first, by note id.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+
+    Returns
+    -------
+    dict of int to list of NoteVersion
+        Note id -> its earlier versions, oldest first.
+    """
     out: dict[int, list[NoteVersion]] = {}
     for r in conn.execute(
         "SELECT v.note_id, v.text, v.for_athlete, v.changed_by, v.changed_at, v.change"

@@ -11,7 +11,18 @@ from pathlib import Path
 
 
 def recording_files(path: Path) -> list[Path]:
-    """The files making up a recording: the file itself, plus a CSV's sidecar."""
+    """The files making up a recording: the file itself, plus a CSV's sidecar.
+
+    Parameters
+    ----------
+    path : Path
+        The recording file.
+
+    Returns
+    -------
+    list of Path
+        ``path``, then the sidecar of a CSV when it exists.
+    """
     files = [path]
     if path.suffix.lower() == ".csv":
         from sensor_io.recording_io import sidecar_path
@@ -23,7 +34,18 @@ def recording_files(path: Path) -> list[Path]:
 
 
 def content_hash(path: Path) -> str:
-    """SHA-256 (hex) over the recording's file(s)."""
+    """SHA-256 (hex) over the recording's file(s).
+
+    Parameters
+    ----------
+    path : Path
+        The recording file.
+
+    Returns
+    -------
+    str
+        64 hex digits over the file, then a CSV's sidecar.
+    """
     h = hashlib.sha256()
     for f in recording_files(path):
         with open(f, "rb") as fh:
@@ -36,7 +58,22 @@ def content_hash(path: Path) -> str:
 def copied_recording(path: Path, digest: str, recordings_dir: Path) -> Iterator[Path]:
     """Copy the recording's files into ``recordings_dir`` under their content hash and
     give the copy's path; the copies made here are removed again when the block fails,
-    so a recording that is not stored leaves the data home as it was."""
+    so a recording that is not stored leaves the data home as it was.
+
+    Parameters
+    ----------
+    path : Path
+        The recording file.
+    digest : str
+        Its :func:`content_hash` (the copies are named by its first 20 digits).
+    recordings_dir : Path
+        The data home's folder of recordings (created if missing).
+
+    Yields
+    ------
+    Path
+        The copy of the recording file.
+    """
     recordings_dir.mkdir(parents=True, exist_ok=True)
     copies = []
     try:

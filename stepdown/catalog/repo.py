@@ -36,12 +36,19 @@ class AthleteInfo:
     """An athlete; body dimensions in m, None where unknown."""
 
     id: str
+    """The athlete's id (letters, digits, ``_.-``)."""
     name: str = ""
+    """The athlete's name; '' when not given."""
     height_m: float | None = None
+    """Body height, m."""
     thigh_length_m: float | None = None
+    """Thigh length, m."""
     shank_length_m: float | None = None
+    """Shank length, m."""
     foot_medial_offset_m: float | None = None
+    """Medial offset of the foot from the ankle, m (the charts' second knee threshold)."""
     notes: str = ""
+    """Free text about the athlete."""
 
 
 @dataclass(frozen=True)
@@ -49,20 +56,35 @@ class TestSummary:
     """One test as listed: its result and the mean of its reps' peak measures."""
 
     id: int
+    """The test's id."""
     athlete_id: str
+    """Whose test."""
     started_at: str | None
+    """When the recording started (ISO UTC); None when it does not say."""
     imported_at: str
+    """When the test was imported (ISO UTC)."""
     test_leg: str
+    """The stance (test) leg: left or right."""
     step_height_m: float | None
+    """Step height, m; None when not given."""
     rule: str
+    """The test-level rule: majority, any or worst."""
     total: int
+    """Checklist total, 0-8 (automatic)."""
     piva_total: int
+    """Piva 0-6 subtotal."""
     category: str
+    """good, medium or poor."""
     n_reps: int
-    mean_measures: dict[str, float | None]  # mean over reps of each rep's peak
+    """Number of reps."""
+    mean_measures: dict[str, float | None]
+    """Measure -> mean over reps of each rep's peak, in the unit of its name."""
     any_pain: bool
+    """Pain above 0 was reported for some rep."""
     n_labels: int
+    """Coach labels given on the test's reps (all versions)."""
     n_notes: int
+    """Notes on the test (not deleted)."""
 
     @property
     def when(self) -> str:
@@ -80,18 +102,26 @@ class AthleteSummary:
     """An athlete with their tests in time order (oldest first)."""
 
     athlete: AthleteInfo
+    """The athlete."""
     tests: list[TestSummary]
+    """Their tests, oldest first."""
 
     @property
     def latest(self) -> TestSummary | None:
+        """The newest test; None without a test."""
         return self.tests[-1] if self.tests else None
 
 
 @dataclass(frozen=True)
 class Label:
+    """A coach's verdict on one item of one rep."""
+
     value: int
+    """The item's score, 0 to its maximum."""
     author: str
+    """The coach."""
     created_at: str
+    """When (ISO UTC)."""
 
 
 @dataclass
@@ -99,47 +129,96 @@ class RepDetail:
     """One rep: times in s on the recording clock, measures in their named units."""
 
     index: int
+    """The rep's number in the test, from 1."""
     start_s: float
+    """Start, s."""
     bottom_s: float | None
+    """Deepest point, s; None when not found."""
     end_s: float
+    """End, s."""
     total: int
+    """The rep's checklist total (automatic)."""
     pain_nrs: float | None
+    """Pain NRS 0-10 reported for the rep; None when not reported."""
     measures: dict[str, float | None] = field(default_factory=dict)
-    items: dict[str, int | None] = field(default_factory=dict)  # None: not assessed
+    """Measure -> the rep's peak, in the unit of its name; None when not measured."""
+    items: dict[str, int | None] = field(default_factory=dict)
+    """Item -> automatic score; None: not assessed."""
     sources: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, Label] = field(default_factory=dict)  # current coach label per item
+    """Item -> where its score came from (rule, classifier, reported, not_assessed)."""
+    labels: dict[str, Label] = field(default_factory=dict)
+    """Item -> the current (newest) coach label."""
 
     def reviewed_items(self) -> dict[str, int | None]:
-        """Items as the coach sees them: the coach label where there is one."""
+        """Items as the coach sees them: the coach label where there is one.
+
+        Returns
+        -------
+        dict of str to int or None
+            Item -> score.
+        """
         return {k: (self.labels[k].value if k in self.labels else v) for k, v in self.items.items()}
 
 
 @dataclass(frozen=True)
 class Note:
+    """A coach's note on a test or one of its reps."""
+
     id: int
+    """The note's id."""
     rep_index: int | None
+    """The rep it is about; None for the whole test."""
     author: str
+    """The coach."""
     text: str
+    """The note."""
     created_at: str
-    for_athlete: bool = False  # shown in the athlete's report (the coach chose it)
+    """When (ISO UTC)."""
+    for_athlete: bool = False
+    """Shown in the athlete's report (the coach chose it)."""
 
 
 @dataclass
 class TestDetail:
+    """Everything stored about one test."""
+
     summary: TestSummary
+    """The test as listed."""
     sensors: list[str]
+    """The placements the analysis used."""
     recording_path: str
+    """The catalog's copy of the recording."""
     analysis: AnalysisResult
+    """The stored analysis, typed."""
     test_items: dict[str, int | None]
+    """Item -> test-level automatic score; None: not assessed."""
     reps: list[RepDetail]
+    """The reps, in order."""
     notes: list[Note]
+    """The notes not deleted, oldest first."""
 
 
 # ---------------------------------------------------------------- athletes
 
 
 def check_athlete_id(athlete_id: str) -> str:
-    """Return ``athlete_id`` if it is a valid id (letters, digits, ``_.-``), else raise."""
+    """Return ``athlete_id`` if it is a valid id (letters, digits, ``_.-``), else raise.
+
+    Parameters
+    ----------
+    athlete_id : str
+        The id to check.
+
+    Returns
+    -------
+    str
+        ``athlete_id`` itself.
+
+    Raises
+    ------
+    CatalogError
+        Not 1-64 letters, digits, '_', '.' or '-' (starting with a letter or digit).
+    """
     if not isinstance(athlete_id, str) or not ATHLETE_ID.match(athlete_id):
         raise CatalogError(
             f"invalid athlete id {athlete_id!r}: use 1-64 letters, digits, '_', '.' or '-'"
@@ -148,7 +227,15 @@ def check_athlete_id(athlete_id: str) -> str:
 
 
 def ensure_athlete(conn: Connection, athlete: AthleteInfo) -> None:
-    """Create the athlete if missing; fill body dimensions that are still unknown."""
+    """Create the athlete if missing; fill body dimensions that are still unknown.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete : AthleteInfo
+        The athlete (body dimensions in m); a stored name or dimension is kept.
+    """
     check_athlete_id(athlete.id)
     conn.execute(
         "INSERT INTO athletes (id, name, height_m, thigh_length_m, shank_length_m,"
@@ -166,6 +253,20 @@ def ensure_athlete(conn: Connection, athlete: AthleteInfo) -> None:
 
 
 def get_athlete(conn: Connection, athlete_id: str) -> AthleteInfo | None:
+    """One athlete.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    AthleteInfo or None
+        The athlete; None when there is none of that id.
+    """
     row = conn.execute(
         "SELECT id, name, height_m, thigh_length_m, shank_length_m, foot_medial_offset_m, notes"
         " FROM athletes WHERE id = ?", (athlete_id,),
@@ -176,7 +277,20 @@ def get_athlete(conn: Connection, athlete_id: str) -> AthleteInfo | None:
 def list_athletes(
     conn: Connection, only: set[str] | None = None
 ) -> list[AthleteSummary]:
-    """Athletes ordered by id, each with their tests; ``only`` restricts to those ids."""
+    """Athletes ordered by id, each with their tests; ``only`` restricts to those ids.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    only : set of str or None
+        The athlete ids to list; None for all.
+
+    Returns
+    -------
+    list of AthleteSummary
+        The athletes, each with their tests oldest first.
+    """
     rows = conn.execute(
         "SELECT id, name, height_m, thigh_length_m, shank_length_m, foot_medial_offset_m, notes"
         " FROM athletes ORDER BY id"
@@ -195,6 +309,20 @@ def list_athletes(
 
 
 def find_test_by_hash(conn: Connection, content_sha256: str) -> int | None:
+    """The test stored from a recording with this content.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    content_sha256 : str
+        SHA-256 (hex) of the recording's file(s).
+
+    Returns
+    -------
+    int or None
+        The test's id; None when no test has that content.
+    """
     row = conn.execute(
         "SELECT id FROM tests WHERE content_sha256 = ?", (content_sha256,)
     ).fetchone()
@@ -204,8 +332,21 @@ def find_test_by_hash(conn: Connection, content_sha256: str) -> int | None:
 def read_analysis(doc: Any) -> AnalysisResult:
     """The typed analysis of a parsed analysis document (from a file or the database).
 
-    Raises :class:`AnalysisContractError` (one line) for a document this stepdown cannot
-    read: the contract is checked by :meth:`analysis.result.AnalysisResult.from_json`.
+    Parameters
+    ----------
+    doc : Any
+        The parsed JSON document.
+
+    Returns
+    -------
+    AnalysisResult
+        The analysis, typed.
+
+    Raises
+    ------
+    AnalysisContractError
+        One line, for a document this stepdown cannot read: the contract is checked by
+        :meth:`analysis.result.AnalysisResult.from_json`.
     """
     try:
         return AnalysisResult.from_json(doc)
@@ -242,8 +383,33 @@ def store_test(
     Idempotent on ``content_sha256``: a recording already stored is left as it is
     and ``created`` is False, also when another writer stores it at the same moment
     (on PostgreSQL both may find it missing; the unique hash stops the second one, whose
-    transaction is rolled back).  ``pain_nrs`` is the recording's 0-10 pain, per rep
-    or one number for the whole test.
+    transaction is rolled back).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete : AthleteInfo
+        Whose test (created if missing).
+    analysis : AnalysisResult
+        The test's analysis.
+    recording_path : str
+        The catalog's copy of the recording.
+    content_sha256 : str
+        SHA-256 (hex) of the recording's file(s): the test's identity.
+    started_at : str or None
+        When the recording started (ISO UTC).
+    step_height_m : float or None
+        Step height, m.
+    pain_nrs : list of float or float or None
+        The recording's 0-10 pain, per rep or one number for the whole test.
+
+    Returns
+    -------
+    test_id : int
+        The stored test's id.
+    created : bool
+        False when the recording was stored already.
     """
     from sqlalchemy.exc import IntegrityError
 
@@ -336,14 +502,40 @@ def _summaries(conn: Connection, where: str, params: tuple) -> list[TestSummary]
 
 
 def list_tests(conn: Connection, athlete_id: str | None = None) -> list[TestSummary]:
-    """Tests in time order (oldest first), of one athlete or of all."""
+    """Tests in time order (oldest first), of one athlete or of all.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str or None
+        The athlete; None for all.
+
+    Returns
+    -------
+    list of TestSummary
+        Ordered by start (else import) time, then id.
+    """
     if athlete_id is None:
         return _summaries(conn, "", ())
     return _summaries(conn, "WHERE t.athlete_id = ?", (athlete_id,))
 
 
 def test_athlete(conn: Connection, test_id: int) -> str | None:
-    """The athlete a test belongs to, or None if there is no such test."""
+    """The athlete a test belongs to, or None if there is no such test.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+
+    Returns
+    -------
+    str or None
+        The athlete's id.
+    """
     row = conn.execute("SELECT athlete_id FROM tests WHERE id = ?", (test_id,)).fetchone()
     return row[0] if row else None
 
@@ -353,7 +545,20 @@ def test_revision(conn: Connection, test_id: int) -> tuple | None:
     no such test: its athlete (first), recording hash, newest coach label, note and note
     change, and the athlete's stored details.  Labels and notes are append-only (an edit or
     a deletion adds a ``note_versions`` row), so any change gives a new value: the web app
-    keys its rendered pages on it.  One indexed look-up."""
+    keys its rendered pages on it.  One indexed look-up.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+
+    Returns
+    -------
+    tuple or None
+        The values, hashable; None when there is no such test.
+    """
     row = conn.execute(
         "SELECT t.athlete_id, t.content_sha256,"
         " (SELECT MAX(l.id) FROM coach_labels l JOIN reps r ON l.rep_id = r.id"
@@ -368,7 +573,20 @@ def test_revision(conn: Connection, test_id: int) -> tuple | None:
 
 
 def get_test(conn: Connection, test_id: int) -> TestDetail | None:
-    """Everything stored about one test, or None."""
+    """Everything stored about one test, or None.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+
+    Returns
+    -------
+    TestDetail or None
+        The test; None when there is no such test.
+    """
     found = _summaries(conn, "WHERE t.id = ?", (test_id,))
     if not found:
         return None
@@ -419,7 +637,28 @@ def _rep_details(conn: Connection, test_id: int) -> list[RepDetail]:
 def add_label(
     conn: Connection, test_id: int, rep_index: int, item: str, value: int, author: str
 ) -> None:
-    """Record a coach's verdict for one item of one rep (kept beside the automatic one)."""
+    """Record a coach's verdict for one item of one rep (kept beside the automatic one).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+    rep_index : int
+        The rep's number in the test, from 1.
+    item : str
+        A checklist item of the registry.
+    value : int
+        The score, 0 to the item's maximum.
+    author : str
+        The coach.
+
+    Raises
+    ------
+    CatalogError
+        An unknown item, a score out of range, or no such rep.
+    """
     most = registry.max_points()
     if item not in most:
         raise CatalogError(f"unknown checklist item {item!r}: one of {', '.join(most)}")
@@ -440,7 +679,24 @@ def add_label(
 def label_history(
     conn: Connection, test_id: int, rep_index: int, item: str
 ) -> list[Label]:
-    """All labels ever given for one rep item, oldest first."""
+    """All labels ever given for one rep item, oldest first.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+    rep_index : int
+        The rep's number in the test, from 1.
+    item : str
+        The checklist item.
+
+    Returns
+    -------
+    list of Label
+        The labels; the last is the current one.
+    """
     return [Label(*r) for r in conn.execute(
         "SELECT l.value, l.author, l.created_at FROM coach_labels l JOIN reps r"
         " ON l.rep_id = r.id WHERE r.test_id = ? AND r.rep_index = ? AND l.item = ?"
@@ -448,7 +704,23 @@ def label_history(
 
 
 def check_note_text(text: str) -> str:
-    """A note's text, stripped; refuses an empty or too long one."""
+    """A note's text, stripped; refuses an empty or too long one.
+
+    Parameters
+    ----------
+    text : str
+        The text given.
+
+    Returns
+    -------
+    str
+        The text without surrounding white space.
+
+    Raises
+    ------
+    CatalogError
+        Empty, or longer than ``NOTE_MAX_CHARS`` characters.
+    """
     text = text.strip()
     if not text:
         raise CatalogError("a note cannot be empty")
@@ -463,7 +735,26 @@ def add_note(
 ) -> int:
     """Add a coach's note to a test (or to one of its reps); returns the note id.
 
-    ``for_athlete``: the note goes into the athlete's report (else coaches only)."""
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+    author : str
+        The coach.
+    text : str
+        The note (checked by :func:`check_note_text`).
+    rep_index : int or None
+        The rep it is about; None for the whole test.
+    for_athlete : bool
+        The note goes into the athlete's report (else coaches only).
+
+    Returns
+    -------
+    int
+        The note's id.
+    """
     text = check_note_text(text)
     with transaction(conn):
         if test_athlete(conn, test_id) is None:
@@ -487,6 +778,18 @@ def export_rows(conn: Connection, athlete_ids: set[str] | None = None) -> list[d
     test_total, category, rep_index, start_s, bottom_s, end_s, rep_total, pain_nrs``,
     then each measure by name, ``item_<k>``, ``source_<k>`` and ``label_<k>``
     (the current coach label, empty if none).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_ids : set of str or None
+        Only these athletes; None for all.
+
+    Returns
+    -------
+    list of dict
+        One row per rep, tests in time order.
     """
     out = []
     for summary in list_tests(conn):

@@ -49,7 +49,20 @@ def _checked(entries: Iterable[LoadEntry]) -> list[LoadEntry]:
 
 
 def add_entries(conn: Connection, entries: Iterable[LoadEntry]) -> int:
-    """Store entries added by hand, all in one transaction; returns how many."""
+    """Store entries added by hand, all in one transaction; returns how many.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    entries : iterable of LoadEntry
+        The entries (durations in s, distances in m), all validated before any is written.
+
+    Returns
+    -------
+    int
+        How many entries were stored.
+    """
     batch = _checked(entries)
     with transaction(conn):
         _insert(conn, batch, None)
@@ -62,6 +75,22 @@ def import_entries(conn: Connection, entries: Iterable[LoadEntry], *,
 
     A file whose content was imported before is refused (:class:`CatalogError`)
     so that importing it twice cannot double an athlete's load.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    entries : iterable of LoadEntry
+        The file's entries.
+    file_name : str
+        The file's name, kept with the import.
+    content_sha256 : str
+        SHA-256 (hex) of the file's content.
+
+    Returns
+    -------
+    int
+        How many entries were stored.
     """
     batch = _checked(entries)
     with transaction(conn):
@@ -81,7 +110,22 @@ def import_entries(conn: Connection, entries: Iterable[LoadEntry], *,
 
 def list_entries(conn: Connection, athlete_id: str | None = None, *,
                  until: dt.date | None = None) -> list[LoadEntry]:
-    """Entries of one athlete (or all), ordered by athlete, date and insertion."""
+    """Entries of one athlete (or all), ordered by athlete, date and insertion.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str or None
+        The athlete; None for all.
+    until : datetime.date or None
+        Only entries up to this local date (inclusive); None for all.
+
+    Returns
+    -------
+    list of LoadEntry
+        The entries.
+    """
     where, params = [], []
     if athlete_id is not None:
         where.append("athlete_id = ?")
@@ -99,7 +143,18 @@ def list_entries(conn: Connection, athlete_id: str | None = None, *,
 
 
 def logged_athletes(conn: Connection) -> list[str]:
-    """Ids of the athletes with at least one training-log entry."""
+    """Ids of the athletes with at least one training-log entry.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+
+    Returns
+    -------
+    list of str
+        The ids, sorted.
+    """
     return [r[0] for r in conn.execute(
         "SELECT DISTINCT athlete_id FROM training_log ORDER BY athlete_id")]
 
@@ -109,6 +164,18 @@ def stepdown_results(conn: Connection, athlete_id: str) -> pd.DataFrame:
 
     ``date`` is the date part of the test's start (UTC, from the recording) or,
     without one, of its import time: the local date may differ by one day.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test, oldest first (``date`` as datetime64[ns]).
     """
     tests = list_tests(conn, athlete_id)
     return pd.DataFrame({
@@ -123,8 +190,30 @@ def load_panel_for(conn: Connection, athlete_id: str, *, as_of: dt.date | None =
                    days: int | None = 90, rules: FlagRules = DEFAULT_RULES) -> LoadPanel:
     """The coach web app's load panel of one athlete, from the catalog.
 
-    See :func:`analysis.training_load.panel.load_panel`; raises :class:`CatalogError`
-    when the athlete has no training-log entry.
+    See :func:`analysis.training_load.panel.load_panel`.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    as_of : datetime.date or None
+        The last day of the panel (local date); None for the last logged day.
+    days : int or None
+        Days shown; None for the whole log.
+    rules : FlagRules
+        The clinic's flag thresholds.
+
+    Returns
+    -------
+    LoadPanel
+        The panel, with the athlete's step-down results.
+
+    Raises
+    ------
+    CatalogError
+        When the athlete has no training-log entry.
     """
     entries = list_entries(conn, athlete_id, until=as_of)
     if not entries:

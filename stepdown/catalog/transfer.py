@@ -30,13 +30,27 @@ class TableCopy:
     """Rows of one table in the source and, after the copy, in the target."""
 
     table: str
+    """The table's name."""
     source_rows: int
+    """Rows in the source."""
     target_rows: int
+    """Rows in the target after the copy."""
 
 
 def catalog_tables(where: str | os.PathLike[str] | None) -> list[tuple[str, list[str], bool]]:
     """(table, columns, has an integer ``id`` key) of a catalog, parents before children
-    (SQLAlchemy's reflection and foreign-key sort); ``schema_migrations`` left out."""
+    (SQLAlchemy's reflection and foreign-key sort); ``schema_migrations`` left out.
+
+    Parameters
+    ----------
+    where : str or os.PathLike or None
+        The catalog: an SQLite file or a database URL; None for the current one.
+
+    Returns
+    -------
+    list of tuple of (str, list of str, bool)
+        Per table: its name, its columns, and whether its key is one integer ``id``.
+    """
     import warnings
 
     import sqlalchemy as sa
@@ -62,7 +76,25 @@ def _count(conn: Connection, table: str) -> int:
 
 def copy_catalog(source: str | os.PathLike[str] | None, target: str) -> list[TableCopy]:
     """Copy every row of the catalog at ``source`` (default: the current one) into the
-    empty catalog at ``target``; returns the verified row counts per table."""
+    empty catalog at ``target``; returns the verified row counts per table.
+
+    Parameters
+    ----------
+    source : str or os.PathLike or None
+        The catalog to copy: an SQLite file or a URL; None for the current one.
+    target : str
+        The empty target catalog's URL (migrated to the newest schema first).
+
+    Returns
+    -------
+    list of TableCopy
+        Source and target rows of every table, equal.
+
+    Raises
+    ------
+    CatalogError
+        The same database twice, a target that holds rows, or counts that differ.
+    """
     if database_url(source) == database_url(target):
         raise CatalogError("the source and the target catalog are the same database")
     src, dst = connect(source), connect(target)

@@ -30,7 +30,23 @@ if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help ne
 # -- options -----------------------------------------------------------------------------------
 
 def check_rule(rule: str | None) -> str | None:
-    """The --rule value, lower case, if it is one of majority, any, worst."""
+    """The --rule value, lower case, if it is one of majority, any, worst.
+
+    Parameters
+    ----------
+    rule : str or None
+        The value given to ``--rule`` (any case), or None when the option was left out.
+
+    Returns
+    -------
+    str or None
+        The rule in lower case; None when none was given.
+
+    Raises
+    ------
+    InputError
+        When the rule is not one of :data:`analysis.rules.TEST_RULES`.
+    """
     if rule is None:
         return None
     if rule.lower() not in TEST_RULES:
@@ -42,7 +58,29 @@ def check_rule(rule: str | None) -> str | None:
 
 def read_input(path: Path, placement: str | None = None, test_leg: str | None = None) -> Any:
     """A recording file, or another tool's export (Xsens/Movella CSV: a file or a folder of
-    per-rep files) with its sensors' placements and the test leg given by the user."""
+    per-rep files) with its sensors' placements and the test leg given by the user.
+
+    Parameters
+    ----------
+    path : Path
+        A recording (.parquet, or .csv + .json), an Xsens CSV export (file or folder) or an
+        MT Manager text export.
+    placement : str or None
+        For exports only: where each sensor was worn, ``Pelvis=pelvis,RightThigh=thigh_right``.
+    test_leg : str or None
+        For exports only: the stance (test) leg, ``"left"`` or ``"right"``.
+
+    Returns
+    -------
+    Recording
+        The recording (:class:`sensor_io.recording.Recording`), checked as a recording file is.
+
+    Raises
+    ------
+    InputError
+        A folder that is not of Xsens exports, an export without its placements or test leg,
+        or ``placement`` given for a file that is not an export.
+    """
     from sensor_io.recording_io import check_recording, read_recording
     from sensor_io.xsens_csv import (
         looks_like_mt_export,
@@ -76,7 +114,36 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
                  pain: str | None = None, quality: bool = False, standing: Path | None = None,
                  placement: str | None = None, test_leg: str | None = None,
                  calibration_from: Path | None = None) -> Any:
-    """Read, check the options, analyse; every refusal is an InputError naming what is wrong."""
+    """Read, check the options, analyse; every refusal is an InputError naming what is wrong.
+
+    Parameters
+    ----------
+    recording : Path
+        The recording or export to analyse (see :func:`read_input`).
+    rules : Path or None
+        TOML file of rule thresholds; None for the defaults.
+    rule : str or None
+        Test-level rule: majority (default), any or worst.
+    pain : str or None
+        Pain NRS 0-10: one number for the test or one per rep, comma-separated.
+    quality : bool
+        Also the classifier's rep-quality probability (loads scikit-learn).
+    standing : Path or None
+        A standing recording to calibrate from instead of the recording's own start.
+    placement : str or None
+        Where each sensor of an export was worn (exports only).
+    test_leg : str or None
+        The stance (test) leg of an export, left or right (exports only).
+    calibration_from : Path or None
+        Another set of the same session whose sensor-to-segment calibration is reused.
+
+    Returns
+    -------
+    Analysis or HoldSet or HeelTapSet
+        The test's :class:`analysis.pipeline.Analysis`, or, for a programme set (a hold or
+        heel taps, issue 15), its set result through
+        :func:`stepdown.programme.sets.analyze_programme_set`.
+    """
     from analysis.pipeline import analyze as analyze_recording
     from analysis.pipeline import session_calibration
 
@@ -110,7 +177,18 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
 
 
 def json_text(doc: dict[str, Any]) -> str:
-    """The analysis document as strict JSON (a NaN would be a bug: refused, not printed)."""
+    """The analysis document as strict JSON (a NaN would be a bug: refused, not printed).
+
+    Parameters
+    ----------
+    doc : dict
+        The analysis document (:meth:`analysis.pipeline.Analysis.to_json`).
+
+    Returns
+    -------
+    str
+        The JSON text, indented by one space, non-ASCII characters kept.
+    """
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=1)
 
 
@@ -142,7 +220,35 @@ def analyze(
         help="Reuse the sensor-to-segment calibration of another set of the same session "
              "(same sensors, not re-strapped), e.g. for a set with too little movement.")] = None,
 ) -> None:
-    """Score a step-down recording rep by rep: measures, checklist, result and why."""
+    """Score a step-down recording rep by rep: measures, checklist, result and why.\f
+
+    Parameters
+    ----------
+    recording : Path
+        Recording (.parquet or .csv + .json), or an Xsens CSV export (file or folder).
+    as_json : bool
+        ``--json``: print the analysis JSON document only.
+    plot : Path or None
+        PNG to write: the angle curves with the reps and thresholds.
+    rules : Path or None
+        TOML file of rule thresholds (e.g. ``pelvis_deg = 6.0``).
+    rule : str or None
+        Test-level rule: majority (default), any or worst.
+    pain : str or None
+        Pain NRS 0-10: one number for the test, or one per rep (``0,0,2,1,0``).
+    quality : bool
+        Also the classifier's rep-quality probability (loads scikit-learn).
+    standing : Path or None
+        Calibrate from this standing recording (a static trial or an earlier set of the
+        session, same sensors) instead of the recording's own start.
+    placement : str or None
+        Other tools' exports (Xsens CSV): where each sensor was worn.
+    test_leg : str or None
+        With ``placement``: the stance (test) leg, left or right.
+    calibration_from : Path or None
+        Reuse the sensor-to-segment calibration of another set of the same session (same
+        sensors, not re-strapped).
+    """
     check_plot_path(plot)
     result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg,
                           calibration_from)

@@ -27,9 +27,28 @@ SHOW_FAILURES = 10
 
 
 class RateColumn(ProgressColumn):
-    """'12.3 rec/s, ETA 0:01:05': recordings per second so far and the time left at that rate."""
+    """'12.3 rec/s, ETA 0:01:05': recordings per second so far and the time left at that rate.
+
+    Parameters
+    ----------
+    table_column : rich.table.Column or None
+        The column of the progress table (rich's :class:`~rich.progress.ProgressColumn`).
+    """
 
     def render(self, task: Any) -> Text:
+        """The column's text for the task now.
+
+        Parameters
+        ----------
+        task : rich.progress.Task
+            The batch's progress task: ``completed`` and ``total`` recordings, ``elapsed`` s.
+
+        Returns
+        -------
+        Text
+            Recordings per second and the time left as H:MM:SS; dashes before the first
+            recording is done.
+        """
         rate = task.completed / task.elapsed if task.elapsed and task.completed else None
         if rate is None:
             return Text("– rec/s, ETA –")
@@ -60,7 +79,25 @@ def batch(
     timeout: Annotated[float, typer.Option(
         help="Seconds to wait for a remote scheduler to answer.", min=0.1)] = 10.0,
 ) -> None:
-    """Re-analyse every recording under SOURCE into Parquet tables and JSON under --out."""
+    """Re-analyse every recording under SOURCE into Parquet tables and JSON under --out.\f
+
+    Parameters
+    ----------
+    source : str
+        Folder or fsspec URL of the recordings.
+    out : str
+        Folder or fsspec URL for the results.
+    scheduler : str
+        ``"local"`` (a cluster on this machine) or the address ``tcp://HOST:PORT`` of one.
+    workers : int or None
+        Worker processes of the local cluster (default: one per core).
+    rules : Path or None
+        TOML file of rule thresholds (e.g. ``pelvis_deg = 6.0``).
+    rule : str or None
+        Test-level rule: majority (default), any or worst.
+    timeout : float
+        Seconds to wait for a remote scheduler to answer.
+    """
     from analysis.rules import RuleConfig, load_rule_config
     from stepdown.batch.runner import close, connect, run_batch
     from stepdown.batch.source import Source, safe_url

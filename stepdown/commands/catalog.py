@@ -33,7 +33,15 @@ def import_(
     recordings: Annotated[list[Path], typer.Argument(help="Recording files (.parquet or .csv).")],
     athlete: Annotated[str, typer.Option("--athlete", help="Athlete id the tests belong to.")],
 ) -> None:
-    """Analyse recordings and store them in the catalog (importing twice changes nothing)."""
+    """Analyse recordings and store them in the catalog (importing twice changes nothing).\f
+
+    Parameters
+    ----------
+    recordings : list of Path
+        Recording files (.parquet or .csv).
+    athlete : str
+        Athlete id the tests belong to.
+    """
     from stepdown.catalog.importer import import_recording
     from stepdown.paths import recordings_dir
 
@@ -76,7 +84,13 @@ def athletes() -> None:
 
 @app.command()
 def tests(athlete: Annotated[str, typer.Argument(help="Athlete id.")]) -> None:
-    """List one athlete's tests, oldest first."""
+    """List one athlete's tests, oldest first.\f
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete id.
+    """
     from stepdown.catalog.repo import get_athlete, list_tests
 
     conn = _open()
@@ -99,7 +113,15 @@ def export(
     athlete: Annotated[list[str] | None, typer.Option(
         "--athlete", help="Only these athletes (repeatable).")] = None,
 ) -> None:
-    """Write one row per rep (measures, items, sources, coach labels) for research."""
+    """Write one row per rep (measures, items, sources, coach labels) for research.\f
+
+    Parameters
+    ----------
+    out : Path
+        Output file: .csv or .parquet.
+    athlete : list of str or None
+        Only these athletes (``--athlete``, repeatable); None for every athlete.
+    """
     import pandas as pd
 
     from stepdown.catalog.repo import export_rows
@@ -126,7 +148,19 @@ def users_add(
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the password from the first line of stdin.")] = False,
 ) -> None:
-    """Create a web app account (password asked twice unless --password-stdin)."""
+    """Create a web app account (password asked twice unless --password-stdin).\f
+
+    Parameters
+    ----------
+    username : str
+        Login name (lower case).
+    athlete : list of str or None
+        Athletes this coach may see (``--athlete``, repeatable).
+    all_athletes : bool
+        This account sees every athlete.
+    password_stdin : bool
+        Read the password from the first line of stdin.
+    """
     from stepdown.catalog.accounts import add_user
 
     password = _read_password(password_stdin)
@@ -140,7 +174,15 @@ def users_assign(
     username: Annotated[str, typer.Argument(help="Login name.")],
     athlete: Annotated[list[str], typer.Argument(help="Athlete ids to give access to.")],
 ) -> None:
-    """Let a coach see more athletes."""
+    """Let a coach see more athletes.\f
+
+    Parameters
+    ----------
+    username : str
+        Login name.
+    athlete : list of str
+        Athlete ids to give access to.
+    """
     from stepdown.catalog.accounts import assign
 
     assign(_open(), username, athlete)
@@ -158,7 +200,15 @@ def users_unassign(
     username: Annotated[str, typer.Argument(help="Login name.")],
     athlete: Annotated[list[str], typer.Argument(help="Athlete ids to take away.")],
 ) -> None:
-    """Stop a coach seeing some athletes."""
+    """Stop a coach seeing some athletes.\f
+
+    Parameters
+    ----------
+    username : str
+        Login name.
+    athlete : list of str
+        Athlete ids to take away.
+    """
     from stepdown.catalog.accounts import unassign
 
     n = unassign(_open(), username, athlete)
@@ -168,7 +218,13 @@ def users_unassign(
 
 @users_app.command("remove")
 def users_remove(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
-    """Delete an account and end its sessions (its labels and notes stay, with its name)."""
+    """Delete an account and end its sessions (its labels and notes stay, with its name).\f
+
+    Parameters
+    ----------
+    username : str
+        Login name.
+    """
     from stepdown.catalog.accounts import remove_user
 
     remove_user(_open(), username)
@@ -181,7 +237,15 @@ def users_password(
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the password from the first line of stdin.")] = False,
 ) -> None:
-    """Set a new password; the account is logged out everywhere."""
+    """Set a new password; the account is logged out everywhere.\f
+
+    Parameters
+    ----------
+    username : str
+        Login name.
+    password_stdin : bool
+        Read the password from the first line of stdin (asked twice otherwise).
+    """
     from stepdown.catalog.accounts import set_password
 
     set_password(_open(), username, _read_password(password_stdin))
@@ -190,7 +254,13 @@ def users_password(
 
 @users_app.command("logout")
 def users_logout(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
-    """End every session of an account (it must log in again)."""
+    """End every session of an account (it must log in again).\f
+
+    Parameters
+    ----------
+    username : str
+        Login name.
+    """
     from stepdown.catalog.accounts import end_sessions
 
     n = end_sessions(_open(), username)

@@ -22,7 +22,16 @@ def migrate_to(
         "$STEPDOWN_DATABASE_URL or the data home's catalog.sqlite3).")] = None,
 ) -> None:
     """Copy every athlete, test, label, note, account and log entry into URL, then verify
-    the row counts of every table; point STEPDOWN_DATABASE_URL at URL afterwards."""
+    the row counts of every table; point STEPDOWN_DATABASE_URL at URL afterwards.\f
+
+    Parameters
+    ----------
+    url : str
+        Target database, e.g. ``postgresql://user@host/dbname`` (must be empty).
+    source : str or None
+        ``--from``: the catalog to copy, an SQLite file or URL (default: the current one,
+        ``$STEPDOWN_DATABASE_URL`` or the data home's catalog.sqlite3).
+    """
     from stepdown.catalog.db import database_url, shown_url
     from stepdown.catalog.transfer import copy_catalog
 

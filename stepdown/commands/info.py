@@ -29,16 +29,36 @@ class StreamSummary:
     """Figures of one sensor stream, in SI units."""
 
     samples: int
+    """Number of samples."""
     rate_hz: float
+    """Median sample rate, Hz."""
     duration_s: float
+    """Time from the first to the last sample, s."""
     gap_count: int
+    """Intervals longer than the gap factor × the median interval."""
     longest_gap_s: float
+    """The longest of those intervals, s; 0.0 without a gap."""
     acc_norm_median_mps2: float
+    """Median accelerometer norm |a|, m/s² (about 9.81 for a worn sensor)."""
     has_mag: bool
+    """Whether the stream has magnetometer samples."""
 
 
 def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> StreamSummary:
-    """Samples, rate, duration, gaps (interval > gap_factor × median) and median |a|."""
+    """Samples, rate, duration, gaps (interval > gap_factor × median) and median |a|.
+
+    Parameters
+    ----------
+    stream : SensorStream
+        One sensor's samples (time in s, acc in m/s², sensor frame).
+    gap_factor : float
+        An interval longer than this many median intervals is a gap.
+
+    Returns
+    -------
+    StreamSummary
+        The stream's figures, in SI units.
+    """
     import numpy as np
 
     gaps = stream.gaps(gap_factor)
@@ -51,7 +71,19 @@ def summarize_stream(stream: SensorStream, gap_factor: float = GAP_FACTOR) -> St
 
 
 def sensor_table(rec: Recording) -> Table:
-    """A rich table with one row per sensor, in PLACEMENTS order."""
+    """A rich table with one row per sensor, in PLACEMENTS order.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording shown.
+
+    Returns
+    -------
+    Table
+        Per sensor: samples, median rate (Hz), duration (s), gaps, longest gap (s),
+        median |a| (m/s²) and whether it has a magnetometer.
+    """
     from rich.table import Table
 
     table = Table(title="sensors", caption=f"rate and |a| are medians; a gap is an interval "
@@ -70,7 +102,20 @@ def sensor_table(rec: Recording) -> Table:
 
 
 def describe_test(rec: Recording) -> list[str]:
-    """Lines about the test: leg, athlete, step height, pain, start time, extras."""
+    """Lines about the test: leg, athlete, step height, pain, start time, extras.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording described.
+
+    Returns
+    -------
+    list of str
+        One line each: test leg, athlete (id and body lengths in m), step height (m), pain
+        NRS, duration (s), then the start time, a programme set's exercise and the other
+        metadata keys when there are any.
+    """
     a = rec.athlete
     body = [f"{k} {v:g} m" for k, v in (("height", a.height_m), ("thigh", a.thigh_length_m),
                                        ("shank", a.shank_length_m),
@@ -102,7 +147,18 @@ def describe_test(rec: Recording) -> list[str]:
 
 def quality_lines(rec: Recording) -> list[str]:
     """The recorder's per-sensor quality summary (sensor metadata ``quality``) and the
-    gap markers longer than 0.5 s with their reasons; empty for a recording without them."""
+    gap markers longer than 0.5 s with their reasons; empty for a recording without them.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording described.
+
+    Returns
+    -------
+    list of str
+        One line per sensor with a quality summary, then one per gap longer than 0.5 s.
+    """
     lines = []
     for name, meta in rec.sensors_meta.items():
         q = meta.get("quality")
@@ -122,7 +178,13 @@ def quality_lines(rec: Recording) -> list[str]:
 def info(
     recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
 ) -> None:
-    """Show the sensors and metadata of a recording."""
+    """Show the sensors and metadata of a recording.\f
+
+    Parameters
+    ----------
+    recording : Path
+        Recording (.parquet or .csv + .json).
+    """
     from rich.console import Console
 
     from sensor_io.recording_io import read_recording

@@ -35,7 +35,20 @@ if TYPE_CHECKING:  # numpy, scipy and the BLE stack load when a command runs, no
 
 def scan(*args: Any, **kwargs: Any) -> Any:
     """:func:`sensor_io.ble_client.scan` (a coroutine), imported when used: the BLE stack
-    is not needed for --help. A module name, so a test can put a fake adapter in its place."""
+    is not needed for --help. A module name, so a test can put a fake adapter in its place.
+
+    Parameters
+    ----------
+    *args : Any
+        Passed on to :func:`sensor_io.ble_client.scan` (the scan time, s).
+    **kwargs : Any
+        Passed on to :func:`sensor_io.ble_client.scan` (e.g. ``backend``).
+
+    Returns
+    -------
+    Coroutine
+        The scan, to be awaited: the devices found.
+    """
     from sensor_io.ble_client import scan as ble_scan
 
     return ble_scan(*args, **kwargs)
@@ -43,7 +56,21 @@ def scan(*args: Any, **kwargs: Any) -> Any:
 
 def save(*args: Any, **kwargs: Any) -> Any:
     """:func:`stepdown.record_guard.save`, imported when used (it loads the recorder and the
-    file formats). A module name, so a test can interrupt it."""
+    file formats). A module name, so a test can interrupt it.
+
+    Parameters
+    ----------
+    *args : Any
+        Passed on to :func:`stepdown.record_guard.save` (recorder, recording, output path).
+    **kwargs : Any
+        Passed on to :func:`stepdown.record_guard.save`.
+
+    Returns
+    -------
+    Any
+        What :func:`stepdown.record_guard.save` returns: where the recording was written and
+        what could not be.
+    """
     from stepdown.record_guard import save as guarded_save
 
     return guarded_save(*args, **kwargs)
@@ -52,7 +79,18 @@ def save(*args: Any, **kwargs: Any) -> Any:
 # -- commands ------------------------------------------------------------------------------
 def no_bluetooth(err: BaseException) -> InputError:
     """The one line for a machine where bleak cannot reach a Bluetooth adapter (no
-    adapter, BlueZ not running: bleak's D-Bus socket is missing)."""
+    adapter, BlueZ not running: bleak's D-Bus socket is missing).
+
+    Parameters
+    ----------
+    err : BaseException
+        What bleak (or the D-Bus connection) raised.
+
+    Returns
+    -------
+    InputError
+        The error to raise, its first line naming the cause.
+    """
     return InputError(f"cannot use Bluetooth: {first_line(err)} (is there an adapter, and is "
                       "the Bluetooth service running?)")
 
@@ -62,7 +100,15 @@ def devices(
     timeout: Annotated[float, typer.Option(help="Scan time in s.")] = 5.0,
     emulate: Annotated[bool, typer.Option(help="Scan emulated sensors (demo).")] = False,
 ) -> None:
-    """List nearby IMUs with their model and signal strength."""
+    """List nearby IMUs with their model and signal strength.\f
+
+    Parameters
+    ----------
+    timeout : float
+        Scan time, s.
+    emulate : bool
+        Scan emulated sensors (demo).
+    """
     import asyncio
 
     from bleak.exc import BleakError
@@ -127,7 +173,59 @@ def record(
     step_cm: Annotated[float | None, typer.Option(help="Step height, cm.")] = None,
     load_kg: Annotated[float, typer.Option(help="Added load, kg.")] = 0.0,
 ) -> None:
-    """Record a lateral step-down test (or a programme exercise) from BLE IMUs, live."""
+    """Record a lateral step-down test (or a programme exercise) from BLE IMUs, live.\f
+
+    Parameters
+    ----------
+    leg : str
+        Test leg: left or right.
+    athlete : str
+        Athlete id.
+    pelvis, thigh, shank, trunk, wrist : str or None
+        BLE address of each sensor (thigh, shank and wrist on the test side; trunk on the
+        sternum); pelvis and thigh are required.
+    rate : float
+        Wanted sample rate, Hz.
+    out : Path or None
+        Recording to write (.parquet/.csv); default: the data home.
+    calibration : float
+        Quiet standing asked for, s.
+    bends : bool
+        Then ask for 2-3 slow knee bends on both feet (the calibration finds the thigh's
+        axis in them).
+    duration : float or None
+        Stop after this many s (default: Ctrl-C).
+    pain : str or None
+        Pain 0-10 reported by the athlete: one number, or one per rep (``0,0,2,1,0``).
+    score : bool
+        Score each rep live.
+    emulate : bool
+        Stream a simulated test from emulated sensors (demo, tests).
+    emulate_speed : float
+        Emulated clock speed-up; 0: virtual time, as fast as the machine computes (the same
+        result on any machine, for tests).
+    seed : int
+        Simulation seed for ``emulate``.
+    overwrite : bool
+        Replace an earlier recording and journal at ``out``.
+    sound : bool
+        A sound cue per rep, at set start/end and when a sensor drops out (text without
+        audio).
+    live_page : bool
+        Serve the big-screen live page for the athlete, with the coach's controls.
+    page_address : str
+        HOST:PORT of the live page; beyond this computer it needs HTTPS and accounts.
+    page_cert, page_key : Path or None
+        TLS certificate and private key (PEM) of the page.
+    exercise : str
+        What is recorded: test, hold or heel_taps.
+    band : bool
+        The set is done with a knee band (feedback).
+    step_cm : float or None
+        Step height, cm.
+    load_kg : float
+        Added load, kg.
+    """
     import asyncio
 
     from bleak.exc import BleakError
@@ -298,7 +396,18 @@ def _page_tracer() -> Callable[..., dict[str, Any] | None] | None:
 
 
 def test_line(rec: Recording) -> str:
-    """The test result of the whole recording, or why there is none."""
+    """The test result of the whole recording, or why there is none.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording just saved.
+
+    Returns
+    -------
+    str
+        ``"test: "`` and the verdict line, or ``"test: not scored (why)"``.
+    """
     from stepdown.completeness import missing_minimum, verdict_line
 
     try:
@@ -326,7 +435,17 @@ def recover(
     = False,
 ) -> None:
     """Rebuild the recording from a journal after a crash, a kill or damage; says exactly
-    what was lost (which sensor, which time span) and marks it as gaps."""
+    what was lost (which sensor, which time span) and marks it as gaps.\f
+
+    Parameters
+    ----------
+    journal : Path
+        Journal (.sdj) left by ``stepdown record``.
+    out : Path or None
+        Recording to write (.parquet or .csv); default: the journal's name, .parquet.
+    overwrite : bool
+        Replace an existing recording at ``out``.
+    """
     from sensor_io.journal import journal_in_use
     from sensor_io.recorder import recover as recover_journal
 
@@ -351,7 +470,19 @@ def recover(
 
 
 def recovery_lines(report: RecoveryReport) -> list[str]:
-    """What a recovery found wrong with the journal, one line each (none when whole)."""
+    """What a recovery found wrong with the journal, one line each (none when whole).
+
+    Parameters
+    ----------
+    report : RecoveryReport
+        The recovery's report (:func:`sensor_io.recorder.recover`).
+
+    Returns
+    -------
+    list of str
+        Damaged first bytes, skipped bytes, lost spans per sensor (times in s) and an
+        unclean end, as they apply.
+    """
     lines = []
     if not report.magic_ok:
         lines.append("the journal's first bytes were damaged (read on regardless)")

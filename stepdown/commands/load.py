@@ -72,7 +72,35 @@ def add(
         "--season-start", help="A new season starts on this date.")] = False,
     notes: Annotated[str, typer.Option(help="Free text.")] = "",
 ) -> None:
-    """Log one session (or a rest day: activity `rest`) for an athlete."""
+    """Log one session (or a rest day: activity `rest`) for an athlete.\f
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete id.
+    activity : str
+        One of :data:`analysis.training_load.entries.ACTIVITIES` (any case).
+    date : str or None
+        The athlete's local date, YYYY-MM-DD; None for today.
+    duration_min : float or None
+        Duration, minutes (stored in s).
+    distance_km : float or None
+        Distance, km (stored in m).
+    sets : int or None
+        Sets (strength).
+    reps : int or None
+        Reps per set (strength).
+    load_kg : float or None
+        Load per rep, kg.
+    rpe : float or None
+        Session RPE, 0-10.
+    pain : float or None
+        Pain, NRS 0-10.
+    season_start : bool
+        A new season starts on this date.
+    notes : str
+        Free text.
+    """
     from stepdown.catalog.training_log import add_entries
 
     entry = LoadEntry(
@@ -93,7 +121,13 @@ def add(
 def import_(
     csv_file: Annotated[Path, typer.Argument(help="Training-log CSV (layout: docs/load.md).")],
 ) -> None:
-    """Import a training-log CSV: every row is checked first; one bad row refuses the file."""
+    """Import a training-log CSV: every row is checked first; one bad row refuses the file.\f
+
+    Parameters
+    ----------
+    csv_file : Path
+        Training-log CSV (layout: docs/load.md).
+    """
     from analysis.training_load.csv_import import read_load_csv
     from stepdown.catalog.training_log import import_entries
 
@@ -106,7 +140,20 @@ def import_(
 
 
 def sparkline(values: list[float], rest: list[bool]) -> str:
-    """One character per day: ▁..█ scaled to the highest load, `·` missing, `_` rest day."""
+    """One character per day: ▁..█ scaled to the highest load, `·` missing, `_` rest day.
+
+    Parameters
+    ----------
+    values : list of float
+        Daily load, AU (session RPE × min), oldest first; NaN for a day without a record.
+    rest : list of bool
+        Whether each day was logged as a rest day (same length as ``values``).
+
+    Returns
+    -------
+    str
+        One character per day.
+    """
     top = max((v for v in values if math.isfinite(v)), default=0.0)
     out = []
     for v, r in zip(values, rest, strict=True):
@@ -135,7 +182,17 @@ def status(
     as_of: Annotated[str | None, typer.Option(help="Local date YYYY-MM-DD [today].")] = None,
     days: Annotated[int, typer.Option(min=7, max=120, help="Days in the trend line.")] = 28,
 ) -> None:
-    """Load metrics, trend and flags of one athlete on one day."""
+    """Load metrics, trend and flags of one athlete on one day.\f
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete id.
+    as_of : str or None
+        The athlete's local date, YYYY-MM-DD; None for today.
+    days : int
+        Days in the trend line (7-120).
+    """
     import pandas as pd
     from rich.table import Table
 

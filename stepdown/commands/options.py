@@ -11,7 +11,23 @@ PAIN_RANGE = (0.0, 10.0)
 
 
 def parse_pain(text: str | None) -> float | list[float] | None:
-    """``"2"`` -> 2.0 (whole test); ``"0,0,2,1,0"`` -> one 0-10 NRS per rep; None -> None."""
+    """``"2"`` -> 2.0 (whole test); ``"0,0,2,1,0"`` -> one 0-10 NRS per rep; None -> None.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``--pain`` value: one number, or comma-separated numbers (one per rep).
+
+    Returns
+    -------
+    float or list of float or None
+        Pain NRS (0-10) of the whole test, or one per rep; None when none was given.
+
+    Raises
+    ------
+    InputError
+        A value that is not a number, or outside 0-10 (NaN included).
+    """
     if text is None:
         return None
     parts = [p.strip() for p in text.split(",")]

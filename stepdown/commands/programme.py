@@ -37,7 +37,13 @@ def _echo(lines: list[str]) -> None:
 
 @programme_app.command("rules")
 def rules_cmd(programme: ProgrammeOption = None) -> None:
-    """Print the prescriptions and progression rules, each with its rationale."""
+    """Print the prescriptions and progression rules, each with its rationale.\f
+
+    Parameters
+    ----------
+    programme : Path or None
+        Programme TOML; None for the shipped one.
+    """
     from analysis.exercises.progression import load_programme
     from stepdown.programme.views import programme_lines
 
@@ -53,7 +59,19 @@ def next_cmd(
     programme: ProgrammeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The next session's prescription, and which rule fired on which numbers."""
+    """The next session's prescription, and which rule fired on which numbers.\f
+
+    Parameters
+    ----------
+    sessions : list of Path or None
+        Session folders (one day's set recordings each) or set recordings.
+    athlete : str or None
+        Instead of files: the athlete's sets and prescription in the catalog.
+    programme : Path or None
+        Programme TOML; None for the shipped one.
+    as_json : bool
+        ``--json``: print the JSON document only.
+    """
     from analysis.exercises.progression import load_programme, suggest
     from stepdown.programme.sessions import read_sessions
     from stepdown.programme.views import plan_lines
@@ -87,7 +105,15 @@ def band_cmd(
                                                     "without the band.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Compare knee control in heel-tap sets with and without the band."""
+    """Compare knee control in heel-tap sets with and without the band.\f
+
+    Parameters
+    ----------
+    sets : list of Path
+        Heel-tap set recordings, with and without the band.
+    as_json : bool
+        ``--json``: print the JSON document only.
+    """
     from analysis.exercises.band import compare_band
     from stepdown.programme.sessions import analyze_files
 
@@ -116,7 +142,19 @@ def retest_cmd(
         help="A practice set recorded between them (hold or heel taps); repeatable.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Practice then retest: did the test change beyond the measurement uncertainty?"""
+    """Practice then retest: did the test change beyond the measurement uncertainty?\f
+
+    Parameters
+    ----------
+    first : Path
+        The first test's recording.
+    second : Path
+        The test after practice.
+    practice : list of Path or None
+        Practice sets recorded between them (hold or heel taps).
+    as_json : bool
+        ``--json``: print the JSON document only.
+    """
     from analysis.exercises.retest import compare_tests
     from stepdown.programme.sessions import analyze_files, analyze_test, practice_label
 
@@ -140,7 +178,20 @@ def prescribe_cmd(
              "hold_s (min-max), e.g. step_cm=15 band=yes, or hold_s=30-45.")],
     author: Annotated[str, typer.Option(help="Who prescribes (kept with the history).")] = "coach",
 ) -> None:
-    """Record the coach's prescription for an athlete in the catalog (newest is current)."""
+    """Record the coach's prescription for an athlete in the catalog (newest is current).\f
+
+    Parameters
+    ----------
+    athlete : str
+        Athlete id.
+    exercise : str
+        hold or heel_taps.
+    values : list of str
+        FIELD=VALUE each: heel_taps sets reps step_cm load_kg band; hold sets holds hold_s
+        (min-max), e.g. ``step_cm=15 band=yes`` or ``hold_s=30-45``.
+    author : str
+        Who prescribes (kept with the history).
+    """
     from stepdown.catalog.db import connect
     from stepdown.catalog.programme import set_prescription
     from stepdown.programme.views import parse_prescription
@@ -165,7 +216,21 @@ def mark_cmd(
     step_cm: Annotated[float | None, typer.Option(help="Step height, cm.")] = None,
 ) -> None:
     """Say afterwards what a recording was (exercise, band, load, step): its metadata is
-    rewritten in place (atomically; the samples are not touched). Mark before importing."""
+    rewritten in place (atomically; the samples are not touched). Mark before importing.\f
+
+    Parameters
+    ----------
+    recording : Path
+        A set recording (.parquet or .csv).
+    exercise : str or None
+        test, hold or heel_taps; None keeps the recording's.
+    band : bool or None
+        Done with / without the knee band; None keeps the recording's.
+    load_kg : float or None
+        Added load, kg; None keeps the recording's.
+    step_cm : float or None
+        Step height, cm; None keeps the recording's.
+    """
     from sensor_io.exercise import (
         exercise_from_json,
         exercise_of,

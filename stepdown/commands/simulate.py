@@ -29,7 +29,23 @@ MAX_MINUTES = 600.0
 
 def parse_sensors(text: str) -> tuple[str, ...]:
     """``"pelvis,thigh,shank"`` -> segment names; refuses unknown names and a
-    set without the minimum pelvis + thigh."""
+    set without the minimum pelvis + thigh.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated segment names (any case; repeats are dropped).
+
+    Returns
+    -------
+    tuple of str
+        The segment names, lower case, in the order given.
+
+    Raises
+    ------
+    InputError
+        An unknown name, or pelvis or thigh missing.
+    """
     from simulator.single_test import SEGMENT_CHOICES
 
     names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
@@ -48,7 +64,41 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
                profile: str = "medium", reps: int = 5, height: float | None = None,
                step_height: float | None = None, ideal: bool = False,
                ideal_body: bool = False, calibration_movement: bool = False) -> SimConfig:
-    """Check the command's options and turn them into a SimConfig (units: m)."""
+    """Check the command's options and turn them into a SimConfig (units: m).
+
+    Parameters
+    ----------
+    seed : int
+        Random seed: same seed, same test.
+    leg : str
+        Test leg: left or right (any case).
+    sensors : str
+        Comma-separated segments (see :func:`parse_sensors`).
+    profile : str
+        Movement quality: good, medium or poor.
+    reps : int
+        Number of full reps, 1 to ``MAX_REPS``.
+    height : float or None
+        Athlete height, m (1.40-2.10); None: drawn from the seed.
+    step_height : float or None
+        Step height, m (0.10-0.30); None: drawn.
+    ideal : bool
+        Perfect sensors: no noise, bias, gaps, jitter or soft tissue.
+    ideal_body : bool
+        The idealised body instead of whole-body physics.
+    calibration_movement : bool
+        The athlete does the guided calibration movement after standing.
+
+    Returns
+    -------
+    SimConfig
+        The single test to simulate.
+
+    Raises
+    ------
+    InputError
+        An option out of its range, named with the range and unit.
+    """
     from simulator.scenario import PROFILES
     from simulator.single_test import BALANCE_GAIN_RANGE, SimConfig
 
@@ -73,7 +123,31 @@ def sim_config(seed: int = 0, leg: str = "left", sensors: str = "pelvis,thigh",
 
 def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float,
                    walk: float) -> SessionConfig | None:
-    """The session to simulate, or None for a single test (one set, no --minutes)."""
+    """The session to simulate, or None for a single test (one set, no --minutes).
+
+    Parameters
+    ----------
+    cfg : SimConfig
+        The single test's configuration (from :func:`sim_config`).
+    sets : int
+        Sets in the session (at least 1).
+    minutes : float or None
+        A session of about this many minutes instead of ``sets`` (at most ``MAX_MINUTES``).
+    rest : float
+        Rest before each further set, s (at least 2 s of quiet standing).
+    walk : float
+        Walk between sets, s (at least :data:`simulator.session.MIN_WALK_S`).
+
+    Returns
+    -------
+    SessionConfig or None
+        The session; None for one set without ``minutes``.
+
+    Raises
+    ------
+    InputError
+        An option out of its range, or a single-test option given for a session.
+    """
     from simulator.session import MIN_WALK_S, SessionConfig
 
     if sets < 1:
@@ -99,7 +173,20 @@ def session_config(cfg: SimConfig, sets: int, minutes: float | None, rest: float
 
 
 def check_output(out: Path, force: bool) -> None:
-    """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked."""
+    """OUT must be .parquet/.csv in an existing folder, and not overwrite data unasked.
+
+    Parameters
+    ----------
+    out : Path
+        The recording to write (its truth file goes beside it).
+    force : bool
+        Overwrite an existing recording or truth file.
+
+    Raises
+    ------
+    InputError
+        A wrong suffix, a missing folder, or a file that exists without ``force``.
+    """
     from sensor_io.recording_io import SUFFIXES
     from stepdown.truth_files import truth_path
 
@@ -160,7 +247,57 @@ def simulate_cmd(
     load_kg: Annotated[float, typer.Option(help="Heel taps: added load, kg.")] = 0.0,
 ) -> None:
     """Write a simulated step-down test (or programme set) and its ground truth
-    (<name>.truth.json)."""
+    (<name>.truth.json).\f
+
+    Parameters
+    ----------
+    out : Path
+        Recording to write: OUT.parquet or OUT.csv.
+    seed : int
+        Random seed: same seed, same test.
+    leg : str
+        Test leg: left or right.
+    sensors : str
+        Comma-separated: pelvis,thigh,shank,trunk,wrist (pelvis,thigh required).
+    profile : str
+        Movement quality: good, medium or poor.
+    reps : int
+        Number of full reps (per set).
+    sets : int
+        Sets in a session, each after a rest and a walk back to the step.
+    minutes : float or None
+        A session of about this many minutes: as many sets as fit (instead of ``sets``).
+    rest : float
+        Rest before each further set, s (quiet standing).
+    walk : float
+        Walk between sets, s (away and back).
+    height : float or None
+        Athlete height, m (default: drawn from the seed).
+    step_height : float or None
+        Step height, m (default: drawn, 0.15-0.25).
+    ideal : bool
+        Perfect sensors: no noise, bias, gaps, jitter or soft tissue.
+    ideal_body : bool
+        The idealised body: no balance, postural sway, valgus timing variants or
+        hand-on-waist coupling (default: whole-body physics, docs/simulator.md).
+    calibration_movement : bool
+        The athlete does the guided calibration movement (knee bends on both feet) after
+        standing; its window goes in the metadata (docs/accuracy.md).
+    plot : Path or None
+        Also write a PNG of the signals with the reps shaded.
+    force : bool
+        Overwrite existing files.
+    exercise : str
+        test, hold (``reps`` holds of about ``hold_s`` s) or heel_taps (``reps`` taps).
+    hold_s : float
+        Hold: seconds per hold (about).
+    unsteady : bool
+        Hold: an athlete who never steadies in the hold.
+    band : bool
+        Heel taps: done with a knee band.
+    load_kg : float
+        Heel taps: added load, kg.
+    """
     from rich.console import Console
 
     from sensor_io.recording_io import write_recording

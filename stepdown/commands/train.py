@@ -37,6 +37,21 @@ def simulated_training_set(n_tests: int, seed: int,
     """Labelled reps of ``n_tests`` varied simulated tests, each its own athlete.
 
     Labels: the truth items under the default rules (:func:`truth_document`).
+
+    Parameters
+    ----------
+    n_tests : int
+        Number of simulated tests (:func:`simulator.single_test.simulate_batch`).
+    seed : int
+        Seed of the batch; the held-out accuracy seeds are refused.
+    progress : callable or None
+        Called with the number of tests analysed so far, after each.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rep: features, labels and group (athlete id)
+        (:func:`analysis.classifier.labelled_reps`).
     """
     import pandas as pd
 
@@ -64,6 +79,23 @@ def folder_training_set(folder: str | os.PathLike[str],
 
     Recordings: ``*.parquet`` or ``*.csv`` (+ ``.json`` sidecar). The group
     (athlete) is the recording's athlete id, else its file name.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder of recordings and truth files.
+    progress : callable or None
+        Called with each recording's file name once it is analysed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rep: features, labels and group (:func:`analysis.classifier.labelled_reps`).
+
+    Raises
+    ------
+    InputError
+        Not a folder, no recording with a truth file, or one that cannot be read (named).
     """
     import pandas as pd
 
@@ -120,7 +152,21 @@ def train_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the simulated batch (with --simulate).")] = 11,
     folds: Annotated[int, typer.Option(help="GroupKFold splits for validation.")] = 5,
 ) -> None:
-    """Rebuild the rep classifier (arm, trunk, rep quality) and report its grouped CV."""
+    """Rebuild the rep classifier (arm, trunk, rep quality) and report its grouped CV.\f
+
+    Parameters
+    ----------
+    folder : Path or None
+        Folder of recordings with <name>.truth.json beside each.
+    out : Path
+        Model file to write (.skops); default: the shipped model.
+    simulate : int or None
+        Train on this many simulated tests instead of a folder.
+    seed : int
+        Seed of the simulated batch (with ``simulate``).
+    folds : int
+        GroupKFold splits for validation.
+    """
     from rich.console import Console
 
     from analysis.classifier import save_model, train

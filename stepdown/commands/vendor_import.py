@@ -23,7 +23,19 @@ def import_dot(
                                                          "(.parquet, or .csv + .json).")],
     athlete: Annotated[str | None, typer.Option("--athlete", help="Athlete id.")] = None,
 ) -> None:
-    """Join Movella DOT app CSV exports (Acc and Gyr columns) into one recording."""
+    """Join Movella DOT app CSV exports (Acc and Gyr columns) into one recording.\f
+
+    Parameters
+    ----------
+    files : list of str
+        PLACEMENT=FILE per sensor, e.g. ``pelvis=pelvis.csv thigh_left=thigh.csv``.
+    leg : str
+        Test leg: left or right.
+    out : Path
+        Recording to write (.parquet, or .csv + .json).
+    athlete : str or None
+        Athlete id.
+    """
     from sensor_io.recording import Athlete  # here, not at the top: `--help` stays light
     from sensor_io.recording_io import write_recording
     from sensor_io.vendors.movella.app_export import recording_from_dot

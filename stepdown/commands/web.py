@@ -56,7 +56,13 @@ login flood to 2 GiB; give --workers for more."""
 
 
 def default_workers() -> int:
-    """Server processes by default: one per CPU this process may run on, at most 8."""
+    """Server processes by default: one per CPU this process may run on, at most 8.
+
+    Returns
+    -------
+    int
+        The number of worker processes, 1 to ``MAX_DEFAULT_WORKERS``.
+    """
     import os
 
     try:
@@ -78,7 +84,22 @@ def serve(
         help="Server processes (default: one per CPU, at most 8). Each answers requests on its own; "
              "sessions, login throttling and data are shared through the catalog.")] = None,
 ) -> None:
-    """Start the review web app and print its address (Ctrl+C stops it)."""
+    """Start the review web app and print its address (Ctrl+C stops it).\f
+
+    Parameters
+    ----------
+    host : str
+        Address to listen on; 127.0.0.1 = this computer only.
+    port : int
+        TCP port.
+    ssl_certfile : Path or None
+        TLS certificate (PEM): required to serve beyond this computer.
+    ssl_keyfile : Path or None
+        TLS private key (PEM).
+    workers : int or None
+        Server processes (default: one per CPU, at most 8); sessions, login throttling and
+        data are shared through the catalog.
+    """
     import os
 
     import uvicorn

@@ -35,21 +35,41 @@ BENDS_TAIL_S = 0.3       # s the last bend ends before the bends' time is up, at
 
 @dataclass(frozen=True)
 class Prompts:
-    """What `stepdown record` asks of the athlete, in s from the "stand still" prompt:
+    """What `stepdown record` asks of the athlete, in s from the "stand still" prompt.
+
     ``standing_s`` of quiet standing, then ``bends_s`` of guided knee bends (0: not
-    asked), then "go"."""
+    asked), then "go".
+    """
 
     standing_s: float
+    """Quiet standing asked for, s."""
     bends_s: float = 0.0
+    """Guided knee bends asked for after it, s (0: not asked)."""
 
 
 def following(prompts: Prompts, rng: np.random.Generator, does_bends: bool = True
               ) -> Callable[[Scenario], Scenario]:
-    """A scenario change that has the simulated athlete follow ``prompts``: quiet standing
-    until a reaction time after the bends prompt, the drawn bends (slowed or fewer to fit
-    the time given), then standing on the test leg until a reaction time after "go" (or
-    longer, as drawn) before the first rep.  ``does_bends`` False: an athlete who stands
-    through the bends' time instead.  Time 0: the "stand still" prompt."""
+    """A scenario change that has the simulated athlete follow ``prompts``.
+
+    Quiet standing until a reaction time after the bends prompt, the drawn bends (slowed or
+    fewer to fit the time given), then standing on the test leg until a reaction time after
+    "go" (or longer, as drawn) before the first rep.  Time 0: the "stand still" prompt.
+
+    Parameters
+    ----------
+    prompts : Prompts
+        What the athlete is asked, s.
+    rng : numpy.random.Generator
+        Draws the reaction times (:data:`REACTION_S`).
+    does_bends : bool
+        False: an athlete who stands through the bends' time instead.
+
+    Returns
+    -------
+    callable
+        Scenario -> the scenario re-timed (times in s), for
+        :func:`simulator.single_test.simulate`'s ``scenario_fn``.
+    """
     react_bends, react_go = (float(rng.uniform(*REACTION_S)) for _ in range(2))
 
     def shape(scn: Scenario) -> Scenario:
@@ -69,9 +89,31 @@ def following(prompts: Prompts, rng: np.random.Generator, does_bends: bool = Tru
 
 def simulated_test(segments: list[str], leg: str, seed: int, prompts: Prompts | None = None,
                    does_bends: bool = True) -> Simulation:
-    """The simulated test an emulated world plays: the simulator's own for ``seed``, or,
-    when ``prompts`` ask for the guided knee bends, one whose athlete does them when asked
-    (or, ``does_bends`` False, stands through them: :func:`following`)."""
+    """The simulated test an emulated world plays.
+
+    The simulator's own for ``seed``, or, when ``prompts`` ask for the guided knee bends,
+    one whose athlete does them when asked (or, ``does_bends`` False, stands through them:
+    :func:`following`).
+
+    Parameters
+    ----------
+    segments : list of str
+        Segments wearing a sensor (``pelvis``, ``thigh``, ...).
+    leg : str
+        ``left`` or ``right``: the test leg.
+    seed : int
+        The simulator seed.
+    prompts : Prompts or None
+        What `record` asks, s; None: the simulator's own timing.
+    does_bends : bool
+        Whether the athlete does the bends asked for.
+
+    Returns
+    -------
+    Simulation
+        The recording (with the bends' window asked, s, in its metadata when asked) and its
+        truth.
+    """
     import numpy as np
 
     from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, KNEE_BENDS
@@ -91,8 +133,18 @@ def simulated_test(segments: list[str], leg: str, seed: int, prompts: Prompts | 
 
 
 def simulated_span(sim: Simulation) -> tuple[float, float]:
-    """(first, last) sample time (s) over all the simulation's streams: its common clock's
-    span."""
+    """(first, last) sample time (s) over all the simulation's streams: its common clock's span.
+
+    Parameters
+    ----------
+    sim : Simulation
+        The simulated test.
+
+    Returns
+    -------
+    tuple of float
+        (first, last), s.
+    """
     streams = sim.recording.streams.values()
     return min(float(s.t[0]) for s in streams), max(float(s.t[-1]) for s in streams)
 
@@ -100,10 +152,38 @@ def simulated_span(sim: Simulation) -> tuple[float, float]:
 def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
                    prompts: Prompts | None = None, does_bends: bool = True,
                    ) -> tuple[EmulatedWorld, dict[str, str], Simulation, Callable[[], None]]:
-    """A world streaming a simulated test (:func:`simulated_test`): returns (world,
-    {segment: address}, simulation, start) where ``start()`` makes the simulated athlete
-    begin the test now, at the "stand still" prompt (until then the sensors replay the
-    first, standing sample)."""
+    """A world streaming a simulated test (:func:`simulated_test`).
+
+    ``start()`` makes the simulated athlete begin the test now, at the "stand still" prompt
+    (until then the sensors replay the first, standing sample).
+
+    Parameters
+    ----------
+    segments : list of str
+        Segments wearing a sensor, each emulated as a peripheral of
+        :data:`EMULATED_VENDOR`.
+    leg : str
+        ``left`` or ``right``: the test leg.
+    seed : int
+        The simulator seed.
+    speed : float
+        The emulated world's clock speed (1: real time).
+    prompts : Prompts or None
+        What `record` asks, s.
+    does_bends : bool
+        Whether the athlete does the bends asked for.
+
+    Returns
+    -------
+    world : EmulatedWorld
+        The emulated BLE world.
+    addresses : dict of str to str
+        Segment -> the peripheral's address.
+    sim : Simulation
+        The simulated test it plays.
+    start : callable
+        Begins the test now.
+    """
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
     from sensor_io.vendors import VENDORS
     from simulator.single_test import placement_name
@@ -130,8 +210,24 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
 
 def until_test_ends(run: LiveRun, start: Callable[[], None], sim: Simulation
                     ) -> Callable[[], None]:
-    """``start`` (of :func:`emulated_world`) that also has ``run`` stop recording when the
-    simulated test has been played to its end."""
+    """``start`` (of :func:`emulated_world`) that also has ``run`` stop recording at the test's end.
+
+    ``run`` stops when the simulated test has been played to its end.
+
+    Parameters
+    ----------
+    run : LiveRun
+        The live recording; its ``duration_s`` is set when the test begins.
+    start : callable
+        The world's ``start``.
+    sim : Simulation
+        The simulated test played.
+
+    Returns
+    -------
+    callable
+        Begins the test and sets the recording's end, s on the session clock.
+    """
     first, last = simulated_span(sim)
 
     def begin() -> None:

@@ -14,8 +14,23 @@ SILENT_S = 2.0  # s without samples before a streaming sensor shows as NO DATA
 
 
 def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
-    """One line: per sensor state (NO DATA when silent > 2 s; a stopped or failed
-    sensor with the device's reason), samples, gaps, reconnects, battery, signal."""
+    """One line: per sensor state, samples, gaps, reconnects, battery, signal.
+
+    The state is NO DATA when silent > 2 s; a stopped or failed sensor shows the device's
+    reason.
+
+    Parameters
+    ----------
+    status : dict of str to SensorStatus
+        Placement -> its sensor's counters.
+    now_s : float
+        The session clock now, s.
+
+    Returns
+    -------
+    str
+        Sensors separated by `` | ``; battery in V and %, signal in dBm.
+    """
     parts = []
     for st in status.values():
         extra = f" {st.battery_v:.2f} V" if st.battery_v is not None else ""
@@ -31,10 +46,22 @@ def status_line(status: dict[str, SensorStatus], now_s: float) -> str:
 
 
 def rep_line(rep: LiveRep) -> str:
-    """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep,
-    a borderline item marked with ~ (shown even at 0, as knee=0~), and the items its
-    sensors could not measure (``rep.unmeasured_items``): 'rep 3: total 0  knee not
-    measured', never 'no faults' then."""
+    """'rep 2: total 2  pelvis=1 knee=1~  (~ near its threshold)': the faults of a rep.
+
+    A borderline item is marked with ~ (shown even at 0, as knee=0~), and the items its
+    sensors could not measure (``rep.unmeasured_items``) are named: 'rep 3: total 0  knee
+    not measured', never 'no faults' then.
+
+    Parameters
+    ----------
+    rep : LiveRep
+        The scored rep.
+
+    Returns
+    -------
+    str
+        One line.
+    """
     items = rep.items
     near = set(rep.borderline)
     faults = " ".join(f"{k}={items[k]}{'~' if k in near else ''}" for k in ITEMS

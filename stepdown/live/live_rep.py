@@ -31,8 +31,14 @@ class RepTrace:
     """Measure name -> its unit ("cm", "deg")."""
 
     def to_json(self) -> dict[str, Any]:
-        """The trace as the live page reads it: ``t``, ``start_s``, ``thresholds``,
-        ``units`` and one list per measure."""
+        """The trace as the live page reads it.
+
+        Returns
+        -------
+        dict of str to Any
+            ``t``, ``start_s``, ``thresholds``, ``units`` and one list per measure (s, and each
+            measure's unit).
+        """
         return {"t": list(self.t), "start_s": self.start_s,
                 "thresholds": {k: list(v) for k, v in self.thresholds.items()},
                 "units": dict(self.units), **{k: list(v) for k, v in self.values.items()}}

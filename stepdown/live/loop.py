@@ -49,43 +49,59 @@ def _interrupts() -> Interrupts:
 
 @dataclass
 class LiveRun:
-    """One live test: streams ``specs`` into ``recorder`` and reports on ``console``.
+    """One live test: streams from ``session`` into ``recorder`` and reports on ``console``.
 
-    calibration_s: quiet standing asked for before "go" (s, common clock).
-    bends_s: then the guided knee bends asked for this long (s; 0: not asked), their
-    window written to the recording's metadata (the calibration finds the thigh's flexion
-    axis in them; without them, from the reps).
-    duration_s: stop after this long on the common clock (None: until Ctrl-C).
-    scorer: called on the recording so far (in a worker thread, one call at a time);
-    reps it returns that were not shown yet are printed with their items.
-    tracer: (live window, end of the last rep shown in its time, the frames carried or
-    None) -> the trace of the rep in progress (:func:`stepdown.athlete.scoring.live_tracer`),
-    handed to the feedback every TRACE_EVERY_S while a rep is in progress and no scoring
-    runs; None: no traces.
+    Times in s on the session's common clock.
     """
 
     session: StreamingSession
+    """The streaming session: the sensors, their status and the common clock."""
     recorder: Recorder
+    """Where the samples go (journal and recording)."""
     calibration_s: float = 3.0
+    """Quiet standing asked for before "go" (s, common clock)."""
     bends_s: float = 0.0
+    """Then the guided knee bends asked for this long (s; 0: not asked), their window written
+    to the recording's metadata (the calibration finds the thigh's flexion axis in them;
+    without them, from the reps)."""
     duration_s: float | None = None
+    """Stop after this long on the common clock (None: until Ctrl-C)."""
     scorer: RepScorer | None = None
+    """Called on the recording so far (in a worker thread, one call at a time); reps it returns
+    that were not shown yet are printed with their items."""
     tracer: Callable[[Recording, float, Calibration | None], RepTrace | None] | None = None
+    """(live window, end of the last rep shown in its time, the frames carried or None) -> the
+    trace of the rep in progress (:func:`stepdown.athlete.scoring.live_tracer`), handed to
+    the feedback every TRACE_EVERY_S while a rep is in progress and no scoring runs; None:
+    no traces."""
     status_every_s: float = 5.0
+    """Time between two status lines, s."""
     on_calibration_start: Callable[[], None] | None = None
-    feedback: LiveFeedback | None = None  # cues, live page, coach controls
+    """Called when the athlete is asked to stand still (the emulation starts its simulated test
+    then); None: nothing."""
+    feedback: LiveFeedback | None = None
+    """Cues, live page, coach controls; None: the terminal only."""
     score_errors: int = 0
-    analyses: int = 0  # how many times the recording so far was analysed
+    """How many analyses failed (not enough data yet, or a scoring bug)."""
+    analyses: int = 0
+    """How many times the recording so far was analysed."""
     interrupts: Interrupts = field(default_factory=_interrupts)
-    score_errors_said: int = 0  # scoring failures other than "not enough data yet"
+    """The stop signals received."""
+    score_errors_said: int = 0
+    """Scoring failures other than "not enough data yet"."""
     _connecting: bool = field(default=True, init=False)
-    _failing: bool = field(default=False, init=False)  # journal writes failing
+    """Still connecting the sensors (a stop signal then stops at once)."""
+    _failing: bool = field(default=False, init=False)
+    """Journal writes failing."""
     _low_space_said: bool = field(default=False, init=False)
-    _next_status: float = field(default=0.0, init=False)  # when the next status line is due
-    reps: RepTracker = field(init=False)  # which reps to show, when to score
-    # the sensor frames of the recording so far, which each live window is analysed with
-    # (a window's one or two reps find a less sure knee hinge: stepdown.live.window)
+    """The low-disk warning has been printed."""
+    _next_status: float = field(default=0.0, init=False)
+    """When the next status line is due, s."""
+    reps: RepTracker = field(init=False)
+    """Which reps to show, when to score."""
     frames: CarriedFrames | None = field(default=None, init=False)
+    """The sensor frames of the recording so far, which each live window is analysed with (a
+    window's one or two reps find a less sure knee hinge: stepdown.live.window)."""
 
     def __post_init__(self) -> None:
         self.reps = RepTracker(self.recorder)

@@ -36,33 +36,56 @@ IN_REP_TILT_DEG = 4.0   # thigh tilt beyond which a rep is in progress (its trac
 
 @dataclass
 class RepTracker:
-    """The reps shown so far (``shown``: final, numbered and timed as in the session),
-    the provisional one, and what the next analysis needs.
+    """The reps shown so far, the provisional one, and what the next analysis needs.
 
-    recorder: the live test's recorder (its test thigh feeds the trigger).
-    t_go: the common clock at "go" (the end of the calibration).
+    Times in s on the session's common clock.
     """
 
     recorder: Recorder
+    """The live test's recorder (its test thigh feeds the trigger)."""
     t_go: float = 0.0
+    """The common clock at "go" (the end of the calibration), s."""
     shown: list[LiveRep] = field(default_factory=list)
-    provisional: LiveRep | None = None  # shown early, not final yet
-    provisional_at: float = 0.0  # when it was shown
-    t_scored: float = 0.0  # when the last analysis for a rep end (not an early one) started
-    unsettled_since: float | None = None  # a rep was found whose end may still move
+    """The final reps shown, numbered and timed as in the session."""
+    provisional: LiveRep | None = None
+    """Shown early, not final yet."""
+    provisional_at: float = 0.0
+    """When it was shown, s."""
+    t_scored: float = 0.0
+    """When the last analysis for a rep end (not an early one) started, s."""
+    unsettled_since: float | None = None
+    """Since when a rep was found whose end may still move, s; None: none."""
 
     def start(self, t_go: float) -> None:
-        """The test begins ("go"): reps are looked for from ``t_go`` on."""
+        """The test begins ("go"): reps are looked for from ``t_go`` on.
+
+        Parameters
+        ----------
+        t_go : float
+            The common clock at "go", s.
+        """
         self.t_go = self.t_scored = t_go
 
     def due(self, now: float) -> str | None:
-        """Why a new analysis is worth running at ``now``, or None: "returning" (the
-        thigh is on its way back up from a rep not shown yet), "ended" (it has dipped
-        since the last analysis and is back near standing), "retry" (a rep's end was
-        not settled), "fallback" (FALLBACK_SCORE_S since the last analysis and the
-        thigh is not deep in a rep: a rep analysed mid-way would end too early); "end"
-        is the loop's own, once the recording has ended.
-        Analysing on every turn instead would cost a core on a long session."""
+        """Why a new analysis is worth running at ``now``, or None.
+
+        "returning" (the thigh is on its way back up from a rep not shown yet), "ended" (it has
+        dipped since the last analysis and is back near standing), "retry" (a rep's end was not
+        settled), "fallback" (FALLBACK_SCORE_S since the last analysis and the thigh is not deep
+        in a rep: a rep analysed mid-way would end too early); "end" is the loop's own, once the
+        recording has ended.  Analysing on every turn instead would cost a core on a long
+        session.
+
+        Parameters
+        ----------
+        now : float
+            The common clock now, s.
+
+        Returns
+        -------
+        str or None
+            The reason, or None: no analysis now.
+        """
         from analysis.rep_end import mid_dip, rep_may_have_ended, rep_returning
 
         if self.unsettled_since is not None and now - self.unsettled_since < RETRY_S:
@@ -79,11 +102,26 @@ class RepTracker:
         return None
 
     def window(self, now: float, why: str | None = None) -> tuple[Recording, float]:
-        """What scoring the next rep needs: the calibration and the samples since the last
-        rep shown (:func:`stepdown.live.window.live_window`), so a score costs the same
-        late in a long session as early, and the window's time shift; the pain reports of
-        the reps already shown are left out.  An analysis for ``why`` (see :meth:`due`)
-        starts at ``now``."""
+        """What scoring the next rep needs, and the window's time shift.
+
+        The calibration and the samples since the last rep shown
+        (:func:`stepdown.live.window.live_window`), so a score costs the same late in a long
+        session as early; the pain reports of the reps already shown are left out.
+
+        Parameters
+        ----------
+        now : float
+            The common clock now, s: the analysis starts then.
+        why : str or None
+            Why it runs (see :meth:`due`; ``trace``: the rep in progress's trace).
+
+        Returns
+        -------
+        recording : Recording
+            The live window.
+        shift : float
+            Subtracted from the recent samples' times, s (0: the window is everything so far).
+        """
         from stepdown.live.window import JOIN_S, live_window
 
         if why not in ("returning", "trace"):  # leave the rep-end trigger's dip in view
@@ -107,8 +145,15 @@ class RepTracker:
         return float(self.shown[-1].end_s) if self.shown else self.t_go
 
     def in_rep(self) -> bool:
-        """Is a rep in progress: nothing provisional shown yet, and the test thigh tilted
-        beyond IN_REP_TILT_DEG now?"""
+        """Is a rep in progress?
+
+        Nothing provisional shown yet, and the test thigh tilted beyond IN_REP_TILT_DEG now.
+
+        Returns
+        -------
+        bool
+            True while a rep is in progress.
+        """
         from analysis.rep_end import thigh_tilt
 
         thigh = self.recorder.stream(f"thigh_{self.recorder.meta['test_leg']}")
@@ -119,13 +164,29 @@ class RepTracker:
 
     def accept(self, reps: list[LiveRep], shift: float, now: float,
                why: str | None = None) -> list[tuple[str, LiveRep]]:
-        """What to show of a window's analysis (scored at ``now`` on the window of
-        ``shift``, for ``why``: see :meth:`due`): (status, rep) pairs, reps numbered and
-        timed as in the session.
-        status: "final" (a rep not shown before), "confirmed" / "corrected" (the final
-        result of the provisional rep: same or other items or total), "withdrawn" (the
-        provisional rep, found by no final analysis), "provisional" (a new last rep whose
-        end may still move: shown once, counted when final)."""
+        """What to show of a window's analysis: (status, rep) pairs.
+
+        Reps numbered and timed as in the session.  status: "final" (a rep not shown before),
+        "confirmed" / "corrected" (the final result of the provisional rep: same or other items
+        or total), "withdrawn" (the provisional rep, found by no final analysis), "provisional"
+        (a new last rep whose end may still move: shown once, counted when final).
+
+        Parameters
+        ----------
+        reps : list of LiveRep
+            The window's scored reps, in its numbering and time.
+        shift : float
+            The window's time shift, s (:meth:`window`).
+        now : float
+            When the analysis was scored, common clock, s.
+        why : str or None
+            Why it ran (see :meth:`due`; ``end``: the recording has ended).
+
+        Returns
+        -------
+        list of tuple of (str, LiveRep)
+            (status, rep) pairs, in the order to show them.
+        """
         if why == "end":  # the recording has ended: no more data can move an end
             reps = [replace(r, settled=True) for r in reps]
         new = self._new_reps(reps, shift)

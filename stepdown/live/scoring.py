@@ -28,8 +28,20 @@ AddToReps = Callable[["Analysis", list[LiveRep]], list[LiveRep]]
 
 
 def analysis_scorer(add: AddToReps | None = None) -> RepScorer | None:
-    """The analysis pipeline's rep scorer, or None while it is not installed; ``add``
-    may add to each rep (the live page's traces)."""
+    """The analysis pipeline's rep scorer, or None while it is not installed.
+
+    Parameters
+    ----------
+    add : AddToReps or None
+        May add to each rep (the live page's traces).
+
+    Returns
+    -------
+    RepScorer or None
+        (recording or its live window, sensor frames or None) -> the reps scored, in the
+        window's numbering and time (s); it raises InputError while a sensor of the minimum
+        set has sent no data.
+    """
     from analysis.rep_end import rep_end_settled
     from stepdown.completeness import missing_minimum, unmeasured_items
 
@@ -57,8 +69,20 @@ def analysis_scorer(add: AddToReps | None = None) -> RepScorer | None:
 
 
 def borderline_items(result: AnalysisResult) -> dict[int, tuple[str, ...]]:
-    """Rep index -> its items whose measure is within the measure's uncertainty of a
-    threshold (they may flip as the test goes on), in checklist order."""
+    """Rep index -> its items whose measure is within the measure's uncertainty of a threshold.
+
+    They may flip as the test goes on; in checklist order.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        The analysis result (its ``uncertainty["borderline"]``).
+
+    Returns
+    -------
+    dict of int to tuple of str
+        Rep index -> item names.
+    """
     near: dict[int, set[str]] = {}
     for b in (result.uncertainty or {}).get("borderline", []):
         near.setdefault(b["rep"], set()).add(b["item"])

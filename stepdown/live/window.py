@@ -43,11 +43,35 @@ JOIN_S = 0.01         # s between the last calibration sample and the first rece
 def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
                 margin_s: float = MARGIN_S, max_recent_s: float = MAX_RECENT_S,
                 ) -> tuple[Recording, float]:
-    """The calibration (samples up to ``t_go``) and the recent samples (from
-    ``since_s - margin_s``, at most ``max_recent_s`` before ``now_s``) as one recording,
-    and the shift (s) subtracted from the recent samples' times; 0 when the two overlap
-    and the window is simply everything so far (before the first rep).  Times in s on the
-    session clock.  Costs O(window), not O(session): only views are sliced."""
+    """The calibration and the recent samples as one recording, and their time shift.
+
+    The calibration: samples up to ``t_go``; the recent samples: from
+    ``since_s - margin_s``, at most ``max_recent_s`` before ``now_s``.  Costs O(window),
+    not O(session): only views are sliced.
+
+    Parameters
+    ----------
+    recorder : Recorder
+        The live recording so far.
+    t_go : float
+        "Go", the end of the calibration, s on the session clock.
+    since_s : float
+        Start of the last rep shown (or ``t_go``), s on the session clock.
+    now_s : float
+        Now, s on the session clock.
+    margin_s : float
+        Standing kept before ``since_s``, s.
+    max_recent_s : float
+        At most this much recent data, s.
+
+    Returns
+    -------
+    recording : Recording
+        The window (sensor frames, its metadata and gaps).
+    shift : float
+        Subtracted from the recent samples' times, s; 0 when the two overlap and the window
+        is simply everything so far (before the first rep).
+    """
     start = max(since_s - margin_s, now_s - max_recent_s)
     shift = max(0.0, start - t_go - JOIN_S)
     streams = {}
@@ -76,8 +100,24 @@ def live_window(recorder: Recorder, t_go: float, since_s: float, now_s: float,
 
 
 def to_session_time(rep: Rep, shift: float, t_go: float) -> Rep:
-    """A rep of the window's analysis with its times back on the session clock: times
-    after ``t_go`` (s, "go") move by the window's ``shift`` (s)."""
+    """A rep of the window's analysis with its times back on the session clock.
+
+    Times after ``t_go`` move by the window's ``shift``.
+
+    Parameters
+    ----------
+    rep : Rep
+        A rep of the window's analysis (times s, window clock).
+    shift : float
+        The window's time shift, s.
+    t_go : float
+        "Go", s.
+
+    Returns
+    -------
+    Rep
+        The same rep, start, bottom and end on the session clock (s, rounded to ms).
+    """
     def moved(t: float | None) -> float | None:
         return round(t + shift, 3) if t is not None and t > t_go else t
 
@@ -87,23 +127,60 @@ def to_session_time(rep: Rep, shift: float, t_go: float) -> Rep:
 
 @dataclass(frozen=True)
 class CarriedFrames:
-    """The frames (:func:`analysis.pipeline.session_calibration`) found on the whole
-    recording when ``reps`` reps had been shown."""
+    """The frames found on the whole recording when ``reps`` reps had been shown.
+
+    (:func:`analysis.pipeline.session_calibration`.)
+    """
 
     calibration: Calibration | None
     """None: they could not be found (each window then finds its own)."""
     reps: int
+    """Reps shown when they were found."""
 
 
 def frames_due(carried: CarriedFrames | None, reps_shown: int) -> bool:
-    """Whether the frames must be found (again) on the recording so far: a rep has been
-    shown and none are carried yet, or the reps shown have doubled since they were found."""
+    """Whether the frames must be found (again) on the recording so far.
+
+    A rep has been shown and none are carried yet, or the reps shown have doubled since they
+    were found.
+
+    Parameters
+    ----------
+    carried : CarriedFrames or None
+        The frames carried so far.
+    reps_shown : int
+        Reps shown so far.
+
+    Returns
+    -------
+    bool
+        True: find them now.
+    """
     return reps_shown >= 1 and (carried is None or reps_shown >= 2 * carried.reps)
 
 
 def find_frames(recording: Recording, reps_shown: int) -> CarriedFrames:
-    """The frames of the whole ``recording`` so far, found when ``reps_shown`` reps had
-    been shown (O(recording): the caller does it only when :func:`frames_due`)."""
+    """The frames of the whole ``recording`` so far, found when ``reps_shown`` reps had been shown.
+
+    O(recording): the caller does it only when :func:`frames_due`.
+
+    Parameters
+    ----------
+    recording : Recording
+        The whole recording so far.
+    reps_shown : int
+        Reps shown so far.
+
+    Returns
+    -------
+    CarriedFrames
+        The frames and the rep count they were found at.
+
+    Raises
+    ------
+    InputError
+        The frames cannot be found in it.
+    """
     from analysis.pipeline import session_calibration
 
     return CarriedFrames(session_calibration(recording), reps_shown)
@@ -111,9 +188,25 @@ def find_frames(recording: Recording, reps_shown: int) -> CarriedFrames:
 
 def carry_frames(carried: CarriedFrames | None, recorder: Recorder, reps_shown: int
                  ) -> CarriedFrames | None:
-    """The frames to analyse the next window with: ``carried`` as it is, or found again
-    (:func:`frames_due`, :func:`find_frames`).  None before the first rep (the window is
-    then the whole recording so far and finds its own)."""
+    """The frames to analyse the next window with.
+
+    ``carried`` as it is, or found again (:func:`frames_due`, :func:`find_frames`).
+
+    Parameters
+    ----------
+    carried : CarriedFrames or None
+        The frames carried so far.
+    recorder : Recorder
+        The live recording so far.
+    reps_shown : int
+        Reps shown so far.
+
+    Returns
+    -------
+    CarriedFrames or None
+        None before the first rep (the window is then the whole recording so far and finds
+        its own).
+    """
     if not frames_due(carried, reps_shown):
         return carried
     return find_frames(recorder.recording(), reps_shown)

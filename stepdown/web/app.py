@@ -67,7 +67,13 @@ CACHED_REPORTS = 64  # HTML/PDF reports per process (~50 kB each; 0.1-0.3 s of d
 
 
 def plotly_js_path() -> Path:
-    """plotly.min.js as shipped inside the installed ``plotly`` package."""
+    """plotly.min.js as shipped inside the installed ``plotly`` package.
+
+    Returns
+    -------
+    Path
+        The file's path.
+    """
     import plotly
 
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -84,11 +90,6 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
                throttle: LoginThrottle | None = None) -> Starlette:
     """The ASGI app over the catalog ``catalog`` (an SQLite file or a database URL).
 
-    ``secure_cookies`` sets the Secure flag on cookies (keep it on; browsers
-    accept it on http://127.0.0.1 and it must be on for any other host).
-    ``throttle``: the failed-login limits (the defaults unless given); the failures are
-    counted in the catalog, so every server process on it shares them.
-
     Every handler runs in a worker thread with that thread's catalog connection, so
     the event loop only moves bytes: password hashing and PDF drawing have their
     own small thread limits, so neither can take all threads from the pages, and
@@ -96,6 +97,22 @@ def create_app(catalog: Path | str, *, secure_cookies: bool = True,
     rendered per test revision (:mod:`stepdown.web.page_cache`).  Nothing a request
     depends on lives only in this process: sessions and login failures are in the
     catalog, so several server processes can share it (``stepdown serve --workers``).
+
+    Parameters
+    ----------
+    catalog : Path or str
+        An SQLite file or a database URL; created and migrated up front.
+    secure_cookies : bool
+        Set the Secure flag on cookies (keep it on; browsers accept it on
+        http://127.0.0.1 and it must be on for any other host).
+    throttle : LoginThrottle or None
+        The failed-login limits (the defaults unless given); the failures are counted in
+        the catalog, so every server process on it shares them.
+
+    Returns
+    -------
+    Starlette
+        The ASGI app.
     """
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
@@ -628,7 +645,13 @@ def _lower_thread_priority() -> None:
 
 def app_from_environment() -> Starlette:
     """The app over the catalog ``$STEPDOWN_DATABASE_URL`` names (else the data home's):
-    what each worker process of ``stepdown serve --workers N`` builds for itself."""
+    what each worker process of ``stepdown serve --workers N`` builds for itself.
+
+    Returns
+    -------
+    Starlette
+        The ASGI app (:func:`create_app` with secure cookies).
+    """
     return create_app(db.database_url())
 
 
@@ -682,6 +705,20 @@ def _is_find_path(target: str) -> bool:
 
 
 def notes_history(conn, test_id: int) -> dict:
+    """Earlier versions of the test's notes (:func:`stepdown.catalog.notes.note_history`).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    test_id : int
+        The test.
+
+    Returns
+    -------
+    dict of int to list of NoteVersion
+        Note id -> its earlier versions (deleted notes too), oldest first.
+    """
     from stepdown.catalog.notes import note_history
 
     return note_history(conn, test_id)

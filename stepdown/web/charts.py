@@ -19,12 +19,34 @@ if TYPE_CHECKING:
     from analysis.rules import RuleConfig
 
 def json_for_html(value: object) -> str:
-    """JSON safe inside a <script type="application/json"> element (no '<', '>', '&')."""
+    """JSON safe inside a <script type="application/json"> element (no '<', '>', '&').
+
+    Parameters
+    ----------
+    value : object
+        Anything :func:`json.dumps` takes.
+
+    Returns
+    -------
+    str
+        The JSON text, escaped as :func:`html_safe` does.
+    """
     return html_safe(json.dumps(value))
 
 
 def html_safe(json_text: str) -> str:
-    """JSON text with '<', '>' and '&' escaped, to sit inside an HTML element."""
+    """JSON text with '<', '>' and '&' escaped, to sit inside an HTML element.
+
+    Parameters
+    ----------
+    json_text : str
+        JSON text.
+
+    Returns
+    -------
+    str
+        The same JSON value, the three characters written as ``\\u`` escapes.
+    """
     return json_text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -34,11 +56,18 @@ LEG_COLOURS = {"left": "#1f5fa8", "right": "#8e44ad"}
 
 @dataclass(frozen=True)
 class MeasureSpec:
+    """One charted measure: what it is called and which threshold lines it gets."""
+
     key: str
+    """The measure's key in the results (``knee_medial_cm``); its unit is in the name."""
     title: str
+    """The chart title."""
     unit: str
-    thresholds: tuple[tuple[float, str], ...]  # (value, label)
-    magnitude: bool = False  # the rule judges the size, either side (analysis.registry)
+    """The measure's unit, as the axis shows it."""
+    thresholds: tuple[tuple[float, str], ...]
+    """(value, label) of each threshold line, value in ``unit``."""
+    magnitude: bool = False
+    """The rule judges the size, either side (analysis.registry)."""
 
 
 CHARTED = (("knee_medial_cm", "Knee moving inside the foot"),
@@ -52,7 +81,20 @@ def measure_specs(foot_offset_cm: float | None = None, cfg: RuleConfig | None = 
                   ) -> list[MeasureSpec]:
     """The charted measures with their rule thresholds (:func:`analysis.registry.measure_levels`):
     ``cfg``'s (default: the defaults), the knee's second level at the athlete's foot offset
-    (cm) if known."""
+    (cm) if known.
+
+    Parameters
+    ----------
+    foot_offset_cm : float or None
+        The athlete's foot medial offset, cm; None: the configured second knee threshold.
+    cfg : RuleConfig or None
+        The rule thresholds; None for the defaults.
+
+    Returns
+    -------
+    list of MeasureSpec
+        One per charted measure (``CHARTED``), in that order.
+    """
     from analysis.rules import RuleConfig
 
     cfg = cfg or RuleConfig()
@@ -76,7 +118,20 @@ def _threshold(key: str, item: registry.Item, level: registry.Level, value: floa
 def analysis_specs(analysis: AnalysisResult, athlete: AthleteInfo | None
                    ) -> list[MeasureSpec]:
     """The charted measures with the thresholds this analysis used (its ``config.rules``);
-    one stored before settings were saved gets :func:`athlete_specs`."""
+    one stored before settings were saved gets :func:`athlete_specs`.
+
+    Parameters
+    ----------
+    analysis : AnalysisResult
+        The stored analysis.
+    athlete : AthleteInfo or None
+        The athlete, for the foot offset of an analysis without saved settings.
+
+    Returns
+    -------
+    list of MeasureSpec
+        One per charted measure.
+    """
     from analysis.rules import RuleConfig, threshold_names
 
     used = (analysis.config or {}).get("rules")
@@ -87,7 +142,18 @@ def analysis_specs(analysis: AnalysisResult, athlete: AthleteInfo | None
 
 
 def athlete_specs(athlete: AthleteInfo | None) -> list[MeasureSpec]:
-    """:func:`measure_specs` with the athlete's foot medial offset (m -> cm) when known."""
+    """:func:`measure_specs` with the athlete's foot medial offset (m -> cm) when known.
+
+    Parameters
+    ----------
+    athlete : AthleteInfo or None
+        The athlete (foot medial offset in m), or None.
+
+    Returns
+    -------
+    list of MeasureSpec
+        One per charted measure, default thresholds.
+    """
     offset_m = None if athlete is None else athlete.foot_medial_offset_m
     return measure_specs(None if offset_m is None else offset_m * 100.0)
 
@@ -119,6 +185,18 @@ def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[
 
     Bars over the lowest threshold are drawn red.  Measures without any value
     (no sensor for them) are left out.
+
+    Parameters
+    ----------
+    reps : list of RepDetail
+        The test's reps (measures in the units of their names).
+    specs : list of MeasureSpec
+        The measures to chart.
+
+    Returns
+    -------
+    list of dict
+        Plotly figures ``{"id", "data", "layout"}``, one per measure with a value.
     """
     figures = []
     for spec in specs:
@@ -184,7 +262,18 @@ def _date_axis(tests: list[TestSummary]) -> dict[str, Any]:
 
 def trend_band(key: str) -> float | None:
     """The measurement uncertainty drawn around a trend (90 % bound for one rep peak,
-    from simulation); the widest over the calibration cases and ways of measuring."""
+    from simulation); the widest over the calibration cases and ways of measuring.
+
+    Parameters
+    ----------
+    key : str
+        The measure's key (unit in its name).
+
+    Returns
+    -------
+    float or None
+        The half-width of the band in the measure's unit; None when none is known.
+    """
     from analysis.uncertainty import largest_uncertainty
 
     return largest_uncertainty(key)
@@ -192,7 +281,20 @@ def trend_band(key: str) -> float | None:
 
 def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
     """Trends over the athlete's tests: checklist total, then each measured fault by leg,
-    with the measurement uncertainty as a shaded band."""
+    with the measurement uncertainty as a shaded band.
+
+    Parameters
+    ----------
+    tests : list of TestSummary
+        The athlete's tests, oldest first.
+    specs : list of MeasureSpec
+        The measures to chart.
+
+    Returns
+    -------
+    list of dict
+        Plotly figures: the totals, then one per measure with a value; empty without tests.
+    """
     if not tests:
         return []
     bands = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": lo, "y1": hi,
@@ -232,7 +334,18 @@ EPISODE_COLOURS = {"acwr_rolling": "#c62828", "acwr_ewma": "#c62828",
 
 
 def episode_shapes(episodes: list[dict]) -> list[dict[str, Any]]:
-    """Shaded spans, one per flag episode (``{"flag", "start", "end"}`` ISO dates, inclusive)."""
+    """Shaded spans, one per flag episode (``{"flag", "start", "end"}`` ISO dates, inclusive).
+
+    Parameters
+    ----------
+    episodes : list of dict
+        The flag episodes (:func:`stepdown.web.views.load_episodes`).
+
+    Returns
+    -------
+    list of dict
+        Plotly rectangle shapes, from the start day's midnight to the midnight after the end.
+    """
     import datetime as dt
 
     return [{"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1,
@@ -246,7 +359,18 @@ def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
     """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines,
     flag episodes shaded.
 
-    ``panel``: :class:`analysis.training_load.panel.LoadPanel`; ``episodes``: see :func:`episode_shapes`.
+    Parameters
+    ----------
+    panel : LoadPanel
+        :class:`analysis.training_load.panel.LoadPanel`: dates, daily load, acute and chronic
+        EWMA, in its ``load_unit``.
+    episodes : list of dict
+        See :func:`episode_shapes`.
+
+    Returns
+    -------
+    dict
+        The Plotly figure ``{"id": "load", "data", "layout"}``.
     """
     return {
         "id": "load",
@@ -268,8 +392,24 @@ def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
                      specs: list[MeasureSpec], max_points: int = 200) -> list[dict[str, Any]]:
     """Curves of each measure over every rep, overlaid from the rep's start, thresholds dashed.
 
-    t: (N,) s on the recording clock; series: measure key -> (N,) values in the
-    key's unit, or None where no sensor gives it (left out).
+    Parameters
+    ----------
+    t : array_like
+        (N,) s on the recording clock.
+    series : dict
+        Measure key -> (N,) values in the key's unit, or None where no sensor gives it
+        (left out).
+    reps : list of RepDetail
+        The reps (start and end in s on the same clock).
+    specs : list of MeasureSpec
+        The measures to chart.
+    max_points : int
+        At most about this many points per rep curve (decimated).
+
+    Returns
+    -------
+    list of dict
+        Plotly figures, one per measure with a curve; x in s from each rep's start.
     """
     import numpy as np
 

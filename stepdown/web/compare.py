@@ -25,15 +25,24 @@ A_COLOUR, B_COLOUR = "#1f5fa8", "#c2185b"
 
 @dataclass(frozen=True)
 class MeasureChange:
+    """One measure in tests A and B: its means of rep peaks and the bound a change must pass."""
+
     key: str
+    """The measure's key (unit in its name)."""
     name: str
+    """Its display name."""
     unit: str
+    """Its unit."""
     a: float | None
+    """Mean of rep peaks in test A, ``unit``; None when A does not measure it."""
     b: float | None
-    bound: float | None  # sqrt(2) * u; None where no uncertainty is known
+    """Mean of rep peaks in test B, ``unit``; None when B does not measure it."""
+    bound: float | None
+    """sqrt(2) * u, ``unit``; None where no uncertainty is known."""
 
     @property
     def delta(self) -> float | None:
+        """B - A in ``unit``; None when either is missing."""
         return None if self.a is None or self.b is None else self.b - self.a
 
     @property
@@ -52,7 +61,19 @@ def _uncertainty(detail: TestDetail) -> dict[str, float]:
 
 
 def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:
-    """Each measure either test has: mean of rep peaks in A and in B, and the bound."""
+    """Each measure either test has: mean of rep peaks in A and in B, and the bound.
+
+    Parameters
+    ----------
+    a, b : TestDetail
+        The two tests.
+
+    Returns
+    -------
+    list of MeasureChange
+        In the order of :data:`stepdown.web.views.MEASURE_COLUMNS`; the bound from the larger
+        of the two tests' uncertainties.
+    """
     ua, ub = _uncertainty(a), _uncertainty(b)
     out = []
     for key, name, unit in views.MEASURE_COLUMNS:
@@ -66,14 +87,36 @@ def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:
 
 
 def item_rows(a: TestDetail, b: TestDetail) -> list[dict]:
-    """Test-level items as reviewed (coach labels in place) in A and B."""
+    """Test-level items as reviewed (coach labels in place) in A and B.
+
+    Parameters
+    ----------
+    a, b : TestDetail
+        The two tests.
+
+    Returns
+    -------
+    list of dict
+        ``{"item", "name", "a", "b"}`` per registry item: its key, title and score in each.
+    """
     ra, rb = views.reviewed_result(a), views.reviewed_result(b)
     return [{"item": i.name, "name": i.title, "a": ra.items.get(i.name), "b": rb.items.get(i.name)}
             for i in registry.ITEMS]
 
 
 def overlay_curves(a_json: str, b_json: str) -> list[dict]:
-    """The two tests' per-rep curve charts merged by measure: A's reps blue, B's pink."""
+    """The two tests' per-rep curve charts merged by measure: A's reps blue, B's pink.
+
+    Parameters
+    ----------
+    a_json, b_json : str
+        Each test's curve figures as JSON (:func:`stepdown.web.views.angle_curves_json`).
+
+    Returns
+    -------
+    list of dict
+        One Plotly figure per measure both tests have.
+    """
     figs_a = {f["id"]: f for f in json.loads(a_json)}
     figs_b = {f["id"]: f for f in json.loads(b_json)}
     merged = []

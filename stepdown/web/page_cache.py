@@ -29,6 +29,11 @@ class RenderCache:
 
     Two threads missing the same key may both render it (the second result wins);
     rendering is pure, so that only costs time, never correctness.
+
+    Parameters
+    ----------
+    max_entries : int
+        How many rendered results are kept; the least recently used goes first.
     """
 
     def __init__(self, max_entries: int) -> None:
@@ -38,7 +43,20 @@ class RenderCache:
         self.hits = self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        """The entry for ``key``, made by ``make()`` (outside the lock) if missing."""
+        """The entry for ``key``, made by ``make()`` (outside the lock) if missing.
+
+        Parameters
+        ----------
+        key : Hashable
+            Everything the result depends on.
+        make : callable
+            Renders the result (no arguments).
+
+        Returns
+        -------
+        T
+            The cached or the newly made result.
+        """
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -55,5 +73,18 @@ class RenderCache:
 
 
 def with_csrf(html: str, csrf_token: str) -> str:
-    """A cached page with the session's CSRF token in place of the placeholder."""
+    """A cached page with the session's CSRF token in place of the placeholder.
+
+    Parameters
+    ----------
+    html : str
+        The cached page, with :data:`CSRF_PLACEHOLDER` where the token goes.
+    csrf_token : str
+        The session's CSRF token.
+
+    Returns
+    -------
+    str
+        The page to send.
+    """
     return html.replace(CSRF_PLACEHOLDER, csrf_token)

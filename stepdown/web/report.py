@@ -53,7 +53,20 @@ def _draw_measures(fig: Figure, grid, detail: TestDetail, athlete: AthleteInfo |
 
 
 def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
-    """The per-rep measure charts as one inline SVG element."""
+    """The per-rep measure charts as one inline SVG element.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+    athlete : AthleteInfo or None
+        Its athlete (the foot offset sets the knee's second threshold), or None.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, without its metadata.
+    """
     fig = Figure(figsize=(7.5, 4.6))  # not pyplot: its global state is not thread-safe
     _draw_measures(fig, fig.add_gridspec(2, 2, hspace=0.6, wspace=0.25), detail, athlete)
     buf = io.StringIO()
@@ -64,7 +77,18 @@ def charts_svg(detail: TestDetail, athlete: AthleteInfo | None) -> str:
 
 
 def athlete_notes(detail: TestDetail) -> list:
-    """The notes the coach chose for the athlete's report (never the coaches-only ones)."""
+    """The notes the coach chose for the athlete's report (never the coaches-only ones).
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+
+    Returns
+    -------
+    list of Note
+        Its notes marked for the athlete.
+    """
     return [n for n in detail.notes if n.for_athlete]
 
 
@@ -73,6 +97,20 @@ def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Env
 
     The result is the coach-reviewed one (labels in place) when the coach relabelled
     reps; only the notes the coach chose for the athlete are printed.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+    athlete : AthleteInfo or None
+        Its athlete, or None.
+    env : jinja2.Environment
+        The app's templates (``report.html``).
+
+    Returns
+    -------
+    str
+        The HTML document.
     """
     return env.get_template("report.html").render(
         s=detail.summary, t=detail, athlete=athlete, svg=charts_svg(detail, athlete),
@@ -86,7 +124,22 @@ def report_html(detail: TestDetail, athlete: AthleteInfo | None, env: jinja2.Env
 
 def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]) -> bytes:
     """The report as a one-page A4 PDF: result (coach-reviewed when relabelled), explanation,
-    per-rep items, the notes chosen for the athlete, charts."""
+    per-rep items, the notes chosen for the athlete, charts.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+    athlete : AthleteInfo or None
+        Its athlete, or None.
+    lines : list of str
+        The explanation lines (at most 8 are printed).
+
+    Returns
+    -------
+    bytes
+        The PDF file.
+    """
     s = detail.summary
     reviewed = views.reviewed_result(detail)
     fig = Figure(figsize=(8.27, 11.69))
@@ -137,7 +190,20 @@ def report_pdf(detail: TestDetail, athlete: AthleteInfo | None, lines: list[str]
 
 def progress_svg(tests: list, specs: list) -> str:
     """Totals and the measured faults over the tests, by leg, as one inline SVG element
-    (measures with their uncertainty band, as on the athlete page)."""
+    (measures with their uncertainty band, as on the athlete page).
+
+    Parameters
+    ----------
+    tests : list of TestSummary
+        The athlete's tests, oldest first (at least one).
+    specs : list of MeasureSpec
+        The charted measures; the first two with a value are drawn.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, without its metadata.
+    """
     import matplotlib.dates as mdates
     import numpy as np
 
@@ -178,7 +244,24 @@ def progress_svg(tests: list, specs: list) -> str:
 def progress_html(athlete: AthleteInfo, tests: list, latest: TestDetail | None,
                   env: jinja2.Environment) -> str:
     """The athlete's progress over all their tests as one self-contained HTML document:
-    trend charts, one line per test, and the newest test's findings."""
+    trend charts, one line per test, and the newest test's findings.
+
+    Parameters
+    ----------
+    athlete : AthleteInfo
+        The athlete.
+    tests : list of TestSummary
+        Their tests, oldest first.
+    latest : TestDetail or None
+        The newest test, or None without tests.
+    env : jinja2.Environment
+        The app's templates (``progress.html``).
+
+    Returns
+    -------
+    str
+        The HTML document.
+    """
     return env.get_template("progress.html").render(
         athlete=athlete, tests=list(reversed(tests)),
         svg=progress_svg(tests, charts.athlete_specs(athlete)) if tests else "",

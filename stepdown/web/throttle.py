@@ -30,22 +30,38 @@ WINDOW_S = 15 * 60.0
 
 @dataclass(frozen=True)
 class LoginThrottle:
-    """Failed-login limits per account and per address; the counts are in the catalog.
-
-    ``clock``: seconds since the epoch (the same in every process; tests pass their own).
-    """
+    """Failed-login limits per account and per address; the counts are in the catalog."""
 
     account_limit: int = ACCOUNT_LIMIT
+    """Failures within the window that lock an account name."""
     address_limit: int = ADDRESS_LIMIT
+    """Failures within the window that lock a client address."""
     window_s: float = WINDOW_S
+    """The sliding window, s."""
     clock: Callable[[], float] = time.time
+    """Seconds since the epoch (the same in every process; tests pass their own)."""
 
     def _keys(self, username: str, address: str) -> tuple[tuple[str, int], ...]:
         return ((f"user:{username.lower()}", self.account_limit),
                 (f"addr:{address}", self.address_limit))
 
     def wait_s(self, conn: Connection, username: str, address: str) -> float:
-        """Seconds until a login for ``username`` from ``address`` is heard again; 0 if now."""
+        """Seconds until a login for ``username`` from ``address`` is heard again; 0 if now.
+
+        Parameters
+        ----------
+        conn : Connection
+            The catalog.
+        username : str
+            The account name tried (any case).
+        address : str
+            The client's IP address.
+
+        Returns
+        -------
+        float
+            The wait, s; 0.0 when neither key is locked.
+        """
         now = self.clock()
         wait = 0.0
         for key, limit in self._keys(username, address):
@@ -59,7 +75,17 @@ class LoginThrottle:
         return wait
 
     def failed(self, conn: Connection, username: str, address: str) -> None:
-        """Count one failed login (and forget failures that have left the window)."""
+        """Count one failed login (and forget failures that have left the window).
+
+        Parameters
+        ----------
+        conn : Connection
+            The catalog.
+        username : str
+            The account name tried (any case).
+        address : str
+            The client's IP address.
+        """
         now = self.clock()
         with transaction(conn):
             conn.execute("DELETE FROM login_failures WHERE failed_at <= ?",
@@ -68,7 +94,15 @@ class LoginThrottle:
                              [(key, now) for key, _ in self._keys(username, address)])
 
     def succeeded(self, conn: Connection, username: str) -> None:
-        """Forget the account's failures (the address keeps its count)."""
+        """Forget the account's failures (the address keeps its count).
+
+        Parameters
+        ----------
+        conn : Connection
+            The catalog.
+        username : str
+            The account name (any case).
+        """
         with transaction(conn):
             conn.execute("DELETE FROM login_failures WHERE key = ?",
                          (f"user:{username.lower()}",))

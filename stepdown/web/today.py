@@ -38,11 +38,19 @@ KINDS = {"load": "training load", "worse": "worse test", "pain": "pain",
 
 @dataclass(frozen=True)
 class Reason:
+    """One reason an athlete needs a look."""
+
     key: str
-    kind: str  # one of KINDS
+    """What it is about (``test:ID:worse``, ``load:FLAG:START``, ``quiet:DATE``): an
+    acknowledgement silences this key only."""
+    kind: str
+    """One of :data:`KINDS`."""
     text: str
+    """The reason in words."""
     weight: int
+    """How heavy it is (orders the list; not a risk)."""
     ack: Acknowledgement | None = None
+    """Who acknowledged it and when; None while it is not."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,25 @@ class LoadState:
     the last logged day."""
 
     episodes: dict[str, list[dict]]
+    """Athlete id -> its flag episodes running or ended in the last :data:`RECENT_DAYS`
+    days (``start``: ISO date)."""
     last_logged: dict[str, dt.date]
+    """Athlete id -> the last day with a training-log entry."""
 
 
 def test_reasons(row: DeskRow) -> list[Reason]:
-    """Reasons from the athlete's latest test (and the one before it)."""
+    """Reasons from the athlete's latest test (and the one before it).
+
+    Parameters
+    ----------
+    row : DeskRow
+        The athlete's row of the desk.
+
+    Returns
+    -------
+    list of Reason
+        A worse test, pain reported, not reviewed, as they apply; none without a test.
+    """
     if row.latest_id is None:
         return []
     out, t = [], row.latest_id
@@ -75,7 +97,22 @@ def test_reasons(row: DeskRow) -> list[Reason]:
 
 
 def load_reasons(athlete_id: str, state: LoadState, today: dt.date) -> list[Reason]:
-    """Reasons from the training log: recent flag episodes, and a log gone quiet."""
+    """Reasons from the training log: recent flag episodes, and a log gone quiet.
+
+    Parameters
+    ----------
+    athlete_id : str
+        The athlete.
+    state : LoadState
+        Every athlete's recent episodes and last logged day (:func:`load_state`).
+    today : datetime.date
+        The day the view is for.
+
+    Returns
+    -------
+    list of Reason
+        One per recent episode, and one when nothing was logged for :data:`QUIET_DAYS` days.
+    """
     out = [Reason(f"load:{ep['flag']}:{ep['start']}", "load", ep["text"],
                   LOAD_WEIGHTS.get(ep["flag"], 1))
            for ep in state.episodes.get(athlete_id, [])]
@@ -88,13 +125,37 @@ def load_reasons(athlete_id: str, state: LoadState, today: dt.date) -> list[Reas
 
 
 def with_acks(reasons: list[Reason], acks: dict[str, Acknowledgement]) -> list[Reason]:
-    """The reasons, acknowledged ones carrying who and when, heaviest unacknowledged first."""
+    """The reasons, acknowledged ones carrying who and when, heaviest unacknowledged first.
+
+    Parameters
+    ----------
+    reasons : list of Reason
+        The athlete's reasons.
+    acks : dict of str to Acknowledgement
+        Reason key -> its acknowledgement.
+
+    Returns
+    -------
+    list of Reason
+        Unacknowledged first, each group heaviest first.
+    """
     marked = [Reason(r.key, r.kind, r.text, r.weight, acks.get(r.key)) for r in reasons]
     return sorted(marked, key=lambda r: (r.ack is not None, -r.weight))
 
 
 def attention(reasons: list[Reason]) -> int:
-    """How much an athlete needs a look: the summed weight of unacknowledged reasons."""
+    """How much an athlete needs a look: the summed weight of unacknowledged reasons.
+
+    Parameters
+    ----------
+    reasons : list of Reason
+        The athlete's reasons.
+
+    Returns
+    -------
+    int
+        The summed weight; 0 when every reason is acknowledged.
+    """
     return sum(r.weight for r in reasons if r.ack is None)
 
 
@@ -104,7 +165,20 @@ _cache_lock = threading.Lock()
 
 def load_state(conn: Connection, today: dt.date) -> LoadState:
     """Recent flag episodes of every athlete with a training log (kept in memory until the
-    log changes or the day turns)."""
+    log changes or the day turns).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    today : datetime.date
+        The day the view is for (later entries are left out).
+
+    Returns
+    -------
+    LoadState
+        Every athlete's recent episodes and last logged day.
+    """
     version = tuple(conn.execute("SELECT COUNT(*), MAX(id) FROM training_log").fetchone())
     key = (conn.url, version, today)  # another catalog's log can have the same count and id
     with _cache_lock:

@@ -25,6 +25,21 @@ async def read_form(request: Request) -> dict[str, str]:
     ``Content-Length`` is not trusted (a chunked body has none): the body is
     read chunk by chunk and refused (413) as soon as it passes
     :data:`MAX_FORM_BYTES`.  Other content types (multipart: no uploads here) get 415.
+
+    Parameters
+    ----------
+    request : Request
+        The POST request.
+
+    Returns
+    -------
+    dict of str to str
+        Field name -> value (the last one of a repeated name).
+
+    Raises
+    ------
+    Refused
+        413 too large, 415 not a urlencoded form, 400 malformed.
     """
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
@@ -48,7 +63,10 @@ async def read_form(request: Request) -> dict[str, str]:
 class StaticAssets:
     """The few static files, gzip-compressed once in memory, with an ETag for revalidation.
 
-    ``files``: name -> (function giving the file's path, media type).
+    Parameters
+    ----------
+    files : dict
+        Name -> (function giving the file's path, media type).
     """
 
     def __init__(self, files: dict[str, tuple[Callable[[], Path], str]]) -> None:
@@ -62,6 +80,18 @@ class StaticAssets:
             '"' + hashlib.sha256(raw).hexdigest()[:32] + '"'
 
     async def response(self, request: Request) -> Response:
+        """The file named in the request's path: gzip when accepted, 304 when unchanged.
+
+        Parameters
+        ----------
+        request : Request
+            The GET request (path parameter ``name``).
+
+        Returns
+        -------
+        Response
+            The file (cached a day, private), 304 for a matching ETag, or 404.
+        """
         name = request.path_params["name"]
         if name not in self._files:
             return PlainTextResponse("Not found", status_code=404)

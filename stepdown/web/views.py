@@ -26,7 +26,18 @@ MEASURE_COLUMNS = (
 
 
 def athlete_flags(a: AthleteSummary) -> list[str]:
-    """Short reasons for a coach to look at this athlete first."""
+    """Short reasons for a coach to look at this athlete first.
+
+    Parameters
+    ----------
+    a : AthleteSummary
+        The athlete with their tests, oldest first.
+
+    Returns
+    -------
+    list of str
+        "no test yet", or: total up since the test before, pain reported, not reviewed.
+    """
     latest = a.latest
     if latest is None:
         return ["no test yet"]
@@ -41,7 +52,20 @@ def athlete_flags(a: AthleteSummary) -> list[str]:
 
 
 def sparkline_svg(values: list[int], width: int = 120, height: int = 28) -> str:
-    """A tiny inline SVG line of checklist totals (0-8), oldest left; '' if fewer than 2."""
+    """A tiny inline SVG line of checklist totals (0-8), oldest left; '' if fewer than 2.
+
+    Parameters
+    ----------
+    values : list of int
+        Checklist totals, 0-8, oldest first.
+    width, height : int
+        Size of the SVG, px.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element, or '' for fewer than two totals.
+    """
     if len(values) < 2:
         return ""
     step = (width - 8) / (len(values) - 1)
@@ -56,29 +80,56 @@ def sparkline_svg(values: list[int], width: int = 120, height: int = 28) -> str:
 
 @dataclass(frozen=True)
 class ItemCell:
+    """One checklist item of a rep: the automatic verdict beside the coach's label."""
+
     item: str
+    """The item's registry name."""
     auto: int | None
+    """The automatic score; None when not assessed."""
     source: str
-    label: int | None  # the coach's current label, None if none
+    """Where the automatic score came from, in words (:data:`SOURCE_NAMES`)."""
+    label: int | None
+    """The coach's current label, None if none."""
     label_by: str | None
+    """Who gave the label."""
     max_value: int
+    """The item's highest score."""
 
     @property
     def shown(self) -> int | None:
+        """The coach's label where given, else the automatic score."""
         return self.label if self.label is not None else self.auto
 
     @property
     def changed(self) -> bool:
+        """Whether the coach's label differs from the automatic score."""
         return self.label is not None and self.label != self.auto
 
 
 def item_titles() -> dict[str, str]:
-    """Checklist item -> its name for coaches, for every item of the registry."""
+    """Checklist item -> its name for coaches, for every item of the registry.
+
+    Returns
+    -------
+    dict of str to str
+        Item name -> title.
+    """
     return {i.name: i.title for i in registry.ITEMS}
 
 
 def item_cells(rep: RepDetail) -> list[ItemCell]:
-    """One cell per checklist item of the registry: the automatic verdict and the label."""
+    """One cell per checklist item of the registry: the automatic verdict and the label.
+
+    Parameters
+    ----------
+    rep : RepDetail
+        The rep with its items, sources and labels.
+
+    Returns
+    -------
+    list of ItemCell
+        In the registry's order.
+    """
     return [ItemCell(i.name, rep.items.get(i.name),
                      SOURCE_NAMES.get(rep.sources.get(i.name, ""), "–"),
                      rep.labels[i.name].value if i.name in rep.labels else None,
@@ -91,14 +142,30 @@ class ReviewedResult:
     """A test's result with the coach's labels in place of the automatic rep items."""
 
     items: dict[str, int | None]
+    """Test-level item scores; None for an item not assessed."""
     total: int
+    """Checklist total, 0-8."""
     piva_total: int
+    """Piva 0-6 subtotal."""
     category: str
-    relabelled: bool  # differs from the automatic result
+    """good, medium or poor."""
+    relabelled: bool
+    """Differs from the automatic result."""
 
 
 def reviewed_result(detail: TestDetail) -> ReviewedResult:
-    """Test-level items re-aggregated (the test's own rule) from the reviewed rep items."""
+    """Test-level items re-aggregated (the test's own rule) from the reviewed rep items.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test with its reps and labels.
+
+    Returns
+    -------
+    ReviewedResult
+        The automatic result itself when no rep is labelled.
+    """
     from analysis.checklist import aggregate_items, category, piva_total
 
     reps = [r.reviewed_items() for r in detail.reps]
@@ -112,7 +179,18 @@ def reviewed_result(detail: TestDetail) -> ReviewedResult:
 
 
 def coach_total(rep: RepDetail) -> int:
-    """The rep total with the coach's labels in place of the automatic items."""
+    """The rep total with the coach's labels in place of the automatic items.
+
+    Parameters
+    ----------
+    rep : RepDetail
+        The rep.
+
+    Returns
+    -------
+    int
+        The rep's checklist total.
+    """
     return rep_total(rep.reviewed_items())
 
 
@@ -121,6 +199,16 @@ def explanations(detail: TestDetail) -> list[str]:
 
     Recomputed lines come from :func:`analysis.checklist.explain` on the stored
     per-rep measures and pain, with the default rules.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+
+    Returns
+    -------
+    list of str
+        The lines; empty when the stored measures cannot be scored again.
     """
     stored = detail.analysis.explanations
     if stored is not None:
@@ -139,7 +227,18 @@ def explanations(detail: TestDetail) -> list[str]:
 
 def uncertainty_lines(detail: TestDetail) -> list[str]:
     """How sure the result is (range of totals, borderline reps), from the stored
-    analysis; empty for an analysis stored before it carried ``uncertainty``."""
+    analysis; empty for an analysis stored before it carried ``uncertainty``.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+
+    Returns
+    -------
+    list of str
+        The lines (:func:`analysis.uncertainty.describe_uncertainty`).
+    """
     from analysis.uncertainty import describe_uncertainty
 
     return [line.strip().removeprefix("~ ")
@@ -148,14 +247,36 @@ def uncertainty_lines(detail: TestDetail) -> list[str]:
 
 def not_measured_lines(detail: TestDetail) -> list[str]:
     """One line per rep measure the analysis could not measure, with the reason (a gap,
-    a guessed heading, an implausible value), from the stored analysis."""
+    a guessed heading, an implausible value), from the stored analysis.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+
+    Returns
+    -------
+    list of str
+        ``rep N, measure: reason`` lines.
+    """
     names = {key: name for key, name, _ in MEASURE_COLUMNS}
     return [f"rep {rep.index}, {names.get(k, k).lower()}: {why}"
             for rep in detail.analysis.reps for k, why in (rep.not_measured or {}).items()]
 
 
 def label_lines(detail: TestDetail) -> list[str]:
-    """One line per coach label that differs from the automatic verdict."""
+    """One line per coach label that differs from the automatic verdict.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test.
+
+    Returns
+    -------
+    list of str
+        ``rep N, item: automatic A, coach C (who)`` lines.
+    """
     lines = []
     for rep in detail.reps:
         for cell in item_cells(rep):
@@ -172,6 +293,18 @@ def angle_curves_json(detail: TestDetail, specs: list) -> str:
     (a fraction of a second) to get the measure time series; series and charts
     are kept in memory per file version, reps and specs, so a page shown again
     costs a dictionary look-up.
+
+    Parameters
+    ----------
+    detail : TestDetail
+        The test (its recording path and reps).
+    specs : list of MeasureSpec
+        The measures to chart.
+
+    Returns
+    -------
+    str
+        JSON list of Plotly figures (:func:`stepdown.web.charts.rep_curve_charts`).
     """
     from pathlib import Path
 
@@ -216,7 +349,19 @@ def _measure_series(path: str, mtime_ns: int, size: int) -> tuple | None:
 
 def load_episodes(flags: list[dict]) -> list[dict]:
     """A load panel's daily flags as episodes, newest first: ``{"flag", "start", "end",
-    "text", "days"}`` with ``days`` the daily ``{"date", "reason"}`` lines of the episode."""
+    "text", "days"}`` with ``days`` the daily ``{"date", "reason"}`` lines of the episode.
+
+    Parameters
+    ----------
+    flags : list of dict
+        The panel's daily flags (columns of
+        :data:`analysis.training_load.flags.FLAG_COLUMNS` but the athlete; ISO dates).
+
+    Returns
+    -------
+    list of dict
+        The episodes, newest first.
+    """
     import pandas as pd
 
     from analysis.training_load.flags import FLAG_COLUMNS, episode_text, flag_episodes
@@ -237,7 +382,20 @@ def load_episodes(flags: list[dict]) -> list[dict]:
 
 def local_time(iso_utc: str | None, time_zone: str = "UTC") -> str:
     """``2026-11-24T17:03:00Z`` as ``2026-11-24 18:03`` in ``time_zone`` (IANA), with the
-    zone's abbreviation unless it is UTC; '–' for None."""
+    zone's abbreviation unless it is UTC; '–' for None.
+
+    Parameters
+    ----------
+    iso_utc : str or None
+        An ISO 8601 time (one without a zone is taken as UTC).
+    time_zone : str
+        IANA time zone name.
+
+    Returns
+    -------
+    str
+        The local time to the minute; the text itself when it is not a time.
+    """
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -260,7 +418,18 @@ CSV_COLUMNS = ("test_id", "athlete_id", "started_at_utc", "test_leg", "rule", "t
 
 def tests_csv(tests: list) -> str:
     """Tests (:class:`~stepdown.catalog.repo.TestSummary`) as CSV text, oldest first; measure
-    columns are the mean over the test's reps of each rep's peak, named with their unit."""
+    columns are the mean over the test's reps of each rep's peak, named with their unit.
+
+    Parameters
+    ----------
+    tests : list of TestSummary
+        The tests, oldest first.
+
+    Returns
+    -------
+    str
+        CSV text with a header row (``CSV_COLUMNS``, then ``mean_<measure>``).
+    """
     import csv
     import io
 

@@ -130,3 +130,28 @@ def test_help_loads_no_numerical_stack():
             "{'scipy', 'pandas', 'sklearn', 'vqf', 'pyarrow', 'bleak', 'dask', 'sqlalchemy'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def _command_paths(command, path=()):
+    """Every command and group under ``command``, as its argv path (the root is ``()``)."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_paths(sub, (*path, name))
+
+
+def test_help_shows_the_docstring_summary_and_not_its_numpydoc_sections(capsys, monkeypatch):
+    # the commands' docstrings carry numpydoc Parameters sections (tests/test_docstrings.py);
+    # typer ends a command's help at the form feed (\f) after the summary, in its own help
+    # and in its group's list of commands
+    monkeypatch.setenv("COLUMNS", "200")  # a summary on one line of the help
+    cli._register_commands([])
+    paths = list(_command_paths(typer.main.get_command(cli.app)))
+    documented = [p for p, c in paths
+                  if "Parameters\n" in (getattr(c.callback, "__doc__", None) or "")]
+    assert len(documented) >= 25  # the converted commands are in the walk
+    for path, command in paths:
+        rc, out, _ = run(capsys, [*path, "--help"])
+        assert rc == 0, path
+        assert "Parameters" not in out and "----------" not in out, path
+        summary = (command.help or "").partition("\f")[0].split("\n\n")[0]
+        assert " ".join(summary.split()) in " ".join(out.split()), path
