@@ -18,8 +18,9 @@ decomposes the per-rep error with the simulator's truth:
   the peak against the series' error there; the slope on the knees' turn in the bends;
 - **knee medial displacement** (pelvis + thigh with the guided bends, shifted world):
   bias ± standard error and slope; the slope of each part of the error on the truth
-  (the hip's measured sideways shift and, of it, the sacrum-to-hip lever's model, the
-  thigh's assumed length, the thigh's frame);
+  (the hip's measured sideways shift and, of it, the sacrum-to-hip lever's model; the
+  same shift anchored in the pauses on the true hip path; the thigh's assumed length; the
+  thigh's frame), with the simulated sensor errors and with ideal sensors;
   the thigh frame's error against the weight's drift to one foot in the bends.
 """
 
@@ -156,10 +157,16 @@ def knee_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     thigh = analysis.motion.get("thigh", kin.test_leg)
     from_thigh = kinematics.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, kin.test_leg)
     from_thigh = from_thigh - from_thigh[window].mean()
-    hip = hip_medial_shift_m(grid, pelvis.acc_facing, pelvis.q_facing_seg, -from_thigh, window,
-                             [(r["start_s"], r["end_s"]) for r in analysis.reps], body,
-                             kin.test_leg, pelvis.gap)
-    hip = hip - hip[window].mean()
+
+    def hip_shift(hip_over_knee: np.ndarray) -> np.ndarray:
+        h = hip_medial_shift_m(grid, pelvis.acc_facing, pelvis.q_facing_seg, hip_over_knee, window,
+                               [(r["start_s"], r["end_s"]) for r in analysis.reps], body,
+                               kin.test_leg, pelvis.gap)
+        return h - h[window].mean()
+
+    hip = hip_shift(-from_thigh)
+    # the same anchored in the pauses on the true hip path instead of the thigh's pendulum
+    hip_true_anchor = hip_shift(hip_true * body.thigh_m / (body.thigh_m + body.shank_m))
     measured = analysis.series.series["knee_medial_cm"]
     length_share = body.thigh_m / sim.body.thigh_m - 1.0
     rows = []
@@ -171,7 +178,9 @@ def knee_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
         hip_err, thigh_err = 100 * (hip[k] - hip_true[k]), 100 * (from_thigh[k] - thigh_true[k])
         length = 100 * length_share * thigh_true[k]
         rows.append({"err": err, "truth": truth["measures"]["knee_medial_cm"],
-                     "hip_shift": hip_err, "of_it_lever": 100 * lever_err[k], "thigh_length": length,
+                     "hip_shift": hip_err, "of_it_lever": 100 * lever_err[k],
+                     "hip_shift_true_anchor": 100 * (hip_true_anchor[k] - hip_true[k]),
+                     "thigh_length": length,
                      "thigh_frame": thigh_err - length, "rest": err - hip_err - thigh_err,
                      "bends_drift_cm": sim.truth["calibration_movement"]["shift_cm"]})
     return rows
@@ -222,15 +231,18 @@ def run() -> None:
           f"error per degree of the knees' turn in the bends: "
           f"{np.polyfit(rows.bends_valgus_deg, rows.err, 1)[0]:+.3f} deg/deg "
           f"(r {np.corrcoef(rows.bends_valgus_deg, rows.err)[0, 1]:.2f})")
-    rows = collect(simulate_batch(N_FLEXION_TESTS, seed=KNEE_SEED, **guided, **SHIFTED), knee_parts)
-    slope = np.polyfit(rows.truth, rows.truth + rows.err, 1)[0]
-    print(f"\nKnee, pelvis+thigh, guided bends, shifted world (seed 906): {rows.test.nunique()} tests, "
-          f"{len(rows)} reps, MAE {rows.err.abs().mean():.3f} cm, rep bias {rows.err.mean():+.3f} cm, "
-          f"slope {slope:.3f}")
-    parts = ("err", "hip_shift", "of_it_lever", "thigh_length", "thigh_frame", "rest")
-    table = per_test_summary(rows, parts)
-    table["slope_on_truth"] = [np.polyfit(rows.truth, rows[c], 1)[0] for c in parts]
-    print(table.round(3).to_string())
-    print(f"thigh frame's part per cm of the weight's drift in the bends: "
-          f"{np.polyfit(rows.bends_drift_cm, rows.thigh_frame, 1)[0]:+.3f} cm/cm "
-          f"(r {np.corrcoef(rows.bends_drift_cm, rows.thigh_frame)[0, 1]:.2f})")
+    for sensors, ideal in (("simulated sensor errors", False), ("ideal sensors", True)):
+        rows = collect(simulate_batch(N_FLEXION_TESTS, seed=KNEE_SEED, ideal_sensors=ideal,
+                                      **guided, **SHIFTED), knee_parts)
+        slope = np.polyfit(rows.truth, rows.truth + rows.err, 1)[0]
+        print(f"\nKnee, pelvis+thigh, guided bends, shifted world, {sensors} (seed 906): "
+              f"{rows.test.nunique()} tests, {len(rows)} reps, MAE {rows.err.abs().mean():.3f} cm, "
+              f"rep bias {rows.err.mean():+.3f} cm, slope {slope:.3f}")
+        parts = ("err", "hip_shift", "of_it_lever", "hip_shift_true_anchor", "thigh_length",
+                 "thigh_frame", "rest")
+        table = per_test_summary(rows, parts)
+        table["slope_on_truth"] = [np.polyfit(rows.truth, rows[c], 1)[0] for c in parts]
+        print(table.round(3).to_string())
+        print(f"thigh frame's part per cm of the weight's drift in the bends: "
+              f"{np.polyfit(rows.bends_drift_cm, rows.thigh_frame, 1)[0]:+.3f} cm/cm "
+              f"(r {np.corrcoef(rows.bends_drift_cm, rows.thigh_frame)[0, 1]:.2f})")
