@@ -3,8 +3,9 @@
 :class:`AnalysisConfig` holds the rule thresholds (:class:`analysis.rules.RuleConfig`),
 the rep segmentation, what counts as standing (the calibration window), the flexion-axis
 limits of the calibration, the kinematics filter, the gap tolerances (of the measures and of
-the orientation filter), the stated uncertainty of each measure (simulated, and its
-model-to-reality term) and whether the rep classifier runs.
+the orientation filter), when a repeated frame is a frozen sensor's, the stated uncertainty
+of each measure (simulated, and its model-to-reality term) and whether the rep classifier
+runs.
 :class:`analysis.pipeline.StepDownPipeline` is built from one;
 :meth:`AnalysisConfig.clone` gives a copy with some settings changed (for a sweep or a
 comparison, as tpcp's ``clone`` / ``set_params`` do), and :meth:`AnalysisConfig.to_json`
@@ -26,6 +27,7 @@ from analysis.validation import stated_reality_terms
 from calibration.calibrate import CalibrationLimits
 from calibration.standing import StandingLimits
 from sensor_io.errors import InputError
+from sensor_io.frozen_frames import FrozenLimits
 
 KINEMATICS_CUTOFF_HZ = 4.0
 """Step-downs move below ~3 Hz; soft-tissue wobble of the thigh (9-14 Hz) and heel-impact
@@ -74,6 +76,9 @@ class AnalysisConfig:
     max_bridge_s: float = MAX_BRIDGE_S
     """Longest silence of a sensor its orientation is carried across, s; past it the series
     is cut into pieces, each started afresh."""
+    frozen: FrozenLimits = field(default_factory=FrozenLimits)
+    """When a frame a sensor repeats cannot be a still sensor's: its repeats are then a gap
+    (:mod:`sensor_io.frozen_frames`)."""
     orientation_mode: str = "offline"
     """``offline`` (vqf's acausal filter) or ``causal`` (forward only, as a live stream)."""
     classify: bool = True
@@ -183,7 +188,7 @@ class AnalysisConfig:
 
 
 NESTED: dict[str, type] = {"segmentation": SegmentationConfig, "standing": StandingLimits,
-                           "calibration": CalibrationLimits}
+                           "calibration": CalibrationLimits, "frozen": FrozenLimits}
 """The settings that are objects of numbers of their own, by field name."""
 
 

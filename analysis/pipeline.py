@@ -99,6 +99,7 @@ from calibration import (
 from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion_axis
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
+from sensor_io.frozen_frames import FrozenLimits, FrozenRun, frozen_during, without_frozen
 from sensor_io.recording import Recording, calibration_movement_window
 
 ANALYSIS_VERSION = SCHEMA_VERSION
@@ -109,7 +110,8 @@ class Analysis:
     """Everything one analysis produced (series kept for plots and review)."""
 
     recording: Recording
-    """The recording analysed (with a standing pose put in front when one was given)."""
+    """The recording analysed (with a standing pose put in front when one was given, and
+    frozen frames' repeats left out: :mod:`sensor_io.frozen_frames`)."""
     calibration: Calibration
     """The standing window and every sensor's frame."""
     body: Body
@@ -379,15 +381,20 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
 
 
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
-              max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None
+              max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None,
+              frozen: FrozenLimits | None = None, found: list[FrozenRun] | None = None
               ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
-    """The recording (with a separate standing recording put in front when given), its
-    standing window, gyro biases and every sensor's orientation."""
+    """The recording (with a separate standing recording put in front when given, and the
+    repeats of frozen frames left out: :mod:`sensor_io.frozen_frames`), its standing window,
+    gyro biases and every sensor's orientation. The frozen runs are added to ``found``."""
     if standing is not None:
         rec, window = with_standing(rec, standing, limits)
     else:
         window = standing_window(rec, limits)
     biases = gyro_biases(rec, window)
+    rec, runs = without_frozen(rec, biases, frozen)
+    if found is not None:
+        found += runs
     return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
                                                     max_bridge_s=max_bridge_s)
 
@@ -586,8 +593,9 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
+    frozen: list[FrozenRun] = []
     rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s,
-                                                  settings.standing)
+                                                  settings.standing, settings.frozen, frozen)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body, settings.calibration)
     else:
@@ -598,9 +606,10 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         motion = face_as_in_recording(motion, rec.test_leg)
     aligned: list[LegAlignment] = []
     if multi_piece:
-        motion, aligned = align_leg_headings(motion, rec.test_leg)
+        motion, aligned = align_leg_headings(motion, rec.test_leg, settings.max_bridge_s)
     depth = depth_rad(motion, rec.test_leg)
-    pieces = data_pieces(motion, rec.test_leg) if multi_piece else [slice(None)]
+    pieces = (data_pieces(motion, rec.test_leg, settings.max_bridge_s) if multi_piece
+              else [slice(None)])
     walking = _walking(motion, rec.test_leg)
     full, partial = _reps_by_piece(depth, motion.t, pieces, walking, settings.segmentation)
     movement = calibration_movement_window(rec)
@@ -610,7 +619,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial))
-    reps, notes = [], cal.notes()
+    reps, notes = [], cal.notes() + [run.warning() for run in frozen]
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
@@ -634,7 +643,9 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         ctx = RepContext((r["piece_t0"], r["piece_t1"]),
                          heading_guessed_in(motion, start_s, end_s),
                          hip_aligned_at(aligned, bottom_s))
-        not_measured = {k: f"no data from {', '.join(silent)} during the rep"
+        hung = [p for p in frozen_during(frozen, start_s, end_s) if p in silent]
+        why = f" ({', '.join(hung)} repeated one frame: treated as a gap)" if hung else ""
+        not_measured = {k: f"no data from {', '.join(silent)} during the rep{why}"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)
         rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from analysis import quat
+from analysis.config import MAX_BRIDGE_S
 from analysis.measures import NEEDS
 from analysis.segment_motion import Motion, SensorOrientation
 from calibration import CalibrationError, StandingLimits, StandingWindow, standing_window
@@ -138,7 +139,8 @@ def piece_tracks(orientations: dict[str, SensorOrientation]) -> dict[str, list[S
     return out
 
 
-def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
+def data_pieces(motion: Motion, test_leg: str, max_bridge_s: float = MAX_BRIDGE_S
+                ) -> list[slice]:
     """The runs of samples where the test thigh, whose inclination finds the reps, has data.
 
     A gap of another sensor inside a rep drops the measures resting on it, see
@@ -150,14 +152,25 @@ def data_pieces(motion: Motion, test_leg: str) -> list[slice]:
         The segments' motion on one time grid.
     test_leg : str
         ``left`` or ``right``.
+    max_bridge_s : float
+        The thigh's gaps up to this long, s, were bridged by its orientation: they cut no
+        piece (a BLE link's short losses did, and lost the rep around them).
 
     Returns
     -------
     list of slice
-        Slices of ``motion.t``, standing samples left out.
+        Slices of ``motion.t``. The standing samples stay in the piece that goes on from
+        them (a first rep may start inside the standing window: a piece starting at the
+        window's end cuts its descent off, and the rep was lost whenever any sensor had a
+        gap); a standing pose from another file is a piece of its own, after a gap.
     """
     thigh = motion.get("thigh", test_leg)
-    gap = motion.standing | (thigh.gap if thigh is not None else False)
+    gap = thigh.gap.copy() if thigh is not None else np.zeros(len(motion.t), dtype=bool)
+    edges = np.diff(np.concatenate([[0], gap.astype(np.int8), [0]]))
+    dt = float(motion.t[1] - motion.t[0]) if len(motion.t) > 1 else 0.0
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if (b - a + 1) * dt <= max_bridge_s:  # samples around it to samples around it
+            gap[a:b] = False
     edges = np.diff(np.concatenate([[1], gap.astype(np.int8), [1]]))
     starts, stops = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
     return [slice(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b - a > 1]
@@ -315,7 +328,8 @@ class LegAlignment:
     """The turn about the vertical, degrees."""
 
 
-def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegAlignment]]:
+def align_leg_headings(motion: Motion, test_leg: str, max_bridge_s: float = MAX_BRIDGE_S
+                       ) -> tuple[Motion, list[LegAlignment]]:
     """In every data piece that does not hold the standing pose, turn the test thigh about
     the vertical so that the hip's internal rotation, where the hip is least flexed in the
     piece, is what it was standing; and the shank so that its flexion (z) axis heads as the
@@ -346,6 +360,8 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
         The segments' motion, orientations in the facing frame.
     test_leg : str
         ``left`` or ``right``.
+    max_bridge_s : float
+        The gaps the orientation bridged, s (:func:`data_pieces`).
 
     Returns
     -------
@@ -358,8 +374,8 @@ def align_leg_headings(motion: Motion, test_leg: str) -> tuple[Motion, list[LegA
              if p in segs and d in segs]
     done: list[LegAlignment] = []
     thigh = segs.get(f"thigh_{test_leg}")
-    for sl in data_pieces(motion, test_leg):
-        if sl.start > 0 and motion.standing[sl.start - 1]:
+    for sl in data_pieces(motion, test_leg, max_bridge_s):
+        if motion.standing[sl].any():
             continue  # the piece that holds the standing pose: its headings are anchored
         if thigh is not None and thigh.heading_guessed is not None \
                 and not thigh.heading_guessed[sl].any():
