@@ -57,8 +57,7 @@ def obliquity_rad(q_facing_seg: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (N,) rad.
     """
-    z = quat.axis_of(q_facing_seg, 2)
-    return np.arcsin(np.clip(z[..., 2], -1.0, 1.0))
+    return np.arcsin(np.clip(quat.axis_component(q_facing_seg, 2, 2), -1.0, 1.0))
 
 
 def pelvic_drop_rad(q_facing_pelvis: np.ndarray, test_leg: str) -> np.ndarray:
@@ -143,8 +142,8 @@ def medial_offset_m(q_facing_seg: np.ndarray, length_m: float, test_leg: str) ->
     numpy.ndarray
         (N,) m, > 0 medial.
     """
-    top = quat.axis_of(q_facing_seg, 1) * length_m
-    return side_sign(test_leg) * top[..., 1]
+    top = quat.axis_component(q_facing_seg, 1, 1) * length_m
+    return side_sign(test_leg) * top
 
 
 def knee_medial_from_shank_m(q_facing_shank: np.ndarray, shank_m: float, test_leg: str) -> np.ndarray:
@@ -204,8 +203,7 @@ def inclination_rad(q_facing_seg: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (N,) rad.
     """
-    y = quat.axis_of(q_facing_seg, 1)
-    return np.arccos(np.clip(y[..., 2], -1.0, 1.0))
+    return np.arccos(np.clip(quat.axis_component(q_facing_seg, 1, 2), -1.0, 1.0))
 
 
 def relative_to(x: np.ndarray, standing: np.ndarray) -> np.ndarray:

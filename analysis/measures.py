@@ -16,10 +16,11 @@ from analysis import kinematics as kin
 from analysis import quat, registry
 from analysis.config import KINEMATICS_CUTOFF_HZ, MAX_GAP_S
 from analysis.hip_shift import hip_medial_shift_m
-from analysis.segment_motion import Motion, row_norms
+from analysis.segment_motion import Motion
 from analysis.soft_tissue import without_sacral_excess
 from calibration.standing import time_slice
 from sensor_io.anthropometry import Body
+from sensor_io.vectors import row_norms
 
 MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg",
             "hip_flexion_deg", "pelvic_drop_deg", "trunk_lean_deg")
@@ -73,11 +74,11 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
     idx = np.arange(0, len(motion.t), max(1, len(motion.t) // 600))
     ref_idx = _standing_sample(idx, st)
 
-    def residual(c: float, idx: np.ndarray, ref_idx: np.ndarray) -> np.ndarray:
+    def residual(c: float) -> np.ndarray:
+        """(N,) the wrist's angle from its standing pose at every sample, turned by c."""
         turn = quat.from_rotvec(np.array([0.0, 0.0, c]))
-        rel = quat.qrel(ref_q[idx], quat.qmul(turn, wrist_q[idx]))
-        rel_st = quat.qrel(ref_q[ref_idx], quat.qmul(turn, wrist_q[ref_idx]))
-        ref = quat.from_scipy(quat.to_scipy(rel_st).mean())
+        rel = quat.qrel(ref_q, quat.qmul(turn, wrist_q))
+        ref = quat.from_scipy(quat.to_scipy(rel[st]).mean())
         return quat.angle(quat.qrel(ref, rel))
 
     def best(cs: np.ndarray) -> float:
@@ -86,8 +87,7 @@ def _wrist_motion_rad(motion: Motion, ref_q: np.ndarray, wrist_q: np.ndarray) ->
 
     c0 = best(np.radians(np.arange(0.0, 360.0, 3.0)))
     c = best(c0 + np.radians(np.arange(-3.0, 3.01, 0.25)))
-    every = np.arange(len(motion.t))
-    return residual(c, every, every[st])
+    return residual(c)
 
 
 def _median_residuals(cs: np.ndarray, ref_q: np.ndarray, wrist_q: np.ndarray, idx: np.ndarray,
@@ -102,13 +102,16 @@ def _median_residuals(cs: np.ndarray, ref_q: np.ndarray, wrist_q: np.ndarray, id
     n_c = len(cs)
     turns = quat.from_rotvec(np.column_stack([np.zeros(n_c), np.zeros(n_c), cs]))
 
+    # qrel(a, b) is qmul(qinv(a), b) row by row: each inverse is taken once, then repeated
     def rel(rows: np.ndarray) -> np.ndarray:  # (C * len(rows), 4), turn by turn
         turned = quat.qmul(np.repeat(turns, len(rows), axis=0), np.tile(wrist_q[rows], (n_c, 1)))
-        return quat.qrel(np.tile(ref_q[rows], (n_c, 1)), turned)
+        return quat.qmul(np.tile(quat.qinv(ref_q[rows]), (n_c, 1)), turned)
 
     at_st = rel(ref_idx).reshape(n_c, len(ref_idx), 4)
     pose = np.linalg.eigh(np.einsum("cmi,cmj->cij", at_st, at_st))[1][..., -1]  # (C, 4)
-    angles = quat.angle(quat.qrel(np.repeat(pose, len(idx), axis=0), rel(idx)))
+    inv_pose = quat.qinv(np.ascontiguousarray(pose))  # as the repeated rows' (einsum's sums
+    # of a strided view may round otherwise)
+    angles = quat.angle(quat.qmul(np.repeat(inv_pose, len(idx), axis=0), rel(idx)))
     return np.median(angles.reshape(n_c, len(idx)), axis=1)
 
 

@@ -125,9 +125,11 @@ def resample_uniform(
         raise InputError(f"rate_hz must be positive, got {rate_hz}")
     n_grid = int(np.floor((t_arr[-1] - t_arr[0]) * rate_hz + 1e-9)) + 1
     t_u = t_arr[0] + np.arange(n_grid) / rate_hz
-    j, w = _interp_weights(t_u, t_arr)  # once for all arrays
-    resampled = [_interp(j, w, a, off) for a, off in zip(data, offsets or [None] * len(data),
-                                                         strict=True)]
+    j, w = _interp_weights(t_u, t_arr)  # once for all arrays, and with them:
+    j_next, w_k = j + 1, {a.shape[1]: np.repeat(w, a.shape[1]).reshape(len(w), a.shape[1])
+                          for a in data if a.ndim == 2}  # w per column of each width
+    resampled = [_interp(j, w_k.get(a.shape[1], w) if a.ndim == 2 else w, a, off, j_next)
+                 for a, off in zip(data, offsets or [None] * len(data), strict=True)]
     return (t_u, *resampled, _gap_mask(t_u, t_arr, dt > GAP_FACTOR * median_dt))
 
 
@@ -183,19 +185,22 @@ def resample_rows(t_new: FloatArray, t: FloatArray, arrays: Sequence[ArrayLike],
         whole series.
     """
     j, w = _interp_weights(t_new, t)
+    j_next = j + 1
     for a, offset in zip(arrays, offsets, strict=True):
-        yield _interp(j, w, _samples(a), offset)
+        yield _interp(j, w, _samples(a), offset, j_next)
 
 
 def _interp(j: NDArray[np.intp], w: FloatArray, a: FloatArray,
-            offset: ArrayLike | None = None) -> FloatArray:
+            offset: ArrayLike | None = None, j_next: NDArray[np.intp] | None = None
+            ) -> FloatArray:
     """(N,) or (N, K) samples a (minus offset (K,)) -> (M,) or (M, K) at the times of
-    :func:`_interp_weights`."""
-    if a.ndim == 2:  # w repeated per column: a (M, K) x (M, 1) broadcast is ~2x slower
-        w = np.repeat(w, a.shape[1]).reshape(len(w), a.shape[1])
+    :func:`_interp_weights`; w may come already repeated per column ((M, K)), and
+    ``j_next`` is ``j + 1`` when the caller made it once for several arrays."""
+    if a.ndim == 2 and w.ndim == 1:  # w repeated per column: a (M, K) x (M, 1) broadcast
+        w = np.repeat(w, a.shape[1]).reshape(len(w), a.shape[1])  # is ~2x slower
     a_j = np.take(a, j, axis=0).astype(np.float64, copy=False)
-    out = np.take(a, j + 1, axis=0).astype(np.float64, copy=False)  # a_j + w (a_j+1 - a_j),
-    # in place: two (M, K) arrays
+    out = np.take(a, j + 1 if j_next is None else j_next, axis=0).astype(np.float64, copy=False)
+    # a_j + w (a_j+1 - a_j), in place: two (M, K) arrays
     if offset is not None:  # the same numbers as taking from a - offset
         a_j -= offset
         out -= offset

@@ -66,6 +66,7 @@ from analysis.result import (
 from analysis.rules import TEST_RULES, RuleConfig
 from analysis.segment_motion import (
     Motion,
+    SensorOrientation,
     correct_heading_drift,
     quiet_windows,
     segment_motion,
@@ -383,7 +384,7 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
               max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None,
               frozen: FrozenLimits | None = None, found: list[FrozenRun] | None = None
-              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, Any]]:
+              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, SensorOrientation]]:
     """The recording (with a separate standing recording put in front when given, and the
     repeats of frozen frames left out: :mod:`sensor_io.frozen_frames`), its standing window,
     gyro biases and every sensor's orientation. The frozen runs are added to ``found``."""
@@ -400,7 +401,7 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str,
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
-                orientations: dict[str, Any], body: Body,
+                orientations: dict[str, SensorOrientation], body: Body,
                 limits: CalibrationLimits | None = None) -> Calibration:
     legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
     vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
@@ -434,7 +435,8 @@ def _hip_spans(cal: Calibration, test_leg: str, reps: list[dict[str, float]]
     return sorted((r["start_s"], r["end_s"]) for r in reps)
 
 
-def session_calibration(rec: Recording, standing: Recording | None = None) -> Calibration:
+def session_calibration(rec: Recording, standing: Recording | None = None,
+                        config: AnalysisConfig | None = None) -> Calibration:
     """The calibration of one set, to reuse for the other sets of the same session
     (:func:`analyze`'s ``session``): a set with too little movement to find the flexion
     axes (a static hold) is then still measured.
@@ -445,15 +447,22 @@ def session_calibration(rec: Recording, standing: Recording | None = None) -> Ca
         The set with movement enough to calibrate from.
     standing : Recording, optional
         A separate standing recording of the same sensors.
+    config : AnalysisConfig, optional
+        The settings the sets are analysed with (default: the defaults); its orientation
+        filter, gap bridge, standing and calibration limits make the frames, so the result
+        analysed with them saves every setting that made it.
 
     Returns
     -------
     Calibration
         Its sensor-to-segment frames.
     """
+    settings = config or AnalysisConfig()
     body, _ = body_of(rec)
-    rec, window, biases, orientations = _oriented(rec, standing, "offline")
-    return _calibrated(rec, window, biases, orientations, body)
+    rec, window, biases, orientations = _oriented(rec, standing, settings.orientation_mode,
+                                                  settings.max_bridge_s, settings.standing,
+                                                  settings.frozen)
+    return _calibrated(rec, window, biases, orientations, body, settings.calibration)
 
 
 def reuse_calibration(session: Calibration, rec: Recording, window: StandingWindow,
@@ -523,15 +532,43 @@ def analyze(rec: Recording, config: RuleConfig | None = None, rule: str | None =
     Analysis
         Everything the analysis produced; its :meth:`Analysis.result` is the typed result.
     """
+    settings = analysis_config(config, rule, mode, classify, quality)
+    return StepDownPipeline(settings).analyze(rec, pain_nrs=pain_nrs, standing=standing,
+                                              session=session)
+
+
+def analysis_config(config: RuleConfig | None = None, rule: str | None = None,
+                    mode: str = "offline", classify: bool = True, quality: bool = False
+                    ) -> AnalysisConfig:
+    """The settings :func:`analyze` analyses with, given its arguments, for a caller that
+    also needs them elsewhere (:func:`session_calibration`).
+
+    Parameters
+    ----------
+    config : RuleConfig, optional
+        The rule thresholds (default: the defaults).
+    rule : str, optional
+        Overrides their test rule ("majority", "any", "worst").
+    mode : str
+        The orientation filter, "offline" or "causal".
+    classify : bool
+        Use the shipped classifier for items the sensors cannot measure.
+    quality : bool
+        Also give the classifier's per-rep quality probability.
+
+    Returns
+    -------
+    AnalysisConfig
+        The defaults with these rules, test rule, orientation filter and classifier use;
+        InputError (one line) for an unknown test rule.
+    """
     rules = config or RuleConfig()
     if rule is not None:
         if rule not in TEST_RULES:
             raise InputError(f"test rule must be one of {', '.join(TEST_RULES)}, got {rule!r}")
         rules = replace(rules, test_rule=rule)
-    settings = AnalysisConfig(rules=rules, orientation_mode=mode, classify=classify,
-                              quality=quality)
-    return StepDownPipeline(settings).analyze(rec, pain_nrs=pain_nrs, standing=standing,
-                                              session=session)
+    return AnalysisConfig(rules=rules, orientation_mode=mode, classify=classify,
+                          quality=quality)
 
 
 @dataclass(frozen=True)
@@ -584,6 +621,25 @@ class StepDownPipeline:
             Everything the analysis produced.
         """
         return _analyze(rec, self.config, pain_nrs, standing, session)
+
+    def session_calibration(self, rec: Recording, standing: Recording | None = None
+                            ) -> Calibration:
+        """:func:`session_calibration` with this pipeline's settings, for its :meth:`analyze`'s
+        ``session``.
+
+        Parameters
+        ----------
+        rec : Recording
+            The set with movement enough to calibrate from.
+        standing : Recording, optional
+            A separate standing recording of the same sensors.
+
+        Returns
+        -------
+        Calibration
+            Its sensor-to-segment frames.
+        """
+        return session_calibration(rec, standing, self.config)
 
 
 def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[float] | None,

@@ -29,8 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "about_z", "angle", "axis_of", "from_matrix", "from_rotvec", "from_scipy", "heading", "inclination",
-    "interpolate",
+    "about_z", "angle", "axis_component", "axis_heading", "axis_of", "from_matrix", "from_rotvec",
+    "from_scipy", "heading", "inclination", "interpolate",
     "normalise", "qconj", "qinv", "qmul", "qrel", "qrotate", "rotate_about_z", "to_matrix",
     "to_rotvec", "to_scipy", "turn_about_z",
 ]
@@ -259,16 +259,70 @@ def axis_of(q: ArrayLike, k: int) -> FloatArray:
     numpy.ndarray
         (3,) or (N, 3) unit vectors.
     """
-    w, x, y, z = np.moveaxis(normalise(q), -1, 0)
-    if k == 0:
-        col = (1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y))
-    elif k == 1:
-        col = (2 * (x * y - w * z), 1 - 2 * (x * x + z * z), 2 * (y * z + w * x))
-    elif k == 2:
-        col = (2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y))
-    else:
+    _check_axis(k)
+    wxyz = np.moveaxis(normalise(q), -1, 0)
+    return np.stack([_MATRIX[i][k](*wxyz) for i in range(3)], axis=-1)
+
+
+def axis_component(q: ArrayLike, k: int, i: int) -> FloatArray:
+    """One coordinate of :func:`axis_of`, ``axis_of(q, k)[..., i]`` (the same numbers),
+    without the other two.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``.
+    k : int
+        Frame B's axis: 0 for x, 1 for y, 2 for z.
+    i : int
+        Its coordinate in A: 0 for x, 1 for y, 2 for z.
+
+    Returns
+    -------
+    numpy.ndarray
+        () or (N,), in [-1, 1].
+    """
+    _check_axis(k)
+    _check_axis(i)
+    return _MATRIX[i][k](*np.moveaxis(normalise(q), -1, 0))
+
+
+def axis_heading(q: ArrayLike, k: int) -> FloatArray:
+    """Heading of frame B's k-th axis in A's horizontal plane:
+    ``arctan2(axis_of(q, k)[..., 1], axis_of(q, k)[..., 0])``, the same numbers.
+
+    Parameters
+    ----------
+    q : array_like
+        (4,) or (N, 4) ``q_A_B``, A with z up.
+    k : int
+        Frame B's axis: 0 for x, 1 for y, 2 for z.
+
+    Returns
+    -------
+    numpy.ndarray
+        () or (N,) rad in [-π, π], from A's x towards its y.
+    """
+    _check_axis(k)
+    wxyz = np.moveaxis(normalise(q), -1, 0)
+    return np.arctan2(_MATRIX[1][k](*wxyz), _MATRIX[0][k](*wxyz))
+
+
+def _check_axis(k: int) -> None:
+    if k not in (0, 1, 2):
         raise IndexError(f"axis index must be 0, 1 or 2, got {k}")
-    return np.stack(col, axis=-1)
+
+
+# The rotation matrix of a unit quaternion, entry by entry: _MATRIX[i][k](w, x, y, z) is row i,
+# column k (column k is frame B's k-th axis in A coordinates).
+_MATRIX = (
+    (lambda w, x, y, z: 1 - 2 * (y * y + z * z), lambda w, x, y, z: 2 * (x * y - w * z),
+     lambda w, x, y, z: 2 * (x * z + w * y)),
+    (lambda w, x, y, z: 2 * (x * y + w * z), lambda w, x, y, z: 1 - 2 * (x * x + z * z),
+     lambda w, x, y, z: 2 * (y * z - w * x)),
+    (lambda w, x, y, z: 2 * (x * z - w * y), lambda w, x, y, z: 2 * (y * z + w * x),
+     lambda w, x, y, z: 1 - 2 * (x * x + y * y)),
+)
 
 
 def qrel(q_ref: ArrayLike, q: ArrayLike) -> FloatArray:
@@ -393,10 +447,10 @@ def interpolate(t_new: ArrayLike, t: ArrayLike, q: ArrayLike) -> FloatArray:
     qs = _quat(q)
     w, x, y, z = qs[1:].T
     pw, px, py, pz = qs[:-1].T
-    flip = np.cumsum(w * pw + x * px + y * py + z * pz < 0) % 2 == 1
-    if flip.any():  # a filter's output rarely needs it: no copy of the series then
+    turned = w * pw + x * px + y * py + z * pz < 0
+    if turned.any():  # a filter's output rarely needs it: no running count, no copy then
         qs = qs.copy()
-        qs[1:][flip] *= -1.0
+        qs[1:][np.cumsum(turned) % 2 == 1] *= -1.0
     cols = [np.interp(t_new, t, qs[:, i]) for i in range(4)]
     # the norm as np.linalg.norm(axis=1) computes it, summed column by column (faster)
     norm = np.sqrt(cols[0] * cols[0] + cols[1] * cols[1] + cols[2] * cols[2] + cols[3] * cols[3])

@@ -26,6 +26,7 @@ from analysis.measures import NEEDS
 from analysis.segment_motion import Motion, SensorOrientation
 from calibration import CalibrationError, StandingLimits, StandingWindow, standing_window
 from calibration.joint_heading import SensorTrack
+from calibration.standing import time_slice
 from sensor_io.recording import Recording, SensorStream
 
 STANDING_GAP_S = 1.0
@@ -208,7 +209,7 @@ def heading_guessed_in(motion: Motion, start_s: float, end_s: float) -> frozense
     frozenset of str
         Segment names (pelvis, thigh, ...).
     """
-    m = (motion.t >= start_s) & (motion.t <= end_s)
+    m = time_slice(motion.t, start_s, end_s)
     return frozenset(p.partition("_")[0] for p, sm in motion.segments.items()
                      if sm.heading_guessed is not None and sm.heading_guessed[m].any())
 
@@ -306,9 +307,8 @@ def face_as_in_recording(motion: Motion, test_leg: str) -> Motion:
     data = ~motion.standing & ~pelvis.gap
     if not data.any():
         return motion
-    x = quat.axis_of(pelvis.q_facing_seg[data], 0)
-    turn = np.where(motion.standing, 0.0,
-                    -float(np.angle(np.mean(np.exp(1j * np.arctan2(x[:, 1], x[:, 0]))))))
+    heading = quat.axis_heading(pelvis.q_facing_seg[data], 0)
+    turn = np.where(motion.standing, 0.0, -float(np.angle(np.mean(np.exp(1j * heading)))))
     out = {p: replace(m, q_facing_seg=quat.turn_about_z(turn, m.q_facing_seg),
                       acc_facing=quat.rotate_about_z(turn, m.acc_facing))
            for p, m in motion.segments.items()}
@@ -455,5 +455,4 @@ def _turn_for_no_hip_rotation(q_pelvis: np.ndarray, q_thigh: np.ndarray, sl: sli
 
 def _mean_heading(q_facing_seg: np.ndarray) -> float:
     """Circular mean heading (rad) of a segment's z axis over samples (N,4)."""
-    z = quat.axis_of(q_facing_seg, 2)
-    return float(np.angle(np.mean(np.exp(1j * np.arctan2(z[:, 1], z[:, 0])))))
+    return float(np.angle(np.mean(np.exp(1j * quat.axis_heading(q_facing_seg, 2)))))

@@ -47,6 +47,10 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.js
 
 JsonObject = Mapping[str, Any]
 """A JSON object kept as its producer wrote it (an explanatory block, not yet typed)."""
+JSONDoc = dict[str, Any]
+"""A JSON document at the I/O edge, as ``json.dumps`` writes it: what a ``to_json`` returns,
+a web payload the browser reads, free-form metadata the recording contract allows. Domain
+data passed between modules is a typed object instead."""
 
 
 class ResultError(InputError):
@@ -230,7 +234,7 @@ class Rep:
         """
         return {k: s.value for k, s in self.items.items()}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The rep's entry of the analysis contract.
 
         Returns
@@ -239,7 +243,7 @@ class Rep:
             ``index``, times, ``measures``, ``items``, ``sources``, ``total`` and the
             optional ``not_measured`` / ``cut_by_gap`` when the rep carries them.
         """
-        out: dict[str, Any] = {"index": self.index, "start_s": self.start_s}
+        out: JSONDoc = {"index": self.index, "start_s": self.start_s}
         if self.bottom_s is not None:
             out["bottom_s"] = self.bottom_s
         out |= {"end_s": self.end_s, "measures": self.measures.to_json(),
@@ -328,7 +332,7 @@ class TestScore:
     category: str
     """``good`` (0-1), ``medium`` (2-3) or ``poor`` (4+)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The ``test`` object of the analysis contract.
 
         Returns
@@ -445,7 +449,7 @@ class AnalysisResult:
     warnings: tuple[str, ...] | None = None
     """Plain-language doubts about the recording as a whole."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The analysis contract (DESIGN.md) with the extras this result carries.
 
         Returns
@@ -454,7 +458,7 @@ class AnalysisResult:
             The document, keys in the order ``stepdown analyze --json`` prints them.
         """
         rec = self.recording
-        out: dict[str, Any] = {"format": FORMAT, "version": self.version,
+        out: JSONDoc = {"format": FORMAT, "version": self.version,
                                "test_leg": rec.test_leg, "sensors_used": list(rec.sensors_used)}
         for key in ("calibration", "body"):
             if (block := getattr(rec, key)) is not None:
@@ -520,7 +524,7 @@ _TOP_KEYS = ("format", "version", "test_leg", "sensors_used", "calibration", "bo
              "test", "skipped", "flags", *_TAIL_KEYS)
 
 
-def _plain(obj: Any) -> dict[str, Any]:
+def _plain(obj: Any) -> JSONDoc:
     return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
@@ -585,7 +589,7 @@ def field_docs(cls: type) -> dict[str, str]:
     return out
 
 
-def _described(schema: dict[str, Any], cls: type, name: str) -> dict[str, Any]:
+def _described(schema: JSONDoc, cls: type, name: str) -> JSONDoc:
     return {"description": field_docs(cls)[name], **schema}
 
 
@@ -594,7 +598,7 @@ _STRINGS = {"type": "array", "items": {"type": "string"}}
 _OBJECT = {"type": "object"}
 
 
-def _flat_record_schema(cls: type) -> dict[str, Any]:
+def _flat_record_schema(cls: type) -> JSONDoc:
     types = {int: "integer", float: "number", str: "string"}
     props = {}
     for name, (base, optional) in _record_kinds(cls).items():
@@ -604,7 +608,7 @@ def _flat_record_schema(cls: type) -> dict[str, Any]:
             "required": list(props), "additionalProperties": False}
 
 
-def _rep_schema() -> dict[str, Any]:
+def _rep_schema() -> JSONDoc:
     measures = {"type": "object", "description": inspect.getdoc(RepMeasures),
                 "properties": {m: _described({"type": ["number", "null"]}, RepMeasures, m)
                                for m in RepMeasures.measure_names()},
@@ -632,7 +636,7 @@ def _rep_schema() -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def _test_schema() -> dict[str, Any]:
+def _test_schema() -> JSONDoc:
     levels = {k: list(ITEM_LEVELS[k]) for k in ITEMS}
     props = {
         "rule": _described({"enum": list(TEST_RULES)}, TestScore, "rule"),
@@ -649,12 +653,12 @@ def _test_schema() -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def _config_schema() -> dict[str, Any]:
+def _config_schema() -> JSONDoc:
     """The ``config`` block: :class:`analysis.config.AnalysisConfig`'s fields."""
     from analysis.config import NESTED, ORIENTATION_MODES, TABLES, AnalysisConfig
 
     kinds = {"float": _NUMBER, "bool": {"type": "boolean"}, "str": {"type": "string"}}
-    props: dict[str, Any] = {
+    props: JSONDoc = {
         "rules": {"type": "object", "description": field_docs(AnalysisConfig)["rules"],
                   "properties": {"test_rule": {"enum": list(TEST_RULES)},
                                  "origins": {"type": "object",
@@ -675,7 +679,7 @@ def _config_schema() -> dict[str, Any]:
     return {"type": "object", "properties": props, "additionalProperties": False}
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> JSONDoc:
     """The JSON Schema (draft 2020-12) of the analysis document, from the classes above.
 
     Returns

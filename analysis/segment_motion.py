@@ -24,6 +24,7 @@ from analysis.orientation import piecewise_orientation, resample_rows
 from calibration import Calibration
 from calibration.joint_heading import SensorTrack
 from sensor_io.recording import Recording, SensorStream
+from sensor_io.vectors import row_norms
 
 GRID_HZ = 100.0
 
@@ -86,27 +87,9 @@ def _common_grid(rec: Recording) -> np.ndarray:
     return np.arange(t0, t1, 1.0 / GRID_HZ)
 
 
-def row_norms(v: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row: the numbers np.linalg.norm(v, axis=1) gives, at a
-    fraction of its cost on short series.
-
-    Parameters
-    ----------
-    v : numpy.ndarray
-        (N, 3) vectors.
-
-    Returns
-    -------
-    numpy.ndarray
-        (N,) norms, in the vectors' unit.
-    """
-    return np.sqrt(v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2])
-
-
 def _heading_of_x(q: np.ndarray) -> np.ndarray:
     """Heading (rad) of the segment's anterior (x) axis in the horizontal plane: () or (N,)."""
-    x = quat.axis_of(q, 0)
-    return np.arctan2(x[..., 1], x[..., 0])
+    return quat.axis_heading(q, 0)
 
 
 @dataclass
@@ -313,7 +296,9 @@ def segment_motion(rec: Recording, cal: Calibration,
     for placement, c in cal.sensors.items():
         o = orientations.pop(placement) if consume else orientations[placement]
         acc_g, gyr_g = o.on_grid(t)
-        gap = (np.interp(t, o.t_u, o.gap.astype(float)) > 0) | o.outside(t)
+        gap = o.outside(t)
+        if o.gap.any():  # else no grid time is near one
+            gap |= np.interp(t, o.t_u, o.gap.astype(float)) > 0
         q_world_sensor = quat.interpolate(t, o.t_u, o.q_world_sensor)
         spans, heading_shared = o.spans, o.heading_shared
         del o  # with consume, the own-rate orientation is freed here
@@ -376,7 +361,7 @@ def _face_each_piece(t: np.ndarray, spans: list[tuple[float, float]], standing: 
         if not m.any() or (standing & m).any():
             continue
         if still_upright is None:
-            upright = quat.axis_of(q_seg, 1)[:, 2] > np.cos(np.radians(max_tilt_deg))
+            upright = quat.axis_component(q_seg, 1, 2) > np.cos(np.radians(max_tilt_deg))
             still_upright = (row_norms(gyr) < still_rad_s) & upright
         still = m & still_upright
         anchor = still if still.sum() * dt >= min_still_s else m

@@ -88,7 +88,7 @@ def reality_terms(leg_frames: str, table: Mapping[str, Mapping[str, float]] | No
     for case, terms in table.items():
         if leg_frames.startswith(case):
             return dict(terms)
-    return {k: max(t.get(k, 0.0) for t in table.values()) for k in set().union(*table.values())}
+    return {k: max(t.get(k, 0.0) for t in table.values()) for k in sorted(set().union(*table.values()))}
 
 
 def with_reality(simulated: dict[str, float], leg_frames: str,

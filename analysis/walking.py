@@ -43,8 +43,7 @@ def thigh_pitch_rad(q_facing_thigh: np.ndarray) -> np.ndarray:
     numpy.ndarray
         (N,) rad, > 0 when the knee is in front of the hip (flexion).
     """
-    x = quat.axis_of(q_facing_thigh, 0)
-    return np.arcsin(np.clip(x[..., 2], -1.0, 1.0))
+    return np.arcsin(np.clip(quat.axis_component(q_facing_thigh, 0, 2), -1.0, 1.0))
 
 
 def walking_bouts(t: np.ndarray, pitch_rad: np.ndarray) -> np.ndarray:

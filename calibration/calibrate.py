@@ -394,7 +394,8 @@ def _leg_signs_from_tilt(cals: dict[str, SensorCalibration], win: StandingWindow
         if not uses_flexion_axis(placement) or placement not in vertical:
             continue
         t, v = vertical[placement]
-        sign = anterior_sign_from_tilt(cal.R_sensor_seg, v[t > win.t1],
+        after = int(np.searchsorted(t, win.t1, side="right"))  # t > t1, as a view
+        sign = anterior_sign_from_tilt(cal.R_sensor_seg, v[after:],
                                        placement.partition("_")[0])
         if sign == -1.0:
             out[placement] = replace(cal, R_sensor_seg=cal.R_sensor_seg * np.array([-1.0, 1.0, -1.0]),

@@ -39,6 +39,7 @@ from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from sensor_io.anthropometry import Body
+from sensor_io.vectors import row_norms
 
 BAND_HZ = (0.2, 3.0)       # the step-down's own accelerations; not tilt drift, not wobble
 MIN_COHERENCE = 0.8        # below this the two joint-centre accelerations do not agree
@@ -310,7 +311,7 @@ def _knee_rates(thigh: SensorTrack, r_thigh: np.ndarray, shank: SensorTrack, r_s
         _interp_quat(t, shank.t, shank.q_world_sensor))
     w_s = np.column_stack([np.interp(t, shank.t, shank.gyr[:, i]) for i in range(3)])
     w_rel_world = R_wt.apply(thigh.gyr[inside]) - R_ws.apply(w_s)
-    moving = np.linalg.norm(w_rel_world, axis=1) > MIN_KNEE_RATE
+    moving = row_norms(w_rel_world) > MIN_KNEE_RATE
     return (R_wt[moving].inv().apply(w_rel_world[moving]) if moving.any() else np.zeros((0, 3)),
             R_ws[moving].inv().apply(w_rel_world[moving]) if moving.any() else np.zeros((0, 3)),
             heading)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sensor_io.vectors import row_dots, row_norms
+
 SENSOR_NORMAL = np.array([0.0, 0.0, 1.0])   # sensor z axis = out of the skin
 MIN_MOVING_RAD_S = 0.35
 
@@ -63,7 +65,7 @@ def functional_axis(gyr: np.ndarray, min_rate_rad_s: float = MIN_MOVING_RAD_S
         The (3,) unit axis, sensor frame, and its share of the angular-velocity energy;
         ValueError with fewer than 10 moving samples.
     """
-    w = gyr[np.linalg.norm(gyr, axis=1) > min_rate_rad_s]
+    w = gyr[row_norms(gyr) > min_rate_rad_s]
     if len(w) < 10:
         raise ValueError("too little movement to find a functional axis")
     vals, vecs = np.linalg.eigh(w.T @ w)
@@ -187,8 +189,8 @@ def anterior_sign_from_tilt(R_sensor_seg: np.ndarray, vertical_moving: np.ndarra
         return None
     y = R_sensor_seg[:, 1]
     v = np.asarray(vertical_moving, dtype=np.float64)
-    across = v - (v @ y)[:, None] * y
-    tilt = np.linalg.norm(across, axis=1)
+    across = v - row_dots(v, y)[:, None] * y
+    tilt = row_norms(across)
     deep = tilt >= np.quantile(tilt, 0.9)
     if np.degrees(np.arcsin(np.clip(np.median(tilt[deep]), 0.0, 1.0))) < MIN_SIGN_TILT_DEG:
         return None

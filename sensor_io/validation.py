@@ -26,6 +26,7 @@ import numpy as np
 from sensor_io.errors import RecordingError
 from sensor_io.exercise import check_exercise
 from sensor_io.recording import FORMAT_NAME, FORMAT_VERSION, LEGS, PLACEMENTS
+from sensor_io.vectors import row_norms
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("sensor", "t", "ax", "ay", "az", "gx", "gy", "gz")
 MAG_COLUMNS: tuple[str, ...] = ("mx", "my", "mz")
@@ -239,15 +240,26 @@ def _check_time_increasing(sensor: str, t: np.ndarray, rows: np.ndarray,
         )
 
 
+def _median_surely_within(x: np.ndarray, lo: float, hi: float) -> bool:
+    """True when counting alone shows the median of x lies in [lo, hi] (fewer than half the
+    values below lo and fewer than half above hi: both middle values are then inside); False
+    leaves it open. A count is a few comparisons a value, a median a partial sort."""
+    half = len(x) // 2
+    return (np.count_nonzero(x < lo) < half and np.count_nonzero(x > hi) < half)
+
+
 def _check_time_units(sensor: str, t: np.ndarray, path: str | None) -> None:
-    median_dt = float(np.median(np.diff(t)))
+    dt = np.diff(t)
+    lo, hi = RATE_RANGE_HZ  # the median step within both limits (a hair inside the rate's)
+    if _median_surely_within(dt, 1.0 / hi * (1 + 1e-9), min(MAX_MEDIAN_DT_S, 1.0 / lo) * (1 - 1e-9)):
+        return
+    median_dt = float(np.median(dt))
     if median_dt > MAX_MEDIAN_DT_S:
         raise RecordingError(
             f"median time step is {median_dt:.4g} s; time looks like ms, expected s",
             path=path, sensor=sensor,
         )
     rate = 1.0 / median_dt
-    lo, hi = RATE_RANGE_HZ
     if not lo <= rate <= hi:
         raise RecordingError(
             f"sampling rate {rate:.4g} Hz is outside {lo:g}-{hi:g} Hz; is time in s?",
@@ -255,16 +267,10 @@ def _check_time_units(sensor: str, t: np.ndarray, path: str | None) -> None:
         )
 
 
-def _row_norms(a: np.ndarray) -> np.ndarray:
-    """Euclidean norm of each row of (N, 3): the numbers np.linalg.norm(a, axis=1) gives,
-    in a third of its time."""
-    return np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2])
-
-
 def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
-    norms = _row_norms(acc)
+    norms = row_norms(acc)
     lo, hi = ACC_MEDIAN_RANGE_MPS2
-    if lo <= norms.min() and norms.max() <= hi:  # then so is the median (no sort needed)
+    if _median_surely_within(norms, lo, hi):  # no sort needed
         return
     med = float(np.median(norms))
     if lo <= med <= hi:
@@ -278,7 +284,7 @@ def _check_acc_units(sensor: str, acc: np.ndarray, path: str | None) -> None:
 
 
 def _check_gyr_units(sensor: str, gyr: np.ndarray, path: str | None) -> None:
-    norms = _row_norms(gyr)
+    norms = row_norms(gyr)
     if norms.max() <= GYR_Q99_MAX_RADPS:  # then so is the quantile (no sort needed)
         return
     q = float(np.quantile(norms, GYR_QUANTILE))

@@ -13,6 +13,10 @@ from sensor_io.errors import InputError
 from stepdown.analysis_report import measure_columns
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+
     from analysis.measures import MeasureSeries
     from analysis.pipeline import Analysis
 
@@ -31,13 +35,13 @@ def _thresholds(key: str, config: RuleConfig) -> list[tuple[float, str]]:
     return lines
 
 
-def plot_panels(series: dict[str, Any]) -> list[list[str]]:
+def plot_panels(series: Mapping[str, np.ndarray | None]) -> list[list[str]]:
     """Which series go on which panel: hip adduction and rotation share one; None dropped.
 
     Parameters
     ----------
-    series : dict of str to Any
-        Measure key -> its series (None: not available).
+    series : Mapping of str to numpy.ndarray or None
+        Measure key -> its (N,) series in the key's unit (None: not available).
 
     Returns
     -------

@@ -23,6 +23,9 @@ from analysis.uncertainty import describe_uncertainty
 from sensor_io.recording import PLACEMENTS
 
 if TYPE_CHECKING:  # rich loads when a report is printed (`--json` and --help need none of it)
+    from collections.abc import Mapping
+
+    import numpy as np
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -109,15 +112,15 @@ def _fmt(value: Any, digits: int) -> str:
     return f"{round(float(value), digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.0"
 
 
-def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
+def missing_reason(key: str, series: Mapping[str, np.ndarray | None], test_leg: str) -> str:
     """Why ``key`` is null: the sensor it needs was not worn, or the rep was too short.
 
     Parameters
     ----------
     key : str
         A measure key of the registry.
-    series : dict of str to Any
-        Measure key -> its series (None: not available).
+    series : Mapping of str to numpy.ndarray or None
+        Measure key -> its (N,) series in the key's unit (None: not available).
     test_leg : str
         ``left`` or ``right``: names the sided sensor.
 
@@ -134,15 +137,16 @@ def missing_reason(key: str, series: dict[str, Any], test_leg: str) -> str:
     return "no samples of the sensors it needs in the rep"
 
 
-def measures_table(result: AnalysisResult, series: dict[str, Any]) -> tuple[Table, list[str]]:
+def measures_table(result: AnalysisResult, series: Mapping[str, np.ndarray | None]
+                   ) -> tuple[Table, list[str]]:
     """Per rep: times (s) and each measure's peak; returns the table and its footnotes.
 
     Parameters
     ----------
     result : AnalysisResult
         The analysis result (peaks in deg / cm relative to standing, times in s).
-    series : dict of str to Any
-        Measure key -> its series (None: not available), to say why a column is empty.
+    series : Mapping of str to numpy.ndarray or None
+        Measure key -> its (N,) series (None: not available), to say why a column is empty.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Public functions say what they take and give: numpydoc sections (Parameters, Returns) in
-every module of analysis/, calibration/ and sensor_io/, checked by numpydoc's own
-validator, and a docstring on every public function and class of those packages and the
-simulator."""
+every module of analysis/, calibration/, sensor_io/, simulator/ and stepdown/ (the
+application), checked by numpydoc's own validator, and a docstring on every public function
+and class of those packages."""
 
 from __future__ import annotations
 
@@ -19,43 +19,28 @@ from analysis.result import field_docs
 numpydoc_validate = pytest.importorskip("numpydoc.validate", reason="numpydoc (dev dependency)")
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io", "simulator")
+NUMPYDOC_PACKAGES = ("analysis", "calibration", "sensor_io", "simulator", "stepdown")
+NEVER_IMPORTED = ("stepdown.__main__",)
+"""Modules the check must not import: ``stepdown.__main__`` runs the CLI on import."""
 
 
 def modules_of(packages: tuple[str, ...]) -> tuple[str, ...]:
-    """Every module of the packages, the packages included."""
+    """Every module of the packages, the packages included (not :data:`NEVER_IMPORTED`)."""
     names = []
     for pkg in packages:
         names.append(pkg)
         path = importlib.import_module(pkg).__path__
-        names += [m.name for m in pkgutil.walk_packages(path, f"{pkg}.")]
+        names += [m.name for m in pkgutil.walk_packages(path, f"{pkg}.")
+                  if m.name not in NEVER_IMPORTED]
     return tuple(names)
 
 
-NUMPYDOC_MODULES = modules_of(NUMPYDOC_PACKAGES)
-"""Every module of analysis/, calibration/, sensor_io/ and simulator/: their public docstrings follow
-numpydoc."""
-APP_MODULES_B = ("stepdown", "stepdown.analysis_plot", "stepdown.analysis_report", "stepdown.cli",
-                 "stepdown.completeness", "stepdown.demo", "stepdown.paths",
-                 "stepdown.record_guard", "stepdown.sample_data", "stepdown.truth_files",
-                 "stepdown.live", "stepdown.live.emulation", "stepdown.live.lines",
-                 "stepdown.live.live_rep", "stepdown.live.loop", "stepdown.live.reps",
-                 "stepdown.live.scoring", "stepdown.live.window",
-                 "stepdown.athlete", "stepdown.athlete.bus", "stepdown.athlete.cues",
-                 "stepdown.athlete.feedback", "stepdown.athlete.keys", "stepdown.athlete.launch",
-                 "stepdown.athlete.page", "stepdown.athlete.scoring", "stepdown.athlete.sound")
-"""The application's modules converted to numpydoc so far (part B of issue 16 item 6; never
-stepdown.__main__, which runs the CLI on import)."""
+CONVERTED_MODULES = modules_of(NUMPYDOC_PACKAGES)
+"""Every module of the five packages: their public docstrings follow numpydoc."""
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01"}
 """numpydoc codes enforced: a docstring, every parameter documented (with a description),
 no documented parameter that does not exist, a Returns section where one is returned."""
-DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io")
-APP_MODULES_A = tuple(
-    m for m in modules_of(("stepdown.commands", "stepdown.catalog", "stepdown.web",
-                           "stepdown.batch"))
-    if m not in ("stepdown.catalog.programme", "stepdown.web.programme"))
-"""The application's converted modules, part A (issue 16 item 6): stepdown/commands/,
-catalog/, web/ and batch/ (the two programme.py: converted with their retyping)."""
+DOCUMENTED_PACKAGES = ("simulator", "calibration", "analysis", "sensor_io", "stepdown")
 
 
 def public_objects(module_name: str) -> list[str]:
@@ -79,7 +64,7 @@ def fields_documented(name: str) -> bool:
     """A dataclass whose every field has a docstring under it (units stay beside the field,
     as analysis.result.field_docs reads them), in place of a Parameters section."""
     module_name, _, attr = name.rpartition(".")
-    if module_name not in NUMPYDOC_MODULES + APP_MODULES_A + APP_MODULES_B:  # Class.method
+    if module_name not in CONVERTED_MODULES:  # a method: Class.method
         return False
     cls = getattr(importlib.import_module(module_name), attr, None)
     if not (inspect.isclass(cls) and dataclasses.is_dataclass(cls)):
@@ -87,7 +72,7 @@ def fields_documented(name: str) -> bool:
     return set(field_docs(cls)) >= {f.name for f in dataclasses.fields(cls)}
 
 
-@pytest.mark.parametrize("module_name", NUMPYDOC_MODULES + APP_MODULES_A + APP_MODULES_B)
+@pytest.mark.parametrize("module_name", CONVERTED_MODULES)
 def test_numpydoc_sections_in_the_converted_modules(module_name):
     problems = []
     for name in public_objects(module_name):
@@ -97,7 +82,7 @@ def test_numpydoc_sections_in_the_converted_modules(module_name):
     assert not problems, "\n".join(problems)
 
 
-def test_every_public_function_and_class_of_the_numerical_packages_has_a_docstring():
+def test_every_public_function_and_class_has_a_docstring():
     missing = []
     for pkg in DOCUMENTED_PACKAGES:
         for path in sorted((ROOT / pkg).rglob("*.py")):

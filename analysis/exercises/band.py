@@ -9,12 +9,16 @@ per tap, against the measurement uncertainty (:mod:`analysis.exercises.change`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from analysis.exercises.change import MeasureChange, compare_reps
 from sensor_io.errors import InputError
+
+if TYPE_CHECKING:
+    from analysis.exercises.set_result import HeelTapSetResult
+    from analysis.result import JSONDoc
 
 KNEE_MEASURES = ("knee_medial_cm", "hip_adduction_deg", "hip_internal_rotation_deg")
 
@@ -40,7 +44,7 @@ class BandComparison:
             return None
         return not any(c.beyond_uncertainty and c.change > 0 for c in judged)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The comparison as ``stepdown programme band --json`` prints it.
 
         Returns
@@ -54,33 +58,33 @@ class BandComparison:
                         "without the band"}
 
 
-def compare_band(sets: Sequence[Mapping[str, Any]]) -> BandComparison:
+def compare_band(sets: Sequence[HeelTapSetResult]) -> BandComparison:
     """Compare the band and no-band heel-tap sets.
 
     Parameters
     ----------
-    sets : Sequence of Mapping
-        Heel-tap sets' analysis documents (:meth:`HeelTapSet.to_json`).
+    sets : Sequence of HeelTapSetResult
+        Heel-tap sets' analyses.
 
     Returns
     -------
     BandComparison
         Band sets against no-band sets; InputError (one line) without both kinds.
     """
-    band = [s for s in sets if s["exercise"].get("band")]
-    free = [s for s in sets if not s["exercise"].get("band")]
+    band = [s for s in sets if s.exercise.band]
+    free = [s for s in sets if not s.exercise.band]
     if not band or not free:
         raise InputError(f"band comparison needs heel-tap sets with and without the band; "
                          f"got {len(band)} with and {len(free)} without")
-    reps = lambda group: [t["measures"] for s in group for t in s["taps"]]  # noqa: E731
+    reps = lambda group: [t.rep.measures for s in group for t in s.taps]  # noqa: E731
     return BandComparison(len(band), len(free), compare_reps(
         reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free)))
 
 
-def _widest(sets: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+def _widest(sets: Sequence[HeelTapSetResult]) -> dict[str, float]:
     """Per measure the widest uncertainty the sets state (they may differ in calibration)."""
     out: dict[str, float] = {}
     for s in sets:
-        for k, v in (s.get("uncertainty") or {}).get("measures", {}).items():
+        for k, v in s.uncertainty.measures.items():
             out[k] = max(v, out.get(k, 0.0))
     return out

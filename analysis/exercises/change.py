@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.result import RepMeasures
+from analysis.result import JSONDoc, RepMeasures
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class MeasureChange:
             return None
         return abs(self.change) > self.uncertainty
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The change as the comparisons' JSON gives it (values rounded to 0.01).
 
         Returns

@@ -20,7 +20,7 @@ with the depth and tempo beside it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +29,10 @@ from calibration.standing import time_slice
 from sensor_io.errors import InputError
 from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
+
+if TYPE_CHECKING:
+    from analysis.exercises.set_result import HeelTapSetResult, TapControl, TapEntry
+    from analysis.result import JSONDoc
 
 CONTROL_MEASURES = ("knee_medial_cm", "pelvic_drop_deg")
 UNCERTAINTY_BASIS = ("the test's stated uncertainty for the per-tap measures "
@@ -78,19 +82,25 @@ class HeelTap:
         items = [self.rep.items.get(k) for k in CONTROL_ITEMS]
         return None if any(v is None for v in items) else not any(items)
 
-    def to_json(self) -> dict[str, Any]:
-        """The tap's entry of the set document.
+    def entry(self, where: str) -> TapEntry:
+        """The tap's entry of the set document (values rounded as written).
+
+        Parameters
+        ----------
+        where : str
+            Which tap it is ("tap 3"), for an error message.
 
         Returns
         -------
-        dict
-            The rep's contract entry plus ``depth_deg``, ``duration_s``, ``descent_s``,
-            ``ascent_s`` and ``controlled``.
+        TapEntry
+            The rep as the analysis contract gives it, depth and tempo.
         """
-        return self.rep.to_json() | {
-            "depth_deg": round(self.depth_deg, 1), "duration_s": round(self.duration_s, 2),
-            "descent_s": round(self.descent_s, 2), "ascent_s": round(self.ascent_s, 2),
-            "controlled": self.controlled}
+        from analysis.exercises.set_result import TapEntry
+        from analysis.result import Rep
+
+        return TapEntry(Rep.from_json(self.rep.to_json(), where), depth_deg=round(self.depth_deg, 1),
+                        duration_s=round(self.duration_s, 2), descent_s=round(self.descent_s, 2),
+                        ascent_s=round(self.ascent_s, 2), controlled=self.controlled)
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class HeelTapSet:
     """Step height, m (None when not recorded)."""
     taps: tuple[HeelTap, ...]
     """The taps, in time order."""
-    calibration: dict[str, Any]
+    calibration: JSONDoc
     """The calibration's summary (standing window, s; quality figures)."""
     uncertainty: dict[str, float]
     """Each measure's 90 % uncertainty, in the measure's unit."""
@@ -125,26 +135,49 @@ class HeelTapSet:
         """Training volume: taps x added load (kg; 0 at body weight)."""
         return len(self.taps) * self.exercise.load_kg
 
-    def control(self) -> dict[str, Any]:
+    def control(self) -> TapControl:
         """The set's control of knee and pelvis.
 
         Returns
         -------
-        dict
+        TapControl
             The median of each knee and pelvis measure over the taps (unit in its name),
             and ``controlled_share``, the share of taps with neither fault (0-1).
         """
-        out: dict[str, Any] = {}
+        from analysis.exercises.set_result import TapControl
+
+        medians = {}
         for k in CONTROL_MEASURES:
             values = [t.rep.measures.get(k) for t in self.taps]
             values = [v for v in values if v is not None]
-            out[k] = round(float(np.median(values)), 2) if values else None
+            medians[k] = round(float(np.median(values)), 2) if values else None
         judged = [t.controlled for t in self.taps if t.controlled is not None]
-        out["controlled_share"] = round(sum(judged) / len(judged), 2) if judged else None
-        return out
+        return TapControl(**medians, controlled_share=round(sum(judged) / len(judged), 2)
+                          if judged else None)
 
-    def to_json(self) -> dict[str, Any]:
-        """The set's document (``format`` ``stepdown-exercise``).
+    def result(self) -> HeelTapSetResult:
+        """The set's typed document, what the catalog, the rules and the reports read.
+
+        Returns
+        -------
+        HeelTapSetResult
+            The taps, the summary with cadence and control, uncertainty, warnings.
+        """
+        from analysis.exercises.set_result import HeelTapSetResult, StatedUncertainty, TapSummary
+
+        cadence = self.cadence_per_min
+        summary = TapSummary(
+            taps=len(self.taps), prescribed_reps=self.exercise.prescription.get("reps"),
+            cadence_per_min=None if cadence is None else round(cadence, 1),
+            depth_deg=round(float(np.median([t.depth_deg for t in self.taps])), 1),
+            volume_kg=round(self.volume_kg, 1), control=self.control())
+        return HeelTapSetResult(
+            self.exercise, self.test_leg, self.step_height_m, self.calibration,
+            tuple(t.entry(f"tap {i}") for i, t in enumerate(self.taps, 1)), summary,
+            StatedUncertainty(self.uncertainty, UNCERTAINTY_BASIS), self.warnings)
+
+    def to_json(self) -> JSONDoc:
+        """The set's document (``format`` ``stepdown-exercise``): :meth:`result`'s.
 
         Returns
         -------
@@ -152,19 +185,7 @@ class HeelTapSet:
             ``exercise``, ``test_leg``, ``step_height_m``, ``calibration``, ``taps``,
             ``summary``, ``uncertainty`` and ``warnings``.
         """
-        cadence = self.cadence_per_min
-        return {"format": "stepdown-exercise", "version": 1, "exercise": self.exercise.to_json(),
-                "test_leg": self.test_leg, "step_height_m": self.step_height_m,
-                "calibration": self.calibration,
-                "taps": [t.to_json() for t in self.taps],
-                "summary": {"taps": len(self.taps),
-                            "prescribed_reps": self.exercise.prescription.get("reps"),
-                            "cadence_per_min": None if cadence is None else round(cadence, 1),
-                            "depth_deg": round(float(np.median([t.depth_deg for t in self.taps])), 1),
-                            "volume_kg": round(self.volume_kg, 1),
-                            "control": self.control()},
-                "uncertainty": {"measures": self.uncertainty, "basis": UNCERTAINTY_BASIS},
-                "warnings": list(self.warnings)}
+        return self.result().to_json()
 
 
 def tap_depths_deg(t: np.ndarray, depth_rad: np.ndarray, reps: list[RepResult]) -> list[float]:

@@ -25,7 +25,7 @@ never steadied: :class:`NoSteadyHold` (an InputError, one line).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
@@ -35,6 +35,10 @@ from calibration.standing import time_slice
 from sensor_io.errors import InputError
 from sensor_io.exercise import ExerciseSet
 from sensor_io.recording import Recording
+
+if TYPE_CHECKING:
+    from analysis.exercises.set_result import HoldEntry, HoldSetResult
+    from analysis.result import JSONDoc
 
 HOLD_UNCERTAINTY: dict[str, float] = {"tut_s": 0.2, "depth_deg": 0.9, "pelvis_sway_deg": 0.05,
                                       "tremor_dps": 0.8}
@@ -167,19 +171,21 @@ class Hold:
         """Time under tension, s."""
         return self.end_s - self.start_s
 
-    def to_json(self) -> dict[str, Any]:
-        """The hold's entry of the set document (values rounded).
+    def entry(self) -> HoldEntry:
+        """The hold's entry of the set document (values rounded as written).
 
         Returns
         -------
-        dict
+        HoldEntry
             The fields and ``tut_s``.
         """
+        from analysis.exercises.set_result import HoldEntry
+
         r = lambda v, n=2: None if v is None else round(float(v), n)  # noqa: E731
-        return {"index": self.index, "start_s": r(self.start_s), "end_s": r(self.end_s),
-                "tut_s": r(self.tut_s, 1), "depth_deg": r(self.depth_deg, 1),
-                "pelvis_sway_deg": r(self.pelvis_sway_deg), "tremor_dps": r(self.tremor_dps),
-                "pelvic_drop_deg": r(self.pelvic_drop_deg, 1), "completed": self.completed}
+        return HoldEntry(index=self.index, start_s=r(self.start_s), end_s=r(self.end_s),
+                         tut_s=r(self.tut_s, 1), depth_deg=r(self.depth_deg, 1),
+                         pelvis_sway_deg=r(self.pelvis_sway_deg), tremor_dps=r(self.tremor_dps),
+                         pelvic_drop_deg=r(self.pelvic_drop_deg, 1), completed=self.completed)
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,7 @@ class HoldSet:
     """The set as recorded: prescription, load."""
     holds: tuple[Hold, ...]
     """The holds, in time order."""
-    calibration: dict[str, Any]
+    calibration: JSONDoc
     """The standing window (``window_s``, s)."""
     warnings: tuple[str, ...] = ()
     """Plain-language doubts about the recording."""
@@ -207,8 +213,31 @@ class HoldSet:
         """How many holds lasted the prescribed minimum."""
         return sum(1 for h in self.holds if h.completed)
 
-    def to_json(self) -> dict[str, Any]:
-        """The set's document (``format`` ``stepdown-exercise``).
+    def result(self) -> HoldSetResult:
+        """The set's typed document, what the catalog, the rules and the reports read.
+
+        Returns
+        -------
+        HoldSetResult
+            The holds, the summary against the prescription, units, uncertainty, warnings.
+        """
+        from analysis.exercises.set_result import HoldSetResult, HoldSummary, StatedUncertainty
+
+        p = self.exercise.prescription
+        summary = HoldSummary(
+            holds=len(self.holds), tut_s=round(self.tut_s, 1), prescribed_holds=p.get("holds"),
+            prescribed_hold_s=None if p.get("hold_s") is None else tuple(p["hold_s"]),
+            completed=self.completed if "hold_s" in p else None,
+            pelvis_sway_deg=_median(h.pelvis_sway_deg for h in self.holds),
+            tremor_dps=_median(h.tremor_dps for h in self.holds))
+        return HoldSetResult(
+            self.exercise, self.test_leg, self.calibration, tuple(h.entry() for h in self.holds),
+            summary, {"tut_s": "s", "pelvis_sway_deg": "deg rms about the hold's mean",
+                      "tremor_dps": "deg/s rms, 6-14 Hz, above standing"},
+            StatedUncertainty(dict(HOLD_UNCERTAINTY), UNCERTAINTY_BASIS), self.warnings)
+
+    def to_json(self) -> JSONDoc:
+        """The set's document (``format`` ``stepdown-exercise``): :meth:`result`'s.
 
         Returns
         -------
@@ -216,20 +245,7 @@ class HoldSet:
             ``exercise``, ``test_leg``, ``calibration``, ``holds``, ``summary``, ``units``,
             ``uncertainty`` and ``warnings``.
         """
-        p = self.exercise.prescription
-        return {"format": "stepdown-exercise", "version": 1, "exercise": self.exercise.to_json(),
-                "test_leg": self.test_leg, "calibration": self.calibration,
-                "holds": [h.to_json() for h in self.holds],
-                "summary": {"holds": len(self.holds), "tut_s": round(self.tut_s, 1),
-                            "prescribed_holds": p.get("holds"),
-                            "prescribed_hold_s": p.get("hold_s"),
-                            "completed": self.completed if "hold_s" in p else None,
-                            "pelvis_sway_deg": _median(h.pelvis_sway_deg for h in self.holds),
-                            "tremor_dps": _median(h.tremor_dps for h in self.holds)},
-                "units": {"tut_s": "s", "pelvis_sway_deg": "deg rms about the hold's mean",
-                          "tremor_dps": "deg/s rms, 6-14 Hz, above standing"},
-                "uncertainty": {"measures": dict(HOLD_UNCERTAINTY), "basis": UNCERTAINTY_BASIS},
-                "warnings": list(self.warnings)}
+        return self.result().to_json()
 
 
 def _median(values: Any) -> float | None:

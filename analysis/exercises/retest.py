@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from analysis.exercises.change import MeasureChange, compare_reps
-from analysis.result import AnalysisResult
+from analysis.result import AnalysisResult, JSONDoc
 
 RETEST_MEASURES = ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg", "trunk_lean_deg")
 
@@ -75,7 +74,7 @@ class Retest:
             hint = "; the first test's faults look like coordination, not weakness"
         return head + ("; " + "; ".join(tail) if tail else "") + hint
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The comparison as ``stepdown programme retest --json`` prints it.
 
         Returns

@@ -162,12 +162,15 @@ def live_tracer() -> Callable[[Recording, float, Calibration | None], RepTrace |
         The tracer; None while the analysis is not installed.
     """
     try:
-        from analysis.pipeline import analyze
+        from analysis.pipeline import StepDownPipeline
     except ImportError:
         return None
+    from stepdown.live.scoring import live_config
+
+    pipeline = StepDownPipeline(live_config().clone(classify=False))  # the frames' settings
 
     def trace(rec: Recording, since_s: float, frames: Calibration | None = None) -> RepTrace | None:
-        result = analyze(rec, classify=False, session=frames)
+        result = pipeline.analyze(rec, session=frames)
         return current_rep_trace(result.series.t, result.series.depth_rad, result.series.series,
                                  since_s, rule_thresholds(result.config))
 

@@ -144,8 +144,7 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
         heel taps, issue 15), its set result through
         :func:`stepdown.programme.sets.analyze_programme_set`.
     """
-    from analysis.pipeline import analyze as analyze_recording
-    from analysis.pipeline import session_calibration
+    from analysis.pipeline import StepDownPipeline, analysis_config
 
     test_rule = check_rule(rule)
     pain_nrs = parse_pain(pain)
@@ -161,16 +160,16 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     standing_rec = None
     if standing is not None:
         standing_rec = read_input(standing, placement, test_leg or rec.test_leg)
+    pipeline = StepDownPipeline(analysis_config(config, test_rule, quality=quality))
     session = None
-    if calibration_from is not None:
+    if calibration_from is not None:  # its frames made with the settings this set is analysed with
         other = read_input(calibration_from, placement, test_leg or rec.test_leg)
         try:
-            session = session_calibration(other, standing_rec)
+            session = pipeline.session_calibration(other, standing_rec)
         except InputError as err:
             raise InputError(f"--calibration-from {calibration_from}: {err}") from None
     try:
-        result = analyze_recording(rec, config=config, rule=test_rule, pain_nrs=pain_nrs,
-                                   quality=quality, standing=standing_rec, session=session)
+        result = pipeline.analyze(rec, pain_nrs=pain_nrs, standing=standing_rec, session=session)
     except InputError as err:
         raise InputError(f"{recording}: {str(err).removeprefix(f'{recording}: ')}") from None
     return result

@@ -85,7 +85,7 @@ def next_cmd(
 
         conn = connect()
         try:
-            plan = programme_view(conn, athlete, prog)["plan"]
+            plan = programme_view(conn, athlete, prog).plan
         finally:
             conn.close()
         if plan is None:
@@ -117,11 +117,11 @@ def band_cmd(
     from analysis.exercises.band import compare_band
     from stepdown.programme.sessions import analyze_files
 
-    docs = analyze_files(sets)
-    not_taps = [p for p, d in zip(sets, docs, strict=True) if d["exercise"]["kind"] != "heel_taps"]
+    found = analyze_files(sets)
+    not_taps = [p for p, f in zip(sets, found, strict=True) if f.kind != "heel_taps"]
     if not_taps:
         raise InputError(f"{not_taps[0]}: not a heel-tap set (the band comparison is of heel taps)")
-    cmp = compare_band(docs)
+    cmp = compare_band([f.result for f in found])
     if as_json:
         typer.echo(json.dumps(cmp.to_json(), indent=1))
         return
@@ -159,7 +159,7 @@ def retest_cmd(
     from stepdown.programme.sessions import analyze_files, analyze_test, practice_label
 
     tests = [analyze_test(path) for path in (first, second)]
-    done = [practice_label(d) for d in analyze_files(practice or [])]
+    done = [practice_label(f.result) for f in analyze_files(practice or [])]
     result = compare_tests(tests[0], tests[1], done)
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=1))

@@ -1,6 +1,6 @@
 """The analysis pipeline as a live rep scorer: the recording so far (or its live window,
 :mod:`stepdown.live.window`) -> the reps scored in it (:class:`~stepdown.live.live_rep.LiveRep`).
-One code path: the same :func:`analysis.pipeline.analyze` as `stepdown analyze`."""
+One code path: the same :class:`analysis.pipeline.StepDownPipeline` as `stepdown analyze`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sensor_io.errors import InputError
 from stepdown.live.live_rep import LiveRep
 
 if TYPE_CHECKING:
+    from analysis.config import AnalysisConfig
     from analysis.pipeline import Analysis
     from analysis.result import AnalysisResult
     from calibration import Calibration
@@ -25,6 +26,21 @@ time."""
 
 AddToReps = Callable[["Analysis", list[LiveRep]], list[LiveRep]]
 """(the analysis with its series, its live reps) -> the reps with more on them (the page's traces)."""
+
+
+def live_config() -> AnalysisConfig:
+    """The settings the live path analyses each window with and finds the frames it
+    carries with (:func:`stepdown.live.window.find_frames`).
+
+    Returns
+    -------
+    AnalysisConfig
+        The defaults, as `stepdown analyze` without options (the result of a live rep
+        saves them).
+    """
+    from analysis.config import AnalysisConfig  # loads the calibration (scipy): when used
+
+    return AnalysisConfig()
 
 
 def analysis_scorer(add: AddToReps | None = None) -> RepScorer | None:
@@ -46,14 +62,15 @@ def analysis_scorer(add: AddToReps | None = None) -> RepScorer | None:
     from stepdown.completeness import missing_minimum, unmeasured_items
 
     try:
-        from analysis.pipeline import analyze
+        from analysis.pipeline import StepDownPipeline
     except ImportError:
         return None
+    pipeline = StepDownPipeline(live_config())
 
     def score(rec: Recording, frames: Calibration | None = None) -> list[LiveRep]:
         if missing := missing_minimum(rec):
             raise InputError(f"no data from {', '.join(missing)} yet")
-        analysis = analyze(rec, session=frames)
+        analysis = pipeline.analyze(rec, session=frames)
         result = analysis.result()
         near = borderline_items(result)
         reps = [LiveRep(rep, borderline=near.get(rep.index, ()),

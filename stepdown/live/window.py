@@ -162,7 +162,8 @@ def frames_due(carried: CarriedFrames | None, reps_shown: int) -> bool:
 def find_frames(recording: Recording, reps_shown: int) -> CarriedFrames:
     """The frames of the whole ``recording`` so far, found when ``reps_shown`` reps had been shown.
 
-    O(recording): the caller does it only when :func:`frames_due`.
+    O(recording): the caller does it only when :func:`frames_due`. They are found with the
+    settings the windows are analysed with (:func:`stepdown.live.scoring.live_config`).
 
     Parameters
     ----------
@@ -182,8 +183,9 @@ def find_frames(recording: Recording, reps_shown: int) -> CarriedFrames:
         The frames cannot be found in it.
     """
     from analysis.pipeline import session_calibration
+    from stepdown.live.scoring import live_config
 
-    return CarriedFrames(session_calibration(recording), reps_shown)
+    return CarriedFrames(session_calibration(recording, config=live_config()), reps_shown)
 
 
 def carry_frames(carried: CarriedFrames | None, recorder: Recorder, reps_shown: int

@@ -24,7 +24,24 @@ def _retest_pair(analysed: list[tuple[Path, Any, AnalysisResult]]
 
 def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, AnalysisResult]],
                    home: Path) -> int:
-    """Print the session and import its sets; returns the number of files that failed."""
+    """Print the programme session and import its sets into the demo catalog.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where the session is printed.
+    folder : Path
+        The folder of set recordings (data/programme/).
+    analysed : list of (Path, Recording, AnalysisResult)
+        The test samples already analysed by the demo (two become a test and retest).
+    home : Path
+        The demo's data home (its catalog).
+
+    Returns
+    -------
+    int
+        The number of files that failed (0: all analysed and imported).
+    """
     from analysis.exercises.dispatch import analyze_set
     from analysis.exercises.progression import Session, load_programme, suggest
     from analysis.exercises.retest import compare_tests
@@ -43,14 +60,14 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     for path in files:
         try:
             rec = read_recording(path)
-            doc = analyze_set(rec).to_json()
+            set_result = analyze_set(rec).result()
         except InputError as err:
             console.print(f"[red]{path.name}: {err}[/]", highlight=False)
             failed += 1
             continue
-        docs.append((path, rec, doc))
+        docs.append((path, rec, set_result))
         console.print(f"\n[bold]{path.name}[/]", highlight=False)
-        for line in set_lines(doc):
+        for line in set_lines(set_result):
             console.print(f"  {line}", highlight=False)
     pair = _retest_pair(analysed)
     if pair:
@@ -69,7 +86,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     return failed
 
 
-def _import(console: Any, docs: list[tuple[Path, Any, dict[str, Any]]], home: Path) -> int:
+def _import(console: Any, docs: list[tuple[Path, Any, Any]], home: Path) -> int:
     from stepdown.catalog.db import connect
     from stepdown.catalog.importer import import_recording
     from stepdown.paths import data_home_env, recordings_dir

@@ -12,12 +12,30 @@ from sensor_io.recording import Recording
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from analysis.exercises.set_result import SetResult
+
 TEST_ONLY = ("rules", "rule", "pain", "standing", "calibration_from")
 
 
 def analyze_programme_set(rec: Recording, path: Path, **test_options: Any) -> Any:
-    """The set's analysis (:func:`analysis.exercises.dispatch.analyze_set`), or None for a
-    test (the caller analyses it as always); InputError when an option is the test's only."""
+    """The set's analysis (:func:`analysis.exercises.dispatch.analyze_set`).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : Path
+        Its file, for the messages.
+    **test_options
+        The `stepdown analyze` options given (``rules``, ``rule``, ``pain``,
+        ``standing``, ``calibration_from``: a test's only).
+
+    Returns
+    -------
+    HoldSet or HeelTapSet or None
+        The set's analysis; None for a test (the caller analyses it as always);
+        InputError (one line) when a test's option was given for a set.
+    """
     ex = exercise_of(rec)
     if ex.kind == "test":
         return None
@@ -37,53 +55,77 @@ def _num(v: Any, fmt: str = ".1f", unit: str = "") -> str:
     return "—" if v is None else f"{v:{fmt}}{unit}"
 
 
-def set_lines(doc: dict[str, Any]) -> list[str]:
-    """The report of a set's analysis document (``to_json``), as plain lines."""
-    ex = doc["exercise"]
-    band = ", with band" if ex.get("band") else ""
-    load = f", +{ex['load_kg']:g} kg" if ex.get("load_kg") else ""
-    lines = [f"{ex['kind'].replace('_', ' ')} set, {doc['test_leg']} leg{band}{load}"]
-    s = doc["summary"]
-    if ex["kind"] == "hold":
-        rx = s["prescribed_hold_s"]
-        for h in doc["holds"]:
-            done = "" if h["completed"] is None else ("  done" if h["completed"] else "  short")
-            lines.append(f"hold {h['index']}: {h['start_s']:.1f}-{h['end_s']:.1f} s, "
-                         f"{h['tut_s']:.1f} s under tension, thigh {h['depth_deg']:.0f}°, "
-                         f"pelvis sway {_num(h['pelvis_sway_deg'], '.2f', '°')}, "
-                         f"tremor {_num(h['tremor_dps'], '.1f', ' °/s')}{done}")
-        target = (f"; prescribed {s['prescribed_holds'] or '?'} x {rx[0]:g}-{rx[1]:g} s, "
-                  f"{s['completed']} done" if rx else "")
-        lines.append(f"{s['holds']} holds, {s['tut_s']:.0f} s under tension{target}")
-        u = doc["uncertainty"]["measures"]
+def set_lines(result: SetResult) -> list[str]:
+    """The report of a set's analysis, as plain lines.
+
+    Parameters
+    ----------
+    result : HoldSetResult or HeelTapSetResult
+        The set's analysis.
+
+    Returns
+    -------
+    list of str
+        Per hold or tap one line, the set's summary, its uncertainty and warnings.
+    """
+    from analysis.exercises.set_result import HoldSetResult
+
+    ex = result.exercise
+    band = ", with band" if ex.band else ""
+    load = f", +{ex.load_kg:g} kg" if ex.load_kg else ""
+    lines = [f"{ex.kind.replace('_', ' ')} set, {result.test_leg} leg{band}{load}"]
+    if isinstance(result, HoldSetResult):
+        s = result.summary
+        rx = s.prescribed_hold_s
+        for h in result.holds:
+            done = "" if h.completed is None else ("  done" if h.completed else "  short")
+            lines.append(f"hold {h.index}: {h.start_s:.1f}-{h.end_s:.1f} s, "
+                         f"{h.tut_s:.1f} s under tension, thigh {h.depth_deg:.0f}°, "
+                         f"pelvis sway {_num(h.pelvis_sway_deg, '.2f', '°')}, "
+                         f"tremor {_num(h.tremor_dps, '.1f', ' °/s')}{done}")
+        target = (f"; prescribed {s.prescribed_holds or '?'} x {rx[0]:g}-{rx[1]:g} s, "
+                  f"{s.completed} done" if rx else "")
+        lines.append(f"{s.holds} holds, {s.tut_s:.0f} s under tension{target}")
+        u = result.uncertainty.measures
         lines.append(f"measurement uncertainty (90 %, from simulation): time under tension "
                      f"±{u['tut_s']:g} s, pelvis sway ±{u['pelvis_sway_deg']:g}°, tremor "
                      f"±{u['tremor_dps']:g} °/s")
     else:
-        for t in doc["taps"]:
-            m = t["measures"]
-            lines.append(f"tap {t['index']}: depth {t['depth_deg']:.0f}°, {t['duration_s']:.1f} s "
-                         f"(down {t['descent_s']:.1f}, up {t['ascent_s']:.1f}), knee "
+        for t in result.taps:
+            m = t.rep.measures
+            lines.append(f"tap {t.rep.index}: depth {t.depth_deg:.0f}°, {t.duration_s:.1f} s "
+                         f"(down {t.descent_s:.1f}, up {t.ascent_s:.1f}), knee "
                          f"{_num(m.get('knee_medial_cm'), '.1f', ' cm')}, pelvis "
                          f"{_num(m.get('pelvic_drop_deg'), '.1f', '°')}, "
-                         f"{'controlled' if t['controlled'] else 'fault'}")
-        c = s["control"]
-        rx = f" of {s['prescribed_reps']} prescribed" if s["prescribed_reps"] else ""
-        lines.append(f"{s['taps']} taps{rx}, {_num(s['cadence_per_min'])} per min, median depth "
-                     f"{s['depth_deg']:.0f}°; knee {_num(c['knee_medial_cm'], '.1f', ' cm')}, "
-                     f"pelvis {_num(c['pelvic_drop_deg'], '.1f', '°')} (medians), "
-                     f"{_num(c['controlled_share'], '.0%')} of taps controlled")
-        u = {k: v for k, v in doc["uncertainty"]["measures"].items()
-             if k in c or k in ("depth_deg", "duration_s")}
+                         f"{'controlled' if t.controlled else 'fault'}")
+        s, c = result.summary, result.summary.control
+        rx = f" of {s.prescribed_reps} prescribed" if s.prescribed_reps else ""
+        lines.append(f"{s.taps} taps{rx}, {_num(s.cadence_per_min)} per min, median depth "
+                     f"{s.depth_deg:.0f}°; knee {_num(c.knee_medial_cm, '.1f', ' cm')}, "
+                     f"pelvis {_num(c.pelvic_drop_deg, '.1f', '°')} (medians), "
+                     f"{_num(c.controlled_share, '.0%')} of taps controlled")
+        control = ("knee_medial_cm", "pelvic_drop_deg", "controlled_share")
+        u = {k: v for k, v in result.uncertainty.measures.items()
+             if k in control or k in ("depth_deg", "duration_s")}
         if u:
             lines.append("measurement uncertainty (90 %): " + ", ".join(
                 f"{k} ±{v:g}" for k, v in u.items()))
-    lines += [f"warning: {w}" for w in doc.get("warnings", [])]
+    lines += [f"warning: {w}" for w in result.warnings]
     return lines
 
 
 def print_set(console: Console, path: Path, result: Any) -> None:
-    """The set's report on the console."""
+    """The set's report on the console.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where it is printed.
+    path : Path
+        The recording, named in the heading.
+    result : HoldSet or HeelTapSet
+        The set's analysis.
+    """
     console.print(f"[bold]{path}[/]", highlight=False)
-    for line in set_lines(result.to_json()):
+    for line in set_lines(result.result()):
         console.print(line, highlight=False, soft_wrap=True)

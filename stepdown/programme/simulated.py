@@ -2,19 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensor_io.errors import InputError
 from sensor_io.exercise import EXERCISES
+
+if TYPE_CHECKING:
+    from analysis.result import JSONDoc
 
 HOLD_RANGE_S = (5.0, 120.0)
 
 
 def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...], profile: str,
                       reps: int, step_height_m: float | None, ideal: bool, band: bool,
-                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, dict[str, Any]]:
-    """(Simulation, truth document) of a hold set (``reps`` holds of about ``hold_s`` s) or
-    a heel-tap set (``reps`` taps); InputError for an exercise the simulator cannot make."""
+                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, JSONDoc]:
+    """Simulate a hold set or a heel-tap set.
+
+    Parameters
+    ----------
+    kind : str
+        ``hold`` or ``heel_taps``.
+    seed : int
+        The simulator's random seed.
+    leg : str
+        The test leg, ``left`` or ``right``.
+    sensors : tuple of str
+        The placements worn.
+    profile : str
+        The athlete's movement profile (heel taps).
+    reps : int
+        Holds, or taps.
+    step_height_m : float or None
+        Step height, m (None: the simulator's default).
+    ideal : bool
+        Noise- and bias-free sensors.
+    band : bool
+        Heel taps with the band.
+    load_kg : float
+        Added load, kg (heel taps).
+    hold_s : float
+        About how long each hold lasts, s (holds; 0.9-1.1 times this).
+    unsteady : bool
+        Holds that never steady.
+
+    Returns
+    -------
+    tuple of (Simulation, dict)
+        The simulation and its truth document (JSON); InputError (one line) for an
+        exercise or an option the simulator cannot make.
+    """
     from stepdown.truth_files import jsonable, truth_document
 
     if kind == "hold":
@@ -44,8 +80,19 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
     raise InputError(f"--exercise: unknown exercise {kind!r} (expected one of {', '.join(EXERCISES)})")
 
 
-def summary_line(doc: dict[str, Any]) -> str:
-    """What the truth file holds, in one line."""
+def summary_line(doc: JSONDoc) -> str:
+    """What the truth file holds, in one line.
+
+    Parameters
+    ----------
+    doc : dict
+        The truth document (:func:`simulate_exercise`).
+
+    Returns
+    -------
+    str
+        The holds and their time under tension, or the taps, cadence and true items.
+    """
     if doc.get("exercise") == "hold":
         holds = doc["holds"]
         tut = ", ".join(f"{h['tut_s']:.0f}" for h in holds)

@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.exercises.progression import Prescription
 
 
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return "-".join(f"{x:g}" for x in v)
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
-def prescription_lines(prescription: dict[str, dict[str, Any]]) -> list[str]:
+def prescription_lines(prescription: Mapping[str, Prescription]) -> list[str]:
+    """One line per exercise: its prescribed fields.
+
+    Parameters
+    ----------
+    prescription : Mapping of str to Prescription
+        Exercise -> its prescription.
+
+    Returns
+    -------
+    list of str
+        '  heel taps: sets 3, reps 10, ...'.
+    """
     return [f"  {ex.replace('_', ' ')}: " + ", ".join(f"{k} {_value(v)}" for k, v in p.items())
             for ex, p in prescription.items()]
 
 
 def programme_lines(programme: Any) -> list[str]:
-    """The programme file's prescriptions and rules, each rule with its rationale."""
+    """The programme file's prescriptions and rules, each rule with its rationale.
+
+    Parameters
+    ----------
+    programme : Programme
+        The programme (:func:`analysis.exercises.progression.load_programme`).
+
+    Returns
+    -------
+    list of str
+        The lines `stepdown programme rules` prints.
+    """
     lines = [f"programme: {programme.source}", "prescription:",
              *prescription_lines(programme.prescription), "rules (tried in order):"]
     for r in programme.rules:
@@ -34,7 +61,18 @@ def programme_lines(programme: Any) -> list[str]:
 
 
 def plan_lines(plan: Any) -> list[str]:
-    """The next session: suggestions (rule, numbers, rationale) and the prescription."""
+    """The next session: suggestions (rule, numbers, rationale) and the prescription.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan (:func:`analysis.exercises.progression.suggest`).
+
+    Returns
+    -------
+    list of str
+        The lines `stepdown programme next` prints.
+    """
     lines = []
     if plan.suggestions:
         lines.append("suggestions for the next session:")
@@ -46,10 +84,24 @@ def plan_lines(plan: Any) -> list[str]:
     return lines
 
 
-def parse_prescription(exercise: str, values: list[str]) -> dict[str, Any]:
-    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription dict;
-    InputError (one line) for an unknown field or a value out of its range."""
-    from analysis.exercises.progression import FIELDS
+def parse_prescription(exercise: str, values: list[str]) -> Prescription:
+    """FIELD=VALUE strings of ``stepdown programme prescribe`` as a prescription.
+
+    Parameters
+    ----------
+    exercise : str
+        ``heel_taps`` or ``hold``.
+    values : list of str
+        ``FIELD=VALUE`` each: ``band=yes``, ``hold_s=30-45`` (s), ``step_cm=15`` (cm),
+        ``load_kg=2.5`` (kg), ``reps=10``.
+
+    Returns
+    -------
+    Prescription
+        The prescribed fields; InputError (one line) for an unknown field or a value out
+        of its range.
+    """
+    from analysis.exercises.progression import FIELDS, Prescription
     from sensor_io.errors import InputError
 
     if exercise not in FIELDS:
@@ -81,4 +133,4 @@ def parse_prescription(exercise: str, values: list[str]) -> dict[str, Any]:
         except ValueError:
             raise InputError(f"{item!r}: not a valid {key} (e.g. reps=10, band=yes, "
                              "hold_s=30-45, step_cm=15, load_kg=2.5)") from None
-    return out
+    return Prescription(**out)

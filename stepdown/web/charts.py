@@ -16,6 +16,10 @@ from analysis.result import AnalysisResult
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+
     from analysis.rules import RuleConfig
 
 def json_for_html(value: object) -> str:
@@ -388,7 +392,7 @@ def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
     }
 
 
-def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
+def rep_curve_charts(t: np.ndarray, series: Mapping[str, np.ndarray | None], reps: list[RepDetail],
                      specs: list[MeasureSpec], max_points: int = 200) -> list[dict[str, Any]]:
     """Curves of each measure over every rep, overlaid from the rep's start, thresholds dashed.
 
@@ -396,7 +400,7 @@ def rep_curve_charts(t: Any, series: dict[str, Any], reps: list[RepDetail],
     ----------
     t : array_like
         (N,) s on the recording clock.
-    series : dict
+    series : Mapping of str to numpy.ndarray or None
         Measure key -> (N,) values in the key's unit, or None where no sensor gives it
         (left out).
     reps : list of RepDetail

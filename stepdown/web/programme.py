@@ -3,28 +3,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepdown.web.charts import _layout, json_for_html
 
+if TYPE_CHECKING:
+    from analysis.result import JSONDoc
+    from stepdown.catalog.programme import SetRow, WeekSummary
 
-def _line(weeks: list[dict], key: str, name: str, scale: float = 1.0) -> dict[str, Any]:
+
+def _line(weeks: list[WeekSummary], key: str, name: str, scale: float = 1.0) -> JSONDoc:
+    values = [getattr(w, key) for w in weeks]
     return {"type": "scatter", "mode": "lines+markers", "name": name,
-            "x": [w["week"] for w in weeks],
-            "y": [None if w[key] is None else round(w[key] * scale, 2) for w in weeks]}
+            "x": [w.week for w in weeks],
+            "y": [None if v is None else round(v * scale, 2) for v in values]}
 
 
-def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Control over weeks (heel taps without the band: controlled share and median knee
-    medial displacement, the knee's measurement uncertainty shaded; holds: pelvis sway) and
-    the training volume per week (heel taps as reps x load, holds as time under tension)."""
+def programme_charts(weeks: list[WeekSummary]) -> list[JSONDoc]:
+    """The programme page's charts.
+
+    Parameters
+    ----------
+    weeks : list of WeekSummary
+        Per ISO week (:func:`stepdown.catalog.programme.weekly`).
+
+    Returns
+    -------
+    list of dict
+        Plotly figures (``id``, ``data``, ``layout``): control over weeks (heel taps
+        without the band: controlled share, % and median knee medial displacement, cm,
+        with the knee's measurement uncertainty shaded; holds: pelvis sway, degrees) and
+        the training volume per week (:func:`volume_chart`); none without weeks.
+    """
     from analysis.uncertainty import largest_uncertainty
 
     if not weeks:
         return []
-    x = [w["week"] for w in weeks]
+    x = [w.week for w in weeks]
     knee_u = largest_uncertainty("knee_medial_cm") or 0.0
-    knee = [w["knee_medial_cm"] for w in weeks]
+    knee = [w.knee_medial_cm for w in weeks]
     band = [{"type": "scatter", "mode": "lines", "x": x + x[::-1], "showlegend": False,
              "y": [None if v is None else v + knee_u for v in knee]
              + [None if v is None else v - knee_u for v in knee][::-1],
@@ -43,21 +60,44 @@ def programme_charts(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def volume_chart(weeks: list[dict[str, Any]]) -> dict[str, Any]:
-    """The programme's training volume per ISO week: heel taps as reps x load (kg), holds
-    as time under tension (s); on the programme page and beside the athlete's training load."""
-    x = [w["week"] for w in weeks]
+def volume_chart(weeks: list[WeekSummary]) -> JSONDoc:
+    """The programme's training volume per ISO week, on the programme page and beside the
+    athlete's training load.
+
+    Parameters
+    ----------
+    weeks : list of WeekSummary
+        Per ISO week (:func:`stepdown.catalog.programme.weekly`).
+
+    Returns
+    -------
+    dict
+        A Plotly bar figure: heel taps as reps x load (kg), holds as time under tension (s).
+    """
+    x = [w.week for w in weeks]
     return {"id": "programme_volume",
             "data": [{"type": "bar", "name": "heel taps, reps x load (kg)", "x": x,
-                      "y": [w["tap_volume_kg"] for w in weeks], "marker": {"color": "#90a4ae"}},
+                      "y": [w.tap_volume_kg for w in weeks], "marker": {"color": "#90a4ae"}},
                      {"type": "bar", "name": "holds, time under tension (s)", "x": x,
-                      "y": [w["hold_tut_s"] for w in weeks], "marker": {"color": "#ef8f00"}}],
+                      "y": [w.hold_tut_s for w in weeks], "marker": {"color": "#ef8f00"}}],
             "layout": _layout("Programme volume per week", "kg / s", showlegend=True,
                               legend={"orientation": "h", "y": -0.25})}
 
 
-def session_rows(sets: list[Any]) -> list[dict[str, Any]]:
-    """One row per set, newest first, with what was done against what was prescribed."""
+def session_rows(sets: list[SetRow]) -> list[JSONDoc]:
+    """The sessions table of the programme page.
+
+    Parameters
+    ----------
+    sets : list of SetRow
+        The athlete's sets, oldest first.
+
+    Returns
+    -------
+    list of dict
+        One row per set, newest first: ``day``, ``exercise``, ``band``, ``done`` (against
+        what was prescribed), ``adherence`` (0-1), ``volume`` and ``control`` as text.
+    """
     rows = []
     for s in reversed(sets):
         if s.exercise == "hold":
@@ -79,25 +119,52 @@ def session_rows(sets: list[Any]) -> list[dict[str, Any]]:
 
 
 def rx_value(v: Any) -> str:
-    """A prescription value as a coach reads it: 30-45, yes/no, 2.5."""
+    """A prescription value as a coach reads it.
+
+    Parameters
+    ----------
+    v : Any
+        A prescribed value (a bool, a number, a [min, max] pair).
+
+    Returns
+    -------
+    str
+        '30–45', 'yes' / 'no', '2.5'.
+    """
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, list):
+    if isinstance(v, list | tuple):
         return "–".join(rx_value(x) for x in v)
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
 
 
-def programme_context(conn: Any, athlete_id: str) -> dict[str, Any]:
-    """The programme page's template context (without session and athlete)."""
+def programme_context(conn: Any, athlete_id: str) -> JSONDoc:
+    """The programme page's template context (without session and athlete).
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+
+    Returns
+    -------
+    dict
+        ``prescription`` (exercise -> its JSON fields), ``coach_set``, ``plan``,
+        ``weeks``, ``rows`` (:func:`session_rows`), ``charts`` (JSON for the page) and
+        ``programme_file``.
+    """
+    from analysis.exercises.progression import prescriptions_json
     from stepdown.catalog.programme import programme_view
 
     view = programme_view(conn, athlete_id)
-    return {"prescription": view["prescription"], "coach_set": view["coach_set"],
-            "plan": view["plan"], "weeks": view["weeks"], "rows": session_rows(view["sets"]),
-            "charts": json_for_html(programme_charts(view["weeks"])),
-            "programme_file": view["programme"].rsplit("/", 1)[-1]}
+    return {"prescription": prescriptions_json(view.prescription), "coach_set": view.coach_set,
+            "plan": view.plan, "weeks": view.weeks, "rows": session_rows(view.sets),
+            "charts": json_for_html(programme_charts(view.weeks)),
+            "programme_file": view.programme.rsplit("/", 1)[-1]}
 
 
 FORM_FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
@@ -106,8 +173,24 @@ FORM_FIELDS = {"heel_taps": ("sets", "reps", "step_cm", "load_kg", "band"),
 
 
 def prescribe_from_form(conn: Any, athlete_id: str, form: dict[str, str], author: str) -> None:
-    """Store the coach's prescription posted from the programme page; CatalogError (one
-    line, shown as a 400 page) when a value is wrong."""
+    """Store the coach's prescription posted from the programme page.
+
+    Parameters
+    ----------
+    conn : Connection
+        The catalog.
+    athlete_id : str
+        The athlete.
+    form : dict of str to str
+        The posted form: ``exercise`` and its fields (:data:`FORM_FIELDS`).
+    author : str
+        The signed-in user prescribing.
+
+    Raises
+    ------
+    CatalogError
+        One line (shown as a 400 page) when a value is wrong.
+    """
     from sensor_io.errors import InputError
     from stepdown.catalog.db import CatalogError
     from stepdown.catalog.programme import set_prescription

@@ -20,7 +20,7 @@ SENSORS = ("pelvis", "thigh", "shank")
 def _taps(seed: int, band: bool, knee_scale: float):
     sim = simulate_heel_taps(HeelTapConfig(seed=seed, band=band, knee_scale=knee_scale,
                                            profile="poor", reps=6, sensors=SENSORS))
-    return sim, analyze_heel_taps(sim.recording, exercise_of(sim.recording)).to_json()
+    return sim, analyze_heel_taps(sim.recording, exercise_of(sim.recording)).result()
 
 
 def test_a_change_is_beyond_the_uncertainty_only_when_larger_than_the_combined_bound():

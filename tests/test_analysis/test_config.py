@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analysis.config import AnalysisConfig, SegmentationConfig
@@ -175,3 +176,35 @@ def test_a_wrong_saved_config_is_refused_in_one_line(doc, message):
     with pytest.raises(InputError, match=message) as err:
         AnalysisConfig.from_json(doc)
     assert "\n" not in str(err.value)
+
+
+def test_the_session_calibration_is_made_with_the_settings_the_set_is_analysed_with(rec):
+    from analysis.pipeline import session_calibration
+
+    causal = StepDownPipeline().clone(orientation_mode="causal")
+    default_frames = session_calibration(rec)
+    causal_frames = causal.session_calibration(rec)
+    assert causal_frames.sensors["thigh_left"].R_sensor_seg.tolist() == \
+        session_calibration(rec, config=causal.config).sensors["thigh_left"].R_sensor_seg.tolist()
+    # the orientation filter makes the frames: another filter, other frames
+    turn = [np.degrees(np.arccos(np.clip((np.trace(
+        default_frames.sensors[p].R_sensor_seg.T @ causal_frames.sensors[p].R_sensor_seg) - 1) / 2,
+        -1, 1))) for p in default_frames.sensors]
+    assert max(turn) > 0.01
+    share = default_frames.sensors["thigh_left"].axis_share
+    with pytest.raises(CalibrationError, match="not dominated by flexion"):
+        session_calibration(rec, config=AnalysisConfig().clone(
+            calibration={"min_axis_share": share + 0.01}))
+    # the set's result saves the settings that made both its frames and its analysis, so
+    # the saved config alone makes the same result again
+    doc = json.loads(json.dumps(causal.analyze(rec, session=causal_frames).to_json()))
+    assert doc["config"]["orientation_mode"] == "causal"
+    saved = AnalysisConfig.from_json(doc["config"])
+    assert saved == causal.config
+    again = StepDownPipeline(saved).analyze(
+        rec, session=session_calibration(rec, config=saved)).to_json()
+    assert json.dumps(again) == json.dumps(doc)
+    # frames of other settings than the analysis's give other measures (what the config
+    # block would not say)
+    mixed = causal.analyze(rec, session=default_frames).to_json()
+    assert [r["measures"] for r in mixed["reps"]] != [r["measures"] for r in doc["reps"]]

@@ -128,6 +128,18 @@ def test_axis_of_is_the_rotated_basis_vector(k):
     assert np.allclose(quat.axis_of(q[0], k), quat.qrotate(q[0], e))
 
 
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_one_coordinate_or_the_heading_of_an_axis_is_that_of_axis_of_bit_for_bit(k):
+    q = np.random.default_rng(k).normal(size=(500, 4))  # not unit: normalised alike
+    axis = quat.axis_of(q, k)
+    for i in range(3):
+        assert np.array_equal(quat.axis_component(q, k, i), axis[:, i])
+    assert np.array_equal(quat.axis_heading(q, k), np.arctan2(axis[:, 1], axis[:, 0]))
+    assert quat.axis_component(q[0], k, 2) == axis[0, 2]
+    with pytest.raises(IndexError):
+        quat.axis_component(q, k, 3)
+
+
 def test_one_quaternion_times_a_series_matches_the_product_sample_by_sample():
     q = quat.from_scipy(Rotation.random(30, random_state=6))
     one = q[0]

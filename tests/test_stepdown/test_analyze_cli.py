@@ -174,6 +174,27 @@ def test_a_rules_file_moves_a_threshold(capsys, tmp_path):
 
 
 @needs_samples
+def test_a_set_analysed_with_another_sets_calibration_saves_the_settings_of_both(
+        capsys, tmp_path):
+    from analysis.config import AnalysisConfig
+    from analysis.pipeline import StepDownPipeline, session_calibration
+
+    rules = tmp_path / "clinic.toml"
+    rules.write_text("pelvis_deg = 20.0\n")
+    rc, out, _ = run(capsys, str(FULL), "--json", "--rules", str(rules), "--rule", "any",
+                     "--calibration-from", str(FULL))
+    assert rc == 0
+    doc = json.loads(out)
+    assert "reused from the session" in doc["calibration"]["sensors"]["thigh_left"]["method"]
+    saved = AnalysisConfig.from_json(doc["config"])
+    assert (saved.rules.pelvis_deg, saved.rules.test_rule) == (20.0, "any")
+    # the saved settings make the frames and the analysis again, to the byte
+    rec = read_recording(FULL)
+    again = StepDownPipeline(saved).analyze(rec, session=session_calibration(rec, config=saved))
+    assert json.dumps(json.loads(json.dumps(again.to_json()))) == json.dumps(doc)
+
+
+@needs_samples
 def test_plot_writes_a_png_and_json_stays_clean(capsys, tmp_path):
     png = tmp_path / "curves.png"
     rc, out, err = run(capsys, str(FULL), "--json", "--plot", str(png))

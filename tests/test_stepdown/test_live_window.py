@@ -108,3 +108,24 @@ def test_a_rep_scored_as_it_ends_reads_more_pelvic_drop_than_the_saved_recording
     assert 0.15 < live - first["measures"]["pelvic_drop_deg"] < 1.0  # 0.23-0.66 on seeds 3, 8, 26
     assert later == pytest.approx(first["measures"]["pelvic_drop_deg"], abs=0.15)
     assert drop(0.1, "causal") == pytest.approx(drop(3.0, "causal"), abs=0.02)
+
+
+def test_the_carried_frames_and_the_window_use_the_live_settings(monkeypatch):
+    # one AnalysisConfig (stepdown.live.scoring.live_config) makes the frames the live loop
+    # carries and analyses each window: a setting that refuses this leg's flexion axis
+    # refuses both, and the defaults make frames the scorer accepts
+    from analysis.config import AnalysisConfig
+    from calibration import CalibrationError
+    from stepdown.live import scoring
+    from stepdown.live.window import find_frames
+
+    rec = simulate(SimConfig(seed=8, test_leg="left", sensors=("pelvis", "thigh"))).recording
+    carried = find_frames(rec, 2)
+    assert carried.calibration is not None and len(scoring.analysis_scorer()(
+        rec, carried.calibration)) == len(pipeline.analyze(rec).result().reps)
+    strict = AnalysisConfig().clone(calibration={"min_axis_share": 0.9999})
+    monkeypatch.setattr(scoring, "live_config", lambda: strict)
+    with pytest.raises(CalibrationError, match="not dominated by flexion"):
+        find_frames(rec, 2)
+    with pytest.raises(CalibrationError, match="not dominated by flexion"):
+        scoring.analysis_scorer()(rec, None)

@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,16 +30,16 @@ from stepdown.web.app import create_app  # noqa: E402
 DAYS = ("2026-11-02", "2026-11-05", "2026-11-09", "2026-11-12", "2026-11-16")
 
 
-def _docs() -> dict[str, dict]:
-    """Analysis documents of three simulated sets (the page shows real analyses)."""
+def _docs() -> dict[str, Any]:
+    """Analyses of three simulated sets (the page shows real analyses)."""
     taps = simulate_heel_taps(HeelTapConfig(seed=21, profile="good", reps=8, load_kg=5.0,
                                             step_height_m=0.15))
     band = simulate_heel_taps(HeelTapConfig(seed=22, profile="good", reps=8, band=True,
                                             step_height_m=0.15))
     hold = simulate_hold(HoldConfig(seed=23, holds=2, hold_s=(10.0, 14.0)))
-    return {"taps": analyze_heel_taps(taps.recording, exercise_of(taps.recording)).to_json(),
-            "band": analyze_heel_taps(band.recording, exercise_of(band.recording)).to_json(),
-            "hold": analyze_hold(hold.recording, exercise_of(hold.recording)).to_json()}
+    return {"taps": analyze_heel_taps(taps.recording, exercise_of(taps.recording)).result(),
+            "band": analyze_heel_taps(band.recording, exercise_of(band.recording)).result(),
+            "hold": analyze_hold(hold.recording, exercise_of(hold.recording)).result()}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def catalog(tmp_path_factory):
     for day in DAYS:
         for name in ("taps", "band", "hold"):
             n += 1
-            store_set(conn, athlete=repo.AthleteInfo("a-017"), doc=docs[name],
+            store_set(conn, athlete=repo.AthleteInfo("a-017"), result=docs[name],
                       recording_path=f"/rec/p{n}", content_sha256=f"{n:064x}",
                       started_at=f"{day}T17:00:00Z")
     conn.close()
@@ -69,7 +70,7 @@ def test_programme_page_shows_prescription_sessions_volume_and_suggestions(catal
     assert html.count("<tr><td>2026-11-16</td>") == 3 and html.count("<tr><td>2026-11-02</td>") == 3
     assert "8 of 8 taps" in html and "8 x 5 kg = 40 kg, 15 cm" in html
     # volume per ISO week: two sessions in each of W45 and W46, one in W47
-    tut = sum(h["tut_s"] for h in docs["hold"]["holds"])
+    tut = sum(h.tut_s for h in docs["hold"].holds)
     flat = re.sub(r">\s+<", "><", html)
     assert ('<td>2026-W45</td><td class="n">2</td><td class="n">32</td><td class="n">80.0</td>'
             f'<td class="n">{round(2 * tut, 1)}</td>') in flat
@@ -165,7 +166,7 @@ def test_athlete_page_counts_programme_work_as_training_volume(catalog):
     taps, holds = chart["data"]
     assert chart["id"] == "programme_volume" and taps["x"] == ["2026-W45", "2026-W46", "2026-W47"]
     # heel taps as reps x load (8 x 5 kg a set, two sessions in W45), holds as time under tension
-    tut = sum(h["tut_s"] for h in docs["hold"]["holds"])
+    tut = sum(h.tut_s for h in docs["hold"].holds)
     assert taps["y"] == [80.0, 80.0, 40.0]
     assert holds["y"] == [round(2 * tut, 1), round(2 * tut, 1), round(tut, 1)]
     other, _ = logged_in(create_app(path), "coach-b")  # b-002 has tests, no programme sets
