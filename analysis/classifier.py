@@ -61,6 +61,7 @@ from analysis.evaluation import MATCH_TOLERANCE_S
 from analysis.features import FEATURE_VERSION, FEATURES, features_table
 from analysis.measures import MeasureSeries
 from analysis.model_info import ITEM_TARGETS, MIN_KAPPA, SHIPPED_MODEL, summary_path, usable_items_from_cv
+from analysis.result import MeasuredRep
 from analysis.rules import RuleConfig, score_rep
 from analysis.segment_motion import Motion
 from sensor_io.errors import InputError
@@ -516,7 +517,7 @@ def usable_items(model: RepClassifier, min_kappa: float = MIN_KAPPA) -> dict[str
 
 
 def classify_reps(
-    features: pd.DataFrame, reps: Sequence[Mapping[str, Any]], model: RepClassifier,
+    features: pd.DataFrame, reps: Sequence[MeasuredRep], model: RepClassifier,
     config: RuleConfig | None = None, min_kappa: float = MIN_KAPPA,
 ) -> tuple[list[dict[str, int]], list[dict[str, float]]]:
     """Per rep, classifier items and probabilities for ``score_test``.
@@ -530,8 +531,8 @@ def classify_reps(
     ----------
     features : pandas.DataFrame
         :func:`analysis.features.rep_features` rows, one per rep, in the order of ``reps``.
-    reps : Sequence of Mapping
-        The reps, each with ``measures``.
+    reps : Sequence of MeasuredRep
+        The reps, with their measures.
     model : RepClassifier
         The model.
     config : RuleConfig, optional
@@ -552,7 +553,7 @@ def classify_reps(
     items_out: list[dict[str, int]] = []
     proba_out: list[dict[str, float]] = []
     for k, rep in enumerate(reps):
-        sources = score_rep(rep.get("measures") or {}, config).sources
+        sources = score_rep(rep.measures.to_json(), config).sources
         items: dict[str, int] = {}
         probs: dict[str, float] = {"quality": round(float(proba["quality"][k]), 3)}
         for item in usable:
@@ -566,15 +567,15 @@ def classify_reps(
 
 
 def classifier_inputs(
-    reps: Sequence[Mapping[str, Any]], series: MeasureSeries, motion: Motion, test_leg: str,
+    reps: Sequence[MeasuredRep], series: MeasureSeries, motion: Motion, test_leg: str,
     config: RuleConfig | None = None,
 ) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, dict[str, Any]]:
     """The shipped model's items and probabilities per rep for ``score_test``, and a note.
 
     Parameters
     ----------
-    reps : Sequence of Mapping
-        The reps (``index``, ``start_s``, ``bottom_s``, ``end_s`` in s and ``measures``).
+    reps : Sequence of MeasuredRep
+        The reps found, with their times (s) and measures.
     series : MeasureSeries
         The measure series on the motion's grid.
     motion : Motion

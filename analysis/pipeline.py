@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from analysis import model_info, registry
-from analysis.checklist import Checklist, RepResult, score_test
+from analysis.checklist import Checklist, score_test
 from analysis.config import MAX_BRIDGE_S, AnalysisConfig, SegmentationConfig
 from analysis.measures import (
     HIP_SHIFT_MEASURED,
@@ -57,9 +57,8 @@ from analysis.result import (
     SCHEMA_VERSION,
     AnalysisResult,
     Flag,
-    ItemScore,
+    MeasuredRep,
     RecordingSummary,
-    Rep,
     RepMeasures,
     Skipped,
 )
@@ -123,8 +122,8 @@ class Analysis:
     """The segments' motion on the common grid, facing frame."""
     series: MeasureSeries
     """The measure series on that grid, relative to standing."""
-    reps: list[dict[str, Any]]
-    """The reps found: times (s), measures, ``not_measured`` and ``cut_by_gap``."""
+    reps: list[MeasuredRep]
+    """The full reps found, measured (not yet scored: :attr:`checklist`)."""
     partial: list[dict[str, float]]
     """Partial reps: ``start_s``, ``end_s`` (s)."""
     checklist: Checklist
@@ -169,8 +168,7 @@ class Analysis:
         return AnalysisResult(
             recording=RecordingSummary(self.recording.test_leg, tuple(self.sensors_used),
                                        self.calibration.to_json(), body),
-            reps=tuple(_typed_rep(r, extra) for r, extra in zip(self.checklist.reps, self.reps,
-                                                                 strict=True)),
+            reps=tuple(r.rep() for r in self.checklist.reps),
             test=test,
             version=ANALYSIS_VERSION,
             skipped=tuple(Skipped(round(p["start_s"], 3), round(p["end_s"], 3),
@@ -213,7 +211,8 @@ class Analysis:
             units), the borderline rep items, and the range of test totals and categories
             they and the unassessed items allow.
         """
-        measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
+        measured = {k for rep in self.reps for k in rep.measures.names
+                    if rep.measures.get(k) is not None}
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
                                                           self.calibration,
                                                           self.settings.uncertainty).items()
@@ -243,16 +242,6 @@ class Analysis:
         missing = [k for k, v in test.items.items() if v is None]
         return {"not_assessed": missing,
                 "total_upper_bound": test.total + sum(registry.item(k).max_points for k in missing)}
-
-
-def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
-    """A scored rep with what the pipeline found about it (``not_measured``, ``cut_by_gap``)."""
-    cut = found.get("cut_by_gap")
-    return Rep(index=scored.index, start_s=scored.start_s, bottom_s=scored.bottom_s,
-               end_s=scored.end_s, measures=RepMeasures.from_json(scored.measures),
-               items={k: ItemScore(v, scored.sources[k]) for k, v in scored.items.items()},
-               total=scored.total, not_measured=found.get("not_measured"),
-               cut_by_gap=None if cut is None else tuple(cut))
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
@@ -357,14 +346,14 @@ ITEM_MEASURES = registry.item_measures()
 """The measure(s) each rule item is decided from."""
 
 
-def _not_for_unmeasured(cls_items: list | None, reps: list[dict]) -> list | None:
+def _not_for_unmeasured(cls_items: list | None, reps: list[MeasuredRep]) -> list | None:
     """The classifier's rep items with those whose measure was found "not measured" taken
     out: a rep that cannot be measured is not scored from the same data by a model."""
     if cls_items is None:
         return None
     out = []
     for items, rep in zip(cls_items, reps, strict=True):
-        unknown = set(rep.get("not_measured", {}))
+        unknown = set(rep.not_measured or {})
         out.append(None if items is None else
                    {k: (None if unknown.intersection(ITEM_MEASURES.get(k, ())) else v)
                     for k, v in items.items()})
@@ -675,7 +664,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial))
-    reps, notes = [], cal.notes() + [run.warning() for run in frozen]
+    reps: list[MeasuredRep] = []
+    notes = cal.notes() + [run.warning() for run in frozen]
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
@@ -704,13 +694,10 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         not_measured = {k: f"no data from {', '.join(silent)} during the rep{why}"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)
-        rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
-               "end_s": round(end_s, 3), "measures": mark_unvalidated(measures)}
-        if not_measured:
-            rep["not_measured"] = not_measured
-        if multi_piece and (cut := cut_by_gap(start_s, end_s, ctx)):
-            rep["cut_by_gap"] = cut
-        reps.append(rep)
+        cut = cut_by_gap(start_s, end_s, ctx) if multi_piece else None
+        reps.append(MeasuredRep(i, round(start_s, 3), round(bottom_s, 3), round(end_s, 3),
+                                RepMeasures.from_json(mark_unvalidated(measures)),
+                                not_measured or None, tuple(cut) if cut else None))
     if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
         raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
                          "give one per rep or one number for the whole test")
