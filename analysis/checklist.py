@@ -35,6 +35,7 @@ from analysis import registry
 from analysis.result import ItemScore, MeasuredRep, Rep, RepMeasures, TestScore
 from analysis.rules import TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 __all__ = [
     "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "aggregate_items",
@@ -61,7 +62,7 @@ class Disagreement:
     probability: float | None
     """The classifier's probability for its value (None when not given)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The entry of the analysis document's ``flags``.
 
         Returns
@@ -114,7 +115,7 @@ class RepResult:
     cut_by_gap: tuple[str, ...] | None = None
     """The rep's ends that lie on a data gap (None when none)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The rep entry of the analysis contract, without its optional keys.
 
         Returns
@@ -140,7 +141,7 @@ class RepResult:
                    items={k: ItemScore(v, self.sources[k]) for k, v in self.items.items()},
                    total=self.total, not_measured=self.not_measured, cut_by_gap=self.cut_by_gap)
 
-    def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
+    def reasons_json(self) -> dict[str, list[JSONDoc]]:
         """The reasons as the coach review shows them.
 
         Returns
@@ -312,7 +313,7 @@ class Checklist:
     config: RuleConfig
     """The thresholds and test rule used."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The ``reps`` and ``test`` parts of the analysis contract, exactly.
 
         Returns
@@ -322,7 +323,7 @@ class Checklist:
         """
         return {"reps": [r.to_json() for r in self.reps], "test": self.test.to_json()}
 
-    def flags_json(self) -> list[dict[str, Any]]:
+    def flags_json(self) -> list[JSONDoc]:
         """The analysis document's ``flags``.
 
         Returns

@@ -65,6 +65,7 @@ from analysis.result import MeasuredRep
 from analysis.rules import RuleConfig, score_rep
 from analysis.segment_motion import Motion
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 __all__ = [
     "MODEL_FORMAT", "MODEL_VERSION", "QUALITY_MIN_TOTAL", "SHIPPED_MODEL", "TARGETS",
@@ -221,7 +222,7 @@ class CVReport:
     kappa: float
     """Cohen's kappa of the predictions against the truth."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The report as the model summary keeps it.
 
         Returns
@@ -330,9 +331,9 @@ class RepClassifier:
     """Target -> its fitted pipeline."""
     features: dict[str, list[str]]
     """Target -> the feature columns its pipeline reads."""
-    cv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cv: dict[str, JSONDoc] = field(default_factory=dict)
     """Target -> its grouped-CV report (:meth:`CVReport.to_json`)."""
-    training: dict[str, Any] = field(default_factory=dict)
+    training: JSONDoc = field(default_factory=dict)
     """Where the training reps came from and how many."""
     feature_version: int = FEATURE_VERSION
     """Version of the feature table the model was fitted on."""
@@ -569,7 +570,7 @@ def classify_reps(
 def classifier_inputs(
     reps: Sequence[MeasuredRep], series: MeasureSeries, motion: Motion, test_leg: str,
     config: RuleConfig | None = None,
-) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, dict[str, Any]]:
+) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, JSONDoc]:
     """The shipped model's items and probabilities per rep for ``score_test``, and a note.
 
     Parameters

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.measures import MEASURES
+from sensor_io.json_doc import JSONDoc
 
 MATCH_TOLERANCE_S = 0.5
 
@@ -28,7 +29,14 @@ class TypedRep(Protocol):
         None: a protocol describes an object's methods, it is not built.
     """
 
-    def to_json(self) -> dict[str, Any]: ...
+    def to_json(self) -> JSONDoc:
+        """The rep's JSON object.
+
+        Returns
+        -------
+        dict
+            ``index``, times (s), ``measures`` and what else the rep's type writes.
+        """
 
 
 def _docs(reps: Sequence[Mapping[str, Any] | TypedRep]) -> list[Mapping[str, Any]]:

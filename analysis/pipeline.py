@@ -100,6 +100,7 @@ from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.frozen_frames import FrozenLimits, FrozenRun, frozen_during, without_frozen
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import Recording, calibration_movement_window
 
 ANALYSIS_VERSION = SCHEMA_VERSION
@@ -130,7 +131,7 @@ class Analysis:
     """The scored reps and test."""
     config: RuleConfig = field(default_factory=RuleConfig)
     """The rule thresholds used."""
-    classifier: dict[str, Any] = field(default_factory=dict)
+    classifier: JSONDoc = field(default_factory=dict)
     """The note of :func:`analysis.classifier.classifier_inputs`."""
     notes: list[str] = field(default_factory=list)
     """Doubts found while analysing."""
@@ -142,7 +143,7 @@ class Analysis:
         """The placements the analysis used."""
         return list(self.calibration.sensors)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The analysis contract (DESIGN.md) with its documented extras.
 
         Returns
@@ -201,7 +202,7 @@ class Analysis:
                        "step-down test; check the recording before trusting the scores")
         return out
 
-    def uncertainty(self) -> dict[str, Any]:
+    def uncertainty(self) -> JSONDoc:
         """How sure the result is.
 
         Returns
@@ -229,7 +230,7 @@ class Analysis:
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
 
-    def completeness(self) -> dict[str, Any]:
+    def completeness(self) -> JSONDoc:
         """What the sensors could not assess.
 
         Returns
@@ -273,7 +274,7 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
 SENSOR_FOR_ITEM = registry.sensor_for_item()
 
 
-def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool:
+def _classifier_can_help(rec: Recording, summary: JSONDoc | None) -> bool:
     """Could the shipped model decide an item the worn sensors cannot measure?
 
     summary: the model's (:func:`read_summary`). Unknown (no summary beside the
@@ -285,7 +286,7 @@ def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool
     return any(not usable[item] and rec.stream(seg) is None for item, seg in SENSOR_FOR_ITEM.items())
 
 
-def _classifier_not_needed(summary: dict[str, Any] | None) -> dict[str, Any]:
+def _classifier_not_needed(summary: JSONDoc | None) -> JSONDoc:
     summary = summary or {}
     withheld = {k: v for k, v in usable_items_from_cv(summary.get("cv", {})).items() if v}
     return {"status": "not needed: no missing item that the model can judge",

@@ -33,6 +33,7 @@ from typing import Any, get_type_hints
 from analysis import registry
 from analysis.rules import ITEMS, TEST_RULES
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 FORMAT = "stepdown-analysis"
 SCHEMA_VERSION = 1
@@ -47,10 +48,6 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.js
 
 JsonObject = Mapping[str, Any]
 """A JSON object kept as its producer wrote it (an explanatory block, not yet typed)."""
-JSONDoc = dict[str, Any]
-"""A JSON document at the I/O edge, as ``json.dumps`` writes it: what a ``to_json`` returns,
-a web payload the browser reads, free-form metadata the recording contract allows. Domain
-data passed between modules is a typed object instead."""
 
 
 class ResultError(InputError):
@@ -201,6 +198,17 @@ class ItemScore:
     """``rule``, ``classifier``, ``reported`` (pain) or ``not_assessed``."""
 
 
+def _why_unmeasured(not_measured: Mapping[str, str] | None, cut_by_gap: tuple[str, ...] | None
+                    ) -> JSONDoc:
+    """A rep's optional ``not_measured`` and ``cut_by_gap`` keys, those it carries."""
+    out: JSONDoc = {}
+    if not_measured is not None:
+        out["not_measured"] = dict(not_measured)
+    if cut_by_gap is not None:
+        out["cut_by_gap"] = list(cut_by_gap)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class MeasuredRep:
     """One full rep as the pipeline found and measured it, before the checklist scores it:
@@ -230,13 +238,9 @@ class MeasuredRep:
             ``index``, times, ``measures`` and the optional ``not_measured`` /
             ``cut_by_gap``.
         """
-        out: JSONDoc = {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
-                        "end_s": self.end_s, "measures": self.measures.to_json()}
-        if self.not_measured is not None:
-            out["not_measured"] = dict(self.not_measured)
-        if self.cut_by_gap is not None:
-            out["cut_by_gap"] = list(self.cut_by_gap)
-        return out
+        return {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
+                "end_s": self.end_s, "measures": self.measures.to_json(),
+                **_why_unmeasured(self.not_measured, self.cut_by_gap)}
 
     @classmethod
     def from_json(cls, doc: Any, where: str = "rep") -> MeasuredRep:
@@ -316,11 +320,7 @@ class Rep:
         out |= {"end_s": self.end_s, "measures": self.measures.to_json(),
                 "items": self.item_values(),
                 "sources": {k: s.source for k, s in self.items.items()}, "total": self.total}
-        if self.not_measured is not None:
-            out["not_measured"] = dict(self.not_measured)
-        if self.cut_by_gap is not None:
-            out["cut_by_gap"] = list(self.cut_by_gap)
-        return out
+        return out | _why_unmeasured(self.not_measured, self.cut_by_gap)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Rep:
