@@ -34,8 +34,10 @@ KNOWN_MISSES = {
     ("pelvis+thigh+trunk", "knee_medial_cm", "bias"): NO_HINGE,
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"): NO_HINGE,
     ("pelvis+thigh+trunk", "pelvic_drop_deg", "bias"):
-        "+0.19 deg on 16 tests against a 0.29 deg MAE; not reproduced on 20 development "
-        "tests (+0.04 deg); ~2 standard errors of a 16-test bias (docs/accuracy.md)",
+        "+0.19 deg on 16 tests against a 0.29 deg MAE: a draw, 2.1 standard errors of a "
+        "16-test mean (-0.05 +- 0.04 deg on 100 development tests); each test's error is "
+        "its pelvis frame's heading error times the pelvis's anterior tilt "
+        "(docs/accuracy.md, bench_bias_mechanisms)",
 }
 
 
@@ -150,8 +152,9 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
 # model alone took the hip as fixed over the foot and read 0.62-0.81 of the truth.
 GUIDED_MISSES = {
     ("pelvis+thigh", "hip_flexion_deg", "bias"):
-        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): the knees turning in during the "
-        "bends (+1 deg on average) turn the thigh's axis, 0.13 deg per deg (docs/accuracy.md)",
+        "+0.27 deg against a 0.51 deg MAE (floor 2 deg): a draw, 1.9 standard errors of a "
+        "16-test mean (+0.00 +- 0.07 deg on 60 development tests; docs/accuracy.md, "
+        "bench_bias_mechanisms)",
 }
 
 
@@ -186,14 +189,19 @@ def test_measure_floors_with_the_guided_movement(guided_table, sensor_set, measu
 
 # The same in the shifted world (tests/conftest.py guided_shifted_batch: more sway, thighs
 # 6 % longer and shanks 6 % shorter than the height ratios the analysis assumes, 60 Hz).
-THIGH_FRAME = ("the thighs are 6 % longer than the height ratio the analysis assumes and the "
-               "bends' sideways drift turns the thigh's axis (docs/accuracy.md, bench_guided)")
+THIGH_FRAME = ("the thighs are 6 % longer than the height ratio the analysis assumes "
+               "(docs/accuracy.md, bench_bias_mechanisms)")
 GUIDED_SHIFTED_MISSES = {
-    ("pelvis+thigh", "knee_medial_cm", "bias"): "-0.34 cm against a 0.56 cm MAE: " + THIGH_FRAME,
-    ("pelvis+thigh", "knee_medial_cm", "slope"): "0.83: " + THIGH_FRAME,
+    ("pelvis+thigh", "knee_medial_cm", "bias"):
+        "-0.34 cm against a 0.56 cm MAE: a draw, 1.2 standard errors of a 12-test mean "
+        "(+0.02 +- 0.12 cm on 60 development tests; bench_bias_mechanisms)",
+    ("pelvis+thigh", "knee_medial_cm", "slope"):
+        "0.83 (0.85 on 60 development tests): the hip's measured shift reads ~10 % of a large "
+        "shift short and " + THIGH_FRAME,
     ("pelvis+thigh", "pelvic_drop_deg", "bias"):
-        "+0.23 deg against a 0.31 deg MAE on 24 tests; neither the thigh's frame nor the hip "
-        "shift enters it; not explained (the +trunk set: -0.09 deg)",
+        "+0.23 deg against a 0.31 deg MAE: a draw, 2.2 standard errors of a 12-test mean "
+        "(-0.03 +- 0.04 deg on 100 development tests); the pelvis frame's heading error times "
+        "the pelvis's anterior tilt (docs/accuracy.md, bench_bias_mechanisms)",
 }
 
 
