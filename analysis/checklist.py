@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis import registry
-from analysis.result import TestScore
+from analysis.result import ItemScore, MeasuredRep, Rep, RepMeasures, TestScore
 from analysis.rules import TEST_RULES, RepItems, RuleConfig, score_rep
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 __all__ = [
     "PIVA_ITEMS", "Checklist", "Disagreement", "RepResult", "aggregate_items",
@@ -61,7 +62,7 @@ class Disagreement:
     probability: float | None
     """The classifier's probability for its value (None when not given)."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The entry of the analysis document's ``flags``.
 
         Returns
@@ -97,8 +98,8 @@ class RepResult:
     """Deepest point, s."""
     end_s: float | None
     """End, s."""
-    measures: dict[str, Any]
-    """Measure name (unit in it) -> the rep's peak, None where not measured."""
+    measures: RepMeasures
+    """The rep's peaks (units in the names), None where not measured."""
     items: dict[str, int | None]
     """Item -> points (None: not assessed)."""
     sources: dict[str, str]
@@ -109,9 +110,13 @@ class RepResult:
     """Item -> the classifier's probability, for the items it decided."""
     total: int
     """Sum of the assessed items' points."""
+    not_measured: Mapping[str, str] | None = None
+    """Measure -> why it is null (None when every measure was measured)."""
+    cut_by_gap: tuple[str, ...] | None = None
+    """The rep's ends that lie on a data gap (None when none)."""
 
-    def to_json(self) -> dict[str, Any]:
-        """The rep entry of the analysis contract.
+    def to_json(self) -> JSONDoc:
+        """The rep entry of the analysis contract, without its optional keys.
 
         Returns
         -------
@@ -119,10 +124,24 @@ class RepResult:
             ``index``, times, ``measures``, ``items``, ``sources``, ``total``.
         """
         return {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
-                "end_s": self.end_s, "measures": dict(self.measures), "items": dict(self.items),
-                "sources": dict(self.sources), "total": self.total}
+                "end_s": self.end_s, "measures": self.measures.to_json(),
+                "items": dict(self.items), "sources": dict(self.sources), "total": self.total}
 
-    def reasons_json(self) -> dict[str, list[dict[str, Any]]]:
+    def rep(self) -> Rep:
+        """The typed rep of the analysis result.
+
+        Returns
+        -------
+        Rep
+            This rep with each item's points and source together, and the optional
+            ``not_measured`` / ``cut_by_gap``.
+        """
+        return Rep(index=self.index, start_s=self.start_s, bottom_s=self.bottom_s,
+                   end_s=self.end_s, measures=self.measures,
+                   items={k: ItemScore(v, self.sources[k]) for k, v in self.items.items()},
+                   total=self.total, not_measured=self.not_measured, cut_by_gap=self.cut_by_gap)
+
+    def reasons_json(self) -> dict[str, list[JSONDoc]]:
         """The reasons as the coach review shows them.
 
         Returns
@@ -294,7 +313,7 @@ class Checklist:
     config: RuleConfig
     """The thresholds and test rule used."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The ``reps`` and ``test`` parts of the analysis contract, exactly.
 
         Returns
@@ -304,7 +323,7 @@ class Checklist:
         """
         return {"reps": [r.to_json() for r in self.reps], "test": self.test.to_json()}
 
-    def flags_json(self) -> list[dict[str, Any]]:
+    def flags_json(self) -> list[JSONDoc]:
         """The analysis document's ``flags``.
 
         Returns
@@ -331,7 +350,7 @@ class Checklist:
 
 
 def score_test(
-    reps: Sequence[Mapping[str, Any]], config: RuleConfig | None = None,
+    reps: Sequence[MeasuredRep], config: RuleConfig | None = None,
     pain_nrs: float | Sequence[float] | None = None, rule: str | None = None,
     classifier_items: Sequence[Items | None] | None = None,
     classifier_proba: Sequence[Mapping[str, float] | None] | None = None,
@@ -340,9 +359,8 @@ def score_test(
 
     Parameters
     ----------
-    reps : Sequence of Mapping
-        Per rep ``measures`` (name -> value, units in the names) and optionally ``index``
-        (default 1, 2, ...), ``start_s``, ``bottom_s``, ``end_s`` (s).
+    reps : Sequence of MeasuredRep
+        The reps found, with their times (s) and measures.
     config : RuleConfig, optional
         The thresholds (default: the defaults).
     pain_nrs : float or Sequence of float, optional
@@ -368,15 +386,13 @@ def score_test(
     results: list[RepResult] = []
     flags: list[Disagreement] = []
     for pos, rep in enumerate(reps):
-        index = int(rep.get("index", pos + 1))
-        measures = dict(rep.get("measures") or {})
-        scored = score_rep(measures, config, pains[pos])
-        items, sources, probs, rep_flags = combine_rep(scored, index, cls_items[pos],
+        scored = score_rep(rep.measures.to_json(), config, pains[pos])
+        items, sources, probs, rep_flags = combine_rep(scored, rep.index, cls_items[pos],
                                                        cls_proba[pos])
         flags.extend(rep_flags)
-        results.append(RepResult(index, rep.get("start_s"), rep.get("bottom_s"),
-                                 rep.get("end_s"), measures, items, sources, scored.reasons,
-                                 probs, rep_total(items)))
+        results.append(RepResult(rep.index, rep.start_s, rep.bottom_s, rep.end_s, rep.measures,
+                                 items, sources, scored.reasons, probs, rep_total(items),
+                                 rep.not_measured, rep.cut_by_gap))
     t_items = aggregate_items([r.items for r in results], rule)
     total = rep_total(t_items)
     test = TestScore(rule, t_items, total, piva_total(t_items), category(total))

@@ -61,9 +61,11 @@ from analysis.evaluation import MATCH_TOLERANCE_S
 from analysis.features import FEATURE_VERSION, FEATURES, features_table
 from analysis.measures import MeasureSeries
 from analysis.model_info import ITEM_TARGETS, MIN_KAPPA, SHIPPED_MODEL, summary_path, usable_items_from_cv
+from analysis.result import MeasuredRep
 from analysis.rules import RuleConfig, score_rep
 from analysis.segment_motion import Motion
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 __all__ = [
     "MODEL_FORMAT", "MODEL_VERSION", "QUALITY_MIN_TOTAL", "SHIPPED_MODEL", "TARGETS",
@@ -220,7 +222,7 @@ class CVReport:
     kappa: float
     """Cohen's kappa of the predictions against the truth."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The report as the model summary keeps it.
 
         Returns
@@ -329,9 +331,9 @@ class RepClassifier:
     """Target -> its fitted pipeline."""
     features: dict[str, list[str]]
     """Target -> the feature columns its pipeline reads."""
-    cv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cv: dict[str, JSONDoc] = field(default_factory=dict)
     """Target -> its grouped-CV report (:meth:`CVReport.to_json`)."""
-    training: dict[str, Any] = field(default_factory=dict)
+    training: JSONDoc = field(default_factory=dict)
     """Where the training reps came from and how many."""
     feature_version: int = FEATURE_VERSION
     """Version of the feature table the model was fitted on."""
@@ -516,7 +518,7 @@ def usable_items(model: RepClassifier, min_kappa: float = MIN_KAPPA) -> dict[str
 
 
 def classify_reps(
-    features: pd.DataFrame, reps: Sequence[Mapping[str, Any]], model: RepClassifier,
+    features: pd.DataFrame, reps: Sequence[MeasuredRep], model: RepClassifier,
     config: RuleConfig | None = None, min_kappa: float = MIN_KAPPA,
 ) -> tuple[list[dict[str, int]], list[dict[str, float]]]:
     """Per rep, classifier items and probabilities for ``score_test``.
@@ -530,8 +532,8 @@ def classify_reps(
     ----------
     features : pandas.DataFrame
         :func:`analysis.features.rep_features` rows, one per rep, in the order of ``reps``.
-    reps : Sequence of Mapping
-        The reps, each with ``measures``.
+    reps : Sequence of MeasuredRep
+        The reps, with their measures.
     model : RepClassifier
         The model.
     config : RuleConfig, optional
@@ -552,7 +554,7 @@ def classify_reps(
     items_out: list[dict[str, int]] = []
     proba_out: list[dict[str, float]] = []
     for k, rep in enumerate(reps):
-        sources = score_rep(rep.get("measures") or {}, config).sources
+        sources = score_rep(rep.measures.to_json(), config).sources
         items: dict[str, int] = {}
         probs: dict[str, float] = {"quality": round(float(proba["quality"][k]), 3)}
         for item in usable:
@@ -566,15 +568,15 @@ def classify_reps(
 
 
 def classifier_inputs(
-    reps: Sequence[Mapping[str, Any]], series: MeasureSeries, motion: Motion, test_leg: str,
+    reps: Sequence[MeasuredRep], series: MeasureSeries, motion: Motion, test_leg: str,
     config: RuleConfig | None = None,
-) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, dict[str, Any]]:
+) -> tuple[list[dict[str, int]] | None, list[dict[str, float]] | None, JSONDoc]:
     """The shipped model's items and probabilities per rep for ``score_test``, and a note.
 
     Parameters
     ----------
-    reps : Sequence of Mapping
-        The reps (``index``, ``start_s``, ``bottom_s``, ``end_s`` in s and ``measures``).
+    reps : Sequence of MeasuredRep
+        The reps found, with their times (s) and measures.
     series : MeasureSeries
         The measure series on the motion's grid.
     motion : Motion

@@ -29,6 +29,7 @@ from calibration.calibrate import CalibrationLimits
 from calibration.standing import StandingLimits
 from sensor_io.errors import InputError
 from sensor_io.frozen_frames import FrozenLimits
+from sensor_io.json_doc import JSONDoc
 
 KINEMATICS_CUTOFF_HZ = 4.0
 """Step-downs move below ~3 Hz; soft-tissue wobble of the thigh (9-14 Hz) and heel-impact
@@ -139,7 +140,7 @@ class AnalysisConfig:
                 changes[name] = replace(getattr(self, name), **changes[name])
         return replace(self, **changes)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The ``config`` block of the analysis document.
 
         Returns
@@ -151,7 +152,7 @@ class AnalysisConfig:
         """
         rules = {k: getattr(self.rules, k) for k in settable_names()}
         rules["origins"] = dict(self.rules.origins)  # where non-default thresholds came from
-        out: dict[str, Any] = {"rules": rules}
+        out: JSONDoc = {"rules": rules}
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in NESTED:

@@ -7,23 +7,50 @@ labelled real data: the truth is a dict with ``reps`` holding ``start_s``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from analysis.measures import MEASURES
+from sensor_io.json_doc import JSONDoc
 
 MATCH_TOLERANCE_S = 0.5
 
 
-def match_reps(pred: Sequence[dict], truth: Sequence[dict],
+class TypedRep(Protocol):
+    """A rep of the analysis as a type (:class:`analysis.result.MeasuredRep`,
+    :class:`analysis.result.Rep`): its JSON is what is compared with the truth.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        None: a protocol describes an object's methods, it is not built.
+    """
+
+    def to_json(self) -> JSONDoc:
+        """The rep's JSON object.
+
+        Returns
+        -------
+        dict
+            ``index``, times (s), ``measures`` and what else the rep's type writes.
+        """
+
+
+def _docs(reps: Sequence[Mapping[str, Any] | TypedRep]) -> list[Mapping[str, Any]]:
+    """The reps as JSON objects (typed reps by their ``to_json``), as the truth has them."""
+    return [r if isinstance(r, Mapping) else r.to_json() for r in reps]
+
+
+def match_reps(pred: Sequence[Mapping[str, Any] | TypedRep], truth: Sequence[Mapping[str, Any]],
                tol_s: float = MATCH_TOLERANCE_S) -> list[tuple[int, int]]:
     """Greedy one-to-one matching of reps by bottom time.
 
     Parameters
     ----------
-    pred : Sequence of dict
+    pred : Sequence of dict or typed rep
         Found reps, each with ``bottom_s`` (s).
     truth : Sequence of dict
         Reference reps, each with ``bottom_s`` (s).
@@ -36,7 +63,7 @@ def match_reps(pred: Sequence[dict], truth: Sequence[dict],
         (index in ``pred``, index in ``truth``) of each match.
     """
     pairs, used = [], set()
-    for i, p in enumerate(pred):
+    for i, p in enumerate(_docs(pred)):
         d = [abs(p["bottom_s"] - t["bottom_s"]) if j not in used else np.inf
              for j, t in enumerate(truth)]
         if d and min(d) <= tol_s:
@@ -46,12 +73,13 @@ def match_reps(pred: Sequence[dict], truth: Sequence[dict],
     return pairs
 
 
-def rep_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[pd.DataFrame, dict]:
+def rep_errors(pred: Sequence[Mapping[str, Any] | TypedRep], truth: Sequence[Mapping[str, Any]],
+               **labels) -> tuple[pd.DataFrame, dict]:
     """Per matched rep: signed errors (pred - truth) of times and measures.
 
     Parameters
     ----------
-    pred : Sequence of dict
+    pred : Sequence of dict or typed rep
         Found reps: ``start_s``, ``bottom_s``, ``end_s`` (s) and ``measures``.
     truth : Sequence of dict
         Reference reps, the same keys.
@@ -65,6 +93,7 @@ def rep_errors(pred: Sequence[dict], truth: Sequence[dict], **labels) -> tuple[p
         the counts {n_pred, n_truth, n_matched} for precision and recall.
     """
     rows = []
+    pred = _docs(pred)
     pairs = match_reps(pred, truth)
     for i, j in pairs:
         p, t = pred[i], truth[j]
@@ -139,13 +168,14 @@ def agreement(errors: pd.DataFrame, by: str = "sensor_set") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def errors_against_uncertainty(pred: Sequence[dict], truth: Sequence[dict],
+def errors_against_uncertainty(pred: Sequence[Mapping[str, Any] | TypedRep],
+                               truth: Sequence[Mapping[str, Any]],
                                knee_source: str | None, calibration=None) -> pd.DataFrame:
     """Each matched rep's error beside the uncertainty the analysis states for it.
 
     Parameters
     ----------
-    pred : Sequence of dict
+    pred : Sequence of dict or typed rep
         Found reps (:func:`rep_errors`).
     truth : Sequence of dict
         Reference reps.

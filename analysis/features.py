@@ -32,8 +32,8 @@ classifier trained on another version is refused (:mod:`analysis.classifier`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from scipy.signal import savgol_filter
 
 from analysis import registry
 from analysis.measures import EXTRA, MEASURES, MeasureSeries
+from analysis.result import MeasuredRep
 from analysis.segment_motion import Motion
 from sensor_io.recording import Recording
 
@@ -179,7 +180,7 @@ class AnalysedReps(Protocol):
     recording: Recording
     motion: Motion
     series: MeasureSeries
-    reps: list[dict[str, Any]]
+    reps: list[MeasuredRep]
 
 
 def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
@@ -202,15 +203,15 @@ def rep_features(analysis: AnalysedReps) -> pd.DataFrame:
                           analysis.recording.test_leg)
 
 
-def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion: Motion,
+def features_table(reps: Sequence[MeasuredRep], ms: MeasureSeries, motion: Motion,
                    test_leg: str) -> pd.DataFrame:
     """:func:`rep_features` from the analysis' parts, for use inside the pipeline before
     the Analysis exists.
 
     Parameters
     ----------
-    reps : Sequence of Mapping
-        The reps, with ``index``, ``start_s``, ``bottom_s``, ``end_s`` (s) and ``measures``.
+    reps : Sequence of MeasuredRep
+        The reps found, with their times (s) and measures.
     ms : MeasureSeries
         The measure series.
     motion : Motion
@@ -228,18 +229,18 @@ def features_table(reps: Sequence[Mapping[str, Any]], ms: MeasureSeries, motion:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
     t = ms.t
     fs = 1.0 / float(np.median(np.diff(t)))
-    start = np.array([r["start_s"] for r in reps], dtype=float)
-    bottom = np.array([r["bottom_s"] for r in reps], dtype=float)
-    end = np.array([r["end_s"] for r in reps], dtype=float)
+    start = np.array([r.start_s for r in reps], dtype=float)
+    bottom = np.array([r.bottom_s for r in reps], dtype=float)
+    end = np.array([r.end_s for r in reps], dtype=float)
     rows = _rep_rows(t, start, end)
 
     out: dict[str, object] = {
-        "rep": [int(r["index"]) for r in reps], "start_s": start, "bottom_s": bottom,
+        "rep": [r.index for r in reps], "start_s": start, "bottom_s": bottom,
         "end_s": end, "test_leg": test_leg,
     }
     for col in MEASURE_COLUMNS:
-        out[col] = np.array([np.nan if r["measures"].get(col) is None else r["measures"][col]
-                             for r in reps], dtype=float)
+        out[col] = np.array([np.nan if (v := r.measures.get(col)) is None else v for r in reps],
+                            dtype=float)
 
     depth = ms.depth_rad
     peak_depth = np.array([depth[sl].max(initial=-np.inf) for sl in rows])

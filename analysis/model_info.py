@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+
+from sensor_io.json_doc import JSONDoc
 
 SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "rep_classifier.skops"
 ITEM_TARGETS = ("arm", "trunk")
@@ -48,7 +49,7 @@ def shipped_model_path() -> Path:
     return SHIPPED_MODEL
 
 
-def read_summary(model_path: Path | None = None) -> dict[str, Any] | None:
+def read_summary(model_path: Path | None = None) -> JSONDoc | None:
     """A model's summary (versions, training, cv).
 
     Parameters
@@ -67,7 +68,7 @@ def read_summary(model_path: Path | None = None) -> dict[str, Any] | None:
         return None
 
 
-def usable_items_from_cv(cv: dict[str, Any], min_kappa: float = MIN_KAPPA) -> dict[str, str]:
+def usable_items_from_cv(cv: JSONDoc, min_kappa: float = MIN_KAPPA) -> dict[str, str]:
     """Which items the model may decide, from its cross-validation.
 
     Parameters

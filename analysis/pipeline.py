@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from analysis import model_info, registry
-from analysis.checklist import Checklist, RepResult, score_test
+from analysis.checklist import Checklist, score_test
 from analysis.config import MAX_BRIDGE_S, AnalysisConfig, SegmentationConfig
 from analysis.measures import (
     HIP_SHIFT_MEASURED,
@@ -57,9 +57,8 @@ from analysis.result import (
     SCHEMA_VERSION,
     AnalysisResult,
     Flag,
-    ItemScore,
+    MeasuredRep,
     RecordingSummary,
-    Rep,
     RepMeasures,
     Skipped,
 )
@@ -101,6 +100,7 @@ from calibration.calibrate import GUIDED_METHOD, CalibrationLimits, uses_flexion
 from sensor_io.anthropometry import DEFAULT_HEIGHT_M, Body
 from sensor_io.errors import InputError
 from sensor_io.frozen_frames import FrozenLimits, FrozenRun, frozen_during, without_frozen
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import Recording, calibration_movement_window
 
 ANALYSIS_VERSION = SCHEMA_VERSION
@@ -123,15 +123,15 @@ class Analysis:
     """The segments' motion on the common grid, facing frame."""
     series: MeasureSeries
     """The measure series on that grid, relative to standing."""
-    reps: list[dict[str, Any]]
-    """The reps found: times (s), measures, ``not_measured`` and ``cut_by_gap``."""
+    reps: list[MeasuredRep]
+    """The full reps found, measured (not yet scored: :attr:`checklist`)."""
     partial: list[dict[str, float]]
     """Partial reps: ``start_s``, ``end_s`` (s)."""
     checklist: Checklist
     """The scored reps and test."""
     config: RuleConfig = field(default_factory=RuleConfig)
     """The rule thresholds used."""
-    classifier: dict[str, Any] = field(default_factory=dict)
+    classifier: JSONDoc = field(default_factory=dict)
     """The note of :func:`analysis.classifier.classifier_inputs`."""
     notes: list[str] = field(default_factory=list)
     """Doubts found while analysing."""
@@ -143,7 +143,7 @@ class Analysis:
         """The placements the analysis used."""
         return list(self.calibration.sensors)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The analysis contract (DESIGN.md) with its documented extras.
 
         Returns
@@ -169,8 +169,7 @@ class Analysis:
         return AnalysisResult(
             recording=RecordingSummary(self.recording.test_leg, tuple(self.sensors_used),
                                        self.calibration.to_json(), body),
-            reps=tuple(_typed_rep(r, extra) for r, extra in zip(self.checklist.reps, self.reps,
-                                                                 strict=True)),
+            reps=tuple(r.rep() for r in self.checklist.reps),
             test=test,
             version=ANALYSIS_VERSION,
             skipped=tuple(Skipped(round(p["start_s"], 3), round(p["end_s"], 3),
@@ -203,7 +202,7 @@ class Analysis:
                        "step-down test; check the recording before trusting the scores")
         return out
 
-    def uncertainty(self) -> dict[str, Any]:
+    def uncertainty(self) -> JSONDoc:
         """How sure the result is.
 
         Returns
@@ -213,7 +212,8 @@ class Analysis:
             units), the borderline rep items, and the range of test totals and categories
             they and the unassessed items allow.
         """
-        measured = {k for rep in self.reps for k, v in rep["measures"].items() if v is not None}
+        measured = {k for rep in self.reps for k in rep.measures.names
+                    if rep.measures.get(k) is not None}
         simulated = {k: v for k, v in measure_uncertainty(self.series.knee_source,
                                                           self.calibration,
                                                           self.settings.uncertainty).items()
@@ -230,7 +230,7 @@ class Analysis:
                 "borderline": [b.to_json() for b in borderline],
                 **total_range(self.checklist, borderline).to_json()}
 
-    def completeness(self) -> dict[str, Any]:
+    def completeness(self) -> JSONDoc:
         """What the sensors could not assess.
 
         Returns
@@ -243,16 +243,6 @@ class Analysis:
         missing = [k for k, v in test.items.items() if v is None]
         return {"not_assessed": missing,
                 "total_upper_bound": test.total + sum(registry.item(k).max_points for k in missing)}
-
-
-def _typed_rep(scored: RepResult, found: dict[str, Any]) -> Rep:
-    """A scored rep with what the pipeline found about it (``not_measured``, ``cut_by_gap``)."""
-    cut = found.get("cut_by_gap")
-    return Rep(index=scored.index, start_s=scored.start_s, bottom_s=scored.bottom_s,
-               end_s=scored.end_s, measures=RepMeasures.from_json(scored.measures),
-               items={k: ItemScore(v, scored.sources[k]) for k, v in scored.items.items()},
-               total=scored.total, not_measured=found.get("not_measured"),
-               cut_by_gap=None if cut is None else tuple(cut))
 
 
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
@@ -284,7 +274,7 @@ def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
 SENSOR_FOR_ITEM = registry.sensor_for_item()
 
 
-def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool:
+def _classifier_can_help(rec: Recording, summary: JSONDoc | None) -> bool:
     """Could the shipped model decide an item the worn sensors cannot measure?
 
     summary: the model's (:func:`read_summary`). Unknown (no summary beside the
@@ -296,7 +286,7 @@ def _classifier_can_help(rec: Recording, summary: dict[str, Any] | None) -> bool
     return any(not usable[item] and rec.stream(seg) is None for item, seg in SENSOR_FOR_ITEM.items())
 
 
-def _classifier_not_needed(summary: dict[str, Any] | None) -> dict[str, Any]:
+def _classifier_not_needed(summary: JSONDoc | None) -> JSONDoc:
     summary = summary or {}
     withheld = {k: v for k, v in usable_items_from_cv(summary.get("cv", {})).items() if v}
     return {"status": "not needed: no missing item that the model can judge",
@@ -357,14 +347,14 @@ ITEM_MEASURES = registry.item_measures()
 """The measure(s) each rule item is decided from."""
 
 
-def _not_for_unmeasured(cls_items: list | None, reps: list[dict]) -> list | None:
+def _not_for_unmeasured(cls_items: list | None, reps: list[MeasuredRep]) -> list | None:
     """The classifier's rep items with those whose measure was found "not measured" taken
     out: a rep that cannot be measured is not scored from the same data by a model."""
     if cls_items is None:
         return None
     out = []
     for items, rep in zip(cls_items, reps, strict=True):
-        unknown = set(rep.get("not_measured", {}))
+        unknown = set(rep.not_measured or {})
         out.append(None if items is None else
                    {k: (None if unknown.intersection(ITEM_MEASURES.get(k, ())) else v)
                     for k, v in items.items()})
@@ -676,7 +666,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial),
                             sacral_excess_deg=settings.sacral_excess_deg)
-    reps, notes = [], cal.notes() + [run.warning() for run in frozen]
+    reps: list[MeasuredRep] = []
+    notes = cal.notes() + [run.warning() for run in frozen]
     if standing is not None:
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
@@ -705,13 +696,10 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         not_measured = {k: f"no data from {', '.join(silent)} during the rep{why}"
                         for k, v in measures.items() if v is None and silent}
         not_measured |= check_rep(measures, ctx)
-        rep = {"index": i, "start_s": round(start_s, 3), "bottom_s": round(bottom_s, 3),
-               "end_s": round(end_s, 3), "measures": mark_unvalidated(measures)}
-        if not_measured:
-            rep["not_measured"] = not_measured
-        if multi_piece and (cut := cut_by_gap(start_s, end_s, ctx)):
-            rep["cut_by_gap"] = cut
-        reps.append(rep)
+        cut = cut_by_gap(start_s, end_s, ctx) if multi_piece else None
+        reps.append(MeasuredRep(i, round(start_s, 3), round(bottom_s, 3), round(end_s, 3),
+                                RepMeasures.from_json(mark_unvalidated(measures)),
+                                not_measured or None, tuple(cut) if cut else None))
     if isinstance(pain_nrs, list) and len(pain_nrs) != len(reps):
         raise InputError(f"pain: {len(pain_nrs)} values given for the {len(reps)} reps found; "
                          "give one per rep or one number for the whole test")

@@ -33,6 +33,7 @@ from typing import Any, get_type_hints
 from analysis import registry
 from analysis.rules import ITEMS, TEST_RULES
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 FORMAT = "stepdown-analysis"
 SCHEMA_VERSION = 1
@@ -47,10 +48,6 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "docs" / "analysis.schema.js
 
 JsonObject = Mapping[str, Any]
 """A JSON object kept as its producer wrote it (an explanatory block, not yet typed)."""
-JSONDoc = dict[str, Any]
-"""A JSON document at the I/O edge, as ``json.dumps`` writes it: what a ``to_json`` returns,
-a web payload the browser reads, free-form metadata the recording contract allows. Domain
-data passed between modules is a typed object instead."""
 
 
 class ResultError(InputError):
@@ -201,6 +198,80 @@ class ItemScore:
     """``rule``, ``classifier``, ``reported`` (pain) or ``not_assessed``."""
 
 
+def _why_unmeasured(not_measured: Mapping[str, str] | None, cut_by_gap: tuple[str, ...] | None
+                    ) -> JSONDoc:
+    """A rep's optional ``not_measured`` and ``cut_by_gap`` keys, those it carries."""
+    out: JSONDoc = {}
+    if not_measured is not None:
+        out["not_measured"] = dict(not_measured)
+    if cut_by_gap is not None:
+        out["cut_by_gap"] = list(cut_by_gap)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredRep:
+    """One full rep as the pipeline found and measured it, before the checklist scores it:
+    what segmentation, the classifier's features and the checklist pass between them."""
+
+    index: int
+    """1-based rep number within the test."""
+    start_s: float
+    """Start of the rep, s on the recording's clock."""
+    bottom_s: float | None
+    """Deepest point of the rep, s (None: not known)."""
+    end_s: float
+    """End of the rep, s."""
+    measures: RepMeasures
+    """The rep's measures (peaks relative to standing)."""
+    not_measured: Mapping[str, str] | None = None
+    """Measure -> why it is null (None when every measure was measured)."""
+    cut_by_gap: tuple[str, ...] | None = None
+    """The rep's ends that lie on a data gap (None when none)."""
+
+    def to_json(self) -> JSONDoc:
+        """The rep as the JSON of :meth:`Rep.to_json` has it, without items and total.
+
+        Returns
+        -------
+        dict
+            ``index``, times, ``measures`` and the optional ``not_measured`` /
+            ``cut_by_gap``.
+        """
+        return {"index": self.index, "start_s": self.start_s, "bottom_s": self.bottom_s,
+                "end_s": self.end_s, "measures": self.measures.to_json(),
+                **_why_unmeasured(self.not_measured, self.cut_by_gap)}
+
+    @classmethod
+    def from_json(cls, doc: Any, where: str = "rep") -> MeasuredRep:
+        """Read a rep's times and measures (the keys of :meth:`to_json`; others are ignored,
+        so an analysis document's rep reads too).
+
+        Parameters
+        ----------
+        doc : Any
+            The object: ``index``, ``start_s``, ``end_s`` and ``measures`` required,
+            ``bottom_s`` (s), ``not_measured`` and ``cut_by_gap`` optional.
+        where : str
+            Which rep it is, for the error message.
+
+        Returns
+        -------
+        MeasuredRep
+            The rep; ResultError (one line) when a key is missing or not a number.
+        """
+        doc = _object(doc, where)
+        _need(_is_int(doc.get("index")), f"{where}: index missing")
+        for key in ("start_s", "end_s"):
+            _need(_is_number(doc.get(key)), f"{where}: {key} missing")
+        cut = doc.get("cut_by_gap")
+        return cls(doc["index"], doc["start_s"],
+                   _optional_number(doc.get("bottom_s"), f"{where}: bottom_s"), doc["end_s"],
+                   RepMeasures.from_json(doc.get("measures"), f"{where}: measures"),
+                   doc.get("not_measured"),
+                   None if cut is None else _strings(cut, f"{where}: cut_by_gap"))
+
+
 @dataclass(frozen=True)
 class Rep:
     """One scored step-down rep."""
@@ -249,11 +320,7 @@ class Rep:
         out |= {"end_s": self.end_s, "measures": self.measures.to_json(),
                 "items": self.item_values(),
                 "sources": {k: s.source for k, s in self.items.items()}, "total": self.total}
-        if self.not_measured is not None:
-            out["not_measured"] = dict(self.not_measured)
-        if self.cut_by_gap is not None:
-            out["cut_by_gap"] = list(self.cut_by_gap)
-        return out
+        return out | _why_unmeasured(self.not_measured, self.cut_by_gap)
 
     @classmethod
     def from_json(cls, doc: Any, where: str) -> Rep:

@@ -36,6 +36,7 @@ from typing import Any
 
 from analysis import registry
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 __all__ = [
     "ITEMS", "TEST_RULES", "Reason", "RepItems", "RuleConfig", "load_rule_config", "score_rep",
@@ -270,7 +271,7 @@ class Reason:
         """Whether the measure exceeded a threshold (the item is present)."""
         return bool(self.level)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The reason as the coach review shows it.
 
         Returns

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis import registry
 from analysis.checklist import (
@@ -33,6 +33,7 @@ from analysis.checklist import (
     rep_total,
 )
 from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
+from sensor_io.json_doc import JSONDoc
 
 if TYPE_CHECKING:  # annotations only: importing calibration loads scipy.signal (0.7 s)
     from analysis.result import AnalysisResult
@@ -149,7 +150,7 @@ class Borderline:
     level_above: int
     """Its level above it."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The entry of the analysis document's ``uncertainty.borderline``.
 
         Returns
@@ -228,7 +229,7 @@ class TotalRange:
         """True when every total in the range has the same category."""
         return category(self.low) == category(self.high)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The range as the analysis document's ``uncertainty`` carries it.
 
         Returns
@@ -302,7 +303,7 @@ def describe_uncertainty(result: AnalysisResult) -> list[str]:
     if (result.completeness or {}).get("not_assessed"):
         why.append("the items not assessed")
     lines = [f"could be: total {low}–{high} ({cat}), allowing for {' and '.join(why) or 'classifier items'}"]
-    groups: dict[tuple[str, str, float, float], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, float, float], list[JSONDoc]] = {}
     for b in u["borderline"]:
         groups.setdefault((b["item"], b["measure"], b["threshold"], b["uncertainty"]), []).append(b)
     for (item, measure, threshold, unc), found in groups.items():

@@ -86,11 +86,11 @@ def pelvic_drop_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     rows = []
     for i, j in match_reps(analysis.reps, sim.truth["reps"]):
         rep, truth = analysis.reps[i], sim.truth["reps"][j]
-        span = np.flatnonzero((grid >= rep["start_s"]) & (grid <= rep["end_s"]))
+        span = np.flatnonzero((grid >= rep.start_s) & (grid <= rep.end_s))
         k = span[np.argmax(measured[span])]
         rel_true = true[k] - true[window].mean()
         rows.append({
-            "err": rep["measures"]["pelvic_drop_deg"] - truth["measures"]["pelvic_drop_deg"],
+            "err": rep.measures.get("pelvic_drop_deg") - truth["measures"]["pelvic_drop_deg"],
             "window": base_truth - true[window].mean(),
             "frame": frame_only[k] - rel_true,
             "predicted": -side * np.sin(psi) * tilt[k],
@@ -128,10 +128,10 @@ def hip_flexion_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     for i, j in match_reps(analysis.reps, sim.truth["reps"]):
         rep, truth = analysis.reps[i], sim.truth["reps"][j]
         m = (kin.t >= truth["start_s"]) & (kin.t <= truth["end_s"])
-        span = np.flatnonzero((grid >= rep["start_s"]) & (grid <= rep["end_s"]))
+        span = np.flatnonzero((grid >= rep.start_s) & (grid <= rep.end_s))
         k = span[np.argmax(measured[span])]
         rows.append({
-            "err": rep["measures"]["hip_flexion_deg"] - truth["measures"]["hip_flexion_deg"],
+            "err": rep.measures.get("hip_flexion_deg") - truth["measures"]["hip_flexion_deg"],
             "thigh_frame": flex["thigh_frame"][m].max() - flex["true"][m].max(),
             "pelvis_frame": flex["pelvis_frame"][m].max() - flex["true"][m].max(),
             "series": measured[k] - (true[k] - true[window].mean()),
@@ -167,7 +167,7 @@ def knee_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
 
     def hip_shift(hip_over_knee: np.ndarray) -> np.ndarray:
         h = hip_medial_shift_m(grid, pelvis.acc_facing, pelvis.q_facing_seg, hip_over_knee, window,
-                               [(r["start_s"], r["end_s"]) for r in analysis.reps], body,
+                               [(r.start_s, r.end_s) for r in analysis.reps], body,
                                kin.test_leg, pelvis.gap)
         return h - h[window].mean()
 
@@ -179,9 +179,9 @@ def knee_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     rows = []
     for i, j in match_reps(analysis.reps, sim.truth["reps"]):
         rep, truth = analysis.reps[i], sim.truth["reps"][j]
-        span = np.flatnonzero((grid >= rep["start_s"]) & (grid <= rep["end_s"]))
+        span = np.flatnonzero((grid >= rep.start_s) & (grid <= rep.end_s))
         k = span[np.argmax(measured[span])]
-        err = rep["measures"]["knee_medial_cm"] - truth["measures"]["knee_medial_cm"]
+        err = rep.measures.get("knee_medial_cm") - truth["measures"]["knee_medial_cm"]
         hip_err, thigh_err = 100 * (hip[k] - hip_true[k]), 100 * (from_thigh[k] - thigh_true[k])
         length = 100 * length_share * thigh_true[k]
         rows.append({"err": err, "truth": truth["measures"]["knee_medial_cm"],

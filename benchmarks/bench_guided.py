@@ -54,7 +54,7 @@ def evaluate(**overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
         errors.append(rep_errors(analysis.reps, sim.truth["reps"], sensor_set=name)[0])
         shifts = hip_shift_at_bottoms_cm(sim)
         for i, j in match_reps(analysis.reps, sim.truth["reps"]):
-            knee.append({"knee_err_cm": analysis.reps[i]["measures"]["knee_medial_cm"]
+            knee.append({"knee_err_cm": analysis.reps[i].measures.get("knee_medial_cm")
                          - sim.truth["reps"][j]["measures"]["knee_medial_cm"],
                          "hip_shift_cm": shifts[j]})
     table = agreement(pd.concat(errors, ignore_index=True))

@@ -62,7 +62,7 @@ def trial_reps(root, trial: str) -> list[dict]:
     thigh, pelvis = motion.get("thigh", leg), motion.get("pelvis", leg)
     model = kin.relative_to(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, leg),
                             motion.standing)
-    spans = [(r["start_s"], r["end_s"]) for r in result.reps]
+    spans = [(r.start_s, r.end_s) for r in result.reps]
     shift = hip_medial_shift_m(t, pelvis.acc_facing, pelvis.q_facing_seg, -model,
                                motion.standing, spans, body, leg, pelvis.gap)
     model_cm, with_shift_cm = (100.0 * lowpass(x, t) for x in (model, model + shift))
@@ -70,14 +70,14 @@ def trial_reps(root, trial: str) -> list[dict]:
     rows = []
     for f in files:
         t_file = pd.read_csv(f, header=None, skiprows=3, usecols=[1]).iloc[:, 0].to_numpy()
-        rep = next((r for r in result.reps if t_file[0] <= r["bottom_s"] <= t_file[-1]), None)
+        rep = next((r for r in result.reps if t_file[0] <= r.bottom_s <= t_file[-1]), None)
         if rep is None:
             continue
-        m = (t >= rep["start_s"]) & (t <= rep["end_s"])
+        m = (t >= rep.start_s) & (t <= rep.end_s)
         rows.append({"trial": trial, "shank": float(shank_cm[m].max()),
                      "model": float(model_cm[m].max()),
                      "model + hip shift": float(with_shift_cm[m].max()),
-                     "pause_s": max(rep["start_s"] - t_file[0], t_file[-1] - rep["end_s"])})
+                     "pause_s": max(rep.start_s - t_file[0], t_file[-1] - rep.end_s)})
     return rows
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sensor_io.errors import InputError, RecordingError
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import Recording
 
 EXERCISES: tuple[str, ...] = ("test", "hold", "heel_taps")
@@ -46,11 +47,11 @@ class ExerciseSet:
     """Done with a band pulling the knee inward (feedback)."""
     load_kg: float = 0.0
     """Added load, kg (0 = body weight)."""
-    prescription: dict[str, Any] = field(default_factory=dict)
+    prescription: JSONDoc = field(default_factory=dict)
     """What the coach asked for: {"holds": int, "hold_s": [min_s, max_s], "reps": int},
     each optional."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The ``exercise`` metadata object of the recording contract.
 
         Returns
@@ -58,7 +59,7 @@ class ExerciseSet:
         dict
             ``{"kind", "band", "load_kg"}`` (kg), and ``"prescription"`` when one was given.
         """
-        out: dict[str, Any] = {"kind": self.kind, "band": self.band, "load_kg": self.load_kg}
+        out: JSONDoc = {"kind": self.kind, "band": self.band, "load_kg": self.load_kg}
         if self.prescription:
             out["prescription"] = dict(self.prescription)
         return out
@@ -143,7 +144,7 @@ def exercise_of(rec: Recording) -> ExerciseSet:
     return exercise_from_json(rec.extra.get(METADATA_KEY))
 
 
-def exercise_from_json(value: dict[str, Any] | None) -> ExerciseSet:
+def exercise_from_json(value: JSONDoc | None) -> ExerciseSet:
     """The ``exercise`` metadata object as an ExerciseSet (checked; None: a test).
 
     Parameters
@@ -188,8 +189,8 @@ STEP_RANGE_CM = (5.0, 60.0)
 
 def set_from_options(kind: str, band: bool = False, load_kg: float = 0.0,
                      step_cm: float | None = None,
-                     prescription: dict[str, Any] | None = None
-                     ) -> tuple[dict[str, Any] | None, float | None]:
+                     prescription: JSONDoc | None = None
+                     ) -> tuple[JSONDoc | None, float | None]:
     """The ``exercise`` metadata object and the step height (m) from command-line options
     (``--exercise --band --load-kg --step-cm``); InputError (one line) when one is wrong.
 

@@ -42,11 +42,11 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 MAGIC = b"SDJOURN2"
 MAGIC_V1 = b"SDJOURN1"
@@ -87,7 +87,7 @@ class Record:
 
     kind: int
     """META, RAW, SAMPLES, GAP, EVENT or END (uint8 on disk)."""
-    header: dict[str, Any]
+    header: JSONDoc
     """The header (UTF-8 JSON on disk), keys as the module docstring lists per kind."""
     body: bytes
     """The body bytes (little-endian; SAMPLES: float64 rows, see :meth:`samples`)."""
@@ -110,7 +110,7 @@ class Record:
                                                               else 7)
 
 
-def encode_record(kind: int, header: dict[str, Any], body: bytes = b"", *, session: int = 0,
+def encode_record(kind: int, header: JSONDoc, body: bytes = b"", *, session: int = 0,
                   seq: int = 0) -> bytes:
     """One framed record (sync, length, session, seq, CRC, payload).
 
@@ -256,7 +256,7 @@ class JournalWriter:
         self._fd: int | None = _open_exclusive(self.path, overwrite)
         self._pending = bytearray(MAGIC)
         self._seq = 0
-        self._meta: dict[str, Any] | None = None
+        self._meta: JSONDoc | None = None
         self._since_meta = 0
         self.written_bytes = 0
         self.error: OSError | None = None
@@ -273,7 +273,7 @@ class JournalWriter:
         """Whether the file is closed (its lock released)."""
         return self._fd is None
 
-    def set_meta(self, meta: dict[str, Any]) -> None:
+    def set_meta(self, meta: JSONDoc) -> None:
         """Append the recording's metadata now, and repeat it as the journal grows.
 
         Parameters
@@ -284,7 +284,7 @@ class JournalWriter:
         self._meta = meta
         self._append(META, {**meta, "session": f"{self.session:016x}"})
 
-    def append(self, kind: int, header: dict[str, Any], body: bytes = b"") -> None:
+    def append(self, kind: int, header: JSONDoc, body: bytes = b"") -> None:
         """Append one record (the metadata first when it is due), and sync when due.
 
         Parameters
@@ -301,7 +301,7 @@ class JournalWriter:
         self._append(kind, header, body)
         self.sync_if_due()
 
-    def _append(self, kind: int, header: dict[str, Any], body: bytes = b"") -> None:
+    def _append(self, kind: int, header: JSONDoc, body: bytes = b"") -> None:
         rec = encode_record(kind, header, body, session=self.session, seq=self._seq)
         self._seq += 1
         self._pending += rec

@@ -34,6 +34,7 @@ from sensor_io.journal import (
     read_journal,
     samples_body,
 )
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import (
     CALIBRATION_MOVEMENT_KEY,
     FORMAT_NAME,
@@ -108,7 +109,7 @@ class RecoveryReport:
     """The session id, 16 hex digits."""
 
 
-def _meta_header(rec_meta: dict[str, Any]) -> dict[str, Any]:
+def _meta_header(rec_meta: JSONDoc) -> JSONDoc:
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **rec_meta}
 
 
@@ -147,18 +148,18 @@ class Recorder:
 
     def __init__(
         self, journal_path: str | Path, *, test_leg: str, athlete: Athlete | None = None,
-        sensors_meta: dict[str, dict[str, Any]] | None = None,
+        sensors_meta: dict[str, JSONDoc] | None = None,
         step_height_m: float | None = None, started_at: str | None = None,
         pain_nrs: list[float] | float | None = None, keep_raw: bool = True,
         sync_interval_s: float = 0.5, session: int | None = None, overwrite: bool = False,
-        clock: Callable[[], float] = time.monotonic, exercise: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic, exercise: JSONDoc | None = None,
     ) -> None:
         if test_leg not in LEGS:
             raise InputError(f"test leg must be one of {LEGS}, got {test_leg!r}")
         self.journal = JournalWriter(journal_path, sync_interval_s=sync_interval_s,
                                      session=session, overwrite=overwrite, clock=clock)
         self.keep_raw = keep_raw
-        self.meta: dict[str, Any] = {
+        self.meta: JSONDoc = {
             "test_leg": test_leg, "step_height_m": step_height_m,
             "athlete": asdict(athlete or Athlete()),
             "sensors": dict(sensors_meta or {}), "started_at": started_at,
@@ -167,7 +168,7 @@ class Recorder:
         if exercise is not None:  # sensor_io.exercise: which exercise, band, load
             self.meta["exercise"] = exercise
         self.gaps: list[GapMarker] = []
-        self.events: list[dict[str, Any]] = []
+        self.events: list[JSONDoc] = []
         self._parts: dict[str, list[np.ndarray]] = {}
         self._mag_parts: dict[str, list[np.ndarray]] = {}  # (n, 3) µT, aligned with _parts
         self._last_t: dict[str, float] = {}
@@ -450,8 +451,8 @@ class Recorder:
         return self.journal.close()
 
 
-def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
-                     gaps: list[GapMarker], events: list[dict[str, Any]]) -> Recording:
+def _build_recording(meta: JSONDoc, blocks: dict[str, np.ndarray],
+                     gaps: list[GapMarker], events: list[JSONDoc]) -> Recording:
     streams: dict[str, SensorStream] = {}
     for sensor, b in blocks.items():
         b = b[np.argsort(b[:, 0], kind="stable")]
@@ -463,7 +464,7 @@ def _build_recording(meta: dict[str, Any], blocks: dict[str, np.ndarray],
                                        and np.isfinite(mag).all() else None)
     athlete = Athlete(**{k: v for k, v in (meta.get("athlete") or {}).items()
                          if k in Athlete.__dataclass_fields__})
-    extra: dict[str, Any] = {}
+    extra: JSONDoc = {}
     if meta.get("session"):
         extra["session"] = meta["session"]
     if gaps:
@@ -491,7 +492,7 @@ def _mag_columns_alike(parts: list[np.ndarray]) -> list[np.ndarray]:
             for p in parts]
 
 
-def _lost_spans(samples: list[Any], end: dict[str, Any] | None) -> list[LostSpan]:
+def _lost_spans(samples: list[Any], end: JSONDoc | None) -> list[LostSpan]:
     """Per sensor, the samples missing between intact SAMPLES records (their ``k``
     counts jump), before the first one, and after the last one when the END record
     says how many there were."""
@@ -537,10 +538,10 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
     if contents.empty:
         raise EmptyJournalError(f"{journal_path}: the journal is empty: the recording stopped "
                                 "before anything was saved (nothing to recover)")
-    meta: dict[str, Any] | None = None
+    meta: JSONDoc | None = None
     sample_recs = []
     gaps: list[GapMarker] = []
-    events: list[dict[str, Any]] = []
+    events: list[JSONDoc] = []
     end = None
     for r in contents.records:
         if r.kind == META:
@@ -580,7 +581,7 @@ def recording_from_journal(journal_path: str | Path) -> tuple[Recording, Recover
     return rec, report
 
 
-def gap_samples(gaps: list[dict[str, Any]], sensor: str, rate_hz: float) -> int:
+def gap_samples(gaps: list[JSONDoc], sensor: str, rate_hz: float) -> int:
     """How many samples of ``sensor`` at ``rate_hz`` the gap markers say are missing
     (a gap runs from the last sample before to the first one after it).
 
@@ -617,7 +618,7 @@ def _recount_quality(rec: Recording, lost: list[LostSpan]) -> None:
                            + sum(sp.samples for sp in lost if sp.sensor == sensor)}
 
 
-def _damage(c: JournalContents) -> dict[str, Any]:
+def _damage(c: JournalContents) -> JSONDoc:
     return {"damaged_bytes": sum(b - a for a, b in c.damaged), "tail_bytes": c.tail_bytes,
             "magic_ok": c.magic_ok, "lost_records": c.lost_records}
 

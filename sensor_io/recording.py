@@ -9,11 +9,11 @@ clock, ``acc`` specific force in m/s² (gravity included), ``gyr`` in rad/s,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 PLACEMENTS: tuple[str, ...] = (
     "pelvis", "thigh_left", "thigh_right", "shank_left", "shank_right",
@@ -130,13 +130,13 @@ class Recording:
     """Step height, m; None when not given."""
     athlete: Athlete = field(default_factory=Athlete)
     """The athlete's id and body dimensions, m."""
-    sensors_meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sensors_meta: dict[str, JSONDoc] = field(default_factory=dict)
     """Placement -> free-form dict (model, rate_hz, ...)."""
     pain_nrs: list[float] | float | None = None
     """A list of 0-10 per rep, one number for the whole test, or None."""
     started_at: str | None = None
     """When the recording started (ISO 8601 text), or None."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: JSONDoc = field(default_factory=dict)
     """Unknown metadata keys, kept so a round trip loses nothing."""
 
     @property

@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sensor_io.errors import RecordingError, first_line
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -161,7 +162,7 @@ def recording_to_frame(rec: Recording) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
+def recording_from_frame(df: pd.DataFrame, meta: JSONDoc, *,
                          path: str | None = None) -> Recording:
     """Build and validate a Recording from a long table and its metadata dict.
 
@@ -197,7 +198,7 @@ def recording_from_frame(df: pd.DataFrame, meta: dict[str, Any], *,
     return _build_recording(_Table(codes, names, values, mag_present), meta, path)
 
 
-def metadata_to_dict(rec: Recording) -> dict[str, Any]:
+def metadata_to_dict(rec: Recording) -> JSONDoc:
     """The metadata JSON object of ``rec``, keys in the contract's order, then extras.
 
     Parameters
@@ -210,7 +211,7 @@ def metadata_to_dict(rec: Recording) -> dict[str, Any]:
     dict
         The metadata, ready for ``json.dump``.
     """
-    meta: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
+    meta: JSONDoc = {"format": FORMAT_NAME, "version": FORMAT_VERSION,
                             "test_leg": rec.test_leg}
     if rec.step_height_m is not None:
         meta["step_height_m"] = rec.step_height_m
@@ -402,7 +403,7 @@ def _xyz(table: _Table, block: str, columns: tuple[str, ...], take: slice | np.n
     return np.column_stack([table.values[c][take] for c in columns])
 
 
-def _check_listed_sensors(sensors_meta: dict[str, Any], streams: dict[str, Any],
+def _check_listed_sensors(sensors_meta: JSONDoc, streams: dict[str, SensorStream],
                           path: str | None) -> None:
     for name in sensors_meta:
         if name not in streams:
@@ -410,7 +411,7 @@ def _check_listed_sensors(sensors_meta: dict[str, Any], streams: dict[str, Any],
                                  path=path, sensor=name)
 
 
-def _recording_from_meta(streams: dict[str, SensorStream], meta: dict[str, Any]) -> Recording:
+def _recording_from_meta(streams: dict[str, SensorStream], meta: JSONDoc) -> Recording:
     athlete_meta = dict(meta.get("athlete") or {})
     athlete = Athlete(**{k: athlete_meta.pop(k) for k in _ATHLETE_FIELDS if k in athlete_meta})
     extra = {k: v for k, v in meta.items() if k not in _KNOWN_KEYS}
@@ -426,7 +427,7 @@ def _recording_from_meta(streams: dict[str, SensorStream], meta: dict[str, Any])
 # --- Parquet ---------------------------------------------------------------------------
 
 
-def _parquet_bytes(table: _Table, meta: dict[str, Any]) -> bytes:
+def _parquet_bytes(table: _Table, meta: JSONDoc) -> bytes:
     # the sensor column from codes and names in Arrow (no Python string per row)
     names = pa.array(table.names, type=pa.string())
     arrays = [pa.DictionaryArray.from_arrays(pa.array(table.codes, type=pa.int32()), names)
@@ -669,7 +670,7 @@ def _parse_json(text: str, path: str, what: str) -> Any:
                              f"column {err.colno}", path=path) from None
 
 
-def _json_text(meta: dict[str, Any], indent: int | None = None) -> str:
+def _json_text(meta: JSONDoc, indent: int | None = None) -> str:
     try:
         text = json.dumps(meta, indent=indent, ensure_ascii=False, allow_nan=False,
                           default=_json_default)

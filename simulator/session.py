@@ -25,12 +25,12 @@ leg, and walking's foot contacts beyond a vertical bob (impacts show only in the
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from sensor_io.anthropometry import Body
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import Athlete, Recording, SensorStream
 from simulator.forward_kinematics import (
     ANKLE_HEIGHT_M,
@@ -105,7 +105,7 @@ class SessionSimulation:
 
     recording: Recording
     """The simulated recording, one clock for the whole session."""
-    truth: dict[str, Any]
+    truth: JSONDoc
     """The ground truth (format ``stepdown-truth``): reps, ``sets`` and ``walks`` (s on the
     session clock), measures (deg, cm), sensor errors."""
     body: Body

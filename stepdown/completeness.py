@@ -9,10 +9,11 @@ is missing and how high the total could be instead of "good".
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from analysis import registry
 from analysis.result import AnalysisResult, Rep
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recorder import gap_samples
 from sensor_io.recording import Recording
 
@@ -23,7 +24,7 @@ NOT_MEASURED_SKIP = ("pain",)  # reported by the athlete, not measured: not a se
 MISSING_MIN_S = 1.0  # a sensor silent this long (s) during the test leaves reps unscored
 
 
-def sensor_quality(status: SensorStatus, gaps: list[dict[str, Any]]) -> dict[str, int]:
+def sensor_quality(status: SensorStatus, gaps: list[JSONDoc]) -> dict[str, int]:
     """The per-sensor quality summary kept in the recording's sensor metadata.
 
     Samples kept, gaps and the samples they miss, packets the decoder refused,
@@ -66,7 +67,7 @@ def missing_minimum(rec: Recording) -> list[str]:
     return [s for s in ("pelvis", f"thigh_{rec.test_leg}") if s not in rec.streams]
 
 
-def silent_spans(rec: Recording, min_s: float = MISSING_MIN_S) -> list[dict[str, Any]]:
+def silent_spans(rec: Recording, min_s: float = MISSING_MIN_S) -> list[JSONDoc]:
     """The long gap markers of the minimum set (pelvis, the test thigh).
 
     Gaps of at least ``min_s`` (s), whose silence can hide whole reps: sensors that dropped

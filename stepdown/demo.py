@@ -34,6 +34,7 @@ from analysis.result import AnalysisResult, Rep, TestScore
 from analysis.rules import ITEMS
 from analysis.uncertainty import describe_uncertainty
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 from sensor_io.recording import Recording
 from sensor_io.recording_io import read_recording
 from stepdown.truth_files import read_truth, truth_path
@@ -121,7 +122,7 @@ def _rep_cells(rep: Mapping[str, Any] | Rep) -> list[str]:
             _fmt(m.get("pelvic_drop_deg")), _fmt(m.get("trunk_lean_deg"))]
 
 
-def rep_table(truth: dict[str, Any] | None, analysis: AnalysisResult | None) -> Table:
+def rep_table(truth: JSONDoc | None, analysis: AnalysisResult | None) -> Table:
     """One row per rep: true times and measures, true items and total.
 
     The analysis' items and total beside them when there is an analysis.
@@ -180,7 +181,7 @@ def test_line(label: str, test: TestScore) -> str:
 
 def show_recording(
     console: Console, path: Path, rec: Recording, analyze: Callable[[Recording], Any],
-) -> tuple[dict[str, Any] | None, AnalysisResult | dict[str, Any] | None]:
+) -> tuple[JSONDoc | None, AnalysisResult | JSONDoc | None]:
     """Print one recording's overview, its truth reps and, if possible, its analysis.
 
     Parameters
@@ -271,7 +272,7 @@ def not_assessed(analysis: AnalysisResult) -> list[str]:
             if reps and all(r.items[k].source == "not_assessed" for r in reps if k in r.items)]
 
 
-def agreement_line(pairs: list[tuple[dict[str, Any], AnalysisResult]]) -> str:
+def agreement_line(pairs: list[tuple[JSONDoc, AnalysisResult]]) -> str:
     """How often the analysis agrees with the truth.
 
     Test categories, test items, and the true total inside the range the analysis stated.

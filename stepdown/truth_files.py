@@ -29,6 +29,7 @@ import numpy as np
 from analysis.checklist import aggregate_items, category, piva_total, rep_total
 from analysis.rules import ITEMS, RuleConfig, score_rep
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 
 if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
     from sensor_io.recording import Recording
@@ -84,7 +85,7 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def rep_items(rep: dict[str, Any], pain_nrs: float | None,
+def rep_items(rep: JSONDoc, pain_nrs: float | None,
               config: RuleConfig | None = None) -> tuple[dict[str, int], dict[str, str]]:
     """Checklist items and their sources for one truth rep.
 
@@ -118,7 +119,7 @@ def rep_items(rep: dict[str, Any], pain_nrs: float | None,
 
 
 def truth_document(sim: Simulation, options: SimConfig | None = None,
-                   config: RuleConfig | None = None) -> dict[str, Any]:
+                   config: RuleConfig | None = None) -> JSONDoc:
     """The simulator's truth plus per-rep and test-level checklist items (JSON-ready).
 
     Parameters
@@ -156,7 +157,7 @@ def truth_document(sim: Simulation, options: SimConfig | None = None,
     return doc
 
 
-def write_truth(doc: dict[str, Any], recording_path: str | os.PathLike[str]) -> Path:
+def write_truth(doc: JSONDoc, recording_path: str | os.PathLike[str]) -> Path:
     """Write the truth document beside the recording; returns its path.
 
     Parameters
@@ -176,7 +177,7 @@ def write_truth(doc: dict[str, Any], recording_path: str | os.PathLike[str]) -> 
     return path
 
 
-def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_truth(path: str | os.PathLike[str]) -> JSONDoc:
     """Load a truth document (``<name>.truth.json``, or give the recording's path).
 
     Parameters
@@ -208,7 +209,7 @@ def read_truth(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc
 
 
-def plot_recording(rec: Recording, truth: dict[str, Any] | None,
+def plot_recording(rec: Recording, truth: JSONDoc | None,
                    path: str | os.PathLike[str]) -> Path:
     """PNG of a recording with its truth.
 
@@ -263,7 +264,7 @@ def plot_recording(rec: Recording, truth: dict[str, Any] | None,
     return path
 
 
-def _shade_truth(ax: Any, truth: dict[str, Any] | None) -> None:
+def _shade_truth(ax: Any, truth: JSONDoc | None) -> None:
     if not truth:
         return
     t0, t1 = truth.get("standing_s", [0.0, 0.0])
@@ -275,7 +276,7 @@ def _shade_truth(ax: Any, truth: dict[str, Any] | None) -> None:
         ax.axvspan(rep["start_s"], rep["end_s"], color="tab:purple", alpha=0.12, lw=0)
 
 
-def _plot_title(rec: Recording, truth: dict[str, Any] | None) -> str:
+def _plot_title(rec: Recording, truth: JSONDoc | None) -> str:
     title = f"simulated lateral step-down, {rec.test_leg} test leg"
     if truth:
         title += (f", profile {truth.get('profile')}, seed {truth.get('seed')}; "

@@ -15,6 +15,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sensor_io.json_doc import JSONDoc
+
 
 class EventBus:
     """State dict + publish/subscribe.
@@ -31,15 +33,15 @@ class EventBus:
         Events a listener may have waiting; a slower one loses its oldest.
     """
 
-    def __init__(self, state: dict[str, Any] | None = None, max_queued: int = 256) -> None:
+    def __init__(self, state: JSONDoc | None = None, max_queued: int = 256) -> None:
         self._lock = threading.Lock()
-        self._state: dict[str, Any] = dict(state or {})
+        self._state: JSONDoc = dict(state or {})
         self._seq = 0
         self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = []
         self._closed = False
         self.max_queued = max_queued
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> JSONDoc:
         """A deep copy of the current state.
 
         Returns
@@ -50,7 +52,7 @@ class EventBus:
         with self._lock:
             return copy.deepcopy(self._state)
 
-    def publish(self, kind: str, **changes: Any) -> dict[str, Any]:
+    def publish(self, kind: str, **changes: Any) -> JSONDoc:
         """Merge ``changes`` into the state and send the event to every listener.
 
         Thread-safe: the record loop calls it from its own thread.
@@ -85,7 +87,7 @@ class EventBus:
         for loop, q in listeners:
             with_loop_open(loop, _offer, q, None)
 
-    async def listen(self) -> AsyncIterator[dict[str, Any]]:
+    async def listen(self) -> AsyncIterator[JSONDoc]:
         """The current state, then each event, until the bus closes.
 
         Runs on the listener's event loop; a listener that stops iterating is removed.
@@ -120,7 +122,7 @@ class EventBus:
             return len(self._listeners)
 
 
-def _offer(q: asyncio.Queue, event: dict[str, Any] | None) -> None:
+def _offer(q: asyncio.Queue, event: JSONDoc | None) -> None:
     """Queue an event; a listener too slow to keep up loses its oldest events (each
     carries the whole state, so the newest is all the page needs)."""
     while q.full():

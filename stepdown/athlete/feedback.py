@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepdown.athlete.bus import EventBus
 from stepdown.athlete.cues import (
@@ -38,6 +38,10 @@ from stepdown.athlete.cues import (
 )
 from stepdown.athlete.sound import CueOutput
 from stepdown.live.live_rep import LiveRep, RepTrace
+
+if TYPE_CHECKING:
+    from sensor_io.ble_client import SensorStatus
+    from sensor_io.json_doc import JSONDoc
 
 SET_TARGET_REPS = 5
 """Reps per set shown as the set's progress (the test's 5 step-downs)."""
@@ -100,6 +104,58 @@ def category(total: int | None) -> str | None:
     return None if total is None else of_total(int(total))
 
 
+@dataclass(frozen=True, slots=True)
+class SensorLink:
+    """One sensor as the live page's sensor panel shows it."""
+
+    placement: str
+    """Where the sensor is worn."""
+    model: str
+    """The device's model, once known ("?" before)."""
+    state: str
+    """Its link state (:attr:`sensor_io.ble_client.SensorStatus.state`), or "no data" when
+    it has been silent long enough to count as lost."""
+    battery_v: float | None
+    """Battery voltage, V, where the device reports it."""
+    samples: int
+    """Samples received."""
+    gaps: int
+    """Gaps marked."""
+
+    @classmethod
+    def of(cls, placement: str, status: SensorStatus, lost: bool) -> SensorLink:
+        """The panel's row of a sensor's live figures.
+
+        Parameters
+        ----------
+        placement : str
+            Where the sensor is worn.
+        status : SensorStatus
+            The sensor's live figures.
+        lost : bool
+            It has been silent long enough to count as lost.
+
+        Returns
+        -------
+        SensorLink
+            The row.
+        """
+        return cls(placement, status.model, "no data" if lost else status.state,
+                   status.battery_v, status.samples, status.gaps)
+
+    def to_json(self) -> JSONDoc:
+        """The row as the page's ``sensors`` list holds it.
+
+        Returns
+        -------
+        dict
+            ``placement``, ``model``, ``state``, ``battery_v`` (V or null), ``samples``,
+            ``gaps``.
+        """
+        return {"placement": self.placement, "model": self.model, "state": self.state,
+                "battery_v": self.battery_v, "samples": self.samples, "gaps": self.gaps}
+
+
 @dataclass
 class LiveFeedback:
     """Cues and page state for one live test.
@@ -109,7 +165,7 @@ class LiveFeedback:
 
     recorder: Any
     """The test's :class:`~sensor_io.recorder.Recorder` (events and pain go there)."""
-    sensors: dict[str, Any]
+    sensors: dict[str, SensorStatus]
     """Placement -> :class:`~sensor_io.ble_client.SensorStatus` (read on each tick)."""
     output: CueOutput | None = None
     """Where cues go (sound or text); None: no cues."""
@@ -131,17 +187,17 @@ class LiveFeedback:
     """The current (or last) set's number; 0 before the first."""
     set_active: bool = False
     """A set is running."""
-    set_reps: list[dict[str, Any]] = field(default_factory=list)
+    set_reps: list[JSONDoc] = field(default_factory=list)
     """The page's view of each rep of the current set."""
     band: bool = False
     """The band is on."""
-    last_rep: dict[str, Any] | None = None
+    last_rep: JSONDoc | None = None
     """The page's view of the last rep scored; None before any."""
     _lost: set[str] = field(default_factory=set)
     """Placements of the sensors counted as lost."""
     _pain_pad: float = 0.0
     """Pain of reps nobody marked: 0, or the whole-test --pain."""
-    _cue: dict[str, Any] | None = None
+    _cue: JSONDoc | None = None
     """The last cue, for the page: id, kind, text, words, tones."""
     _next_status: float = float("-inf")
     """When the sensor panel is refreshed next, s."""
@@ -280,7 +336,7 @@ class LiveFeedback:
         self._lost = lost
         if changed or t >= self._next_status:
             self._next_status = t + STATUS_EVERY_S
-            self._publish("status", sensors=self._sensor_state(t))
+            self._publish("status", sensors=[s.to_json() for s in self.sensor_panel()])
 
     # -- from the page or the keyboard (any thread) ------------------------------------------
     def control(self, action: object, value: object = None) -> None:
@@ -368,18 +424,22 @@ class LiveFeedback:
             return pain[index - 1] if index <= len(pain) else None
         return pain
 
-    def _set_state(self) -> dict[str, Any]:
+    def _set_state(self) -> JSONDoc:
         return {"number": self.set_number, "active": self.set_active,
                 "target": self.target_reps,
                 "reps": [{k: r.get(k) for k in ("index", "status", "total", "category", "fix",
                                                 "pain")}
                          for r in self.set_reps]}
 
-    def _sensor_state(self, t: float) -> list[dict[str, Any]]:
-        return [{"placement": p, "model": st.model,
-                 "state": "no data" if p in self._lost else st.state,
-                 "battery_v": st.battery_v, "samples": st.samples, "gaps": st.gaps}
-                for p, st in self.sensors.items()]
+    def sensor_panel(self) -> list[SensorLink]:
+        """The live page's sensor panel now.
+
+        Returns
+        -------
+        list of SensorLink
+            One row per sensor, in the order of :attr:`sensors`.
+        """
+        return [SensorLink.of(p, st, p in self._lost) for p, st in self.sensors.items()]
 
     def _play(self, cue: Cue) -> None:
         """Play the cue here, and hand it to the page (which plays it where its sound is on)."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sensor_io.errors import InputError
 from stepdown.athlete.bus import EventBus
 from stepdown.athlete.feedback import LiveFeedback
 from stepdown.athlete.keys import KEYS, open_terminal_keys
+
+if TYPE_CHECKING:
+    from sensor_io.ble_client import SensorStatus
 
 DEFAULT_PAGE = "127.0.0.1:8766"
 
@@ -45,7 +48,7 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, number
 
 
-def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, sound: bool,
+def open_feedback(recorder: Any, sensors: dict[str, SensorStatus], *, athlete_id: str, sound: bool,
                   page_address: str | None, ssl_certfile: Path | None = None,
                   ssl_keyfile: Path | None = None, silent_s: float = 2.0,
                   log: Callable[[str], None] = print) -> LiveFeedback:
@@ -58,8 +61,8 @@ def open_feedback(recorder: Any, sensors: dict[str, Any], *, athlete_id: str, so
     ----------
     recorder : Any
         The test's recorder (events and pain go there).
-    sensors : dict of str to Any
-        Placement -> its SensorStatus.
+    sensors : dict of str to SensorStatus
+        Placement -> its live figures.
     athlete_id : str
         Shown on the live page.
     sound : bool

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from analysis import registry
 from analysis.result import AnalysisResult
 from sensor_io.errors import InputError, first_line
+from sensor_io.json_doc import JSONDoc
 from stepdown.batch.source import safe_url
 
 UNKNOWN = "unknown"
@@ -90,7 +91,7 @@ TABLES = {"reps": rep_schema, "tests": test_schema}
 """Table name -> its schema, read from the registry when a table is written."""
 
 
-def partition_of(meta: dict[str, Any]) -> tuple[str, str]:
+def partition_of(meta: JSONDoc) -> tuple[str, str]:
     """(athlete id, UTC date YYYY-MM-DD) of a recording; ``unknown`` for what it lacks.
 
     Parameters
@@ -263,7 +264,7 @@ class Dest:
             if fs.exists(path):
                 fs.rm(path)
 
-    def write_json(self, recording: str, doc: dict[str, Any]) -> None:
+    def write_json(self, recording: str, doc: JSONDoc) -> None:
         """The analysis document of one recording (with its provenance under ``"batch"``).
 
         Parameters

@@ -17,11 +17,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError, first_line
+from sensor_io.json_doc import JSONDoc
 from stepdown.batch.source import Source, checksum
 from stepdown.batch.tables import Dest, partition_of, rep_rows, test_row
 from stepdown.batch.version import analysis_version, config_id, config_json
@@ -101,7 +101,7 @@ def analyze_one(job: Job) -> Outcome:
 
 
 def _analyze_bytes(files: dict[str, bytes], job: Job
-                   ) -> tuple[AnalysisResult, dict[str, Any], RuleConfig]:
+                   ) -> tuple[AnalysisResult, JSONDoc, RuleConfig]:
     """(analysis, recording metadata, settings that scored it) of the recording's
     bytes, analysed through a private temporary folder; errors name the recording by its
     path in the source, not the temporary one."""
@@ -121,7 +121,7 @@ def _analyze_bytes(files: dict[str, bytes], job: Job
     return result.result(), meta, result.config
 
 
-def _write_results(job: Job, out: Outcome, result: AnalysisResult, meta: dict[str, Any],
+def _write_results(job: Job, out: Outcome, result: AnalysisResult, meta: JSONDoc,
                    effective: RuleConfig) -> tuple[str, str]:
     """The JSON document and the rep and test rows of one analysed recording; returns
     the (athlete, date) partition they went to."""

@@ -19,6 +19,7 @@ import typer
 
 from analysis.rules import TEST_RULES, load_rule_config
 from sensor_io.errors import InputError
+from sensor_io.json_doc import JSONDoc
 from stepdown.analysis_plot import check_plot_path, plot_analysis
 from stepdown.analysis_report import print_report
 from stepdown.cli import app
@@ -175,7 +176,7 @@ def run_analysis(recording: Path, rules: Path | None = None, rule: str | None = 
     return result
 
 
-def json_text(doc: dict[str, Any]) -> str:
+def json_text(doc: JSONDoc) -> str:
     """The analysis document as strict JSON (a NaN would be a bug: refused, not printed).
 
     Parameters

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sensor_io.errors import InputError, first_line
+from sensor_io.json_doc import JSONDoc
 from stepdown.cli import app
 from stepdown.commands.options import parse_pain
 from stepdown.live.emulation import Prompts, emulated_world, until_test_ends
@@ -389,7 +390,7 @@ def _page_scorer() -> RepScorer | None:
     return traced_scorer()
 
 
-def _page_tracer() -> Callable[..., dict[str, Any] | None] | None:
+def _page_tracer() -> Callable[..., JSONDoc | None] | None:
     from stepdown.athlete.scoring import live_tracer
 
     return live_tracer()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from analysis.result import Rep
+from sensor_io.json_doc import JSONDoc
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RepTrace:
     units: Mapping[str, str]
     """Measure name -> its unit ("cm", "deg")."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JSONDoc:
         """The trace as the live page reads it.
 
         Returns

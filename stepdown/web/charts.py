@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import registry
 from analysis.result import AnalysisResult
+from sensor_io.json_doc import JSONDoc
 from stepdown.catalog.repo import AthleteInfo, RepDetail, TestSummary
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def athlete_specs(athlete: AthleteInfo | None) -> list[MeasureSpec]:
     return measure_specs(None if offset_m is None else offset_m * 100.0)
 
 
-def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+def _layout(title: str, y_title: str, **extra: Any) -> JSONDoc:
     layout = {
         "title": {"text": title, "font": {"size": 15}},
         "margin": {"l": 55, "r": 20, "t": 45, "b": 45}, "height": 280,
@@ -184,7 +185,7 @@ def _threshold_shapes(spec: MeasureSpec) -> tuple[list[dict], list[dict]]:
     return shapes, notes
 
 
-def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
+def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[JSONDoc]:
     """One bar chart per measure: its peak in each rep, thresholds dashed.
 
     Bars over the lowest threshold are drawn red.  Measures without any value
@@ -226,7 +227,7 @@ def rep_measure_charts(reps: list[RepDetail], specs: list[MeasureSpec]) -> list[
     return figures
 
 
-def _by_leg(tests: list[TestSummary], value, band: float | None = None) -> list[dict[str, Any]]:
+def _by_leg(tests: list[TestSummary], value, band: float | None = None) -> list[JSONDoc]:
     """One line per leg; with ``band``, a shaded ±band around it (drawn first, under it)."""
     traces = []
     for leg in ("left", "right"):
@@ -252,11 +253,11 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _date_axis(tests: list[TestSummary]) -> dict[str, Any]:
+def _date_axis(tests: list[TestSummary]) -> JSONDoc:
     """A date x axis; with a single test day, a week either side (not a span of milliseconds)."""
     import datetime as dt
 
-    axis: dict[str, Any] = {"type": "date"}
+    axis: JSONDoc = {"type": "date"}
     days = {t.when[:10] for t in tests}
     if len(days) == 1:
         day = dt.date.fromisoformat(days.pop())
@@ -283,7 +284,7 @@ def trend_band(key: str) -> float | None:
     return largest_uncertainty(key)
 
 
-def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[dict[str, Any]]:
+def athlete_charts(tests: list[TestSummary], specs: list[MeasureSpec]) -> list[JSONDoc]:
     """Trends over the athlete's tests: checklist total, then each measured fault by leg,
     with the measurement uncertainty as a shaded band.
 
@@ -337,7 +338,7 @@ EPISODE_COLOURS = {"acwr_rolling": "#c62828", "acwr_ewma": "#c62828",
                    "pain_rising": "#6d4c41", "stepdown_worsening": "#1f5fa8"}
 
 
-def episode_shapes(episodes: list[dict]) -> list[dict[str, Any]]:
+def episode_shapes(episodes: list[dict]) -> list[JSONDoc]:
     """Shaded spans, one per flag episode (``{"flag", "start", "end"}`` ISO dates, inclusive).
 
     Parameters
@@ -359,7 +360,7 @@ def episode_shapes(episodes: list[dict]) -> list[dict[str, Any]]:
              "line": {"width": 0}, "layer": "below"} for ep in episodes]
 
 
-def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
+def load_chart(panel: Any, episodes: list[dict] = ()) -> JSONDoc:
     """Training load per day (bars, missing days left empty) with acute/chronic EWMA lines,
     flag episodes shaded.
 
@@ -393,7 +394,7 @@ def load_chart(panel: Any, episodes: list[dict] = ()) -> dict[str, Any]:
 
 
 def rep_curve_charts(t: np.ndarray, series: Mapping[str, np.ndarray | None], reps: list[RepDetail],
-                     specs: list[MeasureSpec], max_points: int = 200) -> list[dict[str, Any]]:
+                     specs: list[MeasureSpec], max_points: int = 200) -> list[JSONDoc]:
     """Curves of each measure over every rep, overlaid from the rep's start, thresholds dashed.
 
     Parameters

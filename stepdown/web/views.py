@@ -214,11 +214,12 @@ def explanations(detail: TestDetail) -> list[str]:
     if stored is not None:
         return list(stored)
     from analysis.checklist import score_test
+    from analysis.result import MeasuredRep, RepMeasures
 
-    reps = [{"index": r.index, "start_s": r.start_s, "bottom_s": r.bottom_s, "end_s": r.end_s,
-             "measures": r.measures} for r in detail.reps]
     pain = [r.pain_nrs or 0.0 for r in detail.reps]
     try:
+        reps = [MeasuredRep(r.index, r.start_s, r.bottom_s, r.end_s,
+                            RepMeasures.from_json(r.measures)) for r in detail.reps]
         checklist = score_test(reps, pain_nrs=pain, rule=detail.summary.rule)
     except (InputError, ValueError, KeyError, TypeError):
         return []

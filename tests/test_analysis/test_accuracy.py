@@ -140,8 +140,8 @@ def test_measures_are_null_only_where_no_sensor_gives_them(accuracy_batch):
     for ev in accuracy_batch[:8]:
         has_trunk = "trunk" in ev.sim.recording.placements
         for rep in ev.analysis.reps:
-            assert (rep["measures"]["trunk_lean_deg"] is None) == (not has_trunk)
-            assert all(np.isfinite(rep["measures"][k]) for k in
+            assert (rep.measures.get("trunk_lean_deg") is None) == (not has_trunk)
+            assert all(np.isfinite(rep.measures.get(k)) for k in
                        ("pelvic_drop_deg", "hip_flexion_deg", "knee_medial_cm"))
 
 

@@ -14,6 +14,7 @@ from analysis.checklist import (
     rep_total,
     score_test,
 )
+from analysis.result import MeasuredRep
 from analysis.rules import ITEMS, RuleConfig
 from sensor_io.errors import InputError
 
@@ -26,8 +27,9 @@ def rep(index, **m):
     base = {"knee_medial_cm": 0.0, "hip_adduction_deg": 5.0, "hip_internal_rotation_deg": 2.0,
             "hip_flexion_deg": 40.0, "pelvic_drop_deg": 1.0, "trunk_lean_deg": None,
             "descent_drop_ratio": 0.6, "impact_ms2": 0.5}
-    return {"index": index, "start_s": 3.0 * index, "bottom_s": 3.0 * index + 1.2,
-            "end_s": 3.0 * index + 2.5, "measures": base | m}
+    return MeasuredRep.from_json({"index": index, "start_s": 3.0 * index,
+                                  "bottom_s": 3.0 * index + 1.2, "end_s": 3.0 * index + 2.5,
+                                  "measures": base | m})
 
 
 @pytest.mark.parametrize(("n_reps", "n_present", "expected"), [

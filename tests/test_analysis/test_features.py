@@ -73,7 +73,7 @@ def test_one_row_per_rep_with_every_column(minimal):
     df = rep_features(a)
     assert list(df.columns) == [*ID_COLUMNS, *FEATURES]
     assert len(df) == len(a.reps) >= 3
-    assert df["rep"].tolist() == [r["index"] for r in a.reps]
+    assert df["rep"].tolist() == [r.index for r in a.reps]
     assert (df["test_leg"] == "right").all()
     # units are in every numeric column's name
     suffixes = ("_deg", "_cm", "_s", "_ms2", "_deg_s", "_deg_s3", "_ratio", "_sparc")
@@ -84,10 +84,10 @@ def test_measures_and_timings_agree_with_the_analysis(minimal):
     _, a = minimal
     df = rep_features(a)
     for row, rep in zip(df.itertuples(), a.reps, strict=True):
-        assert row.pelvic_drop_deg == rep["measures"]["pelvic_drop_deg"]
-        assert row.knee_medial_cm == rep["measures"]["knee_medial_cm"]
-        assert row.descent_s == pytest.approx(rep["bottom_s"] - rep["start_s"])
-        assert row.ascent_s == pytest.approx(rep["end_s"] - rep["bottom_s"])
+        assert row.pelvic_drop_deg == rep.measures.get("pelvic_drop_deg")
+        assert row.knee_medial_cm == rep.measures.get("knee_medial_cm")
+        assert row.descent_s == pytest.approx(rep.bottom_s - rep.start_s)
+        assert row.ascent_s == pytest.approx(rep.end_s - rep.bottom_s)
         assert 0.0 <= row.pelvic_drop_time_to_peak_s <= row.rep_s + 0.01
         assert 0.0 < row.bottom_hold_s < row.rep_s
 
@@ -98,7 +98,7 @@ def test_depth_is_the_thighs_peak_inclination(minimal):
     # a step-down bends the hip 35-70 degrees; the thigh inclines about as much
     assert df["depth_deg"].between(25.0, 80.0).all(), df["depth_deg"]
     for row, rep in zip(df.itertuples(), a.reps, strict=True):
-        m = (a.series.t >= rep["start_s"]) & (a.series.t <= rep["end_s"])
+        m = (a.series.t >= rep.start_s) & (a.series.t <= rep.end_s)
         assert row.depth_deg == pytest.approx(np.degrees(a.series.depth_rad[m].max()))
 
 
@@ -109,7 +109,7 @@ def test_smoothness_and_sway_are_finite_and_physical(minimal):
     assert (df["depth_jerk_rms_deg_s3"] > 0).all()
     pelvis = a.motion.get("pelvis", "right")
     rep = a.reps[0]
-    m = (a.motion.t >= rep["start_s"]) & (a.motion.t <= rep["end_s"]) & ~pelvis.gap
+    m = (a.motion.t >= rep.start_s) & (a.motion.t <= rep.end_s) & ~pelvis.gap
     expected = np.degrees(np.sqrt(np.mean(np.sum(pelvis.gyr[m] ** 2, axis=1))))
     assert df["pelvis_gyr_rms_deg_s"].iloc[0] == pytest.approx(expected)
 

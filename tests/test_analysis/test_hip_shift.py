@@ -100,7 +100,7 @@ def test_a_rep_with_the_pelvis_silent_has_no_knee_from_its_hip_shift():
     streams = {**sim.recording.streams, "pelvis": SensorStream(s.t[keep], s.acc[keep], s.gyr[keep])}
     a = analyze(replace(sim.recording, streams=streams), classify=False)
     assert a.series.knee_source == "thigh+pelvis, hip shift measured"
-    cut = [r for r in a.reps if abs(r["bottom_s"] - bottom) < 0.5]
-    assert len(cut) == 1 and cut[0]["measures"]["knee_medial_cm"] is None
-    assert "pelvis" in cut[0]["not_measured"]["knee_medial_cm"]
-    assert all(r["measures"]["knee_medial_cm"] is not None for r in a.reps if r is not cut[0])
+    cut = [r for r in a.reps if abs(r.bottom_s - bottom) < 0.5]
+    assert len(cut) == 1 and cut[0].measures.get("knee_medial_cm") is None
+    assert "pelvis" in cut[0].not_measured["knee_medial_cm"]
+    assert all(r.measures.get("knee_medial_cm") is not None for r in a.reps if r is not cut[0])

@@ -78,7 +78,7 @@ def test_a_single_test_has_no_walking(seed):
 def _score(minutes: float, seed: int) -> dict[str, float]:
     sim = simulate_session(SessionConfig(seed=seed, minutes=minutes))
     result = analyze(sim.recording)
-    found = np.array([r["bottom_s"] for r in result.reps])
+    found = np.array([r.bottom_s for r in result.reps])
     truth = np.array([r["bottom_s"] for r in sim.truth["reps"]])
     hit = sum(bool(len(found)) and np.min(np.abs(found - b)) < MATCH_S for b in truth)
     false = sum(np.min(np.abs(truth - f)) >= MATCH_S for f in found)

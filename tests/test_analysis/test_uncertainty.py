@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.checklist import score_test
+from analysis.result import MeasuredRep, RepMeasures
 from analysis.uncertainty import (
     MEASURE_UNCERTAINTY,
     calibration_case,
@@ -16,6 +17,13 @@ from analysis.uncertainty import (
 )
 
 U = {"knee_medial_cm": 1.0, "pelvic_drop_deg": 0.7}  # the rest without uncertainty
+
+
+def scored(reps, **kw):
+    """score_test of reps given by their measures alone (index 1, 2, ...; times made up)."""
+    return score_test([MeasuredRep(i, 3.0 * i, None, 3.0 * i + 2.5,
+                                   RepMeasures.from_json(r["measures"]))
+                       for i, r in enumerate(reps, 1)], **kw)
 
 
 def rep(knee=None, pelvis=None, trunk=None, **extra):
@@ -53,7 +61,7 @@ def test_uncertainty_follows_how_the_knee_and_the_calibration_were_measured():
 
 
 def test_an_item_is_borderline_only_within_its_measures_uncertainty_of_a_threshold():
-    checklist = score_test([rep(knee=1.3, pelvis=7.5), rep(knee=3.2, pelvis=5.6),
+    checklist = scored([rep(knee=1.3, pelvis=7.5), rep(knee=3.2, pelvis=5.6),
                             rep(knee=0.2, pelvis=2.0)], pain_nrs=0)
     found = {(b.rep_index, b.item, b.threshold) for b in find_borderline(checklist, U)}
     # knee 1.3 vs 1.0 (±1.0) and 0.2 vs 1.0; 3.2 vs 3.5 but not vs 1.0; pelvis 5.6 vs 5 (±0.7)
@@ -67,7 +75,7 @@ def test_an_item_is_borderline_only_within_its_measures_uncertainty_of_a_thresho
 def test_total_range_spans_borderline_levels_and_unassessed_items():
     # Three reps, knee and pelvis measured, trunk and arm not assessed (no sensor), pain 0.
     reps = [rep(knee=1.3, pelvis=7.5), rep(knee=3.2, pelvis=5.6), rep(knee=0.2, pelvis=8.0)]
-    checklist = score_test(reps, pain_nrs=0)
+    checklist = scored(reps, pain_nrs=0)
     assert checklist.test.items == {"arm": None, "trunk": None, "pelvis": 1, "knee": 1,
                                     "descent": 0, "pain": 0}
     rng = total_range(checklist, find_borderline(checklist, U))
@@ -80,7 +88,7 @@ def test_total_range_spans_borderline_levels_and_unassessed_items():
 
 def test_a_clear_fully_measured_test_has_a_single_total():
     reps = [rep(knee=5.0, pelvis=9.0, trunk=15.0, wrist_motion_deg=2.0)] * 3
-    checklist = score_test(reps, pain_nrs=0)
+    checklist = scored(reps, pain_nrs=0)
     assert find_borderline(checklist, U) == []
     rng = total_range(checklist, [])
     assert rng.low == rng.high == checklist.test.total == 4
@@ -89,7 +97,7 @@ def test_a_clear_fully_measured_test_has_a_single_total():
 
 def test_classifier_items_count_as_unsure():
     reps = [rep(knee=5.0, pelvis=9.0, trunk=15.0)] * 3
-    checklist = score_test(reps, pain_nrs=0, classifier_items=[{"arm": 1}] * 3)
+    checklist = scored(reps, pain_nrs=0, classifier_items=[{"arm": 1}] * 3)
     assert checklist.test.items["arm"] == 1
     rng = total_range(checklist, find_borderline(checklist, U))
     assert (rng.low, rng.high) == (checklist.test.total - 1, checklist.test.total)
@@ -98,7 +106,7 @@ def test_classifier_items_count_as_unsure():
 @pytest.mark.parametrize("rule, low, high", [("any", 1, 4), ("worst", 1, 4)])
 def test_other_test_rules_bound_the_total_too(rule, low, high):
     reps = [rep(knee=1.3, pelvis=7.5), rep(knee=0.2, pelvis=2.0)]
-    checklist = score_test(reps, pain_nrs=0, rule=rule)
+    checklist = scored(reps, pain_nrs=0, rule=rule)
     rng = total_range(checklist, find_borderline(checklist, U))
     assert rng.low <= checklist.test.total <= rng.high
     assert (rng.low, rng.high) == (low, high)

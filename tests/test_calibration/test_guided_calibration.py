@@ -60,7 +60,7 @@ def test_the_calibration_takes_the_thigh_axis_from_the_bends_and_counts_no_rep_i
     assert thigh.method == GUIDED_METHOD and a.calibration.movement == "used"
     assert a.to_json()["calibration"]["movement"] == "used"
     p0, p1 = guided.truth["calibration_movement"]["prompt_s"]
-    assert all(r["start_s"] > p1 for r in a.reps) and all(p["start_s"] > p1 for p in a.partial)
+    assert all(r.start_s > p1 for r in a.reps) and all(p["start_s"] > p1 for p in a.partial)
     assert len(a.reps) == len(guided.truth["reps"])
 
 

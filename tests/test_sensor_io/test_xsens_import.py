@@ -196,8 +196,11 @@ def test_files_are_joined_in_time_order_not_name_order(tmp_path, sim):
 
 def test_classifier_items_are_dropped_where_the_measure_is_not_measured():
     from analysis.pipeline import _not_for_unmeasured
+    from analysis.result import MeasuredRep, RepMeasures
 
-    reps = [{"not_measured": {"pelvic_drop_deg": "outside what a step-down can produce"}}, {}]
+    why = {"pelvic_drop_deg": "outside what a step-down can produce"}
+    reps = [MeasuredRep(1, 1.0, 1.5, 2.5, RepMeasures.from_json({"pelvic_drop_deg": None}), why),
+            MeasuredRep(2, 3.0, 3.5, 4.5, RepMeasures.from_json({"pelvic_drop_deg": 4.0}))]
     out = _not_for_unmeasured([{"pelvis": 1, "knee": 1}, {"pelvis": 1}], reps)
     assert out == [{"pelvis": None, "knee": 1}, {"pelvis": 1}]
 

@@ -11,7 +11,7 @@ import pytest
 
 from analysis.checklist import score_test
 from analysis.pipeline import analyze
-from analysis.result import AnalysisResult
+from analysis.result import AnalysisResult, MeasuredRep, RepMeasures
 from sensor_io.recording_io import read_recording, write_recording
 from stepdown.analysis_report import classifier_line, items_table, sources_line
 from stepdown.cli import main
@@ -207,7 +207,7 @@ def test_plot_writes_a_png_and_json_stays_clean(capsys, tmp_path):
 
 def scored_result(measures: dict[str, float], n_reps: int, **score_args) -> AnalysisResult:
     """A typed result of ``n_reps`` reps with these measures, scored by the checklist."""
-    reps = [{"index": i, "start_s": 2.0 * i, "end_s": 2.0 * i + 1.5, "measures": measures}
+    reps = [MeasuredRep(i, 2.0 * i, None, 2.0 * i + 1.5, RepMeasures.from_json(measures))
             for i in range(1, n_reps + 1)]
     doc = score_test(reps, **score_args).to_json()
     return AnalysisResult.from_json({"format": "stepdown-analysis", "version": 1,
