@@ -36,7 +36,13 @@ from sensor_io.recording import (
 from simulator.forward_kinematics import VALGUS_TIMINGS, Kinematics, simulate_kinematics
 from simulator.scenario import PROFILES, Scenario, draw_scenario
 from simulator.truth import rep_truth
-from simulator.virtual_imu import SensorErrors, VirtualSensor, draw_errors, sample_sensor
+from simulator.virtual_imu import (
+    SACRAL_EXCESS_DEG,
+    SensorErrors,
+    VirtualSensor,
+    draw_errors,
+    sample_sensor,
+)
 
 SEGMENT_CHOICES = ("pelvis", "thigh", "shank", "trunk", "wrist")
 # Share of a centre-of-mass shift an athlete undoes with the hip when balance is on;
@@ -97,6 +103,10 @@ class SimConfig:
     calibration_movement: bool = False
     """The guided calibration movement (knee bends on both feet after the standing window),
     prompted and its time span written in the recording's metadata."""
+    sacral_excess_deg: float = SACRAL_EXCESS_DEG
+    """The pelvis sensor's excess anterior tilt over the bone, deg (virtual_imu.sacral_tissue;
+    default the one measured on a real body, which the analysis takes out): another value
+    is an athlete whose soft tissue the analysis's model does not match (bench_sacral)."""
 
 
 @dataclass
@@ -305,7 +315,8 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
         if seg in cfg.rates_hz:
             err = replace(err, rate_hz=cfg.rates_hz[seg])
         name = placement_name(seg, cfg.test_leg)
-        sensors[name] = sample_sensor(name, kin, body, err, srng, ideal=cfg.ideal_sensors)
+        sensors[name] = sample_sensor(name, kin, body, err, srng, ideal=cfg.ideal_sensors,
+                                      sacral_excess_deg=cfg.sacral_excess_deg)
 
     streams = {n: SensorStream(v.t, v.acc, v.gyr) for n, v in sensors.items()}
     rec = Recording(

@@ -186,7 +186,7 @@ SACRAL_RAMP_DEG = 15.0
 """The sensor tilt (deg from standing) over which that excess builds up."""
 
 
-def sacral_tissue(R_pelvis: np.ndarray) -> np.ndarray:
+def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG) -> np.ndarray:
     """The sacral skin site's rotation relative to the pelvis bone.
 
     The real sacral sensor reads excess = gain * min(1, s / ramp) more anterior tilt than
@@ -200,6 +200,9 @@ def sacral_tissue(R_pelvis: np.ndarray) -> np.ndarray:
     R_pelvis : numpy.ndarray
         (N, 3, 3) R_global_pelvis (world z up; the pelvis's x anterior, y up, z
         mediolateral), its first sample standing.
+    excess_deg : float
+        The excess once the sensor reads ``SACRAL_RAMP_DEG`` of tilt, deg (below the ramp);
+        default the one measured on a real body, :data:`SACRAL_EXCESS_DEG`.
 
     Returns
     -------
@@ -210,8 +213,8 @@ def sacral_tissue(R_pelvis: np.ndarray) -> np.ndarray:
     x, y = R_pelvis[:, :, 0], R_pelvis[:, :, 1]
     tilt = np.degrees(np.arctan2(-x[:, 2], y[:, 2]))
     p = np.maximum(tilt - tilt[0], 0.0)
-    knee = SACRAL_RAMP_DEG - SACRAL_EXCESS_DEG
-    excess = np.where(p < knee, p * SACRAL_EXCESS_DEG / knee, SACRAL_EXCESS_DEG)
+    knee = SACRAL_RAMP_DEG - excess_deg
+    excess = np.where(p < knee, p * excess_deg / knee, excess_deg)
     return Rotation.from_rotvec(np.outer(-np.radians(excess), [0.0, 0.0, 1.0])).as_matrix()
 
 
@@ -291,6 +294,7 @@ class VirtualSensor:
 def sample_sensor(
     placement: str, kin: Kinematics, body: Body, err: SensorErrors,
     rng: np.random.Generator, ideal: bool = False,
+    sacral_excess_deg: float = SACRAL_EXCESS_DEG,
 ) -> VirtualSensor:
     """Mount a sensor on its segment, derive its signals and sample them.
 
@@ -308,6 +312,8 @@ def sample_sensor(
         Draws the mounting, the soft tissue, the first sample's phase and the errors.
     ideal : bool
         Sample without the sensor errors (no noise, bias, gaps, clock errors).
+    sacral_excess_deg : float
+        A pelvis sensor's excess anterior tilt over the bone (:func:`sacral_tissue`), deg.
 
     Returns
     -------
@@ -322,7 +328,7 @@ def sample_sensor(
     R_seg = kin.R[segment]
     R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng)).as_matrix()
     if segment == "pelvis":  # where the sensor sits, so ideal sensors have it too
-        R_tissue = sacral_tissue(R_seg) @ R_tissue
+        R_tissue = sacral_tissue(R_seg, sacral_excess_deg) @ R_tissue
     R_sensor = R_seg @ R_tissue @ R_seg_sensor
     p_sensor = kin.p[segment] + R_seg @ pos
     dt = kin.t[1] - kin.t[0]
