@@ -3,7 +3,8 @@
 Per sensor: samples, median rate (Hz), duration (s), gaps (a gap is an interval
 longer than 2.5 × the median interval: how many, and the longest in s) and the
 median |a| (m/s², about 9.81 for a worn sensor); then the test leg, athlete,
-step height and reported pain.
+step height and reported pain, and any frame a sensor repeated while it cannot have been
+still (``sensor_io.frozen_frames``: the analysis treats such a run as a gap).
 """
 
 from __future__ import annotations
@@ -174,6 +175,27 @@ def quality_lines(rec: Recording) -> list[str]:
     return lines
 
 
+def frozen_lines(rec: Recording) -> list[str]:
+    """One line per run of a repeated frame that cannot be a still sensor.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording shown.
+
+    Returns
+    -------
+    list of str
+        "frozen: <the analysis's warning>" per run, in placement then time order. No
+        standing bias is taken off here (the analysis takes it off), so a still sensor
+        whose gyro bias alone reads above the limit (2 °/s by default) would be listed.
+    """
+    from sensor_io.frozen_frames import frozen_runs
+
+    return [f"frozen: {run.warning()}" for name in rec.placements
+            for run in frozen_runs(name, rec.streams[name])]
+
+
 @app.command()
 def info(
     recording: Annotated[Path, typer.Argument(help="Recording (.parquet or .csv + .json).")],
@@ -195,5 +217,5 @@ def info(
     for line in describe_test(rec):
         console.print(line, highlight=False)
     console.print(sensor_table(rec))
-    for line in quality_lines(rec):
+    for line in quality_lines(rec) + frozen_lines(rec):
         console.print(line, highlight=False)

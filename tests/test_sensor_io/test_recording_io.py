@@ -663,6 +663,28 @@ def test_info_shows_sensors_gaps_and_metadata(tmp_path: Path, capsys) -> None:
     assert "pain NRS: per rep 0 0 2 1 0" in out
 
 
+def test_info_names_a_frame_a_sensor_repeated_while_moving(tmp_path: Path, capsys) -> None:
+    rec = make_recording()
+    pelvis = rec.streams["pelvis"]
+    acc, gyr = pelvis.acc.copy(), pelvis.gyr.copy()
+    gyr[100] = [0.0, 0.0, 0.3]            # 17.2 deg/s, then repeated for 1.0 s: a hung sensor
+    acc[101:201], gyr[101:201] = acc[100], gyr[100]
+    thigh = rec.streams["thigh_left"]
+    still_acc, still_gyr = thigh.acc.copy(), thigh.gyr.copy()
+    still_gyr[50] = 0.0                    # a still sensor's identical frames: not listed
+    still_acc[51:150], still_gyr[51:150] = still_acc[50], still_gyr[50]
+    rec.streams["pelvis"] = SensorStream(pelvis.t, acc, gyr)
+    rec.streams["thigh_left"] = SensorStream(thigh.t, still_acc, still_gyr, thigh.mag)
+    path = tmp_path / "r.parquet"
+    write_recording(rec, path)
+    assert main(["info", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps at the terminal's width
+    assert out.count("frozen:") == 1
+    assert ("frozen: pelvis sensor repeated one frame for 1.0 s at 1.0 s (reading 17.2 deg/s"
+            in out)
+    assert out.endswith("not a still sensor): treated as a gap")
+
+
 def test_info_reads_the_csv_twin_and_single_pain(tmp_path: Path, capsys) -> None:
     path = tmp_path / "r.csv"
     write_recording(make_recording(pain_nrs=4, step_height_m=None), path)
