@@ -22,7 +22,7 @@ validation, :mod:`analysis.validation`) and ``warnings``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -371,23 +371,30 @@ def _quiet_windows_with_data(motion: Motion, spans: list[tuple[float, float]]) -
     return [idx for idx in kept if len(idx) >= 20]
 
 
+class _Oriented(NamedTuple):
+    """A recording made ready for calibration (:func:`_oriented`)."""
+
+    rec: Recording
+    window: StandingWindow
+    biases: dict[str, np.ndarray]
+    orientations: dict[str, SensorOrientation]
+    frozen: list[FrozenRun]
+
+
 def _oriented(rec: Recording, standing: Recording | None, mode: str,
               max_bridge_s: float = MAX_BRIDGE_S, limits: StandingLimits | None = None,
-              frozen: FrozenLimits | None = None, found: list[FrozenRun] | None = None
-              ) -> tuple[Recording, StandingWindow, dict[str, np.ndarray], dict[str, SensorOrientation]]:
+              frozen: FrozenLimits | None = None) -> _Oriented:
     """The recording (with a separate standing recording put in front when given, and the
     repeats of frozen frames left out: :mod:`sensor_io.frozen_frames`), its standing window,
-    gyro biases and every sensor's orientation. The frozen runs are added to ``found``."""
+    gyro biases, every sensor's orientation and the frozen runs left out."""
     if standing is not None:
         rec, window = with_standing(rec, standing, limits)
     else:
         window = standing_window(rec, limits)
     biases = gyro_biases(rec, window)
     rec, runs = without_frozen(rec, biases, frozen)
-    if found is not None:
-        found += runs
-    return rec, window, biases, sensor_orientations(rec, biases, mode=mode,
-                                                    max_bridge_s=max_bridge_s)
+    return _Oriented(rec, window, biases,
+                     sensor_orientations(rec, biases, mode=mode, max_bridge_s=max_bridge_s), runs)
 
 
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
@@ -449,9 +456,9 @@ def session_calibration(rec: Recording, standing: Recording | None = None,
     """
     settings = config or AnalysisConfig()
     body, _ = body_of(rec)
-    rec, window, biases, orientations = _oriented(rec, standing, settings.orientation_mode,
-                                                  settings.max_bridge_s, settings.standing,
-                                                  settings.frozen)
+    rec, window, biases, orientations, _ = _oriented(rec, standing, settings.orientation_mode,
+                                                     settings.max_bridge_s, settings.standing,
+                                                     settings.frozen)
     return _calibrated(rec, window, biases, orientations, body, settings.calibration)
 
 
@@ -639,9 +646,8 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     body, body_source = body_of(rec)
     if rec.athlete.foot_medial_offset_m and "knee_cm_2" not in dict(config.origins):
         config = config.with_foot_offset(rec.athlete.foot_medial_offset_m)
-    frozen: list[FrozenRun] = []
-    rec, window, biases, orientations = _oriented(rec, standing, mode, settings.max_bridge_s,
-                                                  settings.standing, settings.frozen, frozen)
+    rec, window, biases, orientations, frozen = _oriented(
+        rec, standing, mode, settings.max_bridge_s, settings.standing, settings.frozen)
     if session is None:
         cal = _calibrated(rec, window, biases, orientations, body, settings.calibration)
     else:

@@ -59,7 +59,7 @@ def test_pooled_hinge_of_one_stretch_is_the_hinge_of_that_stretch():
     from analysis.recording_pieces import piece_tracks
     from calibration.joint_heading import lever_arms
 
-    rec, window, biases, orientations = _oriented(sim.recording, None, "offline")
+    rec, window, biases, orientations, _ = _oriented(sim.recording, None, "offline")
     tracks = piece_tracks(orientations)
     leg = rec.test_leg
     body, _ = body_of(rec)
@@ -136,7 +136,7 @@ def test_a_leg_frame_turned_the_wrong_way_is_set_right_by_the_movement():
     sim = simulate(SimConfig(seed=2, sensors=("pelvis", "thigh", "shank")))
     from analysis.pipeline import _oriented
 
-    rec, window, _, orientations = _oriented(sim.recording, None, "offline")
+    rec, window, _, orientations, _ = _oriented(sim.recording, None, "offline")
     cal = analyze(sim.recording, classify=False).calibration
     for p, c in cal.sensors.items():
         if not p.startswith(("thigh", "shank")):
