@@ -83,6 +83,21 @@ def test_a_pause_ends_at_a_gap_of_the_pelvis_sensor():
     assert np.max(np.abs(est[rep] - medial[rep] + medial[standing].mean())) < 0.003
 
 
+
+def test_a_gap_inside_the_rep_leaves_the_hip_over_the_foot_rather_than_integrating_a_guess():
+    # A 0.25 s gap across a hip correction of ~1 m/s²: the bridged acceleration misses it,
+    # and the velocity it leaves would integrate to cm over the rep (a simulated rep read
+    # 11 cm for 0.5 cm); the rep's shift is not measured, its neighbours still are.
+    medial, acc, q, hip_over_knee, standing = _case("right", acc_error=0.0)
+    spans = [REP, (5.6, 6.4)]
+    gap = (T > 2.9) & (T < 3.15)
+    acc[gap, 1] = 0.0
+    est = hip_medial_shift_m(T, acc, q, hip_over_knee, standing, spans, BODY, "right", gap)
+    assert np.all(est[(T > REP[0]) & (T < REP[1])] == 0.0)
+    later = (T > 5.6) & (T < 6.4)
+    assert np.max(np.abs(est[later] - medial[later] + medial[standing].mean())) < 0.003
+    assert np.ptp(medial[later]) > 0.005  # the sway there is there to be measured
+
 def test_a_rep_with_the_pelvis_silent_has_no_knee_from_its_hip_shift():
     # The hip's shift comes from the pelvis' acceleration: where the pelvis sensor is
     # silent for longer than a link's normal losses, the knee is not measured, with why.
