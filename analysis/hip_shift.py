@@ -21,7 +21,9 @@ pelvis sensor's accelerometer measures that shift over a rep:
    3-4 s rep integrate to several cm.
 
 A rep during which the pelvis sensor has a gap (its acceleration bridged, not measured)
-is not integrated: the hip is taken as over the foot for it, as for a rep without pauses.
+and that has lost a pause (a gap cuts it) is not integrated: the hip is taken as over the
+foot for it, as for a rep without pauses.  Between two pauses the fit bounds the velocity
+a gap leaves.
 Outside the reps the series is that pendulum estimate.  Frames: facing frame (x forward,
 y left, z up); positions in m; "medial" as :func:`analysis.kinematics.medial_offset_m`.
 """
@@ -118,7 +120,8 @@ def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: n
         ``left`` or ``right``: the leg on the step.
     gap : numpy.ndarray, optional
         (N,) bool, samples inside a gap of the pelvis sensor: a pause ends there, and a
-        rep with one is not integrated (the acceleration of a gap is not measured).
+        rep with one that is anchored by one pause only is not integrated (the
+        acceleration of a gap is not measured).
 
     Returns
     -------
@@ -142,14 +145,15 @@ def hip_medial_shift_m(t: np.ndarray, acc_facing: np.ndarray, q_facing_pelvis: n
         if len(tk) < 2:
             continue
         rep = (tk > start) & (tk < end)
-        if gap[k][rep].any():
-            # the gap's acceleration is a guess that the pauses cannot correct: a
-            # hip correction of ~1 m/s² missed for 0.2 s leaves cm/s that integrate to
-            # cm over the rep; the hip is taken as over the foot for this rep
+        before, after = tk <= start, tk >= end
+        if gap[k][rep].any() and min(before.sum(), after.sum()) < min_samples:
+            # the gap's acceleration is a guess: a hip correction of ~1 m/s² missed for
+            # 0.2 s leaves cm/s, which one pause alone cannot bound (it grows to cm over
+            # the rep); the hip is taken as over the foot for this rep
             out[k][rep] = 0.0
             continue
         hip = double_integral(tk, medial_acc[k]) + lever[k]
-        fitted = _anchored(tk - tk[0], hip, pendulum[k], tk <= start, tk >= end, min_samples)
+        fitted = _anchored(tk - tk[0], hip, pendulum[k], before, after, min_samples)
         out[k][rep] = fitted[rep] if fitted is not None else 0.0
     return out
 

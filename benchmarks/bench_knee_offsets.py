@@ -157,7 +157,7 @@ def run() -> None:
         print(f"  bends' flexion-axis heading error: {tests.axis_heading_deg.abs().mean():.1f} "
               f"deg mean absolute (max {tests.axis_heading_deg.abs().max():.1f}); its "
               f"correlation with the thigh term's per-test mean r = {r:+.2f}")
-        print(f"  reps with a pelvis gap inside (hip taken as over the foot): "
+        print(f"  reps with a pelvis gap inside (over the foot only when it cut a pause): "
               f"{int(terms.pelvis_gap.sum())} of {len(terms)}")
         print(f"  largest change of a knee reading without the trunk sensor: "
               f"{out['trunk_change_cm']:.2f} cm")

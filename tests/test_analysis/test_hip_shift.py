@@ -84,19 +84,34 @@ def test_a_pause_ends_at_a_gap_of_the_pelvis_sensor():
 
 
 
-def test_a_gap_inside_the_rep_leaves_the_hip_over_the_foot_rather_than_integrating_a_guess():
-    # A 0.25 s gap across a hip correction of ~1 m/s²: the bridged acceleration misses it,
-    # and the velocity it leaves would integrate to cm over the rep (a simulated rep read
-    # 11 cm for 0.5 cm); the rep's shift is not measured, its neighbours still are.
+def test_a_gap_that_cuts_a_rep_from_its_pause_leaves_the_hip_over_the_foot():
+    # A 0.3 s gap across the rep's start: the pause before it is cut, and the bridged
+    # acceleration inside the rep (here a hip correction missed) leaves a velocity that
+    # the pause after it alone cannot bound (a simulated rep read 11 cm for 0.5 cm). The
+    # rep's shift is not measured; the next rep still is.
     medial, acc, q, hip_over_knee, standing = _case("right", acc_error=0.0)
     spans = [REP, (5.6, 6.4)]
-    gap = (T > 2.9) & (T < 3.15)
-    acc[gap, 1] = 0.0
+    gap = (T > 1.9) & (T < 2.2)
+    acc[gap, 1] = 0.5
     est = hip_medial_shift_m(T, acc, q, hip_over_knee, standing, spans, BODY, "right", gap)
     assert np.all(est[(T > REP[0]) & (T < REP[1])] == 0.0)
     later = (T > 5.6) & (T < 6.4)
     assert np.max(np.abs(est[later] - medial[later] + medial[standing].mean())) < 0.003
     assert np.ptp(medial[later]) > 0.005  # the sway there is there to be measured
+
+
+def test_a_gap_between_both_pauses_is_integrated_through():
+    # Both pauses intact: the fit's velocity and acceleration terms bound what the gap's
+    # guessed acceleration leaves, and the rep keeps its measured shift.
+    medial, acc, q, hip_over_knee, standing = _case("right", acc_error=0.0)
+    gap = (T > 3.4) & (T < 3.6)
+    acc[gap, 1] = np.interp(T[gap], T[~gap], acc[~gap, 1])  # bridged as a link would
+    est = hip_medial_shift_m(T, acc, q, hip_over_knee, standing, [REP], BODY, "right", gap)
+    rep = (T > REP[0]) & (T < REP[1])
+    truth = medial - medial[standing].mean()
+    assert np.max(np.abs(est[rep] - truth[rep])) < 0.003
+    assert est[rep].max() > 0.02  # the 3 cm shift is measured, not taken as zero
+
 
 def test_a_rep_with_the_pelvis_silent_has_no_knee_from_its_hip_shift():
     # The hip's shift comes from the pelvis' acceleration: where the pelvis sensor is
