@@ -198,18 +198,13 @@ GUIDED_SHIFTED_MISSES = {
         "0.82 (0.85 on 60 development tests before the sacral soft tissue): the hip's "
         "measured shift reads ~10 % of a large shift short and " + THIGH_FRAME,
     ("pelvis+thigh", "pelvic_drop_deg", "bias"):
-        "+0.42 deg against a 0.57 deg MAE (+0.23 against 0.31 before the simulated sacral "
-        "soft tissue): the pelvis frame's heading error times the pelvis's anterior tilt, "
-        "which the sacral sensor's excess makes larger (docs/accuracy.md, "
-        "bench_bias_mechanisms, docs/real_data.md)",
+        "+0.12 deg against a 0.23 deg MAE (+0.42 against 0.57 while the pelvis frame's "
+        "heading came from the skin normal alone; now fused with the bends', its error "
+        "rms 2.9 -> 1.4 deg): what is left of the heading error times the pelvis's "
+        "anterior tilt, on 12 tests (docs/accuracy.md, bench_bias_mechanisms)",
     ("pelvis+thigh+trunk", "knee_medial_cm", "slope"):
         "0.895 (0.93 before the simulated sacral sensor read the real one's excess tilt, "
         "which its hip shift's lever turns with): " + THIGH_FRAME,
-    ("pelvis+thigh", "hip_adduction_deg", "bias"):
-        "+0.47 deg against a 0.84 deg MAE (+0.35 against 0.70 before): the simulated sacral "
-        "sensor's excess tilt (analysis.soft_tissue) leaks into the pelvis's frontal plane "
-        "through its frame's heading, which comes from the skin normal, up to 5 deg off "
-        "(docs/real_data.md)",
 }
 
 

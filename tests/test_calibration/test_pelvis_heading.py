@@ -1,0 +1,138 @@
+"""The pelvis frame's heading from the guided bends (calibration.pelvis_heading): on a
+vertical path of known axis, on the simulator's truth (the heading error per test, and
+the stated uncertainty holding), falling back to the skin normal when sway is large, and
+absent from a recording without the movement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from analysis.pipeline import analyze, session_calibration
+from calibration.pelvis_heading import (
+    SKIN_NORMAL_HEADING_SD_DEG,
+    BendsHeading,
+    fuse_heading,
+    heading_from_bends,
+    turned_about_vertical,
+)
+from calibration.segment_frames import frame_from_normal
+from simulator.single_test import SimConfig, simulate, simulate_batch
+
+FRAME = Rotation.from_euler("xyz", [20.0, -35.0, 110.0], degrees=True).as_matrix()
+"""Some skin-normal frame in sensor coordinates: columns x anterior, y up, z right."""
+
+
+def _bends_path(psi_deg: float, tilt_deg: float = 10.0, bends: int = 3, fs: float = 100.0,
+                sideways_deg: float = 0.0, seed: int = 0) -> np.ndarray:
+    """(M, 3) the vertical in sensor coordinates while the pelvis, whose anterior axis is the
+    frame's x turned by psi toward z, tilts forward ``bends`` times, with white sideways
+    noise of ``sideways_deg`` rms (rad-small angles)."""
+    rng = np.random.default_rng(seed)
+    true = turned_about_vertical(FRAME, np.deg2rad(psi_deg))
+    u = np.linspace(0.0, bends, int(bends * 2.5 * fs))
+    tau = np.deg2rad(tilt_deg) * np.sin(np.pi * u) ** 2
+    side = np.deg2rad(sideways_deg) * rng.standard_normal(len(u))
+    # anterior tilt turns the segment's x down: the vertical moves toward -x (and sway to z)
+    v_seg = np.column_stack([-np.sin(tau), np.cos(tau) * np.cos(side), np.sin(side)])
+    v_seg /= np.linalg.norm(v_seg, axis=1)[:, None]
+    return v_seg @ true.T
+
+
+@pytest.mark.parametrize("psi_deg", [-6.0, -1.5, 0.0, 2.0, 5.0])
+def test_the_bends_give_the_tilt_axis_of_a_clean_path(psi_deg):
+    h = heading_from_bends(FRAME, _bends_path(psi_deg))
+    assert h is not None and h.bends == 3
+    assert np.degrees(h.psi_rad) == pytest.approx(psi_deg, abs=0.02)
+    assert h.sd_rad < np.deg2rad(0.05)
+    assert 6.0 < h.tilt_deg < 10.0  # the deepest halves of the bends
+
+
+def test_no_bends_no_heading():
+    assert heading_from_bends(FRAME, _bends_path(3.0, tilt_deg=1.0)) is None  # below 2 deg
+    assert heading_from_bends(FRAME, np.tile(FRAME[:, 1], (300, 1))) is None  # standing
+
+
+def test_the_turned_frame_stays_a_rotation_with_the_same_vertical():
+    R = turned_about_vertical(FRAME, 0.3)
+    assert np.allclose(R.T @ R, np.eye(3)) and np.linalg.det(R) == pytest.approx(1.0)
+    assert np.allclose(R[:, 1], FRAME[:, 1])
+    assert np.degrees(np.arccos(R[:, 0] @ FRAME[:, 0])) == pytest.approx(np.degrees(0.3))
+
+
+def test_fusion_weighs_by_inverse_variance_and_falls_back_when_the_bends_sway():
+    sd_n = np.deg2rad(SKIN_NORMAL_HEADING_SD_DEG)
+    same = fuse_heading(BendsHeading(0.04, sd_n, 3, 10.0))
+    assert same.weight == pytest.approx(0.5) and same.psi_rad == pytest.approx(0.02)
+    assert same.sd_rad == pytest.approx(sd_n / np.sqrt(2))
+    # a swaying test: its bends' own scatter makes them count for little
+    swaying = heading_from_bends(FRAME, _bends_path(4.0, tilt_deg=8.0, sideways_deg=6.0))
+    calm = heading_from_bends(FRAME, _bends_path(4.0, tilt_deg=8.0, sideways_deg=0.1))
+    assert np.degrees(swaying.sd_rad) > 3 * SKIN_NORMAL_HEADING_SD_DEG
+    assert fuse_heading(swaying).weight < 0.1
+    assert fuse_heading(calm).weight > 0.95
+    assert np.degrees(fuse_heading(calm).psi_rad) == pytest.approx(4.0, abs=0.2)
+
+
+def _heading_errors(sims) -> np.ndarray:
+    """Per test: the heading error (deg; the estimated lateral axis turned forward, as
+    bench_bias_mechanisms) of the skin-normal frame and of the calibrated one, the stated
+    sd (deg) and the bends' weight."""
+    rows = []
+    for sim in sims:
+        cal = session_calibration(sim.recording).sensors["pelvis"]
+        psi = []
+        for R in (frame_from_normal(cal.R_sensor_seg[:, 1], -1.0).R_sensor_seg, cal.R_sensor_seg):
+            err = sim.sensors["pelvis"].R_seg_sensor @ R
+            psi.append(np.degrees(np.arctan2(err[0, 2], err[2, 2])))
+        rows.append((*psi, cal.heading_sd_deg, cal.bends_weight))
+    return np.array(rows, dtype=float)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x ** 2)))
+
+
+@pytest.mark.slow
+def test_on_simulated_truth_the_bends_halve_the_heading_error_and_state_it_truly():
+    # development seed (not a held-out batch): 24 guided tests, pelvis + thigh
+    e = _heading_errors(simulate_batch(24, seed=903, sensor_sets=(("pelvis", "thigh"),),
+                                       calibration_movement=True))
+    normal, fused, sd = e[:, 0], e[:, 1], e[:, 2]
+    print(f"heading error rms: skin normal {_rms(normal):.2f} deg, fused {_rms(fused):.2f} deg; "
+          f"|error| within 1.645 stated sd: {np.mean(np.abs(fused) <= 1.645 * sd):.2f}")
+    assert _rms(fused) < 0.6 * _rms(normal)
+    assert 0.7 < np.std(fused / sd) < 1.4
+    assert np.mean(np.abs(fused) <= 1.645 * sd) >= 0.75
+
+
+@pytest.mark.slow
+def test_where_the_bends_sway_most_they_count_least_and_do_no_harm():
+    # development seed, the shifted world's larger sway (x1.6); the bends' sway is the
+    # athlete's sway times the share the simulator gives standing on both feet
+    sims = list(simulate_batch(24, seed=904, sensor_sets=(("pelvis", "thigh"),),
+                               calibration_movement=True, sway_scale=1.6))
+    e = _heading_errors(sims)
+    sway = np.array([s.scenario.sway_deg * s.scenario.standing_sway_share for s in sims])
+    most = sway >= np.median(sway)
+    print(f"bends' weight: calmer half {e[~most, 3].mean():.2f}, swaying half "
+          f"{e[most, 3].mean():.2f}; swaying half heading error rms {_rms(e[most, 1]):.2f} deg "
+          f"vs skin normal {_rms(e[most, 0]):.2f} deg")
+    assert e[most, 3].mean() < e[~most, 3].mean() - 0.15
+    assert _rms(e[most, 1]) <= _rms(e[most, 0])
+
+
+def test_without_the_movement_the_pelvis_frame_is_the_skin_normal_alone():
+    sim = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh")))
+    cal = analyze(sim.recording, classify=False).calibration
+    assert cal.sensors["pelvis"].method == "gravity+skin normal"
+    assert "heading_sd_deg" not in cal.to_json()["sensors"]["pelvis"]
+
+
+def test_with_the_movement_the_calibration_says_how_it_found_the_heading():
+    sim = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh"), calibration_movement=True))
+    block = analyze(sim.recording, classify=False).calibration.to_json()["sensors"]["pelvis"]
+    assert block["method"] == "gravity+skin normal+guided bends"
+    assert 0.0 < block["heading_sd_deg"] < SKIN_NORMAL_HEADING_SD_DEG
+    assert 0.0 < block["bends_weight"] <= 1.0
