@@ -58,10 +58,55 @@ class BendsHeading:
     """RMS of the bends' deepest tilts, deg (the sensor's, soft tissue included)."""
 
 
-def _runs(mask: np.ndarray) -> list[slice]:
-    """Slices of the consecutive True stretches of a boolean series."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def tilt_components(R_sensor_seg: np.ndarray, vertical: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far the segment is tilted forward and sideways, sample by sample.
+
+    Parameters
+    ----------
+    R_sensor_seg : numpy.ndarray
+        (3, 3) a segment frame: columns x anterior, y up, z right, sensor coordinates.
+    vertical : numpy.ndarray
+        (M, 3) the world vertical in sensor coordinates (unit vectors).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (M,) forward and (M,) rightward components of the tilt (sines of the angles): an
+        anterior tilt moves the vertical toward the segment's posterior, so the forward
+        part is minus the vertical's x component.
+    """
+    v = np.asarray(vertical, dtype=np.float64)
+    return -row_dots(v, R_sensor_seg[:, 0]), -row_dots(v, R_sensor_seg[:, 2])
+
+
+def bend_means(forward: np.ndarray, sideways: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each bend's mean forward and sideways tilt over its deepest stretch.
+
+    A bend is a run of at least :data:`MIN_RUN_SAMPLES` consecutive samples tilted forward
+    more than :data:`DEEP_SHARE` of the largest forward tilt and more than
+    :data:`MIN_BEND_TILT_DEG`.
+
+    Parameters
+    ----------
+    forward : numpy.ndarray
+        (M,) forward tilt (:func:`tilt_components`), in time order.
+    sideways : numpy.ndarray
+        (M,) sideways tilt.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (K,) forward and (K,) sideways means, one per bend (K may be 0).
+    """
+    if len(forward) == 0:
+        return np.empty(0), np.empty(0)
+    min_tilt = np.sin(np.deg2rad(MIN_BEND_TILT_DEG))
+    deep = forward > max(min_tilt, DEEP_SHARE * float(forward.max()))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], deep.astype(np.int8), [0]])))
+    runs = [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if b - a >= MIN_RUN_SAMPLES]
+    return (np.array([forward[r].mean() for r in runs]),
+            np.array([sideways[r].mean() for r in runs]))
 
 
 def heading_from_bends(R_sensor_seg: np.ndarray, vertical: np.ndarray) -> BendsHeading | None:
@@ -79,24 +124,11 @@ def heading_from_bends(R_sensor_seg: np.ndarray, vertical: np.ndarray) -> BendsH
     Returns
     -------
     BendsHeading or None
-        The heading and its uncertainty; None when no bend tilts the sensor forward by
-        :data:`MIN_BEND_TILT_DEG` or more.
+        The heading and its uncertainty; None when no bend (:func:`bend_means`) tilts the
+        sensor forward by :data:`MIN_BEND_TILT_DEG` or more.
     """
-    x, y, z = R_sensor_seg[:, 0], R_sensor_seg[:, 1], R_sensor_seg[:, 2]
-    v = np.asarray(vertical, dtype=np.float64)
-    if len(v) < MIN_RUN_SAMPLES:
-        return None
-    # anterior tilt moves the vertical toward the segment's posterior: -v's horizontal part
-    forward, sideways = -row_dots(v, x), -row_dots(v, z)
-    min_tilt = np.sin(np.deg2rad(MIN_BEND_TILT_DEG))
-    tilted = forward > max(min_tilt, DEEP_SHARE * float(forward.max()))
-    a, b = [], []
-    for run in _runs(tilted):
-        if run.stop - run.start < MIN_RUN_SAMPLES:
-            continue
-        a.append(forward[run].mean())
-        b.append(sideways[run].mean())
-    a, b = np.asarray(a), np.asarray(b)
+    forward, sideways = tilt_components(R_sensor_seg, vertical)
+    a, b = bend_means(forward, sideways)
     if len(a) == 0:
         return None
     energy = float(a @ a)
