@@ -98,12 +98,7 @@ def leak_slope(run: TrialRun) -> dict[str, float]:
     tilt -= tilt[motion.standing].mean()
     ours = run.result.series.series["pelvic_drop_deg"]
     x, e = [], []
-    for i, ref in enumerate(run.refs):
-        t = run.file_times(i)
-        rep = run.rep_in(t)
-        if rep is None:
-            continue
-        span = (t >= rep["start_s"]) & (t <= rep["end_s"])
+    for ref, t, span in run.found_reps():
         lab = reference_measures(ref, run.pose, run.leg)["pelvic_drop_deg"][span]
         x.append(np.interp(t[span], motion.t, tilt))
         e.append(np.interp(t[span], run.result.series.t, ours) - lab)

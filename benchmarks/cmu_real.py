@@ -27,6 +27,7 @@ reference's own Pose values:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,15 @@ class TrialRun:
         inside = [r for r in self.doc["reps"]
                   if t[0] - 0.01 <= r["bottom_s"] <= t[-1] + 0.01]
         return inside[0] if inside else None
+
+    def found_reps(self) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+        """Per rep file whose rep is found: its reference table, its samples' times (s) and
+        which of them lie within the rep found (bool)."""
+        for i, ref in enumerate(self.refs):
+            t = self.file_times(i)
+            rep = self.rep_in(t)
+            if rep is not None:
+                yield ref, t, (t >= rep["start_s"]) & (t <= rep["end_s"])
 
 
 def run_trial(root: Path, trial: str, sensor_set: str, leg: str | None = None) -> TrialRun:
@@ -645,12 +655,7 @@ def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
     motion, ours = run.result.motion, _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     out = []
-    for i, ref in enumerate(run.refs):
-        t = run.file_times(i)
-        rep = run.rep_in(t)
-        if rep is None:
-            continue
-        span = (t >= rep["start_s"]) & (t <= rep["end_s"])
+    for ref, t, span in run.found_reps():
         tilt = np.interp(t[span], motion.t, ours[:, 0])
         out.append(pd.DataFrame({"trial": run.trial, "tilt": tilt,
                                  "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt)}))
