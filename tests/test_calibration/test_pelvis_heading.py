@@ -5,6 +5,8 @@ absent from a recording without the movement."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -54,6 +56,17 @@ def test_the_bends_give_the_tilt_axis_of_a_clean_path(psi_deg):
 def test_no_bends_no_heading():
     assert heading_from_bends(FRAME, _bends_path(3.0, tilt_deg=1.0)) is None  # below 2 deg
     assert heading_from_bends(FRAME, np.tile(FRAME[:, 1], (300, 1))) is None  # standing
+    assert heading_from_bends(FRAME, np.empty((0, 3))) is None  # a window with no samples
+
+
+def test_a_movement_window_without_pelvis_samples_leaves_the_skin_normal():
+    sim = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh"), calibration_movement=True))
+    rec = sim.recording
+    end = float(rec.streams["pelvis"].t[-1])
+    moved = replace(rec, extra={**rec.extra, "calibration_movement": {
+        "kind": rec.extra["calibration_movement"]["kind"], "window_s": [end + 1.0, end + 5.0]}})
+    cal = session_calibration(moved).sensors["pelvis"]
+    assert cal.method == "gravity+skin normal" and cal.heading_sd_deg is None
 
 
 def test_the_turned_frame_stays_a_rotation_with_the_same_vertical():
