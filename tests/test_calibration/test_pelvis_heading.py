@@ -12,6 +12,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from analysis.pipeline import analyze, session_calibration
+from analysis.uncertainty import calibration_case, measure_uncertainty
+from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
 from benchmarks.bench_real_pelvis import SET, leak_slope, per_bend_headings, squat_heading
 from benchmarks.cmu_real import ENV, data_root, run_trial
 from calibration.pelvis_heading import (
@@ -147,10 +149,22 @@ def test_without_the_movement_the_pelvis_frame_is_the_skin_normal_alone():
 
 def test_with_the_movement_the_calibration_says_how_it_found_the_heading():
     sim = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh"), calibration_movement=True))
-    block = analyze(sim.recording, classify=False).calibration.to_json()["sensors"]["pelvis"]
+    a = analyze(sim.recording, classify=False)
+    block = a.calibration.to_json()["sensors"]["pelvis"]
     assert block["method"] == "gravity+skin normal+guided bends"
     assert 0.0 < block["heading_sd_deg"] < SKIN_NORMAL_HEADING_SD_DEG
     assert 0.0 < block["bends_weight"] <= 1.0
+    # the stated pelvic-drop uncertainty is the guided case's only while the pelvis's
+    # heading came from the bends; a pelvis that did not tilt in them keeps the skin
+    # normal's (and its wider figure)
+    case = calibration_case(a.calibration)
+    assert case.startswith("guided bends")
+    stated = measure_uncertainty(a.series.knee_source, a.calibration)["pelvic_drop_deg"]
+    assert stated == MEASURE_UNCERTAINTY[case]["pelvic_drop_deg"]
+    pelvis = replace(a.calibration.sensors["pelvis"], method="gravity+skin normal")
+    untilted = replace(a.calibration, sensors={**a.calibration.sensors, "pelvis": pelvis})
+    skin = MEASURE_UNCERTAINTY[case.replace("guided bends", "functional axis")]["pelvic_drop_deg"]
+    assert measure_uncertainty(a.series.knee_source, untilted)["pelvic_drop_deg"] == skin > stated
 
 
 @pytest.mark.slow
