@@ -14,6 +14,7 @@ from scipy.spatial.transform import Rotation
 from analysis.pipeline import analyze, session_calibration
 from analysis.uncertainty import calibration_case, measure_uncertainty
 from analysis.uncertainty_tables import MEASURE_UNCERTAINTY
+from benchmarks.bench_pelvis_heading import heading_errors, rms
 from benchmarks.bench_real_pelvis import SET, leak_slope, per_bend_headings, squat_heading
 from benchmarks.cmu_real import ENV, data_root, run_trial
 from calibration.pelvis_heading import (
@@ -23,7 +24,6 @@ from calibration.pelvis_heading import (
     heading_from_bends,
     turned_about_vertical,
 )
-from calibration.segment_frames import frame_from_normal
 from simulator.single_test import SimConfig, simulate, simulate_batch
 
 FRAME = Rotation.from_euler("xyz", [20.0, -35.0, 110.0], degrees=True).as_matrix()
@@ -92,52 +92,32 @@ def test_fusion_weighs_by_inverse_variance_and_falls_back_when_the_bends_sway():
     assert np.degrees(fuse_heading(calm).psi_rad) == pytest.approx(4.0, abs=0.2)
 
 
-def _heading_errors(sims) -> np.ndarray:
-    """Per test: the heading error (deg; the estimated lateral axis turned forward, as
-    bench_bias_mechanisms) of the skin-normal frame and of the calibrated one, the stated
-    sd (deg) and the bends' weight."""
-    rows = []
-    for sim in sims:
-        cal = session_calibration(sim.recording).sensors["pelvis"]
-        psi = []
-        for R in (frame_from_normal(cal.R_sensor_seg[:, 1], -1.0).R_sensor_seg, cal.R_sensor_seg):
-            err = sim.sensors["pelvis"].R_seg_sensor @ R
-            psi.append(np.degrees(np.arctan2(err[0, 2], err[2, 2])))
-        rows.append((*psi, cal.heading_sd_deg, cal.bends_weight))
-    return np.array(rows, dtype=float)
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x ** 2)))
-
-
 @pytest.mark.slow
 def test_on_simulated_truth_the_bends_halve_the_heading_error_and_state_it_truly():
     # development seed (not a held-out batch): 24 guided tests, pelvis + thigh
-    e = _heading_errors(simulate_batch(24, seed=903, sensor_sets=(("pelvis", "thigh"),),
-                                       calibration_movement=True))
-    normal, fused, sd = e[:, 0], e[:, 1], e[:, 2]
-    print(f"heading error rms: skin normal {_rms(normal):.2f} deg, fused {_rms(fused):.2f} deg; "
-          f"|error| within 1.645 stated sd: {np.mean(np.abs(fused) <= 1.645 * sd):.2f}")
-    assert _rms(fused) < 0.6 * _rms(normal)
-    assert 0.7 < np.std(fused / sd) < 1.4
-    assert np.mean(np.abs(fused) <= 1.645 * sd) >= 0.75
+    e = heading_errors(simulate_batch(24, seed=903, sensor_sets=(("pelvis", "thigh"),),
+                                      calibration_movement=True))
+    print(f"heading error rms: skin normal {rms(e.normal):.2f} deg, bends {rms(e.bends):.2f} "
+          f"deg, fused {rms(e.fused):.2f} deg; |error| within 1.645 stated sd: "
+          f"{np.mean(e.fused.abs() <= 1.645 * e.stated_sd):.2f}")
+    assert rms(e.fused) < 0.6 * rms(e.normal)
+    assert rms(e.fused) < rms(e.bends)  # the fusion beats each of its parts
+    assert 0.7 < np.std(e.fused / e.stated_sd) < 1.4
+    assert np.mean(e.fused.abs() <= 1.645 * e.stated_sd) >= 0.75
 
 
 @pytest.mark.slow
 def test_where_the_bends_sway_most_they_count_least_and_do_no_harm():
     # development seed, the shifted world's larger sway (x1.6); the bends' sway is the
     # athlete's sway times the share the simulator gives standing on both feet
-    sims = list(simulate_batch(24, seed=904, sensor_sets=(("pelvis", "thigh"),),
-                               calibration_movement=True, sway_scale=1.6))
-    e = _heading_errors(sims)
-    sway = np.array([s.scenario.sway_deg * s.scenario.standing_sway_share for s in sims])
-    most = sway >= np.median(sway)
-    print(f"bends' weight: calmer half {e[~most, 3].mean():.2f}, swaying half "
-          f"{e[most, 3].mean():.2f}; swaying half heading error rms {_rms(e[most, 1]):.2f} deg "
-          f"vs skin normal {_rms(e[most, 0]):.2f} deg")
-    assert e[most, 3].mean() < e[~most, 3].mean() - 0.15
-    assert _rms(e[most, 1]) <= _rms(e[most, 0])
+    e = heading_errors(simulate_batch(24, seed=904, sensor_sets=(("pelvis", "thigh"),),
+                                      calibration_movement=True, sway_scale=1.6))
+    most = e.bends_sway >= e.bends_sway.median()
+    print(f"bends' weight: calmer half {e.weight[~most].mean():.2f}, swaying half "
+          f"{e.weight[most].mean():.2f}; swaying half heading error rms {rms(e.fused[most]):.2f} "
+          f"deg vs skin normal {rms(e.normal[most]):.2f} deg")
+    assert e.weight[most].mean() < e.weight[~most].mean() - 0.15
+    assert rms(e.fused[most]) <= rms(e.normal[most])
 
 
 def test_without_the_movement_the_pelvis_frame_is_the_skin_normal_alone():
