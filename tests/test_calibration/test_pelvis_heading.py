@@ -92,11 +92,18 @@ def test_fusion_weighs_by_inverse_variance_and_falls_back_when_the_bends_sway():
     assert np.degrees(fuse_heading(calm).psi_rad) == pytest.approx(4.0, abs=0.2)
 
 
+@pytest.fixture(scope="module")
+def guided_errors():
+    """Heading errors of 24 guided tests (pelvis + thigh; development seed 904, not a
+    held-out batch) with the shifted world's larger sway (x1.6), per test
+    (benchmarks.bench_pelvis_heading.heading_errors)."""
+    return heading_errors(simulate_batch(24, seed=904, sensor_sets=(("pelvis", "thigh"),),
+                                         calibration_movement=True, sway_scale=1.6))
+
+
 @pytest.mark.slow
-def test_on_simulated_truth_the_bends_halve_the_heading_error_and_state_it_truly():
-    # development seed (not a held-out batch): 24 guided tests, pelvis + thigh
-    e = heading_errors(simulate_batch(24, seed=903, sensor_sets=(("pelvis", "thigh"),),
-                                      calibration_movement=True))
+def test_on_simulated_truth_the_bends_halve_the_heading_error_and_state_it_truly(guided_errors):
+    e = guided_errors
     print(f"heading error rms: skin normal {rms(e.normal):.2f} deg, bends {rms(e.bends):.2f} "
           f"deg, fused {rms(e.fused):.2f} deg; |error| within 1.645 stated sd: "
           f"{np.mean(e.fused.abs() <= 1.645 * e.stated_sd):.2f}")
@@ -107,11 +114,9 @@ def test_on_simulated_truth_the_bends_halve_the_heading_error_and_state_it_truly
 
 
 @pytest.mark.slow
-def test_where_the_bends_sway_most_they_count_least_and_do_no_harm():
-    # development seed, the shifted world's larger sway (x1.6); the bends' sway is the
-    # athlete's sway times the share the simulator gives standing on both feet
-    e = heading_errors(simulate_batch(24, seed=904, sensor_sets=(("pelvis", "thigh"),),
-                                      calibration_movement=True, sway_scale=1.6))
+def test_where_the_bends_sway_most_they_count_least_and_do_no_harm(guided_errors):
+    # the bends' sway: the athlete's sway times the share the simulator gives two feet
+    e = guided_errors
     most = e.bends_sway >= e.bends_sway.median()
     print(f"bends' weight: calmer half {e.weight[~most].mean():.2f}, swaying half "
           f"{e.weight[most].mean():.2f}; swaying half heading error rms {rms(e.fused[most]):.2f} "
