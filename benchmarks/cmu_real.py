@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,28 @@ class TrialRun:
         """(N,) s: the common-clock times of rep file ``i``'s samples (its Time column)."""
         return pd.read_csv(self.files[i], header=None, skiprows=3, usecols=[1]).iloc[:, 0].to_numpy()
 
+    def file_span(self, t: np.ndarray) -> np.ndarray:
+        """(N,) bool on the analysis grid: the samples of the file sampled at ``t`` that hold
+        data (inside a data piece, :func:`analysis.recording_pieces.data_pieces`; a grid
+        sample a rounding error outside the file lies in the gap and holds a stand-in)."""
+        g = self.result.series.t
+        return (g >= t[0] - 1e-6) & (g <= t[-1] + 1e-6) & self.with_data
+
+    @cached_property
+    def with_data(self) -> np.ndarray:
+        """(N,) bool on the analysis grid: inside a data piece."""
+        mask = np.zeros(len(self.result.motion.t), dtype=bool)
+        for piece in self.pieces:
+            mask[piece] = True
+        return mask
+
+    @cached_property
+    def pieces(self) -> list[slice]:
+        """The analysis's data pieces (slices of the grid), as its measures were filtered."""
+        from analysis.recording_pieces import data_pieces
+
+        return data_pieces(self.result.motion, self.leg)
+
     def rep_in(self, t: np.ndarray) -> dict | None:
         """The first rep found whose bottom lies inside the file sampled at ``t``."""
         inside = [r for r in self.doc["reps"]
@@ -266,6 +289,7 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
         # file's other movement is not compared
         span = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005) if rep else t == t
         ours, ours_exc = {}, {}
+        m = run.file_span(t)
         for k in COMPARED:
             value = None if rep is None else rep["measures"].get(k)
             ours[k] = value
@@ -273,14 +297,16 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
             if rep is None or value is None or s is None:
                 ours_exc[k] = None
                 continue
-            m = (series.t >= t[0]) & (series.t <= t[-1])
             ours_exc[k] = float(np.max(s[m]) - s[m][0]) if m.any() else None
+        # the reference's excursion from the same instant as ours (the first grid sample
+        # with data in the file, which can lie a sample after the file's first)
+        t0 = series.t[m][0] if m.any() else t[0]
         rows.append(RepRow(
             run.trial, run.sensor_set, f.name, rep is not None,
             np.nan if rep is None else rep["start_s"] - t[0],
             np.nan if rep is None else rep["end_s"] - t[-1], ours,
             {k: float(np.max(v[span] if span.any() else v)) for k, v in ref_m.items()}, ours_exc,
-            {k: float(np.max(v) - v[0]) for k, v in ref_m.items()},
+            {k: float(np.max(v) - np.interp(t0, t, v)) for k, v in ref_m.items()},
             {k: bounds[k] for k in COMPARED if k in bounds},
             {} if rep is None else dict(rep["items"]),
             {} if rep is None else dict(rep.get("not_measured", {})),
@@ -316,15 +342,15 @@ def _tilts(run: TrialRun, sacral: bool = False) -> np.ndarray:
     low-passed as the measures are, relative to the standing window. The pelvis as its
     sensor reads it, or (``sacral``) with the excess the analysis took out
     (its ``sacral_excess_deg``, :mod:`analysis.soft_tissue`)."""
-    from analysis.measures import lowpass
+    from analysis.measures import lowpass_pieces
 
     motion = run.result.motion
     q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
     if sacral:
         q_pelvis = without_sacral_excess(q_pelvis, motion.standing, _sacral_gain(run))
-    ours = lowpass(np.column_stack([
+    ours = lowpass_pieces(np.column_stack([
         pelvis_tilt_deg(q_pelvis),
-        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
+        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t, run.pieces)
     return ours - ours[motion.standing].mean(axis=0)
 
 
@@ -351,7 +377,12 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
 
     at the reference's deepest sample of the rep found (``peak_error`` = pelvis + thigh +
     rest), and ``pelvis_upright``/``thigh_upright`` at its least flexed sample. With
-    :func:`near_pose_errors` (the standing baseline) this says which part is ours."""
+    :func:`near_pose_errors` (the standing baseline) this says which part is ours.
+
+    The excursion's error (peak less the value at the file's start, :func:`rep_rows`) is
+    ``peak_error - start_error``: ``start_error`` = ``pelvis_start`` + ``thigh_start`` + rest at
+    the file's first sample with data, where ``sensor_tilt_start`` is how far up the sacral
+    model's ramp the sensor already is and ``sacral_start`` the excess taken out there."""
     if run.result is None:
         return pd.DataFrame()
     motion, ours, sensor = run.result.motion, _tilts(run, sacral=True), _tilts(run)
@@ -374,13 +405,22 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
         pelvis = tilt[deep] - tilt_ref[deep]
         thigh_err = thigh[deep] - (hf_ref[deep] - tilt_ref[deep])
         peak_error = hf - hf_ref[deep]
+        t0 = motion.t[run.file_span(t)][0]  # the excursion's start, as rep_rows takes it
+        hf0 = np.interp(t0, motion.t, run.result.series.series["hip_flexion_deg"])
+
+        def at0(x: np.ndarray) -> float:
+            return float(np.interp(t0, t, x))
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": f.name,
                     "peak_error": peak_error, "pelvis": pelvis, "sacral": sacral[deep],
                     "thigh": thigh_err,
                     "rest": peak_error - pelvis - thigh_err,
                     "pelvis_upright": tilt[low] - tilt_ref[low],
                     "thigh_upright": thigh[low] - (hf_ref[low] - tilt_ref[low]),
-                    "ref_hip_flexion": hf_ref[deep], "ref_pelvis_tilt": tilt_ref[deep]})
+                    "ref_hip_flexion": hf_ref[deep], "ref_pelvis_tilt": tilt_ref[deep],
+                    "start_error": hf0 - at0(hf_ref),
+                    "pelvis_start": at0(tilt - tilt_ref), "thigh_start": at0(thigh - hf_ref + tilt_ref),
+                    "sacral_start": at0(sacral), "sensor_tilt_start": at0(tilt + sacral),
+                    "sacral_peak": sacral[deep], "sensor_tilt_peak": tilt[deep] + sacral[deep]})
     return pd.DataFrame(out)
 
 
@@ -673,7 +713,7 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
     excess and leaves pelvic drop (that axis's elevation) as it was. ``gain_deg`` 0: the
     pelvis as its sensor reads it; the analysis's own gain gives :func:`rep_rows`' figures."""
     from analysis import kinematics as kin
-    from analysis.measures import lowpass
+    from analysis.measures import lowpass_pieces
 
     if run.result is None:
         return pd.DataFrame()
@@ -681,7 +721,7 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
     pelvis = without_sacral_excess(motion.get("pelvis", run.leg).q_facing_seg, motion.standing,
                                    gain_deg)
     hip = kin.hip_angles_rad(pelvis, motion.get("thigh", run.leg).q_facing_seg, run.leg)[:, 0]
-    hf = lowpass(np.degrees(kin.relative_to(hip, motion.standing)), motion.t)
+    hf = lowpass_pieces(np.degrees(kin.relative_to(hip, motion.standing)), motion.t, run.pieces)
     out = []
     for i, ref in enumerate(run.refs):
         t = run.file_times(i)
@@ -691,11 +731,11 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
         ref_hf = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
         found = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005)
         in_rep = time_slice(motion.t, rep["start_s"], rep["end_s"])
-        in_file = (motion.t >= t[0]) & (motion.t <= t[-1])
+        in_file = run.file_span(t)
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": run.files[i].name,
                     "ours": float(np.max(hf[in_rep])), "ref": float(np.max(ref_hf[found])),
                     "ours_exc": float(np.max(hf[in_file]) - hf[in_file][0]),
-                    "ref_exc": float(np.max(ref_hf) - ref_hf[0])})
+                    "ref_exc": float(np.max(ref_hf) - np.interp(motion.t[in_file][0], t, ref_hf))})
     return pd.DataFrame(out)
 
 

@@ -303,3 +303,52 @@ def test_the_sacral_model_does_not_hold_on_deep_double_leg_squats(term_runs):
     assert out.peak_bias_after.abs()["SqHalfDL"] < out.peak_bias_before.abs()["SqHalfDL"] - 5
     for t in ("SqDL", "SumoSq"):
         assert out.ref_peak[t] > 110 and out.peak_mae_after[t] > out.peak_mae_before[t] + 5, out
+
+
+def _hip_flexion_agreement(rows: list, what: str) -> dict[str, float]:
+    """agreement of hip flexion's rep peaks (``what`` "peak") or excursions ("exc")."""
+    ours, ref = ("ours", "ref") if what == "peak" else ("ours_exc", "ref_exc")
+    k = "hip_flexion_deg"
+    return cmu_real.agreement(
+        np.array([np.nan if getattr(r, ours)[k] is None else getattr(r, ours)[k] for r in rows], float),
+        np.array([getattr(r, ref).get(k, np.nan) for r in rows], float))
+
+
+@needs_cmu
+def test_hip_flexion_excursions_are_measured_within_each_rep_file(term_runs):
+    """Hip flexion's excursion (peak less the value at the rep file's start) against the
+    reference's. It was 5.6° MAE (pelvis + thigh; 5.9° full set) and did not move with the
+    sacral model because it was not the pelvis's doing where it was largest: the measures'
+    low-pass ran across the gap between rep files, pulling a file's first samples toward
+    the gap's stand-in (step-ups 6.8 and 8.7°, lunge 3.6°), and the benchmark took the
+    reference's start a grid sample before ours. Measured now: pooled 3.1° / 3.3°, step-ups
+    1.8 and 0.9°, lunge 1.2°, the half squat 0.6°."""
+    by = {}
+    for (trial, sset), run in term_runs.items():
+        by.setdefault(sset, []).extend(cmu_real.rep_rows(run))
+        if sset == "pelvis+thigh" and trial in ("StepUpH", "StepUpL", "Lunge", "SqHalfSL"):
+            exc = _hip_flexion_agreement(cmu_real.rep_rows(run), "exc")
+            assert exc["n"] >= 3 and exc["mae"] < 2.0, (trial, exc)
+    for sset, hi in (("pelvis+thigh", 3.3), (FULL_SET, 3.5)):
+        exc = _hip_flexion_agreement(by[sset], "exc")
+        assert exc["n"] >= 28 and exc["mae"] < hi and exc["r"] > 0.9, (sset, exc)
+
+
+@needs_cmu
+def test_what_is_left_of_the_excursion_error_is_the_sacral_excess_shape(term_runs):
+    """The excursion's error split at the file's start and at the deepest sample into the
+    pelvis's tilt and the thigh's inclination (``hip_flexion_parts``). Where it is left
+    (Bulgarian squat -9°, single-leg squat -4°) it is the pelvis: the sacrum sensor reads
+    more excess tilt over the lab pelvis early in the descent than at the bottom (Bulgarian:
+    9.4° at the start, 0.7° at the deepest, at the same sensor tilt of 22°), while the
+    thigh's error is about the same at both (within 2°)."""
+    parts = pd.concat([cmu_real.hip_flexion_parts(term_runs[t, "pelvis+thigh"])
+                       for t in ("SqSL", "BulgSq")])
+    mean = parts.groupby("trial")[["pelvis", "pelvis_start", "thigh", "thigh_start",
+                                   "sacral_start", "sacral", "sensor_tilt_start"]].mean()
+    pelvis_part = mean.pelvis - mean.pelvis_start           # its share of the excursion error
+    thigh_part = mean.thigh - mean.thigh_start
+    assert pelvis_part["BulgSq"] < -6.0 and pelvis_part["SqSL"] < -2.0, pelvis_part
+    assert (thigh_part.abs() < 2.5).all(), thigh_part
+    # the sensor is past the model's 15° ramp at the start on both: the full excess taken out
+    assert (mean.sensor_tilt_start > 15.0).all() and (mean.sacral_start > 6.5).all(), mean
