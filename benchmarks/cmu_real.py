@@ -408,7 +408,7 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
         t0 = motion.t[run.file_span(t)][0]  # the excursion's start, as rep_rows takes it
         hf0 = np.interp(t0, motion.t, run.result.series.series["hip_flexion_deg"])
 
-        def at0(x: np.ndarray) -> float:
+        def at0(x: np.ndarray, t0: float = t0, t: np.ndarray = t) -> float:
             return float(np.interp(t0, t, x))
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": f.name,
                     "peak_error": peak_error, "pelvis": pelvis, "sacral": sacral[deep],
@@ -678,10 +678,12 @@ def leave_one_exercise_out(errors: pd.DataFrame, simulated: dict[str, float]) ->
 
 def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
     """Every sample of the reps found (one row each): ``tilt`` our pelvis's anterior tilt and
-    ``excess`` ours minus the reference pelvis's, both relative to the Pose trial (deg, on
-    the rep files' samples); what :func:`fit_sacral_gain` fits."""
+    ``excess`` ours minus the reference pelvis's, both relative to the Pose trial, and
+    ``thigh`` our thigh's inclination relative to standing (deg, on the rep files' samples),
+    ``rate`` the tilt's rate (deg/s); what :func:`fit_sacral_gain` and :func:`fit_sacral_fall`
+    fit."""
     if run.result is None:
-        return pd.DataFrame(columns=["trial", "tilt", "excess"])
+        return pd.DataFrame(columns=["trial", "tilt", "excess", "thigh", "rate"])
     motion, ours = run.result.motion, _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     out = []
@@ -693,8 +695,11 @@ def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
         span = (t >= rep["start_s"]) & (t <= rep["end_s"])
         tilt = np.interp(t[span], motion.t, ours[:, 0])
         out.append(pd.DataFrame({"trial": run.trial, "tilt": tilt,
-                                 "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt)}))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["trial", "tilt", "excess"])
+                                 "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt),
+                                 "thigh": np.interp(t[span], motion.t, ours[:, 1]),
+                                 "rate": np.gradient(tilt, t[span])}))
+    return (pd.concat(out, ignore_index=True) if out
+            else pd.DataFrame(columns=["trial", "tilt", "excess", "thigh", "rate"]))
 
 
 def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) -> float:
@@ -702,6 +707,46 @@ def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) ->
     samples' ``excess`` on their ``tilt`` best (least squares; every sample weighs alike)."""
     x = np.clip(samples.tilt.to_numpy(float) / ramp_deg, 0.0, 1.0)
     return float(x @ samples.excess.to_numpy(float) / (x @ x))
+
+
+FALL_FROM_DEG = (20.0, 30.0, 40.0, 50.0)
+FALL_PER_DEG = tuple(np.round(np.arange(0.0, 0.0301, 0.002), 3))
+"""The grid :func:`fit_sacral_fall` searches: the thigh inclination (deg, from standing) where
+the excess starts to fall, and the share it loses per degree beyond it."""
+
+
+@dataclass(frozen=True)
+class SacralFall:
+    """A candidate shape of the sacral excess (not the analysis's): the shipped ramp times a
+    fall with the thigh's inclination, ``gain * min(1, tilt / 15°) * clip(1 - per_deg *
+    max(0, thigh - from_deg), 0, 1)``, deg. On the real exercises the excess over the lab
+    pelvis falls once the thigh inclines past 30-40° (the lab pelvis tilts on where the sacral
+    sensor stops: Bulgarian squat 9° at 30-40° of thigh inclination, 0.2° at 80-90°)."""
+
+    gain_deg: float
+    from_deg: float
+    per_deg: float
+
+    def excess_deg(self, tilt_deg: np.ndarray, thigh_deg: np.ndarray) -> np.ndarray:
+        """(N,) deg from the sensor's tilt and the thigh's inclination (N,), deg, from standing."""
+        fall = np.clip(1.0 - self.per_deg * np.maximum(np.asarray(thigh_deg) - self.from_deg, 0.0),
+                       0.0, 1.0)
+        return self.gain_deg * np.clip(np.asarray(tilt_deg) / SACRAL_RAMP_DEG, 0.0, 1.0) * fall
+
+
+def fit_sacral_fall(samples: pd.DataFrame) -> SacralFall:
+    """The :class:`SacralFall` that fits the samples' ``excess`` best (least squares): the gain
+    in closed form for every (from_deg, per_deg) of the grid."""
+    tilt, thigh, y = (samples[c].to_numpy(float) for c in ("tilt", "thigh", "excess"))
+    best = None
+    for from_deg in FALL_FROM_DEG:
+        for per_deg in FALL_PER_DEG:
+            x = SacralFall(1.0, from_deg, per_deg).excess_deg(tilt, thigh)
+            gain = float(x @ y / (x @ x))
+            sse = float(np.sum((y - gain * x) ** 2))
+            if best is None or sse < best[0]:
+                best = (sse, SacralFall(gain, from_deg, float(per_deg)))
+    return best[1]
 
 
 def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFrame:
@@ -712,15 +757,39 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
     mediolateral axis, so turning the pelvis back about that axis lowers it by exactly the
     excess and leaves pelvic drop (that axis's elevation) as it was. ``gain_deg`` 0: the
     pelvis as its sensor reads it; the analysis's own gain gives :func:`rep_rows`' figures."""
+    if run.result is None:
+        return pd.DataFrame()
+    motion = run.result.motion
+    return hip_flexion_with_excess(run, without_sacral_excess(
+        motion.get("pelvis", run.leg).q_facing_seg, motion.standing, gain_deg))
+
+
+def hip_flexion_with_sacral_fall(run: TrialRun, fall: SacralFall) -> pd.DataFrame:
+    """:func:`hip_flexion_with_sacral_model` with the candidate :class:`SacralFall` shape: its
+    excess from the pelvis sensor's tilt and the thigh's inclination (both unfiltered,
+    relative to standing, as the analysis takes the tilt) turned out of the pelvis."""
     from analysis import kinematics as kin
-    from analysis.measures import lowpass_pieces
 
     if run.result is None:
         return pd.DataFrame()
     motion = run.result.motion
-    pelvis = without_sacral_excess(motion.get("pelvis", run.leg).q_facing_seg, motion.standing,
-                                   gain_deg)
-    hip = kin.hip_angles_rad(pelvis, motion.get("thigh", run.leg).q_facing_seg, run.leg)[:, 0]
+    q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
+    tilt = np.degrees(kin.relative_to(pelvis_tilt_rad(q_pelvis), motion.standing))
+    thigh = thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)
+    excess = fall.excess_deg(tilt, thigh - thigh[motion.standing].mean())
+    return hip_flexion_with_excess(run, quat.qmul(q_pelvis, quat.about_z(np.radians(excess))))
+
+
+def hip_flexion_with_excess(run: TrialRun, q_facing_pelvis: np.ndarray) -> pd.DataFrame:
+    """Per rep file whose rep is found: hip flexion peak and excursion (deg, as
+    :func:`rep_rows` takes them) from the given pelvis orientation (N, 4) on the analysis
+    grid (an excess already turned out of it) and the test thigh's, and the reference's."""
+    from analysis import kinematics as kin
+    from analysis.measures import lowpass_pieces
+
+    motion = run.result.motion
+    hip = kin.hip_angles_rad(q_facing_pelvis, motion.get("thigh", run.leg).q_facing_seg,
+                             run.leg)[:, 0]
     hf = lowpass_pieces(np.degrees(kin.relative_to(hip, motion.standing)), motion.t, run.pieces)
     out = []
     for i, ref in enumerate(run.refs):
@@ -760,6 +829,45 @@ def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
             row |= {"n": peak["n"], f"peak_mae_{when}": peak["mae"],
                     f"peak_bias_{when}": peak["bias"], f"peak_slope_{when}": peak["slope"],
                     f"exc_mae_{when}": exc["mae"], f"exc_bias_{when}": exc["bias"]}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def excess_by_direction(samples: pd.DataFrame, bin_deg: float = 5.0, min_samples: int = 10
+                        ) -> pd.DataFrame:
+    """The sacral excess (deg) where the sensor tilts forward against where it tilts back, at
+    the same tilt: per trial and ``bin_deg`` tilt bin with ``min_samples`` of each, the median
+    excess of each direction and their difference (forward - back). Skin that slides over the
+    bone and lags it would read less excess tilting forward than tilting back."""
+    d = samples.assign(bin=np.floor(samples.tilt / bin_deg) * bin_deg,
+                       forward=samples.rate > 0)
+    g = d.groupby(["trial", "bin", "forward"]).excess.agg(["median", "size"]).unstack("forward")
+    g = g[(g["size"] >= min_samples).all(axis=1)]
+    return pd.DataFrame({"forward": g["median"][True], "back": g["median"][False],
+                         "difference": g["median"][True] - g["median"][False]}).reset_index()
+
+
+def sacral_fall_loeo(runs: list[TrialRun]) -> pd.DataFrame:
+    """The shipped ramp and the candidate :class:`SacralFall` shape, each left one exercise
+    out: per sensor set and held-out exercise, both fitted on the *other* exercises' pelvis
+    tilt samples, and the held-out exercise's hip flexion peak and excursion agreement with
+    each (``*_ramp``, ``*_fall``), with the fall's fitted parameters."""
+    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
+    out = []
+    for run in runs:
+        if run.result is None:
+            continue
+        train = pd.concat([s for (trial, sset), s in samples.items()
+                           if sset == run.sensor_set and trial != run.trial])
+        fall = fit_sacral_fall(train)
+        row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": fall.gain_deg,
+               "from_deg": fall.from_deg, "per_deg": fall.per_deg}
+        for shape, f in (("ramp", hip_flexion_with_sacral_model(run, fit_sacral_gain(train))),
+                         ("fall", hip_flexion_with_sacral_fall(run, fall))):
+            peak = agreement(f.ours.to_numpy(), f.ref.to_numpy())
+            exc = agreement(f.ours_exc.to_numpy(), f.ref_exc.to_numpy())
+            row |= {"n": peak["n"]} | {f"{what}_{k}_{shape}": a[k] for what, a in
+                                        (("peak", peak), ("exc", exc)) for k in ("mae", "bias", "r", "slope")}
         out.append(row)
     return pd.DataFrame(out)
 

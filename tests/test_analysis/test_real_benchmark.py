@@ -352,3 +352,59 @@ def test_what_is_left_of_the_excursion_error_is_the_sacral_excess_shape(term_run
     assert (thigh_part.abs() < 2.5).all(), thigh_part
     # the sensor is past the model's 15° ramp at the start on both: the full excess taken out
     assert (mean.sensor_tilt_start > 15.0).all() and (mean.sacral_start > 6.5).all(), mean
+
+
+def test_the_sacral_fall_fit_finds_the_shape_it_was_made_with():
+    """fit_sacral_fall recovers a known excess (noise 0.5°) from tilt and thigh samples."""
+    rng = np.random.default_rng(3)
+    tilt, thigh = rng.uniform(0.0, 40.0, 4000), rng.uniform(0.0, 90.0, 4000)
+    truth = cmu_real.SacralFall(8.5, 40.0, 0.018)
+    samples = pd.DataFrame({"tilt": tilt, "thigh": thigh,
+                            "excess": truth.excess_deg(tilt, thigh) + rng.normal(0, 0.5, 4000)})
+    fit = cmu_real.fit_sacral_fall(samples)
+    assert fit.from_deg == 40.0 and fit.per_deg == pytest.approx(0.018, abs=0.002)
+    assert fit.gain_deg == pytest.approx(8.5, abs=0.1)
+    assert fit.excess_deg(np.array([30.0]), np.array([10.0]))[0] == pytest.approx(fit.gain_deg)
+
+
+@pytest.fixture(scope="module")
+def sacral_fall(term_runs):
+    return cmu_real.sacral_fall_loeo(list(term_runs.values()))
+
+
+@needs_cmu
+def test_an_excess_falling_with_the_thigh_helps_excursions_and_hurts_peaks(sacral_fall):
+    """The excess's shape, left one exercise out on peaks and excursions: it falls once the
+    thigh inclines past ~40° (from_deg 40 in 13 of 14 folds, 1.6-2.4 %/°). With that fall
+    the excursions come within 2° (measured 3.05 -> 1.58° pelvis + thigh, 3.29 -> 1.90° full
+    set) but the peaks get worse (3.13 -> 3.87°, 2.08 -> 2.81°, bias +2.5 -> +3.8°): the ramp's
+    peak figures rested on its excess being too large at depth, which offset the thigh's own
+    +2…+7° (standing +2.8°). Not shipped; both are reported."""
+    d = sacral_fall
+    assert len(d) == 2 * len(cmu_real.TERM_TRIALS)
+    assert (d.from_deg == 40.0).sum() >= 12 and d.per_deg.between(0.012, 0.026).all(), d
+    for sset, exc_hi in (("pelvis+thigh", 1.8), (FULL_SET, 2.1)):
+        g = d[d.sensor_set == sset]
+        w = g.n.to_numpy(float)
+
+        def mean(col: str, g=g, w=w) -> float:
+            return float(np.average(g[col], weights=w))
+
+        assert mean("exc_mae_fall") < exc_hi < mean("exc_mae_ramp") - 1.0, sset
+        assert mean("peak_mae_fall") > mean("peak_mae_ramp") + 0.5, sset
+        # the Bulgarian squat's excursion, the one the ramp leaves 8-9° off
+        bulg = g.set_index("held_out").loc["BulgSq"]
+        assert bulg.exc_mae_ramp > 7.0 and bulg.exc_mae_fall < 3.5, bulg
+
+
+@needs_cmu
+def test_the_sacral_excess_does_not_lag_the_tilt(term_runs):
+    """Skin sliding over the bone and lagging it would read less excess where the sensor tilts
+    forward than where it tilts back, at the same tilt. Per exercise and 5° tilt bin the two
+    differ by -1.4…+1.4° (median 0.04°), with both signs: no lag to model, against 1-10° of
+    excess between exercises."""
+    runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
+    d = cmu_real.excess_by_direction(pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs]))
+    assert len(d) >= 15 and set(d.trial) == set(cmu_real.TERM_TRIALS)
+    assert d.difference.abs().max() < 1.5 and abs(d.difference.median()) < 0.3, d
+    assert (d.difference > 0.3).any() and (d.difference < -0.3).any(), d
