@@ -127,6 +127,8 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
     d = cmu_real.excess_by_direction(samples)
     print(f"sacral excess tilting forward - tilting back at the same tilt (5° bins, pelvis+thigh): "
           f"{d.difference.min():+.1f}..{d.difference.max():+.1f}°, median {d.difference.median():+.2f}°")
+    print("median sacral excess (deg) by the thigh's inclination from standing (10° bins, pelvis+thigh):")
+    _print(cmu_real.excess_by_thigh(samples).round(1).reset_index())
     loeo = cmu_real.sacral_fall_loeo(runs)
     print("sacral excess shape, left one exercise out: the shipped ramp vs the ramp falling with "
           "the thigh's inclination (cmu_real.SacralFall; not shipped), hip flexion MAE / bias:")

@@ -808,18 +808,23 @@ def hip_flexion_with_excess(run: TrialRun, q_facing_pelvis: np.ndarray) -> pd.Da
     return pd.DataFrame(out)
 
 
+def _exercise_folds(runs: list[TrialRun]):
+    """Leave one exercise out: (the held-out run, the pelvis tilt samples of the same sensor
+    set's other exercises) for every analysed run."""
+    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
+    for run in runs:
+        if run.result is not None:
+            yield run, pd.concat([s for (trial, sset), s in samples.items()
+                                  if sset == run.sensor_set and trial != run.trial])
+
+
 def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
     """The sacral soft-tissue model left one exercise out: per sensor set and exercise, the
     gain fitted on the pelvis tilt samples of the *other* exercises, and the held-out
     exercise's hip flexion peak and excursion agreement (n, MAE, bias, slope) without
     (``*_before``) and with the model (``*_after``)."""
-    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
     out = []
-    for run in runs:
-        if run.result is None:
-            continue
-        train = pd.concat([s for (trial, sset), s in samples.items()
-                           if sset == run.sensor_set and trial != run.trial])
+    for run, train in _exercise_folds(runs):
         gain = fit_sacral_gain(train)
         row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": gain}
         for when, g in (("before", 0.0), ("after", gain)):
@@ -847,18 +852,20 @@ def excess_by_direction(samples: pd.DataFrame, bin_deg: float = 5.0, min_samples
                          "difference": g["median"][True] - g["median"][False]}).reset_index()
 
 
+def excess_by_thigh(samples: pd.DataFrame, bin_deg: float = 10.0) -> pd.DataFrame:
+    """The median sacral excess (deg) per ``bin_deg`` bin of the thigh's inclination (rows,
+    the bin's lower edge) and trial (columns), from :func:`pelvis_tilt_samples`."""
+    return (samples.assign(bin=np.floor(samples.thigh / bin_deg) * bin_deg)
+            .pivot_table(index="bin", columns="trial", values="excess", aggfunc="median"))
+
+
 def sacral_fall_loeo(runs: list[TrialRun]) -> pd.DataFrame:
     """The shipped ramp and the candidate :class:`SacralFall` shape, each left one exercise
     out: per sensor set and held-out exercise, both fitted on the *other* exercises' pelvis
     tilt samples, and the held-out exercise's hip flexion peak and excursion agreement with
     each (``*_ramp``, ``*_fall``), with the fall's fitted parameters."""
-    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
     out = []
-    for run in runs:
-        if run.result is None:
-            continue
-        train = pd.concat([s for (trial, sset), s in samples.items()
-                           if sset == run.sensor_set and trial != run.trial])
+    for run, train in _exercise_folds(runs):
         fall = fit_sacral_fall(train)
         row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": fall.gain_deg,
                "from_deg": fall.from_deg, "per_deg": fall.per_deg}
