@@ -498,7 +498,7 @@ def knee_estimates(run: TrialRun) -> pd.DataFrame:
         segments = {p: m for p, m in motion.segments.items()
                     if p == "pelvis" or p in tuple(f"{part}_{run.leg}" for part in parts)}
         return measure_series(Motion(motion.t, segments, motion.standing), run.leg, body,
-                              run.result.series.depth_rad)
+                              run.result.series.depth_rad, pieces=run.pieces)
 
     def peak_and_start(series, rep: dict) -> tuple[float, float]:
         if series is None:

@@ -241,12 +241,13 @@ def test_the_knee_models_differ_by_the_hip_moving_over_the_stance_foot(term_runs
     the knee 16-20 cm medial, the shank 3-12 cm lateral), and the lab's own chain shows why:
     its knee is 15-23 cm medial of the hip but 0-7 cm lateral of the ankle, i.e. the stance
     hip moves 19-23 cm sideways over the foot, which the model assumes it does not. From the
-    rep's start (already on one leg) the two agree: excursion MAE 0.6-3.6 cm per exercise."""
+    rep's start (already on one leg) the two agree: excursion MAE 0.4-1.2 cm per exercise
+    (0.6-3.6 cm while the measures were low-passed across the gaps between rep files)."""
     knee = pd.concat([cmu_real.knee_estimates(term_runs[t, FULL_SET]) for t in SQUATS])
     peak = cmu_real.agreement(knee.thigh_model.to_numpy(float), knee.shank.to_numpy(float))
     exc = cmu_real.agreement(knee.thigh_model_exc.to_numpy(float), knee.shank_exc.to_numpy(float))
     assert peak["n"] == 18 and peak["bias"] > 15.0, peak
-    assert exc["mae"] < 3.0, exc
+    assert exc["mae"] < 1.5, exc
     hip_shift = (knee.lab_vs_hip - knee.lab_vs_ankle).groupby(knee.trial).mean()
     assert (hip_shift > 15.0).all(), hip_shift
 
