@@ -671,7 +671,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial),
-                            sacral_excess_deg=settings.sacral_excess_deg)
+                            sacral_excess_deg=settings.sacral_excess_deg, pieces=pieces)
     reps: list[MeasuredRep] = []
     notes = cal.notes() + [run.warning() for run in frozen]
     if standing is not None:

@@ -73,6 +73,13 @@ def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
     cols = ["peak_error", "pelvis", "thigh", "rest", "pelvis_upright", "thigh_upright",
             "ref_hip_flexion", "ref_pelvis_tilt"]
     _print(parts.groupby(["sensor_set", "trial"], sort=False)[cols].mean().round(1).reset_index())
+    print("hip flexion excursion error = peak_error - start_error; at the file's start: pelvis "
+          "tilt + thigh inclination + rest, the sensor's tilt there (the sacral ramp's 15°) and "
+          "the excess taken out at the start and at the deepest:")
+    parts = parts.assign(exc_error=parts.peak_error - parts.start_error)
+    cols = ["exc_error", "start_error", "pelvis_start", "thigh_start", "pelvis", "thigh",
+            "sensor_tilt_start", "sacral_start", "sacral"]
+    _print(parts.groupby(["sensor_set", "trial"], sort=False)[cols].mean().round(1).reset_index())
     print("standing baseline: median error where the reference stands as in the Pose trial:")
     for trial in STANDING_TRIALS:
         near = cmu_real.near_pose_errors(cmu_real.run_trial(root, trial, "pelvis+thigh"))
@@ -106,10 +113,35 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
         print(f"  {sset}: hip flexion interval left one exercise out, gain and term both from the "
               f"other six: {nested.covered.sum()}/{nested.reps.sum()} covered (terms "
               f"{nested.term.min():.1f}-{nested.term.max():.1f})")
+    _print_sacral_fall(runs)
     other = [cmu_real.run_trial(root, t, s) for t in cmu_real.DOUBLE_LEG_TRIALS
              for s in cmu_real.SENSOR_SETS]
     print("fitted on all of them, on the double-leg squats:")
     _print(cmu_real.sacral_model_outside(runs, other).round(2))
+
+
+def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
+    """The candidate shape (the ramp times a fall with the thigh's inclination) against the
+    shipped ramp, both left one exercise out, on hip flexion peaks and excursions."""
+    samples = pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs if r.sensor_set == "pelvis+thigh"])
+    d = cmu_real.excess_by_direction(samples)
+    print(f"sacral excess tilting forward - tilting back at the same tilt (5° bins, pelvis+thigh): "
+          f"{d.difference.min():+.1f}..{d.difference.max():+.1f}°, median {d.difference.median():+.2f}°")
+    print("median sacral excess (deg) by the thigh's inclination from standing (10° bins, pelvis+thigh):")
+    _print(cmu_real.excess_by_thigh(samples).round(1).reset_index())
+    loeo = cmu_real.sacral_fall_loeo(runs)
+    print("sacral excess shape, left one exercise out: the shipped ramp vs the ramp falling with "
+          "the thigh's inclination (cmu_real.SacralFall; not shipped), hip flexion MAE / bias:")
+    cols = ["sensor_set", "held_out", "n", "from_deg", "per_deg", "gain", "peak_mae_ramp",
+            "peak_mae_fall", "exc_mae_ramp", "exc_mae_fall", "exc_bias_ramp", "exc_bias_fall"]
+    _print(loeo[cols].round(3))
+    for sset, g in loeo.groupby("sensor_set", sort=False):
+        w = g.n.to_numpy(float)
+        mean = {c: float(np.average(g[c], weights=w)) for c in g.columns if c.startswith(("peak", "exc"))}
+        print(f"  {sset}: {int(w.sum())} reps; peak MAE / bias ramp {mean['peak_mae_ramp']:.2f} / "
+              f"{mean['peak_bias_ramp']:+.2f}, fall {mean['peak_mae_fall']:.2f} / "
+              f"{mean['peak_bias_fall']:+.2f}; excursion ramp {mean['exc_mae_ramp']:.2f} / "
+              f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
 
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
