@@ -56,6 +56,7 @@ def run() -> None:
         _print_terms(term_rows, sensor_set, leg_frames)
     _print_hip_flexion_parts(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
     _print_sacral_model(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
+    _print_device_tilt(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
     _print_knee_estimates([r for r in runs if r.sensor_set == cmu_real.FULL_SET])
 
 
@@ -142,6 +143,40 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
               f"{mean['peak_bias_ramp']:+.2f}, fall {mean['peak_mae_fall']:.2f} / "
               f"{mean['peak_bias_fall']:+.2f}; excursion ramp {mean['exc_mae_ramp']:.2f} / "
               f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
+
+
+def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
+    """The standing baseline's source (device orientation, accelerometer, ours) on still
+    samples, and the device orientation levelled to its accelerometer in every piece (a
+    candidate): the standing baseline, peaks left one exercise out with the ramp and the
+    fall, and the other measures' peaks."""
+    print("standing baseline on still heel-raise samples (median error vs the lab, deg; "
+          "cmu_real.standing_sources):")
+    _print(pd.concat([cmu_real.standing_sources(cmu_real.run_trial(root, "HeelRaise", "pelvis+thigh",
+                                                                   leg))
+                      for leg in ("right", "left")]).round(2))
+    for leg in ("right", "left"):
+        near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(root, "HeelRaise",
+                                                                     "pelvis+thigh", leg))
+        print(f"  device levelled, HeelRaise {leg}: pelvis tilt {near['pelvis']:+5.2f}  "
+              f"thigh inclination {near['thigh']:+5.2f}  ({near['samples']} samples)")
+    levelled = [cmu_real.run_trial_levelled(root, r.trial, r.sensor_set) for r in runs]
+    rows = {"shipped": [row for r in runs for row in cmu_real.rep_rows(r)],
+            "levelled": [row for r in levelled for row in cmu_real.rep_rows(r)]}
+    for what, d in (("shipped", cmu_real.sacral_fall_loeo(runs)),
+                    ("levelled", cmu_real.sacral_fall_loeo(levelled))):
+        for sset, g in d.groupby("sensor_set", sort=False):
+            w = g.n.to_numpy(float)
+
+            def mean(c: str, g=g, w=w) -> float:
+                return float(np.average(g[c], weights=w))
+            print(f"  {what:8s} {sset}: LOEO hip flexion peak MAE ramp {mean('peak_mae_ramp'):.2f} "
+                  f"fall {mean('peak_mae_fall'):.2f}; excursion ramp {mean('exc_mae_ramp'):.2f} "
+                  f"fall {mean('exc_mae_fall'):.2f}; fall gain {mean('gain'):.2f}")
+        t = cmu_real.table(rows[what], group=("sensor_set",))
+        for _, r in t[t.measure.isin(["pelvic_drop_deg", "hip_adduction_deg"])].iterrows():
+            print(f"  {what:8s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
+                  f"bias {r.peak_bias:+.2f}")
 
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
