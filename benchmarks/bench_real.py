@@ -155,6 +155,14 @@ def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
     _print(pd.concat([cmu_real.standing_sources(cmu_real.run_trial(root, "HeelRaise", "pelvis+thigh",
                                                                    leg))
                       for leg in ("right", "left")]).round(2))
+    tilt = pd.concat([cmu_real.device_tilt_by_file(r) for r in runs if r.sensor_set == "pelvis+thigh"])
+    print("levelling the device's orientation to its accelerometer turns it by (deg, per rep "
+          "file, the segment's sagittal and frontal planes; cmu_real.device_tilt_by_file):")
+    reps = tilt[~tilt.file.str.startswith("Pose")]
+    _print(reps.groupby(["trial", "placement"], sort=False)[["sagittal", "frontal"]]
+           .agg(["mean", "std"]).round(2).reset_index())
+    pose = tilt[tilt.file.str.startswith("Pose")].groupby("placement").sagittal
+    print(f"  Pose trial, sagittal: {pose.min().round(2).to_dict()} .. {pose.max().round(2).to_dict()}")
     for leg in ("right", "left"):
         near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(root, "HeelRaise",
                                                                      "pelvis+thigh", leg))
@@ -177,6 +185,9 @@ def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
         for _, r in t[t.measure.isin(["pelvic_drop_deg", "hip_adduction_deg"])].iterrows():
             print(f"  {what:8s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
                   f"bias {r.peak_bias:+.2f}")
+    print("with the device levelled (the analysis's sacral ramp as shipped):")
+    for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
+        _print_terms(rows["levelled"], sensor_set, leg_frames)
 
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:

@@ -558,6 +558,34 @@ def levelled_device(q_global_sensor: np.ndarray, acc: np.ndarray) -> np.ndarray:
     return quat.normalise(quat.qmul(turn, q_global_sensor))
 
 
+
+def device_tilt_by_file(run: TrialRun) -> pd.DataFrame:
+    """Per rep file and placement (pelvis, test thigh): how far :func:`levelled_device`
+    turns the device's orientation (deg), split in the segment's own planes: ``sagittal``
+    (+ the segment's inclination, :func:`standing_sources`'s sign, reads that much less
+    once levelled) and ``frontal``, with the Pose trial's as the first row. A device filter
+    whose inclination is off by one amount per trial gives corrections that cluster within
+    a trial; the stretch's own mean linear acceleration scatters them."""
+    if run.result is None:
+        return pd.DataFrame()
+    root = run.files[0].parents[4]
+    out = []
+    for placement in ("pelvis", f"thigh_{run.leg}"):
+        sensor = _sensor_name(placement, run.leg)
+        r_ss = run.result.calibration.sensors[placement].R_sensor_seg
+        for path in [standing_file(root), *run.files]:
+            q_dev, acc, _ = _device_and_acc(path, sensor)
+            q_lev = levelled_device(q_dev, acc)
+            up_dev, up_lev = _up_of_device(q_dev), _up_of_device(q_lev)
+            sag = (_inclination_from_up_deg(up_dev, r_ss, placement)
+                   - _inclination_from_up_deg(up_lev, r_ss, placement)).mean()
+            frontal = np.degrees(np.arcsin(np.clip(
+                np.cross(up_dev, up_lev) @ r_ss[:, 0], -1.0, 1.0))).mean()
+            out.append({"trial": run.trial, "placement": placement, "file": path.name,
+                        "sagittal": sag, "frontal": frontal})
+    return pd.DataFrame(out)
+
+
 def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None = None
                        ) -> TrialRun:
     """:func:`run_trial` with every data piece's device orientation levelled to its own
