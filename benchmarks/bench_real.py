@@ -65,6 +65,14 @@ STANDING_TRIALS = ("HeelRaise", "Walk")
 standing baseline of the hip flexion parts."""
 
 
+def _fold_means(folds: pd.DataFrame) -> dict[str, float]:
+    """Every figure of leave-one-exercise-out folds (peak_*, exc_*, gain) averaged over the
+    folds weighted by their reps (``n``): the figure over all the reps held out."""
+    w = folds.n.to_numpy(float)
+    return {c: float(np.average(folds[c], weights=w)) for c in folds.columns
+            if c.startswith(("peak", "exc", "gain"))}
+
+
 def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
     """Why hip flexion reads high: its error split into the pelvis's tilt, the thigh's
     inclination and the rest, per exercise and sensor set, and the standing baseline."""
@@ -98,15 +106,11 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
           "(pelvic drop unchanged):")
     _print(loeo.round(2))
     for sset, g in loeo.groupby("sensor_set", sort=False):
-        w = g.n.to_numpy(float)
-
-        def mean(col: str, g=g, w=w) -> float:
-            return float(np.average(g[col], weights=w))
-
-        print(f"  {sset}: {int(w.sum())} reps, peak MAE {mean('peak_mae_before'):.2f} -> "
-              f"{mean('peak_mae_after'):.2f}, bias {mean('peak_bias_before'):+.2f} -> "
-              f"{mean('peak_bias_after'):+.2f}; excursion MAE {mean('exc_mae_before'):.2f} -> "
-              f"{mean('exc_mae_after'):.2f}")
+        m = _fold_means(g)
+        print(f"  {sset}: {int(g.n.sum())} reps, peak MAE {m['peak_mae_before']:.2f} -> "
+              f"{m['peak_mae_after']:.2f}, bias {m['peak_bias_before']:+.2f} -> "
+              f"{m['peak_bias_after']:+.2f}; excursion MAE {m['exc_mae_before']:.2f} -> "
+              f"{m['exc_mae_after']:.2f}")
     for sset in cmu_real.SENSOR_SETS:
         own = [r for r in runs if r.sensor_set == sset]
         simulated = cmu_real.simulated_uncertainty([row for r in own for row in cmu_real.rep_rows(r)])
@@ -137,9 +141,8 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
             "peak_mae_fall", "exc_mae_ramp", "exc_mae_fall", "exc_bias_ramp", "exc_bias_fall"]
     _print(loeo[cols].round(3))
     for sset, g in loeo.groupby("sensor_set", sort=False):
-        w = g.n.to_numpy(float)
-        mean = {c: float(np.average(g[c], weights=w)) for c in g.columns if c.startswith(("peak", "exc"))}
-        print(f"  {sset}: {int(w.sum())} reps; peak MAE / bias ramp {mean['peak_mae_ramp']:.2f} / "
+        mean = _fold_means(g)
+        print(f"  {sset}: {int(g.n.sum())} reps; peak MAE / bias ramp {mean['peak_mae_ramp']:.2f} / "
               f"{mean['peak_bias_ramp']:+.2f}, fall {mean['peak_mae_fall']:.2f} / "
               f"{mean['peak_bias_fall']:+.2f}; excursion ramp {mean['exc_mae_ramp']:.2f} / "
               f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
@@ -174,13 +177,10 @@ def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
     for what, d in (("shipped", cmu_real.sacral_fall_loeo(runs)),
                     ("levelled", cmu_real.sacral_fall_loeo(levelled))):
         for sset, g in d.groupby("sensor_set", sort=False):
-            w = g.n.to_numpy(float)
-
-            def mean(c: str, g=g, w=w) -> float:
-                return float(np.average(g[c], weights=w))
-            print(f"  {what:8s} {sset}: LOEO hip flexion peak MAE ramp {mean('peak_mae_ramp'):.2f} "
-                  f"fall {mean('peak_mae_fall'):.2f}; excursion ramp {mean('exc_mae_ramp'):.2f} "
-                  f"fall {mean('exc_mae_fall'):.2f}; fall gain {mean('gain'):.2f}")
+            m = _fold_means(g)
+            print(f"  {what:8s} {sset}: LOEO hip flexion peak MAE ramp {m['peak_mae_ramp']:.2f} "
+                  f"fall {m['peak_mae_fall']:.2f}; excursion ramp {m['exc_mae_ramp']:.2f} "
+                  f"fall {m['exc_mae_fall']:.2f}; fall gain {m['gain']:.2f}")
         t = cmu_real.table(rows[what], group=("sensor_set",))
         for _, r in t[t.measure.isin(["pelvic_drop_deg", "hip_adduction_deg"])].iterrows():
             print(f"  {what:8s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "

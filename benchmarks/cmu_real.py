@@ -509,11 +509,10 @@ def standing_sources(run: TrialRun) -> pd.DataFrame:
         sensor = _sensor_name(placement, run.leg)
         r_ss = run.result.calibration.sensors[placement].R_sensor_seg
         q_pose, acc_pose, _ = _device_and_acc(standing_file(root), sensor)
-        pose_diff = (_inclination_from_up_deg(_up_of_device(q_pose), r_ss, placement)
-                     - _inclination_from_up_deg(acc_pose, r_ss, placement))
-        pose_device = _inclination_from_up_deg(_up_of_device(q_pose), r_ss, placement).mean()
-        pose_acc = pose_device - pose_diff.mean()
-        half = len(pose_diff) // 2
+        device_in_pose = _inclination_from_up_deg(_up_of_device(q_pose), r_ss, placement)
+        acc_in_pose = _inclination_from_up_deg(acc_pose, r_ss, placement)
+        pose_device, pose_acc = device_in_pose.mean(), acc_in_pose.mean()
+        pose_diff, half = device_in_pose - acc_in_pose, len(device_in_pose) // 2
         err = []
         for i, ref in enumerate(run.refs):
             t = run.file_times(i)
@@ -522,7 +521,8 @@ def standing_sources(run: TrialRun) -> pd.DataFrame:
             tilt_ref = reference_pelvis_tilt_deg(ref) - pose_tilt
             lab = tilt_ref if placement == "pelvis" else hf_ref - tilt_ref
             keep = ((np.abs(hf_ref) < NEAR_POSE_DEG) & (np.abs(tilt_ref) < NEAR_POSE_DEG)
-                    & (np.linalg.norm(gyr, axis=1) < STILL_RAD_S) & run.file_span(t).any())
+                    & (np.linalg.norm(gyr, axis=1) < STILL_RAD_S)
+                    & (t >= motion.t[0]) & (t <= motion.t[-1]))
             if not keep.any():
                 continue
             err.append(np.column_stack([
