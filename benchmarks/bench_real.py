@@ -148,6 +148,12 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
               f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
 
 
+LEVELLED = {"device levelled": None,
+            "legs levelled": ("thigh_right", "thigh_left", "shank_right", "shank_left")}
+"""The candidates: every sensor's device orientation levelled to its accelerometer, or the
+legs' only (cmu_real.run_trial_levelled's placements)."""
+
+
 def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
     """The standing baseline's source (device orientation, accelerometer, ours) on still
     samples, and the device orientation levelled to its accelerometer in every piece (a
@@ -166,29 +172,30 @@ def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
            .agg(["mean", "std"]).round(2).reset_index())
     pose = tilt[tilt.file.str.startswith("Pose")].groupby("placement").sagittal
     print(f"  Pose trial, sagittal: {pose.min().round(2).to_dict()} .. {pose.max().round(2).to_dict()}")
-    for leg in ("right", "left"):
-        near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(root, "HeelRaise",
-                                                                     "pelvis+thigh", leg))
-        print(f"  device levelled, HeelRaise {leg}: pelvis tilt {near['pelvis']:+5.2f}  "
-              f"thigh inclination {near['thigh']:+5.2f}  ({near['samples']} samples)")
-    levelled = [cmu_real.run_trial_levelled(root, r.trial, r.sensor_set) for r in runs]
-    rows = {"shipped": [row for r in runs for row in cmu_real.rep_rows(r)],
-            "levelled": [row for r in levelled for row in cmu_real.rep_rows(r)]}
-    for what, d in (("shipped", cmu_real.sacral_fall_loeo(runs)),
-                    ("levelled", cmu_real.sacral_fall_loeo(levelled))):
-        for sset, g in d.groupby("sensor_set", sort=False):
+    for what, placements in LEVELLED.items():
+        for leg in ("right", "left"):
+            near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(
+                root, "HeelRaise", "pelvis+thigh", leg, placements))
+            print(f"  {what}, HeelRaise {leg}: pelvis tilt {near['pelvis']:+5.2f}  "
+                  f"thigh inclination {near['thigh']:+5.2f}  ({near['samples']} samples)")
+    variants = {"shipped": runs} | {
+        what: [cmu_real.run_trial_levelled(root, r.trial, r.sensor_set, None, placements)
+               for r in runs] for what, placements in LEVELLED.items()}
+    for what, those in variants.items():
+        for sset, g in cmu_real.sacral_fall_loeo(those).groupby("sensor_set", sort=False):
             m = _fold_means(g)
-            print(f"  {what:8s} {sset}: LOEO hip flexion peak MAE ramp {m['peak_mae_ramp']:.2f} "
+            print(f"  {what:14s} {sset}: LOEO hip flexion peak MAE ramp {m['peak_mae_ramp']:.2f} "
                   f"fall {m['peak_mae_fall']:.2f}; excursion ramp {m['exc_mae_ramp']:.2f} "
                   f"fall {m['exc_mae_fall']:.2f}; fall gain {m['gain']:.2f}")
-        t = cmu_real.table(rows[what], group=("sensor_set",))
+        rows = [row for r in those for row in cmu_real.rep_rows(r)]
+        t = cmu_real.table(rows, group=("sensor_set",))
         for _, r in t[t.measure.isin(["pelvic_drop_deg", "hip_adduction_deg"])].iterrows():
-            print(f"  {what:8s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
+            print(f"  {what:14s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
                   f"bias {r.peak_bias:+.2f}")
-    print("with the device levelled (the analysis's sacral ramp as shipped):")
-    for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
-        _print_terms(rows["levelled"], sensor_set, leg_frames)
-
+        if what != "shipped":
+            print(f"{what} (the analysis's sacral ramp as shipped):")
+            for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
+                _print_terms(rows, sensor_set, leg_frames)
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
     """The thigh + pelvis knee model against the shank's knee, per exercise (cm)."""

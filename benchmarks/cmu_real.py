@@ -586,24 +586,31 @@ def device_tilt_by_file(run: TrialRun) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None = None
-                       ) -> TrialRun:
+def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None = None,
+                       placements: tuple[str, ...] | None = None) -> TrialRun:
     """:func:`run_trial` with every data piece's device orientation levelled to its own
     accelerometer (:func:`levelled_device`) before the analysis uses it: what taking the
     device filter's inclination out would do (the standing Pose piece is still, so levelled
-    exactly; a rep file over its few seconds)."""
+    exactly; a rep file over its few seconds). ``placements``: only these sensors' (default
+    every sensor's)."""
+    from dataclasses import replace
     from unittest import mock
 
-    from analysis import orientation, segment_motion
+    from analysis import orientation, pipeline
 
-    def piecewise(t, gyr, acc, mag=None, device_quat=None, **kw):
-        if device_quat is not None:
-            device_quat = np.array(device_quat, dtype=float)
-            for r in orientation.pieces(t, kw.get("max_bridge_s", orientation.MAX_BRIDGE_S)):
-                device_quat[r] = levelled_device(device_quat[r], np.asarray(acc)[r])
-        return orientation.piecewise_orientation(t, gyr, acc, mag, device_quat, **kw)
+    def levelled_streams(rec, *args, **kw):
+        streams = dict(rec.streams)
+        for placement, s in rec.streams.items():
+            if s.quat is None or (placements is not None and placement not in placements):
+                continue
+            q = np.array(s.quat, dtype=float)
+            for r in orientation.pieces(s.t, kw.get("max_bridge_s", orientation.MAX_BRIDGE_S)):
+                q[r] = levelled_device(q[r], np.asarray(s.acc[r], dtype=float))
+            streams[placement] = replace(s, quat=q)
+        return orientations(replace(rec, streams=streams), *args, **kw)
 
-    with mock.patch.object(segment_motion, "piecewise_orientation", piecewise):
+    orientations = pipeline.sensor_orientations
+    with mock.patch.object(pipeline, "sensor_orientations", levelled_streams):
         return run_trial(root, trial, sensor_set, leg)
 
 
