@@ -25,6 +25,7 @@ from calibration.standing import (
     StandingWindow,
     describe_no_window,
     find_standing_window,
+    find_unsteady_window,
     time_slice,
 )
 from sensor_io.anthropometry import Body
@@ -194,7 +195,8 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
 
     With a guided calibration movement, the window is looked for before its prompt first
     (a slow first bend starts below any stillness threshold, and a reference pose that
-    holds part of it is bent), then anywhere.
+    holds part of it is bent), then anywhere; an athlete swaying beyond the limits is
+    looked for the same way (:func:`calibration.standing.find_unsteady_window`).
 
     Parameters
     ----------
@@ -210,17 +212,19 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         standing at all.
     """
     movement = calibration_movement_window(rec)
-    win = None
+    where = [rec]
     if movement is not None:
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
-            win = find_standing_window(replace(rec, streams=before), limits)
-    win = win or find_standing_window(rec, limits)
-    if win is None:
-        raise CalibrationError(
-            f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
-            "with ≥2 s of standing on the step (one or both feet) before the first rep")
-    return win
+            where.insert(0, replace(rec, streams=before))
+    for find in (find_standing_window, find_unsteady_window):
+        for part in where:
+            win = find(part, limits)
+            if win is not None:
+                return win
+    raise CalibrationError(
+        f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
+        "with ≥2 s of standing on the step (one or both feet) before the first rep")
 
 
 def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:
