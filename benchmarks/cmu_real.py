@@ -456,6 +456,174 @@ def near_pose_errors(run: TrialRun) -> dict[str, float]:
             "thigh": float(np.median(thigh)) if thigh else np.nan}
 
 
+
+STILL_RAD_S = 0.1
+"""A rep-file sample is still when its sensor turns slower than this (rad/s, 6 °/s): there
+the accelerometer reads gravity's reaction alone, to a few hundredths of g."""
+
+
+def _sensor_name(placement: str, leg: str) -> str:
+    """The dataset's sensor (CSV column group) worn at ``placement``."""
+    for name, pl in SENSORS.items():
+        if pl.format(side=leg) == placement:
+            return name.format(Side=leg.title())
+    raise KeyError(placement)
+
+
+def _device_and_acc(path: Path, sensor: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, 4) the device's own quaternion [w x y z], (N, 3) acc m/s², (N, 3) gyro rad/s of
+    one sensor of a rep file."""
+    from sensor_io.xsens_csv import read_xsens_file
+
+    cols = read_xsens_file(path).sensors[sensor]
+
+    def col(prefix: str) -> np.ndarray:
+        return cols[next(k for k in cols if k.lower().startswith(prefix))]
+    return col("orient"), col("accel"), col("gyro")
+
+
+def _inclination_from_up_deg(up_sensor: np.ndarray, r_sensor_seg: np.ndarray,
+                             placement: str) -> np.ndarray:
+    """(N,) deg: the segment's inclination in its own sagittal plane (the thigh's forward
+    inclination, :func:`thigh_inclination_deg`; the pelvis's anterior tilt,
+    :func:`pelvis_tilt_deg`) from the global up direction in sensor coordinates (N, 3)."""
+    up = up_sensor / np.linalg.norm(up_sensor, axis=1, keepdims=True)
+    x_up, y_up = up @ r_sensor_seg[:, 0], up @ r_sensor_seg[:, 1]   # the axes' vertical parts
+    sign = -1.0 if placement == "pelvis" else 1.0
+    return np.degrees(np.arctan2(sign * x_up, y_up))
+
+
+def standing_sources(run: TrialRun) -> pd.DataFrame:
+    """Which inclination source the standing baseline's error follows, per placement
+    (pelvis, test thigh): over the rep-file samples where the reference stands as in the
+    Pose trial (:data:`NEAR_POSE_DEG`) and the sensor is still (:data:`STILL_RAD_S`), the
+    median error (deg, against the reference, everything relative to the Pose trial) of
+
+    - ``ours``: the analysis's (no sacral model),
+    - ``device``: the device's own quaternion's vertical, in the analysis's segment frame,
+    - ``accelerometer``: the accelerometer's direction (gravity alone where still),
+
+    and ``pose_device_minus_acc``: in the Pose trial, the device quaternion's inclination
+    less the accelerometer's, in the segment's sagittal plane (the analysis's frame takes
+    its vertical from the accelerometer there; measures are relative to the standing
+    mean, so this offset cancels in them as long as it stays what it was in the Pose), and
+    ``pose_change`` how much that moved from the Pose trial's first half to its second (a
+    device filter still converging in the 1.45 s trial would show here)."""
+    if run.result is None:
+        return pd.DataFrame()
+    root = run.files[0].parents[4]   # <root>/data/parsed_h5_csv/SUB22/<trial>/<file>
+    motion, ours_all = run.result.motion, _tilts(run)
+    pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
+    out = []
+    for col, placement in enumerate(("pelvis", f"thigh_{run.leg}")):
+        sensor = _sensor_name(placement, run.leg)
+        r_ss = run.result.calibration.sensors[placement].R_sensor_seg
+        q_pose, acc_pose, _ = _device_and_acc(standing_file(root), sensor)
+        device_in_pose = _inclination_from_up_deg(_up_of_device(q_pose), r_ss, placement)
+        acc_in_pose = _inclination_from_up_deg(acc_pose, r_ss, placement)
+        pose_device, pose_acc = device_in_pose.mean(), acc_in_pose.mean()
+        pose_diff, half = device_in_pose - acc_in_pose, len(device_in_pose) // 2
+        err = []
+        for i, ref in enumerate(run.refs):
+            t = run.file_times(i)
+            q_dev, acc, gyr = _device_and_acc(run.files[i], sensor)
+            hf_ref = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
+            tilt_ref = reference_pelvis_tilt_deg(ref) - pose_tilt
+            lab = tilt_ref if placement == "pelvis" else hf_ref - tilt_ref
+            keep = ((np.abs(hf_ref) < NEAR_POSE_DEG) & (np.abs(tilt_ref) < NEAR_POSE_DEG)
+                    & (np.linalg.norm(gyr, axis=1) < STILL_RAD_S)
+                    & (t >= motion.t[0]) & (t <= motion.t[-1]))
+            if not keep.any():
+                continue
+            err.append(np.column_stack([
+                np.interp(t, motion.t, ours_all[:, col]),
+                _inclination_from_up_deg(_up_of_device(q_dev), r_ss, placement) - pose_device,
+                _inclination_from_up_deg(acc, r_ss, placement) - pose_acc])[keep] - lab[keep, None])
+        e = np.concatenate(err) if err else np.full((0, 3), np.nan)
+        med = np.median(e, axis=0) if len(e) else np.full(3, np.nan)
+        out.append({"trial": run.trial, "leg": run.leg, "placement": placement,
+                    "samples": len(e), "ours": med[0], "device": med[1], "accelerometer": med[2],
+                    "pose_device_minus_acc": pose_device - pose_acc,
+                    "pose_change": pose_diff[half:].mean() - pose_diff[:half].mean()})
+    return pd.DataFrame(out)
+
+
+def _up_of_device(q_global_sensor: np.ndarray) -> np.ndarray:
+    """(N, 3): the global up direction in sensor coordinates, from (N, 4) q_global_sensor."""
+    return quat.qrotate(quat.qinv(q_global_sensor), np.array([0.0, 0.0, 1.0]))
+
+
+
+def levelled_device(q_global_sensor: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """(N, 4) the device's orientation over a stretch turned about a horizontal axis so
+    that the mean specific force it puts in the global frame is straight up: the device
+    filter's inclination error over the stretch taken out, if the stretch's mean linear
+    acceleration is nil (its change of velocity over its length). A candidate, not used by
+    the analysis (:func:`run_trial_levelled`)."""
+    mean_up = quat.qrotate(q_global_sensor, acc).mean(axis=0)
+    mean_up /= np.linalg.norm(mean_up)
+    axis = np.cross(mean_up, [0.0, 0.0, 1.0])
+    turn = quat.from_rotvec(axis / max(np.linalg.norm(axis), 1e-12)
+                            * np.arctan2(np.linalg.norm(axis), mean_up[2]))
+    return quat.normalise(quat.qmul(turn, q_global_sensor))
+
+
+
+def device_tilt_by_file(run: TrialRun) -> pd.DataFrame:
+    """Per rep file and placement (pelvis, test thigh): how far :func:`levelled_device`
+    turns the device's orientation (deg), split in the segment's own planes: ``sagittal``
+    (+ the segment's inclination, :func:`standing_sources`'s sign, reads that much less
+    once levelled) and ``frontal``, with the Pose trial's as the first row. A device filter
+    whose inclination is off by one amount per trial gives corrections that cluster within
+    a trial; the stretch's own mean linear acceleration scatters them."""
+    if run.result is None:
+        return pd.DataFrame()
+    root = run.files[0].parents[4]
+    out = []
+    for placement in ("pelvis", f"thigh_{run.leg}"):
+        sensor = _sensor_name(placement, run.leg)
+        r_ss = run.result.calibration.sensors[placement].R_sensor_seg
+        for path in [standing_file(root), *run.files]:
+            q_dev, acc, _ = _device_and_acc(path, sensor)
+            q_lev = levelled_device(q_dev, acc)
+            up_dev, up_lev = _up_of_device(q_dev), _up_of_device(q_lev)
+            sag = (_inclination_from_up_deg(up_dev, r_ss, placement)
+                   - _inclination_from_up_deg(up_lev, r_ss, placement)).mean()
+            frontal = np.degrees(np.arcsin(np.clip(
+                np.cross(up_dev, up_lev) @ r_ss[:, 0], -1.0, 1.0))).mean()
+            out.append({"trial": run.trial, "placement": placement, "file": path.name,
+                        "sagittal": sag, "frontal": frontal})
+    return pd.DataFrame(out)
+
+
+def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None = None,
+                       placements: tuple[str, ...] | None = None) -> TrialRun:
+    """:func:`run_trial` with every data piece's device orientation levelled to its own
+    accelerometer (:func:`levelled_device`) before the analysis uses it: what taking the
+    device filter's inclination out would do (the standing Pose piece is still, so levelled
+    exactly; a rep file over its few seconds). ``placements``: only these sensors' (default
+    every sensor's)."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from analysis import orientation, pipeline
+
+    def levelled_streams(rec, *args, **kw):
+        streams = dict(rec.streams)
+        for placement, s in rec.streams.items():
+            if s.quat is None or (placements is not None and placement not in placements):
+                continue
+            q = np.array(s.quat, dtype=float)
+            for r in orientation.pieces(s.t, kw.get("max_bridge_s", orientation.MAX_BRIDGE_S)):
+                q[r] = levelled_device(q[r], np.asarray(s.acc[r], dtype=float))
+            streams[placement] = replace(s, quat=q)
+        return orientations(replace(rec, streams=streams), *args, **kw)
+
+    orientations = pipeline.sensor_orientations
+    with mock.patch.object(pipeline, "sensor_orientations", levelled_streams):
+        return run_trial(root, trial, sensor_set, leg)
+
+
 HIP_SEQUENCE = "XYZ"
 """The reference's hip angles as intrinsic rotations of the thigh from the pelvis frame:
 flexion about the pelvis's mediolateral x, adduction about the floating anteroposterior y,
