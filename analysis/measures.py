@@ -144,7 +144,8 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
                    depth: np.ndarray | None = None,
                    cutoff_hz: float = KINEMATICS_CUTOFF_HZ,
                    hip_spans: list[tuple[float, float]] | None = None,
-                   sacral_excess_deg: float = 0.0) -> MeasureSeries:
+                   sacral_excess_deg: float = 0.0,
+                   pieces: list[slice] | None = None) -> MeasureSeries:
     """Every measure the sensors allow, per sample, relative to standing.
 
     Parameters
@@ -168,6 +169,9 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         The sacral sensor's excess anterior tilt taken out of the pelvis's orientation
         before any measure uses it (:func:`analysis.soft_tissue.without_sacral_excess`), deg;
         0 leaves the pelvis as its sensor reads it.
+    pieces : list of slice, optional
+        The runs of ``motion.t`` with data (:func:`analysis.recording_pieces.data_pieces`),
+        each low-passed on its own (:func:`lowpass_pieces`); None: the whole series as one.
 
     Returns
     -------
@@ -209,7 +213,8 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
                                                              wrist.q_facing_seg))
     s.update({m.name: m.series(motion, test_leg) for m in registry.MEASURES if m.series})
     present = [k for k, v in s.items() if v is not None]
-    smooth = lowpass(np.column_stack([s[k] for k in present]), motion.t, cutoff_hz)  # one call
+    smooth = lowpass_pieces(np.column_stack([s[k] for k in present]), motion.t,  # one call
+                            pieces, cutoff_hz)
     s.update({k: smooth[:, i] for i, k in enumerate(present)})
     if depth is None:
         depth = depth_rad(motion, test_leg)
@@ -238,6 +243,39 @@ def lowpass(x: np.ndarray, t: np.ndarray, cutoff_hz: float = KINEMATICS_CUTOFF_H
     if len(x) < 16 or cutoff_hz >= fs / 2:
         return x
     return sosfiltfilt(_butter_sos(2, cutoff_hz, "lowpass", round(fs, 6)), x, axis=0)
+
+
+def lowpass_pieces(x: np.ndarray, t: np.ndarray, pieces: list[slice] | None,
+                   cutoff_hz: float = KINEMATICS_CUTOFF_HZ) -> np.ndarray:
+    """:func:`lowpass` within each piece of data, never across a gap between pieces.
+
+    A zero-phase filter run across a gap mixes the gap's stand-in values (an orientation
+    interpolated over seconds of silence) into the samples on both sides: on per-rep files
+    (CMU-MBL SUB22, docs/real_data.md) it moved hip flexion at a rep file's first sample by
+    up to 10°. Samples outside every piece keep their values.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N,) or (N, K) series, any unit.
+    t : numpy.ndarray
+        (N,) sample times, s, uniform.
+    pieces : list of slice or None
+        Slices of ``t``; None: one piece, the whole series.
+    cutoff_hz : float
+        Cut-off, Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        The filtered series, same shape.
+    """
+    if pieces is None:
+        return lowpass(x, t, cutoff_hz)
+    out = np.array(x, dtype=float, copy=True)
+    for piece in pieces:
+        out[piece] = lowpass(out[piece], t[piece], cutoff_hz)
+    return out
 
 
 @lru_cache(maxsize=32)

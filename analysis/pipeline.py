@@ -400,12 +400,16 @@ def _oriented(rec: Recording, standing: Recording | None, mode: str,
 def _calibrated(rec: Recording, window: StandingWindow, biases: dict[str, np.ndarray],
                 orientations: dict[str, SensorOrientation], body: Body,
                 limits: CalibrationLimits | None = None) -> Calibration:
-    legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}  # all that needs them
-    vertical = {p: o.vertical_in_sensor() for p, o in legs.items()}
+    legs = {p: o for p, o in orientations.items() if uses_flexion_axis(p)}
+    movement = calibration_movement_window(rec)
+    # the legs' vertical for their flexion axes; the pelvis's for its heading from the bends
+    tilting = {**legs, **({"pelvis": orientations["pelvis"]}
+                          if movement is not None and "pelvis" in orientations else {})}
+    vertical = {p: o.vertical_in_sensor() for p, o in tilting.items()}
     in_pieces = any(len(o.spans) > 1 for o in orientations.values())
     tracks = piece_tracks(legs) if in_pieces else standing_tracks(legs, window)
     return calibrate(rec, window=window, biases=biases, vertical=vertical, tracks=tracks, body=body,
-                     movement=calibration_movement_window(rec), limits=limits)
+                     movement=movement, limits=limits)
 
 
 def _outside(reps: list[dict[str, float]], window: tuple[float, float] | None
@@ -671,7 +675,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
     motion = correct_heading_drift(motion, _quiet_windows_with_data(motion, spans), consume=True)
     series = measure_series(motion, rec.test_leg, body, depth, settings.kinematics_cutoff_hz,
                             hip_spans=_hip_spans(cal, rec.test_leg, full + partial),
-                            sacral_excess_deg=settings.sacral_excess_deg)
+                            sacral_excess_deg=settings.sacral_excess_deg, pieces=pieces)
     reps: list[MeasuredRep] = []
     notes = cal.notes() + [run.warning() for run in frozen]
     if standing is not None:

@@ -72,6 +72,7 @@ def largest_uncertainty(measure: str) -> float | None:
 
 
 GUIDED_METHOD = "gravity+guided knee bends"  # calibration.calibrate's (not imported: scipy)
+PELVIS_FROM_BENDS = "+guided bends"  # the pelvis's method ends so when the bends turned it
 
 
 def calibration_case(calibration: Calibration | None) -> str:
@@ -111,7 +112,9 @@ def measure_uncertainty(knee_source: str | None, calibration: Calibration | None
         How the knee was measured: ``"shank"``, ``"thigh+pelvis model"``,
         ``"thigh+pelvis, hip shift measured"``, or None when it was not.
     calibration : Calibration, optional
-        How the analysis was calibrated (see :func:`calibration_case`).
+        How the analysis was calibrated (see :func:`calibration_case`); with the guided
+        bends, pelvic drop takes the figure without them unless the pelvis's heading came
+        from them too.
     tables : Mapping, optional
         The stated uncertainties per calibration case (the setting
         ``AnalysisConfig.uncertainty``; default :data:`MEASURE_UNCERTAINTY`).
@@ -121,12 +124,26 @@ def measure_uncertainty(knee_source: str | None, calibration: Calibration | None
     dict of str to float
         Measure -> its simulated 90 % bound, in the measure's unit.
     """
-    table = (MEASURE_UNCERTAINTY if tables is None else tables)[calibration_case(calibration)]
+    tables = MEASURE_UNCERTAINTY if tables is None else tables
+    case = calibration_case(calibration)
+    table = tables[case]
     out = {k: v for k, v in table.items() if not k.startswith("knee_medial_cm")}
+    if case.startswith("guided bends") and not _pelvis_from_bends(calibration):
+        # the "guided bends" figure holds for a pelvis frame turned by the bends; a pelvis
+        # that did not tilt in them keeps the skin normal's heading, and its leak
+        without = tables[case.replace("guided bends", "functional axis")]
+        out["pelvic_drop_deg"] = without["pelvic_drop_deg"]
     knee = table.get(f"knee_medial_cm ({knee_source})")
     if knee is not None:
         out["knee_medial_cm"] = knee
     return out
+
+
+def _pelvis_from_bends(calibration: Calibration | None) -> bool:
+    """Did the pelvis frame's heading come from the guided bends
+    (:mod:`calibration.pelvis_heading`)?"""
+    pelvis = None if calibration is None else calibration.sensors.get("pelvis")
+    return pelvis is not None and PELVIS_FROM_BENDS in pelvis.method
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ decomposes the per-rep error with the simulator's truth:
   bends in the shifted world): bias ± standard error over tests; the part of each rep's
   error that the pelvis frame alone gives (the true pelvis orientation seen through the
   estimated sensor-to-segment frame), against its prediction ``-side * psi * tilt``: the
-  frame's heading error ``psi`` (the sacral strap tilted sideways, up to 5 deg) turns
-  the pelvis's anterior tilt at the peak into obliquity; the standing window's choice;
-  and what is left (orientation filter, peak picking);
+  frame's heading error ``psi`` (the sacral strap tilted sideways, up to 5 deg; with
+  the guided bends, what is left of it once fused with the bends' heading,
+  :mod:`calibration.pelvis_heading`, beside the skin normal's alone) turns the pelvis's
+  anterior tilt at the peak into obliquity; the standing window's choice; and what is
+  left (orientation filter, peak picking);
 - **hip flexion** (pelvis + thigh with the guided bends): bias ± standard error; the
   parts the thigh's and the pelvis's frames give; the thigh's soft-tissue rotation at
   the peak against the series' error there; the slope on the knees' turn in the bends;
@@ -36,6 +38,7 @@ from analysis import kinematics
 from analysis.evaluation import match_reps
 from analysis.hip_shift import hip_medial_shift_m, sacrum_to_hip_m
 from analysis.pipeline import Analysis, analyze
+from calibration.segment_frames import frame_from_normal
 from simulator.single_test import Simulation, simulate_batch
 from simulator.truth import side_sign, truth_series
 from simulator.virtual_imu import MIRROR_SEGMENT, mounts, sacral_tissue
@@ -79,8 +82,10 @@ def pelvic_drop_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
     sensor_pelvis = kin.R["pelvis"] @ skin
     tilt = np.interp(grid, kin.t, np.degrees(np.arcsin(np.clip(-sensor_pelvis[:, 2, 0], -1, 1))))
     tilt -= tilt[window].mean()
-    error = sim.sensors["pelvis"].R_seg_sensor @ analysis.calibration.sensors["pelvis"].R_sensor_seg
-    psi = np.arctan2(error[0, 2], error[2, 2])  # the estimated lateral axis turned forward, rad
+    R_cal = analysis.calibration.sensors["pelvis"].R_sensor_seg
+    psi = _heading_error(sim, R_cal)
+    # what the skin normal alone gave (with the guided bends the frame is turned from it)
+    psi_normal = _heading_error(sim, frame_from_normal(R_cal[:, 1], -1.0).R_sensor_seg)
     measured = analysis.series.series["pelvic_drop_deg"]
     base_truth = truth_series(kin)["pelvic_drop_deg"][_standing(sim)].mean()
     rows = []
@@ -94,9 +99,16 @@ def pelvic_drop_parts(sim: Simulation, analysis: Analysis) -> list[dict]:
             "window": base_truth - true[window].mean(),
             "frame": frame_only[k] - rel_true,
             "predicted": -side * np.sin(psi) * tilt[k],
-            "psi_deg": np.degrees(psi), "tilt_deg": tilt[k],
+            "psi_deg": np.degrees(psi), "psi_normal_deg": np.degrees(psi_normal),
+            "tilt_deg": tilt[k],
             "series": measured[k] - rel_true})
     return rows
+
+
+def _heading_error(sim: Simulation, R_sensor_seg: np.ndarray) -> float:
+    """The estimated pelvis frame's lateral axis turned forward against the true one, rad."""
+    error = sim.sensors["pelvis"].R_seg_sensor @ R_sensor_seg
+    return float(np.arctan2(error[0, 2], error[2, 2]))
 
 
 def _hip_flexion_deg(R_pelvis: np.ndarray, R_thigh: np.ndarray) -> np.ndarray:
@@ -217,7 +229,8 @@ def _print_drop(title: str, rows: pd.DataFrame) -> None:
     slope = np.polyfit(rows.predicted, rows.frame, 1)[0]
     print(f"frame part vs -side*sin(psi)*tilt: r {r:.3f}, slope {slope:.3f}, residual sd "
           f"{(rows.frame - rows.predicted).std():.3f} deg; psi sd "
-          f"{rows.groupby('test').psi_deg.first().std():.2f} deg, anterior tilt at the peak "
+          f"{rows.groupby('test').psi_deg.first().std():.2f} deg (the skin normal alone "
+          f"{rows.groupby('test').psi_normal_deg.first().std():.2f} deg), anterior tilt at the peak "
           f"{rows.tilt_deg.mean():.1f} ± {rows.tilt_deg.std():.1f} deg")
 
 

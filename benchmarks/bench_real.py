@@ -56,12 +56,21 @@ def run() -> None:
         _print_terms(term_rows, sensor_set, leg_frames)
     _print_hip_flexion_parts(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
     _print_sacral_model(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
+    _print_device_tilt(root, [r for r in runs if r.trial in cmu_real.TERM_TRIALS])
     _print_knee_estimates([r for r in runs if r.sensor_set == cmu_real.FULL_SET])
 
 
 STANDING_TRIALS = ("HeelRaise", "Walk")
 """Development trials with samples where the athlete stands as in the Pose trial: the
 standing baseline of the hip flexion parts."""
+
+
+def _fold_means(folds: pd.DataFrame) -> dict[str, float]:
+    """Every figure of leave-one-exercise-out folds (peak_*, exc_*, gain) averaged over the
+    folds weighted by their reps (``n``): the figure over all the reps held out."""
+    w = folds.n.to_numpy(float)
+    return {c: float(np.average(folds[c], weights=w)) for c in folds.columns
+            if c.startswith(("peak", "exc", "gain"))}
 
 
 def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
@@ -72,6 +81,13 @@ def _print_hip_flexion_parts(root, runs: list[cmu_real.TrialRun]) -> None:
           "thigh inclination + rest; *_upright at the least flexed sample:")
     cols = ["peak_error", "pelvis", "thigh", "rest", "pelvis_upright", "thigh_upright",
             "ref_hip_flexion", "ref_pelvis_tilt"]
+    _print(parts.groupby(["sensor_set", "trial"], sort=False)[cols].mean().round(1).reset_index())
+    print("hip flexion excursion error = peak_error - start_error; at the file's start: pelvis "
+          "tilt + thigh inclination + rest, the sensor's tilt there (the sacral ramp's 15°) and "
+          "the excess taken out at the start and at the deepest:")
+    parts = parts.assign(exc_error=parts.peak_error - parts.start_error)
+    cols = ["exc_error", "start_error", "pelvis_start", "thigh_start", "pelvis", "thigh",
+            "sensor_tilt_start", "sacral_start", "sacral"]
     _print(parts.groupby(["sensor_set", "trial"], sort=False)[cols].mean().round(1).reset_index())
     print("standing baseline: median error where the reference stands as in the Pose trial:")
     for trial in STANDING_TRIALS:
@@ -90,15 +106,11 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
           "(pelvic drop unchanged):")
     _print(loeo.round(2))
     for sset, g in loeo.groupby("sensor_set", sort=False):
-        w = g.n.to_numpy(float)
-
-        def mean(col: str, g=g, w=w) -> float:
-            return float(np.average(g[col], weights=w))
-
-        print(f"  {sset}: {int(w.sum())} reps, peak MAE {mean('peak_mae_before'):.2f} -> "
-              f"{mean('peak_mae_after'):.2f}, bias {mean('peak_bias_before'):+.2f} -> "
-              f"{mean('peak_bias_after'):+.2f}; excursion MAE {mean('exc_mae_before'):.2f} -> "
-              f"{mean('exc_mae_after'):.2f}")
+        m = _fold_means(g)
+        print(f"  {sset}: {int(g.n.sum())} reps, peak MAE {m['peak_mae_before']:.2f} -> "
+              f"{m['peak_mae_after']:.2f}, bias {m['peak_bias_before']:+.2f} -> "
+              f"{m['peak_bias_after']:+.2f}; excursion MAE {m['exc_mae_before']:.2f} -> "
+              f"{m['exc_mae_after']:.2f}")
     for sset in cmu_real.SENSOR_SETS:
         own = [r for r in runs if r.sensor_set == sset]
         simulated = cmu_real.simulated_uncertainty([row for r in own for row in cmu_real.rep_rows(r)])
@@ -106,11 +118,84 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
         print(f"  {sset}: hip flexion interval left one exercise out, gain and term both from the "
               f"other six: {nested.covered.sum()}/{nested.reps.sum()} covered (terms "
               f"{nested.term.min():.1f}-{nested.term.max():.1f})")
+    _print_sacral_fall(runs)
     other = [cmu_real.run_trial(root, t, s) for t in cmu_real.DOUBLE_LEG_TRIALS
              for s in cmu_real.SENSOR_SETS]
     print("fitted on all of them, on the double-leg squats:")
     _print(cmu_real.sacral_model_outside(runs, other).round(2))
 
+
+def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
+    """The candidate shape (the ramp times a fall with the thigh's inclination) against the
+    shipped ramp, both left one exercise out, on hip flexion peaks and excursions."""
+    samples = pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs if r.sensor_set == "pelvis+thigh"])
+    d = cmu_real.excess_by_direction(samples)
+    print(f"sacral excess tilting forward - tilting back at the same tilt (5° bins, pelvis+thigh): "
+          f"{d.difference.min():+.1f}..{d.difference.max():+.1f}°, median {d.difference.median():+.2f}°")
+    print("median sacral excess (deg) by the thigh's inclination from standing (10° bins, pelvis+thigh):")
+    _print(cmu_real.excess_by_thigh(samples).round(1).reset_index())
+    loeo = cmu_real.sacral_fall_loeo(runs)
+    print("sacral excess shape, left one exercise out: the shipped ramp vs the ramp falling with "
+          "the thigh's inclination (cmu_real.SacralFall; not shipped), hip flexion MAE / bias:")
+    cols = ["sensor_set", "held_out", "n", "from_deg", "per_deg", "gain", "peak_mae_ramp",
+            "peak_mae_fall", "exc_mae_ramp", "exc_mae_fall", "exc_bias_ramp", "exc_bias_fall"]
+    _print(loeo[cols].round(3))
+    for sset, g in loeo.groupby("sensor_set", sort=False):
+        mean = _fold_means(g)
+        print(f"  {sset}: {int(g.n.sum())} reps; peak MAE / bias ramp {mean['peak_mae_ramp']:.2f} / "
+              f"{mean['peak_bias_ramp']:+.2f}, fall {mean['peak_mae_fall']:.2f} / "
+              f"{mean['peak_bias_fall']:+.2f}; excursion ramp {mean['exc_mae_ramp']:.2f} / "
+              f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
+
+
+LEVELLED = {"device levelled": None,
+            "legs levelled": ("thigh_right", "thigh_left", "shank_right", "shank_left")}
+"""The candidates: every sensor's device orientation levelled to its accelerometer, or the
+legs' only (cmu_real.run_trial_levelled's placements)."""
+
+
+def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
+    """The standing baseline's source (device orientation, accelerometer, ours) on still
+    samples, and the device orientation levelled to its accelerometer in every piece (a
+    candidate): the standing baseline, peaks left one exercise out with the ramp and the
+    fall, and the other measures' peaks."""
+    print("standing baseline on still heel-raise samples (median error vs the lab, deg; "
+          "cmu_real.standing_sources):")
+    _print(pd.concat([cmu_real.standing_sources(cmu_real.run_trial(root, "HeelRaise", "pelvis+thigh",
+                                                                   leg))
+                      for leg in ("right", "left")]).round(2))
+    tilt = pd.concat([cmu_real.device_tilt_by_file(r) for r in runs if r.sensor_set == "pelvis+thigh"])
+    print("levelling the device's orientation to its accelerometer turns it by (deg, per rep "
+          "file, the segment's sagittal and frontal planes; cmu_real.device_tilt_by_file):")
+    reps = tilt[~tilt.file.str.startswith("Pose")]
+    _print(reps.groupby(["trial", "placement"], sort=False)[["sagittal", "frontal"]]
+           .agg(["mean", "std"]).round(2).reset_index())
+    pose = tilt[tilt.file.str.startswith("Pose")].groupby("placement").sagittal
+    print(f"  Pose trial, sagittal: {pose.min().round(2).to_dict()} .. {pose.max().round(2).to_dict()}")
+    for what, placements in LEVELLED.items():
+        for leg in ("right", "left"):
+            near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(
+                root, "HeelRaise", "pelvis+thigh", leg, placements))
+            print(f"  {what}, HeelRaise {leg}: pelvis tilt {near['pelvis']:+5.2f}  "
+                  f"thigh inclination {near['thigh']:+5.2f}  ({near['samples']} samples)")
+    variants = {"shipped": runs} | {
+        what: [cmu_real.run_trial_levelled(root, r.trial, r.sensor_set, None, placements)
+               for r in runs] for what, placements in LEVELLED.items()}
+    for what, those in variants.items():
+        for sset, g in cmu_real.sacral_fall_loeo(those).groupby("sensor_set", sort=False):
+            m = _fold_means(g)
+            print(f"  {what:14s} {sset}: LOEO hip flexion peak MAE ramp {m['peak_mae_ramp']:.2f} "
+                  f"fall {m['peak_mae_fall']:.2f}; excursion ramp {m['exc_mae_ramp']:.2f} "
+                  f"fall {m['exc_mae_fall']:.2f}; fall gain {m['gain']:.2f}")
+        rows = [row for r in those for row in cmu_real.rep_rows(r)]
+        t = cmu_real.table(rows, group=("sensor_set",))
+        for _, r in t[t.measure.isin(["pelvic_drop_deg", "hip_adduction_deg"])].iterrows():
+            print(f"  {what:14s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
+                  f"bias {r.peak_bias:+.2f}")
+        if what != "shipped":
+            print(f"{what} (the analysis's sacral ramp as shipped):")
+            for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
+                _print_terms(rows, sensor_set, leg_frames)
 
 def _print_knee_estimates(runs: list[cmu_real.TrialRun]) -> None:
     """The thigh + pelvis knee model against the shank's knee, per exercise (cm)."""

@@ -36,7 +36,8 @@ import pandas as pd
 
 from analysis import kinematics as kin
 from analysis.hip_shift import MIN_PAUSE_S, hip_medial_shift_m
-from analysis.measures import lowpass
+from analysis.measures import lowpass_pieces
+from analysis.recording_pieces import data_pieces
 from benchmarks import cmu_real
 from sensor_io.errors import InputError
 
@@ -65,7 +66,8 @@ def trial_reps(root, trial: str) -> list[dict]:
     spans = [(r.start_s, r.end_s) for r in result.reps]
     shift = hip_medial_shift_m(t, pelvis.acc_facing, pelvis.q_facing_seg, -model,
                                motion.standing, spans, body, leg, pelvis.gap)
-    model_cm, with_shift_cm = (100.0 * lowpass(x, t) for x in (model, model + shift))
+    pieces = data_pieces(motion, leg)  # filtered as the analysis filters its measures
+    model_cm, with_shift_cm = (100.0 * lowpass_pieces(x, t, pieces) for x in (model, model + shift))
     shank_cm = result.series.series["knee_medial_cm"]
     rows = []
     for f in files:

@@ -27,7 +27,9 @@ reference's own Pose values:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -215,11 +217,42 @@ class TrialRun:
         """(N,) s: the common-clock times of rep file ``i``'s samples (its Time column)."""
         return pd.read_csv(self.files[i], header=None, skiprows=3, usecols=[1]).iloc[:, 0].to_numpy()
 
+    def file_span(self, t: np.ndarray) -> np.ndarray:
+        """(N,) bool on the analysis grid: the samples of the file sampled at ``t`` that hold
+        data (inside a data piece, :func:`analysis.recording_pieces.data_pieces`; a grid
+        sample a rounding error outside the file lies in the gap and holds a stand-in)."""
+        g = self.result.series.t
+        return (g >= t[0] - 1e-6) & (g <= t[-1] + 1e-6) & self.with_data
+
+    @cached_property
+    def with_data(self) -> np.ndarray:
+        """(N,) bool on the analysis grid: inside a data piece."""
+        mask = np.zeros(len(self.result.motion.t), dtype=bool)
+        for piece in self.pieces:
+            mask[piece] = True
+        return mask
+
+    @cached_property
+    def pieces(self) -> list[slice]:
+        """The analysis's data pieces (slices of the grid), as its measures were filtered."""
+        from analysis.recording_pieces import data_pieces
+
+        return data_pieces(self.result.motion, self.leg)
+
     def rep_in(self, t: np.ndarray) -> dict | None:
         """The first rep found whose bottom lies inside the file sampled at ``t``."""
         inside = [r for r in self.doc["reps"]
                   if t[0] - 0.01 <= r["bottom_s"] <= t[-1] + 0.01]
         return inside[0] if inside else None
+
+    def found_reps(self) -> Iterator[tuple[pd.DataFrame, np.ndarray, np.ndarray]]:
+        """Per rep file whose rep is found: its reference table, its samples' times (s) and
+        which of them lie within the rep found (bool)."""
+        for i, ref in enumerate(self.refs):
+            t = self.file_times(i)
+            rep = self.rep_in(t)
+            if rep is not None:
+                yield ref, t, (t >= rep["start_s"]) & (t <= rep["end_s"])
 
 
 def run_trial(root: Path, trial: str, sensor_set: str, leg: str | None = None) -> TrialRun:
@@ -266,6 +299,7 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
         # file's other movement is not compared
         span = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005) if rep else t == t
         ours, ours_exc = {}, {}
+        m = run.file_span(t)
         for k in COMPARED:
             value = None if rep is None else rep["measures"].get(k)
             ours[k] = value
@@ -273,14 +307,16 @@ def rep_rows(run: TrialRun) -> list[RepRow]:
             if rep is None or value is None or s is None:
                 ours_exc[k] = None
                 continue
-            m = (series.t >= t[0]) & (series.t <= t[-1])
             ours_exc[k] = float(np.max(s[m]) - s[m][0]) if m.any() else None
+        # the reference's excursion from the same instant as ours (the first grid sample
+        # with data in the file, which can lie a sample after the file's first)
+        t0 = series.t[m][0] if m.any() else t[0]
         rows.append(RepRow(
             run.trial, run.sensor_set, f.name, rep is not None,
             np.nan if rep is None else rep["start_s"] - t[0],
             np.nan if rep is None else rep["end_s"] - t[-1], ours,
             {k: float(np.max(v[span] if span.any() else v)) for k, v in ref_m.items()}, ours_exc,
-            {k: float(np.max(v) - v[0]) for k, v in ref_m.items()},
+            {k: float(np.max(v) - np.interp(t0, t, v)) for k, v in ref_m.items()},
             {k: bounds[k] for k in COMPARED if k in bounds},
             {} if rep is None else dict(rep["items"]),
             {} if rep is None else dict(rep.get("not_measured", {})),
@@ -316,15 +352,15 @@ def _tilts(run: TrialRun, sacral: bool = False) -> np.ndarray:
     low-passed as the measures are, relative to the standing window. The pelvis as its
     sensor reads it, or (``sacral``) with the excess the analysis took out
     (its ``sacral_excess_deg``, :mod:`analysis.soft_tissue`)."""
-    from analysis.measures import lowpass
+    from analysis.measures import lowpass_pieces
 
     motion = run.result.motion
     q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
     if sacral:
         q_pelvis = without_sacral_excess(q_pelvis, motion.standing, _sacral_gain(run))
-    ours = lowpass(np.column_stack([
+    ours = lowpass_pieces(np.column_stack([
         pelvis_tilt_deg(q_pelvis),
-        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t)
+        thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t, run.pieces)
     return ours - ours[motion.standing].mean(axis=0)
 
 
@@ -351,7 +387,12 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
 
     at the reference's deepest sample of the rep found (``peak_error`` = pelvis + thigh +
     rest), and ``pelvis_upright``/``thigh_upright`` at its least flexed sample. With
-    :func:`near_pose_errors` (the standing baseline) this says which part is ours."""
+    :func:`near_pose_errors` (the standing baseline) this says which part is ours.
+
+    The excursion's error (peak less the value at the file's start, :func:`rep_rows`) is
+    ``peak_error - start_error``: ``start_error`` = ``pelvis_start`` + ``thigh_start`` + rest at
+    the file's first sample with data, where ``sensor_tilt_start`` is how far up the sacral
+    model's ramp the sensor already is and ``sacral_start`` the excess taken out there."""
     if run.result is None:
         return pd.DataFrame()
     motion, ours, sensor = run.result.motion, _tilts(run, sacral=True), _tilts(run)
@@ -374,13 +415,22 @@ def hip_flexion_parts(run: TrialRun) -> pd.DataFrame:
         pelvis = tilt[deep] - tilt_ref[deep]
         thigh_err = thigh[deep] - (hf_ref[deep] - tilt_ref[deep])
         peak_error = hf - hf_ref[deep]
+        t0 = motion.t[run.file_span(t)][0]  # the excursion's start, as rep_rows takes it
+        hf0 = np.interp(t0, motion.t, run.result.series.series["hip_flexion_deg"])
+
+        def at0(x: np.ndarray, t0: float = t0, t: np.ndarray = t) -> float:
+            return float(np.interp(t0, t, x))
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": f.name,
                     "peak_error": peak_error, "pelvis": pelvis, "sacral": sacral[deep],
                     "thigh": thigh_err,
                     "rest": peak_error - pelvis - thigh_err,
                     "pelvis_upright": tilt[low] - tilt_ref[low],
                     "thigh_upright": thigh[low] - (hf_ref[low] - tilt_ref[low]),
-                    "ref_hip_flexion": hf_ref[deep], "ref_pelvis_tilt": tilt_ref[deep]})
+                    "ref_hip_flexion": hf_ref[deep], "ref_pelvis_tilt": tilt_ref[deep],
+                    "start_error": hf0 - at0(hf_ref),
+                    "pelvis_start": at0(tilt - tilt_ref), "thigh_start": at0(thigh - hf_ref + tilt_ref),
+                    "sacral_start": at0(sacral), "sensor_tilt_start": at0(tilt + sacral),
+                    "sacral_peak": sacral[deep], "sensor_tilt_peak": tilt[deep] + sacral[deep]})
     return pd.DataFrame(out)
 
 
@@ -404,6 +454,174 @@ def near_pose_errors(run: TrialRun) -> dict[str, float]:
         thigh += list(np.interp(t[near], motion.t, ours[:, 1]) - (hf_ref - tilt_ref)[near])
     return {"samples": len(pelvis), "pelvis": float(np.median(pelvis)) if pelvis else np.nan,
             "thigh": float(np.median(thigh)) if thigh else np.nan}
+
+
+
+STILL_RAD_S = 0.1
+"""A rep-file sample is still when its sensor turns slower than this (rad/s, 6 °/s): there
+the accelerometer reads gravity's reaction alone, to a few hundredths of g."""
+
+
+def _sensor_name(placement: str, leg: str) -> str:
+    """The dataset's sensor (CSV column group) worn at ``placement``."""
+    for name, pl in SENSORS.items():
+        if pl.format(side=leg) == placement:
+            return name.format(Side=leg.title())
+    raise KeyError(placement)
+
+
+def _device_and_acc(path: Path, sensor: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, 4) the device's own quaternion [w x y z], (N, 3) acc m/s², (N, 3) gyro rad/s of
+    one sensor of a rep file."""
+    from sensor_io.xsens_csv import read_xsens_file
+
+    cols = read_xsens_file(path).sensors[sensor]
+
+    def col(prefix: str) -> np.ndarray:
+        return cols[next(k for k in cols if k.lower().startswith(prefix))]
+    return col("orient"), col("accel"), col("gyro")
+
+
+def _inclination_from_up_deg(up_sensor: np.ndarray, r_sensor_seg: np.ndarray,
+                             placement: str) -> np.ndarray:
+    """(N,) deg: the segment's inclination in its own sagittal plane (the thigh's forward
+    inclination, :func:`thigh_inclination_deg`; the pelvis's anterior tilt,
+    :func:`pelvis_tilt_deg`) from the global up direction in sensor coordinates (N, 3)."""
+    up = up_sensor / np.linalg.norm(up_sensor, axis=1, keepdims=True)
+    x_up, y_up = up @ r_sensor_seg[:, 0], up @ r_sensor_seg[:, 1]   # the axes' vertical parts
+    sign = -1.0 if placement == "pelvis" else 1.0
+    return np.degrees(np.arctan2(sign * x_up, y_up))
+
+
+def standing_sources(run: TrialRun) -> pd.DataFrame:
+    """Which inclination source the standing baseline's error follows, per placement
+    (pelvis, test thigh): over the rep-file samples where the reference stands as in the
+    Pose trial (:data:`NEAR_POSE_DEG`) and the sensor is still (:data:`STILL_RAD_S`), the
+    median error (deg, against the reference, everything relative to the Pose trial) of
+
+    - ``ours``: the analysis's (no sacral model),
+    - ``device``: the device's own quaternion's vertical, in the analysis's segment frame,
+    - ``accelerometer``: the accelerometer's direction (gravity alone where still),
+
+    and ``pose_device_minus_acc``: in the Pose trial, the device quaternion's inclination
+    less the accelerometer's, in the segment's sagittal plane (the analysis's frame takes
+    its vertical from the accelerometer there; measures are relative to the standing
+    mean, so this offset cancels in them as long as it stays what it was in the Pose), and
+    ``pose_change`` how much that moved from the Pose trial's first half to its second (a
+    device filter still converging in the 1.45 s trial would show here)."""
+    if run.result is None:
+        return pd.DataFrame()
+    root = run.files[0].parents[4]   # <root>/data/parsed_h5_csv/SUB22/<trial>/<file>
+    motion, ours_all = run.result.motion, _tilts(run)
+    pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
+    out = []
+    for col, placement in enumerate(("pelvis", f"thigh_{run.leg}")):
+        sensor = _sensor_name(placement, run.leg)
+        r_ss = run.result.calibration.sensors[placement].R_sensor_seg
+        q_pose, acc_pose, _ = _device_and_acc(standing_file(root), sensor)
+        device_in_pose = _inclination_from_up_deg(_up_of_device(q_pose), r_ss, placement)
+        acc_in_pose = _inclination_from_up_deg(acc_pose, r_ss, placement)
+        pose_device, pose_acc = device_in_pose.mean(), acc_in_pose.mean()
+        pose_diff, half = device_in_pose - acc_in_pose, len(device_in_pose) // 2
+        err = []
+        for i, ref in enumerate(run.refs):
+            t = run.file_times(i)
+            q_dev, acc, gyr = _device_and_acc(run.files[i], sensor)
+            hf_ref = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
+            tilt_ref = reference_pelvis_tilt_deg(ref) - pose_tilt
+            lab = tilt_ref if placement == "pelvis" else hf_ref - tilt_ref
+            keep = ((np.abs(hf_ref) < NEAR_POSE_DEG) & (np.abs(tilt_ref) < NEAR_POSE_DEG)
+                    & (np.linalg.norm(gyr, axis=1) < STILL_RAD_S)
+                    & (t >= motion.t[0]) & (t <= motion.t[-1]))
+            if not keep.any():
+                continue
+            err.append(np.column_stack([
+                np.interp(t, motion.t, ours_all[:, col]),
+                _inclination_from_up_deg(_up_of_device(q_dev), r_ss, placement) - pose_device,
+                _inclination_from_up_deg(acc, r_ss, placement) - pose_acc])[keep] - lab[keep, None])
+        e = np.concatenate(err) if err else np.full((0, 3), np.nan)
+        med = np.median(e, axis=0) if len(e) else np.full(3, np.nan)
+        out.append({"trial": run.trial, "leg": run.leg, "placement": placement,
+                    "samples": len(e), "ours": med[0], "device": med[1], "accelerometer": med[2],
+                    "pose_device_minus_acc": pose_device - pose_acc,
+                    "pose_change": pose_diff[half:].mean() - pose_diff[:half].mean()})
+    return pd.DataFrame(out)
+
+
+def _up_of_device(q_global_sensor: np.ndarray) -> np.ndarray:
+    """(N, 3): the global up direction in sensor coordinates, from (N, 4) q_global_sensor."""
+    return quat.qrotate(quat.qinv(q_global_sensor), np.array([0.0, 0.0, 1.0]))
+
+
+
+def levelled_device(q_global_sensor: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """(N, 4) the device's orientation over a stretch turned about a horizontal axis so
+    that the mean specific force it puts in the global frame is straight up: the device
+    filter's inclination error over the stretch taken out, if the stretch's mean linear
+    acceleration is nil (its change of velocity over its length). A candidate, not used by
+    the analysis (:func:`run_trial_levelled`)."""
+    mean_up = quat.qrotate(q_global_sensor, acc).mean(axis=0)
+    mean_up /= np.linalg.norm(mean_up)
+    axis = np.cross(mean_up, [0.0, 0.0, 1.0])
+    turn = quat.from_rotvec(axis / max(np.linalg.norm(axis), 1e-12)
+                            * np.arctan2(np.linalg.norm(axis), mean_up[2]))
+    return quat.normalise(quat.qmul(turn, q_global_sensor))
+
+
+
+def device_tilt_by_file(run: TrialRun) -> pd.DataFrame:
+    """Per rep file and placement (pelvis, test thigh): how far :func:`levelled_device`
+    turns the device's orientation (deg), split in the segment's own planes: ``sagittal``
+    (+ the segment's inclination, :func:`standing_sources`'s sign, reads that much less
+    once levelled) and ``frontal``, with the Pose trial's as the first row. A device filter
+    whose inclination is off by one amount per trial gives corrections that cluster within
+    a trial; the stretch's own mean linear acceleration scatters them."""
+    if run.result is None:
+        return pd.DataFrame()
+    root = run.files[0].parents[4]
+    out = []
+    for placement in ("pelvis", f"thigh_{run.leg}"):
+        sensor = _sensor_name(placement, run.leg)
+        r_ss = run.result.calibration.sensors[placement].R_sensor_seg
+        for path in [standing_file(root), *run.files]:
+            q_dev, acc, _ = _device_and_acc(path, sensor)
+            q_lev = levelled_device(q_dev, acc)
+            up_dev, up_lev = _up_of_device(q_dev), _up_of_device(q_lev)
+            sag = (_inclination_from_up_deg(up_dev, r_ss, placement)
+                   - _inclination_from_up_deg(up_lev, r_ss, placement)).mean()
+            frontal = np.degrees(np.arcsin(np.clip(
+                np.cross(up_dev, up_lev) @ r_ss[:, 0], -1.0, 1.0))).mean()
+            out.append({"trial": run.trial, "placement": placement, "file": path.name,
+                        "sagittal": sag, "frontal": frontal})
+    return pd.DataFrame(out)
+
+
+def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None = None,
+                       placements: tuple[str, ...] | None = None) -> TrialRun:
+    """:func:`run_trial` with every data piece's device orientation levelled to its own
+    accelerometer (:func:`levelled_device`) before the analysis uses it: what taking the
+    device filter's inclination out would do (the standing Pose piece is still, so levelled
+    exactly; a rep file over its few seconds). ``placements``: only these sensors' (default
+    every sensor's)."""
+    from dataclasses import replace
+    from unittest import mock
+
+    from analysis import orientation, pipeline
+
+    def levelled_streams(rec, *args, **kw):
+        streams = dict(rec.streams)
+        for placement, s in rec.streams.items():
+            if s.quat is None or (placements is not None and placement not in placements):
+                continue
+            q = np.array(s.quat, dtype=float)
+            for r in orientation.pieces(s.t, kw.get("max_bridge_s", orientation.MAX_BRIDGE_S)):
+                q[r] = levelled_device(q[r], np.asarray(s.acc[r], dtype=float))
+            streams[placement] = replace(s, quat=q)
+        return orientations(replace(rec, streams=streams), *args, **kw)
+
+    orientations = pipeline.sensor_orientations
+    with mock.patch.object(pipeline, "sensor_orientations", levelled_streams):
+        return run_trial(root, trial, sensor_set, leg)
 
 
 HIP_SEQUENCE = "XYZ"
@@ -458,7 +676,7 @@ def knee_estimates(run: TrialRun) -> pd.DataFrame:
         segments = {p: m for p, m in motion.segments.items()
                     if p == "pelvis" or p in tuple(f"{part}_{run.leg}" for part in parts)}
         return measure_series(Motion(motion.t, segments, motion.standing), run.leg, body,
-                              run.result.series.depth_rad)
+                              run.result.series.depth_rad, pieces=run.pieces)
 
     def peak_and_start(series, rep: dict) -> tuple[float, float]:
         if series is None:
@@ -638,23 +856,23 @@ def leave_one_exercise_out(errors: pd.DataFrame, simulated: dict[str, float]) ->
 
 def pelvis_tilt_samples(run: TrialRun) -> pd.DataFrame:
     """Every sample of the reps found (one row each): ``tilt`` our pelvis's anterior tilt and
-    ``excess`` ours minus the reference pelvis's, both relative to the Pose trial (deg, on
-    the rep files' samples); what :func:`fit_sacral_gain` fits."""
+    ``excess`` ours minus the reference pelvis's, both relative to the Pose trial, and
+    ``thigh`` our thigh's inclination relative to standing (deg, on the rep files' samples),
+    ``rate`` the tilt's rate (deg/s); what :func:`fit_sacral_gain` and :func:`fit_sacral_fall`
+    fit."""
     if run.result is None:
-        return pd.DataFrame(columns=["trial", "tilt", "excess"])
+        return pd.DataFrame(columns=["trial", "tilt", "excess", "thigh", "rate"])
     motion, ours = run.result.motion, _tilts(run)
     pose_tilt = reference_pelvis_tilt_deg(run.pose.to_frame().T)[0]
     out = []
-    for i, ref in enumerate(run.refs):
-        t = run.file_times(i)
-        rep = run.rep_in(t)
-        if rep is None:
-            continue
-        span = (t >= rep["start_s"]) & (t <= rep["end_s"])
+    for ref, t, span in run.found_reps():
         tilt = np.interp(t[span], motion.t, ours[:, 0])
         out.append(pd.DataFrame({"trial": run.trial, "tilt": tilt,
-                                 "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt)}))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["trial", "tilt", "excess"])
+                                 "excess": tilt - (reference_pelvis_tilt_deg(ref)[span] - pose_tilt),
+                                 "thigh": np.interp(t[span], motion.t, ours[:, 1]),
+                                 "rate": np.gradient(tilt, t[span])}))
+    return (pd.concat(out, ignore_index=True) if out
+            else pd.DataFrame(columns=["trial", "tilt", "excess", "thigh", "rate"]))
 
 
 def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) -> float:
@@ -662,6 +880,46 @@ def fit_sacral_gain(samples: pd.DataFrame, ramp_deg: float = SACRAL_RAMP_DEG) ->
     samples' ``excess`` on their ``tilt`` best (least squares; every sample weighs alike)."""
     x = np.clip(samples.tilt.to_numpy(float) / ramp_deg, 0.0, 1.0)
     return float(x @ samples.excess.to_numpy(float) / (x @ x))
+
+
+FALL_FROM_DEG = (20.0, 30.0, 40.0, 50.0)
+FALL_PER_DEG = tuple(np.round(np.arange(0.0, 0.0301, 0.002), 3))
+"""The grid :func:`fit_sacral_fall` searches: the thigh inclination (deg, from standing) where
+the excess starts to fall, and the share it loses per degree beyond it."""
+
+
+@dataclass(frozen=True)
+class SacralFall:
+    """A candidate shape of the sacral excess (not the analysis's): the shipped ramp times a
+    fall with the thigh's inclination, ``gain * min(1, tilt / 15°) * clip(1 - per_deg *
+    max(0, thigh - from_deg), 0, 1)``, deg. On the real exercises the excess over the lab
+    pelvis falls once the thigh inclines past 30-40° (the lab pelvis tilts on where the sacral
+    sensor stops: Bulgarian squat 9° at 30-40° of thigh inclination, 0.2° at 80-90°)."""
+
+    gain_deg: float
+    from_deg: float
+    per_deg: float
+
+    def excess_deg(self, tilt_deg: np.ndarray, thigh_deg: np.ndarray) -> np.ndarray:
+        """(N,) deg from the sensor's tilt and the thigh's inclination (N,), deg, from standing."""
+        fall = np.clip(1.0 - self.per_deg * np.maximum(np.asarray(thigh_deg) - self.from_deg, 0.0),
+                       0.0, 1.0)
+        return self.gain_deg * np.clip(np.asarray(tilt_deg) / SACRAL_RAMP_DEG, 0.0, 1.0) * fall
+
+
+def fit_sacral_fall(samples: pd.DataFrame) -> SacralFall:
+    """The :class:`SacralFall` that fits the samples' ``excess`` best (least squares): the gain
+    in closed form for every (from_deg, per_deg) of the grid."""
+    tilt, thigh, y = (samples[c].to_numpy(float) for c in ("tilt", "thigh", "excess"))
+    best = None
+    for from_deg in FALL_FROM_DEG:
+        for per_deg in FALL_PER_DEG:
+            x = SacralFall(1.0, from_deg, per_deg).excess_deg(tilt, thigh)
+            gain = float(x @ y / (x @ x))
+            sse = float(np.sum((y - gain * x) ** 2))
+            if best is None or sse < best[0]:
+                best = (sse, SacralFall(gain, from_deg, float(per_deg)))
+    return best[1]
 
 
 def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFrame:
@@ -672,16 +930,40 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
     mediolateral axis, so turning the pelvis back about that axis lowers it by exactly the
     excess and leaves pelvic drop (that axis's elevation) as it was. ``gain_deg`` 0: the
     pelvis as its sensor reads it; the analysis's own gain gives :func:`rep_rows`' figures."""
+    if run.result is None:
+        return pd.DataFrame()
+    motion = run.result.motion
+    return hip_flexion_with_excess(run, without_sacral_excess(
+        motion.get("pelvis", run.leg).q_facing_seg, motion.standing, gain_deg))
+
+
+def hip_flexion_with_sacral_fall(run: TrialRun, fall: SacralFall) -> pd.DataFrame:
+    """:func:`hip_flexion_with_sacral_model` with the candidate :class:`SacralFall` shape: its
+    excess from the pelvis sensor's tilt and the thigh's inclination (both unfiltered,
+    relative to standing, as the analysis takes the tilt) turned out of the pelvis."""
     from analysis import kinematics as kin
-    from analysis.measures import lowpass
 
     if run.result is None:
         return pd.DataFrame()
     motion = run.result.motion
-    pelvis = without_sacral_excess(motion.get("pelvis", run.leg).q_facing_seg, motion.standing,
-                                   gain_deg)
-    hip = kin.hip_angles_rad(pelvis, motion.get("thigh", run.leg).q_facing_seg, run.leg)[:, 0]
-    hf = lowpass(np.degrees(kin.relative_to(hip, motion.standing)), motion.t)
+    q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
+    tilt = np.degrees(kin.relative_to(pelvis_tilt_rad(q_pelvis), motion.standing))
+    thigh = thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)
+    excess = fall.excess_deg(tilt, thigh - thigh[motion.standing].mean())
+    return hip_flexion_with_excess(run, quat.qmul(q_pelvis, quat.about_z(np.radians(excess))))
+
+
+def hip_flexion_with_excess(run: TrialRun, q_facing_pelvis: np.ndarray) -> pd.DataFrame:
+    """Per rep file whose rep is found: hip flexion peak and excursion (deg, as
+    :func:`rep_rows` takes them) from the given pelvis orientation (N, 4) on the analysis
+    grid (an excess already turned out of it) and the test thigh's, and the reference's."""
+    from analysis import kinematics as kin
+    from analysis.measures import lowpass_pieces
+
+    motion = run.result.motion
+    hip = kin.hip_angles_rad(q_facing_pelvis, motion.get("thigh", run.leg).q_facing_seg,
+                             run.leg)[:, 0]
+    hf = lowpass_pieces(np.degrees(kin.relative_to(hip, motion.standing)), motion.t, run.pieces)
     out = []
     for i, ref in enumerate(run.refs):
         t = run.file_times(i)
@@ -691,12 +973,22 @@ def hip_flexion_with_sacral_model(run: TrialRun, gain_deg: float) -> pd.DataFram
         ref_hf = reference_measures(ref, run.pose, run.leg)["hip_flexion_deg"]
         found = (t >= rep["start_s"] - 0.005) & (t <= rep["end_s"] + 0.005)
         in_rep = time_slice(motion.t, rep["start_s"], rep["end_s"])
-        in_file = (motion.t >= t[0]) & (motion.t <= t[-1])
+        in_file = run.file_span(t)
         out.append({"trial": run.trial, "sensor_set": run.sensor_set, "file": run.files[i].name,
                     "ours": float(np.max(hf[in_rep])), "ref": float(np.max(ref_hf[found])),
                     "ours_exc": float(np.max(hf[in_file]) - hf[in_file][0]),
-                    "ref_exc": float(np.max(ref_hf) - ref_hf[0])})
+                    "ref_exc": float(np.max(ref_hf) - np.interp(motion.t[in_file][0], t, ref_hf))})
     return pd.DataFrame(out)
+
+
+def _exercise_folds(runs: list[TrialRun]):
+    """Leave one exercise out: (the held-out run, the pelvis tilt samples of the same sensor
+    set's other exercises) for every analysed run."""
+    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
+    for run in runs:
+        if run.result is not None:
+            yield run, pd.concat([s for (trial, sset), s in samples.items()
+                                  if sset == run.sensor_set and trial != run.trial])
 
 
 def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
@@ -704,13 +996,8 @@ def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
     gain fitted on the pelvis tilt samples of the *other* exercises, and the held-out
     exercise's hip flexion peak and excursion agreement (n, MAE, bias, slope) without
     (``*_before``) and with the model (``*_after``)."""
-    samples = {(r.trial, r.sensor_set): pelvis_tilt_samples(r) for r in runs}
     out = []
-    for run in runs:
-        if run.result is None:
-            continue
-        train = pd.concat([s for (trial, sset), s in samples.items()
-                           if sset == run.sensor_set and trial != run.trial])
+    for run, train in _exercise_folds(runs):
         gain = fit_sacral_gain(train)
         row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": gain}
         for when, g in (("before", 0.0), ("after", gain)):
@@ -720,6 +1007,47 @@ def sacral_model_loeo(runs: list[TrialRun]) -> pd.DataFrame:
             row |= {"n": peak["n"], f"peak_mae_{when}": peak["mae"],
                     f"peak_bias_{when}": peak["bias"], f"peak_slope_{when}": peak["slope"],
                     f"exc_mae_{when}": exc["mae"], f"exc_bias_{when}": exc["bias"]}
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def excess_by_direction(samples: pd.DataFrame, bin_deg: float = 5.0, min_samples: int = 10
+                        ) -> pd.DataFrame:
+    """The sacral excess (deg) where the sensor tilts forward against where it tilts back, at
+    the same tilt: per trial and ``bin_deg`` tilt bin with ``min_samples`` of each, the median
+    excess of each direction and their difference (forward - back). Skin that slides over the
+    bone and lags it would read less excess tilting forward than tilting back."""
+    d = samples.assign(bin=np.floor(samples.tilt / bin_deg) * bin_deg,
+                       forward=samples.rate > 0)
+    g = d.groupby(["trial", "bin", "forward"]).excess.agg(["median", "size"]).unstack("forward")
+    g = g[(g["size"] >= min_samples).all(axis=1)]
+    return pd.DataFrame({"forward": g["median"][True], "back": g["median"][False],
+                         "difference": g["median"][True] - g["median"][False]}).reset_index()
+
+
+def excess_by_thigh(samples: pd.DataFrame, bin_deg: float = 10.0) -> pd.DataFrame:
+    """The median sacral excess (deg) per ``bin_deg`` bin of the thigh's inclination (rows,
+    the bin's lower edge) and trial (columns), from :func:`pelvis_tilt_samples`."""
+    return (samples.assign(bin=np.floor(samples.thigh / bin_deg) * bin_deg)
+            .pivot_table(index="bin", columns="trial", values="excess", aggfunc="median"))
+
+
+def sacral_fall_loeo(runs: list[TrialRun]) -> pd.DataFrame:
+    """The shipped ramp and the candidate :class:`SacralFall` shape, each left one exercise
+    out: per sensor set and held-out exercise, both fitted on the *other* exercises' pelvis
+    tilt samples, and the held-out exercise's hip flexion peak and excursion agreement with
+    each (``*_ramp``, ``*_fall``), with the fall's fitted parameters."""
+    out = []
+    for run, train in _exercise_folds(runs):
+        fall = fit_sacral_fall(train)
+        row = {"sensor_set": run.sensor_set, "held_out": run.trial, "gain": fall.gain_deg,
+               "from_deg": fall.from_deg, "per_deg": fall.per_deg}
+        for shape, f in (("ramp", hip_flexion_with_sacral_model(run, fit_sacral_gain(train))),
+                         ("fall", hip_flexion_with_sacral_fall(run, fall))):
+            peak = agreement(f.ours.to_numpy(), f.ref.to_numpy())
+            exc = agreement(f.ours_exc.to_numpy(), f.ref_exc.to_numpy())
+            row |= {"n": peak["n"]} | {f"{what}_{k}_{shape}": a[k] for what, a in
+                                        (("peak", peak), ("exc", exc)) for k in ("mae", "bias", "r", "slope")}
         out.append(row)
     return pd.DataFrame(out)
 

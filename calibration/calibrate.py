@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from calibration.joint_heading import SensorTrack, knee_hinge_pooled, lever_arms
+from calibration.pelvis_heading import fuse_heading, heading_from_bends, turned_about_vertical
 from calibration.segment_frames import (
     SegmentFrame,
     anterior_sign_from_tilt,
@@ -25,6 +26,7 @@ from calibration.standing import (
     StandingWindow,
     describe_no_window,
     find_standing_window,
+    find_unsteady_window,
     time_slice,
 )
 from sensor_io.anthropometry import Body
@@ -68,13 +70,20 @@ class SensorCalibration:
     """Magnitude of the standing accelerometer mean, m/s² (a check on the sensor)."""
     method: str
     """How the frame was found: "gravity+flexion axis", "gravity+knee hinge",
-    "gravity+guided knee bends", "gravity+skin normal" or "none"."""
+    "gravity+guided knee bends", "gravity+skin normal", "gravity+skin normal+guided bends"
+    (the pelvis's heading fused with the bends', :mod:`calibration.pelvis_heading`) or
+    "none"."""
     axis_share: float | None = None
     """Share of the angular-velocity energy about the flexion axis (None: no axis)."""
     axis_gravity_deg: float | None = None
     """Angle between the flexion axis and the standing vertical, degrees (90° ideal)."""
     joint_coherence: float | None = None
     """Agreement of the knee's joint-centre accelerations (0..1; knee hinge only)."""
+    heading_sd_deg: float | None = None
+    """Standard uncertainty of the frame's heading, degrees (pelvis with the guided bends
+    only)."""
+    bends_weight: float | None = None
+    """The guided bends' share of that heading (0..1; the rest is the skin normal's)."""
 
 
 GUIDED_METHOD = "gravity+guided knee bends"
@@ -132,7 +141,10 @@ class Calibration:
                     **({"flexion_axis_to_vertical_deg": round(c.axis_gravity_deg, 1)}
                        if c.axis_gravity_deg else {}),
                     **({"joint_coherence": round(c.joint_coherence, 3)}
-                       if c.joint_coherence is not None else {})}
+                       if c.joint_coherence is not None else {}),
+                    **({"heading_sd_deg": round(c.heading_sd_deg, 2),
+                        "bends_weight": round(c.bends_weight, 3)}
+                       if c.heading_sd_deg is not None else {})}
                 for p, c in self.sensors.items()
             },
         }
@@ -194,7 +206,8 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
 
     With a guided calibration movement, the window is looked for before its prompt first
     (a slow first bend starts below any stillness threshold, and a reference pose that
-    holds part of it is bent), then anywhere.
+    holds part of it is bent), then anywhere; an athlete swaying beyond the limits is
+    looked for the same way (:func:`calibration.standing.find_unsteady_window`).
 
     Parameters
     ----------
@@ -210,17 +223,19 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         standing at all.
     """
     movement = calibration_movement_window(rec)
-    win = None
+    where = [rec]
     if movement is not None:
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
-            win = find_standing_window(replace(rec, streams=before), limits)
-    win = win or find_standing_window(rec, limits)
-    if win is None:
-        raise CalibrationError(
-            f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
-            "with ≥2 s of standing on the step (one or both feet) before the first rep")
-    return win
+            where.insert(0, replace(rec, streams=before))
+    for find in (find_standing_window, find_unsteady_window):
+        for part in where:
+            win = find(part, limits)
+            if win is not None:
+                return win
+    raise CalibrationError(
+        f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
+        "with ≥2 s of standing on the step (one or both feet) before the first rep")
 
 
 def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:
@@ -281,7 +296,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         Per placement ``(t, v)``: times (M,) s and the global vertical (M, 3) unit vectors
         in sensor coordinates, from an orientation filter (inclination only, no heading
         needed); improves the flexion axes, so only the placements that
-        :func:`uses_flexion_axis` need it.
+        :func:`uses_flexion_axis` need it, and the pelvis's when there is a ``movement``
+        (its heading from the bends).
     biases : Mapping, optional
         Placement -> the gyro bias (3,) rad/s of that window if already computed
         (:func:`gyro_biases`).
@@ -299,6 +315,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         (:func:`sensor_io.recording.calibration_movement_window`): the leg sensors' flexion
         axes are then found in it, where no balance tilt follows the flexion; when it holds
         too little bending (or flexion does not dominate), from the reps as without it.
+        With the pelvis's ``vertical``, the pelvis's heading is fused with the bends'
+        (:func:`_pelvis_with_bends`).
     limits : CalibrationLimits, optional
         What a flexion axis must meet (default: the defaults).
 
@@ -340,6 +358,8 @@ def calibrate(rec: Recording, *, window: StandingWindow | None = None,
         out = _leg_frames_from_joints(out, rec.test_leg, win, tracks, body)
     if vertical is not None:
         out = _leg_signs_from_tilt(out, win, vertical)
+    if movement is not None and vertical is not None and "pelvis" in vertical and "pelvis" in out:
+        out["pelvis"] = _pelvis_with_bends(out["pelvis"], vertical["pelvis"], movement)
     return Calibration(win, out, None if guided is None else guided.status)
 
 
@@ -381,6 +401,21 @@ def _guided_axes(rec: Recording, movement: tuple[float, float], biases: Mapping[
             return GuidedAxes({}, problem)
         # a shank that barely turned: its frame comes from the knee hinge or the reps
     return GuidedAxes(axes, "used")
+
+
+def _pelvis_with_bends(cal: SensorCalibration, vertical: tuple[np.ndarray, np.ndarray],
+                       movement: tuple[float, float]) -> SensorCalibration:
+    """The pelvis's skin-normal frame turned about the vertical toward the bends' anterior
+    axis, by inverse variance (:mod:`calibration.pelvis_heading`); unchanged when the
+    pelvis did not tilt in the bends."""
+    t, v = vertical
+    bends = heading_from_bends(cal.R_sensor_seg, v[time_slice(t, *movement)])
+    if bends is None:
+        return cal
+    fused = fuse_heading(bends)
+    return replace(cal, R_sensor_seg=turned_about_vertical(cal.R_sensor_seg, fused.psi_rad),
+                   method=f"{cal.method}+guided bends",
+                   heading_sd_deg=float(np.degrees(fused.sd_rad)), bends_weight=fused.weight)
 
 
 def _leg_signs_from_tilt(cals: dict[str, SensorCalibration], win: StandingWindow,

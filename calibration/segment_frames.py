@@ -9,7 +9,9 @@ Segment frames follow ISB (x anterior, y superior, z right).  For each sensor:
   mostly flexion), made orthogonal to y;
 - for the pelvis (sacrum) and trunk (sternum), which barely flex, x (anterior)
   is the sensor's skin normal (its z axis) made horizontal: the sacral sensor
-  faces backward, the sternal one forward.
+  faces backward, the sternal one forward (with the guided knee bends the pelvis's
+  is then turned toward the axis the pelvis tilts about in them:
+  :mod:`calibration.pelvis_heading`).
 
 Axis signs come from where a sensor sits (DESIGN.md placements), never from
 how a strap was turned: the thigh sensor faces laterally and the shank sensor

@@ -4,13 +4,16 @@ No fixed length is assumed: the window is the first stretch, common to all
 sensors, in which no sensor moves more than a person standing does.  Standing on
 one leg on a step sways at 1-3 °/s, and that is normal: such a window is used,
 with ``quality`` "sway" (the analysis then states a wider uncertainty); a window
-of 1-1.5 s is used as "short".  Only a recording with no usable standing at all
-gets no window (:func:`describe_no_window` says what was found instead).
+of 1-1.5 s is used as "short".  An athlete who sways more than that (rates of
+8-15 °/s on one leg on a step) still stands: when no stretch meets the limits,
+:func:`find_unsteady_window` takes one within twice them in which no sensor turns
+more than a few degrees ("sway" too).  Only a recording with no usable standing at
+all gets no window (:func:`describe_no_window` says what was found instead).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,6 +36,14 @@ TRIM_S = 0.15
 PREFIX_S = 10.0
 """The window is at the start: it is looked for in the first PREFIX_S s, and the whole
 recording is scanned only when no window is found there."""
+UNSTEADY_FACTOR = 2.0
+"""An unsteady window may sway up to this many times the limits' gyro and accelerometer
+spread and gyro magnitude (a fidgeting or moving sensor goes far beyond)."""
+UNSTEADY_TURN_DEG = 6.0
+"""In an unsteady window no sensor turns more than this within any 1 s (peak to peak
+about any of its axes, gyro bias included): sway of +-1.5 deg stays under it, the slowest
+knee bend (20 deg/s) or a rep's start does not."""
+TURN_WINDOW_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,63 @@ def find_standing_window(rec: Recording, limits: StandingLimits | None = None
     return None
 
 
+def find_unsteady_window(rec: Recording, limits: StandingLimits | None = None
+                         ) -> StandingWindow | None:
+    """A standing window for an athlete who sways more than the limits allow.
+
+    Looked for, as :func:`find_standing_window`'s, at the start (the first PREFIX_S s):
+    the first stretch of at least the limits' ``min_window_s`` (else ``min_usable_s``)
+    in which every sensor is within :data:`UNSTEADY_FACTOR` times the limits' spreads
+    and gyro magnitude and turns no more than :data:`UNSTEADY_TURN_DEG` in any
+    :data:`TURN_WINDOW_S`.  Its gyro spread is above the still limit, so its quality
+    is "sway" (or "short") and the analysis states the wider uncertainty of that case.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    limits : StandingLimits, optional
+        What counts as standing (default: the defaults).
+
+    Returns
+    -------
+    StandingWindow or None
+        The window, judged by ``limits``; None when there is none.
+    """
+    limits = limits or StandingLimits()
+    relaxed = replace(limits, gyr_std_max_rad_s=UNSTEADY_FACTOR * limits.gyr_std_max_rad_s,
+                      acc_std_max_ms2=UNSTEADY_FACTOR * limits.acc_std_max_ms2,
+                      gyr_norm_max_rad_s=UNSTEADY_FACTOR * limits.gyr_norm_max_rad_s)
+    t_start, t_end = _common_span(rec)
+    if t_end - t_start < limits.min_usable_s:
+        return None
+    grid = np.arange(t_start, min(t_end, t_start + PREFIX_S), 1.0 / GRID_HZ)
+    mask, activity = _all_still(rec, grid, relaxed)
+    for s in rec.streams.values():
+        mask &= _steady_turn(grid, s.t, s.gyr)
+    # the last moving window of a prefix is judged without what follows it
+    known = len(grid) if t_end <= grid[-1] + 1.0 / GRID_HZ else len(grid) - _moving_n()
+    for min_s in (limits.min_window_s, limits.min_usable_s):
+        found = _first_window(grid, mask[:known], complete=True, min_s=min_s)
+        if found is not None:
+            return _describe(rec, *_settled(grid, activity, *found), limits)
+    return None
+
+
+def _steady_turn(grid: np.ndarray, t: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    """(M,) bool on grid: within the TURN_WINDOW_S centred on each instant the sensor's
+    integrated rate (rad, about each of its axes) spans at most UNSTEADY_TURN_DEG."""
+    w = max(2, int(round(TURN_WINDOW_S * GRID_HZ)))
+    out = np.zeros(len(grid), bool)
+    if len(grid) < w:
+        return out
+    turned = np.cumsum(np.stack([np.interp(grid, t, gyr[:, i]) for i in range(3)]), axis=1)
+    spans = np.lib.stride_tricks.sliding_window_view(turned / GRID_HZ, w, axis=1)  # (3, M-w+1, w)
+    steady = (spans.max(axis=2) - spans.min(axis=2)).max(axis=0) <= np.radians(UNSTEADY_TURN_DEG)
+    out[w // 2: w // 2 + len(steady)] = steady
+    return out & (grid >= t[0]) & (grid <= t[-1])
+
+
 def _settled(grid: np.ndarray, activity: np.ndarray, t0: float, t1: float) -> tuple[float, float]:
     """[t0, t1] with each end cut back to where the gyro activity (every sensor's moving
     std, the largest) is at most twice its median over the window's middle half."""
@@ -264,8 +332,11 @@ def describe_no_window(rec: Recording, limits: StandingLimits | None = None) -> 
     if not runs:
         return f"the sensors never stopped moving in {t_end - t_start:.1f} s"
     i0, i1 = max(runs, key=lambda r: r[1] - r[0])
+    run_s = (i1 - i0) / GRID_HZ
+    edges = (f", too short once its edges ({TRIM_S:g} s each) are left out"
+             if run_s >= usable else "")
     return (f"the sensors never stopped moving for {usable:g} s (the longest still "
-            f"stretch is {(i1 - i0) / GRID_HZ:.1f} s, at {grid[i0]:.1f} s)")
+            f"stretch is {run_s:.1f} s, at {grid[i0]:.1f} s{edges})")
 
 
 def _all_still(rec: Recording, grid: np.ndarray, limits: StandingLimits

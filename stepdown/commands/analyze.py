@@ -20,8 +20,6 @@ import typer
 from analysis.rules import TEST_RULES, load_rule_config
 from sensor_io.errors import InputError
 from sensor_io.json_doc import JSONDoc
-from stepdown.analysis_plot import check_plot_path, plot_analysis
-from stepdown.analysis_report import print_report
 from stepdown.cli import app
 from stepdown.commands.options import parse_pain
 
@@ -249,6 +247,9 @@ def analyze(
         Reuse the sensor-to-segment calibration of another set of the same session (same
         sensors, not re-strapped).
     """
+    from stepdown.analysis_plot import check_plot_path, plot_analysis  # numpy, matplotlib: when run
+    from stepdown.analysis_report import print_report
+
     check_plot_path(plot)
     result = run_analysis(recording, rules, rule, pain, quality, standing, placement, test_leg,
                           calibration_from)

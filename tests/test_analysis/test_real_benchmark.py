@@ -241,12 +241,13 @@ def test_the_knee_models_differ_by_the_hip_moving_over_the_stance_foot(term_runs
     the knee 16-20 cm medial, the shank 3-12 cm lateral), and the lab's own chain shows why:
     its knee is 15-23 cm medial of the hip but 0-7 cm lateral of the ankle, i.e. the stance
     hip moves 19-23 cm sideways over the foot, which the model assumes it does not. From the
-    rep's start (already on one leg) the two agree: excursion MAE 0.6-3.6 cm per exercise."""
+    rep's start (already on one leg) the two agree: excursion MAE 0.4-1.2 cm per exercise
+    (0.6-3.6 cm while the measures were low-passed across the gaps between rep files)."""
     knee = pd.concat([cmu_real.knee_estimates(term_runs[t, FULL_SET]) for t in SQUATS])
     peak = cmu_real.agreement(knee.thigh_model.to_numpy(float), knee.shank.to_numpy(float))
     exc = cmu_real.agreement(knee.thigh_model_exc.to_numpy(float), knee.shank_exc.to_numpy(float))
     assert peak["n"] == 18 and peak["bias"] > 15.0, peak
-    assert exc["mae"] < 3.0, exc
+    assert exc["mae"] < 1.5, exc
     hip_shift = (knee.lab_vs_hip - knee.lab_vs_ankle).groupby(knee.trial).mean()
     assert (hip_shift > 15.0).all(), hip_shift
 
@@ -261,9 +262,10 @@ def test_the_sacral_model_holds_on_every_single_leg_exercise_left_out(sacral_loe
     """The sacral sensor's tilt excess over the lab pelvis (gain * min(1, tilt / 15°)),
     fitted on the pelvis tilt samples of six exercises, takes the seventh's hip flexion peak
     error down on every one of the seven, both sensor sets (measured: peak MAE 7.89 -> 3.13°
-    pelvis + thigh, 6.94 -> 2.08° full set; gains 6.7-7.6°), and leaves the excursions as
-    they were (5.48 -> 5.59°, 5.91 -> 5.90°): the excess is there from the start of the
-    lean, not a gain on the depth."""
+    pelvis + thigh, 6.94 -> 2.08° full set; gains 6.7-7.6°), and leaves the excursions
+    about as they were (3.27 -> 3.05°, 3.34 -> 3.29°; 5.5 -> 5.6° before the measures were
+    low-passed within each rep file): the excess is there from the start of the lean, not a
+    gain on the depth."""
     loeo = sacral_loeo
     assert len(loeo) == 2 * len(cmu_real.TERM_TRIALS)
     assert (loeo.peak_bias_after.abs() < loeo.peak_bias_before.abs()).all(), loeo
@@ -281,7 +283,7 @@ def test_a_gain_on_the_flexion_does_not_hold_for_the_excursions(term_runs):
     """The model first thought of (the excess a share of the hip flexion) brings the peaks
     down too, but makes the excursions worse: the excess does not grow with depth. As a
     gain fitted on all seven exercises' peaks (the best it can do; measured k 0.09, peak
-    MAE 7.9 -> 3.6°, excursion MAE 5.5 -> 7.7°; left one exercise out, 4.1° and 7.7°)."""
+    MAE 7.9 -> 3.6°, excursion MAE 3.3 -> 7.3°)."""
     runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
     both = pd.concat([cmu_real.hip_flexion_with_sacral_model(r, 0.0) for r in runs])
     err = both.ours - both.ref
@@ -303,3 +305,258 @@ def test_the_sacral_model_does_not_hold_on_deep_double_leg_squats(term_runs):
     assert out.peak_bias_after.abs()["SqHalfDL"] < out.peak_bias_before.abs()["SqHalfDL"] - 5
     for t in ("SqDL", "SumoSq"):
         assert out.ref_peak[t] > 110 and out.peak_mae_after[t] > out.peak_mae_before[t] + 5, out
+
+
+def _hip_flexion_agreement(rows: list, what: str) -> dict[str, float]:
+    """agreement of hip flexion's rep peaks (``what`` "peak") or excursions ("exc")."""
+    ours, ref = ("ours", "ref") if what == "peak" else ("ours_exc", "ref_exc")
+    k = "hip_flexion_deg"
+    return cmu_real.agreement(
+        np.array([np.nan if getattr(r, ours)[k] is None else getattr(r, ours)[k] for r in rows], float),
+        np.array([getattr(r, ref).get(k, np.nan) for r in rows], float))
+
+
+@needs_cmu
+def test_hip_flexion_excursions_are_measured_within_each_rep_file(term_runs):
+    """Hip flexion's excursion (peak less the value at the rep file's start) against the
+    reference's. It was 5.6° MAE (pelvis + thigh; 5.9° full set) and did not move with the
+    sacral model because it was not the pelvis's doing where it was largest: the measures'
+    low-pass ran across the gap between rep files, pulling a file's first samples toward
+    the gap's stand-in (step-ups 6.8 and 8.7°, lunge 3.6°), and the benchmark took the
+    reference's start a grid sample before ours. Measured now: pooled 3.1° / 3.3°, step-ups
+    1.8 and 0.9°, lunge 1.2°, the half squat 0.6°."""
+    by = {}
+    for (trial, sset), run in term_runs.items():
+        by.setdefault(sset, []).extend(cmu_real.rep_rows(run))
+        if sset == "pelvis+thigh" and trial in ("StepUpH", "StepUpL", "Lunge", "SqHalfSL"):
+            exc = _hip_flexion_agreement(cmu_real.rep_rows(run), "exc")
+            assert exc["n"] >= 3 and exc["mae"] < 2.0, (trial, exc)
+    for sset, hi in (("pelvis+thigh", 3.3), (FULL_SET, 3.5)):
+        exc = _hip_flexion_agreement(by[sset], "exc")
+        assert exc["n"] >= 28 and exc["mae"] < hi and exc["r"] > 0.9, (sset, exc)
+
+
+@needs_cmu
+def test_what_is_left_of_the_excursion_error_is_the_sacral_excess_shape(term_runs):
+    """The excursion's error split at the file's start and at the deepest sample into the
+    pelvis's tilt and the thigh's inclination (``hip_flexion_parts``). Where it is left
+    (Bulgarian squat -9°, single-leg squat -4°) it is the pelvis: the sacrum sensor reads
+    more excess tilt over the lab pelvis early in the descent than at the bottom (Bulgarian:
+    9.4° at the start, 0.7° at the deepest, at the same sensor tilt of 22°), while the
+    thigh's error is about the same at both (within 2°)."""
+    parts = pd.concat([cmu_real.hip_flexion_parts(term_runs[t, "pelvis+thigh"])
+                       for t in ("SqSL", "BulgSq")])
+    mean = parts.groupby("trial")[["pelvis", "pelvis_start", "thigh", "thigh_start",
+                                   "sacral_start", "sacral", "sensor_tilt_start"]].mean()
+    pelvis_part = mean.pelvis - mean.pelvis_start           # its share of the excursion error
+    thigh_part = mean.thigh - mean.thigh_start
+    assert pelvis_part["BulgSq"] < -6.0 and pelvis_part["SqSL"] < -2.0, pelvis_part
+    assert (thigh_part.abs() < 2.5).all(), thigh_part
+    # the sensor is past the model's 15° ramp at the start on both: the full excess taken out
+    assert (mean.sensor_tilt_start > 15.0).all() and (mean.sacral_start > 6.5).all(), mean
+
+
+def test_the_sacral_fall_fit_finds_the_shape_it_was_made_with():
+    """fit_sacral_fall recovers a known excess (noise 0.5°) from tilt and thigh samples."""
+    rng = np.random.default_rng(3)
+    tilt, thigh = rng.uniform(0.0, 40.0, 4000), rng.uniform(0.0, 90.0, 4000)
+    truth = cmu_real.SacralFall(8.5, 40.0, 0.018)
+    samples = pd.DataFrame({"tilt": tilt, "thigh": thigh,
+                            "excess": truth.excess_deg(tilt, thigh) + rng.normal(0, 0.5, 4000)})
+    fit = cmu_real.fit_sacral_fall(samples)
+    assert fit.from_deg == 40.0 and fit.per_deg == pytest.approx(0.018, abs=0.002)
+    assert fit.gain_deg == pytest.approx(8.5, abs=0.1)
+    assert fit.excess_deg(np.array([30.0]), np.array([10.0]))[0] == pytest.approx(fit.gain_deg)
+
+
+@pytest.fixture(scope="module")
+def sacral_fall(term_runs):
+    return cmu_real.sacral_fall_loeo(list(term_runs.values()))
+
+
+@needs_cmu
+def test_an_excess_falling_with_the_thigh_helps_excursions_and_hurts_peaks(sacral_fall):
+    """The excess's shape, left one exercise out on peaks and excursions: it falls once the
+    thigh inclines past ~40° (from_deg 40 in 13 of 14 folds, 1.6-2.4 %/°). With that fall
+    the excursions come within 2° (measured 3.05 -> 1.58° pelvis + thigh, 3.29 -> 1.90° full
+    set) but the peaks get worse (3.13 -> 3.87°, 2.08 -> 2.81°, bias +2.5 -> +3.8°): the ramp's
+    peak figures rested on its excess being too large at depth, which offset the thigh's own
+    +2…+7° (standing +2.8°). Not shipped; both are reported."""
+    d = sacral_fall
+    assert len(d) == 2 * len(cmu_real.TERM_TRIALS)
+    assert (d.from_deg == 40.0).sum() >= 12 and d.per_deg.between(0.012, 0.026).all(), d
+    for sset, exc_hi in (("pelvis+thigh", 1.8), (FULL_SET, 2.1)):
+        g = d[d.sensor_set == sset]
+        w = g.n.to_numpy(float)
+
+        def mean(col: str, g=g, w=w) -> float:
+            return float(np.average(g[col], weights=w))
+
+        assert mean("exc_mae_fall") < exc_hi < mean("exc_mae_ramp") - 1.0, sset
+        assert mean("peak_mae_fall") > mean("peak_mae_ramp") + 0.5, sset
+        # the Bulgarian squat's excursion, the one the ramp leaves 8-9° off
+        bulg = g.set_index("held_out").loc["BulgSq"]
+        assert bulg.exc_mae_ramp > 7.0 and bulg.exc_mae_fall < 3.5, bulg
+
+
+@needs_cmu
+def test_the_sacral_excess_does_not_lag_the_tilt(term_runs):
+    """Skin sliding over the bone and lagging it would read less excess where the sensor tilts
+    forward than where it tilts back, at the same tilt. Per exercise and 5° tilt bin the two
+    differ by -1.4…+1.4° (median 0.04°), with both signs: no lag to model, against 1-10° of
+    excess between exercises."""
+    runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
+    d = cmu_real.excess_by_direction(pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs]))
+    assert len(d) >= 15 and set(d.trial) == set(cmu_real.TERM_TRIALS)
+    assert d.difference.abs().max() < 1.5 and abs(d.difference.median()) < 0.3, d
+    assert (d.difference > 0.3).any() and (d.difference < -0.3).any(), d
+
+
+@needs_cmu
+def test_the_sacral_excess_falls_as_the_thigh_goes_deep(term_runs):
+    """Binned by the thigh's inclination, the excess falls past about 40° on every exercise
+    that gets there (measured: Bulgarian squat 9.2° at 30-40° -> 0.2° at 80-90°, single-leg
+    squat 10.2 -> 6.9° at 50-60°, lunge 3.7 -> 0.8°, high step-up 2.4 -> 0.8° at 60-70°)."""
+    runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
+    b = cmu_real.excess_by_thigh(pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs]))
+    for trial, deep in (("BulgSq", 80.0), ("SqSL", 50.0), ("Lunge", 80.0), ("StepUpH", 60.0)):
+        assert b.loc[deep, trial] < b.loc[30.0, trial] - 1.0, (trial, b[trial])
+    assert b.loc[80.0, "BulgSq"] < 1.0 < 8.0 < b.loc[30.0, "BulgSq"]
+
+
+def _thigh_flexing(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
+    """A thigh standing (the first quarter) then flexing to 90° about its mediolateral axis:
+    (N, 4) q_global_segment (x anterior, y up, z right, global z up) and (N,) the truth, deg."""
+    from analysis import quat
+
+    truth = np.concatenate([np.zeros(n // 4), np.linspace(0.0, 90.0, n - n // 4)])
+    upright = quat.from_matrix(np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]))
+    # flexion turns the segment about its own z: the knee end (-y) forward, x up
+    return quat.qmul(upright, quat.from_rotvec(np.outer(np.radians(truth), [0, 0, 1]))), truth
+
+
+def test_a_frame_vertical_off_the_orientation_cancels_relative_to_standing():
+    """The mechanism the lead suspected, on synthetic data: the segment frame's vertical
+    taken from the accelerometer while the orientation comes from the device, the two
+    1.5° apart (in any direction). Inclination relative to the standing mean is unchanged
+    over 0-90° of flexion (measured within 0.01°): the offset cancels. What does not cancel
+    is the device's vertical moving between the standing recording and the reps (2.6° in
+    the sagittal plane: the inclination reads 2.6° more, exactly)."""
+    from analysis import quat
+    from calibration.segment_frames import frame_from_flexion
+
+    q_seg, truth = _thigh_flexing()
+    r_sensor_seg = quat.to_matrix(quat.from_rotvec([0.3, -1.1, 0.7]))     # how it is worn
+    q_sensor = quat.qmul(q_seg, quat.qinv(quat.from_matrix(r_sensor_seg)))
+    standing = truth == 0.0
+    up_true, axis = r_sensor_seg[:, 1], r_sensor_seg[:, 2]
+    worst = 0.0
+    for direction in np.radians([0.0, 45.0, 90.0, 135.0, 200.0, 290.0]):
+        tilt_axis = np.cos(direction) * r_sensor_seg[:, 0] + np.sin(direction) * r_sensor_seg[:, 2]
+        up_acc = quat.qrotate(quat.from_rotvec(np.radians(1.5) * tilt_axis), up_true)
+        frame = frame_from_flexion(up_acc, axis, float(np.sign(axis[2])), 1.0).R_sensor_seg
+        incl = cmu_real.thigh_inclination_deg(quat.qmul(q_sensor, quat.from_matrix(frame)))
+        worst = max(worst, float(np.max(np.abs(incl - incl[standing].mean() - truth))))
+    assert worst < 0.1, worst
+    moved = quat.qmul(quat.from_rotvec([0.0, np.radians(2.6), 0.0]), q_sensor)  # about global y
+    moved[standing] = q_sensor[standing]      # the standing recording's vertical unmoved
+    exact = quat.qmul(q_sensor, quat.from_matrix(r_sensor_seg))
+    incl = cmu_real.thigh_inclination_deg(quat.qmul(moved, quat.from_matrix(r_sensor_seg)))
+    base = cmu_real.thigh_inclination_deg(exact)
+    np.testing.assert_allclose(np.abs((incl - base)[~standing]), 2.6, atol=0.05)
+
+
+def test_levelling_takes_a_device_tilt_out_and_keeps_the_heading():
+    """levelled_device: a device orientation tilted 2.6° off a still sensor's accelerometer
+    is turned back onto it (within 0.01°), its heading kept."""
+    from analysis import quat
+
+    q_seg, _ = _thigh_flexing(100)
+    q_true = quat.qmul(quat.about_z(0.8), q_seg)
+    acc = quat.qrotate(quat.qinv(q_true), np.array([0.0, 0.0, 9.81]))    # at rest: +g up
+    tilted = quat.qmul(quat.from_rotvec([np.radians(2.6), 0.0, 0.0]), q_true)
+    fixed = cmu_real.levelled_device(tilted, acc)
+    assert np.degrees(quat.angle(quat.qrel(q_true, fixed))).max() < 0.01
+
+
+@needs_cmu
+def test_the_thighs_standing_offset_is_the_device_orientations_not_the_frames():
+    """The right thigh read 2.6-3.0° more forward inclination than the lab's wherever the
+    athlete stands as in the Pose trial. On the still samples of the heel raises (sensor
+    under 6°/s) it is the device's own orientation: ours 2.72°, the device quaternion's
+    vertical alone 2.64°, the accelerometer 0.05°. Not the frame's vertical (from the
+    accelerometer in the Pose, 0.82° off the device's there, with the other sign, and
+    cancelling relative to standing, test above), not a filter converging in the 1.45 s
+    Pose (its device-accelerometer offset moves under 0.12° in it). The pelvis is the other
+    way round (ours -0.29°, accelerometer +2.02°) and so is the left thigh (ours 1.06°,
+    accelerometer 5.24°): no one source agrees with the lab on every sensor."""
+    src = pd.concat([cmu_real.standing_sources(cmu_real.run_trial(ROOT, "HeelRaise",
+                                                                  "pelvis+thigh", leg))
+                     for leg in ("right", "left")]).set_index("placement")
+    assert (src.pose_change.abs() < 0.2).all(), src
+    right = src.loc["thigh_right"]
+    assert right.samples >= 15 and right.ours > 2.0 and abs(right.ours - right.device) < 0.2, right
+    assert abs(right.accelerometer) < 0.5 and right.pose_device_minus_acc < -0.5, right
+    pelvis = src.loc["pelvis"]
+    assert (pelvis.ours.abs() < 0.5).all() and (pelvis.accelerometer > 1.5).all(), pelvis
+    assert src.loc["thigh_left"].accelerometer > 3.0, src
+
+
+@needs_cmu
+def test_a_levelled_device_orientation_with_the_sacral_fall_helps_peaks_and_excursions(term_runs):
+    """The device orientation levelled to its accelerometer in every data piece (a
+    benchmark candidate, not the analysis), every sensor's or the legs' only: the right
+    thigh's standing offset goes (heel raises 2.97 -> 0.66°); levelling the pelvis too puts
+    one into it (-0.28 -> +1.89°) and pelvic drop's peaks go 1.99 -> 2.35° MAE, the legs only
+    leave the pelvis as it was (pelvic drop within 0.01°). Either way the sacral excess falling past 40° of thigh
+    (SacralFall) then improves, left one exercise out, both hip flexion peaks and
+    excursions against the shipped analysis (pelvis + thigh: peaks 3.13 -> 2.44 / 2.31°,
+    excursions 3.05 -> 1.50 / 1.31°; full set 2.08 -> 1.42 / 1.64°, 3.29 -> 1.85 / 1.52°), and
+    hip adduction's peaks improve (4.32 -> 4.11 / 3.32°, 6.53 -> 4.15 / 4.31°)."""
+    legs = ("thigh_right", "thigh_left", "shank_right", "shank_left")
+    shipped = cmu_real.sacral_fall_loeo(list(term_runs.values()))
+    before = cmu_real.table([row for r in term_runs.values() for row in cmu_real.rep_rows(r)],
+                            group=("sensor_set",)).set_index(["sensor_set", "measure"])
+    for placements in (None, legs):
+        near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(
+            ROOT, "HeelRaise", "pelvis+thigh", "right", placements))
+        assert near["thigh"] < 1.0, near
+        assert (near["pelvis"] > 1.5) if placements is None else abs(near["pelvis"]) < 0.5, near
+        runs = [cmu_real.run_trial_levelled(ROOT, t, s, None, placements) for (t, s) in term_runs]
+        levelled = cmu_real.sacral_fall_loeo(runs)
+        after = cmu_real.table([row for r in runs for row in cmu_real.rep_rows(r)],
+                               group=("sensor_set",)).set_index(["sensor_set", "measure"])
+        for sset in ("pelvis+thigh", FULL_SET):
+            now, new = shipped[shipped.sensor_set == sset], levelled[levelled.sensor_set == sset]
+
+            def mean(d: pd.DataFrame, col: str) -> float:
+                return float(np.average(d[col], weights=d.n.to_numpy(float)))
+
+            assert mean(new, "peak_mae_fall") < mean(now, "peak_mae_ramp") - 0.4, (placements, sset)
+            assert mean(new, "exc_mae_fall") < 2.0 < mean(now, "exc_mae_ramp"), (placements, sset)
+            add = (sset, "hip_adduction_deg")
+            assert after.peak_mae[add] < before.peak_mae[add] - 0.2, (placements, sset)
+            drop = (sset, "pelvic_drop_deg")
+            if placements is None:
+                assert after.peak_mae[drop] > before.peak_mae[drop] + 0.2, (placements, sset)
+            else:
+                assert after.peak_mae[drop] == pytest.approx(before.peak_mae[drop], abs=0.05)
+
+
+@needs_cmu
+def test_the_device_orientations_tilt_is_one_per_trial(term_runs):
+    """What levelling turns the device's orientation by, per rep file (the right thigh, in
+    its sagittal plane): it clusters within a trial (measured sd 0.2-0.7° over 3-5 files)
+    and differs between trials (means -1.1…+5.0°, Bulgarian squat +5.0°, lunge +3.7°;
+    the Pose trial -0.6…-0.9° in the squats' frames): the device filter's inclination is
+    off by a different amount in each recording, which a zero taken in another recording
+    (the Pose) cannot take out."""
+    d = pd.concat([cmu_real.device_tilt_by_file(term_runs[t, "pelvis+thigh"])
+                   for t in cmu_real.TERM_TRIALS])
+    thigh = d[d.placement == "thigh_right"]
+    pose = thigh[thigh.file.str.startswith("Pose")]
+    reps = thigh[~thigh.file.str.startswith("Pose")].groupby("trial").sagittal.agg(["mean", "std"])
+    assert pose.sagittal.between(-1.0, -0.5).all(), pose
+    assert (reps["std"] < 0.8).all(), reps
+    assert reps["mean"].max() - reps["mean"].min() > 5.0, reps
+    assert reps["mean"]["BulgSq"] > 4.0 and reps["mean"]["Lunge"] > 3.0, reps
