@@ -1078,16 +1078,17 @@ def sacral_model_outside(fit_runs: list[TrialRun], other_runs: list[TrialRun]) -
 
 def sacral_term_loeo(runs: list[TrialRun], simulated_deg: float) -> pd.DataFrame:
     """Hip flexion's stated interval left one exercise out *with* the sacral model, nested:
-    for each held-out exercise the gain is fitted on the other exercises' pelvis tilt
-    samples, their hip flexion peak errors with that gain give the model-to-reality term
-    (:func:`reality_term`, on top of ``simulated_deg``), and the held-out exercise's reps
-    (with the same gain) are counted inside sqrt(simulated² + term²). ``runs``: one sensor
-    set's."""
+    for each held-out exercise the shipped shape (:class:`SacralFall`: gain, start and slope
+    of the fall) is fitted on the other exercises' pelvis tilt samples, their hip flexion
+    peak errors with it give the model-to-reality term (:func:`reality_term`, on top of
+    ``simulated_deg``), and the held-out exercise's reps (with the same fit) are counted
+    inside sqrt(simulated² + term²). ``runs``: one sensor set's."""
     samples = {r.trial: pelvis_tilt_samples(r) for r in runs if r.result is not None}
     out = []
     for held in samples:
-        gain = fit_sacral_gain(pd.concat([s for t, s in samples.items() if t != held]))
-        f = pd.concat([hip_flexion_with_sacral_model(r, gain) for r in runs if r.trial in samples])
+        fall = fit_sacral_fall(pd.concat([s for t, s in samples.items() if t != held]))
+        gain = fall.gain_deg
+        f = pd.concat([hip_flexion_with_sacral_fall(r, fall) for r in runs if r.trial in samples])
         errors = pd.DataFrame({"trial": f.trial, "error": f.ours - f.ref})
         term = reality_term(errors[errors.trial != held], simulated_deg)
         bound = float(np.hypot(simulated_deg, term))
