@@ -49,41 +49,30 @@ SACRAL_FALL_PER_DEG = 0.02
 :data:`SACRAL_FALL_FROM_DEG` (1/deg; 0.018-0.028 in the folds): 60 % of it left at 60°."""
 
 
-def pelvis_tilt_rad(q_facing_pelvis: np.ndarray) -> np.ndarray:
-    """The pelvis's anterior tilt in its own sagittal plane, heading-free.
+def thigh_inclination_rad(q_facing_seg: np.ndarray) -> np.ndarray:
+    """A segment's forward inclination in its own sagittal plane, heading-free.
 
     Parameters
     ----------
-    q_facing_pelvis : numpy.ndarray
-        (N, 4) pelvis orientation in the facing frame (z up), [w, x, y, z]; the segment's
+    q_facing_seg : numpy.ndarray
+        (N, 4) segment orientation in the facing frame (z up), [w, x, y, z]; the segment's
         x anterior, y superior.
 
     Returns
     -------
     numpy.ndarray
-        (N,) rad, + when the anterior axis points below horizontal (absolute: subtract
-        the standing pose's).
+        (N,) rad, + when the anterior axis points above horizontal: a thigh's knee end
+        forward (absolute: subtract the standing pose's).
     """
-    x, y = quat.axis_of(q_facing_pelvis, 0), quat.axis_of(q_facing_pelvis, 1)
-    return np.arctan2(-x[:, 2], y[:, 2])
-
-
-def thigh_inclination_rad(q_facing_thigh: np.ndarray) -> np.ndarray:
-    """The thigh's forward inclination in its own sagittal plane, heading-free.
-
-    Parameters
-    ----------
-    q_facing_thigh : numpy.ndarray
-        (N, 4) thigh orientation in the facing frame (z up), [w, x, y, z]; the segment's
-        x anterior, y superior.
-
-    Returns
-    -------
-    numpy.ndarray
-        (N,) rad, + when the knee end is forward (absolute: subtract the standing pose's).
-    """
-    x, y = quat.axis_of(q_facing_thigh, 0), quat.axis_of(q_facing_thigh, 1)
+    x, y = quat.axis_of(q_facing_seg, 0), quat.axis_of(q_facing_seg, 1)
     return np.arctan2(x[:, 2], y[:, 2])
+
+
+def pelvis_tilt_rad(q_facing_pelvis: np.ndarray) -> np.ndarray:
+    """The pelvis's anterior tilt in its own sagittal plane, heading-free: (N,) rad, + when
+    its anterior axis points below horizontal (:func:`thigh_inclination_rad` turned over;
+    (N, 4) facing-frame orientation in, absolute: subtract the standing pose's)."""
+    return -thigh_inclination_rad(q_facing_pelvis)
 
 
 def sacral_excess_deg(tilt_deg: np.ndarray, gain_deg: float = SACRAL_EXCESS_DEG,
