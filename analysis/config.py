@@ -98,10 +98,11 @@ class AnalysisConfig:
     measure -> term in the measure's unit (:data:`analysis.validation.MODEL_TO_REALITY`)."""
     sacral_excess_deg: float = SACRAL_EXCESS_DEG
     """The sacral pelvis sensor's soft-tissue excess, deg: the anterior tilt it reads beyond
-    the pelvis once it tilts 15° from standing (less before), taken out of the pelvis before
-    hip flexion is measured (:mod:`analysis.soft_tissue`; fitted on real recordings against a
-    lab pelvis, 7 single-leg exercises, hip flexion peak error 7.9 -> 3.1° left one exercise
-    out); 0 takes nothing out."""
+    the pelvis once it tilts 15° from standing (less before), falling as the test thigh
+    inclines past 40° (2 % a degree), taken out of the pelvis before hip flexion is measured
+    (:mod:`analysis.soft_tissue`; fitted on real recordings against a lab pelvis, 7
+    single-leg exercises, hip flexion peak error 7.9 -> 2.3° left one exercise out, the
+    legs' device orientation levelled); 0 takes nothing out."""
 
     def __post_init__(self) -> None:
         if self.orientation_mode not in ORIENTATION_MODES:

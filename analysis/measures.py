@@ -180,9 +180,9 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
     """
     st = motion.standing
     sensor_pelvis = motion.get("pelvis", test_leg)  # as the sacral sensor reads it
-    pelvis = replace(sensor_pelvis, q_facing_seg=without_sacral_excess(
-        sensor_pelvis.q_facing_seg, st, sacral_excess_deg))
     thigh = motion.get("thigh", test_leg)
+    pelvis = replace(sensor_pelvis, q_facing_seg=without_sacral_excess(
+        sensor_pelvis.q_facing_seg, st, sacral_excess_deg, thigh.q_facing_seg))
     shank = motion.get("shank", test_leg)
     trunk = motion.get("trunk", test_leg)
     wrist = motion.get("wrist", test_leg)

@@ -29,14 +29,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from vqf import VQF, offlineVQF
 
+from analysis import quat as quat_ops
 from analysis.config import MAX_BRIDGE_S  # the default of AnalysisConfig.max_bridge_s
 from analysis.quat import interpolate as interpolate_quat
 from sensor_io.errors import InputError
 
 __all__ = [
     "GAP_FACTOR", "MAX_BRIDGE_S", "Orientation", "OrientationStream", "PiecewiseOrientation",
-    "estimate_orientation", "pieces", "piecewise_orientation", "resample_rows",
-    "resample_uniform", "vqf_param_names",
+    "estimate_orientation", "levelled_device", "pieces", "piecewise_orientation",
+    "resample_rows", "resample_uniform", "vqf_param_names",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -393,6 +394,38 @@ def pieces(t: ArrayLike, max_bridge_s: float = MAX_BRIDGE_S) -> list[slice]:
             if b - a >= MIN_PIECE_SAMPLES]
 
 
+def levelled_device(q_global_sensor: ArrayLike, acc: ArrayLike) -> FloatArray:
+    """A device's own orientation over a stretch, levelled to its accelerometer.
+
+    A device filter's inclination can be off by a different amount in each recording
+    (Xsens thighs on CMU-MBL SUB22: -1.1..+5.0° between trials, clustered within one;
+    docs/real_data.md "The thigh's standing offset"), which a zero taken from standing
+    cannot take out. The stretch is turned about one horizontal axis so that the mean
+    specific force it puts in the global frame points straight up: exact where the
+    stretch's mean linear acceleration (its change of velocity over its length) is nil.
+    The heading is kept.
+
+    Parameters
+    ----------
+    q_global_sensor : array_like
+        (N, 4) the device's q_global_sensor, [w, x, y, z], global z up.
+    acc : array_like
+        (N, 3) specific force, m/s², sensor frame, at the same samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 4) q_global_sensor, every sample turned by the same rotation.
+    """
+    q = np.asarray(q_global_sensor, dtype=np.float64)
+    mean_up = quat_ops.qrotate(q, np.asarray(acc, dtype=np.float64)).mean(axis=0)
+    mean_up /= np.linalg.norm(mean_up)
+    axis = np.cross(mean_up, [0.0, 0.0, 1.0])
+    turn = quat_ops.from_rotvec(axis / max(float(np.linalg.norm(axis)), 1e-12)
+                                * np.arctan2(np.linalg.norm(axis), mean_up[2]))
+    return quat_ops.normalise(quat_ops.qmul(turn, q))
+
+
 @dataclass(frozen=True)
 class PiecewiseOrientation:
     """One sensor's orientation, each piece of it on its own uniform grid."""
@@ -423,7 +456,7 @@ def piecewise_orientation(
     t: ArrayLike, gyr: ArrayLike, acc: ArrayLike, mag: ArrayLike | None = None,
     device_quat: ArrayLike | None = None, mode: Literal["offline", "causal"] = "offline",
     keep_signals: bool = True, gyr_bias: ArrayLike | None = None,
-    max_bridge_s: float = MAX_BRIDGE_S,
+    max_bridge_s: float = MAX_BRIDGE_S, level_device: bool = False,
 ) -> PiecewiseOrientation:
     """Orientation never bridged across a gap longer than ``max_bridge_s``.
 
@@ -454,6 +487,10 @@ def piecewise_orientation(
         (3,) gyro bias, rad/s, sensor frame, taken off ``gyr``.
     max_bridge_s : float
         Longest silence the orientation is carried across, s.
+    level_device : bool
+        Level each piece of ``device_quat`` to its own accelerometer first
+        (:func:`levelled_device`); offline only (it uses the whole piece), and nothing
+        without ``device_quat``.
 
     Returns
     -------
@@ -479,7 +516,9 @@ def piecewise_orientation(
         t_u, gyr_u, acc_u, *mag_u, gap_u = resample_uniform(
             t_a[r], gyr_a[r], acc_a[r], *extra, offsets=[gyr_bias, None, *[None] * len(extra)])
         if dq is not None:
-            q = interpolate_quat(t_u, t_a[r], dq[r])  # the device's own filter, resampled
+            q_dev = (levelled_device(dq[r], acc_a[r]) if level_device and mode == "offline"
+                     else dq[r])
+            q = interpolate_quat(t_u, t_a[r], q_dev)  # the device's own filter, resampled
         else:
             rate = 1.0 / float(t_u[1] - t_u[0])
             q = estimate_orientation(gyr_u, acc_u, rate, mag=mag_u[0] if mag_u else None,

@@ -34,8 +34,8 @@ def mark_unvalidated(measures: dict) -> dict:
 
 
 MODEL_TO_REALITY: dict[str, dict[str, float]] = {
-    "functional axis": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 6.5, "hip_adduction_deg": 10.0},
-    "knee hinge": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 4.2, "hip_adduction_deg": 14.9},
+    "functional axis": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 4.9, "hip_adduction_deg": 6.4},
+    "knee hinge": {"pelvic_drop_deg": 6.4, "hip_flexion_deg": 3.3, "hip_adduction_deg": 10.0},
 }
 """Per leg-frame calibration (:func:`analysis.uncertainty.calibration_case`'s first part:
 the thigh's frame from its functional axis with pelvis + thigh, from the knee hinge with a
@@ -49,14 +49,14 @@ random-effects model over exercises, not a quantile of pooled reps
 reps' scatter). Estimated on the real development trials (CMU-MBL SUB22: single-leg,
 half single-leg, Bulgarian and decline squats, lunges, high and low step-ups, 27-29 reps
 per measure; pelvis + thigh for the functional axis, the full set for the knee hinge);
-leaving each exercise out in turn they held pelvic drop 27/29, hip flexion 28/29 and
-25/28 (with the sacral model's gain fitted on the other six too: the same), hip adduction
-26/27 and 25/28 (``make bench`` -> real re-derives them). Pelvic drop is wide because the
+leaving each exercise out in turn they held pelvic drop 27/29 and 27/29, hip flexion 28/29
+and 27/29 (with the sacral model's shape fitted on the other six too: 27/29 and 24/29), hip
+adduction 25/29 and 24/27 (``make bench`` -> real re-derives them). Pelvic drop is wide because the
 step-ups read 5° less drop than the lab's pelvis (the four squats alone gave 2.8°, which
 held none of the step-ups' reps). Hip flexion's term is what is left after the sacral
 sensor's soft-tissue excess is taken out (:mod:`analysis.soft_tissue`; 16.2° and 13.4°
-before): mostly the thigh reading 2-7° more forward inclination than the lab's
-(docs/real_data.md). Measures without a real reference (knee displacement, trunk lean,
+before it, 6.5° and 4.2° before its fall past 40° of thigh and the legs' levelled device
+orientation; hip adduction's 10.0° and 14.9° before the levelling; docs/real_data.md). Measures without a real reference (knee displacement, trunk lean,
 wrist) have no term: their intervals are simulated only, and the output says so."""
 
 REALITY_BASIS = ("simulated uncertainty combined in quadrature with a model-to-reality term "

@@ -126,8 +126,8 @@ def _print_sacral_model(root, runs: list[cmu_real.TrialRun]) -> None:
 
 
 def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
-    """The candidate shape (the ramp times a fall with the thigh's inclination) against the
-    shipped ramp, both left one exercise out, on hip flexion peaks and excursions."""
+    """The shipped shape (the ramp times a fall with the thigh's inclination) against the
+    ramp alone, both refitted left one exercise out, on hip flexion peaks and excursions."""
     samples = pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs if r.sensor_set == "pelvis+thigh"])
     d = cmu_real.excess_by_direction(samples)
     print(f"sacral excess tilting forward - tilting back at the same tilt (5° bins, pelvis+thigh): "
@@ -135,8 +135,8 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
     print("median sacral excess (deg) by the thigh's inclination from standing (10° bins, pelvis+thigh):")
     _print(cmu_real.excess_by_thigh(samples).round(1).reset_index())
     loeo = cmu_real.sacral_fall_loeo(runs)
-    print("sacral excess shape, left one exercise out: the shipped ramp vs the ramp falling with "
-          "the thigh's inclination (cmu_real.SacralFall; not shipped), hip flexion MAE / bias:")
+    print("sacral excess shape, left one exercise out: the ramp alone vs the ramp falling with "
+          "the thigh's inclination (cmu_real.SacralFall; shipped), hip flexion MAE / bias:")
     cols = ["sensor_set", "held_out", "n", "from_deg", "per_deg", "gain", "peak_mae_ramp",
             "peak_mae_fall", "exc_mae_ramp", "exc_mae_fall", "exc_bias_ramp", "exc_bias_fall"]
     _print(loeo[cols].round(3))
@@ -148,17 +148,16 @@ def _print_sacral_fall(runs: list[cmu_real.TrialRun]) -> None:
               f"{mean['exc_bias_ramp']:+.2f}, fall {mean['exc_mae_fall']:.2f} / {mean['exc_bias_fall']:+.2f}")
 
 
-LEVELLED = {"device levelled": None,
-            "legs levelled": ("thigh_right", "thigh_left", "shank_right", "shank_left")}
-"""The candidates: every sensor's device orientation levelled to its accelerometer, or the
-legs' only (cmu_real.run_trial_levelled's placements)."""
+LEVELLED = {"pelvis levelled too": ("pelvis",)}
+"""The candidate beside what ships (the analysis levels the legs' device orientation): the
+pelvis's levelled too (cmu_real.run_trial_levelled's placements)."""
 
 
 def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
     """The standing baseline's source (device orientation, accelerometer, ours) on still
-    samples, and the device orientation levelled to its accelerometer in every piece (a
-    candidate): the standing baseline, peaks left one exercise out with the ramp and the
-    fall, and the other measures' peaks."""
+    samples, and the pelvis's device orientation levelled as the legs' are (a candidate):
+    the standing baseline, peaks left one exercise out with the ramp and the fall, and the
+    other measures' peaks."""
     print("standing baseline on still heel-raise samples (median error vs the lab, deg; "
           "cmu_real.standing_sources):")
     _print(pd.concat([cmu_real.standing_sources(cmu_real.run_trial(root, "HeelRaise", "pelvis+thigh",
@@ -193,7 +192,7 @@ def _print_device_tilt(root, runs: list[cmu_real.TrialRun]) -> None:
             print(f"  {what:14s} {r.sensor_set}: {r.measure} peak MAE {r.peak_mae:.2f} "
                   f"bias {r.peak_bias:+.2f}")
         if what != "shipped":
-            print(f"{what} (the analysis's sacral ramp as shipped):")
+            print(f"{what} (the analysis's sacral excess as shipped):")
             for sensor_set, leg_frames in cmu_real.LEG_FRAMES.items():
                 _print_terms(rows, sensor_set, leg_frames)
 

@@ -38,7 +38,17 @@ import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from analysis import quat
-from analysis.soft_tissue import SACRAL_RAMP_DEG, pelvis_tilt_rad, without_sacral_excess
+from analysis.orientation import levelled_device
+from analysis.soft_tissue import (
+    SACRAL_EXCESS_DEG,
+    SACRAL_FALL_FROM_DEG,
+    SACRAL_FALL_PER_DEG,
+    SACRAL_RAMP_DEG,
+    pelvis_tilt_rad,
+    sacral_excess_deg,
+    thigh_inclination_rad,
+    without_sacral_excess,
+)
 from calibration.standing import time_slice
 from sensor_io.errors import InputError
 
@@ -333,8 +343,7 @@ def pelvis_tilt_deg(q_facing_pelvis: np.ndarray) -> np.ndarray:
 def thigh_inclination_deg(q_facing_thigh: np.ndarray) -> np.ndarray:
     """(N,) deg: the thigh's forward inclination in its own sagittal plane (the knee end
     forward, +), heading-free; hip flexion is about this plus the pelvis's tilt."""
-    x, y = quat.axis_of(q_facing_thigh, 0), quat.axis_of(q_facing_thigh, 1)
-    return np.degrees(np.arctan2(x[:, 2], y[:, 2]))
+    return np.degrees(thigh_inclination_rad(q_facing_thigh))
 
 
 def reference_pelvis_tilt_deg(ref: pd.DataFrame) -> np.ndarray:
@@ -357,7 +366,8 @@ def _tilts(run: TrialRun, sacral: bool = False) -> np.ndarray:
     motion = run.result.motion
     q_pelvis = motion.get("pelvis", run.leg).q_facing_seg
     if sacral:
-        q_pelvis = without_sacral_excess(q_pelvis, motion.standing, _sacral_gain(run))
+        q_pelvis = without_sacral_excess(q_pelvis, motion.standing, _sacral_gain(run),
+                                         motion.get("thigh", run.leg).q_facing_seg)
     ours = lowpass_pieces(np.column_stack([
         pelvis_tilt_deg(q_pelvis),
         thigh_inclination_deg(motion.get("thigh", run.leg).q_facing_seg)]), motion.t, run.pieces)
@@ -554,21 +564,6 @@ def _up_of_device(q_global_sensor: np.ndarray) -> np.ndarray:
 
 
 
-def levelled_device(q_global_sensor: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """(N, 4) the device's orientation over a stretch turned about a horizontal axis so
-    that the mean specific force it puts in the global frame is straight up: the device
-    filter's inclination error over the stretch taken out, if the stretch's mean linear
-    acceleration is nil (its change of velocity over its length). A candidate, not used by
-    the analysis (:func:`run_trial_levelled`)."""
-    mean_up = quat.qrotate(q_global_sensor, acc).mean(axis=0)
-    mean_up /= np.linalg.norm(mean_up)
-    axis = np.cross(mean_up, [0.0, 0.0, 1.0])
-    turn = quat.from_rotvec(axis / max(np.linalg.norm(axis), 1e-12)
-                            * np.arctan2(np.linalg.norm(axis), mean_up[2]))
-    return quat.normalise(quat.qmul(turn, q_global_sensor))
-
-
-
 def device_tilt_by_file(run: TrialRun) -> pd.DataFrame:
     """Per rep file and placement (pelvis, test thigh): how far :func:`levelled_device`
     turns the device's orientation (deg), split in the segment's own planes: ``sagittal``
@@ -601,8 +596,10 @@ def run_trial_levelled(root: Path, trial: str, sensor_set: str, leg: str | None 
     """:func:`run_trial` with every data piece's device orientation levelled to its own
     accelerometer (:func:`levelled_device`) before the analysis uses it: what taking the
     device filter's inclination out would do (the standing Pose piece is still, so levelled
-    exactly; a rep file over its few seconds). ``placements``: only these sensors' (default
-    every sensor's)."""
+    exactly; a rep file over its few seconds). The analysis levels the legs' itself
+    (:data:`analysis.segment_motion.LEVELLED_DEVICE_SEGMENTS`; levelling twice changes
+    nothing), so this is a candidate for the others. ``placements``: only these sensors'
+    (default every sensor's)."""
     from dataclasses import replace
     from unittest import mock
 
@@ -890,7 +887,7 @@ the excess starts to fall, and the share it loses per degree beyond it."""
 
 @dataclass(frozen=True)
 class SacralFall:
-    """A candidate shape of the sacral excess (not the analysis's): the shipped ramp times a
+    """A shape of the sacral excess (the analysis's is :data:`SHIPPED_FALL`): the ramp times a
     fall with the thigh's inclination, ``gain * min(1, tilt / 15°) * clip(1 - per_deg *
     max(0, thigh - from_deg), 0, 1)``, deg. On the real exercises the excess over the lab
     pelvis falls once the thigh inclines past 30-40° (the lab pelvis tilts on where the sacral
@@ -902,9 +899,12 @@ class SacralFall:
 
     def excess_deg(self, tilt_deg: np.ndarray, thigh_deg: np.ndarray) -> np.ndarray:
         """(N,) deg from the sensor's tilt and the thigh's inclination (N,), deg, from standing."""
-        fall = np.clip(1.0 - self.per_deg * np.maximum(np.asarray(thigh_deg) - self.from_deg, 0.0),
-                       0.0, 1.0)
-        return self.gain_deg * np.clip(np.asarray(tilt_deg) / SACRAL_RAMP_DEG, 0.0, 1.0) * fall
+        return sacral_excess_deg(tilt_deg, self.gain_deg, SACRAL_RAMP_DEG, thigh_deg,
+                                 self.from_deg, self.per_deg)
+
+
+SHIPPED_FALL = SacralFall(SACRAL_EXCESS_DEG, SACRAL_FALL_FROM_DEG, SACRAL_FALL_PER_DEG)
+"""The shape the analysis takes out (:mod:`analysis.soft_tissue`)."""
 
 
 def fit_sacral_fall(samples: pd.DataFrame) -> SacralFall:
@@ -1078,16 +1078,17 @@ def sacral_model_outside(fit_runs: list[TrialRun], other_runs: list[TrialRun]) -
 
 def sacral_term_loeo(runs: list[TrialRun], simulated_deg: float) -> pd.DataFrame:
     """Hip flexion's stated interval left one exercise out *with* the sacral model, nested:
-    for each held-out exercise the gain is fitted on the other exercises' pelvis tilt
-    samples, their hip flexion peak errors with that gain give the model-to-reality term
-    (:func:`reality_term`, on top of ``simulated_deg``), and the held-out exercise's reps
-    (with the same gain) are counted inside sqrt(simulated² + term²). ``runs``: one sensor
-    set's."""
+    for each held-out exercise the shipped shape (:class:`SacralFall`: gain, start and slope
+    of the fall) is fitted on the other exercises' pelvis tilt samples, their hip flexion
+    peak errors with it give the model-to-reality term (:func:`reality_term`, on top of
+    ``simulated_deg``), and the held-out exercise's reps (with the same fit) are counted
+    inside sqrt(simulated² + term²). ``runs``: one sensor set's."""
     samples = {r.trial: pelvis_tilt_samples(r) for r in runs if r.result is not None}
     out = []
     for held in samples:
-        gain = fit_sacral_gain(pd.concat([s for t, s in samples.items() if t != held]))
-        f = pd.concat([hip_flexion_with_sacral_model(r, gain) for r in runs if r.trial in samples])
+        fall = fit_sacral_fall(pd.concat([s for t, s in samples.items() if t != held]))
+        gain = fall.gain_deg
+        f = pd.concat([hip_flexion_with_sacral_fall(r, fall) for r in runs if r.trial in samples])
         errors = pd.DataFrame({"trial": f.trial, "error": f.ours - f.ref})
         term = reality_term(errors[errors.trial != held], simulated_deg)
         bound = float(np.hypot(simulated_deg, term))

@@ -280,7 +280,7 @@ def _sample_block(state: _SensorState, block: _Block, ideal: bool) -> None:
     R_seg = kin.R[seg]
     R_sensor = R_seg @ state.R_seg_sensor
     if seg == "pelvis":  # the sacral skin's tilt excess (virtual_imu.sacral_tissue)
-        R_sensor = R_seg @ sacral_tissue(R_seg) @ state.R_seg_sensor
+        R_sensor = R_seg @ sacral_tissue(R_seg, R_thigh=kin.R["thigh"]) @ state.R_seg_sensor
     dt = float(kin.t[1] - kin.t[0])
     gyr_f, acc_f = ideal_imu(R_sensor, kin.p[seg] + R_seg @ state.pos_m, dt)
     err = state.errors

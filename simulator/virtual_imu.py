@@ -178,22 +178,36 @@ def random_mounting(rng: np.random.Generator, normal: np.ndarray, max_tilt_deg: 
     return np.column_stack([x, np.cross(z, x), z])
 
 
-SACRAL_EXCESS_DEG = 7.2
+SACRAL_EXCESS_DEG = 8.5
 """A sacral sensor's excess anterior tilt over the pelvis (deg) once it reads 15° of tilt,
-as measured on a real body (CMU-MBL SUB22, Xsens on the sacrum against a lab pelvis, 7
-single-leg exercises; docs/real_data.md); ``analysis.soft_tissue`` takes the same out."""
+before it falls with the thigh's inclination, as measured on a real body (CMU-MBL SUB22,
+Xsens on the sacrum against a lab pelvis, 7 single-leg exercises; docs/real_data.md);
+``analysis.soft_tissue`` takes the same out."""
 SACRAL_RAMP_DEG = 15.0
 """The sensor tilt (deg from standing) over which that excess builds up."""
+SACRAL_FALL_FROM_DEG = 40.0
+"""The thigh inclination (deg forward from standing) past which the excess falls."""
+SACRAL_FALL_PER_DEG = 0.02
+"""The share of the excess lost per degree of thigh inclination past the start (1/deg)."""
 
 
-def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG) -> np.ndarray:
+def _inclination_deg(R: np.ndarray) -> np.ndarray:
+    """(N,) deg: a segment's forward inclination in its own sagittal plane (x anterior, y
+    superior), + when its x points up (a thigh flexing; a pelvis tilting back)."""
+    x, y = R[:, :, 0], R[:, :, 1]
+    return np.degrees(np.arctan2(x[:, 2], y[:, 2]))
+
+
+def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG,
+                  R_thigh: np.ndarray | None = None) -> np.ndarray:
     """The sacral skin site's rotation relative to the pelvis bone.
 
-    The real sacral sensor reads excess = gain * min(1, s / ramp) more anterior tilt than
-    the pelvis, s its own tilt from standing (``analysis.soft_tissue``): for a pelvis tilt
-    p from the first sample (standing), s = p * ramp / (ramp - gain) below ramp - gain,
-    p + gain above; none behind standing. Anterior tilt turns the pelvis's x (anterior)
-    towards -y (down): a negative turn about its mediolateral z.
+    The real sacral sensor reads excess = gain * f * min(1, s / ramp) more anterior tilt
+    than the pelvis, s its own tilt from standing and f = clip(1 - k * max(0, thigh - 40°),
+    0, 1) the fall with the test thigh's inclination (``analysis.soft_tissue``): for a
+    pelvis tilt p from the first sample (standing), s = p * ramp / (ramp - gain * f) below
+    ramp - gain * f, p + gain * f above; none behind standing. Anterior tilt turns the
+    pelvis's x (anterior) towards -y (down): a negative turn about its mediolateral z.
 
     Parameters
     ----------
@@ -203,6 +217,9 @@ def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG) -
     excess_deg : float
         The excess once the sensor reads ``SACRAL_RAMP_DEG`` of tilt, deg (below the ramp);
         default the one measured on a real body, :data:`SACRAL_EXCESS_DEG`.
+    R_thigh : numpy.ndarray, optional
+        (N, 3, 3) R_global_thigh of the test leg (x anterior, y up along the femur), its
+        first sample standing; None: no fall.
 
     Returns
     -------
@@ -210,11 +227,15 @@ def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG) -
         (N, 3, 3) rotation of the skin site in the pelvis frame (R_sensor = R_pelvis @ it
         @ R_pelvis_sensor).
     """
-    x, y = R_pelvis[:, :, 0], R_pelvis[:, :, 1]
-    tilt = np.degrees(np.arctan2(-x[:, 2], y[:, 2]))
+    tilt = -_inclination_deg(R_pelvis)
     p = np.maximum(tilt - tilt[0], 0.0)
-    knee = SACRAL_RAMP_DEG - excess_deg
-    excess = np.where(p < knee, p * excess_deg / knee, excess_deg)
+    gain = np.full(len(p), float(excess_deg))
+    if R_thigh is not None:
+        thigh = _inclination_deg(R_thigh)
+        past = np.maximum(thigh - thigh[0] - SACRAL_FALL_FROM_DEG, 0.0)
+        gain *= np.clip(1.0 - SACRAL_FALL_PER_DEG * past, 0.0, 1.0)
+    knee = SACRAL_RAMP_DEG - gain
+    excess = np.where(p < knee, p * gain / knee, gain)
     return Rotation.from_rotvec(np.outer(-np.radians(excess), [0.0, 0.0, 1.0])).as_matrix()
 
 
@@ -328,7 +349,7 @@ def sample_sensor(
     R_seg = kin.R[segment]
     R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng)).as_matrix()
     if segment == "pelvis":  # where the sensor sits, so ideal sensors have it too
-        R_tissue = sacral_tissue(R_seg, sacral_excess_deg) @ R_tissue
+        R_tissue = sacral_tissue(R_seg, sacral_excess_deg, kin.R["thigh"]) @ R_tissue
     R_sensor = R_seg @ R_tissue @ R_seg_sensor
     p_sensor = kin.p[segment] + R_seg @ pos
     dt = kin.t[1] - kin.t[0]

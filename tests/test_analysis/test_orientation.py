@@ -197,3 +197,58 @@ def test_jittery_stream_with_a_gap_resampled_then_filtered_keeps_the_turn():
     ori = estimate_orientation(gyr_u, acc_u, 1.0 / (t_u[1] - t_u[0]))
     turn = quat.qrel(ori.quat[np.searchsorted(t_u, 2.5)], ori.quat[-1])
     assert np.degrees(quat.angle(turn)) == pytest.approx(90.0, abs=1.0)
+
+
+def _still_pieces_with_device_tilts(tilts_deg: tuple[float, ...], rate_hz: float = 100.0):
+    """A still sensor pitched 20° forward, one 2 s piece per tilt with 1 s of silence
+    between pieces; the device's own orientation in each piece tilted that much more
+    (about global x) than the accelerometer says. (t, gyr, acc, true q, device q)."""
+    n = int(2 * rate_hz)
+    q_true = quat.qmul(quat.about_z(0.7), quat.from_rotvec([0.0, np.radians(20.0), 0.0]))
+    acc1 = quat.qrotate(quat.qinv(q_true[None]), np.array([0.0, 0.0, G]))[0]
+    t = np.concatenate([k * 3.0 + np.arange(n) / rate_hz for k in range(len(tilts_deg))])
+    q_dev = np.concatenate([np.tile(quat.qmul(quat.from_rotvec([np.radians(a), 0.0, 0.0]),
+                                              q_true), (n, 1)) for a in tilts_deg])
+    return t, np.zeros((len(t), 3)), np.tile(acc1, (len(t), 1)), q_true, q_dev
+
+
+def test_a_device_orientation_is_levelled_per_piece_to_its_accelerometer():
+    """level_device: each piece's device orientation, tilted by its own amount (2.6° and
+    -4° here, as a device filter's inclination moves between recordings), is turned back
+    onto its accelerometer within 0.01°, heading kept; without it, and in causal mode (it
+    needs the whole piece), the device's tilt stays."""
+    from analysis.orientation import piecewise_orientation
+
+    t, gyr, acc, q_true, q_dev = _still_pieces_with_device_tilts((2.6, -4.0))
+
+    def error_deg(**kw) -> np.ndarray:
+        o = piecewise_orientation(t, gyr, acc, device_quat=q_dev, **kw)
+        assert len(o.spans) == 2 and o.source == "device"
+        return np.degrees(quat.angle(quat.qrel(np.tile(q_true, (len(o.quat), 1)), o.quat)))
+
+    assert error_deg(level_device=True).max() < 0.01
+    for kw in ({}, {"level_device": True, "mode": "causal"}):
+        err = error_deg(**kw)
+        assert err.min() > 2.5 and err.max() == pytest.approx(4.0, abs=0.01), kw
+
+
+def test_the_legs_device_orientations_are_levelled_and_the_pelvis_is_not():
+    """sensor_orientations levels a file's device orientation for the thighs and shanks
+    (LEVELLED_DEVICE_SEGMENTS) and leaves the pelvis's as the device gave it (levelling it
+    made pelvic drop worse on real recordings); a stream without a device orientation is
+    filtered by vqf as before."""
+    from analysis.segment_motion import sensor_orientations
+    from sensor_io.recording import Recording, SensorStream
+
+    t, gyr, acc, q_true, q_dev = _still_pieces_with_device_tilts((3.0,))
+    streams = {p: SensorStream(t, acc, gyr, None, q_dev)
+               for p in ("pelvis", "thigh_left", "shank_left")}
+    streams["thigh_right"] = SensorStream(t, acc, gyr)
+    out = sensor_orientations(Recording(streams, test_leg="left"),
+                              {p: np.zeros(3) for p in streams})
+    err = {p: np.degrees(quat.angle(quat.qrel(np.tile(q_true, (len(o.q_world_sensor), 1)),
+                                              o.q_world_sensor))).max()
+           for p, o in out.items() if p != "thigh_right"}
+    assert err["thigh_left"] < 0.01 and err["shank_left"] < 0.01, err
+    assert err["pelvis"] == pytest.approx(3.0, abs=0.01), err
+    assert out["thigh_right"].source == "vqf 6D"

@@ -140,9 +140,9 @@ def test_the_exercise_bound_holds_about_90_percent_of_a_new_exercise():
 @pytest.mark.parametrize("rows_of", ["term_rows", "full_set_rows"])
 def test_stated_intervals_hold_on_an_exercise_left_out(rows_of, request):
     """Leave-one-exercise-out on the seven real single-leg exercises: the bound from six
-    holds about 90 % of the seventh's reps, per measure and sensor set (measured 89-100 %:
-    pelvic drop 27/29 both sets, hip flexion 29/29 and 28/28, hip adduction 26/27 and
-    25/28); and the shipped intervals, as the analyses state them, hold at least as many."""
+    holds about 90 % of the seventh's reps, per measure and sensor set (measured 86-97 %:
+    pelvic drop 27/29 both sets, hip flexion 28/29 and 27/29, hip adduction 25/29 and
+    24/27); and the shipped intervals, as the analyses state them, hold at least as many."""
     from analysis.validation import MODEL_TO_REALITY
 
     rows = request.getfixturevalue(rows_of)
@@ -165,20 +165,23 @@ def test_stated_intervals_hold_on_an_exercise_left_out(rows_of, request):
 def test_the_pose_trial_is_a_sound_zero_for_the_pelvis():
     """The standing baseline of the hip flexion error: where the athlete stands as in the
     Pose trial (the heel raises, 753 samples), the sacrum sensor's tilt agrees with the lab
-    pelvis's (measured -0.2°) and the thigh's inclination reads 2.8° more than the lab's."""
+    pelvis's (measured -0.2°) and the (left) thigh's inclination reads 5.5° more than the
+    lab's: its device orientation levelled to its accelerometer, which reads 5.2° off the
+    lab's there (2.8° before the levelling; the right thigh's goes 3.0 -> 0.7°, test below)."""
     near = cmu_real.near_pose_errors(cmu_real.run_trial(ROOT, "HeelRaise", "pelvis+thigh"))
     assert near["samples"] > 500
-    assert abs(near["pelvis"]) < 1.0 and 0.0 < near["thigh"] < 5.0, near
+    assert abs(near["pelvis"]) < 1.0 and 0.0 < near["thigh"] < 6.0, near
 
 
 @needs_cmu
 def test_hip_flexion_read_high_through_the_sacral_tilt_and_the_model_takes_it_out(term_runs):
     """The hip flexion error at the deepest sample splits into the pelvis's tilt error and
     the thigh's inclination error, with little left over (measured |rest| <= 2.2° per
-    exercise). The sacrum sensor read 6.6-8.9° more tilt than the lab pelvis on the
+    exercise). The sacrum sensor read 6.6-9.4° more tilt than the lab pelvis on the
     single-leg, half and decline squats, already where the rep is least flexed (the
-    ``sacral`` part the analysis now takes out, 7.2° there); what is left of the pelvis part
-    is -0.6…+1.8° on them, and the thigh's part (2-7°) is the larger."""
+    ``sacral`` part the analysis now takes out, 5.8-8.4° there at the deepest sample, the
+    excess fallen with the thigh's inclination); what is left of the pelvis part is
+    -1.3…+1.1° on them, and the thigh's part (3-5°) is the larger."""
     parts = pd.concat([cmu_real.hip_flexion_parts(term_runs[t, "pelvis+thigh"])
                        for t in cmu_real.TERM_TRIALS])
     mean = parts.groupby("trial")[["peak_error", "pelvis", "sacral", "thigh", "rest",
@@ -186,20 +189,20 @@ def test_hip_flexion_read_high_through_the_sacral_tilt_and_the_model_takes_it_ou
     assert (mean.rest.abs() < 2.5).all(), mean.rest
     for t in ("SqSL", "SqHalfSL", "DeclineSq"):
         assert mean.pelvis[t] + mean.sacral[t] > 5.0, mean.loc[t]       # the sensor's own
-        assert mean.sacral[t] == pytest.approx(7.2, abs=0.1)             # taken out
+        assert 5.5 < mean.sacral[t] <= 8.5                                 # taken out
         assert abs(mean.pelvis[t]) < 2.5 and mean.thigh[t] > abs(mean.pelvis[t]), mean.loc[t]
 
 
 @needs_cmu
 def test_the_benchmark_evaluates_the_model_the_analysis_applies(term_runs):
-    """hip_flexion_with_sacral_model with the analysis's own gain gives the analysis's rep
-    peaks and excursions (to the 0.01° they are rounded to): the LOEO figures are of what
-    the product does."""
+    """hip_flexion_with_sacral_fall with the analysis's own excess and fall gives the
+    analysis's rep peaks and excursions (to the 0.01° they are rounded to): the LOEO figures
+    are of what the product does."""
     from analysis.soft_tissue import SACRAL_EXCESS_DEG
 
     run = term_runs["SqSL", "pelvis+thigh"]
     assert run.doc["config"]["sacral_excess_deg"] == SACRAL_EXCESS_DEG
-    ours = cmu_real.hip_flexion_with_sacral_model(run, SACRAL_EXCESS_DEG)
+    ours = cmu_real.hip_flexion_with_sacral_fall(run, cmu_real.SHIPPED_FALL)
     rows = cmu_real.rep_rows(run)
     np.testing.assert_allclose(ours.ours, [r.ours["hip_flexion_deg"] for r in rows], atol=0.006)
     np.testing.assert_allclose(ours.ours_exc, [r.ours_exc["hip_flexion_deg"] for r in rows],
@@ -209,14 +212,16 @@ def test_the_benchmark_evaluates_the_model_the_analysis_applies(term_runs):
 @needs_cmu
 @pytest.mark.parametrize("sensor_set", ["pelvis+thigh", FULL_SET])
 def test_hip_flexion_interval_holds_leaving_out_the_model_and_the_term(term_runs, sensor_set):
-    """Nested leave-one-exercise-out: the sacral gain and the model-to-reality term both from
-    the other six exercises; the stated hip flexion interval holds the seventh's reps
-    (measured 28/29 pelvis + thigh, 25/28 full set)."""
+    """Nested leave-one-exercise-out: the sacral excess's shape (gain, start and slope of its
+    fall) and the model-to-reality term both from the other six exercises; the stated hip
+    flexion interval holds the seventh's reps at least as often as the issue's 80 % floor
+    (measured 27/29 pelvis + thigh, 24/29 full set: the single-leg squat 1/5 there, whose
+    held-out fall reads its peaks 3.2° high; with the ramp alone it was 28/29 and 25/28)."""
     runs = [r for (_, s), r in term_runs.items() if s == sensor_set]
     simulated = cmu_real.simulated_uncertainty([row for r in runs for row in cmu_real.rep_rows(r)])
     nested = cmu_real.sacral_term_loeo(runs, simulated["hip_flexion_deg"])
     assert nested.reps.sum() >= 28
-    assert nested.covered.sum() / nested.reps.sum() >= 0.85, nested
+    assert nested.covered.sum() / nested.reps.sum() >= 0.8, nested
 
 
 @needs_cmu
@@ -259,21 +264,25 @@ def sacral_loeo(term_runs):
 
 @needs_cmu
 def test_the_sacral_model_holds_on_every_single_leg_exercise_left_out(sacral_loeo):
-    """The sacral sensor's tilt excess over the lab pelvis (gain * min(1, tilt / 15°)),
-    fitted on the pelvis tilt samples of six exercises, takes the seventh's hip flexion peak
-    error down on every one of the seven, both sensor sets (measured: peak MAE 7.89 -> 3.13°
-    pelvis + thigh, 6.94 -> 2.08° full set; gains 6.7-7.6°), and leaves the excursions
-    about as they were (3.27 -> 3.05°, 3.34 -> 3.29°; 5.5 -> 5.6° before the measures were
-    low-passed within each rep file): the excess is there from the start of the lean, not a
-    gain on the depth."""
+    """The sacral sensor's tilt excess over the lab pelvis as a ramp alone (gain * min(1,
+    tilt / 15°), no fall), fitted on the pelvis tilt samples of six exercises, takes the
+    seventh's hip flexion peak error down on the squats, both sensor sets, and leaves the
+    excursions about as they were: the excess is there from the start of the lean, not a
+    gain on the depth. Measured with the legs' device orientation levelled (as shipped):
+    peak MAE 5.45 -> 3.50° pelvis + thigh, 4.38 -> 2.46° full set (7.89 -> 3.13°, 6.94 ->
+    2.08° before the levelling); gains 6.7-7.6°; excursions 3.53 -> 3.26°, 2.84 -> 2.67°.
+    On the Bulgarian squat, the lunge and the step-ups, where the thigh goes deepest, the
+    ramp now overshoots (bias -1.6…-6.1°): the excess falls there (the shipped shape,
+    ``test_the_shipped_sacral_fall_helps_peaks_and_excursions_left_out``)."""
     loeo = sacral_loeo
     assert len(loeo) == 2 * len(cmu_real.TERM_TRIALS)
-    assert (loeo.peak_bias_after.abs() < loeo.peak_bias_before.abs()).all(), loeo
+    squats = loeo[loeo.held_out.isin(["SqSL", "SqHalfSL", "DeclineSq"])]
+    assert (squats.peak_bias_after.abs() < squats.peak_bias_before.abs()).all(), loeo
     assert loeo.gain.between(6.0, 8.0).all(), loeo.gain
-    for sset, hi in (("pelvis+thigh", 3.3), (FULL_SET, 2.3)):
+    for sset, hi in (("pelvis+thigh", 3.6), (FULL_SET, 2.6)):
         g = loeo[loeo.sensor_set == sset]
         w = g.n.to_numpy(float)
-        assert np.average(g.peak_mae_before, weights=w) > 6.5
+        assert np.average(g.peak_mae_before, weights=w) > 4.0
         assert np.average(g.peak_mae_after, weights=w) < hi, sset
         assert abs(np.average(g.exc_mae_after - g.exc_mae_before, weights=w)) < 0.3, sset
 
@@ -337,23 +346,26 @@ def test_hip_flexion_excursions_are_measured_within_each_rep_file(term_runs):
 
 
 @needs_cmu
-def test_what_is_left_of_the_excursion_error_is_the_sacral_excess_shape(term_runs):
+def test_the_excursion_error_the_sacral_ramp_left_is_taken_out_by_the_fall(term_runs):
     """The excursion's error split at the file's start and at the deepest sample into the
-    pelvis's tilt and the thigh's inclination (``hip_flexion_parts``). Where it is left
-    (Bulgarian squat -9°, single-leg squat -4°) it is the pelvis: the sacrum sensor reads
+    pelvis's tilt and the thigh's inclination (``hip_flexion_parts``). With the ramp alone
+    it was the pelvis's (Bulgarian squat -9°, single-leg squat -4°): the sacrum sensor reads
     more excess tilt over the lab pelvis early in the descent than at the bottom (Bulgarian:
-    9.4° at the start, 0.7° at the deepest, at the same sensor tilt of 22°), while the
-    thigh's error is about the same at both (within 2°)."""
+    9.4° at the start, 0.7° at the deepest, at the same sensor tilt of 22°). With the fall
+    taken out (the full 8.5° at the start, the sensor past the 15° ramp on both) the
+    pelvis's share is -2.3° (Bulgarian) and -0.4° (single-leg squat), the thigh's -2.0° and
+    +0.1° (measured)."""
     parts = pd.concat([cmu_real.hip_flexion_parts(term_runs[t, "pelvis+thigh"])
                        for t in ("SqSL", "BulgSq")])
     mean = parts.groupby("trial")[["pelvis", "pelvis_start", "thigh", "thigh_start",
                                    "sacral_start", "sacral", "sensor_tilt_start"]].mean()
     pelvis_part = mean.pelvis - mean.pelvis_start           # its share of the excursion error
     thigh_part = mean.thigh - mean.thigh_start
-    assert pelvis_part["BulgSq"] < -6.0 and pelvis_part["SqSL"] < -2.0, pelvis_part
+    assert (pelvis_part.abs() < 3.0).all(), pelvis_part
     assert (thigh_part.abs() < 2.5).all(), thigh_part
     # the sensor is past the model's 15° ramp at the start on both: the full excess taken out
-    assert (mean.sensor_tilt_start > 15.0).all() and (mean.sacral_start > 6.5).all(), mean
+    assert (mean.sensor_tilt_start > 15.0).all() and (mean.sacral_start > 8.0).all(), mean
+    assert mean.sacral["BulgSq"] < mean.sacral_start["BulgSq"] - 4.0, mean
 
 
 def test_the_sacral_fall_fit_finds_the_shape_it_was_made_with():
@@ -375,26 +387,28 @@ def sacral_fall(term_runs):
 
 
 @needs_cmu
-def test_an_excess_falling_with_the_thigh_helps_excursions_and_hurts_peaks(sacral_fall):
-    """The excess's shape, left one exercise out on peaks and excursions: it falls once the
-    thigh inclines past ~40° (from_deg 40 in 13 of 14 folds, 1.6-2.4 %/°). With that fall
-    the excursions come within 2° (measured 3.05 -> 1.58° pelvis + thigh, 3.29 -> 1.90° full
-    set) but the peaks get worse (3.13 -> 3.87°, 2.08 -> 2.81°, bias +2.5 -> +3.8°): the ramp's
-    peak figures rested on its excess being too large at depth, which offset the thigh's own
-    +2…+7° (standing +2.8°). Not shipped; both are reported."""
+def test_the_shipped_sacral_fall_helps_peaks_and_excursions_left_out(sacral_fall):
+    """The excess's shape the analysis ships, left one exercise out on peaks and excursions
+    against the ramp alone, both refitted on the other six (the legs' device orientation
+    levelled, as shipped): it falls once the thigh inclines past ~40° (from_deg 40 in 13 of
+    14 folds, 1.8-2.8 %/°, gain 7.9-8.9°). Measured: peaks 3.50 -> 2.31° pelvis + thigh,
+    2.46 -> 1.64° full set; excursions 3.26 -> 1.31°, 2.67 -> 1.52°; the Bulgarian squat's
+    excursion 9.1 -> 3.3°. (Before the levelling the fall made the peaks worse, 3.13 ->
+    3.87°: the ramp's too-large excess at depth offset the thigh device's tilt.)"""
     d = sacral_fall
     assert len(d) == 2 * len(cmu_real.TERM_TRIALS)
-    assert (d.from_deg == 40.0).sum() >= 12 and d.per_deg.between(0.012, 0.026).all(), d
-    for sset, exc_hi in (("pelvis+thigh", 1.8), (FULL_SET, 2.1)):
+    assert (d.from_deg == 40.0).sum() >= 12 and d.per_deg.between(0.016, 0.03).all(), d
+    assert d.gain.between(7.5, 9.5).all(), d.gain
+    for sset, exc_hi in (("pelvis+thigh", 1.6), (FULL_SET, 1.8)):
         g = d[d.sensor_set == sset]
         w = g.n.to_numpy(float)
 
         def mean(col: str, g=g, w=w) -> float:
             return float(np.average(g[col], weights=w))
 
-        assert mean("exc_mae_fall") < exc_hi < mean("exc_mae_ramp") - 1.0, sset
-        assert mean("peak_mae_fall") > mean("peak_mae_ramp") + 0.5, sset
-        # the Bulgarian squat's excursion, the one the ramp leaves 8-9° off
+        assert mean("exc_mae_fall") < exc_hi < mean("exc_mae_ramp") - 0.5, sset
+        assert mean("peak_mae_fall") < mean("peak_mae_ramp") - 0.5, sset
+        # the Bulgarian squat's excursion, the one the ramp leaves 7-9° off
         bulg = g.set_index("held_out").loc["BulgSq"]
         assert bulg.exc_mae_ramp > 7.0 and bulg.exc_mae_fall < 3.5, bulg
 
@@ -415,13 +429,15 @@ def test_the_sacral_excess_does_not_lag_the_tilt(term_runs):
 @needs_cmu
 def test_the_sacral_excess_falls_as_the_thigh_goes_deep(term_runs):
     """Binned by the thigh's inclination, the excess falls past about 40° on every exercise
-    that gets there (measured: Bulgarian squat 9.2° at 30-40° -> 0.2° at 80-90°, single-leg
-    squat 10.2 -> 6.9° at 50-60°, lunge 3.7 -> 0.8°, high step-up 2.4 -> 0.8° at 60-70°)."""
+    that gets there (measured, the legs' device orientation levelled: Bulgarian squat 9.1°
+    at 30-40° -> 3.2° at 70-80°, single-leg squat 10.3 -> 7.0° at 50-60°, lunge 3.5 -> 0.6°
+    at 80-90°, high step-up 2.3 -> 0.7° at 60-70°; before the levelling the Bulgarian squat's
+    thigh read deeper, 0.2° at 80-90°)."""
     runs = [r for (_, s), r in term_runs.items() if s == "pelvis+thigh"]
     b = cmu_real.excess_by_thigh(pd.concat([cmu_real.pelvis_tilt_samples(r) for r in runs]))
-    for trial, deep in (("BulgSq", 80.0), ("SqSL", 50.0), ("Lunge", 80.0), ("StepUpH", 60.0)):
+    for trial, deep in (("BulgSq", 70.0), ("SqSL", 50.0), ("Lunge", 80.0), ("StepUpH", 60.0)):
         assert b.loc[deep, trial] < b.loc[30.0, trial] - 1.0, (trial, b[trial])
-    assert b.loc[80.0, "BulgSq"] < 1.0 < 8.0 < b.loc[30.0, "BulgSq"]
+    assert b.loc[70.0, "BulgSq"] < 4.0 < 8.0 < b.loc[30.0, "BulgSq"]
 
 
 def _thigh_flexing(n: int = 400) -> tuple[np.ndarray, np.ndarray]:
@@ -483,19 +499,22 @@ def test_levelling_takes_a_device_tilt_out_and_keeps_the_heading():
 def test_the_thighs_standing_offset_is_the_device_orientations_not_the_frames():
     """The right thigh read 2.6-3.0° more forward inclination than the lab's wherever the
     athlete stands as in the Pose trial. On the still samples of the heel raises (sensor
-    under 6°/s) it is the device's own orientation: ours 2.72°, the device quaternion's
+    under 6°/s) it was the device's own orientation: ours 2.72°, the device quaternion's
     vertical alone 2.64°, the accelerometer 0.05°. Not the frame's vertical (from the
     accelerometer in the Pose, 0.82° off the device's there, with the other sign, and
     cancelling relative to standing, test above), not a filter converging in the 1.45 s
-    Pose (its device-accelerometer offset moves under 0.12° in it). The pelvis is the other
-    way round (ours -0.29°, accelerometer +2.02°) and so is the left thigh (ours 1.06°,
-    accelerometer 5.24°): no one source agrees with the lab on every sensor."""
+    Pose (its device-accelerometer offset moves under 0.12° in it). The analysis now levels
+    the legs' device orientation to their accelerometer in each piece: ours 0.47° (the
+    device's vertical still 2.59°). The pelvis is the other way round (ours -0.29°,
+    accelerometer +2.02°; not levelled) and so is the left thigh (accelerometer 5.24°, the
+    device 1.00°; ours 1.06 -> 3.55° with the levelling): no one source agrees with the lab
+    on every sensor."""
     src = pd.concat([cmu_real.standing_sources(cmu_real.run_trial(ROOT, "HeelRaise",
                                                                   "pelvis+thigh", leg))
                      for leg in ("right", "left")]).set_index("placement")
     assert (src.pose_change.abs() < 0.2).all(), src
     right = src.loc["thigh_right"]
-    assert right.samples >= 15 and right.ours > 2.0 and abs(right.ours - right.device) < 0.2, right
+    assert right.samples >= 15 and right.device > 2.0 and right.ours < 1.0, right
     assert abs(right.accelerometer) < 0.5 and right.pose_device_minus_acc < -0.5, right
     pelvis = src.loc["pelvis"]
     assert (pelvis.ours.abs() < 0.5).all() and (pelvis.accelerometer > 1.5).all(), pelvis
@@ -503,44 +522,27 @@ def test_the_thighs_standing_offset_is_the_device_orientations_not_the_frames():
 
 
 @needs_cmu
-def test_a_levelled_device_orientation_with_the_sacral_fall_helps_peaks_and_excursions(term_runs):
-    """The device orientation levelled to its accelerometer in every data piece (a
-    benchmark candidate, not the analysis), every sensor's or the legs' only: the right
-    thigh's standing offset goes (heel raises 2.97 -> 0.66°); levelling the pelvis too puts
-    one into it (-0.28 -> +1.89°) and pelvic drop's peaks go 1.99 -> 2.35° MAE, the legs only
-    leave the pelvis as it was (pelvic drop within 0.01°). Either way the sacral excess falling past 40° of thigh
-    (SacralFall) then improves, left one exercise out, both hip flexion peaks and
-    excursions against the shipped analysis (pelvis + thigh: peaks 3.13 -> 2.44 / 2.31°,
-    excursions 3.05 -> 1.50 / 1.31°; full set 2.08 -> 1.42 / 1.64°, 3.29 -> 1.85 / 1.52°), and
-    hip adduction's peaks improve (4.32 -> 4.11 / 3.32°, 6.53 -> 4.15 / 4.31°)."""
-    legs = ("thigh_right", "thigh_left", "shank_right", "shank_left")
-    shipped = cmu_real.sacral_fall_loeo(list(term_runs.values()))
+def test_levelling_the_pelvis_too_would_make_pelvic_drop_worse(term_runs):
+    """The analysis levels the legs' device orientation (thighs, shanks), not the pelvis's
+    (a choice made on the development trials of this one subject). Levelled too
+    (cmu_real.run_trial_levelled, a candidate), the pelvis's still heel-raise samples move
+    2° off the lab's (-0.2 -> +1.9°) and pelvic drop's peaks go 1.99 -> 2.35° MAE (bias
+    -1.10 -> -2.09°) with either sensor set, though hip flexion's peaks would gain a
+    little (pelvis + thigh 2.27 -> 1.98°; full set 1.57 -> 1.65°). The legs' levelling with
+    the sacral fall took hip adduction's peaks 4.32 -> 3.32° and 6.53 -> 4.31° (measured
+    before the analysis levelled them; docs/real_data.md)."""
+    near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(
+        ROOT, "HeelRaise", "pelvis+thigh", "right", ("pelvis",)))
+    assert near["pelvis"] > 1.5 and abs(near["thigh"]) < 1.0, near
+    runs = [cmu_real.run_trial_levelled(ROOT, t, s, None, ("pelvis",)) for (t, s) in term_runs]
     before = cmu_real.table([row for r in term_runs.values() for row in cmu_real.rep_rows(r)],
                             group=("sensor_set",)).set_index(["sensor_set", "measure"])
-    for placements in (None, legs):
-        near = cmu_real.near_pose_errors(cmu_real.run_trial_levelled(
-            ROOT, "HeelRaise", "pelvis+thigh", "right", placements))
-        assert near["thigh"] < 1.0, near
-        assert (near["pelvis"] > 1.5) if placements is None else abs(near["pelvis"]) < 0.5, near
-        runs = [cmu_real.run_trial_levelled(ROOT, t, s, None, placements) for (t, s) in term_runs]
-        levelled = cmu_real.sacral_fall_loeo(runs)
-        after = cmu_real.table([row for r in runs for row in cmu_real.rep_rows(r)],
-                               group=("sensor_set",)).set_index(["sensor_set", "measure"])
-        for sset in ("pelvis+thigh", FULL_SET):
-            now, new = shipped[shipped.sensor_set == sset], levelled[levelled.sensor_set == sset]
-
-            def mean(d: pd.DataFrame, col: str) -> float:
-                return float(np.average(d[col], weights=d.n.to_numpy(float)))
-
-            assert mean(new, "peak_mae_fall") < mean(now, "peak_mae_ramp") - 0.4, (placements, sset)
-            assert mean(new, "exc_mae_fall") < 2.0 < mean(now, "exc_mae_ramp"), (placements, sset)
-            add = (sset, "hip_adduction_deg")
-            assert after.peak_mae[add] < before.peak_mae[add] - 0.2, (placements, sset)
-            drop = (sset, "pelvic_drop_deg")
-            if placements is None:
-                assert after.peak_mae[drop] > before.peak_mae[drop] + 0.2, (placements, sset)
-            else:
-                assert after.peak_mae[drop] == pytest.approx(before.peak_mae[drop], abs=0.05)
+    after = cmu_real.table([row for r in runs for row in cmu_real.rep_rows(r)],
+                           group=("sensor_set",)).set_index(["sensor_set", "measure"])
+    for sset in ("pelvis+thigh", FULL_SET):
+        drop = (sset, "pelvic_drop_deg")
+        assert after.peak_mae[drop] > before.peak_mae[drop] + 0.2, sset
+        assert before.peak_mae[drop] < 2.1 and before.peak_mae[(sset, "hip_adduction_deg")] < 4.5
 
 
 @needs_cmu
