@@ -69,9 +69,20 @@ def thigh_inclination_rad(q_facing_seg: np.ndarray) -> np.ndarray:
 
 
 def pelvis_tilt_rad(q_facing_pelvis: np.ndarray) -> np.ndarray:
-    """The pelvis's anterior tilt in its own sagittal plane, heading-free: (N,) rad, + when
-    its anterior axis points below horizontal (:func:`thigh_inclination_rad` turned over;
-    (N, 4) facing-frame orientation in, absolute: subtract the standing pose's)."""
+    """The pelvis's anterior tilt in its own sagittal plane, heading-free.
+
+    Parameters
+    ----------
+    q_facing_pelvis : numpy.ndarray
+        (N, 4) pelvis orientation in the facing frame (z up), [w, x, y, z]; x anterior,
+        y superior.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) rad, + when the anterior axis points below horizontal
+        (:func:`thigh_inclination_rad` turned over; absolute: subtract the standing pose's).
+    """
     return -thigh_inclination_rad(q_facing_pelvis)
 
 

@@ -56,8 +56,9 @@ step-ups read 5° less drop than the lab's pelvis (the four squats alone gave 2.
 held none of the step-ups' reps). Hip flexion's term is what is left after the sacral
 sensor's soft-tissue excess is taken out (:mod:`analysis.soft_tissue`; 16.2° and 13.4°
 before it, 6.5° and 4.2° before its fall past 40° of thigh and the legs' levelled device
-orientation; hip adduction's 10.0° and 14.9° before the levelling; docs/real_data.md). Measures without a real reference (knee displacement, trunk lean,
-wrist) have no term: their intervals are simulated only, and the output says so."""
+orientation; hip adduction's 10.0° and 14.9° before the levelling; docs/real_data.md).
+Measures without a real reference (knee displacement, trunk lean, wrist) have no term: their intervals
+are simulated only, and the output says so."""
 
 REALITY_BASIS = ("simulated uncertainty combined in quadrature with a model-to-reality term "
                  "estimated on real recordings against a lab reference (CMU-MBL SUB22, 27-29 "

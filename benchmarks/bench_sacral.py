@@ -3,8 +3,9 @@
 The simulator's pelvis sensor reads an excess anterior tilt over the bone that builds over
 its first 15 deg of tilt (``simulator.virtual_imu.sacral_tissue``), and the analysis takes
 the same excess out (``analysis.soft_tissue``): both use the 8.5 deg (falling past 40 deg
-of thigh inclination) measured on one real body (CMU-MBL SUB22; docs/real_data.md).  On the simulator's default world the model is
-therefore exactly right, and simulated hip flexion cannot show what a wrong model costs.
+of thigh inclination) measured on one real body (CMU-MBL SUB22; docs/real_data.md).  On the
+simulator's default world the model is therefore exactly right, and simulated hip flexion cannot show
+what a wrong model costs.
 How much the excess varies between people is not known (one subject).  This benchmark
 simulates the same tests with other excesses (the analysis keeps its own) and prints, per
 excess, MAE, bias and slope of hip flexion, pelvic drop and hip adduction against the truth,
