@@ -198,9 +198,10 @@ def measure_series(motion: Motion, test_leg: str, body: Body,
         knee = rel(kin.knee_medial_from_thigh_m(thigh.q_facing_seg, body.thigh_m, test_leg), st)
         source = "thigh+pelvis model"
         if hip_spans is not None:
-            # the sensor-to-hip lever turns with the sensor, which carries it on the skin
-            knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing,
-                                             sensor_pelvis.q_facing_seg,
+            # the sensor-to-hip lever is bone: it turns with the pelvis, not with the
+            # excess tilt of the skin under the sensor (which moves the sensor's frame, not
+            # its place over the hip; as simulator.virtual_imu places it)
+            knee = knee + hip_medial_shift_m(motion.t, pelvis.acc_facing, pelvis.q_facing_seg,
                                              -knee, st, hip_spans, body, test_leg, pelvis.gap)
             source = HIP_SHIFT_MEASURED
     s["knee_medial_cm"] = 100.0 * rel(knee, st)

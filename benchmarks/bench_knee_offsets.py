@@ -16,7 +16,15 @@ nor a training seed), in the default and the shifted world, and prints:
    thigh's long axis) of the flexion axis found in the bends;
 3. the same tests with a trunk sensor analysed again without its stream: the largest
    change of a knee reading (a trunk sensor does not enter the knee: the sets differ by
-   which tests they drew).
+   which tests they drew);
+4. the knee item's agreement with the truth on clear reps (the true knee more than 0.5 cm
+   from a threshold, as tests/test_analysis/test_scoring_accuracy.py counts them);
+5. the hip term with the sacrum-to-hip lever turned by the pelvis bone's orientation (the
+   sensor's with the sacral excess taken out: the simulator carries the sensor's place on
+   the bone) and by the sensor's own (the excess left in), issue 12.
+
+A third world repeats the default one with the simulator's sacral excess at its former
+7.2° plateau: what the excess's size moves.
 """
 
 from __future__ import annotations
@@ -29,10 +37,13 @@ from scipy.spatial.transform import Rotation
 
 from analysis import kinematics as kin
 from analysis import pipeline
-from analysis.evaluation import agreement, rep_errors, sensor_set_name
+from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_name
 from analysis.hip_shift import hip_medial_shift_m
+from analysis.rules import RuleConfig
+from analysis.soft_tissue import without_sacral_excess
 from sensor_io.errors import InputError
 from simulator.single_test import Simulation, simulate_batch
+from stepdown.truth_files import truth_document
 
 N_TESTS = 60
 WORLDS = {
@@ -40,8 +51,11 @@ WORLDS = {
     "shifted, seed 906": (906, dict(sway_scale=1.6, limb_scale=(1.06, 0.94),
                                     rates_hz=dict.fromkeys(("pelvis", "thigh", "shank",
                                                             "trunk", "wrist"), 60.0))),
+    "default, seed 910, simulated excess 7.2": (910, dict(sacral_excess_deg=7.2)),
 }
 NO_SHANK = (("pelvis", "thigh"), ("pelvis", "thigh", "trunk"))
+CLEAR_MARGIN_CM = 0.5
+"""A rep whose true knee is within this of a threshold is borderline, not clear (cm)."""
 
 
 def _analysed(sim: Simulation) -> tuple[object, dict]:
@@ -82,8 +96,10 @@ def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
     over_ankle = true_rel(medial * (hip[:, 1] - ankle[:, 1]))
     thigh, pelvis = motion.get("thigh", leg), motion.get("pelvis", leg)
     est_over_knee = kin.relative_to(kin.medial_offset_m(thigh.q_facing_seg, body.thigh_m, leg), st)
-    est_over_ankle = hip_medial_shift_m(t, pelvis.acc_facing, pelvis.q_facing_seg,
-                                        est_over_knee, st, seen["spans"], body, leg, pelvis.gap)
+    bone = without_sacral_excess(pelvis.q_facing_seg, st, q_facing_thigh=thigh.q_facing_seg)
+    est_over_ankle, sensor_lever = (
+        hip_medial_shift_m(t, pelvis.acc_facing, q, est_over_knee, st, seen["spans"], body, leg,
+                           pelvis.gap) for q in (bone, pelvis.q_facing_seg))
     rows = []
     for rep in sim.truth["reps"]:
         if rep["partial"]:
@@ -92,8 +108,24 @@ def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
         inside = (t > rep["start_s"]) & (t < rep["end_s"])
         rows.append({"thigh_cm": -100.0 * (est_over_knee[b] - over_knee[b]),
                      "hip_cm": 100.0 * (est_over_ankle[b] - over_ankle[b]),
+                     "hip_sensor_lever_cm": 100.0 * (sensor_lever[b] - over_ankle[b]),
                      "hip_true_cm": 100.0 * over_ankle[b],
                      "pelvis_gap": bool(pelvis.gap[inside].any())})
+    return pd.DataFrame(rows)
+
+
+def _knee_items(analysis: object, sim: Simulation) -> pd.DataFrame:
+    """Per matched rep: the knee item as scored and as the truth has it, and whether the
+    true knee is clear of the thresholds by more than :data:`CLEAR_MARGIN_CM`."""
+    cfg, truth, doc = RuleConfig(), truth_document(sim), analysis.to_json()
+    rows = []
+    for i, j in match_reps(doc["reps"], truth["reps"]):
+        p, t = doc["reps"][i], truth["reps"][j]
+        knee = t["measures"]["knee_medial_cm"]
+        rows.append({"pred": p["items"]["knee"], "true": t["items"]["knee"],
+                     "rule": p["sources"]["knee"] == "rule",
+                     "clear": all(abs(knee - th) > CLEAR_MARGIN_CM
+                                  for th in (cfg.knee_cm_1, cfg.knee_cm_2))})
     return pd.DataFrame(rows)
 
 
@@ -112,7 +144,7 @@ def _without_trunk(sim: Simulation) -> Simulation:
 
 def evaluate(seed: int, **world) -> dict:
     """Knee errors, term errors and per-test offsets of N_TESTS development tests."""
-    errors, terms, tests, trunk_change = [], [], [], 0.0
+    errors, terms, tests, items, trunk_change = [], [], [], [], 0.0
     for i, sim in enumerate(simulate_batch(N_TESTS, seed=seed, sensor_sets=NO_SHANK,
                                            calibration_movement=True, **world)):
         try:
@@ -121,6 +153,7 @@ def evaluate(seed: int, **world) -> dict:
             continue
         name = sensor_set_name(sim.recording.placements)
         errors.append(rep_errors(analysis.reps, sim.truth["reps"], sensor_set=name)[0])
+        items.append(_knee_items(analysis, sim).assign(sensor_set=name))
         rep_terms = _terms(sim, seen).assign(test=i, sensor_set=name)
         terms.append(rep_terms)
         tests.append({"test": i, "axis_heading_deg": _axis_heading_deg(sim, seen),
@@ -134,6 +167,7 @@ def evaluate(seed: int, **world) -> dict:
                  if a.measures.knee_medial_cm is not None), default=0.0))
     return {"agreement": agreement(pd.concat(errors, ignore_index=True)),
             "terms": pd.concat(terms, ignore_index=True), "tests": pd.DataFrame(tests),
+            "items": pd.concat(items, ignore_index=True),
             "trunk_change_cm": trunk_change}
 
 
@@ -147,8 +181,16 @@ def run() -> None:
             print(f"  {row.sensor_set:20s} knee MAE {row.mae:.2f} bias {row.bias:+.2f} "
                   f"slope {row.slope:.2f} cm ({int(row.n)} reps) | at the bottoms: thigh term "
                   f"MAE {part.thigh_cm.abs().mean():.2f} bias {part.thigh_cm.mean():+.2f}, "
-                  f"hip term MAE {part.hip_cm.abs().mean():.2f} bias {part.hip_cm.mean():+.2f}")
-        tests, terms = out["tests"], out["terms"]
+                  f"hip term MAE {part.hip_cm.abs().mean():.2f} bias {part.hip_cm.mean():+.2f}"
+                  f" (lever turned by the sensor: MAE {part.hip_sensor_lever_cm.abs().mean():.2f}"
+                  f" bias {part.hip_sensor_lever_cm.mean():+.2f})")
+        tests, terms, items = out["tests"], out["terms"], out["items"]
+        clear = items[items.rule & items.clear]
+        wrong = clear[clear.pred != clear.true]
+        per_set = ", ".join(f"{s} {(g.pred == g.true).mean():.3f} of {len(g)}"
+                            for s, g in clear.groupby("sensor_set"))
+        print(f"  knee item on clear reps: {len(clear) - len(wrong)}/{len(clear)} = "
+              f"{1 - len(wrong) / max(len(clear), 1):.3f} ({per_set})")
         r = np.corrcoef(tests.axis_heading_deg * tests.side, tests.thigh_cm)[0, 1]
         slope = np.polyfit(terms.hip_true_cm, terms.hip_true_cm + terms.hip_cm, 1)[0]
         print(f"  the hip's measured shift over the foot against the true one: slope {slope:.2f}")
