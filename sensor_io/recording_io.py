@@ -97,9 +97,12 @@ def read_recording(path: str | os.PathLike[str], compact: bool = False) -> Recor
         The validated recording (t s, acc m/s², gyr rad/s, mag µT, sensor frame).
     """
     path = Path(path)
-    suffix = _suffix(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise RecordingError("a folder, not a recording file (.parquet, or .csv with its "
+                             ".json sidecar)", path=str(path))
+    if not path.is_file():  # before the suffix: a mistyped name is missing, not of a wrong type
         raise RecordingError("no such file", path=str(path))
+    suffix = _suffix(path)
     dtype = COMPACT_DTYPE if compact else np.float64
     table, meta = _read_parquet(path, dtype) if suffix == ".parquet" else _read_csv(path)
     rec = _build_recording(table, meta, str(path), dtype)

@@ -640,6 +640,15 @@ def test_missing_file(tmp_path: Path) -> None:
     refused(tmp_path / "nope.parquet", "nope.parquet", "no such file")
 
 
+def test_a_missing_path_without_a_suffix_is_missing_not_of_a_wrong_type(tmp_path: Path) -> None:
+    msg = refused(tmp_path / "nope", "nope", "no such file")
+    assert "file type" not in msg
+
+
+def test_a_folder_is_not_a_recording_file(tmp_path: Path) -> None:
+    refused(tmp_path, tmp_path.name, "a folder, not a recording file")
+
+
 # --- stepdown info ------------------------------------------------------------------------
 
 
