@@ -58,6 +58,7 @@ from sensor_io.validation import (
     check_metadata,
     check_minimum_set,
     check_placement,
+    check_range,
     check_stream,
 )
 
@@ -382,19 +383,20 @@ def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | Non
     # a sensor's rows are usually one block (as written): then a slice selects them
     take = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
     t = v["t"][take] if table.blocks is not None else v["t"][take].copy()  # own a caller's frame
-    acc = _xyz(table, "acc", ("ax", "ay", "az"), take).astype(dtype, copy=False)
-    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take).astype(dtype, copy=False)
+    acc = _xyz(table, "acc", ("ax", "ay", "az"), take)
+    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take)
     mag = None
     if table.mag_present is not None:
         present = table.mag_present[take]
         if present.all():
-            mag = _xyz(table, "mag", MAG_COLUMNS, take).astype(dtype, copy=False)
+            mag = _xyz(table, "mag", MAG_COLUMNS, take)
         elif present.any():
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",
                 path=path, sensor=name, row=int(rows[np.argmin(present)]))
-    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)
-    return SensorStream(t, acc, gyr, mag)
+    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)  # before the cast (1e300 -> inf)
+    return SensorStream(t, acc.astype(dtype, copy=False), gyr.astype(dtype, copy=False),
+                        None if mag is None else mag.astype(dtype, copy=False))
 
 
 def _xyz(table: _Table, block: str, columns: tuple[str, ...], take: slice | np.ndarray
@@ -487,6 +489,9 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
                 i = int(np.argmin(valid[c]))
                 raise RecordingError(f"missing value in column {c}", path=str(path),
                                      sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
+            if dtype is not np.float64 and c != "t":  # before the cast: 1e300 would read as inf
+                check_range(c, column, path=str(path),
+                            sensor=lambda i: names[codes[i]] if codes[i] >= 0 else None)
             values[c][:] = column if valid[c] is None else np.where(valid[c], column, np.nan)
             del column  # its Arrow buffer: one column of Arrow memory at a time
     blocks = {k: values[cols[0]].base for k, cols in _BLOCKS.items() if cols[0] in values}

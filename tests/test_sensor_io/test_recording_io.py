@@ -451,6 +451,28 @@ def test_non_finite_values(tmp_path: Path, suffix: str, column: str, value: floa
 
 
 @BOTH
+@pytest.mark.parametrize("column, value, shown", [
+    ("ay", -4.965e59, "ay = -4.965e+59 m/s², beyond any IMU's range"),  # bytes flipped
+    ("gz", 1.2e5, "gz = 1.2e+05 rad/s, beyond any IMU's range"),
+    ("mx", 3e300, "mx = 3e+300 µT, beyond any IMU's range"),
+])
+@pytest.mark.parametrize("compact", [False, True])
+def test_a_value_beyond_any_imus_range_is_a_corrupt_file(
+        tmp_path: Path, suffix: str, column: str, value: float, shown: str, compact: bool,
+        recwarn) -> None:
+    df, meta, n_pelvis = base()
+    row = n_pelvis + 20
+    df.loc[row, column] = value
+    path = write_raw(df, meta, tmp_path / f"r{suffix}")
+    with pytest.raises(RecordingError) as info:
+        read_recording(path, compact=compact)
+    msg = str(info.value)
+    for part in (path.name, "sensor thigh_left", f"row {row + 1}", shown, "corrupt file"):
+        assert part in msg, msg
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no overflow
+
+
+@BOTH
 def test_magnetometer_missing_in_some_rows(tmp_path: Path, suffix: str) -> None:
     df, meta, n_pelvis = base()
     df.loc[n_pelvis + 3, ["mx", "my", "mz"]] = np.nan  # empty / null cells
