@@ -284,7 +284,8 @@ def _check_time_increasing(sensor: str, t: np.ndarray, rows: np.ndarray,
         i = int(bad[0]) + 1
         kind = "duplicated" if dt[i - 1] == 0 else "going back in time (unsorted)"
         raise RecordingError(
-            f"time not strictly increasing: t = {t[i]!r} s after {t[i - 1]!r} s ({kind})",
+            f"time not strictly increasing: t = {float(t[i])!r} s after {float(t[i - 1])!r} s "
+            f"({kind})",
             path=path, sensor=sensor, row=int(rows[i]),
         )
 
