@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from sensor_io.errors import InputError
 from stepdown.cli import app
+from stepdown.paths import check_output_folder
 
 console = Console()
 users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
@@ -129,6 +130,7 @@ def export(
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InputError(f"{out}: export writes .csv or .parquet, not {out.suffix!r}")
+    check_output_folder(out, str(out))
     rows = export_rows(_open(), set(athlete) if athlete else None)
     frame = pd.DataFrame(rows)
     if suffix == ".csv":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -314,6 +315,16 @@ def test_a_plot_path_that_cannot_be_written_is_refused_before_the_analysis(capsy
     assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "p.pdf")],
                    ".png")
     assert not Path(tmp_path / "p.pdf").exists()
+
+
+def test_a_plot_into_a_read_only_folder_is_refused_before_the_analysis(capsys, tmp_path,
+                                                                      monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(ro / "p.png")],
+                   f"folder {ro} cannot be written")
 
 
 @needs_samples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -131,6 +132,22 @@ def test_athletes_tests_and_export(home, recordings, stub_analysis, tmp_path, ca
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
         assert len(frame) == 5 and set(frame["athlete_id"]) == {"a-017"}
         assert {"pelvic_drop_deg", "item_knee", "source_knee", "label_knee"} <= set(frame)
+
+
+def test_export_to_a_missing_or_read_only_folder_is_one_line(home, tmp_path, capsys,
+                                                              monkeypatch):
+    assert main(["export", str(tmp_path / "no" / "reps.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "folder" in err and "does not exist" in err and "Traceback" not in err
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    for name in ("reps.csv", "reps.parquet"):
+        assert main(["export", str(ro / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"folder {ro} cannot be written" in err and len(err.strip().splitlines()) == 1
+    assert list(ro.iterdir()) == []
 
 
 def test_users_add_assign_list(home, monkeypatch, capsys):
