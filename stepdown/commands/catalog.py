@@ -125,13 +125,17 @@ def export(
     """
     import pandas as pd
 
-    from stepdown.catalog.repo import export_rows
+    from stepdown.catalog.repo import export_rows, get_athlete
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InputError(f"{out}: export writes .csv or .parquet, not {out.suffix!r}")
     check_output_folder(out, str(out))
-    rows = export_rows(_open(), set(athlete) if athlete else None)
+    conn = _open()
+    for a in athlete or []:  # a mistyped id would write an empty file and exit 0
+        if get_athlete(conn, a) is None:
+            raise InputError(f"--athlete: no athlete {a!r} in the catalog")
+    rows = export_rows(conn, set(athlete) if athlete else None)
     frame = pd.DataFrame(rows)
     if suffix == ".csv":
         frame.to_csv(out, index=False)

@@ -134,6 +134,17 @@ def test_athletes_tests_and_export(home, recordings, stub_analysis, tmp_path, ca
         assert {"pelvic_drop_deg", "item_knee", "source_knee", "label_knee"} <= set(frame)
 
 
+def test_export_of_an_athlete_not_in_the_catalog_is_refused(home, recordings, stub_analysis,
+                                                            tmp_path, capsys):
+    main(["import", str(recordings[0]), "--athlete", "a-017"])
+    capsys.readouterr()
+    out = tmp_path / "reps.csv"
+    assert main(["export", str(out), "--athlete", "a-017", "--athlete", "a-71"]) == 2
+    err = capsys.readouterr().err
+    assert "no athlete 'a-71' in the catalog" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_export_to_a_missing_or_read_only_folder_is_one_line(home, tmp_path, capsys,
                                                               monkeypatch):
     assert main(["export", str(tmp_path / "no" / "reps.csv")]) == 2
