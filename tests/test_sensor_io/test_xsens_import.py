@@ -144,6 +144,8 @@ def test_orientation_is_never_bridged_across_a_long_gap():
     ("short", "too short to start an orientation"),
     ("standing_sensors", "no sensor named LeftThigh in the file"),
     ("no_placement", "--placement"),
+    ("standing_missing", "standing.cvs: no such file or folder"),
+    ("folder_missing", "reps2: no such file or folder"),
 ])
 def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, message):
     rec = sim.recording
@@ -164,6 +166,11 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
         only = Recording({"pelvis": rec.streams["pelvis"]}, test_leg="left")
         write_xsens(standing, only, 0.2, 1.8)
         args = ["--placement", placement, "--test-leg", "left", "--standing", str(standing)]
+    elif setup == "standing_missing":
+        args = ["--placement", placement, "--test-leg", "left", "--standing",
+                str(standing.with_suffix(".cvs"))]
+    elif setup == "folder_missing":
+        reps, args = reps.with_name("reps2"), ["--placement", placement, "--test-leg", "left"]
     rc, out, err = _analyze(capsys, str(reps), *args)
     assert rc != 0
     lines = [ln for ln in (out + err).splitlines() if ln.strip()]
