@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 from sensor_io.recording import PLACEMENTS, Recording, SensorStream
 
 QUANTITIES = {"Orientation": 4, "Accelerometer": 3, "Gyroscope": 3, "Magnetometer": 3}
@@ -137,7 +137,7 @@ def read_mt_export_file(path: Path) -> SensorStream:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+        raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
     comments = [ln for ln in lines if ln.startswith("//")]
     body = [ln for ln in lines if ln.strip() and not ln.startswith("//")]
     rate = next((float(ln.split(":")[1].strip().lower().removesuffix("hz"))
@@ -262,7 +262,7 @@ def read_xsens_file(path: Path) -> XsensFile:
             header = [next(reader, None) for _ in range(3)]
             body = list(reader)
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+        raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
     if any(h is None for h in header) or len({len(h) for h in header}) != 1:
         raise InputError(f"{path}: not an Xsens CSV export (expected three header rows of "
                          "sensor, quantity and component names)")

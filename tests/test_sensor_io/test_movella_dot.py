@@ -120,6 +120,20 @@ def test_bad_exports_are_one_clear_error(tmp_path, capsys, edit, message):
     assert not (tmp_path / "x.parquet").exists()
 
 
+@pytest.mark.parametrize("path, message", [
+    ("nope.csv", "nope.csv: cannot read: No such file or directory"),
+    (".", "cannot read: Is a directory"),
+    ("binary.parquet", "binary.parquet: cannot read: not a text file"),
+])
+def test_a_file_that_cannot_be_read_says_why(tmp_path, capsys, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "binary.parquet").write_bytes(b"PAR1\xff\xfe\x00\x9c" * 64)
+    rc = main(["import-dot", f"pelvis={path}", "--leg", "left", "--out", "x.parquet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert "Error)" not in err  # not the exception's class name
+
+
 def test_time_going_back_is_refused(tmp_path):
     z = np.tile([0, 0, 9.81], (3, 1))
     f = dot_export(tmp_path / "a.csv", [100, 200, 150], z, 0 * z)
