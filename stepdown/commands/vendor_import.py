@@ -56,6 +56,9 @@ def import_dot(
             raise InputError(f"give each file as PLACEMENT=FILE, not {item!r}")
         if placement in placed:
             raise InputError(f"placement {placement!r} given twice")
+        same = [p for p, f in placed.items() if Path(f).resolve() == Path(path).resolve()]
+        if same:
+            raise InputError(f"{path} given for both {same[0]} and {placement}: one file per sensor")
         placed[placement] = path
     rec = recording_from_dot(placed, leg, athlete=Athlete(id=athlete))
     write_recording(rec, out)

@@ -157,6 +157,16 @@ def test_a_bad_out_is_refused_before_the_exports_are_read(tmp_path, capsys, monk
     assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_one_file_for_two_sensors_is_refused(tmp_path, capsys):
+    z = np.tile([0, 0, 9.81], (10, 1))
+    f = dot_export(tmp_path / "a.csv", np.arange(10) * 1e6 / 60, z, 0 * z)
+    rc = main(["import-dot", f"pelvis={f}", f"thigh_left={tmp_path}/./a.csv", "--leg", "left",
+               "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "given for both pelvis and thigh_left" in err
+    assert not (tmp_path / "x.parquet").exists()
+
+
 def test_time_going_back_is_refused(tmp_path):
     z = np.tile([0, 0, 9.81], (3, 1))
     f = dot_export(tmp_path / "a.csv", [100, 200, 150], z, 0 * z)
