@@ -309,6 +309,13 @@ def test_a_bad_rules_file_is_refused(capsys, tmp_path):
                    "bad.toml", "pelvis_degrees")
 
 
+def test_a_rules_file_that_is_not_text_is_refused(capsys, tmp_path):
+    rules = tmp_path / "strict.toml"
+    rules.write_bytes(b"PAR1\xb5\x00\xff" * 8)  # e.g. a recording given as --rules
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--rules", str(rules)],
+                   "strict.toml", "not a text file")
+
+
 def test_a_plot_path_that_cannot_be_written_is_refused_before_the_analysis(capsys, tmp_path):
     assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "no" / "p.png")],
                    "does not exist")
