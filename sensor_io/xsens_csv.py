@@ -279,17 +279,32 @@ def read_xsens_file(path: Path) -> XsensFile:
             if q in QUANTITIES and len(idx) != QUANTITIES[q]:
                 raise InputError(f"{path}: sensor {sensor!r} has {len(idx)} {q} columns, "
                                  f"expected {QUANTITIES[q]}")
+    while body and not body[-1]:
+        body.pop()
     if not body:
         raise InputError(f"{path}: no samples after the header")
+    lengths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    bad = np.flatnonzero(lengths != len(names))
+    if bad.size:  # line numbers count the three header rows
+        i = int(bad[0])
+        raise InputError(f"{path}: line {i + 4} has {lengths[i]} cells, the header has "
+                         f"{len(names)} (truncated or corrupt file?)")
     try:
         data = np.array([[float(c) if c != "" else np.nan for c in row] for row in body])
     except ValueError:
-        raise InputError(f"{path}: a value is not a number") from None
-    if data.ndim != 2 or data.shape[1] != len(names):
-        raise InputError(f"{path}: rows have different numbers of cells than the header")
+        i, cell = next((i, c) for i, row in enumerate(body) for c in row if not _is_number(c))
+        raise InputError(f"{path}: line {i + 4}: {cell[:20]!r} is not a number") from None
     sensors = {s: {q: data[:, idx[0]] if q == "Time" else data[:, idx] for q, idx in qs.items()}
                for s, qs in columns.items()}
     return XsensFile(path, sensors)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell or "nan")
+    except ValueError:
+        return False
+    return True
 
 
 def read_xsens(path: str | os.PathLike[str], placement: dict[str, str], test_leg: str,

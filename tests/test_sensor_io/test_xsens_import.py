@@ -146,6 +146,8 @@ def test_orientation_is_never_bridged_across_a_long_gap():
     ("no_placement", "--placement"),
     ("standing_missing", "standing.cvs: no such file or folder"),
     ("folder_missing", "reps2: no such file or folder"),
+    ("truncated", "cells, the header has"),  # cut mid-row: was "a value is not a number"
+    ("text", "line 5: 'n/a' is not a number"),
 ])
 def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, message):
     rec = sim.recording
@@ -169,6 +171,17 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
     elif setup == "standing_missing":
         args = ["--placement", placement, "--test-leg", "left", "--standing",
                 str(standing.with_suffix(".cvs"))]
+    elif setup in ("truncated", "text"):
+        f = reps / "trial_rep2.csv"
+        text = f.read_text()
+        if setup == "truncated":
+            f.write_text(text[: len(text) // 2])
+        else:
+            lines = text.splitlines()
+            cells = lines[4].split(",")
+            lines[4] = ",".join([*cells[:2], "n/a", *cells[3:]])
+            f.write_text("\n".join(lines) + "\n")
+        args = ["--placement", placement, "--test-leg", "left"]
     elif setup == "folder_missing":
         reps, args = reps.with_name("reps2"), ["--placement", placement, "--test-leg", "left"]
     rc, out, err = _analyze(capsys, str(reps), *args)
