@@ -140,8 +140,13 @@ def read_mt_export_file(path: Path) -> SensorStream:
         raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
     comments = [ln for ln in lines if ln.startswith("//")]
     body = [ln for ln in lines if ln.strip() and not ln.startswith("//")]
-    rate = next((float(ln.split(":")[1].strip().lower().removesuffix("hz"))
-                 for ln in comments if "rate" in ln.lower() and ":" in ln), None)
+    rate_line = next((ln for ln in comments if "rate" in ln.lower() and ":" in ln), None)
+    rate = None
+    if rate_line is not None:
+        try:
+            rate = float(rate_line.split(":")[1].strip().lower().removesuffix("hz"))
+        except ValueError:
+            raise InputError(f"{path}: {rate_line.strip()!r} gives no rate in Hz") from None
     if not body:
         raise InputError(f"{path}: no header or samples after the comment lines")
     sep = "\t" if "\t" in body[0] else ","
@@ -151,11 +156,18 @@ def read_mt_export_file(path: Path) -> SensorStream:
     if missing:
         raise InputError(f"{path}: no {', '.join(missing)} column; not an MT Manager export "
                          "with calibrated inertial data")
+    rows = [row.split(sep)[:len(header)] for row in body[1:]]
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    bad = np.flatnonzero(lengths != lengths[0]) if len(rows) else []
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"{path}: sample {i + 1} has {lengths[i]} cells, the first has "
+                         f"{lengths[0]} (truncated or corrupt file?)")
     try:
-        data = np.array([[float(c) if c.strip() else np.nan for c in row.split(sep)[:len(header)]]
-                         for row in body[1:]])
+        data = np.array([[float(c) if c.strip() else np.nan for c in row] for row in rows])
     except ValueError:
-        raise InputError(f"{path}: a value is not a number") from None
+        i, cell = next((i, c) for i, row in enumerate(rows) for c in row if not _is_number(c))
+        raise InputError(f"{path}: sample {i + 1}: {cell.strip()[:20]!r} is not a number") from None
     if data.ndim != 2 or len(data) < 2:
         raise InputError(f"{path}: fewer than 2 samples")
     if "SampleTimeFine" in index:
@@ -301,7 +313,7 @@ def read_xsens_file(path: Path) -> XsensFile:
 
 def _is_number(cell: str) -> bool:
     try:
-        float(cell or "nan")
+        float(cell.strip() or "nan")
     except ValueError:
         return False
     return True

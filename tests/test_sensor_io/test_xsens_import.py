@@ -256,6 +256,30 @@ def test_mt_manager_exports_one_file_per_sensor(tmp_path, sim, capsys):
                                                                    abs=1.5)
 
 
+def _cell(text: str, line: int, column: int, value: str) -> str:
+    """``text`` with the tab-separated cell at 0-based ``line``, ``column`` set to ``value``."""
+    lines = text.splitlines()
+    cells = lines[line].split("\t")
+    cells[column] = value
+    lines[line] = "\t".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[: len(text) // 2], "cells, the first has 8 (truncated or corrupt file?)"),
+    (lambda text: text.replace("Sample rate: ", "Sample rate: about ", 1),
+     "'// Sample rate: about 100.0Hz' gives no rate in Hz"),  # was a ValueError traceback
+    (lambda text: _cell(text, 5, 1, "n/a"), "sample 2: 'n/a' is not a number"),
+])
+def test_a_damaged_mt_manager_export_is_one_line(tmp_path, sim, capsys, damage, message):
+    for p, name in NAMES.items():
+        write_mt_export(tmp_path / f"{name}.txt", sim.recording.streams[p], 100.0)
+    f = tmp_path / f"{NAMES['pelvis']}.txt"
+    f.write_text(damage(f.read_text()))
+    rc, out, err = _analyze(capsys, str(tmp_path), "--placement", PLACEMENT, "--test-leg", "left")
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.skipif(not WALK.is_dir(), reason=f"skinematics walking data not found at {WALK}")
 def test_a_real_mt_manager_export_reads_in_si_units_and_is_checked(capsys):
     from sensor_io.xsens_csv import read_mt_export
