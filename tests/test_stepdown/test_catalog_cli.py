@@ -103,12 +103,14 @@ def test_analysis_that_breaks_the_contract_changes_nothing(
 
 @pytest.mark.parametrize("args,msg", [
     (["import", "missing.parquet", "--athlete", "a-017"], "no such recording file"),
+    (["import", "{dir}", "--athlete", "a-017"], "a folder; give its recording files"),
     (["import", "{rec}", "--athlete", "../../etc"], "invalid athlete id"),
     (["tests", "nobody"], "no athlete 'nobody'"),
     (["export", "out.xlsx"], "export writes .csv or .parquet"),
 ])
 def test_bad_arguments_get_one_clear_line(home, recordings, stub_analysis, args, msg, capsys):
-    args = [a.replace("{rec}", str(recordings[0])) for a in args]
+    args = [a.replace("{rec}", str(recordings[0])).replace("{dir}", str(recordings[0].parent))
+            for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert msg in err and len(err.strip().splitlines()) == 1
