@@ -198,7 +198,21 @@ def users_assign(
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not _has_terminal():  # getpass would warn that it echoes, then read stdin's EOF
+        raise InputError("no terminal to ask the password on; give it on stdin with "
+                         "--password-stdin")
     return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _has_terminal() -> bool:
+    """Whether a hidden prompt can be shown: the controlling terminal, as getpass opens it."""
+    import os
+
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return sys.stdin.isatty()  # no /dev/tty (Windows): getpass reads the console
+    return True
 
 
 @users_app.command("unassign")

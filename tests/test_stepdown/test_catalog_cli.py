@@ -163,6 +163,15 @@ def test_export_to_a_missing_or_read_only_folder_is_one_line(home, tmp_path, cap
     assert list(ro.iterdir()) == []
 
 
+def test_users_add_without_a_terminal_says_to_use_password_stdin(home, monkeypatch, capsys):
+    from stepdown.commands import catalog as catalog_cmd
+
+    monkeypatch.setattr(catalog_cmd, "_has_terminal", lambda: False)  # e.g. cron, ssh -T
+    assert main(["users", "add", "coach-a", "--all-athletes"]) == 2
+    err = capsys.readouterr().err
+    assert "--password-stdin" in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_users_add_assign_list(home, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
     assert main(["users", "add", "coach-a", "--athlete", "a-017", "--password-stdin"]) == 0
