@@ -647,15 +647,28 @@ def _parse_floats(cells: tuple[str, ...], column: str, table: _Table, path: str,
 def _read_sidecar(csv_path: Path) -> Any:
     side = sidecar_path(csv_path)
     if not side.is_file():
-        raise RecordingError(f"the metadata sidecar {side.name} is missing "
-                             "(a CSV recording keeps its metadata in <name>.json beside it)",
-                             path=str(csv_path))
+        raise RecordingError(_without_sidecar(csv_path, side.name), path=str(csv_path))
     try:
         text = side.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise RecordingError(f"metadata sidecar is not UTF-8 text: {first_line(err)}",
                              path=str(side)) from None
     return _parse_json(text, str(side), "metadata sidecar")
+
+
+def _without_sidecar(csv_path: Path, sidecar: str) -> str:
+    """Why a CSV without its sidecar is refused: a recording that lost it, another tool's
+    export (the first lines tell), or neither."""
+    with open(csv_path, encoding="utf-8-sig", errors="replace") as f:
+        head = [f.readline() for _ in range(20)]
+    if any("PacketCounter" in ln or "SampleTimeFine" in ln for ln in head):
+        return ("a Movella DOT app export, not a stepdown recording: join the sensors' "
+                "exports into one with `stepdown import-dot`")
+    if not set(REQUIRED_COLUMNS) <= {c.strip() for c in head[0].split(",")}:
+        return (f"not a stepdown recording (its header is not {','.join(REQUIRED_COLUMNS)}, "
+                f"and there is no {sidecar} with its metadata beside it)")
+    return (f"the metadata sidecar {sidecar} is missing "
+            "(a CSV recording keeps its metadata in <name>.json beside it)")
 
 
 # --- small helpers -----------------------------------------------------------------------

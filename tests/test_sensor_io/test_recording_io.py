@@ -646,6 +646,20 @@ def test_csv_sidecar_missing(tmp_path: Path) -> None:
     refused(path, "r.csv", "the metadata sidecar r.json is missing")
 
 
+@pytest.mark.parametrize("first_lines, shown", [
+    ("sep=,\nDeviceTag:,Movella DOT\n\nPacketCounter,SampleTimeFine,Acc_X\n",
+     "a Movella DOT app export, not a stepdown recording: join the sensors' exports into one "
+     "with `stepdown import-dot`"),
+    ("time,foo,bar\n0,1,2\n", "not a stepdown recording (its header is not sensor,t,ax"),
+])
+def test_a_csv_of_another_layout_is_not_blamed_on_a_missing_sidecar(
+        tmp_path: Path, first_lines: str, shown: str) -> None:
+    path = tmp_path / "pelvis.csv"
+    path.write_text(first_lines)
+    msg = refused(path, "pelvis.csv", shown)
+    assert "is missing" not in msg
+
+
 def test_csv_sidecar_not_json(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     write_recording(make_recording(), path)
