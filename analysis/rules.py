@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import registry
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 from sensor_io.json_doc import JSONDoc
 
 __all__ = [
@@ -237,8 +237,8 @@ def load_rule_config(path: str | Path, base: RuleConfig | None = None) -> RuleCo
             doc = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{path}: not valid TOML: {err}") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read rule settings: {err.strerror}") from None
+    except (OSError, UnicodeDecodeError) as err:  # tomllib decodes UTF-8 itself: not its error
+        raise InputError(f"{path}: cannot read rule settings: {read_problem(err)}") from None
     settings = doc.get("rules", doc) if set(doc) <= {"rules"} else doc
     if not isinstance(settings, dict):
         raise InputError(f"{path}: [rules] must be a table")

@@ -24,6 +24,24 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def read_problem(err: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read as text, for a user: the OS's reason, or that it is binary.
+
+    Parameters
+    ----------
+    err : OSError or UnicodeDecodeError
+        What opening or decoding the file raised.
+
+    Returns
+    -------
+    str
+        E.g. ``No such file or directory``, ``Is a directory``, ``not a text file ...``.
+    """
+    if isinstance(err, UnicodeDecodeError):
+        return "not a text file (binary, or not UTF-8)"
+    return err.strerror or first_line(err)
+
+
 class InputError(ValueError):
     """Input the software refuses; ``str(err)`` is the one line shown to the user."""
 

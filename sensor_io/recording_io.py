@@ -58,6 +58,7 @@ from sensor_io.validation import (
     check_metadata,
     check_minimum_set,
     check_placement,
+    check_range,
     check_stream,
 )
 
@@ -97,9 +98,12 @@ def read_recording(path: str | os.PathLike[str], compact: bool = False) -> Recor
         The validated recording (t s, acc m/s², gyr rad/s, mag µT, sensor frame).
     """
     path = Path(path)
-    suffix = _suffix(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise RecordingError("a folder, not a recording file (.parquet, or .csv with its "
+                             ".json sidecar)", path=str(path))
+    if not path.is_file():  # before the suffix: a mistyped name is missing, not of a wrong type
         raise RecordingError("no such file", path=str(path))
+    suffix = _suffix(path)
     dtype = COMPACT_DTYPE if compact else np.float64
     table, meta = _read_parquet(path, dtype) if suffix == ".parquet" else _read_csv(path)
     rec = _build_recording(table, meta, str(path), dtype)
@@ -379,19 +383,20 @@ def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | Non
     # a sensor's rows are usually one block (as written): then a slice selects them
     take = slice(idx[0], idx[-1] + 1) if idx[-1] - idx[0] + 1 == len(idx) else idx
     t = v["t"][take] if table.blocks is not None else v["t"][take].copy()  # own a caller's frame
-    acc = _xyz(table, "acc", ("ax", "ay", "az"), take).astype(dtype, copy=False)
-    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take).astype(dtype, copy=False)
+    acc = _xyz(table, "acc", ("ax", "ay", "az"), take)
+    gyr = _xyz(table, "gyr", ("gx", "gy", "gz"), take)
     mag = None
     if table.mag_present is not None:
         present = table.mag_present[take]
         if present.all():
-            mag = _xyz(table, "mag", MAG_COLUMNS, take).astype(dtype, copy=False)
+            mag = _xyz(table, "mag", MAG_COLUMNS, take)
         elif present.any():
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",
                 path=path, sensor=name, row=int(rows[np.argmin(present)]))
-    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)
-    return SensorStream(t, acc, gyr, mag)
+    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)  # before the cast (1e300 -> inf)
+    return SensorStream(t, acc.astype(dtype, copy=False), gyr.astype(dtype, copy=False),
+                        None if mag is None else mag.astype(dtype, copy=False))
 
 
 def _xyz(table: _Table, block: str, columns: tuple[str, ...], take: slice | np.ndarray
@@ -484,6 +489,9 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
                 i = int(np.argmin(valid[c]))
                 raise RecordingError(f"missing value in column {c}", path=str(path),
                                      sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
+            if dtype is not np.float64 and c != "t":  # before the cast: 1e300 would read as inf
+                check_range(c, column, path=str(path),
+                            sensor=lambda i: names[codes[i]] if codes[i] >= 0 else None)
             values[c][:] = column if valid[c] is None else np.where(valid[c], column, np.nan)
             del column  # its Arrow buffer: one column of Arrow memory at a time
     blocks = {k: values[cols[0]].base for k, cols in _BLOCKS.items() if cols[0] in values}
@@ -639,15 +647,28 @@ def _parse_floats(cells: tuple[str, ...], column: str, table: _Table, path: str,
 def _read_sidecar(csv_path: Path) -> Any:
     side = sidecar_path(csv_path)
     if not side.is_file():
-        raise RecordingError(f"the metadata sidecar {side.name} is missing "
-                             "(a CSV recording keeps its metadata in <name>.json beside it)",
-                             path=str(csv_path))
+        raise RecordingError(_without_sidecar(csv_path, side.name), path=str(csv_path))
     try:
         text = side.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise RecordingError(f"metadata sidecar is not UTF-8 text: {first_line(err)}",
                              path=str(side)) from None
     return _parse_json(text, str(side), "metadata sidecar")
+
+
+def _without_sidecar(csv_path: Path, sidecar: str) -> str:
+    """Why a CSV without its sidecar is refused: a recording that lost it, another tool's
+    export (the first lines tell), or neither."""
+    with open(csv_path, encoding="utf-8-sig", errors="replace") as f:
+        head = [f.readline() for _ in range(20)]
+    if any("PacketCounter" in ln or "SampleTimeFine" in ln for ln in head):
+        return ("a Movella DOT app export, not a stepdown recording: join the sensors' "
+                "exports into one with `stepdown import-dot`")
+    if not set(REQUIRED_COLUMNS) <= {c.strip() for c in head[0].split(",")}:
+        return (f"not a stepdown recording (its header is not {','.join(REQUIRED_COLUMNS)}, "
+                f"and there is no {sidecar} with its metadata beside it)")
+    return (f"the metadata sidecar {sidecar} is missing "
+            "(a CSV recording keeps its metadata in <name>.json beside it)")
 
 
 # --- small helpers -----------------------------------------------------------------------

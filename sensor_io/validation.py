@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,13 @@ GYR_Q99_MAX_RADPS = 35.0
 GYR_QUANTILE = 0.99
 # Median sampling interval: above 1 s the time is almost surely in ms.
 MAX_MEDIAN_DT_S = 1.0
+# No IMU measures beyond these (the widest ranges made: ±400 g, ±4000 °/s, ±5000 µT): a value
+# past them is a corrupt file, not a movement. Far above what a file in g or °/s holds, so
+# those still get the unit checks' message.
+ABS_MAX: dict[str, float] = {"a": 1e5, "g": 1e4, "m": 1e6}
+"""Largest plausible |value| of the columns ax.., gx.., mx.. (by their first letter): m/s², rad/s,
+µT."""
+_UNIT = {"a": "m/s²", "g": "rad/s", "m": "µT"}
 RATE_RANGE_HZ = (20.0, 2000.0)
 MIN_SAMPLES = 2
 STEP_HEIGHT_RANGE_M = (0.05, 0.60)
@@ -201,6 +208,9 @@ def check_stream(
         raise RecordingError(f"has {n} sample(s); at least {MIN_SAMPLES} are needed",
                              path=path, sensor=sensor)
     _check_finite(sensor, t, acc, gyr, mag, rows, path)
+    for prefix, block in (("a", acc), ("g", gyr), ("m", mag)):
+        if block is not None:
+            check_range(prefix, block, rows=rows, path=path, sensor=sensor)
     _check_time_increasing(sensor, t, rows, path)
     _check_time_units(sensor, t, path)
     _check_acc_units(sensor, acc, path)
@@ -227,6 +237,45 @@ def _check_finite(sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
                              path=path, sensor=sensor, row=int(rows[i]))
 
 
+def check_range(column: str, values: np.ndarray, *, rows: np.ndarray | None = None,
+                path: str | None = None,
+                sensor: str | Callable[[int], str | None] | None = None) -> None:
+    """Refuse a value beyond any IMU's range (:data:`ABS_MAX`): a corrupt file.
+
+    Parameters
+    ----------
+    column : str
+        A column (``ax``, ``gy``, ...) for shape (N,) ``values``, or a block's prefix (``a``,
+        ``g``, ``m``) for shape (N, 3) ones (acc m/s², gyr rad/s, mag µT).
+    values : numpy.ndarray
+        Shape (N,) or (N, 3); non-finite values are left to the finite check.
+    rows : numpy.ndarray, optional
+        Shape (N,), the 1-based file row of each sample (default 1..N).
+    path : str, optional
+        The file, for the message.
+    sensor : str or callable, optional
+        The sensor, or a function of the 0-based index giving that row's sensor, for the
+        message.
+
+    Raises
+    ------
+    RecordingError
+        On the first such value, naming its row and column.
+    """
+    with np.errstate(invalid="ignore"):
+        over = (np.abs(values) > ABS_MAX[column[0]]) & np.isfinite(values)
+    if not over.any():
+        return
+    i, j = np.argwhere(over.reshape(len(values), -1))[0]
+    col = column if values.ndim == 1 else column + "xyz"[j]
+    value = float(values[i] if values.ndim == 1 else values[i, j])
+    name = sensor(int(i)) if callable(sensor) else sensor
+    raise RecordingError(
+        f"{col} = {value:.4g} {_UNIT[column[0]]}, beyond any IMU's range "
+        f"(|{col}| ≤ {ABS_MAX[column[0]]:g}); a corrupt file?",
+        path=path, sensor=name, row=int(i) + 1 if rows is None else int(rows[i]))
+
+
 def _check_time_increasing(sensor: str, t: np.ndarray, rows: np.ndarray,
                            path: str | None) -> None:
     dt = np.diff(t)
@@ -235,7 +284,8 @@ def _check_time_increasing(sensor: str, t: np.ndarray, rows: np.ndarray,
         i = int(bad[0]) + 1
         kind = "duplicated" if dt[i - 1] == 0 else "going back in time (unsorted)"
         raise RecordingError(
-            f"time not strictly increasing: t = {t[i]!r} s after {t[i - 1]!r} s ({kind})",
+            f"time not strictly increasing: t = {float(t[i])!r} s after {float(t[i - 1])!r} s "
+            f"({kind})",
             path=path, sensor=sensor, row=int(rows[i]),
         )
 

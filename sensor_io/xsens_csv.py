@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 from sensor_io.recording import PLACEMENTS, Recording, SensorStream
 
 QUANTITIES = {"Orientation": 4, "Accelerometer": 3, "Gyroscope": 3, "Magnetometer": 3}
@@ -137,11 +137,16 @@ def read_mt_export_file(path: Path) -> SensorStream:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+        raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
     comments = [ln for ln in lines if ln.startswith("//")]
     body = [ln for ln in lines if ln.strip() and not ln.startswith("//")]
-    rate = next((float(ln.split(":")[1].strip().lower().removesuffix("hz"))
-                 for ln in comments if "rate" in ln.lower() and ":" in ln), None)
+    rate_line = next((ln for ln in comments if "rate" in ln.lower() and ":" in ln), None)
+    rate = None
+    if rate_line is not None:
+        try:
+            rate = float(rate_line.split(":")[1].strip().lower().removesuffix("hz"))
+        except ValueError:
+            raise InputError(f"{path}: {rate_line.strip()!r} gives no rate in Hz") from None
     if not body:
         raise InputError(f"{path}: no header or samples after the comment lines")
     sep = "\t" if "\t" in body[0] else ","
@@ -151,11 +156,18 @@ def read_mt_export_file(path: Path) -> SensorStream:
     if missing:
         raise InputError(f"{path}: no {', '.join(missing)} column; not an MT Manager export "
                          "with calibrated inertial data")
+    rows = [row.split(sep)[:len(header)] for row in body[1:]]
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    bad = np.flatnonzero(lengths != lengths[0]) if len(rows) else []
+    if len(bad):
+        i = int(bad[0])
+        raise InputError(f"{path}: sample {i + 1} has {lengths[i]} cells, the first has "
+                         f"{lengths[0]} (truncated or corrupt file?)")
     try:
-        data = np.array([[float(c) if c.strip() else np.nan for c in row.split(sep)[:len(header)]]
-                         for row in body[1:]])
+        data = np.array([[float(c) if c.strip() else np.nan for c in row] for row in rows])
     except ValueError:
-        raise InputError(f"{path}: a value is not a number") from None
+        i, cell = next((i, c) for i, row in enumerate(rows) for c in row if not _is_number(c))
+        raise InputError(f"{path}: sample {i + 1}: {cell.strip()[:20]!r} is not a number") from None
     if data.ndim != 2 or len(data) < 2:
         raise InputError(f"{path}: fewer than 2 samples")
     if "SampleTimeFine" in index:
@@ -262,7 +274,7 @@ def read_xsens_file(path: Path) -> XsensFile:
             header = [next(reader, None) for _ in range(3)]
             body = list(reader)
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read ({type(err).__name__})") from None
+        raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
     if any(h is None for h in header) or len({len(h) for h in header}) != 1:
         raise InputError(f"{path}: not an Xsens CSV export (expected three header rows of "
                          "sensor, quantity and component names)")
@@ -279,17 +291,32 @@ def read_xsens_file(path: Path) -> XsensFile:
             if q in QUANTITIES and len(idx) != QUANTITIES[q]:
                 raise InputError(f"{path}: sensor {sensor!r} has {len(idx)} {q} columns, "
                                  f"expected {QUANTITIES[q]}")
+    while body and not body[-1]:
+        body.pop()
     if not body:
         raise InputError(f"{path}: no samples after the header")
+    lengths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    bad = np.flatnonzero(lengths != len(names))
+    if bad.size:  # line numbers count the three header rows
+        i = int(bad[0])
+        raise InputError(f"{path}: line {i + 4} has {lengths[i]} cells, the header has "
+                         f"{len(names)} (truncated or corrupt file?)")
     try:
         data = np.array([[float(c) if c != "" else np.nan for c in row] for row in body])
     except ValueError:
-        raise InputError(f"{path}: a value is not a number") from None
-    if data.ndim != 2 or data.shape[1] != len(names):
-        raise InputError(f"{path}: rows have different numbers of cells than the header")
+        i, cell = next((i, c) for i, row in enumerate(body) for c in row if not _is_number(c))
+        raise InputError(f"{path}: line {i + 4}: {cell[:20]!r} is not a number") from None
     sensors = {s: {q: data[:, idx[0]] if q == "Time" else data[:, idx] for q, idx in qs.items()}
                for s, qs in columns.items()}
     return XsensFile(path, sensors)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip() or "nan")
+    except ValueError:
+        return False
+    return True
 
 
 def read_xsens(path: str | os.PathLike[str], placement: dict[str, str], test_leg: str,

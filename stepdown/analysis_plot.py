@@ -11,6 +11,7 @@ from analysis.result import AnalysisResult
 from analysis.rules import RuleConfig
 from sensor_io.errors import InputError
 from stepdown.analysis_report import measure_columns
+from stepdown.paths import check_output_folder
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -159,11 +160,10 @@ def check_plot_path(out: Path | None) -> None:
     Raises
     ------
     InputError
-        Not a .png name, or its folder does not exist.
+        Not a .png name, or its folder does not exist or cannot be written.
     """
     if out is None:
         return
     if out.suffix.lower() != ".png":
         raise InputError(f"--plot {out}: the plot is written as PNG; give a name ending in .png")
-    if not out.parent.is_dir():
-        raise InputError(f"--plot {out}: folder {out.parent} does not exist")
+    check_output_folder(out, f"--plot {out}")

@@ -4,8 +4,9 @@ Each group of commands lives in its own module under :mod:`stepdown.commands`
 and registers itself on :data:`app`; this module only wires them together and
 turns refused input into one clear line and a non-zero exit code.
 
-Exit codes: 0 done, 2 refused input or a usage error (missing argument,
-unknown command or option), 1 aborted at a prompt, 130 interrupted (Ctrl-C).
+Exit codes: 0 done, 2 refused input (a file that cannot be read or written too) or a usage
+error (missing argument, unknown command or option), 1 aborted at a prompt, 130 interrupted
+(Ctrl-C).
 
 Typer up to 0.2x raised click's exceptions; typer ≥ 0.29 raises those of its
 own vendored copy (``typer._click``) and its own ``typer.Exit``/``typer.Abort``.
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, first_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -136,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as err:
         _err_console().print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
+        return 2
+    except OSError as err:  # past the commands' own checks: read-only, no permission, disk full
+        from rich.markup import escape  # pyarrow's "[errno 30]" is not a style tag
+
+        text = (f"{err.filename}: " if err.filename else "") + (err.strerror or first_line(err))
+        _err_console().print(f"[bold red]error:[/] {escape(text)}", highlight=False,
+                             soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         _err_console().print("interrupted")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from sensor_io.errors import InputError
+
 
 def data_home() -> Path:
     """The data home directory, created if missing.
@@ -51,6 +53,28 @@ def recordings_dir() -> Path:
     d = data_home() / "recordings"
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d
+
+
+def check_output_folder(out: Path, label: str) -> None:
+    """Refuse an output file whose folder is missing or cannot be written, before any work.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The file to be written.
+    label : str
+        How the message names it (e.g. ``--plot my.png``).
+
+    Raises
+    ------
+    InputError
+        The folder does not exist, or is read-only or not ours to write in.
+    """
+    folder = out.parent
+    if not folder.is_dir():
+        raise InputError(f"{label}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{label}: folder {folder} cannot be written (read-only or no permission)")
 
 
 @contextmanager

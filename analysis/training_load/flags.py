@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.checklist import category
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 
 if TYPE_CHECKING:  # pandas loads in the functions: `stepdown --help` shows FLAG_HELP without it
     import pandas as pd
@@ -77,6 +77,8 @@ def rules_from_toml(path: Path) -> FlagRules:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{path}: not valid TOML ({err})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the flag settings: {read_problem(err)}") from None
     known = {f.name: f.type for f in fields(FlagRules)}
     unknown = sorted(set(data) - set(known))
     if unknown:

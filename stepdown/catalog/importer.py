@@ -95,6 +95,8 @@ def import_recording(
     """
     check_athlete_id(athlete_id)
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: a folder; give its recording files (.parquet or .csv)")
     if not path.is_file():
         raise InputError(f"{path}: no such recording file")
     digest = content_hash(path)

@@ -77,8 +77,8 @@ def read_input(path: Path, placement: str | None = None, test_leg: str | None = 
     Raises
     ------
     InputError
-        A folder that is not of Xsens exports, an export without its placements or test leg,
-        or ``placement`` given for a file that is not an export.
+        A path that does not exist, a folder that is not of Xsens exports, an export without
+        its placements or test leg, or ``placement`` given for a file that is not an export.
     """
     from sensor_io.recording_io import check_recording, read_recording
     from sensor_io.xsens_csv import (
@@ -89,7 +89,9 @@ def read_input(path: Path, placement: str | None = None, test_leg: str | None = 
         read_xsens,
     )
 
-    mt_export = path.exists() and looks_like_mt_export(path)
+    if not path.exists():  # else a mistyped --standing name read as "not an Xsens export"
+        raise InputError(f"{path}: no such file or folder")
+    mt_export = looks_like_mt_export(path)
     if placement is None and not (mt_export or looks_like_xsens_csv(path)):
         if path.is_dir():
             raise InputError(f"{path}: a folder, and not of Xsens CSV exports; give a recording "

@@ -101,6 +101,7 @@ def batch(
     from analysis.rules import RuleConfig, load_rule_config
     from stepdown.batch.runner import close, connect, run_batch
     from stepdown.batch.source import Source, safe_url
+    from stepdown.batch.tables import Dest
     from stepdown.commands.analyze import check_rule
 
     test_rule = check_rule(rule)
@@ -109,6 +110,7 @@ def batch(
         config = config.override({"test_rule": test_rule}, origin="--rule")
     err = Console(stderr=True)
     Source(source).check()  # a missing folder or bucket is refused before a cluster starts
+    Dest(out).create()  # and a DEST that cannot be written, before the progress bar shows
     client = connect(scheduler, workers, timeout)
     try:
         with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), RateColumn(),

@@ -12,6 +12,7 @@ from rich.table import Column, Table
 
 from sensor_io.errors import InputError
 from stepdown.cli import app
+from stepdown.paths import check_output_folder
 
 console = Console()
 users_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
@@ -124,12 +125,17 @@ def export(
     """
     import pandas as pd
 
-    from stepdown.catalog.repo import export_rows
+    from stepdown.catalog.repo import export_rows, get_athlete
 
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InputError(f"{out}: export writes .csv or .parquet, not {out.suffix!r}")
-    rows = export_rows(_open(), set(athlete) if athlete else None)
+    check_output_folder(out, str(out))
+    conn = _open()
+    for a in athlete or []:  # a mistyped id would write an empty file and exit 0
+        if get_athlete(conn, a) is None:
+            raise InputError(f"--athlete: no athlete {a!r} in the catalog")
+    rows = export_rows(conn, set(athlete) if athlete else None)
     frame = pd.DataFrame(rows)
     if suffix == ".csv":
         frame.to_csv(out, index=False)
@@ -192,7 +198,21 @@ def users_assign(
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not _has_terminal():  # getpass would warn that it echoes, then read stdin's EOF
+        raise InputError("no terminal to ask the password on; give it on stdin with "
+                         "--password-stdin")
     return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _has_terminal() -> bool:
+    """Whether a hidden prompt can be shown: the controlling terminal, as getpass opens it."""
+    import os
+
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return sys.stdin.isatty()  # no /dev/tty (Windows): getpass reads the console
+    return True
 
 
 @users_app.command("unassign")

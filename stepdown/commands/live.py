@@ -28,6 +28,7 @@ from stepdown.live.emulation import Prompts, emulated_world, until_test_ends
 from stepdown.live.lines import SILENT_S
 from stepdown.live.loop import BENDS_S, LiveRun, console
 from stepdown.live.scoring import RepScorer, analysis_scorer
+from stepdown.paths import check_output_folder
 
 if TYPE_CHECKING:  # numpy, scipy and the BLE stack load when a command runs, not for --help
     from sensor_io.recorder import RecoveryReport
@@ -456,6 +457,7 @@ def recover(
         raise InputError(f"{journal} is being written by a recording still running: "
                          "recover it once that has ended (or been killed)")
     out = out or journal.with_suffix(".parquet")
+    check_output_folder(out, f"--out {out}")
     if out.exists() and not overwrite:
         raise InputError(f"{out} exists: choose another --out, or pass --overwrite to replace it")
     rec, report = recover_journal(journal, out)

@@ -16,6 +16,7 @@ import typer
 
 from sensor_io.errors import InputError
 from stepdown.cli import app
+from stepdown.paths import check_output_folder
 
 if TYPE_CHECKING:  # the simulator (scipy) loads when the command runs, not for --help
     from simulator.session import SessionConfig
@@ -185,15 +186,14 @@ def check_output(out: Path, force: bool) -> None:
     Raises
     ------
     InputError
-        A wrong suffix, a missing folder, or a file that exists without ``force``.
+        A wrong suffix, a missing or read-only folder, or a file that exists without ``force``.
     """
     from sensor_io.recording_io import SUFFIXES
     from stepdown.truth_files import truth_path
 
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"{out}: the recording must end in {' or '.join(SUFFIXES)}")
-    if not out.parent.is_dir():
-        raise InputError(f"{out}: folder {out.parent} does not exist")
+    check_output_folder(out, str(out))
     if not force:
         for p in (out, truth_path(out)):
             if p.exists():
@@ -310,8 +310,8 @@ def simulate_cmd(
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the figure must end in .png")
-    if plot is not None and not plot.parent.is_dir():
-        raise InputError(f"--plot {plot}: folder {plot.parent} does not exist")
+    if plot is not None:
+        check_output_folder(plot, f"--plot {plot}")
     kind = exercise.strip().lower().replace("-", "_")
     if kind != "test":
         from stepdown.programme.simulated import simulate_exercise, summary_line

@@ -24,6 +24,7 @@ import typer
 from analysis.model_info import SHIPPED_MODEL
 from sensor_io.errors import InputError
 from stepdown.cli import app
+from stepdown.paths import check_output_folder
 
 if TYPE_CHECKING:  # scikit-learn, pandas and the analysis load when the command runs
     import pandas as pd
@@ -175,8 +176,7 @@ def train_cmd(
         raise InputError("give a FOLDER of labelled recordings or --simulate N, not both or neither")
     if out.suffix != ".skops":
         raise InputError(f"--out {out}: the model file must end in .skops")
-    if not out.parent.is_dir():
-        raise InputError(f"--out {out}: folder {out.parent} does not exist")
+    check_output_folder(out, f"--out {out}")
     if folds < 2:
         raise InputError(f"--folds must be at least 2, not {folds}")
     console = Console()

@@ -97,6 +97,9 @@ def test_clinic_rules_from_toml(tmp_path):
     path.write_text("acwr_max = \n")
     with pytest.raises(InputError, match="not valid TOML"):
         rules_from_toml(path)
+    path.write_bytes(b"acwr_max = 1.3\n\xb5\xff")  # not UTF-8: a stray binary file
+    with pytest.raises(InputError, match="cannot read the flag settings: not a text file"):
+        rules_from_toml(path)
 
 
 def test_help_says_flags_are_not_injury_probabilities():

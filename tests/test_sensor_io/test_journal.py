@@ -151,6 +151,13 @@ def test_recover_cli_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a stepdown journal" in err and "Traceback" not in err
     assert main(["recover", str(tmp_path / "missing.sdj")]) == 2
+    capsys.readouterr()
+    rec = Recorder(tmp_path / "p.sdj", test_leg="left")
+    rec.add_samples("pelvis", *_samples(0.0, 30))
+    rec.close()
+    assert main(["recover", str(tmp_path / "p.sdj"), "--out", str(tmp_path / "no" / "p.parquet")]) == 2
+    err = capsys.readouterr().err  # said before the journal is read, naming the folder, not a temp file
+    assert f"folder {tmp_path / 'no'} does not exist" in err and len(err.strip().splitlines()) == 1
 
 
 def test_recover_keeps_a_recording_that_breaks_the_contract(tmp_path, capsys):

@@ -120,6 +120,53 @@ def test_bad_exports_are_one_clear_error(tmp_path, capsys, edit, message):
     assert not (tmp_path / "x.parquet").exists()
 
 
+@pytest.mark.parametrize("path, message", [
+    ("nope.csv", "nope.csv: cannot read: No such file or directory"),
+    (".", "cannot read: Is a directory"),
+    ("binary.parquet", "binary.parquet: cannot read: not a text file"),
+])
+def test_a_file_that_cannot_be_read_says_why(tmp_path, capsys, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "binary.parquet").write_bytes(b"PAR1\xff\xfe\x00\x9c" * 64)
+    rc = main(["import-dot", f"pelvis={path}", "--leg", "left", "--out", "x.parquet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert "Error)" not in err  # not the exception's class name
+
+
+def test_an_existing_recording_is_not_overwritten_without_force(tmp_path, capsys):
+    z = np.tile([0, 0, 9.81], (10, 1))
+    f = dot_export(tmp_path / "a.csv", np.arange(10) * 1e6 / 60, z, 0 * z)
+    out = tmp_path / "test.parquet"
+    out.write_bytes(b"an earlier recording")
+    rc = main(["import-dot", f"pelvis={f}", "--leg", "left", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "already exists; use --force" in err and len(err.strip().splitlines()) == 1
+    assert out.read_bytes() == b"an earlier recording"
+
+
+@pytest.mark.parametrize("out, message", [
+    ("no/x.parquet", "--out no/x.parquet: folder no does not exist"),
+    ("x.txt", "--out x.txt: the recording must end in .parquet or .csv"),
+])
+def test_a_bad_out_is_refused_before_the_exports_are_read(tmp_path, capsys, monkeypatch, out,
+                                                          message):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["import-dot", "pelvis=missing.csv", "--leg", "left", "--out", out])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_one_file_for_two_sensors_is_refused(tmp_path, capsys):
+    z = np.tile([0, 0, 9.81], (10, 1))
+    f = dot_export(tmp_path / "a.csv", np.arange(10) * 1e6 / 60, z, 0 * z)
+    rc = main(["import-dot", f"pelvis={f}", f"thigh_left={tmp_path}/./a.csv", "--leg", "left",
+               "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "given for both pelvis and thigh_left" in err
+    assert not (tmp_path / "x.parquet").exists()
+
+
 def test_time_going_back_is_refused(tmp_path):
     z = np.tile([0, 0, 9.81], (3, 1))
     f = dot_export(tmp_path / "a.csv", [100, 200, 150], z, 0 * z)

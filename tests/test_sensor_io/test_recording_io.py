@@ -451,6 +451,28 @@ def test_non_finite_values(tmp_path: Path, suffix: str, column: str, value: floa
 
 
 @BOTH
+@pytest.mark.parametrize("column, value, shown", [
+    ("ay", -4.965e59, "ay = -4.965e+59 m/s², beyond any IMU's range"),  # bytes flipped
+    ("gz", 1.2e5, "gz = 1.2e+05 rad/s, beyond any IMU's range"),
+    ("mx", 3e300, "mx = 3e+300 µT, beyond any IMU's range"),
+])
+@pytest.mark.parametrize("compact", [False, True])
+def test_a_value_beyond_any_imus_range_is_a_corrupt_file(
+        tmp_path: Path, suffix: str, column: str, value: float, shown: str, compact: bool,
+        recwarn) -> None:
+    df, meta, n_pelvis = base()
+    row = n_pelvis + 20
+    df.loc[row, column] = value
+    path = write_raw(df, meta, tmp_path / f"r{suffix}")
+    with pytest.raises(RecordingError) as info:
+        read_recording(path, compact=compact)
+    msg = str(info.value)
+    for part in (path.name, "sensor thigh_left", f"row {row + 1}", shown, "corrupt file"):
+        assert part in msg, msg
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no overflow
+
+
+@BOTH
 def test_magnetometer_missing_in_some_rows(tmp_path: Path, suffix: str) -> None:
     df, meta, n_pelvis = base()
     df.loc[n_pelvis + 3, ["mx", "my", "mz"]] = np.nan  # empty / null cells
@@ -463,8 +485,9 @@ def test_time_unsorted(tmp_path: Path, suffix: str) -> None:
     df, meta, _ = base()
     df.loc[[10, 11], "t"] = df.loc[[11, 10], "t"].to_numpy()
     path = write_raw(df, meta, tmp_path / f"r{suffix}")
-    refused(path, path.name, "sensor pelvis", "row 12", "time not strictly increasing",
-            "unsorted")
+    msg = refused(path, path.name, "sensor pelvis", "row 12", "time not strictly increasing",
+                  "unsorted")
+    assert "np.float64" not in msg  # the times as numbers, not numpy's repr
 
 
 @BOTH
@@ -623,6 +646,20 @@ def test_csv_sidecar_missing(tmp_path: Path) -> None:
     refused(path, "r.csv", "the metadata sidecar r.json is missing")
 
 
+@pytest.mark.parametrize("first_lines, shown", [
+    ("sep=,\nDeviceTag:,Movella DOT\n\nPacketCounter,SampleTimeFine,Acc_X\n",
+     "a Movella DOT app export, not a stepdown recording: join the sensors' exports into one "
+     "with `stepdown import-dot`"),
+    ("time,foo,bar\n0,1,2\n", "not a stepdown recording (its header is not sensor,t,ax"),
+])
+def test_a_csv_of_another_layout_is_not_blamed_on_a_missing_sidecar(
+        tmp_path: Path, first_lines: str, shown: str) -> None:
+    path = tmp_path / "pelvis.csv"
+    path.write_text(first_lines)
+    msg = refused(path, "pelvis.csv", shown)
+    assert "is missing" not in msg
+
+
 def test_csv_sidecar_not_json(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     write_recording(make_recording(), path)
@@ -638,6 +675,15 @@ def test_unsupported_file_type(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     refused(tmp_path / "nope.parquet", "nope.parquet", "no such file")
+
+
+def test_a_missing_path_without_a_suffix_is_missing_not_of_a_wrong_type(tmp_path: Path) -> None:
+    msg = refused(tmp_path / "nope", "nope", "no such file")
+    assert "file type" not in msg
+
+
+def test_a_folder_is_not_a_recording_file(tmp_path: Path) -> None:
+    refused(tmp_path, tmp_path.name, "a folder, not a recording file")
 
 
 # --- stepdown info ------------------------------------------------------------------------

@@ -144,6 +144,10 @@ def test_orientation_is_never_bridged_across_a_long_gap():
     ("short", "too short to start an orientation"),
     ("standing_sensors", "no sensor named LeftThigh in the file"),
     ("no_placement", "--placement"),
+    ("standing_missing", "standing.cvs: no such file or folder"),
+    ("folder_missing", "reps2: no such file or folder"),
+    ("truncated", "cells, the header has"),  # cut mid-row: was "a value is not a number"
+    ("text", "line 5: 'n/a' is not a number"),
 ])
 def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, message):
     rec = sim.recording
@@ -164,6 +168,22 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
         only = Recording({"pelvis": rec.streams["pelvis"]}, test_leg="left")
         write_xsens(standing, only, 0.2, 1.8)
         args = ["--placement", placement, "--test-leg", "left", "--standing", str(standing)]
+    elif setup == "standing_missing":
+        args = ["--placement", placement, "--test-leg", "left", "--standing",
+                str(standing.with_suffix(".cvs"))]
+    elif setup in ("truncated", "text"):
+        f = reps / "trial_rep2.csv"
+        text = f.read_text()
+        if setup == "truncated":
+            f.write_text(text[: len(text) // 2])
+        else:
+            lines = text.splitlines()
+            cells = lines[4].split(",")
+            lines[4] = ",".join([*cells[:2], "n/a", *cells[3:]])
+            f.write_text("\n".join(lines) + "\n")
+        args = ["--placement", placement, "--test-leg", "left"]
+    elif setup == "folder_missing":
+        reps, args = reps.with_name("reps2"), ["--placement", placement, "--test-leg", "left"]
     rc, out, err = _analyze(capsys, str(reps), *args)
     assert rc != 0
     lines = [ln for ln in (out + err).splitlines() if ln.strip()]
@@ -234,6 +254,30 @@ def test_mt_manager_exports_one_file_per_sensor(tmp_path, sim, capsys):
     for rep, tr in zip(doc["reps"], sim.truth["reps"], strict=True):
         assert rep["measures"]["pelvic_drop_deg"] == pytest.approx(tr["measures"]["pelvic_drop_deg"],
                                                                    abs=1.5)
+
+
+def _cell(text: str, line: int, column: int, value: str) -> str:
+    """``text`` with the tab-separated cell at 0-based ``line``, ``column`` set to ``value``."""
+    lines = text.splitlines()
+    cells = lines[line].split("\t")
+    cells[column] = value
+    lines[line] = "\t".join(cells)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda text: text[: len(text) // 2], "cells, the first has 8 (truncated or corrupt file?)"),
+    (lambda text: text.replace("Sample rate: ", "Sample rate: about ", 1),
+     "'// Sample rate: about 100.0Hz' gives no rate in Hz"),  # was a ValueError traceback
+    (lambda text: _cell(text, 5, 1, "n/a"), "sample 2: 'n/a' is not a number"),
+])
+def test_a_damaged_mt_manager_export_is_one_line(tmp_path, sim, capsys, damage, message):
+    for p, name in NAMES.items():
+        write_mt_export(tmp_path / f"{name}.txt", sim.recording.streams[p], 100.0)
+    f = tmp_path / f"{NAMES['pelvis']}.txt"
+    f.write_text(damage(f.read_text()))
+    rc, out, err = _analyze(capsys, str(tmp_path), "--placement", PLACEMENT, "--test-leg", "left")
+    assert rc == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.skipif(not WALK.is_dir(), reason=f"skinematics walking data not found at {WALK}")

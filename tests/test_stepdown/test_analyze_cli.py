@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -308,12 +309,29 @@ def test_a_bad_rules_file_is_refused(capsys, tmp_path):
                    "bad.toml", "pelvis_degrees")
 
 
+def test_a_rules_file_that_is_not_text_is_refused(capsys, tmp_path):
+    rules = tmp_path / "strict.toml"
+    rules.write_bytes(b"PAR1\xb5\x00\xff" * 8)  # e.g. a recording given as --rules
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--rules", str(rules)],
+                   "strict.toml", "not a text file")
+
+
 def test_a_plot_path_that_cannot_be_written_is_refused_before_the_analysis(capsys, tmp_path):
     assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "no" / "p.png")],
                    "does not exist")
     assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(tmp_path / "p.pdf")],
                    ".png")
     assert not Path(tmp_path / "p.pdf").exists()
+
+
+def test_a_plot_into_a_read_only_folder_is_refused_before_the_analysis(capsys, tmp_path,
+                                                                      monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    assert_refused(capsys, [str(tmp_path / "x.parquet"), "--plot", str(ro / "p.png")],
+                   f"folder {ro} cannot be written")
 
 
 @needs_samples

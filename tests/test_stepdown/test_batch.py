@@ -171,6 +171,14 @@ def test_cli_refuses_a_missing_source_and_an_unreachable_scheduler(archive, tmp_
     assert rc == 2 and "tcp://HOST:PORT" in capsys.readouterr().err
 
 
+def test_cli_refuses_a_dest_that_cannot_be_written_before_it_starts(archive, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("not a folder")
+    rc = main(["batch", str(archive), "--out", str(tmp_path / "a-file" / "out"), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot write to" in err and "a-file" in err
+    assert err.count("\n") == 1 and "analysing" not in err  # no progress bar before it
+
+
 # -- an S3-compatible server in this process (moto) --------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -102,12 +103,14 @@ def test_analysis_that_breaks_the_contract_changes_nothing(
 
 @pytest.mark.parametrize("args,msg", [
     (["import", "missing.parquet", "--athlete", "a-017"], "no such recording file"),
+    (["import", "{dir}", "--athlete", "a-017"], "a folder; give its recording files"),
     (["import", "{rec}", "--athlete", "../../etc"], "invalid athlete id"),
     (["tests", "nobody"], "no athlete 'nobody'"),
     (["export", "out.xlsx"], "export writes .csv or .parquet"),
 ])
 def test_bad_arguments_get_one_clear_line(home, recordings, stub_analysis, args, msg, capsys):
-    args = [a.replace("{rec}", str(recordings[0])) for a in args]
+    args = [a.replace("{rec}", str(recordings[0])).replace("{dir}", str(recordings[0].parent))
+            for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert msg in err and len(err.strip().splitlines()) == 1
@@ -131,6 +134,42 @@ def test_athletes_tests_and_export(home, recordings, stub_analysis, tmp_path, ca
         frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
         assert len(frame) == 5 and set(frame["athlete_id"]) == {"a-017"}
         assert {"pelvic_drop_deg", "item_knee", "source_knee", "label_knee"} <= set(frame)
+
+
+def test_export_of_an_athlete_not_in_the_catalog_is_refused(home, recordings, stub_analysis,
+                                                            tmp_path, capsys):
+    main(["import", str(recordings[0]), "--athlete", "a-017"])
+    capsys.readouterr()
+    out = tmp_path / "reps.csv"
+    assert main(["export", str(out), "--athlete", "a-017", "--athlete", "a-71"]) == 2
+    err = capsys.readouterr().err
+    assert "no athlete 'a-71' in the catalog" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_export_to_a_missing_or_read_only_folder_is_one_line(home, tmp_path, capsys,
+                                                              monkeypatch):
+    assert main(["export", str(tmp_path / "no" / "reps.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "folder" in err and "does not exist" in err and "Traceback" not in err
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    for name in ("reps.csv", "reps.parquet"):
+        assert main(["export", str(ro / name)]) == 2
+        err = capsys.readouterr().err
+        assert f"folder {ro} cannot be written" in err and len(err.strip().splitlines()) == 1
+    assert list(ro.iterdir()) == []
+
+
+def test_users_add_without_a_terminal_says_to_use_password_stdin(home, monkeypatch, capsys):
+    from stepdown.commands import catalog as catalog_cmd
+
+    monkeypatch.setattr(catalog_cmd, "_has_terminal", lambda: False)  # e.g. cron, ssh -T
+    assert main(["users", "add", "coach-a", "--all-athletes"]) == 2
+    err = capsys.readouterr().err
+    assert "--password-stdin" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_users_add_assign_list(home, monkeypatch, capsys):

@@ -101,6 +101,22 @@ def test_input_errors_from_a_command_exit_2(capsys, monkeypatch):
     assert err == "error: recording x.parquet: sensor pelvis has no samples\n"
 
 
+@pytest.mark.parametrize("raised, shown", [
+    (PermissionError(13, "Permission denied", "out/reps.csv"), "out/reps.csv: Permission denied"),
+    (OSError(30, "Read-only file system", "/mnt/ro/p.png"), "/mnt/ro/p.png: Read-only file system"),
+    (OSError("Failed to open local file 'r.parquet'. Detail: [errno 30] Read-only file system"),
+     "Detail: [errno 30] Read-only"),  # pyarrow's: no errno, no filename; [..] not markup
+])
+def test_a_file_that_cannot_be_written_is_one_line_with_exit_2(capsys, monkeypatch, raised, shown):
+    def fake_app(**kwargs):
+        raise raised
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    rc, _, err = run(capsys, ["whatever"])
+    assert rc == 2
+    assert err.startswith("error: ") and shown in err and len(err.strip().splitlines()) == 1
+
+
 def test_a_command_loads_only_its_own_module():
     # start-up time is part of every `stepdown analyze`: the web app, the BLE stack and
     # scikit-learn stay unloaded unless asked for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -161,6 +162,18 @@ def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not out.exists() and not truth_path(out).exists()
+
+
+def test_a_read_only_folder_is_refused_before_simulating(tmp_path, capsys, monkeypatch):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    for out, plot in ((ro / "t.parquet", tmp_path / "p.png"), (tmp_path / "t.parquet", ro / "p.png")):
+        rc, _, err = run(capsys, out, "--reps", 1, "--plot", plot)
+        assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert f"folder {ro} cannot be written" in err
+        assert not (tmp_path / "t.parquet").exists()
 
 
 def test_bad_output_suffix_is_refused(tmp_path, capsys):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 from sensor_io.gyro_scale import check_gyro_scale
 from sensor_io.recording import LEGS, PLACEMENTS, Recording, SensorStream
 from sensor_io.validation import check_stream
@@ -92,7 +92,7 @@ def read_dot_csv(path: str | os.PathLike[str]) -> DotExport:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{p}: cannot read ({err.__class__.__name__})") from None
+        raise InputError(f"{p}: cannot read: {read_problem(err)}") from None
     rows = list(csv.reader(io.StringIO(text)))
     meta: dict[str, str] = {}
     header_at = None
