@@ -163,8 +163,8 @@ def items_lost_in_reps(reps: Sequence[Rep]) -> dict[str, list[int]]:
 def withheld_because(rec: Recording, result: AnalysisResult) -> list[str]:
     """Why the category of the analysis ``result`` of ``rec`` must not be given.
 
-    Items lost in some reps, and silences of the minimum set during the test (reps there
-    could not be found at all).
+    No rep found at all, items lost in some reps, and silences of the minimum set during
+    the test (reps there could not be found at all).
 
     Parameters
     ----------
@@ -180,7 +180,9 @@ def withheld_because(rec: Recording, result: AnalysisResult) -> list[str]:
     """
     lost = items_lost_in_reps(result.reps)
     spans = silent_spans(rec)
-    why = [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
+    # no rep: every item reads 0, which would say "good" about a test nobody did
+    why = [] if result.reps else ["no complete rep found"]
+    why += [f"{item} not measured in rep{'s' if len(reps) > 1 else ''} "
            f"{', '.join(map(str, reps))}" for item, reps in lost.items()]
     why += [f"no {g['sensor']} data {g['start_s']:.1f}-{g['end_s']:.1f} s ({g['reason']})"
             for g in spans[:3]]

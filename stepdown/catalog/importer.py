@@ -113,6 +113,9 @@ def import_recording(
         if done is not None:
             return ImportResult(path, *done, kind=rec.extra["exercise"].get("kind", "test"))
     analysis = (analyze or _default_analyze)(rec)
+    if not analysis.reps:  # every item would read 0: "good" about a test nobody did
+        raise InputError(f"{path}: no complete step-down rep found, so there is no result to "
+                         "review (nothing changed)")
     body = rec.athlete
     athlete = AthleteInfo(athlete_id, height_m=body.height_m, thigh_length_m=body.thigh_length_m,
                           shank_length_m=body.shank_length_m,

@@ -335,6 +335,22 @@ def test_a_plot_into_a_read_only_folder_is_refused_before_the_analysis(capsys, t
 
 
 @needs_samples
+def test_a_test_without_a_rep_gets_no_category(capsys, tmp_path):
+    # every item of a test without reps reads 0, which the category would call "good"
+    rec = read_recording(MINIMUM)
+    t0 = min(s.t[0] for s in rec.streams.values())
+    rec.streams = {k: s.slice_time(s.t[0], t0 + 6.0) for k, s in rec.streams.items()}
+    path = tmp_path / "standing.parquet"
+    write_recording(rec, path)
+    rc, out, _ = run(capsys, str(path))
+    assert rc == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith("test result:"))
+    assert "CATEGORY NOT DECIDED (no complete rep found)" in line
+    for category in ("GOOD", "MEDIUM", "POOR"):
+        assert category not in line
+
+
+@needs_samples
 def test_a_thigh_lost_for_good_leaves_the_category_undecided(capsys, tmp_path):
     # issue 17: a thigh that stops halfway (a gap to the end, as `record` marks it) must not
     # leave a "good" result resting on the reps before it

@@ -215,3 +215,28 @@ def test_import_end_to_end_stores_exactly_what_the_analysis_says(home, capsys):
     before = table_counts(home)
     assert main(["import", *map(str, files), "--athlete", "a-017"]) == 0
     assert table_counts(home) == before
+
+
+def standing_only(path: Path) -> Path:
+    """The first 6 s of the good sample (the athlete standing, no rep yet), written to ``path``."""
+    from sensor_io.recording_io import read_recording
+
+    rec = read_recording(SAMPLES / "good_left_pelvis_thigh.parquet")
+    t0 = min(s.t[0] for s in rec.streams.values())
+    rec.streams = {k: s.slice_time(s.t[0], t0 + 6.0) for k, s in rec.streams.items()}
+    write_recording(rec, path)
+    return path
+
+
+def test_a_recording_without_a_rep_is_not_imported_as_a_good_test(home, tmp_path, capsys):
+    # every item of a test without reps reads 0, which the category would call "good"
+    empty = standing_only(tmp_path / "standing.parquet")
+    assert main(["import", str(SAMPLES / "good_left_pelvis_thigh.parquet"),
+                 "--athlete", "a-017"]) == 0
+    before = table_counts(home)
+    capsys.readouterr()
+    assert main(["import", str(empty), "--athlete", "a-017"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no complete step-down rep found" in err
+    assert "not imported" in err and "Traceback" not in err
+    assert table_counts(home) == before
