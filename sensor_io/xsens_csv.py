@@ -33,12 +33,31 @@ import numpy as np
 
 from sensor_io.errors import InputError, read_problem
 from sensor_io.recording import PLACEMENTS, Recording, SensorStream
+from sensor_io.validation import ACC_IN_G_RANGE, ACC_MEDIAN_RANGE_MPS2
+from sensor_io.vectors import row_norms
 
 QUANTITIES = {"Orientation": 4, "Accelerometer": 3, "Gyroscope": 3, "Magnetometer": 3}
 REQUIRED = ("Time", "Accelerometer", "Gyroscope")
 MIN_SEGMENT_S = 0.5
 """A file shorter than this cannot start an orientation of its own (the filters need
 a few tenths of a second of accelerometer to find the vertical)."""
+
+# Units per file. The recording's unit ranges (sensor_io.validation) cannot run per file:
+# a rep file cut around a jump legitimately leaves them (on the 172 development files of
+# CMU-MBL SUB22, StepDnH/StepDnL not read, per-file median |a| ran 8.04-96.6 m/s², 515 of
+# the 1,720 sensor streams outside the recording's 5-20). So a file is refused only for
+# what can only be the wrong unit (`python -m benchmarks file_units`), and the joined
+# recording is still checked as a whole.
+FILE_ACC_IN_G = (ACC_IN_G_RANGE[0], ACC_MEDIAN_RANGE_MPS2[0])
+"""Median |a| of one file and sensor that can only be g (as read): 0.5-5. In m/s² it
+would mean free fall for more than half the file; the smallest real median was 8.04
+m/s² (SqDL rep 2, right wrist). The same files written in g fall in it 98 % of the time
+(jumps' medians reach 9.9 g)."""
+FILE_GYR_AXIS_Q99_MAX = np.radians(4000.0)
+"""rad/s (69.8): the widest gyroscope range made is ±4000 °/s per axis (Xsens sensors stop
+at ±2000 °/s), so a 99th percentile of the largest axis |ω| above it can only be °/s.
+Largest real: 31.9 rad/s; the same files written in °/s exceed it 84 % of the time (the
+rest, standing or slow files, read under 1.2 rad/s: no per-file test tells them)."""
 
 
 @dataclass(frozen=True)
@@ -384,6 +403,7 @@ def _file_streams(f: XsensFile, placement: dict[str, str]) -> dict[str, SensorSt
         for q in ("Accelerometer", "Gyroscope"):
             if not np.isfinite(cols[q]).all():
                 raise InputError(f"{where}: {q} has a missing or non-finite value")
+        check_file_units(cols["Accelerometer"], cols["Gyroscope"], where)
         quat = cols.get("Orientation")
         if quat is not None and not np.isfinite(quat).all():
             quat = None  # the device's orientation is optional; a hole in it drops it
@@ -392,6 +412,36 @@ def _file_streams(f: XsensFile, placement: dict[str, str]) -> dict[str, SensorSt
             mag = None
         out[pl] = SensorStream(t.copy(), cols["Accelerometer"], cols["Gyroscope"], mag, quat)
     return out
+
+
+def check_file_units(acc: np.ndarray, gyr: np.ndarray, where: str) -> None:
+    """Refuse one file's sensor whose accelerometer can only be in g or gyroscope only in
+    °/s (:data:`FILE_ACC_IN_G`, :data:`FILE_GYR_AXIS_Q99_MAX`), whatever the other files hold.
+
+    Parameters
+    ----------
+    acc : numpy.ndarray
+        Acceleration as read, shape (N, 3), claimed m/s², sensor frame; finite.
+    gyr : numpy.ndarray
+        Angular rate as read, shape (N, 3), claimed rad/s, sensor frame; finite.
+    where : str
+        The file and sensor, for the message.
+
+    Raises
+    ------
+    InputError
+        One line naming ``where``, the figure and the unit it looks like.
+    """
+    med = float(np.median(row_norms(acc)))
+    lo, hi = FILE_ACC_IN_G
+    if lo <= med < hi:
+        raise InputError(f"{where}: median |a| = {med:.3g}, looks like g; expected m/s² "
+                         "(about 9.81 at rest), as in the other files")
+    q = float(np.quantile(np.abs(gyr).max(axis=1), 0.99))
+    if q > FILE_GYR_AXIS_Q99_MAX:
+        raise InputError(f"{where}: 99% of |ω| per axis stay below {q:.4g}, beyond any "
+                         f"gyroscope's range in rad/s (≤ {FILE_GYR_AXIS_Q99_MAX:.1f}); looks "
+                         "like °/s, expected rad/s")
 
 
 def _join(parts: list[SensorStream], placement: str, paths: list[Path]) -> SensorStream:

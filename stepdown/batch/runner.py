@@ -43,6 +43,8 @@ class BatchReport:
     """Recordings analysed in this run."""
     skipped: int = 0
     """Recordings already done (same checksum, analysis version and settings)."""
+    no_rep: int = 0
+    """Recordings analysed in this run in which no complete rep was found (no category)."""
     failures: list[Outcome] = field(default_factory=list)
     """The failed recordings' outcomes, sorted by recording."""
     seconds: float = 0.0
@@ -291,6 +293,7 @@ def run_batch(source: Source, dest: str, *, config: RuleConfig | None = None,
     for out in outcomes(jobs, client):
         if out.status == "ok":
             report.analysed += 1
+            report.no_rep += out.no_rep
         elif out.status == "skipped":
             report.skipped += 1
         else:

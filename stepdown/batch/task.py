@@ -65,6 +65,8 @@ class Outcome:
     """One line (status ``"failed"``)."""
     seconds: float = 0.0
     """Wall time on the worker, s."""
+    no_rep: bool = False
+    """Analysed, and no complete rep found: its test row has no category."""
 
 
 def analyze_one(job: Job) -> Outcome:
@@ -91,7 +93,7 @@ def analyze_one(job: Job) -> Outcome:
         else:
             result, meta, effective = _analyze_bytes(files, job)
             out.partition = _write_results(job, out, result, meta, effective)
-            out.status = "ok"
+            out.status, out.no_rep = "ok", not result.reps
     except InputError as err:
         out.error = first_line(err).removeprefix(f"{job.recording}: ")
     except Exception as err:  # an unreadable file or a bug: listed, and the batch goes on

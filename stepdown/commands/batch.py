@@ -57,7 +57,9 @@ class RateColumn(ProgressColumn):
 
 
 def _summary(report: Any, dest: str) -> str:
-    return (f"{report.total} recordings in {report.seconds:.1f} s: {report.analysed} analysed, "
+    no_rep = (f" ({report.no_rep} without a complete rep: no category)" if report.no_rep else "")
+    return (f"{report.total} recordings in {report.seconds:.1f} s: {report.analysed} analysed"
+            f"{no_rep}, "
             f"{report.skipped} already done (same checksum, analysis version and settings), "
             f"{report.failed} failed" + (f" (listed in {dest}/failures.parquet)"
                                          if report.failed else ""))

@@ -65,3 +65,23 @@ def test_dot_export_in_wrong_units_is_one_line_and_nothing_written(tmp_path, cap
     assert "pelvis.csv" in lines[0]  # the input file is named, not the recording not written
     assert "Traceback" not in captured.err
     assert not out.exists()
+
+
+def test_one_dot_export_in_g_among_files_in_m_s2_is_refused_naming_it(tmp_path, capsys):
+    """A DOT export is one sensor's whole stream, so the units are checked per file: one file
+    in g beside another in m/s² is refused, naming that file (the Xsens per-rep import's gap)."""
+    sim = simulate(SimConfig(seed=4, test_leg="right", sensors=("pelvis", "thigh")))
+    args = []
+    for seg in ("pelvis", "thigh"):
+        name = placement_name(seg, "right")
+        s = sim.recording.streams[name]
+        acc = s.acc / 9.81 if seg == "thigh" else s.acc
+        f = dot_export(tmp_path / f"{seg}.csv", np.round((s.t + 10.0) * 1e6), acc, np.degrees(s.gyr))
+        args.append(f"{name}={f}")
+    out = tmp_path / "dot.parquet"
+    rc = main(["import-dot", *args, "--leg", "right", "--out", str(out)])
+    captured = capsys.readouterr()
+    lines = [ln for ln in (captured.out + captured.err).splitlines() if ln.strip()]
+    assert rc == 2 and len(lines) == 1 and "looks like g" in lines[0], lines
+    assert "thigh.csv" in lines[0] and "pelvis.csv" not in lines[0]
+    assert not out.exists()

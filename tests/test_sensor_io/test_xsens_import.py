@@ -18,7 +18,7 @@ import pytest
 from analysis.orientation import estimate_orientation, piecewise_orientation
 from analysis.pipeline import analyze
 from sensor_io.errors import InputError
-from sensor_io.recording import Recording
+from sensor_io.recording import Recording, SensorStream
 from sensor_io.xsens_csv import parse_placement_map, read_xsens
 from simulator.single_test import SimConfig, simulate
 from stepdown.cli import main
@@ -148,6 +148,13 @@ def test_orientation_is_never_bridged_across_a_long_gap():
     ("folder_missing", "reps2: no such file or folder"),
     ("truncated", "cells, the header has"),  # cut mid-row: was "a value is not a number"
     ("text", "line 5: 'n/a' is not a number"),
+    # one rep file in another unit among files in SI: the joined recording's median |a|
+    # stayed near 9.8, so it was accepted (audit)
+    ("acc_in_g", "trial_rep2.csv, sensor LeftThigh: median |a| = 1, looks like g"),
+    ("gyr_in_deg", "trial_rep2.csv, sensor LeftThigh: 99% of |ω| per axis"),
+    # a slow rep's °/s stays within a gyroscope's range in rad/s: no per-file test tells it,
+    # the joined recording's check refuses it without naming the file
+    ("gyr_in_deg_slow", "reps, sensor pelvis: 99% of |ω| stay below"),
 ])
 def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, message):
     rec = sim.recording
@@ -184,6 +191,15 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
         args = ["--placement", placement, "--test-leg", "left"]
     elif setup == "folder_missing":
         reps, args = reps.with_name("reps2"), ["--placement", placement, "--test-leg", "left"]
+    elif setup in ("acc_in_g", "gyr_in_deg", "gyr_in_deg_slow"):
+        p = "pelvis" if setup == "gyr_in_deg_slow" else "thigh_left"
+        s = rec.streams[p]
+        wrong = SensorStream(s.t, s.acc / 9.80665, s.gyr) if setup == "acc_in_g" else (
+            SensorStream(s.t, s.acc, np.degrees(s.gyr)))
+        r = sim.truth["reps"][1]
+        write_xsens(reps / "trial_rep2.csv", Recording({**rec.streams, p: wrong}, test_leg="left"),
+                    r["start_s"], r["end_s"])
+        args = ["--placement", placement, "--test-leg", "left", "--standing", str(standing)]
     rc, out, err = _analyze(capsys, str(reps), *args)
     assert rc != 0
     lines = [ln for ln in (out + err).splitlines() if ln.strip()]

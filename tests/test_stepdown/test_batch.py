@@ -20,6 +20,7 @@ from stepdown.batch.runner import run_batch
 from stepdown.batch.source import Source, checksum, redact, safe_url
 from stepdown.batch.version import analysis_version, config_id
 from stepdown.cli import main
+from stepdown.commands.batch import _summary
 
 # (relative path, seed, athlete, started_at): two athletes, two days, one CSV twin
 ARCHIVE = [("a-1/day1.parquet", 11, "a-1", "2026-03-02T09:00:00Z"),
@@ -148,6 +149,40 @@ def test_bad_files_are_listed_and_the_rest_is_written(archive, tmp_path):
     assert (mended.analysed, mended.skipped, mended.failed) == (1, 3, 0)
     assert pd.read_parquet(dest / "failures.parquet").empty
     check_outputs_equal_single_process(src, dest)
+
+
+def _without_a_rep(seed: int, athlete: str, started_at: str):
+    """A test stopped halfway down its first rep: standing and half a rep, none complete."""
+    sim = simulate(SimConfig(seed=seed, n_reps=3, sensors=("pelvis", "thigh", "shank")))
+    first = sim.truth["reps"][0]
+    end = first["start_s"] + 0.5 * (first["end_s"] - first["start_s"])
+    rec = sim.recording
+    return dataclasses.replace(
+        rec, streams={k: s.slice_time(s.t[0], end) for k, s in rec.streams.items()},
+        athlete=dataclasses.replace(rec.athlete, id=athlete), started_at=started_at)
+
+
+def test_a_test_without_a_rep_has_no_category_in_the_tables(archive, tmp_path):
+    # every item of a test without reps is unscored and its total 0, which the category
+    # called "good" (audit); analyze withholds it and the catalog refuses such a test
+    src, dest = copy_of(archive, tmp_path), tmp_path / "out"
+    empty = "a-1/day3.parquet"
+    write_recording(_without_a_rep(11, "a-1", "2026-03-16T09:00:00Z"), src / empty)
+    assert single_process(src / empty)["reps"] == []
+    report = run_batch(Source(str(src)), str(dest))
+    assert (report.analysed, report.no_rep, report.failed) == (5, 1, 0)
+    assert "5 analysed (1 without a complete rep: no category), 0 already" in _summary(report, "x")
+    tests = read_table(dest, "tests")
+    row = tests[tests["recording"] == empty].iloc[0]
+    assert row["n_reps"] == 0 and pd.isna(row["category"])  # null, as a missing value is
+    assert all(pd.isna(row[c]) for c in tests.columns if c.startswith("item_"))
+    others = tests[tests["recording"] != empty]
+    assert len(others) == 4 and set(others["category"]) <= {"good", "medium", "poor"}
+    assert empty not in set(read_table(dest, "reps")["recording"])
+    # the table reads back for the next run: the test is done, not redone
+    again = run_batch(Source(str(src)), str(dest))
+    assert (again.analysed, again.skipped, again.no_rep) == (0, 5, 0)
+    assert "(1 without" not in _summary(again, "x")
 
 
 def test_a_password_never_shows_in_a_url():
