@@ -175,15 +175,17 @@ def read_mt_export_file(path: Path) -> SensorStream:
     if missing:
         raise InputError(f"{path}: no {', '.join(missing)} column; not an MT Manager export "
                          "with calibrated inertial data")
-    rows = [row.split(sep)[:len(header)] for row in body[1:]]
+    # the named columns: a trailing separator (an empty name) may be on a row or not
+    width = max(index.values()) + 1
+    rows = [row.split(sep)[:width] for row in body[1:]]
     lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    bad = np.flatnonzero(lengths != lengths[0]) if len(rows) else []
-    if len(bad):
+    bad = np.flatnonzero(lengths < width)
+    if bad.size:
         i = int(bad[0])
-        raise InputError(f"{path}: sample {i + 1} has {lengths[i]} cells, the first has "
-                         f"{lengths[0]} (truncated or corrupt file?)")
+        raise InputError(f"{path}: sample {i + 1} has {lengths[i]} cells, the header names "
+                         f"{width} (truncated or corrupt file?)")
     try:
-        data = np.array([[float(c) if c.strip() else np.nan for c in row] for row in rows])
+        data = np.array([[_cell_float(c) for c in row] for row in rows])
     except ValueError:
         i, cell = next((i, c) for i, row in enumerate(rows) for c in row if not _is_number(c))
         raise InputError(f"{path}: sample {i + 1}: {cell.strip()[:20]!r} is not a number") from None
@@ -321,7 +323,7 @@ def read_xsens_file(path: Path) -> XsensFile:
         raise InputError(f"{path}: line {i + 4} has {lengths[i]} cells, the header has "
                          f"{len(names)} (truncated or corrupt file?)")
     try:
-        data = np.array([[float(c) if c != "" else np.nan for c in row] for row in body])
+        data = np.array([[_cell_float(c) for c in row] for row in body])
     except ValueError:
         i, cell = next((i, c) for i, row in enumerate(body) for c in row if not _is_number(c))
         raise InputError(f"{path}: line {i + 4}: {cell[:20]!r} is not a number") from None
@@ -330,9 +332,16 @@ def read_xsens_file(path: Path) -> XsensFile:
     return XsensFile(path, sensors)
 
 
+def _cell_float(cell: str) -> float:
+    """One cell's value; a blank cell (empty or spaces) is missing (NaN)."""
+    return float(cell) if cell.strip() else np.nan
+
+
 def _is_number(cell: str) -> bool:
+    """Whether :func:`_cell_float` reads ``cell`` (the same test, so a refused table
+    always has a cell to name)."""
     try:
-        float(cell.strip() or "nan")
+        _cell_float(cell)
     except ValueError:
         return False
     return True

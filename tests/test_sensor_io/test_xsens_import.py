@@ -148,6 +148,9 @@ def test_orientation_is_never_bridged_across_a_long_gap():
     ("folder_missing", "reps2: no such file or folder"),
     ("truncated", "cells, the header has"),  # cut mid-row: was "a value is not a number"
     ("text", "line 5: 'n/a' is not a number"),
+    # a cell of spaces: a missing value (was a StopIteration traceback, the parse and the
+    # search for the bad cell disagreeing on it)
+    ("blank", "Accelerometer has a missing or non-finite value"),
     # one rep file in another unit among files in SI: the joined recording's median |a|
     # stayed near 9.8, so it was accepted (audit)
     ("acc_in_g", "trial_rep2.csv, sensor LeftThigh: median |a| = 1, looks like g"),
@@ -178,7 +181,7 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
     elif setup == "standing_missing":
         args = ["--placement", placement, "--test-leg", "left", "--standing",
                 str(standing.with_suffix(".cvs"))]
-    elif setup in ("truncated", "text"):
+    elif setup in ("truncated", "text", "blank"):
         f = reps / "trial_rep2.csv"
         text = f.read_text()
         if setup == "truncated":
@@ -186,7 +189,7 @@ def test_bad_input_is_one_line_and_non_zero(tmp_path, sim, capsys, setup, messag
         else:
             lines = text.splitlines()
             cells = lines[4].split(",")
-            lines[4] = ",".join([*cells[:2], "n/a", *cells[3:]])
+            lines[4] = ",".join([*cells[:2], "n/a" if setup == "text" else " ", *cells[3:]])
             f.write_text("\n".join(lines) + "\n")
         args = ["--placement", placement, "--test-leg", "left"]
     elif setup == "folder_missing":
@@ -281,8 +284,21 @@ def _cell(text: str, line: int, column: int, value: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cut(text: str, line: int, cells: int) -> str:
+    """``text`` with the tab-separated 0-based ``line`` cut to its first ``cells`` cells."""
+    lines = text.splitlines()
+    lines[line] = "\t".join(lines[line].split("\t")[:cells])
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.parametrize("damage, message", [
-    (lambda text: text[: len(text) // 2], "cells, the first has 8 (truncated or corrupt file?)"),
+    (lambda text: text[: len(text) // 2], "cells, the header names 7 (truncated or corrupt file?)"),
+    # the first sample cut short: it is named (the others were blamed for differing from it)
+    (lambda text: _cut(text, 4, 4), "sample 1 has 4 cells, the header names 7"),
+    # every sample short of the header's columns: was an IndexError traceback
+    (lambda text: "\n".join(ln if i < 4 else "\t".join(ln.split("\t")[:5])
+                            for i, ln in enumerate(text.splitlines())) + "\n",
+     "sample 1 has 5 cells, the header names 7"),
     (lambda text: text.replace("Sample rate: ", "Sample rate: about ", 1),
      "'// Sample rate: about 100.0Hz' gives no rate in Hz"),  # was a ValueError traceback
     (lambda text: _cell(text, 5, 1, "n/a"), "sample 2: 'n/a' is not a number"),
