@@ -16,7 +16,9 @@ whichever typer is installed.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -107,6 +109,30 @@ def aborts() -> tuple[type[BaseException], ...]:
     return _family("typer", "Abort") + _family("click.exceptions", "Abort")
 
 
+# What the environment refuses (a folder read-only or not ours, a full disk, a name that is
+# a folder, ...): the user can act on it, so one line. Any other OSError (a bad file
+# descriptor, an invalid argument, io.UnsupportedOperation's "not writable") is a bug and
+# keeps its traceback, not shown as refused input.
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name) for name in (
+        "ENOENT", "EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EFBIG", "EIO", "EISDIR",
+        "ENOTDIR", "ENAMETOOLONG", "EEXIST", "ENOTEMPTY", "EBUSY", "ETXTBSY", "EMFILE",
+        "ENFILE", "ELOOP", "EXDEV")
+    if hasattr(errno, name))
+
+
+def _environment_problem(err: OSError) -> str | None:
+    """One line for an OSError the environment caused; None for any other (a bug)."""
+    code = err.errno
+    if code is None:  # pyarrow's carry it in the text only: "... Detail: [errno 30] ..."
+        found = re.search(r"\[errno (\d+)\]", str(err), re.IGNORECASE)
+        code = int(found.group(1)) if found else None
+    if code not in _ENVIRONMENT_ERRNOS:
+        return None
+    names = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    return (f"{names}: " if names else "") + (err.strerror or first_line(err))
+
+
 def _exit_code(err: BaseException) -> int:
     code: Any = getattr(err, "exit_code", None)
     if code is None:
@@ -135,13 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as err:
         _err_console().print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         return 2
-    except FileNotFoundError as err:
-        _err_console().print(f"[bold red]error:[/] no such file: {err.filename}", highlight=False)
-        return 2
     except OSError as err:  # past the commands' own checks: read-only, no permission, disk full
         from rich.markup import escape  # pyarrow's "[errno 30]" is not a style tag
 
-        text = (f"{err.filename}: " if err.filename else "") + (err.strerror or first_line(err))
+        text = _environment_problem(err)
+        if text is None:
+            raise
+        if isinstance(err, FileNotFoundError) and err.filename is not None:
+            text = f"no such file: {err.filename}"
         _err_console().print(f"[bold red]error:[/] {escape(text)}", highlight=False,
                              soft_wrap=True)
         return 2

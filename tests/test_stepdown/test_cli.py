@@ -4,6 +4,9 @@ copy) raised them."""
 
 from __future__ import annotations
 
+import errno
+import io
+
 import click
 import pytest
 import typer
@@ -115,6 +118,40 @@ def test_a_file_that_cannot_be_written_is_one_line_with_exit_2(capsys, monkeypat
     rc, _, err = run(capsys, ["whatever"])
     assert rc == 2
     assert err.startswith("error: ") and shown in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("raised, shown", [
+    # pyarrow's: no filename, the path in the text (was "no such file: None")
+    (FileNotFoundError(2, "Failed to open local file 'x/r.parquet'. Detail: [errno 2] No such "
+                          "file or directory"), "error: Failed to open local file 'x/r.parquet'"),
+    (FileNotFoundError(2, "No such file or directory", "x/r.parquet"), "error: no such file: x/r.parquet"),
+    # a rename names both ends (it named only the temp file)
+    (PermissionError(13, "Permission denied", "out/.r.parquet.tmp", None, "out/r.parquet"),
+     "error: out/.r.parquet.tmp -> out/r.parquet: Permission denied"),
+])
+def test_an_os_error_names_what_it_can(capsys, monkeypatch, raised, shown):
+    def fake_app(**kwargs):
+        raise raised
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    rc, _, err = run(capsys, ["whatever"])
+    assert rc == 2 and err.startswith(shown) and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("raised", [
+    io.UnsupportedOperation("not writable"),  # a file opened for reading, written: a bug
+    OSError(errno.EBADF, "Bad file descriptor"),
+    OSError(errno.EINVAL, "Invalid argument"),
+    OSError("no errno at all"),
+])
+def test_an_os_error_from_a_bug_keeps_its_traceback(capsys, monkeypatch, raised):
+    # shown as one line and exit 2 it read as refused input, and the bug went unreported
+    def fake_app(**kwargs):
+        raise raised
+
+    monkeypatch.setattr(cli, "app", fake_app)
+    with pytest.raises(type(raised)):
+        cli.main(["whatever"])
 
 
 def test_a_command_loads_only_its_own_module():
