@@ -489,10 +489,12 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
                 i = int(np.argmin(valid[c]))
                 raise RecordingError(f"missing value in column {c}", path=str(path),
                                      sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
+            if valid[c] is not None:  # a null's slot holds anything: not a value to check
+                column = np.where(valid[c], column, np.nan)
             if dtype is not np.float64 and c != "t":  # before the cast: 1e300 would read as inf
                 check_range(c, column, path=str(path),
                             sensor=lambda i: names[codes[i]] if codes[i] >= 0 else None)
-            values[c][:] = column if valid[c] is None else np.where(valid[c], column, np.nan)
+            values[c][:] = column
             del column  # its Arrow buffer: one column of Arrow memory at a time
     blocks = {k: values[cols[0]].base for k, cols in _BLOCKS.items() if cols[0] in values}
     mag_present = None

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sensor_io import recording_io
 from sensor_io.errors import InputError, RecordingError
 from sensor_io.recording import Athlete, Recording, SensorStream, pain_per_rep
 from sensor_io.recording_io import (
@@ -470,6 +471,24 @@ def test_a_value_beyond_any_imus_range_is_a_corrupt_file(
     for part in (path.name, "sensor thigh_left", f"row {row + 1}", shown, "corrupt file"):
         assert part in msg, msg
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]  # no overflow
+
+
+def test_a_null_magnetometer_slot_is_not_range_checked(tmp_path: Path, monkeypatch) -> None:
+    # Arrow leaves a null's slot undefined; the compact read's range check looked at it, so
+    # whatever a writer left there could refuse a sound file as corrupt
+    path = tmp_path / "r.parquet"
+    write_recording(make_recording(), path)  # pelvis and shank without magnetometer: nulls
+    real = recording_io._arrow_values
+
+    def garbage_in_null_slots(col):
+        values, valid = real(col)
+        if valid is not None:
+            values = np.where(valid, values, 3e300)
+        return values, valid
+
+    monkeypatch.setattr(recording_io, "_arrow_values", garbage_in_null_slots)
+    back = read_recording(path, compact=True)
+    assert back.streams["pelvis"].mag is None and back.streams["thigh_left"].mag is not None
 
 
 @BOTH
