@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -206,11 +207,18 @@ class Dest:
 
     def create(self) -> None:
         """Make the root folder; refuse a DEST that cannot be written with one line."""
+        from fsspec.implementations.local import LocalFileSystem
+
         try:
             fs, root = self.filesystem()
             fs.makedirs(root, exist_ok=True)
         except Exception as err:  # fsspec backends raise their own types
             raise InputError(f"cannot write to {safe_url(self.url)}: {first_line(err)}") from None
+        # a folder that exists but is read-only passes makedirs; every recording would then
+        # fail on its write, after the whole batch ran
+        if isinstance(fs, LocalFileSystem) and not os.access(root, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write to {safe_url(self.url)}: the folder is read-only "
+                             "or not ours to write in")
 
     def rows_file(self, table: str, partition: tuple[str, str], recording: str) -> str:
         """Where one recording's rows of a table go (hive partitions, names URL-quoted).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -212,6 +213,19 @@ def test_cli_refuses_a_dest_that_cannot_be_written_before_it_starts(archive, tmp
     err = capsys.readouterr().err
     assert rc == 2 and "cannot write to" in err and "a-file" in err
     assert err.count("\n") == 1 and "analysing" not in err  # no progress bar before it
+
+
+def test_cli_refuses_a_read_only_dest_before_it_starts(archive, tmp_path, capsys, monkeypatch):
+    # an existing folder passes makedirs: every recording then failed on its write
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access  # as root a chmod does not stop writes; a read-only mount does
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != ro and real_access(p, mode))
+    rc = main(["batch", str(archive), "--out", str(ro), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"cannot write to {ro}: the folder is read-only" in err
+    assert err.count("\n") == 1 and "analysing" not in err
+    assert not any(ro.iterdir())
 
 
 # -- an S3-compatible server in this process (moto) --------------------------------------------
