@@ -95,12 +95,12 @@ def test_knee_item_from_the_body_model_agrees_on_clear_reps(scored):
     "sacral sensor, 85/89 before the simulated excess grew 7.2 -> 8.5 deg). The excess acted "
     "through that lever (bench_knee_offsets: clear development reps 152 -> 150 of 175 with "
     "it, 154 with either excess once it turns with the bone, as now). On 60-test development "
-    "batches the item is 0.880 (default) and 0.864 (shifted): the floor on these 89 reps is "
-    "met or missed by the draw, the knee's per-test offsets from the bends' thigh-axis "
-    "heading (sd 0.74-1.16 cm) and the hip term (0.40-0.94 cm); docs/accuracy.md"))
+    "batches the item is 0.880 (default) and 0.864 (shifted), under the floor too: the "
+    "knee's per-test offsets from the bends' thigh-axis heading (sd 0.74-1.16 cm) and the "
+    "hip term (0.40-0.94 cm); docs/accuracy.md"))
 def test_knee_item_without_a_shank_agrees_on_clear_reps_with_the_guided_movement(guided_batch):
     # The thigh's frame from the knee bends, the hip's sideways shift from the pelvis
-    # sensor's acceleration (analysis.hip_shift): the knee item meets the issue-12 floor.
+    # sensor's acceleration (analysis.hip_shift): the issue-12 floor for the knee item.
     reps, _ = rule_rows(guided_batch)
     clear = reps[(reps.item == "knee") & ~reps.borderline & (reps.source == "rule")]
     agreement = (clear.pred == clear.true).mean()
