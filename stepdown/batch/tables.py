@@ -72,8 +72,8 @@ def test_schema() -> pa.Schema:
     Returns
     -------
     pyarrow.Schema
-        Provenance, test leg, start time, sensors, reps, rule, the items, totals, category
-        (null when the test has no rep), total range and warning count.
+        Provenance, test leg, start time, sensors, reps, rule, the items, totals, category,
+        total range (these null when the test has no rep) and warning count.
     """
     return pa.schema(
         _PROVENANCE[:2]
@@ -164,18 +164,19 @@ def test_row(result: AnalysisResult, base: dict[str, Any], started_at: str | Non
     Returns
     -------
     dict
-        The row, with the columns of :func:`test_schema`; ``category`` is null for a test
-        without a rep (as ``analyze`` withholds it: :func:`stepdown.completeness.withheld_because`).
+        The row, with the columns of :func:`test_schema`; ``total``, ``piva_total``,
+        ``category`` and the total range are null for a test without a rep (as ``analyze``
+        withholds its category: :func:`stepdown.completeness.withheld_because`).
     """
     test = result.test
     low, high = (result.uncertainty or {}).get("total_range") or (None, None)
-    # no rep: nothing was scored, and the category of the empty total would say "good"
-    category = test.category if result.reps else None
+    scores = dict(total=test.total, piva_total=test.piva_total, category=test.category,
+                  total_min=low, total_max=high)
+    if not result.reps:  # nothing was scored: a total of 0 (and its category) says "good"
+        scores = dict.fromkeys(scores)
     row = dict(base, test_leg=result.recording.test_leg, started_at=started_at,
                sensors_used=",".join(result.recording.sensors_used), n_reps=len(result.reps),
-               rule=test.rule, total=test.total, piva_total=test.piva_total,
-               category=category, total_min=low, total_max=high,
-               warnings=len(result.warnings or ()))
+               rule=test.rule, **scores, warnings=len(result.warnings or ()))
     row.update({f"item_{k}": test.items.get(k) for k in registry.item_names()})
     return row
 

@@ -176,6 +176,8 @@ def test_a_test_without_a_rep_has_no_category_in_the_tables(archive, tmp_path):
     tests = read_table(dest, "tests")
     row = tests[tests["recording"] == empty].iloc[0]
     assert row["n_reps"] == 0 and pd.isna(row["category"])  # null, as a missing value is
+    # and no score either: a total of 0 beside null items is "good" to whoever sums them
+    assert all(pd.isna(row[c]) for c in ("total", "piva_total", "total_min", "total_max"))
     assert all(pd.isna(row[c]) for c in tests.columns if c.startswith("item_"))
     others = tests[tests["recording"] != empty]
     assert len(others) == 4 and set(others["category"]) <= {"good", "medium", "poor"}
