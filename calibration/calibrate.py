@@ -22,11 +22,13 @@ from calibration.segment_frames import (
     right_sign_of_normal,
 )
 from calibration.standing import (
+    POSTURE_TURN_MAX_DEG,
     StandingLimits,
     StandingWindow,
     describe_no_window,
     find_standing_window,
     find_unsteady_window,
+    posture_turn_deg,
     time_slice,
 )
 from sensor_io.anthropometry import Body
@@ -228,11 +230,23 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
             where.insert(0, replace(rec, streams=before))
+    held = None
     for find in (find_standing_window, find_unsteady_window):
         for part in where:
             win = find(part, limits)
-            if win is not None:
+            if win is None:
+                continue
+            turn = posture_turn_deg(rec, win)
+            if turn <= POSTURE_TURN_MAX_DEG:
                 return win
+            held = held or (win, turn)
+    if held is not None:
+        (win, turn), usable = held, (limits or StandingLimits()).min_usable_s
+        raise CalibrationError(
+            f"no quiet standing found: the stillest stretch, {win.t0:.1f}-{win.t1:.1f} s, holds "
+            f"the sensors {turn:.0f}° from the recording's start (a held pose, not standing), and "
+            f"the standing at the start never held still for {usable:g} s; "
+            "the recording must start with ≥2 s of standing before the first rep or hold")
     raise CalibrationError(
         f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
         "with ≥2 s of standing on the step (one or both feet) before the first rep")

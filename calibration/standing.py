@@ -44,6 +44,14 @@ UNSTEADY_TURN_DEG = 6.0
 about any of its axes, gyro bias included): sway of +-1.5 deg stays under it, the slowest
 knee bend (20 deg/s) or a rep's start does not."""
 TURN_WINDOW_S = 1.0
+START_POSTURE_S = 1.0
+"""The recording's first second is its standing (DESIGN.md: a recording begins with
+standing), swaying or not: the posture a standing window must hold."""
+POSTURE_TURN_MAX_DEG = 12.0
+"""A window whose sensors' gravity direction is further than this from the start's is a
+held pose (a wall sit, an isometric hold at 20-30 deg of thigh), not standing: sway moves
+a sensor's gravity direction by a few degrees (simulated standing: thigh and pelvis within
+5 deg of the first second)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,32 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 def _common_span(rec: Recording) -> tuple[float, float]:
     return max(s.t[0] for s in rec.streams.values()), min(s.t[-1] for s in rec.streams.values())
+
+
+def posture_turn_deg(rec: Recording, win: StandingWindow) -> float:
+    """How far the window's posture is from the recording's start.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    win : StandingWindow
+        A candidate standing window.
+
+    Returns
+    -------
+    float
+        deg: the largest angle, over the sensors, between the mean specific force (sensor
+        frame) in the window and in the recording's first :data:`START_POSTURE_S` s.
+    """
+    t0 = _common_span(rec)[0]
+    turns = [0.0]
+    for s in rec.streams.values():
+        start = s.acc[time_slice(s.t, t0, t0 + START_POSTURE_S)].mean(axis=0)
+        held = s.acc[time_slice(s.t, win.t0, win.t1)].mean(axis=0)
+        cos = float(start @ held) / float(np.linalg.norm(start) * np.linalg.norm(held))
+        turns.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
+    return max(turns)
 
 
 def find_standing_window(rec: Recording, limits: StandingLimits | None = None

@@ -10,11 +10,13 @@ import pytest
 from calibration.standing import (
     GRID_HZ,
     MIN_WINDOW_S,
+    POSTURE_TURN_MAX_DEG,
     PREFIX_S,
     TRIM_S,
     _runs,
     find_standing_window,
     find_unsteady_window,
+    posture_turn_deg,
     still_mask,
 )
 from sensor_io.recording import Recording, SensorStream
@@ -203,3 +205,37 @@ def test_the_unsteadiest_simulated_athlete_is_calibrated_with_the_sway_uncertain
     stated = doc["uncertainty"]["simulated"]
     assert errors.pelvic_drop_deg_err.abs().mean() <= stated["pelvic_drop_deg"]
     assert errors.trunk_lean_deg_err.abs().mean() <= stated["trunk_lean_deg"]
+
+
+def _held_pose_after_swaying(turn_deg: float) -> Recording:
+    """Moving for 4 s, then still to 20 s with the thigh's gravity turned ``turn_deg``
+    (a held squat or wall sit when large), then moving again."""
+    t = np.arange(0.0, 30.0, 0.01)
+    still = (t >= 4.0) & (t < 20.0)
+    thigh = _stream(t + 0.003, still, 2)
+    a = np.radians(turn_deg) * still
+    x, y = thigh.acc[:, 0].copy(), thigh.acc[:, 1].copy()
+    thigh.acc[:, 0], thigh.acc[:, 1] = x * np.cos(a) + y * np.sin(a), -x * np.sin(a) + y * np.cos(a)
+    return Recording({"pelvis": _stream(t, still, 1), "thigh_left": thigh}, test_leg="left")
+
+
+def test_a_held_pose_is_not_taken_for_standing():
+    from calibration.calibrate import CalibrationError, standing_window
+
+    # the same still stretch is standing when the sensors hold the start's posture ...
+    win = standing_window(_held_pose_after_swaying(3.0))
+    assert 4.0 <= win.t0 < 4.5 and posture_turn_deg(_held_pose_after_swaying(3.0), win) < 4.0
+    # ... and a held pose when the thigh is 25 deg away from it (an isometric hold's thigh):
+    # calibrating on it would read the hold as standing, so it is refused, saying so
+    with pytest.raises(CalibrationError, match=r"stillest stretch, 4\.\d-.* holds the sensors "
+                                               r"2\d° from the recording's start"):
+        standing_window(_held_pose_after_swaying(25.0))
+
+
+def test_simulated_standing_holds_the_start_posture():
+    # every simulated test's window is within a few degrees of its first second (240
+    # development tests: 2.7 deg at most, shifted world), far inside the 12 deg limit
+    for seed in (1, 2, 3):
+        sim = simulate(SimConfig(seed=seed, sensors=("pelvis", "thigh", "shank", "trunk")))
+        win = find_standing_window(sim.recording)
+        assert posture_turn_deg(sim.recording, win) < POSTURE_TURN_MAX_DEG / 3

@@ -373,3 +373,18 @@ def test_a_thigh_lost_for_good_leaves_the_category_undecided(capsys, tmp_path):
     rc, out, _ = run(capsys, str(MINIMUM))
     line = next(ln for ln in out.splitlines() if ln.startswith("test result:"))
     assert "NOT DECIDED" not in line and any(c in line for c in ("GOOD", "MEDIUM", "POOR"))
+
+
+def test_a_hold_set_whose_standing_never_steadies_is_refused_not_calibrated_on_a_hold(
+        capsys, tmp_path):
+    # seed 1: the athlete sways at 3-7 deg/s at the sacral sensor before the first hold;
+    # the first hold was the stillest stretch and the set was calibrated on it (every hold
+    # then read as standing: four 'short' holds of 0 of 3 done)
+    path = tmp_path / "hold.parquet"
+    assert main(["simulate", str(path), "--exercise", "hold", "--reps", "3", "--hold-s", "12",
+                 "--seed", "1"]) == 0
+    capsys.readouterr()
+    rc, out, err = run(capsys, str(path))
+    assert rc == 2 and not out
+    assert len(err.strip().splitlines()) == 1
+    assert "a held pose, not standing" in err and "hold" in err
