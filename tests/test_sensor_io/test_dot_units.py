@@ -43,45 +43,41 @@ def test_simulated_step_downs_stay_well_above_the_threshold():
             assert ratio is not None and ratio > 1.5 * MIN_RATIO, (seed, p, ratio)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("gyro in rad/s", "were they exported in rad/s?"),
-    ("acc in g", "looks like g"),
-])
-def test_dot_export_in_wrong_units_is_one_line_and_nothing_written(tmp_path, capsys, case, message):
+def _import_exports(tmp_path, capsys, in_g: set[str], gyr_in_rad: bool = False):
+    """`import-dot` of a simulated test's pelvis and thigh as DOT exports (acc in g for the
+    segments ``in_g``, gyro in rad/s where asked): (exit code, output lines, --out path)."""
     sim = simulate(SimConfig(seed=4, test_leg="right", sensors=("pelvis", "thigh")))
     args = []
     for seg in ("pelvis", "thigh"):
         name = placement_name(seg, "right")
         s = sim.recording.streams[name]
-        acc = s.acc / 9.81 if case == "acc in g" else s.acc
-        gyr = s.gyr if case == "gyro in rad/s" else np.degrees(s.gyr)
+        acc = s.acc / 9.81 if seg in in_g else s.acc
+        gyr = s.gyr if gyr_in_rad else np.degrees(s.gyr)
         f = dot_export(tmp_path / f"{seg}.csv", np.round((s.t + 10.0) * 1e6), acc, gyr)
         args.append(f"{name}={f}")
     out = tmp_path / "dot.parquet"
     rc = main(["import-dot", *args, "--leg", "right", "--out", str(out)])
     captured = capsys.readouterr()
-    lines = [ln for ln in (captured.out + captured.err).splitlines() if ln.strip()]
+    assert "Traceback" not in captured.err
+    return rc, [ln for ln in (captured.out + captured.err).splitlines() if ln.strip()], out
+
+
+@pytest.mark.parametrize("case, message", [
+    ("gyro in rad/s", "were they exported in rad/s?"),
+    ("acc in g", "looks like g"),
+])
+def test_dot_export_in_wrong_units_is_one_line_and_nothing_written(tmp_path, capsys, case, message):
+    in_g = {"pelvis", "thigh"} if case == "acc in g" else set()
+    rc, lines, out = _import_exports(tmp_path, capsys, in_g, gyr_in_rad=case == "gyro in rad/s")
     assert rc == 2 and len(lines) == 1 and message in lines[0], lines
     assert "pelvis.csv" in lines[0]  # the input file is named, not the recording not written
-    assert "Traceback" not in captured.err
     assert not out.exists()
 
 
 def test_one_dot_export_in_g_among_files_in_m_s2_is_refused_naming_it(tmp_path, capsys):
     """A DOT export is one sensor's whole stream, so the units are checked per file: one file
     in g beside another in m/s² is refused, naming that file (the Xsens per-rep import's gap)."""
-    sim = simulate(SimConfig(seed=4, test_leg="right", sensors=("pelvis", "thigh")))
-    args = []
-    for seg in ("pelvis", "thigh"):
-        name = placement_name(seg, "right")
-        s = sim.recording.streams[name]
-        acc = s.acc / 9.81 if seg == "thigh" else s.acc
-        f = dot_export(tmp_path / f"{seg}.csv", np.round((s.t + 10.0) * 1e6), acc, np.degrees(s.gyr))
-        args.append(f"{name}={f}")
-    out = tmp_path / "dot.parquet"
-    rc = main(["import-dot", *args, "--leg", "right", "--out", str(out)])
-    captured = capsys.readouterr()
-    lines = [ln for ln in (captured.out + captured.err).splitlines() if ln.strip()]
+    rc, lines, out = _import_exports(tmp_path, capsys, in_g={"thigh"})
     assert rc == 2 and len(lines) == 1 and "looks like g" in lines[0], lines
     assert "thigh.csv" in lines[0] and "pelvis.csv" not in lines[0]
     assert not out.exists()
