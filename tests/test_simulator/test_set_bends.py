@@ -62,3 +62,15 @@ def test_the_hold_analysis_calibrates_the_pelvis_from_the_bends_and_finds_no_hol
     assert res["calibration"]["window_s"][1] <= calibration_movement_window(sim.recording)[0]
     without = analyze(_hold(1, bends=False).recording, classify=False).to_json()
     assert without["calibration"]["sensors"]["pelvis"]["method"] == "gravity+skin normal"
+
+
+def test_a_swaying_standing_is_found_before_the_bends():
+    """Seed 1's README hold set: without the bends its standing sways too much and the set is
+    refused (tests/test_stepdown/test_analyze_cli.py); with them the standing is looked for
+    before the bends first, and all three holds are read."""
+    sim = simulate_hold(HoldConfig(seed=1, holds=3, hold_s=(10.8, 13.2)))
+    res = analyze_hold(sim.recording, exercise_of(sim.recording)).to_json()
+    assert res["calibration"]["window_s"][1] <= calibration_movement_window(sim.recording)[0]
+    assert len(res["holds"]) == 3
+    for h, t in zip(res["holds"], sim.truth["holds"], strict=True):
+        assert h["tut_s"] == pytest.approx(t["tut_s"], abs=0.5)
