@@ -59,6 +59,9 @@ class HeelTapConfig:
     """No noise, bias, gaps, jitter or soft tissue on the sensors."""
     athlete_id: str | None = None
     """The recording's athlete id; None gives ``sim-<seed>``."""
+    calibration_movement: bool = True
+    """The guided knee bends after the standing, as `stepdown record` asks for them before
+    a set (:attr:`simulator.single_test.SimConfig.calibration_movement`)."""
 
 
 def _tap_scenario(scn: Scenario, cfg: HeelTapConfig) -> Scenario:
@@ -111,7 +114,8 @@ def simulate_heel_taps(cfg: HeelTapConfig) -> Simulation:
     """
     sim = simulate(SimConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                              profile=cfg.profile, n_reps=cfg.reps, step_height_m=cfg.step_height_m,
-                             ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id),
+                             ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id,
+                             calibration_movement=cfg.calibration_movement),
                    scenario_fn=lambda scn: _tap_scenario(scn, cfg))
     rec = sim.recording
     rec.extra["simulated"] = {"seed": cfg.seed, "profile": cfg.profile, "exercise": "heel_taps"}

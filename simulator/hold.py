@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from sensor_io.recording import CALIBRATION_MOVEMENT_KEY
 from simulator.forward_kinematics import Kinematics, rot_x, rot_y
 from simulator.scenario import RepParams, Scenario
 from simulator.single_test import SimConfig, Simulation, simulate
@@ -69,6 +70,9 @@ class HoldConfig:
     """No noise, bias, gaps, jitter or soft tissue on the sensors."""
     athlete_id: str | None = None
     """The recording's athlete id; None gives ``sim-<seed>``."""
+    calibration_movement: bool = True
+    """The guided knee bends after the standing, as `stepdown record` asks for them before
+    a set (:attr:`simulator.single_test.SimConfig.calibration_movement`)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,8 @@ def draw_hold(cfg: HoldConfig) -> HoldDraw:
 def plateaus(scn: Scenario) -> list[tuple[float, float]]:
     """(start_s, end_s) of each rep's bottom plateau: the hold, as the scenario times it.
 
-    The same sums as :func:`simulator.forward_kinematics.build_depth`; no fidgets.
+    The same sums as :func:`simulator.forward_kinematics.build_depth` (after the guided
+    bends, if any); no fidgets.
 
     Parameters
     ----------
@@ -136,7 +141,7 @@ def plateaus(scn: Scenario) -> list[tuple[float, float]]:
     list of tuple of float
         Per hold, its plateau's start and end, s.
     """
-    out, t0 = [], scn.standing_s
+    out, t0 = [], scn.standing_s + scn.guided_s
     for r in scn.reps:
         start = t0 + r.descent_s
         out.append((start, start + r.bottom_s))
@@ -282,23 +287,29 @@ def simulate_hold(cfg: HoldConfig) -> Simulation:
     draw = draw_hold(cfg)
     sway_rate = float(np.clip(2 * np.pi * 0.5 * draw.sway_deg, 1.0, 4.0))
 
-    scn_seen: list[Scenario] = []  # the scenario as drawn, for the kinematics step
+    scn_seen: list[Scenario] = []  # the scenario as drawn, then as held (kinematics step)
 
     def scenario_fn(scn: Scenario) -> Scenario:
-        scn = replace(scn, reps=draw.reps, fidget_after=(), sway_deg=draw.sway_deg,
-                      sway_rate_dps=sway_rate, standing_s=max(scn.standing_s, 3.0),
-                      pain_nrs=())
-        scn_seen.append(scn)
-        return scn
+        scn_seen.append(scn)  # as drawn: the guided bends' prompt was timed on its standing
+        scn_seen.append(replace(scn, reps=draw.reps, fidget_after=(), sway_deg=draw.sway_deg,
+                                sway_rate_dps=sway_rate, standing_s=max(scn.standing_s, 3.0),
+                                pain_nrs=()))
+        return scn_seen[-1]
 
     def kinematics_fn(kin: Kinematics) -> Kinematics:
-        return _add_hold_motion(kin, scn_seen[0], draw, cfg.seed)
+        return _add_hold_motion(kin, scn_seen[-1], draw, cfg.seed)
 
     sim = simulate(SimConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                              profile="good", n_reps=cfg.holds, step_height_m=cfg.step_height_m,
-                             ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id),
+                             ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id,
+                             calibration_movement=cfg.calibration_movement),
                    scenario_fn=scenario_fn, kinematics_fn=kinematics_fn)
     rec = sim.recording
+    movement = sim.truth.get("calibration_movement")
+    if movement is not None:  # the bends follow the standing, which a hold may lengthen
+        shift = sim.scenario.standing_s - scn_seen[0].standing_s
+        movement["prompt_s"] = [round(x + shift, 3) for x in movement["prompt_s"]]
+        rec.extra[CALIBRATION_MOVEMENT_KEY]["window_s"] = movement["prompt_s"]
     rec.pain_nrs = None
     rec.extra["simulated"] = {"seed": cfg.seed, "exercise": "hold"}
     rec.extra["exercise"] = {"kind": "hold", "band": False, "load_kg": 0.0,
@@ -310,5 +321,6 @@ def simulate_hold(cfg: HoldConfig) -> Simulation:
                  "standing_s": [0.0, sim.scenario.standing_s],
                  "sway_deg_setting": draw.sway_deg, "steadies": cfg.steadies,
                  "holds": hold_truth(sim.kinematics, sim.scenario, draw),
-                 "sensors": sim.truth["sensors"]}
+                 "sensors": sim.truth["sensors"],
+                 **({"calibration_movement": movement} if movement is not None else {})}
     return sim

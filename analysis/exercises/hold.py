@@ -45,7 +45,10 @@ HOLD_UNCERTAINTY: dict[str, float] = {"tut_s": 0.2, "depth_deg": 0.9, "pelvis_sw
 """90 % of simulated errors are smaller (unit in the name): the larger 90th percentile of the
 two sensor sets on 32 simulated holds (benchmarks/bench_programme.py, seed 3500: p90 tut
 0.16/0.20 s, depth 0.86/0.73°, sway 0.022/0.017°, tremor 0.41/0.77 °/s), rounded up to
-0.05; not yet known on real athletes."""
+0.05, on holds recorded without the guided knee bends; with them (record's default since)
+the same seeds' p90 are within these bounds (tut 0.15/0.10 s, depth 0.65/0.51°, sway
+0.027/0.017°, tremor 0.22/0.63 °/s), so they are kept for both; not yet known on real
+athletes."""
 UNCERTAINTY_BASIS = ("90th percentile of the absolute error on simulated hold sets "
                      "(benchmarks/bench_programme.py), rounded up to 0.05; not yet known on "
                      "real athletes")

@@ -252,7 +252,9 @@ def record(
         score = False  # live scoring scores a test's reps; a programme set is analysed after
         console.print(f"{exercise_set['kind'].replace('_', ' ')} set: no live test scoring; "
                       "analyse it afterwards with stepdown analyze", highlight=False)
-    bends_s = BENDS_S if bends and (exercise_set is None or exercise_set["kind"] == "test") else 0.0
+    # a programme set too: without them its pelvis heading is the sacral skin normal's, whose
+    # error leaks the sensor's tilt into a hold's pelvic drop (docs/accuracy.md)
+    bends_s = BENDS_S if bends else 0.0
     given = {"pelvis": pelvis, "thigh": thigh, "shank": shank, "trunk": trunk, "wrist": wrist}
     scanner_backend = client_backend = None
     clock = on_start = None

@@ -230,10 +230,12 @@ def simulate_cmd(
         "--ideal-body", help="The idealised body: no balance, postural sway, valgus timing "
         "variants or hand-on-waist coupling (default: whole-body physics, docs/simulator.md).")
     ] = False,
-    calibration_movement: Annotated[bool, typer.Option(
-        "--calibration-movement", help="The athlete does the guided calibration movement "
-        "(knee bends on both feet) after standing; its window goes in the metadata "
-        "(docs/accuracy.md).")] = False,
+    calibration_movement: Annotated[bool | None, typer.Option(
+        "--calibration-movement/--no-calibration-movement",
+        help="The athlete does the guided calibration movement (knee bends on both feet) "
+        "after standing; its window goes in the metadata (docs/accuracy.md). Default: off "
+        "for a test, on for a hold or heel-tap set (as record asks before a set).",
+        show_default=False)] = None,
     plot: Annotated[Path | None, typer.Option(
         help="Also write a PNG of the signals with the reps shaded.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
@@ -280,9 +282,10 @@ def simulate_cmd(
     ideal_body : bool
         The idealised body: no balance, postural sway, valgus timing variants or
         hand-on-waist coupling (default: whole-body physics, docs/simulator.md).
-    calibration_movement : bool
+    calibration_movement : bool or None
         The athlete does the guided calibration movement (knee bends on both feet) after
-        standing; its window goes in the metadata (docs/accuracy.md).
+        standing; its window goes in the metadata (docs/accuracy.md). None: off for a
+        test, on for a hold or heel-tap set (the simulator's default for a set).
     plot : Path or None
         Also write a PNG of the signals with the reps shaded.
     force : bool
@@ -305,7 +308,7 @@ def simulate_cmd(
     from stepdown.truth_files import plot_recording, truth_document, write_truth
 
     cfg = sim_config(seed, leg, sensors, profile, reps, height, step_height, ideal, ideal_body,
-                     calibration_movement)
+                     bool(calibration_movement))
     session = session_config(cfg, sets, minutes, rest, walk)
     check_output(out, force)
     if plot is not None and plot.suffix.lower() != ".png":
@@ -321,7 +324,7 @@ def simulate_cmd(
         sim, doc = simulate_exercise(kind, seed=seed, leg=cfg.test_leg, sensors=cfg.sensors,
                                      profile=cfg.profile, reps=reps, step_height_m=step_height,
                                      ideal=ideal, band=band, load_kg=load_kg, hold_s=hold_s,
-                                     unsteady=unsteady)
+                                     unsteady=unsteady, calibration_movement=calibration_movement)
         write_recording(sim.recording, out)
         truth_file = write_truth(doc, out)
         Console().print(f"wrote [bold]{out}[/] ({sim.recording.duration_s:.1f} s)\n"

@@ -15,7 +15,8 @@ HOLD_RANGE_S = (5.0, 120.0)
 
 def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...], profile: str,
                       reps: int, step_height_m: float | None, ideal: bool, band: bool,
-                      load_kg: float, hold_s: float, unsteady: bool) -> tuple[Any, JSONDoc]:
+                      load_kg: float, hold_s: float, unsteady: bool,
+                      calibration_movement: bool | None = None) -> tuple[Any, JSONDoc]:
     """Simulate a hold set or a heel-tap set.
 
     Parameters
@@ -44,6 +45,9 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
         About how long each hold lasts, s (holds; 0.9-1.1 times this).
     unsteady : bool
         Holds that never steady.
+    calibration_movement : bool or None
+        The guided knee bends after the standing, as `record` asks for them before a set;
+        None: the simulator's default (with them).
 
     Returns
     -------
@@ -52,6 +56,8 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
         exercise or an option the simulator cannot make.
     """
     from stepdown.truth_files import jsonable, truth_document
+
+    bends = {} if calibration_movement is None else {"calibration_movement": calibration_movement}
 
     if kind == "hold":
         from simulator.hold import HoldConfig, simulate_hold
@@ -65,7 +71,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
         sim = simulate_hold(HoldConfig(
             seed=seed, test_leg=leg, sensors=sensors, holds=reps, steadies=not unsteady,
             hold_s=(round(0.9 * hold_s, 1), round(1.1 * hold_s, 1)), ideal_sensors=ideal,
-            step_height_m=step_height_m or 0.20))
+            step_height_m=step_height_m or 0.20, **bends))
         return sim, jsonable(sim.truth) | {"simulated": True}
     if kind == "heel_taps":
         from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
@@ -74,7 +80,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
             raise InputError("--unsteady is for holds")
         cfg = HeelTapConfig(seed=seed, test_leg=leg, sensors=sensors, profile=profile, reps=reps,
                             step_height_m=step_height_m, band=band, load_kg=load_kg,
-                            ideal_sensors=ideal)
+                            ideal_sensors=ideal, **bends)
         sim = simulate_heel_taps(cfg)
         return sim, truth_document(sim) | {"options": jsonable(cfg.__dict__)}
     raise InputError(f"--exercise: unknown exercise {kind!r} (expected one of {', '.join(EXERCISES)})")
@@ -99,5 +105,7 @@ def summary_line(doc: JSONDoc) -> str:
         steady = "" if doc.get("steadies", True) else "; never steadies"
         return f"{len(holds)} holds; truth: time under tension {tut} s{steady}"
     test = doc["test"]
-    return (f"{len(doc['reps'])} heel taps, {doc['cadence_per_min']:.1f} per min; truth: "
+    cadence = doc["cadence_per_min"]  # None for a single tap
+    per_min = "" if cadence is None else f", {cadence:.1f} per min"
+    return (f"{len(doc['reps'])} heel taps{per_min}; truth: "
             f"{test['category']}, items " + " ".join(f"{k}={v}" for k, v in test["items"].items()))

@@ -160,3 +160,44 @@ def test_simulate_refuses_an_unknown_exercise(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "x.parquet"), "--exercise", "plank"]) == 2
     assert "unknown exercise 'plank'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_record_asks_for_the_knee_bends_before_a_hold_set(tmp_path, capsys, skip):
+    """A set is calibrated as a test is: the bends asked for after the standing (unless
+    --no-bends), their window in the metadata exactly as a test's."""
+    from sensor_io.recording import KNEE_BENDS, calibration_movement_window
+
+    out = tmp_path / "hold.parquet"
+    rc = main(["record", *VIRTUAL, "--leg", "right", "--athlete", "a-1", "--pelvis", "x",
+               "--thigh", "x", "--seed", "3", "--out", str(out), "--exercise", "hold",
+               *(["--no-bends"] if skip else [])])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    said = [line.split(":")[0] for line in text.splitlines()
+            if line.startswith(("Stand still", "Knee bends:", "Go:"))]
+    assert said[1:] == (["Go"] if skip else ["Knee bends", "Go"])
+    rec = read_recording(out)
+    assert exercise_of(rec).kind == "hold"
+    if skip:
+        assert "calibration_movement" not in rec.extra
+        return
+    assert rec.extra["calibration_movement"]["kind"] == KNEE_BENDS
+    t0, t1 = calibration_movement_window(rec)
+    standing_end = next(e["t"] for e in rec.extra["events"] if e["what"] == "calibration_end")
+    assert t0 == pytest.approx(standing_end, abs=0.06) and t1 - t0 == pytest.approx(10.0, abs=0.06)
+
+
+def test_simulate_makes_a_set_with_the_bends_unless_told_not_to(tmp_path):
+    from sensor_io.recording import calibration_movement_window
+
+    for kind, flag in (("hold", []), ("heel_taps", []), ("hold", ["--no-calibration-movement"])):
+        out = tmp_path / f"{kind}{len(flag)}.parquet"
+        assert main(["simulate", str(out), "--exercise", kind, "--reps", "1", "--hold-s", "8",
+                     *flag]) == 0
+        window = calibration_movement_window(read_recording(out))
+        truth = json.loads(out.with_suffix(".truth.json").read_text())
+        if flag:
+            assert window is None and "calibration_movement" not in truth
+        else:
+            assert window == tuple(truth["calibration_movement"]["prompt_s"])
