@@ -187,6 +187,22 @@ def with_exercise(rec: Recording, ex: ExerciseSet) -> Recording:
 STEP_RANGE_CM = (5.0, 60.0)
 
 
+def about_s(hold_s: float) -> list[float]:
+    """A prescription's ``hold_s`` [min, max] (s) for holds of about ``hold_s`` s: 0.9-1.1 times.
+
+    Parameters
+    ----------
+    hold_s : float
+        About how long each hold lasts, s.
+
+    Returns
+    -------
+    list of float
+        [min, max], s, to 0.1 s.
+    """
+    return [round(0.9 * hold_s, 1), round(1.1 * hold_s, 1)]
+
+
 def set_from_options(kind: str, band: bool = False, load_kg: float = 0.0,
                      step_cm: float | None = None,
                      prescription: JSONDoc | None = None

@@ -19,6 +19,7 @@ the set the tap count and the cadence (taps per minute, start to start).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -98,13 +99,17 @@ def thigh_inclination_deg(kin: Kinematics, standing_s: float) -> np.ndarray:
     return incl - incl[stand].mean()
 
 
-def simulate_heel_taps(cfg: HeelTapConfig) -> Simulation:
+def simulate_heel_taps(cfg: HeelTapConfig, retime: Callable[[Scenario], Scenario] | None = None
+                       ) -> Simulation:
     """A simulated heel-tap set: recording (metadata ``exercise.kind = heel_taps``) and truth.
 
     Parameters
     ----------
     cfg : HeelTapConfig
         What to simulate.
+    retime : callable or None
+        Scenario -> scenario applied last to the set's scenario (times in s): an athlete
+        following prompts (:func:`stepdown.live.emulation.following`); the truth follows it.
 
     Returns
     -------
@@ -116,7 +121,7 @@ def simulate_heel_taps(cfg: HeelTapConfig) -> Simulation:
                              profile=cfg.profile, n_reps=cfg.reps, step_height_m=cfg.step_height_m,
                              ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id,
                              calibration_movement=cfg.calibration_movement),
-                   scenario_fn=lambda scn: _tap_scenario(scn, cfg))
+                   scenario_fn=lambda scn: (retime or (lambda x: x))(_tap_scenario(scn, cfg)))
     rec = sim.recording
     rec.extra["simulated"] = {"seed": cfg.seed, "profile": cfg.profile, "exercise": "heel_taps"}
     rec.extra["exercise"] = {"kind": "heel_taps", "band": cfg.band, "load_kg": cfg.load_kg,

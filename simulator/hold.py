@@ -19,6 +19,7 @@ thigh's true angular rate in the 6-14 Hz band, deg/s).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -270,13 +271,17 @@ def hold_truth(kin: Kinematics, scn: Scenario, draw: HoldDraw) -> list[dict]:
     return out
 
 
-def simulate_hold(cfg: HoldConfig) -> Simulation:
+def simulate_hold(cfg: HoldConfig, retime: Callable[[Scenario], Scenario] | None = None
+                  ) -> Simulation:
     """A simulated hold set: recording (metadata ``exercise.kind = hold``) and truth.
 
     Parameters
     ----------
     cfg : HoldConfig
         What to simulate.
+    retime : callable or None
+        Scenario -> scenario applied last to the holds' scenario (times in s): an athlete
+        following prompts (:func:`stepdown.live.emulation.following`); the truth follows it.
 
     Returns
     -------
@@ -291,9 +296,9 @@ def simulate_hold(cfg: HoldConfig) -> Simulation:
 
     def scenario_fn(scn: Scenario) -> Scenario:
         scn_seen.append(scn)  # as drawn: the guided bends' prompt was timed on its standing
-        scn_seen.append(replace(scn, reps=draw.reps, fidget_after=(), sway_deg=draw.sway_deg,
-                                sway_rate_dps=sway_rate, standing_s=max(scn.standing_s, 3.0),
-                                pain_nrs=()))
+        held = replace(scn, reps=draw.reps, fidget_after=(), sway_deg=draw.sway_deg,
+                       sway_rate_dps=sway_rate, standing_s=max(scn.standing_s, 3.0), pain_nrs=())
+        scn_seen.append(held if retime is None else retime(held))
         return scn_seen[-1]
 
     def kinematics_fn(kin: Kinematics) -> Kinematics:

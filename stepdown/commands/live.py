@@ -151,8 +151,8 @@ def record(
     pain: Annotated[str | None, typer.Option(help="Pain 0-10 reported by the athlete: one "
                                                   "number, or one per rep: 0,0,2,1,0")] = None,
     score: Annotated[bool, typer.Option(help="Score each rep live.")] = True,
-    emulate: Annotated[bool, typer.Option(help="Stream a simulated test from emulated "
-                                               "sensors (demo, tests).")] = False,
+    emulate: Annotated[bool, typer.Option(help="Stream a simulated test (or --exercise set) "
+                                               "from emulated sensors (demo, tests).")] = False,
     emulate_speed: Annotated[float, typer.Option(
         help="Emulated clock speed-up; 0: virtual time, as fast as the machine computes "
              "(the same result on any machine, for tests).")] = 1.0,
@@ -174,6 +174,11 @@ def record(
     = False,
     step_cm: Annotated[float | None, typer.Option(help="Step height, cm.")] = None,
     load_kg: Annotated[float, typer.Option(help="Added load, kg.")] = 0.0,
+    reps: Annotated[int | None, typer.Option(help="A set's prescription: holds (hold) or taps "
+                                                  "(heel_taps).")] = None,
+    hold_s: Annotated[float | None, typer.Option(help="A hold set's prescription: about this "
+                                                      "many s per hold (0.9-1.1 times).")]
+    = None,
 ) -> None:
     """Record a lateral step-down test (or a programme exercise) from BLE IMUs, live.\f
 
@@ -202,7 +207,7 @@ def record(
     score : bool
         Score each rep live.
     emulate : bool
-        Stream a simulated test from emulated sensors (demo, tests).
+        Stream a simulated test (or the ``exercise`` set) from emulated sensors (demo, tests).
     emulate_speed : float
         Emulated clock speed-up; 0: virtual time, as fast as the machine computes (the same
         result on any machine, for tests).
@@ -227,13 +232,19 @@ def record(
         Step height, cm.
     load_kg : float
         Added load, kg.
+    reps : int or None
+        A set's prescription: holds (hold) or taps (heel_taps); with ``emulate`` what the
+        emulated set does.
+    hold_s : float or None
+        A hold set's prescription: about this many s per hold (``hold_s`` [0.9, 1.1] times
+        it in the metadata).
     """
     import asyncio
 
     from bleak.exc import BleakError
 
     from sensor_io.ble_client import SensorSpec, StreamingSession
-    from sensor_io.exercise import set_from_options
+    from sensor_io.exercise import about_s, set_from_options
     from sensor_io.journal import new_session_id
     from sensor_io.recorder import Recorder
     from sensor_io.recording import LEGS, Athlete
@@ -247,7 +258,14 @@ def record(
 
     if leg not in LEGS:
         raise InputError(f"--leg must be left or right, not {leg!r}")
-    exercise_set, step_height_m = set_from_options(exercise, band, load_kg, step_cm)
+    kind = exercise.strip().lower().replace("-", "_")
+    if reps is not None and kind not in ("hold", "heel_taps"):
+        raise InputError("--reps is for a hold or heel-tap set (--exercise hold|heel_taps)")
+    if hold_s is not None and kind != "hold":
+        raise InputError("--hold-s is for a hold set (--exercise hold)")
+    rx = ({} if reps is None else {"holds" if kind == "hold" else "reps": reps}) | (
+        {} if hold_s is None else {"hold_s": about_s(hold_s)})
+    exercise_set, step_height_m = set_from_options(exercise, band, load_kg, step_cm, rx)
     if exercise_set is not None and exercise_set["kind"] != "test" and score:
         score = False  # live scoring scores a test's reps; a programme set is analysed after
         console.print(f"{exercise_set['kind'].replace('_', ' ')} set: no live test scoring; "
@@ -264,7 +282,8 @@ def record(
         if emulate_speed < 0:
             raise InputError(f"--emulate-speed must be 0 (virtual time) or more, not {emulate_speed:g}")
         world, addresses, sim, on_start = emulated_world(
-            segments, leg, seed, emulate_speed or 1.0, prompts=Prompts(calibration, bends_s))
+            segments, leg, seed, emulate_speed or 1.0, prompts=Prompts(calibration, bends_s),
+            exercise=exercise_set, step_height_m=step_height_m)
         given = {s: addresses.get(s) for s in given}
         scanner_backend, client_backend = world.backends()
         clock = world.now

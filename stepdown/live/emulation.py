@@ -4,7 +4,9 @@ end-to-end tests through bleak).
 Each simulated sensor becomes an emulated BLE peripheral of a real vendor
 (:data:`EMULATED_VENDOR`) that replays the simulated stream on the emulated world's
 clock.  Until the athlete is asked to stand still the sensors replay the first standing
-sample; from then on the simulated test, all sensors on the simulation's common clock.
+sample; from then on the simulated test (or, for `record --exercise hold|heel_taps`, a
+simulated set of that kind: :func:`simulated_set`), all sensors on the simulation's common
+clock.
 The simulated athlete stands on the step only as long as the simulation lasts, so the
 recording ends with it (:func:`until_test_ends`): a sensor replaying one frozen sample
 for seconds is no body standing still (a real gyro's noise never stops), and the
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from sensor_io.ble_emulation import EmulatedWorld
+    from sensor_io.json_doc import JSONDoc
     from simulator.scenario import Scenario
     from simulator.single_test import Simulation
     from stepdown.live.loop import LiveRun
@@ -31,6 +34,8 @@ EMULATED_VENDOR = {"pelvis": "movesense", "thigh": "polar", "shank": "witmotion"
                    "trunk": "movesense", "wrist": "polar"}
 REACTION_S = (0.2, 0.6)  # s from a prompt to the athlete moving
 BENDS_TAIL_S = 0.3       # s the last bend ends before the bends' time is up, at least
+SET_REPS = {"hold": 3, "heel_taps": 5}  # a set's holds / taps when record prescribes none
+SET_HOLD_S = 20.0        # s, about, a hold lasts when record prescribes none
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,6 @@ def simulated_test(segments: list[str], leg: str, seed: int, prompts: Prompts | 
     """
     import numpy as np
 
-    from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, KNEE_BENDS
     from simulator.single_test import SimConfig, simulate
 
     cfg = SimConfig(seed=seed, test_leg=leg, sensors=tuple(segments))
@@ -124,12 +128,74 @@ def simulated_test(segments: list[str], leg: str, seed: int, prompts: Prompts | 
         return simulate(cfg)
     sim = simulate(replace(cfg, calibration_movement=does_bends),
                    scenario_fn=following(prompts, np.random.default_rng([seed, 5]), does_bends))
+    return _asked(sim, prompts)
+
+
+def _asked(sim: Simulation, prompts: Prompts) -> Simulation:
+    """``sim`` whose metadata (and truth) say the bends' window `record` asked for, s."""
+    from sensor_io.recording import CALIBRATION_MOVEMENT_KEY, KNEE_BENDS
+
     # the bends asked for when `record` asks (its metadata, on the simulation's clock)
     asked = [prompts.standing_s, prompts.standing_s + prompts.bends_s]
     sim.recording.extra[CALIBRATION_MOVEMENT_KEY] = {"kind": KNEE_BENDS, "window_s": asked}
     if "calibration_movement" in sim.truth:
         sim.truth["calibration_movement"]["prompt_s"] = asked
     return sim
+
+
+def simulated_set(exercise: JSONDoc, segments: list[str], leg: str, seed: int,
+                  prompts: Prompts | None = None, does_bends: bool = True,
+                  step_height_m: float | None = None) -> Simulation:
+    """The simulated programme set an emulated world plays for `record --exercise hold|heel_taps`.
+
+    The programme simulator's set (:func:`stepdown.programme.simulated.simulate_exercise`)
+    of the recorded set's kind and prescription (holds or taps, about how long a hold
+    lasts: the middle of its ``hold_s``; :data:`SET_REPS` and :data:`SET_HOLD_S` when none
+    is given), band and load (heel taps), with the athlete following ``prompts`` exactly as
+    a test's does (:func:`following`); without the bends asked, the simulator's own timing
+    and no bends.
+
+    Parameters
+    ----------
+    exercise : dict
+        The recording's ``exercise`` metadata object (kind ``hold`` or ``heel_taps``).
+    segments : list of str
+        Segments wearing a sensor.
+    leg : str
+        ``left`` or ``right``: the test leg.
+    seed : int
+        The simulator seed.
+    prompts : Prompts or None
+        What `record` asks, s; None: the simulator's own timing.
+    does_bends : bool
+        Whether the athlete does the bends asked for.
+    step_height_m : float or None
+        Step height, m (None: the simulator's).
+
+    Returns
+    -------
+    Simulation
+        The recording (with the bends' window asked, s, in its metadata when asked) and its
+        truth (the set's: ``holds`` or ``reps``, s).
+    """
+    import numpy as np
+
+    from stepdown.programme.simulated import simulate_exercise
+
+    kind = exercise["kind"]
+    rx = exercise.get("prescription") or {}
+    asks = prompts is not None and prompts.bends_s > 0
+    taps = kind == "heel_taps"
+    sim, _ = simulate_exercise(
+        kind, seed=seed, leg=leg, sensors=tuple(segments), profile="medium",
+        reps=int(rx.get("reps" if taps else "holds", SET_REPS[kind])),
+        step_height_m=step_height_m, ideal=False, band=taps and bool(exercise.get("band")),
+        load_kg=float(exercise.get("load_kg", 0.0)) if taps else 0.0,
+        hold_s=float(np.mean(rx["hold_s"])) if "hold_s" in rx else SET_HOLD_S, unsteady=False,
+        calibration_movement=asks and does_bends,
+        retime=following(prompts, np.random.default_rng([seed, 5]), does_bends)
+        if asks and prompts is not None else None)
+    return _asked(sim, prompts) if asks and prompts is not None else sim
 
 
 def simulated_span(sim: Simulation) -> tuple[float, float]:
@@ -151,8 +217,9 @@ def simulated_span(sim: Simulation) -> tuple[float, float]:
 
 def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
                    prompts: Prompts | None = None, does_bends: bool = True,
+                   exercise: JSONDoc | None = None, step_height_m: float | None = None,
                    ) -> tuple[EmulatedWorld, dict[str, str], Simulation, Callable[[], None]]:
-    """A world streaming a simulated test (:func:`simulated_test`).
+    """A world streaming a simulated test (:func:`simulated_test`) or set (:func:`simulated_set`).
 
     ``start()`` makes the simulated athlete begin the test now, at the "stand still" prompt
     (until then the sensors replay the first, standing sample).
@@ -172,6 +239,11 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
         What `record` asks, s.
     does_bends : bool
         Whether the athlete does the bends asked for.
+    exercise : dict or None
+        The recording's ``exercise`` metadata object: a hold or heel-tap set plays that set;
+        None or a test, the step-down test.
+    step_height_m : float or None
+        A set's step height, m (None: the simulator's); a test plays the simulator's.
 
     Returns
     -------
@@ -180,15 +252,18 @@ def emulated_world(segments: list[str], leg: str, seed: int, speed: float,
     addresses : dict of str to str
         Segment -> the peripheral's address.
     sim : Simulation
-        The simulated test it plays.
+        The simulated test or set it plays.
     start : callable
-        Begins the test now.
+        Begins the test (or set) now.
     """
     from sensor_io.ble_emulation import EmulatedPeripheral, EmulatedWorld, stream_signal
     from sensor_io.vendors import VENDORS
     from simulator.single_test import placement_name
 
-    sim = simulated_test(segments, leg, seed, prompts, does_bends)
+    if exercise is not None and exercise.get("kind", "test") != "test":
+        sim = simulated_set(exercise, segments, leg, seed, prompts, does_bends, step_height_m)
+    else:
+        sim = simulated_test(segments, leg, seed, prompts, does_bends)
     origin, _ = simulated_span(sim)
     world = EmulatedWorld(speed=speed)
     addresses = {}

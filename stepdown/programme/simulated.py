@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sensor_io.errors import InputError
-from sensor_io.exercise import EXERCISES
+from sensor_io.exercise import EXERCISES, about_s
 
 if TYPE_CHECKING:
     from analysis.result import JSONDoc
+    from simulator.scenario import Scenario
 
 HOLD_RANGE_S = (5.0, 120.0)
 
@@ -16,7 +18,9 @@ HOLD_RANGE_S = (5.0, 120.0)
 def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...], profile: str,
                       reps: int, step_height_m: float | None, ideal: bool, band: bool,
                       load_kg: float, hold_s: float, unsteady: bool,
-                      calibration_movement: bool | None = None) -> tuple[Any, JSONDoc]:
+                      calibration_movement: bool | None = None,
+                      retime: Callable[[Scenario], Scenario] | None = None
+                      ) -> tuple[Any, JSONDoc]:
     """Simulate a hold set or a heel-tap set.
 
     Parameters
@@ -48,6 +52,9 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
     calibration_movement : bool or None
         The guided knee bends after the standing, as `record` asks for them before a set;
         None: the simulator's default (with them).
+    retime : callable or None
+        Scenario -> scenario applied last (times in s): an athlete following `record`'s
+        prompts (:func:`stepdown.live.emulation.following`); None: the simulator's timing.
 
     Returns
     -------
@@ -68,10 +75,11 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
         if band or load_kg:
             raise InputError("--band and --load-kg are for heel taps; a hold is simulated "
                              "without them")
+        shortest, longest = about_s(hold_s)
         sim = simulate_hold(HoldConfig(
             seed=seed, test_leg=leg, sensors=sensors, holds=reps, steadies=not unsteady,
-            hold_s=(round(0.9 * hold_s, 1), round(1.1 * hold_s, 1)), ideal_sensors=ideal,
-            step_height_m=step_height_m or 0.20, **bends))
+            hold_s=(shortest, longest), ideal_sensors=ideal,
+            step_height_m=step_height_m or 0.20, **bends), retime)
         return sim, jsonable(sim.truth) | {"simulated": True}
     if kind == "heel_taps":
         from simulator.heel_taps import HeelTapConfig, simulate_heel_taps
@@ -81,7 +89,7 @@ def simulate_exercise(kind: str, *, seed: int, leg: str, sensors: tuple[str, ...
         cfg = HeelTapConfig(seed=seed, test_leg=leg, sensors=sensors, profile=profile, reps=reps,
                             step_height_m=step_height_m, band=band, load_kg=load_kg,
                             ideal_sensors=ideal, **bends)
-        sim = simulate_heel_taps(cfg)
+        sim = simulate_heel_taps(cfg, retime)
         return sim, truth_document(sim) | {"options": jsonable(cfg.__dict__)}
     raise InputError(f"--exercise: unknown exercise {kind!r} (expected one of {', '.join(EXERCISES)})")
 

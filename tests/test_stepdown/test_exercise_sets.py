@@ -201,3 +201,65 @@ def test_simulate_makes_a_set_with_the_bends_unless_told_not_to(tmp_path):
             assert window is None and "calibration_movement" not in truth
         else:
             assert window == tuple(truth["calibration_movement"]["prompt_s"])
+
+
+def _record_and_analyse(tmp_path, capsys, name, args):
+    """An emulated set recorded in virtual time and analysed: (recording, analysis JSON, the
+    simulation the emulated athlete played, the "stand still" prompt's time in the recording, s)."""
+    from stepdown.live.emulation import Prompts, simulated_set
+    from stepdown.live.loop import BENDS_S
+
+    out = tmp_path / f"{name}.parquet"
+    rc = main(["record", *VIRTUAL, "--athlete", "a-1", "--pelvis", "x", "--thigh", "x",
+               "--out", str(out), *args])
+    assert rc == 0, capsys.readouterr().out
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rec = read_recording(out)
+    # the same simulation record played (deterministic per seed, prescription and prompts)
+    seed = int(args[args.index("--seed") + 1])
+    sim = simulated_set(exercise_of(rec).to_json(), ["pelvis", "thigh"], rec.test_leg, seed,
+                        Prompts(3.0, BENDS_S), step_height_m=rec.step_height_m)
+    asked = next(e["t"] for e in rec.extra["events"] if e["what"] == "calibration_start")
+    return rec, doc, sim, asked
+
+
+def test_an_emulated_hold_set_is_recorded_and_analysed_as_a_hold_set(tmp_path, capsys):
+    """record --emulate --exercise hold plays a hold set (not step-downs): analyze finds the
+    prescribed holds, each where and as long as the simulated athlete held it."""
+    rec, doc, sim, asked = _record_and_analyse(
+        tmp_path, capsys, "hold", ["--leg", "left", "--seed", "3", "--exercise", "hold",
+                                   "--reps", "2", "--hold-s", "8"])
+    assert exercise_of(rec) == ExerciseSet("hold", prescription={"holds": 2, "hold_s": [7.2, 8.8]})
+    assert sim.truth["calibration_movement"]["prompt_s"] == [3.0, 13.0]
+    truth = sim.truth["holds"]
+    assert doc["summary"]["holds"] == doc["summary"]["prescribed_holds"] == len(truth) == 2
+    bound = doc["uncertainty"]["measures"]["tut_s"] + 0.05  # the output's 0.1 s rounding
+    for h, t in zip(doc["holds"], truth, strict=True):
+        assert h["start_s"] == pytest.approx(asked + t["start_s"], abs=0.3)
+        assert h["tut_s"] == pytest.approx(t["tut_s"], abs=bound)
+    assert doc["summary"]["tut_s"] == pytest.approx(sum(t["tut_s"] for t in truth), abs=2 * bound)
+
+
+def test_an_emulated_heel_tap_set_is_recorded_and_analysed_as_taps(tmp_path, capsys):
+    rec, doc, sim, asked = _record_and_analyse(
+        tmp_path, capsys, "taps", ["--leg", "right", "--seed", "8", "--exercise", "heel_taps",
+                                   "--reps", "4", "--step-cm", "15", "--band", "--load-kg", "5"])
+    assert exercise_of(rec) == ExerciseSet("heel_taps", band=True, load_kg=5.0,
+                                           prescription={"reps": 4})
+    truth = sim.truth
+    assert truth["band"] and truth["load_kg"] == 5.0 and sim.recording.step_height_m == 0.15
+    assert doc["summary"]["taps"] == doc["summary"]["prescribed_reps"] == truth["taps"] == 4
+    for tap, t in zip(doc["taps"], truth["reps"], strict=True):
+        assert tap["start_s"] == pytest.approx(asked + t["start_s"], abs=0.3)
+    assert doc["summary"]["cadence_per_min"] == pytest.approx(truth["cadence_per_min"], abs=0.5)
+
+
+def test_record_refuses_a_prescription_for_another_exercise(tmp_path, capsys):
+    for args, message in ((["--reps", "3"], "--reps is for a hold or heel-tap set"),
+                          (["--exercise", "heel_taps", "--hold-s", "8"], "--hold-s is for a hold")):
+        rc = main(["record", *VIRTUAL, "--leg", "left", "--athlete", "a", "--pelvis", "x",
+                   "--thigh", "x", "--out", str(tmp_path / "x.parquet"), *args])
+        assert rc == 2 and message in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
