@@ -256,19 +256,15 @@ def find_standing_window(rec: Recording, limits: StandingLimits | None = None
         # a prefix's still mask is the whole one's but for the last moving window
         known = n_prefix - _moving_n()
         mask, activity = _all_still(rec, grid[:n_prefix], limits)
-        mask, activity = mask[:known], activity[:known]
-        for min_s in (shortest, usable):
-            found = _first_window(grid, mask, min_s=min_s)
-            if found is not None:
-                return _describe(rec, *_settled(grid, activity, *found), limits)
+        win = _first_described(rec, grid, mask[:known], activity[:known], limits,
+                               [(shortest, known), (usable, known)], complete=False)
+        if win is not None:
+            return win
     mask, activity = _all_still(rec, grid, limits)
     last = _runs(mask)[-1][0] if mask.any() else len(mask)
-    for min_s, upto in ((shortest, last), (usable, last), (shortest, len(mask)),
-                        (usable, len(mask))):
-        found = _first_window(grid, mask[:upto], complete=True, min_s=min_s)
-        if found is not None:
-            return _describe(rec, *_settled(grid, activity, *found), limits)
-    return None
+    return _first_described(rec, grid, mask, activity, limits,
+                            [(shortest, last), (usable, last), (shortest, len(mask)),
+                             (usable, len(mask))])
 
 
 def find_unsteady_window(rec: Recording, limits: StandingLimits | None = None
@@ -307,8 +303,17 @@ def find_unsteady_window(rec: Recording, limits: StandingLimits | None = None
         mask &= _steady_turn(grid, s.t, s.gyr)
     # the last moving window of a prefix is judged without what follows it
     known = len(grid) if t_end <= grid[-1] + 1.0 / GRID_HZ else len(grid) - _moving_n()
-    for min_s in (limits.min_window_s, limits.min_usable_s):
-        found = _first_window(grid, mask[:known], complete=True, min_s=min_s)
+    return _first_described(rec, grid, mask, activity, limits,
+                            [(limits.min_window_s, known), (limits.min_usable_s, known)])
+
+
+def _first_described(rec: Recording, grid: np.ndarray, mask: np.ndarray, activity: np.ndarray,
+                     limits: StandingLimits, tries: list[tuple[float, int]],
+                     complete: bool = True) -> StandingWindow | None:
+    """The first window found by the first of ``tries`` ((min_s, how much of the mask is
+    looked at), in order) that finds one, settled and described; None when none does."""
+    for min_s, upto in tries:
+        found = _first_window(grid, mask[:upto], complete=complete, min_s=min_s)
         if found is not None:
             return _describe(rec, *_settled(grid, activity, *found), limits)
     return None
