@@ -303,6 +303,9 @@ class _Table:
     values: dict[str, np.ndarray]
     mag_present: np.ndarray | None
     blocks: dict[str, np.ndarray] | None = None
+    ranges_checked: bool = False
+    """True when every value was checked against the IMU ranges column by column (the
+    Parquet reader, before a compact cast), so the streams need not be again."""
     """"acc", "gyr" and (with magnetometer columns) "mag": (R, 3) arrays whose columns the
     values of ax..az, gx..gz, mx..mz are views of (a Parquet read fills them in place), so
     a sensor's (N, 3) samples are a slice of them, not a copy; None when the columns are
@@ -394,7 +397,7 @@ def _stream_from_rows(name: str, table: _Table, idx: np.ndarray, path: str | Non
             raise RecordingError(
                 "magnetometer values missing in this row but present in others of the sensor",
                 path=path, sensor=name, row=int(rows[np.argmin(present)]))
-    check_stream(name, t, acc, gyr, mag, rows=rows, path=path)  # before the cast (1e300 -> inf)
+    check_stream(name, t, acc, gyr, mag, rows=rows, path=path, ranges=not table.ranges_checked)
     return SensorStream(t, acc.astype(dtype, copy=False), gyr.astype(dtype, copy=False),
                         None if mag is None else mag.astype(dtype, copy=False))
 
@@ -491,7 +494,7 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
                                      sensor=names[codes[i]] if codes[i] >= 0 else None, row=i + 1)
             if valid[c] is not None:  # a null's slot holds anything: not a value to check
                 column = np.where(valid[c], column, np.nan)
-            if dtype is not np.float64 and c != "t":  # before the cast: 1e300 would read as inf
+            if c != "t":  # before a compact cast: 1e300 would read as inf
                 check_range(c, column, path=str(path),
                             sensor=lambda i: names[codes[i]] if codes[i] >= 0 else None)
             values[c][:] = column
@@ -502,7 +505,7 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
         rows = len(codes)
         mag_present = np.column_stack([np.ones(rows, bool) if valid[c] is None else valid[c]
                                        for c in MAG_COLUMNS]).any(axis=1)
-    return _Table(codes, names, values, mag_present, blocks), meta
+    return _Table(codes, names, values, mag_present, blocks, ranges_checked=True), meta
 
 
 _BLOCKS = {"acc": ("ax", "ay", "az"), "gyr": ("gx", "gy", "gz"), "mag": MAG_COLUMNS}

@@ -168,7 +168,7 @@ def check_minimum_set(placements: Iterable[str], test_leg: str, *,
 def check_stream(
     sensor: str, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray,
     mag: np.ndarray | None = None, *, rows: np.ndarray | None = None,
-    path: str | None = None,
+    path: str | None = None, ranges: bool = True,
 ) -> None:
     """Check one sensor's samples, in the order they appear in the file.
 
@@ -191,6 +191,9 @@ def check_stream(
         Shape (N,), the 1-based file row of each sample (default 1..N).
     path : str, optional
         The file, for the message.
+    ranges : bool
+        Check the values against the IMU ranges (:func:`check_range`); False when the
+        caller already did (the Parquet reader, column by column).
 
     Raises
     ------
@@ -209,7 +212,7 @@ def check_stream(
                              path=path, sensor=sensor)
     _check_finite(sensor, t, acc, gyr, mag, rows, path)
     for prefix, block in (("a", acc), ("g", gyr), ("m", mag)):
-        if block is not None:
+        if block is not None and ranges:
             check_range(prefix, block, rows=rows, path=path, sensor=sensor)
     _check_time_increasing(sensor, t, rows, path)
     _check_time_units(sensor, t, path)
