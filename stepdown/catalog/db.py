@@ -8,7 +8,8 @@ engine, and :class:`Connection`, the small DB-API surface the catalog uses
 by column name). The SQL of the catalog is written once, in the subset both databases
 share (``ON CONFLICT``, ``RETURNING``); only the placeholder style differs, handled here.
 
-SQLite: WAL journal, foreign keys on, a 5 s busy timeout; a write transaction is
+SQLite: WAL journal, foreign keys on, a 5 s busy timeout (opening the catalog and taking
+the write lock retry for up to 15 s in all, see :func:`retry_while_locked`); a write transaction is
 ``BEGIN IMMEDIATE``. PostgreSQL: read committed; concurrent writers of the same
 test meet on the unique constraints (see :mod:`stepdown.catalog.repo`).
 
@@ -25,19 +26,21 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sensor_io.errors import InputError, first_line
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 DATABASE_URL_ENV = "STEPDOWN_DATABASE_URL"
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000  # how long SQLite waits for another process's lock, per try
 
 
@@ -323,9 +326,11 @@ _ENGINES: dict[str, Any] = {}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.execute("PRAGMA journal_mode=WAL")
-    dbapi_conn.execute("PRAGMA foreign_keys=ON")
     dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Switching to WAL takes the exclusive lock: only the first opener of a new file does it.
+    if dbapi_conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
 
 def engine_for(url: str) -> Any:
@@ -378,18 +383,22 @@ def connect(where: str | os.PathLike[str] | None = None) -> Connection:
     import sqlalchemy.exc
 
     url = database_url(where)
-    if url.startswith("sqlite:///"):
-        _create_owner_only(Path(url.removeprefix("sqlite:///")))
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is not None:
+        _create_owner_only(path)
     try:
         engine = engine_for(url)
-        conn = Connection(engine.connect())
+        conn = Connection(retry_while_locked(engine.connect, lambda: path))
     except sqlalchemy.exc.DBAPIError as err:
         raise CatalogError(_open_error(url, err)) from None
     except (ImportError, sqlalchemy.exc.ArgumentError) as err:  # unknown scheme or driver
         raise CatalogError(f"{shown_url(url)}: not a usable catalog database URL "
                            f"({first_line(err)})") from None
     try:
-        migrate(conn)
+        retry_while_locked(lambda: migrate(conn), lambda: path)  # each pass skips what is applied
+    except CatalogError:
+        conn.close()
+        raise
     except (sqlalchemy.exc.DBAPIError, engine.dialect.dbapi.Error) as err:  # scripts: raw driver
         conn.close()
         raise CatalogError(_open_error(url, err)) from None
@@ -408,8 +417,53 @@ def _driver_error(err: BaseException) -> BaseException:
 
 
 LOCK_TRIES = 3
-"""Write transactions try this many times to take the lock, each waiting up to
-BUSY_TIMEOUT_MS, before saying the catalog is busy."""
+"""Opening the catalog and write transactions wait for another process's lock up to
+LOCK_TRIES × BUSY_TIMEOUT_MS in all before saying the catalog is busy."""
+
+
+def retry_while_locked(action: Callable[[], T], path: Callable[[], Path | None]) -> T:
+    """Run ``action`` again while SQLite says the database is locked or busy, for up to
+    LOCK_TRIES × BUSY_TIMEOUT_MS in all, pausing 10 ms doubling to 250 ms between tries.
+
+    SQLite's busy timeout covers an ordinary wait, but where waiting could deadlock (this
+    connection holds a read lock while another holds the write lock, as when two processes
+    create a new catalog together) it says "locked" at once, long before that timeout.
+
+    Parameters
+    ----------
+    action : callable
+        What to run (opening a connection, migrating, ``BEGIN IMMEDIATE``).
+    path : callable
+        Gives the SQLite file for the message (None for an in-memory database); called only
+        when giving up.
+
+    Returns
+    -------
+    object
+        What ``action`` returned.
+
+    Raises
+    ------
+    CatalogError
+        Still locked when the time is up.
+    """
+    deadline = time.monotonic() + LOCK_TRIES * BUSY_TIMEOUT_MS / 1000
+    pause = 0.01
+    while True:
+        try:
+            return action()
+        except Exception as err:
+            if not _is_lock_error(err):
+                raise
+            if time.monotonic() + pause > deadline:
+                raise CatalogError(catalog_problem(err, path())) from None
+        time.sleep(pause)
+        pause = min(2 * pause, 0.25)
+
+
+def _is_lock_error(err: BaseException) -> bool:
+    text = str(_driver_error(err))
+    return is_database_error(err) and ("locked" in text or "busy" in text)
 
 
 def catalog_problem(err: BaseException, path: Path | None = None) -> str:
@@ -593,15 +647,7 @@ def transaction(conn: Connection) -> Iterator[Connection]:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    for attempt in range(LOCK_TRIES):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except Exception as err:
-            if not is_database_error(err) or not any(w in str(err) for w in ("locked", "busy")):
-                raise
-            if attempt == LOCK_TRIES - 1:
-                raise CatalogError(catalog_problem(err, _db_path(conn))) from None
+    retry_while_locked(lambda: conn.execute("BEGIN IMMEDIATE"), lambda: _db_path(conn))
 
 
 def _db_path(conn: Connection) -> Path | None:

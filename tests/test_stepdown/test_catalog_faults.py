@@ -4,6 +4,7 @@ clear line and a non-zero exit code, nothing changed."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 from analysis_docs import contract_result
@@ -71,3 +72,24 @@ def test_a_locked_catalog_is_retried_then_one_line(home, recording, capsys, monk
     err = capsys.readouterr().err
     assert "is locked by another stepdown process (waited 0.15 s)" in err and "try again" in err
     assert main(["import", str(recording), "--athlete", "a-017"]) == 0  # lock gone: imported
+
+
+def test_a_new_catalog_opened_while_another_process_writes_it_waits(tmp_path):
+    """Opening a new (rollback-journal) file to switch it to WAL while another process holds
+    its write lock: SQLite says "locked" at once, without its busy timeout (waiting could
+    deadlock). Opening waits and retries instead; it failed in 0.4 s before."""
+    path = tmp_path / "catalog.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE creating (a)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO creating VALUES (1)")
+    release = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        conn = db.connect(path)
+    finally:
+        release.join()
+        holder.close()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.schema_version(conn) == max(m.number for m in db.migrations())
+    conn.close()
