@@ -206,12 +206,19 @@ class Dest:
         fs, root = url_to_fs(self.url, **dict(self.storage_options))
         return fs, root.rstrip("/")
 
-    def create(self) -> None:
-        """Make the root folder; refuse a DEST that cannot be written with one line."""
+    def create(self) -> bool:
+        """Make the root folder; refuse a DEST that cannot be written with one line.
+
+        Returns
+        -------
+        bool
+            Whether the folder was made now (it did not exist).
+        """
         from fsspec.implementations.local import LocalFileSystem
 
         try:
             fs, root = self.filesystem()
+            made = not fs.exists(root)
             fs.makedirs(root, exist_ok=True)
         except Exception as err:  # fsspec backends raise their own types
             raise InputError(f"cannot write to {safe_url(self.url)}: {first_line(err)}") from None
@@ -220,6 +227,16 @@ class Dest:
         if isinstance(fs, LocalFileSystem) and not os.access(root, os.W_OK | os.X_OK):
             raise InputError(f"cannot write to {safe_url(self.url)}: the folder is read-only "
                              "or not ours to write in")
+        return made
+
+    def remove_if_empty(self) -> None:
+        """Remove the root folder if nothing was written in it (a run that never started)."""
+        fs, root = self.filesystem()
+        try:
+            if not fs.ls(root):
+                fs.rmdir(root)
+        except OSError:  # gone, or not ours to remove: leave it
+            pass
 
     def rows_file(self, table: str, partition: tuple[str, str], recording: str) -> str:
         """Where one recording's rows of a table go (hive partitions, names URL-quoted).

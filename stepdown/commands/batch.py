@@ -101,6 +101,7 @@ def batch(
         Seconds to wait for a remote scheduler to answer.
     """
     from analysis.rules import RuleConfig, load_rule_config
+    from sensor_io.errors import InputError
     from stepdown.batch.runner import close, connect, run_batch
     from stepdown.batch.source import Source, safe_url
     from stepdown.batch.tables import Dest
@@ -112,8 +113,14 @@ def batch(
         config = config.override({"test_rule": test_rule}, origin="--rule")
     err = Console(stderr=True)
     Source(source).check()  # a missing folder or bucket is refused before a cluster starts
-    Dest(out).create()  # and a DEST that cannot be written, before the progress bar shows
-    client = connect(scheduler, workers, timeout)
+    dest = Dest(out)
+    made = dest.create()  # and a DEST that cannot be written, before the progress bar shows
+    try:
+        client = connect(scheduler, workers, timeout)
+    except InputError:
+        if made:  # the run never started: leave no empty results folder behind
+            dest.remove_if_empty()
+        raise
     try:
         with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), RateColumn(),
                       console=err, transient=False) as bar:

@@ -205,8 +205,12 @@ def test_cli_refuses_a_missing_source_and_an_unreachable_scheduler(archive, tmp_
     assert rc == 2 and "Traceback" not in err
     assert err.count("\n") == 1 and "cannot reach the Dask scheduler at tcp://coach@127.0.0.1:9" in err
     assert "s3cret" not in err
+    assert not (tmp_path / "out").exists()  # the run never started: no empty folder left
     rc = main(["batch", str(archive), "--out", str(tmp_path / "out"), "--scheduler", "127.0.0.1:9"])
     assert rc == 2 and "tcp://HOST:PORT" in capsys.readouterr().err
+    (tmp_path / "kept").mkdir()  # a folder that was there before stays
+    rc = main(["batch", str(archive), "--out", str(tmp_path / "kept"), "--scheduler", "127.0.0.1:9"])
+    assert rc == 2 and (tmp_path / "kept").is_dir()
 
 
 def test_cli_refuses_a_dest_that_cannot_be_written_before_it_starts(archive, tmp_path, capsys):
