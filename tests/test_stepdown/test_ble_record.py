@@ -148,8 +148,17 @@ def test_live_record_of_two_vendors_scores_like_offline_analysis(capsys, tmp_pat
             if v is not None and k in ("knee_medial_cm", "pelvic_drop_deg", "hip_adduction_deg"):
                 # the vendors' rates (52 and 104 Hz) and wire quantisation: 0.11 cm and
                 # 0.04 deg at most on seed 20, except the first rep's hip adduction, which
-                # the live path reads 0.13 deg (0.15 since the sacral excess falls past 40 deg
-                # of thigh) above the offline one (not traced)
+                # the live path reads 0.15 deg above the offline one.  Traced: the recorder
+                # polls every 50 ms and reached each prompt one poll late (3.05 s standing,
+                # 10.05 s bends), so its bends' window ends 0.09 s later on the athlete's
+                # clock than the simulator's own (13.09 against 13.0 s).  Before rep 1 the
+                # offline file then keeps a 21-sample standing pause (20 the least) that
+                # anchors the heading-drift correction, the live one 12 samples and no
+                # anchor: rep 1's drift is interpolated from standing to after it.  Given
+                # the simulator's window the live file reads rep 1 0.00 deg off (seed 26:
+                # -0.08 -> -0.01).  Legitimate: each file's window is when its prompts were
+                # given, and anchoring rep 1 in the standing after the bends is no more
+                # accurate (rep 1 MAE against the truth 0.690 -> 0.685 deg, seeds 20-39)
                 assert s["measures"][k] == pytest.approx(v, abs=0.2), k
         if is_clear:  # items must agree wherever the offline value is clear of a threshold
             assert s["items"] == o["items"]
