@@ -245,6 +245,39 @@ class Analysis:
                 "total_upper_bound": test.total + sum(registry.item(k).max_points for k in missing)}
 
 
+IMPACT_MIN_RATE_HZ = 50.0
+"""Below this rate (the fastest of the pelvis and leg sensors) the impact at the bottom of
+a rep is under-read: ``python -m benchmarks variants`` (docs/accuracy.md, "Variants not
+tuned on") reads 13 of 13 simulated hard landings over the threshold at 100 Hz, 11 at
+50 Hz and 4 at 25 Hz."""
+
+
+def low_rate_notes(rec: Recording) -> list[str]:
+    """A warning when the impact at the bottom of a rep cannot be read in full.
+
+    The impact is the largest high-passed specific force over the pelvis and leg sensors,
+    so it is under-read only when the fastest of them streams below IMPACT_MIN_RATE_HZ.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+
+    Returns
+    -------
+    list of str
+        One note, or none.
+    """
+    rates = [s.rate_hz for p, s in rec.streams.items()
+             if p.startswith(("pelvis", "thigh", "shank")) and len(s) > 1]
+    if not rates or max(rates) >= IMPACT_MIN_RATE_HZ:
+        return []
+    return [f"the pelvis and leg sensors stream at {max(rates):.0f} Hz at most, below "
+            f"{IMPACT_MIN_RATE_HZ:.0f} Hz: an impact at the bottom of a rep is under-read, so "
+            "the descent item may miss an uncontrolled descent (in simulation 4 of 13 hard "
+            "landings found at 25 Hz, 13 of 13 at 100 Hz)"]
+
+
 def body_of(rec: Recording) -> tuple[Body, dict[str, str]]:
     """Body dimensions from the metadata, filling gaps from height (or the default height).
 
@@ -682,6 +715,7 @@ def _analyze(rec: Recording, settings: AnalysisConfig, pain_nrs: float | list[fl
         notes.append(f"calibrated from a separate standing recording, put {STANDING_GAP_S:g} s "
                      "before this one (the calibration window's times are on that clock); "
                      "this recording is faced by its own pelvis heading")
+    notes += low_rate_notes(rec)
     if thigh_turns := [a.turn_deg for a in aligned if a.placement.startswith("thigh")]:
         turns = ", ".join(f"{d:+.0f}" for d in thigh_turns)
         notes.append(f"{len(thigh_turns)} pieces without the standing pose: the test leg's "

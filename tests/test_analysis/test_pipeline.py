@@ -128,3 +128,12 @@ def test_a_gap_of_one_sensor_loses_no_rep_across_a_short_dropout_of_the_thigh():
     assert len(pieces["reps"]) == 5 and pieces["reps"][2]["measures"]["pelvic_drop_deg"] is None
     for k, v in whole["reps"][0]["measures"].items():  # measured: within 0.01
         assert pieces["reps"][0]["measures"][k] == (None if v is None else pytest.approx(v, abs=0.05))
+
+
+def test_sensors_below_50_hz_warn_that_the_impact_is_under_read(two_sensor):
+    slow = simulate(SimConfig(seed=3, rates_hz={"pelvis": 25.0, "thigh": 25.0}))
+    warned = [w for w in analyze(slow.recording).to_json()["warnings"] if "25 Hz" in w]
+    assert len(warned) == 1 and "descent item may miss" in warned[0]
+    mixed = simulate(SimConfig(seed=3, rates_hz={"pelvis": 25.0, "thigh": 52.0}))
+    assert not any("under-read" in w for w in analyze(mixed.recording).to_json()["warnings"])
+    assert not any("under-read" in w for w in analyze(two_sensor.recording).to_json()["warnings"])
