@@ -117,6 +117,8 @@ def offset_change_bound(offsets: Sequence[float] | np.ndarray, q: float = QUANTI
     ----------
     offsets : array-like
         (k,) per-trial offsets of one subject strapped once, in the measure's unit; k >= 2.
+    q : float
+        The share of changes the bound holds (0.9: a 90 % bound).
 
     Returns
     -------
