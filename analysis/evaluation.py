@@ -218,3 +218,40 @@ def sensor_set_name(placements: Sequence[str]) -> str:
         'pelvis+thigh', 'pelvis+thigh+shank', ... (side dropped).
     """
     return "+".join(p.split("_")[0] for p in placements)
+
+
+def change_errors(first: Sequence[Mapping[str, Any] | TypedRep],
+                  second: Sequence[Mapping[str, Any] | TypedRep],
+                  first_truth: Sequence[Mapping[str, Any]], second_truth: Sequence[Mapping[str, Any]],
+                  measures: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Per measure, the measured and the true change of the median rep peak between two
+    tests, as a retest compares them (:mod:`analysis.exercises.change`: every rep found,
+    not only the matched ones).
+
+    Parameters
+    ----------
+    first, second : Sequence of dict or typed rep
+        The two tests' found reps (``measures``).
+    first_truth, second_truth : Sequence of dict
+        Their reference reps (``measures``).
+    measures : Sequence of str
+        The measures (unit in the name).
+
+    Returns
+    -------
+    dict of str to (float, float)
+        Measure -> (measured change, true change), in the measure's unit; a measure either
+        test did not measure is left out.
+    """
+    def median(reps: Sequence[Mapping[str, Any]], k: str) -> float | None:
+        values = [r["measures"].get(k) for r in reps]
+        values = [v for v in values if v is not None]
+        return float(np.median(values)) if values else None
+
+    out = {}
+    a, b = _docs(first), _docs(second)
+    for k in measures:
+        found = (median(a, k), median(b, k), median(first_truth, k), median(second_truth, k))
+        if None not in found:
+            out[k] = (found[1] - found[0], found[3] - found[2])
+    return out

@@ -800,6 +800,28 @@ def peak_errors(rows: list[RepRow], sensor_set: str = "pelvis+thigh") -> pd.Data
     return pd.DataFrame(out, columns=["trial", "measure", "error"])
 
 
+def trial_offsets(rows: list[RepRow], sensor_set: str, trials: tuple[str, ...] = TERM_TRIALS
+                  ) -> pd.DataFrame:
+    """Per trial and compared measure: the offset of the median rep peak, ours - the
+    reference's (deg), over the reps found, as a retest compares medians.
+
+    The trials are one subject's, strapped once, calibrated on the one Pose trial: what is
+    constant for the person and the straps is the same in every offset, so the spread of
+    the offsets between trials is how a change between two tests moves (the held-out trials
+    are never among ``trials``)."""
+    out = []
+    for r in rows:
+        if r.sensor_set != sensor_set or not r.found or r.trial not in trials:
+            continue
+        assert r.trial not in HELD_OUT
+        for k in COMPARED:
+            if r.ours.get(k) is not None and k in r.ref:
+                out.append({"trial": r.trial, "measure": k, "ours": r.ours[k], "ref": r.ref[k]})
+    frame = pd.DataFrame(out, columns=["trial", "measure", "ours", "ref"])
+    g = frame.groupby(["measure", "trial"], sort=False)
+    return pd.DataFrame({"reps": g.size(), "offset": g.ours.median() - g.ref.median()}).reset_index()
+
+
 def exercise_bound(errors: pd.DataFrame, q: float = QUANTILE) -> float:
     """The half-width (deg) that holds q of a new exercise's rep errors, from the rep errors
     (columns trial, error) of the exercises seen.

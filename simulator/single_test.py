@@ -41,6 +41,7 @@ from simulator.virtual_imu import (
     SensorErrors,
     VirtualSensor,
     draw_errors,
+    redraw_recording_errors,
     sample_sensor,
 )
 
@@ -107,6 +108,19 @@ class SimConfig:
     """The pelvis sensor's excess anterior tilt over the bone, deg (virtual_imu.sacral_tissue;
     default the one measured on a real body, which the analysis takes out): another value
     is an athlete whose soft tissue the analysis's model does not match (bench_sacral)."""
+    movement_seed: int | None = None
+    """A retest of the athlete ``seed`` in the same session; None: the first test.
+
+    Kept from ``seed`` (the athlete and the straps, not re-strapped): the body, the step
+    height (the first test's when it had the same ``profile`` and ``n_reps``; else give
+    ``step_height_m``), the whole-body physics (balance, sway, valgus timing), and per sensor the
+    device (rate, gyro and accelerometer bias, scale, clock rate), the mounting rotation,
+    the thigh's soft-tissue size and its slow rotation's axis. Drawn from ``movement_seed``
+    (per recording): the test's reps and standing window (a new standing calibration), the
+    guided bends, the kinematics, the sensors' noise, bias walk, dropped samples, gaps,
+    clock offset and soft-tissue wobble. ``profile`` and ``n_reps`` may differ from the
+    first test's (the practice changes the movement); the sensors must be the same. Use a
+    value other than ``seed``, and another per retest."""
 
 
 @dataclass
@@ -293,18 +307,23 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
                             shank_m=SHANK_RATIO * height * cfg.limb_scale[1])
     scn = draw_scenario(rng, cfg.profile, cfg.n_reps, step_height_m=cfg.step_height_m,
                         partial_rep=cfg.partial_rep, fidget=cfg.fidget)
+    move = cfg.seed if cfg.movement_seed is None else cfg.movement_seed
+    if cfg.movement_seed is not None:  # a retest on the first test's step
+        scn = draw_scenario(np.random.default_rng([move, 5]), cfg.profile, cfg.n_reps,
+                            step_height_m=scn.step_height_m, partial_rep=cfg.partial_rep,
+                            fidget=cfg.fidget)
     if cfg.physics not in PHYSICS:
         raise ValueError(f"unknown physics {cfg.physics!r}; choose one of {', '.join(PHYSICS)}")
     if cfg.physics == "whole-body":  # its own stream: the rest of the test stays the same
         scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
     prompt = None
     if cfg.calibration_movement:  # its own stream too
-        scn, prompt = guided_movement(scn, np.random.default_rng([cfg.seed, 4]))
+        scn, prompt = guided_movement(scn, np.random.default_rng([move, 4]))
     if scenario_fn is not None:
         scn = scenario_fn(scn)
     # The kinematics draw from their own stream so that the left/right mirror of
     # one seed is exactly the same movement.
-    kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([cfg.seed, 1]))
+    kin = simulate_kinematics(scn, body, cfg.test_leg, np.random.default_rng([move, 1]))
     if kinematics_fn is not None:
         kin = kinematics_fn(kin)
     sensors: dict[str, VirtualSensor] = {}
@@ -312,11 +331,17 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
         srng = np.random.default_rng([cfg.seed, 2, i])
         err = (SensorErrors() if cfg.ideal_sensors
                else draw_errors(srng, seg, scn.standing_s, kin.t[-1]))
+        strap_rng = None
+        if cfg.movement_seed is not None:  # srng goes on to the straps; this recording's own
+            strap_rng, srng = srng, np.random.default_rng([move, 2, i])
+            if not cfg.ideal_sensors:
+                err = redraw_recording_errors(err, srng, scn.standing_s, kin.t[-1])
         if seg in cfg.rates_hz:
             err = replace(err, rate_hz=cfg.rates_hz[seg])
         name = placement_name(seg, cfg.test_leg)
         sensors[name] = sample_sensor(name, kin, body, err, srng, ideal=cfg.ideal_sensors,
-                                      sacral_excess_deg=cfg.sacral_excess_deg)
+                                      sacral_excess_deg=cfg.sacral_excess_deg,
+                                      strap_rng=strap_rng)
 
     streams = {n: SensorStream(v.t, v.acc, v.gyr) for n, v in sensors.items()}
     rec = Recording(
@@ -328,7 +353,9 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
                       for n, v in sensors.items()},
         pain_nrs=list(scn.pain_nrs) if any(scn.pain_nrs) else 0,
         started_at="2026-11-24T17:03:00Z",
-        extra={"simulated": {"seed": cfg.seed, "profile": cfg.profile},
+        extra={"simulated": {"seed": cfg.seed, "profile": cfg.profile,
+                             **({"movement_seed": cfg.movement_seed}
+                                if cfg.movement_seed is not None else {})},
                **({CALIBRATION_MOVEMENT_KEY: {"kind": KNEE_BENDS, "window_s": prompt}}
                   if prompt else {})},
     )
@@ -352,6 +379,8 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
                         "R_seg_sensor": v.R_seg_sensor.tolist()}
                     for n, v in sensors.items()},
     }
+    if cfg.movement_seed is not None:
+        truth["movement_seed"] = cfg.movement_seed
     if prompt:
         truth["calibration_movement"] = {
             "bends": scn.guided_bends, "prompt_s": prompt,

@@ -8,7 +8,7 @@ acc = specific force at the sensor's position, in the sensor frame (m/s²):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -90,9 +90,50 @@ class SensorErrors:
     """Slow skin/muscle rotation with depth, deg."""
 
 
+def _draw_gaps(rng: np.random.Generator, t_start_gaps: float, duration_s: float
+               ) -> tuple[tuple[float, float], ...]:
+    """0-2 data gaps (start, end), s, of 0.05-0.3 s each."""
+    gaps = []
+    for _ in range(int(rng.integers(0, 3))):
+        g0 = float(rng.uniform(t_start_gaps, max(t_start_gaps + 0.1, duration_s - 1.0)))
+        gaps.append((g0, g0 + float(rng.uniform(0.05, 0.3))))
+    return tuple(gaps)
+
+
+def redraw_recording_errors(err: SensorErrors, rng: np.random.Generator, t_start_gaps: float,
+                            duration_s: float) -> SensorErrors:
+    """The same sensor in another recording of the session: new data gaps and clock offset.
+
+    The device's own errors (rate, biases, scale, clock rate) and the strapping's soft
+    tissue sizes are kept; the noise, the bias walk and the dropped samples are drawn when
+    sampling (:func:`add_sensor_errors`).
+
+    Parameters
+    ----------
+    err : SensorErrors
+        The sensor's errors in the first recording.
+    rng : numpy.random.Generator
+        This recording's stream.
+    t_start_gaps : float
+        Earliest start of a data gap, s.
+    duration_s : float
+        Length of the recording, s.
+
+    Returns
+    -------
+    SensorErrors
+        ``err`` with this recording's gaps and clock offset (s).
+    """
+    return replace(err, gaps_s=_draw_gaps(rng, t_start_gaps, duration_s),
+                   clock_offset_s=float(rng.uniform(-0.02, 0.02)))
+
+
 def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
                 duration_s: float) -> SensorErrors:
     """A realistic consumer MEMS sensor (rates 52-200 Hz).
+
+    Per device: rate, biases, scale, clock rate; per strapping: the thigh's soft-tissue
+    sizes; per recording: the gaps and the clock offset (:func:`redraw_recording_errors`).
 
     Parameters
     ----------
@@ -111,10 +152,7 @@ def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
         The drawn error model (SI units).
     """
     rate = float(rng.choice(RATES_HZ))
-    gaps = []
-    for _ in range(int(rng.integers(0, 3))):
-        g0 = float(rng.uniform(t_start_gaps, max(t_start_gaps + 0.1, duration_s - 1.0)))
-        gaps.append((g0, g0 + float(rng.uniform(0.05, 0.3))))
+    gaps = _draw_gaps(rng, t_start_gaps, duration_s)
     return SensorErrors(
         rate_hz=rate,
         gyr_bias=rng.normal(0, np.deg2rad(0.8), 3),
@@ -127,7 +165,7 @@ def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
         clock_ppm=float(rng.uniform(-60, 60)),
         jitter_s=0.0008,
         drop_prob=0.003,
-        gaps_s=tuple(gaps),
+        gaps_s=gaps,
         wobble_deg=float(rng.uniform(0.8, 2.0)) if segment == "thigh" else 0.0,
         tissue_deg=float(rng.uniform(0.3, 1.2)) if segment == "thigh" else 0.0,
     )
@@ -239,12 +277,14 @@ def sacral_tissue(R_pelvis: np.ndarray, excess_deg: float = SACRAL_EXCESS_DEG,
     return Rotation.from_rotvec(np.outer(-np.radians(excess), [0.0, 0.0, 1.0])).as_matrix()
 
 
-def _tissue_rotation(kin: Kinematics, err: SensorErrors, rng: np.random.Generator) -> np.ndarray:
-    """(N,3) rotation vector (rad) of the skin relative to the bone (thigh)."""
+def _tissue_rotation(kin: Kinematics, err: SensorErrors, rng: np.random.Generator,
+                     strap_rng: np.random.Generator | None = None) -> np.ndarray:
+    """(N,3) rotation vector (rad) of the skin relative to the bone (thigh); the slow
+    rotation's axis from ``strap_rng`` when given (the strapping's), the wobble from ``rng``."""
     t = kin.t
     rv = np.zeros((len(t), 3))
     if err.tissue_deg:
-        axis = rng.standard_normal(3)
+        axis = (strap_rng or rng).standard_normal(3)
         rv += np.outer(kin.depth, axis / np.linalg.norm(axis)) * np.deg2rad(err.tissue_deg)
     if err.wobble_deg:
         kicks = [r.bottom_s for r in kin.reps] + [(ti, 2.5) for ti in kin.impacts_s]
@@ -316,6 +356,7 @@ def sample_sensor(
     placement: str, kin: Kinematics, body: Body, err: SensorErrors,
     rng: np.random.Generator, ideal: bool = False,
     sacral_excess_deg: float = SACRAL_EXCESS_DEG,
+    strap_rng: np.random.Generator | None = None,
 ) -> VirtualSensor:
     """Mount a sensor on its segment, derive its signals and sample them.
 
@@ -335,6 +376,9 @@ def sample_sensor(
         Sample without the sensor errors (no noise, bias, gaps, clock errors).
     sacral_excess_deg : float
         A pelvis sensor's excess anterior tilt over the bone (:func:`sacral_tissue`), deg.
+    strap_rng : numpy.random.Generator or None
+        Draws the mounting and the soft tissue's slow axis instead of ``rng`` (a retest's
+        sensor keeps the first test's strapping); None: ``rng`` draws everything.
 
     Returns
     -------
@@ -345,9 +389,9 @@ def sample_sensor(
     mount = mounts(body)[segment]
     side_flip = MIRROR_SEGMENT if kin.test_leg == "left" else np.eye(3)
     pos, normal = side_flip @ mount.pos_m, side_flip @ mount.normal
-    R_seg_sensor = random_mounting(rng, normal, midline=segment in ("pelvis", "trunk"))
+    R_seg_sensor = random_mounting(strap_rng or rng, normal, midline=segment in ("pelvis", "trunk"))
     R_seg = kin.R[segment]
-    R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng)).as_matrix()
+    R_tissue = Rotation.from_rotvec(_tissue_rotation(kin, err, rng, strap_rng)).as_matrix()
     if segment == "pelvis":  # where the sensor sits, so ideal sensors have it too
         R_tissue = sacral_tissue(R_seg, sacral_excess_deg, kin.R["thigh"]) @ R_tissue
     R_sensor = R_seg @ R_tissue @ R_seg_sensor

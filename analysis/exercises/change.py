@@ -1,14 +1,21 @@
 """Did a measure change between two groups of reps by more than it can be measured?
 
-Used for band vs no-band heel-tap sets (:mod:`analysis.exercises.band`) and for the
-practice-then-retest comparison (:mod:`analysis.exercises.retest`). Each group's value
-is the median of its reps' peaks; the change is after - before. Its uncertainty is
-the stated 90 % bound of each group's measure (:mod:`analysis.uncertainty`, with the
-model-to-reality term the analyses state) combined as sqrt(u_before² + u_after²): a
-group's median is given the single measure's bound, because most of the error is the
-session's calibration, which does not average out over reps. A change is *beyond the
-measurement uncertainty* when |change| exceeds that bound; where a measure has no
-stated uncertainty (unvalidated, or not measured) the answer is None, never a guess.
+Used for the practice-then-retest comparison (:mod:`analysis.exercises.retest`) and for
+band vs no-band heel-tap sets (:mod:`analysis.exercises.band`). Each group's value is the
+median of its reps' peaks; the change is after - before. A change is *beyond the
+measurement uncertainty* when |change| exceeds its 90 % bound; where a measure has no
+stated uncertainty in either group (unvalidated, or not measured) the answer is None,
+never a guess.
+
+The bound: between two step-down tests of one session whose calibration cases are known
+(a retest), the change bound of :mod:`analysis.exercises.change_bound` (paired simulated
+errors of the change, and how real offsets moved between trials of one subject strapped
+once): the session's common error cancels in the change. Otherwise (heel-tap sets, whose
+documents carry no calibration case and whose changes have no paired evidence yet) the two
+groups' stated 90 % bounds (:mod:`analysis.uncertainty` with the model-to-reality term)
+combined as sqrt(u_before² + u_after²), each group's median given the single measure's
+bound; that treats the two errors as independent and is far wider than 90 % on simulated
+retests (``python -m benchmarks retest``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.exercises.change_bound import change_bound
 from analysis.result import JSONDoc, RepMeasures
 
 
@@ -38,7 +46,7 @@ class MeasureChange:
     n_after: int
     """Reps measured in the second group."""
     uncertainty: float | None
-    """The change's 90 % bound, sqrt(u_before² + u_after²); None when either is unstated."""
+    """The change's 90 % bound (see the module); None when either group's is unstated."""
 
     @property
     def change(self) -> float | None:
@@ -98,7 +106,8 @@ def _median(reps: Sequence[Mapping[str, Any] | RepMeasures], measure: str
 def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
                  after: Sequence[Mapping[str, Any] | RepMeasures],
                  measures: Sequence[str], u_before: Mapping[str, float],
-                 u_after: Mapping[str, float]) -> tuple[MeasureChange, ...]:
+                 u_after: Mapping[str, float], cases: Sequence[str] | None = None
+                 ) -> tuple[MeasureChange, ...]:
     """Per measure, the change of the median rep peak from one group of reps to another.
 
     Parameters
@@ -114,17 +123,26 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         Measure -> the first group's stated 90 % bound, in the measure's unit.
     u_after : Mapping
         The same for the second group.
+    cases : Sequence of str, optional
+        The two step-down tests' calibration cases
+        (:func:`analysis.uncertainty.calibration_case`): the groups are a test and its retest
+        in one session, judged by :func:`analysis.exercises.change_bound.change_bound`.
+        None: sqrt(u_before² + u_after²).
 
     Returns
     -------
     tuple of MeasureChange
-        One per measure, against the combined uncertainty of the two bounds.
+        One per measure, against its change bound (None where either group states no
+        uncertainty for it).
     """
     out = []
     for m in measures:
         b, nb = _median(before, m)
         a, na = _median(after, m)
         ub, ua = u_before.get(m), u_after.get(m)
-        bound = None if ub is None or ua is None else math.hypot(ub, ua)
+        bound = None
+        if ub is not None and ua is not None:
+            paired = change_bound(m, cases) if cases is not None else None
+            bound = paired if paired is not None else math.hypot(ub, ua)
         out.append(MeasureChange(m, b, a, nb, na, bound))
     return tuple(out)

@@ -3,7 +3,8 @@
 A poor first test often reflects coordination, not weakness: the athlete practises
 (e.g. more than 5 reps of the step-down, or heel taps) and is tested again in the same
 session. The comparison says, per measure, whether the median rep peak changed by more
-than the measurement uncertainty (:mod:`analysis.exercises.change`), and whether the
+than the change's measurement uncertainty (:mod:`analysis.exercises.change`: the change
+bound of one session, :mod:`analysis.exercises.change_bound`), and whether the
 test total changed beyond what the uncertain items allow: the two tests' total ranges
 (:func:`analysis.uncertainty.total_range`: every borderline item at either level) do
 not overlap.
@@ -108,7 +109,8 @@ def compare_tests(first: AnalysisResult, second: AnalysisResult,
     Returns
     -------
     Retest
-        The totals, their ranges and categories, and the measure changes.
+        The totals, their ranges and categories, and the measure changes against the
+        change bound of one session (both tests taken in the same session, same straps).
     """
     u1, u2 = first.uncertainty or {}, second.uncertainty or {}
     return Retest(
@@ -116,5 +118,13 @@ def compare_tests(first: AnalysisResult, second: AnalysisResult,
         first_range=tuple(u1["total_range"]), second_range=tuple(u2["total_range"]),
         first_category=first.test.category, second_category=second.test.category,
         changes=compare_reps([r.measures for r in first.reps], [r.measures for r in second.reps],
-                             RETEST_MEASURES, u1["measures"], u2["measures"]),
+                             RETEST_MEASURES, u1["measures"], u2["measures"],
+                             _cases(u1, u2)),
         practice=tuple(practice))
+
+
+def _cases(u1: JSONDoc, u2: JSONDoc) -> tuple[str, str] | None:
+    """The two tests' calibration cases; None when either result has none (stored before
+    the uncertainty said it): the change is then judged by the two tests' own bounds."""
+    c1, c2 = u1.get("case"), u2.get("case")
+    return (c1, c2) if isinstance(c1, str) and isinstance(c2, str) else None

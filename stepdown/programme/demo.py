@@ -1,6 +1,7 @@
 """The programme part of `make demo`: a programme session end to end on the samples in
-data/programme/ (a hold set and a heel-tap set) and a practice-then-retest on two of the
-test samples, imported into the demo catalog with the next session's suggestions."""
+data/programme/ (a hold set and a heel-tap set) and a practice-then-retest (the poor
+left-leg test sample and its simulated retest in the same session), imported into the demo
+catalog with the next session's suggestions."""
 
 from __future__ import annotations
 
@@ -13,13 +14,29 @@ from sensor_io.errors import InputError
 DEMO_ATHLETE = "demo-programme"
 
 
+RETEST_OF = "poor_left_pelvis_thigh.parquet"
+RETEST_PROFILE = "good"
+
+
 def _retest_pair(analysed: list[tuple[Path, Any, AnalysisResult]]
                  ) -> tuple[AnalysisResult, AnalysisResult] | None:
-    """The poor and the good left-leg samples, as a first test and a retest after practice."""
-    by_name = {p.name: result for p, _, result in analysed}
-    first, second = by_name.get("poor_left_pelvis_thigh.parquet"), by_name.get(
-        "good_left_pelvis_thigh.parquet")
-    return (first, second) if first and second else None
+    """The poor left-leg sample as a first test, and its retest after practice: the same
+    simulated athlete and straps in the same session (:attr:`SimConfig.movement_seed`), a
+    new standing calibration and movement, the good profile."""
+    from analysis.pipeline import analyze
+    from simulator.retest import MOVEMENT_SEED_OFFSET
+    from simulator.single_test import SimConfig, simulate
+
+    found = [(rec, result) for p, rec, result in analysed if p.name == RETEST_OF]
+    if not found:
+        return None
+    rec, first = found[0]
+    seed = int(rec.extra["simulated"]["seed"])
+    retest = simulate(SimConfig(seed=seed, movement_seed=seed + MOVEMENT_SEED_OFFSET,
+                                test_leg=rec.test_leg, sensors=("pelvis", "thigh"),
+                                profile=RETEST_PROFILE, n_reps=5,
+                                step_height_m=rec.step_height_m))
+    return first, analyze(retest.recording).result()
 
 
 def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, AnalysisResult]],
@@ -33,7 +50,7 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     folder : Path
         The folder of set recordings (data/programme/).
     analysed : list of (Path, Recording, AnalysisResult)
-        The test samples already analysed by the demo (two become a test and retest).
+        The test samples already analysed by the demo (the poor left-leg one is retested).
     home : Path
         The demo's data home (its catalog).
 
@@ -72,8 +89,9 @@ def show_programme(console: Any, folder: Path, analysed: list[tuple[Path, Any, A
     pair = _retest_pair(analysed)
     if pair:
         result = compare_tests(*pair, [practice_label(d) for _, _, d in docs])
-        console.print("\n[bold]practice then retest[/] (the poor and the good left-leg samples "
-                      "taken as one athlete's first test and retest):", highlight=False)
+        console.print(f"\n[bold]practice then retest[/] ({RETEST_OF} and its simulated retest "
+                      "in the same session: same athlete and straps, a new standing "
+                      f"calibration, a {RETEST_PROFILE} movement after practice):", highlight=False)
         for c in result.changes:
             console.print(f"  {c.text()}", highlight=False)
         console.print(f"  {result.verdict()}", highlight=False)

@@ -6,6 +6,7 @@ import pytest
 
 from analysis.exercises.band import compare_band
 from analysis.exercises.change import compare_reps
+from analysis.exercises.change_bound import change_bound, offset_change_bound
 from analysis.exercises.heel_taps import analyze_heel_taps
 from analysis.exercises.retest import compare_tests
 from analysis.pipeline import analyze
@@ -35,6 +36,31 @@ def test_a_change_is_beyond_the_uncertainty_only_when_larger_than_the_combined_b
     assert c.beyond_uncertainty is True
     (c,) = compare_reps(before, after, ["knee_medial_cm"], {}, {"knee_medial_cm": 0.7})
     assert c.beyond_uncertainty is None  # no stated uncertainty: no verdict
+
+
+def test_a_retest_in_one_session_is_judged_by_the_change_bound_not_the_two_tests_bounds():
+    before = [{"pelvic_drop_deg": v} for v in (7.0, 8.0, 9.0)]
+    after = [{"pelvic_drop_deg": v} for v in (0.5, 1.5, 2.5)]
+    u = {"pelvic_drop_deg": 6.6}
+    (former,) = compare_reps(before, after, ["pelvic_drop_deg"], u, u)
+    assert former.uncertainty == pytest.approx(9.33, abs=0.01) and not former.beyond_uncertainty
+    cases = ("functional axis, still", "functional axis, sway")
+    (paired,) = compare_reps(before, after, ["pelvic_drop_deg"], u, u, cases)
+    assert paired.uncertainty == change_bound("pelvic_drop_deg", cases) < former.uncertainty
+    assert paired.uncertainty > change_bound("pelvic_drop_deg", cases, real=False)
+    assert paired.beyond_uncertainty  # 6.5 deg less drop in the median is beyond it
+    (unstated,) = compare_reps(before, after, ["pelvic_drop_deg"], {}, u, cases)
+    assert unstated.uncertainty is None  # a measure a test states nothing for: no verdict
+    # two leg frames: the wider of their bounds
+    mixed = change_bound("hip_adduction_deg", ("knee hinge, still", "functional axis, still"))
+    assert mixed == max(change_bound("hip_adduction_deg", (c,))
+                        for c in ("knee hinge, still", "functional axis, still"))
+
+
+def test_the_real_part_is_the_spread_of_the_trials_offsets():
+    # offsets 0, 1, 2: sd 1, t(0.95, 2 dof) = 2.92 -> 2.92 * sqrt(2)
+    assert offset_change_bound([0.0, 1.0, 2.0]) == pytest.approx(2.919986 * 2 ** 0.5, rel=1e-5)
+    assert offset_change_bound([3.0, 3.0, 3.0]) == 0.0  # a constant offset cancels
 
 
 def test_band_helps_this_athlete_so_no_band_control_does_not_match():

@@ -262,3 +262,23 @@ def test_pelvis_accelerometer_holds_the_hips_sideways_shift():
 def _sacral_mount(sim) -> np.ndarray:
     from simulator.virtual_imu import mounts
     return mounts(sim.body)["pelvis"].pos_m
+
+
+def test_a_retest_keeps_the_athlete_and_the_straps_and_redraws_the_movement():
+    first = simulate(SimConfig(seed=5, sensors=("pelvis", "thigh", "shank"), profile="poor"))
+    retest = simulate(SimConfig(seed=5, movement_seed=77, sensors=("pelvis", "thigh", "shank"),
+                                profile="good", step_height_m=first.scenario.step_height_m))
+    assert retest.body == first.body
+    assert retest.scenario.sway_deg == first.scenario.sway_deg  # the athlete's physics
+    assert retest.scenario.standing_s != first.scenario.standing_s  # a new calibration
+    for name, s in first.sensors.items():
+        r = retest.sensors[name]
+        assert np.allclose(r.R_seg_sensor, s.R_seg_sensor), name  # not re-strapped
+        assert np.allclose(r.errors.gyr_bias, s.errors.gyr_bias) and r.errors.rate_hz == s.errors.rate_hz
+        assert r.errors.clock_offset_s != s.errors.clock_offset_s, name  # another recording
+    peaks = lambda sim: [r["measures"]["pelvic_drop_deg"] for r in sim.truth["reps"]]  # noqa: E731
+    assert peaks(retest) != peaks(first)
+    assert retest.truth["movement_seed"] == 77 and "movement_seed" not in first.truth
+    again = simulate(SimConfig(seed=5, movement_seed=77, sensors=("pelvis", "thigh", "shank"),
+                               profile="good", step_height_m=first.scenario.step_height_m))
+    assert np.array_equal(again.recording.streams["pelvis"].acc, retest.recording.streams["pelvis"].acc)
