@@ -198,3 +198,32 @@ def stated_change_bounds(cases: Sequence[str], measures: Sequence[str]) -> Mappi
     """
     bounds = {k: change_bound(k, cases) for k in measures}
     return {k: v for k, v in bounds.items() if v is not None}
+
+
+def between_sessions_bound(measure: str, simulated: Sequence[float],
+                           cases: Sequence[str | None]) -> float:
+    """The 90 % bound of a change of ``measure`` between two tests that may be sessions
+    apart (the straps put on again): each test's simulated bound counts in full (a new
+    strapping is a new mount and soft-tissue draw, so nothing simulated cancels), plus the
+    real part of :func:`change_bound` (how a subject's offset from the lab moved between
+    trials), all in quadrature. What is constant for the person cancels, as in a retest.
+
+    Parameters
+    ----------
+    measure : str
+        The measure (unit in its name).
+    simulated : Sequence of float
+        The two tests' simulated 90 % bounds of the measure, in its unit.
+    cases : Sequence of str or None
+        The two tests' calibration cases; None where an analysis does not say (then the
+        widest real part of any leg frames).
+
+    Returns
+    -------
+    float
+        The bound rounded up to 0.1, in the measure's unit.
+    """
+    frames = {leg_frames(c) if c is not None else "" for c in cases}
+    real = max(real_change_terms(f).get(measure, 0.0) for f in frames)
+    return math.ceil(10 * math.hypot(*simulated, real) - 1e-9) / 10
+

@@ -2,20 +2,22 @@
 uncertainty, and their angle curves overlaid (no HTTP here).
 
 A measure's change is the difference of the two tests' means of rep peaks.  It
-*exceeds the measurement uncertainty* when ``|B - A| > sqrt(2) * u``, with ``u``
-the measure's 90 % error bound for one rep peak
-(:data:`analysis.uncertainty.MEASURE_UNCERTAINTY`, from simulation): errors
-are taken as fully shared by the reps of one test (so averaging reps does not
-shrink them) and independent between the two tests.
+*exceeds the measurement uncertainty* when ``|B - A|`` is larger than the bound of a change
+between sessions (:func:`analysis.exercises.change_bound.between_sessions_bound`): each
+test's simulated 90 % bound for one rep peak (the one its analysis states for its
+calibration; errors are shared by the reps of one test, so averaging reps does not shrink
+them, and independent between the two tests, whose straps may have been put on again),
+and how a real subject's offset from a lab reference moved between trials (pelvic drop,
+hip adduction), in quadrature.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
 from analysis import registry
+from analysis.exercises.change_bound import between_sessions_bound
 from analysis.uncertainty import measure_uncertainty
 from stepdown.catalog.repo import TestDetail
 from stepdown.web import views
@@ -38,7 +40,7 @@ class MeasureChange:
     b: float | None
     """Mean of rep peaks in test B, ``unit``; None when B does not measure it."""
     bound: float | None
-    """sqrt(2) * u, ``unit``; None where no uncertainty is known."""
+    """The change's 90 % bound, ``unit``; None where no uncertainty is known."""
 
     @property
     def delta(self) -> float | None:
@@ -53,11 +55,14 @@ class MeasureChange:
         return abs(self.delta) > self.bound
 
 
-def _uncertainty(detail: TestDetail) -> dict[str, float]:
-    """Each measure's uncertainty for the knee source the analysis used: the analysis JSON
-    keeps it in ``body.knee_medial_from`` (not at the top, where it was looked for, so the
-    knee had no bound and its changes were never judged)."""
-    return measure_uncertainty((detail.analysis.recording.body or {}).get("knee_medial_from"))
+def _uncertainty(detail: TestDetail) -> tuple[dict[str, float], str | None]:
+    """Each measure's simulated 90 % bound and the calibration case, as the analysis states
+    them; an analysis stored before it stated them: the table of the knee source it used
+    (the JSON keeps it in ``body.knee_medial_from``) and no case."""
+    stated = detail.analysis.uncertainty or {}
+    if "simulated" in stated and "case" in stated:
+        return dict(stated["simulated"]), stated["case"]
+    return measure_uncertainty((detail.analysis.recording.body or {}).get("knee_medial_from")), None
 
 
 def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:
@@ -71,18 +76,19 @@ def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:
     Returns
     -------
     list of MeasureChange
-        In the order of :data:`stepdown.web.views.MEASURE_COLUMNS`; the bound from the larger
-        of the two tests' uncertainties.
+        In the order of :data:`stepdown.web.views.MEASURE_COLUMNS`; the bound of a change
+        between sessions (a test without a stated bound for the measure takes the other's).
     """
-    ua, ub = _uncertainty(a), _uncertainty(b)
+    (ua, case_a), (ub, case_b) = _uncertainty(a), _uncertainty(b)
     out = []
     for key, name, unit in views.MEASURE_COLUMNS:
         va, vb = a.summary.mean_measures.get(key), b.summary.mean_measures.get(key)
         if va is None and vb is None:
             continue
-        u = max(ua.get(key, math.nan), ub.get(key, math.nan))
-        out.append(MeasureChange(key, name, unit, va, vb,
-                                 None if math.isnan(u) else math.sqrt(2) * u))
+        sims = [u for u in (ua.get(key), ub.get(key)) if u is not None]
+        bound = (None if not sims else
+                 between_sessions_bound(key, (sims[0], sims[-1]), (case_a, case_b)))
+        out.append(MeasureChange(key, name, unit, va, vb, bound))
     return out
 
 

@@ -4,6 +4,7 @@ time zone."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import sys
 from pathlib import Path
@@ -204,11 +205,42 @@ def test_the_knee_change_has_the_bound_of_the_knee_source_the_analysis_used():
 
     (knee,) = [c for c in measure_changes(detail(1.0, "shank"), detail(2.5, "shank"))
                if c.key == "knee_medial_cm"]
-    assert knee.bound == pytest.approx(2 ** 0.5 * measure_uncertainty("shank")["knee_medial_cm"])
+    # an analysis stored before it stated its bounds: the knee source's table, both tests
+    u = measure_uncertainty("shank")["knee_medial_cm"]
+    assert knee.bound == pytest.approx(math.ceil(10 * 2 ** 0.5 * u) / 10)
     assert knee.exceeds is (1.5 > knee.bound)
     (unknown,) = [c for c in measure_changes(detail(1.0, None), detail(2.5, None))
                   if c.key == "knee_medial_cm"]
     assert unknown.bound is None and unknown.exceeds is None  # no knee measured: no bound
+
+
+def test_a_change_between_sessions_is_judged_by_what_each_analysis_states_and_real_data():
+    # Each test's own simulated bound (its calibration case), and for pelvic drop how a
+    # real subject's offset from the lab moved between trials: a 2 deg change, "beyond" for
+    # sqrt(2) x 0.7 deg of simulation alone, is within what real trials moved.
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from analysis.exercises.change_bound import real_change_terms
+    from stepdown.web.compare import measure_changes
+
+    def detail(drop_deg: float, knee_cm: float):
+        summary = SimpleNamespace(mean_measures={"pelvic_drop_deg": drop_deg,
+                                                 "knee_medial_cm": knee_cm})
+        stated = {"case": "functional axis, still",
+                  "simulated": {"pelvic_drop_deg": 0.7, "knee_medial_cm": 0.6}}
+        return SimpleNamespace(summary=summary,
+                               analysis=replace(contract_result(), uncertainty=stated))
+
+    changes = {c.key: c for c in measure_changes(detail(5.0, 1.0), detail(7.0, 2.0))}
+    real = real_change_terms("functional axis")["pelvic_drop_deg"]
+    assert real > 2.0
+    assert changes["pelvic_drop_deg"].bound == pytest.approx(
+        math.ceil(10 * math.hypot(0.7, 0.7, real)) / 10)
+    assert changes["pelvic_drop_deg"].exceeds is False
+    # the knee has no real reference: the two simulated bounds alone (0.85 -> 0.9 cm)
+    assert changes["knee_medial_cm"].bound == pytest.approx(0.9)
+    assert changes["knee_medial_cm"].exceeds is True
 
 
 def test_tests_as_csv(site):
