@@ -34,6 +34,7 @@ from analysis.checklist import category
 from analysis.evaluation import agreement, errors_against_uncertainty, rep_errors
 from analysis.pipeline import analyze
 from sensor_io.errors import InputError
+from simulator.retest import with_sensors
 from simulator.single_test import SEGMENT_CHOICES, Simulation, simulate_batch
 from stepdown.truth_files import truth_document
 
@@ -74,11 +75,7 @@ VARIANTS: dict[str, dict] = {
 
 def without_shank(sim: Simulation) -> Simulation:
     """The simulated test with its shank sensor taken off (streams and metadata)."""
-    rec = sim.recording
-    keep = [p for p in rec.placements if not p.startswith("shank")]
-    return replace(sim, recording=replace(
-        rec, streams={p: rec.streams[p] for p in keep},
-        sensors_meta={p: m for p, m in rec.sensors_meta.items() if p in keep}))
+    return replace(sim, recording=with_sensors(sim.recording, ("pelvis", "thigh")))
 
 
 @dataclass
