@@ -106,7 +106,8 @@ def _median(reps: Sequence[Mapping[str, Any] | RepMeasures], measure: str
 def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
                  after: Sequence[Mapping[str, Any] | RepMeasures],
                  measures: Sequence[str], u_before: Mapping[str, float],
-                 u_after: Mapping[str, float], cases: Sequence[str] | None = None
+                 u_after: Mapping[str, float], cases: Sequence[str] | None = None,
+                 simulated: Mapping[str, Mapping[str, float]] | None = None
                  ) -> tuple[MeasureChange, ...]:
     """Per measure, the change of the median rep peak from one group of reps to another.
 
@@ -128,6 +129,9 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         (:func:`analysis.uncertainty.calibration_case`): the groups are a test and its retest
         in one session, judged by :func:`analysis.exercises.change_bound.change_bound`.
         None: sqrt(u_before² + u_after²).
+    simulated : Mapping, optional
+        The change bound's simulated part for this kind of pair (leg frames -> measure ->
+        figure; :func:`analysis.exercises.change_bound.change_bound`); None: the retest's.
 
     Returns
     -------
@@ -142,7 +146,7 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         ub, ua = u_before.get(m), u_after.get(m)
         bound = None
         if ub is not None and ua is not None:
-            paired = change_bound(m, cases) if cases is not None else None
+            paired = change_bound(m, cases, simulated=simulated) if cases is not None else None
             bound = paired if paired is not None else math.hypot(ub, ua)
         out.append(MeasureChange(m, b, a, nb, na, bound))
     return tuple(out)
