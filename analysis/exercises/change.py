@@ -7,15 +7,16 @@ measurement uncertainty* when |change| exceeds its 90 % bound; where a measure h
 stated uncertainty in either group (unvalidated, or not measured) the answer is None,
 never a guess.
 
-The bound: between two step-down tests of one session whose calibration cases are known
-(a retest), the change bound of :mod:`analysis.exercises.change_bound` (paired simulated
-errors of the change, and how real offsets moved between trials of one subject strapped
-once): the session's common error cancels in the change. Otherwise (heel-tap sets, whose
-documents carry no calibration case and whose changes have no paired evidence yet) the two
-groups' stated 90 % bounds (:mod:`analysis.uncertainty` with the model-to-reality term)
-combined as sqrt(u_before² + u_after²), each group's median given the single measure's
-bound; that treats the two errors as independent and is far wider than 90 % on simulated
-retests (``python -m benchmarks retest``).
+The bound: between two groups of one session whose calibration cases are known (a test and
+its retest; band and no-band heel-tap sets whose documents state their case), the change
+bound of :mod:`analysis.exercises.change_bound` (paired simulated errors of the change,
+per kind of pair, and how real offsets moved between trials of one subject strapped once):
+the session's common error cancels in the change. Otherwise (a result or a set's document
+stored before it stated its case) the two groups' stated 90 % bounds
+(:mod:`analysis.uncertainty` with the model-to-reality term) combined as
+sqrt(u_before² + u_after²), each group's median given the single measure's bound; that
+treats the two errors as independent and is far wider than 90 % on simulated pairs
+(``python -m benchmarks retest``, ``python -m benchmarks band``).
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         The same for the second group.
     cases : Sequence of str, optional
         The two step-down tests' calibration cases
-        (:func:`analysis.uncertainty.calibration_case`): the groups are a test and its retest
-        in one session, judged by :func:`analysis.exercises.change_bound.change_bound`.
-        None: sqrt(u_before² + u_after²).
+        (:func:`analysis.uncertainty.calibration_case`; a band comparison's distinct cases):
+        the groups are of one session, judged by
+        :func:`analysis.exercises.change_bound.change_bound`. None: sqrt(u_before² + u_after²).
     simulated : Mapping, optional
         The change bound's simulated part for this kind of pair (leg frames -> measure ->
         figure; :func:`analysis.exercises.change_bound.change_bound`); None: the retest's.
