@@ -12,6 +12,10 @@ trunk, arm, an uncontrolled descent) are the test's, drawn from the same profile
 - the knee: ``knee_scale`` multiplies every tap's knee medial displacement (a band
   that the athlete pushes against, or a set done with better control).
 
+Another set of the same athlete in the same session, same straps, is ``movement_seed``
+(as :mod:`simulator.retest`); :func:`band_pair` draws a band set and a no-band set of one
+athlete, whose truths give a band comparison's true change.
+
 Truth: the test's per-rep truth (:func:`simulator.truth.rep_truth`) with, per rep,
 ``depth_deg`` (peak thigh inclination from standing, deg) and ``duration_s``, and for
 the set the tap count and the cadence (taps per minute, start to start).
