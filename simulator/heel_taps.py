@@ -12,6 +12,10 @@ trunk, arm, an uncontrolled descent) are the test's, drawn from the same profile
 - the knee: ``knee_scale`` multiplies every tap's knee medial displacement (a band
   that the athlete pushes against, or a set done with better control).
 
+Another set of the same athlete in the same session, same straps, is ``movement_seed``
+(as :mod:`simulator.retest`); :func:`band_pair` draws a band set and a no-band set of one
+athlete, whose truths give a band comparison's true change.
+
 Truth: the test's per-rep truth (:func:`simulator.truth.rep_truth`) with, per rep,
 ``depth_deg`` (peak thigh inclination from standing, deg) and ``duration_s``, and for
 the set the tap count and the cadence (taps per minute, start to start).
@@ -25,7 +29,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from simulator.forward_kinematics import Kinematics
-from simulator.scenario import Scenario
+from simulator.retest import MOVEMENT_SEED_OFFSET
+from simulator.scenario import PROFILES, Scenario
 from simulator.single_test import SimConfig, Simulation, simulate
 
 
@@ -63,11 +68,16 @@ class HeelTapConfig:
     calibration_movement: bool = True
     """The guided knee bends after the standing, as `stepdown record` asks for them before
     a set (:attr:`simulator.single_test.SimConfig.calibration_movement`)."""
+    movement_seed: int | None = None
+    """Another set of the athlete ``seed`` in the same session, same straps
+    (:attr:`simulator.single_test.SimConfig.movement_seed`; the set's tempo and depths are
+    drawn from it too); None: the athlete's first set."""
 
 
 def _tap_scenario(scn: Scenario, cfg: HeelTapConfig) -> Scenario:
     """The drawn test's reps re-timed as a heel-tap set (see module docstring)."""
-    rng = np.random.default_rng([cfg.seed, 51])
+    rng = np.random.default_rng([cfg.seed if cfg.movement_seed is None else cfg.movement_seed,
+                                 51])
     tempo = float(rng.uniform(*cfg.tempo_s))
     reps = tuple(replace(
         r, descent_s=tempo * 0.5 * float(rng.uniform(0.9, 1.1)),
@@ -120,10 +130,11 @@ def simulate_heel_taps(cfg: HeelTapConfig, retime: Callable[[Scenario], Scenario
     sim = simulate(SimConfig(seed=cfg.seed, test_leg=cfg.test_leg, sensors=cfg.sensors,
                              profile=cfg.profile, n_reps=cfg.reps, step_height_m=cfg.step_height_m,
                              ideal_sensors=cfg.ideal_sensors, athlete_id=cfg.athlete_id,
-                             calibration_movement=cfg.calibration_movement),
+                             calibration_movement=cfg.calibration_movement,
+                             movement_seed=cfg.movement_seed),
                    scenario_fn=lambda scn: (retime or (lambda x: x))(_tap_scenario(scn, cfg)))
     rec = sim.recording
-    rec.extra["simulated"] = {"seed": cfg.seed, "profile": cfg.profile, "exercise": "heel_taps"}
+    rec.extra["simulated"] |= {"exercise": "heel_taps"}
     rec.extra["exercise"] = {"kind": "heel_taps", "band": cfg.band, "load_kg": cfg.load_kg,
                              "prescription": {"reps": cfg.reps}}
     incl = thigh_inclination_deg(sim.kinematics, sim.scenario.standing_s)
@@ -138,3 +149,47 @@ def simulate_heel_taps(cfg: HeelTapConfig, retime: Callable[[Scenario], Scenario
                   "cadence_per_min": (60.0 * (len(starts) - 1) / (starts[-1] - starts[0])
                                       if len(starts) > 1 else None)}
     return sim
+
+
+BAND_SENSORS = ("pelvis", "thigh", "shank")
+"""Every band pair is simulated with these; :func:`simulator.retest.with_sensors` gives a
+smaller set's recording."""
+
+
+def band_pair(seed: int, sensors: tuple[str, ...] = BAND_SENSORS, **overrides
+              ) -> tuple[Simulation, Simulation]:
+    """A heel-tap set with the band and one without it, one athlete in one session.
+
+    Drawn from ``seed``: the test leg, the profile (the same in both sets), each set's 6-12
+    taps, and the band's effect, ``knee_scale`` of the band set (1.0, the band changes
+    nothing, a third of the time; else 0.3-0.9: the knee moves in less against it). The
+    no-band set is the same athlete on the same step with the same straps and sensors
+    (``movement_seed`` = ``seed`` + :data:`simulator.retest.MOVEMENT_SEED_OFFSET`): its
+    calibration, taps, noise and kinematics are new.
+
+    Parameters
+    ----------
+    seed : int
+        The athlete's seed (:attr:`HeelTapConfig.seed`).
+    sensors : tuple of str
+        Segments carrying a sensor, the same in both sets.
+    **overrides
+        HeelTapConfig fields for both sets (e.g. ``calibration_movement=False``).
+
+    Returns
+    -------
+    band, no_band : Simulation
+        The two simulated sets with their truths (``knee_scale`` in each).
+    """
+    rng = np.random.default_rng([seed, 52])
+    leg = str(rng.choice(["left", "right"]))
+    profile = PROFILES[int(rng.integers(0, len(PROFILES)))]
+    reps = rng.integers(6, 13, 2)
+    knee_scale = 1.0 if rng.random() < 1 / 3 else float(rng.uniform(0.3, 0.9))
+    base = dict(seed=seed, test_leg=leg, sensors=sensors, profile=profile)
+    band = simulate_heel_taps(HeelTapConfig(**(base | {
+        "reps": int(reps[0]), "band": True, "knee_scale": knee_scale} | overrides)))
+    no_band = simulate_heel_taps(HeelTapConfig(**(base | {
+        "reps": int(reps[1]), "movement_seed": seed + MOVEMENT_SEED_OFFSET,
+        "step_height_m": band.scenario.step_height_m} | overrides)))
+    return band, no_band

@@ -5,6 +5,15 @@ is to be weaned off as fast as possible. The question per athlete is whether kne
 control without the band matches control with it: the change from band to no-band
 sets of the median knee medial displacement and hip adduction and internal rotation
 per tap, against the measurement uncertainty (:mod:`analysis.exercises.change`).
+
+The sets are of one session (same straps): when every set's document states its
+calibration case, the change is judged by the paired change bound
+(:func:`analysis.exercises.change_bound.change_bound`) with the heel taps' own simulated
+part (:data:`analysis.exercises.change_bound.BAND_CHANGE_SIMULATED`, from band and no-band
+sets of one simulated athlete) and the retest's real part; a set whose document states no
+case (written before it did) leaves the comparison on sqrt(u_band² + u_no-band²) of the
+sets' stated bounds. Several sets of a kind pool their taps (a median over more taps):
+the bound, derived for one set against one, is then on the safe side.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from analysis.exercises.change import MeasureChange, compare_reps
+from analysis.exercises.change_bound import BAND_CHANGE_SIMULATED
 from sensor_io.errors import InputError
 
 if TYPE_CHECKING:
@@ -69,7 +79,9 @@ def compare_band(sets: Sequence[HeelTapSetResult]) -> BandComparison:
     Returns
     -------
     BandComparison
-        Band sets against no-band sets; InputError (one line) without both kinds.
+        Band sets against no-band sets, each change against the paired change bound when
+        every set states its calibration case (else the sets' bounds combined);
+        InputError (one line) without both kinds.
     """
     band = [s for s in sets if s.exercise.band]
     free = [s for s in sets if not s.exercise.band]
@@ -77,8 +89,11 @@ def compare_band(sets: Sequence[HeelTapSetResult]) -> BandComparison:
         raise InputError(f"band comparison needs heel-tap sets with and without the band; "
                          f"got {len(band)} with and {len(free)} without")
     reps = lambda group: [t.rep.measures for s in group for t in s.taps]  # noqa: E731
+    cases = [s.uncertainty.case for s in sets]
     return BandComparison(len(band), len(free), compare_reps(
-        reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free)))
+        reps(band), reps(free), KNEE_MEASURES, _widest(band), _widest(free),
+        cases=None if None in cases else tuple(dict.fromkeys(cases)),
+        simulated=BAND_CHANGE_SIMULATED))
 
 
 def _widest(sets: Sequence[HeelTapSetResult]) -> dict[str, float]:

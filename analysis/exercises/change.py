@@ -7,15 +7,16 @@ measurement uncertainty* when |change| exceeds its 90 % bound; where a measure h
 stated uncertainty in either group (unvalidated, or not measured) the answer is None,
 never a guess.
 
-The bound: between two step-down tests of one session whose calibration cases are known
-(a retest), the change bound of :mod:`analysis.exercises.change_bound` (paired simulated
-errors of the change, and how real offsets moved between trials of one subject strapped
-once): the session's common error cancels in the change. Otherwise (heel-tap sets, whose
-documents carry no calibration case and whose changes have no paired evidence yet) the two
-groups' stated 90 % bounds (:mod:`analysis.uncertainty` with the model-to-reality term)
-combined as sqrt(u_before² + u_after²), each group's median given the single measure's
-bound; that treats the two errors as independent and is far wider than 90 % on simulated
-retests (``python -m benchmarks retest``).
+The bound: between two groups of one session whose calibration cases are known (a test and
+its retest; band and no-band heel-tap sets whose documents state their case), the change
+bound of :mod:`analysis.exercises.change_bound` (paired simulated errors of the change,
+per kind of pair, and how real offsets moved between trials of one subject strapped once):
+the session's common error cancels in the change. Otherwise (a result or a set's document
+stored before it stated its case) the two groups' stated 90 % bounds
+(:mod:`analysis.uncertainty` with the model-to-reality term) combined as
+sqrt(u_before² + u_after²), each group's median given the single measure's bound; that
+treats the two errors as independent and is far wider than 90 % on simulated pairs
+(``python -m benchmarks retest``, ``python -m benchmarks band``).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def _median(reps: Sequence[Mapping[str, Any] | RepMeasures], measure: str
 def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
                  after: Sequence[Mapping[str, Any] | RepMeasures],
                  measures: Sequence[str], u_before: Mapping[str, float],
-                 u_after: Mapping[str, float], cases: Sequence[str] | None = None
+                 u_after: Mapping[str, float], cases: Sequence[str] | None = None,
+                 simulated: Mapping[str, Mapping[str, float]] | None = None
                  ) -> tuple[MeasureChange, ...]:
     """Per measure, the change of the median rep peak from one group of reps to another.
 
@@ -125,9 +127,12 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         The same for the second group.
     cases : Sequence of str, optional
         The two step-down tests' calibration cases
-        (:func:`analysis.uncertainty.calibration_case`): the groups are a test and its retest
-        in one session, judged by :func:`analysis.exercises.change_bound.change_bound`.
-        None: sqrt(u_before² + u_after²).
+        (:func:`analysis.uncertainty.calibration_case`; a band comparison's distinct cases):
+        the groups are of one session, judged by
+        :func:`analysis.exercises.change_bound.change_bound`. None: sqrt(u_before² + u_after²).
+    simulated : Mapping, optional
+        The change bound's simulated part for this kind of pair (leg frames -> measure ->
+        figure; :func:`analysis.exercises.change_bound.change_bound`); None: the retest's.
 
     Returns
     -------
@@ -142,7 +147,7 @@ def compare_reps(before: Sequence[Mapping[str, Any] | RepMeasures],
         ub, ua = u_before.get(m), u_after.get(m)
         bound = None
         if ub is not None and ua is not None:
-            paired = change_bound(m, cases) if cases is not None else None
+            paired = change_bound(m, cases, simulated=simulated) if cases is not None else None
             bound = paired if paired is not None else math.hypot(ub, ua)
         out.append(MeasureChange(m, b, a, nb, na, bound))
     return tuple(out)

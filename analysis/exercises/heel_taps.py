@@ -122,6 +122,10 @@ class HeelTapSet:
     """Each measure's 90 % uncertainty, in the measure's unit."""
     warnings: tuple[str, ...] = ()
     """Plain-language doubts about the recording."""
+    case: str | None = None
+    """The calibration case of the test's uncertainty
+    (:func:`analysis.uncertainty.calibration_case`): what a band comparison's change bound
+    is keyed by."""
 
     @property
     def cadence_per_min(self) -> float | None:
@@ -175,7 +179,7 @@ class HeelTapSet:
         return HeelTapSetResult(
             self.exercise, self.test_leg, self.step_height_m, self.calibration,
             tuple(t.entry(f"tap {i}") for i, t in enumerate(self.taps, 1)), summary,
-            StatedUncertainty(self.uncertainty, UNCERTAINTY_BASIS), self.warnings)
+            StatedUncertainty(self.uncertainty, UNCERTAINTY_BASIS, self.case), self.warnings)
 
     def to_json(self) -> JSONDoc:
         """The set's document (``format`` ``stepdown-exercise``): :meth:`result`'s.
@@ -247,7 +251,7 @@ def analyze_heel_taps(rec: Recording, exercise: ExerciseSet) -> HeelTapSet:
     n_rx = exercise.prescription.get("reps")
     if n_rx is not None and len(taps) != n_rx:
         warnings.append(f"{len(taps)} taps found, {n_rx} prescribed")
-    u = front.uncertainty()["measures"]
+    u = front.uncertainty()
     return HeelTapSet(rec.test_leg, exercise, rec.step_height_m, taps,
                       {"window_s": front.calibration.to_json()["window_s"]},
-                      dict(u) | TAP_UNCERTAINTY, tuple(warnings))
+                      dict(u["measures"]) | TAP_UNCERTAINTY, tuple(warnings), u["case"])

@@ -68,6 +68,10 @@ class StatedUncertainty:
     """Measure -> 90 % bound, in the measure's unit (unit in its name)."""
     basis: str
     """Where the bounds come from."""
+    case: str | None = None
+    """The calibration case the bounds are for (:func:`analysis.uncertainty.calibration_case`,
+    e.g. "knee hinge, still"); None: not stated (a hold set, or a heel-tap set's document
+    written before it was)."""
 
     def to_json(self) -> JSONDoc:
         """The document's ``uncertainty`` block.
@@ -75,9 +79,10 @@ class StatedUncertainty:
         Returns
         -------
         dict
-            ``measures`` and ``basis``.
+            ``measures``, ``basis`` and, when stated, ``case``.
         """
-        return {"measures": dict(self.measures), "basis": self.basis}
+        return ({"measures": dict(self.measures), "basis": self.basis}
+                | ({} if self.case is None else {"case": self.case}))
 
     @classmethod
     def from_json(cls, doc: Any) -> StatedUncertainty:
@@ -86,18 +91,20 @@ class StatedUncertainty:
         Parameters
         ----------
         doc : Any
-            The block.
+            The block (``case`` optional: documents written before it have none).
 
         Returns
         -------
         StatedUncertainty
             The bounds; SetResultError (one line) for another shape.
         """
-        if not (isinstance(doc, Mapping) and set(doc) == {"measures", "basis"}
-                and isinstance(doc["measures"], Mapping) and isinstance(doc["basis"], str)):
-            raise _fail("uncertainty is not {measures, basis}")
+        if not (isinstance(doc, Mapping) and set(doc) in ({"measures", "basis"},
+                                                          {"measures", "basis", "case"})
+                and isinstance(doc["measures"], Mapping) and isinstance(doc["basis"], str)
+                and isinstance(doc.get("case", ""), str)):
+            raise _fail("uncertainty is not {measures, basis[, case]}")
         return cls({k: _number(v, f"uncertainty.{k}", False) for k, v in doc["measures"].items()},
-                   doc["basis"])
+                   doc["basis"], doc.get("case"))
 
 
 @dataclass(frozen=True)

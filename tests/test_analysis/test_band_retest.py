@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 
 from analysis.exercises.band import compare_band
 from analysis.exercises.change import compare_reps
-from analysis.exercises.change_bound import change_bound, offset_change_bound
+from analysis.exercises.change_bound import (
+    BAND_CHANGE_SIMULATED,
+    change_bound,
+    offset_change_bound,
+)
 from analysis.exercises.heel_taps import analyze_heel_taps
 from analysis.exercises.retest import compare_tests
 from analysis.pipeline import analyze
@@ -18,9 +25,10 @@ from simulator.single_test import SimConfig, simulate
 SENSORS = ("pelvis", "thigh", "shank")
 
 
-def _taps(seed: int, band: bool, knee_scale: float):
+def _taps(seed: int, band: bool, knee_scale: float, movement_seed: int | None = None):
     sim = simulate_heel_taps(HeelTapConfig(seed=seed, band=band, knee_scale=knee_scale,
-                                           profile="poor", reps=6, sensors=SENSORS))
+                                           profile="poor", reps=6, sensors=SENSORS,
+                                           movement_seed=movement_seed))
     return sim, analyze_heel_taps(sim.recording, exercise_of(sim.recording)).result()
 
 
@@ -67,7 +75,7 @@ def test_band_helps_this_athlete_so_no_band_control_does_not_match():
     """Seed 5 (poor) drops its knee 5-7 cm; with the band the same athlete's knee moves
     0.3 x as far (truth): the no-band knee is worse beyond the uncertainty."""
     sim_b, band = _taps(5, True, 0.3)
-    sim_f, free = _taps(5, False, 1.0)
+    sim_f, free = _taps(5, False, 1.0, movement_seed=1005)  # the same session's next set
     cmp = compare_band([band, free])
     knee = next(c for c in cmp.changes if c.measure == "knee_medial_cm")
     true_change = (sorted(r["measures"]["knee_medial_cm"] for r in sim_f.truth["reps"])[3]
@@ -78,10 +86,29 @@ def test_band_helps_this_athlete_so_no_band_control_does_not_match():
 
 def test_no_band_control_matches_when_the_band_changes_nothing():
     _, band = _taps(5, True, 1.0)
-    _, free = _taps(7, False, 1.0)
+    _, free = _taps(5, False, 1.0, movement_seed=1005)
     cmp = compare_band([band, free])
     assert cmp.matched is True
     assert cmp.to_json()["band_sets"] == 1 and cmp.to_json()["no_band_sets"] == 1
+
+
+def test_sets_that_state_their_case_get_the_paired_bound_and_older_documents_the_former():
+    _, band = _taps(5, True, 0.3)
+    _, free = _taps(5, False, 1.0, movement_seed=1005)
+    cases = (band.uncertainty.case, free.uncertainty.case)
+    assert all(c.startswith("knee hinge") for c in cases)  # a shank: the knee's hinge axis
+    paired = {c.measure: c.uncertainty for c in compare_band([band, free]).changes}
+    for k in ("knee_medial_cm", "hip_adduction_deg"):
+        assert paired[k] == change_bound(k, cases, simulated=BAND_CHANGE_SIMULATED)
+        # the taps' own simulated part, not the step-down retest's
+        assert change_bound(k, cases, real=False, simulated=BAND_CHANGE_SIMULATED) == \
+            pytest.approx(BAND_CHANGE_SIMULATED["knee hinge"][k], abs=0.1)
+    assert paired["hip_internal_rotation_deg"] is None  # unvalidated: no stated bound, no verdict
+    old = replace(free, uncertainty=replace(free.uncertainty, case=None))  # written before
+    former = {c.measure: c.uncertainty for c in compare_band([band, old]).changes}
+    for k in ("knee_medial_cm", "hip_adduction_deg"):
+        assert former[k] == pytest.approx(math.hypot(band.uncertainty.measures[k],
+                                                     free.uncertainty.measures[k]))
 
 
 def test_band_comparison_needs_both_kinds_of_set():

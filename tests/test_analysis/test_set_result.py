@@ -65,6 +65,19 @@ def test_documents_written_before_the_types_read_and_write_the_same_bytes():
         written["heel_taps"]["summary"]["control"]["controlled_share"]
 
 
+def test_a_heel_tap_set_states_its_calibration_case_and_one_written_before_reads_without(analysed):
+    """The case keys a band comparison's change bound (analysis.exercises.band): the test's
+    own (analysis.uncertainty.calibration_case) for a set analysed now; a document written
+    before it stays readable, without a case, and writes the same bytes."""
+    taps = analysed["heel_taps_left_pelvis_thigh"].result()
+    assert taps.uncertainty.case == "guided bends, still"
+    assert taps.to_json()["uncertainty"]["case"] == taps.uncertainty.case
+    assert read_set_result(json.loads(json.dumps(taps.to_json()))).uncertainty.case == taps.uncertainty.case
+    assert "case" not in analysed["hold_left_pelvis_thigh"].to_json()["uncertainty"]
+    written = json.loads(WRITTEN_BEFORE.read_text(encoding="utf-8"))
+    assert read_set_result(written["heel_taps"]).uncertainty.case is None
+
+
 def _broken(doc: dict, change) -> dict:
     doc = copy.deepcopy(doc)
     change(doc)
@@ -83,6 +96,8 @@ def _broken(doc: dict, change) -> dict:
     ("heel_taps", lambda d: d["taps"][2].update(controlled="yes"), "not true, false or null"),
     ("heel_taps", lambda d: d["summary"]["control"].pop("controlled_share"), "summary.control"),
     ("heel_taps", lambda d: d["uncertainty"].pop("basis"), "uncertainty is not"),
+    ("heel_taps", lambda d: d["uncertainty"].update(case=3), "uncertainty is not"),
+    ("heel_taps", lambda d: d["uncertainty"].update(leg="left"), "uncertainty is not"),
 ])
 def test_a_broken_document_is_refused_in_one_line(kind, change, message):
     written = json.loads(WRITTEN_BEFORE.read_text(encoding="utf-8"))

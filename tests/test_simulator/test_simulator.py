@@ -282,3 +282,29 @@ def test_a_retest_keeps_the_athlete_and_the_straps_and_redraws_the_movement():
     again = simulate(SimConfig(seed=5, movement_seed=77, sensors=("pelvis", "thigh", "shank"),
                                profile="good", step_height_m=first.scenario.step_height_m))
     assert np.array_equal(again.recording.streams["pelvis"].acc, retest.recording.streams["pelvis"].acc)
+
+
+def test_a_band_pair_is_one_athlete_and_straps_with_a_new_set_and_the_band_on_the_knee():
+    from simulator.heel_taps import BAND_SENSORS, HeelTapConfig, band_pair, simulate_heel_taps
+
+    band, free = band_pair(8202)
+    assert band.body == free.body and band.scenario.step_height_m == free.scenario.step_height_m
+    assert band.scenario.sway_deg == free.scenario.sway_deg  # the athlete's physics
+    assert band.scenario.standing_s != free.scenario.standing_s  # a new calibration
+    for name, s in band.sensors.items():
+        r = free.sensors[name]
+        assert np.allclose(r.R_seg_sensor, s.R_seg_sensor), name  # not re-strapped
+        assert r.errors.clock_offset_s != s.errors.clock_offset_s, name  # another recording
+    assert band.truth["band"] and not free.truth["band"]
+    assert band.truth["knee_scale"] < 1.0 == free.truth["knee_scale"]
+    assert free.truth["movement_seed"] != band.truth["seed"] == free.truth["seed"]
+    tempo = lambda sim: [r["duration_s"] for r in sim.truth["reps"]]  # noqa: E731
+    assert tempo(band) != tempo(free)  # the set's tempo is the new movement's
+    # the band only scales the knee's own medial movement (knee_medial_m; the displacement
+    # the hip's adduction makes stays): the band set without the band is the same taps
+    plain = simulate_heel_taps(HeelTapConfig(
+        seed=8202, test_leg=band.recording.test_leg, profile=band.truth["profile"],
+        reps=len(band.truth["reps"]), sensors=BAND_SENSORS))
+    knee = lambda sim: np.array([r["measures"]["knee_medial_cm"] for r in sim.truth["reps"]])  # noqa: E731
+    assert tempo(plain) == pytest.approx(tempo(band))
+    assert np.median(knee(band)) < np.median(knee(plain)) - 0.1
