@@ -29,6 +29,7 @@ from analysis.evaluation import change_errors
 from analysis.exercises import change_bound as cb
 from analysis.exercises.band import KNEE_MEASURES
 from analysis.exercises.heel_taps import analyze_heel_taps
+from benchmarks.bench_retest import change_figures, simulated_part
 from sensor_io.exercise import exercise_of
 from simulator.heel_taps import band_pair
 from simulator.retest import with_sensors
@@ -63,32 +64,21 @@ def pair_table(seeds: range, **overrides) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _part(table: dict, row: pd.Series) -> float:
-    """A table's simulated part for a row (the wider of its leg frames)."""
-    values = [table.get(f, {}).get(row.measure) for f in row.frames]
-    return np.nan if None in values else max(values)
-
-
 def summarize(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group: pairs, MAE, bias, p90 |error|, slope, the former bound's mean and
     coverage, the derived figure, and the coverage of the retest's and the band's simulated
     parts (NaN: no figure)."""
     table = table.assign(
         abs_error=table.error.abs(),
-        retest=table.apply(lambda r: _part(cb.CHANGE_SIMULATED, r), axis=1),
-        band=table.apply(lambda r: _part(cb.BAND_CHANGE_SIMULATED, r), axis=1))
+        retest=table.apply(lambda r: simulated_part(cb.CHANGE_SIMULATED, r), axis=1),
+        band=table.apply(lambda r: simulated_part(cb.BAND_CHANGE_SIMULATED, r), axis=1))
 
     def holds(g: pd.DataFrame, col: str) -> float:
         return (g.abs_error <= g[col]).mean() if g[col].notna().all() else np.nan
 
     def one(g: pd.DataFrame) -> pd.Series:
-        varied = len(g) > 2 and g.true.std() > 0
         return pd.Series({
-            "pairs": len(g), "mae": g.abs_error.mean(), "bias": g.error.mean(),
-            "p90": g.abs_error.quantile(0.9),
-            "slope": np.polyfit(g.true, g.change, 1)[0] if varied else np.nan,
-            "former_mean": g.former.mean(), "former_holds": holds(g, "former"),
-            "figure": cb.simulated_change_figure(g.abs_error.to_numpy()),
+            **change_figures(g), "former_holds": holds(g, "former"),
             "retest_sim": g.retest.max(), "retest_holds": holds(g, "retest"),
             "band_sim": g.band.max(), "band_holds": holds(g, "band")})
     return table.groupby(by).apply(one, include_groups=False)

@@ -68,9 +68,10 @@ def pair_table(seeds: range, sets: tuple[str, ...] = tuple(SENSOR_SETS), **overr
     return pd.DataFrame(rows)
 
 
-def _shipped_sim(row: pd.Series) -> float:
-    """The shipped change bound's simulated part for a row (the wider of its leg frames)."""
-    values = [CHANGE_SIMULATED.get(f, {}).get(row.measure) for f in row.frames]
+def simulated_part(table: dict, row: pd.Series) -> float:
+    """A table's simulated part of the change bound for a row (the wider of its leg frames;
+    NaN: no figure)."""
+    values = [table.get(f, {}).get(row.measure) for f in row.frames]
     return np.nan if None in values else max(values)
 
 
@@ -78,20 +79,24 @@ def summarize(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Per group: pairs, MAE, bias, p90 |error|, slope, former coverage, the derived figure
     and the shipped simulated part's coverage."""
     table = table.assign(abs_error=table.error.abs(),
-                         shipped=table.apply(_shipped_sim, axis=1))
+                         shipped=table.apply(lambda r: simulated_part(CHANGE_SIMULATED, r), axis=1))
 
     def one(g: pd.DataFrame) -> pd.Series:
-        varied = len(g) > 2 and g.true.std() > 0
-        return pd.Series({
-            "pairs": len(g), "mae": g.abs_error.mean(), "bias": g.error.mean(),
+        return pd.Series({**change_figures(g), "shipped_sim": g.shipped.max(),
+                          "shipped_holds": (g.abs_error <= g.shipped).mean()})
+    return table.groupby(by).apply(one, include_groups=False)
+
+
+def change_figures(g: pd.DataFrame) -> dict[str, float]:
+    """One group of changes (columns ``change``, ``true``, ``error``, ``abs_error`` and
+    ``former``, in the measure's unit): pairs, MAE, bias, p90 |error|, slope of the measured
+    on the true change, the former bound's mean and coverage, and the derived figure."""
+    varied = len(g) > 2 and g.true.std() > 0
+    return {"pairs": len(g), "mae": g.abs_error.mean(), "bias": g.error.mean(),
             "p90": g.abs_error.quantile(0.9),
             "slope": np.polyfit(g.true, g.change, 1)[0] if varied else np.nan,
-            "former_mean": g.former.mean(),
-            "former_holds": (g.abs_error <= g.former).mean(),
-            "figure": simulated_change_figure(g.abs_error.to_numpy()),
-            "shipped_sim": g.shipped.max(),
-            "shipped_holds": (g.abs_error <= g.shipped).mean()})
-    return table.groupby(by).apply(one, include_groups=False)
+            "former_mean": g.former.mean(), "former_holds": (g.abs_error <= g.former).mean(),
+            "figure": simulated_change_figure(g.abs_error.to_numpy())}
 
 
 def real_part() -> pd.DataFrame:
