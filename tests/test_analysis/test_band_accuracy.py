@@ -14,15 +14,14 @@ test_retest_accuracy. Run with -s to see the figures.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from coverage_checks import within_85_to_95
 
 from analysis.exercises.change_bound import BAND_CHANGE_SIMULATED, change_bound
 from benchmarks.bench_band import pair_table
 
 pytestmark = pytest.mark.slow
-COVERAGE = (0.85, 0.95)
 HELD_OUT = range(8900, 8940)
 HELD_OUT_NO_BENDS = range(8960, 8980)
 
@@ -51,6 +50,4 @@ def test_the_band_change_bound_holds_90_percent_of_held_out_changes(pairs):
     print(pairs.groupby(["measure", "leg_frames"])[["former", "bound", "sim"]].mean().round(2))
     assert set(inside.index) == {"knee_medial_cm", "hip_adduction_deg"}
     assert pairs.sim.notna().all()
-    for measure, row in inside.iterrows():
-        slack = 2 * np.sqrt(0.9 * 0.1 / row["size"])
-        assert COVERAGE[0] - slack <= row["mean"] <= COVERAGE[1] + slack, (measure, row["mean"])
+    assert within_85_to_95(inside).all(), inside

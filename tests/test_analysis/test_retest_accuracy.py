@@ -12,15 +12,14 @@ as in test_uncertainty_accuracy. Run with -s to see the figures.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from coverage_checks import within_85_to_95
 
 from analysis.exercises.change_bound import change_bound
 from benchmarks.bench_retest import GUIDED_SETS, pair_table
 
 pytestmark = pytest.mark.slow
-COVERAGE = (0.85, 0.95)
 HELD_OUT = range(8800, 8820)
 HELD_OUT_GUIDED = range(9800, 9810)
 
@@ -42,9 +41,7 @@ def test_the_change_bound_holds_90_percent_of_held_out_changes(pairs):
     print((pairs.abs_error <= pairs.sim).groupby([pairs.measure, pairs.leg_frames]).agg(
         ["mean", "size"]).round(3))
     assert pairs.sim.notna().all()
-    for measure, row in inside.iterrows():
-        slack = 2 * np.sqrt(0.9 * 0.1 / row["size"])
-        assert COVERAGE[0] - slack <= row["mean"] <= COVERAGE[1] + slack, (measure, row["mean"])
+    assert within_85_to_95(inside).all(), inside
 
 
 def test_the_former_bound_over_covers_as_the_benchmark_found(pairs):

@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from coverage_checks import within_85_to_95
 
 from analysis.evaluation import errors_against_uncertainty
 from analysis.uncertainty import find_borderline, measure_uncertainty, total_range
 from stepdown.truth_files import truth_document
 
 pytestmark = pytest.mark.slow
-COVERAGE = (0.85, 0.95)
 
 
 def coverage_table(batch, label: str) -> pd.DataFrame:
@@ -47,27 +47,21 @@ def shifted_coverage(shifted_batch):
     return coverage_table(shifted_batch, "shifted-world")
 
 
-def _within_85_to_95(table: pd.DataFrame) -> pd.Series:
-    """Per measure: is the share inside COVERAGE, give or take two standard errors?"""
-    se = np.sqrt(0.9 * 0.1 / table["size"])
-    return (table["mean"] >= COVERAGE[0] - 2 * se) & (table["mean"] <= COVERAGE[1] + 2 * se)
-
-
 def test_each_uncertainty_covers_85_to_95_percent_of_held_out_errors(coverage):
     assert len(coverage) == 7 and (coverage["size"] >= 50).all()
-    assert _within_85_to_95(coverage).all(), coverage
+    assert within_85_to_95(coverage).all(), coverage
 
 
 def test_each_uncertainty_covers_85_to_95_percent_in_a_shifted_world(shifted_coverage):
     assert len(shifted_coverage) == 7 and (shifted_coverage["size"] >= 40).all()
-    assert _within_85_to_95(shifted_coverage).all(), shifted_coverage
+    assert within_85_to_95(shifted_coverage).all(), shifted_coverage
 
 
 def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement(guided_batch):
     # the "guided bends" cases, on held-out tests without a shank (tests/conftest.py)
     table = coverage_table(guided_batch, "guided-movement")
     assert len(table) == 6 and (table["size"] >= 50).all()
-    assert _within_85_to_95(table).all(), table
+    assert within_85_to_95(table).all(), table
 
 
 def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement_shifted(
@@ -75,7 +69,7 @@ def test_each_uncertainty_covers_85_to_95_percent_with_the_guided_movement_shift
     # the "guided bends" cases in the shifted world, where they were not derived
     table = coverage_table(guided_shifted_batch, "guided-movement, shifted-world")
     assert len(table) == 6 and (table["size"] >= 40).all()
-    assert _within_85_to_95(table).all(), table
+    assert within_85_to_95(table).all(), table
 
 
 @pytest.mark.parametrize("batch", ["accuracy_batch", "shifted_batch", "guided_batch",
