@@ -18,7 +18,9 @@ two parts in quadrature, per leg-frame calibration (:func:`leg_frames`) and meas
   (:func:`offset_change_bound`). The trials are different exercises, so this includes each
   exercise's own bias: it is wider than a retest of one exercise should need, and nothing
   smaller has been measured. Measures without a real reference (knee displacement, trunk
-  lean) have no real part: their change bound is from simulation only.
+  lean) have no real part: their change bound is from simulation only. Hip flexion's
+  offsets are stored as well: a retest does not compare it, but the review app's comparison
+  of two tests does (:func:`between_sessions_bound`).
 
 Degrees and centimetres, as the measures' names say.
 """
@@ -72,12 +74,16 @@ REAL_TRIAL_OFFSETS: dict[str, dict[str, dict[str, float]]] = {
                             "Lunge": -1.53, "StepUpH": -4.80, "StepUpL": -1.46},
         "hip_adduction_deg": {"SqSL": -6.87, "SqHalfSL": -2.53, "BulgSq": 3.21,
                               "DeclineSq": -1.11, "Lunge": 2.61, "StepUpH": 2.69,
-                              "StepUpL": 4.55}},
+                              "StepUpL": 4.55},
+        "hip_flexion_deg": {"SqSL": 3.73, "SqHalfSL": 2.43, "BulgSq": -1.17, "DeclineSq": 2.91,
+                            "Lunge": 0.05, "StepUpH": -2.22, "StepUpL": -1.61}},
     "knee hinge": {
         "pelvic_drop_deg": {"SqSL": 0.03, "SqHalfSL": 0.31, "BulgSq": 2.19, "DeclineSq": -0.75,
                             "Lunge": -1.53, "StepUpH": -4.80, "StepUpL": -1.46},
         "hip_adduction_deg": {"SqSL": -1.51, "SqHalfSL": 2.72, "BulgSq": 8.21, "DeclineSq": 6.97,
-                              "Lunge": 7.77, "StepUpH": 2.06, "StepUpL": 3.03}},
+                              "Lunge": 7.77, "StepUpH": 2.06, "StepUpL": 3.03},
+        "hip_flexion_deg": {"SqSL": 2.73, "SqHalfSL": -0.66, "BulgSq": -1.26, "DeclineSq": -1.11,
+                            "Lunge": 0.08, "StepUpH": -2.21, "StepUpL": -1.47}},
 }
 """Leg frames -> measure -> trial -> offset of the trial's median rep peak, ours - the lab's
 (deg), on the real development trials (never the held-out step-downs)."""
@@ -85,7 +91,7 @@ REAL_TRIAL_OFFSETS: dict[str, dict[str, dict[str, float]]] = {
 BASIS = ("change bound: the 90th percentile of the change's error on simulated test-retest "
          "pairs of one athlete in one session, combined in quadrature with how the offset "
          "from a lab reference moved between real trials of one subject strapped once "
-         "(pelvic drop, hip adduction); knee and trunk from simulation only")
+         "(pelvic drop, hip adduction, hip flexion); knee and trunk from simulation only")
 
 
 def leg_frames(case: str) -> str:

@@ -8,7 +8,7 @@ test's simulated 90 % bound for one rep peak (the one its analysis states for it
 calibration; errors are shared by the reps of one test, so averaging reps does not shrink
 them, and independent between the two tests, whose straps may have been put on again),
 and how a real subject's offset from a lab reference moved between trials (pelvic drop,
-hip adduction), in quadrature.
+hip adduction, hip flexion), in quadrature.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from analysis import registry
 from analysis.exercises.change_bound import between_sessions_bound
 from analysis.uncertainty import measure_uncertainty
+from analysis.validation import UNVALIDATED
 from stepdown.catalog.repo import TestDetail
 from stepdown.web import views
 
@@ -58,11 +59,13 @@ class MeasureChange:
 def _uncertainty(detail: TestDetail) -> tuple[dict[str, float], str | None]:
     """Each measure's simulated 90 % bound and the calibration case, as the analysis states
     them; an analysis stored before it stated them: the table of the knee source it used
-    (the JSON keeps it in ``body.knee_medial_from``) and no case."""
+    (the JSON keeps it in ``body.knee_medial_from``) without the unvalidated measures, and
+    no case."""
     stated = detail.analysis.uncertainty or {}
     if "simulated" in stated and "case" in stated:
         return dict(stated["simulated"]), stated["case"]
-    return measure_uncertainty((detail.analysis.recording.body or {}).get("knee_medial_from")), None
+    table = measure_uncertainty((detail.analysis.recording.body or {}).get("knee_medial_from"))
+    return {k: v for k, v in table.items() if k not in UNVALIDATED}, None  # no earned precision
 
 
 def measure_changes(a: TestDetail, b: TestDetail) -> list[MeasureChange]:

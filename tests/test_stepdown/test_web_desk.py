@@ -212,6 +212,11 @@ def test_the_knee_change_has_the_bound_of_the_knee_source_the_analysis_used():
     (unknown,) = [c for c in measure_changes(detail(1.0, None), detail(2.5, None))
                   if c.key == "knee_medial_cm"]
     assert unknown.bound is None and unknown.exceeds is None  # no knee measured: no bound
+    # an unvalidated measure earns no precision, in an old analysis's fallback table too
+    old = detail(1.0, "shank")
+    old.summary.mean_measures["hip_internal_rotation_deg"] = 4.0
+    (rotation,) = [c for c in measure_changes(old, old) if c.key == "hip_internal_rotation_deg"]
+    assert rotation.bound is None and rotation.exceeds is None
 
 
 def test_a_change_between_sessions_is_judged_by_what_each_analysis_states_and_real_data():
@@ -224,11 +229,13 @@ def test_a_change_between_sessions_is_judged_by_what_each_analysis_states_and_re
     from analysis.exercises.change_bound import real_change_terms
     from stepdown.web.compare import measure_changes
 
-    def detail(drop_deg: float, knee_cm: float):
+    def detail(drop_deg: float, knee_cm: float, flexion: float = 30.0):
         summary = SimpleNamespace(mean_measures={"pelvic_drop_deg": drop_deg,
-                                                 "knee_medial_cm": knee_cm})
+                                                 "knee_medial_cm": knee_cm,
+                                                 "hip_flexion_deg": flexion})
         stated = {"case": "functional axis, still",
-                  "simulated": {"pelvic_drop_deg": 0.7, "knee_medial_cm": 0.6}}
+                  "simulated": {"pelvic_drop_deg": 0.7, "knee_medial_cm": 0.6,
+                                "hip_flexion_deg": 1.0}}
         return SimpleNamespace(summary=summary,
                                analysis=replace(contract_result(), uncertainty=stated))
 
@@ -238,6 +245,12 @@ def test_a_change_between_sessions_is_judged_by_what_each_analysis_states_and_re
     assert changes["pelvic_drop_deg"].bound == pytest.approx(
         math.ceil(10 * math.hypot(0.7, 0.7, real)) / 10)
     assert changes["pelvic_drop_deg"].exceeds is False
+    # hip flexion too has real trials (its offsets moved 2.4 deg sd between them)
+    flexion = measure_changes(detail(5.0, 1.0, flexion=30.0), detail(5.0, 1.0, flexion=33.0))
+    (flexion,) = [c for c in flexion if c.key == "hip_flexion_deg"]
+    assert flexion.bound == pytest.approx(
+        math.ceil(10 * math.hypot(1.0, 1.0, real_change_terms("functional axis")["hip_flexion_deg"])) / 10)
+    assert flexion.exceeds is False
     # the knee has no real reference: the two simulated bounds alone (0.85 -> 0.9 cm)
     assert changes["knee_medial_cm"].bound == pytest.approx(0.9)
     assert changes["knee_medial_cm"].exceeds is True
