@@ -14,6 +14,7 @@ import numpy as np
 from calibration.joint_heading import SensorTrack, knee_hinge_pooled, lever_arms
 from calibration.pelvis_heading import fuse_heading, heading_from_bends, turned_about_vertical
 from calibration.segment_frames import (
+    MIN_MOVING_RAD_S,
     SegmentFrame,
     anterior_sign_from_tilt,
     frame_from_flexion,
@@ -34,6 +35,7 @@ from calibration.standing import (
 from sensor_io.anthropometry import Body
 from sensor_io.errors import InputError
 from sensor_io.recording import Recording, calibration_movement_window
+from sensor_io.vectors import row_norms
 
 GRAVITY_MS2 = 9.81
 MIN_AXIS_SHARE = 0.5          # flexion must dominate the leg sensors' rotation
@@ -230,16 +232,23 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         before = {p: s.slice_time(-np.inf, movement[0]) for p, s in rec.streams.items()}
         if all(len(s) > 1 for s in before.values()):
             where.insert(0, replace(rec, streams=before))
-    held = None
+    held = trailing = None
     for find in (find_standing_window, find_unsteady_window):
         for part in where:
             win = find(part, limits)
             if win is None:
                 continue
             turn = posture_turn_deg(rec, win)
-            if turn <= POSTURE_TURN_MAX_DEG:
+            if turn > POSTURE_TURN_MAX_DEG:
+                held = held or (win, turn)
+            elif not moves_after(rec, win):
+                # the stillness at the end, after every rep: no flexion axis can be found
+                # after it, so a swaying standing at the start is the better reference
+                trailing = trailing or win
+            else:
                 return win
-            held = held or (win, turn)
+    if trailing is not None:
+        return trailing
     if held is not None:
         (win, turn), usable = held, (limits or StandingLimits()).min_usable_s
         raise CalibrationError(
@@ -250,6 +259,27 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
     raise CalibrationError(
         f"no quiet standing found: {describe_no_window(rec, limits)}; the recording must start "
         "with ≥2 s of standing on the step (one or both feet) before the first rep")
+
+
+def moves_after(rec: Recording, win: StandingWindow) -> bool:
+    """Whether the legs move enough after the window to find their flexion axes: every
+    thigh and shank sensor turns faster than MIN_MOVING_RAD_S on at least 10 samples after
+    it, as :func:`calibration.segment_frames.functional_axis` needs.
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    win : StandingWindow
+        A standing window.
+
+    Returns
+    -------
+    bool
+        False when a leg sensor only stands (or sways) after ``win``.
+    """
+    return all(int((row_norms(s.gyr[s.t > win.t1]) > MIN_MOVING_RAD_S).sum()) >= 10
+               for p, s in rec.streams.items() if uses_flexion_axis(p))
 
 
 def gyro_biases(rec: Recording, win: StandingWindow) -> dict[str, np.ndarray]:

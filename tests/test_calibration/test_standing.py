@@ -239,3 +239,25 @@ def test_simulated_standing_holds_the_start_posture():
         sim = simulate(SimConfig(seed=seed, sensors=("pelvis", "thigh", "shank", "trunk")))
         win = find_standing_window(sim.recording)
         assert posture_turn_deg(sim.recording, win) < POSTURE_TURN_MAX_DEG / 3
+
+
+def test_a_swaying_start_is_taken_over_the_stillness_after_the_last_rep():
+    # Development retest 8604 of the shifted world: the athlete sways at the start (an
+    # unsteady window, 2.2-3.7 s) and stands still only after the last rep (52-53 s). That
+    # still window left nothing after it to find the thigh's flexion axis: the valid test
+    # of 8 reps was refused, "only standing, no reps".
+    from conftest import SHIFTED_WORLD
+
+    from analysis.pipeline import analyze
+    from calibration.calibrate import moves_after, standing_window
+    from calibration.standing import find_standing_window
+    from simulator.retest import retest_pair
+
+    _, retest = retest_pair(8604, ("pelvis", "thigh"), **SHIFTED_WORLD)
+    rec = retest.recording
+    late = find_standing_window(rec)
+    assert late.t0 > retest.truth["reps"][-1]["end_s"] and not moves_after(rec, late)
+    chosen = standing_window(rec)
+    assert chosen.t1 <= retest.truth["reps"][0]["start_s"] and chosen.quality != "still"
+    doc = analyze(rec).to_json()
+    assert len(doc["reps"]) == len(retest.truth["reps"]) == 8
