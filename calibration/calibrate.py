@@ -241,9 +241,10 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
             turn = posture_turn_deg(rec, win)
             if turn > POSTURE_TURN_MAX_DEG:
                 held = held or (win, turn)
-            elif not moves_after(rec, win):
+            elif not moves_after(rec, win.t1) and moves_after(rec, -np.inf):
                 # the stillness at the end, after every rep: no flexion axis can be found
-                # after it, so a swaying standing at the start is the better reference
+                # after it, so a swaying standing at the start is the better reference (a
+                # standing-only file, e.g. a separate static trial, keeps its still window)
                 trailing = trailing or win
             else:
                 return win
@@ -261,8 +262,8 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         "with ≥2 s of standing on the step (one or both feet) before the first rep")
 
 
-def moves_after(rec: Recording, win: StandingWindow) -> bool:
-    """Whether the legs move enough after the window to find their flexion axes: every
+def moves_after(rec: Recording, t: float) -> bool:
+    """Whether the legs move enough after time ``t`` to find their flexion axes: every
     thigh and shank sensor turns faster than MIN_MOVING_RAD_S on at least 10 samples after
     it, as :func:`calibration.segment_frames.functional_axis` needs.
 
@@ -270,15 +271,15 @@ def moves_after(rec: Recording, win: StandingWindow) -> bool:
     ----------
     rec : Recording
         The recording.
-    win : StandingWindow
-        A standing window.
+    t : float
+        The time, s (``-inf``: anywhere in the recording).
 
     Returns
     -------
     bool
-        False when a leg sensor only stands (or sways) after ``win``.
+        False when a leg sensor only stands (or sways) after ``t``.
     """
-    return all(int((row_norms(s.gyr[s.t > win.t1]) > MIN_MOVING_RAD_S).sum()) >= 10
+    return all(int((row_norms(s.gyr[s.t > t]) > MIN_MOVING_RAD_S).sum()) >= 10
                for p, s in rec.streams.items() if uses_flexion_axis(p))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -256,8 +257,13 @@ def test_a_swaying_start_is_taken_over_the_stillness_after_the_last_rep():
     _, retest = retest_pair(8604, ("pelvis", "thigh"), **SHIFTED_WORLD)
     rec = retest.recording
     late = find_standing_window(rec)
-    assert late.t0 > retest.truth["reps"][-1]["end_s"] and not moves_after(rec, late)
+    assert late.t0 > retest.truth["reps"][-1]["end_s"] and not moves_after(rec, late.t1)
     chosen = standing_window(rec)
     assert chosen.t1 <= retest.truth["reps"][0]["start_s"] and chosen.quality != "still"
     doc = analyze(rec).to_json()
     assert len(doc["reps"]) == len(retest.truth["reps"]) == 8
+    # a standing-only recording (a separate static trial) keeps its still window
+    only_standing = replace(rec, streams={p: s.slice_time(late.t0 - 0.2, np.inf)
+                                          for p, s in rec.streams.items()})
+    kept = standing_window(only_standing)
+    assert (kept.t0, kept.t1) == pytest.approx((late.t0, late.t1), abs=0.05)  # its own grid
