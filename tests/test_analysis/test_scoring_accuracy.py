@@ -109,6 +109,42 @@ def test_knee_item_without_a_shank_agrees_on_clear_reps_with_the_guided_movement
     assert agreement >= 0.95
 
 
+def decided_rows(batch) -> pd.DataFrame:
+    """Per matched rep and rule-decided item (knee, pelvis, trunk): whether the analysis
+    itself calls it borderline (its measure within the stated 90 % uncertainty of a
+    threshold, ``uncertainty.borderline``) and whether its level is the truth's."""
+    rows = []
+    for ev in batch:
+        truth, doc = truth_document(ev.sim), ev.analysis.to_json()
+        flagged = {(b["rep"], b["item"]) for b in doc["uncertainty"]["borderline"]}
+        for i, j in match_reps(doc["reps"], truth["reps"]):
+            p, t = doc["reps"][i], truth["reps"][j]
+            rows += [{"item": item, "flagged": (p["index"], item) in flagged,
+                      "ok": p["items"][item] == t["items"][item]}
+                     for item in MEASURED if p["sources"][item] == "rule"]
+    return pd.DataFrame(rows)
+
+
+# The clinician's view of the stated uncertainty: an item the analysis does not call
+# borderline is a decided one, and must be right, pooled and per item where 20 or more
+# are decided.  Without a shank the knee's 1.25-1.6 cm bound leaves most knee items
+# borderline: on development seeds (905, 910, 906) 15-53 decided of 113-218, 2 of them
+# wrong; the held-out batches, measured once: 113, 29 and 15 knee items decided, 1 wrong
+# (shifted world).  That is the honest answer where the floor on truth-clear reps is
+# missed (the two xfails above).  Pelvic drop, with its model-to-reality term from real
+# recordings (6.4 deg), is nearly always borderline against its 5 deg threshold.
+@pytest.mark.parametrize("batch", ["accuracy_batch", "guided_batch", "guided_shifted_batch"])
+def test_items_the_analysis_calls_decided_agree_with_the_truth(request, batch):
+    rows = decided_rows(request.getfixturevalue(batch))
+    decided = rows[~rows.flagged]
+    print(f"\n{batch}: rule items called decided, agreement per item (n):")
+    print(decided.groupby("item").ok.agg(["mean", "size"]).round(3).to_string())
+    assert len(decided) >= 20
+    assert decided.ok.mean() >= 0.95
+    per_item = decided.groupby("item").ok.agg(["mean", "size"])
+    assert (per_item[per_item["size"] >= 20]["mean"] >= 0.95).all(), per_item
+
+
 def test_test_total_where_every_item_is_assessed(scored):
     # Only 16 tests wear all five sensors; a category is then off only where a
     # test-level item rests on borderline reps (printed above).
