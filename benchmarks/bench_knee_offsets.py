@@ -80,12 +80,12 @@ def _analysed(sim: Simulation) -> tuple[object, dict]:
         pipeline.measure_series, pipeline._calibrated = series, calibrated
 
 
-def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
-    """Per full rep: the thigh term's and the hip term's error (cm) at the true bottom,
-    each relative to its own standing reference; + = the knee reads more medial."""
-    motion, body, leg = seen["motion"], seen["body"], sim.recording.test_leg
-    t, st, k = motion.t, motion.standing, sim.kinematics
-    medial = 1.0 if leg == "right" else -1.0  # global +y is medial for a right leg
+def true_hip_over_m(sim: Simulation, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The simulator's true medial offset of the test hip's centre over the knee and over
+    the ankle, m, on the times ``t`` (s), each relative to the truth's standing reference;
+    + = the hip medial of the joint below it."""
+    k = sim.kinematics
+    medial = 1.0 if sim.recording.test_leg == "right" else -1.0  # global +y is medial for a right leg
     hip, ankle = k.p["thigh"], k.p["shank"]
     knee = hip - k.R["thigh"] @ np.array([0.0, sim.body.thigh_m, 0.0])
     ref = (k.t >= 0.3) & (k.t < sim.truth["standing_s"][1] - 0.2)  # the truth's reference
@@ -93,8 +93,16 @@ def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
     def true_rel(x: np.ndarray) -> np.ndarray:
         return np.interp(t, k.t, x - x[ref].mean())
 
-    over_knee = true_rel(medial * (hip[:, 1] - knee[:, 1]))
-    over_ankle = true_rel(medial * (hip[:, 1] - ankle[:, 1]))
+    return (true_rel(medial * (hip[:, 1] - knee[:, 1])),
+            true_rel(medial * (hip[:, 1] - ankle[:, 1])))
+
+
+def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
+    """Per full rep: the thigh term's and the hip term's error (cm) at the true bottom,
+    each relative to its own standing reference; + = the knee reads more medial."""
+    motion, body, leg = seen["motion"], seen["body"], sim.recording.test_leg
+    t, st = motion.t, motion.standing
+    over_knee, over_ankle = true_hip_over_m(sim, t)
     thigh, pelvis = motion.get("thigh", leg), motion.get("pelvis", leg)
     est_over_knee = kin.relative_to(kin.medial_offset_m(thigh.q_facing_seg, body.thigh_m, leg), st)
     bone = without_sacral_excess(pelvis.q_facing_seg, st, q_facing_thigh=thigh.q_facing_seg)
