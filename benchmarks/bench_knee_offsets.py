@@ -41,6 +41,7 @@ from analysis.evaluation import agreement, match_reps, rep_errors, sensor_set_na
 from analysis.hip_shift import hip_medial_shift_m
 from analysis.rules import RuleConfig
 from analysis.soft_tissue import without_sacral_excess
+from calibration import Calibration
 from sensor_io.errors import InputError
 from simulator.single_test import Simulation, simulate_batch
 from stepdown.truth_files import truth_document
@@ -79,12 +80,12 @@ def _analysed(sim: Simulation) -> tuple[object, dict]:
         pipeline.measure_series, pipeline._calibrated = series, calibrated
 
 
-def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
-    """Per full rep: the thigh term's and the hip term's error (cm) at the true bottom,
-    each relative to its own standing reference; + = the knee reads more medial."""
-    motion, body, leg = seen["motion"], seen["body"], sim.recording.test_leg
-    t, st, k = motion.t, motion.standing, sim.kinematics
-    medial = 1.0 if leg == "right" else -1.0  # global +y is medial for a right leg
+def true_hip_over_m(sim: Simulation, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The simulator's true medial offset of the test hip's centre over the knee and over
+    the ankle, m, on the times ``t`` (s), each relative to the truth's standing reference;
+    + = the hip medial of the joint below it."""
+    k = sim.kinematics
+    medial = 1.0 if sim.recording.test_leg == "right" else -1.0  # global +y is medial for a right leg
     hip, ankle = k.p["thigh"], k.p["shank"]
     knee = hip - k.R["thigh"] @ np.array([0.0, sim.body.thigh_m, 0.0])
     ref = (k.t >= 0.3) & (k.t < sim.truth["standing_s"][1] - 0.2)  # the truth's reference
@@ -92,8 +93,16 @@ def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
     def true_rel(x: np.ndarray) -> np.ndarray:
         return np.interp(t, k.t, x - x[ref].mean())
 
-    over_knee = true_rel(medial * (hip[:, 1] - knee[:, 1]))
-    over_ankle = true_rel(medial * (hip[:, 1] - ankle[:, 1]))
+    return (true_rel(medial * (hip[:, 1] - knee[:, 1])),
+            true_rel(medial * (hip[:, 1] - ankle[:, 1])))
+
+
+def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
+    """Per full rep: the thigh term's and the hip term's error (cm) at the true bottom,
+    each relative to its own standing reference; + = the knee reads more medial."""
+    motion, body, leg = seen["motion"], seen["body"], sim.recording.test_leg
+    t, st = motion.t, motion.standing
+    over_knee, over_ankle = true_hip_over_m(sim, t)
     thigh, pelvis = motion.get("thigh", leg), motion.get("pelvis", leg)
     est_over_knee = kin.relative_to(kin.medial_offset_m(thigh.q_facing_seg, body.thigh_m, leg), st)
     bone = without_sacral_excess(pelvis.q_facing_seg, st, q_facing_thigh=thigh.q_facing_seg)
@@ -114,7 +123,7 @@ def _terms(sim: Simulation, seen: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _knee_items(analysis: object, sim: Simulation) -> pd.DataFrame:
+def knee_items(analysis: object, sim: Simulation) -> pd.DataFrame:
     """Per matched rep: the knee item as scored and as the truth has it, and whether the
     true knee is clear of the thresholds by more than :data:`CLEAR_MARGIN_CM`."""
     cfg, truth, doc = RuleConfig(), truth_document(sim), analysis.to_json()
@@ -129,11 +138,11 @@ def _knee_items(analysis: object, sim: Simulation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _axis_heading_deg(sim: Simulation, seen: dict) -> float:
-    """The thigh frame's error about its long axis (deg): the bends' flexion axis against
-    the simulated mounting."""
+def axis_heading_deg(sim: Simulation, cal: Calibration) -> float:
+    """The thigh frame's error about its long axis (deg): the flexion axis found (in the
+    bends) against the simulated mounting."""
     placement = f"thigh_{sim.recording.test_leg}"
-    err = sim.sensors[placement].R_seg_sensor @ seen["cal"].sensors[placement].R_sensor_seg
+    err = sim.sensors[placement].R_seg_sensor @ cal.sensors[placement].R_sensor_seg
     return float(Rotation.from_matrix(err).as_rotvec(degrees=True)[1])
 
 
@@ -153,10 +162,10 @@ def evaluate(seed: int, **world) -> dict:
             continue
         name = sensor_set_name(sim.recording.placements)
         errors.append(rep_errors(analysis.reps, sim.truth["reps"], sensor_set=name)[0])
-        items.append(_knee_items(analysis, sim).assign(sensor_set=name))
+        items.append(knee_items(analysis, sim).assign(sensor_set=name))
         rep_terms = _terms(sim, seen).assign(test=i, sensor_set=name)
         terms.append(rep_terms)
-        tests.append({"test": i, "axis_heading_deg": _axis_heading_deg(sim, seen),
+        tests.append({"test": i, "axis_heading_deg": axis_heading_deg(sim, seen["cal"]),
                       "side": 1.0 if sim.recording.test_leg == "right" else -1.0,
                       "thigh_cm": rep_terms.thigh_cm.mean(), "hip_cm": rep_terms.hip_cm.mean()})
         if "trunk" in sim.recording.placements:

@@ -59,6 +59,18 @@ CORRECTIONS_PER_S = (0.05, 0.25)
 HAND_ON_TRUNK = (0.2, 0.5)
 TRUNK_FOLLOWS_PELVIS = (0.2, 0.6)
 
+# Guided calibration movement, per athlete (docs/simulator.md): how the prompted bends
+# are done, and how the prompt's time span written to the metadata frames them.
+GUIDED_BENDS = (2, 3)
+GUIDED_BEND_S = (2.0, 3.5)
+GUIDED_DEPTH = (0.35, 0.6)           # share of the step-down's knee flexion
+GUIDED_SETTLE_S = (1.5, 3.0)
+GUIDED_VALGUS_DEG = (-2.0, 4.0)      # the leg turning in (or out) as the knees bend
+GUIDED_SHIFT_CM = (-1.0, 1.0)        # weight drifting to one foot (an assumption, docs/simulator.md)
+GUIDED_TRUNK_FLEX_DEG = (5.0, 20.0)
+PROMPT_LEAD_S = (0.0, 0.5)           # the prompt comes before the first bend starts ...
+PROMPT_TAIL_S = (0.3, 1.0)           # ... and ends after the last one
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -104,6 +116,12 @@ class SimConfig:
     calibration_movement: bool = False
     """The guided calibration movement (knee bends on both feet after the standing window),
     prompted and its time span written in the recording's metadata."""
+    guided_bends: int | None = None
+    """Number of guided bends a protocol asks for; None: the athlete's 2-3
+    (:data:`GUIDED_BENDS`). Drawn either way, so the test's other draws stay the same."""
+    guided_depth: tuple[float, float] = GUIDED_DEPTH
+    """Range of the guided bends' depth, share of the step-down's knee flexion (at most 1:
+    the simulator's bends are no deeper than its reps)."""
     sacral_excess_deg: float = SACRAL_EXCESS_DEG
     """The pelvis sensor's excess anterior tilt over the bone, deg (virtual_imu.sacral_tissue;
     default the one measured on a real body, which the analysis takes out): another value
@@ -184,20 +202,8 @@ def whole_body(scn: Scenario, rng: np.random.Generator, balance: tuple[float, fl
         trunk_follows_pelvis=float(rng.uniform(*TRUNK_FOLLOWS_PELVIS)))
 
 
-# Guided calibration movement, per athlete (docs/simulator.md): how the prompted bends
-# are done, and how the prompt's time span written to the metadata frames them.
-GUIDED_BENDS = (2, 3)
-GUIDED_BEND_S = (2.0, 3.5)
-GUIDED_DEPTH = (0.35, 0.6)           # share of the step-down's knee flexion
-GUIDED_SETTLE_S = (1.5, 3.0)
-GUIDED_VALGUS_DEG = (-2.0, 4.0)      # the leg turning in (or out) as the knees bend
-GUIDED_SHIFT_CM = (-1.0, 1.0)        # weight drifting to one foot (an assumption, docs/simulator.md)
-GUIDED_TRUNK_FLEX_DEG = (5.0, 20.0)
-PROMPT_LEAD_S = (0.0, 0.5)           # the prompt comes before the first bend starts ...
-PROMPT_TAIL_S = (0.3, 1.0)           # ... and ends after the last one
-
-
-def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, list[float]]:
+def guided_movement(scn: Scenario, rng: np.random.Generator, bends: int | None = None,
+                    depth: tuple[float, float] = GUIDED_DEPTH) -> tuple[Scenario, list[float]]:
     """The scenario with the guided knee bends drawn from the ranges above, and the prompt's span.
 
     Parameters
@@ -206,6 +212,11 @@ def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, 
         The drawn test.
     rng : numpy.random.Generator
         The guided movement's own random stream.
+    bends : int or None
+        The number of bends asked for; None: drawn from :data:`GUIDED_BENDS`. The draw is
+        made either way, so every other draw is the same as without it.
+    depth : tuple of float
+        Range of the bends' depth, share of the step-down's knee flexion (0-1].
 
     Returns
     -------
@@ -214,10 +225,15 @@ def guided_movement(scn: Scenario, rng: np.random.Generator) -> tuple[Scenario, 
     prompt_s : list of float
         The prompt's [t0, t1] (s) that the recorder writes to the metadata.
     """
+    if not 0.0 < depth[0] <= depth[1] <= 1.0:
+        raise ValueError(f"guided bends' depth range must lie in (0, 1], not {depth}")
+    if bends is not None and bends < 1:
+        raise ValueError(f"guided bends must be at least 1, not {bends}")
+    drawn = int(rng.integers(GUIDED_BENDS[0], GUIDED_BENDS[1] + 1))
     scn = replace(
-        scn, guided_bends=int(rng.integers(GUIDED_BENDS[0], GUIDED_BENDS[1] + 1)),
+        scn, guided_bends=drawn if bends is None else bends,
         guided_bend_s=float(rng.uniform(*GUIDED_BEND_S)),
-        guided_depth=float(rng.uniform(*GUIDED_DEPTH)),
+        guided_depth=float(rng.uniform(*depth)),
         guided_settle_s=float(rng.uniform(*GUIDED_SETTLE_S)),
         guided_valgus_rad=float(np.deg2rad(rng.uniform(*GUIDED_VALGUS_DEG))),
         guided_shift_m=float(rng.uniform(*GUIDED_SHIFT_CM)) / 100.0,
@@ -318,7 +334,8 @@ def simulate(cfg: SimConfig, *, scenario_fn: Callable[[Scenario], Scenario] | No
         scn = whole_body(scn, np.random.default_rng([cfg.seed, 3]), cfg.balance, cfg.sway_scale)
     prompt = None
     if cfg.calibration_movement:  # its own stream too
-        scn, prompt = guided_movement(scn, np.random.default_rng([move, 4]))
+        scn, prompt = guided_movement(scn, np.random.default_rng([move, 4]), cfg.guided_bends,
+                                      cfg.guided_depth)
     if scenario_fn is not None:
         scn = scenario_fn(scn)
     # The kinematics draw from their own stream so that the left/right mirror of

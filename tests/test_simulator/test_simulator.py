@@ -308,3 +308,28 @@ def test_a_band_pair_is_one_athlete_and_straps_with_a_new_set_and_the_band_on_th
     knee = lambda sim: np.array([r["measures"]["knee_medial_cm"] for r in sim.truth["reps"]])  # noqa: E731
     assert tempo(plain) == pytest.approx(tempo(band))
     assert np.median(knee(band)) < np.median(knee(plain)) - 0.1
+
+
+def test_a_guided_protocol_of_more_or_deeper_bends_keeps_the_athletes_other_draws():
+    # The default draw is the one every guided batch was made with (values from before the
+    # protocol settings existed); a protocol changes the count and depth only, and the prompt
+    # still frames every bend.
+    default = simulate(SimConfig(seed=3, calibration_movement=True))
+    move = default.truth["calibration_movement"]
+    assert (move["bends"], move["prompt_s"]) == (2, [2.294, 8.96])
+    assert move["depth"] == pytest.approx(0.3793282392, abs=1e-9)
+    protocol = simulate(SimConfig(seed=3, calibration_movement=True, guided_bends=5,
+                                  guided_depth=(0.8, 1.0)))
+    scn, ref = protocol.scenario, default.scenario
+    assert scn.guided_bends == 5
+    assert (scn.guided_depth - 0.8) / 0.2 == pytest.approx((ref.guided_depth - 0.35) / 0.25)
+    for name in ("guided_bend_s", "guided_settle_s", "guided_valgus_rad", "guided_shift_m",
+                 "guided_trunk_flex_rad", "standing_s"):
+        assert getattr(scn, name) == getattr(ref, name)
+    prompt, span = protocol.truth["calibration_movement"]["prompt_s"], \
+        protocol.truth["calibration_movement"]["span_s"]
+    assert span[1] - span[0] == pytest.approx(5 * ref.guided_bend_s)
+    assert prompt[0] <= span[0] and prompt[1] >= span[1]
+    assert all(r["start_s"] > span[1] for r in protocol.truth["reps"])
+    with pytest.raises(ValueError, match="depth"):
+        simulate(SimConfig(seed=3, calibration_movement=True, guided_depth=(0.8, 1.2)))
