@@ -64,12 +64,14 @@ class Retest:
         elif self.total_change_beyond_uncertainty:
             head = f"worse after practice: {total}, beyond the measurement uncertainty"
         else:
-            head = f"no change in the score beyond the measurement uncertainty: {total}"
+            (a, b), (c, d) = self.first_range, self.second_range
+            head = (f"no change in the score beyond the measurement uncertainty: {total}; "
+                    f"its uncertain items allow totals {a}-{b} and {c}-{d}")
         tail = []
         if better:
-            tail.append("lower after practice: " + ", ".join(better))
+            tail.append("beyond their uncertainty, lower after practice: " + ", ".join(better))
         if worse:
-            tail.append("higher after practice: " + ", ".join(worse))
+            tail.append("beyond their uncertainty, higher after practice: " + ", ".join(worse))
         hint = ""
         if self.total_change_beyond_uncertainty and self.second_total < self.first_total:
             hint = "; the first test's faults look like coordination, not weakness"

@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from analysis.exercises.band import compare_band
-from analysis.exercises.change import compare_reps
+from analysis.exercises.change import MeasureChange, compare_reps
 from analysis.exercises.change_bound import (
     BAND_CHANGE_SIMULATED,
     change_bound,
     offset_change_bound,
 )
 from analysis.exercises.heel_taps import analyze_heel_taps
-from analysis.exercises.retest import compare_tests
+from analysis.exercises.retest import Retest, compare_tests
 from analysis.pipeline import analyze
 from sensor_io.errors import InputError
 from sensor_io.exercise import exercise_of
@@ -128,3 +128,16 @@ def test_retest_after_practice_says_which_measures_changed_beyond_uncertainty():
     assert not same.total_change_beyond_uncertainty
     assert all(not c.beyond_uncertainty for c in same.changes)
     assert same.verdict().startswith("no change in the score beyond the measurement uncertainty")
+    lo, hi = same.first_range
+    assert f"its uncertain items allow totals {lo}-{hi} and {lo}-{hi}" in same.verdict()
+
+
+
+def test_a_retest_verdict_says_both_a_measure_beyond_and_a_score_within_its_uncertainty():
+    # The demo's case: the knee fell beyond its bound, the totals' ranges still overlap.
+    knee = MeasureChange("knee_medial_cm", 4.66, 1.10, 5, 5, 1.5)
+    drop = MeasureChange("pelvic_drop_deg", 7.72, 2.66, 5, 5, 6.0)
+    r = Retest(3, 1, (1, 5), (0, 2), "medium", "good", (knee, drop))
+    assert r.verdict() == ("no change in the score beyond the measurement uncertainty: total "
+                           "3 -> 1 (medium -> good); its uncertain items allow totals 1-5 and "
+                           "0-2; beyond their uncertainty, lower after practice: knee_medial_cm")
