@@ -329,4 +329,30 @@ def describe_uncertainty(result: AnalysisResult) -> list[str]:
         unit = _unit(measure)
         lines.append(f"  ~ {item} in {compress_reps([b['rep'] for b in found])} ({span}{unit}) is "
                      f"within ±{unc:g}{unit} of the {threshold:g}{unit} threshold")
-    return lines
+    hint = _knee_hint(result)
+    return lines + ([hint] if hint else [])
+
+
+def _knee_hint(result: AnalysisResult) -> str | None:
+    """What would decide a borderline knee item measured without a shank: a shank sensor
+    (the knee hinge) and, where the thigh's axis came from the reps, the guided bends;
+    their stated bounds from the analysis's own tables.  None when no knee item is
+    borderline or a shank was worn."""
+    u = result.uncertainty or {}
+    if not any(b["item"] == "knee" for b in u.get("borderline", ())):
+        return None
+    if any(s.startswith("shank") for s in result.recording.sensors_used):
+        return None
+    case = u.get("case") or ""
+    standing = "sway" if case.endswith("sway") else "still"
+    tables = (result.config or {}).get("uncertainty") or MEASURE_UNCERTAINTY
+    shank = tables.get(f"knee hinge, {standing}", {}).get("knee_medial_cm (shank)")
+    bends = tables.get(f"guided bends, {standing}", {}).get(
+        "knee_medial_cm (thigh+pelvis, hip shift measured)")
+    if shank is None:
+        return None
+    line = f"  a shank sensor on the test leg would measure the knee to ±{shank:g} cm"
+    if case.startswith("functional axis") and bends is not None:
+        line += (f"; the guided knee bends before the test (stepdown record asks for them) "
+                 f"to ±{bends:g} cm")
+    return line

@@ -141,4 +141,29 @@ def test_describe_uncertainty_names_each_borderline_item_and_its_reps():
     u = {"total_range": [0, 2], "category_range": ["good", "medium"], "borderline": near}
     lines = describe_uncertainty(_result(3, u))
     assert lines == ["could be: total 0–2 (good to medium), allowing for 3 borderline rep item(s)",
-                     "  ~ knee in reps 1–3 (0.7–1.4 cm) is within ±0.6 cm of the 1 cm threshold"]
+                     "  ~ knee in reps 1–3 (0.7–1.4 cm) is within ±0.6 cm of the 1 cm threshold",
+                     "  a shank sensor on the test leg would measure the knee to ±0.6 cm"]
+
+
+@pytest.mark.parametrize(("case", "sensors", "hint"), [
+    ("functional axis, sway", ("pelvis", "thigh_left"),
+     "  a shank sensor on the test leg would measure the knee to ±0.6 cm; the guided knee "
+     "bends before the test (stepdown record asks for them) to ±1.25 cm"),
+    ("guided bends, still", ("pelvis", "thigh_left"),
+     "  a shank sensor on the test leg would measure the knee to ±0.6 cm"),
+    ("functional axis, still", ("pelvis", "thigh_left", "shank_left"), None),  # hinge failed
+    ("knee hinge, still", ("pelvis", "thigh_left", "shank_left"), None),
+])
+def test_a_borderline_knee_without_a_shank_says_what_would_decide_it(case, sensors, hint):
+    from dataclasses import replace
+
+    near = [{"rep": 1, "item": "knee", "measure": "knee_medial_cm", "threshold": 1.0,
+             "uncertainty": 1.6, "value": 1.5}]
+    u = {"total_range": [0, 1], "category_range": ["good", "good"], "borderline": near,
+         "case": case}
+    result = _result(1, u)
+    result = replace(result, recording=replace(result.recording, sensors_used=sensors))
+    lines = describe_uncertainty(result)
+    assert [line for line in lines if "shank sensor" in line] == ([hint] if hint else [])
+    clear = describe_uncertainty(replace(result, uncertainty={**u, "borderline": []}))
+    assert not any("shank sensor" in line for line in clear)
