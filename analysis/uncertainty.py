@@ -336,10 +336,11 @@ def describe_uncertainty(result: AnalysisResult) -> list[str]:
 def _knee_hint(result: AnalysisResult) -> str | None:
     """What would decide a borderline knee item measured without a shank: a shank sensor
     (the knee hinge) and, where the thigh's axis came from the reps, the guided bends;
-    their stated bounds from the analysis's own tables.  None when no knee item is
-    borderline or a shank was worn."""
+    their stated bounds from the analysis's own tables, each named only when narrower than
+    the knee's bound now.  None when no knee item is borderline or a shank was worn."""
     u = result.uncertainty or {}
-    if not any(b["item"] == "knee" for b in u.get("borderline", ())):
+    knee = [b["uncertainty"] for b in u.get("borderline", ()) if b["item"] == "knee"]
+    if not knee:
         return None
     if any(s.startswith("shank") for s in result.recording.sensors_used):
         return None
@@ -349,10 +350,10 @@ def _knee_hint(result: AnalysisResult) -> str | None:
     shank = tables.get(f"knee hinge, {standing}", {}).get("knee_medial_cm (shank)")
     bends = tables.get(f"guided bends, {standing}", {}).get(
         "knee_medial_cm (thigh+pelvis, hip shift measured)")
-    if shank is None:
+    if shank is None or shank >= min(knee):
         return None
     line = f"  a shank sensor on the test leg would measure the knee to ±{shank:g} cm"
-    if case.startswith("functional axis") and bends is not None:
+    if case.startswith("functional axis") and bends is not None and bends < min(knee):
         line += (f"; the guided knee bends before the test (stepdown record asks for them) "
                  f"to ±{bends:g} cm")
     return line

@@ -141,8 +141,7 @@ def test_describe_uncertainty_names_each_borderline_item_and_its_reps():
     u = {"total_range": [0, 2], "category_range": ["good", "medium"], "borderline": near}
     lines = describe_uncertainty(_result(3, u))
     assert lines == ["could be: total 0–2 (good to medium), allowing for 3 borderline rep item(s)",
-                     "  ~ knee in reps 1–3 (0.7–1.4 cm) is within ±0.6 cm of the 1 cm threshold",
-                     "  a shank sensor on the test leg would measure the knee to ±0.6 cm"]
+                     "  ~ knee in reps 1–3 (0.7–1.4 cm) is within ±0.6 cm of the 1 cm threshold"]
 
 
 @pytest.mark.parametrize(("case", "sensors", "hint"), [
@@ -167,3 +166,6 @@ def test_a_borderline_knee_without_a_shank_says_what_would_decide_it(case, senso
     assert [line for line in lines if "shank sensor" in line] == ([hint] if hint else [])
     clear = describe_uncertainty(replace(result, uncertainty={**u, "borderline": []}))
     assert not any("shank sensor" in line for line in clear)
+    as_sure = [{**near[0], "uncertainty": 0.6}]  # nothing narrower to name
+    same = describe_uncertainty(replace(result, uncertainty={**u, "borderline": as_sure}))
+    assert not any("shank sensor" in line for line in same)
