@@ -32,7 +32,8 @@ MEASURE_UNCERTAINTY: dict[str, dict[str, float]] = {
     # 2.45 cm while the hip was taken as over the foot). Re-derived when the pelvis
     # frame's heading came from the bends too (calibration.pelvis_heading): pelvic drop
     # stated 1.1 -> p90 0.34 still, 0.64 sway; knee p90 1.36/1.06 -> 1.21/1.22 cm (the hip
-    # shift is carried by the pelvis's frame); hip adduction p90 1.45/1.37.
+    # shift is carried by the pelvis's frame); hip adduction p90 1.45/1.37. Re-derived with
+    # the sacral fall (above): pelvic drop 0.35 / 0.55, hip flexion 1.0 / 1.3, hip adduction 1.45.
     "guided bends, still": {
         "pelvic_drop_deg": 0.35, "hip_adduction_deg": 1.45, "hip_flexion_deg": 1.0,
         "hip_internal_rotation_deg": 0.85, "trunk_lean_deg": 1.6,

@@ -21,7 +21,7 @@ the knee without a shank:
 The last table is the correlation of the knee's error with the true sideways shift of
 the hip over the ankle at each rep's bottom (balance), and the share of its error that
 shift explains: large while the hip is taken as fixed over the foot, small once it is
-measured.  A shank sensor measures the knee against the foot (bench_accuracy: 0.22-0.24
+measured.  A shank sensor measures the knee against the foot (bench_accuracy: 0.23-0.24
 cm MAE).
 """
 
