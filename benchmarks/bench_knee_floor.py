@@ -34,11 +34,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from analysis import measures, pipeline
 from analysis.evaluation import agreement, rep_errors, sensor_set_name
@@ -49,6 +47,7 @@ from benchmarks.bench_knee_offsets import (
     knee_items,
     true_hip_over_m,
 )
+from benchmarks.long_axis_heading import turned_to_heading
 from calibration import Calibration
 from calibration.calibrate import GUIDED_METHOD
 from sensor_io.errors import InputError
@@ -86,13 +85,7 @@ def with_thigh_heading(cal: Calibration, sim: Simulation, error_deg: float = 0.0
         A copy; ``cal`` is unchanged.
     """
     placement = f"thigh_{sim.recording.test_leg}"
-    found = cal.sensors[placement].R_sensor_seg
-    err = sim.sensors[placement].R_seg_sensor @ found  # found segment -> true segment
-    x, y, z, w = Rotation.from_matrix(err).as_quat()
-    twist = 2.0 * np.arctan2(y, w)  # swing-twist: err = swing @ Ry(twist)
-    turn = Rotation.from_rotvec([0.0, np.deg2rad(error_deg) - twist, 0.0]).as_matrix()
-    thigh = replace(cal.sensors[placement], R_sensor_seg=found @ turn)
-    return replace(cal, sensors={**cal.sensors, placement: thigh})
+    return turned_to_heading(cal, placement, sim.sensors[placement].R_seg_sensor.T, error_deg)
 
 
 @contextmanager
