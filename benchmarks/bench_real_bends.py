@@ -247,7 +247,7 @@ def implied_heading(peaks: pd.DataFrame, headings: pd.DataFrame) -> pd.DataFrame
     knee hinge's; a version turned past the plausible range leaves the rep out), its zero;
     the mean and sd over the trial's reps, the mean slope (deg of adduction per deg of
     heading) and the largest residual of a line. A strap error alone would imply the same
-    heading in every trial (the straps were not moved between them)."""
+    heading in every trial (the straps taken as not moved between one session's trials)."""
     out = []
     for trial, g in peaks[peaks.version != CONTROL].groupby("trial", sort=False):
         h = headings.set_index("trial").loc[trial]
