@@ -464,7 +464,10 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
     blocks are of ``dtype`` (t is float64).
     """
     with _parquet_errors(path):
-        f = pq.ParquetFile(path, read_dictionary=["sensor"])
+        try:
+            f = pq.ParquetFile(path, read_dictionary=["sensor"])
+        except KeyError:  # no sensor column: check_columns below names what is missing
+            f = pq.ParquetFile(path)
     with f:
         schema = f.schema_arrow
         raw = (schema.metadata or {}).get(METADATA_KEY.encode())
