@@ -55,6 +55,8 @@ BODY_HEIGHT_RANGE_M = (0.8, 2.5)
 SEGMENT_LENGTH_RANGE_M = (0.1, 1.0)
 FOOT_OFFSET_RANGE_M = (0.0, 0.15)
 PAIN_RANGE = (0.0, 10.0)
+QUALITY_KEYS = ("samples", "gaps", "lost_samples")
+"""What a sensor's recorder quality summary (``sensors.<name>.quality``) holds at least."""
 
 
 # --- names and columns ---------------------------------------------------------
@@ -396,6 +398,7 @@ def check_metadata(meta: Any, *, path: str | None = None) -> None:
         check_pain(meta["pain_nrs"], path=path)
     _check_started_at(meta.get("started_at"), path)
     check_exercise(meta.get("exercise"), path=path)
+    _check_gaps(meta.get("gaps"), path)
 
 
 def check_pain(pain: Any, *, path: str | None = None) -> None:
@@ -460,6 +463,26 @@ def _check_sensors_meta(sensors: Any, path: str | None) -> None:
         if not isinstance(info, dict):
             raise RecordingError(f"sensors.{name} must be a JSON object, got {info!r}",
                                  path=path)
+        quality = info.get("quality")
+        if quality is not None and not (isinstance(quality, dict)
+                                        and all(k in quality for k in QUALITY_KEYS)):
+            raise RecordingError(f"sensors.{name}.quality must be a JSON object with "
+                                 f"{', '.join(QUALITY_KEYS)}, got {quality!r}", path=path)
+
+
+def _check_gaps(gaps: Any, path: str | None) -> None:
+    """The recorder's gap markers (``extra["gaps"]``), when present: shown by `stepdown info`."""
+    if gaps is None:
+        return
+    if not isinstance(gaps, list):
+        raise RecordingError(f"gaps must be a JSON list, got {gaps!r}", path=path)
+    for i, gap in enumerate(gaps):
+        if not (isinstance(gap, dict) and isinstance(gap.get("sensor"), str)
+                and isinstance(gap.get("reason"), str)
+                and all(isinstance(gap.get(k), int | float) and not isinstance(gap.get(k), bool)
+                        for k in ("start_s", "end_s"))):
+            raise RecordingError(f"gaps[{i}] must be an object with sensor, start_s, end_s (s) "
+                                 f"and reason, got {gap!r}", path=path)
 
 
 def _check_started_at(value: Any, path: str | None) -> None:
