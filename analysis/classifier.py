@@ -383,6 +383,8 @@ def train(table: pd.DataFrame, n_splits: int = 5, c: float = 0.3,
     RepClassifier
         The fitted model with its CV figures.
     """
+    if table.empty:  # before the columns: no matched rep leaves none of the label columns
+        raise InputError("no labelled reps to train on (no rep matched a truth rep with items)")
     missing = [c for c in (*TARGETS, "group") if c not in table]
     if missing:
         raise InputError(f"training table lacks {', '.join(missing)}")

@@ -28,7 +28,7 @@ import numpy as np
 
 from analysis.checklist import aggregate_items, category, piva_total, rep_total
 from analysis.rules import ITEMS, RuleConfig, score_rep
-from sensor_io.errors import InputError
+from sensor_io.errors import InputError, read_problem
 from sensor_io.json_doc import JSONDoc
 
 if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
@@ -204,8 +204,22 @@ def read_truth(path: str | os.PathLike[str]) -> JSONDoc:
         raise InputError(f"{path}: no such truth file") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: not valid JSON: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: {read_problem(err)}") from None
     if not isinstance(doc, dict) or doc.get("format") != TRUTH_FORMAT:
         raise InputError(f"{path}: not a {TRUTH_FORMAT} document")
+    reps = doc.get("reps")
+    if not isinstance(reps, list):
+        raise InputError(f"{path}: 'reps' must be a list of reps, got {reps!r}")
+    for i, rep in enumerate(reps, start=1):
+        if not isinstance(rep, dict):
+            raise InputError(f"{path}: rep {i} must be a JSON object, got {rep!r}")
+        bottom = rep.get("bottom_s")
+        if isinstance(bottom, bool) or not isinstance(bottom, int | float):
+            raise InputError(f"{path}: rep {i}: bottom_s must be a number (s), got {bottom!r}")
+        if not isinstance(rep.get("items", {}), dict):
+            raise InputError(f"{path}: rep {i}: items must be a JSON object, "
+                             f"got {rep['items']!r}")
     return doc
 
 
