@@ -11,7 +11,10 @@ floats in CSV as Python's shortest exact repr, metadata keys in the contract's
 order.  Writing the same Recording twice gives identical bytes, and a CSV twin
 reads back to exactly the same Recording as its Parquet twin.  Files are
 written to a temporary name and moved into place, so a failed write never
-destroys an existing file.
+destroys an existing file.  Parquet data pages carry a CRC32 checksum, checked on
+reading: a damaged page is refused, not read as other numbers (Parquet files
+written without checksums, e.g. by other tools or before they were added, are read
+unchecked; the footer, with the metadata, has no checksum).
 
 Where the magnetometer columns exist, a sensor without a magnetometer has them
 empty (null in Parquet, empty cells in CSV, NaN in a DataFrame).  Unknown
@@ -449,7 +452,8 @@ def _parquet_bytes(table: _Table, meta: JSONDoc) -> bytes:
     schema = pa.schema([pa.field(n, a.type) for n, a in zip(names, arrays, strict=True)],
                        metadata={METADATA_KEY: _json_text(meta)})
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buf, compression="zstd")
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), buf, compression="zstd",
+                   write_page_checksum=True)
     return buf.getvalue()
 
 
@@ -465,7 +469,7 @@ def _read_parquet(path: Path, dtype: type[np.floating] = np.float64) -> tuple[_T
     """
     with _parquet_errors(path):
         try:
-            f = pq.ParquetFile(path, read_dictionary=["sensor"])
+            f = pq.ParquetFile(path, read_dictionary=["sensor"], page_checksum_verification=True)
         except KeyError:  # no sensor column: check_columns below names what is missing
             f = pq.ParquetFile(path)
     with f:
