@@ -477,9 +477,12 @@ def print_report(console: Console, path: Path, analysis: Analysis) -> None:
     analysis : Analysis
         The analysis: result, measure series, checklist flags and rule config.
     """
+    from rich.markup import escape  # a file named "[/x].parquet" is no style tag
+
     result = analysis.result()
-    console.print(f"[bold]{path}[/]: {result.recording.test_leg} test leg, {len(result.reps)} "
-                  f"reps; sensors: {', '.join(result.recording.sensors_used)}", highlight=False)
+    console.print(f"[bold]{escape(str(path))}[/]: {result.recording.test_leg} test leg, "
+                  f"{len(result.reps)} reps; sensors: {', '.join(result.recording.sensors_used)}",
+                  highlight=False)
     if result.reps:
         table, notes = measures_table(result, analysis.series.series)
         console.print(table)

@@ -133,6 +133,13 @@ def _environment_problem(err: OSError) -> str | None:
     return (f"{names}: " if names else "") + (err.strerror or first_line(err))
 
 
+def _escape(text: str) -> str:
+    """``text`` shown as it is by rich (a file's "[/bold]" or pyarrow's "[errno 30]" is no tag)."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _exit_code(err: BaseException) -> int:
     code: Any = getattr(err, "exit_code", None)
     if code is None:
@@ -158,18 +165,17 @@ def main(argv: list[str] | None = None) -> int:
     old_umask = os.umask(0o077)  # health data and password hashes: files 0600, folders 0700
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="stepdown")
-    except InputError as err:
-        _err_console().print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    except InputError as err:  # its text quotes files and names: "[/x]" is no style tag
+        _err_console().print(f"[bold red]error:[/] {_escape(str(err))}", highlight=False,
+                             soft_wrap=True)
         return 2
     except OSError as err:  # past the commands' own checks: read-only, no permission, disk full
-        from rich.markup import escape  # pyarrow's "[errno 30]" is not a style tag
-
         text = _environment_problem(err)
         if text is None:
             raise
         if isinstance(err, FileNotFoundError) and err.filename is not None:
             text = f"no such file: {err.filename}"
-        _err_console().print(f"[bold red]error:[/] {escape(text)}", highlight=False,
+        _err_console().print(f"[bold red]error:[/] {_escape(text)}", highlight=False,
                              soft_wrap=True)
         return 2
     except KeyboardInterrupt:
@@ -190,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not is_database_error(err):
             raise
-        _err_console().print(f"[bold red]error:[/] {catalog_problem(err)}", highlight=False,
+        _err_console().print(f"[bold red]error:[/] {_escape(catalog_problem(err))}", highlight=False,
                              soft_wrap=True)
         return 2
     finally:

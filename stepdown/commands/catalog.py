@@ -58,14 +58,14 @@ def import_(
         done += 1
         if res.created and res.kind != "test":
             console.print(f"imported {path} as {res.kind.replace('_', ' ')} set {res.test_id}",
-                          highlight=False)
+                          highlight=False, markup=False)
         elif res.created:
             console.print(f"imported {path} as test {res.test_id}: total {res.total}, "
-                          f"{res.category}", highlight=False)
+                          f"{res.category}", highlight=False, markup=False)
         else:
             what = "test" if res.kind == "test" else f"{res.kind.replace('_', ' ')} set"
             console.print(f"already in the catalog: {path} ({what} {res.test_id})",
-                          highlight=False)
+                          highlight=False, markup=False)
 
 
 @app.command()

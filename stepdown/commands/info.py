@@ -208,14 +208,15 @@ def info(
         Recording (.parquet or .csv + .json).
     """
     from rich.console import Console
+    from rich.markup import escape
 
     from sensor_io.recording_io import read_recording
 
     rec = read_recording(recording)
     console = Console()
-    console.print(f"[bold]{recording}[/]", highlight=False)
-    for line in describe_test(rec):
-        console.print(line, highlight=False)
+    console.print(f"[bold]{escape(str(recording))}[/]", highlight=False)
+    for line in describe_test(rec):  # the file's own text (athlete id, keys): never markup
+        console.print(line, highlight=False, markup=False)
     console.print(sensor_table(rec))
     for line in quality_lines(rec) + frozen_lines(rec):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, markup=False)

@@ -126,6 +126,8 @@ def print_set(console: Console, path: Path, result: Any) -> None:
     result : HoldSet or HeelTapSet
         The set's analysis.
     """
-    console.print(f"[bold]{path}[/]", highlight=False)
+    from rich.markup import escape  # a file named "[/x].parquet" is no style tag
+
+    console.print(f"[bold]{escape(str(path))}[/]", highlight=False)
     for line in set_lines(result.result()):
         console.print(line, highlight=False, soft_wrap=True)
