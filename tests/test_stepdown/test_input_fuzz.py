@@ -62,6 +62,7 @@ Builder = Callable[[Path, Base], Path]
 
 def _write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
 
@@ -330,6 +331,8 @@ def _mutations() -> dict[str, Builder]:
         "acc in g": scaled(("ax", "ay", "az"), 1 / 9.80665),
         "gyro in deg/s": scaled(("gx", "gy", "gz"), 180 / np.pi),
         "unknown sensor name": renamed_sensor("thigh_left", "thigh_lft"),
+        "sensor name a rich closing tag": renamed_sensor("thigh_left", "[/bold]"),
+        "sensor name a rich tag": renamed_sensor("thigh_left", "[red]thigh_left"),
         "sensor name in capitals": renamed_sensor("pelvis", "Pelvis", in_meta=False),
         "sensor of the other leg": renamed_sensor("thigh_left", "thigh_right"),
         "empty sensor (listed, no rows)": without_sensor("thigh_left"),
@@ -369,11 +372,18 @@ def _mutations() -> dict[str, Builder]:
         m[f"harmless parquet: {name}"] = valued(change, int(next(seeds)))
     m["harmless csv: columns reversed"] = valued(columns_reversed, int(next(seeds)), fmt="csv")
     m["harmless csv: CRLF line ends"] = csv_crlf
+    # a folder "[" holding "bold].parquet": the path reads [/bold].parquet
+    m["harmless parquet: file name a rich closing tag"] = raw("[/bold].parquet",
+                                                              lambda b: b.parquet)
+    m["file name a rich closing tag, empty"] = raw("[/bold].parquet", b"")
     m["csv: sidecar a list"] = valued(meta_replaced("[]"), int(next(seeds)), fmt="csv")
     m["csv: sidecar not JSON"] = valued(meta_replaced("{'format': 1}"), int(next(seeds)),
                                         fmt="csv")
     return m
 
+
+MARKUP = {"a rich closing tag": "[/bold]", "a rich tag": "[red]thigh_left"}
+"""The console markup a file's text holds in the mutations named for it, and must show."""
 
 HARMLESS_VALUES: dict[str, Callable] = {
     "unchanged": lambda df, meta, rng: None,
@@ -383,11 +393,14 @@ HARMLESS_VALUES: dict[str, Callable] = {
     "an unknown metadata key": meta_set("clinic_note", value="left knee taped"),
     "optional metadata removed": optional_metadata_removed,
     "pain per rep too short": meta_set("pain_nrs", value=[0, 1]),  # a warning, documented
+    "athlete id a rich closing tag": meta_set("athlete", "id", value="[/bold]"),
+    "a metadata key a rich closing tag": meta_set("[/bold]", value=1),
 }
 """Mutations a reader must accept; all but the last two give the shipped file's analysis."""
 
 SAME_ANALYSIS = ("unchanged", "sensors interleaved by time", "sensors in reverse order",
-                 "columns reversed", "an unknown metadata key", "CRLF line ends")
+                 "columns reversed", "an unknown metadata key", "CRLF line ends",
+                 "file name a rich closing tag")
 
 MUTATIONS = _mutations()
 
@@ -411,7 +424,7 @@ def catalog(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("fuzz_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STEPDOWN_HOME", str(home))
-        assert main(["import", str(SAMPLE), "--athlete", "fuzz-0"]) == 0
+        assert main(["import", str(SAMPLE), "--athlete", "fuzz"]) == 0
     return home
 
 
@@ -469,6 +482,9 @@ def test_file_commands_keep_the_bad_input_contract(name, base, catalog, shipped,
     if rc == 0:
         assert "test leg:" in out and "sensors" in out
     readable = rc == 0
+    if "rich" in name:  # text from the file is shown as it is, never read as console markup
+        shown = " ".join((out + err).split())
+        assert next(tag for what, tag in MARKUP.items() if what in name) in shown, shown
 
     harmless = name.startswith("harmless")
     assert readable or not harmless, f"info refused a valid file: {err}"
@@ -491,7 +507,7 @@ def test_file_commands_keep_the_bad_input_contract(name, base, catalog, shipped,
 
     monkeypatch.setenv("STEPDOWN_HOME", str(catalog))
     state = catalog_state(catalog)
-    rc, out, err = run(capsys, ["import", str(path), "--athlete", "fuzz-1"])
+    rc, out, err = run(capsys, ["import", str(path), "--athlete", "fuzz"])
     assert_contract(rc, out, err, "import")
     assert rc == 0 or not harmless, f"import refused a valid file: {err}"
     if rc == 0:
