@@ -701,6 +701,9 @@ def _parse_json(text: str, path: str, what: str) -> Any:
     except json.JSONDecodeError as err:
         raise RecordingError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} "
                              f"column {err.colno}", path=path) from None
+    except (ValueError, RecursionError) as err:  # a number of 4300+ digits, nesting too deep
+        raise RecordingError(f"{what} is not readable JSON: {first_line(err)}",
+                             path=path) from None
 
 
 def _json_text(meta: JSONDoc, indent: int | None = None) -> str:

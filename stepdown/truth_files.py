@@ -28,7 +28,7 @@ import numpy as np
 
 from analysis.checklist import aggregate_items, category, piva_total, rep_total
 from analysis.rules import ITEMS, RuleConfig, score_rep
-from sensor_io.errors import InputError, read_problem
+from sensor_io.errors import InputError, first_line, read_problem
 from sensor_io.json_doc import JSONDoc
 
 if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
@@ -204,6 +204,8 @@ def read_truth(path: str | os.PathLike[str]) -> JSONDoc:
         raise InputError(f"{path}: no such truth file") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{path}: not valid JSON: {err}") from None
+    except (ValueError, RecursionError) as err:  # a number of 4300+ digits, nesting too deep
+        raise InputError(f"{path}: not readable JSON: {first_line(err)}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: {read_problem(err)}") from None
     if not isinstance(doc, dict) or doc.get("format") != TRUTH_FORMAT:
