@@ -53,8 +53,8 @@ def import_(
             res = import_recording(conn, path, athlete, recordings_dir())
         except InputError as err:
             before = f" ({done} recording(s) before it were imported)" if done else ""
-            raise InputError(f"{path}: not imported: {str(err).removeprefix(f'{path}: ')}"
-                             f"{before}") from None
+            reason = str(err).removeprefix(f"{path}: ").removeprefix(f"{path}, ")  # named once
+            raise InputError(f"{path}: not imported: {reason}{before}") from None
         done += 1
         if res.created and res.kind != "test":
             console.print(f"imported {path} as {res.kind.replace('_', ' ')} set {res.test_id}",
