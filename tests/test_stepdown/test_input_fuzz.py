@@ -314,6 +314,11 @@ def _mutations() -> dict[str, Builder]:
     m["png named .parquet"] = raw("rec.parquet", b"\x89PNG\r\n\x1a\n" + bytes(200))
     m["parquet named .csv"] = lambda d, b: raw("rec.csv", b.parquet, sidecar=b.sidecar)(d, b)
     m["unknown suffix .txt"] = raw("rec.txt", lambda b: b.csv)
+    m["sidecar a number of 5000 digits"] = lambda d, b: raw(
+        "rec.csv", b.csv, sidecar=b.sidecar.replace(b'"version": 1', b'"version": 1' + b"0" * 4999))(d, b)
+    m["sidecar nested 100000 deep"] = lambda d, b: raw(
+        "rec.csv", b.csv, sidecar=b.sidecar[:-2] + b', "x": ' + b"[" * 100_000 + b"]" * 100_000
+        + b"}")(d, b)
     m["sidecar not utf-8"] = lambda d, b: raw("rec.csv", b.csv,
                                               sidecar=b"\xff\xfe" + b.sidecar)(d, b)
 
@@ -361,6 +366,8 @@ def _mutations() -> dict[str, Builder]:
         "metadata a list": meta_replaced([1, 2]),
         "metadata absent": meta_replaced(None),
         "metadata not JSON": meta_replaced(b"{\"format\": \"stepdown-rec"),
+        "metadata a number of 5000 digits": meta_replaced(b'{"version": 1' + b"0" * 4999 + b"}"),
+        "metadata nested 100000 deep": meta_replaced(b"[" * 100_000 + b"]" * 100_000),
     }
     for name, change in values.items():
         m[f"parquet: {name}"] = valued(change, int(next(seeds)))
@@ -514,7 +521,7 @@ def test_file_commands_keep_the_bad_input_contract(name, base, catalog, shipped,
         assert "imported" in out or "already in the catalog" in out
         assert catalog_state(catalog)[0]["tests"] >= state[0]["tests"]
     else:
-        assert "not imported" in err
+        assert "not imported" in err and err.count(str(path)) == 1, err  # the file named once
         assert catalog_state(catalog) == state, "a refused import changed the catalog"
     assert _digest(path) == before, "a command changed the input file"
 
@@ -545,6 +552,8 @@ def _truth_mutations() -> dict[str, Callable[[dict], object]]:
         "truth not JSON": lambda doc: b"{\"format\": ",
         "truth not utf-8": lambda doc: b"\xff\xfe\x00{",
         "truth empty": lambda doc: b"",
+        "truth a number of 5000 digits": lambda doc: b'{"version": 1' + b"0" * 4999 + b"}",
+        "truth nested 100000 deep": lambda doc: b"[" * 100_000 + b"]" * 100_000,
         "truth a list": lambda doc: [doc],
         "truth format missing": lambda doc: doc.pop("format"),
         "truth reps missing": lambda doc: doc.pop("reps"),
