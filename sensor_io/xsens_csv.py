@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensor_io.errors import InputError, read_problem
+from sensor_io.errors import InputError, first_line, read_problem
 from sensor_io.recording import PLACEMENTS, Recording, SensorStream
 from sensor_io.validation import ACC_IN_G_RANGE, ACC_MEDIAN_RANGE_MPS2
 from sensor_io.vectors import row_norms
@@ -267,7 +267,7 @@ def looks_like_xsens_csv(path: Path) -> bool:
     try:
         with open(files[0], newline="", encoding="utf-8-sig") as fh:
             rows = [next(csv.reader(fh), []) for _ in range(2)]
-    except (OSError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, csv.Error):
         return False
     return len(rows[1]) > 1 and rows[1][1] == "Time" and any(q in rows[1] for q in QUANTITIES)
 
@@ -296,6 +296,8 @@ def read_xsens_file(path: Path) -> XsensFile:
             body = list(reader)
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {read_problem(err)}") from None
+    except csv.Error as err:  # e.g. a stray quote: the field then runs past the size limit
+        raise InputError(f"{path}: not a readable CSV file (corrupt?): {first_line(err)}") from None
     if any(h is None for h in header) or len({len(h) for h in header}) != 1:
         raise InputError(f"{path}: not an Xsens CSV export (expected three header rows of "
                          "sensor, quantity and component names)")
