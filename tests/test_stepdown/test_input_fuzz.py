@@ -611,3 +611,59 @@ def test_a_damaged_page_is_refused_not_read_as_other_numbers(seed, base, tmp_pat
             g = got.streams[name]
             assert np.array_equal(g.t, s.t) and np.array_equal(g.acc, s.acc)
             assert np.array_equal(g.gyr, s.gyr)
+
+
+XSENS_NAMES = {"pelvis": "Pelvis", "thigh_left": "LeftThigh"}
+XSENS_PLACEMENT = "Pelvis=pelvis,LeftThigh=thigh_left"
+
+
+def xsens_export(rec) -> bytes:
+    """The recording as one Xsens CSV export (three header rows: sensor, quantity, component;
+    then an index column and per sensor Time, Accelerometer, Gyroscope), to the shortest stream."""
+    n = min(len(s) for s in rec.streams.values())
+    names, quantities, components, columns = [""], [""], [""], []
+    for placement, s in rec.streams.items():
+        for quantity, comps, values in (("Time", ["S"], s.t[:n, None]),
+                                        ("Accelerometer", list("XYZ"), s.acc[:n]),
+                                        ("Gyroscope", list("XYZ"), s.gyr[:n])):
+            names += [XSENS_NAMES[placement]] * len(comps)
+            quantities += [quantity] * len(comps)
+            components += comps
+            columns.append(np.asarray(values, np.float64))
+    data = np.hstack(columns)
+    lines = [",".join(names), ",".join(quantities), ",".join(components)]
+    lines += [f"{i}," + ",".join(f"{v:.7f}" for v in row) for i, row in enumerate(data)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _stray_quote(data: bytes) -> bytes:
+    """A quote opening a cell early in the file: the cell then runs on past csv's size limit."""
+    at = data.index(b",", len(data) // 10) + 1
+    return data[:at] + b'"' + data[at:]
+
+
+XSENS_MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str, str]] = {
+    "unchanged": (lambda x: x, XSENS_PLACEMENT, "left"),
+    "a stray quote in a cell": (_stray_quote, XSENS_PLACEMENT, "left"),
+    "truncated mid-line": (lambda x: x[: len(x) // 2 + 3], XSENS_PLACEMENT, "left"),
+    "headers only": (lambda x: b"\n".join(x.split(b"\n")[:3]) + b"\n", XSENS_PLACEMENT, "left"),
+    "a letter in a number": (lambda x: x[: len(x) // 2] + b"i" + x[len(x) // 2 + 1:],
+                             XSENS_PLACEMENT, "left"),
+    "placement without '='": (lambda x: x, "Pelvis", "left"),
+    "placement to an unknown segment": (lambda x: x, "Pelvis=hip,LeftThigh=thigh_left", "left"),
+    "placement of a sensor not in the file": (lambda x: x, "[/bold]=pelvis,LeftThigh=thigh_left",
+                                              "left"),
+    "the other test leg": (lambda x: x, XSENS_PLACEMENT, "right"),
+}
+
+
+@pytest.mark.parametrize("name", list(XSENS_MUTATIONS))
+def test_analyze_keeps_the_contract_on_a_bad_xsens_export(name, tmp_path, capsys):
+    change, placement, leg = XSENS_MUTATIONS[name]
+    path = _write(tmp_path, "export.csv", change(xsens_export(read_recording(SAMPLE))))
+    rc, out, err = run(capsys, ["analyze", str(path), "--json", "--placement", placement,
+                                "--test-leg", leg])
+    assert_contract(rc, out, err, "analyze --placement")
+    assert (rc == 0) == (name == "unchanged"), err
+    if rc == 0:
+        assert json.loads(out)["format"] == "stepdown-analysis"
