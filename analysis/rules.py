@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis import registry
-from sensor_io.errors import InputError, read_problem
+from sensor_io.errors import InputError, first_line, read_problem
 from sensor_io.json_doc import JSONDoc
 
 __all__ = [
@@ -239,6 +239,8 @@ def load_rule_config(path: str | Path, base: RuleConfig | None = None) -> RuleCo
         raise InputError(f"{path}: not valid TOML: {err}") from None
     except (OSError, UnicodeDecodeError) as err:  # tomllib decodes UTF-8 itself: not its error
         raise InputError(f"{path}: cannot read rule settings: {read_problem(err)}") from None
+    except (ValueError, RecursionError) as err:  # a number of 4300+ digits, nesting too deep
+        raise InputError(f"{path}: not readable TOML: {first_line(err)}") from None
     settings = doc.get("rules", doc) if set(doc) <= {"rules"} else doc
     if not isinstance(settings, dict):
         raise InputError(f"{path}: [rules] must be a table")
