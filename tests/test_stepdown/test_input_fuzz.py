@@ -667,3 +667,25 @@ def test_analyze_keeps_the_contract_on_a_bad_xsens_export(name, tmp_path, capsys
     assert (rc == 0) == (name == "unchanged"), err
     if rc == 0:
         assert json.loads(out)["format"] == "stepdown-analysis"
+
+
+RULES_MUTATIONS: dict[str, bytes] = {
+    "binary": bytes(range(256)),
+    "not TOML": b"pelvis_deg == 5\n",
+    "a number of 5000 digits": b"pelvis_deg = " + b"9" * 5000 + b"\n",
+    "nested 50000 deep": b"x = " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
+    "NaN": b"pelvis_deg = nan\n",
+    "a string": b'pelvis_deg = "five"\n',
+    "an unknown setting": b"pelvic_deg = 5.0\n",
+    "a rich closing tag as a setting": b'"[/bold]" = 5.0\n',
+    "a rich closing tag as the rule": b'test_rule = "[/bold]"\n',
+}
+
+
+@pytest.mark.parametrize("name", list(RULES_MUTATIONS))
+def test_analyze_keeps_the_contract_on_a_bad_rules_file(name, tmp_path, capsys):
+    rules = _write(tmp_path, "clinic.toml", RULES_MUTATIONS[name])
+    rc, out, err = run(capsys, ["analyze", str(SAMPLE), "--json", "--rules", str(rules)])
+    assert_contract(rc, out, err, "analyze --rules")
+    assert rc == 2 and "clinic.toml" in err
+    assert "rich" not in name or "[/bold]" in err
