@@ -1,14 +1,16 @@
 """A seeded fuzz of the file commands against the bad-input contract (README, DESIGN.md).
 
-Each mutation of a shipped sample (its Parquet file, its CSV twin written by the project's
-own writer, the CSV's metadata sidecar, its truth JSON) is given to ``stepdown info``,
-``analyze``, ``analyze --json`` and ``import`` (a truth file to ``train FOLDER``), in
-process through :func:`stepdown.cli.main`. The contract: exit code != 0 with one line on
-stderr and no traceback, or a success whose output is sane; the input file is never
-changed, and a refused import leaves the catalog's rows and stored files as they were.
-Byte-level mutations (truncation, flips, zeroed blocks, other formats) and value-level
-ones (read with pyarrow/pandas, mutated, written back) are drawn from one seed, so every
-run tries the same files.
+Each mutation of a shipped sample (its Parquet file, the same file as write_recording writes
+it now, its CSV twin written by the project's own writer, the CSV's metadata sidecar, its
+truth JSON, an Xsens CSV export of it, a rules TOML) is given to ``stepdown info``,
+``analyze``, ``analyze --json`` and ``import`` (a truth file to ``train FOLDER``, an export
+to ``analyze --placement``, a rules file to ``analyze --rules``), in process through
+:func:`stepdown.cli.main`. The contract: exit code 2 with one ``error:`` line on stderr and
+no traceback, or a success whose output is sane (the mutations named harmless must succeed,
+the lossless ones with the shipped file's analysis); the input file is never changed, and a
+refused import leaves the catalog's rows and stored files as they were. Byte-level
+mutations (truncation, flips, zeroed blocks, other formats) and value-level ones (read with
+pyarrow/pandas, mutated, written back) are drawn from one seed: every run tries the same files.
 """
 
 from __future__ import annotations
