@@ -249,6 +249,7 @@ def _trace_cost() -> None:
     from analysis.pipeline import analyze
     from stepdown.athlete.scoring import live_tracer
     from stepdown.live.emulation import Prompts, simulated_test
+    from stepdown.live.live_rep import LiveRep
     from stepdown.live.loop import TRACE_EVERY_S
     from stepdown.live.reps import RepTracker
     from stepdown.live.scoring import analysis_scorer
@@ -257,7 +258,7 @@ def _trace_cost() -> None:
     every = round(TRACE_EVERY_S / POLL_S)  # loop turns between two trace updates
     prompts = Prompts(3.0, 10.0)
     sim = simulated_test(["pelvis", "thigh", "shank"], "left", 3, prompts)
-    final = analyze(sim.recording).to_json()["reps"]
+    final = [LiveRep(r) for r in analyze(sim.recording).result().reps]
     tracer, scorer = live_tracer(), analysis_scorer()
     cost: dict[str, list[float]] = {"before": [], "now": []}
     off: dict[str, list[float]] = {"before": [], "now": []}
@@ -278,30 +279,30 @@ def _trace_cost() -> None:
 
         for i, rep in enumerate(final[1:], 1):  # the first rep has no frames to carry yet
             reps.shown = final[:i]
-            feed(final[i - 1]["end_s"] + 0.3)
+            feed(final[i - 1].end_s + 0.3)
             frames = find_frames(rec.recording(), i).calibration
             per, found, n = {"before": 0.0, "now": 0.0}, None, 0
-            for t in np.arange(rep["start_s"] + 0.2, rep["end_s"] + 1.0, POLL_S):
+            for t in np.arange(rep.start_s + 0.2, rep.end_s + 1.0, POLL_S):
                 feed(t)
-                if t > rep["bottom_s"]:  # the rep's first result: once the analysis finds it
+                if t > rep.bottom_s:  # the rep's first result: once the analysis finds it
                     window, shift = reps.window(t)
                     found = next((r for r in scorer(window, frames)
-                                  if abs(r["bottom_s"] + shift - rep["bottom_s"]) < 0.5), None)
-                if found is None and round((t - rep["start_s"]) / POLL_S) % every:
+                                  if abs(r.bottom_s + shift - rep.bottom_s) < 0.5), None)
+                if found is None and round((t - rep.start_s) / POLL_S) % every:
                     continue  # a trace every TRACE_EVERY_S, and one at the first result
                 traces, n = {}, n + 1
                 for how, carried in (("before", None), ("now", frames)):
                     t0 = time.perf_counter()
                     window, shift = reps.window(t, "trace")
-                    traces[how] = tracer(window, final[i - 1]["end_s"] - shift, carried)
+                    traces[how] = tracer(window, final[i - 1].end_s - shift, carried)
                     per[how] += time.perf_counter() - t0
                 if found is not None:
                     break
             updates.append(n)
             for how in per:
                 cost[how].append(per[how])
-                knee = [v for v in (traces[how] or {}).get("knee_medial_cm", []) if v is not None]
-                off[how].append(abs(max(knee) - found["measures"]["knee_medial_cm"])
+                knee = [v for v in (traces[how].values if traces[how] else {}).get("knee_medial_cm", ()) if v is not None]
+                off[how].append(abs(max(knee) - found.rep.measures.get("knee_medial_cm"))
                                 if knee and found else np.nan)
         rec.close()
     for how in ("before", "now"):

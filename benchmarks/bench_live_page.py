@@ -77,18 +77,18 @@ def run() -> None:
                    for i in {e["rep_index"] for e in rep_events}]
         for f in final:
             mine = [e for e in rep_events if e["rep_bottom_s"] is not None
-                    and abs(e["rep_bottom_s"] - f["bottom_s"]) < 0.5]
+                    and abs(e["rep_bottom_s"] - f.bottom_s) < 0.5]
             if not mine:
-                print(f"seed {SEEDS[k]} rep {f['index']}: never shown")
+                print(f"seed {SEEDS[k]} rep {f.index}: never shown")
                 continue
-            lat = [1000 * (e["rep_end_s"] + e["rep_lag_s"] - f["end_s"]) + e["lag_ms"] for e in mine]
+            lat = [1000 * (e["rep_end_s"] + e["rep_lag_s"] - f.end_s) + e["lag_ms"] for e in mine]
             done = [i for i, e in enumerate(mine) if e["rep_status"] != "provisional"]
             first.append(lat[0])
             pushes.append(mine[0]["lag_ms"])
             statuses.append(mine[done[0]]["rep_status"] if done else "never final")
             if done:
                 final_lat.append(lat[done[0]])
-            print(f"seed {SEEDS[k]} rep {f['index']}: first on the page {lat[0]:+5.0f} ms "
+            print(f"seed {SEEDS[k]} rep {f.index}: first on the page {lat[0]:+5.0f} ms "
                   f"({mine[0]['rep_status']}; publish -> DOM {mine[0]['lag_ms']:4.1f} ms), final "
                   + (f"{lat[done[0]]:+5.0f} ms ({statuses[-1]})" if done else "never"))
     pct = lambda xs, q: float(np.percentile(xs, q))  # noqa: E731
@@ -125,7 +125,7 @@ def _one_run(out: Path, seed: int) -> tuple[list[dict], list[str]]:
     return received, lines
 
 
-def _final_reps(path: Path) -> tuple[list[dict], float]:
+def _final_reps(path: Path) -> tuple[list, float]:
     """The saved recording's reps, and the median time (ms) of scoring as much data as a
     live window holds (calibration and one rep)."""
     from dataclasses import replace
