@@ -233,6 +233,7 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
         if all(len(s) > 1 for s in before.values()):
             where.insert(0, replace(rec, streams=before))
     held = trailing = None
+    legs_move = moves_after(rec, -np.inf)  # a standing-only file keeps its still window
     for find in (find_standing_window, find_unsteady_window):
         for part in where:
             win = find(part, limits)
@@ -241,10 +242,9 @@ def standing_window(rec: Recording, limits: StandingLimits | None = None) -> Sta
             turn = posture_turn_deg(rec, win)
             if turn > POSTURE_TURN_MAX_DEG:
                 held = held or (win, turn)
-            elif not moves_after(rec, win.t1) and moves_after(rec, -np.inf):
+            elif legs_move and not moves_after(rec, win.t1):
                 # the stillness at the end, after every rep: no flexion axis can be found
-                # after it, so a swaying standing at the start is the better reference (a
-                # standing-only file, e.g. a separate static trial, keeps its still window)
+                # after it, so a swaying standing at the start is the better reference
                 trailing = trailing or win
             else:
                 return win
