@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from coverage_checks import within_85_to_95
+from coverage_checks import change_coverage, with_change_bounds, within_85_to_95
 
-from analysis.exercises.change_bound import BAND_CHANGE_SIMULATED, change_bound
+from analysis.exercises.change_bound import BAND_CHANGE_SIMULATED
 from benchmarks.bench_band import pair_table
 
 pytestmark = pytest.mark.slow
@@ -32,19 +32,11 @@ def pairs() -> pd.DataFrame:
                        pair_table(HELD_OUT_NO_BENDS, calibration_movement=False)],
                       ignore_index=True)
     table = table[table.former.notna()]  # the measures a set states a bound for
-    sim = [change_bound(r.measure, r.frames, real=False, simulated=BAND_CHANGE_SIMULATED)
-           for r in table.itertuples()]
-    real = [change_bound(r.measure, r.frames, simulated=BAND_CHANGE_SIMULATED)
-            for r in table.itertuples()]
-    return table.assign(sim=sim, bound=real, abs_error=table.error.abs())
+    return with_change_bounds(table, BAND_CHANGE_SIMULATED)
 
 
 def test_the_band_change_bound_holds_90_percent_of_held_out_changes(pairs):
-    inside = (pairs.abs_error <= pairs.sim).groupby(pairs.measure).agg(["mean", "size"])
-    print("\nShare of held-out band changes inside the change bound's simulated part:")
-    print(inside.round(3))
-    print((pairs.abs_error <= pairs.sim).groupby([pairs.measure, pairs.leg_frames]).agg(
-        ["mean", "size"]).round(3))
+    inside = change_coverage(pairs, "band changes")
     print("inside the former bound:",
           (pairs.abs_error <= pairs.former).groupby(pairs.measure).mean().round(3).to_dict())
     print(pairs.groupby(["measure", "leg_frames"])[["former", "bound", "sim"]].mean().round(2))

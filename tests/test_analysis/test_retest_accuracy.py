@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from coverage_checks import within_85_to_95
+from coverage_checks import change_coverage, with_change_bounds, within_85_to_95
 
-from analysis.exercises.change_bound import change_bound
 from benchmarks.bench_retest import GUIDED_SETS, pair_table
 
 pytestmark = pytest.mark.slow
@@ -29,17 +28,11 @@ def pairs() -> pd.DataFrame:
     table = pd.concat([pair_table(HELD_OUT),
                        pair_table(HELD_OUT_GUIDED, GUIDED_SETS, calibration_movement=True)],
                       ignore_index=True)
-    sim = [change_bound(r.measure, r.frames, real=False) for r in table.itertuples()]
-    real = [change_bound(r.measure, r.frames) for r in table.itertuples()]
-    return table.assign(sim=sim, bound=real, abs_error=table.error.abs())
+    return with_change_bounds(table)
 
 
 def test_the_change_bound_holds_90_percent_of_held_out_changes(pairs):
-    inside = (pairs.abs_error <= pairs.sim).groupby(pairs.measure).agg(["mean", "size"])
-    print("\nShare of held-out changes inside the change bound's simulated part:")
-    print(inside.round(3))
-    print((pairs.abs_error <= pairs.sim).groupby([pairs.measure, pairs.leg_frames]).agg(
-        ["mean", "size"]).round(3))
+    inside = change_coverage(pairs, "changes")
     assert pairs.sim.notna().all()
     assert within_85_to_95(inside).all(), inside
 
