@@ -166,6 +166,12 @@ def test_a_borderline_knee_without_a_shank_says_what_would_decide_it(case, senso
     assert [line for line in lines if "shank sensor" in line] == ([hint] if hint else [])
     clear = describe_uncertainty(replace(result, uncertainty={**u, "borderline": []}))
     assert not any("shank sensor" in line for line in clear)
+    # the bounds named are the analysis's own tables (its saved settings), not the defaults
+    tables = {case: {**t, "knee_medial_cm (shank)": 0.45}
+              for case, t in MEASURE_UNCERTAINTY.items() if case.startswith("knee hinge")}
+    own = describe_uncertainty(replace(result, config={"uncertainty": tables}))
+    assert [line for line in own if "shank sensor" in line] == (
+        ["  a shank sensor on the test leg would measure the knee to ±0.45 cm"] if hint else [])
     as_sure = [{**near[0], "uncertainty": 0.6}]  # nothing narrower to name
     same = describe_uncertainty(replace(result, uncertainty={**u, "borderline": as_sure}))
     assert not any("shank sensor" in line for line in same)
