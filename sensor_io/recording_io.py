@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sensor_io.errors import RecordingError, first_line
-from sensor_io.json_doc import JSONDoc
+from sensor_io.json_doc import JSONDoc, JSONProblem, parse_json
 from sensor_io.recording import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -697,13 +697,9 @@ def _suffix(path: Path) -> str:
 
 def _parse_json(text: str, path: str, what: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise RecordingError(f"{what} is not valid JSON: {err.msg} at line {err.lineno} "
-                             f"column {err.colno}", path=path) from None
-    except (ValueError, RecursionError) as err:  # a number of 4300+ digits, nesting too deep
-        raise RecordingError(f"{what} is not readable JSON: {first_line(err)}",
-                             path=path) from None
+        return parse_json(text)
+    except JSONProblem as err:
+        raise RecordingError(f"{what} is {err}", path=path) from None
 
 
 def _json_text(meta: JSONDoc, indent: int | None = None) -> str:

@@ -28,8 +28,8 @@ import numpy as np
 
 from analysis.checklist import aggregate_items, category, piva_total, rep_total
 from analysis.rules import ITEMS, RuleConfig, score_rep
-from sensor_io.errors import InputError, first_line, read_problem
-from sensor_io.json_doc import JSONDoc
+from sensor_io.errors import InputError, read_problem
+from sensor_io.json_doc import JSONDoc, JSONProblem, parse_json
 
 if TYPE_CHECKING:  # types only: the simulator imports scipy, which readers of a truth file need not
     from sensor_io.recording import Recording
@@ -199,13 +199,11 @@ def read_truth(path: str | os.PathLike[str]) -> JSONDoc:
     if not path.name.endswith(TRUTH_SUFFIX):
         path = truth_path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = parse_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such truth file") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON: {err}") from None
-    except (ValueError, RecursionError) as err:  # a number of 4300+ digits, nesting too deep
-        raise InputError(f"{path}: not readable JSON: {first_line(err)}") from None
+    except JSONProblem as err:
+        raise InputError(f"{path}: {err}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: {read_problem(err)}") from None
     if not isinstance(doc, dict) or doc.get("format") != TRUTH_FORMAT:
