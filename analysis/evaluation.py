@@ -243,15 +243,11 @@ def change_errors(first: Sequence[Mapping[str, Any] | TypedRep],
         Measure -> (measured change, true change), in the measure's unit; a measure either
         test did not measure is left out.
     """
-    def median(reps: Sequence[Mapping[str, Any]], k: str) -> float | None:
-        values = [r["measures"].get(k) for r in reps]
-        values = [v for v in values if v is not None]
-        return float(np.median(values)) if values else None
+    from analysis.exercises.change import compare_reps  # the product's own comparison
 
-    out = {}
-    a, b = _docs(first), _docs(second)
-    for k in measures:
-        found = (median(a, k), median(b, k), median(first_truth, k), median(second_truth, k))
-        if None not in found:
-            out[k] = (found[1] - found[0], found[3] - found[2])
-    return out
+    def changes(x: Sequence[Mapping[str, Any]], y: Sequence[Mapping[str, Any]]) -> tuple:
+        return compare_reps([r["measures"] for r in x], [r["measures"] for r in y], measures, {}, {})
+
+    measured, true = changes(_docs(first), _docs(second)), changes(first_truth, second_truth)
+    return {m.measure: (m.change, t.change) for m, t in zip(measured, true, strict=True)
+            if m.change is not None and t.change is not None}
