@@ -90,6 +90,10 @@ class SensorErrors:
     """Slow skin/muscle rotation with depth, deg."""
 
 
+CLOCK_OFFSET_S = 0.02
+"""A recording's clock starts up to this far off the world's, s (drawn per recording)."""
+
+
 def _draw_gaps(rng: np.random.Generator, t_start_gaps: float, duration_s: float
                ) -> tuple[tuple[float, float], ...]:
     """0-2 data gaps (start, end), s, of 0.05-0.3 s each."""
@@ -125,7 +129,7 @@ def redraw_recording_errors(err: SensorErrors, rng: np.random.Generator, t_start
         ``err`` with this recording's gaps and clock offset (s).
     """
     return replace(err, gaps_s=_draw_gaps(rng, t_start_gaps, duration_s),
-                   clock_offset_s=float(rng.uniform(-0.02, 0.02)))
+                   clock_offset_s=float(rng.uniform(-CLOCK_OFFSET_S, CLOCK_OFFSET_S)))
 
 
 def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
@@ -161,7 +165,7 @@ def draw_errors(rng: np.random.Generator, segment: str, t_start_gaps: float,
         acc_bias=rng.normal(0, 0.06, 3),
         acc_noise=0.025 * np.sqrt(rate / 100.0),
         scale=rng.normal(0, 0.008, 3),
-        clock_offset_s=float(rng.uniform(-0.02, 0.02)),
+        clock_offset_s=float(rng.uniform(-CLOCK_OFFSET_S, CLOCK_OFFSET_S)),
         clock_ppm=float(rng.uniform(-60, 60)),
         jitter_s=0.0008,
         drop_prob=0.003,
